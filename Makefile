@@ -1,0 +1,106 @@
+# parley: the only build file. Plain make + pkg-config; quiet unless V=1.
+#   make            build build/parley, build/parleyd, build/noise-vectors
+#   make check      install missing dependencies, build, run the whole suite
+#   make asan       the whole suite under AddressSanitizer + UBSan (build-asan/)
+#   make demo       install missing dependencies, build, run the scripted exercise
+#   make bench      benchmarks (numbers, not pass/fail)
+
+PKGS    = libsodium libevent jansson libcbor sqlite3
+BUILD  ?= build
+CC     ?= cc
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
+       -Wvla -Wformat=2 -Wimplicit-fallthrough -Wundef -Wconversion \
+       -Wsign-conversion
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+OPT       ?= -O2 -g
+SAN       ?=
+ALL_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(OPT) $(SAN) $(WARN) \
+             -Isrc $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+LIB_SRC  = $(wildcard src/base/*.c src/crypto/*.c src/store/*.c src/link/*.c \
+                      src/msg/*.c src/nego/*.c src/ctl/*.c src/cli/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB      = $(BUILD)/libparley.a
+PROGS    = $(BUILD)/parley $(BUILD)/parleyd $(BUILD)/noise-vectors
+TEST_SRC = $(wildcard tests/unit/test_*.c)
+TESTS    = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC = $(wildcard bench/*.c)
+BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps check test asan demo bench clean
+.SECONDARY:
+all: $(PROGS) $(TESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/parley: $(BUILD)/obj/src/parley.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/parleyd: $(BUILD)/obj/src/parleyd.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/noise-vectors: $(BUILD)/obj/tests/noise_vectors.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+deps:
+	@scripts/deps.sh
+
+# The suite: unit tests, the Noise vectors, integration scripts. The runner
+# prints one line per program and the total "N passed, N failed".
+test: $(PROGS) $(TESTS)
+	@BUILD=$(BUILD) tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    test
+
+demo: deps
+	@$(MAKE) --no-print-directory $(PROGS)
+	@BUILD=$(BUILD) scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory $(PROGS) $(BENCHES)
+	@BUILD=$(BUILD) scripts/bench.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/parley.d $(BUILD)/obj/src/parleyd.d \
+         $(TEST_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d)

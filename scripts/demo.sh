@@ -1,0 +1,3 @@
+#!/bin/sh
+# The scripted crisis exercise (being built).
+echo "demo: being built"

@@ -1,0 +1,23 @@
+/*
+ * cli.h: the subcommands of `parley`, one file each in src/cli/, one row
+ * each in the table of src/parley.c. Exit codes (docs/parley.1.md):
+ */
+#ifndef PARLEY_CLI_CLI_H
+#define PARLEY_CLI_CLI_H
+
+enum cli_exit {
+	CLI_OK = 0,		/* done */
+	CLI_FAIL = 1,		/* refused or failed; the message says why */
+	CLI_USAGE = 2,		/* bad usage or bad input; nothing changed */
+	CLI_NO_DAEMON = 3,	/* parleyd is not running for this home */
+};
+
+/* argv[0] is the subcommand's name. Each prints its own --help. */
+int cmd_init(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_channel(int argc, char **argv);
+
+/* The node home: --home wins, then $PARLEY_HOME, then ~/.parley. */
+const char *cli_home(const char *opt_home);
+
+#endif

@@ -1,0 +1,12 @@
+/* id.c: parley id (being built). */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int
+cmd_id(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "parley %s: not built yet\n", argv[0]);
+	return CLI_FAIL;
+}

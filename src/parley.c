@@ -1,0 +1,53 @@
+/*
+ * parley.c: the command line. git-style subcommands, one row each in the
+ * table below, one file each in src/cli/. Exit codes are in cli.h and
+ * docs/parley.1.md.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "init", cmd_init, "create a node: its link and signing keys" },
+	{ "id", cmd_id, "show this node's name and key fingerprints" },
+	{ "channel", cmd_channel, "draft, sign, add and list channel agreements" },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: parley COMMAND [ARGS...]   (parley COMMAND --help)\n\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "parley: libsodium failed to initialise\n");
+		return CLI_FAIL;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "parley: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return CLI_USAGE;
+}

@@ -1,0 +1,100 @@
+/*
+ * harness.h: parley's test harness. A test program is a main() that calls
+ * RUN(fn) for each test function and returns harness_summary(). A test
+ * passes when none of its CHECKs fail; a failed CHECK prints file, line and
+ * both values, and the test goes on (so one run shows every failure). The
+ * last line printed is "N passed, N failed", which tests/run.sh adds up.
+ */
+#ifndef PARLEY_TESTS_HARNESS_H
+#define PARLEY_TESTS_HARNESS_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static int harness_passed, harness_failed, harness_test_failed;
+static const char *harness_current = "?";
+
+static inline void
+harness_fail_head(const char *file, int line)
+{
+	if (!harness_test_failed)
+		printf("FAIL %s\n", harness_current);
+	harness_test_failed = 1;
+	printf("  %s:%d: ", file, line);
+}
+
+static inline void
+harness_hex(const char *label, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	printf("    %s: ", label);
+	for (size_t i = 0; i < n && i < 64; i++)
+		printf("%02x", b[i]);
+	printf("%s\n", n > 64 ? "..." : "");
+}
+
+#define CHECK(cond) do { \
+	if (!(cond)) { \
+		harness_fail_head(__FILE__, __LINE__); \
+		printf("CHECK(%s) is false\n", #cond); \
+	} \
+} while (0)
+
+#define CHECK_INT(a, b) do { \
+	long long ha_ = (long long)(a), hb_ = (long long)(b); \
+	if (ha_ != hb_) { \
+		harness_fail_head(__FILE__, __LINE__); \
+		printf("%s == %s: %lld != %lld\n", #a, #b, ha_, hb_); \
+	} \
+} while (0)
+
+#define CHECK_STR(a, b) do { \
+	const char *ha_ = (a), *hb_ = (b); \
+	if (ha_ == NULL || hb_ == NULL || strcmp(ha_, hb_) != 0) { \
+		harness_fail_head(__FILE__, __LINE__); \
+		printf("%s == %s: \"%s\" != \"%s\"\n", #a, #b, \
+		    ha_ ? ha_ : "(null)", hb_ ? hb_ : "(null)"); \
+	} \
+} while (0)
+
+/* a contains b as a substring */
+#define CHECK_CONTAINS(a, b) do { \
+	const char *ha_ = (a), *hb_ = (b); \
+	if (ha_ == NULL || hb_ == NULL || strstr(ha_, hb_) == NULL) { \
+		harness_fail_head(__FILE__, __LINE__); \
+		printf("\"%s\" does not contain \"%s\"\n", \
+		    ha_ ? ha_ : "(null)", hb_ ? hb_ : "(null)"); \
+	} \
+} while (0)
+
+#define CHECK_MEM(a, b, n) do { \
+	if (memcmp((a), (b), (n)) != 0) { \
+		harness_fail_head(__FILE__, __LINE__); \
+		printf("%s == %s (%zu bytes) differ\n", #a, #b, (size_t)(n)); \
+		harness_hex(#a, (a), (n)); \
+		harness_hex(#b, (b), (n)); \
+	} \
+} while (0)
+
+#define RUN(fn) do { \
+	harness_current = #fn; \
+	harness_test_failed = 0; \
+	fn(); \
+	if (harness_test_failed) \
+		harness_failed++; \
+	else { \
+		harness_passed++; \
+		printf("ok %s\n", #fn); \
+	} \
+} while (0)
+
+static inline int
+harness_summary(void)
+{
+	printf("%d passed, %d failed\n", harness_passed, harness_failed);
+	return harness_failed ? 1 : 0;
+}
+
+#endif
