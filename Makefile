@@ -37,7 +37,11 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      = $(BUILD)/libparley.a
 PROGS    = $(BUILD)/parley $(BUILD)/parleyd $(BUILD)/noise-vectors
 TEST_SRC = $(wildcard tests/unit/test_*.c)
-TESTS    = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+IT_SRC   = $(wildcard tests/integration/it_*.c)
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TESTS    = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%) \
+           $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%) \
+           $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -67,6 +71,16 @@ $(BUILD)/noise-vectors: $(BUILD)/obj/tests/noise_vectors.o $(LIB)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/it_%: $(BUILD)/obj/tests/integration/it_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
@@ -103,4 +117,5 @@ clean:
 	rm -rf build build-asan
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/parley.d $(BUILD)/obj/src/parleyd.d \
-         $(TEST_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d)
+         $(TEST_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) \
+         $(IT_SRC:tests/integration/%.c=$(BUILD)/obj/tests/integration/%.d)

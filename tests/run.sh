@@ -33,7 +33,7 @@ run() {
 	fi
 }
 
-for t in "$BUILD"/tests/test_*; do
+for t in "$BUILD"/tests/test_* "$BUILD"/tests/it_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t"
 done
