@@ -42,10 +42,12 @@ TOOL_SRC = $(wildcard tests/tools/*.c)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%) \
            $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%) \
            $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+FUZZ_SRC = $(wildcard fuzz/*_fuzz.c)
+FUZZERS  = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check test asan demo bench clean
+.PHONY: all deps check test asan demo bench fuzz fuzz-build clean
 .SECONDARY:
 all: $(PROGS) $(TESTS)
 
@@ -89,6 +91,11 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
+
 deps:
 	@scripts/deps.sh
 
@@ -113,8 +120,24 @@ bench: deps
 	@$(MAKE) --no-print-directory $(PROGS) $(BENCHES)
 	@BUILD=$(BUILD) scripts/bench.sh
 
+# libFuzzer targets, one per parser of outside bytes (clang only). Each runs
+# FUZZ_SECONDS from its seed corpus fuzz/corpus/NAME/.
+FUZZ_SECONDS ?= 20
+fuzz-build:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz OPT="-O1 -g" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	    $(FUZZ_SRC:fuzz/%.c=build-fuzz/fuzz/%)
+
+fuzz: deps fuzz-build
+	@for f in $(FUZZ_SRC:fuzz/%.c=%); do \
+	    mkdir -p build-fuzz/corpus/$$f; \
+	    echo "fuzz $$f for $(FUZZ_SECONDS) s"; \
+	    build-fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	        build-fuzz/corpus/$$f fuzz/corpus/$$f 2>&1 | tail -n 2 || exit 1; \
+	done
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/parley.d $(BUILD)/obj/src/parleyd.d \
          $(TEST_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) \
