@@ -1,3 +1,80 @@
 #!/bin/sh
-# The scripted crisis exercise (being built).
-echo "demo: being built"
+# make demo: a scripted crisis exercise on loopback, fictional parties north
+# and south. Each node lives in its own home under a temporary directory;
+# the daemons are stopped and the directory removed at the end.
+set -eu
+BUILD=${BUILD:-build}
+P="$PWD/$BUILD/parley"
+PD="$PWD/$BUILD/parleyd"
+D=$(mktemp -d /tmp/parley-demo.XXXXXX)
+PIDS=""
+cleanup() {
+	for pid in $PIDS; do kill "$pid" 2>/dev/null || true; done
+	for pid in $PIDS; do wait "$pid" 2>/dev/null || true; done
+	rm -rf "$D"
+}
+trap cleanup EXIT INT TERM
+
+step() { printf '\n=== %s\n' "$*"; }
+run() { printf '$ %s\n' "$*" | sed "s#$D/##g; s#$PWD/##g"; "$@"; }
+
+step "1. Each party creates its node"
+run "$P" init --home "$D/north" --name north
+run "$P" init --home "$D/south" --name south
+run "$P" id --home "$D/north"
+run "$P" id --home "$D/south"
+
+step "2. south gives north its public identity; north drafts the channel agreement"
+run "$P" id --home "$D/south" --export "$D/south.id"
+run "$P" channel draft --home "$D/north" --peer "$D/south.id" \
+    --paths 127.0.0.1:7101,127.0.0.1:7102 \
+    --peer-paths 127.0.0.1:7111,127.0.0.1:7112 \
+    --language en --peer-language fr --heartbeat 1 --out "$D/north-south.agreement"
+
+step "3. Both sign it (the file travels by hand: it holds the pre-shared key)"
+run "$P" channel sign --home "$D/north" "$D/north-south.agreement"
+run "$P" channel sign --home "$D/south" "$D/north-south.agreement"
+
+step "4. Both import it; the officers read the fingerprints to each other"
+run "$P" channel add --home "$D/north" "$D/north-south.agreement"
+run "$P" channel add --home "$D/south" "$D/north-south.agreement"
+run "$P" channel list --home "$D/north"
+run "$P" channel list --home "$D/south"
+fn=$("$P" channel list --home "$D/north" --json | grep -o '"fingerprint": *"[0-9 ]*"')
+fs=$("$P" channel list --home "$D/south" --json | grep -o '"fingerprint": *"[0-9 ]*"')
+if [ "$fn" = "$fs" ]; then
+	echo "north and south read the same fingerprint: ${fn#*: }"
+else
+	echo "FINGERPRINTS DIFFER: north $fn, south $fs" >&2
+	exit 1
+fi
+
+step "5. Both daemons start; the two paths come up"
+"$PD" --home "$D/north" 2>"$D/north.log" &
+PIDS="$PIDS $!"
+"$PD" --home "$D/south" 2>"$D/south.log" &
+PIDS="$PIDS $!"
+up=0
+for _ in $(seq 1 100); do
+	n=$("$P" status --home "$D/north" --json 2>/dev/null | grep -o '"up": *true' | wc -l || true)
+	s=$("$P" status --home "$D/south" --json 2>/dev/null | grep -o '"up": *true' | wc -l || true)
+	if [ "$n" -ge 2 ] && [ "$s" -ge 2 ]; then up=1; break; fi
+	sleep 0.1
+done
+sleep 1.5 # a heartbeat or two, for round-trip times
+run "$P" status --home "$D/north"
+run "$P" status --home "$D/south"
+[ "$up" -eq 1 ] || { echo "the paths did not come up; logs:" >&2; cat "$D/north.log" "$D/south.log" >&2; exit 1; }
+
+step "6. The daemons stop cleanly (SIGTERM)"
+for pid in $PIDS; do kill -TERM "$pid"; done
+for pid in $PIDS; do wait "$pid" && echo "parleyd $pid stopped cleanly"; done
+PIDS=""
+grep -h -E 'INFO.*(listening|session|stopp)' "$D/north.log" | head -n 8 | sed 's/^/north log: /'
+
+if [ -x scripts/demo-aw.sh ]; then
+	step "7. The negotiating table: an Adjusted Winner package"
+	BUILD="$BUILD" scripts/demo-aw.sh
+fi
+echo
+echo "demo finished"
