@@ -31,6 +31,10 @@ err_str(int code)
 	case ERR_DENIED: return "permission denied";
 	case ERR_USAGE: return "usage error";
 	case ERR_SHORT: return "buffer too small";
+	case ERR_GAP: return "sequence gap";
+	case ERR_CHAIN: return "broken hash chain";
+	case ERR_BODY: return "body does not match its header";
+	case ERR_KIND: return "unknown message kind";
 	default: return "unknown error";
 	}
 }

@@ -36,6 +36,10 @@ enum err {
 	ERR_DENIED = -23,	/* the operator lacks the role */
 	ERR_USAGE = -24,	/* bad command-line usage */
 	ERR_SHORT = -25,	/* an output buffer is too small */
+	ERR_GAP = -26,		/* a sequence number skips ahead */
+	ERR_CHAIN = -27,	/* a hash link (previous header, head, id) does not match */
+	ERR_BODY = -28,		/* a body does not match its header's length or hash */
+	ERR_KIND = -29,		/* an unknown message kind */
 };
 
 /* A short lower-case phrase naming code; never NULL. */
