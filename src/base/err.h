@@ -37,7 +37,7 @@ enum err {
 	ERR_USAGE = -24,	/* bad command-line usage */
 	ERR_SHORT = -25,	/* an output buffer is too small */
 	ERR_GAP = -26,		/* a sequence number skips ahead */
-	ERR_CHAIN = -27,	/* a hash link (previous header, head, id) does not match */
+	ERR_CHAIN = -27,	/* a hash link (prev, head id) does not match */
 	ERR_BODY = -28,		/* a body does not match its header's length or hash */
 	ERR_KIND = -29,		/* an unknown message kind */
 };
