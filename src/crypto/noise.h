@@ -92,6 +92,8 @@ struct noise_handshake {
 	uint8_t psks_set;		/* bit i: psk i given */
 	uint8_t npsks_used;
 	bool has_s, has_e, has_rs, has_re, fixed_e;
+	bool started;			/* noise_handshake_start succeeded */
+	bool split_done;		/* noise_handshake_split was called */
 	noise_random_fn *random;
 	void *random_ctx;
 	char name[128];
