@@ -16,8 +16,14 @@ enum cli_exit {
 int cmd_init(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_channel(int argc, char **argv);
+int cmd_aw(int argc, char **argv);
 
 /* The node home: --home wins, then $PARLEY_HOME, then ~/.parley. */
 const char *cli_home(const char *opt_home);
+
+/* Loads the node's keys for command cmd, printing to stderr why not (the
+ * file at fault, what to do); returns a cli_exit code (src/cli/id.c). */
+struct keys;
+int cli_keys_load(struct keys *k, const char *home, const char *cmd);
 
 #endif

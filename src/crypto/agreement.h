@@ -30,6 +30,12 @@
 #define AGREEMENT_PSK_LEN 32
 #define AGREEMENT_ID_LEN 32
 
+/* Field ranges (docs/agreement.md). */
+#define AGREEMENT_HEARTBEAT_MAX 3600		/* seconds */
+#define AGREEMENT_TEST_INTERVAL_MAX 604800	/* one week */
+#define AGREEMENT_DEADLINE_MAX 2592000		/* 30 days */
+#define AGREEMENT_TIME_MAX 253402300799ull	/* 9999-12-31T23:59:59Z */
+
 /* Index into ack_deadline_s. */
 enum agreement_precedence {
 	AGREEMENT_FLASH, AGREEMENT_IMMEDIATE, AGREEMENT_PRIORITY,
@@ -61,12 +67,39 @@ struct agreement {
 	uint8_t id[AGREEMENT_ID_LEN];
 };
 
+/* What agreement_decode_detail and agreement_validate found wrong: the
+ * field at fault (a static string, "" when none) and, for ERR_SIGNATURE
+ * or a party's field, the party index (-1 when none). */
+struct agreement_why {
+	const char *field;
+	int party;
+};
+
 /* Defaults for a draft: heartbeat 10 s, test 3600 s, deadlines FLASH 600,
  * IMMEDIATE 1800, PRIORITY 10800, ROUTINE 21600 s. */
 void agreement_defaults(struct agreement *a);
 
 /* Validates the fields, encodes the body and sets a->id. */
 int agreement_finalize(struct agreement *a) WUR;
+
+/* ERR_INVALID when a field is out of range (docs/agreement.md); why may be
+ * NULL. */
+int agreement_validate(const struct agreement *a, struct agreement_why *why)
+    WUR;
+
+/* True when s is "host:port" or "[v6]:port", port 1..65535 without leading
+ * zeros, host of [A-Za-z0-9.-] (or hex digits, ':' and '.' in brackets),
+ * at most AGREEMENT_ADDR_MAX characters. */
+bool agreement_path_is_valid(const char *s);
+
+/* Splits a valid path into host (brackets removed; cap bytes with NUL) and
+ * port. ERR_INVALID when s is not valid, ERR_SHORT when host does not fit. */
+int agreement_path_split(const char *s, char *host, size_t cap,
+    uint16_t *port) WUR;
+
+/* True when s is a language tag: 2..15 of [A-Za-z0-9-], starting with a
+ * letter. */
+bool agreement_language_is_valid(const char *s);
 
 /* Adds the signature of the party whose signing key is k's.
  * ERR_FOREIGN when k is neither party. */
@@ -79,6 +112,11 @@ int agreement_encode(const struct agreement *a, uint8_t *out, size_t cap,
  * ERR_VERSION, ERR_INVALID (a field out of range), ERR_SIGNATURE (a
  * signature present does not verify: tampered). Sets a->id. */
 int agreement_decode(struct agreement *a, const uint8_t *p, size_t n) WUR;
+/* agreement_decode, telling in why (may be NULL) which field or whose
+ * signature is at fault. On ERR_SIGNATURE the body fields of a are filled
+ * (so that the message can name the party) but must not be used. */
+int agreement_decode_detail(struct agreement *a, const uint8_t *p, size_t n,
+    struct agreement_why *why) WUR;
 
 /* Checks that a may be used by node self at time now: ERR_UNSIGNED (a
  * signature is missing), ERR_EXPIRED, ERR_NOT_YET_VALID, ERR_FOREIGN (self
@@ -88,6 +126,8 @@ int agreement_check(const struct agreement *a, const struct node_identity *self,
 
 /* File I/O (mode 0600, atomic). */
 int agreement_read_file(struct agreement *a, const char *path) WUR;
+int agreement_read_file_detail(struct agreement *a, const char *path,
+    struct agreement_why *why) WUR;
 int agreement_write_file(const struct agreement *a, const char *path,
     int replace) WUR;
 

@@ -24,6 +24,15 @@
 #define KEYS_PUB_LEN 32
 #define KEYS_SIG_LEN 64
 
+/* Files in a node home (docs/node-home.md). */
+#define KEYS_LINK_FILE "link.key"	/* X25519 pair, mode 0600 */
+#define KEYS_SIGN_FILE "sign.key"	/* Ed25519 pair, mode 0600 */
+#define KEYS_ID_FILE "identity.json"	/* public identity, mode 0644 */
+#define KEYS_CHANNELS_DIR "channels"	/* installed agreements, 0700 */
+#define KEYS_FILE_VERSION 1
+#define KEYS_FILE_LEN 76		/* magic 8, version 4, secret 32, public 32 */
+#define KEYS_PATH_MAX 4096
+
 /* What a node may show anyone: its name and public keys. */
 struct node_identity {
 	char name[KEYS_NAME_MAX + 1];
@@ -49,6 +58,11 @@ int keys_create(const char *home, const char *name) WUR;
  * by group or others, ERR_NOT_FOUND if home holds no node, ERR_PARSE if a
  * file is damaged or the public keys do not match the secrets. */
 int keys_load(struct keys *k, const char *home) WUR;
+
+/* keys_load, and on failure writes the path of the file at fault (or the
+ * home) into bad (cap bytes, may be NULL) so that a message can name it. */
+int keys_load_detail(struct keys *k, const char *home, char *bad,
+    size_t cap) WUR;
 
 /* Wipes and frees the secrets; k may be zeroed or half-loaded. */
 void keys_fini(struct keys *k);
