@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "init", cmd_init, "create a node: its link and signing keys" },
 	{ "id", cmd_id, "show this node's name and key fingerprints" },
 	{ "channel", cmd_channel, "draft, sign, add and list channel agreements" },
+	{ "aw", cmd_aw, "divide issues between two parties by Adjusted Winner" },
 };
 
 static void
