@@ -127,7 +127,7 @@ modifiers_parse(const char *s, size_t len, unsigned *mask)
 }
 
 /* Builds the token lists from a pattern definition and psk mask: psk0 goes
- * first in message 1, pskN (N >= 1) last in message N (section 9.2). */
+ * first in message 1, pskN (N >= 1) last in message N (section 9). */
 static int
 pattern_build(struct noise_pattern *p, const struct pattern_def *d,
     unsigned pskmask)
@@ -595,7 +595,7 @@ noise_handshake_set_ephemeral(struct noise_handshake *hs,
 }
 
 /* Checks the keys this role needs, then mixes the pre-messages
- * (initiator's first, section 7.1). */
+ * (initiator's first, section 7). */
 int
 noise_handshake_start(struct noise_handshake *hs)
 {
