@@ -8,6 +8,7 @@
  */
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,9 +229,8 @@ print_json(const struct awin *in, const struct aw_result *res)
 	char *s;
 
 	if ((root = json_object()) == NULL ||
-	    (issues = json_array()) == NULL)
+	    json_object_set_new(root, "issues", issues = json_array()) != 0)
 		goto nomem;
-	json_object_set_new(root, "issues", issues);
 	for (size_t i = 0; i < res->n; i++)
 		if (json_array_append_new(issues, json_pack("{s:s, s:[s, s]}",
 		    "name", in->issue[i], "shares",
