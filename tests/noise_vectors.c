@@ -116,6 +116,12 @@ classify(const char *name, const char **why)
 		*why = "non-fundamental pattern";
 		return SKIP;
 	}
+	/* modifiers other than pskN (e.g. hfs) are not fundamental */
+	if (strspn(parts[1] + plen, "psk0123456789+") !=
+	    strlen(parts[1] + plen)) {
+		*why = "non-psk modifier";
+		return SKIP;
+	}
 	return PASS;
 }
 
@@ -280,8 +286,9 @@ finish(struct noise_handshake *hs, struct noise_cipher cs[2][2], json_t *v,
 	return PASS;
 }
 
+/* Runs one vector; for a skip, *skip_why says why. */
 static enum result
-vector_run(json_t *v, const char *where)
+vector_run(json_t *v, const char *where, const char **skip_why)
 {
 	struct noise_handshake hs[2];
 	struct noise_cipher cs[2][2];	/* [side][send, recv] */
@@ -293,8 +300,10 @@ vector_run(json_t *v, const char *where)
 
 	memset(hs, 0, sizeof hs);
 	memset(cs, 0, sizeof cs);
-	if ((res = classify(name, &why)) == SKIP)
+	if ((res = classify(name, &why)) == SKIP) {
+		*skip_why = why;
 		return SKIP;
+	}
 	if (res == FAIL)
 		return failf(where, "%s", why);
 	if (!json_is_array(msgs) || json_array_size(msgs) == 0) {
@@ -357,12 +366,13 @@ self_check(json_t *sample)
 	    "{\"protocol_name\":\"Noise_NN_25519_ChaChaPoly_BLAKE2b\","
 	    "\"messages\":\"oops\"}",
 	};
+	const char *why;
 	int failed = 0;
 
 	in_self_check = true;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		json_t *v = json_loads(bad[i], 0, NULL);
-		if (v == NULL || vector_run(v, "self-check") != FAIL) {
+		if (v == NULL || vector_run(v, "self-check", &why) != FAIL) {
 			printf("SELF-CHECK FAILED: unparsable vector %zu was "
 			    "not counted as a failure\n", i);
 			failed++;
@@ -382,7 +392,7 @@ self_check(json_t *sample)
 				ct[strlen(ct) - 1] = 'b';
 			json_object_set_new(m, "ciphertext", json_string(ct));
 		}
-		if (vector_run(v, "self-check tampered") != FAIL) {
+		if (vector_run(v, "self-check tampered", &why) != FAIL) {
 			printf("SELF-CHECK FAILED: a tampered vector passed\n");
 			failed++;
 		}
@@ -390,6 +400,22 @@ self_check(json_t *sample)
 	}
 	in_self_check = false;
 	return failed;
+}
+
+/* Tallies skip reasons (a handful of distinct static strings). */
+static void
+why_count(const char **whys, int *whyn, int *nwhy, const char *why)
+{
+	for (int i = 0; i < *nwhy; i++) {
+		if (whys[i] == why) {
+			whyn[i]++;
+			return;
+		}
+	}
+	if (*nwhy < 8) {
+		whys[*nwhy] = why;
+		whyn[(*nwhy)++] = 1;
+	}
 }
 
 int
@@ -406,7 +432,8 @@ main(int argc, char **argv)
 	for (int f = 1; f < argc; f++) {
 		json_error_t jerr;
 		json_t *root = json_load_file(argv[f], 0, &jerr), *vs;
-		int p = 0, fl = 0, s = 0;
+		int p = 0, fl = 0, s = 0, nwhy = 0, whyn[8];
+		const char *whys[8], *why;
 
 		vs = json_object_get(root, "vectors");
 		if (!json_is_array(vs)) {
@@ -423,7 +450,7 @@ main(int argc, char **argv)
 
 			snprintf(where, sizeof where, "%s #%zu %s", argv[f], i,
 			    name != NULL ? name : "(no name)");
-			switch (vector_run(v, where)) {
+			switch (vector_run(v, where, &why)) {
 			case PASS:
 				p++;
 				if (!checked) {
@@ -432,11 +459,17 @@ main(int argc, char **argv)
 				}
 				break;
 			case FAIL: fl++; break;
-			case SKIP: s++; break;
+			case SKIP:
+				s++;
+				why_count(whys, whyn, &nwhy, why);
+				break;
 			}
 		}
-		printf("%s: %d passed, %d failed, %d skipped\n", argv[f], p, fl,
+		printf("%s: %d passed, %d failed, %d skipped", argv[f], p, fl,
 		    s);
+		for (int w = 0; w < nwhy; w++)
+			printf("%s%d %s", w ? ", " : " (", whyn[w], whys[w]);
+		printf("%s\n", nwhy ? ")" : "");
 		passed += p;
 		failed += fl;
 		skipped += s;

@@ -245,6 +245,9 @@ noise_cipher_encrypt(struct noise_cipher *c, const uint8_t *ad, size_t ad_len,
     size_t *out_len)
 {
 	*out_len = 0;
+	if (out == NULL || (pt == NULL && pt_len > 0) ||
+	    (ad == NULL && ad_len > 0))
+		return ERR_INVALID;
 	if (!c->has_key || c->n == UINT64_MAX)
 		return ERR_STATE;
 	if (pt_len > NOISE_MAX_MSG - NOISE_TAG_LEN)
@@ -264,6 +267,9 @@ noise_cipher_decrypt(struct noise_cipher *c, const uint8_t *ad, size_t ad_len,
 	int r;
 
 	*out_len = 0;
+	if (ct == NULL || (out == NULL && cap > 0) ||
+	    (ad == NULL && ad_len > 0))
+		return ERR_INVALID;
 	if (!c->has_key || c->n == UINT64_MAX)
 		return ERR_STATE;
 	if (ct_len > NOISE_MAX_MSG)
