@@ -131,13 +131,15 @@ enum noise_action noise_handshake_action(const struct noise_handshake *hs);
 
 /* Writes the next handshake message carrying payload into out (cap bytes).
  * ERR_STATE when it is not our turn, ERR_SHORT when out is too small,
- * ERR_CRYPTO on a low-order DH result. */
+ * ERR_TOO_BIG when the message would exceed NOISE_MAX_MSG, ERR_CRYPTO on a
+ * low-order DH result. ERR_SHORT and ERR_TOO_BIG change nothing (retry);
+ * any other error leaves the handshake FAILED (docs/noise.md section 8). */
 int noise_handshake_write(struct noise_handshake *hs, const uint8_t *payload,
     size_t payload_len, uint8_t *out, size_t cap, size_t *out_len) WUR;
 
 /* Reads the next handshake message; its payload goes to payload (cap bytes).
  * ERR_PARSE for a wrong length, ERR_CRYPTO when decryption or DH fails; the
- * handshake is then FAILED. */
+ * handshake is then FAILED. ERR_SHORT (payload too small) changes nothing. */
 int noise_handshake_read(struct noise_handshake *hs, const uint8_t *msg,
     size_t msg_len, uint8_t *payload, size_t cap, size_t *payload_len) WUR;
 
@@ -156,7 +158,8 @@ const uint8_t *noise_handshake_remote_static(const struct noise_handshake *hs);
 void noise_handshake_fini(struct noise_handshake *hs);
 
 /* Transport: ct = ENCRYPT(k, n++, ad, pt) || tag into out (cap bytes).
- * out may equal pt. ERR_SHORT, ERR_STATE when the nonce is exhausted. */
+ * out may equal pt. ERR_SHORT, ERR_TOO_BIG over NOISE_MAX_MSG, ERR_STATE
+ * when the nonce is exhausted or the state has no key. */
 int noise_cipher_encrypt(struct noise_cipher *c, const uint8_t *ad,
     size_t ad_len, const uint8_t *pt, size_t pt_len, uint8_t *out,
     size_t cap, size_t *out_len) WUR;
