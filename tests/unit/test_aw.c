@@ -455,6 +455,58 @@ dominated(const struct aw_table *t, struct rat x, bool strict)
 	return false;
 }
 
+/*
+ * The rules themselves, recomputed independently: the winner phase (more
+ * points wins; all ties to the party with fewer outright points, equal to
+ * the second), issues that did not move stay with their winner, moved
+ * issues come from the leader, and the order of moves is by ratio.
+ */
+static void
+check_rules(const struct aw_table *t, const struct aw_result *r)
+{
+	const int (*pts)[2] = t->points;
+	int outright[2] = { 0, 0 }, won[2] = { 0, 0 }, tie_to;
+	bool moved[AW_MAX_ISSUES] = { false };
+
+	for (size_t i = 0; i < t->n; i++)
+		if (pts[i][0] != pts[i][1])
+			outright[pts[i][0] > pts[i][1] ? 0 : 1] +=
+			    pts[i][pts[i][0] > pts[i][1] ? 0 : 1];
+	tie_to = outright[0] < outright[1] ? 0 : 1;
+	for (size_t i = 0; i < t->n; i++) {
+		int w = pts[i][0] == pts[i][1] ? tie_to :
+		    pts[i][0] > pts[i][1] ? 0 : 1;
+
+		CHECK_INT(r->winner[i], w);
+		won[w] += pts[i][w];
+	}
+	CHECK_INT(r->won[0], won[0]);
+	CHECK_INT(r->won[1], won[1]);
+	CHECK_INT(r->leader, won[0] == won[1] ? -1 : won[0] > won[1] ? 0 : 1);
+	for (size_t m = 0; m < r->nmoved; m++) {
+		size_t i = r->moved[m];
+
+		moved[i] = true;
+		CHECK_INT(r->winner[i], r->leader);
+		if (m + 1 < r->nmoved || r->split < 0)
+			CHECK_INT(rat_cmp(r->share[i][r->leader], rat_int(0)),
+			    0);
+		if (m > 0) {
+			/* non-decreasing ratio vL / vT, infinity last */
+			size_t j = r->moved[m - 1];
+			int l = r->leader, tr = 1 - l;
+
+			if (pts[i][tr] != 0)
+				CHECK(pts[j][tr] != 0 && pts[j][l] * pts[i][tr]
+				    <= pts[i][l] * pts[j][tr]);
+		}
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (!moved[i])
+			CHECK_INT(rat_cmp(r->share[i][r->winner[i]],
+			    rat_int(1)), 0);
+}
+
 /* Checks one result against the properties; returns false on a failure
  * (the CHECKs print it). */
 static bool
@@ -483,6 +535,7 @@ check_properties(const struct aw_table *t, const struct aw_result *r,
 			    rat_int(pts[i][p])));
 	}
 	CHECK(nsplit <= 1);
+	check_rules(t, r);
 	/* the totals are what the shares are worth */
 	CHECK_INT(rat_cmp(sum[0], r->total[0]), 0);
 	CHECK_INT(rat_cmp(sum[1], r->total[1]), 0);
