@@ -237,6 +237,10 @@ test_both_views_agree(void)
 	CHECK_STR(fpn, fps);
 	hash_fingerprint(want, "parley channel fingerprint v1", an.id, 32);
 	CHECK_STR(fpn, want);
+	/* the vector of docs/crypto.md, computed outside parley */
+	static const uint8_t zero[32];
+	hash_fingerprint(want, "parley channel fingerprint v1", zero, 32);
+	CHECK_STR(want, "79858 54910 15841 24942 70797 69570");
 	CHECK_INT(agreement_check(&an, &north.id, T0, &idx), 0);
 	CHECK_INT(idx, 0);
 	CHECK_INT(agreement_check(&as, &south.id, T0 + 100, &idx), 0);
