@@ -803,6 +803,149 @@ test_one_way(void)
 	noise_handshake_fini(&b);
 }
 
+/* Runs one handshake of name to the end through memory; both sides hold a
+ * static key (unused ones are ignored), remote statics only where the
+ * pattern has them as pre-messages. Returns false on any difference. */
+static bool
+round_trip(const char *name)
+{
+	struct noise_handshake hs[2];
+	struct noise_cipher cs[2][2];
+	uint8_t priv[2][32], pub[2][32], psk[32], m[512], pt[512];
+	size_t len, plen;
+	bool ok = true;
+	int steps = 0;
+
+	for (int i = 0; i < 32; i++) {
+		priv[0][i] = (uint8_t)(3 * i + 1);
+		priv[1][i] = (uint8_t)(5 * i + 2);
+		psk[i] = (uint8_t)(7 * i);
+	}
+	crypto_scalarmult_base(pub[0], priv[0]);
+	crypto_scalarmult_base(pub[1], priv[1]);
+	for (int side = 0; side < 2; side++) {
+		const struct noise_pattern *p = &hs[side].pattern;
+		bool peer_pre;
+
+		if (noise_handshake_init(&hs[side], name, side == 0 ?
+		    NOISE_INITIATOR : NOISE_RESPONDER, (const uint8_t *)"pr", 2,
+		    rnd, NULL) != 0 ||
+		    noise_handshake_set_static(&hs[side], priv[side]) != 0)
+			return false;
+		peer_pre = side == 0 ? p->pre_responder_s : p->pre_initiator_s;
+		if (peer_pre && noise_handshake_set_remote_static(&hs[side],
+		    pub[1 - side]) != 0)
+			return false;
+		for (int k = 0; k < p->npsks; k++)
+			if (noise_handshake_set_psk(&hs[side], psk) != 0)
+				return false;
+		if (noise_handshake_start(&hs[side]) != 0)
+			return false;
+	}
+	while (ok && noise_handshake_action(&hs[0]) != NOISE_ACTION_SPLIT) {
+		int w = noise_handshake_action(&hs[0]) == NOISE_ACTION_WRITE ?
+		    0 : 1;
+		ok = noise_handshake_write(&hs[w], (const uint8_t *)"payload",
+		    7, m, sizeof m, &len) == 0 &&
+		    noise_handshake_read(&hs[1 - w], m, len, pt, sizeof pt,
+		    &plen) == 0 && plen == 7 && memcmp(pt, "payload", 7) == 0;
+		steps++;
+	}
+	ok = ok && steps == hs[0].pattern.nmessages &&
+	    noise_handshake_action(&hs[1]) == NOISE_ACTION_SPLIT &&
+	    noise_handshake_split(&hs[0], &cs[0][0], &cs[0][1]) == 0 &&
+	    noise_handshake_split(&hs[1], &cs[1][0], &cs[1][1]) == 0 &&
+	    memcmp(noise_handshake_hash(&hs[0]), noise_handshake_hash(&hs[1]),
+	    NOISE_HASH_LEN) == 0;
+	/* each side learned (or knew) the other's static where it has one */
+	for (int side = 0; ok && side < 2; side++) {
+		const uint8_t *rs = noise_handshake_remote_static(&hs[side]);
+		if (rs != NULL && memcmp(rs, pub[1 - side], 32) != 0)
+			ok = false;
+	}
+	if (ok) {
+		ok = noise_cipher_encrypt(&cs[0][0], NULL, 0, m, 10, pt,
+		    sizeof pt, &len) == 0 && noise_cipher_decrypt(&cs[1][1],
+		    NULL, 0, pt, len, m, sizeof m, &plen) == 0;
+		if (!hs[0].pattern.one_way)
+			ok = ok && noise_cipher_encrypt(&cs[1][0], NULL, 0, m,
+			    10, pt, sizeof pt, &len) == 0 &&
+			    noise_cipher_decrypt(&cs[0][1], NULL, 0, pt, len,
+			    m, sizeof m, &plen) == 0;
+		for (int i = 0; i < 4; i++)
+			noise_cipher_fini(&cs[i / 2][i % 2]);
+	}
+	noise_handshake_fini(&hs[0]);
+	noise_handshake_fini(&hs[1]);
+	return ok;
+}
+
+/* Every fundamental pattern with every combination of psk modifiers the
+ * pattern allows runs to the end between two engines. */
+static void
+test_all_patterns_and_psks(void)
+{
+	static const char *pats[] = { "N", "K", "X", "NN", "NK", "NX", "XN",
+	    "XK", "XX", "KN", "KK", "KX", "IN", "IK", "IX" };
+	static const int nmsg[] = { 1, 1, 1, 2, 2, 2, 3, 3, 3, 2, 2, 2, 2, 2,
+	    2 };
+	int runs = 0;
+
+	for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+		for (unsigned mask = 0; mask < 1u << (nmsg[i] + 1); mask++) {
+			char name[128], mods[64] = "";
+			size_t o = 0;
+
+			for (int k = 0; k <= nmsg[i]; k++)
+				if (mask & 1u << k)
+					o += (size_t)snprintf(mods + o,
+					    sizeof mods - o, "%spsk%d",
+					    o ? "+" : "", k);
+			snprintf(name, sizeof name,
+			    "Noise_%s%s_25519_ChaChaPoly_BLAKE2b", pats[i], mods);
+			if (!round_trip(name)) {
+				printf("  %s: round trip failed\n", name);
+				CHECK(0);
+			}
+			runs++;
+		}
+	}
+	CHECK_INT(runs, 3 * 4 + 9 * 8 + 3 * 16);
+}
+
+/* Random bytes of every length up to 200 never pass as message 1 or 2,
+ * and fail with the right code. */
+static void
+test_random_input(void)
+{
+	uint8_t m[256], pt[256];
+	size_t len, plen;
+	int accepted = 0, want;
+
+	for (size_t n = 0; n <= 200; n++) {
+		struct pair p;
+
+		keys_make(&p);
+		ikpsk2_start(&p, p.psk, p.psk, p.rs_pub);
+		randombytes_buf(m, n);
+		/* shorter than e + encrypted s + tag (96) is a parse error */
+		want = n < 96 ? ERR_PARSE : ERR_CRYPTO;
+		if (noise_handshake_read(&p.resp, m, n, pt, sizeof pt,
+		    &plen) != want)
+			accepted++;
+		CHECK_INT(noise_handshake_action(&p.resp), NOISE_ACTION_FAILED);
+		CHECK_INT(noise_handshake_write(&p.ini, NULL, 0, m, sizeof m,
+		    &len), 0);
+		randombytes_buf(m, n);
+		if (noise_handshake_read(&p.ini, m, n, pt, sizeof pt, &plen) ==
+		    0)
+			accepted++;
+		CHECK_INT(noise_handshake_action(&p.ini), NOISE_ACTION_FAILED);
+		pair_fini(&p);
+	}
+	CHECK_INT(accepted, 0);
+}
+
 static void
 test_fini_wipes(void)
 {
@@ -845,6 +988,8 @@ main(void)
 	RUN(test_nonce_limit);
 	RUN(test_handshake_sizes);
 	RUN(test_one_way);
+	RUN(test_all_patterns_and_psks);
+	RUN(test_random_input);
 	RUN(test_fini_wipes);
 	return harness_summary();
 }
