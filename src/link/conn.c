@@ -1,0 +1,928 @@
+/*
+ * conn.c: one TCP connection of the link layer, from accept or connect to
+ * close: the handshake, then records, heartbeats and rekeying
+ * (docs/link.md). The protocol itself is in the pure engines
+ * (frame.c, handshake.c, transport.c); this file moves bytes.
+ *
+ * Invariants:
+ *  1. Before the session is up a connection reads into hsbuf only, and at
+ *     most the one frame size its state allows: it never buffers more than
+ *     LINK_INIT_LEN bytes, whatever the peer sends.
+ *  2. A listener answers nothing until an initiation has passed its header
+ *     check, the channel lookup, mac1 (before any DH), the Noise read, the
+ *     peer key check and the timestamp check. Any failure closes silently
+ *     with one log line.
+ *  3. A pending handshake has an absolute deadline (handshake_timeout_ms).
+ *  4. Only the session's initiator starts a rekey; one at a time.
+ *  5. A connection is freed only by its own event handlers (or by the
+ *     duplicate rule, outside its handlers), after link_path_detach.
+ *
+ *   accept -> WAIT_INIT -(init ok, response sent)-> UP
+ *   dial -> CONNECTING -(connected, init sent)-> WAIT_RESP -(resp ok)-> UP
+ *   any -(error, timeout, EOF, duplicate lost)-> DEAD -> freed
+ */
+#include "link/link_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/hex.h"
+#include "base/log.h"
+
+#define RBUF_KEEP 2048		/* an idle session keeps at most this */
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+static void on_heartbeat(evutil_socket_t fd, short what, void *arg);
+static void heartbeat(struct link_conn *c);
+
+uint64_t
+link_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t
+link_unix_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+link_random(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+void
+link_addr_str(const struct sockaddr *sa, char *out, size_t cap, char *src,
+    size_t srccap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		port = ntohs(in->sin_port);
+		snprintf(out, cap, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		port = ntohs(in6->sin6_port);
+		snprintf(out, cap, "[%s]:%u", host, port);
+	} else
+		snprintf(out, cap, "?");
+	if (src)
+		snprintf(src, srccap, "%s", host);
+}
+
+int
+link_addr_parse(const char *addr, bool passive, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	char host[AGREEMENT_ADDR_MAX + 1];
+	const char *port, *colon;
+	struct addrinfo hints, *res = NULL;
+	size_t hl;
+
+	if (strlen(addr) > AGREEMENT_ADDR_MAX)
+		return ERR_INVALID;
+	if (addr[0] == '[') {
+		colon = strchr(addr, ']');
+		if (colon == NULL || colon[1] != ':')
+			return ERR_INVALID;
+		hl = (size_t)(colon - addr - 1);
+		memcpy(host, addr + 1, hl);
+		port = colon + 2;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL)
+			return ERR_INVALID;
+		hl = (size_t)(colon - addr);
+		memcpy(host, addr, hl);
+		port = colon + 1;
+	}
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	if (getaddrinfo(hl ? host : NULL, port, &hints, &res) != 0 ||
+	    res == NULL)
+		return ERR_NOT_FOUND;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+void
+link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	if (c->state == CONN_DEAD)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	log_msg((enum log_level)lvl, "%s", why);
+	if (c->state == CONN_WAIT_INIT)
+		c->link->pending--;
+	c->state = CONN_DEAD;
+	link_path_detach(c, why);
+}
+
+void
+link_conn_free(struct link_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->state == CONN_WAIT_INIT)
+		c->link->pending--;
+	TAILQ_REMOVE(&c->link->conns, c, entry);
+	if (c->rev)
+		event_free(c->rev);
+	if (c->wev)
+		event_free(c->wev);
+	if (c->hb)
+		event_free(c->hb);
+	if (c->out)
+		evbuffer_free(c->out);
+	if (c->hs) {
+		noise_handshake_fini(c->hs);
+		free(c->hs);
+	}
+	if (c->tr) {
+		link_transport_fini(c->tr);
+		free(c->tr);
+	}
+	free(c->rbuf);
+	if (c->fd >= 0)
+		close(c->fd);
+	sodium_memzero(c, sizeof *c);
+	free(c);
+}
+
+static struct link_conn *
+conn_new(struct link *l, int fd, enum conn_state st)
+{
+	struct link_conn *c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return NULL;
+	c->link = l;
+	c->fd = fd;
+	c->state = st;
+	c->rev = event_new(l->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	if (c->rev == NULL) {
+		free(c);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&l->conns, c, entry);
+	return c;
+}
+
+/* Arms the read event with what is left of the handshake deadline. */
+static void
+arm_read(struct link_conn *c)
+{
+	struct timeval tv;
+	uint64_t now = link_now_ms(), left;
+
+	if (c->state == CONN_UP && c->hs == NULL) {
+		event_add(c->rev, NULL);
+		return;
+	}
+	left = c->deadline_ms > now ? c->deadline_ms - now : 1;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000 * 1000);
+	event_add(c->rev, &tv);
+}
+
+static int
+flush(struct link_conn *c)
+{
+	int n;
+
+	while (evbuffer_get_length(c->out) > 0) {
+		n = evbuffer_write(c->out, c->fd);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			return ERR_IO;
+		}
+		if (n == 0)
+			break;
+	}
+	if (evbuffer_get_length(c->out) > 0) {
+		if (c->wev == NULL && (c->wev = event_new(c->link->base, c->fd,
+		    EV_WRITE | EV_PERSIST, on_write, c)) == NULL)
+			return ERR_NOMEM;
+		event_add(c->wev, NULL);
+	} else if (c->wev)
+		event_del(c->wev);
+	return 0;
+}
+
+/* Queues one frame (length header added here) and tries to send it. */
+static int
+send_frame(struct link_conn *c, const uint8_t *p, size_t n)
+{
+	uint8_t hdr[FRAME_HDR_LEN];
+	int r;
+
+	if ((r = frame_header(hdr, n)) != 0)
+		return r;
+	if (c->out == NULL && (c->out = evbuffer_new()) == NULL)
+		return ERR_NOMEM;
+	if (evbuffer_get_length(c->out) + n > c->link->cfg.out_max)
+		return ERR_FULL;
+	if (evbuffer_add(c->out, hdr, sizeof hdr) != 0 ||
+	    evbuffer_add(c->out, p, n) != 0)
+		return ERR_NOMEM;
+	return flush(c);
+}
+
+int
+link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
+    size_t len)
+{
+	uint8_t *buf;
+	size_t n, cap = LINK_DATA_LEN(len);
+	int r;
+
+	if (c->state != CONN_UP)
+		return ERR_CLOSED;
+	if (len > LINK_RECORD_MAX)
+		return ERR_TOO_BIG;
+	if (c->out && evbuffer_get_length(c->out) + cap > c->link->cfg.out_max)
+		return ERR_FULL;
+	if ((buf = malloc(cap)) == NULL)
+		return ERR_NOMEM;
+	r = link_transport_seal(c->tr, type, body, len, buf, cap, &n);
+	if (r == 0)
+		r = send_frame(c, buf, n);
+	free(buf);
+	if (r != 0)
+		return r;
+	c->path->records_tx++;
+	return 0;
+}
+
+/* Starts a handshake as initiator on c's path: first or rekey. */
+static int
+start_initiation(struct link_conn *c)
+{
+	struct link_path *p = c->path;
+	struct link_hs_params hp;
+	uint8_t msg[LINK_INIT_LEN];
+	int r;
+
+	if ((c->hs = malloc(sizeof *c->hs)) == NULL)
+		return ERR_NOMEM;
+	link_ts_next(p->ts_sent, p->ts_sent, link_unix_ns());
+	/* Durable before it is used: a restart never sends an older one. */
+	if ((r = link_state_save(c->link)) != 0)
+		return r;
+	link_hs_params(p, &hp);
+	if ((r = link_hs_write_init(c->hs, &hp, p->ts_sent, msg)) != 0) {
+		free(c->hs);
+		c->hs = NULL;
+		return r;
+	}
+	c->deadline_ms = link_now_ms() + c->link->cfg.handshake_timeout_ms;
+	return send_frame(c, msg, sizeof msg);
+}
+
+static void
+become_up(struct link_conn *c, struct noise_cipher *send,
+    struct noise_cipher *recv)
+{
+	struct link *l = c->link;
+	struct timeval tv;
+	uint32_t hb = l->cfg.heartbeat_ms ? l->cfg.heartbeat_ms :
+	    c->path->ch->ag.heartbeat_s * 1000u;
+
+	if ((c->tr = calloc(1, sizeof *c->tr)) == NULL) {
+		noise_cipher_fini(send);
+		noise_cipher_fini(recv);
+		link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
+		return;
+	}
+	link_transport_init(c->tr, send, recv, c->initiator, link_now_ms());
+	if (c->state == CONN_WAIT_INIT)
+		l->pending--;
+	c->state = CONN_UP;
+	c->last_rx_ms = link_now_ms();
+	c->path->handshakes++;
+	frame_reader_init(&c->fr, NULL, 0, FRAME_MAX);
+	c->hb = event_new(l->base, -1, EV_PERSIST, on_heartbeat, c);
+	if (c->hb == NULL) {
+		link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
+		return;
+	}
+	tv.tv_sec = hb / 1000;
+	tv.tv_usec = (suseconds_t)(hb % 1000 * 1000);
+	event_add(c->hb, &tv);
+	if (!link_path_attach(c->path, c))
+		return;
+	/* First heartbeat at once, so RTT and offset are known early. */
+	heartbeat(c);
+}
+
+/*
+ * The listener's checks on an initiation, cheapest first (invariant 2).
+ * On success the response is queued and the keys are in send/recv.
+ */
+static int
+answer_init(struct link_conn *c, const uint8_t *msg, size_t len,
+    struct noise_cipher *send, struct noise_cipher *recv)
+{
+	struct link *l = c->link;
+	struct noise_handshake hs;
+	struct link_hs_params hp;
+	struct link_channel *ch;
+	struct link_path *p;
+	uint8_t id[LINK_ID_LEN], path, ts[LINK_TS_LEN], resp[LINK_RESP_LEN];
+	char idhex[2 * LINK_ID_LEN + 1];
+	int r;
+
+	if ((r = link_init_peek(msg, len, id, &path)) != 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "%s", c->peer, r == ERR_VERSION ? "unsupported version" :
+		    "not an initiation");
+		return r;
+	}
+	hex_encode(idhex, id, 4);
+	if ((ch = link_find_channel(l, id)) == NULL) {
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "unknown channel %s", c->peer, idhex);
+		return ERR_NOT_FOUND;
+	}
+	if (ch->usable != 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "channel %s agreement %s", c->peer, idhex,
+		    err_str(ch->usable));
+		return ch->usable;
+	}
+	if (path >= ch->ag.npaths) {
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "no path %u on channel %s", c->peer, path, idhex);
+		return ERR_INVALID;
+	}
+	p = &ch->paths[path];
+	if (c->path != NULL && c->path != p) {
+		link_conn_fail(c, LOG_LVL_WARN, "rekey from %s refused: "
+		    "another channel or path", c->peer);
+		return ERR_INVALID;
+	}
+	if ((r = link_mac1_check(msg, len, ch->mac1_key)) != 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "bad mac1 for channel %s", c->peer, idhex);
+		return r;
+	}
+	link_hs_params(p, &hp);
+	if ((r = link_hs_read_init(&hs, &hp, msg, len, ts)) != 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "%s on channel %s path %u", c->peer, r == ERR_FOREIGN ?
+		    "unknown static key" : "Noise decryption failed (wrong "
+		    "keys)", idhex, path);
+		return r;
+	}
+	if (link_ts_cmp(ts, p->ts_accepted) <= 0) {
+		noise_handshake_fini(&hs);
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "replayed initiation (timestamp not newer) on channel %s "
+		    "path %u", c->peer, idhex, path);
+		return ERR_REPLAY;
+	}
+	memcpy(p->ts_accepted, ts, LINK_TS_LEN);
+	if ((r = link_state_save(l)) != 0) {
+		noise_handshake_fini(&hs);
+		link_conn_fail(c, LOG_LVL_ERROR, "cannot save %s: %s",
+		    LINK_STATE_FILE, err_str(r));
+		return r;
+	}
+	if ((r = link_hs_write_resp(&hs, &hp, resp, send, recv)) != 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s failed: %s",
+		    c->peer, err_str(r));
+		return r;
+	}
+	c->path = p;
+	if ((r = send_frame(c, resp, sizeof resp)) != 0) {
+		noise_cipher_fini(send);
+		noise_cipher_fini(recv);
+		link_conn_fail(c, LOG_LVL_INFO, "handshake with %s: cannot "
+		    "send response: %s", c->peer, err_str(r));
+		return r;
+	}
+	return 0;
+}
+
+static void
+on_init_frame(struct link_conn *c, const uint8_t *msg, size_t len)
+{
+	struct noise_cipher send, recv;
+
+	if (answer_init(c, msg, len, &send, &recv) != 0)
+		return;
+	if (c->state == CONN_UP) {
+		link_transport_rekey(c->tr, &send, &recv, link_now_ms());
+		c->path->rekeys++;
+		log_debug("channel %s path %u: rekeyed (as responder)",
+		    c->path->ch->idhex, c->path->index);
+		return;
+	}
+	c->initiator = false;
+	log_info("channel %s path %u: session from %s established",
+	    c->path->ch->idhex, c->path->index, c->peer);
+	become_up(c, &send, &recv);
+}
+
+static void
+on_resp_frame(struct link_conn *c, const uint8_t *msg, size_t len)
+{
+	struct noise_cipher send, recv;
+	struct link_hs_params hp;
+	int r;
+
+	if (c->hs == NULL) {
+		link_conn_fail(c, LOG_LVL_WARN, "%s: unexpected handshake "
+		    "response", c->peer);
+		return;
+	}
+	link_hs_params(c->path, &hp);
+	r = link_hs_read_resp(c->hs, &hp, msg, len, &send, &recv);
+	free(c->hs);
+	c->hs = NULL;
+	if (r != 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "handshake with %s failed: "
+		    "response refused (%s) on channel %s path %u", c->peer,
+		    err_str(r), c->path->ch->idhex, c->path->index);
+		return;
+	}
+	if (c->state == CONN_UP) {
+		link_transport_rekey(c->tr, &send, &recv, link_now_ms());
+		c->path->rekeys++;
+		log_debug("channel %s path %u: rekeyed (as initiator)",
+		    c->path->ch->idhex, c->path->index);
+		arm_read(c);
+		return;
+	}
+	if (c->path->dialing == c)
+		c->path->dialing = NULL;
+	c->initiator = true;
+	log_info("channel %s path %u: session to %s established",
+	    c->path->ch->idhex, c->path->index, c->peer);
+	become_up(c, &send, &recv);
+}
+
+void
+link_conn_maybe_rekey(struct link_conn *c)
+{
+	struct link_config *cfg = &c->link->cfg;
+	int r;
+
+	if (c->state != CONN_UP || !c->tr->initiator || c->hs != NULL)
+		return;
+	if (!link_transport_rekey_due(c->tr, link_now_ms(), cfg->rekey_records,
+	    (uint64_t)cfg->rekey_seconds * 1000u))
+		return;
+	if ((r = start_initiation(c)) != 0)
+		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: rekey "
+		    "failed: %s", c->path->ch->idhex, c->path->index,
+		    err_str(r));
+	else
+		arm_read(c);
+}
+
+static void
+on_pong(struct link_conn *c, const uint8_t *b)
+{
+	int64_t t1 = (int64_t)link_get64(b), t2 = (int64_t)link_get64(b + 8);
+	int64_t t3 = (int64_t)link_get64(b + 16), t4 = (int64_t)link_unix_ns();
+	struct link_path *p = c->path;
+
+	p->rtt_ns = (t4 - t1) - (t3 - t2);
+	if (p->rtt_ns < 0)
+		p->rtt_ns = 0;
+	p->offset_ns = ((t2 - t1) + (t3 - t4)) / 2;
+	p->have_rtt = true;
+}
+
+static void
+on_record(struct link_conn *c, uint8_t type, const uint8_t *b, size_t n)
+{
+	struct link_path *p = c->path;
+	uint8_t pong[LINK_PONG_LEN];
+	uint64_t seq;
+	int r;
+
+	p->records_rx++;
+	switch (type) {
+	case LINK_REC_PING:
+		if (n != LINK_PING_LEN)
+			break;
+		memcpy(pong, b, 8);
+		link_put64(pong + 8, link_unix_ns());
+		link_put64(pong + 16, link_unix_ns());
+		if ((r = link_conn_send(c, LINK_REC_PONG, pong, sizeof pong))
+		    != 0 && r != ERR_FULL)
+			link_conn_fail(c, LOG_LVL_INFO, "channel %s path %u: "
+			    "send failed: %s", p->ch->idhex, p->index,
+			    err_str(r));
+		break;
+	case LINK_REC_PONG:
+		if (n == LINK_PONG_LEN)
+			on_pong(c, b);
+		break;
+	case LINK_REC_TEST:
+		if (n != LINK_TEST_LEN)
+			break;
+		seq = link_get64(b);
+		if (seq != p->test_next)
+			p->test_gaps++;
+		p->test_next = seq + 1;
+		p->test_rx++;
+		break;
+	default:
+		if (type >= LINK_REC_UPPER_MIN && c->link->up.deliver)
+			c->link->up.deliver(c->link->up.ctx, p->ch->ag.id,
+			    p->index, type, b, n);
+		break;
+	}
+}
+
+/* A whole frame arrived on c (in c->fr.buf). */
+static void
+on_frame(struct link_conn *c, uint8_t *f, size_t n)
+{
+	const uint8_t *body;
+	size_t blen;
+	uint8_t type;
+	int r;
+
+	switch (c->state) {
+	case CONN_WAIT_INIT:
+		on_init_frame(c, f, n);
+		return;
+	case CONN_WAIT_RESP:
+		on_resp_frame(c, f, n);
+		return;
+	case CONN_UP:
+		break;
+	default:
+		return;
+	}
+	c->last_rx_ms = link_now_ms();
+	if (f[0] == LINK_TYPE_INIT && !c->tr->initiator) {
+		on_init_frame(c, f, n);
+		return;
+	}
+	if (f[0] == LINK_TYPE_RESP) {
+		on_resp_frame(c, f, n);
+		return;
+	}
+	if ((r = link_transport_open(c->tr, f, n, &type, &body, &blen)) != 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: record "
+		    "from %s refused (%s); session closed", c->path->ch->idhex,
+		    c->path->index, c->peer, err_str(r));
+		return;
+	}
+	on_record(c, type, body, blen);
+	if (c->state == CONN_UP)
+		link_conn_maybe_rekey(c);
+}
+
+/* Prepares the buffer for a frame of the length just read. */
+static int
+frame_buffer(struct link_conn *c)
+{
+	size_t len = c->fr.len;
+	uint8_t *nb;
+
+	if (c->state != CONN_UP) {
+		if (len != (c->state == CONN_WAIT_INIT ? LINK_INIT_LEN :
+		    LINK_RESP_LEN))
+			return ERR_PARSE;
+		return 0;
+	}
+	if (len > c->rcap) {
+		if ((nb = realloc(c->rbuf, len)) == NULL)
+			return ERR_NOMEM;
+		c->rbuf = nb;
+		c->rcap = len;
+	}
+	frame_reader_set_buffer(&c->fr, c->rbuf, c->rcap);
+	return 0;
+}
+
+static void
+read_some(struct link_conn *c)
+{
+	uint8_t *dst;
+	size_t want;
+	ssize_t got;
+	int r;
+
+	while (c->state != CONN_DEAD) {
+		dst = frame_reader_want(&c->fr, &want);
+		got = read(c->fd, dst, want);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (got <= 0) {
+			if (c->state == CONN_WAIT_INIT)
+				link_conn_fail(c, LOG_LVL_WARN, "handshake from "
+				    "%s refused: %s", c->peer, got == 0 ?
+				    (c->fr.hdr_got || c->fr.got ?
+				    "truncated frame" : "closed without a "
+				    "frame") : "read error");
+			else
+				link_conn_fail(c, LOG_LVL_INFO, "%s%s %u: "
+				    "connection to %s %s", c->path ?
+				    "channel " : "", c->path ?
+				    c->path->ch->idhex : "", c->path ?
+				    c->path->index : 0, c->peer, got == 0 ?
+				    "closed by peer" : "failed");
+			return;
+		}
+		r = frame_reader_got(&c->fr, (size_t)got);
+		if (r == FRAME_HEADER)
+			r = frame_buffer(c);
+		if (r < 0) {
+			link_conn_fail(c, LOG_LVL_WARN, "%s from %s refused: "
+			    "bad frame length %zu%s", c->state == CONN_UP ?
+			    "frame" : "handshake", c->peer, c->fr.len,
+			    r == ERR_TOO_BIG ? " (oversized)" : "");
+			return;
+		}
+		if (r == FRAME_READY) {
+			on_frame(c, c->fr.buf, c->fr.len);
+			frame_reader_next(&c->fr);
+			if (c->state == CONN_UP && c->rcap > RBUF_KEEP) {
+				free(c->rbuf);
+				c->rbuf = NULL;
+				c->rcap = 0;
+				frame_reader_set_buffer(&c->fr, NULL, 0);
+			}
+		}
+	}
+}
+
+static void
+finish(struct link_conn *c)
+{
+	if (c->state == CONN_DEAD)
+		link_conn_free(c);
+}
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_conn *c = arg;
+
+	(void)fd;
+	if (c->state != CONN_UP || c->hs != NULL) {
+		if ((what & EV_TIMEOUT) || link_now_ms() >= c->deadline_ms) {
+			if (c->state == CONN_WAIT_INIT)
+				link_conn_fail(c, LOG_LVL_WARN, "handshake from "
+				    "%s refused: no valid initiation within "
+				    "%u ms", c->peer,
+				    c->link->cfg.handshake_timeout_ms);
+			else
+				link_conn_fail(c, LOG_LVL_WARN, "handshake with "
+				    "%s timed out after %u ms", c->peer,
+				    c->link->cfg.handshake_timeout_ms);
+			finish(c);
+			return;
+		}
+	}
+	read_some(c);
+	if (c->state != CONN_DEAD)
+		arm_read(c);
+	finish(c);
+}
+
+static void
+on_connected(struct link_conn *c)
+{
+	int err = 0, r;
+	socklen_t el = sizeof err;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+		err = errno;
+	if (err != 0) {
+		link_conn_fail(c, LOG_LVL_DEBUG, "channel %s path %u: dial %s "
+		    "failed: %s", c->path->ch->idhex, c->path->index, c->peer,
+		    strerror(err));
+		return;
+	}
+	event_del(c->wev);
+	c->state = CONN_WAIT_RESP;
+	frame_reader_init(&c->fr, c->hsbuf, sizeof c->hsbuf, LINK_RESP_LEN);
+	if ((r = start_initiation(c)) != 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: cannot "
+		    "start handshake: %s", c->path->ch->idhex, c->path->index,
+		    err_str(r));
+		return;
+	}
+	arm_read(c);
+}
+
+static void
+on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_conn *c = arg;
+
+	(void)fd;
+	if (c->state == CONN_CONNECTING) {
+		if (what & EV_TIMEOUT)
+			link_conn_fail(c, LOG_LVL_DEBUG, "channel %s path %u: "
+			    "dial %s timed out", c->path->ch->idhex,
+			    c->path->index, c->peer);
+		else
+			on_connected(c);
+	} else if (c->out && flush(c) != 0)
+		link_conn_fail(c, LOG_LVL_INFO, "%s: write failed: %s",
+		    c->peer, strerror(errno));
+	finish(c);
+}
+
+/* Liveness, rekey deadlines, and a ping; may fail c. */
+static void
+heartbeat(struct link_conn *c)
+{
+	struct link_channel *ch = c->path->ch;
+	uint64_t now = link_now_ms();
+	uint32_t hb = c->link->cfg.heartbeat_ms ? c->link->cfg.heartbeat_ms :
+	    ch->ag.heartbeat_s * 1000u;
+	uint64_t dead = 3u * (uint64_t)hb - hb / 2;
+	uint8_t ping[LINK_PING_LEN];
+	int r;
+
+	if (c->state != CONN_UP)
+		return;
+	if (now - c->last_rx_ms > dead) {
+		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: peer %s "
+		    "silent for %llu ms; session closed", ch->idhex,
+		    c->path->index, c->peer,
+		    (unsigned long long)(now - c->last_rx_ms));
+		return;
+	}
+	if (c->hs != NULL && now >= c->deadline_ms) {
+		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: rekey "
+		    "with %s timed out", ch->idhex, c->path->index, c->peer);
+		return;
+	}
+	/* The responder's guard: a peer that never rekeys is dropped. */
+	if (!c->tr->initiator && link_transport_rekey_due(c->tr, now,
+	    4 * c->link->cfg.rekey_records,
+	    2000u * (uint64_t)c->link->cfg.rekey_seconds +
+	    c->link->cfg.handshake_timeout_ms)) {
+		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: peer %s "
+		    "did not rekey; session closed", ch->idhex, c->path->index,
+		    c->peer);
+		return;
+	}
+	link_put64(ping, link_unix_ns());
+	if ((r = link_conn_send(c, LINK_REC_PING, ping, sizeof ping)) != 0 &&
+	    r != ERR_FULL) {
+		link_conn_fail(c, LOG_LVL_INFO, "channel %s path %u: send "
+		    "failed: %s", ch->idhex, c->path->index, err_str(r));
+		return;
+	}
+	link_conn_maybe_rekey(c);
+}
+
+static void
+on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	heartbeat(c);
+	finish(c);
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return ERR_IO;
+	return 0;
+}
+
+int
+link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct link_conn *c, *o;
+	char peer[56], src[48];
+	uint32_t same = 0;
+
+	(void)salen;
+	link_addr_str(sa, peer, sizeof peer, src, sizeof src);
+	if (l->pending >= l->cfg.pending_max) {
+		log_warn("connection from %s refused: %u handshakes pending "
+		    "(global cap)", peer, l->pending);
+		close(fd);
+		return ERR_FULL;
+	}
+	TAILQ_FOREACH(o, &l->conns, entry)
+		if (o->state == CONN_WAIT_INIT && strcmp(o->src, src) == 0)
+			same++;
+	if (same >= l->cfg.pending_per_source) {
+		log_warn("connection from %s refused: %u handshakes pending "
+		    "from %s (per-source cap)", peer, same, src);
+		close(fd);
+		return ERR_FULL;
+	}
+	if (set_nonblock(fd) != 0 ||
+	    (c = conn_new(l, fd, CONN_WAIT_INIT)) == NULL) {
+		close(fd);
+		return ERR_NOMEM;
+	}
+	l->pending++;
+	memcpy(c->peer, peer, sizeof c->peer);
+	memcpy(c->src, src, sizeof c->src);
+	frame_reader_init(&c->fr, c->hsbuf, sizeof c->hsbuf, LINK_INIT_LEN);
+	c->deadline_ms = link_now_ms() + l->cfg.handshake_timeout_ms;
+	arm_read(c);
+	log_debug("connection from %s", peer);
+	return 0;
+}
+
+int
+link_conn_dial(struct link_path *p)
+{
+	struct link *l = p->ch->link;
+	struct sockaddr_storage ss;
+	struct link_conn *c;
+	struct timeval tv;
+	socklen_t sl;
+	int fd, r, one = 1;
+
+	if ((r = link_addr_parse(p->peer_addr, false, &ss, &sl)) != 0)
+		return r;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
+		return ERR_IO;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (set_nonblock(fd) != 0 ||
+	    (c = conn_new(l, fd, CONN_CONNECTING)) == NULL) {
+		close(fd);
+		return ERR_NOMEM;
+	}
+	c->path = p;
+	c->initiator = true;
+	p->dialing = c;
+	link_addr_str((struct sockaddr *)&ss, c->peer, sizeof c->peer,
+	    c->src, sizeof c->src);
+	c->deadline_ms = link_now_ms() + l->cfg.handshake_timeout_ms;
+	if ((c->wev = event_new(l->base, fd, EV_WRITE | EV_PERSIST, on_write,
+	    c)) == NULL) {
+		link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
+		link_conn_free(c);
+		return ERR_NOMEM;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 &&
+	    errno != EINPROGRESS) {
+		link_conn_fail(c, LOG_LVL_DEBUG, "channel %s path %u: dial %s "
+		    "failed: %s", p->ch->idhex, p->index, c->peer,
+		    strerror(errno));
+		link_conn_free(c);
+		return 0;
+	}
+	tv.tv_sec = l->cfg.handshake_timeout_ms / 1000;
+	tv.tv_usec = (suseconds_t)(l->cfg.handshake_timeout_ms % 1000 * 1000);
+	event_add(c->wev, &tv);
+	return 0;
+}

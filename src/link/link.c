@@ -1,0 +1,483 @@
+/*
+ * link.c: the node's channels and paths: listeners, dialling with
+ * exponential backoff and jitter, the duplicate-session rule, path up and
+ * down, and status (link.h, docs/link.md). Connections themselves are in
+ * conn.c.
+ *
+ * Invariants:
+ *  1. A path has at most one established session (path->session).
+ *  2. A path dials only while it has neither a session nor a dial in
+ *     progress, and never before its backoff timer fires.
+ *  3. Between two sessions on one path, the one started by the party with
+ *     the lower static key survives; between two started by the same
+ *     party, the newer one (the older is taken to be dead).
+ */
+#include "link/link_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "base/hex.h"
+#include "base/log.h"
+
+void
+link_config_defaults(struct link_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->rekey_records = LINK_REKEY_RECORDS;
+	cfg->rekey_seconds = LINK_REKEY_MS / 1000;
+	cfg->handshake_timeout_ms = 5000;
+	cfg->pending_max = 256;
+	cfg->pending_per_source = 8;
+	cfg->backoff_min_ms = 250;
+	cfg->backoff_max_ms = 30000;
+	cfg->heartbeat_ms = 0;
+	cfg->out_max = 4u << 20;
+}
+
+struct link_channel *
+link_find_channel(struct link *l, const uint8_t id[LINK_ID_LEN])
+{
+	for (size_t i = 0; i < l->nch; i++)
+		if (memcmp(l->ch[i].ag.id, id, LINK_ID_LEN) == 0)
+			return &l->ch[i];
+	return NULL;
+}
+
+void
+link_hs_params(struct link_path *p, struct link_hs_params *hp)
+{
+	struct link_channel *ch = p->ch;
+
+	memset(hp, 0, sizeof *hp);
+	memcpy(hp->channel_id, ch->ag.id, LINK_ID_LEN);
+	hp->path = (uint8_t)p->index;
+	hp->local_priv = keys_link_private(ch->link->keys);
+	hp->peer_pub = ch->ag.party[1 - ch->self].link_pub;
+	hp->psk = ch->ag.psk;
+	hp->mac1_key = ch->mac1_key;
+	hp->random = link_random;
+}
+
+static uint64_t
+unix_ms(void)
+{
+	return link_unix_ns() / 1000000u;
+}
+
+static void
+on_redial(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_path *p = arg;
+	int r;
+
+	(void)fd;
+	(void)what;
+	if (p->session != NULL || p->dialing != NULL)
+		return;
+	if ((r = link_conn_dial(p)) != 0) {
+		log_warn("channel %s path %u: cannot dial %s: %s",
+		    p->ch->idhex, p->index, p->peer_addr, err_str(r));
+		if (p->dialing == NULL && p->session == NULL) {
+			struct timeval tv = { (time_t)(p->backoff_ms / 1000),
+			    (suseconds_t)(p->backoff_ms % 1000 * 1000) };
+			evtimer_add(p->redial, &tv);
+		}
+	}
+}
+
+/* Arms the redial timer: at once-ish after a loss, growing after
+ * failures; the delay is uniform in [backoff/2, backoff]. */
+static void
+schedule_dial(struct link_path *p, bool failed)
+{
+	const struct link_config *cfg = &p->ch->link->cfg;
+	struct timeval tv;
+	uint32_t d;
+
+	if (p->ch->usable != 0 || p->session != NULL || p->dialing != NULL ||
+	    evtimer_pending(p->redial, NULL))
+		return;
+	if (!failed || p->backoff_ms == 0)
+		p->backoff_ms = cfg->backoff_min_ms;
+	else if (p->backoff_ms < cfg->backoff_max_ms / 2)
+		p->backoff_ms *= 2;
+	else
+		p->backoff_ms = cfg->backoff_max_ms;
+	d = p->backoff_ms / 2 + randombytes_uniform(p->backoff_ms / 2 + 1);
+	tv.tv_sec = d / 1000;
+	tv.tv_usec = (suseconds_t)(d % 1000 * 1000);
+	evtimer_add(p->redial, &tv);
+}
+
+static void
+set_up(struct link_path *p, bool up)
+{
+	struct link *l = p->ch->link;
+
+	if (p->up == up)
+		return;
+	p->up = up;
+	p->since_ms = unix_ms();
+	if (!up)
+		p->have_rtt = false;
+	if (l->up.path_change)
+		l->up.path_change(l->up.ctx, p->ch->ag.id, p->index, up);
+}
+
+bool
+link_path_attach(struct link_path *p, struct link_conn *c)
+{
+	struct link_channel *ch = p->ch;
+	struct link_conn *old = p->session;
+	const char *us = ch->ag.party[ch->self].name;
+	const char *them = ch->ag.party[1 - ch->self].name;
+	bool keep_old;
+
+	if (old != NULL) {
+		if (old->initiator == c->initiator)
+			keep_old = false;
+		else
+			keep_old = old->initiator == ch->we_lower;
+		if (keep_old) {
+			link_conn_fail(c, LOG_LVL_INFO, "channel %s path %u: "
+			    "duplicate session started by %s closed; the one "
+			    "started by %s stays", ch->idhex, p->index,
+			    c->initiator ? us : them, old->initiator ? us :
+			    them);
+			return false;
+		}
+		p->session = NULL;
+		link_conn_fail(old, LOG_LVL_INFO, "channel %s path %u: "
+		    "duplicate session started by %s closed; the one started "
+		    "by %s stays", ch->idhex, p->index, old->initiator ? us :
+		    them, c->initiator ? us : them);
+		link_conn_free(old);
+	}
+	p->session = c;
+	p->backoff_ms = 0;
+	p->test_next = 0;
+	if (!p->up)
+		log_info("channel %s path %u to %s up (%s, started by %s)",
+		    ch->idhex, p->index, them, c->peer,
+		    c->initiator ? us : them);
+	set_up(p, true);
+	return true;
+}
+
+void
+link_path_detach(struct link_conn *c, const char *why)
+{
+	struct link_path *p = c->path;
+
+	if (p == NULL)
+		return;
+	if (p->dialing == c) {
+		p->dialing = NULL;
+		schedule_dial(p, true);
+	}
+	if (p->session == c) {
+		p->session = NULL;
+		log_info("channel %s path %u to %s down: %s", p->ch->idhex,
+		    p->index, p->ch->ag.party[1 - p->ch->self].name, why);
+		set_up(p, false);
+		schedule_dial(p, false);
+	}
+}
+
+static void
+on_accept(struct evconnlistener *lis, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)lis;
+	(void)link_conn_accept(arg, fd, sa, (socklen_t)salen);
+}
+
+static int
+listen_on(struct link *l, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int r;
+
+	if (l->nlis >= LINK_MAX_LISTEN)
+		return ERR_FULL;
+	if ((r = link_addr_parse(addr, true, &ss, &sl)) != 0) {
+		log_error("cannot listen on %s: bad address", addr);
+		return r;
+	}
+	l->lis[l->nlis] = evconnlistener_new_bind(l->base, on_accept, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, (struct sockaddr *)&ss, (int)sl);
+	if (l->lis[l->nlis] == NULL) {
+		log_error("cannot listen on %s: %s", addr,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return ERR_IO;
+	}
+	l->nlis++;
+	log_info("listening on %s", addr);
+	return 0;
+}
+
+/* Listens on the override addresses, or on every distinct local path
+ * address of the usable channels. */
+static int
+start_listeners(struct link *l)
+{
+	const char *addrs[LINK_MAX_LISTEN];
+	size_t n = 0;
+	int r;
+
+	if (l->cfg.nlisten > 0) {
+		for (size_t i = 0; i < l->cfg.nlisten && n < LINK_MAX_LISTEN;
+		    i++)
+			addrs[n++] = l->cfg.listen[i];
+	} else {
+		for (size_t i = 0; i < l->nch; i++) {
+			struct link_channel *ch = &l->ch[i];
+			if (ch->usable != 0)
+				continue;
+			for (unsigned j = 0; j < ch->ag.npaths; j++) {
+				const char *a = ch->paths[j].local_addr;
+				size_t k;
+				for (k = 0; k < n; k++)
+					if (strcmp(addrs[k], a) == 0)
+						break;
+				if (k == n && n < LINK_MAX_LISTEN)
+					addrs[n++] = a;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((r = listen_on(l, addrs[i])) != 0)
+			return r;
+	return 0;
+}
+
+static int
+setup_channel(struct link *l, struct link_channel *ch,
+    const struct agreement *ag)
+{
+	const struct node_identity *self = &l->keys->id;
+	int r;
+
+	ch->link = l;
+	ch->ag = *ag;
+	r = agreement_check(&ch->ag, self, link_unix_ns() / 1000000000u,
+	    &ch->self);
+	if (r == ERR_FOREIGN || r == ERR_UNSIGNED)
+		return r;
+	ch->usable = r;
+	link_mac1_key(ch->mac1_key, ch->ag.psk);
+	ch->we_lower = memcmp(ch->ag.party[ch->self].link_pub,
+	    ch->ag.party[1 - ch->self].link_pub, KEYS_PUB_LEN) < 0;
+	hex_encode(ch->idhex, ch->ag.id, 4);
+	for (unsigned i = 0; i < ch->ag.npaths && i < LINK_MAX_PATHS; i++) {
+		struct link_path *p = &ch->paths[i];
+		p->ch = ch;
+		p->index = i;
+		p->local_addr = ch->ag.party[ch->self].paths[i];
+		p->peer_addr = ch->ag.party[1 - ch->self].paths[i];
+		if ((p->redial = evtimer_new(l->base, on_redial, p)) == NULL)
+			return ERR_NOMEM;
+	}
+	if (ch->usable != 0)
+		log_warn("channel %s with %s: agreement %s; no sessions",
+		    ch->idhex, ch->ag.party[1 - ch->self].name,
+		    err_str(ch->usable));
+	return 0;
+}
+
+int
+link_new(struct event_base *base, const char *home, const struct keys *k,
+    const struct agreement *ags, size_t n, const struct link_config *cfg,
+    const struct link_upper *up, struct link **out)
+{
+	struct link *l;
+	size_t nch = 0;
+	int r;
+
+	*out = NULL;
+	if (n > LINK_MAX_CHANNELS)
+		return ERR_TOO_BIG;
+	if ((l = calloc(1, sizeof *l)) == NULL)
+		return ERR_NOMEM;
+	TAILQ_INIT(&l->conns);
+	l->base = base;
+	snprintf(l->home, sizeof l->home, "%s", home);
+	l->keys = k;
+	l->cfg = *cfg;
+	if (up)
+		l->up = *up;
+	keys_fingerprint_link(&k->id, l->fpr);
+	if (n > 0 && (l->ch = calloc(n, sizeof *l->ch)) == NULL) {
+		r = ERR_NOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = setup_channel(l, &l->ch[nch], &ags[i]);
+		if (r == ERR_FOREIGN || r == ERR_UNSIGNED) {
+			char id[9];
+			hex_encode(id, ags[i].id, 4);
+			log_warn("channel %s ignored: %s", id, err_str(r));
+			agreement_wipe(&l->ch[nch].ag);
+			memset(&l->ch[nch], 0, sizeof l->ch[nch]);
+			continue;
+		}
+		nch++;
+		l->nch = nch;
+		if (r != 0)
+			goto fail;
+	}
+	if ((r = link_state_load(l)) != 0) {
+		log_error("cannot read %s/%s: %s", home, LINK_STATE_FILE,
+		    err_str(r));
+		goto fail;
+	}
+	if ((r = start_listeners(l)) != 0)
+		goto fail;
+	for (size_t i = 0; i < l->nch; i++)
+		for (unsigned j = 0; j < l->ch[i].ag.npaths; j++)
+			schedule_dial(&l->ch[i].paths[j], false);
+	*out = l;
+	return 0;
+fail:
+	link_free(l);
+	return r;
+}
+
+void
+link_free(struct link *l)
+{
+	struct link_conn *c;
+
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->nlis; i++)
+		evconnlistener_free(l->lis[i]);
+	while ((c = TAILQ_FIRST(&l->conns)) != NULL) {
+		if (c->path && c->path->session == c)
+			c->path->session = NULL;
+		if (c->path && c->path->dialing == c)
+			c->path->dialing = NULL;
+		link_conn_free(c);
+	}
+	for (size_t i = 0; i < l->nch; i++) {
+		for (unsigned j = 0; j < AGREEMENT_MAX_PATHS; j++)
+			if (l->ch[i].paths[j].redial)
+				event_free(l->ch[i].paths[j].redial);
+		agreement_wipe(&l->ch[i].ag);
+		sodium_memzero(l->ch[i].mac1_key, sizeof l->ch[i].mac1_key);
+	}
+	free(l->ch);
+	free(l);
+}
+
+static int
+find_path(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
+    struct link_path **p)
+{
+	struct link_channel *ch = link_find_channel(l, id);
+
+	if (ch == NULL || path >= ch->ag.npaths)
+		return ERR_NOT_FOUND;
+	*p = &ch->paths[path];
+	if ((*p)->session == NULL || (*p)->session->state != CONN_UP)
+		return ERR_CLOSED;
+	return 0;
+}
+
+int
+link_send(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
+    uint8_t type, const uint8_t *body, size_t len)
+{
+	struct link_path *p;
+	int r;
+
+	if (type < LINK_REC_UPPER_MIN)
+		return ERR_INVALID;
+	if ((r = find_path(l, id, path, &p)) != 0)
+		return r;
+	return link_conn_send(p->session, type, body, len);
+}
+
+int
+link_send_test(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
+    uint32_t count)
+{
+	struct link_path *p;
+	struct link_conn *c;
+	uint8_t b[LINK_TEST_LEN];
+	int r;
+
+	if ((r = find_path(l, id, path, &p)) != 0)
+		return r;
+	c = p->session;
+	for (uint32_t i = 0; i < count; i++) {
+		link_put64(b, c->test_seq);
+		if ((r = link_conn_send(c, LINK_REC_TEST, b, sizeof b)) != 0)
+			return r;
+		c->test_seq++;
+		/* Rekeys fall due under traffic, not only on a timer. */
+		link_conn_maybe_rekey(c);
+		if (c->state != CONN_UP)
+			return ERR_CLOSED;
+	}
+	return 0;
+}
+
+size_t
+link_channel_count(const struct link *l)
+{
+	return l->nch;
+}
+
+const struct node_identity *
+link_identity(const struct link *l)
+{
+	return &l->keys->id;
+}
+
+int
+link_channel_status(const struct link *l, size_t i,
+    struct link_channel_status *out)
+{
+	const struct link_channel *ch;
+
+	if (i >= l->nch)
+		return ERR_NOT_FOUND;
+	ch = &l->ch[i];
+	memset(out, 0, sizeof *out);
+	memcpy(out->id, ch->ag.id, LINK_ID_LEN);
+	snprintf(out->peer, sizeof out->peer, "%s",
+	    ch->ag.party[1 - ch->self].name);
+	agreement_fingerprint(&ch->ag, out->fingerprint);
+	out->not_before = ch->ag.not_before;
+	out->not_after = ch->ag.not_after;
+	out->usable = ch->usable;
+	out->heartbeat_ms = l->cfg.heartbeat_ms ? l->cfg.heartbeat_ms :
+	    ch->ag.heartbeat_s * 1000u;
+	out->npaths = ch->ag.npaths;
+	for (unsigned j = 0; j < ch->ag.npaths; j++) {
+		const struct link_path *p = &ch->paths[j];
+		struct link_path_status *s = &out->paths[j];
+		s->index = j;
+		snprintf(s->local, sizeof s->local, "%s", p->local_addr);
+		snprintf(s->peer, sizeof s->peer, "%s", p->peer_addr);
+		s->up = p->up;
+		s->since_ms = p->since_ms;
+		s->have_rtt = p->have_rtt;
+		s->rtt_ms = (double)p->rtt_ns / 1e6;
+		s->offset_ms = (double)p->offset_ns / 1e6;
+		s->we_initiated = p->session ? p->session->initiator : false;
+		s->records_tx = p->records_tx;
+		s->records_rx = p->records_rx;
+		s->rekeys = p->rekeys;
+		s->handshakes = p->handshakes;
+		s->test_rx = p->test_rx;
+		s->test_gaps = p->test_gaps;
+	}
+	return 0;
+}

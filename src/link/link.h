@@ -1,0 +1,114 @@
+/*
+ * link.h: the node's links: for each channel and each of its paths, one
+ * authenticated, encrypted session with the peer over TCP, kept up over
+ * libevent (docs/link.md). Both sides listen on their own path addresses
+ * and dial the peer's; when two sessions form on one path, the one started
+ * by the party whose static key sorts lower survives.
+ *
+ * The layer above (messages) sees sessions only through struct link_upper
+ * (records in, path up/down) and link_send (records out).
+ */
+#ifndef PARLEY_LINK_LINK_H
+#define PARLEY_LINK_LINK_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/agreement.h"
+#include "crypto/keys.h"
+#include "link/handshake.h"
+#include "link/transport.h"
+
+#define LINK_MAX_CHANNELS 64
+#define LINK_MAX_LISTEN 16
+#define LINK_STATE_FILE "link.state"
+#define LINK_STATE_VERSION 1
+
+/* Tuning knobs (parleyd.conf, docs/parleyd.8.md); link_config_defaults. */
+struct link_config {
+	uint64_t rekey_records;		/* rekey after this many records */
+	uint32_t rekey_seconds;		/* ... or this many seconds */
+	uint32_t handshake_timeout_ms;	/* pending handshakes are closed */
+	uint32_t pending_max;		/* pending handshakes, all sources */
+	uint32_t pending_per_source;	/* pending handshakes per address */
+	uint32_t backoff_min_ms, backoff_max_ms;	/* redial delays */
+	uint32_t heartbeat_ms;		/* 0: the agreement's interval */
+	size_t out_max;			/* bytes queued per session */
+	size_t nlisten;			/* overrides the agreement addresses */
+	char listen[LINK_MAX_LISTEN][AGREEMENT_ADDR_MAX + 1];
+};
+
+/* The layer above; every callback may be NULL. */
+struct link_upper {
+	/* A record of type >= LINK_REC_UPPER_MIN arrived on a path. */
+	void (*deliver)(void *ctx, const uint8_t channel_id[LINK_ID_LEN],
+	    unsigned path, uint8_t type, const uint8_t *body, size_t len);
+	/* A path came up or went down. */
+	void (*path_change)(void *ctx, const uint8_t channel_id[LINK_ID_LEN],
+	    unsigned path, bool up);
+	void *ctx;
+};
+
+/* One path's state, for status. Times are unix milliseconds. */
+struct link_path_status {
+	unsigned index;
+	char local[AGREEMENT_ADDR_MAX + 1], peer[AGREEMENT_ADDR_MAX + 1];
+	bool up;
+	uint64_t since_ms;		/* of the last up/down change; 0 never */
+	bool have_rtt;
+	double rtt_ms, offset_ms;	/* offset: peer clock minus ours */
+	bool we_initiated;
+	uint64_t records_tx, records_rx, rekeys, handshakes;
+	uint64_t test_rx, test_gaps;
+};
+
+struct link_channel_status {
+	uint8_t id[LINK_ID_LEN];
+	char peer[KEYS_NAME_MAX + 1];
+	char fingerprint[FINGERPRINT_STR_LEN];
+	uint64_t not_before, not_after;
+	int usable;			/* 0, or why not (ERR_EXPIRED, ...) */
+	uint32_t heartbeat_ms;
+	unsigned npaths;
+	struct link_path_status paths[AGREEMENT_MAX_PATHS];
+};
+
+struct link;
+
+void link_config_defaults(struct link_config *cfg);
+
+/*
+ * Starts the links of node k for the agreements ags (n of them; copied) on
+ * base: listens, dials, reads HOME/link.state. k is borrowed and must
+ * outlive the link. Agreements that are not currently valid are kept for
+ * status but get no sessions.
+ */
+int link_new(struct event_base *base, const char *home, const struct keys *k,
+    const struct agreement *ags, size_t n, const struct link_config *cfg,
+    const struct link_upper *up, struct link **out) WUR;
+/* Closes every session and listener; NULL does nothing. */
+void link_free(struct link *l);
+
+/*
+ * Queues one record on a path's session. ERR_CLOSED when the path is down,
+ * ERR_NOT_FOUND for an unknown channel or path, ERR_FULL when the session's
+ * output queue is over its cap, ERR_TOO_BIG over LINK_RECORD_MAX.
+ */
+int link_send(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
+    unsigned path, uint8_t type, const uint8_t *body, size_t len) WUR;
+/* Sends count LINK_REC_TEST records on a path (the peer counts them and
+ * their gaps), for tests of rekeying under traffic. */
+int link_send_test(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
+    unsigned path, uint32_t count) WUR;
+
+/* Number of channels, and one channel's status. */
+size_t link_channel_count(const struct link *l);
+int link_channel_status(const struct link *l, size_t i,
+    struct link_channel_status *out) WUR;
+/* This node's name and link-key fingerprint. */
+const struct node_identity *link_identity(const struct link *l);
+
+#endif

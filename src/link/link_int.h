@@ -1,0 +1,142 @@
+/*
+ * link_int.h: the link layer's private structures, shared by link.c
+ * (channels, paths, listeners, dialling, the duplicate rule, status),
+ * conn.c (one TCP connection: handshake, records, heartbeats, rekeying)
+ * and state.c (the timestamp file). Not for use outside src/link/.
+ */
+#ifndef PARLEY_LINK_LINK_INT_H
+#define PARLEY_LINK_LINK_INT_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "link/frame.h"
+#include "link/handshake.h"
+#include "link/link.h"
+#include "link/transport.h"
+
+struct link_conn;
+struct link_channel;
+
+struct link_path {
+	struct link_channel *ch;
+	unsigned index;
+	const char *local_addr;		/* in ch->ag */
+	const char *peer_addr;
+	struct link_conn *session;	/* the established session, or NULL */
+	struct link_conn *dialing;	/* our dial in progress, or NULL */
+	struct event *redial;		/* backoff timer */
+	uint32_t backoff_ms;
+	bool up;
+	uint64_t since_ms;		/* unix ms of the last change */
+	bool have_rtt;
+	int64_t rtt_ns, offset_ns;
+	uint64_t records_tx, records_rx, rekeys, handshakes;
+	uint64_t test_rx, test_gaps, test_next;
+	uint8_t ts_sent[LINK_TS_LEN];	/* last initiation timestamp sent */
+	uint8_t ts_accepted[LINK_TS_LEN]; /* last one accepted from the peer */
+};
+
+struct link_channel {
+	struct link *link;
+	struct agreement ag;
+	int self;			/* our party index */
+	int usable;			/* 0, or ERR_EXPIRED / _NOT_YET_VALID */
+	uint8_t mac1_key[32];
+	bool we_lower;			/* our static key sorts lower */
+	char idhex[9];			/* first 8 hex digits, for logs */
+	struct link_path paths[AGREEMENT_MAX_PATHS];
+};
+
+enum conn_state {
+	CONN_CONNECTING,	/* our dial; waiting for connect() */
+	CONN_WAIT_INIT,		/* accepted; waiting for an initiation */
+	CONN_WAIT_RESP,		/* our initiation sent; waiting for the answer */
+	CONN_UP,		/* session established */
+	CONN_DEAD,		/* failed; to be freed by the event handler */
+};
+
+struct link_conn {
+	TAILQ_ENTRY(link_conn) entry;
+	struct link *link;
+	struct link_path *path;		/* NULL while a listener does not know */
+	int fd;
+	enum conn_state state;
+	bool initiator;			/* we started the session's handshake */
+	bool in_callback;
+	struct event *rev;		/* read; handshake deadline as timeout */
+	struct event *wev;		/* write; created when first needed */
+	struct event *hb;		/* heartbeat timer, while up */
+	struct frame_reader fr;
+	uint8_t hsbuf[LINK_INIT_LEN];	/* frames before the session is up */
+	uint8_t *rbuf;			/* frames of an established session */
+	size_t rcap;
+	struct evbuffer *out;		/* created when first needed */
+	struct noise_handshake *hs;	/* our pending initiation, or NULL */
+	struct link_transport *tr;	/* while up */
+	uint64_t deadline_ms;		/* handshake deadline (monotonic) */
+	uint64_t last_rx_ms;
+	uint64_t test_seq;
+	char peer[56];			/* "address:port" for logs */
+	char src[48];			/* address only, for per-source caps */
+};
+
+TAILQ_HEAD(link_conn_list, link_conn);
+
+struct link {
+	struct event_base *base;
+	char home[1024];
+	const struct keys *keys;
+	struct link_config cfg;
+	struct link_upper up;
+	struct link_channel *ch;	/* nch of them */
+	size_t nch;
+	struct evconnlistener *lis[LINK_MAX_LISTEN];
+	size_t nlis;
+	struct link_conn_list conns;
+	uint32_t pending;		/* conns in CONN_WAIT_INIT */
+	char fpr[FINGERPRINT_STR_LEN];
+};
+
+/* Clocks: monotonic milliseconds, unix nanoseconds. */
+uint64_t link_now_ms(void);
+uint64_t link_unix_ns(void);
+void link_random(void *ctx, uint8_t *buf, size_t len);
+
+/* link.c: the path a session belongs to. */
+struct link_channel *link_find_channel(struct link *l,
+    const uint8_t id[LINK_ID_LEN]);
+/* A session became established on p: applies the duplicate rule. Returns
+ * false when c lost and must be closed. */
+bool link_path_attach(struct link_path *p, struct link_conn *c);
+/* c is going away: updates its path (down, redial). */
+void link_path_detach(struct link_conn *c, const char *why);
+void link_hs_params(struct link_path *p, struct link_hs_params *hp);
+
+/* conn.c */
+int link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
+    socklen_t salen);
+int link_conn_dial(struct link_path *p);
+/* Marks c dead with a log line (level lvl). */
+void link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Frees c (its path must already be detached). */
+void link_conn_free(struct link_conn *c);
+int link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
+    size_t len) WUR;
+/* Starts a rekey when this side initiated the session and one is due. */
+void link_conn_maybe_rekey(struct link_conn *c);
+void link_addr_str(const struct sockaddr *sa, char *out, size_t cap,
+    char *src, size_t srccap);
+int link_addr_parse(const char *addr, bool passive,
+    struct sockaddr_storage *ss, socklen_t *len) WUR;
+
+/* state.c: HOME/link.state (docs/link.md, "State file"). */
+int link_state_load(struct link *l) WUR;
+int link_state_save(struct link *l) WUR;
+
+#endif
