@@ -132,8 +132,11 @@ fuzz: deps fuzz-build
 	@for f in $(FUZZ_SRC:fuzz/%.c=%); do \
 	    mkdir -p build-fuzz/corpus/$$f; \
 	    echo "fuzz $$f for $(FUZZ_SECONDS) s"; \
-	    build-fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	        build-fuzz/corpus/$$f fuzz/corpus/$$f 2>&1 | tail -n 2 || exit 1; \
+	    if ! build-fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+	        build-fuzz/corpus/$$f fuzz/corpus/$$f >build-fuzz/$$f.log 2>&1; then \
+	        tail -n 40 build-fuzz/$$f.log; echo "fuzz $$f: FAILED"; exit 1; \
+	    fi; \
+	    grep -E '^Done [0-9]+ runs' build-fuzz/$$f.log; \
 	done
 
 clean:
