@@ -133,7 +133,8 @@ fuzz: deps fuzz-build
 	    mkdir -p build-fuzz/corpus/$$f; \
 	    echo "fuzz $$f for $(FUZZ_SECONDS) s"; \
 	    if ! build-fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
-	        build-fuzz/corpus/$$f fuzz/corpus/$$f >build-fuzz/$$f.log 2>&1; then \
+	        build-fuzz/corpus/$$f $$(ls -d fuzz/corpus/$$f 2>/dev/null) \
+	        >build-fuzz/$$f.log 2>&1; then \
 	        tail -n 40 build-fuzz/$$f.log; echo "fuzz $$f: FAILED"; exit 1; \
 	    fi; \
 	    grep -E '^Done [0-9]+ runs' build-fuzz/$$f.log; \
