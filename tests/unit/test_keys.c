@@ -101,6 +101,35 @@ test_create_load_round_trip(void)
 }
 
 static void
+test_create_home_rules(void)
+{
+	char p[KEYS_PATH_MAX], f[KEYS_PATH_MAX];
+	struct keys k;
+
+	/* an existing empty home of mode 0700 is used */
+	path_in(p, "empty", NULL);
+	CHECK_INT(mkdir(p, 0700), 0);
+	CHECK_INT(keys_create(p, "north"), 0);
+	CHECK_INT(keys_load(&k, p), 0);
+	keys_fini(&k);
+	/* an existing home others can enter is refused, and left as it was */
+	path_in(p, "open", NULL);
+	CHECK_INT(mkdir(p, 0755), 0);
+	CHECK_INT(chmod(p, 0755), 0);
+	CHECK_INT(keys_create(p, "north"), ERR_PERMS);
+	path_in(f, "open", KEYS_LINK_FILE);
+	CHECK_INT(access(f, F_OK), -1);
+	CHECK_INT(mode_of(p), 0755);
+	/* a missing parent is not created */
+	path_in(p, "no/such", NULL);
+	CHECK_INT(keys_create(p, "north"), ERR_NOT_FOUND);
+	/* a regular file in the way */
+	path_in(p, "file", NULL);
+	CHECK_INT(file_write(p, (const uint8_t *)"x", 1, 0600, 0), 0);
+	CHECK_INT(keys_create(p, "north"), ERR_EXISTS);
+}
+
+static void
 test_load_refuses_open_modes(void)
 {
 	static const unsigned modes[] = { 0644, 0640, 0604, 0602, 0620, 0660 };
@@ -326,6 +355,7 @@ main(void)
 	}
 	RUN(test_names);
 	RUN(test_create_load_round_trip);
+	RUN(test_create_home_rules);
 	RUN(test_load_refuses_open_modes);
 	RUN(test_damaged_key_files_refused);
 	RUN(test_identity_must_match_keys);
