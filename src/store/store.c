@@ -1,0 +1,1044 @@
+/*
+ * store.c: see store.h. The schema is in schema.c.
+ *
+ * NOTES (the numbering is docs/store.md's):
+ *   1. Every write is one transaction begun IMMEDIATE: it either commits
+ *      whole or rolls back whole; on error nothing is half-written.
+ *   2. A chain (channel, sender) is stored without gaps: seq 1..n, each
+ *      header's prev the id at seq-1 (checked for received runs here, made
+ *      so for our own in assign_batch).
+ *   3. A queued message has no seq, id or header; assignment fixes all
+ *      three at once, and only once (trigger message_assign_once).
+ *   4. Rows are never deleted and never rewritten except state,
+ *      assigned_ms and receipted_ms; states only move forward (triggers).
+ *
+ * Outgoing:  QUEUED --assign--> SENT --receipt--> RECEIPTED
+ * Incoming:  RECEIVED (stored only once its covering head verified)
+ */
+#include "store/store.h"
+#include "store/schema.h"
+
+#include <sqlite3.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct store {
+	sqlite3 *db;
+	uint64_t commits;
+	char errmsg[256];
+};
+
+#define MSG_COLS "qid, channel, sender, dir, seq, id, header, precedence," \
+	" marking, kind, body, state, time_ms, stored_ms, assigned_ms," \
+	" receipted_ms"
+
+static const uint8_t zero_id[STORE_ID_LEN];
+
+/* Maps an SQLite result to our codes, keeping SQLite's message. */
+static int
+fail(struct store *s, int rc)
+{
+	snprintf(s->errmsg, sizeof s->errmsg, "%s", sqlite3_errmsg(s->db));
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return ERR_FULL;
+	case SQLITE_NOMEM:
+		return ERR_NOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ERR_AGAIN;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return ERR_PARSE;
+	case SQLITE_CONSTRAINT:
+		return ERR_INVALID;
+	case SQLITE_TOOBIG:
+		return ERR_TOO_BIG;
+	default:
+		return ERR_IO;
+	}
+}
+
+static int
+exec(struct store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : fail(s, rc);
+}
+
+static int
+prep(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? 0 : fail(s, rc);
+}
+
+/* One step: 1 for a row, 0 when done, or an error code. */
+static int
+step(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(s, rc);
+}
+
+static void
+bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		sqlite3_bind_zeroblob(st, i, 0);
+	else
+		sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+static void
+bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+	sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static uint64_t
+col_u64(sqlite3_stmt *st, int i)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, i);
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+/* Copies a blob column of exactly n bytes (zeros for NULL). */
+static int
+col_fixed(sqlite3_stmt *st, int i, uint8_t *out, size_t n)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	size_t len = (size_t)sqlite3_column_bytes(st, i);
+
+	if (p == NULL && len == 0) {
+		memset(out, 0, n);
+		return 0;
+	}
+	if (len != n)
+		return ERR_PARSE;
+	memcpy(out, p, n);
+	return 0;
+}
+
+static int
+begin(struct store *s)
+{
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+static void
+rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+commit(struct store *s)
+{
+	int r;
+
+	if ((r = exec(s, "COMMIT")) != 0) {
+		rollback(s);
+		return r;
+	}
+	s->commits++;
+	return 0;
+}
+
+/* A single integer from a one-row query. */
+static int
+query_int(struct store *s, const char *sql, sqlite3_int64 *v)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, sql)) != 0)
+		return r;
+	if ((r = step(s, st)) == 1) {
+		*v = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0)
+		r = ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Refuses files that are not parley's or newer than this build. */
+static int
+check_file(struct store *s, sqlite3_int64 version)
+{
+	sqlite3_int64 app, tables;
+	int r;
+
+	if (version > STORE_SCHEMA_VERSION) {
+		snprintf(s->errmsg, sizeof s->errmsg,
+		    "schema version %lld is newer than this build's %d",
+		    (long long)version, STORE_SCHEMA_VERSION);
+		return ERR_VERSION;
+	}
+	if ((r = query_int(s, "PRAGMA application_id", &app)) != 0)
+		return r;
+	if ((r = query_int(s, "SELECT count(*) FROM sqlite_schema",
+	    &tables)) != 0)
+		return r;
+	if ((version > 0 && app != STORE_APPLICATION_ID) ||
+	    (version == 0 && (app != 0 || tables != 0))) {
+		snprintf(s->errmsg, sizeof s->errmsg,
+		    "not a parley store");
+		return ERR_VERSION;
+	}
+	return 0;
+}
+
+/* Brings the file to STORE_SCHEMA_VERSION, one transaction per step; the
+ * version is read again inside each so that two openers cannot race. */
+static int
+migrate(struct store *s)
+{
+	sqlite3_int64 v;
+	char sql[96];
+	int r;
+
+	if ((r = query_int(s, "PRAGMA user_version", &v)) != 0)
+		return r;
+	if ((r = check_file(s, v)) != 0 || v == STORE_SCHEMA_VERSION)
+		return r;
+	for (;;) {
+		if ((r = begin(s)) != 0)
+			return r;
+		if ((r = query_int(s, "PRAGMA user_version", &v)) != 0 ||
+		    (r = check_file(s, v)) != 0)
+			goto fail;
+		if (v == STORE_SCHEMA_VERSION) {
+			rollback(s);
+			return 0;
+		}
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld;"
+		    " PRAGMA application_id = %d;", (long long)v + 1,
+		    STORE_APPLICATION_ID);
+		if ((r = exec(s, store_migration_sql((int)v))) != 0 ||
+		    (r = exec(s, sql)) != 0 || (r = commit(s)) != 0)
+			goto fail;
+	}
+fail:
+	rollback(s);
+	return r;
+}
+
+/* Creates a missing file mode 0600 (SQLite would follow the umask); the
+ * -wal and -shm files take the database file's mode. */
+static int
+create_private(const char *path)
+{
+	int fd;
+
+	if (strcmp(path, ":memory:") == 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return ERR_IO;
+	close(fd);
+	return 0;
+}
+
+static int
+setup(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	int r;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if ((r = prep(s, &st, "PRAGMA journal_mode = WAL")) != 0)
+		return r;
+	if ((r = step(s, st)) != 1) {
+		sqlite3_finalize(st);
+		return r == 0 ? ERR_IO : r;
+	}
+	mode = (const char *)sqlite3_column_text(st, 0);
+	r = mode != NULL && (strcmp(mode, "wal") == 0 ||
+	    strcmp(mode, "memory") == 0) ? 0 : ERR_IO;
+	sqlite3_finalize(st);
+	if (r != 0) {
+		snprintf(s->errmsg, sizeof s->errmsg, "cannot use WAL mode");
+		return r;
+	}
+	if ((r = exec(s, "PRAGMA synchronous = FULL")) != 0 ||
+	    (r = exec(s, "PRAGMA foreign_keys = ON")) != 0)
+		return r;
+	return migrate(s);
+}
+
+int
+store_open(struct store **sp, const char *path)
+{
+	struct store *s;
+	int rc, r;
+
+	*sp = NULL;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return ERR_NOMEM;
+	if ((r = create_private(path)) != 0) {
+		snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", path,
+		    strerror(errno));
+		free(s);
+		return r;
+	}
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		r = s->db != NULL ? fail(s, rc) : ERR_NOMEM;
+		goto fail;
+	}
+	if ((r = setup(s)) != 0)
+		goto fail;
+	*sp = s;
+	return 0;
+fail:
+	sqlite3_close(s->db);
+	free(s);
+	return r;
+}
+
+int
+store_open_home(struct store **sp, const char *home)
+{
+	char path[4096];
+	int n;
+
+	n = snprintf(path, sizeof path, "%s/%s", home, STORE_FILE);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return ERR_TOO_BIG;
+	return store_open(sp, path);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+}
+
+const char *
+store_errmsg(const struct store *s)
+{
+	return s->errmsg;
+}
+
+uint64_t
+store_commits(const struct store *s)
+{
+	return s->commits;
+}
+
+int
+store_schema_version(struct store *s, int *version)
+{
+	sqlite3_int64 v;
+	int r;
+
+	if ((r = query_int(s, "PRAGMA user_version", &v)) != 0)
+		return r;
+	*version = (int)v;
+	return 0;
+}
+
+int
+store_set_max_pages(struct store *s, uint64_t pages, uint64_t *effective)
+{
+	char sql[64];
+	sqlite3_int64 v;
+	int r;
+
+	if (pages == 0 || pages > UINT32_MAX - 1)
+		return ERR_INVALID;
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %llu",
+	    (unsigned long long)pages);
+	if ((r = query_int(s, sql, &v)) != 0)
+		return r;
+	*effective = v < 0 ? 0 : (uint64_t)v;
+	return 0;
+}
+
+int
+store_page_count(struct store *s, uint64_t *pages)
+{
+	sqlite3_int64 v;
+	int r;
+
+	if ((r = query_int(s, "PRAGMA page_count", &v)) != 0)
+		return r;
+	*pages = v < 0 ? 0 : (uint64_t)v;
+	return 0;
+}
+
+/* The direction of chain (channel, sender) if any row exists, else 0. */
+static int
+chain_dir(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, int *dir)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, "SELECT dir FROM message WHERE channel = ?1"
+	    " AND sender = ?2 LIMIT 1")) != 0)
+		return r;
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, sender);
+	*dir = 0;
+	if ((r = step(s, st)) == 1) {
+		*dir = sqlite3_column_int(st, 0);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_queue(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint8_t precedence, uint8_t marking, uint32_t kind,
+    const uint8_t *body, size_t len, uint64_t now_ms, int64_t *qid)
+{
+	sqlite3_stmt *st = NULL;
+	int r, dir;
+
+	if (sender > 1 || precedence > 3 || marking > 2 || kind == 0 ||
+	    now_ms > INT64_MAX)
+		return ERR_INVALID;
+	if (len > STORE_BODY_MAX)
+		return ERR_TOO_BIG;
+	if ((r = begin(s)) != 0)
+		return r;
+	if ((r = chain_dir(s, channel, sender, &dir)) != 0)
+		goto out;
+	if (dir == STORE_IN) {
+		r = ERR_INVALID;	/* that chain is the peer's */
+		goto out;
+	}
+	if ((r = prep(s, &st, "INSERT INTO message (channel, sender, dir,"
+	    " precedence, marking, kind, body, state, time_ms, stored_ms)"
+	    " VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, 0, ?7, ?7)")) != 0)
+		goto out;
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, sender);
+	sqlite3_bind_int(st, 3, precedence);
+	sqlite3_bind_int(st, 4, marking);
+	sqlite3_bind_int64(st, 5, kind);
+	bind_blob(st, 6, body, len);
+	bind_u64(st, 7, now_ms);
+	if ((r = step(s, st)) != 0)
+		goto out;
+	*qid = sqlite3_last_insert_rowid(s->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	r = commit(s);
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		rollback(s);
+	return r;
+}
+
+int
+store_highest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t *seq, uint8_t id[STORE_ID_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, "SELECT seq, id FROM message WHERE channel = ?1"
+	    " AND sender = ?2 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"))
+	    != 0)
+		return r;
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, sender);
+	*seq = 0;
+	memset(id, 0, STORE_ID_LEN);
+	if ((r = step(s, st)) == 1) {
+		*seq = col_u64(st, 0);
+		r = col_fixed(st, 1, id, STORE_ID_LEN);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The id stored at (channel, sender, seq): ERR_NOT_FOUND if none. */
+static int
+id_at(struct store *s, const uint8_t channel[STORE_ID_LEN], uint8_t sender,
+    uint64_t seq, uint8_t id[STORE_ID_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, "SELECT id FROM message WHERE channel = ?1"
+	    " AND sender = ?2 AND seq = ?3")) != 0)
+		return r;
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, sender);
+	bind_u64(st, 3, seq);
+	if ((r = step(s, st)) == 1)
+		r = col_fixed(st, 0, id, STORE_ID_LEN);
+	else if (r == 0)
+		r = ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * Assigns one queued message (the row sel points at) the place after
+ * d->seq - 1: builds its header and fixes it. sel is reset before the
+ * update so that no read is open on the row being changed.
+ */
+static int
+assign_one(struct store *s, sqlite3_stmt *sel, sqlite3_stmt *upd,
+    struct store_draft *d, uint64_t now_ms, store_header_fn build,
+    void *arg)
+{
+	uint8_t hdr[STORE_HEADER_MAX], id[STORE_ID_LEN];
+	sqlite3_int64 qid = sqlite3_column_int64(sel, 0);
+	size_t len = 0;
+	int r;
+
+	d->precedence = (uint8_t)sqlite3_column_int(sel, 1);
+	d->marking = (uint8_t)sqlite3_column_int(sel, 2);
+	d->kind = (uint32_t)sqlite3_column_int64(sel, 3);
+	d->body = sqlite3_column_blob(sel, 4);
+	d->body_len = (size_t)sqlite3_column_bytes(sel, 4);
+	d->time_ms = col_u64(sel, 5);
+	r = build(arg, d, hdr, sizeof hdr, &len, id);
+	sqlite3_reset(sel);
+	d->body = NULL;
+	if (r != 0)
+		return r;
+	if (len == 0 || len > sizeof hdr)
+		return ERR_INVALID;
+	sqlite3_reset(upd);
+	bind_u64(upd, 1, d->seq);
+	bind_blob(upd, 2, id, STORE_ID_LEN);
+	bind_blob(upd, 3, hdr, len);
+	bind_u64(upd, 4, now_ms);
+	sqlite3_bind_int64(upd, 5, qid);
+	if ((r = step(s, upd)) != 0)
+		return r;
+	if (sqlite3_changes(s->db) != 1)
+		return ERR_STATE;
+	memcpy(d->prev, id, STORE_ID_LEN);
+	return 0;
+}
+
+int
+store_assign_batch(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
+    void *arg, uint64_t *first, uint64_t *last)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	struct store_draft d;
+	uint64_t top, pseq;
+	size_t n = 0;
+	int r;
+
+	if (sender > 1 || max == 0 || max > STORE_BATCH_MAX ||
+	    now_ms > INT64_MAX)
+		return ERR_INVALID;
+	memset(&d, 0, sizeof d);
+	d.channel = channel;
+	d.sender = sender;
+	if ((r = begin(s)) != 0)
+		return r;
+	if ((r = store_highest(s, channel, sender, &top, d.prev)) != 0 ||
+	    (r = store_highest(s, channel, (uint8_t)(1 - sender), &pseq,
+	    d.peer_last)) != 0)
+		goto out;
+	if ((r = prep(s, &sel, "SELECT qid, precedence, marking, kind, body,"
+	    " time_ms FROM message WHERE channel = ?1 AND sender = ?2"
+	    " AND state = 0 ORDER BY precedence, qid LIMIT 1")) != 0 ||
+	    (r = prep(s, &upd, "UPDATE message SET seq = ?1, id = ?2,"
+	    " header = ?3, state = 1, assigned_ms = ?4"
+	    " WHERE qid = ?5 AND state = 0")) != 0)
+		goto out;
+	bind_blob(sel, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(sel, 2, sender);
+	for (n = 0; n < max; n++) {
+		if ((r = step(s, sel)) < 0)
+			goto out;
+		if (r == 0)
+			break;
+		d.seq = top + n + 1;
+		if ((r = assign_one(s, sel, upd, &d, now_ms, build, arg)) != 0)
+			goto out;
+	}
+	if (n == 0) {
+		r = ERR_NOT_FOUND;
+		goto out;
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	sel = upd = NULL;
+	if ((r = commit(s)) != 0)
+		goto out;
+	*first = top + 1;
+	*last = top + n;
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	if (r != 0)
+		rollback(s);
+	return r;
+}
+
+int
+store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t now_ms, store_header_fn build, void *arg,
+    struct store_msg *out)
+{
+	uint64_t first, last;
+	uint8_t id[STORE_ID_LEN];
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if ((r = store_assign_batch(s, channel, sender, 1, now_ms, build, arg,
+	    &first, &last)) != 0)
+		return r;
+	if ((r = id_at(s, channel, sender, first, id)) != 0)
+		return r;
+	return store_get(s, id, out);
+}
+
+/* Inserts a head inside the caller's transaction. */
+static int
+head_insert(struct store *s, const struct store_head *h, uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t id[STORE_ID_LEN];
+	int r;
+
+	if (h->sender > 1 || h->seq == 0 || h->seq > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = id_at(s, h->channel, h->sender, h->seq, id)) != 0)
+		return r;
+	if (memcmp(id, h->id, STORE_ID_LEN) != 0)
+		return ERR_CHAIN;
+	if ((r = prep(s, &st, "INSERT OR IGNORE INTO head (channel, sender,"
+	    " seq, id, sig, stored_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"))
+	    != 0)
+		return r;
+	bind_blob(st, 1, h->channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, h->sender);
+	bind_u64(st, 3, h->seq);
+	bind_blob(st, 4, h->id, STORE_ID_LEN);
+	bind_blob(st, 5, h->sig, STORE_SIG_LEN);
+	bind_u64(st, 6, now_ms);
+	r = step(s, st);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_head_put(struct store *s, const struct store_head *h, uint64_t now_ms)
+{
+	int r;
+
+	if (now_ms > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = begin(s)) != 0)
+		return r;
+	if ((r = head_insert(s, h, now_ms)) != 0) {
+		rollback(s);
+		return r;
+	}
+	return commit(s);
+}
+
+int
+store_head_covering(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t seq, struct store_head *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, "SELECT seq, id, sig FROM head WHERE"
+	    " channel = ?1 AND sender = ?2 AND seq >= ?3 ORDER BY seq"
+	    " LIMIT 1")) != 0)
+		return r;
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, sender);
+	bind_u64(st, 3, seq > INT64_MAX ? INT64_MAX : seq);
+	if ((r = step(s, st)) == 1) {
+		memcpy(out->channel, channel, STORE_ID_LEN);
+		out->sender = sender;
+		out->seq = col_u64(st, 0);
+		if ((r = col_fixed(st, 1, out->id, STORE_ID_LEN)) == 0)
+			r = col_fixed(st, 2, out->sig, STORE_SIG_LEN);
+	} else if (r == 0)
+		r = ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Checks and inserts one received message inside the caller's
+ * transaction; *top and topid follow the chain's end. */
+static int
+received_one(struct store *s, sqlite3_stmt *ins,
+    const uint8_t channel[STORE_ID_LEN], uint8_t sender,
+    const struct store_in *m, uint64_t *top, uint8_t topid[STORE_ID_LEN],
+    size_t *added)
+{
+	uint8_t have[STORE_ID_LEN];
+	int r;
+
+	if (m->seq == 0 || m->seq > INT64_MAX || m->precedence > 3 ||
+	    m->marking > 2 || m->kind == 0 || m->time_ms > INT64_MAX ||
+	    m->header_len == 0 || m->header_len > STORE_HEADER_MAX)
+		return ERR_INVALID;
+	if (m->body_len > STORE_BODY_MAX)
+		return ERR_TOO_BIG;
+	if (m->seq <= *top) {
+		if ((r = id_at(s, channel, sender, m->seq, have)) != 0)
+			return r;
+		return memcmp(have, m->id, STORE_ID_LEN) == 0 ? 0 : ERR_CHAIN;
+	}
+	if (m->seq > *top + 1)
+		return ERR_GAP;
+	if (memcmp(m->prev, topid, STORE_ID_LEN) != 0)
+		return ERR_CHAIN;
+	sqlite3_reset(ins);
+	bind_u64(ins, 3, m->seq);
+	bind_blob(ins, 4, m->id, STORE_ID_LEN);
+	bind_blob(ins, 5, m->header, m->header_len);
+	sqlite3_bind_int(ins, 6, m->precedence);
+	sqlite3_bind_int(ins, 7, m->marking);
+	sqlite3_bind_int64(ins, 8, m->kind);
+	bind_blob(ins, 9, m->body, m->body_len);
+	bind_u64(ins, 10, m->time_ms);
+	if ((r = step(s, ins)) != 0)
+		return r;
+	*top = m->seq;
+	memcpy(topid, m->id, STORE_ID_LEN);
+	(*added)++;
+	return 0;
+}
+
+int
+store_received_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const struct store_in *in, size_t n,
+    const struct store_head *head, uint64_t now_ms, size_t *added)
+{
+	sqlite3_stmt *ins = NULL;
+	uint8_t topid[STORE_ID_LEN];
+	uint64_t top;
+	int r, dir;
+
+	*added = 0;
+	if (sender > 1 || n > STORE_BATCH_MAX || now_ms > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = begin(s)) != 0)
+		return r;
+	if ((r = chain_dir(s, channel, sender, &dir)) != 0)
+		goto out;
+	if (dir == STORE_OUT) {
+		r = ERR_INVALID;	/* that chain is ours */
+		goto out;
+	}
+	if ((r = store_highest(s, channel, sender, &top, topid)) != 0)
+		goto out;
+	if ((r = prep(s, &ins, "INSERT INTO message (channel, sender, dir,"
+	    " seq, id, header, precedence, marking, kind, body, state,"
+	    " time_ms, stored_ms) VALUES (?1, ?2, 2, ?3, ?4, ?5, ?6, ?7, ?8,"
+	    " ?9, 3, ?10, ?11)")) != 0)
+		goto out;
+	bind_blob(ins, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(ins, 2, sender);
+	bind_u64(ins, 11, now_ms);
+	for (size_t i = 0; i < n; i++) {
+		if ((r = received_one(s, ins, channel, sender, &in[i], &top,
+		    topid, added)) != 0)
+			goto out;
+	}
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if (head != NULL) {
+		if (memcmp(head->channel, channel, STORE_ID_LEN) != 0 ||
+		    head->sender != sender) {
+			r = ERR_INVALID;
+			goto out;
+		}
+		if ((r = head_insert(s, head, now_ms)) != 0)
+			goto out;
+	}
+	r = commit(s);
+out:
+	sqlite3_finalize(ins);
+	if (r != 0) {
+		rollback(s);
+		*added = 0;
+	}
+	return r;
+}
+
+int
+store_receipt_put(struct store *s, const struct store_receipt *rc,
+    uint64_t now_ms, size_t *newly)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t id[STORE_ID_LEN];
+	uint8_t sender = (uint8_t)(1 - rc->receiver);
+	int r;
+
+	*newly = 0;
+	if (rc->receiver > 1 || rc->seq > INT64_MAX ||
+	    rc->time_ms > INT64_MAX || now_ms > INT64_MAX)
+		return ERR_INVALID;
+	if (rc->seq == 0 && memcmp(rc->id, zero_id, STORE_ID_LEN) != 0)
+		return ERR_CHAIN;
+	if ((r = begin(s)) != 0)
+		return r;
+	if (rc->seq > 0) {
+		if ((r = id_at(s, rc->channel, sender, rc->seq, id)) != 0)
+			goto out;
+		if (memcmp(id, rc->id, STORE_ID_LEN) != 0) {
+			r = ERR_CHAIN;
+			goto out;
+		}
+	}
+	if ((r = prep(s, &st, "INSERT OR IGNORE INTO receipt (channel,"
+	    " receiver, seq, id, time_ms, sig, stored_ms) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7)")) != 0)
+		goto out;
+	bind_blob(st, 1, rc->channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, rc->receiver);
+	bind_u64(st, 3, rc->seq);
+	bind_blob(st, 4, rc->id, STORE_ID_LEN);
+	bind_u64(st, 5, rc->time_ms);
+	bind_blob(st, 6, rc->sig, STORE_SIG_LEN);
+	bind_u64(st, 7, now_ms);
+	if ((r = step(s, st)) != 0)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = prep(s, &st, "UPDATE message SET state = 2,"
+	    " receipted_ms = ?1 WHERE channel = ?2 AND sender = ?3"
+	    " AND seq <= ?4 AND state = 1")) != 0)
+		goto out;
+	bind_u64(st, 1, now_ms);
+	bind_blob(st, 2, rc->channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 3, sender);
+	bind_u64(st, 4, rc->seq);
+	if ((r = step(s, st)) != 0)
+		goto out;
+	*newly = (size_t)sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	r = commit(s);
+out:
+	sqlite3_finalize(st);
+	if (r != 0) {
+		rollback(s);
+		*newly = 0;
+	}
+	return r;
+}
+
+int
+store_receipt_latest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t receiver, struct store_receipt *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, "SELECT seq, id, time_ms, sig FROM receipt"
+	    " WHERE channel = ?1 AND receiver = ?2 ORDER BY seq DESC"
+	    " LIMIT 1")) != 0)
+		return r;
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, receiver);
+	if ((r = step(s, st)) == 1) {
+		memcpy(out->channel, channel, STORE_ID_LEN);
+		out->receiver = receiver;
+		out->seq = col_u64(st, 0);
+		out->time_ms = col_u64(st, 2);
+		if ((r = col_fixed(st, 1, out->id, STORE_ID_LEN)) == 0)
+			r = col_fixed(st, 3, out->sig, STORE_SIG_LEN);
+	} else if (r == 0)
+		r = ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Reads a row of MSG_COLS into m (body copied). */
+static int
+read_msg(sqlite3_stmt *st, struct store_msg *m)
+{
+	const void *p;
+	int r;
+
+	memset(m, 0, sizeof *m);
+	m->qid = sqlite3_column_int64(st, 0);
+	if ((r = col_fixed(st, 1, m->channel, STORE_ID_LEN)) != 0 ||
+	    (r = col_fixed(st, 5, m->id, STORE_ID_LEN)) != 0)
+		return r;
+	m->sender = (uint8_t)sqlite3_column_int(st, 2);
+	m->dir = sqlite3_column_int(st, 3) == STORE_IN ? STORE_IN : STORE_OUT;
+	m->seq = col_u64(st, 4);
+	m->header_len = (size_t)sqlite3_column_bytes(st, 6);
+	if (m->header_len > STORE_HEADER_MAX)
+		return ERR_PARSE;
+	if (m->header_len)
+		memcpy(m->header, sqlite3_column_blob(st, 6), m->header_len);
+	m->precedence = (uint8_t)sqlite3_column_int(st, 7);
+	m->marking = (uint8_t)sqlite3_column_int(st, 8);
+	m->kind = (uint32_t)sqlite3_column_int64(st, 9);
+	p = sqlite3_column_blob(st, 10);
+	m->body_len = (size_t)sqlite3_column_bytes(st, 10);
+	if ((m->body = malloc(m->body_len ? m->body_len : 1)) == NULL)
+		return ERR_NOMEM;
+	if (m->body_len)
+		memcpy(m->body, p, m->body_len);
+	m->state = (enum store_state)sqlite3_column_int(st, 11);
+	m->time_ms = col_u64(st, 12);
+	m->stored_ms = col_u64(st, 13);
+	m->assigned_ms = col_u64(st, 14);
+	m->receipted_ms = col_u64(st, 15);
+	return 0;
+}
+
+/* Runs a prepared listing, calling fn per row. */
+static int
+each(struct store *s, sqlite3_stmt *st, store_msg_fn fn, void *arg)
+{
+	struct store_msg m;
+	int r;
+
+	while ((r = step(s, st)) == 1) {
+		if ((r = read_msg(st, &m)) == 0)
+			r = fn(arg, &m);
+		store_msg_fini(&m);
+		if (r != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_after(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t after, size_t max, store_msg_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	    " channel = ?1 AND sender = ?2 AND seq > ?3 ORDER BY seq"
+	    " LIMIT ?4")) != 0)
+		return r;
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, sender);
+	bind_u64(st, 3, after > INT64_MAX ? INT64_MAX : after);
+	bind_u64(st, 4, max > INT64_MAX ? INT64_MAX : max);
+	return each(s, st, fn, arg);
+}
+
+int
+store_list(struct store *s, const uint8_t *channel, enum store_dir dir,
+    size_t max, store_msg_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	    " (?1 IS NULL OR channel = ?1) AND (dir & ?2) != 0"
+	    " ORDER BY qid DESC LIMIT ?3")) != 0)
+		return r;
+	if (channel != NULL)
+		bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, (int)dir);
+	bind_u64(st, 3, max > INT64_MAX ? INT64_MAX : max);
+	return each(s, st, fn, arg);
+}
+
+int
+store_queued_count(struct store *s, const uint8_t *channel, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, "SELECT count(*) FROM message WHERE state = 0"
+	    " AND (?1 IS NULL OR channel = ?1)")) != 0)
+		return r;
+	if (channel != NULL)
+		bind_blob(st, 1, channel, STORE_ID_LEN);
+	if ((r = step(s, st)) == 1) {
+		*n = (size_t)col_u64(st, 0);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* One row by a unique key. */
+static int
+get_one(struct store *s, sqlite3_stmt *st, struct store_msg *out)
+{
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if ((r = step(s, st)) == 1)
+		r = read_msg(st, out);
+	else if (r == 0)
+		r = ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	if (r != 0)
+		store_msg_fini(out);
+	return r;
+}
+
+int
+store_get(struct store *s, const uint8_t id[STORE_ID_LEN],
+    struct store_msg *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if ((r = prep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	    " id = ?1")) != 0)
+		return r;
+	bind_blob(st, 1, id, STORE_ID_LEN);
+	return get_one(s, st, out);
+}
+
+int
+store_get_local(struct store *s, int64_t qid, struct store_msg *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if ((r = prep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	    " qid = ?1")) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, qid);
+	return get_one(s, st, out);
+}
+
+void
+store_msg_fini(struct store_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->body);
+	m->body = NULL;
+	m->body_len = 0;
+}

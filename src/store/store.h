@@ -1,0 +1,240 @@
+/*
+ * store.h: the node's record: messages both ways, signed chain heads and
+ * receipts, in one SQLite file (HOME/parley.db). The only module that
+ * includes sqlite3.h. Schema, version, migrations and invariants:
+ * docs/store.md.
+ *
+ * The store knows nothing of the envelope's encoding (msg/ stands above
+ * store/): it keeps header bytes, ids and the few fields it sorts and
+ * checks by, and asks a caller-supplied function to build a header when it
+ * fixes an outgoing message's place in the chain (store_assign_next).
+ *
+ * Durability: WAL, synchronous=FULL; every function that writes does so in
+ * one transaction (one commit, one WAL fsync), and either all of it is
+ * stored or none (a full disk gives ERR_FULL and changes nothing). Nothing
+ * is ever deleted; rows are never rewritten except their state columns
+ * (enforced by triggers).
+ */
+#ifndef PARLEY_STORE_STORE_H
+#define PARLEY_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define STORE_FILE "parley.db"		/* in the node home */
+#define STORE_SCHEMA_VERSION 1		/* PRAGMA user_version; docs/store.md */
+#define STORE_APPLICATION_ID 0x70726c79	/* "prly", PRAGMA application_id */
+#define STORE_ID_LEN 32
+#define STORE_SIG_LEN 64
+#define STORE_HEADER_MAX 512		/* encoded header bytes */
+#define STORE_BODY_MAX (1u << 20)	/* body bytes */
+#define STORE_BATCH_MAX 1024		/* messages per write transaction */
+#define STORE_BUSY_MS 5000		/* wait for another writer this long */
+
+enum store_state {
+	STORE_QUEUED = 0,	/* outgoing, committed, no place in the chain */
+	STORE_SENT = 1,		/* outgoing, seq and header fixed; resend until
+				 * a receipt covers it */
+	STORE_RECEIPTED = 2,	/* outgoing, covered by the peer's receipt */
+	STORE_RECEIVED = 3,	/* incoming, stored under a verified head */
+};
+
+enum store_dir {
+	STORE_OUT = 1,
+	STORE_IN = 2,
+	STORE_BOTH = 3,		/* a filter for store_list */
+};
+
+struct store;
+
+/* One message as stored. body is malloc'd and owned by the struct
+ * (store_msg_fini frees it). */
+struct store_msg {
+	int64_t qid;			/* local row id, stable for ever */
+	uint8_t channel[STORE_ID_LEN];
+	uint8_t sender;			/* party index 0 or 1 */
+	enum store_dir dir;		/* STORE_OUT or STORE_IN */
+	uint64_t seq;			/* 0 while queued */
+	uint8_t id[STORE_ID_LEN];	/* header id; zeros while queued */
+	uint8_t precedence, marking;
+	uint32_t kind;
+	enum store_state state;
+	uint64_t time_ms;		/* the header's time (outgoing: queued) */
+	uint64_t stored_ms;		/* committed here */
+	uint64_t assigned_ms;		/* outgoing: seq fixed; else 0 */
+	uint64_t receipted_ms;		/* outgoing: receipt stored; else 0 */
+	uint8_t header[STORE_HEADER_MAX];
+	size_t header_len;		/* 0 while queued */
+	uint8_t *body;
+	size_t body_len;
+};
+
+/* What store_assign_next fixes for one queued message, handed to the
+ * header builder. Borrowed pointers, valid during the call. */
+struct store_draft {
+	const uint8_t *channel;		/* STORE_ID_LEN */
+	uint8_t sender;
+	uint64_t seq;
+	uint8_t prev[STORE_ID_LEN];	/* id at seq - 1, zeros at 1 */
+	uint8_t peer_last[STORE_ID_LEN];/* id of the peer's highest, or zeros */
+	uint64_t time_ms;
+	uint8_t precedence, marking;
+	uint32_t kind;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* Builds the header for d into hdr (cap bytes): sets *len and id. Any
+ * error aborts the assignment (rolled back). chain.h has the real one. */
+typedef int (*store_header_fn)(void *arg, const struct store_draft *d,
+    uint8_t *hdr, size_t cap, size_t *len, uint8_t id[STORE_ID_LEN]);
+
+/* One received message for store_received_put; the caller has decoded and
+ * verified it (chain.h). Borrowed pointers. */
+struct store_in {
+	const uint8_t *header;
+	size_t header_len;
+	const uint8_t *body;
+	size_t body_len;
+	uint8_t id[STORE_ID_LEN];
+	uint64_t seq;
+	uint8_t prev[STORE_ID_LEN];
+	uint8_t precedence, marking;
+	uint32_t kind;
+	uint64_t time_ms;
+};
+
+/* A signed chain head: sig by the sender over (channel, sender, seq, id). */
+struct store_head {
+	uint8_t channel[STORE_ID_LEN];
+	uint8_t sender;
+	uint64_t seq;
+	uint8_t id[STORE_ID_LEN];
+	uint8_t sig[STORE_SIG_LEN];
+};
+
+/* A signed receipt: receiver holds the sender's chain (the other party)
+ * up to seq without a gap, and id is the header id there. */
+struct store_receipt {
+	uint8_t channel[STORE_ID_LEN];
+	uint8_t receiver;
+	uint64_t seq;
+	uint8_t id[STORE_ID_LEN];
+	uint64_t time_ms;
+	uint8_t sig[STORE_SIG_LEN];
+};
+
+/* Called once per row by the listing functions; m is the callee's to read
+ * (and may steal m->body by setting it NULL). A non-zero return stops the
+ * listing and is returned. */
+typedef int (*store_msg_fn)(void *arg, struct store_msg *m);
+
+/* Opens (creating if missing) the store at path (":memory:" for tests),
+ * sets WAL, synchronous=FULL, foreign keys, the busy timeout, and migrates
+ * to STORE_SCHEMA_VERSION. ERR_VERSION if the file is newer than this
+ * build or not parley's, ERR_IO/ERR_PARSE if it cannot be opened or read. */
+int store_open(struct store **sp, const char *path) WUR;
+/* store_open on HOME/parley.db. */
+int store_open_home(struct store **sp, const char *home) WUR;
+/* Closes; NULL does nothing. */
+void store_close(struct store *s);
+
+/* The last SQLite message, for the caller's log; never NULL. */
+const char *store_errmsg(const struct store *s);
+/* Write transactions committed since open (each is one WAL fsync). */
+uint64_t store_commits(const struct store *s);
+/* The schema version of the open file. */
+int store_schema_version(struct store *s, int *version) WUR;
+
+/* Caps the file at pages pages (PRAGMA max_page_count; SQLite will not go
+ * below the current size): *effective is the cap now in force. Used to
+ * simulate a full disk. */
+int store_set_max_pages(struct store *s, uint64_t pages, uint64_t *effective)
+    WUR;
+/* Pages in the file now. */
+int store_page_count(struct store *s, uint64_t *pages) WUR;
+
+/* Commits an outgoing message as queued (no seq yet); *qid names it.
+ * ERR_INVALID for a field out of range, ERR_TOO_BIG for a large body,
+ * ERR_FULL when the disk is full (nothing stored). */
+int store_queue(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint8_t precedence, uint8_t marking, uint32_t kind,
+    const uint8_t *body, size_t len, uint64_t now_ms, int64_t *qid) WUR;
+
+/* In one transaction, takes up to max queued messages of (channel, sender),
+ * highest precedence first (FLASH), oldest first within one, and gives each
+ * the next seq, prev and peer_last, and the header build() makes; they
+ * become STORE_SENT. *first..*last are the seqs assigned (one commit for
+ * all of them). ERR_NOT_FOUND when nothing is queued; ERR_FULL (nothing
+ * changed); build()'s error. */
+int store_assign_batch(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
+    void *arg, uint64_t *first, uint64_t *last) WUR;
+/* store_assign_batch of one, returned in out (store_msg_fini it). */
+int store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t now_ms, store_header_fn build, void *arg,
+    struct store_msg *out) WUR;
+
+/* Stores a verified run of the peer's messages (n <= STORE_BATCH_MAX) and
+ * the head that covers it (may be NULL) in one transaction. A message the
+ * store already holds with the same id is skipped (*added counts the new
+ * ones); the same seq with another id is ERR_CHAIN, a seq past the next
+ * is ERR_GAP, a prev that is not the id before is ERR_CHAIN; any error
+ * stores nothing. */
+int store_received_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const struct store_in *in, size_t n,
+    const struct store_head *head, uint64_t now_ms, size_t *added) WUR;
+
+/* Stores a head (ours, after signing a run; or the peer's). The header it
+ * names must be stored (ERR_NOT_FOUND) at that seq (ERR_CHAIN). Storing the
+ * same head again does nothing. */
+int store_head_put(struct store *s, const struct store_head *h,
+    uint64_t now_ms) WUR;
+/* The first stored head of (channel, sender) at or after seq. */
+int store_head_covering(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t seq, struct store_head *out) WUR;
+
+/* Stores a verified receipt (ours or the peer's). The message it names,
+ * (channel, the other party, seq), must be stored with that id (ERR_CHAIN,
+ * ERR_NOT_FOUND; seq 0 names nothing). Outgoing messages up to seq become
+ * STORE_RECEIPTED; *newly counts them. */
+int store_receipt_put(struct store *s, const struct store_receipt *r,
+    uint64_t now_ms, size_t *newly) WUR;
+/* The receipt with the highest seq from receiver on channel. */
+int store_receipt_latest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t receiver, struct store_receipt *out) WUR;
+
+/* The highest seq of (channel, sender) and its id: chains are stored
+ * without gaps, so it is also the highest contiguous one. 0 and zeros when
+ * there is none. */
+int store_highest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t *seq, uint8_t id[STORE_ID_LEN]) WUR;
+
+/* Calls fn for each message of (channel, sender) with seq > after, in seq
+ * order, at most max (for resending). */
+int store_after(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t after, size_t max, store_msg_fn fn, void *arg)
+    WUR;
+
+/* Calls fn for the newest max messages of dir (STORE_IN for the inbox),
+ * on channel (NULL: all), newest first. */
+int store_list(struct store *s, const uint8_t *channel, enum store_dir dir,
+    size_t max, store_msg_fn fn, void *arg) WUR;
+
+/* Counts the queued messages of channel (NULL: all). */
+int store_queued_count(struct store *s, const uint8_t *channel, size_t *n)
+    WUR;
+
+/* A message by header id, or by local row id. ERR_NOT_FOUND. out is
+ * zeroed first, so store_msg_fini(out) is always safe. */
+int store_get(struct store *s, const uint8_t id[STORE_ID_LEN],
+    struct store_msg *out) WUR;
+int store_get_local(struct store *s, int64_t qid, struct store_msg *out) WUR;
+
+/* Frees m's body; m may be zeroed. */
+void store_msg_fini(struct store_msg *m);
+
+#endif
