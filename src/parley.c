@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "id", cmd_id, "show this node's name and key fingerprints" },
 	{ "channel", cmd_channel, "draft, sign, add and list channel agreements" },
 	{ "aw", cmd_aw, "divide issues between two parties by Adjusted Winner" },
+	{ "status", cmd_status, "show each channel's paths: up/down, RTT, clock offset" },
 };
 
 static void

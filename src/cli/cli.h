@@ -17,6 +17,7 @@ int cmd_init(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_channel(int argc, char **argv);
 int cmd_aw(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* The node home: --home wins, then $PARLEY_HOME, then ~/.parley. */
 const char *cli_home(const char *opt_home);

@@ -146,7 +146,9 @@ link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	log_msg((enum log_level)lvl, "%s", why);
+	/* An established session's end is logged once, as "path down". */
+	if (c->path == NULL || c->path->session != c)
+		log_msg((enum log_level)lvl, "%s", why);
 	if (c->state == CONN_WAIT_INIT)
 		c->link->pending--;
 	c->state = CONN_DEAD;
@@ -344,6 +346,9 @@ become_up(struct link_conn *c, struct noise_cipher *send,
 		link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
 		return;
 	}
+	/* Ticks at a quarter interval, so silence is noticed within
+	 * 2.75 intervals of the last record; pings go every interval. */
+	hb = hb / 4 < 50 ? 50 : hb / 4;
 	tv.tv_sec = hb / 1000;
 	tv.tv_usec = (suseconds_t)(hb % 1000 * 1000);
 	event_add(c->hb, &tv);
@@ -512,8 +517,7 @@ link_conn_maybe_rekey(struct link_conn *c)
 	    (uint64_t)cfg->rekey_seconds * 1000u))
 		return;
 	if ((r = start_initiation(c)) != 0)
-		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: rekey "
-		    "failed: %s", c->path->ch->idhex, c->path->index,
+		link_conn_fail(c, LOG_LVL_WARN, "rekey failed: %s",
 		    err_str(r));
 	else
 		arm_read(c);
@@ -551,8 +555,7 @@ on_record(struct link_conn *c, uint8_t type, const uint8_t *b, size_t n)
 		link_put64(pong + 16, link_unix_ns());
 		if ((r = link_conn_send(c, LINK_REC_PONG, pong, sizeof pong))
 		    != 0 && r != ERR_FULL)
-			link_conn_fail(c, LOG_LVL_INFO, "channel %s path %u: "
-			    "send failed: %s", p->ch->idhex, p->index,
+			link_conn_fail(c, LOG_LVL_INFO, "send failed: %s",
 			    err_str(r));
 		break;
 	case LINK_REC_PONG:
@@ -607,9 +610,8 @@ on_frame(struct link_conn *c, uint8_t *f, size_t n)
 		return;
 	}
 	if ((r = link_transport_open(c->tr, f, n, &type, &body, &blen)) != 0) {
-		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: record "
-		    "from %s refused (%s); session closed", c->path->ch->idhex,
-		    c->path->index, c->peer, err_str(r));
+		link_conn_fail(c, LOG_LVL_WARN, "record from %s refused (%s)",
+		    c->peer, err_str(r));
 		return;
 	}
 	on_record(c, type, body, blen);
@@ -663,11 +665,8 @@ read_some(struct link_conn *c)
 				    "truncated frame" : "closed without a "
 				    "frame") : "read error");
 			else
-				link_conn_fail(c, LOG_LVL_INFO, "%s%s %u: "
-				    "connection to %s %s", c->path ?
-				    "channel " : "", c->path ?
-				    c->path->ch->idhex : "", c->path ?
-				    c->path->index : 0, c->peer, got == 0 ?
+				link_conn_fail(c, LOG_LVL_INFO, "connection "
+				    "to %s %s", c->peer, got == 0 ?
 				    "closed by peer" : "failed");
 			return;
 		}
@@ -788,15 +787,13 @@ heartbeat(struct link_conn *c)
 	if (c->state != CONN_UP)
 		return;
 	if (now - c->last_rx_ms > dead) {
-		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: peer %s "
-		    "silent for %llu ms; session closed", ch->idhex,
-		    c->path->index, c->peer,
-		    (unsigned long long)(now - c->last_rx_ms));
+		link_conn_fail(c, LOG_LVL_WARN, "peer %s silent for %llu ms",
+		    c->peer, (unsigned long long)(now - c->last_rx_ms));
 		return;
 	}
 	if (c->hs != NULL && now >= c->deadline_ms) {
-		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: rekey "
-		    "with %s timed out", ch->idhex, c->path->index, c->peer);
+		link_conn_fail(c, LOG_LVL_WARN, "rekey with %s timed out",
+		    c->peer);
 		return;
 	}
 	/* The responder's guard: a peer that never rekeys is dropped. */
@@ -804,16 +801,20 @@ heartbeat(struct link_conn *c)
 	    4 * c->link->cfg.rekey_records,
 	    2000u * (uint64_t)c->link->cfg.rekey_seconds +
 	    c->link->cfg.handshake_timeout_ms)) {
-		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: peer %s "
-		    "did not rekey; session closed", ch->idhex, c->path->index,
+		link_conn_fail(c, LOG_LVL_WARN, "peer %s did not rekey",
 		    c->peer);
 		return;
 	}
+	if (c->last_ping_ms != 0 && now - c->last_ping_ms < hb) {
+		link_conn_maybe_rekey(c);
+		return;
+	}
+	c->last_ping_ms = now;
 	link_put64(ping, link_unix_ns());
 	if ((r = link_conn_send(c, LINK_REC_PING, ping, sizeof ping)) != 0 &&
 	    r != ERR_FULL) {
-		link_conn_fail(c, LOG_LVL_INFO, "channel %s path %u: send "
-		    "failed: %s", ch->idhex, c->path->index, err_str(r));
+		link_conn_fail(c, LOG_LVL_INFO, "send failed: %s",
+		    err_str(r));
 		return;
 	}
 	link_conn_maybe_rekey(c);
@@ -848,6 +849,7 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 	struct link_conn *c, *o;
 	char peer[56], src[48];
 	uint32_t same = 0;
+	int one = 1;
 
 	(void)salen;
 	link_addr_str(sa, peer, sizeof peer, src, sizeof src);
@@ -866,6 +868,7 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 		close(fd);
 		return ERR_FULL;
 	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (set_nonblock(fd) != 0 ||
 	    (c = conn_new(l, fd, CONN_WAIT_INIT)) == NULL) {
 		close(fd);

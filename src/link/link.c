@@ -180,7 +180,7 @@ link_path_detach(struct link_conn *c, const char *why)
 	}
 	if (p->session == c) {
 		p->session = NULL;
-		log_info("channel %s path %u to %s down: %s", p->ch->idhex,
+		log_warn("channel %s path %u to %s down: %s", p->ch->idhex,
 		    p->index, p->ch->ag.party[1 - p->ch->self].name, why);
 		set_up(p, false);
 		schedule_dial(p, false);

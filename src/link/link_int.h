@@ -80,6 +80,7 @@ struct link_conn {
 	struct link_transport *tr;	/* while up */
 	uint64_t deadline_ms;		/* handshake deadline (monotonic) */
 	uint64_t last_rx_ms;
+	uint64_t last_ping_ms;		/* 0: none yet */
 	uint64_t test_seq;
 	char peer[56];			/* "address:port" for logs */
 	char src[48];			/* address only, for per-source caps */

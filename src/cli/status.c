@@ -1,0 +1,197 @@
+/*
+ * status.c: `parley status`: asks the running parleyd (control socket,
+ * docs/control.md) for each channel and each of its paths: up or down,
+ * since when, round-trip time, the peer's clock offset; warns when an
+ * agreement expires within 30 days or has expired. --json prints the
+ * daemon's answer with a "warnings" list added.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "ctl/ctl.h"
+
+#define WARN_DAYS 30
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: parley status [--home DIR] [--json]\n"
+	    "\n"
+	    "Shows each channel of the running parleyd and each of its paths:\n"
+	    "up or down, since when, round-trip time and the peer's clock\n"
+	    "offset. Warns when a channel agreement expires within %d days or\n"
+	    "has expired. Exit 3 when parleyd is not running.\n", WARN_DAYS);
+}
+
+static void
+fmt_time(char *out, size_t cap, json_int_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0) {
+		snprintf(out, cap, "start");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+/* Adds to warnings (and returns) the warning for channel c, if any. */
+static const char *
+expiry_warning(json_t *c, json_t *warnings, char *buf, size_t cap)
+{
+	json_int_t left = json_integer_value(json_object_get(c, "expires_in_s"));
+	const char *peer = json_string_value(json_object_get(c, "peer"));
+	const char *id = json_string_value(json_object_get(c, "id"));
+
+	if (left < 0)
+		snprintf(buf, cap, "channel %.8s agreement with %s has EXPIRED "
+		    "(%lld days ago)", id, peer, (long long)(-left / 86400));
+	else if (left <= WARN_DAYS * 86400)
+		snprintf(buf, cap, "channel %.8s agreement with %s expires in "
+		    "%lld days", id, peer, (long long)(left / 86400));
+	else
+		return NULL;
+	json_array_append_new(warnings, json_string(buf));
+	return buf;
+}
+
+static void
+print_path(json_t *p)
+{
+	char since[32];
+	json_t *rtt = json_object_get(p, "rtt_ms");
+	json_t *off = json_object_get(p, "offset_ms");
+	int up = json_is_true(json_object_get(p, "up"));
+
+	fmt_time(since, sizeof since,
+	    json_integer_value(json_object_get(p, "since_ms")));
+	printf("  path %lld  %s -> %s  %-4s since %s",
+	    (long long)json_integer_value(json_object_get(p, "index")),
+	    json_string_value(json_object_get(p, "local")),
+	    json_string_value(json_object_get(p, "peer")), up ? "up" : "DOWN",
+	    since);
+	if (up && rtt && off)
+		printf("  rtt %.3f ms  offset %+.3f ms", json_real_value(rtt),
+		    json_real_value(off));
+	printf("\n");
+}
+
+static void
+print_human(json_t *st, json_t *warnings)
+{
+	json_t *chans = json_object_get(st, "channels"), *c, *p;
+	size_t i, j;
+	char buf[256];
+	const char *w;
+
+	printf("node %s  link key %s\n",
+	    json_string_value(json_object_get(st, "node")),
+	    json_string_value(json_object_get(st, "link_fingerprint")));
+	if (json_array_size(chans) == 0)
+		printf("no channels installed\n");
+	json_array_foreach(chans, i, c) {
+		time_t na = (time_t)json_integer_value(json_object_get(c,
+		    "not_after"));
+		struct tm tm;
+		char until[32];
+
+		gmtime_r(&na, &tm);
+		strftime(until, sizeof until, "%Y-%m-%d", &tm);
+		printf("channel %.16s with %s  fingerprint %s\n",
+		    json_string_value(json_object_get(c, "id")),
+		    json_string_value(json_object_get(c, "peer")),
+		    json_string_value(json_object_get(c, "fingerprint")));
+		printf("  agreement %s, valid until %s, heartbeat %lld ms\n",
+		    json_string_value(json_object_get(c, "agreement")), until,
+		    (long long)json_integer_value(json_object_get(c,
+		    "heartbeat_ms")));
+		json_array_foreach(json_object_get(c, "paths"), j, p)
+			print_path(p);
+		if ((w = expiry_warning(c, warnings, buf, sizeof buf)) != NULL)
+			printf("  WARNING: %s\n", w);
+	}
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "home", required_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *home = NULL;
+	json_t *req, *resp = NULL, *st, *warnings, *c;
+	int json = 0, ch, r, rc = CLI_FAIL;
+	char buf[256];
+	size_t i;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			home = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'H':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	home = cli_home(home);
+	if ((req = json_pack("{s:s}", "cmd", "status")) == NULL)
+		return CLI_FAIL;
+	r = ctl_call(home, req, &resp);
+	json_decref(req);
+	if (r == ERR_CLOSED) {
+		fprintf(stderr, "parley status: parleyd is not running for %s "
+		    "(no answer on %s/%s)\n", home, home, CTL_SOCKET_NAME);
+		return CLI_NO_DAEMON;
+	}
+	if (r != 0) {
+		fprintf(stderr, "parley status: %s\n", err_str(r));
+		return CLI_FAIL;
+	}
+	if (!json_is_true(json_object_get(resp, "ok")) ||
+	    !json_is_object(st = json_object_get(resp, "result"))) {
+		fprintf(stderr, "parley status: parleyd refused: %s\n",
+		    json_string_value(json_object_get(resp, "error")) ?
+		    json_string_value(json_object_get(resp, "error")) : "?");
+		goto out;
+	}
+	warnings = json_array();
+	if (json) {
+		json_array_foreach(json_object_get(st, "channels"), i, c)
+			expiry_warning(c, warnings, buf, sizeof buf);
+		json_object_set(st, "warnings", warnings);
+		json_dumpf(st, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("\n");
+	} else
+		print_human(st, warnings);
+	json_array_foreach(warnings, i, c)
+		if (!json)
+			fprintf(stderr, "parley status: warning: %s\n",
+			    json_string_value(c));
+	json_decref(warnings);
+	rc = CLI_OK;
+out:
+	json_decref(resp);
+	return rc;
+}

@@ -1,0 +1,128 @@
+/*
+ * commands.c: the control socket's commands, one row each in ctl_commands
+ * (docs/control.md lists requests and results).
+ */
+#include "ctl/ctl.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/hex.h"
+#include "link/link.h"
+
+static json_t *
+path_json(const struct link_path_status *p)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I, s:b, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I}",
+	    "index", (json_int_t)p->index, "local", p->local, "peer", p->peer,
+	    "up", p->up, "since_ms", (json_int_t)p->since_ms,
+	    "we_initiated", p->we_initiated,
+	    "records_tx", (json_int_t)p->records_tx,
+	    "records_rx", (json_int_t)p->records_rx,
+	    "rekeys", (json_int_t)p->rekeys,
+	    "handshakes", (json_int_t)p->handshakes,
+	    "test_rx", (json_int_t)p->test_rx,
+	    "test_gaps", (json_int_t)p->test_gaps);
+
+	if (o && p->have_rtt) {
+		json_object_set_new(o, "rtt_ms", json_real(p->rtt_ms));
+		json_object_set_new(o, "offset_ms", json_real(p->offset_ms));
+	}
+	return o;
+}
+
+static json_t *
+channel_json(const struct link_channel_status *c, uint64_t now)
+{
+	char id[2 * LINK_ID_LEN + 1];
+	json_t *o, *paths;
+	const char *state = c->usable == 0 ? "valid" :
+	    c->usable == ERR_EXPIRED ? "expired" :
+	    c->usable == ERR_NOT_YET_VALID ? "not yet valid" : "unusable";
+
+	hex_encode(id, c->id, LINK_ID_LEN);
+	if ((paths = json_array()) == NULL)
+		return NULL;
+	for (unsigned i = 0; i < c->npaths; i++)
+		json_array_append_new(paths, path_json(&c->paths[i]));
+	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:o}",
+	    "id", id, "peer", c->peer, "fingerprint", c->fingerprint,
+	    "not_before", (json_int_t)c->not_before,
+	    "not_after", (json_int_t)c->not_after,
+	    "expires_in_s", (json_int_t)c->not_after - (json_int_t)now,
+	    "agreement", state, "heartbeat_ms", (json_int_t)c->heartbeat_ms,
+	    "paths", paths);
+	return o;
+}
+
+json_t *
+ctl_status_json(const struct ctl_env *env)
+{
+	const struct node_identity *id = link_identity(env->link);
+	struct link_channel_status cs;
+	char fpr[FINGERPRINT_STR_LEN];
+	uint64_t now = (uint64_t)time(NULL);
+	json_t *o, *chans;
+
+	if ((chans = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < link_channel_count(env->link); i++)
+		if (link_channel_status(env->link, i, &cs) == 0)
+			json_array_append_new(chans, channel_json(&cs, now));
+	keys_fingerprint_link(id, fpr);
+	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "node", id->name,
+	    "link_fingerprint", fpr, "version", env->version,
+	    "protocol", (json_int_t)CTL_PROTOCOL_VERSION,
+	    "now", (json_int_t)now, "channels", chans);
+	return o;
+}
+
+static int
+cmd_status(const struct ctl_env *env, const struct ctl_peer *who,
+    json_t *req, json_t **result, char *err, size_t errcap)
+{
+	(void)who;
+	(void)req;
+	(void)err;
+	(void)errcap;
+	if ((*result = ctl_status_json(env)) == NULL)
+		return ERR_NOMEM;
+	return 0;
+}
+
+/* {"cmd":"link-test","channel":HEX,"path":N,"count":N}: sends count TEST
+ * records (for tests of rekeying under traffic). */
+static int
+cmd_link_test(const struct ctl_env *env, const struct ctl_peer *who,
+    json_t *req, json_t **result, char *err, size_t errcap)
+{
+	uint8_t id[LINK_ID_LEN];
+	const char *hex;
+	json_int_t path, count;
+	int r;
+
+	(void)who;
+	if (json_unpack(req, "{s:s, s:I, s:I}", "channel", &hex, "path", &path,
+	    "count", &count) != 0 || hex_decode(id, sizeof id, hex) != 0 ||
+	    path < 0 || path >= LINK_MAX_PATHS || count < 0 ||
+	    count > 1000000) {
+		snprintf(err, errcap, "want channel (64 hex), path, count "
+		    "(0..1000000)");
+		return ERR_USAGE;
+	}
+	if ((r = link_send_test(env->link, id, (unsigned)path,
+	    (uint32_t)count)) != 0) {
+		snprintf(err, errcap, "link-test: %s", err_str(r));
+		return r;
+	}
+	*result = json_pack("{s:I}", "sent", count);
+	return *result ? 0 : ERR_NOMEM;
+}
+
+const struct ctl_command ctl_commands[] = {
+	{ "status", cmd_status, "channels and paths: up/down, RTT, offset" },
+	{ "link-test", cmd_link_test, "send TEST records on a path" },
+};
+const size_t ctl_ncommands = sizeof ctl_commands / sizeof ctl_commands[0];

@@ -1,0 +1,307 @@
+/*
+ * ctl.c: the control socket's server (ctl.h, docs/control.md). One
+ * bufferevent per client with a read watermark, so a request line is
+ * capped at CTL_REQUEST_MAX bytes whatever the client sends; the peer's
+ * uid/gid/pid are read with SO_PEERCRED at accept.
+ */
+#include "ctl/ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "base/log.h"
+
+struct ctl_client {
+	struct ctl_server *srv;
+	struct bufferevent *bev;
+	struct ctl_peer who;
+	int closing;
+	struct ctl_client *next;
+};
+
+struct ctl_server {
+	struct event_base *base;
+	const struct ctl_env *env;
+	struct evconnlistener *lis;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctl_client *clients;
+	size_t nclients;
+};
+
+static void
+client_free(struct ctl_client *c)
+{
+	struct ctl_client **pp;
+
+	for (pp = &c->srv->clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->srv->nclients--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+reply(struct ctl_client *c, json_t *resp)
+{
+	char *s = json_dumps(resp, JSON_COMPACT);
+
+	if (s == NULL) {
+		static const char oom[] = "{\"ok\":false,\"code\":-1,"
+		    "\"error\":\"out of memory\"}\n";
+		bufferevent_write(c->bev, oom, sizeof oom - 1);
+		return;
+	}
+	bufferevent_write(c->bev, s, strlen(s));
+	bufferevent_write(c->bev, "\n", 1);
+	free(s);
+}
+
+static void
+reply_error(struct ctl_client *c, int code, const char *msg)
+{
+	json_t *r = json_pack("{s:b, s:i, s:s}", "ok", 0, "code", code,
+	    "error", msg);
+
+	if (r) {
+		reply(c, r);
+		json_decref(r);
+	}
+}
+
+static void
+dispatch(struct ctl_client *c, const char *line, size_t len)
+{
+	const struct ctl_env *env = c->srv->env;
+	json_t *req, *result = NULL, *resp;
+	json_error_t jerr;
+	const char *cmd;
+	char err[256] = "";
+	int r;
+
+	if ((req = json_loadb(line, len, 0, &jerr)) == NULL ||
+	    !json_is_object(req)) {
+		reply_error(c, ERR_PARSE, "request is not a JSON object");
+		json_decref(req);
+		return;
+	}
+	if (!json_is_string(json_object_get(req, "cmd"))) {
+		reply_error(c, ERR_USAGE, "request has no \"cmd\" string");
+		json_decref(req);
+		return;
+	}
+	cmd = json_string_value(json_object_get(req, "cmd"));
+	for (size_t i = 0; i < ctl_ncommands; i++) {
+		if (strcmp(cmd, ctl_commands[i].name) != 0)
+			continue;
+		r = ctl_commands[i].fn(env, &c->who, req, &result, err,
+		    sizeof err);
+		if (r != 0) {
+			reply_error(c, r, err[0] ? err : err_str(r));
+		} else {
+			resp = json_pack("{s:b, s:o}", "ok", 1, "result",
+			    result ? result : json_null());
+			if (resp)
+				reply(c, resp);
+			json_decref(resp);
+		}
+		log_debug("control: uid %u pid %d: %s: %s", (unsigned)c->who.uid,
+		    (int)c->who.pid, cmd, r ? err_str(r) : "ok");
+		json_decref(req);
+		return;
+	}
+	snprintf(err, sizeof err, "unknown command \"%.64s\"", cmd);
+	reply_error(c, ERR_USAGE, err);
+	json_decref(req);
+}
+
+static void
+on_client_read(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol;
+	char *line;
+	size_t n;
+
+	while (!c->closing) {
+		eol = evbuffer_search_eol(in, NULL, &n, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			if (evbuffer_get_length(in) > CTL_REQUEST_MAX) {
+				reply_error(c, ERR_TOO_BIG, "request line "
+				    "too long");
+				c->closing = 1;
+				bufferevent_disable(bev, EV_READ);
+			}
+			return;
+		}
+		if ((size_t)eol.pos > CTL_REQUEST_MAX) {
+			reply_error(c, ERR_TOO_BIG, "request line too long");
+			c->closing = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		if ((line = malloc((size_t)eol.pos + 1)) == NULL)
+			return;
+		evbuffer_remove(in, line, (size_t)eol.pos);
+		evbuffer_drain(in, n);
+		line[eol.pos] = '\0';
+		dispatch(c, line, (size_t)eol.pos);
+		free(line);
+	}
+}
+
+static void
+on_client_write(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *c = arg;
+
+	if (c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		client_free(c);
+}
+
+static void
+on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	client_free(arg);
+}
+
+static void
+on_accept(struct evconnlistener *lis, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct ctl_server *s = arg;
+	struct ctl_client *c;
+	struct ucred cr;
+	socklen_t cl = sizeof cr;
+	struct timeval idle = { CTL_IDLE_MS / 1000, 0 };
+
+	(void)lis;
+	(void)sa;
+	(void)salen;
+	if (s->nclients >= CTL_MAX_CLIENTS) {
+		log_warn("control: too many clients; connection refused");
+		close(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0) {
+		log_warn("control: SO_PEERCRED failed: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	c->who.uid = cr.uid;
+	c->who.gid = cr.gid;
+	c->who.pid = cr.pid;
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	/* Stop reading once a line longer than the cap is buffered. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_REQUEST_MAX + 2);
+	bufferevent_setcb(c->bev, on_client_read, on_client_write,
+	    on_client_event, c);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = s->clients;
+	s->clients = c;
+	s->nclients++;
+	log_debug("control: client uid %u gid %u pid %d", (unsigned)cr.uid,
+	    (unsigned)cr.gid, (int)cr.pid);
+}
+
+/* 0 when nothing answers on path (a stale file may be removed). */
+static int
+probe(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (fd < 0)
+		return ERR_IO;
+	if (connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0)
+		r = ERR_EXISTS;
+	close(fd);
+	return r;
+}
+
+int
+ctl_server_open(struct event_base *base, const char *home,
+    const struct ctl_env *env, struct ctl_server **out)
+{
+	struct ctl_server *s;
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd = -1, r;
+
+	*out = NULL;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%s", home,
+	    CTL_SOCKET_NAME) >= sizeof sun.sun_path)
+		return ERR_TOO_BIG;
+	if ((r = probe(&sun)) != 0)
+		return r;
+	unlink(sun.sun_path);
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return ERR_NOMEM;
+	s->base = base;
+	s->env = env;
+	memcpy(s->path, sun.sun_path, sizeof s->path);
+	r = ERR_IO;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
+		goto fail;
+	old = umask(0177);	/* the socket is born 0600 */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		umask(old);
+		goto fail;
+	}
+	umask(old);
+	if (chmod(sun.sun_path, 0600) != 0 || listen(fd, 16) != 0)
+		goto fail;
+	s->lis = evconnlistener_new(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE,
+	    -1, fd);
+	if (s->lis == NULL)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	log_error("control socket %s: %s", sun.sun_path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(s);
+	return r;
+}
+
+void
+ctl_server_close(struct ctl_server *s)
+{
+	if (s == NULL)
+		return;
+	while (s->clients)
+		client_free(s->clients);
+	evconnlistener_free(s->lis);
+	unlink(s->path);
+	free(s);
+}

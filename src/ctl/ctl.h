@@ -1,0 +1,81 @@
+/*
+ * ctl.h: the control socket (docs/control.md): JSON lines over the Unix
+ * socket HOME/parleyd.sock (mode 0600). Each connection's user is taken
+ * from the kernel (SO_PEERCRED) when it connects, so commands can check
+ * roles. One request line in, one response line out; one table row per
+ * command (commands.c).
+ */
+#ifndef PARLEY_CTL_CTL_H
+#define PARLEY_CTL_CTL_H
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+#define CTL_SOCKET_NAME "parleyd.sock"
+#define CTL_PROTOCOL_VERSION 1	/* bump with any change to docs/control.md */
+#define CTL_REQUEST_MAX 65536	/* bytes per request line */
+#define CTL_RESPONSE_MAX (4u << 20)
+#define CTL_MAX_CLIENTS 64
+#define CTL_IDLE_MS 60000	/* an idle client is closed */
+
+struct link;
+
+/* Who is on the other end of a control connection (SO_PEERCRED). */
+struct ctl_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/* What command handlers may use. */
+struct ctl_env {
+	struct link *link;
+	const char *home;
+	const char *version;
+	struct event_base *base;
+};
+
+/*
+ * A command: fills *result (a new JSON value) and returns 0, or returns an
+ * error code with a message in err (errcap bytes).
+ */
+typedef int ctl_command_fn(const struct ctl_env *env,
+    const struct ctl_peer *who, json_t *req, json_t **result, char *err,
+    size_t errcap);
+
+struct ctl_command {
+	const char *name;
+	ctl_command_fn *fn;
+	const char *summary;
+};
+
+/* The command table (commands.c), ctl_ncommands rows. */
+extern const struct ctl_command ctl_commands[];
+extern const size_t ctl_ncommands;
+
+struct ctl_server;
+
+/*
+ * Serves HOME/parleyd.sock on base. ERR_EXISTS when another daemon
+ * answers on it (a stale socket file is replaced). env is borrowed.
+ */
+int ctl_server_open(struct event_base *base, const char *home,
+    const struct ctl_env *env, struct ctl_server **out) WUR;
+/* Closes every client and removes the socket file; NULL does nothing. */
+void ctl_server_close(struct ctl_server *s);
+
+/*
+ * Client side: sends req to the daemon of home and reads its one response
+ * line into *resp (caller decrefs). ERR_CLOSED when no daemon answers,
+ * ERR_PARSE when the answer is not JSON.
+ */
+int ctl_call(const char *home, json_t *req, json_t **resp) WUR;
+
+/* The status command's result, built from the link layer. */
+json_t *ctl_status_json(const struct ctl_env *env);
+
+#endif

@@ -1,0 +1,857 @@
+/*
+ * it_link.c: the link between real parleyd processes on loopback.
+ *
+ * Creates three node homes (north, south, isle) and channel agreements
+ * with the library, starts $BUILD/parleyd for north and south, and checks:
+ * both paths come up with heartbeats on each side (and `parley status`
+ * shows them); strangers and garbage (wrong static key, wrong PSK, another
+ * channel's agreement, an unknown channel, a replayed initiation, a bad
+ * MAC, a truncated frame, random bytes, an oversized length, silence, too
+ * many pending handshakes from one address) each end with no session, no
+ * answer and a clear log line at the listener, while the good peer stays
+ * up; kill -9 and SIGSTOP of one daemon show the link down within three
+ * heartbeat intervals and up again after; both sides dialling at once end
+ * with one session per path; a rekey under traffic loses no record;
+ * SIGTERM stops cleanly.
+ *
+ * Ports: 127.0.0.1, 17000-17999, a block of 10 chosen from the pid. Kills
+ * only its own children; removes its temporary directory; bounded by an
+ * alarm.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "base/hex.h"
+#include "crypto/agreement.h"
+#include "crypto/keys.h"
+#include "ctl/ctl.h"
+#include "link/handshake.h"
+
+#define TIME_LIMIT_S 150
+#define HEARTBEAT_MS 1000
+
+static char tmpdir[] = "/tmp/parley-it-link-XXXXXX";
+static char build[1024] = "build";
+static int port_base;
+static char home_n[1200], home_s[1200], home_i[1200];
+static char log_n[1300], log_s[1300];
+static pid_t pid_n = -1, pid_s = -1;
+static struct agreement ag_ns, ag_is, ag_in;	/* north-south, isle-south,
+						   isle-north (not installed) */
+static struct keys k_n, k_s, k_i;
+
+/* --- processes ------------------------------------------------------ */
+
+static pid_t
+spawn(const char *home, const char *logpath)
+{
+	char bin[1100];
+	pid_t pid;
+	int fd;
+
+	snprintf(bin, sizeof bin, "%s/parleyd", build);
+	if ((pid = fork()) != 0)
+		return pid;
+	fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	execl(bin, "parleyd", "--home", home, "--log-level", "info",
+	    (char *)NULL);
+	_exit(127);
+}
+
+/* Waits up to ms for pid; returns its wait status or -1. */
+static int
+reap(pid_t pid, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void
+kill_all(void)
+{
+	if (pid_n > 0) {
+		kill(pid_n, SIGKILL);
+		reap(pid_n, 2000);
+		pid_n = -1;
+	}
+	if (pid_s > 0) {
+		kill(pid_s, SIGKILL);
+		reap(pid_s, 2000);
+		pid_s = -1;
+	}
+}
+
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "it_link: time limit reached\n"
+	    "0 passed, 1 failed\n";
+
+	(void)sig;
+	if (pid_n > 0)
+		kill(pid_n, SIGKILL);
+	if (pid_s > 0)
+		kill(pid_s, SIGKILL);
+	(void)!write(1, msg, sizeof msg - 1);
+	_exit(1);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* --- control socket -------------------------------------------------- */
+
+static json_t *
+status(const char *home)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "status"), *resp = NULL, *r;
+
+	if (ctl_call(home, req, &resp) != 0)
+		resp = NULL;
+	json_decref(req);
+	if (resp == NULL)
+		return NULL;
+	r = json_object_get(resp, "result");
+	json_incref(r);
+	json_decref(resp);
+	return r;
+}
+
+/* The status of path p of the north-south channel at home, or NULL. */
+static json_t *
+ns_path(json_t *st, unsigned p)
+{
+	char id[2 * AGREEMENT_ID_LEN + 1];
+	json_t *c;
+	size_t i;
+
+	hex_encode(id, ag_ns.id, AGREEMENT_ID_LEN);
+	json_array_foreach(json_object_get(st, "channels"), i, c)
+		if (strcmp(json_string_value(json_object_get(c, "id")), id)
+		    == 0)
+			return json_array_get(json_object_get(c, "paths"), p);
+	return NULL;
+}
+
+static long long
+path_int(const char *home, unsigned p, const char *field)
+{
+	json_t *st = status(home);
+	long long v = -1;
+
+	if (st && ns_path(st, p))
+		v = json_integer_value(json_object_get(ns_path(st, p), field));
+	json_decref(st);
+	return v;
+}
+
+/* Number of north-south paths up at home (-1: no answer). */
+static int
+paths_up(const char *home)
+{
+	json_t *st = status(home);
+	int n = 0;
+
+	if (st == NULL)
+		return -1;
+	for (unsigned p = 0; p < 2; p++)
+		if (ns_path(st, p) &&
+		    json_is_true(json_object_get(ns_path(st, p), "up")))
+			n++;
+	json_decref(st);
+	return n;
+}
+
+/* Waits up to ms for paths_up(home) == want; returns the ms it took or
+ * -1. */
+static long long
+wait_up(const char *home, int want, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		if (paths_up(home) == want)
+			return (long long)(now_ms() - t0);
+		usleep(50000);
+	}
+	return -1;
+}
+
+static bool
+wait_daemon(const char *home, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		json_t *st = status(home);
+		if (st) {
+			json_decref(st);
+			return true;
+		}
+		usleep(20000);
+	}
+	return false;
+}
+
+/* --- logs -------------------------------------------------------------- */
+
+static bool
+log_has(const char *path, const char *a, const char *b)
+{
+	char line[2048];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, a) && (b == NULL || strstr(line, b));
+	fclose(f);
+	return found;
+}
+
+static bool
+wait_log(const char *path, const char *a, const char *b, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		if (log_has(path, a, b))
+			return true;
+		usleep(20000);
+	}
+	printf("  log %s has no line with \"%s\"%s%s\n", path, a,
+	    b ? " and " : "", b ? b : "");
+	return false;
+}
+
+/* --- setup --------------------------------------------------------------- */
+
+static int
+make_node(char *home, size_t cap, const char *name, struct keys *k)
+{
+	snprintf(home, cap, "%s/%s", tmpdir, name);
+	if (keys_create(home, name) != 0)
+		return -1;
+	return keys_load(k, home);
+}
+
+static int
+make_agreement(struct agreement *a, const struct keys *x, const int *xports,
+    const struct keys *y, const int *yports, unsigned npaths,
+    uint64_t days)
+{
+	const struct keys *ks[2] = { x, y };
+	const int *ports[2] = { xports, yports };
+	int r;
+
+	agreement_defaults(a);
+	for (int i = 0; i < 2; i++) {
+		struct agreement_party *p = &a->party[i];
+		snprintf(p->name, sizeof p->name, "%s", ks[i]->id.name);
+		memcpy(p->link_pub, ks[i]->id.link_pub, KEYS_PUB_LEN);
+		memcpy(p->sign_pub, ks[i]->id.sign_pub, KEYS_PUB_LEN);
+		for (unsigned j = 0; j < npaths; j++)
+			snprintf(p->paths[j], sizeof p->paths[j],
+			    "127.0.0.1:%d", ports[i][j]);
+	}
+	a->npaths = (uint8_t)npaths;
+	randombytes_buf(a->psk, sizeof a->psk);
+	a->created = (uint64_t)time(NULL) - 60;
+	a->not_before = a->created;
+	a->not_after = (uint64_t)time(NULL) + days * 86400u;
+	a->heartbeat_s = HEARTBEAT_MS / 1000;
+	if ((r = agreement_finalize(a)) != 0 ||
+	    (r = agreement_sign(a, x)) != 0 || (r = agreement_sign(a, y)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+write_conf(const char *home, const char *text)
+{
+	char path[1300];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/parleyd.conf", home);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static const char *conf =
+    "{\"rekey_records\": 50, \"handshake_timeout_ms\": 1000,\n"
+    " \"backoff_min_ms\": 100, \"backoff_max_ms\": 1000}\n";
+
+static bool
+setup(void)
+{
+	int pn[2], ps[2], pi[1], ps2[1], pn2[1];
+
+	pn[0] = port_base;
+	pn[1] = port_base + 1;
+	ps[0] = port_base + 2;
+	ps[1] = port_base + 3;
+	pi[0] = port_base + 4;
+	ps2[0] = port_base + 5;
+	pn2[0] = port_base + 6;
+	if (make_node(home_n, sizeof home_n, "north", &k_n) != 0 ||
+	    make_node(home_s, sizeof home_s, "south", &k_s) != 0 ||
+	    make_node(home_i, sizeof home_i, "isle", &k_i) != 0)
+		return false;
+	if (make_agreement(&ag_ns, &k_n, pn, &k_s, ps, 2, 365) != 0 ||
+	    make_agreement(&ag_is, &k_i, pi, &k_s, ps2, 1, 10) != 0 ||
+	    make_agreement(&ag_in, &k_i, pi, &k_n, pn2, 1, 365) != 0)
+		return false;
+	if (agreement_install(home_n, &ag_ns) != 0 ||
+	    agreement_install(home_s, &ag_ns) != 0 ||
+	    agreement_install(home_s, &ag_is) != 0)
+		return false;
+	if (write_conf(home_n, conf) != 0 || write_conf(home_s, conf) != 0)
+		return false;
+	snprintf(log_n, sizeof log_n, "%s/north.log", tmpdir);
+	snprintf(log_s, sizeof log_s, "%s/south.log", tmpdir);
+	return true;
+}
+
+/* --- raw connections ------------------------------------------------------ */
+
+static int
+raw_connect(int port, int *local_port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	*local_port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Reads until EOF within ms; returns the bytes received (0: closed with
+ * no answer), or -1 when the connection is still open. */
+static int
+drain(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint8_t buf[512];
+	int total = 0;
+	ssize_t n;
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = read(fd, buf, sizeof buf);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return total;
+		if (n > 0)
+			total += (int)n;
+	}
+	return -1;
+}
+
+static void
+noise_rand(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+/* An initiation for channel a, path p, from priv to peer_pub, with psk. */
+static void
+make_init(uint8_t out[2 + LINK_INIT_LEN], const struct agreement *a,
+    unsigned p, const uint8_t *priv, const uint8_t *peer_pub,
+    const uint8_t *psk, uint64_t ts_ns)
+{
+	struct noise_handshake hs;
+	struct link_hs_params hp;
+	uint8_t ts[LINK_TS_LEN], mk[32];
+
+	link_mac1_key(mk, psk);
+	memset(&hp, 0, sizeof hp);
+	memcpy(hp.channel_id, a->id, LINK_ID_LEN);
+	hp.path = (uint8_t)p;
+	hp.local_priv = priv;
+	hp.peer_pub = peer_pub;
+	hp.psk = psk;
+	hp.mac1_key = mk;
+	hp.random = noise_rand;
+	link_ts_encode(ts, ts_ns);
+	out[0] = 0;
+	out[1] = LINK_INIT_LEN;
+	if (link_hs_write_init(&hs, &hp, ts, out + 2) != 0)
+		memset(out + 2, 0, LINK_INIT_LEN);
+	noise_handshake_fini(&hs);
+}
+
+static uint64_t
+unix_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sends bytes to south's path-0 port and checks: no answer, closed, and
+ * a log line naming our source port and why. */
+static void
+expect_refused(const uint8_t *msg, size_t len, bool then_close,
+    const char *why, int port)
+{
+	char src[64];
+	int lp, fd, got;
+
+	fd = raw_connect(port, &lp);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	if (len > 0)
+		CHECK_INT(write(fd, msg, len), (long long)len);
+	if (then_close)
+		shutdown(fd, SHUT_WR);
+	got = drain(fd, 3000);
+	CHECK_INT(got, 0);	/* closed, and not a byte of answer */
+	close(fd);
+	snprintf(src, sizeof src, "from 127.0.0.1:%d refused", lp);
+	CHECK(wait_log(log_s, src, why, 2000));
+}
+
+/* --- tests ------------------------------------------------------------------ */
+
+static void
+test_both_paths_up(void)
+{
+	pid_n = spawn(home_n, log_n);
+	pid_s = spawn(home_s, log_s);
+	CHECK(wait_daemon(home_n, 5000));
+	CHECK(wait_daemon(home_s, 5000));
+	CHECK(wait_up(home_n, 2, 10000) >= 0);
+	CHECK(wait_up(home_s, 2, 10000) >= 0);
+	/* heartbeats both ways: pings and pongs counted, RTT measured */
+	usleep(2500000);
+	for (unsigned p = 0; p < 2; p++) {
+		CHECK(path_int(home_n, p, "records_rx") >= 3);
+		CHECK(path_int(home_s, p, "records_rx") >= 3);
+		json_t *st = status(home_s);
+		CHECK(st && json_is_real(json_object_get(ns_path(st, p),
+		    "rtt_ms")));
+		CHECK(st && json_is_real(json_object_get(ns_path(st, p),
+		    "offset_ms")));
+		json_decref(st);
+	}
+	CHECK(log_has(log_n, "path 0 to south up", NULL));
+	CHECK(log_has(log_s, "path 1 to north up", NULL));
+}
+
+static void
+test_status_cli(void)
+{
+	char cmd[2600], out[8192];
+	size_t n;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "%s/parley status --home %s 2>&1", build,
+	    home_s);
+	CHECK((p = popen(cmd, "r")) != NULL);
+	if (p == NULL)
+		return;
+	n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	CHECK_INT(WEXITSTATUS(st), 0);
+	CHECK_CONTAINS(out, "node south");
+	CHECK_CONTAINS(out, "with north");
+	CHECK(strstr(out, "path 0") && strstr(strstr(out, "path 0"), "up "));
+	CHECK(strstr(out, "path 1") && strstr(strstr(out, "path 1"), "up "));
+	CHECK_CONTAINS(out, "rtt ");
+	CHECK_CONTAINS(out, "offset ");
+	/* the isle channel's agreement ends in 10 days */
+	CHECK_CONTAINS(out, "with isle");
+	CHECK_CONTAINS(out, "expires in 9 days");
+	/* --json is JSON with the warning */
+	snprintf(cmd, sizeof cmd, "%s/parley status --json --home %s", build,
+	    home_n);
+	CHECK((p = popen(cmd, "r")) != NULL);
+	if (p) {
+		json_error_t je;
+		json_t *j = json_loadf(p, 0, &je);
+		CHECK(j != NULL);
+		CHECK_STR(json_string_value(json_object_get(j, "node")),
+		    "north");
+		CHECK(json_is_array(json_object_get(j, "warnings")));
+		json_decref(j);
+		CHECK_INT(WEXITSTATUS(pclose(p)), 0);
+	}
+	/* no daemon: exit 3 */
+	snprintf(cmd, sizeof cmd, "%s/parley status --home %s >/dev/null "
+	    "2>&1", build, home_i);
+	CHECK_INT(WEXITSTATUS(system(cmd)), 3);
+}
+
+static void
+test_strangers(void)
+{
+	uint8_t m[2 + LINK_INIT_LEN], bad_psk[32], junk[300];
+	const uint8_t *npub = ag_ns.party[0].link_pub;
+	const uint8_t *spub = ag_ns.party[1].link_pub;
+	int port = port_base + 2;
+	long long before;
+
+	before = path_int(home_s, 0, "handshakes");
+	/* wrong static key: isle's, with the right channel and PSK */
+	make_init(m, &ag_ns, 0, k_i.link_priv, spub, ag_ns.psk, unix_ns());
+	expect_refused(m, sizeof m, false, "unknown static key", port);
+	/* wrong PSK: mac1 fails before any DH */
+	memcpy(bad_psk, ag_ns.psk, 32);
+	bad_psk[0] ^= 1;
+	make_init(m, &ag_ns, 0, k_n.link_priv, spub, bad_psk, unix_ns());
+	expect_refused(m, sizeof m, false, "bad mac1 for channel", port);
+	/* another channel's agreement: isle's PSK for south, on north-south */
+	make_init(m, &ag_ns, 0, k_i.link_priv, spub, ag_is.psk, unix_ns());
+	expect_refused(m, sizeof m, false, "bad mac1 for channel", port);
+	/* a channel south does not have */
+	make_init(m, &ag_in, 0, k_i.link_priv, npub, ag_in.psk, unix_ns());
+	expect_refused(m, sizeof m, false, "unknown channel", port);
+	/* a bad MAC on an otherwise valid initiation */
+	make_init(m, &ag_ns, 0, k_n.link_priv, spub, ag_ns.psk, unix_ns());
+	m[sizeof m - 1] ^= 0x40;
+	expect_refused(m, sizeof m, false, "bad mac1 for channel", port);
+	/* a truncated frame */
+	make_init(m, &ag_ns, 0, k_n.link_priv, spub, ag_ns.psk, unix_ns());
+	expect_refused(m, 60, true, "truncated frame", port);
+	/* random bytes (first two never a valid 160) */
+	randombytes_buf(junk, sizeof junk);
+	junk[0] = 0x9c;
+	expect_refused(junk, sizeof junk, false, "bad frame length", port);
+	/* an oversized length */
+	junk[0] = 0xff;
+	junk[1] = 0xff;
+	expect_refused(junk, sizeof junk, false, "(oversized)", port);
+	/* a connection that sends nothing: closed after the timeout */
+	expect_refused(NULL, 0, false, "no valid initiation within 1000 ms",
+	    port);
+	/* no garbage made or broke a session */
+	CHECK_INT(path_int(home_s, 0, "handshakes"), before);
+	CHECK_INT(paths_up(home_s), 2);
+	CHECK_INT(paths_up(home_n), 2);
+}
+
+/* A valid initiation (made with north's key) is accepted once; the same
+ * bytes again are a replay. The real north comes back after. */
+static void
+test_replay(void)
+{
+	uint8_t m[2 + LINK_INIT_LEN], resp[2 + LINK_RESP_LEN];
+	int lp, fd, got = 0;
+	ssize_t n;
+	long long hs;
+	struct pollfd pfd;
+
+	make_init(m, &ag_ns, 1, k_n.link_priv, ag_ns.party[1].link_pub,
+	    ag_ns.psk, unix_ns());
+	hs = path_int(home_s, 1, "handshakes");
+	fd = raw_connect(port_base + 3, &lp);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_INT(write(fd, m, sizeof m), (long long)sizeof m);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (got < (int)sizeof resp && poll(&pfd, 1, 3000) > 0) {
+		n = read(fd, resp + got, sizeof resp - (size_t)got);
+		if (n <= 0)
+			break;
+		got += (int)n;
+	}
+	CHECK_INT(got, (int)sizeof resp);	/* the first one is answered */
+	CHECK_INT(resp[2], LINK_TYPE_RESP);
+	close(fd);
+	CHECK(path_int(home_s, 1, "handshakes") > hs);
+	expect_refused(m, sizeof m, false, "replayed initiation",
+	    port_base + 3);
+	/* the good peer is back on path 1 */
+	CHECK(wait_up(home_s, 2, 10000) >= 0);
+	CHECK(wait_up(home_n, 2, 10000) >= 0);
+}
+
+static void
+test_per_source_cap(void)
+{
+	int fds[8], lp, fd;
+	char src[64];
+
+	for (int i = 0; i < 8; i++)
+		fds[i] = raw_connect(port_base + 2, &lp);
+	usleep(200000);
+	fd = raw_connect(port_base + 2, &lp);
+	CHECK(fd >= 0);
+	CHECK_INT(drain(fd, 500), 0);
+	snprintf(src, sizeof src, "connection from 127.0.0.1:%d refused", lp);
+	CHECK(wait_log(log_s, src, "per-source cap", 2000));
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 8; i++) {
+		CHECK(fds[i] >= 0);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	CHECK_INT(paths_up(home_s), 2);
+}
+
+/* kill -9 of north: south shows both paths down within three heartbeat
+ * intervals, and up after a restart. */
+static void
+test_kill9(void)
+{
+	long long ms;
+
+	kill(pid_n, SIGKILL);
+	reap(pid_n, 2000);
+	pid_n = -1;
+	ms = wait_up(home_s, 0, 3 * HEARTBEAT_MS);
+	CHECK(ms >= 0);
+	printf("  kill -9: south saw both paths down after %lld ms\n", ms);
+	pid_n = spawn(home_n, log_n);
+	CHECK(wait_daemon(home_n, 5000));
+	CHECK(wait_up(home_n, 2, 10000) >= 0);
+	CHECK(wait_up(home_s, 2, 10000) >= 0);
+}
+
+/* A frozen north (SIGSTOP: its sockets stay open) is seen down by
+ * heartbeats alone within three intervals. */
+static void
+test_silent_peer(void)
+{
+	long long ms;
+
+	kill(pid_n, SIGSTOP);
+	ms = wait_up(home_s, 0, 3 * HEARTBEAT_MS);
+	CHECK(ms >= 0);
+	printf("  SIGSTOP: south saw both paths down after %lld ms\n", ms);
+	CHECK(log_has(log_s, "silent for", NULL));
+	kill(pid_n, SIGCONT);
+	CHECK(wait_up(home_n, 2, 10000) >= 0);
+	CHECK(wait_up(home_s, 2, 10000) >= 0);
+}
+
+static bool
+stop(pid_t *pid, const char *home)
+{
+	char sock[1300];
+	struct stat sb;
+	int st;
+
+	kill(*pid, SIGTERM);
+	st = reap(*pid, 5000);
+	*pid = -1;
+	snprintf(sock, sizeof sock, "%s/%s", home, CTL_SOCKET_NAME);
+	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	    stat(sock, &sb) != 0;
+}
+
+/* Both stop cleanly on SIGTERM; both start at once and dial each other:
+ * one session per path, and both sides agree who started it. */
+static void
+test_simultaneous(void)
+{
+	json_t *a, *b;
+
+	CHECK(stop(&pid_n, home_n));
+	CHECK(stop(&pid_s, home_s));
+	CHECK(log_has(log_n, "stopped", NULL));
+	for (int round = 0; round < 3; round++) {
+		pid_n = spawn(home_n, log_n);
+		pid_s = spawn(home_s, log_s);
+		CHECK(wait_daemon(home_n, 5000) && wait_daemon(home_s, 5000));
+		CHECK(wait_up(home_n, 2, 10000) >= 0);
+		CHECK(wait_up(home_s, 2, 10000) >= 0);
+		usleep(1500000);
+		a = status(home_n);
+		b = status(home_s);
+		for (unsigned p = 0; a && b && p < 2; p++) {
+			json_t *pa = ns_path(a, p), *pb = ns_path(b, p);
+			CHECK(json_is_true(json_object_get(pa, "up")));
+			CHECK(json_is_true(json_object_get(pb, "up")));
+			/* the same session: started by one side as both see */
+			CHECK(json_is_true(json_object_get(pa,
+			    "we_initiated")) != json_is_true(
+			    json_object_get(pb, "we_initiated")));
+		}
+		json_decref(a);
+		json_decref(b);
+		/* stable: no session replaced in the next two heartbeats */
+		long long h0 = path_int(home_s, 0, "handshakes");
+		long long h1 = path_int(home_s, 1, "handshakes");
+		usleep(2 * HEARTBEAT_MS * 1000);
+		CHECK_INT(path_int(home_s, 0, "handshakes"), h0);
+		CHECK_INT(path_int(home_s, 1, "handshakes"), h1);
+		if (round < 2) {
+			CHECK(stop(&pid_n, home_n));
+			CHECK(stop(&pid_s, home_s));
+		}
+	}
+}
+
+static int
+link_test(const char *home, unsigned path, int count)
+{
+	char id[2 * AGREEMENT_ID_LEN + 1];
+	json_t *req, *resp = NULL;
+	int r;
+
+	hex_encode(id, ag_ns.id, AGREEMENT_ID_LEN);
+	req = json_pack("{s:s, s:s, s:i, s:i}", "cmd", "link-test", "channel",
+	    id, "path", (int)path, "count", count);
+	r = ctl_call(home, req, &resp);
+	json_decref(req);
+	if (r == 0 && !json_is_true(json_object_get(resp, "ok")))
+		r = -1;
+	json_decref(resp);
+	return r;
+}
+
+/* rekey_records is 50: 4000 records each way on path 0, in bursts, go
+ * through many rekeys with none lost and the session never replaced. */
+static void
+test_rekey_under_traffic(void)
+{
+	long long hs_n = path_int(home_n, 0, "handshakes");
+	long long hs_s = path_int(home_s, 0, "handshakes");
+	long long rx_s = path_int(home_s, 0, "test_rx");
+	long long rx_n = path_int(home_n, 0, "test_rx");
+	long long rk = path_int(home_n, 0, "rekeys");
+	uint64_t t0;
+
+	for (int i = 0; i < 40; i++) {
+		CHECK_INT(link_test(home_n, 0, 100), 0);
+		CHECK_INT(link_test(home_s, 0, 100), 0);
+		usleep(20000);
+	}
+	t0 = now_ms();
+	while (now_ms() - t0 < 5000 &&
+	    (path_int(home_s, 0, "test_rx") < rx_s + 4000 ||
+	    path_int(home_n, 0, "test_rx") < rx_n + 4000))
+		usleep(50000);
+	CHECK_INT(path_int(home_s, 0, "test_rx"), rx_s + 4000);
+	CHECK_INT(path_int(home_n, 0, "test_rx"), rx_n + 4000);
+	CHECK_INT(path_int(home_s, 0, "test_gaps"), 0);
+	CHECK_INT(path_int(home_n, 0, "test_gaps"), 0);
+	CHECK(path_int(home_n, 0, "rekeys") >= rk + 20);
+	printf("  rekeys during the traffic: %lld\n",
+	    path_int(home_n, 0, "rekeys") - rk);
+	CHECK_INT(path_int(home_n, 0, "handshakes"), hs_n);
+	CHECK_INT(path_int(home_s, 0, "handshakes"), hs_s);
+	CHECK_INT(paths_up(home_s), 2);
+}
+
+static void
+test_sigterm(void)
+{
+	CHECK(stop(&pid_n, home_n));
+	CHECK(stop(&pid_s, home_s));
+	CHECK(log_has(log_s, "signal 15: stopping", NULL));
+	/* the state file holds timestamps, mode 0600 */
+	char path[1300];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/link.state", home_s);
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BUILD");
+	char cmd[3000];
+
+	if (sodium_init() < 0)
+		return 1;
+	if (b && *b)
+		snprintf(build, sizeof build, "%s", b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm(TIME_LIMIT_S);
+	port_base = 17000 + (int)(getpid() % 99) * 10;
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("cannot make a temporary directory\n0 passed, 1 failed\n");
+		return 1;
+	}
+	if (!setup()) {
+		printf("setup failed\n0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_both_paths_up);
+	RUN(test_status_cli);
+	RUN(test_strangers);
+	RUN(test_replay);
+	RUN(test_per_source_cap);
+	RUN(test_kill9);
+	RUN(test_silent_peer);
+	RUN(test_rekey_under_traffic);
+	RUN(test_simultaneous);
+	RUN(test_sigterm);
+	kill_all();
+	if (harness_failed) {
+		printf("--- north.log (tail) ---\n");
+		snprintf(cmd, sizeof cmd, "tail -n 30 %s; echo '--- south.log "
+		    "(tail) ---'; tail -n 40 %s", log_n, log_s);
+		(void)!system(cmd);
+	}
+	keys_fini(&k_n);
+	keys_fini(&k_s);
+	keys_fini(&k_i);
+	agreement_wipe(&ag_ns);
+	agreement_wipe(&ag_is);
+	agreement_wipe(&ag_in);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	(void)!system(cmd);
+	return harness_summary();
+}
