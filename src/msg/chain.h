@@ -49,7 +49,7 @@ struct chain_receipt {
 	uint8_t channel[ENVELOPE_ID_LEN];
 	uint8_t receiver;			/* party index of the signer */
 	uint64_t seq;				/* of the other party's chain */
-	uint8_t id[ENVELOPE_ID_LEN];		/* header id at seq; zeros at 0 */
+	uint8_t id[ENVELOPE_ID_LEN];		/* header id at seq; 0: zeros */
 	uint64_t time_ms;
 	uint8_t sig[KEYS_SIG_LEN];
 };

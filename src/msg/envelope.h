@@ -51,7 +51,7 @@ enum envelope_marking {
 /* Body kinds. A receiver refuses kinds it does not know (ERR_KIND); a new
  * kind is added here, in envelope_kind_is_known and in docs/envelope.md. */
 enum envelope_kind {
-	ENVELOPE_TEXT = 1,		/* UTF-8 text, 1..ENVELOPE_BODY_MAX bytes */
+	ENVELOPE_TEXT = 1,		/* UTF-8, 1..ENVELOPE_BODY_MAX bytes */
 };
 
 struct envelope_header {

@@ -62,7 +62,7 @@ struct store_msg {
 	uint8_t precedence, marking;
 	uint32_t kind;
 	enum store_state state;
-	uint64_t time_ms;		/* the header's time (outgoing: queued) */
+	uint64_t time_ms;		/* header time (outgoing: queued) */
 	uint64_t stored_ms;		/* committed here */
 	uint64_t assigned_ms;		/* outgoing: seq fixed; else 0 */
 	uint64_t receipted_ms;		/* outgoing: receipt stored; else 0 */

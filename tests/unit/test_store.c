@@ -582,7 +582,8 @@ test_listing_and_get(void)
 	memset(&w, 0, sizeof w);
 	CHECK_INT(store_list(s, chan, STORE_IN, 3, newest_one, &w), 0);
 	CHECK_INT(w.n, 3);
-	CHECK(w.qid[0] > w.qid[1] && w.qid[1] > w.qid[2]);	/* newest first */
+	/* newest first */
+	CHECK(w.qid[0] > w.qid[1] && w.qid[1] > w.qid[2]);
 	memset(&c, 0, sizeof c);
 	CHECK_INT(store_after(s, chan, 1, 3, 10, collect_one, &c), 0);
 	CHECK_INT(c.n, 2);
