@@ -352,6 +352,33 @@ chain_verifier_drop(struct chain_verifier *v)
 }
 
 int
+chain_queue(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t sender, uint8_t precedence, uint8_t marking, uint32_t kind,
+    const uint8_t *body, size_t len, uint64_t now_ms, int64_t *qid)
+{
+	int r;
+
+	if ((r = envelope_body_check_kind(kind, body, len)) != 0)
+		return r;
+	return store_queue(s, channel, sender, precedence, marking, kind,
+	    body, len, now_ms, qid);
+}
+
+int
+chain_head_over(struct chain_head *h, const struct store_msg *m,
+    const struct keys *k)
+{
+	if (m->seq == 0 || m->header_len == 0)
+		return ERR_STATE;
+	memset(h, 0, sizeof *h);
+	memcpy(h->channel, m->channel, sizeof h->channel);
+	h->sender = m->sender;
+	h->seq = m->seq;
+	memcpy(h->id, m->id, sizeof h->id);
+	return chain_head_sign(h, k);
+}
+
+int
 chain_store_build(void *arg, const struct store_draft *d, uint8_t *hdr,
     size_t cap, size_t *len, uint8_t id[STORE_ID_LEN])
 {

@@ -135,6 +135,20 @@ int chain_accept_head(struct chain_verifier *v, const struct chain_head *head,
 /* Forgets the unsigned run (a session ended); accepted state stays. */
 void chain_verifier_drop(struct chain_verifier *v);
 
+/* The sender's store_queue: checks the body against its kind
+ * (envelope_body_check_kind: ERR_KIND, ERR_INVALID, ERR_TOO_BIG) before
+ * committing it as queued, so that every queued message can be given a
+ * header later (one the builder refused would block its chain's queue).
+ * Otherwise store_queue's codes. */
+int chain_queue(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t sender, uint8_t precedence, uint8_t marking, uint32_t kind,
+    const uint8_t *body, size_t len, uint64_t now_ms, int64_t *qid) WUR;
+
+/* Fills h to cover m, a message of ours with its place in the chain, and
+ * signs it with k. ERR_STATE if m is still queued. */
+int chain_head_over(struct chain_head *h, const struct store_msg *m,
+    const struct keys *k) WUR;
+
 /* The store's header builder (store_header_fn) for store_assign_*: makes
  * the version-1 header of d, its bytes and id. arg is unused. */
 int chain_store_build(void *arg, const struct store_draft *d, uint8_t *hdr,

@@ -347,6 +347,82 @@ test_flash_overtakes_routine(void)
 	store_close(s);
 }
 
+/* The numbers of the issue's test: 1,000 ROUTINE queued, some of them
+ * already out, then a FLASH: it is the very next one assigned. */
+static void
+test_flash_overtakes_a_thousand(void)
+{
+	struct store *s = open_new("thousand.db");
+	struct store_msg m;
+	uint64_t first, last;
+	size_t nq;
+
+	for (int i = 0; i < 1000; i++)
+		queue_text(s, chan, ENVELOPE_ROUTINE, "routine traffic");
+	CHECK_INT(store_assign_batch(s, chan, 0, 100, now, chain_store_build,
+	    NULL, &first, &last), 0);
+	CHECK_INT(last, 100);
+	queue_text(s, chan, ENVELOPE_FLASH, "flash: accidental launch");
+	CHECK_INT(store_assign_next(s, chan, 0, now, chain_store_build, NULL,
+	    &m), 0);
+	CHECK_INT(m.seq, 101);
+	CHECK_INT(m.precedence, ENVELOPE_FLASH);
+	store_msg_fini(&m);
+	while (store_assign_batch(s, chan, 0, STORE_BATCH_MAX, now,
+	    chain_store_build, NULL, &first, &last) == 0)
+		;
+	CHECK_INT(last, 1001);
+	CHECK_INT(store_queued_count(s, chan, &nq), 0);
+	CHECK_INT(nq, 0);
+	CHECK_INT(check_chain(s, chan, 0), 1001);
+	store_close(s);
+}
+
+/* chain_queue refuses what could never get a header; a head over an
+ * assigned message verifies and is stored. */
+static void
+test_queue_checks_and_heads(void)
+{
+	struct store *s = open_new("heads.db");
+	struct keys k;
+	struct chain_head hd;
+	struct store_head sh, back;
+	struct store_msg m;
+	static const uint8_t bad_utf8[] = { 'a', 0xff };
+	size_t nq;
+	int64_t qid;
+
+	memset(&k, 0, sizeof k);
+	k.sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	crypto_sign_keypair(k.id.sign_pub, k.sign_sk);
+	CHECK_INT(chain_queue(s, chan, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, bad_utf8, sizeof bad_utf8, now, &qid), ERR_INVALID);
+	CHECK_INT(chain_queue(s, chan, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE, 77,
+	    (const uint8_t *)"x", 1, now, &qid), ERR_KIND);
+	CHECK_INT(chain_queue(s, chan, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"", 0, now, &qid), ERR_INVALID);
+	CHECK_INT(store_queued_count(s, NULL, &nq), 0);
+	CHECK_INT(nq, 0);
+	CHECK_INT(chain_queue(s, chan, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"ok", 2, now, &qid), 0);
+
+	CHECK_INT(store_get_local(s, qid, &m), 0);
+	CHECK_INT(chain_head_over(&hd, &m, &k), ERR_STATE);	/* queued */
+	store_msg_fini(&m);
+	CHECK_INT(store_assign_next(s, chan, 0, now, chain_store_build, NULL,
+	    &m), 0);
+	CHECK_INT(chain_head_over(&hd, &m, &k), 0);
+	CHECK_INT(chain_head_verify(&hd, k.id.sign_pub), 0);
+	chain_head_to_store(&sh, &hd);
+	CHECK_INT(store_head_put(s, &sh, now), 0);
+	CHECK_INT(store_head_put(s, &sh, now), 0);		/* again */
+	CHECK_INT(store_head_covering(s, chan, 0, 1, &back), 0);
+	CHECK_MEM(back.sig, hd.sig, 64);
+	store_msg_fini(&m);
+	keys_fini(&k);
+	store_close(s);
+}
+
 static void
 test_peer_last_and_direction(void)
 {
@@ -777,6 +853,8 @@ main(void)
 	RUN(test_refuses_foreign_and_newer);
 	RUN(test_schema_matches_docs);
 	RUN(test_flash_overtakes_routine);
+	RUN(test_flash_overtakes_a_thousand);
+	RUN(test_queue_checks_and_heads);
 	RUN(test_peer_last_and_direction);
 	RUN(test_received_batches);
 	RUN(test_receipts);
