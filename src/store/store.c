@@ -260,6 +260,11 @@ setup(struct store *s)
 
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	/* No schema tricks from a tampered file: defensive mode, and SQL
+	 * functions in the schema are not trusted. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+	    (int *)NULL);
 	if ((r = prep(s, &st, "PRAGMA journal_mode = WAL")) != 0)
 		return r;
 	if ((r = step(s, st)) != 1) {

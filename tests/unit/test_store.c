@@ -198,6 +198,12 @@ test_open_migrate_reopen(void)
 	CHECK_INT(v, STORE_SCHEMA_VERSION);
 	store_close(s);
 
+	/* In memory (no WAL there), for tests of other modules. */
+	CHECK_INT(store_open(&s, ":memory:"), 0);
+	CHECK_INT(store_schema_version(s, &v), 0);
+	CHECK_INT(v, STORE_SCHEMA_VERSION);
+	store_close(s);
+
 	/* The node home. */
 	CHECK_INT(store_open_home(&s, tmpdir), 0);
 	store_close(s);
