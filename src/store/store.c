@@ -897,11 +897,12 @@ read_msg(sqlite3_stmt *st, struct store_msg *m)
 	m->sender = (uint8_t)sqlite3_column_int(st, 2);
 	m->dir = sqlite3_column_int(st, 3) == STORE_IN ? STORE_IN : STORE_OUT;
 	m->seq = col_u64(st, 4);
+	p = sqlite3_column_blob(st, 6);
 	m->header_len = (size_t)sqlite3_column_bytes(st, 6);
 	if (m->header_len > STORE_HEADER_MAX)
 		return ERR_PARSE;
 	if (m->header_len)
-		memcpy(m->header, sqlite3_column_blob(st, 6), m->header_len);
+		memcpy(m->header, p, m->header_len);
 	m->precedence = (uint8_t)sqlite3_column_int(st, 7);
 	m->marking = (uint8_t)sqlite3_column_int(st, 8);
 	m->kind = (uint32_t)sqlite3_column_int64(st, 9);
