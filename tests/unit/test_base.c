@@ -1,8 +1,17 @@
-/* test_base.c: hex, wire (deterministic CBOR subset), context hashes. */
+/* test_base.c: hex, wire (deterministic CBOR subset), context hashes,
+ * files (atomic no-replace writes, private reads, FIFOs). */
+#include <dirent.h>
+#include <signal.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../harness.h"
+#include "base/file.h"
 #include "base/hex.h"
 #include "base/wire.h"
 #include "crypto/hash.h"
@@ -112,6 +121,165 @@ test_fingerprint_format(void)
 		CHECK(i % 6 == 5 ? fp[i] == ' ' : (fp[i] >= '0' && fp[i] <= '9'));
 }
 
+/* A fresh temporary directory for one test. */
+static void
+tmpdir(char dir[64])
+{
+	snprintf(dir, 64, "/tmp/parley-test-base.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		abort();
+}
+
+static void
+rmtree(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* Entries of dir other than . and .. */
+static int
+count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_file_write_no_replace(void)
+{
+	char dir[64], p[128];
+	uint8_t *buf;
+	size_t len;
+
+	tmpdir(dir);
+	snprintf(p, sizeof p, "%s/f", dir);
+	CHECK_INT(file_write(p, (const uint8_t *)"one", 3, 0600, 0), 0);
+	CHECK_INT(file_write(p, (const uint8_t *)"two", 3, 0600, 0), ERR_EXISTS);
+	CHECK_INT(file_read(p, 16, &buf, &len), 0);
+	CHECK_INT(len, 3);
+	CHECK_MEM(buf, "one", 3);
+	free(buf);
+	CHECK_INT(count_entries(dir), 1);	/* no temporary file left */
+	CHECK_INT(file_write(p, (const uint8_t *)"two", 3, 0600, 1), 0);
+	CHECK_INT(file_read(p, 16, &buf, &len), 0);
+	CHECK_MEM(buf, "two", 3);
+	free(buf);
+	CHECK_INT(count_entries(dir), 1);
+	/* a dangling symbolic link is not replaced either */
+	snprintf(p, sizeof p, "%s/l", dir);
+	CHECK_INT(symlink("/tmp/parley-test-base-nowhere", p), 0);
+	CHECK_INT(file_write(p, (const uint8_t *)"x", 1, 0600, 0), ERR_EXISTS);
+	CHECK(access("/tmp/parley-test-base-nowhere", F_OK) != 0);
+	rmtree(dir);
+}
+
+/* Many processes race to create the same file without replace: exactly one
+ * of them may win each round (the old access()-then-rename() let several
+ * "win", the last silently replacing the others). */
+static void
+test_file_write_race(void)
+{
+	enum { ROUNDS = 200, PROCS = 6 };
+	char dir[64], p[128];
+	int wins_ok = 1;
+
+	tmpdir(dir);
+	for (int round = 0; round < ROUNDS && wins_ok; round++) {
+		pid_t pids[PROCS];
+		int wins = 0;
+
+		snprintf(p, sizeof p, "%s/r%d", dir, round);
+		for (int i = 0; i < PROCS; i++) {
+			if ((pids[i] = fork()) == 0) {
+				uint8_t b = (uint8_t)i;
+				_exit(file_write(p, &b, 1, 0600, 0) == 0 ? 0 : 1);
+			}
+		}
+		for (int i = 0; i < PROCS; i++) {
+			int st;
+			if (waitpid(pids[i], &st, 0) == pids[i] &&
+			    WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				wins++;
+		}
+		if (wins != 1) {
+			fprintf(stderr, "round %d: %d winners\n", round, wins);
+			wins_ok = 0;
+		}
+	}
+	CHECK(wins_ok);
+	CHECK_INT(count_entries(dir), ROUNDS);
+	rmtree(dir);
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	fprintf(stderr, "FAIL: a read blocked on a FIFO\n");
+	_exit(1);
+}
+
+static void
+test_file_read_fifo_and_private(void)
+{
+	char dir[64], p[128], q[128];
+	uint8_t *buf;
+	size_t len;
+
+	tmpdir(dir);
+	signal(SIGALRM, on_alarm);
+	alarm(5);
+	snprintf(p, sizeof p, "%s/fifo", dir);
+	CHECK_INT(mkfifo(p, 0600), 0);
+	CHECK_INT(file_read(p, 16, &buf, &len), ERR_IO);
+	CHECK_INT(file_read_private(p, 16, &buf, &len), ERR_PERMS);
+	alarm(0);
+
+	snprintf(p, sizeof p, "%s/secret", dir);
+	CHECK_INT(file_write(p, (const uint8_t *)"psk", 3, 0600, 0), 0);
+	CHECK_INT(file_read_private(p, 16, &buf, &len), 0);
+	CHECK_INT(len, 3);
+	free(buf);
+	CHECK_INT(file_check_private(p), 0);
+	CHECK_INT(file_read_private(p, 2, &buf, &len), ERR_TOO_BIG);
+	CHECK(buf == NULL);
+	CHECK_INT(chmod(p, 0640), 0);
+	CHECK_INT(file_read_private(p, 16, &buf, &len), ERR_PERMS);
+	CHECK_INT(file_check_private(p), ERR_PERMS);
+	CHECK_INT(chmod(p, 0600), 0);
+	/* a symbolic link to a private file is refused */
+	snprintf(q, sizeof q, "%s/link", dir);
+	CHECK_INT(symlink(p, q), 0);
+	CHECK_INT(file_read_private(q, 16, &buf, &len), ERR_PERMS);
+	CHECK_INT(file_check_private(q), ERR_PERMS);
+	CHECK_INT(file_read(q, 16, &buf, &len), 0);	/* public reads follow */
+	free(buf);
+	/* owned by someone else (the tests run as root in CI: chown works) */
+	if (geteuid() == 0) {
+		CHECK_INT(chown(p, 65534, 65534), 0);
+		CHECK_INT(file_read_private(p, 16, &buf, &len), ERR_PERMS);
+		CHECK_INT(file_check_private(p), ERR_PERMS);
+	} else {
+		CHECK_INT(file_read_private("/etc/passwd", 1 << 20, &buf,
+		    &len), ERR_PERMS);
+	}
+	CHECK_INT(file_read_private(dir, 16, &buf, &len), ERR_PERMS);
+	rmtree(dir);
+}
+
 int
 main(void)
 {
@@ -123,5 +291,8 @@ main(void)
 	RUN(test_wire_load_refuses_outside_subset);
 	RUN(test_hash_context_separates);
 	RUN(test_fingerprint_format);
+	RUN(test_file_write_no_replace);
+	RUN(test_file_write_race);
+	RUN(test_file_read_fifo_and_private);
 	return harness_summary();
 }
