@@ -195,6 +195,29 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	(void)link_conn_accept(arg, fd, sa, (socklen_t)salen);
 }
 
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(arg);
+}
+
+/* accept() failed (out of descriptors): pause this listener for 100 ms
+ * rather than spin on a socket that stays readable. */
+static void
+on_accept_error(struct evconnlistener *lis, void *arg)
+{
+	struct link *l = arg;
+	struct timeval tv = { 0, 100000 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	log_warn("accept failed: %s; pausing the listener for 100 ms",
+	    evutil_socket_error_to_string(err));
+	evconnlistener_disable(lis);
+	event_base_once(l->base, -1, EV_TIMEOUT, on_resume, lis, &tv);
+}
+
 static int
 listen_on(struct link *l, const char *addr)
 {
@@ -216,6 +239,7 @@ listen_on(struct link *l, const char *addr)
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		return ERR_IO;
 	}
+	evconnlistener_set_error_cb(l->lis[l->nlis], on_accept_error);
 	l->nlis++;
 	log_info("listening on %s", addr);
 	return 0;

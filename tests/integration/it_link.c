@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,8 @@ static pid_t pid_n = -1, pid_s = -1;
 static struct agreement ag_ns, ag_is, ag_in;	/* north-south, isle-south,
 						   isle-north (not installed) */
 static struct keys k_n, k_s, k_i;
+static uint8_t replay_msg[2 + LINK_INIT_LEN];	/* accepted once by south */
+static uint64_t replay_ns;
 
 /* --- processes ------------------------------------------------------ */
 
@@ -178,6 +181,20 @@ path_int(const char *home, unsigned p, const char *field)
 		v = json_integer_value(json_object_get(ns_path(st, p), field));
 	json_decref(st);
 	return v;
+}
+
+/* A boolean field of path p: 1, 0, or -1 when absent. */
+static int
+path_bool(const char *home, unsigned p, const char *field)
+{
+	json_t *st = status(home), *v;
+	int r = -1;
+
+	if (st && ns_path(st, p) &&
+	    json_is_boolean(v = json_object_get(ns_path(st, p), field)))
+		r = json_is_true(v);
+	json_decref(st);
+	return r;
 }
 
 /* Number of north-south paths up at home (-1: no answer). */
@@ -595,8 +612,10 @@ test_replay(void)
 	long long hs;
 	struct pollfd pfd;
 
+	replay_ns = unix_ns();
 	make_init(m, &ag_ns, 1, k_n.link_priv, ag_ns.party[1].link_pub,
-	    ag_ns.psk, unix_ns());
+	    ag_ns.psk, replay_ns);
+	memcpy(replay_msg, m, sizeof m);
 	hs = path_int(home_s, 1, "handshakes");
 	fd = raw_connect(port_base + 3, &lp);
 	CHECK(fd >= 0);
@@ -792,6 +811,88 @@ test_rekey_under_traffic(void)
 	CHECK_INT(paths_up(home_s), 2);
 }
 
+/* Sets (or reads, when hex is NULL) field of path p of the north-south
+ * channel in HOME/link.state; returns the value read, malloc'd. */
+static char *
+state_field(const char *home, unsigned p, const char *field,
+    const char *hex)
+{
+	char path[1300], id[2 * AGREEMENT_ID_LEN + 1], *out = NULL;
+	json_t *root, *e;
+	json_error_t je;
+	size_t i;
+
+	snprintf(path, sizeof path, "%s/link.state", home);
+	hex_encode(id, ag_ns.id, AGREEMENT_ID_LEN);
+	if ((root = json_load_file(path, 0, &je)) == NULL)
+		return NULL;
+	json_array_foreach(json_object_get(root, "paths"), i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "channel")),
+		    id) != 0 || json_integer_value(json_object_get(e,
+		    "path")) != p)
+			continue;
+		if (hex)
+			json_object_set_new(e, field, json_string(hex));
+		else
+			out = strdup(json_string_value(json_object_get(e,
+			    field)));
+	}
+	if (hex) {
+		json_dump_file(root, path, 0);
+		chmod(path, 0600);
+	}
+	json_decref(root);
+	return out;
+}
+
+/*
+ * The timestamps survive restarts. North's clock "steps back": its state
+ * says it last sent, and south last accepted, a timestamp one day ahead;
+ * north must send newer ones (last + 1 ns), not be locked out. North
+ * listens where south does not dial, so only north's initiations count.
+ * And the initiation south accepted in test_replay is still a replay
+ * after south's restart.
+ */
+static void
+test_clock_stepped_back(void)
+{
+	uint8_t ts[LINK_TS_LEN];
+	char future[2 * LINK_TS_LEN + 1], lconf[512], *got;
+
+	CHECK(stop(&pid_n, home_n));
+	CHECK(stop(&pid_s, home_s));
+	link_ts_encode(ts, unix_ns() + 86400ull * 1000000000ull);
+	hex_encode(future, ts, LINK_TS_LEN);
+	for (unsigned p = 0; p < 2; p++) {
+		free(state_field(home_n, p, "sent", future));
+		free(state_field(home_s, p, "accepted", future));
+	}
+	snprintf(lconf, sizeof lconf, "{\"rekey_records\": 50, "
+	    "\"handshake_timeout_ms\": 1000, \"backoff_min_ms\": 100, "
+	    "\"backoff_max_ms\": 1000, \"listen\": [\"127.0.0.1:%d\"]}",
+	    port_base + 7);
+	CHECK_INT(write_conf(home_n, lconf), 0);
+	pid_s = spawn(home_s, log_s);
+	CHECK(wait_daemon(home_s, 5000));
+	/* south's accepted timestamp came back from its file */
+	expect_refused(replay_msg, sizeof replay_msg, false,
+	    "replayed initiation", port_base + 3);
+	pid_n = spawn(home_n, log_n);
+	CHECK(wait_daemon(home_n, 5000));
+	CHECK(wait_up(home_s, 2, 10000) >= 0);
+	for (unsigned p = 0; p < 2; p++) {
+		CHECK_INT(path_bool(home_s, p, "we_initiated"), 0);
+		CHECK_INT(path_bool(home_n, p, "we_initiated"), 1);
+		got = state_field(home_s, p, "accepted", NULL);
+		CHECK(got && strcmp(got, future) > 0);
+		free(got);
+		got = state_field(home_n, p, "sent", NULL);
+		CHECK(got && strcmp(got, future) > 0);
+		free(got);
+	}
+	CHECK_INT(write_conf(home_n, conf), 0);
+}
+
 static void
 test_sigterm(void)
 {
@@ -837,6 +938,7 @@ main(void)
 	RUN(test_silent_peer);
 	RUN(test_rekey_under_traffic);
 	RUN(test_simultaneous);
+	RUN(test_clock_stepped_back);
 	RUN(test_sigterm);
 	kill_all();
 	if (harness_failed) {
