@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/hex.h"
 #include "cli/cli.h"
@@ -24,8 +25,16 @@ cli_keys_load(struct keys *k, const char *home, const char *cmd)
 	case 0:
 		return CLI_OK;
 	case ERR_PERMS:
+		if (strcmp(bad, home) == 0) {
+			fprintf(stderr, "parley %s: the home %s is not owned "
+			    "by this user or group or others may write it; "
+			    "refusing to use it: its key files may have been "
+			    "swapped; if not, chmod go-w it\n", cmd, home);
+			break;
+		}
 		fprintf(stderr, "parley %s: %s is readable or writable by group "
-		    "or others (or is not a regular file); refusing to use "
+		    "or others (or is not a regular file owned by this user); "
+		    "refusing to use "
 		    "it: the key may be exposed; if not, chmod 600 it\n", cmd,
 		    bad);
 		break;
@@ -60,7 +69,8 @@ usage(FILE *f)
 	    "signing keys, in groups of five digits to read over a voice line.\n"
 	    "--export FILE writes the public identity file (JSON: version,\n"
 	    "name, link_key, sign_key) that the other side drafts a channel\n"
-	    "agreement with; it holds no secret.\n");
+	    "agreement with; it holds no secret. It never overwrites a\n"
+	    "file.\n");
 }
 
 static int
@@ -133,7 +143,14 @@ cmd_id(int argc, char **argv)
 	if ((rc = cli_keys_load(&k, home, "id")) != CLI_OK)
 		return rc;
 	if (export != NULL) {
-		if ((r = keys_identity_write(export, &k.id)) != 0) {
+		if ((r = keys_identity_write(export, &k.id)) == ERR_EXISTS) {
+			fprintf(stderr, "parley id: %s exists; refusing to "
+			    "overwrite it (remove it first, if it is an old "
+			    "export)\n", export);
+			keys_fini(&k);
+			return CLI_FAIL;
+		}
+		if (r != 0) {
 			fprintf(stderr, "parley id: cannot write %s: %s\n",
 			    export, err_str(r));
 			keys_fini(&k);

@@ -75,49 +75,30 @@ keyfile_pack(uint8_t out[KEYS_FILE_LEN], const char magic[8],
 }
 
 /*
- * Reads a key file through one descriptor, so that the permission check
- * and the read are about the same file: ERR_PERMS when group or others may
- * read or write it (or it is not a regular file), ERR_PARSE when its size,
- * magic or version is wrong.
+ * Reads a key file through one descriptor (file_read_private), so that the
+ * checks and the read are about the same file: ERR_PERMS when it is a
+ * symbolic link, not a regular file, not ours, or group or others may
+ * access it; ERR_PARSE when its size or magic is wrong, ERR_VERSION.
  */
 static int
 keyfile_read(const char *path, const char magic[8], uint8_t out[KEYS_FILE_LEN])
 {
-	struct stat st;
-	size_t got = 0;
-	int fd, r = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return errno == ENOENT ? ERR_NOT_FOUND :
-		    errno == ELOOP ? ERR_PERMS : ERR_IO;
-	if (fstat(fd, &st) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		r = ERR_PERMS;
-		goto out;
-	}
-	if (st.st_size != KEYS_FILE_LEN) {
+	if ((r = file_read_private(path, KEYS_FILE_LEN, &buf, &len)) != 0)
+		return r == ERR_TOO_BIG ? ERR_PARSE : r;
+	if (len != KEYS_FILE_LEN)
 		r = ERR_PARSE;
-		goto out;
-	}
-	while (got < KEYS_FILE_LEN) {
-		ssize_t n = read(fd, out + got, KEYS_FILE_LEN - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n == 0 ? ERR_PARSE : ERR_IO;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	if (memcmp(out, magic, 8) != 0)
+	else if (memcmp(buf, magic, 8) != 0)
 		r = ERR_PARSE;
-	else if (out[8] || out[9] || out[10] || out[11] != KEYS_FILE_VERSION)
+	else if (buf[8] || buf[9] || buf[10] || buf[11] != KEYS_FILE_VERSION)
 		r = ERR_VERSION;
-out:
-	close(fd);
+	else
+		memcpy(out, buf, KEYS_FILE_LEN);
+	sodium_memzero(buf, len);
+	free(buf);
 	if (r != 0)
 		sodium_memzero(out, KEYS_FILE_LEN);
 	return r;
@@ -136,23 +117,64 @@ node_files_exist(const char *home)
 	return false;
 }
 
-/* Makes home 0700 if missing; refuses an existing home others can enter. */
+/* ERR_PERMS unless the directory open as fd is ours and closed to writes
+ * by group and others (strict: also to any access by them). */
 static int
-home_prepare(const char *home)
+home_check_fd(int fd, bool strict)
 {
 	struct stat st;
 
-	if (mkdir(home, 0700) == 0)
-		return chmod(home, 0700) == 0 ? 0 : ERR_IO;
-	if (errno != EEXIST)
-		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
-	if (stat(home, &st) != 0)
+	if (fstat(fd, &st) != 0)
 		return ERR_IO;
 	if (!S_ISDIR(st.st_mode))
 		return ERR_EXISTS;
-	if ((st.st_mode & 077) != 0)
+	if (st.st_uid != geteuid() || (st.st_mode & (strict ? 077 : 022)) != 0)
 		return ERR_PERMS;
 	return 0;
+}
+
+/*
+ * Makes home 0700 if missing (*made set), without following a symbolic
+ * link planted in its place; refuses an existing home that is not ours or
+ * that group or others can enter.
+ */
+static int
+home_prepare(const char *home, bool *made)
+{
+	int fd, r;
+
+	*made = false;
+	if (mkdir(home, 0700) == 0) {
+		*made = true;
+		if ((fd = open(home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC)) < 0)
+			return ERR_IO;
+		r = fchmod(fd, 0700) == 0 ? home_check_fd(fd, true) : ERR_IO;
+		close(fd);
+		return r;
+	}
+	if (errno != EEXIST)
+		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
+	if ((fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return errno == ENOTDIR ? ERR_EXISTS : ERR_IO;
+	r = home_check_fd(fd, true);
+	close(fd);
+	return r;
+}
+
+/* For loads: ERR_PERMS when home is not ours or group or others may write
+ * it (they could swap the key files). */
+static int
+home_check(const char *home)
+{
+	int fd, r;
+
+	if ((fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? ERR_NOT_FOUND :
+		    errno == ENOTDIR ? ERR_PARSE : ERR_IO;
+	r = home_check_fd(fd, false);
+	close(fd);
+	return r == ERR_EXISTS ? ERR_PARSE : r;
 }
 
 int
@@ -163,6 +185,7 @@ keys_create(const char *home, const char *name)
 	struct node_identity id;
 	char plink[KEYS_PATH_MAX], psign[KEYS_PATH_MAX], pid[KEYS_PATH_MAX];
 	char pch[KEYS_PATH_MAX];
+	bool made_home = false, made_ch = false;
 	int r, wrote = 0;
 
 	if (!keys_name_is_valid(name))
@@ -174,8 +197,8 @@ keys_create(const char *home, const char *name)
 		return r;
 	if (node_files_exist(home))
 		return ERR_EXISTS;
-	if ((r = home_prepare(home)) != 0)
-		return r;
+	if ((r = home_prepare(home, &made_home)) != 0)
+		goto out;
 
 	memset(&id, 0, sizeof id);
 	snprintf(id.name, sizeof id.name, "%s", name);
@@ -192,7 +215,9 @@ keys_create(const char *home, const char *name)
 	if ((r = file_write(psign, file, sizeof file, 0600, 0)) != 0)
 		goto out;
 	wrote = 2;
-	if (mkdir(pch, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(pch, 0700) == 0)
+		made_ch = true;
+	else if (errno != EEXIST) {
 		r = ERR_IO;
 		goto out;
 	}
@@ -200,10 +225,16 @@ keys_create(const char *home, const char *name)
 		goto out;
 	wrote = 3;
 out:
+	/* Undo only what this call made: file_write(.., 0) never replaces,
+	 * so a key file present before (another process's) is left alone. */
 	if (r != 0 && wrote >= 1)
 		unlink(plink);
 	if (r != 0 && wrote >= 2)
 		unlink(psign);
+	if (r != 0 && made_ch)
+		rmdir(pch);
+	if (r != 0 && made_home)
+		rmdir(home);
 	sodium_memzero(link_priv, sizeof link_priv);
 	sodium_memzero(seed, sizeof seed);
 	sodium_memzero(sk, sizeof sk);
@@ -265,6 +296,8 @@ keys_load_detail(struct keys *k, const char *home, char *bad, size_t cap)
 	if ((r = join(plink, home, KEYS_LINK_FILE)) != 0 ||
 	    (r = join(psign, home, KEYS_SIGN_FILE)) != 0 ||
 	    (r = join(pid, home, KEYS_ID_FILE)) != 0)
+		return r;
+	if ((r = home_check(home)) != 0)
 		return r;
 	k->link_priv = sodium_malloc(32);
 	k->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
@@ -386,7 +419,8 @@ keys_identity_write(const char *path, const struct node_identity *id)
 		return ERR_NOMEM;
 	size_t n = strlen(s);
 	s[n] = '\n';	/* the NUL becomes the file's last newline */
-	r = file_write(path, (const uint8_t *)s, n + 1, 0644, 1);
+	/* never replaces: an export must not destroy a file (a key) */
+	r = file_write(path, (const uint8_t *)s, n + 1, 0644, 0);
 	free(s);
 	return r;
 }

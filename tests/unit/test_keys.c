@@ -1,6 +1,8 @@
 /* test_keys.c: node homes, key files and their modes, signatures with
  * contexts, identity files, fingerprints (keys.h). */
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -129,6 +131,129 @@ test_create_home_rules(void)
 	CHECK_INT(keys_create(p, "north"), ERR_EXISTS);
 }
 
+/* An export never replaces a file: above all not a key (review finding 1). */
+static void
+test_export_never_overwrites(void)
+{
+	char home[KEYS_PATH_MAX], p[KEYS_PATH_MAX];
+	uint8_t *before, *after;
+	size_t n1, n2;
+	struct keys k;
+
+	CHECK_INT(make_node("exp", "north", &k), 0);
+	path_in(home, "exp", NULL);
+	path_in(p, "exp", KEYS_LINK_FILE);
+	CHECK_INT(file_read(p, 4096, &before, &n1), 0);
+	CHECK_INT(keys_identity_write(p, &k.id), ERR_EXISTS);
+	CHECK_INT(file_read(p, 4096, &after, &n2), 0);
+	CHECK_INT(n1, n2);
+	CHECK(n1 == n2 && memcmp(before, after, n1) == 0);
+	CHECK_INT(mode_of(p), 0600);
+	free(before);
+	free(after);
+	keys_fini(&k);
+	CHECK_INT(keys_load(&k, home), 0);
+	keys_fini(&k);
+}
+
+/* Key files and homes that are not ours, homes others may write, key files
+ * that are symbolic links or FIFOs (review findings 5, 6, 7). */
+static void
+test_owner_and_file_kinds(void)
+{
+	char home[KEYS_PATH_MAX], p[KEYS_PATH_MAX], q[KEYS_PATH_MAX];
+	char bad[KEYS_PATH_MAX];
+	struct keys k;
+
+	CHECK_INT(make_node("own", "south", &k), 0);
+	keys_fini(&k);
+	path_in(home, "own", NULL);
+	path_in(p, "own", KEYS_SIGN_FILE);
+	/* a home group or others may write is refused; 0750/0755 are not */
+	CHECK_INT(chmod(home, 0770), 0);
+	CHECK_INT(keys_load_detail(&k, home, bad, sizeof bad), ERR_PERMS);
+	CHECK_STR(bad, home);
+	CHECK_INT(chmod(home, 0702), 0);
+	CHECK_INT(keys_load(&k, home), ERR_PERMS);
+	CHECK_INT(chmod(home, 0755), 0);
+	CHECK_INT(keys_load(&k, home), 0);
+	keys_fini(&k);
+	CHECK_INT(chmod(home, 0700), 0);
+	if (geteuid() == 0) {	/* chown needs root: CI runs as root */
+		CHECK_INT(chown(p, 65534, 65534), 0);
+		CHECK_INT(keys_load_detail(&k, home, bad, sizeof bad),
+		    ERR_PERMS);
+		CHECK_STR(bad, p);
+		CHECK_INT(chown(p, 0, 0), 0);
+		CHECK_INT(chown(home, 65534, 65534), 0);
+		CHECK_INT(keys_load_detail(&k, home, bad, sizeof bad),
+		    ERR_PERMS);
+		CHECK_STR(bad, home);
+		CHECK_INT(chown(home, 0, 0), 0);
+	}
+	CHECK_INT(keys_load(&k, home), 0);
+	keys_fini(&k);
+	/* a symbolic link to a good key file */
+	path_in(q, "own", "sign.real");
+	CHECK_INT(rename(p, q), 0);
+	CHECK_INT(symlink(q, p), 0);
+	CHECK_INT(keys_load(&k, home), ERR_PERMS);
+	CHECK_INT(unlink(p), 0);
+	/* a FIFO must not hang the load */
+	CHECK_INT(mkfifo(p, 0600), 0);
+	alarm(5);
+	CHECK_INT(keys_load(&k, home), ERR_PERMS);
+	alarm(0);
+	CHECK_INT(unlink(p), 0);
+	CHECK_INT(rename(q, p), 0);
+	CHECK_INT(keys_load(&k, home), 0);
+	keys_fini(&k);
+}
+
+/* init never follows a symbolic link planted as the home, and a failed init
+ * removes what it created (home, channels/) but nothing else. */
+static void
+test_create_symlink_and_cleanup(void)
+{
+	char p[KEYS_PATH_MAX], target[KEYS_PATH_MAX], f[KEYS_PATH_MAX];
+
+	path_in(target, "target", NULL);
+	CHECK_INT(mkdir(target, 0755), 0);
+	CHECK_INT(chmod(target, 0755), 0);
+	path_in(p, "planted", NULL);
+	CHECK_INT(symlink(target, p), 0);
+	CHECK(keys_create(p, "north") != 0);
+	CHECK_INT(mode_of(target), 0755);	/* not chmod'ed through it */
+	path_in(f, "target", KEYS_LINK_FILE);
+	CHECK_INT(access(f, F_OK), -1);
+	/* a failure half-way: identity.json cannot be written because a
+	 * directory sits at its name; init undoes only its own work */
+	path_in(p, "half", NULL);
+	path_in(f, "half", KEYS_ID_FILE);
+	CHECK_INT(mkdir(p, 0700), 0);
+	CHECK_INT(mkdir(f, 0700), 0);
+	CHECK_INT(keys_create(p, "north"), ERR_EXISTS);	/* node_files_exist */
+	CHECK_INT(access(f, F_OK), 0);
+	CHECK_INT(rmdir(f), 0);
+	/* identity.json's name taken (by a dangling link, which access()
+	 * misses) once the key files are written: they are removed again,
+	 * the link is left */
+	path_in(p, "half2", NULL);
+	CHECK_INT(mkdir(p, 0700), 0);
+	path_in(f, "half2", KEYS_ID_FILE);
+	CHECK_INT(symlink("/nonexistent-parley/x", f), 0);
+	CHECK_INT(keys_create(p, "north"), ERR_EXISTS);
+	CHECK_INT(access(f, F_OK), -1);
+	CHECK_INT(unlink(f), 0);	/* it was still there */
+	path_in(f, "half2", KEYS_LINK_FILE);
+	CHECK_INT(access(f, F_OK), -1);
+	path_in(f, "half2", KEYS_SIGN_FILE);
+	CHECK_INT(access(f, F_OK), -1);
+	path_in(f, "half2", KEYS_CHANNELS_DIR);
+	CHECK_INT(access(f, F_OK), -1);	/* made by this call: removed */
+	CHECK_INT(access(p, F_OK), 0);	/* existed before: kept */
+}
+
 static void
 test_load_refuses_open_modes(void)
 {
@@ -222,6 +347,9 @@ test_identity_must_match_keys(void)
 	CHECK_INT(make_node("idb", "south", &b), 0);
 	path_in(home, "ida", NULL);
 	path_in(p, "ida", KEYS_ID_FILE);
+	/* never replaces */
+	CHECK_INT(keys_identity_write(p, &b.id), ERR_EXISTS);
+	CHECK_INT(unlink(p), 0);
 	CHECK_INT(keys_identity_write(p, &b.id), 0);
 	keys_fini(&a);
 	CHECK_INT(keys_load(&a, home), ERR_PARSE);
@@ -356,6 +484,9 @@ main(void)
 	RUN(test_names);
 	RUN(test_create_load_round_trip);
 	RUN(test_create_home_rules);
+	RUN(test_export_never_overwrites);
+	RUN(test_owner_and_file_kinds);
+	RUN(test_create_symlink_and_cleanup);
 	RUN(test_load_refuses_open_modes);
 	RUN(test_damaged_key_files_refused);
 	RUN(test_identity_must_match_keys);
