@@ -40,8 +40,8 @@
 #include "link/handshake.h"
 #include "link/link_int.h"
 
-#define NCHAN 32		/* channels for the idle-session measurement */
-#define FLOOD 2000
+#define NCHAN 64		/* channels for the idle-session measurement */
+#define FLOOD 5000
 
 static char tmpdir[] = "/tmp/parley-link-bench-XXXXXX";
 static char build[1024] = "build";
@@ -340,20 +340,11 @@ bench_rekey_rate(const char *hn, const char *hs, const struct agreement *a,
 	stop_all();
 }
 
-static void
-bench_idle_memory(const char *home, struct agreement *ags)
+/* Opens sessions on channels [c0, c1), all 8 paths; returns how many. */
+static int
+open_sessions(struct agreement *ags, int c0, int c1, int *fds, int n)
 {
-	pid_t pid = spawn(home);
-	int fds[NCHAN * 8], n = 0;
-	long before, after;
-
-	if (!wait_ctl(home)) {
-		printf("parleyd did not start\n");
-		return;
-	}
-	usleep(300000);
-	before = mem_kb(pid, "VmRSS:");
-	for (int c = 0; c < NCHAN; c++)
+	for (int c = c0; c < c1; c++)
 		for (unsigned p = 0; p < 8; p++) {
 			int fd = connect_port(port);
 			if (fd >= 0 && handshake(fd, &ags[c], p) == 0)
@@ -361,14 +352,39 @@ bench_idle_memory(const char *home, struct agreement *ags)
 			else if (fd >= 0)
 				close(fd);
 		}
-	usleep(500000);
-	after = mem_kb(pid, "VmRSS:");
-	printf("idle sessions: %d up; parleyd RSS %ld kB -> %ld kB: %.0f "
-	    "bytes per session\n", n, before, after,
-	    n ? (double)(after - before) * 1024.0 / n : 0.0);
+	return n;
+}
+
+/* The first half of the sessions fills what the heap already had free;
+ * the second half shows the marginal cost. */
+static void
+bench_idle_memory(const char *home, struct agreement *ags)
+{
+	pid_t pid = spawn(home);
+	int fds[NCHAN * 8], n = 0, half;
+	long r0, r1, r2;
+
+	if (!wait_ctl(home)) {
+		printf("parleyd did not start\n");
+		return;
+	}
+	usleep(300000);
+	r0 = mem_kb(pid, "VmRSS:");
+	n = open_sessions(ags, 0, NCHAN / 2, fds, 0);
+	half = n;
+	usleep(300000);
+	r1 = mem_kb(pid, "VmRSS:");
+	n = open_sessions(ags, NCHAN / 2, NCHAN, fds, n);
+	usleep(300000);
+	r2 = mem_kb(pid, "VmRSS:");
+	printf("idle sessions: %d up; parleyd RSS %ld kB, %ld kB after %d, "
+	    "%ld kB after %d:\n  %.0f bytes per session (marginal, second "
+	    "half)\n", n, r0, r1, half, r2, n,
+	    n > half ? (double)(r2 - r1) * 1024.0 / (n - half) : 0.0);
 	printf("  by sizeof: link_conn %zu + link_transport %zu bytes, plus "
-	    "2 libevent events, an evbuffer, socket buffers in the kernel\n",
-	    sizeof(struct link_conn), sizeof(struct link_transport));
+	    "2 libevent events and an evbuffer (~400 bytes); kernel socket "
+	    "buffers not counted\n", sizeof(struct link_conn),
+	    sizeof(struct link_transport));
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	stop_all();
