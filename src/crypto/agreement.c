@@ -396,37 +396,48 @@ get_u32(const cbor_item_t *item, uint32_t *v)
 	return 0;
 }
 
+/* Returns r, first naming field (of party, or -1) in why when r fails, so
+ * that a refusal can say which field is out of range. */
 static int
-parse_party(struct agreement *a, int i, const cbor_item_t *m, size_t *npaths)
+field_err(int r, struct agreement_why *why, const char *field, int party)
+{
+	if (r != 0)
+		why_set(why, field, party);
+	return r;
+}
+
+static int
+parse_party(struct agreement *a, int i, const cbor_item_t *m, size_t *npaths,
+    struct agreement_why *why)
 {
 	struct agreement_party *p = &a->party[i];
 	cbor_item_t *paths;
 	int r;
 
 	if (!cbor_isa_map(m) || cbor_map_size(m) != P_NKEYS)
-		return ERR_PARSE;
-	if ((r = get_text(wire_map_get(m, P_NAME), p->name,
-	    sizeof p->name)) != 0 ||
-	    (r = wire_get_bytes_exact(wire_map_get(m, P_LINK_KEY), p->link_pub,
-	    KEYS_PUB_LEN)) != 0 ||
-	    (r = wire_get_bytes_exact(wire_map_get(m, P_SIGN_KEY), p->sign_pub,
-	    KEYS_PUB_LEN)) != 0 ||
-	    (r = get_text(wire_map_get(m, P_LANGUAGE), p->language,
-	    sizeof p->language)) != 0)
+		return why_set(why, "party", i), ERR_PARSE;
+	if ((r = field_err(get_text(wire_map_get(m, P_NAME), p->name,
+	    sizeof p->name), why, "name", i)) != 0 ||
+	    (r = field_err(wire_get_bytes_exact(wire_map_get(m, P_LINK_KEY),
+	    p->link_pub, KEYS_PUB_LEN), why, "public key", i)) != 0 ||
+	    (r = field_err(wire_get_bytes_exact(wire_map_get(m, P_SIGN_KEY),
+	    p->sign_pub, KEYS_PUB_LEN), why, "public key", i)) != 0 ||
+	    (r = field_err(get_text(wire_map_get(m, P_LANGUAGE), p->language,
+	    sizeof p->language), why, "language", i)) != 0)
 		return r;
 	paths = wire_map_get(m, P_PATHS);
 	if (paths == NULL || !cbor_isa_array(paths) ||
 	    !cbor_array_is_definite(paths))
-		return ERR_PARSE;
+		return why_set(why, "paths", i), ERR_PARSE;
 	*npaths = cbor_array_size(paths);
 	if (*npaths < 1 || *npaths > AGREEMENT_MAX_PATHS)
-		return ERR_INVALID;
+		return why_set(why, "path count", i), ERR_INVALID;
 	for (size_t j = 0; j < *npaths; j++) {
 		cbor_item_t *s = cbor_array_get(paths, j);
 		r = get_text(s, p->paths[j], sizeof p->paths[j]);
 		cbor_decref(&s);
 		if (r != 0)
-			return r;
+			return why_set(why, "path", i), r;
 	}
 	return 0;
 }
@@ -446,35 +457,37 @@ parse_body(struct agreement *a, const cbor_item_t *m, struct agreement_why *why)
 		return ERR_PARSE;
 	for (int i = 0; i < 2; i++) {
 		cbor_item_t *p = cbor_array_get(parties, (size_t)i);
-		r = parse_party(a, i, p, &np[i]);
+		r = parse_party(a, i, p, &np[i], why);
 		cbor_decref(&p);
 		if (r != 0)
-			return why_set(why, "party", i), r;
+			return r;
 	}
 	if (np[0] != np[1])
 		return why_set(why, "path count", 1), ERR_INVALID;
 	a->npaths = (uint8_t)np[0];
-	if ((r = wire_get_bytes_exact(wire_map_get(m, B_PSK), a->psk,
-	    sizeof a->psk)) != 0 ||
-	    (r = wire_get_uint(wire_map_get(m, B_CREATED), &a->created)) != 0 ||
-	    (r = wire_get_uint(wire_map_get(m, B_NOT_BEFORE),
-	    &a->not_before)) != 0 ||
-	    (r = wire_get_uint(wire_map_get(m, B_NOT_AFTER),
-	    &a->not_after)) != 0 ||
-	    (r = get_u32(wire_map_get(m, B_HEARTBEAT), &a->heartbeat_s)) != 0 ||
-	    (r = get_u32(wire_map_get(m, B_TEST_INTERVAL),
-	    &a->test_interval_s)) != 0)
+	if ((r = field_err(wire_get_bytes_exact(wire_map_get(m, B_PSK),
+	    a->psk, sizeof a->psk), why, "psk", -1)) != 0 ||
+	    (r = field_err(wire_get_uint(wire_map_get(m, B_CREATED),
+	    &a->created), why, "time", -1)) != 0 ||
+	    (r = field_err(wire_get_uint(wire_map_get(m, B_NOT_BEFORE),
+	    &a->not_before), why, "time", -1)) != 0 ||
+	    (r = field_err(wire_get_uint(wire_map_get(m, B_NOT_AFTER),
+	    &a->not_after), why, "not_after", -1)) != 0 ||
+	    (r = field_err(get_u32(wire_map_get(m, B_HEARTBEAT),
+	    &a->heartbeat_s), why, "heartbeat", -1)) != 0 ||
+	    (r = field_err(get_u32(wire_map_get(m, B_TEST_INTERVAL),
+	    &a->test_interval_s), why, "test interval", -1)) != 0)
 		return r;
 	dl = wire_map_get(m, B_DEADLINES);
 	if (dl == NULL || !cbor_isa_array(dl) ||
 	    cbor_array_size(dl) != AGREEMENT_NPRECEDENCE)
-		return ERR_PARSE;
+		return why_set(why, "deadline", -1), ERR_PARSE;
 	for (size_t i = 0; i < AGREEMENT_NPRECEDENCE; i++) {
 		cbor_item_t *d = cbor_array_get(dl, i);
 		r = get_u32(d, &a->ack_deadline_s[i]);
 		cbor_decref(&d);
 		if (r != 0)
-			return r;
+			return why_set(why, "deadline", -1), r;
 	}
 	return 0;
 }
@@ -621,6 +634,24 @@ agreement_read_file_detail(struct agreement *a, const char *path,
 	return r;
 }
 
+/* agreement_read_file for an installed copy: through file_read_private
+ * (one descriptor, no symbolic link, ours, mode 0600 or stricter). */
+static int
+read_installed(struct agreement *a, const char *path)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	int r;
+
+	memset(a, 0, sizeof *a);
+	if ((r = file_read_private(path, AGREEMENT_FILE_MAX, &buf, &len)) != 0)
+		return r;
+	r = agreement_decode(a, buf, len);
+	sodium_memzero(buf, len);
+	free(buf);
+	return r;
+}
+
 int
 agreement_read_file(struct agreement *a, const char *path)
 {
@@ -678,7 +709,8 @@ by_id(const void *x, const void *y)
 	return memcmp(a->id, b->id, AGREEMENT_ID_LEN);
 }
 
-/* True for "<64 hex digits>.agreement". */
+/* True for "<64 lower-case hex digits>.agreement" (the name
+ * agreement_install gives; hex_encode writes lower case). */
 static bool
 is_channel_file(const char *name)
 {
@@ -688,7 +720,8 @@ is_channel_file(const char *name)
 	    strcmp(name + 2 * AGREEMENT_ID_LEN, ".agreement") != 0)
 		return false;
 	for (size_t i = 0; i < 2 * AGREEMENT_ID_LEN; i++)
-		if (!is_hex(name[i]))
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		    (name[i] >= 'a' && name[i] <= 'f')))
 			return false;
 	return true;
 }
@@ -722,9 +755,10 @@ agreement_load_all(const char *home, struct agreement *out, size_t cap,
 			r = ERR_INVALID;
 			break;
 		}
-		if ((r = file_check_private(path)) != 0 ||
-		    (r = agreement_read_file(&out[*n], path)) != 0)
+		if ((r = read_installed(&out[*n], path)) != 0) {
+			agreement_wipe(&out[*n]);
 			break;
+		}
 		/* the name is the id: a renamed or swapped file is refused */
 		memcpy(hexid, de->d_name, 2 * AGREEMENT_ID_LEN);
 		hexid[2 * AGREEMENT_ID_LEN] = '\0';

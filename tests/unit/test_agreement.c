@@ -80,8 +80,21 @@ body_of(const uint8_t *p, size_t n, cbor_item_t **item, const uint8_t **body,
 
 /* The body per docs/agreement.md, written independently of agreement.c;
  * npaths1 lets a test give party 1 a different path count. */
+static size_t doc_body_ex(const struct agreement *, size_t, uint64_t,
+    uint64_t, uint8_t *, size_t);
+
 static size_t
 doc_body(const struct agreement *a, size_t npaths1, uint8_t *out, size_t cap)
+{
+	return doc_body_ex(a, npaths1, a->heartbeat_s, a->ack_deadline_s[0],
+	    out, cap);
+}
+
+/* doc_body with the heartbeat and the FLASH deadline given as 64-bit
+ * values, to encode ones beyond the u32 fields. */
+static size_t
+doc_body_ex(const struct agreement *a, size_t npaths1, uint64_t heartbeat,
+    uint64_t flash, uint8_t *out, size_t cap)
 {
 	struct wire_writer w;
 	size_t len = 0;
@@ -116,13 +129,13 @@ doc_body(const struct agreement *a, size_t npaths1, uint8_t *out, size_t cap)
 	wire_put_uint(&w, 4);
 	wire_put_uint(&w, a->not_after);
 	wire_put_uint(&w, 5);
-	wire_put_uint(&w, a->heartbeat_s);
+	wire_put_uint(&w, heartbeat);
 	wire_put_uint(&w, 6);
 	wire_put_uint(&w, a->test_interval_s);
 	wire_put_uint(&w, 7);
 	wire_put_array(&w, 4);
 	for (int i = 0; i < 4; i++)
-		wire_put_uint(&w, a->ack_deadline_s[i]);
+		wire_put_uint(&w, i ? a->ack_deadline_s[i] : flash);
 	CHECK_INT(wire_writer_finish(&w, &len), 0);
 	return len;
 }
@@ -448,6 +461,28 @@ test_decode_field_ranges(void)
 	CHECK_INT(agreement_decode_detail(&b, f, len, &why), ERR_INVALID);
 	CHECK_STR(why.field, "path");
 	CHECK_INT(why.party, 1);
+
+	/* u32 fields beyond 32 bits, and a path count of 0, are named too */
+	draft(&a);
+	blen = doc_body_ex(&a, a.npaths, (uint64_t)UINT32_MAX + 1,
+	    a.ack_deadline_s[0], body, sizeof body);
+	len = wrap(body, blen, 1, f, sizeof f);
+	CHECK_INT(agreement_decode_detail(&b, f, len, &why), ERR_INVALID);
+	CHECK_STR(why.field, "heartbeat");
+	CHECK_INT(why.party, -1);
+	draft(&a);
+	blen = doc_body_ex(&a, a.npaths, a.heartbeat_s, UINT64_MAX, body,
+	    sizeof body);
+	len = wrap(body, blen, 1, f, sizeof f);
+	CHECK_INT(agreement_decode_detail(&b, f, len, &why), ERR_INVALID);
+	CHECK_STR(why.field, "deadline");
+	draft(&a);
+	a.npaths = 0;
+	blen = doc_body(&a, 0, body, sizeof body);
+	len = wrap(body, blen, 1, f, sizeof f);
+	CHECK_INT(agreement_decode_detail(&b, f, len, &why), ERR_INVALID);
+	CHECK_STR(why.field, "path count");
+	CHECK_INT(why.party, 0);
 }
 
 static void
@@ -570,6 +605,38 @@ test_files_and_install(void)
 	snprintf(p, sizeof p, "%s/channels/%s.agreement", home, hex);
 	CHECK_INT(rename(q, p), 0);
 	CHECK_INT(agreement_load_all(home, all, 4, &n), ERR_PARSE);
+	CHECK_INT(rename(p, q), 0);
+	CHECK_INT(agreement_load_all(home, all, 4, &n), 0);
+	CHECK_INT(n, 1);
+	agreement_wipe(&all[0]);
+
+	/* an installed copy that is a symbolic link (to a good file) */
+	snprintf(p, sizeof p, "%s/channels/real", home);
+	CHECK_INT(rename(q, p), 0);
+	CHECK_INT(symlink(p, q), 0);
+	CHECK_INT(agreement_load_all(home, all, 4, &n), ERR_PERMS);
+	CHECK_INT(unlink(q), 0);
+	/* a FIFO in its place must not hang the load */
+	CHECK_INT(mkfifo(q, 0600), 0);
+	alarm(5);
+	CHECK_INT(agreement_load_all(home, all, 4, &n), ERR_PERMS);
+	alarm(0);
+	CHECK_INT(unlink(q), 0);
+	CHECK_INT(rename(p, q), 0);
+	/* owned by another user (the tests run as root: chown works) */
+	if (geteuid() == 0) {
+		CHECK_INT(chown(q, 65534, 65534), 0);
+		CHECK_INT(agreement_load_all(home, all, 4, &n), ERR_PERMS);
+		CHECK_INT(chown(q, 0, 0), 0);
+	}
+	/* upper-case hex is not a name agreement_install gives: ignored */
+	for (int i = 0; i < 64; i++)
+		if (hex[i] >= 'a')
+			hex[i] = (char)(hex[i] - 'a' + 'A');
+	snprintf(p, sizeof p, "%s/channels/%s.agreement", home, hex);
+	CHECK_INT(rename(q, p), 0);
+	CHECK_INT(agreement_load_all(home, all, 4, &n), 0);
+	CHECK_INT(n, 0);
 	CHECK_INT(rename(p, q), 0);
 	CHECK_INT(agreement_load_all(home, all, 4, &n), 0);
 	CHECK_INT(n, 1);
