@@ -10,6 +10,7 @@
  * check failed. Bad command-line values exit 2 (CLI_USAGE); an agreement
  * refused for its content, or a node's state, exits 1 (CLI_FAIL).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -51,16 +52,22 @@ fmt_time(char out[32], uint64_t t)
 		snprintf(out, 32, "%llu", (unsigned long long)t);
 }
 
-/* Parses a decimal integer in [min, max] (an optional leading '-'). */
+/* Parses a decimal integer in [min, max]: digits with an optional leading
+ * '-', nothing else (no spaces, no '+'). */
 static bool
 parse_int(const char *s, long long min, long long max, long long *v)
 {
+	const char *d;
 	char *end;
 
-	if (s == NULL || *s == '\0')
+	if (s == NULL)
 		return false;
+	d = *s == '-' ? s + 1 : s;
+	if (*d < '0' || *d > '9')
+		return false;
+	errno = 0;
 	*v = strtoll(s, &end, 10);
-	return *end == '\0' && *v >= min && *v <= max;
+	return errno == 0 && *end == '\0' && *v >= min && *v <= max;
 }
 
 /* Splits a comma-separated list of paths into p (at most 8, each valid). */
@@ -500,32 +507,112 @@ static void
 usage_sign(FILE *f)
 {
 	fprintf(f,
-	    "usage: parley channel sign [--home DIR] FILE\n"
+	    "usage: parley channel sign [--home DIR]\n"
+	    "           [--expect-fingerprint \"DIGITS\"] FILE\n"
 	    "\n"
 	    "Checks the agreement in FILE (form, signatures present) and adds\n"
 	    "this node's signature, rewriting FILE (mode 0600). Refuses an\n"
-	    "agreement this node is not a party to. Read the fingerprint it\n"
-	    "prints to the other side's officer before you sign.\n");
+	    "agreement this node is not a party to. Before you sign, run\n"
+	    "parley channel show FILE and read its fingerprint with the other\n"
+	    "side's officer; --expect-fingerprint then refuses (exit 1, not\n"
+	    "signing) a FILE whose fingerprint differs from DIGITS (the 30\n"
+	    "digits, spaces ignored).\n");
+}
+
+/* Copies the digits of s (spaces dropped) into out; false for any other
+ * character or a count other than a fingerprint's 30. */
+static bool
+fingerprint_digits(const char *s, char out[FINGERPRINT_STR_LEN])
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ' ')
+			continue;
+		if (*s < '0' || *s > '9' || n == 30)
+			return false;
+		out[n++] = *s;
+	}
+	out[n] = '\0';
+	return n == 30;
+}
+
+/* Options of sign: --home, --expect-fingerprint, --help. */
+static int
+sign_opts(int argc, char **argv, const char **home, const char **expect)
+{
+	static const struct option opts[] = {
+		{ "home", required_argument, NULL, 'H' },
+		{ "expect-fingerprint", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			*home = optarg;
+			break;
+		case 'f':
+			*expect = optarg;
+			break;
+		case 'h':
+			usage_sign(stdout);
+			return -1;
+		default:
+			usage_sign(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage_sign(stderr);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+/* CLI_FAIL (and says so) when a's fingerprint is not the one expected. */
+static int
+sign_expect(const struct agreement *a, const char *path, const char *expect)
+{
+	char want[FINGERPRINT_STR_LEN], fp[FINGERPRINT_STR_LEN];
+	char got[FINGERPRINT_STR_LEN];
+
+	agreement_fingerprint(a, fp);
+	if (fingerprint_digits(fp, got) && fingerprint_digits(expect, want) &&
+	    strcmp(got, want) == 0)
+		return CLI_OK;
+	fprintf(stderr, "parley channel sign: agreement refused: the "
+	    "fingerprint of %s is %s, not the expected %s; not signed\n",
+	    path, fp, expect);
+	return CLI_FAIL;
 }
 
 static int
 cmd_sign(int argc, char **argv)
 {
-	const char *home = NULL, *path;
+	const char *home = NULL, *expect = NULL, *path;
+	char want[FINGERPRINT_STR_LEN];
 	struct agreement_why why;
 	struct agreement a;
 	struct keys k;
 	int i, r, rc;
 
-	if ((rc = simple_opts(argc, argv, &home, usage_sign, NULL)) != CLI_OK)
+	if ((rc = sign_opts(argc, argv, &home, &expect)) != CLI_OK)
 		return rc < 0 ? CLI_OK : rc;
-	if (optind + 1 != argc) {
-		usage_sign(stderr);
+	if (expect != NULL && !fingerprint_digits(expect, want)) {
+		fprintf(stderr, "parley channel sign: bad --expect-fingerprint "
+		    "'%s': want the 30 digits that channel show prints\n",
+		    expect);
 		return CLI_USAGE;
 	}
 	path = argv[optind];
 	if ((r = agreement_read_file_detail(&a, path, &why)) != 0)
 		return refuse_read("sign", path, r, &a, &why);
+	if (expect != NULL && (rc = sign_expect(&a, path, expect)) != CLI_OK)
+		goto out_wipe;
 	if ((rc = cli_keys_load(&k, cli_home(home), "channel sign")) != CLI_OK)
 		goto out_wipe;
 	if (agreement_check(&a, &k.id, now_s(), &i) == ERR_FOREIGN) {

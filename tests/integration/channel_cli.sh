@@ -99,7 +99,18 @@ expect show_deadline 0 "flash 300 s, immediate 1800 s, priority 10800 s, routine
     "$P" channel show "$T/ag"
 expect add_unsigned 1 "agreement refused: unsigned: neither north nor south has signed" \
     "$P" channel add --home "$N" "$T/ag"
-expect sign_north 0 "next: hand .* to south" "$P" channel sign --home "$N" "$T/ag"
+# --expect-fingerprint: a wrong one refuses and leaves the file unsigned
+cp "$T/ag" "$T/ag.before"
+expect sign_wrong_fingerprint 1 "not the expected 00000 00000.*not signed" \
+    "$P" channel sign --home "$N" \
+    --expect-fingerprint "00000 00000 00000 00000 00000 00000" "$T/ag"
+check sign_wrong_fingerprint_unchanged cmp -s "$T/ag" "$T/ag.before"
+expect sign_bad_fingerprint_arg 2 "bad --expect-fingerprint" \
+    "$P" channel sign --home "$N" --expect-fingerprint "12345 x" "$T/ag"
+check sign_bad_arg_unchanged cmp -s "$T/ag" "$T/ag.before"
+expect sign_north 0 "next: hand .* to south" "$P" channel sign --home "$N" \
+    --expect-fingerprint "$fp_draft" "$T/ag"
+check sign_north_changed_file sh -c "! cmp -s '$T/ag' '$T/ag.before'"
 expect sign_again 0 "already signed" "$P" channel sign --home "$N" "$T/ag"
 cp "$T/ag" "$T/half"
 expect sign_south 0 "both parties have signed" "$P" channel sign --home "$S" "$T/ag"
@@ -179,10 +190,20 @@ expect draft_bad_heartbeat 2 "bad --heartbeat" "$P" channel draft --home "$N" \
 expect draft_bad_deadline 2 "bad --deadline" "$P" channel draft --home "$N" \
     --peer "$T/south.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
     --deadline flash=0 --out "$T/bad4"
+expect draft_days_plus 2 "bad --days" "$P" channel draft --home "$N" \
+    --peer "$T/south.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
+    --days +5 --out "$T/bad6"
+expect draft_days_space 2 "bad --days" "$P" channel draft --home "$N" \
+    --peer "$T/south.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
+    --days " 5" --out "$T/bad7"
+expect draft_heartbeat_huge 2 "bad --heartbeat" "$P" channel draft \
+    --home "$N" --peer "$T/south.id" --paths 127.0.0.1:1 \
+    --peer-paths 127.0.0.1:3 --heartbeat 99999999999999999999 \
+    --out "$T/bad8"
 expect draft_self_as_peer 2 "needs two parties" "$P" channel draft --home "$N" \
     --peer "$T/north.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
     --out "$T/bad5"
-for f in bad1 bad2 bad3 bad4 bad5; do
+for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8; do
 	check "bad_draft_wrote_nothing_$f" [ ! -e "$T/$f" ]
 done
 expect channel_no_sub 2 "usage: parley channel" "$P" channel
