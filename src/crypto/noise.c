@@ -376,12 +376,16 @@ decrypt_and_hash(struct noise_handshake *hs, const uint8_t *ct, size_t ct_len,
 
 /* --- HandshakeState --------------------------------------------------- */
 
+/* Wipes the handshake's secrets and makes every later call fail. Once split
+ * is done, h is the finished handshake hash the caller binds the session
+ * to (not a secret): a refused call after split must not erase it. */
 static void
 fail(struct noise_handshake *hs)
 {
 	sodium_memzero(&hs->cs, sizeof hs->cs);
 	sodium_memzero(hs->ck, sizeof hs->ck);
-	sodium_memzero(hs->h, sizeof hs->h);
+	if (!hs->split_done)
+		sodium_memzero(hs->h, sizeof hs->h);
 	sodium_memzero(hs->s_priv, sizeof hs->s_priv);
 	sodium_memzero(hs->e_priv, sizeof hs->e_priv);
 	sodium_memzero(hs->psks, sizeof hs->psks);

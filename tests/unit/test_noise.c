@@ -191,7 +191,7 @@ test_ikpsk2_round_trip(void)
 {
 	struct pair p;
 	struct noise_cipher is, ir, rs, rr;
-	uint8_t m1[256], m2[256], pt[256], ct[256];
+	uint8_t m1[256], m2[256], pt[256], ct[256], h[NOISE_HASH_LEN];
 	size_t l1, l2, plen, clen;
 	static const uint8_t hello[] = "north: hello";
 	static const uint8_t reply[] = "south: hello back";
@@ -265,8 +265,13 @@ test_ikpsk2_round_trip(void)
 	CHECK_INT(noise_cipher_decrypt(&ir, NULL, 0, ct, clen, pt, sizeof pt,
 	    &plen), 0);
 	CHECK_MEM(pt, hello, sizeof hello);
-	/* split only once */
+	/* split only once; the refused call leaves the handshake hash (the
+	 * channel binding) and the remote static key intact */
+	memcpy(h, noise_handshake_hash(&p.ini), NOISE_HASH_LEN);
 	CHECK_INT(noise_handshake_split(&p.ini, &is, &ir), ERR_STATE);
+	CHECK_MEM(noise_handshake_hash(&p.ini), h, NOISE_HASH_LEN);
+	CHECK_MEM(noise_handshake_hash(&p.resp), h, NOISE_HASH_LEN);
+	CHECK(noise_handshake_remote_static(&p.ini) != NULL);
 
 	noise_cipher_fini(&is);
 	noise_cipher_fini(&ir);
@@ -461,7 +466,7 @@ test_out_of_turn(void)
 {
 	struct pair p;
 	struct noise_cipher a, b;
-	uint8_t m[256], pt[256];
+	uint8_t m[256], pt[256], h[NOISE_HASH_LEN];
 	size_t len, plen;
 
 	keys_make(&p);
@@ -504,8 +509,11 @@ test_out_of_turn(void)
 	CHECK_INT(noise_handshake_write(&p.resp, NULL, 0, m, sizeof m, &len),
 	    0);
 	CHECK_INT(noise_handshake_split(&p.resp, &a, &b), 0);
+	memcpy(h, noise_handshake_hash(&p.resp), NOISE_HASH_LEN);
 	CHECK_INT(noise_handshake_write(&p.resp, NULL, 0, m, sizeof m, &len),
 	    ERR_STATE);
+	CHECK_MEM(noise_handshake_hash(&p.resp), h, NOISE_HASH_LEN);
+	CHECK(!all_zero(h, sizeof h));
 	noise_cipher_fini(&a);
 	noise_cipher_fini(&b);
 	pair_fini(&p);
