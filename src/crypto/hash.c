@@ -3,7 +3,11 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+_Static_assert(HASH_LEN >= crypto_generichash_BYTES_MIN &&
+    HASH_LEN <= crypto_generichash_BYTES_MAX, "HASH_LEN is a BLAKE2b length");
 
 void
 hash_ctx2(uint8_t *out, size_t outlen, const char *ctx, const uint8_t *a,
@@ -12,7 +16,12 @@ hash_ctx2(uint8_t *out, size_t outlen, const char *ctx, const uint8_t *a,
 	crypto_generichash_state st;
 	static const uint8_t zero = 0;
 
-	crypto_generichash_init(&st, NULL, 0, outlen);
+	/* outlen is the caller's constant (hash.h: 16..64): out of range is a
+	 * bug, and an output left unwritten must never be used as a hash */
+	if (outlen < crypto_generichash_BYTES_MIN ||
+	    outlen > crypto_generichash_BYTES_MAX ||
+	    crypto_generichash_init(&st, NULL, 0, outlen) != 0)
+		abort();
 	crypto_generichash_update(&st, (const uint8_t *)ctx, strlen(ctx));
 	crypto_generichash_update(&st, &zero, 1);
 	if (alen)

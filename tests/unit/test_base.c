@@ -121,6 +121,27 @@ test_fingerprint_format(void)
 		CHECK(i % 6 == 5 ? fp[i] == ' ' : (fp[i] >= '0' && fp[i] <= '9'));
 }
 
+/* An output length outside 16..64 is a bug: the hash aborts rather than
+ * leave out unwritten (review nit: init's return was ignored). */
+static void
+test_hash_bad_length_aborts(void)
+{
+	static const size_t lens[] = { 0, 15, 65 };
+
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		pid_t pid;
+		int st = 0;
+
+		if ((pid = fork()) == 0) {
+			uint8_t out[128];
+			hash_ctx(out, lens[i], "parley test", out, 1);
+			_exit(0);
+		}
+		CHECK(waitpid(pid, &st, 0) == pid);
+		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+	}
+}
+
 /* A fresh temporary directory for one test. */
 static void
 tmpdir(char dir[64])
@@ -151,7 +172,8 @@ count_entries(const char *dir)
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;
@@ -167,7 +189,8 @@ test_file_write_no_replace(void)
 	tmpdir(dir);
 	snprintf(p, sizeof p, "%s/f", dir);
 	CHECK_INT(file_write(p, (const uint8_t *)"one", 3, 0600, 0), 0);
-	CHECK_INT(file_write(p, (const uint8_t *)"two", 3, 0600, 0), ERR_EXISTS);
+	CHECK_INT(file_write(p, (const uint8_t *)"two", 3, 0600, 0),
+	    ERR_EXISTS);
 	CHECK_INT(file_read(p, 16, &buf, &len), 0);
 	CHECK_INT(len, 3);
 	CHECK_MEM(buf, "one", 3);
@@ -205,7 +228,8 @@ test_file_write_race(void)
 		for (int i = 0; i < PROCS; i++) {
 			if ((pids[i] = fork()) == 0) {
 				uint8_t b = (uint8_t)i;
-				_exit(file_write(p, &b, 1, 0600, 0) == 0 ? 0 : 1);
+				_exit(file_write(p, &b, 1, 0600, 0) == 0 ?
+				    0 : 1);
 			}
 		}
 		for (int i = 0; i < PROCS; i++) {
@@ -265,7 +289,7 @@ test_file_read_fifo_and_private(void)
 	CHECK_INT(symlink(p, q), 0);
 	CHECK_INT(file_read_private(q, 16, &buf, &len), ERR_PERMS);
 	CHECK_INT(file_check_private(q), ERR_PERMS);
-	CHECK_INT(file_read(q, 16, &buf, &len), 0);	/* public reads follow */
+	CHECK_INT(file_read(q, 16, &buf, &len), 0);	/* public: followed */
 	free(buf);
 	/* owned by someone else (the tests run as root in CI: chown works) */
 	if (geteuid() == 0) {
@@ -291,6 +315,7 @@ main(void)
 	RUN(test_wire_load_refuses_outside_subset);
 	RUN(test_hash_context_separates);
 	RUN(test_fingerprint_format);
+	RUN(test_hash_bad_length_aborts);
 	RUN(test_file_write_no_replace);
 	RUN(test_file_write_race);
 	RUN(test_file_read_fifo_and_private);
