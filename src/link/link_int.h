@@ -67,7 +67,6 @@ struct link_conn {
 	int fd;
 	enum conn_state state;
 	bool initiator;			/* we started the session's handshake */
-	bool in_callback;
 	struct event *rev;		/* read; handshake deadline as timeout */
 	struct event *wev;		/* write; created when first needed */
 	struct event *hb;		/* heartbeat timer, while up */
