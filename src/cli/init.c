@@ -20,7 +20,9 @@ usage(FILE *f)
 	    "an Ed25519 signing key pair (files mode 0600) and the public\n"
 	    "identity file. NAME is 1..%d characters of a-z, 0-9 and '-', not\n"
 	    "starting with '-'. DIR defaults to $PARLEY_HOME, then ~/.parley.\n"
-	    "Refuses a DIR that already holds a node.\n", KEYS_NAME_MAX);
+	    "Refuses a DIR that already holds a node; never overwrites a\n"
+	    "file; on failure removes only what it created.\n",
+	    KEYS_NAME_MAX);
 }
 
 int
@@ -73,8 +75,9 @@ cmd_init(int argc, char **argv)
 		    "not a directory); refusing to overwrite it\n", home);
 		return CLI_FAIL;
 	case ERR_PERMS:
-		fprintf(stderr, "parley init: %s is accessible by group or "
-		    "others; use a new directory or chmod 700 it\n", home);
+		fprintf(stderr, "parley init: %s is not owned by this user "
+		    "or is accessible by group or others; use a new "
+		    "directory or chmod 700 it\n", home);
 		return CLI_FAIL;
 	default:
 		fprintf(stderr, "parley init: cannot create a node in %s: %s\n",

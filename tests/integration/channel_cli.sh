@@ -222,5 +222,21 @@ expect world_readable_key_add 1 "sign.key is readable" "$P" channel add --home "
 chmod 600 "$S/sign.key"
 expect key_private_again 0 "^node +south" "$P" id --home "$S"
 
+# --- homes others may write, key files that are links or FIFOs ---
+mkdir "$T/open" && chmod 755 "$T/open"
+expect init_refuses_open_home 1 "accessible by group or others" \
+    "$P" init --home "$T/open" --name north
+check open_home_untouched [ "$(ls -A "$T/open")" = "" ]
+chmod 770 "$S"
+expect id_refuses_writable_home 1 "the home $S is not owned by this user or group or others may write it" \
+    "$P" id --home "$S"
+chmod 700 "$S"
+mv "$S/link.key" "$S/link.real" && ln -s "$S/link.real" "$S/link.key"
+expect id_refuses_symlinked_key 1 "link.key is readable" "$P" id --home "$S"
+rm "$S/link.key" && mkfifo -m 600 "$S/link.key"
+expect id_refuses_fifo_key 1 "link.key is readable" timeout 10 "$P" id --home "$S"
+rm "$S/link.key" && mv "$S/link.real" "$S/link.key"
+expect id_after_restore 0 "^node +south" "$P" id --home "$S"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
