@@ -11,10 +11,11 @@
  * answer and a clear log line at the listener, while the good peer stays
  * up; kill -9 and SIGSTOP of one daemon show the link down within three
  * heartbeat intervals and up again after; both sides dialling at once end
- * with one session per path; a rekey under traffic loses no record;
+ * with one session per path (tools/gate makes both initiations arrive
+ * together, so both sessions form and the duplicate rule decides); a rekey under traffic loses no record;
  * SIGTERM stops cleanly.
  *
- * Ports: 127.0.0.1, 17000-17999, a block of 10 chosen from the pid. Kills
+ * Ports: 127.0.0.1, 17000-17999, a block of 20 chosen from the pid. Kills
  * only its own children; removes its temporary directory; bounded by an
  * alarm.
  */
@@ -52,6 +53,7 @@ static char log_n[1300], log_s[1300];
 static pid_t pid_n = -1, pid_s = -1;
 static struct agreement ag_ns, ag_is, ag_in;	/* north-south, isle-south,
 						   isle-north (not installed) */
+static struct agreement ag_dup;		/* north-south through tools/gate */
 static struct keys k_n, k_s, k_i;
 static uint8_t replay_msg[2 + LINK_INIT_LEN];	/* accepted once by south */
 static uint64_t replay_ns;
@@ -155,20 +157,26 @@ status(const char *home)
 	return r;
 }
 
-/* The status of path p of the north-south channel at home, or NULL. */
+/* The status of path p of channel a in a status result, or NULL. */
 static json_t *
-ns_path(json_t *st, unsigned p)
+chan_path(json_t *st, const struct agreement *a, unsigned p)
 {
 	char id[2 * AGREEMENT_ID_LEN + 1];
 	json_t *c;
 	size_t i;
 
-	hex_encode(id, ag_ns.id, AGREEMENT_ID_LEN);
+	hex_encode(id, a->id, AGREEMENT_ID_LEN);
 	json_array_foreach(json_object_get(st, "channels"), i, c)
 		if (strcmp(json_string_value(json_object_get(c, "id")), id)
 		    == 0)
 			return json_array_get(json_object_get(c, "paths"), p);
 	return NULL;
+}
+
+static json_t *
+ns_path(json_t *st, unsigned p)
+{
+	return chan_path(st, &ag_ns, p);
 }
 
 static long long
@@ -811,6 +819,106 @@ test_rekey_under_traffic(void)
 	CHECK_INT(paths_up(home_s), 2);
 }
 
+static pid_t
+spawn_gate(int a, int ua, int b, int ub)
+{
+	char bin[1100], pa[16], pua[16], pb[16], pub[16];
+	pid_t pid;
+
+	snprintf(bin, sizeof bin, "%s/tools/gate", build);
+	snprintf(pa, sizeof pa, "%d", a);
+	snprintf(pua, sizeof pua, "%d", ua);
+	snprintf(pb, sizeof pb, "%d", b);
+	snprintf(pub, sizeof pub, "%d", ub);
+	if ((pid = fork()) == 0) {
+		execl(bin, "gate", pa, pua, pb, pub, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int
+dup_bool(const char *home, const char *field)
+{
+	json_t *st = status(home), *p, *v;
+	int r = -1;
+
+	if (st && (p = chan_path(st, &ag_dup, 0)) != NULL &&
+	    json_is_boolean(v = json_object_get(p, field)))
+		r = json_is_true(v);
+	json_decref(st);
+	return r;
+}
+
+/*
+ * Both dial at the same moment: a channel whose one path runs through
+ * tools/gate, which holds each side's initiation until the other's has
+ * arrived. Both sessions form; both sides must keep the same one, the one
+ * started by the party whose static key sorts lower, and stay stable.
+ */
+static void
+test_duplicate_rule(void)
+{
+	int ga = port_base + 10, gb = port_base + 11;
+	int rs = port_base + 12, rn = port_base + 13;
+	int pn[1] = { gb }, ps[1] = { ga };
+	char c[1024], idhex[9], path[1400], fullid[2 * AGREEMENT_ID_LEN + 1];
+	bool north_lower = memcmp(k_n.id.link_pub, k_s.id.link_pub, 32) < 0;
+	pid_t gate;
+	uint64_t t0;
+	bool up = false;
+
+	CHECK(stop(&pid_n, home_n));
+	CHECK(stop(&pid_s, home_s));
+	CHECK_INT(make_agreement(&ag_dup, &k_n, pn, &k_s, ps, 1, 365), 0);
+	CHECK_INT(agreement_install(home_n, &ag_dup), 0);
+	CHECK_INT(agreement_install(home_s, &ag_dup), 0);
+	hex_encode(idhex, ag_dup.id, 4);
+	snprintf(c, sizeof c, "{\"handshake_timeout_ms\": 3000, \"listen\": "
+	    "[\"127.0.0.1:%d\", \"127.0.0.1:%d\", \"127.0.0.1:%d\"]}",
+	    port_base, port_base + 1, rn);
+	CHECK_INT(write_conf(home_n, c), 0);
+	snprintf(c, sizeof c, "{\"handshake_timeout_ms\": 3000, \"listen\": "
+	    "[\"127.0.0.1:%d\", \"127.0.0.1:%d\", \"127.0.0.1:%d\", "
+	    "\"127.0.0.1:%d\"]}", port_base + 2, port_base + 3,
+	    port_base + 5, rs);
+	CHECK_INT(write_conf(home_s, c), 0);
+	gate = spawn_gate(ga, rs, gb, rn);
+	usleep(100000);
+	pid_n = spawn(home_n, log_n);
+	pid_s = spawn(home_s, log_s);
+	CHECK(wait_daemon(home_n, 5000) && wait_daemon(home_s, 5000));
+	t0 = now_ms();
+	while (!up && now_ms() - t0 < 10000) {
+		up = dup_bool(home_n, "up") == 1 && dup_bool(home_s, "up") == 1;
+		usleep(50000);
+	}
+	CHECK(up);
+	usleep(1500000);
+	/* both sessions formed, and each side closed the same one */
+	CHECK(wait_log(log_n, "duplicate session", idhex, 3000));
+	CHECK(wait_log(log_s, "duplicate session", idhex, 3000));
+	CHECK_INT(dup_bool(home_n, "we_initiated"), north_lower ? 1 : 0);
+	CHECK_INT(dup_bool(home_s, "we_initiated"), north_lower ? 0 : 1);
+	CHECK_INT(dup_bool(home_n, "up"), 1);
+	CHECK_INT(dup_bool(home_s, "up"), 1);
+	CHECK(stop(&pid_n, home_n));
+	CHECK(stop(&pid_s, home_s));
+	kill(gate, SIGKILL);
+	reap(gate, 2000);
+	hex_encode(fullid, ag_dup.id, AGREEMENT_ID_LEN);
+	snprintf(path, sizeof path, "%s/channels/%s.agreement", home_n, fullid);
+	CHECK_INT(unlink(path), 0);
+	snprintf(path, sizeof path, "%s/channels/%s.agreement", home_s, fullid);
+	CHECK_INT(unlink(path), 0);
+	CHECK_INT(write_conf(home_n, conf), 0);
+	CHECK_INT(write_conf(home_s, conf), 0);
+	pid_n = spawn(home_n, log_n);
+	pid_s = spawn(home_s, log_s);
+	CHECK(wait_daemon(home_n, 5000) && wait_daemon(home_s, 5000));
+	CHECK(wait_up(home_s, 2, 10000) >= 0);
+}
+
 /* Sets (or reads, when hex is NULL) field of path p of the north-south
  * channel in HOME/link.state; returns the value read, malloc'd. */
 static char *
@@ -920,7 +1028,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
 	alarm(TIME_LIMIT_S);
-	port_base = 17000 + (int)(getpid() % 99) * 10;
+	port_base = 17000 + (int)(getpid() % 49) * 20;
 	if (mkdtemp(tmpdir) == NULL) {
 		printf("cannot make a temporary directory\n0 passed, 1 failed\n");
 		return 1;
@@ -938,6 +1046,7 @@ main(void)
 	RUN(test_silent_peer);
 	RUN(test_rekey_under_traffic);
 	RUN(test_simultaneous);
+	RUN(test_duplicate_rule);
 	RUN(test_clock_stepped_back);
 	RUN(test_sigterm);
 	kill_all();
@@ -953,6 +1062,7 @@ main(void)
 	agreement_wipe(&ag_ns);
 	agreement_wipe(&ag_is);
 	agreement_wipe(&ag_in);
+	agreement_wipe(&ag_dup);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	(void)!system(cmd);
 	return harness_summary();
