@@ -1,0 +1,232 @@
+/*
+ * it_link_api.c: the link layer's interface to the layer above (link.h),
+ * as the message layer will use it: two struct link in one process, on
+ * one libevent loop, over loopback TCP. Checks path_change up and down,
+ * records of upper types delivered intact with their channel and path
+ * (the largest record too), and link_send's refusals.
+ *
+ * Ports: 127.0.0.1, 17000-17999 (two, from the pid). Removes its
+ * temporary directory.
+ */
+#include <event2/event.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "base/log.h"
+#include "crypto/agreement.h"
+#include "crypto/keys.h"
+#include "link/link.h"
+
+static char tmpdir[] = "/tmp/parley-it-link-api-XXXXXX";
+
+struct side {
+	const char *name;
+	char home[1200];
+	struct keys k;
+	struct link *l;
+	int ups, downs;
+	int nrec;
+	uint8_t last_type;
+	unsigned last_path;
+	uint8_t last_channel[LINK_ID_LEN];
+	size_t last_len;
+	uint8_t last_hash[32];
+};
+
+static struct side north = { .name = "north" }, south = { .name = "south" };
+static struct agreement ag;
+static struct event_base *base;
+
+static void
+on_change(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path, bool up)
+{
+	struct side *s = ctx;
+
+	(void)id;
+	(void)path;
+	if (up)
+		s->ups++;
+	else
+		s->downs++;
+}
+
+static void
+on_deliver(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path,
+    uint8_t type, const uint8_t *body, size_t len)
+{
+	struct side *s = ctx;
+
+	s->nrec++;
+	s->last_type = type;
+	s->last_path = path;
+	memcpy(s->last_channel, id, LINK_ID_LEN);
+	s->last_len = len;
+	crypto_generichash(s->last_hash, 32, body, len, NULL, 0);
+}
+
+/* Runs the loop until cond() or ms pass; returns cond(). */
+static bool
+run_until(bool (*cond)(void), int ms)
+{
+	struct timeval tv = { 0, 20000 };
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (cond())
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if ((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+			return false;
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+}
+
+static bool both_up(void) { return north.ups >= 1 && south.ups >= 1; }
+static bool south_got_1(void) { return south.nrec >= 1; }
+static bool south_got_2(void) { return south.nrec >= 2; }
+static bool north_got_1(void) { return north.nrec >= 1; }
+static bool south_down(void) { return south.downs >= 1; }
+
+static bool
+setup(void)
+{
+	struct side *sd[2] = { &north, &south };
+	int base_port = 17000 + (int)(getpid() % 49) * 20 + 16;
+
+	if (mkdtemp(tmpdir) == NULL)
+		return false;
+	agreement_defaults(&ag);
+	for (int i = 0; i < 2; i++) {
+		struct side *s = sd[i];
+		snprintf(s->home, sizeof s->home, "%s/%s", tmpdir, s->name);
+		if (keys_create(s->home, s->name) != 0 ||
+		    keys_load(&s->k, s->home) != 0)
+			return false;
+		snprintf(ag.party[i].name, sizeof ag.party[i].name, "%s",
+		    s->name);
+		memcpy(ag.party[i].link_pub, s->k.id.link_pub, 32);
+		memcpy(ag.party[i].sign_pub, s->k.id.sign_pub, 32);
+		snprintf(ag.party[i].paths[0], sizeof ag.party[i].paths[0],
+		    "127.0.0.1:%d", base_port + i);
+	}
+	ag.npaths = 1;
+	randombytes_buf(ag.psk, sizeof ag.psk);
+	ag.created = ag.not_before = (uint64_t)time(NULL) - 60;
+	ag.not_after = ag.created + 86400;
+	ag.heartbeat_s = 1;
+	return agreement_finalize(&ag) == 0 &&
+	    agreement_sign(&ag, &north.k) == 0 &&
+	    agreement_sign(&ag, &south.k) == 0;
+}
+
+static void
+start(struct side *s)
+{
+	struct link_config cfg;
+	struct link_upper up = { on_deliver, on_change, s };
+
+	link_config_defaults(&cfg);
+	cfg.backoff_min_ms = 50;
+	CHECK_INT(link_new(base, s->home, &s->k, &ag, 1, &cfg, &up, &s->l), 0);
+}
+
+static void
+test_up(void)
+{
+	start(&north);
+	start(&south);
+	CHECK(run_until(both_up, 10000));
+	CHECK_INT(link_channel_count(north.l), 1);
+}
+
+static void
+test_records(void)
+{
+	static uint8_t big[LINK_RECORD_MAX + 1];
+	const char *msg = "ceasefire at 06:00Z";
+	uint8_t h[32];
+
+	CHECK_INT(link_send(north.l, ag.id, 0, 0x20, (const uint8_t *)msg,
+	    strlen(msg)), 0);
+	CHECK(run_until(south_got_1, 5000));
+	CHECK_INT(south.last_type, 0x20);
+	CHECK_INT(south.last_path, 0);
+	CHECK_MEM(south.last_channel, ag.id, LINK_ID_LEN);
+	CHECK_INT(south.last_len, strlen(msg));
+	crypto_generichash(h, 32, (const uint8_t *)msg, strlen(msg), NULL, 0);
+	CHECK_MEM(south.last_hash, h, 32);
+	/* the largest record, and an empty one the other way */
+	randombytes_buf(big, sizeof big);
+	CHECK_INT(link_send(north.l, ag.id, 0, 0xff, big, LINK_RECORD_MAX), 0);
+	CHECK(run_until(south_got_2, 5000));
+	CHECK_INT(south.last_type, 0xff);
+	CHECK_INT(south.last_len, LINK_RECORD_MAX);
+	crypto_generichash(h, 32, big, LINK_RECORD_MAX, NULL, 0);
+	CHECK_MEM(south.last_hash, h, 32);
+	CHECK_INT(link_send(south.l, ag.id, 0, 0x10, NULL, 0), 0);
+	CHECK(run_until(north_got_1, 5000));
+	CHECK_INT(north.last_len, 0);
+	/* link records never reach the layer above */
+	CHECK_INT(north.nrec, 1);
+}
+
+static void
+test_refusals(void)
+{
+	static uint8_t big[LINK_RECORD_MAX + 1];
+	uint8_t other[LINK_ID_LEN];
+
+	memset(other, 0x77, sizeof other);
+	CHECK_INT(link_send(north.l, ag.id, 0, 0x01, big, 8), ERR_INVALID);
+	CHECK_INT(link_send(north.l, ag.id, 0, 0x20, big, sizeof big),
+	    ERR_TOO_BIG);
+	CHECK_INT(link_send(north.l, other, 0, 0x20, big, 1), ERR_NOT_FOUND);
+	CHECK_INT(link_send(north.l, ag.id, 1, 0x20, big, 1), ERR_NOT_FOUND);
+}
+
+static void
+test_down(void)
+{
+	link_free(north.l);
+	north.l = NULL;
+	CHECK(run_until(south_down, 5000));
+	CHECK_INT(link_send(south.l, ag.id, 0, 0x20, (const uint8_t *)"x", 1),
+	    ERR_CLOSED);
+	link_free(south.l);
+	south.l = NULL;
+}
+
+int
+main(void)
+{
+	char cmd[200];
+
+	if (sodium_init() < 0)
+		return 1;
+	log_setup("it_link_api", LOG_LVL_ERROR, false);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	alarm(60);
+	if ((base = event_base_new()) == NULL || !setup()) {
+		printf("setup failed\n0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_up);
+	RUN(test_records);
+	RUN(test_refusals);
+	RUN(test_down);
+	link_free(north.l);
+	link_free(south.l);
+	event_base_free(base);
+	keys_fini(&north.k);
+	keys_fini(&south.k);
+	agreement_wipe(&ag);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	(void)!system(cmd);
+	return harness_summary();
+}
