@@ -1,0 +1,312 @@
+/*
+ * it_ctl.c: the control socket of a real parleyd (docs/control.md): the
+ * socket's mode, one request per line and several per connection, the
+ * error codes for bad JSON, a missing or unknown command, a line over
+ * the cap (answered, then closed), the caller's uid and pid taken from
+ * the kernel, a second daemon on the same home refused, parleyd.conf
+ * refusals, and a clean stop that removes the socket.
+ *
+ * Needs no network; a node home with no channel. Kills only its own
+ * children; removes its temporary directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "crypto/keys.h"
+#include "ctl/ctl.h"
+
+static char tmpdir[] = "/tmp/parley-it-ctl-XXXXXX";
+static char build[1024] = "build";
+static char home[80], logp[200], sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static pid_t pid = -1;
+
+static pid_t
+spawn(const char *log_path)
+{
+	char bin[1100];
+	pid_t p;
+	int fd;
+
+	snprintf(bin, sizeof bin, "%s/parleyd", build);
+	if ((p = fork()) != 0)
+		return p;
+	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd >= 0)
+		dup2(fd, 2);
+	execl(bin, "parleyd", "--home", home, "--log-level", "debug",
+	    (char *)NULL);
+	_exit(127);
+}
+
+static int
+reap(pid_t p, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(p, &st, WNOHANG) == p)
+			return st;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static bool
+file_has(const char *path, const char *s)
+{
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, s) != NULL;
+}
+
+static int
+connect_ctl(void)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, sock, sizeof sun.sun_path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads one line (without '\n') into out; returns its length or -1 at EOF
+ * or after 3 s. */
+static int
+read_line(int fd, char *out, size_t cap)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t n = 0;
+	char c;
+
+	while (n + 1 < cap) {
+		if (poll(&pfd, 1, 3000) <= 0 || read(fd, &c, 1) != 1)
+			return -1;
+		if (c == '\n')
+			break;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* One request line on fd; the response's "code" (0 when ok). */
+static long long
+ask(int fd, const char *line, char *resp, size_t cap)
+{
+	json_t *j;
+	json_error_t je;
+	long long code = 1;
+
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    read_line(fd, resp, cap) < 0)
+		return 1;
+	if ((j = json_loads(resp, 0, &je)) == NULL)
+		return 2;
+	if (json_is_true(json_object_get(j, "ok")))
+		code = 0;
+	else if (json_is_integer(json_object_get(j, "code")))
+		code = json_integer_value(json_object_get(j, "code"));
+	json_decref(j);
+	return code;
+}
+
+static void
+test_start(void)
+{
+	struct stat sb;
+
+	pid = spawn(logp);
+	for (int i = 0; i < 300 && stat(sock, &sb) != 0; i++)
+		usleep(10000);
+	CHECK(stat(sock, &sb) == 0);
+	CHECK(S_ISSOCK(sb.st_mode));
+	CHECK_INT(sb.st_mode & 0777, 0600);
+}
+
+static void
+test_requests(void)
+{
+	char resp[8192];
+	int fd = connect_ctl();
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_INT(ask(fd, "{\"cmd\":\"status\"}\n", resp, sizeof resp), 0);
+	CHECK_CONTAINS(resp, "\"node\":\"north\"");
+	CHECK_CONTAINS(resp, "\"channels\":[]");
+	CHECK_CONTAINS(resp, "\"protocol\":1");
+	/* several requests on one connection, errors do not close it */
+	CHECK_INT(ask(fd, "not json\n", resp, sizeof resp), ERR_PARSE);
+	CHECK_INT(ask(fd, "[1,2]\n", resp, sizeof resp), ERR_PARSE);
+	CHECK_INT(ask(fd, "{\"command\":\"status\"}\n", resp, sizeof resp),
+	    ERR_USAGE);
+	CHECK_INT(ask(fd, "{\"cmd\":\"launch\"}\n", resp, sizeof resp),
+	    ERR_USAGE);
+	CHECK_CONTAINS(resp, "unknown command");
+	CHECK_INT(ask(fd, "{\"cmd\":\"link-test\",\"channel\":\"00\"}\n", resp,
+	    sizeof resp), ERR_USAGE);
+	CHECK_INT(ask(fd, "{\"cmd\":\"status\"}\n", resp, sizeof resp), 0);
+	close(fd);
+	/* the caller's uid and pid, from the kernel, in the debug log */
+	char want[64];
+	snprintf(want, sizeof want, "uid %u gid %u pid %d", (unsigned)getuid(),
+	    (unsigned)getgid(), (int)getpid());
+	usleep(100000);
+	CHECK(file_has(logp, want));
+}
+
+static void
+test_too_long(void)
+{
+	static char big[CTL_REQUEST_MAX + 100];
+	char resp[512];
+	int fd = connect_ctl();
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	memset(big, 'x', sizeof big);
+	/* the daemon may close before reading it all: ignore EPIPE */
+	(void)!write(fd, big, sizeof big);
+	CHECK(read_line(fd, resp, sizeof resp) > 0);
+	CHECK_CONTAINS(resp, "too long");
+	CHECK_CONTAINS(resp, "\"code\":-6");
+	/* then closed */
+	CHECK_INT(read_line(fd, resp, sizeof resp), -1);
+	close(fd);
+	/* and the daemon serves the next client */
+	fd = connect_ctl();
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK_INT(ask(fd, "{\"cmd\":\"status\"}\n", resp, sizeof resp),
+		    0);
+		close(fd);
+	}
+}
+
+static void
+test_second_daemon(void)
+{
+	char log2[1400];
+	pid_t p2;
+	int st;
+
+	snprintf(log2, sizeof log2, "%s/second.log", tmpdir);
+	p2 = spawn(log2);
+	st = reap(p2, 5000);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	if (st == -1) {
+		kill(p2, SIGKILL);
+		reap(p2, 1000);
+	}
+	CHECK(file_has(log2, "another parleyd is running"));
+	/* the first one still answers */
+	CHECK(connect_ctl() >= 0);
+}
+
+static void
+test_stop(void)
+{
+	struct stat sb;
+	int st;
+
+	kill(pid, SIGTERM);
+	st = reap(pid, 5000);
+	pid = -1;
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(stat(sock, &sb) != 0);
+	CHECK(file_has(logp, "stopped"));
+}
+
+static void
+test_bad_conf(void)
+{
+	static const char *bad[] = {
+		"{\"rekey_recrods\": 5}", "{\"rekey_seconds\": 0}",
+		"{\"handshake_timeout_ms\": \"5s\"}", "[1]", "{",
+		"{\"listen\": [1]}",
+		"{\"backoff_min_ms\": 5000, \"backoff_max_ms\": 100}",
+	};
+	char path[1300], log2[1400];
+	FILE *f;
+	int st;
+
+	snprintf(path, sizeof path, "%s/parleyd.conf", home);
+	snprintf(log2, sizeof log2, "%s/conf.log", tmpdir);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		f = fopen(path, "w");
+		fputs(bad[i], f);
+		fclose(f);
+		pid_t p = spawn(log2);
+		st = reap(p, 5000);
+		if (st == -1) {
+			kill(p, SIGKILL);
+			reap(p, 1000);
+		}
+		CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	}
+	CHECK(file_has(log2, "unknown setting \"rekey_recrods\""));
+	CHECK(file_has(log2, "\"rekey_seconds\" must be 1..86400"));
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BUILD");
+	char cmd[1300];
+
+	if (sodium_init() < 0)
+		return 1;
+	if (b && *b)
+		snprintf(build, sizeof build, "%s", b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(60);
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	snprintf(home, sizeof home, "%s/north", tmpdir);
+	snprintf(logp, sizeof logp, "%s/north.log", tmpdir);
+	snprintf(sock, sizeof sock, "%s/%s", home, CTL_SOCKET_NAME);
+	if (keys_create(home, "north") != 0) {
+		printf("setup failed\n0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_start);
+	RUN(test_requests);
+	RUN(test_too_long);
+	RUN(test_second_daemon);
+	RUN(test_stop);
+	RUN(test_bad_conf);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		reap(pid, 2000);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	(void)!system(cmd);
+	return harness_summary();
+}
