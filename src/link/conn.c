@@ -136,6 +136,33 @@ link_addr_parse(const char *addr, bool passive, struct sockaddr_storage *ss,
 }
 
 void
+link_log_refusal(struct link *l, const char *fmt, ...)
+{
+	uint64_t now = link_now_ms();
+	char line[512];
+	va_list ap;
+
+	if (now - l->rlog_ms >= 1000) {
+		if (l->rlog_dropped > 0)
+			log_warn("%u more connections refused without a log "
+			    "line (over %d a second)", l->rlog_dropped,
+			    LINK_REFUSAL_LOG_BURST);
+		l->rlog_ms = now;
+		l->rlog_count = 0;
+		l->rlog_dropped = 0;
+	}
+	if (l->rlog_count >= LINK_REFUSAL_LOG_BURST) {
+		l->rlog_dropped++;
+		return;
+	}
+	l->rlog_count++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_warn("%s", line);
+}
+
+void
 link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
 {
 	char why[512];
@@ -146,8 +173,11 @@ link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	/* An established session's end is logged once, as "path down". */
-	if (c->path == NULL || c->path->session != c)
+	/* An established session's end is logged once, as "path down";
+	 * strangers' refusals through the rate limit. */
+	if (c->state == CONN_WAIT_INIT && lvl == LOG_LVL_WARN)
+		link_log_refusal(c->link, "%s", why);
+	else if (c->path == NULL || c->path->session != c)
 		log_msg((enum log_level)lvl, "%s", why);
 	if (c->state == CONN_WAIT_INIT)
 		c->link->pending--;
@@ -854,8 +884,8 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 	(void)salen;
 	link_addr_str(sa, peer, sizeof peer, src, sizeof src);
 	if (l->pending >= l->cfg.pending_max) {
-		log_warn("connection from %s refused: %u handshakes pending "
-		    "(global cap)", peer, l->pending);
+		link_log_refusal(l, "connection from %s refused: %u handshakes "
+		    "pending (global cap)", peer, l->pending);
 		close(fd);
 		return ERR_FULL;
 	}
@@ -863,8 +893,8 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 		if (o->state == CONN_WAIT_INIT && strcmp(o->src, src) == 0)
 			same++;
 	if (same >= l->cfg.pending_per_source) {
-		log_warn("connection from %s refused: %u handshakes pending "
-		    "from %s (per-source cap)", peer, same, src);
+		link_log_refusal(l, "connection from %s refused: %u handshakes "
+		    "pending from %s (per-source cap)", peer, same, src);
 		close(fd);
 		return ERR_FULL;
 	}

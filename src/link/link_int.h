@@ -99,6 +99,8 @@ struct link {
 	size_t nlis;
 	struct link_conn_list conns;
 	uint32_t pending;		/* conns in CONN_WAIT_INIT */
+	uint64_t rlog_ms;		/* refusal log: start of the window */
+	uint32_t rlog_count, rlog_dropped;
 	char fpr[FINGERPRINT_STR_LEN];
 };
 
@@ -121,6 +123,11 @@ void link_hs_params(struct link_path *p, struct link_hs_params *hp);
 int link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
     socklen_t salen);
 int link_conn_dial(struct link_path *p);
+/* At most LINK_REFUSAL_LOG_BURST refusal lines a second; the rest are
+ * counted and summed up in one line. */
+#define LINK_REFUSAL_LOG_BURST 20
+void link_log_refusal(struct link *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Marks c dead with a log line (level lvl). */
 void link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -16,7 +16,7 @@
 #include "base/file.h"
 #include "base/hex.h"
 
-#define STATE_MAX (64 * 1024)
+#define STATE_MAX (1024 * 1024)	/* 512 paths take about 70 KiB */
 
 static void
 state_path(const struct link *l, char *out, size_t cap)
@@ -117,7 +117,7 @@ link_state_save(struct link *l)
 			if ((r = add_entry(arr, &l->ch[i].paths[j])) != 0)
 				goto out;
 	r = ERR_NOMEM;
-	if ((text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS)) == NULL)
+	if ((text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		goto out;
 	state_path(l, path, sizeof path);
 	r = file_write(path, (const uint8_t *)text, strlen(text), 0600, 1);

@@ -673,6 +673,31 @@ test_per_source_cap(void)
 	CHECK_INT(paths_up(home_s), 2);
 }
 
+/* A flood of garbage does not flood the log: at most 20 refusal lines a
+ * second, then one line that counts the rest; the good peer stays up. */
+static void
+test_log_flood(void)
+{
+	uint8_t junk[8] = { 0xff, 0xff };
+	int lp, fd;
+
+	usleep(1100000);	/* a fresh window */
+	for (int i = 0; i < 60; i++) {
+		fd = raw_connect(port_base + 2, &lp);
+		if (fd < 0)
+			continue;
+		(void)!write(fd, junk, sizeof junk);
+		CHECK_INT(drain(fd, 2000), 0);
+		close(fd);
+	}
+	usleep(1100000);
+	expect_refused(junk, sizeof junk, false, "(oversized)",
+	    port_base + 2);
+	CHECK(wait_log(log_s, "more connections refused without a log line",
+	    NULL, 2000));
+	CHECK_INT(paths_up(home_s), 2);
+}
+
 /* kill -9 of north: south shows both paths down within three heartbeat
  * intervals, and up after a restart. */
 static void
@@ -1042,6 +1067,7 @@ main(void)
 	RUN(test_strangers);
 	RUN(test_replay);
 	RUN(test_per_source_cap);
+	RUN(test_log_flood);
 	RUN(test_kill9);
 	RUN(test_silent_peer);
 	RUN(test_rekey_under_traffic);
