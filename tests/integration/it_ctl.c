@@ -6,8 +6,13 @@
  * the kernel, a second daemon on the same home refused, parleyd.conf
  * refusals, and a clean stop that removes the socket.
  *
- * Needs no network; a node home with no channel. Kills only its own
- * children; removes its temporary directory.
+ * Then, with two channels installed (one expired, one ending in 5 days),
+ * `parley status` shows and warns about both, and the expired one gets
+ * no sessions.
+ *
+ * A node home with no channel, then two; ports 127.0.0.1, 17000-17999
+ * (two, from the pid). Kills only its own children; removes its temporary
+ * directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +24,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../harness.h"
+#include "crypto/agreement.h"
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
 
@@ -274,6 +281,93 @@ test_bad_conf(void)
 	unlink(path);
 }
 
+static int
+channel_with(const char *name, const struct keys *kn, int64_t from_days,
+    int64_t to_days, int port)
+{
+	char h[300];
+	struct keys k;
+	struct agreement a;
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	snprintf(h, sizeof h, "%s/%s", tmpdir, name);
+	if ((r = keys_create(h, name)) != 0 || (r = keys_load(&k, h)) != 0)
+		return r;
+	agreement_defaults(&a);
+	snprintf(a.party[0].name, sizeof a.party[0].name, "north");
+	memcpy(a.party[0].link_pub, kn->id.link_pub, 32);
+	memcpy(a.party[0].sign_pub, kn->id.sign_pub, 32);
+	snprintf(a.party[1].name, sizeof a.party[1].name, "%s", name);
+	memcpy(a.party[1].link_pub, k.id.link_pub, 32);
+	memcpy(a.party[1].sign_pub, k.id.sign_pub, 32);
+	snprintf(a.party[0].paths[0], sizeof a.party[0].paths[0],
+	    "127.0.0.1:%d", port);
+	snprintf(a.party[1].paths[0], sizeof a.party[1].paths[0],
+	    "127.0.0.1:%d", port + 1);
+	a.npaths = 1;
+	randombytes_buf(a.psk, sizeof a.psk);
+	a.created = (uint64_t)(now + from_days * 86400);
+	a.not_before = a.created;
+	a.not_after = (uint64_t)(now + to_days * 86400);
+	if ((r = agreement_finalize(&a)) == 0 &&
+	    (r = agreement_sign(&a, kn)) == 0 &&
+	    (r = agreement_sign(&a, &k)) == 0)
+		r = agreement_install(home, &a);
+	agreement_wipe(&a);
+	keys_fini(&k);
+	return r;
+}
+
+static void
+test_expiry(void)
+{
+	struct keys kn;
+	char cmd[1400], out[8192];
+	int port = 17000 + (int)(getpid() % 49) * 20 + 18;
+	size_t n;
+	FILE *p;
+	struct stat sb;
+
+	CHECK_INT(keys_load(&kn, home), 0);
+	CHECK_INT(channel_with("south", &kn, -30, -1, port), 0);
+	CHECK_INT(channel_with("isle", &kn, -1, 5, port), 0);
+	keys_fini(&kn);
+	pid = spawn(logp);
+	for (int i = 0; i < 300 && stat(sock, &sb) != 0; i++)
+		usleep(10000);
+	snprintf(cmd, sizeof cmd, "%s/parley status --home %s 2>&1", build,
+	    home);
+	CHECK((p = popen(cmd, "r")) != NULL);
+	if (p == NULL)
+		return;
+	n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	CHECK_INT(WEXITSTATUS(pclose(p)), 0);
+	CHECK_CONTAINS(out, "with south");
+	CHECK_CONTAINS(out, "agreement expired");
+	CHECK_CONTAINS(out, "agreement with south has EXPIRED");
+	/* 5 days minus the seconds since it was made: 4 or 5 */
+	CHECK(strstr(out, "agreement with isle expires in 4 days") ||
+	    strstr(out, "agreement with isle expires in 5 days"));
+	CHECK_CONTAINS(out, "parley status: warning:");
+	CHECK(file_has(logp, "with south: agreement expired; no sessions"));
+	snprintf(cmd, sizeof cmd, "%s/parley status --json --home %s", build,
+	    home);
+	CHECK((p = popen(cmd, "r")) != NULL);
+	if (p) {
+		json_error_t je;
+		json_t *j = json_loadf(p, 0, &je);
+		CHECK_INT(json_array_size(json_object_get(j, "warnings")), 2);
+		CHECK_INT(json_array_size(json_object_get(j, "channels")), 2);
+		json_decref(j);
+		pclose(p);
+	}
+	kill(pid, SIGTERM);
+	reap(pid, 5000);
+	pid = -1;
+}
+
 int
 main(void)
 {
@@ -302,6 +396,7 @@ main(void)
 	RUN(test_second_daemon);
 	RUN(test_stop);
 	RUN(test_bad_conf);
+	RUN(test_expiry);
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		reap(pid, 2000);
