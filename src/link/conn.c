@@ -336,11 +336,10 @@ start_initiation(struct link_conn *c)
 	if ((c->hs = malloc(sizeof *c->hs)) == NULL)
 		return ERR_NOMEM;
 	link_ts_next(p->ts_sent, p->ts_sent, link_unix_ns());
-	/* Durable before it is used: a restart never sends an older one. */
-	if ((r = link_state_save(c->link)) != 0)
-		return r;
 	link_hs_params(p, &hp);
-	if ((r = link_hs_write_init(c->hs, &hp, p->ts_sent, msg)) != 0) {
+	/* Durable before it is used: a restart never sends an older one. */
+	if ((r = link_state_save(c->link)) != 0 ||
+	    (r = link_hs_write_init(c->hs, &hp, p->ts_sent, msg)) != 0) {
 		free(c->hs);
 		c->hs = NULL;
 		return r;
