@@ -1,0 +1,1026 @@
+/*
+ * delivery.c: the per-channel delivery engine (delivery.h,
+ * docs/delivery.md): the sender's scheduler and resend pointer, the
+ * receiver's verifier and unsigned run, SYNC, receipts and refusals.
+ */
+#include "msg/delivery.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "base/hex.h"
+#include "base/log.h"
+#include "base/wire.h"
+
+/* One message of the peer's unsigned run, held until a head covers it. */
+struct dl_pend {
+	uint8_t hdr[ENVELOPE_HEADER_MAX];
+	size_t hlen;
+	uint8_t *body;
+	size_t blen;
+	struct envelope_header h;
+	uint8_t id[ENVELOPE_ID_LEN];
+};
+
+struct dl_channel {
+	uint8_t id[ENVELOPE_ID_LEN];
+	char idhex[17];			/* for the log */
+	uint8_t self;
+	uint8_t peer_pub[KEYS_PUB_LEN];
+	char peer[KEYS_NAME_MAX + 1];
+	unsigned npaths;
+	bool up[DELIVERY_MAX_PATHS];
+	int active;			/* -1: none */
+	/* Sender. */
+	bool synced;			/* the peer's SYNC came since active */
+	uint64_t assigned, receipted, sent;
+	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
+	uint64_t progress_ms, sync_ms, gap_sync_ms;
+	uint64_t refused, resends;
+	/* Receiver. */
+	struct chain_verifier v;
+	struct dl_pend pend[CHAIN_RUN_MAX];
+	size_t npend;
+	/* A body arriving in parts. */
+	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
+	size_t asm_hlen, asm_len, asm_want;
+	uint8_t *asm_body;
+};
+
+struct delivery {
+	struct store *s;
+	const struct keys *k;
+	struct delivery_io io;
+	size_t nch;
+	struct dl_channel *ch[DELIVERY_MAX_CHANNELS];
+};
+
+static uint64_t
+dl_now(const struct delivery *d)
+{
+	struct timeval tv;
+
+	if (d->io.now_ms)
+		return d->io.now_ms(d->io.ctx);
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+const char *
+delivery_refusal_name(int code)
+{
+	switch (code) {
+	case ERR_SIGNATURE: return "bad signature";
+	case ERR_FOREIGN: return "wrong channel or sender";
+	case ERR_GAP: return "gap in sequence";
+	case ERR_REPLAY: return "repeat in sequence";
+	case ERR_CHAIN: return "wrong previous hash";
+	case ERR_EXISTS: return "repeat with another id";
+	case ERR_BODY: return "body does not match its header";
+	case ERR_TOO_BIG: return "oversized body";
+	case ERR_KIND: return "unknown kind";
+	case ERR_NONCANONICAL: return "non-deterministic CBOR";
+	case ERR_PARSE: return "malformed CBOR";
+	case ERR_FULL: return "unsigned run over the cap";
+	case ERR_VERSION: return "unknown version";
+	default: return err_str(code);
+	}
+}
+
+/* --- records ---------------------------------------------------------- */
+
+int
+delivery_msg_encode(const uint8_t *hdr, size_t hlen, const uint8_t *body,
+    size_t blen, uint8_t *out, size_t cap, size_t *len)
+{
+	struct wire_writer w;
+
+	wire_writer_init(&w, out, cap);
+	wire_put_map(&w, 2);
+	wire_put_uint(&w, 1);
+	wire_put_bytes(&w, hdr, hlen);
+	wire_put_uint(&w, 2);
+	wire_put_bytes(&w, body, blen);
+	return wire_writer_finish(&w, len);
+}
+
+int
+delivery_part_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
+    const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap, size_t *len)
+{
+	struct wire_writer w;
+
+	wire_writer_init(&w, out, cap);
+	wire_put_map(&w, 3);
+	wire_put_uint(&w, 1);
+	wire_put_bytes(&w, hdr, hlen);
+	wire_put_uint(&w, 2);
+	wire_put_uint(&w, offset);
+	wire_put_uint(&w, 3);
+	wire_put_bytes(&w, chunk, clen);
+	return wire_writer_finish(&w, len);
+}
+
+int
+delivery_sync_encode(const struct chain_receipt *r, bool reply, uint8_t *out,
+    size_t cap, size_t *len)
+{
+	uint8_t rb[CHAIN_RECEIPT_MAX];
+	size_t rlen;
+	struct wire_writer w;
+	int e;
+
+	if ((e = chain_receipt_encode(r, rb, sizeof rb, &rlen)) != 0)
+		return e;
+	wire_writer_init(&w, out, cap);
+	wire_put_map(&w, 3);
+	wire_put_uint(&w, 1);
+	wire_put_uint(&w, DELIVERY_VERSION);
+	wire_put_uint(&w, 2);
+	wire_put_bytes(&w, rb, rlen);
+	wire_put_uint(&w, 3);
+	wire_put_bool(&w, reply);
+	return wire_writer_finish(&w, len);
+}
+
+/*
+ * Decodes a record map with keys 1..n into byte strings / uints (kinds:
+ * 'b' bytes, 'u' uint, 't' bool), then checks it is the deterministic
+ * encoding by re-encoding. ERR_PARSE, ERR_NONCANONICAL. *rootp is the
+ * decoded item (or NULL), for the caller to free with rec_free.
+ */
+struct dl_field {
+	char kind;
+	const uint8_t *p;
+	size_t n;
+	uint64_t u;
+};
+
+static int
+record_decode(const uint8_t *b, size_t len, struct dl_field *f, size_t n,
+    cbor_item_t **rootp)
+{
+	cbor_item_t *root = NULL;
+	struct wire_writer w;
+	uint8_t *re = NULL;
+	size_t relen;
+	int r = ERR_PARSE;
+
+	if (wire_load(b, len, &root) != 0 || !cbor_isa_map(root) ||
+	    cbor_map_size(root) != n)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		cbor_item_t *it = wire_map_get(root, i + 1);
+		if (it == NULL)
+			goto out;
+		if (f[i].kind == 'b' && wire_get_bytes(it, &f[i].p, &f[i].n)
+		    != 0)
+			goto out;
+		if (f[i].kind == 'u' && wire_get_uint(it, &f[i].u) != 0)
+			goto out;
+		if (f[i].kind == 't') {
+			if (!cbor_is_bool(it))
+				goto out;
+			f[i].u = cbor_get_bool(it) ? 1 : 0;
+		}
+	}
+	if ((re = malloc(len)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	wire_writer_init(&w, re, len);
+	wire_put_map(&w, n);
+	for (size_t i = 0; i < n; i++) {
+		wire_put_uint(&w, i + 1);
+		if (f[i].kind == 'b')
+			wire_put_bytes(&w, f[i].p, f[i].n);
+		else if (f[i].kind == 'u')
+			wire_put_uint(&w, f[i].u);
+		else
+			wire_put_bool(&w, f[i].u != 0);
+	}
+	r = ERR_NONCANONICAL;
+	if (wire_writer_finish(&w, &relen) == 0 && relen == len &&
+	    memcmp(re, b, len) == 0)
+		r = 0;
+out:
+	free(re);
+	*rootp = root;		/* f's byte strings point into it */
+	return r;
+}
+
+static void
+rec_free(cbor_item_t *root)
+{
+	if (root)
+		cbor_decref(&root);
+}
+
+/* --- channels ----------------------------------------------------------- */
+
+int
+delivery_new(struct store *s, const struct keys *k,
+    const struct delivery_io *io, struct delivery **out)
+{
+	struct delivery *d;
+
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		return ERR_NOMEM;
+	d->s = s;
+	d->k = k;
+	d->io = *io;
+	*out = d;
+	return 0;
+}
+
+static void
+pend_drop(struct dl_channel *c)
+{
+	for (size_t i = 0; i < c->npend; i++)
+		free(c->pend[i].body);
+	c->npend = 0;
+	chain_verifier_drop(&c->v);
+	free(c->asm_body);
+	c->asm_body = NULL;
+	c->asm_len = c->asm_want = c->asm_hlen = 0;
+}
+
+void
+delivery_free(struct delivery *d)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < d->nch; i++) {
+		pend_drop(d->ch[i]);
+		free(d->ch[i]);
+	}
+	free(d);
+}
+
+/* Re-reads where both chains stand (after start or a failed store). */
+static int
+channel_reload(struct delivery *d, struct dl_channel *c)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+	struct store_receipt rc;
+	uint64_t seq;
+	int r;
+
+	pend_drop(c);
+	if ((r = store_highest(d->s, c->id, (uint8_t)(1 - c->self), &seq, id))
+	    != 0)
+		return r;
+	chain_verifier_init(&c->v, c->id, (uint8_t)(1 - c->self), c->peer_pub,
+	    seq, id);
+	if ((r = store_highest(d->s, c->id, c->self, &c->assigned, id)) != 0)
+		return r;
+	r = store_receipt_latest(d->s, c->id, (uint8_t)(1 - c->self), &rc);
+	if (r == ERR_NOT_FOUND)
+		c->receipted = 0;
+	else if (r != 0)
+		return r;
+	else
+		c->receipted = rc.seq;
+	c->sent = c->receipted;
+	return 0;
+}
+
+int
+delivery_add_channel(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self,
+    const uint8_t peer_pub[KEYS_PUB_LEN], const char *peer_name,
+    unsigned npaths)
+{
+	struct dl_channel *c;
+	int r;
+
+	if (d->nch >= DELIVERY_MAX_CHANNELS || self > 1 ||
+	    npaths > DELIVERY_MAX_PATHS)
+		return ERR_INVALID;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return ERR_NOMEM;
+	memcpy(c->id, channel, sizeof c->id);
+	hex_encode(c->idhex, channel, 8);
+	c->self = self;
+	memcpy(c->peer_pub, peer_pub, sizeof c->peer_pub);
+	snprintf(c->peer, sizeof c->peer, "%s", peer_name);
+	c->npaths = npaths;
+	c->active = -1;
+	if ((r = channel_reload(d, c)) != 0) {
+		free(c);
+		return r;
+	}
+	d->ch[d->nch++] = c;
+	return 0;
+}
+
+static struct dl_channel *
+find_channel(struct delivery *d, const uint8_t id[ENVELOPE_ID_LEN])
+{
+	for (size_t i = 0; i < d->nch; i++)
+		if (memcmp(d->ch[i]->id, id, ENVELOPE_ID_LEN) == 0)
+			return d->ch[i];
+	return NULL;
+}
+
+int
+delivery_find(const struct delivery *d, const char *name, size_t *index)
+{
+	char hex[2 * ENVELOPE_ID_LEN + 1];
+	size_t found = 0;
+
+	if (name == NULL || *name == '\0') {
+		if (d->nch != 1)
+			return d->nch == 0 ? ERR_NOT_FOUND : ERR_INVALID;
+		*index = 0;
+		return 0;
+	}
+	for (size_t i = 0; i < d->nch; i++) {
+		hex_encode(hex, d->ch[i]->id, ENVELOPE_ID_LEN);
+		if (strcmp(d->ch[i]->peer, name) == 0 || (strlen(name) >= 4 &&
+		    strncmp(hex, name, strlen(name)) == 0)) {
+			*index = i;
+			found++;
+		}
+	}
+	return found == 1 ? 0 : found == 0 ? ERR_NOT_FOUND : ERR_INVALID;
+}
+
+size_t
+delivery_channel_count(const struct delivery *d)
+{
+	return d->nch;
+}
+
+const uint8_t *
+delivery_channel_id(const struct delivery *d, size_t i)
+{
+	return d->ch[i]->id;
+}
+
+const char *
+delivery_channel_peer(const struct delivery *d, size_t i)
+{
+	return d->ch[i]->peer;
+}
+
+uint8_t
+delivery_channel_self(const struct delivery *d, size_t i)
+{
+	return d->ch[i]->self;
+}
+
+struct store *
+delivery_store(struct delivery *d)
+{
+	return d->s;
+}
+
+int
+delivery_stats(struct delivery *d, size_t i, struct delivery_stats *st)
+{
+	struct dl_channel *c = d->ch[i];
+	int r;
+
+	memset(st, 0, sizeof *st);
+	if ((r = store_queued_count(d->s, c->id, &st->queued)) != 0)
+		return r;
+	st->assigned = c->assigned;
+	st->receipted = c->receipted;
+	st->received = c->v.seq;
+	st->active_path = c->active;
+	st->synced = c->synced;
+	st->refused = c->refused;
+	st->resends = c->resends;
+	return 0;
+}
+
+static void
+wake(struct delivery *d)
+{
+	if (d->io.wake)
+		d->io.wake(d->io.ctx);
+}
+
+int
+delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
+    uint8_t marking, uint32_t kind, const uint8_t *body, size_t len,
+    int64_t *qid)
+{
+	struct dl_channel *c = d->ch[i];
+	int r;
+
+	r = chain_queue(d->s, c->id, c->self, precedence, marking, kind, body,
+	    len, dl_now(d), qid);
+	if (r == 0)
+		wake(d);
+	return r;
+}
+
+/* --- sending ---------------------------------------------------------- */
+
+static int
+send_rec(struct delivery *d, struct dl_channel *c, uint8_t type,
+    const uint8_t *b, size_t n)
+{
+	if (c->active < 0)
+		return ERR_CLOSED;
+	return d->io.send(d->io.ctx, c->id, (unsigned)c->active, type, b, n);
+}
+
+/* Our signed statement of how far we hold the peer's chain. */
+static int
+make_receipt(struct delivery *d, struct dl_channel *c, struct chain_receipt *r)
+{
+	memset(r, 0, sizeof *r);
+	memcpy(r->channel, c->id, sizeof r->channel);
+	r->receiver = c->self;
+	r->seq = c->v.seq;
+	memcpy(r->id, c->v.id, sizeof r->id);
+	r->time_ms = dl_now(d);
+	return chain_receipt_sign(r, d->k);
+}
+
+static void
+send_sync(struct delivery *d, struct dl_channel *c, bool reply)
+{
+	struct chain_receipt rc;
+	uint8_t b[CHAIN_RECEIPT_MAX + 32];
+	size_t n;
+
+	if (make_receipt(d, c, &rc) != 0 ||
+	    delivery_sync_encode(&rc, reply, b, sizeof b, &n) != 0)
+		return;
+	if (send_rec(d, c, DELIVERY_REC_SYNC, b, n) == 0)
+		c->sync_ms = dl_now(d);
+}
+
+static void
+send_receipt(struct delivery *d, struct dl_channel *c)
+{
+	struct chain_receipt rc;
+	uint8_t b[CHAIN_RECEIPT_MAX];
+	size_t n;
+
+	if (make_receipt(d, c, &rc) != 0 ||
+	    chain_receipt_encode(&rc, b, sizeof b, &n) != 0)
+		return;
+	(void)send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
+}
+
+static int
+send_head(struct delivery *d, struct dl_channel *c, const struct chain_head *h)
+{
+	uint8_t b[CHAIN_HEAD_MAX];
+	size_t n;
+	int r;
+
+	if ((r = chain_head_encode(h, b, sizeof b, &n)) != 0)
+		return r;
+	return send_rec(d, c, DELIVERY_REC_HEAD, b, n);
+}
+
+/* Sends one message: one MSG, or MSG_PARTs for a large body. */
+static int
+send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m)
+{
+	uint8_t *b;
+	size_t cap = m->header_len + DELIVERY_PART_MAX + 64, n, off = 0;
+	int r;
+
+	if ((b = malloc(cap)) == NULL)
+		return ERR_NOMEM;
+	if (m->body_len <= DELIVERY_PART_MAX) {
+		r = delivery_msg_encode(m->header, m->header_len, m->body,
+		    m->body_len, b, cap, &n);
+		if (r == 0)
+			r = send_rec(d, c, DELIVERY_REC_MSG, b, n);
+		free(b);
+		return r;
+	}
+	r = 0;
+	while (r == 0 && off < m->body_len) {
+		size_t k = m->body_len - off;
+		if (k > DELIVERY_PART_MAX)
+			k = DELIVERY_PART_MAX;
+		r = delivery_part_encode(m->header, m->header_len, off,
+		    m->body + off, k, b, cap, &n);
+		if (r == 0)
+			r = send_rec(d, c, DELIVERY_REC_PART, b, n);
+		off += k;
+	}
+	free(b);
+	return r;
+}
+
+struct send_ctx {
+	struct delivery *d;
+	struct dl_channel *c;
+	int err;
+};
+
+/* store_after's callback: one message, then a head where one is due. */
+static int
+send_one(void *arg, struct store_msg *m)
+{
+	struct send_ctx *sc = arg;
+	struct delivery *d = sc->d;
+	struct dl_channel *c = sc->c;
+	struct store_head sh;
+	struct chain_head h;
+	bool head = false;
+	int r;
+
+	if ((r = send_msg(d, c, m)) != 0)
+		goto fail;
+	c->unsigned_n++;
+	c->unsigned_bytes += m->header_len + m->body_len;
+	r = store_head_covering(d->s, c->id, c->self, m->seq, &sh);
+	if (r == 0 && sh.seq == m->seq) {
+		chain_head_from_store(&h, &sh);
+		head = true;
+	} else if (r != 0 && r != ERR_NOT_FOUND) {
+		goto fail;
+	} else if (c->unsigned_n >= DELIVERY_RUN_SIGN ||
+	    c->unsigned_bytes >= DELIVERY_RUN_BYTES || m->seq == c->assigned) {
+		if ((r = chain_head_over(&h, m, d->k)) != 0)
+			goto fail;
+		chain_head_to_store(&sh, &h);
+		if ((r = store_head_put(d->s, &sh, dl_now(d))) != 0)
+			goto fail;
+		head = true;
+	}
+	if (head) {
+		if ((r = send_head(d, c, &h)) != 0)
+			goto fail;
+		c->unsigned_n = c->unsigned_bytes = 0;
+	}
+	c->sent = m->seq;
+	return 0;
+fail:
+	/* The message goes again next time (the peer drops repeats). */
+	sc->err = r;
+	return 1;
+}
+
+/* The build callback: chain_store_build, remembering the last id. */
+struct build_ctx {
+	uint64_t seq;
+	uint8_t id[STORE_ID_LEN];
+};
+
+static int
+build_header(void *arg, const struct store_draft *dr, uint8_t *hdr,
+    size_t cap, size_t *len, uint8_t id[STORE_ID_LEN])
+{
+	struct build_ctx *b = arg;
+	int r;
+
+	if ((r = chain_store_build(NULL, dr, hdr, cap, len, id)) != 0)
+		return r;
+	b->seq = dr->seq;
+	memcpy(b->id, id, STORE_ID_LEN);
+	return 0;
+}
+
+/* Gives queued messages their place in the chain and signs a head over
+ * the batch. ERR_NOT_FOUND when nothing is queued. */
+static int
+assign(struct delivery *d, struct dl_channel *c, size_t max)
+{
+	struct build_ctx b;
+	struct chain_head h;
+	struct store_head sh;
+	uint64_t first, last;
+	int r;
+
+	memset(&b, 0, sizeof b);
+	if ((r = store_assign_batch(d->s, c->id, c->self, max, dl_now(d),
+	    build_header, &b, &first, &last)) != 0)
+		return r;
+	c->assigned = last;
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, c->id, sizeof h.channel);
+	h.sender = c->self;
+	h.seq = b.seq;
+	memcpy(h.id, b.id, sizeof h.id);
+	if ((r = chain_head_sign(&h, d->k)) != 0)
+		return r;
+	chain_head_to_store(&sh, &h);
+	/* A head lost here (full disk) is made again when the run is sent. */
+	if ((r = store_head_put(d->s, &sh, dl_now(d))) != 0)
+		log_warn("channel %s: cannot store a head: %s", c->idhex,
+		    err_str(r));
+	return 0;
+}
+
+static void
+pump_channel(struct delivery *d, struct dl_channel *c)
+{
+	struct send_ctx sc;
+	int r;
+
+	if (c->active < 0 || !c->synced)
+		return;
+	for (int rounds = 0; rounds < 64; rounds++) {
+		if (c->sent < c->assigned) {
+			uint64_t before = c->sent;
+			sc.d = d;
+			sc.c = c;
+			sc.err = 0;
+			r = store_after(d->s, c->id, c->self, c->sent, 32,
+			    send_one, &sc);
+			if (sc.err != 0 || (r != 0 && r != 1) ||
+			    c->sent == before)
+				return;		/* full, closed, or broken */
+			continue;
+		}
+		if (c->assigned - c->receipted >= DELIVERY_WINDOW)
+			return;
+		r = assign(d, c, DELIVERY_WINDOW - (size_t)(c->assigned -
+		    c->receipted) < DELIVERY_BATCH_MAX ? DELIVERY_WINDOW -
+		    (size_t)(c->assigned - c->receipted) : DELIVERY_BATCH_MAX);
+		if (r != 0) {
+			if (r != ERR_NOT_FOUND)
+				log_warn("channel %s: cannot assign: %s",
+				    c->idhex, err_str(r));
+			return;
+		}
+	}
+	wake(d);		/* more to do: yield to the loop first */
+}
+
+void
+delivery_pump(struct delivery *d)
+{
+	for (size_t i = 0; i < d->nch; i++)
+		pump_channel(d, d->ch[i]);
+}
+
+void
+delivery_tick(struct delivery *d)
+{
+	uint64_t now = dl_now(d);
+
+	for (size_t i = 0; i < d->nch; i++) {
+		struct dl_channel *c = d->ch[i];
+		if (c->active < 0)
+			continue;
+		if (!c->synced && now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)
+			send_sync(d, c, true);
+		if (c->synced && c->receipted < c->sent &&
+		    now - c->progress_ms >= DELIVERY_STALL_MS) {
+			c->sent = c->receipted;
+			c->unsigned_n = c->unsigned_bytes = 0;
+			c->progress_ms = now;
+			c->resends++;
+			pump_channel(d, c);
+		}
+	}
+}
+
+/* --- paths -------------------------------------------------------------- */
+
+void
+delivery_path_change(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, bool up)
+{
+	struct dl_channel *c = find_channel(d, channel);
+	int active = -1;
+
+	if (c == NULL || path >= c->npaths)
+		return;
+	c->up[path] = up;
+	for (unsigned i = 0; i < c->npaths && active < 0; i++)
+		if (c->up[i])
+			active = (int)i;
+	if (active == c->active)
+		return;
+	log_info("channel %s: messages on path %d", c->idhex, active);
+	c->active = active;
+	c->synced = false;
+	c->sent = c->receipted;
+	c->unsigned_n = c->unsigned_bytes = 0;
+	pend_drop(c);
+	if (active >= 0)
+		send_sync(d, c, false);
+}
+
+/* --- receiving ---------------------------------------------------------- */
+
+static void
+refuse(struct delivery *d, struct dl_channel *c, unsigned path,
+    const char *what, uint64_t seq, int code)
+{
+	c->refused++;
+	log_warn("channel %s path %u: refused %s seq %llu from %s: %s",
+	    c->idhex, path, what, (unsigned long long)seq, c->peer,
+	    delivery_refusal_name(code));
+	if (code == ERR_SIGNATURE || code == ERR_PARSE ||
+	    code == ERR_NONCANONICAL) {
+		pend_drop(c);
+		if (d->io.drop)
+			d->io.drop(d->io.ctx, c->id, path,
+			    delivery_refusal_name(code));
+	}
+}
+
+/* A repeat: the same message again (ignored) or another one at a seq we
+ * hold (refused). */
+static bool
+is_same_repeat(struct delivery *d, struct dl_channel *c,
+    const struct envelope_header *h, const uint8_t *hdr, size_t hlen)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+	struct store_msg m;
+	bool same;
+
+	envelope_header_id(hdr, hlen, id);
+	if (h->seq > c->v.seq) {
+		size_t k = (size_t)(h->seq - c->v.seq - 1);
+		return k < c->npend && sodium_memcmp(c->pend[k].id, id,
+		    sizeof id) == 0;
+	}
+	if (store_get(d->s, id, &m) != 0)
+		return false;
+	same = m.seq == h->seq && m.dir == STORE_IN &&
+	    memcmp(m.channel, c->id, sizeof m.channel) == 0;
+	store_msg_fini(&m);
+	return same;
+}
+
+static void
+ask_resend(struct delivery *d, struct dl_channel *c)
+{
+	uint64_t now = dl_now(d);
+
+	if (now - c->gap_sync_ms < DELIVERY_GAP_SYNC_MS)
+		return;
+	c->gap_sync_ms = now;
+	send_sync(d, c, false);
+}
+
+/* One whole message (header and body) from the peer. */
+static void
+on_message(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *hdr, size_t hlen, const uint8_t *body, size_t blen)
+{
+	struct envelope_header h;
+	uint8_t id[ENVELOPE_ID_LEN];
+	struct dl_pend *p;
+	int r;
+
+	r = chain_accept_message(&c->v, hdr, hlen, body, blen, &h, id);
+	if (r == ERR_REPLAY && is_same_repeat(d, c, &h, hdr, hlen))
+		return;
+	if (r == ERR_REPLAY)
+		r = ERR_EXISTS;
+	if (r != 0) {
+		refuse(d, c, path, "message", r == ERR_PARSE ||
+		    r == ERR_NONCANONICAL || r == ERR_TOO_BIG ||
+		    r == ERR_VERSION || r == ERR_KIND ? 0 : h.seq, r);
+		if (r == ERR_GAP)
+			ask_resend(d, c);
+		return;
+	}
+	p = &c->pend[c->npend];
+	memcpy(p->hdr, hdr, hlen);
+	p->hlen = hlen;
+	p->h = h;
+	memcpy(p->id, id, sizeof id);
+	p->blen = blen;
+	if ((p->body = malloc(blen ? blen : 1)) == NULL) {
+		chain_verifier_drop(&c->v);
+		pend_drop(c);
+		return;
+	}
+	memcpy(p->body, body, blen);
+	c->npend++;
+}
+
+static void
+on_msg(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct dl_field f[2] = { { .kind = 'b' }, { .kind = 'b' } };
+	cbor_item_t *root = NULL;
+	int r;
+
+	if ((r = record_decode(b, n, f, 2, &root)) != 0 || f[0].n >
+	    ENVELOPE_HEADER_MAX)
+		refuse(d, c, path, "MSG", 0, r ? r : ERR_PARSE);
+	else
+		on_message(d, c, path, f[0].p, f[0].n, f[1].p, f[1].n);
+	rec_free(root);
+}
+
+static void
+part_take(struct delivery *d, struct dl_channel *c, unsigned path,
+    const struct dl_field *f)
+{
+	struct envelope_header h;
+	int r;
+
+	if (f[1].u == 0) {
+		free(c->asm_body);
+		c->asm_body = NULL;
+		c->asm_len = 0;
+		if ((r = envelope_header_decode(&h, f[0].p, f[0].n)) != 0) {
+			refuse(d, c, path, "MSG_PART", 0, r);
+			return;
+		}
+		if ((c->asm_body = malloc(h.body_len ? h.body_len : 1)) ==
+		    NULL)
+			return;
+		memcpy(c->asm_hdr, f[0].p, f[0].n);
+		c->asm_hlen = f[0].n;
+		c->asm_want = h.body_len;
+	} else if (c->asm_body == NULL || f[1].u != c->asm_len ||
+	    f[0].n != c->asm_hlen || memcmp(f[0].p, c->asm_hdr, f[0].n) != 0) {
+		/* A part out of place: the sender starts the body again. */
+		refuse(d, c, path, "MSG_PART out of order", 0, ERR_GAP);
+		return;
+	}
+	if (f[2].n > c->asm_want - c->asm_len) {
+		refuse(d, c, path, "MSG_PART", 0, ERR_TOO_BIG);
+		free(c->asm_body);
+		c->asm_body = NULL;
+		return;
+	}
+	memcpy(c->asm_body + c->asm_len, f[2].p, f[2].n);
+	c->asm_len += f[2].n;
+	if (c->asm_len == c->asm_want) {
+		on_message(d, c, path, c->asm_hdr, c->asm_hlen, c->asm_body,
+		    c->asm_len);
+		free(c->asm_body);
+		c->asm_body = NULL;
+		c->asm_len = 0;
+	}
+}
+
+static void
+on_part(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct dl_field f[3] = { { .kind = 'b' }, { .kind = 'u' },
+	    { .kind = 'b' } };
+	cbor_item_t *root = NULL;
+	int r;
+
+	if ((r = record_decode(b, n, f, 3, &root)) != 0 || f[0].n >
+	    ENVELOPE_HEADER_MAX)
+		refuse(d, c, path, "MSG_PART", 0, r ? r : ERR_PARSE);
+	else
+		part_take(d, c, path, f);
+	rec_free(root);
+}
+
+/* A head: the covered run is stored in one transaction, then receipted. */
+static void
+on_head(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct store_in in[CHAIN_RUN_MAX];
+	struct chain_head h;
+	struct store_head sh;
+	size_t acc = 0, added;
+	int r;
+
+	if ((r = chain_head_decode(&h, b, n)) != 0) {
+		refuse(d, c, path, "HEAD", 0, r);
+		return;
+	}
+	r = chain_accept_head(&c->v, &h, &acc);
+	if (r == ERR_REPLAY) {
+		send_receipt(d, c);		/* tell it again */
+		return;
+	}
+	if (r != 0) {
+		refuse(d, c, path, "HEAD", h.seq, r);
+		return;
+	}
+	for (size_t i = 0; i < acc; i++)
+		chain_store_in(&in[i], &c->pend[i].h, c->pend[i].hdr,
+		    c->pend[i].hlen, c->pend[i].body, c->pend[i].blen,
+		    c->pend[i].id);
+	chain_head_to_store(&sh, &h);
+	r = store_received_put(d->s, c->id, (uint8_t)(1 - c->self), in, acc,
+	    &sh, dl_now(d), &added);
+	if (r != 0) {
+		/* Nothing stored: start over from what the store holds. */
+		log_warn("channel %s: cannot store %zu messages from %s: %s",
+		    c->idhex, acc, c->peer, r == ERR_FULL ? "store full" :
+		    err_str(r));
+		(void)channel_reload(d, c);
+		return;
+	}
+	for (size_t i = 0; i < acc; i++)
+		free(c->pend[i].body);
+	memmove(c->pend, c->pend + acc, (c->npend - acc) * sizeof c->pend[0]);
+	c->npend -= acc;
+	send_receipt(d, c);
+}
+
+/* A receipt of our chain (RECEIPT, or inside a SYNC): verified, stored
+ * when it says more than the last. */
+static int
+take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n, const char *what, uint64_t *seq)
+{
+	struct chain_receipt rc;
+	struct store_receipt sr;
+	size_t newly;
+	int r;
+
+	if ((r = chain_receipt_decode(&rc, b, n)) != 0) {
+		refuse(d, c, path, what, 0, r);
+		return r;
+	}
+	if (memcmp(rc.channel, c->id, sizeof c->id) != 0 ||
+	    rc.receiver != 1 - c->self) {
+		refuse(d, c, path, what, rc.seq, ERR_FOREIGN);
+		return ERR_FOREIGN;
+	}
+	if ((r = chain_receipt_verify(&rc, c->peer_pub)) != 0 ||
+	    rc.seq > c->assigned) {
+		refuse(d, c, path, what, rc.seq, r ? r : ERR_GAP);
+		return r ? r : ERR_GAP;
+	}
+	*seq = rc.seq;
+	if (rc.seq <= c->receipted)
+		return 0;
+	chain_receipt_to_store(&sr, &rc);
+	if ((r = store_receipt_put(d->s, &sr, dl_now(d), &newly)) != 0) {
+		if (r != ERR_FULL)
+			refuse(d, c, path, what, rc.seq, r);
+		return r;
+	}
+	c->receipted = rc.seq;
+	c->progress_ms = dl_now(d);
+	return 0;
+}
+
+static void
+on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct dl_field f[3] = { { .kind = 'u' }, { .kind = 'b' },
+	    { .kind = 't' } };
+	cbor_item_t *root = NULL;
+	uint64_t seq;
+	int r;
+
+	if ((r = record_decode(b, n, f, 3, &root)) != 0)
+		refuse(d, c, path, "SYNC", 0, r);
+	else if (f[0].u != DELIVERY_VERSION) {
+		refuse(d, c, path, "SYNC", 0, ERR_VERSION);
+		r = ERR_VERSION;
+	} else
+		r = take_receipt(d, c, path, f[1].p, f[1].n, "SYNC", &seq);
+	rec_free(root);
+	if (r != 0)
+		return;
+	c->synced = true;
+	c->sent = seq;
+	c->unsigned_n = c->unsigned_bytes = 0;
+	c->progress_ms = dl_now(d);
+	if (f[2].u)
+		send_sync(d, c, false);
+	pump_channel(d, c);
+}
+
+void
+delivery_record(struct delivery *d, const uint8_t channel[ENVELOPE_ID_LEN],
+    unsigned path, uint8_t type, const uint8_t *body, size_t len)
+{
+	struct dl_channel *c = find_channel(d, channel);
+	uint64_t seq;
+
+	if (c == NULL || path >= c->npaths)
+		return;
+	switch (type) {
+	case DELIVERY_REC_SYNC:
+		on_sync(d, c, path, body, len);
+		break;
+	case DELIVERY_REC_MSG:
+		on_msg(d, c, path, body, len);
+		break;
+	case DELIVERY_REC_PART:
+		on_part(d, c, path, body, len);
+		break;
+	case DELIVERY_REC_HEAD:
+		on_head(d, c, path, body, len);
+		break;
+	case DELIVERY_REC_RECEIPT:
+		if (take_receipt(d, c, path, body, len, "RECEIPT", &seq) == 0)
+			pump_channel(d, c);
+		break;
+	default:
+		log_debug("channel %s path %u: record type 0x%02x ignored",
+		    c->idhex, path, type);
+		break;
+	}
+}

@@ -1,0 +1,136 @@
+/*
+ * delivery.h: the delivery engine between the link and the store
+ * (docs/delivery.md has the records in CDDL and the rules).
+ *
+ * Per channel, the engine sends our chain on one active path (the lowest
+ * path that is up) and receives the peer's on any path: SYNC says what a
+ * side holds of the other's chain (a signed receipt) and makes the other
+ * resend the rest; MSG / MSG_PART carry a header and its body; HEAD is a
+ * signed chain head over the run sent; RECEIPT is the receiver's signed
+ * "I hold up to here". Messages are queued durably first (delivery_queue),
+ * then given their place in the chain in batches, FLASH first, while the
+ * in-flight window (assigned, not receipted) is below DELIVERY_WINDOW.
+ *
+ * The engine does no I/O itself: records go out through delivery_io.send,
+ * a broken session is ended through io.drop, and io.wake asks the caller
+ * to call delivery_pump soon (the daemon defers it to its loop, tests call
+ * it directly). So two engines can be wired through memory in tests.
+ */
+#ifndef PARLEY_MSG_DELIVERY_H
+#define PARLEY_MSG_DELIVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/keys.h"
+#include "msg/chain.h"
+#include "store/store.h"
+
+#define DELIVERY_VERSION 1		/* of the records below */
+#define DELIVERY_MAX_CHANNELS 64
+#define DELIVERY_MAX_PATHS 8
+#define DELIVERY_WINDOW 256		/* assigned, not yet receipted */
+#define DELIVERY_BATCH_MAX 128		/* assigned per head at once */
+#define DELIVERY_RUN_SIGN 128		/* a fresh head after this many */
+#define DELIVERY_RUN_BYTES (4u << 20)	/* ... or this many bytes unsigned */
+#define DELIVERY_PART_MAX 60000		/* body bytes per MSG_PART */
+#define DELIVERY_STALL_MS 3000		/* no receipt: resend from the last */
+#define DELIVERY_SYNC_RETRY_MS 2000	/* no SYNC from the peer: ask again */
+#define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
+
+/* Record types (link upper records). */
+enum delivery_rec {
+	DELIVERY_REC_SYNC = 0x10,
+	DELIVERY_REC_MSG = 0x11,
+	DELIVERY_REC_PART = 0x12,
+	DELIVERY_REC_HEAD = 0x13,
+	DELIVERY_REC_RECEIPT = 0x14,
+};
+
+struct delivery_io {
+	/* Queues one record on a path: 0, ERR_FULL (try later), or another
+	 * error (the path is gone). */
+	int (*send)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
+	    unsigned path, uint8_t type, const uint8_t *body, size_t len);
+	/* Ends the session on a path (a bad signature, a malformed record). */
+	void (*drop)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
+	    unsigned path, const char *why);
+	/* Asks for a delivery_pump call soon; may be NULL. */
+	void (*wake)(void *ctx);
+	/* Unix milliseconds; NULL: the system clock. */
+	uint64_t (*now_ms)(void *ctx);
+	void *ctx;
+};
+
+/* Per channel numbers, for status and tests. */
+struct delivery_stats {
+	size_t queued;			/* ours, not yet in the chain */
+	uint64_t assigned;		/* our highest seq */
+	uint64_t receipted;		/* the peer's receipt of our chain */
+	uint64_t received;		/* the peer's highest stored here */
+	int active_path;		/* -1: no path up */
+	bool synced;			/* the peer's SYNC came on this path */
+	uint64_t refused;		/* records refused since start */
+	uint64_t resends;		/* times the sender went back */
+};
+
+struct delivery;
+
+/* A new engine over store s (borrowed) signing with k (borrowed). */
+int delivery_new(struct store *s, const struct keys *k,
+    const struct delivery_io *io, struct delivery **out) WUR;
+void delivery_free(struct delivery *d);
+
+/* Adds a channel: our party index self, the peer's signing key and name,
+ * npaths paths. Reads where both chains stand from the store. */
+int delivery_add_channel(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self,
+    const uint8_t peer_pub[KEYS_PUB_LEN], const char *peer_name,
+    unsigned npaths) WUR;
+
+/* Finds a channel by id prefix (hex, >= 4 digits) or peer name; NULL
+ * name: the only channel. ERR_NOT_FOUND, ERR_AMBIGUOUS-like ERR_INVALID
+ * when several match. *index names it for the calls below. */
+int delivery_find(const struct delivery *d, const char *name,
+    size_t *index) WUR;
+size_t delivery_channel_count(const struct delivery *d);
+const uint8_t *delivery_channel_id(const struct delivery *d, size_t i);
+const char *delivery_channel_peer(const struct delivery *d, size_t i);
+uint8_t delivery_channel_self(const struct delivery *d, size_t i);
+int delivery_stats(struct delivery *d, size_t i, struct delivery_stats *st)
+    WUR;
+struct store *delivery_store(struct delivery *d);
+
+/* Commits a message of ours as queued (chain_queue) and wakes the pump.
+ * chain_queue's codes (ERR_FULL: the disk is full, nothing stored). */
+int delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
+    uint8_t marking, uint32_t kind, const uint8_t *body, size_t len,
+    int64_t *qid) WUR;
+
+/* The link's callbacks. */
+void delivery_path_change(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, bool up);
+void delivery_record(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, uint8_t type,
+    const uint8_t *body, size_t len);
+
+/* Assigns and sends what the windows allow, on every channel. */
+void delivery_pump(struct delivery *d);
+/* Timers: call about every 250 ms (stalls, missing SYNCs). */
+void delivery_tick(struct delivery *d);
+
+/* Name of a refusal code as the log says it ("bad signature", ...). */
+const char *delivery_refusal_name(int code);
+
+/* Record builders, also used by tests that play a peer. */
+int delivery_msg_encode(const uint8_t *hdr, size_t hlen, const uint8_t *body,
+    size_t blen, uint8_t *out, size_t cap, size_t *len) WUR;
+int delivery_part_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
+    const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap,
+    size_t *len) WUR;
+int delivery_sync_encode(const struct chain_receipt *r, bool reply,
+    uint8_t *out, size_t cap, size_t *len) WUR;
+
+#endif

@@ -1,0 +1,547 @@
+/*
+ * test_delivery.c: two delivery engines (msg/delivery.h) wired through
+ * memory, each with its own in-memory store: exactly once and in order;
+ * resend after a lost connection; SYNC semantics (nothing resent that the
+ * peer holds); FLASH overtakes a backlog; large bodies in parts; and each
+ * refusal, made by a fake peer feeding crafted records, named in the log
+ * with nothing stored. No network.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "base/log.h"
+#include "base/wire.h"
+#include "msg/delivery.h"
+
+#define QCAP 20000
+
+struct rec {
+	uint8_t type;
+	uint8_t *b;
+	size_t n;
+};
+
+/* One direction of the memory wire. */
+struct pipe {
+	struct rec q[QCAP];
+	size_t head, tail;
+	uint64_t msgs;			/* MSG records sent */
+};
+
+struct node {
+	struct keys k;
+	struct store *s;
+	struct delivery *d;
+	struct pipe *out;
+	struct node *peer;
+	bool connected, woken;
+	uint64_t drops;
+};
+
+static uint8_t chan[32];
+static struct node na, nb;
+static struct pipe pab, pba;
+static char logpath[] = "/tmp/parley-test-delivery-XXXXXX";
+
+static int
+io_send(void *ctx, const uint8_t c[32], unsigned path, uint8_t type,
+    const uint8_t *b, size_t n)
+{
+	struct node *x = ctx;
+	struct rec *r;
+
+	(void)c;
+	(void)path;
+	if (!x->connected)
+		return ERR_CLOSED;
+	if (x->out->tail - x->out->head >= QCAP)
+		return ERR_FULL;
+	r = &x->out->q[x->out->tail % QCAP];
+	r->type = type;
+	r->b = malloc(n ? n : 1);
+	memcpy(r->b, b, n);
+	r->n = n;
+	x->out->tail++;
+	if (type == DELIVERY_REC_MSG)
+		x->out->msgs++;
+	return 0;
+}
+
+static void
+io_drop(void *ctx, const uint8_t c[32], unsigned path, const char *why)
+{
+	struct node *x = ctx;
+
+	(void)c;
+	(void)path;
+	(void)why;
+	x->drops++;
+}
+
+static void
+io_wake(void *ctx)
+{
+	((struct node *)ctx)->woken = true;
+}
+
+static void
+pipe_clear(struct pipe *p)
+{
+	while (p->head < p->tail)
+		free(p->q[p->head++ % QCAP].b);
+}
+
+static void
+node_make(struct node *x, struct node *peer, struct pipe *out)
+{
+	memset(x, 0, sizeof *x);
+	x->k.sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	crypto_sign_keypair(x->k.id.sign_pub, x->k.sign_sk);
+	x->peer = peer;
+	x->out = out;
+}
+
+/* Opens both stores and engines (a restart keeps nothing but the store). */
+static void
+engines_start(void)
+{
+	struct delivery_io io = { io_send, io_drop, io_wake, NULL, NULL };
+	struct node *n[2] = { &na, &nb };
+
+	for (int i = 0; i < 2; i++) {
+		if (n[i]->s == NULL && store_open(&n[i]->s, ":memory:") != 0)
+			abort();
+		io.ctx = n[i];
+		if (delivery_new(n[i]->s, &n[i]->k, &io, &n[i]->d) != 0 ||
+		    delivery_add_channel(n[i]->d, chan, (uint8_t)i,
+		    n[i]->peer->k.id.sign_pub, i ? "north" : "south", 1) != 0)
+			abort();
+	}
+}
+
+static void
+engines_stop(bool keep_store)
+{
+	struct node *n[2] = { &na, &nb };
+
+	pipe_clear(&pab);
+	pipe_clear(&pba);
+	for (int i = 0; i < 2; i++) {
+		delivery_free(n[i]->d);
+		n[i]->d = NULL;
+		n[i]->connected = false;
+		if (!keep_store) {
+			store_close(n[i]->s);
+			n[i]->s = NULL;
+		}
+	}
+}
+
+static void
+connect_both(bool up)
+{
+	na.connected = nb.connected = up;
+	if (!up) {
+		pipe_clear(&pab);
+		pipe_clear(&pba);
+	}
+	delivery_path_change(na.d, chan, 0, up);
+	delivery_path_change(nb.d, chan, 0, up);
+}
+
+/* Delivers up to max records each way; returns how many moved. */
+static size_t
+run(size_t max)
+{
+	size_t moved = 0;
+	bool any = true;
+
+	while (any && moved < max) {
+		any = false;
+		for (int i = 0; i < 2; i++) {
+			struct node *x = i ? &nb : &na;
+			struct pipe *p = x->out;
+			if (x->woken) {
+				x->woken = false;
+				delivery_pump(x->d);
+				any = true;
+			}
+			if (p->head < p->tail && moved < max) {
+				struct rec r = p->q[p->head++ % QCAP];
+				delivery_record(x->peer->d, chan, 0, r.type,
+				    r.b, r.n);
+				free(r.b);
+				moved++;
+				any = true;
+			}
+		}
+	}
+	return moved;
+}
+
+static void
+queue_n(struct node *x, int n, uint8_t prec, const char *fmt)
+{
+	char body[64];
+	int64_t qid;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(body, sizeof body, "%s %d", fmt, i);
+		if (delivery_queue(x->d, 0, prec, ENVELOPE_PRIVATE,
+		    ENVELOPE_TEXT, (const uint8_t *)body, strlen(body), &qid)
+		    != 0)
+			abort();
+	}
+}
+
+struct seen {
+	uint64_t next;
+	int bad;
+	uint64_t flash_seq;
+};
+
+static int
+check_row(void *arg, struct store_msg *m)
+{
+	struct seen *s = arg;
+
+	if (m->seq != s->next)
+		s->bad++;
+	if (m->precedence == ENVELOPE_FLASH && s->flash_seq == 0)
+		s->flash_seq = m->seq;
+	s->next++;
+	return 0;
+}
+
+/* The received chain of sender at x: 1..n, each once. */
+static uint64_t
+received(struct node *x, uint8_t sender, struct seen *s)
+{
+	memset(s, 0, sizeof *s);
+	s->next = 1;
+	if (store_after(x->s, chan, sender, 0, 100000, check_row, s) != 0)
+		s->bad++;
+	return s->next - 1;
+}
+
+static void
+test_exactly_once(void)
+{
+	struct delivery_stats st;
+	struct seen s;
+
+	engines_start();
+	queue_n(&na, 300, ENVELOPE_ROUTINE, "north to south");
+	queue_n(&nb, 50, ENVELOPE_PRIORITY, "south to north");
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 300);
+	CHECK_INT(s.bad, 0);
+	CHECK_INT(received(&na, 1, &s), 50);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.assigned, 300);
+	CHECK_INT(st.receipted, 300);
+	CHECK_INT(st.queued, 0);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 50);
+	CHECK_INT(st.received, 300);
+	engines_stop(false);
+}
+
+static void
+test_resend_after_loss(void)
+{
+	struct delivery_stats st;
+	struct seen s;
+
+	engines_start();
+	queue_n(&na, 400, ENVELOPE_ROUTINE, "m");
+	connect_both(true);
+	run(150);			/* part of it, then the link breaks */
+	connect_both(false);
+	CHECK(received(&nb, 0, &s) < 400);
+	/* Both restart from their stores alone. */
+	engines_stop(true);
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 400);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 400);
+	engines_stop(false);
+}
+
+static void
+test_sync_semantics(void)
+{
+	struct seen s;
+
+	engines_start();
+	queue_n(&na, 20, ENVELOPE_ROUTINE, "m");
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 20);
+	/* A new session: the peer holds all 20, so none is sent again. */
+	connect_both(false);
+	pab.msgs = 0;
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(pab.msgs, 0);
+	/* More after the new session's SYNC: only the new ones go. */
+	queue_n(&na, 5, ENVELOPE_ROUTINE, "n");
+	run(1000000);
+	CHECK_INT(pab.msgs, 5);
+	CHECK_INT(received(&nb, 0, &s), 25);
+	CHECK_INT(s.bad, 0);
+	engines_stop(false);
+}
+
+static void
+test_flash_overtakes(void)
+{
+	struct seen s;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	queue_n(&na, 1000, ENVELOPE_ROUTINE, "routine");
+	delivery_pump(na.d);		/* a window's worth goes out */
+	queue_n(&na, 1, ENVELOPE_FLASH, "FLASH");
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 1001);
+	CHECK_INT(s.bad, 0);
+	CHECK(s.flash_seq > 0 && s.flash_seq <= DELIVERY_WINDOW + 1);
+	engines_stop(false);
+}
+
+static void
+test_large_body(void)
+{
+	struct store_msg m;
+	uint8_t *body = malloc(ENVELOPE_BODY_MAX);
+	int64_t qid;
+	struct seen s;
+
+	engines_start();
+	for (size_t i = 0; i < ENVELOPE_BODY_MAX; i++)
+		body[i] = (uint8_t)('a' + i % 26);
+	CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, body, ENVELOPE_BODY_MAX, &qid) == 0);
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 1);
+	memset(&m, 0, sizeof m);
+	CHECK(store_get_local(na.s, qid, &m) == 0);
+	CHECK_INT(m.state, STORE_RECEIPTED);
+	store_msg_fini(&m);
+	free(body);
+	engines_stop(false);
+}
+
+/* --- refusals: nb's engine is replaced by a fake peer ---------------- */
+
+static uint64_t fseq;
+static uint8_t fprev[32];
+
+static size_t
+raw_header(uint8_t *out, const uint8_t channel[32], uint64_t seq,
+    const uint8_t prev[32], uint32_t kind, uint32_t blen,
+    const uint8_t bh[32])
+{
+	struct wire_writer w;
+	uint8_t z[32] = { 0 };
+	size_t n = 0;
+
+	wire_writer_init(&w, out, ENVELOPE_HEADER_MAX);
+	wire_put_map(&w, 12);
+	wire_put_uint(&w, 1); wire_put_uint(&w, 1);
+	wire_put_uint(&w, 2); wire_put_bytes(&w, channel, 32);
+	wire_put_uint(&w, 3); wire_put_uint(&w, 1);
+	wire_put_uint(&w, 4); wire_put_uint(&w, seq);
+	wire_put_uint(&w, 5); wire_put_bytes(&w, prev, 32);
+	wire_put_uint(&w, 6); wire_put_bytes(&w, z, 32);
+	wire_put_uint(&w, 7); wire_put_uint(&w, 1700000000000u);
+	wire_put_uint(&w, 8); wire_put_uint(&w, 3);
+	wire_put_uint(&w, 9); wire_put_uint(&w, 0);
+	wire_put_uint(&w, 10); wire_put_uint(&w, kind);
+	wire_put_uint(&w, 11); wire_put_uint(&w, blen);
+	wire_put_uint(&w, 12); wire_put_bytes(&w, bh, 32);
+	if (wire_writer_finish(&w, &n) != 0)
+		abort();
+	return n;
+}
+
+/* Sends one crafted message (and a head over it signed by key) to na. */
+static void
+fake_msg(const uint8_t channel[32], uint64_t seq, const uint8_t prev[32],
+    uint32_t kind, const char *body, const char *claimed,
+    const struct keys *key, bool with_head)
+{
+	uint8_t hdr[ENVELOPE_HEADER_MAX], bh[32], rec[1024];
+	struct chain_head h;
+	size_t hl, n;
+
+	envelope_body_hash((const uint8_t *)claimed, strlen(claimed), bh);
+	hl = raw_header(hdr, channel, seq, prev, kind,
+	    (uint32_t)strlen(claimed), bh);
+	if (delivery_msg_encode(hdr, hl, (const uint8_t *)body, strlen(body),
+	    rec, sizeof rec, &n) != 0)
+		abort();
+	delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, rec, n);
+	if (!with_head)
+		return;
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, 32);
+	h.sender = 1;
+	h.seq = seq;
+	envelope_header_id(hdr, hl, h.id);
+	if (chain_head_sign(&h, key) != 0 ||
+	    chain_head_encode(&h, rec, sizeof rec, &n) != 0)
+		abort();
+	delivery_record(na.d, chan, 0, DELIVERY_REC_HEAD, rec, n);
+	if (seq == 1 && fseq == 1) {	/* the good first one */
+		envelope_header_id(hdr, hl, fprev);
+		fseq = 2;
+	}
+}
+
+static bool
+log_has(const char *s)
+{
+	char line[2048];
+	bool found = false;
+	FILE *f;
+
+	fflush(stderr);
+	if ((f = fopen(logpath, "r")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, s) != NULL;
+	fclose(f);
+	return found;
+}
+
+static uint64_t
+held(void)
+{
+	uint64_t seq;
+	uint8_t id[32];
+
+	if (store_highest(na.s, chan, 1, &seq, id) != 0)
+		return 999;
+	return seq;
+}
+
+static void
+test_refusals(void)
+{
+	struct delivery_stats st;
+	uint8_t other[32], z[32] = { 0 }, bad[8] = { 0xff, 0x00, 0x13 };
+	uint8_t nc[16] = { 0xa2, 0x01, 0x41, 0x00, 0x18, 0x02, 0x41, 0x00 };
+	uint64_t before;
+
+	engines_start();
+	randombytes_buf(other, sizeof other);
+	fseq = 1;
+	/* One good message first: the fake peer is a real chain. */
+	fake_msg(chan, 1, z, ENVELOPE_TEXT, "hello", "hello", &nb.k, true);
+	CHECK_INT(held(), 1);
+	fake_msg(chan, 2, fprev, ENVELOPE_TEXT, "x", "x", &na.k, true);
+	CHECK(log_has("bad signature"));
+	CHECK_INT(na.drops, 1);
+	fake_msg(other, 2, fprev, ENVELOPE_TEXT, "x", "x", &nb.k, true);
+	CHECK(log_has("wrong channel or sender"));
+	fake_msg(chan, 4, fprev, ENVELOPE_TEXT, "x", "x", &nb.k, true);
+	CHECK(log_has("gap in sequence"));
+	fake_msg(chan, 1, z, ENVELOPE_TEXT, "other", "other", &nb.k, true);
+	CHECK(log_has("repeat with another id"));
+	fake_msg(chan, 2, z, ENVELOPE_TEXT, "x", "x", &nb.k, true);
+	CHECK(log_has("wrong previous hash"));
+	fake_msg(chan, 2, fprev, ENVELOPE_TEXT, "y", "x", &nb.k, true);
+	CHECK(log_has("body does not match its header"));
+	fake_msg(chan, 2, fprev, 77, "x", "x", &nb.k, true);
+	CHECK(log_has("unknown kind"));
+	delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, bad, 3);
+	CHECK(log_has("malformed CBOR"));
+	delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, nc, 8);
+	CHECK(log_has("non-deterministic CBOR"));
+	CHECK_INT(held(), 1);
+	/* An oversized body: parts past the header's length. */
+	{
+		uint8_t hdr[ENVELOPE_HEADER_MAX], bh[32], rec[1024];
+		size_t hl, n;
+		envelope_body_hash((const uint8_t *)"ab", 2, bh);
+		hl = raw_header(hdr, chan, 2, fprev, ENVELOPE_TEXT, 2, bh);
+		CHECK(delivery_part_encode(hdr, hl, 0,
+		    (const uint8_t *)"abcdef", 6, rec, sizeof rec, &n) == 0);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_PART, rec, n);
+		CHECK(log_has("oversized body"));
+		hl = raw_header(hdr, chan, 2, fprev, ENVELOPE_TEXT,
+		    ENVELOPE_BODY_MAX + 1, bh);
+		CHECK(delivery_part_encode(hdr, hl, 0,
+		    (const uint8_t *)"abcdef", 6, rec, sizeof rec, &n) == 0);
+		before = 0;
+		CHECK(delivery_stats(na.d, 0, &st) == 0);
+		before = st.refused;
+		delivery_record(na.d, chan, 0, DELIVERY_REC_PART, rec, n);
+		CHECK(delivery_stats(na.d, 0, &st) == 0);
+		CHECK_INT(st.refused, before + 1);
+	}
+	/* An unsigned run over the cap: no head, CHAIN_RUN_MAX + 1. */
+	{
+		uint8_t prev[32];
+		memcpy(prev, fprev, 32);
+		for (uint64_t q = 2; q < 2 + CHAIN_RUN_MAX + 1; q++) {
+			uint8_t hdr[ENVELOPE_HEADER_MAX], bh[32], rec[512];
+			size_t hl, n;
+			envelope_body_hash((const uint8_t *)"r", 1, bh);
+			hl = raw_header(hdr, chan, q, prev, ENVELOPE_TEXT, 1,
+			    bh);
+			CHECK(delivery_msg_encode(hdr, hl,
+			    (const uint8_t *)"r", 1, rec, sizeof rec, &n) == 0);
+			delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, rec,
+			    n);
+			envelope_header_id(hdr, hl, prev);
+		}
+		CHECK(log_has("unsigned run over the cap"));
+	}
+	CHECK_INT(held(), 1);
+	engines_stop(false);
+}
+
+int
+main(void)
+{
+	int fd;
+
+	if (sodium_init() < 0)
+		return 1;
+	memset(chan, 0x5a, sizeof chan);
+	node_make(&na, &nb, &pab);
+	node_make(&nb, &na, &pba);
+	if ((fd = mkstemp(logpath)) < 0)
+		return 1;
+	close(fd);
+	if (freopen(logpath, "w", stderr) == NULL)
+		return 1;
+	log_setup("test_delivery", LOG_LVL_INFO, false);
+	RUN(test_exactly_once);
+	RUN(test_resend_after_loss);
+	RUN(test_sync_semantics);
+	RUN(test_flash_overtakes);
+	RUN(test_large_body);
+	RUN(test_refusals);
+	if (harness_failed) {
+		char cmd[200];
+		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
+		(void)!system(cmd);
+	}
+	unlink(logpath);
+	keys_fini(&na.k);
+	keys_fini(&nb.k);
+	return harness_summary();
+}
