@@ -66,6 +66,23 @@ run "$P" status --home "$D/north"
 run "$P" status --home "$D/south"
 [ "$up" -eq 1 ] || { echo "the paths did not come up; logs:" >&2; cat "$D/north.log" "$D/south.log" >&2; exit 1; }
 
+step "5b. Messages: north sends one of each precedence; south's inbox; north's log"
+for prec in routine priority immediate flash; do
+	run "$P" send --home "$D/north" --precedence "$prec" --marking releasable \
+	    "north to south, $prec: status report follows"
+done
+run "$P" send --home "$D/south" --to north "south to north: report received"
+for _ in $(seq 1 100); do
+	r=$("$P" log --home "$D/north" --json | grep -c '"state": *"receipted"' || true)
+	[ "$r" -ge 4 ] && break
+	sleep 0.1
+done
+run "$P" inbox --home "$D/south"
+run "$P" log --home "$D/north"
+id=$("$P" inbox --home "$D/south" --json | grep -o '"id": *"[0-9a-f]*"' | head -n 1 | grep -o '[0-9a-f]\{64\}')
+run "$P" show --home "$D/south" "$(echo "$id" | cut -c1-12)"
+[ "$r" -ge 4 ] || { echo "the messages were not receipted; logs:" >&2; tail -n 20 "$D/north.log" "$D/south.log" >&2; exit 1; }
+
 step "6. The daemons stop cleanly (SIGTERM)"
 for pid in $PIDS; do kill -TERM "$pid"; done
 for pid in $PIDS; do wait "$pid" && echo "parleyd $pid stopped cleanly"; done

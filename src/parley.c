@@ -21,6 +21,10 @@ static const struct command commands[] = {
 	{ "channel", cmd_channel, "draft, sign, add and list channel agreements" },
 	{ "aw", cmd_aw, "divide issues between two parties by Adjusted Winner" },
 	{ "status", cmd_status, "show each channel's paths: up/down, RTT, clock offset" },
+	{ "send", cmd_send, "send a message (durable before it prints its id)" },
+	{ "inbox", cmd_inbox, "list received messages" },
+	{ "show", cmd_msg_show, "show one message: header, state, body" },
+	{ "log", cmd_log, "messages both ways with their states" },
 };
 
 static void

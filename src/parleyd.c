@@ -22,10 +22,24 @@
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
 #include "link/link.h"
+#include "msg/delivery.h"
+#include "store/store.h"
 
 #define PARLEYD_VERSION "0.1"
 #define CONF_NAME "parleyd.conf"
 #define CONF_MAX 65536
+#define TICK_MS 100
+
+/* Knobs of the message layer (docs/parleyd.8.md). */
+static uint64_t conf_store_max_pages;	/* 0: no cap (test/tuning knob) */
+static bool conf_debug_inject;		/* msg-inject allowed (tests) */
+
+/* What the link and delivery callbacks share. */
+struct daemon {
+	struct link *link;
+	struct delivery *dl;
+	struct event *pump, *tick;
+};
 
 static void
 usage(FILE *f)
@@ -80,6 +94,18 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 		if (conf_uint(v, key, (uint64_t)1 << 62, &x) != 0 || x < 1)
 			return ERR_INVALID;
 		cfg->rekey_records = x;
+		return 0;
+	}
+	if (strcmp(key, "store_max_pages") == 0)
+		return conf_uint(v, key, (uint64_t)1 << 40,
+		    &conf_store_max_pages);
+	if (strcmp(key, "debug_inject") == 0) {
+		if (!json_is_boolean(v)) {
+			log_error("%s: \"debug_inject\" must be true or false",
+			    CONF_NAME);
+			return ERR_INVALID;
+		}
+		conf_debug_inject = json_is_true(v);
 		return 0;
 	}
 	if (strcmp(key, "listen") == 0) {
@@ -164,6 +190,107 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
+static int
+dm_send(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], unsigned path,
+    uint8_t type, const uint8_t *b, size_t n)
+{
+	struct daemon *dm = ctx;
+
+	if (dm->link == NULL)
+		return ERR_CLOSED;
+	return link_send(dm->link, ch, path, type, b, n);
+}
+
+static void
+dm_drop(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], unsigned path,
+    const char *why)
+{
+	struct daemon *dm = ctx;
+
+	if (dm->link && link_drop(dm->link, ch, path, why) != 0)
+		log_debug("path %u: no session to end", path);
+}
+
+static void
+dm_wake(void *ctx)
+{
+	struct daemon *dm = ctx;
+
+	if (dm->pump)
+		event_active(dm->pump, 0, 0);
+}
+
+static void
+dm_deliver(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
+    uint8_t type, const uint8_t *b, size_t n)
+{
+	delivery_record(((struct daemon *)ctx)->dl, ch, path, type, b, n);
+}
+
+static void
+dm_path_change(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
+    bool up)
+{
+	delivery_path_change(((struct daemon *)ctx)->dl, ch, path, up);
+}
+
+static void
+on_pump(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	delivery_pump(((struct daemon *)arg)->dl);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	delivery_tick(((struct daemon *)arg)->dl);
+	delivery_pump(((struct daemon *)arg)->dl);
+}
+
+/* Opens the store and the delivery engine with one channel per
+ * agreement this node is a party of. */
+static int
+messages_open(const char *home, const struct keys *k,
+    const struct agreement *ags, size_t n, struct daemon *dm,
+    struct store **st)
+{
+	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm };
+	uint64_t eff;
+	int r;
+
+	if ((r = store_open_home(st, home)) != 0) {
+		log_error("cannot open the store %s/%s: %s", home, STORE_FILE,
+		    err_str(r));
+		return r;
+	}
+	if (conf_store_max_pages != 0 && (r = store_set_max_pages(*st,
+	    conf_store_max_pages, &eff)) == 0)
+		log_info("store capped at %llu pages (store_max_pages)",
+		    (unsigned long long)eff);
+	if (r != 0 || (r = delivery_new(*st, k, &io, &dm->dl)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		int self = -1;
+		for (int j = 0; j < 2; j++)
+			if (memcmp(ags[i].party[j].sign_pub, k->id.sign_pub,
+			    KEYS_PUB_LEN) == 0)
+				self = j;
+		if (self < 0)
+			continue;
+		if ((r = delivery_add_channel(dm->dl, ags[i].id,
+		    (uint8_t)self, ags[i].party[1 - self].sign_pub,
+		    ags[i].party[1 - self].name, ags[i].npaths)) != 0) {
+			log_error("channel messages: %s", err_str(r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 static const char *
 home_of(const char *opt)
 {
@@ -191,11 +318,17 @@ run(const char *home, enum log_level level, bool use_syslog)
 	struct link *l = NULL;
 	struct ctl_server *ctl = NULL;
 	struct ctl_env env;
+	struct daemon dm;
+	struct store *st = NULL;
+	struct link_upper up;
+	struct timeval tv = { 0, TICK_MS * 1000 };
 	char fpr[FINGERPRINT_STR_LEN];
 	size_t n = 0;
 	int r, rc = 1;
 
 	memset(&k, 0, sizeof k);
+	memset(&dm, 0, sizeof dm);
+	memset(&env, 0, sizeof env);
 	if ((r = keys_load(&k, home)) != 0) {
 		log_error("cannot load the node in %s: %s", home, err_str(r));
 		return 1;
@@ -222,14 +355,26 @@ run(const char *home, enum log_level level, bool use_syslog)
 	keys_fingerprint_link(&k.id, fpr);
 	log_info("node %s, link key fingerprint %s, %zu channel%s", k.id.name,
 	    fpr, n, n == 1 ? "" : "s");
-	if ((r = link_new(base, home, &k, ags, n, &cfg, NULL, &l)) != 0) {
+	if (messages_open(home, &k, ags, n, &dm, &st) != 0)
+		goto out;
+	dm.pump = event_new(base, -1, 0, on_pump, &dm);
+	dm.tick = event_new(base, -1, EV_PERSIST, on_tick, &dm);
+	if (dm.pump == NULL || dm.tick == NULL || evtimer_add(dm.tick, &tv))
+		goto out;
+	up.deliver = dm_deliver;
+	up.path_change = dm_path_change;
+	up.ctx = &dm;
+	if ((r = link_new(base, home, &k, ags, n, &cfg, &up, &l)) != 0) {
 		log_error("cannot start the links: %s", err_str(r));
 		goto out;
 	}
+	dm.link = l;
 	env.link = l;
 	env.home = home;
 	env.version = PARLEYD_VERSION;
 	env.base = base;
+	env.delivery = dm.dl;
+	env.debug_inject = conf_debug_inject;
 	if ((r = ctl_server_open(base, home, &env, &ctl)) != 0) {
 		log_error("cannot serve %s/%s: %s", home, CTL_SOCKET_NAME,
 		    r == ERR_EXISTS ? "another parleyd is running" :
@@ -242,6 +387,13 @@ run(const char *home, enum log_level level, bool use_syslog)
 out:
 	ctl_server_close(ctl);
 	link_free(l);
+	dm.link = NULL;
+	if (dm.pump)
+		event_free(dm.pump);
+	if (dm.tick)
+		event_free(dm.tick);
+	delivery_free(dm.dl);
+	store_close(st);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

@@ -18,6 +18,17 @@ int cmd_id(int argc, char **argv);
 int cmd_channel(int argc, char **argv);
 int cmd_aw(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_inbox(int argc, char **argv);
+int cmd_msg_show(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+
+/* Message commands' helpers (send.c, inbox.c): one control request; prints
+ * why not and returns a cli_exit code; *result is the daemon's result. */
+struct json_t;
+int cli_call(const char *home, const char *cmd, struct json_t *req,
+    struct json_t **result);
+int cli_list(int argc, char **argv, const char *cmd);
 
 /* The node home: --home wins, then $PARLEY_HOME, then ~/.parley. */
 const char *cli_home(const char *opt_home);

@@ -69,8 +69,15 @@ ctl_status_json(const struct ctl_env *env)
 	if ((chans = json_array()) == NULL)
 		return NULL;
 	for (size_t i = 0; i < link_channel_count(env->link); i++)
-		if (link_channel_status(env->link, i, &cs) == 0)
-			json_array_append_new(chans, channel_json(&cs, now));
+		if (link_channel_status(env->link, i, &cs) == 0) {
+			json_t *c = channel_json(&cs, now);
+			char idhex[2 * LINK_ID_LEN + 1];
+
+			hex_encode(idhex, cs.id, LINK_ID_LEN);
+			if (c)
+				ctl_msg_status(env, idhex, c);
+			json_array_append_new(chans, c);
+		}
 	keys_fingerprint_link(id, fpr);
 	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "node", id->name,
 	    "link_fingerprint", fpr, "version", env->version,
@@ -124,5 +131,10 @@ cmd_link_test(const struct ctl_env *env, const struct ctl_peer *who,
 const struct ctl_command ctl_commands[] = {
 	{ "status", cmd_status, "channels and paths: up/down, RTT, offset" },
 	{ "link-test", cmd_link_test, "send TEST records on a path" },
+	{ "send", ctl_cmd_send, "queue a message (durable before the reply)" },
+	{ "inbox", ctl_cmd_inbox, "received messages, newest first" },
+	{ "show", ctl_cmd_show, "one message: header fields, state, body" },
+	{ "log", ctl_cmd_log, "messages both ways with their states" },
+	{ "msg-inject", ctl_cmd_msg_inject, "test only: feed a record" },
 };
 const size_t ctl_ncommands = sizeof ctl_commands / sizeof ctl_commands[0];

@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -23,6 +24,7 @@
 #define CTL_IDLE_MS 60000	/* an idle client is closed */
 
 struct link;
+struct delivery;
 
 /* Who is on the other end of a control connection (SO_PEERCRED). */
 struct ctl_peer {
@@ -37,6 +39,8 @@ struct ctl_env {
 	const char *home;
 	const char *version;
 	struct event_base *base;
+	struct delivery *delivery;	/* messages (msg/delivery.h) */
+	bool debug_inject;		/* parleyd.conf: msg-inject allowed */
 };
 
 /*
@@ -74,6 +78,14 @@ void ctl_server_close(struct ctl_server *s);
  * ERR_PARSE when the answer is not JSON.
  */
 int ctl_call(const char *home, json_t *req, json_t **resp) WUR;
+
+/* The message commands (msgcmds.c, docs/control.md). */
+ctl_command_fn ctl_cmd_send, ctl_cmd_inbox, ctl_cmd_show, ctl_cmd_log,
+    ctl_cmd_msg_inject;
+/* Adds "messages" {queued, in_flight, received, ...} to a channel's
+ * status object when the daemon has a delivery engine. */
+void ctl_msg_status(const struct ctl_env *env, const char *idhex,
+    json_t *chan);
 
 /* The status command's result, built from the link layer. */
 json_t *ctl_status_json(const struct ctl_env *env);

@@ -428,6 +428,20 @@ link_send(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
 }
 
 int
+link_drop(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
+    const char *why)
+{
+	struct link_path *p;
+	int r;
+
+	if ((r = find_path(l, id, path, &p)) != 0)
+		return r;
+	link_conn_fail(p->session, LOG_LVL_WARN, "channel %s path %u: "
+	    "session ended: %s", p->ch->idhex, path, why);
+	return 0;
+}
+
+int
 link_send_test(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
     uint32_t count)
 {

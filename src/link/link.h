@@ -99,6 +99,10 @@ void link_free(struct link *l);
  */
 int link_send(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
     unsigned path, uint8_t type, const uint8_t *body, size_t len) WUR;
+/* Ends the session on a path (the layer above found a record it refuses);
+ * the link dials again as after any failure. ERR_CLOSED, ERR_NOT_FOUND. */
+int link_drop(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
+    unsigned path, const char *why) WUR;
 /* Sends count LINK_REC_TEST records on a path (the peer counts them and
  * their gaps), for tests of rekeying under traffic. */
 int link_send_test(struct link *l, const uint8_t channel_id[LINK_ID_LEN],

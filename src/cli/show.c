@@ -1,0 +1,85 @@
+/*
+ * show.c: `parley show ID`: one message by local id (q123), message id or
+ * a unique prefix of it: its header fields, state and body (request
+ * "show", docs/control.md).
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: parley show [--home DIR] [--json] ID\n\n"
+	    "Shows one message: ID is its local id (q123, printed by parley "
+	    "send) or its\nmessage id or a unique prefix of at least 4 hex "
+	    "digits. Prints the header\nfields, the state and the body. "
+	    "Exit 1 when there is no such message,\n2 for bad usage, 3 "
+	    "when parleyd is not running.\n");
+}
+
+int
+cmd_msg_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "home", required_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *fields[] = { "local_id", "id", "channel", "dir",
+	    "from", "to", "seq", "precedence", "marking", "kind", "state",
+	    "time_ms", "stored_ms", "assigned_ms", "receipted_ms", "body_len" };
+	const char *home = NULL;
+	json_t *req, *res = NULL, *v;
+	int json = 0, ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': home = optarg; break;
+		case 'j': json = 1; break;
+		case 'H':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	home = cli_home(home);
+	if ((req = json_pack("{s:s, s:s}", "cmd", "show", "id",
+	    argv[optind])) == NULL)
+		return CLI_FAIL;
+	rc = cli_call(home, "show", req, &res);
+	json_decref(req);
+	if (rc != CLI_OK)
+		return rc;
+	if (json) {
+		json_dumpf(res, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("\n");
+	} else {
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+			if ((v = json_object_get(res, fields[i])) == NULL)
+				continue;
+			if (json_is_string(v))
+				printf("%-13s %s\n", fields[i],
+				    json_string_value(v));
+			else
+				printf("%-13s %lld\n", fields[i],
+				    (long long)json_integer_value(v));
+		}
+		printf("\n%s\n", json_string_value(json_object_get(res,
+		    "body")));
+	}
+	json_decref(res);
+	return CLI_OK;
+}

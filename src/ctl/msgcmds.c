@@ -1,0 +1,397 @@
+/*
+ * msgcmds.c: the control socket's message commands: send, inbox, show,
+ * log, and the test-only msg-inject (docs/control.md). Each validates its
+ * request before it touches anything: bad input gets ERR_USAGE and a
+ * message, and changes nothing.
+ */
+#include "ctl/ctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "msg/delivery.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 100000
+#define FIRST_LINE_MAX 72
+#define SHOW_SCAN_MAX 1000000
+
+static const char *
+state_name(enum store_state s)
+{
+	switch (s) {
+	case STORE_QUEUED: return "queued";
+	case STORE_SENT: return "sent";
+	case STORE_RECEIPTED: return "receipted";
+	case STORE_RECEIVED: return "received";
+	default: return "?";
+	}
+}
+
+static int
+no_engine(char *err, size_t errcap)
+{
+	snprintf(err, errcap, "this parleyd has no message store");
+	return ERR_STATE;
+}
+
+/* The channel named by the optional string member key (peer name or id
+ * prefix); the only channel when absent. */
+static int
+channel_arg(const struct ctl_env *env, json_t *req, const char *key,
+    size_t *index, char *err, size_t errcap)
+{
+	json_t *v = json_object_get(req, key);
+	const char *name = NULL;
+	int r;
+
+	if (v != NULL && !json_is_string(v)) {
+		snprintf(err, errcap, "\"%s\" must be a peer name or channel "
+		    "id prefix", key);
+		return ERR_USAGE;
+	}
+	if (v)
+		name = json_string_value(v);
+	if ((r = delivery_find(env->delivery, name, index)) == 0)
+		return 0;
+	if (name == NULL)
+		snprintf(err, errcap, r == ERR_NOT_FOUND ? "no channel is "
+		    "installed" : "several channels: say which with --to");
+	else
+		snprintf(err, errcap, r == ERR_NOT_FOUND ? "no channel with "
+		    "peer or id prefix \"%.64s\"" : "\"%.64s\" names several "
+		    "channels", name);
+	return ERR_USAGE;
+}
+
+/* The name of the party of channel ch (by index i of the delivery) that
+ * is sender. */
+static const char *
+party_name(const struct ctl_env *env, const uint8_t *ch, uint8_t sender,
+    bool *ours)
+{
+	const struct delivery *d = env->delivery;
+
+	for (size_t i = 0; i < delivery_channel_count(d); i++) {
+		if (memcmp(delivery_channel_id(d, i), ch, STORE_ID_LEN) != 0)
+			continue;
+		*ours = delivery_channel_self(d, i) == sender;
+		return *ours ? "me" : delivery_channel_peer(d, i);
+	}
+	*ours = false;
+	return "?";
+}
+
+static json_t *
+msg_json(const struct ctl_env *env, const struct store_msg *m, bool body)
+{
+	char ch[2 * STORE_ID_LEN + 1], id[2 * STORE_ID_LEN + 1], local[32];
+	char line[FIRST_LINE_MAX + 1];
+	const char *peer;
+	size_t n = 0;
+	bool ours;
+	json_t *o;
+
+	hex_encode(ch, m->channel, STORE_ID_LEN);
+	hex_encode(id, m->id, STORE_ID_LEN);
+	snprintf(local, sizeof local, "q%lld", (long long)m->qid);
+	peer = party_name(env, m->channel, (uint8_t)(1 - m->sender), &ours);
+	(void)ours;
+	while (n < m->body_len && n < FIRST_LINE_MAX && m->body[n] != '\n')
+		n++;
+	/* Do not cut a UTF-8 sequence in two. */
+	while (n > 0 && n < m->body_len && (m->body[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(line, m->body, n);
+	line[n] = '\0';
+	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, "
+	    "s:I, s:I, s:I, s:I, s:s, s:I}",
+	    "local_id", local, "qid", (json_int_t)m->qid,
+	    "id", m->seq ? id : "", "channel", ch,
+	    "dir", m->dir == STORE_OUT ? "out" : "in",
+	    "seq", (json_int_t)m->seq,
+	    m->dir == STORE_OUT ? "to" : "from", m->dir == STORE_OUT ?
+	    peer : party_name(env, m->channel, m->sender, &ours),
+	    "precedence", envelope_precedence_name(m->precedence),
+	    "marking", envelope_marking_name(m->marking),
+	    "state", state_name(m->state),
+	    "time_ms", (json_int_t)m->time_ms,
+	    "stored_ms", (json_int_t)m->stored_ms,
+	    "assigned_ms", (json_int_t)m->assigned_ms,
+	    "receipted_ms", (json_int_t)m->receipted_ms,
+	    "first_line", line, "body_len", (json_int_t)m->body_len);
+	if (o && body) {
+		json_object_set_new(o, "kind", json_string(
+		    envelope_kind_name(m->kind)));
+		json_object_set_new(o, "body", json_stringn((const char *)
+		    m->body, m->body_len));
+	}
+	return o;
+}
+
+int
+ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
+    json_t *req, json_t **result, char *err, size_t errcap)
+{
+	json_t *text = json_object_get(req, "text");
+	json_t *prec = json_object_get(req, "precedence");
+	json_t *mark = json_object_get(req, "marking");
+	uint8_t p = ENVELOPE_ROUTINE, m = ENVELOPE_PRIVATE;
+	char ch[2 * STORE_ID_LEN + 1], local[32];
+	size_t i, len;
+	int64_t qid;
+	int r;
+
+	(void)who;
+	if (env->delivery == NULL)
+		return no_engine(err, errcap);
+	if (!json_is_string(text) || (len = json_string_length(text)) == 0 ||
+	    len > ENVELOPE_BODY_MAX) {
+		snprintf(err, errcap, "\"text\" must be a string of 1..%u "
+		    "bytes", ENVELOPE_BODY_MAX);
+		return ERR_USAGE;
+	}
+	if ((prec && (!json_is_string(prec) || envelope_precedence_parse(
+	    json_string_value(prec), &p) != 0)) || (mark &&
+	    (!json_is_string(mark) || envelope_marking_parse(
+	    json_string_value(mark), &m) != 0))) {
+		snprintf(err, errcap, "precedence is flash, immediate, "
+		    "priority or routine; marking is private, "
+		    "contact-releasable or releasable");
+		return ERR_USAGE;
+	}
+	if ((r = channel_arg(env, req, "to", &i, err, errcap)) != 0)
+		return r;
+	r = delivery_queue(env->delivery, i, p, m, ENVELOPE_TEXT,
+	    (const uint8_t *)json_string_value(text), len, &qid);
+	if (r == ERR_FULL) {
+		snprintf(err, errcap, "store full: %s (nothing was stored)",
+		    store_errmsg(delivery_store(env->delivery)));
+		return r;
+	}
+	if (r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG) {
+		snprintf(err, errcap, "text refused: %s (it must be UTF-8 "
+		    "without NUL)", err_str(r));
+		return ERR_USAGE;
+	}
+	if (r != 0) {
+		snprintf(err, errcap, "cannot queue: %s", err_str(r));
+		return r;
+	}
+	hex_encode(ch, delivery_channel_id(env->delivery, i), STORE_ID_LEN);
+	snprintf(local, sizeof local, "q%lld", (long long)qid);
+	*result = json_pack("{s:s, s:I, s:s, s:s, s:s}", "local_id", local,
+	    "qid", (json_int_t)qid, "channel", ch, "to",
+	    delivery_channel_peer(env->delivery, i), "state", "queued");
+	return *result ? 0 : ERR_NOMEM;
+}
+
+struct list_ctx {
+	const struct ctl_env *env;
+	json_t *arr;
+};
+
+static int
+list_row(void *arg, struct store_msg *m)
+{
+	struct list_ctx *lc = arg;
+
+	json_array_append_new(lc->arr, msg_json(lc->env, m, false));
+	return 0;
+}
+
+/* inbox and log: {"channel": C?, "max": N?}. */
+static int
+list(const struct ctl_env *env, json_t *req, enum store_dir dir,
+    json_t **result, char *err, size_t errcap)
+{
+	json_t *mx = json_object_get(req, "max");
+	json_int_t max = LIST_DEFAULT;
+	const uint8_t *ch = NULL;
+	struct list_ctx lc;
+	size_t i;
+	int r;
+
+	if (env->delivery == NULL)
+		return no_engine(err, errcap);
+	if (mx && (!json_is_integer(mx) || (max = json_integer_value(mx)) <
+	    1 || max > LIST_MAX)) {
+		snprintf(err, errcap, "\"max\" must be 1..%d", LIST_MAX);
+		return ERR_USAGE;
+	}
+	if (json_object_get(req, "channel")) {
+		if ((r = channel_arg(env, req, "channel", &i, err, errcap))
+		    != 0)
+			return r;
+		ch = delivery_channel_id(env->delivery, i);
+	}
+	lc.env = env;
+	if ((lc.arr = json_array()) == NULL)
+		return ERR_NOMEM;
+	if ((r = store_list(delivery_store(env->delivery), ch, dir,
+	    (size_t)max, list_row, &lc)) != 0) {
+		json_decref(lc.arr);
+		snprintf(err, errcap, "store: %s", err_str(r));
+		return r;
+	}
+	*result = json_pack("{s:o}", "messages", lc.arr);
+	return *result ? 0 : ERR_NOMEM;
+}
+
+int
+ctl_cmd_inbox(const struct ctl_env *env, const struct ctl_peer *who,
+    json_t *req, json_t **result, char *err, size_t errcap)
+{
+	(void)who;
+	return list(env, req, STORE_IN, result, err, errcap);
+}
+
+int
+ctl_cmd_log(const struct ctl_env *env, const struct ctl_peer *who,
+    json_t *req, json_t **result, char *err, size_t errcap)
+{
+	(void)who;
+	return list(env, req, STORE_BOTH, result, err, errcap);
+}
+
+struct find_ctx {
+	const char *prefix;
+	size_t plen, found;
+	struct store_msg m;
+};
+
+static int
+find_row(void *arg, struct store_msg *m)
+{
+	struct find_ctx *fc = arg;
+	char id[2 * STORE_ID_LEN + 1];
+
+	if (m->seq == 0)
+		return 0;
+	hex_encode(id, m->id, STORE_ID_LEN);
+	if (strncmp(id, fc->prefix, fc->plen) != 0)
+		return 0;
+	if (fc->found++ == 0) {
+		fc->m = *m;
+		m->body = NULL;		/* stolen */
+	}
+	return 0;
+}
+
+/* {"id": "q123" | 64 hex | unique hex prefix of >= 4}. */
+int
+ctl_cmd_show(const struct ctl_env *env, const struct ctl_peer *who,
+    json_t *req, json_t **result, char *err, size_t errcap)
+{
+	json_t *idv = json_object_get(req, "id");
+	struct find_ctx fc;
+	const char *s;
+	char *end;
+	long long q;
+	int r = 0;
+
+	(void)who;
+	if (env->delivery == NULL)
+		return no_engine(err, errcap);
+	memset(&fc, 0, sizeof fc);
+	s = json_is_string(idv) ? json_string_value(idv) : "";
+	if (s[0] == 'q' && s[1] >= '0' && s[1] <= '9') {
+		q = strtoll(s + 1, &end, 10);
+		if (*end != '\0' || q <= 0)
+			goto usage;
+		r = store_get_local(delivery_store(env->delivery), q, &fc.m);
+		fc.found = r == 0;
+	} else {
+		fc.plen = strlen(s);
+		if (fc.plen < 4 || fc.plen > 2 * STORE_ID_LEN ||
+		    strspn(s, "0123456789abcdef") != fc.plen)
+			goto usage;
+		fc.prefix = s;
+		r = store_list(delivery_store(env->delivery), NULL,
+		    STORE_BOTH, SHOW_SCAN_MAX, find_row, &fc);
+	}
+	if (r != 0 && r != ERR_NOT_FOUND) {
+		store_msg_fini(&fc.m);
+		snprintf(err, errcap, "store: %s", err_str(r));
+		return r;
+	}
+	if (fc.found != 1) {
+		store_msg_fini(&fc.m);
+		snprintf(err, errcap, fc.found ? "\"%s\" names several "
+		    "messages: give more digits" : "no message \"%s\"", s);
+		return fc.found ? ERR_USAGE : ERR_NOT_FOUND;
+	}
+	*result = msg_json(env, &fc.m, true);
+	store_msg_fini(&fc.m);
+	return *result ? 0 : ERR_NOMEM;
+usage:
+	snprintf(err, errcap, "\"id\" must be a local id (q123) or a message "
+	    "id or unique prefix of it (4..64 lower-case hex digits)");
+	return ERR_USAGE;
+}
+
+/* {"channel": C, "path": N, "type": N, "hex": H}: feeds one record to the
+ * engine as if the peer had sent it on path N. Only with debug_inject. */
+int
+ctl_cmd_msg_inject(const struct ctl_env *env, const struct ctl_peer *who,
+    json_t *req, json_t **result, char *err, size_t errcap)
+{
+	json_int_t path, type;
+	const char *hex;
+	uint8_t *b;
+	size_t i, n;
+	int r;
+
+	(void)who;
+	if (env->delivery == NULL)
+		return no_engine(err, errcap);
+	if (!env->debug_inject) {
+		snprintf(err, errcap, "msg-inject is off (parleyd.conf "
+		    "\"debug_inject\": true turns it on, for tests only)");
+		return ERR_DENIED;
+	}
+	if (json_unpack(req, "{s:I, s:I, s:s}", "path", &path, "type", &type,
+	    "hex", &hex) != 0 || path < 0 || path >= DELIVERY_MAX_PATHS ||
+	    type < 0x10 || type > 0xff || strlen(hex) % 2 != 0) {
+		snprintf(err, errcap, "want path, type (16..255), hex");
+		return ERR_USAGE;
+	}
+	if ((r = channel_arg(env, req, "channel", &i, err, errcap)) != 0)
+		return r;
+	n = strlen(hex) / 2;
+	if ((b = malloc(n ? n : 1)) == NULL)
+		return ERR_NOMEM;
+	if (hex_decode(b, n, hex) != 0) {
+		free(b);
+		snprintf(err, errcap, "bad hex");
+		return ERR_USAGE;
+	}
+	delivery_record(env->delivery, delivery_channel_id(env->delivery, i),
+	    (unsigned)path, (uint8_t)type, b, n);
+	free(b);
+	*result = json_pack("{s:I}", "injected", (json_int_t)n);
+	return *result ? 0 : ERR_NOMEM;
+}
+
+void
+ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
+{
+	struct delivery_stats st;
+	size_t i;
+
+	if (env->delivery == NULL ||
+	    delivery_find(env->delivery, idhex, &i) != 0 ||
+	    delivery_stats(env->delivery, i, &st) != 0)
+		return;
+	json_object_set_new(chan, "messages", json_pack("{s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:b, s:I}",
+	    "queued", (json_int_t)st.queued,
+	    "in_flight", (json_int_t)(st.assigned - st.receipted),
+	    "assigned", (json_int_t)st.assigned,
+	    "receipted", (json_int_t)st.receipted,
+	    "received", (json_int_t)st.received,
+	    "active_path", (json_int_t)st.active_path,
+	    "synced", st.synced, "refused", (json_int_t)st.refused));
+}
