@@ -17,6 +17,7 @@
  */
 #include "store/store.h"
 #include "store/schema.h"
+#include "store/store_int.h"
 
 #include <sqlite3.h>
 
@@ -26,12 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct store {
-	sqlite3 *db;
-	uint64_t commits;
-	char errmsg[256];
-};
 
 #define MSG_COLS "qid, channel, sender, dir, seq, id, header, precedence," \
 	" marking, kind, body, state, time_ms, stored_ms, assigned_ms," \

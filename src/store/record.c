@@ -1,0 +1,382 @@
+/*
+ * record.c: see record.h. Reads the store as a record (read-only opens,
+ * heads, receipts, channels) and copies it (online backup, restore).
+ */
+#include "store/record.h"
+#include "store/store_int.h"
+
+#include <sqlite3.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int
+rfail(struct store *s, int rc)
+{
+	snprintf(s->errmsg, sizeof s->errmsg, "%s", sqlite3_errmsg(s->db));
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return ERR_NOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ERR_AGAIN;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return ERR_PARSE;
+	case SQLITE_CANTOPEN:
+		return ERR_NOT_FOUND;
+	default:
+		return ERR_IO;
+	}
+}
+
+static int
+qint(struct store *s, const char *sql, sqlite3_int64 *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rfail(s, rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? ERR_NOT_FOUND : rfail(s, rc);
+}
+
+static int
+check_parley(struct store *s)
+{
+	sqlite3_int64 app, version;
+	int r;
+
+	if ((r = qint(s, "PRAGMA application_id", &app)) != 0 ||
+	    (r = qint(s, "PRAGMA user_version", &version)) != 0)
+		return r;
+	if (app != STORE_APPLICATION_ID) {
+		snprintf(s->errmsg, sizeof s->errmsg, "not a parley store");
+		return ERR_VERSION;
+	}
+	if (version != STORE_SCHEMA_VERSION) {
+		snprintf(s->errmsg, sizeof s->errmsg, "schema version %lld,"
+		    " this build reads %d", (long long)version,
+		    STORE_SCHEMA_VERSION);
+		return ERR_VERSION;
+	}
+	return 0;
+}
+
+int
+store_open_readonly(struct store **sp, const char *path)
+{
+	struct store *s;
+	int rc, r;
+
+	*sp = NULL;
+	if (access(path, F_OK) != 0)
+		return ERR_NOT_FOUND;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return ERR_NOMEM;
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		r = s->db != NULL ? rfail(s, rc) : ERR_NOMEM;
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+	    (int *)NULL);
+	if ((r = check_parley(s)) != 0)
+		goto fail;
+	*sp = s;
+	return 0;
+fail:
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	free(s);
+	return r;
+}
+
+/* Like store_open_readonly, but keeps the handle's message on failure in
+ * why. */
+static int
+open_ro_why(struct store **sp, const char *path, char *why, size_t cap)
+{
+	int r = store_open_readonly(sp, path);
+
+	if (r != 0 && why != NULL)
+		snprintf(why, cap, "%s: %s", path, r == ERR_VERSION ?
+		    "not a parley store of schema version 1" : err_str(r));
+	return r;
+}
+
+int
+store_open_home_readonly(struct store **sp, const char *home)
+{
+	char path[4096];
+	int n;
+
+	n = snprintf(path, sizeof path, "%s/%s", home, STORE_FILE);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return ERR_TOO_BIG;
+	return store_open_readonly(sp, path);
+}
+
+static int
+blob32(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
+{
+	const void *p = sqlite3_column_blob(st, col);
+
+	if (p == NULL || (size_t)sqlite3_column_bytes(st, col) != n)
+		return ERR_PARSE;
+	memcpy(out, p, n);
+	return 0;
+}
+
+int
+store_channels(struct store *s, uint8_t (*out)[STORE_ID_LEN], size_t cap,
+    size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	*n = 0;
+	rc = sqlite3_prepare_v2(s->db, "SELECT channel FROM message UNION"
+	    " SELECT channel FROM head UNION SELECT channel FROM receipt"
+	    " ORDER BY 1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			r = ERR_FULL;
+			break;
+		}
+		if ((r = blob32(st, 0, out[*n], STORE_ID_LEN)) != 0)
+			break;
+		(*n)++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static uint64_t
+u64(sqlite3_stmt *st, int col)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, col);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+int
+store_heads_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, store_head_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_head h;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT seq, id, sig FROM head WHERE"
+	    " channel = ?1 AND sender = ?2 ORDER BY seq", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, sender);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&h, 0, sizeof h);
+		memcpy(h.channel, channel, STORE_ID_LEN);
+		h.sender = sender;
+		h.seq = u64(st, 0);
+		if ((r = blob32(st, 1, h.id, sizeof h.id)) != 0 ||
+		    (r = blob32(st, 2, h.sig, sizeof h.sig)) != 0 ||
+		    (r = fn(arg, &h)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t receiver, store_receipt_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_receipt rc_;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT seq, id, time_ms, sig FROM"
+	    " receipt WHERE channel = ?1 AND receiver = ?2 ORDER BY seq", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, receiver);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&rc_, 0, sizeof rc_);
+		memcpy(rc_.channel, channel, STORE_ID_LEN);
+		rc_.receiver = receiver;
+		rc_.seq = u64(st, 0);
+		rc_.time_ms = u64(st, 2);
+		if ((r = blob32(st, 1, rc_.id, sizeof rc_.id)) != 0 ||
+		    (r = blob32(st, 3, rc_.sig, sizeof rc_.sig)) != 0 ||
+		    (r = fn(arg, &rc_)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Copies src into the open, empty database dst, step by step. */
+static int
+copy(struct store *s, sqlite3 *src, sqlite3 *dst, uint64_t *pages)
+{
+	sqlite3_backup *b;
+	int rc;
+
+	if ((b = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {
+		snprintf(s->errmsg, sizeof s->errmsg, "%s",
+		    sqlite3_errmsg(dst));
+		return ERR_IO;
+	}
+	do {
+		rc = sqlite3_backup_step(b, STORE_BACKUP_STEP);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(5);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY ||
+	    rc == SQLITE_LOCKED);
+	if (pages != NULL)
+		*pages = (uint64_t)sqlite3_backup_pagecount(b);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(s->errmsg, sizeof s->errmsg, "%s",
+		    sqlite3_errstr(rc));
+		return (rc & 0xff) == SQLITE_FULL ? ERR_FULL : ERR_IO;
+	}
+	return 0;
+}
+
+/* Opens a new file dest (mode 0600, must not exist) as a database. */
+static int
+create_new(struct store *s, const char *dest, sqlite3 **db)
+{
+	int fd, rc;
+
+	fd = open(dest, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd < 0) {
+		snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", dest,
+		    strerror(errno));
+		return errno == EEXIST ? ERR_EXISTS : ERR_IO;
+	}
+	close(fd);
+	rc = sqlite3_open_v2(dest, db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", dest,
+		    *db != NULL ? sqlite3_errmsg(*db) : "out of memory");
+		sqlite3_close(*db);
+		*db = NULL;
+		unlink(dest);
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/* Leaves the copy in rollback-journal mode off WAL: a single file, as a
+ * backup should be; the daemon turns WAL back on when it opens it. */
+static int
+finish_copy(sqlite3 *db)
+{
+	return sqlite3_exec(db, "PRAGMA journal_mode = DELETE", NULL, NULL,
+	    NULL) == SQLITE_OK ? 0 : ERR_IO;
+}
+
+int
+store_backup(struct store *s, const char *dest, uint64_t *pages)
+{
+	sqlite3 *db = NULL;
+	int r;
+
+	if ((r = create_new(s, dest, &db)) != 0)
+		return r;
+	if ((r = copy(s, s->db, db, pages)) != 0 ||
+	    (r = finish_copy(db)) != 0) {
+		sqlite3_close(db);
+		unlink(dest);
+		return r;
+	}
+	if (sqlite3_close(db) != SQLITE_OK) {
+		unlink(dest);
+		return ERR_IO;
+	}
+	return 0;
+}
+
+int
+store_restore(const char *file, const char *home, bool force, char *why,
+    size_t whycap)
+{
+	struct store *src = NULL;
+	struct store tmp_s;
+	char dest[4096], tmp[4200], side[4200];
+	sqlite3 *db = NULL;
+	bool made = false;
+	int n, r;
+
+	memset(&tmp_s, 0, sizeof tmp_s);
+	n = snprintf(dest, sizeof dest, "%s/%s", home, STORE_FILE);
+	if (n < 0 || (size_t)n >= sizeof dest)
+		return ERR_TOO_BIG;
+	if (access(dest, F_OK) == 0 && !force) {
+		snprintf(why, whycap, "%s exists (use --force to replace it)",
+		    dest);
+		return ERR_EXISTS;
+	}
+	if ((r = open_ro_why(&src, file, why, whycap)) != 0)
+		return r;
+	snprintf(tmp, sizeof tmp, "%s.restore-%ld", dest, (long)getpid());
+	if ((r = create_new(&tmp_s, tmp, &db)) != 0) {
+		snprintf(why, whycap, "%s", tmp_s.errmsg);
+		goto out;
+	}
+	made = true;
+	if ((r = copy(&tmp_s, src->db, db, NULL)) != 0 ||
+	    (r = finish_copy(db)) != 0) {
+		snprintf(why, whycap, "copy: %s", tmp_s.errmsg);
+		goto out;
+	}
+	sqlite3_close(db);
+	db = NULL;
+	/* The old store's WAL must not be applied to the restored file. */
+	snprintf(side, sizeof side, "%s-wal", dest);
+	(void)unlink(side);
+	snprintf(side, sizeof side, "%s-shm", dest);
+	(void)unlink(side);
+	if (rename(tmp, dest) != 0) {
+		snprintf(why, whycap, "rename %s: %s", tmp, strerror(errno));
+		r = ERR_IO;
+		goto out;
+	}
+out:
+	if (db != NULL)
+		sqlite3_close(db);
+	if (made && r != 0)
+		(void)unlink(tmp);
+	store_close(src);
+	return r;
+}

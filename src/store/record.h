@@ -1,0 +1,60 @@
+/*
+ * record.h: the store read as a record, for `parley verify`, `export`,
+ * `backup` and `restore` (docs/store.md, "Reading the record" and
+ * "Backup and restore"). Part of the store module: record.c is the only
+ * other file that sees struct store.
+ *
+ * A read-only open never creates, migrates or writes: it works on the
+ * file of a running parleyd (WAL lets readers and the writer share it).
+ */
+#ifndef PARLEY_STORE_RECORD_H
+#define PARLEY_STORE_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+#define STORE_BACKUP_STEP 256		/* pages copied per backup step */
+
+/* Opens an existing store read-only and checks it is parley's, of schema
+ * STORE_SCHEMA_VERSION: ERR_NOT_FOUND (no file), ERR_VERSION (not parley's
+ * or another version; store_errmsg says which), ERR_IO, ERR_PARSE. */
+int store_open_readonly(struct store **sp, const char *path) WUR;
+/* store_open_readonly on HOME/parley.db. */
+int store_open_home_readonly(struct store **sp, const char *home) WUR;
+
+/* The channels the store names (in messages, heads or receipts), in byte
+ * order, at most cap; *n is how many. ERR_FULL if there are more. */
+int store_channels(struct store *s, uint8_t (*out)[STORE_ID_LEN], size_t cap,
+    size_t *n) WUR;
+
+/* Calls fn for each stored head of (channel, sender), in seq order. */
+typedef int (*store_head_fn)(void *arg, const struct store_head *h);
+int store_heads_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, store_head_fn fn, void *arg) WUR;
+
+/* Calls fn for each stored receipt signed by receiver on channel, in seq
+ * order. */
+typedef int (*store_receipt_fn)(void *arg, const struct store_receipt *r);
+int store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t receiver, store_receipt_fn fn, void *arg) WUR;
+
+/* Copies the live store into a new file dest (mode 0600; ERR_EXISTS if it
+ * exists) with SQLite's online backup, STORE_BACKUP_STEP pages at a time,
+ * so that a writer is held up only for one step; a copy that a write
+ * disturbs restarts, as SQLite does. The copy is a consistent snapshot.
+ * *pages is the size copied. */
+int store_backup(struct store *s, const char *dest, uint64_t *pages) WUR;
+
+/* Restores a backup file into HOME/parley.db: checks it as
+ * store_open_readonly does, refuses an existing store (ERR_EXISTS) unless
+ * force, and writes the copy beside it before renaming it into place (an
+ * interrupted restore leaves the old store or none, never half of one).
+ * The daemon must not be running (the caller checks). */
+int store_restore(const char *file, const char *home, bool force,
+    char *why, size_t whycap) WUR;
+
+#endif
