@@ -1,0 +1,867 @@
+/*
+ * it_messages.c: messages between real parleyd processes on loopback.
+ *
+ * Makes north and south homes and a two-path channel with the library,
+ * starts $BUILD/parleyd for each and checks: `parley send`, `inbox`,
+ * `show` and `log` round trip with states (queued/sent, receipted,
+ * received); exactly once under faults (2,000 messages each way sent
+ * through the control sockets while north and south are killed -9 at
+ * random moments, fixed seed, at least 10 kills, and restarted; then both
+ * stores hold every acknowledged message once, in order, in gapless
+ * chains, with the same ids on both sides); each refusal, fed to south
+ * through the test-only msg-inject request (parleyd.conf debug_inject),
+ * named in south's log with nothing stored; FLASH sent last after 1,000
+ * ROUTINE to a stopped (SIGSTOP) peer arrives before most of them; a full
+ * store (store_max_pages) makes `parley send` fail with "store full" and
+ * store nothing, and sending works again once the cap is lifted.
+ *
+ * Ports: 127.0.0.1, 18000-18999, a block of 20 chosen from the pid. Kills
+ * only its own children; removes its temporary directory; bounded by an
+ * alarm.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "base/hex.h"
+#include "base/wire.h"
+#include "crypto/agreement.h"
+#include "crypto/keys.h"
+#include "ctl/ctl.h"
+#include "msg/delivery.h"
+
+#define TIME_LIMIT_S 170
+#define N_EACH 2000
+#define KILLS 12
+
+static char tmpdir[] = "/tmp/parley-it-msg-XXXXXX";
+static char build[1024] = "build";
+static int port_base;
+static char home_n[1200], home_s[1200], log_n[1300], log_s[1300];
+static pid_t pid_n = -1, pid_s = -1;
+static struct agreement ag;
+static struct keys k_n, k_s;
+static char chhex[2 * AGREEMENT_ID_LEN + 1];
+
+/* --- processes ------------------------------------------------------ */
+
+static pid_t
+spawn(const char *home, const char *logpath)
+{
+	char bin[1100];
+	pid_t pid;
+	int fd;
+
+	snprintf(bin, sizeof bin, "%s/parleyd", build);
+	if ((pid = fork()) != 0)
+		return pid;
+	fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	execl(bin, "parleyd", "--home", home, "--log-level", "info",
+	    (char *)NULL);
+	_exit(127);
+}
+
+static int
+reap(pid_t pid, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void
+kill9(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		reap(*pid, 5000);
+		*pid = -1;
+	}
+}
+
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "it_messages: time limit reached\n"
+	    "0 passed, 1 failed\n";
+
+	(void)sig;
+	if (pid_n > 0)
+		kill(pid_n, SIGKILL);
+	if (pid_s > 0)
+		kill(pid_s, SIGKILL);
+	(void)!write(1, msg, sizeof msg - 1);
+	_exit(1);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* --- control socket ---------------------------------------------------- */
+
+/* One request; the whole response (caller decrefs) or NULL. */
+static json_t *
+call(const char *home, json_t *req)
+{
+	json_t *resp = NULL;
+
+	if (ctl_call(home, req, &resp) != 0)
+		resp = NULL;
+	json_decref(req);
+	return resp;
+}
+
+/* The channel's "messages" status at home, as a new reference. */
+static json_t *
+msgs(const char *home)
+{
+	json_t *r = call(home, json_pack("{s:s}", "cmd", "status")), *m;
+
+	m = json_object_get(json_array_get(json_object_get(json_object_get(r,
+	    "result"), "channels"), 0), "messages");
+	json_incref(m);
+	json_decref(r);
+	return m;
+}
+
+static long long
+msg_field(const char *home, const char *f)
+{
+	json_t *m = msgs(home);
+	long long v = m ? json_integer_value(json_object_get(m, f)) : -1;
+
+	json_decref(m);
+	return v;
+}
+
+/* Sends text from home: 1 when answered ok, 0 refused, -1 no answer.
+ * err (may be NULL) gets the refusal. */
+static int
+send_text(const char *home, const char *text, const char *prec, char *err,
+    size_t cap)
+{
+	json_t *r = call(home, json_pack("{s:s, s:s, s:s}", "cmd", "send",
+	    "text", text, "precedence", prec));
+	int ok;
+
+	if (r == NULL)
+		return -1;
+	ok = json_is_true(json_object_get(r, "ok"));
+	if (!ok && err)
+		snprintf(err, cap, "%s", json_string_value(json_object_get(r,
+		    "error")) ? json_string_value(json_object_get(r,
+		    "error")) : "");
+	json_decref(r);
+	return ok ? 1 : 0;
+}
+
+static bool
+wait_daemon(const char *home, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		json_t *m = msgs(home);
+		if (m) {
+			json_decref(m);
+			return true;
+		}
+		usleep(20000);
+	}
+	return false;
+}
+
+/* Waits until both directions are fully receipted and nothing is queued. */
+static bool
+wait_settled(int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		json_t *a = msgs(home_n), *b = msgs(home_s);
+		bool done = a && b &&
+		    json_integer_value(json_object_get(a, "queued")) == 0 &&
+		    json_integer_value(json_object_get(b, "queued")) == 0 &&
+		    json_integer_value(json_object_get(a, "in_flight")) == 0 &&
+		    json_integer_value(json_object_get(b, "in_flight")) == 0 &&
+		    json_integer_value(json_object_get(a, "received")) ==
+		    json_integer_value(json_object_get(b, "assigned")) &&
+		    json_integer_value(json_object_get(b, "received")) ==
+		    json_integer_value(json_object_get(a, "assigned"));
+		json_decref(a);
+		json_decref(b);
+		if (done)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static bool
+log_has(const char *path, const char *a, const char *b)
+{
+	char line[2048];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, a) && (b == NULL || strstr(line, b));
+	fclose(f);
+	return found;
+}
+
+static bool
+wait_log(const char *path, const char *a, const char *b, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		if (log_has(path, a, b))
+			return true;
+		usleep(20000);
+	}
+	printf("  log %s has no line with \"%s\"%s%s\n", path, a,
+	    b ? " and " : "", b ? b : "");
+	return false;
+}
+
+/* Runs a parley command line; its standard output in out. */
+static int
+parley(char *out, size_t cap, const char *fmt, ...)
+{
+	char cmd[4096], args[3000];
+	va_list ap;
+	FILE *p;
+	size_t n = 0;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "%s/parley %s 2>&1", build, args);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* --- setup --------------------------------------------------------------- */
+
+static int
+write_conf(const char *home, const char *text)
+{
+	char path[1300];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/parleyd.conf", home);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static const char *conf =
+    "{\"handshake_timeout_ms\": 1000, \"backoff_min_ms\": 50,\n"
+    " \"backoff_max_ms\": 500, \"debug_inject\": true}\n";
+
+static bool
+setup(void)
+{
+	struct keys *ks[2] = { &k_n, &k_s };
+	char *homes[2] = { home_n, home_s };
+	const char *names[2] = { "north", "south" };
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(homes[i], sizeof home_n, "%s/%s", tmpdir, names[i]);
+		if (keys_create(homes[i], names[i]) != 0 ||
+		    keys_load(ks[i], homes[i]) != 0)
+			return false;
+	}
+	agreement_defaults(&ag);
+	for (int i = 0; i < 2; i++) {
+		struct agreement_party *p = &ag.party[i];
+		snprintf(p->name, sizeof p->name, "%s", ks[i]->id.name);
+		memcpy(p->link_pub, ks[i]->id.link_pub, KEYS_PUB_LEN);
+		memcpy(p->sign_pub, ks[i]->id.sign_pub, KEYS_PUB_LEN);
+		for (int j = 0; j < 2; j++)
+			snprintf(p->paths[j], sizeof p->paths[j],
+			    "127.0.0.1:%d", port_base + 2 * i + j);
+	}
+	ag.npaths = 2;
+	randombytes_buf(ag.psk, sizeof ag.psk);
+	ag.created = (uint64_t)time(NULL) - 60;
+	ag.not_before = ag.created;
+	ag.not_after = (uint64_t)time(NULL) + 86400u * 30;
+	ag.heartbeat_s = 1;
+	if (agreement_finalize(&ag) != 0 || agreement_sign(&ag, &k_n) != 0 ||
+	    agreement_sign(&ag, &k_s) != 0 ||
+	    agreement_install(home_n, &ag) != 0 ||
+	    agreement_install(home_s, &ag) != 0)
+		return false;
+	hex_encode(chhex, ag.id, AGREEMENT_ID_LEN);
+	if (write_conf(home_n, conf) != 0 || write_conf(home_s, conf) != 0)
+		return false;
+	snprintf(log_n, sizeof log_n, "%s/north.log", tmpdir);
+	snprintf(log_s, sizeof log_s, "%s/south.log", tmpdir);
+	return true;
+}
+
+static bool
+start(pid_t *pid, const char *home, const char *logpath)
+{
+	*pid = spawn(home, logpath);
+	return wait_daemon(home, 10000);
+}
+
+/* Both up and synced on a path. */
+static bool
+wait_synced(int ms)
+{
+	uint64_t t0 = now_ms();
+	json_t *a, *b;
+	bool ok;
+
+	do {
+		a = msgs(home_n);
+		b = msgs(home_s);
+		ok = a && b && json_is_true(json_object_get(a, "synced")) &&
+		    json_is_true(json_object_get(b, "synced"));
+		json_decref(a);
+		json_decref(b);
+		if (ok)
+			return true;
+		usleep(50000);
+	} while (now_ms() - t0 < (uint64_t)ms);
+	return false;
+}
+
+/* --- round trip ---------------------------------------------------------- */
+
+static void
+test_round_trip(void)
+{
+	char out[8192];
+
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(wait_synced(15000));
+	CHECK_INT(parley(out, sizeof out, "send --home %s --to south "
+	    "--precedence immediate --marking releasable 'hello south'",
+	    home_n), 0);
+	CHECK_STR(out, "q1\n");
+	CHECK(wait_settled(15000));
+	CHECK_INT(parley(out, sizeof out, "inbox --home %s", home_s), 0);
+	CHECK(strstr(out, "from north") && strstr(out, "immediate") &&
+	    strstr(out, "releasable") && strstr(out, "hello south"));
+	CHECK_INT(parley(out, sizeof out, "log --home %s", home_n), 0);
+	CHECK(strstr(out, "receipted") && strstr(out, "to south"));
+	CHECK_INT(parley(out, sizeof out, "show --home %s q1", home_n), 0);
+	CHECK(strstr(out, "receipted") && strstr(out, "hello south"));
+	CHECK_INT(parley(out, sizeof out, "show --home %s --json q1",
+	    home_s), 0);
+	CHECK(strstr(out, "\"state\": \"received\""));
+	/* While south is away the message stays queued. */
+	kill9(&pid_s);
+	CHECK_INT(parley(out, sizeof out, "send --home %s 'while you were "
+	    "away'", home_n), 0);
+	CHECK_INT(parley(out, sizeof out, "log --home %s", home_n), 0);
+	CHECK(strstr(out, "queued") != NULL);
+	CHECK_INT(msg_field(home_n, "queued"), 1);
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(wait_settled(15000));
+	CHECK_INT(parley(out, sizeof out, "show --home %s q2", home_n), 0);
+	CHECK(strstr(out, "receipted") != NULL);
+	/* Bad input: refused, nothing changes. */
+	CHECK_INT(parley(out, sizeof out, "send --home %s --precedence bogus "
+	    "x", home_n), 2);
+	CHECK_INT(parley(out, sizeof out, "send --home %s --to nobody x",
+	    home_n), 2);
+	CHECK_INT(parley(out, sizeof out, "show --home %s zz", home_n), 2);
+	CHECK_INT(parley(out, sizeof out, "show --home %s q999", home_n), 1);
+	CHECK_INT(send_text(home_n, "", "routine", NULL, 0), 0);
+	CHECK_INT(msg_field(home_n, "assigned"), 2);
+	CHECK_INT(msg_field(home_n, "queued"), 0);
+}
+
+/* --- exactly once under faults ------------------------------------------ */
+
+static uint8_t acked[2][N_EACH * 2];
+
+static void
+test_exactly_once_under_faults(void)
+{
+	int tries[2] = { 0, 0 }, ok[2] = { 0, 0 }, kills = 0, down = -1;
+	int attempts = 0, restart_at = 0, next_kill;
+	const char *homes[2] = { home_n, home_s };
+	pid_t *pids[2] = { &pid_n, &pid_s };
+	const char *logs[2] = { log_n, log_s };
+	char text[64];
+
+	srand(20261122);
+	next_kill = 100 + rand() % 200;
+	while ((ok[0] < N_EACH || ok[1] < N_EACH) &&
+	    tries[0] + tries[1] < 4 * N_EACH * 2) {
+		for (int i = 0; i < 2; i++) {
+			if (ok[i] >= N_EACH || tries[i] >= N_EACH * 2)
+				continue;
+			snprintf(text, sizeof text, "%s %d", i ? "s2n" : "n2s",
+			    tries[i]);
+			if (send_text(homes[i], text, "routine", NULL, 0) ==
+			    1) {
+				acked[i][tries[i]] = 1;
+				ok[i]++;
+			}
+			tries[i]++;
+		}
+		attempts++;
+		if (down < 0 && attempts >= next_kill && kills < KILLS * 2) {
+			down = rand() % 2;
+			kill9(pids[down]);
+			kills++;
+			restart_at = attempts + rand() % 40;
+		} else if (down >= 0 && attempts >= restart_at) {
+			CHECK(start(pids[down], homes[down], logs[down]));
+			down = -1;
+			next_kill = attempts + 50 + rand() % 250;
+		}
+	}
+	if (down >= 0)
+		CHECK(start(pids[down], homes[down], logs[down]));
+	printf("  %d kills; acknowledged %d north->south, %d south->north\n",
+	    kills, ok[0], ok[1]);
+	CHECK(kills >= 10);
+	CHECK_INT(ok[0], N_EACH);
+	CHECK_INT(ok[1], N_EACH);
+	CHECK(wait_settled(90000));
+}
+
+/* --- refusals --------------------------------------------------------- */
+
+static size_t
+raw_header(uint8_t *out, const uint8_t channel[32], uint64_t seq,
+    const uint8_t prev[32], uint32_t kind, uint32_t blen,
+    const uint8_t bh[32])
+{
+	struct wire_writer w;
+	uint8_t z[32] = { 0 };
+	size_t n = 0;
+
+	wire_writer_init(&w, out, ENVELOPE_HEADER_MAX);
+	wire_put_map(&w, 12);
+	wire_put_uint(&w, 1); wire_put_uint(&w, 1);
+	wire_put_uint(&w, 2); wire_put_bytes(&w, channel, 32);
+	wire_put_uint(&w, 3); wire_put_uint(&w, 0);
+	wire_put_uint(&w, 4); wire_put_uint(&w, seq);
+	wire_put_uint(&w, 5); wire_put_bytes(&w, prev, 32);
+	wire_put_uint(&w, 6); wire_put_bytes(&w, z, 32);
+	wire_put_uint(&w, 7); wire_put_uint(&w, 1700000000000u);
+	wire_put_uint(&w, 8); wire_put_uint(&w, 3);
+	wire_put_uint(&w, 9); wire_put_uint(&w, 0);
+	wire_put_uint(&w, 10); wire_put_uint(&w, kind);
+	wire_put_uint(&w, 11); wire_put_uint(&w, blen);
+	wire_put_uint(&w, 12); wire_put_bytes(&w, bh, 32);
+	if (wire_writer_finish(&w, &n) != 0)
+		n = 0;
+	return n;
+}
+
+static bool
+inject(uint8_t type, const uint8_t *b, size_t n)
+{
+	char *hex = malloc(2 * n + 1);
+	json_t *r;
+	bool ok;
+
+	hex_encode(hex, b, n);
+	r = call(home_s, json_pack("{s:s, s:s, s:i, s:i, s:s}", "cmd",
+	    "msg-inject", "channel", chhex, "path", 0, "type", (int)type,
+	    "hex", hex));
+	free(hex);
+	ok = r && json_is_true(json_object_get(r, "ok"));
+	json_decref(r);
+	return ok;
+}
+
+/* A crafted message from "north" (and a head signed by key, if any). */
+static void
+fake(const uint8_t channel[32], uint64_t seq, const uint8_t prev[32],
+    uint32_t kind, const char *body, const char *claimed,
+    const struct keys *key)
+{
+	uint8_t hdr[ENVELOPE_HEADER_MAX], bh[32], rec[1024];
+	struct chain_head h;
+	size_t hl, n;
+
+	envelope_body_hash((const uint8_t *)claimed, strlen(claimed), bh);
+	hl = raw_header(hdr, channel, seq, prev, kind,
+	    (uint32_t)strlen(claimed), bh);
+	if (delivery_msg_encode(hdr, hl, (const uint8_t *)body, strlen(body),
+	    rec, sizeof rec, &n) == 0)
+		CHECK(inject(DELIVERY_REC_MSG, rec, n));
+	if (key == NULL)
+		return;
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, 32);
+	h.sender = 0;
+	h.seq = seq;
+	envelope_header_id(hdr, hl, h.id);
+	if (chain_head_sign(&h, key) == 0 &&
+	    chain_head_encode(&h, rec, sizeof rec, &n) == 0)
+		CHECK(inject(DELIVERY_REC_HEAD, rec, n));
+}
+
+/* North's newest message: its seq and id. */
+static bool
+north_last(uint64_t *seq, uint8_t id[32])
+{
+	json_t *r = call(home_n, json_pack("{s:s, s:i}", "cmd", "log", "max",
+	    20)), *m;
+	size_t i;
+	bool found = false;
+
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "messages"), i, m) {
+		if (found || strcmp(json_string_value(json_object_get(m,
+		    "dir")), "out") != 0)
+			continue;
+		*seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
+		found = hex_decode(id, 32, json_string_value(
+		    json_object_get(m, "id"))) == 0;
+	}
+	json_decref(r);
+	return found;
+}
+
+static void
+test_refusals(void)
+{
+	static const struct { const char *name; } names[] = {
+	    { "unsigned run over the cap" }, { "wrong channel or sender" },
+	    { "gap in sequence" }, { "repeat with another id" },
+	    { "wrong previous hash" }, { "body does not match its header" },
+	    { "unknown kind" }, { "oversized body" },
+	    { "non-deterministic CBOR" }, { "malformed CBOR" },
+	    { "bad signature" } };
+	uint8_t id[32], other[32], prev[32], hdr[ENVELOPE_HEADER_MAX];
+	uint8_t bh[32], rec[1024], bad[3] = { 0xff, 0x00, 0x13 };
+	uint8_t nc[8] = { 0xa2, 0x01, 0x41, 0x00, 0x18, 0x02, 0x41, 0x00 };
+	uint64_t seq = 0;
+	long long held, refused;
+	size_t hl, n;
+
+	CHECK(wait_settled(30000));
+	CHECK(north_last(&seq, id));
+	held = msg_field(home_s, "received");
+	refused = msg_field(home_s, "refused");
+	CHECK_INT(held, (long long)seq);
+	/* An unsigned run one past the cap. */
+	memcpy(prev, id, 32);
+	envelope_body_hash((const uint8_t *)"r", 1, bh);
+	for (uint64_t q = seq + 1; q <= seq + CHAIN_RUN_MAX + 1; q++) {
+		hl = raw_header(hdr, ag.id, q, prev, ENVELOPE_TEXT, 1, bh);
+		if (delivery_msg_encode(hdr, hl, (const uint8_t *)"r", 1, rec,
+		    sizeof rec, &n) == 0 && !inject(DELIVERY_REC_MSG, rec, n))
+			CHECK(0);
+		envelope_header_id(hdr, hl, prev);
+	}
+	/* Non-deterministic CBOR ends the session and drops the run. */
+	CHECK(inject(DELIVERY_REC_MSG, nc, sizeof nc));
+	randombytes_buf(other, sizeof other);
+	fake(other, seq + 1, id, ENVELOPE_TEXT, "x", "x", &k_n);
+	fake(ag.id, seq + 3, id, ENVELOPE_TEXT, "x", "x", &k_n);
+	{
+		uint8_t pid[32];
+		memcpy(pid, id, 32);
+		pid[0] ^= 1;		/* seq holds id, not this */
+		fake(ag.id, seq, pid, ENVELOPE_TEXT, "again", "again", &k_n);
+	}
+	fake(ag.id, seq + 1, other, ENVELOPE_TEXT, "x", "x", &k_n);
+	fake(ag.id, seq + 1, id, ENVELOPE_TEXT, "y", "x", &k_n);
+	fake(ag.id, seq + 1, id, 77, "x", "x", &k_n);
+	hl = raw_header(hdr, ag.id, seq + 1, id, ENVELOPE_TEXT,
+	    ENVELOPE_BODY_MAX + 1, bh);
+	if (delivery_part_encode(hdr, hl, 0, (const uint8_t *)"abc", 3, rec,
+	    sizeof rec, &n) == 0)
+		CHECK(inject(DELIVERY_REC_PART, rec, n));
+	CHECK(inject(DELIVERY_REC_MSG, bad, sizeof bad));
+	fake(ag.id, seq + 1, id, ENVELOPE_TEXT, "x", "x", &k_s);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		CHECK(wait_log(log_s, "refused", names[i].name, 5000));
+	CHECK(msg_field(home_s, "refused") >= refused + 11);
+	CHECK_INT(msg_field(home_s, "received"), held);
+	/* The real north goes on as before. */
+	CHECK_INT(send_text(home_n, "after the refusals", "routine", NULL, 0),
+	    1);
+	CHECK(wait_settled(30000));
+	CHECK_INT(msg_field(home_s, "received"), held + 1);
+}
+
+/* --- FLASH overtakes ------------------------------------------------------- */
+
+static void
+test_flash_overtakes(void)
+{
+	json_t *r, *m;
+	long long base = msg_field(home_n, "assigned"), fseq = -1;
+	size_t i;
+	int ok = 0;
+	char text[64];
+
+	CHECK(wait_synced(15000));
+	kill(pid_s, SIGSTOP);
+	for (int k = 0; k < 1000; k++) {
+		snprintf(text, sizeof text, "routine %d", k);
+		ok += send_text(home_n, text, "routine", NULL, 0) == 1;
+	}
+	ok += send_text(home_n, "FLASH: sent last", "flash", NULL, 0) == 1;
+	kill(pid_s, SIGCONT);
+	CHECK_INT(ok, 1001);
+	CHECK(wait_settled(60000));
+	r = call(home_n, json_pack("{s:s, s:i}", "cmd", "log", "max", 1100));
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "messages"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "precedence")),
+		    "flash") == 0 && fseq < 0)
+			fseq = json_integer_value(json_object_get(m, "seq"));
+	json_decref(r);
+	printf("  FLASH was number %lld of 1001 (1,000 ROUTINE queued "
+	    "before it)\n", fseq - base);
+	CHECK(fseq > base && fseq - base < 500);
+}
+
+/* --- full disk --------------------------------------------------------- */
+
+static void
+test_full_disk(void)
+{
+	char path[1400], confcap[512], err[512] = "", out[8192];
+	char *big = malloc(60001);
+	struct stat stt;
+	long long before, after;
+	int r = 1, fitted = 0;
+
+	memset(big, 'f', 60000);
+	big[60000] = '\0';
+	CHECK(wait_settled(30000));
+	kill(pid_n, SIGTERM);
+	CHECK(reap(pid_n, 10000) >= 0);
+	pid_n = -1;
+	snprintf(path, sizeof path, "%s/parley.db", home_n);
+	CHECK(stat(path, &stt) == 0);
+	snprintf(confcap, sizeof confcap, "{\"backoff_min_ms\": 50, "
+	    "\"backoff_max_ms\": 500, \"store_max_pages\": %lld}\n",
+	    (long long)stt.st_size / 4096 + 40);
+	CHECK(write_conf(home_n, confcap) == 0);
+	CHECK(start(&pid_n, home_n, log_n));
+	before = msg_field(home_n, "assigned") + msg_field(home_n, "queued");
+	for (int k = 0; k < 100 && r == 1; k++) {
+		big[0] = (char)('a' + k % 26);
+		if ((r = send_text(home_n, big, "routine", err, sizeof err))
+		    == 1)
+			fitted++;
+	}
+	CHECK_INT(r, 0);
+	printf("  %d large messages fitted; then: %s\n", fitted, err);
+	CHECK(strstr(err, "store full") != NULL);
+	/* write_conf writes any text: here a 60 KB message file. */
+	CHECK(write_conf(tmpdir, big) == 0);
+	snprintf(path, sizeof path, "%s/parleyd.conf", tmpdir);
+	CHECK_INT(parley(out, sizeof out, "send --home %s --file %s",
+	    home_n, path), 1);
+	CHECK(strstr(out, "store full") != NULL);
+	after = msg_field(home_n, "assigned") + msg_field(home_n, "queued");
+	CHECK_INT(after, before + fitted);
+	/* Room again: the cap lifted, a restart. */
+	kill(pid_n, SIGTERM);
+	CHECK(reap(pid_n, 10000) >= 0);
+	pid_n = -1;
+	CHECK(write_conf(home_n, conf) == 0);
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK_INT(parley(out, sizeof out, "send --home %s 'room again'",
+	    home_n), 0);
+	CHECK(wait_settled(60000));
+	CHECK_INT(msg_field(home_n, "assigned"), after + 1);
+	free(big);
+}
+
+/* --- the stores agree ----------------------------------------------------- */
+
+struct chain_rows {
+	size_t n;
+	uint64_t next;
+	int gaps;
+	uint8_t (*ids)[32];
+	char **bodies;
+};
+
+static int
+row(void *arg, struct store_msg *m)
+{
+	struct chain_rows *c = arg;
+
+	if (m->seq != c->next)
+		c->gaps++;
+	c->next = m->seq + 1;
+	memcpy(c->ids[c->n], m->id, 32);
+	c->bodies[c->n] = strndup((const char *)m->body, m->body_len > 40 ?
+	    40 : m->body_len);
+	c->n++;
+	return 0;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+test_stores_agree(void)
+{
+	struct store *sn = NULL, *ss = NULL;
+	char path[1400];
+
+	kill(pid_n, SIGTERM);
+	kill(pid_s, SIGTERM);
+	CHECK(reap(pid_n, 10000) >= 0);
+	CHECK(reap(pid_s, 10000) >= 0);
+	pid_n = pid_s = -1;
+	snprintf(path, sizeof path, "%s/parley.db", home_n);
+	CHECK(store_open(&sn, path) == 0);
+	snprintf(path, sizeof path, "%s/parley.db", home_s);
+	CHECK(store_open(&ss, path) == 0);
+	for (uint8_t sender = 0; sn && ss && sender < 2; sender++) {
+		struct chain_rows c[2];
+		struct store *st[2] = { sn, ss };
+		size_t missing = 0, dups = 0;
+		int got;
+
+		for (int i = 0; i < 2; i++) {
+			memset(&c[i], 0, sizeof c[i]);
+			c[i].next = 1;
+			c[i].ids = calloc(20000, 32);
+			c[i].bodies = calloc(20000, sizeof(char *));
+			CHECK(store_after(st[i], ag.id, sender, 0, 20000, row,
+			    &c[i]) == 0);
+			CHECK_INT(c[i].gaps, 0);
+		}
+		CHECK_INT(c[0].n, c[1].n);
+		CHECK(c[0].n >= N_EACH);
+		for (size_t j = 0; j < c[0].n && j < c[1].n; j++)
+			if (memcmp(c[0].ids[j], c[1].ids[j], 32) != 0) {
+				CHECK(0);
+				break;
+			}
+		/* Every acknowledged send of the faults test, once. */
+		for (int t = 0; t < N_EACH * 2; t++) {
+			char want[64];
+			got = 0;
+			if (!acked[sender][t])
+				continue;
+			snprintf(want, sizeof want, "%s %d", sender ? "s2n" :
+			    "n2s", t);
+			for (size_t j = 0; j < c[1].n; j++)
+				got += strcmp(c[1].bodies[j], want) == 0;
+			if (got != 1)
+				missing++;
+		}
+		qsort(c[1].bodies, c[1].n, sizeof(char *), cmpstr);
+		for (size_t j = 1; j < c[1].n; j++)
+			if (strncmp(c[1].bodies[j], "n2s", 3) == 0 ||
+			    strncmp(c[1].bodies[j], "s2n", 3) == 0)
+				dups += strcmp(c[1].bodies[j],
+				    c[1].bodies[j - 1]) == 0;
+		printf("  sender %u: %zu messages on both sides, %zu "
+		    "acknowledged missing or repeated, %zu duplicates\n",
+		    sender, c[0].n, missing, dups);
+		CHECK_INT(missing, 0);
+		CHECK_INT(dups, 0);
+		for (int i = 0; i < 2; i++) {
+			for (size_t j = 0; j < c[i].n; j++)
+				free(c[i].bodies[j]);
+			free(c[i].bodies);
+			free(c[i].ids);
+		}
+	}
+	store_close(sn);
+	store_close(ss);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BUILD");
+	char cmd[3000];
+
+	if (sodium_init() < 0)
+		return 1;
+	if (b && *b)
+		snprintf(build, sizeof build, "%s", b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm(TIME_LIMIT_S);
+	port_base = 18000 + (int)(getpid() % 49) * 20;
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("cannot make a temporary directory\n0 passed, 1 failed\n");
+		return 1;
+	}
+	if (!setup()) {
+		printf("setup failed\n0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_round_trip);
+	RUN(test_exactly_once_under_faults);
+	RUN(test_refusals);
+	RUN(test_flash_overtakes);
+	RUN(test_full_disk);
+	RUN(test_stores_agree);
+	kill9(&pid_n);
+	kill9(&pid_s);
+	if (harness_failed) {
+		printf("--- north.log (tail) ---\n");
+		snprintf(cmd, sizeof cmd, "grep -v 'refused message seq' %s | "
+		    "tail -n 30; echo '--- south.log (tail) ---'; grep -v "
+		    "'refused message seq' %s | tail -n 40", log_n, log_s);
+		(void)!system(cmd);
+	}
+	keys_fini(&k_n);
+	keys_fini(&k_s);
+	agreement_wipe(&ag);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	(void)!system(cmd);
+	return harness_summary();
+}
