@@ -1,0 +1,740 @@
+/*
+ * export.c: see export.h; the file format is in docs/export.md.
+ *
+ * The verifier walks each chain from seq 1, checking every header's
+ * encoding, channel, sender, seq and prev link, and every disclosed body
+ * against its header's hash; then each head and receipt against the ids
+ * it names and its signer's key; then each header's peer_last against the
+ * other chain; then the checkpoints. The first fault stops it and is
+ * described in full: whose chain, which seq, which field, what was
+ * expected and what was found.
+ */
+#include "msg/export.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/wire.h"
+
+enum {
+	X_VERSION = 1, X_CHANNEL, X_EXPORTER, X_TIME, X_PARTIES, X_CHAINS,
+	X_HEADS, X_RECEIPTS, X_CHECKPOINTS
+};
+
+static const uint8_t zero_id[ENVELOPE_ID_LEN];
+
+void
+export_record_init(struct export_record *rec)
+{
+	memset(rec, 0, sizeof *rec);
+}
+
+void
+export_record_fini(struct export_record *rec)
+{
+	for (int i = 0; i < 2; i++) {
+		struct export_chain *c = &rec->chain[i];
+		for (size_t k = 0; k < c->nmsg; k++) {
+			free(c->msg[k].hdr);
+			free(c->msg[k].body);
+		}
+		free(c->msg);
+		free(c->heads);
+		free(c->receipts);
+	}
+	free(rec->cps);
+	memset(rec, 0, sizeof *rec);
+}
+
+/* Makes room for one more element of size sz in *v (n used, *cap). */
+static int
+grow(void **v, size_t n, size_t *cap, size_t sz)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap == 0 ? 16 : *cap * 2;
+	if ((nv = realloc(*v, ncap * sz)) == NULL)
+		return ERR_NOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static uint8_t *
+dup(const uint8_t *p, size_t n)
+{
+	uint8_t *d = malloc(n == 0 ? 1 : n);
+
+	if (d != NULL && n > 0)
+		memcpy(d, p, n);
+	return d;
+}
+
+int
+export_add_msg(struct export_record *rec, uint8_t sender, const uint8_t *hdr,
+    size_t hlen, const uint8_t *body, size_t blen)
+{
+	struct export_chain *c;
+	struct export_msg m = { 0 };
+	int r;
+
+	if (sender > 1)
+		return ERR_INVALID;
+	c = &rec->chain[sender];
+	if (hlen > ENVELOPE_HEADER_MAX || blen > ENVELOPE_BODY_MAX ||
+	    c->nmsg >= EXPORT_MSG_MAX)
+		return ERR_TOO_BIG;
+	if ((r = grow((void **)&c->msg, c->nmsg, &c->capmsg,
+	    sizeof *c->msg)) != 0)
+		return r;
+	if ((m.hdr = dup(hdr, hlen)) == NULL)
+		return ERR_NOMEM;
+	m.hlen = hlen;
+	if (body != NULL) {
+		if ((m.body = dup(body, blen)) == NULL) {
+			free(m.hdr);
+			return ERR_NOMEM;
+		}
+		m.blen = blen;
+	}
+	c->msg[c->nmsg++] = m;
+	return 0;
+}
+
+int
+export_add_head(struct export_record *rec, const struct chain_head *h)
+{
+	struct export_chain *c;
+	int r;
+
+	if (h->sender > 1)
+		return ERR_INVALID;
+	c = &rec->chain[h->sender];
+	if (c->nheads >= EXPORT_MSG_MAX)
+		return ERR_TOO_BIG;
+	if ((r = grow((void **)&c->heads, c->nheads, &c->capheads,
+	    sizeof *c->heads)) != 0)
+		return r;
+	c->heads[c->nheads++] = *h;
+	return 0;
+}
+
+int
+export_add_receipt(struct export_record *rec, const struct chain_receipt *rc)
+{
+	struct export_chain *c;
+	int r;
+
+	if (rc->receiver > 1)
+		return ERR_INVALID;
+	c = &rec->chain[rc->receiver];
+	if (c->nreceipts >= EXPORT_MSG_MAX)
+		return ERR_TOO_BIG;
+	if ((r = grow((void **)&c->receipts, c->nreceipts, &c->capreceipts,
+	    sizeof *c->receipts)) != 0)
+		return r;
+	c->receipts[c->nreceipts++] = *rc;
+	return 0;
+}
+
+int
+export_add_checkpoint(struct export_record *rec,
+    const struct transcript_checkpoint *cp)
+{
+	int r;
+
+	if (rec->ncps >= EXPORT_MSG_MAX)
+		return ERR_TOO_BIG;
+	if ((r = grow((void **)&rec->cps, rec->ncps, &rec->capcps,
+	    sizeof *rec->cps)) != 0)
+		return r;
+	rec->cps[rec->ncps++] = *cp;
+	return 0;
+}
+
+void
+export_msg_id(const struct export_msg *m, uint8_t id[ENVELOPE_ID_LEN])
+{
+	envelope_header_id(m->hdr, m->hlen, id);
+}
+
+void
+export_keep_only(struct export_record *rec,
+    const uint8_t (*keep)[ENVELOPE_ID_LEN], size_t n)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+
+	for (int i = 0; i < 2; i++) {
+		struct export_chain *c = &rec->chain[i];
+		for (size_t k = 0; k < c->nmsg; k++) {
+			bool kept = false;
+			export_msg_id(&c->msg[k], id);
+			for (size_t j = 0; j < n && !kept; j++)
+				kept = memcmp(id, keep[j], sizeof id) == 0;
+			if (!kept && c->msg[k].body != NULL) {
+				free(c->msg[k].body);
+				c->msg[k].body = NULL;
+				c->msg[k].blen = 0;
+			}
+		}
+	}
+}
+
+/* ---- verification ---- */
+
+struct vstate {
+	const struct export_record *rec;
+	struct export_report *rep;
+	uint8_t (*ids[2])[ENVELOPE_ID_LEN];	/* ids[i][k]: seq k + 1 */
+	uint8_t (*sorted[2])[ENVELOPE_ID_LEN];
+};
+
+static int
+fault(struct vstate *v, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->rep->fault, sizeof v->rep->fault, fmt, ap);
+	va_end(ap);
+	v->rep->ok = false;
+	return code;
+}
+
+static void
+hex32(char out[2 * ENVELOPE_ID_LEN + 1], const uint8_t *id)
+{
+	hex_encode(out, id, ENVELOPE_ID_LEN);
+}
+
+static const char *
+pname(const struct vstate *v, int i)
+{
+	return v->rec->party[i].name[0] != '\0' ? v->rec->party[i].name : "?";
+}
+
+/* Compares a fixed field; on difference fills the fault. */
+static int
+same_id(struct vstate *v, int code, const uint8_t *want, const uint8_t *got,
+    const char *what, const char *field)
+{
+	char w[2 * ENVELOPE_ID_LEN + 1], g[2 * ENVELOPE_ID_LEN + 1];
+
+	if (memcmp(want, got, ENVELOPE_ID_LEN) == 0)
+		return 0;
+	hex32(w, want);
+	hex32(g, got);
+	return fault(v, code, "%s: %s: expected %s, found %s", what, field,
+	    w, g);
+}
+
+static int
+check_msg(struct vstate *v, int i, size_t k, uint8_t prev[ENVELOPE_ID_LEN])
+{
+	const struct export_msg *m = &v->rec->chain[i].msg[k];
+	struct envelope_header h;
+	uint8_t bh[ENVELOPE_ID_LEN];
+	char what[160];
+	int r;
+
+	snprintf(what, sizeof what, "chain of party %d (%s), seq %zu", i,
+	    pname(v, i), k + 1);
+	if ((r = envelope_header_decode(&h, m->hdr, m->hlen)) != 0)
+		return fault(v, r, "%s: header: does not decode (%s)", what,
+		    err_str(r));
+	envelope_header_id(m->hdr, m->hlen, v->ids[i][k]);
+	if (h.sender != i || h.seq != k + 1)
+		return fault(v, ERR_CHAIN, "%s: header.sender/seq: expected"
+		    " %d/%zu, found %u/%llu", what, i, k + 1, h.sender,
+		    (unsigned long long)h.seq);
+	if ((r = same_id(v, ERR_FOREIGN, v->rec->channel, h.channel, what,
+	    "header.channel")) != 0 ||
+	    (r = same_id(v, ERR_CHAIN, prev, h.prev, what,
+	    "header.prev")) != 0)
+		return r;
+	memcpy(prev, v->ids[i][k], ENVELOPE_ID_LEN);
+	if (m->body == NULL)
+		return 0;
+	v->rep->disclosed[i]++;
+	envelope_body_hash(m->body, m->blen, bh);
+	if (m->blen != h.body_len)
+		return fault(v, ERR_BODY, "chain of party %d (%s), seq %zu:"
+		    " body: header.body_len %u, found %zu bytes", i,
+		    pname(v, i), k + 1, h.body_len, m->blen);
+	return same_id(v, ERR_BODY, h.body_hash, bh, what,
+	    "body (its hash against header.body_hash)");
+}
+
+static int
+check_heads(struct vstate *v, int i)
+{
+	const struct export_chain *c = &v->rec->chain[i];
+	uint64_t top = 0;
+	char what[160];
+	int r;
+
+	for (size_t j = 0; j < c->nheads; j++) {
+		const struct chain_head *h = &c->heads[j];
+		snprintf(what, sizeof what, "head of party %d (%s) at seq "
+		    "%llu", i, pname(v, i), (unsigned long long)h->seq);
+		if (h->seq == 0 || h->seq > c->nmsg)
+			return fault(v, ERR_NOT_FOUND, "%s: names a header "
+			    "the record does not hold (chain has %zu)", what,
+			    c->nmsg);
+		if ((r = same_id(v, ERR_FOREIGN, v->rec->channel,
+		    h->channel, what, "channel")) != 0 ||
+		    (r = same_id(v, ERR_CHAIN, v->ids[i][h->seq - 1], h->id,
+		    what, "id")) != 0)
+			return r;
+		if (chain_head_verify(h, v->rec->party[i].sign_pub) != 0)
+			return fault(v, ERR_SIGNATURE, "%s: signature: does "
+			    "not verify under %s's signing key", what,
+			    pname(v, i));
+		if (h->seq > top)
+			top = h->seq;
+	}
+	v->rep->unsigned_tail[i] = c->nmsg - (size_t)top;
+	v->rep->nheads += c->nheads;
+	return 0;
+}
+
+static int
+check_receipts(struct vstate *v, int i)
+{
+	const struct export_chain *c = &v->rec->chain[i];
+	const struct export_chain *o = &v->rec->chain[1 - i];
+	char what[160];
+	int r;
+
+	for (size_t j = 0; j < c->nreceipts; j++) {
+		const struct chain_receipt *rc = &c->receipts[j];
+		snprintf(what, sizeof what, "receipt by party %d (%s) at seq "
+		    "%llu", i, pname(v, i), (unsigned long long)rc->seq);
+		if (rc->seq > o->nmsg)
+			return fault(v, ERR_NOT_FOUND, "%s: names a header "
+			    "the record does not hold (chain has %zu)", what,
+			    o->nmsg);
+		if ((r = same_id(v, ERR_FOREIGN, v->rec->channel,
+		    rc->channel, what, "channel")) != 0 ||
+		    (r = same_id(v, ERR_CHAIN, rc->seq == 0 ? zero_id :
+		    v->ids[1 - i][rc->seq - 1], rc->id, what, "id")) != 0)
+			return r;
+		if (chain_receipt_verify(rc, v->rec->party[i].sign_pub) != 0)
+			return fault(v, ERR_SIGNATURE, "%s: signature: does "
+			    "not verify under %s's signing key", what,
+			    pname(v, i));
+	}
+	v->rep->nreceipts += c->nreceipts;
+	return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, ENVELOPE_ID_LEN);
+}
+
+/* Each header's peer_last is zeros or a header of the other chain. */
+static int
+check_peer_last(struct vstate *v, int i)
+{
+	const struct export_chain *c = &v->rec->chain[i];
+	size_t no = v->rec->chain[1 - i].nmsg;
+	struct envelope_header h;
+	char got[2 * ENVELOPE_ID_LEN + 1];
+
+	for (size_t k = 0; k < c->nmsg; k++) {
+		if (envelope_header_decode(&h, c->msg[k].hdr,
+		    c->msg[k].hlen) != 0)
+			return fault(v, ERR_PARSE, "chain of party %d, seq "
+			    "%zu: header: does not decode", i, k + 1);
+		if (memcmp(h.peer_last, zero_id, sizeof zero_id) == 0)
+			continue;
+		if (no > 0 && bsearch(h.peer_last, v->sorted[1 - i], no,
+		    ENVELOPE_ID_LEN, cmp_id) != NULL)
+			continue;
+		hex32(got, h.peer_last);
+		return fault(v, ERR_CHAIN, "chain of party %d (%s), seq %zu: "
+		    "header.peer_last: expected a header of %s's chain, found"
+		    " %s", i, pname(v, i), k + 1, pname(v, 1 - i), got);
+	}
+	return 0;
+}
+
+static int
+check_checkpoints(struct vstate *v)
+{
+	uint8_t pub[2][KEYS_PUB_LEN];
+	char what[160];
+	int bad, r;
+
+	memcpy(pub[0], v->rec->party[0].sign_pub, KEYS_PUB_LEN);
+	memcpy(pub[1], v->rec->party[1].sign_pub, KEYS_PUB_LEN);
+	for (size_t j = 0; j < v->rec->ncps; j++) {
+		const struct transcript_checkpoint *cp = &v->rec->cps[j];
+		snprintf(what, sizeof what, "checkpoint %zu (seqs %llu/%llu)",
+		    j + 1, (unsigned long long)cp->seq[0],
+		    (unsigned long long)cp->seq[1]);
+		if ((r = same_id(v, ERR_FOREIGN, v->rec->channel,
+		    cp->channel, what, "channel")) != 0)
+			return r;
+		for (int i = 0; i < 2; i++) {
+			if (cp->seq[i] > v->rec->chain[i].nmsg)
+				return fault(v, ERR_NOT_FOUND, "%s: seq of "
+				    "party %d: the record holds %zu", what, i,
+				    v->rec->chain[i].nmsg);
+			if ((r = same_id(v, ERR_CHAIN, cp->seq[i] == 0 ?
+			    zero_id : v->ids[i][cp->seq[i] - 1], cp->id[i],
+			    what, i == 0 ? "id of party 0" :
+			    "id of party 1")) != 0)
+				return r;
+		}
+		r = transcript_checkpoint_verify(cp,
+		    (const uint8_t (*)[KEYS_PUB_LEN])pub, false, &bad);
+		if (r == ERR_CHAIN)
+			return fault(v, r, "%s: head: not the transcript head"
+			    " of its seqs and ids", what);
+		if (r != 0)
+			return fault(v, r, "%s: signature of party %d (%s): "
+			    "does not verify", what, bad, bad >= 0 ?
+			    pname(v, bad) : "?");
+	}
+	v->rep->ncps = v->rec->ncps;
+	return 0;
+}
+
+static int
+verify_all(struct vstate *v)
+{
+	uint8_t prev[ENVELOPE_ID_LEN];
+	int r;
+
+	for (int i = 0; i < 2; i++) {
+		memset(prev, 0, sizeof prev);
+		for (size_t k = 0; k < v->rec->chain[i].nmsg; k++)
+			if ((r = check_msg(v, i, k, prev)) != 0)
+				return r;
+	}
+	for (int i = 0; i < 2; i++) {
+		size_t n = v->rec->chain[i].nmsg;
+		if (n > 0) {
+			memcpy(v->sorted[i], v->ids[i], n * ENVELOPE_ID_LEN);
+			qsort(v->sorted[i], n, ENVELOPE_ID_LEN, cmp_id);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if ((r = check_heads(v, i)) != 0 ||
+		    (r = check_receipts(v, i)) != 0 ||
+		    (r = check_peer_last(v, i)) != 0)
+			return r;
+	return check_checkpoints(v);
+}
+
+int
+export_verify(const struct export_record *rec, struct export_report *rep)
+{
+	struct vstate v = { .rec = rec, .rep = rep };
+	int r = 0;
+
+	memset(rep, 0, sizeof *rep);
+	rep->ok = true;
+	for (int i = 0; i < 2; i++) {
+		size_t n = rec->chain[i].nmsg + 1;
+		v.ids[i] = calloc(n, ENVELOPE_ID_LEN);
+		v.sorted[i] = calloc(n, ENVELOPE_ID_LEN);
+		if (v.ids[i] == NULL || v.sorted[i] == NULL) {
+			r = fault(&v, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if ((r = verify_all(&v)) != 0)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		rep->seq[i] = rec->chain[i].nmsg;
+		if (rep->seq[i] > 0)
+			memcpy(rep->id[i], v.ids[i][rep->seq[i] - 1],
+			    ENVELOPE_ID_LEN);
+	}
+	transcript_head(rec->channel, rep->seq,
+	    (const uint8_t (*)[ENVELOPE_ID_LEN])rep->id, rep->head);
+out:
+	for (int i = 0; i < 2; i++) {
+		free(v.ids[i]);
+		free(v.sorted[i]);
+	}
+	return r;
+}
+
+/* ---- the file ---- */
+
+/* An upper bound of the encoded size. */
+static size_t
+bound(const struct export_record *rec)
+{
+	size_t n = 1024;
+
+	for (int i = 0; i < 2; i++) {
+		const struct export_chain *c = &rec->chain[i];
+		for (size_t k = 0; k < c->nmsg; k++)
+			n += c->msg[k].hlen + c->msg[k].blen + 24;
+		n += c->nheads * (CHAIN_HEAD_MAX + 9);
+		n += c->nreceipts * (CHAIN_RECEIPT_MAX + 9);
+	}
+	return n + rec->ncps * (TRANSCRIPT_CHECKPOINT_MAX + 9);
+}
+
+static int
+write_all(const struct export_record *rec, struct wire_writer *w)
+{
+	uint8_t buf[TRANSCRIPT_CHECKPOINT_MAX];
+	size_t len;
+	int r;
+
+	wire_put_map(w, 9);
+	wire_put_uint(w, X_VERSION);
+	wire_put_uint(w, EXPORT_VERSION);
+	wire_put_uint(w, X_CHANNEL);
+	wire_put_bytes(w, rec->channel, sizeof rec->channel);
+	wire_put_uint(w, X_EXPORTER);
+	wire_put_uint(w, rec->exporter);
+	wire_put_uint(w, X_TIME);
+	wire_put_uint(w, rec->time_ms);
+	wire_put_uint(w, X_PARTIES);
+	wire_put_array(w, 2);
+	for (int i = 0; i < 2; i++) {
+		wire_put_array(w, 2);
+		wire_put_text(w, rec->party[i].name);
+		wire_put_bytes(w, rec->party[i].sign_pub, KEYS_PUB_LEN);
+	}
+	wire_put_uint(w, X_CHAINS);
+	wire_put_array(w, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct export_chain *c = &rec->chain[i];
+		wire_put_array(w, c->nmsg);
+		for (size_t k = 0; k < c->nmsg; k++) {
+			wire_put_array(w, 2);
+			wire_put_bytes(w, c->msg[k].hdr, c->msg[k].hlen);
+			if (c->msg[k].body != NULL)
+				wire_put_bytes(w, c->msg[k].body,
+				    c->msg[k].blen);
+			else
+				wire_put_null(w);
+		}
+	}
+	wire_put_uint(w, X_HEADS);
+	wire_put_array(w, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct export_chain *c = &rec->chain[i];
+		wire_put_array(w, c->nheads);
+		for (size_t k = 0; k < c->nheads; k++) {
+			if ((r = chain_head_encode(&c->heads[k], buf,
+			    sizeof buf, &len)) != 0)
+				return r;
+			wire_put_bytes(w, buf, len);
+		}
+	}
+	wire_put_uint(w, X_RECEIPTS);
+	wire_put_array(w, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct export_chain *c = &rec->chain[i];
+		wire_put_array(w, c->nreceipts);
+		for (size_t k = 0; k < c->nreceipts; k++) {
+			if ((r = chain_receipt_encode(&c->receipts[k], buf,
+			    sizeof buf, &len)) != 0)
+				return r;
+			wire_put_bytes(w, buf, len);
+		}
+	}
+	wire_put_uint(w, X_CHECKPOINTS);
+	wire_put_array(w, rec->ncps);
+	for (size_t k = 0; k < rec->ncps; k++) {
+		if ((r = transcript_checkpoint_encode(&rec->cps[k], buf,
+		    sizeof buf, &len)) != 0)
+			return r;
+		wire_put_bytes(w, buf, len);
+	}
+	return 0;
+}
+
+int
+export_encode(const struct export_record *rec, uint8_t **out, size_t *len)
+{
+	struct wire_writer w;
+	size_t cap = bound(rec);
+	uint8_t *buf;
+	int r;
+
+	*out = NULL;
+	if (cap > EXPORT_FILE_MAX)
+		return ERR_TOO_BIG;
+	if ((buf = malloc(cap)) == NULL)
+		return ERR_NOMEM;
+	wire_writer_init(&w, buf, cap);
+	if ((r = write_all(rec, &w)) != 0 ||
+	    (r = wire_writer_finish(&w, len)) != 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	return 0;
+}
+
+/* An array of exactly n items, or any length when n is SIZE_MAX. */
+static int
+get_array(const cbor_item_t *it, size_t n, cbor_item_t ***items, size_t *len)
+{
+	if (it == NULL || !cbor_isa_array(it) || !cbor_array_is_definite(it))
+		return ERR_PARSE;
+	*len = cbor_array_size(it);
+	if (n != SIZE_MAX && *len != n)
+		return ERR_PARSE;
+	*items = cbor_array_handle(it);
+	return 0;
+}
+
+static int
+read_chain(struct export_record *rec, uint8_t i, const cbor_item_t *it)
+{
+	cbor_item_t **msgs, **pair;
+	const uint8_t *h, *b;
+	size_t n, two, hl, bl;
+	int r;
+
+	if ((r = get_array(it, SIZE_MAX, &msgs, &n)) != 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		if ((r = get_array(msgs[k], 2, &pair, &two)) != 0 ||
+		    (r = wire_get_bytes(pair[0], &h, &hl)) != 0)
+			return r;
+		b = NULL;
+		bl = 0;
+		if (!cbor_is_null(pair[1]) &&
+		    (r = wire_get_bytes(pair[1], &b, &bl)) != 0)
+			return r;
+		if ((r = export_add_msg(rec, i, h, hl, b, bl)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Reads one of the three lists of signed objects: kind 0 heads (of party
+ * i), 1 receipts (by party i), 2 checkpoints. */
+static int
+read_signed(struct export_record *rec, int kind, int i, const cbor_item_t *it)
+{
+	struct chain_head h;
+	struct chain_receipt rc;
+	struct transcript_checkpoint cp;
+	cbor_item_t **v;
+	const uint8_t *p;
+	size_t n, len;
+	int r;
+
+	if ((r = get_array(it, SIZE_MAX, &v, &n)) != 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		if ((r = wire_get_bytes(v[k], &p, &len)) != 0)
+			return r;
+		if (kind == 0) {
+			if ((r = chain_head_decode(&h, p, len)) != 0)
+				return r;
+			if (h.sender != i)
+				return ERR_PARSE;
+			r = export_add_head(rec, &h);
+		} else if (kind == 1) {
+			if ((r = chain_receipt_decode(&rc, p, len)) != 0)
+				return r;
+			if (rc.receiver != i)
+				return ERR_PARSE;
+			r = export_add_receipt(rec, &rc);
+		} else {
+			if ((r = transcript_checkpoint_decode(&cp, p,
+			    len)) != 0)
+				return r;
+			r = export_add_checkpoint(rec, &cp);
+		}
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+read_all(struct export_record *rec, const cbor_item_t *m)
+{
+	cbor_item_t **v, **pp;
+	uint64_t version, x, t;
+	size_t n;
+	int r;
+
+	if (!cbor_isa_map(m) || cbor_map_size(m) != 9)
+		return ERR_PARSE;
+	if ((r = wire_get_uint(wire_map_get(m, X_VERSION), &version)) != 0)
+		return r;
+	if (version != EXPORT_VERSION)
+		return ERR_VERSION;
+	if ((r = wire_get_bytes_exact(wire_map_get(m, X_CHANNEL),
+	    rec->channel, sizeof rec->channel)) != 0 ||
+	    (r = wire_get_uint(wire_map_get(m, X_EXPORTER), &x)) != 0 ||
+	    (r = wire_get_uint(wire_map_get(m, X_TIME), &t)) != 0)
+		return r;
+	if (x > 1)
+		return ERR_PARSE;
+	rec->exporter = (uint8_t)x;
+	rec->time_ms = t;
+	if ((r = get_array(wire_map_get(m, X_PARTIES), 2, &v, &n)) != 0)
+		return r;
+	for (int i = 0; i < 2; i++)
+		if ((r = get_array(v[i], 2, &pp, &n)) != 0 ||
+		    (r = wire_get_text(pp[0], rec->party[i].name,
+		    sizeof rec->party[i].name)) != 0 ||
+		    (r = wire_get_bytes_exact(pp[1], rec->party[i].sign_pub,
+		    KEYS_PUB_LEN)) != 0)
+			return r;
+	if ((r = get_array(wire_map_get(m, X_CHAINS), 2, &v, &n)) != 0)
+		return r;
+	for (uint8_t i = 0; i < 2; i++)
+		if ((r = read_chain(rec, i, v[i])) != 0)
+			return r;
+	if ((r = get_array(wire_map_get(m, X_HEADS), 2, &v, &n)) != 0)
+		return r;
+	for (int i = 0; i < 2; i++)
+		if ((r = read_signed(rec, 0, i, v[i])) != 0)
+			return r;
+	if ((r = get_array(wire_map_get(m, X_RECEIPTS), 2, &v, &n)) != 0)
+		return r;
+	for (int i = 0; i < 2; i++)
+		if ((r = read_signed(rec, 1, i, v[i])) != 0)
+			return r;
+	return read_signed(rec, 2, 0, wire_map_get(m, X_CHECKPOINTS));
+}
+
+int
+export_decode(struct export_record *rec, const uint8_t *p, size_t n)
+{
+	cbor_item_t *item = NULL;
+	uint8_t *again = NULL;
+	size_t len;
+	int r;
+
+	if (n > EXPORT_FILE_MAX)
+		return ERR_TOO_BIG;
+	if ((r = wire_load(p, n, &item)) != 0)
+		return r;
+	if ((r = read_all(rec, item)) != 0)
+		goto out;
+	if ((r = export_encode(rec, &again, &len)) != 0)
+		goto out;
+	if (!wire_same(p, n, again, len))
+		r = ERR_NONCANONICAL;
+out:
+	free(again);
+	cbor_decref(&item);
+	return r;
+}
