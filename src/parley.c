@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	{ "inbox", cmd_inbox, "list received messages" },
 	{ "show", cmd_msg_show, "show one message: header, state, body" },
 	{ "log", cmd_log, "messages both ways with their states" },
+	{ "verify", cmd_verify, "check the record (store or export file), name the first fault" },
+	{ "export", cmd_export, "write a channel's record as one self-verifying file" },
+	{ "backup", cmd_backup, "copy the live store (online backup)" },
+	{ "restore", cmd_restore, "bring a node's store back from a backup" },
 };
 
 static void

@@ -5,6 +5,8 @@
 #ifndef PARLEY_CLI_CLI_H
 #define PARLEY_CLI_CLI_H
 
+#include <stddef.h>
+
 enum cli_exit {
 	CLI_OK = 0,		/* done */
 	CLI_FAIL = 1,		/* refused or failed; the message says why */
@@ -22,6 +24,11 @@ int cmd_send(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
 int cmd_msg_show(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_verify(int argc, char **argv);		/* verify.c */
+int cmd_export(int argc, char **argv);		/* export.c */
+int cmd_export_show(int argc, char **argv);	/* export.c: show --file */
+int cmd_backup(int argc, char **argv);		/* backup.c */
+int cmd_restore(int argc, char **argv);		/* restore.c */
 
 /* Message commands' helpers (send.c, inbox.c): one control request; prints
  * why not and returns a cli_exit code; *result is the daemon's result. */
@@ -37,5 +44,16 @@ const char *cli_home(const char *opt_home);
  * file at fault, what to do); returns a cli_exit code (src/cli/id.c). */
 struct keys;
 int cli_keys_load(struct keys *k, const char *home, const char *cmd);
+
+/* The record commands' helpers (verify.c): the installed channels that
+ * spec names (all for NULL), with our party index in each (*out, *self
+ * malloc'd; PSKs wiped); then one channel's record from the store. */
+struct agreement;
+struct store;
+struct export_record;
+int cli_record_channels(const char *home, const char *spec, const char *cmd,
+    struct agreement **out, int **self, size_t *n);
+int cli_record_load(struct store *s, const struct agreement *a, int self,
+    struct export_record *rec);
 
 #endif

@@ -38,6 +38,9 @@ cmd_msg_show(int argc, char **argv)
 	json_t *req, *res = NULL, *v;
 	int json = 0, ch, rc;
 
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--file") == 0)
+			return cmd_export_show(argc, argv);	/* export.c */
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {

@@ -1,0 +1,277 @@
+/*
+ * export.c: `parley export --channel C FILE [--only ID,...]` writes a
+ * channel's record from the store (read-only, beside parleyd) as one
+ * self-verifying file (docs/export.md); `parley show --file FILE` prints
+ * such a file for a person, after verifying it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "base/file.h"
+#include "base/hex.h"
+#include "cli/cli.h"
+#include "crypto/agreement.h"
+#include "msg/export.h"
+#include "store/record.h"
+
+#define EXPORT_ONLY_MAX 256
+#define EXPORT_PREFIX_MIN 8		/* hex digits of an --only id */
+
+static uint64_t
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+/* Resolves one --only item (a header id or a unique prefix of at least
+ * EXPORT_PREFIX_MIN hex digits) among rec's messages. */
+static int
+resolve(const struct export_record *rec, const char *item,
+    uint8_t out[ENVELOPE_ID_LEN])
+{
+	char hex[2 * ENVELOPE_ID_LEN + 1];
+	uint8_t id[ENVELOPE_ID_LEN];
+	size_t n = strlen(item), found = 0;
+
+	if (n < EXPORT_PREFIX_MIN || n > 2 * ENVELOPE_ID_LEN)
+		return ERR_USAGE;
+	for (int i = 0; i < 2; i++)
+		for (size_t k = 0; k < rec->chain[i].nmsg; k++) {
+			export_msg_id(&rec->chain[i].msg[k], id);
+			hex_encode(hex, id, sizeof id);
+			if (strncasecmp(hex, item, n) == 0) {
+				memcpy(out, id, sizeof id);
+				found++;
+			}
+		}
+	return found == 1 ? 0 : found == 0 ? ERR_NOT_FOUND : ERR_INVALID;
+}
+
+static int
+select_only(struct export_record *rec, char *list)
+{
+	static uint8_t keep[EXPORT_ONLY_MAX][ENVELOPE_ID_LEN];
+	char *save = NULL, *item;
+	size_t n = 0;
+	int r;
+
+	for (item = strtok_r(list, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		if (n == EXPORT_ONLY_MAX) {
+			fprintf(stderr, "parley export: more than %d ids in "
+			    "--only\n", EXPORT_ONLY_MAX);
+			return CLI_USAGE;
+		}
+		if ((r = resolve(rec, item, keep[n])) != 0) {
+			fprintf(stderr, "parley export: --only %s: %s\n", item,
+			    r == ERR_USAGE ? "give at least 8 hex digits of a"
+			    " message id" : r == ERR_NOT_FOUND ? "no such "
+			    "message on this channel" : "ambiguous prefix");
+			return CLI_USAGE;
+		}
+		n++;
+	}
+	if (n == 0) {
+		fprintf(stderr, "parley export: --only needs ids\n");
+		return CLI_USAGE;
+	}
+	export_keep_only(rec, (const uint8_t (*)[ENVELOPE_ID_LEN])keep, n);
+	return CLI_OK;
+}
+
+static int
+do_export(const char *home, const char *spec, const char *path, char *only)
+{
+	struct export_record rec;
+	struct export_report rep;
+	struct agreement *as = NULL;
+	struct store *s = NULL;
+	uint8_t *buf = NULL;
+	int *self = NULL, r, rc;
+	size_t n, len;
+
+	export_record_init(&rec);
+	if ((rc = cli_record_channels(home, spec, "export", &as, &self,
+	    &n)) != CLI_OK)
+		return rc;
+	if (n != 1) {
+		fprintf(stderr, "parley export: '%s' names %zu channels\n",
+		    spec, n);
+		rc = CLI_USAGE;
+		goto out;
+	}
+	if ((r = store_open_home_readonly(&s, home)) != 0 ||
+	    (r = cli_record_load(s, &as[0], self[0], &rec)) != 0) {
+		fprintf(stderr, "parley export: cannot read the store of %s: "
+		    "%s\n", home, err_str(r));
+		rc = CLI_FAIL;
+		goto out;
+	}
+	rec.time_ms = now_ms();
+	/* Never export a record that does not verify here. */
+	if (export_verify(&rec, &rep) != 0) {
+		fprintf(stderr, "parley export: the record does not verify, "
+		    "nothing written: %s\n", rep.fault);
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if (only != NULL && (rc = select_only(&rec, only)) != CLI_OK)
+		goto out;
+	if ((r = export_encode(&rec, &buf, &len)) != 0 ||
+	    (r = file_write(path, buf, len, 0600, 0)) != 0) {
+		fprintf(stderr, "parley export: %s: %s\n", path,
+		    r == ERR_EXISTS ? "exists (export never overwrites)" :
+		    err_str(r));
+		rc = CLI_FAIL;
+		goto out;
+	}
+	printf("exported channel %s: %llu + %llu headers, %zu + %zu bodies, "
+	    "%zu bytes to %s\n", spec, (unsigned long long)rep.seq[0],
+	    (unsigned long long)rep.seq[1],
+	    only ? (size_t)0 : rep.disclosed[0],
+	    only ? (size_t)0 : rep.disclosed[1], len, path);
+	if (only != NULL && export_verify(&rec, &rep) == 0)
+		printf("disclosed bodies: %zu + %zu\n", rep.disclosed[0],
+		    rep.disclosed[1]);
+out:
+	free(buf);
+	export_record_fini(&rec);
+	store_close(s);
+	free(as);
+	free(self);
+	return rc;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: parley export [--home DIR] --channel C [--only ID,...] "
+	    "FILE\n\n"
+	    "Writes channel C's record (peer name or channel id prefix) as one\n"
+	    "file that `parley verify --file` checks alone: both chains of\n"
+	    "headers, signed heads, receipts, checkpoints, the parties' public\n"
+	    "signing keys, and the bodies: all, or with --only just those of\n"
+	    "the messages named (ids or prefixes of at least 8 hex digits); the\n"
+	    "others appear only as the hashes in their headers. Never the PSK.\n"
+	    "Never overwrites FILE. Exit 0 written, 1 failed, 2 bad usage.\n");
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "home", required_argument, NULL, 'h' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *home = NULL, *spec = NULL;
+	char *only = NULL;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': home = optarg; break;
+		case 'c': spec = optarg; break;
+		case 'o': only = optarg; break;
+		case 'H':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (argc - optind != 1 || spec == NULL) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	return do_export(cli_home(home), spec, argv[optind], only);
+}
+
+static void
+print_msg(const struct export_record *rec, int i, size_t k)
+{
+	const struct export_msg *m = &rec->chain[i].msg[k];
+	struct envelope_header h;
+	char id[2 * ENVELOPE_ID_LEN + 1], bh[2 * ENVELOPE_ID_LEN + 1];
+	uint8_t raw[ENVELOPE_ID_LEN];
+
+	export_msg_id(m, raw);
+	hex_encode(id, raw, sizeof raw);
+	if (envelope_header_decode(&h, m->hdr, m->hlen) != 0) {
+		printf("%s #%zu  (header does not decode)\n",
+		    rec->party[i].name, k + 1);
+		return;
+	}
+	printf("%s #%llu  id %.16s  %s %s %s  time %llu\n",
+	    rec->party[i].name, (unsigned long long)h.seq, id,
+	    envelope_precedence_name(h.precedence),
+	    envelope_marking_name(h.marking), envelope_kind_name(h.kind),
+	    (unsigned long long)h.time_ms);
+	if (m->body != NULL)
+		printf("    %.*s\n", (int)m->blen, (const char *)m->body);
+	else {
+		hex_encode(bh, h.body_hash, sizeof h.body_hash);
+		printf("    (not disclosed: %u bytes, body hash %.16s...)\n",
+		    h.body_len, bh);
+	}
+}
+
+int
+cmd_export_show(int argc, char **argv)
+{
+	struct export_record rec;
+	struct export_report rep;
+	const char *path = NULL;
+	char ch[2 * ENVELOPE_ID_LEN + 1], head[2 * ENVELOPE_ID_LEN + 1];
+	uint8_t *buf = NULL;
+	size_t len;
+	int r, rc = CLI_OK;
+
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--file") == 0)
+			path = argv[i + 1];
+	if (path == NULL || argc != 3) {
+		fprintf(stderr, "usage: parley show --file FILE\n");
+		return CLI_USAGE;
+	}
+	export_record_init(&rec);
+	if ((r = file_read(path, EXPORT_FILE_MAX, &buf, &len)) != 0 ||
+	    (r = export_decode(&rec, buf, len)) != 0) {
+		fprintf(stderr, "parley show: %s: not a readable export file "
+		    "(%s)\n", path, err_str(r));
+		rc = CLI_FAIL;
+		goto out;
+	}
+	hex_encode(ch, rec.channel, sizeof rec.channel);
+	printf("export of channel %s\nparties   %s (0), %s (1)\n"
+	    "exported  by %s at %llu\n\n", ch, rec.party[0].name,
+	    rec.party[1].name, rec.party[rec.exporter].name,
+	    (unsigned long long)rec.time_ms);
+	for (int i = 0; i < 2; i++)
+		for (size_t k = 0; k < rec.chain[i].nmsg; k++)
+			print_msg(&rec, i, k);
+	if (export_verify(&rec, &rep) != 0) {
+		printf("\nFAULT: %s\n", rep.fault);
+		rc = CLI_FAIL;
+	} else {
+		hex_encode(head, rep.head, sizeof rep.head);
+		printf("\nverified: %zu heads, %zu receipts, %zu checkpoints;"
+		    " transcript head %s\n", rep.nheads, rep.nreceipts,
+		    rep.ncps, head);
+	}
+out:
+	export_record_fini(&rec);
+	free(buf);
+	return rc;
+}
