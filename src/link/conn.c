@@ -12,7 +12,8 @@
  *     check, the channel lookup, mac1 (before any DH), the Noise read, the
  *     peer key check and the timestamp check. Any failure closes silently
  *     with one log line.
- *  3. A pending handshake has an absolute deadline (handshake_timeout_ms).
+ *  3. A pending handshake has an absolute deadline (handshake_timeout_ms),
+ *     counted from the start of the dial or the accept.
  *  4. Only the session's initiator starts a rekey; one at a time.
  *  5. A connection is freed only by its own event handlers (or by the
  *     duplicate rule, outside its handlers), after link_path_detach.
@@ -41,11 +42,14 @@
 #include "base/log.h"
 
 #define RBUF_KEEP 2048		/* an idle session keeps at most this */
+#define FRAMES_PER_READ 64	/* then yield to other connections */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg);
 static void heartbeat(struct link_conn *c);
+static void on_silence(evutil_socket_t fd, short what, void *arg);
+static void finish(struct link_conn *c);
 
 uint64_t
 link_now_ms(void)
@@ -199,6 +203,8 @@ link_conn_free(struct link_conn *c)
 		event_free(c->wev);
 	if (c->hb)
 		event_free(c->hb);
+	if (c->silence)
+		event_free(c->silence);
 	if (c->out)
 		evbuffer_free(c->out);
 	if (c->hs) {
@@ -243,6 +249,9 @@ arm_read(struct link_conn *c)
 	uint64_t now = link_now_ms(), left;
 
 	if (c->state == CONN_UP && c->hs == NULL) {
+		/* No deadline: event_add(rev, NULL) would keep the old
+		 * timeout of a persistent event armed. */
+		event_remove_timer(c->rev);
 		event_add(c->rev, NULL);
 		return;
 	}
@@ -279,9 +288,13 @@ flush(struct link_conn *c)
 	return 0;
 }
 
-/* Queues one frame (length header added here) and tries to send it. */
+/*
+ * Queues one frame (length header added here) and tries to send it. A
+ * handshake frame (hs) passes the out_max cap: a full queue must not end
+ * the session at its next rekey; there is at most one such frame pending.
+ */
 static int
-send_frame(struct link_conn *c, const uint8_t *p, size_t n)
+send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
 {
 	uint8_t hdr[FRAME_HDR_LEN];
 	int r;
@@ -290,7 +303,7 @@ send_frame(struct link_conn *c, const uint8_t *p, size_t n)
 		return r;
 	if (c->out == NULL && (c->out = evbuffer_new()) == NULL)
 		return ERR_NOMEM;
-	if (evbuffer_get_length(c->out) + n > c->link->cfg.out_max)
+	if (!hs && evbuffer_get_length(c->out) + n > c->link->cfg.out_max)
 		return ERR_FULL;
 	if (evbuffer_add(c->out, hdr, sizeof hdr) != 0 ||
 	    evbuffer_add(c->out, p, n) != 0)
@@ -316,7 +329,7 @@ link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
 		return ERR_NOMEM;
 	r = link_transport_seal(c->tr, type, body, len, buf, cap, &n);
 	if (r == 0)
-		r = send_frame(c, buf, n);
+		r = send_frame(c, buf, n, false);
 	free(buf);
 	if (r != 0)
 		return r;
@@ -344,8 +357,63 @@ start_initiation(struct link_conn *c)
 		c->hs = NULL;
 		return r;
 	}
-	c->deadline_ms = link_now_ms() + c->link->cfg.handshake_timeout_ms;
-	return send_frame(c, msg, sizeof msg);
+	/* A first handshake keeps the deadline set at the dial. */
+	if (c->state == CONN_UP)
+		c->deadline_ms = link_now_ms() +
+		    c->link->cfg.handshake_timeout_ms;
+	return send_frame(c, msg, sizeof msg, true);
+}
+
+static uint32_t
+heartbeat_ms(const struct link_conn *c)
+{
+	return c->link->cfg.heartbeat_ms ? c->link->cfg.heartbeat_ms :
+	    c->path->ch->ag.heartbeat_s * 1000u;
+}
+
+static void
+add_ms(struct event *ev, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	event_add(ev, &tv);
+}
+
+/*
+ * The silence timer: one-shot, due at last_rx_ms + LINK_DEAD_INTERVALS
+ * heartbeat intervals. Reads only move last_rx_ms; when the timer fires
+ * early (bytes arrived since it was armed) it is armed again for the rest,
+ * so the peer is declared down exactly when the silence is long enough.
+ */
+static void
+arm_silence(struct link_conn *c)
+{
+	uint64_t dead = LINK_DEAD_INTERVALS * (uint64_t)heartbeat_ms(c);
+	uint64_t now = link_now_ms(), due = c->last_rx_ms + dead;
+
+	add_ms(c->silence, due > now ? due - now : 0);
+}
+
+static void
+on_silence(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_conn *c = arg;
+	uint64_t dead, now = link_now_ms();
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_UP)
+		return;
+	dead = LINK_DEAD_INTERVALS * (uint64_t)heartbeat_ms(c);
+	if (now - c->last_rx_ms >= dead) {
+		link_conn_fail(c, LOG_LVL_WARN, "peer %s silent for %llu ms",
+		    c->peer, (unsigned long long)(now - c->last_rx_ms));
+		finish(c);
+		return;
+	}
+	arm_silence(c);
 }
 
 static void
@@ -353,9 +421,7 @@ become_up(struct link_conn *c, struct noise_cipher *send,
     struct noise_cipher *recv)
 {
 	struct link *l = c->link;
-	struct timeval tv;
-	uint32_t hb = l->cfg.heartbeat_ms ? l->cfg.heartbeat_ms :
-	    c->path->ch->ag.heartbeat_s * 1000u;
+	uint32_t hb = heartbeat_ms(c);
 
 	if ((c->tr = calloc(1, sizeof *c->tr)) == NULL) {
 		noise_cipher_fini(send);
@@ -371,16 +437,16 @@ become_up(struct link_conn *c, struct noise_cipher *send,
 	c->path->handshakes++;
 	frame_reader_init(&c->fr, NULL, 0, FRAME_MAX);
 	c->hb = event_new(l->base, -1, EV_PERSIST, on_heartbeat, c);
-	if (c->hb == NULL) {
+	c->silence = evtimer_new(l->base, on_silence, c);
+	if (c->hb == NULL || c->silence == NULL) {
 		link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
 		return;
 	}
-	/* Ticks at a quarter interval, so silence is noticed within
-	 * 2.75 intervals of the last record; pings go every interval. */
+	/* Ticks at a quarter interval for pings (every interval) and rekey
+	 * deadlines; silence has its own exact timer. */
 	hb = hb / 4 < 50 ? 50 : hb / 4;
-	tv.tv_sec = hb / 1000;
-	tv.tv_usec = (suseconds_t)(hb % 1000 * 1000);
-	event_add(c->hb, &tv);
+	add_ms(c->hb, hb);
+	arm_silence(c);
 	if (!link_path_attach(c->path, c))
 		return;
 	/* First heartbeat at once, so RTT and offset are known early. */
@@ -416,7 +482,7 @@ answer_init(struct link_conn *c, const uint8_t *msg, size_t len,
 		    "unknown channel %s", c->peer, idhex);
 		return ERR_NOT_FOUND;
 	}
-	if (ch->usable != 0) {
+	if (link_channel_recheck(ch, c) != 0) {
 		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
 		    "channel %s agreement %s", c->peer, idhex,
 		    err_str(ch->usable));
@@ -466,7 +532,7 @@ answer_init(struct link_conn *c, const uint8_t *msg, size_t len,
 		return r;
 	}
 	c->path = p;
-	if ((r = send_frame(c, resp, sizeof resp)) != 0) {
+	if ((r = send_frame(c, resp, sizeof resp, true)) != 0) {
 		noise_cipher_fini(send);
 		noise_cipher_fini(recv);
 		link_conn_fail(c, LOG_LVL_INFO, "handshake with %s: cannot "
@@ -677,9 +743,11 @@ read_some(struct link_conn *c)
 	uint8_t *dst;
 	size_t want;
 	ssize_t got;
+	unsigned frames = 0;
 	int r;
 
-	while (c->state != CONN_DEAD) {
+	/* Level-triggered: what is left is read on the next callback. */
+	while (c->state != CONN_DEAD && frames < FRAMES_PER_READ) {
 		dst = frame_reader_want(&c->fr, &want);
 		got = read(c->fd, dst, want);
 		if (got < 0 && errno == EINTR)
@@ -699,6 +767,9 @@ read_some(struct link_conn *c)
 				    "closed by peer" : "failed");
 			return;
 		}
+		/* A long record on a slow path is not silence. */
+		if (c->state == CONN_UP)
+			c->last_rx_ms = link_now_ms();
 		r = frame_reader_got(&c->fr, (size_t)got);
 		if (r == FRAME_HEADER)
 			r = frame_buffer(c);
@@ -710,6 +781,7 @@ read_some(struct link_conn *c)
 			return;
 		}
 		if (r == FRAME_READY) {
+			frames++;
 			on_frame(c, c->fr.buf, c->fr.len);
 			frame_reader_next(&c->fr);
 			if (c->state == CONN_UP && c->rcap > RBUF_KEEP) {
@@ -805,31 +877,23 @@ on_write(evutil_socket_t fd, short what, void *arg)
 static void
 heartbeat(struct link_conn *c)
 {
-	struct link_channel *ch = c->path->ch;
 	uint64_t now = link_now_ms();
-	uint32_t hb = c->link->cfg.heartbeat_ms ? c->link->cfg.heartbeat_ms :
-	    ch->ag.heartbeat_s * 1000u;
-	uint64_t dead = 3u * (uint64_t)hb - hb / 2;
+	uint32_t hb = heartbeat_ms(c);
 	uint8_t ping[LINK_PING_LEN];
 	int r;
 
 	if (c->state != CONN_UP)
 		return;
-	if (now - c->last_rx_ms > dead) {
-		link_conn_fail(c, LOG_LVL_WARN, "peer %s silent for %llu ms",
-		    c->peer, (unsigned long long)(now - c->last_rx_ms));
-		return;
-	}
 	if (c->hs != NULL && now >= c->deadline_ms) {
 		link_conn_fail(c, LOG_LVL_WARN, "rekey with %s timed out",
 		    c->peer);
 		return;
 	}
-	/* The responder's guard: a peer that never rekeys is dropped. */
+	/* The responder's guard: a peer that never rekeys is dropped. It
+	 * uses the protocol's maxima, not our own (lower) knobs, which the
+	 * peer need not share (docs/link.md, "Rekeying"). */
 	if (!c->tr->initiator && link_transport_rekey_due(c->tr, now,
-	    4 * c->link->cfg.rekey_records,
-	    2000u * (uint64_t)c->link->cfg.rekey_seconds +
-	    c->link->cfg.handshake_timeout_ms)) {
+	    LINK_GUARD_RECORDS, LINK_GUARD_MS)) {
 		link_conn_fail(c, LOG_LVL_WARN, "peer %s did not rekey",
 		    c->peer);
 		return;
@@ -871,6 +935,42 @@ set_nonblock(int fd)
 	return 0;
 }
 
+/* The per-source key: the address, or for IPv6 its /64 (one host often
+ * holds a whole /64). */
+static void
+source_key(const struct sockaddr *sa, char *src, size_t cap)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	struct in6_addr net;
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family != AF_INET6 ||
+	    IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		return;
+	memset(&net, 0, sizeof net);
+	memcpy(&net, &in6->sin6_addr, 8);
+	inet_ntop(AF_INET6, &net, host, sizeof host);
+	snprintf(src, cap, "%.40s/64", host);	/* at most 21 + 3 */
+}
+
+/* At the global cap the oldest pending handshake makes room: strangers
+ * cannot lock the real peer out by holding every slot. */
+static void
+evict_oldest(struct link *l, const char *newcomer)
+{
+	struct link_conn *o;
+
+	TAILQ_FOREACH(o, &l->conns, entry)
+		if (o->state == CONN_WAIT_INIT)
+			break;
+	if (o == NULL)
+		return;
+	link_conn_fail(o, LOG_LVL_WARN, "handshake from %s refused: evicted "
+	    "for %s (%u handshakes pending, global cap)", o->peer, newcomer,
+	    l->pending);
+	link_conn_free(o);
+}
+
 int
 link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
     socklen_t salen)
@@ -882,12 +982,7 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 
 	(void)salen;
 	link_addr_str(sa, peer, sizeof peer, src, sizeof src);
-	if (l->pending >= l->cfg.pending_max) {
-		link_log_refusal(l, "connection from %s refused: %u handshakes "
-		    "pending (global cap)", peer, l->pending);
-		close(fd);
-		return ERR_FULL;
-	}
+	source_key(sa, src, sizeof src);
 	TAILQ_FOREACH(o, &l->conns, entry)
 		if (o->state == CONN_WAIT_INIT && strcmp(o->src, src) == 0)
 			same++;
@@ -897,6 +992,8 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 		close(fd);
 		return ERR_FULL;
 	}
+	while (l->pending >= l->cfg.pending_max && l->pending > 0)
+		evict_oldest(l, peer);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (set_nonblock(fd) != 0 ||
 	    (c = conn_new(l, fd, CONN_WAIT_INIT)) == NULL) {

@@ -45,9 +45,12 @@ void frame_reader_set_buffer(struct frame_reader *fr, uint8_t *buf,
 /* Where the next bytes go; *n is how many are wanted (at least 1). */
 uint8_t *frame_reader_want(struct frame_reader *fr, size_t *n);
 /*
- * Records that n bytes were stored where frame_reader_want said. Returns a
- * frame_status, or ERR_PARSE (zero length), ERR_TOO_BIG (length over max or
- * over the buffer's cap).
+ * Records that n bytes (at most the *n of the last frame_reader_want) were
+ * stored where frame_reader_want said. Returns a frame_status, or
+ * ERR_PARSE (zero length), ERR_TOO_BIG (length over max). It does not
+ * compare the length with the buffer's cap: on FRAME_HEADER the caller
+ * refuses the frame or calls frame_reader_set_buffer with room for len
+ * (frame_reader_feed refuses it with ERR_TOO_BIG).
  */
 int frame_reader_got(struct frame_reader *fr, size_t n) WUR;
 /* Forgets the current frame; the next bytes start a header. */

@@ -11,6 +11,13 @@
  *  3. Between two sessions on one path, the one started by the party with
  *     the lower static key survives; between two started by the same
  *     party, the newer one (the older is taken to be dead).
+ *  4. A channel whose agreement is not valid now (ch->usable != 0) has no
+ *     session, no dial and accepts no handshake. Validity is checked again
+ *     on each initiation and by a timer (at the next not_before/not_after
+ *     boundary, at least every LINK_VALIDITY_CHECK_MS).
+ *  5. Backoff grows after failed dials and after sessions that ended
+ *     within LINK_STABLE_MS; only a session that stayed up longer resets
+ *     it (a flapping path does not redial four times a second).
  */
 #include "link/link_int.h"
 
@@ -67,6 +74,8 @@ unix_ms(void)
 	return link_unix_ns() / 1000000u;
 }
 
+static void schedule_dial(struct link_path *p, bool failed);
+
 static void
 on_redial(evutil_socket_t fd, short what, void *arg)
 {
@@ -75,16 +84,12 @@ on_redial(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (p->session != NULL || p->dialing != NULL)
+	if (p->session != NULL || p->dialing != NULL || p->ch->usable != 0)
 		return;
 	if ((r = link_conn_dial(p)) != 0) {
 		log_warn("channel %s path %u: cannot dial %s: %s",
 		    p->ch->idhex, p->index, p->peer_addr, err_str(r));
-		if (p->dialing == NULL && p->session == NULL) {
-			struct timeval tv = { (time_t)(p->backoff_ms / 1000),
-			    (suseconds_t)(p->backoff_ms % 1000 * 1000) };
-			evtimer_add(p->redial, &tv);
-		}
+		schedule_dial(p, true);
 	}
 }
 
@@ -157,7 +162,7 @@ link_path_attach(struct link_path *p, struct link_conn *c)
 		link_conn_free(old);
 	}
 	p->session = c;
-	p->backoff_ms = 0;
+	p->up_at_ms = link_now_ms();
 	p->test_next = 0;
 	if (!p->up)
 		log_info("channel %s path %u to %s up (%s, started by %s)",
@@ -183,7 +188,8 @@ link_path_detach(struct link_conn *c, const char *why)
 		log_warn("channel %s path %u to %s down: %s", p->ch->idhex,
 		    p->index, p->ch->ag.party[1 - p->ch->self].name, why);
 		set_up(p, false);
-		schedule_dial(p, false);
+		/* Invariant 5. */
+		schedule_dial(p, link_now_ms() - p->up_at_ms < LINK_STABLE_MS);
 	}
 }
 
@@ -225,6 +231,9 @@ listen_on(struct link *l, const char *addr)
 	socklen_t sl;
 	int r;
 
+	for (size_t i = 0; i < l->nlis; i++)
+		if (strcmp(l->lisaddr[i], addr) == 0)
+			return 0;
 	if (l->nlis >= LINK_MAX_LISTEN)
 		return ERR_FULL;
 	if ((r = link_addr_parse(addr, true, &ss, &sl)) != 0) {
@@ -240,6 +249,7 @@ listen_on(struct link *l, const char *addr)
 		return ERR_IO;
 	}
 	evconnlistener_set_error_cb(l->lis[l->nlis], on_accept_error);
+	snprintf(l->lisaddr[l->nlis], sizeof l->lisaddr[l->nlis], "%s", addr);
 	l->nlis++;
 	log_info("listening on %s", addr);
 	return 0;
@@ -278,6 +288,89 @@ start_listeners(struct link *l)
 		if ((r = listen_on(l, addrs[i])) != 0)
 			return r;
 	return 0;
+}
+
+/* Ends c from outside its handlers, unless it is the caller's own
+ * connection (except), which its handler frees. */
+static void
+close_conn(struct link_conn *c, struct link_conn *except, const char *why)
+{
+	link_conn_fail(c, LOG_LVL_INFO, "%s: %s", c->peer, why);
+	if (c != except)
+		link_conn_free(c);
+}
+
+int
+link_channel_recheck(struct link_channel *ch, struct link_conn *except)
+{
+	struct link *l = ch->link;
+	const char *them = ch->ag.party[1 - ch->self].name;
+	int self, r;
+
+	r = agreement_check(&ch->ag, &l->keys->id, unix_ms() / 1000u, &self);
+	if (r == ch->usable)
+		return r;
+	ch->usable = r;
+	if (r != 0) {
+		log_warn("channel %s with %s: agreement %s; sessions closed, "
+		    "no dialling, handshakes refused", ch->idhex, them,
+		    err_str(r));
+		for (unsigned i = 0; i < ch->ag.npaths; i++) {
+			struct link_path *p = &ch->paths[i];
+			evtimer_del(p->redial);
+			if (p->dialing)
+				close_conn(p->dialing, except,
+				    "agreement no longer valid");
+			if (p->session)
+				close_conn(p->session, except,
+				    "agreement no longer valid");
+		}
+		return r;
+	}
+	log_info("channel %s with %s: agreement now valid; listening and "
+	    "dialling", ch->idhex, them);
+	for (unsigned i = 0; i < ch->ag.npaths; i++) {
+		if (l->cfg.nlisten == 0)
+			(void)listen_on(l, ch->paths[i].local_addr);
+		schedule_dial(&ch->paths[i], false);
+	}
+	return 0;
+}
+
+/* Milliseconds from now_ms (unix) to ch's next validity change, or
+ * UINT64_MAX when there is none. */
+static uint64_t
+next_boundary(const struct link_channel *ch, uint64_t now_ms)
+{
+	uint64_t nb = ch->ag.not_before * 1000u;
+	uint64_t na = (ch->ag.not_after + 1) * 1000u;
+
+	if (now_ms < nb)
+		return nb - now_ms;
+	if (now_ms < na)
+		return na - now_ms;
+	return UINT64_MAX;
+}
+
+static void
+on_validity(evutil_socket_t fd, short what, void *arg)
+{
+	struct link *l = arg;
+	struct timeval tv;
+	uint64_t now, next = LINK_VALIDITY_CHECK_MS, d;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < l->nch; i++)
+		(void)link_channel_recheck(&l->ch[i], NULL);
+	now = unix_ms();
+	for (size_t i = 0; i < l->nch; i++)
+		if ((d = next_boundary(&l->ch[i], now)) < next)
+			next = d;
+	next += 10;	/* past the boundary, whatever the rounding */
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000 * 1000);
+	evtimer_add(l->validity, &tv);
 }
 
 static int
@@ -333,6 +426,13 @@ link_new(struct event_base *base, const char *home, const struct keys *k,
 	snprintf(l->home, sizeof l->home, "%s", home);
 	l->keys = k;
 	l->cfg = *cfg;
+	/* Local knobs may only lower the rekey point (docs/link.md). */
+	if (l->cfg.rekey_records == 0 ||
+	    l->cfg.rekey_records > LINK_REKEY_RECORDS)
+		l->cfg.rekey_records = LINK_REKEY_RECORDS;
+	if (l->cfg.rekey_seconds == 0 ||
+	    l->cfg.rekey_seconds > LINK_REKEY_MS / 1000)
+		l->cfg.rekey_seconds = LINK_REKEY_MS / 1000;
 	if (up)
 		l->up = *up;
 	keys_fingerprint_link(&k->id, l->fpr);
@@ -365,6 +465,11 @@ link_new(struct event_base *base, const char *home, const struct keys *k,
 	for (size_t i = 0; i < l->nch; i++)
 		for (unsigned j = 0; j < l->ch[i].ag.npaths; j++)
 			schedule_dial(&l->ch[i].paths[j], false);
+	if ((l->validity = evtimer_new(base, on_validity, l)) == NULL) {
+		r = ERR_NOMEM;
+		goto fail;
+	}
+	on_validity(-1, 0, l);
 	*out = l;
 	return 0;
 fail:
@@ -381,6 +486,8 @@ link_free(struct link *l)
 		return;
 	for (size_t i = 0; i < l->nlis; i++)
 		evconnlistener_free(l->lis[i]);
+	if (l->validity)
+		event_free(l->validity);
 	while ((c = TAILQ_FIRST(&l->conns)) != NULL) {
 		if (c->path && c->path->session == c)
 			c->path->session = NULL;
@@ -424,7 +531,11 @@ link_send(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
 		return ERR_INVALID;
 	if ((r = find_path(l, id, path, &p)) != 0)
 		return r;
-	return link_conn_send(p->session, type, body, len);
+	if ((r = link_conn_send(p->session, type, body, len)) != 0)
+		return r;
+	/* Sends count toward the rekey point too. */
+	link_conn_maybe_rekey(p->session);
+	return 0;
 }
 
 int

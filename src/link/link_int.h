@@ -31,6 +31,7 @@ struct link_path {
 	struct link_conn *dialing;	/* our dial in progress, or NULL */
 	struct event *redial;		/* backoff timer */
 	uint32_t backoff_ms;
+	uint64_t up_at_ms;		/* monotonic: the session's start */
 	bool up;
 	uint64_t since_ms;		/* unix ms of the last change */
 	bool have_rtt;
@@ -70,6 +71,7 @@ struct link_conn {
 	struct event *rev;		/* read; handshake deadline as timeout */
 	struct event *wev;		/* write; created when first needed */
 	struct event *hb;		/* heartbeat timer, while up */
+	struct event *silence;		/* one-shot: peer silent too long */
 	struct frame_reader fr;
 	uint8_t hsbuf[LINK_INIT_LEN];	/* frames before the session is up */
 	uint8_t *rbuf;			/* frames of an established session */
@@ -96,7 +98,9 @@ struct link {
 	struct link_channel *ch;	/* nch of them */
 	size_t nch;
 	struct evconnlistener *lis[LINK_MAX_LISTEN];
+	char lisaddr[LINK_MAX_LISTEN][AGREEMENT_ADDR_MAX + 1];
 	size_t nlis;
+	struct event *validity;		/* agreement validity timer */
 	struct link_conn_list conns;
 	uint32_t pending;		/* conns in CONN_WAIT_INIT */
 	uint64_t rlog_ms;		/* refusal log: start of the window */
@@ -118,6 +122,15 @@ bool link_path_attach(struct link_path *p, struct link_conn *c);
 /* c is going away: updates its path (down, redial). */
 void link_path_detach(struct link_conn *c, const char *why);
 void link_hs_params(struct link_path *p, struct link_hs_params *hp);
+/* Checks ch's agreement against the clock; when it stopped being valid,
+ * closes the channel's sessions and dials (except, the caller's own
+ * connection, is only marked dead); when it became valid, listens and
+ * dials. Returns the new ch->usable. */
+int link_channel_recheck(struct link_channel *ch, struct link_conn *except);
+/* At least this often; and at each not_before/not_after boundary. */
+#define LINK_VALIDITY_CHECK_MS 60000u
+/* A session up this long resets the dial backoff. */
+#define LINK_STABLE_MS 10000u
 
 /* conn.c */
 int link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,

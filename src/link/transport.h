@@ -53,6 +53,16 @@ enum link_record_type {
 /* Defaults (docs/link.md, "Rekeying"). */
 #define LINK_REKEY_RECORDS ((uint64_t)1 << 20)
 #define LINK_REKEY_MS 120000u
+/*
+ * The responder's guard: a session whose initiator has not rekeyed after
+ * twice the protocol's maxima (plus a handshake's time) is closed. Local
+ * settings may only lower the rekey point below LINK_REKEY_RECORDS and
+ * LINK_REKEY_MS, so a conforming peer never meets the guard.
+ */
+#define LINK_GUARD_RECORDS (2 * LINK_REKEY_RECORDS)
+#define LINK_GUARD_MS (2 * (uint64_t)LINK_REKEY_MS + 30000u)
+/* A peer silent for this many heartbeat intervals is declared down. */
+#define LINK_DEAD_INTERVALS 2u
 
 struct link_transport {
 	struct noise_cipher send, recv, old_recv;

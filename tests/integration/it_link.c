@@ -9,13 +9,14 @@
  * MAC, a truncated frame, random bytes, an oversized length, silence, too
  * many pending handshakes from one address) each end with no session, no
  * answer and a clear log line at the listener, while the good peer stays
- * up; kill -9 and SIGSTOP of one daemon show the link down within three
+ * up; strangers filling the global pending cap from several addresses do
+ * not lock the real peer out (the oldest pending one is evicted); kill -9 and SIGSTOP of one daemon show the link down within three
  * heartbeat intervals and up again after; both sides dialling at once end
  * with one session per path (tools/gate makes both initiations arrive
  * together, so both sessions form and the duplicate rule decides); a rekey under traffic loses no record;
  * SIGTERM stops cleanly.
  *
- * Ports: 127.0.0.1, 17000-17999, a block of 20 chosen from the pid. Kills
+ * Ports: 127.0.0.1, 20000-27999, a free block of 20 (ports.h). Kills
  * only its own children; removes its temporary directory; bounded by an
  * alarm.
  */
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "ports.h"
 #include "base/hex.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
@@ -232,7 +234,7 @@ wait_up(const char *home, int want, int ms)
 	while (now_ms() - t0 < (uint64_t)ms) {
 		if (paths_up(home) == want)
 			return (long long)(now_ms() - t0);
-		usleep(50000);
+		usleep(20000);
 	}
 	return -1;
 }
@@ -342,7 +344,8 @@ write_conf(const char *home, const char *text)
 
 static const char *conf =
     "{\"rekey_records\": 50, \"handshake_timeout_ms\": 1000,\n"
-    " \"backoff_min_ms\": 100, \"backoff_max_ms\": 1000}\n";
+    " \"backoff_min_ms\": 100, \"backoff_max_ms\": 1000,\n"
+    " \"pending_max\": 16}\n";
 
 static bool
 setup(void)
@@ -671,6 +674,84 @@ test_per_source_cap(void)
 			close(fds[i]);
 	}
 	CHECK_INT(paths_up(home_s), 2);
+}
+
+/* A connection to 127.0.0.1:port from the loopback address src. */
+static int
+raw_connect_from(const char *src, int port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &sa.sin_addr);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Strangers from two addresses (8 each, the per-source cap) hold all 16
+ * pending slots (pending_max 16 in this test's parleyd.conf). A newcomer
+ * evicts the oldest pending handshake instead of being refused, so a
+ * valid initiation (north's key) from a third address is still answered.
+ * Accepts are FIFO, so the strangers are pending before it arrives.
+ */
+static void
+test_global_cap(void)
+{
+	const char *srcs[2] = { "127.0.0.2", "127.0.0.3" };
+	uint8_t m[2 + LINK_INIT_LEN], resp[2 + LINK_RESP_LEN];
+	struct pollfd pfd;
+	char want[64];
+	int fds[16], lp, fd, got = 0;
+	ssize_t n;
+
+	usleep(1100000);	/* a fresh refusal-log window */
+	for (int i = 0; i < 16; i++) {
+		fds[i] = raw_connect_from(srcs[i / 8], port_base + 3);
+		CHECK(fds[i] >= 0);
+	}
+	make_init(m, &ag_ns, 1, k_n.link_priv, ag_ns.party[1].link_pub,
+	    ag_ns.psk, unix_ns());
+	fd = raw_connect(port_base + 3, &lp);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK_INT(write(fd, m, sizeof m), (long long)sizeof m);
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		while (got < (int)sizeof resp && poll(&pfd, 1, 5000) > 0) {
+			n = read(fd, resp + got, sizeof resp - (size_t)got);
+			if (n <= 0)
+				break;
+			got += (int)n;
+		}
+		CHECK_INT(got, (int)sizeof resp);
+		CHECK_INT(resp[2], LINK_TYPE_RESP);
+		close(fd);
+	}
+	snprintf(want, sizeof want, "evicted for 127.0.0.1:%d", lp);
+	CHECK(wait_log(log_s, want, "global cap", 3000));
+	/* the oldest stranger is the one that made room */
+	if (fds[0] >= 0)
+		CHECK_INT(drain(fds[0], 3000), 0);
+	for (int i = 0; i < 16; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	/* the real north is back on path 1 */
+	CHECK(wait_up(home_s, 2, 10000) >= 0);
+	CHECK(wait_up(home_n, 2, 10000) >= 0);
 }
 
 /* A flood of garbage does not flood the log: at most 20 refusal lines a
@@ -1053,7 +1134,10 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
 	alarm(TIME_LIMIT_S);
-	port_base = 17000 + (int)(getpid() % 49) * 20;
+	if ((port_base = ports_pick(20000, 28000, 20)) < 0) {
+		printf("no free block of ports\n0 passed, 1 failed\n");
+		return 1;
+	}
 	if (mkdtemp(tmpdir) == NULL) {
 		printf("cannot make a temporary directory\n0 passed, 1 failed\n");
 		return 1;
@@ -1067,6 +1151,7 @@ main(void)
 	RUN(test_strangers);
 	RUN(test_replay);
 	RUN(test_per_source_cap);
+	RUN(test_global_cap);
 	RUN(test_log_flood);
 	RUN(test_kill9);
 	RUN(test_silent_peer);

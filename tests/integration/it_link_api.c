@@ -3,9 +3,12 @@
  * as the message layer will use it: two struct link in one process, on
  * one libevent loop, over loopback TCP. Checks path_change up and down,
  * records of upper types delivered intact with their channel and path
- * (the largest record too), and link_send's refusals.
+ * (the largest record too), and link_send's refusals; sides with different
+ * rekey settings keep their session (the responder's guard uses the
+ * protocol's maxima); an agreement that becomes valid while running brings
+ * its path up, and one that expires takes it down.
  *
- * Ports: 127.0.0.1, 17000-17999 (two, from the pid). Removes its
+ * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes its
  * temporary directory.
  */
 #include <event2/event.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "ports.h"
 #include "base/log.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
@@ -37,8 +41,9 @@ struct side {
 };
 
 static struct side north = { .name = "north" }, south = { .name = "south" };
-static struct agreement ag;
+static struct agreement ag, ag_timed;
 static struct event_base *base;
+static int base_port;
 
 static void
 on_change(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path, bool up)
@@ -92,12 +97,15 @@ static bool south_got_1(void) { return south.nrec >= 1; }
 static bool south_got_2(void) { return south.nrec >= 2; }
 static bool north_got_1(void) { return north.nrec >= 1; }
 static bool south_down(void) { return south.downs >= 1; }
+static bool both_down(void) { return north.downs >= 1 && south.downs >= 1; }
+static bool got_1000(void) { return north.nrec >= 500 && south.nrec >= 500; }
 
 static bool
 setup(void)
 {
 	struct side *sd[2] = { &north, &south };
-	int base_port = 17000 + (int)(getpid() % 49) * 20 + 16;
+	if ((base_port = ports_pick(28000, 29000, 4)) < 0)
+		return false;
 
 	if (mkdtemp(tmpdir) == NULL)
 		return false;
@@ -126,14 +134,32 @@ setup(void)
 }
 
 static void
-start(struct side *s)
+start_with(struct side *s, const struct agreement *a, uint64_t rekey_records)
 {
 	struct link_config cfg;
 	struct link_upper up = { on_deliver, on_change, s };
 
 	link_config_defaults(&cfg);
 	cfg.backoff_min_ms = 50;
-	CHECK_INT(link_new(base, s->home, &s->k, &ag, 1, &cfg, &up, &s->l), 0);
+	cfg.backoff_max_ms = 500;
+	if (rekey_records)
+		cfg.rekey_records = rekey_records;
+	s->ups = s->downs = s->nrec = 0;
+	CHECK_INT(link_new(base, s->home, &s->k, a, 1, &cfg, &up, &s->l), 0);
+}
+
+static void
+start(struct side *s)
+{
+	start_with(s, &ag, 0);
+}
+
+static void
+stop_both(void)
+{
+	link_free(north.l);
+	link_free(south.l);
+	north.l = south.l = NULL;
 }
 
 static void
@@ -202,6 +228,99 @@ test_down(void)
 	south.l = NULL;
 }
 
+static long long
+handshakes(struct side *s)
+{
+	struct link_channel_status st;
+
+	if (link_channel_status(s->l, 0, &st) != 0)
+		return -1;
+	return (long long)st.paths[0].handshakes;
+}
+
+/*
+ * The session's initiator (the party whose key sorts lower: the duplicate
+ * rule) keeps the protocol's rekey point; the responder's own setting is
+ * 50 records. The responder must not close the session for "not
+ * rekeying" after 500 records each way: its guard uses the protocol's
+ * maxima, not its local knob.
+ */
+static void
+test_rekey_settings_differ(void)
+{
+	bool north_lower = memcmp(north.k.id.link_pub, south.k.id.link_pub,
+	    32) < 0;
+	uint8_t rec[64];
+
+	start_with(&north, &ag, north_lower ? 0 : 50);
+	start_with(&south, &ag, north_lower ? 50 : 0);
+	CHECK(run_until(both_up, 10000));
+	/* let the duplicate rule settle */
+	run_until(got_1000, 1500);
+	north.downs = south.downs = 0;
+	long long hn = handshakes(&north), hs = handshakes(&south);
+	memset(rec, 0x5a, sizeof rec);
+	for (int i = 0; i < 500; i++) {
+		CHECK_INT(link_send(north.l, ag.id, 0, 0x20, rec, sizeof rec),
+		    0);
+		CHECK_INT(link_send(south.l, ag.id, 0, 0x20, rec, sizeof rec),
+		    0);
+		if (i % 50 == 0)
+			run_until(got_1000, 20);
+	}
+	CHECK(run_until(got_1000, 10000));
+	CHECK_INT(north.nrec, 500);
+	CHECK_INT(south.nrec, 500);
+	/* and a few heartbeats later still the same session */
+	run_until(both_down, 2500);
+	CHECK_INT(north.downs, 0);
+	CHECK_INT(south.downs, 0);
+	CHECK_INT(handshakes(&north), hn);
+	CHECK_INT(handshakes(&south), hs);
+	stop_both();
+}
+
+/*
+ * An agreement valid from 2 s after the start until 5 s after: no session
+ * before, the path comes up once it is valid (listeners opened then, dials
+ * started) and goes down on both sides once it expires, without a restart.
+ */
+static void
+test_validity_while_running(void)
+{
+	struct link_channel_status st;
+	uint64_t now = (uint64_t)time(NULL);
+
+	ag_timed = ag;
+	for (int i = 0; i < 2; i++)
+		snprintf(ag_timed.party[i].paths[0],
+		    sizeof ag_timed.party[i].paths[0], "127.0.0.1:%d",
+		    base_port + 2 + i);
+	ag_timed.created = now - 60;
+	ag_timed.not_before = now + 2;
+	ag_timed.not_after = now + 5;
+	ag_timed.is_signed[0] = ag_timed.is_signed[1] = false;
+	CHECK_INT(agreement_finalize(&ag_timed), 0);
+	CHECK_INT(agreement_sign(&ag_timed, &north.k), 0);
+	CHECK_INT(agreement_sign(&ag_timed, &south.k), 0);
+	start_with(&north, &ag_timed, 0);
+	start_with(&south, &ag_timed, 0);
+	CHECK(link_channel_status(south.l, 0, &st) == 0 &&
+	    st.usable == ERR_NOT_YET_VALID);
+	run_until(both_up, 1000);
+	CHECK_INT(north.ups + south.ups, 0);
+	CHECK(run_until(both_up, 15000));
+	CHECK(run_until(both_down, 15000));
+	CHECK(link_channel_status(south.l, 0, &st) == 0 &&
+	    st.usable == ERR_EXPIRED);
+	CHECK(time(NULL) >= (time_t)ag_timed.not_after);
+	/* and it stays down */
+	north.ups = south.ups = 0;
+	run_until(both_up, 1500);
+	CHECK_INT(north.ups + south.ups, 0);
+	stop_both();
+}
+
 int
 main(void)
 {
@@ -211,7 +330,7 @@ main(void)
 		return 1;
 	log_setup("it_link_api", LOG_LVL_ERROR, false);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	alarm(60);
+	alarm(120);
 	if ((base = event_base_new()) == NULL || !setup()) {
 		printf("setup failed\n0 passed, 1 failed\n");
 		return 1;
@@ -220,12 +339,15 @@ main(void)
 	RUN(test_records);
 	RUN(test_refusals);
 	RUN(test_down);
+	RUN(test_rekey_settings_differ);
+	RUN(test_validity_while_running);
 	link_free(north.l);
 	link_free(south.l);
 	event_base_free(base);
 	keys_fini(&north.k);
 	keys_fini(&south.k);
 	agreement_wipe(&ag);
+	agreement_wipe(&ag_timed);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	(void)!system(cmd);
 	return harness_summary();

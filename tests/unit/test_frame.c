@@ -113,10 +113,48 @@ test_want_bounded(void)
 	CHECK(p == fr.hdr);
 }
 
+/*
+ * frame_reader_got, as documented in frame.h: a length over max is
+ * ERR_TOO_BIG; a length within max but over the buffer's cap is
+ * FRAME_HEADER (the caller swaps in a bigger buffer, as conn.c does),
+ * after which the body lands in the new buffer; feed refuses it instead.
+ */
+static void
+test_got_header_then_swap(void)
+{
+	struct frame_reader fr;
+	uint8_t small[4], big[64], *dst;
+	size_t want, used;
+	const uint8_t hdr[2] = { 0, 10 }, body[10] = "0123456789";
+
+	frame_reader_init(&fr, small, sizeof small, 32);
+	dst = frame_reader_want(&fr, &want);
+	CHECK_INT(want, 2);
+	memcpy(dst, hdr, 2);
+	CHECK_INT(frame_reader_got(&fr, 2), FRAME_HEADER);
+	CHECK_INT(fr.len, 10);
+	frame_reader_set_buffer(&fr, big, sizeof big);
+	dst = frame_reader_want(&fr, &want);
+	CHECK(dst == big);
+	CHECK_INT(want, 10);
+	memcpy(dst, body, 10);
+	CHECK_INT(frame_reader_got(&fr, 10), FRAME_READY);
+	CHECK_MEM(big, body, 10);
+	/* over max: refused at the header */
+	frame_reader_init(&fr, big, sizeof big, 8);
+	dst = frame_reader_want(&fr, &want);
+	memcpy(dst, hdr, 2);
+	CHECK_INT(frame_reader_got(&fr, 2), ERR_TOO_BIG);
+	/* feed checks the cap itself */
+	frame_reader_init(&fr, small, sizeof small, 32);
+	CHECK_INT(frame_reader_feed(&fr, hdr, 2, &used), ERR_TOO_BIG);
+}
+
 int
 main(void)
 {
 	RUN(test_header);
+	RUN(test_got_header_then_swap);
 	RUN(test_split_everywhere);
 	RUN(test_refusals);
 	RUN(test_want_bounded);

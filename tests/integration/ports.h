@@ -1,0 +1,59 @@
+/*
+ * ports.h: a block of free TCP ports on 127.0.0.1 for an integration test.
+ * Agreements name fixed addresses, so a test cannot bind port 0: it picks
+ * a block in its own range from its pid and the time, and takes it only
+ * when every port of the block binds now (EADDRINUSE, TIME_WAIT: next
+ * block). Parallel runs (make check beside make asan) then rarely collide;
+ * a port taken between the probe and the daemon's bind still can.
+ * Ranges: it_link 20000-27999, it_link_api 28000-28999, it_ctl
+ * 29000-29999; all below the kernel's ephemeral range (32768-).
+ */
+#ifndef PARLEY_TESTS_PORTS_H
+#define PARLEY_TESTS_PORTS_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static bool
+ports_free(int first, int n)
+{
+	for (int p = first; p < first + n; p++) {
+		struct sockaddr_in sa;
+		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+		if (fd < 0)
+			return false;
+		memset(&sa, 0, sizeof sa);
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)p);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+		close(fd);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* The first port of a free block of n in [lo, hi), or -1. */
+static int
+ports_pick(int lo, int hi, int n)
+{
+	int blocks = (hi - lo) / n;
+	unsigned start = ((unsigned)getpid() * 2654435761u) ^
+	    (unsigned)time(NULL);
+
+	for (int i = 0; i < blocks; i++) {
+		int b = lo + (int)((start + (unsigned)i) % (unsigned)blocks) * n;
+		if (ports_free(b, n))
+			return b;
+	}
+	return -1;
+}
+
+#endif
