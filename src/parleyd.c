@@ -5,7 +5,9 @@
  * It never forks into the background: a service manager runs it
  * (docs/parleyd.8.md). Logs go to stderr, and to syslog with --syslog.
  */
+#include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -15,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "base/file.h"
 #include "base/log.h"
@@ -306,6 +310,31 @@ home_of(const char *opt)
 	return buf;
 }
 
+/* One daemon per home: an flock on HOME/parleyd.lock, held (fd left
+ * open) for the process's life. Also covers the control socket's
+ * probe-unlink-bind (src/ctl/ctl.c) and the store. */
+static int
+lock_home(const char *home)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/parleyd.lock", home);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0) {
+		log_error("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		log_error("%s", errno == EWOULDBLOCK ? "another parleyd is "
+		    "running in this home (parleyd.lock is held)" :
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int
 run(const char *home, enum log_level level, bool use_syslog)
 {
@@ -329,6 +358,8 @@ run(const char *home, enum log_level level, bool use_syslog)
 	memset(&k, 0, sizeof k);
 	memset(&dm, 0, sizeof dm);
 	memset(&env, 0, sizeof env);
+	if (lock_home(home) < 0)
+		return 1;
 	if ((r = keys_load(&k, home)) != 0) {
 		log_error("cannot load the node in %s: %s", home, err_str(r));
 		return 1;

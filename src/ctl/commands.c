@@ -99,8 +99,10 @@ cmd_status(const struct ctl_env *env, const struct ctl_peer *who,
 	return 0;
 }
 
-/* {"cmd":"link-test","channel":HEX,"path":N,"count":N}: sends count TEST
- * records (for tests of rekeying under traffic). */
+/* {"cmd":"link-test","channel":HEX,"path":N,"count":N}: a test command:
+ * sends count TEST records (for tests of rekeying under traffic), at most
+ * CTL_LINK_TEST_MAX per request, since it runs synchronously. */
+#define CTL_LINK_TEST_MAX 10000
 static int
 cmd_link_test(const struct ctl_env *env, const struct ctl_peer *who,
     json_t *req, json_t **result, char *err, size_t errcap)
@@ -114,9 +116,9 @@ cmd_link_test(const struct ctl_env *env, const struct ctl_peer *who,
 	if (json_unpack(req, "{s:s, s:I, s:I}", "channel", &hex, "path", &path,
 	    "count", &count) != 0 || hex_decode(id, sizeof id, hex) != 0 ||
 	    path < 0 || path >= LINK_MAX_PATHS || count < 0 ||
-	    count > 1000000) {
+	    count > CTL_LINK_TEST_MAX) {
 		snprintf(err, errcap, "want channel (64 hex), path, count "
-		    "(0..1000000)");
+		    "(0..%d)", CTL_LINK_TEST_MAX);
 		return ERR_USAGE;
 	}
 	if ((r = link_send_test(env->link, id, (unsigned)path,

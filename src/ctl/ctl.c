@@ -137,6 +137,14 @@ on_client_read(struct bufferevent *bev, void *arg)
 	size_t n;
 
 	while (!c->closing) {
+		/* A client that does not read its answers is not read
+		 * either: its output stays under about CTL_RESPONSE_MAX
+		 * more than one answer (resumed in on_client_write). */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >
+		    CTL_RESPONSE_MAX) {
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		eol = evbuffer_search_eol(in, NULL, &n, EVBUFFER_EOL_LF);
 		if (eol.pos < 0) {
 			if (evbuffer_get_length(in) > CTL_REQUEST_MAX) {
@@ -169,8 +177,15 @@ on_client_write(struct bufferevent *bev, void *arg)
 	struct ctl_client *c = arg;
 
 	if (c->closing &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		client_free(c);
+		return;
+	}
+	/* Output drained: read again what on_client_read held back. */
+	if (!c->closing && !(bufferevent_get_enabled(bev) & EV_READ)) {
+		bufferevent_enable(bev, EV_READ);
+		on_client_read(bev, c);
+	}
 }
 
 static void
@@ -231,15 +246,23 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	    (unsigned)cr.gid, (int)cr.pid);
 }
 
-/* 0 when nothing answers on path (a stale file may be removed). */
+/*
+ * 0 when nothing answers on path (a stale file may be removed). The
+ * probe-unlink-bind sequence is not atomic by itself; parleyd holds
+ * HOME/parleyd.lock (flock) before it gets here, so no second daemon of
+ * the same home races it. Non-blocking: a listener whose backlog is full
+ * (EAGAIN) is alive too, and never stalls the start.
+ */
 static int
 probe(const struct sockaddr_un *sun)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0), r = 0;
 
 	if (fd < 0)
 		return ERR_IO;
-	if (connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0)
+	if (connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0 ||
+	    errno == EAGAIN || errno == EINPROGRESS)
 		r = ERR_EXISTS;
 	close(fd);
 	return r;

@@ -10,8 +10,8 @@
  * `parley status` shows and warns about both, and the expired one gets
  * no sessions.
  *
- * A node home with no channel, then two; ports 127.0.0.1, 17000-17999
- * (two, from the pid). Kills only its own children; removes its temporary
+ * A node home with no channel, then two; ports 127.0.0.1, 29000-29999
+ * (a free block of two, ports.h). Kills only its own children; removes its temporary
  * directory.
  */
 #include <errno.h>
@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "ports.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
@@ -68,19 +69,33 @@ reap(pid_t p, int ms)
 	return -1;
 }
 
+/* Whether a line of the file at path contains s (the whole file: the
+ * debug log grows past 64 KiB in test_output_backpressure). */
 static bool
 file_has(const char *path, const char *s)
 {
-	char buf[65536];
-	size_t n;
+	char line[4096];
+	bool found = false;
 	FILE *f = fopen(path, "r");
 
 	if (f == NULL)
 		return false;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	buf[n] = '\0';
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, s) != NULL;
 	fclose(f);
-	return strstr(buf, s) != NULL;
+	return found;
+}
+
+/* Polls path for s for up to ms. */
+static bool
+wait_file_has(const char *path, const char *s, int ms)
+{
+	for (int i = 0; i < ms / 20; i++) {
+		if (file_has(path, s))
+			return true;
+		usleep(20000);
+	}
+	return file_has(path, s);
 }
 
 static int
@@ -182,8 +197,7 @@ test_requests(void)
 	char want[64];
 	snprintf(want, sizeof want, "uid %u gid %u pid %d", (unsigned)getuid(),
 	    (unsigned)getgid(), (int)getpid());
-	usleep(100000);
-	CHECK(file_has(logp, want));
+	CHECK(wait_file_has(logp, want, 5000));
 }
 
 static void
@@ -215,6 +229,63 @@ test_too_long(void)
 	}
 }
 
+/*
+ * A client that sends many requests without reading: the daemon stops
+ * reading it once the answers queued pass CTL_RESPONSE_MAX and resumes as
+ * they drain, so every answer still comes and memory stays bounded. A
+ * child writes 100,000 status requests (over 10 MiB of answers) while the
+ * parent does not read: the child must still be blocked 2 s later (the
+ * daemon stopped reading; without the cap it would take all 1.7 MB of
+ * requests at once). Then the parent reads every answer.
+ */
+static void
+test_output_backpressure(void)
+{
+	enum { N = 100000 };
+	static const char req[] = "{\"cmd\":\"status\"}\n";
+	struct pollfd pfd;
+	char buf[65536];
+	long long lines = 0;
+	pid_t w;
+	ssize_t n;
+	int fd = connect_ctl();
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	if ((w = fork()) == 0) {
+		for (int i = 0; i < N; i++)
+			if (write(fd, req, sizeof req - 1) !=
+			    (ssize_t)sizeof req - 1)
+				_exit(1);
+		_exit(0);
+	}
+	usleep(2000000);
+	CHECK(waitpid(w, NULL, WNOHANG) == 0);	/* still writing */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (lines < N && poll(&pfd, 1, 10000) > 0) {
+		if ((n = read(fd, buf, sizeof buf)) <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	}
+	CHECK_INT(lines, N);
+	CHECK_INT(WEXITSTATUS(reap(w, 10000)), 0);
+	close(fd);
+	/* link-test is capped per request */
+	fd = connect_ctl();
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK_INT(ask(fd, "{\"cmd\":\"link-test\",\"channel\":\""
+		    "0000000000000000000000000000000000000000000000000000000000000000"
+		    "\",\"path\":0,\"count\":10001}\n", buf, sizeof buf),
+		    ERR_USAGE);
+		CHECK_CONTAINS(buf, "0..10000");
+		close(fd);
+	}
+}
+
 static void
 test_second_daemon(void)
 {
@@ -231,6 +302,7 @@ test_second_daemon(void)
 		reap(p2, 1000);
 	}
 	CHECK(file_has(log2, "another parleyd is running"));
+	CHECK(file_has(log2, "parleyd.lock is held"));
 	/* the first one still answers */
 	CHECK(connect_ctl() >= 0);
 }
@@ -324,7 +396,7 @@ test_expiry(void)
 {
 	struct keys kn;
 	char cmd[1400], out[8192];
-	int port = 17000 + (int)(getpid() % 49) * 20 + 18;
+	int port = ports_pick(29000, 30000, 2);
 	size_t n;
 	FILE *p;
 	struct stat sb;
@@ -393,6 +465,7 @@ main(void)
 	RUN(test_start);
 	RUN(test_requests);
 	RUN(test_too_long);
+	RUN(test_output_backpressure);
 	RUN(test_second_daemon);
 	RUN(test_stop);
 	RUN(test_bad_conf);
