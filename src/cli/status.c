@@ -28,6 +28,16 @@ usage(FILE *f)
 	    "has expired. Exit 3 when parleyd is not running.\n", WARN_DAYS);
 }
 
+/* A string member of o, or "?" when missing or not a string (a newer or
+ * broken daemon must not make printf see NULL). */
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "?";
+}
+
 static void
 fmt_time(char *out, size_t cap, json_int_t ms)
 {
@@ -46,10 +56,13 @@ fmt_time(char *out, size_t cap, json_int_t ms)
 static const char *
 expiry_warning(json_t *c, json_t *warnings, char *buf, size_t cap)
 {
-	json_int_t left = json_integer_value(json_object_get(c, "expires_in_s"));
-	const char *peer = json_string_value(json_object_get(c, "peer"));
-	const char *id = json_string_value(json_object_get(c, "id"));
+	json_t *jl = json_object_get(c, "expires_in_s");
+	json_int_t left = json_integer_value(jl);
+	const char *peer = jstr(c, "peer");
+	const char *id = jstr(c, "id");
 
+	if (!json_is_integer(jl))
+		return NULL;	/* nothing to warn about that we can tell */
 	if (left < 0)
 		snprintf(buf, cap, "channel %.8s agreement with %s has EXPIRED "
 		    "(%lld days ago)", id, peer, (long long)(-left / 86400));
@@ -74,8 +87,8 @@ print_path(json_t *p)
 	    json_integer_value(json_object_get(p, "since_ms")));
 	printf("  path %lld  %s -> %s  %-4s since %s",
 	    (long long)json_integer_value(json_object_get(p, "index")),
-	    json_string_value(json_object_get(p, "local")),
-	    json_string_value(json_object_get(p, "peer")), up ? "up" : "DOWN",
+	    jstr(p, "local"),
+	    jstr(p, "peer"), up ? "up" : "DOWN",
 	    since);
 	if (up && rtt && off)
 		printf("  rtt %.3f ms  offset %+.3f ms", json_real_value(rtt),
@@ -92,8 +105,8 @@ print_human(json_t *st, json_t *warnings)
 	const char *w;
 
 	printf("node %s  link key %s\n",
-	    json_string_value(json_object_get(st, "node")),
-	    json_string_value(json_object_get(st, "link_fingerprint")));
+	    jstr(st, "node"),
+	    jstr(st, "link_fingerprint"));
 	if (json_array_size(chans) == 0)
 		printf("no channels installed\n");
 	json_array_foreach(chans, i, c) {
@@ -105,11 +118,11 @@ print_human(json_t *st, json_t *warnings)
 		gmtime_r(&na, &tm);
 		strftime(until, sizeof until, "%Y-%m-%d", &tm);
 		printf("channel %.16s with %s  fingerprint %s\n",
-		    json_string_value(json_object_get(c, "id")),
-		    json_string_value(json_object_get(c, "peer")),
-		    json_string_value(json_object_get(c, "fingerprint")));
+		    jstr(c, "id"),
+		    jstr(c, "peer"),
+		    jstr(c, "fingerprint"));
 		printf("  agreement %s, valid until %s, heartbeat %lld ms\n",
-		    json_string_value(json_object_get(c, "agreement")), until,
+		    jstr(c, "agreement"), until,
 		    (long long)json_integer_value(json_object_get(c,
 		    "heartbeat_ms")));
 		json_array_foreach(json_object_get(c, "paths"), j, p)
@@ -172,8 +185,7 @@ cmd_status(int argc, char **argv)
 	if (!json_is_true(json_object_get(resp, "ok")) ||
 	    !json_is_object(st = json_object_get(resp, "result"))) {
 		fprintf(stderr, "parley status: parleyd refused: %s\n",
-		    json_string_value(json_object_get(resp, "error")) ?
-		    json_string_value(json_object_get(resp, "error")) : "?");
+		    jstr(resp, "error"));
 		goto out;
 	}
 	warnings = json_array();
