@@ -73,12 +73,11 @@ int transcript_checkpoint_decode(struct transcript_checkpoint *c,
     const uint8_t *p, size_t n) WUR;
 
 /*
- * Divergence: ours[i] and theirs[i] are the header ids at seq i + 1 of one
- * chain, as each side holds it (nours, ntheirs entries). Returns the first
- * seq (1-based) where they differ, counting a seq one side has and the
- * other lacks only up to the shorter length plus one when want_len is set;
- * 0 when they agree over min(nours, ntheirs) (and, with want_len, the
- * lengths are equal).
+ * Divergence: ours[k] and theirs[k] are the header ids at seq k + 1 of one
+ * chain as each side holds it (nours, ntheirs entries). Returns the first
+ * seq where they differ; with want_len, a seq one side holds and the other
+ * lacks (min(nours, ntheirs) + 1) counts as a difference. 0 when they
+ * agree.
  */
 uint64_t transcript_diverge(const uint8_t (*ours)[ENVELOPE_ID_LEN],
     size_t nours, const uint8_t (*theirs)[ENVELOPE_ID_LEN], size_t ntheirs,
