@@ -428,11 +428,20 @@ link_new(struct event_base *base, const char *home, const struct keys *k,
 	l->cfg = *cfg;
 	/* Local knobs may only lower the rekey point (docs/link.md). */
 	if (l->cfg.rekey_records == 0 ||
-	    l->cfg.rekey_records > LINK_REKEY_RECORDS)
+	    l->cfg.rekey_records > LINK_REKEY_RECORDS) {
+		if (l->cfg.rekey_records != 0)
+			log_warn("rekey_records lowered to the protocol's "
+			    "maximum %llu", (unsigned long long)
+			    LINK_REKEY_RECORDS);
 		l->cfg.rekey_records = LINK_REKEY_RECORDS;
+	}
 	if (l->cfg.rekey_seconds == 0 ||
-	    l->cfg.rekey_seconds > LINK_REKEY_MS / 1000)
+	    l->cfg.rekey_seconds > LINK_REKEY_MS / 1000) {
+		if (l->cfg.rekey_seconds != 0)
+			log_warn("rekey_seconds lowered to the protocol's "
+			    "maximum %u", LINK_REKEY_MS / 1000);
 		l->cfg.rekey_seconds = LINK_REKEY_MS / 1000;
+	}
 	if (up)
 		l->up = *up;
 	keys_fingerprint_link(&k->id, l->fpr);

@@ -84,7 +84,10 @@ void link_config_defaults(struct link_config *cfg);
  * Starts the links of node k for the agreements ags (n of them; copied) on
  * base: listens, dials, reads HOME/link.state. k is borrowed and must
  * outlive the link. Agreements that are not currently valid are kept for
- * status but get no sessions.
+ * status and get no sessions while they are not; validity is checked
+ * again on each initiation and at each not_before/not_after boundary
+ * (docs/link.md, section 1). rekey_records and rekey_seconds above the
+ * protocol's maxima are lowered to them.
  */
 int link_new(struct event_base *base, const char *home, const struct keys *k,
     const struct agreement *ags, size_t n, const struct link_config *cfg,
