@@ -191,7 +191,10 @@ export_keep_only(struct export_record *rec,
 struct vstate {
 	const struct export_record *rec;
 	struct export_report *rep;
-	uint8_t (*ids[2])[ENVELOPE_ID_LEN];	/* ids[i][k]: seq k + 1 */
+	struct envelope_header *h[2];		/* h[i][k]: seq k + 1 */
+	uint8_t (*ids[2])[ENVELOPE_ID_LEN];	/* as the headers hash */
+	uint8_t (*want[2])[ENVELOPE_ID_LEN];	/* as the signed heads say */
+	uint64_t *from[2];			/* the head that says so */
 	uint8_t (*sorted[2])[ENVELOPE_ID_LEN];
 };
 
@@ -234,48 +237,48 @@ same_id(struct vstate *v, int code, const uint8_t *want, const uint8_t *got,
 	    w, g);
 }
 
-static int
-check_msg(struct vstate *v, int i, size_t k, uint8_t prev[ENVELOPE_ID_LEN])
+static void
+msg_what(const struct vstate *v, int i, size_t k, char *what, size_t cap)
 {
-	const struct export_msg *m = &v->rec->chain[i].msg[k];
-	struct envelope_header h;
-	uint8_t bh[ENVELOPE_ID_LEN];
+	snprintf(what, cap, "chain of party %d (%s), seq %zu", i, pname(v, i),
+	    k + 1);
+}
+
+/* Phase 1: each header decodes, is of this channel and sits at its seq. */
+static int
+check_headers(struct vstate *v, int i)
+{
+	const struct export_chain *c = &v->rec->chain[i];
 	char what[160];
 	int r;
 
-	snprintf(what, sizeof what, "chain of party %d (%s), seq %zu", i,
-	    pname(v, i), k + 1);
-	if ((r = envelope_header_decode(&h, m->hdr, m->hlen)) != 0)
-		return fault(v, r, "%s: header: does not decode (%s)", what,
-		    err_str(r));
-	envelope_header_id(m->hdr, m->hlen, v->ids[i][k]);
-	if (h.sender != i || h.seq != k + 1)
-		return fault(v, ERR_CHAIN, "%s: header.sender/seq: expected"
-		    " %d/%zu, found %u/%llu", what, i, k + 1, h.sender,
-		    (unsigned long long)h.seq);
-	if ((r = same_id(v, ERR_FOREIGN, v->rec->channel, h.channel, what,
-	    "header.channel")) != 0 ||
-	    (r = same_id(v, ERR_CHAIN, prev, h.prev, what,
-	    "header.prev")) != 0)
-		return r;
-	memcpy(prev, v->ids[i][k], ENVELOPE_ID_LEN);
-	if (m->body == NULL)
-		return 0;
-	v->rep->disclosed[i]++;
-	envelope_body_hash(m->body, m->blen, bh);
-	if (m->blen != h.body_len)
-		return fault(v, ERR_BODY, "chain of party %d (%s), seq %zu:"
-		    " body: header.body_len %u, found %zu bytes", i,
-		    pname(v, i), k + 1, h.body_len, m->blen);
-	return same_id(v, ERR_BODY, h.body_hash, bh, what,
-	    "body (its hash against header.body_hash)");
+	for (size_t k = 0; k < c->nmsg; k++) {
+		struct envelope_header *h = &v->h[i][k];
+		msg_what(v, i, k, what, sizeof what);
+		if ((r = envelope_header_decode(h, c->msg[k].hdr,
+		    c->msg[k].hlen)) != 0)
+			return fault(v, r, "%s: header: does not decode (%s)",
+			    what, err_str(r));
+		envelope_header_id(c->msg[k].hdr, c->msg[k].hlen,
+		    v->ids[i][k]);
+		if (h->sender != i || h->seq != k + 1)
+			return fault(v, ERR_CHAIN, "%s: header.sender/seq: "
+			    "expected %d/%zu, found %u/%llu (a header missing"
+			    " or out of place)", what, i, k + 1, h->sender,
+			    (unsigned long long)h->seq);
+		if ((r = same_id(v, ERR_FOREIGN, v->rec->channel, h->channel,
+		    what, "header.channel")) != 0)
+			return r;
+	}
+	return 0;
 }
 
+/* Phase 2: each head is the party's signature over an id at a seq the
+ * record holds. */
 static int
 check_heads(struct vstate *v, int i)
 {
 	const struct export_chain *c = &v->rec->chain[i];
-	uint64_t top = 0;
 	char what[160];
 	int r;
 
@@ -288,19 +291,91 @@ check_heads(struct vstate *v, int i)
 			    "the record does not hold (chain has %zu)", what,
 			    c->nmsg);
 		if ((r = same_id(v, ERR_FOREIGN, v->rec->channel,
-		    h->channel, what, "channel")) != 0 ||
-		    (r = same_id(v, ERR_CHAIN, v->ids[i][h->seq - 1], h->id,
-		    what, "id")) != 0)
+		    h->channel, what, "channel")) != 0)
 			return r;
 		if (chain_head_verify(h, v->rec->party[i].sign_pub) != 0)
 			return fault(v, ERR_SIGNATURE, "%s: signature: does "
 			    "not verify under %s's signing key", what,
 			    pname(v, i));
-		if (h->seq > top)
-			top = h->seq;
 	}
-	v->rep->unsigned_tail[i] = c->nmsg - (size_t)top;
 	v->rep->nheads += c->nheads;
+	return 0;
+}
+
+/*
+ * Phase 3: the ids the signatures vouch for. A verified head gives the id
+ * at its seq; an authentic header (its id as vouched) gives, by its prev,
+ * the id below it. The lowest header whose id differs from the vouched
+ * one is the altered one. Headers above the last head are checked by
+ * their links alone.
+ */
+static int
+check_links(struct vstate *v, int i)
+{
+	const struct export_chain *c = &v->rec->chain[i];
+	size_t top = 0;
+	char what[160], src[64];
+	int r;
+
+	for (size_t j = 0; j < c->nheads; j++) {
+		const struct chain_head *h = &c->heads[j];
+		size_t s = (size_t)h->seq;
+		memcpy(v->want[i][s - 1], h->id, ENVELOPE_ID_LEN);
+		v->from[i][s - 1] = h->seq;
+		if (s > top)
+			top = s;
+	}
+	for (size_t s = top; s > 1; s--) {
+		if (v->from[i][s - 1] == 0 || v->from[i][s - 2] != 0 ||
+		    memcmp(v->want[i][s - 1], v->ids[i][s - 1],
+		    ENVELOPE_ID_LEN) != 0)
+			continue;
+		memcpy(v->want[i][s - 2], v->h[i][s - 1].prev,
+		    ENVELOPE_ID_LEN);
+		v->from[i][s - 2] = v->from[i][s - 1];
+	}
+	for (size_t k = 0; k < c->nmsg; k++) {
+		msg_what(v, i, k, what, sizeof what);
+		if (v->from[i][k] != 0) {
+			snprintf(src, sizeof src, "header id (as the head at "
+			    "seq %llu vouches)",
+			    (unsigned long long)v->from[i][k]);
+			if ((r = same_id(v, ERR_CHAIN, v->want[i][k],
+			    v->ids[i][k], what, src)) != 0)
+				return r;
+		}
+		if ((r = same_id(v, ERR_CHAIN, k == 0 ? zero_id :
+		    v->ids[i][k - 1], v->h[i][k].prev, what,
+		    "header.prev")) != 0)
+			return r;
+	}
+	v->rep->unsigned_tail[i] = c->nmsg - top;
+	return 0;
+}
+
+/* Phase 4: each disclosed body against its header. */
+static int
+check_bodies(struct vstate *v, int i)
+{
+	const struct export_chain *c = &v->rec->chain[i];
+	uint8_t bh[ENVELOPE_ID_LEN];
+	char what[160];
+
+	for (size_t k = 0; k < c->nmsg; k++) {
+		const struct export_msg *m = &c->msg[k];
+		if (m->body == NULL)
+			continue;
+		msg_what(v, i, k, what, sizeof what);
+		v->rep->disclosed[i]++;
+		if (m->blen != v->h[i][k].body_len)
+			return fault(v, ERR_BODY, "%s: body: header.body_len "
+			    "%u, found %zu bytes", what, v->h[i][k].body_len,
+			    m->blen);
+		envelope_body_hash(m->body, m->blen, bh);
+		if (memcmp(bh, v->h[i][k].body_hash, sizeof bh) != 0)
+			return same_id(v, ERR_BODY, v->h[i][k].body_hash, bh,
+			    what, "body (its hash; expected: header.body_hash)");
+	}
 	return 0;
 }
 
@@ -344,22 +419,17 @@ cmp_id(const void *a, const void *b)
 static int
 check_peer_last(struct vstate *v, int i)
 {
-	const struct export_chain *c = &v->rec->chain[i];
 	size_t no = v->rec->chain[1 - i].nmsg;
-	struct envelope_header h;
 	char got[2 * ENVELOPE_ID_LEN + 1];
 
-	for (size_t k = 0; k < c->nmsg; k++) {
-		if (envelope_header_decode(&h, c->msg[k].hdr,
-		    c->msg[k].hlen) != 0)
-			return fault(v, ERR_PARSE, "chain of party %d, seq "
-			    "%zu: header: does not decode", i, k + 1);
-		if (memcmp(h.peer_last, zero_id, sizeof zero_id) == 0)
+	for (size_t k = 0; k < v->rec->chain[i].nmsg; k++) {
+		const uint8_t *pl = v->h[i][k].peer_last;
+		if (memcmp(pl, zero_id, sizeof zero_id) == 0)
 			continue;
-		if (no > 0 && bsearch(h.peer_last, v->sorted[1 - i], no,
+		if (no > 0 && bsearch(pl, v->sorted[1 - i], no,
 		    ENVELOPE_ID_LEN, cmp_id) != NULL)
 			continue;
-		hex32(got, h.peer_last);
+		hex32(got, pl);
 		return fault(v, ERR_CHAIN, "chain of party %d (%s), seq %zu: "
 		    "header.peer_last: expected a header of %s's chain, found"
 		    " %s", i, pname(v, i), k + 1, pname(v, 1 - i), got);
@@ -412,15 +482,16 @@ check_checkpoints(struct vstate *v)
 static int
 verify_all(struct vstate *v)
 {
-	uint8_t prev[ENVELOPE_ID_LEN];
 	int r;
 
-	for (int i = 0; i < 2; i++) {
-		memset(prev, 0, sizeof prev);
-		for (size_t k = 0; k < v->rec->chain[i].nmsg; k++)
-			if ((r = check_msg(v, i, k, prev)) != 0)
-				return r;
-	}
+	for (int i = 0; i < 2; i++)
+		if ((r = check_headers(v, i)) != 0)
+			return r;
+	for (int i = 0; i < 2; i++)
+		if ((r = check_heads(v, i)) != 0 ||
+		    (r = check_links(v, i)) != 0 ||
+		    (r = check_bodies(v, i)) != 0)
+			return r;
 	for (int i = 0; i < 2; i++) {
 		size_t n = v->rec->chain[i].nmsg;
 		if (n > 0) {
@@ -429,11 +500,22 @@ verify_all(struct vstate *v)
 		}
 	}
 	for (int i = 0; i < 2; i++)
-		if ((r = check_heads(v, i)) != 0 ||
-		    (r = check_receipts(v, i)) != 0 ||
+		if ((r = check_receipts(v, i)) != 0 ||
 		    (r = check_peer_last(v, i)) != 0)
 			return r;
 	return check_checkpoints(v);
+}
+
+static void
+vstate_free(struct vstate *v)
+{
+	for (int i = 0; i < 2; i++) {
+		free(v->h[i]);
+		free(v->ids[i]);
+		free(v->want[i]);
+		free(v->from[i]);
+		free(v->sorted[i]);
+	}
 }
 
 int
@@ -446,9 +528,13 @@ export_verify(const struct export_record *rec, struct export_report *rep)
 	rep->ok = true;
 	for (int i = 0; i < 2; i++) {
 		size_t n = rec->chain[i].nmsg + 1;
+		v.h[i] = calloc(n, sizeof *v.h[i]);
 		v.ids[i] = calloc(n, ENVELOPE_ID_LEN);
+		v.want[i] = calloc(n, ENVELOPE_ID_LEN);
+		v.from[i] = calloc(n, sizeof *v.from[i]);
 		v.sorted[i] = calloc(n, ENVELOPE_ID_LEN);
-		if (v.ids[i] == NULL || v.sorted[i] == NULL) {
+		if (v.h[i] == NULL || v.ids[i] == NULL || v.want[i] == NULL ||
+		    v.from[i] == NULL || v.sorted[i] == NULL) {
 			r = fault(&v, ERR_NOMEM, "out of memory");
 			goto out;
 		}
@@ -464,10 +550,7 @@ export_verify(const struct export_record *rec, struct export_report *rep)
 	transcript_head(rec->channel, rep->seq,
 	    (const uint8_t (*)[ENVELOPE_ID_LEN])rep->id, rep->head);
 out:
-	for (int i = 0; i < 2; i++) {
-		free(v.ids[i]);
-		free(v.sorted[i]);
-	}
+	vstate_free(&v);
 	return r;
 }
 
