@@ -37,6 +37,7 @@ struct dl_channel {
 	/* Sender. */
 	bool synced;			/* the peer's SYNC came since active */
 	uint64_t assigned, receipted, sent;
+	size_t queued;			/* ours not yet assigned */
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	uint64_t progress_ms, sync_ms, gap_sync_ms;
 	uint64_t refused, resends;
@@ -285,7 +286,7 @@ channel_reload(struct delivery *d, struct dl_channel *c)
 	else
 		c->receipted = rc.seq;
 	c->sent = c->receipted;
-	return 0;
+	return store_queued_count(d->s, c->id, &c->queued);
 }
 
 int
@@ -415,8 +416,10 @@ delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
 
 	r = chain_queue(d->s, c->id, c->self, precedence, marking, kind, body,
 	    len, dl_now(d), qid);
-	if (r == 0)
+	if (r == 0) {
+		c->queued++;
 		wake(d);
+	}
 	return r;
 }
 
@@ -566,54 +569,42 @@ fail:
 	return 1;
 }
 
-/* The build callback: chain_store_build, remembering the last id. */
-struct build_ctx {
-	uint64_t seq;
-	uint8_t id[STORE_ID_LEN];
-};
-
+/* The head over the last message of a batch, signed inside the store's
+ * assignment transaction. */
 static int
-build_header(void *arg, const struct store_draft *dr, uint8_t *hdr,
-    size_t cap, size_t *len, uint8_t id[STORE_ID_LEN])
+sign_head(void *arg, const uint8_t *channel, uint8_t sender, uint64_t seq,
+    const uint8_t id[STORE_ID_LEN], struct store_head *out)
 {
-	struct build_ctx *b = arg;
+	struct delivery *d = arg;
+	struct chain_head h;
 	int r;
 
-	if ((r = chain_store_build(NULL, dr, hdr, cap, len, id)) != 0)
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, sizeof h.channel);
+	h.sender = sender;
+	h.seq = seq;
+	memcpy(h.id, id, sizeof h.id);
+	if ((r = chain_head_sign(&h, d->k)) != 0)
 		return r;
-	b->seq = dr->seq;
-	memcpy(b->id, id, STORE_ID_LEN);
+	chain_head_to_store(out, &h);
 	return 0;
 }
 
-/* Gives queued messages their place in the chain and signs a head over
- * the batch. ERR_NOT_FOUND when nothing is queued. */
+/* Gives queued messages their place in the chain, FLASH first, and signs
+ * a head over the batch: one commit. ERR_NOT_FOUND when nothing is
+ * queued. */
 static int
 assign(struct delivery *d, struct dl_channel *c, size_t max)
 {
-	struct build_ctx b;
-	struct chain_head h;
-	struct store_head sh;
 	uint64_t first, last;
 	int r;
 
-	memset(&b, 0, sizeof b);
-	if ((r = store_assign_batch(d->s, c->id, c->self, max, dl_now(d),
-	    build_header, &b, &first, &last)) != 0)
+	if ((r = store_assign_signed(d->s, c->id, c->self, max, dl_now(d),
+	    chain_store_build, NULL, sign_head, d, &first, &last)) != 0)
 		return r;
 	c->assigned = last;
-	memset(&h, 0, sizeof h);
-	memcpy(h.channel, c->id, sizeof h.channel);
-	h.sender = c->self;
-	h.seq = b.seq;
-	memcpy(h.id, b.id, sizeof h.id);
-	if ((r = chain_head_sign(&h, d->k)) != 0)
-		return r;
-	chain_head_to_store(&sh, &h);
-	/* A head lost here (full disk) is made again when the run is sent. */
-	if ((r = store_head_put(d->s, &sh, dl_now(d))) != 0)
-		log_warn("channel %s: cannot store a head: %s", c->idhex,
-		    err_str(r));
+	c->queued -= c->queued < last - first + 1 ? c->queued :
+	    (size_t)(last - first + 1);
 	return 0;
 }
 
@@ -640,11 +631,18 @@ pump_channel(struct delivery *d, struct dl_channel *c)
 		}
 		if (c->assigned - c->receipted >= DELIVERY_WINDOW)
 			return;
+		/* Group commit: while a batch waits for its receipt, the
+		 * queue gathers the next one (unless it is already big). */
+		if (c->assigned > c->receipted &&
+		    c->queued < DELIVERY_BATCH_MIN)
+			return;
 		r = assign(d, c, DELIVERY_WINDOW - (size_t)(c->assigned -
 		    c->receipted) < DELIVERY_BATCH_MAX ? DELIVERY_WINDOW -
 		    (size_t)(c->assigned - c->receipted) : DELIVERY_BATCH_MAX);
 		if (r != 0) {
-			if (r != ERR_NOT_FOUND)
+			if (r == ERR_NOT_FOUND)
+				c->queued = 0;
+			else
 				log_warn("channel %s: cannot assign: %s",
 				    c->idhex, err_str(r));
 			return;

@@ -33,6 +33,8 @@
 #define DELIVERY_MAX_PATHS 8
 #define DELIVERY_WINDOW 256		/* assigned, not yet receipted */
 #define DELIVERY_BATCH_MAX 128		/* assigned per head at once */
+#define DELIVERY_BATCH_MIN 32		/* queued: a batch goes out even
+					 * while another is unreceipted */
 #define DELIVERY_RUN_SIGN 128		/* a fresh head after this many */
 #define DELIVERY_RUN_BYTES (4u << 20)	/* ... or this many bytes unsigned */
 #define DELIVERY_PART_MAX 60000		/* body bytes per MSG_PART */

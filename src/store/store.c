@@ -544,6 +544,20 @@ store_assign_batch(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
     void *arg, uint64_t *first, uint64_t *last)
 {
+	return store_assign_signed(s, channel, sender, max, now_ms, build, arg,
+	    NULL, NULL, first, last);
+}
+
+static int head_insert(struct store *s, const struct store_head *h,
+    uint64_t now_ms);
+
+int
+store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
+    void *arg, store_sign_fn sign, void *sign_arg, uint64_t *first,
+    uint64_t *last)
+{
+	struct store_head h;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	struct store_draft d;
 	uint64_t top, pseq;
@@ -587,6 +601,13 @@ store_assign_batch(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	sel = upd = NULL;
+	if (sign != NULL) {
+		uint8_t id[STORE_ID_LEN];
+		if ((r = id_at(s, channel, sender, top + n, id)) != 0 ||
+		    (r = sign(sign_arg, channel, sender, top + n, id, &h)) != 0 ||
+		    (r = head_insert(s, &h, now_ms)) != 0)
+			goto out;
+	}
 	if ((r = commit(s)) != 0)
 		goto out;
 	*first = top + 1;

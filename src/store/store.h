@@ -173,6 +173,18 @@ int store_queue(struct store *s, const uint8_t channel[STORE_ID_LEN],
 int store_assign_batch(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
     void *arg, uint64_t *first, uint64_t *last) WUR;
+/* Signs the head over (channel, sender, seq, id) into out (chain.h has
+ * the real one); any error aborts the assignment. */
+typedef int (*store_sign_fn)(void *arg, const uint8_t *channel,
+    uint8_t sender, uint64_t seq, const uint8_t id[STORE_ID_LEN],
+    struct store_head *out);
+/* store_assign_batch that also stores sign()'s head over the last message
+ * assigned, in the same transaction (one commit for the batch and its
+ * head). */
+int store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
+    void *arg, store_sign_fn sign, void *sign_arg, uint64_t *first,
+    uint64_t *last) WUR;
 /* store_assign_batch of one, returned in out (store_msg_fini it). */
 int store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t now_ms, store_header_fn build, void *arg,
