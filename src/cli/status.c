@@ -127,6 +127,15 @@ print_human(json_t *st, json_t *warnings)
 		    "heartbeat_ms")));
 		json_array_foreach(json_object_get(c, "paths"), j, p)
 			print_path(p);
+		if ((p = json_object_get(c, "messages")) != NULL)
+			printf("  messages: %lld queued%s, %lld in flight, %lld "
+			    "received\n", (long long)json_integer_value(
+			    json_object_get(p, "queued")),
+			    json_integer_value(json_object_get(p,
+			    "active_path")) < 0 ? " (no path up)" : "",
+			    (long long)json_integer_value(json_object_get(p,
+			    "in_flight")), (long long)json_integer_value(
+			    json_object_get(p, "received")));
 		if ((w = expiry_warning(c, warnings, buf, sizeof buf)) != NULL)
 			printf("  WARNING: %s\n", w);
 	}

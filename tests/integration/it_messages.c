@@ -818,6 +818,11 @@ test_stores_agree(void)
 	}
 	store_close(sn);
 	store_close(ss);
+	/* Under make asan: no sanitizer report from either daemon. */
+	CHECK(!log_has(log_n, "Sanitizer", NULL));
+	CHECK(!log_has(log_s, "Sanitizer", NULL));
+	CHECK(!log_has(log_n, "runtime error", NULL));
+	CHECK(!log_has(log_s, "runtime error", NULL));
 }
 
 int
