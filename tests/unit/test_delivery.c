@@ -230,13 +230,21 @@ static void
 test_exactly_once(void)
 {
 	struct delivery_stats st;
+	uint64_t c0;
 	struct seen s;
 
 	engines_start();
 	queue_n(&na, 300, ENVELOPE_ROUTINE, "north to south");
 	queue_n(&nb, 50, ENVELOPE_PRIORITY, "south to north");
+	c0 = store_commits(nb.s);
 	connect_both(true);
 	run(1000000);
+	/* Group commit: 300 arriving together are stored in a few
+	 * transactions (heads every 128), not 300; the receipts of
+	 * south's 50 and its one batch add a few more. */
+	printf("  south stored 300 messages in %llu commits\n",
+	    (unsigned long long)(store_commits(nb.s) - c0));
+	CHECK(store_commits(nb.s) - c0 <= 10);
 	CHECK_INT(received(&nb, 0, &s), 300);
 	CHECK_INT(s.bad, 0);
 	CHECK_INT(received(&na, 1, &s), 50);
