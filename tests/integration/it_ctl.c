@@ -11,8 +11,8 @@
  * no sessions.
  *
  * A node home with no channel, then two; ports 127.0.0.1, 29000-29999
- * (a free block of two, ports.h). Kills only its own children; removes its temporary
- * directory.
+ * (a free block of two, ports.h). Kills only its own children; removes
+ * its temporary directory.
  */
 #include <errno.h>
 #include <fcntl.h>

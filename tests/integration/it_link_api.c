@@ -44,6 +44,9 @@ static struct side north = { .name = "north" }, south = { .name = "south" };
 static struct agreement ag, ag_timed;
 static struct event_base *base;
 static int base_port;
+/* Overrides for the next start_with (0: the default). */
+static size_t opt_out_max;
+static uint32_t opt_rekey_s, opt_hb_ms;
 
 static void
 on_change(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path, bool up)
@@ -144,6 +147,12 @@ start_with(struct side *s, const struct agreement *a, uint64_t rekey_records)
 	cfg.backoff_max_ms = 500;
 	if (rekey_records)
 		cfg.rekey_records = rekey_records;
+	if (opt_out_max)
+		cfg.out_max = opt_out_max;
+	if (opt_rekey_s)
+		cfg.rekey_seconds = opt_rekey_s;
+	if (opt_hb_ms)
+		cfg.heartbeat_ms = opt_hb_ms;
 	s->ups = s->downs = s->nrec = 0;
 	CHECK_INT(link_new(base, s->home, &s->k, a, 1, &cfg, &up, &s->l), 0);
 }
@@ -280,6 +289,80 @@ test_rekey_settings_differ(void)
 	stop_both();
 }
 
+static struct side *ini;
+static long long ini_rk;
+
+static long long
+rekeys(struct side *s)
+{
+	struct link_channel_status st;
+
+	if (link_channel_status(s->l, 0, &st) != 0)
+		return -1;
+	return (long long)st.paths[0].rekeys;
+}
+
+static bool ini_rekeyed(void) { return rekeys(ini) > ini_rk; }
+static struct side *rx_side;
+static int rx_want;
+static bool rx_all(void) { return rx_side->nrec >= rx_want; }
+
+/*
+ * A full output queue does not end the session at its next rekey: the
+ * rekey's initiation is queued over out_max. The initiator (out_max
+ * 64 KiB, rekey every second) fills its queue while the loop does not
+ * run (nobody reads), right after a rekey; 1.2 s later the rekey is due,
+ * and the first heartbeat tick starts it before the queue can drain. The
+ * session must survive and the rekey complete. Heartbeats every 3 s, so
+ * the pause is far from the silence limit.
+ */
+static void
+test_rekey_with_full_queue(void)
+{
+	static uint8_t rec[4000];
+	struct link_channel_status st;
+	struct side *other;
+	int r = 0, sent = 0;
+
+	opt_out_max = 65536;
+	opt_rekey_s = 1;
+	opt_hb_ms = 3000;
+	start_with(&north, &ag, 0);
+	start_with(&south, &ag, 0);
+	opt_out_max = 0;
+	opt_rekey_s = opt_hb_ms = 0;
+	CHECK(run_until(both_up, 10000));
+	run_until(both_down, 1500);	/* the duplicate rule settles */
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	ini = st.paths[0].we_initiated ? &north : &south;
+	other = ini == &north ? &south : &north;
+	ini_rk = rekeys(ini);
+	CHECK(run_until(ini_rekeyed, 5000));
+	north.downs = south.downs = 0;
+	ini_rk = rekeys(ini);
+	while (sent < 20000 && (r = link_send(ini->l, ag.id, 0, 0x20, rec,
+	    sizeof rec)) == 0)
+		sent++;
+	CHECK_INT(r, ERR_FULL);
+	/* to the brim: empty records (21 bytes) until even those fail, so
+	 * not even a 162-byte handshake frame fits under out_max */
+	while (sent < 40000 && (r = link_send(ini->l, ag.id, 0, 0x20, NULL,
+	    0)) == 0)
+		sent++;
+	CHECK_INT(r, ERR_FULL);
+	usleep(1200000);
+	CHECK(run_until(ini_rekeyed, 10000));
+	rx_side = other;
+	rx_want = sent;
+	CHECK(run_until(rx_all, 20000));
+	CHECK(run_until(both_down, 1000) == false);
+	CHECK_INT(ini->downs, 0);
+	CHECK_INT(other->downs, 0);
+	CHECK_INT(other->nrec, sent);
+	printf("  %d records queued before ERR_FULL; rekeyed after\n", sent);
+	stop_both();
+}
+
 /*
  * An agreement valid from 2 s after the start until 5 s after: no session
  * before, the path comes up once it is valid (listeners opened then, dials
@@ -340,6 +423,7 @@ main(void)
 	RUN(test_refusals);
 	RUN(test_down);
 	RUN(test_rekey_settings_differ);
+	RUN(test_rekey_with_full_queue);
 	RUN(test_validity_while_running);
 	link_free(north.l);
 	link_free(south.l);
