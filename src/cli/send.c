@@ -52,14 +52,15 @@ usage(FILE *f)
 	    "usage: parley send [--home DIR] [--to PEER] [--precedence P]\n"
 	    "                   [--marking M] [--json] (TEXT | --file F | -)\n"
 	    "\n"
-	    "Queues a text message (UTF-8, at most %u bytes through the control\n"
-	    "socket: %u) for the peer of a channel. --to: peer name or channel\n"
-	    "id prefix, optional with one channel. --precedence: flash,\n"
-	    "immediate, priority, routine (default). --marking: private\n"
-	    "(default), contact-releasable, releasable. Without TEXT or --file,\n"
-	    "or with -, reads standard input. Prints the local id (q123): the\n"
-	    "message is stored before it is printed. Exit 0 queued, 1 refused\n"
-	    "(e.g. store full), 2 bad usage, 3 parleyd not running.\n",
+	    "Queues a text message (UTF-8 without NUL; up to %u bytes,\n"
+	    "about %u through the control socket today) for the peer of a\n"
+	    "channel. --to: peer name or channel id prefix, optional with one\n"
+	    "channel. --precedence: flash, immediate, priority, routine\n"
+	    "(default). --marking: private (default), contact-releasable,\n"
+	    "releasable. Without TEXT or --file, or with -, reads standard\n"
+	    "input. Prints the local id (q123): the message is stored before\n"
+	    "it is printed. Exit 0 queued, 1 refused (e.g. store full), 2 bad\n"
+	    "usage, 3 parleyd not running.\n",
 	    ENVELOPE_BODY_MAX, CTL_REQUEST_MAX - 1024);
 }
 
@@ -149,6 +150,12 @@ cmd_send(int argc, char **argv)
 		    "the text must be 1..1048576 bytes of UTF-8 without NUL");
 		free(body);
 		return r && r != ERR_TOO_BIG ? CLI_FAIL : CLI_USAGE;
+	}
+	if (len > CTL_REQUEST_MAX - 1024) {
+		fprintf(stderr, "parley send: %zu bytes: the control socket "
+		    "takes at most %u today\n", len, CTL_REQUEST_MAX - 1024);
+		free(body);
+		return CLI_USAGE;
 	}
 	home = cli_home(home);
 	req = json_pack("{s:s, s:s%}", "cmd", "send", "text", (char *)body,
