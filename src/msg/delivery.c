@@ -38,6 +38,7 @@ struct dl_channel {
 	bool synced;			/* the peer's SYNC came since active */
 	uint64_t assigned, receipted, sent;
 	size_t queued;			/* ours not yet assigned */
+	int assign_err;			/* the last one logged */
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	uint64_t progress_ms, sync_ms, gap_sync_ms;
 	uint64_t refused, resends;
@@ -642,11 +643,15 @@ pump_channel(struct delivery *d, struct dl_channel *c)
 		if (r != 0) {
 			if (r == ERR_NOT_FOUND)
 				c->queued = 0;
-			else
+			else if (r != c->assign_err)	/* once, not per tick */
 				log_warn("channel %s: cannot assign: %s",
-				    c->idhex, err_str(r));
+				    c->idhex, r == ERR_FULL ? "store full" :
+				    err_str(r));
+			if (r != ERR_NOT_FOUND)
+				c->assign_err = r;
 			return;
 		}
+		c->assign_err = 0;
 	}
 	wake(d);		/* more to do: yield to the loop first */
 }
