@@ -51,121 +51,6 @@ static void heartbeat(struct link_conn *c);
 static void on_silence(evutil_socket_t fd, short what, void *arg);
 static void finish(struct link_conn *c);
 
-uint64_t
-link_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t
-link_unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void
-link_random(void *ctx, uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	randombytes_buf(buf, len);
-}
-
-void
-link_addr_str(const struct sockaddr *sa, char *out, size_t cap, char *src,
-    size_t srccap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-		port = ntohs(in->sin_port);
-		snprintf(out, cap, "%s:%u", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 =
-		    (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-		port = ntohs(in6->sin6_port);
-		snprintf(out, cap, "[%s]:%u", host, port);
-	} else
-		snprintf(out, cap, "?");
-	if (src)
-		snprintf(src, srccap, "%s", host);
-}
-
-int
-link_addr_parse(const char *addr, bool passive, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	char host[AGREEMENT_ADDR_MAX + 1];
-	const char *port, *colon;
-	struct addrinfo hints, *res = NULL;
-	size_t hl;
-
-	if (strlen(addr) > AGREEMENT_ADDR_MAX)
-		return ERR_INVALID;
-	if (addr[0] == '[') {
-		colon = strchr(addr, ']');
-		if (colon == NULL || colon[1] != ':')
-			return ERR_INVALID;
-		hl = (size_t)(colon - addr - 1);
-		memcpy(host, addr + 1, hl);
-		port = colon + 2;
-	} else {
-		colon = strrchr(addr, ':');
-		if (colon == NULL)
-			return ERR_INVALID;
-		hl = (size_t)(colon - addr);
-		memcpy(host, addr, hl);
-		port = colon + 1;
-	}
-	host[hl] = '\0';
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = passive ? AI_PASSIVE : 0;
-	if (getaddrinfo(hl ? host : NULL, port, &hints, &res) != 0 ||
-	    res == NULL)
-		return ERR_NOT_FOUND;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
-void
-link_log_refusal(struct link *l, const char *fmt, ...)
-{
-	uint64_t now = link_now_ms();
-	char line[512];
-	va_list ap;
-
-	if (now - l->rlog_ms >= 1000) {
-		if (l->rlog_dropped > 0)
-			log_warn("%u more connections refused without a log "
-			    "line (over %d a second)", l->rlog_dropped,
-			    LINK_REFUSAL_LOG_BURST);
-		l->rlog_ms = now;
-		l->rlog_count = 0;
-		l->rlog_dropped = 0;
-	}
-	if (l->rlog_count >= LINK_REFUSAL_LOG_BURST) {
-		l->rlog_dropped++;
-		return;
-	}
-	l->rlog_count++;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	log_warn("%s", line);
-}
-
 void
 link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
 {
@@ -955,7 +840,7 @@ source_key(const struct sockaddr *sa, char *src, size_t cap)
 
 /* At the global cap the oldest pending handshake makes room: strangers
  * cannot lock the real peer out by holding every slot. */
-static void
+static bool
 evict_oldest(struct link *l, const char *newcomer)
 {
 	struct link_conn *o;
@@ -964,11 +849,12 @@ evict_oldest(struct link *l, const char *newcomer)
 		if (o->state == CONN_WAIT_INIT)
 			break;
 	if (o == NULL)
-		return;
+		return false;
 	link_conn_fail(o, LOG_LVL_WARN, "handshake from %s refused: evicted "
 	    "for %s (%u handshakes pending, global cap)", o->peer, newcomer,
 	    l->pending);
 	link_conn_free(o);
+	return true;
 }
 
 int
@@ -992,8 +878,9 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 		close(fd);
 		return ERR_FULL;
 	}
-	while (l->pending >= l->cfg.pending_max && l->pending > 0)
-		evict_oldest(l, peer);
+	while (l->pending >= l->cfg.pending_max)
+		if (!evict_oldest(l, peer))
+			break;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (set_nonblock(fd) != 0 ||
 	    (c = conn_new(l, fd, CONN_WAIT_INIT)) == NULL) {

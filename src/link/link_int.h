@@ -1,8 +1,9 @@
 /*
  * link_int.h: the link layer's private structures, shared by link.c
  * (channels, paths, listeners, dialling, the duplicate rule, status),
- * conn.c (one TCP connection: handshake, records, heartbeats, rekeying)
- * and state.c (the timestamp file). Not for use outside src/link/.
+ * conn.c (one TCP connection: handshake, records, heartbeats, rekeying),
+ * state.c (the timestamp file) and util.c (clocks, addresses, the
+ * refusal log). Not for use outside src/link/.
  */
 #ifndef PARLEY_LINK_LINK_INT_H
 #define PARLEY_LINK_LINK_INT_H
@@ -108,7 +109,7 @@ struct link {
 	char fpr[FINGERPRINT_STR_LEN];
 };
 
-/* Clocks: monotonic milliseconds, unix nanoseconds. */
+/* util.c. Clocks: monotonic milliseconds, unix nanoseconds. */
 uint64_t link_now_ms(void);
 uint64_t link_unix_ns(void);
 void link_random(void *ctx, uint8_t *buf, size_t len);
@@ -136,8 +137,8 @@ int link_channel_recheck(struct link_channel *ch, struct link_conn *except);
 int link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
     socklen_t salen);
 int link_conn_dial(struct link_path *p);
-/* At most LINK_REFUSAL_LOG_BURST refusal lines a second; the rest are
- * counted and summed up in one line. */
+/* util.c: at most LINK_REFUSAL_LOG_BURST refusal lines a second; the
+ * rest are counted and summed up in one line. */
 #define LINK_REFUSAL_LOG_BURST 20
 void link_log_refusal(struct link *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -150,6 +151,8 @@ int link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
     size_t len) WUR;
 /* Starts a rekey when this side initiated the session and one is due. */
 void link_conn_maybe_rekey(struct link_conn *c);
+/* util.c: "address:port" (and the address alone into src), and
+ * HOST:PORT / [V6]:PORT resolved. */
 void link_addr_str(const struct sockaddr *sa, char *out, size_t cap,
     char *src, size_t srccap);
 int link_addr_parse(const char *addr, bool passive,

@@ -1001,9 +1001,12 @@ test_duplicate_rule(void)
 	}
 	CHECK(up);
 	usleep(1500000);
-	/* both sessions formed, and each side closed the same one */
-	CHECK(wait_log(log_n, "duplicate session", idhex, 3000));
-	CHECK(wait_log(log_s, "duplicate session", idhex, 3000));
+	/* both sessions formed, and the rule closed one. Not necessarily on
+	 * both sides: a side may see the loser closed by its peer (EOF, or a
+	 * failed send) before its own second session is up, and then never
+	 * holds two at once. Which one survives is checked below. */
+	CHECK(wait_log(log_n, "duplicate session", idhex, 3000) ||
+	    wait_log(log_s, "duplicate session", idhex, 3000));
 	CHECK_INT(dup_bool(home_n, "we_initiated"), north_lower ? 1 : 0);
 	CHECK_INT(dup_bool(home_s, "we_initiated"), north_lower ? 0 : 1);
 	CHECK_INT(dup_bool(home_n, "up"), 1);
