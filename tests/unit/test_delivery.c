@@ -41,6 +41,8 @@ struct node {
 };
 
 static uint8_t chan[32];
+static uint64_t clock_ms = 1700000000000u;
+static int drop_type = -1;		/* the next record of this type is lost */
 static struct node na, nb;
 static struct pipe pab, pba;
 static char logpath[] = "/tmp/parley-test-delivery-XXXXXX";
@@ -58,6 +60,10 @@ io_send(void *ctx, const uint8_t c[32], unsigned path, uint8_t type,
 		return ERR_CLOSED;
 	if (x->out->tail - x->out->head >= QCAP)
 		return ERR_FULL;
+	if (drop_type == type) {	/* lost inside a session */
+		drop_type = -1;
+		return 0;
+	}
 	r = &x->out->q[x->out->tail % QCAP];
 	r->type = type;
 	r->b = malloc(n ? n : 1);
@@ -78,6 +84,13 @@ io_drop(void *ctx, const uint8_t c[32], unsigned path, const char *why)
 	(void)path;
 	(void)why;
 	x->drops++;
+}
+
+static uint64_t
+io_now(void *ctx)
+{
+	(void)ctx;
+	return clock_ms;
 }
 
 static void
@@ -107,7 +120,7 @@ node_make(struct node *x, struct node *peer, struct pipe *out)
 static void
 engines_start(void)
 {
-	struct delivery_io io = { io_send, io_drop, io_wake, NULL, NULL };
+	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL };
 	struct node *n[2] = { &na, &nb };
 
 	for (int i = 0; i < 2; i++) {
@@ -305,6 +318,59 @@ test_sync_semantics(void)
 	CHECK_INT(pab.msgs, 5);
 	CHECK_INT(received(&nb, 0, &s), 25);
 	CHECK_INT(s.bad, 0);
+	engines_stop(false);
+}
+
+/* A record lost inside a session: the timers recover. */
+static void
+test_timers(void)
+{
+	struct delivery_stats st;
+	struct seen s;
+
+	engines_start();
+	/* South's first SYNC is lost: north asks again after 2 s. */
+	drop_type = DELIVERY_REC_SYNC;
+	nb.connected = true;
+	delivery_path_change(nb.d, chan, 0, true);	/* lost */
+	na.connected = true;
+	delivery_path_change(na.d, chan, 0, true);
+	run(1000000);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK(!st.synced);
+	clock_ms += DELIVERY_SYNC_RETRY_MS;
+	delivery_tick(na.d);
+	run(1000000);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK(st.synced);
+	/* A head is lost: no receipt; after 3 s north sends again. */
+	drop_type = DELIVERY_REC_HEAD;
+	queue_n(&na, 10, ENVELOPE_ROUTINE, "lost head");
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 0);
+	clock_ms += DELIVERY_STALL_MS;
+	delivery_tick(na.d);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 10);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 10);
+	CHECK_INT(st.resends, 1);
+	/* A receipt is lost: the resend is dropped as repeats and the head
+	 * again is answered with the receipt. */
+	drop_type = DELIVERY_REC_RECEIPT;
+	queue_n(&na, 5, ENVELOPE_ROUTINE, "lost receipt");
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 15);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 10);
+	clock_ms += DELIVERY_STALL_MS;
+	delivery_tick(na.d);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 15);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 15);
 	engines_stop(false);
 }
 
@@ -540,6 +606,7 @@ main(void)
 	RUN(test_exactly_once);
 	RUN(test_resend_after_loss);
 	RUN(test_sync_semantics);
+	RUN(test_timers);
 	RUN(test_flash_overtakes);
 	RUN(test_large_body);
 	RUN(test_refusals);
