@@ -820,24 +820,6 @@ set_nonblock(int fd)
 	return 0;
 }
 
-/* The per-source key: the address, or for IPv6 its /64 (one host often
- * holds a whole /64). */
-static void
-source_key(const struct sockaddr *sa, char *src, size_t cap)
-{
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-	struct in6_addr net;
-	char host[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family != AF_INET6 ||
-	    IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-		return;
-	memset(&net, 0, sizeof net);
-	memcpy(&net, &in6->sin6_addr, 8);
-	inet_ntop(AF_INET6, &net, host, sizeof host);
-	snprintf(src, cap, "%.40s/64", host);	/* at most 21 + 3 */
-}
-
 /* At the global cap the oldest pending handshake makes room: strangers
  * cannot lock the real peer out by holding every slot. */
 static bool
@@ -868,7 +850,7 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 
 	(void)salen;
 	link_addr_str(sa, peer, sizeof peer, src, sizeof src);
-	source_key(sa, src, sizeof src);
+	link_source_key(sa, src, sizeof src);
 	TAILQ_FOREACH(o, &l->conns, entry)
 		if (o->state == CONN_WAIT_INIT && strcmp(o->src, src) == 0)
 			same++;

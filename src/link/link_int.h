@@ -151,6 +151,9 @@ int link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
     size_t len) WUR;
 /* Starts a rekey when this side initiated the session and one is due. */
 void link_conn_maybe_rekey(struct link_conn *c);
+/* util.c: the per-source key for pending caps: src (as link_addr_str
+ * left it) is kept for IPv4; for IPv6 it becomes the /64 ("P::/64"). */
+void link_source_key(const struct sockaddr *sa, char *src, size_t cap);
 /* util.c: "address:port" (and the address alone into src), and
  * HOST:PORT / [V6]:PORT resolved. */
 void link_addr_str(const struct sockaddr *sa, char *out, size_t cap,

@@ -130,3 +130,21 @@ link_log_refusal(struct link *l, const char *fmt, ...)
 	va_end(ap);
 	log_warn("%s", line);
 }
+
+/* The per-source key: the address, or for IPv6 its /64 (one host often
+ * holds a whole /64). */
+void
+link_source_key(const struct sockaddr *sa, char *src, size_t cap)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	struct in6_addr net;
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family != AF_INET6 ||
+	    IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		return;
+	memset(&net, 0, sizeof net);
+	memcpy(&net, &in6->sin6_addr, 8);
+	inet_ntop(AF_INET6, &net, host, sizeof host);
+	snprintf(src, cap, "%.40s/64", host);	/* at most 21 + 3 */
+}

@@ -1,8 +1,13 @@
 /* test_transport.c: the record layer (link/transport.h): two engines
  * joined through memory, records both ways, sizes, tampering ends the
  * session, rekeying with records in flight under the old keys, nonces
- * never reused, the rekey triggers. */
+ * never reused, the rekey triggers; the per-source key of the pending
+ * caps (IPv6 per /64). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "../harness.h"
+#include "link/link_int.h"
 #include "test_link_common.h"
 
 /* A handshake through memory, then two transports. */
@@ -228,6 +233,49 @@ test_rekey_due(void)
 	link_transport_fini(&t[1]);
 }
 
+/* Pending-handshake caps count IPv4 sources per address and IPv6 per /64
+ * (link_source_key, after link_addr_str). */
+static void
+source_of(const char *addr, char *src, size_t cap)
+{
+	struct sockaddr_storage ss;
+	char peer[64];
+
+	memset(&ss, 0, sizeof ss);
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, addr, &in6->sin6_addr);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		inet_pton(AF_INET, addr, &in->sin_addr);
+	}
+	link_addr_str((struct sockaddr *)&ss, peer, sizeof peer, src, cap);
+	link_source_key((struct sockaddr *)&ss, src, cap);
+}
+
+static void
+test_source_key(void)
+{
+	char a[48], b[48];
+
+	source_of("192.0.2.7", a, sizeof a);
+	CHECK_STR(a, "192.0.2.7");
+	source_of("192.0.2.8", b, sizeof b);
+	CHECK(strcmp(a, b) != 0);
+	source_of("2001:db8:1:2:aaaa::1", a, sizeof a);
+	CHECK_STR(a, "2001:db8:1:2::/64");
+	source_of("2001:db8:1:2:bbbb:cccc:dddd:9", b, sizeof b);
+	CHECK_STR(a, b);
+	source_of("2001:db8:1:3::1", b, sizeof b);
+	CHECK_STR(b, "2001:db8:1:3::/64");
+	source_of("::ffff:192.0.2.7", a, sizeof a);
+	CHECK_STR(a, "::ffff:192.0.2.7");
+	source_of("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", a, sizeof a);
+	CHECK_STR(a, "ffff:ffff:ffff:ffff::/64");
+}
+
 int
 main(void)
 {
@@ -238,5 +286,6 @@ main(void)
 	RUN(test_tamper_replay);
 	RUN(test_rekey_in_flight);
 	RUN(test_rekey_due);
+	RUN(test_source_key);
 	return harness_summary();
 }
