@@ -11,7 +11,8 @@
  * chains, with the same ids on both sides); each refusal, fed to south
  * through the test-only msg-inject request (parleyd.conf debug_inject),
  * named in south's log with nothing stored; FLASH sent last after 1,000
- * ROUTINE to a stopped (SIGSTOP) peer arrives before most of them; a full
+ * ROUTINE to a stopped (SIGSTOP) peer, and to a slow one behind
+ * tools/throttle, arrives before most of them; a full
  * store (store_max_pages) makes `parley send` fail with "store full" and
  * store nothing, and sending works again once the cap is lifted.
  *
@@ -662,6 +663,86 @@ test_flash_overtakes(void)
 	CHECK(fseq > base && fseq - base < 500);
 }
 
+/* The same through tools/throttle: south is slow (nothing passes while
+ * the backlog is queued, then 100 KB/s from north) with its link up:
+ * north dials south only through the relay (north listens elsewhere, so
+ * south's dials fail). */
+static void
+test_flash_slow_peer(void)
+{
+	char cn[256], cs[256], bin[1100], a[4][16], rate[] = "100000";
+	char text[400];
+	long long base, fseq = -1;
+	json_t *r, *m;
+	pid_t thr;
+	size_t i;
+	int ok = 0;
+
+	kill(pid_n, SIGTERM);
+	kill(pid_s, SIGTERM);
+	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
+	pid_n = pid_s = -1;
+	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    port_base + 10, port_base + 11);
+	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    port_base + 12, port_base + 13);
+	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, cs) == 0);
+	for (int k = 0; k < 4; k++)
+		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
+		    k / 2);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	if ((thr = fork()) == 0) {
+		execl(bin, "throttle", rate, a[0], a[1], a[2], a[3],
+		    (char *)NULL);
+		_exit(127);
+	}
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+	base = msg_field(home_n, "assigned");
+	/* Nothing passes while the backlog is queued (heartbeats are 10 s
+	 * apart here, so the link stays up); then 100 KB/s. */
+	kill(thr, SIGUSR1);
+	usleep(100000);
+	memset(text, '.', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	for (int k = 0; k < 1000; k++) {
+		int n = snprintf(text, 32, "slow routine %d", k);
+		text[n] = ' ';
+		ok += send_text(home_n, text, "routine", NULL, 0) == 1;
+	}
+	printf("  1,000 ROUTINE queued; north has %lld receipted of them\n",
+	    msg_field(home_n, "receipted") - base);
+	ok += send_text(home_n, "FLASH: sent last, slow peer", "flash", NULL,
+	    0) == 1;
+	kill(thr, SIGUSR1);
+	CHECK_INT(ok, 1001);
+	CHECK(wait_settled(60000));
+	r = call(home_s, json_pack("{s:s, s:i}", "cmd", "inbox", "max",
+	    1100));
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "messages"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "precedence")),
+		    "flash") == 0 && fseq < 0)
+			fseq = json_integer_value(json_object_get(m, "seq"));
+	json_decref(r);
+	printf("  FLASH arrived as number %lld of 1001 at the slow peer\n",
+	    fseq - base);
+	CHECK(fseq > base && fseq - base < 500);
+	kill(thr, SIGKILL);
+	reap(thr, 2000);
+	kill(pid_n, SIGTERM);
+	kill(pid_s, SIGTERM);
+	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
+	pid_n = pid_s = -1;
+	CHECK(write_conf(home_n, conf) == 0 && write_conf(home_s, conf) == 0);
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+}
+
 /* --- full disk --------------------------------------------------------- */
 
 static void
@@ -852,6 +933,7 @@ main(void)
 	RUN(test_exactly_once_under_faults);
 	RUN(test_refusals);
 	RUN(test_flash_overtakes);
+	RUN(test_flash_slow_peer);
 	RUN(test_full_disk);
 	RUN(test_stores_agree);
 	kill9(&pid_n);

@@ -1,0 +1,210 @@
+/*
+ * throttle.c: a TCP relay for tests that makes a peer slow.
+ *
+ *   throttle BYTES_PER_SECOND PORT UPSTREAM [PORT UPSTREAM ...]
+ *
+ * Listens on 127.0.0.1:PORT and relays each accepted connection to
+ * 127.0.0.1:UPSTREAM. What clients send is passed on at no more than
+ * BYTES_PER_SECOND (all connections together, in 10 ms slices); answers
+ * from upstream pass at once. A daemon dialled through it sees a slow
+ * peer with a live link. SIGUSR1 pauses the client-to-upstream direction
+ * (nothing passes) and resumes it, in turn. Runs until killed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXL 8
+#define MAXC 64
+#define BUF 65536
+
+struct relay {
+	int cfd, ufd;			/* client, upstream; -1: free */
+	uint8_t up[BUF];		/* client -> upstream, throttled */
+	size_t uplen;
+};
+
+static struct relay rel[MAXC];
+static volatile sig_atomic_t paused;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	paused = !paused;
+}
+static int lfd[MAXL], upstream[MAXL], nl;
+
+static int
+listen_on(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    listen(fd, 16) != 0) {
+		perror("throttle: listen");
+		exit(1);
+	}
+	return fd;
+}
+
+static int
+dial(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+drop(struct relay *r)
+{
+	close(r->cfd);
+	close(r->ufd);
+	r->cfd = r->ufd = -1;
+	r->uplen = 0;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pollfd p[MAXL + 2 * MAXC];
+	int idx[MAXL + 2 * MAXC];
+	double rate, budget = 0, last;
+	uint8_t buf[BUF];
+
+	if (argc < 4 || argc % 2 != 0 || (argc - 2) / 2 > MAXL) {
+		fprintf(stderr, "usage: throttle BYTES_PER_SECOND PORT UPSTREAM "
+		    "[PORT UPSTREAM ...]\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_usr1);
+	rate = atof(argv[1]);
+	for (int i = 2; i < argc; i += 2) {
+		lfd[nl] = listen_on(atoi(argv[i]));
+		upstream[nl++] = atoi(argv[i + 1]);
+	}
+	for (int i = 0; i < MAXC; i++)
+		rel[i].cfd = rel[i].ufd = -1;
+	last = now();
+	for (;;) {
+		int n = 0;
+		double t;
+
+		for (int i = 0; i < nl; i++) {
+			p[n].fd = lfd[i];
+			p[n].events = POLLIN;
+			idx[n++] = -1 - i;
+		}
+		for (int i = 0; i < MAXC; i++) {
+			if (rel[i].cfd < 0)
+				continue;
+			p[n].fd = rel[i].cfd;
+			p[n].events = rel[i].uplen < BUF ? POLLIN : 0;
+			idx[n++] = i;
+			p[n].fd = rel[i].ufd;
+			p[n].events = POLLIN;
+			idx[n++] = MAXC + i;
+		}
+		if (poll(p, (nfds_t)n, 10) < 0 && errno != EINTR)
+			return 1;
+		t = now();
+		budget += (t - last) * rate;
+		if (budget > rate / 100)
+			budget = rate / 100;	/* no bursts beyond 10 ms */
+		if (paused)
+			budget = 0;
+		last = t;
+		for (int k = 0; k < n; k++) {
+			struct relay *r;
+			ssize_t got;
+
+			if (p[k].revents == 0)
+				continue;
+			if (idx[k] < 0) {
+				int c = accept(p[k].fd, NULL, NULL), u, i;
+				if (c < 0)
+					continue;
+				u = dial(upstream[-1 - idx[k]]);
+				for (i = 0; i < MAXC && rel[i].cfd >= 0; i++)
+					;
+				if (u < 0 || i == MAXC) {
+					close(c);
+					if (u >= 0)
+						close(u);
+					continue;
+				}
+				rel[i].cfd = c;
+				rel[i].ufd = u;
+				continue;
+			}
+			r = &rel[idx[k] % MAXC];
+			if (r->cfd < 0)
+				continue;
+			if (idx[k] >= MAXC) {		/* upstream -> client */
+				got = read(r->ufd, buf, sizeof buf);
+				if (got <= 0 || write(r->cfd, buf, (size_t)got)
+				    != got)
+					drop(r);
+				continue;
+			}
+			got = read(r->cfd, r->up + r->uplen, BUF - r->uplen);
+			if (got <= 0)
+				drop(r);
+			else
+				r->uplen += (size_t)got;
+		}
+		for (int i = 0; i < MAXC; i++) {
+			struct relay *r = &rel[i];
+			size_t k = r->uplen;
+			ssize_t w;
+
+			if (r->cfd < 0 || k == 0 || budget < 1)
+				continue;
+			if ((double)k > budget)
+				k = (size_t)budget;
+			if ((w = write(r->ufd, r->up, k)) <= 0) {
+				drop(r);
+				continue;
+			}
+			memmove(r->up, r->up + w, r->uplen - (size_t)w);
+			r->uplen -= (size_t)w;
+			budget -= (double)w;
+		}
+	}
+}
