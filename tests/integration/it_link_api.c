@@ -5,14 +5,22 @@
  * records of upper types delivered intact with their channel and path
  * (the largest record too), and link_send's refusals; sides with different
  * rekey settings keep their session (the responder's guard uses the
- * protocol's maxima); an agreement that becomes valid while running brings
- * its path up, and one that expires takes it down.
+ * protocol's maxima); a full output queue does not end the session at a
+ * rekey; a flapping path (a fake peer child that answers and hangs up) is
+ * redialled with a growing backoff; an agreement that becomes valid while
+ * running brings its path up, and one that expires takes it down.
  *
  * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes its
  * temporary directory.
  */
+#include <arpa/inet.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <sodium.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -363,6 +371,127 @@ test_rekey_with_full_queue(void)
 	stop_both();
 }
 
+static void
+fake_rand(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+/* Reads exactly n bytes from fd within 2 s; 0 or -1. */
+static int
+read_n(int fd, uint8_t *p, size_t n)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		if (poll(&pfd, 1, 2000) <= 0 ||
+		    (r = read(fd, p + got, n - got)) <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * A fake south in a child process, on south's path address for ms: it
+ * answers each initiation with a valid response and closes the connection
+ * at once, so each of north's sessions comes up and drops: a flapping
+ * path. Returns the child's pid.
+ */
+static pid_t
+fake_flapper(int port, int ms)
+{
+	struct sockaddr_in sa;
+	struct pollfd pfd;
+	uint8_t mk[32], init[2 + LINK_INIT_LEN], resp[2 + LINK_RESP_LEN];
+	uint8_t ts[LINK_TS_LEN];
+	struct link_hs_params hp;
+	struct noise_handshake hs;
+	struct noise_cipher snd, rcv;
+	struct timespec t0, t1;
+	int one = 1, lfd, fd;
+	pid_t pid;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    listen(lfd, 16) != 0) {
+		close(lfd);
+		return -1;
+	}
+	if ((pid = fork()) != 0) {
+		close(lfd);
+		return pid;
+	}
+	link_mac1_key(mk, ag.psk);
+	memset(&hp, 0, sizeof hp);
+	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
+	hp.local_priv = south.k.link_priv;
+	hp.peer_pub = north.k.id.link_pub;
+	hp.psk = ag.psk;
+	hp.mac1_key = mk;
+	hp.random = fake_rand;
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if ((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+			break;
+		if (poll(&pfd, 1, 50) <= 0 || (fd = accept(lfd, NULL,
+		    NULL)) < 0)
+			continue;
+		if (read_n(fd, init, sizeof init) == 0 &&
+		    link_hs_read_init(&hs, &hp, init + 2, LINK_INIT_LEN,
+		    ts) == 0 &&
+		    link_hs_write_resp(&hs, &hp, resp + 2, &snd, &rcv) == 0) {
+			resp[0] = 0;
+			resp[1] = LINK_RESP_LEN;
+			(void)!write(fd, resp, sizeof resp);
+			noise_cipher_fini(&snd);
+			noise_cipher_fini(&rcv);
+		}
+		close(fd);
+	}
+	_exit(0);
+}
+
+/*
+ * A path whose sessions come up and drop at once is redialled with a
+ * growing backoff, not at backoff_min every time: only a session that
+ * stayed up 10 s resets it. backoff 50..500 ms: resetting each time would
+ * give a session every ~40 ms (about 75 in 3 s); doubling gives about 10.
+ */
+static void
+test_flapping_backoff(void)
+{
+	pid_t fake;
+	int st = -1;
+
+	fake = fake_flapper(base_port + 1, 3000);
+	CHECK(fake > 0);
+	if (fake <= 0)
+		return;
+	start_with(&north, &ag, 0);
+	run_until(both_down, 3000);	/* never true: south is fake */
+	printf("  flapping path: %d sessions in 3 s\n", north.ups);
+	CHECK(north.ups >= 2);
+	CHECK(north.ups <= 25);
+	CHECK_INT(north.ups, north.downs);
+	link_free(north.l);
+	north.l = NULL;
+	CHECK(waitpid(fake, &st, 0) == fake);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /*
  * An agreement valid from 2 s after the start until 5 s after: no session
  * before, the path comes up once it is valid (listeners opened then, dials
@@ -424,6 +553,7 @@ main(void)
 	RUN(test_down);
 	RUN(test_rekey_settings_differ);
 	RUN(test_rekey_with_full_queue);
+	RUN(test_flapping_backoff);
 	RUN(test_validity_while_running);
 	link_free(north.l);
 	link_free(south.l);
