@@ -6,7 +6,7 @@
  * (the largest record too), and link_send's refusals; sides with different
  * rekey settings keep their session (the responder's guard uses the
  * protocol's maxima); a full output queue does not end the session at a
- * rekey; a flapping path (a fake peer child that answers and hangs up) is
+ * rekey, and sends alone bring a rekey; a flapping path (a fake peer child that answers and hangs up) is
  * redialled with a growing backoff; an agreement that becomes valid while
  * running brings its path up, and one that expires takes it down.
  *
@@ -371,6 +371,35 @@ test_rekey_with_full_queue(void)
 	stop_both();
 }
 
+/*
+ * Sends count toward the rekey point (link_send checks it): the initiator
+ * (rekey_records 50) sends 120 records in one burst and the rekey starts
+ * at once, not at the next heartbeat tick (heartbeats every 20 s here,
+ * ticks every 5 s) nor on a record received (the peer sends none).
+ */
+static void
+test_rekey_on_send(void)
+{
+	struct link_channel_status st;
+	uint8_t rec[16] = { 0 };
+
+	opt_hb_ms = 20000;
+	start_with(&north, &ag, 50);
+	start_with(&south, &ag, 50);
+	opt_hb_ms = 0;
+	CHECK(run_until(both_up, 10000));
+	run_until(both_down, 1000);	/* the duplicate rule settles */
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	ini = st.paths[0].we_initiated ? &north : &south;
+	ini_rk = rekeys(ini);
+	for (int i = 0; i < 120; i++)
+		CHECK_INT(link_send(ini->l, ag.id, 0, 0x20, rec, sizeof rec),
+		    0);
+	CHECK(run_until(ini_rekeyed, 2000));
+	CHECK_INT(north.downs + south.downs, 0);
+	stop_both();
+}
+
 static void
 fake_rand(void *ctx, uint8_t *buf, size_t len)
 {
@@ -554,6 +583,7 @@ main(void)
 	RUN(test_rekey_settings_differ);
 	RUN(test_rekey_with_full_queue);
 	RUN(test_flapping_backoff);
+	RUN(test_rekey_on_send);
 	RUN(test_validity_while_running);
 	link_free(north.l);
 	link_free(south.l);
