@@ -3,15 +3,16 @@
  * as the message layer will use it: two struct link in one process, on
  * one libevent loop, over loopback TCP. Checks path_change up and down,
  * records of upper types delivered intact with their channel and path
- * (the largest record too), and link_send's refusals; sides with different
- * rekey settings keep their session (the responder's guard uses the
- * protocol's maxima); a full output queue does not end the session at a
- * rekey, and sends alone bring a rekey; a flapping path (a fake peer child that answers and hangs up) is
- * redialled with a growing backoff; an agreement that becomes valid while
- * running brings its path up, and one that expires takes it down.
+ * (the largest record too), and link_send's refusals; sides with
+ * different rekey settings keep their session (the responder's guard uses
+ * the protocol's maxima); a full output queue does not end the session at
+ * a rekey, and sends alone bring a rekey; a flapping path (a fake peer
+ * child that answers and hangs up) is redialled with a growing backoff; an
+ * agreement that becomes valid while running brings its path up, and one
+ * that expires takes it down.
  *
- * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes its
- * temporary directory.
+ * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes
+ * its temporary directory; the fake peer child exits by itself after 3 s.
  */
 #include <arpa/inet.h>
 #include <event2/event.h>
