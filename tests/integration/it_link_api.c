@@ -7,12 +7,13 @@
  * different rekey settings keep their session (the responder's guard uses
  * the protocol's maxima); a full output queue does not end the session at
  * a rekey, and sends alone bring a rekey; a flapping path (a fake peer
- * child that answers and hangs up) is redialled with a growing backoff; an
+ * child that answers and hangs up) is redialled with a growing backoff; a
+ * record trickled over 3.6 s (the fake child again) is not silence; an
  * agreement that becomes valid while running brings its path up, and one
  * that expires takes it down.
  *
  * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes
- * its temporary directory; the fake peer child exits by itself after 3 s.
+ * its temporary directory; the fake peer child exits by itself.
  */
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -425,14 +426,41 @@ read_n(int fd, uint8_t *p, size_t n)
 	return 0;
 }
 
+/* After the response, the fake writes one 100-byte record of type 0x20
+ * a byte at a time, gap_ms apart: a slow path. */
+static void
+trickle(int fd, struct noise_cipher *snd, struct noise_cipher *rcv,
+    int gap_ms)
+{
+	struct link_transport tr;
+	uint8_t body[100], fr[2 + LINK_DATA_LEN(100)];
+	size_t n;
+
+	memset(body, 0x42, sizeof body);
+	link_transport_init(&tr, snd, rcv, false, 0);
+	if (link_transport_seal(&tr, 0x20, body, sizeof body, fr + 2,
+	    sizeof fr - 2, &n) == 0) {
+		fr[0] = (uint8_t)(n >> 8);
+		fr[1] = (uint8_t)n;
+		for (size_t i = 0; i < n + 2; i++) {
+			if (write(fd, fr + i, 1) != 1)
+				break;
+			usleep((useconds_t)gap_ms * 1000);
+		}
+	}
+	usleep(300000);
+	link_transport_fini(&tr);
+}
+
 /*
  * A fake south in a child process, on south's path address for ms: it
- * answers each initiation with a valid response and closes the connection
- * at once, so each of north's sessions comes up and drops: a flapping
- * path. Returns the child's pid.
+ * answers each initiation with a valid response; then (gap_ms 0) closes
+ * the connection at once, so each of north's sessions comes up and drops:
+ * a flapping path; or trickles one record (trickle()) and closes. Returns
+ * the child's pid.
  */
 static pid_t
-fake_flapper(int port, int ms)
+fake_south(int port, int ms, int gap_ms)
 {
 	struct sockaddr_in sa;
 	struct pollfd pfd;
@@ -486,8 +514,12 @@ fake_flapper(int port, int ms)
 			resp[0] = 0;
 			resp[1] = LINK_RESP_LEN;
 			(void)!write(fd, resp, sizeof resp);
-			noise_cipher_fini(&snd);
-			noise_cipher_fini(&rcv);
+			if (gap_ms > 0)
+				trickle(fd, &snd, &rcv, gap_ms);
+			else {
+				noise_cipher_fini(&snd);
+				noise_cipher_fini(&rcv);
+			}
 		}
 		close(fd);
 	}
@@ -506,7 +538,7 @@ test_flapping_backoff(void)
 	pid_t fake;
 	int st = -1;
 
-	fake = fake_flapper(base_port + 1, 3000);
+	fake = fake_south(base_port + 1, 3000, 0);
 	CHECK(fake > 0);
 	if (fake <= 0)
 		return;
@@ -520,6 +552,37 @@ test_flapping_backoff(void)
 	north.l = NULL;
 	CHECK(waitpid(fake, &st, 0) == fake);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static bool north_got_1_or_down(void)
+{
+	return north.nrec >= 1 || north.downs >= 1;
+}
+
+/*
+ * Silence is measured from the last byte, not the last whole frame: a
+ * record that takes 3.6 s to arrive (a byte every 30 ms; heartbeat 1 s,
+ * so two intervals of no complete frame) on a slow path must not end the
+ * session; it is delivered intact.
+ */
+static void
+test_slow_record_not_silence(void)
+{
+	pid_t fake;
+	int st = -1;
+
+	fake = fake_south(base_port + 1, 1000, 30);
+	CHECK(fake > 0);
+	if (fake <= 0)
+		return;
+	start_with(&north, &ag, 0);
+	CHECK(run_until(north_got_1_or_down, 15000));
+	CHECK_INT(north.downs, 0);
+	CHECK_INT(north.nrec, 1);
+	CHECK_INT(north.last_len, 100);
+	link_free(north.l);
+	north.l = NULL;
+	CHECK(waitpid(fake, &st, 0) == fake);
 }
 
 /*
@@ -585,6 +648,7 @@ main(void)
 	RUN(test_rekey_with_full_queue);
 	RUN(test_flapping_backoff);
 	RUN(test_rekey_on_send);
+	RUN(test_slow_record_not_silence);
 	RUN(test_validity_while_running);
 	link_free(north.l);
 	link_free(south.l);
