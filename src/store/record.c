@@ -115,8 +115,9 @@ open_ro_why(struct store **sp, const char *path, char *why, size_t cap)
 	int r = store_open_readonly(sp, path);
 
 	if (r != 0 && why != NULL)
-		snprintf(why, cap, "%s: %s", path, r == ERR_VERSION ?
-		    "not a parley store of schema version 1" : err_str(r));
+		snprintf(why, cap, r == ERR_NOT_FOUND ? "%s: no such file" :
+		    "%s: not a parley store of schema version %d (%s)", path,
+		    STORE_SCHEMA_VERSION, err_str(r));
 	return r;
 }
 

@@ -1,0 +1,435 @@
+/*
+ * it_record.c: the record of two real parleyd (north, south) on loopback:
+ * after traffic both ways `parley verify` on both sides prints the same
+ * transcript head; a selective export proves the disclosed body and holds
+ * no byte of the others; a flipped byte in an exported file, in a stored
+ * body, in a stored header and in a stored head signature is named by
+ * verify; a backup taken under traffic restores into a node that
+ * verifies, and a node restored from a backup resynchronises with its
+ * peer (what the peer sent after the backup arrives again, once).
+ *
+ * Ports 127.0.0.1 19000-19999 (two, from the pid). Temporary directory
+ * under /tmp, removed at the end. Kills only the daemons it started.
+ */
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "base/file.h"
+#include "msg/export.h"
+
+static char tmpdir[] = "/tmp/parley-it-record-XXXXXX";
+static char build[1024] = "build";
+static char out[65536];
+static pid_t pids[2] = { -1, -1 };
+static const char *names[2] = { "north", "south" };
+static int base;
+
+/* Runs a shell command (printf-style), its output in out; the exit
+ * status. */
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	FILE *f;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+	fflush(NULL);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+spawn(int i)
+{
+	char bin[1100], home[200], logp[200];
+	pid_t p;
+
+	snprintf(bin, sizeof bin, "%s/parleyd", build);
+	snprintf(home, sizeof home, "%s/%s", tmpdir, names[i]);
+	snprintf(logp, sizeof logp, "%s/%s.log", tmpdir, names[i]);
+	fflush(NULL);
+	if ((p = fork()) == 0) {
+		if (freopen(logp, "a", stderr) == NULL ||
+		    freopen("/dev/null", "w", stdout) == NULL)
+			_exit(126);
+		execl(bin, "parleyd", "--home", home, (char *)NULL);
+		_exit(127);
+	}
+	pids[i] = p;
+}
+
+static void
+stop(int i)
+{
+	int st;
+
+	if (pids[i] <= 0)
+		return;
+	kill(pids[i], SIGTERM);
+	for (int k = 0; k < 500; k++) {
+		if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
+			pids[i] = -1;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(pids[i], SIGKILL);
+	waitpid(pids[i], &st, 0);
+	pids[i] = -1;
+}
+
+/* The transcript head line of `parley verify` for node i, or "". */
+static int
+verify_node(int i, char *head, size_t cap)
+{
+	char *p;
+	int rc = sh("%s/parley verify --home %s/%s", build, tmpdir,
+	    names[i]);
+
+	head[0] = '\0';
+	if ((p = strstr(out, "transcript head ")) != NULL)
+		snprintf(head, cap, "%.64s", p + 16);
+	return rc;
+}
+
+/* Waits until both sides verify with the same head and chains of n0
+ * and n1 messages. */
+static bool
+wait_equal(int n0, int n1)
+{
+	char h0[80], h1[80], want[80];
+
+	snprintf(want, sizeof want, "north    chain seq %d,", n0);
+	for (int k = 0; k < 200; k++) {
+		if (verify_node(0, h0, sizeof h0) == 0 && strstr(out, want) &&
+		    verify_node(1, h1, sizeof h1) == 0 && strstr(out, want) &&
+		    h0[0] != '\0' && strcmp(h0, h1) == 0) {
+			snprintf(want, sizeof want, "south    chain seq %d,",
+			    n1);
+			if (strstr(out, want) != NULL)
+				return true;
+			snprintf(want, sizeof want, "north    chain seq %d,",
+			    n0);
+		}
+		usleep(50000);
+	}
+	return false;
+}
+
+static void
+send(int i, int k)
+{
+	CHECK_INT(sh("%s/parley send --home %s/%s --marking %s "
+	    "'%s-body-%03d'", build, tmpdir, names[i], k == 2 ? "releasable" :
+	    "private", names[i], k), 0);
+}
+
+/* Waits until each node's daemon answers with its path up. */
+static bool
+wait_up(void)
+{
+	int up = 0;
+
+	for (int k = 0; k < 100 && up < 2; k++) {
+		usleep(100000);
+		up = 0;
+		for (int i = 0; i < 2; i++)
+			if (sh("%s/parley status --home %s/%s --json", build,
+			    tmpdir, names[i]) == 0 &&
+			    strstr(out, "\"up\": true") != NULL)
+				up++;
+	}
+	return up == 2;
+}
+
+static void
+test_setup(void)
+{
+	CHECK_INT(sh("P=%s/parley; D=%s; set -e; $P init --home $D/north "
+	    "--name north; $P init --home $D/south --name south; $P id --home"
+	    " $D/south --export $D/south.id; $P channel draft --home $D/north"
+	    " --peer $D/south.id --paths 127.0.0.1:%d --peer-paths "
+	    "127.0.0.1:%d --language en --peer-language fr --heartbeat 1 "
+	    "--out $D/a.agreement; $P channel sign --home $D/north "
+	    "$D/a.agreement; $P channel sign --home $D/south $D/a.agreement; "
+	    "$P channel add --home $D/north $D/a.agreement; $P channel add "
+	    "--home $D/south $D/a.agreement", build, tmpdir, base, base + 1),
+	    0);
+	spawn(0);
+	spawn(1);
+	CHECK(wait_up());
+}
+
+static void
+test_equal_heads(void)
+{
+	for (int k = 1; k <= 8; k++) {
+		send(0, k);
+		if (k <= 6)
+			send(1, k);
+	}
+	CHECK(wait_equal(8, 6));
+	CHECK_CONTAINS(out, "intact");
+}
+
+static void
+test_selective_export(void)
+{
+	char id[80], *p;
+	uint8_t *buf = NULL;
+	size_t len;
+
+	/* north's message 2 (releasable) is the one disclosed */
+	CHECK_INT(sh("%s/parley log --home %s/north --json", build, tmpdir),
+	    0);
+	p = strstr(out, "north-body-002");
+	CHECK(p != NULL);
+	if (p == NULL)
+		return;
+	while (p > out && strncmp(p, "{", 1) != 0)
+		p--;
+	p = strstr(p, "\"id\": \"");
+	CHECK(p != NULL);
+	snprintf(id, sizeof id, "%.16s", p + 7);
+	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
+	    "--only %s %s/one.px", build, tmpdir, id, tmpdir), 0);
+	CHECK_INT(sh("%s/parley verify --file %s/one.px", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "intact");
+	CHECK_CONTAINS(out, "north    chain seq 8, 1 bodies held");
+	CHECK_CONTAINS(out, "south    chain seq 6, 0 bodies held");
+	CHECK_INT(sh("%s/parley show --file %s/one.px", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "north-body-002");
+	CHECK_CONTAINS(out, "(not disclosed");
+	/* no byte of the others: not even the common part of their text */
+	snprintf(id, sizeof id, "%s/one.px", tmpdir);
+	CHECK_INT(file_read(id, EXPORT_FILE_MAX, &buf, &len), 0);
+	if (buf == NULL)
+		return;
+	size_t hits = 0;
+	for (size_t i = 0; i + 6 <= len; i++)
+		if (memcmp(buf + i, "-body-", 6) == 0)
+			hits++;
+	CHECK_INT(hits, 1);
+	free(buf);
+	/* exports never overwrite */
+	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
+	    "%s/one.px", build, tmpdir, tmpdir), 1);
+}
+
+/* Flips one byte of file path at the first occurrence of needle (+off);
+ * true when found. */
+static bool
+flip(const char *path, const uint8_t *needle, size_t n, size_t off)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	bool found = false;
+
+	if (file_read(path, 64u << 20, &buf, &len) != 0)
+		return false;
+	for (size_t i = 0; i + n <= len && !found; i++)
+		if (memcmp(buf + i, needle, n) == 0) {
+			buf[i + off] ^= 0x01;
+			found = true;
+		}
+	if (found) {
+		FILE *f = fopen(path, "r+b");
+		found = f != NULL && fwrite(buf, 1, len, f) == len;
+		if (f != NULL)
+			fclose(f);
+	}
+	free(buf);
+	return found;
+}
+
+static void
+test_flipped_export(void)
+{
+	char path[200];
+
+	CHECK_INT(sh("%s/parley export --home %s/south --channel north "
+	    "%s/all.px", build, tmpdir, tmpdir), 0);
+	snprintf(path, sizeof path, "%s/all.px", tmpdir);
+	CHECK(flip(path, (const uint8_t *)"south-body-004", 14, 3));
+	CHECK_INT(sh("%s/parley verify --file %s", build, path), 1);
+	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 4: body");
+}
+
+/* A copy of node i's home to break, after the daemons stopped. */
+static void
+copy_home(int i, const char *to)
+{
+	CHECK_INT(sh("rm -rf %s/%s && cp -a %s/%s %s/%s", tmpdir, to, tmpdir,
+	    names[i], tmpdir, to), 0);
+}
+
+static void
+test_flipped_store(void)
+{
+	struct export_record rec;
+	char path[200];
+	uint8_t *buf = NULL;
+	size_t len;
+
+	/* a body byte in the store */
+	copy_home(0, "bad1");
+	snprintf(path, sizeof path, "%s/bad1/parley.db", tmpdir);
+	CHECK(flip(path, (const uint8_t *)"south-body-005", 14, 2));
+	CHECK_INT(sh("%s/parley verify --home %s/bad1", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 5: body");
+	/* a head's signature: found through the export of the intact one */
+	snprintf(path, sizeof path, "%s/all.px", tmpdir);
+	CHECK_INT(sh("rm -f %s && %s/parley export --home %s/north --channel"
+	    " south %s", path, build, tmpdir, path), 0);
+	export_record_init(&rec);
+	CHECK_INT(file_read(path, EXPORT_FILE_MAX, &buf, &len), 0);
+	CHECK_INT(export_decode(&rec, buf, len), 0);
+	CHECK(rec.chain[1].nheads >= 3);
+	if (rec.chain[1].nheads >= 3) {
+		copy_home(0, "bad2");
+		snprintf(path, sizeof path, "%s/bad2/parley.db", tmpdir);
+		CHECK(flip(path, rec.chain[1].heads[2].sig, 64, 17));
+		CHECK_INT(sh("%s/parley verify --home %s/bad2", build,
+		    tmpdir), 1);
+		snprintf(path, sizeof path, "FAULT: head of party 1 (south) at"
+		    " seq %llu: signature",
+		    (unsigned long long)rec.chain[1].heads[2].seq);
+		CHECK_CONTAINS(out, path);
+	}
+	/* a header byte (its time field): named at its own seq */
+	if (rec.chain[0].nmsg >= 3) {
+		struct export_msg *m = &rec.chain[0].msg[2];
+		copy_home(0, "bad3");
+		snprintf(path, sizeof path, "%s/bad3/parley.db", tmpdir);
+		CHECK(flip(path, m->hdr, m->hlen, m->hlen - 40));
+		CHECK_INT(sh("%s/parley verify --home %s/bad3", build,
+		    tmpdir), 1);
+		CHECK_CONTAINS(out, "FAULT: chain of party 0 (north), seq 3: "
+		    "header");
+	}
+	export_record_fini(&rec);
+	free(buf);
+}
+
+static void
+test_backup_restore(void)
+{
+	char h0[80], h1[80];
+	pid_t p;
+	int st;
+
+	/* a backup under traffic: south keeps sending meanwhile */
+	fflush(NULL);
+	if ((p = fork()) == 0) {
+		for (int k = 7; k <= 18; k++)
+			if (sh("%s/parley send --home %s/south "
+			    "'south-body-%03d'", build, tmpdir, k) != 0) {
+				fprintf(stderr, "send %d: %s", k, out);
+				_exit(1);
+			}
+		_exit(0);
+	}
+	usleep(100000);
+	CHECK_INT(sh("%s/parley backup --home %s/north %s/north.bak", build,
+	    tmpdir, tmpdir), 0);
+	CHECK(waitpid(p, &st, 0) == p && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	/* and after it: the backup cannot hold these */
+	for (int k = 19; k <= 30; k++)
+		send(1, k);
+	CHECK_INT(sh("%s/parley backup --home %s/north %s/north.bak", build,
+	    tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "never overwrites");
+	CHECK(wait_equal(8, 30));
+	/* refusals: a running daemon, an existing store, not a store */
+	CHECK_INT(sh("%s/parley restore --home %s/north --force "
+	    "%s/north.bak", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "running");
+	stop(0);
+	CHECK_INT(sh("%s/parley restore --home %s/north %s/north.bak", build,
+	    tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "--force");
+	CHECK_INT(sh("%s/parley restore --home %s/north --force "
+	    "%s/a.agreement", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "not a parley store");
+	CHECK_INT(sh("%s/parley restore --home %s/north --force "
+	    "%s/north.bak", build, tmpdir, tmpdir), 0);
+	/* the restored store verifies and lacks what came after the backup */
+	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
+	CHECK(strstr(out, "south    chain seq 30,") == NULL);
+	/* back up: the peer sends the rest again; nothing twice */
+	spawn(0);
+	CHECK(wait_equal(8, 30));
+	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
+	CHECK_INT(verify_node(1, h1, sizeof h1), 0);
+	CHECK_STR(h0, h1);
+	CHECK_INT(sh("%s/parley inbox --home %s/north --json | grep -c "
+	    "'south-body-0'", build, tmpdir), 0);
+	CHECK_STR(out, "30\n");
+}
+
+static void
+cleanup(void)
+{
+	stop(0);
+	stop(1);
+	if (harness_failed > 0) {
+		fprintf(stderr, "kept %s for a look\n", tmpdir);
+		return;
+	}
+	if (sh("rm -rf %s", tmpdir) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BUILD");
+
+	if (sodium_init() < 0)
+		return 1;
+	if (b != NULL)
+		snprintf(build, sizeof build, "%s", b);
+	if (build[0] != '/') {
+		char cwd[256];
+		size_t c, n = strlen(build);
+		if (getcwd(cwd, sizeof cwd) == NULL ||
+		    (c = strlen(cwd)) + n + 2 > sizeof build)
+			return 1;
+		memmove(build + c + 1, build, n + 1);
+		memcpy(build, cwd, c);
+		build[c] = '/';
+	}
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	base = 19000 + (int)(getpid() % 499) * 2;
+	RUN(test_setup);
+	RUN(test_equal_heads);
+	RUN(test_selective_export);
+	RUN(test_flipped_export);
+	stop(0);
+	stop(1);
+	RUN(test_flipped_store);
+	spawn(0);
+	spawn(1);
+	if (!wait_up())
+		fprintf(stderr, "the daemons did not come back up\n");
+	RUN(test_backup_restore);
+	cleanup();
+	return harness_summary();
+}
