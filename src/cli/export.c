@@ -123,6 +123,11 @@ do_export(const char *home, const char *spec, const char *path, char *only)
 	}
 	if (only != NULL && (rc = select_only(&rec, only)) != CLI_OK)
 		goto out;
+	if (only != NULL && export_verify(&rec, &rep) != 0) {
+		fprintf(stderr, "parley export: %s\n", rep.fault);
+		rc = CLI_FAIL;
+		goto out;
+	}
 	if ((r = export_encode(&rec, &buf, &len)) != 0 ||
 	    (r = file_write(path, buf, len, 0600, 0)) != 0) {
 		fprintf(stderr, "parley export: %s: %s\n", path,
@@ -131,14 +136,11 @@ do_export(const char *home, const char *spec, const char *path, char *only)
 		rc = CLI_FAIL;
 		goto out;
 	}
-	printf("exported channel %s: %llu + %llu headers, %zu + %zu bodies, "
-	    "%zu bytes to %s\n", spec, (unsigned long long)rep.seq[0],
-	    (unsigned long long)rep.seq[1],
-	    only ? (size_t)0 : rep.disclosed[0],
-	    only ? (size_t)0 : rep.disclosed[1], len, path);
-	if (only != NULL && export_verify(&rec, &rep) == 0)
-		printf("disclosed bodies: %zu + %zu\n", rep.disclosed[0],
-		    rep.disclosed[1]);
+	printf("exported channel %s: headers %s %llu, %s %llu; bodies "
+	    "disclosed %zu, %zu; %zu bytes to %s\n", spec, rec.party[0].name,
+	    (unsigned long long)rep.seq[0], rec.party[1].name,
+	    (unsigned long long)rep.seq[1], rep.disclosed[0],
+	    rep.disclosed[1], len, path);
 out:
 	free(buf);
 	export_record_fini(&rec);
