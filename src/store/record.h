@@ -31,6 +31,11 @@ int store_open_home_readonly(struct store **sp, const char *home) WUR;
 int store_channels(struct store *s, uint8_t (*out)[STORE_ID_LEN], size_t cap,
     size_t *n) WUR;
 
+/* The header id at seq of (channel, sender): ERR_NOT_FOUND when the store
+ * does not hold that seq. */
+int store_id_at(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t seq, uint8_t id[STORE_ID_LEN]) WUR;
+
 /* Calls fn for each stored head of (channel, sender), in seq order. */
 typedef int (*store_head_fn)(void *arg, const struct store_head *h);
 int store_heads_each(struct store *s, const uint8_t channel[STORE_ID_LEN],

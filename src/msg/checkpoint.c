@@ -1,0 +1,384 @@
+/*
+ * checkpoint.c: see checkpoint.h. The record:
+ *   { 1: kind, 2: checkpoint (bstr, transcript.h's encoding),
+ *     3: base_0, 4: [* id], 5: base_1, 6: [* id] }
+ * where the ids of chain i are those at seqs base_i + 1 .. seq_i of the
+ * checkpoint (at most CHECKPOINT_IDS_MAX; base_i moves up to fit).
+ */
+#include "msg/checkpoint.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/wire.h"
+#include "store/record.h"
+
+enum { K_KIND = 1, K_CP, K_BASE0, K_IDS0, K_BASE1, K_IDS1 };
+
+struct crec {
+	uint8_t kind;
+	struct transcript_checkpoint cp;
+	uint64_t base[2];
+	size_t nids[2];
+	uint8_t ids[2][CHECKPOINT_IDS_MAX][ENVELOPE_ID_LEN];
+};
+
+static const uint8_t zero_id[ENVELOPE_ID_LEN];
+
+void
+checkpoint_init(struct checkpoint_engine *e, struct store *s,
+    const struct keys *k, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t self, const uint8_t pub[2][KEYS_PUB_LEN], uint64_t every,
+    uint64_t interval_ms, uint64_t now_ms)
+{
+	memset(e, 0, sizeof *e);
+	e->s = s;
+	e->k = k;
+	memcpy(e->channel, channel, ENVELOPE_ID_LEN);
+	e->self = self;
+	memcpy(e->pub, pub, sizeof e->pub);
+	e->every = every ? every : CHECKPOINT_EVERY;
+	e->interval_ms = interval_ms ? interval_ms : CHECKPOINT_INTERVAL_MS;
+	e->last_ms = now_ms;
+}
+
+const char *
+checkpoint_alarm(const struct checkpoint_engine *e)
+{
+	return e->alarm;
+}
+
+/* Where both sides stand: our chain up to the peer's receipt, the peer's
+ * up to our highest stored. */
+static int
+current(struct checkpoint_engine *e, uint64_t seq[2],
+    uint8_t id[2][ENVELOPE_ID_LEN])
+{
+	struct store_receipt rc;
+	uint8_t me = e->self, peer = (uint8_t)(1 - e->self);
+	int r;
+
+	r = store_receipt_latest(e->s, e->channel, peer, &rc);
+	if (r == ERR_NOT_FOUND) {
+		seq[me] = 0;
+		memset(id[me], 0, ENVELOPE_ID_LEN);
+	} else if (r != 0)
+		return r;
+	else {
+		seq[me] = rc.seq;
+		memcpy(id[me], rc.id, ENVELOPE_ID_LEN);
+	}
+	return store_highest(e->s, e->channel, peer, &seq[peer], id[peer]);
+}
+
+/* Our ids since base (moved up to fit) for each chain of c->cp. */
+static int
+fill_ids(struct checkpoint_engine *e, struct crec *c)
+{
+	int r;
+
+	for (uint8_t i = 0; i < 2; i++) {
+		uint64_t top = c->cp.seq[i], from = e->base[i];
+		if (from > top)
+			from = 0;
+		if (top - from > CHECKPOINT_IDS_MAX)
+			from = top - CHECKPOINT_IDS_MAX;
+		c->base[i] = from;
+		c->nids[i] = (size_t)(top - from);
+		for (size_t k = 0; k < c->nids[i]; k++) {
+			r = store_id_at(e->s, e->channel, i, from + k + 1,
+			    c->ids[i][k]);
+			if (r == ERR_NOT_FOUND)
+				memset(c->ids[i][k], 0, ENVELOPE_ID_LEN);
+			else if (r != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int
+encode(const struct crec *c, uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t cp[TRANSCRIPT_CHECKPOINT_MAX];
+	struct wire_writer w;
+	size_t cplen;
+	int r;
+
+	if ((r = transcript_checkpoint_encode(&c->cp, cp, sizeof cp,
+	    &cplen)) != 0)
+		return r;
+	wire_writer_init(&w, out, cap);
+	wire_put_map(&w, 6);
+	wire_put_uint(&w, K_KIND);
+	wire_put_uint(&w, c->kind);
+	wire_put_uint(&w, K_CP);
+	wire_put_bytes(&w, cp, cplen);
+	for (int i = 0; i < 2; i++) {
+		wire_put_uint(&w, (uint64_t)(i == 0 ? K_BASE0 : K_BASE1));
+		wire_put_uint(&w, c->base[i]);
+		wire_put_uint(&w, (uint64_t)(i == 0 ? K_IDS0 : K_IDS1));
+		wire_put_array(&w, c->nids[i]);
+		for (size_t k = 0; k < c->nids[i]; k++)
+			wire_put_bytes(&w, c->ids[i][k], ENVELOPE_ID_LEN);
+	}
+	return wire_writer_finish(&w, len);
+}
+
+static int
+decode_ids(const cbor_item_t *map, struct crec *c, int i)
+{
+	cbor_item_t *a = wire_map_get(map, (uint64_t)(i == 0 ? K_IDS0 :
+	    K_IDS1)), **v;
+	uint64_t base;
+	int r;
+
+	if ((r = wire_get_uint(wire_map_get(map, (uint64_t)(i == 0 ?
+	    K_BASE0 : K_BASE1)), &base)) != 0)
+		return r;
+	if (a == NULL || !cbor_isa_array(a) || !cbor_array_is_definite(a) ||
+	    cbor_array_size(a) > CHECKPOINT_IDS_MAX)
+		return ERR_PARSE;
+	c->base[i] = base;
+	c->nids[i] = cbor_array_size(a);
+	v = cbor_array_handle(a);
+	for (size_t k = 0; k < c->nids[i]; k++)
+		if ((r = wire_get_bytes_exact(v[k], c->ids[i][k],
+		    ENVELOPE_ID_LEN)) != 0)
+			return r;
+	/* the list ends at the checkpoint's seq */
+	if (base > c->cp.seq[i] || c->cp.seq[i] - base != c->nids[i])
+		return ERR_PARSE;
+	return 0;
+}
+
+static int
+decode(struct crec *c, const uint8_t *p, size_t n)
+{
+	cbor_item_t *item = NULL;
+	const uint8_t *cp;
+	uint8_t *again = NULL;
+	uint64_t kind;
+	size_t cplen, len;
+	int r;
+
+	memset(c, 0, sizeof *c);
+	if (n > CHECKPOINT_REC_MAX)
+		return ERR_TOO_BIG;
+	if ((r = wire_load(p, n, &item)) != 0)
+		return r;
+	if (!cbor_isa_map(item) || cbor_map_size(item) != 6) {
+		r = ERR_PARSE;
+		goto out;
+	}
+	if ((r = wire_get_uint(wire_map_get(item, K_KIND), &kind)) != 0 ||
+	    (r = wire_get_bytes(wire_map_get(item, K_CP), &cp, &cplen)) != 0 ||
+	    (r = transcript_checkpoint_decode(&c->cp, cp, cplen)) != 0)
+		goto out;
+	if (kind < CHECKPOINT_PROPOSE || kind > CHECKPOINT_DISPUTE) {
+		r = ERR_PARSE;
+		goto out;
+	}
+	c->kind = (uint8_t)kind;
+	if ((r = decode_ids(item, c, 0)) != 0 ||
+	    (r = decode_ids(item, c, 1)) != 0)
+		goto out;
+	if ((again = malloc(CHECKPOINT_REC_MAX)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	if ((r = encode(c, again, CHECKPOINT_REC_MAX, &len)) == 0 &&
+	    !wire_same(p, n, again, len))
+		r = ERR_NONCANONICAL;
+out:
+	free(again);
+	cbor_decref(&item);
+	return r;
+}
+
+int
+checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms, uint8_t *out,
+    size_t cap, size_t *len)
+{
+	struct crec *c;
+	uint64_t seq[2], fresh;
+	uint8_t id[2][ENVELOPE_ID_LEN];
+	int r;
+
+	*len = 0;
+	if (e->pending && now_ms - e->last_ms < CHECKPOINT_RETRY_MS)
+		return 0;
+	if ((r = current(e, seq, id)) != 0)
+		return r;
+	fresh = (seq[0] > e->base[0] ? seq[0] - e->base[0] : 0) +
+	    (seq[1] > e->base[1] ? seq[1] - e->base[1] : 0);
+	if (fresh == 0 || (fresh < e->every &&
+	    now_ms - e->last_ms < e->interval_ms))
+		return 0;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return ERR_NOMEM;
+	c->kind = CHECKPOINT_PROPOSE;
+	memcpy(c->cp.channel, e->channel, ENVELOPE_ID_LEN);
+	memcpy(c->cp.seq, seq, sizeof seq);
+	memcpy(c->cp.id, id, sizeof id);
+	c->cp.time_ms = now_ms;
+	c->cp.proposer = e->self;
+	transcript_checkpoint_fill(&c->cp);
+	if ((r = transcript_checkpoint_sign(&c->cp, e->self, e->k)) != 0 ||
+	    (r = fill_ids(e, c)) != 0 || (r = encode(c, out, cap, len)) != 0)
+		goto out;
+	e->proposed = c->cp;
+	e->pending = true;
+	e->last_ms = now_ms;
+out:
+	free(c);
+	return r;
+}
+
+static void
+short_hex(char out[17], const uint8_t *id)
+{
+	char full[2 * ENVELOPE_ID_LEN + 1];
+
+	hex_encode(full, id, ENVELOPE_ID_LEN);
+	memcpy(out, full, 16);
+	out[16] = '\0';
+}
+
+static int
+alarm(struct checkpoint_engine *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+alarm(struct checkpoint_engine *e, int code, const char *fmt, ...)
+{
+	char ch[17], body[CHECKPOINT_ALARM_MAX - 48];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof body, fmt, ap);
+	va_end(ap);
+	short_hex(ch, e->channel);
+	snprintf(e->alarm, sizeof e->alarm, "channel %s: checkpoint: %s", ch,
+	    body);
+	e->alarms++;
+	return code;
+}
+
+/* Compares the peer's ids with ours; on the first difference raises the
+ * alarm naming it. */
+static int
+compare(struct checkpoint_engine *e, const struct crec *c)
+{
+	uint8_t ours[ENVELOPE_ID_LEN];
+	char a[17], b[17];
+	int r;
+
+	for (uint8_t i = 0; i < 2; i++)
+		for (size_t k = 0; k < c->nids[i]; k++) {
+			uint64_t seq = c->base[i] + k + 1;
+			r = store_id_at(e->s, e->channel, i, seq, ours);
+			if (r == ERR_NOT_FOUND)
+				memset(ours, 0, sizeof ours);
+			else if (r != 0)
+				return r;
+			if (memcmp(ours, c->ids[i][k], sizeof ours) == 0)
+				continue;
+			short_hex(a, ours);
+			short_hex(b, c->ids[i][k]);
+			return alarm(e, ERR_CHAIN, "the chains diverge: "
+			    "party %u's chain first differs at seq %llu "
+			    "(here %s, the peer's %s)", i,
+			    (unsigned long long)seq, memcmp(ours, zero_id,
+			    sizeof ours) ? a : "not held", b);
+		}
+	return 0;
+}
+
+static void
+cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
+    uint64_t now_ms)
+{
+	e->last = *cp;
+	e->have_last = true;
+	e->base[0] = cp->seq[0];
+	e->base[1] = cp->seq[1];
+	e->cosigned++;
+	e->last_ms = now_ms;
+}
+
+int
+checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t peer = (uint8_t)(1 - e->self);
+	struct crec *c;
+	int bad, r;
+
+	*len = 0;
+	if ((c = malloc(sizeof *c)) == NULL)
+		return ERR_NOMEM;
+	if ((r = decode(c, p, n)) != 0)
+		goto out;
+	if (memcmp(c->cp.channel, e->channel, ENVELOPE_ID_LEN) != 0) {
+		r = ERR_FOREIGN;
+		goto out;
+	}
+	r = transcript_checkpoint_verify(&c->cp,
+	    (const uint8_t (*)[KEYS_PUB_LEN])e->pub,
+	    c->kind == CHECKPOINT_COSIGNED, &bad);
+	/* a proposal is the peer's, signed by it; a dispute answers ours
+	 * (the ids come over the authenticated session) */
+	if (r == 0 && c->kind == CHECKPOINT_DISPUTE &&
+	    (c->cp.proposer != e->self || !c->cp.is_signed[e->self]))
+		r = ERR_UNSIGNED, bad = e->self;
+	else if (r == 0 && c->kind != CHECKPOINT_DISPUTE &&
+	    !c->cp.is_signed[peer])
+		r = ERR_UNSIGNED, bad = peer;
+	if (r != 0) {
+		r = alarm(e, ERR_SIGNATURE, "from the peer, at seqs %llu/%llu:"
+		    " %s of party %d (forged or altered)",
+		    (unsigned long long)c->cp.seq[0],
+		    (unsigned long long)c->cp.seq[1], r == ERR_CHAIN ?
+		    "head not the transcript head of its fields" :
+		    "no valid signature", bad);
+		goto out;
+	}
+	if ((r = compare(e, c)) != 0) {
+		if (r == ERR_CHAIN && c->kind == CHECKPOINT_PROPOSE) {
+			/* answer with ours, so the proposer names it too */
+			struct crec mine = *c;
+			mine.kind = CHECKPOINT_DISPUTE;
+			if (fill_ids(e, &mine) == 0 && encode(&mine, out, cap,
+			    len) != 0)
+				*len = 0;
+		}
+		goto out;
+	}
+	switch (c->kind) {
+	case CHECKPOINT_PROPOSE:
+		if ((r = transcript_checkpoint_sign(&c->cp, e->self,
+		    e->k)) != 0)
+			goto out;
+		c->kind = CHECKPOINT_COSIGNED;
+		if ((r = encode(c, out, cap, len)) != 0)
+			goto out;
+		cosigned(e, &c->cp, now_ms);
+		break;
+	case CHECKPOINT_COSIGNED:
+		cosigned(e, &c->cp, now_ms);
+		e->pending = false;
+		break;
+	default:
+		/* a dispute whose ids all match ours: the difference is in
+		 * what we sent; nothing more to name here */
+		e->pending = false;
+		break;
+	}
+out:
+	free(c);
+	return r;
+}

@@ -1,0 +1,87 @@
+/*
+ * checkpoint.h: the checkpoint exchange of one channel (docs/transcript.md,
+ * "Checkpoint exchange"; the record in CDDL there).
+ *
+ * Every CHECKPOINT_EVERY messages (both ways together) or every
+ * CHECKPOINT_INTERVAL_MS, whichever comes first, a node proposes a
+ * checkpoint at the seqs both sides hold: its own chain up to the peer's
+ * latest receipt, the peer's chain up to its highest stored; it signs it
+ * and sends it with the ids of both chains since the last co-signed
+ * checkpoint. The peer checks every id against its own store: all equal,
+ * it co-signs and sends it back; any differs (or the signature is not the
+ * proposer's), it raises the alarm naming the first seq where the chains
+ * differ and answers with its own ids, so that the proposer names the
+ * same seq.
+ *
+ * Like the delivery engine, it does no I/O: the caller sends the bytes it
+ * returns as a link record (CHECKPOINT_REC) and logs the alarm
+ * (checkpoint_alarm) at ERROR. It reads the store and signs with k.
+ */
+#ifndef PARLEY_MSG_CHECKPOINT_H
+#define PARLEY_MSG_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/keys.h"
+#include "msg/transcript.h"
+#include "store/store.h"
+
+#define CHECKPOINT_REC 0x18		/* link upper record type */
+#define CHECKPOINT_EVERY 100		/* messages between checkpoints */
+#define CHECKPOINT_INTERVAL_MS 600000	/* or ten minutes */
+#define CHECKPOINT_RETRY_MS 10000	/* an unanswered proposal again */
+#define CHECKPOINT_IDS_MAX 256		/* ids per chain in one record */
+#define CHECKPOINT_REC_MAX (TRANSCRIPT_CHECKPOINT_MAX + 64 + \
+	2 * CHECKPOINT_IDS_MAX * (ENVELOPE_ID_LEN + 2))
+#define CHECKPOINT_ALARM_MAX 320
+
+enum checkpoint_kind {
+	CHECKPOINT_PROPOSE = 1,		/* signed by the proposer */
+	CHECKPOINT_COSIGNED = 2,	/* signed by both */
+	CHECKPOINT_DISPUTE = 3,		/* the answerer's ids: they differ */
+};
+
+struct checkpoint_engine {
+	struct store *s;			/* borrowed */
+	const struct keys *k;			/* borrowed */
+	uint8_t channel[ENVELOPE_ID_LEN];
+	uint8_t self;				/* our party index */
+	uint8_t pub[2][KEYS_PUB_LEN];		/* signing keys */
+	uint64_t every, interval_ms;
+	uint64_t base[2];			/* seqs of the last co-signed */
+	uint64_t last_ms;			/* last proposal or co-sign */
+	bool pending;				/* our proposal unanswered */
+	struct transcript_checkpoint proposed;	/* ... which is this */
+	bool have_last;
+	struct transcript_checkpoint last;	/* last co-signed */
+	uint64_t cosigned, alarms;
+	char alarm[CHECKPOINT_ALARM_MAX];	/* the last alarm, "" none */
+};
+
+/* Sets e up for a channel; every and interval_ms 0: the defaults. */
+void checkpoint_init(struct checkpoint_engine *e, struct store *s,
+    const struct keys *k, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t self, const uint8_t pub[2][KEYS_PUB_LEN], uint64_t every,
+    uint64_t interval_ms, uint64_t now_ms);
+
+/* When a checkpoint is due, writes a proposal into out (cap bytes,
+ * CHECKPOINT_REC_MAX suffices) and sets *len; *len is 0 when none is due.
+ * Store and signing errors. */
+int checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms,
+    uint8_t *out, size_t cap, size_t *len) WUR;
+
+/* Handles a CHECKPOINT_REC from the peer; writes the answer, if any, into
+ * out and sets *len (0: none). ERR_CHAIN (the chains differ) or
+ * ERR_SIGNATURE (a signature is not the party's): the alarm is raised
+ * (checkpoint_alarm says what and where). ERR_PARSE, ERR_NONCANONICAL,
+ * ERR_FOREIGN for a malformed or foreign record (no alarm: drop it). */
+int checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p,
+    size_t n, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
+
+/* The last alarm's text ("" when none was raised). */
+const char *checkpoint_alarm(const struct checkpoint_engine *e);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * test_checkpoint.c: the checkpoint exchange between two engines over two
+ * stores in memory: proposed when due (every N, or after T), co-signed by
+ * the peer and stored on both sides with the same head; a checkpoint
+ * signed by another key (forged) raises the alarm; chains that differ at
+ * one seq raise the alarm on both sides naming that seq; malformed
+ * records are refused without an alarm.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+
+#include "../harness.h"
+#include "msg/chain.h"
+#include "msg/checkpoint.h"
+#include "store/record.h"
+
+static uint8_t channel[32];
+static struct keys kp[2], mallory;
+static uint8_t pub[2][32];
+
+static void
+keys_make(struct keys *k)
+{
+	memset(k, 0, sizeof *k);
+	k->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (k->sign_sk == NULL)
+		abort();
+	crypto_sign_keypair(k->id.sign_pub, k->sign_sk);
+}
+
+struct copy {
+	struct store *to;
+	const struct keys *k;
+	int r;
+};
+
+/* Stores one of the sender's messages at the receiver, with its head. */
+static int
+copy_one(void *arg, struct store_msg *m)
+{
+	struct copy *c = arg;
+	struct envelope_header h;
+	struct store_in in;
+	struct chain_head head;
+	struct store_head sh;
+	size_t added;
+
+	if ((c->r = envelope_header_decode(&h, m->header,
+	    m->header_len)) != 0)
+		return c->r;
+	chain_store_in(&in, &h, m->header, m->header_len, m->body,
+	    m->body_len, m->id);
+	if ((c->r = chain_head_over(&head, m, c->k)) != 0)
+		return c->r;
+	chain_head_to_store(&sh, &head);
+	c->r = store_received_put(c->to, channel, m->sender, &in, 1, &sh,
+	    1000, &added);
+	return c->r;
+}
+
+/* Party i sends n messages (text starts with tag) in own, received in
+ * peer (may be NULL). */
+static void
+send_n(struct store *own, struct store *peer, uint8_t i, int n,
+    const char *tag)
+{
+	uint64_t first, last, seq;
+	uint8_t id[32];
+	int64_t qid;
+	char body[64];
+
+	CHECK_INT(store_highest(own, channel, i, &seq, id), 0);
+	if (n == 0)
+		return;
+	for (int k = 0; k < n; k++) {
+		int len = snprintf(body, sizeof body, "%s %d", tag, k);
+		CHECK_INT(chain_queue(own, channel, i, 3, 0, ENVELOPE_TEXT,
+		    (const uint8_t *)body, (size_t)len, 1000, &qid), 0);
+	}
+	CHECK_INT(store_assign_batch(own, channel, i, (size_t)n, 1000,
+	    chain_store_build, NULL, &first, &last), 0);
+	if (peer != NULL) {
+		struct copy c = { peer, &kp[i], 0 };
+		CHECK_INT(store_after(own, channel, i, seq, SIZE_MAX, copy_one,
+		    &c), 0);
+	}
+}
+
+/* receiver signs that it holds the other's chain (as in store from) to
+ * its highest, stored into to. */
+static void
+receipt(struct store *from, struct store *to, uint8_t receiver)
+{
+	struct chain_receipt rc;
+	struct store_receipt sr;
+	size_t newly;
+
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.channel, channel, 32);
+	rc.receiver = receiver;
+	CHECK_INT(store_highest(from, channel, (uint8_t)(1 - receiver),
+	    &rc.seq, rc.id), 0);
+	rc.time_ms = 2000;
+	CHECK_INT(chain_receipt_sign(&rc, &kp[receiver]), 0);
+	chain_receipt_to_store(&sr, &rc);
+	CHECK_INT(store_receipt_put(to, &sr, 2000, &newly), 0);
+}
+
+static void
+open2(struct store **a, struct store **b)
+{
+	CHECK_INT(store_open(a, ":memory:"), 0);
+	CHECK_INT(store_open(b, ":memory:"), 0);
+}
+
+/* north sends n0, south n1, both receipted. */
+static void
+traffic(struct store *a, struct store *b, int n0, int n1)
+{
+	send_n(a, b, 0, n0, "north");
+	send_n(b, a, 1, n1, "south");
+	receipt(b, a, 1);
+	receipt(a, b, 0);
+}
+
+static void
+test_cosigned(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	open2(&a, &b);
+	checkpoint_init(&ea, a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 10, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 10, 60000, 0);
+	/* not due: nothing, then fewer than 10 */
+	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(len, 0);
+	traffic(a, b, 4, 3);
+	CHECK_INT(checkpoint_tick(&ea, 2, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(len, 0);
+	/* ten messages: due */
+	traffic(a, b, 2, 1);
+	CHECK_INT(checkpoint_tick(&ea, 3, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	CHECK(ea.pending);
+	/* south checks, co-signs and answers */
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 4, ans,
+	    CHECKPOINT_REC_MAX, &alen), 0);
+	CHECK(alen > 0);
+	CHECK_INT(eb.cosigned, 1);
+	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 5, buf,
+	    CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(len, 0);
+	CHECK_INT(ea.cosigned, 1);
+	CHECK(!ea.pending);
+	CHECK_INT(ea.alarms + eb.alarms, 0);
+	CHECK_STR(checkpoint_alarm(&ea), "");
+	CHECK_MEM(ea.last.head, eb.last.head, 32);
+	CHECK(ea.last.is_signed[0] && ea.last.is_signed[1]);
+	CHECK_INT(ea.last.seq[0], 6);
+	CHECK_INT(ea.last.seq[1], 4);
+	/* nothing new: not due, even after the interval */
+	CHECK_INT(checkpoint_tick(&ea, 70000, buf, CHECKPOINT_REC_MAX, &len),
+	    0);
+	CHECK_INT(len, 0);
+	/* one new message: due once the interval has passed */
+	traffic(a, b, 1, 0);
+	CHECK_INT(checkpoint_tick(&ea, 6000, buf, CHECKPOINT_REC_MAX, &len),
+	    0);
+	CHECK_INT(len, 0);
+	CHECK_INT(checkpoint_tick(&ea, 70000, buf, CHECKPOINT_REC_MAX, &len),
+	    0);
+	CHECK(len > 0);
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 70001, ans,
+	    CHECKPOINT_REC_MAX, &alen), 0);
+	CHECK_INT(eb.cosigned, 2);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
+static void
+test_forged(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	open2(&a, &b);
+	traffic(a, b, 5, 5);
+	/* a checkpoint "from north" signed by another key */
+	checkpoint_init(&ea, a, &mallory, channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_SIGNATURE);
+	CHECK_INT(alen, 0);
+	CHECK_INT(eb.alarms, 1);
+	CHECK_INT(eb.cosigned, 0);
+	CHECK_CONTAINS(checkpoint_alarm(&eb), "forged or altered");
+	CHECK_CONTAINS(checkpoint_alarm(&eb), "party 0");
+	/* malformed and foreign records: refused, no alarm */
+	CHECK(checkpoint_on_record(&eb, buf, len - 1, 3, ans,
+	    CHECKPOINT_REC_MAX, &alen) != 0);
+	CHECK_INT(eb.alarms, 1);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
+static void
+test_diverged(void)
+{
+	struct store *a, *b, *c;
+	struct checkpoint_engine ec, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	/* b holds north's chain as north sent it; c is a north whose
+	 * chain differs from seq 4 on (its store was altered) */
+	open2(&a, &b);
+	CHECK_INT(store_open(&c, ":memory:"), 0);
+	send_n(a, b, 0, 3, "north");
+	send_n(c, NULL, 0, 3, "north");
+	send_n(a, b, 0, 4, "north");
+	send_n(c, NULL, 0, 4, "north, otherwise");
+	send_n(b, c, 1, 2, "south");
+	receipt(c, c, 1);		/* as if south had receipted c's */
+	receipt(c, b, 0);
+	checkpoint_init(&ec, c, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	CHECK_INT(checkpoint_tick(&ec, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
+	CHECK_CONTAINS(checkpoint_alarm(&eb), "party 0's chain first "
+	    "differs at seq 4");
+	CHECK(alen > 0);		/* south's ids go back */
+	CHECK_INT(checkpoint_on_record(&ec, ans, alen, 3, buf,
+	    CHECKPOINT_REC_MAX, &len), ERR_CHAIN);
+	CHECK_CONTAINS(checkpoint_alarm(&ec), "party 0's chain first "
+	    "differs at seq 4");
+	CHECK_INT(ec.cosigned + eb.cosigned, 0);
+	store_close(a);
+	store_close(b);
+	store_close(c);
+	free(buf);
+	free(ans);
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	keys_make(&kp[0]);
+	keys_make(&kp[1]);
+	keys_make(&mallory);
+	memcpy(pub[0], kp[0].id.sign_pub, 32);
+	memcpy(pub[1], kp[1].id.sign_pub, 32);
+	memset(channel, 0x5c, sizeof channel);
+	RUN(test_cosigned);
+	RUN(test_forged);
+	RUN(test_diverged);
+	keys_fini(&kp[0]);
+	keys_fini(&kp[1]);
+	keys_fini(&mallory);
+	return harness_summary();
+}
