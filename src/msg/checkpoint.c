@@ -11,9 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/hex.h"
+#include "base/log.h"
 #include "base/wire.h"
+#include "crypto/agreement.h"
+#include "msg/delivery.h"
 #include "store/record.h"
 
 enum { K_KIND = 1, K_CP, K_BASE0, K_IDS0, K_BASE1, K_IDS1 };
@@ -27,6 +31,15 @@ struct crec {
 };
 
 static const uint8_t zero_id[ENVELOPE_ID_LEN];
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 void
 checkpoint_init(struct checkpoint_engine *e, struct store *s,
@@ -381,4 +394,137 @@ checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 out:
 	free(c);
 	return r;
+}
+
+/* ---- the daemon's glue ---- */
+
+struct checkpoint_set {
+	struct delivery *dl;
+	struct delivery_io io;
+	size_t n;
+	struct checkpoint_engine e[DELIVERY_MAX_CHANNELS];
+	uint8_t buf[CHECKPOINT_REC_MAX];
+};
+
+int
+checkpoint_set_new(struct delivery *dl, const struct keys *k,
+    const struct agreement *ags, size_t n, const struct delivery_io *io,
+    uint64_t every, uint64_t interval_ms, struct checkpoint_set **out)
+{
+	struct checkpoint_set *cs;
+	uint8_t pub[2][KEYS_PUB_LEN];
+	uint64_t now;
+
+	if ((cs = calloc(1, sizeof *cs)) == NULL)
+		return ERR_NOMEM;
+	cs->dl = dl;
+	cs->io = *io;
+	now = io->now_ms != NULL ? io->now_ms(io->ctx) : wall_ms();
+	for (size_t i = 0; i < n && cs->n < DELIVERY_MAX_CHANNELS; i++) {
+		int self = -1;
+		for (int j = 0; j < 2; j++) {
+			memcpy(pub[j], ags[i].party[j].sign_pub, KEYS_PUB_LEN);
+			if (memcmp(pub[j], k->id.sign_pub, KEYS_PUB_LEN) == 0)
+				self = j;
+		}
+		if (self < 0)
+			continue;
+		checkpoint_init(&cs->e[cs->n++], delivery_store(dl), k,
+		    ags[i].id, (uint8_t)self,
+		    (const uint8_t (*)[KEYS_PUB_LEN])pub, every, interval_ms,
+		    now);
+	}
+	*out = cs;
+	return 0;
+}
+
+void
+checkpoint_set_free(struct checkpoint_set *cs)
+{
+	free(cs);
+}
+
+static struct checkpoint_engine *
+engine_of(struct checkpoint_set *cs, const uint8_t *ch)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (memcmp(cs->e[i].channel, ch, ENVELOPE_ID_LEN) == 0)
+			return &cs->e[i];
+	return NULL;
+}
+
+const struct checkpoint_engine *
+checkpoint_set_engine(const struct checkpoint_set *cs,
+    const uint8_t channel[ENVELOPE_ID_LEN])
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (memcmp(cs->e[i].channel, channel, ENVELOPE_ID_LEN) == 0)
+			return &cs->e[i];
+	return NULL;
+}
+
+static int
+active_path(struct checkpoint_set *cs, const uint8_t *ch)
+{
+	struct delivery_stats st;
+
+	for (size_t i = 0; i < delivery_channel_count(cs->dl); i++)
+		if (memcmp(delivery_channel_id(cs->dl, i), ch,
+		    ENVELOPE_ID_LEN) == 0)
+			return delivery_stats(cs->dl, i, &st) == 0 ?
+			    st.active_path : -1;
+	return -1;
+}
+
+void
+checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
+{
+	size_t len;
+	int path, r;
+
+	for (size_t i = 0; i < cs->n; i++) {
+		struct checkpoint_engine *e = &cs->e[i];
+		if ((path = active_path(cs, e->channel)) < 0)
+			continue;
+		if ((r = checkpoint_tick(e, now_ms, cs->buf, sizeof cs->buf,
+		    &len)) != 0) {
+			log_warn("checkpoint: %s", err_str(r));
+			continue;
+		}
+		if (len > 0 && cs->io.send(cs->io.ctx, e->channel,
+		    (unsigned)path, CHECKPOINT_REC, cs->buf, len) != 0)
+			e->pending = false;	/* try again next tick */
+	}
+}
+
+void
+checkpoint_set_record(struct checkpoint_set *cs,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, const uint8_t *p,
+    size_t n, uint64_t now_ms)
+{
+	struct checkpoint_engine *e = engine_of(cs, channel);
+	uint64_t before;
+	char ch[17];
+	size_t len = 0;
+	int r;
+
+	if (e == NULL)
+		return;
+	before = e->cosigned;
+	r = checkpoint_on_record(e, p, n, now_ms, cs->buf, sizeof cs->buf,
+	    &len);
+	short_hex(ch, channel);
+	if (r == ERR_CHAIN || r == ERR_SIGNATURE)
+		log_error("ALARM %s", checkpoint_alarm(e));
+	else if (r != 0)
+		log_warn("channel %s path %u: refused a checkpoint record: %s",
+		    ch, path, err_str(r));
+	else if (e->cosigned != before)
+		log_info("channel %s: checkpoint co-signed at seqs %llu/%llu",
+		    ch, (unsigned long long)e->last.seq[0],
+		    (unsigned long long)e->last.seq[1]);
+	if (len > 0 && cs->io.send(cs->io.ctx, channel, path, CHECKPOINT_REC,
+	    cs->buf, len) != 0)
+		log_warn("channel %s path %u: checkpoint answer not sent", ch,
+		    path);
 }

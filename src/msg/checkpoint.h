@@ -84,4 +84,29 @@ int checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p,
 /* The last alarm's text ("" when none was raised). */
 const char *checkpoint_alarm(const struct checkpoint_engine *e);
 
+/*
+ * The daemon's glue: one engine per channel of the delivery engine dl,
+ * sending through io (the delivery's own send, on the channel's active
+ * path; answers on the path the record came on), logging co-signed
+ * checkpoints at INFO and alarms at ERROR. parleyd calls
+ * checkpoint_set_record for records of type CHECKPOINT_REC and
+ * checkpoint_set_tick from its tick.
+ */
+struct agreement;
+struct delivery;
+struct delivery_io;
+struct checkpoint_set;
+
+int checkpoint_set_new(struct delivery *dl, const struct keys *k,
+    const struct agreement *ags, size_t n, const struct delivery_io *io,
+    uint64_t every, uint64_t interval_ms, struct checkpoint_set **out) WUR;
+void checkpoint_set_free(struct checkpoint_set *cs);
+void checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms);
+void checkpoint_set_record(struct checkpoint_set *cs,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, const uint8_t *p,
+    size_t n, uint64_t now_ms);
+/* For status: the engine of a channel, or NULL. */
+const struct checkpoint_engine *checkpoint_set_engine(
+    const struct checkpoint_set *cs, const uint8_t channel[ENVELOPE_ID_LEN]);
+
 #endif
