@@ -482,6 +482,10 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 	size_t len;
 	int path, r;
 
+	if (cs == NULL)
+		return;
+	if (now_ms == 0)
+		now_ms = wall_ms();
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
 		if ((path = active_path(cs, e->channel)) < 0)
@@ -502,7 +506,7 @@ checkpoint_set_record(struct checkpoint_set *cs,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, const uint8_t *p,
     size_t n, uint64_t now_ms)
 {
-	struct checkpoint_engine *e = engine_of(cs, channel);
+	struct checkpoint_engine *e = cs ? engine_of(cs, channel) : NULL;
 	uint64_t before;
 	char ch[17];
 	size_t len = 0;
@@ -510,6 +514,8 @@ checkpoint_set_record(struct checkpoint_set *cs,
 
 	if (e == NULL)
 		return;
+	if (now_ms == 0)
+		now_ms = wall_ms();
 	before = e->cosigned;
 	r = checkpoint_on_record(e, p, n, now_ms, cs->buf, sizeof cs->buf,
 	    &len);

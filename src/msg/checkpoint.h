@@ -90,7 +90,7 @@ const char *checkpoint_alarm(const struct checkpoint_engine *e);
  * path; answers on the path the record came on), logging co-signed
  * checkpoints at INFO and alarms at ERROR. parleyd calls
  * checkpoint_set_record for records of type CHECKPOINT_REC and
- * checkpoint_set_tick from its tick.
+ * checkpoint_set_tick from its tick. now_ms 0: the system clock.
  */
 struct agreement;
 struct delivery;
