@@ -26,6 +26,7 @@
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
 #include "link/link.h"
+#include "msg/checkpoint.h"
 #include "msg/delivery.h"
 #include "store/store.h"
 
@@ -36,6 +37,8 @@
 
 /* Knobs of the message layer (docs/parleyd.8.md). */
 static uint64_t conf_store_max_pages;	/* 0: no cap (test/tuning knob) */
+static uint64_t conf_checkpoint_every;	/* 0: CHECKPOINT_EVERY */
+static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 
 /* What the link and delivery callbacks share. */
@@ -43,6 +46,7 @@ struct daemon {
 	struct link *link;
 	struct delivery *dl;
 	struct event *pump, *tick;
+	struct checkpoint_set *cps;	/* docs/transcript.md */
 };
 
 static void
@@ -103,6 +107,10 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 	if (strcmp(key, "store_max_pages") == 0)
 		return conf_uint(v, key, (uint64_t)1 << 40,
 		    &conf_store_max_pages);
+	if (strcmp(key, "checkpoint_every") == 0)
+		return conf_uint(v, key, 1000000, &conf_checkpoint_every);
+	if (strcmp(key, "checkpoint_interval_ms") == 0)
+		return conf_uint(v, key, 86400000, &conf_checkpoint_ms);
 	if (strcmp(key, "debug_inject") == 0) {
 		if (!json_is_boolean(v)) {
 			log_error("%s: \"debug_inject\" must be true or false",
@@ -228,7 +236,12 @@ static void
 dm_deliver(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
     uint8_t type, const uint8_t *b, size_t n)
 {
-	delivery_record(((struct daemon *)ctx)->dl, ch, path, type, b, n);
+	if (type == CHECKPOINT_REC)
+		checkpoint_set_record(((struct daemon *)ctx)->cps, ch, path,
+		    b, n, 0);
+	else
+		delivery_record(((struct daemon *)ctx)->dl, ch, path, type, b,
+		    n);
 }
 
 static void
@@ -253,6 +266,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	delivery_tick(((struct daemon *)arg)->dl);
 	delivery_pump(((struct daemon *)arg)->dl);
+	checkpoint_set_tick(((struct daemon *)arg)->cps, 0);
 }
 
 /* Opens the store and the delivery engine with one channel per
@@ -292,7 +306,8 @@ messages_open(const char *home, const struct keys *k,
 			return r;
 		}
 	}
-	return 0;
+	return checkpoint_set_new(dm->dl, k, ags, n, &io,
+	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps);
 }
 
 static const char *
@@ -423,6 +438,7 @@ out:
 		event_free(dm.pump);
 	if (dm.tick)
 		event_free(dm.tick);
+	checkpoint_set_free(dm.cps);
 	delivery_free(dm.dl);
 	store_close(st);
 	if (sigterm)
