@@ -131,6 +131,18 @@ wait_equal(int n0, int n1)
 	return false;
 }
 
+/* Waits up to 5 s for s in node i's log. */
+static bool
+wait_log(int i, const char *s)
+{
+	for (int k = 0; k < 100; k++) {
+		if (sh("grep -c '%s' %s/%s.log", s, tmpdir, names[i]) == 0)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
 static void
 send(int i, int k)
 {
@@ -170,6 +182,10 @@ test_setup(void)
 	    "$P channel add --home $D/north $D/a.agreement; $P channel add "
 	    "--home $D/south $D/a.agreement", build, tmpdir, base, base + 1),
 	    0);
+	/* checkpoints every 5 messages or 1 s (docs/parleyd.8.md) */
+	CHECK_INT(sh("umask 077; for n in north south; do echo "
+	    "'{\"checkpoint_every\": 5, \"checkpoint_interval_ms\": 1000}' "
+	    "> %s/$n/parleyd.conf; done", tmpdir), 0);
 	spawn(0);
 	spawn(1);
 	CHECK(wait_up());
@@ -185,6 +201,11 @@ test_equal_heads(void)
 	}
 	CHECK(wait_equal(8, 6));
 	CHECK_CONTAINS(out, "intact");
+	/* both sides co-signed checkpoints, and no alarm */
+	CHECK(wait_log(0, "checkpoint co-signed at seqs 8/6"));
+	CHECK(wait_log(1, "checkpoint co-signed at seqs 8/6"));
+	CHECK_INT(sh("cat %s/*.log | grep -c ALARM", tmpdir), 1);
+	CHECK_STR(out, "0\n");
 }
 
 static void
