@@ -39,6 +39,7 @@
 static uint64_t conf_store_max_pages;	/* 0: no cap (test/tuning knob) */
 static uint64_t conf_checkpoint_every;	/* 0: CHECKPOINT_EVERY */
 static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
+static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 
 /* What the link and delivery callbacks share. */
@@ -111,6 +112,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 		return conf_uint(v, key, 1000000, &conf_checkpoint_every);
 	if (strcmp(key, "checkpoint_interval_ms") == 0)
 		return conf_uint(v, key, 86400000, &conf_checkpoint_ms);
+	if (strcmp(key, "disk_free_min_mb") == 0)
+		return conf_uint(v, key, (uint64_t)1 << 30, &conf_disk_min_mb);
 	if (strcmp(key, "debug_inject") == 0) {
 		if (!json_is_boolean(v)) {
 			log_error("%s: \"debug_inject\" must be true or false",
@@ -306,8 +309,11 @@ messages_open(const char *home, const struct keys *k,
 			return r;
 		}
 	}
-	return checkpoint_set_new(dm->dl, k, ags, n, &io,
-	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps);
+	if ((r = checkpoint_set_new(dm->dl, k, ags, n, &io,
+	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps)) != 0)
+		return r;
+	checkpoint_set_watch_disk(dm->cps, home, conf_disk_min_mb << 20);
+	return 0;
 }
 
 static const char *

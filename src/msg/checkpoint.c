@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "base/hex.h"
@@ -399,6 +400,9 @@ out:
 /* ---- the daemon's glue ---- */
 
 struct checkpoint_set {
+	const char *home;			/* disk watch; NULL: off */
+	uint64_t disk_min, disk_free, disk_ms;
+	bool disk_low;
 	struct delivery *dl;
 	struct delivery_io io;
 	size_t n;
@@ -477,6 +481,54 @@ active_path(struct checkpoint_set *cs, const uint8_t *ch)
 }
 
 void
+checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,
+    uint64_t min_bytes)
+{
+	if (cs == NULL)
+		return;
+	cs->home = home;
+	cs->disk_min = min_bytes ? min_bytes : CHECKPOINT_DISK_MIN;
+	cs->disk_ms = 0;
+}
+
+bool
+checkpoint_set_disk_low(const struct checkpoint_set *cs, uint64_t *free_bytes)
+{
+	if (cs == NULL)
+		return false;
+	if (free_bytes != NULL)
+		*free_bytes = cs->disk_free;
+	return cs->disk_low;
+}
+
+static void
+watch_disk(struct checkpoint_set *cs, uint64_t now_ms)
+{
+	struct statvfs sv;
+	bool low;
+
+	if (cs->home == NULL || (cs->disk_ms != 0 &&
+	    now_ms - cs->disk_ms < CHECKPOINT_DISK_CHECK_MS))
+		return;
+	cs->disk_ms = now_ms;
+	if (statvfs(cs->home, &sv) != 0)
+		return;
+	cs->disk_free = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	low = cs->disk_free < cs->disk_min;
+	if (low && !cs->disk_low)
+		log_warn("free space on the filesystem of %s is low: %llu MiB"
+		    " (threshold %llu MiB, disk_free_min_mb): the store will "
+		    "refuse messages when the disk is full", cs->home,
+		    (unsigned long long)(cs->disk_free >> 20),
+		    (unsigned long long)(cs->disk_min >> 20));
+	else if (!low && cs->disk_low)
+		log_info("free space on the filesystem of %s is back above "
+		    "the threshold: %llu MiB", cs->home,
+		    (unsigned long long)(cs->disk_free >> 20));
+	cs->disk_low = low;
+}
+
+void
 checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 {
 	size_t len;
@@ -486,6 +538,7 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 		return;
 	if (now_ms == 0)
 		now_ms = wall_ms();
+	watch_disk(cs, now_ms);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
 		if ((path = active_path(cs, e->channel)) < 0)

@@ -105,6 +105,19 @@ void checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms);
 void checkpoint_set_record(struct checkpoint_set *cs,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, const uint8_t *p,
     size_t n, uint64_t now_ms);
+/* The record's other watch: free space on the filesystem of home, checked
+ * every CHECKPOINT_DISK_CHECK_MS from checkpoint_set_tick; below min_bytes
+ * (0: CHECKPOINT_DISK_MIN) it logs one WARN (and INFO once it is back).
+ * home is borrowed. */
+#define CHECKPOINT_DISK_MIN (256ull << 20)	/* 256 MiB */
+#define CHECKPOINT_DISK_CHECK_MS 10000
+void checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,
+    uint64_t min_bytes);
+/* True while the free space is below the threshold; *free_bytes is the
+ * last measure. */
+bool checkpoint_set_disk_low(const struct checkpoint_set *cs,
+    uint64_t *free_bytes);
+
 /* For status: the engine of a channel, or NULL. */
 const struct checkpoint_engine *checkpoint_set_engine(
     const struct checkpoint_set *cs, const uint8_t channel[ENVELOPE_ID_LEN]);
