@@ -6,7 +6,9 @@
  * body, in a stored header and in a stored head signature is named by
  * verify; a backup taken under traffic restores into a node that
  * verifies, and a node restored from a backup resynchronises with its
- * peer (what the peer sent after the backup arrives again, once).
+ * peer (what the peer sent after the backup arrives again, once). With
+ * parleyd.conf knobs: checkpoints co-signed by both sides, no alarm; a
+ * free-space threshold above the disk warns once.
  *
  * Ports 127.0.0.1 19000-19999 (two, from the pid). Temporary directory
  * under /tmp, removed at the end. Kills only the daemons it started.
@@ -186,6 +188,10 @@ test_setup(void)
 	CHECK_INT(sh("umask 077; for n in north south; do echo "
 	    "'{\"checkpoint_every\": 5, \"checkpoint_interval_ms\": 1000}' "
 	    "> %s/$n/parleyd.conf; done", tmpdir), 0);
+	/* north's threshold above any disk: it warns once; south does not */
+	CHECK_INT(sh("umask 077; echo '{\"checkpoint_every\": 5, "
+	    "\"checkpoint_interval_ms\": 1000, \"disk_free_min_mb\": "
+	    "1073741824}' > %s/north/parleyd.conf", tmpdir), 0);
 	spawn(0);
 	spawn(1);
 	CHECK(wait_up());
@@ -206,6 +212,11 @@ test_equal_heads(void)
 	CHECK(wait_log(1, "checkpoint co-signed at seqs 8/6"));
 	CHECK_INT(sh("cat %s/*.log | grep -c ALARM", tmpdir), 1);
 	CHECK_STR(out, "0\n");
+	/* the disk watch: north warned once, south never */
+	CHECK(wait_log(0, "free space on the filesystem of .* is low"));
+	CHECK_INT(sh("grep -c 'free space' %s/north.log", tmpdir), 0);
+	CHECK_STR(out, "1\n");
+	CHECK_INT(sh("grep -c 'free space' %s/south.log", tmpdir), 1);
 }
 
 static void
