@@ -29,6 +29,12 @@ int cmd_export(int argc, char **argv);		/* export.c */
 int cmd_export_show(int argc, char **argv);	/* export.c: show --file */
 int cmd_backup(int argc, char **argv);		/* backup.c */
 int cmd_restore(int argc, char **argv);		/* restore.c */
+int cmd_ack(int argc, char **argv);		/* ack.c */
+int cmd_approve(int argc, char **argv);		/* approve.c */
+int cmd_held(int argc, char **argv);		/* approve.c */
+int cmd_alerts(int argc, char **argv);		/* alerts.c */
+int cmd_alert(int argc, char **argv);		/* alerts.c */
+int cmd_audit(int argc, char **argv);		/* audit.c */
 
 /* Message commands' helpers (send.c, inbox.c): one control request; prints
  * why not and returns a cli_exit code; *result is the daemon's result. */

@@ -62,6 +62,11 @@ print_row(json_t *m, bool with_state)
 	if (with_state)
 		printf("%-9s  ", json_string_value(json_object_get(m,
 		    "state")));
+	/* The acknowledgment (docs/operators.md): awaiting, overdue,
+	 * acknowledged, late; ACK for an acknowledgment itself. */
+	printf("%-12s  ", json_string_value(json_object_get(m, "ack_state")) ?
+	    json_string_value(json_object_get(m, "ack_state")) :
+	    json_object_get(m, "ack_of") ? "ACK" : "-");
 	printf("%s\n", json_string_value(json_object_get(m, "first_line")));
 }
 

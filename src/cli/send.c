@@ -50,7 +50,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: parley send [--home DIR] [--to PEER] [--precedence P]\n"
-	    "                   [--marking M] [--json] (TEXT | --file F | -)\n"
+	    "                   [--marking M] [--for-principal] [--json]\n"
+	    "                   (TEXT | --file F | -)\n"
 	    "\n"
 	    "Queues a text message (UTF-8 without NUL; up to %u bytes,\n"
 	    "about %u through the control socket today) for the peer of a\n"
@@ -59,7 +60,9 @@ usage(FILE *f)
 	    "(default). --marking: private (default), contact-releasable,\n"
 	    "releasable. Without TEXT or --file, or with -, reads standard\n"
 	    "input. Prints the local id (q123): the message is stored before\n"
-	    "it is printed. Exit 0 queued, 1 refused (e.g. store full), 2 bad\n"
+	    "it is printed. --for-principal: held (h12) until a principal\n"
+	    "runs parley approve. "
+	    "Exit 0 queued, 1 refused (e.g. store full), 2 bad\n"
 	    "usage, 3 parleyd not running.\n",
 	    ENVELOPE_BODY_MAX, CTL_REQUEST_MAX - 1024);
 }
@@ -100,9 +103,11 @@ cmd_send(int argc, char **argv)
 		{ "marking", required_argument, NULL, 'm' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "for-principal", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int for_principal = 0;	/* held until a principal approves */
 	const char *home = NULL, *to = NULL, *prec = NULL, *mark = NULL;
 	const char *file = NULL;
 	uint8_t *body = NULL, x;
@@ -119,6 +124,7 @@ cmd_send(int argc, char **argv)
 		case 'm': mark = optarg; break;
 		case 'f': file = optarg; break;
 		case 'j': json = 1; break;
+		case 'P': for_principal = 1; break;
 		case 'H':
 			usage(stdout);
 			return CLI_OK;
@@ -169,6 +175,8 @@ cmd_send(int argc, char **argv)
 		json_object_set_new(req, "precedence", json_string(prec));
 	if (mark)
 		json_object_set_new(req, "marking", json_string(mark));
+	if (for_principal)
+		json_object_set_new(req, "for_principal", json_true());
 	rc = cli_call(home, "send", req, &res);
 	json_decref(req);
 	if (rc != CLI_OK)

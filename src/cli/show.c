@@ -22,6 +22,39 @@ usage(FILE *f)
 	    "when parleyd is not running.\n");
 }
 
+/* Seen and acknowledged, kept apart from stored and receipted
+ * (docs/operators.md). */
+static void
+print_people(json_t *res)
+{
+	json_t *seen = json_object_get(res, "seen");
+	json_t *ack = json_object_get(res, "acknowledged");
+
+	if (json_is_string(seen))
+		printf("%-13s %s\n", "seen", json_string_value(seen));
+	else if (json_is_object(seen))
+		printf("%-13s by %s at %lld\n", "seen", json_string_value(
+		    json_object_get(seen, "by")), (long long)json_integer_value(
+		    json_object_get(seen, "time_ms")));
+	else if (seen)
+		printf("%-13s no\n", "seen");
+	if (json_object_get(res, "ack_state"))
+		printf("%-13s %s\n", "ack_state", json_string_value(
+		    json_object_get(res, "ack_state")));
+	if (json_is_object(ack))
+		printf("%-13s by %s at %lld%s%s%s\n", "acknowledged",
+		    json_string_value(json_object_get(ack, "by")),
+		    (long long)json_integer_value(json_object_get(ack,
+		    "time_ms")), json_is_true(json_object_get(ack, "late")) ?
+		    " (LATE)" : "", *json_string_value(json_object_get(ack,
+		    "text")) ? ": " : "", json_string_value(json_object_get(
+		    ack, "text")));
+	if (json_object_get(res, "ack_of"))
+		printf("%-13s %s by %s\n", "ack_of", json_string_value(
+		    json_object_get(res, "ack_of")), json_string_value(
+		    json_object_get(res, "ack_by")));
+}
+
 int
 cmd_msg_show(int argc, char **argv)
 {
@@ -80,6 +113,7 @@ cmd_msg_show(int argc, char **argv)
 				printf("%-13s %lld\n", fields[i],
 				    (long long)json_integer_value(v));
 		}
+		print_people(res);		/* the four states */
 		printf("\n%s\n", json_string_value(json_object_get(res,
 		    "body")));
 	}

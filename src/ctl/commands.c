@@ -138,5 +138,12 @@ const struct ctl_command ctl_commands[] = {
 	{ "show", ctl_cmd_show, "one message: header fields, state, body" },
 	{ "log", ctl_cmd_log, "messages both ways with their states" },
 	{ "msg-inject", ctl_cmd_msg_inject, "test only: feed a record" },
+	{ "ack", ctl_cmd_ack, "acknowledge a received message (signed ACK)" },
+	{ "approve", ctl_cmd_approve, "approve a held message: it leaves" },
+	{ "held", ctl_cmd_held, "messages held for a principal's approval" },
+	{ "alerts", ctl_cmd_alerts, "alerts not cleared (all: every one)" },
+	{ "alert-clear", ctl_cmd_alert_clear, "clear an alert, with a note" },
+	{ "audit", ctl_cmd_audit, "the audit log and whether it verifies" },
+	{ "whoami", ctl_cmd_whoami, "your uid, operator name and roles" },
 };
 const size_t ctl_ncommands = sizeof ctl_commands / sizeof ctl_commands[0];

@@ -106,8 +106,11 @@ dispatch(struct ctl_client *c, const char *line, size_t len)
 	for (size_t i = 0; i < ctl_ncommands; i++) {
 		if (strcmp(cmd, ctl_commands[i].name) != 0)
 			continue;
-		r = ctl_commands[i].fn(env, &c->who, req, &result, err,
-		    sizeof err);
+		if ((r = ctl_people_check(env, &c->who, cmd, err,
+		    sizeof err)) == 0)
+			r = ctl_commands[i].fn(env, &c->who, req, &result, err,
+			    sizeof err);
+		ctl_people_after(env, &c->who, cmd, req, result, r);
 		if (r != 0) {
 			reply_error(c, r, err[0] ? err : err_str(r));
 		} else {
@@ -302,6 +305,13 @@ ctl_server_open(struct event_base *base, const char *home,
 	}
 	umask(old);
 	if (chmod(sun.sun_path, 0600) != 0 || listen(fd, 16) != 0)
+		goto fail;
+	/* control_group: operators of that group reach the socket; the home
+	 * lets them traverse, not list (docs/operators.md). */
+	if (env->control_group_set && (chown(sun.sun_path, (uid_t)-1,
+	    env->control_gid) != 0 || chmod(sun.sun_path, 0660) != 0 ||
+	    chown(home, (uid_t)-1, env->control_gid) != 0 ||
+	    chmod(home, 0710) != 0))
 		goto fail;
 	s->lis = evconnlistener_new(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE,
 	    -1, fd);

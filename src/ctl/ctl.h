@@ -41,6 +41,13 @@ struct ctl_env {
 	struct event_base *base;
 	struct delivery *delivery;	/* messages (msg/delivery.h) */
 	bool debug_inject;		/* parleyd.conf: msg-inject allowed */
+	/* People in the loop (docs/operators.md). */
+	struct roles *roles;		/* who may run what; NULL: the
+					 * daemon's uid only, every role */
+	struct alerter *alerts;		/* msg/alert.h */
+	struct deadline_watch *deadlines; /* msg/deadline.h */
+	bool control_group_set;		/* parleyd.conf control_group: the */
+	gid_t control_gid;		/* socket 0660 and the home 0710 */
 };
 
 /*
@@ -85,6 +92,22 @@ ctl_command_fn ctl_cmd_send, ctl_cmd_inbox, ctl_cmd_show, ctl_cmd_log,
 /* Adds "messages" {queued, in_flight, received, ...} to a channel's
  * status object when the daemon has a delivery engine. */
 void ctl_msg_status(const struct ctl_env *env, const char *idhex,
+    json_t *chan);
+
+/* People in the loop (peoplecmds.c): ack, approve, held, alerts,
+ * alert-clear, audit, whoami; a send with "for_principal" is held. */
+ctl_command_fn ctl_cmd_ack, ctl_cmd_approve, ctl_cmd_held, ctl_cmd_alerts,
+    ctl_cmd_alert_clear, ctl_cmd_audit, ctl_cmd_whoami, ctl_cmd_send_held;
+/* The roles check before a command runs (0 or ERR_DENIED with err). */
+int ctl_people_check(const struct ctl_env *env, const struct ctl_peer *who,
+    const char *cmd, char *err, size_t errcap);
+/* After a command: records it in the audit log (and a show as seen). */
+void ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
+    const char *cmd, json_t *req, json_t *result, int r);
+/* Adds the four states and the acknowledgment to a message's object. */
+void ctl_people_msg(const struct ctl_env *env, json_t *o);
+/* Adds "acks" (waiting, owed) to a channel's status object. */
+void ctl_people_status(const struct ctl_env *env, const char *idhex,
     json_t *chan);
 
 /* The status command's result, built from the link layer. */

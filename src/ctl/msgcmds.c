@@ -122,6 +122,8 @@ msg_json(const struct ctl_env *env, const struct store_msg *m, bool body)
 	    "assigned_ms", (json_int_t)m->assigned_ms,
 	    "receipted_ms", (json_int_t)m->receipted_ms,
 	    "first_line", line, "body_len", (json_int_t)m->body_len);
+	if (o)
+		ctl_people_msg(env, o);		/* states, ack: peoplecmds.c */
 	if (o && body) {
 		json_object_set_new(o, "kind", json_string(
 		    envelope_kind_name(m->kind)));
@@ -147,6 +149,8 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 	(void)who;
 	if (env->delivery == NULL)
 		return no_engine(err, errcap);
+	if (json_is_true(json_object_get(req, "for_principal")))
+		return ctl_cmd_send_held(env, who, req, result, err, errcap);
 	if (!json_is_string(text) || (len = json_string_length(text)) == 0 ||
 	    len > ENVELOPE_BODY_MAX) {
 		snprintf(err, errcap, "\"text\" must be a string of 1..%u "
@@ -396,4 +400,5 @@ ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 	    "synced", st.synced, "refused", (json_int_t)st.refused,
 	    "store_commits", (json_int_t)store_commits(delivery_store(
 	    env->delivery))));
+	ctl_people_status(env, idhex, chan);	/* peoplecmds.c */
 }

@@ -6,6 +6,7 @@
  *   8 precedence, 9 marking, 10 kind, 11 body_len, 12 body_hash.
  */
 #include "msg/envelope.h"
+#include "msg/ack.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ _Static_assert(ENVELOPE_FLASH == (int)AGREEMENT_FLASH &&
 bool
 envelope_kind_is_known(uint32_t kind)
 {
-	return kind == ENVELOPE_TEXT;
+	return kind == ENVELOPE_TEXT || kind == ENVELOPE_ACK;
 }
 
 int
@@ -260,6 +261,8 @@ envelope_body_check_kind(uint32_t kind, const uint8_t *body, size_t n)
 		    !envelope_utf8_is_valid(body, n))
 			return ERR_INVALID;
 		return 0;
+	case ENVELOPE_ACK:
+		return ack_body_check(body, n);	/* msg/ack.h */
 	default:
 		return ERR_KIND;
 	}
@@ -318,7 +321,8 @@ envelope_marking_name(unsigned marking)
 const char *
 envelope_kind_name(uint32_t kind)
 {
-	return kind == ENVELOPE_TEXT ? "text" : "?";
+	return kind == ENVELOPE_TEXT ? "text" : kind == ENVELOPE_ACK ? "ack" :
+	    "?";
 }
 
 static int

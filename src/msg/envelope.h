@@ -52,6 +52,7 @@ enum envelope_marking {
  * kind is added here, in envelope_kind_is_known and in docs/envelope.md. */
 enum envelope_kind {
 	ENVELOPE_TEXT = 1,		/* UTF-8, 1..ENVELOPE_BODY_MAX bytes */
+	ENVELOPE_ACK = 2,		/* an acknowledgment (msg/ack.h) */
 };
 
 struct envelope_header {

@@ -1,0 +1,89 @@
+/*
+ * audit.c: `parley audit [--json]`: the audit log (who did what, when)
+ * and whether its hash chain verifies (request "audit",
+ * docs/operators.md). Exit 1 when it does not verify.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: parley audit [--home DIR] [--json]\n\n"
+	    "Lists every recorded action with its operator, and checks the "
+	    "log's hash\nchain. Exit 0 verified, 1 not verified or refused, 3 "
+	    "parleyd not running.\n");
+}
+
+int
+cmd_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "home", required_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *home = NULL;
+	json_t *req, *res = NULL, *e;
+	int json = 0, ch, rc;
+	size_t i;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': home = optarg; break;
+		case 'j': json = 1; break;
+		case 'H':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (argc != optind) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	home = cli_home(home);
+	if ((req = json_pack("{s:s}", "cmd", "audit")) == NULL)
+		return CLI_FAIL;
+	rc = cli_call(home, "audit", req, &res);
+	json_decref(req);
+	if (rc != CLI_OK)
+		return rc;
+	if (json) {
+		json_dumpf(res, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("\n");
+	} else {
+		json_array_foreach(json_object_get(res, "entries"), i, e) {
+			time_t t = (time_t)(json_integer_value(json_object_get(
+			    e, "time_ms")) / 1000);
+			char when[32];
+			struct tm tm;
+
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+			printf("%-5lld %s  %-22s (uid %lld)  %-18s %s\n",
+			    (long long)json_integer_value(json_object_get(e,
+			    "n")), when, json_string_value(json_object_get(e,
+			    "operator")), (long long)json_integer_value(
+			    json_object_get(e, "uid")), json_string_value(
+			    json_object_get(e, "action")), json_string_value(
+			    json_object_get(e, "detail")));
+		}
+		printf("%lld entries; hash chain: %s\n", (long long)
+		    json_integer_value(json_object_get(res, "count")),
+		    json_string_value(json_object_get(res, "verify")));
+	}
+	rc = json_is_true(json_object_get(res, "verified")) ? CLI_OK :
+	    CLI_FAIL;
+	json_decref(res);
+	return rc;
+}

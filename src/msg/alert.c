@@ -1,0 +1,263 @@
+/*
+ * alert.c: storing alerts and running the alert command (alert.h).
+ *
+ * The command is fork/exec'd (execvp, no shell) with a pipe on standard
+ * input, which gets the alert's JSON (a few hundred bytes: below the pipe's
+ * buffer, so the write does not block) and is closed, and one pipe for
+ * standard output and error, read without blocking at each tick. The
+ * daemon never waits for it: alert_tick reaps with WNOHANG.
+ */
+#include "msg/alert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "store/people.h"
+
+struct child {
+	pid_t pid;			/* 0: free slot */
+	int out;			/* read end of stdout/stderr */
+	int64_t alert;
+	uint64_t started_ms;
+	bool killed;
+	size_t logged;
+};
+
+struct alerter {
+	struct store *s;
+	char *argv[ALERT_ARGV_MAX + 1];
+	uint64_t timeout_ms;
+	struct child kids[ALERT_CHILDREN_MAX];
+	uint64_t started, failed;
+};
+
+int
+alert_new(struct store *s, const char *const *argv, uint64_t timeout_ms,
+    struct alerter **out)
+{
+	struct alerter *a;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		return ERR_NOMEM;
+	a->s = s;
+	a->timeout_ms = timeout_ms ? timeout_ms : ALERT_COMMAND_MS;
+	for (size_t i = 0; argv && argv[i]; i++) {
+		if (i == ALERT_ARGV_MAX || (a->argv[i] = strdup(argv[i])) ==
+		    NULL) {
+			alert_free(a);
+			return i == ALERT_ARGV_MAX ? ERR_TOO_BIG : ERR_NOMEM;
+		}
+	}
+	for (size_t i = 0; i < ALERT_CHILDREN_MAX; i++)
+		a->kids[i].out = -1;
+	*out = a;
+	return 0;
+}
+
+void
+alert_free(struct alerter *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < ALERT_CHILDREN_MAX; i++) {
+		if (a->kids[i].pid > 0) {
+			kill(a->kids[i].pid, SIGKILL);
+			(void)waitpid(a->kids[i].pid, NULL, 0);
+		}
+		if (a->kids[i].out >= 0)
+			close(a->kids[i].out);
+	}
+	for (size_t i = 0; a->argv[i]; i++)
+		free(a->argv[i]);
+	free(a);
+}
+
+void
+alert_counts(const struct alerter *a, uint64_t *started, uint64_t *failed)
+{
+	*started = a->started;
+	*failed = a->failed;
+}
+
+/* A failure of the command for alert n: stored, never run again. */
+static void
+failed(struct alerter *a, int64_t n, const char *why, uint64_t now_ms)
+{
+	char key[64], text[256];
+	json_t *o;
+
+	a->failed++;
+	snprintf(key, sizeof key, "alert-command-failed:%lld", (long long)n);
+	snprintf(text, sizeof text, "the alert command failed for alert %lld:"
+	    " %s", (long long)n, why);
+	log_error("%s", text);
+	if ((o = json_pack("{s:s, s:s, s:I, s:s}", "key", key, "kind",
+	    "alert-command-failed", "alert", (json_int_t)n, "text", text)) ==
+	    NULL)
+		return;
+	json_object_set_new(o, "no_command", json_true());
+	if (alert_raise(a, o, now_ms, NULL) != 0)
+		log_error("cannot store the alert: %s", text);
+	json_decref(o);
+}
+
+static void
+start(struct alerter *a, int64_t n, const char *json, uint64_t now_ms)
+{
+	struct child *c = NULL;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	size_t len = strlen(json);
+	pid_t pid;
+
+	for (size_t i = 0; i < ALERT_CHILDREN_MAX && c == NULL; i++)
+		if (a->kids[i].pid == 0)
+			c = &a->kids[i];
+	if (c == NULL) {
+		failed(a, n, "too many commands running", now_ms);
+		return;
+	}
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+		goto fail;
+	if ((pid = fork()) < 0)
+		goto fail;
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 ||
+		    dup2(out[1], 2) < 0)
+			_exit(126);
+		execvp(a->argv[0], a->argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	/* Below PIPE_BUF-ish sizes the write completes at once. */
+	if (write(in[1], json, len) != (ssize_t)len || write(in[1], "\n", 1)
+	    != 1)
+		log_warn("alert command: stdin not fully written");
+	close(in[1]);
+	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+	memset(c, 0, sizeof *c);
+	c->pid = pid;
+	c->out = out[0];
+	c->alert = n;
+	c->started_ms = now_ms;
+	a->started++;
+	log_debug("alert %lld: started %s (pid %d)", (long long)n, a->argv[0],
+	    (int)pid);
+	return;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	failed(a, n, strerror(errno), now_ms);
+}
+
+int
+alert_raise(struct alerter *a, json_t *alert, uint64_t now_ms, bool *fresh)
+{
+	const char *key = json_string_value(json_object_get(alert, "key"));
+	bool isnew = false;
+	int64_t n;
+	char *js;
+	int r;
+
+	if (fresh)
+		*fresh = false;
+	if (key == NULL)
+		return ERR_INVALID;
+	json_object_set_new(alert, "raised_ms", json_integer(
+	    (json_int_t)now_ms));
+	if ((js = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return ERR_NOMEM;
+	r = store_alert_put(a->s, key, js, now_ms, &n, &isnew);
+	free(js);
+	if (r != 0 || !isnew)
+		return r;
+	if (fresh)
+		*fresh = true;
+	json_object_set_new(alert, "n", json_integer((json_int_t)n));
+	log_warn("ALERT %lld: %s", (long long)n,
+	    json_string_value(json_object_get(alert, "text")) ?
+	    json_string_value(json_object_get(alert, "text")) : key);
+	if (a->argv[0] == NULL || json_is_true(json_object_get(alert,
+	    "no_command")))
+		return 0;
+	if ((js = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return ERR_NOMEM;
+	start(a, n, js, now_ms);
+	free(js);
+	return 0;
+}
+
+static void
+drain(struct child *c)
+{
+	char buf[512];
+	ssize_t k;
+
+	if (c->out < 0)
+		return;
+	while ((k = read(c->out, buf, sizeof buf - 1)) > 0) {
+		buf[k] = '\0';
+		if (c->logged < ALERT_OUTPUT_MAX)
+			log_debug("alert command (alert %lld): %s",
+			    (long long)c->alert, buf);
+		c->logged += (size_t)k;
+	}
+	if (k == 0) {
+		close(c->out);
+		c->out = -1;
+	}
+}
+
+void
+alert_tick(struct alerter *a, uint64_t now_ms)
+{
+	char why[96];
+	int st;
+
+	for (size_t i = 0; i < ALERT_CHILDREN_MAX; i++) {
+		struct child *c = &a->kids[i];
+
+		if (c->pid == 0)
+			continue;
+		drain(c);
+		if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
+			drain(c);
+			if (c->out >= 0)
+				close(c->out);
+			c->out = -1;
+			c->pid = 0;
+			if (c->killed)
+				snprintf(why, sizeof why, "killed after %llu ms",
+				    (unsigned long long)a->timeout_ms);
+			else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+				snprintf(why, sizeof why, "cannot run %s",
+				    a->argv[0]);
+			else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+				snprintf(why, sizeof why, "exit %d",
+				    WEXITSTATUS(st));
+			else if (WIFSIGNALED(st))
+				snprintf(why, sizeof why, "signal %d",
+				    WTERMSIG(st));
+			else
+				continue;	/* success */
+			failed(a, c->alert, why, now_ms);
+			continue;
+		}
+		if (!c->killed && now_ms - c->started_ms > a->timeout_ms) {
+			kill(c->pid, SIGKILL);
+			c->killed = true;
+		}
+	}
+}

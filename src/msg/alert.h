@@ -1,0 +1,49 @@
+/*
+ * alert.h: alerts that reach a person (docs/operators.md). An alert is a
+ * JSON object stored once under a key (store/people.h, table alert; a
+ * clearing is a new row in alert_clear, by a named operator). On every
+ * new alert the node runs its alert_command (parleyd.conf), without a
+ * shell, the alert as JSON on standard input; its output goes to the log
+ * at debug; it is killed after ALERT_COMMAND_MS. A command that fails
+ * (cannot run, non-zero exit, killed) raises an alert of kind
+ * "alert-command-failed", which does not run the command again (no loop
+ * of failures).
+ */
+#ifndef PARLEY_MSG_ALERT_H
+#define PARLEY_MSG_ALERT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+#define ALERT_COMMAND_MS 10000		/* then SIGKILL */
+#define ALERT_ARGV_MAX 16
+#define ALERT_CHILDREN_MAX 16		/* commands running at once */
+#define ALERT_OUTPUT_MAX 4096		/* bytes of output logged per run */
+
+struct alerter;
+
+/* An alerter over store s (borrowed); argv (NULL-terminated, copied) is
+ * the command, NULL or empty for none; timeout_ms 0: ALERT_COMMAND_MS. */
+int alert_new(struct store *s, const char *const *argv, uint64_t timeout_ms,
+    struct alerter **out) WUR;
+/* Kills and reaps running commands; NULL does nothing. */
+void alert_free(struct alerter *a);
+
+/* Stores alert (its "key" member must be a string; "n" and "raised_ms" are
+ * set here) unless its key exists; a new one is logged and its command
+ * run. *fresh may be NULL. */
+int alert_raise(struct alerter *a, json_t *alert, uint64_t now_ms,
+    bool *fresh) WUR;
+/* Reaps finished commands, kills late ones, logs output; failures raise
+ * alerts. Call about once a second. */
+void alert_tick(struct alerter *a, uint64_t now_ms);
+/* Commands started and failed since alert_new. */
+void alert_counts(const struct alerter *a, uint64_t *started,
+    uint64_t *failed);
+
+#endif

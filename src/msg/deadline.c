@@ -1,0 +1,233 @@
+/*
+ * deadline.c: watching acknowledgment deadlines and counting what is owed
+ * (deadline.h).
+ */
+#include "msg/deadline.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/hex.h"
+#include "base/log.h"
+#include "msg/ack.h"
+#include "store/people.h"
+
+struct wchan {
+	uint8_t id[ENVELOPE_ID_LEN];
+	uint8_t self;
+	char peer[129];
+	uint32_t deadline_s[4];
+	uint64_t scanned_ms;		/* due times up to here are done */
+};
+
+struct deadline_watch {
+	struct store *s;
+	struct alerter *a;
+	size_t n;
+	struct wchan ch[DEADLINE_MAX_CHANNELS];
+	uint64_t rescan_ms;
+};
+
+int
+deadline_watch_new(struct store *s, struct alerter *a,
+    struct deadline_watch **out)
+{
+	if ((*out = calloc(1, sizeof **out)) == NULL)
+		return ERR_NOMEM;
+	(*out)->s = s;
+	(*out)->a = a;
+	return 0;
+}
+
+void
+deadline_watch_free(struct deadline_watch *w)
+{
+	free(w);
+}
+
+int
+deadline_watch_add(struct deadline_watch *w,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self, const char *peer,
+    const uint32_t deadline_s[4])
+{
+	struct wchan *c;
+
+	if (w->n == DEADLINE_MAX_CHANNELS)
+		return ERR_FULL;
+	c = &w->ch[w->n++];
+	memcpy(c->id, channel, ENVELOPE_ID_LEN);
+	c->self = self;
+	snprintf(c->peer, sizeof c->peer, "%s", peer);
+	memcpy(c->deadline_s, deadline_s, sizeof c->deadline_s);
+	return 0;
+}
+
+int
+deadline_watch_get(const struct deadline_watch *w,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint32_t deadline_s[4])
+{
+	for (size_t i = 0; w && i < w->n; i++)
+		if (memcmp(w->ch[i].id, channel, ENVELOPE_ID_LEN) == 0) {
+			memcpy(deadline_s, w->ch[i].deadline_s,
+			    sizeof w->ch[i].deadline_s);
+			return 0;
+		}
+	return ERR_NOT_FOUND;
+}
+
+static void
+utc(uint64_t ms, char *out, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct scan {
+	struct deadline_watch *w;
+	struct wchan *c;
+	uint64_t deadline_ms, now_ms;
+};
+
+static int
+due_row(void *arg, struct store_msg *m)
+{
+	struct scan *sc = arg;
+	struct ack_info ai;
+	char id[2 * ENVELOPE_ID_LEN + 1], key[96], due[32], text[512], up[16];
+	bool ours = m->sender == sc->c->self;
+	uint64_t due_ms = m->time_ms + sc->deadline_ms;
+	const char *prec;
+	json_t *o;
+	int r;
+
+	if ((r = ack_lookup(sc->w->s, m->channel, m->sender, m->id, &ai)) != 0)
+		return r;
+	if (ai.found && ai.time_ms <= due_ms)
+		return 0;		/* acknowledged in time */
+	hex_encode(id, m->id, ENVELOPE_ID_LEN);
+	utc(due_ms, due, sizeof due);
+	prec = envelope_precedence_name(m->precedence);
+	for (size_t k = 0; k < sizeof up; k++)
+		if ((up[k] = (char)toupper((unsigned char)prec[k])) == '\0')
+			break;
+	snprintf(key, sizeof key, "ack-overdue:%s:%s", ours ? "peer-owes" :
+	    "we-owe", id);
+	if (ours)
+		snprintf(text, sizeof text, "%s owes an acknowledgment of "
+		    "%s message %.16s, due %s", sc->c->peer, up, id, due);
+	else
+		snprintf(text, sizeof text, "we owe %s an acknowledgment of "
+		    "%s message %.16s, due %s", sc->c->peer, up, id, due);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
+	    "key", key, "kind", "ack-overdue", "side", ours ? "peer-owes" :
+	    "we-owe", "peer", sc->c->peer, "message", id, "precedence", prec,
+	    "seq", (json_int_t)m->seq, "message_time_ms",
+	    (json_int_t)m->time_ms, "due_ms", (json_int_t)due_ms, "text",
+	    text);
+	if (o == NULL)
+		return ERR_NOMEM;
+	hex_encode(id, m->channel, ENVELOPE_ID_LEN);
+	json_object_set_new(o, "channel", json_string(id));
+	r = alert_raise(sc->w->a, o, sc->now_ms, NULL);
+	json_decref(o);
+	return r;
+}
+
+static void
+scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
+    uint64_t now_ms)
+{
+	struct scan sc = { w, c, 0, now_ms };
+	int r;
+
+	for (unsigned p = 0; p < 4; p++) {
+		sc.deadline_ms = ack_deadline_ms(c->deadline_s, p);
+		if (now_ms <= sc.deadline_ms)
+			continue;
+		r = store_due_each(w->s, c->id, (uint8_t)p, ENVELOPE_TEXT,
+		    from_ms > sc.deadline_ms ? from_ms - sc.deadline_ms : 0,
+		    now_ms - sc.deadline_ms, due_row, &sc);
+		if (r != 0)
+			log_error("deadline scan: %s", err_str(r));
+	}
+}
+
+void
+deadline_watch_tick(struct deadline_watch *w, uint64_t now_ms)
+{
+	bool all = now_ms >= w->rescan_ms;
+
+	if (all)
+		w->rescan_ms = now_ms + DEADLINE_RESCAN_MS;
+	for (size_t i = 0; i < w->n; i++) {
+		scan_channel(w, &w->ch[i], all ? 0 : w->ch[i].scanned_ms,
+		    now_ms);
+		w->ch[i].scanned_ms = now_ms;
+	}
+}
+
+struct owed {
+	struct store *s;
+	uint8_t self;
+	const uint32_t *deadline_s;
+	uint64_t now_ms;
+	struct deadline_owed *waiting, *we, *peer;
+};
+
+static void
+count(struct deadline_owed *o, const struct store_msg *m)
+{
+	if (o->count++ == 0 || m->time_ms < o->oldest_ms) {
+		o->oldest_ms = m->time_ms;
+		hex_encode(o->oldest_id, m->id, ENVELOPE_ID_LEN);
+	}
+	if (o->top < 0 || m->precedence < o->top)
+		o->top = m->precedence;
+}
+
+static int
+owed_row(void *arg, struct store_msg *m)
+{
+	struct owed *ow = arg;
+	struct ack_info ai;
+	uint64_t due;
+	int r;
+
+	if (m->seq == 0 || m->kind != ENVELOPE_TEXT)
+		return 0;
+	if ((r = ack_lookup(ow->s, m->channel, m->sender, m->id, &ai)) != 0)
+		return r;
+	due = m->time_ms + ack_deadline_ms(ow->deadline_s, m->precedence);
+	if (ai.found)
+		return 0;
+	if (m->sender != ow->self) {
+		count(ow->waiting, m);
+		if (ow->now_ms > due)
+			count(ow->we, m);
+	} else if (ow->now_ms > due)
+		count(ow->peer, m);
+	return 0;
+}
+
+int
+deadline_owed(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t self, const uint32_t deadline_s[4], uint64_t now_ms,
+    struct deadline_owed *waiting, struct deadline_owed *we_overdue,
+    struct deadline_owed *peer_overdue)
+{
+	struct owed ow = { s, self, deadline_s, now_ms, waiting, we_overdue,
+	    peer_overdue };
+
+	memset(waiting, 0, sizeof *waiting);
+	memset(we_overdue, 0, sizeof *we_overdue);
+	memset(peer_overdue, 0, sizeof *peer_overdue);
+	waiting->top = we_overdue->top = peer_overdue->top = -1;
+	return store_list(s, channel, STORE_BOTH, SIZE_MAX, owed_row, &ow);
+}

@@ -1,0 +1,63 @@
+/*
+ * deadline.h: acknowledgment deadlines (docs/operators.md). Each channel's
+ * agreement gives a deadline per precedence. A message is due at its
+ * header time plus that deadline; once this node's clock passes that
+ * point with no acknowledgment in time, both sides raise an alert: the
+ * sender's says the peer owes one, the receiver's says we owe one. The
+ * local clock is the only clock there is to notice that time passed; the
+ * lateness of an ACK that does come is judged by the two signed times
+ * alone (ack.h), so both sides agree on it.
+ *
+ * A watch scans, per channel and precedence, the messages that fell due
+ * since its last scan (an index on (channel, precedence, time_ms)), and
+ * everything again every DEADLINE_RESCAN_MS for messages that arrived
+ * after their due time. Alerts are keyed by side and message id, so a
+ * rescan never raises one twice.
+ */
+#ifndef PARLEY_MSG_DEADLINE_H
+#define PARLEY_MSG_DEADLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "msg/alert.h"
+#include "msg/envelope.h"
+#include "store/store.h"
+
+#define DEADLINE_MAX_CHANNELS 64
+#define DEADLINE_RESCAN_MS 30000
+
+struct deadline_watch;
+
+int deadline_watch_new(struct store *s, struct alerter *a,
+    struct deadline_watch **out) WUR;
+void deadline_watch_free(struct deadline_watch *w);
+/* Watches channel: our party index self, the peer's name (copied), the
+ * agreement's deadlines in seconds (FLASH first). */
+int deadline_watch_add(struct deadline_watch *w,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self, const char *peer,
+    const uint32_t deadline_s[4]) WUR;
+/* The deadlines of channel: ERR_NOT_FOUND when it is not watched. */
+int deadline_watch_get(const struct deadline_watch *w,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint32_t deadline_s[4]) WUR;
+/* Scans what fell due up to now_ms and raises alerts. */
+void deadline_watch_tick(struct deadline_watch *w, uint64_t now_ms);
+
+/* Per channel numbers for `parley status`. */
+struct deadline_owed {
+	size_t count;			/* past due, no ACK in time */
+	uint64_t oldest_ms;		/* message time of the oldest */
+	int top;			/* highest precedence, -1: none */
+	char oldest_id[2 * ENVELOPE_ID_LEN + 1];
+};
+/* For channel with our index self and deadlines: what we owe (received
+ * messages with no ACK of ours: waiting counts all of them, overdue those
+ * past due) and what the peer owes us past due. */
+int deadline_owed(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t self, const uint32_t deadline_s[4], uint64_t now_ms,
+    struct deadline_owed *waiting, struct deadline_owed *we_overdue,
+    struct deadline_owed *peer_overdue) WUR;
+
+#endif

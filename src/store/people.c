@@ -1,0 +1,553 @@
+/*
+ * people.c: the store's people-in-the-loop tables (people.h): audit log,
+ * alerts, held messages and approvals, seen records, and two message
+ * listings (by kind, by due time) for acknowledgments and deadlines.
+ * Each write is one transaction; the tables are append-only (triggers in
+ * schema.c, migration 1 -> 2).
+ */
+#include "store/people.h"
+#include "store/store_int.h"
+
+#include <sqlite3.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MSG_COLS "qid, channel, sender, dir, seq, id, header, precedence," \
+	" marking, kind, body, state, time_ms, stored_ms, assigned_ms," \
+	" receipted_ms"
+
+static int
+pfail(struct store *s, int rc)
+{
+	snprintf(s->errmsg, sizeof s->errmsg, "%s", sqlite3_errmsg(s->db));
+	switch (rc & 0xff) {
+	case SQLITE_FULL: return ERR_FULL;
+	case SQLITE_NOMEM: return ERR_NOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return ERR_AGAIN;
+	case SQLITE_CONSTRAINT: return ERR_INVALID;
+	case SQLITE_TOOBIG: return ERR_TOO_BIG;
+	default: return ERR_IO;
+	}
+}
+
+static int
+pexec(struct store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : pfail(s, rc);
+}
+
+static int
+pprep(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? 0 : pfail(s, rc);
+}
+
+static int
+pstep(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : pfail(s, rc);
+}
+
+/*
+ * A write of its own: a transaction, or a savepoint inside one the caller
+ * holds open (the group commit's store_txn_begin), whose commit makes it
+ * durable. *nested says which, for pend.
+ */
+static int
+pbegin(struct store *s, bool *nested)
+{
+	*nested = !sqlite3_get_autocommit(s->db);
+	return pexec(s, *nested ? "SAVEPOINT people" : "BEGIN IMMEDIATE");
+}
+
+static void
+pend(struct store *s, bool nested, int r)
+{
+	if (r == 0 && pexec(s, nested ? "RELEASE people" : "COMMIT") == 0) {
+		if (!nested)
+			s->commits++;
+		return;
+	}
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	(void)sqlite3_exec(s->db, nested ? "ROLLBACK TO people; RELEASE "
+	    "people" : "ROLLBACK", NULL, NULL, NULL);
+}
+
+static uint64_t
+u64(sqlite3_stmt *st, int i)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, i);
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+static const char *
+text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+/* Runs a one-statement write in its own transaction. */
+static int
+write1(struct store *s, sqlite3_stmt *st)
+{
+	bool nested;
+	int r;
+
+	if ((r = pbegin(s, &nested)) != 0)
+		return r;
+	r = pstep(s, st);
+	pend(s, nested, r);
+	return r;
+}
+
+int
+store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*n = 0;
+	memset(hash, 0, STORE_ID_LEN);
+	if ((r = pprep(s, &st, "SELECT n, hash FROM audit ORDER BY n DESC"
+	    " LIMIT 1")) != 0)
+		return r;
+	if ((r = pstep(s, st)) == 1) {
+		*n = u64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == STORE_ID_LEN)
+			memcpy(hash, sqlite3_column_blob(st, 1), STORE_ID_LEN);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
+    size_t len, const uint8_t hash[STORE_ID_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t h[STORE_ID_LEN];
+	uint64_t last;
+	bool nested;
+	int r;
+
+	if (len == 0 || len > STORE_AUDIT_MAX || n > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = pbegin(s, &nested)) != 0)
+		return r;
+	if ((r = store_audit_last(s, &last, h)) != 0)
+		goto out;
+	if (n != last + 1) {
+		r = ERR_CHAIN;
+		goto out;
+	}
+	if ((r = pprep(s, &st, "INSERT INTO audit (n, entry, hash) VALUES"
+	    " (?1, ?2, ?3)")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+	sqlite3_bind_blob(st, 2, entry, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, hash, STORE_ID_LEN, SQLITE_STATIC);
+	r = pstep(s, st);
+out:
+	sqlite3_finalize(st);
+	pend(s, nested, r);
+	return r;
+}
+
+int
+store_audit_each(struct store *s, store_audit_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t h[STORE_ID_LEN];
+	int r;
+
+	if ((r = pprep(s, &st, "SELECT n, entry, hash FROM audit ORDER BY n"))
+	    != 0)
+		return r;
+	while ((r = pstep(s, st)) == 1) {
+		memset(h, 0, sizeof h);
+		if (sqlite3_column_bytes(st, 2) == STORE_ID_LEN)
+			memcpy(h, sqlite3_column_blob(st, 2), sizeof h);
+		if ((r = fn(arg, u64(st, 0), sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1), h)) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_alert_put(struct store *s, const char *key, const char *json,
+    uint64_t now_ms, int64_t *n, bool *fresh)
+{
+	sqlite3_stmt *st = NULL;
+	bool nested;
+	int r;
+
+	*fresh = false;
+	*n = 0;
+	if (strlen(json) > STORE_ALERT_MAX || strlen(key) > STORE_ALERT_MAX)
+		return ERR_TOO_BIG;
+	if ((r = pbegin(s, &nested)) != 0)
+		return r;
+	if ((r = pprep(s, &st, "INSERT OR IGNORE INTO alert (key, json,"
+	    " time_ms) VALUES (?1, ?2, ?3)")) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms);
+	if ((r = pstep(s, st)) != 0)
+		goto out;
+	*fresh = sqlite3_changes(s->db) == 1;
+	sqlite3_finalize(st);
+	if ((r = pprep(s, &st, "SELECT n FROM alert WHERE key = ?1")) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((r = pstep(s, st)) == 1) {
+		*n = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0)
+		r = ERR_NOT_FOUND;
+out:
+	sqlite3_finalize(st);
+	pend(s, nested, r);
+	return r;
+}
+
+int
+store_alerts_each(struct store *s, bool all, store_alert_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_alert a;
+	int r;
+
+	if ((r = pprep(s, &st, all ?
+	    "SELECT a.n, a.key, a.json, a.time_ms, c.alert, c.uid,"
+	    " c.operator, c.note, c.time_ms FROM alert a LEFT JOIN"
+	    " alert_clear c ON c.alert = a.n ORDER BY a.n" :
+	    "SELECT a.n, a.key, a.json, a.time_ms, c.alert, c.uid,"
+	    " c.operator, c.note, c.time_ms FROM alert a LEFT JOIN"
+	    " alert_clear c ON c.alert = a.n WHERE c.alert IS NULL"
+	    " ORDER BY a.n")) != 0)
+		return r;
+	while ((r = pstep(s, st)) == 1) {
+		memset(&a, 0, sizeof a);
+		a.n = sqlite3_column_int64(st, 0);
+		a.key = text(st, 1);
+		a.json = text(st, 2);
+		a.time_ms = u64(st, 3);
+		a.cleared = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		a.cleared_uid = (uint32_t)sqlite3_column_int64(st, 5);
+		a.cleared_by = text(st, 6);
+		a.note = text(st, 7);
+		a.cleared_ms = u64(st, 8);
+		if ((r = fn(arg, &a)) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_alert_clear(struct store *s, int64_t n, uint32_t uid,
+    const char *name, const char *note, uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	bool nested;
+	int r;
+
+	if (strlen(name) > STORE_NAME_MAX || strlen(note) > STORE_NOTE_MAX)
+		return ERR_TOO_BIG;
+	if ((r = pbegin(s, &nested)) != 0)
+		return r;
+	if ((r = pprep(s, &st, "SELECT (SELECT count(*) FROM alert WHERE"
+	    " n = ?1), (SELECT count(*) FROM alert_clear WHERE alert = ?1)"))
+	    != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, n);
+	if ((r = pstep(s, st)) != 1)
+		goto out;
+	r = sqlite3_column_int(st, 0) == 0 ? ERR_NOT_FOUND :
+	    sqlite3_column_int(st, 1) != 0 ? ERR_STATE : 0;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (r != 0)
+		goto out;
+	if ((r = pprep(s, &st, "INSERT INTO alert_clear (alert, uid, operator,"
+	    " note, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, n);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
+	r = pstep(s, st);
+out:
+	sqlite3_finalize(st);
+	pend(s, nested, r);
+	return r;
+}
+
+int
+store_held_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t precedence, uint8_t marking, uint32_t kind, const uint8_t *body,
+    size_t len, uint32_t uid, const char *name, uint64_t now_ms,
+    int64_t *hid)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (len == 0 || len > STORE_BODY_MAX || strlen(name) > STORE_NAME_MAX)
+		return ERR_INVALID;
+	if ((r = pprep(s, &st, "INSERT INTO held (channel, precedence,"
+	    " marking, kind, body, uid, operator, time_ms) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8)")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, precedence);
+	sqlite3_bind_int(st, 3, marking);
+	sqlite3_bind_int64(st, 4, kind);
+	sqlite3_bind_blob(st, 5, body, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, uid);
+	sqlite3_bind_text(st, 7, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)now_ms);
+	if ((r = write1(s, st)) == 0)
+		*hid = sqlite3_last_insert_rowid(s->db);
+	sqlite3_finalize(st);
+	return r;
+}
+
+#define HELD_SELECT "SELECT h.hid, h.channel, h.precedence, h.marking," \
+	" h.kind, h.body, h.uid, h.operator, h.time_ms, a.qid, a.uid," \
+	" a.operator, a.time_ms FROM held h LEFT JOIN approval a" \
+	" ON a.hid = h.hid"
+
+static int
+held_rows(struct store *s, sqlite3_stmt *st, store_held_fn fn, void *arg,
+    size_t *count)
+{
+	struct store_held h;
+	int r;
+
+	*count = 0;
+	while ((r = pstep(s, st)) == 1) {
+		memset(&h, 0, sizeof h);
+		h.hid = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == STORE_ID_LEN)
+			memcpy(h.channel, sqlite3_column_blob(st, 1),
+			    STORE_ID_LEN);
+		h.precedence = (uint8_t)sqlite3_column_int(st, 2);
+		h.marking = (uint8_t)sqlite3_column_int(st, 3);
+		h.kind = (uint32_t)sqlite3_column_int64(st, 4);
+		h.body = sqlite3_column_blob(st, 5);
+		h.body_len = (size_t)sqlite3_column_bytes(st, 5);
+		h.uid = (uint32_t)sqlite3_column_int64(st, 6);
+		h.by = text(st, 7);
+		h.time_ms = u64(st, 8);
+		h.qid = sqlite3_column_int64(st, 9);
+		h.approved_uid = (uint32_t)sqlite3_column_int64(st, 10);
+		h.approved_by = text(st, 11);
+		h.approved_ms = u64(st, 12);
+		(*count)++;
+		if ((r = fn(arg, &h)) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_held_get(struct store *s, int64_t hid, store_held_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	size_t count;
+	int r;
+
+	if ((r = pprep(s, &st, HELD_SELECT " WHERE h.hid = ?1")) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, hid);
+	if ((r = held_rows(s, st, fn, arg, &count)) == 0 && count == 0)
+		r = ERR_NOT_FOUND;
+	return r;
+}
+
+int
+store_held_each(struct store *s, bool pending, store_held_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	size_t count;
+	int r;
+
+	if ((r = pprep(s, &st, pending ? HELD_SELECT " WHERE a.hid IS NULL"
+	    " ORDER BY h.hid" : HELD_SELECT " ORDER BY h.hid")) != 0)
+		return r;
+	return held_rows(s, st, fn, arg, &count);
+}
+
+int
+store_held_release(struct store *s, int64_t hid, int64_t qid, uint32_t uid,
+    const char *name, uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = pprep(s, &st, "INSERT INTO approval (hid, qid, uid, operator,"
+	    " time_ms) VALUES (?1, ?2, ?3, ?4, ?5)")) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, hid);
+	sqlite3_bind_int64(st, 2, qid);
+	sqlite3_bind_int64(st, 3, uid);
+	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
+	r = write1(s, st);
+	sqlite3_finalize(st);
+	return r == ERR_INVALID ? ERR_STATE : r;
+}
+
+int
+store_seen_put(struct store *s, const uint8_t id[STORE_ID_LEN], uint32_t uid,
+    const char *name, uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = pprep(s, &st, "INSERT OR IGNORE INTO seen (id, uid, operator,"
+	    " time_ms) VALUES (?1, ?2, ?3, ?4)")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)now_ms);
+	r = write1(s, st);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN], uint32_t *uid,
+    char *name, size_t cap, uint64_t *time_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = pprep(s, &st, "SELECT uid, operator, time_ms FROM seen"
+	    " WHERE id = ?1")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, STORE_ID_LEN, SQLITE_STATIC);
+	if ((r = pstep(s, st)) == 1) {
+		*uid = (uint32_t)sqlite3_column_int64(st, 0);
+		snprintf(name, cap, "%s", text(st, 1));
+		*time_ms = u64(st, 2);
+		r = 0;
+	} else if (r == 0)
+		r = ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Reads a row of MSG_COLS into m (body copied), as store.c does. */
+static int
+row_msg(sqlite3_stmt *st, struct store_msg *m)
+{
+	size_t n;
+
+	memset(m, 0, sizeof *m);
+	m->qid = sqlite3_column_int64(st, 0);
+	if (sqlite3_column_bytes(st, 1) == STORE_ID_LEN)
+		memcpy(m->channel, sqlite3_column_blob(st, 1), STORE_ID_LEN);
+	m->sender = (uint8_t)sqlite3_column_int(st, 2);
+	m->dir = sqlite3_column_int(st, 3) == STORE_IN ? STORE_IN : STORE_OUT;
+	m->seq = u64(st, 4);
+	if (sqlite3_column_bytes(st, 5) == STORE_ID_LEN)
+		memcpy(m->id, sqlite3_column_blob(st, 5), STORE_ID_LEN);
+	n = (size_t)sqlite3_column_bytes(st, 6);
+	if (n > STORE_HEADER_MAX)
+		return ERR_PARSE;
+	if (n)
+		memcpy(m->header, sqlite3_column_blob(st, 6), n);
+	m->header_len = n;
+	m->precedence = (uint8_t)sqlite3_column_int(st, 7);
+	m->marking = (uint8_t)sqlite3_column_int(st, 8);
+	m->kind = (uint32_t)sqlite3_column_int64(st, 9);
+	m->body_len = (size_t)sqlite3_column_bytes(st, 10);
+	if ((m->body = malloc(m->body_len ? m->body_len : 1)) == NULL)
+		return ERR_NOMEM;
+	if (m->body_len)
+		memcpy(m->body, sqlite3_column_blob(st, 10), m->body_len);
+	m->state = (enum store_state)sqlite3_column_int(st, 11);
+	m->time_ms = u64(st, 12);
+	m->stored_ms = u64(st, 13);
+	m->assigned_ms = u64(st, 14);
+	m->receipted_ms = u64(st, 15);
+	return 0;
+}
+
+static int
+msg_rows(struct store *s, sqlite3_stmt *st, store_msg_fn fn, void *arg)
+{
+	struct store_msg m;
+	int r;
+
+	while ((r = pstep(s, st)) == 1) {
+		if ((r = row_msg(st, &m)) == 0)
+			r = fn(arg, &m);
+		store_msg_fini(&m);
+		if (r != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_kind_each(struct store *s, const uint8_t *channel, uint32_t kind,
+    store_msg_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = pprep(s, &st, "SELECT " MSG_COLS " FROM message WHERE kind"
+	    " = ?1 AND kind <> 1 AND (?2 IS NULL OR channel = ?2) ORDER BY"
+	    " qid")) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, kind);
+	if (channel)
+		sqlite3_bind_blob(st, 2, channel, STORE_ID_LEN, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	return msg_rows(s, st, fn, arg);
+}
+
+int
+store_due_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t precedence, uint32_t kind, uint64_t from_ms, uint64_t to_ms,
+    store_msg_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (from_ms > INT64_MAX || to_ms > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = pprep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	    " channel = ?1 AND precedence = ?2 AND time_ms > ?3 AND"
+	    " time_ms <= ?4 AND seq IS NOT NULL AND kind = ?5 ORDER BY"
+	    " time_ms")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, precedence);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)from_ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)to_ms);
+	sqlite3_bind_int64(st, 5, kind);
+	return msg_rows(s, st, fn, arg);
+}

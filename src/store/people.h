@@ -1,0 +1,115 @@
+/*
+ * people.h: the store's tables for people in the loop (schema version 2,
+ * docs/store.md and docs/operators.md): the hash-chained audit log, alerts
+ * and their clearings, messages held for a principal's approval, and who
+ * first saw a received message. Part of the store module (people.c sees
+ * struct store). Every table is append-only, enforced by triggers: a
+ * clearing or an approval is a new row, never an update.
+ *
+ * The store does not encode audit entries or alerts (msg/audit.h and
+ * msg/alert.h do); it keeps their bytes and the few columns it looks up by.
+ */
+#ifndef PARLEY_STORE_PEOPLE_H
+#define PARLEY_STORE_PEOPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+#define STORE_AUDIT_MAX 4096		/* bytes per encoded audit entry */
+#define STORE_ALERT_MAX 4096		/* bytes per alert JSON */
+#define STORE_NAME_MAX 128		/* operator names, notes: bytes */
+#define STORE_NOTE_MAX 1024
+
+/* --- audit ---------------------------------------------------------------
+ * The last entry's number and hash: 0 and zeros for an empty log. */
+int store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
+    WUR;
+/* Appends entry n with its hash in one transaction: ERR_CHAIN unless n is
+ * the last number plus one (nothing stored). */
+int store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
+    size_t len, const uint8_t hash[STORE_ID_LEN]) WUR;
+/* Calls fn per entry in order; a non-zero return stops and is returned. */
+typedef int (*store_audit_fn)(void *arg, uint64_t n, const uint8_t *entry,
+    size_t len, const uint8_t hash[STORE_ID_LEN]);
+int store_audit_each(struct store *s, store_audit_fn fn, void *arg) WUR;
+
+/* --- alerts -------------------------------------------------------------- */
+struct store_alert {
+	int64_t n;
+	const char *key;		/* what makes it unique */
+	const char *json;		/* the alert as raised */
+	uint64_t time_ms;		/* raised here (local clock) */
+	bool cleared;
+	uint32_t cleared_uid;
+	const char *cleared_by, *note;	/* "" when not cleared */
+	uint64_t cleared_ms;
+};
+/* Stores an alert under key unless one with that key exists (*fresh says
+ * which; *n names the stored one either way). */
+int store_alert_put(struct store *s, const char *key, const char *json,
+    uint64_t now_ms, int64_t *n, bool *fresh) WUR;
+/* Calls fn per alert, oldest first; all: cleared ones too. The strings
+ * are valid during the call only. */
+typedef int (*store_alert_fn)(void *arg, const struct store_alert *a);
+int store_alerts_each(struct store *s, bool all, store_alert_fn fn, void *arg)
+    WUR;
+/* Records the clearing of alert n: ERR_NOT_FOUND, ERR_STATE (already
+ * cleared). */
+int store_alert_clear(struct store *s, int64_t n, uint32_t uid,
+    const char *name, const char *note, uint64_t now_ms) WUR;
+
+/* --- held for approval --------------------------------------------------- */
+struct store_held {
+	int64_t hid;
+	uint8_t channel[STORE_ID_LEN];
+	uint8_t precedence, marking;
+	uint32_t kind;
+	const uint8_t *body;		/* valid during the call */
+	size_t body_len;
+	uint32_t uid;
+	const char *by;			/* who asked for it */
+	uint64_t time_ms;
+	int64_t qid;			/* 0 while awaiting approval */
+	uint32_t approved_uid;
+	const char *approved_by;	/* "" while awaiting */
+	uint64_t approved_ms;
+};
+int store_held_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t precedence, uint8_t marking, uint32_t kind, const uint8_t *body,
+    size_t len, uint32_t uid, const char *name, uint64_t now_ms,
+    int64_t *hid) WUR;
+typedef int (*store_held_fn)(void *arg, const struct store_held *h);
+/* One held message (ERR_NOT_FOUND); fn sees it. */
+int store_held_get(struct store *s, int64_t hid, store_held_fn fn, void *arg)
+    WUR;
+/* All held messages, oldest first; pending: only those awaiting. */
+int store_held_each(struct store *s, bool pending, store_held_fn fn,
+    void *arg) WUR;
+/* Records the approval that released held message hid as queued message
+ * qid: ERR_STATE if it was approved already. */
+int store_held_release(struct store *s, int64_t hid, int64_t qid,
+    uint32_t uid, const char *name, uint64_t now_ms) WUR;
+
+/* --- seen ---------------------------------------------------------------- */
+/* Records that a person first saw message id (later calls keep the first). */
+int store_seen_put(struct store *s, const uint8_t id[STORE_ID_LEN],
+    uint32_t uid, const char *name, uint64_t now_ms) WUR;
+/* ERR_NOT_FOUND when nobody has seen it; name is cap bytes. */
+int store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN],
+    uint32_t *uid, char *name, size_t cap, uint64_t *time_ms) WUR;
+
+/* --- messages by kind and by due time ------------------------------------
+ * Calls fn for each message of kind on channel (NULL: all), qid order. */
+int store_kind_each(struct store *s, const uint8_t *channel, uint32_t kind,
+    store_msg_fn fn, void *arg) WUR;
+/* Calls fn for each message of channel with precedence and a place in the
+ * chain (seq set), of kind, whose time_ms is in (from, to]. */
+int store_due_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t precedence, uint32_t kind, uint64_t from_ms, uint64_t to_ms,
+    store_msg_fn fn, void *arg) WUR;
+
+#endif
