@@ -1,0 +1,322 @@
+/*
+ * test_ack.c: acknowledgments and alerts. The ACK body's encoding (round
+ * trip, refusals, canonical form), its place among envelope kinds, the
+ * pure check ack_verify (lateness from the two signed times, on the
+ * deadline's edge); alerts stored once per key, cleared once by a named
+ * operator; the alert command gets the alert on standard input, and a
+ * command that fails, cannot run or runs too long raises an alert of its
+ * own that runs nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "base/file.h"
+#include "msg/ack.h"
+#include "msg/alert.h"
+#include "store/people.h"
+
+static char dir[] = "/tmp/parley-test-ack-XXXXXX";
+
+static void
+test_body_round_trip(void)
+{
+	struct ack_body b, d;
+	uint8_t buf[ACK_BODY_MAX + 8];
+	size_t len;
+
+	memset(&b, 0, sizeof b);
+	memset(b.acked, 0xab, sizeof b.acked);
+	snprintf(b.operator, sizeof b.operator, "Capt. Birch");
+	snprintf(b.text, sizeof b.text, "understood; standing by");
+	CHECK_INT(ack_body_encode(&b, buf, sizeof buf, &len), 0);
+	CHECK_INT(ack_body_decode(&d, buf, len), 0);
+	CHECK_MEM(d.acked, b.acked, sizeof b.acked);
+	CHECK_STR(d.operator, "Capt. Birch");
+	CHECK_STR(d.text, "understood; standing by");
+	CHECK_INT(envelope_body_check_kind(ENVELOPE_ACK, buf, len), 0);
+	CHECK(envelope_kind_is_known(ENVELOPE_ACK));
+	CHECK_STR(envelope_kind_name(ENVELOPE_ACK), "ack");
+	/* Trailing bytes, a cut body, the text kind's rules do not apply. */
+	buf[len] = 0;
+	CHECK(ack_body_decode(&d, buf, len + 1) != 0);
+	CHECK(ack_body_decode(&d, buf, len - 1) != 0);
+	CHECK(envelope_body_check_kind(ENVELOPE_ACK, (const uint8_t *)"hi", 2)
+	    != 0);
+	/* Empty text is fine; an empty operator is not. */
+	b.text[0] = '\0';
+	CHECK_INT(ack_body_encode(&b, buf, sizeof buf, &len), 0);
+	CHECK_INT(ack_body_decode(&d, buf, len), 0);
+	b.operator[0] = '\0';
+	CHECK_INT(ack_body_encode(&b, buf, sizeof buf, &len), ERR_INVALID);
+	/* Bad UTF-8 in the operator's name. */
+	snprintf(b.operator, sizeof b.operator, "\xc3\x28");
+	CHECK_INT(ack_body_encode(&b, buf, sizeof buf, &len), ERR_INVALID);
+}
+
+static void
+test_noncanonical_body(void)
+{
+	struct ack_body b, d;
+	uint8_t buf[ACK_BODY_MAX], alt[ACK_BODY_MAX + 8];
+	size_t len;
+
+	memset(&b, 0, sizeof b);
+	snprintf(b.operator, sizeof b.operator, "Maj. Aster");
+	CHECK_INT(ack_body_encode(&b, buf, sizeof buf, &len), 0);
+	/* The operator's length as a two-byte head (0x78 0x0a) instead of
+	 * 0x6a: well-formed, not the shortest. */
+	CHECK(buf[0] == 0xa3 && buf[1] == 0x00 && buf[2] == 0x58 &&
+	    buf[3] == 32 && buf[36] == 0x01 && buf[37] == 0x6a);
+	memcpy(alt, buf, 37);
+	alt[37] = 0x78;
+	alt[38] = 0x0a;
+	memcpy(alt + 39, buf + 38, len - 38);
+	CHECK_INT(ack_body_decode(&d, alt, len + 1), ERR_NONCANONICAL);
+	/* Keys out of order are refused too. */
+	memcpy(alt, buf, len);
+	alt[1] = 0x02;
+	CHECK(ack_body_decode(&d, alt, len) != 0);
+}
+
+static void
+test_verify_and_lateness(void)
+{
+	struct envelope_header msg, ack;
+	struct ack_body b, out;
+	uint8_t id[ENVELOPE_ID_LEN], body[ACK_BODY_MAX];
+	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
+	size_t len;
+	bool late = true;
+
+	memset(&msg, 0, sizeof msg);
+	memset(&ack, 0, sizeof ack);
+	memset(id, 7, sizeof id);
+	memset(msg.channel, 1, sizeof msg.channel);
+	memcpy(ack.channel, msg.channel, sizeof ack.channel);
+	msg.sender = 0;
+	ack.sender = 1;
+	msg.kind = ENVELOPE_TEXT;
+	ack.kind = ENVELOPE_ACK;
+	msg.precedence = ENVELOPE_FLASH;
+	msg.time_ms = 1000000;
+	ack.time_ms = 1000000 + 2000;		/* on the edge: in time */
+	memset(&b, 0, sizeof b);
+	memcpy(b.acked, id, sizeof id);
+	snprintf(b.operator, sizeof b.operator, "Capt. Birch");
+	CHECK_INT(ack_body_encode(&b, body, sizeof body, &len), 0);
+	CHECK_INT(ack_deadline_ms(dl, ENVELOPE_FLASH), 2000);
+	CHECK_INT(ack_deadline_ms(dl, 9), 0);
+	CHECK_INT(ack_verify(&ack, body, len, &msg, id, 2000, &late, &out), 0);
+	CHECK(!late);
+	CHECK_STR(out.operator, "Capt. Birch");
+	ack.time_ms++;				/* one ms past: late */
+	CHECK_INT(ack_verify(&ack, body, len, &msg, id, 2000, &late, &out), 0);
+	CHECK(late);
+	/* An ACK from the message's own sender, another channel, another
+	 * id, not an ACK at all. */
+	ack.sender = 0;
+	CHECK_INT(ack_verify(&ack, body, len, &msg, id, 2000, &late, &out),
+	    ERR_INVALID);
+	ack.sender = 1;
+	ack.channel[0] ^= 1;
+	CHECK_INT(ack_verify(&ack, body, len, &msg, id, 2000, &late, &out),
+	    ERR_INVALID);
+	ack.channel[0] ^= 1;
+	id[0] ^= 1;
+	CHECK_INT(ack_verify(&ack, body, len, &msg, id, 2000, &late, &out),
+	    ERR_CHAIN);
+	ack.kind = ENVELOPE_TEXT;
+	CHECK_INT(ack_verify(&ack, body, len, &msg, id, 2000, &late, &out),
+	    ERR_KIND);
+	/* An ACK stamped before the message (skewed clocks) is not late. */
+	CHECK(!ack_is_late(5000, 4000, 0));
+}
+
+static struct store *
+mem_store(void)
+{
+	struct store *s = NULL;
+
+	CHECK_INT(store_open(&s, ":memory:"), 0);
+	return s;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static json_t *
+alert_of(const char *key)
+{
+	return json_pack("{s:s, s:s, s:s}", "key", key, "kind", "test",
+	    "text", "south owes an acknowledgment");
+}
+
+struct seen {
+	size_t n, failed, cleared;
+	char last_text[512];
+};
+
+static int
+count_alert(void *arg, const struct store_alert *a)
+{
+	struct seen *sn = arg;
+
+	sn->n++;
+	sn->cleared += a->cleared;
+	if (strstr(a->json, "alert-command-failed")) {
+		sn->failed++;
+		snprintf(sn->last_text, sizeof sn->last_text, "%s", a->json);
+	}
+	return 0;
+}
+
+/* Ticks a for ms milliseconds. */
+static void
+settle(struct alerter *a, int ms)
+{
+	for (int i = 0; i < ms / 20; i++) {
+		alert_tick(a, now_ms());
+		usleep(20000);
+	}
+}
+
+static void
+test_alerts_once_and_cleared_once(void)
+{
+	struct store *s = mem_store();
+	struct alerter *a = NULL;
+	struct seen sn;
+	json_t *o;
+	bool fresh;
+
+	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
+	o = alert_of("k1");
+	CHECK_INT(alert_raise(a, o, 1000, &fresh), 0);
+	CHECK(fresh);
+	CHECK_INT(json_integer_value(json_object_get(o, "n")), 1);
+	json_decref(o);
+	o = alert_of("k1");
+	CHECK_INT(alert_raise(a, o, 2000, &fresh), 0);
+	CHECK(!fresh);
+	json_decref(o);
+	CHECK_INT(store_alert_clear(s, 1, 60001, "Maj. Aster", "phoned", 3000),
+	    0);
+	CHECK_INT(store_alert_clear(s, 1, 60001, "Maj. Aster", "again", 3001),
+	    ERR_STATE);
+	CHECK_INT(store_alert_clear(s, 7, 60001, "Maj. Aster", "", 3001),
+	    ERR_NOT_FOUND);
+	memset(&sn, 0, sizeof sn);
+	CHECK_INT(store_alerts_each(s, false, count_alert, &sn), 0);
+	CHECK_INT(sn.n, 0);
+	CHECK_INT(store_alerts_each(s, true, count_alert, &sn), 0);
+	CHECK_INT(sn.n, 1);
+	CHECK_INT(sn.cleared, 1);
+	alert_free(a);
+	store_close(s);
+}
+
+static void
+test_alert_command(void)
+{
+	struct store *s = mem_store();
+	struct alerter *a = NULL;
+	char out[256], script[512];
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	uint8_t *got = NULL;
+	size_t n = 0;
+	uint64_t started, failed;
+	json_t *o;
+
+	snprintf(out, sizeof out, "%s/alert.json", dir);
+	snprintf(script, sizeof script, "cat >> %s", out);
+	CHECK_INT(alert_new(s, argv, 0, &a), 0);
+	o = alert_of("owed:abc");
+	CHECK_INT(alert_raise(a, o, now_ms(), NULL), 0);
+	json_decref(o);
+	o = alert_of("owed:abc");	/* the same key: no second run */
+	CHECK_INT(alert_raise(a, o, now_ms(), NULL), 0);
+	json_decref(o);
+	settle(a, 600);
+	alert_counts(a, &started, &failed);
+	CHECK_INT(started, 1);
+	CHECK_INT(failed, 0);
+	CHECK_INT(file_read(out, 1 << 16, &got, &n), 0);
+	if (got) {
+		char *t = strndup((const char *)got, n);
+		CHECK_CONTAINS(t, "\"key\":\"owed:abc\"");
+		CHECK_CONTAINS(t, "south owes an acknowledgment");
+		CHECK(strchr(t, '\n') == t + n - 1);	/* one line */
+		free(t);
+	}
+	free(got);
+	alert_free(a);
+	store_close(s);
+}
+
+static void
+test_alert_command_failures(void)
+{
+	static const struct {
+		const char *argv[4];
+		const char *why;
+	} cases[] = {
+		{ { "/bin/false", NULL }, "exit 1" },
+		{ { "/nonexistent/siren", NULL }, "cannot run" },
+		{ { "/bin/sleep", "30", NULL }, "killed after 300 ms" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct store *s = mem_store();
+		struct alerter *a = NULL;
+		uint64_t started, failed;
+		struct seen sn;
+		json_t *o;
+
+		CHECK_INT(alert_new(s, cases[i].argv, 300, &a), 0);
+		o = alert_of("deadline:x");
+		CHECK_INT(alert_raise(a, o, now_ms(), NULL), 0);
+		json_decref(o);
+		settle(a, 1200);
+		alert_counts(a, &started, &failed);
+		CHECK_INT(started, 1);		/* the failure ran nothing */
+		CHECK_INT(failed, 1);
+		memset(&sn, 0, sizeof sn);
+		CHECK_INT(store_alerts_each(s, true, count_alert, &sn), 0);
+		CHECK_INT(sn.n, 2);
+		CHECK_INT(sn.failed, 1);
+		CHECK_CONTAINS(sn.last_text, cases[i].why);
+		alert_free(a);
+		store_close(s);
+	}
+}
+
+int
+main(void)
+{
+	char cmd[128];
+	int rc;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	RUN(test_body_round_trip);
+	RUN(test_noncanonical_body);
+	RUN(test_verify_and_lateness);
+	RUN(test_alerts_once_and_cleared_once);
+	RUN(test_alert_command);
+	RUN(test_alert_command_failures);
+	rc = harness_summary();
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return rc;
+}
