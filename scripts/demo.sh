@@ -29,7 +29,8 @@ run "$P" id --home "$D/south" --export "$D/south.id"
 run "$P" channel draft --home "$D/north" --peer "$D/south.id" \
     --paths 127.0.0.1:7101,127.0.0.1:7102 \
     --peer-paths 127.0.0.1:7111,127.0.0.1:7112 \
-    --language en --peer-language fr --heartbeat 1 --out "$D/north-south.agreement"
+    --language en --peer-language fr --heartbeat 1 --deadline routine=4 \
+    --out "$D/north-south.agreement"
 
 step "3. Both sign it (the file travels by hand: it holds the pre-shared key)"
 run "$P" channel sign --home "$D/north" "$D/north-south.agreement"
@@ -50,6 +51,12 @@ else
 fi
 
 step "5. Both daemons start; the two paths come up"
+# The operators (docs/operators.md): whoever runs the demo is each node's
+# named duty officer, with every role (a one-person watch).
+for side in "north:Maj. Aster (north duty officer)" "south:Capt. Lark (south duty officer)"; do
+	printf '{"version": 1, "operators": [{"uid": %s, "name": "%s", "roles": ["duty-officer", "principal", "communications-officer", "auditor"]}]}\n' \
+	    "$(id -u)" "${side#*:}" > "$D/${side%%:*}/roles.json"
+done
 "$PD" --home "$D/north" 2>"$D/north.log" &
 PIDS="$PIDS $!"
 "$PD" --home "$D/south" 2>"$D/south.log" &
@@ -82,6 +89,40 @@ run "$P" log --home "$D/north"
 id=$("$P" inbox --home "$D/south" --json | grep -o '"id": *"[0-9a-f]*"' | head -n 1 | grep -o '[0-9a-f]\{64\}')
 run "$P" show --home "$D/south" "$(echo "$id" | cut -c1-12)"
 [ "$r" -ge 4 ] || { echo "the messages were not receipted; logs:" >&2; tail -n 20 "$D/north.log" "$D/south.log" >&2; exit 1; }
+
+step "5d. People in the loop: north sends a FLASH and a ROUTINE; south acknowledges the FLASH"
+# (the agreement shortened the ROUTINE acknowledgment deadline to 4 s for the demo)
+fl=$("$P" send --home "$D/north" --precedence flash "north to south, FLASH: acknowledge at once")
+rt=$("$P" send --home "$D/north" --precedence routine "north to south, ROUTINE: weekly summary")
+echo "north sent $fl (FLASH) and $rt (ROUTINE)"
+fid="" rid=""
+for _ in $(seq 1 100); do
+	fid=$("$P" show --home "$D/north" --json "$fl" | grep -o '"id": "[0-9a-f]\{64\}"' | grep -o '[0-9a-f]\{64\}' || true)
+	rid=$("$P" show --home "$D/north" --json "$rt" | grep -o '"id": "[0-9a-f]\{64\}"' | grep -o '[0-9a-f]\{64\}' || true)
+	[ -n "$fid" ] && [ -n "$rid" ] && "$P" show --home "$D/south" "$fid" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+run "$P" show --home "$D/south" "$(echo "$fid" | cut -c1-12)"
+run "$P" ack --home "$D/south" "$(echo "$fid" | cut -c1-12)" "understood; standing by"
+for _ in $(seq 1 100); do
+	"$P" show --home "$D/north" --json "$fid" | grep -q '"ack_state": "acknowledged"' && break
+	sleep 0.1
+done
+run "$P" show --home "$D/north" "$(echo "$fid" | cut -c1-12)"
+echo "(waiting for the ROUTINE deadline to pass: nobody acknowledges it)"
+for _ in $(seq 1 100); do
+	"$P" alerts --home "$D/north" --json | grep -q "$rid" && \
+	    "$P" alerts --home "$D/south" --json | grep -q "$rid" && break
+	sleep 0.1
+done
+run "$P" alerts --home "$D/north"
+run "$P" alerts --home "$D/south"
+run "$P" status --home "$D/north" --json | grep -A 8 '"peer_overdue"' | head -n 8
+an=$("$P" alerts --home "$D/north" --json | tr -d ' \n' | grep -o "{[^{}]*$rid[^{}]*}" | grep -o '"n":[0-9]*' | head -n 1 | cut -d: -f2)
+run "$P" alert clear --home "$D/north" "$an" "phoned south's duty officer; summary not urgent"
+run "$P" alerts --home "$D/north" --all
+run "$P" audit --home "$D/north"
+run "$P" audit --home "$D/south"
 
 step "5c. The record: both sides verify and print the same transcript head"
 hn="" hs=""

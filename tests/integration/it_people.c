@@ -1,0 +1,835 @@
+/*
+ * it_people.c: people in the loop between real parleyd processes on
+ * loopback (docs/operators.md). Runs as root: each operator is a child
+ * that drops to a test uid (60001 duty officer, 60002 auditor, 60003
+ * principal, 60004 communications officer; 60099 nobody) and the control
+ * group 60100 before it calls the daemon, so the kernel's SO_PEERCRED says
+ * who it is.
+ *
+ * Checks: every command x every role through the socket (a refusal is
+ * ERR_DENIED and names the missing role; an allowed command gets past the
+ * check to its own argument errors); control_group makes the socket 0660
+ * and the home 0710; a bad roles.json stops parleyd from starting and a
+ * bad one on SIGHUP keeps the old roles; the approval gate holds a
+ * --for-principal message until a principal approves it; an ACK travels
+ * back and turns the message acknowledged on both sides with the
+ * operator's name; a FLASH deadline shortened to 2 s in the agreement
+ * passes and raises the alert on both sides, runs alert_command on both
+ * (it appends its stdin to a file), shows in status, and the late ACK is
+ * marked late on both sides; an alert is cleared by a named duty officer,
+ * not by an auditor; the audit log names every actor and verifies.
+ *
+ * Ports: 127.0.0.1, 16000-16999, a block of 4 from the pid. Kills only
+ * its own children; removes its temporary directory; bounded by an alarm.
+ */
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "base/hex.h"
+#include "crypto/agreement.h"
+#include "crypto/keys.h"
+#include "ctl/ctl.h"
+#include "ports.h"
+
+#define TIME_LIMIT_S 150
+#define GROUP 60100
+#define DUTY 60001
+#define AUDITOR 60002
+#define PRINCIPAL 60003
+#define COMMS 60004
+#define NOBODY 60099
+
+static char tmpdir[] = "/tmp/parley-it-people-XXXXXX";
+static char build[1024] = "build";
+static int port_base;
+static char home_n[1200], home_s[1200], log_n[1300], log_s[1300];
+static char alerts_n[1300], alerts_s[1300];
+static pid_t pid_n = -1, pid_s = -1;
+static struct agreement ag;
+static struct keys k_n, k_s;
+
+/* --- processes ----------------------------------------------------------- */
+
+static pid_t
+spawn(const char *home, const char *logpath)
+{
+	char bin[1100];
+	pid_t pid;
+	int fd;
+
+	snprintf(bin, sizeof bin, "%s/parleyd", build);
+	if ((pid = fork()) != 0)
+		return pid;
+	if ((fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	execl(bin, "parleyd", "--home", home, "--log-level", "debug",
+	    (char *)NULL);
+	_exit(127);
+}
+
+static int
+reap(pid_t pid, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void
+stop(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGTERM);
+		if (reap(*pid, 5000) == -1) {
+			kill(*pid, SIGKILL);
+			reap(*pid, 5000);
+		}
+		*pid = -1;
+	}
+}
+
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "it_people: time limit reached\n"
+	    "0 passed, 1 failed\n";
+
+	(void)sig;
+	if (pid_n > 0)
+		kill(pid_n, SIGKILL);
+	if (pid_s > 0)
+		kill(pid_s, SIGKILL);
+	(void)!write(1, msg, sizeof msg - 1);
+	_exit(1);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* --- operators ------------------------------------------------------------ */
+
+/*
+ * One request (stolen) as uid: a child drops to uid and the control group
+ * and calls the daemon; its whole response (caller decrefs), or NULL.
+ */
+static json_t *
+call_as(uid_t uid, const char *home, json_t *req)
+{
+	char buf[1 << 16];
+	size_t n = 0;
+	ssize_t k;
+	int p[2];
+	pid_t pid;
+
+	if (req == NULL || pipe(p) != 0) {
+		json_decref(req);
+		return NULL;
+	}
+	if ((pid = fork()) == 0) {
+		gid_t g = GROUP;
+		json_t *resp = NULL;
+		char *s;
+
+		close(p[0]);
+		if (uid != 0 && (setgroups(1, &g) != 0 || setgid(g) != 0 ||
+		    setuid(uid) != 0))
+			_exit(2);
+		if (ctl_call(home, req, &resp) != 0 ||
+		    (s = json_dumps(resp, JSON_COMPACT)) == NULL)
+			_exit(3);
+		(void)!write(p[1], s, strlen(s));
+		_exit(0);
+	}
+	close(p[1]);
+	json_decref(req);
+	while (pid > 0 && n < sizeof buf - 1 && (k = read(p[0], buf + n,
+	    sizeof buf - 1 - n)) > 0)
+		n += (size_t)k;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	buf[n] = '\0';
+	return n ? json_loads(buf, 0, NULL) : NULL;
+}
+
+/* The result of a request that must succeed (new reference), or NULL. */
+static json_t *
+ok_as(uid_t uid, const char *home, json_t *req)
+{
+	json_t *r = call_as(uid, home, req), *res = NULL;
+
+	if (r && json_is_true(json_object_get(r, "ok")))
+		res = json_incref(json_object_get(r, "result"));
+	else
+		printf("  refused or failed: %s\n", r ? json_string_value(
+		    json_object_get(r, "error")) : "(no answer)");
+	json_decref(r);
+	return res;
+}
+
+/* The error code of a request (0 when it succeeded), error text in err. */
+static int
+code_as(uid_t uid, const char *home, json_t *req, char *err, size_t cap)
+{
+	json_t *r = call_as(uid, home, req);
+	int code = -999;
+
+	if (err)
+		snprintf(err, cap, "%s", r && json_string_value(json_object_get(
+		    r, "error")) ? json_string_value(json_object_get(r,
+		    "error")) : "");
+	if (r)
+		code = json_is_true(json_object_get(r, "ok")) ? 0 :
+		    (int)json_integer_value(json_object_get(r, "code"));
+	json_decref(r);
+	return code;
+}
+
+/* A message's "show" result by id or local id, or NULL. */
+static json_t *
+show(const char *home, const char *id)
+{
+	json_t *r = call_as(0, home, json_pack("{s:s, s:s}", "cmd", "show",
+	    "id", id)), *res = NULL;
+
+	if (r && json_is_true(json_object_get(r, "ok")))
+		res = json_incref(json_object_get(r, "result"));
+	json_decref(r);
+	return res;
+}
+
+/* The message id of a local id at home, waiting for its place (or ""). */
+static bool
+id_of(const char *home, const char *local, char out[65], int ms)
+{
+	uint64_t t0 = now_ms();
+
+	do {
+		json_t *m = show(home, local);
+		const char *id = m ? json_string_value(json_object_get(m,
+		    "id")) : NULL;
+		bool got = id && strlen(id) == 64;
+		if (got)
+			memcpy(out, id, 65);
+		json_decref(m);
+		if (got)
+			return true;
+		usleep(50000);
+	} while (now_ms() - t0 < (uint64_t)ms);
+	return false;
+}
+
+/* Waits until home's show of id has field == value (string). */
+static bool
+wait_field(const char *home, const char *id, const char *field,
+    const char *value, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	do {
+		json_t *m = show(home, id);
+		const char *v = m ? json_string_value(json_object_get(m,
+		    field)) : NULL;
+		bool ok = v && strcmp(v, value) == 0;
+		json_decref(m);
+		if (ok)
+			return true;
+		usleep(50000);
+	} while (now_ms() - t0 < (uint64_t)ms);
+	printf("  %s: %s never became %s\n", home, field, value);
+	return false;
+}
+
+/* The alerts (all) of home as one JSON text (caller frees), or NULL. */
+static char *
+alerts_text(const char *home)
+{
+	json_t *r = ok_as(AUDITOR, home, json_pack("{s:s, s:b}", "cmd",
+	    "alerts", "all", 1));
+	char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
+
+	json_decref(r);
+	return s;
+}
+
+static bool
+wait_alert(const char *home, const char *needle, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	do {
+		char *s = alerts_text(home);
+		bool ok = s && strstr(s, needle);
+		free(s);
+		if (ok)
+			return true;
+		usleep(100000);
+	} while (now_ms() - t0 < (uint64_t)ms);
+	printf("  %s: no alert with %s\n", home, needle);
+	return false;
+}
+
+static bool
+file_has(const char *path, const char *needle, int ms)
+{
+	uint64_t t0 = now_ms();
+	char buf[1 << 16];
+
+	do {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		if (strstr(buf, needle))
+			return true;
+		usleep(100000);
+	} while (now_ms() - t0 < (uint64_t)ms);
+	printf("  %s has no %s\n", path, needle);
+	return false;
+}
+
+static bool
+inbox_has(const char *home, const char *needle)
+{
+	json_t *r = ok_as(AUDITOR, home, json_pack("{s:s}", "cmd", "log"));
+	char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	bool has = s && strstr(s, needle);
+
+	free(s);
+	json_decref(r);
+	return has;
+}
+
+/* --- setup ---------------------------------------------------------------- */
+
+static int
+write_file(const char *home, const char *name, const char *text)
+{
+	char path[1300];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", home, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static int
+write_roles(const char *home, const char *duty_name)
+{
+	char text[1024];
+
+	snprintf(text, sizeof text, "{\"version\": 1, \"operators\": [\n"
+	    " {\"uid\": 0, \"name\": \"Test Harness\", \"roles\": "
+	    "[\"communications-officer\", \"auditor\"]},\n"
+	    " {\"uid\": %d, \"name\": \"%s\", \"roles\": [\"duty-officer\"]},\n"
+	    " {\"uid\": %d, \"name\": \"Sgt. Example\", \"roles\": "
+	    "[\"auditor\"]},\n"
+	    " {\"uid\": %d, \"name\": \"Col. Birch\", \"roles\": "
+	    "[\"principal\"]},\n"
+	    " {\"uid\": %d, \"name\": \"Lt. Reed\", \"roles\": "
+	    "[\"communications-officer\"]}]}\n", DUTY, duty_name, AUDITOR,
+	    PRINCIPAL, COMMS);
+	return write_file(home, "roles.json", text);
+}
+
+static bool
+setup(void)
+{
+	struct keys *ks[2] = { &k_n, &k_s };
+	char *homes[2] = { home_n, home_s }, *files[2] = { alerts_n, alerts_s };
+	const char *names[2] = { "north", "south" };
+	const char *duty[2] = { "Maj. Aster", "Capt. Lark" };
+	char conf[2048];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(homes[i], sizeof home_n, "%s/%s", tmpdir, names[i]);
+		if (keys_create(homes[i], names[i]) != 0 ||
+		    keys_load(ks[i], homes[i]) != 0)
+			return false;
+	}
+	agreement_defaults(&ag);
+	for (int i = 0; i < 2; i++) {
+		struct agreement_party *p = &ag.party[i];
+		snprintf(p->name, sizeof p->name, "%s", ks[i]->id.name);
+		memcpy(p->link_pub, ks[i]->id.link_pub, KEYS_PUB_LEN);
+		memcpy(p->sign_pub, ks[i]->id.sign_pub, KEYS_PUB_LEN);
+		for (int j = 0; j < 2; j++)
+			snprintf(p->paths[j], sizeof p->paths[j],
+			    "127.0.0.1:%d", port_base + 2 * i + j);
+	}
+	ag.npaths = 2;
+	randombytes_buf(ag.psk, sizeof ag.psk);
+	ag.created = (uint64_t)time(NULL) - 60;
+	ag.not_before = ag.created;
+	ag.not_after = (uint64_t)time(NULL) + 86400u * 30;
+	ag.heartbeat_s = 1;
+	ag.ack_deadline_s[AGREEMENT_FLASH] = 2;	/* --deadline flash=2 */
+	if (agreement_finalize(&ag) != 0 || agreement_sign(&ag, &k_n) != 0 ||
+	    agreement_sign(&ag, &k_s) != 0 ||
+	    agreement_install(home_n, &ag) != 0 ||
+	    agreement_install(home_s, &ag) != 0)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		snprintf(files[i], sizeof alerts_n, "%s/%s-alerts.json", tmpdir,
+		    names[i]);
+		snprintf(conf, sizeof conf, "{\"handshake_timeout_ms\": 1000, "
+		    "\"backoff_min_ms\": 50, \"backoff_max_ms\": 500, "
+		    "\"debug_inject\": true, \"control_group\": %d, "
+		    "\"alert_command\": [\"/bin/sh\", \"-c\", \"cat >> %s\"]}\n",
+		    GROUP, files[i]);
+		if (write_file(homes[i], "parleyd.conf", conf) != 0 ||
+		    write_roles(homes[i], duty[i]) != 0)
+			return false;
+	}
+	snprintf(log_n, sizeof log_n, "%s/north.log", tmpdir);
+	snprintf(log_s, sizeof log_s, "%s/south.log", tmpdir);
+	return true;
+}
+
+static bool
+wait_up(const char *home, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	do {
+		json_t *r = call_as(0, home, json_pack("{s:s}", "cmd",
+		    "status"));
+		json_t *m = json_object_get(json_array_get(json_object_get(
+		    json_object_get(r, "result"), "channels"), 0), "messages");
+		bool ok = json_is_true(json_object_get(m, "synced"));
+		json_decref(r);
+		if (ok)
+			return true;
+		usleep(50000);
+	} while (now_ms() - t0 < (uint64_t)ms);
+	return false;
+}
+
+/* --- tests ------------------------------------------------------------------ */
+
+static void
+test_start_and_socket_modes(void)
+{
+	char sock[1300], bad[1300], blog[1300];
+	struct stat st;
+	struct keys kb;
+	int status;
+	pid_t pid;
+
+	/* A malformed roles file: parleyd refuses to start. */
+	snprintf(bad, sizeof bad, "%s/badhome", tmpdir);
+	snprintf(blog, sizeof blog, "%s/bad.log", tmpdir);
+	CHECK_INT(keys_create(bad, "north"), 0);
+	CHECK_INT(write_file(bad, "roles.json", "{\"version\": 1, "
+	    "\"operators\": [{\"uid\": 1, \"roles\": [\"admiral\"]}]}"), 0);
+	pid = spawn(bad, blog);
+	status = reap(pid, 10000);
+	CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		reap(pid, 2000);
+	}
+	CHECK(file_has(blog, "roles.json", 100));
+	memset(&kb, 0, sizeof kb);
+
+	pid_n = spawn(home_n, log_n);
+	pid_s = spawn(home_s, log_s);
+	CHECK(wait_up(home_n, 15000));
+	CHECK(wait_up(home_s, 15000));
+	snprintf(sock, sizeof sock, "%s/%s", home_n, CTL_SOCKET_NAME);
+	CHECK_INT(stat(sock, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0660);
+	CHECK_INT(st.st_gid, GROUP);
+	CHECK_INT(stat(home_n, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0710);
+	CHECK_INT(st.st_gid, GROUP);
+}
+
+/* Every command x every operator through the socket. Each request is one
+ * that fails on its own arguments (or harmlessly succeeds) once past the
+ * roles check, so "allowed" shows as any code but ERR_DENIED. */
+static void
+test_every_command_every_role(void)
+{
+	static const struct {
+		const char *req;
+		const char *may;	/* D duty, P principal, C comms, A auditor */
+	} rows[] = {
+		{ "{\"cmd\":\"status\"}", "DPCA" },
+		{ "{\"cmd\":\"whoami\"}", "DPCA" },
+		{ "{\"cmd\":\"link-test\"}", "C" },
+		{ "{\"cmd\":\"msg-inject\"}", "C" },
+		{ "{\"cmd\":\"send\",\"text\":\"\"}", "DP" },
+		{ "{\"cmd\":\"inbox\",\"max\":1}", "DPA" },
+		{ "{\"cmd\":\"show\",\"id\":\"zz\"}", "DPA" },
+		{ "{\"cmd\":\"log\",\"max\":1}", "DPA" },
+		{ "{\"cmd\":\"held\"}", "DPA" },
+		{ "{\"cmd\":\"ack\",\"id\":\"zz\"}", "DP" },
+		{ "{\"cmd\":\"approve\",\"id\":\"h999999\"}", "P" },
+		{ "{\"cmd\":\"alerts\"}", "DPCA" },
+		{ "{\"cmd\":\"alert-clear\",\"id\":999999}", "DP" },
+		{ "{\"cmd\":\"audit\"}", "DPCA" },
+	};
+	static const struct {
+		char letter;
+		uid_t uid;
+	} ops[] = { { 'D', DUTY }, { 'A', AUDITOR }, { 'P', PRINCIPAL },
+	    { 'C', COMMS }, { '-', NOBODY } };
+	char err[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+			bool may = strchr(rows[i].may, ops[k].letter) != NULL;
+			int code = code_as(ops[k].uid, home_n, json_loads(
+			    rows[i].req, 0, NULL), err, sizeof err);
+			if ((code != ERR_DENIED) != may || code == -999)
+				printf("  %s as %c: code %d %s\n", rows[i].req,
+				    ops[k].letter, code, err);
+			CHECK(code != -999);
+			CHECK((code != ERR_DENIED) == may);
+			if (!may)
+				CHECK(strncmp(err, "refused: ", 9) == 0);
+			n++;
+		}
+	CHECK_INT(n, 14 * 5);
+	/* The refusal names the missing role and who asked. */
+	CHECK_INT(code_as(AUDITOR, home_s, json_pack("{s:s, s:s}", "cmd",
+	    "ack", "id", "abcd"), err, sizeof err), ERR_DENIED);
+	CHECK_STR(err, "refused: acknowledging needs the duty-officer or "
+	    "principal role; uid 60002 (Sgt. Example) has auditor");
+	CHECK_INT(code_as(NOBODY, home_n, json_pack("{s:s}", "cmd", "status"),
+	    err, sizeof err), ERR_DENIED);
+	CHECK_CONTAINS(err, "uid 60099 is not an operator");
+}
+
+static void
+test_sighup_reload(void)
+{
+	json_t *r;
+
+	CHECK_INT(write_file(home_n, "roles.json", "{\"version\": 7}"), 0);
+	kill(pid_n, SIGHUP);
+	CHECK(file_has(log_n, "SIGHUP: ", 5000));
+	r = ok_as(DUTY, home_n, json_pack("{s:s}", "cmd", "whoami"));
+	CHECK_STR(r ? json_string_value(json_object_get(r, "name")) : "",
+	    "Maj. Aster");
+	json_decref(r);
+	CHECK_INT(write_roles(home_n, "Maj. Aster (north duty)"), 0);
+	kill(pid_n, SIGHUP);
+	CHECK(file_has(log_n, "roles reloaded", 5000));
+	r = ok_as(DUTY, home_n, json_pack("{s:s}", "cmd", "whoami"));
+	CHECK_STR(r ? json_string_value(json_object_get(r, "name")) : "",
+	    "Maj. Aster (north duty)");
+	json_decref(r);
+}
+
+static void
+test_approval_gate(void)
+{
+	char err[512], id[65] = "";
+	json_t *r;
+
+	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s, s:s, s:b}", "cmd",
+	    "send", "text", "for the principal: cease-fire text v2",
+	    "precedence", "priority", "for_principal", 1));
+	CHECK(r != NULL);
+	CHECK_STR(r ? json_string_value(json_object_get(r, "state")) : "",
+	    "awaiting-approval");
+	CHECK_STR(r ? json_string_value(json_object_get(r, "local_id")) : "",
+	    "h1");
+	json_decref(r);
+	/* Held: not in the chain, not at south. */
+	usleep(1500000);
+	CHECK(!inbox_has(home_n, "cease-fire text v2"));
+	CHECK(!inbox_has(home_s, "cease-fire text v2"));
+	r = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd", "held"));
+	CHECK_INT(r ? json_array_size(json_object_get(r, "held")) : 0, 1);
+	json_decref(r);
+	/* A duty officer cannot approve; a principal can, once. */
+	CHECK_INT(code_as(DUTY, home_n, json_pack("{s:s, s:s}", "cmd",
+	    "approve", "id", "h1"), err, sizeof err), ERR_DENIED);
+	CHECK_CONTAINS(err, "approving needs the principal role");
+	CHECK(!inbox_has(home_s, "cease-fire text v2"));
+	r = ok_as(PRINCIPAL, home_n, json_pack("{s:s, s:s}", "cmd", "approve",
+	    "id", "h1"));
+	CHECK_STR(r ? json_string_value(json_object_get(r, "approved_by")) :
+	    "", "Col. Birch");
+	if (r)
+		CHECK(id_of(home_n, json_string_value(json_object_get(r,
+		    "local_id")), id, 10000));
+	json_decref(r);
+	CHECK_INT(code_as(PRINCIPAL, home_n, json_pack("{s:s, s:s}", "cmd",
+	    "approve", "id", "h1"), err, sizeof err), ERR_STATE);
+	CHECK(wait_field(home_s, id, "state", "received", 10000));
+	CHECK(inbox_has(home_s, "cease-fire text v2"));
+}
+
+static void
+test_ack_round_trip(void)
+{
+	char err[512], id[65] = "";
+	json_t *r, *m;
+
+	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd", "send",
+	    "text", "please acknowledge: exercise window opens 0600Z",
+	    "precedence", "immediate"));
+	CHECK(r != NULL);
+	if (r)
+		CHECK(id_of(home_n, json_string_value(json_object_get(r,
+		    "local_id")), id, 10000));
+	json_decref(r);
+	/* Listings do not count as seen; the first show by a person does. */
+	for (int i = 0; i < 200 && !inbox_has(home_s, id); i++)
+		usleep(50000);
+	CHECK(inbox_has(home_s, id));
+	m = ok_as(DUTY, home_s, json_pack("{s:s, s:s}", "cmd", "show", "id",
+	    id));
+	CHECK_STR(m ? json_string_value(json_object_get(m, "ack_state")) : "",
+	    "awaiting");
+	json_decref(m);
+	/* The auditor reads, does not acknowledge; the duty officer does. */
+	CHECK_INT(code_as(AUDITOR, home_s, json_pack("{s:s, s:s}", "cmd",
+	    "ack", "id", id), err, sizeof err), ERR_DENIED);
+	r = ok_as(DUTY, home_s, json_pack("{s:s, s:s, s:s}", "cmd", "ack",
+	    "id", id, "text", "received and understood"));
+	CHECK_STR(r ? json_string_value(json_object_get(r, "by")) : "",
+	    "Capt. Lark");
+	json_decref(r);
+	CHECK_INT(code_as(DUTY, home_s, json_pack("{s:s, s:s}", "cmd", "ack",
+	    "id", id), err, sizeof err), ERR_STATE);
+	/* Both sides: acknowledged, by the operator's name, in time. */
+	CHECK(wait_field(home_n, id, "ack_state", "acknowledged", 10000));
+	CHECK(wait_field(home_s, id, "ack_state", "acknowledged", 10000));
+	for (int i = 0; i < 2; i++) {
+		m = show(i ? home_s : home_n, id);
+		json_t *a = json_object_get(m, "acknowledged");
+		CHECK_STR(json_string_value(json_object_get(a, "by")) ?
+		    json_string_value(json_object_get(a, "by")) : "",
+		    "Capt. Lark");
+		CHECK_STR(json_string_value(json_object_get(a, "text")) ?
+		    json_string_value(json_object_get(a, "text")) : "",
+		    "received and understood");
+		CHECK(json_is_false(json_object_get(a, "late")));
+		CHECK(json_is_true(json_object_get(m, "receipted")));
+		if (i)
+			CHECK_STR(json_string_value(json_object_get(
+			    json_object_get(m, "seen"), "by")) ?
+			    json_string_value(json_object_get(json_object_get(
+			    m, "seen"), "by")) : "", "Capt. Lark");
+		else
+			CHECK_STR(json_string_value(json_object_get(m,
+			    "seen")) ? json_string_value(json_object_get(m,
+			    "seen")) : "", "not known to the sender");
+		json_decref(m);
+	}
+}
+
+static void
+test_deadline_alerts_late_ack(void)
+{
+	char err[512], id[65] = "", needle[96];
+	json_t *r, *st, *ch;
+	char *s;
+
+	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd", "send",
+	    "text", "FLASH: confirm receipt of the revised map", "precedence",
+	    "flash"));
+	CHECK(r != NULL);
+	if (r)
+		CHECK(id_of(home_n, json_string_value(json_object_get(r,
+		    "local_id")), id, 10000));
+	json_decref(r);
+	CHECK(wait_field(home_s, id, "state", "received", 10000));
+	/* Nobody acknowledges: after 2 s, both sides raise the alert. */
+	snprintf(needle, sizeof needle, "\"message\":\"%s\"", id);
+	CHECK(wait_alert(home_n, needle, 10000));
+	CHECK(wait_alert(home_s, needle, 10000));
+	s = alerts_text(home_n);
+	CHECK(s && strstr(s, "south owes an acknowledgment of FLASH message"));
+	free(s);
+	s = alerts_text(home_s);
+	CHECK(s && strstr(s, "we owe north an acknowledgment of FLASH "
+	    "message"));
+	free(s);
+	/* alert_command ran on both sides with the alert on stdin. */
+	CHECK(file_has(alerts_n, id, 5000));
+	CHECK(file_has(alerts_s, id, 5000));
+	CHECK(file_has(alerts_n, "\"side\":\"peer-owes\"", 100));
+	CHECK(file_has(alerts_s, "\"side\":\"we-owe\"", 100));
+	/* Status: north is owed one, south owes one. */
+	st = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd", "status"));
+	ch = json_object_get(json_object_get(json_array_get(json_object_get(
+	    st, "channels"), 0), "acks"), "peer_overdue");
+	CHECK(json_integer_value(json_object_get(ch, "count")) >= 1);
+	CHECK_STR(json_string_value(json_object_get(ch,
+	    "highest_precedence")) ? json_string_value(json_object_get(ch,
+	    "highest_precedence")) : "", "flash");
+	json_decref(st);
+	st = ok_as(AUDITOR, home_s, json_pack("{s:s}", "cmd", "status"));
+	ch = json_object_get(json_object_get(json_array_get(json_object_get(
+	    st, "channels"), 0), "acks"), "we_overdue");
+	CHECK(json_integer_value(json_object_get(ch, "count")) >= 1);
+	json_decref(st);
+	/* The late acknowledgment: late on both sides. */
+	r = ok_as(DUTY, home_s, json_pack("{s:s, s:s}", "cmd", "ack", "id",
+	    id));
+	json_decref(r);
+	CHECK(wait_field(home_n, id, "ack_state", "late", 10000));
+	CHECK(wait_field(home_s, id, "ack_state", "late", 10000));
+	/* Clearing: not by the auditor; by the duty officer, by name. */
+	r = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd", "alerts"));
+	{
+		json_t *a;
+		size_t i;
+		long long n = 0;
+		json_array_foreach(json_object_get(r, "alerts"), i, a)
+			if (strcmp(json_string_value(json_object_get(a,
+			    "message")) ? json_string_value(json_object_get(a,
+			    "message")) : "", id) == 0)
+				n = json_integer_value(json_object_get(a, "n"));
+		CHECK(n > 0);
+		CHECK_INT(code_as(AUDITOR, home_n, json_pack("{s:s, s:I, s:s}",
+		    "cmd", "alert-clear", "id", (json_int_t)n, "note", "x"),
+		    err, sizeof err), ERR_DENIED);
+		CHECK_INT(code_as(DUTY, home_n, json_pack("{s:s, s:I, s:s}",
+		    "cmd", "alert-clear", "id", (json_int_t)n, "note",
+		    "phoned south"), err, sizeof err), 0);
+		CHECK_INT(code_as(DUTY, home_n, json_pack("{s:s, s:I, s:s}",
+		    "cmd", "alert-clear", "id", (json_int_t)n, "note",
+		    "again"), err, sizeof err), ERR_STATE);
+	}
+	json_decref(r);
+	s = alerts_text(home_n);
+	CHECK(s && strstr(s, "\"by\":\"Maj. Aster (north duty)\"") &&
+	    strstr(s, "phoned south"));
+	free(s);
+}
+
+static void
+test_audit_names_every_actor(void)
+{
+	static const struct {
+		int side;
+		const char *who, *action;
+	} want[] = {
+		{ 0, "Maj. Aster (north duty)", "send-for-principal" },
+		{ 0, "Col. Birch", "approve" },
+		{ 0, "Maj. Aster", "refused" },
+		{ 0, "Maj. Aster (north duty)", "send" },
+		{ 0, "Maj. Aster (north duty)", "alert-clear" },
+		{ 0, "Sgt. Example", "refused" },
+		{ 0, "uid 60099", "refused" },
+		{ 1, "Capt. Lark", "ack" },
+		{ 1, "Capt. Lark", "show" },
+		{ 1, "Sgt. Example", "refused" },
+	};
+	json_t *r[2];
+
+	r[0] = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd", "audit"));
+	r[1] = ok_as(AUDITOR, home_s, json_pack("{s:s}", "cmd", "audit"));
+	for (int i = 0; i < 2; i++) {
+		CHECK(r[i] && json_is_true(json_object_get(r[i], "verified")));
+		CHECK(json_integer_value(json_object_get(r[i], "count")) >= 5);
+	}
+	for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+		json_t *e;
+		size_t i;
+		bool found = false;
+		json_array_foreach(json_object_get(r[want[k].side], "entries"),
+		    i, e)
+			if (strcmp(json_string_value(json_object_get(e,
+			    "operator")), want[k].who) == 0 && strcmp(
+			    json_string_value(json_object_get(e, "action")),
+			    want[k].action) == 0)
+				found = true;
+		if (!found)
+			printf("  no audit entry: %s %s\n", want[k].who,
+			    want[k].action);
+		CHECK(found);
+	}
+	json_decref(r[0]);
+	json_decref(r[1]);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BUILD");
+	char cmd[3000];
+
+	if (sodium_init() < 0)
+		return 1;
+	if (b && *b)
+		snprintf(build, sizeof build, "%s", b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm(TIME_LIMIT_S);
+	if (geteuid() != 0) {
+		printf("it_people must run as root (it acts as test uids)\n"
+		    "0 passed, 1 failed\n");
+		return 1;
+	}
+	if ((port_base = ports_pick(16000, 17000, 4)) < 0 ||
+	    mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0711) != 0) {
+		printf("cannot set up\n0 passed, 1 failed\n");
+		return 1;
+	}
+	if (!setup()) {
+		printf("setup failed\n0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_start_and_socket_modes);
+	RUN(test_every_command_every_role);
+	RUN(test_sighup_reload);
+	RUN(test_approval_gate);
+	RUN(test_ack_round_trip);
+	RUN(test_deadline_alerts_late_ack);
+	RUN(test_audit_names_every_actor);
+	stop(&pid_n);
+	stop(&pid_s);
+	if (harness_failed) {
+		snprintf(cmd, sizeof cmd, "echo '--- north.log ---'; tail -n 30 "
+		    "%s; echo '--- south.log ---'; tail -n 30 %s", log_n,
+		    log_s);
+		(void)!system(cmd);
+	}
+	keys_fini(&k_n);
+	keys_fini(&k_s);
+	agreement_wipe(&ag);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	(void)!system(cmd);
+	return harness_summary();
+}
