@@ -102,14 +102,9 @@ fill_ids(struct checkpoint_engine *e, struct crec *c)
 			from = top - CHECKPOINT_IDS_MAX;
 		c->base[i] = from;
 		c->nids[i] = (size_t)(top - from);
-		for (size_t k = 0; k < c->nids[i]; k++) {
-			r = store_id_at(e->s, e->channel, i, from + k + 1,
-			    c->ids[i][k]);
-			if (r == ERR_NOT_FOUND)
-				memset(c->ids[i][k], 0, ENVELOPE_ID_LEN);
-			else if (r != 0)
-				return r;
-		}
+		if ((r = store_ids_range(e->s, e->channel, i, from,
+		    c->nids[i], c->ids[i])) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -287,29 +282,32 @@ alarm(struct checkpoint_engine *e, int code, const char *fmt, ...)
 static int
 compare(struct checkpoint_engine *e, const struct crec *c)
 {
-	uint8_t ours[ENVELOPE_ID_LEN];
+	uint8_t (*ours)[ENVELOPE_ID_LEN];
 	char a[17], b[17];
-	int r;
+	int r = 0;
 
-	for (uint8_t i = 0; i < 2; i++)
+	if ((ours = malloc(CHECKPOINT_IDS_MAX * ENVELOPE_ID_LEN)) == NULL)
+		return ERR_NOMEM;
+	for (uint8_t i = 0; i < 2 && r == 0; i++) {
+		if ((r = store_ids_range(e->s, e->channel, i, c->base[i],
+		    c->nids[i], ours)) != 0)
+			break;
 		for (size_t k = 0; k < c->nids[i]; k++) {
-			uint64_t seq = c->base[i] + k + 1;
-			r = store_id_at(e->s, e->channel, i, seq, ours);
-			if (r == ERR_NOT_FOUND)
-				memset(ours, 0, sizeof ours);
-			else if (r != 0)
-				return r;
-			if (memcmp(ours, c->ids[i][k], sizeof ours) == 0)
+			if (memcmp(ours[k], c->ids[i][k], ENVELOPE_ID_LEN) == 0)
 				continue;
-			short_hex(a, ours);
+			short_hex(a, ours[k]);
 			short_hex(b, c->ids[i][k]);
-			return alarm(e, ERR_CHAIN, "the chains diverge: "
-			    "party %u's chain first differs at seq %llu "
-			    "(here %s, the peer's %s)", i,
-			    (unsigned long long)seq, memcmp(ours, zero_id,
-			    sizeof ours) ? a : "not held", b);
+			r = alarm(e, ERR_CHAIN, "the chains diverge: party %u's"
+			    " chain first differs at seq %llu (here %s, the "
+			    "peer's %s)", i,
+			    (unsigned long long)(c->base[i] + k + 1),
+			    memcmp(ours[k], zero_id, ENVELOPE_ID_LEN) ? a :
+			    "not held", b);
+			break;
 		}
-	return 0;
+	}
+	free(ours);
+	return r;
 }
 
 static void

@@ -196,6 +196,44 @@ store_id_at(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return r;
 }
 
+int
+store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 seq;
+	int rc, r = 0;
+
+	memset(ids, 0, n * STORE_ID_LEN);
+	if (n == 0)
+		return 0;
+	if (from > INT64_MAX - n)
+		return ERR_INVALID;
+	rc = sqlite3_prepare_v2(s->db, "SELECT seq, id FROM message WHERE"
+	    " channel = ?1 AND sender = ?2 AND seq > ?3 AND seq <= ?4"
+	    " ORDER BY seq", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, sender);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)from);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)(from + n));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		if ((uint64_t)seq <= from || (uint64_t)seq > from + n) {
+			r = ERR_PARSE;
+			break;
+		}
+		if ((r = blob32(st, 1, ids[seq - (sqlite3_int64)from - 1],
+		    STORE_ID_LEN)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 static uint64_t
 u64(sqlite3_stmt *st, int col)
 {

@@ -36,6 +36,12 @@ int store_channels(struct store *s, uint8_t (*out)[STORE_ID_LEN], size_t cap,
 int store_id_at(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t seq, uint8_t id[STORE_ID_LEN]) WUR;
 
+/* The header ids at seqs from + 1 .. from + n of (channel, sender) into
+ * ids[0..n), in one query; a seq the store does not hold gets zeros. */
+int store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
+    WUR;
+
 /* Calls fn for each stored head of (channel, sender), in seq order. */
 typedef int (*store_head_fn)(void *arg, const struct store_head *h);
 int store_heads_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
