@@ -96,6 +96,30 @@ print_path(json_t *p)
 	printf("\n");
 }
 
+/* Acknowledgments owed both ways (docs/operators.md). */
+static void
+print_acks(json_t *a, const char *peer)
+{
+	json_t *w = json_object_get(a, "waiting_for_us");
+	json_t *we = json_object_get(a, "we_overdue");
+	json_t *po = json_object_get(a, "peer_overdue");
+	long long n;
+
+	if ((n = (long long)json_integer_value(json_object_get(w, "count"))))
+		printf("  acks: %lld waiting for our acknowledgment (%lld past "
+		    "the deadline; highest %s, oldest %.16s)\n", n,
+		    (long long)json_integer_value(json_object_get(we, "count")),
+		    jstr(w, "highest_precedence"), jstr(w, "oldest"));
+	else
+		printf("  acks: none waiting for our acknowledgment\n");
+	if ((n = (long long)json_integer_value(json_object_get(po, "count"))))
+		printf("  acks: %s owes %lld past the deadline (highest %s, "
+		    "oldest %.16s)\n", peer, n, jstr(po, "highest_precedence"),
+		    jstr(po, "oldest"));
+	else
+		printf("  acks: %s owes none past the deadline\n", peer);
+}
+
 static void
 print_human(json_t *st, json_t *warnings)
 {
@@ -136,6 +160,8 @@ print_human(json_t *st, json_t *warnings)
 			    (long long)json_integer_value(json_object_get(p,
 			    "in_flight")), (long long)json_integer_value(
 			    json_object_get(p, "received")));
+		if ((p = json_object_get(c, "acks")) != NULL)
+			print_acks(p, jstr(c, "peer"));
 		if ((w = expiry_warning(c, warnings, buf, sizeof buf)) != NULL)
 			printf("  WARNING: %s\n", w);
 	}

@@ -329,6 +329,29 @@ inbox_has(const char *home, const char *needle)
 	return has;
 }
 
+/* Runs a parley command line as root (the harness: communications officer
+ * and auditor); its standard output and error in out; the exit code. */
+static int
+parley(char *out, size_t cap, const char *fmt, ...)
+{
+	char cmd[4096], args[3000];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "%s/parley %s 2>&1", build, args);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* --- setup ---------------------------------------------------------------- */
 
 static int
@@ -702,6 +725,23 @@ test_deadline_alerts_late_ack(void)
 	    st, "channels"), 0), "acks"), "we_overdue");
 	CHECK(json_integer_value(json_object_get(ch, "count")) >= 1);
 	json_decref(st);
+	/* The same through the command line. */
+	{
+		char out[16384];
+		CHECK_INT(parley(out, sizeof out, "status --home %s", home_n), 0);
+		CHECK_CONTAINS(out, "acks: south owes ");
+		CHECK_CONTAINS(out, "past the deadline (highest flash");
+		CHECK_INT(parley(out, sizeof out, "status --home %s", home_s), 0);
+		CHECK_CONTAINS(out, "waiting for our acknowledgment (");
+		CHECK_INT(parley(out, sizeof out, "alerts --home %s", home_s),
+		    0);
+		CHECK_CONTAINS(out, "we owe north an acknowledgment of FLASH");
+		CHECK_INT(parley(out, sizeof out, "ack --home %s %s", home_s,
+		    id), 1);		/* the harness is not a duty officer */
+		CHECK_CONTAINS(out, "acknowledging needs the duty-officer");
+		CHECK_INT(parley(out, sizeof out, "audit --home %s", home_n), 0);
+		CHECK_CONTAINS(out, "hash chain: ok");
+	}
 	/* The late acknowledgment: late on both sides. */
 	r = ok_as(DUTY, home_s, json_pack("{s:s, s:s}", "cmd", "ack", "id",
 	    id));
