@@ -149,6 +149,6 @@ ack_lookup(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 	int r;
 
 	memset(info, 0, sizeof *info);
-	r = store_kind_each(s, channel, ENVELOPE_ACK, find_row, &f);
+	r = store_acks_naming(s, channel, id, find_row, &f);
 	return r == 1 ? 0 : r;
 }

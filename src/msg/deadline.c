@@ -229,5 +229,11 @@ deadline_owed(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 	memset(we_overdue, 0, sizeof *we_overdue);
 	memset(peer_overdue, 0, sizeof *peer_overdue);
 	waiting->top = we_overdue->top = peer_overdue->top = -1;
-	return store_list(s, channel, STORE_BOTH, SIZE_MAX, owed_row, &ow);
+	for (unsigned p = 0; p < 4; p++) {
+		int r = store_due_each(s, channel, (uint8_t)p, ENVELOPE_TEXT, 0,
+		    INT64_MAX, owed_row, &ow);
+		if (r != 0)
+			return r;
+	}
+	return 0;
 }

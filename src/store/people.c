@@ -18,6 +18,11 @@
 	" marking, kind, body, state, time_ms, stored_ms, assigned_ms," \
 	" receipted_ms"
 
+/* MSG_COLS with an empty body in its place. */
+#define MSG_COLS_NOBODY "qid, channel, sender, dir, seq, id, header," \
+	" precedence, marking, kind, zeroblob(0), state, time_ms, stored_ms," \
+	" assigned_ms, receipted_ms"
+
 static int
 pfail(struct store *s, int rc)
 {
@@ -511,21 +516,19 @@ msg_rows(struct store *s, sqlite3_stmt *st, store_msg_fn fn, void *arg)
 }
 
 int
-store_kind_each(struct store *s, const uint8_t *channel, uint32_t kind,
-    store_msg_fn fn, void *arg)
+store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    const uint8_t id[STORE_ID_LEN], store_msg_fn fn, void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
+	/* "kind = 2" literal: the partial index's condition. */
 	if ((r = pprep(s, &st, "SELECT " MSG_COLS " FROM message WHERE kind"
-	    " = ?1 AND kind <> 1 AND (?2 IS NULL OR channel = ?2) ORDER BY"
+	    " = 2 AND channel = ?1 AND substr(body, 5, 32) = ?2 ORDER BY"
 	    " qid")) != 0)
 		return r;
-	sqlite3_bind_int64(st, 1, kind);
-	if (channel)
-		sqlite3_bind_blob(st, 2, channel, STORE_ID_LEN, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 2);
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, id, STORE_ID_LEN, SQLITE_STATIC);
 	return msg_rows(s, st, fn, arg);
 }
 
@@ -539,7 +542,7 @@ store_due_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 
 	if (from_ms > INT64_MAX || to_ms > INT64_MAX)
 		return ERR_INVALID;
-	if ((r = pprep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	if ((r = pprep(s, &st, "SELECT " MSG_COLS_NOBODY " FROM message WHERE"
 	    " channel = ?1 AND precedence = ?2 AND time_ms > ?3 AND"
 	    " time_ms <= ?4 AND seq IS NOT NULL AND kind = ?5 ORDER BY"
 	    " time_ms")) != 0)

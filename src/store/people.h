@@ -102,12 +102,15 @@ int store_seen_put(struct store *s, const uint8_t id[STORE_ID_LEN],
 int store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN],
     uint32_t *uid, char *name, size_t cap, uint64_t *time_ms) WUR;
 
-/* --- messages by kind and by due time ------------------------------------
- * Calls fn for each message of kind on channel (NULL: all), qid order. */
-int store_kind_each(struct store *s, const uint8_t *channel, uint32_t kind,
-    store_msg_fn fn, void *arg) WUR;
+/* --- acknowledgments and due times -------------------------------------
+ * Calls fn, in qid order, for each ACK (kind 2) on channel whose body's
+ * bytes 4..35 are id: the place a canonical ACK body holds the id it
+ * acknowledges (index message_acked). The caller decodes to confirm. */
+int store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    const uint8_t id[STORE_ID_LEN], store_msg_fn fn, void *arg) WUR;
 /* Calls fn for each message of channel with precedence and a place in the
- * chain (seq set), of kind, whose time_ms is in (from, to]. */
+ * chain (seq set), of kind, whose time_ms is in (from, to], oldest first.
+ * Bodies are not read (body_len 0). */
 int store_due_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t precedence, uint32_t kind, uint64_t from_ms, uint64_t to_ms,
     store_msg_fn fn, void *arg) WUR;

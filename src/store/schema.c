@@ -80,7 +80,8 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER receipt_fixed BEFORE UPDATE ON receipt\n"
 	"BEGIN SELECT RAISE(ABORT, 'receipts are never rewritten'); END;\n",
 	/* 1 -> 2: people in the loop (docs/operators.md) */
-	"CREATE INDEX message_kind ON message (kind) WHERE kind <> 1;\n"
+	"CREATE INDEX message_acked ON message (channel, substr(body, 5, 32))\n"
+	"\tWHERE kind = 2;\n"
 	"CREATE INDEX message_due ON message (channel, precedence, time_ms);\n"
 	"CREATE TABLE audit (\n"
 	"\tn INTEGER PRIMARY KEY CHECK (n >= 1),\n"

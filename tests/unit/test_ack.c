@@ -35,6 +35,9 @@ test_body_round_trip(void)
 	CHECK_INT(ack_body_encode(&b, buf, sizeof buf, &len), 0);
 	CHECK_INT(ack_body_decode(&d, buf, len), 0);
 	CHECK_MEM(d.acked, b.acked, sizeof b.acked);
+	/* The store's index (message_acked) reads the id at bytes 4..35. */
+	CHECK_MEM(buf, "\xa3\x00\x58\x20", 4);
+	CHECK_MEM(buf + 4, b.acked, sizeof b.acked);
 	CHECK_STR(d.operator, "Capt. Birch");
 	CHECK_STR(d.text, "understood; standing by");
 	CHECK_INT(envelope_body_check_kind(ENVELOPE_ACK, buf, len), 0);
