@@ -114,12 +114,21 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 		snprintf(detail, sizeof detail, "%.64s", id ? id : "?");
 		audit(env, who, "show", detail);
 		if (id && strlen(id) == 2 * STORE_ID_LEN && hex_decode(bid,
-		    sizeof bid, id) == 0 && strcmp(json_string_value(
-		    json_object_get(result, "dir")), "in") == 0 &&
-		    store_seen_put(delivery_store(env->delivery), bid,
-		    (uint32_t)who->uid, who_name(env, who, nb, sizeof nb),
-		    now_ms()) != 0)
-			log_error("cannot record message %.16s as seen", id);
+		    sizeof bid, id) == 0 && json_is_false(json_object_get(
+		    result, "seen"))) {
+			uint64_t t = now_ms();
+			if (store_seen_put(delivery_store(env->delivery), bid,
+			    (uint32_t)who->uid, who_name(env, who, nb,
+			    sizeof nb), t) != 0)
+				log_error("cannot record message %.16s as seen",
+				    id);
+			else	/* this display is the first: say so */
+				json_object_set_new(result, "seen", json_pack(
+				    "{s:s, s:I, s:I}", "by", who_name(env, who,
+				    nb, sizeof nb), "uid",
+				    (json_int_t)who->uid, "time_ms",
+				    (json_int_t)t));
+		}
 		(void)idb;
 	} else if (strcmp(cmd, "msg-inject") == 0 ||
 	    strcmp(cmd, "link-test") == 0) {

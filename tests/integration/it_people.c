@@ -654,6 +654,9 @@ test_ack_round_trip(void)
 	    id));
 	CHECK_STR(m ? json_string_value(json_object_get(m, "ack_state")) : "",
 	    "awaiting");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(m,
+	    "seen"), "by")) ? json_string_value(json_object_get(
+	    json_object_get(m, "seen"), "by")) : "", "Capt. Lark");
 	json_decref(m);
 	/* The auditor reads, does not acknowledge; the duty officer does. */
 	CHECK_INT(code_as(AUDITOR, home_s, json_pack("{s:s, s:s}", "cmd",
