@@ -207,6 +207,8 @@ test_equal_heads(void)
 	}
 	CHECK(wait_equal(8, 6));
 	CHECK_CONTAINS(out, "intact");
+	CHECK_CONTAINS(out, "audit log: ");
+	CHECK_CONTAINS(out, "entries, hash chain intact");
 	/* both sides co-signed checkpoints, and no alarm */
 	CHECK(wait_log(0, "checkpoint co-signed at seqs 8/6"));
 	CHECK(wait_log(1, "checkpoint co-signed at seqs 8/6"));
