@@ -53,7 +53,7 @@ qint(struct store *s, const char *sql, sqlite3_int64 *v)
 }
 
 static int
-check_parley(struct store *s)
+check_parley(struct store *s, bool older_ok)
 {
 	sqlite3_int64 app, version;
 	int r;
@@ -65,7 +65,8 @@ check_parley(struct store *s)
 		snprintf(s->errmsg, sizeof s->errmsg, "not a parley store");
 		return ERR_VERSION;
 	}
-	if (version != STORE_SCHEMA_VERSION) {
+	if (version != STORE_SCHEMA_VERSION && !(older_ok && version >= 1 &&
+	    version < STORE_SCHEMA_VERSION)) {
 		snprintf(s->errmsg, sizeof s->errmsg, "schema version %lld,"
 		    " this build reads %d", (long long)version,
 		    STORE_SCHEMA_VERSION);
@@ -74,8 +75,8 @@ check_parley(struct store *s)
 	return 0;
 }
 
-int
-store_open_readonly(struct store **sp, const char *path)
+static int
+open_ro(struct store **sp, const char *path, bool older_ok)
 {
 	struct store *s;
 	int rc, r;
@@ -96,7 +97,7 @@ store_open_readonly(struct store **sp, const char *path)
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
 	    (int *)NULL);
-	if ((r = check_parley(s)) != 0)
+	if ((r = check_parley(s, older_ok)) != 0)
 		goto fail;
 	*sp = s;
 	return 0;
@@ -107,16 +108,23 @@ fail:
 	return r;
 }
 
-/* Like store_open_readonly, but keeps the handle's message on failure in
+int
+store_open_readonly(struct store **sp, const char *path)
+{
+	return open_ro(sp, path, false);
+}
+
+/* Like store_open_readonly (an older schema is fine: parleyd migrates it
+ * when it opens the restored store), but keeps the handle's message on failure in
  * why. */
 static int
 open_ro_why(struct store **sp, const char *path, char *why, size_t cap)
 {
-	int r = store_open_readonly(sp, path);
+	int r = open_ro(sp, path, true);
 
 	if (r != 0 && why != NULL)
 		snprintf(why, cap, r == ERR_NOT_FOUND ? "%s: no such file" :
-		    "%s: not a parley store of schema version %d (%s)", path,
+		    "%s: not a parley store of schema version 1..%d (%s)", path,
 		    STORE_SCHEMA_VERSION, err_str(r));
 	return r;
 }

@@ -61,7 +61,9 @@ int store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 int store_backup(struct store *s, const char *dest, uint64_t *pages) WUR;
 
 /* Restores a backup file into HOME/parley.db: checks it as
- * store_open_readonly does, refuses an existing store (ERR_EXISTS) unless
+ * store_open_readonly does (but an older schema version is accepted:
+ * parleyd migrates the restored store when it opens it), refuses an
+ * existing store (ERR_EXISTS) unless
  * force, and writes the copy beside it before renaming it into place (an
  * interrupted restore leaves the old store or none, never half of one).
  * The daemon must not be running (the caller checks). */
