@@ -161,6 +161,17 @@ wait_up(void)
 
 	for (int k = 0; k < 100 && up < 2; k++) {
 		usleep(100000);
+		/* a daemon that died at start (e.g. its binary was being
+		 * rebuilt by a parallel make) is started again */
+		for (int i = 0; i < 2; i++) {
+			int st;
+			if (pids[i] > 0 && waitpid(pids[i], &st, WNOHANG) ==
+			    pids[i]) {
+				fprintf(stderr, "%s exited at start; again\n",
+				    names[i]);
+				spawn(i);
+			}
+		}
 		up = 0;
 		for (int i = 0; i < 2; i++)
 			if (sh("%s/parley status --home %s/%s --json", build,
