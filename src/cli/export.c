@@ -5,6 +5,7 @@
  * such a file for a person, after verifying it.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,9 @@ now_ms(void)
  * EXPORT_PREFIX_MIN hex digits) among rec's messages. */
 static int
 resolve(const struct export_record *rec, const char *item,
-    uint8_t out[ENVELOPE_ID_LEN])
+    uint8_t out[ENVELOPE_ID_LEN], uint8_t *marking)
 {
+	struct envelope_header h;
 	char hex[2 * ENVELOPE_ID_LEN + 1];
 	uint8_t id[ENVELOPE_ID_LEN];
 	size_t n = strlen(item), found = 0;
@@ -47,6 +49,11 @@ resolve(const struct export_record *rec, const char *item,
 			hex_encode(hex, id, sizeof id);
 			if (strncasecmp(hex, item, n) == 0) {
 				memcpy(out, id, sizeof id);
+				*marking = ENVELOPE_PRIVATE;
+				if (envelope_header_decode(&h,
+				    rec->chain[i].msg[k].hdr,
+				    rec->chain[i].msg[k].hlen) == 0)
+					*marking = h.marking;
 				found++;
 			}
 		}
@@ -54,10 +61,11 @@ resolve(const struct export_record *rec, const char *item,
 }
 
 static int
-select_only(struct export_record *rec, char *list)
+select_only(struct export_record *rec, char *list, bool any_marking)
 {
 	static uint8_t keep[EXPORT_ONLY_MAX][ENVELOPE_ID_LEN];
 	char *save = NULL, *item;
+	uint8_t marking;
 	size_t n = 0;
 	int r;
 
@@ -68,12 +76,20 @@ select_only(struct export_record *rec, char *list)
 			    "--only\n", EXPORT_ONLY_MAX);
 			return CLI_USAGE;
 		}
-		if ((r = resolve(rec, item, keep[n])) != 0) {
+		if ((r = resolve(rec, item, keep[n], &marking)) != 0) {
 			fprintf(stderr, "parley export: --only %s: %s\n", item,
 			    r == ERR_USAGE ? "give at least 8 hex digits of a"
 			    " message id" : r == ERR_NOT_FOUND ? "no such "
 			    "message on this channel" : "ambiguous prefix");
 			return CLI_USAGE;
+		}
+		/* a disclosure follows the sender's marking */
+		if (marking != ENVELOPE_RELEASABLE && !any_marking) {
+			fprintf(stderr, "parley export: --only %s: the message "
+			    "is marked %s, not releasable: nothing written "
+			    "(--any-marking discloses it anyway)\n", item,
+			    envelope_marking_name(marking));
+			return CLI_FAIL;
 		}
 		n++;
 	}
@@ -86,7 +102,8 @@ select_only(struct export_record *rec, char *list)
 }
 
 static int
-do_export(const char *home, const char *spec, const char *path, char *only)
+do_export(const char *home, const char *spec, const char *path, char *only,
+    bool any_marking)
 {
 	struct export_record rec;
 	struct export_report rep;
@@ -121,7 +138,8 @@ do_export(const char *home, const char *spec, const char *path, char *only)
 		rc = CLI_FAIL;
 		goto out;
 	}
-	if (only != NULL && (rc = select_only(&rec, only)) != CLI_OK)
+	if (only != NULL && (rc = select_only(&rec, only, any_marking)) !=
+	    CLI_OK)
 		goto out;
 	if (only != NULL && export_verify(&rec, &rep) != 0) {
 		fprintf(stderr, "parley export: %s\n", rep.fault);
@@ -154,14 +172,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: parley export [--home DIR] --channel C [--only ID,...] "
-	    "FILE\n\n"
+	    "usage: parley export [--home DIR] --channel C\n"
+	    "                     [--only ID,... [--any-marking]] FILE\n\n"
 	    "Writes channel C's record (peer name or channel id prefix) as one\n"
 	    "file that `parley verify --file` checks alone: both chains of\n"
 	    "headers, signed heads, receipts, checkpoints, the parties' public\n"
 	    "signing keys, and the bodies: all, or with --only just those of\n"
 	    "the messages named (ids or prefixes of at least 8 hex digits); the\n"
-	    "others appear only as the hashes in their headers. Never the PSK.\n"
+	    "others appear only as the hashes in their headers. --only discloses\n"
+	    "only messages marked releasable unless --any-marking. Never the PSK.\n"
 	    "Never overwrites FILE. Exit 0 written, 1 failed, 2 bad usage.\n");
 }
 
@@ -172,11 +191,13 @@ cmd_export(int argc, char **argv)
 		{ "home", required_argument, NULL, 'h' },
 		{ "channel", required_argument, NULL, 'c' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "any-marking", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *home = NULL, *spec = NULL;
 	char *only = NULL;
+	bool any_marking = false;
 	int ch;
 
 	optind = 1;
@@ -185,6 +206,7 @@ cmd_export(int argc, char **argv)
 		case 'h': home = optarg; break;
 		case 'c': spec = optarg; break;
 		case 'o': only = optarg; break;
+		case 'a': any_marking = true; break;
 		case 'H':
 			usage(stdout);
 			return CLI_OK;
@@ -197,7 +219,8 @@ cmd_export(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	return do_export(cli_home(home), spec, argv[optind], only);
+	return do_export(cli_home(home), spec, argv[optind], only,
+	    any_marking);
 }
 
 static void

@@ -232,25 +232,42 @@ test_equal_heads(void)
 	CHECK_INT(sh("grep -c 'free space' %s/south.log", tmpdir), 1);
 }
 
+/* The first 16 hex digits of the id of north's message with text body
+ * (from parley log --json) into id; false when not found. */
+static bool
+id_of(const char *body, char id[80])
+{
+	char *p;
+
+	if (sh("%s/parley log --home %s/north --json", build, tmpdir) != 0 ||
+	    (p = strstr(out, body)) == NULL)
+		return false;
+	while (p > out && *p != '{')
+		p--;
+	if ((p = strstr(p, "\"id\": \"")) == NULL)
+		return false;
+	snprintf(id, 80, "%.16s", p + 7);
+	return true;
+}
+
 static void
 test_selective_export(void)
 {
-	char id[80], *p;
+	char id[80];
 	uint8_t *buf = NULL;
 	size_t len;
 
+	/* a private message is not disclosed unless asked for so */
+	CHECK(id_of("north-body-001", id));
+	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
+	    "--only %s %s/private.px", build, tmpdir, id, tmpdir), 1);
+	CHECK_CONTAINS(out, "marked private, not releasable");
+	CHECK_INT(sh("test -e %s/private.px", tmpdir), 1);
+	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
+	    "--only %s --any-marking %s/private.px", build, tmpdir, id,
+	    tmpdir), 0);
 	/* north's message 2 (releasable) is the one disclosed */
-	CHECK_INT(sh("%s/parley log --home %s/north --json", build, tmpdir),
-	    0);
-	p = strstr(out, "north-body-002");
-	CHECK(p != NULL);
-	if (p == NULL)
-		return;
-	while (p > out && strncmp(p, "{", 1) != 0)
-		p--;
-	p = strstr(p, "\"id\": \"");
-	CHECK(p != NULL);
-	snprintf(id, sizeof id, "%.16s", p + 7);
+	CHECK(id_of("north-body-002", id));
 	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
 	    "--only %s %s/one.px", build, tmpdir, id, tmpdir), 0);
 	CHECK_INT(sh("%s/parley verify --file %s/one.px", build, tmpdir), 0);
