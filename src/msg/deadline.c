@@ -16,6 +16,10 @@
 #include "msg/ack.h"
 #include "store/people.h"
 
+/* Alert keys: prefix, then the message id in lower-case hex. */
+#define DEADLINE_KEY_PEER "ack-overdue:peer-owes:"
+#define DEADLINE_KEY_WE "ack-overdue:we-owe:"
+
 struct wchan {
 	uint8_t id[ENVELOPE_ID_LEN];
 	uint8_t self;
@@ -99,7 +103,6 @@ static int
 due_row(void *arg, struct store_msg *m)
 {
 	struct scan *sc = arg;
-	struct ack_info ai;
 	char id[2 * ENVELOPE_ID_LEN + 1], key[96], due[32], text[512], up[16];
 	bool ours = m->sender == sc->c->self;
 	uint64_t due_ms = m->time_ms + sc->deadline_ms;
@@ -107,18 +110,15 @@ due_row(void *arg, struct store_msg *m)
 	json_t *o;
 	int r;
 
-	if ((r = ack_lookup(sc->w->s, m->channel, m->sender, m->id, &ai)) != 0)
-		return r;
-	if (ai.found && ai.time_ms <= due_ms)
-		return 0;		/* acknowledged in time */
+	/* The query left out what was acknowledged in time or alerted. */
 	hex_encode(id, m->id, ENVELOPE_ID_LEN);
 	utc(due_ms, due, sizeof due);
 	prec = envelope_precedence_name(m->precedence);
 	for (size_t k = 0; k < sizeof up; k++)
 		if ((up[k] = (char)toupper((unsigned char)prec[k])) == '\0')
 			break;
-	snprintf(key, sizeof key, "ack-overdue:%s:%s", ours ? "peer-owes" :
-	    "we-owe", id);
+	snprintf(key, sizeof key, "%s%s", ours ? DEADLINE_KEY_PEER :
+	    DEADLINE_KEY_WE, id);
 	if (ours)
 		snprintf(text, sizeof text, "%s owes an acknowledgment of "
 		    "%s message %.16s, due %s", sc->c->peer, up, id, due);
@@ -151,11 +151,15 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 		sc.deadline_ms = ack_deadline_ms(c->deadline_s, p);
 		if (now_ms <= sc.deadline_ms)
 			continue;
-		r = store_due_each(w->s, c->id, (uint8_t)p, ENVELOPE_TEXT,
-		    from_ms > sc.deadline_ms ? from_ms - sc.deadline_ms : 0,
-		    now_ms - sc.deadline_ms, due_row, &sc);
-		if (r != 0)
-			log_error("deadline scan: %s", err_str(r));
+		for (unsigned who = 0; who < 2; who++) {
+			r = store_unacked_each(w->s, c->id, (uint8_t)who,
+			    (uint8_t)p, from_ms > sc.deadline_ms ? from_ms -
+			    sc.deadline_ms : 0, now_ms - sc.deadline_ms,
+			    sc.deadline_ms, who == c->self ?
+			    DEADLINE_KEY_PEER : DEADLINE_KEY_WE, due_row, &sc);
+			if (r != 0)
+				log_error("deadline scan: %s", err_str(r));
+		}
 	}
 }
 
@@ -196,17 +200,9 @@ static int
 owed_row(void *arg, struct store_msg *m)
 {
 	struct owed *ow = arg;
-	struct ack_info ai;
-	uint64_t due;
-	int r;
+	uint64_t due = m->time_ms + ack_deadline_ms(ow->deadline_s,
+	    m->precedence);
 
-	if (m->seq == 0 || m->kind != ENVELOPE_TEXT)
-		return 0;
-	if ((r = ack_lookup(ow->s, m->channel, m->sender, m->id, &ai)) != 0)
-		return r;
-	due = m->time_ms + ack_deadline_ms(ow->deadline_s, m->precedence);
-	if (ai.found)
-		return 0;
 	if (m->sender != ow->self) {
 		count(ow->waiting, m);
 		if (ow->now_ms > due)
@@ -229,11 +225,13 @@ deadline_owed(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 	memset(we_overdue, 0, sizeof *we_overdue);
 	memset(peer_overdue, 0, sizeof *peer_overdue);
 	waiting->top = we_overdue->top = peer_overdue->top = -1;
-	for (unsigned p = 0; p < 4; p++) {
-		int r = store_due_each(s, channel, (uint8_t)p, ENVELOPE_TEXT, 0,
-		    INT64_MAX, owed_row, &ow);
-		if (r != 0)
-			return r;
-	}
+	for (unsigned p = 0; p < 4; p++)
+		for (unsigned who = 0; who < 2; who++) {
+			int r = store_unacked_each(s, channel, (uint8_t)who,
+			    (uint8_t)p, 0, INT64_MAX, STORE_ACK_ANY, NULL,
+			    owed_row, &ow);
+			if (r != 0)
+				return r;
+		}
 	return 0;
 }

@@ -554,3 +554,36 @@ store_due_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_bind_int64(st, 5, kind);
 	return msg_rows(s, st, fn, arg);
 }
+
+int
+store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
+    uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (from_ms > INT64_MAX || to_ms > INT64_MAX || within_ms >
+	    STORE_ACK_ANY)
+		return ERR_INVALID;
+	if ((r = pprep(s, &st, "SELECT " MSG_COLS_NOBODY " FROM message m"
+	    " WHERE m.channel = ?1 AND m.precedence = ?2 AND m.time_ms > ?3"
+	    " AND m.time_ms <= ?4 AND m.seq IS NOT NULL AND m.kind = 1"
+	    " AND m.sender = ?7 AND NOT EXISTS (SELECT 1 FROM message a"
+	    " WHERE a.kind = 2 AND a.channel = ?1 AND substr(a.body, 5, 32)"
+	    " = m.id AND a.sender <> m.sender AND a.time_ms <= m.time_ms +"
+	    " ?5) AND (?6 IS NULL OR NOT EXISTS (SELECT 1 FROM alert WHERE"
+	    " key = ?6 || lower(hex(m.id)))) ORDER BY m.time_ms")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, precedence);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)from_ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)to_ms);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)within_ms);
+	if (alert_prefix)
+		sqlite3_bind_text(st, 6, alert_prefix, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int(st, 7, sender);
+	return msg_rows(s, st, fn, arg);
+}

@@ -108,6 +108,20 @@ int store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN],
  * acknowledges (index message_acked). The caller decodes to confirm. */
 int store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
     const uint8_t id[STORE_ID_LEN], store_msg_fn fn, void *arg) WUR;
+/*
+ * Calls fn, oldest first, for each text message (kind 1) of channel from
+ * sender with precedence and a place in the chain, whose time_ms is in
+ * (from, to], that has no ACK from the other party stamped at most
+ * within_ms after it (STORE_ACK_ANY: no ACK at all), and, when
+ * alert_prefix is not NULL, no alert keyed alert_prefix followed by its id
+ * in lower-case hex. Bodies are not read (body_len 0). One query: the ACK
+ * test is an index search (message_acked), not a decode.
+ */
+#define STORE_ACK_ANY ((uint64_t)1 << 62)
+int store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
+    uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
+    WUR;
 /* Calls fn for each message of channel with precedence and a place in the
  * chain (seq set), of kind, whose time_ms is in (from, to], oldest first.
  * Bodies are not read (body_len 0). */
