@@ -5,25 +5,263 @@
  * --force, and never while parleyd runs for DIR. When the daemon starts
  * again it resynchronises with its peer (SYNC, docs/delivery.md): what
  * the peer holds beyond the backup is sent again, nothing twice.
+ *
+ * Our own messages sent after the backup are held only by the peer: with
+ * --peer-export (the peer's full export of the channel, `parley export`
+ * on the peer's node) they are taken back into the store, checked against
+ * our own signatures and the installed agreement, before the daemon
+ * starts (docs/store.md, "Backup and restore").
  */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "base/file.h"
+#include "base/hex.h"
 #include "cli/cli.h"
+#include "crypto/agreement.h"
+#include "crypto/keys.h"
 #include "ctl/ctl.h"
+#include "msg/chain.h"
+#include "msg/export.h"
 #include "store/record.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: parley restore --home DIR [--force] FILE\n\n"
+	    "usage: parley restore --home DIR [--force] [--peer-export X] "
+	    "[FILE]\n\n"
 	    "Restores DIR/parley.db from the backup FILE (parley backup). Refuses"
 	    "\na file that is not a parley store of schema version %d, an\n"
-	    "existing store unless --force, and a running parleyd. Exit 0 done,"
-	    "\n1 refused or failed, 2 bad usage.\n", STORE_SCHEMA_VERSION);
+	    "existing store unless --force, and a running parleyd. With\n"
+	    "--peer-export X (the peer's full `parley export` of the channel),\n"
+	    "then takes back our own messages the peer holds beyond the store,\n"
+	    "checked against our signatures. Exit 0 done, 1 refused or failed,\n"
+	    "2 bad usage.\n", STORE_SCHEMA_VERSION);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+/* The installed agreement of rec's channel must name the same keys. */
+static int
+same_parties(const char *home, const struct export_record *rec, int *self)
+{
+	struct agreement *as = NULL;
+	char hex[2 * ENVELOPE_ID_LEN + 1];
+	int *idx = NULL, rc;
+	size_t n;
+
+	hex_encode(hex, rec->channel, sizeof rec->channel);
+	if ((rc = cli_record_channels(home, hex, "restore", &as, &idx,
+	    &n)) != CLI_OK)
+		return rc;
+	rc = CLI_OK;
+	if (n != 1 || memcmp(as[0].party[0].sign_pub, rec->party[0].sign_pub,
+	    KEYS_PUB_LEN) != 0 || memcmp(as[0].party[1].sign_pub,
+	    rec->party[1].sign_pub, KEYS_PUB_LEN) != 0) {
+		fprintf(stderr, "parley restore: the export's signing keys are "
+		    "not the installed channel's\n");
+		rc = CLI_FAIL;
+	} else
+		*self = idx[0];
+	free(as);
+	free(idx);
+	return rc;
+}
+
+/* Our messages past the store's highest, from the export, in batches. */
+static int
+take_own(struct store *s, const struct export_record *rec, uint8_t self,
+    uint64_t from, size_t *taken)
+{
+	static struct store_in in[STORE_BATCH_MAX];
+	const struct export_chain *c = &rec->chain[self];
+	struct envelope_header h;
+	uint8_t id[ENVELOPE_ID_LEN];
+	size_t k = (size_t)from, n;
+	int r;
+
+	*taken = 0;
+	while (k < c->nmsg) {
+		for (n = 0; n < STORE_BATCH_MAX && k < c->nmsg; n++, k++) {
+			const struct export_msg *m = &c->msg[k];
+			if (m->body == NULL) {
+				fprintf(stderr, "parley restore: the export "
+				    "lacks the body of our seq %zu (a full "
+				    "export is needed)\n", k + 1);
+				return ERR_BODY;
+			}
+			if ((r = envelope_header_decode(&h, m->hdr,
+			    m->hlen)) != 0)
+				return r;
+			export_msg_id(m, id);
+			chain_store_in(&in[n], &h, m->hdr, m->hlen, m->body,
+			    m->blen, id);
+		}
+		if ((r = store_own_recover(s, rec->channel, self, in, n,
+		    now_ms())) != 0)
+			return r;
+		*taken += n;
+	}
+	return 0;
+}
+
+/* The peer's messages past what the store holds (its SYNC would bring
+ * them too; taking them here leaves no header of ours naming one we lack),
+ * with the peer's heads. */
+static int
+take_peer(struct store *s, const struct export_record *rec, uint8_t peer,
+    size_t *taken)
+{
+	static struct store_in in[STORE_BATCH_MAX];
+	const struct export_chain *c = &rec->chain[peer];
+	struct envelope_header h;
+	struct store_head sh;
+	uint8_t id[ENVELOPE_ID_LEN];
+	uint64_t from;
+	size_t k, n, added;
+	int r;
+
+	*taken = 0;
+	if ((r = store_highest(s, rec->channel, peer, &from, id)) != 0)
+		return r;
+	for (k = (size_t)from; k < c->nmsg; ) {
+		for (n = 0; n < STORE_BATCH_MAX && k < c->nmsg; n++, k++) {
+			const struct export_msg *m = &c->msg[k];
+			if (m->body == NULL)
+				return ERR_BODY;
+			if ((r = envelope_header_decode(&h, m->hdr,
+			    m->hlen)) != 0)
+				return r;
+			export_msg_id(m, id);
+			chain_store_in(&in[n], &h, m->hdr, m->hlen, m->body,
+			    m->blen, id);
+		}
+		if ((r = store_received_put(s, rec->channel, peer, in, n, NULL,
+		    now_ms(), &added)) != 0)
+			return r;
+		*taken += added;
+	}
+	for (size_t j = 0; j < c->nheads; j++) {
+		if (c->heads[j].seq <= from)
+			continue;
+		chain_head_to_store(&sh, &c->heads[j]);
+		if ((r = store_head_put(s, &sh, now_ms())) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Our heads and the peer's receipts past what the store holds. */
+static int
+take_signed(struct store *s, const struct export_record *rec, uint8_t self,
+    uint64_t from)
+{
+	const struct export_chain *c = &rec->chain[self];
+	const struct export_chain *p = &rec->chain[1 - self];
+	struct store_receipt latest, sr;
+	struct store_head sh;
+	uint64_t have = 0;
+	size_t newly;
+	int r;
+
+	for (size_t j = 0; j < c->nheads; j++) {
+		if (c->heads[j].seq <= from)
+			continue;
+		chain_head_to_store(&sh, &c->heads[j]);
+		if ((r = store_head_put(s, &sh, now_ms())) != 0)
+			return r;
+	}
+	if (store_receipt_latest(s, rec->channel, (uint8_t)(1 - self),
+	    &latest) == 0)
+		have = latest.seq;
+	for (size_t j = 0; j < p->nreceipts; j++) {
+		if (p->receipts[j].seq <= have)
+			continue;
+		chain_receipt_to_store(&sr, &p->receipts[j]);
+		if ((r = store_receipt_put(s, &sr, now_ms(), &newly)) != 0)
+			return r;
+		have = p->receipts[j].seq;
+	}
+	return 0;
+}
+
+/* --peer-export: takes our own chain back from the peer's export. */
+static int
+recover(const char *home, const char *path)
+{
+	struct export_record rec;
+	struct export_report rep;
+	struct store *s = NULL;
+	uint8_t *buf = NULL, id[ENVELOPE_ID_LEN], eid[ENVELOPE_ID_LEN];
+	uint64_t high = 0;
+	size_t len, taken = 0, peer_taken = 0;
+	int self = -1, r, rc = CLI_FAIL;
+
+	export_record_init(&rec);
+	if ((r = file_read(path, EXPORT_FILE_MAX, &buf, &len)) != 0 ||
+	    (r = export_decode(&rec, buf, len)) != 0) {
+		fprintf(stderr, "parley restore: %s: not a readable export file"
+		    " (%s)\n", path, err_str(r));
+		goto out;
+	}
+	if (export_verify(&rec, &rep) != 0) {
+		fprintf(stderr, "parley restore: %s does not verify: %s\n",
+		    path, rep.fault);
+		goto out;
+	}
+	if ((rc = same_parties(home, &rec, &self)) != CLI_OK)
+		goto out;
+	rc = CLI_FAIL;
+	if ((r = store_open_home(&s, home)) != 0 ||
+	    (r = store_highest(s, rec.channel, (uint8_t)self, &high,
+	    id)) != 0) {
+		fprintf(stderr, "parley restore: the store of %s: %s\n", home,
+		    err_str(r));
+		goto out;
+	}
+	if (high > 0 && high <= rec.chain[self].nmsg) {
+		export_msg_id(&rec.chain[self].msg[high - 1], eid);
+		if (memcmp(eid, id, sizeof id) != 0) {
+			fprintf(stderr, "parley restore: our chain differs from"
+			    " the peer's copy at or before seq %llu: nothing "
+			    "taken\n", (unsigned long long)high);
+			goto out;
+		}
+	}
+	if (high < rec.chain[self].nmsg) {
+		if ((r = take_peer(s, &rec, (uint8_t)(1 - self),
+		    &peer_taken)) != 0 ||
+		    (r = take_own(s, &rec, (uint8_t)self, high, &taken)) != 0 ||
+		    (r = take_signed(s, &rec, (uint8_t)self, high)) != 0) {
+			fprintf(stderr, "parley restore: taking our messages "
+			    "back: %s (%s)\n", err_str(r), store_errmsg(s));
+			goto out;
+		}
+	}
+	printf("took back %zu of our own messages (seq %llu..%zu) and %zu of "
+	    "the peer's from the peer's export %s\n", taken,
+	    (unsigned long long)high + 1, rec.chain[self].nmsg, peer_taken,
+	    path);
+	rc = CLI_OK;
+out:
+	store_close(s);
+	export_record_fini(&rec);
+	free(buf);
+	return rc;
 }
 
 static bool
@@ -46,10 +284,11 @@ cmd_restore(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "home", required_argument, NULL, 'h' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "peer-export", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *home = NULL;
+	const char *home = NULL, *peer = NULL;
 	char why[512] = "";
 	bool force = false;
 	int ch, r;
@@ -59,6 +298,7 @@ cmd_restore(int argc, char **argv)
 		switch (ch) {
 		case 'h': home = optarg; break;
 		case 'f': force = true; break;
+		case 'p': peer = optarg; break;
 		case 'H':
 			usage(stdout);
 			return CLI_OK;
@@ -67,7 +307,8 @@ cmd_restore(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	if (argc - optind != 1 || home == NULL) {
+	if (argc - optind > 1 || (argc == optind && peer == NULL) ||
+	    home == NULL) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
@@ -76,12 +317,17 @@ cmd_restore(int argc, char **argv)
 		    " it first\n", home);
 		return CLI_FAIL;
 	}
-	if ((r = store_restore(argv[optind], home, force, why,
-	    sizeof why)) != 0) {
-		fprintf(stderr, "parley restore: %s\n", why[0] ? why :
-		    err_str(r));
-		return CLI_FAIL;
+	if (optind < argc) {
+		if ((r = store_restore(argv[optind], home, force, why,
+		    sizeof why)) != 0) {
+			fprintf(stderr, "parley restore: %s\n", why[0] ? why :
+			    err_str(r));
+			return CLI_FAIL;
+		}
+		printf("restored %s/%s from %s\n", home, STORE_FILE,
+		    argv[optind]);
 	}
-	printf("restored %s/%s from %s\n", home, STORE_FILE, argv[optind]);
+	if (peer != NULL)
+		return recover(home, peer);
 	return CLI_OK;
 }

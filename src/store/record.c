@@ -30,6 +30,10 @@ rfail(struct store *s, int rc)
 		return ERR_PARSE;
 	case SQLITE_CANTOPEN:
 		return ERR_NOT_FOUND;
+	case SQLITE_FULL:
+		return ERR_FULL;
+	case SQLITE_CONSTRAINT:
+		return ERR_INVALID;
 	default:
 		return ERR_IO;
 	}
@@ -449,5 +453,132 @@ out:
 	if (made && r != 0)
 		(void)unlink(tmp);
 	store_close(src);
+	return r;
+}
+
+static int
+run(struct store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : rfail(s, rc);
+}
+
+/* The message may still be queued in the restored store (queued before
+ * the backup, sent after it): then that row takes its place in the chain
+ * (the header's time is the time it was queued) instead of a new row, so
+ * that it is not sent twice. 1 when a row was updated. */
+static int
+own_queued(struct store *s, sqlite3_stmt *upd, const uint8_t *channel,
+    uint8_t sender, const struct store_in *m, uint64_t now_ms)
+{
+	int rc;
+
+	sqlite3_reset(upd);
+	sqlite3_bind_int64(upd, 1, (sqlite3_int64)m->seq);
+	sqlite3_bind_blob(upd, 2, m->id, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(upd, 3, m->header, (int)m->header_len,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(upd, 4, (sqlite3_int64)now_ms);
+	sqlite3_bind_blob(upd, 5, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(upd, 6, sender);
+	sqlite3_bind_int64(upd, 7, (sqlite3_int64)m->time_ms);
+	sqlite3_bind_int64(upd, 8, (sqlite3_int64)m->kind);
+	sqlite3_bind_int(upd, 9, m->precedence);
+	sqlite3_bind_int(upd, 10, m->marking);
+	sqlite3_bind_blob(upd, 11, m->body, (int)m->body_len, SQLITE_STATIC);
+	if ((rc = sqlite3_step(upd)) != SQLITE_DONE)
+		return rfail(s, rc);
+	return sqlite3_changes(s->db) > 0 ? 1 : 0;
+}
+
+static int
+own_insert(struct store *s, sqlite3_stmt *ins, const uint8_t *channel,
+    uint8_t sender, const struct store_in *m, uint64_t now_ms)
+{
+	int rc;
+
+	sqlite3_reset(ins);
+	sqlite3_bind_blob(ins, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(ins, 2, sender);
+	sqlite3_bind_int64(ins, 3, (sqlite3_int64)m->seq);
+	sqlite3_bind_blob(ins, 4, m->id, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(ins, 5, m->header, (int)m->header_len,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(ins, 6, m->precedence);
+	sqlite3_bind_int(ins, 7, m->marking);
+	sqlite3_bind_int64(ins, 8, (sqlite3_int64)m->kind);
+	sqlite3_bind_blob(ins, 9, m->body, (int)m->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 10, (sqlite3_int64)m->time_ms);
+	sqlite3_bind_int64(ins, 11, (sqlite3_int64)now_ms);
+	rc = sqlite3_step(ins);
+	return rc == SQLITE_DONE ? 0 : rfail(s, rc);
+}
+
+int
+store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms)
+{
+	sqlite3_stmt *ins = NULL, *upd = NULL;
+	uint8_t prev[STORE_ID_LEN];
+	uint64_t seq = 0;
+	int rc, r;
+
+	if (sender > 1 || n > STORE_BATCH_MAX || now_ms > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = run(s, "BEGIN IMMEDIATE")) != 0)
+		return r;
+	r = store_highest(s, channel, sender, &seq, prev);
+	if (r != 0)
+		goto fail;
+	rc = sqlite3_prepare_v2(s->db, "INSERT INTO message (channel, sender,"
+	    " dir, seq, id, header, precedence, marking, kind, body, state,"
+	    " time_ms, stored_ms, assigned_ms, receipted_ms) VALUES (?1, ?2,"
+	    " 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2, ?10, ?11, ?11, ?11)", -1, &ins,
+	    NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "UPDATE message SET seq = ?1,"
+		    " id = ?2, header = ?3, state = 2, assigned_ms = ?4,"
+		    " receipted_ms = ?4 WHERE qid = (SELECT qid FROM message"
+		    " WHERE channel = ?5 AND sender = ?6 AND state = 0 AND"
+		    " time_ms = ?7 AND kind = ?8 AND precedence = ?9 AND"
+		    " marking = ?10 AND body = ?11 ORDER BY qid LIMIT 1)", -1,
+		    &upd, NULL);
+	if (rc != SQLITE_OK) {
+		r = rfail(s, rc);
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].seq != seq + 1 || in[i].seq > INT64_MAX) {
+			r = ERR_GAP;
+			goto fail;
+		}
+		if (memcmp(in[i].prev, prev, STORE_ID_LEN) != 0) {
+			r = ERR_CHAIN;
+			goto fail;
+		}
+		if (in[i].header_len > STORE_HEADER_MAX ||
+		    in[i].body_len > STORE_BODY_MAX) {
+			r = ERR_TOO_BIG;
+			goto fail;
+		}
+		if ((r = own_queued(s, upd, channel, sender, &in[i],
+		    now_ms)) < 0 || (r == 0 && (r = own_insert(s, ins,
+		    channel, sender, &in[i], now_ms)) != 0))
+			goto fail;
+		seq = in[i].seq;
+		memcpy(prev, in[i].id, STORE_ID_LEN);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(upd);
+	ins = upd = NULL;
+	if ((r = run(s, "COMMIT")) != 0)
+		goto fail;
+	s->commits++;
+	return 0;
+fail:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(upd);
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }

@@ -70,4 +70,14 @@ int store_backup(struct store *s, const char *dest, uint64_t *pages) WUR;
 int store_restore(const char *file, const char *home, bool force,
     char *why, size_t whycap) WUR;
 
+/* Recovery of a restored node's own chain (parley restore --peer-export):
+ * appends our messages in[0..n) (sender's chain, in seq order, each
+ * linking to the one before and the first to the store's highest) as
+ * outgoing and receipted (the peer holds them), in one transaction.
+ * ERR_GAP (a seq is not the next), ERR_CHAIN (a prev does not link),
+ * ERR_FULL; nothing is stored on error. The caller has verified them. */
+int store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms)
+    WUR;
+
 #endif

@@ -414,10 +414,12 @@ test_backup_restore(void)
 	/* and after it: the backup cannot hold these */
 	for (int k = 19; k <= 30; k++)
 		send(1, k);
+	for (int k = 9; k <= 12; k++)		/* ours too */
+		send(0, k);
 	CHECK_INT(sh("%s/parley backup --home %s/north %s/north.bak", build,
 	    tmpdir, tmpdir), 1);
 	CHECK_CONTAINS(out, "never overwrites");
-	CHECK(wait_equal(8, 30));
+	CHECK(wait_equal(12, 30));
 	/* refusals: a running daemon, an existing store, not a store */
 	CHECK_INT(sh("%s/parley restore --home %s/north --force "
 	    "%s/north.bak", build, tmpdir, tmpdir), 1);
@@ -434,15 +436,37 @@ test_backup_restore(void)
 	/* the restored store verifies and lacks what came after the backup */
 	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
 	CHECK(strstr(out, "south    chain seq 30,") == NULL);
+	CHECK_CONTAINS(out, "north    chain seq 8,");
+	/* our own messages after the backup: from the peer's full export;
+	 * a tampered one is refused */
+	CHECK_INT(sh("%s/parley export --home %s/south --channel north "
+	    "%s/south-full.px && cp %s/south-full.px %s/bad.px", build,
+	    tmpdir, tmpdir, tmpdir, tmpdir), 0);
+	snprintf(h1, sizeof h1, "%s/bad.px", tmpdir);
+	CHECK(flip(h1, (const uint8_t *)"north-body-010", 14, 12));
+	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export "
+	    "%s/bad.px", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "does not verify");
+	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export "
+	    "%s/south-full.px", build, tmpdir, tmpdir), 0);
+	CHECK_CONTAINS(out, "took back 4 of our own messages (seq 9..12)");
+	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
+	CHECK_CONTAINS(out, "north    chain seq 12,");
 	/* back up: the peer sends the rest again; nothing twice */
 	spawn(0);
-	CHECK(wait_equal(8, 30));
+	CHECK(wait_equal(12, 30));
 	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
 	CHECK_INT(verify_node(1, h1, sizeof h1), 0);
 	CHECK_STR(h0, h1);
 	CHECK_INT(sh("%s/parley inbox --home %s/north --json | grep -c "
 	    "'south-body-0'", build, tmpdir), 0);
 	CHECK_STR(out, "30\n");
+	CHECK_INT(sh("%s/parley log --home %s/north --json | grep -c "
+	    "'north-body-0'", build, tmpdir), 0);
+	CHECK_STR(out, "12\n");
+	/* and the chain goes on */
+	send(0, 13);
+	CHECK(wait_equal(13, 30));
 }
 
 static void
