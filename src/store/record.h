@@ -17,7 +17,7 @@
 #include "base/err.h"
 #include "store/store.h"
 
-#define STORE_BACKUP_STEP 256		/* pages copied per backup step */
+#define STORE_BACKUP_STEP (-1)		/* all pages in one step */
 
 /* Opens an existing store read-only and checks it is parley's, of schema
  * STORE_SCHEMA_VERSION: ERR_NOT_FOUND (no file), ERR_VERSION (not parley's
@@ -54,10 +54,11 @@ int store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t receiver, store_receipt_fn fn, void *arg) WUR;
 
 /* Copies the live store into a new file dest (mode 0600; ERR_EXISTS if it
- * exists) with SQLite's online backup, STORE_BACKUP_STEP pages at a time,
- * so that a writer is held up only for one step; a copy that a write
- * disturbs restarts, as SQLite does. The copy is a consistent snapshot.
- * *pages is the size copied. */
+ * exists) with SQLite's online backup in one step: one read transaction,
+ * so the copy is a consistent snapshot, and in WAL mode the daemon keeps
+ * writing meanwhile (a copy in several steps would restart after every
+ * write of the daemon and might never finish under traffic). *pages is
+ * the size copied. */
 int store_backup(struct store *s, const char *dest, uint64_t *pages) WUR;
 
 /* Restores a backup file into HOME/parley.db: checks it as
