@@ -33,7 +33,6 @@ struct deadline_watch {
 	struct alerter *a;
 	size_t n;
 	struct wchan ch[DEADLINE_MAX_CHANNELS];
-	uint64_t rescan_ms;
 };
 
 int
@@ -140,24 +139,30 @@ due_row(void *arg, struct store_msg *m)
 	return r;
 }
 
+/* What fell due in (from, now] by the clock, and what arrived in (from,
+ * now] already past due. The first scan (from 0) covers everything. */
 static void
 scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
     uint64_t now_ms)
 {
 	struct scan sc = { w, c, 0, now_ms };
+	const char *key;
+	uint64_t d;
 	int r;
 
 	for (unsigned p = 0; p < 4; p++) {
-		sc.deadline_ms = ack_deadline_ms(c->deadline_s, p);
-		if (now_ms <= sc.deadline_ms)
+		sc.deadline_ms = d = ack_deadline_ms(c->deadline_s, p);
+		if (now_ms <= d)
 			continue;
 		for (unsigned who = 0; who < 2; who++) {
-			r = store_unacked_each(w->s, c->id, (uint8_t)who,
-			    (uint8_t)p, from_ms > sc.deadline_ms ? from_ms -
-			    sc.deadline_ms : 0, now_ms - sc.deadline_ms,
-			    sc.deadline_ms, who == c->self ?
-			    DEADLINE_KEY_PEER : DEADLINE_KEY_WE, due_row, &sc);
-			if (r != 0)
+			key = who == c->self ? DEADLINE_KEY_PEER :
+			    DEADLINE_KEY_WE;
+			if ((r = store_unacked_each(w->s, c->id, (uint8_t)who,
+			    (uint8_t)p, from_ms > d ? from_ms - d : 0,
+			    now_ms - d, d, key, due_row, &sc)) != 0 ||
+			    (from_ms > 0 && (r = store_unacked_arrived_each(
+			    w->s, c->id, (uint8_t)who, (uint8_t)p, from_ms,
+			    now_ms, d, now_ms, key, due_row, &sc)) != 0))
 				log_error("deadline scan: %s", err_str(r));
 		}
 	}
@@ -166,13 +171,8 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 void
 deadline_watch_tick(struct deadline_watch *w, uint64_t now_ms)
 {
-	bool all = now_ms >= w->rescan_ms;
-
-	if (all)
-		w->rescan_ms = now_ms + DEADLINE_RESCAN_MS;
 	for (size_t i = 0; i < w->n; i++) {
-		scan_channel(w, &w->ch[i], all ? 0 : w->ch[i].scanned_ms,
-		    now_ms);
+		scan_channel(w, &w->ch[i], w->ch[i].scanned_ms, now_ms);
 		w->ch[i].scanned_ms = now_ms;
 	}
 }

@@ -8,11 +8,12 @@
  * lateness of an ACK that does come is judged by the two signed times
  * alone (ack.h), so both sides agree on it.
  *
- * A watch scans, per channel and precedence, the messages that fell due
- * since its last scan (an index on (channel, precedence, time_ms)), and
- * everything again every DEADLINE_RESCAN_MS for messages that arrived
- * after their due time. Alerts are keyed by side and message id, so a
- * rescan never raises one twice.
+ * A watch scans, per channel, precedence and sender, the messages that
+ * fell due since its last scan (index message_due) and those that got
+ * into the chain here since then already past due (index message_arrived:
+ * received late, or ours assigned late); the first scan covers everything.
+ * Alerts are keyed by side and message id, and the queries leave out what
+ * is alerted, so nothing is raised twice.
  */
 #ifndef PARLEY_MSG_DEADLINE_H
 #define PARLEY_MSG_DEADLINE_H
@@ -27,7 +28,6 @@
 #include "store/store.h"
 
 #define DEADLINE_MAX_CHANNELS 64
-#define DEADLINE_RESCAN_MS 30000
 
 struct deadline_watch;
 

@@ -555,25 +555,27 @@ store_due_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return msg_rows(s, st, fn, arg);
 }
 
-int
-store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+#define UNACKED_TAIL " AND m.seq IS NOT NULL AND m.kind = 1" \
+	" AND m.sender = ?7 AND m.precedence = ?2 AND NOT EXISTS (SELECT 1" \
+	" FROM message a WHERE a.kind = 2 AND a.channel = ?1 AND" \
+	" substr(a.body, 5, 32) = m.id AND a.sender <> m.sender AND" \
+	" a.time_ms <= m.time_ms + ?5) AND (?6 IS NULL OR NOT EXISTS" \
+	" (SELECT 1 FROM alert WHERE key = ?6 || lower(hex(m.id))))" \
+	" ORDER BY m.time_ms"
+
+static int
+unacked(struct store *s, const char *sql, const uint8_t *channel,
     uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
-    uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
+    uint64_t within_ms, uint64_t due_by, const char *alert_prefix,
+    store_msg_fn fn, void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (from_ms > INT64_MAX || to_ms > INT64_MAX || within_ms >
-	    STORE_ACK_ANY)
+	if (from_ms > INT64_MAX || to_ms > INT64_MAX || due_by > INT64_MAX ||
+	    within_ms > STORE_ACK_ANY)
 		return ERR_INVALID;
-	if ((r = pprep(s, &st, "SELECT " MSG_COLS_NOBODY " FROM message m"
-	    " WHERE m.channel = ?1 AND m.precedence = ?2 AND m.time_ms > ?3"
-	    " AND m.time_ms <= ?4 AND m.seq IS NOT NULL AND m.kind = 1"
-	    " AND m.sender = ?7 AND NOT EXISTS (SELECT 1 FROM message a"
-	    " WHERE a.kind = 2 AND a.channel = ?1 AND substr(a.body, 5, 32)"
-	    " = m.id AND a.sender <> m.sender AND a.time_ms <= m.time_ms +"
-	    " ?5) AND (?6 IS NULL OR NOT EXISTS (SELECT 1 FROM alert WHERE"
-	    " key = ?6 || lower(hex(m.id)))) ORDER BY m.time_ms")) != 0)
+	if ((r = pprep(s, &st, sql)) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, precedence);
@@ -585,5 +587,31 @@ store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	else
 		sqlite3_bind_null(st, 6);
 	sqlite3_bind_int(st, 7, sender);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)due_by);
 	return msg_rows(s, st, fn, arg);
+}
+
+int
+store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
+    uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
+{
+	return unacked(s, "SELECT " MSG_COLS_NOBODY " FROM message m WHERE"
+	    " m.channel = ?1 AND m.time_ms > ?3 AND m.time_ms <= ?4 AND"
+	    " ?8 >= 0" UNACKED_TAIL, channel, sender, precedence, from_ms,
+	    to_ms, within_ms, 0, alert_prefix, fn, arg);
+}
+
+int
+store_unacked_arrived_each(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], uint8_t sender, uint8_t precedence,
+    uint64_t from_ms, uint64_t to_ms, uint64_t within_ms, uint64_t due_by,
+    const char *alert_prefix, store_msg_fn fn, void *arg)
+{
+	/* "kind = 1" and the coalesce: index message_arrived. */
+	return unacked(s, "SELECT " MSG_COLS_NOBODY " FROM message m WHERE"
+	    " m.channel = ?1 AND coalesce(m.assigned_ms, m.stored_ms) > ?3"
+	    " AND coalesce(m.assigned_ms, m.stored_ms) <= ?4 AND m.time_ms +"
+	    " ?5 <= ?8" UNACKED_TAIL, channel, sender, precedence, from_ms,
+	    to_ms, within_ms, due_by, alert_prefix, fn, arg);
 }

@@ -83,6 +83,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX message_acked ON message (channel, substr(body, 5, 32))\n"
 	"\tWHERE kind = 2;\n"
 	"CREATE INDEX message_due ON message (channel, precedence, time_ms);\n"
+	"CREATE INDEX message_arrived ON message (channel,\n"
+	"\tcoalesce(assigned_ms, stored_ms)) WHERE kind = 1;\n"
 	"CREATE TABLE audit (\n"
 	"\tn INTEGER PRIMARY KEY CHECK (n >= 1),\n"
 	"\tentry BLOB NOT NULL,\n"
@@ -149,6 +151,9 @@ static const char *const migrations[] = {
 	"BEGIN SELECT RAISE(ABORT, 'seen records are kept'); END;\n"
 	"CREATE TRIGGER seen_fixed BEFORE UPDATE ON seen\n"
 	"BEGIN SELECT RAISE(ABORT, 'seen records are never rewritten'); END;\n",
+	/* 2 -> 3: an index on head (id), so that fixing a message's id at
+	 * assignment does not scan every head (the foreign key's check) */
+	"CREATE INDEX head_id ON head (id);\n",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

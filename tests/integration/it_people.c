@@ -793,6 +793,33 @@ test_deadline_alerts_late_ack(void)
 	free(s);
 }
 
+/* A FLASH that reaches south only after its deadline (south was down):
+ * south raises "we owe" when it arrives (the arrival scan), north when its
+ * clock passes the due time. */
+static void
+test_past_due_on_arrival(void)
+{
+	char id[65] = "", needle[96], local[32] = "";
+	json_t *r;
+
+	stop(&pid_s);
+	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd", "send",
+	    "text", "FLASH while south is down", "precedence", "flash"));
+	CHECK(r != NULL);
+	if (r)
+		snprintf(local, sizeof local, "%s", json_string_value(
+		    json_object_get(r, "local_id")));
+	json_decref(r);
+	usleep(3000000);		/* past the 2 s deadline */
+	pid_s = spawn(home_s, log_s);
+	CHECK(wait_up(home_s, 15000));
+	CHECK(id_of(home_n, local, id, 15000));
+	snprintf(needle, sizeof needle, "\"message\":\"%s\"", id);
+	CHECK(wait_alert(home_n, needle, 10000));
+	CHECK(wait_alert(home_s, needle, 10000));
+	CHECK(wait_field(home_s, id, "ack_state", "overdue", 100));
+}
+
 static void
 test_audit_names_every_actor(void)
 {
@@ -894,6 +921,7 @@ main(void)
 	RUN(test_approval_gate);
 	RUN(test_ack_round_trip);
 	RUN(test_deadline_alerts_late_ack);
+	RUN(test_past_due_on_arrival);
 	RUN(test_audit_names_every_actor);
 	RUN(test_clean_exit);
 	if (harness_failed) {

@@ -17,6 +17,8 @@
 #include "base/file.h"
 #include "msg/ack.h"
 #include "msg/alert.h"
+#include "msg/chain.h"
+#include "msg/deadline.h"
 #include "store/people.h"
 
 static char dir[] = "/tmp/parley-test-ack-XXXXXX";
@@ -303,6 +305,52 @@ test_alert_command_failures(void)
 	}
 }
 
+static int
+count_overdue(void *arg, const struct store_alert *a)
+{
+	size_t *n = arg;
+
+	*n += strncmp(a->key, "ack-overdue:peer-owes:", 22) == 0;
+	return 0;
+}
+
+/* Ours queued at 1000, FLASH deadline 2 s, not in the chain until 5000
+ * (no path up): the clock scan at 3500 cannot see it (no id yet); the
+ * arrival scan at 5500 raises "south owes", once. */
+static void
+test_deadline_arrival_scan(void)
+{
+	struct store *s = mem_store();
+	struct alerter *a = NULL;
+	struct deadline_watch *w = NULL;
+	uint8_t ch[ENVELOPE_ID_LEN];
+	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
+	uint64_t f, l;
+	int64_t q;
+	size_t n = 0;
+
+	memset(ch, 5, sizeof ch);
+	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
+	CHECK_INT(deadline_watch_new(s, a, &w), 0);
+	CHECK_INT(deadline_watch_add(w, ch, 0, "south", dl), 0);
+	CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0, ENVELOPE_TEXT,
+	    (const uint8_t *)"FLASH", 5, 1000, &q), 0);
+	deadline_watch_tick(w, 3000);
+	deadline_watch_tick(w, 3500);
+	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(store_assign_batch(s, ch, 0, 8, 5000, chain_store_build,
+	    NULL, &f, &l), 0);
+	deadline_watch_tick(w, 5500);
+	deadline_watch_tick(w, 6000);
+	n = 0;
+	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
+	CHECK_INT(n, 1);
+	deadline_watch_free(w);
+	alert_free(a);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -317,6 +365,7 @@ main(void)
 	RUN(test_alerts_once_and_cleared_once);
 	RUN(test_alert_command);
 	RUN(test_alert_command_failures);
+	RUN(test_deadline_arrival_scan);
 	rc = harness_summary();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
