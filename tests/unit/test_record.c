@@ -1,0 +1,167 @@
+/*
+ * test_record.c: the store read as a record and copied (store/record.h):
+ * online backup (never overwrites), restore (refuses an existing store
+ * without force, a file that is not a store), the read-only open, the
+ * range of ids, and the recovery of a restored node's own chain: appended
+ * in order, a gap or a broken link refused with nothing stored, and a
+ * message still queued in the backup takes its place instead of being
+ * stored twice.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "msg/chain.h"
+#include "store/record.h"
+
+static char dir[] = "/tmp/parley-test-record-XXXXXX";
+static uint8_t channel[32];
+
+static void
+queue(struct store *s, int k)
+{
+	char body[32];
+	int64_t qid;
+	int n = snprintf(body, sizeof body, "north %d", k);
+
+	CHECK_INT(chain_queue(s, channel, 0, 3, 2, ENVELOPE_TEXT,
+	    (const uint8_t *)body, (size_t)n, 1000 + (uint64_t)k, &qid), 0);
+}
+
+static int
+count_out(void *arg, struct store_msg *m)
+{
+	(*(size_t *)arg)++;
+	(void)m;
+	return 0;
+}
+
+struct grab {
+	struct store_in in;
+	struct store_msg m;
+	struct envelope_header h;
+};
+
+static int
+grab_one(void *arg, struct store_msg *m)
+{
+	struct grab *g = arg;
+
+	g->m = *m;
+	g->m.body = m->body;
+	m->body = NULL;			/* ours now */
+	if (envelope_header_decode(&g->h, g->m.header, g->m.header_len) != 0)
+		return ERR_PARSE;
+	chain_store_in(&g->in, &g->h, g->m.header, g->m.header_len,
+	    g->m.body, g->m.body_len, g->m.id);
+	return 0;
+}
+
+static void
+test_backup_restore_recover(void)
+{
+	char a[128], bk[128], home[128], why[256];
+	struct store *s, *r;
+	struct grab g;
+	uint64_t first, last, pages, seq;
+	uint8_t id[32], ids[4][32];
+	size_t n = 0, q;
+
+	snprintf(a, sizeof a, "%s/a.db", dir);
+	snprintf(bk, sizeof bk, "%s/a.bak", dir);
+	snprintf(home, sizeof home, "%s/home", dir);
+	CHECK_INT(mkdir(home, 0700), 0);
+	CHECK_INT(store_open(&s, a), 0);
+	for (int k = 1; k <= 3; k++)
+		queue(s, k);
+	CHECK_INT(store_assign_batch(s, channel, 0, 2, 2000,
+	    chain_store_build, NULL, &first, &last), 0);
+	/* the backup holds seq 1, 2 and one queued message */
+	CHECK_INT(store_backup(s, bk, &pages), 0);
+	CHECK(pages > 0);
+	CHECK_INT(store_backup(s, bk, &pages), ERR_EXISTS);
+	/* then the third is sent */
+	CHECK_INT(store_assign_batch(s, channel, 0, 2, 3000,
+	    chain_store_build, NULL, &first, &last), 0);
+	CHECK_INT(first, 3);
+	/* restore: into an empty home; then only with force */
+	CHECK_INT(store_restore(bk, home, false, why, sizeof why), 0);
+	CHECK_INT(store_restore(bk, home, false, why, sizeof why), ERR_EXISTS);
+	CHECK_CONTAINS(why, "--force");
+	CHECK_INT(store_restore(bk, home, true, why, sizeof why), 0);
+	CHECK(store_restore(a, home, true, why, sizeof why) == 0);
+	CHECK_INT(store_restore(bk, home, true, why, sizeof why), 0);
+	snprintf(why, sizeof why, "%s/not-a-store", dir);
+	FILE *f = fopen(why, "w");
+	CHECK(f != NULL);
+	if (f != NULL) {
+		fputs("north to south\n", f);
+		fclose(f);
+	}
+	char w2[256];
+	CHECK(store_restore(why, home, true, w2, sizeof w2) != 0);
+	CHECK_CONTAINS(w2, "not a parley store");
+	/* the restored store, read-only: two sent, one queued */
+	CHECK_INT(store_open_home_readonly(&r, home), 0);
+	CHECK_INT(store_highest(r, channel, 0, &seq, id), 0);
+	CHECK_INT(seq, 2);
+	CHECK_INT(store_ids_range(r, channel, 0, 0, 4, ids), 0);
+	CHECK(memcmp(ids[1], id, 32) == 0);
+	CHECK(memcmp(ids[2], ids[3], 32) == 0);	/* not held: zeros */
+	store_close(r);
+	/* recovery of seq 3 from the "peer's" copy */
+	CHECK_INT(store_open_home(&r, home), 0);
+	memset(&g, 0, sizeof g);
+	CHECK_INT(store_after(s, channel, 0, 2, 1, grab_one, &g), 0);
+	CHECK_INT(g.in.seq, 3);
+	g.in.seq = 4;					/* a gap */
+	CHECK_INT(store_own_recover(r, channel, 0, &g.in, 1, 4000), ERR_GAP);
+	g.in.seq = 3;
+	g.in.prev[0] ^= 1;				/* a broken link */
+	CHECK_INT(store_own_recover(r, channel, 0, &g.in, 1, 4000), ERR_CHAIN);
+	g.in.prev[0] ^= 1;
+	CHECK_INT(store_queued_count(r, channel, &q), 0);
+	CHECK_INT(q, 1);
+	CHECK_INT(store_own_recover(r, channel, 0, &g.in, 1, 4000), 0);
+	/* the queued row took its place: three messages, none queued */
+	CHECK_INT(store_queued_count(r, channel, &q), 0);
+	CHECK_INT(q, 0);
+	CHECK_INT(store_list(r, channel, STORE_OUT, 10, count_out, &n), 0);
+	CHECK_INT(n, 3);
+	CHECK_INT(store_highest(r, channel, 0, &seq, id), 0);
+	CHECK_INT(seq, 3);
+	CHECK_MEM(id, g.m.id, 32);
+	free(g.m.body);
+	store_close(r);
+	store_close(s);
+}
+
+static void
+test_readonly_refusals(void)
+{
+	struct store *r = NULL;
+	char p[128];
+
+	snprintf(p, sizeof p, "%s/none.db", dir);
+	CHECK_INT(store_open_readonly(&r, p), ERR_NOT_FOUND);
+	snprintf(p, sizeof p, "%s/not-a-store", dir);
+	CHECK(store_open_readonly(&r, p) != 0);
+	CHECK(r == NULL);
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
+		return 1;
+	memset(channel, 0x3c, sizeof channel);
+	RUN(test_backup_restore_recover);
+	RUN(test_readonly_refusals);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return harness_summary();
+}
