@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/wire.h"
 #include "crypto/agreement.h"
+#include "msg/alert.h"
 #include "msg/delivery.h"
 #include "store/record.h"
 
@@ -398,6 +399,7 @@ out:
 /* ---- the daemon's glue ---- */
 
 struct checkpoint_set {
+	struct alerter *alerts;			/* borrowed; NULL: log only */
 	const char *home;			/* disk watch; NULL: off */
 	uint64_t disk_min, disk_free, disk_ms;
 	bool disk_low;
@@ -479,6 +481,32 @@ active_path(struct checkpoint_set *cs, const uint8_t *ch)
 }
 
 void
+checkpoint_set_alerter(struct checkpoint_set *cs, struct alerter *a)
+{
+	if (cs != NULL)
+		cs->alerts = a;
+}
+
+/* An alert of kind about channel ch (NULL: none), keyed so that one
+ * situation raises one alert. */
+static void
+raise_alert(struct checkpoint_set *cs, const char *kind, const char *key,
+    const char *ch, const char *text, uint64_t now_ms)
+{
+	json_t *o;
+
+	if (cs->alerts == NULL)
+		return;
+	o = json_pack("{s:s, s:s, s:s, s:s}", "key", key, "kind", kind,
+	    "channel", ch != NULL ? ch : "", "text", text);
+	if (o == NULL)
+		return;
+	if (alert_raise(cs->alerts, o, now_ms, NULL) != 0)
+		log_warn("could not raise the %s alert", kind);
+	json_decref(o);
+}
+
+void
 checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,
     uint64_t min_bytes)
 {
@@ -513,12 +541,19 @@ watch_disk(struct checkpoint_set *cs, uint64_t now_ms)
 		return;
 	cs->disk_free = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 	low = cs->disk_free < cs->disk_min;
-	if (low && !cs->disk_low)
-		log_warn("free space on the filesystem of %s is low: %llu MiB"
-		    " (threshold %llu MiB, disk_free_min_mb): the store will "
-		    "refuse messages when the disk is full", cs->home,
+	if (low && !cs->disk_low) {
+		char text[256], key[64];
+		snprintf(text, sizeof text, "free space on the filesystem of "
+		    "the node home is low: %llu MiB (threshold %llu MiB, "
+		    "disk_free_min_mb)",
 		    (unsigned long long)(cs->disk_free >> 20),
 		    (unsigned long long)(cs->disk_min >> 20));
+		log_warn("%s (%s): the store will refuse messages when the "
+		    "disk is full", text, cs->home);
+		snprintf(key, sizeof key, "disk-low-%llu",
+		    (unsigned long long)now_ms);
+		raise_alert(cs, "disk-low", key, NULL, text, now_ms);
+	}
 	else if (!low && cs->disk_low)
 		log_info("free space on the filesystem of %s is back above "
 		    "the threshold: %llu MiB", cs->home,
@@ -571,8 +606,16 @@ checkpoint_set_record(struct checkpoint_set *cs,
 	r = checkpoint_on_record(e, p, n, now_ms, cs->buf, sizeof cs->buf,
 	    &len);
 	short_hex(ch, channel);
-	if (r == ERR_CHAIN || r == ERR_SIGNATURE)
+	if (r == ERR_CHAIN || r == ERR_SIGNATURE) {
+		char key[96], full[2 * ENVELOPE_ID_LEN + 1];
 		log_error("ALARM %s", checkpoint_alarm(e));
+		hex_encode(full, channel, ENVELOPE_ID_LEN);
+		snprintf(key, sizeof key, "checkpoint-%s-%llu", ch,
+		    (unsigned long long)now_ms);
+		raise_alert(cs, r == ERR_CHAIN ? "checkpoint-diverged" :
+		    "checkpoint-forged", key, full, checkpoint_alarm(e),
+		    now_ms);
+	}
 	else if (r != 0)
 		log_warn("channel %s path %u: refused a checkpoint record: %s",
 		    ch, path, err_str(r));

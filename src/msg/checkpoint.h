@@ -118,6 +118,13 @@ void checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,
 bool checkpoint_set_disk_low(const struct checkpoint_set *cs,
     uint64_t *free_bytes);
 
+/* Alarms and the disk warning also become alerts (msg/alert.h: stored,
+ * listed by `parley alerts`, alert_command run): kinds
+ * "checkpoint-diverged", "checkpoint-forged", "disk-low". a is borrowed;
+ * NULL: the log only. */
+struct alerter;
+void checkpoint_set_alerter(struct checkpoint_set *cs, struct alerter *a);
+
 /* For status: the engine of a channel, or NULL. */
 const struct checkpoint_engine *checkpoint_set_engine(
     const struct checkpoint_set *cs, const uint8_t channel[ENVELOPE_ID_LEN]);
