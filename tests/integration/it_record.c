@@ -227,7 +227,7 @@ test_equal_heads(void)
 	CHECK_STR(out, "0\n");
 	/* the disk watch: north warned once, south never */
 	CHECK(wait_log(0, "free space on the filesystem of .* is low"));
-	CHECK_INT(sh("grep -c 'free space' %s/north.log", tmpdir), 0);
+	CHECK_INT(sh("grep -c 'WARN: free space' %s/north.log", tmpdir), 0);
 	CHECK_STR(out, "1\n");
 	CHECK_INT(sh("grep -c 'free space' %s/south.log", tmpdir), 1);
 }
