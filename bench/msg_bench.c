@@ -1,18 +1,31 @@
 /*
  * msg_bench.c: what delivering messages costs between two real parleyd on
- * loopback (ports 21000-21999, a block chosen from the pid). Prints
- * numbers; judges nothing; stops by itself.
+ * loopback (ports 20100-20199, a block chosen from the pid), read against
+ * the machine's floor measured in the same run (bench_util.h: a 4 KiB
+ * fsync, a loopback round trip). Prints a table; judges nothing; starts
+ * the two daemons itself and stops them (kill -9, its own pids only).
  *
- *  1. Messages per second from north to south with 64 in flight: the
- *     bench keeps at most 64 messages queued or unreceipted at north
- *     (control "send" requests, 1 KiB bodies) and counts receipts.
- *  2. The same with one in flight: send, wait for its receipt, again.
- *  3. Commits (each one WAL fsync, store_commits, in status) per message,
- *     at each side and both together, for 1 and 64 in flight.
+ * A pipelined client (one control connection, requests written without
+ * waiting for answers, answers read in order) keeps N "send" requests in
+ * flight, for N = 1 and 64, 1 KiB bodies, north to south, in two modes:
  *
- * Usage: msg_bench [messages at 64 in flight, default 3000]
+ *   stored:    the answer comes once the message is committed at north
+ *              (group commit): msgs/s and latency send -> stored; while it
+ *              runs, south's store (north's chain stored) and north's
+ *              (south's receipts stored) are read every 2 ms, through the
+ *              store API on a second connection, for the delivered and
+ *              receipted rates;
+ *   receipted: "wait": true, the answer comes once south's receipt covers
+ *              the message: msgs/s and latency send -> receipted.
+ *
+ * Commits per message (store_commits in status: each is one WAL fsync) at
+ * each side come from the status before and after each run.
+ *
+ * Usage: msg_bench [messages per run at 64 in flight, default 20000]
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -21,16 +34,20 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/hex.h"
+#include "bench_util.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
+#include "store/store.h"
 
-#define TIME_LIMIT_S 240
+#define TIME_LIMIT_S 300
+#define POLL_US 2000.0
 
 static char tmpdir[] = "/tmp/parley-msg-bench-XXXXXX";
 static char build[1024] = "build";
@@ -40,6 +57,7 @@ static pid_t pid_n = -1, pid_s = -1;
 static struct agreement ag;
 static struct keys k_n, k_s;
 static char chhex[2 * AGREEMENT_ID_LEN + 1];
+static struct store *st_n, *st_s;	/* the daemons' stores, read only */
 
 static pid_t
 spawn(const char *home, const char *logpath)
@@ -93,7 +111,8 @@ kill9(pid_t *pid)
 static void
 on_alarm(int sig)
 {
-	static const char msg[] = "msg_bench: time limit reached\n";
+	static const char msg[] = "msg_bench: time limit or signal: the "
+	    "daemons are killed\n";
 
 	(void)sig;
 	if (pid_n > 0)
@@ -150,27 +169,6 @@ msg_field(const char *home, const char *f)
 	return v;
 }
 
-/* Sends text from home: 1 when answered ok, 0 refused, -1 no answer.
- * err (may be NULL) gets the refusal. */
-static int
-send_text(const char *home, const char *text, const char *prec, char *err,
-    size_t cap)
-{
-	json_t *r = call(home, json_pack("{s:s, s:s, s:s}", "cmd", "send",
-	    "text", text, "precedence", prec));
-	int ok;
-
-	if (r == NULL)
-		return -1;
-	ok = json_is_true(json_object_get(r, "ok"));
-	if (!ok && err)
-		snprintf(err, cap, "%s", json_string_value(json_object_get(r,
-		    "error")) ? json_string_value(json_object_get(r,
-		    "error")) : "");
-	json_decref(r);
-	return ok ? 1 : 0;
-}
-
 static bool
 wait_daemon(const char *home, int ms)
 {
@@ -186,10 +184,6 @@ wait_daemon(const char *home, int ms)
 	}
 	return false;
 }
-
-
-
-
 
 /* --- setup --------------------------------------------------------------- */
 
@@ -281,46 +275,247 @@ wait_synced(int ms)
 	return false;
 }
 
+/* --- the pipelined client -------------------------------------------- */
+
+struct pipe {
+	int fd;
+	char *in;
+	size_t len, cap;
+};
+
+static int
+pipe_open(struct pipe *p, const char *home)
+{
+	struct sockaddr_un sun;
+
+	memset(p, 0, sizeof *p);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%s",
+	    home, CTL_SOCKET_NAME) >= sizeof sun.sun_path)
+		return -1;
+	p->cap = 1 << 20;
+	if ((p->in = malloc(p->cap)) == NULL ||
+	    (p->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	return connect(p->fd, (struct sockaddr *)&sun, sizeof sun);
+}
+
+static void
+pipe_close(struct pipe *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->in);
+}
+
+static int
+write_all(int fd, const char *b, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Waits up to ms for input and reads what is there: -1 when closed. */
+static int
+pipe_fill(struct pipe *p, int ms)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+	ssize_t k;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	if (p->len == p->cap)
+		return -1;
+	k = read(p->fd, p->in + p->len, p->cap - p->len);
+	if (k <= 0)
+		return -1;
+	p->len += (size_t)k;
+	return 0;
+}
+
+/* Takes one whole answer line off the input: 1 ok, 0 refused, -1 none. */
+static int
+pipe_answer(struct pipe *p)
+{
+	char *nl = memchr(p->in, '\n', p->len);
+	size_t n;
+	int ok;
+
+	if (nl == NULL)
+		return -1;
+	*nl = '\0';
+	ok = strstr(p->in, "\"ok\":true") != NULL;
+	if (!ok)
+		fprintf(stderr, "msg_bench: refused: %.200s\n", p->in);
+	n = (size_t)(nl - p->in) + 1;
+	memmove(p->in, nl + 1, p->len - n);
+	p->len -= n;
+	return ok;
+}
+
+/* --- runs -------------------------------------------------------------- */
 
 static char body[1025];
 
-/* Sends n messages keeping at most window unreceipted; prints the rate
- * and the commits per message. */
+struct run {
+	int n, window;
+	bool wait;
+	double stored, delivered, receipted;	/* msgs/s; 0: not seen */
+	struct bench_stat lat;			/* us, send -> answer */
+	double fs_n, fs_s;			/* commits per message */
+	int refused;
+};
+
+/* The request line, written window at a time. */
+static char *
+request(bool wait, size_t *len)
+{
+	json_t *r = json_pack("{s:s, s:s, s:s, s:b}", "cmd", "send", "text",
+	    body, "precedence", "routine", "wait", wait);
+	char *s = json_dumps(r, JSON_COMPACT), *line;
+
+	json_decref(r);
+	if (s == NULL || (line = malloc(strlen(s) + 2)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	*len = (size_t)sprintf(line, "%s\n", s);
+	free(s);
+	return line;
+}
+
+/* South's highest of north's chain, stored. */
+static long long
+received(void)
+{
+	uint8_t id[STORE_ID_LEN];
+	uint64_t seq;
+
+	return store_highest(st_s, ag.id, 0, &seq, id) == 0 ?
+	    (long long)seq : -1;
+}
+
+/* North's highest receipt from south, stored. */
+static long long
+receipted(void)
+{
+	struct store_receipt rc;
+	int r = store_receipt_latest(st_n, ag.id, 1, &rc);
+
+	return r == 0 ? (long long)rc.seq : r == ERR_NOT_FOUND ? 0 : -1;
+}
+
+/* Reads south's and north's stores (a second connection to each: WAL
+ * readers do not stop the daemon's writer; the daemons' status command
+ * would cost them far more): sets the times when they reach their
+ * targets. */
 static void
-measure(int n, int window)
+poll_progress(long long want_v, long long want_r, double *t_v, double *t_r)
+{
+	if (*t_v == 0 && received() >= want_v)
+		*t_v = bench_now_us();
+	if (*t_r == 0 && receipted() >= want_r)
+		*t_r = bench_now_us();
+}
+
+static bool
+measure(struct run *ru)
 {
 	long long c0n = msg_field(home_n, "store_commits");
 	long long c0s = msg_field(home_s, "store_commits");
-	long long r0 = msg_field(home_n, "receipted"), done = 0, c1n, c1s;
-	int sent = 0, fails = 0;
-	uint64_t t0 = now_ms(), dt;
+	long long v0 = received();
+	long long r0 = receipted();
+	double *lat = calloc((size_t)ru->n, sizeof *lat);
+	double *sent_at = calloc((size_t)ru->n, sizeof *sent_at);
+	double t0, t_last = 0, t_v = 0, t_r = 0, t_poll = 0;
+	int sent = 0, got = 0, a;
+	size_t rlen = 0, blen;
+	char *req = request(ru->wait, &rlen), *batch = NULL;
+	struct pipe p;
+	bool ok = false;
 
-	while (done < n && fails < 1000) {
-		json_t *m = msgs(home_n);
-		long long out = m ? json_integer_value(json_object_get(m,
-		    "queued")) + json_integer_value(json_object_get(m,
-		    "in_flight")) : window;
-		done = m ? json_integer_value(json_object_get(m,
-		    "receipted")) - r0 : done;
-		json_decref(m);
-		for (long long k = out; k < window && sent < n; k++) {
-			if (send_text(home_n, body, "routine", NULL, 0) == 1)
-				sent++;
-			else
-				fails++;
+	if (lat == NULL || sent_at == NULL || req == NULL ||
+	    (batch = malloc(rlen * (size_t)ru->window)) == NULL ||
+	    pipe_open(&p, home_n) != 0)
+		goto out;
+	t0 = bench_now_us();
+	while (got < ru->n) {
+		double now = bench_now_us();
+		blen = 0;
+		while (sent - got < ru->window && sent < ru->n) {
+			memcpy(batch + blen, req, rlen);
+			blen += rlen;
+			sent_at[sent++] = now;
 		}
-		if (out >= window || sent >= n)
-			usleep(200);
+		if (blen && write_all(p.fd, batch, blen) != 0)
+			goto out_pipe;
+		if (pipe_fill(&p, 2) != 0)
+			goto out_pipe;
+		while ((a = pipe_answer(&p)) >= 0) {
+			t_last = bench_now_us();
+			lat[got] = t_last - sent_at[got];
+			got++;
+			ru->refused += a == 0;
+		}
+		if (!ru->wait && bench_now_us() - t_poll > POLL_US) {
+			poll_progress(v0 + ru->n, r0 + ru->n, &t_v, &t_r);
+			t_poll = bench_now_us();
+		}
 	}
-	dt = now_ms() - t0;
-	c1n = msg_field(home_n, "store_commits");
-	c1s = msg_field(home_s, "store_commits");
-	printf("%2d in flight: %d messages of 1 KiB in %.2f s: %.0f msgs/s "
-	    "(receipted)\n", window, n, (double)dt / 1000.0,
-	    (double)n * 1000.0 / (double)(dt ? dt : 1));
-	printf("   commits (WAL fsyncs) per message: sender %.2f, receiver "
-	    "%.2f, both %.2f\n", (double)(c1n - c0n) / n,
-	    (double)(c1s - c0s) / n, (double)(c1n - c0n + c1s - c0s) / n);
+	/* The rest of the way to the peer. */
+	while ((t_v == 0 || t_r == 0) && bench_now_us() - t_last < 30e6) {
+		poll_progress(v0 + ru->n, r0 + ru->n, &t_v, &t_r);
+		usleep(1000);
+	}
+	if (!ru->wait)
+		ru->stored = ru->n / ((t_last - t0) / 1e6);
+	else
+		t_r = t_last;
+	ru->delivered = t_v ? ru->n / ((t_v - t0) / 1e6) : 0;
+	ru->receipted = t_r ? ru->n / ((t_r - t0) / 1e6) : 0;
+	ru->lat = bench_stat_of(lat, ru->n);
+	ru->fs_n = (double)(msg_field(home_n, "store_commits") - c0n) / ru->n;
+	ru->fs_s = (double)(msg_field(home_s, "store_commits") - c0s) / ru->n;
+	ok = true;
+out_pipe:
+	pipe_close(&p);
+out:
+	free(lat);
+	free(sent_at);
+	free(req);
+	free(batch);
+	return ok;
+}
+
+static void
+rate(double v)
+{
+	if (v > 0)
+		printf("%10.0f", v);
+	else
+		printf("%10s", "-");
+}
+
+static void
+row(const struct run *ru)
+{
+	printf("%4d  %-9s", ru->window, ru->wait ? "receipted" : "stored");
+	rate(ru->stored);
+	rate(ru->delivered);
+	rate(ru->receipted);
+	printf("  %8.0f %8.0f    %5.2f %5.2f %5.2f\n", ru->lat.median,
+	    ru->lat.p99, ru->fs_n, ru->fs_s, ru->fs_n + ru->fs_s);
+	if (ru->refused)
+		printf("      (%d requests refused)\n", ru->refused);
 }
 
 int
@@ -328,40 +523,87 @@ main(int argc, char **argv)
 {
 	const char *b = getenv("BUILD");
 	char cmd[3000];
-	int n = argc > 1 ? atoi(argv[1]) : 3000;
+	int n = argc > 1 ? atoi(argv[1]) : 20000;
+	struct run runs[4];
+	struct bench_stat fs, rt;
+	double floor1;
 
 	if (sodium_init() < 0)
 		return 1;
 	if (b && *b)
 		snprintf(build, sizeof build, "%s", b);
-	if (n < 10)
-		n = 10;
+	if (n < 100)
+		n = 100;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
+	signal(SIGTERM, on_alarm);
+	signal(SIGINT, on_alarm);
 	alarm(TIME_LIMIT_S);
-	port_base = 21000 + (int)(getpid() % 49) * 20;
+	port_base = 20100 + (int)(getpid() % 25) * 4;
 	memset(body, 'x', 1024);
 	if (mkdtemp(tmpdir) == NULL || !setup()) {
 		printf("msg_bench: setup failed\n");
 		return 1;
 	}
+	if (bench_floor_fsync(tmpdir, 500, &fs) != 0 ||
+	    bench_floor_rtt(500, &rt) != 0) {
+		printf("msg_bench: cannot measure the floor\n");
+		return 1;
+	}
+	floor1 = 2 * fs.median + rt.median;
+	printf("floor: fsync of 4 KiB median %.0f us (p99 %.0f), loopback "
+	    "round trip median %.0f us (p99 %.0f)\n", fs.median, fs.p99,
+	    rt.median, rt.p99);
+	printf("       one message alone cannot beat 2 fsyncs + 1 round trip "
+	    "= %.0f us\n", floor1);
 	if (!start(&pid_n, home_n, log_n) || !start(&pid_s, home_s, log_s) ||
 	    !wait_synced(15000)) {
 		printf("msg_bench: the daemons did not come up\n");
 		snprintf(cmd, sizeof cmd, "tail -n 5 %s %s", log_n, log_s);
 		(void)!system(cmd);
-	} else {
-		printf("msg_bench: north -> south on loopback, one channel\n");
-		measure(n, 64);
-		measure(n / 10 < 50 ? 50 : n / 10, 1);
+		goto out;
 	}
+	if (store_open_home(&st_n, home_n) != 0 ||
+	    store_open_home(&st_s, home_s) != 0) {
+		printf("msg_bench: cannot read the stores\n");
+		goto out;
+	}
+	runs[0] = (struct run){ .n = n / 20 < 500 ? 500 : n / 20, .window = 1 };
+	runs[1] = runs[0];
+	runs[1].wait = true;
+	runs[2] = (struct run){ .n = n, .window = 64 };
+	runs[3] = runs[2];
+	runs[3].wait = true;
+	printf("\nnorth -> south on loopback, one channel, 1 KiB bodies, a "
+	    "pipelined control client\n");
+	printf("  in  answer       msgs/s per second          latency (us)   "
+	    " commits (fsyncs)/msg\n");
+	printf("flight at         stored delivered receipted   median      p99"
+	    "    north south  both\n");
+	for (int i = 0; i < 4; i++) {
+		if (!measure(&runs[i])) {
+			printf("msg_bench: run failed\n");
+			goto out;
+		}
+		row(&runs[i]);
+	}
+	printf("\n1 in flight, send -> receipted: median %.0f us = %.2f x the "
+	    "floor (%.0f us; target <= 1.5 x)\n", runs[1].lat.median,
+	    runs[1].lat.median / floor1, floor1);
+	printf("64 in flight: %.0f msgs/s stored and receipted (target >= "
+	    "15,000, goal 30,000)\n", runs[3].receipted);
+out:
+	store_close(st_n);
+	store_close(st_s);
 	kill9(&pid_n);
 	kill9(&pid_s);
 	keys_fini(&k_n);
 	keys_fini(&k_s);
 	agreement_wipe(&ag);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	(void)!system(cmd);
+	if (getenv("KEEP") == NULL) {
+		snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+		(void)!system(cmd);
+	}
 	return 0;
 }

@@ -21,11 +21,24 @@
 
 #include "base/log.h"
 
+#define CTL_READ_MAX (4 * CTL_REQUEST_MAX)	/* read ahead per callback */
+
+/* One answer in a client's line, in request order: given (text) or not
+ * yet (a deferred one). */
+struct ctl_later {
+	struct ctl_later *next;
+	struct ctl_client *c;		/* NULL once the client is gone */
+	char *text;			/* the answer line, no newline */
+	bool ready;
+};
+
 struct ctl_client {
 	struct ctl_server *srv;
 	struct bufferevent *bev;
 	struct ctl_peer who;
 	int closing;
+	struct ctl_later *later, **later_tail;	/* answers held back */
+	size_t nlater;
 	struct ctl_client *next;
 };
 
@@ -42,6 +55,7 @@ static void
 client_free(struct ctl_client *c)
 {
 	struct ctl_client **pp;
+	struct ctl_later *l;
 
 	for (pp = &c->srv->clients; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -49,24 +63,111 @@ client_free(struct ctl_client *c)
 			break;
 		}
 	c->srv->nclients--;
+	/* Answers not given yet are freed when they are (ctl_answer). */
+	while ((l = c->later) != NULL) {
+		c->later = l->next;
+		if (l->ready) {
+			free(l->text);
+			free(l);
+		} else
+			l->c = NULL;
+	}
 	bufferevent_free(c->bev);
 	free(c);
 }
 
 static void
-reply(struct ctl_client *c, json_t *resp)
+write_line(struct ctl_client *c, const char *s)
 {
-	char *s = json_dumps(resp, JSON_COMPACT);
+	static const char oom[] = "{\"ok\":false,\"code\":-1,"
+	    "\"error\":\"out of memory\"}";
 
-	if (s == NULL) {
-		static const char oom[] = "{\"ok\":false,\"code\":-1,"
-		    "\"error\":\"out of memory\"}\n";
-		bufferevent_write(c->bev, oom, sizeof oom - 1);
-		return;
-	}
+	if (s == NULL)
+		s = oom;
 	bufferevent_write(c->bev, s, strlen(s));
 	bufferevent_write(c->bev, "\n", 1);
-	free(s);
+}
+
+/* Writes the answers at the head of the line that are given. */
+static void
+later_flush(struct ctl_client *c)
+{
+	struct ctl_later *l;
+
+	while ((l = c->later) != NULL && l->ready) {
+		write_line(c, l->text);
+		c->later = l->next;
+		if (c->later == NULL)
+			c->later_tail = &c->later;
+		c->nlater--;
+		free(l->text);
+		free(l);
+	}
+}
+
+static void
+reply(struct ctl_client *c, json_t *resp)
+{
+	struct ctl_later *l;
+	char *s = json_dumps(resp, JSON_COMPACT);
+
+	if (c->later == NULL) {
+		write_line(c, s);
+		free(s);
+		return;
+	}
+	/* Behind a deferred answer: wait for it. */
+	if ((l = calloc(1, sizeof *l)) == NULL) {
+		free(s);
+		return;		/* the client sees its line end short */
+	}
+	l->c = c;
+	l->text = s;
+	l->ready = true;
+	*c->later_tail = l;
+	c->later_tail = &l->next;
+	c->nlater++;
+}
+
+struct ctl_later *
+ctl_defer(const struct ctl_peer *who)
+{
+	struct ctl_client *c = who->client;
+	struct ctl_later *l;
+
+	if (c == NULL || (l = calloc(1, sizeof *l)) == NULL)
+		return NULL;
+	l->c = c;
+	if (c->later == NULL)
+		c->later_tail = &c->later;
+	*c->later_tail = l;
+	c->later_tail = &l->next;
+	c->nlater++;
+	return l;
+}
+
+void
+ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err)
+{
+	json_t *resp;
+
+	if (l->c == NULL) {		/* the client is gone */
+		json_decref(result);
+		free(l);
+		return;
+	}
+	if (r == 0)
+		resp = json_pack("{s:b, s:o}", "ok", 1, "result",
+		    result ? result : json_null());
+	else {
+		json_decref(result);
+		resp = json_pack("{s:b, s:i, s:s}", "ok", 0, "code", r,
+		    "error", err && *err ? err : err_str(r));
+	}
+	l->text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+	json_decref(resp);
+	l->ready = true;
+	later_flush(l->c);
 }
 
 static void
@@ -111,7 +212,9 @@ dispatch(struct ctl_client *c, const char *line, size_t len)
 			r = ctl_commands[i].fn(env, &c->who, req, &result, err,
 			    sizeof err);
 		ctl_people_after(env, &c->who, cmd, req, result, r);
-		if (r != 0) {
+		if (r == CTL_LATER) {
+			/* ctl_answer will give it. */
+		} else if (r != 0) {
 			reply_error(c, r, err[0] ? err : err_str(r));
 		} else {
 			resp = json_pack("{s:b, s:o}", "ok", 1, "result",
@@ -121,13 +224,35 @@ dispatch(struct ctl_client *c, const char *line, size_t len)
 			json_decref(resp);
 		}
 		log_debug("control: uid %u pid %d: %s: %s", (unsigned)c->who.uid,
-		    (int)c->who.pid, cmd, r ? err_str(r) : "ok");
+		    (int)c->who.pid, cmd, r == CTL_LATER ? "later" : r ?
+		    err_str(r) : "ok");
 		json_decref(req);
 		return;
 	}
 	snprintf(err, sizeof err, "unknown command \"%.64s\"", cmd);
 	reply_error(c, ERR_USAGE, err);
 	json_decref(req);
+}
+
+/*
+ * libevent 2.1 reads at most 4 KiB per callback: a pipelining client's
+ * requests would come in a few per loop turn, and so commit a few at a
+ * time. Takes what the socket holds now, up to CTL_READ_MAX (an end of
+ * file or an error is left for the bufferevent to see on its next read).
+ */
+static void
+read_more(struct bufferevent *bev)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	/* The bufferevent keeps its input's end frozen but for its own
+	 * reads (bufferevent_sock.c does the same around its read). */
+	evbuffer_unfreeze(in, 0);
+	while (fd >= 0 && evbuffer_get_length(in) < CTL_READ_MAX &&
+	    evbuffer_read(in, fd, 16384) > 0)
+		;
+	evbuffer_freeze(in, 0);
 }
 
 static void
@@ -139,12 +264,15 @@ on_client_read(struct bufferevent *bev, void *arg)
 	char *line;
 	size_t n;
 
+	if (!c->closing && c->nlater < CTL_LATER_MAX)
+		read_more(bev);
 	while (!c->closing) {
 		/* A client that does not read its answers is not read
 		 * either: its output stays under about CTL_RESPONSE_MAX
-		 * more than one answer (resumed in on_client_write). */
+		 * more than one answer, and at most CTL_LATER_MAX answers
+		 * are held back (resumed in on_client_write). */
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
-		    CTL_RESPONSE_MAX) {
+		    CTL_RESPONSE_MAX || c->nlater >= CTL_LATER_MAX) {
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
@@ -230,6 +358,8 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	c->who.uid = cr.uid;
 	c->who.gid = cr.gid;
 	c->who.pid = cr.pid;
+	c->who.client = c;
+	c->later_tail = &c->later;
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);

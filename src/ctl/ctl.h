@@ -22,15 +22,20 @@
 #define CTL_RESPONSE_MAX (4u << 20)
 #define CTL_MAX_CLIENTS 64
 #define CTL_IDLE_MS 60000	/* an idle client is closed */
+#define CTL_LATER_MAX 1024	/* deferred answers per client; past it the
+				 * client is not read until some are given */
 
 struct link;
 struct delivery;
+struct ctl_client;
 
 /* Who is on the other end of a control connection (SO_PEERCRED). */
 struct ctl_peer {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	struct ctl_client *client;	/* the connection, for ctl_defer;
+					 * NULL when called without one */
 };
 
 /* What command handlers may use. */
@@ -57,6 +62,21 @@ struct ctl_env {
 typedef int ctl_command_fn(const struct ctl_env *env,
     const struct ctl_peer *who, json_t *req, json_t **result, char *err,
     size_t errcap);
+
+/*
+ * Deferred answers (the send command's group commit): a command calls
+ * ctl_defer and returns CTL_LATER; later ctl_answer gives the answer. A
+ * client's answers always leave in the order of its requests, deferred or
+ * not, so a client may pipeline requests on one connection. ctl_defer
+ * gives NULL when who has no connection or memory is short: the command
+ * then answers at once. If the client goes away first, ctl_answer just
+ * frees the answer.
+ */
+#define CTL_LATER 1
+struct ctl_later;
+struct ctl_later *ctl_defer(const struct ctl_peer *who);
+/* result (stolen; NULL: null) when r is 0, else the error r and err. */
+void ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err);
 
 struct ctl_command {
 	const char *name;

@@ -133,20 +133,35 @@ msg_json(const struct ctl_env *env, const struct store_msg *m, bool body)
 	return o;
 }
 
+/* A send whose answer waits for the group commit (or the receipt). */
+struct send_defer {
+	const struct ctl_env *env;
+	struct ctl_peer who;		/* a copy: for the audit log */
+	json_t *req;			/* held until done */
+	size_t i;
+	bool wait;
+	struct ctl_later *later;
+};
+
+static int send_result(const struct ctl_env *env, size_t i, int r,
+    int64_t qid, bool receipted, json_t **result, char *err, size_t errcap);
+static delivery_done_fn send_done;
+static delivery_txn_fn send_audit;
+
 int
 ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
     json_t *req, json_t **result, char *err, size_t errcap)
 {
+	json_t *wait = json_object_get(req, "wait");
+	struct send_defer *sd;
 	json_t *text = json_object_get(req, "text");
 	json_t *prec = json_object_get(req, "precedence");
 	json_t *mark = json_object_get(req, "marking");
 	uint8_t p = ENVELOPE_ROUTINE, m = ENVELOPE_PRIVATE;
-	char ch[2 * STORE_ID_LEN + 1], local[32];
 	size_t i, len;
 	int64_t qid;
 	int r;
 
-	(void)who;
 	if (env->delivery == NULL)
 		return no_engine(err, errcap);
 	if (json_is_true(json_object_get(req, "for_principal")))
@@ -168,8 +183,45 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 	}
 	if ((r = channel_arg(env, req, "to", &i, err, errcap)) != 0)
 		return r;
+	if (wait != NULL && !json_is_boolean(wait)) {
+		snprintf(err, errcap, "\"wait\" must be true or false");
+		return ERR_USAGE;
+	}
+	/* Group commit: the answer comes after the commit that stores this
+	 * and whatever else came in the same loop turn. */
+	if ((sd = calloc(1, sizeof *sd)) != NULL &&
+	    (sd->later = ctl_defer(who)) != NULL) {
+		sd->env = env;
+		sd->who = *who;
+		sd->req = json_incref(req);
+		sd->i = i;
+		sd->wait = json_is_true(wait);
+		r = delivery_submit(env->delivery, i, p, m, ENVELOPE_TEXT,
+		    (const uint8_t *)json_string_value(text), len, sd->wait,
+		    send_audit, send_done, sd);
+		if (r == 0)
+			return CTL_LATER;
+		send_done(sd, r, 0);
+		return CTL_LATER;
+	}
+	free(sd);
 	r = delivery_queue(env->delivery, i, p, m, ENVELOPE_TEXT,
 	    (const uint8_t *)json_string_value(text), len, &qid);
+	return send_result(env, i, r, qid, false, result, err, errcap);
+}
+
+/* The answer to send: the message's local id, or why it was refused. */
+static int
+send_result(const struct ctl_env *env, size_t i, int r, int64_t qid,
+    bool receipted, json_t **result, char *err, size_t errcap)
+{
+	char ch[2 * STORE_ID_LEN + 1], local[32];
+
+	if (r == ERR_AGAIN) {
+		snprintf(err, errcap, "busy: too many messages waiting to be "
+		    "stored or receipted; try again");
+		return r;
+	}
 	if (r == ERR_FULL) {
 		snprintf(err, errcap, "store full: %s (nothing was stored)",
 		    store_errmsg(delivery_store(env->delivery)));
@@ -188,8 +240,40 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 	snprintf(local, sizeof local, "q%lld", (long long)qid);
 	*result = json_pack("{s:s, s:I, s:s, s:s, s:s}", "local_id", local,
 	    "qid", (json_int_t)qid, "channel", ch, "to",
-	    delivery_channel_peer(env->delivery, i), "state", "queued");
+	    delivery_channel_peer(env->delivery, i), "state", receipted ?
+	    "receipted" : "queued");
 	return *result ? 0 : ERR_NOMEM;
+}
+
+/* Inside the group's transaction: the audit log's entry for this send
+ * commits with the message (ctl_people_after leaves a deferred send to
+ * this). */
+static void
+send_audit(void *arg, int64_t qid)
+{
+	struct send_defer *sd = arg;
+	char local[32];
+	json_t *res;
+
+	snprintf(local, sizeof local, "q%lld", (long long)qid);
+	res = json_pack("{s:s}", "local_id", local);
+	ctl_people_after(sd->env, &sd->who, "send", sd->req, res, 0);
+	json_decref(res);
+}
+
+/* delivery_submit's answer: the deferred reply to send. */
+static void
+send_done(void *arg, int r, int64_t qid)
+{
+	struct send_defer *sd = arg;
+	json_t *result = NULL;
+	char err[256] = "";
+
+	r = send_result(sd->env, sd->i, r, qid, sd->wait, &result, err,
+	    sizeof err);
+	ctl_answer(sd->later, r, result, err);
+	json_decref(sd->req);
+	free(sd);
 }
 
 struct list_ctx {

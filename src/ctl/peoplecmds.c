@@ -94,7 +94,9 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 		audit(env, who, "refused", detail);
 		return;
 	}
-	if (r < 0)			/* refused or failed; > 0: deferred */
+	/* Refused or failed; or deferred (CTL_LATER): a deferred send is
+	 * recorded by msgcmds.c inside the group commit's transaction. */
+	if (r != 0)
 		return;
 	if (strcmp(cmd, "send") == 0 && !json_is_true(json_object_get(req,
 	    "for_principal"))) {

@@ -52,13 +52,37 @@ struct dl_channel {
 	uint8_t *asm_body;
 };
 
+/* A message given to delivery_submit: committed at the next pump. */
+struct dl_sub {
+	struct dl_sub *next;
+	size_t ch;
+	uint8_t precedence, marking;
+	uint32_t kind;
+	bool wait;			/* answer at the receipt */
+	delivery_txn_fn *in_txn;
+	delivery_done_fn *done;
+	void *arg;
+	int r;
+	int64_t qid;
+	uint64_t seq;			/* once assigned; 0 before */
+	uint64_t looked;		/* c->assigned when seq was read */
+	size_t len;
+	uint8_t body[];
+};
+
 struct delivery {
 	struct store *s;
 	const struct keys *k;
 	struct delivery_io io;
 	size_t nch;
 	struct dl_channel *ch[DELIVERY_MAX_CHANNELS];
+	struct dl_sub *subs, **subs_tail;	/* to commit at the pump */
+	size_t nsubs;
+	struct dl_sub *waits;			/* committed, wait for receipts */
+	size_t nwaits;
 };
+
+static void subs_close(struct delivery *d);
 
 static uint64_t
 dl_now(const struct delivery *d)
@@ -234,6 +258,7 @@ delivery_new(struct store *s, const struct keys *k,
 	d->s = s;
 	d->k = k;
 	d->io = *io;
+	d->subs_tail = &d->subs;
 	*out = d;
 	return 0;
 }
@@ -255,6 +280,7 @@ delivery_free(struct delivery *d)
 {
 	if (d == NULL)
 		return;
+	subs_close(d);
 	for (size_t i = 0; i < d->nch; i++) {
 		pend_drop(d->ch[i]);
 		free(d->ch[i]);
@@ -609,6 +635,198 @@ assign(struct delivery *d, struct dl_channel *c, size_t max)
 	return 0;
 }
 
+/* --- group commit (docs/delivery.md, "Group commit") -------------------- */
+
+int
+delivery_submit(struct delivery *d, size_t i, uint8_t precedence,
+    uint8_t marking, uint32_t kind, const uint8_t *body, size_t len,
+    bool wait, delivery_txn_fn *in_txn, delivery_done_fn *done, void *arg)
+{
+	struct dl_sub *sb;
+
+	if (i >= d->nch || done == NULL)
+		return ERR_INVALID;
+	if (len > ENVELOPE_BODY_MAX)
+		return ERR_TOO_BIG;
+	if (d->nsubs >= DELIVERY_SUBMIT_MAX ||
+	    (wait && d->nwaits >= DELIVERY_WAIT_MAX))
+		return ERR_AGAIN;
+	if ((sb = calloc(1, sizeof *sb + len)) == NULL)
+		return ERR_NOMEM;
+	sb->ch = i;
+	sb->precedence = precedence;
+	sb->marking = marking;
+	sb->kind = kind;
+	sb->wait = wait;
+	sb->in_txn = in_txn;
+	sb->done = done;
+	sb->arg = arg;
+	sb->len = len;
+	memcpy(sb->body, body, len);
+	*d->subs_tail = sb;
+	d->subs_tail = &sb->next;
+	d->nsubs++;
+	wake(d);
+	return 0;
+}
+
+/* Answers the waiters of channel c that its receipt now covers. A seq not
+ * known yet is read from the store once the channel has assigned more. */
+static void
+waits_check(struct delivery *d, struct dl_channel *c)
+{
+	struct dl_sub **pp = &d->waits, *sb;
+	struct store_msg m;
+
+	while ((sb = *pp) != NULL) {
+		if (d->ch[sb->ch] != c) {
+			pp = &sb->next;
+			continue;
+		}
+		if (sb->seq == 0 && sb->looked != c->assigned &&
+		    store_get_local(d->s, sb->qid, &m) == 0) {
+			sb->looked = c->assigned;
+			sb->seq = m.seq;
+			store_msg_fini(&m);
+		}
+		if (sb->seq == 0 || sb->seq > c->receipted) {
+			pp = &sb->next;
+			continue;
+		}
+		*pp = sb->next;
+		d->nwaits--;
+		sb->done(sb->arg, 0, sb->qid);
+		free(sb);
+	}
+}
+
+/* Where a failed group left the sender's side of channel c. */
+static void
+sender_reload(struct delivery *d, struct dl_channel *c)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+
+	if (store_highest(d->s, c->id, c->self, &c->assigned, id) != 0 ||
+	    store_queued_count(d->s, c->id, &c->queued) != 0)
+		log_warn("channel %s: cannot read the store: %s", c->idhex,
+		    store_errmsg(d->s));
+}
+
+static bool
+refusal(int r)
+{
+	return r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG;
+}
+
+static int assign(struct delivery *d, struct dl_channel *c, size_t max);
+
+/* The most the window lets channel c assign now; 0 when it may not. */
+static size_t
+assign_room(const struct dl_channel *c)
+{
+	size_t room;
+
+	if (c->active < 0 || !c->synced ||
+	    c->assigned - c->receipted >= DELIVERY_WINDOW)
+		return 0;
+	room = DELIVERY_WINDOW - (size_t)(c->assigned - c->receipted);
+	return room < DELIVERY_BATCH_MAX ? room : DELIVERY_BATCH_MAX;
+}
+
+/* Queues the submitted messages in one transaction; where a channel may
+ * assign, the same transaction gives them (and any queued before) their
+ * place in the chain and signs the head: one fsync for all. */
+static int
+subs_commit(struct delivery *d, struct dl_sub *list, bool *touched)
+{
+	struct dl_sub *sb;
+	int r;
+
+	if ((r = store_txn_begin(d->s)) != 0)
+		return r;
+	for (sb = list; sb != NULL; sb = sb->next) {
+		struct dl_channel *c = d->ch[sb->ch];
+		sb->r = chain_queue(d->s, c->id, c->self, sb->precedence,
+		    sb->marking, sb->kind, sb->body, sb->len, dl_now(d),
+		    &sb->qid);
+		if (sb->r == 0) {
+			c->queued++;
+			touched[sb->ch] = true;
+			if (sb->in_txn)
+				sb->in_txn(sb->arg, sb->qid);
+		} else if (!refusal(sb->r)) {
+			r = sb->r;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < d->nch; i++) {
+		size_t room = assign_room(d->ch[i]);
+		if (!touched[i] || room == 0)
+			continue;
+		if ((r = assign(d, d->ch[i], room)) != 0 && r != ERR_NOT_FOUND)
+			goto out;
+		r = 0;
+	}
+	r = store_txn_commit(d->s);
+out:
+	if (r != 0)
+		store_txn_rollback(d->s);
+	return r;
+}
+
+/* Commits what was submitted since the last pump, then answers it. */
+static void
+subs_flush(struct delivery *d)
+{
+	bool touched[DELIVERY_MAX_CHANNELS] = { false };
+	struct dl_sub *list = d->subs, *sb, *next;
+	int r;
+
+	if (list == NULL)
+		return;
+	d->subs = NULL;
+	d->subs_tail = &d->subs;
+	d->nsubs = 0;
+	if ((r = subs_commit(d, list, touched)) != 0) {
+		log_warn("cannot queue %s: %s", list->next ? "messages" :
+		    "a message", r == ERR_FULL ? "store full" : err_str(r));
+		for (size_t i = 0; i < d->nch; i++)
+			if (touched[i])
+				sender_reload(d, d->ch[i]);
+	}
+	for (sb = list; sb != NULL; sb = next) {
+		next = sb->next;
+		if (r != 0 && sb->r == 0)
+			sb->r = r;
+		if (sb->r != 0 || !sb->wait) {
+			sb->done(sb->arg, sb->r, sb->qid);
+			free(sb);
+			continue;
+		}
+		sb->next = d->waits;
+		d->waits = sb;
+		d->nwaits++;
+	}
+	for (size_t i = 0; i < d->nch; i++)
+		if (touched[i])
+			waits_check(d, d->ch[i]);
+}
+
+/* The engine goes away: nobody's answer is left hanging. */
+static void
+subs_close(struct delivery *d)
+{
+	struct dl_sub *lists[2] = { d->subs, d->waits }, *sb, *next;
+
+	d->subs = d->waits = NULL;
+	for (size_t k = 0; k < 2; k++)
+		for (sb = lists[k]; sb != NULL; sb = next) {
+			next = sb->next;
+			sb->done(sb->arg, ERR_CLOSED, sb->qid);
+			free(sb);
+		}
+}
+
 static void
 pump_channel(struct delivery *d, struct dl_channel *c)
 {
@@ -659,6 +877,7 @@ pump_channel(struct delivery *d, struct dl_channel *c)
 void
 delivery_pump(struct delivery *d)
 {
+	subs_flush(d);
 	for (size_t i = 0; i < d->nch; i++)
 		pump_channel(d, d->ch[i]);
 }
@@ -963,6 +1182,8 @@ take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	c->receipted = rc.seq;
 	c->progress_ms = dl_now(d);
+	if (d->waits)
+		waits_check(d, c);
 	return 0;
 }
 

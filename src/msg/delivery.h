@@ -41,6 +41,8 @@
 #define DELIVERY_STALL_MS 3000		/* no receipt: resend from the last */
 #define DELIVERY_SYNC_RETRY_MS 2000	/* no SYNC from the peer: ask again */
 #define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
+#define DELIVERY_SUBMIT_MAX 8192	/* submitted, awaiting the next pump */
+#define DELIVERY_WAIT_MAX 65536		/* committed, awaiting their receipt */
 
 /* Record types (link upper records). */
 enum delivery_rec {
@@ -111,6 +113,34 @@ int delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
     uint8_t marking, uint32_t kind, const uint8_t *body, size_t len,
     int64_t *qid) WUR;
 
+/*
+ * Group commit: the answer to a submission (delivery_submit): r is 0 and
+ * qid names the message, or r is chain_queue's code (ERR_FULL: the disk is
+ * full, nothing stored), or ERR_CLOSED when the engine is freed first.
+ */
+typedef void delivery_done_fn(void *arg, int r, int64_t qid);
+/* Called inside the group's transaction right after the message is
+ * queued (qid names it), so that what the caller records about it (the
+ * audit log) commits with it, in the same fsync. May be NULL. */
+typedef void delivery_txn_fn(void *arg, int64_t qid);
+
+/*
+ * delivery_queue, grouped: the body is copied and held until the next
+ * delivery_pump (the daemon runs it at the end of the event-loop turn in
+ * which the request came), which commits every message submitted since
+ * in ONE transaction, together with their assignment to the chain and its
+ * signed head when the channel is synced and its window has room, and
+ * only then calls done(arg, ...) for each, in submission order (in_txn,
+ * if not NULL, inside the transaction, once queued). With wait,
+ * done comes once the peer's receipt covers the message instead. Returns
+ * ERR_AGAIN when too much is pending (DELIVERY_SUBMIT_MAX,
+ * DELIVERY_WAIT_MAX); done is then not called.
+ */
+int delivery_submit(struct delivery *d, size_t i, uint8_t precedence,
+    uint8_t marking, uint32_t kind, const uint8_t *body, size_t len,
+    bool wait, delivery_txn_fn *in_txn, delivery_done_fn *done, void *arg)
+    WUR;
+
 /* The link's callbacks. */
 void delivery_path_change(struct delivery *d,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, bool up);
@@ -118,7 +148,8 @@ void delivery_record(struct delivery *d,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, uint8_t type,
     const uint8_t *body, size_t len);
 
-/* Assigns and sends what the windows allow, on every channel. */
+/* Commits what was submitted (above), then assigns and sends what the
+ * windows allow, on every channel. */
 void delivery_pump(struct delivery *d);
 /* Timers: call about every 250 ms (stalls, missing SYNCs). */
 void delivery_tick(struct delivery *d);

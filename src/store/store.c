@@ -66,11 +66,67 @@ exec(struct store *s, const char *sql)
 	return rc == SQLITE_OK ? 0 : fail(s, rc);
 }
 
+/*
+ * A prepared statement for sql, which must be a string literal (its
+ * address is the key): kept from the last time, or prepared and kept
+ * while there is room. A kept statement still running (a listing whose
+ * callback comes back here) is not shared: a fresh one is made. Every
+ * prep is paired with unprep.
+ */
 static int
 prep(struct store *s, sqlite3_stmt **st, const char *sql)
 {
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-	return rc == SQLITE_OK ? 0 : fail(s, rc);
+	size_t i;
+	int rc;
+
+	for (i = 0; i < STORE_STMTS && s->stmts[i].sql != NULL; i++)
+		if (s->stmts[i].sql == sql) {
+			if (sqlite3_stmt_busy(s->stmts[i].st))
+				break;
+			*st = s->stmts[i].st;
+			return 0;
+		}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc);
+	if (i < STORE_STMTS && s->stmts[i].sql == NULL) {
+		s->stmts[i].sql = sql;
+		s->stmts[i].st = *st;
+	}
+	return 0;
+}
+
+/* Gives back a statement of prep: a kept one is reset for next time
+ * (its bindings cleared: they may point into the caller's memory). */
+static void
+unprep(struct store *s, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < STORE_STMTS && s->stmts[i].sql != NULL; i++)
+		if (s->stmts[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+static int step(struct store *s, sqlite3_stmt *st);
+
+/* One statement without rows, through the kept statements. */
+static int
+run1(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, &st, sql)) != 0)
+		return r;
+	r = step(s, st);
+	unprep(s, st);
+	return r == 1 ? 0 : r;
 }
 
 /* One step: 1 for a row, 0 when done, or an error code. */
@@ -124,16 +180,31 @@ col_fixed(sqlite3_stmt *st, int i, uint8_t *out, size_t n)
 	return 0;
 }
 
+/*
+ * Inside a caller's transaction (store_txn_begin) a write is a savepoint:
+ * it still stores all or nothing of itself, and the caller's commit makes
+ * the whole group durable with one fsync. If SQLite has already rolled the
+ * caller's transaction back (it may on a full disk), nothing more is
+ * written: ERR_STATE.
+ */
 static int
 begin(struct store *s)
 {
-	return exec(s, "BEGIN IMMEDIATE");
+	if (s->txn)
+		return sqlite3_get_autocommit(s->db) ? ERR_STATE :
+		    run1(s, "SAVEPOINT w");
+	return run1(s, "BEGIN IMMEDIATE");
 }
 
 static void
 rollback(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db))
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	if (s->txn)
+		(void)sqlite3_exec(s->db, "ROLLBACK TO w; RELEASE w", NULL,
+		    NULL, NULL);
+	else
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -142,12 +213,45 @@ commit(struct store *s)
 {
 	int r;
 
-	if ((r = exec(s, "COMMIT")) != 0) {
+	if ((r = run1(s, s->txn ? "RELEASE w" : "COMMIT")) != 0) {
 		rollback(s);
 		return r;
 	}
-	s->commits++;
+	if (!s->txn)
+		s->commits++;
 	return 0;
+}
+
+int
+store_txn_begin(struct store *s)
+{
+	int r;
+
+	if (s->txn)
+		return ERR_STATE;
+	if ((r = run1(s, "BEGIN IMMEDIATE")) == 0)
+		s->txn = 1;
+	return r;
+}
+
+int
+store_txn_commit(struct store *s)
+{
+	if (!s->txn)
+		return ERR_STATE;
+	s->txn = 0;
+	if (sqlite3_get_autocommit(s->db))
+		return ERR_STATE;	/* SQLite rolled it back */
+	return commit(s);
+}
+
+void
+store_txn_rollback(struct store *s)
+{
+	if (!s->txn)
+		return;
+	s->txn = 0;
+	rollback(s);
 }
 
 /* A single integer from a one-row query. */
@@ -155,16 +259,17 @@ static int
 query_int(struct store *s, const char *sql, sqlite3_int64 *v)
 {
 	sqlite3_stmt *st = NULL;
-	int r;
+	int r, rc;
 
-	if ((r = prep(s, &st, sql)) != 0)
-		return r;
+	/* Not kept: sql may be built in a buffer (max_page_count). */
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return fail(s, rc);
 	if ((r = step(s, st)) == 1) {
 		*v = sqlite3_column_int64(st, 0);
 		r = 0;
 	} else if (r == 0)
 		r = ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -263,18 +368,23 @@ setup(struct store *s)
 	if ((r = prep(s, &st, "PRAGMA journal_mode = WAL")) != 0)
 		return r;
 	if ((r = step(s, st)) != 1) {
-		sqlite3_finalize(st);
+		unprep(s, st);
 		return r == 0 ? ERR_IO : r;
 	}
 	mode = (const char *)sqlite3_column_text(st, 0);
 	r = mode != NULL && (strcmp(mode, "wal") == 0 ||
 	    strcmp(mode, "memory") == 0) ? 0 : ERR_IO;
-	sqlite3_finalize(st);
+	unprep(s, st);
 	if (r != 0) {
 		snprintf(s->errmsg, sizeof s->errmsg, "cannot use WAL mode");
 		return r;
 	}
+	/* temp_store = MEMORY: statement and savepoint journals (a group
+	 * commit's savepoints, docs/store.md) stay in memory instead of a
+	 * temporary file per statement; the database's durability is the
+	 * WAL's and does not change. */
 	if ((r = exec(s, "PRAGMA synchronous = FULL")) != 0 ||
+	    (r = exec(s, "PRAGMA temp_store = MEMORY")) != 0 ||
 	    (r = exec(s, "PRAGMA foreign_keys = ON")) != 0)
 		return r;
 	return migrate(s);
@@ -328,6 +438,8 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	for (size_t i = 0; i < STORE_STMTS; i++)
+		sqlite3_finalize(s->stmts[i].st);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -403,7 +515,7 @@ chain_dir(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		*dir = sqlite3_column_int(st, 0);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -442,11 +554,11 @@ store_queue(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	if ((r = step(s, st)) != 0)
 		goto out;
 	*qid = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
+	unprep(s, st);
 	st = NULL;
 	r = commit(s);
 out:
-	sqlite3_finalize(st);
+	unprep(s, st);
 	if (r != 0)
 		rollback(s);
 	return r;
@@ -471,7 +583,7 @@ store_highest(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		*seq = col_u64(st, 0);
 		r = col_fixed(st, 1, id, STORE_ID_LEN);
 	}
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -493,7 +605,7 @@ id_at(struct store *s, const uint8_t channel[STORE_ID_LEN], uint8_t sender,
 		r = col_fixed(st, 0, id, STORE_ID_LEN);
 	else if (r == 0)
 		r = ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -598,8 +710,8 @@ store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		r = ERR_NOT_FOUND;
 		goto out;
 	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	unprep(s, sel);
+	unprep(s, upd);
 	sel = upd = NULL;
 	if (sign != NULL) {
 		uint8_t id[STORE_ID_LEN];
@@ -613,8 +725,8 @@ store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	*first = top + 1;
 	*last = top + n;
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	unprep(s, sel);
+	unprep(s, upd);
 	if (r != 0)
 		rollback(s);
 	return r;
@@ -663,7 +775,7 @@ head_insert(struct store *s, const struct store_head *h, uint64_t now_ms)
 	bind_blob(st, 5, h->sig, STORE_SIG_LEN);
 	bind_u64(st, 6, now_ms);
 	r = step(s, st);
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -705,7 +817,7 @@ store_head_covering(struct store *s, const uint8_t channel[STORE_ID_LEN],
 			r = col_fixed(st, 2, out->sig, STORE_SIG_LEN);
 	} else if (r == 0)
 		r = ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -788,7 +900,7 @@ store_received_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		    topid, added)) != 0)
 			goto out;
 	}
-	sqlite3_finalize(ins);
+	unprep(s, ins);
 	ins = NULL;
 	if (head != NULL) {
 		if (memcmp(head->channel, channel, STORE_ID_LEN) != 0 ||
@@ -801,7 +913,7 @@ store_received_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	}
 	r = commit(s);
 out:
-	sqlite3_finalize(ins);
+	unprep(s, ins);
 	if (r != 0) {
 		rollback(s);
 		*added = 0;
@@ -816,6 +928,7 @@ store_receipt_put(struct store *s, const struct store_receipt *rc,
 	sqlite3_stmt *st = NULL;
 	uint8_t id[STORE_ID_LEN];
 	uint8_t sender = (uint8_t)(1 - rc->receiver);
+	uint64_t before = 0;
 	int r;
 
 	*newly = 0;
@@ -834,6 +947,23 @@ store_receipt_put(struct store *s, const struct store_receipt *rc,
 			goto out;
 		}
 	}
+	/* Every stored receipt has moved the messages up to its seq on:
+	 * only those after the highest one are left to move (without this
+	 * bound the update reads the whole chain at every receipt). */
+	if ((r = prep(s, &st, "SELECT max(seq) FROM receipt WHERE"
+	    " channel = ?1 AND receiver = ?2")) != 0)
+		goto out;
+	bind_blob(st, 1, rc->channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, rc->receiver);
+	if ((r = step(s, st)) == 1) {
+		before = col_u64(st, 0);
+		r = 0;
+	} else if (r == 0)
+		r = ERR_STATE;
+	if (r != 0)
+		goto out;
+	unprep(s, st);
+	st = NULL;
 	if ((r = prep(s, &st, "INSERT OR IGNORE INTO receipt (channel,"
 	    " receiver, seq, id, time_ms, sig, stored_ms) VALUES (?1, ?2,"
 	    " ?3, ?4, ?5, ?6, ?7)")) != 0)
@@ -847,24 +977,25 @@ store_receipt_put(struct store *s, const struct store_receipt *rc,
 	bind_u64(st, 7, now_ms);
 	if ((r = step(s, st)) != 0)
 		goto out;
-	sqlite3_finalize(st);
+	unprep(s, st);
 	st = NULL;
 	if ((r = prep(s, &st, "UPDATE message SET state = 2,"
 	    " receipted_ms = ?1 WHERE channel = ?2 AND sender = ?3"
-	    " AND seq <= ?4 AND state = 1")) != 0)
+	    " AND seq > ?5 AND seq <= ?4 AND state = 1")) != 0)
 		goto out;
 	bind_u64(st, 1, now_ms);
 	bind_blob(st, 2, rc->channel, STORE_ID_LEN);
 	sqlite3_bind_int(st, 3, sender);
 	bind_u64(st, 4, rc->seq);
+	bind_u64(st, 5, before);
 	if ((r = step(s, st)) != 0)
 		goto out;
 	*newly = (size_t)sqlite3_changes(s->db);
-	sqlite3_finalize(st);
+	unprep(s, st);
 	st = NULL;
 	r = commit(s);
 out:
-	sqlite3_finalize(st);
+	unprep(s, st);
 	if (r != 0) {
 		rollback(s);
 		*newly = 0;
@@ -894,7 +1025,7 @@ store_receipt_latest(struct store *s, const uint8_t channel[STORE_ID_LEN],
 			r = col_fixed(st, 3, out->sig, STORE_SIG_LEN);
 	} else if (r == 0)
 		r = ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -950,7 +1081,7 @@ each(struct store *s, sqlite3_stmt *st, store_msg_fn fn, void *arg)
 		if (r != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -1005,7 +1136,7 @@ store_queued_count(struct store *s, const uint8_t *channel, size_t *n)
 		*n = (size_t)col_u64(st, 0);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	unprep(s, st);
 	return r;
 }
 
@@ -1020,7 +1151,7 @@ get_one(struct store *s, sqlite3_stmt *st, struct store_msg *out)
 		r = read_msg(st, out);
 	else if (r == 0)
 		r = ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	unprep(s, st);
 	if (r != 0)
 		store_msg_fini(out);
 	return r;

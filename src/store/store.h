@@ -25,7 +25,7 @@
 #include "base/err.h"
 
 #define STORE_FILE "parley.db"		/* in the node home */
-#define STORE_SCHEMA_VERSION 2		/* PRAGMA user_version; docs/store.md */
+#define STORE_SCHEMA_VERSION 3		/* PRAGMA user_version; docs/store.md */
 #define STORE_APPLICATION_ID 0x70726c79	/* "prly", PRAGMA application_id */
 #define STORE_ID_LEN 32
 #define STORE_SIG_LEN 64
@@ -156,6 +156,19 @@ int store_set_max_pages(struct store *s, uint64_t pages, uint64_t *effective)
     WUR;
 /* Pages in the file now. */
 int store_page_count(struct store *s, uint64_t *pages) WUR;
+
+/*
+ * Group commit: between store_txn_begin and store_txn_commit every write
+ * function above and below runs inside one transaction (each still all or
+ * nothing of itself, as a savepoint), and the commit makes them all
+ * durable with one fsync; store_txn_rollback drops them all. Not nested
+ * (ERR_STATE). After an error that SQLite answers by rolling the whole
+ * transaction back (a full disk), writes give ERR_STATE and the commit
+ * ERR_STATE: nothing of the group is stored.
+ */
+int store_txn_begin(struct store *s) WUR;
+int store_txn_commit(struct store *s) WUR;
+void store_txn_rollback(struct store *s);
 
 /* Commits an outgoing message as queued (no seq yet); *qid names it.
  * ERR_INVALID for a field out of range, ERR_TOO_BIG for a large body,

@@ -8,9 +8,19 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#define STORE_STMTS 48		/* prepared statements kept (store.c) */
+
 struct store {
 	sqlite3 *db;
+	/* Statements prepared once and kept, by the address of their SQL
+	 * text (a literal at one place in store.c). */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} stmts[STORE_STMTS];
 	uint64_t commits;
+	int txn;		/* a caller's transaction is open
+				 * (store_txn_begin): writes nest in it */
 	char errmsg[256];
 };
 

@@ -1,6 +1,7 @@
 /*
  * test_delivery.c: two delivery engines (msg/delivery.h) wired through
  * memory, each with its own in-memory store: exactly once and in order;
+ * group commit (many submissions, one commit, answers after it);
  * resend after a lost connection; SYNC semantics (nothing resent that the
  * peer holds); FLASH overtakes a backlog; large bodies in parts; and each
  * refusal, made by a fake peer feeding crafted records, named in the log
@@ -269,6 +270,96 @@ test_exactly_once(void)
 	CHECK(delivery_stats(nb.d, 0, &st) == 0);
 	CHECK_INT(st.receipted, 50);
 	CHECK_INT(st.received, 300);
+	engines_stop(false);
+}
+
+/* delivery_submit's answers, in the order they came. */
+struct answers {
+	int n, bad, in_txn;
+	int64_t qid[200];
+	int r[200];
+};
+
+static void
+answer(void *arg, int r, int64_t qid)
+{
+	struct answers *a = arg;
+
+	if (a->n >= 200) {
+		a->bad++;
+		return;
+	}
+	a->qid[a->n] = qid;
+	a->r[a->n++] = r;
+}
+
+static void
+in_txn(void *arg, int64_t qid)
+{
+	struct answers *a = arg;
+
+	(void)qid;
+	a->in_txn++;
+}
+
+/*
+ * Group commit at the sender: 100 submissions before one pump are queued,
+ * assigned and signed in ONE commit and answered after it, in order; one
+ * alone gets its own commit at once; "wait" answers at the receipt; a
+ * refused body is answered alone while the others commit.
+ */
+static void
+test_group_commit(void)
+{
+	struct answers a, w;
+	struct delivery_stats st;
+	struct seen s;
+	uint64_t c0;
+	char body[32];
+
+	engines_start();
+	connect_both(true);
+	run(1000000);			/* SYNCs: the window is open */
+	memset(&a, 0, sizeof a);
+	c0 = store_commits(na.s);
+	for (int i = 0; i < 100; i++) {
+		snprintf(body, sizeof body, "grouped %d", i);
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, (const uint8_t *)body,
+		    strlen(body), false, in_txn, answer, &a), 0);
+	}
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"", 0, false, NULL, answer, &a),
+	    0);				/* an empty text: refused */
+	CHECK_INT(a.n, 0);		/* nothing answered before the commit */
+	delivery_pump(na.d);
+	CHECK_INT((int)(store_commits(na.s) - c0), 1);
+	CHECK_INT(a.n, 101);
+	CHECK_INT(a.in_txn, 100);
+	for (int i = 0; i < 100; i++) {
+		CHECK_INT(a.r[i], 0);
+		if (i > 0)
+			CHECK(a.qid[i] > a.qid[i - 1]);
+	}
+	CHECK(a.r[100] != 0);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.assigned, 100);	/* assigned in the same commit */
+	CHECK_INT(st.queued, 0);
+
+	/* One alone, waiting for its receipt. */
+	memset(&w, 0, sizeof w);
+	c0 = store_commits(na.s);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"alone", 5, true, NULL, answer,
+	    &w), 0);
+	delivery_pump(na.d);
+	CHECK_INT((int)(store_commits(na.s) - c0), 1);
+	CHECK_INT(w.n, 0);		/* committed, not yet receipted */
+	run(1000000);
+	CHECK_INT(w.n, 1);
+	CHECK_INT(w.r[0], 0);
+	CHECK_INT(received(&nb, 0, &s), 101);
+	CHECK_INT(s.bad, 0);
 	engines_stop(false);
 }
 
@@ -604,6 +695,7 @@ main(void)
 		return 1;
 	log_setup("test_delivery", LOG_LVL_INFO, false);
 	RUN(test_exactly_once);
+	RUN(test_group_commit);
 	RUN(test_resend_after_loss);
 	RUN(test_sync_semantics);
 	RUN(test_timers);
