@@ -296,14 +296,18 @@ compare(struct checkpoint_engine *e, const struct crec *c)
 		for (size_t k = 0; k < c->nids[i]; k++) {
 			if (memcmp(ours[k], c->ids[i][k], ENVELOPE_ID_LEN) == 0)
 				continue;
+			/* not held here yet (a restored node, a message in
+			 * flight): behind, not diverged; no answer */
+			if (memcmp(ours[k], zero_id, ENVELOPE_ID_LEN) == 0) {
+				r = ERR_AGAIN;
+				break;
+			}
 			short_hex(a, ours[k]);
 			short_hex(b, c->ids[i][k]);
 			r = alarm(e, ERR_CHAIN, "the chains diverge: party %u's"
 			    " chain first differs at seq %llu (here %s, the "
 			    "peer's %s)", i,
-			    (unsigned long long)(c->base[i] + k + 1),
-			    memcmp(ours[k], zero_id, ENVELOPE_ID_LEN) ? a :
-			    "not held", b);
+			    (unsigned long long)(c->base[i] + k + 1), a, b);
 			break;
 		}
 	}
@@ -616,6 +620,9 @@ checkpoint_set_record(struct checkpoint_set *cs,
 		    "checkpoint-forged", key, full, checkpoint_alarm(e),
 		    now_ms);
 	}
+	else if (r == ERR_AGAIN)
+		log_info("channel %s: a checkpoint names messages not held here"
+		    " yet; not answered", ch);
 	else if (r != 0)
 		log_warn("channel %s path %u: refused a checkpoint record: %s",
 		    ch, path, err_str(r));

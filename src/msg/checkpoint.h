@@ -76,7 +76,8 @@ int checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms,
 /* Handles a CHECKPOINT_REC from the peer; writes the answer, if any, into
  * out and sets *len (0: none). ERR_CHAIN (the chains differ) or
  * ERR_SIGNATURE (a signature is not the party's): the alarm is raised
- * (checkpoint_alarm says what and where). ERR_PARSE, ERR_NONCANONICAL,
+ * (checkpoint_alarm says what and where). ERR_AGAIN: it names a message
+ * not held here yet (behind, not diverged): no answer, no alarm. ERR_PARSE, ERR_NONCANONICAL,
  * ERR_FOREIGN for a malformed or foreign record (no alarm: drop it). */
 int checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p,
     size_t n, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;

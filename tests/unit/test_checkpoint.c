@@ -263,6 +263,62 @@ test_diverged(void)
 	free(ans);
 }
 
+/* A node restored from a backup lacks messages the peer holds: behind,
+ * not diverged: no alarm, no answer, until it has caught up. */
+static void
+test_behind(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	open2(&a, &b);
+	traffic(a, b, 3, 0);		/* b holds north's 1..3 */
+	send_n(a, NULL, 0, 2, "north");	/* 4, 5: not yet at b */
+	send_n(b, a, 1, 1, "south");
+	receipt(b, a, 1);
+	/* north proposes with its chain up to south's receipt (3): fine */
+	checkpoint_init(&ea, a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	/* south proposes naming north's 3; then a forged receipt makes
+	 * north claim 5 to south, who does not hold 4, 5 */
+	ea.every = 1;
+	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+	    CHECKPOINT_REC_MAX, &alen), 0);
+	CHECK_INT(eb.cosigned, 1);
+	{
+		struct chain_receipt rc;
+		struct store_receipt sr;
+		size_t newly;
+		memset(&rc, 0, sizeof rc);
+		memcpy(rc.channel, channel, 32);
+		rc.receiver = 1;
+		CHECK_INT(store_highest(a, channel, 0, &rc.seq, rc.id), 0);
+		rc.time_ms = 3000;
+		CHECK_INT(chain_receipt_sign(&rc, &kp[1]), 0);
+		chain_receipt_to_store(&sr, &rc);
+		CHECK_INT(store_receipt_put(a, &sr, 3000, &newly), 0);
+	}
+	ea.pending = false;
+	CHECK_INT(checkpoint_tick(&ea, 2, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 3, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	CHECK_INT(alen, 0);
+	CHECK_INT(eb.alarms, 0);
+	CHECK_STR(checkpoint_alarm(&eb), "");
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
 int
 main(void)
 {
@@ -277,6 +333,7 @@ main(void)
 	RUN(test_cosigned);
 	RUN(test_forged);
 	RUN(test_diverged);
+	RUN(test_behind);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
