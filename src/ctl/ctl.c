@@ -146,9 +146,29 @@ ctl_defer(const struct ctl_peer *who)
 	return l;
 }
 
+/*
+ * Deferred answers are given late in a loop turn (after a commit): they
+ * are written to the socket now rather than at the next turn, which may
+ * first hold another commit. What does not fit stays for the bufferevent
+ * (whose output start is frozen but for its own writes).
+ */
+static void
+push(struct ctl_client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (fd < 0 || evbuffer_get_length(out) == 0)
+		return;
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, fd);
+	evbuffer_freeze(out, 1);
+}
+
 void
 ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err)
 {
+	struct ctl_client *c;
 	json_t *resp;
 
 	if (l->c == NULL) {		/* the client is gone */
@@ -167,7 +187,9 @@ ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err)
 	l->text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
 	json_decref(resp);
 	l->ready = true;
-	later_flush(l->c);
+	c = l->c;
+	later_flush(c);		/* frees l */
+	push(c);
 }
 
 static void

@@ -673,7 +673,7 @@ delivery_submit(struct delivery *d, size_t i, uint8_t precedence,
 /* Answers the waiters of channel c that its receipt now covers. A seq not
  * known yet is read from the store once the channel has assigned more. */
 static void
-waits_check(struct delivery *d, struct dl_channel *c)
+waits_check_at(struct delivery *d, struct dl_channel *c, uint64_t receipted)
 {
 	struct dl_sub **pp = &d->waits, *sb;
 	struct store_msg m;
@@ -689,7 +689,7 @@ waits_check(struct delivery *d, struct dl_channel *c)
 			sb->seq = m.seq;
 			store_msg_fini(&m);
 		}
-		if (sb->seq == 0 || sb->seq > c->receipted) {
+		if (sb->seq == 0 || sb->seq > receipted) {
 			pp = &sb->next;
 			continue;
 		}
@@ -698,6 +698,12 @@ waits_check(struct delivery *d, struct dl_channel *c)
 		sb->done(sb->arg, 0, sb->qid);
 		free(sb);
 	}
+}
+
+static void
+waits_check(struct delivery *d, struct dl_channel *c)
+{
+	waits_check_at(d, c, c->receipted);
 }
 
 /* Where a failed group left the sender's side of channel c. */
@@ -1174,6 +1180,11 @@ take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	*seq = rc.seq;
 	if (rc.seq <= c->receipted)
 		return 0;
+	/* Waiters are answered before our copy of the receipt is stored:
+	 * the peer's signature says it holds the messages durably (our copy
+	 * can be had again: its next SYNC carries it). */
+	if (d->waits)
+		waits_check_at(d, c, rc.seq);
 	chain_receipt_to_store(&sr, &rc);
 	if ((r = store_receipt_put(d->s, &sr, dl_now(d), &newly)) != 0) {
 		if (r != ERR_FULL)
@@ -1182,8 +1193,6 @@ take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	c->receipted = rc.seq;
 	c->progress_ms = dl_now(d);
-	if (d->waits)
-		waits_check(d, c);
 	return 0;
 }
 
