@@ -7,7 +7,8 @@
  * at debug; it is killed after ALERT_COMMAND_MS. A command that fails
  * (cannot run, non-zero exit, killed) raises an alert of kind
  * "alert-command-failed", which does not run the command again (no loop
- * of failures).
+ * of failures). The caller ignores SIGPIPE (parleyd does): a command that
+ * exits without reading its input must not kill the daemon.
  */
 #ifndef PARLEY_MSG_ALERT_H
 #define PARLEY_MSG_ALERT_H
