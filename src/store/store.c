@@ -416,6 +416,8 @@ store_open(struct store **sp, const char *path)
 	*sp = s;
 	return 0;
 fail:
+	for (size_t i = 0; i < STORE_STMTS; i++)
+		sqlite3_finalize(s->stmts[i].st);	/* else close fails */
 	sqlite3_close(s->db);
 	free(s);
 	return r;
