@@ -461,23 +461,34 @@ ctl_cmd_approve(const struct ctl_env *env, const struct ctl_peer *who,
 		r = ERR_STATE;
 		goto out;
 	}
+	/* One transaction: the message queued, the approval that released
+	 * it and its audit entry, all or nothing (a crash cannot leave it
+	 * queued and still held, to be approved and sent twice). */
 	if ((r = channel_index(env, hc.copy.channel, &i)) != 0 ||
-	    (r = delivery_queue(env->delivery, i, hc.copy.precedence,
-	    hc.copy.marking, hc.copy.kind, hc.copy.body, hc.copy.body_len,
-	    &qid)) != 0) {
-		snprintf(err, errcap, "cannot queue h%lld: %s", hid,
+	    (r = store_txn_begin(delivery_store(env->delivery))) != 0) {
+		snprintf(err, errcap, "cannot approve h%lld: %s", hid,
 		    err_str(r));
 		goto out;
 	}
-	if ((r = store_held_release(delivery_store(env->delivery), hid, qid,
-	    (uint32_t)who->uid, who_name(env, who, nb, sizeof nb), now_ms()))
-	    != 0)
-		log_error("h%lld queued as q%lld but its approval was not "
-		    "stored: %s", hid, (long long)qid, err_str(r));
+	if ((r = delivery_queue(env->delivery, i, hc.copy.precedence,
+	    hc.copy.marking, hc.copy.kind, hc.copy.body, hc.copy.body_len,
+	    &qid)) != 0 || (r = store_held_release(delivery_store(
+	    env->delivery), hid, qid, (uint32_t)who->uid, who_name(env, who,
+	    nb, sizeof nb), now_ms())) != 0) {
+		store_txn_rollback(delivery_store(env->delivery));
+		snprintf(err, errcap, "cannot queue h%lld: %s (nothing "
+		    "changed)", hid, err_str(r));
+		goto out;
+	}
 	snprintf(local, sizeof local, "q%lld", (long long)qid);
 	snprintf(detail, sizeof detail, "h%lld (asked by %s) queued as %s",
 	    hid, hc.copy.by, local);
 	audit(env, who, "approve", detail);
+	if ((r = store_txn_commit(delivery_store(env->delivery))) != 0) {
+		snprintf(err, errcap, "cannot store the approval of h%lld: %s "
+		    "(nothing changed)", hid, err_str(r));
+		goto out;
+	}
 	snprintf(detail, sizeof detail, "h%lld", hid);
 	*result = json_pack("{s:s, s:s, s:I, s:s, s:s}", "held_id", detail,
 	    "local_id",
