@@ -285,9 +285,15 @@ ctl_cmd_ack(const struct ctl_env *env, const struct ctl_peer *who,
 		r = ERR_USAGE;
 		goto out;
 	}
+	/* The ACK and its audit entry in one transaction. */
 	if ((r = channel_index(env, m.channel, &i)) != 0 ||
-	    (r = delivery_queue(env->delivery, i, m.precedence,
+	    (r = store_txn_begin(st)) != 0) {
+		snprintf(err, errcap, "cannot acknowledge: %s", err_str(r));
+		goto out;
+	}
+	if ((r = delivery_queue(env->delivery, i, m.precedence,
 	    ENVELOPE_PRIVATE, ENVELOPE_ACK, body, len, &qid)) != 0) {
+		store_txn_rollback(st);
 		snprintf(err, errcap, "cannot queue the acknowledgment: %s",
 		    err_str(r));
 		goto out;
@@ -295,6 +301,11 @@ ctl_cmd_ack(const struct ctl_env *env, const struct ctl_peer *who,
 	snprintf(local, sizeof local, "q%lld", (long long)qid);
 	snprintf(detail, sizeof detail, "%s (as %s)", hex, local);
 	audit(env, who, "ack", detail);
+	if ((r = store_txn_commit(st)) != 0) {
+		snprintf(err, errcap, "cannot store the acknowledgment: %s "
+		    "(nothing stored)", err_str(r));
+		goto out;
+	}
 	*result = json_pack("{s:s, s:s, s:s, s:s}", "acked", hex, "local_id",
 	    local, "by", ab.operator, "state", "queued");
 	r = *result ? 0 : ERR_NOMEM;
@@ -564,9 +575,16 @@ ctl_cmd_alert_clear(const struct ctl_env *env, const struct ctl_peer *who,
 		return ERR_USAGE;
 	}
 	note = nv ? json_string_value(nv) : "";
+	/* The clearing and its audit entry in one transaction. */
+	if ((r = store_txn_begin(delivery_store(env->delivery))) != 0) {
+		snprintf(err, errcap, "store: %s", err_str(r));
+		return r;
+	}
 	r = store_alert_clear(delivery_store(env->delivery),
 	    json_integer_value(idv), (uint32_t)who->uid, who_name(env, who, nb,
 	    sizeof nb), note, now_ms());
+	if (r != 0)
+		store_txn_rollback(delivery_store(env->delivery));
 	if (r == ERR_NOT_FOUND || r == ERR_STATE) {
 		snprintf(err, errcap, r == ERR_STATE ? "alert %lld was cleared "
 		    "already" : "no alert %lld", (long long)json_integer_value(
@@ -580,6 +598,10 @@ ctl_cmd_alert_clear(const struct ctl_env *env, const struct ctl_peer *who,
 	snprintf(detail, sizeof detail, "alert %lld: %s",
 	    (long long)json_integer_value(idv), note);
 	audit(env, who, "alert-clear", detail);
+	if ((r = store_txn_commit(delivery_store(env->delivery))) != 0) {
+		snprintf(err, errcap, "store: %s (not cleared)", err_str(r));
+		return r;
+	}
 	*result = json_pack("{s:I, s:s, s:s}", "alert",
 	    json_integer_value(idv), "cleared_by", who_name(env, who, nb,
 	    sizeof nb), "note", note);
