@@ -289,6 +289,7 @@ pipe_open(struct pipe *p, const char *home)
 	struct sockaddr_un sun;
 
 	memset(p, 0, sizeof *p);
+	p->fd = -1;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%s",
@@ -333,11 +334,18 @@ pipe_fill(struct pipe *p, int ms)
 
 	if (poll(&pfd, 1, ms) <= 0)
 		return 0;
-	if (p->len == p->cap)
+	if (p->len == p->cap) {
+		fprintf(stderr, "msg_bench: an answer over %zu bytes\n", p->cap);
 		return -1;
+	}
 	k = read(p->fd, p->in + p->len, p->cap - p->len);
-	if (k <= 0)
+	if (k < 0 && errno == EINTR)
+		return 0;
+	if (k <= 0) {
+		fprintf(stderr, "msg_bench: control connection %s\n", k == 0 ?
+		    "closed by the daemon" : strerror(errno));
 		return -1;
+	}
 	p->len += (size_t)k;
 	return 0;
 }
@@ -437,16 +445,19 @@ measure(struct run *ru)
 	double *lat = calloc((size_t)ru->n, sizeof *lat);
 	double *sent_at = calloc((size_t)ru->n, sizeof *sent_at);
 	double t0, t_last = 0, t_v = 0, t_r = 0, t_poll = 0;
+	struct pipe p = { .fd = -1 };
 	int sent = 0, got = 0, a;
 	size_t rlen = 0, blen;
 	char *req = request(ru->wait, &rlen), *batch = NULL;
-	struct pipe p;
 	bool ok = false;
 
 	if (lat == NULL || sent_at == NULL || req == NULL ||
 	    (batch = malloc(rlen * (size_t)ru->window)) == NULL ||
-	    pipe_open(&p, home_n) != 0)
-		goto out;
+	    pipe_open(&p, home_n) != 0) {
+		fprintf(stderr, "msg_bench: cannot connect: %s\n",
+		    strerror(errno));
+		goto out_pipe;
+	}
 	t0 = bench_now_us();
 	while (got < ru->n) {
 		double now = bench_now_us();
@@ -456,8 +467,11 @@ measure(struct run *ru)
 			blen += rlen;
 			sent_at[sent++] = now;
 		}
-		if (blen && write_all(p.fd, batch, blen) != 0)
+		if (blen && write_all(p.fd, batch, blen) != 0) {
+			fprintf(stderr, "msg_bench: cannot write: %s\n",
+			    strerror(errno));
 			goto out_pipe;
+		}
 		if (pipe_fill(&p, 2) != 0)
 			goto out_pipe;
 		while ((a = pipe_answer(&p)) >= 0) {
@@ -488,7 +502,6 @@ measure(struct run *ru)
 	ok = true;
 out_pipe:
 	pipe_close(&p);
-out:
 	free(lat);
 	free(sent_at);
 	free(req);
