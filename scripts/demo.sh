@@ -56,6 +56,7 @@ step "5. Both daemons start; the two paths come up"
 for side in "north:Maj. Aster (north duty officer)" "south:Capt. Lark (south duty officer)"; do
 	printf '{"version": 1, "operators": [{"uid": %s, "name": "%s", "roles": ["duty-officer", "principal", "communications-officer", "auditor"]}]}\n' \
 	    "$(id -u)" "${side#*:}" > "$D/${side%%:*}/roles.json"
+	chmod 600 "$D/${side%%:*}/roles.json"
 done
 "$PD" --home "$D/north" 2>"$D/north.log" &
 PIDS="$PIDS $!"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/file.h"
 
@@ -184,6 +185,7 @@ roles_load(struct roles *r, const char *home, uid_t owner, char *why,
 {
 	char path[4096];
 	uint8_t *buf = NULL;
+	struct stat st;
 	size_t len;
 	int rc;
 
@@ -192,6 +194,15 @@ roles_load(struct roles *r, const char *home, uid_t owner, char *why,
 	    ERR_NOT_FOUND) {
 		roles_default(r, owner);
 		return 0;
+	}
+	/* Whoever may write the file may give himself every role. */
+	if (rc == 0 && (stat(path, &st) != 0 || (st.st_mode & 022) != 0 ||
+	    (st.st_uid != owner && st.st_uid != 0))) {
+		snprintf(why, whycap, "%s: writable by others than its owner, "
+		    "or owned by another user than the daemon's or root "
+		    "(chmod go-w)", path);
+		free(buf);
+		return ERR_PERMS;
 	}
 	if (rc != 0) {
 		snprintf(why, whycap, "%s: %s", path, err_str(rc));

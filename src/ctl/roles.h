@@ -64,7 +64,9 @@ void roles_default(struct roles *r, uid_t owner);
  * with getpwnam. */
 int roles_parse(struct roles *r, const char *text, size_t len, char *why,
     size_t whycap) WUR;
-/* Loads HOME/roles.json, or the default for owner when it is missing. */
+/* Loads HOME/roles.json, or the default for owner when it is missing.
+ * ERR_PERMS when the file is group- or world-writable, or owned by
+ * another user than owner or root. */
 int roles_load(struct roles *r, const char *home, uid_t owner, char *why,
     size_t whycap) WUR;
 

@@ -6,6 +6,9 @@
  * file only the daemon's uid is an operator.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "../harness.h"
@@ -189,6 +192,33 @@ test_malformed_files(void)
 	CHECK_INT(r.op[0].roles, ROLE_AUDITOR | ROLE_PRINCIPAL);
 }
 
+static void
+test_file_permissions(void)
+{
+	char dir[] = "/tmp/parley-test-roles-XXXXXX", path[128], why[256];
+	struct roles r;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/roles.json", dir);
+	CHECK((f = fopen(path, "w")) != NULL);
+	if (f) {
+		fputs(roles_json, f);
+		fclose(f);
+	}
+	CHECK_INT(chmod(path, 0644), 0);
+	CHECK_INT(roles_load(&r, dir, geteuid(), why, sizeof why), 0);
+	CHECK_INT(r.n, 4);
+	CHECK(r.from_file);
+	CHECK_INT(chmod(path, 0666), 0);	/* anyone could add himself */
+	CHECK_INT(roles_load(&r, dir, geteuid(), why, sizeof why), ERR_PERMS);
+	CHECK_CONTAINS(why, "writable by others");
+	CHECK_INT(chmod(path, 0620), 0);
+	CHECK_INT(roles_load(&r, dir, geteuid(), why, sizeof why), ERR_PERMS);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -196,5 +226,6 @@ main(void)
 	RUN(test_refusal_names_the_role);
 	RUN(test_default_single_operator);
 	RUN(test_malformed_files);
+	RUN(test_file_permissions);
 	return harness_summary();
 }
