@@ -690,6 +690,14 @@ ctl_people_msg(const struct ctl_env *env, json_t *o)
 	uint64_t t, due;
 	bool late;
 
+	if (env->delivery != NULL && idh != NULL && *idh == '\0') {
+		/* Queued: stored here, nothing else yet. */
+		json_object_set_new(o, "stored", json_true());
+		json_object_set_new(o, "receipted", json_false());
+		json_object_set_new(o, "acknowledged", json_false());
+		json_object_set_new(o, "ack_state", json_string("not sent"));
+		return;
+	}
 	if (env->delivery == NULL || idh == NULL || strlen(idh) != 2 *
 	    STORE_ID_LEN || hex_decode(id, sizeof id, idh) != 0)
 		return;
