@@ -91,6 +91,27 @@ id=$("$P" inbox --home "$D/south" --json | grep -o '"id": *"[0-9a-f]*"' | head -
 run "$P" show --home "$D/south" "$(echo "$id" | cut -c1-12)"
 [ "$r" -ge 4 ] || { echo "the messages were not receipted; logs:" >&2; tail -n 20 "$D/north.log" "$D/south.log" >&2; exit 1; }
 
+step "5c. The record: both sides verify and print the same transcript head"
+hn="" hs=""
+for _ in $(seq 1 100); do
+	hn=$("$P" verify --home "$D/north" | grep 'transcript head' || true)
+	hs=$("$P" verify --home "$D/south" | grep 'transcript head' || true)
+	[ -n "$hn" ] && [ "$hn" = "$hs" ] && break
+	sleep 0.1
+done
+run "$P" verify --home "$D/north"
+run "$P" verify --home "$D/south"
+if [ -n "$hn" ] && [ "$hn" = "$hs" ]; then
+	echo "north and south print the same${hn#*transcript}"
+else
+	echo "TRANSCRIPT HEADS DIFFER: north '$hn', south '$hs'" >&2
+	exit 1
+fi
+# south discloses one RELEASABLE message from north (the one shown above), and no other body
+run "$P" export --home "$D/south" --channel north --only "$(echo "$id" | cut -c1-16)" "$D/one-message.export"
+run "$P" verify --file "$D/one-message.export"
+run "$P" show --file "$D/one-message.export"
+
 step "5d. People in the loop: north sends a FLASH and a ROUTINE; south acknowledges the FLASH"
 # (the agreement shortened the ROUTINE acknowledgment deadline to 4 s for the demo)
 fl=$("$P" send --home "$D/north" --precedence flash "north to south, FLASH: acknowledge at once")
@@ -124,27 +145,6 @@ run "$P" alert clear --home "$D/north" "$an" "phoned south's duty officer; summa
 run "$P" alerts --home "$D/north" --all
 run "$P" audit --home "$D/north"
 run "$P" audit --home "$D/south"
-
-step "5c. The record: both sides verify and print the same transcript head"
-hn="" hs=""
-for _ in $(seq 1 100); do
-	hn=$("$P" verify --home "$D/north" | grep 'transcript head' || true)
-	hs=$("$P" verify --home "$D/south" | grep 'transcript head' || true)
-	[ -n "$hn" ] && [ "$hn" = "$hs" ] && break
-	sleep 0.1
-done
-run "$P" verify --home "$D/north"
-run "$P" verify --home "$D/south"
-if [ -n "$hn" ] && [ "$hn" = "$hs" ]; then
-	echo "north and south print the same${hn#*transcript}"
-else
-	echo "TRANSCRIPT HEADS DIFFER: north '$hn', south '$hs'" >&2
-	exit 1
-fi
-# south discloses one RELEASABLE message from north (the one shown above), and no other body
-run "$P" export --home "$D/south" --channel north --only "$(echo "$id" | cut -c1-16)" "$D/one-message.export"
-run "$P" verify --file "$D/one-message.export"
-run "$P" show --file "$D/one-message.export"
 
 step "6. The daemons stop cleanly (SIGTERM)"
 for pid in $PIDS; do kill -TERM "$pid"; done
