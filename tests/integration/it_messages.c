@@ -4,7 +4,9 @@
  * Makes north and south homes and a two-path channel with the library,
  * starts $BUILD/parleyd for each and checks: `parley send`, `inbox`,
  * `show` and `log` round trip with states (queued/sent, receipted,
- * received); exactly once under faults (2,000 messages each way sent
+ * received); pipelined sends on one control connection, answered in
+ * order after a group commit (a few commits for 50, not 50); exactly once
+ * under faults (2,000 messages each way sent
  * through the control sockets while north and south are killed -9 at
  * random moments, fixed seed, at least 10 kills, and restarted; then both
  * stores hold every acknowledged message once, in order, in gapless
@@ -21,12 +23,15 @@
  * alarm.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -415,6 +420,98 @@ test_round_trip(void)
 	CHECK_INT(send_text(home_n, "", "routine", NULL, 0), 0);
 	CHECK_INT(msg_field(home_n, "assigned"), 2);
 	CHECK_INT(msg_field(home_n, "queued"), 0);
+}
+
+/* --- pipelining and group commit ----------------------------------------- */
+
+/* Reads one answer line from fd into line (cap bytes): false on timeout
+ * or a closed connection. */
+static bool
+read_line(int fd, char *buf, size_t cap, size_t *have, char *line)
+{
+	uint64_t t0 = now_ms();
+	char *nl;
+
+	while ((nl = memchr(buf, '\n', *have)) == NULL) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+		if (now_ms() - t0 > 20000 || *have == cap ||
+		    poll(&pfd, 1, 1000) < 0)
+			return false;
+		if (!(pfd.revents & POLLIN))
+			continue;
+		if ((k = read(fd, buf + *have, cap - *have)) <= 0)
+			return false;
+		*have += (size_t)k;
+	}
+	*nl = '\0';
+	snprintf(line, cap, "%s", buf);
+	*have -= (size_t)(nl + 1 - buf);
+	memmove(buf, nl + 1, *have);
+	return true;
+}
+
+/*
+ * 50 sends, one send with "wait", and a status, written on one control
+ * connection at once: the answers come in request order (qids rising, the
+ * waiting one receipted, the status last), and the 51 messages cost a few
+ * commits at north (one group), not 51.
+ */
+static void
+test_pipelined(void)
+{
+	static char req[64 * 1024], buf[256 * 1024], line[256 * 1024];
+	struct sockaddr_un sun;
+	long long c0, a0, prev = 0;
+	size_t n = 0, have = 0;
+	json_t *o;
+	int fd;
+
+	CHECK(wait_settled(15000));
+	c0 = msg_field(home_n, "store_commits");
+	a0 = msg_field(home_n, "assigned");
+	for (int i = 0; i < 50; i++)
+		n += (size_t)snprintf(req + n, sizeof req - n, "{\"cmd\":"
+		    "\"send\",\"text\":\"pipelined %d\"}\n", i);
+	n += (size_t)snprintf(req + n, sizeof req - n, "{\"cmd\":\"send\","
+	    "\"text\":\"pipelined, waiting\",\"wait\":true}\n"
+	    "{\"cmd\":\"status\"}\n");
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	CHECK((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%s",
+	    home_n, CTL_SOCKET_NAME) < sizeof sun.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) ==
+	    0);
+	CHECK(write(fd, req, n) == (ssize_t)n);
+	for (int i = 0; i < 52; i++) {
+		if (!read_line(fd, buf, sizeof buf, &have, line)) {
+			CHECK(!"an answer");
+			break;
+		}
+		o = json_loads(line, 0, NULL);
+		CHECK(json_is_true(json_object_get(o, "ok")));
+		if (i < 51) {
+			long long q = json_integer_value(json_object_get(
+			    json_object_get(o, "result"), "qid"));
+			CHECK(q > prev);
+			prev = q;
+		}
+		if (i == 50)
+			CHECK_STR(json_string_value(json_object_get(
+			    json_object_get(o, "result"), "state")),
+			    "receipted");
+		if (i == 51)
+			CHECK(json_object_get(json_object_get(o, "result"),
+			    "channels") != NULL);
+		json_decref(o);
+	}
+	close(fd);
+	printf("  51 pipelined sends: %lld commits at north\n",
+	    msg_field(home_n, "store_commits") - c0);
+	CHECK(msg_field(home_n, "store_commits") - c0 <= 10);
+	CHECK(wait_settled(15000));
+	CHECK_INT(msg_field(home_n, "assigned"), a0 + 51);
 }
 
 /* --- exactly once under faults ------------------------------------------ */
@@ -930,6 +1027,7 @@ main(void)
 		return 1;
 	}
 	RUN(test_round_trip);
+	RUN(test_pipelined);
 	RUN(test_exactly_once_under_faults);
 	RUN(test_refusals);
 	RUN(test_flash_overtakes);
