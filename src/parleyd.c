@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/file.h"
@@ -25,9 +27,12 @@
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
+#include "ctl/roles.h"
 #include "link/link.h"
 #include "msg/checkpoint.h"
 #include "msg/delivery.h"
+#include "msg/alert.h"
+#include "msg/deadline.h"
 #include "store/store.h"
 
 #define PARLEYD_VERSION "0.1"
@@ -41,6 +46,13 @@ static uint64_t conf_checkpoint_every;	/* 0: CHECKPOINT_EVERY */
 static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
 static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
+/* People in the loop (docs/operators.md). */
+static const char *conf_alert_argv[ALERT_ARGV_MAX + 1];
+static json_t *conf_alert_json;		/* holds conf_alert_argv's strings */
+static uint64_t conf_alert_timeout_ms;	/* 0: ALERT_COMMAND_MS */
+static bool conf_group_set;		/* control_group */
+static gid_t conf_group;
+#define PEOPLE_TICK_MS 1000		/* deadlines and alert commands */
 
 /* What the link and delivery callbacks share. */
 struct daemon {
@@ -48,6 +60,11 @@ struct daemon {
 	struct delivery *dl;
 	struct event *pump, *tick;
 	struct checkpoint_set *cps;	/* docs/transcript.md */
+	struct alerter *alerts;		/* people in the loop */
+	struct deadline_watch *dw;
+	struct roles *roles;
+	const char *home;
+	uint64_t people_ms;
 };
 
 static void
@@ -123,6 +140,44 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 		conf_debug_inject = json_is_true(v);
 		return 0;
 	}
+	if (strcmp(key, "alert_command") == 0) {
+		/* An argv array, run without a shell; a string is argv[0]. */
+		json_t *a;
+		if (json_is_string(v))
+			v = json_pack("[O]", v);
+		else
+			json_incref(v);
+		if (!json_is_array(v) || json_array_size(v) == 0 ||
+		    json_array_size(v) > ALERT_ARGV_MAX) {
+			json_decref(v);
+			goto bad_people;
+		}
+		json_array_foreach(v, i, a) {
+			if (!json_is_string(a) || !*json_string_value(a)) {
+				json_decref(v);
+				goto bad_people;
+			}
+			conf_alert_argv[i] = json_string_value(a);
+		}
+		json_decref(conf_alert_json);
+		conf_alert_json = v;
+		return 0;
+	}
+	if (strcmp(key, "alert_timeout_ms") == 0)
+		return conf_uint(v, key, 3600000, &conf_alert_timeout_ms);
+	if (strcmp(key, "control_group") == 0) {
+		struct group *gr;
+		if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+		    json_integer_value(v) < (json_int_t)UINT32_MAX)
+			conf_group = (gid_t)json_integer_value(v);
+		else if (json_is_string(v) && (gr = getgrnam(
+		    json_string_value(v))) != NULL)
+			conf_group = gr->gr_gid;
+		else
+			goto bad_people;
+		conf_group_set = true;
+		return 0;
+	}
 	if (strcmp(key, "listen") == 0) {
 		json_t *a;
 		if (!json_is_array(v) || json_array_size(v) > LINK_MAX_LISTEN)
@@ -154,6 +209,11 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 bad:
 	log_error("%s: \"listen\" must be a list of at most %d addresses",
 	    CONF_NAME, LINK_MAX_LISTEN);
+	return ERR_INVALID;
+bad_people:
+	log_error("%s: \"%s\": alert_command is an argv array of 1..%d "
+	    "non-empty strings; control_group a gid or a group name",
+	    CONF_NAME, key, ALERT_ARGV_MAX);
 	return ERR_INVALID;
 }
 
@@ -262,6 +322,69 @@ on_pump(evutil_socket_t fd, short what, void *arg)
 	delivery_pump(((struct daemon *)arg)->dl);
 }
 
+/* Once a second: deadlines that passed, alert commands that ended. */
+static void
+people_tick(struct daemon *dm)
+{
+	struct timeval tv;
+	uint64_t now;
+
+	gettimeofday(&tv, NULL);
+	now = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+	if (dm->alerts == NULL || now < dm->people_ms)
+		return;
+	dm->people_ms = now + PEOPLE_TICK_MS;
+	alert_tick(dm->alerts, now);
+	deadline_watch_tick(dm->dw, now);
+}
+
+/* SIGHUP: reads HOME/roles.json again; a bad file keeps the old roles. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *dm = arg;
+	struct roles *r;
+	char why[256] = "";
+
+	(void)sig;
+	(void)what;
+	if ((r = malloc(sizeof *r)) == NULL)
+		return;
+	if (roles_load(r, dm->home, geteuid(), why, sizeof why) != 0) {
+		log_error("SIGHUP: %s/%s refused, the old roles stay: %s",
+		    dm->home, ROLES_FILE, why);
+		free(r);
+		return;
+	}
+	*dm->roles = *r;
+	free(r);
+	log_info("SIGHUP: roles reloaded (%zu operator%s)", dm->roles->n,
+	    dm->roles->n == 1 ? "" : "s");
+}
+
+/* The alerter and the deadline watch over the store, a channel per
+ * agreement this node is a party of. */
+static int
+people_open(const struct keys *k, const struct agreement *ags, size_t n,
+    struct daemon *dm, struct store *st)
+{
+	int r;
+
+	if ((r = alert_new(st, conf_alert_argv[0] ? conf_alert_argv : NULL,
+	    conf_alert_timeout_ms, &dm->alerts)) != 0 ||
+	    (r = deadline_watch_new(st, dm->alerts, &dm->dw)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		for (int j = 0; j < 2; j++)
+			if (memcmp(ags[i].party[j].sign_pub, k->id.sign_pub,
+			    KEYS_PUB_LEN) == 0 && (r = deadline_watch_add(
+			    dm->dw, ags[i].id, (uint8_t)j,
+			    ags[i].party[1 - j].name, ags[i].ack_deadline_s))
+			    != 0)
+				return r;
+	return 0;
+}
+
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -270,6 +393,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	delivery_tick(((struct daemon *)arg)->dl);
 	delivery_pump(((struct daemon *)arg)->dl);
 	checkpoint_set_tick(((struct daemon *)arg)->cps, 0);
+	people_tick(arg);
 }
 
 /* Opens the store and the delivery engine with one channel per
@@ -364,7 +488,9 @@ run(const char *home, enum log_level level, bool use_syslog)
 	struct agreement *ags = NULL;
 	struct link_config cfg;
 	struct event_base *base = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
+	struct roles *roles = NULL;
+	char why[256] = "";
 	struct link *l = NULL;
 	struct ctl_server *ctl = NULL;
 	struct ctl_env env;
@@ -397,6 +523,14 @@ run(const char *home, enum log_level level, bool use_syslog)
 	}
 	if (conf_load(home, &cfg) != 0)
 		goto out;
+	if ((roles = malloc(sizeof *roles)) == NULL)
+		goto out;
+	if (roles_load(roles, home, geteuid(), why, sizeof why) != 0) {
+		log_error("%s/%s: %s", home, ROLES_FILE, why);
+		goto out;
+	}
+	dm.roles = roles;
+	dm.home = home;
 	if ((base = event_base_new()) == NULL)
 		goto out;
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
@@ -409,6 +543,11 @@ run(const char *home, enum log_level level, bool use_syslog)
 	    fpr, n, n == 1 ? "" : "s");
 	if (messages_open(home, &k, ags, n, &dm, &st) != 0)
 		goto out;
+	if (people_open(&k, ags, n, &dm, st) != 0 ||
+	    (sighup = evsignal_new(base, SIGHUP, on_hup, &dm)) == NULL ||
+	    evsignal_add(sighup, NULL) != 0)
+		goto out;
+	checkpoint_set_alerter(dm.cps, dm.alerts);	/* alarms as alerts */
 	dm.pump = event_new(base, -1, 0, on_pump, &dm);
 	dm.tick = event_new(base, -1, EV_PERSIST, on_tick, &dm);
 	if (dm.pump == NULL || dm.tick == NULL || evtimer_add(dm.tick, &tv))
@@ -427,6 +566,11 @@ run(const char *home, enum log_level level, bool use_syslog)
 	env.base = base;
 	env.delivery = dm.dl;
 	env.debug_inject = conf_debug_inject;
+	env.roles = roles;
+	env.alerts = dm.alerts;
+	env.deadlines = dm.dw;
+	env.control_group_set = conf_group_set;
+	env.control_gid = conf_group;
 	if ((r = ctl_server_open(base, home, &env, &ctl)) != 0) {
 		log_error("cannot serve %s/%s: %s", home, CTL_SOCKET_NAME,
 		    r == ERR_EXISTS ? "another parleyd is running" :
@@ -446,6 +590,12 @@ out:
 		event_free(dm.tick);
 	checkpoint_set_free(dm.cps);
 	delivery_free(dm.dl);
+	deadline_watch_free(dm.dw);
+	alert_free(dm.alerts);
+	if (sighup)
+		event_free(sighup);
+	free(roles);
+	json_decref(conf_alert_json);
 	store_close(st);
 	if (sigterm)
 		event_free(sigterm);
