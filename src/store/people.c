@@ -39,13 +39,6 @@ pfail(struct store *s, int rc)
 }
 
 static int
-pexec(struct store *s, const char *sql)
-{
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : pfail(s, rc);
-}
-
-static int
 pprep(struct store *s, sqlite3_stmt **st, const char *sql)
 {
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
@@ -71,13 +64,15 @@ static int
 pbegin(struct store *s, bool *nested)
 {
 	*nested = !sqlite3_get_autocommit(s->db);
-	return pexec(s, *nested ? "SAVEPOINT people" : "BEGIN IMMEDIATE");
+	return store_kept_run(s, *nested ? "SAVEPOINT people" :
+	    "BEGIN IMMEDIATE");
 }
 
 static void
 pend(struct store *s, bool nested, int r)
 {
-	if (r == 0 && pexec(s, nested ? "RELEASE people" : "COMMIT") == 0) {
+	if (r == 0 && store_kept_run(s, nested ? "RELEASE people" : "COMMIT")
+	    == 0) {
 		if (!nested)
 			s->commits++;
 		return;
@@ -124,8 +119,10 @@ store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
 
 	*n = 0;
 	memset(hash, 0, STORE_ID_LEN);
-	if ((r = pprep(s, &st, "SELECT n, hash FROM audit ORDER BY n DESC"
-	    " LIMIT 1")) != 0)
+	/* Kept statements (store.c): the audit log is written at every
+	 * send, and preparing these anew cost more than the writes. */
+	if ((r = store_kept_prep(s, &st, "SELECT n, hash FROM audit ORDER BY"
+	    " n DESC LIMIT 1")) != 0)
 		return r;
 	if ((r = pstep(s, st)) == 1) {
 		*n = u64(st, 0);
@@ -133,7 +130,7 @@ store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
 			memcpy(hash, sqlite3_column_blob(st, 1), STORE_ID_LEN);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	store_kept_done(s, st);
 	return r;
 }
 
@@ -157,15 +154,15 @@ store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
 		r = ERR_CHAIN;
 		goto out;
 	}
-	if ((r = pprep(s, &st, "INSERT INTO audit (n, entry, hash) VALUES"
-	    " (?1, ?2, ?3)")) != 0)
+	if ((r = store_kept_prep(s, &st, "INSERT INTO audit (n, entry, hash)"
+	    " VALUES (?1, ?2, ?3)")) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
 	sqlite3_bind_blob(st, 2, entry, (int)len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, hash, STORE_ID_LEN, SQLITE_STATIC);
 	r = pstep(s, st);
 out:
-	sqlite3_finalize(st);
+	store_kept_done(s, st);
 	pend(s, nested, r);
 	return r;
 }

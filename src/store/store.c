@@ -129,6 +129,24 @@ run1(struct store *s, const char *sql)
 	return r == 1 ? 0 : r;
 }
 
+int
+store_kept_prep(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	return prep(s, st, sql);
+}
+
+void
+store_kept_done(struct store *s, sqlite3_stmt *st)
+{
+	unprep(s, st);
+}
+
+int
+store_kept_run(struct store *s, const char *sql)
+{
+	return run1(s, sql);
+}
+
 /* One step: 1 for a row, 0 when done, or an error code. */
 static int
 step(struct store *s, sqlite3_stmt *st)

@@ -24,4 +24,12 @@ struct store {
 	char errmsg[256];
 };
 
+/* store.c's kept prepared statements, for the module's other files: sql
+ * must be a string literal (its address is the key); each store_kept_prep
+ * is paired with store_kept_done. store_kept_run runs one statement
+ * without rows (BEGIN, SAVEPOINT, RELEASE, COMMIT) that way. */
+int store_kept_prep(struct store *s, sqlite3_stmt **st, const char *sql);
+void store_kept_done(struct store *s, sqlite3_stmt *st);
+int store_kept_run(struct store *s, const char *sql);
+
 #endif
