@@ -269,9 +269,17 @@ send_done(void *arg, int r, int64_t qid)
 	json_t *result = NULL;
 	char err[256] = "";
 
-	r = send_result(sd->env, sd->i, r, qid, sd->wait, &result, err,
-	    sizeof err);
-	ctl_answer(sd->later, r, result, err);
+	if (r == ERR_CLOSED && qid > 0) {
+		/* Stored, then the daemon stopped before the receipt came:
+		 * the message goes when it is back. */
+		snprintf(err, sizeof err, "stored as q%lld, not receipted yet: "
+		    "the daemon is stopping", (long long)qid);
+		ctl_answer(sd->later, r, NULL, err);
+	} else {
+		r = send_result(sd->env, sd->i, r, qid, sd->wait, &result,
+		    err, sizeof err);
+		ctl_answer(sd->later, r, result, err);
+	}
 	json_decref(sd->req);
 	free(sd);
 }
