@@ -55,6 +55,19 @@ load_receipt(void *arg, const struct store_receipt *sr)
 	return export_add_receipt(arg, &rc);
 }
 
+/* A stored co-signed checkpoint; one that does not decode is a fault that
+ * stops the load (verify names it). */
+static int
+load_checkpoint(void *arg, const uint8_t *p, size_t n)
+{
+	struct transcript_checkpoint cp;
+	int r;
+
+	if ((r = transcript_checkpoint_decode(&cp, p, n)) != 0)
+		return r;
+	return export_add_checkpoint(arg, &cp);
+}
+
 /* Fills rec with channel a's record from the store s; self is our party
  * index. */
 static int
@@ -78,8 +91,7 @@ load_channel(struct store *s, const struct agreement *a, int self,
 		    (r = store_receipts_each(s, a->id, i, load_receipt,
 		    rec)) != 0)
 			return r;
-	/* Checkpoints: the store keeps none yet (docs/transcript.md). */
-	return 0;
+	return store_checkpoints_each(s, a->id, load_checkpoint, rec);
 }
 
 /* True when spec names agreement a: its id in hex or a prefix of it, or

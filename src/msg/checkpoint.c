@@ -43,6 +43,32 @@ wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* A restarted daemon goes on from the last co-signed checkpoint it stored
+ * (a missing or unreadable one: from the start, as before). */
+static void
+resume(struct checkpoint_engine *e)
+{
+	struct transcript_checkpoint cp;
+	uint8_t b[STORE_CHECKPOINT_MAX];
+	size_t n;
+	int r;
+
+	r = store_checkpoint_latest(e->s, e->channel, b, sizeof b, &n);
+	if (r == ERR_NOT_FOUND)
+		return;
+	if (r == 0)
+		r = transcript_checkpoint_decode(&cp, b, n);
+	if (r != 0) {
+		log_warn("checkpoint: cannot read the last stored one: %s",
+		    err_str(r));
+		return;
+	}
+	e->last = cp;
+	e->have_last = true;
+	e->base[0] = cp.seq[0];
+	e->base[1] = cp.seq[1];
+}
+
 void
 checkpoint_init(struct checkpoint_engine *e, struct store *s,
     const struct keys *k, const uint8_t channel[ENVELOPE_ID_LEN],
@@ -58,6 +84,7 @@ checkpoint_init(struct checkpoint_engine *e, struct store *s,
 	e->every = every ? every : CHECKPOINT_EVERY;
 	e->interval_ms = interval_ms ? interval_ms : CHECKPOINT_INTERVAL_MS;
 	e->last_ms = now_ms;
+	resume(e);
 }
 
 const char *
@@ -315,10 +342,26 @@ compare(struct checkpoint_engine *e, const struct crec *c)
 	return r;
 }
 
+/* A co-signed checkpoint is stored on both sides (docs/transcript.md);
+ * failing that it is still the last one in memory, and the next
+ * checkpoint covers it. */
 static void
 cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
     uint64_t now_ms)
 {
+	uint8_t b[TRANSCRIPT_CHECKPOINT_MAX];
+	size_t n;
+	bool added;
+	int r;
+
+	if ((r = transcript_checkpoint_encode(cp, b, sizeof b, &n)) != 0 ||
+	    (r = store_checkpoint_put(e->s, e->channel, cp->seq[0],
+	    cp->seq[1], cp->time_ms, b, n, now_ms, &added)) != 0) {
+		log_warn("checkpoint at seqs %llu/%llu not stored: %s",
+		    (unsigned long long)cp->seq[0],
+		    (unsigned long long)cp->seq[1], err_str(r));
+		e->store_errors++;
+	}
 	e->last = *cp;
 	e->have_last = true;
 	e->base[0] = cp->seq[0];

@@ -58,6 +58,7 @@ struct checkpoint_engine {
 	bool have_last;
 	struct transcript_checkpoint last;	/* last co-signed */
 	uint64_t cosigned, alarms;
+	uint64_t store_errors;			/* co-signed, not stored */
 	char alarm[CHECKPOINT_ALARM_MAX];	/* the last alarm, "" none */
 };
 

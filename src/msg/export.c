@@ -465,11 +465,15 @@ check_checkpoints(struct vstate *v)
 			    "id of party 1")) != 0)
 				return r;
 		}
+		/* only co-signed checkpoints are kept: both signatures */
 		r = transcript_checkpoint_verify(cp,
-		    (const uint8_t (*)[KEYS_PUB_LEN])pub, false, &bad);
+		    (const uint8_t (*)[KEYS_PUB_LEN])pub, true, &bad);
 		if (r == ERR_CHAIN)
 			return fault(v, r, "%s: head: not the transcript head"
 			    " of its seqs and ids", what);
+		if (r == ERR_UNSIGNED)
+			return fault(v, r, "%s: not co-signed: a signature is "
+			    "missing", what);
 		if (r != 0)
 			return fault(v, r, "%s: signature of party %d (%s): "
 			    "does not verify", what, bad, bad >= 0 ?

@@ -516,6 +516,98 @@ own_insert(struct store *s, sqlite3_stmt *ins, const uint8_t *channel,
 }
 
 int
+store_checkpoint_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint64_t seq0, uint64_t seq1, uint64_t time_ms, const uint8_t *cp,
+    size_t len, uint64_t now_ms, bool *added)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	*added = false;
+	if (len == 0 || len > STORE_CHECKPOINT_MAX)
+		return ERR_TOO_BIG;
+	if (seq0 > INT64_MAX || seq1 > INT64_MAX || time_ms > INT64_MAX ||
+	    now_ms > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = store_kept_prep(s, &st, "INSERT OR IGNORE INTO checkpoint"
+	    " (channel, seq0, seq1, time_ms, cp, stored_ms) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6)")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq0);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)seq1);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time_ms);
+	sqlite3_bind_blob(st, 5, cp, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*added = sqlite3_changes(s->db) > 0;
+		if (*added && !s->txn)
+			s->commits++;
+		r = 0;
+	} else
+		r = rfail(s, rc);
+	store_kept_done(s, st);
+	return r;
+}
+
+int
+store_checkpoint_latest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t *cp, size_t cap, size_t *len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = store_kept_prep(s, &st, "SELECT cp FROM checkpoint WHERE"
+	    " channel = ?1 ORDER BY seq0 DESC, seq1 DESC LIMIT 1")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		const void *p = sqlite3_column_blob(st, 0);
+		if (p == NULL || n > cap)
+			r = ERR_TOO_BIG;
+		else {
+			memcpy(cp, p, n);
+			*len = n;
+			r = 0;
+		}
+	} else
+		r = rc == SQLITE_DONE ? ERR_NOT_FOUND : rfail(s, rc);
+	store_kept_done(s, st);
+	return r;
+}
+
+int
+store_checkpoints_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    store_checkpoint_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT cp FROM checkpoint WHERE"
+	    " channel = ?1 ORDER BY seq0, seq1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *p = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (p == NULL) {
+			r = ERR_PARSE;
+			break;
+		}
+		if ((r = fn(arg, p, n)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
 store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms)
 {

@@ -53,6 +53,26 @@ typedef int (*store_receipt_fn)(void *arg, const struct store_receipt *r);
 int store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t receiver, store_receipt_fn fn, void *arg) WUR;
 
+/* Co-signed checkpoints (schema 4): cp[0..len) is the checkpoint's
+ * encoding (msg/transcript.h) at seqs seq0/seq1 of channel. Stored once:
+ * a second put at the same seqs is ignored (*added false). One statement:
+ * inside a caller's transaction it is part of it. ERR_FULL, ERR_TOO_BIG. */
+#define STORE_CHECKPOINT_MAX 512
+int store_checkpoint_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint64_t seq0, uint64_t seq1, uint64_t time_ms, const uint8_t *cp,
+    size_t len, uint64_t now_ms, bool *added) WUR;
+/* The highest stored checkpoint of channel into cp (cap bytes): ERR_NOT_FOUND
+ * when none. */
+int store_checkpoint_latest(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], uint8_t *cp, size_t cap,
+    size_t *len) WUR;
+/* Calls fn for each stored checkpoint of channel, in seq order. */
+typedef int (*store_checkpoint_fn)(void *arg, const uint8_t *cp,
+    size_t len);
+int store_checkpoints_each(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], store_checkpoint_fn fn, void *arg)
+    WUR;
+
 /* Copies the live store into a new file dest (mode 0600; ERR_EXISTS if it
  * exists) with SQLite's online backup in one step: one read transaction,
  * so the copy is a consistent snapshot, and in WAL mode the daemon keeps

@@ -154,6 +154,20 @@ static const char *const migrations[] = {
 	/* 2 -> 3: an index on head (id), so that fixing a message's id at
 	 * assignment does not scan every head (the foreign key's check) */
 	"CREATE INDEX head_id ON head (id);\n",
+	/* 3 -> 4: co-signed checkpoints (docs/transcript.md) */
+	"CREATE TABLE checkpoint (\n"
+	"\tchannel BLOB NOT NULL CHECK (length(channel) = 32),\n"
+	"\tseq0 INTEGER NOT NULL CHECK (seq0 >= 0),\n"
+	"\tseq1 INTEGER NOT NULL CHECK (seq1 >= 0),\n"
+	"\ttime_ms INTEGER NOT NULL,\n"
+	"\tcp BLOB NOT NULL,\n"
+	"\tstored_ms INTEGER NOT NULL,\n"
+	"\tPRIMARY KEY (channel, seq0, seq1)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE TRIGGER checkpoint_keep BEFORE DELETE ON checkpoint\n"
+	"BEGIN SELECT RAISE(ABORT, 'checkpoints are never deleted'); END;\n"
+	"CREATE TRIGGER checkpoint_fixed BEFORE UPDATE ON checkpoint\n"
+	"BEGIN SELECT RAISE(ABORT, 'checkpoints are never rewritten'); END;\n",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -13,6 +13,7 @@
 #include "msg/chain.h"
 #include "msg/checkpoint.h"
 #include "store/record.h"
+#include "store/store_int.h"
 
 static uint8_t channel[32];
 static struct keys kp[2], mallory;
@@ -123,6 +124,34 @@ traffic(struct store *a, struct store *b, int n0, int n1)
 	receipt(a, b, 0);
 }
 
+static int
+count_one(void *arg, const uint8_t *p, size_t n)
+{
+	struct transcript_checkpoint cp;
+	int *count = arg;
+
+	CHECK_INT(transcript_checkpoint_decode(&cp, p, n), 0);
+	CHECK(cp.is_signed[0] && cp.is_signed[1]);
+	(*count)++;
+	return 0;
+}
+
+static int
+count_stored(struct store *s)
+{
+	int count = 0;
+
+	CHECK_INT(store_checkpoints_each(s, channel, count_one, &count), 0);
+	return count;
+}
+
+/* Runs sql on the store's connection (the triggers' test). */
+static int
+store_kept_sql(struct store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
 static void
 test_cosigned(void)
 {
@@ -179,6 +208,39 @@ test_cosigned(void)
 	CHECK_INT(checkpoint_on_record(&eb, buf, len, 70001, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK_INT(eb.cosigned, 2);
+	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 70002, buf,
+	    CHECKPOINT_REC_MAX, &len), 0);
+	/* stored on both sides: two each, the same bytes */
+	CHECK_INT(count_stored(a), 2);
+	CHECK_INT(count_stored(b), 2);
+	CHECK_INT(ea.store_errors + eb.store_errors, 0);
+	{
+		uint8_t la[STORE_CHECKPOINT_MAX], lb[STORE_CHECKPOINT_MAX];
+		size_t na, nb;
+		CHECK_INT(store_checkpoint_latest(a, channel, la, sizeof la,
+		    &na), 0);
+		CHECK_INT(store_checkpoint_latest(b, channel, lb, sizeof lb,
+		    &nb), 0);
+		CHECK_INT(na, nb);
+		CHECK_MEM(la, lb, na);
+	}
+	/* a restarted engine resumes from the last stored: nothing due */
+	{
+		struct checkpoint_engine e2;
+		checkpoint_init(&e2, a, &kp[0], channel, 0,
+		    (const uint8_t (*)[32])pub, 10, 60000, 80000);
+		CHECK(e2.have_last);
+		CHECK_INT(e2.base[0], 7);
+		CHECK_INT(e2.base[1], 4);
+		CHECK_MEM(e2.last.head, ea.last.head, 32);
+		CHECK_INT(checkpoint_tick(&e2, 200000, buf,
+		    CHECKPOINT_REC_MAX, &len), 0);
+		CHECK_INT(len, 0);
+	}
+	/* the table is append-only */
+	CHECK(store_kept_sql(a, "DELETE FROM checkpoint") != 0);
+	CHECK(store_kept_sql(a, "UPDATE checkpoint SET time_ms = 1") != 0);
+	CHECK_INT(count_stored(a), 2);
 	store_close(a);
 	store_close(b);
 	free(buf);
