@@ -565,6 +565,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	env.version = PARLEYD_VERSION;
 	env.base = base;
 	env.delivery = dm.dl;
+	env.checkpoints = dm.cps;
 	env.debug_inject = conf_debug_inject;
 	env.roles = roles;
 	env.alerts = dm.alerts;

@@ -120,6 +120,31 @@ print_acks(json_t *a, const char *peer)
 		printf("  acks: %s owes none past the deadline\n", peer);
 }
 
+/* The last co-signed checkpoint and the last alarm (docs/transcript.md). */
+static void
+print_checkpoint(json_t *p)
+{
+	json_t *last = json_object_get(p, "last"), *seq;
+	const char *alarm = json_string_value(json_object_get(p, "alarm"));
+	char when[32] = "?";
+
+	if (json_is_object(last)) {
+		time_t t = (time_t)(json_integer_value(json_object_get(last,
+		    "time_ms")) / 1000);
+		struct tm tm;
+		seq = json_object_get(last, "seq");
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+		printf("  checkpoint: last co-signed at seqs %lld/%lld, %s\n",
+		    (long long)json_integer_value(json_array_get(seq, 0)),
+		    (long long)json_integer_value(json_array_get(seq, 1)),
+		    when);
+	} else
+		printf("  checkpoint: none co-signed yet\n");
+	if (alarm != NULL)
+		printf("  ALARM: %s\n", alarm);
+}
+
 static void
 print_human(json_t *st, json_t *warnings)
 {
@@ -162,6 +187,8 @@ print_human(json_t *st, json_t *warnings)
 			    json_object_get(p, "received")));
 		if ((p = json_object_get(c, "acks")) != NULL)
 			print_acks(p, jstr(c, "peer"));
+		if ((p = json_object_get(c, "checkpoint")) != NULL)
+			print_checkpoint(p);
 		if ((w = expiry_warning(c, warnings, buf, sizeof buf)) != NULL)
 			printf("  WARNING: %s\n", w);
 	}

@@ -27,6 +27,7 @@
 
 struct link;
 struct delivery;
+struct checkpoint_set;
 struct ctl_client;
 
 /* Who is on the other end of a control connection (SO_PEERCRED). */
@@ -45,6 +46,7 @@ struct ctl_env {
 	const char *version;
 	struct event_base *base;
 	struct delivery *delivery;	/* messages (msg/delivery.h) */
+	struct checkpoint_set *checkpoints; /* msg/checkpoint.h; may be NULL */
 	bool debug_inject;		/* parleyd.conf: msg-inject allowed */
 	/* People in the loop (docs/operators.md). */
 	struct roles *roles;		/* who may run what; NULL: the

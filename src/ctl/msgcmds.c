@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/hex.h"
+#include "msg/checkpoint.h"
 #include "msg/delivery.h"
 
 #define LIST_DEFAULT 50
@@ -471,6 +472,33 @@ ctl_cmd_msg_inject(const struct ctl_env *env, const struct ctl_peer *who,
 	return *result ? 0 : ERR_NOMEM;
 }
 
+/* The record's state of channel i: the last co-signed checkpoint (also
+ * after a restart: it is read back from the store) and the last alarm. */
+static void
+checkpoint_status(const struct ctl_env *env, size_t i, json_t *chan)
+{
+	const struct checkpoint_engine *e;
+	char head[2 * ENVELOPE_ID_LEN + 1];
+	json_t *o, *last = json_null();
+
+	if (env->checkpoints == NULL || (e = checkpoint_set_engine(
+	    env->checkpoints, delivery_channel_id(env->delivery, i))) == NULL)
+		return;
+	if (e->have_last) {
+		hex_encode(head, e->last.head, sizeof e->last.head);
+		last = json_pack("{s:[I, I], s:I, s:s}", "seq",
+		    (json_int_t)e->last.seq[0], (json_int_t)e->last.seq[1],
+		    "time_ms", (json_int_t)e->last.time_ms, "head", head);
+	}
+	o = json_pack("{s:o*, s:I, s:I, s:I, s:s?}", "last", last,
+	    "cosigned", (json_int_t)e->cosigned,
+	    "alarms", (json_int_t)e->alarms,
+	    "store_errors", (json_int_t)e->store_errors,
+	    "alarm", e->alarm[0] ? e->alarm : NULL);
+	if (o != NULL)
+		json_object_set_new(chan, "checkpoint", o);
+}
+
 void
 ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 {
@@ -493,4 +521,5 @@ ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 	    "store_commits", (json_int_t)store_commits(delivery_store(
 	    env->delivery))));
 	ctl_people_status(env, idhex, chan);	/* peoplecmds.c */
+	checkpoint_status(env, i, chan);
 }

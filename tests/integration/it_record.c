@@ -225,6 +225,20 @@ test_equal_heads(void)
 	CHECK(wait_log(1, "checkpoint co-signed at seqs 8/6"));
 	CHECK_INT(sh("cat %s/*.log | grep -c ALARM", tmpdir), 1);
 	CHECK_STR(out, "0\n");
+	/* stored on both sides: verify checks them, status shows the last */
+	for (int i = 0; i < 2; i++) {
+		char h[80];
+		CHECK_INT(verify_node(i, h, sizeof h), 0);
+		CHECK(strstr(out, " 0 checkpoints verified") == NULL);
+		CHECK_CONTAINS(out, "checkpoints verified");
+		CHECK_INT(sh("%s/parley status --home %s/%s --json", build,
+		    tmpdir, names[i]), 0);
+		CHECK_CONTAINS(out, "\"checkpoint\": {");
+		CHECK_CONTAINS(out, "\"alarm\": null");
+		CHECK_INT(sh("%s/parley status --home %s/%s", build, tmpdir,
+		    names[i]), 0);
+		CHECK_CONTAINS(out, "checkpoint: last co-signed at seqs 8/6");
+	}
 	/* the disk watch: north warned once, south never */
 	CHECK(wait_log(0, "free space on the filesystem of .* is low"));
 	CHECK_INT(sh("grep -c 'WARN: free space' %s/north.log", tmpdir), 0);
@@ -383,6 +397,20 @@ test_flipped_store(void)
 		    tmpdir), 1);
 		CHECK_CONTAINS(out, "FAULT: chain of party 0 (north), seq 3: "
 		    "header");
+	}
+	/* a stored checkpoint's signature: named, checkpoint and party */
+	CHECK(rec.ncps >= 1);
+	if (rec.ncps >= 1) {
+		copy_home(0, "bad4");
+		snprintf(path, sizeof path, "%s/bad4/parley.db", tmpdir);
+		CHECK(flip(path, rec.cps[0].sig[1], 64, 9));
+		CHECK_INT(sh("%s/parley verify --home %s/bad4", build,
+		    tmpdir), 1);
+		snprintf(path, sizeof path, "FAULT: checkpoint 1 (seqs "
+		    "%llu/%llu): signature of party 1 (south)",
+		    (unsigned long long)rec.cps[0].seq[0],
+		    (unsigned long long)rec.cps[0].seq[1]);
+		CHECK_CONTAINS(out, path);
 	}
 	export_record_fini(&rec);
 	free(buf);
