@@ -14,6 +14,7 @@
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/wire.h"
+#include "msg/recover.h"
 
 /* One message of the peer's unsigned run, held until a head covers it. */
 struct dl_pend {
@@ -50,6 +51,9 @@ struct dl_channel {
 	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
 	size_t asm_hlen, asm_len, asm_want;
 	uint8_t *asm_body;
+	/* Recovery of our own chain after a restore (msg/recover.h): while
+	 * set, nothing new is assigned. */
+	struct recover *rec;
 };
 
 /* A message given to delivery_submit: committed at the next pump. */
@@ -283,6 +287,7 @@ delivery_free(struct delivery *d)
 	subs_close(d);
 	for (size_t i = 0; i < d->nch; i++) {
 		pend_drop(d->ch[i]);
+		recover_free(d->ch[i]->rec);
 		free(d->ch[i]);
 	}
 	free(d);
@@ -1152,6 +1157,106 @@ on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 	send_receipt(d, c);
 }
 
+/* --- recovery of our own chain (msg/recover.h, docs/delivery.md) ------- */
+
+struct rc_path {
+	struct delivery *d;
+	struct dl_channel *c;
+	unsigned path;
+};
+
+static int
+rc_send(void *arg, uint8_t type, const uint8_t *b, size_t n)
+{
+	struct rc_path *x = arg;
+
+	return x->d->io.send(x->d->io.ctx, x->c->id, x->path, type, b, n);
+}
+
+/* The peer holds our chain up to want, past our store: ask for it back.
+ * The channel stays unsynced meanwhile, so nothing new is assigned. */
+static void
+recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
+    uint64_t want)
+{
+	struct rc_path x = { d, c, path };
+	int r;
+
+	if (c->rec == NULL && (r = recover_new(d->s, c->id, c->self,
+	    d->k->id.sign_pub, &c->rec)) != 0) {
+		log_warn("channel %s: cannot start recovery: %s", c->idhex,
+		    err_str(r));
+		return;
+	}
+	if (recover_want(c->rec) != want)
+		log_info("channel %s: %s holds our chain up to seq %llu, this "
+		    "store up to %llu: asking for ours back", c->idhex,
+		    c->peer, (unsigned long long)want,
+		    (unsigned long long)c->assigned);
+	if ((r = recover_ask(c->rec, want, dl_now(d), rc_send, &x)) != 0)
+		log_warn("channel %s: cannot ask for our chain back: %s",
+		    c->idhex, err_str(r));
+}
+
+/* OWN / OWN_HEAD: our own messages coming back, stored at each head. */
+static void
+on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
+    uint8_t type, const uint8_t *b, size_t n)
+{
+	uint64_t top, seq, before = c->assigned;
+	int r;
+
+	if (c->rec == NULL) {
+		/* the tail of an answer to an ask that is done: nothing to
+		 * take (nothing is ever stored without an ask) */
+		log_debug("channel %s path %u: recovery record 0x%02x not "
+		    "asked for, ignored", c->idhex, path, type);
+		return;
+	}
+	r = recover_on_record(c->rec, type, b, n, dl_now(d), &top, &seq);
+	if (r != 0) {
+		refuse(d, c, path, type == RECOVER_REC_OWN ?
+		    "recovered message" : "recovered head", seq, r);
+		return;
+	}
+	if (top <= before)
+		return;
+	sender_reload(d, c);
+	log_info("channel %s: took back our messages %llu..%llu from %s",
+	    c->idhex, (unsigned long long)before + 1,
+	    (unsigned long long)top, c->peer);
+	if (top < recover_want(c->rec)) {
+		recover_start(d, c, path, recover_want(c->rec));
+		return;
+	}
+	log_info("channel %s: our chain is whole again (seq %llu); going on",
+	    c->idhex, (unsigned long long)top);
+	recover_free(c->rec);
+	c->rec = NULL;
+	send_sync(d, c, true);	/* its SYNC brings the receipt: synced */
+}
+
+/* The peer asks for its own chain back: answered from the store. */
+static void
+on_recover_ask(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct rc_path x = { d, c, path };
+	int r;
+
+	r = recover_answer(d->s, c->id, (uint8_t)(1 - c->self), b, n,
+	    rc_send, &x);
+	if (r == ERR_PARSE || r == ERR_NONCANONICAL || r == ERR_VERSION ||
+	    r == ERR_INVALID)
+		refuse(d, c, path, "RECOVER", 0, r);
+	else if (r != 0)
+		log_warn("channel %s: cannot answer the RECOVER of %s: %s",
+		    c->idhex, c->peer, err_str(r));
+	else
+		log_debug("channel %s: answered the RECOVER of %s", c->idhex,
+		    c->peer);
+}
+
 /* A receipt of our chain (RECEIPT, or inside a SYNC): verified, stored
  * when it says more than the last. */
 static int
@@ -1172,10 +1277,15 @@ take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		refuse(d, c, path, what, rc.seq, ERR_FOREIGN);
 		return ERR_FOREIGN;
 	}
-	if ((r = chain_receipt_verify(&rc, c->peer_pub)) != 0 ||
-	    rc.seq > c->assigned) {
-		refuse(d, c, path, what, rc.seq, r ? r : ERR_GAP);
-		return r ? r : ERR_GAP;
+	if ((r = chain_receipt_verify(&rc, c->peer_pub)) != 0) {
+		refuse(d, c, path, what, rc.seq, r);
+		return r;
+	}
+	if (rc.seq > c->assigned) {
+		/* the peer holds more of our chain than we do (restored from
+		 * a backup): take it back before anything new */
+		recover_start(d, c, path, rc.seq);
+		return ERR_AGAIN;
 	}
 	*seq = rc.seq;
 	if (rc.seq <= c->receipted)
@@ -1250,6 +1360,13 @@ delivery_record(struct delivery *d, const uint8_t channel[ENVELOPE_ID_LEN],
 	case DELIVERY_REC_RECEIPT:
 		if (take_receipt(d, c, path, body, len, "RECEIPT", &seq) == 0)
 			pump_channel(d, c);
+		break;
+	case RECOVER_REC_ASK:
+		on_recover_ask(d, c, path, body, len);
+		break;
+	case RECOVER_REC_OWN:
+	case RECOVER_REC_HEAD:
+		on_recovered(d, c, path, type, body, len);
 		break;
 	default:
 		log_debug("channel %s path %u: record type 0x%02x ignored",

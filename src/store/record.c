@@ -618,7 +618,10 @@ store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
 
 	if (sender > 1 || n > STORE_BATCH_MAX || now_ms > INT64_MAX)
 		return ERR_INVALID;
-	if ((r = run(s, "BEGIN IMMEDIATE")) != 0)
+	/* inside a caller's transaction (store_txn_begin): a savepoint */
+	if (s->txn && sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
+	if ((r = run(s, s->txn ? "SAVEPOINT own" : "BEGIN IMMEDIATE")) != 0)
 		return r;
 	r = store_highest(s, channel, sender, &seq, prev);
 	if (r != 0)
@@ -664,13 +667,16 @@ store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_finalize(ins);
 	sqlite3_finalize(upd);
 	ins = upd = NULL;
-	if ((r = run(s, "COMMIT")) != 0)
+	if ((r = run(s, s->txn ? "RELEASE own" : "COMMIT")) != 0)
 		goto fail;
-	s->commits++;
+	if (!s->txn)
+		s->commits++;
 	return 0;
 fail:
 	sqlite3_finalize(ins);
 	sqlite3_finalize(upd);
-	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, s->txn ? "ROLLBACK TO own; RELEASE own"
+		    : "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }

@@ -96,7 +96,9 @@ int store_restore(const char *file, const char *home, bool force,
  * linking to the one before and the first to the store's highest) as
  * outgoing and receipted (the peer holds them), in one transaction.
  * ERR_GAP (a seq is not the next), ERR_CHAIN (a prev does not link),
- * ERR_FULL; nothing is stored on error. The caller has verified them. */
+ * ERR_FULL; nothing is stored on error. The caller has verified them.
+ * Inside a caller's transaction (store_txn_begin) it is a savepoint of it
+ * (the delivery engine's recovery stores the head with it: one commit). */
 int store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms)
     WUR;

@@ -1,0 +1,470 @@
+/*
+ * recover.c: see recover.h. The asker keeps one verified-but-unsigned run
+ * of its own messages (as the receiver does for the peer's) and a body
+ * arriving in parts; the answerer streams from its store.
+ */
+#include "msg/recover.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/wire.h"
+#include "store/record.h"
+
+struct rc_pend {
+	uint8_t hdr[ENVELOPE_HEADER_MAX];
+	size_t hlen;
+	uint8_t *body;
+	size_t blen;
+	struct envelope_header h;
+	uint8_t id[ENVELOPE_ID_LEN];
+};
+
+struct recover {
+	struct store *s;				/* borrowed */
+	uint8_t channel[ENVELOPE_ID_LEN];
+	uint8_t self;
+	uint8_t pub[KEYS_PUB_LEN];
+	uint64_t want, asked_ms, asked_top;
+	struct chain_verifier v;			/* over OUR chain */
+	struct rc_pend pend[CHAIN_RUN_MAX];
+	size_t npend;
+	/* a body in parts */
+	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
+	size_t asm_hlen, asm_len, asm_want;
+	uint8_t *asm_body;
+};
+
+/* --- records ------------------------------------------------------------ */
+
+int
+recover_ask_encode(uint64_t from, uint64_t to, uint8_t *out, size_t cap,
+    size_t *len)
+{
+	struct wire_writer w;
+
+	wire_writer_init(&w, out, cap);
+	wire_put_map(&w, 3);
+	wire_put_uint(&w, 1);
+	wire_put_uint(&w, RECOVER_VERSION);
+	wire_put_uint(&w, 2);
+	wire_put_uint(&w, from);
+	wire_put_uint(&w, 3);
+	wire_put_uint(&w, to);
+	return wire_writer_finish(&w, len);
+}
+
+int
+recover_own_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
+    const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap, size_t *len)
+{
+	struct wire_writer w;
+
+	wire_writer_init(&w, out, cap);
+	wire_put_map(&w, 3);
+	wire_put_uint(&w, 1);
+	wire_put_bytes(&w, hdr, hlen);
+	wire_put_uint(&w, 2);
+	wire_put_uint(&w, offset);
+	wire_put_uint(&w, 3);
+	wire_put_bytes(&w, chunk, clen);
+	return wire_writer_finish(&w, len);
+}
+
+/* Decodes a map of 3 keys 1..3 whose kinds are 'u' or 'b'; then checks
+ * it is the deterministic encoding (re-encoded by enc). */
+static int
+decode3(const uint8_t *b, size_t n, const char kinds[3], uint64_t u[3],
+    const uint8_t *p[3], size_t pn[3], cbor_item_t **root)
+{
+	*root = NULL;
+	if (wire_load(b, n, root) != 0 || !cbor_isa_map(*root) ||
+	    cbor_map_size(*root) != 3)
+		return ERR_PARSE;
+	for (int i = 0; i < 3; i++) {
+		cbor_item_t *it = wire_map_get(*root, (uint64_t)i + 1);
+		if (it == NULL)
+			return ERR_PARSE;
+		if (kinds[i] == 'u' && wire_get_uint(it, &u[i]) != 0)
+			return ERR_PARSE;
+		if (kinds[i] == 'b' && wire_get_bytes(it, &p[i], &pn[i]) != 0)
+			return ERR_PARSE;
+	}
+	return 0;
+}
+
+static int
+ask_decode(const uint8_t *b, size_t n, uint64_t *from, uint64_t *to)
+{
+	uint64_t u[3] = { 0 };
+	const uint8_t *p[3] = { NULL };
+	size_t pn[3] = { 0 }, len;
+	uint8_t again[64];
+	cbor_item_t *root;
+	int r;
+
+	if ((r = decode3(b, n, "uuu", u, p, pn, &root)) == 0) {
+		if (u[0] != RECOVER_VERSION)
+			r = ERR_VERSION;
+		else if (recover_ask_encode(u[1], u[2], again, sizeof again,
+		    &len) != 0 || !wire_same(b, n, again, len))
+			r = ERR_NONCANONICAL;
+		else if (u[2] < u[1])
+			r = ERR_INVALID;
+	}
+	if (root != NULL)
+		cbor_decref(&root);
+	*from = u[1];
+	*to = u[2];
+	return r;
+}
+
+/* --- asking ------------------------------------------------------------- */
+
+static void
+run_drop(struct recover *r)
+{
+	for (size_t i = 0; i < r->npend; i++)
+		free(r->pend[i].body);
+	r->npend = 0;
+	free(r->asm_body);
+	r->asm_body = NULL;
+	r->asm_len = 0;
+}
+
+/* A fresh verifier from what the store holds of our chain. */
+static int
+restart(struct recover *r, uint64_t *top)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+	int e;
+
+	run_drop(r);
+	if ((e = store_highest(r->s, r->channel, r->self, top, id)) != 0)
+		return e;
+	chain_verifier_init(&r->v, r->channel, r->self, r->pub, *top, id);
+	return 0;
+}
+
+int
+recover_new(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t self, const uint8_t self_pub[KEYS_PUB_LEN], struct recover **out)
+{
+	struct recover *r;
+	uint64_t top;
+	int e;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return ERR_NOMEM;
+	r->s = s;
+	memcpy(r->channel, channel, sizeof r->channel);
+	r->self = self;
+	memcpy(r->pub, self_pub, sizeof r->pub);
+	if ((e = restart(r, &top)) != 0) {
+		free(r);
+		return e;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+recover_free(struct recover *r)
+{
+	if (r == NULL)
+		return;
+	run_drop(r);
+	free(r);
+}
+
+uint64_t
+recover_want(const struct recover *r)
+{
+	return r->want;
+}
+
+int
+recover_ask(struct recover *r, uint64_t want, uint64_t now_ms,
+    recover_send_fn *send, void *ctx)
+{
+	uint8_t b[64];
+	uint64_t top;
+	size_t n;
+	int e;
+
+	uint8_t id[ENVELOPE_ID_LEN];
+
+	if ((e = store_highest(r->s, r->channel, r->self, &top, id)) != 0)
+		return e;
+	/* the same ask, its answer still coming (a record came less than
+	 * RECOVER_RETRY_MS ago, and the answer's first RECOVER_BATCH are not
+	 * all stored yet): asking again would only send it twice */
+	if (want == r->want && r->asked_ms != 0 &&
+	    now_ms - r->asked_ms < RECOVER_RETRY_MS &&
+	    top < r->asked_top + RECOVER_BATCH)
+		return 0;
+	if ((e = restart(r, &top)) != 0)
+		return e;
+	r->want = want;
+	if (top >= want)
+		return 0;
+	if ((e = recover_ask_encode(top, want, b, sizeof b, &n)) != 0)
+		return e;
+	r->asked_ms = now_ms;
+	r->asked_top = top;
+	return send(ctx, RECOVER_REC_ASK, b, n);
+}
+
+/* A whole message of ours: verified into the run. */
+static int
+take_message(struct recover *r, const uint8_t *hdr, size_t hlen,
+    const uint8_t *body, size_t blen, uint64_t *seq)
+{
+	struct envelope_header h;
+	uint8_t id[ENVELOPE_ID_LEN];
+	struct rc_pend *p;
+	int e;
+
+	memset(&h, 0, sizeof h);
+	e = chain_accept_message(&r->v, hdr, hlen, body, blen, &h, id);
+	*seq = h.seq;
+	if (e == ERR_REPLAY)
+		return 0;		/* held or pending already: nothing new */
+	if (e != 0)
+		return e;
+	p = &r->pend[r->npend];
+	if ((p->body = malloc(blen ? blen : 1)) == NULL) {
+		chain_verifier_drop(&r->v);
+		run_drop(r);
+		return ERR_NOMEM;
+	}
+	memcpy(p->hdr, hdr, hlen);
+	p->hlen = hlen;
+	p->h = h;
+	memcpy(p->id, id, sizeof id);
+	memcpy(p->body, body, blen);
+	p->blen = blen;
+	r->npend++;
+	return 0;
+}
+
+static int
+on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
+{
+	uint64_t u[3] = { 0 };
+	const uint8_t *p[3] = { NULL };
+	size_t pn[3] = { 0 }, len;
+	struct envelope_header h;
+	cbor_item_t *root;
+	uint8_t *again = NULL;
+	int e;
+
+	if ((e = decode3(b, n, "bub", u, p, pn, &root)) != 0)
+		goto out;
+	if (pn[0] > ENVELOPE_HEADER_MAX || pn[2] > RECOVER_PART_MAX) {
+		e = ERR_TOO_BIG;
+		goto out;
+	}
+	if ((again = malloc(n)) == NULL) {
+		e = ERR_NOMEM;
+		goto out;
+	}
+	if (recover_own_encode(p[0], pn[0], u[1], p[2], pn[2], again, n,
+	    &len) != 0 || !wire_same(b, n, again, len)) {
+		e = ERR_NONCANONICAL;
+		goto out;
+	}
+	if (u[1] == 0) {
+		if ((e = envelope_header_decode(&h, p[0], pn[0])) != 0)
+			goto out;
+		*seq = h.seq;
+		if (pn[2] == h.body_len) {	/* whole */
+			e = take_message(r, p[0], pn[0], p[2], pn[2], seq);
+			goto out;
+		}
+		free(r->asm_body);
+		if ((r->asm_body = malloc(h.body_len ? h.body_len : 1)) ==
+		    NULL) {
+			e = ERR_NOMEM;
+			goto out;
+		}
+		memcpy(r->asm_hdr, p[0], pn[0]);
+		r->asm_hlen = pn[0];
+		r->asm_want = h.body_len;
+		r->asm_len = 0;
+	} else if (r->asm_body == NULL || u[1] != r->asm_len ||
+	    pn[0] != r->asm_hlen || memcmp(p[0], r->asm_hdr, pn[0]) != 0) {
+		e = ERR_GAP;		/* a part out of place */
+		goto out;
+	}
+	if (pn[2] > r->asm_want - r->asm_len) {
+		e = ERR_TOO_BIG;
+		goto out;
+	}
+	memcpy(r->asm_body + r->asm_len, p[2], pn[2]);
+	r->asm_len += pn[2];
+	if (r->asm_len == r->asm_want) {
+		e = take_message(r, r->asm_hdr, r->asm_hlen, r->asm_body,
+		    r->asm_len, seq);
+		free(r->asm_body);
+		r->asm_body = NULL;
+		r->asm_len = 0;
+	}
+out:
+	free(again);
+	if (root != NULL)
+		cbor_decref(&root);
+	return e;
+}
+
+/* A head of ours over the run: the covered messages and the head are
+ * stored in one transaction, as sent and receipted. */
+static int
+on_head(struct recover *r, const uint8_t *b, size_t n, uint64_t now_ms,
+    uint64_t *seq)
+{
+	struct store_in in[CHAIN_RUN_MAX];
+	struct chain_head h;
+	struct store_head sh;
+	size_t acc = 0;
+	int e;
+
+	if ((e = chain_head_decode(&h, b, n)) != 0)
+		return e;
+	*seq = h.seq;
+	if ((e = chain_accept_head(&r->v, &h, &acc)) == ERR_REPLAY)
+		return 0;
+	if (e != 0)
+		return e;
+	for (size_t i = 0; i < acc; i++)
+		chain_store_in(&in[i], &r->pend[i].h, r->pend[i].hdr,
+		    r->pend[i].hlen, r->pend[i].body, r->pend[i].blen,
+		    r->pend[i].id);
+	chain_head_to_store(&sh, &h);
+	if ((e = store_txn_begin(r->s)) != 0)
+		return e;
+	if ((e = store_own_recover(r->s, r->channel, r->self, in, acc,
+	    now_ms)) != 0 || (e = store_head_put(r->s, &sh, now_ms)) != 0 ||
+	    (e = store_txn_commit(r->s)) != 0) {
+		store_txn_rollback(r->s);
+		return e;
+	}
+	for (size_t i = 0; i < acc; i++)
+		free(r->pend[i].body);
+	memmove(r->pend, r->pend + acc, (r->npend - acc) * sizeof r->pend[0]);
+	r->npend -= acc;
+	return 0;
+}
+
+int
+recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
+    size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+	uint64_t dummy;
+	int e;
+
+	*seq = 0;
+	if (type == RECOVER_REC_OWN)
+		e = on_own(r, b, n, seq);
+	else if (type == RECOVER_REC_HEAD)
+		e = on_head(r, b, n, now_ms, seq);
+	else
+		e = ERR_INVALID;
+	if (e != 0) {
+		/* nothing of the run is kept: the next ask starts again */
+		(void)restart(r, &dummy);
+		r->asked_ms = 0;
+		return e;
+	}
+	r->asked_ms = now_ms;		/* the answer is coming */
+	return store_highest(r->s, r->channel, r->self, top, id);
+}
+
+/* --- answering ---------------------------------------------------------- */
+
+struct answer {
+	struct store *s;
+	recover_send_fn *send;
+	void *ctx;
+	size_t bytes;
+	int err;
+	uint8_t *buf;
+	size_t cap;
+};
+
+static int
+answer_one(void *arg, struct store_msg *m)
+{
+	struct answer *a = arg;
+	struct store_head sh;
+	struct chain_head h;
+	uint8_t hb[CHAIN_HEAD_MAX];
+	size_t off = 0, n;
+	int e;
+
+	do {
+		size_t k = m->body_len - off;
+		if (k > RECOVER_PART_MAX)
+			k = RECOVER_PART_MAX;
+		if ((e = recover_own_encode(m->header, m->header_len, off,
+		    m->body + off, k, a->buf, a->cap, &n)) != 0 ||
+		    (e = a->send(a->ctx, RECOVER_REC_OWN, a->buf, n)) != 0)
+			goto fail;
+		off += k;
+	} while (off < m->body_len);
+	a->bytes += m->header_len + m->body_len;
+	e = store_head_covering(a->s, m->channel, m->sender, m->seq, &sh);
+	if (e == ERR_NOT_FOUND || (e == 0 && sh.seq != m->seq))
+		return 0;
+	if (e != 0)
+		goto fail;
+	chain_head_from_store(&h, &sh);
+	if ((e = chain_head_encode(&h, hb, sizeof hb, &n)) != 0 ||
+	    (e = a->send(a->ctx, RECOVER_REC_HEAD, hb, n)) != 0)
+		goto fail;
+	/* enough for one answer: stop at a head, the asker asks again */
+	return a->bytes >= RECOVER_BATCH_BYTES ? 1 : 0;
+fail:
+	a->err = e;
+	return 1;
+}
+
+int
+recover_answer(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t asker, const uint8_t *b, size_t n, recover_send_fn *send,
+    void *ctx)
+{
+	struct store_head sh;
+	struct answer a;
+	uint8_t id[ENVELOPE_ID_LEN];
+	uint64_t from, to, top;
+	int e;
+
+	if ((e = ask_decode(b, n, &from, &to)) != 0)
+		return e;
+	if ((e = store_highest(s, channel, asker, &top, id)) != 0)
+		return e;
+	if (to > top)
+		to = top;
+	if (to > from + RECOVER_BATCH)
+		to = from + RECOVER_BATCH;
+	if (to <= from)
+		return 0;		/* nothing held past from */
+	/* end at a head: every stored message is covered by one */
+	if ((e = store_head_covering(s, channel, asker, to, &sh)) != 0)
+		return e;
+	memset(&a, 0, sizeof a);
+	a.s = s;
+	a.send = send;
+	a.ctx = ctx;
+	a.cap = ENVELOPE_HEADER_MAX + RECOVER_PART_MAX + 64;
+	if ((a.buf = malloc(a.cap)) == NULL)
+		return ERR_NOMEM;
+	e = store_after(s, channel, asker, from, (size_t)(sh.seq - from),
+	    answer_one, &a);
+	free(a.buf);
+	if (a.err != 0)
+		return a.err;
+	return e == 1 ? 0 : e;
+}

@@ -1,0 +1,91 @@
+/*
+ * recover.h: a restored node takes its own chain back from its peer over
+ * the link (docs/delivery.md, "Recovery"; the records in CDDL there).
+ *
+ * When the peer's SYNC shows it holds more of our chain than our store
+ * (its receipt's seq is past our highest seq: we were restored from a
+ * backup), the delivery engine asks with RECOVER for our messages after
+ * our highest. The peer answers from its store with our own messages
+ * (OWN, header and body, in parts for a large body) and the heads we
+ * signed over them (OWN_HEAD). We check them as the peer checks our
+ * messages, against OUR signing key (chain_verifier with our key: channel,
+ * sender, seq, prev links, body hashes, and a head signed by us covering
+ * them), and store each verified run as sent and receipted in our chain
+ * with its head, in one transaction (store_own_recover). Until our store
+ * reaches the peer's receipt the engine assigns nothing new, so the chain
+ * cannot fork; a message queued before the backup and sent after it takes
+ * its place from the recovered copy (store_own_recover), a message queued
+ * since stays queued and gets the next seq after the recovered ones.
+ *
+ * Pure of I/O like the engine: records go out through a send callback.
+ */
+#ifndef PARLEY_MSG_RECOVER_H
+#define PARLEY_MSG_RECOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/keys.h"
+#include "msg/chain.h"
+#include "store/store.h"
+
+#define RECOVER_REC_ASK 0x15		/* link upper record types */
+#define RECOVER_REC_OWN 0x16
+#define RECOVER_REC_HEAD 0x17
+#define RECOVER_VERSION 1
+#define RECOVER_BATCH 128		/* messages per answer, at least */
+#define RECOVER_BATCH_BYTES (4u << 20)	/* ... ending at the head after */
+#define RECOVER_RETRY_MS 2000		/* an unanswered ask again */
+#define RECOVER_PART_MAX 60000		/* body bytes per OWN record */
+
+/* Sends one record (type, body) to the peer; 0 or an error (stop). */
+typedef int recover_send_fn(void *ctx, uint8_t type, const uint8_t *b,
+    size_t n);
+
+/* The asking side of one channel. */
+struct recover;
+
+/* self_pub: our signing key (what our heads verify under). */
+int recover_new(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t self, const uint8_t self_pub[KEYS_PUB_LEN], struct recover **out)
+    WUR;
+void recover_free(struct recover *r);
+
+/* Asks for our chain after the store's highest seq up to want (the peer's
+ * receipt): starts a fresh run from the store. Does nothing (0) while
+ * the same ask is younger than RECOVER_RETRY_MS. */
+int recover_ask(struct recover *r, uint64_t want, uint64_t now_ms,
+    recover_send_fn *send, void *ctx) WUR;
+/* What the peer holds of our chain (the want of the last ask). */
+uint64_t recover_want(const struct recover *r);
+
+/*
+ * An OWN or OWN_HEAD record from the peer. 0: taken (or a repeat of what
+ * is held: ignored); *top is our chain's highest seq in the store after
+ * it (a verified run is stored at its head). Refusals, nothing stored and
+ * the run dropped: ERR_SIGNATURE (a head not signed by us), ERR_CHAIN (a
+ * prev or head id that does not link), ERR_FOREIGN, ERR_GAP, ERR_BODY,
+ * ERR_PARSE, ERR_NONCANONICAL, ...; store errors (ERR_FULL). *seq names
+ * the message or head at fault (0 when unknown).
+ */
+int recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
+    size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq) WUR;
+
+/* The answering side: a RECOVER from the peer (asker's party index
+ * asker) answered from store s with the asker's messages and heads, sent
+ * through send. ERR_PARSE, ERR_NONCANONICAL, ERR_VERSION for a malformed
+ * ask; store errors; send's error stops it. */
+int recover_answer(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t asker, const uint8_t *b, size_t n, recover_send_fn *send,
+    void *ctx) WUR;
+
+/* Record builders (also for tests that play the peer). */
+int recover_ask_encode(uint64_t from, uint64_t to, uint8_t *out, size_t cap,
+    size_t *len) WUR;
+int recover_own_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
+    const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap,
+    size_t *len) WUR;
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * it_restore.c: a node restored from a backup takes its own chain back
+ * from its peer over the link (docs/delivery.md, "Recovery"). Two real
+ * parleyd (north, south) on loopback: traffic both ways, a backup of
+ * north taken under traffic, more traffic, kill -9 of north, the backup
+ * restored into north's home, north started again with a message queued
+ * at once: north asks south for its own messages back (RECOVER), stores
+ * them, and goes on; more traffic both ways. Then both stores hold every
+ * message exactly once, both chains are gapless, `parley verify` passes on
+ * both and prints the same transcript head, and north's queued message
+ * took the place after the recovered ones.
+ *
+ * Ports 127.0.0.1 19000-19999 (a free block of two, tests/integration/
+ * ports.h). Temporary directory under /tmp, removed at the end. Kills
+ * only the daemons it started.
+ */
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "ports.h"
+
+static char tmpdir[] = "/tmp/parley-it-restore-XXXXXX";
+static char build[1024] = "build";
+static char out[1 << 20];
+static pid_t pids[2] = { -1, -1 };
+static const char *names[2] = { "north", "south" };
+static int base;
+
+/* Runs a shell command (printf-style), its output in out; the exit
+ * status. */
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	FILE *f;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+	fflush(NULL);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+spawn(int i)
+{
+	char bin[1100], home[200], logp[200];
+	pid_t p;
+
+	snprintf(bin, sizeof bin, "%s/parleyd", build);
+	snprintf(home, sizeof home, "%s/%s", tmpdir, names[i]);
+	snprintf(logp, sizeof logp, "%s/%s.log", tmpdir, names[i]);
+	fflush(NULL);
+	if ((p = fork()) == 0) {
+		if (freopen(logp, "a", stderr) == NULL ||
+		    freopen("/dev/null", "w", stdout) == NULL)
+			_exit(126);
+		execl(bin, "parleyd", "--home", home, (char *)NULL);
+		_exit(127);
+	}
+	pids[i] = p;
+}
+
+/* SIGTERM (or SIGKILL at once with hard), then reaped. */
+static void
+stop(int i, bool hard)
+{
+	int st;
+
+	if (pids[i] <= 0)
+		return;
+	kill(pids[i], hard ? SIGKILL : SIGTERM);
+	for (int k = 0; k < 500; k++) {
+		if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
+			pids[i] = -1;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(pids[i], SIGKILL);
+	waitpid(pids[i], &st, 0);
+	pids[i] = -1;
+}
+
+/* The transcript head line of `parley verify` for node i, or "". */
+static int
+verify_node(int i, char *head, size_t cap)
+{
+	char *p;
+	int rc = sh("%s/parley verify --home %s/%s", build, tmpdir,
+	    names[i]);
+
+	head[0] = '\0';
+	if ((p = strstr(out, "transcript head ")) != NULL)
+		snprintf(head, cap, "%.64s", p + 16);
+	return rc;
+}
+
+/* Waits (up to 20 s) until both sides verify with the same head and
+ * chains of n0 and n1 messages. */
+static bool
+wait_equal(int n0, int n1)
+{
+	char h0[80], h1[80], w0[80], w1[80];
+
+	snprintf(w0, sizeof w0, "north    chain seq %d,", n0);
+	snprintf(w1, sizeof w1, "south    chain seq %d,", n1);
+	for (int k = 0; k < 400; k++) {
+		if (verify_node(0, h0, sizeof h0) == 0 && strstr(out, w0) &&
+		    strstr(out, w1) && verify_node(1, h1, sizeof h1) == 0 &&
+		    strstr(out, w0) && strstr(out, w1) && h0[0] != '\0' &&
+		    strcmp(h0, h1) == 0)
+			return true;
+		usleep(50000);
+	}
+	fprintf(stderr, "not equal at %d/%d; last verify:\n%s", n0, n1, out);
+	return false;
+}
+
+/* Waits up to 10 s for s in node i's log. */
+static bool
+wait_log(int i, const char *s)
+{
+	for (int k = 0; k < 200; k++) {
+		if (sh("grep -c '%s' %s/%s.log", s, tmpdir, names[i]) == 0)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static int
+send_one(int i, int k)
+{
+	return sh("%s/parley send --home %s/%s '%s-body-%03d'", build, tmpdir,
+	    names[i], names[i], k);
+}
+
+/* Waits until node i's daemon answers (link up too with up). */
+static bool
+wait_daemon(int i, bool up)
+{
+	for (int k = 0; k < 200; k++) {
+		if (sh("%s/parley status --home %s/%s --json", build, tmpdir,
+		    names[i]) == 0 && (!up || strstr(out, "\"up\": true")))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static void
+test_setup(void)
+{
+	CHECK_INT(sh("P=%s/parley; D=%s; set -e; $P init --home $D/north "
+	    "--name north; $P init --home $D/south --name south; $P id --home"
+	    " $D/south --export $D/south.id; $P channel draft --home $D/north"
+	    " --peer $D/south.id --paths 127.0.0.1:%d --peer-paths "
+	    "127.0.0.1:%d --language en --peer-language fr --heartbeat 1 "
+	    "--out $D/a.agreement; $P channel sign --home $D/north "
+	    "$D/a.agreement; $P channel sign --home $D/south $D/a.agreement; "
+	    "$P channel add --home $D/north $D/a.agreement; $P channel add "
+	    "--home $D/south $D/a.agreement", build, tmpdir, base, base + 1),
+	    0);
+	CHECK_INT(sh("umask 077; for n in north south; do echo "
+	    "'{\"checkpoint_every\": 5, \"checkpoint_interval_ms\": 1000}' "
+	    "> %s/$n/parleyd.conf; done", tmpdir), 0);
+	spawn(0);
+	spawn(1);
+	CHECK(wait_daemon(0, true));
+	CHECK(wait_daemon(1, true));
+}
+
+/* The distinct "NAME-body-NNN" texts in node i's log of both ways, and
+ * how many messages carry one (each message once: the same number). */
+static void
+count_bodies(int i, const char *name, int *distinct, int *msgs)
+{
+	*distinct = *msgs = -1;
+	if (sh("%s/parley log --home %s/%s --max 10000 --json | grep -o "
+	    "'\"first_line\": \"%s-body-[0-9]*\"' | sort | uniq | wc -l", build,
+	    tmpdir, names[i], name) == 0)
+		*distinct = atoi(out);
+	if (sh("%s/parley log --home %s/%s --max 10000 --json | grep -o "
+	    "'\"first_line\": \"%s-body-[0-9]*\"' | wc -l", build, tmpdir, names[i],
+	    name) == 0)
+		*msgs = atoi(out);
+}
+
+/* The seq of north's message with first line text (its log), or -1. */
+static long
+seq_of(const char *text)
+{
+	char *p, *end;
+
+	if (sh("%s/parley log --home %s/north --max 10000 --json", build,
+	    tmpdir) != 0 || (p = strstr(out, text)) == NULL)
+		return -1;
+	while (p > out && *p != '{')
+		p--;
+	if ((end = strchr(p, '}')) != NULL)
+		*end = '\0';
+	if ((p = strstr(p, "\"seq\": ")) == NULL)
+		return -1;
+	return strtol(p + 7, NULL, 10);
+}
+
+static void
+test_restore_resync(void)
+{
+	char h0[80], h1[80];
+	int st, distinct, msgs;
+	pid_t p;
+
+	/* traffic both ways */
+	for (int k = 1; k <= 10; k++) {
+		CHECK_INT(send_one(0, k), 0);
+		CHECK_INT(send_one(1, k), 0);
+	}
+	CHECK(wait_equal(10, 10));
+	/* a backup of north while both keep sending */
+	fflush(NULL);
+	if ((p = fork()) == 0) {
+		for (int k = 11; k <= 20; k++)
+			if (send_one(0, k) != 0 || send_one(1, k) != 0)
+				_exit(1);
+		_exit(0);
+	}
+	usleep(30000);
+	CHECK_INT(sh("%s/parley backup --home %s/north %s/north.bak", build,
+	    tmpdir, tmpdir), 0);
+	CHECK(waitpid(p, &st, 0) == p && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	/* more traffic: the backup cannot hold it */
+	for (int k = 21; k <= 30; k++) {
+		CHECK_INT(send_one(0, k), 0);
+		CHECK_INT(send_one(1, k), 0);
+	}
+	CHECK(wait_equal(30, 30));
+	/* north dies hard and comes back from its backup */
+	stop(0, true);
+	CHECK_INT(sh("%s/parley restore --home %s/north --force %s/north.bak",
+	    build, tmpdir, tmpdir), 0);
+	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
+	CHECK(strstr(out, "north    chain seq 30,") == NULL);
+	spawn(0);
+	/* a message queued at once: it must come after the recovered ones */
+	CHECK(wait_daemon(0, false));
+	CHECK_INT(send_one(0, 31), 0);
+	CHECK(wait_log(0, "our chain is whole again (seq 30)"));
+	CHECK(wait_log(0, "took back our messages"));
+	/* more traffic both ways */
+	for (int k = 31; k <= 36; k++) {
+		if (k > 31)
+			CHECK_INT(send_one(0, k), 0);
+		CHECK_INT(send_one(1, k), 0);
+	}
+	CHECK(wait_equal(36, 36));
+	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
+	CHECK_CONTAINS(out, "intact");
+	CHECK_INT(verify_node(1, h1, sizeof h1), 0);
+	CHECK_CONTAINS(out, "intact");
+	CHECK(h0[0] != '\0');
+	CHECK_STR(h0, h1);
+	/* every message exactly once in both stores */
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++) {
+			count_bodies(i, names[j], &distinct, &msgs);
+			CHECK_INT(distinct, 36);
+			CHECK_INT(msgs, 36);
+		}
+	/* north's queued message got seq 31, right after the recovered */
+	CHECK_INT(seq_of("north-body-031"), 31);
+	/* nothing refused on either side, no alarm */
+	CHECK_INT(sh("cat %s/*.log | grep -c 'refused\\|ALARM'", tmpdir), 1);
+	CHECK_STR(out, "0\n");
+}
+
+static void
+cleanup(void)
+{
+	stop(0, false);
+	stop(1, false);
+	if (harness_failed > 0) {
+		fprintf(stderr, "kept %s for a look\n", tmpdir);
+		return;
+	}
+	if (sh("rm -rf %s", tmpdir) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BUILD");
+
+	if (sodium_init() < 0)
+		return 1;
+	if (b != NULL)
+		snprintf(build, sizeof build, "%s", b);
+	if (build[0] != '/') {
+		char cwd[256];
+		size_t c, n = strlen(build);
+		if (getcwd(cwd, sizeof cwd) == NULL ||
+		    (c = strlen(cwd)) + n + 2 > sizeof build)
+			return 1;
+		memmove(build + c + 1, build, n + 1);
+		memcpy(build, cwd, c);
+		build[c] = '/';
+	}
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	if ((base = ports_pick(19000, 20000, 2)) < 0)
+		return 1;
+	RUN(test_setup);
+	RUN(test_restore_resync);
+	cleanup();
+	return harness_summary();
+}
