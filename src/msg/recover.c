@@ -227,7 +227,8 @@ take_message(struct recover *r, const uint8_t *hdr, size_t hlen,
 
 	memset(&h, 0, sizeof h);
 	e = chain_accept_message(&r->v, hdr, hlen, body, blen, &h, id);
-	*seq = h.seq;
+	if (h.seq != 0)
+		*seq = h.seq;
 	if (e == ERR_REPLAY)
 		return 0;		/* held or pending already: nothing new */
 	if (e != 0)
@@ -278,6 +279,12 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 		if ((e = envelope_header_decode(&h, p[0], pn[0])) != 0)
 			goto out;
 		*seq = h.seq;
+		/* chunks are whole RECOVER_PART_MAX but the last */
+		if (pn[2] != (h.body_len < RECOVER_PART_MAX ? h.body_len :
+		    RECOVER_PART_MAX)) {
+			e = ERR_BODY;
+			goto out;
+		}
 		if (pn[2] == h.body_len) {	/* whole */
 			e = take_message(r, p[0], pn[0], p[2], pn[2], seq);
 			goto out;
@@ -299,6 +306,10 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 	}
 	if (pn[2] > r->asm_want - r->asm_len) {
 		e = ERR_TOO_BIG;
+		goto out;
+	}
+	if (pn[2] != RECOVER_PART_MAX && pn[2] != r->asm_want - r->asm_len) {
+		e = ERR_BODY;
 		goto out;
 	}
 	memcpy(r->asm_body + r->asm_len, p[2], pn[2]);

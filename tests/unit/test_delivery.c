@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/wire.h"
 #include "msg/delivery.h"
+#include "msg/recover.h"
 
 #define QCAP 20000
 
@@ -678,6 +679,162 @@ test_refusals(void)
 	engines_stop(false);
 }
 
+/* --- recovery of our own chain after a restore (msg/recover.h) ------- */
+
+struct own_copy {
+	uint8_t hdr[5][ENVELOPE_HEADER_MAX];
+	size_t hlen[5];
+	char body[5][64];
+	size_t blen[5];
+	size_t n;
+};
+
+static int
+own_take(void *arg, struct store_msg *m)
+{
+	struct own_copy *o = arg;
+
+	if (o->n >= 5 || m->body_len >= sizeof o->body[0])
+		return 1;
+	memcpy(o->hdr[o->n], m->header, m->header_len);
+	o->hlen[o->n] = m->header_len;
+	memcpy(o->body[o->n], m->body, m->body_len);
+	o->blen[o->n] = m->body_len;
+	o->n++;
+	return 0;
+}
+
+/* Hands na's engine the records nb sent (nb's SYNC), not the other way. */
+static void
+deliver_to_na(void)
+{
+	while (pba.head < pba.tail) {
+		struct rec r = pba.q[pba.head++ % QCAP];
+		delivery_record(na.d, chan, 0, r.type, r.b, r.n);
+		free(r.b);
+	}
+}
+
+/* Feeds na an answer: na's five messages (body i replaced by bad_body
+ * when not NULL) and a head over the fifth signed by key. */
+static void
+fake_answer(const struct own_copy *o, int bad_i, const char *bad_body,
+    const struct keys *key)
+{
+	uint8_t rec[1024];
+	struct chain_head h;
+	size_t n;
+
+	for (size_t i = 0; i < o->n; i++) {
+		const char *b = (int)i == bad_i ? bad_body : o->body[i];
+		size_t bl = (int)i == bad_i ? strlen(bad_body) : o->blen[i];
+		CHECK_INT(recover_own_encode(o->hdr[i], o->hlen[i], 0,
+		    (const uint8_t *)b, bl, rec, sizeof rec, &n), 0);
+		delivery_record(na.d, chan, 0, RECOVER_REC_OWN, rec, n);
+	}
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, chan, 32);
+	h.sender = 0;
+	h.seq = o->n;
+	envelope_header_id(o->hdr[o->n - 1], o->hlen[o->n - 1], h.id);
+	CHECK_INT(chain_head_sign(&h, key), 0);
+	CHECK_INT(chain_head_encode(&h, rec, sizeof rec, &n), 0);
+	delivery_record(na.d, chan, 0, RECOVER_REC_HEAD, rec, n);
+}
+
+static uint64_t
+own_held(void)
+{
+	uint64_t seq;
+	uint8_t id[32];
+
+	if (store_highest(na.s, chan, 0, &seq, id) != 0)
+		return 999;
+	return seq;
+}
+
+/*
+ * north sends 5, then loses its store (restored from an empty backup)
+ * with one message queued: south's SYNC makes it ask for its chain back;
+ * an answer whose head is signed by another key, or with an altered body,
+ * is refused and named, nothing stored; the real answer is taken, and the
+ * queued message follows as seq 6, once.
+ */
+static void
+test_recover(void)
+{
+	struct own_copy o;
+	struct seen sn;
+	struct store_msg m;
+
+	engines_start();
+	connect_both(true);
+	queue_n(&na, 5, ENVELOPE_ROUTINE, "north before");
+	run(100000);
+	CHECK_INT(received(&nb, 0, &sn), 5);
+	memset(&o, 0, sizeof o);
+	CHECK_INT(store_after(nb.s, chan, 0, 0, 5, own_take, &o), 0);
+	CHECK_INT(o.n, 5);
+	/* north comes back with an empty store and one message queued */
+	engines_stop(true);
+	store_close(na.s);
+	na.s = NULL;
+	engines_start();
+	queue_n(&na, 1, ENVELOPE_ROUTINE, "north queued");
+	na.connected = nb.connected = true;
+	delivery_path_change(nb.d, chan, 0, true);
+	delivery_path_change(na.d, chan, 0, true);
+	pipe_clear(&pab);		/* north's SYNC and RECOVER: not yet */
+	deliver_to_na();		/* south's SYNC: receipt of seq 5 */
+	CHECK(log_has("south holds our chain up to seq 5, this store up to"
+	    " 0: asking for ours back"));
+	CHECK(pab.tail > pab.head && pab.q[(pab.tail - 1) % QCAP].type ==
+	    RECOVER_REC_ASK);
+	/* a head signed by south, not by us: refused, nothing stored */
+	fake_answer(&o, -1, NULL, &nb.k);
+	CHECK(log_has("refused recovered head seq 5 from south: bad "
+	    "signature"));
+	CHECK_INT(own_held(), 0);
+	/* a body altered under our real head: refused, nothing stored */
+	fake_answer(&o, 2, "north before 9", &na.k);	/* same length */
+	CHECK(log_has("refused recovered message seq 3 from south: body "
+	    "does not match its header"));
+	CHECK_INT(own_held(), 0);
+	fake_answer(&o, 1, "north", &na.k);		/* shorter */
+	CHECK(log_has("refused recovered message seq 2 from south: body "
+	    "does not match its header"));
+	CHECK_INT(own_held(), 0);
+	/* nothing was assigned meanwhile: the queued one is still queued */
+	{
+		size_t q = 0;
+		CHECK_INT(store_queued_count(na.s, chan, &q), 0);
+		CHECK_INT(q, 1);
+	}
+	/* the real answer over a new session */
+	connect_both(false);
+	connect_both(true);
+	run(1000000);
+	CHECK(log_has("our chain is whole again (seq 5)"));
+	CHECK_INT(own_held(), 6);
+	CHECK_INT(received(&nb, 0, &sn), 6);
+	CHECK_INT(sn.bad, 0);
+	/* the queued one (row 1 of the new store) took seq 6 */
+	memset(&m, 0, sizeof m);
+	CHECK_INT(store_get_local(na.s, 1, &m), 0);
+	CHECK_INT(m.seq, 6);
+	CHECK(m.body_len == strlen("north queued 0") &&
+	    memcmp(m.body, "north queued 0", m.body_len) == 0);
+	store_msg_fini(&m);
+	/* and the recovered ones are receipted, with their bodies */
+	CHECK_INT(store_get_local(na.s, 2, &m), 0);
+	CHECK_INT(m.seq, 1);
+	CHECK_INT(m.state, STORE_RECEIPTED);
+	CHECK(m.body_len == o.blen[0] && memcmp(m.body, o.body[0],
+	    m.body_len) == 0);
+	store_msg_fini(&m);
+	engines_stop(false);
+}
+
 int
 main(void)
 {
@@ -702,6 +859,7 @@ main(void)
 	RUN(test_flash_overtakes);
 	RUN(test_large_body);
 	RUN(test_refusals);
+	RUN(test_recover);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
