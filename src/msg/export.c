@@ -198,6 +198,9 @@ struct vstate {
 	uint8_t (*sorted[2])[ENVELOPE_ID_LEN];
 };
 
+static int fault(struct vstate *v, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fault(struct vstate *v, int code, const char *fmt, ...)
 {
