@@ -9,9 +9,9 @@
  * Our own messages sent after the backup are held only by the peer: the
  * daemon takes them back over the link (RECOVER, msg/recover.h); offline,
  * with --peer-export (the peer's full export of the channel, `parley
- * export` on the peer's node) they are taken back into the store, checked against
- * our own signatures and the installed agreement, before the daemon
- * starts (docs/store.md, "Backup and restore").
+ * export` on the peer's node) they are taken back into the store,
+ * checked against our own signatures and the installed agreement, before
+ * the daemon starts (docs/store.md, "Backup and restore").
  */
 #include <getopt.h>
 #include <jansson.h>
