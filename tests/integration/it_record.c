@@ -416,6 +416,21 @@ test_flipped_store(void)
 	free(buf);
 }
 
+/* Restarted daemons know their last co-signed checkpoint from the store
+ * (nothing new since: none co-signed in this run yet). */
+static void
+test_checkpoint_resumed(void)
+{
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(sh("%s/parley status --home %s/%s", build, tmpdir,
+		    names[i]), 0);
+		CHECK_CONTAINS(out, "checkpoint: last co-signed at seqs 8/6");
+		CHECK_INT(sh("%s/parley status --home %s/%s --json", build,
+		    tmpdir, names[i]), 0);
+		CHECK_CONTAINS(out, "\"cosigned\": 0");
+	}
+}
+
 static void
 test_backup_restore(void)
 {
@@ -543,6 +558,7 @@ main(void)
 	spawn(1);
 	if (!wait_up())
 		fprintf(stderr, "the daemons did not come back up\n");
+	RUN(test_checkpoint_resumed);
 	RUN(test_backup_restore);
 	cleanup();
 	return harness_summary();
