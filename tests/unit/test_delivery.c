@@ -695,7 +695,7 @@ own_take(void *arg, struct store_msg *m)
 	struct own_copy *o = arg;
 
 	if (o->n >= 5 || m->body_len >= sizeof o->body[0])
-		return 1;
+		return 0;
 	memcpy(o->hdr[o->n], m->header, m->header_len);
 	o->hlen[o->n] = m->header_len;
 	memcpy(o->body[o->n], m->body, m->body_len);
@@ -754,11 +754,12 @@ own_held(void)
 }
 
 /*
- * north sends 5, then loses its store (restored from an empty backup)
- * with one message queued: south's SYNC makes it ask for its chain back;
+ * north sends 5 and one of 150,000 bytes, then loses its store (restored
+ * from an empty backup) with one message queued: south's SYNC makes it
+ * ask for its chain back;
  * an answer whose head is signed by another key, or with an altered body,
- * is refused and named, nothing stored; the real answer is taken, and the
- * queued message follows as seq 6, once.
+ * is refused and named, nothing stored; the real answer is taken (the
+ * large body in parts), and the queued message follows as seq 7, once.
  */
 static void
 test_recover(void)
@@ -767,11 +768,20 @@ test_recover(void)
 	struct seen sn;
 	struct store_msg m;
 
+	uint8_t *big = malloc(150000);
+	int64_t qid;
+
 	engines_start();
 	connect_both(true);
 	queue_n(&na, 5, ENVELOPE_ROUTINE, "north before");
 	run(100000);
-	CHECK_INT(received(&nb, 0, &sn), 5);
+	/* and a large one (seq 6: three parts when it comes back) */
+	for (size_t i = 0; i < 150000; i++)
+		big[i] = (uint8_t)('a' + i % 26);
+	CHECK_INT(delivery_queue(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, big, 150000, &qid), 0);
+	run(100000);
+	CHECK_INT(received(&nb, 0, &sn), 6);
 	memset(&o, 0, sizeof o);
 	CHECK_INT(store_after(nb.s, chan, 0, 0, 5, own_take, &o), 0);
 	CHECK_INT(o.n, 5);
@@ -786,7 +796,7 @@ test_recover(void)
 	delivery_path_change(na.d, chan, 0, true);
 	pipe_clear(&pab);		/* north's SYNC and RECOVER: not yet */
 	deliver_to_na();		/* south's SYNC: receipt of seq 5 */
-	CHECK(log_has("south holds our chain up to seq 5, this store up to"
+	CHECK(log_has("south holds our chain up to seq 6, this store up to"
 	    " 0: asking for ours back"));
 	CHECK(pab.tail > pab.head && pab.q[(pab.tail - 1) % QCAP].type ==
 	    RECOVER_REC_ASK);
@@ -814,14 +824,14 @@ test_recover(void)
 	connect_both(false);
 	connect_both(true);
 	run(1000000);
-	CHECK(log_has("our chain is whole again (seq 5)"));
-	CHECK_INT(own_held(), 6);
-	CHECK_INT(received(&nb, 0, &sn), 6);
+	CHECK(log_has("our chain is whole again (seq 6)"));
+	CHECK_INT(own_held(), 7);
+	CHECK_INT(received(&nb, 0, &sn), 7);
 	CHECK_INT(sn.bad, 0);
-	/* the queued one (row 1 of the new store) took seq 6 */
+	/* the queued one (row 1 of the new store) took seq 7 */
 	memset(&m, 0, sizeof m);
 	CHECK_INT(store_get_local(na.s, 1, &m), 0);
-	CHECK_INT(m.seq, 6);
+	CHECK_INT(m.seq, 7);
 	CHECK(m.body_len == strlen("north queued 0") &&
 	    memcmp(m.body, "north queued 0", m.body_len) == 0);
 	store_msg_fini(&m);
@@ -832,6 +842,11 @@ test_recover(void)
 	CHECK(m.body_len == o.blen[0] && memcmp(m.body, o.body[0],
 	    m.body_len) == 0);
 	store_msg_fini(&m);
+	CHECK_INT(store_get_local(na.s, 7, &m), 0);
+	CHECK_INT(m.seq, 6);
+	CHECK(m.body_len == 150000 && memcmp(m.body, big, 150000) == 0);
+	store_msg_fini(&m);
+	free(big);
 	engines_stop(false);
 }
 
