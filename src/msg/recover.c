@@ -71,8 +71,9 @@ recover_own_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
 	return wire_writer_finish(&w, len);
 }
 
-/* Decodes a map of 3 keys 1..3 whose kinds are 'u' or 'b'; then checks
- * it is the deterministic encoding (re-encoded by enc). */
+/* Decodes a map of the 3 keys 1..3, of kinds 'u' (uint) or 'b' (bytes,
+ * pointing into *root: the caller frees it). The caller re-encodes and
+ * compares (deterministic CBOR only). */
 static int
 decode3(const uint8_t *b, size_t n, const char kinds[3], uint64_t u[3],
     const uint8_t *p[3], size_t pn[3], cbor_item_t **root)
