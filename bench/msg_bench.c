@@ -19,7 +19,9 @@
  *              the message: msgs/s and latency send -> receipted.
  *
  * Commits per message (store_commits in status: each is one WAL fsync) at
- * each side come from the status before and after each run.
+ * each side come from the status before and after each run; CPU time per
+ * message at each daemon from /proc/PID/schedstat (what the work costs,
+ * whatever else the machine runs).
  *
  * Usage: msg_bench [messages per run at 64 in flight, default 20000]
  */
@@ -380,8 +382,28 @@ struct run {
 	double stored, delivered, receipted;	/* msgs/s; 0: not seen */
 	struct bench_stat lat;			/* us, send -> answer */
 	double fs_n, fs_s;			/* commits per message */
+	double cpu_n, cpu_s;			/* CPU us per message */
 	int refused;
 };
+
+/* The CPU time a daemon has used, in us (/proc/PID/schedstat, ns on the
+ * CPU): per message it says what the work costs, whatever else runs on
+ * the machine. */
+static double
+cpu_us(pid_t pid)
+{
+	char path[64];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return (double)ns / 1e3;
+}
 
 /* The request line, written window at a time. */
 static char *
@@ -440,6 +462,7 @@ measure(struct run *ru)
 {
 	long long c0n = msg_field(home_n, "store_commits");
 	long long c0s = msg_field(home_s, "store_commits");
+	double u0n = cpu_us(pid_n), u0s = cpu_us(pid_s);
 	long long v0 = received();
 	long long r0 = receipted();
 	double *lat = calloc((size_t)ru->n, sizeof *lat);
@@ -499,6 +522,8 @@ measure(struct run *ru)
 	ru->lat = bench_stat_of(lat, ru->n);
 	ru->fs_n = (double)(msg_field(home_n, "store_commits") - c0n) / ru->n;
 	ru->fs_s = (double)(msg_field(home_s, "store_commits") - c0s) / ru->n;
+	ru->cpu_n = (cpu_us(pid_n) - u0n) / ru->n;
+	ru->cpu_s = (cpu_us(pid_s) - u0s) / ru->n;
 	ok = true;
 out_pipe:
 	pipe_close(&p);
@@ -525,8 +550,9 @@ row(const struct run *ru)
 	rate(ru->stored);
 	rate(ru->delivered);
 	rate(ru->receipted);
-	printf("  %8.0f %8.0f    %5.2f %5.2f %5.2f\n", ru->lat.median,
-	    ru->lat.p99, ru->fs_n, ru->fs_s, ru->fs_n + ru->fs_s);
+	printf("  %8.0f %8.0f    %5.2f %5.2f %5.2f   %5.0f %5.0f\n",
+	    ru->lat.median, ru->lat.p99, ru->fs_n, ru->fs_s,
+	    ru->fs_n + ru->fs_s, ru->cpu_n, ru->cpu_s);
 	if (ru->refused)
 		printf("      (%d requests refused)\n", ru->refused);
 }
@@ -591,9 +617,9 @@ main(int argc, char **argv)
 	printf("\nnorth -> south on loopback, one channel, 1 KiB bodies, a "
 	    "pipelined control client\n");
 	printf("  in  answer       msgs/s per second          latency (us)   "
-	    " commits (fsyncs)/msg\n");
+	    " commits (fsyncs)/msg  CPU us/msg\n");
 	printf("flight at         stored delivered receipted   median      p99"
-	    "    north south  both\n");
+	    "    north south  both   north south\n");
 	for (int i = 0; i < 4; i++) {
 		if (!measure(&runs[i])) {
 			printf("msg_bench: run failed\n");

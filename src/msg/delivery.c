@@ -70,6 +70,7 @@ struct dl_sub {
 	int64_t qid;
 	uint64_t seq;			/* once assigned; 0 before */
 	uint64_t looked;		/* c->assigned when seq was read */
+	bool placed;			/* taken (or refused) by subs_direct */
 	size_t len;
 	uint8_t body[];
 };
@@ -744,6 +745,86 @@ assign_room(const struct dl_channel *c)
 	return room < DELIVERY_BATCH_MAX ? room : DELIVERY_BATCH_MAX;
 }
 
+/* One submission of a direct channel: queued and assigned in one row
+ * (store_queue_assigned). ERR_STATE: something is queued after all. */
+static int
+sub_direct(struct delivery *d, struct dl_sub *sb, uint8_t last[STORE_ID_LEN])
+{
+	struct dl_channel *c = d->ch[sb->ch];
+	struct store_draft dr;
+	uint8_t id[STORE_ID_LEN];
+	uint64_t seq;
+
+	memset(&dr, 0, sizeof dr);
+	dr.channel = c->id;
+	dr.sender = c->self;
+	dr.precedence = sb->precedence;
+	dr.marking = sb->marking;
+	dr.kind = sb->kind;
+	dr.body = sb->body;
+	dr.body_len = sb->len;
+	dr.time_ms = dl_now(d);
+	sb->r = store_queue_assigned(d->s, &dr, dr.time_ms, chain_store_build,
+	    NULL, &sb->qid, &seq, id);
+	if (sb->r != 0)
+		return sb->r;
+	memcpy(last, id, STORE_ID_LEN);
+	sb->seq = seq;
+	c->assigned = seq;
+	return 0;
+}
+
+/*
+ * A channel with nothing queued and room in its window for all of this
+ * group's submissions takes them straight into its chain, FLASH first,
+ * oldest first within a precedence (what assign() would do), and signs a
+ * head over the last. The others, and any left (ERR_STATE), are queued by
+ * the caller. Sets placed in what it took or refused.
+ */
+static int
+subs_direct(struct delivery *d, struct dl_sub *list, bool *touched)
+{
+	bool direct[DELIVERY_MAX_CHANNELS] = { false };
+	bool took[DELIVERY_MAX_CHANNELS] = { false };
+	uint8_t last[DELIVERY_MAX_CHANNELS][STORE_ID_LEN];
+	size_t cnt[DELIVERY_MAX_CHANNELS] = { 0 };
+	struct dl_sub *sb;
+	struct store_head h;
+	int r;
+
+	for (sb = list; sb != NULL; sb = sb->next)
+		cnt[sb->ch]++;
+	for (size_t i = 0; i < d->nch; i++)
+		direct[i] = cnt[i] > 0 && d->ch[i]->queued == 0 &&
+		    cnt[i] <= assign_room(d->ch[i]);
+	for (uint8_t p = 0; p <= 3; p++)
+		for (sb = list; sb != NULL; sb = sb->next) {
+			if (!direct[sb->ch] || sb->precedence != p)
+				continue;
+			r = sub_direct(d, sb, last[sb->ch]);
+			if (r == ERR_STATE) {
+				direct[sb->ch] = false;
+				continue;
+			}
+			sb->placed = true;
+			if (r == 0) {
+				touched[sb->ch] = took[sb->ch] = true;
+				if (sb->in_txn)
+					sb->in_txn(sb->arg, sb->qid);
+			} else if (!refusal(r))
+				return r;
+		}
+	for (size_t i = 0; i < d->nch; i++) {
+		struct dl_channel *c = d->ch[i];
+		if (!took[i])
+			continue;
+		if ((r = sign_head(d, c->id, c->self, c->assigned, last[i],
+		    &h)) != 0 || (r = store_head_put(d->s, &h, dl_now(d))) != 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Queues the submitted messages in one transaction; where a channel may
  * assign, the same transaction gives them (and any queued before) their
  * place in the chain and signs the head: one fsync for all. */
@@ -755,8 +836,12 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched)
 
 	if ((r = store_txn_begin(d->s)) != 0)
 		return r;
+	if ((r = subs_direct(d, list, touched)) != 0)
+		goto out;
 	for (sb = list; sb != NULL; sb = sb->next) {
 		struct dl_channel *c = d->ch[sb->ch];
+		if (sb->placed)
+			continue;
 		sb->r = chain_queue(d->s, c->id, c->self, sb->precedence,
 		    sb->marking, sb->kind, sb->body, sb->len, dl_now(d),
 		    &sb->qid);
@@ -772,7 +857,7 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched)
 	}
 	for (size_t i = 0; i < d->nch; i++) {
 		size_t room = assign_room(d->ch[i]);
-		if (!touched[i] || room == 0)
+		if (!touched[i] || room == 0 || d->ch[i]->queued == 0)
 			continue;
 		if ((r = assign(d, d->ch[i], room)) != 0 && r != ERR_NOT_FOUND)
 			goto out;

@@ -770,6 +770,91 @@ store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return store_get(s, id, out);
 }
 
+/*
+ * An outgoing message queued and assigned at once, when nothing of its
+ * chain is queued (so no FLASH can be overtaken): one row written with
+ * its seq, id and header, instead of a queued row read back and
+ * rewritten. The place is read here, inside the write: gapless by
+ * construction. ERR_STATE when something is queued (queue it instead).
+ */
+int
+store_queue_assigned(struct store *s, const struct store_draft *in,
+    uint64_t now_ms, store_header_fn build, void *arg, int64_t *qid,
+    uint64_t *seq, uint8_t id[STORE_ID_LEN])
+{
+	uint8_t hdr[STORE_HEADER_MAX];
+	struct store_draft d = *in;
+	sqlite3_stmt *st = NULL;
+	uint64_t pseq;
+	size_t len = 0;
+	int r, dir;
+
+	if (d.sender > 1 || d.precedence > 3 || d.marking > 2 ||
+	    d.kind == 0 || now_ms > INT64_MAX || d.time_ms > INT64_MAX)
+		return ERR_INVALID;
+	if (d.body_len > STORE_BODY_MAX)
+		return ERR_TOO_BIG;
+	if ((r = begin(s)) != 0)
+		return r;
+	if ((r = chain_dir(s, d.channel, d.sender, &dir)) != 0)
+		goto out;
+	if (dir == STORE_IN) {
+		r = ERR_INVALID;	/* that chain is the peer's */
+		goto out;
+	}
+	if ((r = prep(s, &st, "SELECT 1 FROM message WHERE channel = ?1"
+	    " AND sender = ?2 AND state = 0 LIMIT 1")) != 0)
+		goto out;
+	bind_blob(st, 1, d.channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, d.sender);
+	r = step(s, st);
+	unprep(s, st);
+	st = NULL;
+	if (r != 0) {
+		r = r == 1 ? ERR_STATE : r;
+		goto out;
+	}
+	if ((r = store_highest(s, d.channel, d.sender, &d.seq, d.prev)) != 0 ||
+	    (r = store_highest(s, d.channel, (uint8_t)(1 - d.sender), &pseq,
+	    d.peer_last)) != 0)
+		goto out;
+	d.seq++;
+	if ((r = build(arg, &d, hdr, sizeof hdr, &len, id)) != 0)
+		goto out;
+	if (len == 0 || len > sizeof hdr) {
+		r = ERR_INVALID;
+		goto out;
+	}
+	if ((r = prep(s, &st, "INSERT INTO message (channel, sender, dir,"
+	    " seq, id, header, precedence, marking, kind, body, state,"
+	    " time_ms, stored_ms, assigned_ms) VALUES (?1, ?2, 1, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, 1, ?10, ?11, ?11)")) != 0)
+		goto out;
+	bind_blob(st, 1, d.channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, d.sender);
+	bind_u64(st, 3, d.seq);
+	bind_blob(st, 4, id, STORE_ID_LEN);
+	bind_blob(st, 5, hdr, len);
+	sqlite3_bind_int(st, 6, d.precedence);
+	sqlite3_bind_int(st, 7, d.marking);
+	sqlite3_bind_int64(st, 8, d.kind);
+	bind_blob(st, 9, d.body, d.body_len);
+	bind_u64(st, 10, d.time_ms);
+	bind_u64(st, 11, now_ms);
+	if ((r = step(s, st)) != 0)
+		goto out;
+	*qid = sqlite3_last_insert_rowid(s->db);
+	*seq = d.seq;
+	unprep(s, st);
+	st = NULL;
+	r = commit(s);
+out:
+	unprep(s, st);
+	if (r != 0)
+		rollback(s);
+	return r;
+}
+
 /* Inserts a head inside the caller's transaction. */
 static int
 head_insert(struct store *s, const struct store_head *h, uint64_t now_ms)

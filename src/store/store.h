@@ -203,6 +203,14 @@ int store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t now_ms, store_header_fn build, void *arg,
     struct store_msg *out) WUR;
 
+/* Queues and assigns one message at once (d: channel, sender, precedence,
+ * marking, kind, body, time_ms; seq, prev and peer_last are read here):
+ * one row, STORE_SENT, header from build(). Only when nothing of the chain
+ * is queued: else ERR_STATE and nothing changed (use store_queue). */
+int store_queue_assigned(struct store *s, const struct store_draft *d,
+    uint64_t now_ms, store_header_fn build, void *arg, int64_t *qid,
+    uint64_t *seq, uint8_t id[STORE_ID_LEN]) WUR;
+
 /* Stores a verified run of the peer's messages (n <= STORE_BATCH_MAX) and
  * the head that covers it (may be NULL) in one transaction. A message the
  * store already holds with the same id is skipped (*added counts the new

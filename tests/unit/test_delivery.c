@@ -364,6 +364,70 @@ test_group_commit(void)
 	engines_stop(false);
 }
 
+/*
+ * A group on a channel with nothing queued goes straight into the chain
+ * (one row per message), still FLASH first and oldest first within a
+ * precedence; a group larger than one batch is queued and assigned as
+ * before (the batch now, the rest later), the chain gapless either way.
+ */
+static void
+test_group_flash_first(void)
+{
+	static const uint8_t prec[5] = { ENVELOPE_ROUTINE, ENVELOPE_ROUTINE,
+		ENVELOPE_FLASH, ENVELOPE_PRIORITY, ENVELOPE_ROUTINE };
+	static const uint64_t want[5] = { 3, 4, 1, 2, 5 };
+	struct delivery_stats st;
+	struct answers a;
+	struct store_msg m;
+	struct seen s;
+	uint64_t c0;
+	char body[32];
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	c0 = store_commits(na.s);
+	for (int i = 0; i < 5; i++) {
+		snprintf(body, sizeof body, "mixed %d", i);
+		CHECK_INT(delivery_submit(na.d, 0, prec[i], ENVELOPE_PRIVATE,
+		    ENVELOPE_TEXT, (const uint8_t *)body, strlen(body), false,
+		    in_txn, answer, &a), 0);
+	}
+	delivery_pump(na.d);
+	CHECK_INT((int)(store_commits(na.s) - c0), 1);
+	CHECK_INT(a.n, 5);
+	CHECK_INT(a.in_txn, 5);
+	for (int i = 0; i < 5 && i < a.n; i++) {
+		CHECK_INT(a.r[i], 0);
+		CHECK_INT(store_get_local(na.s, a.qid[i], &m), 0);
+		CHECK_INT(m.seq, want[i]);
+		CHECK_INT(m.state, STORE_SENT);
+		store_msg_fini(&m);
+	}
+	run(1000000);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 5);
+
+	/* 150 at once: more than a batch (128) */
+	memset(&a, 0, sizeof a);
+	for (int i = 0; i < 150; i++) {
+		snprintf(body, sizeof body, "big group %d", i);
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, (const uint8_t *)body,
+		    strlen(body), false, in_txn, answer, &a), 0);
+	}
+	delivery_pump(na.d);
+	CHECK_INT(a.n, 150);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.assigned, 5 + 128);
+	CHECK_INT(st.queued, 22);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 155);
+	CHECK_INT(s.bad, 0);
+	engines_stop(false);
+}
+
 static void
 test_resend_after_loss(void)
 {
@@ -868,6 +932,7 @@ main(void)
 	log_setup("test_delivery", LOG_LVL_INFO, false);
 	RUN(test_exactly_once);
 	RUN(test_group_commit);
+	RUN(test_group_flash_first);
 	RUN(test_resend_after_loss);
 	RUN(test_sync_semantics);
 	RUN(test_timers);

@@ -355,6 +355,58 @@ test_flash_overtakes_routine(void)
 	store_close(s);
 }
 
+/* Queued and assigned in one row: gapless with the queue's assignments,
+ * and refused (nothing written) while anything of the chain is queued,
+ * so that it never overtakes a queued FLASH. */
+static void
+test_queue_assigned(void)
+{
+	struct store *s = open_new("direct.db");
+	struct store_draft dr;
+	struct store_msg m;
+	uint8_t id[STORE_ID_LEN];
+	uint64_t seq, first, last;
+	int64_t qid;
+	size_t nq;
+
+	memset(&dr, 0, sizeof dr);
+	dr.channel = chan;
+	dr.precedence = ENVELOPE_ROUTINE;
+	dr.marking = ENVELOPE_PRIVATE;
+	dr.kind = ENVELOPE_TEXT;
+	dr.body = (const uint8_t *)"direct";
+	dr.body_len = 6;
+	dr.time_ms = now;
+	for (uint64_t i = 1; i <= 2; i++) {
+		CHECK_INT(store_queue_assigned(s, &dr, now, chain_store_build,
+		    NULL, &qid, &seq, id), 0);
+		CHECK_INT(seq, i);
+		CHECK_INT(store_get_local(s, qid, &m), 0);
+		CHECK_INT(m.seq, i);
+		CHECK_INT(m.state, STORE_SENT);
+		CHECK_MEM(m.id, id, STORE_ID_LEN);
+		store_msg_fini(&m);
+	}
+	queue_text(s, chan, ENVELOPE_ROUTINE, "queued");
+	dr.precedence = ENVELOPE_FLASH;
+	CHECK_INT(store_queue_assigned(s, &dr, now, chain_store_build, NULL,
+	    &qid, &seq, id), ERR_STATE);
+	CHECK_INT(store_queued_count(s, chan, &nq), 0);
+	CHECK_INT(nq, 1);
+	CHECK_INT(store_assign_batch(s, chan, 0, 10, now, chain_store_build,
+	    NULL, &first, &last), 0);
+	CHECK_INT(first, 3);
+	CHECK_INT(last, 3);
+	CHECK_INT(store_queue_assigned(s, &dr, now, chain_store_build, NULL,
+	    &qid, &seq, id), 0);
+	CHECK_INT(seq, 4);
+	dr.kind = 0;
+	CHECK_INT(store_queue_assigned(s, &dr, now, chain_store_build, NULL,
+	    &qid, &seq, id), ERR_INVALID);
+	CHECK_INT(check_chain(s, chan, 0), 4);
+	store_close(s);
+}
+
 /* The numbers of the issue's test: 1,000 ROUTINE queued, some of them
  * already out, then a FLASH: it is the very next one assigned. */
 static void
@@ -953,6 +1005,7 @@ main(void)
 	RUN(test_schema_matches_docs);
 	RUN(test_flash_overtakes_routine);
 	RUN(test_flash_overtakes_a_thousand);
+	RUN(test_queue_assigned);
 	RUN(test_queue_checks_and_heads);
 	RUN(test_peer_last_and_direction);
 	RUN(test_received_batches);
