@@ -38,6 +38,9 @@ static uint8_t got_pt[BUF_LEN];
 static bool in_self_check;	/* failures are expected: say so */
 
 /* Prints the failure line for the vector being run; returns FAIL. */
+static enum result failf(const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static enum result
 failf(const char *where, const char *fmt, ...)
 {
@@ -359,12 +362,12 @@ static int
 self_check(json_t *sample)
 {
 	static const char *bad[] = {
-	    "{\"protocol_name\":\"Noise_NN_25519_ChaChaPoly_BLAKE2b\","
+	    ("{\"protocol_name\":\"Noise_NN_25519_ChaChaPoly_BLAKE2b\","
 	    "\"init_ephemeral\":\"zz\",\"messages\":[{\"payload\":\"\","
-	    "\"ciphertext\":\"00\"}]}",
+	    "\"ciphertext\":\"00\"}]}"),
 	    "{\"messages\":[]}",
-	    "{\"protocol_name\":\"Noise_NN_25519_ChaChaPoly_BLAKE2b\","
-	    "\"messages\":\"oops\"}",
+	    ("{\"protocol_name\":\"Noise_NN_25519_ChaChaPoly_BLAKE2b\","
+	    "\"messages\":\"oops\"}"),
 	};
 	const char *why;
 	int failed = 0;

@@ -41,6 +41,9 @@ usage(FILE *f)
 }
 
 /* Prints "parley aw: FILE: <message>" and returns CLI_USAGE. */
+static int refuse(const struct awin *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 refuse(const struct awin *in, const char *fmt, ...)
 {

@@ -344,6 +344,9 @@ inbox_has(const char *home, const char *needle)
 
 /* Runs a parley command line as root (the harness: communications officer
  * and auditor); its standard output and error in out; the exit code. */
+static int parley(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 parley(char *out, size_t cap, const char *fmt, ...)
 {

@@ -33,6 +33,8 @@ static int base;
 
 /* Runs a shell command (printf-style), its output in out; the exit
  * status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int
 sh(const char *fmt, ...)
 {
