@@ -299,10 +299,11 @@ static void
 dm_deliver(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
     uint8_t type, const uint8_t *b, size_t n)
 {
-	if (type == CHECKPOINT_REC)
+	if (type == CHECKPOINT_REC) {
+		delivery_flush(((struct daemon *)ctx)->dl);	/* receipts */
 		checkpoint_set_record(((struct daemon *)ctx)->cps, ch, path,
 		    b, n, 0);
-	else
+	} else
 		delivery_record(((struct daemon *)ctx)->dl, ch, path, type, b,
 		    n);
 }

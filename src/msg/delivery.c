@@ -38,6 +38,11 @@ struct dl_channel {
 	/* Sender. */
 	bool synced;			/* the peer's SYNC came since active */
 	uint64_t assigned, receipted, sent;
+	/* The peer's receipt taken (verified, c->receipted), not yet in the
+	 * store: it goes in with the next group's transaction, or alone at
+	 * the next tick (rc_store). */
+	struct store_receipt rc_pend;
+	bool rc_pending;
 	size_t queued;			/* ours not yet assigned */
 	int assign_err;			/* the last one logged */
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
@@ -286,6 +291,7 @@ delivery_free(struct delivery *d)
 	if (d == NULL)
 		return;
 	subs_close(d);
+	delivery_flush(d);
 	for (size_t i = 0; i < d->nch; i++) {
 		pend_drop(d->ch[i]);
 		recover_free(d->ch[i]->rec);
@@ -295,6 +301,36 @@ delivery_free(struct delivery *d)
 }
 
 /* Re-reads where both chains stand (after start or a failed store). */
+/*
+ * Stores the peer's receipt taken since the last time (inside a caller's
+ * transaction too: then it is kept pending until that commits). A failure
+ * keeps it for the next try; c->receipted stands (the peer's signature
+ * says it holds the messages; its next SYNC carries the receipt again).
+ */
+static int
+rc_store(struct delivery *d, struct dl_channel *c)
+{
+	size_t newly;
+	int r;
+
+	if (!c->rc_pending)
+		return 0;
+	if ((r = store_receipt_put(d->s, &c->rc_pend, dl_now(d), &newly)) != 0)
+		log_warn("channel %s: cannot store the receipt of %s (seq %llu)"
+		    ": %s", c->idhex, c->peer, (unsigned long long)
+		    c->rc_pend.seq, r == ERR_FULL ? "store full" : err_str(r));
+	else
+		c->rc_pending = false;
+	return r;
+}
+
+void
+delivery_flush(struct delivery *d)
+{
+	for (size_t i = 0; i < d->nch; i++)
+		(void)rc_store(d, d->ch[i]);
+}
+
 static int
 channel_reload(struct delivery *d, struct dl_channel *c)
 {
@@ -304,6 +340,7 @@ channel_reload(struct delivery *d, struct dl_channel *c)
 	int r;
 
 	pend_drop(c);
+	rc_store(d, c);
 	if ((r = store_highest(d->s, c->id, (uint8_t)(1 - c->self), &seq, id))
 	    != 0)
 		return r;
@@ -827,15 +864,22 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched)
 
 /* Queues the submitted messages in one transaction; where a channel may
  * assign, the same transaction gives them (and any queued before) their
- * place in the chain and signs the head: one fsync for all. */
+ * place in the chain and signs the head: one fsync for all, with the
+ * peer's receipts taken since the last commit. */
 static int
 subs_commit(struct delivery *d, struct dl_sub *list, bool *touched)
 {
+	bool rc_in[DELIVERY_MAX_CHANNELS];
 	struct dl_sub *sb;
+	size_t newly;
 	int r;
 
 	if ((r = store_txn_begin(d->s)) != 0)
 		return r;
+	for (size_t i = 0; i < d->nch; i++)	/* see rc_store */
+		rc_in[i] = d->ch[i]->rc_pending &&
+		    store_receipt_put(d->s, &d->ch[i]->rc_pend, dl_now(d),
+		    &newly) == 0;
 	if ((r = subs_direct(d, list, touched)) != 0)
 		goto out;
 	for (sb = list; sb != NULL; sb = sb->next) {
@@ -863,7 +907,10 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched)
 			goto out;
 		r = 0;
 	}
-	r = store_txn_commit(d->s);
+	if ((r = store_txn_commit(d->s)) == 0)
+		for (size_t i = 0; i < d->nch; i++)
+			if (rc_in[i])
+				d->ch[i]->rc_pending = false;
 out:
 	if (r != 0)
 		store_txn_rollback(d->s);
@@ -983,6 +1030,7 @@ delivery_tick(struct delivery *d)
 {
 	uint64_t now = dl_now(d);
 
+	delivery_flush(d);
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
 		if (c->active < 0)
@@ -1349,8 +1397,6 @@ take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n, const char *what, uint64_t *seq)
 {
 	struct chain_receipt rc;
-	struct store_receipt sr;
-	size_t newly;
 	int r;
 
 	if ((r = chain_receipt_decode(&rc, b, n)) != 0) {
@@ -1380,12 +1426,8 @@ take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	 * can be had again: its next SYNC carries it). */
 	if (d->waits)
 		waits_check_at(d, c, rc.seq);
-	chain_receipt_to_store(&sr, &rc);
-	if ((r = store_receipt_put(d->s, &sr, dl_now(d), &newly)) != 0) {
-		if (r != ERR_FULL)
-			refuse(d, c, path, what, rc.seq, r);
-		return r;
-	}
+	chain_receipt_to_store(&c->rc_pend, &rc);
+	c->rc_pending = true;
 	c->receipted = rc.seq;
 	c->progress_ms = dl_now(d);
 	return 0;

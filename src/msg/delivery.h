@@ -151,8 +151,13 @@ void delivery_record(struct delivery *d,
 /* Commits what was submitted (above), then assigns and sends what the
  * windows allow, on every channel. */
 void delivery_pump(struct delivery *d);
-/* Timers: call about every 250 ms (stalls, missing SYNCs). */
+/* Timers: call about every 250 ms (stalls, missing SYNCs); also stores
+ * the peer's receipts taken since the last commit (delivery_flush). */
 void delivery_tick(struct delivery *d);
+/* Stores the peer's receipts taken and not stored yet: they wait for the
+ * next group's transaction or the next tick. Call before reading the
+ * stored receipts (a checkpoint, a shutdown). */
+void delivery_flush(struct delivery *d);
 
 /* Name of a refusal code as the log says it ("bad signature", ...). */
 const char *delivery_refusal_name(int code);

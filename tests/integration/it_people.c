@@ -268,6 +268,25 @@ wait_field(const char *home, const char *id, const char *field,
 	return false;
 }
 
+/* Waits until show's boolean field is true (our copy of a receipt is
+ * stored with the next commit or tick, up to 100 ms after it came). */
+static bool
+wait_true(const char *home, const char *id, const char *field, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	do {
+		json_t *m = show(home, id);
+		bool ok = m && json_is_true(json_object_get(m, field));
+		json_decref(m);
+		if (ok)
+			return true;
+		usleep(20000);
+	} while (now_ms() - t0 < (uint64_t)ms);
+	printf("  %s: %s never became true\n", home, field);
+	return false;
+}
+
 /* The alerts (all) of home as one JSON text (caller frees), or NULL. */
 static char *
 alerts_text(const char *home)
@@ -674,6 +693,7 @@ test_ack_round_trip(void)
 	/* Both sides: acknowledged, by the operator's name, in time. */
 	CHECK(wait_field(home_n, id, "ack_state", "acknowledged", 10000));
 	CHECK(wait_field(home_s, id, "ack_state", "acknowledged", 10000));
+	CHECK(wait_true(home_n, id, "receipted", 2000));
 	for (int i = 0; i < 2; i++) {
 		m = show(i ? home_s : home_n, id);
 		json_t *a = json_object_get(m, "acknowledged");

@@ -408,6 +408,12 @@ test_group_flash_first(void)
 	run(1000000);
 	CHECK(delivery_stats(na.d, 0, &st) == 0);
 	CHECK_INT(st.receipted, 5);
+	/* the receipt is taken, our copy not stored yet: it goes in with
+	 * the next group's commit */
+	CHECK_INT(store_get_local(na.s, a.qid[2], &m), 0);
+	CHECK_INT(m.state, STORE_SENT);
+	store_msg_fini(&m);
+	c0 = store_commits(na.s);
 
 	/* 150 at once: more than a batch (128) */
 	memset(&a, 0, sizeof a);
@@ -418,6 +424,11 @@ test_group_flash_first(void)
 		    strlen(body), false, in_txn, answer, &a), 0);
 	}
 	delivery_pump(na.d);
+	CHECK_INT((int)(store_commits(na.s) - c0), 1);
+	CHECK_INT(store_get_local(na.s, a.qid[0] - 1, &m), 0);
+	CHECK_INT(m.seq, 5);
+	CHECK_INT(m.state, STORE_RECEIPTED);
+	store_msg_fini(&m);
 	CHECK_INT(a.n, 150);
 	CHECK(delivery_stats(na.d, 0, &st) == 0);
 	CHECK_INT(st.assigned, 5 + 128);
@@ -425,6 +436,11 @@ test_group_flash_first(void)
 	run(1000000);
 	CHECK_INT(received(&nb, 0, &s), 155);
 	CHECK_INT(s.bad, 0);
+	delivery_tick(na.d);		/* the last receipt, stored alone */
+	CHECK_INT(store_get_local(na.s, a.qid[149], &m), 0);
+	CHECK_INT(m.seq, 155);
+	CHECK_INT(m.state, STORE_RECEIPTED);
+	store_msg_fini(&m);
 	engines_stop(false);
 }
 
@@ -564,6 +580,8 @@ test_large_body(void)
 	connect_both(true);
 	run(1000000);
 	CHECK_INT(received(&nb, 0, &s), 1);
+	/* our copy of the receipt is stored at the next commit or tick */
+	delivery_tick(na.d);
 	memset(&m, 0, sizeof m);
 	CHECK(store_get_local(na.s, qid, &m) == 0);
 	CHECK_INT(m.state, STORE_RECEIPTED);
