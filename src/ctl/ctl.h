@@ -28,6 +28,8 @@
 struct link;
 struct delivery;
 struct checkpoint_set;
+struct store;
+struct store_msg;
 struct ctl_client;
 
 /* Who is on the other end of a control connection (SO_PEERCRED). */
@@ -134,5 +136,13 @@ void ctl_people_status(const struct ctl_env *env, const char *idhex,
 
 /* The status command's result, built from the link layer. */
 json_t *ctl_status_json(const struct ctl_env *env);
+
+/*
+ * The message named by s (find.c): a local id (q123), 64 hex digits or a
+ * unique prefix of at least 4. 0 with *out filled (store_msg_fini it);
+ * else ERR_USAGE, ERR_NOT_FOUND or a store error, with a message in err.
+ */
+int ctl_find_message(struct store *st, const char *s, struct store_msg *out,
+    char *err, size_t errcap) WUR;
 
 #endif

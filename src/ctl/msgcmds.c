@@ -17,7 +17,6 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 100000
 #define FIRST_LINE_MAX 72
-#define SHOW_SCAN_MAX 1000000
 
 static const char *
 state_name(enum store_state s)
@@ -353,80 +352,25 @@ ctl_cmd_log(const struct ctl_env *env, const struct ctl_peer *who,
 	return list(env, req, STORE_BOTH, result, err, errcap);
 }
 
-struct find_ctx {
-	const char *prefix;
-	size_t plen, found;
-	struct store_msg m;
-};
-
-static int
-find_row(void *arg, struct store_msg *m)
-{
-	struct find_ctx *fc = arg;
-	char id[2 * STORE_ID_LEN + 1];
-
-	if (m->seq == 0)
-		return 0;
-	hex_encode(id, m->id, STORE_ID_LEN);
-	if (strncmp(id, fc->prefix, fc->plen) != 0)
-		return 0;
-	if (fc->found++ == 0) {
-		fc->m = *m;
-		m->body = NULL;		/* stolen */
-	}
-	return 0;
-}
-
 /* {"id": "q123" | 64 hex | unique hex prefix of >= 4}. */
 int
 ctl_cmd_show(const struct ctl_env *env, const struct ctl_peer *who,
     json_t *req, json_t **result, char *err, size_t errcap)
 {
 	json_t *idv = json_object_get(req, "id");
-	struct find_ctx fc;
-	const char *s;
-	char *end;
-	long long q;
-	int r = 0;
+	struct store_msg m;
+	int r;
 
 	(void)who;
 	if (env->delivery == NULL)
 		return no_engine(err, errcap);
-	memset(&fc, 0, sizeof fc);
-	s = json_is_string(idv) ? json_string_value(idv) : "";
-	if (s[0] == 'q' && s[1] >= '0' && s[1] <= '9') {
-		q = strtoll(s + 1, &end, 10);
-		if (*end != '\0' || q <= 0)
-			goto usage;
-		r = store_get_local(delivery_store(env->delivery), q, &fc.m);
-		fc.found = r == 0;
-	} else {
-		fc.plen = strlen(s);
-		if (fc.plen < 4 || fc.plen > 2 * STORE_ID_LEN ||
-		    strspn(s, "0123456789abcdef") != fc.plen)
-			goto usage;
-		fc.prefix = s;
-		r = store_list(delivery_store(env->delivery), NULL,
-		    STORE_BOTH, SHOW_SCAN_MAX, find_row, &fc);
-	}
-	if (r != 0 && r != ERR_NOT_FOUND) {
-		store_msg_fini(&fc.m);
-		snprintf(err, errcap, "store: %s", err_str(r));
+	if ((r = ctl_find_message(delivery_store(env->delivery),
+	    json_is_string(idv) ? json_string_value(idv) : "", &m, err,
+	    errcap)) != 0)
 		return r;
-	}
-	if (fc.found != 1) {
-		store_msg_fini(&fc.m);
-		snprintf(err, errcap, fc.found ? "\"%s\" names several "
-		    "messages: give more digits" : "no message \"%s\"", s);
-		return fc.found ? ERR_USAGE : ERR_NOT_FOUND;
-	}
-	*result = msg_json(env, &fc.m, true);
-	store_msg_fini(&fc.m);
+	*result = msg_json(env, &m, true);
+	store_msg_fini(&m);
 	return *result ? 0 : ERR_NOMEM;
-usage:
-	snprintf(err, errcap, "\"id\" must be a local id (q123) or a message "
-	    "id or unique prefix of it (4..64 lower-case hex digits)");
-	return ERR_USAGE;
 }
 
 /* {"channel": C, "path": N, "type": N, "hex": H}: feeds one record to the

@@ -23,7 +23,6 @@
 #include "msg/delivery.h"
 #include "store/people.h"
 
-#define SCAN_MAX 1000000
 #define AUDIT_LIST_DEFAULT 200
 
 static uint64_t
@@ -85,7 +84,7 @@ void
 ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, json_t *req, json_t *result, int r)
 {
-	char detail[512], nb[64], idb[2 * STORE_ID_LEN + 1];
+	char detail[512], nb[64];
 	const char *id;
 	uint8_t bid[STORE_ID_LEN];
 
@@ -131,7 +130,6 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 				    (json_int_t)who->uid, "time_ms",
 				    (json_int_t)t));
 		}
-		(void)idb;
 	} else if (strcmp(cmd, "msg-inject") == 0 ||
 	    strcmp(cmd, "link-test") == 0) {
 		audit(env, who, cmd, "");
@@ -143,74 +141,6 @@ no_store(char *err, size_t errcap)
 {
 	snprintf(err, errcap, "this parleyd has no message store");
 	return ERR_STATE;
-}
-
-struct find_ctx {
-	const char *prefix;
-	size_t plen, found;
-	struct store_msg m;
-};
-
-static int
-find_row(void *arg, struct store_msg *m)
-{
-	struct find_ctx *fc = arg;
-	char id[2 * STORE_ID_LEN + 1];
-
-	if (m->seq == 0)
-		return 0;
-	hex_encode(id, m->id, STORE_ID_LEN);
-	if (strncmp(id, fc->prefix, fc->plen) != 0)
-		return 0;
-	if (fc->found++ == 0) {
-		fc->m = *m;
-		m->body = NULL;		/* stolen */
-	}
-	return 0;
-}
-
-/* The message named by s: q123, 64 hex digits or a unique prefix. */
-static int
-find_msg(struct store *st, const char *s, struct store_msg *out, char *err,
-    size_t errcap)
-{
-	struct find_ctx fc;
-	char *end;
-	long long q;
-	int r;
-
-	memset(&fc, 0, sizeof fc);
-	memset(out, 0, sizeof *out);
-	if (s[0] == 'q' && s[1] >= '0' && s[1] <= '9') {
-		q = strtoll(s + 1, &end, 10);
-		if (*end != '\0' || q <= 0)
-			goto usage;
-		if ((r = store_get_local(st, q, out)) == ERR_NOT_FOUND)
-			snprintf(err, errcap, "no message \"%s\"", s);
-		return r;
-	}
-	fc.plen = strlen(s);
-	if (fc.plen < 4 || fc.plen > 2 * STORE_ID_LEN ||
-	    strspn(s, "0123456789abcdef") != fc.plen)
-		goto usage;
-	fc.prefix = s;
-	if ((r = store_list(st, NULL, STORE_BOTH, SCAN_MAX, find_row, &fc)) !=
-	    0 && r != ERR_NOT_FOUND) {
-		store_msg_fini(&fc.m);
-		return r;
-	}
-	if (fc.found != 1) {
-		store_msg_fini(&fc.m);
-		snprintf(err, errcap, fc.found ? "\"%s\" names several "
-		    "messages: give more digits" : "no message \"%s\"", s);
-		return fc.found ? ERR_USAGE : ERR_NOT_FOUND;
-	}
-	*out = fc.m;
-	return 0;
-usage:
-	snprintf(err, errcap, "\"id\" must be a local id (q123) or a message "
-	    "id or unique prefix of it (4..64 lower-case hex digits)");
-	return ERR_USAGE;
 }
 
 static int
@@ -257,7 +187,8 @@ ctl_cmd_ack(const struct ctl_env *env, const struct ctl_peer *who,
 		    "at most %d bytes", ACK_TEXT_MAX);
 		return ERR_USAGE;
 	}
-	if ((r = find_msg(st, json_string_value(idv), &m, err, errcap)) != 0)
+	if ((r = ctl_find_message(st, json_string_value(idv), &m, err,
+	    errcap)) != 0)
 		return r;
 	hex_encode(hex, m.id, STORE_ID_LEN);
 	if (m.dir != STORE_IN || m.kind != ENVELOPE_TEXT) {
