@@ -57,8 +57,8 @@ channel_json(const struct link_channel_status *c, uint64_t now)
 	return o;
 }
 
-json_t *
-ctl_status_json(const struct ctl_env *env)
+static json_t *
+status_json(const struct ctl_env *env)
 {
 	const struct node_identity *id = link_identity(env->link);
 	struct link_channel_status cs;
@@ -94,7 +94,7 @@ cmd_status(const struct ctl_env *env, const struct ctl_peer *who,
 	(void)req;
 	(void)err;
 	(void)errcap;
-	if ((*result = ctl_status_json(env)) == NULL)
+	if ((*result = status_json(env)) == NULL)
 		return ERR_NOMEM;
 	return 0;
 }

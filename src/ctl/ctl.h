@@ -134,9 +134,6 @@ void ctl_people_msg(const struct ctl_env *env, json_t *o);
 void ctl_people_status(const struct ctl_env *env, const char *idhex,
     json_t *chan);
 
-/* The status command's result, built from the link layer. */
-json_t *ctl_status_json(const struct ctl_env *env);
-
 /*
  * The message named by s (find.c): a local id (q123), 64 hex digits or a
  * unique prefix of at least 4. 0 with *out filled (store_msg_fini it);

@@ -564,16 +564,6 @@ checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,
 	cs->disk_ms = 0;
 }
 
-bool
-checkpoint_set_disk_low(const struct checkpoint_set *cs, uint64_t *free_bytes)
-{
-	if (cs == NULL)
-		return false;
-	if (free_bytes != NULL)
-		*free_bytes = cs->disk_free;
-	return cs->disk_low;
-}
-
 static void
 watch_disk(struct checkpoint_set *cs, uint64_t now_ms)
 {

@@ -115,10 +115,6 @@ void checkpoint_set_record(struct checkpoint_set *cs,
 #define CHECKPOINT_DISK_CHECK_MS 10000
 void checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,
     uint64_t min_bytes);
-/* True while the free space is below the threshold; *free_bytes is the
- * last measure. */
-bool checkpoint_set_disk_low(const struct checkpoint_set *cs,
-    uint64_t *free_bytes);
 
 /* Alarms and the disk warning also become alerts (msg/alert.h: stored,
  * listed by `parley alerts`, alert_command run): kinds

@@ -529,29 +529,6 @@ store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return msg_rows(s, st, fn, arg);
 }
 
-int
-store_due_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t precedence, uint32_t kind, uint64_t from_ms, uint64_t to_ms,
-    store_msg_fn fn, void *arg)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if (from_ms > INT64_MAX || to_ms > INT64_MAX)
-		return ERR_INVALID;
-	if ((r = pprep(s, &st, "SELECT " MSG_COLS_NOBODY " FROM message WHERE"
-	    " channel = ?1 AND precedence = ?2 AND time_ms > ?3 AND"
-	    " time_ms <= ?4 AND seq IS NOT NULL AND kind = ?5 ORDER BY"
-	    " time_ms")) != 0)
-		return r;
-	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, precedence);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)from_ms);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)to_ms);
-	sqlite3_bind_int64(st, 5, kind);
-	return msg_rows(s, st, fn, arg);
-}
-
 #define UNACKED_TAIL " AND m.seq IS NOT NULL AND m.kind = 1" \
 	" AND m.sender = ?7 AND m.precedence = ?2 AND NOT EXISTS (SELECT 1" \
 	" FROM message a WHERE a.kind = 2 AND a.channel = ?1 AND" \

@@ -129,11 +129,5 @@ int store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
     uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
     WUR;
-/* Calls fn for each message of channel with precedence and a place in the
- * chain (seq set), of kind, whose time_ms is in (from, to], oldest first.
- * Bodies are not read (body_len 0). */
-int store_due_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t precedence, uint32_t kind, uint64_t from_ms, uint64_t to_ms,
-    store_msg_fn fn, void *arg) WUR;
 
 #endif

@@ -157,58 +157,6 @@ blob32(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
 }
 
 int
-store_channels(struct store *s, uint8_t (*out)[STORE_ID_LEN], size_t cap,
-    size_t *n)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, r = 0;
-
-	*n = 0;
-	rc = sqlite3_prepare_v2(s->db, "SELECT channel FROM message UNION"
-	    " SELECT channel FROM head UNION SELECT channel FROM receipt"
-	    " ORDER BY 1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rfail(s, rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			r = ERR_FULL;
-			break;
-		}
-		if ((r = blob32(st, 0, out[*n], STORE_ID_LEN)) != 0)
-			break;
-		(*n)++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = rfail(s, rc);
-	sqlite3_finalize(st);
-	return r;
-}
-
-int
-store_id_at(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, uint64_t seq, uint8_t id[STORE_ID_LEN])
-{
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	rc = sqlite3_prepare_v2(s->db, "SELECT id FROM message WHERE"
-	    " channel = ?1 AND sender = ?2 AND seq = ?3", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rfail(s, rc);
-	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, sender);
-	sqlite3_bind_int64(st, 3, seq > INT64_MAX ? INT64_MAX :
-	    (sqlite3_int64)seq);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = blob32(st, 0, id, STORE_ID_LEN);
-	else
-		r = rc == SQLITE_DONE ? ERR_NOT_FOUND : rfail(s, rc);
-	sqlite3_finalize(st);
-	return r;
-}
-
-int
 store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
 {

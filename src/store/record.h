@@ -26,16 +26,6 @@ int store_open_readonly(struct store **sp, const char *path) WUR;
 /* store_open_readonly on HOME/parley.db. */
 int store_open_home_readonly(struct store **sp, const char *home) WUR;
 
-/* The channels the store names (in messages, heads or receipts), in byte
- * order, at most cap; *n is how many. ERR_FULL if there are more. */
-int store_channels(struct store *s, uint8_t (*out)[STORE_ID_LEN], size_t cap,
-    size_t *n) WUR;
-
-/* The header id at seq of (channel, sender): ERR_NOT_FOUND when the store
- * does not hold that seq. */
-int store_id_at(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, uint64_t seq, uint8_t id[STORE_ID_LEN]) WUR;
-
 /* The header ids at seqs from + 1 .. from + n of (channel, sender) into
  * ids[0..n), in one query; a seq the store does not hold gets zeros. */
 int store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
