@@ -630,9 +630,10 @@ fake(const uint8_t channel[32], uint64_t seq, const uint8_t prev[32],
 	envelope_body_hash((const uint8_t *)claimed, strlen(claimed), bh);
 	hl = raw_header(hdr, channel, seq, prev, kind,
 	    (uint32_t)strlen(claimed), bh);
-	if (delivery_msg_encode(hdr, hl, (const uint8_t *)body, strlen(body),
-	    rec, sizeof rec, &n) == 0)
-		CHECK(inject(DELIVERY_REC_MSG, rec, n));
+	n = 0;
+	CHECK_INT(delivery_msg_encode(hdr, hl, (const uint8_t *)body,
+	    strlen(body), rec, sizeof rec, &n), 0);
+	CHECK(n > 0 && inject(DELIVERY_REC_MSG, rec, n));
 	if (key == NULL)
 		return;
 	memset(&h, 0, sizeof h);
@@ -640,9 +641,10 @@ fake(const uint8_t channel[32], uint64_t seq, const uint8_t prev[32],
 	h.sender = 0;
 	h.seq = seq;
 	envelope_header_id(hdr, hl, h.id);
-	if (chain_head_sign(&h, key) == 0 &&
-	    chain_head_encode(&h, rec, sizeof rec, &n) == 0)
-		CHECK(inject(DELIVERY_REC_HEAD, rec, n));
+	n = 0;
+	CHECK_INT(chain_head_sign(&h, key), 0);
+	CHECK_INT(chain_head_encode(&h, rec, sizeof rec, &n), 0);
+	CHECK(n > 0 && inject(DELIVERY_REC_HEAD, rec, n));
 }
 
 /* North's newest message: its seq and id. */
