@@ -13,139 +13,17 @@
  * Ports 127.0.0.1 19000-19999 (two, from the pid). Temporary directory
  * under /tmp, removed at the end. Kills only the daemons it started.
  */
-#include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "../harness.h"
 #include "base/file.h"
 #include "msg/export.h"
 
 static char tmpdir[] = "/tmp/parley-it-record-XXXXXX";
-static char build[1024] = "build";
-static char out[65536];
-static pid_t pids[2] = { -1, -1 };
-static const char *names[2] = { "north", "south" };
 static int base;
 
-/* Runs a shell command (printf-style), its output in out; the exit
- * status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	FILE *f;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-	fflush(NULL);
-	if ((f = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, sizeof out - 1, f);
-	out[n] = '\0';
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-spawn(int i)
-{
-	char bin[1100], home[200], logp[200];
-	pid_t p;
-
-	snprintf(bin, sizeof bin, "%s/parleyd", build);
-	snprintf(home, sizeof home, "%s/%s", tmpdir, names[i]);
-	snprintf(logp, sizeof logp, "%s/%s.log", tmpdir, names[i]);
-	fflush(NULL);
-	if ((p = fork()) == 0) {
-		if (freopen(logp, "a", stderr) == NULL ||
-		    freopen("/dev/null", "w", stdout) == NULL)
-			_exit(126);
-		execl(bin, "parleyd", "--home", home, (char *)NULL);
-		_exit(127);
-	}
-	pids[i] = p;
-}
-
-static void
-stop(int i)
-{
-	int st;
-
-	if (pids[i] <= 0)
-		return;
-	kill(pids[i], SIGTERM);
-	for (int k = 0; k < 500; k++) {
-		if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
-			pids[i] = -1;
-			return;
-		}
-		usleep(10000);
-	}
-	kill(pids[i], SIGKILL);
-	waitpid(pids[i], &st, 0);
-	pids[i] = -1;
-}
-
-/* The transcript head line of `parley verify` for node i, or "". */
-static int
-verify_node(int i, char *head, size_t cap)
-{
-	char *p;
-	int rc = sh("%s/parley verify --home %s/%s", build, tmpdir,
-	    names[i]);
-
-	head[0] = '\0';
-	if ((p = strstr(out, "transcript head ")) != NULL)
-		snprintf(head, cap, "%.64s", p + 16);
-	return rc;
-}
-
-/* Waits until both sides verify with the same head and chains of n0
- * and n1 messages. */
-static bool
-wait_equal(int n0, int n1)
-{
-	char h0[80], h1[80], want[80];
-
-	snprintf(want, sizeof want, "north    chain seq %d,", n0);
-	for (int k = 0; k < 200; k++) {
-		if (verify_node(0, h0, sizeof h0) == 0 && strstr(out, want) &&
-		    verify_node(1, h1, sizeof h1) == 0 && strstr(out, want) &&
-		    h0[0] != '\0' && strcmp(h0, h1) == 0) {
-			snprintf(want, sizeof want, "south    chain seq %d,",
-			    n1);
-			if (strstr(out, want) != NULL)
-				return true;
-			snprintf(want, sizeof want, "north    chain seq %d,",
-			    n0);
-		}
-		usleep(50000);
-	}
-	return false;
-}
-
-/* Waits up to 5 s for s in node i's log. */
-static bool
-wait_log(int i, const char *s)
-{
-	for (int k = 0; k < 100; k++) {
-		if (sh("grep -c '%s' %s/%s.log", s, tmpdir, names[i]) == 0)
-			return true;
-		usleep(50000);
-	}
-	return false;
-}
+#include "node_util.h"
 
 static void
 send(int i, int k)
@@ -469,7 +347,7 @@ test_backup_restore(void)
 	CHECK_INT(sh("%s/parley restore --home %s/north --force "
 	    "%s/north.bak", build, tmpdir, tmpdir), 1);
 	CHECK_CONTAINS(out, "running");
-	stop(0);
+	stop(0, false);
 	CHECK_INT(sh("%s/parley restore --home %s/north %s/north.bak", build,
 	    tmpdir, tmpdir), 1);
 	CHECK_CONTAINS(out, "--force");
@@ -517,8 +395,8 @@ test_backup_restore(void)
 static void
 cleanup(void)
 {
-	stop(0);
-	stop(1);
+	stop(0, false);
+	stop(1, false);
 	if (harness_failed > 0) {
 		fprintf(stderr, "kept %s for a look\n", tmpdir);
 		return;
@@ -553,8 +431,8 @@ main(void)
 	RUN(test_equal_heads);
 	RUN(test_selective_export);
 	RUN(test_flipped_export);
-	stop(0);
-	stop(1);
+	stop(0, false);
+	stop(1, false);
 	RUN(test_flipped_store);
 	spawn(0);
 	spawn(1);

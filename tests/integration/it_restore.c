@@ -14,136 +14,16 @@
  * ports.h). Temporary directory under /tmp, removed at the end. Kills
  * only the daemons it started.
  */
-#include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "../harness.h"
 #include "ports.h"
 
 static char tmpdir[] = "/tmp/parley-it-restore-XXXXXX";
-static char build[1024] = "build";
-static char out[1 << 20];
-static pid_t pids[2] = { -1, -1 };
-static const char *names[2] = { "north", "south" };
 static int base;
 
-/* Runs a shell command (printf-style), its output in out; the exit
- * status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	FILE *f;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-	fflush(NULL);
-	if ((f = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, sizeof out - 1, f);
-	out[n] = '\0';
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-spawn(int i)
-{
-	char bin[1100], home[200], logp[200];
-	pid_t p;
-
-	snprintf(bin, sizeof bin, "%s/parleyd", build);
-	snprintf(home, sizeof home, "%s/%s", tmpdir, names[i]);
-	snprintf(logp, sizeof logp, "%s/%s.log", tmpdir, names[i]);
-	fflush(NULL);
-	if ((p = fork()) == 0) {
-		if (freopen(logp, "a", stderr) == NULL ||
-		    freopen("/dev/null", "w", stdout) == NULL)
-			_exit(126);
-		execl(bin, "parleyd", "--home", home, (char *)NULL);
-		_exit(127);
-	}
-	pids[i] = p;
-}
-
-/* SIGTERM (or SIGKILL at once with hard), then reaped. */
-static void
-stop(int i, bool hard)
-{
-	int st;
-
-	if (pids[i] <= 0)
-		return;
-	kill(pids[i], hard ? SIGKILL : SIGTERM);
-	for (int k = 0; k < 500; k++) {
-		if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
-			pids[i] = -1;
-			return;
-		}
-		usleep(10000);
-	}
-	kill(pids[i], SIGKILL);
-	waitpid(pids[i], &st, 0);
-	pids[i] = -1;
-}
-
-/* The transcript head line of `parley verify` for node i, or "". */
-static int
-verify_node(int i, char *head, size_t cap)
-{
-	char *p;
-	int rc = sh("%s/parley verify --home %s/%s", build, tmpdir,
-	    names[i]);
-
-	head[0] = '\0';
-	if ((p = strstr(out, "transcript head ")) != NULL)
-		snprintf(head, cap, "%.64s", p + 16);
-	return rc;
-}
-
-/* Waits (up to 20 s) until both sides verify with the same head and
- * chains of n0 and n1 messages. */
-static bool
-wait_equal(int n0, int n1)
-{
-	char h0[80], h1[80], w0[80], w1[80];
-
-	snprintf(w0, sizeof w0, "north    chain seq %d,", n0);
-	snprintf(w1, sizeof w1, "south    chain seq %d,", n1);
-	for (int k = 0; k < 400; k++) {
-		if (verify_node(0, h0, sizeof h0) == 0 && strstr(out, w0) &&
-		    strstr(out, w1) && verify_node(1, h1, sizeof h1) == 0 &&
-		    strstr(out, w0) && strstr(out, w1) && h0[0] != '\0' &&
-		    strcmp(h0, h1) == 0)
-			return true;
-		usleep(50000);
-	}
-	fprintf(stderr, "not equal at %d/%d; last verify:\n%s", n0, n1, out);
-	return false;
-}
-
-/* Waits up to 10 s for s in node i's log. */
-static bool
-wait_log(int i, const char *s)
-{
-	for (int k = 0; k < 200; k++) {
-		if (sh("grep -c '%s' %s/%s.log", s, tmpdir, names[i]) == 0)
-			return true;
-		usleep(50000);
-	}
-	return false;
-}
+#include "node_util.h"
 
 static int
 send_one(int i, int k)
