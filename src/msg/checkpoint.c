@@ -24,14 +24,6 @@
 
 enum { K_KIND = 1, K_CP, K_BASE0, K_IDS0, K_BASE1, K_IDS1 };
 
-struct crec {
-	uint8_t kind;
-	struct transcript_checkpoint cp;
-	uint64_t base[2];
-	size_t nids[2];
-	uint8_t ids[2][CHECKPOINT_IDS_MAX][ENVELOPE_ID_LEN];
-};
-
 static const uint8_t zero_id[ENVELOPE_ID_LEN];
 
 static uint64_t
@@ -118,7 +110,7 @@ current(struct checkpoint_engine *e, uint64_t seq[2],
 
 /* Our ids since base (moved up to fit) for each chain of c->cp. */
 static int
-fill_ids(struct checkpoint_engine *e, struct crec *c)
+fill_ids(struct checkpoint_engine *e, struct checkpoint_rec *c)
 {
 	int r;
 
@@ -137,8 +129,9 @@ fill_ids(struct checkpoint_engine *e, struct crec *c)
 	return 0;
 }
 
-static int
-encode(const struct crec *c, uint8_t *out, size_t cap, size_t *len)
+int
+checkpoint_rec_encode(const struct checkpoint_rec *c, uint8_t *out, size_t cap,
+    size_t *len)
 {
 	uint8_t cp[TRANSCRIPT_CHECKPOINT_MAX];
 	struct wire_writer w;
@@ -166,7 +159,7 @@ encode(const struct crec *c, uint8_t *out, size_t cap, size_t *len)
 }
 
 static int
-decode_ids(const cbor_item_t *map, struct crec *c, int i)
+decode_ids(const cbor_item_t *map, struct checkpoint_rec *c, int i)
 {
 	cbor_item_t *a = wire_map_get(map, (uint64_t)(i == 0 ? K_IDS0 :
 	    K_IDS1)), **v;
@@ -192,8 +185,8 @@ decode_ids(const cbor_item_t *map, struct crec *c, int i)
 	return 0;
 }
 
-static int
-decode(struct crec *c, const uint8_t *p, size_t n)
+int
+checkpoint_rec_decode(struct checkpoint_rec *c, const uint8_t *p, size_t n)
 {
 	cbor_item_t *item = NULL;
 	const uint8_t *cp;
@@ -227,8 +220,8 @@ decode(struct crec *c, const uint8_t *p, size_t n)
 		r = ERR_NOMEM;
 		goto out;
 	}
-	if ((r = encode(c, again, CHECKPOINT_REC_MAX, &len)) == 0 &&
-	    !wire_same(p, n, again, len))
+	if ((r = checkpoint_rec_encode(c, again, CHECKPOINT_REC_MAX,
+	    &len)) == 0 && !wire_same(p, n, again, len))
 		r = ERR_NONCANONICAL;
 out:
 	free(again);
@@ -240,7 +233,7 @@ int
 checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms, uint8_t *out,
     size_t cap, size_t *len)
 {
-	struct crec *c;
+	struct checkpoint_rec *c;
 	uint64_t seq[2], fresh;
 	uint8_t id[2][ENVELOPE_ID_LEN];
 	int r;
@@ -265,7 +258,8 @@ checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms, uint8_t *out,
 	c->cp.proposer = e->self;
 	transcript_checkpoint_fill(&c->cp);
 	if ((r = transcript_checkpoint_sign(&c->cp, e->self, e->k)) != 0 ||
-	    (r = fill_ids(e, c)) != 0 || (r = encode(c, out, cap, len)) != 0)
+	    (r = fill_ids(e, c)) != 0 ||
+	    (r = checkpoint_rec_encode(c, out, cap, len)) != 0)
 		goto out;
 	e->proposed = c->cp;
 	e->pending = true;
@@ -308,7 +302,7 @@ alarm(struct checkpoint_engine *e, int code, const char *fmt, ...)
 /* Compares the peer's ids with ours; on the first difference raises the
  * alarm naming it. */
 static int
-compare(struct checkpoint_engine *e, const struct crec *c)
+compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 {
 	uint8_t (*ours)[ENVELOPE_ID_LEN];
 	char a[17], b[17];
@@ -375,13 +369,13 @@ checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
     uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t peer = (uint8_t)(1 - e->self);
-	struct crec *c;
+	struct checkpoint_rec *c;
 	int bad, r;
 
 	*len = 0;
 	if ((c = malloc(sizeof *c)) == NULL)
 		return ERR_NOMEM;
-	if ((r = decode(c, p, n)) != 0)
+	if ((r = checkpoint_rec_decode(c, p, n)) != 0)
 		goto out;
 	if (memcmp(c->cp.channel, e->channel, ENVELOPE_ID_LEN) != 0) {
 		r = ERR_FOREIGN;
@@ -410,10 +404,10 @@ checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 	if ((r = compare(e, c)) != 0) {
 		if (r == ERR_CHAIN && c->kind == CHECKPOINT_PROPOSE) {
 			/* answer with ours, so the proposer names it too */
-			struct crec mine = *c;
+			struct checkpoint_rec mine = *c;
 			mine.kind = CHECKPOINT_DISPUTE;
-			if (fill_ids(e, &mine) == 0 && encode(&mine, out, cap,
-			    len) != 0)
+			if (fill_ids(e, &mine) == 0 &&
+			    checkpoint_rec_encode(&mine, out, cap, len) != 0)
 				*len = 0;
 		}
 		goto out;
@@ -424,7 +418,7 @@ checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		    e->k)) != 0)
 			goto out;
 		c->kind = CHECKPOINT_COSIGNED;
-		if ((r = encode(c, out, cap, len)) != 0)
+		if ((r = checkpoint_rec_encode(c, out, cap, len)) != 0)
 			goto out;
 		cosigned(e, &c->cp, now_ms);
 		break;

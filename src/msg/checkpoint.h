@@ -44,6 +44,24 @@ enum checkpoint_kind {
 	CHECKPOINT_DISPUTE = 3,		/* the answerer's ids: they differ */
 };
 
+/* One CHECKPOINT record (docs/transcript.md): the checkpoint and the ids
+ * of chain i at seqs base[i] + 1 .. cp.seq[i]. */
+struct checkpoint_rec {
+	uint8_t kind;				/* enum checkpoint_kind */
+	struct transcript_checkpoint cp;
+	uint64_t base[2];
+	size_t nids[2];
+	uint8_t ids[2][CHECKPOINT_IDS_MAX][ENVELOPE_ID_LEN];
+};
+/* The record's parser, pure (no store): deterministic CBOR only, the ids
+ * ending at the checkpoint's seqs. ERR_TOO_BIG, ERR_PARSE,
+ * ERR_NONCANONICAL, ... */
+int checkpoint_rec_decode(struct checkpoint_rec *c, const uint8_t *p,
+    size_t n) WUR;
+/* Its builder (CHECKPOINT_REC_MAX bytes suffice). */
+int checkpoint_rec_encode(const struct checkpoint_rec *c, uint8_t *out,
+    size_t cap, size_t *len) WUR;
+
 struct checkpoint_engine {
 	struct store *s;			/* borrowed */
 	const struct keys *k;			/* borrowed */

@@ -94,8 +94,8 @@ decode3(const uint8_t *b, size_t n, const char kinds[3], uint64_t u[3],
 	return 0;
 }
 
-static int
-ask_decode(const uint8_t *b, size_t n, uint64_t *from, uint64_t *to)
+int
+recover_ask_decode(const uint8_t *b, size_t n, uint64_t *from, uint64_t *to)
 {
 	uint64_t u[3] = { 0 };
 	const uint8_t *p[3] = { NULL };
@@ -118,6 +118,62 @@ ask_decode(const uint8_t *b, size_t n, uint64_t *from, uint64_t *to)
 	*from = u[1];
 	*to = u[2];
 	return r;
+}
+
+/* Length of the CBOR head of a byte string of n bytes (shortest form). */
+static size_t
+bytes_head_len(size_t n)
+{
+	return n < 24 ? 1 : n < 256 ? 2 : n < 65536 ? 3 :
+	    n <= UINT32_MAX ? 5 : 9;
+}
+
+int
+recover_own_decode(const uint8_t *b, size_t n, struct recover_own *o)
+{
+	uint64_t u[3] = { 0 };
+	const uint8_t *p[3] = { NULL };
+	size_t pn[3] = { 0 }, len, at;
+	cbor_item_t *root;
+	uint8_t *again = NULL;
+	int e;
+
+	memset(o, 0, sizeof *o);
+	if ((e = decode3(b, n, "bub", u, p, pn, &root)) != 0)
+		goto out;
+	if (pn[0] > ENVELOPE_HEADER_MAX || pn[2] > RECOVER_PART_MAX) {
+		e = ERR_TOO_BIG;
+		goto out;
+	}
+	if ((again = malloc(n)) == NULL) {
+		e = ERR_NOMEM;
+		goto out;
+	}
+	if (recover_own_encode(p[0], pn[0], u[1], p[2], pn[2], again, n,
+	    &len) != 0 || !wire_same(b, n, again, len)) {
+		e = ERR_NONCANONICAL;
+		goto out;
+	}
+	/* b is {1: hdr, 2: offset, 3: chunk} in the one canonical form:
+	 * map head, key 1, the header's byte string head, the header ...
+	 * and the chunk last. */
+	at = 2 + bytes_head_len(pn[0]);
+	if (at + pn[0] > n || pn[2] > n - at - pn[0] || (pn[0] > 0 &&
+	    memcmp(b + at, p[0], pn[0]) != 0) || (pn[2] > 0 &&
+	    memcmp(b + n - pn[2], p[2], pn[2]) != 0)) {
+		e = ERR_NONCANONICAL;
+		goto out;
+	}
+	o->hdr = b + at;
+	o->hlen = pn[0];
+	o->offset = u[1];
+	o->chunk = b + n - pn[2];
+	o->clen = pn[2];
+out:
+	free(again);
+	if (root != NULL)
+		cbor_decref(&root);
+	return e;
 }
 
 /* --- asking ------------------------------------------------------------- */
@@ -253,41 +309,24 @@ take_message(struct recover *r, const uint8_t *hdr, size_t hlen,
 static int
 on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 {
-	uint64_t u[3] = { 0 };
-	const uint8_t *p[3] = { NULL };
-	size_t pn[3] = { 0 }, len;
+	struct recover_own o;
 	struct envelope_header h;
-	cbor_item_t *root;
-	uint8_t *again = NULL;
 	int e;
 
-	if ((e = decode3(b, n, "bub", u, p, pn, &root)) != 0)
-		goto out;
-	if (pn[0] > ENVELOPE_HEADER_MAX || pn[2] > RECOVER_PART_MAX) {
-		e = ERR_TOO_BIG;
-		goto out;
-	}
-	if ((again = malloc(n)) == NULL) {
-		e = ERR_NOMEM;
-		goto out;
-	}
-	if (recover_own_encode(p[0], pn[0], u[1], p[2], pn[2], again, n,
-	    &len) != 0 || !wire_same(b, n, again, len)) {
-		e = ERR_NONCANONICAL;
-		goto out;
-	}
-	if (u[1] == 0) {
-		if ((e = envelope_header_decode(&h, p[0], pn[0])) != 0)
+	if ((e = recover_own_decode(b, n, &o)) != 0)
+		return e;
+	if (o.offset == 0) {
+		if ((e = envelope_header_decode(&h, o.hdr, o.hlen)) != 0)
 			goto out;
 		*seq = h.seq;
 		/* chunks are whole RECOVER_PART_MAX but the last */
-		if (pn[2] != (h.body_len < RECOVER_PART_MAX ? h.body_len :
+		if (o.clen != (h.body_len < RECOVER_PART_MAX ? h.body_len :
 		    RECOVER_PART_MAX)) {
 			e = ERR_BODY;
 			goto out;
 		}
-		if (pn[2] == h.body_len) {	/* whole */
-			e = take_message(r, p[0], pn[0], p[2], pn[2], seq);
+		if (o.clen == h.body_len) {	/* whole */
+			e = take_message(r, o.hdr, o.hlen, o.chunk, o.clen, seq);
 			goto out;
 		}
 		free(r->asm_body);
@@ -296,25 +335,25 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 			e = ERR_NOMEM;
 			goto out;
 		}
-		memcpy(r->asm_hdr, p[0], pn[0]);
-		r->asm_hlen = pn[0];
+		memcpy(r->asm_hdr, o.hdr, o.hlen);
+		r->asm_hlen = o.hlen;
 		r->asm_want = h.body_len;
 		r->asm_len = 0;
-	} else if (r->asm_body == NULL || u[1] != r->asm_len ||
-	    pn[0] != r->asm_hlen || memcmp(p[0], r->asm_hdr, pn[0]) != 0) {
+	} else if (r->asm_body == NULL || o.offset != r->asm_len ||
+	    o.hlen != r->asm_hlen || memcmp(o.hdr, r->asm_hdr, o.hlen) != 0) {
 		e = ERR_GAP;		/* a part out of place */
 		goto out;
 	}
-	if (pn[2] > r->asm_want - r->asm_len) {
+	if (o.clen > r->asm_want - r->asm_len) {
 		e = ERR_TOO_BIG;
 		goto out;
 	}
-	if (pn[2] != RECOVER_PART_MAX && pn[2] != r->asm_want - r->asm_len) {
+	if (o.clen != RECOVER_PART_MAX && o.clen != r->asm_want - r->asm_len) {
 		e = ERR_BODY;
 		goto out;
 	}
-	memcpy(r->asm_body + r->asm_len, p[2], pn[2]);
-	r->asm_len += pn[2];
+	memcpy(r->asm_body + r->asm_len, o.chunk, o.clen);
+	r->asm_len += o.clen;
 	if (r->asm_len == r->asm_want) {
 		e = take_message(r, r->asm_hdr, r->asm_hlen, r->asm_body,
 		    r->asm_len, seq);
@@ -323,9 +362,6 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 		r->asm_len = 0;
 	}
 out:
-	free(again);
-	if (root != NULL)
-		cbor_decref(&root);
 	return e;
 }
 
@@ -453,7 +489,7 @@ recover_answer(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 	uint64_t from, to, top;
 	int e;
 
-	if ((e = ask_decode(b, n, &from, &to)) != 0)
+	if ((e = recover_ask_decode(b, n, &from, &to)) != 0)
 		return e;
 	if ((e = store_highest(s, channel, asker, &top, id)) != 0)
 		return e;

@@ -81,6 +81,22 @@ int recover_answer(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
     uint8_t asker, const uint8_t *b, size_t n, recover_send_fn *send,
     void *ctx) WUR;
 
+/* Record parsers, pure (no store), deterministic CBOR only: a RECOVER
+ * ask (ERR_PARSE, ERR_VERSION, ERR_NONCANONICAL, ERR_INVALID: to < from)
+ * and an OWN record, whose parts point into b (ERR_PARSE, ERR_TOO_BIG,
+ * ERR_NONCANONICAL). */
+int recover_ask_decode(const uint8_t *b, size_t n, uint64_t *from,
+    uint64_t *to) WUR;
+struct recover_own {
+	const uint8_t *hdr;		/* the envelope header */
+	size_t hlen;
+	uint64_t offset;		/* of chunk in the body */
+	const uint8_t *chunk;
+	size_t clen;
+};
+int recover_own_decode(const uint8_t *b, size_t n, struct recover_own *o)
+    WUR;
+
 /* Record builders (also for tests that play the peer). */
 int recover_ask_encode(uint64_t from, uint64_t to, uint8_t *out, size_t cap,
     size_t *len) WUR;
