@@ -204,55 +204,74 @@ reply_error(struct ctl_client *c, int code, const char *msg)
 	}
 }
 
+/* The one parse of a request line: see ctl.h. */
+int
+ctl_request_parse(const char *line, size_t len, json_t **reqp,
+    const struct ctl_command **cmdp, char *err, size_t errcap)
+{
+	json_t *req;
+	json_error_t jerr;
+	const char *cmd;
+
+	*reqp = NULL;
+	*cmdp = NULL;
+	if ((req = json_loadb(line, len, 0, &jerr)) == NULL ||
+	    !json_is_object(req)) {
+		snprintf(err, errcap, "request is not a JSON object");
+		json_decref(req);
+		return ERR_PARSE;
+	}
+	if (!json_is_string(json_object_get(req, "cmd"))) {
+		snprintf(err, errcap, "request has no \"cmd\" string");
+		json_decref(req);
+		return ERR_USAGE;
+	}
+	cmd = json_string_value(json_object_get(req, "cmd"));
+	for (size_t i = 0; i < ctl_ncommands; i++) {
+		if (strcmp(cmd, ctl_commands[i].name) == 0) {
+			*reqp = req;
+			*cmdp = &ctl_commands[i];
+			return 0;
+		}
+	}
+	snprintf(err, errcap, "unknown command \"%.64s\"", cmd);
+	json_decref(req);
+	return ERR_USAGE;
+}
+
 static void
 dispatch(struct ctl_client *c, const char *line, size_t len)
 {
 	const struct ctl_env *env = c->srv->env;
+	const struct ctl_command *command;
 	json_t *req, *result = NULL, *resp;
-	json_error_t jerr;
 	const char *cmd;
 	char err[256] = "";
 	int r;
 
-	if ((req = json_loadb(line, len, 0, &jerr)) == NULL ||
-	    !json_is_object(req)) {
-		reply_error(c, ERR_PARSE, "request is not a JSON object");
-		json_decref(req);
+	if ((r = ctl_request_parse(line, len, &req, &command, err,
+	    sizeof err)) != 0) {
+		reply_error(c, r, err);
 		return;
 	}
-	if (!json_is_string(json_object_get(req, "cmd"))) {
-		reply_error(c, ERR_USAGE, "request has no \"cmd\" string");
-		json_decref(req);
-		return;
+	cmd = command->name;
+	if ((r = ctl_people_check(env, &c->who, cmd, err, sizeof err)) == 0)
+		r = command->fn(env, &c->who, req, &result, err, sizeof err);
+	ctl_people_after(env, &c->who, cmd, req, result, r);
+	if (r == CTL_LATER) {
+		/* ctl_answer will give it. */
+	} else if (r != 0) {
+		reply_error(c, r, err[0] ? err : err_str(r));
+	} else {
+		resp = json_pack("{s:b, s:o}", "ok", 1, "result",
+		    result ? result : json_null());
+		if (resp)
+			reply(c, resp);
+		json_decref(resp);
 	}
-	cmd = json_string_value(json_object_get(req, "cmd"));
-	for (size_t i = 0; i < ctl_ncommands; i++) {
-		if (strcmp(cmd, ctl_commands[i].name) != 0)
-			continue;
-		if ((r = ctl_people_check(env, &c->who, cmd, err,
-		    sizeof err)) == 0)
-			r = ctl_commands[i].fn(env, &c->who, req, &result, err,
-			    sizeof err);
-		ctl_people_after(env, &c->who, cmd, req, result, r);
-		if (r == CTL_LATER) {
-			/* ctl_answer will give it. */
-		} else if (r != 0) {
-			reply_error(c, r, err[0] ? err : err_str(r));
-		} else {
-			resp = json_pack("{s:b, s:o}", "ok", 1, "result",
-			    result ? result : json_null());
-			if (resp)
-				reply(c, resp);
-			json_decref(resp);
-		}
-		log_debug("control: uid %u pid %d: %s: %s", (unsigned)c->who.uid,
-		    (int)c->who.pid, cmd, r == CTL_LATER ? "later" : r ?
-		    err_str(r) : "ok");
-		json_decref(req);
-		return;
-	}
-	snprintf(err, sizeof err, "unknown command \"%.64s\"", cmd);
-	reply_error(c, ERR_USAGE, err);
+	log_debug("control: uid %u pid %d: %s: %s", (unsigned)c->who.uid,
+	    (int)c->who.pid, cmd, r == CTL_LATER ? "later" : r ?
+	    err_str(r) : "ok");
 	json_decref(req);
 }
 

@@ -92,6 +92,15 @@ struct ctl_command {
 extern const struct ctl_command ctl_commands[];
 extern const size_t ctl_ncommands;
 
+/*
+ * Parses one request line (without its newline) into the JSON object
+ * *req (caller decrefs) and its row of the table *cmd. Pure: no I/O, no
+ * state. ERR_PARSE (not a JSON object) or ERR_USAGE (no "cmd" string, an
+ * unknown command), with the message in err; then *req is NULL.
+ */
+int ctl_request_parse(const char *line, size_t len, json_t **req,
+    const struct ctl_command **cmd, char *err, size_t errcap) WUR;
+
 struct ctl_server;
 
 /*
