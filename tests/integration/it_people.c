@@ -693,7 +693,7 @@ test_ack_round_trip(void)
 	/* Both sides: acknowledged, by the operator's name, in time. */
 	CHECK(wait_field(home_n, id, "ack_state", "acknowledged", 10000));
 	CHECK(wait_field(home_s, id, "ack_state", "acknowledged", 10000));
-	CHECK(wait_true(home_n, id, "receipted", 2000));
+	CHECK(wait_true(home_n, id, "receipted", 10000));
 	for (int i = 0; i < 2; i++) {
 		m = show(i ? home_s : home_n, id);
 		json_t *a = json_object_get(m, "acknowledged");
