@@ -255,19 +255,23 @@ test_flipped_store(void)
 	export_record_init(&rec);
 	CHECK_INT(file_read(path, EXPORT_FILE_MAX, &buf, &len), 0);
 	CHECK_INT(export_decode(&rec, buf, len), 0);
-	CHECK(rec.chain[1].nheads >= 3);
-	if (rec.chain[1].nheads >= 3) {
+	/* how many heads south's messages got depends on how group commit
+	 * batched them; any one of them will do: take the last */
+	CHECK(rec.chain[1].nheads >= 1);
+	if (rec.chain[1].nheads >= 1) {
+		size_t k = rec.chain[1].nheads - 1;
 		copy_home(0, "bad2");
 		snprintf(path, sizeof path, "%s/bad2/parley.db", tmpdir);
-		CHECK(flip(path, rec.chain[1].heads[2].sig, 64, 17));
+		CHECK(flip(path, rec.chain[1].heads[k].sig, 64, 17));
 		CHECK_INT(sh("%s/parley verify --home %s/bad2", build,
 		    tmpdir), 1);
 		snprintf(path, sizeof path, "FAULT: head of party 1 (south) at"
 		    " seq %llu: signature",
-		    (unsigned long long)rec.chain[1].heads[2].seq);
+		    (unsigned long long)rec.chain[1].heads[k].seq);
 		CHECK_CONTAINS(out, path);
 	}
 	/* a header byte (its time field): named at its own seq */
+	CHECK(rec.chain[0].nmsg >= 3);
 	if (rec.chain[0].nmsg >= 3) {
 		struct export_msg *m = &rec.chain[0].msg[2];
 		copy_home(0, "bad3");
