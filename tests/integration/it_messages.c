@@ -44,69 +44,20 @@
 #include "ctl/ctl.h"
 #include "msg/delivery.h"
 
+#define DAEMON_LOG_LEVEL "info"
+#include "daemon_util.h"
+
 #define TIME_LIMIT_S 170
 #define N_EACH 2000
 #define KILLS 12
 
 static char tmpdir[] = "/tmp/parley-it-msg-XXXXXX";
-static char build[1024] = "build";
 static int port_base;
 static char home_n[1200], home_s[1200], log_n[1300], log_s[1300];
 static pid_t pid_n = -1, pid_s = -1;
 static struct agreement ag;
 static struct keys k_n, k_s;
 static char chhex[2 * AGREEMENT_ID_LEN + 1];
-
-/* --- processes ------------------------------------------------------ */
-
-static pid_t
-spawn(const char *home, const char *logpath)
-{
-	char bin[1100];
-	pid_t pid;
-	int fd;
-
-	snprintf(bin, sizeof bin, "%s/parleyd", build);
-	if ((pid = fork()) != 0)
-		return pid;
-	fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd >= 0) {
-		dup2(fd, 2);
-		close(fd);
-	}
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		close(fd);
-	}
-	execl(bin, "parleyd", "--home", home, "--log-level", "info",
-	    (char *)NULL);
-	_exit(127);
-}
-
-static int
-reap(pid_t pid, int ms)
-{
-	int st;
-
-	for (int i = 0; i < ms / 10; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(10000);
-	}
-	return -1;
-}
-
-static void
-kill9(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGKILL);
-		reap(*pid, 5000);
-		*pid = -1;
-	}
-}
 
 static void
 on_alarm(int sig)
@@ -123,51 +74,7 @@ on_alarm(int sig)
 	_exit(1);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* --- control socket ---------------------------------------------------- */
-
-/* One request; the whole response (caller decrefs) or NULL. */
-static json_t *
-call(const char *home, json_t *req)
-{
-	json_t *resp = NULL;
-
-	if (ctl_call(home, req, &resp) != 0)
-		resp = NULL;
-	json_decref(req);
-	return resp;
-}
-
-/* The channel's "messages" status at home, as a new reference. */
-static json_t *
-msgs(const char *home)
-{
-	json_t *r = call(home, json_pack("{s:s}", "cmd", "status")), *m;
-
-	m = json_object_get(json_array_get(json_object_get(json_object_get(r,
-	    "result"), "channels"), 0), "messages");
-	json_incref(m);
-	json_decref(r);
-	return m;
-}
-
-static long long
-msg_field(const char *home, const char *f)
-{
-	json_t *m = msgs(home);
-	long long v = m ? json_integer_value(json_object_get(m, f)) : -1;
-
-	json_decref(m);
-	return v;
-}
 
 /* Sends text from home: 1 when answered ok, 0 refused, -1 no answer.
  * err (may be NULL) gets the refusal. */
@@ -188,22 +95,6 @@ send_text(const char *home, const char *text, const char *prec, char *err,
 		    "error")) : "");
 	json_decref(r);
 	return ok ? 1 : 0;
-}
-
-static bool
-wait_daemon(const char *home, int ms)
-{
-	uint64_t t0 = now_ms();
-
-	while (now_ms() - t0 < (uint64_t)ms) {
-		json_t *m = msgs(home);
-		if (m) {
-			json_decref(m);
-			return true;
-		}
-		usleep(20000);
-	}
-	return false;
 }
 
 /* Waits until both directions are fully receipted and nothing is queued. */
@@ -288,19 +179,6 @@ parley(char *out, size_t cap, const char *fmt, ...)
 }
 
 /* --- setup --------------------------------------------------------------- */
-
-static int
-write_conf(const char *home, const char *text)
-{
-	char path[1300];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/parleyd.conf", home);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
 
 static const char *conf =
     "{\"handshake_timeout_ms\": 1000, \"backoff_min_ms\": 50,\n"

@@ -41,6 +41,9 @@
 #include "ctl/ctl.h"
 #include "ports.h"
 
+#define DAEMON_LOG_LEVEL "debug"
+#include "daemon_util.h"
+
 #define TIME_LIMIT_S 150
 #define GROUP 60100
 #define DUTY 60001
@@ -50,7 +53,6 @@
 #define NOBODY 60099
 
 static char tmpdir[] = "/tmp/parley-it-people-XXXXXX";
-static char build[1024] = "build";
 static int port_base;
 static char home_n[1200], home_s[1200], log_n[1300], log_s[1300];
 static char alerts_n[1300], alerts_s[1300];
@@ -59,56 +61,6 @@ static struct agreement ag;
 static struct keys k_n, k_s;
 
 /* --- processes ----------------------------------------------------------- */
-
-static pid_t
-spawn(const char *home, const char *logpath)
-{
-	char bin[1100];
-	pid_t pid;
-	int fd;
-
-	snprintf(bin, sizeof bin, "%s/parleyd", build);
-	if ((pid = fork()) != 0)
-		return pid;
-	if ((fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0) {
-		dup2(fd, 2);
-		close(fd);
-	}
-	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		close(fd);
-	}
-	execl(bin, "parleyd", "--home", home, "--log-level", "debug",
-	    (char *)NULL);
-	_exit(127);
-}
-
-static int
-reap(pid_t pid, int ms)
-{
-	int st;
-
-	for (int i = 0; i < ms / 10; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(10000);
-	}
-	return -1;
-}
-
-static void
-stop(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGTERM);
-		if (reap(*pid, 5000) == -1) {
-			kill(*pid, SIGKILL);
-			reap(*pid, 5000);
-		}
-		*pid = -1;
-	}
-}
 
 static void
 on_alarm(int sig)
@@ -123,15 +75,6 @@ on_alarm(int sig)
 		kill(pid_s, SIGKILL);
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* --- operators ------------------------------------------------------------ */

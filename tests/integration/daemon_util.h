@@ -1,0 +1,178 @@
+/*
+ * daemon_util.h: helpers shared by the test programs that run real
+ * parleyd processes by home directory (it_messages.c, it_people.c,
+ * bench/msg_bench.c): starting a daemon, reaping and stopping it, the
+ * monotonic clock, one control-socket request, the channel's "messages"
+ * status, waiting for a daemon to answer, writing parleyd.conf.
+ *
+ * The including file may define DAEMON_LOG_LEVEL (a string, default
+ * "info") before the #include: the --log-level its daemons run with.
+ * It must include <jansson.h> (ctl/ctl.h does) first.
+ * Every function is static and marked unused: each program takes what it
+ * needs.
+ */
+#ifndef PARLEY_TESTS_DAEMON_UTIL_H
+#define PARLEY_TESTS_DAEMON_UTIL_H
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+
+#ifndef DAEMON_LOG_LEVEL
+#define DAEMON_LOG_LEVEL "info"
+#endif
+
+#define DU_UNUSED __attribute__((unused))
+
+static char build[1024] = "build";	/* where parleyd is */
+
+/* Starts parleyd --home home (stderr appended to logpath, stdin and
+ * stdout /dev/null); the child's pid (-1 if fork failed). */
+static DU_UNUSED pid_t
+spawn(const char *home, const char *logpath)
+{
+	char bin[1100];
+	pid_t pid;
+	int fd;
+
+	snprintf(bin, sizeof bin, "%s/parleyd", build);
+	if ((pid = fork()) != 0)
+		return pid;
+	if ((fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	execl(bin, "parleyd", "--home", home, "--log-level", DAEMON_LOG_LEVEL,
+	    (char *)NULL);
+	_exit(127);
+}
+
+/* Waits up to ms for pid to exit: its wait status, or -1. */
+static DU_UNUSED int
+reap(pid_t pid, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* SIGKILL, reaped; *pid set to -1. */
+static DU_UNUSED void
+kill9(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		reap(*pid, 5000);
+		*pid = -1;
+	}
+}
+
+/* SIGTERM, reaped (SIGKILL after 5 s); *pid set to -1. */
+static DU_UNUSED void
+stop(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGTERM);
+		if (reap(*pid, 5000) == -1) {
+			kill(*pid, SIGKILL);
+			reap(*pid, 5000);
+		}
+		*pid = -1;
+	}
+}
+
+static DU_UNUSED uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One request (stolen); the whole response (caller decrefs) or NULL. */
+static DU_UNUSED json_t *
+call(const char *home, json_t *req)
+{
+	json_t *resp = NULL;
+
+	if (ctl_call(home, req, &resp) != 0)
+		resp = NULL;
+	json_decref(req);
+	return resp;
+}
+
+/* The first channel's "messages" status at home, as a new reference. */
+static DU_UNUSED json_t *
+msgs(const char *home)
+{
+	json_t *r = call(home, json_pack("{s:s}", "cmd", "status")), *m;
+
+	m = json_object_get(json_array_get(json_object_get(json_object_get(r,
+	    "result"), "channels"), 0), "messages");
+	json_incref(m);
+	json_decref(r);
+	return m;
+}
+
+/* One integer of msgs(home), -1 without an answer. */
+static DU_UNUSED long long
+msg_field(const char *home, const char *f)
+{
+	json_t *m = msgs(home);
+	long long v = m ? json_integer_value(json_object_get(m, f)) : -1;
+
+	json_decref(m);
+	return v;
+}
+
+/* Waits up to ms for the daemon at home to answer status with a
+ * channel. */
+static DU_UNUSED bool
+wait_daemon(const char *home, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		json_t *m = msgs(home);
+		if (m) {
+			json_decref(m);
+			return true;
+		}
+		usleep(20000);
+	}
+	return false;
+}
+
+/* Writes text as home/parleyd.conf: 0, or -1. */
+static DU_UNUSED int
+write_conf(const char *home, const char *text)
+{
+	char path[1300];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/parleyd.conf", home);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+#endif
