@@ -1,9 +1,10 @@
 /*
  * daemon_util.h: helpers shared by the test programs that run real
  * parleyd processes by home directory (it_messages.c, it_people.c,
- * bench/msg_bench.c): starting a daemon, reaping and stopping it, the
- * monotonic clock, one control-socket request, the channel's "messages"
- * status, waiting for a daemon to answer, writing parleyd.conf.
+ * it_link.c, it_ctl.c, bench/msg_bench.c): starting a daemon, reaping
+ * and stopping it, the monotonic clock, one control-socket request, the
+ * channel's "messages" status, waiting for a daemon to answer, writing
+ * parleyd.conf.
  *
  * The including file may define DAEMON_LOG_LEVEL (a string, default
  * "info") before the #include: the --log-level its daemons run with.

@@ -33,41 +33,12 @@
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
 
+#define DAEMON_LOG_LEVEL "debug"
+#include "daemon_util.h"
+
 static char tmpdir[] = "/tmp/parley-it-ctl-XXXXXX";
-static char build[1024] = "build";
 static char home[80], logp[200], sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static pid_t pid = -1;
-
-static pid_t
-spawn(const char *log_path)
-{
-	char bin[1100];
-	pid_t p;
-	int fd;
-
-	snprintf(bin, sizeof bin, "%s/parleyd", build);
-	if ((p = fork()) != 0)
-		return p;
-	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd >= 0)
-		dup2(fd, 2);
-	execl(bin, "parleyd", "--home", home, "--log-level", "debug",
-	    (char *)NULL);
-	_exit(127);
-}
-
-static int
-reap(pid_t p, int ms)
-{
-	int st;
-
-	for (int i = 0; i < ms / 10; i++) {
-		if (waitpid(p, &st, WNOHANG) == p)
-			return st;
-		usleep(10000);
-	}
-	return -1;
-}
 
 /* Whether a line of the file at path contains s (the whole file: the
  * debug log grows past 64 KiB in test_output_backpressure). */
@@ -160,7 +131,7 @@ test_start(void)
 {
 	struct stat sb;
 
-	pid = spawn(logp);
+	pid = spawn(home, logp);
 	for (int i = 0; i < 300 && stat(sock, &sb) != 0; i++)
 		usleep(10000);
 	CHECK(stat(sock, &sb) == 0);
@@ -294,7 +265,7 @@ test_second_daemon(void)
 	int st;
 
 	snprintf(log2, sizeof log2, "%s/second.log", tmpdir);
-	p2 = spawn(log2);
+	p2 = spawn(home, log2);
 	st = reap(p2, 5000);
 	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	if (st == -1) {
@@ -331,16 +302,13 @@ test_bad_conf(void)
 		"{\"backoff_min_ms\": 5000, \"backoff_max_ms\": 100}",
 	};
 	char path[1300], log2[1400];
-	FILE *f;
 	int st;
 
 	snprintf(path, sizeof path, "%s/parleyd.conf", home);
 	snprintf(log2, sizeof log2, "%s/conf.log", tmpdir);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		f = fopen(path, "w");
-		fputs(bad[i], f);
-		fclose(f);
-		pid_t p = spawn(log2);
+		CHECK(write_conf(home, bad[i]) == 0);
+		pid_t p = spawn(home, log2);
 		st = reap(p, 5000);
 		if (st == -1) {
 			kill(p, SIGKILL);
@@ -405,7 +373,7 @@ test_expiry(void)
 	CHECK_INT(channel_with("south", &kn, -30, -1, port), 0);
 	CHECK_INT(channel_with("isle", &kn, -1, 5, port), 0);
 	keys_fini(&kn);
-	pid = spawn(logp);
+	pid = spawn(home, logp);
 	for (int i = 0; i < 300 && stat(sock, &sb) != 0; i++)
 		usleep(10000);
 	snprintf(cmd, sizeof cmd, "%s/parley status --home %s 2>&1", build,

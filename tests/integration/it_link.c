@@ -44,11 +44,13 @@
 #include "ctl/ctl.h"
 #include "link/handshake.h"
 
+#define DAEMON_LOG_LEVEL "info"
+#include "daemon_util.h"
+
 #define TIME_LIMIT_S 150
 #define HEARTBEAT_MS 1000
 
 static char tmpdir[] = "/tmp/parley-it-link-XXXXXX";
-static char build[1024] = "build";
 static int port_base;
 static char home_n[1200], home_s[1200], home_i[1200];
 static char log_n[1300], log_s[1300];
@@ -61,46 +63,6 @@ static uint8_t replay_msg[2 + LINK_INIT_LEN];	/* accepted once by south */
 static uint64_t replay_ns;
 
 /* --- processes ------------------------------------------------------ */
-
-static pid_t
-spawn(const char *home, const char *logpath)
-{
-	char bin[1100];
-	pid_t pid;
-	int fd;
-
-	snprintf(bin, sizeof bin, "%s/parleyd", build);
-	if ((pid = fork()) != 0)
-		return pid;
-	fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd >= 0) {
-		dup2(fd, 2);
-		close(fd);
-	}
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		close(fd);
-	}
-	execl(bin, "parleyd", "--home", home, "--log-level", "info",
-	    (char *)NULL);
-	_exit(127);
-}
-
-/* Waits up to ms for pid; returns its wait status or -1. */
-static int
-reap(pid_t pid, int ms)
-{
-	int st;
-
-	for (int i = 0; i < ms / 10; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(10000);
-	}
-	return -1;
-}
 
 static void
 kill_all(void)
@@ -130,15 +92,6 @@ on_alarm(int sig)
 		kill(pid_s, SIGKILL);
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* --- control socket -------------------------------------------------- */
@@ -243,8 +196,10 @@ wait_up(const char *home, int want, int ms)
 	return wait_up_since(home, want, now_ms(), ms);
 }
 
+/* Waits up to ms for home's daemon to answer status, channel or not
+ * (daemon_util.h's wait_daemon wants a channel). */
 static bool
-wait_daemon(const char *home, int ms)
+wait_status(const char *home, int ms)
 {
 	uint64_t t0 = now_ms();
 
@@ -331,19 +286,6 @@ make_agreement(struct agreement *a, const struct keys *x, const int *xports,
 	    (r = agreement_sign(a, x)) != 0 || (r = agreement_sign(a, y)) != 0)
 		return r;
 	return 0;
-}
-
-static int
-write_conf(const char *home, const char *text)
-{
-	char path[1300];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/parleyd.conf", home);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
 }
 
 static const char *conf =
@@ -502,8 +444,8 @@ test_both_paths_up(void)
 {
 	pid_n = spawn(home_n, log_n);
 	pid_s = spawn(home_s, log_s);
-	CHECK(wait_daemon(home_n, 5000));
-	CHECK(wait_daemon(home_s, 5000));
+	CHECK(wait_status(home_n, 5000));
+	CHECK(wait_status(home_s, 5000));
 	CHECK(wait_up(home_n, 2, 10000) >= 0);
 	CHECK(wait_up(home_s, 2, 10000) >= 0);
 	/* heartbeats both ways: pings and pongs counted, RTT measured */
@@ -798,7 +740,7 @@ test_kill9(void)
 	CHECK(ms >= 0);
 	printf("  kill -9: south saw both paths down after %lld ms\n", ms);
 	pid_n = spawn(home_n, log_n);
-	CHECK(wait_daemon(home_n, 5000));
+	CHECK(wait_status(home_n, 5000));
 	CHECK(wait_up(home_n, 2, 10000) >= 0);
 	CHECK(wait_up(home_s, 2, 10000) >= 0);
 }
@@ -824,7 +766,7 @@ test_silent_peer(void)
 }
 
 static bool
-stop(pid_t *pid, const char *home)
+stop_clean(pid_t *pid, const char *home)
 {
 	char sock[1300];
 	struct stat sb;
@@ -845,13 +787,13 @@ test_simultaneous(void)
 {
 	json_t *a, *b;
 
-	CHECK(stop(&pid_n, home_n));
-	CHECK(stop(&pid_s, home_s));
+	CHECK(stop_clean(&pid_n, home_n));
+	CHECK(stop_clean(&pid_s, home_s));
 	CHECK(log_has(log_n, "stopped", NULL));
 	for (int round = 0; round < 3; round++) {
 		pid_n = spawn(home_n, log_n);
 		pid_s = spawn(home_s, log_s);
-		CHECK(wait_daemon(home_n, 5000) && wait_daemon(home_s, 5000));
+		CHECK(wait_status(home_n, 5000) && wait_status(home_s, 5000));
 		CHECK(wait_up(home_n, 2, 10000) >= 0);
 		CHECK(wait_up(home_s, 2, 10000) >= 0);
 		usleep(1500000);
@@ -875,8 +817,8 @@ test_simultaneous(void)
 		CHECK_INT(path_int(home_s, 0, "handshakes"), h0);
 		CHECK_INT(path_int(home_s, 1, "handshakes"), h1);
 		if (round < 2) {
-			CHECK(stop(&pid_n, home_n));
-			CHECK(stop(&pid_s, home_s));
+			CHECK(stop_clean(&pid_n, home_n));
+			CHECK(stop_clean(&pid_s, home_s));
 		}
 	}
 }
@@ -984,8 +926,8 @@ test_duplicate_rule(void)
 	uint64_t t0;
 	bool up = false;
 
-	CHECK(stop(&pid_n, home_n));
-	CHECK(stop(&pid_s, home_s));
+	CHECK(stop_clean(&pid_n, home_n));
+	CHECK(stop_clean(&pid_s, home_s));
 	CHECK_INT(make_agreement(&ag_dup, &k_n, pn, &k_s, ps, 1, 365), 0);
 	CHECK_INT(agreement_install(home_n, &ag_dup), 0);
 	CHECK_INT(agreement_install(home_s, &ag_dup), 0);
@@ -1003,7 +945,7 @@ test_duplicate_rule(void)
 	usleep(100000);
 	pid_n = spawn(home_n, log_n);
 	pid_s = spawn(home_s, log_s);
-	CHECK(wait_daemon(home_n, 5000) && wait_daemon(home_s, 5000));
+	CHECK(wait_status(home_n, 5000) && wait_status(home_s, 5000));
 	t0 = now_ms();
 	while (!up && now_ms() - t0 < 10000) {
 		up = dup_bool(home_n, "up") == 1 && dup_bool(home_s, "up") == 1;
@@ -1021,8 +963,8 @@ test_duplicate_rule(void)
 	CHECK_INT(dup_bool(home_s, "we_initiated"), north_lower ? 0 : 1);
 	CHECK_INT(dup_bool(home_n, "up"), 1);
 	CHECK_INT(dup_bool(home_s, "up"), 1);
-	CHECK(stop(&pid_n, home_n));
-	CHECK(stop(&pid_s, home_s));
+	CHECK(stop_clean(&pid_n, home_n));
+	CHECK(stop_clean(&pid_s, home_s));
 	kill(gate, SIGKILL);
 	reap(gate, 2000);
 	hex_encode(fullid, ag_dup.id, AGREEMENT_ID_LEN);
@@ -1034,7 +976,7 @@ test_duplicate_rule(void)
 	CHECK_INT(write_conf(home_s, conf), 0);
 	pid_n = spawn(home_n, log_n);
 	pid_s = spawn(home_s, log_s);
-	CHECK(wait_daemon(home_n, 5000) && wait_daemon(home_s, 5000));
+	CHECK(wait_status(home_n, 5000) && wait_status(home_s, 5000));
 	CHECK(wait_up(home_s, 2, 10000) >= 0);
 }
 
@@ -1086,8 +1028,8 @@ test_clock_stepped_back(void)
 	uint8_t ts[LINK_TS_LEN];
 	char future[2 * LINK_TS_LEN + 1], lconf[512], *got;
 
-	CHECK(stop(&pid_n, home_n));
-	CHECK(stop(&pid_s, home_s));
+	CHECK(stop_clean(&pid_n, home_n));
+	CHECK(stop_clean(&pid_s, home_s));
 	link_ts_encode(ts, unix_ns() + 86400ull * 1000000000ull);
 	hex_encode(future, ts, LINK_TS_LEN);
 	for (unsigned p = 0; p < 2; p++) {
@@ -1100,12 +1042,12 @@ test_clock_stepped_back(void)
 	    port_base + 7);
 	CHECK_INT(write_conf(home_n, lconf), 0);
 	pid_s = spawn(home_s, log_s);
-	CHECK(wait_daemon(home_s, 5000));
+	CHECK(wait_status(home_s, 5000));
 	/* south's accepted timestamp came back from its file */
 	expect_refused(replay_msg, sizeof replay_msg, false,
 	    "replayed initiation", port_base + 3);
 	pid_n = spawn(home_n, log_n);
-	CHECK(wait_daemon(home_n, 5000));
+	CHECK(wait_status(home_n, 5000));
 	CHECK(wait_up(home_s, 2, 10000) >= 0);
 	for (unsigned p = 0; p < 2; p++) {
 		CHECK_INT(path_bool(home_s, p, "we_initiated"), 0);
@@ -1123,8 +1065,8 @@ test_clock_stepped_back(void)
 static void
 test_sigterm(void)
 {
-	CHECK(stop(&pid_n, home_n));
-	CHECK(stop(&pid_s, home_s));
+	CHECK(stop_clean(&pid_n, home_n));
+	CHECK(stop_clean(&pid_s, home_s));
 	CHECK(log_has(log_s, "signal 15: stopping", NULL));
 	/* the state file holds timestamps, mode 0600 */
 	char path[1300];
