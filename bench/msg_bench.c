@@ -48,6 +48,7 @@
 #include "ctl/ctl.h"
 #include "store/store.h"
 
+#define DAEMON_PAIR
 #define DAEMON_LOG_LEVEL "warn"
 #include "../tests/integration/daemon_util.h"
 
@@ -55,12 +56,6 @@
 #define POLL_US 2000.0
 
 static char tmpdir[] = "/tmp/parley-msg-bench-XXXXXX";
-static int port_base;
-static char home_n[1200], home_s[1200], log_n[1300], log_s[1300];
-static pid_t pid_n = -1, pid_s = -1;
-static struct agreement ag;
-static struct keys k_n, k_s;
-static char chhex[2 * AGREEMENT_ID_LEN + 1];
 static struct store *st_n, *st_s;	/* the daemons' stores, read only */
 
 static void
@@ -84,76 +79,6 @@ static const char *conf =
     "{\"handshake_timeout_ms\": 1000, \"backoff_min_ms\": 50,\n"
     " \"backoff_max_ms\": 500}\n";
 
-static bool
-setup(void)
-{
-	struct keys *ks[2] = { &k_n, &k_s };
-	char *homes[2] = { home_n, home_s };
-	const char *names[2] = { "north", "south" };
-
-	for (int i = 0; i < 2; i++) {
-		snprintf(homes[i], sizeof home_n, "%s/%s", tmpdir, names[i]);
-		if (keys_create(homes[i], names[i]) != 0 ||
-		    keys_load(ks[i], homes[i]) != 0)
-			return false;
-	}
-	agreement_defaults(&ag);
-	for (int i = 0; i < 2; i++) {
-		struct agreement_party *p = &ag.party[i];
-		snprintf(p->name, sizeof p->name, "%s", ks[i]->id.name);
-		memcpy(p->link_pub, ks[i]->id.link_pub, KEYS_PUB_LEN);
-		memcpy(p->sign_pub, ks[i]->id.sign_pub, KEYS_PUB_LEN);
-		for (int j = 0; j < 2; j++)
-			snprintf(p->paths[j], sizeof p->paths[j],
-			    "127.0.0.1:%d", port_base + 2 * i + j);
-	}
-	ag.npaths = 2;
-	randombytes_buf(ag.psk, sizeof ag.psk);
-	ag.created = (uint64_t)time(NULL) - 60;
-	ag.not_before = ag.created;
-	ag.not_after = (uint64_t)time(NULL) + 86400u * 30;
-	ag.heartbeat_s = 1;
-	if (agreement_finalize(&ag) != 0 || agreement_sign(&ag, &k_n) != 0 ||
-	    agreement_sign(&ag, &k_s) != 0 ||
-	    agreement_install(home_n, &ag) != 0 ||
-	    agreement_install(home_s, &ag) != 0)
-		return false;
-	hex_encode(chhex, ag.id, AGREEMENT_ID_LEN);
-	if (write_conf(home_n, conf) != 0 || write_conf(home_s, conf) != 0)
-		return false;
-	snprintf(log_n, sizeof log_n, "%s/north.log", tmpdir);
-	snprintf(log_s, sizeof log_s, "%s/south.log", tmpdir);
-	return true;
-}
-
-static bool
-start(pid_t *pid, const char *home, const char *logpath)
-{
-	*pid = spawn(home, logpath);
-	return wait_daemon(home, 10000);
-}
-
-/* Both up and synced on a path. */
-static bool
-wait_synced(int ms)
-{
-	uint64_t t0 = now_ms();
-	json_t *a, *b;
-	bool ok;
-
-	do {
-		a = msgs(home_n);
-		b = msgs(home_s);
-		ok = a && b && json_is_true(json_object_get(a, "synced")) &&
-		    json_is_true(json_object_get(b, "synced"));
-		json_decref(a);
-		json_decref(b);
-		if (ok)
-			return true;
-		usleep(50000);
-	} while (now_ms() - t0 < (uint64_t)ms);
-	return false;
-}
 
 /* --- the pipelined client -------------------------------------------- */
 
@@ -459,7 +384,7 @@ main(int argc, char **argv)
 	alarm(TIME_LIMIT_S);
 	port_base = 20100 + (int)(getpid() % 25) * 4;
 	memset(body, 'x', 1024);
-	if (mkdtemp(tmpdir) == NULL || !setup()) {
+	if (mkdtemp(tmpdir) == NULL || !setup(tmpdir, conf)) {
 		printf("msg_bench: setup failed\n");
 		return 1;
 	}

@@ -4,11 +4,12 @@
  * it_link.c, it_ctl.c, bench/msg_bench.c): starting a daemon, reaping
  * and stopping it, the monotonic clock, one control-socket request, the
  * channel's "messages" status, waiting for a daemon to answer, writing
- * parleyd.conf.
+ * parleyd.conf. With DAEMON_PAIR defined, also the north/south pair on
+ * one channel that it_messages and msg_bench set up alike (setup, start,
+ * wait_synced and their globals).
  *
  * The including file may define DAEMON_LOG_LEVEL (a string, default
  * "info") before the #include: the --log-level its daemons run with.
- * It must include <jansson.h> (ctl/ctl.h does) first.
  * Every function is static and marked unused: each program takes what it
  * needs.
  */
@@ -175,5 +176,103 @@ write_conf(const char *home, const char *text)
 	fputs(text, f);
 	return fclose(f);
 }
+
+#ifdef DAEMON_PAIR
+/*
+ * Two daemons, north and south, on one channel (it_messages.c,
+ * bench/msg_bench.c): define DAEMON_PAIR before the #include. The
+ * including file sets port_base before setup().
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "crypto/agreement.h"
+#include "crypto/keys.h"
+
+static int port_base;
+static char home_n[1200], home_s[1200], log_n[1300], log_s[1300];
+static pid_t pid_n = -1, pid_s = -1;
+static struct agreement ag;
+static struct keys k_n, k_s;
+static char chhex[2 * AGREEMENT_ID_LEN + 1];	/* the channel id, hex */
+
+/*
+ * Makes north and south homes under dir with keys, one signed two-path
+ * channel (ports port_base..port_base+3, heartbeat 1 s) installed in
+ * both, conf as both parleyd.conf; log_n, log_s named. False on failure.
+ */
+static DU_UNUSED bool
+setup(const char *dir, const char *conf)
+{
+	struct keys *ks[2] = { &k_n, &k_s };
+	char *homes[2] = { home_n, home_s };
+	const char *names[2] = { "north", "south" };
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(homes[i], sizeof home_n, "%s/%s", dir, names[i]);
+		if (keys_create(homes[i], names[i]) != 0 ||
+		    keys_load(ks[i], homes[i]) != 0)
+			return false;
+	}
+	agreement_defaults(&ag);
+	for (int i = 0; i < 2; i++) {
+		struct agreement_party *p = &ag.party[i];
+		snprintf(p->name, sizeof p->name, "%s", ks[i]->id.name);
+		memcpy(p->link_pub, ks[i]->id.link_pub, KEYS_PUB_LEN);
+		memcpy(p->sign_pub, ks[i]->id.sign_pub, KEYS_PUB_LEN);
+		for (int j = 0; j < 2; j++)
+			snprintf(p->paths[j], sizeof p->paths[j],
+			    "127.0.0.1:%d", port_base + 2 * i + j);
+	}
+	ag.npaths = 2;
+	randombytes_buf(ag.psk, sizeof ag.psk);
+	ag.created = (uint64_t)time(NULL) - 60;
+	ag.not_before = ag.created;
+	ag.not_after = (uint64_t)time(NULL) + 86400u * 30;
+	ag.heartbeat_s = 1;
+	if (agreement_finalize(&ag) != 0 || agreement_sign(&ag, &k_n) != 0 ||
+	    agreement_sign(&ag, &k_s) != 0 ||
+	    agreement_install(home_n, &ag) != 0 ||
+	    agreement_install(home_s, &ag) != 0)
+		return false;
+	hex_encode(chhex, ag.id, AGREEMENT_ID_LEN);
+	if (write_conf(home_n, conf) != 0 || write_conf(home_s, conf) != 0)
+		return false;
+	snprintf(log_n, sizeof log_n, "%s/north.log", dir);
+	snprintf(log_s, sizeof log_s, "%s/south.log", dir);
+	return true;
+}
+
+/* Spawns the daemon at home and waits up to 10 s for it to answer. */
+static DU_UNUSED bool
+start(pid_t *pid, const char *home, const char *logpath)
+{
+	*pid = spawn(home, logpath);
+	return wait_daemon(home, 10000);
+}
+
+/* Both up and synced on a path. */
+static DU_UNUSED bool
+wait_synced(int ms)
+{
+	uint64_t t0 = now_ms();
+	json_t *a, *b;
+	bool ok;
+
+	do {
+		a = msgs(home_n);
+		b = msgs(home_s);
+		ok = a && b && json_is_true(json_object_get(a, "synced")) &&
+		    json_is_true(json_object_get(b, "synced"));
+		json_decref(a);
+		json_decref(b);
+		if (ok)
+			return true;
+		usleep(50000);
+	} while (now_ms() - t0 < (uint64_t)ms);
+	return false;
+}
+#endif /* DAEMON_PAIR */
 
 #endif
