@@ -177,6 +177,38 @@ write_conf(const char *home, const char *text)
 	return fclose(f);
 }
 
+/* True when the log at path has a line containing a (and b, if given). */
+static DU_UNUSED bool
+log_has(const char *path, const char *a, const char *b)
+{
+	char line[2048];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, a) && (b == NULL || strstr(line, b));
+	fclose(f);
+	return found;
+}
+
+/* Polls log_has for up to ms; says what it missed. */
+static DU_UNUSED bool
+wait_log(const char *path, const char *a, const char *b, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		if (log_has(path, a, b))
+			return true;
+		usleep(20000);
+	}
+	printf("  log %s has no line with \"%s\"%s%s\n", path, a,
+	    b ? " and " : "", b ? b : "");
+	return false;
+}
+
 #ifdef DAEMON_PAIR
 /*
  * Two daemons, north and south, on one channel (it_messages.c,

@@ -214,38 +214,6 @@ wait_status(const char *home, int ms)
 	return false;
 }
 
-/* --- logs -------------------------------------------------------------- */
-
-static bool
-log_has(const char *path, const char *a, const char *b)
-{
-	char line[2048];
-	bool found = false;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof line, f))
-		found = strstr(line, a) && (b == NULL || strstr(line, b));
-	fclose(f);
-	return found;
-}
-
-static bool
-wait_log(const char *path, const char *a, const char *b, int ms)
-{
-	uint64_t t0 = now_ms();
-
-	while (now_ms() - t0 < (uint64_t)ms) {
-		if (log_has(path, a, b))
-			return true;
-		usleep(20000);
-	}
-	printf("  log %s has no line with \"%s\"%s%s\n", path, a,
-	    b ? " and " : "", b ? b : "");
-	return false;
-}
-
 /* --- setup --------------------------------------------------------------- */
 
 static int
