@@ -24,6 +24,8 @@
  * whatever else the machine runs).
  *
  * Usage: msg_bench [messages per run at 64 in flight, default 20000]
+ * MSG_BENCH_RUNS=digits runs only those rows (0-3, in table order), for
+ * profiling one case (no summary lines then).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -364,6 +366,7 @@ int
 main(int argc, char **argv)
 {
 	const char *b = getenv("BUILD");
+	const char *only = getenv("MSG_BENCH_RUNS");	/* e.g. "01": rows 0, 1 */
 	char cmd[3000];
 	int n = argc > 1 ? atoi(argv[1]) : 20000;
 	struct run runs[4];
@@ -424,12 +427,16 @@ main(int argc, char **argv)
 	printf("flight at         stored delivered receipted   median      p99"
 	    "    north south  both   north south\n");
 	for (int i = 0; i < 4; i++) {
+		if (only && !strchr(only, '0' + i))
+			continue;
 		if (!measure(&runs[i])) {
 			printf("msg_bench: run failed\n");
 			goto out;
 		}
 		row(&runs[i]);
 	}
+	if (only)
+		goto out;
 	printf("\n1 in flight, send -> receipted: median %.0f us = %.2f x the "
 	    "floor (%.0f us; target <= 1.5 x)\n", runs[1].lat.median,
 	    runs[1].lat.median / floor1, floor1);
