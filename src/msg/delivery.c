@@ -76,6 +76,8 @@ struct dl_sub {
 	uint64_t seq;			/* once assigned; 0 before */
 	uint64_t looked;		/* c->assigned when seq was read */
 	bool placed;			/* taken (or refused) by subs_direct */
+	uint8_t hdr[ENVELOPE_HEADER_MAX];	/* once placed by subs_direct */
+	size_t hlen;
 	size_t len;
 	uint8_t body[];
 };
@@ -782,6 +784,24 @@ assign_room(const struct dl_channel *c)
 	return room < DELIVERY_BATCH_MAX ? room : DELIVERY_BATCH_MAX;
 }
 
+/* chain_store_build, keeping the header in the submission for the early
+ * send (subs_send). */
+static int
+sub_build(void *arg, const struct store_draft *dr, uint8_t *hdr, size_t cap,
+    size_t *len, uint8_t id[STORE_ID_LEN])
+{
+	struct dl_sub *sb = arg;
+	int r;
+
+	if ((r = chain_store_build(NULL, dr, hdr, cap, len, id)) != 0)
+		return r;
+	if (*len > sizeof sb->hdr)
+		return ERR_TOO_BIG;
+	memcpy(sb->hdr, hdr, *len);
+	sb->hlen = *len;
+	return 0;
+}
+
 /* One submission of a direct channel: queued and assigned in one row
  * (store_queue_assigned). ERR_STATE: something is queued after all. */
 static int
@@ -801,8 +821,8 @@ sub_direct(struct delivery *d, struct dl_sub *sb, uint8_t last[STORE_ID_LEN])
 	dr.body = sb->body;
 	dr.body_len = sb->len;
 	dr.time_ms = dl_now(d);
-	sb->r = store_queue_assigned(d->s, &dr, dr.time_ms, chain_store_build,
-	    NULL, &sb->qid, &seq, id);
+	sb->r = store_queue_assigned(d->s, &dr, dr.time_ms, sub_build, sb,
+	    &sb->qid, &seq, id);
 	if (sb->r != 0)
 		return sb->r;
 	memcpy(last, id, STORE_ID_LEN);
@@ -819,14 +839,13 @@ sub_direct(struct delivery *d, struct dl_sub *sb, uint8_t last[STORE_ID_LEN])
  * the caller. Sets placed in what it took or refused.
  */
 static int
-subs_direct(struct delivery *d, struct dl_sub *list, bool *touched)
+subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
+    bool *took, struct store_head *heads)
 {
 	bool direct[DELIVERY_MAX_CHANNELS] = { false };
-	bool took[DELIVERY_MAX_CHANNELS] = { false };
 	uint8_t last[DELIVERY_MAX_CHANNELS][STORE_ID_LEN];
 	size_t cnt[DELIVERY_MAX_CHANNELS] = { 0 };
 	struct dl_sub *sb;
-	struct store_head h;
 	int r;
 
 	for (sb = list; sb != NULL; sb = sb->next)
@@ -856,10 +875,57 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched)
 		if (!took[i])
 			continue;
 		if ((r = sign_head(d, c->id, c->self, c->assigned, last[i],
-		    &h)) != 0 || (r = store_head_put(d->s, &h, dl_now(d))) != 0)
+		    &heads[i])) != 0 ||
+		    (r = store_head_put(d->s, &heads[i], dl_now(d))) != 0)
 			return r;
 	}
 	return 0;
+}
+
+/*
+ * The early send (docs/delivery.md, "Group commit"): what subs_direct put
+ * in a channel's chain goes on the wire from memory, MSGs in seq order and
+ * the head, before the transaction's commit, so that the peer verifies and
+ * stores them while our fsync runs. Only where everything before them was
+ * sent (c->sent was the seq before the group's first); a send that does not go
+ * (a full output queue) is left to pump_channel, which reads the rest back
+ * once committed. Sets early[i] where anything left.
+ */
+static void
+subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
+    const struct store_head *heads, bool *early)
+{
+	struct store_msg m;
+	struct chain_head h;
+	struct dl_sub *sb;
+
+	for (size_t i = 0; i < d->nch; i++)
+		early[i] = false;
+	for (uint8_t p = 0; p <= 3; p++)
+		for (sb = list; sb != NULL; sb = sb->next) {
+			struct dl_channel *c = d->ch[sb->ch];
+			if (!took[sb->ch] || !sb->placed || sb->r != 0 ||
+			    sb->precedence != p || c->sent + 1 != sb->seq)
+				continue;
+			memset(&m, 0, sizeof m);
+			m.seq = sb->seq;
+			memcpy(m.header, sb->hdr, sb->hlen);
+			m.header_len = sb->hlen;
+			m.body = sb->body;
+			m.body_len = sb->len;
+			if (send_msg(d, c, &m) != 0)
+				continue;
+			c->sent = sb->seq;
+			early[sb->ch] = true;
+		}
+	for (size_t i = 0; i < d->nch; i++) {
+		struct dl_channel *c = d->ch[i];
+		if (!early[i] || c->sent != heads[i].seq)
+			continue;
+		chain_head_from_store(&h, &heads[i]);
+		if (send_head(d, c, &h) == 0)
+			c->unsigned_n = c->unsigned_bytes = 0;
+	}
 }
 
 /* Queues the submitted messages in one transaction; where a channel may
@@ -867,20 +933,24 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched)
  * place in the chain and signs the head: one fsync for all, with the
  * peer's receipts taken since the last commit. */
 static int
-subs_commit(struct delivery *d, struct dl_sub *list, bool *touched)
+subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
+    bool *early)
 {
-	bool rc_in[DELIVERY_MAX_CHANNELS];
+	bool rc_in[DELIVERY_MAX_CHANNELS], took[DELIVERY_MAX_CHANNELS];
+	struct store_head heads[DELIVERY_MAX_CHANNELS];
 	struct dl_sub *sb;
 	size_t newly;
 	int r;
 
 	if ((r = store_txn_begin(d->s)) != 0)
 		return r;
-	for (size_t i = 0; i < d->nch; i++)	/* see rc_store */
+	for (size_t i = 0; i < d->nch; i++) {	/* see rc_store */
 		rc_in[i] = d->ch[i]->rc_pending &&
 		    store_receipt_put(d->s, &d->ch[i]->rc_pend, dl_now(d),
 		    &newly) == 0;
-	if ((r = subs_direct(d, list, touched)) != 0)
+		took[i] = false;
+	}
+	if ((r = subs_direct(d, list, touched, took, heads)) != 0)
 		goto out;
 	for (sb = list; sb != NULL; sb = sb->next) {
 		struct dl_channel *c = d->ch[sb->ch];
@@ -907,6 +977,7 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched)
 			goto out;
 		r = 0;
 	}
+	subs_send(d, list, took, heads, early);
 	if ((r = store_txn_commit(d->s)) == 0)
 		for (size_t i = 0; i < d->nch; i++)
 			if (rc_in[i])
@@ -922,6 +993,7 @@ static void
 subs_flush(struct delivery *d)
 {
 	bool touched[DELIVERY_MAX_CHANNELS] = { false };
+	bool early[DELIVERY_MAX_CHANNELS] = { false };
 	struct dl_sub *list = d->subs, *sb, *next;
 	int r;
 
@@ -930,12 +1002,29 @@ subs_flush(struct delivery *d)
 	d->subs = NULL;
 	d->subs_tail = &d->subs;
 	d->nsubs = 0;
-	if ((r = subs_commit(d, list, touched)) != 0) {
+	if ((r = subs_commit(d, list, touched, early)) != 0) {
 		log_warn("cannot queue %s: %s", list->next ? "messages" :
 		    "a message", r == ERR_FULL ? "store full" : err_str(r));
-		for (size_t i = 0; i < d->nch; i++)
+		for (size_t i = 0; i < d->nch; i++) {
+			struct dl_channel *c = d->ch[i];
 			if (touched[i])
-				sender_reload(d, d->ch[i]);
+				sender_reload(d, c);
+			if (c->sent > c->assigned)
+				c->sent = c->assigned;
+			/* Sent early, then not committed: the peer may
+			 * hold what this store does not. A new session's
+			 * SYNC tells, and the chain is taken back from the
+			 * peer (recovery) before anything new is assigned. */
+			if (early[i] && c->active >= 0 && d->io.drop) {
+				log_warn("channel %s: the store failed after "
+				    "sending: session ended; the peer's "
+				    "receipt decides what was sent",
+				    c->idhex);
+				d->io.drop(d->io.ctx, c->id,
+				    (unsigned)c->active, "store failed after "
+				    "sending");
+			}
+		}
 	}
 	for (sb = list; sb != NULL; sb = next) {
 		next = sb->next;
