@@ -65,6 +65,7 @@ struct daemon {
 	struct roles *roles;
 	const char *home;
 	uint64_t people_ms;
+	int wal_err;			/* the last store_wal_tick's */
 };
 
 static void
@@ -386,6 +387,19 @@ people_open(const struct keys *k, const struct agreement *ags, size_t n,
 	return 0;
 }
 
+/* WAL checkpoints, off the commit path (docs/store.md, "WAL
+ * checkpoints"). */
+static void
+wal_tick(struct daemon *dm)
+{
+	uint64_t copied;
+	int r = store_wal_tick(delivery_store(dm->dl), &copied);
+
+	if (r != 0 && r != ERR_AGAIN && r != dm->wal_err)
+		log_warn("store checkpoint: %s", err_str(r));
+	dm->wal_err = r;
+}
+
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -395,6 +409,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	delivery_pump(((struct daemon *)arg)->dl);
 	checkpoint_set_tick(((struct daemon *)arg)->cps, 0);
 	people_tick(arg);
+	wal_tick(arg);
 }
 
 /* Opens the store and the delivery engine with one channel per
@@ -413,6 +428,7 @@ messages_open(const char *home, const struct keys *k,
 		    err_str(r));
 		return r;
 	}
+	store_wal_defer(*st);
 	if (conf_store_max_pages != 0 && (r = store_set_max_pages(*st,
 	    conf_store_max_pages, &eff)) == 0)
 		log_info("store capped at %llu pages (store_max_pages)",

@@ -3,7 +3,10 @@
  * alerts, held messages and approvals, seen records, and two message
  * listings (by kind, by due time) for acknowledgments and deadlines.
  * Each write is one transaction; the tables are append-only (triggers in
- * schema.c, migration 1 -> 2).
+ * schema.c, migration 1 -> 2). Every statement is one of store.c's kept
+ * ones (store_int.h): the deadline scan runs its listings every second and
+ * the audit log is written at every send, and preparing them anew cost
+ * more than running them. So every SQL text passed to pprep is a literal.
  */
 #include "store/people.h"
 #include "store/store_int.h"
@@ -38,11 +41,21 @@ pfail(struct store *s, int rc)
 	}
 }
 
+/* A kept statement for sql, a string literal (its address is the key);
+ * each pprep is paired with pdone. */
 static int
 pprep(struct store *s, sqlite3_stmt **st, const char *sql)
 {
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	int rc = store_kept_prepare(s, st, sql);
 	return rc == SQLITE_OK ? 0 : pfail(s, rc);
+}
+
+/* Gives back a statement of pprep (reset and unbound, or finalized if it
+ * was a fresh one); NULL does nothing. */
+static void
+pdone(struct store *s, sqlite3_stmt *st)
+{
+	store_kept_done(s, st);
 }
 
 static int
@@ -119,8 +132,6 @@ store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
 
 	*n = 0;
 	memset(hash, 0, STORE_ID_LEN);
-	/* Kept statements (store.c): the audit log is written at every
-	 * send, and preparing these anew cost more than the writes. */
 	if ((r = store_kept_prep(s, &st, "SELECT n, hash FROM audit ORDER BY"
 	    " n DESC LIMIT 1")) != 0)
 		return r;
@@ -185,7 +196,7 @@ store_audit_each(struct store *s, store_audit_fn fn, void *arg)
 		    (size_t)sqlite3_column_bytes(st, 1), h)) != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	pdone(s, st);
 	return r;
 }
 
@@ -212,7 +223,8 @@ store_alert_put(struct store *s, const char *key, const char *json,
 	if ((r = pstep(s, st)) != 0)
 		goto out;
 	*fresh = sqlite3_changes(s->db) == 1;
-	sqlite3_finalize(st);
+	pdone(s, st);
+	st = NULL;
 	if ((r = pprep(s, &st, "SELECT n FROM alert WHERE key = ?1")) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -222,7 +234,7 @@ store_alert_put(struct store *s, const char *key, const char *json,
 	} else if (r == 0)
 		r = ERR_NOT_FOUND;
 out:
-	sqlite3_finalize(st);
+	pdone(s, st);
 	pend(s, nested, r);
 	return r;
 }
@@ -257,7 +269,7 @@ store_alerts_each(struct store *s, bool all, store_alert_fn fn, void *arg)
 		if ((r = fn(arg, &a)) != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	pdone(s, st);
 	return r;
 }
 
@@ -282,7 +294,7 @@ store_alert_clear(struct store *s, int64_t n, uint32_t uid,
 		goto out;
 	r = sqlite3_column_int(st, 0) == 0 ? ERR_NOT_FOUND :
 	    sqlite3_column_int(st, 1) != 0 ? ERR_STATE : 0;
-	sqlite3_finalize(st);
+	pdone(s, st);
 	st = NULL;
 	if (r != 0)
 		goto out;
@@ -296,7 +308,7 @@ store_alert_clear(struct store *s, int64_t n, uint32_t uid,
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
 	r = pstep(s, st);
 out:
-	sqlite3_finalize(st);
+	pdone(s, st);
 	pend(s, nested, r);
 	return r;
 }
@@ -326,7 +338,7 @@ store_held_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_bind_int64(st, 8, (sqlite3_int64)now_ms);
 	if ((r = write1(s, st)) == 0)
 		*hid = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
+	pdone(s, st);
 	return r;
 }
 
@@ -365,7 +377,7 @@ held_rows(struct store *s, sqlite3_stmt *st, store_held_fn fn, void *arg,
 		if ((r = fn(arg, &h)) != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	pdone(s, st);
 	return r;
 }
 
@@ -413,7 +425,7 @@ store_held_release(struct store *s, int64_t hid, int64_t qid, uint32_t uid,
 	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
 	r = write1(s, st);
-	sqlite3_finalize(st);
+	pdone(s, st);
 	return r == ERR_INVALID ? ERR_STATE : r;
 }
 
@@ -432,7 +444,7 @@ store_seen_put(struct store *s, const uint8_t id[STORE_ID_LEN], uint32_t uid,
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)now_ms);
 	r = write1(s, st);
-	sqlite3_finalize(st);
+	pdone(s, st);
 	return r;
 }
 
@@ -454,7 +466,7 @@ store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN], uint32_t *uid,
 		r = 0;
 	} else if (r == 0)
 		r = ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	pdone(s, st);
 	return r;
 }
 
@@ -508,7 +520,7 @@ msg_rows(struct store *s, sqlite3_stmt *st, store_msg_fn fn, void *arg)
 		if (r != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	pdone(s, st);
 	return r;
 }
 

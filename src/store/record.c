@@ -169,9 +169,11 @@ store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		return 0;
 	if (from > INT64_MAX - n)
 		return ERR_INVALID;
-	rc = sqlite3_prepare_v2(s->db, "SELECT seq, id FROM message WHERE"
+	/* Kept (store_int.h): the daemon's co-signed checkpoints
+	 * (msg/checkpoint.c) read ids here. */
+	rc = store_kept_prepare(s, &st, "SELECT seq, id FROM message WHERE"
 	    " channel = ?1 AND sender = ?2 AND seq > ?3 AND seq <= ?4"
-	    " ORDER BY seq", -1, &st, NULL);
+	    " ORDER BY seq");
 	if (rc != SQLITE_OK)
 		return rfail(s, rc);
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
@@ -190,7 +192,7 @@ store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = rfail(s, rc);
-	sqlite3_finalize(st);
+	store_kept_done(s, st);
 	return r;
 }
 

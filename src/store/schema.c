@@ -168,6 +168,9 @@ static const char *const migrations[] = {
 	"BEGIN SELECT RAISE(ABORT, 'checkpoints are never deleted'); END;\n"
 	"CREATE TRIGGER checkpoint_fixed BEFORE UPDATE ON checkpoint\n"
 	"BEGIN SELECT RAISE(ABORT, 'checkpoints are never rewritten'); END;\n",
+	/* 4 -> 5: message_dir served no statement, and every message stored
+	 * wrote a page of it (docs/store.md) */
+	"DROP INDEX message_dir;\n",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

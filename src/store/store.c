@@ -71,10 +71,10 @@ exec(struct store *s, const char *sql)
  * address is the key): kept from the last time, or prepared and kept
  * while there is room. A kept statement still running (a listing whose
  * callback comes back here) is not shared: a fresh one is made. Every
- * prep is paired with unprep.
+ * kept() is paired with unprep. Returns SQLite's result code.
  */
 static int
-prep(struct store *s, sqlite3_stmt **st, const char *sql)
+kept(struct store *s, sqlite3_stmt **st, const char *sql)
 {
 	size_t i;
 	int rc;
@@ -84,17 +84,26 @@ prep(struct store *s, sqlite3_stmt **st, const char *sql)
 			if (sqlite3_stmt_busy(s->stmts[i].st))
 				break;
 			*st = s->stmts[i].st;
-			return 0;
+			return SQLITE_OK;
 		}
 	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
 	    NULL);
 	if (rc != SQLITE_OK)
-		return fail(s, rc);
+		return rc;
 	if (i < STORE_STMTS && s->stmts[i].sql == NULL) {
 		s->stmts[i].sql = sql;
 		s->stmts[i].st = *st;
 	}
-	return 0;
+	return SQLITE_OK;
+}
+
+/* kept(), with the result mapped to our codes. */
+static int
+prep(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	int rc = kept(s, st, sql);
+
+	return rc == SQLITE_OK ? 0 : fail(s, rc);
 }
 
 /* Gives back a statement of prep: a kept one is reset for next time
@@ -133,6 +142,12 @@ int
 store_kept_prep(struct store *s, sqlite3_stmt **st, const char *sql)
 {
 	return prep(s, st, sql);
+}
+
+int
+store_kept_prepare(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	return kept(s, st, sql);
 }
 
 void
@@ -514,6 +529,101 @@ store_page_count(struct store *s, uint64_t *pages)
 	if ((r = query_int(s, "PRAGMA page_count", &v)) != 0)
 		return r;
 	*pages = v < 0 ? 0 : (uint64_t)v;
+	return 0;
+}
+
+/*
+ * Called by SQLite after each commit of this connection that wrote to the
+ * WAL, with the frames it now holds (in place of the automatic checkpoint
+ * every 1000 pages, store_wal_defer): only past STORE_WAL_HARD does the
+ * commit copy them itself. A failed copy does not fail the commit (it is
+ * durable already); the next commit or tick tries again.
+ */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+	int log = 0, done = 0;
+
+	(void)name;
+	if (frames < 0)
+		frames = 0;
+	if ((uint64_t)frames < s->wal.frames)
+		s->wal.copied = 0;	/* restarted from its start */
+	s->wal.frames = (uint64_t)frames;
+	s->wal.commits++;
+	if (frames >= STORE_WAL_HARD && sqlite3_wal_checkpoint_v2(db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK) {
+		s->wal.frames = log < 0 ? 0 : (uint64_t)log;
+		s->wal.copied = done < 0 ? 0 : (uint64_t)done;
+		s->wal.checkpoints++;
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * Gives the WAL file STORE_WAL_PRESIZE pages up front, zeros written and
+ * synced now (SQLite's size hint, in 1 MiB chunks): a commit that extends
+ * the file costs an fdatasync about twice as long as one that overwrites
+ * blocks (docs/store.md), and a new WAL would otherwise be extended until
+ * its first checkpoint. Under the write lock, so that no other writer
+ * appends meanwhile. Best effort: without it, commits are as durable,
+ * only slower until the WAL has grown.
+ */
+static void
+wal_presize(struct store *s)
+{
+	sqlite3_file *f = NULL;
+	sqlite3_int64 page = 0, size;
+	int chunk = 1 << 20;
+
+	if (query_int(s, "PRAGMA page_size", &page) != 0 || page <= 0 ||
+	    run1(s, "BEGIN IMMEDIATE") != 0)
+		return;
+	size = 32 + STORE_WAL_PRESIZE * (page + 24);	/* header, frames */
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+	    &f) == SQLITE_OK && f != NULL && f->pMethods != NULL &&
+	    f->pMethods->xFileControl != NULL &&
+	    f->pMethods->xFileControl(f, SQLITE_FCNTL_CHUNK_SIZE, &chunk) ==
+	    SQLITE_OK && f->pMethods->xFileControl(f, SQLITE_FCNTL_SIZE_HINT,
+	    &size) == SQLITE_OK)
+		(void)f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+	rollback(s);
+}
+
+void
+store_wal_defer(struct store *s)
+{
+	sqlite3_wal_hook(s->db, wal_hook, s);
+	s->wal.deferred = 1;
+	wal_presize(s);
+}
+
+int
+store_wal_tick(struct store *s, uint64_t *copied)
+{
+	uint64_t pending, before;
+	bool quiet;
+	int rc, log = 0, done = 0;
+
+	*copied = 0;
+	if (!s->wal.deferred)
+		return ERR_STATE;
+	pending = s->wal.frames > s->wal.copied ? s->wal.frames -
+	    s->wal.copied : 0;
+	quiet = s->wal.commits == s->wal.ticked;
+	s->wal.ticked = s->wal.commits;
+	if (pending == 0 || (pending < STORE_WAL_SOFT && !quiet))
+		return 0;
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    &log, &done);
+	if (rc != SQLITE_OK)
+		return fail(s, rc);
+	before = s->wal.copied;
+	s->wal.frames = log < 0 ? 0 : (uint64_t)log;
+	s->wal.copied = done < 0 ? 0 : (uint64_t)done;
+	s->wal.checkpoints++;
+	*copied = s->wal.copied > before ? s->wal.copied - before : 0;
 	return 0;
 }
 

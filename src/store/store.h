@@ -25,7 +25,7 @@
 #include "base/err.h"
 
 #define STORE_FILE "parley.db"		/* in the node home */
-#define STORE_SCHEMA_VERSION 4		/* PRAGMA user_version; docs/store.md */
+#define STORE_SCHEMA_VERSION 5		/* PRAGMA user_version; docs/store.md */
 #define STORE_APPLICATION_ID 0x70726c79	/* "prly", PRAGMA application_id */
 #define STORE_ID_LEN 32
 #define STORE_SIG_LEN 64
@@ -156,6 +156,33 @@ int store_set_max_pages(struct store *s, uint64_t pages, uint64_t *effective)
     WUR;
 /* Pages in the file now. */
 int store_page_count(struct store *s, uint64_t *pages) WUR;
+
+/*
+ * WAL checkpoints, the daemon's policy (docs/store.md, "WAL
+ * checkpoints"). By default SQLite copies the WAL into the database inside
+ * the commit that brings it to 1000 pages, which adds the copy and an
+ * fsync of the database to that one commit. store_wal_defer moves that automatic
+ * checkpoint to STORE_WAL_HARD pages (a bound: the WAL cannot grow without
+ * limit while the daemon is busy), and the caller runs store_wal_tick
+ * periodically: a PASSIVE checkpoint (it waits for no reader) when the WAL
+ * holds STORE_WAL_SOFT pages not yet copied, or any when no commit came
+ * since the last tick. The WAL file is given STORE_WAL_PRESIZE pages at
+ * once, so that commits overwrite its blocks instead of extending it.
+ * Durability is unchanged (a commit is durable once its WAL fsync
+ * returns, whenever the copy is made). Tools that open the store briefly
+ * keep SQLite's default.
+ */
+#define STORE_WAL_SOFT 1000		/* pages: store_wal_tick copies */
+#define STORE_WAL_HARD 8192		/* pages: a commit copies anyway */
+#define STORE_WAL_PRESIZE (4 * STORE_WAL_SOFT)	/* pages: the WAL file's
+					 * size from store_wal_defer on */
+void store_wal_defer(struct store *s);
+/* Runs a checkpoint if the policy above says so; *copied is the number of
+ * WAL pages it copied (0: none ran, or nothing to copy). ERR_AGAIN when
+ * another connection was checkpointing or this one is inside a
+ * transaction (nothing lost: the next tick tries again); ERR_STATE
+ * without store_wal_defer. */
+int store_wal_tick(struct store *s, uint64_t *copied) WUR;
 
 /*
  * Group commit: between store_txn_begin and store_txn_commit every write

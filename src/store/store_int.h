@@ -8,7 +8,8 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define STORE_STMTS 48		/* prepared statements kept (store.c) */
+#define STORE_STMTS 96		/* prepared statements kept (store.c): room
+				 * for every SQL literal of the module */
 
 struct store {
 	sqlite3 *db;
@@ -21,14 +22,30 @@ struct store {
 	uint64_t commits;
 	int txn;		/* a caller's transaction is open
 				 * (store_txn_begin): writes nest in it */
+	/* WAL checkpoints (store_wal_defer, store_wal_tick): as this
+	 * connection last saw them. */
+	struct {
+		int deferred;		/* store_wal_defer was called */
+		uint64_t frames;	/* frames in the WAL */
+		uint64_t copied;	/* of those, in the database */
+		uint64_t commits;	/* commits that wrote frames */
+		uint64_t ticked;	/* commits at the last tick */
+		uint64_t checkpoints;	/* checkpoints run */
+	} wal;
 	char errmsg[256];
 };
 
 /* store.c's kept prepared statements, for the module's other files: sql
- * must be a string literal (its address is the key); each store_kept_prep
- * is paired with store_kept_done. store_kept_run runs one statement
- * without rows (BEGIN, SAVEPOINT, RELEASE, COMMIT) that way. */
+ * must be a string literal (its address is the key; a ternary between
+ * literals is fine, a built buffer is not); each store_kept_prep is paired
+ * with store_kept_done. A kept statement still running (a listing whose
+ * callback comes back into the store) is not shared: a fresh one is made
+ * and store_kept_done finalizes it. store_kept_prepare is store_kept_prep
+ * returning SQLite's result code, for a file that maps codes its own way.
+ * store_kept_run runs one statement without rows (BEGIN, SAVEPOINT,
+ * RELEASE, COMMIT) that way. */
 int store_kept_prep(struct store *s, sqlite3_stmt **st, const char *sql);
+int store_kept_prepare(struct store *s, sqlite3_stmt **st, const char *sql);
 void store_kept_done(struct store *s, sqlite3_stmt *st);
 int store_kept_run(struct store *s, const char *sql);
 

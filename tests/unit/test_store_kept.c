@@ -1,0 +1,427 @@
+/*
+ * test_store_kept.c: the store's kept statements (store_int.h), from
+ * outside: the statements the daemon runs all the time (the deadline
+ * scan's listings, the audit log, alerts, seen records, held messages and
+ * approvals, the checkpoints' ids) are prepared once per connection and
+ * never again; a listing whose callback comes back into the store with the
+ * same statement, or writes, gets correct answers; errors are the same
+ * codes as before, and a statement that failed is usable again; every
+ * statement fits in the table (STORE_STMTS).
+ *
+ * It counts statements compiled on the store's connection with an SQLite
+ * authorizer (called when a statement is prepared, never when it runs),
+ * and reads struct store (store_int.h) for the connection and the table;
+ * everything else goes through store.h, people.h and record.h.
+ */
+#include <sodium.h>
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "msg/chain.h"
+#include "msg/envelope.h"
+#include "store/people.h"
+#include "store/record.h"
+#include "store/store.h"
+#include "store/store_int.h"
+
+static char tmpdir[64];
+static uint8_t chan[32];
+static uint64_t now = 1700000000000ull;
+static struct store *s;
+static uint64_t compiled;	/* grows whenever a statement that reads or
+				 * writes is prepared */
+
+static int
+count_compiled(void *arg, int action, const char *a, const char *b,
+    const char *c, const char *d)
+{
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	/* once per SELECT, INSERT, ... compiled (a subquery too); a
+	 * ROLLBACK (error paths run it with sqlite3_exec) is none of these */
+	if (action == SQLITE_SELECT || action == SQLITE_INSERT ||
+	    action == SQLITE_UPDATE || action == SQLITE_DELETE)
+		(*(uint64_t *)arg)++;
+	return SQLITE_OK;
+}
+
+/* Our text message i, sent alone, at time t. */
+static void
+send_at(uint64_t i, uint8_t precedence, uint64_t t)
+{
+	char body[64];
+	struct store_draft d;
+	uint8_t id[32];
+	uint64_t seq;
+	int64_t qid;
+
+	snprintf(body, sizeof body, "message %llu", (unsigned long long)i);
+	memset(&d, 0, sizeof d);
+	d.channel = chan;
+	d.sender = 0;
+	d.precedence = precedence;
+	d.marking = ENVELOPE_PRIVATE;
+	d.kind = ENVELOPE_TEXT;
+	d.body = (const uint8_t *)body;
+	d.body_len = strlen(body);
+	d.time_ms = t;
+	CHECK_INT(store_queue_assigned(s, &d, t, chain_store_build, NULL,
+	    &qid, &seq, id), 0);
+	CHECK_INT(seq, i);
+}
+
+static int
+count_msg(void *arg, struct store_msg *m)
+{
+	(void)m;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The deadline watch's scan of one channel (msg/deadline.c): two
+ * listings per precedence and party. Returns the rows seen. */
+static size_t
+scan(uint64_t from, uint64_t to)
+{
+	size_t rows = 0;
+
+	for (unsigned p = 0; p < 4; p++)
+		for (unsigned who = 0; who < 2; who++) {
+			CHECK_INT(store_unacked_each(s, chan, (uint8_t)who,
+			    (uint8_t)p, from, to, 1000, "ack-overdue:peer:",
+			    count_msg, &rows), 0);
+			CHECK_INT(store_unacked_arrived_each(s, chan,
+			    (uint8_t)who, (uint8_t)p, from, to, 1000, to,
+			    "ack-overdue:peer:", count_msg, &rows), 0);
+		}
+	return rows;
+}
+
+static void
+test_scan_prepared_once(void)
+{
+	uint64_t before;
+	size_t first, rows;
+
+	for (uint64_t i = 1; i <= 40; i++)
+		send_at(i, (uint8_t)(i % 4), now + i * 100);
+	first = scan(0, now + 100000);
+	CHECK_INT(first, 40 * 2);	/* each is due and arrived */
+	before = compiled;
+	for (int k = 0; k < 100; k++) {
+		rows = scan(0, now + 100000);
+		CHECK_INT(rows, first);
+	}
+	CHECK_INT(compiled, before);
+	rows = scan(now + 1000, now + 2000);	/* other bounds, same SQL */
+	CHECK_INT(rows, 10);		/* due then; none arrived past due */
+	CHECK_INT(compiled, before);
+}
+
+/* People in the loop, as the daemon's requests use them, twice: the
+ * second round prepares nothing. Errors keep their codes. */
+static int
+held_row(void *arg, const struct store_held *h)
+{
+	(void)h;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int
+alert_row(void *arg, const struct store_alert *a)
+{
+	(void)a;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int
+audit_row(void *arg, uint64_t n, const uint8_t *entry, size_t len,
+    const uint8_t hash[STORE_ID_LEN])
+{
+	(void)n;
+	(void)entry;
+	(void)len;
+	(void)hash;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void
+people_round(int round, bool check, uint64_t *prepared)
+{
+	uint8_t hash[32], id[32], ids[4][32];
+	char name[STORE_NAME_MAX + 1], key[32];
+	uint64_t n = 0, t = 0;
+	int64_t an = 0, hid = 0, hid2 = 0;
+	size_t count = 0;
+	uint32_t uid = 0;
+	bool fresh = false;
+
+	CHECK_INT(store_audit_last(s, &n, hash), 0);
+	CHECK_INT(store_audit_put(s, n + 1, (const uint8_t *)"entry", 5,
+	    hash), 0);
+	CHECK_INT(store_audit_put(s, n + 5, (const uint8_t *)"entry", 5,
+	    hash), ERR_CHAIN);
+	CHECK_INT(store_audit_each(s, audit_row, &count), 0);
+	CHECK_INT(count, (size_t)n + 1);
+
+	snprintf(key, sizeof key, "k%d", round);
+	CHECK_INT(store_alert_put(s, key, "{}", now, &an, &fresh), 0);
+	CHECK(fresh);
+	CHECK_INT(store_alert_put(s, key, "{}", now, &an, &fresh), 0);
+	CHECK(!fresh);
+	CHECK_INT(store_alert_clear(s, an, 1000, "op", "note", now), 0);
+	CHECK_INT(store_alert_clear(s, an, 1000, "op", "note", now),
+	    ERR_STATE);
+	CHECK_INT(store_alert_clear(s, 9999, 1000, "op", "note", now),
+	    ERR_NOT_FOUND);
+	count = 0;
+	CHECK_INT(store_alerts_each(s, true, alert_row, &count), 0);
+	CHECK_INT(count, (size_t)round);
+	count = 0;
+	CHECK_INT(store_alerts_each(s, false, alert_row, &count), 0);
+	CHECK_INT(count, 0);
+
+	CHECK_INT(store_held_put(s, chan, 3, 0, 1, (const uint8_t *)"hold", 4,
+	    1000, "op", now, &hid), 0);
+	CHECK_INT(store_held_put(s, chan, 3, 0, 1, (const uint8_t *)"hold", 4,
+	    1000, "op", now, &hid2), 0);
+	count = 0;
+	CHECK_INT(store_held_get(s, hid, held_row, &count), 0);
+	CHECK_INT(count, 1);
+	CHECK_INT(store_held_get(s, 99999, held_row, &count), ERR_NOT_FOUND);
+	CHECK_INT(store_held_release(s, hid, round, 1000, "op", now), 0);
+	CHECK_INT(store_held_release(s, hid, round, 1000, "op", now),
+	    ERR_STATE);
+	CHECK_INT(store_held_release(s, hid2, round, 1000, "op", now),
+	    ERR_STATE);			/* that qid was released already */
+	count = 0;
+	CHECK_INT(store_held_each(s, true, held_row, &count), 0);
+	CHECK_INT(count, (size_t)round);	/* each round leaves hid2 */
+	count = 0;
+	CHECK_INT(store_held_each(s, false, held_row, &count), 0);
+	CHECK_INT(count, (size_t)round * 2);
+
+	CHECK_INT(store_highest(s, chan, 0, &n, id), 0);
+	CHECK_INT(store_seen_get(s, id, &uid, name, sizeof name, &t),
+	    round == 1 ? ERR_NOT_FOUND : 0);
+	CHECK_INT(store_seen_put(s, id, 1000 + (uint32_t)round, "op", now),
+	    0);
+	CHECK_INT(store_seen_get(s, id, &uid, name, sizeof name, &t), 0);
+	CHECK_INT(uid, 1001);		/* the first keeps it */
+	CHECK_STR(name, "op");
+
+	CHECK_INT(store_acks_naming(s, chan, id, count_msg, &count), 0);
+	CHECK_INT(store_ids_range(s, chan, 0, 0, 4, ids), 0);
+	CHECK_INT(store_ids_range(s, chan, 0, n - 1, 1, ids), 0);
+	CHECK_MEM(ids[0], id, 32);
+
+	if (check)
+		CHECK_INT(compiled, *prepared);
+	*prepared = compiled;
+}
+
+static void
+test_people_prepared_once(void)
+{
+	uint64_t prepared = 0;
+
+	for (int round = 1; round <= 3; round++)
+		people_round(round, round > 1, &prepared);
+	/* inside a caller's transaction too (the group commit: savepoints,
+	 * prepared the first time) */
+	for (int round = 4; round <= 5; round++) {
+		CHECK_INT(store_txn_begin(s), 0);
+		people_round(round, round > 4, &prepared);
+		CHECK_INT(store_txn_commit(s), 0);
+	}
+}
+
+/*
+ * A listing whose callback comes back with the same listing (the kept
+ * statement is running: a fresh one answers, then goes) and writes (as
+ * the deadline watch raises an alert per row): both see what they should,
+ * and afterwards the kept statement is used again.
+ */
+struct nest {
+	size_t outer, inner;
+	int depth;
+};
+
+static int
+nest_row(void *arg, struct store_msg *m)
+{
+	struct nest *x = arg;
+	char key[80];
+	int64_t n;
+	bool fresh;
+	int r;
+
+	if (x->depth > 0) {
+		x->inner++;
+		return 0;
+	}
+	x->outer++;
+	x->depth++;
+	r = store_unacked_each(s, chan, 0, m->precedence, 0, now + 100000,
+	    1000, NULL, nest_row, x);
+	x->depth--;
+	if (r != 0)
+		return r;
+	memcpy(key, "nest:", 5);
+	for (size_t i = 0; i < 32; i++)
+		snprintf(key + 5 + 2 * i, 3, "%02x", m->id[i]);
+	return store_alert_put(s, key, "{}", now, &n, &fresh);
+}
+
+static void
+test_nested_listing(void)
+{
+	struct nest x = { 0, 0, 0 };
+	uint64_t before;
+	size_t rows = 0;
+
+	(void)scan(0, now + 100000);
+	before = compiled;
+	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, now + 100000, 1000,
+	    NULL, nest_row, &x), 0);
+	CHECK_INT(x.outer, 10);			/* precedence 1 of 40 */
+	CHECK_INT(x.inner, 10 * 10);
+	CHECK(compiled >= before + 10);		/* a fresh one per nesting */
+	before = compiled;
+	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, now + 100000, 1000,
+	    NULL, count_msg, &rows), 0);
+	CHECK_INT(rows, 10);
+	CHECK_INT(compiled, before);
+	/* the alerts the callback stored, one per row keyed "nest:" and its
+	 * id, now hide those rows from a scan that asks */
+	rows = 0;
+	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, now + 100000, 1000,
+	    "nest:", count_msg, &rows), 0);
+	CHECK_INT(rows, 0);
+}
+
+/* The rest of the store's statements, run twice: every one is kept (the
+ * second round prepares nothing), with room to spare in the table. */
+static void
+other_round(uint64_t i)
+{
+	struct store_receipt rc, got;
+	struct store_head h;
+	struct store_msg m;
+	uint8_t cp[16] = { 0 }, back[16];
+	uint64_t first, last;
+	size_t n = 0, newly, len;
+	int64_t qid;
+	bool added;
+
+	CHECK_INT(store_queue(s, chan, 0, 3, 0, 1, (const uint8_t *)"queued",
+	    6, now, &qid), 0);
+	CHECK_INT(store_queued_count(s, chan, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(store_assign_batch(s, chan, 0, 8, now, chain_store_build,
+	    NULL, &first, &last), 0);
+	CHECK_INT(first, last);
+	CHECK_INT(store_get_local(s, qid, &m), 0);
+	CHECK_INT(m.seq, first);
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, chan, 32);
+	h.seq = m.seq;
+	memcpy(h.id, m.id, 32);
+	CHECK_INT(store_head_put(s, &h, now), 0);
+	CHECK_INT(store_head_covering(s, chan, 0, 1, &h), 0);
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.channel, chan, 32);
+	rc.receiver = 1;
+	rc.seq = m.seq;
+	memcpy(rc.id, m.id, 32);
+	CHECK_INT(store_receipt_put(s, &rc, now, &newly), 0);
+	CHECK_INT(store_receipt_latest(s, chan, 1, &got), 0);
+	CHECK_INT(got.seq, m.seq);
+	store_msg_fini(&m);
+	CHECK_INT(store_get(s, got.id, &m), 0);
+	CHECK_INT(m.state, STORE_RECEIPTED);
+	store_msg_fini(&m);
+	n = 0;
+	CHECK_INT(store_list(s, NULL, STORE_BOTH, 5, count_msg, &n), 0);
+	CHECK_INT(n, 5);
+	n = 0;
+	CHECK_INT(store_after(s, chan, 0, 0, 1000, count_msg, &n), 0);
+	CHECK_INT(n, 40 + i);
+	cp[0] = (uint8_t)i;
+	CHECK_INT(store_checkpoint_put(s, chan, i, i, now, cp, sizeof cp, now,
+	    &added), 0);
+	CHECK(added);
+	CHECK_INT(store_checkpoint_latest(s, chan, back, sizeof back, &len),
+	    0);
+	CHECK_MEM(back, cp, sizeof cp);
+}
+
+static void
+test_table_has_room(void)
+{
+	uint64_t before;
+	size_t used = 0;
+
+	other_round(1);
+	before = compiled;
+	other_round(2);
+	CHECK_INT(compiled, before);
+	while (used < STORE_STMTS && s->stmts[used].sql != NULL)
+		used++;
+	printf("  %zu kept statements of %d\n", used, STORE_STMTS);
+	CHECK(used >= 45);
+	CHECK(used < STORE_STMTS);
+}
+
+static void
+cleanup(void)
+{
+	DIR *dir = opendir(tmpdir);
+	struct dirent *e;
+	char p[512];
+
+	if (dir == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(dir);
+	rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+	char p[128];
+	int r;
+
+	if (sodium_init() < 0)
+		return 1;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/parley-store-kept-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	memset(chan, 0xc1, sizeof chan);
+	snprintf(p, sizeof p, "%s/kept.db", tmpdir);
+	if (store_open(&s, p) != 0)
+		return 1;
+	sqlite3_set_authorizer(s->db, count_compiled, &compiled);
+	RUN(test_scan_prepared_once);
+	RUN(test_people_prepared_once);
+	RUN(test_nested_listing);
+	RUN(test_table_has_room);
+	store_close(s);
+	r = harness_summary();
+	cleanup();
+	return r;
+}
