@@ -41,6 +41,9 @@ int cmd_audit(int argc, char **argv);		/* audit.c */
 struct json_t;
 int cli_call(const char *home, const char *cmd, struct json_t *req,
     struct json_t **result);
+/* cli_call with a raw body (ctl_call_body): send's text. */
+int cli_call_body(const char *home, const char *cmd, struct json_t *req,
+    const void *body, size_t len, struct json_t **result);
 int cli_list(int argc, char **argv, const char *cmd);
 
 /* The node home: --home wins, then $PARLEY_HOME, then ~/.parley. */

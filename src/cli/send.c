@@ -2,6 +2,7 @@
  * send.c: `parley send`: queues one text message with the running parleyd
  * (control request "send", docs/control.md). The daemon commits it to its
  * store as queued before it answers, so a printed id is a durable message.
+ * The text goes as the request's raw body, as it is (never JSON-escaped).
  * Also cli_call, the request helper of send, inbox, show and log.
  */
 #include <getopt.h>
@@ -18,10 +19,17 @@
 int
 cli_call(const char *home, const char *cmd, json_t *req, json_t **result)
 {
+	return cli_call_body(home, cmd, req, NULL, 0, result);
+}
+
+int
+cli_call_body(const char *home, const char *cmd, json_t *req,
+    const void *body, size_t len, json_t **result)
+{
 	json_t *resp = NULL, *e;
 	int r, rc;
 
-	r = ctl_call(home, req, &resp);
+	r = ctl_call_body(home, req, body, len, &resp);
 	if (r == ERR_CLOSED) {
 		fprintf(stderr, "parley %s: parleyd is not running for %s (no "
 		    "answer on %s/%s)\n", cmd, home, home, CTL_SOCKET_NAME);
@@ -53,18 +61,17 @@ usage(FILE *f)
 	    "                   [--marking M] [--for-principal] [--json]\n"
 	    "                   (TEXT | --file F | -)\n"
 	    "\n"
-	    "Queues a text message (UTF-8 without NUL; up to %u bytes,\n"
-	    "about %u through the control socket today) for the peer of a\n"
-	    "channel. --to: peer name or channel id prefix, optional with one\n"
-	    "channel. --precedence: flash, immediate, priority, routine\n"
-	    "(default). --marking: private (default), contact-releasable,\n"
-	    "releasable. Without TEXT or --file, or with -, reads standard\n"
-	    "input. Prints the local id (q123): the message is stored before\n"
-	    "it is printed. --for-principal: held (h12) until a principal\n"
-	    "runs parley approve. "
-	    "Exit 0 queued, 1 refused (e.g. store full), 2 bad\n"
+	    "Queues a text message (UTF-8 without NUL; up to %u bytes)\n"
+	    "for the peer of a channel. --to: peer name or channel id\n"
+	    "prefix, optional with one channel. --precedence: flash,\n"
+	    "immediate, priority, routine (default). --marking: private\n"
+	    "(default), contact-releasable, releasable. Without TEXT or\n"
+	    "--file, or with -, reads standard input. Prints the local id\n"
+	    "(q123): the message is stored before it is printed.\n"
+	    "--for-principal: held (h12) until a principal runs parley\n"
+	    "approve. Exit 0 queued, 1 refused (e.g. store full), 2 bad\n"
 	    "usage, 3 parleyd not running.\n",
-	    ENVELOPE_BODY_MAX, CTL_REQUEST_MAX - 1024);
+	    ENVELOPE_BODY_MAX);
 }
 
 static int
@@ -80,8 +87,10 @@ read_stdin(uint8_t **out, size_t *len)
 				free(b);
 				return ERR_TOO_BIG;
 			}
-			if ((nb = realloc(b, cap * 2)) == NULL)
-				break;
+			if ((nb = realloc(b, cap * 2)) == NULL) {
+				free(b);	/* not a cut text */
+				return ERR_NOMEM;
+			}
 			b = nb;
 			cap *= 2;
 		}
@@ -150,6 +159,8 @@ cmd_send(int argc, char **argv)
 			memcpy(body, argv[optind], len);
 	} else
 		r = read_stdin(&body, &len);
+	if (r == 0 && len > ENVELOPE_BODY_MAX)
+		r = ERR_TOO_BIG;
 	if (r != 0 || len == 0 || !envelope_utf8_is_valid(body, len) ||
 	    memchr(body, 0, len) != NULL) {
 		fprintf(stderr, "parley send: %s\n", r ? err_str(r) :
@@ -157,18 +168,11 @@ cmd_send(int argc, char **argv)
 		free(body);
 		return r && r != ERR_TOO_BIG ? CLI_FAIL : CLI_USAGE;
 	}
-	if (len > CTL_REQUEST_MAX - 1024) {
-		fprintf(stderr, "parley send: %zu bytes: the control socket "
-		    "takes at most %u today\n", len, CTL_REQUEST_MAX - 1024);
-		free(body);
-		return CLI_USAGE;
-	}
 	home = cli_home(home);
-	req = json_pack("{s:s, s:s%}", "cmd", "send", "text", (char *)body,
-	    len);
-	free(body);
-	if (req == NULL)
+	if ((req = json_pack("{s:s}", "cmd", "send")) == NULL) {
+		free(body);
 		return CLI_FAIL;
+	}
 	if (to)
 		json_object_set_new(req, "to", json_string(to));
 	if (prec)
@@ -177,8 +181,9 @@ cmd_send(int argc, char **argv)
 		json_object_set_new(req, "marking", json_string(mark));
 	if (for_principal)
 		json_object_set_new(req, "for_principal", json_true());
-	rc = cli_call(home, "send", req, &res);
+	rc = cli_call_body(home, "send", req, body, len, &res);
 	json_decref(req);
+	free(body);
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {

@@ -1,6 +1,7 @@
 /*
  * client.c: the control socket's client side, for `parley` commands
- * (ctl.h, docs/control.md): connect, one request line, one response line.
+ * (ctl.h, docs/control.md): connect, one request line (and its raw body,
+ * if any), one response line.
  */
 #include "ctl/ctl.h"
 
@@ -15,13 +16,15 @@
 
 #define CALL_TIMEOUT_MS 10000
 
+/* MSG_NOSIGNAL: a daemon that closes early is ERR_IO, not SIGPIPE. */
 static int
-write_all(int fd, const char *p, size_t n)
+write_all(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
 	ssize_t w;
 
 	while (n > 0) {
-		w = write(fd, p, n);
+		w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -35,15 +38,25 @@ write_all(int fd, const char *p, size_t n)
 int
 ctl_call(const char *home, json_t *req, json_t **resp)
 {
+	return ctl_call_body(home, req, NULL, 0, resp);
+}
+
+int
+ctl_call_body(const char *home, json_t *req, const void *body,
+    size_t blen, json_t **resp)
+{
 	struct sockaddr_un sun;
 	struct pollfd pfd;
 	json_error_t jerr;
+	json_t *line = NULL;
 	char *text = NULL, *buf = NULL, *nl;
 	size_t len = 0, cap = 4096;
 	ssize_t got;
 	int fd = -1, r;
 
 	*resp = NULL;
+	if (body != NULL && blen > CTL_BODY_MAX)
+		return ERR_TOO_BIG;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%s", home,
@@ -56,11 +69,17 @@ ctl_call(const char *home, json_t *req, json_t **resp)
 		goto out;
 	}
 	r = ERR_NOMEM;
-	if ((text = json_dumps(req, JSON_COMPACT)) == NULL ||
+	/* The raw body's length goes in a copy: req is the caller's. */
+	if (body != NULL && ((line = json_copy(req)) == NULL ||
+	    json_object_set_new(line, CTL_BODY_FIELD, json_integer(
+	    (json_int_t)blen)) != 0))
+		goto out;
+	if ((text = json_dumps(line ? line : req, JSON_COMPACT)) == NULL ||
 	    (buf = malloc(cap)) == NULL)
 		goto out;
 	if ((r = write_all(fd, text, strlen(text))) != 0 ||
-	    (r = write_all(fd, "\n", 1)) != 0)
+	    (r = write_all(fd, "\n", 1)) != 0 ||
+	    (body != NULL && (r = write_all(fd, body, blen)) != 0))
 		goto out;
 	for (;;) {
 		if (len + 1 >= cap) {
@@ -99,6 +118,7 @@ ctl_call(const char *home, json_t *req, json_t **resp)
 		goto out;
 	r = 0;
 out:
+	json_decref(line);
 	free(text);
 	free(buf);
 	if (fd >= 0)

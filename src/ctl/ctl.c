@@ -3,9 +3,27 @@
  * bufferevent per client with a read watermark, so a request line is
  * capped at CTL_REQUEST_MAX bytes whatever the client sends; the peer's
  * uid/gid/pid are read with SO_PEERCRED at accept.
+ *
+ * A client's input is read in one of three states:
+ *
+ *   LINE --(line with a raw body of N bytes)--> BODY --(N bytes in)--> LINE
+ *     \--(refused line with a raw body of N)--> SKIP --(N bytes gone)--/
+ *
+ * 1. In LINE the input starts with a request line; in BODY and SKIP with
+ *    the raw body's remaining bytes (c->need, c->skip).
+ * 2. In BODY the read watermark lets the body and CTL_REQUEST_MAX + 2
+ *    bytes past it accumulate, and read_more reads up to CTL_READ_MAX
+ *    past it; in LINE the watermark is CTL_REQUEST_MAX + 2 again. (At
+ *    the line's watermark a larger body would stall half read, libevent
+ *    2.1 calling the read callback in a busy loop meanwhile.)
+ * 3. A raw body is handed to its command in place in the input buffer
+ *    (contiguous: copied once only when it spans the buffer's chains).
+ * 4. A raw body whose length cannot be read from its line (not a whole
+ *    number, negative, over CTL_BODY_MAX) closes the connection.
  */
 #include "ctl/ctl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +38,13 @@
 #include <event2/listener.h>
 
 #include "base/log.h"
+#include "msg/envelope.h"
 
 #define CTL_READ_MAX (4 * CTL_REQUEST_MAX)	/* read ahead per callback */
+#define CTL_LINE_WM (CTL_REQUEST_MAX + 2)	/* read watermark in LINE */
+
+_Static_assert(CTL_BODY_MAX == ENVELOPE_BODY_MAX,
+    "a raw body carries up to one message body");
 
 /* One answer in a client's line, in request order: given (text) or not
  * yet (a deferred one). */
@@ -39,6 +62,10 @@ struct ctl_client {
 	int closing;
 	struct ctl_later *later, **later_tail;	/* answers held back */
 	size_t nlater;
+	json_t *req;			/* BODY: the request waiting for */
+	const struct ctl_command *cmd;	/* its raw body of need bytes */
+	size_t need;
+	size_t skip;			/* SKIP: bytes still to drop */
 	struct ctl_client *next;
 };
 
@@ -72,6 +99,7 @@ client_free(struct ctl_client *c)
 		} else
 			l->c = NULL;
 	}
+	json_decref(c->req);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -204,60 +232,103 @@ reply_error(struct ctl_client *c, int code, const char *msg)
 	}
 }
 
+/* The raw body's length declared in req (CTL_BODY_FIELD): see ctl.h. */
+static int
+body_len(json_t *req, int64_t *body, char *err, size_t errcap)
+{
+	json_t *v = json_object_get(req, CTL_BODY_FIELD);
+	json_int_t n;
+
+	*body = CTL_BODY_NONE;
+	if (v == NULL)
+		return 0;
+	*body = CTL_BODY_BAD;
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < 0) {
+		snprintf(err, errcap, "\"" CTL_BODY_FIELD "\" must be a whole "
+		    "number of bytes, 0..%u; the stream cannot be framed: "
+		    "closing", CTL_BODY_MAX);
+		return ERR_USAGE;
+	}
+	if (n > CTL_BODY_MAX) {
+		snprintf(err, errcap, "\"" CTL_BODY_FIELD "\" %lld is over "
+		    "the cap of %u bytes; the stream cannot be framed: "
+		    "closing", (long long)n, CTL_BODY_MAX);
+		return ERR_TOO_BIG;
+	}
+	*body = (int64_t)n;
+	return 0;
+}
+
 /* The one parse of a request line: see ctl.h. */
 int
 ctl_request_parse(const char *line, size_t len, json_t **reqp,
-    const struct ctl_command **cmdp, char *err, size_t errcap)
+    const struct ctl_command **cmdp, int64_t *body, char *err,
+    size_t errcap)
 {
+	const struct ctl_command *row = NULL;
 	json_t *req;
 	json_error_t jerr;
 	const char *cmd;
+	int r;
 
 	*reqp = NULL;
 	*cmdp = NULL;
+	*body = CTL_BODY_NONE;
 	if ((req = json_loadb(line, len, 0, &jerr)) == NULL ||
 	    !json_is_object(req)) {
 		snprintf(err, errcap, "request is not a JSON object");
 		json_decref(req);
 		return ERR_PARSE;
 	}
+	/* First what follows the line, so that a refused request's body is
+	 * skipped too. */
+	if ((r = body_len(req, body, err, errcap)) != 0)
+		goto refuse;
+	r = ERR_USAGE;
 	if (!json_is_string(json_object_get(req, "cmd"))) {
 		snprintf(err, errcap, "request has no \"cmd\" string");
-		json_decref(req);
-		return ERR_USAGE;
+		goto refuse;
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
-	for (size_t i = 0; i < ctl_ncommands; i++) {
-		if (strcmp(cmd, ctl_commands[i].name) == 0) {
-			*reqp = req;
-			*cmdp = &ctl_commands[i];
-			return 0;
-		}
+	for (size_t i = 0; i < ctl_ncommands && row == NULL; i++)
+		if (strcmp(cmd, ctl_commands[i].name) == 0)
+			row = &ctl_commands[i];
+	if (row == NULL) {
+		snprintf(err, errcap, "unknown command \"%.64s\"", cmd);
+		goto refuse;
 	}
-	snprintf(err, errcap, "unknown command \"%.64s\"", cmd);
+	if (*body != CTL_BODY_NONE && !row->body) {
+		snprintf(err, errcap, "%s takes no raw body (\"" CTL_BODY_FIELD
+		    "\"); the body was skipped", row->name);
+		goto refuse;
+	}
+	*reqp = req;
+	*cmdp = row;
+	return 0;
+refuse:
 	json_decref(req);
-	return ERR_USAGE;
+	return r;
 }
 
+/* Runs one request (req: taken) with its raw body, if any, and answers
+ * it or leaves the answer to ctl_answer. */
 static void
-dispatch(struct ctl_client *c, const char *line, size_t len)
+dispatch(struct ctl_client *c, json_t *req,
+    const struct ctl_command *command, const uint8_t *body, size_t blen)
 {
 	const struct ctl_env *env = c->srv->env;
-	const struct ctl_command *command;
-	json_t *req, *result = NULL, *resp;
-	const char *cmd;
+	json_t *result = NULL, *resp;
+	const char *cmd = command->name;
 	char err[256] = "";
 	int r;
 
-	if ((r = ctl_request_parse(line, len, &req, &command, err,
-	    sizeof err)) != 0) {
-		reply_error(c, r, err);
-		return;
-	}
-	cmd = command->name;
+	c->who.body = body;
+	c->who.body_len = blen;
 	if ((r = ctl_people_check(env, &c->who, cmd, err, sizeof err)) == 0)
 		r = command->fn(env, &c->who, req, &result, err, sizeof err);
 	ctl_people_after(env, &c->who, cmd, req, result, r);
+	c->who.body = NULL;
+	c->who.body_len = 0;
 	if (r == CTL_LATER) {
 		/* ctl_answer will give it. */
 	} else if (r != 0) {
@@ -278,22 +349,109 @@ dispatch(struct ctl_client *c, const char *line, size_t len)
 /*
  * libevent 2.1 reads at most 4 KiB per callback: a pipelining client's
  * requests would come in a few per loop turn, and so commit a few at a
- * time. Takes what the socket holds now, up to CTL_READ_MAX (an end of
- * file or an error is left for the bufferevent to see on its next read).
+ * time. Takes what the socket holds now, up to CTL_READ_MAX past the raw
+ * body awaited, if any (an end of file or an error is left for the
+ * bufferevent to see on its next read).
  */
 static void
-read_more(struct bufferevent *bev)
+read_more(struct ctl_client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(bev);
-	evutil_socket_t fd = bufferevent_getfd(bev);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	size_t cap = CTL_READ_MAX + c->need;
 
 	/* The bufferevent keeps its input's end frozen but for its own
 	 * reads (bufferevent_sock.c does the same around its read). */
 	evbuffer_unfreeze(in, 0);
-	while (fd >= 0 && evbuffer_get_length(in) < CTL_READ_MAX &&
+	while (fd >= 0 && evbuffer_get_length(in) < cap &&
 	    evbuffer_read(in, fd, 16384) > 0)
 		;
 	evbuffer_freeze(in, 0);
+}
+
+/* Refuses what the client sent and closes the connection once the answer
+ * is written (on_client_write). */
+static void
+refuse_close(struct ctl_client *c, int code, const char *msg)
+{
+	reply_error(c, code, msg);
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+/* LINE: takes the request line at the input's start, if it is whole.
+ * False when it is not (or the client is being closed). */
+static bool
+take_line(struct ctl_client *c, struct evbuffer *in)
+{
+	const struct ctl_command *command;
+	struct evbuffer_ptr eol;
+	const char *line;
+	json_t *req;
+	int64_t body;
+	char err[256] = "";
+	size_t n;
+	int r;
+
+	assert(c->req == NULL && c->skip == 0);
+	eol = evbuffer_search_eol(in, NULL, &n, EVBUFFER_EOL_LF);
+	if (eol.pos < 0 ? evbuffer_get_length(in) > CTL_REQUEST_MAX :
+	    (size_t)eol.pos > CTL_REQUEST_MAX) {
+		refuse_close(c, ERR_TOO_BIG, "request line too long");
+		return false;
+	}
+	if (eol.pos < 0)
+		return false;
+	/* Parsed in place: json_loadb needs no NUL. */
+	if ((line = (const char *)evbuffer_pullup(in, eol.pos)) == NULL &&
+	    eol.pos > 0)
+		return false;	/* out of memory: tried again next read */
+	r = ctl_request_parse(line ? line : "", (size_t)eol.pos, &req,
+	    &command, &body, err, sizeof err);
+	evbuffer_drain(in, (size_t)eol.pos + n);
+	if (r != 0) {
+		if (body == CTL_BODY_BAD) {
+			refuse_close(c, r, err);
+			return false;
+		}
+		reply_error(c, r, err);
+		if (body > 0)
+			c->skip = (size_t)body;
+		return true;
+	}
+	if (body == CTL_BODY_NONE) {
+		dispatch(c, req, command, NULL, 0);
+		return true;
+	}
+	c->req = req;
+	c->cmd = command;
+	c->need = (size_t)body;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_WM + c->need);
+	return true;
+}
+
+/* BODY: runs the request waiting for its raw body once the body is in
+ * whole. False while it is not. */
+static bool
+take_body(struct ctl_client *c, struct evbuffer *in)
+{
+	static const uint8_t empty[1];
+	const uint8_t *body = empty;
+	json_t *req = c->req;
+	size_t need = c->need;
+
+	assert(req != NULL && c->skip == 0);
+	if (evbuffer_get_length(in) < need)
+		return false;
+	if (need > 0 && (body = evbuffer_pullup(in, (ev_ssize_t)need)) ==
+	    NULL)
+		return false;	/* out of memory: tried again next read */
+	c->req = NULL;
+	c->need = 0;
+	dispatch(c, req, c->cmd, body, need);
+	evbuffer_drain(in, need);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_WM);
+	return true;
 }
 
 static void
@@ -301,12 +459,10 @@ on_client_read(struct bufferevent *bev, void *arg)
 {
 	struct ctl_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_ptr eol;
-	char *line;
-	size_t n;
+	size_t k;
 
 	if (!c->closing && c->nlater < CTL_LATER_MAX)
-		read_more(bev);
+		read_more(c);
 	while (!c->closing) {
 		/* A client that does not read its answers is not read
 		 * either: its output stays under about CTL_RESPONSE_MAX
@@ -317,29 +473,14 @@ on_client_read(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
-		eol = evbuffer_search_eol(in, NULL, &n, EVBUFFER_EOL_LF);
-		if (eol.pos < 0) {
-			if (evbuffer_get_length(in) > CTL_REQUEST_MAX) {
-				reply_error(c, ERR_TOO_BIG, "request line "
-				    "too long");
-				c->closing = 1;
-				bufferevent_disable(bev, EV_READ);
-			}
+		if (c->skip > 0) {
+			if ((k = evbuffer_get_length(in)) > c->skip)
+				k = c->skip;
+			evbuffer_drain(in, k);
+			if ((c->skip -= k) > 0)
+				return;
+		} else if (!(c->req ? take_body(c, in) : take_line(c, in)))
 			return;
-		}
-		if ((size_t)eol.pos > CTL_REQUEST_MAX) {
-			reply_error(c, ERR_TOO_BIG, "request line too long");
-			c->closing = 1;
-			bufferevent_disable(bev, EV_READ);
-			return;
-		}
-		if ((line = malloc((size_t)eol.pos + 1)) == NULL)
-			return;
-		evbuffer_remove(in, line, (size_t)eol.pos);
-		evbuffer_drain(in, n);
-		line[eol.pos] = '\0';
-		dispatch(c, line, (size_t)eol.pos);
-		free(line);
 	}
 }
 
@@ -408,7 +549,7 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		return;
 	}
 	/* Stop reading once a line longer than the cap is buffered. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_REQUEST_MAX + 2);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_WM);
 	bufferevent_setcb(c->bev, on_client_read, on_client_write,
 	    on_client_event, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);

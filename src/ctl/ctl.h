@@ -12,13 +12,16 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/err.h"
 
 #define CTL_SOCKET_NAME "parleyd.sock"
-#define CTL_PROTOCOL_VERSION 1	/* bump with any change to docs/control.md */
+#define CTL_PROTOCOL_VERSION 2	/* bump with any change to docs/control.md */
 #define CTL_REQUEST_MAX 65536	/* bytes per request line */
+#define CTL_BODY_MAX (1u << 20)	/* bytes of a raw body: ENVELOPE_BODY_MAX */
+#define CTL_BODY_FIELD "body_bytes"	/* a request's raw body length */
 #define CTL_RESPONSE_MAX (4u << 20)
 #define CTL_MAX_CLIENTS 64
 #define CTL_IDLE_MS 60000	/* an idle client is closed */
@@ -39,6 +42,11 @@ struct ctl_peer {
 	pid_t pid;
 	struct ctl_client *client;	/* the connection, for ctl_defer;
 					 * NULL when called without one */
+	/* The request's raw body (docs/control.md, "Raw bodies"), borrowed
+	 * for the command's call only (a command that keeps it copies it):
+	 * NULL when the request has none. */
+	const uint8_t *body;
+	size_t body_len;
 };
 
 /* What command handlers may use. */
@@ -85,6 +93,7 @@ void ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err);
 struct ctl_command {
 	const char *name;
 	ctl_command_fn *fn;
+	bool body;		/* takes a raw body (who->body) */
 	const char *summary;
 };
 
@@ -92,14 +101,26 @@ struct ctl_command {
 extern const struct ctl_command ctl_commands[];
 extern const size_t ctl_ncommands;
 
+/* What follows a request line (ctl_request_parse's *body, when not the
+ * length of a raw body). */
+#define CTL_BODY_NONE (-1)	/* nothing: the next line starts there */
+#define CTL_BODY_BAD (-2)	/* unknown: the stream cannot be framed */
+
 /*
  * Parses one request line (without its newline) into the JSON object
- * *req (caller decrefs) and its row of the table *cmd. Pure: no I/O, no
- * state. ERR_PARSE (not a JSON object) or ERR_USAGE (no "cmd" string, an
- * unknown command), with the message in err; then *req is NULL.
+ * *req (caller decrefs) and its row of the table *cmd, and says in *body
+ * what follows the line: the length of its raw body (0..CTL_BODY_MAX
+ * bytes, from CTL_BODY_FIELD), CTL_BODY_NONE or CTL_BODY_BAD. Pure: no
+ * I/O, no state. ERR_PARSE (not a JSON object), ERR_USAGE (no "cmd"
+ * string, an unknown command, a raw body given to a command that takes
+ * none, a CTL_BODY_FIELD not an integer or negative) or ERR_TOO_BIG (a
+ * CTL_BODY_FIELD over CTL_BODY_MAX), with the message in err; then *req
+ * and *cmd are NULL and *body is still set (a refused request's raw body
+ * is skipped; CTL_BODY_BAD closes the connection).
  */
 int ctl_request_parse(const char *line, size_t len, json_t **req,
-    const struct ctl_command **cmd, char *err, size_t errcap) WUR;
+    const struct ctl_command **cmd, int64_t *body, char *err,
+    size_t errcap) WUR;
 
 struct ctl_server;
 
@@ -118,10 +139,22 @@ void ctl_server_close(struct ctl_server *s);
  * ERR_PARSE when the answer is not JSON.
  */
 int ctl_call(const char *home, json_t *req, json_t **resp) WUR;
+/* ctl_call with a raw body of len (<= CTL_BODY_MAX) bytes after the line
+ * (req gets CTL_BODY_FIELD in a copy; req itself is not changed). body
+ * NULL: ctl_call. ERR_TOO_BIG when len is over the cap. */
+int ctl_call_body(const char *home, json_t *req, const void *body,
+    size_t len, json_t **resp) WUR;
 
 /* The message commands (msgcmds.c, docs/control.md). */
 ctl_command_fn ctl_cmd_send, ctl_cmd_inbox, ctl_cmd_show, ctl_cmd_log,
     ctl_cmd_msg_inject;
+/*
+ * A send's text: the "text" string of req or the raw body in who, not
+ * both, of 1..ENVELOPE_BODY_MAX bytes (its UTF-8 is checked where it is
+ * stored). *text is borrowed from req or who. 0, or ERR_USAGE with err.
+ */
+int ctl_send_text(const struct ctl_peer *who, json_t *req,
+    const uint8_t **text, size_t *len, char *err, size_t errcap) WUR;
 /* Adds "messages" {queued, in_flight, received, ...} to a channel's
  * status object when the daemon has a delivery engine. */
 void ctl_msg_status(const struct ctl_env *env, const char *idhex,

@@ -145,6 +145,38 @@ struct send_defer {
 
 static int send_result(const struct ctl_env *env, size_t i, int r,
     int64_t qid, bool receipted, json_t **result, char *err, size_t errcap);
+
+int
+ctl_send_text(const struct ctl_peer *who, json_t *req, const uint8_t **text,
+    size_t *len, char *err, size_t errcap)
+{
+	json_t *t = json_object_get(req, "text");
+
+	if (t != NULL && who->body != NULL) {
+		snprintf(err, errcap, "the text comes as \"text\" or as a raw "
+		    "body (\"" CTL_BODY_FIELD "\"), not both");
+		return ERR_USAGE;
+	}
+	if (who->body != NULL) {
+		*text = who->body;
+		*len = who->body_len;
+	} else if (json_is_string(t)) {
+		*text = (const uint8_t *)json_string_value(t);
+		*len = json_string_length(t);
+	} else {
+		snprintf(err, errcap, "\"text\" must be a string of 1..%u "
+		    "bytes (or a raw body: \"" CTL_BODY_FIELD "\")",
+		    ENVELOPE_BODY_MAX);
+		return ERR_USAGE;
+	}
+	if (*len == 0 || *len > ENVELOPE_BODY_MAX) {
+		snprintf(err, errcap, "the text must be 1..%u bytes (%s has "
+		    "%zu)", ENVELOPE_BODY_MAX, who->body ? "the raw body" :
+		    "\"text\"", *len);
+		return ERR_USAGE;
+	}
+	return 0;
+}
 static delivery_done_fn send_done;
 static delivery_txn_fn send_audit;
 
@@ -154,7 +186,7 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 {
 	json_t *wait = json_object_get(req, "wait");
 	struct send_defer *sd;
-	json_t *text = json_object_get(req, "text");
+	const uint8_t *text;
 	json_t *prec = json_object_get(req, "precedence");
 	json_t *mark = json_object_get(req, "marking");
 	uint8_t p = ENVELOPE_ROUTINE, m = ENVELOPE_PRIVATE;
@@ -166,12 +198,8 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 		return no_engine(err, errcap);
 	if (json_is_true(json_object_get(req, "for_principal")))
 		return ctl_cmd_send_held(env, who, req, result, err, errcap);
-	if (!json_is_string(text) || (len = json_string_length(text)) == 0 ||
-	    len > ENVELOPE_BODY_MAX) {
-		snprintf(err, errcap, "\"text\" must be a string of 1..%u "
-		    "bytes", ENVELOPE_BODY_MAX);
-		return ERR_USAGE;
-	}
+	if ((r = ctl_send_text(who, req, &text, &len, err, errcap)) != 0)
+		return r;
 	if ((prec && (!json_is_string(prec) || envelope_precedence_parse(
 	    json_string_value(prec), &p) != 0)) || (mark &&
 	    (!json_is_string(mark) || envelope_marking_parse(
@@ -193,11 +221,13 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 	    (sd->later = ctl_defer(who)) != NULL) {
 		sd->env = env;
 		sd->who = *who;
+		sd->who.body = NULL;	/* the raw body is not kept */
+		sd->who.body_len = 0;
 		sd->req = json_incref(req);
 		sd->i = i;
 		sd->wait = json_is_true(wait);
 		r = delivery_submit(env->delivery, i, p, m, ENVELOPE_TEXT,
-		    (const uint8_t *)json_string_value(text), len, sd->wait,
+		    text, len, sd->wait,
 		    send_audit, send_done, sd);
 		if (r == 0)
 			return CTL_LATER;
@@ -205,8 +235,8 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 		return CTL_LATER;
 	}
 	free(sd);
-	r = delivery_queue(env->delivery, i, p, m, ENVELOPE_TEXT,
-	    (const uint8_t *)json_string_value(text), len, &qid);
+	r = delivery_queue(env->delivery, i, p, m, ENVELOPE_TEXT, text, len,
+	    &qid);
 	return send_result(env, i, r, qid, false, result, err, errcap);
 }
 

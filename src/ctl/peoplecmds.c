@@ -80,6 +80,17 @@ ctl_people_check(const struct ctl_env *env, const struct ctl_peer *who,
 	return roles_check(roles_of(env), who->uid, cmd, err, errcap);
 }
 
+/* The length of a send's text: "text" or the raw body (its length is in
+ * the request too, so a deferred send's audit entry has it). */
+static size_t
+text_len(json_t *req)
+{
+	json_t *t = json_object_get(req, "text");
+
+	return t ? json_string_length(t) : (size_t)json_integer_value(
+	    json_object_get(req, CTL_BODY_FIELD));
+}
+
 void
 ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, json_t *req, json_t *result, int r)
@@ -104,8 +115,7 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 		    json_string_value(json_object_get(req, "to")) : "(the channel)",
 		    json_string_value(json_object_get(req, "precedence")) ?
 		    json_string_value(json_object_get(req, "precedence")) :
-		    "routine", json_string_length(json_object_get(req,
-		    "text")), result ? ", " : "", result ?
+		    "routine", text_len(req), result ? ", " : "", result ?
 		    json_string_value(json_object_get(result, "local_id")) ?
 		    json_string_value(json_object_get(result, "local_id")) : "" :
 		    "");
@@ -249,18 +259,18 @@ int
 ctl_cmd_send_held(const struct ctl_env *env, const struct ctl_peer *who,
     json_t *req, json_t **result, char *err, size_t errcap)
 {
-	json_t *text = json_object_get(req, "text"), *to = json_object_get(req,
-	    "to"), *prec = json_object_get(req, "precedence"),
-	    *mark = json_object_get(req, "marking");
+	json_t *to = json_object_get(req, "to"), *prec = json_object_get(req,
+	    "precedence"), *mark = json_object_get(req, "marking");
 	uint8_t p = ENVELOPE_ROUTINE, m = ENVELOPE_PRIVATE;
+	const uint8_t *text;
 	char nb[64], local[32], detail[256];
 	size_t i, len;
 	int64_t hid;
 	int r;
 
-	if (!json_is_string(text) || (len = json_string_length(text)) == 0 ||
-	    len > ENVELOPE_BODY_MAX || envelope_body_check_kind(ENVELOPE_TEXT,
-	    (const uint8_t *)json_string_value(text), len) != 0 ||
+	if ((r = ctl_send_text(who, req, &text, &len, err, errcap)) != 0)
+		return r;
+	if (envelope_body_check_kind(ENVELOPE_TEXT, text, len) != 0 ||
 	    (prec && (!json_is_string(prec) || envelope_precedence_parse(
 	    json_string_value(prec), &p) != 0)) || (mark &&
 	    (!json_is_string(mark) || envelope_marking_parse(
@@ -278,7 +288,7 @@ ctl_cmd_send_held(const struct ctl_env *env, const struct ctl_peer *who,
 	}
 	if ((r = store_held_put(delivery_store(env->delivery),
 	    delivery_channel_id(env->delivery, i), p, m, ENVELOPE_TEXT,
-	    (const uint8_t *)json_string_value(text), len, (uint32_t)who->uid,
+	    text, len, (uint32_t)who->uid,
 	    who_name(env, who, nb, sizeof nb), now_ms(), &hid)) != 0) {
 		snprintf(err, errcap, "cannot hold the message: %s",
 		    err_str(r));
