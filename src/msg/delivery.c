@@ -784,15 +784,16 @@ assign_room(const struct dl_channel *c)
 	return room < DELIVERY_BATCH_MAX ? room : DELIVERY_BATCH_MAX;
 }
 
-/* chain_store_build, keeping the header in the submission for the early
- * send (subs_send). */
+/* chain_store_build, keeping the header in the submission (the draft's
+ * tag) for the early send (subs_send). */
 static int
 sub_build(void *arg, const struct store_draft *dr, uint8_t *hdr, size_t cap,
     size_t *len, uint8_t id[STORE_ID_LEN])
 {
-	struct dl_sub *sb = arg;
+	struct dl_sub *sb = dr->tag;
 	int r;
 
+	(void)arg;
 	if ((r = chain_store_build(NULL, dr, hdr, cap, len, id)) != 0)
 		return r;
 	if (*len > sizeof sb->hdr)
@@ -802,82 +803,92 @@ sub_build(void *arg, const struct store_draft *dr, uint8_t *hdr, size_t cap,
 	return 0;
 }
 
-/* One submission of a direct channel: queued and assigned in one row
- * (store_queue_assigned). ERR_STATE: something is queued after all. */
+/*
+ * Channel i's n submissions (in v, FLASH first, oldest first within a
+ * precedence: what assign() would do) queued and assigned in one write
+ * (store_queue_assigned_run), and a head signed over the last. ERR_STATE:
+ * something is queued after all (nothing written; the caller queues them).
+ * Sets placed in what it took or refused.
+ */
 static int
-sub_direct(struct delivery *d, struct dl_sub *sb, uint8_t last[STORE_ID_LEN])
+run_direct(struct delivery *d, size_t i, struct dl_sub **v, size_t n,
+    bool *took, struct store_head *heads)
 {
-	struct dl_channel *c = d->ch[sb->ch];
-	struct store_draft dr;
-	uint8_t id[STORE_ID_LEN];
-	uint64_t seq;
+	struct dl_channel *c = d->ch[i];
+	struct store_draft dr[DELIVERY_BATCH_MAX];
+	struct store_assigned out[DELIVERY_BATCH_MAX];
+	const uint8_t *last = NULL;
+	uint64_t now = dl_now(d);
+	int r;
 
-	memset(&dr, 0, sizeof dr);
-	dr.channel = c->id;
-	dr.sender = c->self;
-	dr.precedence = sb->precedence;
-	dr.marking = sb->marking;
-	dr.kind = sb->kind;
-	dr.body = sb->body;
-	dr.body_len = sb->len;
-	dr.time_ms = dl_now(d);
-	sb->r = store_queue_assigned(d->s, &dr, dr.time_ms, sub_build, sb,
-	    &sb->qid, &seq, id);
-	if (sb->r != 0)
-		return sb->r;
-	memcpy(last, id, STORE_ID_LEN);
-	sb->seq = seq;
-	c->assigned = seq;
+	for (size_t k = 0; k < n; k++) {
+		memset(&dr[k], 0, sizeof dr[k]);
+		dr[k].channel = c->id;
+		dr[k].sender = c->self;
+		dr[k].precedence = v[k]->precedence;
+		dr[k].marking = v[k]->marking;
+		dr[k].kind = v[k]->kind;
+		dr[k].body = v[k]->body;
+		dr[k].body_len = v[k]->len;
+		dr[k].time_ms = now;
+		dr[k].tag = v[k];
+	}
+	if ((r = store_queue_assigned_run(d->s, dr, n, now, sub_build, NULL,
+	    out)) != 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		struct dl_sub *sb = v[k];
+		sb->placed = true;
+		if ((sb->r = out[k].r) != 0)
+			continue;	/* refused: answered with it */
+		sb->qid = out[k].qid;
+		sb->seq = out[k].seq;
+		c->assigned = out[k].seq;
+		last = out[k].id;
+		if (sb->in_txn)
+			sb->in_txn(sb->arg, sb->qid);
+	}
+	if (last == NULL)
+		return 0;
+	took[i] = true;
+	if ((r = sign_head(d, c->id, c->self, c->assigned, last,
+	    &heads[i])) != 0 ||
+	    (r = store_head_put(d->s, &heads[i], now)) != 0)
+		return r;
 	return 0;
 }
 
 /*
  * A channel with nothing queued and room in its window for all of this
- * group's submissions takes them straight into its chain, FLASH first,
- * oldest first within a precedence (what assign() would do), and signs a
- * head over the last. The others, and any left (ERR_STATE), are queued by
- * the caller. Sets placed in what it took or refused.
+ * group's submissions takes them straight into its chain (run_direct).
+ * The others, and any left (ERR_STATE), are queued by the caller.
  */
 static int
 subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
     bool *took, struct store_head *heads)
 {
-	bool direct[DELIVERY_MAX_CHANNELS] = { false };
-	uint8_t last[DELIVERY_MAX_CHANNELS][STORE_ID_LEN];
+	struct dl_sub *v[DELIVERY_BATCH_MAX];
 	size_t cnt[DELIVERY_MAX_CHANNELS] = { 0 };
 	struct dl_sub *sb;
 	int r;
 
 	for (sb = list; sb != NULL; sb = sb->next)
 		cnt[sb->ch]++;
-	for (size_t i = 0; i < d->nch; i++)
-		direct[i] = cnt[i] > 0 && d->ch[i]->queued == 0 &&
-		    cnt[i] <= assign_room(d->ch[i]);
-	for (uint8_t p = 0; p <= 3; p++)
-		for (sb = list; sb != NULL; sb = sb->next) {
-			if (!direct[sb->ch] || sb->precedence != p)
-				continue;
-			r = sub_direct(d, sb, last[sb->ch]);
-			if (r == ERR_STATE) {
-				direct[sb->ch] = false;
-				continue;
-			}
-			sb->placed = true;
-			if (r == 0) {
-				touched[sb->ch] = took[sb->ch] = true;
-				if (sb->in_txn)
-					sb->in_txn(sb->arg, sb->qid);
-			} else if (!refusal(r))
-				return r;
-		}
 	for (size_t i = 0; i < d->nch; i++) {
-		struct dl_channel *c = d->ch[i];
-		if (!took[i])
+		size_t n = 0;
+		if (cnt[i] == 0 || d->ch[i]->queued != 0 ||
+		    cnt[i] > assign_room(d->ch[i]))
 			continue;
-		if ((r = sign_head(d, c->id, c->self, c->assigned, last[i],
-		    &heads[i])) != 0 ||
-		    (r = store_head_put(d->s, &heads[i], dl_now(d))) != 0)
+		for (uint8_t p = 0; p <= 3; p++)
+			for (sb = list; sb != NULL; sb = sb->next)
+				if (sb->ch == i && sb->precedence == p)
+					v[n++] = sb;
+		r = run_direct(d, i, v, n, took, heads);
+		if (r == ERR_STATE)
+			continue;
+		if (r != 0)
 			return r;
+		touched[i] = took[i];
 	}
 	return 0;
 }

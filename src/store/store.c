@@ -881,32 +881,42 @@ store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
 }
 
 /*
- * An outgoing message queued and assigned at once, when nothing of its
- * chain is queued (so no FLASH can be overtaken): one row written with
- * its seq, id and header, instead of a queued row read back and
- * rewritten. The place is read here, inside the write: gapless by
- * construction. ERR_STATE when something is queued (queue it instead).
+ * Queues and assigns a run of messages of one chain at once (each gets
+ * its seq, id and header in one row, instead of a queued row read back
+ * and rewritten). The chain's place is read once, here, inside the
+ * write: gapless by construction. ERR_STATE when something is queued
+ * (queue them instead); a refusal of build (ERR_INVALID, ERR_KIND,
+ * ERR_TOO_BIG) is that draft's out[i].r and the chain goes on without
+ * it; any other error undoes the whole run.
  */
 int
-store_queue_assigned(struct store *s, const struct store_draft *in,
-    uint64_t now_ms, store_header_fn build, void *arg, int64_t *qid,
-    uint64_t *seq, uint8_t id[STORE_ID_LEN])
+store_queue_assigned_run(struct store *s, const struct store_draft *in,
+    size_t n, uint64_t now_ms, store_header_fn build, void *arg,
+    struct store_assigned *out)
 {
-	uint8_t hdr[STORE_HEADER_MAX];
-	struct store_draft d = *in;
+	uint8_t hdr[STORE_HEADER_MAX], prev[STORE_ID_LEN];
+	uint8_t peer_last[STORE_ID_LEN];
 	sqlite3_stmt *st = NULL;
-	uint64_t pseq;
+	uint64_t seq, pseq;
 	size_t len = 0;
 	int r, dir;
 
-	if (d.sender > 1 || d.precedence > 3 || d.marking > 2 ||
-	    d.kind == 0 || now_ms > INT64_MAX || d.time_ms > INT64_MAX)
-		return ERR_INVALID;
-	if (d.body_len > STORE_BODY_MAX)
-		return ERR_TOO_BIG;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_draft *d = &in[i];
+		if (d->sender > 1 || d->precedence > 3 || d->marking > 2 ||
+		    d->kind == 0 || now_ms > INT64_MAX ||
+		    d->time_ms > INT64_MAX || d->sender != in[0].sender ||
+		    memcmp(d->channel, in[0].channel, STORE_ID_LEN) != 0)
+			return ERR_INVALID;
+		if (d->body_len > STORE_BODY_MAX)
+			return ERR_TOO_BIG;
+		memset(&out[i], 0, sizeof out[i]);
+	}
 	if ((r = begin(s)) != 0)
 		return r;
-	if ((r = chain_dir(s, d.channel, d.sender, &dir)) != 0)
+	if ((r = chain_dir(s, in[0].channel, in[0].sender, &dir)) != 0)
 		goto out;
 	if (dir == STORE_IN) {
 		r = ERR_INVALID;	/* that chain is the peer's */
@@ -915,8 +925,8 @@ store_queue_assigned(struct store *s, const struct store_draft *in,
 	if ((r = prep(s, &st, "SELECT 1 FROM message WHERE channel = ?1"
 	    " AND sender = ?2 AND state = 0 LIMIT 1")) != 0)
 		goto out;
-	bind_blob(st, 1, d.channel, STORE_ID_LEN);
-	sqlite3_bind_int(st, 2, d.sender);
+	bind_blob(st, 1, in[0].channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, in[0].sender);
 	r = step(s, st);
 	unprep(s, st);
 	st = NULL;
@@ -924,37 +934,47 @@ store_queue_assigned(struct store *s, const struct store_draft *in,
 		r = r == 1 ? ERR_STATE : r;
 		goto out;
 	}
-	if ((r = store_highest(s, d.channel, d.sender, &d.seq, d.prev)) != 0 ||
-	    (r = store_highest(s, d.channel, (uint8_t)(1 - d.sender), &pseq,
-	    d.peer_last)) != 0)
+	if ((r = store_highest(s, in[0].channel, in[0].sender, &seq,
+	    prev)) != 0 || (r = store_highest(s, in[0].channel,
+	    (uint8_t)(1 - in[0].sender), &pseq, peer_last)) != 0)
 		goto out;
-	d.seq++;
-	if ((r = build(arg, &d, hdr, sizeof hdr, &len, id)) != 0)
-		goto out;
-	if (len == 0 || len > sizeof hdr) {
-		r = ERR_INVALID;
-		goto out;
-	}
 	if ((r = prep(s, &st, "INSERT INTO message (channel, sender, dir,"
 	    " seq, id, header, precedence, marking, kind, body, state,"
 	    " time_ms, stored_ms, assigned_ms) VALUES (?1, ?2, 1, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9, 1, ?10, ?11, ?11)")) != 0)
 		goto out;
-	bind_blob(st, 1, d.channel, STORE_ID_LEN);
-	sqlite3_bind_int(st, 2, d.sender);
-	bind_u64(st, 3, d.seq);
-	bind_blob(st, 4, id, STORE_ID_LEN);
-	bind_blob(st, 5, hdr, len);
-	sqlite3_bind_int(st, 6, d.precedence);
-	sqlite3_bind_int(st, 7, d.marking);
-	sqlite3_bind_int64(st, 8, d.kind);
-	bind_blob(st, 9, d.body, d.body_len);
-	bind_u64(st, 10, d.time_ms);
-	bind_u64(st, 11, now_ms);
-	if ((r = step(s, st)) != 0)
-		goto out;
-	*qid = sqlite3_last_insert_rowid(s->db);
-	*seq = d.seq;
+	for (size_t i = 0; i < n; i++) {
+		struct store_draft d = in[i];
+		d.seq = seq + 1;
+		memcpy(d.prev, prev, STORE_ID_LEN);
+		memcpy(d.peer_last, peer_last, STORE_ID_LEN);
+		r = build(arg, &d, hdr, sizeof hdr, &len, out[i].id);
+		if (r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG) {
+			out[i].r = r;	/* refused: nothing written for it */
+			continue;
+		}
+		if (r == 0 && (len == 0 || len > sizeof hdr))
+			r = ERR_INVALID;
+		if (r != 0)
+			goto out;
+		sqlite3_reset(st);
+		bind_blob(st, 1, d.channel, STORE_ID_LEN);
+		sqlite3_bind_int(st, 2, d.sender);
+		bind_u64(st, 3, d.seq);
+		bind_blob(st, 4, out[i].id, STORE_ID_LEN);
+		bind_blob(st, 5, hdr, len);
+		sqlite3_bind_int(st, 6, d.precedence);
+		sqlite3_bind_int(st, 7, d.marking);
+		sqlite3_bind_int64(st, 8, d.kind);
+		bind_blob(st, 9, d.body, d.body_len);
+		bind_u64(st, 10, d.time_ms);
+		bind_u64(st, 11, now_ms);
+		if ((r = step(s, st)) != 0)
+			goto out;
+		out[i].qid = sqlite3_last_insert_rowid(s->db);
+		out[i].seq = seq = d.seq;
+		memcpy(prev, out[i].id, STORE_ID_LEN);
+	}
 	unprep(s, st);
 	st = NULL;
 	r = commit(s);
@@ -963,6 +983,25 @@ out:
 	if (r != 0)
 		rollback(s);
 	return r;
+}
+
+int
+store_queue_assigned(struct store *s, const struct store_draft *in,
+    uint64_t now_ms, store_header_fn build, void *arg, int64_t *qid,
+    uint64_t *seq, uint8_t id[STORE_ID_LEN])
+{
+	struct store_assigned a;
+	int r;
+
+	if ((r = store_queue_assigned_run(s, in, 1, now_ms, build, arg,
+	    &a)) != 0)
+		return r;
+	if (a.r != 0)
+		return a.r;
+	*qid = a.qid;
+	*seq = a.seq;
+	memcpy(id, a.id, STORE_ID_LEN);
+	return 0;
 }
 
 /* Inserts a head inside the caller's transaction. */

@@ -85,6 +85,7 @@ struct store_draft {
 	uint32_t kind;
 	const uint8_t *body;
 	size_t body_len;
+	void *tag;			/* the caller's, for build */
 };
 
 /* Builds the header for d into hdr (cap bytes): sets *len and id. Any
@@ -233,10 +234,30 @@ int store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
 /* Queues and assigns one message at once (d: channel, sender, precedence,
  * marking, kind, body, time_ms; seq, prev and peer_last are read here):
  * one row, STORE_SENT, header from build(). Only when nothing of the chain
- * is queued: else ERR_STATE and nothing changed (use store_queue). */
+ * is queued: else ERR_STATE and nothing changed (use store_queue). A
+ * refusal of build is returned and nothing changed. */
 int store_queue_assigned(struct store *s, const struct store_draft *d,
     uint64_t now_ms, store_header_fn build, void *arg, int64_t *qid,
     uint64_t *seq, uint8_t id[STORE_ID_LEN]) WUR;
+
+/* What store_queue_assigned_run did with one draft: r is 0 (qid, seq, id
+ * set) or build's refusal (ERR_INVALID, ERR_KIND, ERR_TOO_BIG: nothing
+ * written for it). */
+struct store_assigned {
+	int r;
+	int64_t qid;
+	uint64_t seq;
+	uint8_t id[STORE_ID_LEN];
+};
+
+/* store_queue_assigned for n drafts of one chain (same channel and
+ * sender), in order, in one write: the chain's place is read once. A
+ * refused draft is skipped (out[i].r) and the next takes its place; any
+ * other error (ERR_STATE when something is queued) changes nothing. build
+ * is called once per draft, in order (d->tag is the draft's own). */
+int store_queue_assigned_run(struct store *s, const struct store_draft *in,
+    size_t n, uint64_t now_ms, store_header_fn build, void *arg,
+    struct store_assigned *out) WUR;
 
 /* Stores a verified run of the peer's messages (n <= STORE_BATCH_MAX) and
  * the head that covers it (may be NULL) in one transaction. A message the

@@ -404,6 +404,42 @@ test_queue_assigned(void)
 	CHECK_INT(store_queue_assigned(s, &dr, now, chain_store_build, NULL,
 	    &qid, &seq, id), ERR_INVALID);
 	CHECK_INT(check_chain(s, chan, 0), 4);
+
+	/* A run: the place read once, a refused body skipped, the chain
+	 * gapless and linked across the run. */
+	{
+		struct store_draft run[4];
+		struct store_assigned out[4];
+		static const uint8_t bad[] = { 'a', 0xff, 'b' };
+
+		dr.kind = ENVELOPE_TEXT;
+		for (size_t k = 0; k < 4; k++)
+			run[k] = dr;
+		run[1].body = bad;
+		run[1].body_len = sizeof bad;
+		CHECK_INT(store_queue_assigned_run(s, run, 4, now,
+		    chain_store_build, NULL, out), 0);
+		CHECK_INT(out[0].r, 0);
+		CHECK_INT(out[0].seq, 5);
+		CHECK(out[1].r != 0);
+		CHECK_INT(out[2].r, 0);
+		CHECK_INT(out[2].seq, 6);
+		CHECK_INT(out[3].seq, 7);
+		CHECK_INT(store_get_local(s, out[3].qid, &m), 0);
+		CHECK_MEM(m.id, out[3].id, STORE_ID_LEN);
+		store_msg_fini(&m);
+		CHECK_INT(check_chain(s, chan, 0), 7);
+		/* another chain in the same run: refused, nothing written */
+		run[2].sender = 1;
+		CHECK_INT(store_queue_assigned_run(s, run, 4, now,
+		    chain_store_build, NULL, out), ERR_INVALID);
+		run[2].sender = 0;
+		/* something queued: ERR_STATE, nothing written */
+		queue_text(s, chan, ENVELOPE_ROUTINE, "queued again");
+		CHECK_INT(store_queue_assigned_run(s, run, 4, now,
+		    chain_store_build, NULL, out), ERR_STATE);
+		CHECK_INT(check_chain(s, chan, 0), 7);
+	}
 	store_close(s);
 }
 
