@@ -127,71 +127,80 @@ chain_head_encode(const struct chain_head *h, uint8_t *out, size_t cap,
 	return head_write(h, true, out, cap, len);
 }
 
-/* ERR_PARSE unless every key of map is an unsigned integer 1..nkeys. */
-static int
-keys_within(const cbor_item_t *map, uint64_t nkeys)
-{
-	struct cbor_pair *pairs;
-	size_t n;
+/*
+ * Decoding reads the one deterministic encoding strictly (base/wire.h):
+ * map(5) or map(6), keys 1.. once each in order, shortest heads, exact
+ * sizes, nothing after. What it refuses is named by a second, tolerant
+ * look (*_refusal) in the order the codes have always been given: not one
+ * well-formed map of the subset, an unknown key, a field missing or of
+ * the wrong type or size (ERR_PARSE); a value out of range (ERR_INVALID);
+ * and when all of that is right, the encoding (ERR_NONCANONICAL).
+ */
 
-	if (!cbor_isa_map(map) || !cbor_map_is_definite(map))
-		return ERR_PARSE;
-	pairs = cbor_map_handle(map);
-	n = cbor_map_size(map);
-	for (size_t i = 0; i < n; i++) {
-		if (!cbor_isa_uint(pairs[i].key))
-			return ERR_PARSE;
-		uint64_t k = cbor_get_int(pairs[i].key);
-		if (k < 1 || k > nkeys)
-			return ERR_PARSE;
-	}
-	return 0;
-}
-
-/* An index field (sender, receiver): 0 or 1. */
 static int
-get_index(const cbor_item_t *map, uint64_t key, uint8_t *out)
+head_strict(struct chain_head *h, uint64_t *sender, const uint8_t *p,
+    size_t n)
 {
-	uint64_t v;
+	struct wire_reader rd;
 	int r;
 
-	if ((r = wire_get_uint(wire_map_get(map, key), &v)) != 0)
+	wire_reader_init(&rd, p, n);
+	if ((r = wire_read_map(&rd, H_SIG)) != 0 ||
+	    (r = wire_read_key(&rd, H_CHANNEL)) != 0 ||
+	    (r = wire_read_bytes_exact(&rd, h->channel, sizeof h->channel))
+	    != 0 ||
+	    (r = wire_read_key(&rd, H_SENDER)) != 0 ||
+	    (r = wire_read_uint(&rd, sender)) != 0 ||
+	    (r = wire_read_key(&rd, H_SEQ)) != 0 ||
+	    (r = wire_read_uint(&rd, &h->seq)) != 0 ||
+	    (r = wire_read_key(&rd, H_ID)) != 0 ||
+	    (r = wire_read_bytes_exact(&rd, h->id, sizeof h->id)) != 0 ||
+	    (r = wire_read_key(&rd, H_SIG)) != 0 ||
+	    (r = wire_read_bytes_exact(&rd, h->sig, sizeof h->sig)) != 0)
 		return r;
-	if (v > 1)
+	return wire_read_end(&rd);
+}
+
+static int
+head_refusal(const uint8_t *p, size_t n)
+{
+	struct wire_index ix;
+	struct chain_head h;
+	uint64_t sender;
+	int r;
+
+	if ((r = wire_index_map(&ix, p, n, H_SIG)) != 0)
+		return r;
+	if (ix.other)
+		return ERR_PARSE;
+	if ((r = wire_index_bytes(&ix, H_CHANNEL, h.channel,
+	    sizeof h.channel)) != 0 ||
+	    (r = wire_index_uint(&ix, H_SENDER, &sender)) != 0)
+		return r;
+	if (sender > 1)
 		return ERR_INVALID;
-	*out = (uint8_t)v;
-	return 0;
+	h.sender = (uint8_t)sender;
+	if ((r = wire_index_uint(&ix, H_SEQ, &h.seq)) != 0 ||
+	    (r = wire_index_bytes(&ix, H_ID, h.id, sizeof h.id)) != 0 ||
+	    (r = wire_index_bytes(&ix, H_SIG, h.sig, sizeof h.sig)) != 0 ||
+	    (r = head_check(&h)) != 0)
+		return r;
+	return ERR_NONCANONICAL;
 }
 
 int
 chain_head_decode(struct chain_head *h, const uint8_t *p, size_t n)
 {
-	cbor_item_t *item = NULL;
-	uint8_t again[CHAIN_HEAD_MAX];
-	size_t len;
-	int r;
+	uint64_t sender;
 
 	if (n > CHAIN_HEAD_MAX)
 		return ERR_TOO_BIG;
-	if ((r = wire_load(p, n, &item)) != 0)
-		return r;
-	if ((r = keys_within(item, H_SIG)) != 0 ||
-	    (r = wire_get_bytes_exact(wire_map_get(item, H_CHANNEL),
-	    h->channel, sizeof h->channel)) != 0 ||
-	    (r = get_index(item, H_SENDER, &h->sender)) != 0 ||
-	    (r = wire_get_uint(wire_map_get(item, H_SEQ), &h->seq)) != 0 ||
-	    (r = wire_get_bytes_exact(wire_map_get(item, H_ID), h->id,
-	    sizeof h->id)) != 0 ||
-	    (r = wire_get_bytes_exact(wire_map_get(item, H_SIG), h->sig,
-	    sizeof h->sig)) != 0)
-		goto out;
-	if ((r = head_write(h, true, again, sizeof again, &len)) != 0)
-		goto out;
-	if (!wire_same(p, n, again, len))
-		r = ERR_NONCANONICAL;
-out:
-	cbor_decref(&item);
-	return r;
+	if (head_strict(h, &sender, p, n) != 0)
+		return head_refusal(p, n);
+	if (sender > 1)
+		return ERR_INVALID;
+	h->sender = (uint8_t)sender;
+	return head_check(h);
 }
 
 int
@@ -226,37 +235,73 @@ chain_receipt_encode(const struct chain_receipt *rc, uint8_t *out,
 	return receipt_write(rc, true, out, cap, len);
 }
 
+static int
+receipt_strict(struct chain_receipt *rc, uint64_t *receiver,
+    const uint8_t *p, size_t n)
+{
+	struct wire_reader rd;
+	int r;
+
+	wire_reader_init(&rd, p, n);
+	if ((r = wire_read_map(&rd, R_SIG)) != 0 ||
+	    (r = wire_read_key(&rd, R_CHANNEL)) != 0 ||
+	    (r = wire_read_bytes_exact(&rd, rc->channel, sizeof rc->channel))
+	    != 0 ||
+	    (r = wire_read_key(&rd, R_RECEIVER)) != 0 ||
+	    (r = wire_read_uint(&rd, receiver)) != 0 ||
+	    (r = wire_read_key(&rd, R_SEQ)) != 0 ||
+	    (r = wire_read_uint(&rd, &rc->seq)) != 0 ||
+	    (r = wire_read_key(&rd, R_ID)) != 0 ||
+	    (r = wire_read_bytes_exact(&rd, rc->id, sizeof rc->id)) != 0 ||
+	    (r = wire_read_key(&rd, R_TIME)) != 0 ||
+	    (r = wire_read_uint(&rd, &rc->time_ms)) != 0 ||
+	    (r = wire_read_key(&rd, R_SIG)) != 0 ||
+	    (r = wire_read_bytes_exact(&rd, rc->sig, sizeof rc->sig)) != 0)
+		return r;
+	return wire_read_end(&rd);
+}
+
+static int
+receipt_refusal(const uint8_t *p, size_t n)
+{
+	struct wire_index ix;
+	struct chain_receipt rc;
+	uint64_t receiver;
+	int r;
+
+	if ((r = wire_index_map(&ix, p, n, R_SIG)) != 0)
+		return r;
+	if (ix.other)
+		return ERR_PARSE;
+	if ((r = wire_index_bytes(&ix, R_CHANNEL, rc.channel,
+	    sizeof rc.channel)) != 0 ||
+	    (r = wire_index_uint(&ix, R_RECEIVER, &receiver)) != 0)
+		return r;
+	if (receiver > 1)
+		return ERR_INVALID;
+	rc.receiver = (uint8_t)receiver;
+	if ((r = wire_index_uint(&ix, R_SEQ, &rc.seq)) != 0 ||
+	    (r = wire_index_bytes(&ix, R_ID, rc.id, sizeof rc.id)) != 0 ||
+	    (r = wire_index_uint(&ix, R_TIME, &rc.time_ms)) != 0 ||
+	    (r = wire_index_bytes(&ix, R_SIG, rc.sig, sizeof rc.sig)) != 0 ||
+	    (r = receipt_check(&rc)) != 0)
+		return r;
+	return ERR_NONCANONICAL;
+}
+
 int
 chain_receipt_decode(struct chain_receipt *rc, const uint8_t *p, size_t n)
 {
-	cbor_item_t *item = NULL;
-	uint8_t again[CHAIN_RECEIPT_MAX];
-	size_t len;
-	int r;
+	uint64_t receiver;
 
 	if (n > CHAIN_RECEIPT_MAX)
 		return ERR_TOO_BIG;
-	if ((r = wire_load(p, n, &item)) != 0)
-		return r;
-	if ((r = keys_within(item, R_SIG)) != 0 ||
-	    (r = wire_get_bytes_exact(wire_map_get(item, R_CHANNEL),
-	    rc->channel, sizeof rc->channel)) != 0 ||
-	    (r = get_index(item, R_RECEIVER, &rc->receiver)) != 0 ||
-	    (r = wire_get_uint(wire_map_get(item, R_SEQ), &rc->seq)) != 0 ||
-	    (r = wire_get_bytes_exact(wire_map_get(item, R_ID), rc->id,
-	    sizeof rc->id)) != 0 ||
-	    (r = wire_get_uint(wire_map_get(item, R_TIME), &rc->time_ms))
-	    != 0 ||
-	    (r = wire_get_bytes_exact(wire_map_get(item, R_SIG), rc->sig,
-	    sizeof rc->sig)) != 0)
-		goto out;
-	if ((r = receipt_write(rc, true, again, sizeof again, &len)) != 0)
-		goto out;
-	if (!wire_same(p, n, again, len))
-		r = ERR_NONCANONICAL;
-out:
-	cbor_decref(&item);
-	return r;
+	if (receipt_strict(rc, &receiver, p, n) != 0)
+		return receipt_refusal(p, n);
+	if (receiver > 1)
+		return ERR_INVALID;
+	rc->receiver = (uint8_t)receiver;
+	return receipt_check(rc);
 }
 
 void

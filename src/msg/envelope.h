@@ -3,13 +3,14 @@
  * its hash (docs/envelope.md, CDDL there; bump ENVELOPE_VERSION with it).
  *
  * The header is a CBOR map with small unsigned keys in core deterministic
- * encoding (RFC 8949 section 4.2.1). A decoder checks every field and range,
- * re-encodes what it decoded and refuses bytes that differ
- * (ERR_NONCANONICAL), so one header has exactly one byte string and one id:
+ * encoding (RFC 8949 section 4.2.1). The decoder reads that one encoding
+ * strictly (base/wire.h's reader: any other bytes are refused, at the
+ * latest as ERR_NONCANONICAL) and checks every field and range, so one
+ * header has exactly one byte string and one id:
  * id = hash_ctx(32, "parley header v1", header bytes). The sender's chain
  * runs over headers (chain.h); a body can be disclosed and proved alone.
  *
- * Pure: no I/O, no allocation beyond libcbor's item tree while decoding.
+ * Pure: no I/O, no allocation.
  */
 #ifndef PARLEY_MSG_ENVELOPE_H
 #define PARLEY_MSG_ENVELOPE_H
