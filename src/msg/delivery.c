@@ -186,9 +186,9 @@ delivery_sync_encode(const struct chain_receipt *r, bool reply, uint8_t *out,
 
 /*
  * Decodes a record map with keys 1..n into byte strings / uints (kinds:
- * 'b' bytes, 'u' uint, 't' bool), then checks it is the deterministic
- * encoding by re-encoding. ERR_PARSE, ERR_NONCANONICAL. *rootp is the
- * decoded item (or NULL), for the caller to free with rec_free.
+ * 'b' bytes, 'u' uint, 't' bool) with the strict reader (base/wire.h):
+ * only the deterministic encoding is accepted, so nothing is re-encoded.
+ * Byte strings point into b. ERR_PARSE, ERR_NONCANONICAL.
  */
 struct dl_field {
 	char kind;
@@ -198,63 +198,28 @@ struct dl_field {
 };
 
 static int
-record_decode(const uint8_t *b, size_t len, struct dl_field *f, size_t n,
-    cbor_item_t **rootp)
+record_decode(const uint8_t *b, size_t len, struct dl_field *f, size_t n)
 {
-	cbor_item_t *root = NULL;
-	struct wire_writer w;
-	uint8_t *re = NULL;
-	size_t relen;
-	int r = ERR_PARSE;
+	struct wire_reader r;
+	bool t;
+	int e;
 
-	if (wire_load(b, len, &root) != 0 || !cbor_isa_map(root) ||
-	    cbor_map_size(root) != n)
-		goto out;
+	wire_reader_init(&r, b, len);
+	if ((e = wire_read_map(&r, n)) != 0)
+		return e;
 	for (size_t i = 0; i < n; i++) {
-		cbor_item_t *it = wire_map_get(root, i + 1);
-		if (it == NULL)
-			goto out;
-		if (f[i].kind == 'b' && wire_get_bytes(it, &f[i].p, &f[i].n)
-		    != 0)
-			goto out;
-		if (f[i].kind == 'u' && wire_get_uint(it, &f[i].u) != 0)
-			goto out;
-		if (f[i].kind == 't') {
-			if (!cbor_is_bool(it))
-				goto out;
-			f[i].u = cbor_get_bool(it) ? 1 : 0;
-		}
-	}
-	if ((re = malloc(len)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	wire_writer_init(&w, re, len);
-	wire_put_map(&w, n);
-	for (size_t i = 0; i < n; i++) {
-		wire_put_uint(&w, i + 1);
+		if ((e = wire_read_key(&r, i + 1)) != 0)
+			return e;
 		if (f[i].kind == 'b')
-			wire_put_bytes(&w, f[i].p, f[i].n);
+			e = wire_read_bytes(&r, &f[i].p, &f[i].n);
 		else if (f[i].kind == 'u')
-			wire_put_uint(&w, f[i].u);
-		else
-			wire_put_bool(&w, f[i].u != 0);
+			e = wire_read_uint(&r, &f[i].u);
+		else if ((e = wire_read_bool(&r, &t)) == 0)
+			f[i].u = t;
+		if (e != 0)
+			return e;
 	}
-	r = ERR_NONCANONICAL;
-	if (wire_writer_finish(&w, &relen) == 0 && relen == len &&
-	    memcmp(re, b, len) == 0)
-		r = 0;
-out:
-	free(re);
-	*rootp = root;		/* f's byte strings point into it */
-	return r;
-}
-
-static void
-rec_free(cbor_item_t *root)
-{
-	if (root)
-		cbor_decref(&root);
+	return wire_read_end(&r);
 }
 
 /* --- channels ----------------------------------------------------------- */
@@ -1272,15 +1237,13 @@ on_msg(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
 {
 	struct dl_field f[2] = { { .kind = 'b' }, { .kind = 'b' } };
-	cbor_item_t *root = NULL;
 	int r;
 
-	if ((r = record_decode(b, n, f, 2, &root)) != 0 || f[0].n >
+	if ((r = record_decode(b, n, f, 2)) != 0 || f[0].n >
 	    ENVELOPE_HEADER_MAX)
 		refuse(d, c, path, "MSG", 0, r ? r : ERR_PARSE);
 	else
 		on_message(d, c, path, f[0].p, f[0].n, f[1].p, f[1].n);
-	rec_free(root);
 }
 
 static void
@@ -1333,15 +1296,13 @@ on_part(struct delivery *d, struct dl_channel *c, unsigned path,
 {
 	struct dl_field f[3] = { { .kind = 'b' }, { .kind = 'u' },
 	    { .kind = 'b' } };
-	cbor_item_t *root = NULL;
 	int r;
 
-	if ((r = record_decode(b, n, f, 3, &root)) != 0 || f[0].n >
+	if ((r = record_decode(b, n, f, 3)) != 0 || f[0].n >
 	    ENVELOPE_HEADER_MAX)
 		refuse(d, c, path, "MSG_PART", 0, r ? r : ERR_PARSE);
 	else
 		part_take(d, c, path, f);
-	rec_free(root);
 }
 
 /* A head: the covered run is stored in one transaction, then receipted. */
@@ -1539,18 +1500,16 @@ on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 {
 	struct dl_field f[3] = { { .kind = 'u' }, { .kind = 'b' },
 	    { .kind = 't' } };
-	cbor_item_t *root = NULL;
 	uint64_t seq;
 	int r;
 
-	if ((r = record_decode(b, n, f, 3, &root)) != 0)
+	if ((r = record_decode(b, n, f, 3)) != 0)
 		refuse(d, c, path, "SYNC", 0, r);
 	else if (f[0].u != DELIVERY_VERSION) {
 		refuse(d, c, path, "SYNC", 0, ERR_VERSION);
 		r = ERR_VERSION;
 	} else
 		r = take_receipt(d, c, path, f[1].p, f[1].n, "SYNC", &seq);
-	rec_free(root);
 	if (r != 0)
 		return;
 	c->synced = true;
