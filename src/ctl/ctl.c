@@ -193,15 +193,33 @@ push(struct ctl_client *c)
 	evbuffer_freeze(out, 1);
 }
 
+/* Gives l its answer line (taken; NULL: the client sees its line end
+ * short) and sends what is ready. */
+static void
+answer_text(struct ctl_later *l, char *text)
+{
+	struct ctl_client *c;
+
+	if (l->c == NULL) {		/* the client is gone */
+		free(text);
+		free(l);
+		return;
+	}
+	l->text = text;
+	l->ready = true;
+	c = l->c;
+	later_flush(c);		/* frees l */
+	push(c);
+}
+
 void
 ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err)
 {
-	struct ctl_client *c;
 	json_t *resp;
 
-	if (l->c == NULL) {		/* the client is gone */
+	if (l->c == NULL) {
 		json_decref(result);
-		free(l);
+		answer_text(l, NULL);
 		return;
 	}
 	if (r == 0)
@@ -212,12 +230,23 @@ ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err)
 		resp = json_pack("{s:b, s:i, s:s}", "ok", 0, "code", r,
 		    "error", err && *err ? err : err_str(r));
 	}
-	l->text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+	answer_text(l, resp ? json_dumps(resp, JSON_COMPACT) : NULL);
 	json_decref(resp);
-	l->ready = true;
-	c = l->c;
-	later_flush(c);		/* frees l */
-	push(c);
+}
+
+void
+ctl_answer_result_text(struct ctl_later *l, const char *result)
+{
+	static const char head[] = "{\"ok\":true,\"result\":";
+	size_t n = strlen(result);
+	char *text = malloc(sizeof head + n + 1);
+
+	if (text) {
+		memcpy(text, head, sizeof head - 1);
+		memcpy(text + sizeof head - 1, result, n);
+		memcpy(text + sizeof head - 1 + n, "}", 2);
+	}
+	answer_text(l, text);
 }
 
 static void

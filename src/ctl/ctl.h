@@ -89,6 +89,10 @@ struct ctl_later;
 struct ctl_later *ctl_defer(const struct ctl_peer *who);
 /* result (stolen; NULL: null) when r is 0, else the error r and err. */
 void ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err);
+/* ctl_answer of a success whose result is already JSON text (a complete,
+ * valid JSON value: the caller vouches for it), for the hot path of send:
+ * no JSON tree built and dumped. */
+void ctl_answer_result_text(struct ctl_later *l, const char *result);
 
 struct ctl_command {
 	const char *name;
