@@ -63,6 +63,7 @@ struct daemon {
 	struct alerter *alerts;		/* people in the loop */
 	struct deadline_watch *dw;
 	struct roles *roles;
+	struct ctl_server *ctl;		/* answers corked per event */
 	const char *home;
 	uint64_t people_ms;
 	int wal_err;			/* the last store_wal_tick's */
@@ -300,13 +301,15 @@ static void
 dm_deliver(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
     uint8_t type, const uint8_t *b, size_t n)
 {
+	struct daemon *dm = ctx;
+
+	ctl_cork(dm->ctl);
 	if (type == CHECKPOINT_REC) {
-		delivery_flush(((struct daemon *)ctx)->dl);	/* receipts */
-		checkpoint_set_record(((struct daemon *)ctx)->cps, ch, path,
-		    b, n, 0);
+		delivery_flush(dm->dl);		/* receipts */
+		checkpoint_set_record(dm->cps, ch, path, b, n, 0);
 	} else
-		delivery_record(((struct daemon *)ctx)->dl, ch, path, type, b,
-		    n);
+		delivery_record(dm->dl, ch, path, type, b, n);
+	ctl_uncork(dm->ctl);
 }
 
 static void
@@ -319,9 +322,13 @@ dm_path_change(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
 static void
 on_pump(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon *dm = arg;
+
 	(void)fd;
 	(void)what;
-	delivery_pump(((struct daemon *)arg)->dl);
+	ctl_cork(dm->ctl);
+	delivery_pump(dm->dl);
+	ctl_uncork(dm->ctl);
 }
 
 /* Once a second: deadlines that passed, alert commands that ended. */
@@ -403,13 +410,17 @@ wal_tick(struct daemon *dm)
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon *dm = arg;
+
 	(void)fd;
 	(void)what;
-	delivery_tick(((struct daemon *)arg)->dl);
-	delivery_pump(((struct daemon *)arg)->dl);
-	checkpoint_set_tick(((struct daemon *)arg)->cps, 0);
-	people_tick(arg);
-	wal_tick(arg);
+	ctl_cork(dm->ctl);
+	delivery_tick(dm->dl);
+	delivery_pump(dm->dl);
+	ctl_uncork(dm->ctl);
+	checkpoint_set_tick(dm->cps, 0);
+	people_tick(dm);
+	wal_tick(dm);
 }
 
 /* Opens the store and the delivery engine with one channel per
@@ -589,7 +600,8 @@ run(const char *home, enum log_level level, bool use_syslog)
 	env.deadlines = dm.dw;
 	env.control_group_set = conf_group_set;
 	env.control_gid = conf_group;
-	if ((r = ctl_server_open(base, home, &env, &ctl)) != 0) {
+	if ((r = ctl_server_open(base, home, &env, &ctl)) != 0 ||
+	    (dm.ctl = ctl) == NULL) {
 		log_error("cannot serve %s/%s: %s", home, CTL_SOCKET_NAME,
 		    r == ERR_EXISTS ? "another parleyd is running" :
 		    err_str(r));
@@ -600,6 +612,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	rc = 0;
 out:
 	ctl_server_close(ctl);
+	dm.ctl = NULL;
 	link_free(l);
 	dm.link = NULL;
 	if (dm.pump)

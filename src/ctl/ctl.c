@@ -60,6 +60,7 @@ struct ctl_client {
 	struct bufferevent *bev;
 	struct ctl_peer who;
 	int closing;
+	bool push_due;			/* answers to push at ctl_uncork */
 	struct ctl_later *later, **later_tail;	/* answers held back */
 	size_t nlater;
 	json_t *req;			/* BODY: the request waiting for */
@@ -76,6 +77,7 @@ struct ctl_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_client *clients;
 	size_t nclients;
+	int corked;			/* ctl_cork depth */
 };
 
 static void
@@ -209,7 +211,29 @@ answer_text(struct ctl_later *l, char *text)
 	l->ready = true;
 	c = l->c;
 	later_flush(c);		/* frees l */
-	push(c);
+	if (c->srv->corked)
+		c->push_due = true;
+	else
+		push(c);
+}
+
+void
+ctl_cork(struct ctl_server *s)
+{
+	if (s)
+		s->corked++;
+}
+
+void
+ctl_uncork(struct ctl_server *s)
+{
+	if (s == NULL || s->corked == 0 || --s->corked > 0)
+		return;
+	for (struct ctl_client *c = s->clients; c != NULL; c = c->next)
+		if (c->push_due) {
+			c->push_due = false;
+			push(c);
+		}
 }
 
 void

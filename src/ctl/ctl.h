@@ -93,6 +93,14 @@ void ctl_answer(struct ctl_later *l, int r, json_t *result, const char *err);
  * valid JSON value: the caller vouches for it), for the hot path of send:
  * no JSON tree built and dumped. */
 void ctl_answer_result_text(struct ctl_later *l, const char *result);
+struct ctl_server;
+/* Answers given between ctl_cork and ctl_uncork (nested; s may be NULL)
+ * are written to their clients' sockets once, at the outermost uncork:
+ * one write per client for a receipt that answers many waiting sends,
+ * instead of one per answer. The daemon corks around each event that may
+ * answer many (a link record, the group commit). */
+void ctl_cork(struct ctl_server *s);
+void ctl_uncork(struct ctl_server *s);
 
 struct ctl_command {
 	const char *name;
