@@ -157,7 +157,12 @@ store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
 
 	if (len == 0 || len > STORE_AUDIT_MAX || n > INT64_MAX)
 		return ERR_INVALID;
-	if ((r = pbegin(s, &nested)) != 0)
+	/* Inside the caller's transaction (a send's entry in the group
+	 * commit) the check and the one insert need no savepoint of their
+	 * own: the write lock is held, and a failed statement undoes only
+	 * itself. Alone, they are one transaction. */
+	nested = !sqlite3_get_autocommit(s->db);
+	if (!nested && (r = pbegin(s, &nested)) != 0)
 		return r;
 	if ((r = store_audit_last(s, &last, h)) != 0)
 		goto out;
@@ -174,7 +179,8 @@ store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
 	r = pstep(s, st);
 out:
 	store_kept_done(s, st);
-	pend(s, nested, r);
+	if (!nested)
+		pend(s, false, r);
 	return r;
 }
 
