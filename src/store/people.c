@@ -17,15 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MSG_COLS "qid, channel, sender, dir, seq, id, header, precedence," \
-	" marking, kind, body, state, time_ms, stored_ms, assigned_ms," \
-	" receipted_ms"
-
-/* MSG_COLS with an empty body in its place. */
-#define MSG_COLS_NOBODY "qid, channel, sender, dir, seq, id, header," \
-	" precedence, marking, kind, zeroblob(0), state, time_ms, stored_ms," \
-	" assigned_ms, receipted_ms"
-
 static int
 pfail(struct store *s, int rc)
 {
@@ -476,7 +467,7 @@ store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN], uint32_t *uid,
 	return r;
 }
 
-/* Reads a row of MSG_COLS into m (body copied), as store.c does. */
+/* Reads a row of STORE_MSG_COLS into m (body copied), as store.c does. */
 static int
 row_msg(sqlite3_stmt *st, struct store_msg *m)
 {
@@ -538,7 +529,7 @@ store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	int r;
 
 	/* "kind = 2" literal: the partial index's condition. */
-	if ((r = pprep(s, &st, "SELECT " MSG_COLS " FROM message WHERE kind"
+	if ((r = pprep(s, &st, "SELECT " STORE_MSG_COLS " FROM message m WHERE kind"
 	    " = 2 AND channel = ?1 AND substr(body, 5, 32) = ?2 ORDER BY"
 	    " qid")) != 0)
 		return r;
@@ -588,7 +579,7 @@ store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
     uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
 {
-	return unacked(s, "SELECT " MSG_COLS_NOBODY " FROM message m WHERE"
+	return unacked(s, "SELECT " STORE_MSG_COLS_NOBODY " FROM message m WHERE"
 	    " m.channel = ?1 AND m.time_ms > ?3 AND m.time_ms <= ?4 AND"
 	    " ?8 >= 0" UNACKED_TAIL, channel, sender, precedence, from_ms,
 	    to_ms, within_ms, 0, alert_prefix, fn, arg);
@@ -601,7 +592,7 @@ store_unacked_arrived_each(struct store *s,
     const char *alert_prefix, store_msg_fn fn, void *arg)
 {
 	/* "kind = 1" and the coalesce: index message_arrived. */
-	return unacked(s, "SELECT " MSG_COLS_NOBODY " FROM message m WHERE"
+	return unacked(s, "SELECT " STORE_MSG_COLS_NOBODY " FROM message m WHERE"
 	    " m.channel = ?1 AND coalesce(m.assigned_ms, m.stored_ms) > ?3"
 	    " AND coalesce(m.assigned_ms, m.stored_ms) <= ?4 AND m.time_ms +"
 	    " ?5 <= ?8" UNACKED_TAIL, channel, sender, precedence, from_ms,

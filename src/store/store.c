@@ -28,9 +28,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MSG_COLS "qid, channel, sender, dir, seq, id, header, precedence," \
-	" marking, kind, body, state, time_ms, stored_ms, assigned_ms," \
-	" receipted_ms"
 
 static const uint8_t zero_id[STORE_ID_LEN];
 
@@ -1233,20 +1230,9 @@ store_receipt_put(struct store *s, const struct store_receipt *rc,
 		goto out;
 	unprep(s, st);
 	st = NULL;
-	if ((r = prep(s, &st, "UPDATE message SET state = 2,"
-	    " receipted_ms = ?1 WHERE channel = ?2 AND sender = ?3"
-	    " AND seq > ?5 AND seq <= ?4 AND state = 1")) != 0)
-		goto out;
-	bind_u64(st, 1, now_ms);
-	bind_blob(st, 2, rc->channel, STORE_ID_LEN);
-	sqlite3_bind_int(st, 3, sender);
-	bind_u64(st, 4, rc->seq);
-	bind_u64(st, 5, before);
-	if ((r = step(s, st)) != 0)
-		goto out;
-	*newly = (size_t)sqlite3_changes(s->db);
-	unprep(s, st);
-	st = NULL;
+	/* The rows are not rewritten: a message reads as receipted from
+	 * the receipt table (STORE_MSG_STATE, store_int.h). */
+	*newly = rc->seq > before ? (size_t)(rc->seq - before) : 0;
 	r = commit(s);
 out:
 	unprep(s, st);
@@ -1283,7 +1269,7 @@ store_receipt_latest(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return r;
 }
 
-/* Reads a row of MSG_COLS into m (body copied). */
+/* Reads a row of STORE_MSG_COLS into m (body copied). */
 static int
 read_msg(sqlite3_stmt *st, struct store_msg *m)
 {
@@ -1346,7 +1332,7 @@ store_after(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = prep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	if ((r = prep(s, &st, "SELECT " STORE_MSG_COLS " FROM message m WHERE"
 	    " channel = ?1 AND sender = ?2 AND seq > ?3 ORDER BY seq"
 	    " LIMIT ?4")) != 0)
 		return r;
@@ -1364,7 +1350,7 @@ store_list(struct store *s, const uint8_t *channel, enum store_dir dir,
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = prep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	if ((r = prep(s, &st, "SELECT " STORE_MSG_COLS " FROM message m WHERE"
 	    " (?1 IS NULL OR channel = ?1) AND (dir & ?2) != 0"
 	    " ORDER BY qid DESC LIMIT ?3")) != 0)
 		return r;
@@ -1419,7 +1405,7 @@ store_get(struct store *s, const uint8_t id[STORE_ID_LEN],
 	int r;
 
 	memset(out, 0, sizeof *out);
-	if ((r = prep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	if ((r = prep(s, &st, "SELECT " STORE_MSG_COLS " FROM message m WHERE"
 	    " id = ?1")) != 0)
 		return r;
 	bind_blob(st, 1, id, STORE_ID_LEN);
@@ -1433,7 +1419,7 @@ store_get_local(struct store *s, int64_t qid, struct store_msg *out)
 	int r;
 
 	memset(out, 0, sizeof *out);
-	if ((r = prep(s, &st, "SELECT " MSG_COLS " FROM message WHERE"
+	if ((r = prep(s, &st, "SELECT " STORE_MSG_COLS " FROM message m WHERE"
 	    " qid = ?1")) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, qid);

@@ -280,8 +280,10 @@ int store_head_covering(struct store *s, const uint8_t channel[STORE_ID_LEN],
 
 /* Stores a verified receipt (ours or the peer's). The message it names,
  * (channel, the other party, seq), must be stored with that id (ERR_CHAIN,
- * ERR_NOT_FOUND; seq 0 names nothing). Outgoing messages up to seq become
- * STORE_RECEIPTED; *newly counts them. */
+ * ERR_NOT_FOUND; seq 0 names nothing). Outgoing messages up to seq read
+ * as STORE_RECEIPTED from then on (their rows are not rewritten: the state
+ * is read from the receipt table); *newly counts the seqs it covers past
+ * the last stored receipt. */
 int store_receipt_put(struct store *s, const struct store_receipt *r,
     uint64_t now_ms, size_t *newly) WUR;
 /* The receipt with the highest seq from receiver on channel. */

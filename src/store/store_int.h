@@ -44,6 +44,28 @@ struct store {
  * returning SQLite's result code, for a file that maps codes its own way.
  * store_kept_run runs one statement without rows (BEGIN, SAVEPOINT,
  * RELEASE, COMMIT) that way. */
+/*
+ * The columns of a message row as struct store_msg reads them, for
+ * "SELECT " STORE_MSG_COLS " FROM message m ...". A sent message's
+ * receipt is not written into its row (that rewrote every 1 KiB row once
+ * more): it is receipted when a stored receipt of its chain reaches its
+ * seq, and receipted_ms is the stored time of the first such receipt.
+ * Rows receipted before schema 5 (state 2 written) read as they are.
+ */
+#define STORE_MSG_STATE "CASE WHEN m.state = 1 AND m.seq <= (SELECT" \
+	" max(r.seq) FROM receipt r WHERE r.channel = m.channel AND" \
+	" r.receiver = 1 - m.sender) THEN 2 ELSE m.state END"
+#define STORE_MSG_RECEIPTED_MS "CASE WHEN m.state = 1 THEN (SELECT" \
+	" r.stored_ms FROM receipt r WHERE r.channel = m.channel AND" \
+	" r.receiver = 1 - m.sender AND r.seq >= m.seq ORDER BY r.seq" \
+	" LIMIT 1) ELSE m.receipted_ms END"
+#define STORE_MSG_HEAD "m.qid, m.channel, m.sender, m.dir, m.seq, m.id," \
+	" m.header, m.precedence, m.marking, m.kind, "
+#define STORE_MSG_TAIL ", " STORE_MSG_STATE ", m.time_ms, m.stored_ms," \
+	" m.assigned_ms, " STORE_MSG_RECEIPTED_MS
+#define STORE_MSG_COLS STORE_MSG_HEAD "m.body" STORE_MSG_TAIL
+#define STORE_MSG_COLS_NOBODY STORE_MSG_HEAD "zeroblob(0)" STORE_MSG_TAIL
+
 int store_kept_prep(struct store *s, sqlite3_stmt **st, const char *sql);
 int store_kept_prepare(struct store *s, sqlite3_stmt **st, const char *sql);
 void store_kept_done(struct store *s, sqlite3_stmt *st);

@@ -664,6 +664,26 @@ test_receipts(void)
 	memset(rc.id, 0, 32);
 	CHECK_INT(store_receipt_put(s, &rc, now, &newly), 0);
 	CHECK_INT(newly, 0);
+
+	/* A later receipt: seq 4 and 5 take its time, seq 3 keeps the time
+	 * of the first receipt that covered it (read from the receipts,
+	 * not written into the rows). */
+	CHECK_INT(store_get_local(s, qid - 1, &m), 0);	/* seq 5 */
+	rc.seq = 5;
+	memcpy(rc.id, m.id, 32);
+	store_msg_fini(&m);
+	CHECK_INT(store_receipt_put(s, &rc, now + 1000, &newly), 0);
+	CHECK_INT(newly, 2);
+	for (int64_t q = qid - 3; q < qid; q++) {
+		CHECK_INT(store_get_local(s, q, &m), 0);
+		CHECK_INT(m.state, STORE_RECEIPTED);
+		CHECK_INT(m.receipted_ms, m.seq == 3 ? now : now + 1000);
+		store_msg_fini(&m);
+	}
+	CHECK_INT(store_get_local(s, qid, &m), 0);
+	CHECK_INT(m.state, STORE_QUEUED);
+	CHECK_INT(m.receipted_ms, 0);
+	store_msg_fini(&m);
 	store_close(s);
 }
 
