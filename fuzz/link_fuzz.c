@@ -4,8 +4,9 @@
  * (fed in chunks whose sizes come from the input), an initiation's header,
  * mac1 and Noise message 1 at a listener, a response at a dialler, and
  * data frames on an established transport. Besides "never crash": a frame
- * never exceeds its reader's cap, and no data frame the fuzzer invents
- * decrypts.
+ * never exceeds its reader's cap, no data frame the fuzzer invents
+ * decrypts, and the chunk reader (frame_chunk, reads of other sizes) cuts
+ * exactly the frames the exact reader does, and stops at the same error.
  *
  *   make fuzz (seeds: fuzz/corpus/link_fuzz/)
  */
@@ -75,6 +76,52 @@ one_frame(uint8_t *f, size_t n, struct link_transport *t)
 		abort();
 }
 
+#define MAX_FRAMES 4096
+
+/* What the exact reader found: frames (offset in the input, length), and
+ * how it ended (FRAME_MORE or an error). */
+static size_t f_off[MAX_FRAMES], f_len[MAX_FRAMES], nframes;
+static int f_end;
+
+/*
+ * The same input through a chunk reader accepting frames up to max, in
+ * reads whose sizes come from the input in another way; any difference
+ * from the exact reader aborts.
+ */
+static void
+chunk_pass(const uint8_t *data, size_t size, size_t max)
+{
+	static uint8_t cbuf[FRAME_CHUNK_LEN];
+	struct frame_chunk fc;
+	size_t off = 0, i = 0, room, take, len;
+	uint8_t *f, *dst;
+	int st;
+
+	frame_chunk_init(&fc, max);
+	frame_chunk_set_buffer(&fc, cbuf, sizeof cbuf);
+	for (;;) {
+		while ((st = frame_chunk_next(&fc, &f, &len)) == FRAME_READY) {
+			if (i >= nframes || len != f_len[i] ||
+			    memcmp(f, data + f_off[i], len) != 0)
+				abort();
+			i++;
+		}
+		if (st < 0 || off == size)
+			break;
+		dst = frame_chunk_room(&fc, &room);
+		take = (size_t)data[off] * 131 % 509 + 1;
+		if (take > size - off)
+			take = size - off;
+		if (take > room)
+			take = room;
+		memcpy(dst, data + off, take);
+		frame_chunk_got(&fc, take);
+		off += take;
+	}
+	if (i != nframes || st != f_end)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -105,6 +152,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* first byte: the reader's cap (small caps exercise refusals) */
 	frame_reader_init(&fr, buf, size && data[0] < 0x80 ? LINK_INIT_LEN :
 	    sizeof buf, sizeof buf);
+	nframes = 0;
+	st = FRAME_MORE;
 	while (off < size) {
 		chunk = (size_t)(data[off] % 7) + 1;
 		if (chunk > size - off)
@@ -116,10 +165,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st == FRAME_READY) {
 			if (fr.len > fr.cap || fr.len == 0)
 				abort();
+			if (nframes < MAX_FRAMES) {
+				f_off[nframes] = off - fr.len;
+				f_len[nframes] = fr.len;
+			}
+			nframes++;
 			one_frame(fr.buf, fr.len, &t);
 			frame_reader_next(&fr);
+			st = FRAME_MORE;
 		}
 	}
+	f_end = st;
+	if (nframes <= MAX_FRAMES)
+		chunk_pass(data, size, fr.cap);
 	link_transport_fini(&t);
 	return 0;
 }

@@ -17,6 +17,14 @@
  *  4. Only the session's initiator starts a rekey; one at a time.
  *  5. A connection is freed only by its own event handlers (or by the
  *     duplicate rule, outside its handlers), after link_path_detach.
+ *  6. An established session reads in chunks (up to FRAME_CHUNK_LEN bytes
+ *     a read) and cuts its frames from them; it holds a chunk buffer only
+ *     while it holds bytes not yet cut (at most one chunk), and gives it
+ *     back when they are all cut (to the link's one spare, or free). An
+ *     idle session holds no read buffer.
+ *  7. At most FRAMES_PER_READ frames per read callback; bytes left over
+ *     in the chunk make the callback run again (event_active), since the
+ *     socket may have nothing new to wake it.
  *
  *   accept -> WAIT_INIT -(init ok, response sent)-> UP
  *   dial -> CONNECTING -(connected, init sent)-> WAIT_RESP -(resp ok)-> UP
@@ -41,7 +49,6 @@
 #include "base/hex.h"
 #include "base/log.h"
 
-#define RBUF_KEEP 2048		/* an idle session keeps at most this */
 #define FRAMES_PER_READ 64	/* then yield to other connections */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
@@ -100,7 +107,7 @@ link_conn_free(struct link_conn *c)
 		link_transport_fini(c->tr);
 		free(c->tr);
 	}
-	free(c->rbuf);
+	free(c->in.buf);
 	if (c->fd >= 0)
 		close(c->fd);
 	sodium_memzero(c, sizeof *c);
@@ -174,9 +181,12 @@ flush(struct link_conn *c)
 }
 
 /*
- * Queues one frame (length header added here) and tries to send it. A
- * handshake frame (hs) passes the out_max cap: a full queue must not end
- * the session at its next rekey; there is at most one such frame pending.
+ * Queues one frame (length header added here) and tries to send it, unless
+ * the link holds sends (link_hold): then link_flush, or the end of the
+ * loop's turn, writes it with the rest. A handshake frame (hs) is written
+ * at once (a hold never delays a handshake), and passes the out_max cap: a
+ * full queue must not end the session at its next rekey; there is at most
+ * one such frame pending.
  */
 static int
 send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
@@ -193,7 +203,23 @@ send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
 	if (evbuffer_add(c->out, hdr, sizeof hdr) != 0 ||
 	    evbuffer_add(c->out, p, n) != 0)
 		return ERR_NOMEM;
+	if (c->link->hold && !hs) {
+		c->held = true;
+		event_active(c->link->flushev, EV_TIMEOUT, 0);
+		return 0;
+	}
+	c->held = false;
 	return flush(c);
+}
+
+void
+link_conn_flush(struct link_conn *c)
+{
+	if (!c->held)
+		return;
+	c->held = false;
+	if (c->state != CONN_DEAD && c->out != NULL && flush(c) != 0)
+		event_active(c->rev, EV_READ, 0);
 }
 
 int
@@ -320,7 +346,7 @@ become_up(struct link_conn *c, struct noise_cipher *send,
 	c->state = CONN_UP;
 	c->last_rx_ms = link_now_ms();
 	c->path->handshakes++;
-	frame_reader_init(&c->fr, NULL, 0, FRAME_MAX);
+	frame_chunk_init(&c->in, FRAME_MAX);
 	c->hb = event_new(l->base, -1, EV_PERSIST, on_heartbeat, c);
 	c->silence = evtimer_new(l->base, on_silence, c);
 	if (c->hb == NULL || c->silence == NULL) {
@@ -559,7 +585,7 @@ on_record(struct link_conn *c, uint8_t type, const uint8_t *b, size_t n)
 	}
 }
 
-/* A whole frame arrived on c (in c->fr.buf). */
+/* A whole frame arrived on c. */
 static void
 on_frame(struct link_conn *c, uint8_t *f, size_t n)
 {
@@ -599,40 +625,44 @@ on_frame(struct link_conn *c, uint8_t *f, size_t n)
 		link_conn_maybe_rekey(c);
 }
 
-/* Prepares the buffer for a frame of the length just read. */
-static int
-frame_buffer(struct link_conn *c)
+/* A read ended in EOF (got 0) or an error (got < 0). */
+static void
+read_failed(struct link_conn *c, ssize_t got, bool partial)
 {
-	size_t len = c->fr.len;
-	uint8_t *nb;
-
-	if (c->state != CONN_UP) {
-		if (len != (c->state == CONN_WAIT_INIT ? LINK_INIT_LEN :
-		    LINK_RESP_LEN))
-			return ERR_PARSE;
-		return 0;
-	}
-	if (len > c->rcap) {
-		if ((nb = realloc(c->rbuf, len)) == NULL)
-			return ERR_NOMEM;
-		c->rbuf = nb;
-		c->rcap = len;
-	}
-	frame_reader_set_buffer(&c->fr, c->rbuf, c->rcap);
-	return 0;
+	if (c->state == CONN_WAIT_INIT)
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: %s",
+		    c->peer, got == 0 ? (partial ? "truncated frame" :
+		    "closed without a frame") : "read error");
+	else
+		link_conn_fail(c, LOG_LVL_INFO, "connection to %s %s", c->peer,
+		    got == 0 ? "closed by peer" : "failed");
 }
 
+/* A frame's length was refused (r: ERR_PARSE or ERR_TOO_BIG). */
 static void
-read_some(struct link_conn *c)
+bad_length(struct link_conn *c, int r, size_t len)
 {
+	link_conn_fail(c, LOG_LVL_WARN, "%s from %s refused: bad frame length "
+	    "%zu%s", c->state == CONN_UP ? "frame" : "handshake", c->peer, len,
+	    r == ERR_TOO_BIG ? " (oversized)" : "");
+}
+
+/*
+ * Before the session is up (invariant 1): exactly the one frame the state
+ * allows, header then body, never a byte past it; bytes after it (the
+ * peer's first records may share its TCP segment) stay in the socket for
+ * read_records, under the keys it brings.
+ */
+static void
+read_handshake(struct link_conn *c)
+{
+	enum conn_state st = c->state;
 	uint8_t *dst;
 	size_t want;
 	ssize_t got;
-	unsigned frames = 0;
 	int r;
 
-	/* Level-triggered: what is left is read on the next callback. */
-	while (c->state != CONN_DEAD && frames < FRAMES_PER_READ) {
+	while (c->state == st) {
 		dst = frame_reader_want(&c->fr, &want);
 		got = read(c->fd, dst, want);
 		if (got < 0 && errno == EINTR)
@@ -640,43 +670,119 @@ read_some(struct link_conn *c)
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (got <= 0) {
-			if (c->state == CONN_WAIT_INIT)
-				link_conn_fail(c, LOG_LVL_WARN, "handshake from "
-				    "%s refused: %s", c->peer, got == 0 ?
-				    (c->fr.hdr_got || c->fr.got ?
-				    "truncated frame" : "closed without a "
-				    "frame") : "read error");
-			else
-				link_conn_fail(c, LOG_LVL_INFO, "connection "
-				    "to %s %s", c->peer, got == 0 ?
-				    "closed by peer" : "failed");
+			read_failed(c, got, c->fr.hdr_got || c->fr.got);
 			return;
 		}
-		/* A long record on a slow path is not silence. */
-		if (c->state == CONN_UP)
-			c->last_rx_ms = link_now_ms();
 		r = frame_reader_got(&c->fr, (size_t)got);
-		if (r == FRAME_HEADER)
-			r = frame_buffer(c);
+		if (r == FRAME_HEADER && c->fr.len != (st == CONN_WAIT_INIT ?
+		    LINK_INIT_LEN : LINK_RESP_LEN))
+			r = ERR_PARSE;
 		if (r < 0) {
-			link_conn_fail(c, LOG_LVL_WARN, "%s from %s refused: "
-			    "bad frame length %zu%s", c->state == CONN_UP ?
-			    "frame" : "handshake", c->peer, c->fr.len,
-			    r == ERR_TOO_BIG ? " (oversized)" : "");
+			bad_length(c, r, c->fr.len);
 			return;
 		}
 		if (r == FRAME_READY) {
-			frames++;
-			on_frame(c, c->fr.buf, c->fr.len);
+			want = c->fr.len;
 			frame_reader_next(&c->fr);
-			if (c->state == CONN_UP && c->rcap > RBUF_KEEP) {
-				free(c->rbuf);
-				c->rbuf = NULL;
-				c->rcap = 0;
-				frame_reader_set_buffer(&c->fr, NULL, 0);
-			}
+			on_frame(c, c->fr.buf, want);
 		}
 	}
+}
+
+/* Lends c a chunk buffer: the link's spare, or a new one. */
+static int
+chunk_take(struct link_conn *c)
+{
+	uint8_t *b = c->link->rspare;
+
+	if (b != NULL)
+		c->link->rspare = NULL;
+	else if ((b = malloc(FRAME_CHUNK_LEN)) == NULL)
+		return ERR_NOMEM;
+	frame_chunk_set_buffer(&c->in, b, FRAME_CHUNK_LEN);
+	return 0;
+}
+
+/* All of c's bytes are cut: its buffer goes back (invariant 6). */
+static void
+chunk_give(struct link_conn *c)
+{
+	uint8_t *b = c->in.buf;
+
+	if (b == NULL || !frame_chunk_empty(&c->in))
+		return;
+	frame_chunk_set_buffer(&c->in, NULL, 0);
+	if (c->link->rspare == NULL)
+		c->link->rspare = b;
+	else
+		free(b);
+}
+
+/*
+ * An established session: cuts the frames held, and reads a chunk when no
+ * whole frame is left, until FRAMES_PER_READ frames (invariant 7), the
+ * socket has nothing more, or c fails. A read that fills less than the
+ * room it was given emptied the socket: no second read to hear EAGAIN
+ * (the event is level-triggered; new bytes call again).
+ */
+static void
+read_records(struct link_conn *c)
+{
+	unsigned frames = 0;
+	bool drained = false;
+	uint8_t *f, *dst;
+	size_t n, room;
+	ssize_t got;
+	int r;
+
+	while (c->state == CONN_UP) {
+		if (frames == FRAMES_PER_READ) {
+			if (!frame_chunk_empty(&c->in))
+				event_active(c->rev, EV_READ, 0);
+			break;
+		}
+		if ((r = frame_chunk_next(&c->in, &f, &n)) == FRAME_READY) {
+			frames++;
+			on_frame(c, f, n);
+			continue;
+		}
+		if (r < 0) {
+			bad_length(c, r, n);
+			break;
+		}
+		if (drained)
+			break;
+		if (c->in.buf == NULL && (r = chunk_take(c)) != 0) {
+			link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
+			break;
+		}
+		dst = frame_chunk_room(&c->in, &room);
+		got = read(c->fd, dst, room);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (got <= 0) {
+			read_failed(c, got, !frame_chunk_empty(&c->in));
+			break;
+		}
+		/* A long record on a slow path is not silence. */
+		c->last_rx_ms = link_now_ms();
+		frame_chunk_got(&c->in, (size_t)got);
+		drained = (size_t)got < room;
+	}
+	chunk_give(c);
+}
+
+static void
+read_some(struct link_conn *c)
+{
+	if (c->state == CONN_WAIT_INIT || c->state == CONN_WAIT_RESP)
+		read_handshake(c);
+	/* Up now or before: records, including any that came with the
+	 * handshake's last message. */
+	if (c->state == CONN_UP)
+		read_records(c);
 }
 
 static void

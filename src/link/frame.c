@@ -92,6 +92,73 @@ frame_reader_feed(struct frame_reader *fr, const uint8_t *p, size_t n,
 	return FRAME_MORE;
 }
 
+void
+frame_chunk_init(struct frame_chunk *fc, size_t max)
+{
+	memset(fc, 0, sizeof *fc);
+	fc->max = max > FRAME_MAX ? FRAME_MAX : max;
+}
+
+void
+frame_chunk_set_buffer(struct frame_chunk *fc, uint8_t *buf, size_t cap)
+{
+	assert(fc->len == 0);
+	assert(buf == NULL || cap >= FRAME_HDR_LEN + fc->max);
+	fc->buf = buf;
+	fc->cap = buf ? cap : 0;
+	fc->off = 0;
+}
+
+bool
+frame_chunk_empty(const struct frame_chunk *fc)
+{
+	return fc->len == 0;
+}
+
+uint8_t *
+frame_chunk_room(struct frame_chunk *fc, size_t *n)
+{
+	assert(fc->buf != NULL);
+	if (fc->off > 0) {
+		memmove(fc->buf, fc->buf + fc->off, fc->len);
+		fc->off = 0;
+	}
+	assert(fc->len < fc->cap);
+	*n = fc->cap - fc->len;
+	return fc->buf + fc->len;
+}
+
+void
+frame_chunk_got(struct frame_chunk *fc, size_t n)
+{
+	assert(n <= fc->cap - fc->off - fc->len);
+	fc->len += n;
+}
+
+int
+frame_chunk_next(struct frame_chunk *fc, uint8_t **f, size_t *len)
+{
+	uint8_t *p;
+	size_t flen;
+
+	if (fc->len < FRAME_HDR_LEN)
+		return FRAME_MORE;
+	p = fc->buf + fc->off;
+	*len = flen = (size_t)p[0] << 8 | p[1];
+	if (flen == 0)
+		return ERR_PARSE;
+	if (flen > fc->max)
+		return ERR_TOO_BIG;
+	if (fc->len - FRAME_HDR_LEN < flen)
+		return FRAME_MORE;
+	*f = p + FRAME_HDR_LEN;
+	fc->off += FRAME_HDR_LEN + flen;
+	fc->len -= FRAME_HDR_LEN + flen;
+	if (fc->len == 0)
+		fc->off = 0;
+	return FRAME_READY;
+}
+
 int
 frame_header(uint8_t out[FRAME_HDR_LEN], size_t len)
 {

@@ -2,15 +2,22 @@
  * frame.h: the link's framing on TCP: each frame is preceded by its length,
  * 2 bytes big-endian (docs/link.md, "Frames"). A zero length is refused.
  *
- * The reader is a pure engine: it never reads a socket and never allocates.
- * It tells its caller where the next bytes go and how many it wants, never
- * more than the rest of the current frame, so a connection never buffers
- * more than one frame, and never more than the caller's buffer. After the
- * header the caller may swap in a buffer sized to the declared length.
+ * Two pure engines (no socket, no allocation) cut frames from a stream:
+ *
+ * - frame_reader asks for exactly the rest of the current frame, never
+ *   more, so the bytes after a frame stay in the socket: for the handshake,
+ *   where a connection must not read past the one frame its state allows.
+ *   After the header the caller may swap in a buffer sized to the declared
+ *   length.
+ * - frame_chunk takes whatever one read gave (up to FRAME_CHUNK_LEN bytes)
+ *   into the caller's buffer and cuts every whole frame out of it in place:
+ *   one read for many frames, for an established session. A length is
+ *   judged as soon as its 2 bytes are in, before the frame's body is.
  */
 #ifndef PARLEY_LINK_FRAME_H
 #define PARLEY_LINK_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +70,47 @@ void frame_reader_next(struct frame_reader *fr);
  */
 int frame_reader_feed(struct frame_reader *fr, const uint8_t *p, size_t n,
     size_t *used) WUR;
+
+/*
+ * The chunk reader's buffer: room for the longest frame with its header,
+ * so a partial frame kept from one read always leaves room to finish it.
+ */
+#define FRAME_CHUNK_LEN (FRAME_HDR_LEN + FRAME_MAX)
+
+struct frame_chunk {
+	uint8_t *buf;		/* caller's storage, or NULL while empty */
+	size_t cap;		/* its size */
+	size_t max;		/* longest frame accepted */
+	size_t off;		/* first byte not yet cut */
+	size_t len;		/* bytes from off not yet cut */
+};
+
+/* Starts a chunk reader with no buffer, accepting frames of 1..max bytes. */
+void frame_chunk_init(struct frame_chunk *fc, size_t max);
+/* Lends the reader a buffer (cap at least FRAME_HDR_LEN + max bytes), or
+ * takes it back (buf NULL); only while frame_chunk_empty. */
+void frame_chunk_set_buffer(struct frame_chunk *fc, uint8_t *buf,
+    size_t cap);
+/* No bytes held (the buffer may be taken back). */
+bool frame_chunk_empty(const struct frame_chunk *fc);
+/*
+ * Where the next read goes (the bytes not yet cut are first moved to the
+ * buffer's start); *n is the room there. Only with a buffer, and after
+ * frame_chunk_next said FRAME_MORE: then *n >= 1, and at least what
+ * finishes the partial frame.
+ */
+uint8_t *frame_chunk_room(struct frame_chunk *fc, size_t *n);
+/* Records that n bytes (at most the last *n) were stored at the room. */
+void frame_chunk_got(struct frame_chunk *fc, size_t n);
+/*
+ * Cuts the next frame: FRAME_READY with *f and *len set (the frame's
+ * bytes, in the buffer, valid until the next frame_chunk_room or
+ * frame_chunk_set_buffer); FRAME_MORE when no whole frame is held;
+ * ERR_PARSE (zero length) or ERR_TOO_BIG (over max), with *len the length
+ * refused, once a length's 2 bytes are in, whatever follows. After an
+ * error it returns the same error again.
+ */
+int frame_chunk_next(struct frame_chunk *fc, uint8_t **f, size_t *len) WUR;
 
 /* Writes the 2-byte header for a frame of len bytes (1..FRAME_MAX). */
 int frame_header(uint8_t out[FRAME_HDR_LEN], size_t len) WUR;

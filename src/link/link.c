@@ -75,6 +75,7 @@ unix_ms(void)
 }
 
 static void schedule_dial(struct link_path *p, bool failed);
+static void on_flush(evutil_socket_t fd, short what, void *arg);
 
 static void
 on_redial(evutil_socket_t fd, short what, void *arg)
@@ -474,7 +475,8 @@ link_new(struct event_base *base, const char *home, const struct keys *k,
 	for (size_t i = 0; i < l->nch; i++)
 		for (unsigned j = 0; j < l->ch[i].ag.npaths; j++)
 			schedule_dial(&l->ch[i].paths[j], false);
-	if ((l->validity = evtimer_new(base, on_validity, l)) == NULL) {
+	if ((l->flushev = event_new(base, -1, 0, on_flush, l)) == NULL ||
+	    (l->validity = evtimer_new(base, on_validity, l)) == NULL) {
 		r = ERR_NOMEM;
 		goto fail;
 	}
@@ -511,8 +513,38 @@ link_free(struct link *l)
 		agreement_wipe(&l->ch[i].ag);
 		sodium_memzero(l->ch[i].mac1_key, sizeof l->ch[i].mac1_key);
 	}
+	if (l->flushev)
+		event_free(l->flushev);
 	free(l->ch);
+	free(l->rspare);
 	free(l);
+}
+
+void
+link_hold(struct link *l)
+{
+	l->hold = true;
+}
+
+void
+link_flush(struct link *l)
+{
+	struct link_conn *c;
+
+	l->hold = false;
+	event_del(l->flushev);
+	TAILQ_FOREACH(c, &l->conns, entry)
+		link_conn_flush(c);
+}
+
+/* The end of the loop's turn after a link_hold: a hold forgotten costs
+ * latency, never a stall. */
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	link_flush(arg);
 }
 
 static int

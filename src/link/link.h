@@ -102,6 +102,18 @@ void link_free(struct link *l);
  */
 int link_send(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
     unsigned path, uint8_t type, const uint8_t *body, size_t len) WUR;
+/*
+ * Write coalescing. After link_hold, link_send only queues: link_flush
+ * then writes each session's queue in one system call (instead of one per
+ * record) and ends the hold. Use it around a burst of sends with nothing
+ * slow before the burst's end (link_flush before an fsync, so the records
+ * are on the wire while it runs). A hold not ended by link_flush ends at
+ * the end of the event loop's turn. Handshake frames are never held. A
+ * write that fails in link_flush ends that session through its read
+ * handler, as a broken socket always does; link_flush makes no callback.
+ */
+void link_hold(struct link *l);
+void link_flush(struct link *l);
 /* Ends the session on a path (the layer above found a record it refuses);
  * the link dials again as after any failure. ERR_CLOSED, ERR_NOT_FOUND. */
 int link_drop(struct link *l, const uint8_t channel_id[LINK_ID_LEN],

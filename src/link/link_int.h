@@ -69,14 +69,15 @@ struct link_conn {
 	int fd;
 	enum conn_state state;
 	bool initiator;			/* we started the session's handshake */
+	bool held;			/* out has frames a hold kept */
 	struct event *rev;		/* read; handshake deadline as timeout */
 	struct event *wev;		/* write; created when first needed */
 	struct event *hb;		/* heartbeat timer, while up */
 	struct event *silence;		/* one-shot: peer silent too long */
-	struct frame_reader fr;
-	uint8_t hsbuf[LINK_INIT_LEN];	/* frames before the session is up */
-	uint8_t *rbuf;			/* frames of an established session */
-	size_t rcap;
+	struct frame_reader fr;		/* before the session is up */
+	uint8_t hsbuf[LINK_INIT_LEN];	/* its frame */
+	struct frame_chunk in;		/* once up; a buffer only while
+					   bytes are held (conn.c, inv. 6) */
 	struct evbuffer *out;		/* created when first needed */
 	struct noise_handshake *hs;	/* our pending initiation, or NULL */
 	struct link_transport *tr;	/* while up */
@@ -104,6 +105,10 @@ struct link {
 	struct event *validity;		/* agreement validity timer */
 	struct link_conn_list conns;
 	uint32_t pending;		/* conns in CONN_WAIT_INIT */
+	bool hold;			/* link_hold: sends only queue */
+	uint8_t *rspare;		/* a FRAME_CHUNK_LEN read buffer that no
+					   session holds, or NULL */
+	struct event *flushev;		/* ends a hold with the turn */
 	uint64_t rlog_ms;		/* refusal log: start of the window */
 	uint32_t rlog_count, rlog_dropped;
 	char fpr[FINGERPRINT_STR_LEN];
@@ -149,6 +154,9 @@ void link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
 void link_conn_free(struct link_conn *c);
 int link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
     size_t len) WUR;
+/* Writes what a hold kept back in c->out (c->held). A write error is left
+ * to c's read handler, which finds the socket broken and ends c. */
+void link_conn_flush(struct link_conn *c);
 /* Starts a rekey when this side initiated the session and one is due. */
 void link_conn_maybe_rekey(struct link_conn *c);
 /* util.c: the per-source key for pending caps: src (as link_addr_str

@@ -1,5 +1,10 @@
 /* test_frame.c: the 2-byte length framing (link/frame.h): split input at
- * every byte, zero and oversized lengths, buffer swaps, headers. */
+ * every byte, zero and oversized lengths, buffer swaps, headers; the
+ * chunk reader: many frames in one read, a stream cut at every byte
+ * boundary, lengths refused before their body is in, room to finish the
+ * longest frame. */
+#include <stdlib.h>
+
 #include "../harness.h"
 #include "link/frame.h"
 
@@ -150,6 +155,187 @@ test_got_header_then_swap(void)
 	CHECK_INT(frame_reader_feed(&fr, hdr, 2, &used), ERR_TOO_BIG);
 }
 
+/* A stream of frames: lengths from lens (n of them), the bytes of frame i
+ * are (i + j) & 0xff. Returns the stream's length. */
+static size_t
+stream_make(uint8_t *out, const size_t *lens, size_t n)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		CHECK_INT(frame_header(out + off, lens[i]), 0);
+		off += FRAME_HDR_LEN;
+		for (size_t j = 0; j < lens[i]; j++)
+			out[off + j] = (uint8_t)(i + j);
+		off += lens[i];
+	}
+	return off;
+}
+
+/*
+ * Feeds stream (n bytes) to a chunk reader as reads of the sizes in cuts
+ * (ncut of them, the last repeated; each read also limited by the room the
+ * reader gives, as read(2) is), cutting frames whenever no more are
+ * whole. Returns how many frames came out, each checked against lens.
+ */
+static size_t
+chunk_run(const uint8_t *stream, size_t n, const size_t *cuts, size_t ncut,
+    const size_t *lens, size_t nlens)
+{
+	static uint8_t buf[FRAME_CHUNK_LEN];
+	struct frame_chunk fc;
+	size_t off = 0, k = 0, frames = 0, len, room, take;
+	uint8_t *f, *dst;
+	int r;
+
+	frame_chunk_init(&fc, FRAME_MAX);
+	frame_chunk_set_buffer(&fc, buf, sizeof buf);
+	for (;;) {
+		while ((r = frame_chunk_next(&fc, &f, &len)) == FRAME_READY) {
+			if (frames >= nlens) {
+				CHECK(frames < nlens);
+				return frames;
+			}
+			CHECK_INT(len, lens[frames]);
+			for (size_t j = 0; j < len; j++)
+				if (f[j] != (uint8_t)(frames + j)) {
+					CHECK_INT(f[j], (uint8_t)(frames + j));
+					break;
+				}
+			frames++;
+		}
+		CHECK_INT(r, FRAME_MORE);
+		if (r != FRAME_MORE || off == n)
+			break;
+		dst = frame_chunk_room(&fc, &room);
+		CHECK(room >= 1);
+		take = cuts[k < ncut ? k : ncut - 1];
+		k++;
+		if (take > n - off)
+			take = n - off;
+		if (take > room)
+			take = room;
+		memcpy(dst, stream + off, take);
+		frame_chunk_got(&fc, take);
+		off += take;
+	}
+	CHECK(frame_chunk_empty(&fc));
+	return frames;
+}
+
+/* Several frames in one read: all cut from it, in order, none left. */
+static void
+test_chunk_many_in_one_read(void)
+{
+	static uint8_t stream[200 * (FRAME_HDR_LEN + 60)];
+	size_t lens[200], n, cut = sizeof stream;
+
+	for (size_t i = 0; i < 200; i++)
+		lens[i] = 1 + i % 60;
+	n = stream_make(stream, lens, 200);
+	CHECK_INT(chunk_run(stream, n, &cut, 1, lens, 200), 200);
+}
+
+/*
+ * A stream cut into two reads at every byte boundary, and read a byte at
+ * a time, 2 at a time, ...: every frame whole and in order, whatever the
+ * cut (inside a header, between header and body, inside a body).
+ */
+static void
+test_chunk_split_everywhere(void)
+{
+	static uint8_t stream[4 * (FRAME_HDR_LEN + 300)];
+	size_t lens[4] = { 1, 300, 2, 257 }, n, cuts[2];
+
+	n = stream_make(stream, lens, 4);
+	for (size_t k = 0; k <= n; k++) {
+		cuts[0] = k;
+		cuts[1] = n;
+		CHECK_INT(chunk_run(stream, n, cuts, 2, lens, 4), 4);
+	}
+	for (size_t c = 1; c <= 9; c++)
+		CHECK_INT(chunk_run(stream, n, &c, 1, lens, 4), 4);
+}
+
+/*
+ * The longest frames, read in pieces that never line up with them: a
+ * partial frame kept at the buffer's end is moved to its start, and the
+ * room given always finishes it.
+ */
+static void
+test_chunk_longest(void)
+{
+	static uint8_t stream[3 * FRAME_CHUNK_LEN + 10];
+	size_t lens[4] = { FRAME_MAX, 3, FRAME_MAX, FRAME_MAX }, n;
+	size_t cuts[3] = { 40000, 30001, 65535 };
+
+	n = stream_make(stream, lens, 4);
+	CHECK_INT(chunk_run(stream, n, cuts, 3, lens, 4), 4);
+	for (size_t c = 65530; c <= 65537; c++)
+		CHECK_INT(chunk_run(stream, n, &c, 1, lens, 4), 4);
+}
+
+/*
+ * Lengths are judged when their 2 bytes are in, before any of the body:
+ * an oversized length is refused with only its header held, a zero one
+ * too; the error stays. A header split over two reads waits.
+ */
+static void
+test_chunk_refusals(void)
+{
+	static uint8_t buf[FRAME_HDR_LEN + 100];
+	const uint8_t over[2] = { 0, 101 }, zero[2] = { 0, 0 };
+	const uint8_t ok[5] = { 0, 100, 'a', 'b', 'c' };
+	struct frame_chunk fc;
+	uint8_t *dst, *f = NULL;
+	size_t room, len = 0;
+
+	frame_chunk_init(&fc, 100);
+	frame_chunk_set_buffer(&fc, buf, sizeof buf);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), FRAME_MORE);
+	dst = frame_chunk_room(&fc, &room);
+	CHECK_INT(room, sizeof buf);
+	dst[0] = over[0];
+	frame_chunk_got(&fc, 1);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), FRAME_MORE);
+	dst = frame_chunk_room(&fc, &room);
+	dst[0] = over[1];
+	frame_chunk_got(&fc, 1);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), ERR_TOO_BIG);
+	CHECK_INT(len, 101);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), ERR_TOO_BIG);
+
+	frame_chunk_init(&fc, 100);
+	frame_chunk_set_buffer(&fc, buf, sizeof buf);
+	dst = frame_chunk_room(&fc, &room);
+	memcpy(dst, zero, 2);
+	frame_chunk_got(&fc, 2);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), ERR_PARSE);
+	CHECK_INT(len, 0);
+
+	/* a frame of exactly max, only partly in: more wanted, not refused */
+	frame_chunk_init(&fc, 100);
+	frame_chunk_set_buffer(&fc, buf, sizeof buf);
+	dst = frame_chunk_room(&fc, &room);
+	memcpy(dst, ok, sizeof ok);
+	frame_chunk_got(&fc, sizeof ok);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), FRAME_MORE);
+	CHECK(!frame_chunk_empty(&fc));
+	dst = frame_chunk_room(&fc, &room);
+	CHECK_INT(room, sizeof buf - sizeof ok);
+	memset(dst, 'z', 97);
+	frame_chunk_got(&fc, 97);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), FRAME_READY);
+	CHECK_INT(len, 100);
+	CHECK_MEM(f, "abc", 3);
+	CHECK(frame_chunk_empty(&fc));
+	/* empty: the buffer can go back, and come again */
+	frame_chunk_set_buffer(&fc, NULL, 0);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), FRAME_MORE);
+	frame_chunk_set_buffer(&fc, buf, sizeof buf);
+	CHECK_INT(frame_chunk_next(&fc, &f, &len), FRAME_MORE);
+}
+
 int
 main(void)
 {
@@ -158,5 +344,9 @@ main(void)
 	RUN(test_split_everywhere);
 	RUN(test_refusals);
 	RUN(test_want_bounded);
+	RUN(test_chunk_many_in_one_read);
+	RUN(test_chunk_split_everywhere);
+	RUN(test_chunk_longest);
+	RUN(test_chunk_refusals);
 	return harness_summary();
 }
