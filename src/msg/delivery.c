@@ -528,7 +528,8 @@ static int
 send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m)
 {
 	uint8_t *b;
-	size_t cap = m->header_len + DELIVERY_PART_MAX + 64, n, off = 0;
+	size_t cap = m->header_len + (m->body_len < DELIVERY_PART_MAX ?
+	    m->body_len : DELIVERY_PART_MAX) + 64, n, off = 0;
 	int r;
 
 	if ((b = malloc(cap)) == NULL)
