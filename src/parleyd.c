@@ -289,6 +289,18 @@ dm_drop(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], unsigned path,
 }
 
 static void
+dm_hold(void *ctx)
+{
+	link_hold(((struct daemon *)ctx)->link);
+}
+
+static void
+dm_flush(void *ctx)
+{
+	link_flush(((struct daemon *)ctx)->link);
+}
+
+static void
 dm_wake(void *ctx)
 {
 	struct daemon *dm = ctx;
@@ -430,7 +442,8 @@ messages_open(const char *home, const struct keys *k,
     const struct agreement *ags, size_t n, struct daemon *dm,
     struct store **st)
 {
-	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm };
+	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm,
+	    dm_hold, dm_flush };
 	uint64_t eff;
 	int r;
 

@@ -954,7 +954,11 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 			goto out;
 		r = 0;
 	}
+	if (d->io.hold)
+		d->io.hold(d->io.ctx);
 	subs_send(d, list, took, heads, early);
+	if (d->io.flush)
+		d->io.flush(d->io.ctx);
 	if ((r = store_txn_commit(d->s)) == 0)
 		for (size_t i = 0; i < d->nch; i++)
 			if (rc_in[i])
@@ -1050,8 +1054,12 @@ pump_channel(struct delivery *d, struct dl_channel *c)
 			sc.d = d;
 			sc.c = c;
 			sc.err = 0;
+			if (d->io.hold)
+				d->io.hold(d->io.ctx);
 			r = store_after(d->s, c->id, c->self, c->sent, 32,
 			    send_one, &sc);
+			if (d->io.flush)
+				d->io.flush(d->io.ctx);
 			if (sc.err != 0 || (r != 0 && r != 1) ||
 			    c->sent == before)
 				return;		/* full, closed, or broken */

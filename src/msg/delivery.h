@@ -66,6 +66,12 @@ struct delivery_io {
 	/* Unix milliseconds; NULL: the system clock. */
 	uint64_t (*now_ms)(void *ctx);
 	void *ctx;
+	/* Optional (NULL: each send is written at once): sends between
+	 * hold and flush may be queued and written together at flush (the
+	 * link's write coalescing). The engine flushes before any commit
+	 * that follows, so what it sent early is on the wire meanwhile. */
+	void (*hold)(void *ctx);
+	void (*flush)(void *ctx);
 };
 
 /* Per channel numbers, for status and tests. */

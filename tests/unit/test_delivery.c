@@ -122,7 +122,8 @@ node_make(struct node *x, struct node *peer, struct pipe *out)
 static void
 engines_start(void)
 {
-	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL };
+	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
+	    NULL, NULL };
 	struct node *n[2] = { &na, &nb };
 
 	for (int i = 0; i < 2; i++) {
