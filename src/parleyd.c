@@ -453,6 +453,9 @@ messages_open(const char *home, const struct keys *k,
 		return r;
 	}
 	store_wal_defer(*st);
+	if (store_cache_set(*st, STORE_DAEMON_CACHE_MIB) != 0)
+		log_warn("store: page cache left at SQLite's default: %s",
+		    store_errmsg(*st));
 	if (conf_store_max_pages != 0 && (r = store_set_max_pages(*st,
 	    conf_store_max_pages, &eff)) == 0)
 		log_info("store capped at %llu pages (store_max_pages)",

@@ -588,6 +588,17 @@ wal_presize(struct store *s)
 	rollback(s);
 }
 
+int
+store_cache_set(struct store *s, unsigned mib)
+{
+	char sql[64];
+
+	if (mib == 0 || mib > 4096)
+		return ERR_INVALID;
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%u", mib * 1024);
+	return exec(s, sql);
+}
+
 void
 store_wal_defer(struct store *s)
 {

@@ -150,6 +150,18 @@ test_tick_needs_defer(void)
 	store_close(s);
 }
 
+/* The daemon's page cache: a size in range is set, others refused. */
+static void
+test_cache_set(void)
+{
+	struct store *s = open_name("cache.db");
+
+	CHECK_INT(store_cache_set(s, 0), ERR_INVALID);
+	CHECK_INT(store_cache_set(s, 4097), ERR_INVALID);
+	CHECK_INT(store_cache_set(s, STORE_DAEMON_CACHE_MIB), 0);
+	store_close(s);
+}
+
 /*
  * Below STORE_WAL_SOFT pages the tick copies only once no commit came
  * since the last tick; afterwards the WAL is written again from its start.
@@ -597,6 +609,7 @@ main(void)
 		return 1;
 	memset(chan, 0xc1, sizeof chan);
 	RUN(test_tick_needs_defer);
+	RUN(test_cache_set);
 	RUN(test_quiet_tick);
 	RUN(test_bounded_with_tick);
 	RUN(test_bounded_without_tick);
