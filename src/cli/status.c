@@ -189,6 +189,10 @@ print_human(json_t *st, json_t *warnings)
 			print_acks(p, jstr(c, "peer"));
 		if ((p = json_object_get(c, "checkpoint")) != NULL)
 			print_checkpoint(p);
+		if (json_integer_value(json_object_get(c, "alerts_open")) > 0)
+			printf("  ALERTS: %lld not cleared (parley alerts "
+			    "lists them)\n", (long long)json_integer_value(
+			    json_object_get(c, "alerts_open")));
 		if ((w = expiry_warning(c, warnings, buf, sizeof buf)) != NULL)
 			printf("  WARNING: %s\n", w);
 	}

@@ -13,6 +13,7 @@
 #include "base/hex.h"
 #include "msg/checkpoint.h"
 #include "msg/delivery.h"
+#include "store/people.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 100000
@@ -458,15 +459,52 @@ ctl_cmd_msg_inject(const struct ctl_env *env, const struct ctl_peer *who,
 	return *result ? 0 : ERR_NOMEM;
 }
 
+/* The uncleared alerts of one channel (their "channel" is its id in
+ * hex): how many, and the text of the newest checkpoint alarm. */
+struct open_alerts {
+	const char *channel;
+	json_int_t n;
+	char alarm[CHECKPOINT_ALARM_MAX];
+};
+
+static int
+open_alert(void *arg, const struct store_alert *a)
+{
+	struct open_alerts *oa = arg;
+	json_t *j = json_loads(a->json, 0, NULL);
+	const char *ch = json_string_value(json_object_get(j, "channel"));
+	const char *kind = json_string_value(json_object_get(j, "kind"));
+	const char *text = json_string_value(json_object_get(j, "text"));
+
+	if (ch != NULL && strcmp(ch, oa->channel) == 0) {
+		oa->n++;
+		if (kind != NULL && text != NULL &&
+		    strncmp(kind, "checkpoint-", 11) == 0)
+			snprintf(oa->alarm, sizeof oa->alarm, "%s", text);
+	}
+	json_decref(j);
+	return 0;
+}
+
 /* The record's state of channel i: the last co-signed checkpoint (also
- * after a restart: it is read back from the store) and the last alarm. */
+ * after a restart: it is read back from the store), the last alarm (after
+ * a restart: the newest checkpoint alert not cleared), and how many of
+ * the channel's alerts no operator has cleared ("alerts_open"). */
 static void
 checkpoint_status(const struct ctl_env *env, size_t i, json_t *chan)
 {
 	const struct checkpoint_engine *e;
-	char head[2 * ENVELOPE_ID_LEN + 1];
+	char head[2 * ENVELOPE_ID_LEN + 1], full[2 * ENVELOPE_ID_LEN + 1];
+	struct open_alerts oa;
 	json_t *o, *last = json_null();
 
+	hex_encode(full, delivery_channel_id(env->delivery, i),
+	    ENVELOPE_ID_LEN);
+	memset(&oa, 0, sizeof oa);
+	oa.channel = full;
+	if (store_alerts_each(delivery_store(env->delivery), false, open_alert,
+	    &oa) == 0)
+		json_object_set_new(chan, "alerts_open", json_integer(oa.n));
 	if (env->checkpoints == NULL || (e = checkpoint_set_engine(
 	    env->checkpoints, delivery_channel_id(env->delivery, i))) == NULL)
 		return;
@@ -480,7 +518,7 @@ checkpoint_status(const struct ctl_env *env, size_t i, json_t *chan)
 	    "cosigned", (json_int_t)e->cosigned,
 	    "alarms", (json_int_t)e->alarms,
 	    "store_errors", (json_int_t)e->store_errors,
-	    "alarm", e->alarm[0] ? e->alarm : NULL);
+	    "alarm", e->alarm[0] ? e->alarm : oa.alarm[0] ? oa.alarm : NULL);
 	if (o != NULL)
 		json_object_set_new(chan, "checkpoint", o);
 }

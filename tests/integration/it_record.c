@@ -19,6 +19,8 @@
 #include "../harness.h"
 #include "base/file.h"
 #include "msg/export.h"
+#include "store/people.h"
+#include "store/store.h"
 
 static char tmpdir[] = "/tmp/parley-it-record-XXXXXX";
 static int base;
@@ -300,6 +302,58 @@ test_flipped_store(void)
 	free(buf);
 }
 
+/* A checkpoint alarm raised before a restart (stored as an alert, as
+ * checkpoint.c raises it) while north's daemon is down. */
+static int64_t alarm_n;
+
+static void
+test_alarm_stored(void)
+{
+	char home[300], js[512], hex[65] = "";
+	struct store *s = NULL;
+	bool fresh = false;
+
+	CHECK_INT(sh("ls %s/north/channels | head -1 | cut -c1-64", tmpdir),
+	    0);
+	snprintf(hex, sizeof hex, "%.64s", out);
+	CHECK_INT(strlen(hex), 64);
+	snprintf(js, sizeof js, "{\"channel\": \"%s\", \"key\": "
+	    "\"checkpoint-test\", \"kind\": \"checkpoint-diverged\", "
+	    "\"text\": \"the chains diverge: party 0's chain first differs "
+	    "at seq 3 (test)\"}", hex);
+	snprintf(home, sizeof home, "%s/north", tmpdir);
+	CHECK_INT(store_open_home(&s, home), 0);
+	CHECK_INT(store_alert_put(s, "checkpoint-test", js, 1, &alarm_n,
+	    &fresh), 0);
+	CHECK(fresh);
+	store_close(s);
+}
+
+/* After the restart, status still names the alarm and counts the alert
+ * until an operator clears it; the other side has none. */
+static void
+test_alarm_kept(void)
+{
+	CHECK_INT(sh("%s/parley status --home %s/north --json", build,
+	    tmpdir), 0);
+	CHECK_CONTAINS(out, "\"alerts_open\": 1");
+	CHECK_CONTAINS(out, "first differs at seq 3 (test)");
+	CHECK_INT(sh("%s/parley status --home %s/north", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "ALARM: the chains diverge: party 0's chain first "
+	    "differs at seq 3 (test)");
+	CHECK_CONTAINS(out, "ALERTS: 1 not cleared");
+	CHECK_INT(sh("%s/parley status --home %s/south --json", build,
+	    tmpdir), 0);
+	CHECK_CONTAINS(out, "\"alerts_open\": 0");
+	CHECK_CONTAINS(out, "\"alarm\": null");
+	CHECK_INT(sh("%s/parley alert clear --home %s/north %lld 'seen, "
+	    "test'", build, tmpdir, (long long)alarm_n), 0);
+	CHECK_INT(sh("%s/parley status --home %s/north --json", build,
+	    tmpdir), 0);
+	CHECK_CONTAINS(out, "\"alerts_open\": 0");
+	CHECK_CONTAINS(out, "\"alarm\": null");
+}
+
 /* Restarted daemons know their last co-signed checkpoint from the store
  * (nothing new since: none co-signed in this run yet). */
 static void
@@ -438,11 +492,13 @@ main(void)
 	stop(0, false);
 	stop(1, false);
 	RUN(test_flipped_store);
+	RUN(test_alarm_stored);
 	spawn(0);
 	spawn(1);
 	if (!wait_up())
 		fprintf(stderr, "the daemons did not come back up\n");
 	RUN(test_checkpoint_resumed);
+	RUN(test_alarm_kept);
 	RUN(test_backup_restore);
 	cleanup();
 	return harness_summary();
