@@ -30,6 +30,7 @@
 #include "ctl/roles.h"
 #include "link/link.h"
 #include "msg/checkpoint.h"
+#include "msg/recover.h"
 #include "msg/delivery.h"
 #include "msg/alert.h"
 #include "msg/deadline.h"
@@ -319,8 +320,11 @@ dm_deliver(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
 	if (type == CHECKPOINT_REC) {
 		delivery_flush(dm->dl);		/* receipts */
 		checkpoint_set_record(dm->cps, ch, path, b, n, 0);
-	} else
+	} else {
 		delivery_record(dm->dl, ch, path, type, b, n);
+		if (type == RECOVER_REC_ASK)	/* after our chain's answer */
+			checkpoint_set_resend(dm->cps, ch, path, b, n);
+	}
 	ctl_uncork(dm->ctl);
 }
 

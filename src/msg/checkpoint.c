@@ -20,6 +20,7 @@
 #include "crypto/agreement.h"
 #include "msg/alert.h"
 #include "msg/delivery.h"
+#include "msg/recover.h"
 #include "store/record.h"
 
 enum { K_KIND = 1, K_CP, K_BASE0, K_IDS0, K_BASE1, K_IDS1 };
@@ -110,12 +111,13 @@ current(struct checkpoint_engine *e, uint64_t seq[2],
 
 /* Our ids since base (moved up to fit) for each chain of c->cp. */
 static int
-fill_ids(struct checkpoint_engine *e, struct checkpoint_rec *c)
+fill_ids_from(struct checkpoint_engine *e, struct checkpoint_rec *c,
+    const uint64_t base[2])
 {
 	int r;
 
 	for (uint8_t i = 0; i < 2; i++) {
-		uint64_t top = c->cp.seq[i], from = e->base[i];
+		uint64_t top = c->cp.seq[i], from = base[i];
 		if (from > top)
 			from = 0;
 		if (top - from > CHECKPOINT_IDS_MAX)
@@ -127,6 +129,12 @@ fill_ids(struct checkpoint_engine *e, struct checkpoint_rec *c)
 			return r;
 	}
 	return 0;
+}
+
+static int
+fill_ids(struct checkpoint_engine *e, struct checkpoint_rec *c)
+{
+	return fill_ids_from(e, c, e->base);
 }
 
 int
@@ -356,12 +364,17 @@ cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
 		    (unsigned long long)cp->seq[1], err_str(r));
 		e->store_errors++;
 	}
+	e->cosigned++;
+	e->last_ms = now_ms;
+	/* An older one given again (after a restore, checkpoint_set_resend)
+	 * is stored but moves nothing back. */
+	if (e->have_last && (cp->seq[0] < e->base[0] ||
+	    cp->seq[1] < e->base[1]))
+		return;
 	e->last = *cp;
 	e->have_last = true;
 	e->base[0] = cp->seq[0];
 	e->base[1] = cp->seq[1];
-	e->cosigned++;
-	e->last_ms = now_ms;
 }
 
 int
@@ -424,7 +437,9 @@ checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		break;
 	case CHECKPOINT_COSIGNED:
 		cosigned(e, &c->cp, now_ms);
-		e->pending = false;
+		if (e->pending && e->proposed.seq[0] == c->cp.seq[0] &&
+		    e->proposed.seq[1] == c->cp.seq[1])
+			e->pending = false;
 		break;
 	default:
 		/* a dispute whose ids all match ours: the difference is in
@@ -616,6 +631,77 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 		    (unsigned)path, CHECKPOINT_REC, cs->buf, len) != 0)
 			e->pending = false;	/* try again next tick */
 	}
+}
+
+/* checkpoint_set_resend's walk over the stored checkpoints. */
+struct resend {
+	struct checkpoint_set *cs;
+	struct checkpoint_engine *e;
+	unsigned path;
+	uint8_t asker;
+	uint64_t from, prev[2];
+	size_t sent;
+	int err;
+};
+
+static int
+resend_one(void *arg, const uint8_t *p, size_t n)
+{
+	struct resend *x = arg;
+	struct checkpoint_rec *c;
+	uint64_t base[2] = { x->prev[0], x->prev[1] };
+	size_t len;
+	int r;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return ERR_NOMEM;
+	if ((r = transcript_checkpoint_decode(&c->cp, p, n)) != 0) {
+		free(c);
+		return r;
+	}
+	x->prev[0] = c->cp.seq[0];
+	x->prev[1] = c->cp.seq[1];
+	if (c->cp.seq[x->asker] < x->from ||
+	    x->sent >= CHECKPOINT_RESEND_MAX) {
+		free(c);
+		return 0;
+	}
+	c->kind = CHECKPOINT_COSIGNED;
+	if ((r = fill_ids_from(x->e, c, base)) == 0 &&
+	    (r = checkpoint_rec_encode(c, x->cs->buf, sizeof x->cs->buf,
+	    &len)) == 0 && (r = x->cs->io.send(x->cs->io.ctx, x->e->channel,
+	    x->path, CHECKPOINT_REC, x->cs->buf, len)) == 0)
+		x->sent++;
+	free(c);
+	return r;
+}
+
+void
+checkpoint_set_resend(struct checkpoint_set *cs,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path,
+    const uint8_t *ask, size_t n)
+{
+	struct checkpoint_engine *e = cs ? engine_of(cs, channel) : NULL;
+	struct resend x;
+	uint64_t to;
+	int r;
+
+	if (e == NULL)
+		return;
+	memset(&x, 0, sizeof x);
+	x.cs = cs;
+	x.e = e;
+	x.path = path;
+	x.asker = (uint8_t)(1 - e->self);
+	if (recover_ask_decode(ask, n, &x.from, &to) != 0)
+		return;		/* the delivery engine refuses it */
+	r = store_checkpoints_each(e->s, e->channel, resend_one, &x);
+	if (r != 0)
+		log_warn("checkpoint: cannot give the peer its checkpoints "
+		    "back: %s", err_str(r));
+	else if (x.sent > 0)
+		log_info("checkpoint: gave %zu co-signed checkpoints back to "
+		    "the peer (restored from a backup)", x.sent);
 }
 
 void

@@ -122,6 +122,16 @@ int checkpoint_set_new(struct delivery *dl, const struct keys *k,
     uint64_t every, uint64_t interval_ms, struct checkpoint_set **out) WUR;
 void checkpoint_set_free(struct checkpoint_set *cs);
 void checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms);
+/* The peer asked for its own chain back (a RECOVER record, ask: it was
+ * restored from a backup, msg/recover.h): after the delivery engine's
+ * answer, our co-signed checkpoints that cover its chain from the ask's
+ * from seq on (at most CHECKPOINT_RESEND_MAX) go back to it on path as
+ * COSIGNED records, which it verifies against its recovered chain and
+ * stores like any co-signed checkpoint. */
+#define CHECKPOINT_RESEND_MAX 256
+void checkpoint_set_resend(struct checkpoint_set *cs,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path,
+    const uint8_t *ask, size_t n);
 void checkpoint_set_record(struct checkpoint_set *cs,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, const uint8_t *p,
     size_t n, uint64_t now_ms);

@@ -8,7 +8,8 @@
  * them, and goes on; more traffic both ways. Then both stores hold every
  * message exactly once, both chains are gapless, `parley verify` passes on
  * both and prints the same transcript head, and north's queued message
- * took the place after the recovered ones.
+ * took the place after the recovered ones, and north holds again the
+ * checkpoints co-signed after its backup (south gives them back).
  *
  * Ports 127.0.0.1 19000-19999 (a free block of two, tests/integration/
  * ports.h). Temporary directory under /tmp, removed at the end. Kills
@@ -83,6 +84,21 @@ count_bodies(int i, const char *name, int *distinct, int *msgs)
 		*msgs = atoi(out);
 }
 
+/* The number of co-signed checkpoints node i's store holds (its
+ * `parley verify`), or -1. */
+static long
+checkpoints_of(int i)
+{
+	char h[80], *p;
+
+	if (verify_node(i, h, sizeof h) != 0 ||
+	    (p = strstr(out, " checkpoints verified")) == NULL)
+		return -1;
+	while (p > out && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	return strtol(p, NULL, 10);
+}
+
 /* The seq of north's message with first line text (its log), or -1. */
 static long
 seq_of(const char *text)
@@ -106,6 +122,7 @@ test_restore_resync(void)
 {
 	char h0[80], h1[80];
 	int st, distinct, msgs;
+	long cps_south, cps_backup;
 	pid_t p;
 
 	/* traffic both ways */
@@ -135,8 +152,12 @@ test_restore_resync(void)
 	CHECK(wait_equal(30, 30));
 	/* north dies hard and comes back from its backup */
 	stop(0, true);
+	cps_south = checkpoints_of(1);
+	CHECK(cps_south > 0);
 	CHECK_INT(sh("%s/parley restore --home %s/north --force %s/north.bak",
 	    build, tmpdir, tmpdir), 0);
+	cps_backup = checkpoints_of(0);
+	CHECK(cps_backup >= 0 && cps_backup < cps_south);
 	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
 	CHECK(strstr(out, "north    chain seq 30,") == NULL);
 	spawn(0);
@@ -145,6 +166,11 @@ test_restore_resync(void)
 	CHECK_INT(send_one(0, 31), 0);
 	CHECK(wait_log(0, "our chain is whole again (seq 30)"));
 	CHECK(wait_log(0, "took back our messages"));
+	/* and the checkpoints co-signed after the backup, from south */
+	CHECK(wait_log(1, "co-signed checkpoints back to the peer"));
+	for (int k = 0; k < 100 && checkpoints_of(0) < cps_south; k++)
+		usleep(50000);
+	CHECK(checkpoints_of(0) >= cps_south);
 	/* more traffic both ways */
 	for (int k = 31; k <= 36; k++) {
 		if (k > 31)

@@ -159,7 +159,8 @@ test_cosigned(void)
 	struct checkpoint_engine ea, eb;
 	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
 	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
-	size_t len, alen;
+	size_t len, alen, flen = 0;
+	uint8_t *first = NULL;
 
 	open2(&a, &b);
 	checkpoint_init(&ea, a, &kp[0], channel, 0,
@@ -186,6 +187,9 @@ test_cosigned(void)
 	    CHECKPOINT_REC_MAX, &len), 0);
 	CHECK_INT(len, 0);
 	CHECK_INT(ea.cosigned, 1);
+	CHECK((first = malloc(alen)) != NULL);
+	memcpy(first, ans, alen);
+	flen = alen;
 	CHECK(!ea.pending);
 	CHECK_INT(ea.alarms + eb.alarms, 0);
 	CHECK_STR(checkpoint_alarm(&ea), "");
@@ -213,6 +217,16 @@ test_cosigned(void)
 	/* stored on both sides: two each, the same bytes */
 	CHECK_INT(count_stored(a), 2);
 	CHECK_INT(count_stored(b), 2);
+	/* the first given again (a peer giving checkpoints back after a
+	 * restore): checked and taken, stored once, nothing moves back */
+	CHECK_INT(checkpoint_on_record(&ea, first, flen, 70003, buf,
+	    CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(len, 0);
+	CHECK_INT(count_stored(a), 2);
+	CHECK_INT(ea.base[0], 7);
+	CHECK_INT(ea.base[1], 4);
+	CHECK_INT(ea.last.seq[0], 7);
+	free(first);
 	CHECK_INT(ea.store_errors + eb.store_errors, 0);
 	{
 		uint8_t la[STORE_CHECKPOINT_MAX], lb[STORE_CHECKPOINT_MAX];
