@@ -1,0 +1,145 @@
+/*
+ * delivery_int.h: the delivery engine's private parts, shared by
+ * delivery.c (the engine's life, channels, stats, paths, the tick and the
+ * pump, the records' codec and dispatcher), delivery_send.c (the sending
+ * side and the group commit) and delivery_recv.c (the receiving side and
+ * the recovery glue). Not for use outside these files: the engine's
+ * contract is delivery.h. Each function is described where it is defined.
+ */
+#ifndef PARLEY_MSG_DELIVERY_INT_H
+#define PARLEY_MSG_DELIVERY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg/delivery.h"
+
+struct recover;
+
+/* One message of the peer's unsigned run, held until a head covers it. */
+struct dl_pend {
+	uint8_t hdr[ENVELOPE_HEADER_MAX];
+	size_t hlen;
+	uint8_t *body;
+	size_t blen;
+	struct envelope_header h;
+	uint8_t id[ENVELOPE_ID_LEN];
+};
+
+struct dl_channel {
+	uint8_t id[ENVELOPE_ID_LEN];
+	char idhex[17];			/* for the log */
+	uint8_t self;
+	uint8_t peer_pub[KEYS_PUB_LEN];
+	char peer[KEYS_NAME_MAX + 1];
+	unsigned npaths;
+	bool up[DELIVERY_MAX_PATHS];
+	int active;			/* -1: none */
+	/* Sender. */
+	bool synced;			/* the peer's SYNC came since active */
+	uint64_t assigned, receipted, sent;
+	/* The peer's receipt taken (verified, c->receipted), not yet in the
+	 * store: it goes in with the next group's transaction, or alone at
+	 * the next tick (rc_store). */
+	struct store_receipt rc_pend;
+	bool rc_pending;
+	size_t queued;			/* ours not yet assigned */
+	int assign_err;			/* the last one logged */
+	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
+	uint64_t progress_ms, sync_ms, gap_sync_ms;
+	uint64_t refused, resends;
+	/* Receiver. */
+	struct chain_verifier v;
+	struct dl_pend pend[CHAIN_RUN_MAX];
+	size_t npend;
+	/* A body arriving in parts. */
+	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
+	size_t asm_hlen, asm_len, asm_want;
+	uint8_t *asm_body;
+	/* Recovery of our own chain after a restore (msg/recover.h): while
+	 * set, nothing new is assigned. */
+	struct recover *rec;
+};
+
+/* A message given to delivery_submit: committed at the next pump. */
+struct dl_sub {
+	struct dl_sub *next;
+	size_t ch;
+	uint8_t precedence, marking;
+	uint32_t kind;
+	bool wait;			/* answer at the receipt */
+	delivery_txn_fn *in_txn;
+	delivery_done_fn *done;
+	void *arg;
+	int r;
+	int64_t qid;
+	uint64_t seq;			/* once assigned; 0 before */
+	uint64_t looked;		/* c->assigned when seq was read */
+	bool placed;			/* taken (or refused) by subs_direct */
+	uint8_t hdr[ENVELOPE_HEADER_MAX];	/* once placed by subs_direct */
+	size_t hlen;
+	size_t len;
+	uint8_t body[];
+};
+
+struct delivery {
+	struct store *s;
+	const struct keys *k;
+	struct delivery_io io;
+	size_t nch;
+	struct dl_channel *ch[DELIVERY_MAX_CHANNELS];
+	struct dl_sub *subs, **subs_tail;	/* to commit at the pump */
+	size_t nsubs;
+	struct dl_sub *waits;			/* committed, wait for receipts */
+	size_t nwaits;
+};
+
+/*
+ * dl_record_decode (delivery.c) decodes a record map with keys 1..n into
+ * byte strings / uints (kinds: 'b' bytes, 'u' uint, 't' bool) with the
+ * strict reader (base/wire.h): only the deterministic encoding is
+ * accepted, so nothing is re-encoded. Byte strings point into b.
+ * ERR_PARSE, ERR_NONCANONICAL.
+ */
+struct dl_field {
+	char kind;
+	const uint8_t *p;
+	size_t n;
+	uint64_t u;
+};
+
+/* delivery.c */
+uint64_t dl_now(const struct delivery *d);
+int dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f,
+    size_t n);
+void dl_pend_drop(struct dl_channel *c);
+int dl_channel_reload(struct delivery *d, struct dl_channel *c);
+
+/* delivery_send.c */
+void dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply);
+void dl_send_receipt(struct delivery *d, struct dl_channel *c);
+void dl_waits_check_at(struct delivery *d, struct dl_channel *c,
+    uint64_t receipted);
+void dl_sender_reload(struct delivery *d, struct dl_channel *c);
+void dl_subs_flush(struct delivery *d);
+void dl_subs_close(struct delivery *d);
+void dl_pump_channel(struct delivery *d, struct dl_channel *c);
+
+/* delivery_recv.c: the handlers of delivery_record */
+void dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n);
+void dl_on_msg(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n);
+void dl_on_part(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n);
+void dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n);
+int dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n, const char *what, uint64_t *seq);
+void dl_on_recover_ask(struct delivery *d, struct dl_channel *c,
+    unsigned path, const uint8_t *b, size_t n);
+void dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
+    uint8_t type, const uint8_t *b, size_t n);
+
+#endif

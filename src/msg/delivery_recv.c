@@ -1,0 +1,398 @@
+/*
+ * delivery_recv.c: the receiving side of the delivery engine (delivery.h,
+ * docs/delivery.md): the peer's MSG / MSG_PART / HEAD checked by the
+ * verifier and its unsigned run stored at each head, refusals, receipts of
+ * our chain (RECEIPT, SYNC), and the glue to the recovery of our own chain
+ * after a restore (msg/recover.h). delivery_record (delivery.c) dispatches
+ * the records here; the sending side is in delivery_send.c.
+ */
+#include "msg/delivery.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "msg/delivery_int.h"
+#include "msg/recover.h"
+
+/* --- receiving ---------------------------------------------------------- */
+
+static void
+refuse(struct delivery *d, struct dl_channel *c, unsigned path,
+    const char *what, uint64_t seq, int code)
+{
+	c->refused++;
+	log_warn("channel %s path %u: refused %s seq %llu from %s: %s",
+	    c->idhex, path, what, (unsigned long long)seq, c->peer,
+	    delivery_refusal_name(code));
+	if (code == ERR_SIGNATURE || code == ERR_PARSE ||
+	    code == ERR_NONCANONICAL) {
+		dl_pend_drop(c);
+		if (d->io.drop)
+			d->io.drop(d->io.ctx, c->id, path,
+			    delivery_refusal_name(code));
+	}
+}
+
+/* A repeat: the same message again (ignored) or another one at a seq we
+ * hold (refused). */
+static bool
+is_same_repeat(struct delivery *d, struct dl_channel *c,
+    const struct envelope_header *h, const uint8_t *hdr, size_t hlen)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+	struct store_msg m;
+	bool same;
+
+	envelope_header_id(hdr, hlen, id);
+	if (h->seq > c->v.seq) {
+		size_t k = (size_t)(h->seq - c->v.seq - 1);
+		return k < c->npend && sodium_memcmp(c->pend[k].id, id,
+		    sizeof id) == 0;
+	}
+	if (store_get(d->s, id, &m) != 0)
+		return false;
+	same = m.seq == h->seq && m.dir == STORE_IN &&
+	    memcmp(m.channel, c->id, sizeof m.channel) == 0;
+	store_msg_fini(&m);
+	return same;
+}
+
+static void
+ask_resend(struct delivery *d, struct dl_channel *c)
+{
+	uint64_t now = dl_now(d);
+
+	if (now - c->gap_sync_ms < DELIVERY_GAP_SYNC_MS)
+		return;
+	c->gap_sync_ms = now;
+	dl_send_sync(d, c, false);
+}
+
+/* One whole message (header and body) from the peer. */
+static void
+on_message(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *hdr, size_t hlen, const uint8_t *body, size_t blen)
+{
+	struct envelope_header h;
+	uint8_t id[ENVELOPE_ID_LEN];
+	struct dl_pend *p;
+	int r;
+
+	r = chain_accept_message(&c->v, hdr, hlen, body, blen, &h, id);
+	if (r == ERR_REPLAY && is_same_repeat(d, c, &h, hdr, hlen))
+		return;
+	if (r == ERR_REPLAY)
+		r = ERR_EXISTS;
+	if (r != 0) {
+		refuse(d, c, path, "message", r == ERR_PARSE ||
+		    r == ERR_NONCANONICAL || r == ERR_TOO_BIG ||
+		    r == ERR_VERSION || r == ERR_KIND ? 0 : h.seq, r);
+		if (r == ERR_GAP)
+			ask_resend(d, c);
+		return;
+	}
+	p = &c->pend[c->npend];
+	memcpy(p->hdr, hdr, hlen);
+	p->hlen = hlen;
+	p->h = h;
+	memcpy(p->id, id, sizeof id);
+	p->blen = blen;
+	if ((p->body = malloc(blen ? blen : 1)) == NULL) {
+		chain_verifier_drop(&c->v);
+		dl_pend_drop(c);
+		return;
+	}
+	memcpy(p->body, body, blen);
+	c->npend++;
+}
+
+void
+dl_on_msg(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct dl_field f[2] = { { .kind = 'b' }, { .kind = 'b' } };
+	int r;
+
+	if ((r = dl_record_decode(b, n, f, 2)) != 0 || f[0].n >
+	    ENVELOPE_HEADER_MAX)
+		refuse(d, c, path, "MSG", 0, r ? r : ERR_PARSE);
+	else
+		on_message(d, c, path, f[0].p, f[0].n, f[1].p, f[1].n);
+}
+
+static void
+part_take(struct delivery *d, struct dl_channel *c, unsigned path,
+    const struct dl_field *f)
+{
+	struct envelope_header h;
+	int r;
+
+	if (f[1].u == 0) {
+		free(c->asm_body);
+		c->asm_body = NULL;
+		c->asm_len = 0;
+		if ((r = envelope_header_decode(&h, f[0].p, f[0].n)) != 0) {
+			refuse(d, c, path, "MSG_PART", 0, r);
+			return;
+		}
+		if ((c->asm_body = malloc(h.body_len ? h.body_len : 1)) ==
+		    NULL)
+			return;
+		memcpy(c->asm_hdr, f[0].p, f[0].n);
+		c->asm_hlen = f[0].n;
+		c->asm_want = h.body_len;
+	} else if (c->asm_body == NULL || f[1].u != c->asm_len ||
+	    f[0].n != c->asm_hlen || memcmp(f[0].p, c->asm_hdr, f[0].n) != 0) {
+		/* A part out of place: the sender starts the body again. */
+		refuse(d, c, path, "MSG_PART out of order", 0, ERR_GAP);
+		return;
+	}
+	if (f[2].n > c->asm_want - c->asm_len) {
+		refuse(d, c, path, "MSG_PART", 0, ERR_TOO_BIG);
+		free(c->asm_body);
+		c->asm_body = NULL;
+		return;
+	}
+	memcpy(c->asm_body + c->asm_len, f[2].p, f[2].n);
+	c->asm_len += f[2].n;
+	if (c->asm_len == c->asm_want) {
+		on_message(d, c, path, c->asm_hdr, c->asm_hlen, c->asm_body,
+		    c->asm_len);
+		free(c->asm_body);
+		c->asm_body = NULL;
+		c->asm_len = 0;
+	}
+}
+
+void
+dl_on_part(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct dl_field f[3] = { { .kind = 'b' }, { .kind = 'u' },
+	    { .kind = 'b' } };
+	int r;
+
+	if ((r = dl_record_decode(b, n, f, 3)) != 0 || f[0].n >
+	    ENVELOPE_HEADER_MAX)
+		refuse(d, c, path, "MSG_PART", 0, r ? r : ERR_PARSE);
+	else
+		part_take(d, c, path, f);
+}
+
+/* A head: the covered run is stored in one transaction, then receipted. */
+void
+dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct store_in in[CHAIN_RUN_MAX];
+	struct chain_head h;
+	struct store_head sh;
+	size_t acc = 0, added;
+	int r;
+
+	if ((r = chain_head_decode(&h, b, n)) != 0) {
+		refuse(d, c, path, "HEAD", 0, r);
+		return;
+	}
+	r = chain_accept_head(&c->v, &h, &acc);
+	if (r == ERR_REPLAY) {
+		dl_send_receipt(d, c);		/* tell it again */
+		return;
+	}
+	if (r != 0) {
+		refuse(d, c, path, "HEAD", h.seq, r);
+		return;
+	}
+	for (size_t i = 0; i < acc; i++)
+		chain_store_in(&in[i], &c->pend[i].h, c->pend[i].hdr,
+		    c->pend[i].hlen, c->pend[i].body, c->pend[i].blen,
+		    c->pend[i].id);
+	chain_head_to_store(&sh, &h);
+	r = store_received_put(d->s, c->id, (uint8_t)(1 - c->self), in, acc,
+	    &sh, dl_now(d), &added);
+	if (r != 0) {
+		/* Nothing stored: start over from what the store holds. */
+		log_warn("channel %s: cannot store %zu messages from %s: %s",
+		    c->idhex, acc, c->peer, r == ERR_FULL ? "store full" :
+		    err_str(r));
+		(void)dl_channel_reload(d, c);
+		return;
+	}
+	for (size_t i = 0; i < acc; i++)
+		free(c->pend[i].body);
+	memmove(c->pend, c->pend + acc, (c->npend - acc) * sizeof c->pend[0]);
+	c->npend -= acc;
+	dl_send_receipt(d, c);
+}
+
+/* --- recovery of our own chain (msg/recover.h, docs/delivery.md) ------- */
+
+struct rc_path {
+	struct delivery *d;
+	struct dl_channel *c;
+	unsigned path;
+};
+
+static int
+rc_send(void *arg, uint8_t type, const uint8_t *b, size_t n)
+{
+	struct rc_path *x = arg;
+
+	return x->d->io.send(x->d->io.ctx, x->c->id, x->path, type, b, n);
+}
+
+/* The peer holds our chain up to want, past our store: ask for it back.
+ * The channel stays unsynced meanwhile, so nothing new is assigned. */
+static void
+recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
+    uint64_t want)
+{
+	struct rc_path x = { d, c, path };
+	int r;
+
+	if (c->rec == NULL && (r = recover_new(d->s, c->id, c->self,
+	    d->k->id.sign_pub, &c->rec)) != 0) {
+		log_warn("channel %s: cannot start recovery: %s", c->idhex,
+		    err_str(r));
+		return;
+	}
+	if (recover_want(c->rec) != want)
+		log_info("channel %s: %s holds our chain up to seq %llu, this "
+		    "store up to %llu: asking for ours back", c->idhex,
+		    c->peer, (unsigned long long)want,
+		    (unsigned long long)c->assigned);
+	if ((r = recover_ask(c->rec, want, dl_now(d), rc_send, &x)) != 0)
+		log_warn("channel %s: cannot ask for our chain back: %s",
+		    c->idhex, err_str(r));
+}
+
+/* OWN / OWN_HEAD: our own messages coming back, stored at each head. */
+void
+dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
+    uint8_t type, const uint8_t *b, size_t n)
+{
+	uint64_t top, seq, before = c->assigned;
+	int r;
+
+	if (c->rec == NULL) {
+		/* the tail of an answer to an ask that is done: nothing to
+		 * take (nothing is ever stored without an ask) */
+		log_debug("channel %s path %u: recovery record 0x%02x not "
+		    "asked for, ignored", c->idhex, path, type);
+		return;
+	}
+	r = recover_on_record(c->rec, type, b, n, dl_now(d), &top, &seq);
+	if (r != 0) {
+		refuse(d, c, path, type == RECOVER_REC_OWN ?
+		    "recovered message" : "recovered head", seq, r);
+		return;
+	}
+	if (top <= before)
+		return;
+	dl_sender_reload(d, c);
+	log_info("channel %s: took back our messages %llu..%llu from %s",
+	    c->idhex, (unsigned long long)before + 1,
+	    (unsigned long long)top, c->peer);
+	if (top < recover_want(c->rec)) {
+		recover_start(d, c, path, recover_want(c->rec));
+		return;
+	}
+	log_info("channel %s: our chain is whole again (seq %llu); going on",
+	    c->idhex, (unsigned long long)top);
+	recover_free(c->rec);
+	c->rec = NULL;
+	dl_send_sync(d, c, true); /* its SYNC brings the receipt: synced */
+}
+
+/* The peer asks for its own chain back: answered from the store. */
+void
+dl_on_recover_ask(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct rc_path x = { d, c, path };
+	int r;
+
+	r = recover_answer(d->s, c->id, (uint8_t)(1 - c->self), b, n,
+	    rc_send, &x);
+	if (r == ERR_PARSE || r == ERR_NONCANONICAL || r == ERR_VERSION ||
+	    r == ERR_INVALID)
+		refuse(d, c, path, "RECOVER", 0, r);
+	else if (r != 0)
+		log_warn("channel %s: cannot answer the RECOVER of %s: %s",
+		    c->idhex, c->peer, err_str(r));
+	else
+		log_debug("channel %s: answered the RECOVER of %s", c->idhex,
+		    c->peer);
+}
+
+/* A receipt of our chain (RECEIPT, or inside a SYNC): verified, stored
+ * when it says more than the last. */
+int
+dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n, const char *what, uint64_t *seq)
+{
+	struct chain_receipt rc;
+	int r;
+
+	if ((r = chain_receipt_decode(&rc, b, n)) != 0) {
+		refuse(d, c, path, what, 0, r);
+		return r;
+	}
+	if (memcmp(rc.channel, c->id, sizeof c->id) != 0 ||
+	    rc.receiver != 1 - c->self) {
+		refuse(d, c, path, what, rc.seq, ERR_FOREIGN);
+		return ERR_FOREIGN;
+	}
+	if ((r = chain_receipt_verify(&rc, c->peer_pub)) != 0) {
+		refuse(d, c, path, what, rc.seq, r);
+		return r;
+	}
+	if (rc.seq > c->assigned) {
+		/* the peer holds more of our chain than we do (restored from
+		 * a backup): take it back before anything new */
+		recover_start(d, c, path, rc.seq);
+		return ERR_AGAIN;
+	}
+	*seq = rc.seq;
+	if (rc.seq <= c->receipted)
+		return 0;
+	/* Waiters are answered before our copy of the receipt is stored:
+	 * the peer's signature says it holds the messages durably (our copy
+	 * can be had again: its next SYNC carries it). */
+	if (d->waits)
+		dl_waits_check_at(d, c, rc.seq);
+	chain_receipt_to_store(&c->rc_pend, &rc);
+	c->rc_pending = true;
+	c->receipted = rc.seq;
+	c->progress_ms = dl_now(d);
+	return 0;
+}
+
+void
+dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct dl_field f[3] = { { .kind = 'u' }, { .kind = 'b' },
+	    { .kind = 't' } };
+	uint64_t seq;
+	int r;
+
+	if ((r = dl_record_decode(b, n, f, 3)) != 0)
+		refuse(d, c, path, "SYNC", 0, r);
+	else if (f[0].u != DELIVERY_VERSION) {
+		refuse(d, c, path, "SYNC", 0, ERR_VERSION);
+		r = ERR_VERSION;
+	} else
+		r = dl_take_receipt(d, c, path, f[1].p, f[1].n, "SYNC", &seq);
+	if (r != 0)
+		return;
+	c->synced = true;
+	c->sent = seq;
+	c->unsigned_n = c->unsigned_bytes = 0;
+	c->progress_ms = dl_now(d);
+	if (f[2].u)
+		dl_send_sync(d, c, false);
+	dl_pump_channel(d, c);
+}

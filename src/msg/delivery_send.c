@@ -1,0 +1,670 @@
+/*
+ * delivery_send.c: the sending side of the delivery engine (delivery.h,
+ * docs/delivery.md): queueing, the records we send (SYNC, MSG / MSG_PART,
+ * HEAD, RECEIPT), assignment in batches under a signed head, the group
+ * commit of submitted messages with its early send, the waiters answered
+ * at the peer's receipt, and the pump of one channel (sends, resends and
+ * assignment within the window). Receiving is in delivery_recv.c.
+ */
+#include "msg/delivery.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "msg/delivery_int.h"
+
+static void
+wake(struct delivery *d)
+{
+	if (d->io.wake)
+		d->io.wake(d->io.ctx);
+}
+
+int
+delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
+    uint8_t marking, uint32_t kind, const uint8_t *body, size_t len,
+    int64_t *qid)
+{
+	struct dl_channel *c = d->ch[i];
+	int r;
+
+	r = chain_queue(d->s, c->id, c->self, precedence, marking, kind, body,
+	    len, dl_now(d), qid);
+	if (r == 0) {
+		c->queued++;
+		wake(d);
+	}
+	return r;
+}
+
+/* --- sending ---------------------------------------------------------- */
+
+static int
+send_rec(struct delivery *d, struct dl_channel *c, uint8_t type,
+    const uint8_t *b, size_t n)
+{
+	if (c->active < 0)
+		return ERR_CLOSED;
+	return d->io.send(d->io.ctx, c->id, (unsigned)c->active, type, b, n);
+}
+
+/* Our signed statement of how far we hold the peer's chain. */
+static int
+make_receipt(struct delivery *d, struct dl_channel *c, struct chain_receipt *r)
+{
+	memset(r, 0, sizeof *r);
+	memcpy(r->channel, c->id, sizeof r->channel);
+	r->receiver = c->self;
+	r->seq = c->v.seq;
+	memcpy(r->id, c->v.id, sizeof r->id);
+	r->time_ms = dl_now(d);
+	return chain_receipt_sign(r, d->k);
+}
+
+void
+dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply)
+{
+	struct chain_receipt rc;
+	uint8_t b[CHAIN_RECEIPT_MAX + 32];
+	size_t n;
+
+	if (make_receipt(d, c, &rc) != 0 ||
+	    delivery_sync_encode(&rc, reply, b, sizeof b, &n) != 0)
+		return;
+	if (send_rec(d, c, DELIVERY_REC_SYNC, b, n) == 0)
+		c->sync_ms = dl_now(d);
+}
+
+void
+dl_send_receipt(struct delivery *d, struct dl_channel *c)
+{
+	struct chain_receipt rc;
+	uint8_t b[CHAIN_RECEIPT_MAX];
+	size_t n;
+
+	if (make_receipt(d, c, &rc) != 0 ||
+	    chain_receipt_encode(&rc, b, sizeof b, &n) != 0)
+		return;
+	(void)send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
+}
+
+static int
+send_head(struct delivery *d, struct dl_channel *c, const struct chain_head *h)
+{
+	uint8_t b[CHAIN_HEAD_MAX];
+	size_t n;
+	int r;
+
+	if ((r = chain_head_encode(h, b, sizeof b, &n)) != 0)
+		return r;
+	return send_rec(d, c, DELIVERY_REC_HEAD, b, n);
+}
+
+/* Sends one message: one MSG, or MSG_PARTs for a large body. */
+static int
+send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m)
+{
+	uint8_t *b;
+	size_t cap = m->header_len + (m->body_len < DELIVERY_PART_MAX ?
+	    m->body_len : DELIVERY_PART_MAX) + 64, n, off = 0;
+	int r;
+
+	if ((b = malloc(cap)) == NULL)
+		return ERR_NOMEM;
+	if (m->body_len <= DELIVERY_PART_MAX) {
+		r = delivery_msg_encode(m->header, m->header_len, m->body,
+		    m->body_len, b, cap, &n);
+		if (r == 0)
+			r = send_rec(d, c, DELIVERY_REC_MSG, b, n);
+		free(b);
+		return r;
+	}
+	r = 0;
+	while (r == 0 && off < m->body_len) {
+		size_t k = m->body_len - off;
+		if (k > DELIVERY_PART_MAX)
+			k = DELIVERY_PART_MAX;
+		r = delivery_part_encode(m->header, m->header_len, off,
+		    m->body + off, k, b, cap, &n);
+		if (r == 0)
+			r = send_rec(d, c, DELIVERY_REC_PART, b, n);
+		off += k;
+	}
+	free(b);
+	return r;
+}
+
+struct send_ctx {
+	struct delivery *d;
+	struct dl_channel *c;
+	int err;
+};
+
+/* store_after's callback: one message, then a head where one is due. */
+static int
+send_one(void *arg, struct store_msg *m)
+{
+	struct send_ctx *sc = arg;
+	struct delivery *d = sc->d;
+	struct dl_channel *c = sc->c;
+	struct store_head sh;
+	struct chain_head h;
+	bool head = false;
+	int r;
+
+	if ((r = send_msg(d, c, m)) != 0)
+		goto fail;
+	c->unsigned_n++;
+	c->unsigned_bytes += m->header_len + m->body_len;
+	r = store_head_covering(d->s, c->id, c->self, m->seq, &sh);
+	if (r == 0 && sh.seq == m->seq) {
+		chain_head_from_store(&h, &sh);
+		head = true;
+	} else if (r != 0 && r != ERR_NOT_FOUND) {
+		goto fail;
+	} else if (c->unsigned_n >= DELIVERY_RUN_SIGN ||
+	    c->unsigned_bytes >= DELIVERY_RUN_BYTES || m->seq == c->assigned) {
+		if ((r = chain_head_over(&h, m, d->k)) != 0)
+			goto fail;
+		chain_head_to_store(&sh, &h);
+		if ((r = store_head_put(d->s, &sh, dl_now(d))) != 0)
+			goto fail;
+		head = true;
+	}
+	if (head) {
+		if ((r = send_head(d, c, &h)) != 0)
+			goto fail;
+		c->unsigned_n = c->unsigned_bytes = 0;
+	}
+	c->sent = m->seq;
+	return 0;
+fail:
+	/* The message goes again next time (the peer drops repeats). */
+	sc->err = r;
+	return 1;
+}
+
+/* The head over the last message of a batch, signed inside the store's
+ * assignment transaction. */
+static int
+sign_head(void *arg, const uint8_t *channel, uint8_t sender, uint64_t seq,
+    const uint8_t id[STORE_ID_LEN], struct store_head *out)
+{
+	struct delivery *d = arg;
+	struct chain_head h;
+	int r;
+
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, sizeof h.channel);
+	h.sender = sender;
+	h.seq = seq;
+	memcpy(h.id, id, sizeof h.id);
+	if ((r = chain_head_sign(&h, d->k)) != 0)
+		return r;
+	chain_head_to_store(out, &h);
+	return 0;
+}
+
+/* Gives queued messages their place in the chain, FLASH first, and signs
+ * a head over the batch: one commit. ERR_NOT_FOUND when nothing is
+ * queued. */
+static int
+assign(struct delivery *d, struct dl_channel *c, size_t max)
+{
+	uint64_t first, last;
+	int r;
+
+	if ((r = store_assign_signed(d->s, c->id, c->self, max, dl_now(d),
+	    chain_store_build, NULL, sign_head, d, &first, &last)) != 0)
+		return r;
+	c->assigned = last;
+	c->queued -= c->queued < last - first + 1 ? c->queued :
+	    (size_t)(last - first + 1);
+	return 0;
+}
+
+/* --- group commit (docs/delivery.md, "Group commit") -------------------- */
+
+int
+delivery_submit(struct delivery *d, size_t i, uint8_t precedence,
+    uint8_t marking, uint32_t kind, const uint8_t *body, size_t len,
+    bool wait, delivery_txn_fn *in_txn, delivery_done_fn *done, void *arg)
+{
+	struct dl_sub *sb;
+
+	if (i >= d->nch || done == NULL)
+		return ERR_INVALID;
+	if (len > ENVELOPE_BODY_MAX)
+		return ERR_TOO_BIG;
+	if (d->nsubs >= DELIVERY_SUBMIT_MAX ||
+	    (wait && d->nwaits >= DELIVERY_WAIT_MAX))
+		return ERR_AGAIN;
+	if ((sb = calloc(1, sizeof *sb + len)) == NULL)
+		return ERR_NOMEM;
+	sb->ch = i;
+	sb->precedence = precedence;
+	sb->marking = marking;
+	sb->kind = kind;
+	sb->wait = wait;
+	sb->in_txn = in_txn;
+	sb->done = done;
+	sb->arg = arg;
+	sb->len = len;
+	memcpy(sb->body, body, len);
+	*d->subs_tail = sb;
+	d->subs_tail = &sb->next;
+	d->nsubs++;
+	wake(d);
+	return 0;
+}
+
+/* Answers the waiters of channel c that its receipt now covers. A seq not
+ * known yet is read from the store once the channel has assigned more. */
+void
+dl_waits_check_at(struct delivery *d, struct dl_channel *c, uint64_t receipted)
+{
+	struct dl_sub **pp = &d->waits, *sb;
+	struct store_msg m;
+
+	while ((sb = *pp) != NULL) {
+		if (d->ch[sb->ch] != c) {
+			pp = &sb->next;
+			continue;
+		}
+		if (sb->seq == 0 && sb->looked != c->assigned &&
+		    store_get_local(d->s, sb->qid, &m) == 0) {
+			sb->looked = c->assigned;
+			sb->seq = m.seq;
+			store_msg_fini(&m);
+		}
+		if (sb->seq == 0 || sb->seq > receipted) {
+			pp = &sb->next;
+			continue;
+		}
+		*pp = sb->next;
+		d->nwaits--;
+		sb->done(sb->arg, 0, sb->qid);
+		free(sb);
+	}
+}
+
+static void
+waits_check(struct delivery *d, struct dl_channel *c)
+{
+	dl_waits_check_at(d, c, c->receipted);
+}
+
+/* Where a failed group left the sender's side of channel c. */
+void
+dl_sender_reload(struct delivery *d, struct dl_channel *c)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+
+	if (store_highest(d->s, c->id, c->self, &c->assigned, id) != 0 ||
+	    store_queued_count(d->s, c->id, &c->queued) != 0)
+		log_warn("channel %s: cannot read the store: %s", c->idhex,
+		    store_errmsg(d->s));
+}
+
+static bool
+refusal(int r)
+{
+	return r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG;
+}
+
+static int assign(struct delivery *d, struct dl_channel *c, size_t max);
+
+/* The most the window lets channel c assign now; 0 when it may not. */
+static size_t
+assign_room(const struct dl_channel *c)
+{
+	size_t room;
+
+	if (c->active < 0 || !c->synced ||
+	    c->assigned - c->receipted >= DELIVERY_WINDOW)
+		return 0;
+	room = DELIVERY_WINDOW - (size_t)(c->assigned - c->receipted);
+	return room < DELIVERY_BATCH_MAX ? room : DELIVERY_BATCH_MAX;
+}
+
+/* chain_store_build, keeping the header in the submission (the draft's
+ * tag) for the early send (subs_send). */
+static int
+sub_build(void *arg, const struct store_draft *dr, uint8_t *hdr, size_t cap,
+    size_t *len, uint8_t id[STORE_ID_LEN])
+{
+	struct dl_sub *sb = dr->tag;
+	int r;
+
+	(void)arg;
+	if ((r = chain_store_build(NULL, dr, hdr, cap, len, id)) != 0)
+		return r;
+	if (*len > sizeof sb->hdr)
+		return ERR_TOO_BIG;
+	memcpy(sb->hdr, hdr, *len);
+	sb->hlen = *len;
+	return 0;
+}
+
+/*
+ * Channel i's n submissions (in v, FLASH first, oldest first within a
+ * precedence: what assign() would do) queued and assigned in one write
+ * (store_queue_assigned_run), and a head signed over the last. ERR_STATE:
+ * something is queued after all (nothing written; the caller queues them).
+ * Sets placed in what it took or refused.
+ */
+static int
+run_direct(struct delivery *d, size_t i, struct dl_sub **v, size_t n,
+    bool *took, struct store_head *heads)
+{
+	struct dl_channel *c = d->ch[i];
+	struct store_draft dr[DELIVERY_BATCH_MAX];
+	struct store_assigned out[DELIVERY_BATCH_MAX];
+	const uint8_t *last = NULL;
+	uint64_t now = dl_now(d);
+	int r;
+
+	for (size_t k = 0; k < n; k++) {
+		memset(&dr[k], 0, sizeof dr[k]);
+		dr[k].channel = c->id;
+		dr[k].sender = c->self;
+		dr[k].precedence = v[k]->precedence;
+		dr[k].marking = v[k]->marking;
+		dr[k].kind = v[k]->kind;
+		dr[k].body = v[k]->body;
+		dr[k].body_len = v[k]->len;
+		dr[k].time_ms = now;
+		dr[k].tag = v[k];
+	}
+	if ((r = store_queue_assigned_run(d->s, dr, n, now, sub_build, NULL,
+	    out)) != 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		struct dl_sub *sb = v[k];
+		sb->placed = true;
+		if ((sb->r = out[k].r) != 0)
+			continue;	/* refused: answered with it */
+		sb->qid = out[k].qid;
+		sb->seq = out[k].seq;
+		c->assigned = out[k].seq;
+		last = out[k].id;
+		if (sb->in_txn)
+			sb->in_txn(sb->arg, sb->qid);
+	}
+	if (last == NULL)
+		return 0;
+	took[i] = true;
+	if ((r = sign_head(d, c->id, c->self, c->assigned, last,
+	    &heads[i])) != 0 ||
+	    (r = store_head_put(d->s, &heads[i], now)) != 0)
+		return r;
+	return 0;
+}
+
+/*
+ * A channel with nothing queued and room in its window for all of this
+ * group's submissions takes them straight into its chain (run_direct).
+ * The others, and any left (ERR_STATE), are queued by the caller.
+ */
+static int
+subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
+    bool *took, struct store_head *heads)
+{
+	struct dl_sub *v[DELIVERY_BATCH_MAX];
+	size_t cnt[DELIVERY_MAX_CHANNELS] = { 0 };
+	struct dl_sub *sb;
+	int r;
+
+	for (sb = list; sb != NULL; sb = sb->next)
+		cnt[sb->ch]++;
+	for (size_t i = 0; i < d->nch; i++) {
+		size_t n = 0;
+		if (cnt[i] == 0 || d->ch[i]->queued != 0 ||
+		    cnt[i] > assign_room(d->ch[i]))
+			continue;
+		for (uint8_t p = 0; p <= 3; p++)
+			for (sb = list; sb != NULL; sb = sb->next)
+				if (sb->ch == i && sb->precedence == p)
+					v[n++] = sb;
+		r = run_direct(d, i, v, n, took, heads);
+		if (r == ERR_STATE)
+			continue;
+		if (r != 0)
+			return r;
+		touched[i] = took[i];
+	}
+	return 0;
+}
+
+/*
+ * The early send (docs/delivery.md, "Group commit"): what subs_direct put
+ * in a channel's chain goes on the wire from memory, MSGs in seq order and
+ * the head, before the transaction's commit, so that the peer verifies and
+ * stores them while our fsync runs. Only where everything before them was
+ * sent (c->sent was the seq before the group's first); a send that does not go
+ * (a full output queue) is left to dl_pump_channel, which reads the rest back
+ * once committed. Sets early[i] where anything left.
+ */
+static void
+subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
+    const struct store_head *heads, bool *early)
+{
+	struct store_msg m;
+	struct chain_head h;
+	struct dl_sub *sb;
+
+	for (size_t i = 0; i < d->nch; i++)
+		early[i] = false;
+	for (uint8_t p = 0; p <= 3; p++)
+		for (sb = list; sb != NULL; sb = sb->next) {
+			struct dl_channel *c = d->ch[sb->ch];
+			if (!took[sb->ch] || !sb->placed || sb->r != 0 ||
+			    sb->precedence != p || c->sent + 1 != sb->seq)
+				continue;
+			memset(&m, 0, sizeof m);
+			m.seq = sb->seq;
+			memcpy(m.header, sb->hdr, sb->hlen);
+			m.header_len = sb->hlen;
+			m.body = sb->body;
+			m.body_len = sb->len;
+			if (send_msg(d, c, &m) != 0)
+				continue;
+			c->sent = sb->seq;
+			early[sb->ch] = true;
+		}
+	for (size_t i = 0; i < d->nch; i++) {
+		struct dl_channel *c = d->ch[i];
+		if (!early[i] || c->sent != heads[i].seq)
+			continue;
+		chain_head_from_store(&h, &heads[i]);
+		if (send_head(d, c, &h) == 0)
+			c->unsigned_n = c->unsigned_bytes = 0;
+	}
+}
+
+/* Queues the submitted messages in one transaction; where a channel may
+ * assign, the same transaction gives them (and any queued before) their
+ * place in the chain and signs the head: one fsync for all, with the
+ * peer's receipts taken since the last commit. */
+static int
+subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
+    bool *early)
+{
+	bool rc_in[DELIVERY_MAX_CHANNELS], took[DELIVERY_MAX_CHANNELS];
+	struct store_head heads[DELIVERY_MAX_CHANNELS];
+	struct dl_sub *sb;
+	size_t newly;
+	int r;
+
+	if ((r = store_txn_begin(d->s)) != 0)
+		return r;
+	for (size_t i = 0; i < d->nch; i++) {	/* see rc_store */
+		rc_in[i] = d->ch[i]->rc_pending &&
+		    store_receipt_put(d->s, &d->ch[i]->rc_pend, dl_now(d),
+		    &newly) == 0;
+		took[i] = false;
+	}
+	if ((r = subs_direct(d, list, touched, took, heads)) != 0)
+		goto out;
+	for (sb = list; sb != NULL; sb = sb->next) {
+		struct dl_channel *c = d->ch[sb->ch];
+		if (sb->placed)
+			continue;
+		sb->r = chain_queue(d->s, c->id, c->self, sb->precedence,
+		    sb->marking, sb->kind, sb->body, sb->len, dl_now(d),
+		    &sb->qid);
+		if (sb->r == 0) {
+			c->queued++;
+			touched[sb->ch] = true;
+			if (sb->in_txn)
+				sb->in_txn(sb->arg, sb->qid);
+		} else if (!refusal(sb->r)) {
+			r = sb->r;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < d->nch; i++) {
+		size_t room = assign_room(d->ch[i]);
+		if (!touched[i] || room == 0 || d->ch[i]->queued == 0)
+			continue;
+		if ((r = assign(d, d->ch[i], room)) != 0 && r != ERR_NOT_FOUND)
+			goto out;
+		r = 0;
+	}
+	if (d->io.hold)
+		d->io.hold(d->io.ctx);
+	subs_send(d, list, took, heads, early);
+	if (d->io.flush)
+		d->io.flush(d->io.ctx);
+	if ((r = store_txn_commit(d->s)) == 0)
+		for (size_t i = 0; i < d->nch; i++)
+			if (rc_in[i])
+				d->ch[i]->rc_pending = false;
+out:
+	if (r != 0)
+		store_txn_rollback(d->s);
+	return r;
+}
+
+/* Commits what was submitted since the last pump, then answers it. */
+void
+dl_subs_flush(struct delivery *d)
+{
+	bool touched[DELIVERY_MAX_CHANNELS] = { false };
+	bool early[DELIVERY_MAX_CHANNELS] = { false };
+	struct dl_sub *list = d->subs, *sb, *next;
+	int r;
+
+	if (list == NULL)
+		return;
+	d->subs = NULL;
+	d->subs_tail = &d->subs;
+	d->nsubs = 0;
+	if ((r = subs_commit(d, list, touched, early)) != 0) {
+		log_warn("cannot queue %s: %s", list->next ? "messages" :
+		    "a message", r == ERR_FULL ? "store full" : err_str(r));
+		for (size_t i = 0; i < d->nch; i++) {
+			struct dl_channel *c = d->ch[i];
+			if (touched[i])
+				dl_sender_reload(d, c);
+			if (c->sent > c->assigned)
+				c->sent = c->assigned;
+			/* Sent early, then not committed: the peer may
+			 * hold what this store does not. A new session's
+			 * SYNC tells, and the chain is taken back from the
+			 * peer (recovery) before anything new is assigned. */
+			if (early[i] && c->active >= 0 && d->io.drop) {
+				log_warn("channel %s: the store failed after "
+				    "sending: session ended; the peer's "
+				    "receipt decides what was sent",
+				    c->idhex);
+				d->io.drop(d->io.ctx, c->id,
+				    (unsigned)c->active, "store failed after "
+				    "sending");
+			}
+		}
+	}
+	for (sb = list; sb != NULL; sb = next) {
+		next = sb->next;
+		if (r != 0 && sb->r == 0)
+			sb->r = r;
+		if (sb->r != 0 || !sb->wait) {
+			sb->done(sb->arg, sb->r, sb->qid);
+			free(sb);
+			continue;
+		}
+		sb->next = d->waits;
+		d->waits = sb;
+		d->nwaits++;
+	}
+	for (size_t i = 0; i < d->nch; i++)
+		if (touched[i])
+			waits_check(d, d->ch[i]);
+}
+
+/* The engine goes away: nobody's answer is left hanging. */
+void
+dl_subs_close(struct delivery *d)
+{
+	struct dl_sub *lists[2] = { d->subs, d->waits }, *sb, *next;
+
+	d->subs = d->waits = NULL;
+	for (size_t k = 0; k < 2; k++)
+		for (sb = lists[k]; sb != NULL; sb = next) {
+			next = sb->next;
+			sb->done(sb->arg, ERR_CLOSED, sb->qid);
+			free(sb);
+		}
+}
+
+void
+dl_pump_channel(struct delivery *d, struct dl_channel *c)
+{
+	struct send_ctx sc;
+	int r;
+
+	if (c->active < 0 || !c->synced)
+		return;
+	for (int rounds = 0; rounds < 64; rounds++) {
+		if (c->sent < c->assigned) {
+			uint64_t before = c->sent;
+			sc.d = d;
+			sc.c = c;
+			sc.err = 0;
+			if (d->io.hold)
+				d->io.hold(d->io.ctx);
+			r = store_after(d->s, c->id, c->self, c->sent, 32,
+			    send_one, &sc);
+			if (d->io.flush)
+				d->io.flush(d->io.ctx);
+			if (sc.err != 0 || (r != 0 && r != 1) ||
+			    c->sent == before)
+				return;		/* full, closed, or broken */
+			continue;
+		}
+		if (c->assigned - c->receipted >= DELIVERY_WINDOW)
+			return;
+		/* Group commit: while a batch waits for its receipt, the
+		 * queue gathers the next one (unless it is already big). */
+		if (c->assigned > c->receipted &&
+		    c->queued < DELIVERY_BATCH_MIN)
+			return;
+		r = assign(d, c, DELIVERY_WINDOW - (size_t)(c->assigned -
+		    c->receipted) < DELIVERY_BATCH_MAX ? DELIVERY_WINDOW -
+		    (size_t)(c->assigned - c->receipted) : DELIVERY_BATCH_MAX);
+		if (r != 0) {
+			if (r == ERR_NOT_FOUND)
+				c->queued = 0;
+			else if (r != c->assign_err)	/* once, not per tick */
+				log_warn("channel %s: cannot assign: %s",
+				    c->idhex, r == ERR_FULL ? "store full" :
+				    err_str(r));
+			if (r != ERR_NOT_FOUND)
+				c->assign_err = r;
+			return;
+		}
+		c->assign_err = 0;
+	}
+	wake(d);		/* more to do: yield to the loop first */
+}
