@@ -313,8 +313,6 @@ refusal(int r)
 	return r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG;
 }
 
-static int assign(struct delivery *d, struct dl_channel *c, size_t max);
-
 /* The most the window lets channel c assign now; 0 when it may not. */
 static size_t
 assign_room(const struct dl_channel *c)
