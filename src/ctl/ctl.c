@@ -461,6 +461,17 @@ take_line(struct ctl_client *c, struct evbuffer *in)
 		return false;	/* out of memory: tried again next read */
 	r = ctl_request_parse(line ? line : "", (size_t)eol.pos, &req,
 	    &command, &body, err, sizeof err);
+	/* A line that does not parse cannot say how long its raw body is:
+	 * if it names one, what follows cannot be framed (the body must not
+	 * be read as requests), so the connection is closed. */
+	if (r != 0 && body == CTL_BODY_NONE && line != NULL &&
+	    memmem(line, (size_t)eol.pos, CTL_BODY_FIELD,
+	    strlen(CTL_BODY_FIELD)) != NULL) {
+		snprintf(err, sizeof err, "the request line is not a JSON "
+		    "object but names \"%s\": its body cannot be framed; "
+		    "closing", CTL_BODY_FIELD);
+		body = CTL_BODY_BAD;
+	}
 	evbuffer_drain(in, (size_t)eol.pos + n);
 	if (r != 0) {
 		if (body == CTL_BODY_BAD) {

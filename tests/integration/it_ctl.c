@@ -788,6 +788,23 @@ test_raw_bad_length(void)
 		CHECK(answer(fd) == NULL);	/* closed: no whoami answer */
 		close(fd);
 	}
+	/* A line that is not JSON but names a raw body: its body must not
+	 * run as a request (here a second send hidden in it). */
+	{
+		static const char smuggle[] = "{\"cmd\":\"send\",\"to\":"
+		    "\"isle\xff\",\"" CTL_BODY_FIELD "\":49}\n{\"cmd\":"
+		    "\"send\",\"to\":\"isle\",\"text\":\"smuggled\"}\n";
+		CHECK((fd = connect_ctl()) >= 0);
+		if (fd < 0)
+			return;
+		CHECK(put(fd, smuggle, sizeof smuggle - 1) == 0);
+		a = answer(fd);
+		CHECK(code_of(a, err, sizeof err) != 0);
+		CHECK_CONTAINS(err, "cannot be framed");
+		json_decref(a);
+		CHECK(answer(fd) == NULL);	/* closed */
+		close(fd);
+	}
 	CHECK_INT(stored(), before);
 }
 
