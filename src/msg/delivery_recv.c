@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "msg/delivery_int.h"
 #include "msg/recover.h"
+#include "store/record.h"
 
 /* --- receiving ---------------------------------------------------------- */
 
@@ -358,6 +359,24 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	*seq = rc.seq;
 	if (rc.seq <= c->receipted)
 		return 0;
+	/* It must name our header at its seq: a receipt of another message
+	 * there means the chains have forked (it is not counted; the
+	 * checkpoint exchange raises the alert). */
+	if (rc.seq > 0) {
+		uint8_t ours[1][ENVELOPE_ID_LEN];
+		if ((r = store_ids_range(d->s, c->id, c->self, rc.seq - 1, 1,
+		    ours)) != 0)
+			return r;
+		if (sodium_memcmp(ours[0], rc.id, ENVELOPE_ID_LEN) != 0) {
+			log_error("ALARM channel %s: the %s from %s names "
+			    "another message at seq %llu than our chain "
+			    "holds: the chains diverge; not counted",
+			    c->idhex, what, c->peer,
+			    (unsigned long long)rc.seq);
+			c->refused++;
+			return ERR_CHAIN;
+		}
+	}
 	/* Waiters are answered before our copy of the receipt is stored:
 	 * the peer's signature says it holds the messages durably (our copy
 	 * can be had again: its next SYNC carries it). */

@@ -425,12 +425,14 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
 			for (sb = list; sb != NULL; sb = sb->next)
 				if (sb->ch == i && sb->precedence == p)
 					v[n++] = sb;
+		/* touched first: a failure after run_direct set c->assigned
+		 * must make the caller read the channel back */
+		touched[i] = true;
 		r = run_direct(d, i, v, n, took, heads);
 		if (r == ERR_STATE)
 			continue;
 		if (r != 0)
 			return r;
-		touched[i] = took[i];
 	}
 	return 0;
 }
@@ -478,6 +480,8 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 		chain_head_from_store(&h, &heads[i]);
 		if (send_head(d, c, &h) == 0)
 			c->unsigned_n = c->unsigned_bytes = 0;
+		else	/* the last MSG and its stored head go again */
+			c->sent = heads[i].seq - 1;
 	}
 }
 
@@ -569,18 +573,21 @@ dl_subs_flush(struct delivery *d)
 			if (c->sent > c->assigned)
 				c->sent = c->assigned;
 			/* Sent early, then not committed: the peer may
-			 * hold what this store does not. A new session's
-			 * SYNC tells, and the chain is taken back from the
-			 * peer (recovery) before anything new is assigned. */
-			if (early[i] && c->active >= 0 && d->io.drop) {
-				log_warn("channel %s: the store failed after "
-				    "sending: session ended; the peer's "
-				    "receipt decides what was sent",
-				    c->idhex);
-				d->io.drop(d->io.ctx, c->id,
-				    (unsigned)c->active, "store failed after "
-				    "sending");
-			}
+			 * hold what this store does not. Every session of
+			 * the channel ends (a path left up could be synced
+			 * before the peer reads the records still in the
+			 * other's socket); the next SYNC tells, and the
+			 * chain is taken back from the peer (recovery)
+			 * before anything new is assigned. */
+			if (!early[i] || d->io.drop == NULL)
+				continue;
+			log_warn("channel %s: the store failed after sending: "
+			    "sessions ended; the peer's receipt decides what "
+			    "was sent", c->idhex);
+			for (unsigned p = 0; p < c->npaths; p++)
+				if (c->up[p])
+					d->io.drop(d->io.ctx, c->id, p,
+					    "store failed after sending");
 		}
 	}
 	for (sb = list; sb != NULL; sb = next) {

@@ -762,6 +762,42 @@ test_refusals(void)
 	engines_stop(false);
 }
 
+/* A receipt signed by the peer but naming another message than ours at
+ * its seq (forked chains): not counted, named in the log; the real one
+ * then counts. */
+static void
+test_receipt_names_our_id(void)
+{
+	struct delivery_stats st;
+	struct chain_receipt rc;
+	uint8_t b[CHAIN_RECEIPT_MAX];
+	size_t n;
+
+	engines_start();
+	connect_both(true);
+	run(1000);
+	queue_n(&na, 1, ENVELOPE_ROUTINE, "forked");
+	delivery_pump(na.d);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.assigned, 1);
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.channel, chan, sizeof rc.channel);
+	rc.receiver = 1;
+	rc.seq = 1;
+	randombytes_buf(rc.id, sizeof rc.id);
+	rc.time_ms = 1000;
+	CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+	CHECK_INT(chain_receipt_encode(&rc, b, sizeof b, &n), 0);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+	CHECK(log_has("the chains diverge"));
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 0);
+	run(1000);		/* the message goes; the real receipt comes */
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 1);
+	engines_stop(false);
+}
+
 /* --- recovery of our own chain after a restore (msg/recover.h) ------- */
 
 struct own_copy {
@@ -958,6 +994,7 @@ main(void)
 	RUN(test_flash_overtakes);
 	RUN(test_large_body);
 	RUN(test_refusals);
+	RUN(test_receipt_names_our_id);
 	RUN(test_recover);
 	if (harness_failed) {
 		char cmd[200];
