@@ -487,8 +487,9 @@ open_alert(void *arg, const struct store_alert *a)
 }
 
 /* The record's state of channel i: the last co-signed checkpoint (also
- * after a restart: it is read back from the store), the last alarm (after
- * a restart: the newest checkpoint alert not cleared), and how many of
+ * after a restart: it is read back from the store), the alarm (the newest
+ * checkpoint alert no operator has cleared, also after a restart; the
+ * engine's last alarm when the alerts cannot be read), and how many of
  * the channel's alerts no operator has cleared ("alerts_open"). */
 static void
 checkpoint_status(const struct ctl_env *env, size_t i, json_t *chan)
@@ -497,13 +498,14 @@ checkpoint_status(const struct ctl_env *env, size_t i, json_t *chan)
 	char head[2 * ENVELOPE_ID_LEN + 1], full[2 * ENVELOPE_ID_LEN + 1];
 	struct open_alerts oa;
 	json_t *o, *last = json_null();
+	bool known;
 
 	hex_encode(full, delivery_channel_id(env->delivery, i),
 	    ENVELOPE_ID_LEN);
 	memset(&oa, 0, sizeof oa);
 	oa.channel = full;
-	if (store_alerts_each(delivery_store(env->delivery), false, open_alert,
-	    &oa) == 0)
+	if ((known = store_alerts_each(delivery_store(env->delivery), false,
+	    open_alert, &oa) == 0))
 		json_object_set_new(chan, "alerts_open", json_integer(oa.n));
 	if (env->checkpoints == NULL || (e = checkpoint_set_engine(
 	    env->checkpoints, delivery_channel_id(env->delivery, i))) == NULL)
@@ -518,7 +520,8 @@ checkpoint_status(const struct ctl_env *env, size_t i, json_t *chan)
 	    "cosigned", (json_int_t)e->cosigned,
 	    "alarms", (json_int_t)e->alarms,
 	    "store_errors", (json_int_t)e->store_errors,
-	    "alarm", e->alarm[0] ? e->alarm : oa.alarm[0] ? oa.alarm : NULL);
+	    "alarm", !known ? (e->alarm[0] ? e->alarm : NULL) :
+	    oa.alarm[0] ? oa.alarm : NULL);
 	if (o != NULL)
 		json_object_set_new(chan, "checkpoint", o);
 }

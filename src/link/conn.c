@@ -218,8 +218,17 @@ link_conn_flush(struct link_conn *c)
 	if (!c->held)
 		return;
 	c->held = false;
-	if (c->state != CONN_DEAD && c->out != NULL && flush(c) != 0)
+	if (c->state != CONN_DEAD && c->out != NULL && flush(c) != 0) {
+		/* Ended by the handlers, not here (no callback from here):
+		 * the write handler tries again and, failing, ends it, even
+		 * when the read handler sees only EAGAIN (ENOBUFS). */
+		if (c->wev == NULL)
+			c->wev = event_new(c->link->base, c->fd, EV_WRITE |
+			    EV_PERSIST, on_write, c);
+		if (c->wev != NULL)
+			event_active(c->wev, EV_WRITE, 0);
 		event_active(c->rev, EV_READ, 0);
+	}
 }
 
 int

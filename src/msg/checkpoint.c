@@ -364,13 +364,13 @@ cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
 		    (unsigned long long)cp->seq[1], err_str(r));
 		e->store_errors++;
 	}
-	e->cosigned++;
-	e->last_ms = now_ms;
 	/* An older one given again (after a restore, checkpoint_set_resend)
-	 * is stored but moves nothing back. */
+	 * is stored but moves nothing back, nor counts as new. */
 	if (e->have_last && (cp->seq[0] < e->base[0] ||
 	    cp->seq[1] < e->base[1]))
 		return;
+	e->cosigned++;
+	e->last_ms = now_ms;
 	e->last = *cp;
 	e->have_last = true;
 	e->base[0] = cp->seq[0];

@@ -168,6 +168,9 @@ send_one(void *arg, struct store_msg *m)
 		if ((r = chain_head_over(&h, m, d->k)) != 0)
 			goto fail;
 		chain_head_to_store(&sh, &h);
+		/* the MSGs held so far leave before this commit's fsync */
+		if (d->io.flush)
+			d->io.flush(d->io.ctx);
 		if ((r = store_head_put(d->s, &sh, dl_now(d))) != 0)
 			goto fail;
 		head = true;
@@ -429,7 +432,9 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
 		 * must make the caller read the channel back */
 		touched[i] = true;
 		r = run_direct(d, i, v, n, took, heads);
-		if (r == ERR_STATE)
+		/* something queued, or a draft the run refuses whole: the
+		 * caller queues them one by one (a bad one refused alone) */
+		if (r == ERR_STATE || refusal(r))
 			continue;
 		if (r != 0)
 			return r;
