@@ -35,6 +35,7 @@ err_str(int code)
 	case ERR_CHAIN: return "broken hash chain";
 	case ERR_BODY: return "body does not match its header";
 	case ERR_KIND: return "unknown message kind";
+	case ERR_DOUBT: return "sent, then not stored: outcome unknown";
 	default: return "unknown error";
 	}
 }

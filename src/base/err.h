@@ -40,6 +40,7 @@ enum err {
 	ERR_CHAIN = -27,	/* a hash link (prev, head id) does not match */
 	ERR_BODY = -28,		/* a body does not match its header's length or hash */
 	ERR_KIND = -29,		/* an unknown message kind */
+	ERR_DOUBT = -30,	/* sent, then not stored: outcome unknown */
 };
 
 /* A short lower-case phrase naming code; never NULL. */

@@ -258,6 +258,16 @@ send_result(const struct ctl_env *env, size_t i, int r, int64_t qid,
 		    store_errmsg(delivery_store(env->delivery)));
 		return r;
 	}
+	if (r == ERR_DOUBT) {
+		snprintf(err, errcap, "outcome unknown: the message was sent "
+		    "to %s just before this node's store failed (%s); if %s "
+		    "stored it, it comes back into this node's log when the "
+		    "link is up again: check `parley log` before sending it "
+		    "again", delivery_channel_peer(env->delivery, i),
+		    store_errmsg(delivery_store(env->delivery)),
+		    delivery_channel_peer(env->delivery, i));
+		return r;
+	}
 	if (r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG) {
 		snprintf(err, errcap, "text refused: %s (it must be UTF-8 "
 		    "without NUL)", err_str(r));

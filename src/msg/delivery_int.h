@@ -39,6 +39,7 @@ struct dl_channel {
 	/* Sender. */
 	bool synced;			/* the peer's SYNC came since active */
 	uint64_t assigned, receipted, sent;
+	uint64_t sent_early;		/* the group's last seq sent early */
 	/* The peer's receipt taken (verified, c->receipted), not yet in the
 	 * store: it goes in with the next group's transaction, or alone at
 	 * the next tick (rc_store). */

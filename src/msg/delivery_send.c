@@ -459,8 +459,10 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 	struct chain_head h;
 	struct dl_sub *sb;
 
-	for (size_t i = 0; i < d->nch; i++)
+	for (size_t i = 0; i < d->nch; i++) {
 		early[i] = false;
+		d->ch[i]->sent_early = 0;
+	}
 	for (uint8_t p = 0; p <= 3; p++)
 		for (sb = list; sb != NULL; sb = sb->next) {
 			struct dl_channel *c = d->ch[sb->ch];
@@ -475,7 +477,7 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 			m.body_len = sb->len;
 			if (send_msg(d, c, &m) != 0)
 				continue;
-			c->sent = sb->seq;
+			c->sent = c->sent_early = sb->seq;
 			early[sb->ch] = true;
 		}
 	for (size_t i = 0; i < d->nch; i++) {
@@ -597,6 +599,10 @@ dl_subs_flush(struct delivery *d)
 	}
 	for (sb = list; sb != NULL; sb = next) {
 		next = sb->next;
+		/* sent early, then rolled back: the peer may hold it */
+		if (r != 0 && sb->r == 0 && early[sb->ch] && sb->seq != 0 &&
+		    sb->seq <= d->ch[sb->ch]->sent_early)
+			sb->r = ERR_DOUBT;
 		if (r != 0 && sb->r == 0)
 			sb->r = r;
 		if (sb->r != 0 || !sb->wait) {
