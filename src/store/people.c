@@ -467,7 +467,7 @@ store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN], uint32_t *uid,
 	return r;
 }
 
-/* Reads a row of STORE_MSG_COLS into m (body copied), as store.c does. */
+/* Reads a row of STORE_MSG_COLS into m (body copied), as store_msg.c does. */
 static int
 row_msg(sqlite3_stmt *st, struct store_msg *m)
 {

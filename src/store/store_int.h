@@ -1,6 +1,7 @@
 /*
  * store_int.h: the store's private parts, shared by the files of the
- * store module (store.c, record.c) and nobody else.
+ * store module (store.c, store_msg.c, record.c, people.c) and nobody
+ * else.
  */
 #ifndef PARLEY_STORE_STORE_INT_H
 #define PARLEY_STORE_STORE_INT_H
@@ -14,7 +15,7 @@
 struct store {
 	sqlite3 *db;
 	/* Statements prepared once and kept, by the address of their SQL
-	 * text (a literal at one place in store.c). */
+	 * text (a literal at one place in the module's files). */
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;
@@ -35,15 +36,6 @@ struct store {
 	char errmsg[256];
 };
 
-/* store.c's kept prepared statements, for the module's other files: sql
- * must be a string literal (its address is the key; a ternary between
- * literals is fine, a built buffer is not); each store_kept_prep is paired
- * with store_kept_done. A kept statement still running (a listing whose
- * callback comes back into the store) is not shared: a fresh one is made
- * and store_kept_done finalizes it. store_kept_prepare is store_kept_prep
- * returning SQLite's result code, for a file that maps codes its own way.
- * store_kept_run runs one statement without rows (BEGIN, SAVEPOINT,
- * RELEASE, COMMIT) that way. */
 /*
  * The columns of a message row as struct store_msg reads them, for
  * "SELECT " STORE_MSG_COLS " FROM message m ...". A sent message's
@@ -66,9 +58,27 @@ struct store {
 #define STORE_MSG_COLS STORE_MSG_HEAD "m.body" STORE_MSG_TAIL
 #define STORE_MSG_COLS_NOBODY STORE_MSG_HEAD "zeroblob(0)" STORE_MSG_TAIL
 
+/* store.c's kept prepared statements, for the module's other files: sql
+ * must be a string literal (its address is the key; a ternary between
+ * literals is fine, a built buffer is not); each store_kept_prep is paired
+ * with store_kept_done. A kept statement still running (a listing whose
+ * callback comes back into the store) is not shared: a fresh one is made
+ * and store_kept_done finalizes it. store_kept_prepare is store_kept_prep
+ * returning SQLite's result code, for a file that maps codes its own way.
+ * store_kept_run runs one statement without rows (BEGIN, SAVEPOINT,
+ * RELEASE, COMMIT) that way. */
 int store_kept_prep(struct store *s, sqlite3_stmt **st, const char *sql);
 int store_kept_prepare(struct store *s, sqlite3_stmt **st, const char *sql);
 void store_kept_done(struct store *s, sqlite3_stmt *st);
 int store_kept_run(struct store *s, const char *sql);
+
+/* store.c's steps and transactions, for store_msg.c; each is described
+ * where it is defined. st_step: 1 for a row, 0 when done, or an error
+ * code. st_begin .. st_commit (or st_rollback) is one write's own
+ * transaction, a savepoint inside a caller's (store_txn_begin). */
+int st_step(struct store *s, sqlite3_stmt *st);
+int st_begin(struct store *s);
+void st_rollback(struct store *s);
+int st_commit(struct store *s);
 
 #endif
