@@ -241,12 +241,29 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 	return send_result(env, i, r, qid, false, result, err, errcap);
 }
 
+/* A send's result object as JSON text (the hot path answers with it as
+ * it is): its local id, channel, peer (a name of [a-z0-9-]) and state. */
+#define SEND_OK_MAX (160 + 2 * STORE_ID_LEN + KEYS_NAME_MAX)
+static void
+send_ok_text(const struct ctl_env *env, size_t i, int64_t qid,
+    bool receipted, char *text, size_t cap)
+{
+	char ch[2 * STORE_ID_LEN + 1];
+
+	hex_encode(ch, delivery_channel_id(env->delivery, i), STORE_ID_LEN);
+	snprintf(text, cap, "{\"local_id\":\"q%lld\",\"qid\":%lld,"
+	    "\"channel\":\"%s\",\"to\":\"%s\",\"state\":\"%s\"}",
+	    (long long)qid, (long long)qid, ch,
+	    delivery_channel_peer(env->delivery, i), receipted ?
+	    "receipted" : "queued");
+}
+
 /* The answer to send: the message's local id, or why it was refused. */
 static int
 send_result(const struct ctl_env *env, size_t i, int r, int64_t qid,
     bool receipted, json_t **result, char *err, size_t errcap)
 {
-	char ch[2 * STORE_ID_LEN + 1], local[32];
+	char text[SEND_OK_MAX];
 
 	if (r == ERR_AGAIN) {
 		snprintf(err, errcap, "busy: too many messages waiting to be "
@@ -277,12 +294,8 @@ send_result(const struct ctl_env *env, size_t i, int r, int64_t qid,
 		snprintf(err, errcap, "cannot queue: %s", err_str(r));
 		return r;
 	}
-	hex_encode(ch, delivery_channel_id(env->delivery, i), STORE_ID_LEN);
-	snprintf(local, sizeof local, "q%lld", (long long)qid);
-	*result = json_pack("{s:s, s:I, s:s, s:s, s:s}", "local_id", local,
-	    "qid", (json_int_t)qid, "channel", ch, "to",
-	    delivery_channel_peer(env->delivery, i), "state", receipted ?
-	    "receipted" : "queued");
+	send_ok_text(env, i, qid, receipted, text, sizeof text);
+	*result = json_loads(text, 0, NULL);
 	return *result ? 0 : ERR_NOMEM;
 }
 
@@ -317,16 +330,9 @@ send_done(void *arg, int r, int64_t qid)
 		    "the daemon is stopping", (long long)qid);
 		ctl_answer(sd->later, r, NULL, err);
 	} else if (r == 0) {
-		/* the hot path: the result's text made directly (the same
-		 * object send_result makes; a peer name is [a-z0-9-]) */
-		char text[256 + KEYS_NAME_MAX], ch[2 * STORE_ID_LEN + 1];
-		hex_encode(ch, delivery_channel_id(sd->env->delivery, sd->i),
-		    STORE_ID_LEN);
-		snprintf(text, sizeof text, "{\"local_id\":\"q%lld\","
-		    "\"qid\":%lld,\"channel\":\"%s\",\"to\":\"%s\","
-		    "\"state\":\"%s\"}", (long long)qid, (long long)qid, ch,
-		    delivery_channel_peer(sd->env->delivery, sd->i), sd->wait ?
-		    "receipted" : "queued");
+		/* the hot path: no JSON tree built and dumped */
+		char text[SEND_OK_MAX];
+		send_ok_text(sd->env, sd->i, qid, sd->wait, text, sizeof text);
 		ctl_answer_result_text(sd->later, text);
 	} else {
 		r = send_result(sd->env, sd->i, r, qid, sd->wait, &result,

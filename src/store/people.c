@@ -467,43 +467,6 @@ store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN], uint32_t *uid,
 	return r;
 }
 
-/* Reads a row of STORE_MSG_COLS into m (body copied), as store_msg.c does. */
-static int
-row_msg(sqlite3_stmt *st, struct store_msg *m)
-{
-	size_t n;
-
-	memset(m, 0, sizeof *m);
-	m->qid = sqlite3_column_int64(st, 0);
-	if (sqlite3_column_bytes(st, 1) == STORE_ID_LEN)
-		memcpy(m->channel, sqlite3_column_blob(st, 1), STORE_ID_LEN);
-	m->sender = (uint8_t)sqlite3_column_int(st, 2);
-	m->dir = sqlite3_column_int(st, 3) == STORE_IN ? STORE_IN : STORE_OUT;
-	m->seq = u64(st, 4);
-	if (sqlite3_column_bytes(st, 5) == STORE_ID_LEN)
-		memcpy(m->id, sqlite3_column_blob(st, 5), STORE_ID_LEN);
-	n = (size_t)sqlite3_column_bytes(st, 6);
-	if (n > STORE_HEADER_MAX)
-		return ERR_PARSE;
-	if (n)
-		memcpy(m->header, sqlite3_column_blob(st, 6), n);
-	m->header_len = n;
-	m->precedence = (uint8_t)sqlite3_column_int(st, 7);
-	m->marking = (uint8_t)sqlite3_column_int(st, 8);
-	m->kind = (uint32_t)sqlite3_column_int64(st, 9);
-	m->body_len = (size_t)sqlite3_column_bytes(st, 10);
-	if ((m->body = malloc(m->body_len ? m->body_len : 1)) == NULL)
-		return ERR_NOMEM;
-	if (m->body_len)
-		memcpy(m->body, sqlite3_column_blob(st, 10), m->body_len);
-	m->state = (enum store_state)sqlite3_column_int(st, 11);
-	m->time_ms = u64(st, 12);
-	m->stored_ms = u64(st, 13);
-	m->assigned_ms = u64(st, 14);
-	m->receipted_ms = u64(st, 15);
-	return 0;
-}
-
 static int
 msg_rows(struct store *s, sqlite3_stmt *st, store_msg_fn fn, void *arg)
 {
@@ -511,7 +474,7 @@ msg_rows(struct store *s, sqlite3_stmt *st, store_msg_fn fn, void *arg)
 	int r;
 
 	while ((r = pstep(s, st)) == 1) {
-		if ((r = row_msg(st, &m)) == 0)
+		if ((r = st_read_msg(st, &m)) == 0)
 			r = fn(arg, &m);
 		store_msg_fini(&m);
 		if (r != 0)

@@ -57,6 +57,9 @@ struct store {
 	" m.assigned_ms, " STORE_MSG_RECEIPTED_MS
 #define STORE_MSG_COLS STORE_MSG_HEAD "m.body" STORE_MSG_TAIL
 #define STORE_MSG_COLS_NOBODY STORE_MSG_HEAD "zeroblob(0)" STORE_MSG_TAIL
+/* Reads a row of STORE_MSG_COLS (or _NOBODY) into m, the body copied
+ * (store_msg_fini frees it); ERR_PARSE for a malformed row. */
+int st_read_msg(sqlite3_stmt *st, struct store_msg *m);
 
 /* store.c's kept prepared statements, for the module's other files: sql
  * must be a string literal (its address is the key; a ternary between

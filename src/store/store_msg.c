@@ -726,8 +726,8 @@ store_receipt_latest(struct store *s, const uint8_t channel[STORE_ID_LEN],
 }
 
 /* Reads a row of STORE_MSG_COLS into m (body copied). */
-static int
-read_msg(sqlite3_stmt *st, struct store_msg *m)
+int
+st_read_msg(sqlite3_stmt *st, struct store_msg *m)
 {
 	const void *p;
 	int r;
@@ -771,7 +771,7 @@ each(struct store *s, sqlite3_stmt *st, store_msg_fn fn, void *arg)
 	int r;
 
 	while ((r = st_step(s, st)) == 1) {
-		if ((r = read_msg(st, &m)) == 0)
+		if ((r = st_read_msg(st, &m)) == 0)
 			r = fn(arg, &m);
 		store_msg_fini(&m);
 		if (r != 0)
@@ -847,7 +847,7 @@ get_one(struct store *s, sqlite3_stmt *st, struct store_msg *out)
 
 	memset(out, 0, sizeof *out);
 	if ((r = st_step(s, st)) == 1)
-		r = read_msg(st, out);
+		r = st_read_msg(st, out);
 	else if (r == 0)
 		r = ERR_NOT_FOUND;
 	store_kept_done(s, st);
