@@ -26,6 +26,7 @@ struct wchan {
 	char peer[129];
 	uint32_t deadline_s[4];
 	uint64_t scanned_ms;		/* due times up to here are done */
+	uint64_t scanned_seq[2];	/* per sender: seqs up to here too */
 };
 
 struct deadline_watch {
@@ -139,17 +140,29 @@ due_row(void *arg, struct store_msg *m)
 	return r;
 }
 
-/* What fell due in (from, now] by the clock, and what arrived in (from,
- * now] already past due. The first scan (from 0) covers everything. */
+/* What fell due in (from, now] by the clock, and what got into the chain
+ * here since the last scan (seqs above c->scanned_seq) already past due.
+ * The first scan (from 0) covers everything by the clock. A sender's seqs
+ * move on only when all its listings worked (a failed one is tried again
+ * next time; alerted messages are left out, so nothing is raised twice). */
 static void
 scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
     uint64_t now_ms)
 {
 	struct scan sc = { w, c, 0, now_ms };
+	uint64_t top[2], d;
+	uint8_t id[ENVELOPE_ID_LEN];
+	bool ok[2];
 	const char *key;
-	uint64_t d;
 	int r;
 
+	for (unsigned who = 0; who < 2; who++) {
+		/* read first: what comes after is the next scan's */
+		if ((r = store_highest(w->s, c->id, (uint8_t)who, &top[who],
+		    id)) != 0)
+			log_error("deadline scan: %s", err_str(r));
+		ok[who] = r == 0;
+	}
 	for (unsigned p = 0; p < 4; p++) {
 		sc.deadline_ms = d = ack_deadline_ms(c->deadline_s, p);
 		if (now_ms <= d)
@@ -159,13 +172,22 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 			    DEADLINE_KEY_WE;
 			if ((r = store_unacked_each(w->s, c->id, (uint8_t)who,
 			    (uint8_t)p, from_ms > d ? from_ms - d : 0,
-			    now_ms - d, d, key, due_row, &sc)) != 0 ||
-			    (from_ms > 0 && (r = store_unacked_arrived_each(
-			    w->s, c->id, (uint8_t)who, (uint8_t)p, from_ms,
-			    now_ms, d, now_ms, key, due_row, &sc)) != 0))
+			    now_ms - d, d, key, due_row, &sc)) != 0)
 				log_error("deadline scan: %s", err_str(r));
+			if (from_ms == 0 || !ok[who] ||
+			    top[who] <= c->scanned_seq[who])
+				continue;
+			if ((r = store_unacked_after_each(w->s, c->id,
+			    (uint8_t)who, (uint8_t)p, c->scanned_seq[who],
+			    top[who], d, now_ms, key, due_row, &sc)) != 0) {
+				log_error("deadline scan: %s", err_str(r));
+				ok[who] = false;
+			}
 		}
 	}
+	for (unsigned who = 0; who < 2; who++)
+		if (ok[who])
+			c->scanned_seq[who] = top[who];
 }
 
 void

@@ -10,8 +10,10 @@
  *
  * A watch scans, per channel, precedence and sender, the messages that
  * fell due since its last scan (index message_due) and those that got
- * into the chain here since then already past due (index message_arrived:
- * received late, or ours assigned late); the first scan covers everything.
+ * into the chain here since then already past due (received late, or ours
+ * assigned late): the seqs above the highest it saw of that sender at its
+ * last scan, kept in memory (index UNIQUE (channel, sender, seq); a chain
+ * gets its places in seq order). The first scan covers everything.
  * Alerts are keyed by side and message id, and the queries leave out what
  * is alerted, so nothing is raised twice.
  */

@@ -549,15 +549,15 @@ store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 }
 
 int
-store_unacked_arrived_each(struct store *s,
-    const uint8_t channel[STORE_ID_LEN], uint8_t sender, uint8_t precedence,
-    uint64_t from_ms, uint64_t to_ms, uint64_t within_ms, uint64_t due_by,
+store_unacked_after_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint8_t precedence, uint64_t after_seq,
+    uint64_t upto_seq, uint64_t within_ms, uint64_t due_by,
     const char *alert_prefix, store_msg_fn fn, void *arg)
 {
-	/* "kind = 1" and the coalesce: index message_arrived. */
+	/* A seq range of (channel, sender): index UNIQUE (channel, sender,
+	 * seq). The deadline scan runs it every second per precedence. */
 	return unacked(s, "SELECT " STORE_MSG_COLS_NOBODY " FROM message m WHERE"
-	    " m.channel = ?1 AND coalesce(m.assigned_ms, m.stored_ms) > ?3"
-	    " AND coalesce(m.assigned_ms, m.stored_ms) <= ?4 AND m.time_ms +"
-	    " ?5 <= ?8" UNACKED_TAIL, channel, sender, precedence, from_ms,
-	    to_ms, within_ms, due_by, alert_prefix, fn, arg);
+	    " m.channel = ?1 AND m.seq > ?3 AND m.seq <= ?4 AND m.time_ms +"
+	    " ?5 <= ?8" UNACKED_TAIL, channel, sender, precedence, after_seq,
+	    upto_seq, within_ms, due_by, alert_prefix, fn, arg);
 }

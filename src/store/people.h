@@ -118,13 +118,16 @@ int store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
  * test is an index search (message_acked), not a decode.
  */
 #define STORE_ACK_ANY ((uint64_t)1 << 62)
-/* By arrival instead: the same, for messages that got their place in the
- * chain here (received: stored_ms; ours: assigned_ms) in (from, to] and
- * whose time_ms + within_ms is at most due_by (past due on arrival). */
-int store_unacked_arrived_each(struct store *s,
+/* By place in the chain instead: the same, for messages whose seq is in
+ * (after_seq, upto_seq] and whose time_ms + within_ms is at most due_by
+ * (past due by then). A chain gets its places in seq order (received runs
+ * are stored in seq order, ours assigned so), so the seqs above the
+ * highest one a caller saw are what got into the chain here since. */
+int store_unacked_after_each(struct store *s,
     const uint8_t channel[STORE_ID_LEN], uint8_t sender, uint8_t precedence,
-    uint64_t from_ms, uint64_t to_ms, uint64_t within_ms, uint64_t due_by,
-    const char *alert_prefix, store_msg_fn fn, void *arg) WUR;
+    uint64_t after_seq, uint64_t upto_seq, uint64_t within_ms,
+    uint64_t due_by, const char *alert_prefix, store_msg_fn fn, void *arg)
+    WUR;
 int store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
     uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)

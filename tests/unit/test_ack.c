@@ -315,16 +315,58 @@ count_overdue(void *arg, const struct store_alert *a)
 	return 0;
 }
 
+static int
+count_we_owe(void *arg, const struct store_alert *a)
+{
+	size_t *n = arg;
+
+	*n += strncmp(a->key, "ack-overdue:we-owe:", 19) == 0;
+	return 0;
+}
+
+/* The peer's FLASH text seq (prev: the id before) of time t, received
+ * here at now. */
+static void
+receive_at(struct store *s, const uint8_t *ch, uint64_t seq,
+    uint8_t prev[ENVELOPE_ID_LEN], uint64_t t, uint64_t now)
+{
+	uint8_t hdr[ENVELOPE_HEADER_MAX], id[ENVELOPE_ID_LEN];
+	struct envelope_header h;
+	struct store_draft d;
+	struct store_in in;
+	size_t hlen, added = 0;
+
+	memset(&d, 0, sizeof d);
+	d.channel = ch;
+	d.sender = 1;
+	d.seq = seq;
+	memcpy(d.prev, prev, ENVELOPE_ID_LEN);
+	d.time_ms = t;
+	d.precedence = ENVELOPE_FLASH;
+	d.kind = ENVELOPE_TEXT;
+	d.body = (const uint8_t *)"FLASH";
+	d.body_len = 5;
+	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
+	CHECK_INT(envelope_header_decode(&h, hdr, hlen), 0);
+	chain_store_in(&in, &h, hdr, hlen, d.body, d.body_len, id);
+	CHECK_INT(store_received_put(s, ch, 1, &in, 1, NULL, now, &added), 0);
+	CHECK_INT(added, 1);
+	memcpy(prev, id, ENVELOPE_ID_LEN);
+}
+
 /* Ours queued at 1000, FLASH deadline 2 s, not in the chain until 5000
  * (no path up): the clock scan at 3500 cannot see it (no id yet); the
- * arrival scan at 5500 raises "south owes", once. */
+ * arrival scan at 5500 raises "south owes", once. Then the peer's: one
+ * stamped 6500 received at 6600 is not owed before its due time 8500;
+ * one stamped 1000 received at 7200 (held up on the way) is owed at the
+ * next scan, once; the first falls due by the clock at 9000. */
 static void
 test_deadline_arrival_scan(void)
 {
 	struct store *s = mem_store();
 	struct alerter *a = NULL;
 	struct deadline_watch *w = NULL;
-	uint8_t ch[ENVELOPE_ID_LEN];
+	uint8_t ch[ENVELOPE_ID_LEN], prev[ENVELOPE_ID_LEN];
 	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
 	uint64_t f, l;
 	int64_t q;
@@ -344,6 +386,27 @@ test_deadline_arrival_scan(void)
 	    NULL, &f, &l), 0);
 	deadline_watch_tick(w, 5500);
 	deadline_watch_tick(w, 6000);
+	n = 0;
+	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
+	CHECK_INT(n, 1);
+
+	memset(prev, 0, sizeof prev);
+	receive_at(s, ch, 1, prev, 6500, 6600);
+	deadline_watch_tick(w, 7000);
+	n = 0;
+	CHECK_INT(store_alerts_each(s, true, count_we_owe, &n), 0);
+	CHECK_INT(n, 0);
+	receive_at(s, ch, 2, prev, 1000, 7200);
+	deadline_watch_tick(w, 7500);
+	deadline_watch_tick(w, 8000);
+	n = 0;
+	CHECK_INT(store_alerts_each(s, true, count_we_owe, &n), 0);
+	CHECK_INT(n, 1);
+	deadline_watch_tick(w, 9000);
+	deadline_watch_tick(w, 9500);
+	n = 0;
+	CHECK_INT(store_alerts_each(s, true, count_we_owe, &n), 0);
+	CHECK_INT(n, 2);
 	n = 0;
 	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
 	CHECK_INT(n, 1);

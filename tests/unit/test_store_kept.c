@@ -84,9 +84,10 @@ count_msg(void *arg, struct store_msg *m)
 }
 
 /* The deadline watch's scan of one channel (msg/deadline.c): two
- * listings per precedence and party. Returns the rows seen. */
+ * listings per precedence and party, due times in (from, to] and seqs in
+ * (after, upto]. Returns the rows seen. */
 static size_t
-scan(uint64_t from, uint64_t to)
+scan(uint64_t from, uint64_t to, uint64_t after, uint64_t upto)
 {
 	size_t rows = 0;
 
@@ -95,8 +96,8 @@ scan(uint64_t from, uint64_t to)
 			CHECK_INT(store_unacked_each(s, chan, (uint8_t)who,
 			    (uint8_t)p, from, to, 1000, "ack-overdue:peer:",
 			    count_msg, &rows), 0);
-			CHECK_INT(store_unacked_arrived_each(s, chan,
-			    (uint8_t)who, (uint8_t)p, from, to, 1000, to,
+			CHECK_INT(store_unacked_after_each(s, chan,
+			    (uint8_t)who, (uint8_t)p, after, upto, 1000, to,
 			    "ack-overdue:peer:", count_msg, &rows), 0);
 		}
 	return rows;
@@ -110,15 +111,16 @@ test_scan_prepared_once(void)
 
 	for (uint64_t i = 1; i <= 40; i++)
 		send_at(i, (uint8_t)(i % 4), now + i * 100);
-	first = scan(0, now + 100000);
+	first = scan(0, now + 100000, 0, 40);
 	CHECK_INT(first, 40 * 2);	/* each is due and arrived */
 	before = compiled;
 	for (int k = 0; k < 100; k++) {
-		rows = scan(0, now + 100000);
+		rows = scan(0, now + 100000, 0, 40);
 		CHECK_INT(rows, first);
 	}
 	CHECK_INT(compiled, before);
-	rows = scan(now + 1000, now + 2000);	/* other bounds, same SQL */
+	/* other bounds, same SQL: seqs 11..20 came at now + 1100 .. 2000 */
+	rows = scan(now + 1000, now + 2000, 10, 20);
 	CHECK_INT(rows, 10);		/* due then; none arrived past due */
 	CHECK_INT(compiled, before);
 }
@@ -288,7 +290,7 @@ test_nested_listing(void)
 	uint64_t before;
 	size_t rows = 0;
 
-	(void)scan(0, now + 100000);
+	(void)scan(0, now + 100000, 0, 40);
 	before = compiled;
 	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, now + 100000, 1000,
 	    NULL, nest_row, &x), 0);
