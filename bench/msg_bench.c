@@ -21,13 +21,14 @@
  *
  * Commits per message (store_commits in status: each is one WAL fsync) at
  * each side come from the status before and after each run; CPU time per
- * message at each daemon from /proc/PID/schedstat (what the work costs,
- * whatever else the machine runs).
+ * message at each daemon from /proc/PID/task/TID/schedstat, summed over its
+ * threads (what the work costs, whatever else the machine runs).
  *
  * Usage: msg_bench [messages per run at 64 in flight, default 20000]
  * MSG_BENCH_RUNS=digits runs only those rows (0-3, in table order), for
  * profiling one case (no summary lines then).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -192,23 +193,35 @@ struct run {
 	int refused;
 };
 
-/* The CPU time a daemon has used, in us (/proc/PID/schedstat, ns on the
- * CPU): per message it says what the work costs, whatever else runs on
- * the machine. */
+/* The CPU time a daemon has used, in us, all its threads (the event loop
+ * and the signature worker: /proc/PID/task/TID/schedstat, ns on the CPU):
+ * per message it says what the work costs, whatever else runs on the
+ * machine. */
 static double
 cpu_us(pid_t pid)
 {
-	char path[64];
-	unsigned long long ns = 0;
+	char path[300];
+	unsigned long long ns, sum = 0;
+	struct dirent *e;
 	FILE *f;
+	DIR *dir;
 
-	snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if ((dir = opendir(path)) == NULL)
 		return 0;
-	if (fscanf(f, "%llu", &ns) != 1)
-		ns = 0;
-	fclose(f);
-	return (double)ns / 1e3;
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat",
+		    (int)pid, e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(dir);
+	return (double)sum / 1e3;
 }
 
 /* The request: its line and its 1 KiB text as the raw body (docs/control.md,

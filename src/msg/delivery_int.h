@@ -78,6 +78,7 @@ struct dl_sub {
 	uint64_t seq;			/* once assigned; 0 before */
 	uint64_t looked;		/* c->assigned when seq was read */
 	bool placed;			/* taken (or refused) by subs_direct */
+	bool direct;			/* taken: in the chain, head to sign */
 	uint8_t hdr[ENVELOPE_HEADER_MAX];	/* once placed by subs_direct */
 	size_t hlen;
 	size_t len;

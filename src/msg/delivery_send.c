@@ -351,9 +351,10 @@ sub_build(void *arg, const struct store_draft *dr, uint8_t *hdr, size_t cap,
 /*
  * Channel i's n submissions (in v, FLASH first, oldest first within a
  * precedence: what assign() would do) queued and assigned in one write
- * (store_queue_assigned_run), and a head signed over the last. ERR_STATE:
- * something is queued after all (nothing written; the caller queues them).
- * Sets placed in what it took or refused.
+ * (store_queue_assigned_run); heads[i] names the last, to be signed and
+ * stored by the caller (subs_send, subs_commit). ERR_STATE: something is
+ * queued after all (nothing written; the caller queues them). Sets placed
+ * in what it took or refused.
  */
 static int
 run_direct(struct delivery *d, size_t i, struct dl_sub **v, size_t n,
@@ -388,18 +389,18 @@ run_direct(struct delivery *d, size_t i, struct dl_sub **v, size_t n,
 			continue;	/* refused: answered with it */
 		sb->qid = out[k].qid;
 		sb->seq = out[k].seq;
+		sb->direct = true;
 		c->assigned = out[k].seq;
 		last = out[k].id;
-		if (sb->in_txn)
-			sb->in_txn(sb->arg, sb->qid);
 	}
 	if (last == NULL)
 		return 0;
 	took[i] = true;
-	if ((r = sign_head(d, c->id, c->self, c->assigned, last,
-	    &heads[i])) != 0 ||
-	    (r = store_head_put(d->s, &heads[i], now)) != 0)
-		return r;
+	memset(&heads[i], 0, sizeof heads[i]);
+	memcpy(heads[i].channel, c->id, sizeof heads[i].channel);
+	heads[i].sender = c->self;
+	heads[i].seq = c->assigned;
+	memcpy(heads[i].id, last, sizeof heads[i].id);
 	return 0;
 }
 
@@ -445,51 +446,59 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
 /*
  * The early send (docs/delivery.md, "Group commit"): what subs_direct put
  * in a channel's chain goes on the wire from memory, MSGs in seq order and
- * the head, before the transaction's commit, so that the peer verifies and
- * stores them while our fsync runs. Only where everything before them was
- * sent (c->sent was the seq before the group's first); a send that does not go
- * (a full output queue) is left to dl_pump_channel, which reads the rest back
- * once committed. Sets early[i] where anything left.
+ * the head, before the rest of the transaction (the audit, the head's and
+ * receipts' rows) and its commit, so that the peer verifies and stores
+ * them while we write and fsync. Only where everything before them was
+ * sent (c->sent was the seq before the group's first); a send that does
+ * not go (a full output queue) is left to dl_pump_channel, which reads the
+ * rest back once committed. Signs every head in heads[] that a channel
+ * took (the caller stores them). Sets early[i] where anything left.
  */
-static void
+static int
 subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
-    const struct store_head *heads, bool *early)
+    struct store_head *heads, bool *early)
 {
-	struct store_msg m;
 	struct chain_head h;
+	struct store_msg m;
 	struct dl_sub *sb;
+	int r;
 
 	for (size_t i = 0; i < d->nch; i++) {
 		early[i] = false;
 		d->ch[i]->sent_early = 0;
 	}
-	for (uint8_t p = 0; p <= 3; p++)
-		for (sb = list; sb != NULL; sb = sb->next) {
-			struct dl_channel *c = d->ch[sb->ch];
-			if (!took[sb->ch] || !sb->placed || sb->r != 0 ||
-			    sb->precedence != p || c->sent + 1 != sb->seq)
-				continue;
-			memset(&m, 0, sizeof m);
-			m.seq = sb->seq;
-			memcpy(m.header, sb->hdr, sb->hlen);
-			m.header_len = sb->hlen;
-			m.body = sb->body;
-			m.body_len = sb->len;
-			if (send_msg(d, c, &m) != 0)
-				continue;
-			c->sent = c->sent_early = sb->seq;
-			early[sb->ch] = true;
-		}
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
+		if (!took[i])
+			continue;
+		for (uint8_t p = 0; p <= 3; p++)
+			for (sb = list; sb != NULL; sb = sb->next) {
+				if (sb->ch != i || !sb->direct ||
+				    sb->precedence != p || c->sent + 1 != sb->seq)
+					continue;
+				memset(&m, 0, sizeof m);
+				m.seq = sb->seq;
+				memcpy(m.header, sb->hdr, sb->hlen);
+				m.header_len = sb->hlen;
+				m.body = sb->body;
+				m.body_len = sb->len;
+				if (send_msg(d, c, &m) != 0)
+					continue;
+				c->sent = c->sent_early = sb->seq;
+				early[i] = true;
+			}
+		chain_head_from_store(&h, &heads[i]);
+		if ((r = chain_head_sign(&h, d->k)) != 0)
+			return r;
+		chain_head_to_store(&heads[i], &h);
 		if (!early[i] || c->sent != heads[i].seq)
 			continue;
-		chain_head_from_store(&h, &heads[i]);
 		if (send_head(d, c, &h) == 0)
 			c->unsigned_n = c->unsigned_bytes = 0;
 		else	/* the last MSG and its stored head go again */
 			c->sent = heads[i].seq - 1;
 	}
+	return 0;
 }
 
 /* Queues the submitted messages in one transaction; where a channel may
@@ -508,14 +517,29 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 
 	if ((r = store_txn_begin(d->s)) != 0)
 		return r;
-	for (size_t i = 0; i < d->nch; i++) {	/* see rc_store */
+	for (size_t i = 0; i < d->nch; i++)
+		took[i] = rc_in[i] = false;
+	if ((r = subs_direct(d, list, touched, took, heads)) != 0)
+		goto out;
+	if (d->io.hold)
+		d->io.hold(d->io.ctx);
+	r = subs_send(d, list, took, heads, early);
+	if (d->io.flush)
+		d->io.flush(d->io.ctx);
+	if (r != 0)
+		goto out;
+	/* What the early send did not wait for, in the same transaction. */
+	for (sb = list; sb != NULL; sb = sb->next)
+		if (sb->direct && sb->in_txn)
+			sb->in_txn(sb->arg, sb->qid);
+	for (size_t i = 0; i < d->nch; i++)
+		if (took[i] && (r = store_head_put(d->s, &heads[i],
+		    dl_now(d))) != 0)
+			goto out;
+	for (size_t i = 0; i < d->nch; i++)	/* see rc_store */
 		rc_in[i] = d->ch[i]->rc_pending &&
 		    store_receipt_put(d->s, &d->ch[i]->rc_pend, dl_now(d),
 		    &newly) == 0;
-		took[i] = false;
-	}
-	if ((r = subs_direct(d, list, touched, took, heads)) != 0)
-		goto out;
 	for (sb = list; sb != NULL; sb = sb->next) {
 		struct dl_channel *c = d->ch[sb->ch];
 		if (sb->placed)
@@ -541,11 +565,6 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 			goto out;
 		r = 0;
 	}
-	if (d->io.hold)
-		d->io.hold(d->io.ctx);
-	subs_send(d, list, took, heads, early);
-	if (d->io.flush)
-		d->io.flush(d->io.ctx);
 	if ((r = store_txn_commit(d->s)) == 0)
 		for (size_t i = 0; i < d->nch; i++)
 			if (rc_in[i])
