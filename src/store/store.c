@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "store/schema.h"
 #include "store/store_int.h"
+#include "store/vfs.h"
 
 #include <sqlite3.h>
 
@@ -383,8 +384,11 @@ store_open(struct store **sp, const char *path)
 		free(s);
 		return r;
 	}
+	/* The unix VFS with a commit's WAL writes gathered (vfs.h); SQLite's
+	 * own when that cannot be registered. */
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+	    store_vfs_register() == SQLITE_OK ? STORE_VFS_NAME : NULL);
 	if (rc != SQLITE_OK) {
 		r = s->db != NULL ? fail(s, rc) : ERR_NOMEM;
 		goto fail;

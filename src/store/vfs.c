@@ -1,0 +1,440 @@
+/*
+ * vfs.c: "parley-unix", SQLite's unix VFS with a commit's WAL writes
+ * gathered (vfs.h, docs/store.md "Gathered WAL writes").
+ *
+ * SQLite appends a commit to the WAL one xWrite per frame header (24
+ * bytes) and one per page (4 KiB), then calls xSync: two write system
+ * calls per page, each costly on this kind of machine. A WAL file opened
+ * through this VFS keeps writes that continue one another in memory and
+ * hands them to the unix VFS as one xWrite (per 120 KiB: it writes less
+ * than 128 KiB at a time) when anything else is asked of the file.
+ *
+ * NOTES
+ * 1. The gathered bytes are [off, off + len) of the file, written in the
+ *    order SQLite wrote them. Every method but xWrite and the ones that do
+ *    not look at the file's bytes (sector size, device characteristics)
+ *    writes them out first, so what SQLite reads, syncs, sizes, truncates
+ *    or closes is what it wrote. A write that does not continue the
+ *    gathered run (a frame rewritten in place, the WAL header at a
+ *    restart) writes the run out first, so writes reach the file in
+ *    SQLite's order.
+ * 2. A commit is durable when xSync returns: xSync writes the run out and
+ *    only then syncs. A crash before that loses only frames no reader can
+ *    see (the WAL index names a commit's frames after its sync), as a
+ *    crash between SQLite's own writes would.
+ * 3. A failed write-out is that method's failure (SQLITE_IOERR_WRITE, or
+ *    SQLITE_FULL on a full disk): the commit fails and SQLite rolls back.
+ *    The gathered bytes are dropped either way.
+ * 4. Files other than WAL files go straight through.
+ */
+#include "store/vfs.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RUN_MIN (256u << 10)		/* first buffer */
+#define RUN_MAX (8u << 20)		/* a longer run is written out */
+#define WRITE_MAX (120u << 10)		/* bytes per write of a run */
+
+struct shim_file {
+	sqlite3_file base;		/* pMethods: shim_methods */
+	sqlite3_file *real;		/* the unix VFS's file, after this */
+	bool wal;
+	unsigned char *run;		/* gathered writes (WAL files) */
+	size_t len, cap;
+	sqlite3_int64 off;		/* of run[0] in the file */
+};
+
+static sqlite3_vfs *real_vfs;
+static struct store_vfs_counts counts;
+
+static int
+run_out(struct shim_file *f)
+{
+	size_t done = 0, k;
+	int rc = SQLITE_OK;
+
+	/* The unix VFS writes at most 128 KiB - 1 per pwrite and takes a
+	 * write of exactly 128 KiB for a full disk: chunks below that. */
+	while (rc == SQLITE_OK && done < f->len) {
+		k = f->len - done < WRITE_MAX ? f->len - done : WRITE_MAX;
+		rc = f->real->pMethods->xWrite(f->real, f->run + done, (int)k,
+		    f->off + (sqlite3_int64)done);
+		if (rc == SQLITE_OK)
+			counts.wal_writes_done++;
+		done += k;
+	}
+	f->len = 0;
+	return rc;
+}
+
+/* Writes the run out before another method, whose code it returns when
+ * the write fails. */
+#define RUN_OUT_OR_FAIL(f) do { \
+	int rc_ = run_out(f); \
+	if (rc_ != SQLITE_OK) \
+		return rc_; \
+} while (0)
+
+static int
+x_close(sqlite3_file *p)
+{
+	struct shim_file *f = (struct shim_file *)p;
+	int rc = run_out(f), rc2;
+
+	rc2 = f->real->pMethods->xClose(f->real);
+	free(f->run);
+	f->run = NULL;
+	f->cap = 0;
+	return rc != SQLITE_OK ? rc : rc2;
+}
+
+static int
+x_read(sqlite3_file *p, void *buf, int n, sqlite3_int64 off)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	RUN_OUT_OR_FAIL(f);
+	return f->real->pMethods->xRead(f->real, buf, n, off);
+}
+
+static bool
+run_room(struct shim_file *f, size_t n)
+{
+	size_t cap = f->cap ? f->cap : RUN_MIN;
+	unsigned char *b;
+
+	while (cap < f->len + n && cap < RUN_MAX)
+		cap *= 2;
+	if (f->len + n > cap)
+		return false;
+	if (cap != f->cap) {
+		if ((b = realloc(f->run, cap)) == NULL)
+			return false;
+		f->run = b;
+		f->cap = cap;
+	}
+	return true;
+}
+
+static int
+x_write(sqlite3_file *p, const void *buf, int n, sqlite3_int64 off)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	if (!f->wal)
+		return f->real->pMethods->xWrite(f->real, buf, n, off);
+	counts.wal_writes_asked++;
+	if (n > 0 && f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
+	    run_room(f, (size_t)n)) {
+		memcpy(f->run + f->len, buf, (size_t)n);
+		f->len += (size_t)n;
+		return SQLITE_OK;
+	}
+	RUN_OUT_OR_FAIL(f);
+	if (n > 0 && run_room(f, (size_t)n)) {
+		memcpy(f->run, buf, (size_t)n);
+		f->len = (size_t)n;
+		f->off = off;
+		return SQLITE_OK;
+	}
+	counts.wal_writes_done++;
+	return f->real->pMethods->xWrite(f->real, buf, n, off);
+}
+
+static int
+x_truncate(sqlite3_file *p, sqlite3_int64 size)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	RUN_OUT_OR_FAIL(f);
+	return f->real->pMethods->xTruncate(f->real, size);
+}
+
+static int
+x_sync(sqlite3_file *p, int flags)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	RUN_OUT_OR_FAIL(f);
+	return f->real->pMethods->xSync(f->real, flags);
+}
+
+static int
+x_file_size(sqlite3_file *p, sqlite3_int64 *size)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	RUN_OUT_OR_FAIL(f);
+	return f->real->pMethods->xFileSize(f->real, size);
+}
+
+static int
+x_lock(sqlite3_file *p, int lock)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	RUN_OUT_OR_FAIL(f);
+	return f->real->pMethods->xLock(f->real, lock);
+}
+
+static int
+x_unlock(sqlite3_file *p, int lock)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	RUN_OUT_OR_FAIL(f);
+	return f->real->pMethods->xUnlock(f->real, lock);
+}
+
+static int
+x_check_reserved(sqlite3_file *p, int *out)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	return f->real->pMethods->xCheckReservedLock(f->real, out);
+}
+
+static int
+x_file_control(sqlite3_file *p, int op, void *arg)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	RUN_OUT_OR_FAIL(f);
+	return f->real->pMethods->xFileControl(f->real, op, arg);
+}
+
+static int
+x_sector_size(sqlite3_file *p)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	return f->real->pMethods->xSectorSize(f->real);
+}
+
+static int
+x_device_characteristics(sqlite3_file *p)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	return f->real->pMethods->xDeviceCharacteristics(f->real);
+}
+
+static int
+x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend, void volatile **pp)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, pp);
+}
+
+static int
+x_shm_lock(sqlite3_file *p, int offset, int n, int flags)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
+}
+
+static void
+x_shm_barrier(sqlite3_file *p)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	f->real->pMethods->xShmBarrier(f->real);
+}
+
+static int
+x_shm_unmap(sqlite3_file *p, int del)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	return f->real->pMethods->xShmUnmap(f->real, del);
+}
+
+static int
+x_fetch(sqlite3_file *p, sqlite3_int64 off, int n, void **pp)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	RUN_OUT_OR_FAIL(f);
+	return f->real->pMethods->xFetch(f->real, off, n, pp);
+}
+
+static int
+x_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
+{
+	struct shim_file *f = (struct shim_file *)p;
+
+	return f->real->pMethods->xUnfetch(f->real, off, page);
+}
+
+static const sqlite3_io_methods shim_methods = {
+	3, x_close, x_read, x_write, x_truncate, x_sync, x_file_size, x_lock,
+	x_unlock, x_check_reserved, x_file_control, x_sector_size,
+	x_device_characteristics, x_shm_map, x_shm_lock, x_shm_barrier,
+	x_shm_unmap, x_fetch, x_unfetch,
+};
+
+static int
+v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
+    int *out_flags)
+{
+	struct shim_file *f = (struct shim_file *)p;
+	int rc;
+
+	(void)vfs;
+	memset(f, 0, sizeof *f);
+	f->real = (sqlite3_file *)(f + 1);
+	rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
+	if (rc != SQLITE_OK || f->real->pMethods == NULL) {
+		if (rc == SQLITE_OK) {
+			rc = SQLITE_CANTOPEN;
+		} else if (f->real->pMethods != NULL) {
+			f->real->pMethods->xClose(f->real);
+		}
+		f->base.pMethods = NULL;
+		return rc;
+	}
+	/* The unix VFS's methods below version 3 lack the shm ones: the shim
+	 * then cannot stand in for them. */
+	if (f->real->pMethods->iVersion < 3) {
+		f->real->pMethods->xClose(f->real);
+		f->base.pMethods = NULL;
+		return SQLITE_CANTOPEN;
+	}
+	f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+	f->base.pMethods = &shim_methods;
+	return SQLITE_OK;
+}
+
+static int
+v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
+{
+	(void)vfs;
+	return real_vfs->xDelete(real_vfs, name, sync_dir);
+}
+
+static int
+v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
+{
+	(void)vfs;
+	return real_vfs->xAccess(real_vfs, name, flags, out);
+}
+
+static int
+v_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs->xFullPathname(real_vfs, name, n, out);
+}
+
+static void *
+v_dlopen(sqlite3_vfs *vfs, const char *name)
+{
+	(void)vfs;
+	return real_vfs->xDlOpen(real_vfs, name);
+}
+
+static void
+v_dlerror(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	real_vfs->xDlError(real_vfs, n, out);
+}
+
+static void (*v_dlsym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
+{
+	(void)vfs;
+	return real_vfs->xDlSym(real_vfs, h, sym);
+}
+
+static void
+v_dlclose(sqlite3_vfs *vfs, void *h)
+{
+	(void)vfs;
+	real_vfs->xDlClose(real_vfs, h);
+}
+
+static int
+v_randomness(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs->xRandomness(real_vfs, n, out);
+}
+
+static int
+v_sleep(sqlite3_vfs *vfs, int us)
+{
+	(void)vfs;
+	return real_vfs->xSleep(real_vfs, us);
+}
+
+static int
+v_current_time(sqlite3_vfs *vfs, double *out)
+{
+	(void)vfs;
+	return real_vfs->xCurrentTime(real_vfs, out);
+}
+
+static int
+v_last_error(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs->xGetLastError(real_vfs, n, out);
+}
+
+static int
+v_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
+{
+	(void)vfs;
+	return real_vfs->xCurrentTimeInt64(real_vfs, out);
+}
+
+static sqlite3_vfs shim_vfs = {
+	.iVersion = 2,
+	.zName = STORE_VFS_NAME,
+	.xOpen = v_open,
+	.xDelete = v_delete,
+	.xAccess = v_access,
+	.xFullPathname = v_full_pathname,
+	.xDlOpen = v_dlopen,
+	.xDlError = v_dlerror,
+	.xDlSym = v_dlsym,
+	.xDlClose = v_dlclose,
+	.xRandomness = v_randomness,
+	.xSleep = v_sleep,
+	.xCurrentTime = v_current_time,
+	.xGetLastError = v_last_error,
+	.xCurrentTimeInt64 = v_current_time64,
+};
+
+int
+store_vfs_register(void)
+{
+	sqlite3_vfs *unix_vfs;
+	int rc;
+
+	if (real_vfs != NULL)
+		return SQLITE_OK;
+	if ((rc = sqlite3_initialize()) != SQLITE_OK)
+		return rc;
+	if ((unix_vfs = sqlite3_vfs_find("unix")) == NULL ||
+	    unix_vfs->iVersion < 2)
+		return SQLITE_ERROR;
+	shim_vfs.szOsFile = (int)sizeof(struct shim_file) + unix_vfs->szOsFile;
+	shim_vfs.mxPathname = unix_vfs->mxPathname;
+	real_vfs = unix_vfs;
+	if ((rc = sqlite3_vfs_register(&shim_vfs, 0)) != SQLITE_OK)
+		real_vfs = NULL;
+	return rc;
+}
+
+void
+store_vfs_counts(struct store_vfs_counts *out)
+{
+	*out = counts;
+}

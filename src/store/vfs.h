@@ -1,0 +1,24 @@
+/*
+ * vfs.h: the store's SQLite VFS, "parley-unix": SQLite's own unix VFS with
+ * the writes of a commit to the WAL gathered into one (docs/store.md,
+ * "Gathered WAL writes"). Internal to the store (store_open uses it).
+ */
+#ifndef PARLEY_STORE_VFS_H
+#define PARLEY_STORE_VFS_H
+
+#include <stdint.h>
+
+#define STORE_VFS_NAME "parley-unix"
+
+/* Registers the VFS once (not as the default); 0 or an SQLite code. */
+int store_vfs_register(void);
+
+/* Counters over the process, for tests and benchmarks: xWrite calls SQLite
+ * made on WAL files, and the writes that reached the file for them. */
+struct store_vfs_counts {
+	uint64_t wal_writes_asked;
+	uint64_t wal_writes_done;
+};
+void store_vfs_counts(struct store_vfs_counts *out);
+
+#endif
