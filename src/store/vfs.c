@@ -24,7 +24,10 @@
  *    crash between SQLite's own writes would.
  * 3. A failed write-out is that method's failure (SQLITE_IOERR_WRITE, or
  *    SQLITE_FULL on a full disk): the commit fails and SQLite rolls back.
- *    The gathered bytes are dropped either way.
+ *    The gathered bytes are dropped either way. SQLite ignores the code
+ *    of some file controls (size hints): a failure there stays (failed)
+ *    until a method whose code SQLite acts on reports it, xSync at the
+ *    latest, so a commit never returns over bytes that were not written.
  * 4. Files other than WAL files go straight through.
  */
 #include "store/vfs.h"
@@ -42,14 +45,16 @@
 struct shim_file {
 	sqlite3_file base;		/* pMethods: shim_methods */
 	sqlite3_file *real;		/* the unix VFS's file, after this */
-	bool wal;
-	unsigned char *run;		/* gathered writes (WAL files) */
+	bool wal;			/* a WAL file: writes gathered */
+	int failed;			/* a write-out's failure not yet reported */
+	unsigned char *run;		/* gathered writes */
 	size_t len, cap;
 	sqlite3_int64 off;		/* of run[0] in the file */
 };
 
 static sqlite3_vfs *real_vfs;
 static struct store_vfs_counts counts;
+static unsigned fail_writes;		/* store_vfs_fail_writes */
 
 static int
 run_out(struct shim_file *f)
@@ -57,10 +62,17 @@ run_out(struct shim_file *f)
 	size_t done = 0, k;
 	int rc = SQLITE_OK;
 
+	if (f->failed != SQLITE_OK)
+		return f->failed;
 	/* The unix VFS writes at most 128 KiB - 1 per pwrite and takes a
 	 * write of exactly 128 KiB for a full disk: chunks below that. */
 	while (rc == SQLITE_OK && done < f->len) {
 		k = f->len - done < WRITE_MAX ? f->len - done : WRITE_MAX;
+		if (fail_writes > 0) {
+			fail_writes--;
+			rc = SQLITE_IOERR_WRITE;
+			break;
+		}
 		rc = f->real->pMethods->xWrite(f->real, f->run + done, (int)k,
 		    f->off + (sqlite3_int64)done);
 		if (rc == SQLITE_OK)
@@ -68,13 +80,26 @@ run_out(struct shim_file *f)
 		done += k;
 	}
 	f->len = 0;
+	f->failed = rc;
+	return rc;
+}
+
+/* run_out for a method whose code SQLite acts on: the failure is
+ * reported there and then forgotten (the bytes are gone; SQLite rolls
+ * back or fails the checkpoint and writes them again). */
+static int
+report(struct shim_file *f)
+{
+	int rc = run_out(f);
+
+	f->failed = SQLITE_OK;
 	return rc;
 }
 
 /* Writes the run out before another method, whose code it returns when
  * the write fails. */
 #define RUN_OUT_OR_FAIL(f) do { \
-	int rc_ = run_out(f); \
+	int rc_ = report(f); \
 	if (rc_ != SQLITE_OK) \
 		return rc_; \
 } while (0)
@@ -83,7 +108,7 @@ static int
 x_close(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
-	int rc = run_out(f), rc2;
+	int rc = report(f), rc2;
 
 	rc2 = f->real->pMethods->xClose(f->real);
 	free(f->run);
@@ -202,8 +227,13 @@ static int
 x_file_control(sqlite3_file *p, int op, void *arg)
 {
 	struct shim_file *f = (struct shim_file *)p;
+	int rc;
 
-	RUN_OUT_OR_FAIL(f);
+	/* SQLite ignores the code of some (SQLITE_FCNTL_CKPT_DONE after a
+	 * checkpoint's writes, the size hints): a failure stays for the next
+	 * method, the checkpoint's or commit's sync at the latest. */
+	if ((rc = run_out(f)) != SQLITE_OK)
+		return rc;
 	return f->real->pMethods->xFileControl(f->real, op, arg);
 }
 
@@ -437,4 +467,10 @@ void
 store_vfs_counts(struct store_vfs_counts *out)
 {
 	*out = counts;
+}
+
+void
+store_vfs_fail_writes(unsigned n)
+{
+	fail_writes = n;
 }

@@ -20,5 +20,8 @@ struct store_vfs_counts {
 	uint64_t wal_writes_done;
 };
 void store_vfs_counts(struct store_vfs_counts *out);
+/* Tests: the next n write-outs of gathered WAL bytes fail with
+ * SQLITE_IOERR_WRITE (a disk error at the commit). */
+void store_vfs_fail_writes(unsigned n);
 
 #endif

@@ -457,6 +457,38 @@ test_gathered_big_transaction(void)
 	store_close(s);
 }
 
+/*
+ * A disk error while the gathered bytes are written out fails the commit:
+ * nothing of it is stored, what was committed before stays, and the next
+ * commit works (the frames are written again at the same place).
+ */
+static void
+test_gathered_write_error(void)
+{
+	struct store *s = open_name("werr.db");
+	int rows, ok;
+
+	store_wal_defer(s);
+	CHECK_INT(send_one(s, 1, 1024), 0);
+	store_vfs_fail_writes(1);
+	CHECK(send_one(s, 2, 1024) != 0);
+	store_vfs_fail_writes(0);
+	plain_view("werr.db", &rows, &ok);
+	CHECK_INT(rows, 1);
+	CHECK(ok);
+	CHECK_INT(check_chain(s, 1024), 1);
+	CHECK_INT(send_one(s, 2, 1024), 0);
+	CHECK_INT(send_one(s, 3, 1024), 0);
+	CHECK_INT(check_chain(s, 1024), 3);
+	store_close(s);
+	plain_view("werr.db", &rows, &ok);
+	CHECK_INT(rows, 3);
+	CHECK(ok);
+	s = open_name("werr.db");
+	CHECK_INT(check_chain(s, 1024), 3);
+	store_close(s);
+}
+
 /* A version-4 file with a message in it becomes the current version:
  * message_dir gone, the message kept, the listings still answering. */
 static int
@@ -966,6 +998,7 @@ main(void)
 	RUN(test_intact_after_crash);
 	RUN(test_gathered_wal_writes);
 	RUN(test_gathered_big_transaction);
+	RUN(test_gathered_write_error);
 	RUN(test_migration_drops_message_dir);
 	RUN(test_migration_keeps_heads);
 	RUN(test_pages_per_message);
