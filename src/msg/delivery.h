@@ -125,9 +125,10 @@ int delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
  * full, nothing stored), or ERR_CLOSED when the engine is freed first.
  */
 typedef void delivery_done_fn(void *arg, int r, int64_t qid);
-/* Called inside the group's transaction right after the message is
- * queued (qid names it), so that what the caller records about it (the
- * audit log) commits with it, in the same fsync. May be NULL. */
+/* Called inside the group's transaction once the message is queued (qid
+ * names it; for a message sent early, after the send), so that what the
+ * caller records about it (the audit log) commits with it, in the same
+ * fsync. May be NULL. */
 typedef void delivery_txn_fn(void *arg, int64_t qid);
 
 /*

@@ -521,25 +521,9 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		took[i] = rc_in[i] = false;
 	if ((r = subs_direct(d, list, touched, took, heads)) != 0)
 		goto out;
-	if (d->io.hold)
-		d->io.hold(d->io.ctx);
-	r = subs_send(d, list, took, heads, early);
-	if (d->io.flush)
-		d->io.flush(d->io.ctx);
-	if (r != 0)
-		goto out;
-	/* What the early send did not wait for, in the same transaction. */
-	for (sb = list; sb != NULL; sb = sb->next)
-		if (sb->direct && sb->in_txn)
-			sb->in_txn(sb->arg, sb->qid);
-	for (size_t i = 0; i < d->nch; i++)
-		if (took[i] && (r = store_head_put(d->s, &heads[i],
-		    dl_now(d))) != 0)
-			goto out;
-	for (size_t i = 0; i < d->nch; i++)	/* see rc_store */
-		rc_in[i] = d->ch[i]->rc_pending &&
-		    store_receipt_put(d->s, &d->ch[i]->rc_pend, dl_now(d),
-		    &newly) == 0;
+	/* What may fail for another reason than the disk (a refused body, a
+	 * channel's own queue) comes before anything is sent, so that it
+	 * fails alone. */
 	for (sb = list; sb != NULL; sb = sb->next) {
 		struct dl_channel *c = d->ch[sb->ch];
 		if (sb->placed)
@@ -559,12 +543,34 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 	}
 	for (size_t i = 0; i < d->nch; i++) {
 		size_t room = assign_room(d->ch[i]);
-		if (!touched[i] || room == 0 || d->ch[i]->queued == 0)
+		if (!touched[i] || took[i] || room == 0 ||
+		    d->ch[i]->queued == 0)
 			continue;
 		if ((r = assign(d, d->ch[i], room)) != 0 && r != ERR_NOT_FOUND)
 			goto out;
 		r = 0;
 	}
+	if (d->io.hold)
+		d->io.hold(d->io.ctx);
+	r = subs_send(d, list, took, heads, early);
+	if (d->io.flush)
+		d->io.flush(d->io.ctx);
+	if (r != 0)
+		goto out;
+	/* What the early send did not wait for, in the same transaction:
+	 * rows the peer never sees (a failure here is the disk's, as the
+	 * commit's would be: docs/delivery.md, "Early send"). */
+	for (sb = list; sb != NULL; sb = sb->next)
+		if (sb->direct && sb->in_txn)
+			sb->in_txn(sb->arg, sb->qid);
+	for (size_t i = 0; i < d->nch; i++)
+		if (took[i] && (r = store_head_put(d->s, &heads[i],
+		    dl_now(d))) != 0)
+			goto out;
+	for (size_t i = 0; i < d->nch; i++)	/* see rc_store */
+		rc_in[i] = d->ch[i]->rc_pending &&
+		    store_receipt_put(d->s, &d->ch[i]->rc_pend, dl_now(d),
+		    &newly) == 0;
 	if ((r = store_txn_commit(d->s)) == 0)
 		for (size_t i = 0; i < d->nch; i++)
 			if (rc_in[i])

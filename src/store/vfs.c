@@ -29,6 +29,15 @@
  *    until a method whose code SQLite acts on reports it, xSync at the
  *    latest, so a commit never returns over bytes that were not written.
  * 4. Files other than WAL files go straight through.
+ * 5. The WAL's state changes go through the database file's shared
+ *    memory (xShmLock, xShmBarrier), never through the WAL file: before
+ *    either, every open WAL file's run is written out. So frames are in
+ *    the file before the WAL index names them (whatever the synchronous
+ *    setting), and the frames a rolled-back transaction spilled are
+ *    written (as garbage past the last commit, as SQLite itself would
+ *    have) while its connection still holds the write lock, never later
+ *    over another connection's frames. The list of WAL files is the
+ *    process's: the store is used from one thread.
  */
 #include "store/vfs.h"
 
@@ -48,6 +57,7 @@ struct shim_file {
 	bool wal;			/* a WAL file: writes gathered */
 	int failed;			/* a write-out's failure not yet reported */
 	unsigned char *run;		/* gathered writes */
+	struct shim_file *next_wal;	/* open WAL files (wals) */
 	size_t len, cap;
 	sqlite3_int64 off;		/* of run[0] in the file */
 };
@@ -55,6 +65,7 @@ struct shim_file {
 static sqlite3_vfs *real_vfs;
 static struct store_vfs_counts counts;
 static unsigned fail_writes;		/* store_vfs_fail_writes */
+static struct shim_file *wals;		/* every open WAL file */
 
 static int
 run_out(struct shim_file *f)
@@ -104,12 +115,28 @@ report(struct shim_file *f)
 		return rc_; \
 } while (0)
 
+/* Writes out every WAL file's run (NOTES 5); a failure stays with its
+ * file. */
+static void
+wals_out(void)
+{
+	for (struct shim_file *w = wals; w != NULL; w = w->next_wal)
+		(void)run_out(w);
+}
+
 static int
 x_close(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
 	int rc = report(f), rc2;
 
+	if (f->wal)
+		for (struct shim_file **w = &wals; *w != NULL;
+		    w = &(*w)->next_wal)
+			if (*w == f) {
+				*w = f->next_wal;
+				break;
+			}
 	rc2 = f->real->pMethods->xClose(f->real);
 	free(f->run);
 	f->run = NULL;
@@ -266,6 +293,7 @@ x_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
+	wals_out();
 	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 
@@ -274,6 +302,7 @@ x_shm_barrier(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
+	wals_out();
 	f->real->pMethods->xShmBarrier(f->real);
 }
 
@@ -319,6 +348,7 @@ v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
 	(void)vfs;
 	memset(f, 0, sizeof *f);
 	f->real = (sqlite3_file *)(f + 1);
+	memset(f->real, 0, (size_t)real_vfs->szOsFile);
 	rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
 	if (rc != SQLITE_OK || f->real->pMethods == NULL) {
 		if (rc == SQLITE_OK) {
@@ -337,6 +367,10 @@ v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
 		return SQLITE_CANTOPEN;
 	}
 	f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+	if (f->wal) {
+		f->next_wal = wals;
+		wals = f;
+	}
 	f->base.pMethods = &shim_methods;
 	return SQLITE_OK;
 }

@@ -16,6 +16,7 @@
 #include "base/wire.h"
 #include "msg/delivery.h"
 #include "msg/recover.h"
+#include "store/vfs.h"
 
 #define QCAP 20000
 
@@ -969,6 +970,92 @@ test_recover(void)
 	engines_stop(false);
 }
 
+static int body_matches;
+static char doubt_body[] = "in doubt";
+
+static int
+body_is(void *arg, struct store_msg *m)
+{
+	const char *want = arg;
+
+	body_matches = m->body_len == strlen(want) &&
+	    memcmp(m->body, want, m->body_len) == 0;
+	return 0;
+}
+
+/*
+ * The store fails at the commit of a send that already went out early
+ * (a disk error while the commit's WAL bytes are written: injected in the
+ * store's VFS, so north's store is a file here). The sender is answered
+ * ERR_DOUBT, not a plain failure, and the channel's sessions are ended;
+ * north's store holds nothing of it. South did get the records and
+ * stored the message: its receipt names a seq past north's chain, so
+ * north takes its own message back from south (recovery) before anything
+ * new, and the next send follows it as seq 2. Nothing lost, nothing
+ * twice, and the operator was told the outcome was unknown.
+ */
+static void
+test_doubt_after_commit_failure(void)
+{
+	char path[] = "/tmp/parley-test-doubt-XXXXXX";
+	struct answers a;
+	struct store_msg m;
+	struct seen sn;
+	uint64_t drops;
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0)
+		abort();
+	close(fd);
+	unlink(path);
+	CHECK_INT(store_open(&na.s, path), 0);
+	engines_start();
+	connect_both(true);
+	run(1000000);			/* SYNCs: the window is open */
+	memset(&a, 0, sizeof a);
+	drops = na.drops;
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"in doubt", 8, false, NULL,
+	    answer, &a), 0);
+	store_vfs_fail_writes(1);
+	delivery_pump(na.d);
+	store_vfs_fail_writes(0);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(a.r[0], ERR_DOUBT);
+	CHECK(na.drops > drops);	/* the sessions were ended */
+	CHECK_INT(own_held(), 0);
+	CHECK(pab.tail > pab.head);	/* MSG and HEAD were on the wire */
+	/* they reach south; its receipt brings recovery */
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &sn), 1);
+	CHECK(log_has("took back our messages 1..1 from south"));
+	CHECK_INT(own_held(), 1);
+	CHECK_INT(store_after(na.s, chan, 0, 0, 1, body_is, doubt_body), 0);
+	CHECK_INT(body_matches, 1);
+	/* the next send goes on from there */
+	memset(&a, 0, sizeof a);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
+	    &a), 0);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(a.r[0], 0);
+	CHECK_INT(own_held(), 2);
+	CHECK_INT(received(&nb, 0, &sn), 2);
+	CHECK_INT(sn.bad, 0);
+	CHECK_INT(store_get_local(na.s, a.qid[0], &m), 0);
+	CHECK_INT(m.seq, 2);
+	store_msg_fini(&m);
+	engines_stop(false);
+	unlink(path);
+	for (int i = 0; i < 2; i++) {
+		char side[sizeof path + 8];
+		snprintf(side, sizeof side, "%s%s", path, i ? "-shm" : "-wal");
+		unlink(side);
+	}
+}
+
 int
 main(void)
 {
@@ -996,6 +1083,7 @@ main(void)
 	RUN(test_refusals);
 	RUN(test_receipt_names_our_id);
 	RUN(test_recover);
+	RUN(test_doubt_after_commit_failure);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);

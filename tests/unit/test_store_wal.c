@@ -489,6 +489,52 @@ test_gathered_write_error(void)
 	store_close(s);
 }
 
+/*
+ * Two connections on one file (the daemon and a `parley` process): one
+ * spills a big transaction to the WAL (a 10-page cache) and rolls it back,
+ * the other then commits, the first reads again. The frames the rolled
+ * back transaction spilled must reach the file while it held the write
+ * lock, never later over the other's committed frames: the file stays
+ * whole for both and for a reader without the shim.
+ */
+static void
+test_gathered_rollback_two_writers(void)
+{
+	struct store *a = open_name("two.db"), *b = open_name("two.db");
+	int rows, ok;
+
+	CHECK_INT(send_one(a, 1, 1024), 0);
+	/* the WAL from its start, and a cache of 10 pages: A's spilled
+	 * frames and B's commits land at the same offsets */
+	CHECK_INT(sqlite3_exec(a->db, "PRAGMA cache_size = 10", NULL, NULL,
+	    NULL), SQLITE_OK);
+	/* new pages only (a scratch table), so that the rollback reads
+	 * nothing back through the WAL file */
+	CHECK_INT(sqlite3_exec(a->db, "CREATE TABLE scratch (x INTEGER"
+	    " PRIMARY KEY, y BLOB)", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(b->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+	    NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(a->db, "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1"
+	    " UNION ALL SELECT i + 1 FROM c WHERE i < 300) INSERT INTO scratch"
+	    " SELECT i, randomblob(3000) FROM c", NULL, NULL, NULL),
+	    SQLITE_OK);
+	CHECK_INT(sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	for (uint64_t i = 2; i <= 21; i++)
+		CHECK_INT(send_one(b, i, 1024), 0);
+	CHECK_INT(check_chain(a, 1024), 21);
+	CHECK_INT(send_one(a, 22, 1024), 0);
+	CHECK_INT(check_chain(b, 1024), 22);
+	plain_view("two.db", &rows, &ok);
+	CHECK_INT(rows, 22);
+	CHECK(ok);
+	store_close(a);
+	store_close(b);
+	plain_view("two.db", &rows, &ok);
+	CHECK_INT(rows, 22);
+	CHECK(ok);
+}
+
 /* A version-4 file with a message in it becomes the current version:
  * message_dir gone, the message kept, the listings still answering. */
 static int
@@ -999,6 +1045,7 @@ main(void)
 	RUN(test_gathered_wal_writes);
 	RUN(test_gathered_big_transaction);
 	RUN(test_gathered_write_error);
+	RUN(test_gathered_rollback_two_writers);
 	RUN(test_migration_drops_message_dir);
 	RUN(test_migration_keeps_heads);
 	RUN(test_pages_per_message);
