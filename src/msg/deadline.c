@@ -143,16 +143,18 @@ due_row(void *arg, struct store_msg *m)
 /* What fell due in (from, now] by the clock, and what got into the chain
  * here since the last scan (seqs above c->scanned_seq) already past due.
  * The first scan (from 0) covers everything by the clock. A sender's seqs
- * move on only when all its listings worked (a failed one is tried again
- * next time; alerted messages are left out, so nothing is raised twice). */
-static void
+ * move on only when all its listings worked, and the clock's only when
+ * every due listing did (false: the caller keeps from_ms); a failed one is
+ * tried again next time (alerted messages are left out, so nothing is
+ * raised twice). */
+static bool
 scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
     uint64_t now_ms)
 {
 	struct scan sc = { w, c, 0, now_ms };
 	uint64_t top[2], d;
 	uint8_t id[ENVELOPE_ID_LEN];
-	bool ok[2];
+	bool ok[2], due_ok = true;
 	const char *key;
 	int r;
 
@@ -172,8 +174,10 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 			    DEADLINE_KEY_WE;
 			if ((r = store_unacked_each(w->s, c->id, (uint8_t)who,
 			    (uint8_t)p, from_ms > d ? from_ms - d : 0,
-			    now_ms - d, d, key, due_row, &sc)) != 0)
+			    now_ms - d, d, key, due_row, &sc)) != 0) {
 				log_error("deadline scan: %s", err_str(r));
+				due_ok = false;
+			}
 			if (from_ms == 0 || !ok[who] ||
 			    top[who] <= c->scanned_seq[who])
 				continue;
@@ -188,14 +192,15 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 	for (unsigned who = 0; who < 2; who++)
 		if (ok[who])
 			c->scanned_seq[who] = top[who];
+	return due_ok;
 }
 
 void
 deadline_watch_tick(struct deadline_watch *w, uint64_t now_ms)
 {
 	for (size_t i = 0; i < w->n; i++) {
-		scan_channel(w, &w->ch[i], w->ch[i].scanned_ms, now_ms);
-		w->ch[i].scanned_ms = now_ms;
+		if (scan_channel(w, &w->ch[i], w->ch[i].scanned_ms, now_ms))
+			w->ch[i].scanned_ms = now_ms;
 	}
 }
 
