@@ -433,8 +433,11 @@ test_backup_restore(void)
 	CHECK_CONTAINS(out, "took back 4 of our own messages (seq 9..12)");
 	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
 	CHECK_CONTAINS(out, "north    chain seq 12,");
-	/* back up: the peer sends the rest again; nothing twice */
+	/* back up: the peer sends the rest again; nothing twice (the peer's
+	 * export gave north south's chain too, so the stores may agree before
+	 * north answers: wait for it) */
 	spawn(0);
+	CHECK(wait_up());
 	CHECK(wait_equal(12, 30));
 	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
 	CHECK_INT(verify_node(1, h1, sizeof h1), 0);
