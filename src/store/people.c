@@ -81,6 +81,7 @@ pend(struct store *s, bool nested, int r)
 			s->commits++;
 		return;
 	}
+	s->audit_last.valid = 0;
 	if (sqlite3_get_autocommit(s->db))
 		return;
 	(void)sqlite3_exec(s->db, nested ? "ROLLBACK TO people; RELEASE "
@@ -121,6 +122,11 @@ store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
 	sqlite3_stmt *st = NULL;
 	int r;
 
+	if (s->txn && s->audit_last.valid) {	/* written by us, now */
+		*n = s->audit_last.n;
+		memcpy(hash, s->audit_last.hash, STORE_ID_LEN);
+		return 0;
+	}
 	*n = 0;
 	memset(hash, 0, STORE_ID_LEN);
 	if ((r = store_kept_prep(s, &st, "SELECT n, hash FROM audit ORDER BY"
@@ -167,7 +173,11 @@ store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
 	sqlite3_bind_blob(st, 2, entry, (int)len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, hash, STORE_ID_LEN, SQLITE_STATIC);
-	r = pstep(s, st);
+	if ((r = pstep(s, st)) == 0 && s->txn) {
+		s->audit_last.valid = 1;
+		s->audit_last.n = n;
+		memcpy(s->audit_last.hash, hash, STORE_ID_LEN);
+	}
 out:
 	store_kept_done(s, st);
 	if (!nested)

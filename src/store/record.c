@@ -625,6 +625,7 @@ store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
 fail:
 	sqlite3_finalize(ins);
 	sqlite3_finalize(upd);
+	s->audit_last.valid = 0;
 	if (!sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, s->txn ? "ROLLBACK TO own; RELEASE own"
 		    : "ROLLBACK", NULL, NULL, NULL);

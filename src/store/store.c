@@ -178,6 +178,7 @@ st_begin(struct store *s)
 void
 st_rollback(struct store *s)
 {
+	s->audit_last.valid = 0;
 	if (sqlite3_get_autocommit(s->db))
 		return;
 	if (s->txn)
@@ -208,6 +209,7 @@ store_txn_begin(struct store *s)
 
 	if (s->txn)
 		return ERR_STATE;
+	s->audit_last.valid = 0;
 	if ((r = run1(s, "BEGIN IMMEDIATE")) == 0)
 		s->txn = 1;
 	return r;
@@ -219,6 +221,7 @@ store_txn_commit(struct store *s)
 	if (!s->txn)
 		return ERR_STATE;
 	s->txn = 0;
+	s->audit_last.valid = 0;
 	if (sqlite3_get_autocommit(s->db))
 		return ERR_STATE;	/* SQLite rolled it back */
 	return st_commit(s);
@@ -230,7 +233,7 @@ store_txn_rollback(struct store *s)
 	if (!s->txn)
 		return;
 	s->txn = 0;
-	st_rollback(s);
+	st_rollback(s);		/* forgets audit_last */
 }
 
 /* A single integer from a one-row query. */

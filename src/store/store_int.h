@@ -23,6 +23,14 @@ struct store {
 	uint64_t commits;
 	int txn;		/* a caller's transaction is open
 				 * (store_txn_begin): writes nest in it */
+	/* The audit log's last entry as this connection wrote it, trusted
+	 * only inside a caller's transaction (the write lock is held) and
+	 * forgotten at its end and at any rollback (people.c). */
+	struct {
+		int valid;
+		uint64_t n;
+		uint8_t hash[STORE_ID_LEN];
+	} audit_last;
 	/* WAL checkpoints (store_wal_defer, store_wal_tick): as this
 	 * connection last saw them. */
 	struct {

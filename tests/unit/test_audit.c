@@ -92,6 +92,43 @@ test_chain_verifies(void)
 	store_close(s);
 }
 
+/*
+ * Inside a caller's transaction (a group commit) the last entry is taken
+ * from memory (store_int.h audit_last): entries appended there, a
+ * transaction rolled back in the middle, a savepoint refused inside one,
+ * and entries after it all keep one unbroken chain with no number twice.
+ */
+static void
+test_chain_across_transactions(void)
+{
+	struct rows rs;
+	struct store *s = open_log("t.db", &rs);
+	size_t bad = 99, count = 0;
+	uint64_t n;
+	uint8_t h[AUDIT_HASH_LEN];
+
+	CHECK_INT(store_txn_begin(s), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(audit_append(s, 1, "Maj. Aster", "send", "in txn",
+		    2000), 0);
+	store_txn_rollback(s);		/* 6..8 gone */
+	CHECK_INT(store_audit_last(s, &n, h), 0);
+	CHECK_INT(n, 5);
+	CHECK_INT(store_txn_begin(s), 0);
+	CHECK_INT(audit_append(s, 1, "Maj. Aster", "send", "kept", 2001), 0);
+	/* a put out of turn fails alone, inside the transaction */
+	CHECK_INT(store_audit_put(s, 99, rs.r[0].entry, rs.r[0].len,
+	    rs.r[0].hash), ERR_CHAIN);
+	CHECK_INT(audit_append(s, 1, "Maj. Aster", "send", "kept", 2002), 0);
+	CHECK_INT(store_txn_commit(s), 0);
+	CHECK_INT(audit_append(s, 1, "Maj. Aster", "send", "after", 2003), 0);
+	CHECK_INT(audit_verify_store(s, &count, &bad), 0);
+	CHECK_INT(count, 8);
+	CHECK_INT(store_audit_last(s, &n, h), 0);
+	CHECK_INT(n, 8);
+	store_close(s);
+}
+
 static void
 test_pure_verifier_names_the_row(void)
 {
@@ -211,6 +248,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	RUN(test_chain_verifies);
+	RUN(test_chain_across_transactions);
 	RUN(test_pure_verifier_names_the_row);
 	RUN(test_noncanonical_entry);
 	RUN(test_store_append_only_and_tamper);
