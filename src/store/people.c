@@ -122,7 +122,9 @@ store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (s->txn && s->audit_last.valid) {	/* written by us, now */
+	/* written by us in this transaction, which SQLite has not rolled
+	 * back on its own (a full disk, an I/O error) */
+	if (s->txn && s->audit_last.valid && !sqlite3_get_autocommit(s->db)) {
 		*n = s->audit_last.n;
 		memcpy(hash, s->audit_last.hash, STORE_ID_LEN);
 		return 0;
@@ -177,7 +179,8 @@ store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
 		s->audit_last.valid = 1;
 		s->audit_last.n = n;
 		memcpy(s->audit_last.hash, hash, STORE_ID_LEN);
-	}
+	} else
+		s->audit_last.valid = 0;
 out:
 	store_kept_done(s, st);
 	if (!nested)
