@@ -173,9 +173,9 @@ int store_page_count(struct store *s, uint64_t *pages) WUR;
  * returns, whenever the copy is made). Tools that open the store briefly
  * keep SQLite's default.
  */
-#define STORE_WAL_SOFT 4000		/* pages: store_wal_tick copies */
-#define STORE_WAL_HARD 16384		/* pages: a commit copies anyway */
-#define STORE_WAL_PRESIZE (2 * STORE_WAL_SOFT)	/* pages: the WAL file's
+#define STORE_WAL_SOFT 1000		/* pages: store_wal_tick copies */
+#define STORE_WAL_HARD 8192		/* pages: a commit copies anyway */
+#define STORE_WAL_PRESIZE (4 * STORE_WAL_SOFT)	/* pages: the WAL file's
 					 * size from store_wal_defer on */
 void store_wal_defer(struct store *s);
 /* The daemon's page cache (SQLite's default is 2 MiB): the recently

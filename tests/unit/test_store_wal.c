@@ -215,7 +215,7 @@ test_bounded_with_tick(void)
 {
 	struct store *s = open_name("tick.db");
 	uint64_t copied, total = 0, max = 0, ticks = 0, size;
-	const uint64_t n = STORE_WAL_SOFT, every = 40;
+	const uint64_t n = 2 * STORE_WAL_SOFT, every = 40;
 
 	store_wal_defer(s);
 	size = wal_bytes("tick.db");
