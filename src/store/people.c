@@ -67,6 +67,11 @@ pstep(struct store *s, sqlite3_stmt *st)
 static int
 pbegin(struct store *s, bool *nested)
 {
+	/* The caller's transaction was rolled back by SQLite itself (a full
+	 * disk, an I/O error): nothing may commit on its own in its place
+	 * (store_txn_commit then reports it). */
+	if (s->txn && sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
 	*nested = !sqlite3_get_autocommit(s->db);
 	return store_kept_run(s, *nested ? "SAVEPOINT people" :
 	    "BEGIN IMMEDIATE");

@@ -129,6 +129,39 @@ test_chain_across_transactions(void)
 	store_close(s);
 }
 
+/*
+ * The disk fills inside a group (SQLite rolls the whole transaction back
+ * on its own): an audit entry asked for afterwards is refused instead of
+ * committing alone in its place, and the log keeps only what committed.
+ */
+static void
+test_no_entry_after_rollback_by_sqlite(void)
+{
+	static uint8_t big[256 * 1024];
+	uint8_t chan[32] = { 7 };
+	struct rows rs;
+	struct store *s = open_log("full.db", &rs);
+	size_t bad = 99, count = 0;
+	uint64_t cap, n;
+	uint8_t h[AUDIT_HASH_LEN];
+	int64_t qid;
+	int r;
+
+	memset(big, 'a', sizeof big);
+	CHECK_INT(store_set_max_pages(s, 1, &cap), 0);	/* as small as it is */
+	CHECK_INT(store_txn_begin(s), 0);
+	CHECK_INT(audit_append(s, 1, "Maj. Aster", "send", "first", 3000), 0);
+	r = store_queue(s, chan, 0, 3, 0, 1, big, sizeof big, 3001, &qid);
+	CHECK_INT(r, ERR_FULL);
+	CHECK(audit_append(s, 1, "Maj. Aster", "send", "after", 3002) != 0);
+	CHECK(store_txn_commit(s) != 0);
+	CHECK_INT(audit_verify_store(s, &count, &bad), 0);
+	CHECK_INT(count, 5);
+	CHECK_INT(store_audit_last(s, &n, h), 0);
+	CHECK_INT(n, 5);
+	store_close(s);
+}
+
 static void
 test_pure_verifier_names_the_row(void)
 {
@@ -249,6 +282,7 @@ main(void)
 		return 1;
 	RUN(test_chain_verifies);
 	RUN(test_chain_across_transactions);
+	RUN(test_no_entry_after_rollback_by_sqlite);
 	RUN(test_pure_verifier_names_the_row);
 	RUN(test_noncanonical_entry);
 	RUN(test_store_append_only_and_tamper);
