@@ -145,6 +145,8 @@ const struct ctl_command ctl_commands[] = {
 	    "messages both ways with their states" },
 	{ "msg-inject", ctl_cmd_msg_inject, false,
 	    "test only: feed a record" },
+	{ "store-fail", ctl_cmd_store_fail, false,
+	    "test only: fail the next commits' writes" },
 	{ "ack", ctl_cmd_ack, false,
 	    "acknowledge a received message (signed ACK)" },
 	{ "approve", ctl_cmd_approve, false,

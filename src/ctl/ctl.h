@@ -159,7 +159,7 @@ int ctl_call_body(const char *home, json_t *req, const void *body,
 
 /* The message commands (msgcmds.c, docs/control.md). */
 ctl_command_fn ctl_cmd_send, ctl_cmd_inbox, ctl_cmd_show, ctl_cmd_log,
-    ctl_cmd_msg_inject;
+    ctl_cmd_msg_inject, ctl_cmd_store_fail;
 /*
  * A send's text: the "text" string of req or the raw body in who, not
  * both, of 1..ENVELOPE_BODY_MAX bytes (its UTF-8 is checked where it is

@@ -335,6 +335,9 @@ send_done(void *arg, int r, int64_t qid)
 		send_ok_text(sd->env, sd->i, qid, sd->wait, text, sizeof text);
 		ctl_answer_result_text(sd->later, text);
 	} else {
+		if (r == ERR_DOUBT)
+			ctl_people_after(sd->env, &sd->who, "send", sd->req,
+			    NULL, r);
 		r = send_result(sd->env, sd->i, r, qid, sd->wait, &result,
 		    err, sizeof err);
 		ctl_answer(sd->later, r, result, err);
@@ -472,6 +475,30 @@ ctl_cmd_msg_inject(const struct ctl_env *env, const struct ctl_peer *who,
 	    (unsigned)path, (uint8_t)type, b, n);
 	free(b);
 	*result = json_pack("{s:I}", "injected", (json_int_t)n);
+	return *result ? 0 : ERR_NOMEM;
+}
+
+/* {"cmd":"store-fail", "writes": N}: the next N write-outs of a commit's
+ * WAL bytes fail as a disk error would (a test of what a sender is told
+ * when the store fails after an early send). Only with debug_inject. */
+int
+ctl_cmd_store_fail(const struct ctl_env *env, const struct ctl_peer *who,
+    json_t *req, json_t **result, char *err, size_t errcap)
+{
+	json_int_t n;
+
+	(void)who;
+	if (!env->debug_inject) {
+		snprintf(err, errcap, "store-fail is off (parleyd.conf "
+		    "\"debug_inject\": true turns it on, for tests only)");
+		return ERR_DENIED;
+	}
+	if (json_unpack(req, "{s:I}", "writes", &n) != 0 || n < 0 || n > 100) {
+		snprintf(err, errcap, "want writes (0..100)");
+		return ERR_USAGE;
+	}
+	store_fail_writes((unsigned)n);
+	*result = json_pack("{s:I}", "failing_writes", n);
 	return *result ? 0 : ERR_NOMEM;
 }
 

@@ -20,6 +20,7 @@ const struct roles_rule roles_table[] = {
 	{ "whoami", ROLE_ALL, "asking who you are" },
 	{ "link-test", ROLE_COMMS, "sending test traffic" },
 	{ "msg-inject", ROLE_COMMS, "injecting service traffic" },
+	{ "store-fail", ROLE_COMMS, "injecting a store fault" },
 	{ "send", ROLE_DUTY | ROLE_PRINCIPAL, "sending" },
 	{ "inbox", READERS, "reading messages" },
 	{ "show", READERS, "reading messages" },

@@ -589,3 +589,9 @@ store_wal_tick(struct store *s, uint64_t *copied)
 	*copied = s->wal.copied > before ? s->wal.copied - before : 0;
 	return 0;
 }
+
+void
+store_fail_writes(unsigned n)
+{
+	store_vfs_fail_writes(n);
+}

@@ -696,6 +696,57 @@ test_full_disk(void)
 	free(big);
 }
 
+/* --- the store fails just after an early send ------------------------- */
+
+/* How many lines of `parley CMD --home home` hold needle (grep -c: the
+ * audit log is long after the earlier tests). */
+static int
+count_in(const char *cmd, const char *home, const char *needle)
+{
+	char out[64];
+
+	(void)parley(out, sizeof out, "%s --home %s | grep -c '%s'", cmd, home,
+	    needle);
+	return atoi(out);
+}
+
+/*
+ * North's disk fails at the commit of a send that already went to south
+ * (store-fail, a test request: the next commit's WAL write fails). The
+ * operator is told the outcome is unknown (ERR_DOUBT) rather than that
+ * the send failed, the audit log says so, and once the daemons settle the
+ * two stores agree: the message is in both (south got it and north took
+ * it back from south) or in neither, never in one alone; the next send
+ * goes on.
+ */
+static void
+test_store_fails_after_send(void)
+{
+	json_t *r;
+	char err[512] = "";
+	int in_s, in_n;
+
+	CHECK(wait_settled(30000));
+	r = call(home_n, json_pack("{s:s, s:i}", "cmd", "store-fail",
+	    "writes", 1));
+	CHECK(r != NULL && json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	CHECK_INT(send_text(home_n, "sent in doubt", "flash", err,
+	    sizeof err), 0);
+	printf("  the sender was told: %s\n", err);
+	CHECK(strstr(err, "outcome unknown") != NULL);
+	CHECK_INT(count_in("audit", home_n, "outcome unknown"), 1);
+	CHECK_INT(send_text(home_n, "after the doubt", "routine", NULL, 0), 1);
+	CHECK(wait_settled(60000));
+	CHECK(log_cmd_shows(home_s, "after the doubt", 10000));
+	in_s = count_in("inbox", home_s, "sent in doubt");
+	in_n = count_in("log", home_n, "sent in doubt");
+	printf("  'sent in doubt': %d at south, %d in north's chain\n", in_s,
+	    in_n);
+	CHECK(in_s == 0 || in_s == 1);
+	CHECK_INT(in_n, in_s);
+}
+
 /* --- the stores agree ----------------------------------------------------- */
 
 struct chain_rows {
@@ -834,6 +885,7 @@ main(void)
 	RUN(test_flash_overtakes);
 	RUN(test_flash_slow_peer);
 	RUN(test_full_disk);
+	RUN(test_store_fails_after_send);
 	RUN(test_stores_agree);
 	kill9(&pid_n);
 	kill9(&pid_s);
