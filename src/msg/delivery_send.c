@@ -522,8 +522,9 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 	if ((r = subs_direct(d, list, touched, took, heads)) != 0)
 		goto out;
 	/* What may fail for another reason than the disk (a refused body, a
-	 * channel's own queue) comes before anything is sent, so that it
-	 * fails alone. */
+	 * channel's own queue) comes before anything is sent: a refusal is
+	 * that message's alone, and any other failure rolls the group back
+	 * before a record has left, so no send is left in doubt by it. */
 	for (sb = list; sb != NULL; sb = sb->next) {
 		struct dl_channel *c = d->ch[sb->ch];
 		if (sb->placed)

@@ -28,12 +28,17 @@
  *    of some file controls (size hints): a failure there stays (failed)
  *    until a method whose code SQLite acts on reports it, xSync at the
  *    latest, so a commit never returns over bytes that were not written.
+ *    This needs synchronous = FULL or NORMAL with a sync at each commit,
+ *    which store.c sets (FULL): without an xSync a failure at the barrier
+ *    (NOTES 5, no code to give) would show only at the next method.
+ *    A failure kept from a write-out at a lock release is given to that
+ *    connection's next WAL method: one later transaction fails with it.
  * 4. Files other than WAL files go straight through.
  * 5. The WAL's state changes go through the database file's shared
  *    memory (xShmLock, xShmBarrier), never through the WAL file: before
  *    either, every open WAL file's run is written out. So frames are in
- *    the file before the WAL index names them (whatever the synchronous
- *    setting), and the frames a rolled-back transaction spilled are
+ *    the file before the WAL index names them (when that write-out
+ *    succeeds: NOTES 3), and the frames a rolled-back transaction spilled are
  *    written (as garbage past the last commit, as SQLite itself would
  *    have) while its connection still holds the write lock, never later
  *    over another connection's frames. The list of WAL files is the
@@ -256,9 +261,8 @@ x_file_control(sqlite3_file *p, int op, void *arg)
 	struct shim_file *f = (struct shim_file *)p;
 	int rc;
 
-	/* SQLite ignores the code of some (SQLITE_FCNTL_CKPT_DONE after a
-	 * checkpoint's writes, the size hints): a failure stays for the next
-	 * method, the checkpoint's or commit's sync at the latest. */
+	/* SQLite ignores the code of some (the size hints): a failure stays
+	 * for the next method, the commit's sync at the latest. */
 	if ((rc = run_out(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xFileControl(f->real, op, arg);
