@@ -34,7 +34,23 @@ struct deadline_watch {
 	struct alerter *a;
 	size_t n;
 	struct wchan ch[DEADLINE_MAX_CHANNELS];
+	int failing;		/* the last scan's first error, 0: none */
+	int failed_now;		/* this tick's first error */
 };
+
+/* A failed listing is logged when scans start failing (or fail
+ * otherwise), not at every tick while the store stays full. */
+static void
+scan_failed(struct deadline_watch *w, int r)
+{
+	if (w->failed_now == 0)
+		w->failed_now = r;
+	if (r != w->failing) {
+		log_error("deadline scan: %s (retried at each tick; logged "
+		    "again when it works)", err_str(r));
+		w->failing = r;
+	}
+}
 
 int
 deadline_watch_new(struct store *s, struct alerter *a,
@@ -162,7 +178,7 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 		/* read first: what comes after is the next scan's */
 		if ((r = store_highest(w->s, c->id, (uint8_t)who, &top[who],
 		    id)) != 0)
-			log_error("deadline scan: %s", err_str(r));
+			scan_failed(w, r);
 		ok[who] = r == 0;
 	}
 	for (unsigned p = 0; p < 4; p++) {
@@ -175,7 +191,7 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 			if ((r = store_unacked_each(w->s, c->id, (uint8_t)who,
 			    (uint8_t)p, from_ms > d ? from_ms - d : 0,
 			    now_ms - d, d, key, due_row, &sc)) != 0) {
-				log_error("deadline scan: %s", err_str(r));
+				scan_failed(w, r);
 				due_ok = false;
 			}
 			if (from_ms == 0 || !ok[who] ||
@@ -184,7 +200,7 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 			if ((r = store_unacked_after_each(w->s, c->id,
 			    (uint8_t)who, (uint8_t)p, c->scanned_seq[who],
 			    top[who], d, now_ms, key, due_row, &sc)) != 0) {
-				log_error("deadline scan: %s", err_str(r));
+				scan_failed(w, r);
 				ok[who] = false;
 			}
 		}
@@ -198,9 +214,14 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 void
 deadline_watch_tick(struct deadline_watch *w, uint64_t now_ms)
 {
+	w->failed_now = 0;
 	for (size_t i = 0; i < w->n; i++) {
 		if (scan_channel(w, &w->ch[i], w->ch[i].scanned_ms, now_ms))
 			w->ch[i].scanned_ms = now_ms;
+	}
+	if (w->failing != 0 && w->failed_now == 0) {
+		log_info("deadline scan works again");
+		w->failing = 0;
 	}
 }
 

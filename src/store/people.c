@@ -77,20 +77,24 @@ pbegin(struct store *s, bool *nested)
 	    "BEGIN IMMEDIATE");
 }
 
-static void
+/* Ends what pbegin began: commits (or releases) when r is 0, else rolls
+ * back. Returns r, or the commit's own failure (a disk error at the
+ * commit: nothing of it is stored, and the caller must say so). */
+static int
 pend(struct store *s, bool nested, int r)
 {
-	if (r == 0 && store_kept_run(s, nested ? "RELEASE people" : "COMMIT")
-	    == 0) {
+	if (r == 0 && (r = store_kept_run(s, nested ? "RELEASE people" :
+	    "COMMIT")) == 0) {
 		if (!nested)
 			s->commits++;
-		return;
+		return 0;
 	}
 	s->audit_last.valid = 0;
 	if (sqlite3_get_autocommit(s->db))
-		return;
+		return r;
 	(void)sqlite3_exec(s->db, nested ? "ROLLBACK TO people; RELEASE "
 	    "people" : "ROLLBACK", NULL, NULL, NULL);
+	return r;
 }
 
 static uint64_t
@@ -117,8 +121,7 @@ write1(struct store *s, sqlite3_stmt *st)
 	if ((r = pbegin(s, &nested)) != 0)
 		return r;
 	r = pstep(s, st);
-	pend(s, nested, r);
-	return r;
+	return pend(s, nested, r);
 }
 
 int
@@ -189,7 +192,7 @@ store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
 out:
 	store_kept_done(s, st);
 	if (!nested)
-		pend(s, false, r);
+		r = pend(s, false, r);
 	return r;
 }
 
@@ -250,8 +253,7 @@ store_alert_put(struct store *s, const char *key, const char *json,
 		r = ERR_NOT_FOUND;
 out:
 	pdone(s, st);
-	pend(s, nested, r);
-	return r;
+	return pend(s, nested, r);
 }
 
 int
@@ -324,8 +326,7 @@ store_alert_clear(struct store *s, int64_t n, uint32_t uid,
 	r = pstep(s, st);
 out:
 	pdone(s, st);
-	pend(s, nested, r);
-	return r;
+	return pend(s, nested, r);
 }
 
 int

@@ -415,6 +415,48 @@ test_deadline_arrival_scan(void)
 	store_close(s);
 }
 
+/* A FLASH of ours falls due while the store cannot take the alert (a
+ * disk error at its commit): the due listing fails, and the next tick
+ * scans the same span again and raises it, once. */
+static void
+test_deadline_retried_after_store_error(void)
+{
+	char path[300];
+	struct store *s = NULL;
+	struct alerter *a = NULL;
+	struct deadline_watch *w = NULL;
+	uint8_t ch[ENVELOPE_ID_LEN];
+	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
+	uint64_t f, l;
+	int64_t q;
+	size_t n = 0;
+
+	snprintf(path, sizeof path, "%s/retry.db", dir);
+	CHECK_INT(store_open(&s, path), 0);
+	memset(ch, 6, sizeof ch);
+	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
+	CHECK_INT(deadline_watch_new(s, a, &w), 0);
+	CHECK_INT(deadline_watch_add(w, ch, 0, "south", dl), 0);
+	CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0, ENVELOPE_TEXT,
+	    (const uint8_t *)"FLASH", 5, 1000, &q), 0);
+	CHECK_INT(store_assign_batch(s, ch, 0, 8, 1000, chain_store_build,
+	    NULL, &f, &l), 0);
+	deadline_watch_tick(w, 2000);		/* not due yet */
+	store_fail_writes(1);
+	deadline_watch_tick(w, 3500);		/* due; its alert fails */
+	store_fail_writes(0);
+	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
+	CHECK_INT(n, 0);
+	deadline_watch_tick(w, 4000);
+	deadline_watch_tick(w, 4500);
+	n = 0;
+	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
+	CHECK_INT(n, 1);
+	deadline_watch_free(w);
+	alert_free(a);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -431,6 +473,7 @@ main(void)
 	RUN(test_alert_command);
 	RUN(test_alert_command_failures);
 	RUN(test_deadline_arrival_scan);
+	RUN(test_deadline_retried_after_store_error);
 	rc = harness_summary();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -25,6 +25,7 @@ static const struct {
 	{ "whoami", "DPCA" },
 	{ "link-test", "C" },
 	{ "msg-inject", "C" },
+	{ "store-fail", "C" },
 	{ "send", "DP" },
 	{ "inbox", "DPA" },
 	{ "show", "DPA" },
