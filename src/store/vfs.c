@@ -55,6 +55,7 @@
 #define RUN_MIN (256u << 10)		/* first buffer */
 #define RUN_MAX (8u << 20)		/* a longer run is written out */
 #define WRITE_MAX (120u << 10)		/* bytes per write of a run */
+#define RUN_KEEP (1u << 20)		/* kept between commits (a group's) */
 
 struct shim_file {
 	sqlite3_file base;		/* pMethods: shim_methods */
@@ -217,6 +218,11 @@ x_sync(sqlite3_file *p, int flags)
 	struct shim_file *f = (struct shim_file *)p;
 
 	RUN_OUT_OR_FAIL(f);
+	if (f->cap > RUN_KEEP) {	/* a big transaction's buffer goes */
+		free(f->run);
+		f->run = NULL;
+		f->cap = 0;
+	}
 	return f->real->pMethods->xSync(f->real, flags);
 }
 
