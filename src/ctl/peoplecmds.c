@@ -91,6 +91,18 @@ text_len(json_t *req)
 	    json_object_get(req, CTL_BODY_FIELD));
 }
 
+/* A send's audit detail: "to PEER, PRECEDENCE, N bytes" and tail. */
+static void
+send_detail(json_t *req, const char *tail, char *out, size_t cap)
+{
+	const char *to = json_string_value(json_object_get(req, "to"));
+	const char *prec = json_string_value(json_object_get(req,
+	    "precedence"));
+
+	snprintf(out, cap, "to %.64s, %.16s, %zu bytes%s", to ? to :
+	    "(the channel)", prec ? prec : "routine", text_len(req), tail);
+}
+
 void
 ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, json_t *req, json_t *result, int r)
@@ -108,14 +120,8 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 	 * entry rolled back with the group, and the peer may hold and act
 	 * on the message: recorded on its own, after the rollback. */
 	if (r == ERR_DOUBT && strcmp(cmd, "send") == 0) {
-		snprintf(detail, sizeof detail, "to %.64s, %.16s, %zu bytes, "
-		    "outcome unknown: the store failed just after it was sent",
-		    json_string_value(json_object_get(req, "to")) ?
-		    json_string_value(json_object_get(req, "to")) :
-		    "(the channel)",
-		    json_string_value(json_object_get(req, "precedence")) ?
-		    json_string_value(json_object_get(req, "precedence")) :
-		    "routine", text_len(req));
+		send_detail(req, ", outcome unknown: the store failed just "
+		    "after it was sent", detail, sizeof detail);
 		audit(env, who, "send", detail);
 		return;
 	}
@@ -125,15 +131,13 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 		return;
 	if (strcmp(cmd, "send") == 0 && !json_is_true(json_object_get(req,
 	    "for_principal"))) {
-		snprintf(detail, sizeof detail, "to %.64s, %.16s, %zu bytes%s%s",
-		    json_string_value(json_object_get(req, "to")) ?
-		    json_string_value(json_object_get(req, "to")) : "(the channel)",
-		    json_string_value(json_object_get(req, "precedence")) ?
-		    json_string_value(json_object_get(req, "precedence")) :
-		    "routine", text_len(req), result ? ", " : "", result ?
-		    json_string_value(json_object_get(result, "local_id")) ?
-		    json_string_value(json_object_get(result, "local_id")) : "" :
-		    "");
+		const char *local = json_string_value(json_object_get(result,
+		    "local_id"));
+		char tail[80];
+
+		snprintf(tail, sizeof tail, "%s%.64s", result ? ", " : "",
+		    local ? local : "");
+		send_detail(req, tail, detail, sizeof detail);
 		audit(env, who, "send", detail);
 	} else if (strcmp(cmd, "show") == 0 && result) {
 		id = json_string_value(json_object_get(result, "id"));

@@ -150,13 +150,13 @@ uint64_t store_commits(const struct store *s);
 /* The schema version of the open file. */
 int store_schema_version(struct store *s, int *version) WUR;
 
-/* Caps the file at pages pages (PRAGMA max_page_count; SQLite will not go
- * below the current size): *effective is the cap now in force. Used to
- * simulate a full disk. */
 /* Tests only (parleyd's store-fail request, with debug_inject): the next
  * n write-outs of a commit's WAL bytes in this process fail as a disk
  * error would (src/store/vfs.h). */
 void store_fail_writes(unsigned n);
+/* Caps the file at pages pages (PRAGMA max_page_count; SQLite will not go
+ * below the current size): *effective is the cap now in force. Used to
+ * simulate a full disk. */
 int store_set_max_pages(struct store *s, uint64_t pages, uint64_t *effective)
     WUR;
 /* Pages in the file now. */

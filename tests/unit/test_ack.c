@@ -324,6 +324,27 @@ count_we_owe(void *arg, const struct store_alert *a)
 	return 0;
 }
 
+/* How many stored alerts fn counts. */
+static size_t
+alerts_counted(struct store *s, store_alert_fn fn)
+{
+	size_t n = 0;
+
+	CHECK_INT(store_alerts_each(s, true, fn, &n), 0);
+	return n;
+}
+
+/* An alerter and a deadline watch on s of channel ch, ours party 0 and
+ * the peer south, with deadlines dl (FLASH first). */
+static void
+watch_open(struct store *s, const uint8_t *ch, const uint32_t dl[4],
+    struct alerter **a, struct deadline_watch **w)
+{
+	CHECK_INT(alert_new(s, NULL, 0, a), 0);
+	CHECK_INT(deadline_watch_new(s, *a, w), 0);
+	CHECK_INT(deadline_watch_add(*w, ch, 0, "south", dl), 0);
+}
+
 /* The peer's FLASH text seq (prev: the id before) of time t, received
  * here at now. */
 static void
@@ -370,46 +391,32 @@ test_deadline_arrival_scan(void)
 	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
 	uint64_t f, l;
 	int64_t q;
-	size_t n = 0;
 
 	memset(ch, 5, sizeof ch);
-	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
-	CHECK_INT(deadline_watch_new(s, a, &w), 0);
-	CHECK_INT(deadline_watch_add(w, ch, 0, "south", dl), 0);
+	watch_open(s, ch, dl, &a, &w);
 	CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0, ENVELOPE_TEXT,
 	    (const uint8_t *)"FLASH", 5, 1000, &q), 0);
 	deadline_watch_tick(w, 3000);
 	deadline_watch_tick(w, 3500);
-	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_INT(alerts_counted(s, count_overdue), 0);
 	CHECK_INT(store_assign_batch(s, ch, 0, 8, 5000, chain_store_build,
 	    NULL, &f, &l), 0);
 	deadline_watch_tick(w, 5500);
 	deadline_watch_tick(w, 6000);
-	n = 0;
-	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_INT(alerts_counted(s, count_overdue), 1);
 
 	memset(prev, 0, sizeof prev);
 	receive_at(s, ch, 1, prev, 6500, 6600);
 	deadline_watch_tick(w, 7000);
-	n = 0;
-	CHECK_INT(store_alerts_each(s, true, count_we_owe, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_INT(alerts_counted(s, count_we_owe), 0);
 	receive_at(s, ch, 2, prev, 1000, 7200);
 	deadline_watch_tick(w, 7500);
 	deadline_watch_tick(w, 8000);
-	n = 0;
-	CHECK_INT(store_alerts_each(s, true, count_we_owe, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_INT(alerts_counted(s, count_we_owe), 1);
 	deadline_watch_tick(w, 9000);
 	deadline_watch_tick(w, 9500);
-	n = 0;
-	CHECK_INT(store_alerts_each(s, true, count_we_owe, &n), 0);
-	CHECK_INT(n, 2);
-	n = 0;
-	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_INT(alerts_counted(s, count_we_owe), 2);
+	CHECK_INT(alerts_counted(s, count_overdue), 1);
 	deadline_watch_free(w);
 	alert_free(a);
 	store_close(s);
@@ -429,14 +436,11 @@ test_deadline_retried_after_store_error(void)
 	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
 	uint64_t f, l;
 	int64_t q;
-	size_t n = 0;
 
 	snprintf(path, sizeof path, "%s/retry.db", dir);
 	CHECK_INT(store_open(&s, path), 0);
 	memset(ch, 6, sizeof ch);
-	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
-	CHECK_INT(deadline_watch_new(s, a, &w), 0);
-	CHECK_INT(deadline_watch_add(w, ch, 0, "south", dl), 0);
+	watch_open(s, ch, dl, &a, &w);
 	CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0, ENVELOPE_TEXT,
 	    (const uint8_t *)"FLASH", 5, 1000, &q), 0);
 	CHECK_INT(store_assign_batch(s, ch, 0, 8, 1000, chain_store_build,
@@ -445,13 +449,10 @@ test_deadline_retried_after_store_error(void)
 	store_fail_writes(1);
 	deadline_watch_tick(w, 3500);		/* due; its alert fails */
 	store_fail_writes(0);
-	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_INT(alerts_counted(s, count_overdue), 0);
 	deadline_watch_tick(w, 4000);
 	deadline_watch_tick(w, 4500);
-	n = 0;
-	CHECK_INT(store_alerts_each(s, true, count_overdue, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_INT(alerts_counted(s, count_overdue), 1);
 	deadline_watch_free(w);
 	alert_free(a);
 	store_close(s);

@@ -16,7 +16,6 @@
 #include "base/wire.h"
 #include "msg/delivery.h"
 #include "msg/recover.h"
-#include "store/vfs.h"
 
 #define QCAP 20000
 
@@ -1017,9 +1016,9 @@ test_doubt_after_commit_failure(void)
 	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
 	    ENVELOPE_TEXT, (const uint8_t *)"in doubt", 8, false, NULL,
 	    answer, &a), 0);
-	store_vfs_fail_writes(1);
+	store_fail_writes(1);
 	delivery_pump(na.d);
-	store_vfs_fail_writes(0);
+	store_fail_writes(0);
 	CHECK_INT(a.n, 1);
 	CHECK_INT(a.r[0], ERR_DOUBT);
 	CHECK(na.drops > drops);	/* the sessions were ended */

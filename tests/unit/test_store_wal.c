@@ -337,34 +337,39 @@ test_intact_after_crash(void)
 	store_close(s);
 }
 
-/* Rows and integrity of name's file as SQLite's own VFS reads it (another
- * process's view: no shim in between). */
-static void
-plain_view(const char *name, int *rows, int *ok)
+/* The integer sql (with ?1 bound to arg, if any) answers on name's file
+ * as SQLite's own VFS reads it (another process's view: no shim in
+ * between), -1 when it does not. */
+static int
+plain_int(const char *name, const char *sql, const char *arg)
 {
 	char p[128];
 	sqlite3 *db;
 	sqlite3_stmt *st;
+	int v = -1;
 
-	*rows = -1;
-	*ok = 0;
 	path_of(p, sizeof p, name);
 	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM message", -1, &st,
-	    NULL) == SQLITE_OK) {
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (arg != NULL)
+			sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
-			*rows = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st,
-	    NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*ok = strcmp((const char *)sqlite3_column_text(st, 0),
-			    "ok") == 0;
+			v = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
 	}
 	sqlite3_close(db);
+	return v;
+}
+
+/* Rows and integrity of name's file as a reader without the shim sees
+ * them. */
+static void
+plain_view(const char *name, int *rows, int *ok)
+{
+	*rows = plain_int(name, "SELECT count(*) FROM message", NULL);
+	*ok = plain_int(name, "SELECT count(*) FROM pragma_integrity_check"
+	    " WHERE integrity_check <> 'ok'", NULL) == 0;
 }
 
 /*
@@ -470,9 +475,9 @@ test_gathered_write_error(void)
 
 	store_wal_defer(s);
 	CHECK_INT(send_one(s, 1, 1024), 0);
-	store_vfs_fail_writes(1);
+	store_fail_writes(1);
 	CHECK(send_one(s, 2, 1024) != 0);
-	store_vfs_fail_writes(0);
+	store_fail_writes(0);
 	plain_view("werr.db", &rows, &ok);
 	CHECK_INT(rows, 1);
 	CHECK(ok);
@@ -540,23 +545,8 @@ test_gathered_rollback_two_writers(void)
 static int
 count_index(const char *name, const char *index)
 {
-	char p[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int n = -1;
-
-	path_of(p, sizeof p, name);
-	if (sqlite3_open(p, &db) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE"
-	    " type = 'index' AND name = ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, index, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return n;
+	return plain_int(name, "SELECT count(*) FROM sqlite_schema WHERE"
+	    " type = 'index' AND name = ?1", index);
 }
 
 static int
