@@ -182,8 +182,9 @@ int ctl_people_check(const struct ctl_env *env, const struct ctl_peer *who,
 /* After a command: records it in the audit log (and a show as seen). */
 void ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, json_t *req, json_t *result, int r);
-/* Adds the four states and the acknowledgment to a message's object. */
-void ctl_people_msg(const struct ctl_env *env, json_t *o);
+/* Adds the four states and the acknowledgment of m to its object o. */
+void ctl_people_msg(const struct ctl_env *env, const struct store_msg *m,
+    json_t *o);
 /* Adds "acks" (waiting, owed) to a channel's status object. */
 void ctl_people_status(const struct ctl_env *env, const char *idhex,
     json_t *chan);

@@ -124,7 +124,7 @@ msg_json(const struct ctl_env *env, const struct store_msg *m, bool body)
 	    "receipted_ms", (json_int_t)m->receipted_ms,
 	    "first_line", line, "body_len", (json_int_t)m->body_len);
 	if (o)
-		ctl_people_msg(env, o);		/* states, ack: peoplecmds.c */
+		ctl_people_msg(env, m, o);	/* states, ack: peoplecmds.c */
 	if (o && body) {
 		json_object_set_new(o, "kind", json_string(
 		    envelope_kind_name(m->kind)));

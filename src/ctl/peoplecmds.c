@@ -639,12 +639,10 @@ ctl_cmd_whoami(const struct ctl_env *env, const struct ctl_peer *who,
  * here, receipted by the peer's node, seen by a person at the receiving
  * side (known only there), acknowledged by a named operator. */
 void
-ctl_people_msg(const struct ctl_env *env, json_t *o)
+ctl_people_msg(const struct ctl_env *env, const struct store_msg *m,
+    json_t *o)
 {
-	const char *idh = json_string_value(json_object_get(o, "id"));
-	uint8_t id[STORE_ID_LEN];
 	uint32_t dl[4], uid;
-	struct store_msg m;
 	struct ack_info ai;
 	struct ack_body ab;
 	struct store *st;
@@ -652,7 +650,9 @@ ctl_people_msg(const struct ctl_env *env, json_t *o)
 	uint64_t t, due;
 	bool late;
 
-	if (env->delivery != NULL && idh != NULL && *idh == '\0') {
+	if (env->delivery == NULL)
+		return;
+	if (m->seq == 0) {
 		/* Queued: stored here, nothing else yet. */
 		json_object_set_new(o, "stored", json_true());
 		json_object_set_new(o, "receipted", json_false());
@@ -660,41 +660,36 @@ ctl_people_msg(const struct ctl_env *env, json_t *o)
 		json_object_set_new(o, "ack_state", json_string("not sent"));
 		return;
 	}
-	if (env->delivery == NULL || idh == NULL || strlen(idh) != 2 *
-	    STORE_ID_LEN || hex_decode(id, sizeof id, idh) != 0)
-		return;
 	st = delivery_store(env->delivery);
-	if (store_get(st, id, &m) != 0)
-		goto out;
-	json_object_set_new(o, "kind", json_string(envelope_kind_name(m.kind)));
-	if (m.kind == ENVELOPE_ACK) {
-		if (ack_body_decode(&ab, m.body, m.body_len) == 0) {
+	json_object_set_new(o, "kind", json_string(envelope_kind_name(m->kind)));
+	if (m->kind == ENVELOPE_ACK) {
+		if (ack_body_decode(&ab, m->body, m->body_len) == 0) {
 			hex_encode(h, ab.acked, STORE_ID_LEN);
 			json_object_set_new(o, "ack_of", json_string(h));
 			json_object_set_new(o, "ack_by", json_string(
 			    ab.operator));
 		}
-		goto out;
+		return;
 	}
-	deadlines_of(env, m.channel, dl);
-	due = m.time_ms + ack_deadline_ms(dl, m.precedence);
+	deadlines_of(env, m->channel, dl);
+	due = m->time_ms + ack_deadline_ms(dl, m->precedence);
 	json_object_set_new(o, "stored", json_true());
-	json_object_set_new(o, "receipted", json_boolean(m.dir == STORE_IN ||
-	    m.state == STORE_RECEIPTED));
-	if (m.dir == STORE_OUT)
+	json_object_set_new(o, "receipted", json_boolean(m->dir == STORE_IN ||
+	    m->state == STORE_RECEIPTED));
+	if (m->dir == STORE_OUT)
 		json_object_set_new(o, "seen", json_string("not known to the "
 		    "sender"));
-	else if (store_seen_get(st, m.id, &uid, name, sizeof name, &t) == 0)
+	else if (store_seen_get(st, m->id, &uid, name, sizeof name, &t) == 0)
 		json_object_set_new(o, "seen", json_pack("{s:s, s:I, s:I}",
 		    "by", name, "uid", (json_int_t)uid, "time_ms",
 		    (json_int_t)t));
 	else
 		json_object_set_new(o, "seen", json_false());
 	json_object_set_new(o, "due_ms", json_integer((json_int_t)due));
-	if (ack_lookup(st, m.channel, m.sender, m.id, &ai) != 0)
-		goto out;
+	if (ack_lookup(st, m->channel, m->sender, m->id, &ai) != 0)
+		return;
 	if (ai.found) {
-		late = ack_is_late(m.time_ms, ai.time_ms, due - m.time_ms);
+		late = ack_is_late(m->time_ms, ai.time_ms, due - m->time_ms);
 		hex_encode(h, ai.id, STORE_ID_LEN);
 		json_object_set_new(o, "acknowledged", json_pack("{s:s, s:s, "
 		    "s:I, s:b, s:s, s:b}", "by", ai.body.operator, "text",
@@ -707,8 +702,6 @@ ctl_people_msg(const struct ctl_env *env, json_t *o)
 		json_object_set_new(o, "ack_state", json_string(now_ms() > due ?
 		    "overdue" : "awaiting"));
 	}
-out:
-	store_msg_fini(&m);
 }
 
 static json_t *

@@ -52,10 +52,9 @@ is_same_repeat(struct delivery *d, struct dl_channel *c,
 		return k < c->npend && sodium_memcmp(c->pend[k].id, id,
 		    sizeof id) == 0;
 	}
-	if (store_get(d->s, id, &m) != 0)
+	if (store_get_at(d->s, c->id, (uint8_t)(1 - c->self), h->seq, &m) != 0)
 		return false;
-	same = m.seq == h->seq && m.dir == STORE_IN &&
-	    memcmp(m.channel, c->id, sizeof m.channel) == 0;
+	same = m.dir == STORE_IN && sodium_memcmp(m.id, id, sizeof id) == 0;
 	store_msg_fini(&m);
 	return same;
 }

@@ -282,8 +282,32 @@ check_file(struct store *s, sqlite3_int64 version)
 	return 0;
 }
 
+/* After a migration step, inside its transaction: every foreign key
+ * still met (a step that rebuilds a table runs with the keys off). */
+static int
+keys_met(struct store *s, sqlite3_int64 v)
+{
+	sqlite3_int64 any;
+	int r;
+
+	r = query_int(s, "PRAGMA foreign_key_check", &any);
+	if (r == ERR_NOT_FOUND)
+		return 0;
+	if (r == 0) {
+		snprintf(s->errmsg, sizeof s->errmsg, "migration %lld -> %lld "
+		    "leaves a foreign key unmet", (long long)v,
+		    (long long)v + 1);
+		r = ERR_INVALID;
+	}
+	return r;
+}
+
 /* Brings the file to STORE_SCHEMA_VERSION, one transaction per step; the
- * version is read again inside each so that two openers cannot race. */
+ * version is read again inside each so that two openers cannot race.
+ * Runs with foreign_keys OFF (the caller turns them on after): a step
+ * that rebuilds a table others refer to (6 -> 7) drops it while the rows
+ * that refer to it stay, as SQLite's own way of altering a table asks;
+ * keys_met checks them all before the step commits. */
 static int
 migrate(struct store *s)
 {
@@ -309,6 +333,7 @@ migrate(struct store *s)
 		    " PRAGMA application_id = %d;", (long long)v + 1,
 		    STORE_APPLICATION_ID);
 		if ((r = exec(s, store_migration_sql((int)v))) != 0 ||
+		    (r = keys_met(s, v)) != 0 ||
 		    (r = exec(s, sql)) != 0 || (r = st_commit(s)) != 0)
 			goto fail;
 	}
@@ -367,9 +392,10 @@ setup(struct store *s)
 	 * WAL's and does not change. */
 	if ((r = exec(s, "PRAGMA synchronous = FULL")) != 0 ||
 	    (r = exec(s, "PRAGMA temp_store = MEMORY")) != 0 ||
-	    (r = exec(s, "PRAGMA foreign_keys = ON")) != 0)
+	    (r = exec(s, "PRAGMA foreign_keys = OFF")) != 0 ||
+	    (r = migrate(s)) != 0)
 		return r;
-	return migrate(s);
+	return exec(s, "PRAGMA foreign_keys = ON");
 }
 
 int

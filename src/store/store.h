@@ -25,7 +25,7 @@
 #include "base/err.h"
 
 #define STORE_FILE "parley.db"		/* in the node home */
-#define STORE_SCHEMA_VERSION 6		/* PRAGMA user_version; docs/store.md */
+#define STORE_SCHEMA_VERSION 7		/* PRAGMA user_version; docs/store.md */
 #define STORE_APPLICATION_ID 0x70726c79	/* "prly", PRAGMA application_id */
 #define STORE_ID_LEN 32
 #define STORE_SIG_LEN 64
@@ -322,10 +322,13 @@ int store_list(struct store *s, const uint8_t *channel, enum store_dir dir,
 int store_queued_count(struct store *s, const uint8_t *channel, size_t *n)
     WUR;
 
-/* A message by header id, or by local row id. ERR_NOT_FOUND. out is
- * zeroed first, so store_msg_fini(out) is always safe. */
-int store_get(struct store *s, const uint8_t id[STORE_ID_LEN],
-    struct store_msg *out) WUR;
+/* A message by its place in a chain (channel, sender, seq), or by local
+ * row id. ERR_NOT_FOUND. out is zeroed first, so store_msg_fini(out) is
+ * always safe. There is no lookup by header id: no index keeps ids (their
+ * keys land at random: docs/store.md, "Migration 6 -> 7"); an operator's
+ * id or prefix is found by a scan (ctl_find_message). */
+int store_get_at(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t seq, struct store_msg *out) WUR;
 int store_get_local(struct store *s, int64_t qid, struct store_msg *out) WUR;
 
 /* Frees m's body; m may be zeroed. */

@@ -315,16 +315,13 @@ store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
     struct store_msg *out)
 {
 	uint64_t first, last;
-	uint8_t id[STORE_ID_LEN];
 	int r;
 
 	memset(out, 0, sizeof *out);
 	if ((r = store_assign_batch(s, channel, sender, 1, now_ms, build, arg,
 	    &first, &last)) != 0)
 		return r;
-	if ((r = id_at(s, channel, sender, first, id)) != 0)
-		return r;
-	return store_get(s, id, out);
+	return store_get_at(s, channel, sender, first, out);
 }
 
 /*
@@ -857,18 +854,22 @@ get_one(struct store *s, sqlite3_stmt *st, struct store_msg *out)
 }
 
 int
-store_get(struct store *s, const uint8_t id[STORE_ID_LEN],
-    struct store_msg *out)
+store_get_at(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t seq, struct store_msg *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	memset(out, 0, sizeof *out);
+	if (seq == 0 || seq > INT64_MAX)
+		return ERR_NOT_FOUND;
 	if ((r = store_kept_prep(s, &st,
 	    "SELECT " STORE_MSG_COLS " FROM message m WHERE"
-	    " id = ?1")) != 0)
+	    " channel = ?1 AND sender = ?2 AND seq = ?3")) != 0)
 		return r;
-	bind_blob(st, 1, id, STORE_ID_LEN);
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, sender);
+	bind_u64(st, 3, seq);
 	return get_one(s, st, out);
 }
 

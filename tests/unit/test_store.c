@@ -715,8 +715,9 @@ test_reopen_keeps_everything(void)
 
 	path_of(p, sizeof p, "keep.db");
 	CHECK_INT(store_open(&s, p), 0);
-	CHECK_INT(store_get(s, m.id, &back), 0);
+	CHECK_INT(store_get_at(s, chan, 0, 1, &back), 0);
 	CHECK_INT(back.seq, 1);
+	CHECK_MEM(back.id, m.id, 32);
 	CHECK_INT(back.header_len, m.header_len);
 	CHECK_MEM(back.header, m.header, m.header_len);
 	CHECK_INT(back.body_len, m.body_len);
@@ -781,7 +782,8 @@ test_listing_and_get(void)
 	CHECK_INT(c.n, 2);
 	CHECK_INT(c.seq[0], 4);
 	CHECK_INT(c.seq[1], 5);
-	CHECK_INT(store_get(s, pm[2].id, &m), 0);
+	CHECK_INT(store_get_at(s, chan, 1, 3, &m), 0);
+	CHECK_MEM(m.id, pm[2].id, 32);
 	CHECK_INT(m.seq, 3);
 	CHECK_INT(m.dir, STORE_IN);
 	CHECK_INT(m.state, STORE_RECEIVED);
@@ -790,8 +792,10 @@ test_listing_and_get(void)
 	CHECK_INT(m.time_ms, pm[2].h.time_ms);
 	CHECK_MEM(m.body, pm[2].body, 20);
 	store_msg_fini(&m);
+	CHECK_INT(store_get_at(s, chan, 1, 6, &m), ERR_NOT_FOUND);
+	CHECK_INT(store_get_at(s, chan, 0, 3, &m), ERR_NOT_FOUND);
 	memset(nope, 0x99, 32);
-	CHECK_INT(store_get(s, nope, &m), ERR_NOT_FOUND);
+	CHECK_INT(store_get_at(s, nope, 1, 3, &m), ERR_NOT_FOUND);
 	CHECK_INT(store_get_local(s, 999999, &m), ERR_NOT_FOUND);
 	peer_free(pm, 5);
 	store_close(s);

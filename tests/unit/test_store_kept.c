@@ -348,7 +348,8 @@ other_round(uint64_t i)
 	CHECK_INT(store_receipt_latest(s, chan, 1, &got), 0);
 	CHECK_INT(got.seq, m.seq);
 	store_msg_fini(&m);
-	CHECK_INT(store_get(s, got.id, &m), 0);
+	CHECK_INT(store_get_at(s, chan, 0, got.seq, &m), 0);
+	CHECK_MEM(m.id, got.id, 32);
 	CHECK_INT(m.state, STORE_RECEIPTED);
 	store_msg_fini(&m);
 	n = 0;
