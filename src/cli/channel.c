@@ -871,8 +871,9 @@ show_party(const struct agreement *a, int i)
 	printf("  link key          %s\n", fp);
 	keys_fingerprint_sign(&id, fp);
 	printf("  signing key       %s\n", fp);
+	/* numbered from 0, as parley status, the log and link-test do */
 	for (size_t j = 0; j < a->npaths; j++)
-		printf("  path %zu            %s\n", j + 1, p->paths[j]);
+		printf("  path %zu            %s\n", j, p->paths[j]);
 	printf("  signature         %s\n", a->is_signed[i] ? "present, "
 	    "verifies" : "missing");
 }

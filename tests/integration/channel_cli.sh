@@ -97,6 +97,9 @@ expect show_unsigned 0 "signature +missing" "$P" channel show "$T/ag"
 check show_no_psk [ "$(grep -cE '[0-9a-f]{64}' "$T/out")" = 1 ]
 expect show_deadline 0 "flash 300 s, immediate 1800 s, priority 10800 s, routine 21600 s" \
     "$P" channel show "$T/ag"
+# paths numbered from 0, as parley status and the log number them
+check show_paths_from_0 grep -qE '^  path 0 +127\.0\.0\.1:7101$' "$T/out"
+check show_peer_path_1 grep -qE '^  path 1 +south\.example:7202$' "$T/out"
 expect add_unsigned 1 "agreement refused: unsigned: neither north nor south has signed" \
     "$P" channel add --home "$N" "$T/ag"
 # --expect-fingerprint: a wrong one refuses and leaves the file unsigned
