@@ -230,8 +230,9 @@ recover(const char *home, const char *path)
 	if ((r = store_open_home(&s, home)) != 0 ||
 	    (r = store_highest(s, rec.channel, (uint8_t)self, &high,
 	    id)) != 0) {
-		fprintf(stderr, "parley restore: the store of %s: %s\n", home,
-		    err_str(r));
+		fprintf(stderr, "parley restore: the store of %s: %s%s%s\n",
+		    home, err_str(r), s == NULL ? ": " : "",
+		    s == NULL ? store_open_error() : "");
 		goto out;
 	}
 	if (high > 0 && high <= rec.chain[self].nmsg) {

@@ -8,6 +8,8 @@
  * WAL policy, the cache size, errors and counters.
  */
 #include "store/store.h"
+
+#include "base/err.h"
 #include "store/schema.h"
 #include "store/store_int.h"
 #include "store/vfs.h"
@@ -302,6 +304,9 @@ keys_met(struct store *s, sqlite3_int64 v)
 	return r;
 }
 
+/* Why the last store_open of this thread failed (store_open_error). */
+static _Thread_local char open_error[256];
+
 /* Brings the file to STORE_SCHEMA_VERSION, one transaction per step; the
  * version is read again inside each so that two openers cannot race.
  * Runs with foreign_keys OFF (the caller turns them on after): a step
@@ -315,9 +320,20 @@ migrate(struct store *s)
 	char sql[96];
 	int r;
 
+	sqlite3_int64 from, secure;
+
 	if ((r = query_int(s, "PRAGMA user_version", &v)) != 0)
 		return r;
 	if ((r = check_file(s, v)) != 0 || v == STORE_SCHEMA_VERSION)
+		return r;
+	from = v;
+	if ((r = query_int(s, "PRAGMA secure_delete", &secure)) != 0)
+		return r;
+	/* A step that rebuilds a table (6 -> 7) drops the old one: its pages
+	 * hold copies of rows the new table keeps, so zeroing them (Debian's
+	 * SQLite deletes securely by default) would only write the table
+	 * once more into the WAL. */
+	if ((r = exec(s, "PRAGMA secure_delete = OFF")) != 0)
 		return r;
 	for (;;) {
 		if ((r = st_begin(s)) != 0)
@@ -327,7 +343,7 @@ migrate(struct store *s)
 			goto fail;
 		if (v == STORE_SCHEMA_VERSION) {
 			st_rollback(s);
-			return 0;
+			break;
 		}
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld;"
 		    " PRAGMA application_id = %d;", (long long)v + 1,
@@ -337,6 +353,14 @@ migrate(struct store *s)
 		    (r = exec(s, sql)) != 0 || (r = st_commit(s)) != 0)
 			goto fail;
 	}
+	/* A store that had messages was copied whole (6 -> 7): the WAL is
+	 * as big as the copy, and nothing else ever shrinks it (docs/store.md,
+	 * "Migrations"). Best effort: a reader may hold it. */
+	if (from > 0)
+		(void)sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)",
+		    NULL, NULL, NULL);
+	return exec(s, secure ? "PRAGMA secure_delete = ON" :
+	    "PRAGMA secure_delete = OFF");
 fail:
 	st_rollback(s);
 	return r;
@@ -425,13 +449,22 @@ store_open(struct store **sp, const char *path)
 	if ((r = setup(s)) != 0)
 		goto fail;
 	*sp = s;
+	open_error[0] = '\0';
 	return 0;
 fail:
+	snprintf(open_error, sizeof open_error, "%s", s->errmsg[0] ?
+	    s->errmsg : err_str(r));
 	for (size_t i = 0; i < STORE_STMTS; i++)
 		sqlite3_finalize(s->stmts[i].st);	/* else close fails */
 	sqlite3_close(s->db);
 	free(s);
 	return r;
+}
+
+const char *
+store_open_error(void)
+{
+	return open_error;
 }
 
 int

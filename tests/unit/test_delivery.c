@@ -699,6 +699,14 @@ test_refusals(void)
 	/* One good message first: the fake peer is a real chain. */
 	fake_msg(chan, 1, z, ENVELOPE_TEXT, "hello", "hello", &nb.k, true);
 	CHECK_INT(held(), 1);
+	/* The same message again (a resend of one stored): ignored, not
+	 * refused (compared with the id stored at its seq). */
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	before = st.refused;
+	fake_msg(chan, 1, z, ENVELOPE_TEXT, "hello", "hello", &nb.k, false);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.refused, before);
+	CHECK(!log_has("repeat with another id"));
 	fake_msg(chan, 2, fprev, ENVELOPE_TEXT, "x", "x", &na.k, true);
 	CHECK(log_has("bad signature"));
 	CHECK_INT(na.drops, 1);

@@ -839,6 +839,41 @@ id_indexes(const char *name)
 	    " pragma_index_info(l.name)) = 'id'", NULL);
 }
 
+/* A hash of every message row, column by column (type and bytes), in
+ * qid order: the same before and after a migration that copies them. */
+static void
+rows_digest(const char *name, uint8_t out[32])
+{
+	crypto_generichash_state h;
+	sqlite3_stmt *st;
+	char p[128];
+	sqlite3 *db;
+
+	memset(out, 0, 32);
+	path_of(p, sizeof p, name);
+	CHECK_INT(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT qid, channel, sender, dir,"
+	    " seq, id, header, precedence, marking, kind, body, state, time_ms,"
+	    " stored_ms, assigned_ms, receipted_ms FROM message ORDER BY qid",
+	    -1, &st, NULL), SQLITE_OK);
+	crypto_generichash_init(&h, NULL, 0, 32);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		for (int i = 0; i < 16; i++) {
+			uint8_t t = (uint8_t)sqlite3_column_type(st, i);
+			const void *b = sqlite3_column_blob(st, i);
+			uint32_t n = (uint32_t)sqlite3_column_bytes(st, i);
+			crypto_generichash_update(&h, &t, 1);
+			crypto_generichash_update(&h, (const uint8_t *)&n,
+			    sizeof n);
+			if (n > 0)
+				crypto_generichash_update(&h, b, n);
+		}
+	crypto_generichash_final(&h, out, 32);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 /* A held message (hid) approved and queued as row qid, written raw. */
 static void
 raw_approval(sqlite3 *db, int hid, int qid)
@@ -875,7 +910,7 @@ test_migration_drops_id_index(void)
 	char path[128];
 	size_t added;
 	uint64_t top;
-	uint8_t id[32];
+	uint8_t id[32], before[32], after[32];
 	int v = -1, rows = 0;
 
 	build_msg(&p[0], 1, 1, zero);
@@ -891,13 +926,19 @@ test_migration_drops_id_index(void)
 	raw_put(db, 0, &o[0], 0);
 	raw_put(db, 0, &o[1], 0x21);
 	raw_approval(db, 1, 3);		/* qid 3: o[0] */
+	CHECK_INT(sqlite3_exec(db, "INSERT INTO message (channel, sender, dir,"
+	    " precedence, marking, kind, body, state, time_ms, stored_ms)"
+	    " VALUES (zeroblob(32), 0, 1, 0, 2, 1, x'71', 0, 5, 6)", NULL,
+	    NULL, NULL), SQLITE_OK);	/* a queued one: NULLs, no seq */
 	sqlite3_close(db);
 	CHECK_INT(id_indexes("v6.db"), 1);
+	rows_digest("v6.db", before);
 
 	s = open_name("v6.db");
 	CHECK_INT(store_schema_version(s, &v), 0);
 	CHECK_INT(v, STORE_SCHEMA_VERSION);
-	CHECK_INT(plain_int("v6.db", "PRAGMA foreign_keys", NULL), 0);
+	rows_digest("v6.db", after);
+	CHECK_MEM(after, before, sizeof before);	/* every column kept */
 	{
 		sqlite3_stmt *st;
 		CHECK_INT(sqlite3_prepare_v2(s->db, "PRAGMA foreign_keys", -1,
@@ -911,6 +952,8 @@ test_migration_drops_id_index(void)
 	check_head(s, 0, 2, o[1].id, 0x21);
 	CHECK_INT(store_list(s, chan, STORE_BOTH, 10, count_row, &rows), 0);
 	CHECK_INT(rows, 4);
+	CHECK_INT(store_list(s, NULL, STORE_OUT, 10, count_row, &rows), 0);
+	CHECK_INT(rows, 4 + 3);		/* ours: two sent, one queued */
 	CHECK_INT(store_get_local(s, 3, &m), 0);
 	CHECK_MEM(m.id, o[0].id, 32);
 	store_msg_fini(&m);
@@ -947,6 +990,16 @@ test_migration_drops_id_index(void)
 	CHECK_INT(count_index("v6.db", "message_due"), 1);
 	CHECK_INT(count_index("v6.db", "message_queue"), 1);
 	CHECK_INT(count_index("v6.db", "message_acked"), 1);
+	/* the place in a chain is still unique */
+	path_of(path, sizeof path, "v6.db");
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "INSERT INTO message (channel, sender, dir,"
+	    " seq, id, header, precedence, marking, kind, body, state, time_ms,"
+	    " stored_ms) SELECT channel, sender, dir, seq, zeroblob(32), header,"
+	    " precedence, marking, kind, body, state, time_ms, stored_ms FROM"
+	    " message WHERE seq = 1 AND sender = 1", NULL, NULL, NULL),
+	    SQLITE_CONSTRAINT);
+	sqlite3_close(db);
 	CHECK_INT(plain_int("v6.db", "SELECT count(*) FROM sqlite_schema WHERE"
 	    " type = 'trigger' AND tbl_name = 'message'", NULL), 4);
 	CHECK_INT(plain_int("v6.db", "SELECT count(*) FROM sqlite_schema WHERE"
@@ -959,6 +1012,8 @@ test_migration_drops_id_index(void)
 	sqlite3_close(db);
 	path_of(path, sizeof path, "v6bad.db");
 	CHECK_INT(store_open(&s, path), ERR_INVALID);
+	CHECK_CONTAINS(store_open_error(), "migration 6 -> 7 leaves a foreign"
+	    " key unmet");
 	CHECK_INT(plain_int("v6bad.db", "PRAGMA user_version", NULL), 6);
 	CHECK_INT(id_indexes("v6bad.db"), 1);
 }
