@@ -56,9 +56,12 @@ bench_stat_of(double *v, int n)
 	return s;
 }
 
-/* Write 4 KiB and fsync, trials times, in a temporary file in dir. */
+/* Write 4 KiB and fsync, trials times, in a temporary file in dir, with
+ * gap_us of idle between trials (0: back to back, the floor; a gap shows
+ * what a disk left idle costs, as a message alone finds it). */
 static inline int
-bench_floor_fsync(const char *dir, int trials, struct bench_stat *out)
+bench_floor_fsync_gap(const char *dir, int trials, unsigned gap_us,
+    struct bench_stat *out)
 {
 	char path[4096], block[4096];
 	double *t;
@@ -74,7 +77,10 @@ bench_floor_fsync(const char *dir, int trials, struct bench_stat *out)
 	unlink(path);
 	memset(block, 'p', sizeof block);
 	for (int i = 0; i < trials; i++) {
-		double t0 = bench_now_us();
+		double t0;
+		if (gap_us > 0)
+			usleep(gap_us);
+		t0 = bench_now_us();
 		if (pwrite(fd, block, sizeof block, (off_t)i * 4096) != 4096 ||
 		    fsync(fd) != 0) {
 			close(fd);
@@ -87,6 +93,12 @@ bench_floor_fsync(const char *dir, int trials, struct bench_stat *out)
 	*out = bench_stat_of(t, trials);
 	free(t);
 	return 0;
+}
+
+static inline int
+bench_floor_fsync(const char *dir, int trials, struct bench_stat *out)
+{
+	return bench_floor_fsync_gap(dir, trials, 0, out);
 }
 
 /* One byte there and back over loopback TCP (TCP_NODELAY), trials times,

@@ -1,7 +1,9 @@
 /*
  * floor.c: the machine's floor, against which parley's numbers are read:
- * the latency of a 4 KiB write + fsync (what a durable commit cannot beat)
- * and a TCP round trip on loopback (what a receipt cannot beat). Medians and
+ * the latency of a 4 KiB write + fsync (what a durable commit cannot beat),
+ * the same with the disk left idle 1 ms before each (what one message
+ * alone meets: context, not the floor), and a TCP round trip on loopback
+ * (what a receipt cannot beat). Medians and
  * p99 over a fixed number of trials (bench_util.h); prints numbers, asserts
  * nothing.
  */
@@ -27,6 +29,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	report("fsync of 4 KiB", &f);
+	if (bench_floor_fsync_gap(dir, TRIALS / 5, 1000, &f) != 0) {
+		perror("fsync after idle");
+		return 1;
+	}
+	report("fsync of 4 KiB, 1 ms apart", &f);
 	if (bench_floor_rtt(TRIALS, &l) != 0) {
 		perror("loopback floor");
 		return 1;
