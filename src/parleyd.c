@@ -452,8 +452,8 @@ messages_open(const char *home, const struct keys *k,
 	int r;
 
 	if ((r = store_open_home(st, home)) != 0) {
-		log_error("cannot open the store %s/%s: %s (%s)", home,
-		    STORE_FILE, err_str(r), store_open_error());
+		log_error("cannot open the store %s/%s: %s", home, STORE_FILE,
+		    store_open_error());
 		return r;
 	}
 	store_wal_defer(*st);

@@ -316,11 +316,9 @@ static _Thread_local char open_error[256];
 static int
 migrate(struct store *s)
 {
-	sqlite3_int64 v;
+	sqlite3_int64 v, from, secure;
 	char sql[96];
 	int r;
-
-	sqlite3_int64 from, secure;
 
 	if ((r = query_int(s, "PRAGMA user_version", &v)) != 0)
 		return r;

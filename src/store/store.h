@@ -141,8 +141,8 @@ int store_open(struct store **sp, const char *path) WUR;
 /* store_open on HOME/parley.db. */
 int store_open_home(struct store **sp, const char *home) WUR;
 /* Why this thread's last store_open (or store_open_home) failed, in
- * words (SQLite's message, or which check refused the file); "" after
- * one that worked. */
+ * words (SQLite's message, which check refused the file, or err_str of
+ * the code); "" after one that worked. */
 const char *store_open_error(void);
 /* Closes; NULL does nothing. */
 void store_close(struct store *s);

@@ -1,16 +1,16 @@
 /*
  * test_store_wal.c: the daemon's WAL checkpoint policy (store_wal_defer,
  * store_wal_tick; docs/store.md, "WAL checkpoints") and the migrations
- * that cut pages per commit (4 -> 5, 5 -> 6), on temporary files. The WAL stays bounded under a long run of commits with
- * the tick called and, past STORE_WAL_HARD, without it; the file has its
- * size from the start and keeps it (reused from its start after a
- * checkpoint, never truncated); everything committed is intact after
- * checkpoints and a reopen, and after a writer that dies without closing;
- * the store's VFS writes a commit to the WAL in one write (or a few for a
- * big one) and a plain SQLite reader sees it whole; a version-4 and a
- * version-5 store (with messages and heads) migrate and keep what they
- * held. Prints the WAL pages one single-message commit
- * writes.
+ * that cut pages per commit (4 -> 5, 5 -> 6, 6 -> 7), on temporary files.
+ * The WAL stays bounded under a long run of commits with the tick called
+ * and, past STORE_WAL_HARD, without it; the file has its size from the
+ * start and keeps it (reused from its start after a checkpoint, never
+ * truncated); everything committed is intact after checkpoints and a
+ * reopen, and after a writer that dies without closing; the store's VFS
+ * writes a commit to the WAL in one write (or a few for a big one) and a
+ * plain SQLite reader sees it whole; a version-4, 5 and 6 store (with
+ * messages and heads) migrate and keep what they held. Prints the WAL
+ * pages a single-message commit writes, and a message in a group of 64.
  *
  * It reads the frames the WAL holds from struct store (store_int.h: what
  * SQLite reported after the last commit), and opens files with SQLite
