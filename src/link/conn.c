@@ -995,18 +995,15 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 }
 
 int
-link_conn_dial(struct link_path *p)
+link_conn_dial(struct link_path *p, const struct sockaddr *sa,
+    socklen_t salen)
 {
 	struct link *l = p->ch->link;
-	struct sockaddr_storage ss;
 	struct link_conn *c;
 	struct timeval tv;
-	socklen_t sl;
-	int fd, r, one = 1;
+	int fd, one = 1;
 
-	if ((r = link_addr_parse(p->peer_addr, false, &ss, &sl)) != 0)
-		return r;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
+	if ((fd = socket(sa->sa_family, SOCK_STREAM, 0)) < 0)
 		return ERR_IO;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (set_nonblock(fd) != 0 ||
@@ -1017,8 +1014,7 @@ link_conn_dial(struct link_path *p)
 	c->path = p;
 	c->initiator = true;
 	p->dialing = c;
-	link_addr_str((struct sockaddr *)&ss, c->peer, sizeof c->peer,
-	    c->src, sizeof c->src);
+	link_addr_str(sa, c->peer, sizeof c->peer, c->src, sizeof c->src);
 	c->deadline_ms = link_now_ms() + l->cfg.handshake_timeout_ms;
 	if ((c->wev = event_new(l->base, fd, EV_WRITE | EV_PERSIST, on_write,
 	    c)) == NULL) {
@@ -1026,7 +1022,7 @@ link_conn_dial(struct link_path *p)
 		link_conn_free(c);
 		return ERR_NOMEM;
 	}
-	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 &&
+	if (connect(fd, sa, salen) != 0 &&
 	    errno != EINPROGRESS) {
 		link_conn_fail(c, LOG_LVL_DEBUG, "channel %s path %u: dial %s "
 		    "failed: %s", p->ch->idhex, p->index, c->peer,

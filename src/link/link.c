@@ -18,6 +18,10 @@
  *  5. Backoff grows after failed dials and after sessions that ended
  *     within LINK_STABLE_MS; only a session that stayed up longer resets
  *     it (a flapping path does not redial four times a second).
+ *  6. A dial to a host name first looks it up without blocking the loop
+ *     (resolve.c); the lookup counts as the dial in progress (invariant
+ *     2) and is cancelled with the channel's dials. A failed lookup is
+ *     logged at warn level once until a lookup of that path succeeds.
  */
 #include "link/link_int.h"
 
@@ -77,6 +81,27 @@ unix_ms(void)
 static void schedule_dial(struct link_path *p, bool failed);
 static void on_flush(evutil_socket_t fd, short what, void *arg);
 
+/* Dials p's peer address: at once when it is numeric, else after its
+ * lookup (invariant 6). */
+static int
+dial(struct link_path *p)
+{
+	struct sockaddr_storage ss;
+	char host[AGREEMENT_ADDR_MAX + 1];
+	const char *port;
+	socklen_t sl;
+	int r;
+
+	r = link_addr_numeric(p->peer_addr, &ss, &sl);
+	if (r == 0)
+		return link_conn_dial(p, (struct sockaddr *)&ss, sl);
+	if (r != ERR_NOT_FOUND)
+		return r;
+	if ((r = link_addr_split(p->peer_addr, host, &port)) != 0)
+		return r;
+	return link_resolve_start(p, host, port);
+}
+
 static void
 on_redial(evutil_socket_t fd, short what, void *arg)
 {
@@ -85,13 +110,37 @@ on_redial(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (p->session != NULL || p->dialing != NULL || p->ch->usable != 0)
+	if (p->session != NULL || p->dialing != NULL || p->lookup != NULL ||
+	    p->ch->usable != 0 || p->ch->link->closing)
 		return;
-	if ((r = link_conn_dial(p)) != 0) {
+	if ((r = dial(p)) != 0) {
 		log_warn("channel %s path %u: cannot dial %s: %s",
 		    p->ch->idhex, p->index, p->peer_addr, err_str(r));
 		schedule_dial(p, true);
 	}
+}
+
+void
+link_path_resolved(struct link_path *p, int r, const char *why,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	if (r == 0) {
+		p->resolve_failed = false;
+		if (p->ch->usable != 0 || p->ch->link->closing)
+			return;
+		if ((r = link_conn_dial(p, sa, salen)) == 0)
+			return;
+		log_warn("channel %s path %u: cannot dial %s: %s",
+		    p->ch->idhex, p->index, p->peer_addr, err_str(r));
+	} else {
+		log_msg(p->resolve_failed ? LOG_LVL_DEBUG : LOG_LVL_WARN,
+		    "channel %s path %u: cannot resolve %s: %s%s",
+		    p->ch->idhex, p->index, p->peer_addr, why,
+		    p->resolve_failed ? "" : " (dialling again with backoff; "
+		    "further failures are logged at debug level)");
+		p->resolve_failed = true;
+	}
+	schedule_dial(p, true);
 }
 
 /* Arms the redial timer: at once-ish after a loss, growing after
@@ -104,7 +153,7 @@ schedule_dial(struct link_path *p, bool failed)
 	uint32_t d;
 
 	if (p->ch->usable != 0 || p->session != NULL || p->dialing != NULL ||
-	    evtimer_pending(p->redial, NULL))
+	    p->lookup != NULL || evtimer_pending(p->redial, NULL))
 		return;
 	if (!failed || p->backoff_ms == 0)
 		p->backoff_ms = cfg->backoff_min_ms;
@@ -319,6 +368,7 @@ link_channel_recheck(struct link_channel *ch, struct link_conn *except)
 		for (unsigned i = 0; i < ch->ag.npaths; i++) {
 			struct link_path *p = &ch->paths[i];
 			evtimer_del(p->redial);
+			link_resolve_cancel(p);
 			if (p->dialing)
 				close_conn(p->dialing, except,
 				    "agreement no longer valid");
@@ -495,6 +545,13 @@ link_free(struct link *l)
 
 	if (l == NULL)
 		return;
+	/* First, with the link whole: pending lookups end (resolve.c
+	 * may run a turn of the loop) and no dial starts. */
+	l->closing = true;
+	for (size_t i = 0; i < l->nch; i++)
+		for (unsigned j = 0; j < l->ch[i].ag.npaths; j++)
+			link_resolve_cancel(&l->ch[i].paths[j]);
+	link_resolve_fini(l);
 	for (size_t i = 0; i < l->nlis; i++)
 		evconnlistener_free(l->lis[i]);
 	if (l->validity)

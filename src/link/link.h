@@ -92,7 +92,14 @@ void link_config_defaults(struct link_config *cfg);
 int link_new(struct event_base *base, const char *home, const struct keys *k,
     const struct agreement *ags, size_t n, const struct link_config *cfg,
     const struct link_upper *up, struct link **out) WUR;
-/* Closes every session and listener; NULL does nothing. */
+/*
+ * Closes every session and listener; NULL does nothing. Name lookups
+ * still pending are cancelled first; evdns completes a cancellation from
+ * the loop, so then (only then) link_free runs one non-blocking turn of
+ * base, with the link still whole and dialling stopped: call it where
+ * such a turn is safe (parleyd: after the loop returned, before the
+ * layers the link calls up into are freed).
+ */
 void link_free(struct link *l);
 
 /*

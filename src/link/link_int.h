@@ -2,8 +2,9 @@
  * link_int.h: the link layer's private structures, shared by link.c
  * (channels, paths, listeners, dialling, the duplicate rule, status),
  * conn.c (one TCP connection: handshake, records, heartbeats, rekeying),
- * state.c (the timestamp file) and util.c (clocks, addresses, the
- * refusal log). Not for use outside src/link/.
+ * state.c (the timestamp file), resolve.c (asynchronous name lookups for
+ * dials) and util.c (clocks, addresses, the refusal log). Not for use
+ * outside src/link/.
  */
 #ifndef PARLEY_LINK_LINK_INT_H
 #define PARLEY_LINK_LINK_INT_H
@@ -22,6 +23,8 @@
 
 struct link_conn;
 struct link_channel;
+struct link_lookup;
+struct evdns_base;
 
 struct link_path {
 	struct link_channel *ch;
@@ -30,6 +33,10 @@ struct link_path {
 	const char *peer_addr;
 	struct link_conn *session;	/* the established session, or NULL */
 	struct link_conn *dialing;	/* our dial in progress, or NULL */
+	struct link_lookup *lookup;	/* its name lookup (before the dial
+					   has a connection), or NULL */
+	bool resolve_failed;		/* a lookup failed since the last one
+					   that succeeded: logged already */
 	struct event *redial;		/* backoff timer */
 	uint32_t backoff_ms;
 	uint64_t up_at_ms;		/* monotonic: the session's start */
@@ -111,6 +118,11 @@ struct link {
 	struct event *flushev;		/* ends a hold with the turn */
 	uint64_t rlog_ms;		/* refusal log: start of the window */
 	uint32_t rlog_count, rlog_dropped;
+	struct evdns_base *dns;		/* for dials to host names; created
+					   with the first lookup */
+	uint32_t cancelled;		/* lookups cancelled whose callback
+					   (deferred by evdns) has not run */
+	bool closing;			/* link_free: no new dial */
 	char fpr[FINGERPRINT_STR_LEN];
 };
 
@@ -138,10 +150,37 @@ int link_channel_recheck(struct link_channel *ch, struct link_conn *except);
 /* A session up this long resets the dial backoff. */
 #define LINK_STABLE_MS 10000u
 
+/* The name lookup of a dial ended (not when cancelled): r is 0 with the
+ * address in sa, or the failure, named in why. Dials, or logs and
+ * schedules the next dial. */
+void link_path_resolved(struct link_path *p, int r, const char *why,
+    const struct sockaddr *sa, socklen_t salen);
+
 /* conn.c */
 int link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
     socklen_t salen);
-int link_conn_dial(struct link_path *p);
+/* Starts p's dial (a connection in CONN_CONNECTING) to the address sa. */
+int link_conn_dial(struct link_path *p, const struct sockaddr *sa,
+    socklen_t salen);
+
+/* resolve.c: dials to host names (docs/link.md, section 1). Lookups are
+ * bounded to about LINK_RESOLVE_TIMEOUT_S * LINK_RESOLVE_ATTEMPTS
+ * seconds. The environment variable LINK_NAMESERVER_ENV (a test hook)
+ * replaces resolv.conf and /etc/hosts with that one nameserver. */
+#define LINK_RESOLVE_TIMEOUT_S 5
+#define LINK_RESOLVE_ATTEMPTS 2
+#define LINK_NAMESERVER_ENV "PARLEY_NAMESERVER"
+/* Looks host (a name, not numeric), port up for p's dial; the answer goes
+ * to link_path_resolved, from the loop or before this returns. 0, or why
+ * the lookup could not start (nothing was called). */
+int link_resolve_start(struct link_path *p, const char *host,
+    const char *port) WUR;
+/* Cancels p's lookup, if any: link_path_resolved will not be called. */
+void link_resolve_cancel(struct link_path *p);
+/* After every lookup is cancelled: runs one turn of the loop when evdns
+ * still owes cancelled callbacks (they free its memory), then frees the
+ * evdns base. */
+void link_resolve_fini(struct link *l);
 /* util.c: at most LINK_REFUSAL_LOG_BURST refusal lines a second; the
  * rest are counted and summed up in one line. */
 #define LINK_REFUSAL_LOG_BURST 20
@@ -163,11 +202,18 @@ void link_conn_maybe_rekey(struct link_conn *c);
  * left it) is kept for IPv4; for IPv6 it becomes the /64 ("P::/64"). */
 void link_source_key(const struct sockaddr *sa, char *src, size_t cap);
 /* util.c: "address:port" (and the address alone into src), and
- * HOST:PORT / [V6]:PORT resolved. */
+ * HOST:PORT / [V6]:PORT split (host without brackets; port points into
+ * addr) or resolved: link_addr_parse with the blocking getaddrinfo (listen
+ * addresses, at startup), link_addr_numeric without DNS (ERR_NOT_FOUND:
+ * the host is a name; ERR_INVALID: malformed). */
 void link_addr_str(const struct sockaddr *sa, char *out, size_t cap,
     char *src, size_t srccap);
+int link_addr_split(const char *addr, char host[AGREEMENT_ADDR_MAX + 1],
+    const char **port) WUR;
 int link_addr_parse(const char *addr, bool passive,
     struct sockaddr_storage *ss, socklen_t *len) WUR;
+int link_addr_numeric(const char *addr, struct sockaddr_storage *ss,
+    socklen_t *len) WUR;
 
 /* state.c: HOME/link.state (docs/link.md, "State file"). */
 int link_state_load(struct link *l) WUR;

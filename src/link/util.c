@@ -1,7 +1,9 @@
 /*
  * util.c: the link layer's small helpers: clocks, randomness for the
- * handshake, address formatting and parsing, and the rate-limited log of
- * refused connections (link_int.h). Split from conn.c to keep it short.
+ * handshake, address formatting and parsing (numeric, or blocking for
+ * listen addresses at startup; dials resolve names in resolve.c), and the
+ * rate-limited log of refused connections (link_int.h). Split from conn.c
+ * to keep it short.
  */
 #include "link/link_int.h"
 
@@ -66,12 +68,10 @@ link_addr_str(const struct sockaddr *sa, char *out, size_t cap, char *src,
 }
 
 int
-link_addr_parse(const char *addr, bool passive, struct sockaddr_storage *ss,
-    socklen_t *len)
+link_addr_split(const char *addr, char host[AGREEMENT_ADDR_MAX + 1],
+    const char **port)
 {
-	char host[AGREEMENT_ADDR_MAX + 1];
-	const char *port, *colon;
-	struct addrinfo hints, *res = NULL;
+	const char *colon;
 	size_t hl;
 
 	if (strlen(addr) > AGREEMENT_ADDR_MAX)
@@ -82,26 +82,59 @@ link_addr_parse(const char *addr, bool passive, struct sockaddr_storage *ss,
 			return ERR_INVALID;
 		hl = (size_t)(colon - addr - 1);
 		memcpy(host, addr + 1, hl);
-		port = colon + 2;
+		*port = colon + 2;
 	} else {
 		colon = strrchr(addr, ':');
 		if (colon == NULL)
 			return ERR_INVALID;
 		hl = (size_t)(colon - addr);
 		memcpy(host, addr, hl);
-		port = colon + 1;
+		*port = colon + 1;
 	}
 	host[hl] = '\0';
+	return 0;
+}
+
+/* getaddrinfo with flags; the first answer into ss. */
+static int
+resolve(const char *addr, int flags, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	char host[AGREEMENT_ADDR_MAX + 1];
+	const char *port;
+	struct addrinfo hints, *res = NULL;
+	int r;
+
+	if ((r = link_addr_split(addr, host, &port)) != 0)
+		return r;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = passive ? AI_PASSIVE : 0;
-	if (getaddrinfo(hl ? host : NULL, port, &hints, &res) != 0 ||
-	    res == NULL)
+	hints.ai_flags = flags;
+	r = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (r != 0 || res == NULL) {
+		/* Numeric only: EAI_NONAME says the host is a name. */
+		if ((flags & AI_NUMERICHOST) && r != EAI_NONAME)
+			return ERR_INVALID;
 		return ERR_NOT_FOUND;
+	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+int
+link_addr_parse(const char *addr, bool passive, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	return resolve(addr, passive ? AI_PASSIVE : 0, ss, len);
+}
+
+int
+link_addr_numeric(const char *addr, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	return resolve(addr, AI_NUMERICHOST | AI_NUMERICSERV, ss, len);
 }
 
 void

@@ -1,0 +1,156 @@
+/*
+ * resolve.c: name lookups for dials, on the link's loop (libevent's evdns),
+ * so that a slow or silent DNS server never stalls sessions, heartbeats
+ * or the control socket (docs/link.md, section 1). Numeric addresses
+ * never come here (util.c parses them); listen addresses are resolved at
+ * startup, blocking, in link.c.
+ *
+ * Invariants:
+ *  1. A path has at most one lookup (path->lookup), only while it has no
+ *     session and no dial; the lookup's record points back to the path
+ *     until the lookup ends or is cancelled.
+ *  2. evdns calls back exactly once per lookup, cancelled or not, and a
+ *     cancelled lookup's callback comes later, from the loop: so a
+ *     cancelled record is detached (p = NULL) and freed by that callback,
+ *     which touches nothing else. l->cancelled counts those still owed.
+ *  3. A lookup ends within about LINK_RESOLVE_TIMEOUT_S *
+ *     LINK_RESOLVE_ATTEMPTS seconds (evdns's own timeout and attempts,
+ *     set here, whatever resolv.conf says).
+ *
+ *   link_resolve_start -> pending -(answer, failure, timeout)->
+ *       link_path_resolved -> freed
+ *   pending -(link_resolve_cancel)-> detached -(evdns's callback)-> freed
+ */
+#include "link/link_int.h"
+
+#include <event2/dns.h>
+#include <event2/util.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+
+struct link_lookup {
+	struct link *link;
+	struct link_path *path;		/* NULL once cancelled */
+	struct evdns_getaddrinfo_request *req;	/* NULL until evdns returns */
+};
+
+/* evdns's own messages (a nameserver down, back up) in our log, at debug
+ * level: the failed lookup itself is logged once per path (link.c). */
+static void
+on_evdns_log(int is_warn, const char *msg)
+{
+	log_debug("dns%s: %s", is_warn ? " (warning)" : "", msg);
+}
+
+/* The evdns base: the system's resolv.conf and /etc/hosts, or the one
+ * nameserver of the test hook. */
+static int
+dns_open(struct link *l)
+{
+	const char *ns = getenv(LINK_NAMESERVER_ENV);
+	char v[16];
+
+	evdns_set_log_fn(on_evdns_log);
+	if (ns != NULL && *ns != '\0') {
+		if ((l->dns = evdns_base_new(l->base, 0)) == NULL)
+			return ERR_NOMEM;
+		if (evdns_base_nameserver_ip_add(l->dns, ns) != 0) {
+			log_error("%s=%s: not an IP:PORT nameserver",
+			    LINK_NAMESERVER_ENV, ns);
+			evdns_base_free(l->dns, 0);
+			l->dns = NULL;
+			return ERR_INVALID;
+		}
+		log_info("name lookups use only the nameserver %s (%s, a "
+		    "test hook)", ns, LINK_NAMESERVER_ENV);
+	} else if ((l->dns = evdns_base_new(l->base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
+		return ERR_NOMEM;
+	snprintf(v, sizeof v, "%d", LINK_RESOLVE_TIMEOUT_S);
+	(void)evdns_base_set_option(l->dns, "timeout:", v);
+	snprintf(v, sizeof v, "%d", LINK_RESOLVE_ATTEMPTS);
+	(void)evdns_base_set_option(l->dns, "attempts:", v);
+	return 0;
+}
+
+static void
+on_answer(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct link_lookup *lk = arg;
+	struct link_path *p = lk->path;
+
+	if (p == NULL) {
+		/* Cancelled (invariant 2). */
+		lk->link->cancelled--;
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		free(lk);
+		return;
+	}
+	p->lookup = NULL;
+	free(lk);
+	if (result != 0 || res == NULL)
+		link_path_resolved(p, ERR_NOT_FOUND, result != 0 ?
+		    evutil_gai_strerror(result) : "no address", NULL, 0);
+	else
+		link_path_resolved(p, 0, NULL, res->ai_addr,
+		    (socklen_t)res->ai_addrlen);
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+}
+
+int
+link_resolve_start(struct link_path *p, const char *host, const char *port)
+{
+	struct link *l = p->ch->link;
+	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *req;
+	struct link_lookup *lk;
+	int r;
+
+	if (l->dns == NULL && (r = dns_open(l)) != 0)
+		return r;
+	if ((lk = calloc(1, sizeof *lk)) == NULL)
+		return ERR_NOMEM;
+	lk->link = l;
+	lk->path = p;
+	p->lookup = lk;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	/* May call on_answer (and free lk) before it returns NULL. */
+	req = evdns_getaddrinfo(l->dns, host, port, &hints, on_answer, lk);
+	if (req != NULL)
+		lk->req = req;
+	return 0;
+}
+
+void
+link_resolve_cancel(struct link_path *p)
+{
+	struct link_lookup *lk = p->lookup;
+
+	if (lk == NULL)
+		return;
+	p->lookup = NULL;
+	lk->path = NULL;
+	lk->link->cancelled++;
+	evdns_getaddrinfo_cancel(lk->req);
+}
+
+void
+link_resolve_fini(struct link *l)
+{
+	if (l->cancelled > 0)
+		(void)event_base_loop(l->base, EVLOOP_NONBLOCK);
+	if (l->cancelled > 0)
+		log_debug("%u cancelled name lookups not yet called back",
+		    l->cancelled);
+	if (l->dns != NULL)
+		evdns_base_free(l->dns, 0);
+	l->dns = NULL;
+}
