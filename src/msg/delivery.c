@@ -393,6 +393,7 @@ delivery_path_change(struct delivery *d,
 	if (c == NULL || path >= c->npaths)
 		return;
 	c->up[path] = up;
+	c->copied[path] = 0;	/* a new session holds no copies yet */
 	for (unsigned i = 0; i < c->npaths && active < 0; i++)
 		if (c->up[i])
 			active = (int)i;

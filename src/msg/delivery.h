@@ -3,7 +3,9 @@
  * (docs/delivery.md has the records in CDDL and the rules).
  *
  * Per channel, the engine sends our chain on one active path (the lowest
- * path that is up) and receives the peer's on any path: SYNC says what a
+ * path that is up; a FLASH message also goes as a copy on the other paths
+ * that are up where the peer can take it: docs/delivery.md, "FLASH on
+ * every live path") and receives the peer's on any path: SYNC says what a
  * side holds of the other's chain (a signed receipt) and makes the other
  * resend the rest; MSG / MSG_PART carry a header and its body; HEAD is a
  * signed chain head over the run sent; RECEIPT is the receiver's signed

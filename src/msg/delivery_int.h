@@ -50,6 +50,11 @@ struct dl_channel {
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	uint64_t progress_ms, sync_ms, gap_sync_ms;
 	uint64_t refused, resends;
+	/* FLASH copies on the other live paths (delivery_send.c copy_paths):
+	 * per path, the seq of the last MSG copied there in an unbroken run
+	 * after what the peer has receipted; 0: none since the path's last
+	 * change. */
+	uint64_t copied[DELIVERY_MAX_PATHS];
 	/* Receiver. */
 	struct chain_verifier v;
 	struct dl_pend pend[CHAIN_RUN_MAX];

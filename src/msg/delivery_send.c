@@ -4,7 +4,9 @@
  * HEAD, RECEIPT), assignment in batches under a signed head, the group
  * commit of submitted messages with its early send, the waiters answered
  * at the peer's receipt, and the pump of one channel (sends, resends and
- * assignment within the window). Receiving is in delivery_recv.c.
+ * assignment within the window). Everything goes on the channel's active
+ * path; a FLASH message and its head also go as copies on the other live
+ * paths (copy_paths). Receiving is in delivery_recv.c.
  */
 #include "msg/delivery.h"
 
@@ -49,6 +51,35 @@ send_rec(struct delivery *d, struct dl_channel *c, uint8_t type,
 	return d->io.send(d->io.ctx, c->id, (unsigned)c->active, type, b, n);
 }
 
+/*
+ * FLASH on every live path (docs/delivery.md): the paths, as a mask, on
+ * which the message at seq also goes as a copy besides the active path.
+ * A FLASH whose body fits one MSG goes on every other path that is up
+ * where the peer already holds everything before it: all of it receipted
+ * (seq is the receipt's next), or the message before copied on that same
+ * path (one session keeps the order). Elsewhere the copy would meet a gap
+ * at the peer: a refusal (WARN) and a gap SYNC that sends the active path
+ * back, so it is not made; the active path carries the message anyway.
+ * None for other precedences, and none for a body in MSG_PARTs (the peer
+ * assembles parts per channel, not per path).
+ */
+static unsigned
+copy_paths(const struct dl_channel *c, uint8_t precedence, size_t body_len,
+    uint64_t seq)
+{
+	unsigned mask = 0;
+
+	if (precedence != ENVELOPE_FLASH || body_len > DELIVERY_PART_MAX ||
+	    c->active < 0)
+		return 0;
+	for (unsigned p = 0; p < c->npaths; p++)
+		if ((int)p != c->active && c->up[p] &&
+		    (seq == c->receipted + 1 ||
+		    (c->copied[p] != 0 && c->copied[p] + 1 == seq)))
+			mask |= 1u << p;
+	return mask;
+}
+
 /* Our signed statement of how far we hold the peer's chain. */
 static int
 make_receipt(struct delivery *d, struct dl_channel *c, struct chain_receipt *r)
@@ -89,8 +120,13 @@ dl_send_receipt(struct delivery *d, struct dl_channel *c)
 	(void)send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
 }
 
+/* Sends a head on the active path (unless copy_only), and as a copy on
+ * the paths in copies; a copy's failure is its own (the next copy on that
+ * path meets an unsigned run the next head covers). The active path's
+ * result. */
 static int
-send_head(struct delivery *d, struct dl_channel *c, const struct chain_head *h)
+send_head(struct delivery *d, struct dl_channel *c, const struct chain_head *h,
+    unsigned copies, bool copy_only)
 {
 	uint8_t b[CHAIN_HEAD_MAX];
 	size_t n;
@@ -98,18 +134,31 @@ send_head(struct delivery *d, struct dl_channel *c, const struct chain_head *h)
 
 	if ((r = chain_head_encode(h, b, sizeof b, &n)) != 0)
 		return r;
-	return send_rec(d, c, DELIVERY_REC_HEAD, b, n);
+	if (!copy_only)
+		r = send_rec(d, c, DELIVERY_REC_HEAD, b, n);
+	for (unsigned p = 0; p < c->npaths; p++)
+		if (copies & (1u << p))
+			(void)d->io.send(d->io.ctx, c->id, p,
+			    DELIVERY_REC_HEAD, b, n);
+	return r;
 }
 
-/* Sends one message: one MSG, or MSG_PARTs for a large body. */
+/*
+ * Sends one message: one MSG, or MSG_PARTs for a large body. Once the
+ * MSG has gone on the active path, a copy goes on each path in copies
+ * (copy_paths); *went says where it went, and c->copied follows. The
+ * active path's result.
+ */
 static int
-send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m)
+send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
+    unsigned copies, unsigned *went)
 {
 	uint8_t *b;
 	size_t cap = m->header_len + (m->body_len < DELIVERY_PART_MAX ?
 	    m->body_len : DELIVERY_PART_MAX) + 64, n, off = 0;
 	int r;
 
+	*went = 0;
 	if ((b = malloc(cap)) == NULL)
 		return ERR_NOMEM;
 	if (m->body_len <= DELIVERY_PART_MAX) {
@@ -117,6 +166,16 @@ send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m)
 		    m->body_len, b, cap, &n);
 		if (r == 0)
 			r = send_rec(d, c, DELIVERY_REC_MSG, b, n);
+		for (unsigned p = 0; r == 0 && p < c->npaths; p++) {
+			if (!(copies & (1u << p)))
+				continue;
+			if (d->io.send(d->io.ctx, c->id, p, DELIVERY_REC_MSG,
+			    b, n) == 0) {
+				c->copied[p] = m->seq;
+				*went |= 1u << p;
+			} else
+				c->copied[p] = 0;
+		}
 		free(b);
 		return r;
 	}
@@ -151,9 +210,11 @@ send_one(void *arg, struct store_msg *m)
 	struct store_head sh;
 	struct chain_head h;
 	bool head = false;
+	unsigned went;
 	int r;
 
-	if ((r = send_msg(d, c, m)) != 0)
+	if ((r = send_msg(d, c, m, copy_paths(c, m->precedence, m->body_len,
+	    m->seq), &went)) != 0)
 		goto fail;
 	c->unsigned_n++;
 	c->unsigned_bytes += m->header_len + m->body_len;
@@ -163,8 +224,10 @@ send_one(void *arg, struct store_msg *m)
 		head = true;
 	} else if (r != 0 && r != ERR_NOT_FOUND) {
 		goto fail;
-	} else if (c->unsigned_n >= DELIVERY_RUN_SIGN ||
+	} else if (went != 0 || c->unsigned_n >= DELIVERY_RUN_SIGN ||
 	    c->unsigned_bytes >= DELIVERY_RUN_BYTES || m->seq == c->assigned) {
+		/* (a copied FLASH gets a head of its own: the copies hold
+		 * nothing after it) */
 		if ((r = chain_head_over(&h, m, d->k)) != 0)
 			goto fail;
 		chain_head_to_store(&sh, &h);
@@ -176,7 +239,7 @@ send_one(void *arg, struct store_msg *m)
 		head = true;
 	}
 	if (head) {
-		if ((r = send_head(d, c, &h)) != 0)
+		if ((r = send_head(d, c, &h, went, false)) != 0)
 			goto fail;
 		c->unsigned_n = c->unsigned_bytes = 0;
 	}
@@ -444,6 +507,50 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
 }
 
 /*
+ * The early send's FLASH copies (copy_paths): each path that took copies
+ * gets a head over the last of them. The group's head h where that is
+ * its last message (sent here unless with_h: it went with the active
+ * path's); else one signed over that message, and stored in the group's
+ * transaction as the group's head is.
+ */
+static int
+copy_heads_early(struct delivery *d, struct dl_channel *c,
+    struct dl_sub *const *last, const struct chain_head *h, bool with_h)
+{
+	struct store_head sh;
+	struct chain_head x;
+	unsigned done = 0, mask;
+	int r;
+
+	for (unsigned p = 0; p < c->npaths; p++) {
+		if (last[p] == NULL || (done & (1u << p)))
+			continue;
+		mask = 0;
+		for (unsigned q = p; q < c->npaths; q++)
+			if (last[q] == last[p])
+				mask |= 1u << q;
+		done |= mask;
+		if (last[p]->seq == h->seq) {
+			if (!with_h)
+				(void)send_head(d, c, h, mask, true);
+			continue;
+		}
+		memset(&x, 0, sizeof x);
+		memcpy(x.channel, c->id, sizeof x.channel);
+		x.sender = c->self;
+		x.seq = last[p]->seq;
+		envelope_header_id(last[p]->hdr, last[p]->hlen, x.id);
+		if ((r = chain_head_sign(&x, d->k)) != 0)
+			return r;
+		(void)send_head(d, c, &x, mask, true);
+		chain_head_to_store(&sh, &x);
+		if ((r = store_head_put(d->s, &sh, dl_now(d))) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
  * The early send (docs/delivery.md, "Group commit"): what subs_direct put
  * in a channel's chain goes on the wire from memory, MSGs in seq order and
  * the head, before the rest of the transaction (the audit, the head's and
@@ -452,7 +559,9 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
  * sent (c->sent was the seq before the group's first); a send that does
  * not go (a full output queue) is left to dl_pump_channel, which reads the
  * rest back once committed. Signs every head in heads[] that a channel
- * took (the caller stores them). Sets early[i] where anything left.
+ * took (the caller stores them). Sets early[i] where anything left. A
+ * FLASH also goes as a copy on the other live paths (copy_paths), with
+ * its head (copy_heads_early).
  */
 static int
 subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
@@ -469,6 +578,9 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 	}
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
+		struct dl_sub *last[DELIVERY_MAX_PATHS] = { NULL };
+		unsigned went;
+		bool with_h = false;
 		if (!took[i])
 			continue;
 		for (uint8_t p = 0; p <= 3; p++)
@@ -482,8 +594,13 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 				m.header_len = sb->hlen;
 				m.body = sb->body;
 				m.body_len = sb->len;
-				if (send_msg(d, c, &m) != 0)
+				if (send_msg(d, c, &m, copy_paths(c,
+				    sb->precedence, sb->len, sb->seq), &went) !=
+				    0)
 					continue;
+				for (unsigned q = 0; q < c->npaths; q++)
+					if (went & (1u << q))
+						last[q] = sb;
 				c->sent = c->sent_early = sb->seq;
 				early[i] = true;
 			}
@@ -491,12 +608,19 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 		if ((r = chain_head_sign(&h, d->k)) != 0)
 			return r;
 		chain_head_to_store(&heads[i], &h);
-		if (!early[i] || c->sent != heads[i].seq)
-			continue;
-		if (send_head(d, c, &h) == 0)
-			c->unsigned_n = c->unsigned_bytes = 0;
-		else	/* the last MSG and its stored head go again */
-			c->sent = heads[i].seq - 1;
+		if (early[i] && c->sent == heads[i].seq) {
+			unsigned copies = 0;
+			for (unsigned q = 0; q < c->npaths; q++)
+				if (last[q] != NULL && last[q]->seq == h.seq)
+					copies |= 1u << q;
+			with_h = true;
+			if (send_head(d, c, &h, copies, false) == 0)
+				c->unsigned_n = c->unsigned_bytes = 0;
+			else	/* the last MSG and its stored head go again */
+				c->sent = heads[i].seq - 1;
+		}
+		if ((r = copy_heads_early(d, c, last, &h, with_h)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -605,6 +729,9 @@ dl_subs_flush(struct delivery *d)
 				dl_sender_reload(d, c);
 			if (c->sent > c->assigned)
 				c->sent = c->assigned;
+			/* seqs rolled back may be given again: no copy run
+			 * goes on from them */
+			memset(c->copied, 0, sizeof c->copied);
 			/* Sent early, then not committed: the peer may
 			 * hold what this store does not. Every session of
 			 * the channel ends (a path left up could be synced

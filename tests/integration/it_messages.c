@@ -14,7 +14,10 @@
  * through the test-only msg-inject request (parleyd.conf debug_inject),
  * named in south's log with nothing stored; FLASH sent last after 1,000
  * ROUTINE to a stopped (SIGSTOP) peer, and to a slow one behind
- * tools/throttle, arrives before most of them; a full
+ * tools/throttle, arrives before most of them; a FLASH sent while the
+ * active path's relay is stopped (SIGSTOP: the connection stays open,
+ * nothing passes) reaches south at once over the other path, before the
+ * link notices (path 0 still up), and its repeat is harmless; a full
  * store (store_max_pages) makes `parley send` fail with "store full" and
  * store nothing, and sending works again once the cap is lifted.
  *
@@ -53,6 +56,7 @@
 #define KILLS 12
 
 static char tmpdir[] = "/tmp/parley-it-msg-XXXXXX";
+static pid_t pid_relay = -1;		/* tools/throttle, while one runs */
 
 static void
 on_alarm(int sig)
@@ -65,6 +69,10 @@ on_alarm(int sig)
 		kill(pid_n, SIGKILL);
 	if (pid_s > 0)
 		kill(pid_s, SIGKILL);
+	if (pid_relay > 0) {
+		kill(pid_relay, SIGCONT);
+		kill(pid_relay, SIGKILL);
+	}
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
 }
@@ -641,6 +649,129 @@ test_flash_slow_peer(void)
 	CHECK(wait_synced(15000));
 }
 
+/* --- FLASH on every live path ---------------------------------------------- */
+
+/* Path idx of the first channel at home is up: 1, 0, or -1 unknown. */
+static int
+path_up(const char *home, unsigned idx)
+{
+	json_t *r = call(home, json_pack("{s:s}", "cmd", "status")), *p;
+	int up = -1;
+
+	p = json_array_get(json_object_get(json_array_get(json_object_get(
+	    json_object_get(r, "result"), "channels"), 0), "paths"), idx);
+	if (p != NULL)
+		up = json_is_true(json_object_get(p, "up")) ? 1 : 0;
+	json_decref(r);
+	return up;
+}
+
+/* How many of south's newest 50 inbox messages have first line text. */
+static int
+inbox_has(const char *text)
+{
+	json_t *r = call(home_s, json_pack("{s:s, s:i}", "cmd", "inbox",
+	    "max", 50)), *m;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "messages"), i, m)
+		if (json_string_value(json_object_get(m, "first_line")) &&
+		    strcmp(json_string_value(json_object_get(m, "first_line")),
+		    text) == 0)
+			n++;
+	json_decref(r);
+	return n;
+}
+
+/*
+ * Path 0 (the active one) goes through tools/throttle, path 1 is direct;
+ * north dials both (north listens elsewhere, so south's dials fail). The
+ * relay is stopped (SIGSTOP): its connections stay open and nothing
+ * passes, so the link sees path 0 up until 2 heartbeat intervals of
+ * silence (heartbeat_ms 15000 here: 30 s; the agreement's 1 s would
+ * make it 2 s). A FLASH sent then is in south's inbox while north still
+ * shows path 0 up: it came over path 1, before any failover. Once the
+ * relay goes on, south gets the copy on path 0 again: taken as a repeat,
+ * nothing refused, the FLASH in the inbox once.
+ */
+static void
+test_flash_every_path(void)
+{
+	char cn[256], cs[256], bin[1100], a[2][16];
+	const char *text = "FLASH: on every live path";
+	long long refused;
+	uint64_t t0, took = 0;
+	bool in = false;
+
+	kill(pid_n, SIGTERM);
+	kill(pid_s, SIGTERM);
+	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
+	pid_n = pid_s = -1;
+	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"heartbeat_ms\": 15000, \"listen\": [\"127.0.0.1:%d\", "
+	    "\"127.0.0.1:%d\"]}\n", port_base + 10,
+	    port_base + 11);
+	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"heartbeat_ms\": 15000, \"listen\": [\"127.0.0.1:%d\", "
+	    "\"127.0.0.1:%d\"]}\n", port_base + 12,
+	    port_base + 3);
+	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, cs) == 0);
+	/* south's path-0 address -> the relay -> where south listens */
+	snprintf(a[0], sizeof a[0], "%d", port_base + 2);
+	snprintf(a[1], sizeof a[1], "%d", port_base + 12);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	if ((pid_relay = fork()) == 0) {
+		execl(bin, "throttle", "100000000", a[0], a[1], (char *)NULL);
+		_exit(127);
+	}
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+	t0 = now_ms();
+	while ((path_up(home_n, 0) != 1 || path_up(home_n, 1) != 1) &&
+	    now_ms() - t0 < 15000)
+		usleep(50000);
+	CHECK_INT(path_up(home_n, 0), 1);
+	CHECK_INT(path_up(home_n, 1), 1);
+	CHECK_INT(msg_field(home_n, "active_path"), 0);
+	CHECK(wait_synced(15000));	/* on path 0, if it came up last */
+	CHECK(wait_settled(30000));
+	refused = msg_field(home_s, "refused");
+
+	kill(pid_relay, SIGSTOP);
+	t0 = now_ms();
+	CHECK_INT(send_text(home_n, text, "flash", NULL, 0), 1);
+	while (!(in = inbox_has(text) > 0) && now_ms() - t0 < 20000)
+		usleep(20000);
+	took = now_ms() - t0;
+	CHECK(in);
+	/* before the link noticed anything: path 0 still up and active */
+	CHECK_INT(path_up(home_n, 0), 1);
+	CHECK_INT(msg_field(home_n, "active_path"), 0);
+	printf("  FLASH %s south's inbox %llu ms after the send; path 0 "
+	    "(stopped relay) up: %d\n", in ? "in" : "NOT in",
+	    (unsigned long long)took, path_up(home_n, 0));
+	kill(pid_relay, SIGCONT);
+
+	/* path 0 flows again: the repeat changes nothing */
+	CHECK(wait_settled(30000));
+	CHECK_INT(inbox_has(text), 1);
+	CHECK_INT(msg_field(home_s, "refused"), refused);
+	kill(pid_relay, SIGKILL);
+	reap(pid_relay, 2000);
+	pid_relay = -1;
+	kill(pid_n, SIGTERM);
+	kill(pid_s, SIGTERM);
+	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
+	pid_n = pid_s = -1;
+	CHECK(write_conf(home_n, conf) == 0 && write_conf(home_s, conf) == 0);
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+}
+
 /* --- full disk --------------------------------------------------------- */
 
 static void
@@ -884,6 +1015,7 @@ main(void)
 	RUN(test_refusals);
 	RUN(test_flash_overtakes);
 	RUN(test_flash_slow_peer);
+	RUN(test_flash_every_path);
 	RUN(test_full_disk);
 	RUN(test_store_fails_after_send);
 	RUN(test_stores_agree);

@@ -3,7 +3,9 @@
  * memory, each with its own in-memory store: exactly once and in order;
  * group commit (many submissions, one commit, answers after it);
  * resend after a lost connection; SYNC semantics (nothing resent that the
- * peer holds); FLASH overtakes a backlog; large bodies in parts; and each
+ * peer holds); FLASH overtakes a backlog; FLASH on every live path (two
+ * paths: copies where the peer holds what comes before, repeats
+ * harmless in either order); large bodies in parts; and each
  * refusal, made by a fake peer feeding crafted records, named in the log
  * with nothing stored. No network.
  */
@@ -21,15 +23,17 @@
 
 struct rec {
 	uint8_t type;
+	unsigned path;
 	uint8_t *b;
 	size_t n;
 };
 
-/* One direction of the memory wire. */
+/* One direction of the memory wire (all paths, in the order sent). */
 struct pipe {
 	struct rec q[QCAP];
 	size_t head, tail;
 	uint64_t msgs;			/* MSG records sent */
+	uint64_t msg_on[2], part_on[2], head_on[2];	/* per path */
 };
 
 struct node {
@@ -45,6 +49,7 @@ struct node {
 static uint8_t chan[32];
 static uint64_t clock_ms = 1700000000000u;
 static int drop_type = -1;		/* the next record of this type is lost */
+static unsigned npaths = 1;		/* of the channel, at engines_start */
 static struct node na, nb;
 static struct pipe pab, pba;
 static char logpath[] = "/tmp/parley-test-delivery-XXXXXX";
@@ -57,8 +62,7 @@ io_send(void *ctx, const uint8_t c[32], unsigned path, uint8_t type,
 	struct rec *r;
 
 	(void)c;
-	(void)path;
-	if (!x->connected)
+	if (!x->connected || path >= npaths)
 		return ERR_CLOSED;
 	if (x->out->tail - x->out->head >= QCAP)
 		return ERR_FULL;
@@ -68,12 +72,19 @@ io_send(void *ctx, const uint8_t c[32], unsigned path, uint8_t type,
 	}
 	r = &x->out->q[x->out->tail % QCAP];
 	r->type = type;
+	r->path = path;
 	r->b = malloc(n ? n : 1);
 	memcpy(r->b, b, n);
 	r->n = n;
 	x->out->tail++;
 	if (type == DELIVERY_REC_MSG)
 		x->out->msgs++;
+	if (type == DELIVERY_REC_MSG)
+		x->out->msg_on[path]++;
+	else if (type == DELIVERY_REC_PART)
+		x->out->part_on[path]++;
+	else if (type == DELIVERY_REC_HEAD)
+		x->out->head_on[path]++;
 	return 0;
 }
 
@@ -132,7 +143,8 @@ engines_start(void)
 		io.ctx = n[i];
 		if (delivery_new(n[i]->s, &n[i]->k, &io, &n[i]->d) != 0 ||
 		    delivery_add_channel(n[i]->d, chan, (uint8_t)i,
-		    n[i]->peer->k.id.sign_pub, i ? "north" : "south", 1) != 0)
+		    n[i]->peer->k.id.sign_pub, i ? "north" : "south", npaths)
+		    != 0)
 			abort();
 	}
 }
@@ -163,8 +175,10 @@ connect_both(bool up)
 		pipe_clear(&pab);
 		pipe_clear(&pba);
 	}
-	delivery_path_change(na.d, chan, 0, up);
-	delivery_path_change(nb.d, chan, 0, up);
+	for (unsigned p = 0; p < npaths; p++) {
+		delivery_path_change(na.d, chan, p, up);
+		delivery_path_change(nb.d, chan, p, up);
+	}
 }
 
 /* Delivers up to max records each way; returns how many moved. */
@@ -186,8 +200,8 @@ run(size_t max)
 			}
 			if (p->head < p->tail && moved < max) {
 				struct rec r = p->q[p->head++ % QCAP];
-				delivery_record(x->peer->d, chan, 0, r.type,
-				    r.b, r.n);
+				delivery_record(x->peer->d, chan, r.path,
+				    r.type, r.b, r.n);
 				free(r.b);
 				moved++;
 				any = true;
@@ -1063,6 +1077,229 @@ test_doubt_after_commit_failure(void)
 	}
 }
 
+/* --- FLASH on every live path (two paths) ----------------------------- */
+
+/* Where the log ends now (log_since reads from there). */
+static long
+log_mark(void)
+{
+	long end = 0;
+	FILE *f;
+
+	fflush(stderr);
+	if ((f = fopen(logpath, "r")) != NULL) {
+		if (fseek(f, 0, SEEK_END) == 0)
+			end = ftell(f);
+		fclose(f);
+	}
+	return end;
+}
+
+/* A line containing s written since mark. */
+static bool
+log_since(long mark, const char *s)
+{
+	char line[2048];
+	bool found = false;
+	FILE *f;
+
+	fflush(stderr);
+	if ((f = fopen(logpath, "r")) == NULL)
+		return false;
+	if (fseek(f, mark, SEEK_SET) == 0)
+		while (!found && fgets(line, sizeof line, f))
+			found = strstr(line, s) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void
+counts_reset(void)
+{
+	memset(pab.msg_on, 0, sizeof pab.msg_on);
+	memset(pab.part_on, 0, sizeof pab.part_on);
+	memset(pab.head_on, 0, sizeof pab.head_on);
+}
+
+/* Hands south what north has sent so far: first everything sent on path
+ * first, then the other path's, each in its own order (as two sessions
+ * may deliver them). */
+static void
+deliver_path_first(unsigned first)
+{
+	size_t n = pab.tail - pab.head;
+	struct rec *v = malloc((n ? n : 1) * sizeof *v);
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = pab.q[(pab.head + i) % QCAP];
+	pab.head = pab.tail;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			if ((v[i].path == first) != (pass == 0))
+				continue;
+			delivery_record(nb.d, chan, v[i].path, v[i].type,
+			    v[i].b, v[i].n);
+			free(v[i].b);
+		}
+	free(v);
+}
+
+static void
+submit(uint8_t prec, const char *text, struct answers *a)
+{
+	CHECK_INT(delivery_submit(na.d, 0, prec, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)text, strlen(text), false, NULL,
+	    answer, a), 0);
+}
+
+/*
+ * A channel with two paths up, path 0 active. A ROUTINE goes on path 0
+ * alone; a FLASH goes on both, with a head over it on each, whether it
+ * leaves at its group's commit (the early send), from the pump (queued),
+ * or again after a stall; a FLASH behind an unreceipted message, and one
+ * in MSG_PARTs, go on path 0 alone. South gets the copies first or last:
+ * each message is stored once, nothing refused, nothing logged at WARN.
+ */
+static void
+test_flash_every_path(void)
+{
+	struct delivery_stats st;
+	struct answers a;
+	struct seen s;
+	uint64_t drops = na.drops + nb.drops;
+	uint8_t *big;
+	int64_t qid;
+	long mark;
+
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK(st.synced);
+	CHECK_INT(st.active_path, 0);
+	mark = log_mark();
+	memset(&a, 0, sizeof a);
+
+	/* ROUTINE: the active path only */
+	counts_reset();
+	submit(ENVELOPE_ROUTINE, "routine", &a);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 1);
+	CHECK_INT(pab.msg_on[1], 0);
+	CHECK_INT(pab.head_on[1], 0);
+	run(1000000);
+
+	/* FLASH at its commit: both paths; the copy reaches south first */
+	counts_reset();
+	submit(ENVELOPE_FLASH, "flash early", &a);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 1);
+	CHECK_INT(pab.head_on[0], 1);
+	CHECK_INT(pab.msg_on[1], 1);
+	CHECK_INT(pab.head_on[1], 1);
+	deliver_path_first(1);
+	CHECK_INT(received(&nb, 0, &s), 2);
+	run(1000000);
+
+	/* FLASH from the pump (queued): both paths; path 0 first */
+	counts_reset();
+	queue_n(&na, 1, ENVELOPE_FLASH, "flash queued");
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 1);
+	CHECK_INT(pab.msg_on[1], 1);
+	CHECK_INT(pab.head_on[1], 1);
+	deliver_path_first(0);
+	CHECK_INT(received(&nb, 0, &s), 3);
+	run(1000000);
+
+	/* One group: a ROUTINE and two FLASH. Both FLASH (seq 4, 5) on both
+	 * paths; path 1 gets a head over the second (the group's head is
+	 * over the ROUTINE, seq 6, which path 1 does not carry). */
+	counts_reset();
+	submit(ENVELOPE_ROUTINE, "routine in group", &a);
+	submit(ENVELOPE_FLASH, "flash 1 in group", &a);
+	submit(ENVELOPE_FLASH, "flash 2 in group", &a);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 3);
+	CHECK_INT(pab.head_on[0], 1);
+	CHECK_INT(pab.msg_on[1], 2);
+	CHECK_INT(pab.head_on[1], 1);
+	deliver_path_first(1);
+	CHECK_INT(received(&nb, 0, &s), 6);
+	run(1000000);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 6);
+
+	/* South's receipts are lost: after the stall the FLASH goes again,
+	 * on both paths; south takes the repeats as repeats. */
+	nb.connected = false;
+	counts_reset();
+	submit(ENVELOPE_FLASH, "flash resent", &a);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 7);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 6);
+	nb.connected = true;
+	counts_reset();
+	clock_ms += DELIVERY_STALL_MS;
+	delivery_tick(na.d);
+	CHECK_INT(pab.msg_on[0], 1);
+	CHECK_INT(pab.msg_on[1], 1);
+	CHECK_INT(pab.head_on[1], 1);
+	run(1000000);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 7);
+	CHECK_INT(st.resends, 1);
+
+	/* Busy: a FLASH behind a message not yet receipted goes on the
+	 * active path only (a copy would meet a gap at south). */
+	counts_reset();
+	submit(ENVELOPE_ROUTINE, "in flight", &a);
+	delivery_pump(na.d);
+	submit(ENVELOPE_FLASH, "flash behind", &a);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 2);
+	CHECK_INT(pab.msg_on[1], 0);
+	CHECK_INT(pab.head_on[1], 0);
+	deliver_path_first(1);	/* (a copy would be refused: gap) */
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 9);
+
+	/* A FLASH in parts: the active path only */
+	big = malloc(DELIVERY_PART_MAX + 100);
+	memset(big, 'p', DELIVERY_PART_MAX + 100);
+	counts_reset();
+	CHECK_INT(delivery_queue(na.d, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, big, DELIVERY_PART_MAX + 100, &qid), 0);
+	delivery_pump(na.d);
+	CHECK_INT(pab.part_on[0], 2);
+	CHECK_INT(pab.part_on[1], 0);
+	CHECK_INT(pab.msg_on[1], 0);
+	CHECK_INT(pab.head_on[1], 0);
+	run(1000000);
+	free(big);
+
+	/* every message once, in order; no refusal, no drop, no warning */
+	CHECK_INT(received(&nb, 0, &s), 10);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK_INT(st.received, 10);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK_INT(st.receipted, 10);
+	CHECK_INT(na.drops + nb.drops, drops);
+	CHECK(!log_since(mark, " WARN: "));
+	CHECK(!log_since(mark, " ERROR: "));
+	CHECK_INT(a.n, 8);		/* the submitted ones */
+	for (int i = 0; i < a.n; i++)
+		CHECK_INT(a.r[i], 0);
+	engines_stop(false);
+	npaths = 1;
+}
+
 int
 main(void)
 {
@@ -1091,6 +1328,7 @@ main(void)
 	RUN(test_receipt_names_our_id);
 	RUN(test_recover);
 	RUN(test_doubt_after_commit_failure);
+	RUN(test_flash_every_path);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
