@@ -198,7 +198,7 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	r = chain_accept_head(&c->v, &h, &acc);
 	if (r == ERR_REPLAY) {
-		dl_send_receipt(d, c);		/* tell it again */
+		dl_send_receipt_on(d, c, path);	/* tell it again */
 		return;
 	}
 	if (r != 0) {
@@ -224,7 +224,7 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 		free(c->pend[i].body);
 	memmove(c->pend, c->pend + acc, (c->npend - acc) * sizeof c->pend[0]);
 	c->npend -= acc;
-	dl_send_receipt(d, c);
+	dl_send_receipt_on(d, c, path);
 }
 
 /* --- recovery of our own chain (msg/recover.h, docs/delivery.md) ------- */

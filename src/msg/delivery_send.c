@@ -107,8 +107,11 @@ dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply)
 		c->sync_ms = dl_now(d);
 }
 
+/* Our receipt, on path when it is up (the one its head came on: a FLASH
+ * copy's receipt goes back where the copy got through, docs/delivery.md),
+ * else on the active path. */
 void
-dl_send_receipt(struct delivery *d, struct dl_channel *c)
+dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path)
 {
 	struct chain_receipt rc;
 	uint8_t b[CHAIN_RECEIPT_MAX];
@@ -117,7 +120,17 @@ dl_send_receipt(struct delivery *d, struct dl_channel *c)
 	if (make_receipt(d, c, &rc) != 0 ||
 	    chain_receipt_encode(&rc, b, sizeof b, &n) != 0)
 		return;
+	if (path < c->npaths && c->up[path] && (int)path != c->active &&
+	    d->io.send(d->io.ctx, c->id, path, DELIVERY_REC_RECEIPT, b,
+	    n) == 0)
+		return;
 	(void)send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
+}
+
+void
+dl_send_receipt(struct delivery *d, struct dl_channel *c)
+{
+	dl_send_receipt_on(d, c, DELIVERY_MAX_PATHS);
 }
 
 /* Sends a head on the active path (unless copy_only), and as a copy on

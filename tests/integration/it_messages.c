@@ -747,6 +747,13 @@ test_flash_every_path(void)
 		usleep(20000);
 	took = now_ms() - t0;
 	CHECK(in);
+	/* south's receipt came back on path 1, where the copy got through:
+	 * north's operator sees the FLASH receipted */
+	while (msg_field(home_n, "receipted") < msg_field(home_n, "assigned")
+	    && now_ms() - t0 < 20000)
+		usleep(20000);
+	CHECK_INT(msg_field(home_n, "receipted"), msg_field(home_n,
+	    "assigned"));
 	/* before the link noticed anything: path 0 still up and active */
 	CHECK_INT(path_up(home_n, 0), 1);
 	CHECK_INT(msg_field(home_n, "active_path"), 0);

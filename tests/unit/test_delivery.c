@@ -33,7 +33,7 @@ struct pipe {
 	struct rec q[QCAP];
 	size_t head, tail;
 	uint64_t msgs;			/* MSG records sent */
-	uint64_t msg_on[2], part_on[2], head_on[2];	/* per path */
+	uint64_t msg_on[2], part_on[2], head_on[2], rc_on[2];	/* per path */
 };
 
 struct node {
@@ -85,6 +85,8 @@ io_send(void *ctx, const uint8_t c[32], unsigned path, uint8_t type,
 		x->out->part_on[path]++;
 	else if (type == DELIVERY_REC_HEAD)
 		x->out->head_on[path]++;
+	else if (type == DELIVERY_REC_RECEIPT)
+		x->out->rc_on[path]++;
 	return 0;
 }
 
@@ -1119,6 +1121,7 @@ counts_reset(void)
 	memset(pab.msg_on, 0, sizeof pab.msg_on);
 	memset(pab.part_on, 0, sizeof pab.part_on);
 	memset(pab.head_on, 0, sizeof pab.head_on);
+	memset(pba.rc_on, 0, sizeof pba.rc_on);
 }
 
 /* Hands south what north has sent so far: first everything sent on path
@@ -1200,6 +1203,10 @@ test_flash_every_path(void)
 	CHECK_INT(pab.head_on[1], 1);
 	deliver_path_first(1);
 	CHECK_INT(received(&nb, 0, &s), 2);
+	/* the receipt goes back on the path the head got through first
+	 * (and, for the repeat on path 0, on path 0) */
+	CHECK_INT(pba.rc_on[1], 1);
+	CHECK_INT(pba.rc_on[0], 1);
 	run(1000000);
 
 	/* FLASH from the pump (queued): both paths; path 0 first */
