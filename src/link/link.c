@@ -126,7 +126,9 @@ link_path_resolved(struct link_path *p, int r, const char *why,
 {
 	if (r == 0) {
 		p->resolve_failed = false;
-		if (p->ch->usable != 0 || p->ch->link->closing)
+		/* a session may have come from the peer meanwhile */
+		if (p->ch->usable != 0 || p->ch->link->closing ||
+		    p->session != NULL)
 			return;
 		if ((r = link_conn_dial(p, sa, salen)) == 0)
 			return;
@@ -214,6 +216,7 @@ link_path_attach(struct link_path *p, struct link_conn *c)
 	p->session = c;
 	p->up_at_ms = link_now_ms();
 	p->test_next = 0;
+	p->addr_turn = 0;	/* the next lookup's first address first */
 	if (!p->up)
 		log_info("channel %s path %u to %s up (%s, started by %s)",
 		    ch->idhex, p->index, them, c->peer,

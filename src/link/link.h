@@ -95,10 +95,13 @@ int link_new(struct event_base *base, const char *home, const struct keys *k,
 /*
  * Closes every session and listener; NULL does nothing. Name lookups
  * still pending are cancelled first; evdns completes a cancellation from
- * the loop, so then (only then) link_free runs one non-blocking turn of
- * base, with the link still whole and dialling stopped: call it where
- * such a turn is safe (parleyd: after the loop returned, before the
- * layers the link calls up into are freed).
+ * the loop, so then (only then) link_free runs base without blocking
+ * (EVLOOP_NONBLOCK: until nothing is ready, so other ready callbacks run
+ * too), with the link still whole and dialling stopped: call it where
+ * that is safe (parleyd: after the loop returned, before the layers the
+ * link calls up into are freed). Called from inside the loop, that run
+ * is refused by libevent, and the cancelled lookups are left to free
+ * themselves when their callbacks come, touching nothing of the link.
  */
 void link_free(struct link *l);
 

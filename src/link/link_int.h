@@ -37,6 +37,9 @@ struct link_path {
 					   has a connection), or NULL */
 	bool resolve_failed;		/* a lookup failed since the last one
 					   that succeeded: logged already */
+	unsigned addr_turn;		/* which address of a lookup's answer
+					   the next dial takes (rotates on each
+					   dial; 0 once the path is up) */
 	struct event *redial;		/* backoff timer */
 	uint32_t backoff_ms;
 	uint64_t up_at_ms;		/* monotonic: the session's start */
@@ -120,7 +123,7 @@ struct link {
 	uint32_t rlog_count, rlog_dropped;
 	struct evdns_base *dns;		/* for dials to host names; created
 					   with the first lookup */
-	uint32_t cancelled;		/* lookups cancelled whose callback
+	struct link_lookup *cancelled;	/* lookups cancelled whose callback
 					   (deferred by evdns) has not run */
 	bool closing;			/* link_free: no new dial */
 	char fpr[FINGERPRINT_STR_LEN];
@@ -177,9 +180,11 @@ int link_resolve_start(struct link_path *p, const char *host,
     const char *port) WUR;
 /* Cancels p's lookup, if any: link_path_resolved will not be called. */
 void link_resolve_cancel(struct link_path *p);
-/* After every lookup is cancelled: runs one turn of the loop when evdns
- * still owes cancelled callbacks (they free its memory), then frees the
- * evdns base. */
+/* After every lookup is cancelled: runs the loop without blocking (until
+ * nothing is ready: event_base_loop's EVLOOP_NONBLOCK) when evdns still
+ * owes cancelled callbacks (they free their records), then detaches the
+ * records still owed from the link (their callback, if it ever comes,
+ * frees only its record) and frees the evdns base. */
 void link_resolve_fini(struct link *l);
 /* util.c: at most LINK_REFUSAL_LOG_BURST refusal lines a second; the
  * rest are counted and summed up in one line. */

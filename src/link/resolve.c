@@ -11,8 +11,10 @@
  *     until the lookup ends or is cancelled.
  *  2. evdns calls back exactly once per lookup, cancelled or not, and a
  *     cancelled lookup's callback comes later, from the loop: so a
- *     cancelled record is detached (p = NULL) and freed by that callback,
- *     which touches nothing else. l->cancelled counts those still owed.
+ *     cancelled record is detached (path = NULL) and freed by that
+ *     callback, which touches nothing but the link's list of those still
+ *     owed (l->cancelled); at link_free, records still owed leave that
+ *     list (link = NULL), so a late callback touches no link either.
  *  3. A lookup ends within about LINK_RESOLVE_TIMEOUT_S *
  *     LINK_RESOLVE_ATTEMPTS seconds (evdns's own timeout and attempts,
  *     set here, whatever resolv.conf says).
@@ -32,9 +34,10 @@
 #include "base/log.h"
 
 struct link_lookup {
-	struct link *link;
+	struct link *link;		/* NULL once detached (link_free) */
 	struct link_path *path;		/* NULL once cancelled */
 	struct evdns_getaddrinfo_request *req;	/* NULL until evdns returns */
+	struct link_lookup *next;	/* on link->cancelled, once cancelled */
 };
 
 /* evdns's own messages (a nameserver down, back up) in our log, at debug
@@ -82,9 +85,18 @@ on_answer(int result, struct evutil_addrinfo *res, void *arg)
 	struct link_lookup *lk = arg;
 	struct link_path *p = lk->path;
 
+	struct evutil_addrinfo *ai;
+	unsigned n = 0;
+
 	if (p == NULL) {
-		/* Cancelled (invariant 2). */
-		lk->link->cancelled--;
+		/* Cancelled (invariant 2); detached too if the link is gone. */
+		if (lk->link != NULL) {
+			struct link_lookup **pp = &lk->link->cancelled;
+			while (*pp != NULL && *pp != lk)
+				pp = &(*pp)->next;
+			if (*pp == lk)
+				*pp = lk->next;
+		}
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
 		free(lk);
@@ -92,14 +104,23 @@ on_answer(int result, struct evutil_addrinfo *res, void *arg)
 	}
 	p->lookup = NULL;
 	free(lk);
-	if (result != 0 || res == NULL)
+	if (result != 0 || res == NULL) {
 		link_path_resolved(p, ERR_NOT_FOUND, result != 0 ?
 		    evutil_gai_strerror(result) : "no address", NULL, 0);
-	else
-		link_path_resolved(p, 0, NULL, res->ai_addr,
-		    (socklen_t)res->ai_addrlen);
-	if (res != NULL)
-		evutil_freeaddrinfo(res);
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		return;
+	}
+	/* Each dial takes the next address of the answer (evdns lists the
+	 * IPv4 ones first): a name with an address this node cannot reach
+	 * is still dialled at its others. */
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		n++;
+	ai = res;
+	for (unsigned k = p->addr_turn++ % n; k > 0; k--)
+		ai = ai->ai_next;
+	link_path_resolved(p, 0, NULL, ai->ai_addr, (socklen_t)ai->ai_addrlen);
+	evutil_freeaddrinfo(res);
 }
 
 int
@@ -138,18 +159,29 @@ link_resolve_cancel(struct link_path *p)
 		return;
 	p->lookup = NULL;
 	lk->path = NULL;
-	lk->link->cancelled++;
+	lk->next = lk->link->cancelled;
+	lk->link->cancelled = lk;
 	evdns_getaddrinfo_cancel(lk->req);
 }
 
 void
 link_resolve_fini(struct link *l)
 {
-	if (l->cancelled > 0)
+	unsigned owed = 0;
+
+	/* Refused (returns -1, nothing run) when called from inside the
+	 * loop: the records still owed are then detached below. */
+	if (l->cancelled != NULL)
 		(void)event_base_loop(l->base, EVLOOP_NONBLOCK);
-	if (l->cancelled > 0)
+	while (l->cancelled != NULL) {
+		struct link_lookup *lk = l->cancelled;
+		l->cancelled = lk->next;
+		lk->link = NULL;
+		owed++;
+	}
+	if (owed > 0)
 		log_debug("%u cancelled name lookups not yet called back",
-		    l->cancelled);
+		    owed);
 	if (l->dns != NULL)
 		evdns_base_free(l->dns, 0);
 	l->dns = NULL;
