@@ -235,6 +235,8 @@ dl_channel_reload(struct delivery *d, struct dl_channel *c)
 	else
 		c->receipted = rc.seq;
 	c->sent = c->receipted;
+	c->peer_holds = c->receipted;
+	c->copy_mask = 0;
 	return store_queued_count(d->s, c->id, &c->queued);
 }
 
@@ -394,6 +396,7 @@ delivery_path_change(struct delivery *d,
 		return;
 	c->up[path] = up;
 	c->copied[path] = 0;	/* a new session holds no copies yet */
+	c->copy_mask &= ~(1u << path);
 	for (unsigned i = 0; i < c->npaths && active < 0; i++)
 		if (c->up[i])
 			active = (int)i;

@@ -55,6 +55,19 @@ struct dl_channel {
 	 * after what the peer has receipted; 0: none since the path's last
 	 * change. */
 	uint64_t copied[DELIVERY_MAX_PATHS];
+	/* The pump's copies (send_one): the last message copied in this
+	 * pass and the paths its copies went on, owed one head over it when
+	 * the pass ends (copy_head_flush), unless a head at its seq went
+	 * with it; so a burst of FLASH shares heads as the active path's
+	 * messages do. */
+	uint64_t copy_seq;
+	uint8_t copy_id[ENVELOPE_ID_LEN];
+	unsigned copy_mask;
+	/* The highest seq of our chain the peer says it holds: set by its
+	 * SYNC (lower than c->receipted after it restored a backup), raised
+	 * by its receipts. A copy goes only where the peer holds everything
+	 * before it (copy_paths). */
+	uint64_t peer_holds;
 	/* Receiver. */
 	struct chain_verifier v;
 	struct dl_pend pend[CHAIN_RUN_MAX];

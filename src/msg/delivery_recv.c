@@ -356,6 +356,8 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		return ERR_AGAIN;
 	}
 	*seq = rc.seq;
+	if (rc.seq > c->peer_holds)
+		c->peer_holds = rc.seq;
 	if (rc.seq <= c->receipted)
 		return 0;
 	/* It must name our header at its seq: a receipt of another message
@@ -408,6 +410,7 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	c->synced = true;
 	c->sent = seq;
+	c->peer_holds = seq;	/* lower after the peer restored a backup */
 	c->unsigned_n = c->unsigned_bytes = 0;
 	c->progress_ms = dl_now(d);
 	if (f[2].u)

@@ -56,8 +56,9 @@ send_rec(struct delivery *d, struct dl_channel *c, uint8_t type,
  * which the message at seq also goes as a copy besides the active path.
  * A FLASH whose body fits one MSG goes on every other path that is up
  * where the peer already holds everything before it: all of it receipted
- * (seq is the receipt's next), or the message before copied on that same
- * path (one session keeps the order). Elsewhere the copy would meet a gap
+ * (seq is next after c->peer_holds, which its SYNC lowers after it
+ * restored a backup), or the message before copied on that same path
+ * (one session keeps the order). Elsewhere the copy would meet a gap
  * at the peer: a refusal (WARN) and a gap SYNC that sends the active path
  * back, so it is not made; the active path carries the message anyway.
  * None for other precedences, and none for a body in MSG_PARTs (the peer
@@ -74,7 +75,7 @@ copy_paths(const struct dl_channel *c, uint8_t precedence, size_t body_len,
 		return 0;
 	for (unsigned p = 0; p < c->npaths; p++)
 		if ((int)p != c->active && c->up[p] &&
-		    (seq == c->receipted + 1 ||
+		    (seq == c->peer_holds + 1 ||
 		    (c->copied[p] != 0 && c->copied[p] + 1 == seq)))
 			mask |= 1u << p;
 	return mask;
@@ -229,6 +230,11 @@ send_one(void *arg, struct store_msg *m)
 	if ((r = send_msg(d, c, m, copy_paths(c, m->precedence, m->body_len,
 	    m->seq), &went)) != 0)
 		goto fail;
+	if (went != 0) {	/* owed a head: here or at the pass's end */
+		c->copy_seq = m->seq;
+		memcpy(c->copy_id, m->id, sizeof c->copy_id);
+		c->copy_mask |= went;
+	}
 	c->unsigned_n++;
 	c->unsigned_bytes += m->header_len + m->body_len;
 	r = store_head_covering(d->s, c->id, c->self, m->seq, &sh);
@@ -237,10 +243,8 @@ send_one(void *arg, struct store_msg *m)
 		head = true;
 	} else if (r != 0 && r != ERR_NOT_FOUND) {
 		goto fail;
-	} else if (went != 0 || c->unsigned_n >= DELIVERY_RUN_SIGN ||
+	} else if (c->unsigned_n >= DELIVERY_RUN_SIGN ||
 	    c->unsigned_bytes >= DELIVERY_RUN_BYTES || m->seq == c->assigned) {
-		/* (a copied FLASH gets a head of its own: the copies hold
-		 * nothing after it) */
 		if ((r = chain_head_over(&h, m, d->k)) != 0)
 			goto fail;
 		chain_head_to_store(&sh, &h);
@@ -252,9 +256,12 @@ send_one(void *arg, struct store_msg *m)
 		head = true;
 	}
 	if (head) {
+		/* over this message: its copies' head too */
 		if ((r = send_head(d, c, &h, went, false)) != 0)
 			goto fail;
 		c->unsigned_n = c->unsigned_bytes = 0;
+		if (went != 0)
+			c->copy_mask = 0;
 	}
 	c->sent = m->seq;
 	return 0;
@@ -745,6 +752,7 @@ dl_subs_flush(struct delivery *d)
 			/* seqs rolled back may be given again: no copy run
 			 * goes on from them */
 			memset(c->copied, 0, sizeof c->copied);
+			c->copy_mask = 0;
 			/* Sent early, then not committed: the peer may
 			 * hold what this store does not. Every session of
 			 * the channel ends (a path left up could be synced
@@ -800,6 +808,39 @@ dl_subs_close(struct delivery *d)
 		}
 }
 
+/* The head the pump's copies are owed (c->copy_mask): the stored head at
+ * the last copied seq, or one signed over it and stored; on the copy
+ * paths only (the active path has its own). Once per pass, so a burst of
+ * queued FLASH costs a head (and its commit) per pass, not per message. */
+static void
+copy_head_flush(struct delivery *d, struct dl_channel *c)
+{
+	struct store_head sh;
+	struct chain_head h;
+	int r;
+
+	if (c->copy_mask == 0)
+		return;
+	r = store_head_covering(d->s, c->id, c->self, c->copy_seq, &sh);
+	if (r == 0 && sh.seq == c->copy_seq) {
+		chain_head_from_store(&h, &sh);
+	} else {
+		memset(&h, 0, sizeof h);
+		memcpy(h.channel, c->id, sizeof h.channel);
+		h.sender = c->self;
+		h.seq = c->copy_seq;
+		memcpy(h.id, c->copy_id, sizeof h.id);
+		if (chain_head_sign(&h, d->k) != 0)
+			goto out;
+		chain_head_to_store(&sh, &h);
+		if (store_head_put(d->s, &sh, dl_now(d)) != 0)
+			goto out;	/* the copies wait for the active path */
+	}
+	(void)send_head(d, c, &h, c->copy_mask, true);
+out:
+	c->copy_mask = 0;
+}
+
 void
 dl_pump_channel(struct delivery *d, struct dl_channel *c)
 {
@@ -820,6 +861,7 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 			    send_one, &sc);
 			if (d->io.flush)
 				d->io.flush(d->io.ctx);
+			copy_head_flush(d, c);
 			if (sc.err != 0 || (r != 0 && r != 1) ||
 			    c->sent == before)
 				return;		/* full, closed, or broken */

@@ -18,6 +18,7 @@
 #include "base/wire.h"
 #include "msg/delivery.h"
 #include "msg/recover.h"
+#include "store/record.h"
 
 #define QCAP 20000
 
@@ -1307,6 +1308,81 @@ test_flash_every_path(void)
 	npaths = 1;
 }
 
+/*
+ * FLASH copies, review cases: (1) 200 FLASH queued while the peer was
+ * away go on both paths once it is back, in a few commits at each side
+ * (heads shared per pump pass, not one per message: before, 200 commits
+ * at each side); (2) a peer that says, in a SYNC, that it holds less than
+ * it once receipted (restored from a backup) gets no copy that would
+ * meet a gap there: nothing refused.
+ */
+static void
+test_flash_copies_burst_and_restore(void)
+{
+	struct delivery_stats st;
+	struct chain_receipt rc;
+	uint8_t b[CHAIN_RECEIPT_MAX + 32], id[1][32];
+	uint64_t cn, cs;
+	int64_t qid;
+	struct seen s;
+	size_t n;
+	long mark;
+
+	npaths = 2;
+	engines_start();
+	mark = log_mark();
+	queue_n(&na, 200, ENVELOPE_FLASH, "flash burst");
+	cn = store_commits(na.s);
+	cs = store_commits(nb.s);
+	counts_reset();
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 200);
+	CHECK_INT(s.bad, 0);
+	CHECK(pab.msg_on[1] >= 190);	/* the copies went */
+	printf("  200 FLASH queued: commits north %llu, south %llu; heads on"
+	    " path 0 %llu, path 1 %llu\n",
+	    (unsigned long long)(store_commits(na.s) - cn),
+	    (unsigned long long)(store_commits(nb.s) - cs),
+	    (unsigned long long)pab.head_on[0],
+	    (unsigned long long)pab.head_on[1]);
+	CHECK(store_commits(na.s) - cn <= 30);
+	CHECK(store_commits(nb.s) - cs <= 30);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+
+	/* South "restored": its SYNC says it holds our chain up to 150 only
+	 * (signed by south; the messages above stay in its store here, so
+	 * its verifier refuses nothing the active path resends). The resend
+	 * from 151 and a FLASH after it (201) go on path 1 as one run that
+	 * starts right after what south says it holds: 51 copies. Before,
+	 * copies followed what south had once receipted: the first copy was
+	 * 201 alone, a gap at a peer that holds 150. */
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.channel, chan, 32);
+	rc.receiver = 1;
+	rc.seq = 150;
+	CHECK_INT(store_ids_range(na.s, chan, 0, 149, 1, id), 0);
+	memcpy(rc.id, id[0], 32);
+	rc.time_ms = clock_ms;
+	CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+	CHECK_INT(delivery_sync_encode(&rc, false, b, sizeof b, &n), 0);
+	counts_reset();
+	delivery_record(na.d, chan, 0, DELIVERY_REC_SYNC, b, n);
+	CHECK_INT(delivery_queue(na.d, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"after restore", 13, &qid), 0);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 51);
+	CHECK_INT(pab.msg_on[1], 51);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 201);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK(!log_since(mark, " WARN: "));
+	engines_stop(false);
+	npaths = 1;
+}
+
 int
 main(void)
 {
@@ -1336,6 +1412,7 @@ main(void)
 	RUN(test_recover);
 	RUN(test_doubt_after_commit_failure);
 	RUN(test_flash_every_path);
+	RUN(test_flash_copies_burst_and_restore);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
