@@ -6,10 +6,11 @@
  * block). Parallel runs (make check beside make asan) then rarely collide;
  * a port taken between the probe and the daemon's bind still can.
  * Ranges: it_people 16000-16999, it_messages 18000-18999, it_restore
- * and it_record 19000-19999 (it_record by pid, without the probe),
- * it_link 20000-27999, it_link_api 28000-28999, it_ctl 29000-29999,
- * it_dns 30000-30999 (its fake DNS server's UDP port too); all below
- * the kernel's ephemeral range (32768-).
+ * and it_record 19000-19999 (it_record by pid, without the probe: its
+ * own send() would clash with this header's sys/socket.h), it_link
+ * 20000-27999, it_link_api 28000-28999, it_ctl 29000-29999, it_dns
+ * 30000-30999 (its fake DNS server's UDP port too); all below the
+ * kernel's ephemeral range (32768-).
  */
 #ifndef PARLEY_TESTS_PORTS_H
 #define PARLEY_TESTS_PORTS_H
