@@ -138,7 +138,6 @@ int dl_channel_reload(struct delivery *d, struct dl_channel *c);
 
 /* delivery_send.c */
 void dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply);
-void dl_send_receipt(struct delivery *d, struct dl_channel *c);
 void dl_send_receipt_on(struct delivery *d, struct dl_channel *c,
     unsigned path);
 void dl_waits_check_at(struct delivery *d, struct dl_channel *c,

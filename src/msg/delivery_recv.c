@@ -356,13 +356,11 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		return ERR_AGAIN;
 	}
 	*seq = rc.seq;
-	if (rc.seq > c->peer_holds)
-		c->peer_holds = rc.seq;
-	if (rc.seq <= c->receipted)
+	if (rc.seq <= c->receipted && rc.seq <= c->peer_holds)
 		return 0;
 	/* It must name our header at its seq: a receipt of another message
-	 * there means the chains have forked (it is not counted; the
-	 * checkpoint exchange raises the alert). */
+	 * there means the chains have forked (it is not counted, and raises
+	 * nothing; the checkpoint exchange raises the alert). */
 	if (rc.seq > 0) {
 		uint8_t ours[1][ENVELOPE_ID_LEN];
 		if ((r = store_ids_range(d->s, c->id, c->self, rc.seq - 1, 1,
@@ -378,6 +376,10 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 			return ERR_CHAIN;
 		}
 	}
+	if (rc.seq > c->peer_holds)
+		c->peer_holds = rc.seq;
+	if (rc.seq <= c->receipted)
+		return 0;
 	/* Waiters are answered before our copy of the receipt is stored:
 	 * the peer's signature says it holds the messages durably (our copy
 	 * can be had again: its next SYNC carries it). */

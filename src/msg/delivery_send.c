@@ -128,11 +128,6 @@ dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path)
 	(void)send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
 }
 
-void
-dl_send_receipt(struct delivery *d, struct dl_channel *c)
-{
-	dl_send_receipt_on(d, c, DELIVERY_MAX_PATHS);
-}
 
 /* Sends a head on the active path (unless copy_only), and as a copy on
  * the paths in copies; a copy's failure is its own (the next copy on that
@@ -836,6 +831,11 @@ copy_head_flush(struct delivery *d, struct dl_channel *c)
 		if (store_head_put(d->s, &sh, dl_now(d)) != 0)
 			goto out;	/* the copies wait for the active path */
 	}
+	/* only where the run reached the head's seq: a path whose copy
+	 * failed on the way holds less (a head there would meet a gap) */
+	for (unsigned p = 0; p < c->npaths; p++)
+		if (c->copied[p] != c->copy_seq)
+			c->copy_mask &= ~(1u << p);
 	(void)send_head(d, c, &h, c->copy_mask, true);
 out:
 	c->copy_mask = 0;

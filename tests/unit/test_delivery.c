@@ -34,7 +34,7 @@ struct pipe {
 	struct rec q[QCAP];
 	size_t head, tail;
 	uint64_t msgs;			/* MSG records sent */
-	uint64_t msg_on[2], part_on[2], head_on[2], rc_on[2];	/* per path */
+	uint64_t msg_on[3], part_on[3], head_on[3], rc_on[3];	/* per path */
 };
 
 struct node {
@@ -50,6 +50,8 @@ struct node {
 static uint8_t chan[32];
 static uint64_t clock_ms = 1700000000000u;
 static int drop_type = -1;		/* the next record of this type is lost */
+static int fail_msg_path = -1;		/* on this path, MSG number */
+static int fail_msg_nth;		/* fail_msg_nth is refused (ERR_FULL) */
 static unsigned npaths = 1;		/* of the channel, at engines_start */
 static struct node na, nb;
 static struct pipe pab, pba;
@@ -67,6 +69,9 @@ io_send(void *ctx, const uint8_t c[32], unsigned path, uint8_t type,
 		return ERR_CLOSED;
 	if (x->out->tail - x->out->head >= QCAP)
 		return ERR_FULL;
+	if (type == DELIVERY_REC_MSG && (int)path == fail_msg_path &&
+	    --fail_msg_nth == 0)
+		return ERR_FULL;	/* that path's output is full */
 	if (drop_type == type) {	/* lost inside a session */
 		drop_type = -1;
 		return 0;
@@ -1353,11 +1358,12 @@ test_flash_copies_burst_and_restore(void)
 
 	/* South "restored": its SYNC says it holds our chain up to 150 only
 	 * (signed by south; the messages above stay in its store here, so
-	 * its verifier refuses nothing the active path resends). The resend
-	 * from 151 and a FLASH after it (201) go on path 1 as one run that
-	 * starts right after what south says it holds: 51 copies. Before,
-	 * copies followed what south had once receipted: the first copy was
-	 * 201 alone, a gap at a peer that holds 150. */
+	 * nothing it is sent meets a gap: what this checks is where the
+	 * copies start). The resend from 151 and a FLASH after it (201) go
+	 * on path 1 as one run that starts right after what south says it
+	 * holds: 51 copies. Before, copies followed what south had once
+	 * receipted: one copy, 201 alone, which a south really holding 150
+	 * would refuse as a gap. */
 	memset(&rc, 0, sizeof rc);
 	memcpy(rc.channel, chan, 32);
 	rc.receiver = 1;
@@ -1376,6 +1382,48 @@ test_flash_copies_burst_and_restore(void)
 	CHECK_INT(pab.msg_on[1], 51);
 	run(1000000);
 	CHECK_INT(received(&nb, 0, &s), 201);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK(!log_since(mark, " WARN: "));
+	engines_stop(false);
+	npaths = 1;
+}
+
+/*
+ * Three paths: a copy run that breaks on one path (its output full at the
+ * third FLASH) gets no head there: the pump's copy head goes only where
+ * the run reached its seq. Path 2's records delivered first: its two
+ * copies and nothing over them; refused 0, no WARN (a head at 3 there
+ * was refused as a gap before).
+ */
+static void
+test_flash_copy_head_broken_run(void)
+{
+	struct delivery_stats st;
+	struct seen s;
+	long mark;
+
+	npaths = 3;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	mark = log_mark();
+	queue_n(&na, 3, ENVELOPE_FLASH, "flash");
+	queue_n(&na, 1, ENVELOPE_ROUTINE, "routine");
+	counts_reset();
+	fail_msg_path = 2;
+	fail_msg_nth = 3;
+	delivery_pump(na.d);
+	fail_msg_path = -1;
+	CHECK_INT(pab.msg_on[0], 4);
+	CHECK_INT(pab.msg_on[1], 3);
+	CHECK_INT(pab.msg_on[2], 2);
+	CHECK_INT(pab.head_on[2], 0);
+	CHECK_INT(pab.head_on[1], 1);
+	deliver_path_first(2);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 4);
+	CHECK_INT(s.bad, 0);
 	CHECK(delivery_stats(nb.d, 0, &st) == 0);
 	CHECK_INT(st.refused, 0);
 	CHECK(!log_since(mark, " WARN: "));
@@ -1413,6 +1461,7 @@ main(void)
 	RUN(test_doubt_after_commit_failure);
 	RUN(test_flash_every_path);
 	RUN(test_flash_copies_burst_and_restore);
+	RUN(test_flash_copy_head_broken_run);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
