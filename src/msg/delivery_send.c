@@ -128,7 +128,6 @@ dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path)
 	(void)send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
 }
 
-
 /* Sends a head on the active path (unless copy_only), and as a copy on
  * the paths in copies; a copy's failure is its own (the next copy on that
  * path meets an unsigned run the next head covers). The active path's
