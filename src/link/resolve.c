@@ -84,7 +84,6 @@ on_answer(int result, struct evutil_addrinfo *res, void *arg)
 {
 	struct link_lookup *lk = arg;
 	struct link_path *p = lk->path;
-
 	struct evutil_addrinfo *ai;
 	unsigned n = 0;
 
