@@ -216,7 +216,7 @@ link_path_attach(struct link_path *p, struct link_conn *c)
 	p->session = c;
 	p->up_at_ms = link_now_ms();
 	p->test_next = 0;
-	p->addr_turn = 0;	/* the next lookup's first address first */
+	p->dialled_len = 0;	/* the next lookup's first address first */
 	if (!p->up)
 		log_info("channel %s path %u to %s up (%s, started by %s)",
 		    ch->idhex, p->index, them, c->peer,

@@ -100,8 +100,9 @@ int link_new(struct event_base *base, const char *home, const struct keys *k,
  * too), with the link still whole and dialling stopped: call it where
  * that is safe (parleyd: after the loop returned, before the layers the
  * link calls up into are freed). Called from inside the loop, that run
- * is refused by libevent, and the cancelled lookups are left to free
- * themselves when their callbacks come, touching nothing of the link.
+ * is refused by libevent: the cancelled lookups free themselves when
+ * their callbacks come, touching nothing of the link, and their evdns
+ * resolver is left allocated for them (a small leak, logged at debug).
  */
 void link_free(struct link *l);
 

@@ -37,9 +37,11 @@ struct link_path {
 					   has a connection), or NULL */
 	bool resolve_failed;		/* a lookup failed since the last one
 					   that succeeded: logged already */
-	unsigned addr_turn;		/* which address of a lookup's answer
-					   the next dial takes (rotates on each
-					   dial; 0 once the path is up) */
+	/* The address a name's lookup gave the last dial (resolve.c: the
+	 * next dial takes the one after it); dialled_len 0: none, or the
+	 * path was up since. */
+	struct sockaddr_storage dialled;
+	socklen_t dialled_len;
 	struct event *redial;		/* backoff timer */
 	uint32_t backoff_ms;
 	uint64_t up_at_ms;		/* monotonic: the session's start */

@@ -85,7 +85,6 @@ on_answer(int result, struct evutil_addrinfo *res, void *arg)
 	struct link_lookup *lk = arg;
 	struct link_path *p = lk->path;
 	struct evutil_addrinfo *ai;
-	unsigned n = 0;
 
 	if (p == NULL) {
 		/* Cancelled (invariant 2); detached too if the link is gone. */
@@ -110,14 +109,23 @@ on_answer(int result, struct evutil_addrinfo *res, void *arg)
 			evutil_freeaddrinfo(res);
 		return;
 	}
-	/* Each dial takes the next address of the answer (evdns lists the
-	 * IPv4 ones first): a name with an address this node cannot reach
-	 * is still dialled at its others. */
-	for (ai = res; ai != NULL; ai = ai->ai_next)
-		n++;
+	/* Each dial after the first takes the address after the one dialled
+	 * last, if the answer holds it (evdns lists IPv4 first, and a server
+	 * may rotate its records): a name with an address this node cannot
+	 * reach is still dialled at its others. The first answer's first
+	 * address again once the path was up (p->dialled_len 0). */
 	ai = res;
-	for (unsigned k = p->addr_turn++ % n; k > 0; k--)
-		ai = ai->ai_next;
+	for (struct evutil_addrinfo *x = res; p->dialled_len != 0 &&
+	    x != NULL; x = x->ai_next)
+		if (x->ai_addrlen == p->dialled_len && memcmp(x->ai_addr,
+		    &p->dialled, p->dialled_len) == 0) {
+			ai = x->ai_next != NULL ? x->ai_next : res;
+			break;
+		}
+	if (ai->ai_addrlen <= sizeof p->dialled) {
+		memcpy(&p->dialled, ai->ai_addr, ai->ai_addrlen);
+		p->dialled_len = (socklen_t)ai->ai_addrlen;
+	}
 	link_path_resolved(p, 0, NULL, ai->ai_addr, (socklen_t)ai->ai_addrlen);
 	evutil_freeaddrinfo(res);
 }
@@ -178,10 +186,12 @@ link_resolve_fini(struct link *l)
 		lk->link = NULL;
 		owed++;
 	}
+	/* evdns's deferred callbacks still use the base: with any owed (the
+	 * link freed from inside the loop), it is left allocated, once */
 	if (owed > 0)
-		log_debug("%u cancelled name lookups not yet called back",
-		    owed);
-	if (l->dns != NULL)
+		log_debug("%u cancelled name lookups not yet called back: "
+		    "their resolver is left allocated", owed);
+	else if (l->dns != NULL)
 		evdns_base_free(l->dns, 0);
 	l->dns = NULL;
 }

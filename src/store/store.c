@@ -357,8 +357,9 @@ migrate(struct store *s)
 	if (from > 0)
 		(void)sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)",
 		    NULL, NULL, NULL);
-	return exec(s, secure ? "PRAGMA secure_delete = ON" :
-	    "PRAGMA secure_delete = OFF");
+	snprintf(sql, sizeof sql, "PRAGMA secure_delete = %lld",
+	    (long long)secure);
+	return exec(s, sql);
 fail:
 	st_rollback(s);
 	return r;
@@ -427,10 +428,12 @@ store_open(struct store **sp, const char *path)
 	int rc, r;
 
 	*sp = NULL;
-	if ((s = calloc(1, sizeof *s)) == NULL)
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		snprintf(open_error, sizeof open_error, "%s", err_str(ERR_NOMEM));
 		return ERR_NOMEM;
+	}
 	if ((r = create_private(path)) != 0) {
-		snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", path,
+		snprintf(open_error, sizeof open_error, "%s: %s", path,
 		    strerror(errno));
 		free(s);
 		return r;
@@ -472,8 +475,12 @@ store_open_home(struct store **sp, const char *home)
 	int n;
 
 	n = snprintf(path, sizeof path, "%s/%s", home, STORE_FILE);
-	if (n < 0 || (size_t)n >= sizeof path)
+	if (n < 0 || (size_t)n >= sizeof path) {
+		*sp = NULL;
+		snprintf(open_error, sizeof open_error, "%s: path too long",
+		    home);
 		return ERR_TOO_BIG;
+	}
 	return store_open(sp, path);
 }
 

@@ -245,6 +245,12 @@ test_refuses_foreign_and_newer(void)
 	raw_sql("junk.db", "PRAGMA application_id = 7;");
 	path_of(p, sizeof p, "junk.db");
 	CHECK_INT(store_open(&s, p), ERR_VERSION);
+	CHECK(store_open_error()[0] != '\0');
+
+	/* a file that cannot be created: the reason names the path */
+	CHECK(store_open(&s, "/nonexistent-parley-dir/x.db") != 0);
+	CHECK(s == NULL);
+	CHECK_CONTAINS(store_open_error(), "/nonexistent-parley-dir/x.db");
 }
 
 static void

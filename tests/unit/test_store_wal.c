@@ -937,6 +937,26 @@ test_migration_drops_id_index(void)
 	s = open_name("v6.db");
 	CHECK_INT(store_schema_version(s, &v), 0);
 	CHECK_INT(v, STORE_SCHEMA_VERSION);
+	CHECK_INT(wal_bytes("v6.db"), 0);	/* the copy left the WAL */
+	{
+		/* secure_delete as SQLite's default again (OFF only while
+		 * migrating) */
+		sqlite3_stmt *st;
+		sqlite3 *fresh;
+		int want = -1;
+		CHECK_INT(sqlite3_open(":memory:", &fresh), SQLITE_OK);
+		CHECK_INT(sqlite3_prepare_v2(fresh, "PRAGMA secure_delete", -1,
+		    &st, NULL), SQLITE_OK);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			want = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		sqlite3_close(fresh);
+		CHECK_INT(sqlite3_prepare_v2(s->db, "PRAGMA secure_delete", -1,
+		    &st, NULL), SQLITE_OK);
+		CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+		CHECK_INT(sqlite3_column_int(st, 0), want);
+		sqlite3_finalize(st);
+	}
 	rows_digest("v6.db", after);
 	CHECK_MEM(after, before, sizeof before);	/* every column kept */
 	{
