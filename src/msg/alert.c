@@ -30,12 +30,18 @@ struct child {
 	size_t logged;
 };
 
+/* Keys of alerts announced while the store refused them, remembered so
+ * that neither a retry nor the store taking them later announces them
+ * again (alert_raise). */
+#define ALERT_UNSTORED_MAX 64
+
 struct alerter {
 	struct store *s;
 	char *argv[ALERT_ARGV_MAX + 1];
 	uint64_t timeout_ms;
 	struct child kids[ALERT_CHILDREN_MAX];
 	uint64_t started, failed;
+	char *unstored[ALERT_UNSTORED_MAX];
 };
 
 int
@@ -77,6 +83,8 @@ alert_free(struct alerter *a)
 	}
 	for (size_t i = 0; a->argv[i]; i++)
 		free(a->argv[i]);
+	for (size_t i = 0; i < ALERT_UNSTORED_MAX; i++)
+		free(a->unstored[i]);
 	free(a);
 }
 
@@ -162,6 +170,53 @@ fail:
 	failed(a, n, strerror(errno), now_ms);
 }
 
+/* The slot of key among the alerts announced unstored, or -1. */
+static int
+unstored_find(const struct alerter *a, const char *key)
+{
+	for (int i = 0; i < ALERT_UNSTORED_MAX; i++)
+		if (a->unstored[i] != NULL && strcmp(a->unstored[i], key) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The store refused a new alert (a disk error, a full disk): a person
+ * hears of it anyway, once. Logged at ERROR and its command run, with
+ * "n": 0 and "stored": false; the caller raises it again later (the
+ * deadline watch retries at each tick), and once stored it is not
+ * announced again. Past ALERT_UNSTORED_MAX such keys nothing more is
+ * announced this way (the store's errors are in the log).
+ */
+static void
+announce_unstored(struct alerter *a, json_t *alert, const char *key, int r,
+    uint64_t now_ms)
+{
+	const char *text = json_string_value(json_object_get(alert, "text"));
+	int slot = -1;
+	char *js;
+
+	if (unstored_find(a, key) >= 0)
+		return;
+	for (int i = 0; i < ALERT_UNSTORED_MAX && slot < 0; i++)
+		if (a->unstored[i] == NULL)
+			slot = i;
+	if (slot < 0 || (a->unstored[slot] = strdup(key)) == NULL)
+		return;
+	log_error("ALERT (not stored: %s): %s", err_str(r), text ? text : key);
+	if (a->argv[0] == NULL || json_is_true(json_object_get(alert,
+	    "no_command")))
+		return;
+	json_object_set_new(alert, "n", json_integer(0));
+	json_object_set_new(alert, "stored", json_false());
+	js = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS);
+	json_object_del(alert, "n");
+	json_object_del(alert, "stored");
+	if (js != NULL)
+		start(a, 0, js, now_ms);
+	free(js);
+}
+
 int
 alert_raise(struct alerter *a, json_t *alert, uint64_t now_ms, bool *fresh)
 {
@@ -169,7 +224,7 @@ alert_raise(struct alerter *a, json_t *alert, uint64_t now_ms, bool *fresh)
 	bool isnew = false;
 	int64_t n;
 	char *js;
-	int r;
+	int r, k;
 
 	if (fresh)
 		*fresh = false;
@@ -181,11 +236,22 @@ alert_raise(struct alerter *a, json_t *alert, uint64_t now_ms, bool *fresh)
 		return ERR_NOMEM;
 	r = store_alert_put(a->s, key, js, now_ms, &n, &isnew);
 	free(js);
+	if (r != 0 && r != ERR_INVALID && r != ERR_NOMEM)
+		announce_unstored(a, alert, key, r, now_ms);
 	if (r != 0 || !isnew)
 		return r;
 	if (fresh)
 		*fresh = true;
 	json_object_set_new(alert, "n", json_integer((json_int_t)n));
+	if ((k = unstored_find(a, key)) >= 0) {
+		free(a->unstored[k]);
+		a->unstored[k] = NULL;
+		log_warn("ALERT %lld: %s (stored now; announced when the store "
+		    "refused it)", (long long)n, json_string_value(
+		    json_object_get(alert, "text")) ? json_string_value(
+		    json_object_get(alert, "text")) : key);
+		return 0;
+	}
 	log_warn("ALERT %lld: %s", (long long)n,
 	    json_string_value(json_object_get(alert, "text")) ?
 	    json_string_value(json_object_get(alert, "text")) : key);

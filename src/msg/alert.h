@@ -37,7 +37,11 @@ void alert_free(struct alerter *a);
 
 /* Stores alert (its "key" member must be a string; "n" and "raised_ms" are
  * set here) unless its key exists; a new one is logged and its command
- * run. *fresh may be NULL. */
+ * run. *fresh may be NULL. When the store refuses it (a disk error, a full
+ * disk: the error is returned, and the caller raises it again later), it
+ * is announced anyway, once per key: logged at ERROR and its command run
+ * with "n": 0 and "stored": false; stored later, it is logged and its
+ * command not run again (docs/operators.md, "alert_command"). */
 int alert_raise(struct alerter *a, json_t *alert, uint64_t now_ms,
     bool *fresh) WUR;
 /* Reaps finished commands, kills late ones, logs output; failures raise
