@@ -32,7 +32,9 @@ struct child {
 
 /* Keys of alerts announced while the store refused them, remembered so
  * that neither a retry nor the store taking them later announces them
- * again (alert_raise). */
+ * again (alert_raise); the oldest is forgotten for a new one when all are
+ * taken (keys never raised again, e.g. a disk-low alert's, would else
+ * keep their slots for good). */
 #define ALERT_UNSTORED_MAX 64
 
 struct alerter {
@@ -42,6 +44,7 @@ struct alerter {
 	struct child kids[ALERT_CHILDREN_MAX];
 	uint64_t started, failed;
 	char *unstored[ALERT_UNSTORED_MAX];
+	size_t unstored_next;		/* the slot a new key takes */
 };
 
 int
@@ -103,9 +106,17 @@ failed(struct alerter *a, int64_t n, const char *why, uint64_t now_ms)
 	json_t *o;
 
 	a->failed++;
-	snprintf(key, sizeof key, "alert-command-failed:%lld", (long long)n);
-	snprintf(text, sizeof text, "the alert command failed for alert %lld:"
-	    " %s", (long long)n, why);
+	if (n == 0) {	/* an alert the store refused: no number to name */
+		snprintf(key, sizeof key, "alert-command-failed:unstored:%llu",
+		    (unsigned long long)now_ms);
+		snprintf(text, sizeof text, "the alert command failed for an "
+		    "alert the store refused: %s", why);
+	} else {
+		snprintf(key, sizeof key, "alert-command-failed:%lld",
+		    (long long)n);
+		snprintf(text, sizeof text, "the alert command failed for "
+		    "alert %lld: %s", (long long)n, why);
+	}
 	log_error("%s", text);
 	if ((o = json_pack("{s:s, s:s, s:I, s:s}", "key", key, "kind",
 	    "alert-command-failed", "alert", (json_int_t)n, "text", text)) ==
@@ -185,24 +196,22 @@ unstored_find(const struct alerter *a, const char *key)
  * hears of it anyway, once. Logged at ERROR and its command run, with
  * "n": 0 and "stored": false; the caller raises it again later (the
  * deadline watch retries at each tick), and once stored it is not
- * announced again. Past ALERT_UNSTORED_MAX such keys nothing more is
- * announced this way (the store's errors are in the log).
+ * announced again (unless ALERT_UNSTORED_MAX newer ones came meanwhile).
  */
 static void
 announce_unstored(struct alerter *a, json_t *alert, const char *key, int r,
     uint64_t now_ms)
 {
 	const char *text = json_string_value(json_object_get(alert, "text"));
-	int slot = -1;
+	size_t slot = a->unstored_next;
 	char *js;
 
 	if (unstored_find(a, key) >= 0)
 		return;
-	for (int i = 0; i < ALERT_UNSTORED_MAX && slot < 0; i++)
-		if (a->unstored[i] == NULL)
-			slot = i;
-	if (slot < 0 || (a->unstored[slot] = strdup(key)) == NULL)
+	free(a->unstored[slot]);
+	if ((a->unstored[slot] = strdup(key)) == NULL)
 		return;
+	a->unstored_next = (slot + 1) % ALERT_UNSTORED_MAX;
 	log_error("ALERT (not stored: %s): %s", err_str(r), text ? text : key);
 	if (a->argv[0] == NULL || json_is_true(json_object_get(alert,
 	    "no_command")))

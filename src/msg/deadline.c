@@ -113,6 +113,7 @@ struct scan {
 	struct deadline_watch *w;
 	struct wchan *c;
 	uint64_t deadline_ms, now_ms;
+	int err;		/* an alert not raised in this listing */
 };
 
 static int
@@ -151,9 +152,14 @@ due_row(void *arg, struct store_msg *m)
 		return ERR_NOMEM;
 	hex_encode(id, m->channel, ENVELOPE_ID_LEN);
 	json_object_set_new(o, "channel", json_string(id));
-	r = alert_raise(sc->w->a, o, sc->now_ms, NULL);
+	/* A failure (the store refuses it: alert_raise announces it anyway)
+	 * does not stop the listing: every message due is announced; the
+	 * listing counts as failed and is tried again (scan_channel). */
+	if ((r = alert_raise(sc->w->a, o, sc->now_ms, NULL)) != 0 &&
+	    sc->err == 0)
+		sc->err = r;
 	json_decref(o);
-	return r;
+	return r == ERR_NOMEM ? r : 0;
 }
 
 /* What fell due in (from, now] by the clock, and what got into the chain
@@ -167,7 +173,7 @@ static bool
 scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
     uint64_t now_ms)
 {
-	struct scan sc = { w, c, 0, now_ms };
+	struct scan sc = { w, c, 0, now_ms, 0 };
 	uint64_t top[2], d;
 	uint8_t id[ENVELOPE_ID_LEN];
 	bool ok[2], due_ok = true;
@@ -188,18 +194,22 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 		for (unsigned who = 0; who < 2; who++) {
 			key = who == c->self ? DEADLINE_KEY_PEER :
 			    DEADLINE_KEY_WE;
-			if ((r = store_unacked_each(w->s, c->id, (uint8_t)who,
+			sc.err = 0;
+			r = store_unacked_each(w->s, c->id, (uint8_t)who,
 			    (uint8_t)p, from_ms > d ? from_ms - d : 0,
-			    now_ms - d, d, key, due_row, &sc)) != 0) {
+			    now_ms - d, d, key, due_row, &sc);
+			if ((r = r != 0 ? r : sc.err) != 0) {
 				scan_failed(w, r);
 				due_ok = false;
 			}
 			if (from_ms == 0 || !ok[who] ||
 			    top[who] <= c->scanned_seq[who])
 				continue;
-			if ((r = store_unacked_after_each(w->s, c->id,
+			sc.err = 0;
+			r = store_unacked_after_each(w->s, c->id,
 			    (uint8_t)who, (uint8_t)p, c->scanned_seq[who],
-			    top[who], d, now_ms, key, due_row, &sc)) != 0) {
+			    top[who], d, now_ms, key, due_row, &sc);
+			if ((r = r != 0 ? r : sc.err) != 0) {
 				scan_failed(w, r);
 				ok[who] = false;
 			}
