@@ -21,10 +21,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/hex.h"
 #include "ctl/ctl.h"
 
 #ifndef DAEMON_LOG_LEVEL
@@ -145,6 +147,30 @@ msg_field(const char *home, const char *f)
 	return v;
 }
 
+/* Path idx of a channel at home (chan: its 32-byte id; NULL: the first
+ * channel) by status: 1 up, 0 down, -1 no answer or no such path. */
+static DU_UNUSED int
+path_up(const char *home, const uint8_t *chan, unsigned idx)
+{
+	json_t *r = call(home, json_pack("{s:s}", "cmd", "status")), *c;
+	json_t *path = NULL;
+	char id[65];
+	size_t i;
+	int up = -1;
+
+	if (chan != NULL)
+		hex_encode(id, chan, 32);
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "channels"), i, c)
+		if (path == NULL && (chan == NULL || strcmp(json_string_value(
+		    json_object_get(c, "id")), id) == 0))
+			path = json_array_get(json_object_get(c, "paths"), idx);
+	if (path != NULL)
+		up = json_is_true(json_object_get(path, "up")) ? 1 : 0;
+	json_decref(r);
+	return up;
+}
+
 /* Waits up to ms for the daemon at home to answer status with a
  * channel. */
 static DU_UNUSED bool
@@ -216,9 +242,7 @@ wait_log(const char *path, const char *a, const char *b, int ms)
  * including file sets port_base before setup().
  */
 #include <sodium.h>
-#include <string.h>
 
-#include "base/hex.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
 

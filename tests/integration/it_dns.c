@@ -201,37 +201,6 @@ on_alarm(int sig)
 	_exit(1);
 }
 
-static json_t *
-status(const char *home)
-{
-	json_t *resp = call(home, json_pack("{s:s}", "cmd", "status")), *r;
-
-	r = json_object_get(resp, "result");
-	json_incref(r);
-	json_decref(resp);
-	return r;
-}
-
-/* Path p of channel a at home: 1 up, 0 down, -1 no answer. */
-static int
-path_up(const char *home, const struct agreement *a, unsigned p)
-{
-	char id[2 * AGREEMENT_ID_LEN + 1];
-	json_t *st = status(home), *c, *path = NULL;
-	size_t i;
-	int r = -1;
-
-	hex_encode(id, a->id, AGREEMENT_ID_LEN);
-	json_array_foreach(json_object_get(st, "channels"), i, c)
-		if (strcmp(json_string_value(json_object_get(c, "id")), id)
-		    == 0)
-			path = json_array_get(json_object_get(c, "paths"), p);
-	if (path != NULL)
-		r = json_is_true(json_object_get(path, "up"));
-	json_decref(st);
-	return r;
-}
-
 /* Lines of the log at path holding a and b. */
 static int
 log_count(const char *path, const char *a, const char *b)
@@ -350,7 +319,7 @@ setup(void)
 	return true;
 }
 
-/* --- tests ------------------------------------------------------------------ */
+/* --- tests ------------------------------------------------------------ */
 
 static void
 test_name_path_up(void)
@@ -364,7 +333,7 @@ test_name_path_up(void)
 	CHECK(wait_daemon(home_s, 10000));
 	CHECK(wait_daemon(home_n, 10000));
 	for (t0 = now_ms(); !up && now_ms() - t0 < 15000; usleep(50000))
-		up = path_up(home_n, &ag_ns, 0) == 1;
+		up = path_up(home_n, ag_ns.id, 0) == 1;
 	CHECK(up);
 	/* the first address refused the dial; the redial took the second */
 	CHECK(lookups(NAME_SOUTH) >= 2);
@@ -401,7 +370,7 @@ test_loop_not_blocked(void)
 	CHECK(wait_lookups(NAME_SLOW, first, 25000));
 	t0 = now_ms();
 	for (int i = 0; i < 10; i++)
-		answered += path_up(home_n, &ag_ni, 0) == 0;
+		answered += path_up(home_n, ag_ni.id, 0) == 0;
 	took = now_ms() - t0;
 	CHECK_INT(answered, 10);
 	CHECK(took < 2000);
@@ -409,7 +378,7 @@ test_loop_not_blocked(void)
 	    (unsigned long long)took);
 	/* Still the same lookup: it was pending all along. */
 	CHECK_INT(lookups(NAME_SLOW), first);
-	CHECK_INT(path_up(home_n, &ag_ns, 0), 1);
+	CHECK_INT(path_up(home_n, ag_ns.id, 0), 1);
 }
 
 /* The unanswered lookup ends (5 s x 2 attempts) and the path looks the
@@ -421,8 +390,8 @@ test_lookup_bounded(void)
 
 	CHECK(wait_lookups(NAME_SLOW, first + 1, 25000));
 	CHECK(wait_log(log_n, "cannot resolve slow.test", NULL, 5000));
-	CHECK_INT(path_up(home_n, &ag_ni, 0), 0);
-	CHECK_INT(path_up(home_n, &ag_ns, 0), 1);
+	CHECK_INT(path_up(home_n, ag_ni.id, 0), 0);
+	CHECK_INT(path_up(home_n, ag_ns.id, 0), 1);
 }
 
 /* gone.test fails fast at every redial: one warning, not one a redial. */
@@ -433,7 +402,7 @@ test_failure_logged_once(void)
 	usleep(200000);
 	CHECK_INT(log_count(log_n, "cannot resolve gone.test", "WARN"), 1);
 	CHECK_INT(log_count(log_n, "cannot resolve gone.test", ""), 1);
-	CHECK_INT(path_up(home_n, &ag_ni, 1), 0);
+	CHECK_INT(path_up(home_n, ag_ni.id, 1), 0);
 }
 
 /* SIGTERM while the slow.test lookup is pending: a clean stop. */

@@ -536,6 +536,27 @@ test_refusals(void)
 	CHECK_INT(msg_field(home_s, "received"), held + 1);
 }
 
+/* Both daemons stopped (SIGTERM, reaped), their parleyd.conf now cn and
+ * cs; started again by restart_pair or by the caller. */
+static void
+stop_pair(const char *cn, const char *cs)
+{
+	kill(pid_n, SIGTERM);
+	kill(pid_s, SIGTERM);
+	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
+	pid_n = pid_s = -1;
+	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, cs) == 0);
+}
+
+/* stop_pair, then both started again (south first), answering. */
+static void
+restart_pair(const char *cn, const char *cs)
+{
+	stop_pair(cn, cs);
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+}
+
 /* --- FLASH overtakes ------------------------------------------------------- */
 
 static void
@@ -584,17 +605,13 @@ test_flash_slow_peer(void)
 	size_t i;
 	int ok = 0;
 
-	kill(pid_n, SIGTERM);
-	kill(pid_s, SIGTERM);
-	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
-	pid_n = pid_s = -1;
 	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
 	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
 	    port_base + 10, port_base + 11);
 	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
 	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
 	    port_base + 12, port_base + 13);
-	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, cs) == 0);
+	stop_pair(cn, cs);
 	for (int k = 0; k < 4; k++)
 		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
 		    k / 2);
@@ -639,32 +656,11 @@ test_flash_slow_peer(void)
 	CHECK(fseq > base && fseq - base < 500);
 	kill(thr, SIGKILL);
 	reap(thr, 2000);
-	kill(pid_n, SIGTERM);
-	kill(pid_s, SIGTERM);
-	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
-	pid_n = pid_s = -1;
-	CHECK(write_conf(home_n, conf) == 0 && write_conf(home_s, conf) == 0);
-	CHECK(start(&pid_s, home_s, log_s));
-	CHECK(start(&pid_n, home_n, log_n));
+	restart_pair(conf, conf);
 	CHECK(wait_synced(15000));
 }
 
-/* --- FLASH on every live path ---------------------------------------------- */
-
-/* Path idx of the first channel at home is up: 1, 0, or -1 unknown. */
-static int
-path_up(const char *home, unsigned idx)
-{
-	json_t *r = call(home, json_pack("{s:s}", "cmd", "status")), *p;
-	int up = -1;
-
-	p = json_array_get(json_object_get(json_array_get(json_object_get(
-	    json_object_get(r, "result"), "channels"), 0), "paths"), idx);
-	if (p != NULL)
-		up = json_is_true(json_object_get(p, "up")) ? 1 : 0;
-	json_decref(r);
-	return up;
-}
+/* --- FLASH on every live path ------------------------------------------ */
 
 /* How many of south's newest 50 inbox messages have first line text. */
 static int
@@ -705,10 +701,6 @@ test_flash_every_path(void)
 	uint64_t t0, took = 0;
 	bool in = false;
 
-	kill(pid_n, SIGTERM);
-	kill(pid_s, SIGTERM);
-	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
-	pid_n = pid_s = -1;
 	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
 	    "500, \"heartbeat_ms\": 15000, \"listen\": [\"127.0.0.1:%d\", "
 	    "\"127.0.0.1:%d\"]}\n", port_base + 10,
@@ -717,7 +709,7 @@ test_flash_every_path(void)
 	    "500, \"heartbeat_ms\": 15000, \"listen\": [\"127.0.0.1:%d\", "
 	    "\"127.0.0.1:%d\"]}\n", port_base + 12,
 	    port_base + 3);
-	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, cs) == 0);
+	stop_pair(cn, cs);
 	/* south's path-0 address -> the relay -> where south listens */
 	snprintf(a[0], sizeof a[0], "%d", port_base + 2);
 	snprintf(a[1], sizeof a[1], "%d", port_base + 12);
@@ -730,11 +722,11 @@ test_flash_every_path(void)
 	CHECK(start(&pid_n, home_n, log_n));
 	CHECK(wait_synced(15000));
 	t0 = now_ms();
-	while ((path_up(home_n, 0) != 1 || path_up(home_n, 1) != 1) &&
-	    now_ms() - t0 < 15000)
+	while ((path_up(home_n, NULL, 0) != 1 ||
+	    path_up(home_n, NULL, 1) != 1) && now_ms() - t0 < 15000)
 		usleep(50000);
-	CHECK_INT(path_up(home_n, 0), 1);
-	CHECK_INT(path_up(home_n, 1), 1);
+	CHECK_INT(path_up(home_n, NULL, 0), 1);
+	CHECK_INT(path_up(home_n, NULL, 1), 1);
 	CHECK_INT(msg_field(home_n, "active_path"), 0);
 	CHECK(wait_synced(15000));	/* on path 0, if it came up last */
 	CHECK(wait_settled(30000));
@@ -755,11 +747,11 @@ test_flash_every_path(void)
 	CHECK_INT(msg_field(home_n, "receipted"), msg_field(home_n,
 	    "assigned"));
 	/* before the link noticed anything: path 0 still up and active */
-	CHECK_INT(path_up(home_n, 0), 1);
+	CHECK_INT(path_up(home_n, NULL, 0), 1);
 	CHECK_INT(msg_field(home_n, "active_path"), 0);
 	printf("  FLASH %s south's inbox %llu ms after the send; path 0 "
 	    "(stopped relay) up: %d\n", in ? "in" : "NOT in",
-	    (unsigned long long)took, path_up(home_n, 0));
+	    (unsigned long long)took, path_up(home_n, NULL, 0));
 	kill(pid_relay, SIGCONT);
 
 	/* path 0 flows again: the repeat changes nothing */
@@ -769,13 +761,7 @@ test_flash_every_path(void)
 	kill(pid_relay, SIGKILL);
 	reap(pid_relay, 2000);
 	pid_relay = -1;
-	kill(pid_n, SIGTERM);
-	kill(pid_s, SIGTERM);
-	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
-	pid_n = pid_s = -1;
-	CHECK(write_conf(home_n, conf) == 0 && write_conf(home_s, conf) == 0);
-	CHECK(start(&pid_s, home_s, log_s));
-	CHECK(start(&pid_n, home_n, log_n));
+	restart_pair(conf, conf);
 	CHECK(wait_synced(15000));
 }
 

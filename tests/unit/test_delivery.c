@@ -680,8 +680,25 @@ fake_msg(const uint8_t channel[32], uint64_t seq, const uint8_t prev[32],
 	}
 }
 
+/* Where the log ends now (log_since reads from there). */
+static long
+log_mark(void)
+{
+	long end = 0;
+	FILE *f;
+
+	fflush(stderr);
+	if ((f = fopen(logpath, "r")) != NULL) {
+		if (fseek(f, 0, SEEK_END) == 0)
+			end = ftell(f);
+		fclose(f);
+	}
+	return end;
+}
+
+/* A line containing s written since mark. */
 static bool
-log_has(const char *s)
+log_since(long mark, const char *s)
 {
 	char line[2048];
 	bool found = false;
@@ -690,10 +707,18 @@ log_has(const char *s)
 	fflush(stderr);
 	if ((f = fopen(logpath, "r")) == NULL)
 		return false;
-	while (!found && fgets(line, sizeof line, f))
-		found = strstr(line, s) != NULL;
+	if (fseek(f, mark, SEEK_SET) == 0)
+		while (!found && fgets(line, sizeof line, f))
+			found = strstr(line, s) != NULL;
 	fclose(f);
 	return found;
+}
+
+/* A line containing s anywhere in the log. */
+static bool
+log_has(const char *s)
+{
+	return log_since(0, s);
 }
 
 static uint64_t
@@ -1086,40 +1111,6 @@ test_doubt_after_commit_failure(void)
 }
 
 /* --- FLASH on every live path (two paths) ----------------------------- */
-
-/* Where the log ends now (log_since reads from there). */
-static long
-log_mark(void)
-{
-	long end = 0;
-	FILE *f;
-
-	fflush(stderr);
-	if ((f = fopen(logpath, "r")) != NULL) {
-		if (fseek(f, 0, SEEK_END) == 0)
-			end = ftell(f);
-		fclose(f);
-	}
-	return end;
-}
-
-/* A line containing s written since mark. */
-static bool
-log_since(long mark, const char *s)
-{
-	char line[2048];
-	bool found = false;
-	FILE *f;
-
-	fflush(stderr);
-	if ((f = fopen(logpath, "r")) == NULL)
-		return false;
-	if (fseek(f, mark, SEEK_SET) == 0)
-		while (!found && fgets(line, sizeof line, f))
-			found = strstr(line, s) != NULL;
-	fclose(f);
-	return found;
-}
 
 static void
 counts_reset(void)

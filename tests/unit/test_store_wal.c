@@ -738,6 +738,96 @@ raw_head(sqlite3 *db, uint8_t sender, uint64_t seq, const uint8_t id[32],
 	return rc;
 }
 
+/* Both chains of the migration tests: the peer's p[0..2] (p[2] not yet
+ * stored), ours o[0..1]. */
+static void
+build_chains(struct built p[3], struct built o[2])
+{
+	static const uint8_t zero[32];
+
+	build_msg(&p[0], 1, 1, zero);
+	build_msg(&p[1], 1, 2, p[0].id);
+	build_msg(&p[2], 1, 3, p[1].id);
+	build_msg(&o[0], 0, 1, zero);
+	build_msg(&o[1], 0, 2, o[0].id);
+}
+
+/* name at version v holding p[0..1] and o[0..1] with their heads, written
+ * by SQLite alone (foreign keys on); the caller closes db. */
+static sqlite3 *
+raw_chains(const char *name, int v, const struct built p[3],
+    const struct built o[2])
+{
+	sqlite3 *db = raw_at(name, v);
+
+	CHECK_INT(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
+	    NULL), SQLITE_OK);
+	raw_put(db, 1, &p[0], 0x11);
+	raw_put(db, 1, &p[1], 0x12);
+	raw_put(db, 0, &o[0], 0);
+	raw_put(db, 0, &o[1], 0x21);
+	return db;
+}
+
+/* After a migration: every head kept, the four messages there; the peer's
+ * next run and our next message are stored with their heads through
+ * head_names, and a head naming the peer's id in our chain is refused. */
+static void
+chains_kept_and_used(struct store *s, const struct built p[3],
+    const struct built o[2])
+{
+	struct store_head h;
+	struct store_in in;
+	size_t added;
+	uint64_t top;
+	uint8_t id[32];
+	int rows = 0;
+
+	check_head(s, 1, 1, p[0].id, 0x11);
+	check_head(s, 1, 2, p[1].id, 0x12);
+	check_head(s, 0, 2, o[1].id, 0x21);	/* ours: over 1 and 2 */
+	CHECK_INT(store_list(s, chan, STORE_BOTH, 10, count_row, &rows), 0);
+	CHECK_INT(rows, 4);
+	chain_store_in(&in, &p[2].h, p[2].hdr, p[2].hlen, p[2].body,
+	    sizeof p[2].body, p[2].id);
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, chan, 32);
+	h.sender = 1;
+	h.seq = 3;
+	memcpy(h.id, p[2].id, 32);
+	memset(h.sig, 0x13, sizeof h.sig);
+	CHECK_INT(store_received_put(s, chan, 1, &in, 1, &h, now, &added), 0);
+	CHECK_INT(added, 1);
+	check_head(s, 1, 3, p[2].id, 0x13);
+	CHECK_INT(send_one(s, 3, 100), 0);
+	CHECK_INT(store_highest(s, chan, 0, &top, id), 0);
+	CHECK_INT(top, 3);
+	h.sender = 0;
+	h.seq = top;
+	memcpy(h.id, p[2].id, 32);	/* the peer's id at our seq 3 */
+	CHECK_INT(store_head_put(s, &h, now), ERR_CHAIN);
+	memcpy(h.id, id, 32);
+	memset(h.sig, 0x22, sizeof h.sig);
+	CHECK_INT(store_head_put(s, &h, now), 0);
+	CHECK_INT(store_head_put(s, &h, now), 0);	/* again: nothing */
+	check_head(s, 0, 3, id, 0x22);
+}
+
+/* The integer a one-column PRAGMA gives on db, -1 if none. */
+static int
+pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 /*
  * A version-5 store with both chains and their heads becomes version 6:
  * message_arrived and head_id gone, head rebuilt without its foreign key
@@ -750,63 +840,20 @@ test_migration_keeps_heads(void)
 {
 	static const uint8_t zero[32];
 	struct built p[3], o[2];
-	struct store_head h;
-	struct store_in in;
 	struct store *s;
 	sqlite3 *db;
 	char msg[160];
-	size_t added;
-	uint64_t top;
-	uint8_t id[32];
-	int v = -1, rows = 0;
+	int v = -1;
 
-	build_msg(&p[0], 1, 1, zero);
-	build_msg(&p[1], 1, 2, p[0].id);
-	build_msg(&p[2], 1, 3, p[1].id);
-	build_msg(&o[0], 0, 1, zero);
-	build_msg(&o[1], 0, 2, o[0].id);
-	db = raw_at("v5.db", 5);
-	CHECK_INT(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
-	    NULL), SQLITE_OK);
-	raw_put(db, 1, &p[0], 0x11);
-	raw_put(db, 1, &p[1], 0x12);
-	raw_put(db, 0, &o[0], 0);
-	raw_put(db, 0, &o[1], 0x21);
-	sqlite3_close(db);
+	build_chains(p, o);
+	sqlite3_close(raw_chains("v5.db", 5, p, o));
 	CHECK_INT(count_index("v5.db", "head_id"), 1);
 	CHECK_INT(count_index("v5.db", "message_arrived"), 1);
 
 	s = open_name("v5.db");
 	CHECK_INT(store_schema_version(s, &v), 0);
 	CHECK_INT(v, STORE_SCHEMA_VERSION);
-	check_head(s, 1, 1, p[0].id, 0x11);
-	check_head(s, 1, 2, p[1].id, 0x12);
-	check_head(s, 0, 2, o[1].id, 0x21);	/* ours: over 1 and 2 */
-	CHECK_INT(store_list(s, chan, STORE_BOTH, 10, count_row, &rows), 0);
-	CHECK_INT(rows, 4);
-	/* the peer's next run and its head */
-	chain_store_in(&in, &p[2].h, p[2].hdr, p[2].hlen, p[2].body,
-	    sizeof p[2].body, p[2].id);
-	memset(&h, 0, sizeof h);
-	memcpy(h.channel, chan, 32);
-	h.sender = 1;
-	h.seq = 3;
-	memcpy(h.id, p[2].id, 32);
-	memset(h.sig, 0x13, sizeof h.sig);
-	CHECK_INT(store_received_put(s, chan, 1, &in, 1, &h, now, &added), 0);
-	CHECK_INT(added, 1);
-	check_head(s, 1, 3, p[2].id, 0x13);
-	/* our next message and its head */
-	CHECK_INT(send_one(s, 3, 100), 0);
-	CHECK_INT(store_highest(s, chan, 0, &top, id), 0);
-	CHECK_INT(top, 3);
-	h.sender = 0;
-	h.seq = top;
-	memcpy(h.id, id, 32);
-	memset(h.sig, 0x22, sizeof h.sig);
-	CHECK_INT(store_head_put(s, &h, now), 0);
-	CHECK_INT(store_head_put(s, &h, now), 0);	/* again: nothing */
-	check_head(s, 0, 3, id, 0x22);
+	chains_kept_and_used(s, p, o);
 	store_close(s);
 	CHECK_INT(count_index("v5.db", "head_id"), 0);
 	CHECK_INT(count_index("v5.db", "message_arrived"), 0);
@@ -900,31 +947,16 @@ raw_approval(sqlite3 *db, int hid, int qid)
 static void
 test_migration_drops_id_index(void)
 {
-	static const uint8_t zero[32];
 	struct built p[3], o[2];
-	struct store_head h;
-	struct store_in in;
 	struct store_msg m;
 	struct store *s;
-	sqlite3 *db;
+	sqlite3 *db, *fresh;
 	char path[128];
-	size_t added;
-	uint64_t top;
-	uint8_t id[32], before[32], after[32];
-	int v = -1, rows = 0;
+	uint8_t before[32], after[32];
+	int v = -1, rows = 0, secure = -1;
 
-	build_msg(&p[0], 1, 1, zero);
-	build_msg(&p[1], 1, 2, p[0].id);
-	build_msg(&p[2], 1, 3, p[1].id);
-	build_msg(&o[0], 0, 1, zero);
-	build_msg(&o[1], 0, 2, o[0].id);
-	db = raw_at("v6.db", 6);
-	CHECK_INT(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
-	    NULL), SQLITE_OK);
-	raw_put(db, 1, &p[0], 0x11);
-	raw_put(db, 1, &p[1], 0x12);
-	raw_put(db, 0, &o[0], 0);
-	raw_put(db, 0, &o[1], 0x21);
+	build_chains(p, o);
+	db = raw_chains("v6.db", 6, p, o);
 	raw_approval(db, 1, 3);		/* qid 3: o[0] */
 	CHECK_INT(sqlite3_exec(db, "INSERT INTO message (channel, sender, dir,"
 	    " precedence, marking, kind, body, state, time_ms, stored_ms)"
@@ -938,42 +970,18 @@ test_migration_drops_id_index(void)
 	CHECK_INT(store_schema_version(s, &v), 0);
 	CHECK_INT(v, STORE_SCHEMA_VERSION);
 	CHECK_INT(wal_bytes("v6.db"), 0);	/* the copy left the WAL */
-	{
-		/* secure_delete as SQLite's default again (OFF only while
-		 * migrating) */
-		sqlite3_stmt *st;
-		sqlite3 *fresh;
-		int want = -1;
-		CHECK_INT(sqlite3_open(":memory:", &fresh), SQLITE_OK);
-		CHECK_INT(sqlite3_prepare_v2(fresh, "PRAGMA secure_delete", -1,
-		    &st, NULL), SQLITE_OK);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			want = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-		sqlite3_close(fresh);
-		CHECK_INT(sqlite3_prepare_v2(s->db, "PRAGMA secure_delete", -1,
-		    &st, NULL), SQLITE_OK);
-		CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-		CHECK_INT(sqlite3_column_int(st, 0), want);
-		sqlite3_finalize(st);
-	}
+	/* secure_delete as SQLite's default again (OFF only while
+	 * migrating); foreign keys on again */
+	CHECK_INT(sqlite3_open(":memory:", &fresh), SQLITE_OK);
+	secure = pragma_int(fresh, "PRAGMA secure_delete");
+	sqlite3_close(fresh);
+	CHECK(secure >= 0);
+	CHECK_INT(pragma_int(s->db, "PRAGMA secure_delete"), secure);
+	CHECK_INT(pragma_int(s->db, "PRAGMA foreign_keys"), 1);
 	rows_digest("v6.db", after);
 	CHECK_MEM(after, before, sizeof before);	/* every column kept */
-	{
-		sqlite3_stmt *st;
-		CHECK_INT(sqlite3_prepare_v2(s->db, "PRAGMA foreign_keys", -1,
-		    &st, NULL), SQLITE_OK);
-		CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-		CHECK_INT(sqlite3_column_int(st, 0), 1);	/* on again */
-		sqlite3_finalize(st);
-	}
-	check_head(s, 1, 1, p[0].id, 0x11);
-	check_head(s, 1, 2, p[1].id, 0x12);
-	check_head(s, 0, 2, o[1].id, 0x21);
-	CHECK_INT(store_list(s, chan, STORE_BOTH, 10, count_row, &rows), 0);
-	CHECK_INT(rows, 4);
 	CHECK_INT(store_list(s, NULL, STORE_OUT, 10, count_row, &rows), 0);
-	CHECK_INT(rows, 4 + 3);		/* ours: two sent, one queued */
+	CHECK_INT(rows, 3);		/* ours: two sent, one queued */
 	CHECK_INT(store_get_local(s, 3, &m), 0);
 	CHECK_MEM(m.id, o[0].id, 32);
 	store_msg_fini(&m);
@@ -981,28 +989,7 @@ test_migration_drops_id_index(void)
 	CHECK_MEM(m.id, p[1].id, 32);
 	CHECK_MEM(m.header, p[1].hdr, p[1].hlen);
 	store_msg_fini(&m);
-	chain_store_in(&in, &p[2].h, p[2].hdr, p[2].hlen, p[2].body,
-	    sizeof p[2].body, p[2].id);
-	memset(&h, 0, sizeof h);
-	memcpy(h.channel, chan, 32);
-	h.sender = 1;
-	h.seq = 3;
-	memcpy(h.id, p[2].id, 32);
-	memset(h.sig, 0x13, sizeof h.sig);
-	CHECK_INT(store_received_put(s, chan, 1, &in, 1, &h, now, &added), 0);
-	CHECK_INT(added, 1);
-	check_head(s, 1, 3, p[2].id, 0x13);
-	CHECK_INT(send_one(s, 3, 100), 0);
-	CHECK_INT(store_highest(s, chan, 0, &top, id), 0);
-	CHECK_INT(top, 3);
-	h.sender = 0;
-	h.seq = top;
-	memcpy(h.id, p[2].id, 32);	/* the peer's id at our seq 3 */
-	CHECK_INT(store_head_put(s, &h, now), ERR_CHAIN);
-	memcpy(h.id, id, 32);
-	memset(h.sig, 0x22, sizeof h.sig);
-	CHECK_INT(store_head_put(s, &h, now), 0);
-	check_head(s, 0, 3, id, 0x22);
+	chains_kept_and_used(s, p, o);
 	store_close(s);
 	CHECK_INT(id_indexes("v6.db"), 0);
 	CHECK_INT(plain_int("v6.db", "SELECT count(*) FROM approval a JOIN"
