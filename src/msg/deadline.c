@@ -109,10 +109,17 @@ utc(uint64_t ms, char *out, size_t cap)
 	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The alert key prefix for messages of sender who on channel c. */
+static const char *
+alert_key(const struct wchan *c, unsigned who)
+{
+	return who == c->self ? DEADLINE_KEY_PEER : DEADLINE_KEY_WE;
+}
+
 struct scan {
 	struct deadline_watch *w;
 	struct wchan *c;
-	uint64_t deadline_ms, now_ms;
+	uint64_t now_ms;
 	int err;		/* an alert not raised in this listing */
 };
 
@@ -122,11 +129,14 @@ due_row(void *arg, struct store_msg *m)
 	struct scan *sc = arg;
 	char id[2 * ENVELOPE_ID_LEN + 1], key[96], due[32], text[512], up[16];
 	bool ours = m->sender == sc->c->self;
-	uint64_t due_ms = m->time_ms + sc->deadline_ms;
+	uint64_t d = ack_deadline_ms(sc->c->deadline_s, m->precedence);
+	uint64_t due_ms = m->time_ms + d;
 	const char *prec;
 	json_t *o;
 	int r;
 
+	if (sc->now_ms <= d)
+		return 0;	/* a deadline longer than the clock: none */
 	/* The query left out what was acknowledged in time or alerted. */
 	hex_encode(id, m->id, ENVELOPE_ID_LEN);
 	utc(due_ms, due, sizeof due);
@@ -134,8 +144,7 @@ due_row(void *arg, struct store_msg *m)
 	for (size_t k = 0; k < sizeof up; k++)
 		if ((up[k] = (char)toupper((unsigned char)prec[k])) == '\0')
 			break;
-	snprintf(key, sizeof key, "%s%s", ours ? DEADLINE_KEY_PEER :
-	    DEADLINE_KEY_WE, id);
+	snprintf(key, sizeof key, "%s%s", alert_key(sc->c, m->sender), id);
 	if (ours)
 		snprintf(text, sizeof text, "%s owes an acknowledgment of "
 		    "%s message %.16s, due %s", sc->c->peer, up, id, due);
@@ -165,19 +174,19 @@ due_row(void *arg, struct store_msg *m)
 /* What fell due in (from, now] by the clock, and what got into the chain
  * here since the last scan (seqs above c->scanned_seq) already past due.
  * The first scan (from 0) covers everything by the clock. A sender's seqs
- * move on only when all its listings worked, and the clock's only when
- * every due listing did (false: the caller keeps from_ms); a failed one is
+ * move on only when its listing worked, and the clock's only when every
+ * due listing did (false: the caller keeps from_ms); a failed one is
  * tried again next time (alerted messages are left out, so nothing is
- * raised twice). */
+ * raised twice). The seqs are listed once for every precedence: each new
+ * message is read once per scan, not once per precedence. */
 static bool
 scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
     uint64_t now_ms)
 {
-	struct scan sc = { w, c, 0, now_ms, 0 };
-	uint64_t top[2], d;
+	struct scan sc = { w, c, now_ms, 0 };
+	uint64_t top[2], d, within[4];
 	uint8_t id[ENVELOPE_ID_LEN];
 	bool ok[2], due_ok = true;
-	const char *key;
 	int r;
 
 	for (unsigned who = 0; who < 2; who++) {
@@ -188,31 +197,31 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 		ok[who] = r == 0;
 	}
 	for (unsigned p = 0; p < 4; p++) {
-		sc.deadline_ms = d = ack_deadline_ms(c->deadline_s, p);
+		within[p] = d = ack_deadline_ms(c->deadline_s, p);
 		if (now_ms <= d)
 			continue;
 		for (unsigned who = 0; who < 2; who++) {
-			key = who == c->self ? DEADLINE_KEY_PEER :
-			    DEADLINE_KEY_WE;
 			sc.err = 0;
 			r = store_unacked_each(w->s, c->id, (uint8_t)who,
 			    (uint8_t)p, from_ms > d ? from_ms - d : 0,
-			    now_ms - d, d, key, due_row, &sc);
+			    now_ms - d, d, alert_key(c, who), due_row, &sc);
 			if ((r = r != 0 ? r : sc.err) != 0) {
 				scan_failed(w, r);
 				due_ok = false;
 			}
-			if (from_ms == 0 || !ok[who] ||
-			    top[who] <= c->scanned_seq[who])
-				continue;
-			sc.err = 0;
-			r = store_unacked_after_each(w->s, c->id,
-			    (uint8_t)who, (uint8_t)p, c->scanned_seq[who],
-			    top[who], d, now_ms, key, due_row, &sc);
-			if ((r = r != 0 ? r : sc.err) != 0) {
-				scan_failed(w, r);
-				ok[who] = false;
-			}
+		}
+	}
+	for (unsigned who = 0; who < 2; who++) {
+		if (from_ms == 0 || !ok[who] ||
+		    top[who] <= c->scanned_seq[who])
+			continue;
+		sc.err = 0;
+		r = store_unacked_after_each(w->s, c->id, (uint8_t)who,
+		    c->scanned_seq[who], top[who], within, now_ms,
+		    alert_key(c, who), due_row, &sc);
+		if ((r = r != 0 ? r : sc.err) != 0) {
+			scan_failed(w, r);
+			ok[who] = false;
 		}
 	}
 	for (unsigned who = 0; who < 2; who++)

@@ -520,40 +520,46 @@ store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return msg_rows(s, st, fn, arg);
 }
 
-#define UNACKED_TAIL " AND m.seq IS NOT NULL AND m.kind = 1" \
-	" AND m.sender = ?7 AND m.precedence = ?2 AND NOT EXISTS (SELECT 1" \
+/* What the two listings share: a text message with a place in the chain
+ * from sender ?7, no ACK from the other party stamped at most `within`
+ * after it, and no alert keyed ?6 || its id when ?6 is not NULL. */
+#define UNACKED_TAIL(within) " AND m.seq IS NOT NULL AND m.kind = 1" \
+	" AND m.sender = ?7 AND NOT EXISTS (SELECT 1" \
 	" FROM message a WHERE a.kind = 2 AND a.channel = ?1 AND" \
 	" substr(a.body, 5, 32) = m.id AND a.sender <> m.sender AND" \
-	" a.time_ms <= m.time_ms + ?5) AND (?6 IS NULL OR NOT EXISTS" \
-	" (SELECT 1 FROM alert WHERE key = ?6 || lower(hex(m.id))))" \
-	" ORDER BY m.time_ms"
+	" a.time_ms <= m.time_ms + " within ") AND (?6 IS NULL OR NOT EXISTS" \
+	" (SELECT 1 FROM alert WHERE key = ?6 || lower(hex(m.id))))"
+/* Each row's own deadline, by its precedence (?9 .. ?12). */
+#define UNACKED_WITHIN "(CASE m.precedence WHEN 0 THEN ?9 WHEN 1 THEN ?10" \
+	" WHEN 2 THEN ?11 ELSE ?12 END)"
 
+/* Binds ?1 channel, ?6 alert_prefix, ?7 sender, ?8 due_by, ?9 .. ?12
+ * within_ms[0 .. 3]; the caller binds the rest. */
 static int
-unacked(struct store *s, const char *sql, const uint8_t *channel,
-    uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
-    uint64_t within_ms, uint64_t due_by, const char *alert_prefix,
-    store_msg_fn fn, void *arg)
+unacked_prep(struct store *s, sqlite3_stmt **st, const char *sql,
+    const uint8_t *channel, uint8_t sender, const uint64_t within_ms[4],
+    uint64_t due_by, const char *alert_prefix)
 {
-	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (from_ms > INT64_MAX || to_ms > INT64_MAX || due_by > INT64_MAX ||
-	    within_ms > STORE_ACK_ANY)
+	if (due_by > INT64_MAX)
 		return ERR_INVALID;
-	if ((r = pprep(s, &st, sql)) != 0)
+	for (unsigned p = 0; p < 4; p++)
+		if (within_ms[p] > STORE_ACK_ANY)
+			return ERR_INVALID;
+	if ((r = pprep(s, st, sql)) != 0)
 		return r;
-	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, precedence);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)from_ms);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)to_ms);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)within_ms);
+	sqlite3_bind_blob(*st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	if (alert_prefix)
-		sqlite3_bind_text(st, 6, alert_prefix, -1, SQLITE_STATIC);
+		sqlite3_bind_text(*st, 6, alert_prefix, -1, SQLITE_STATIC);
 	else
-		sqlite3_bind_null(st, 6);
-	sqlite3_bind_int(st, 7, sender);
-	sqlite3_bind_int64(st, 8, (sqlite3_int64)due_by);
-	return msg_rows(s, st, fn, arg);
+		sqlite3_bind_null(*st, 6);
+	sqlite3_bind_int(*st, 7, sender);
+	sqlite3_bind_int64(*st, 8, (sqlite3_int64)due_by);
+	for (unsigned p = 0; p < 4; p++)
+		sqlite3_bind_int64(*st, 9 + (int)p,
+		    (sqlite3_int64)within_ms[p]);
+	return 0;
 }
 
 int
@@ -561,22 +567,47 @@ store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
     uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
 {
-	return unacked(s, "SELECT " STORE_MSG_COLS_NOBODY " FROM message m WHERE"
-	    " m.channel = ?1 AND m.time_ms > ?3 AND m.time_ms <= ?4 AND"
-	    " ?8 >= 0" UNACKED_TAIL, channel, sender, precedence, from_ms,
-	    to_ms, within_ms, 0, alert_prefix, fn, arg);
+	const uint64_t within[4] = { within_ms, within_ms, within_ms,
+	    within_ms };
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	/* A due-time range of one precedence: index message_due. */
+	if (from_ms > INT64_MAX || to_ms > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = unacked_prep(s, &st, "SELECT " STORE_MSG_COLS_NOBODY " FROM"
+	    " message m WHERE m.channel = ?1 AND m.precedence = ?2 AND"
+	    " m.time_ms > ?3 AND m.time_ms <= ?4 AND ?8 >= 0"
+	    UNACKED_TAIL(UNACKED_WITHIN) " ORDER BY m.time_ms", channel,
+	    sender, within, 0, alert_prefix)) != 0)
+		return r;
+	sqlite3_bind_int(st, 2, precedence);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)from_ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)to_ms);
+	return msg_rows(s, st, fn, arg);
 }
 
 int
 store_unacked_after_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, uint8_t precedence, uint64_t after_seq,
-    uint64_t upto_seq, uint64_t within_ms, uint64_t due_by,
-    const char *alert_prefix, store_msg_fn fn, void *arg)
+    uint8_t sender, uint64_t after_seq, uint64_t upto_seq,
+    const uint64_t within_ms[4], uint64_t due_by, const char *alert_prefix,
+    store_msg_fn fn, void *arg)
 {
+	sqlite3_stmt *st = NULL;
+	int r;
+
 	/* A seq range of (channel, sender): index UNIQUE (channel, sender,
-	 * seq). The deadline scan runs it every second per precedence. */
-	return unacked(s, "SELECT " STORE_MSG_COLS_NOBODY " FROM message m WHERE"
-	    " m.channel = ?1 AND m.seq > ?3 AND m.seq <= ?4 AND m.time_ms +"
-	    " ?5 <= ?8" UNACKED_TAIL, channel, sender, precedence, after_seq,
-	    upto_seq, within_ms, due_by, alert_prefix, fn, arg);
+	 * seq), each row read once whatever its precedence. The deadline
+	 * scan runs it every second with what arrived since. */
+	if (after_seq > INT64_MAX || upto_seq > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = unacked_prep(s, &st, "SELECT " STORE_MSG_COLS_NOBODY " FROM"
+	    " message m WHERE m.channel = ?1 AND m.seq > ?3 AND m.seq <= ?4"
+	    " AND m.time_ms + " UNACKED_WITHIN " <= ?8"
+	    UNACKED_TAIL(UNACKED_WITHIN) " ORDER BY m.precedence, m.time_ms",
+	    channel, sender, within_ms, due_by, alert_prefix)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)after_seq);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)upto_seq);
+	return msg_rows(s, st, fn, arg);
 }

@@ -118,16 +118,18 @@ int store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
  * test is an index search (message_acked), not a decode.
  */
 #define STORE_ACK_ANY ((uint64_t)1 << 62)
-/* By place in the chain instead: the same, for messages whose seq is in
- * (after_seq, upto_seq] and whose time_ms + within_ms is at most due_by
- * (past due by then). A chain gets its places in seq order (received runs
- * are stored in seq order, ours assigned so), so the seqs above the
- * highest one a caller saw are what got into the chain here since. */
+/* By place in the chain instead, every precedence in one pass: the same
+ * for messages whose seq is in (after_seq, upto_seq] and whose time_ms +
+ * within_ms[their precedence] is at most due_by (past due by then), the
+ * ACK test also against within_ms[their precedence]; by precedence (FLASH
+ * first), then oldest first. A chain gets its places in seq order
+ * (received runs are stored in seq order, ours assigned so), so the seqs
+ * above the highest one a caller saw are what got into the chain here
+ * since: each of them is read once. */
 int store_unacked_after_each(struct store *s,
-    const uint8_t channel[STORE_ID_LEN], uint8_t sender, uint8_t precedence,
-    uint64_t after_seq, uint64_t upto_seq, uint64_t within_ms,
-    uint64_t due_by, const char *alert_prefix, store_msg_fn fn, void *arg)
-    WUR;
+    const uint8_t channel[STORE_ID_LEN], uint8_t sender, uint64_t after_seq,
+    uint64_t upto_seq, const uint64_t within_ms[4], uint64_t due_by,
+    const char *alert_prefix, store_msg_fn fn, void *arg) WUR;
 int store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
     uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)

@@ -83,23 +83,24 @@ count_msg(void *arg, struct store_msg *m)
 	return 0;
 }
 
-/* The deadline watch's scan of one channel (msg/deadline.c): two
- * listings per precedence and party, due times in (from, to] and seqs in
+/* The deadline watch's scan of one channel (msg/deadline.c): per party,
+ * a listing per precedence of due times in (from, to] and one of seqs in
  * (after, upto]. Returns the rows seen. */
 static size_t
 scan(uint64_t from, uint64_t to, uint64_t after, uint64_t upto)
 {
+	const uint64_t within[4] = { 1000, 1000, 1000, 1000 };
 	size_t rows = 0;
 
-	for (unsigned p = 0; p < 4; p++)
-		for (unsigned who = 0; who < 2; who++) {
+	for (unsigned who = 0; who < 2; who++) {
+		for (unsigned p = 0; p < 4; p++)
 			CHECK_INT(store_unacked_each(s, chan, (uint8_t)who,
 			    (uint8_t)p, from, to, 1000, "ack-overdue:peer:",
 			    count_msg, &rows), 0);
-			CHECK_INT(store_unacked_after_each(s, chan,
-			    (uint8_t)who, (uint8_t)p, after, upto, 1000, to,
-			    "ack-overdue:peer:", count_msg, &rows), 0);
-		}
+		CHECK_INT(store_unacked_after_each(s, chan, (uint8_t)who,
+		    after, upto, within, to, "ack-overdue:peer:", count_msg,
+		    &rows), 0);
+	}
 	return rows;
 }
 
@@ -123,6 +124,63 @@ test_scan_prepared_once(void)
 	rows = scan(now + 1000, now + 2000, 10, 20);
 	CHECK_INT(rows, 10);		/* due then; none arrived past due */
 	CHECK_INT(compiled, before);
+}
+
+struct seqs {
+	uint64_t seq[16];
+	size_t n;
+};
+
+static int
+note_seq(void *arg, struct store_msg *m)
+{
+	struct seqs *l = arg;
+
+	if (l->n < sizeof l->seq / sizeof l->seq[0])
+		l->seq[l->n] = m->seq;
+	l->n++;
+	return 0;
+}
+
+/* One listing of a seq range covers every precedence, each row against
+ * its own precedence's deadline, FLASH first, then oldest first: 41..48
+ * of precedences 1, 2, 3, 0, 1, 2, 3, 0, stamped T + seq, deadlines 1, 2,
+ * 3 and 4 s: at T + 2,500 FLASH and IMMEDIATE are past due. On a
+ * channel of its own (seqs 1..40 are the scan test's). */
+static void
+test_scan_seqs_every_precedence(void)
+{
+	const uint64_t within[4] = { 1000, 2000, 3000, 4000 };
+	const uint64_t bad[4] = { 1000, STORE_ACK_ANY + 1, 0, 0 };
+	const uint64_t want[4] = { 44, 48, 41, 45 };
+	uint8_t keep[sizeof chan];
+	uint64_t t = now + 200000;
+	struct seqs l = { { 0 }, 0 };
+
+	memcpy(keep, chan, sizeof chan);
+	memset(chan, 0xc2, sizeof chan);
+	for (uint64_t i = 1; i <= 40; i++)
+		send_at(i, ENVELOPE_ROUTINE, now);
+	for (uint64_t i = 41; i <= 48; i++)
+		send_at(i, (uint8_t)(i % 4), t + i);
+	CHECK_INT(store_unacked_after_each(s, chan, 0, 40, 48, within,
+	    t + 2500, NULL, note_seq, &l), 0);
+	CHECK_INT(l.n, 4);
+	for (size_t k = 0; k < 4 && k < l.n; k++)
+		CHECK_INT(l.seq[k], want[k]);
+	/* by 4,100 every one; none of the range's other sender */
+	l.n = 0;
+	CHECK_INT(store_unacked_after_each(s, chan, 0, 40, 48, within,
+	    t + 4100, NULL, note_seq, &l), 0);
+	CHECK_INT(l.n, 8);
+	l.n = 0;
+	CHECK_INT(store_unacked_after_each(s, chan, 1, 0, 48, within,
+	    t + 4100, NULL, note_seq, &l), 0);
+	CHECK_INT(l.n, 0);
+	/* a deadline out of range is refused */
+	CHECK_INT(store_unacked_after_each(s, chan, 0, 40, 48, bad, t + 4100,
+	    NULL, note_seq, &l), ERR_INVALID);
+	memcpy(chan, keep, sizeof chan);
 }
 
 /* People in the loop, as the daemon's requests use them, twice: the
@@ -420,6 +478,7 @@ main(void)
 		return 1;
 	sqlite3_set_authorizer(s->db, count_compiled, &compiled);
 	RUN(test_scan_prepared_once);
+	RUN(test_scan_seqs_every_precedence);
 	RUN(test_people_prepared_once);
 	RUN(test_nested_listing);
 	RUN(test_table_has_room);
