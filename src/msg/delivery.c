@@ -405,7 +405,9 @@ delivery_path_change(struct delivery *d,
 	if (c == NULL || path >= c->npaths)
 		return;
 	c->up[path] = up;
-	c->copied[path] = 0;	/* a new session holds no copies yet */
+	/* a new session holds no copies yet: after a down, or replacing
+	 * the path's session while up (up again, link.h) */
+	c->copied[path] = 0;
 	c->copy_mask &= ~(1u << path);
 	for (unsigned i = 0; i < c->npaths && active < 0; i++)
 		if (c->up[i])
