@@ -18,7 +18,8 @@
  * every redial; SIGTERM with a lookup pending stops cleanly (exit 0); a
  * bad PARLEY_NAMESERVER value is logged once, not at every redial.
  *
- * Ports: 127.0.0.1, 30000-30999, a free block of 8 (ports.h). Kills only
+ * Ports: 127.0.0.1, 30000-30999, a free block of 8, TCP and UDP (ports.h;
+ * the fake DNS server takes the last for UDP). Kills only
  * its own children; removes its temporary directory; bounded by an alarm.
  */
 #include <arpa/inet.h>
