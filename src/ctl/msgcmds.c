@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/hex.h"
+#include "msg/alert.h"
 #include "msg/checkpoint.h"
 #include "msg/delivery.h"
 #include "store/people.h"
@@ -502,33 +503,6 @@ ctl_cmd_store_fail(const struct ctl_env *env, const struct ctl_peer *who,
 	return *result ? 0 : ERR_NOMEM;
 }
 
-/* The uncleared alerts of one channel (their "channel" is its id in
- * hex): how many, and the text of the newest checkpoint alarm. */
-struct open_alerts {
-	const char *channel;
-	json_int_t n;
-	char alarm[CHECKPOINT_ALARM_MAX];
-};
-
-static int
-open_alert(void *arg, const struct store_alert *a)
-{
-	struct open_alerts *oa = arg;
-	json_t *j = json_loads(a->json, 0, NULL);
-	const char *ch = json_string_value(json_object_get(j, "channel"));
-	const char *kind = json_string_value(json_object_get(j, "kind"));
-	const char *text = json_string_value(json_object_get(j, "text"));
-
-	if (ch != NULL && strcmp(ch, oa->channel) == 0) {
-		oa->n++;
-		if (kind != NULL && text != NULL &&
-		    strncmp(kind, "checkpoint-", 11) == 0)
-			snprintf(oa->alarm, sizeof oa->alarm, "%s", text);
-	}
-	json_decref(j);
-	return 0;
-}
-
 /* The record's state of channel i: the last co-signed checkpoint (also
  * after a restart: it is read back from the store), the alarm (the newest
  * checkpoint alert no operator has cleared, also after a restart; the
@@ -539,17 +513,19 @@ checkpoint_status(const struct ctl_env *env, size_t i, json_t *chan)
 {
 	const struct checkpoint_engine *e;
 	char head[2 * ENVELOPE_ID_LEN + 1], full[2 * ENVELOPE_ID_LEN + 1];
-	struct open_alerts oa;
+	char alarm[CHECKPOINT_ALARM_MAX] = "";
 	json_t *o, *last = json_null();
+	int64_t nopen;
 	bool known;
 
 	hex_encode(full, delivery_channel_id(env->delivery, i),
 	    ENVELOPE_ID_LEN);
-	memset(&oa, 0, sizeof oa);
-	oa.channel = full;
-	if ((known = store_alerts_each(delivery_store(env->delivery), false,
-	    open_alert, &oa) == 0))
-		json_object_set_new(chan, "alerts_open", json_integer(oa.n));
+	/* kept by the alerter between changes: no pass per status call */
+	known = (env->alerts != NULL ? alert_open(env->alerts, full, &nopen,
+	    alarm, sizeof alarm) : alert_open_scan(delivery_store(
+	    env->delivery), full, &nopen, alarm, sizeof alarm)) == 0;
+	if (known)
+		json_object_set_new(chan, "alerts_open", json_integer(nopen));
 	if (env->checkpoints == NULL || (e = checkpoint_set_engine(
 	    env->checkpoints, delivery_channel_id(env->delivery, i))) == NULL)
 		return;
@@ -564,7 +540,7 @@ checkpoint_status(const struct ctl_env *env, size_t i, json_t *chan)
 	    "alarms", (json_int_t)e->alarms,
 	    "store_errors", (json_int_t)e->store_errors,
 	    "alarm", !known ? (e->alarm[0] ? e->alarm : NULL) :
-	    oa.alarm[0] ? oa.alarm : NULL);
+	    alarm[0] ? alarm : NULL);
 	if (o != NULL)
 		json_object_set_new(chan, "checkpoint", o);
 }

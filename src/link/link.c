@@ -22,6 +22,9 @@
  *     (resolve.c); the lookup counts as the dial in progress (invariant
  *     2) and is cancelled with the channel's dials. A failed lookup is
  *     logged at warn level once until a lookup of that path succeeds.
+ *  7. A session that replaces another on a path that is up (invariant 3)
+ *     is told to the layer above as the path coming up again, with no
+ *     down between: what was sent on the old session went with it.
  */
 #include "link/link_int.h"
 
@@ -191,7 +194,8 @@ link_path_attach(struct link_path *p, struct link_conn *c)
 	struct link_conn *old = p->session;
 	const char *us = ch->ag.party[ch->self].name;
 	const char *them = ch->ag.party[1 - ch->self].name;
-	bool keep_old;
+	struct link *l = ch->link;
+	bool keep_old, swapped = old != NULL && p->up;
 
 	if (old != NULL) {
 		if (old->initiator == c->initiator)
@@ -222,6 +226,9 @@ link_path_attach(struct link_path *p, struct link_conn *c)
 		    ch->idhex, p->index, them, c->peer,
 		    c->initiator ? us : them);
 	set_up(p, true);
+	/* Invariant 7. */
+	if (swapped && l->up.path_change)
+		l->up.path_change(l->up.ctx, ch->ag.id, p->index, true);
 	return true;
 }
 

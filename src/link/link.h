@@ -46,7 +46,9 @@ struct link_upper {
 	/* A record of type >= LINK_REC_UPPER_MIN arrived on a path. */
 	void (*deliver)(void *ctx, const uint8_t channel_id[LINK_ID_LEN],
 	    unsigned path, uint8_t type, const uint8_t *body, size_t len);
-	/* A path came up or went down. */
+	/* A path came up or went down. Up again while up: a new session
+	 * replaced the path's (the duplicate rule) and what was sent on
+	 * the old one is gone; no down comes between. */
 	void (*path_change)(void *ctx, const uint8_t channel_id[LINK_ID_LEN],
 	    unsigned path, bool up);
 	void *ctx;

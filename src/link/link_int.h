@@ -127,6 +127,8 @@ struct link {
 					   with the first lookup */
 	struct link_lookup *cancelled;	/* lookups cancelled whose callback
 					   (deferred by evdns) has not run */
+	char *dns_bad;			/* the bad nameserver value logged
+					   last (resolve.c), or NULL */
 	bool closing;			/* link_free: no new dial */
 	char fpr[FINGERPRINT_STR_LEN];
 };

@@ -49,7 +49,9 @@ on_evdns_log(int is_warn, const char *msg)
 }
 
 /* The evdns base: the system's resolv.conf and /etc/hosts, or the one
- * nameserver of the test hook. */
+ * nameserver of the test hook. A bad hook value is ERR_INVALID at every
+ * try, logged at the first and again only once the value changes
+ * (l->dns_bad). */
 static int
 dns_open(struct link *l)
 {
@@ -61,10 +63,15 @@ dns_open(struct link *l)
 		if ((l->dns = evdns_base_new(l->base, 0)) == NULL)
 			return ERR_NOMEM;
 		if (evdns_base_nameserver_ip_add(l->dns, ns) != 0) {
-			log_error("%s=%s: not an IP:PORT nameserver",
-			    LINK_NAMESERVER_ENV, ns);
 			evdns_base_free(l->dns, 0);
 			l->dns = NULL;
+			if (l->dns_bad != NULL && strcmp(l->dns_bad, ns) == 0)
+				return ERR_INVALID;
+			log_error("%s=%s: not an IP:PORT nameserver; no name "
+			    "is looked up (logged once)", LINK_NAMESERVER_ENV,
+			    ns);
+			free(l->dns_bad);
+			l->dns_bad = strdup(ns);	/* NULL: logged again */
 			return ERR_INVALID;
 		}
 		log_info("name lookups use only the nameserver %s (%s, a "
@@ -139,8 +146,15 @@ link_resolve_start(struct link_path *p, const char *host, const char *port)
 	struct link_lookup *lk;
 	int r;
 
-	if (l->dns == NULL && (r = dns_open(l)) != 0)
-		return r;
+	if (l->dns == NULL && (r = dns_open(l)) != 0) {
+		if (r != ERR_INVALID)
+			return r;
+		/* a bad test hook (dns_open logged it): a failed lookup,
+		 * logged once per path like any (link_path_resolved) */
+		link_path_resolved(p, r, "no usable nameserver ("
+		    LINK_NAMESERVER_ENV ")", NULL, 0);
+		return 0;
+	}
 	if ((lk = calloc(1, sizeof *lk)) == NULL)
 		return ERR_NOMEM;
 	lk->link = l;
@@ -194,4 +208,6 @@ link_resolve_fini(struct link *l)
 	else if (l->dns != NULL)
 		evdns_base_free(l->dns, 0);
 	l->dns = NULL;
+	free(l->dns_bad);
+	l->dns_bad = NULL;
 }

@@ -37,6 +37,18 @@ struct child {
  * keep their slots for good). */
 #define ALERT_UNSTORED_MAX 64
 
+/* alert_open's cache: per channel named by an uncleared alert, what the
+ * last pass found; channels past ALERT_OPEN_CHANNELS are read by a pass
+ * of their own (open_over). */
+#define ALERT_OPEN_CHANNELS 128
+#define ALERT_OPEN_TEXT 512
+
+struct open_entry {
+	char channel[65];
+	int64_t n;
+	char alarm[ALERT_OPEN_TEXT];
+};
+
 struct alerter {
 	struct store *s;
 	char *argv[ALERT_ARGV_MAX + 1];
@@ -45,6 +57,12 @@ struct alerter {
 	uint64_t started, failed;
 	char *unstored[ALERT_UNSTORED_MAX];
 	size_t unstored_next;		/* the slot a new key takes */
+	/* alert_open: valid while open_version is the store's
+	 * store_alerts_version (0: nothing read) */
+	uint64_t open_version, open_passes;
+	struct open_entry *open;	/* ALERT_OPEN_CHANNELS, or NULL */
+	size_t nopen;
+	bool open_over;			/* a channel found no entry */
 };
 
 int
@@ -88,6 +106,7 @@ alert_free(struct alerter *a)
 		free(a->argv[i]);
 	for (size_t i = 0; i < ALERT_UNSTORED_MAX; i++)
 		free(a->unstored[i]);
+	free(a->open);
 	free(a);
 }
 
@@ -335,4 +354,118 @@ alert_tick(struct alerter *a, uint64_t now_ms)
 			c->killed = true;
 		}
 	}
+}
+
+/* --- the uncleared alerts of a channel (alert_open) ------------------- */
+
+/* One pass's state: into the entries (the cache), or for one channel. */
+struct open_pass {
+	struct open_entry *e;
+	size_t cap, n;
+	bool over;
+};
+
+static int
+open_one(void *arg, const struct store_alert *al)
+{
+	struct open_pass *op = arg;
+	json_t *j = json_loads(al->json, 0, NULL);
+	const char *ch = json_string_value(json_object_get(j, "channel"));
+	const char *kind = json_string_value(json_object_get(j, "kind"));
+	const char *text = json_string_value(json_object_get(j, "text"));
+	struct open_entry *e = NULL;
+
+	if (ch != NULL && strlen(ch) < sizeof e->channel) {
+		for (size_t i = 0; i < op->n && e == NULL; i++)
+			if (strcmp(op->e[i].channel, ch) == 0)
+				e = &op->e[i];
+		if (e == NULL && op->n < op->cap) {
+			e = &op->e[op->n++];
+			memset(e, 0, sizeof *e);
+			snprintf(e->channel, sizeof e->channel, "%s", ch);
+		} else if (e == NULL)
+			op->over = true;
+	}
+	if (e != NULL) {
+		e->n++;
+		if (kind != NULL && text != NULL &&
+		    strncmp(kind, "checkpoint-", 11) == 0)
+			snprintf(e->alarm, sizeof e->alarm, "%s", text);
+	}
+	json_decref(j);
+	return 0;
+}
+
+static void
+open_answer(const struct open_entry *e, int64_t *n, char *alarm, size_t cap)
+{
+	*n = e != NULL ? e->n : 0;
+	if (cap > 0)
+		snprintf(alarm, cap, "%s", e != NULL ? e->alarm : "");
+}
+
+int
+alert_open_scan(struct store *s, const char *channel, int64_t *n,
+    char *alarm, size_t cap)
+{
+	struct open_entry e;
+	struct open_pass op = { &e, 1, 1, false };
+	int r;
+
+	memset(&e, 0, sizeof e);
+	if (strlen(channel) >= sizeof e.channel) {
+		open_answer(NULL, n, alarm, cap);
+		return 0;
+	}
+	snprintf(e.channel, sizeof e.channel, "%s", channel);
+	if ((r = store_alerts_each(s, false, open_one, &op)) != 0)
+		return r;
+	open_answer(&e, n, alarm, cap);
+	return 0;
+}
+
+int
+alert_open(struct alerter *a, const char *channel, int64_t *n, char *alarm,
+    size_t cap)
+{
+	struct open_pass op;
+	uint64_t v;
+	bool keep;
+	int r;
+
+	if (a->open == NULL && (a->open = calloc(ALERT_OPEN_CHANNELS,
+	    sizeof *a->open)) == NULL)
+		return ERR_NOMEM;
+	keep = store_alerts_version(a->s, &v) == 0;
+	if (!keep || v != a->open_version) {
+		a->open_version = 0;
+		a->nopen = 0;
+		a->open_over = false;
+		op.e = a->open;
+		op.cap = ALERT_OPEN_CHANNELS;
+		op.n = 0;
+		op.over = false;
+		a->open_passes++;
+		if ((r = store_alerts_each(a->s, false, open_one, &op)) != 0)
+			return r;
+		a->nopen = op.n;
+		a->open_over = op.over;
+		if (keep)
+			a->open_version = v;
+	}
+	for (size_t i = 0; i < a->nopen; i++)
+		if (strcmp(a->open[i].channel, channel) == 0) {
+			open_answer(&a->open[i], n, alarm, cap);
+			return 0;
+		}
+	if (a->open_over)	/* more channels than entries: its own pass */
+		return alert_open_scan(a->s, channel, n, alarm, cap);
+	open_answer(NULL, n, alarm, cap);
+	return 0;
+}
+
+uint64_t
+alert_open_passes(const struct alerter *a)
+{
+	return a->open_passes;
 }

@@ -51,4 +51,21 @@ void alert_tick(struct alerter *a, uint64_t now_ms);
 void alert_counts(const struct alerter *a, uint64_t *started,
     uint64_t *failed);
 
+/*
+ * The uncleared alerts of a channel (channel: its id in hex, as alerts
+ * name it in "channel"): *n of them, and in alarm (cap bytes) the text of
+ * the newest whose "kind" starts with "checkpoint-" ("" none). One pass
+ * over the uncleared alerts of store s, parsing each (alert_open_scan);
+ * alert_open keeps what the pass found for every channel and passes
+ * again only once the store's alerts may have changed
+ * (store_alerts_version), so that a status call costs no pass while no
+ * alert is raised or cleared. The store's error, or ERR_NOMEM.
+ */
+int alert_open(struct alerter *a, const char *channel, int64_t *n,
+    char *alarm, size_t cap) WUR;
+int alert_open_scan(struct store *s, const char *channel, int64_t *n,
+    char *alarm, size_t cap) WUR;
+/* Passes alert_open made over the alerts (for tests). */
+uint64_t alert_open_passes(const struct alerter *a);
+
 #endif

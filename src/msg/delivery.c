@@ -378,12 +378,22 @@ delivery_tick(struct delivery *d)
 			c->unsigned_n = c->unsigned_bytes = 0;
 			c->progress_ms = now;
 			c->resends++;
+			dl_copy_runs_restart(c);	/* copies go again */
 			dl_pump_channel(d, c);
 		}
 	}
 }
 
 /* --- paths -------------------------------------------------------------- */
+
+/* Every FLASH copy run starts again (c->copied): the sender goes back to
+ * what the peer holds, so its copies go again where copy_paths allows. */
+void
+dl_copy_runs_restart(struct dl_channel *c)
+{
+	memset(c->copied, 0, sizeof c->copied);
+	c->copy_mask = 0;
+}
 
 void
 delivery_path_change(struct delivery *d,
@@ -395,7 +405,9 @@ delivery_path_change(struct delivery *d,
 	if (c == NULL || path >= c->npaths)
 		return;
 	c->up[path] = up;
-	c->copied[path] = 0;	/* a new session holds no copies yet */
+	/* a new session holds no copies yet: after a down, or replacing
+	 * the path's session while up (up again, link.h) */
+	c->copied[path] = 0;
 	c->copy_mask &= ~(1u << path);
 	for (unsigned i = 0; i < c->npaths && active < 0; i++)
 		if (c->up[i])
@@ -404,6 +416,7 @@ delivery_path_change(struct delivery *d,
 		return;
 	log_info("channel %s: messages on path %d", c->idhex, active);
 	c->active = active;
+	dl_copy_runs_restart(c);	/* the sender goes back */
 	c->synced = false;
 	c->sent = c->receipted;
 	c->unsigned_n = c->unsigned_bytes = 0;

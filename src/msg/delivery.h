@@ -150,7 +150,9 @@ int delivery_submit(struct delivery *d, size_t i, uint8_t precedence,
     bool wait, delivery_txn_fn *in_txn, delivery_done_fn *done, void *arg)
     WUR;
 
-/* The link's callbacks. */
+/* The link's callbacks. delivery_path_change with up on a path that is
+ * up: a new session replaced the path's (link.h): its FLASH copy run
+ * restarts (the old session's copies went with it). */
 void delivery_path_change(struct delivery *d,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, bool up);
 void delivery_record(struct delivery *d,

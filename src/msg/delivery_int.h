@@ -52,8 +52,8 @@ struct dl_channel {
 	uint64_t refused, resends;
 	/* FLASH copies on the other live paths (delivery_send.c copy_paths):
 	 * per path, the seq of the last MSG copied there in an unbroken run
-	 * after what the peer has receipted; 0: none since the path's last
-	 * change. */
+	 * after what the peer holds; 0: none since the run restarted
+	 * (dl_copy_runs_restart). */
 	uint64_t copied[DELIVERY_MAX_PATHS];
 	/* The pump's copies (send_one): the last message copied in this
 	 * pass and the paths its copies went on, owed one head over it when
@@ -134,6 +134,7 @@ uint64_t dl_now(const struct delivery *d);
 int dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f,
     size_t n);
 void dl_pend_drop(struct dl_channel *c);
+void dl_copy_runs_restart(struct dl_channel *c);
 int dl_channel_reload(struct delivery *d, struct dl_channel *c);
 
 /* delivery_send.c */

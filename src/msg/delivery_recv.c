@@ -413,6 +413,7 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	c->synced = true;
 	c->sent = seq;
 	c->peer_holds = seq;	/* lower after the peer restored a backup */
+	dl_copy_runs_restart(c);	/* the resend copies again */
 	c->unsigned_n = c->unsigned_bytes = 0;
 	c->progress_ms = dl_now(d);
 	if (f[2].u)

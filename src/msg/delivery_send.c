@@ -61,9 +61,22 @@ send_rec(struct delivery *d, struct dl_channel *c, uint8_t type,
  * (one session keeps the order). Elsewhere the copy would meet a gap
  * at the peer: a refusal (WARN) and a gap SYNC that sends the active path
  * back, so it is not made; the active path carries the message anyway.
- * None for other precedences, and none for a body in MSG_PARTs (the peer
+ * Not where this session's run already carried it (copy_held). None for
+ * other precedences, and none for a body in MSG_PARTs (the peer
  * assembles parts per channel, not per path).
  */
+static unsigned
+copy_held(const struct dl_channel *c, uint64_t seq)
+{
+	unsigned mask = 0;
+
+	for (unsigned p = 0; p < c->npaths; p++)
+		if ((int)p != c->active && c->up[p] && c->copied[p] != 0 &&
+		    c->copied[p] >= seq)
+			mask |= 1u << p;
+	return mask;
+}
+
 static unsigned
 copy_paths(const struct dl_channel *c, uint8_t precedence, size_t body_len,
     uint64_t seq)
@@ -78,7 +91,7 @@ copy_paths(const struct dl_channel *c, uint8_t precedence, size_t body_len,
 		    (seq == c->peer_holds + 1 ||
 		    (c->copied[p] != 0 && c->copied[p] + 1 == seq)))
 			mask |= 1u << p;
-	return mask;
+	return mask & ~copy_held(c, seq);
 }
 
 /* Our signed statement of how far we hold the peer's chain. */
@@ -152,14 +165,15 @@ send_head(struct delivery *d, struct dl_channel *c, const struct chain_head *h,
 }
 
 /*
- * Sends one message: one MSG, or MSG_PARTs for a large body. Once the
- * MSG has gone on the active path, a copy goes on each path in copies
- * (copy_paths); *went says where it went, and c->copied follows. The
- * active path's result.
+ * Sends one message: one MSG, or MSG_PARTs for a large body, on the
+ * active path (unless copy_only), and a copy on each path in copies
+ * (copy_paths) whatever the active path's send did: a full active path
+ * is what the copies are for. *went says where a copy went, and
+ * c->copied follows. The active path's result (0 when copy_only).
  */
 static int
 send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
-    unsigned copies, unsigned *went)
+    unsigned copies, bool copy_only, unsigned *went)
 {
 	uint8_t *b;
 	size_t cap = m->header_len + (m->body_len < DELIVERY_PART_MAX ?
@@ -172,9 +186,13 @@ send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
 	if (m->body_len <= DELIVERY_PART_MAX) {
 		r = delivery_msg_encode(m->header, m->header_len, m->body,
 		    m->body_len, b, cap, &n);
-		if (r == 0)
+		if (r != 0) {
+			free(b);
+			return r;
+		}
+		if (!copy_only)
 			r = send_rec(d, c, DELIVERY_REC_MSG, b, n);
-		for (unsigned p = 0; r == 0 && p < c->npaths; p++) {
+		for (unsigned p = 0; p < c->npaths; p++) {
 			if (!(copies & (1u << p)))
 				continue;
 			if (d->io.send(d->io.ctx, c->id, p, DELIVERY_REC_MSG,
@@ -188,7 +206,7 @@ send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
 		return r;
 	}
 	r = 0;
-	while (r == 0 && off < m->body_len) {
+	while (!copy_only && r == 0 && off < m->body_len) {
 		size_t k = m->body_len - off;
 		if (k > DELIVERY_PART_MAX)
 			k = DELIVERY_PART_MAX;
@@ -206,9 +224,29 @@ struct send_ctx {
 	struct delivery *d;
 	struct dl_channel *c;
 	int err;
+	bool copy_only;		/* the active path refused: copies only */
 };
 
-/* store_after's callback: one message, then a head where one is due. */
+/* The pump's copies of m (where went) are owed a head at the pass's end
+ * (copy_head_flush). */
+static void
+copies_owed(struct dl_channel *c, const struct store_msg *m, unsigned went)
+{
+	if (went == 0)
+		return;
+	c->copy_seq = m->seq;
+	memcpy(c->copy_id, m->id, sizeof c->copy_id);
+	c->copy_mask |= went;
+}
+
+/*
+ * store_after's callback: one message, then a head where one is due.
+ * When the active path refuses a message (its output full) whose copy
+ * went, or that a copy run already carried, the pass goes on with copies
+ * only (sc->copy_only): a burst of FLASH behind a clogged active path
+ * still leaves on the other paths. c->sent stays: the active path sends
+ * the rest later, from what the peer does not hold (dl_pump_channel).
+ */
 static int
 send_one(void *arg, struct store_msg *m)
 {
@@ -218,16 +256,25 @@ send_one(void *arg, struct store_msg *m)
 	struct store_head sh;
 	struct chain_head h;
 	bool head = false;
-	unsigned went;
+	unsigned copies, went;
 	int r;
 
-	if ((r = send_msg(d, c, m, copy_paths(c, m->precedence, m->body_len,
-	    m->seq), &went)) != 0)
-		goto fail;
-	if (went != 0) {	/* owed a head: here or at the pass's end */
-		c->copy_seq = m->seq;
-		memcpy(c->copy_id, m->id, sizeof c->copy_id);
-		c->copy_mask |= went;
+	copies = copy_paths(c, m->precedence, m->body_len, m->seq);
+	if (sc->copy_only) {
+		if (copies == 0)	/* the runs stop, or go on past it */
+			return copy_held(c, m->seq) != 0 ? 0 : 1;
+		(void)send_msg(d, c, m, copies, true, &went);
+		copies_owed(c, m, went);
+		return went != 0 ? 0 : 1;
+	}
+	r = send_msg(d, c, m, copies, false, &went);
+	copies_owed(c, m, went);
+	if (r != 0) {
+		if (went == 0 && copy_held(c, m->seq) == 0)
+			goto fail;
+		sc->err = r;		/* the pass ends after the copies */
+		sc->copy_only = true;
+		return 0;
 	}
 	c->unsigned_n++;
 	c->unsigned_bytes += m->header_len + m->body_len;
@@ -575,7 +622,7 @@ copy_heads_early(struct delivery *d, struct dl_channel *c,
  * rest back once committed. Signs every head in heads[] that a channel
  * took (the caller stores them). Sets early[i] where anything left. A
  * FLASH also goes as a copy on the other live paths (copy_paths), with
- * its head (copy_heads_early).
+ * its head (copy_heads_early), even when the active path refuses it.
  */
 static int
 subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
@@ -608,13 +655,18 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 				m.header_len = sb->hlen;
 				m.body = sb->body;
 				m.body_len = sb->len;
-				if (send_msg(d, c, &m, copy_paths(c,
-				    sb->precedence, sb->len, sb->seq), &went) !=
-				    0)
-					continue;
+				r = send_msg(d, c, &m, copy_paths(c,
+				    sb->precedence, sb->len, sb->seq), false,
+				    &went);
 				for (unsigned q = 0; q < c->npaths; q++)
 					if (went & (1u << q))
 						last[q] = sb;
+				if (went != 0) {	/* the peer may hold it */
+					c->sent_early = sb->seq;
+					early[i] = true;
+				}
+				if (r != 0)	/* the pump sends it, later */
+					continue;
 				c->sent = c->sent_early = sb->seq;
 				early[i] = true;
 			}
@@ -745,8 +797,7 @@ dl_subs_flush(struct delivery *d)
 				c->sent = c->assigned;
 			/* seqs rolled back may be given again: no copy run
 			 * goes on from them */
-			memset(c->copied, 0, sizeof c->copied);
-			c->copy_mask = 0;
+			dl_copy_runs_restart(c);
 			/* Sent early, then not committed: the peer may
 			 * hold what this store does not. Every session of
 			 * the channel ends (a path left up could be synced
@@ -849,11 +900,19 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 	if (c->active < 0 || !c->synced)
 		return;
 	for (int rounds = 0; rounds < 64; rounds++) {
+		if (c->sent < c->peer_holds) {
+			/* copies got there while the active path was full:
+			 * it goes on from what the peer holds (nothing of
+			 * its own is unsigned at the peer below that) */
+			c->sent = c->peer_holds;
+			c->unsigned_n = c->unsigned_bytes = 0;
+		}
 		if (c->sent < c->assigned) {
 			uint64_t before = c->sent;
 			sc.d = d;
 			sc.c = c;
 			sc.err = 0;
+			sc.copy_only = false;
 			if (d->io.hold)
 				d->io.hold(d->io.ctx);
 			r = store_after(d->s, c->id, c->self, c->sent, 32,

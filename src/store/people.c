@@ -218,6 +218,15 @@ store_audit_each(struct store *s, store_audit_fn fn, void *arg)
 	return r;
 }
 
+/* The alerts may have changed: a new version, unique in the process. */
+static void
+alerts_changed(struct store *s)
+{
+	static uint64_t next;
+
+	s->alerts_gen = __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED);
+}
+
 int
 store_alert_put(struct store *s, const char *key, const char *json,
     uint64_t now_ms, int64_t *n, bool *fresh)
@@ -241,6 +250,8 @@ store_alert_put(struct store *s, const char *key, const char *json,
 	if ((r = pstep(s, st)) != 0)
 		goto out;
 	*fresh = sqlite3_changes(s->db) == 1;
+	if (*fresh)
+		alerts_changed(s);
 	pdone(s, st);
 	st = NULL;
 	if ((r = pprep(s, &st, "SELECT n FROM alert WHERE key = ?1")) != 0)
@@ -254,6 +265,34 @@ store_alert_put(struct store *s, const char *key, const char *json,
 out:
 	pdone(s, st);
 	return pend(s, nested, r);
+}
+
+int
+store_alerts_version(struct store *s, uint64_t *version)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t dv;
+	int r;
+
+	*version = 0;
+	if (!sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
+	if ((r = pprep(s, &st, "PRAGMA data_version")) != 0)
+		return r;
+	if ((r = pstep(s, st)) == 1) {
+		dv = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0)
+		r = ERR_NOT_FOUND;
+	pdone(s, st);
+	if (r != 0)
+		return r;
+	if (s->alerts_gen == 0 || dv != s->alerts_dv) {
+		s->alerts_dv = dv;
+		alerts_changed(s);
+	}
+	*version = s->alerts_gen;
+	return 0;
 }
 
 int
@@ -324,6 +363,7 @@ store_alert_clear(struct store *s, int64_t n, uint32_t uid,
 	sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
 	r = pstep(s, st);
+	alerts_changed(s);
 out:
 	pdone(s, st);
 	return pend(s, nested, r);

@@ -61,6 +61,17 @@ int store_alerts_each(struct store *s, bool all, store_alert_fn fn, void *arg)
  * cleared). */
 int store_alert_clear(struct store *s, int64_t n, uint32_t uid,
     const char *name, const char *note, uint64_t now_ms) WUR;
+/*
+ * A version of the committed alerts and their clearings, for a cache of
+ * what is read from them (msg/alert.h alert_open): *version changes
+ * whenever they may have changed since the last call: an alert stored or
+ * cleared through s (even if its transaction then rolls back), or a
+ * commit of another connection to the file (PRAGMA data_version). Never
+ * 0, and never the same for two handles in one process. ERR_STATE while
+ * a transaction is open on s (what it reads may yet roll back: not to
+ * be cached).
+ */
+int store_alerts_version(struct store *s, uint64_t *version) WUR;
 
 /* --- held for approval --------------------------------------------------- */
 struct store_held {

@@ -41,6 +41,11 @@ struct store {
 		uint64_t ticked;	/* commits at the last tick */
 		uint64_t checkpoints;	/* checkpoints run */
 	} wal;
+	/* store_alerts_version (people.c): this connection's alerts
+	 * version, from a process-wide counter (0: none yet), and the
+	 * data_version it last saw (another connection's commits). */
+	uint64_t alerts_gen;
+	int64_t alerts_dv;
 	char errmsg[256];
 };
 

@@ -15,9 +15,11 @@
  * seen by the server, unanswered) north answers `status` at once, with
  * that path down; the lookup ends (a new query comes after the 10 s bound)
  * without a restart; the failing gone.test lookup is logged once, not at
- * every redial; SIGTERM with a lookup pending stops cleanly (exit 0).
+ * every redial; SIGTERM with a lookup pending stops cleanly (exit 0); a
+ * bad PARLEY_NAMESERVER value is logged once, not at every redial.
  *
- * Ports: 127.0.0.1, 30000-30999, a free block of 8 (ports.h). Kills only
+ * Ports: 127.0.0.1, 30000-30999, a free block of 8, TCP and UDP (ports.h;
+ * the fake DNS server takes the last for UDP). Kills only
  * its own children; removes its temporary directory; bounded by an alarm.
  */
 #include <arpa/inet.h>
@@ -421,6 +423,31 @@ test_sigterm_pending(void)
 	CHECK(log_has(log_n, "stopped", NULL));
 }
 
+/* A bad PARLEY_NAMESERVER: north's three paths by name fail at every
+ * redial (backoff 100..1000 ms: several each in 3 s); the bad value is
+ * logged once, not at each dial (before: once per dial), and each path's
+ * failure once at WARN, as any failed lookup; north answers status. */
+static void
+test_bad_nameserver_logged_once(void)
+{
+	char lg[1400], ns[64];
+
+	snprintf(lg, sizeof lg, "%s/north-bad-ns.log", tmpdir);
+	snprintf(ns, sizeof ns, "%s", getenv("PARLEY_NAMESERVER"));
+	setenv("PARLEY_NAMESERVER", "not-a-nameserver", 1);
+	pid_n = spawn(home_n, lg);
+	setenv("PARLEY_NAMESERVER", ns, 1);
+	CHECK(wait_daemon(home_n, 10000));
+	CHECK(wait_log(lg, "not an IP:PORT nameserver", NULL, 5000));
+	CHECK(wait_log(lg, "cannot resolve gone.test", NULL, 5000));
+	usleep(3000000);
+	CHECK_INT(log_count(lg, "not an IP:PORT nameserver", ""), 1);
+	CHECK_INT(log_count(lg, "cannot resolve gone.test", "WARN"), 1);
+	CHECK_INT(log_count(lg, "cannot dial", ""), 0);
+	CHECK_INT(path_up(home_n, ag_ns.id, 0), 0);
+	stop(&pid_n);
+}
+
 int
 main(void)
 {
@@ -456,6 +483,7 @@ main(void)
 	RUN(test_lookup_bounded);
 	RUN(test_failure_logged_once);
 	RUN(test_sigterm_pending);
+	RUN(test_bad_nameserver_logged_once);
 	stop(&pid_n);
 	stop(&pid_s);
 	dns_stop = 1;

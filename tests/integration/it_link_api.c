@@ -984,6 +984,101 @@ test_oversized_unread(void)
 	south.l = NULL;
 }
 
+static int dial_fd = -1;
+static bool dial_answered(void)
+{
+	return bytes_waiting(dial_fd) >= 2 + LINK_RESP_LEN;
+}
+static bool north_up_1(void) { return north.ups >= 1; }
+static bool north_up_2(void) { return north.ups >= 2; }
+
+/* The test, as south, dials north's path address and completes the
+ * handshake as the initiator; the socket (kept open: the session stays
+ * up at north), or -1. */
+static int
+fake_dial(int port)
+{
+	struct sockaddr_in sa;
+	struct link_hs_params hp;
+	struct noise_handshake hs;
+	struct noise_cipher snd, rcv;
+	struct timespec now;
+	uint8_t mk[32], ts[LINK_TS_LEN], init[2 + LINK_INIT_LEN];
+	uint8_t resp[2 + LINK_RESP_LEN];
+	int fd, ok = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	link_mac1_key(mk, ag.psk);
+	memset(&hp, 0, sizeof hp);
+	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
+	hp.local_priv = south.k.link_priv;
+	hp.peer_pub = north.k.id.link_pub;
+	hp.psk = ag.psk;
+	hp.mac1_key = mk;
+	hp.random = fake_rand;
+	clock_gettime(CLOCK_REALTIME, &now);
+	link_ts_encode(ts, (uint64_t)now.tv_sec * 1000000000u +
+	    (uint64_t)now.tv_nsec);
+	if (link_hs_write_init(&hs, &hp, ts, init + 2) == 0) {
+		init[0] = 0;
+		init[1] = LINK_INIT_LEN;
+		dial_fd = fd;
+		ok = write(fd, init, sizeof init) == (ssize_t)sizeof init &&
+		    run_until(dial_answered, 5000) &&
+		    read(fd, resp, sizeof resp) == (ssize_t)sizeof resp &&
+		    link_hs_read_resp(&hs, &hp, resp + 2, LINK_RESP_LEN, &snd,
+		    &rcv) == 0;
+	}
+	if (!ok) {
+		close(fd);
+		return -1;
+	}
+	noise_cipher_fini(&snd);
+	noise_cipher_fini(&rcv);
+	return fd;
+}
+
+/*
+ * A second session on a path that is up replaces the first (both started
+ * by south: the newer stays, invariant 3 of link.c): the path stays up,
+ * and the layer above is told all the same (path_change up again, no
+ * down): what it sent on the old session went with it (the message layer
+ * restarts that path's FLASH copy run). The test dials north twice as
+ * south. Before, the swap was silent: one up.
+ */
+static void
+test_duplicate_swap_told(void)
+{
+	int a, b;
+
+	opt_hb_ms = 20000;		/* the test answers no ping */
+	start_with(&north, &ag, 0);
+	opt_hb_ms = 0;
+	a = fake_dial(base_port);
+	CHECK(a >= 0);
+	CHECK(run_until(north_up_1, 5000));
+	b = fake_dial(base_port);
+	CHECK(b >= 0);
+	run_until(north_up_2, 3000);
+	CHECK_INT(north.ups, 2);
+	CHECK_INT(north.downs, 0);
+	link_free(north.l);
+	north.l = NULL;
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+}
+
 int
 main(void)
 {
@@ -1012,6 +1107,7 @@ main(void)
 	RUN(test_records_byte_by_byte);
 	RUN(test_hold_flush);
 	RUN(test_oversized_unread);
+	RUN(test_duplicate_swap_told);
 	link_free(north.l);
 	link_free(south.l);
 	event_base_free(base);

@@ -21,7 +21,7 @@
  * store (store_max_pages) makes `parley send` fail with "store full" and
  * store nothing, and sending works again once the cap is lifted.
  *
- * Ports: 127.0.0.1, 18000-18999, a block of 20 chosen from the pid. Kills
+ * Ports: 127.0.0.1, 18000-18999, a free block of 14 (ports.h). Kills
  * only its own children; removes its temporary directory; bounded by an
  * alarm.
  */
@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "ports.h"
 #include "base/hex.h"
 #include "base/wire.h"
 #include "crypto/agreement.h"
@@ -993,7 +994,10 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
 	alarm(TIME_LIMIT_S);
-	port_base = 18000 + (int)(getpid() % 49) * 20;
+	if ((port_base = ports_pick(18000, 19000, 14)) < 0) {
+		printf("no free block of ports\n0 passed, 1 failed\n");
+		return 1;
+	}
 	if (mkdtemp(tmpdir) == NULL) {
 		printf("cannot make a temporary directory\n0 passed, 1 failed\n");
 		return 1;

@@ -10,13 +10,14 @@
  * parleyd.conf knobs: checkpoints co-signed by both sides, no alarm; a
  * free-space threshold above the disk warns once.
  *
- * Ports 127.0.0.1 19000-19999 (two, from the pid). Temporary directory
+ * Ports 127.0.0.1 17000-17999, a free block of two (ports.h). Temporary directory
  * under /tmp, removed at the end. Kills only the daemons it started.
  */
 #include <sodium.h>
 #include <stdlib.h>
 
 #include "../harness.h"
+#include "ports.h"
 #include "base/file.h"
 #include "msg/export.h"
 #include "store/people.h"
@@ -28,7 +29,7 @@ static int base;
 #include "node_util.h"
 
 static void
-send(int i, int k)
+send_text(int i, int k)
 {
 	CHECK_INT(sh("%s/parley send --home %s/%s --marking %s "
 	    "'%s-body-%03d'", build, tmpdir, names[i], k == 2 ? "releasable" :
@@ -94,9 +95,9 @@ static void
 test_equal_heads(void)
 {
 	for (int k = 1; k <= 8; k++) {
-		send(0, k);
+		send_text(0, k);
 		if (k <= 6)
-			send(1, k);
+			send_text(1, k);
 	}
 	CHECK(wait_equal(8, 6));
 	CHECK_CONTAINS(out, "intact");
@@ -394,9 +395,9 @@ test_backup_restore(void)
 	    WEXITSTATUS(st) == 0);
 	/* and after it: the backup cannot hold these */
 	for (int k = 19; k <= 30; k++)
-		send(1, k);
+		send_text(1, k);
 	for (int k = 9; k <= 12; k++)		/* ours too */
-		send(0, k);
+		send_text(0, k);
 	CHECK_INT(sh("%s/parley backup --home %s/north %s/north.bak", build,
 	    tmpdir, tmpdir), 1);
 	CHECK_CONTAINS(out, "never overwrites");
@@ -449,7 +450,7 @@ test_backup_restore(void)
 	    "'north-body-0'", build, tmpdir), 0);
 	CHECK_STR(out, "12\n");
 	/* and the chain goes on */
-	send(0, 13);
+	send_text(0, 13);
 	CHECK(wait_equal(13, 30));
 }
 
@@ -487,7 +488,10 @@ main(void)
 	}
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
-	base = 19000 + (int)(getpid() % 499) * 2;
+	if ((base = ports_pick(17000, 18000, 2)) < 0) {
+		printf("no free block of ports\n0 passed, 1 failed\n");
+		return 1;
+	}
 	RUN(test_setup);
 	RUN(test_equal_heads);
 	RUN(test_selective_export);

@@ -1,16 +1,23 @@
 /*
- * ports.h: a block of free TCP ports on 127.0.0.1 for an integration test.
+ * ports.h: a block of free ports on 127.0.0.1 for an integration test.
  * Agreements name fixed addresses, so a test cannot bind port 0: it picks
  * a block in its own range from its pid and the time, and takes it only
- * when every port of the block binds now (EADDRINUSE, TIME_WAIT: next
- * block). Parallel runs (make check beside make asan) then rarely collide;
- * a port taken between the probe and the daemon's bind still can.
- * Ranges: it_people 16000-16999, it_messages 18000-18999, it_restore
- * and it_record 19000-19999 (it_record by pid, without the probe: its
- * own send() would clash with this header's sys/socket.h), it_link
- * 20000-27999, it_link_api 28000-28999, it_ctl 29000-29999, it_dns
- * 30000-30999 (its fake DNS server's UDP port too); all below the
- * kernel's ephemeral range (32768-).
+ * when every port of the block binds now, for TCP and for UDP (EADDRINUSE,
+ * TIME_WAIT: next block). Parallel runs (make check beside make asan) then
+ * rarely collide; a port taken between the probe and the daemon's bind
+ * still can. Every integration test picks its ports here, each in its own
+ * range, so no two ranges overlap:
+ *   it_people    16000-16999
+ *   it_record    17000-17999
+ *   it_messages  18000-18999
+ *   it_restore   19000-19999
+ *   it_link      20000-27999
+ *   it_link_api  28000-28999
+ *   it_ctl       29000-29999
+ *   it_dns       30000-30999 (its fake DNS server's UDP port too)
+ * all below the kernel's ephemeral range (32768-). The benchmarks
+ * (bench/link_bench.c, bench/msg_bench.c: 20000-20999, from the pid, not
+ * probed) are not part of make check and may meet it_link.
  */
 #ifndef PARLEY_TESTS_PORTS_H
 #define PARLEY_TESTS_PORTS_H
@@ -27,19 +34,22 @@ static bool
 ports_free(int first, int n)
 {
 	for (int p = first; p < first + n; p++) {
-		struct sockaddr_in sa;
-		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+		for (int udp = 0; udp < 2; udp++) {
+			struct sockaddr_in sa;
+			int fd = socket(AF_INET, udp ? SOCK_DGRAM :
+			    SOCK_STREAM, 0), ok;
 
-		if (fd < 0)
-			return false;
-		memset(&sa, 0, sizeof sa);
-		sa.sin_family = AF_INET;
-		sa.sin_port = htons((uint16_t)p);
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-		close(fd);
-		if (!ok)
-			return false;
+			if (fd < 0)
+				return false;
+			memset(&sa, 0, sizeof sa);
+			sa.sin_family = AF_INET;
+			sa.sin_port = htons((uint16_t)p);
+			sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+			close(fd);
+			if (!ok)
+				return false;
+		}
 	}
 	return true;
 }

@@ -515,6 +515,134 @@ test_deadline_retried_after_store_error(void)
 	store_close(s);
 }
 
+/* An alert of channel ch (NULL: none) as the daemon stores them; its n. */
+static int64_t
+put_alert(struct store *s, const char *key, const char *ch, const char *kind,
+    const char *text)
+{
+	char js[700];
+	int64_t n = 0;
+	bool fresh = false;
+
+	if (ch != NULL)
+		snprintf(js, sizeof js, "{\"key\": \"%s\", \"channel\": "
+		    "\"%s\", \"kind\": \"%s\", \"text\": \"%s\"}", key, ch,
+		    kind, text);
+	else
+		snprintf(js, sizeof js, "{\"key\": \"%s\", \"kind\": "
+		    "\"%s\", \"text\": \"%s\"}", key, kind, text);
+	CHECK_INT(store_alert_put(s, key, js, 1000, &n, &fresh), 0);
+	CHECK(fresh);
+	return n;
+}
+
+/* alert_open's answer for ch, checked against a pass of its own
+ * (alert_open_scan: what status read before the cache); its count. */
+static int64_t
+open_of(struct alerter *a, struct store *s, const char *ch, char *alarm)
+{
+	char scan_alarm[512];
+	int64_t n = -1, scan_n = -2;
+
+	CHECK_INT(alert_open(a, ch, &n, alarm, 512), 0);
+	CHECK_INT(alert_open_scan(s, ch, &scan_n, scan_alarm,
+	    sizeof scan_alarm), 0);
+	CHECK_INT(n, scan_n);
+	CHECK_STR(alarm, scan_alarm);
+	return n;
+}
+
+/*
+ * alert_open (status's "alerts_open" and "alarm") gives what a pass over
+ * the uncleared alerts gives, while it passes only once per change: 1,000
+ * uncleared alerts of one channel, then 100 more calls cost no pass. The
+ * answer follows an alert raised, one cleared, one stored by another
+ * connection to the file, one in a transaction (seen inside, gone after
+ * its rollback), and channels past the cache's 128.
+ */
+static void
+test_alert_open(void)
+{
+	char path[300], a_ch[65], b_ch[65], c_ch[65], alarm[512], key[64];
+	struct store *s = NULL, *s2 = NULL;
+	struct alerter *a = NULL;
+	int64_t b2;
+	bool fresh;
+	json_t *o;
+
+	memset(a_ch, 'a', 64);
+	memset(b_ch, 'b', 64);
+	memset(c_ch, 'c', 64);
+	a_ch[64] = b_ch[64] = c_ch[64] = '\0';
+	snprintf(path, sizeof path, "%s/open.db", dir);
+	CHECK_INT(store_open(&s, path), 0);
+	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
+	CHECK_INT(store_txn_begin(s), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof key, "a-%d", i);
+		put_alert(s, key, a_ch, "ack-overdue", "south owes an ACK");
+	}
+	put_alert(s, "b-1", b_ch, "checkpoint-diverged", "B alarm 1");
+	b2 = put_alert(s, "b-2", b_ch, "checkpoint-diverged", "B alarm 2");
+	put_alert(s, "b-3", b_ch, "ack-overdue", "not an alarm");
+	put_alert(s, "disk", NULL, "disk-low", "no channel");
+	CHECK_INT(store_txn_commit(s), 0);
+
+	CHECK_INT(open_of(a, s, a_ch, alarm), 1000);
+	CHECK_STR(alarm, "");
+	CHECK_INT(open_of(a, s, b_ch, alarm), 3);
+	CHECK_STR(alarm, "B alarm 2");
+	CHECK_INT(open_of(a, s, c_ch, alarm), 0);
+	CHECK_INT(alert_open_passes(a), 1);
+	for (int i = 0; i < 100; i++)
+		CHECK_INT(open_of(a, s, i % 2 ? a_ch : b_ch, alarm),
+		    i % 2 ? 1000 : 3);
+	CHECK_INT(alert_open_passes(a), 1);	/* nothing changed */
+
+	/* raised through the alerter */
+	o = json_pack("{s:s, s:s, s:s, s:s}", "key", "a-alarm", "channel",
+	    a_ch, "kind", "checkpoint-missing", "text", "A alarm");
+	CHECK_INT(alert_raise(a, o, 2000, &fresh), 0);
+	json_decref(o);
+	CHECK_INT(open_of(a, s, a_ch, alarm), 1001);
+	CHECK_STR(alarm, "A alarm");
+	CHECK_INT(alert_open_passes(a), 2);
+	/* cleared: the alarm before it is the newest again */
+	CHECK_INT(store_alert_clear(s, b2, 60001, "Maj. Aster", "seen",
+	    3000), 0);
+	CHECK_INT(open_of(a, s, b_ch, alarm), 2);
+	CHECK_STR(alarm, "B alarm 1");
+	/* stored by another connection */
+	CHECK_INT(store_open(&s2, path), 0);
+	put_alert(s2, "b-4", b_ch, "ack-overdue", "from elsewhere");
+	store_close(s2);
+	CHECK_INT(open_of(a, s, b_ch, alarm), 3);
+	/* in a transaction that rolls back */
+	CHECK_INT(store_txn_begin(s), 0);
+	put_alert(s, "a-rolled-back", a_ch, "ack-overdue", "gone");
+	CHECK_INT(open_of(a, s, a_ch, alarm), 1002);
+	store_txn_rollback(s);
+	CHECK_INT(open_of(a, s, a_ch, alarm), 1001);
+	CHECK_STR(alarm, "A alarm");
+	/* more channels than the cache holds: each still answered */
+	CHECK_INT(store_txn_begin(s), 0);
+	for (int i = 0; i < 200; i++) {
+		char ch[65];
+		snprintf(ch, sizeof ch, "%064d", i);
+		snprintf(key, sizeof key, "many-%d", i);
+		put_alert(s, key, ch, "ack-overdue", "one of many");
+	}
+	CHECK_INT(store_txn_commit(s), 0);
+	for (int i = 0; i < 200; i += 37) {
+		char ch[65];
+		snprintf(ch, sizeof ch, "%064d", i);
+		CHECK_INT(open_of(a, s, ch, alarm), 1);
+	}
+	CHECK_INT(open_of(a, s, a_ch, alarm), 1001);
+	alert_free(a);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -528,6 +656,7 @@ main(void)
 	RUN(test_noncanonical_body);
 	RUN(test_verify_and_lateness);
 	RUN(test_alerts_once_and_cleared_once);
+	RUN(test_alert_open);
 	RUN(test_alert_command);
 	RUN(test_alert_command_failures);
 	RUN(test_deadline_arrival_scan);

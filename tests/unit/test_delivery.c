@@ -52,6 +52,7 @@ static uint64_t clock_ms = 1700000000000u;
 static int drop_type = -1;		/* the next record of this type is lost */
 static int fail_msg_path = -1;		/* on this path, MSG number */
 static int fail_msg_nth;		/* fail_msg_nth is refused (ERR_FULL) */
+static int full_path = -1;		/* north's output on it is full */
 static unsigned npaths = 1;		/* of the channel, at engines_start */
 static struct node na, nb;
 static struct pipe pab, pba;
@@ -69,6 +70,8 @@ io_send(void *ctx, const uint8_t c[32], unsigned path, uint8_t type,
 		return ERR_CLOSED;
 	if (x->out->tail - x->out->head >= QCAP)
 		return ERR_FULL;
+	if (x == &na && (int)path == full_path)
+		return ERR_FULL;	/* clogged: refuses every record */
 	if (type == DELIVERY_REC_MSG && (int)path == fail_msg_path &&
 	    --fail_msg_nth == 0)
 		return ERR_FULL;	/* that path's output is full */
@@ -1422,6 +1425,182 @@ test_flash_copy_head_broken_run(void)
 	npaths = 1;
 }
 
+/*
+ * The case the copies are for: the active path's output is full (a path
+ * that is up but passes nothing). A FLASH still goes as a copy, with a
+ * head, on the other path, whether it leaves at its group's commit, from
+ * the pump, or in a burst (queued or in one group); south stores it and
+ * receipts it on that path, so north answers the waiter before the active
+ * path drains. A FLASH behind a ROUTINE the full path has not carried gets
+ * no copy (it would meet a gap). Once path 0 drains, it carries only what
+ * south does not hold: each message stored once, nothing refused, no
+ * WARN. Before, no copy left while path 0 refused the MSG.
+ */
+static void
+test_flash_active_full(void)
+{
+	struct delivery_stats st;
+	struct answers a, w;
+	struct seen s;
+	uint64_t drops = na.drops + nb.drops;
+	long mark;
+
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	memset(&w, 0, sizeof w);
+	submit(ENVELOPE_ROUTINE, "before", &a);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 1);
+	mark = log_mark();
+
+	/* at its commit (early send), waiting for its receipt */
+	full_path = 0;
+	counts_reset();
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"flash, path 0 full", 18, true,
+	    NULL, answer, &w), 0);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 0);
+	CHECK_INT(pab.msg_on[1], 1);
+	CHECK_INT(pab.head_on[1], 1);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 2);
+	CHECK_INT(pba.rc_on[1], 1);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 2);
+	CHECK_INT(w.n, 1);		/* answered at the receipt */
+	CHECK_INT(w.r[0], 0);
+
+	/* a burst from the pump: three FLASH queued, copies and a head */
+	counts_reset();
+	queue_n(&na, 3, ENVELOPE_FLASH, "flash queued, path 0 full");
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 0);
+	CHECK_INT(pab.msg_on[1], 3);
+	CHECK(pab.head_on[1] >= 1);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 5);
+
+	/* a burst in one group */
+	counts_reset();
+	submit(ENVELOPE_FLASH, "group flash 1", &a);
+	submit(ENVELOPE_FLASH, "group flash 2", &a);
+	submit(ENVELOPE_FLASH, "group flash 3", &a);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 0);
+	CHECK_INT(pab.msg_on[1], 3);
+	CHECK(pab.head_on[1] >= 1);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 8);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.receipted, 8);
+
+	/* behind a ROUTINE that path 0 has not carried: no copy, no head */
+	counts_reset();
+	submit(ENVELOPE_ROUTINE, "routine, path 0 full", &a);
+	delivery_pump(na.d);
+	submit(ENVELOPE_FLASH, "flash behind it", &a);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(pab.msg_on[0], 0);
+	CHECK_INT(pab.msg_on[1], 0);
+	CHECK_INT(pab.head_on[1], 0);
+	CHECK_INT(received(&nb, 0, &s), 8);
+
+	/* path 0 drains: the two left go, and nothing south holds */
+	full_path = -1;
+	counts_reset();
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(pab.msg_on[0], 2);
+	CHECK_INT(received(&nb, 0, &s), 10);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK_INT(st.receipted, 10);
+	CHECK_INT(na.drops + nb.drops, drops);
+	CHECK(!log_since(mark, " WARN: "));
+	CHECK_INT(a.n, 6);
+	for (int i = 0; i < a.n; i++)
+		CHECK_INT(a.r[i], 0);
+	engines_stop(false);
+	npaths = 1;
+}
+
+/* Drops what is in flight on path p of pipe x (its session replaced). */
+static void
+pipe_drop_path(struct pipe *x, unsigned p)
+{
+	size_t n = x->tail - x->head, k = 0;
+	struct rec *v = malloc((n ? n : 1) * sizeof *v);
+
+	for (size_t i = 0; i < n; i++) {
+		struct rec r = x->q[(x->head + i) % QCAP];
+		if (r.path == p)
+			free(r.b);
+		else
+			v[k++] = r;
+	}
+	x->head = x->tail = 0;
+	for (size_t i = 0; i < k; i++)
+		x->q[x->tail++] = v[i];
+	free(v);
+}
+
+/*
+ * A duplicate session replaces path 1's while path 1 stays up (the link
+ * says "up" again, link.h): the FLASH copied on the old session went with
+ * it, so the next FLASH (south holds neither yet: path 0 is slow) gets no
+ * copy on the new session, where it would meet a gap (refused at WARN,
+ * a gap SYNC). Path 0 then carries both: nothing refused. The engine
+ * restarts the run at the "up"; it was the link that did not say it
+ * (it_link_api test_duplicate_swap_told).
+ */
+static void
+test_flash_copy_run_swap(void)
+{
+	struct delivery_stats st;
+	struct answers a;
+	struct seen s;
+	long mark;
+
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	mark = log_mark();
+	memset(&a, 0, sizeof a);
+	counts_reset();
+	submit(ENVELOPE_FLASH, "flash on the old session", &a);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[1], 1);
+	pipe_drop_path(&pab, 1);	/* path 1's session replaced */
+	pipe_drop_path(&pba, 1);
+	delivery_path_change(na.d, chan, 1, true);
+	delivery_path_change(nb.d, chan, 1, true);
+	counts_reset();
+	submit(ENVELOPE_FLASH, "flash on the new session", &a);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 1);
+	CHECK_INT(pab.msg_on[1], 0);
+	CHECK_INT(pab.head_on[1], 0);
+	deliver_path_first(1);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 2);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK(!log_since(mark, " WARN: "));
+	engines_stop(false);
+	npaths = 1;
+}
+
 int
 main(void)
 {
@@ -1453,6 +1632,8 @@ main(void)
 	RUN(test_flash_every_path);
 	RUN(test_flash_copies_burst_and_restore);
 	RUN(test_flash_copy_head_broken_run);
+	RUN(test_flash_active_full);
+	RUN(test_flash_copy_run_swap);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
