@@ -401,20 +401,29 @@ delivery_path_change(struct delivery *d,
 {
 	struct dl_channel *c = find_channel(d, channel);
 	int active = -1;
+	bool again;
 
 	if (c == NULL || path >= c->npaths)
 		return;
+	/* up again: a new session replaced the path's while it was up, and
+	 * what was queued on the old one went with it (link.h) */
+	again = up && c->up[path];
 	c->up[path] = up;
-	/* a new session holds no copies yet: after a down, or replacing
-	 * the path's session while up (up again, link.h) */
+	/* a new session holds no copies yet: after a down, or up again */
 	c->copied[path] = 0;
 	c->copy_mask &= ~(1u << path);
 	for (unsigned i = 0; i < c->npaths && active < 0; i++)
 		if (c->up[i])
 			active = (int)i;
-	if (active == c->active)
+	if (active == c->active && !(again && active == (int)path))
 		return;
-	log_info("channel %s: messages on path %d", c->idhex, active);
+	/* a new active path, or the active path's new session: the sender
+	 * goes back to what the peer holds, and both sides SYNC */
+	if (active != c->active)
+		log_info("channel %s: messages on path %d", c->idhex, active);
+	else
+		log_info("channel %s: path %d has a new session; messages go "
+		    "again from what the peer holds", c->idhex, active);
 	c->active = active;
 	dl_copy_runs_restart(c);	/* the sender goes back */
 	c->synced = false;

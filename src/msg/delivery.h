@@ -152,7 +152,9 @@ int delivery_submit(struct delivery *d, size_t i, uint8_t precedence,
 
 /* The link's callbacks. delivery_path_change with up on a path that is
  * up: a new session replaced the path's (link.h): its FLASH copy run
- * restarts (the old session's copies went with it). */
+ * restarts (the old session's copies went with it), and when it is the
+ * active path the sender goes back to what the peer holds and SYNCs, as
+ * at a change of active path (what the old session carried is gone). */
 void delivery_path_change(struct delivery *d,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, bool up);
 void delivery_record(struct delivery *d,

@@ -1601,6 +1601,42 @@ test_flash_copy_run_swap(void)
 	npaths = 1;
 }
 
+/* The same on the active path: its session replaced while up, what was
+ * queued on the old one went with it. The sender goes back to what the
+ * peer holds and both sides SYNC, as at a change of active path: the
+ * next message is not refused for a gap, and nothing is lost. */
+static void
+test_active_session_swap(void)
+{
+	struct delivery_stats st;
+	struct answers a;
+	struct seen s;
+	long mark;
+
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	mark = log_mark();
+	memset(&a, 0, sizeof a);
+	submit(ENVELOPE_ROUTINE, "routine on the old session", &a);
+	delivery_pump(na.d);
+	pipe_drop_path(&pab, 0);	/* path 0's session replaced */
+	pipe_drop_path(&pba, 0);
+	delivery_path_change(na.d, chan, 0, true);
+	delivery_path_change(nb.d, chan, 0, true);
+	submit(ENVELOPE_ROUTINE, "routine on the new session", &a);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 2);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK(!log_since(mark, " WARN: "));
+	engines_stop(false);
+	npaths = 1;
+}
+
 int
 main(void)
 {
@@ -1634,6 +1670,7 @@ main(void)
 	RUN(test_flash_copy_head_broken_run);
 	RUN(test_flash_active_full);
 	RUN(test_flash_copy_run_swap);
+	RUN(test_active_session_swap);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
