@@ -594,6 +594,19 @@ test_received_batches(void)
 	CHECK_INT(put_run(s, q, 20, 26, &added), ERR_CHAIN);	/* other ids */
 	CHECK_INT(put_run(s, q, 25, 26, &added), ERR_CHAIN);	/* bad prev */
 	CHECK_INT(put_run(s, q, 0, 1, &added), ERR_CHAIN);	/* other id */
+	{	/* a head naming another id than its run's last message */
+		struct store_in in;
+		chain_store_in(&in, &p[25].h, p[25].hdr, p[25].hlen,
+		    p[25].body, p[25].blen, p[25].id);
+		memset(&hd, 0, sizeof hd);
+		memcpy(hd.channel, chan, 32);
+		hd.sender = 1;
+		hd.seq = 26;
+		memcpy(hd.id, p[24].id, 32);
+		CHECK_INT(store_received_put(s, chan, 1, &in, 1, &hd, now,
+		    &added), ERR_CHAIN);
+		CHECK_INT(added, 0);
+	}
 	CHECK_INT(store_highest(s, chan, 1, &hi, id), 0);
 	CHECK_INT(hi, 25);
 	CHECK_INT(check_chain(s, chan, 1), 25);
