@@ -868,6 +868,11 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 		}
 		if (c->assigned - c->receipted >= DELIVERY_WINDOW)
 			return;
+		/* Nothing queued: no assignment to try (c->queued counts
+		 * every message queued through the engine, and is read back
+		 * from the store at each reload). */
+		if (c->queued == 0)
+			return;
 		/* Group commit: while a batch waits for its receipt, the
 		 * queue gathers the next one (unless it is already big). */
 		if (c->assigned > c->receipted &&
