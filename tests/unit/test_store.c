@@ -1067,6 +1067,20 @@ cleanup(void)
 	rmdir(tmpdir);
 }
 
+/* The page cache's memory is reserved only before SQLite's first use:
+ * refused once it is in use, and nothing changes. */
+static void
+test_cache_reserve_late(void)
+{
+	struct store *s = open_new("late.db");
+	int64_t qid;
+
+	CHECK_INT(store_cache_reserve(4), ERR_STATE);
+	CHECK_INT(store_queue(s, chan, 0, 0, 0, ENVELOPE_TEXT,
+	    (const uint8_t *)"x", 1, now, &qid), 0);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1095,6 +1109,7 @@ main(void)
 	RUN(test_never_deleted_or_rewritten);
 	RUN(test_group_commit_counts);
 	RUN(test_kill9_during_writes);
+	RUN(test_cache_reserve_late);
 	r = harness_summary();
 	cleanup();
 	return r;
