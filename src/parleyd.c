@@ -451,6 +451,10 @@ messages_open(const char *home, const struct keys *k,
 	uint64_t eff;
 	int r;
 
+	/* before SQLite's first use, which it must precede */
+	if ((r = store_cache_reserve(STORE_DAEMON_CACHE_MIB)) != 0)
+		log_warn("store: the page cache's memory is not reserved (%s):"
+		    " each page it takes costs a page fault", err_str(r));
 	if ((r = store_open_home(st, home)) != 0) {
 		log_error("cannot open the store %s/%s: %s", home, STORE_FILE,
 		    store_open_error());

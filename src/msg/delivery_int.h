@@ -68,6 +68,11 @@ struct dl_channel {
 	 * by its receipts. A copy goes only where the peer holds everything
 	 * before it (copy_paths). */
 	uint64_t peer_holds;
+	/* Our chain's last head that a group committed (subs_commit), seq 0
+	 * when none yet: a receipt at its seq is checked against its id
+	 * without reading the store (a committed place never changes). */
+	uint64_t head_seq;
+	uint8_t head_id[ENVELOPE_ID_LEN];
 	/* Receiver. */
 	struct chain_verifier v;
 	struct dl_pend pend[CHAIN_RUN_MAX];

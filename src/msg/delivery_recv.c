@@ -363,8 +363,10 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	 * nothing; the checkpoint exchange raises the alert). */
 	if (rc.seq > 0) {
 		uint8_t ours[1][ENVELOPE_ID_LEN];
-		if ((r = store_ids_range(d->s, c->id, c->self, rc.seq - 1, 1,
-		    ours)) != 0)
+		if (rc.seq == c->head_seq)
+			memcpy(ours[0], c->head_id, ENVELOPE_ID_LEN);
+		else if ((r = store_ids_range(d->s, c->id, c->self,
+		    rc.seq - 1, 1, ours)) != 0)
 			return r;
 		if (sodium_memcmp(ours[0], rc.id, ENVELOPE_ID_LEN) != 0) {
 			log_error("ALARM channel %s: the %s from %s names "

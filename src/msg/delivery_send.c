@@ -763,9 +763,16 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		    store_receipt_put(d->s, &d->ch[i]->rc_pend, dl_now(d),
 		    &newly) == 0;
 	if ((r = store_txn_commit(d->s)) == 0)
-		for (size_t i = 0; i < d->nch; i++)
+		for (size_t i = 0; i < d->nch; i++) {
+			struct dl_channel *c = d->ch[i];
 			if (rc_in[i])
-				d->ch[i]->rc_pending = false;
+				c->rc_pending = false;
+			if (took[i]) {
+				c->head_seq = heads[i].seq;
+				memcpy(c->head_id, heads[i].id,
+				    sizeof c->head_id);
+			}
+		}
 out:
 	if (r != 0)
 		store_txn_rollback(d->s);
@@ -926,6 +933,11 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 			continue;
 		}
 		if (c->assigned - c->receipted >= DELIVERY_WINDOW)
+			return;
+		/* Nothing queued: no assignment to try (c->queued counts
+		 * every message queued through the engine, and is read back
+		 * from the store at each reload). */
+		if (c->queued == 0)
 			return;
 		/* Group commit: while a batch waits for its receipt, the
 		 * queue gathers the next one (unless it is already big). */

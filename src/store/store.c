@@ -5,7 +5,7 @@
  *
  * This file holds the store itself: opening (pragmas, migrations), the
  * kept statements, transactions (the caller's and each write's own), the
- * WAL policy, the cache size, errors and counters.
+ * WAL policy, the cache's size and memory, errors and counters.
  */
 #include "store/store.h"
 
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Maps an SQLite result to our codes, keeping SQLite's message. */
@@ -616,6 +617,40 @@ store_cache_set(struct store *s, unsigned mib)
 		return ERR_INVALID;
 	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%u", mib * 1024);
 	return exec(s, sql);
+}
+
+int
+store_cache_reserve(unsigned mib)
+{
+	static void *pool;
+	/* SQLite's default page size, which the store keeps: a page of
+	 * another size is taken from malloc as before */
+	const size_t page = 4096;
+	size_t slot, n;
+	int hdr = 0;
+
+	if (pool != NULL)
+		return ERR_STATE;
+	if (mib == 0 || mib > 4096)
+		return ERR_INVALID;
+	if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK ||
+	    hdr < 0)
+		return ERR_STATE;
+	slot = (page + (size_t)hdr + 7) & ~(size_t)7;
+	n = ((size_t)mib << 20) / slot;
+	pool = mmap(NULL, slot * n, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (pool == MAP_FAILED) {
+		pool = NULL;
+		return ERR_NOMEM;
+	}
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, pool, (int)slot, (int)n)
+	    != SQLITE_OK) {		/* SQLite is already in use */
+		munmap(pool, slot * n);
+		pool = NULL;
+		return ERR_STATE;
+	}
+	return 0;
 }
 
 void

@@ -185,6 +185,39 @@ id_at(struct store *s, const uint8_t channel[STORE_ID_LEN], uint8_t sender,
 }
 
 /*
+ * The chain's end as store_highest reads it (0 and zeros when no row has
+ * a place), and its direction (chain_dir) from that same row: one lookup
+ * for the two in a write that needs both. Every row of a chain has the
+ * chain's direction (each write that adds rows checks it first), so only
+ * a chain without a placed row asks chain_dir (queued rows only, or none).
+ */
+static int
+chain_top(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t *seq, uint8_t id[STORE_ID_LEN], int *dir)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_kept_prep(s, &st,
+	    "SELECT seq, id, dir FROM message WHERE channel = ?1"
+	    " AND sender = ?2 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"))
+	    != 0)
+		return r;
+	bind_blob(st, 1, channel, STORE_ID_LEN);
+	sqlite3_bind_int(st, 2, sender);
+	*seq = 0;
+	memset(id, 0, STORE_ID_LEN);
+	if ((r = st_step(s, st)) == 1) {
+		*seq = col_u64(st, 0);
+		*dir = sqlite3_column_int(st, 2);
+		r = col_fixed(st, 1, id, STORE_ID_LEN);
+	} else if (r == 0)
+		r = chain_dir(s, channel, sender, dir);
+	store_kept_done(s, st);
+	return r;
+}
+
+/*
  * Assigns one queued message (the row sel points at) the place after
  * d->seq - 1: builds its header and fixes it. sel is reset before the
  * update so that no read is open on the row being changed.
@@ -236,7 +269,7 @@ store_assign_batch(struct store *s, const uint8_t channel[STORE_ID_LEN],
 }
 
 static int head_insert(struct store *s, const struct store_head *h,
-    uint64_t now_ms);
+    uint64_t now_ms, const uint8_t *at);
 
 int
 store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
@@ -290,13 +323,10 @@ store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	store_kept_done(s, sel);
 	store_kept_done(s, upd);
 	sel = upd = NULL;
-	if (sign != NULL) {
-		uint8_t id[STORE_ID_LEN];
-		if ((r = id_at(s, channel, sender, top + n, id)) != 0 ||
-		    (r = sign(sign_arg, channel, sender, top + n, id, &h)) != 0 ||
-		    (r = head_insert(s, &h, now_ms)) != 0)
-			goto out;
-	}
+	/* d.prev: the id assign_one just gave to seq top + n */
+	if (sign != NULL && ((r = sign(sign_arg, channel, sender, top + n,
+	    d.prev, &h)) != 0 || (r = head_insert(s, &h, now_ms, d.prev)) != 0))
+		goto out;
 	if ((r = st_commit(s)) != 0)
 		goto out;
 	*first = top + 1;
@@ -360,7 +390,8 @@ store_queue_assigned_run(struct store *s, const struct store_draft *in,
 	}
 	if ((r = st_begin(s)) != 0)
 		return r;
-	if ((r = chain_dir(s, in[0].channel, in[0].sender, &dir)) != 0)
+	if ((r = chain_top(s, in[0].channel, in[0].sender, &seq, prev,
+	    &dir)) != 0)
 		goto out;
 	if (dir == STORE_IN) {
 		r = ERR_INVALID;	/* that chain is the peer's */
@@ -379,9 +410,8 @@ store_queue_assigned_run(struct store *s, const struct store_draft *in,
 		r = r == 1 ? ERR_STATE : r;
 		goto out;
 	}
-	if ((r = store_highest(s, in[0].channel, in[0].sender, &seq,
-	    prev)) != 0 || (r = store_highest(s, in[0].channel,
-	    (uint8_t)(1 - in[0].sender), &pseq, peer_last)) != 0)
+	if ((r = store_highest(s, in[0].channel, (uint8_t)(1 - in[0].sender),
+	    &pseq, peer_last)) != 0)
 		goto out;
 	if ((r = store_kept_prep(s, &st,
 	    "INSERT INTO message (channel, sender, dir,"
@@ -450,9 +480,12 @@ store_queue_assigned(struct store *s, const struct store_draft *in,
 	return 0;
 }
 
-/* Inserts a head inside the caller's transaction. */
+/* Inserts a head inside the caller's transaction. at: the id stored at
+ * the head's seq when the caller has just read or written it, else NULL
+ * (read here). */
 static int
-head_insert(struct store *s, const struct store_head *h, uint64_t now_ms)
+head_insert(struct store *s, const struct store_head *h, uint64_t now_ms,
+    const uint8_t *at)
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t id[STORE_ID_LEN];
@@ -460,9 +493,12 @@ head_insert(struct store *s, const struct store_head *h, uint64_t now_ms)
 
 	if (h->sender > 1 || h->seq == 0 || h->seq > INT64_MAX)
 		return ERR_INVALID;
-	if ((r = id_at(s, h->channel, h->sender, h->seq, id)) != 0)
-		return r;
-	if (memcmp(id, h->id, STORE_ID_LEN) != 0)
+	if (at == NULL) {
+		if ((r = id_at(s, h->channel, h->sender, h->seq, id)) != 0)
+			return r;
+		at = id;
+	}
+	if (memcmp(at, h->id, STORE_ID_LEN) != 0)
 		return ERR_CHAIN;
 	if ((r = store_kept_prep(s, &st,
 	    "INSERT OR IGNORE INTO head (channel, sender,"
@@ -489,7 +525,7 @@ store_head_put(struct store *s, const struct store_head *h, uint64_t now_ms)
 		return ERR_INVALID;
 	if ((r = st_begin(s)) != 0)
 		return r;
-	if ((r = head_insert(s, h, now_ms)) != 0) {
+	if ((r = head_insert(s, h, now_ms, NULL)) != 0) {
 		st_rollback(s);
 		return r;
 	}
@@ -580,14 +616,12 @@ store_received_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		return ERR_INVALID;
 	if ((r = st_begin(s)) != 0)
 		return r;
-	if ((r = chain_dir(s, channel, sender, &dir)) != 0)
+	if ((r = chain_top(s, channel, sender, &top, topid, &dir)) != 0)
 		goto out;
 	if (dir == STORE_OUT) {
 		r = ERR_INVALID;	/* that chain is ours */
 		goto out;
 	}
-	if ((r = store_highest(s, channel, sender, &top, topid)) != 0)
-		goto out;
 	if ((r = store_kept_prep(s, &ins,
 	    "INSERT INTO message (channel, sender, dir,"
 	    " seq, id, header, precedence, marking, kind, body, state,"
@@ -610,7 +644,9 @@ store_received_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 			r = ERR_INVALID;
 			goto out;
 		}
-		if ((r = head_insert(s, head, now_ms)) != 0)
+		/* the run's end, just read or written, is the usual head */
+		if ((r = head_insert(s, head, now_ms, head->seq == top ?
+		    topid : NULL)) != 0)
 			goto out;
 	}
 	r = st_commit(s);

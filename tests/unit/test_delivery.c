@@ -853,6 +853,31 @@ test_receipt_names_our_id(void)
 	run(1000);		/* the message goes; the real receipt comes */
 	CHECK(delivery_stats(na.d, 0, &st) == 0);
 	CHECK_INT(st.receipted, 1);
+	/* The same at a group commit's head, which the engine keeps (the
+	 * receipt is checked against it without reading the store). */
+	{
+		struct answers a = { 0 };
+		long mark = log_mark();
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT,
+		    (const uint8_t *)"forked too", 10, false, NULL, answer,
+		    &a), 0);
+		delivery_pump(na.d);
+		CHECK_INT(a.n, 1);
+		CHECK(delivery_stats(na.d, 0, &st) == 0);
+		CHECK_INT(st.assigned, 2);
+		rc.seq = 2;
+		randombytes_buf(rc.id, sizeof rc.id);
+		CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+		CHECK_INT(chain_receipt_encode(&rc, b, sizeof b, &n), 0);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+		CHECK(log_since(mark, "the chains diverge"));
+		CHECK(delivery_stats(na.d, 0, &st) == 0);
+		CHECK_INT(st.receipted, 1);
+		run(1000);
+		CHECK(delivery_stats(na.d, 0, &st) == 0);
+		CHECK_INT(st.receipted, 2);
+	}
 	engines_stop(false);
 }
 

@@ -594,6 +594,19 @@ test_received_batches(void)
 	CHECK_INT(put_run(s, q, 20, 26, &added), ERR_CHAIN);	/* other ids */
 	CHECK_INT(put_run(s, q, 25, 26, &added), ERR_CHAIN);	/* bad prev */
 	CHECK_INT(put_run(s, q, 0, 1, &added), ERR_CHAIN);	/* other id */
+	{	/* a head naming another id than its run's last message */
+		struct store_in in;
+		chain_store_in(&in, &p[25].h, p[25].hdr, p[25].hlen,
+		    p[25].body, p[25].blen, p[25].id);
+		memset(&hd, 0, sizeof hd);
+		memcpy(hd.channel, chan, 32);
+		hd.sender = 1;
+		hd.seq = 26;
+		memcpy(hd.id, p[24].id, 32);
+		CHECK_INT(store_received_put(s, chan, 1, &in, 1, &hd, now,
+		    &added), ERR_CHAIN);
+		CHECK_INT(added, 0);
+	}
 	CHECK_INT(store_highest(s, chan, 1, &hi, id), 0);
 	CHECK_INT(hi, 25);
 	CHECK_INT(check_chain(s, chan, 1), 25);
@@ -1054,6 +1067,20 @@ cleanup(void)
 	rmdir(tmpdir);
 }
 
+/* The page cache's memory is reserved only before SQLite's first use:
+ * refused once it is in use, and nothing changes. */
+static void
+test_cache_reserve_late(void)
+{
+	struct store *s = open_new("late.db");
+	int64_t qid;
+
+	CHECK_INT(store_cache_reserve(4), ERR_STATE);
+	CHECK_INT(store_queue(s, chan, 0, 0, 0, ENVELOPE_TEXT,
+	    (const uint8_t *)"x", 1, now, &qid), 0);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1082,6 +1109,7 @@ main(void)
 	RUN(test_never_deleted_or_rewritten);
 	RUN(test_group_commit_counts);
 	RUN(test_kill9_during_writes);
+	RUN(test_cache_reserve_late);
 	r = harness_summary();
 	cleanup();
 	return r;

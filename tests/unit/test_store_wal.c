@@ -156,6 +156,28 @@ test_tick_needs_defer(void)
 	store_close(s);
 }
 
+/*
+ * The page cache's memory reserved before SQLite's first use (run first):
+ * taken once, refused after; the store works the same over it (the tests
+ * after this one run over it), and what it stores reads back.
+ */
+static void
+test_cache_reserve(void)
+{
+	struct store *s;
+
+	CHECK_INT(store_cache_reserve(0), ERR_INVALID);
+	CHECK_INT(store_cache_reserve(4), 0);
+	CHECK_INT(store_cache_reserve(4), ERR_STATE);
+	s = open_name("reserve.db");
+	for (uint64_t i = 1; i <= 200; i++)
+		CHECK_INT(send_one(s, i, 1000), 0);
+	store_close(s);
+	s = open_name("reserve.db");
+	CHECK_INT(check_chain(s, 1000), 200);
+	store_close(s);
+}
+
 /* The daemon's page cache: a size in range is set, others refused. */
 static void
 test_cache_set(void)
@@ -1300,6 +1322,7 @@ main(void)
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	memset(chan, 0xc1, sizeof chan);
+	RUN(test_cache_reserve);	/* first: before SQLite is used */
 	RUN(test_tick_needs_defer);
 	RUN(test_cache_set);
 	RUN(test_quiet_tick);
