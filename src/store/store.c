@@ -623,8 +623,8 @@ int
 store_cache_reserve(unsigned mib)
 {
 	static void *pool;
-	/* SQLite's default page size, which the store keeps: a page of
-	 * another size is taken from malloc as before */
+	/* SQLite's default page size, which the store keeps: a bigger page
+	 * is taken from malloc as before */
 	const size_t page = 4096;
 	size_t slot, n;
 	int hdr = 0;
@@ -633,11 +633,18 @@ store_cache_reserve(unsigned mib)
 		return ERR_STATE;
 	if (mib == 0 || mib > 4096)
 		return ERR_INVALID;
-	if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK ||
+	/* refused (MISUSE) once SQLite is initialised; harmless before */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0) != SQLITE_OK ||
+	    sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK ||
 	    hdr < 0)
 		return ERR_STATE;
 	slot = (page + (size_t)hdr + 7) & ~(size_t)7;
-	n = ((size_t)mib << 20) / slot;
+	/* A slot per page of a cache of mib MiB (cache_size counts a page
+	 * with less overhead than a slot has), plus what SQLite keeps free
+	 * (a pool nearly used up is memory pressure to it: the cache then
+	 * recycles its own pages instead of growing) and other users:
+	 * statement journals in memory, a backup's pages. */
+	n = ((size_t)mib << 20) / page + 10 + ((size_t)mib << 20) / page / 16;
 	pool = mmap(NULL, slot * n, PROT_READ | PROT_WRITE, MAP_PRIVATE |
 	    MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (pool == MAP_FAILED) {
@@ -645,7 +652,7 @@ store_cache_reserve(unsigned mib)
 		return ERR_NOMEM;
 	}
 	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, pool, (int)slot, (int)n)
-	    != SQLITE_OK) {		/* SQLite is already in use */
+	    != SQLITE_OK) {
 		munmap(pool, slot * n);
 		pool = NULL;
 		return ERR_STATE;

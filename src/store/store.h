@@ -194,13 +194,16 @@ void store_wal_defer(struct store *s);
 #define STORE_DAEMON_CACHE_MIB 32
 int store_cache_set(struct store *s, unsigned mib) WUR;
 /* Once per process, before SQLite is first used (before any store is
- * opened): the page caches of the process take their pages from mib MiB
- * mapped and touched now (MAP_POPULATE), past them from malloc as
- * before. A page the cache takes for the first time then costs no page
- * fault: about one per message stored, each some 20 us on this kind of
- * machine, until the cache is full (docs/delivery.md, "Fifth round").
- * ERR_STATE when SQLite is already in use or this was done before,
- * ERR_NOMEM when the memory is not there; nothing changes then. */
+ * opened): the page caches of the process take their pages from a pool
+ * sized for a cache of mib MiB (and a sixteenth more), mapped and touched
+ * now (MAP_POPULATE). A page the cache takes for the first time then
+ * costs no page fault: about one per two messages stored, each some
+ * 20 us on this kind of machine, until the cache is full (docs/delivery.md,
+ * "Fifth round"). With the pool nearly used up the caches recycle their
+ * own pages (SQLite's memory pressure): caches of the process that add
+ * up to more than mib MiB are held to about mib MiB. ERR_STATE when
+ * SQLite is already in use or this was done before, ERR_NOMEM when the
+ * memory is not there; nothing changes then. */
 int store_cache_reserve(unsigned mib) WUR;
 /* Runs a checkpoint if the policy above says so; *copied is the number of
  * WAL pages it copied (0: none ran, or nothing to copy). ERR_AGAIN when

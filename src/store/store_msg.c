@@ -188,8 +188,10 @@ id_at(struct store *s, const uint8_t channel[STORE_ID_LEN], uint8_t sender,
  * The chain's end as store_highest reads it (0 and zeros when no row has
  * a place), and its direction (chain_dir) from that same row: one lookup
  * for the two in a write that needs both. Every row of a chain has the
- * chain's direction (each write that adds rows checks it first), so only
- * a chain without a placed row asks chain_dir (queued rows only, or none).
+ * chain's direction (the writes that take rows of either direction check
+ * it first; store_own_recover adds only rows of our own chain, which are
+ * ours), so only a chain without a placed row asks chain_dir (queued
+ * rows only, or none).
  */
 static int
 chain_top(struct store *s, const uint8_t channel[STORE_ID_LEN],

@@ -165,6 +165,7 @@ static void
 test_cache_reserve(void)
 {
 	struct store *s;
+	int used = 0, most = 0;
 
 	CHECK_INT(store_cache_reserve(0), ERR_INVALID);
 	CHECK_INT(store_cache_reserve(4), 0);
@@ -172,6 +173,10 @@ test_cache_reserve(void)
 	s = open_name("reserve.db");
 	for (uint64_t i = 1; i <= 200; i++)
 		CHECK_INT(send_one(s, i, 1000), 0);
+	/* the cache took its pages from the pool */
+	CHECK(sqlite3_status(SQLITE_STATUS_PAGECACHE_USED, &used, &most,
+	    0) == SQLITE_OK);
+	CHECK(used > 10);
 	store_close(s);
 	s = open_name("reserve.db");
 	CHECK_INT(check_chain(s, 1000), 200);
