@@ -1,6 +1,7 @@
 /*
  * link_bench.c: what the link costs, measured on real parleyd processes
- * on loopback (ports 20000-20999). Prints numbers; judges nothing.
+ * on loopback (ports 31500-31999, a free block: tests/integration/ports.h).
+ * Prints numbers; judges nothing.
  *
  *  1. Handshakes per second accepted by one parleyd: this program plays
  *     the peer (north's keys), one new TCP connection and one full
@@ -39,6 +40,7 @@
 #include "ctl/ctl.h"
 #include "link/handshake.h"
 #include "link/link_int.h"
+#include "../tests/integration/ports.h"
 
 #define NCHAN 64		/* channels for the idle-session measurement */
 #define FLOOD 5000
@@ -496,7 +498,10 @@ main(int argc, char **argv)
 	if (b && *b)
 		snprintf(build, sizeof build, "%s", b);
 	signal(SIGPIPE, SIG_IGN);
-	port = 20000 + (int)(getpid() % 40) * 20;
+	if ((port = ports_pick(31500, 32000, 3)) < 0) {
+		printf("link_bench: no free block of 3 ports in 31500-31999\n");
+		return 1;
+	}
 	snprintf(hn, sizeof hn, "%s/north", tmpdir);
 	snprintf(hs, sizeof hs, "%s/south", tmpdir);
 	snprintf(hm, sizeof hm, "%s/south-many", tmpdir);

@@ -1,6 +1,6 @@
 /*
  * msg_bench.c: what delivering messages costs between two real parleyd on
- * loopback (ports 20100-20199, a block chosen from the pid), read against
+ * loopback (ports 31000-31499, a free block: tests/integration/ports.h), read against
  * the machine's floor measured in the same run (bench_util.h: a 4 KiB
  * fsync, a loopback round trip). Prints a table; judges nothing; starts
  * the two daemons itself and stops them (kill -9, its own pids only).
@@ -55,6 +55,7 @@
 #define DAEMON_PAIR
 #define DAEMON_LOG_LEVEL "warn"
 #include "../tests/integration/daemon_util.h"
+#include "../tests/integration/ports.h"
 
 #define TIME_LIMIT_S 300
 #define POLL_US 2000.0
@@ -342,8 +343,8 @@ measure(struct run *ru)
 		ru->stored = ru->n / ((t_last - t0) / 1e6);
 	else
 		t_r = t_last;
-	ru->delivered = t_v ? ru->n / ((t_v - t0) / 1e6) : 0;
-	ru->receipted = t_r ? ru->n / ((t_r - t0) / 1e6) : 0;
+	ru->delivered = t_v > 0 ? ru->n / ((t_v - t0) / 1e6) : 0;
+	ru->receipted = t_r > 0 ? ru->n / ((t_r - t0) / 1e6) : 0;
 	ru->lat = bench_stat_of(lat, ru->n);
 	ru->fs_n = (double)(msg_field(home_n, "store_commits") - c0n) / ru->n;
 	ru->fs_s = (double)(msg_field(home_s, "store_commits") - c0s) / ru->n;
@@ -405,7 +406,10 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_alarm);
 	signal(SIGINT, on_alarm);
 	alarm(TIME_LIMIT_S);
-	port_base = 20100 + (int)(getpid() % 25) * 4;
+	if ((port_base = ports_pick(31000, 31500, 4)) < 0) {
+		printf("msg_bench: no free block of 4 ports in 31000-31499\n");
+		return 1;
+	}
 	memset(body, 'x', 1024);
 	if (mkdtemp(tmpdir) == NULL || !setup(tmpdir, conf)) {
 		printf("msg_bench: setup failed\n");

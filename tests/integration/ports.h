@@ -15,9 +15,9 @@
  *   it_link_api  28000-28999
  *   it_ctl       29000-29999
  *   it_dns       30000-30999 (its fake DNS server's UDP port too)
- * all below the kernel's ephemeral range (32768-). The benchmarks
- * (bench/link_bench.c, bench/msg_bench.c: 20000-20999, from the pid, not
- * probed) are not part of make check and may meet it_link.
+ *   msg_bench    31000-31499 (make bench)
+ *   link_bench   31500-31999 (make bench)
+ * all below the kernel's ephemeral range (32768-).
  */
 #ifndef PARLEY_TESTS_PORTS_H
 #define PARLEY_TESTS_PORTS_H
