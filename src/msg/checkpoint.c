@@ -80,6 +80,16 @@ checkpoint_init(struct checkpoint_engine *e, struct store *s,
 	resume(e);
 }
 
+void
+checkpoint_fini(struct checkpoint_engine *e)
+{
+	for (size_t i = 0; i < e->nheld; i++)
+		free(e->held[i].rec);
+	free(e->held);
+	e->held = NULL;
+	e->nheld = 0;
+}
+
 const char *
 checkpoint_alarm(const struct checkpoint_engine *e)
 {
@@ -377,9 +387,89 @@ cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
 	e->base[1] = cp->seq[1];
 }
 
+/* Keeps a co-signed record that is behind us (once per seqs), for
+ * checkpoint_retry_held. */
+static void
+hold(struct checkpoint_engine *e, const struct checkpoint_rec *c,
+    const uint8_t *p, size_t n)
+{
+	struct checkpoint_held *h;
+
+	for (size_t i = 0; i < e->nheld; i++)
+		if (e->held[i].seq[0] == c->cp.seq[0] &&
+		    e->held[i].seq[1] == c->cp.seq[1])
+			return;
+	if (e->held == NULL && (e->held = calloc(CHECKPOINT_HELD_MAX,
+	    sizeof *e->held)) == NULL) {
+		e->held_dropped++;
+		return;
+	}
+	if (e->nheld == CHECKPOINT_HELD_MAX) {
+		e->held_dropped++;
+		return;
+	}
+	h = &e->held[e->nheld];
+	if ((h->rec = malloc(n)) == NULL) {
+		e->held_dropped++;
+		return;
+	}
+	memcpy(h->rec, p, n);
+	h->n = n;
+	h->seq[0] = c->cp.seq[0];
+	h->seq[1] = c->cp.seq[1];
+	e->nheld++;
+}
+
+static int
+on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len, bool may_hold);
+
 int
 checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
     uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+{
+	return on_record(e, p, n, now_ms, out, cap, len, true);
+}
+
+int
+checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
+    bool *tried)
+{
+	struct checkpoint_held h;
+	uint64_t top[2];
+	uint8_t id[ENVELOPE_ID_LEN], none[1];
+	size_t i, len;
+	int r;
+
+	*tried = false;
+	if (e->nheld == 0)
+		return 0;
+	for (uint8_t k = 0; k < 2; k++)
+		if ((r = store_highest(e->s, e->channel, k, &top[k], id)) != 0)
+			return r;
+	for (i = 0; i < e->nheld; i++)
+		if (e->held[i].seq[0] <= top[0] && e->held[i].seq[1] <= top[1])
+			break;
+	if (i == e->nheld)
+		return 0;
+	*tried = true;
+	h = e->held[i];
+	memmove(&e->held[i], &e->held[i + 1], (e->nheld - i - 1) * sizeof h);
+	e->nheld--;
+	r = on_record(e, h.rec, h.n, now_ms, none, sizeof none, &len, false);
+	if (r == 0 || r == ERR_CHAIN || r == ERR_SIGNATURE || r == ERR_PARSE ||
+	    r == ERR_NONCANONICAL || r == ERR_FOREIGN) {
+		free(h.rec);
+		return r;
+	}
+	/* still behind, or a store error: held again, last */
+	e->held[e->nheld++] = h;
+	return r;
+}
+
+static int
+on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len, bool may_hold)
 {
 	uint8_t peer = (uint8_t)(1 - e->self);
 	struct checkpoint_rec *c;
@@ -415,6 +505,9 @@ checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		goto out;
 	}
 	if ((r = compare(e, c)) != 0) {
+		if (r == ERR_AGAIN && c->kind == CHECKPOINT_COSIGNED &&
+		    may_hold)
+			hold(e, c, p, n);
 		if (r == ERR_CHAIN && c->kind == CHECKPOINT_PROPOSE) {
 			/* answer with ours, so the proposer names it too */
 			struct checkpoint_rec mine = *c;
@@ -501,6 +594,10 @@ checkpoint_set_new(struct delivery *dl, const struct keys *k,
 void
 checkpoint_set_free(struct checkpoint_set *cs)
 {
+	if (cs == NULL)
+		return;
+	for (size_t i = 0; i < cs->n; i++)
+		checkpoint_fini(&cs->e[i]);
 	free(cs);
 }
 
@@ -607,6 +704,10 @@ watch_disk(struct checkpoint_set *cs, uint64_t now_ms)
 	cs->disk_low = low;
 }
 
+static void report(struct checkpoint_set *cs, struct checkpoint_engine *e,
+    unsigned path, int r, uint64_t before, size_t nheld, uint64_t dropped,
+    bool again, uint64_t now_ms);
+
 void
 checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 {
@@ -620,6 +721,20 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 	watch_disk(cs, now_ms);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
+		/* the held co-signed ones the chains now reach, each once */
+		for (size_t k = e->nheld; k > 0; k--) {
+			uint64_t before = e->cosigned, dropped = e->held_dropped;
+			size_t nheld = e->nheld;
+			bool tried;
+			r = checkpoint_retry_held(e, now_ms, &tried);
+			if (!tried) {
+				if (r != 0)
+					log_warn("checkpoint: %s", err_str(r));
+				break;
+			}
+			report(cs, e, 0, r, before, nheld, dropped, true,
+			    now_ms);
+		}
 		if ((path = active_path(cs, e->channel)) < 0)
 			continue;
 		if ((r = checkpoint_tick(e, now_ms, cs->buf, sizeof cs->buf,
@@ -704,38 +819,38 @@ checkpoint_set_resend(struct checkpoint_set *cs,
 		    "the peer (restored from a backup)", x.sent);
 }
 
-void
-checkpoint_set_record(struct checkpoint_set *cs,
-    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, const uint8_t *p,
-    size_t n, uint64_t now_ms)
+/* Logs (and alerts) what handling a record, or a held one again, did. */
+static void
+report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
+    int r, uint64_t before, size_t nheld, uint64_t dropped, bool again,
+    uint64_t now_ms)
 {
-	struct checkpoint_engine *e = cs ? engine_of(cs, channel) : NULL;
-	uint64_t before;
 	char ch[17];
-	size_t len = 0;
-	int r;
 
-	if (e == NULL)
-		return;
-	if (now_ms == 0)
-		now_ms = wall_ms();
-	before = e->cosigned;
-	r = checkpoint_on_record(e, p, n, now_ms, cs->buf, sizeof cs->buf,
-	    &len);
-	short_hex(ch, channel);
+	short_hex(ch, e->channel);
 	if (r == ERR_CHAIN || r == ERR_SIGNATURE) {
 		char key[96], full[2 * ENVELOPE_ID_LEN + 1];
 		log_error("ALARM %s", checkpoint_alarm(e));
-		hex_encode(full, channel, ENVELOPE_ID_LEN);
+		hex_encode(full, e->channel, ENVELOPE_ID_LEN);
 		snprintf(key, sizeof key, "checkpoint-%s-%llu", ch,
 		    (unsigned long long)now_ms);
 		raise_alert(cs, r == ERR_CHAIN ? "checkpoint-diverged" :
 		    "checkpoint-forged", key, full, checkpoint_alarm(e),
 		    now_ms);
 	}
-	else if (r == ERR_AGAIN)
+	else if (r == ERR_AGAIN && e->held_dropped != dropped)
+		log_warn("channel %s: a co-signed checkpoint names messages not"
+		    " held here yet and %d are held already: dropped", ch,
+		    CHECKPOINT_HELD_MAX);
+	else if (r == ERR_AGAIN && e->nheld > nheld)
+		log_info("channel %s: a co-signed checkpoint names messages not"
+		    " held here yet; held until they are (%zu held)", ch,
+		    e->nheld);
+	else if (r == ERR_AGAIN && !again)
 		log_info("channel %s: a checkpoint names messages not held here"
 		    " yet; not answered", ch);
+	else if (r != 0 && again)
+		log_warn("channel %s: a held checkpoint: %s", ch, err_str(r));
 	else if (r != 0)
 		log_warn("channel %s path %u: refused a checkpoint record: %s",
 		    ch, path, err_str(r));
@@ -743,6 +858,33 @@ checkpoint_set_record(struct checkpoint_set *cs,
 		log_info("channel %s: checkpoint co-signed at seqs %llu/%llu",
 		    ch, (unsigned long long)e->last.seq[0],
 		    (unsigned long long)e->last.seq[1]);
+	else if (again)
+		log_info("channel %s: a held co-signed checkpoint is verified "
+		    "and stored (%zu still held)", ch, e->nheld);
+}
+
+void
+checkpoint_set_record(struct checkpoint_set *cs,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, const uint8_t *p,
+    size_t n, uint64_t now_ms)
+{
+	struct checkpoint_engine *e = cs ? engine_of(cs, channel) : NULL;
+	uint64_t before, dropped;
+	size_t len = 0, nheld;
+	char ch[17];
+	int r;
+
+	if (e == NULL)
+		return;
+	if (now_ms == 0)
+		now_ms = wall_ms();
+	before = e->cosigned;
+	nheld = e->nheld;
+	dropped = e->held_dropped;
+	r = checkpoint_on_record(e, p, n, now_ms, cs->buf, sizeof cs->buf,
+	    &len);
+	report(cs, e, path, r, before, nheld, dropped, false, now_ms);
+	short_hex(ch, channel);
 	if (len > 0 && cs->io.send(cs->io.ctx, channel, path, CHECKPOINT_REC,
 	    cs->buf, len) != 0)
 		log_warn("channel %s path %u: checkpoint answer not sent", ch,

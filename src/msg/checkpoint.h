@@ -37,6 +37,7 @@
 #define CHECKPOINT_REC_MAX (TRANSCRIPT_CHECKPOINT_MAX + 64 + \
 	2 * CHECKPOINT_IDS_MAX * (ENVELOPE_ID_LEN + 2))
 #define CHECKPOINT_ALARM_MAX 320
+#define CHECKPOINT_HELD_MAX 256		/* co-signed ones held, per channel */
 
 enum checkpoint_kind {
 	CHECKPOINT_PROPOSE = 1,		/* signed by the proposer */
@@ -62,6 +63,16 @@ int checkpoint_rec_decode(struct checkpoint_rec *c, const uint8_t *p,
 int checkpoint_rec_encode(const struct checkpoint_rec *c, uint8_t *out,
     size_t cap, size_t *len) WUR;
 
+/* A co-signed checkpoint from the peer that names messages not held here
+ * yet (a node restored from a backup, given its checkpoints back before
+ * the peer's messages came again): its record, kept until both chains
+ * reach its seqs. */
+struct checkpoint_held {
+	uint64_t seq[2];
+	size_t n;
+	uint8_t *rec;
+};
+
 struct checkpoint_engine {
 	struct store *s;			/* borrowed */
 	const struct keys *k;			/* borrowed */
@@ -77,14 +88,19 @@ struct checkpoint_engine {
 	struct transcript_checkpoint last;	/* last co-signed */
 	uint64_t cosigned, alarms;
 	uint64_t store_errors;			/* co-signed, not stored */
+	size_t nheld;				/* co-signed ones behind us */
+	struct checkpoint_held *held;		/* CHECKPOINT_HELD_MAX */
+	uint64_t held_dropped;			/* behind, the list full */
 	char alarm[CHECKPOINT_ALARM_MAX];	/* the last alarm, "" none */
 };
 
-/* Sets e up for a channel; every and interval_ms 0: the defaults. */
+/* Sets e up for a channel; every and interval_ms 0: the defaults.
+ * checkpoint_fini frees what it holds (the held checkpoints). */
 void checkpoint_init(struct checkpoint_engine *e, struct store *s,
     const struct keys *k, const uint8_t channel[ENVELOPE_ID_LEN],
     uint8_t self, const uint8_t pub[2][KEYS_PUB_LEN], uint64_t every,
     uint64_t interval_ms, uint64_t now_ms);
+void checkpoint_fini(struct checkpoint_engine *e);
 
 /* When a checkpoint is due, writes a proposal into out (cap bytes,
  * CHECKPOINT_REC_MAX suffices) and sets *len; *len is 0 when none is due.
@@ -96,10 +112,23 @@ int checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms,
  * out and sets *len (0: none). ERR_CHAIN (the chains differ) or
  * ERR_SIGNATURE (a signature is not the party's): the alarm is raised
  * (checkpoint_alarm says what and where). ERR_AGAIN: it names a message
- * not held here yet (behind, not diverged): no answer, no alarm. ERR_PARSE, ERR_NONCANONICAL,
+ * not held here yet (behind, not diverged): no answer, no alarm; a
+ * proposal is dropped (its proposer makes it again), a co-signed one
+ * (both signatures checked) is held, once per seqs and at most
+ * CHECKPOINT_HELD_MAX (past that it is dropped and counted in
+ * held_dropped), for checkpoint_retry_held. ERR_PARSE, ERR_NONCANONICAL,
  * ERR_FOREIGN for a malformed or foreign record (no alarm: drop it). */
 int checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p,
     size_t n, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
+
+/* Takes the first held co-signed checkpoint whose seqs both chains of the
+ * store now reach and handles it again as checkpoint_on_record does,
+ * returning its result: 0, stored (and the last co-signed if newer);
+ * ERR_CHAIN, the alarm naming the first differing seq; ERR_AGAIN, held
+ * again. *tried is false (and 0 returned) when no held one is reached yet.
+ * Store errors leave it held. */
+int checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
+    bool *tried) WUR;
 
 /* The last alarm's text ("" when none was raised). */
 const char *checkpoint_alarm(const struct checkpoint_engine *e);
@@ -121,13 +150,16 @@ int checkpoint_set_new(struct delivery *dl, const struct keys *k,
     const struct agreement *ags, size_t n, const struct delivery_io *io,
     uint64_t every, uint64_t interval_ms, struct checkpoint_set **out) WUR;
 void checkpoint_set_free(struct checkpoint_set *cs);
+/* Proposes when due, and checks again the held co-signed checkpoints the
+ * chains now reach (stored, or the alarm raised as for a record). */
 void checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms);
 /* The peer asked for its own chain back (a RECOVER record, ask: it was
  * restored from a backup, msg/recover.h): after the delivery engine's
  * answer, our co-signed checkpoints that cover its chain from the ask's
  * from seq on (at most CHECKPOINT_RESEND_MAX) go back to it on path as
  * COSIGNED records, which it verifies against its recovered chain and
- * stores like any co-signed checkpoint. */
+ * stores like any co-signed checkpoint (one naming messages it does not
+ * hold yet is held and checked again from its tick once it does). */
 #define CHECKPOINT_RESEND_MAX 256
 void checkpoint_set_resend(struct checkpoint_set *cs,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path,

@@ -4,7 +4,8 @@
  * the peer and stored on both sides with the same head; a checkpoint
  * signed by another key (forged) raises the alarm; chains that differ at
  * one seq raise the alarm on both sides naming that seq; malformed
- * records are refused without an alarm.
+ * records are refused without an alarm; a co-signed checkpoint that comes
+ * before the messages it names is held and stored once they are here.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -395,6 +396,159 @@ test_behind(void)
 	free(ans);
 }
 
+/* South's proposal at seqs north has not (all) received, co-signed by
+ * north's key as if north had signed it before it lost them (a node
+ * restored from a backup is given it back); signer is north's key or
+ * another's. */
+static size_t
+cosigned_by(struct checkpoint_engine *eb, const struct keys *signer,
+    uint8_t *out)
+{
+	struct checkpoint_rec *c = malloc(sizeof *c);
+	size_t len = 0;
+
+	CHECK(c != NULL);
+	eb->pending = false;
+	CHECK_INT(checkpoint_tick(eb, 5, out, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	CHECK_INT(checkpoint_rec_decode(c, out, len), 0);
+	CHECK_INT(transcript_checkpoint_sign(&c->cp, 0, signer), 0);
+	c->kind = CHECKPOINT_COSIGNED;
+	CHECK_INT(checkpoint_rec_encode(c, out, CHECKPOINT_REC_MAX, &len), 0);
+	free(c);
+	return len;
+}
+
+/* A co-signed checkpoint that comes before the messages it names (south
+ * gives a restored north its checkpoints back before sending its own
+ * messages again) is held, not lost: stored once they are here, and it
+ * ends co-signed and stored on both sides. A forged one is not held. */
+static void
+test_held(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+	bool tried;
+
+	open2(&a, &b);
+	traffic(a, b, 3, 2);
+	send_n(b, NULL, 1, 2, "south");	/* south's 3, 4: not at north */
+	receipt(b, b, 0);		/* north had them (lost since) */
+	checkpoint_init(&ea, a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	/* a forged one (not north's signature) is refused, not held */
+	len = cosigned_by(&eb, &mallory, buf);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 6, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_SIGNATURE);
+	CHECK_INT(ea.nheld, 0);
+	ea.alarms = 0;
+	ea.alarm[0] = '\0';
+	/* the real one: behind, held; given again, held once */
+	len = cosigned_by(&eb, &kp[0], buf);
+	for (int k = 0; k < 2; k++) {
+		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+		    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+		CHECK_INT(alen, 0);
+	}
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(count_stored(a), 0);
+	/* not reached yet: nothing tried, still held */
+	CHECK_INT(checkpoint_retry_held(&ea, 8, &tried), 0);
+	CHECK(!tried);
+	CHECK_INT(ea.nheld, 1);
+	/* south's 3 comes: still behind (4 is missing) */
+	{
+		struct copy c = { a, &kp[1], 0 };
+		CHECK_INT(store_after(b, channel, 1, 2, 1, copy_one, &c), 0);
+	}
+	CHECK_INT(checkpoint_retry_held(&ea, 9, &tried), 0);
+	CHECK(!tried);
+	/* and 4: verified against the store and stored */
+	{
+		struct copy c = { a, &kp[1], 0 };
+		CHECK_INT(store_after(b, channel, 1, 3, SIZE_MAX, copy_one,
+		    &c), 0);
+	}
+	CHECK_INT(checkpoint_retry_held(&ea, 10, &tried), 0);
+	CHECK(tried);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(count_stored(a), 1);
+	CHECK_INT(ea.cosigned, 1);
+	CHECK_INT(ea.last.seq[0], 3);
+	CHECK_INT(ea.last.seq[1], 4);
+	CHECK_INT(checkpoint_retry_held(&ea, 11, &tried), 0);
+	CHECK(!tried);
+	/* south stores it too (the co-signed answer of its proposal) */
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 12, ans,
+	    CHECKPOINT_REC_MAX, &alen), 0);
+	CHECK_INT(count_stored(b), 1);
+	CHECK(memcmp(ea.last.head, eb.last.head, sizeof ea.last.head) == 0);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
+/* A held one whose messages, once here, are not the ones it names: the
+ * alarm names the first differing seq, and nothing is stored. */
+static void
+test_held_diverged(void)
+{
+	struct store *a, *b, *c;
+	struct checkpoint_engine ea, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+	bool tried;
+
+	/* south's chain in b; c: the same 1..2, a different 3, 4 */
+	open2(&a, &b);
+	CHECK_INT(store_open(&c, ":memory:"), 0);
+	send_n(a, b, 0, 2, "north");
+	{
+		struct copy cp = { c, &kp[0], 0 };
+		CHECK_INT(store_after(a, channel, 0, 0, SIZE_MAX, copy_one,
+		    &cp), 0);
+	}
+	send_n(b, a, 1, 2, "south");
+	send_n(c, NULL, 1, 2, "south");
+	send_n(b, NULL, 1, 2, "south, later");
+	receipt(b, b, 0);		/* north had them (lost since) */
+	checkpoint_init(&ea, a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	len = cosigned_by(&eb, &kp[0], buf);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	CHECK_INT(ea.nheld, 1);
+	/* c's 3, 4 reach north instead */
+	send_n(c, a, 1, 2, "fork");
+	CHECK_INT(checkpoint_retry_held(&ea, 8, &tried), ERR_CHAIN);
+	CHECK(tried);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.alarms, 1);
+	CHECK_CONTAINS(checkpoint_alarm(&ea), "party 1's chain first differs "
+	    "at seq 3");
+	CHECK_INT(count_stored(a), 0);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	store_close(c);
+	free(buf);
+	free(ans);
+}
+
 int
 main(void)
 {
@@ -410,6 +564,8 @@ main(void)
 	RUN(test_forged);
 	RUN(test_diverged);
 	RUN(test_behind);
+	RUN(test_held);
+	RUN(test_held_diverged);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
