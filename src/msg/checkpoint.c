@@ -318,12 +318,14 @@ alarm(struct checkpoint_engine *e, int code, const char *fmt, ...)
 }
 
 /* Compares the peer's ids with ours; on the first difference raises the
- * alarm naming it. */
+ * alarm naming it. An id not held here yet does not hide a difference
+ * further on, or in the other chain: ERR_AGAIN only when none differs. */
 static int
 compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 {
 	uint8_t (*ours)[ENVELOPE_ID_LEN];
 	char a[17], b[17];
+	bool behind = false;
 	int r = 0;
 
 	if ((ours = malloc(CHECKPOINT_IDS_MAX * ENVELOPE_ID_LEN)) == NULL)
@@ -338,8 +340,8 @@ compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 			/* not held here yet (a restored node, a message in
 			 * flight): behind, not diverged; no answer */
 			if (memcmp(ours[k], zero_id, ENVELOPE_ID_LEN) == 0) {
-				r = ERR_AGAIN;
-				break;
+				behind = true;
+				continue;
 			}
 			short_hex(a, ours[k]);
 			short_hex(b, c->ids[i][k]);
@@ -351,13 +353,14 @@ compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 		}
 	}
 	free(ours);
-	return r;
+	return r == 0 && behind ? ERR_AGAIN : r;
 }
 
 /* A co-signed checkpoint is stored on both sides (docs/transcript.md);
- * failing that it is still the last one in memory, and the next
- * checkpoint covers it. */
-static void
+ * failing that (the store error returned) it is still the last one in
+ * memory, and the caller holds its record to store it later. One at the
+ * seqs of the last, or older, counts no more. */
+static int
 cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
     uint64_t now_ms)
 {
@@ -368,23 +371,22 @@ cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
 
 	if ((r = transcript_checkpoint_encode(cp, b, sizeof b, &n)) != 0 ||
 	    (r = store_checkpoint_put(e->s, e->channel, cp->seq[0],
-	    cp->seq[1], cp->time_ms, b, n, now_ms, &added)) != 0) {
-		log_warn("checkpoint at seqs %llu/%llu not stored: %s",
-		    (unsigned long long)cp->seq[0],
-		    (unsigned long long)cp->seq[1], err_str(r));
-		e->store_errors++;
-	}
-	/* An older one given again (after a restore, checkpoint_set_resend)
-	 * is stored but moves nothing back, nor counts as new. */
+	    cp->seq[1], cp->time_ms, b, n, now_ms, &added)) != 0)
+		e->store_errors++;	/* the caller logs it */
+	/* An older one given again (after a restore, checkpoint_set_resend),
+	 * or the last one again (a repeat, a held copy), is stored but moves
+	 * nothing back, nor counts as new. */
 	if (e->have_last && (cp->seq[0] < e->base[0] ||
-	    cp->seq[1] < e->base[1]))
-		return;
+	    cp->seq[1] < e->base[1] || (cp->seq[0] == e->base[0] &&
+	    cp->seq[1] == e->base[1])))
+		return r;
 	e->cosigned++;
 	e->last_ms = now_ms;
 	e->last = *cp;
 	e->have_last = true;
 	e->base[0] = cp->seq[0];
 	e->base[1] = cp->seq[1];
+	return r;
 }
 
 /* Keeps a co-signed record that is behind us (once per seqs), for
@@ -397,27 +399,50 @@ hold(struct checkpoint_engine *e, const struct checkpoint_rec *c,
 
 	for (size_t i = 0; i < e->nheld; i++)
 		if (e->held[i].seq[0] == c->cp.seq[0] &&
-		    e->held[i].seq[1] == c->cp.seq[1])
+		    e->held[i].seq[1] == c->cp.seq[1]) {
+			e->hold = CHECKPOINT_HOLD_ALREADY;
 			return;
-	if (e->held == NULL && (e->held = calloc(CHECKPOINT_HELD_MAX,
-	    sizeof *e->held)) == NULL) {
+		}
+	if (e->nheld == CHECKPOINT_HELD_MAX) {
+		e->hold = CHECKPOINT_HOLD_FULL;
 		e->held_dropped++;
 		return;
 	}
-	if (e->nheld == CHECKPOINT_HELD_MAX) {
+	if (e->held == NULL && (e->held = calloc(CHECKPOINT_HELD_MAX,
+	    sizeof *e->held)) == NULL) {
+		e->hold = CHECKPOINT_HOLD_NOMEM;
 		e->held_dropped++;
 		return;
 	}
 	h = &e->held[e->nheld];
 	if ((h->rec = malloc(n)) == NULL) {
+		e->hold = CHECKPOINT_HOLD_NOMEM;
 		e->held_dropped++;
 		return;
 	}
+	e->hold = CHECKPOINT_HOLD_NEW;
 	memcpy(h->rec, p, n);
 	h->n = n;
+	h->warned = false;
 	h->seq[0] = c->cp.seq[0];
 	h->seq[1] = c->cp.seq[1];
 	e->nheld++;
+}
+
+/* A checkpoint at seqs has its final result (stored, or the divergence
+ * alarm): a held copy is not tried again. */
+static void
+drop_held(struct checkpoint_engine *e, const uint64_t seq[2])
+{
+	for (size_t i = 0; i < e->nheld; i++) {
+		if (e->held[i].seq[0] != seq[0] || e->held[i].seq[1] != seq[1])
+			continue;
+		free(e->held[i].rec);
+		memmove(&e->held[i], &e->held[i + 1],
+		    (e->nheld - i - 1) * sizeof *e->held);
+		e->nheld--;
+		return;		/* once per seqs */
+	}
 }
 
 static int
@@ -433,7 +458,7 @@ checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 
 int
 checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
-    bool *tried)
+    struct checkpoint_walk *w)
 {
 	struct checkpoint_held h;
 	uint64_t top[2];
@@ -441,18 +466,19 @@ checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
 	size_t i, len;
 	int r;
 
-	*tried = false;
-	if (e->nheld == 0)
+	w->tried = w->kept = w->first = false;
+	if (w->at >= e->nheld)
 		return 0;
 	for (uint8_t k = 0; k < 2; k++)
 		if ((r = store_highest(e->s, e->channel, k, &top[k], id)) != 0)
 			return r;
-	for (i = 0; i < e->nheld; i++)
+	for (i = w->at; i < e->nheld; i++)
 		if (e->held[i].seq[0] <= top[0] && e->held[i].seq[1] <= top[1])
 			break;
+	w->at = i;
 	if (i == e->nheld)
 		return 0;
-	*tried = true;
+	w->tried = true;
 	h = e->held[i];
 	memmove(&e->held[i], &e->held[i + 1], (e->nheld - i - 1) * sizeof h);
 	e->nheld--;
@@ -460,10 +486,17 @@ checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
 	if (r == 0 || r == ERR_CHAIN || r == ERR_SIGNATURE || r == ERR_PARSE ||
 	    r == ERR_NONCANONICAL || r == ERR_FOREIGN) {
 		free(h.rec);
-		return r;
+		return r;	/* the walk goes on at i: the next one */
 	}
-	/* still behind, or a store error: held again, last */
-	e->held[e->nheld++] = h;
+	/* still behind, or a store error: held still, in its place, and the
+	 * walk goes on past it */
+	memmove(&e->held[i + 1], &e->held[i], (e->nheld - i) * sizeof h);
+	w->kept = true;
+	w->first = !h.warned;
+	h.warned = true;
+	e->held[i] = h;
+	e->nheld++;
+	w->at = i + 1;
 	return r;
 }
 
@@ -476,6 +509,7 @@ on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 	int bad, r;
 
 	*len = 0;
+	e->hold = CHECKPOINT_HOLD_NONE;
 	if ((c = malloc(sizeof *c)) == NULL)
 		return ERR_NOMEM;
 	if ((r = checkpoint_rec_decode(c, p, n)) != 0)
@@ -508,6 +542,8 @@ on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		if (r == ERR_AGAIN && c->kind == CHECKPOINT_COSIGNED &&
 		    may_hold)
 			hold(e, c, p, n);
+		if (r == ERR_CHAIN)
+			drop_held(e, c->cp.seq);
 		if (r == ERR_CHAIN && c->kind == CHECKPOINT_PROPOSE) {
 			/* answer with ours, so the proposer names it too */
 			struct checkpoint_rec mine = *c;
@@ -526,10 +562,13 @@ on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		c->kind = CHECKPOINT_COSIGNED;
 		if ((r = checkpoint_rec_encode(c, out, cap, len)) != 0)
 			goto out;
-		cosigned(e, &c->cp, now_ms);
+		/* not stored: the co-signed record (the answer) is held */
+		if ((r = cosigned(e, &c->cp, now_ms)) != 0 && may_hold)
+			hold(e, c, out, *len);
 		break;
 	case CHECKPOINT_COSIGNED:
-		cosigned(e, &c->cp, now_ms);
+		if ((r = cosigned(e, &c->cp, now_ms)) != 0 && may_hold)
+			hold(e, c, p, n);
 		if (e->pending && e->proposed.seq[0] == c->cp.seq[0] &&
 		    e->proposed.seq[1] == c->cp.seq[1])
 			e->pending = false;
@@ -540,6 +579,8 @@ on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		e->pending = false;
 		break;
 	}
+	if (r == 0 && c->kind == CHECKPOINT_COSIGNED)
+		drop_held(e, c->cp.seq);	/* stored */
 out:
 	free(c);
 	return r;
@@ -705,8 +746,7 @@ watch_disk(struct checkpoint_set *cs, uint64_t now_ms)
 }
 
 static void report(struct checkpoint_set *cs, struct checkpoint_engine *e,
-    unsigned path, int r, uint64_t before, size_t nheld, uint64_t dropped,
-    bool again, uint64_t now_ms);
+    unsigned path, int r, uint64_t before, bool again, uint64_t now_ms);
 
 void
 checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
@@ -721,19 +761,26 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 	watch_disk(cs, now_ms);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
-		/* the held co-signed ones the chains now reach, each once */
-		for (size_t k = e->nheld; k > 0; k--) {
-			uint64_t before = e->cosigned, dropped = e->held_dropped;
-			size_t nheld = e->nheld;
-			bool tried;
-			r = checkpoint_retry_held(e, now_ms, &tried);
-			if (!tried) {
+		/* the held co-signed ones the chains now reach: each at most
+		 * once, a few per tick (each stored with an fsync) */
+		struct checkpoint_walk w = { 0 };
+		for (int k = 0; k < CHECKPOINT_HELD_PER_TICK; k++) {
+			uint64_t before = e->cosigned;
+			r = checkpoint_retry_held(e, now_ms, &w);
+			if (!w.tried) {
 				if (r != 0)
 					log_warn("checkpoint: %s", err_str(r));
 				break;
 			}
-			report(cs, e, 0, r, before, nheld, dropped, true,
-			    now_ms);
+			if (!w.kept)
+				report(cs, e, 0, r, before, true, now_ms);
+			else if (w.first) {
+				char ch[17];
+				short_hex(ch, e->channel);
+				log_warn("channel %s: a held checkpoint is held "
+				    "still: %s (tried again at each tick, logged "
+				    "once)", ch, err_str(r));
+			}
 		}
 		if ((path = active_path(cs, e->channel)) < 0)
 			continue;
@@ -822,8 +869,7 @@ checkpoint_set_resend(struct checkpoint_set *cs,
 /* Logs (and alerts) what handling a record, or a held one again, did. */
 static void
 report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
-    int r, uint64_t before, size_t nheld, uint64_t dropped, bool again,
-    uint64_t now_ms)
+    int r, uint64_t before, bool again, uint64_t now_ms)
 {
 	char ch[17];
 
@@ -838,19 +884,31 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 		    "checkpoint-forged", key, full, checkpoint_alarm(e),
 		    now_ms);
 	}
-	else if (r == ERR_AGAIN && e->held_dropped != dropped)
-		log_warn("channel %s: a co-signed checkpoint names messages not"
-		    " held here yet and %d are held already: dropped", ch,
-		    CHECKPOINT_HELD_MAX);
-	else if (r == ERR_AGAIN && e->nheld > nheld)
+	else if (e->hold == CHECKPOINT_HOLD_FULL)
+		log_warn("channel %s: a co-signed checkpoint %s and %d are held "
+		    "already: dropped", ch, r == ERR_AGAIN ? "names messages "
+		    "not held here yet" : "is not stored", CHECKPOINT_HELD_MAX);
+	else if (e->hold == CHECKPOINT_HOLD_NOMEM)
+		log_warn("channel %s: a co-signed checkpoint %s and cannot be "
+		    "held (out of memory): dropped", ch, r == ERR_AGAIN ?
+		    "names messages not held here yet" : "is not stored");
+	else if (e->hold == CHECKPOINT_HOLD_NEW && r == ERR_AGAIN)
 		log_info("channel %s: a co-signed checkpoint names messages not"
 		    " held here yet; held until they are (%zu held)", ch,
 		    e->nheld);
+	else if (e->hold != CHECKPOINT_HOLD_NONE && r != ERR_AGAIN)
+		log_warn("channel %s: a co-signed checkpoint is not stored (%s);"
+		    " held, stored again from the tick (%zu held)", ch,
+		    err_str(r), e->nheld);
+	else if (e->hold == CHECKPOINT_HOLD_ALREADY)
+		log_info("channel %s: a co-signed checkpoint names messages not"
+		    " held here yet; one with its seqs is held already", ch);
 	else if (r == ERR_AGAIN && !again)
 		log_info("channel %s: a checkpoint names messages not held here"
 		    " yet; not answered", ch);
 	else if (r != 0 && again)
-		log_warn("channel %s: a held checkpoint: %s", ch, err_str(r));
+		log_warn("channel %s: a held checkpoint is dropped: %s", ch,
+		    err_str(r));
 	else if (r != 0)
 		log_warn("channel %s path %u: refused a checkpoint record: %s",
 		    ch, path, err_str(r));
@@ -869,8 +927,8 @@ checkpoint_set_record(struct checkpoint_set *cs,
     size_t n, uint64_t now_ms)
 {
 	struct checkpoint_engine *e = cs ? engine_of(cs, channel) : NULL;
-	uint64_t before, dropped;
-	size_t len = 0, nheld;
+	uint64_t before;
+	size_t len = 0;
 	char ch[17];
 	int r;
 
@@ -879,11 +937,9 @@ checkpoint_set_record(struct checkpoint_set *cs,
 	if (now_ms == 0)
 		now_ms = wall_ms();
 	before = e->cosigned;
-	nheld = e->nheld;
-	dropped = e->held_dropped;
 	r = checkpoint_on_record(e, p, n, now_ms, cs->buf, sizeof cs->buf,
 	    &len);
-	report(cs, e, path, r, before, nheld, dropped, false, now_ms);
+	report(cs, e, path, r, before, false, now_ms);
 	short_hex(ch, channel);
 	if (len > 0 && cs->io.send(cs->io.ctx, channel, path, CHECKPOINT_REC,
 	    cs->buf, len) != 0)

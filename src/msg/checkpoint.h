@@ -38,6 +38,7 @@
 	2 * CHECKPOINT_IDS_MAX * (ENVELOPE_ID_LEN + 2))
 #define CHECKPOINT_ALARM_MAX 320
 #define CHECKPOINT_HELD_MAX 256		/* co-signed ones held, per channel */
+#define CHECKPOINT_HELD_PER_TICK 16	/* held ones tried per tick, per channel */
 
 enum checkpoint_kind {
 	CHECKPOINT_PROPOSE = 1,		/* signed by the proposer */
@@ -71,6 +72,16 @@ struct checkpoint_held {
 	uint64_t seq[2];
 	size_t n;
 	uint8_t *rec;
+	bool warned;		/* reached, still held: logged once */
+};
+
+/* What the hold of the last record did (checkpoint_on_record). */
+enum checkpoint_hold {
+	CHECKPOINT_HOLD_NONE = 0,	/* not a co-signed one to hold */
+	CHECKPOINT_HOLD_NEW,		/* held */
+	CHECKPOINT_HOLD_ALREADY,	/* one with its seqs is held already */
+	CHECKPOINT_HOLD_FULL,		/* dropped: CHECKPOINT_HELD_MAX held */
+	CHECKPOINT_HOLD_NOMEM,		/* dropped: out of memory */
 };
 
 struct checkpoint_engine {
@@ -87,10 +98,11 @@ struct checkpoint_engine {
 	bool have_last;
 	struct transcript_checkpoint last;	/* last co-signed */
 	uint64_t cosigned, alarms;
-	uint64_t store_errors;			/* co-signed, not stored */
+	uint64_t store_errors;			/* failed checkpoint writes */
 	size_t nheld;				/* co-signed ones behind us */
 	struct checkpoint_held *held;		/* CHECKPOINT_HELD_MAX */
-	uint64_t held_dropped;			/* behind, the list full */
+	uint64_t held_dropped;			/* behind, not held (full, ENOMEM) */
+	uint8_t hold;				/* enum checkpoint_hold, last record */
 	char alarm[CHECKPOINT_ALARM_MAX];	/* the last alarm, "" none */
 };
 
@@ -109,26 +121,43 @@ int checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms,
     uint8_t *out, size_t cap, size_t *len) WUR;
 
 /* Handles a CHECKPOINT_REC from the peer; writes the answer, if any, into
- * out and sets *len (0: none). ERR_CHAIN (the chains differ) or
- * ERR_SIGNATURE (a signature is not the party's): the alarm is raised
- * (checkpoint_alarm says what and where). ERR_AGAIN: it names a message
- * not held here yet (behind, not diverged): no answer, no alarm; a
- * proposal is dropped (its proposer makes it again), a co-signed one
+ * out and sets *len (0: none). ERR_CHAIN (an id held here differs from
+ * the peer's, in either chain, even if the other names a message not
+ * held yet) or ERR_SIGNATURE (a signature is not the party's): the alarm
+ * is raised (checkpoint_alarm says what and where). ERR_AGAIN: it names a
+ * message not held here yet (behind, not diverged): no answer, no alarm;
+ * a proposal is dropped (its proposer makes it again), a co-signed one
  * (both signatures checked) is held, once per seqs and at most
  * CHECKPOINT_HELD_MAX (past that it is dropped and counted in
- * held_dropped), for checkpoint_retry_held. ERR_PARSE, ERR_NONCANONICAL,
+ * held_dropped), for checkpoint_retry_held; e->hold says which. A store
+ * error writing a co-signed checkpoint (ERR_FULL, ERR_IO, ERR_BUSY, ...)
+ * is returned; the checkpoint is still the last co-signed in memory (a
+ * proposal's answer is still written) and its co-signed record is held
+ * as above, so that it is stored later. A checkpoint stored, or the
+ * divergence alarm raised, drops a held one with the same seqs. Each
+ * checkpoint counts once in cosigned. ERR_PARSE, ERR_NONCANONICAL,
  * ERR_FOREIGN for a malformed or foreign record (no alarm: drop it). */
 int checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p,
     size_t n, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
 
-/* Takes the first held co-signed checkpoint whose seqs both chains of the
- * store now reach and handles it again as checkpoint_on_record does,
- * returning its result: 0, stored (and the last co-signed if newer);
- * ERR_CHAIN, the alarm naming the first differing seq; ERR_AGAIN, held
- * again. *tried is false (and 0 returned) when no held one is reached yet.
- * Store errors leave it held. */
+/* A walk over the held ones (zero it to start one, once per tick). */
+struct checkpoint_walk {
+	size_t at;		/* the next held one to look at */
+	bool tried;		/* out: one was reached and handled again */
+	bool kept;		/* out: ... and it is held still */
+	bool first;		/* out: ... for the first time (log it once) */
+};
+/* Takes the next held co-signed checkpoint of the walk w whose seqs both
+ * chains of the store now reach and handles it again as
+ * checkpoint_on_record does, returning its result: 0, stored (and the
+ * last co-signed if newer); ERR_CHAIN, the alarm naming the first
+ * differing seq; ERR_AGAIN (a message below its seqs still missing) or a
+ * store error: held still, in its place (w->kept). w->tried is false
+ * (and 0 or the error reading the store's highest seqs returned) when no
+ * held one past the walk's place is reached: a walk tries each held one
+ * at most once. */
 int checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
-    bool *tried) WUR;
+    struct checkpoint_walk *w) WUR;
 
 /* The last alarm's text ("" when none was raised). */
 const char *checkpoint_alarm(const struct checkpoint_engine *e);
@@ -151,7 +180,10 @@ int checkpoint_set_new(struct delivery *dl, const struct keys *k,
     uint64_t every, uint64_t interval_ms, struct checkpoint_set **out) WUR;
 void checkpoint_set_free(struct checkpoint_set *cs);
 /* Proposes when due, and checks again the held co-signed checkpoints the
- * chains now reach (stored, or the alarm raised as for a record). */
+ * chains now reach (stored, or the alarm raised as for a record): each at
+ * most once per tick and at most CHECKPOINT_HELD_PER_TICK per channel
+ * (the others wait for the next tick); one that stays held is logged at
+ * WARN once. */
 void checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms);
 /* The peer asked for its own chain back (a RECOVER record, ask: it was
  * restored from a backup, msg/recover.h): after the delivery engine's

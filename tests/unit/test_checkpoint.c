@@ -153,6 +153,14 @@ store_kept_sql(struct store *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
+/* A new walk over the held ones (a tick). */
+static struct checkpoint_walk *
+walk(struct checkpoint_walk *w)
+{
+	memset(w, 0, sizeof *w);
+	return w;
+}
+
 static void
 test_cosigned(void)
 {
@@ -431,7 +439,7 @@ test_held(void)
 	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
 	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
 	size_t len, alen;
-	bool tried;
+	struct checkpoint_walk w;
 
 	open2(&a, &b);
 	traffic(a, b, 3, 2);
@@ -459,32 +467,32 @@ test_held(void)
 	CHECK_INT(ea.alarms, 0);
 	CHECK_INT(count_stored(a), 0);
 	/* not reached yet: nothing tried, still held */
-	CHECK_INT(checkpoint_retry_held(&ea, 8, &tried), 0);
-	CHECK(!tried);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), 0);
+	CHECK(!w.tried);
 	CHECK_INT(ea.nheld, 1);
 	/* south's 3 comes: still behind (4 is missing) */
 	{
 		struct copy c = { a, &kp[1], 0 };
 		CHECK_INT(store_after(b, channel, 1, 2, 1, copy_one, &c), 0);
 	}
-	CHECK_INT(checkpoint_retry_held(&ea, 9, &tried), 0);
-	CHECK(!tried);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK(!w.tried);
 	/* and 4: verified against the store and stored */
 	{
 		struct copy c = { a, &kp[1], 0 };
 		CHECK_INT(store_after(b, channel, 1, 3, SIZE_MAX, copy_one,
 		    &c), 0);
 	}
-	CHECK_INT(checkpoint_retry_held(&ea, 10, &tried), 0);
-	CHECK(tried);
+	CHECK_INT(checkpoint_retry_held(&ea, 10, walk(&w)), 0);
+	CHECK(w.tried);
 	CHECK_INT(ea.nheld, 0);
 	CHECK_INT(ea.alarms, 0);
 	CHECK_INT(count_stored(a), 1);
 	CHECK_INT(ea.cosigned, 1);
 	CHECK_INT(ea.last.seq[0], 3);
 	CHECK_INT(ea.last.seq[1], 4);
-	CHECK_INT(checkpoint_retry_held(&ea, 11, &tried), 0);
-	CHECK(!tried);
+	CHECK_INT(checkpoint_retry_held(&ea, 11, walk(&w)), 0);
+	CHECK(!w.tried);
 	/* south stores it too (the co-signed answer of its proposal) */
 	CHECK_INT(checkpoint_on_record(&eb, buf, len, 12, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
@@ -508,7 +516,7 @@ test_held_diverged(void)
 	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
 	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
 	size_t len, alen;
-	bool tried;
+	struct checkpoint_walk w;
 
 	/* south's chain in b; c: the same 1..2, a different 3, 4 */
 	open2(&a, &b);
@@ -533,13 +541,314 @@ test_held_diverged(void)
 	CHECK_INT(ea.nheld, 1);
 	/* c's 3, 4 reach north instead */
 	send_n(c, a, 1, 2, "fork");
-	CHECK_INT(checkpoint_retry_held(&ea, 8, &tried), ERR_CHAIN);
-	CHECK(tried);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), ERR_CHAIN);
+	CHECK(w.tried);
 	CHECK_INT(ea.nheld, 0);
 	CHECK_INT(ea.alarms, 1);
 	CHECK_CONTAINS(checkpoint_alarm(&ea), "party 1's chain first differs "
 	    "at seq 3");
 	CHECK_INT(count_stored(a), 0);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	store_close(c);
+	free(buf);
+	free(ans);
+}
+
+/* The setup of the held tests: north (a) holds both chains to 3/2, south
+ * (b) has its 3, 4 more that north had receipted (north lost them). */
+static void
+held_setup(struct store **a, struct store **b, struct checkpoint_engine *ea,
+    struct checkpoint_engine *eb)
+{
+	open2(a, b);
+	traffic(*a, *b, 3, 2);
+	send_n(*b, NULL, 1, 2, "south");
+	receipt(*b, *b, 0);
+	checkpoint_init(ea, *a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(eb, *b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+}
+
+/* South's messages after seq `after`, at most n, come to north. */
+static void
+south_to_north(struct store *b, struct store *a, uint64_t after, size_t n)
+{
+	struct copy c = { a, &kp[1], 0 };
+
+	CHECK_INT(store_after(b, channel, 1, after, n, copy_one, &c), 0);
+}
+
+/* A held one the store reaches but that stays held (here not written: a
+ * trigger refuses the insert) keeps its place: a walk (a tick) tries it
+ * once, not again and again; it is reported once ("first"); stored once
+ * the store takes it. */
+static void
+test_held_walk(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	held_setup(&a, &b, &ea, &eb);
+	len = cosigned_by(&eb, &kp[0], buf);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NEW);
+	/* given again: held already, said so */
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_ALREADY);
+	/* south's 3, 4 come; the store refuses the checkpoint */
+	south_to_north(b, a, 2, SIZE_MAX);
+	CHECK_INT(store_kept_sql(a, "CREATE TEMP TRIGGER no_cp BEFORE INSERT "
+	    "ON main.checkpoint BEGIN SELECT RAISE(ABORT, 'full'); END"), 0);
+	CHECK(checkpoint_retry_held(&ea, 8, walk(&w)) != 0);
+	CHECK(w.tried && w.kept && w.first);
+	CHECK_INT(ea.nheld, 1);
+	/* the same walk does not try it again */
+	for (int k = 0; k < 3; k++) {
+		CHECK_INT(checkpoint_retry_held(&ea, 8, &w), 0);
+		CHECK(!w.tried);
+	}
+	/* the next tick does, and does not report it again */
+	CHECK(checkpoint_retry_held(&ea, 9, walk(&w)) != 0);
+	CHECK(w.tried && w.kept && !w.first);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(store_kept_sql(a, "DROP TRIGGER temp.no_cp"), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 10, walk(&w)), 0);
+	CHECK(w.tried && !w.kept);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(count_stored(a), 1);
+	CHECK_INT(ea.cosigned, 1);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
+/* A write error (here a trigger refusing the insert) is not swallowed: a
+ * co-signed record not stored is held and stored from a later tick, a
+ * held one not stored stays held; each counts once in cosigned. */
+static void
+test_held_store_error(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+	int r;
+
+	held_setup(&a, &b, &ea, &eb);
+	len = cosigned_by(&eb, &kp[0], buf);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	south_to_north(b, a, 2, SIZE_MAX);
+	CHECK_INT(store_kept_sql(a, "CREATE TEMP TRIGGER no_cp BEFORE INSERT "
+	    "ON main.checkpoint BEGIN SELECT RAISE(ABORT, 'full'); END"), 0);
+	/* reached and verified, not written: held still */
+	r = checkpoint_retry_held(&ea, 8, walk(&w));
+	CHECK(r != 0 && r != ERR_AGAIN && r != ERR_CHAIN);
+	CHECK(w.tried && w.kept && w.first);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(ea.store_errors, 1);
+	CHECK_INT(count_stored(a), 0);
+	CHECK_INT(ea.cosigned, 1);	/* the last one in memory */
+	/* the same record comes again now: not written, held once */
+	r = checkpoint_on_record(&ea, buf, len, 9, ans, CHECKPOINT_REC_MAX,
+	    &alen);
+	CHECK(r != 0 && r != ERR_AGAIN && r != ERR_CHAIN);
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_ALREADY);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(ea.store_errors, 2);
+	CHECK_INT(store_kept_sql(a, "DROP TRIGGER temp.no_cp"), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 10, walk(&w)), 0);
+	CHECK(w.tried && !w.kept);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(count_stored(a), 1);
+	CHECK_INT(ea.cosigned, 1);
+	/* south: the co-signed answer of its proposal not written: held,
+	 * written from the tick */
+	CHECK_INT(store_kept_sql(b, "CREATE TEMP TRIGGER no_cp BEFORE INSERT "
+	    "ON main.checkpoint BEGIN SELECT RAISE(ABORT, 'full'); END"), 0);
+	r = checkpoint_on_record(&eb, buf, len, 11, ans, CHECKPOINT_REC_MAX,
+	    &alen);
+	CHECK(r != 0 && r != ERR_AGAIN);
+	CHECK_INT(eb.hold, CHECKPOINT_HOLD_NEW);
+	CHECK_INT(eb.nheld, 1);
+	CHECK_INT(eb.cosigned, 1);
+	CHECK_INT(store_kept_sql(b, "DROP TRIGGER temp.no_cp"), 0);
+	CHECK_INT(checkpoint_retry_held(&eb, 12, walk(&w)), 0);
+	CHECK(w.tried && !w.kept);
+	CHECK_INT(eb.nheld, 0);
+	CHECK_INT(count_stored(b), 1);
+	CHECK_INT(eb.cosigned, 1);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
+/* A held one whose seqs come again and get their final result the normal
+ * way is dropped: not stored nor counted again, no second alarm. */
+static void
+test_held_same_again(void)
+{
+	struct store *a, *b, *c;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	/* stored the normal way */
+	held_setup(&a, &b, &ea, &eb);
+	len = cosigned_by(&eb, &kp[0], buf);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	CHECK_INT(ea.nheld, 1);
+	south_to_north(b, a, 2, SIZE_MAX);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 8, ans,
+	    CHECKPOINT_REC_MAX, &alen), 0);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.cosigned, 1);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK(!w.tried);
+	CHECK_INT(ea.cosigned, 1);
+	/* the same again is stored but not counted again */
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 10, ans,
+	    CHECKPOINT_REC_MAX, &alen), 0);
+	CHECK_INT(ea.cosigned, 1);
+	CHECK_INT(count_stored(a), 1);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+
+	/* the divergence alarm the normal way (test_held_diverged's
+	 * chains) */
+	open2(&a, &b);
+	CHECK_INT(store_open(&c, ":memory:"), 0);
+	send_n(a, b, 0, 2, "north");
+	{
+		struct copy cp = { c, &kp[0], 0 };
+		CHECK_INT(store_after(a, channel, 0, 0, SIZE_MAX, copy_one,
+		    &cp), 0);
+	}
+	send_n(b, a, 1, 2, "south");
+	send_n(c, NULL, 1, 2, "south");
+	send_n(b, NULL, 1, 2, "south, later");
+	receipt(b, b, 0);
+	checkpoint_init(&ea, a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	len = cosigned_by(&eb, &kp[0], buf);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	CHECK_INT(ea.nheld, 1);
+	send_n(c, a, 1, 2, "fork");
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 8, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
+	CHECK_INT(ea.alarms, 1);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK(!w.tried);
+	CHECK_INT(ea.alarms, 1);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	store_close(c);
+	free(buf);
+	free(ans);
+}
+
+/* At most CHECKPOINT_HELD_MAX are held: the next is dropped and counted;
+ * a proposal that is behind is never held. */
+static void
+test_held_cap(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	held_setup(&a, &b, &ea, &eb);
+	/* south's own proposal, behind at north: not held */
+	CHECK_INT(checkpoint_tick(&eb, 5, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 6, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	CHECK_INT(alen, 0);
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NONE);
+	CHECK_INT(ea.nheld, 0);
+	/* CHECKPOINT_HELD_MAX + 1 co-signed ones, each at new seqs */
+	for (int k = 0; k <= CHECKPOINT_HELD_MAX; k++) {
+		send_n(b, NULL, 1, 1, "south, more");
+		receipt(b, b, 0);
+		len = cosigned_by(&eb, &kp[0], buf);
+		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+		    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	}
+	CHECK_INT(ea.nheld, CHECKPOINT_HELD_MAX);
+	CHECK_INT(ea.held_dropped, 1);
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_FULL);
+	CHECK_INT(ea.held[CHECKPOINT_HELD_MAX - 1].seq[1],
+	    4 + CHECKPOINT_HELD_MAX);
+	checkpoint_fini(&ea);
+	CHECK_INT(ea.nheld, 0);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
+/* A checkpoint behind in one chain and differing in the other: the
+ * divergence is named at once, not after the missing message comes. */
+static void
+test_behind_and_diverged(void)
+{
+	struct store *a, *b, *c;
+	struct checkpoint_engine ea, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	open2(&a, &b);
+	CHECK_INT(store_open(&c, ":memory:"), 0);
+	send_n(a, b, 0, 2, "north");
+	send_n(a, NULL, 0, 1, "north, not at south");	/* north's 3 */
+	send_n(b, NULL, 1, 2, "south");
+	send_n(c, a, 1, 2, "fork");	/* north holds another south 1, 2 */
+	receipt(a, a, 1);		/* south "has" north's 3 */
+	checkpoint_init(&ea, a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
+	CHECK_INT(eb.alarms, 1);
+	CHECK_CONTAINS(checkpoint_alarm(&eb), "party 1's chain first differs "
+	    "at seq 1");
+	CHECK(alen > 0);		/* the dispute, with south's ids */
 	checkpoint_fini(&ea);
 	checkpoint_fini(&eb);
 	store_close(a);
@@ -566,6 +875,11 @@ main(void)
 	RUN(test_behind);
 	RUN(test_held);
 	RUN(test_held_diverged);
+	RUN(test_held_walk);
+	RUN(test_held_store_error);
+	RUN(test_held_same_again);
+	RUN(test_held_cap);
+	RUN(test_behind_and_diverged);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
