@@ -319,7 +319,12 @@ alarm(struct checkpoint_engine *e, int code, const char *fmt, ...)
 
 /* Compares the peer's ids with ours; on the first difference raises the
  * alarm naming it. An id not held here yet does not hide a difference
- * further on, or in the other chain: ERR_AGAIN only when none differs. */
+ * further on, or in the other chain: ERR_AGAIN only when none differs.
+ * The ids the signed head names (c->cp.id, at c->cp.seq) are compared
+ * with ours too: the list is the peer's word for naming a divergence, the
+ * head is what a signature covers, and it may name seqs the list does
+ * not reach (an empty list) or ids it does not hold. A dispute's zero id
+ * is a message the peer lacks, not a difference. */
 static int
 compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 {
@@ -343,6 +348,9 @@ compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 				behind = true;
 				continue;
 			}
+			if (c->kind == CHECKPOINT_DISPUTE &&
+			    memcmp(c->ids[i][k], zero_id, ENVELOPE_ID_LEN) == 0)
+				continue;	/* not held there */
 			short_hex(a, ours[k]);
 			short_hex(b, c->ids[i][k]);
 			r = alarm(e, ERR_CHAIN, "the chains diverge: party %u's"
@@ -350,6 +358,21 @@ compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 			    "peer's %s)", i,
 			    (unsigned long long)(c->base[i] + k + 1), a, b);
 			break;
+		}
+		if (r != 0 || c->cp.seq[i] == 0)
+			continue;	/* seq 0: zeros (the decoder's rule) */
+		if ((r = store_ids_range(e->s, e->channel, i,
+		    c->cp.seq[i] - 1, 1, ours)) != 0)
+			break;
+		if (memcmp(ours[0], zero_id, ENVELOPE_ID_LEN) == 0)
+			behind = true;
+		else if (memcmp(ours[0], c->cp.id[i], ENVELOPE_ID_LEN) != 0) {
+			short_hex(a, ours[0]);
+			short_hex(b, c->cp.id[i]);
+			r = alarm(e, ERR_CHAIN, "the chains diverge: the "
+			    "checkpoint's head names another message at party "
+			    "%u's seq %llu (here %s, the head's %s)", i,
+			    (unsigned long long)c->cp.seq[i], a, b);
 		}
 	}
 	free(ours);
@@ -539,7 +562,9 @@ on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		goto out;
 	}
 	if ((r = compare(e, c)) != 0) {
-		if (r == ERR_AGAIN && c->kind == CHECKPOINT_COSIGNED &&
+		/* behind, or the store could not be read: held, tried
+		 * again (a given-back checkpoint comes only once) */
+		if (r != ERR_CHAIN && c->kind == CHECKPOINT_COSIGNED &&
 		    may_hold)
 			hold(e, c, p, n);
 		if (r == ERR_CHAIN)

@@ -849,12 +849,88 @@ test_behind_and_diverged(void)
 	CHECK_CONTAINS(checkpoint_alarm(&eb), "party 1's chain first differs "
 	    "at seq 1");
 	CHECK(alen > 0);		/* the dispute, with south's ids */
+	/* north, handed the dispute (zeros where south lacks north's 3),
+	 * names the same seq, not the one south lacks */
+	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 3, buf,
+	    CHECKPOINT_REC_MAX, &len), ERR_CHAIN);
+	CHECK_CONTAINS(checkpoint_alarm(&ea), "party 1's chain first differs "
+	    "at seq 1");
 	checkpoint_fini(&ea);
 	checkpoint_fini(&eb);
 	store_close(a);
 	store_close(b);
 	store_close(c);
 	free(buf);
+	free(ans);
+}
+
+/* The head a proposal's signatures cover names the ids at its seqs; the
+ * list of ids is only the peer's word. A proposal whose head names
+ * another id than the list's (and ours) at its seq is an alarm, and one
+ * whose seqs pass ours (an empty list) is behind: neither is co-signed,
+ * stored, or moves the engine on. */
+static void
+test_head_checked(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_rec *rec = malloc(sizeof *rec);
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *forged = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, flen, alen;
+
+	open2(&a, &b);
+	traffic(a, b, 4, 3);
+	checkpoint_init(&ea, a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(&eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK(len > 0);
+	/* the list right, the head's id of north's chain another */
+	CHECK_INT(checkpoint_rec_decode(rec, buf, len), 0);
+	memset(rec->cp.id[0], 0xee, ENVELOPE_ID_LEN);
+	rec->cp.is_signed[0] = rec->cp.is_signed[1] = false;
+	transcript_checkpoint_fill(&rec->cp);
+	CHECK_INT(transcript_checkpoint_sign(&rec->cp, 0, &kp[0]), 0);
+	CHECK_INT(checkpoint_rec_encode(rec, forged, CHECKPOINT_REC_MAX,
+	    &flen), 0);
+	CHECK_INT(checkpoint_on_record(&eb, forged, flen, 2, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
+	CHECK_CONTAINS(checkpoint_alarm(&eb), "head names another message at "
+	    "party 0's seq 4");
+	/* seqs past ours, no list: behind, not co-signed */
+	CHECK_INT(checkpoint_rec_decode(rec, buf, len), 0);
+	rec->cp.seq[0] = 50;
+	rec->cp.seq[1] = 60;
+	memset(rec->cp.id[0], 0x11, ENVELOPE_ID_LEN);
+	memset(rec->cp.id[1], 0x22, ENVELOPE_ID_LEN);
+	rec->base[0] = 50;
+	rec->base[1] = 60;
+	rec->nids[0] = rec->nids[1] = 0;
+	rec->cp.is_signed[0] = rec->cp.is_signed[1] = false;
+	transcript_checkpoint_fill(&rec->cp);
+	CHECK_INT(transcript_checkpoint_sign(&rec->cp, 0, &kp[0]), 0);
+	CHECK_INT(checkpoint_rec_encode(rec, forged, CHECKPOINT_REC_MAX,
+	    &flen), 0);
+	CHECK_INT(checkpoint_on_record(&eb, forged, flen, 3, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	CHECK_INT(alen, 0);
+	CHECK_INT(eb.cosigned, 0);
+	CHECK_INT(eb.base[0], 0);
+	CHECK_INT(count_stored(b), 0);
+	/* the true one is still co-signed */
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 4, ans,
+	    CHECKPOINT_REC_MAX, &alen), 0);
+	CHECK_INT(eb.cosigned, 1);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(rec);
+	free(buf);
+	free(forged);
 	free(ans);
 }
 
@@ -880,6 +956,7 @@ main(void)
 	RUN(test_held_same_again);
 	RUN(test_held_cap);
 	RUN(test_behind_and_diverged);
+	RUN(test_head_checked);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
