@@ -137,29 +137,6 @@ out:
 	return r;
 }
 
-int
-store_highest(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, uint64_t *seq, uint8_t id[STORE_ID_LEN])
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if ((r = store_kept_prep(s, &st,
-	    "SELECT seq, id FROM message WHERE channel = ?1"
-	    " AND sender = ?2 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"))
-	    != 0)
-		return r;
-	bind_blob(st, 1, channel, STORE_ID_LEN);
-	sqlite3_bind_int(st, 2, sender);
-	*seq = 0;
-	memset(id, 0, STORE_ID_LEN);
-	if ((r = st_step(s, st)) == 1) {
-		*seq = col_u64(st, 0);
-		r = col_fixed(st, 1, id, STORE_ID_LEN);
-	}
-	store_kept_done(s, st);
-	return r;
-}
 
 /* The id stored at (channel, sender, seq): ERR_NOT_FOUND if none. */
 static int
@@ -192,6 +169,7 @@ id_at(struct store *s, const uint8_t channel[STORE_ID_LEN], uint8_t sender,
  * it first; store_own_recover adds only rows of our own chain, which are
  * ours), so only a chain without a placed row asks chain_dir (queued
  * rows only, or none).
+ * dir may be NULL: the end alone (store_highest).
  */
 static int
 chain_top(struct store *s, const uint8_t channel[STORE_ID_LEN],
@@ -211,12 +189,20 @@ chain_top(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	memset(id, 0, STORE_ID_LEN);
 	if ((r = st_step(s, st)) == 1) {
 		*seq = col_u64(st, 0);
-		*dir = sqlite3_column_int(st, 2);
+		if (dir != NULL)
+			*dir = sqlite3_column_int(st, 2);
 		r = col_fixed(st, 1, id, STORE_ID_LEN);
-	} else if (r == 0)
+	} else if (r == 0 && dir != NULL)
 		r = chain_dir(s, channel, sender, dir);
 	store_kept_done(s, st);
 	return r;
+}
+
+int
+store_highest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t *seq, uint8_t id[STORE_ID_LEN])
+{
+	return chain_top(s, channel, sender, seq, id, NULL);
 }
 
 /*
