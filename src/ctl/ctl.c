@@ -379,7 +379,9 @@ dispatch(struct ctl_client *c, json_t *req,
 	c->who.body_len = blen;
 	if ((r = ctl_people_check(env, &c->who, cmd, err, sizeof err)) == 0)
 		r = command->fn(env, &c->who, req, &result, err, sizeof err);
-	ctl_people_after(env, &c->who, cmd, req, result, r);
+	/* a failure is logged; the command's own outcome stands (a send's
+	 * entry is written in its group's transaction: msgcmds.c) */
+	(void)ctl_people_after(env, &c->who, cmd, req, result, r);
 	c->who.body = NULL;
 	c->who.body_len = 0;
 	if (r == CTL_LATER) {

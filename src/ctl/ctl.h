@@ -179,8 +179,9 @@ ctl_command_fn ctl_cmd_ack, ctl_cmd_approve, ctl_cmd_held, ctl_cmd_alerts,
 /* The roles check before a command runs (0 or ERR_DENIED with err). */
 int ctl_people_check(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, char *err, size_t errcap);
-/* After a command: records it in the audit log (and a show as seen). */
-void ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
+/* After a command: records it in the audit log (and a show as seen).
+ * The audit log's error when its entry could not be written, else 0. */
+int ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, json_t *req, json_t *result, int r);
 /* Adds the four states and the acknowledgment of m to its object o. */
 void ctl_people_msg(const struct ctl_env *env, const struct store_msg *m,

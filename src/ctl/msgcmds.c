@@ -302,18 +302,22 @@ send_result(const struct ctl_env *env, size_t i, int r, int64_t qid,
 
 /* Inside the group's transaction: the audit log's entry for this send
  * commits with the message (ctl_people_after leaves a deferred send to
- * this). */
-static void
+ * this); if it cannot be written, the group is rolled back (no send
+ * without its entry). */
+static int
 send_audit(void *arg, int64_t qid)
 {
 	struct send_defer *sd = arg;
 	char local[32];
 	json_t *res;
+	int r;
 
 	snprintf(local, sizeof local, "q%lld", (long long)qid);
-	res = json_pack("{s:s}", "local_id", local);
-	ctl_people_after(sd->env, &sd->who, "send", sd->req, res, 0);
+	if ((res = json_pack("{s:s}", "local_id", local)) == NULL)
+		return ERR_NOMEM;
+	r = ctl_people_after(sd->env, &sd->who, "send", sd->req, res, 0);
 	json_decref(res);
+	return r;
 }
 
 /* delivery_submit's answer: the deferred reply to send. */
@@ -336,9 +340,9 @@ send_done(void *arg, int r, int64_t qid)
 		send_ok_text(sd->env, sd->i, qid, sd->wait, text, sizeof text);
 		ctl_answer_result_text(sd->later, text);
 	} else {
-		if (r == ERR_DOUBT)
-			ctl_people_after(sd->env, &sd->who, "send", sd->req,
-			    NULL, r);
+		if (r == ERR_DOUBT)	/* logged if it fails */
+			(void)ctl_people_after(sd->env, &sd->who, "send",
+			    sd->req, NULL, r);
 		r = send_result(sd->env, sd->i, r, qid, sd->wait, &result,
 		    err, sizeof err);
 		ctl_answer(sd->later, r, result, err);

@@ -57,7 +57,7 @@ who_name(const struct ctl_env *env, const struct ctl_peer *who, char *buf,
 	return roles_name(roles_of(env), who->uid, buf, cap);
 }
 
-static void
+static int
 audit(const struct ctl_env *env, const struct ctl_peer *who,
     const char *action, const char *detail)
 {
@@ -65,12 +65,13 @@ audit(const struct ctl_env *env, const struct ctl_peer *who,
 	int r;
 
 	if (env->delivery == NULL)
-		return;
+		return 0;
 	if ((r = audit_append(delivery_store(env->delivery),
 	    (uint32_t)who->uid, who_name(env, who, nb, sizeof nb), action,
 	    detail, now_ms())) != 0)
 		log_error("audit log: cannot record %s by uid %u: %s", action,
 		    (unsigned)who->uid, err_str(r));
+	return r;
 }
 
 int
@@ -103,7 +104,7 @@ send_detail(json_t *req, const char *tail, char *out, size_t cap)
 	    "(the channel)", prec ? prec : "routine", text_len(req), tail);
 }
 
-void
+int
 ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, json_t *req, json_t *result, int r)
 {
@@ -113,8 +114,7 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 
 	if (r == ERR_DENIED) {
 		snprintf(detail, sizeof detail, "%s", cmd);
-		audit(env, who, "refused", detail);
-		return;
+		return audit(env, who, "refused", detail);
 	}
 	/* A send that went out and then failed to commit (ERR_DOUBT): its
 	 * entry rolled back with the group, and the peer may hold and act
@@ -122,13 +122,12 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 	if (r == ERR_DOUBT && strcmp(cmd, "send") == 0) {
 		send_detail(req, ", outcome unknown: the store failed just "
 		    "after it was sent", detail, sizeof detail);
-		audit(env, who, "send", detail);
-		return;
+		return audit(env, who, "send", detail);
 	}
 	/* Refused or failed; or deferred (CTL_LATER): a deferred send is
 	 * recorded by msgcmds.c inside the group commit's transaction. */
 	if (r != 0)
-		return;
+		return 0;
 	if (strcmp(cmd, "send") == 0 && !json_is_true(json_object_get(req,
 	    "for_principal"))) {
 		const char *local = json_string_value(json_object_get(result,
@@ -138,11 +137,11 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 		snprintf(tail, sizeof tail, "%s%.64s", result ? ", " : "",
 		    local ? local : "");
 		send_detail(req, tail, detail, sizeof detail);
-		audit(env, who, "send", detail);
+		return audit(env, who, "send", detail);
 	} else if (strcmp(cmd, "show") == 0 && result) {
 		id = json_string_value(json_object_get(result, "id"));
 		snprintf(detail, sizeof detail, "%.64s", id ? id : "?");
-		audit(env, who, "show", detail);
+		r = audit(env, who, "show", detail);
 		if (id && strlen(id) == 2 * STORE_ID_LEN && hex_decode(bid,
 		    sizeof bid, id) == 0 && json_is_false(json_object_get(
 		    result, "seen"))) {
@@ -159,12 +158,14 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 				    (json_int_t)who->uid, "time_ms",
 				    (json_int_t)t));
 		}
+		return r;
 	} else if (strcmp(cmd, "msg-inject") == 0 ||
 	    strcmp(cmd, "link-test") == 0) {
 		/* (store-fail is not recorded: its own entry would take the
 		 * fault it arms; it exists only with debug_inject) */
-		audit(env, who, cmd, "");
+		return audit(env, who, cmd, "");
 	}
+	return 0;
 }
 
 static int

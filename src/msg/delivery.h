@@ -130,8 +130,11 @@ typedef void delivery_done_fn(void *arg, int r, int64_t qid);
 /* Called inside the group's transaction once the message is queued (qid
  * names it; for a message sent early, after the send), so that what the
  * caller records about it (the audit log) commits with it, in the same
- * fsync. May be NULL. */
-typedef void delivery_txn_fn(void *arg, int64_t qid);
+ * fsync. Nonzero (what it wrote failed): no message of the group is
+ * stored without its record; the whole group is rolled back and answered
+ * as on a failed commit, with that code (ERR_DOUBT for what was already
+ * sent). May be NULL. */
+typedef int delivery_txn_fn(void *arg, int64_t qid);
 
 /*
  * delivery_queue, grouped: the body is copied and held until the next

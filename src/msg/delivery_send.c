@@ -725,8 +725,10 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		if (sb->r == 0) {
 			c->queued++;
 			touched[sb->ch] = true;
-			if (sb->in_txn)
-				sb->in_txn(sb->arg, sb->qid);
+			/* its record failed: the group is rolled back */
+			if (sb->in_txn && (r = sb->in_txn(sb->arg,
+			    sb->qid)) != 0)
+				goto out;
 		} else if (!refusal(sb->r)) {
 			r = sb->r;
 			goto out;
@@ -752,8 +754,9 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 	 * rows the peer never sees (a failure here is the disk's, as the
 	 * commit's would be: docs/delivery.md, "Early send"). */
 	for (sb = list; sb != NULL; sb = sb->next)
-		if (sb->direct && sb->in_txn)
-			sb->in_txn(sb->arg, sb->qid);
+		if (sb->direct && sb->in_txn && (r = sb->in_txn(sb->arg,
+		    sb->qid)) != 0)
+			goto out;
 	for (size_t i = 0; i < d->nch; i++)
 		if (took[i] && (r = store_head_put(d->s, &heads[i],
 		    dl_now(d))) != 0)

@@ -320,13 +320,27 @@ answer(void *arg, int r, int64_t qid)
 	a->r[a->n++] = r;
 }
 
-static void
+static int
 in_txn(void *arg, int64_t qid)
 {
 	struct answers *a = arg;
 
 	(void)qid;
 	a->in_txn++;
+	return 0;
+}
+
+/* The caller's record of a send (the audit log's entry) fails at its
+ * fail_at-th call. */
+static int fail_at;
+
+static int
+in_txn_failing(void *arg, int64_t qid)
+{
+	struct answers *a = arg;
+
+	(void)qid;
+	return ++a->in_txn == fail_at ? ERR_IO : 0;
 }
 
 /*
@@ -953,6 +967,69 @@ own_held(void)
 	if (store_highest(na.s, chan, 0, &seq, id) != 0)
 		return 999;
 	return seq;
+}
+
+/*
+ * No send is stored without the caller's record of it (the audit log's
+ * entry, written in the group's transaction). While the channel is not
+ * synced the group is queued: the second record fails, so the whole group
+ * is rolled back before anything leaves; every send is answered with the
+ * error and none is in the store. Once synced, the group goes straight
+ * into the chain and is sent early, before the records: a failure then
+ * is answered ERR_DOUBT (the peer may hold it), as a failed commit is.
+ */
+static void
+test_record_failure_rolls_back(void)
+{
+	struct answers a;
+	struct delivery_stats st;
+	struct store_msg m;
+
+	engines_start();
+	memset(&a, 0, sizeof a);
+	fail_at = 2;
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, (const uint8_t *)"queued",
+		    6, false, in_txn_failing, answer, &a), 0);
+	delivery_pump(na.d);
+	CHECK_INT(a.n, 3);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(a.r[i], ERR_IO);
+		if (a.qid[i] > 0)
+			CHECK_INT(store_get_local(na.s, a.qid[i], &m),
+			    ERR_NOT_FOUND);
+	}
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	CHECK_INT(st.queued, 0);
+	CHECK_INT(st.assigned, 0);
+
+	/* synced: sent early, then the record fails */
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	fail_at = 1;
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"early", 5, false, in_txn_failing,
+	    answer, &a), 0);
+	delivery_pump(na.d);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(a.r[0], ERR_DOUBT);
+	CHECK_INT(own_held(), 0);	/* rolled back here */
+	/* a record that works: stored and answered */
+	memset(&a, 0, sizeof a);
+	fail_at = 0;
+	run(1000000);			/* south's receipt: taken back */
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, in_txn_failing,
+	    answer, &a), 0);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(a.r[0], 0);
+	CHECK_INT(a.in_txn, 1);
+	CHECK_INT(own_held(), 2);
+	engines_stop(false);
 }
 
 /*
@@ -1690,6 +1767,7 @@ main(void)
 	RUN(test_receipt_names_our_id);
 	RUN(test_recover);
 	RUN(test_doubt_after_commit_failure);
+	RUN(test_record_failure_rolls_back);
 	RUN(test_flash_every_path);
 	RUN(test_flash_copies_burst_and_restore);
 	RUN(test_flash_copy_head_broken_run);
