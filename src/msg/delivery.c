@@ -237,7 +237,10 @@ dl_channel_reload(struct delivery *d, struct dl_channel *c)
 	c->sent = c->receipted;
 	c->peer_holds = c->receipted;
 	c->copy_mask = 0;
-	return store_queued_count(d->s, c->id, &c->queued);
+	if ((r = store_queued_count(d->s, c->id, &c->queued)) != 0)
+		return r;
+	c->flash_queued = c->queued;	/* at most: none waits to batch */
+	return 0;
 }
 
 int

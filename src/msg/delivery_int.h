@@ -46,6 +46,10 @@ struct dl_channel {
 	struct store_receipt rc_pend;
 	bool rc_pending;
 	size_t queued;			/* ours not yet assigned */
+	/* Of those, at most this many FLASH (assignment takes them first;
+	 * read back as queued at a reload): while any, the pump assigns at
+	 * once instead of waiting for the last batch's receipt. */
+	size_t flash_queued;
 	int assign_err;			/* the last one logged */
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	uint64_t progress_ms, sync_ms, gap_sync_ms;

@@ -35,6 +35,8 @@ delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
 	    len, dl_now(d), qid);
 	if (r == 0) {
 		c->queued++;
+		if (precedence == ENVELOPE_FLASH)
+			c->flash_queued++;
 		wake(d);
 	}
 	return r;
@@ -348,6 +350,8 @@ assign(struct delivery *d, struct dl_channel *c, size_t max)
 	c->assigned = last;
 	c->queued -= c->queued < last - first + 1 ? c->queued :
 	    (size_t)(last - first + 1);
+	c->flash_queued -= c->flash_queued < last - first + 1 ?
+	    c->flash_queued : (size_t)(last - first + 1);
 	return 0;
 }
 
@@ -724,6 +728,8 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		    &sb->qid);
 		if (sb->r == 0) {
 			c->queued++;
+			if (sb->precedence == ENVELOPE_FLASH)
+				c->flash_queued++;
 			touched[sb->ch] = true;
 			/* its record failed: the group is rolled back */
 			if (sb->in_txn && (r = sb->in_txn(sb->arg,
@@ -905,6 +911,7 @@ void
 dl_pump_channel(struct delivery *d, struct dl_channel *c)
 {
 	struct send_ctx sc;
+	bool flash_past_full = false;
 	int r;
 
 	if (c->active < 0 || !c->synced)
@@ -930,10 +937,20 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 			if (d->io.flush)
 				d->io.flush(d->io.ctx);
 			copy_head_flush(d, c);
-			if (sc.err != 0 || (r != 0 && r != 1) ||
-			    c->sent == before)
+			if (sc.err == ERR_FULL && c->flash_queued > 0 &&
+			    !flash_past_full && (r == 0 || r == 1)) {
+				/* The active path takes nothing (its output
+				 * full), but a queued FLASH is assigned now,
+				 * once, so that its copies go on the other
+				 * paths in the next pass (send_one), not a
+				 * round trip later. */
+				flash_past_full = true;
+			} else if (sc.err != 0 || (r != 0 && r != 1) ||
+			    c->sent == before) {
 				return;		/* full, closed, or broken */
-			continue;
+			} else {
+				continue;
+			}
 		}
 		if (c->assigned - c->receipted >= DELIVERY_WINDOW)
 			return;
@@ -943,9 +960,11 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 		if (c->queued == 0)
 			return;
 		/* Group commit: while a batch waits for its receipt, the
-		 * queue gathers the next one (unless it is already big). */
+		 * queue gathers the next one (unless it is already big, or
+		 * holds a FLASH: that goes at once, and its copies with it,
+		 * docs/delivery.md "FLASH on every live path"). */
 		if (c->assigned > c->receipted &&
-		    c->queued < DELIVERY_BATCH_MIN)
+		    c->queued < DELIVERY_BATCH_MIN && c->flash_queued == 0)
 			return;
 		r = assign(d, c, DELIVERY_WINDOW - (size_t)(c->assigned -
 		    c->receipted) < DELIVERY_BATCH_MAX ? DELIVERY_WINDOW -

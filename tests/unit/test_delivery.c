@@ -1577,6 +1577,18 @@ test_flash_active_full(void)
 	CHECK_INT(w.n, 1);		/* answered at the receipt */
 	CHECK_INT(w.r[0], 0);
 
+	/* queued (an approved one) behind a FLASH not yet receipted: its
+	 * copy goes at once, not a round trip later */
+	counts_reset();
+	submit(ENVELOPE_FLASH, "flash, not yet receipted", &a);
+	delivery_pump(na.d);
+	queue_n(&na, 1, ENVELOPE_FLASH, "flash queued behind it");
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 0);
+	CHECK_INT(pab.msg_on[1], 2);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 4);
+
 	/* a burst from the pump: three FLASH queued, copies and a head */
 	counts_reset();
 	queue_n(&na, 3, ENVELOPE_FLASH, "flash queued, path 0 full");
@@ -1585,7 +1597,7 @@ test_flash_active_full(void)
 	CHECK_INT(pab.msg_on[1], 3);
 	CHECK(pab.head_on[1] >= 1);
 	run(1000000);
-	CHECK_INT(received(&nb, 0, &s), 5);
+	CHECK_INT(received(&nb, 0, &s), 7);
 
 	/* a burst in one group */
 	counts_reset();
@@ -1597,9 +1609,9 @@ test_flash_active_full(void)
 	CHECK_INT(pab.msg_on[1], 3);
 	CHECK(pab.head_on[1] >= 1);
 	run(1000000);
-	CHECK_INT(received(&nb, 0, &s), 8);
+	CHECK_INT(received(&nb, 0, &s), 10);
 	CHECK(delivery_stats(na.d, 0, &st) == 0);
-	CHECK_INT(st.receipted, 8);
+	CHECK_INT(st.receipted, 10);
 
 	/* behind a ROUTINE that path 0 has not carried: no copy, no head */
 	counts_reset();
@@ -1611,7 +1623,7 @@ test_flash_active_full(void)
 	CHECK_INT(pab.msg_on[0], 0);
 	CHECK_INT(pab.msg_on[1], 0);
 	CHECK_INT(pab.head_on[1], 0);
-	CHECK_INT(received(&nb, 0, &s), 8);
+	CHECK_INT(received(&nb, 0, &s), 10);
 
 	/* path 0 drains: the two left go, and nothing south holds */
 	full_path = -1;
@@ -1619,20 +1631,51 @@ test_flash_active_full(void)
 	delivery_pump(na.d);
 	run(1000000);
 	CHECK_INT(pab.msg_on[0], 2);
-	CHECK_INT(received(&nb, 0, &s), 10);
+	CHECK_INT(received(&nb, 0, &s), 12);
 	CHECK_INT(s.bad, 0);
 	CHECK(delivery_stats(nb.d, 0, &st) == 0);
 	CHECK_INT(st.refused, 0);
 	CHECK(delivery_stats(na.d, 0, &st) == 0);
 	CHECK_INT(st.refused, 0);
-	CHECK_INT(st.receipted, 10);
+	CHECK_INT(st.receipted, 12);
 	CHECK_INT(na.drops + nb.drops, drops);
 	CHECK(!log_since(mark, " WARN: "));
-	CHECK_INT(a.n, 6);
+	CHECK_INT(a.n, 7);
 	for (int i = 0; i < a.n; i++)
 		CHECK_INT(a.r[i], 0);
 	engines_stop(false);
 	npaths = 1;
+}
+
+/*
+ * A queued FLASH (an approved one, delivery_queue) does not wait for the
+ * receipt of the batch in flight, as a queued ROUTINE does (group commit
+ * gathers the next batch meanwhile): it is assigned and sent at once.
+ */
+static void
+test_flash_queued_not_batched(void)
+{
+	struct answers a;
+	struct seen s;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	counts_reset();
+	submit(ENVELOPE_ROUTINE, "in flight", &a);
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 1);	/* sent, not yet receipted */
+	queue_n(&na, 1, ENVELOPE_ROUTINE, "routine queued");
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 1);	/* waits to batch */
+	queue_n(&na, 1, ENVELOPE_FLASH, "flash queued");
+	delivery_pump(na.d);
+	CHECK_INT(pab.msg_on[0], 3);	/* FLASH first, the routine with it */
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 3);
+	CHECK_INT(s.bad, 0);
+	engines_stop(false);
 }
 
 /* Drops what is in flight on path p of pipe x (its session replaced). */
@@ -1772,6 +1815,7 @@ main(void)
 	RUN(test_flash_copies_burst_and_restore);
 	RUN(test_flash_copy_head_broken_run);
 	RUN(test_flash_active_full);
+	RUN(test_flash_queued_not_batched);
 	RUN(test_flash_copy_run_swap);
 	RUN(test_active_session_swap);
 	if (harness_failed) {
