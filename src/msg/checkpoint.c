@@ -803,8 +803,10 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 				char ch[17];
 				short_hex(ch, e->channel);
 				log_warn("channel %s: a held checkpoint is held "
-				    "still: %s (tried again at each tick, logged "
-				    "once)", ch, err_str(r));
+				    "still: %s%s%s (tried again at each tick, "
+				    "logged once)", ch, err_str(r), r == ERR_AGAIN ?
+				    "" : ": ", r == ERR_AGAIN ? "" :
+				    store_errmsg(e->s));
 			}
 		}
 		if ((path = active_path(cs, e->channel)) < 0)
@@ -922,9 +924,9 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 		    " held here yet; held until they are (%zu held)", ch,
 		    e->nheld);
 	else if (e->hold != CHECKPOINT_HOLD_NONE && r != ERR_AGAIN)
-		log_warn("channel %s: a co-signed checkpoint is not stored (%s);"
-		    " held, stored again from the tick (%zu held)", ch,
-		    err_str(r), e->nheld);
+		log_warn("channel %s: a co-signed checkpoint is not stored (%s:"
+		    " %s); held, stored again from the tick (%zu held)", ch,
+		    err_str(r), store_errmsg(e->s), e->nheld);
 	else if (e->hold == CHECKPOINT_HOLD_ALREADY)
 		log_info("channel %s: a co-signed checkpoint names messages not"
 		    " held here yet; one with its seqs is held already", ch);

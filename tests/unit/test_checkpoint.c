@@ -702,6 +702,55 @@ test_held_store_error(void)
 	free(ans);
 }
 
+/* A bad row in our own store (an id that is not 32 bytes: corruption, or
+ * an edit from outside) is a store error, not the peer's bad input: the
+ * co-signed record is held, stays held when tried again while the row is
+ * bad (not dropped), the error names the row, and it is stored once the
+ * row reads again. */
+static void
+test_held_bad_row(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	held_setup(&a, &b, &ea, &eb);
+	len = cosigned_by(&eb, &kp[0], buf);
+	south_to_north(b, a, 2, SIZE_MAX);
+	CHECK_INT(store_kept_sql(a, "PRAGMA foreign_keys = OFF; "
+	    "PRAGMA ignore_check_constraints = ON; "
+	    "DROP TRIGGER main.message_assign_once; "
+	    "UPDATE message SET id = CAST(id || x'00' AS BLOB) WHERE sender = 1 AND "
+	    "seq = 3"), 0);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_IO);
+	CHECK_CONTAINS(store_errmsg(a), "sender 1 at seq 3");
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NEW);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), ERR_IO);
+	CHECK(w.tried && w.kept);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(count_stored(a), 0);
+	CHECK_INT(store_kept_sql(a, "UPDATE message SET id = substr(id, 1, "
+	    "32) WHERE sender = 1 AND seq = 3"), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK(w.tried && !w.kept);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(count_stored(a), 1);
+	CHECK_INT(ea.cosigned, 1);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
 /* A held one whose seqs come again and get their final result the normal
  * way is dropped: not stored nor counted again, no second alarm. */
 static void
@@ -953,6 +1002,7 @@ main(void)
 	RUN(test_held_diverged);
 	RUN(test_held_walk);
 	RUN(test_held_store_error);
+	RUN(test_held_bad_row);
 	RUN(test_held_same_again);
 	RUN(test_held_cap);
 	RUN(test_behind_and_diverged);
