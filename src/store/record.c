@@ -156,6 +156,14 @@ blob32(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
 	return 0;
 }
 
+static unsigned fail_reads;		/* store_fail_reads */
+
+void
+store_fail_reads(unsigned n)
+{
+	fail_reads = n;
+}
+
 int
 store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
@@ -165,6 +173,12 @@ store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	int rc, r = 0;
 
 	memset(ids, 0, n * STORE_ID_LEN);
+	if (fail_reads > 0) {
+		fail_reads--;
+		snprintf(s->errmsg, sizeof s->errmsg, "a read failed "
+		    "(store_fail_reads)");
+		return ERR_IO;
+	}
 	if (n == 0)
 		return 0;
 	if (from > INT64_MAX - n)

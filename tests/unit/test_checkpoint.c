@@ -751,6 +751,49 @@ test_held_bad_row(void)
 	free(ans);
 }
 
+/* A co-signed record whose ids cannot be read (a disk read error) is not
+ * judged: held, held still when the retry cannot read either, stored
+ * once reads work again; no alarm. */
+static void
+test_held_read_error(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	held_setup(&a, &b, &ea, &eb);
+	len = cosigned_by(&eb, &kp[0], buf);
+	south_to_north(b, a, 2, SIZE_MAX);	/* north holds them all */
+	store_fail_reads(1);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_IO);
+	CHECK_INT(alen, 0);
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NEW);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(ea.cosigned, 0);
+	store_fail_reads(1);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), ERR_IO);
+	CHECK(w.tried && w.kept && w.first);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(count_stored(a), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK(w.tried && !w.kept);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(count_stored(a), 1);
+	CHECK_INT(ea.cosigned, 1);
+	store_fail_reads(0);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
 /* A held one whose seqs come again and get their final result the normal
  * way is dropped: not stored nor counted again, no second alarm. */
 static void
@@ -1003,6 +1046,7 @@ main(void)
 	RUN(test_held_walk);
 	RUN(test_held_store_error);
 	RUN(test_held_bad_row);
+	RUN(test_held_read_error);
 	RUN(test_held_same_again);
 	RUN(test_held_cap);
 	RUN(test_behind_and_diverged);
