@@ -490,7 +490,7 @@ checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
 	int r;
 
 	w->tried = w->kept = w->first = false;
-	if (w->at >= e->nheld)
+	if (w->at >= e->nheld || w->n >= CHECKPOINT_HELD_PER_TICK)
 		return 0;
 	for (uint8_t k = 0; k < 2; k++)
 		if ((r = store_highest(e->s, e->channel, k, &top[k], id)) != 0)
@@ -502,6 +502,7 @@ checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
 	if (i == e->nheld)
 		return 0;
 	w->tried = true;
+	w->n++;
 	h = e->held[i];
 	memmove(&e->held[i], &e->held[i + 1], (e->nheld - i - 1) * sizeof h);
 	e->nheld--;
@@ -787,9 +788,9 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
 		/* the held co-signed ones the chains now reach: each at most
-		 * once, a few per tick (each stored with an fsync) */
+		 * once, CHECKPOINT_HELD_PER_TICK at most (the walk's limit) */
 		struct checkpoint_walk w = { 0 };
-		for (int k = 0; k < CHECKPOINT_HELD_PER_TICK; k++) {
+		for (;;) {
 			uint64_t before = e->cosigned;
 			r = checkpoint_retry_held(e, now_ms, &w);
 			if (!w.tried) {

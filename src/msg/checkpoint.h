@@ -143,6 +143,7 @@ int checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p,
 /* A walk over the held ones (zero it to start one, once per tick). */
 struct checkpoint_walk {
 	size_t at;		/* the next held one to look at */
+	size_t n;		/* held ones tried (CHECKPOINT_HELD_PER_TICK) */
 	bool tried;		/* out: one was reached and handled again */
 	bool kept;		/* out: ... and it is held still */
 	bool first;		/* out: ... for the first time (log it once) */
@@ -154,8 +155,10 @@ struct checkpoint_walk {
  * differing seq; ERR_AGAIN (a message below its seqs still missing) or a
  * store error: held still, in its place (w->kept). w->tried is false
  * (and 0 or the error reading the store's highest seqs returned) when no
- * held one past the walk's place is reached: a walk tries each held one
- * at most once. */
+ * held one past the walk's place is reached, or the walk has tried
+ * CHECKPOINT_HELD_PER_TICK already: a walk tries each held one at most
+ * once, and at most CHECKPOINT_HELD_PER_TICK in all (each stored is an
+ * fsync; the others wait for the next walk). */
 int checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
     struct checkpoint_walk *w) WUR;
 

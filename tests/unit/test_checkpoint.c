@@ -911,6 +911,59 @@ test_held_cap(void)
 	free(ans);
 }
 
+/* A walk (a tick) tries at most CHECKPOINT_HELD_PER_TICK held ones, each
+ * written with an fsync: with more reached, one walk stores that many and
+ * the next the rest. */
+static void
+test_held_per_tick(void)
+{
+	enum { N = CHECKPOINT_HELD_PER_TICK + 5 };
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+	int tried;
+
+	held_setup(&a, &b, &ea, &eb);
+	for (int k = 0; k < N; k++) {	/* each at new seqs, all behind */
+		send_n(b, NULL, 1, 1, "south, more");
+		receipt(b, b, 0);
+		len = cosigned_by(&eb, &kp[0], buf);
+		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+		    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	}
+	CHECK_INT(ea.nheld, N);
+	south_to_north(b, a, 2, SIZE_MAX);	/* all reached now */
+	walk(&w);
+	for (tried = 0; tried <= N; tried++) {
+		CHECK_INT(checkpoint_retry_held(&ea, 8, &w), 0);
+		if (!w.tried)
+			break;
+	}
+	CHECK_INT(tried, CHECKPOINT_HELD_PER_TICK);
+	CHECK_INT(count_stored(a), CHECKPOINT_HELD_PER_TICK);
+	CHECK_INT(ea.nheld, N - CHECKPOINT_HELD_PER_TICK);
+	walk(&w);
+	for (tried = 0; tried <= N; tried++) {
+		CHECK_INT(checkpoint_retry_held(&ea, 9, &w), 0);
+		if (!w.tried)
+			break;
+	}
+	CHECK_INT(tried, N - CHECKPOINT_HELD_PER_TICK);
+	CHECK_INT(count_stored(a), N);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.cosigned, N);
+	CHECK_INT(ea.alarms, 0);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
 /* A checkpoint behind in one chain and differing in the other: the
  * divergence is named at once, not after the missing message comes. */
 static void
@@ -1049,6 +1102,7 @@ main(void)
 	RUN(test_held_read_error);
 	RUN(test_held_same_again);
 	RUN(test_held_cap);
+	RUN(test_held_per_tick);
 	RUN(test_behind_and_diverged);
 	RUN(test_head_checked);
 	keys_fini(&kp[0]);
