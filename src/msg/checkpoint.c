@@ -571,10 +571,17 @@ on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		if (r == ERR_CHAIN)
 			drop_held(e, c->cp.seq);
 		if (r == ERR_CHAIN && c->kind == CHECKPOINT_PROPOSE) {
-			/* answer with ours, so the proposer names it too */
+			/* answer with ours over the proposal's range, and
+			 * at least at the checkpoint's seq (the head's id
+			 * alone may differ), so the proposer names it too */
 			struct checkpoint_rec mine = *c;
+			uint64_t base[2];
+			for (int i = 0; i < 2; i++)
+				base[i] = c->base[i] == c->cp.seq[i] &&
+				    c->cp.seq[i] > 0 ? c->cp.seq[i] - 1 :
+				    c->base[i];
 			mine.kind = CHECKPOINT_DISPUTE;
-			if (fill_ids(e, &mine) == 0 &&
+			if (fill_ids_from(e, &mine, base) == 0 &&
 			    checkpoint_rec_encode(&mine, out, cap, len) != 0)
 				*len = 0;
 		}

@@ -10,8 +10,9 @@
  * checkpoint. The peer checks every id against its own store: all equal,
  * it co-signs and sends it back; any differs (or the signature is not the
  * proposer's), it raises the alarm naming the first seq where the chains
- * differ and answers with its own ids, so that the proposer names the
- * same seq.
+ * differ and answers with its own ids over the proposal's range (and at
+ * least the one at each of the checkpoint's seqs), so that the proposer
+ * names the same seq.
  *
  * Like the delivery engine, it does no I/O: the caller sends the bytes it
  * returns as a link record (CHECKPOINT_REC) and logs the alarm

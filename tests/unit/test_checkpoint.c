@@ -1079,6 +1079,66 @@ test_head_checked(void)
 	free(ans);
 }
 
+/* The answerer's base already at the checkpoint's seq (it co-signed
+ * there before; here set by hand): its dispute carries its ids over the
+ * proposal's range, and at least the one at the checkpoint's seq, so
+ * that the proposer names the divergence too, at the same seq, both when
+ * only the head's id differs (the proposal's list is empty) and when the
+ * proposal's list reaches below the answerer's base. */
+static void
+test_dispute_names_head(void)
+{
+	struct store *a, *b, *c;
+	struct checkpoint_engine ec, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	/* b holds north's chain as sent (a); c is a north whose chain
+	 * differs from seq 4 to its top, 7 */
+	open2(&a, &b);
+	CHECK_INT(store_open(&c, ":memory:"), 0);
+	send_n(a, b, 0, 3, "north");
+	send_n(c, NULL, 0, 3, "north");
+	send_n(a, b, 0, 4, "north");
+	send_n(c, NULL, 0, 4, "north, otherwise");
+	send_n(b, c, 1, 2, "south");
+	receipt(c, c, 1);		/* as if south had receipted c's */
+	for (int k = 0; k < 2; k++) {
+		/* k 0: both at 7 in north's chain (an empty list there);
+		 * k 1: the proposer from 0 (its list names 1..7) */
+		checkpoint_init(&ec, c, &kp[0], channel, 0,
+		    (const uint8_t (*)[32])pub, 1, 60000, 0);
+		checkpoint_init(&eb, b, &kp[1], channel, 1,
+		    (const uint8_t (*)[32])pub, 1, 60000, 0);
+		ec.base[0] = k == 0 ? 7 : 0;
+		eb.base[0] = 7;
+		CHECK_INT(checkpoint_tick(&ec, 1, buf, CHECKPOINT_REC_MAX,
+		    &len), 0);
+		CHECK(len > 0);
+		CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+		    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
+		CHECK_CONTAINS(checkpoint_alarm(&eb), k == 0 ? "head names "
+		    "another message at party 0's seq 7" : "party 0's chain "
+		    "first differs at seq 4");
+		CHECK(alen > 0);
+		CHECK_INT(checkpoint_on_record(&ec, ans, alen, 3, buf,
+		    CHECKPOINT_REC_MAX, &len), ERR_CHAIN);
+		CHECK_CONTAINS(checkpoint_alarm(&ec), k == 0 ? "party 0's "
+		    "chain first differs at seq 7" : "party 0's chain first "
+		    "differs at seq 4");
+		CHECK_INT(ec.alarms, 1);
+		CHECK_INT(ec.cosigned + eb.cosigned, 0);
+		checkpoint_fini(&ec);
+		checkpoint_fini(&eb);
+	}
+	store_close(a);
+	store_close(b);
+	store_close(c);
+	free(buf);
+	free(ans);
+}
+
 int
 main(void)
 {
@@ -1105,6 +1165,7 @@ main(void)
 	RUN(test_held_per_tick);
 	RUN(test_behind_and_diverged);
 	RUN(test_head_checked);
+	RUN(test_dispute_names_head);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
