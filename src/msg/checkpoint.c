@@ -809,12 +809,12 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 				report(cs, e, 0, r, before, true, now_ms);
 			else if (w.first) {
 				char ch[17];
+				bool st = r != ERR_AGAIN;  /* a store error */
 				short_hex(ch, e->channel);
 				log_warn("channel %s: a held checkpoint is held "
 				    "still: %s%s%s (tried again at each tick, "
-				    "logged once)", ch, err_str(r), r == ERR_AGAIN ?
-				    "" : ": ", r == ERR_AGAIN ? "" :
-				    store_errmsg(e->s));
+				    "logged once)", ch, err_str(r), st ? ": " :
+				    "", st ? store_errmsg(e->s) : "");
 			}
 		}
 		if ((path = active_path(cs, e->channel)) < 0)

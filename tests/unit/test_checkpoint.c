@@ -723,8 +723,8 @@ test_held_bad_row(void)
 	CHECK_INT(store_kept_sql(a, "PRAGMA foreign_keys = OFF; "
 	    "PRAGMA ignore_check_constraints = ON; "
 	    "DROP TRIGGER main.message_assign_once; "
-	    "UPDATE message SET id = CAST(id || x'00' AS BLOB) WHERE sender = 1 AND "
-	    "seq = 3"), 0);
+	    "UPDATE message SET id = CAST(id || x'00' AS BLOB) "
+	    "WHERE sender = 1 AND seq = 3"), 0);
 	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_IO);
 	CHECK_CONTAINS(store_errmsg(a), "sender 1 at seq 3");
