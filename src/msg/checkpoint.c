@@ -490,7 +490,7 @@ checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
 	int r;
 
 	w->tried = w->kept = w->first = false;
-	if (w->at >= e->nheld)
+	if (w->at >= e->nheld || w->n >= CHECKPOINT_HELD_PER_TICK)
 		return 0;
 	for (uint8_t k = 0; k < 2; k++)
 		if ((r = store_highest(e->s, e->channel, k, &top[k], id)) != 0)
@@ -502,6 +502,7 @@ checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
 	if (i == e->nheld)
 		return 0;
 	w->tried = true;
+	w->n++;
 	h = e->held[i];
 	memmove(&e->held[i], &e->held[i + 1], (e->nheld - i - 1) * sizeof h);
 	e->nheld--;
@@ -570,10 +571,17 @@ on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		if (r == ERR_CHAIN)
 			drop_held(e, c->cp.seq);
 		if (r == ERR_CHAIN && c->kind == CHECKPOINT_PROPOSE) {
-			/* answer with ours, so the proposer names it too */
+			/* answer with ours over the proposal's range, and
+			 * at least at the checkpoint's seq (the head's id
+			 * alone may differ), so the proposer names it too */
 			struct checkpoint_rec mine = *c;
+			uint64_t base[2];
+			for (int i = 0; i < 2; i++)
+				base[i] = c->base[i] == c->cp.seq[i] &&
+				    c->cp.seq[i] > 0 ? c->cp.seq[i] - 1 :
+				    c->base[i];
 			mine.kind = CHECKPOINT_DISPUTE;
-			if (fill_ids(e, &mine) == 0 &&
+			if (fill_ids_from(e, &mine, base) == 0 &&
 			    checkpoint_rec_encode(&mine, out, cap, len) != 0)
 				*len = 0;
 		}
@@ -787,9 +795,9 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
 		/* the held co-signed ones the chains now reach: each at most
-		 * once, a few per tick (each stored with an fsync) */
+		 * once, CHECKPOINT_HELD_PER_TICK at most (the walk's limit) */
 		struct checkpoint_walk w = { 0 };
-		for (int k = 0; k < CHECKPOINT_HELD_PER_TICK; k++) {
+		for (;;) {
 			uint64_t before = e->cosigned;
 			r = checkpoint_retry_held(e, now_ms, &w);
 			if (!w.tried) {
@@ -801,10 +809,12 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 				report(cs, e, 0, r, before, true, now_ms);
 			else if (w.first) {
 				char ch[17];
+				bool st = r != ERR_AGAIN;  /* a store error */
 				short_hex(ch, e->channel);
 				log_warn("channel %s: a held checkpoint is held "
-				    "still: %s (tried again at each tick, logged "
-				    "once)", ch, err_str(r));
+				    "still: %s%s%s (tried again at each tick, "
+				    "logged once)", ch, err_str(r), st ? ": " :
+				    "", st ? store_errmsg(e->s) : "");
 			}
 		}
 		if ((path = active_path(cs, e->channel)) < 0)
@@ -922,9 +932,9 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 		    " held here yet; held until they are (%zu held)", ch,
 		    e->nheld);
 	else if (e->hold != CHECKPOINT_HOLD_NONE && r != ERR_AGAIN)
-		log_warn("channel %s: a co-signed checkpoint is not stored (%s);"
-		    " held, stored again from the tick (%zu held)", ch,
-		    err_str(r), e->nheld);
+		log_warn("channel %s: a co-signed checkpoint is not stored (%s:"
+		    " %s); held, stored again from the tick (%zu held)", ch,
+		    err_str(r), store_errmsg(e->s), e->nheld);
 	else if (e->hold == CHECKPOINT_HOLD_ALREADY)
 		log_info("channel %s: a co-signed checkpoint names messages not"
 		    " held here yet; one with its seqs is held already", ch);

@@ -10,8 +10,9 @@
  * checkpoint. The peer checks every id against its own store: all equal,
  * it co-signs and sends it back; any differs (or the signature is not the
  * proposer's), it raises the alarm naming the first seq where the chains
- * differ and answers with its own ids, so that the proposer names the
- * same seq.
+ * differ and answers with its own ids over the proposal's range (and at
+ * least the one at each of the checkpoint's seqs), so that the proposer
+ * names the same seq.
  *
  * Like the delivery engine, it does no I/O: the caller sends the bytes it
  * returns as a link record (CHECKPOINT_REC) and logs the alarm
@@ -143,6 +144,7 @@ int checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p,
 /* A walk over the held ones (zero it to start one, once per tick). */
 struct checkpoint_walk {
 	size_t at;		/* the next held one to look at */
+	size_t n;		/* held ones tried (CHECKPOINT_HELD_PER_TICK) */
 	bool tried;		/* out: one was reached and handled again */
 	bool kept;		/* out: ... and it is held still */
 	bool first;		/* out: ... for the first time (log it once) */
@@ -154,8 +156,10 @@ struct checkpoint_walk {
  * differing seq; ERR_AGAIN (a message below its seqs still missing) or a
  * store error: held still, in its place (w->kept). w->tried is false
  * (and 0 or the error reading the store's highest seqs returned) when no
- * held one past the walk's place is reached: a walk tries each held one
- * at most once. */
+ * held one past the walk's place is reached, or the walk has tried
+ * CHECKPOINT_HELD_PER_TICK already: a walk tries each held one at most
+ * once, and at most CHECKPOINT_HELD_PER_TICK in all (each stored is an
+ * fsync; the others wait for the next walk). */
 int checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
     struct checkpoint_walk *w) WUR;
 

@@ -156,6 +156,14 @@ blob32(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
 	return 0;
 }
 
+static unsigned fail_reads;		/* store_fail_reads */
+
+void
+store_fail_reads(unsigned n)
+{
+	fail_reads = n;
+}
+
 int
 store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
@@ -165,6 +173,12 @@ store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	int rc, r = 0;
 
 	memset(ids, 0, n * STORE_ID_LEN);
+	if (fail_reads > 0) {
+		fail_reads--;
+		snprintf(s->errmsg, sizeof s->errmsg, "a read failed "
+		    "(store_fail_reads)");
+		return ERR_IO;
+	}
 	if (n == 0)
 		return 0;
 	if (from > INT64_MAX - n)
@@ -175,23 +189,27 @@ store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	    " channel = ?1 AND sender = ?2 AND seq > ?3 AND seq <= ?4"
 	    " ORDER BY seq");
 	if (rc != SQLITE_OK)
-		return rfail(s, rc);
+		return (r = rfail(s, rc)) == ERR_PARSE ? ERR_IO : r;
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, sender);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)from);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)(from + n));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
-		if ((uint64_t)seq <= from || (uint64_t)seq > from + n) {
-			r = ERR_PARSE;
+		if ((uint64_t)seq <= from || (uint64_t)seq > from + n ||
+		    blob32(st, 1, ids[seq - (sqlite3_int64)from - 1],
+		    STORE_ID_LEN) != 0) {
+			/* our own store, not the peer's input */
+			snprintf(s->errmsg, sizeof s->errmsg, "the message row"
+			    " of sender %u at seq %lld has no valid id (%d "
+			    "bytes)", sender, (long long)seq,
+			    sqlite3_column_bytes(st, 1));
+			r = ERR_IO;
 			break;
 		}
-		if ((r = blob32(st, 1, ids[seq - (sqlite3_int64)from - 1],
-		    STORE_ID_LEN)) != 0)
-			break;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = rfail(s, rc);
+	if (r == 0 && rc != SQLITE_DONE && (r = rfail(s, rc)) == ERR_PARSE)
+		r = ERR_IO;		/* a corrupt file: the same */
 	store_kept_done(s, st);
 	return r;
 }

@@ -27,7 +27,10 @@ int store_open_readonly(struct store **sp, const char *path) WUR;
 int store_open_home_readonly(struct store **sp, const char *home) WUR;
 
 /* The header ids at seqs from + 1 .. from + n of (channel, sender) into
- * ids[0..n), in one query; a seq the store does not hold gets zeros. */
+ * ids[0..n), in one query; a seq the store does not hold gets zeros.
+ * A row or file that cannot be read (a bad id, a corrupt page) is ERR_IO,
+ * never ERR_PARSE (our store's fault, not the caller's input), with the
+ * row named in store_errmsg. */
 int store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
     WUR;

@@ -158,6 +158,10 @@ int store_schema_version(struct store *s, int *version) WUR;
  * n write-outs of a commit's WAL bytes in this process fail as a disk
  * error would (src/store/vfs.h). */
 void store_fail_writes(unsigned n);
+/* Tests only (unit tests; no control request): the next n calls of
+ * store_ids_range (record.h) in this process fail with ERR_IO, as a
+ * disk read error would, reading nothing. */
+void store_fail_reads(unsigned n);
 /* Caps the file at pages pages (PRAGMA max_page_count; SQLite will not go
  * below the current size): *effective is the cap now in force. Used to
  * simulate a full disk. */

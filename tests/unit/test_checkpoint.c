@@ -702,6 +702,98 @@ test_held_store_error(void)
 	free(ans);
 }
 
+/* A bad row in our own store (an id that is not 32 bytes: corruption, or
+ * an edit from outside) is a store error, not the peer's bad input: the
+ * co-signed record is held, stays held when tried again while the row is
+ * bad (not dropped), the error names the row, and it is stored once the
+ * row reads again. */
+static void
+test_held_bad_row(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	held_setup(&a, &b, &ea, &eb);
+	len = cosigned_by(&eb, &kp[0], buf);
+	south_to_north(b, a, 2, SIZE_MAX);
+	CHECK_INT(store_kept_sql(a, "PRAGMA foreign_keys = OFF; "
+	    "PRAGMA ignore_check_constraints = ON; "
+	    "DROP TRIGGER main.message_assign_once; "
+	    "UPDATE message SET id = CAST(id || x'00' AS BLOB) "
+	    "WHERE sender = 1 AND seq = 3"), 0);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_IO);
+	CHECK_CONTAINS(store_errmsg(a), "sender 1 at seq 3");
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NEW);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), ERR_IO);
+	CHECK(w.tried && w.kept);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(count_stored(a), 0);
+	CHECK_INT(store_kept_sql(a, "UPDATE message SET id = substr(id, 1, "
+	    "32) WHERE sender = 1 AND seq = 3"), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK(w.tried && !w.kept);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(count_stored(a), 1);
+	CHECK_INT(ea.cosigned, 1);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
+/* A co-signed record whose ids cannot be read (a disk read error) is not
+ * judged: held, held still when the retry cannot read either, stored
+ * once reads work again; no alarm. */
+static void
+test_held_read_error(void)
+{
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	held_setup(&a, &b, &ea, &eb);
+	len = cosigned_by(&eb, &kp[0], buf);
+	south_to_north(b, a, 2, SIZE_MAX);	/* north holds them all */
+	store_fail_reads(1);
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	    CHECKPOINT_REC_MAX, &alen), ERR_IO);
+	CHECK_INT(alen, 0);
+	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NEW);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(ea.cosigned, 0);
+	store_fail_reads(1);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), ERR_IO);
+	CHECK(w.tried && w.kept && w.first);
+	CHECK_INT(ea.nheld, 1);
+	CHECK_INT(count_stored(a), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK(w.tried && !w.kept);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.alarms, 0);
+	CHECK_INT(count_stored(a), 1);
+	CHECK_INT(ea.cosigned, 1);
+	store_fail_reads(0);
+	checkpoint_fini(&ea);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
 /* A held one whose seqs come again and get their final result the normal
  * way is dropped: not stored nor counted again, no second alarm. */
 static void
@@ -812,6 +904,59 @@ test_held_cap(void)
 	    4 + CHECKPOINT_HELD_MAX);
 	checkpoint_fini(&ea);
 	CHECK_INT(ea.nheld, 0);
+	checkpoint_fini(&eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
+/* A walk (a tick) tries at most CHECKPOINT_HELD_PER_TICK held ones, each
+ * written with an fsync: with more reached, one walk stores that many and
+ * the next the rest. */
+static void
+test_held_per_tick(void)
+{
+	enum { N = CHECKPOINT_HELD_PER_TICK + 5 };
+	struct store *a, *b;
+	struct checkpoint_engine ea, eb;
+	struct checkpoint_walk w;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+	int tried;
+
+	held_setup(&a, &b, &ea, &eb);
+	for (int k = 0; k < N; k++) {	/* each at new seqs, all behind */
+		send_n(b, NULL, 1, 1, "south, more");
+		receipt(b, b, 0);
+		len = cosigned_by(&eb, &kp[0], buf);
+		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+		    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
+	}
+	CHECK_INT(ea.nheld, N);
+	south_to_north(b, a, 2, SIZE_MAX);	/* all reached now */
+	walk(&w);
+	for (tried = 0; tried <= N; tried++) {
+		CHECK_INT(checkpoint_retry_held(&ea, 8, &w), 0);
+		if (!w.tried)
+			break;
+	}
+	CHECK_INT(tried, CHECKPOINT_HELD_PER_TICK);
+	CHECK_INT(count_stored(a), CHECKPOINT_HELD_PER_TICK);
+	CHECK_INT(ea.nheld, N - CHECKPOINT_HELD_PER_TICK);
+	walk(&w);
+	for (tried = 0; tried <= N; tried++) {
+		CHECK_INT(checkpoint_retry_held(&ea, 9, &w), 0);
+		if (!w.tried)
+			break;
+	}
+	CHECK_INT(tried, N - CHECKPOINT_HELD_PER_TICK);
+	CHECK_INT(count_stored(a), N);
+	CHECK_INT(ea.nheld, 0);
+	CHECK_INT(ea.cosigned, N);
+	CHECK_INT(ea.alarms, 0);
+	checkpoint_fini(&ea);
 	checkpoint_fini(&eb);
 	store_close(a);
 	store_close(b);
@@ -934,6 +1079,66 @@ test_head_checked(void)
 	free(ans);
 }
 
+/* The answerer's base already at the checkpoint's seq (it co-signed
+ * there before; here set by hand): its dispute carries its ids over the
+ * proposal's range, and at least the one at the checkpoint's seq, so
+ * that the proposer names the divergence too, at the same seq, both when
+ * only the head's id differs (the proposal's list is empty) and when the
+ * proposal's list reaches below the answerer's base. */
+static void
+test_dispute_names_head(void)
+{
+	struct store *a, *b, *c;
+	struct checkpoint_engine ec, eb;
+	uint8_t *buf = malloc(CHECKPOINT_REC_MAX);
+	uint8_t *ans = malloc(CHECKPOINT_REC_MAX);
+	size_t len, alen;
+
+	/* b holds north's chain as sent (a); c is a north whose chain
+	 * differs from seq 4 to its top, 7 */
+	open2(&a, &b);
+	CHECK_INT(store_open(&c, ":memory:"), 0);
+	send_n(a, b, 0, 3, "north");
+	send_n(c, NULL, 0, 3, "north");
+	send_n(a, b, 0, 4, "north");
+	send_n(c, NULL, 0, 4, "north, otherwise");
+	send_n(b, c, 1, 2, "south");
+	receipt(c, c, 1);		/* as if south had receipted c's */
+	for (int k = 0; k < 2; k++) {
+		/* k 0: both at 7 in north's chain (an empty list there);
+		 * k 1: the proposer from 0 (its list names 1..7) */
+		checkpoint_init(&ec, c, &kp[0], channel, 0,
+		    (const uint8_t (*)[32])pub, 1, 60000, 0);
+		checkpoint_init(&eb, b, &kp[1], channel, 1,
+		    (const uint8_t (*)[32])pub, 1, 60000, 0);
+		ec.base[0] = k == 0 ? 7 : 0;
+		eb.base[0] = 7;
+		CHECK_INT(checkpoint_tick(&ec, 1, buf, CHECKPOINT_REC_MAX,
+		    &len), 0);
+		CHECK(len > 0);
+		CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+		    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
+		CHECK_CONTAINS(checkpoint_alarm(&eb), k == 0 ? "head names "
+		    "another message at party 0's seq 7" : "party 0's chain "
+		    "first differs at seq 4");
+		CHECK(alen > 0);
+		CHECK_INT(checkpoint_on_record(&ec, ans, alen, 3, buf,
+		    CHECKPOINT_REC_MAX, &len), ERR_CHAIN);
+		CHECK_CONTAINS(checkpoint_alarm(&ec), k == 0 ? "party 0's "
+		    "chain first differs at seq 7" : "party 0's chain first "
+		    "differs at seq 4");
+		CHECK_INT(ec.alarms, 1);
+		CHECK_INT(ec.cosigned + eb.cosigned, 0);
+		checkpoint_fini(&ec);
+		checkpoint_fini(&eb);
+	}
+	store_close(a);
+	store_close(b);
+	store_close(c);
+	free(buf);
+	free(ans);
+}
+
 int
 main(void)
 {
@@ -953,10 +1158,14 @@ main(void)
 	RUN(test_held_diverged);
 	RUN(test_held_walk);
 	RUN(test_held_store_error);
+	RUN(test_held_bad_row);
+	RUN(test_held_read_error);
 	RUN(test_held_same_again);
 	RUN(test_held_cap);
+	RUN(test_held_per_tick);
 	RUN(test_behind_and_diverged);
 	RUN(test_head_checked);
+	RUN(test_dispute_names_head);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
