@@ -193,7 +193,6 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 	json_t *mark = json_object_get(req, "marking");
 	uint8_t p = ENVELOPE_ROUTINE, m = ENVELOPE_PRIVATE;
 	size_t i, len;
-	int64_t qid;
 	int r;
 
 	if (env->delivery == NULL)
@@ -236,10 +235,12 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 		send_done(sd, r, 0);
 		return CTL_LATER;
 	}
+	/* No memory for the deferred answer: refused, not queued outside
+	 * the group commit (its audit entry would not share its
+	 * transaction, docs/delivery.md "Group commit"). */
 	free(sd);
-	r = delivery_queue(env->delivery, i, p, m, ENVELOPE_TEXT, text, len,
-	    &qid);
-	return send_result(env, i, r, qid, false, result, err, errcap);
+	snprintf(err, errcap, "out of memory: not sent");
+	return ERR_NOMEM;
 }
 
 /* A send's result object as JSON text (the hot path answers with it as

@@ -394,8 +394,13 @@ cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
 
 	if ((r = transcript_checkpoint_encode(cp, b, sizeof b, &n)) != 0 ||
 	    (r = store_checkpoint_put(e->s, e->channel, cp->seq[0],
-	    cp->seq[1], cp->time_ms, b, n, now_ms, &added)) != 0)
+	    cp->seq[1], cp->time_ms, b, n, now_ms, &added)) != 0) {
 		e->store_errors++;	/* the caller logs it */
+		/* a damaged page of our own store, not the peer's bad
+		 * input: held and tried again, not dropped as ERR_PARSE */
+		if (r == ERR_PARSE)
+			r = ERR_IO;
+	}
 	/* An older one given again (after a restore, checkpoint_set_resend),
 	 * or the last one again (a repeat, a held copy), is stored but moves
 	 * nothing back, nor counts as new. */

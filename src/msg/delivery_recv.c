@@ -366,8 +366,13 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		if (rc.seq == c->head_seq)
 			memcpy(ours[0], c->head_id, ENVELOPE_ID_LEN);
 		else if ((r = store_ids_range(d->s, c->id, c->self,
-		    rc.seq - 1, 1, ours)) != 0)
+		    rc.seq - 1, 1, ours)) != 0) {
+			log_warn("channel %s: cannot check the %s from %s "
+			    "against our seq %llu: %s", c->idhex, what,
+			    c->peer, (unsigned long long)rc.seq,
+			    store_errmsg(d->s));
 			return r;
+		}
 		if (sodium_memcmp(ours[0], rc.id, ENVELOPE_ID_LEN) != 0) {
 			log_error("ALARM channel %s: the %s from %s names "
 			    "another message at seq %llu than our chain "

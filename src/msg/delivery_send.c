@@ -436,6 +436,7 @@ dl_sender_reload(struct delivery *d, struct dl_channel *c)
 	    store_queued_count(d->s, c->id, &c->queued) != 0)
 		log_warn("channel %s: cannot read the store: %s", c->idhex,
 		    store_errmsg(d->s));
+	c->flash_queued = c->queued;	/* at most (delivery_int.h) */
 }
 
 static bool
@@ -943,7 +944,9 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 				 * full), but a queued FLASH is assigned now,
 				 * once, so that its copies go on the other
 				 * paths in the next pass (send_one), not a
-				 * round trip later. */
+				 * round trip later. (A full store gives
+				 * ERR_FULL too: the assignment then fails
+				 * the same way, and the pump stops.) */
 				flash_past_full = true;
 			} else if (sc.err != 0 || (r != 0 && r != 1) ||
 			    c->sent == before) {
@@ -971,7 +974,7 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 		    (size_t)(c->assigned - c->receipted) : DELIVERY_BATCH_MAX);
 		if (r != 0) {
 			if (r == ERR_NOT_FOUND)
-				c->queued = 0;
+				c->queued = c->flash_queued = 0;
 			else if (r != c->assign_err)	/* once, not per tick */
 				log_warn("channel %s: cannot assign: %s",
 				    c->idhex, r == ERR_FULL ? "store full" :
