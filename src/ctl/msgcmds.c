@@ -477,8 +477,15 @@ ctl_cmd_msg_inject(const struct ctl_env *env, const struct ctl_peer *who,
 		snprintf(err, errcap, "bad hex");
 		return ERR_USAGE;
 	}
-	delivery_record(env->delivery, delivery_channel_id(env->delivery, i),
-	    (unsigned)path, (uint8_t)type, b, n);
+	if (type == CHECKPOINT_REC && env->checkpoints != NULL) {
+		/* as parleyd's link glue hands it over */
+		delivery_flush(env->delivery);
+		checkpoint_set_record(env->checkpoints,
+		    delivery_channel_id(env->delivery, i), (unsigned)path, b,
+		    n, 0);
+	} else
+		delivery_record(env->delivery, delivery_channel_id(
+		    env->delivery, i), (unsigned)path, (uint8_t)type, b, n);
 	free(b);
 	*result = json_pack("{s:I}", "injected", (json_int_t)n);
 	return *result ? 0 : ERR_NOMEM;

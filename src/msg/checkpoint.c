@@ -916,12 +916,31 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 	short_hex(ch, e->channel);
 	if (r == ERR_CHAIN || r == ERR_SIGNATURE) {
 		char key[96], full[2 * ENVELOPE_ID_LEN + 1];
+		unsigned kind = r == ERR_CHAIN ? 0 : 1;
+		uint64_t period = now_ms / CHECKPOINT_ALERT_MS + 1;
+		if (e->alert_period[kind] == period) {
+			/* raised in this period already: logged, counted */
+			if (e->alerts_quiet[kind]++ == 0)
+				log_error("ALARM %s (again within %d s: not "
+				    "raised as a new alert; the next ones in "
+				    "this period are counted, not logged)",
+				    checkpoint_alarm(e),
+				    CHECKPOINT_ALERT_MS / 1000);
+			return;
+		}
+		if (e->alerts_quiet[kind] > 1)
+			log_error("channel %s: %llu more %s alarms came in "
+			    "the period after the last alert", ch,
+			    (unsigned long long)e->alerts_quiet[kind] - 1,
+			    kind ? "forged-checkpoint" : "divergence");
+		e->alert_period[kind] = period;
+		e->alerts_quiet[kind] = 0;
 		log_error("ALARM %s", checkpoint_alarm(e));
 		hex_encode(full, e->channel, ENVELOPE_ID_LEN);
 		snprintf(key, sizeof key, "checkpoint-%s-%llu", ch,
 		    (unsigned long long)now_ms);
-		raise_alert(cs, r == ERR_CHAIN ? "checkpoint-diverged" :
-		    "checkpoint-forged", key, full, checkpoint_alarm(e),
+		raise_alert(cs, kind ? "checkpoint-forged" :
+		    "checkpoint-diverged", key, full, checkpoint_alarm(e),
 		    now_ms);
 	}
 	else if (e->hold == CHECKPOINT_HOLD_FULL)
@@ -981,6 +1000,15 @@ checkpoint_set_record(struct checkpoint_set *cs,
 	    &len);
 	report(cs, e, path, r, before, false, now_ms);
 	short_hex(ch, channel);
+	/* Forged or malformed: no honest peer sends it. Its session ends
+	 * (as the delivery engine ends one for a forged or malformed
+	 * message), so a repeat costs the sender a new handshake. */
+	if ((r == ERR_SIGNATURE || r == ERR_PARSE || r == ERR_NONCANONICAL ||
+	    r == ERR_TOO_BIG) && cs->io.drop != NULL) {
+		cs->io.drop(cs->io.ctx, channel, path, r == ERR_SIGNATURE ?
+		    "forged checkpoint" : "malformed checkpoint record");
+		return;
+	}
 	if (len > 0 && cs->io.send(cs->io.ctx, channel, path, CHECKPOINT_REC,
 	    cs->buf, len) != 0)
 		log_warn("channel %s path %u: checkpoint answer not sent", ch,

@@ -31,6 +31,7 @@
 #include "store/store.h"
 
 #define CHECKPOINT_REC 0x18		/* link upper record type */
+#define CHECKPOINT_ALERT_MS 60000	/* one alert per kind and channel */
 #define CHECKPOINT_EVERY 100		/* messages between checkpoints */
 #define CHECKPOINT_INTERVAL_MS 600000	/* or ten minutes */
 #define CHECKPOINT_RETRY_MS 10000	/* an unanswered proposal again */
@@ -105,6 +106,11 @@ struct checkpoint_engine {
 	uint64_t held_dropped;			/* behind, not held (full, ENOMEM) */
 	uint8_t hold;				/* enum checkpoint_hold, last record */
 	char alarm[CHECKPOINT_ALARM_MAX];	/* the last alarm, "" none */
+	/* The daemon's glue (checkpoint_set): per kind of alarm (0 the
+	 * chains diverge, 1 forged), the CHECKPOINT_ALERT_MS period of the
+	 * last one raised as an alert (+1; 0 none) and how many more came
+	 * in it, logged but not raised again. */
+	uint64_t alert_period[2], alerts_quiet[2];
 };
 
 /* Sets e up for a channel; every and interval_ms 0: the defaults.
@@ -170,7 +176,11 @@ const char *checkpoint_alarm(const struct checkpoint_engine *e);
  * The daemon's glue: one engine per channel of the delivery engine dl,
  * sending through io (the delivery's own send, on the channel's active
  * path; answers on the path the record came on), logging co-signed
- * checkpoints at INFO and alarms at ERROR. parleyd calls
+ * checkpoints at INFO and alarms at ERROR, each kind of alarm raised as
+ * an alert at most once per channel and CHECKPOINT_ALERT_MS (a peer that
+ * repeats a bad record fills neither the store nor the alert command's
+ * queue); a record the peer could not have sent honestly (forged,
+ * malformed) also ends the session it came on. parleyd calls
  * checkpoint_set_record for records of type CHECKPOINT_REC and
  * checkpoint_set_tick from its tick. now_ms 0: the system clock.
  */

@@ -46,6 +46,7 @@
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
+#include "msg/checkpoint.h"
 #include "msg/delivery.h"
 
 #define DAEMON_PAIR
@@ -537,6 +538,55 @@ test_refusals(void)
 	CHECK_INT(msg_field(home_s, "received"), held + 1);
 }
 
+static int count_in(const char *cmd, const char *home, const char *needle);
+
+/* South's uncleared alerts of a kind. */
+static int
+alerts_of(const char *kind)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof needle, "\"kind\": \"%s\"", kind);
+	return count_in("alerts --json", home_s, needle);
+}
+
+/*
+ * A peer repeating a forged checkpoint (here: five proposals "from north"
+ * signed by south's own key, handed to south as if north sent them on
+ * path 0): the first is an ALARM and one alert; the next ones in the same
+ * minute are logged once more and counted, not raised again (no alert row
+ * nor alert command each), and each ends the path's session, so that a
+ * repeat costs the sender a new handshake. The real north goes on.
+ */
+static void
+test_forged_checkpoints(void)
+{
+	struct checkpoint_rec *c = calloc(1, sizeof *c);
+	uint8_t *rec = malloc(CHECKPOINT_REC_MAX);
+	int before = alerts_of("checkpoint-forged");
+	size_t n = 0;
+
+	CHECK(wait_settled(30000));
+	c->kind = CHECKPOINT_PROPOSE;
+	memcpy(c->cp.channel, ag.id, 32);
+	c->cp.time_ms = now_ms();
+	transcript_checkpoint_fill(&c->cp);
+	CHECK_INT(transcript_checkpoint_sign(&c->cp, 0, &k_s), 0);
+	CHECK_INT(checkpoint_rec_encode(c, rec, CHECKPOINT_REC_MAX, &n), 0);
+	for (int i = 0; i < 5; i++)
+		CHECK(inject(CHECKPOINT_REC, rec, n));
+	CHECK(wait_log(log_s, "ALARM", "forged or altered", 5000));
+	CHECK(wait_log(log_s, "ALARM", "not raised as a new alert", 5000));
+	CHECK(wait_log(log_s, "session ended", "forged checkpoint", 5000));
+	CHECK_INT(alerts_of("checkpoint-forged"), before + 1);
+	/* the real north goes on */
+	CHECK_INT(send_text(home_n, "after the forged checkpoints",
+	    "routine", NULL, 0), 1);
+	CHECK(wait_settled(30000));
+	free(c);
+	free(rec);
+}
+
 /* Both daemons stopped (SIGTERM, reaped), their parleyd.conf now cn and
  * cs; started again by restart_pair or by the caller. */
 static void
@@ -1010,6 +1060,7 @@ main(void)
 	RUN(test_pipelined);
 	RUN(test_exactly_once_under_faults);
 	RUN(test_refusals);
+	RUN(test_forged_checkpoints);
 	RUN(test_flash_overtakes);
 	RUN(test_flash_slow_peer);
 	RUN(test_flash_every_path);
