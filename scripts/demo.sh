@@ -58,6 +58,11 @@ for side in "north:Maj. Aster (north duty officer)" "south:Capt. Lark (south dut
 	    "$(id -u)" "${side#*:}" > "$D/${side%%:*}/roles.json"
 	chmod 600 "$D/${side%%:*}/roles.json"
 done
+# A co-signed checkpoint every 5 messages (both ways), so that this short
+# exercise shows one (the default is every 100, or 10 minutes).
+for side in north south; do
+	printf '{"checkpoint_every": 5}\n' > "$D/$side/parleyd.conf"
+done
 "$PD" --home "$D/north" 2>"$D/north.log" &
 PIDS="$PIDS $!"
 "$PD" --home "$D/south" 2>"$D/south.log" &
@@ -91,14 +96,18 @@ id=$("$P" inbox --home "$D/south" --json | grep -o '"id": *"[0-9a-f]*"' | head -
 run "$P" show --home "$D/south" "$(echo "$id" | cut -c1-12)"
 [ "$r" -ge 4 ] || { echo "the messages were not receipted; logs:" >&2; tail -n 20 "$D/north.log" "$D/south.log" >&2; exit 1; }
 
-step "5c. The record: both sides verify and print the same transcript head"
-hn="" hs=""
+step "5c. The record: a co-signed checkpoint; both sides verify and print the same transcript head"
+hn="" hs="" cn="" cs=""
 for _ in $(seq 1 100); do
 	hn=$("$P" verify --home "$D/north" | grep 'transcript head' || true)
 	hs=$("$P" verify --home "$D/south" | grep 'transcript head' || true)
-	[ -n "$hn" ] && [ "$hn" = "$hs" ] && break
+	cn=$("$P" verify --home "$D/north" | grep -o '[1-9][0-9]* checkpoints verified' || true)
+	cs=$("$P" verify --home "$D/south" | grep -o '[1-9][0-9]* checkpoints verified' || true)
+	[ -n "$hn" ] && [ "$hn" = "$hs" ] && [ -n "$cn" ] && [ -n "$cs" ] && break
 	sleep 0.1
 done
+[ -n "$cn" ] && [ -n "$cs" ] || { echo "no co-signed checkpoint on both sides; logs:" >&2; tail -n 20 "$D/north.log" "$D/south.log" >&2; exit 1; }
+grep -h 'checkpoint co-signed' "$D/north.log" "$D/south.log" | sed 's/^/log: /' 
 run "$P" verify --home "$D/north"
 run "$P" verify --home "$D/south"
 if [ -n "$hn" ] && [ "$hn" = "$hs" ]; then
