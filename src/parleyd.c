@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
@@ -289,6 +290,32 @@ dm_drop(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], unsigned path,
 		log_debug("path %u: no session to end", path);
 }
 
+/* The delivery engine's alarms (a forked chain), raised as alerts. */
+static void
+dm_alarm(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], const char *kind,
+    const char *text)
+{
+	struct daemon *dm = ctx;
+	char full[2 * ENVELOPE_ID_LEN + 1], key[96];
+	struct timeval tv;
+	uint64_t now;
+	json_t *o;
+
+	if (dm->alerts == NULL)
+		return;
+	gettimeofday(&tv, NULL);
+	now = (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+	hex_encode(full, ch, ENVELOPE_ID_LEN);
+	snprintf(key, sizeof key, "%s-%.16s-%llu", kind, full,
+	    (unsigned long long)now);
+	if ((o = json_pack("{s:s, s:s, s:s, s:s}", "key", key, "kind", kind,
+	    "channel", full, "text", text)) == NULL)
+		return;
+	if (alert_raise(dm->alerts, o, now, NULL) != 0)
+		log_warn("could not raise the %s alert", kind);
+	json_decref(o);
+}
+
 static void
 dm_hold(void *ctx)
 {
@@ -447,7 +474,7 @@ messages_open(const char *home, const struct keys *k,
     struct store **st)
 {
 	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm,
-	    dm_hold, dm_flush };
+	    dm_hold, dm_flush, dm_alarm };
 	uint64_t eff;
 	int r;
 

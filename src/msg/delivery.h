@@ -43,6 +43,7 @@
 #define DELIVERY_STALL_MS 3000		/* no receipt: resend from the last */
 #define DELIVERY_SYNC_RETRY_MS 2000	/* no SYNC from the peer: ask again */
 #define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
+#define DELIVERY_ALARM_MS 60000		/* one alarm alert per channel */
 #define DELIVERY_SUBMIT_MAX 8192	/* submitted, awaiting the next pump */
 #define DELIVERY_WAIT_MAX 65536		/* committed, awaiting their receipt */
 
@@ -74,6 +75,14 @@ struct delivery_io {
 	 * that follows, so what it sent early is on the wire meanwhile. */
 	void (*hold)(void *ctx);
 	void (*flush)(void *ctx);
+	/* Optional: an ALARM of kind ("chain-forked": the peer signed
+	 * another message at a seq of its chain that we hold, or a receipt
+	 * naming another message at a seq of ours) to raise as an alert;
+	 * text names it and carries the signed record as evidence (hex).
+	 * At most one per channel and DELIVERY_ALARM_MS (the others are
+	 * logged and counted). */
+	void (*alarm)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
+	    const char *kind, const char *text);
 };
 
 /* Per channel numbers, for status and tests. */

@@ -54,6 +54,9 @@ struct dl_channel {
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	uint64_t progress_ms, sync_ms, gap_sync_ms;
 	uint64_t refused, resends;
+	/* dl_alarm: the DELIVERY_ALARM_MS period of the last alarm raised
+	 * (+1; 0 none), and how many more came in it. */
+	uint64_t alarm_period, alarms_quiet;
 	/* FLASH copies on the other live paths (delivery_send.c copy_paths):
 	 * per path, the seq of the last MSG copied there in an unbroken run
 	 * after what the peer holds; 0: none since the run restarted

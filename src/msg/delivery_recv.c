@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
 #include "base/log.h"
 #include "msg/delivery_int.h"
 #include "msg/recover.h"
@@ -34,6 +35,83 @@ refuse(struct delivery *d, struct dl_channel *c, unsigned path,
 			d->io.drop(d->io.ctx, c->id, path,
 			    delivery_refusal_name(code));
 	}
+}
+
+/* An ALARM about channel c: logged, and raised as an alert (io.alarm)
+ * at most once per DELIVERY_ALARM_MS; the next one in that period is
+ * logged too, the rest counted (a peer repeating a record cannot fill
+ * the store with alerts). evidence: the signed record, in hex. */
+static void
+dl_alarm(struct delivery *d, struct dl_channel *c, const char *kind,
+    const char *what, const uint8_t *evidence, size_t n)
+{
+	uint64_t period = dl_now(d) / DELIVERY_ALARM_MS + 1;
+	char text[1024], *hex;
+
+	if (c->alarm_period == period) {
+		if (c->alarms_quiet++ == 0)
+			log_error("ALARM channel %s: %s (again within %d s: not "
+			    "raised as a new alert; the next ones are counted)",
+			    c->idhex, what, DELIVERY_ALARM_MS / 1000);
+		return;
+	}
+	if (c->alarms_quiet > 1)
+		log_error("channel %s: %llu more alarms came in the period "
+		    "after the last alert", c->idhex,
+		    (unsigned long long)c->alarms_quiet - 1);
+	c->alarm_period = period;
+	c->alarms_quiet = 0;
+	log_error("ALARM channel %s: %s", c->idhex, what);
+	if (d->io.alarm == NULL)
+		return;
+	if ((hex = malloc(2 * n + 1)) == NULL)
+		return;
+	hex_encode(hex, evidence, n);
+	snprintf(text, sizeof text, "%s; the signed record: %.600s", what,
+	    hex);
+	free(hex);
+	d->io.alarm(d->io.ctx, c->id, kind, text);
+}
+
+/*
+ * A head at a seq we hold: a repeat (a FLASH copy's, a resend), answered
+ * with our receipt again; unless it names another message there. Signed
+ * by the peer, that is its chain forking: it signed two histories, and
+ * this head with our stored one proves it (an ALARM, the head kept in the
+ * alert as evidence; not stored, not receipted). Not signed by it: a
+ * forged record (refused; the session ends). 0: a plain repeat.
+ */
+static int
+head_repeat(struct delivery *d, struct dl_channel *c, unsigned path,
+    const struct chain_head *h, const uint8_t *b, size_t n)
+{
+	uint8_t ours[1][ENVELOPE_ID_LEN];
+	char what[256], a[17], o[17];
+	int r;
+
+	if (h->seq == c->v.seq)
+		memcpy(ours[0], c->v.id, ENVELOPE_ID_LEN);
+	else if ((r = store_ids_range(d->s, c->id, (uint8_t)(1 - c->self),
+	    h->seq - 1, 1, ours)) != 0) {
+		log_warn("channel %s: cannot check a repeated head from %s "
+		    "against our seq %llu: %s", c->idhex, c->peer,
+		    (unsigned long long)h->seq, store_errmsg(d->s));
+		return 0;
+	}
+	if (sodium_memcmp(ours[0], h->id, ENVELOPE_ID_LEN) == 0)
+		return 0;
+	if ((r = chain_head_verify(h, c->peer_pub)) != 0) {
+		refuse(d, c, path, "HEAD", h->seq, r);
+		return r;
+	}
+	c->refused++;
+	hex_encode(a, h->id, 8);
+	hex_encode(o, ours[0], 8);
+	snprintf(what, sizeof what, "%s signed another message at seq %llu "
+	    "of its chain (%s) than the one this store holds there (%s): its "
+	    "chain forks", c->peer, (unsigned long long)h->seq, a, o);
+	dl_alarm(d, c, "chain-forked", what, b, n);
+	return ERR_CHAIN;
 }
 
 /* A repeat: the same message again (ignored) or another one at a seq we
@@ -198,7 +276,8 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	r = chain_accept_head(&c->v, &h, &acc);
 	if (r == ERR_REPLAY) {
-		dl_send_receipt_on(d, c, path);	/* tell it again */
+		if (head_repeat(d, c, path, &h, b, n) == 0)
+			dl_send_receipt_on(d, c, path);	/* tell it again */
 		return;
 	}
 	if (r != 0) {
@@ -374,12 +453,13 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 			return r;
 		}
 		if (sodium_memcmp(ours[0], rc.id, ENVELOPE_ID_LEN) != 0) {
-			log_error("ALARM channel %s: the %s from %s names "
+			char text[256];
+			snprintf(text, sizeof text, "the %s from %s names "
 			    "another message at seq %llu than our chain "
-			    "holds: the chains diverge; not counted",
-			    c->idhex, what, c->peer,
-			    (unsigned long long)rc.seq);
+			    "holds: the chains diverge; not counted", what,
+			    c->peer, (unsigned long long)rc.seq);
 			c->refused++;
+			dl_alarm(d, c, "chain-forked", text, b, n);
 			return ERR_CHAIN;
 		}
 	}

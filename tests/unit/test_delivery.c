@@ -45,6 +45,8 @@ struct node {
 	struct node *peer;
 	bool connected, woken;
 	uint64_t drops;
+	uint64_t alarms;		/* io.alarm calls */
+	char alarm[1024];		/* the last one's kind: text */
 };
 
 static uint8_t chan[32];
@@ -110,6 +112,16 @@ io_drop(void *ctx, const uint8_t c[32], unsigned path, const char *why)
 	x->drops++;
 }
 
+static void
+io_alarm(void *ctx, const uint8_t c[32], const char *kind, const char *text)
+{
+	struct node *x = ctx;
+
+	(void)c;
+	x->alarms++;
+	snprintf(x->alarm, sizeof x->alarm, "%s: %s", kind, text);
+}
+
 static uint64_t
 io_now(void *ctx)
 {
@@ -145,7 +157,7 @@ static void
 engines_start(void)
 {
 	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
-	    NULL, NULL };
+	    NULL, NULL, io_alarm };
 	struct node *n[2] = { &na, &nb };
 
 	for (int i = 0; i < 2; i++) {
@@ -1648,6 +1660,76 @@ test_flash_active_full(void)
 }
 
 /*
+ * The peer signs a head over another message at a seq of its chain that
+ * south holds (it forks its chain): south raises the ALARM, once as an
+ * alert with the signed head as evidence, neither stores nor receipts it,
+ * and goes on; a second within the minute is logged, not raised again. A
+ * head "from north" there signed by another key is forged: refused, the
+ * session ended, no alarm. The honest repeat of a head (a FLASH copy's)
+ * is answered with the receipt again, as before.
+ */
+static void
+test_head_equivocation(void)
+{
+	struct delivery_stats st;
+	struct chain_head h;
+	struct answers a;
+	struct seen s;
+	uint8_t rec[CHAIN_HEAD_MAX];
+	uint64_t drops, rc;
+	size_t n;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	submit(ENVELOPE_ROUTINE, "one", &a);
+	submit(ENVELOPE_ROUTINE, "two", &a);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 2);
+	/* north's head at seq 1 over another id */
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, chan, 32);
+	h.sender = 0;
+	h.seq = 1;
+	memset(h.id, 0x42, sizeof h.id);
+	CHECK_INT(chain_head_sign(&h, &na.k), 0);
+	CHECK_INT(chain_head_encode(&h, rec, sizeof rec, &n), 0);
+	rc = pba.rc_on[0];
+	delivery_record(nb.d, chan, 0, DELIVERY_REC_HEAD, rec, n);
+	CHECK_INT(nb.alarms, 1);
+	CHECK_CONTAINS(nb.alarm, "chain-forked: north signed another message "
+	    "at seq 1 of its chain (4242424242424242)");
+	CHECK_CONTAINS(nb.alarm, "the signed record: ");
+	CHECK(log_has("ALARM channel"));
+	CHECK_INT(pba.rc_on[0], rc);		/* not receipted */
+	delivery_record(nb.d, chan, 0, DELIVERY_REC_HEAD, rec, n);
+	CHECK_INT(nb.alarms, 1);		/* logged, not raised again */
+	CHECK(log_has("not raised as a new alert"));
+	/* forged: another key */
+	drops = nb.drops;
+	h.id[0] = 0x43;
+	CHECK_INT(chain_head_sign(&h, &nb.k), 0);
+	CHECK_INT(chain_head_encode(&h, rec, sizeof rec, &n), 0);
+	delivery_record(nb.d, chan, 0, DELIVERY_REC_HEAD, rec, n);
+	CHECK(nb.drops > drops);
+	CHECK_INT(nb.alarms, 1);
+	CHECK_INT(received(&nb, 0, &s), 2);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.received, 2);
+	/* the next message goes on */
+	connect_both(true);
+	run(1000000);
+	submit(ENVELOPE_ROUTINE, "three", &a);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &s), 3);
+	CHECK_INT(s.bad, 0);
+	engines_stop(false);
+}
+
+/*
  * A queued FLASH (an approved one, delivery_queue) does not wait for the
  * receipt of the batch in flight, as a queued ROUTINE does (group commit
  * gathers the next batch meanwhile): it is assigned and sent at once.
@@ -1816,6 +1898,7 @@ main(void)
 	RUN(test_flash_copy_head_broken_run);
 	RUN(test_flash_active_full);
 	RUN(test_flash_queued_not_batched);
+	RUN(test_head_equivocation);
 	RUN(test_flash_copy_run_swap);
 	RUN(test_active_session_swap);
 	if (harness_failed) {
