@@ -331,14 +331,20 @@ compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 	uint8_t (*ours)[ENVELOPE_ID_LEN];
 	char a[17], b[17];
 	bool behind = false;
-	int r = 0;
+	int r = 0, serr = 0;
 
 	if ((ours = malloc(CHECKPOINT_IDS_MAX * ENVELOPE_ID_LEN)) == NULL)
 		return ERR_NOMEM;
+	/* A chain that cannot be read (serr, the first such error) does
+	 * not keep the other from being compared: a divergence there is
+	 * still named. */
 	for (uint8_t i = 0; i < 2 && r == 0; i++) {
 		if ((r = store_ids_range(e->s, e->channel, i, c->base[i],
-		    c->nids[i], ours)) != 0)
-			break;
+		    c->nids[i], ours)) != 0) {
+			serr = serr ? serr : r;
+			r = 0;
+			continue;
+		}
 		for (size_t k = 0; k < c->nids[i]; k++) {
 			if (memcmp(ours[k], c->ids[i][k], ENVELOPE_ID_LEN) == 0)
 				continue;
@@ -362,8 +368,11 @@ compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 		if (r != 0 || c->cp.seq[i] == 0)
 			continue;	/* seq 0: zeros (the decoder's rule) */
 		if ((r = store_ids_range(e->s, e->channel, i,
-		    c->cp.seq[i] - 1, 1, ours)) != 0)
-			break;
+		    c->cp.seq[i] - 1, 1, ours)) != 0) {
+			serr = serr ? serr : r;
+			r = 0;
+			continue;
+		}
 		if (memcmp(ours[0], zero_id, ENVELOPE_ID_LEN) == 0)
 			behind = true;
 		else if (memcmp(ours[0], c->cp.id[i], ENVELOPE_ID_LEN) != 0) {
@@ -376,7 +385,11 @@ compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
 		}
 	}
 	free(ours);
-	return r == 0 && behind ? ERR_AGAIN : r;
+	if (r != 0)
+		return r;
+	if (serr != 0)
+		return serr;
+	return behind ? ERR_AGAIN : 0;
 }
 
 /* A co-signed checkpoint is stored on both sides (docs/transcript.md);
