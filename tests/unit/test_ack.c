@@ -837,6 +837,7 @@ test_owed_matches_recount(void)
 	uint8_t text[] = "rolled back", prev[ENVELOPE_ID_LEN];
 	struct store_msg m;
 	uint64_t f, l;
+	size_t n;
 
 	memset(&o, 0, sizeof o);
 	o.t = 1700000000000ull;
@@ -856,6 +857,15 @@ test_owed_matches_recount(void)
 			    true);
 		}
 	owed_peer(&o, 0, ENVELOPE_TEXT, 3, text, 4, 0);
+	/* older still, at one time, the later of each pair of a higher
+	 * precedence: the oldest is the highest precedence's */
+	for (unsigned c = 0; c < 2; c++)
+		for (uint8_t p = 4; p-- > 1;) {
+			owed_peer(&o, c, ENVELOPE_TEXT, p, text, 4,
+			    o.t - 60000);
+			owed_ours(&o, c, ENVELOPE_TEXT, p, text, 4,
+			    o.t - 60000, true);
+		}
 	/* a record older than the watch: the first count reads it whole */
 	for (int i = 0; i < 40; i++)
 		owed_step(&o);
@@ -865,19 +875,27 @@ test_owed_matches_recount(void)
 		owed_step(&o);
 		owed_check(&o);
 	}
-	/* a group rolled back: its text and its ACK leave no trace (the
-	 * counts inside it are the recount's, nothing kept from there) */
+	/* a group rolled back: its text and its ACK (of a text owed till
+	 * then) leave no trace (the counts inside it are the recount's,
+	 * nothing kept from there) */
+	owed_peer(&o, 0, ENVELOPE_TEXT, 3, text, 4, o.t);
 	memcpy(prev, o.prev[0], sizeof prev);
+	n = o.nid[0][1];
+	owed_check(&o);
 	CHECK_INT(store_txn_begin(o.s), 0);
-	owed_peer(&o, 0, ENVELOPE_TEXT, 0, text, sizeof text - 1, o.t);
-	owed_ack(&o, 0, 0, o.ids[0][1][0], o.t, true);
+	owed_peer(&o, 0, ENVELOPE_TEXT, 0, text, sizeof text - 1,
+	    o.t - 90000);
+	owed_ack(&o, 0, 0, prev, o.t, true);
 	owed_check(&o);
 	store_txn_rollback(o.s);
 	o.seq[0]--;			/* the peer's text is gone */
-	o.nid[0][1]--;
+	o.nid[0][1] = n;
 	memcpy(o.prev[0], prev, sizeof prev);
 	CHECK_INT(store_get_at(o.s, o.ch[0], 1, o.seq[0] + 1, &m),
 	    ERR_NOT_FOUND);
+	owed_check(&o);
+	/* its seq taken again by another text */
+	owed_peer(&o, 0, ENVELOPE_TEXT, 2, text, 4, o.t - 1000);
 	owed_check(&o);
 	/* the same seq and qids taken again by others, after the rollback */
 	for (int i = 0; i < 20; i++) {
