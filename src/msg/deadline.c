@@ -368,7 +368,6 @@ owed_drop(struct deadline_watch *w, struct owed_chan *c)
 struct owed_acks {
 	struct deadline_watch *w;
 	struct owed_chan *c;
-	int64_t top;			/* the highest qid read */
 	struct store_ack_ref a[OWED_ACK_BATCH];
 	size_t n;
 };
@@ -436,7 +435,6 @@ ack_row(void *arg, const struct store_ack_ref *a)
 {
 	struct owed_acks *oa = arg;
 
-	oa->top = a->qid;
 	if (a->named) {
 		oa->a[oa->n++] = *a;
 		if (oa->n == OWED_ACK_BATCH)
@@ -488,27 +486,26 @@ owed_update(struct deadline_watch *w, struct owed_chan *c)
 	int64_t q;
 	int r;
 
+	/* first how far the ACKs go: every row up to it is committed (a
+	 * row's qid is above every row before it), so the lists read after
+	 * see every ACK up to it; rows of other channels and other kinds
+	 * are passed over once, not at every call */
+	if ((r = store_qid_top(w->s, &q)) != 0)
+		return r;
 	if (!c->built) {
-		/* first where the ACKs start: the lists read after it see
-		 * every ACK up to it */
-		if ((r = store_qid_top(w->s, &q)) != 0)
-			return r;
 		c->ack_qid = q;
 		c->built = true;
-	} else {
+	} else if (q > c->ack_qid) {
 		if ((oa = malloc(sizeof *oa)) == NULL)
 			return ERR_NOMEM;
 		oa->w = w;
 		oa->c = c;
-		oa->top = c->ack_qid;
 		oa->n = 0;
-		/* up to the highest qid read: the listing reads one snapshot,
-		 * and what commits later lies above it */
-		if ((r = store_acks_after_each(w->s, c->id, c->ack_qid,
+		if ((r = store_acks_after_each(w->s, c->id, c->ack_qid, q,
 		    ack_row, oa)) != 0)
 			goto out;
 		acks_apply(oa);
-		c->ack_qid = oa->top;
+		c->ack_qid = q;
 	}
 	for (unsigned who = 0; who < 2; who++) {
 		struct owed_list *l = &c->who[who];

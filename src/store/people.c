@@ -682,7 +682,7 @@ store_owed_after_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 
 int
 store_acks_after_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    int64_t after_qid, store_ack_ref_fn fn, void *arg)
+    int64_t after_qid, int64_t upto_qid, store_ack_ref_fn fn, void *arg)
 {
 	struct store_ack_ref a;
 	sqlite3_stmt *st = NULL;
@@ -693,11 +693,12 @@ store_acks_after_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	/* A qid range of the table ("+": not index message_acked, which
 	 * would read every ACK of the channel). */
 	if ((r = pprep(s, &st, "SELECT qid, sender, time_ms, substr(body, 5,"
-	    " 32) FROM message WHERE qid > ?2 AND +kind = 2 AND +channel = ?1"
-	    " ORDER BY qid")) != 0)
+	    " 32) FROM message WHERE qid > ?2 AND qid <= ?3 AND +kind = 2 AND"
+	    " +channel = ?1 ORDER BY qid")) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, after_qid);
+	sqlite3_bind_int64(st, 3, upto_qid);
 	while ((r = pstep(s, st)) == 1) {
 		memset(&a, 0, sizeof a);
 		a.qid = sqlite3_column_int64(st, 0);

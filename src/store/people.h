@@ -157,13 +157,14 @@ int store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
  * sender) whose seq is in (after_seq, upto_seq], time_ms above 0, with no
  * ACK from the other party; in seq order.
  *
- * store_acks_after_each: every ACK (kind 2) of channel whose qid is above
- * after_qid, in qid order, with the id its body names (bytes 4..35, as
+ * store_acks_after_each: every ACK (kind 2) of channel whose qid is in
+ * (after_qid, upto_qid], in qid order, with the id its body names (bytes 4..35, as
  * index message_acked reads it; named false for a body too short to hold
  * one). Rows get their qid when inserted, one above the highest (messages
  * are never deleted), and a connection inserts only under the write lock,
  * so a commit's new rows all lie above what any earlier reader saw: a
- * caller that remembers the highest qid it read misses none.
+ * caller that reads up to store_qid_top taken before, and on from there
+ * the next time, misses none.
  */
 struct store_ack_ref {
 	int64_t qid;
@@ -177,7 +178,7 @@ int store_owed_after_each(struct store *s,
     const uint8_t channel[STORE_ID_LEN], uint8_t sender, uint64_t after_seq,
     uint64_t upto_seq, store_msg_fn fn, void *arg) WUR;
 int store_acks_after_each(struct store *s,
-    const uint8_t channel[STORE_ID_LEN], int64_t after_qid,
+    const uint8_t channel[STORE_ID_LEN], int64_t after_qid, int64_t upto_qid,
     store_ack_ref_fn fn, void *arg) WUR;
 /* The highest qid of any message, 0 when there is none: where such a
  * caller starts when it reads the record whole. ERR_STATE as above. */
