@@ -434,6 +434,9 @@ people_open(const struct keys *k, const struct agreement *ags, size_t n,
 			    ags[i].party[1 - j].name, ags[i].ack_deadline_s))
 			    != 0)
 				return r;
+	/* status's owed counts: the record read once now, before any
+	 * link or client is served, not in the first status's request */
+	deadline_owed_warm(dm->dw);
 	return 0;
 }
 

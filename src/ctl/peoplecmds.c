@@ -727,7 +727,7 @@ ctl_people_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 		return;
 	ch = delivery_channel_id(env->delivery, i);
 	deadlines_of(env, ch, dl);
-	if (deadline_owed(delivery_store(env->delivery), ch,
+	if (deadline_owed(env->deadlines, delivery_store(env->delivery), ch,
 	    delivery_channel_self(env->delivery, i), dl, now_ms(), &waiting,
 	    &we, &peer) != 0)
 		return;

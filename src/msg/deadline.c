@@ -29,6 +29,37 @@ struct wchan {
 	uint64_t scanned_seq[2];	/* per sender: seqs up to here too */
 };
 
+/*
+ * status's owed counts, kept per channel and sender (deadline_owed):
+ *  1. every text of the sender with seq <= seq, time above 0 and no ACK
+ *     from the other party among those with qid <= ack_qid is in v, in
+ *     seq order, and nothing else is;
+ *  2. so, as messages are never deleted or rewritten and an ACK never
+ *     goes away, a query reads only the ACKs above ack_qid (dropping what
+ *     they name from v) and the seqs above seq (adding what is owed);
+ *  3. nothing is read into it inside a transaction (it may roll back).
+ */
+struct owed_ent {
+	int64_t qid;
+	uint64_t time_ms;
+	uint8_t id[ENVELOPE_ID_LEN];
+	uint8_t precedence;
+};
+
+struct owed_list {
+	uint64_t seq;			/* seqs up to here are in v or acked */
+	struct owed_ent *v;
+	size_t n, cap;
+};
+
+struct owed_chan {
+	uint8_t id[ENVELOPE_ID_LEN];
+	bool built;			/* false: read the record whole */
+	bool too_big;			/* over DEADLINE_OWED_MAX: recount */
+	int64_t ack_qid;		/* ACKs up to here are applied */
+	struct owed_list who[2];
+};
+
 struct deadline_watch {
 	struct store *s;
 	struct alerter *a;
@@ -36,6 +67,9 @@ struct deadline_watch {
 	struct wchan ch[DEADLINE_MAX_CHANNELS];
 	int failing;		/* the last scan's first error, 0: none */
 	int failed_now;		/* this tick's first error */
+	struct owed_chan owed[DEADLINE_MAX_CHANNELS];
+	size_t nowed;
+	size_t owed_total;	/* entries in every owed list */
 };
 
 /* A failed listing is logged when scans start failing (or fail
@@ -66,6 +100,11 @@ deadline_watch_new(struct store *s, struct alerter *a,
 void
 deadline_watch_free(struct deadline_watch *w)
 {
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < w->nowed; i++)
+		for (unsigned who = 0; who < 2; who++)
+			free(w->owed[i].who[who].v);
 	free(w);
 }
 
@@ -279,19 +318,27 @@ owed_row(void *arg, struct store_msg *m)
 	return 0;
 }
 
+static void
+owed_init(struct deadline_owed *waiting, struct deadline_owed *we_overdue,
+    struct deadline_owed *peer_overdue)
+{
+	memset(waiting, 0, sizeof *waiting);
+	memset(we_overdue, 0, sizeof *we_overdue);
+	memset(peer_overdue, 0, sizeof *peer_overdue);
+	waiting->top = we_overdue->top = peer_overdue->top = -1;
+}
+
 int
-deadline_owed(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
-    uint8_t self, const uint32_t deadline_s[4], uint64_t now_ms,
+deadline_owed_recount(struct store *s,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self,
+    const uint32_t deadline_s[4], uint64_t now_ms,
     struct deadline_owed *waiting, struct deadline_owed *we_overdue,
     struct deadline_owed *peer_overdue)
 {
 	struct owed ow = { s, self, deadline_s, now_ms, waiting, we_overdue,
 	    peer_overdue };
 
-	memset(waiting, 0, sizeof *waiting);
-	memset(we_overdue, 0, sizeof *we_overdue);
-	memset(peer_overdue, 0, sizeof *peer_overdue);
-	waiting->top = we_overdue->top = peer_overdue->top = -1;
+	owed_init(waiting, we_overdue, peer_overdue);
 	for (unsigned p = 0; p < 4; p++)
 		for (unsigned who = 0; who < 2; who++) {
 			int r = store_unacked_each(s, channel, (uint8_t)who,
@@ -301,4 +348,291 @@ deadline_owed(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 				return r;
 		}
 	return 0;
+}
+
+static void
+owed_drop(struct deadline_watch *w, struct owed_chan *c)
+{
+	for (unsigned who = 0; who < 2; who++) {
+		w->owed_total -= c->who[who].n;
+		free(c->who[who].v);
+		memset(&c->who[who], 0, sizeof c->who[who]);
+	}
+	c->built = false;
+	c->ack_qid = 0;
+}
+
+/* ACKs read, applied by the batch: sorted by the id they name. */
+#define OWED_ACK_BATCH 4096
+
+struct owed_acks {
+	struct deadline_watch *w;
+	struct owed_chan *c;
+	struct store_ack_ref a[OWED_ACK_BATCH];
+	size_t n;
+};
+
+static int
+ack_cmp(const void *x, const void *y)
+{
+	return memcmp(((const struct store_ack_ref *)x)->acked,
+	    ((const struct store_ack_ref *)y)->acked, ENVELOPE_ID_LEN);
+}
+
+/* Whether a (an ACK, by the id it names) acknowledges e of sender who as
+ * the recount's query tests it: from the other party, stamped at most
+ * STORE_ACK_ANY after e (e's time is above 0, so the sum fits). */
+static bool
+acks(const struct store_ack_ref *a, unsigned who, const struct owed_ent *e)
+{
+	return a->sender != who && a->time_ms >= 0 && (uint64_t)a->time_ms <=
+	    e->time_ms + STORE_ACK_ANY;
+}
+
+static bool
+acked(const struct owed_acks *oa, unsigned who, const struct owed_ent *e)
+{
+	size_t lo = 0, hi = oa->n, mid;
+	int d;
+
+	while (lo < hi) {	/* the first whose id is not below e's */
+		mid = lo + (hi - lo) / 2;
+		d = memcmp(oa->a[mid].acked, e->id, ENVELOPE_ID_LEN);
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < oa->n && memcmp(oa->a[lo].acked, e->id,
+	    ENVELOPE_ID_LEN) == 0; lo++)
+		if (acks(&oa->a[lo], who, e))
+			return true;
+	return false;
+}
+
+/* Drops from both lists what the batch acknowledges. */
+static void
+acks_apply(struct owed_acks *oa)
+{
+	if (oa->n == 0)
+		return;
+	qsort(oa->a, oa->n, sizeof oa->a[0], ack_cmp);
+	for (unsigned who = 0; who < 2; who++) {
+		struct owed_list *l = &oa->c->who[who];
+		size_t k = 0;
+
+		for (size_t i = 0; i < l->n; i++)
+			if (!acked(oa, who, &l->v[i]))
+				l->v[k++] = l->v[i];
+		oa->w->owed_total -= l->n - k;
+		l->n = k;
+	}
+	oa->n = 0;
+}
+
+static int
+ack_row(void *arg, const struct store_ack_ref *a)
+{
+	struct owed_acks *oa = arg;
+
+	if (a->named) {
+		oa->a[oa->n++] = *a;
+		if (oa->n == OWED_ACK_BATCH)
+			acks_apply(oa);
+	}
+	return 0;
+}
+
+struct owed_add {
+	struct deadline_watch *w;
+	struct owed_list *l;
+};
+
+static int
+owed_add_row(void *arg, struct store_msg *m)
+{
+	struct owed_add *oa = arg;
+	struct owed_list *l = oa->l;
+	struct owed_ent *e;
+	size_t cap;
+
+	if (oa->w->owed_total >= DEADLINE_OWED_MAX)
+		return ERR_FULL;
+	if (l->n == l->cap) {
+		cap = l->cap ? 2 * l->cap : 64;
+		if ((e = reallocarray(l->v, cap, sizeof *e)) == NULL)
+			return ERR_NOMEM;
+		l->v = e;
+		l->cap = cap;
+	}
+	e = &l->v[l->n++];
+	e->qid = m->qid;
+	e->time_ms = m->time_ms;
+	memcpy(e->id, m->id, ENVELOPE_ID_LEN);
+	e->precedence = m->precedence;
+	oa->w->owed_total++;
+	return 0;
+}
+
+/* Brings c up to date with the store (invariant 1 of owed_chan):
+ * ERR_STATE inside a transaction, with c as it was. */
+static int
+owed_update(struct deadline_watch *w, struct owed_chan *c)
+{
+	struct owed_acks *oa = NULL;
+	struct owed_add ad = { w, NULL };
+	uint8_t id[ENVELOPE_ID_LEN];
+	uint64_t top;
+	int64_t q;
+	int r;
+
+	/* first how far the ACKs go: every row up to it is committed (a
+	 * row's qid is above every row before it), so the lists read after
+	 * see every ACK up to it; rows of other channels and other kinds
+	 * are passed over once, not at every call */
+	if ((r = store_qid_top(w->s, &q)) != 0)
+		return r;
+	if (!c->built) {
+		c->ack_qid = q;
+		c->built = true;
+	} else if (q > c->ack_qid) {
+		if ((oa = malloc(sizeof *oa)) == NULL)
+			return ERR_NOMEM;
+		oa->w = w;
+		oa->c = c;
+		oa->n = 0;
+		if ((r = store_acks_after_each(w->s, c->id, c->ack_qid, q,
+		    ack_row, oa)) != 0)
+			goto out;
+		acks_apply(oa);
+		c->ack_qid = q;
+	}
+	for (unsigned who = 0; who < 2; who++) {
+		struct owed_list *l = &c->who[who];
+
+		if ((r = store_highest(w->s, c->id, (uint8_t)who, &top, id))
+		    != 0)
+			goto out;
+		if (top <= l->seq)
+			continue;
+		ad.l = l;
+		if ((r = store_owed_after_each(w->s, c->id, (uint8_t)who,
+		    l->seq, top, owed_add_row, &ad)) != 0)
+			goto out;
+		l->seq = top;
+	}
+out:
+	free(oa);
+	return r;
+}
+
+/* The oldest as the recount finds it: it reads by precedence (FLASH
+ * first), then by time, equal times in qid order (index message_due), and
+ * takes one only when strictly older than what it holds. */
+struct tally {
+	struct deadline_owed *o;
+	unsigned p;
+	int64_t qid;
+};
+
+static void
+tally(struct tally *t, const struct owed_ent *e)
+{
+	struct deadline_owed *o = t->o;
+
+	if (o->count++ == 0 || e->time_ms < o->oldest_ms ||
+	    (e->time_ms == o->oldest_ms && (e->precedence < t->p ||
+	    (e->precedence == t->p && e->qid < t->qid)))) {
+		o->oldest_ms = e->time_ms;
+		hex_encode(o->oldest_id, e->id, ENVELOPE_ID_LEN);
+		t->p = e->precedence;
+		t->qid = e->qid;
+	}
+	if (o->top < 0 || e->precedence < o->top)
+		o->top = e->precedence;
+}
+
+static struct owed_chan *
+owed_find(struct deadline_watch *w, const uint8_t channel[ENVELOPE_ID_LEN])
+{
+	struct owed_chan *c;
+
+	for (size_t i = 0; i < w->nowed; i++)
+		if (memcmp(w->owed[i].id, channel, ENVELOPE_ID_LEN) == 0)
+			return &w->owed[i];
+	if (w->nowed == DEADLINE_MAX_CHANNELS)
+		return NULL;
+	c = &w->owed[w->nowed++];
+	memset(c, 0, sizeof *c);
+	memcpy(c->id, channel, ENVELOPE_ID_LEN);
+	return c;
+}
+
+int
+deadline_owed(struct deadline_watch *w, struct store *s,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self,
+    const uint32_t deadline_s[4], uint64_t now_ms,
+    struct deadline_owed *waiting, struct deadline_owed *we_overdue,
+    struct deadline_owed *peer_overdue)
+{
+	struct tally tw = { waiting, 0, 0 }, twe = { we_overdue, 0, 0 },
+	    tp = { peer_overdue, 0, 0 };
+	struct owed_chan *c;
+	int r;
+
+	if (w == NULL || w->s != s || (c = owed_find(w, channel)) == NULL ||
+	    c->too_big)
+		goto recount;
+	if ((r = owed_update(w, c)) != 0) {
+		if (r == ERR_STATE)	/* in a transaction: c as it was */
+			goto recount;
+		owed_drop(w, c);
+		if (r != ERR_FULL)
+			return r;
+		log_warn("status: over %d messages owed; channel counted "
+		    "from the whole record at each status from now",
+		    DEADLINE_OWED_MAX);
+		c->too_big = true;
+		goto recount;
+	}
+	owed_init(waiting, we_overdue, peer_overdue);
+	for (unsigned who = 0; who < 2; who++) {
+		const struct owed_list *l = &c->who[who];
+
+		for (size_t i = 0; i < l->n; i++) {
+			const struct owed_ent *e = &l->v[i];
+			uint64_t due = e->time_ms + ack_deadline_ms(deadline_s,
+			    e->precedence);
+
+			if (who != self) {
+				tally(&tw, e);
+				if (now_ms > due)
+					tally(&twe, e);
+			} else if (now_ms > due)
+				tally(&tp, e);
+		}
+	}
+	return 0;
+recount:
+	return deadline_owed_recount(s, channel, self, deadline_s, now_ms,
+	    waiting, we_overdue, peer_overdue);
+}
+
+void
+deadline_owed_warm(struct deadline_watch *w)
+{
+	struct deadline_owed a, b, c;
+	int r;
+
+	for (size_t i = 0; i < w->n; i++)
+		if ((r = deadline_owed(w, w->s, w->ch[i].id, w->ch[i].self,
+		    w->ch[i].deadline_s, 0, &a, &b, &c)) != 0)
+			log_error("status: owed counts of channel %zu: %s "
+			    "(read at its first status)", i, err_str(r));
+}
+
+size_t
+deadline_owed_kept(const struct deadline_watch *w)
+{
+	return w->owed_total;
 }

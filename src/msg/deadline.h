@@ -54,12 +54,37 @@ struct deadline_owed {
 	int top;			/* highest precedence, -1: none */
 	char oldest_id[2 * ENVELOPE_ID_LEN + 1];
 };
-/* For channel with our index self and deadlines: what we owe (received
+/*
+ * For channel with our index self and deadlines: what we owe (received
  * messages with no ACK of ours: waiting counts all of them, overdue those
- * past due) and what the peer owes us past due. */
-int deadline_owed(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
-    uint8_t self, const uint32_t deadline_s[4], uint64_t now_ms,
+ * past due) and what the peer owes us past due. w (may be NULL: the
+ * recount) keeps, per channel and sender, the messages still owed at the
+ * last call and how far it read the chain and the ACKs; a call reads only
+ * the ACKs and the chain's seqs that came since (from any connection), so
+ * its cost grows with what is owed and what is new, not with the record.
+ * The first call for a channel reads the record whole (deadline_owed_warm).
+ * Inside a transaction on s, or past DEADLINE_OWED_MAX owed messages, it
+ * is the recount. s must be w's store.
+ */
+#define DEADLINE_OWED_MAX (1 << 19)	/* owed messages kept, in all */
+int deadline_owed(struct deadline_watch *w, struct store *s,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self,
+    const uint32_t deadline_s[4], uint64_t now_ms,
     struct deadline_owed *waiting, struct deadline_owed *we_overdue,
     struct deadline_owed *peer_overdue) WUR;
+/* The same numbers by reading every message of the channel (a listing
+ * per sender and precedence, the ACK test by index): the reference the
+ * tests hold deadline_owed to. Its cost grows with the record. */
+int deadline_owed_recount(struct store *s,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self,
+    const uint32_t deadline_s[4], uint64_t now_ms,
+    struct deadline_owed *waiting, struct deadline_owed *we_overdue,
+    struct deadline_owed *peer_overdue) WUR;
+/* Reads the record of every watched channel for deadline_owed now (at
+ * the daemon's start), not at the first status; a failure is logged and
+ * left to that status. */
+void deadline_owed_warm(struct deadline_watch *w);
+/* The owed messages w keeps, in all channels (for tests). */
+size_t deadline_owed_kept(const struct deadline_watch *w);
 
 #endif

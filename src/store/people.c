@@ -651,3 +651,87 @@ store_unacked_after_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)upto_seq);
 	return msg_rows(s, st, fn, arg);
 }
+
+int
+store_owed_after_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, uint64_t after_seq, uint64_t upto_seq, store_msg_fn fn,
+    void *arg)
+{
+	const uint64_t within[4] = { STORE_ACK_ANY, STORE_ACK_ANY,
+	    STORE_ACK_ANY, STORE_ACK_ANY };
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	/* store_unacked_each's test, each precedence (?2 there) at once:
+	 * a seq range of (channel, sender), index UNIQUE (channel, sender,
+	 * seq). */
+	if (!sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
+	if (after_seq > INT64_MAX || upto_seq > INT64_MAX)
+		return ERR_INVALID;
+	if ((r = unacked_prep(s, &st, "SELECT " STORE_MSG_COLS_NOBODY " FROM"
+	    " message m WHERE m.channel = ?1 AND m.seq > ?3 AND m.seq <= ?4"
+	    " AND m.precedence IN (0, 1, 2, 3) AND m.time_ms > 0 AND ?8 >= 0"
+	    UNACKED_TAIL(UNACKED_WITHIN) " ORDER BY m.seq", channel, sender,
+	    within, 0, NULL)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)after_seq);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)upto_seq);
+	return msg_rows(s, st, fn, arg);
+}
+
+int
+store_acks_after_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    int64_t after_qid, int64_t upto_qid, store_ack_ref_fn fn, void *arg)
+{
+	struct store_ack_ref a;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
+	/* A qid range of the table ("+": not index message_acked, which
+	 * would read every ACK of the channel). */
+	if ((r = pprep(s, &st, "SELECT qid, sender, time_ms, substr(body, 5,"
+	    " 32) FROM message WHERE qid > ?2 AND qid <= ?3 AND +kind = 2 AND"
+	    " +channel = ?1 ORDER BY qid")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after_qid);
+	sqlite3_bind_int64(st, 3, upto_qid);
+	while ((r = pstep(s, st)) == 1) {
+		memset(&a, 0, sizeof a);
+		a.qid = sqlite3_column_int64(st, 0);
+		a.sender = (uint8_t)sqlite3_column_int(st, 1);
+		a.time_ms = sqlite3_column_int64(st, 2);
+		a.named = sqlite3_column_bytes(st, 3) == STORE_ID_LEN;
+		if (a.named)
+			memcpy(a.acked, sqlite3_column_blob(st, 3),
+			    STORE_ID_LEN);
+		if ((r = fn(arg, &a)) != 0)
+			break;
+	}
+	pdone(s, st);
+	return r;
+}
+
+int
+store_qid_top(struct store *s, int64_t *qid)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*qid = 0;
+	if (!sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
+	if ((r = pprep(s, &st, "SELECT coalesce(max(qid), 0) FROM message"))
+	    != 0)
+		return r;
+	if ((r = pstep(s, st)) == 1) {
+		*qid = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0)
+		r = ERR_NOT_FOUND;
+	pdone(s, st);
+	return r;
+}

@@ -146,4 +146,42 @@ int store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
     WUR;
 
+/*
+ * For a cache of what is owed (msg/deadline.h deadline_owed), kept up to
+ * date by reading only what is new. Both refuse (ERR_STATE) while a
+ * transaction is open on s: what they read then may yet roll back.
+ *
+ * store_owed_after_each: by place in the chain, every precedence in one
+ * pass, what store_unacked_each lists over all time (from 0) with no ACK
+ * at all (STORE_ACK_ANY) and no alert test: the texts of (channel,
+ * sender) whose seq is in (after_seq, upto_seq], time_ms above 0, with no
+ * ACK from the other party; in seq order.
+ *
+ * store_acks_after_each: every ACK (kind 2) of channel whose qid is in
+ * (after_qid, upto_qid], in qid order, with the id its body names (bytes 4..35, as
+ * index message_acked reads it; named false for a body too short to hold
+ * one). Rows get their qid when inserted, one above the highest (messages
+ * are never deleted), and a connection inserts only under the write lock,
+ * so a commit's new rows all lie above what any earlier reader saw: a
+ * caller that reads up to store_qid_top taken before, and on from there
+ * the next time, misses none.
+ */
+struct store_ack_ref {
+	int64_t qid;
+	uint8_t sender;
+	int64_t time_ms;
+	bool named;
+	uint8_t acked[STORE_ID_LEN];
+};
+typedef int (*store_ack_ref_fn)(void *arg, const struct store_ack_ref *a);
+int store_owed_after_each(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], uint8_t sender, uint64_t after_seq,
+    uint64_t upto_seq, store_msg_fn fn, void *arg) WUR;
+int store_acks_after_each(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], int64_t after_qid, int64_t upto_qid,
+    store_ack_ref_fn fn, void *arg) WUR;
+/* The highest qid of any message, 0 when there is none: where such a
+ * caller starts when it reads the record whole. ERR_STATE as above. */
+int store_qid_top(struct store *s, int64_t *qid) WUR;
+
 #endif

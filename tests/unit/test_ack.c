@@ -643,6 +643,303 @@ test_alert_open(void)
 	store_close(s);
 }
 
+/*
+ * deadline_owed (status's counts, from what the watch keeps of the owed
+ * messages, read on from where it stopped) against deadline_owed_recount
+ * (every message read),
+ * for both parties' views and at several clocks, after each step of a
+ * mixed run: ours queued then assigned, or queued and assigned at once;
+ * the peer's received in runs; ACKs both ways, some queued unsent, some
+ * late, one naming a message of its own side or of another channel;
+ * equal times; a group rolled back; writes by another connection (texts
+ * and ACKs both ways, seen first inside a transaction); and a restart (a
+ * new watch reads the record again, at its warm-up).
+ */
+struct owed_run {
+	struct store *s;
+	struct deadline_watch *w;
+	uint8_t ch[2][ENVELOPE_ID_LEN];
+	uint8_t prev[2][ENVELOPE_ID_LEN];	/* the peer's chain, per channel */
+	uint64_t seq[2];
+	uint8_t ids[2][2][64][ENVELOPE_ID_LEN];	/* [channel][sender] texts */
+	size_t nid[2][2];
+	uint64_t t;
+	uint32_t rng;
+};
+
+static uint32_t
+owed_rand(struct owed_run *o, uint32_t n)
+{
+	o->rng = o->rng * 1103515245u + 12345u;
+	return (o->rng >> 16) % n;
+}
+
+static void
+owed_check(struct owed_run *o)
+{
+	static const uint32_t dl[4] = { 2, 5, 9, 20 };
+	struct deadline_owed a[3], b[3];
+
+	for (unsigned c = 0; c < 2; c++)
+		for (uint8_t self = 0; self < 2; self++)
+			for (uint64_t dt = 0; dt <= 30000; dt += 2500) {
+				CHECK_INT(deadline_owed(o->w, o->s, o->ch[c],
+				    self, dl, o->t + dt, &a[0], &a[1], &a[2]),
+				    0);
+				CHECK_INT(deadline_owed_recount(o->s, o->ch[c],
+				    self, dl, o->t + dt, &b[0], &b[1], &b[2]),
+				    0);
+				for (int k = 0; k < 3; k++) {
+					CHECK_INT(a[k].count, b[k].count);
+					CHECK_INT(a[k].oldest_ms, b[k].oldest_ms);
+					CHECK_INT(a[k].top, b[k].top);
+					CHECK_STR(a[k].oldest_id, b[k].oldest_id);
+				}
+			}
+}
+
+/* The peer's message on channel c (sender 1), received at once. */
+static void
+owed_peer(struct owed_run *o, unsigned c, uint32_t kind, uint8_t prec,
+    const uint8_t *body, size_t len, uint64_t t)
+{
+	uint8_t hdr[ENVELOPE_HEADER_MAX], id[ENVELOPE_ID_LEN];
+	struct envelope_header h;
+	struct store_draft d;
+	struct store_in in;
+	size_t hlen, added = 0;
+
+	memset(&d, 0, sizeof d);
+	d.channel = o->ch[c];
+	d.sender = 1;
+	d.seq = ++o->seq[c];
+	memcpy(d.prev, o->prev[c], ENVELOPE_ID_LEN);
+	d.time_ms = t;
+	d.precedence = prec;
+	d.kind = kind;
+	d.body = body;
+	d.body_len = len;
+	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
+	CHECK_INT(envelope_header_decode(&h, hdr, hlen), 0);
+	chain_store_in(&in, &h, hdr, hlen, body, len, id);
+	CHECK_INT(store_received_put(o->s, o->ch[c], 1, &in, 1, NULL, o->t,
+	    &added), 0);
+	memcpy(o->prev[c], id, ENVELOPE_ID_LEN);
+	if (kind == ENVELOPE_TEXT && o->nid[c][1] < 64)
+		memcpy(o->ids[c][1][o->nid[c][1]++], id, ENVELOPE_ID_LEN);
+}
+
+/* Ours on channel c (sender 0): queued, then the queue assigned. */
+static void
+owed_ours(struct owed_run *o, unsigned c, uint32_t kind, uint8_t prec,
+    const uint8_t *body, size_t len, uint64_t t, bool assign)
+{
+	struct store_msg m;
+	uint64_t f, l;
+	int64_t q;
+
+	CHECK_INT(chain_queue(o->s, o->ch[c], 0, prec, 0, kind, body, len, t,
+	    &q), 0);
+	if (!assign)
+		return;
+	CHECK_INT(store_assign_batch(o->s, o->ch[c], 0, 64, t,
+	    chain_store_build, NULL, &f, &l), 0);
+	for (uint64_t k = f; k <= l; k++) {
+		CHECK_INT(store_get_at(o->s, o->ch[c], 0, k, &m), 0);
+		if (m.kind == ENVELOPE_TEXT && o->nid[c][0] < 64)
+			memcpy(o->ids[c][0][o->nid[c][0]++], m.id,
+			    ENVELOPE_ID_LEN);
+		store_msg_fini(&m);
+	}
+}
+
+/* An ACK by side w on channel c naming id. */
+static void
+owed_ack(struct owed_run *o, unsigned c, unsigned w, const uint8_t *id,
+    uint64_t t, bool assign)
+{
+	struct ack_body b;
+	uint8_t body[ACK_BODY_MAX];
+	size_t len;
+
+	memset(&b, 0, sizeof b);
+	memcpy(b.acked, id, ENVELOPE_ID_LEN);
+	snprintf(b.operator, sizeof b.operator, "Duty Officer");
+	CHECK_INT(ack_body_encode(&b, body, sizeof body, &len), 0);
+	if (w == 1)
+		owed_peer(o, c, ENVELOPE_ACK, 1, body, len, t);
+	else
+		owed_ours(o, c, ENVELOPE_ACK, 1, body, len, t, assign);
+}
+
+static void
+owed_step(struct owed_run *o)
+{
+	uint8_t text[32];
+	unsigned c = owed_rand(o, 4) == 0 ? 1 : 0, w = owed_rand(o, 2);
+	uint8_t prec = (uint8_t)owed_rand(o, 4);
+	uint64_t t = o->t - owed_rand(o, 3) * 1000;	/* equal times too */
+	size_t len = (size_t)snprintf((char *)text, sizeof text, "text %u",
+	    owed_rand(o, 1000));
+	size_t n;
+
+	switch (owed_rand(o, 6)) {
+	case 0:
+	case 1:		/* a text; ours sometimes left queued a while */
+		if (w == 1)
+			owed_peer(o, c, ENVELOPE_TEXT, prec, text, len, t);
+		else
+			owed_ours(o, c, ENVELOPE_TEXT, prec, text, len, t,
+			    owed_rand(o, 3) != 0);
+		break;
+	case 2:
+	case 3:		/* side w acknowledges one of the other's, maybe
+			 * late, maybe not sent yet */
+		if ((n = o->nid[c][1 - w]) == 0)
+			break;
+		owed_ack(o, c, w, o->ids[c][1 - w][owed_rand(o, (uint32_t)n)],
+		    o->t + owed_rand(o, 2) * 20000, owed_rand(o, 2) != 0);
+		break;
+	case 4:		/* an ACK of one's own message, or of the other
+			 * channel's: acknowledges nothing here */
+		if ((n = o->nid[c][w]) > 0)
+			owed_ack(o, c, w, o->ids[c][w][owed_rand(o,
+			    (uint32_t)n)], o->t, true);
+		if ((n = o->nid[1 - c][1 - w]) > 0)
+			owed_ack(o, c, w, o->ids[1 - c][1 - w][owed_rand(o,
+			    (uint32_t)n)], o->t, true);
+		break;
+	default:	/* time passes */
+		o->t += 1000 + owed_rand(o, 4) * 1000;
+		break;
+	}
+}
+
+/* The watch of a daemon that starts: both channels watched, read at its
+ * warm-up. */
+static void
+owed_start(struct owed_run *o)
+{
+	static const uint32_t dl[4] = { 2, 5, 9, 20 };
+
+	CHECK_INT(deadline_watch_new(o->s, NULL, &o->w), 0);
+	for (unsigned c = 0; c < 2; c++)
+		CHECK_INT(deadline_watch_add(o->w, o->ch[c], 0, "south", dl), 0);
+	deadline_owed_warm(o->w);
+}
+
+static void
+test_owed_matches_recount(void)
+{
+	struct owed_run o;
+	struct store *other = NULL, *mine;
+	char path[300];
+	uint8_t text[] = "rolled back", prev[ENVELOPE_ID_LEN];
+	struct store_msg m;
+	uint64_t f, l;
+	size_t n;
+
+	memset(&o, 0, sizeof o);
+	o.t = 1700000000000ull;
+	o.rng = 7;
+	memset(o.ch[0], 0x31, ENVELOPE_ID_LEN);
+	memset(o.ch[1], 0x32, ENVELOPE_ID_LEN);
+	snprintf(path, sizeof path, "%s/owed.db", dir);
+	CHECK_INT(store_open(&o.s, path), 0);
+	CHECK_INT(deadline_watch_new(o.s, NULL, &o.w), 0);
+	/* equal times, older than the rest, both sides: the oldest is the
+	 * first stored; and one stamped 0 (a clock far off), which is never
+	 * counted */
+	for (unsigned c = 0; c < 2; c++)
+		for (int i = 0; i < 3; i++) {
+			owed_peer(&o, c, ENVELOPE_TEXT, 2, text, 4, o.t - 50000);
+			owed_ours(&o, c, ENVELOPE_TEXT, 2, text, 4, o.t - 50000,
+			    true);
+		}
+	owed_peer(&o, 0, ENVELOPE_TEXT, 3, text, 4, 0);
+	/* older still, at one time, the later of each pair of a higher
+	 * precedence: the oldest is the highest precedence's */
+	for (unsigned c = 0; c < 2; c++)
+		for (uint8_t p = 4; p-- > 1;) {
+			owed_peer(&o, c, ENVELOPE_TEXT, p, text, 4,
+			    o.t - 60000);
+			owed_ours(&o, c, ENVELOPE_TEXT, p, text, 4,
+			    o.t - 60000, true);
+		}
+	/* a record older than the watch: the first count reads it whole */
+	for (int i = 0; i < 40; i++)
+		owed_step(&o);
+	owed_check(&o);
+	CHECK(deadline_owed_kept(o.w) > 0);
+	for (int i = 0; i < 160; i++) {
+		owed_step(&o);
+		owed_check(&o);
+	}
+	/* a group rolled back: its text and its ACK (of a text owed till
+	 * then) leave no trace (the counts inside it are the recount's,
+	 * nothing kept from there) */
+	owed_peer(&o, 0, ENVELOPE_TEXT, 3, text, 4, o.t);
+	memcpy(prev, o.prev[0], sizeof prev);
+	n = o.nid[0][1];
+	owed_check(&o);
+	CHECK_INT(store_txn_begin(o.s), 0);
+	owed_peer(&o, 0, ENVELOPE_TEXT, 0, text, sizeof text - 1,
+	    o.t - 90000);
+	owed_ack(&o, 0, 0, prev, o.t, true);
+	owed_check(&o);
+	store_txn_rollback(o.s);
+	o.seq[0]--;			/* the peer's text is gone */
+	o.nid[0][1] = n;
+	memcpy(o.prev[0], prev, sizeof prev);
+	CHECK_INT(store_get_at(o.s, o.ch[0], 1, o.seq[0] + 1, &m),
+	    ERR_NOT_FOUND);
+	owed_check(&o);
+	/* its seq taken again by another text */
+	owed_peer(&o, 0, ENVELOPE_TEXT, 2, text, 4, o.t - 1000);
+	owed_check(&o);
+	/* the same seq and qids taken again by others, after the rollback */
+	for (int i = 0; i < 20; i++) {
+		owed_step(&o);
+		owed_check(&o);
+	}
+	/* another connection's writes: ours queued and assigned there, then
+	 * a mixed run of texts and ACKs both ways */
+	CHECK_INT(store_open(&other, path), 0);
+	CHECK_INT(chain_queue(other, o.ch[0], 0, 0, 0, ENVELOPE_TEXT, text,
+	    sizeof text - 1, o.t, &(int64_t){ 0 }), 0);
+	CHECK_INT(store_assign_batch(other, o.ch[0], 0, 64, o.t,
+	    chain_store_build, NULL, &f, &l), 0);
+	owed_check(&o);
+	for (int k = 0; k < 6; k++) {
+		mine = o.s;
+		o.s = other;
+		for (int i = 0; i < 10; i++)
+			owed_step(&o);
+		o.s = mine;
+		/* seen first inside a transaction: nothing kept from it */
+		if (k == 0) {
+			CHECK_INT(store_txn_begin(o.s), 0);
+			owed_check(&o);
+			store_txn_rollback(o.s);
+		}
+		owed_check(&o);
+	}
+	store_close(other);
+	/* a restart: a new watch, read at its warm-up; more of everything */
+	deadline_watch_free(o.w);
+	store_close(o.s);
+	CHECK_INT(store_open(&o.s, path), 0);
+	owed_start(&o);
+	CHECK(deadline_owed_kept(o.w) > 0);
+	owed_check(&o);
+	for (int i = 0; i < 100; i++) {
+		owed_step(&o);
+		owed_check(&o);
+	}
+	deadline_watch_free(o.w);
+	store_close(o.s);
+}
+
 int
 main(void)
 {
@@ -661,6 +958,7 @@ main(void)
 	RUN(test_alert_command_failures);
 	RUN(test_deadline_arrival_scan);
 	RUN(test_deadline_retried_after_store_error);
+	RUN(test_owed_matches_recount);
 	rc = harness_summary();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

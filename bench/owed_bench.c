@@ -1,0 +1,356 @@
+/*
+ * owed_bench.c: what `parley status`'s acknowledgment counts cost
+ * (deadline_owed, msg/deadline.h) on a long record: one channel holding N
+ * text messages, half ours and half the peer's, one a second, mixed
+ * precedences, every one acknowledged by the other side except one in
+ * UNACKED (default 10: a tenth owed both ways). The store is a file in
+ * /tmp with the daemon's page cache; the counts are
+ * taken at the end of the record, so most of what is owed is overdue.
+ * Times, on a new connection as at the daemon's start: the watch's
+ * warm-up (deadline_owed_warm: the record read whole once), then
+ * deadline_owed_recount (the reference: every message read) and
+ * deadline_owed (the kept owed messages, read on), after checking they
+ * agree; then deadline_owed again after each of 20 rounds of new traffic
+ * (20 texts and their ACKs, but one in UNACKED: a status while messages
+ * flow). Prints the median and the fastest of several calls in ms, wall
+ * and CPU of this process; judges nothing.
+ *
+ * Usage: owed_bench [N ...]   (default 10000 100000)
+ *        OWED_BENCH_UNACKED=2 owed_bench 100000   (half owed)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msg/ack.h"
+#include "msg/chain.h"
+#include "msg/deadline.h"
+#include "msg/envelope.h"
+#include "store/people.h"
+#include "store/store.h"
+
+#define BATCH 1000
+#define T0 1700000000000ull		/* the first message's time */
+#define CALLS_MIN 5
+#define CALLS_MS 3000.0			/* calls until this much time */
+#define ROUNDS 20			/* of new traffic, a status each */
+#define ROUND 20			/* texts in a round */
+
+static const uint32_t deadline_s[4] = { 600, 1800, 10800, 21600 };
+
+static void
+die(const char *what, int r)
+{
+	fprintf(stderr, "owed_bench: %s: %s\n", what, err_str(r));
+	exit(1);
+}
+
+static double
+now_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One side's chain as the bench writes it. */
+struct side {
+	uint8_t sender;
+	uint64_t seq;
+	uint8_t prev[ENVELOPE_ID_LEN];
+	uint8_t (*ids)[ENVELOPE_ID_LEN];	/* of its text messages */
+	uint64_t *times;
+	uint8_t *prec;
+	size_t n;
+};
+
+struct item {
+	uint32_t kind;
+	uint8_t precedence;
+	uint64_t time_ms;
+	uint8_t body[ACK_BODY_MAX];
+	size_t body_len;
+};
+
+/* Writes n items into side's chain: ours queued and assigned, the peer's
+ * received (headers built here as the peer would). */
+static void
+put(struct store *s, const uint8_t *ch, struct side *sd,
+    const struct item *it, size_t n)
+{
+	static uint8_t hdr[BATCH][ENVELOPE_HEADER_MAX];
+	static struct store_draft d[BATCH];
+	static struct store_assigned out[BATCH];
+	static struct store_in in[BATCH];
+	struct envelope_header h;
+	size_t hlen, added;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&d[i], 0, sizeof d[i]);
+		d[i].channel = ch;
+		d[i].sender = sd->sender;
+		d[i].seq = ++sd->seq;
+		memcpy(d[i].prev, sd->prev, ENVELOPE_ID_LEN);
+		d[i].time_ms = it[i].time_ms;
+		d[i].precedence = it[i].precedence;
+		d[i].marking = ENVELOPE_PRIVATE;
+		d[i].kind = it[i].kind;
+		d[i].body = it[i].body;
+		d[i].body_len = it[i].body_len;
+		if (sd->sender == 1) {
+			if ((r = chain_store_build(NULL, &d[i], hdr[i],
+			    sizeof hdr[i], &hlen, sd->prev)) != 0 ||
+			    (r = envelope_header_decode(&h, hdr[i], hlen))
+			    != 0)
+				die("build", r);
+			chain_store_in(&in[i], &h, hdr[i], hlen, d[i].body,
+			    d[i].body_len, sd->prev);
+		}
+	}
+	if (sd->sender == 1) {
+		if ((r = store_received_put(s, ch, 1, in, n, NULL,
+		    it[n - 1].time_ms, &added)) != 0)
+			die("store_received_put", r);
+		for (size_t i = 0; i < n; i++)
+			if (it[i].kind == ENVELOPE_TEXT)
+				memcpy(sd->ids[sd->n++], in[i].id,
+				    ENVELOPE_ID_LEN);
+		return;
+	}
+	if ((r = store_queue_assigned_run(s, d, n, it[n - 1].time_ms,
+	    chain_store_build, NULL, out)) != 0)
+		die("store_queue_assigned_run", r);
+	for (size_t i = 0; i < n; i++) {
+		if (out[i].r != 0)
+			die("draft", out[i].r);
+		if (it[i].kind == ENVELOPE_TEXT)
+			memcpy(sd->ids[sd->n++], out[i].id, ENVELOPE_ID_LEN);
+	}
+}
+
+/* Texts k .. k + n - 1 of the record (even: ours, odd: the peer's). */
+static void
+texts(struct store *s, const uint8_t *ch, struct side sd[2], size_t k,
+    size_t n)
+{
+	static struct item it[2][BATCH];
+	size_t m[2] = { 0, 0 };
+
+	for (size_t i = k; i < k + n; i++) {
+		struct item *x = &it[i % 2][m[i % 2]++];
+		struct side *o = &sd[i % 2];
+
+		x->kind = ENVELOPE_TEXT;
+		x->precedence = (uint8_t)(i % 7 == 0 ? 0 : i % 5 == 0 ? 1 :
+		    i % 3 == 0 ? 2 : 3);
+		x->time_ms = T0 + i * 1000;
+		x->body_len = (size_t)snprintf((char *)x->body,
+		    sizeof x->body, "message %zu of the record", i);
+		o->times[o->n + m[i % 2] - 1] = x->time_ms;
+		o->prec[o->n + m[i % 2] - 1] = x->precedence;
+	}
+	for (unsigned w = 0; w < 2; w++)
+		if (m[w] > 0)
+			put(s, ch, &sd[w], it[w], m[w]);
+}
+
+/* The ACKs by side w of the other's texts from..to-1, but one in every
+ * unacked, each a minute after its message. */
+static void
+acks(struct store *s, const uint8_t *ch, struct side sd[2], unsigned w,
+    size_t from, size_t to, size_t unacked)
+{
+	static struct item it[BATCH];
+	struct side *o = &sd[1 - w];
+	struct ack_body b;
+	size_t m = 0;
+	int r;
+
+	memset(&b, 0, sizeof b);
+	snprintf(b.operator, sizeof b.operator, "Duty Officer");
+	for (size_t i = from; i < to; i++) {
+		if (i % unacked == unacked - 1)
+			continue;
+		memcpy(b.acked, o->ids[i], ENVELOPE_ID_LEN);
+		it[m].kind = ENVELOPE_ACK;
+		it[m].precedence = o->prec[i];
+		it[m].time_ms = o->times[i] + 60000;
+		if ((r = ack_body_encode(&b, it[m].body, sizeof it[m].body,
+		    &it[m].body_len)) != 0)
+			die("ack_body_encode", r);
+		if (++m == BATCH) {
+			put(s, ch, &sd[w], it, m);
+			m = 0;
+		}
+	}
+	if (m > 0)
+		put(s, ch, &sd[w], it, m);
+}
+
+/* Dies unless deadline_owed and its recount agree. */
+static void
+check(struct deadline_watch *dw, struct store *s, const uint8_t *ch,
+    uint64_t now)
+{
+	struct deadline_owed a[3], b[3];
+	int r;
+
+	if ((r = deadline_owed(dw, s, ch, 0, deadline_s, now, &a[0], &a[1],
+	    &a[2])) != 0 || (r = deadline_owed_recount(s, ch, 0, deadline_s,
+	    now, &b[0], &b[1], &b[2])) != 0)
+		die("deadline_owed", r);
+	if (memcmp(a, b, sizeof a) != 0)
+		die("deadline_owed and its recount differ", ERR_STATE);
+}
+
+static void
+report(size_t n, size_t unacked, const char *name, double *wall,
+    double *cpu, int calls, const struct deadline_owed *wait,
+    const struct deadline_owed *we, const struct deadline_owed *peer)
+{
+	qsort(wall, (size_t)calls, sizeof wall[0], cmp);
+	qsort(cpu, (size_t)calls, sizeof cpu[0], cmp);
+	printf("%7zu msgs, 1 in %zu owed: %-21s %9.3f ms median "
+	    "(fastest %.3f; cpu %.3f), %d calls; owed to peer %zu, "
+	    "overdue %zu; peer overdue %zu\n", n, unacked, name,
+	    wall[calls / 2], wall[0], cpu[calls / 2], calls, wait->count,
+	    we->count, peer->count);
+}
+
+static void
+bench(size_t n, size_t unacked)
+{
+	static const char *const names[2] = { "deadline_owed_recount",
+	    "deadline_owed" };
+	struct deadline_watch *dw = NULL;
+	char dir[] = "/tmp/owed_bench.XXXXXX", path[64];
+	struct deadline_owed wait, we, peer;
+	struct side sd[2];
+	struct store *s = NULL;
+	uint8_t ch[ENVELOPE_ID_LEN];
+	double wall[1000], cpu[1000], t0, c0, start;
+	uint64_t now;
+	int calls = 0, r;
+
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp", ERR_IO);
+	snprintf(path, sizeof path, "%s/parley.db", dir);
+	if ((r = store_open(&s, path)) != 0 ||
+	    (r = store_cache_set(s, STORE_DAEMON_CACHE_MIB)) != 0)
+		die("store_open", r);
+	memset(ch, 0x42, sizeof ch);
+	memset(sd, 0, sizeof sd);
+	for (unsigned w = 0; w < 2; w++) {
+		sd[w].sender = (uint8_t)w;
+		sd[w].ids = calloc(n / 2 + 1 + ROUNDS * ROUND, ENVELOPE_ID_LEN);
+		sd[w].times = calloc(n / 2 + 1 + ROUNDS * ROUND, sizeof *sd[w].times);
+		sd[w].prec = calloc(n / 2 + 1 + ROUNDS * ROUND, 1);
+		if (!sd[w].ids || !sd[w].times || !sd[w].prec)
+			die("calloc", ERR_NOMEM);
+	}
+	start = now_ms(CLOCK_MONOTONIC);
+	for (size_t k = 0; k < n; k += BATCH) {
+		texts(s, ch, sd, k, k + BATCH <= n ? BATCH : n - k);
+		/* each side acknowledges what the other sent up to here */
+		for (unsigned w = 0; w < 2; w++)
+			acks(s, ch, sd, w, k / 2, sd[1 - w].n, unacked);
+	}
+	fprintf(stderr, "owed_bench: %zu messages written in %.1f s\n", n,
+	    (now_ms(CLOCK_MONOTONIC) - start) / 1000);
+	now = T0 + n * 1000 + 1000;
+	/* as a daemon starts over the record: a new connection and watch */
+	store_close(s);
+	if ((r = store_open(&s, path)) != 0 ||
+	    (r = store_cache_set(s, STORE_DAEMON_CACHE_MIB)) != 0 ||
+	    (r = deadline_watch_new(s, NULL, &dw)) != 0 ||
+	    (r = deadline_watch_add(dw, ch, 0, "south", deadline_s)) != 0)
+		die("store_open", r);
+	t0 = now_ms(CLOCK_MONOTONIC);
+	deadline_owed_warm(dw);
+	printf("%7zu msgs, 1 in %zu owed: deadline_owed_warm (at start) "
+	    "%.1f ms, %zu kept\n", n, unacked, now_ms(CLOCK_MONOTONIC) - t0,
+	    deadline_owed_kept(dw));
+	check(dw, s, ch, now);
+	for (unsigned k = 0; k < 2; k++) {
+		calls = 0;
+		start = now_ms(CLOCK_MONOTONIC);
+		while (calls < 1000 && (calls < CALLS_MIN ||
+		    now_ms(CLOCK_MONOTONIC) - start < CALLS_MS)) {
+			t0 = now_ms(CLOCK_MONOTONIC);
+			c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
+			r = k == 0 ? deadline_owed_recount(s, ch, 0,
+			    deadline_s, now, &wait, &we, &peer) :
+			    deadline_owed(dw, s, ch, 0, deadline_s, now,
+			    &wait, &we, &peer);
+			if (r != 0)
+				die(names[k], r);
+			cpu[calls] = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+			wall[calls++] = now_ms(CLOCK_MONOTONIC) - t0;
+		}
+		report(n, unacked, names[k], wall, cpu, calls, &wait, &we,
+		    &peer);
+	}
+	/* a status after each round of new traffic */
+	for (calls = 0; calls < ROUNDS; calls++) {
+		size_t k = n + (size_t)calls * ROUND;
+
+		texts(s, ch, sd, k, ROUND);
+		for (unsigned w = 0; w < 2; w++)
+			acks(s, ch, sd, w, sd[1 - w].n - ROUND / 2,
+			    sd[1 - w].n, unacked);
+		now = T0 + (k + ROUND) * 1000 + 1000;
+		t0 = now_ms(CLOCK_MONOTONIC);
+		c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
+		if ((r = deadline_owed(dw, s, ch, 0, deadline_s, now, &wait,
+		    &we, &peer)) != 0)
+			die("deadline_owed", r);
+		cpu[calls] = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+		wall[calls] = now_ms(CLOCK_MONOTONIC) - t0;
+	}
+	report(n, unacked, "deadline_owed, new", wall, cpu, calls, &wait, &we,
+	    &peer);
+	check(dw, s, ch, now);
+	deadline_watch_free(dw);
+	store_close(s);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/parley.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/parley.db-shm", dir);
+	unlink(path);
+	rmdir(dir);
+	for (unsigned w = 0; w < 2; w++) {
+		free(sd[w].ids);
+		free(sd[w].times);
+		free(sd[w].prec);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *u = getenv("OWED_BENCH_UNACKED");
+	size_t unacked = u ? strtoul(u, NULL, 10) : 10;
+
+	if (unacked < 2)
+		unacked = 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		bench(10000, unacked);
+		bench(100000, unacked);
+	}
+	for (int i = 1; i < argc; i++)
+		bench(strtoul(argv[i], NULL, 10), unacked);
+	return 0;
+}
