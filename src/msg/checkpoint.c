@@ -950,7 +950,8 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 		e->alerts_quiet[kind] = 0;
 		log_error("ALARM %s", checkpoint_alarm(e));
 		hex_encode(full, e->channel, ENVELOPE_ID_LEN);
-		snprintf(key, sizeof key, "checkpoint-%s-%llu", ch,
+		snprintf(key, sizeof key, "checkpoint-%s-%s-%llu",
+		    kind ? "forged" : "diverged", ch,
 		    (unsigned long long)now_ms);
 		raise_alert(cs, kind ? "checkpoint-forged" :
 		    "checkpoint-diverged", key, full, checkpoint_alarm(e),
@@ -1013,13 +1014,13 @@ checkpoint_set_record(struct checkpoint_set *cs,
 	    &len);
 	report(cs, e, path, r, before, false, now_ms);
 	short_hex(ch, channel);
-	/* Forged or malformed: no honest peer sends it. Its session ends
-	 * (as the delivery engine ends one for a forged or malformed
-	 * message), so a repeat costs the sender a new handshake. */
-	if ((r == ERR_SIGNATURE || r == ERR_PARSE || r == ERR_NONCANONICAL ||
-	    r == ERR_TOO_BIG) && cs->io.drop != NULL) {
-		cs->io.drop(cs->io.ctx, channel, path, r == ERR_SIGNATURE ?
-		    "forged checkpoint" : "malformed checkpoint record");
+	/* Forged: no honest peer sends it. Its session ends (as the
+	 * delivery engine ends one for a forged message), so a repeat costs
+	 * the sender a new handshake. A record that does not parse is only
+	 * refused: a newer peer's format may be one (its decoders check the
+	 * field count before the version). */
+	if (r == ERR_SIGNATURE && cs->io.drop != NULL) {
+		cs->io.drop(cs->io.ctx, channel, path, "forged checkpoint");
 		return;
 	}
 	if (len > 0 && cs->io.send(cs->io.ctx, channel, path, CHECKPOINT_REC,

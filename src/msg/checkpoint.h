@@ -179,9 +179,8 @@ const char *checkpoint_alarm(const struct checkpoint_engine *e);
  * checkpoints at INFO and alarms at ERROR, each kind of alarm raised as
  * an alert at most once per channel and CHECKPOINT_ALERT_MS (a peer that
  * repeats a bad record fills neither the store nor the alert command's
- * queue); a record the peer could not have sent honestly (forged,
- * malformed) also ends the session it came on. parleyd calls
- * checkpoint_set_record for records of type CHECKPOINT_REC and
+ * queue); a forged record also ends the session it came on. parleyd
+ * calls checkpoint_set_record for records of type CHECKPOINT_REC and
  * checkpoint_set_tick from its tick. now_ms 0: the system clock.
  */
 struct agreement;

@@ -79,8 +79,8 @@ struct delivery_io {
 	 * another message at a seq of its chain that we hold, or a receipt
 	 * naming another message at a seq of ours) to raise as an alert;
 	 * text names it and carries the signed record as evidence (hex).
-	 * At most one per channel and DELIVERY_ALARM_MS (the others are
-	 * logged and counted). */
+	 * At most one per channel, chain and DELIVERY_ALARM_MS (the next is
+	 * logged with its evidence, the others counted). */
 	void (*alarm)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
 	    const char *kind, const char *text);
 };

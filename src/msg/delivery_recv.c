@@ -42,35 +42,34 @@ refuse(struct delivery *d, struct dl_channel *c, unsigned path,
  * logged too, the rest counted (a peer repeating a record cannot fill
  * the store with alerts). evidence: the signed record, in hex. */
 static void
-dl_alarm(struct delivery *d, struct dl_channel *c, const char *kind,
+dl_alarm(struct delivery *d, struct dl_channel *c, unsigned chain,
     const char *what, const uint8_t *evidence, size_t n)
 {
 	uint64_t period = dl_now(d) / DELIVERY_ALARM_MS + 1;
 	char text[1024], *hex;
 
-	if (c->alarm_period == period) {
-		if (c->alarms_quiet++ == 0)
+	/* the signed record, in hex (a head or receipt: at most 400) */
+	if ((hex = malloc(2 * n + 1)) != NULL)
+		hex_encode(hex, evidence, n);
+	snprintf(text, sizeof text, "%s; the signed record: %.800s", what,
+	    hex != NULL ? hex : "(no memory to show it)");
+	free(hex);
+	if (c->alarm_period[chain] == period) {
+		if (c->alarms_quiet[chain]++ == 0)
 			log_error("ALARM channel %s: %s (again within %d s: not "
 			    "raised as a new alert; the next ones are counted)",
-			    c->idhex, what, DELIVERY_ALARM_MS / 1000);
+			    c->idhex, text, DELIVERY_ALARM_MS / 1000);
 		return;
 	}
-	if (c->alarms_quiet > 1)
+	if (c->alarms_quiet[chain] > 1)
 		log_error("channel %s: %llu more alarms came in the period "
 		    "after the last alert", c->idhex,
-		    (unsigned long long)c->alarms_quiet - 1);
-	c->alarm_period = period;
-	c->alarms_quiet = 0;
-	log_error("ALARM channel %s: %s", c->idhex, what);
-	if (d->io.alarm == NULL)
-		return;
-	if ((hex = malloc(2 * n + 1)) == NULL)
-		return;
-	hex_encode(hex, evidence, n);
-	snprintf(text, sizeof text, "%s; the signed record: %.600s", what,
-	    hex);
-	free(hex);
-	d->io.alarm(d->io.ctx, c->id, kind, text);
+		    (unsigned long long)c->alarms_quiet[chain] - 1);
+	c->alarm_period[chain] = period;
+	c->alarms_quiet[chain] = 0;
+	log_error("ALARM channel %s: %s", c->idhex, text);
+	if (d->io.alarm != NULL)
+		d->io.alarm(d->io.ctx, c->id, "chain-forked", text);
 }
 
 /*
@@ -100,6 +99,13 @@ head_repeat(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	if (sodium_memcmp(ours[0], h->id, ENVELOPE_ID_LEN) == 0)
 		return 0;
+	if (sodium_is_zero(ours[0], ENVELOPE_ID_LEN)) {
+		/* no row there (never so: nothing is deleted) */
+		log_warn("channel %s: a repeated head from %s names seq %llu, "
+		    "which this store does not hold", c->idhex, c->peer,
+		    (unsigned long long)h->seq);
+		return 0;
+	}
 	if ((r = chain_head_verify(h, c->peer_pub)) != 0) {
 		refuse(d, c, path, "HEAD", h->seq, r);
 		return r;
@@ -110,7 +116,7 @@ head_repeat(struct delivery *d, struct dl_channel *c, unsigned path,
 	snprintf(what, sizeof what, "%s signed another message at seq %llu "
 	    "of its chain (%s) than the one this store holds there (%s): its "
 	    "chain forks", c->peer, (unsigned long long)h->seq, a, o);
-	dl_alarm(d, c, "chain-forked", what, b, n);
+	dl_alarm(d, c, DL_ALARM_PEERS, what, b, n);
 	return ERR_CHAIN;
 }
 
@@ -435,11 +441,9 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		return ERR_AGAIN;
 	}
 	*seq = rc.seq;
-	if (rc.seq <= c->receipted && rc.seq <= c->peer_holds)
-		return 0;
-	/* It must name our header at its seq: a receipt of another message
-	 * there means the chains have forked (it is not counted, and raises
-	 * nothing; the checkpoint exchange raises the alert). */
+	/* It must name our header at its seq, a repeat too: a receipt of
+	 * another message there means the chains have forked (not counted;
+	 * the alarm keeps the signed receipt as evidence). */
 	if (rc.seq > 0) {
 		uint8_t ours[1][ENVELOPE_ID_LEN];
 		if (rc.seq == c->head_seq)
@@ -459,7 +463,7 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 			    "holds: the chains diverge; not counted", what,
 			    c->peer, (unsigned long long)rc.seq);
 			c->refused++;
-			dl_alarm(d, c, "chain-forked", text, b, n);
+			dl_alarm(d, c, DL_ALARM_OURS, text, b, n);
 			return ERR_CHAIN;
 		}
 	}

@@ -474,6 +474,18 @@ north_last(uint64_t *seq, uint8_t id[32])
 	return found;
 }
 
+static int count_in(const char *cmd, const char *home, const char *needle);
+
+/* South's uncleared alerts of a kind. */
+static int
+alerts_of(const char *kind)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof needle, "\"kind\": \"%s\"", kind);
+	return count_in("alerts --json", home_s, needle);
+}
+
 static void
 test_refusals(void)
 {
@@ -489,10 +501,12 @@ test_refusals(void)
 	uint8_t nc[8] = { 0xa2, 0x01, 0x41, 0x00, 0x18, 0x02, 0x41, 0x00 };
 	uint64_t seq = 0;
 	long long held, refused;
+	int forks;
 	size_t hl, n;
 
 	CHECK(wait_settled(30000));
 	CHECK(north_last(&seq, id));
+	forks = alerts_of("chain-forked");
 	held = msg_field(home_s, "received");
 	refused = msg_field(home_s, "refused");
 	CHECK_INT(held, (long long)seq);
@@ -531,23 +545,14 @@ test_refusals(void)
 		CHECK(wait_log(log_s, "refused", names[i].name, 5000));
 	CHECK(msg_field(home_s, "refused") >= refused + 11);
 	CHECK_INT(msg_field(home_s, "received"), held);
+	/* the repeat with another id came with a head north signed: its
+	 * chain forks, one alert with the head as evidence */
+	CHECK_INT(alerts_of("chain-forked"), forks + 1);
 	/* The real north goes on as before. */
 	CHECK_INT(send_text(home_n, "after the refusals", "routine", NULL, 0),
 	    1);
 	CHECK(wait_settled(30000));
 	CHECK_INT(msg_field(home_s, "received"), held + 1);
-}
-
-static int count_in(const char *cmd, const char *home, const char *needle);
-
-/* South's uncleared alerts of a kind. */
-static int
-alerts_of(const char *kind)
-{
-	char needle[64];
-
-	snprintf(needle, sizeof needle, "\"kind\": \"%s\"", kind);
-	return count_in("alerts --json", home_s, needle);
 }
 
 /*

@@ -904,6 +904,24 @@ test_receipt_names_our_id(void)
 		CHECK(delivery_stats(na.d, 0, &st) == 0);
 		CHECK_INT(st.receipted, 2);
 	}
+	/* A repeat at a seq already receipted is checked too: another id
+	 * there raises the alarm (with the signed receipt as evidence),
+	 * the same id does not. */
+	{
+		long mark = log_mark();
+		uint64_t alarms = na.alarms;
+		clock_ms += DELIVERY_ALARM_MS;	/* a new period */
+		rc.seq = 1;
+		randombytes_buf(rc.id, sizeof rc.id);
+		CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+		CHECK_INT(chain_receipt_encode(&rc, b, sizeof b, &n), 0);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+		CHECK(log_since(mark, "the chains diverge"));
+		CHECK_INT(na.alarms, alarms + 1);
+		CHECK_CONTAINS(na.alarm, "the signed record: ");
+		CHECK(delivery_stats(na.d, 0, &st) == 0);
+		CHECK_INT(st.receipted, 2);
+	}
 	engines_stop(false);
 }
 
