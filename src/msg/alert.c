@@ -389,7 +389,8 @@ open_one(void *arg, const struct store_alert *al)
 	if (e != NULL) {
 		e->n++;
 		if (kind != NULL && text != NULL &&
-		    strncmp(kind, "checkpoint-", 11) == 0)
+		    (strncmp(kind, "checkpoint-", 11) == 0 ||
+		    strcmp(kind, "chain-forked") == 0))
 			snprintf(e->alarm, sizeof e->alarm, "%s", text);
 	}
 	json_decref(j);

@@ -54,7 +54,8 @@ void alert_counts(const struct alerter *a, uint64_t *started,
 /*
  * The uncleared alerts of a channel (channel: its id in hex, as alerts
  * name it in "channel"): *n of them, and in alarm (cap bytes) the text of
- * the newest whose "kind" starts with "checkpoint-" ("" none). One pass
+ * the newest whose "kind" starts with "checkpoint-" or is "chain-forked"
+ * (the chains diverge; "" none). One pass
  * over the uncleared alerts of store s, parsing each (alert_open_scan);
  * alert_open keeps what the pass found for every channel and passes
  * again only once the store's alerts may have changed

@@ -548,6 +548,7 @@ test_refusals(void)
 	/* the repeat with another id came with a head north signed: its
 	 * chain forks, one alert with the head as evidence */
 	CHECK_INT(alerts_of("chain-forked"), forks + 1);
+	CHECK(count_in("status --json", home_s, "signed another message") >= 1);
 	/* The real north goes on as before. */
 	CHECK_INT(send_text(home_n, "after the refusals", "routine", NULL, 0),
 	    1);
