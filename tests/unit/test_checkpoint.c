@@ -115,6 +115,19 @@ open2(struct store **a, struct store **b)
 	CHECK_INT(store_open(b, ":memory:"), 0);
 }
 
+/* What a test of two engines over stores a and b frees at its end. */
+static void
+pair_end(struct store *a, struct store *b, struct checkpoint_engine *ea,
+    struct checkpoint_engine *eb, uint8_t *buf, uint8_t *ans)
+{
+	checkpoint_fini(ea);
+	checkpoint_fini(eb);
+	store_close(a);
+	store_close(b);
+	free(buf);
+	free(ans);
+}
+
 /* north sends n0, south n1, both receipted. */
 static void
 traffic(struct store *a, struct store *b, int n0, int n1)
@@ -498,12 +511,7 @@ test_held(void)
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK_INT(count_stored(b), 1);
 	CHECK(memcmp(ea.last.head, eb.last.head, sizeof ea.last.head) == 0);
-	checkpoint_fini(&ea);
-	checkpoint_fini(&eb);
-	store_close(a);
-	store_close(b);
-	free(buf);
-	free(ans);
+	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
 /* A held one whose messages, once here, are not the ones it names: the
@@ -632,12 +640,7 @@ test_held_walk(void)
 	CHECK_INT(ea.nheld, 0);
 	CHECK_INT(count_stored(a), 1);
 	CHECK_INT(ea.cosigned, 1);
-	checkpoint_fini(&ea);
-	checkpoint_fini(&eb);
-	store_close(a);
-	store_close(b);
-	free(buf);
-	free(ans);
+	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
 /* A write error (here a trigger refusing the insert) is not swallowed: a
@@ -698,12 +701,7 @@ test_held_store_error(void)
 	CHECK_INT(eb.nheld, 0);
 	CHECK_INT(count_stored(b), 1);
 	CHECK_INT(eb.cosigned, 1);
-	checkpoint_fini(&ea);
-	checkpoint_fini(&eb);
-	store_close(a);
-	store_close(b);
-	free(buf);
-	free(ans);
+	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
 /* A bad row in our own store (an id that is not 32 bytes: corruption, or
@@ -747,12 +745,7 @@ test_held_bad_row(void)
 	CHECK_INT(ea.alarms, 0);
 	CHECK_INT(count_stored(a), 1);
 	CHECK_INT(ea.cosigned, 1);
-	checkpoint_fini(&ea);
-	checkpoint_fini(&eb);
-	store_close(a);
-	store_close(b);
-	free(buf);
-	free(ans);
+	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
 /* A co-signed record whose ids cannot be read (a disk read error) is not
@@ -790,12 +783,7 @@ test_held_read_error(void)
 	CHECK_INT(count_stored(a), 1);
 	CHECK_INT(ea.cosigned, 1);
 	store_fail_reads(0);
-	checkpoint_fini(&ea);
-	checkpoint_fini(&eb);
-	store_close(a);
-	store_close(b);
-	free(buf);
-	free(ans);
+	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
 /* A held one whose seqs come again and get their final result the normal
@@ -960,12 +948,7 @@ test_held_per_tick(void)
 	CHECK_INT(ea.nheld, 0);
 	CHECK_INT(ea.cosigned, N);
 	CHECK_INT(ea.alarms, 0);
-	checkpoint_fini(&ea);
-	checkpoint_fini(&eb);
-	store_close(a);
-	store_close(b);
-	free(buf);
-	free(ans);
+	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
 /* A checkpoint behind in one chain and differing in the other: the
