@@ -616,6 +616,10 @@ store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
 			r = ERR_GAP;
 			goto fail;
 		}
+		if (in[i].time_ms > INT64_MAX) {	/* as store_msg.c */
+			r = ERR_INVALID;
+			goto fail;
+		}
 		if (memcmp(in[i].prev, prev, STORE_ID_LEN) != 0) {
 			r = ERR_CHAIN;
 			goto fail;
