@@ -729,6 +729,7 @@ link_channel_status(const struct link *l, size_t i,
 		s->rtt_ms = (double)p->rtt_ns / 1e6;
 		s->offset_ms = (double)p->offset_ns / 1e6;
 		s->we_initiated = p->session ? p->session->initiator : false;
+		s->dialling = p->dialing != NULL || p->lookup != NULL;
 		s->records_tx = p->records_tx;
 		s->records_rx = p->records_rx;
 		s->rekeys = p->rekeys;

@@ -63,6 +63,10 @@ struct link_path_status {
 	bool have_rtt;
 	double rtt_ms, offset_ms;	/* offset: peer clock minus ours */
 	bool we_initiated;
+	bool dialling;			/* a dial of ours is under way (name
+					   lookup, connect, handshake): its
+					   session may still replace this
+					   one (the duplicate rule) */
 	uint64_t records_tx, records_rx, rekeys, handshakes;
 	uint64_t test_rx, test_gaps;
 };

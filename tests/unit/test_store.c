@@ -10,6 +10,7 @@
  */
 #include <sodium.h>
 #include <dirent.h>
+#include <poll.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -964,7 +965,8 @@ test_kill9_during_writes(void)
 	struct store *s;
 	uint64_t seen[2] = { 0, 0 }, got[2], hi;
 	uint8_t id[32];
-	int fds[2], status;
+	struct pollfd pfd;
+	int fds[2], status, firsts = 0;
 	pid_t pid;
 
 	path_of(p, sizeof p, "kill.db");
@@ -976,7 +978,20 @@ test_kill9_during_writes(void)
 			writer(p, pm, 3000, fds[1]);
 		}
 		close(fds[1]);
-		usleep((useconds_t)(5000 + randombytes_uniform(40000)));
+		/* killed within 40 ms of its first commit, not before it:
+		 * opening the store and the first commit may take longer
+		 * than that on a busy machine (under ASan, 10 kills in a row
+		 * came before any commit), and a round that kills a writer
+		 * still opening shows nothing */
+		pfd.fd = fds[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 30000) == 1 &&
+		    read(fds[0], got, sizeof got) == (ssize_t)sizeof got) {
+			seen[0] = got[0];
+			seen[1] = got[1];
+			firsts++;
+		}
+		usleep((useconds_t)randombytes_uniform(40000));
 		kill(pid, SIGKILL);
 		while (read(fds[0], got, sizeof got) == (ssize_t)sizeof got) {
 			seen[0] = got[0];
@@ -998,6 +1013,7 @@ test_kill9_during_writes(void)
 	printf("  kill -9: after 10 kills, %llu own and %llu peer messages"
 	    " reported committed, all present, chains gapless\n",
 	    (unsigned long long)seen[0], (unsigned long long)seen[1]);
+	CHECK_INT(firsts, 10);	/* every round killed a writer writing */
 	CHECK(seen[0] > 0);
 	peer_free(pm, 3000);
 }
