@@ -196,6 +196,22 @@ settle(struct alerter *a, int ms)
 	}
 }
 
+/* Ticks a until n commands have failed (reaped, or killed at the
+ * timeout), for at most ms of real time. */
+static void
+settle_failed(struct alerter *a, uint64_t n, int ms)
+{
+	uint64_t started, failed = 0;
+
+	for (int i = 0; i < ms / 20 && failed < n; i++) {
+		alert_tick(a, now_ms());
+		alert_counts(a, &started, &failed);
+		if (failed < n)
+			usleep(20000);
+	}
+	alert_tick(a, now_ms());
+}
+
 /* Ticks the alerter on the deadline watch's own clock (its ticks pass
  * their time to the alerter) until path holds lines lines (the commands
  * have run and been reaped), for at most ms of real time. */
@@ -278,7 +294,10 @@ test_alert_command(void)
 	o = alert_of("owed:abc");	/* the same key: no second run */
 	CHECK_INT(alert_raise(a, o, now_ms(), NULL), 0);
 	json_decref(o);
-	settle(a, 600);
+	/* until the command has run and been reaped (at most 10 s), then a
+	 * little more: a second run would show */
+	CHECK_INT(lines_at(a, now_ms(), out, 1, 10000), 1);
+	settle(a, 200);
 	alert_counts(a, &started, &failed);
 	CHECK_INT(started, 1);
 	CHECK_INT(failed, 0);
@@ -318,7 +337,7 @@ test_alert_command_failures(void)
 		o = alert_of("deadline:x");
 		CHECK_INT(alert_raise(a, o, now_ms(), NULL), 0);
 		json_decref(o);
-		settle(a, 1200);
+		settle_failed(a, 1, 10000);
 		alert_counts(a, &started, &failed);
 		CHECK_INT(started, 1);		/* the failure ran nothing */
 		CHECK_INT(failed, 1);
