@@ -4,15 +4,16 @@
  * to delivery_record on a channel whose two paths are up, over an in-memory
  * store. This reaches what delivery_fuzz cannot: the SYNC / MSG / MSG_PART
  * decoders, the assembly of a body from parts, the verifier's unsigned run
- * (MSG needs no signature until its HEAD), repeats, and the answer to a
- * RECOVER from the store.
+ * (MSG needs no signature until its HEAD), repeats, the answer to a
+ * RECOVER from the store, and a checkpoint engine's handling of the peer's
+ * CHECKPOINT records (checkpoint_on_record).
  *
- * Input: records, each type (1 byte, picks one of the 8 record types),
+ * Input: records, each type (1 byte, picks one of the 9 record types),
  * path (1 byte, mod 3: path 2 does not exist), length (2 bytes, big-endian,
  * cut to what is left), body. Each input meets a fresh engine over the
  * same store. The peer's signing key is one nobody holds (made at start),
- * so no HEAD, RECEIPT or SYNC verifies: besides "never crash", nothing may
- * be stored and nothing received (the store's count stays 0).
+ * so no HEAD, RECEIPT, SYNC or checkpoint verifies: besides "never crash",
+ * nothing may be stored, received, receipted, co-signed or held.
  *
  *   make fuzz (seeds: fuzz/corpus/engine_fuzz/)
  */
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "msg/checkpoint.h"
 #include "msg/delivery.h"
 #include "msg/recover.h"
 
@@ -48,16 +50,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t types[] = {
 		DELIVERY_REC_SYNC, DELIVERY_REC_MSG, DELIVERY_REC_PART,
 		DELIVERY_REC_HEAD, DELIVERY_REC_RECEIPT, RECOVER_REC_ASK,
-		RECOVER_REC_OWN, RECOVER_REC_HEAD,
+		RECOVER_REC_OWN, RECOVER_REC_HEAD, CHECKPOINT_REC,
 	};
 	static const struct delivery_io io = { io_send, NULL, NULL, io_now,
 	    NULL, NULL, NULL };
 	static uint8_t chan[ENVELOPE_ID_LEN], peer_pub[KEYS_PUB_LEN];
+	static uint8_t pub[2][KEYS_PUB_LEN], out[CHECKPOINT_REC_MAX];
 	static struct keys k;
 	static struct store *s;
+	struct checkpoint_engine e;
 	struct delivery_stats st;
 	struct delivery *d;
-	size_t off = 0, len;
+	size_t off = 0, len, olen;
 
 	if (s == NULL) {
 		uint8_t peer_sk[crypto_sign_SECRETKEYBYTES];
@@ -69,6 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		crypto_sign_keypair(k.id.sign_pub, k.sign_sk);
 		crypto_sign_keypair(peer_pub, peer_sk);
 		sodium_memzero(peer_sk, sizeof peer_sk);
+		memcpy(pub[0], k.id.sign_pub, KEYS_PUB_LEN);
+		memcpy(pub[1], peer_pub, KEYS_PUB_LEN);
 	}
 	if (delivery_new(s, &k, &io, &d) != 0)
 		abort();
@@ -76,6 +82,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	delivery_path_change(d, chan, 0, true);
 	delivery_path_change(d, chan, 1, true);
+	checkpoint_init(&e, s, &k, chan, 0,
+	    (const uint8_t (*)[KEYS_PUB_LEN])pub, 0, 0, io_now(NULL));
 	while (size - off >= 4) {
 		uint8_t type = types[data[off] % sizeof types];
 		unsigned path = data[off + 1] % 3u;
@@ -83,12 +91,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 4;
 		if (len > size - off)
 			len = size - off;
-		delivery_record(d, chan, path, type, data + off, len);
+		if (type == CHECKPOINT_REC)
+			(void)checkpoint_on_record(&e, data + off, len,
+			    io_now(NULL), out, sizeof out, &olen);
+		else
+			delivery_record(d, chan, path, type, data + off, len);
 		off += len;
 	}
 	if (delivery_stats(d, 0, &st) != 0 || st.received != 0 ||
-	    st.receipted != 0)
+	    st.receipted != 0 || e.cosigned != 0 || e.nheld != 0)
 		abort();	/* took what nobody signed */
+	checkpoint_fini(&e);
 	delivery_free(d);
 	return 0;
 }

@@ -7,8 +7,9 @@
  * never exceeds its reader's cap, no data frame the fuzzer invents
  * decrypts, each frame's bytes sealed as a record (type, body) by the
  * peer's transport open to exactly that record (the path a record takes
- * after the handshake, with the nonces in step), and the chunk reader (frame_chunk, reads of other sizes) cuts
- * exactly the frames the exact reader does, and stops at the same error.
+ * after the handshake, with the nonces in step), and the chunk reader
+ * (frame_chunk, reads of other sizes) cuts exactly the frames the exact
+ * reader does, and stops at the same error.
  *
  *   make fuzz (seeds: fuzz/corpus/link_fuzz/)
  */
