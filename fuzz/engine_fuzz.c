@@ -5,15 +5,20 @@
  * store. This reaches what delivery_fuzz cannot: the SYNC / MSG / MSG_PART
  * decoders, the assembly of a body from parts, the verifier's unsigned run
  * (MSG needs no signature until its HEAD), repeats, the answer to a
- * RECOVER from the store, and a checkpoint engine's handling of the peer's
- * CHECKPOINT records (checkpoint_on_record).
+ * RECOVER from the store, the recovery of our own chain (OWN, OWN_HEAD:
+ * recover_on_record) that a receipt past our chain starts, and a
+ * checkpoint engine's handling of the peer's CHECKPOINT records
+ * (checkpoint_on_record).
  *
  * Input: records, each type (1 byte, picks one of the 9 record types),
  * path (1 byte, mod 3: path 2 does not exist), length (2 bytes, big-endian,
  * cut to what is left), body. Each input meets a fresh engine over the
- * same store. The peer's signing key is one nobody holds (made at start),
- * so no HEAD, RECEIPT, SYNC or checkpoint verifies: besides "never crash",
- * nothing may be stored, received, receipted, co-signed or held.
+ * same store. The peer's signing key is a fixed one (PEER_SEED) so that
+ * seeds can hold receipts it signed (seq 0: a SYNC is taken; past 0: the
+ * recovery starts); no seed holds a head or a checkpoint it signed, and
+ * ours is made at start (nobody holds it), so no HEAD, OWN_HEAD or
+ * checkpoint verifies. Besides "never crash", nothing may be stored,
+ * received, receipted, co-signed or held.
  *
  *   make fuzz (seeds: fuzz/corpus/engine_fuzz/)
  */
@@ -28,6 +33,9 @@
 #include "msg/recover.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define PEER_SEED 0x50	/* the peer's key: crypto_sign_seed_keypair of
+			 * 32 bytes of it (the seeds' receipts) */
 
 static int
 io_send(void *ctx, const uint8_t c[ENVELOPE_ID_LEN], unsigned path,
@@ -65,13 +73,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (s == NULL) {
 		uint8_t peer_sk[crypto_sign_SECRETKEYBYTES];
+		uint8_t seed[crypto_sign_SEEDBYTES];
 		if (sodium_init() < 0 || store_open(&s, ":memory:") != 0)
 			abort();
 		log_setup("engine_fuzz", LOG_LVL_ERROR, false);
 		memset(chan, 0x63, sizeof chan);	/* the seeds' channel */
 		k.sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 		crypto_sign_keypair(k.id.sign_pub, k.sign_sk);
-		crypto_sign_keypair(peer_pub, peer_sk);
+		memset(seed, PEER_SEED, sizeof seed);
+		crypto_sign_seed_keypair(peer_pub, peer_sk, seed);
 		sodium_memzero(peer_sk, sizeof peer_sk);
 		memcpy(pub[0], k.id.sign_pub, KEYS_PUB_LEN);
 		memcpy(pub[1], peer_pub, KEYS_PUB_LEN);
