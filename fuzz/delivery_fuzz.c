@@ -9,8 +9,9 @@
  * "never crash", whatever decodes must re-encode to exactly the input
  * (only the canonical encoding is accepted).
  *
- * Not here: SYNC, MSG and MSG_PART, whose decoder is static inside
- * delivery.c (reached only through a delivery engine over a store).
+ * Not here: SYNC, MSG and MSG_PART, whose decoder (dl_record_decode) is
+ * reached with their handlers through a delivery engine over a store:
+ * engine_fuzz.
  *
  *   make fuzz (seeds: fuzz/corpus/delivery_fuzz/)
  */

@@ -5,8 +5,11 @@
  * mac1 and Noise message 1 at a listener, a response at a dialler, and
  * data frames on an established transport. Besides "never crash": a frame
  * never exceeds its reader's cap, no data frame the fuzzer invents
- * decrypts, and the chunk reader (frame_chunk, reads of other sizes) cuts
- * exactly the frames the exact reader does, and stops at the same error.
+ * decrypts, each frame's bytes sealed as a record (type, body) by the
+ * peer's transport open to exactly that record (the path a record takes
+ * after the handshake, with the nonces in step), and the chunk reader
+ * (frame_chunk, reads of other sizes) cuts exactly the frames the exact
+ * reader does, and stops at the same error.
  *
  *   make fuzz (seeds: fuzz/corpus/link_fuzz/)
  */
@@ -23,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t priv_i[32], priv_r[32], pub_i[32], pub_r[32], psk[32];
 static uint8_t mk[32];
+static struct link_transport peer;	/* seals what t opens */
 
 static void
 fixed_random(void *ctx, uint8_t *buf, size_t len)
@@ -50,8 +54,9 @@ one_frame(uint8_t *f, size_t n, struct link_transport *t)
 	struct link_hs_params hp;
 	struct noise_cipher s, r;
 	uint8_t id[32], path, ts[LINK_TS_LEN], type, init[LINK_INIT_LEN];
+	static uint8_t sealed[FRAME_MAX];
 	const uint8_t *body;
-	size_t bl;
+	size_t bl, sl;
 
 	/* The seeds hold a valid initiation and response (fixed keys and
 	 * ephemerals), so those may succeed; they must only not crash. */
@@ -71,6 +76,12 @@ one_frame(uint8_t *f, size_t n, struct link_transport *t)
 		noise_cipher_fini(&s);
 		noise_cipher_fini(&r);
 	}
+	/* the frame's bytes as a record the peer seals: opens to it */
+	if (link_transport_seal(&peer, f[0], f + 1, n - 1, sealed,
+	    sizeof sealed, &sl) == 0 && (link_transport_open(t, sealed, sl,
+	    &type, &body, &bl) != 0 || type != f[0] || bl != n - 1 ||
+	    memcmp(body, f + 1, bl) != 0))
+		abort();
 	/* the fuzzer cannot forge a Poly1305 tag under the fixed key */
 	if (link_transport_open(t, f, n, &type, &body, &bl) == 0)
 		abort();
@@ -149,6 +160,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(r.k, 7, sizeof r.k);
 	r.has_key = s.has_key = true;
 	link_transport_init(&t, &s, &r, false, 0);
+	memset(&s, 0, sizeof s);
+	memset(&r, 0, sizeof r);
+	memset(s.k, 7, sizeof s.k);	/* t's receive key */
+	s.has_key = r.has_key = true;
+	link_transport_init(&peer, &s, &r, true, 0);
 	/* first byte: the reader's cap (small caps exercise refusals) */
 	frame_reader_init(&fr, buf, size && data[0] < 0x80 ? LINK_INIT_LEN :
 	    sizeof buf, sizeof buf);
@@ -179,5 +195,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nframes <= MAX_FRAMES)
 		chunk_pass(data, size, fr.cap);
 	link_transport_fini(&t);
+	link_transport_fini(&peer);
 	return 0;
 }

@@ -164,6 +164,7 @@ on_message(struct delivery *d, struct dl_channel *c, unsigned path,
 	struct dl_pend *p;
 	int r;
 
+	memset(&h, 0, sizeof h);	/* seq 0 when the header gives none */
 	r = chain_accept_message(&c->v, hdr, hlen, body, blen, &h, id);
 	if (r == ERR_REPLAY && is_same_repeat(d, c, &h, hdr, hlen))
 		return;

@@ -768,6 +768,7 @@ test_refusals(void)
 	uint8_t other[32], z[32] = { 0 }, bad[8] = { 0xff, 0x00, 0x13 };
 	uint8_t nc[16] = { 0xa2, 0x01, 0x41, 0x00, 0x18, 0x02, 0x41, 0x00 };
 	uint64_t before;
+	long mark;
 
 	engines_start();
 	randombytes_buf(other, sizeof other);
@@ -798,6 +799,14 @@ test_refusals(void)
 	CHECK(log_has("body does not match its header"));
 	fake_msg(chan, 2, fprev, 77, "x", "x", &nb.k, true);
 	CHECK(log_has("unknown kind"));
+	/* A field out of range (seq past ENVELOPE_SEQ_MAX): the header
+	 * gives no seq, so the refusal names none (seq 0), not whatever
+	 * the stack held (engine_fuzz's reading of on_message). */
+	fake_msg(chan, 2, fprev, ENVELOPE_TEXT, "y", "x", &nb.k, false);
+	mark = log_mark();
+	fake_msg(chan, (uint64_t)ENVELOPE_SEQ_MAX + 1, fprev, ENVELOPE_TEXT,
+	    "x", "x", &nb.k, false);
+	CHECK(log_since(mark, "refused message seq 0 from south: invalid"));
 	delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, bad, 3);
 	CHECK(log_has("malformed CBOR"));
 	delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, nc, 8);
