@@ -299,21 +299,13 @@ dm_alarm(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], const char *kind,
 	char full[2 * ENVELOPE_ID_LEN + 1], key[96];
 	struct timeval tv;
 	uint64_t now;
-	json_t *o;
 
-	if (dm->alerts == NULL)
-		return;
 	gettimeofday(&tv, NULL);
 	now = (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
 	hex_encode(full, ch, ENVELOPE_ID_LEN);
 	snprintf(key, sizeof key, "%s-%.16s-%llu", kind, full,
 	    (unsigned long long)now);
-	if ((o = json_pack("{s:s, s:s, s:s, s:s}", "key", key, "kind", kind,
-	    "channel", full, "text", text)) == NULL)
-		return;
-	if (alert_raise(dm->alerts, o, now, NULL) != 0)
-		log_warn("could not raise the %s alert", kind);
-	json_decref(o);
+	(void)alert_raise_text(dm->alerts, kind, key, full, text, now);
 }
 
 static void

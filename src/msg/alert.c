@@ -470,3 +470,44 @@ alert_open_passes(const struct alerter *a)
 {
 	return a->open_passes;
 }
+
+bool
+alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text)
+{
+	uint64_t period = now_ms / ALERT_LIMIT_MS + 1;
+
+	if (l->period == period) {
+		if (l->quiet++ == 0)
+			log_error("ALARM %s (again within %d s: not raised as a "
+			    "new alert; the next ones in this period are "
+			    "counted, not logged)", text, ALERT_LIMIT_MS / 1000);
+		return false;
+	}
+	if (l->quiet > 1)	/* the first of them was logged */
+		log_error("ALARM %s (%llu more like it came in the period "
+		    "after the last alert, not logged)", text,
+		    (unsigned long long)l->quiet - 1);
+	else
+		log_error("ALARM %s", text);
+	l->period = period;
+	l->quiet = 0;
+	return true;
+}
+
+int
+alert_raise_text(struct alerter *a, const char *kind, const char *key,
+    const char *channel, const char *text, uint64_t now_ms)
+{
+	json_t *o;
+	int r;
+
+	if (a == NULL)
+		return 0;
+	if ((o = json_pack("{s:s, s:s, s:s, s:s}", "key", key, "kind", kind,
+	    "channel", channel != NULL ? channel : "", "text", text)) == NULL)
+		return ERR_NOMEM;
+	if ((r = alert_raise(a, o, now_ms, NULL)) != 0)
+		log_warn("could not raise the %s alert: %s", kind, err_str(r));
+	json_decref(o);
+	return r;
+}

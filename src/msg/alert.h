@@ -44,6 +44,29 @@ void alert_free(struct alerter *a);
  * command not run again (docs/operators.md, "alert_command"). */
 int alert_raise(struct alerter *a, json_t *alert, uint64_t now_ms,
     bool *fresh) WUR;
+/* alert_raise of {"key", "kind", "channel" (NULL: ""), "text"}, the
+ * shape of the node's own alarms; a failure is logged (WARN) and
+ * returned. a NULL does nothing. */
+int alert_raise_text(struct alerter *a, const char *kind, const char *key,
+    const char *channel, const char *text, uint64_t now_ms);
+
+/*
+ * An alarm that a peer can repeat at will (a forged or forked record) is
+ * raised as an alert at most once per ALERT_LIMIT_MS for each limit l (a
+ * zeroed struct: none yet), so that it fills neither the store with
+ * alerts nor the alert command's queue. alert_limit logs one more alarm
+ * at now_ms ("ALARM " text, at ERROR) and says whether to raise it: true
+ * for the first of a period (the number held back in the period before
+ * logged with it); false for the others, the first of them logged
+ * ("again within 60 s"), the rest only counted (l->quiet).
+ */
+#define ALERT_LIMIT_MS 60000
+struct alert_limit {
+	uint64_t period;	/* of the last one raised, + 1; 0: none */
+	uint64_t quiet;		/* held back since */
+};
+bool alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text);
+
 /* Reaps finished commands, kills late ones, logs output; failures raise
  * alerts. Call about once a second. */
 void alert_tick(struct alerter *a, uint64_t now_ms);

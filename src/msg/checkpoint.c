@@ -732,25 +732,6 @@ checkpoint_set_alerter(struct checkpoint_set *cs, struct alerter *a)
 		cs->alerts = a;
 }
 
-/* An alert of kind about channel ch (NULL: none), keyed so that one
- * situation raises one alert. */
-static void
-raise_alert(struct checkpoint_set *cs, const char *kind, const char *key,
-    const char *ch, const char *text, uint64_t now_ms)
-{
-	json_t *o;
-
-	if (cs->alerts == NULL)
-		return;
-	o = json_pack("{s:s, s:s, s:s, s:s}", "key", key, "kind", kind,
-	    "channel", ch != NULL ? ch : "", "text", text);
-	if (o == NULL)
-		return;
-	if (alert_raise(cs->alerts, o, now_ms, NULL) != 0)
-		log_warn("could not raise the %s alert", kind);
-	json_decref(o);
-}
-
 void
 checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,
     uint64_t min_bytes)
@@ -787,7 +768,8 @@ watch_disk(struct checkpoint_set *cs, uint64_t now_ms)
 		    "disk is full", text, cs->home);
 		snprintf(key, sizeof key, "disk-low-%llu",
 		    (unsigned long long)now_ms);
-		raise_alert(cs, "disk-low", key, NULL, text, now_ms);
+		(void)alert_raise_text(cs->alerts, "disk-low", key, NULL, text,
+		    now_ms);
 	}
 	else if (!low && cs->disk_low)
 		log_info("free space on the filesystem of %s is back above "
@@ -930,30 +912,14 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 	if (r == ERR_CHAIN || r == ERR_SIGNATURE) {
 		char key[96], full[2 * ENVELOPE_ID_LEN + 1];
 		unsigned kind = r == ERR_CHAIN ? 0 : 1;
-		uint64_t period = now_ms / CHECKPOINT_ALERT_MS + 1;
-		if (e->alert_period[kind] == period) {
-			/* raised in this period already: logged, counted */
-			if (e->alerts_quiet[kind]++ == 0)
-				log_error("ALARM %s (again within %d s: not "
-				    "raised as a new alert; the next ones in "
-				    "this period are counted, not logged)",
-				    checkpoint_alarm(e),
-				    CHECKPOINT_ALERT_MS / 1000);
+		if (!alert_limit(&e->alert_limit[kind], now_ms,
+		    checkpoint_alarm(e)))
 			return;
-		}
-		if (e->alerts_quiet[kind] > 1)
-			log_error("channel %s: %llu more %s alarms came in "
-			    "the period after the last alert", ch,
-			    (unsigned long long)e->alerts_quiet[kind] - 1,
-			    kind ? "forged-checkpoint" : "divergence");
-		e->alert_period[kind] = period;
-		e->alerts_quiet[kind] = 0;
-		log_error("ALARM %s", checkpoint_alarm(e));
 		hex_encode(full, e->channel, ENVELOPE_ID_LEN);
 		snprintf(key, sizeof key, "checkpoint-%s-%s-%llu",
 		    kind ? "forged" : "diverged", ch,
 		    (unsigned long long)now_ms);
-		raise_alert(cs, kind ? "checkpoint-forged" :
+		(void)alert_raise_text(cs->alerts, kind ? "checkpoint-forged" :
 		    "checkpoint-diverged", key, full, checkpoint_alarm(e),
 		    now_ms);
 	}

@@ -27,11 +27,11 @@
 
 #include "base/err.h"
 #include "crypto/keys.h"
+#include "msg/alert.h"
 #include "msg/transcript.h"
 #include "store/store.h"
 
 #define CHECKPOINT_REC 0x18		/* link upper record type */
-#define CHECKPOINT_ALERT_MS 60000	/* one alert per kind and channel */
 #define CHECKPOINT_EVERY 100		/* messages between checkpoints */
 #define CHECKPOINT_INTERVAL_MS 600000	/* or ten minutes */
 #define CHECKPOINT_RETRY_MS 10000	/* an unanswered proposal again */
@@ -106,11 +106,9 @@ struct checkpoint_engine {
 	uint64_t held_dropped;			/* behind, not held (full, ENOMEM) */
 	uint8_t hold;				/* enum checkpoint_hold, last record */
 	char alarm[CHECKPOINT_ALARM_MAX];	/* the last alarm, "" none */
-	/* The daemon's glue (checkpoint_set): per kind of alarm (0 the
-	 * chains diverge, 1 forged), the CHECKPOINT_ALERT_MS period of the
-	 * last one raised as an alert (+1; 0 none) and how many more came
-	 * in it, logged but not raised again. */
-	uint64_t alert_period[2], alerts_quiet[2];
+	/* The daemon's glue (checkpoint_set): its alerts per kind of alarm
+	 * (0 the chains diverge, 1 forged), alert_limit's. */
+	struct alert_limit alert_limit[2];
 };
 
 /* Sets e up for a channel; every and interval_ms 0: the defaults.
@@ -177,7 +175,7 @@ const char *checkpoint_alarm(const struct checkpoint_engine *e);
  * sending through io (the delivery's own send, on the channel's active
  * path; answers on the path the record came on), logging co-signed
  * checkpoints at INFO and alarms at ERROR, each kind of alarm raised as
- * an alert at most once per channel and CHECKPOINT_ALERT_MS (a peer that
+ * an alert at most once per channel and ALERT_LIMIT_MS (a peer that
  * repeats a bad record fills neither the store nor the alert command's
  * queue); a forged record also ends the session it came on. parleyd
  * calls checkpoint_set_record for records of type CHECKPOINT_REC and

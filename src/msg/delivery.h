@@ -43,7 +43,6 @@
 #define DELIVERY_STALL_MS 3000		/* no receipt: resend from the last */
 #define DELIVERY_SYNC_RETRY_MS 2000	/* no SYNC from the peer: ask again */
 #define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
-#define DELIVERY_ALARM_MS 60000		/* one alarm alert per channel */
 #define DELIVERY_SUBMIT_MAX 8192	/* submitted, awaiting the next pump */
 #define DELIVERY_WAIT_MAX 65536		/* committed, awaiting their receipt */
 
@@ -79,8 +78,8 @@ struct delivery_io {
 	 * another message at a seq of its chain that we hold, or a receipt
 	 * naming another message at a seq of ours) to raise as an alert;
 	 * text names it and carries the signed record as evidence (hex).
-	 * At most one per channel, chain and DELIVERY_ALARM_MS (the next is
-	 * logged with its evidence, the others counted). */
+	 * At most one per channel, chain and ALERT_LIMIT_MS (msg/alert.h;
+	 * the next is logged with its evidence, the others counted). */
 	void (*alarm)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
 	    const char *kind, const char *text);
 };

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg/alert.h"
 #include "msg/delivery.h"
 
 struct recover;
@@ -56,11 +57,10 @@ struct dl_channel {
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	uint64_t progress_ms, sync_ms, gap_sync_ms;
 	uint64_t refused, resends;
-	/* dl_alarm, per chain (DL_ALARM_PEERS: the peer signed a fork of
-	 * its own chain; DL_ALARM_OURS: a receipt names another message in
-	 * ours): the DELIVERY_ALARM_MS period of the last alarm raised (+1;
-	 * 0 none), and how many more came in it. */
-	uint64_t alarm_period[2], alarms_quiet[2];
+	/* dl_alarm's alerts, per chain (DL_ALARM_PEERS: the peer signed a
+	 * fork of its own chain; DL_ALARM_OURS: a receipt names another
+	 * message in ours): alert_limit's. */
+	struct alert_limit alarm_limit[2];
 	/* FLASH copies on the other live paths (delivery_send.c copy_paths):
 	 * per path, the seq of the last MSG copied there in an unbroken run
 	 * after what the peer holds; 0: none since the run restarted

@@ -38,15 +38,14 @@ refuse(struct delivery *d, struct dl_channel *c, unsigned path,
 }
 
 /* An ALARM about channel c: logged, and raised as an alert (io.alarm)
- * at most once per DELIVERY_ALARM_MS; the next one in that period is
- * logged too, the rest counted (a peer repeating a record cannot fill
- * the store with alerts). evidence: the signed record, in hex. */
+ * at most once per ALERT_LIMIT_MS and chain (alert_limit); the next one
+ * in that period is logged too, the rest counted. evidence: the signed
+ * record, in hex. */
 static void
 dl_alarm(struct delivery *d, struct dl_channel *c, unsigned chain,
     const char *what, const uint8_t *evidence, size_t n)
 {
-	uint64_t period = dl_now(d) / DELIVERY_ALARM_MS + 1;
-	char text[1024], *hex;
+	char text[1024], line[1024 + 32], *hex;
 
 	/* the signed record, in hex (a head or receipt: at most 400) */
 	if ((hex = malloc(2 * n + 1)) != NULL)
@@ -54,20 +53,9 @@ dl_alarm(struct delivery *d, struct dl_channel *c, unsigned chain,
 	snprintf(text, sizeof text, "%s; the signed record: %.800s", what,
 	    hex != NULL ? hex : "(no memory to show it)");
 	free(hex);
-	if (c->alarm_period[chain] == period) {
-		if (c->alarms_quiet[chain]++ == 0)
-			log_error("ALARM channel %s: %s (again within %d s: not "
-			    "raised as a new alert; the next ones are counted)",
-			    c->idhex, text, DELIVERY_ALARM_MS / 1000);
+	snprintf(line, sizeof line, "channel %s: %s", c->idhex, text);
+	if (!alert_limit(&c->alarm_limit[chain], dl_now(d), line))
 		return;
-	}
-	if (c->alarms_quiet[chain] > 1)
-		log_error("channel %s: %llu more alarms came in the period "
-		    "after the last alert", c->idhex,
-		    (unsigned long long)c->alarms_quiet[chain] - 1);
-	c->alarm_period[chain] = period;
-	c->alarms_quiet[chain] = 0;
-	log_error("ALARM channel %s: %s", c->idhex, text);
 	if (d->io.alarm != NULL)
 		d->io.alarm(d->io.ctx, c->id, "chain-forked", text);
 }

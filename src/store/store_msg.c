@@ -137,7 +137,6 @@ out:
 	return r;
 }
 
-
 /* The id stored at (channel, sender, seq): ERR_NOT_FOUND if none. */
 static int
 id_at(struct store *s, const uint8_t channel[STORE_ID_LEN], uint8_t sender,

@@ -273,6 +273,24 @@ test_alerts_once_and_cleared_once(void)
 	store_close(s);
 }
 
+/* The limit on alarms a peer can repeat: the first of a period raised,
+ * the others held back (counted), the next period's first raised. */
+static void
+test_alert_limit(void)
+{
+	struct alert_limit l = { 0 };
+	uint64_t t = 5 * ALERT_LIMIT_MS + 10;
+
+	CHECK(alert_limit(&l, t, "channel x: test"));
+	for (int i = 0; i < 4; i++)
+		CHECK(!alert_limit(&l, t + 1 + (uint64_t)i, "channel x: test"));
+	CHECK_INT(l.quiet, 4);
+	CHECK(alert_limit(&l, t + ALERT_LIMIT_MS, "channel x: test"));
+	CHECK_INT(l.quiet, 0);
+	CHECK(!alert_limit(&l, t + ALERT_LIMIT_MS + 1, "channel x: test"));
+	CHECK(alert_limit(&l, t + 3 * ALERT_LIMIT_MS, "channel x: test"));
+}
+
 static void
 test_alert_command(void)
 {
@@ -973,6 +991,7 @@ main(void)
 	RUN(test_verify_and_lateness);
 	RUN(test_alerts_once_and_cleared_once);
 	RUN(test_alert_open);
+	RUN(test_alert_limit);
 	RUN(test_alert_command);
 	RUN(test_alert_command_failures);
 	RUN(test_deadline_arrival_scan);

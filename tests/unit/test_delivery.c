@@ -16,6 +16,7 @@
 #include "../harness.h"
 #include "base/log.h"
 #include "base/wire.h"
+#include "msg/alert.h"
 #include "msg/delivery.h"
 #include "msg/recover.h"
 #include "store/record.h"
@@ -919,7 +920,7 @@ test_receipt_names_our_id(void)
 	{
 		long mark = log_mark();
 		uint64_t alarms = na.alarms;
-		clock_ms += DELIVERY_ALARM_MS;	/* a new period */
+		clock_ms += ALERT_LIMIT_MS;	/* a new period */
 		rc.seq = 1;
 		randombytes_buf(rc.id, sizeof rc.id);
 		CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
