@@ -408,11 +408,12 @@ watch_open(struct store *s, const uint8_t *ch, const uint32_t dl[4],
 	CHECK_INT(deadline_watch_add(*w, ch, 0, "south", dl), 0);
 }
 
-/* The peer's FLASH text seq (prev: the id before) of time t, received
- * here at now. */
+/* The peer's message seq (prev: the id before, set to its own), of kind,
+ * precedence, body and time t, received here at now. */
 static void
-receive_at(struct store *s, const uint8_t *ch, uint64_t seq,
-    uint8_t prev[ENVELOPE_ID_LEN], uint64_t t, uint64_t now)
+peer_put(struct store *s, const uint8_t *ch, uint64_t seq,
+    uint8_t prev[ENVELOPE_ID_LEN], uint32_t kind, uint8_t prec,
+    const uint8_t *body, size_t len, uint64_t t, uint64_t now)
 {
 	uint8_t hdr[ENVELOPE_HEADER_MAX], id[ENVELOPE_ID_LEN];
 	struct envelope_header h;
@@ -426,16 +427,26 @@ receive_at(struct store *s, const uint8_t *ch, uint64_t seq,
 	d.seq = seq;
 	memcpy(d.prev, prev, ENVELOPE_ID_LEN);
 	d.time_ms = t;
-	d.precedence = ENVELOPE_FLASH;
-	d.kind = ENVELOPE_TEXT;
-	d.body = (const uint8_t *)"FLASH";
-	d.body_len = 5;
+	d.precedence = prec;
+	d.kind = kind;
+	d.body = body;
+	d.body_len = len;
 	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
 	CHECK_INT(envelope_header_decode(&h, hdr, hlen), 0);
-	chain_store_in(&in, &h, hdr, hlen, d.body, d.body_len, id);
+	chain_store_in(&in, &h, hdr, hlen, body, len, id);
 	CHECK_INT(store_received_put(s, ch, 1, &in, 1, NULL, now, &added), 0);
 	CHECK_INT(added, 1);
 	memcpy(prev, id, ENVELOPE_ID_LEN);
+}
+
+/* The peer's FLASH text seq (prev: the id before) of time t, received
+ * here at now. */
+static void
+receive_at(struct store *s, const uint8_t *ch, uint64_t seq,
+    uint8_t prev[ENVELOPE_ID_LEN], uint64_t t, uint64_t now)
+{
+	peer_put(s, ch, seq, prev, ENVELOPE_TEXT, ENVELOPE_FLASH,
+	    (const uint8_t *)"FLASH", 5, t, now);
 }
 
 /* Ours queued at 1000, FLASH deadline 2 s, not in the chain until 5000
@@ -740,30 +751,11 @@ static void
 owed_peer(struct owed_run *o, unsigned c, uint32_t kind, uint8_t prec,
     const uint8_t *body, size_t len, uint64_t t)
 {
-	uint8_t hdr[ENVELOPE_HEADER_MAX], id[ENVELOPE_ID_LEN];
-	struct envelope_header h;
-	struct store_draft d;
-	struct store_in in;
-	size_t hlen, added = 0;
-
-	memset(&d, 0, sizeof d);
-	d.channel = o->ch[c];
-	d.sender = 1;
-	d.seq = ++o->seq[c];
-	memcpy(d.prev, o->prev[c], ENVELOPE_ID_LEN);
-	d.time_ms = t;
-	d.precedence = prec;
-	d.kind = kind;
-	d.body = body;
-	d.body_len = len;
-	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
-	CHECK_INT(envelope_header_decode(&h, hdr, hlen), 0);
-	chain_store_in(&in, &h, hdr, hlen, body, len, id);
-	CHECK_INT(store_received_put(o->s, o->ch[c], 1, &in, 1, NULL, o->t,
-	    &added), 0);
-	memcpy(o->prev[c], id, ENVELOPE_ID_LEN);
+	peer_put(o->s, o->ch[c], ++o->seq[c], o->prev[c], kind, prec, body,
+	    len, t, o->t);
 	if (kind == ENVELOPE_TEXT && o->nid[c][1] < 64)
-		memcpy(o->ids[c][1][o->nid[c][1]++], id, ENVELOPE_ID_LEN);
+		memcpy(o->ids[c][1][o->nid[c][1]++], o->prev[c],
+		    ENVELOPE_ID_LEN);
 }
 
 /* Ours on channel c (sender 0): queued, then the queue assigned. */
