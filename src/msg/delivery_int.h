@@ -155,8 +155,20 @@ int dl_channel_reload(struct delivery *d, struct dl_channel *c);
 
 /* delivery_send.c */
 void dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply);
+/* Our receipt signed ahead, while the commit of what it covers waits on
+ * the disk (dl_receipt_ahead run by store_during_sync); sent only after
+ * that commit returned. made: it was signed. */
+struct dl_receipt_ahead {
+	struct delivery *d;
+	struct dl_channel *c;
+	struct chain_receipt rc;
+	bool made;
+};
+void dl_receipt_ahead(void *ahead);
+/* ahead: NULL, or one made for this channel; used when it names what the
+ * verifier holds now, else a receipt is signed here. */
 void dl_send_receipt_on(struct delivery *d, struct dl_channel *c,
-    unsigned path);
+    unsigned path, const struct dl_receipt_ahead *ahead);
 void dl_waits_check_at(struct delivery *d, struct dl_channel *c,
     uint64_t receipted);
 void dl_sender_reload(struct delivery *d, struct dl_channel *c);

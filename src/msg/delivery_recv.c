@@ -262,6 +262,7 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 	struct store_in in[CHAIN_RUN_MAX];
 	struct chain_head h;
 	struct store_head sh;
+	struct dl_receipt_ahead ahead;
 	size_t acc = 0, added;
 	int r;
 
@@ -272,7 +273,7 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 	r = chain_accept_head(&c->v, &h, &acc);
 	if (r == ERR_REPLAY) {
 		if (head_repeat(d, c, path, &h, b, n) == 0)
-			dl_send_receipt_on(d, c, path);	/* tell it again */
+			dl_send_receipt_on(d, c, path, NULL); /* again */
 		return;
 	}
 	if (r != 0) {
@@ -284,8 +285,15 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 		    c->pend[i].hlen, c->pend[i].body, c->pend[i].blen,
 		    c->pend[i].id);
 	chain_head_to_store(&sh, &h);
+	/* Our receipt is signed while the disk takes the run (the verifier
+	 * already holds its end); it leaves only once the run is stored. */
+	ahead.d = d;
+	ahead.c = c;
+	ahead.made = false;
+	store_during_sync(dl_receipt_ahead, &ahead);
 	r = store_received_put(d->s, c->id, (uint8_t)(1 - c->self), in, acc,
 	    &sh, dl_now(d), &added);
+	store_during_sync(NULL, NULL);
 	if (r != 0) {
 		/* Nothing stored: start over from what the store holds. */
 		log_warn("channel %s: cannot store %zu messages from %s: %s",
@@ -298,7 +306,7 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 		free(c->pend[i].body);
 	memmove(c->pend, c->pend + acc, (c->npend - acc) * sizeof c->pend[0]);
 	c->npend -= acc;
-	dl_send_receipt_on(d, c, path);
+	dl_send_receipt_on(d, c, path, &ahead);
 }
 
 /* --- recovery of our own chain (msg/recover.h, docs/delivery.md) ------- */

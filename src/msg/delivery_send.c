@@ -110,6 +110,14 @@ make_receipt(struct delivery *d, struct dl_channel *c, struct chain_receipt *r)
 }
 
 void
+dl_receipt_ahead(void *arg)
+{
+	struct dl_receipt_ahead *a = arg;
+
+	a->made = make_receipt(a->d, a->c, &a->rc) == 0;
+}
+
+void
 dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply)
 {
 	struct chain_receipt rc;
@@ -127,14 +135,20 @@ dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply)
  * copy's receipt goes back where the copy got through, docs/delivery.md),
  * else on the active path. */
 void
-dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path)
+dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path,
+    const struct dl_receipt_ahead *ahead)
 {
 	struct chain_receipt rc;
 	uint8_t b[CHAIN_RECEIPT_MAX];
 	size_t n;
 
-	if (make_receipt(d, c, &rc) != 0 ||
-	    chain_receipt_encode(&rc, b, sizeof b, &n) != 0)
+	if (ahead != NULL && ahead->made && ahead->c == c &&
+	    ahead->rc.seq == c->v.seq &&
+	    memcmp(ahead->rc.id, c->v.id, sizeof rc.id) == 0)
+		rc = ahead->rc;
+	else if (make_receipt(d, c, &rc) != 0)
+		return;
+	if (chain_receipt_encode(&rc, b, sizeof b, &n) != 0)
 		return;
 	if (path < c->npaths && c->up[path] && (int)path != c->active &&
 	    d->io.send(d->io.ctx, c->id, path, DELIVERY_REC_RECEIPT, b,

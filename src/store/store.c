@@ -697,6 +697,12 @@ store_wal_tick(struct store *s, uint64_t *copied)
 }
 
 void
+store_during_sync(void (*fn)(void *), void *arg)
+{
+	store_vfs_sync_work(fn, arg);
+}
+
+void
 store_fail_writes(unsigned n)
 {
 	store_vfs_fail_writes(n);

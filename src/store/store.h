@@ -151,6 +151,16 @@ void store_close(struct store *s);
 const char *store_errmsg(const struct store *s);
 /* Write transactions committed since open (each is one WAL fsync). */
 uint64_t store_commits(const struct store *s);
+/* Work to overlap with the disk: the next WAL sync in this process (a
+ * commit's, normally the very next commit) runs fn(arg) once, on this
+ * thread, after the disk has started on the commit's frames and before
+ * waiting for it (src/store/vfs.c NOTES 6). fn must only prepare what is
+ * published after the commit returns: the commit is not durable yet and
+ * may still fail. fn must not use the store. It may not run at all (a
+ * store in memory has no WAL): the caller checks, and forgets the work
+ * after the commit, whatever happened, with store_during_sync(NULL,
+ * NULL). */
+void store_during_sync(void (*fn)(void *), void *arg);
 /* The schema version of the open file. */
 int store_schema_version(struct store *s, int *version) WUR;
 

@@ -20,6 +20,11 @@ struct store_vfs_counts {
 	uint64_t wal_writes_done;
 };
 void store_vfs_counts(struct store_vfs_counts *out);
+/* The next sync of a WAL file runs fn(arg) once, on this thread, while
+ * the disk writes the commit's frames (vfs.c NOTES 6); fn(NULL, NULL)
+ * forgets it. fn must only prepare: the commit is not durable yet and
+ * may still fail. */
+void store_vfs_sync_work(void (*fn)(void *), void *arg);
 /* Tests: the next n write-outs of gathered WAL bytes fail with
  * SQLITE_IOERR_WRITE (a disk error at the commit). */
 void store_vfs_fail_writes(unsigned n);

@@ -8,7 +8,8 @@
  * truncated); everything committed is intact after checkpoints and a
  * reopen, and after a writer that dies without closing; the store's VFS
  * writes a commit to the WAL in one write (or a few for a big one) and a
- * plain SQLite reader sees it whole; a version-4, 5 and 6 store (with
+ * plain SQLite reader sees it whole; work given for a commit's sync runs
+ * once, before the commit is visible; a version-4, 5 and 6 store (with
  * messages and heads) migrate and keep what they held. Prints the WAL
  * pages a single-message commit writes, and a message in a group of 64.
  *
@@ -436,6 +437,65 @@ test_gathered_wal_writes(void)
 	CHECK(ok);
 	CHECK_INT(check_chain(s, 1024), 3);
 	store_close(s);
+}
+
+/* Sync work's witness: how often it ran, and the rows a reader without
+ * the shim saw while it ran. */
+struct sync_seen {
+	const char *name;
+	int runs;
+	int rows;
+};
+
+static void
+sync_seen_run(void *arg)
+{
+	struct sync_seen *w = arg;
+
+	w->runs++;
+	w->rows = plain_int(w->name, "SELECT count(*) FROM message", NULL);
+}
+
+/*
+ * Work given to store_during_sync (the receiver signs its receipt there,
+ * docs/delivery.md "Receiver") runs once, during the next commit, before
+ * that commit is visible (a reader sees the rows before it), and never
+ * again; forgotten work does not run; a store in memory has no WAL sync
+ * and runs none.
+ */
+static void
+test_sync_work(void)
+{
+	struct store *s = open_name("syncwork.db"), *m = NULL;
+	struct sync_seen w = { "syncwork.db", 0, -1 };
+	int rows, ok;
+
+	CHECK_INT(send_one(s, 1, 1024), 0);
+	store_during_sync(sync_seen_run, &w);
+	CHECK_INT(send_one(s, 2, 1024), 0);
+	CHECK_INT(w.runs, 1);
+	CHECK_INT(w.rows, 1);		/* during the commit of the second */
+	plain_view("syncwork.db", &rows, &ok);
+	CHECK_INT(rows, 2);
+	CHECK(ok);
+	CHECK_INT(send_one(s, 3, 1024), 0);
+	CHECK_INT(w.runs, 1);		/* once */
+	store_during_sync(NULL, NULL);
+	store_during_sync(sync_seen_run, &w);
+	store_during_sync(NULL, NULL);
+	CHECK_INT(send_one(s, 4, 1024), 0);
+	CHECK_INT(w.runs, 1);		/* forgotten */
+	CHECK_INT(check_chain(s, 1024), 4);
+	store_close(s);
+
+	CHECK_INT(store_open(&m, ":memory:"), 0);
+	if (m == NULL)
+		abort();
+	store_during_sync(sync_seen_run, &w);
+	CHECK_INT(send_one(m, 1, 1024), 0);
+	CHECK_INT(w.runs, 1);
+	store_during_sync(NULL, NULL);
+	store_close(m);
 }
 
 /* n messages of 3000 bytes from seq first in one transaction: the VFS's
@@ -1339,6 +1399,7 @@ main(void)
 	RUN(test_gathered_big_transaction);
 	RUN(test_gathered_write_error);
 	RUN(test_gathered_rollback_two_writers);
+	RUN(test_sync_work);
 	RUN(test_migration_drops_message_dir);
 	RUN(test_migration_keeps_heads);
 	RUN(test_migration_drops_id_index);
