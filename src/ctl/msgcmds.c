@@ -212,6 +212,11 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 	}
 	if ((r = channel_arg(env, req, "to", &i, err, errcap)) != 0)
 		return r;
+	/* The audit entry names the peer, however the channel was given
+	 * (a name, a channel id, or none with one channel). */
+	if (json_object_set_new(req, "to", json_string(delivery_channel_peer(
+	    env->delivery, i))) != 0)
+		return ERR_NOMEM;
 	if (wait != NULL && !json_is_boolean(wait)) {
 		snprintf(err, errcap, "\"wait\" must be true or false");
 		return ERR_USAGE;

@@ -92,7 +92,8 @@ text_len(json_t *req)
 	    json_object_get(req, CTL_BODY_FIELD));
 }
 
-/* A send's audit detail: "to PEER, PRECEDENCE, N bytes" and tail. */
+/* A send's audit detail: "to PEER, PRECEDENCE, N bytes" and tail ("to"
+ * is the peer's name: ctl_cmd_send sets it). */
 static void
 send_detail(json_t *req, const char *tail, char *out, size_t cap)
 {
@@ -100,8 +101,8 @@ send_detail(json_t *req, const char *tail, char *out, size_t cap)
 	const char *prec = json_string_value(json_object_get(req,
 	    "precedence"));
 
-	snprintf(out, cap, "to %.64s, %.16s, %zu bytes%s", to ? to :
-	    "(the channel)", prec ? prec : "routine", text_len(req), tail);
+	snprintf(out, cap, "to %.64s, %.16s, %zu bytes%s", to ? to : "?",
+	    prec ? prec : "routine", text_len(req), tail);
 }
 
 int

@@ -792,17 +792,19 @@ test_audit_names_every_actor(void)
 	static const struct {
 		int side;
 		const char *who, *action;
+		const char *detail;	/* its start, or NULL */
 	} want[] = {
-		{ 0, "Maj. Aster (north duty)", "send-for-principal" },
-		{ 0, "Col. Birch", "approve" },
-		{ 0, "Maj. Aster", "refused" },
-		{ 0, "Maj. Aster (north duty)", "send" },
-		{ 0, "Maj. Aster (north duty)", "alert-clear" },
-		{ 0, "Sgt. Example", "refused" },
-		{ 0, "uid 60099", "refused" },
-		{ 1, "Capt. Lark", "ack" },
-		{ 1, "Capt. Lark", "show" },
-		{ 1, "Sgt. Example", "refused" },
+		{ 0, "Maj. Aster (north duty)", "send-for-principal", NULL },
+		{ 0, "Col. Birch", "approve", NULL },
+		{ 0, "Maj. Aster", "refused", NULL },
+		/* sent without "to" (one channel): the peer is named */
+		{ 0, "Maj. Aster (north duty)", "send", "to south, " },
+		{ 0, "Maj. Aster (north duty)", "alert-clear", NULL },
+		{ 0, "Sgt. Example", "refused", NULL },
+		{ 0, "uid 60099", "refused", NULL },
+		{ 1, "Capt. Lark", "ack", NULL },
+		{ 1, "Capt. Lark", "show", NULL },
+		{ 1, "Sgt. Example", "refused", NULL },
 	};
 	json_t *r[2];
 
@@ -821,7 +823,10 @@ test_audit_names_every_actor(void)
 			if (strcmp(json_string_value(json_object_get(e,
 			    "operator")), want[k].who) == 0 && strcmp(
 			    json_string_value(json_object_get(e, "action")),
-			    want[k].action) == 0)
+			    want[k].action) == 0 && (want[k].detail == NULL ||
+			    strncmp(json_string_value(json_object_get(e,
+			    "detail")), want[k].detail, strlen(want[k].detail))
+			    == 0))
 				found = true;
 		if (!found)
 			printf("  no audit entry: %s %s\n", want[k].who,
