@@ -5,8 +5,9 @@
  * loses what a power cut would. Traffic both ways on pipelined control
  * connections, a quarter of the sends with "wait": true (answered at the
  * peer's receipt), the rest answered at the commit; in each of 14 rounds
- * (fixed seed) one daemon is killed 0 to 150 ms after the round's sends
- * were written, its store is checked while it is down, and it is
+ * (fixed seed) one daemon is killed 0 to 15 ms (two rounds in three:
+ * while the sends are being committed) or 0 to 150 ms after the round's
+ * sends were written, its store is checked while it is down, and it is
  * restarted.
  *
  * While the victim is down, its store (opened read-only by this test: the
@@ -250,7 +251,8 @@ test_power_cuts(void)
 	CHECK(start(&pid_s, home_s, log_s));
 	CHECK(wait_synced(15000));
 	for (int round = 0; round < ROUNDS; round++) {
-		int v = rand() % 2, delay = rand() % 150;
+		int v = rand() % 2, delay = rand() % 3 ? rand() % 15 :
+		    rand() % 150;
 
 		for (int i = 0; i < 2; i++) {
 			int n = 10 + rand() % (BATCH_MAX - 10);
