@@ -48,6 +48,7 @@ static uint64_t conf_checkpoint_every;	/* 0: CHECKPOINT_EVERY */
 static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
 static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
+static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
 /* People in the loop (docs/operators.md). */
 static const char *conf_alert_argv[ALERT_ARGV_MAX + 1];
 static json_t *conf_alert_json;		/* holds conf_alert_argv's strings */
@@ -142,6 +143,15 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 			return ERR_INVALID;
 		}
 		conf_debug_inject = json_is_true(v);
+		return 0;
+	}
+	if (strcmp(key, "debug_powercut") == 0) {
+		if (!json_is_boolean(v)) {
+			log_error("%s: \"debug_powercut\" must be true or "
+			    "false", CONF_NAME);
+			return ERR_INVALID;
+		}
+		conf_debug_powercut = json_is_true(v);
 		return 0;
 	}
 	if (strcmp(key, "alert_command") == 0) {
@@ -477,6 +487,15 @@ messages_open(const char *home, const struct keys *k,
 	if ((r = store_cache_reserve(STORE_DAEMON_CACHE_MIB)) != 0)
 		log_warn("store: the page cache's memory is not reserved (%s):"
 		    " each page it takes costs a page fault", err_str(r));
+	if (conf_debug_powercut) {
+		if ((r = store_powercut()) != 0) {
+			log_error("debug_powercut: %s", err_str(r));
+			return r;
+		}
+		log_warn("debug_powercut: the store keeps every write in "
+		    "memory until its sync, for tests only (docs/store.md, "
+		    "\"Power-cut mode\")");
+	}
 	if ((r = store_open_home(st, home)) != 0) {
 		log_error("cannot open the store %s/%s: %s", home, STORE_FILE,
 		    store_open_error());

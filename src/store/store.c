@@ -707,3 +707,12 @@ store_fail_writes(unsigned n)
 {
 	store_vfs_fail_writes(n);
 }
+
+int
+store_powercut(void)
+{
+	if (store_vfs_register() != SQLITE_OK)
+		return ERR_IO;
+	store_vfs_powercut(true, NULL, NULL);
+	return 0;
+}

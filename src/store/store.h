@@ -168,6 +168,12 @@ int store_schema_version(struct store *s, int *version) WUR;
  * n write-outs of a commit's WAL bytes in this process fail as a disk
  * error would (src/store/vfs.h). */
 void store_fail_writes(unsigned n);
+/* Tests only (parleyd's debug_powercut; docs/store.md, "Power-cut
+ * mode"): the stores this process opens from now on hold every write to
+ * the database file and its WAL in memory until that file's sync, so a
+ * kill -9 loses what a power cut would. Not to be undone. ERR_IO when
+ * the store's VFS cannot be registered (the mode would not apply). */
+int store_powercut(void) WUR;
 /* Tests only (unit tests; no control request): the next n calls of
  * store_ids_range (record.h) in this process fail with ERR_IO, as a
  * disk read error would, reading nothing. */

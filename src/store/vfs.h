@@ -6,6 +6,7 @@
 #ifndef PARLEY_STORE_VFS_H
 #define PARLEY_STORE_VFS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define STORE_VFS_NAME "parley-unix"
@@ -28,5 +29,24 @@ void store_vfs_sync_work(void (*fn)(void *), void *arg);
 /* Tests: the next n write-outs of gathered WAL bytes fail with
  * SQLITE_IOERR_WRITE (a disk error at the commit). */
 void store_vfs_fail_writes(unsigned n);
+
+/*
+ * Tests only: power-cut mode (docs/store.md, "Power-cut mode"). A
+ * database or WAL file opened through the VFS while it is on holds every
+ * write and truncate in this process's memory until that file's xSync
+ * (reads and sizes see them), so a process killed with SIGKILL loses
+ * exactly what a power cut would: everything not synced. Files opened
+ * before keep their mode. fn (may be NULL) is called before each held
+ * write (off: its offset), truncate (off: the size) and sync of such a
+ * file, wal telling which file: a test may end the process there.
+ */
+enum store_vfs_event {
+	STORE_VFS_WRITE,
+	STORE_VFS_TRUNCATE,
+	STORE_VFS_SYNC,
+};
+typedef void (*store_vfs_powercut_fn)(void *arg, bool wal,
+    enum store_vfs_event ev, int64_t off);
+void store_vfs_powercut(bool on, store_vfs_powercut_fn fn, void *arg);
 
 #endif

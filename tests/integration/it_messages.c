@@ -52,6 +52,8 @@
 #define DAEMON_PAIR
 #define DAEMON_LOG_LEVEL "info"
 #include "daemon_util.h"
+#include "store/store.h"
+#include "chain_check.h"
 
 #define TIME_LIMIT_S 170
 #define N_EACH 2000
@@ -930,105 +932,20 @@ test_store_fails_after_send(void)
 
 /* --- the stores agree ----------------------------------------------------- */
 
-struct chain_rows {
-	size_t n;
-	uint64_t next;
-	int gaps;
-	uint8_t (*ids)[32];
-	char **bodies;
-};
-
-static int
-row(void *arg, struct store_msg *m)
-{
-	struct chain_rows *c = arg;
-
-	if (m->seq != c->next)
-		c->gaps++;
-	c->next = m->seq + 1;
-	memcpy(c->ids[c->n], m->id, 32);
-	c->bodies[c->n] = strndup((const char *)m->body, m->body_len > 40 ?
-	    40 : m->body_len);
-	c->n++;
-	return 0;
-}
-
-static int
-cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void
 test_stores_agree(void)
 {
-	struct store *sn = NULL, *ss = NULL;
-	char path[1400];
+	const struct chain_want want[2] = {
+		{ "n2s", acked[0], NULL, N_EACH * 2, N_EACH },
+		{ "s2n", acked[1], NULL, N_EACH * 2, N_EACH },
+	};
 
 	kill(pid_n, SIGTERM);
 	kill(pid_s, SIGTERM);
 	CHECK(reap(pid_n, 10000) >= 0);
 	CHECK(reap(pid_s, 10000) >= 0);
 	pid_n = pid_s = -1;
-	snprintf(path, sizeof path, "%s/parley.db", home_n);
-	CHECK(store_open(&sn, path) == 0);
-	snprintf(path, sizeof path, "%s/parley.db", home_s);
-	CHECK(store_open(&ss, path) == 0);
-	for (uint8_t sender = 0; sn && ss && sender < 2; sender++) {
-		struct chain_rows c[2];
-		struct store *st[2] = { sn, ss };
-		size_t missing = 0, dups = 0;
-		int got;
-
-		for (int i = 0; i < 2; i++) {
-			memset(&c[i], 0, sizeof c[i]);
-			c[i].next = 1;
-			c[i].ids = calloc(20000, 32);
-			c[i].bodies = calloc(20000, sizeof(char *));
-			CHECK(store_after(st[i], ag.id, sender, 0, 20000, row,
-			    &c[i]) == 0);
-			CHECK_INT(c[i].gaps, 0);
-		}
-		CHECK_INT(c[0].n, c[1].n);
-		CHECK(c[0].n >= N_EACH);
-		for (size_t j = 0; j < c[0].n && j < c[1].n; j++)
-			if (memcmp(c[0].ids[j], c[1].ids[j], 32) != 0) {
-				CHECK(0);
-				break;
-			}
-		/* Every acknowledged send of the faults test, once. */
-		for (int t = 0; t < N_EACH * 2; t++) {
-			char want[64];
-			got = 0;
-			if (!acked[sender][t])
-				continue;
-			snprintf(want, sizeof want, "%s %d", sender ? "s2n" :
-			    "n2s", t);
-			for (size_t j = 0; j < c[1].n; j++)
-				got += strcmp(c[1].bodies[j], want) == 0;
-			if (got != 1)
-				missing++;
-		}
-		qsort(c[1].bodies, c[1].n, sizeof(char *), cmpstr);
-		for (size_t j = 1; j < c[1].n; j++)
-			if (strncmp(c[1].bodies[j], "n2s", 3) == 0 ||
-			    strncmp(c[1].bodies[j], "s2n", 3) == 0)
-				dups += strcmp(c[1].bodies[j],
-				    c[1].bodies[j - 1]) == 0;
-		printf("  sender %u: %zu messages on both sides, %zu "
-		    "acknowledged missing or repeated, %zu duplicates\n",
-		    sender, c[0].n, missing, dups);
-		CHECK_INT(missing, 0);
-		CHECK_INT(dups, 0);
-		for (int i = 0; i < 2; i++) {
-			for (size_t j = 0; j < c[i].n; j++)
-				free(c[i].bodies[j]);
-			free(c[i].bodies);
-			free(c[i].ids);
-		}
-	}
-	store_close(sn);
-	store_close(ss);
+	chain_check(home_n, home_s, ag.id, want);
 	/* Under make asan: no sanitizer report from either daemon. */
 	CHECK(!log_has(log_n, "Sanitizer", NULL));
 	CHECK(!log_has(log_s, "Sanitizer", NULL));

@@ -1,0 +1,377 @@
+/*
+ * it_powercut.c: two real parleyd, north and south, in power-cut mode
+ * ("debug_powercut": true: their stores hold every write in memory until
+ * the file's sync, docs/store.md "Power-cut mode"), so each SIGKILL
+ * loses what a power cut would. Traffic both ways on pipelined control
+ * connections, a quarter of the sends with "wait": true (answered at the
+ * peer's receipt), the rest answered at the commit; in each of 14 rounds
+ * (fixed seed) one daemon is killed 0 to 15 ms (two rounds in three:
+ * while the sends are being committed) or 0 to 150 ms after the round's
+ * sends were written, its store is checked while it is down, and it is
+ * restarted.
+ *
+ * While the victim is down, its store (opened read-only by this test: the
+ * WAL index is rebuilt from what was synced) holds every send it answered ok and
+ * every message whose receipt its peer reported; checked then, before the
+ * peer can send it again. At the end, with both stopped, chain_check.h:
+ * every acknowledged send in both stores once, the receipted ones in the
+ * receiver's, both chains gapless with the same ids, nothing twice.
+ *
+ * Ports: 127.0.0.1, 15000-15999 (ports.h). Kills only its own children;
+ * removes its temporary directory; bounded by an alarm.
+ */
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "ports.h"
+#include "ctl/ctl.h"
+#include "store/record.h"
+#include "store/store.h"
+
+#define DAEMON_PAIR
+#define DAEMON_LOG_LEVEL "info"
+#include "daemon_util.h"
+#include "chain_check.h"
+
+#define TIME_LIMIT_S 150
+#define ROUNDS 14
+#define BATCH_MAX 40			/* sends per daemon per round */
+#define N_MAX (ROUNDS * BATCH_MAX)	/* sends per direction */
+
+static char tmpdir[] = "/tmp/parley-it-pc-XXXXXX";
+
+static const char *conf =
+    "{\"handshake_timeout_ms\": 1000, \"backoff_min_ms\": 50,\n"
+    " \"backoff_max_ms\": 500, \"debug_powercut\": true}\n";
+
+static const char *prefix[2] = { "n2s", "s2n" };
+static uint8_t acked[2][N_MAX], receipted[2][N_MAX];
+
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "it_powercut: time limit reached\n"
+	    "0 passed, 1 failed\n";
+
+	(void)sig;
+	if (pid_n > 0)
+		kill(pid_n, SIGKILL);
+	if (pid_s > 0)
+		kill(pid_s, SIGKILL);
+	(void)!write(1, msg, sizeof msg - 1);
+	_exit(1);
+}
+
+/* One pipelined control connection and the sends it carries, in order:
+ * their numbers (the N of "PREFIX N") and how many are answered. */
+struct conn {
+	int fd;
+	int from;			/* 0 north, 1 south */
+	int t[BATCH_MAX], n, answered;
+	char buf[1 << 16];
+	size_t have;
+};
+
+static bool
+conn_open(struct conn *c, int from, const char *home)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%s", home,
+	    CTL_SOCKET_NAME);
+	c->from = from;
+	c->n = c->answered = 0;
+	c->have = 0;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sun, sizeof sun)
+	    != 0) {
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return false;
+	}
+	return true;
+}
+
+/* Writes n sends from *next on, a quarter with "wait". */
+static bool
+conn_send(struct conn *c, int n, int *next)
+{
+	static char req[BATCH_MAX * 128];
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++) {
+		c->t[c->n++] = *next;
+		len += (size_t)snprintf(req + len, sizeof req - len,
+		    "{\"cmd\":\"send\",\"text\":\"%s %d\"%s}\n",
+		    prefix[c->from], (*next)++, rand() % 4 == 0 ?
+		    ",\"wait\":true" : "");
+	}
+	return write(c->fd, req, len) == (ssize_t)len;
+}
+
+/* Reads answers until all are in, the connection ends or ms pass;
+ * records what each says. */
+static void
+conn_read(struct conn *c, int ms)
+{
+	uint64_t t0 = now_ms();
+	struct pollfd pfd;
+	const char *state;
+	char *nl;
+	json_t *o;
+	ssize_t k;
+	int left, t;
+
+	while (c->fd >= 0 && c->answered < c->n) {
+		if ((nl = memchr(c->buf, '\n', c->have)) != NULL) {
+			t = c->t[c->answered++];
+			*nl = '\0';
+			o = json_loads(c->buf, 0, NULL);
+			if (json_is_true(json_object_get(o, "ok"))) {
+				acked[c->from][t] = 1;
+				state = json_string_value(json_object_get(
+				    json_object_get(o, "result"), "state"));
+				if (state && strcmp(state, "receipted") == 0)
+					receipted[c->from][t] = 1;
+			}
+			json_decref(o);
+			c->have -= (size_t)(nl + 1 - c->buf);
+			memmove(c->buf, nl + 1, c->have);
+			continue;
+		}
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		left = ms - (int)(now_ms() - t0);
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			return;
+		if ((k = read(c->fd, c->buf + c->have, sizeof c->buf - 1 -
+		    c->have)) <= 0) {
+			close(c->fd);
+			c->fd = -1;
+			return;
+		}
+		c->have += (size_t)k;
+	}
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* The test bodies of chain (sender) at home, as a store listing sees
+ * them (queued ones too). */
+struct seen {
+	uint8_t *have;			/* [N_MAX] */
+	const char *prefix;
+};
+
+static int
+seen_row(void *arg, struct store_msg *m)
+{
+	struct seen *s = arg;
+	size_t plen = strlen(s->prefix);
+	char text[64];
+	int t;
+
+	if (m->body_len < plen + 2 || m->body_len >= sizeof text)
+		return 0;
+	memcpy(text, m->body, m->body_len);
+	text[m->body_len] = '\0';
+	if (strncmp(text, s->prefix, plen) == 0 && text[plen] == ' ' &&
+	    (t = atoi(text + plen + 1)) >= 0 && t < N_MAX)
+		s->have[t]++;
+	return 0;
+}
+
+/*
+ * The victim v down: its store holds each send it answered ok (its own
+ * messages) and each of the peer's sends the peer was told is receipted.
+ * Returns the number missing.
+ */
+static int
+check_down(int v)
+{
+	const char *home = v ? home_s : home_n;
+	static uint8_t own[N_MAX], peer[N_MAX];
+	struct seen so = { own, prefix[v] }, sp = { peer, prefix[1 - v] };
+	struct store *s = NULL;
+	int missing = 0;
+
+	memset(own, 0, sizeof own);
+	memset(peer, 0, sizeof peer);
+	if (store_open_home_readonly(&s, home) != 0) {
+		printf("  %s's store does not open: %s\n", v ? "south" :
+		    "north", store_open_error());
+		return 1;
+	}
+	CHECK(store_list(s, ag.id, STORE_OUT, 100000, seen_row, &so) == 0);
+	CHECK(store_list(s, ag.id, STORE_IN, 100000, seen_row, &sp) == 0);
+	store_close(s);
+	for (int t = 0; t < N_MAX; t++) {
+		if (acked[v][t] && own[t] != 1 && missing++ < 10)
+			printf("  after the cut, %s holds \"%s %d\" %d times; "
+			    "it answered ok\n", v ? "south" : "north",
+			    prefix[v], t, own[t]);
+		if (receipted[1 - v][t] && peer[t] != 1 && missing++ < 10)
+			printf("  after the cut, %s holds \"%s %d\" %d times; "
+			    "its peer was told it is receipted\n", v ?
+			    "south" : "north", prefix[1 - v], t, peer[t]);
+	}
+	return missing;
+}
+
+static void
+test_power_cuts(void)
+{
+	const char *homes[2] = { home_n, home_s };
+	const char *logs[2] = { log_n, log_s };
+	pid_t *pids[2] = { &pid_n, &pid_s };
+	struct conn c[2];
+	int next[2] = { 0, 0 }, kills[2] = { 0, 0 }, missing = 0;
+	int unanswered = 0;
+	uint64_t t0 = now_ms();
+
+	srand(20261201);
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(wait_synced(15000));
+	for (int round = 0; round < ROUNDS; round++) {
+		int v = rand() % 2, delay = rand() % 3 ? rand() % 15 :
+		    rand() % 150;
+
+		for (int i = 0; i < 2; i++) {
+			int n = 10 + rand() % (BATCH_MAX - 10);
+			CHECK(conn_open(&c[i], i, homes[i]));
+			CHECK(c[i].fd < 0 || conn_send(&c[i], n, &next[i]));
+		}
+		usleep((useconds_t)delay * 1000);
+		kill(*pids[v], SIGKILL);
+		CHECK(reap(*pids[v], 5000) >= 0);
+		*pids[v] = -1;
+		kills[v]++;
+		/* what the victim answered before it died; what the peer
+		 * answers without it (sends at the commit, and receipts that
+		 * came before the cut) */
+		conn_read(&c[v], 5000);
+		conn_read(&c[1 - v], 300);
+		missing += check_down(v);
+		CHECK(start(pids[v], homes[v], logs[v]));
+		/* the peer's sends that wait for receipts from the victim */
+		conn_read(&c[1 - v], 30000);
+		for (int i = 0; i < 2; i++) {
+			unanswered += c[i].n - c[i].answered;
+			conn_close(&c[i]);
+		}
+	}
+	printf("  %d power cuts (%d north, %d south) in %.1f s; sent %d "
+	    "north->south, %d south->north; %d unanswered (their daemon "
+	    "died); %d missing after a cut\n", kills[0] + kills[1], kills[0],
+	    kills[1], (double)(now_ms() - t0) / 1000, next[0], next[1],
+	    unanswered, missing);
+	CHECK(kills[0] >= 3 && kills[1] >= 3);
+	CHECK_INT(missing, 0);
+}
+
+/* Settled, then both stopped: the chains agree and hold every
+ * acknowledged send once, every receipted one at its receiver. */
+static void
+test_chains_agree(void)
+{
+	int ok[2] = { 0, 0 }, rc[2] = { 0, 0 };
+	const struct chain_want want[2] = {
+		{ "n2s", acked[0], receipted[0], N_MAX, 1 },
+		{ "s2n", acked[1], receipted[1], N_MAX, 1 },
+	};
+	uint64_t t0 = now_ms();
+	bool settled = false;
+
+	for (int t = 0; t < N_MAX; t++)
+		for (int i = 0; i < 2; i++) {
+			ok[i] += acked[i][t];
+			rc[i] += receipted[i][t];
+		}
+	printf("  acknowledged %d north->south (%d receipted), %d "
+	    "south->north (%d receipted)\n", ok[0], rc[0], ok[1], rc[1]);
+	CHECK(ok[0] > 0 && ok[1] > 0 && rc[0] > 0 && rc[1] > 0);
+	/* everything queued goes out and is receipted */
+	while (!settled && now_ms() - t0 < 60000) {
+		json_t *a = msgs(home_n), *b = msgs(home_s);
+		settled = a && b &&
+		    json_integer_value(json_object_get(a, "queued")) == 0 &&
+		    json_integer_value(json_object_get(b, "queued")) == 0 &&
+		    json_integer_value(json_object_get(a, "in_flight")) == 0 &&
+		    json_integer_value(json_object_get(b, "in_flight")) == 0;
+		json_decref(a);
+		json_decref(b);
+		if (!settled)
+			usleep(50000);
+	}
+	CHECK(settled);
+	stop(&pid_n);
+	stop(&pid_s);
+	chain_check(home_n, home_s, ag.id, want);
+	CHECK(log_has(log_n, "debug_powercut", NULL));
+	CHECK(!log_has(log_n, "Sanitizer", NULL));
+	CHECK(!log_has(log_s, "Sanitizer", NULL));
+	CHECK(!log_has(log_n, "runtime error", NULL));
+	CHECK(!log_has(log_s, "runtime error", NULL));
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BUILD");
+	char cmd[3000];
+
+	if (sodium_init() < 0)
+		return 1;
+	if (b && *b)
+		snprintf(build, sizeof build, "%s", b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm(TIME_LIMIT_S);
+	if ((port_base = ports_pick(15000, 16000, 4)) < 0) {
+		printf("no free block of ports\n0 passed, 1 failed\n");
+		return 1;
+	}
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("cannot make a temporary directory\n0 passed, 1 failed\n");
+		return 1;
+	}
+	if (!setup(tmpdir, conf)) {
+		printf("setup failed\n0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_power_cuts);
+	RUN(test_chains_agree);
+	kill9(&pid_n);
+	kill9(&pid_s);
+	if (harness_failed) {
+		snprintf(cmd, sizeof cmd, "echo '--- north.log (tail) ---'; "
+		    "tail -n 30 %s; echo '--- south.log (tail) ---'; tail -n "
+		    "30 %s", log_n, log_s);
+		(void)!system(cmd);
+	}
+	keys_fini(&k_n);
+	keys_fini(&k_s);
+	agreement_wipe(&ag);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	(void)!system(cmd);
+	return harness_summary();
+}
