@@ -18,7 +18,9 @@
  * recovery starts); no seed holds a head or a checkpoint it signed, and
  * ours is made at start (nobody holds it), so no HEAD, OWN_HEAD or
  * checkpoint verifies. Besides "never crash", nothing may be stored,
- * received, receipted, co-signed or held.
+ * received, receipted, co-signed or held. What lies behind those
+ * signature checks (records the peer signed with its valid key, and our
+ * own heads coming back in a recovery) is signed_fuzz's.
  *
  *   make fuzz (seeds: fuzz/corpus/engine_fuzz/)
  */
