@@ -145,6 +145,25 @@ print_checkpoint(json_t *p)
 		printf("  ALARM: %s\n", alarm);
 }
 
+/* Our chain taken back from the peer (docs/delivery.md, "Recovery"):
+ * nothing new is sent meanwhile, so the operator is told why. */
+static void
+print_recovering(json_t *r, const char *peer)
+{
+	time_t t = (time_t)(json_integer_value(json_object_get(r,
+	    "progress_ms")) / 1000);
+	struct tm tm;
+	char when[32] = "?";
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+	printf("  RECOVERING our chain: %s holds it up to seq %lld, this "
+	    "store up to %lld; nothing new is sent until it is whole (last "
+	    "progress %s)\n", peer, (long long)json_integer_value(
+	    json_object_get(r, "peer_holds")), (long long)json_integer_value(
+	    json_object_get(r, "ours")), when);
+}
+
 static void
 print_human(json_t *st, json_t *warnings)
 {
@@ -185,6 +204,9 @@ print_human(json_t *st, json_t *warnings)
 			    (long long)json_integer_value(json_object_get(p,
 			    "in_flight")), (long long)json_integer_value(
 			    json_object_get(p, "received")));
+		if (p != NULL && json_object_get(p, "recovering") != NULL)
+			print_recovering(json_object_get(p, "recovering"),
+			    jstr(c, "peer"));
 		if ((p = json_object_get(c, "acks")) != NULL)
 			print_acks(p, jstr(c, "peer"));
 		if ((p = json_object_get(c, "checkpoint")) != NULL)

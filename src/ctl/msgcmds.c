@@ -583,6 +583,12 @@ ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 	    "synced", st.synced, "refused", (json_int_t)st.refused,
 	    "store_commits", (json_int_t)store_commits(delivery_store(
 	    env->delivery))));
+	if (st.recovering_to > 0)
+		json_object_set_new(json_object_get(chan, "messages"),
+		    "recovering", json_pack("{s:I, s:I, s:I}", "peer_holds",
+		    (json_int_t)st.recovering_to, "ours",
+		    (json_int_t)st.assigned, "progress_ms",
+		    (json_int_t)st.recovering_progress_ms));
 	ctl_people_status(env, idhex, chan);	/* peoplecmds.c */
 	checkpoint_status(env, i, chan);
 }

@@ -350,6 +350,10 @@ delivery_stats(struct delivery *d, size_t i, struct delivery_stats *st)
 	st->synced = c->synced;
 	st->refused = c->refused;
 	st->resends = c->resends;
+	if (c->rec != NULL) {
+		st->recovering_to = recover_want(c->rec);
+		st->recovering_progress_ms = c->rec_progress_ms;
+	}
 	return 0;
 }
 
@@ -371,6 +375,7 @@ delivery_tick(struct delivery *d)
 	delivery_flush(d);
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
+		dl_recover_watch(d, c, now);
 		if (c->active < 0)
 			continue;
 		if (!c->synced && now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)

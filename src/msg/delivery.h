@@ -42,6 +42,7 @@
 #define DELIVERY_PART_MAX 60000		/* body bytes per MSG_PART */
 #define DELIVERY_STALL_MS 3000		/* no receipt: resend from the last */
 #define DELIVERY_SYNC_RETRY_MS 2000	/* no SYNC from the peer: ask again */
+#define DELIVERY_RECOVER_STALL_MS 60000	/* recovery without progress: alert */
 #define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
 #define DELIVERY_SUBMIT_MAX 8192	/* submitted, awaiting the next pump */
 #define DELIVERY_WAIT_MAX 65536		/* committed, awaiting their receipt */
@@ -76,7 +77,9 @@ struct delivery_io {
 	void (*flush)(void *ctx);
 	/* Optional: an ALARM of kind ("chain-forked": the peer signed
 	 * another message at a seq of its chain that we hold, or a receipt
-	 * naming another message at a seq of ours) to raise as an alert;
+	 * naming another message at a seq of ours; "recovery-stalled": the
+	 * peer's receipt claims our chain past our store and it sends none
+	 * of it back for DELIVERY_RECOVER_STALL_MS) to raise as an alert;
 	 * text names it and carries the signed record as evidence (hex).
 	 * At most one per channel, chain and ALERT_LIMIT_MS (msg/alert.h;
 	 * the next is logged with its evidence, the others counted). */
@@ -94,6 +97,11 @@ struct delivery_stats {
 	bool synced;			/* the peer's SYNC came on this path */
 	uint64_t refused;		/* records refused since start */
 	uint64_t resends;		/* times the sender went back */
+	/* Taking our chain back (docs/delivery.md "Recovery"): the seq the
+	 * peer's receipt says it holds, 0 when not recovering; when the
+	 * recovery started or last stored something. */
+	uint64_t recovering_to;
+	uint64_t recovering_progress_ms;
 };
 
 struct delivery;

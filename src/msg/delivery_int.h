@@ -93,8 +93,16 @@ struct dl_channel {
 	size_t asm_hlen, asm_len, asm_want;
 	uint8_t *asm_body;
 	/* Recovery of our own chain after a restore (msg/recover.h): while
-	 * set, nothing new is assigned. */
+	 * set, nothing new is assigned. Its watch (dl_recover_watch): when
+	 * it started or last stored something (the clock stops while no
+	 * path is up), whether its stall was raised, and the peer's signed
+	 * receipt that claims our chain past our store (the evidence). */
 	struct recover *rec;
+	uint64_t rec_progress_ms;
+	bool rec_stall_raised;
+	struct alert_limit rec_limit;
+	uint8_t rec_claim[CHAIN_RECEIPT_MAX];
+	size_t rec_claim_len;
 };
 
 /* A message given to delivery_submit: committed at the next pump. */
@@ -155,6 +163,10 @@ int dl_channel_reload(struct delivery *d, struct dl_channel *c);
 
 /* delivery_send.c */
 void dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply);
+/* delivery_recv.c: a recovery with nothing stored for
+ * DELIVERY_RECOVER_STALL_MS while a path is up is raised once as an alert
+ * of kind recovery-stalled (docs/delivery.md, "Recovery"). */
+void dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now);
 /* Our receipt signed ahead, while the commit of what it covers waits on
  * the disk (dl_receipt_ahead run by store_during_sync); sent only after
  * that commit returned. made: it was signed. */

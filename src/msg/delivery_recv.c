@@ -37,13 +37,14 @@ refuse(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 }
 
-/* An ALARM about channel c: logged, and raised as an alert (io.alarm)
- * at most once per ALERT_LIMIT_MS and chain (alert_limit); the next one
- * in that period is logged too, the rest counted. evidence: the signed
- * record, in hex. */
+/* An ALARM of kind about channel c: logged, and raised as an alert
+ * (io.alarm) at most once per ALERT_LIMIT_MS and limit lim (alert_limit:
+ * one per chain for a fork, one for recovery); the next one in that
+ * period is logged too, the rest counted. evidence: the signed record,
+ * in hex. */
 static void
-dl_alarm(struct delivery *d, struct dl_channel *c, unsigned chain,
-    const char *what, const uint8_t *evidence, size_t n)
+dl_alarm(struct delivery *d, struct dl_channel *c, struct alert_limit *lim,
+    const char *kind, const char *what, const uint8_t *evidence, size_t n)
 {
 	char text[1024], line[1024 + 32], *hex;
 
@@ -54,10 +55,10 @@ dl_alarm(struct delivery *d, struct dl_channel *c, unsigned chain,
 	    hex != NULL ? hex : "(no memory to show it)");
 	free(hex);
 	snprintf(line, sizeof line, "channel %s: %s", c->idhex, text);
-	if (!alert_limit(&c->alarm_limit[chain], dl_now(d), line))
+	if (!alert_limit(lim, dl_now(d), line))
 		return;
 	if (d->io.alarm != NULL)
-		d->io.alarm(d->io.ctx, c->id, "chain-forked", text);
+		d->io.alarm(d->io.ctx, c->id, kind, text);
 }
 
 /*
@@ -104,7 +105,8 @@ head_repeat(struct delivery *d, struct dl_channel *c, unsigned path,
 	snprintf(what, sizeof what, "%s signed another message at seq %llu "
 	    "of its chain (%s) than the one this store holds there (%s): its "
 	    "chain forks", c->peer, (unsigned long long)h->seq, a, o);
-	dl_alarm(d, c, DL_ALARM_PEERS, what, b, n);
+	dl_alarm(d, c, &c->alarm_limit[DL_ALARM_PEERS], "chain-forked", what,
+	    b, n);
 	return ERR_CHAIN;
 }
 
@@ -334,11 +336,15 @@ recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
 	struct rc_path x = { d, c, path };
 	int r;
 
-	if (c->rec == NULL && (r = recover_new(d->s, c->id, c->self,
-	    d->k->id.sign_pub, &c->rec)) != 0) {
-		log_warn("channel %s: cannot start recovery: %s", c->idhex,
-		    err_str(r));
-		return;
+	if (c->rec == NULL) {
+		if ((r = recover_new(d->s, c->id, c->self, d->k->id.sign_pub,
+		    &c->rec)) != 0) {
+			log_warn("channel %s: cannot start recovery: %s",
+			    c->idhex, err_str(r));
+			return;
+		}
+		c->rec_progress_ms = dl_now(d);
+		c->rec_stall_raised = false;
 	}
 	if (recover_want(c->rec) != want)
 		log_info("channel %s: %s holds our chain up to seq %llu, this "
@@ -373,6 +379,8 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	if (top <= before)
 		return;
+	c->rec_progress_ms = dl_now(d);
+	c->rec_stall_raised = false;
 	dl_sender_reload(d, c);
 	log_info("channel %s: took back our messages %llu..%llu from %s",
 	    c->idhex, (unsigned long long)before + 1,
@@ -409,6 +417,34 @@ dl_on_recover_ask(struct delivery *d, struct dl_channel *c, unsigned path,
 		    c->peer);
 }
 
+void
+dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now)
+{
+	char what[512];
+
+	if (c->rec == NULL)
+		return;
+	if (c->active < 0) {		/* no path: nothing could come */
+		c->rec_progress_ms = now;
+		return;
+	}
+	if (c->rec_stall_raised ||
+	    now - c->rec_progress_ms < DELIVERY_RECOVER_STALL_MS)
+		return;
+	c->rec_stall_raised = true;
+	snprintf(what, sizeof what, "%s says (its signed receipt) that it "
+	    "holds this node's chain up to seq %llu, but this store holds "
+	    "it up to seq %llu and %s has sent none of the rest back for "
+	    "%u s: nothing new is sent on this channel until it does (a "
+	    "node restored from a backup takes its messages back from the "
+	    "peer; if this node was not restored, the peer's claim is "
+	    "false)", c->peer, (unsigned long long)recover_want(c->rec),
+	    (unsigned long long)c->assigned, c->peer,
+	    (unsigned)(DELIVERY_RECOVER_STALL_MS / 1000));
+	dl_alarm(d, c, &c->rec_limit, "recovery-stalled", what, c->rec_claim,
+	    c->rec_claim_len);
+}
+
 /* A receipt of our chain (RECEIPT, or inside a SYNC): verified, stored
  * when it says more than the last. */
 int
@@ -433,7 +469,13 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	if (rc.seq > c->assigned) {
 		/* the peer holds more of our chain than we do (restored from
-		 * a backup): take it back before anything new */
+		 * a backup): take it back before anything new; its signed
+		 * claim is kept as the evidence of a stall */
+		if (n <= sizeof c->rec_claim) {
+			memcpy(c->rec_claim, b, n);
+			c->rec_claim_len = n;
+		}
+		c->synced = false;	/* nothing new until then */
 		recover_start(d, c, path, rc.seq);
 		return ERR_AGAIN;
 	}
@@ -460,7 +502,8 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 			    "holds: the chains diverge; not counted", what,
 			    c->peer, (unsigned long long)rc.seq);
 			c->refused++;
-			dl_alarm(d, c, DL_ALARM_OURS, text, b, n);
+			dl_alarm(d, c, &c->alarm_limit[DL_ALARM_OURS],
+			    "chain-forked", text, b, n);
 			return ERR_CHAIN;
 		}
 	}
@@ -498,6 +541,16 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 		r = dl_take_receipt(d, c, path, f[1].p, f[1].n, "SYNC", &seq);
 	if (r != 0)
 		return;
+	if (c->rec != NULL) {
+		/* its current word: it holds no more of our chain than this
+		 * store (it too went back to a backup, or its claim was
+		 * false; the claim stays in the log) */
+		log_info("channel %s: %s now holds our chain up to seq %llu, "
+		    "no further than this store: no longer taking it back",
+		    c->idhex, c->peer, (unsigned long long)seq);
+		recover_free(c->rec);
+		c->rec = NULL;
+	}
 	c->synced = true;
 	c->sent = seq;
 	c->peer_holds = seq;	/* lower after the peer restored a backup */

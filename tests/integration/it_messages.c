@@ -930,6 +930,71 @@ test_store_fails_after_send(void)
 	CHECK_INT(in_n, in_s);
 }
 
+/*
+ * A peer whose signed receipt claims our chain far past our store (here a
+ * SYNC "from north" whose receipt says it holds south's chain up to seq
+ * 1,000,000, handed to south while the real north is stopped, SIGSTOP):
+ * south takes nothing new into its chain (that would fork it) and
+ * `parley status` says why, with both seqs, instead of messages that just
+ * stay queued. When the real north comes back, its SYNC says what it
+ * holds (no more than south's store): south stops taking its chain back
+ * and the held message goes.
+ */
+static void
+test_false_claim_shown(void)
+{
+	struct chain_receipt rc;
+	uint8_t rec[CHAIN_RECEIPT_MAX + 64];
+	char out[8192] = "";
+	json_t *m, *r;
+	uint64_t t0;
+	size_t n = 0;
+	bool shown = false;
+
+	CHECK(wait_settled(30000));
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.channel, ag.id, 32);
+	rc.receiver = 0;		/* north's receipt of south's chain */
+	rc.seq = 1000000;
+	rc.time_ms = now_ms();
+	CHECK_INT(chain_receipt_sign(&rc, &k_n), 0);
+	CHECK_INT(delivery_sync_encode(&rc, false, rec, sizeof rec, &n), 0);
+	kill(pid_n, SIGSTOP);
+	CHECK(inject(DELIVERY_REC_SYNC, rec, n));
+	CHECK(wait_log(log_s, "north holds our chain up to seq 1000000",
+	    "asking for ours back", 5000));
+	t0 = now_ms();
+	while (!shown && now_ms() - t0 < 10000) {
+		CHECK_INT(parley(out, sizeof out, "status --home %s", home_s),
+		    0);
+		shown = strstr(out, "RECOVERING our chain: north holds it up "
+		    "to seq 1000000, this store up to ") != NULL;
+		if (!shown)
+			usleep(100000);
+	}
+	CHECK(shown);
+	m = msgs(home_s);
+	r = m ? json_object_get(m, "recovering") : NULL;
+	CHECK(r != NULL && json_integer_value(json_object_get(r,
+	    "peer_holds")) == 1000000);
+	json_decref(m);
+	/* nothing new gets a seq meanwhile */
+	CHECK_INT(send_text(home_s, "held back by the claim", "routine",
+	    NULL, 0), 1);
+	usleep(500000);
+	CHECK_INT(msg_field(home_s, "queued"), 1);
+	/* the real north's word ends it; the held message goes */
+	kill(pid_n, SIGCONT);
+	CHECK(wait_log(log_s, "north now holds our chain up to seq",
+	    "no longer taking it back", 20000));
+	CHECK(wait_settled(30000));
+	m = msgs(home_s);
+	CHECK(m != NULL && json_object_get(m, "recovering") == NULL);
+	json_decref(m);
+	CHECK_INT(parley(out, sizeof out, "status --home %s", home_s), 0);
+	CHECK(strstr(out, "RECOVERING") == NULL);
+}
+
 /* --- the stores agree ----------------------------------------------------- */
 
 static void
@@ -989,6 +1054,7 @@ main(void)
 	RUN(test_flash_every_path);
 	RUN(test_full_disk);
 	RUN(test_store_fails_after_send);
+	RUN(test_false_claim_shown);
 	RUN(test_stores_agree);
 	kill9(&pid_n);
 	kill9(&pid_s);

@@ -1139,12 +1139,41 @@ test_recover(void)
 		CHECK_INT(store_queued_count(na.s, chan, &q), 0);
 		CHECK_INT(q, 1);
 	}
+	/* status tells why; a minute without anything taken back is an
+	 * alarm, raised once, with south's signed claim as evidence */
+	{
+		struct delivery_stats st;
+		uint64_t alarms = na.alarms;
+
+		CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+		CHECK_INT(st.recovering_to, 6);
+		CHECK_INT(st.assigned, 0);
+		clock_ms += DELIVERY_RECOVER_STALL_MS / 2;
+		delivery_tick(na.d);
+		CHECK_INT(na.alarms, alarms);
+		clock_ms += DELIVERY_RECOVER_STALL_MS / 2;
+		delivery_tick(na.d);
+		CHECK_INT(na.alarms, alarms + 1);
+		CHECK_CONTAINS(na.alarm, "recovery-stalled: south says (its "
+		    "signed receipt) that it holds this node's chain up to seq "
+		    "6, but this store holds it up to seq 0");
+		CHECK_CONTAINS(na.alarm, "the signed record: ");
+		clock_ms += 3 * DELIVERY_RECOVER_STALL_MS;
+		delivery_tick(na.d);
+		CHECK_INT(na.alarms, alarms + 1);	/* once */
+		pipe_clear(&pab);
+	}
 	/* the real answer over a new session */
 	connect_both(false);
 	connect_both(true);
 	run(1000000);
 	CHECK(log_has("our chain is whole again (seq 6)"));
 	CHECK_INT(own_held(), 7);
+	{
+		struct delivery_stats st;
+		CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+		CHECK_INT(st.recovering_to, 0);
+	}
 	CHECK_INT(received(&nb, 0, &sn), 7);
 	CHECK_INT(sn.bad, 0);
 	/* the queued one (row 1 of the new store) took seq 7 */
