@@ -145,4 +145,6 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/parley.d $(BUILD)/obj/src/parleyd.d \
          $(TEST_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) \
-         $(IT_SRC:tests/integration/%.c=$(BUILD)/obj/tests/integration/%.d)
+         $(IT_SRC:tests/integration/%.c=$(BUILD)/obj/tests/integration/%.d) \
+         $(BENCH_SRC:bench/%.c=$(BUILD)/obj/bench/%.d) \
+         $(FUZZ_SRC:fuzz/%.c=$(BUILD)/obj/fuzz/%.d)
