@@ -468,7 +468,7 @@ delivery_record(struct delivery *d, const uint8_t channel[ENVELOPE_ID_LEN],
 		break;
 	case DELIVERY_REC_RECEIPT:
 		if (dl_take_receipt(d, c, path, body, len, "RECEIPT",
-		    &seq) == 0)
+		    &seq, NULL) == 0)
 			dl_pump_channel(d, c);
 		break;
 	case RECOVER_REC_ASK:

@@ -93,12 +93,13 @@ struct dl_channel {
 	size_t asm_hlen, asm_len, asm_want;
 	uint8_t *asm_body;
 	/* Recovery of our own chain after a restore (msg/recover.h): while
-	 * set, nothing new is assigned. Its watch (dl_recover_watch): when
-	 * it started or last stored something (the clock stops while no
-	 * path is up), whether its stall was raised, and the peer's signed
-	 * receipt that claims our chain past our store (the evidence). */
+	 * set, nothing new is assigned. When it started or last stored
+	 * something (status); its watch (dl_recover_watch): when a record
+	 * of it last came (held still while no path is up), whether its
+	 * stall was raised; the peer's newest signed receipt that claims
+	 * our chain past our store (the evidence) and its signed time. */
 	struct recover *rec;
-	uint64_t rec_progress_ms;
+	uint64_t rec_progress_ms, rec_heard_ms, rec_claim_ms;
 	bool rec_stall_raised;
 	struct alert_limit rec_limit;
 	uint8_t rec_claim[CHAIN_RECEIPT_MAX];
@@ -197,8 +198,10 @@ void dl_on_part(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n);
 void dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n);
+/* *seq and *signed_ms (may be NULL): the receipt's seq and time. */
 int dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
-    const uint8_t *b, size_t n, const char *what, uint64_t *seq);
+    const uint8_t *b, size_t n, const char *what, uint64_t *seq,
+    uint64_t *signed_ms);
 void dl_on_recover_ask(struct delivery *d, struct dl_channel *c,
     unsigned path, const uint8_t *b, size_t n);
 void dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,

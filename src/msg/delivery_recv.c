@@ -343,7 +343,7 @@ recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
 			    c->idhex, err_str(r));
 			return;
 		}
-		c->rec_progress_ms = dl_now(d);
+		c->rec_progress_ms = c->rec_heard_ms = dl_now(d);
 		c->rec_stall_raised = false;
 	}
 	if (recover_want(c->rec) != want)
@@ -372,6 +372,10 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	}
 	r = recover_on_record(c->rec, type, b, n, dl_now(d), &top, &seq);
+	if (r == 0) {			/* it is coming: no stall */
+		c->rec_heard_ms = dl_now(d);
+		c->rec_stall_raised = false;
+	}
 	if (r != 0) {
 		refuse(d, c, path, type == RECOVER_REC_OWN ?
 		    "recovered message" : "recovered head", seq, r);
@@ -380,7 +384,6 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 	if (top <= before)
 		return;
 	c->rec_progress_ms = dl_now(d);
-	c->rec_stall_raised = false;
 	dl_sender_reload(d, c);
 	log_info("channel %s: took back our messages %llu..%llu from %s",
 	    c->idhex, (unsigned long long)before + 1,
@@ -424,17 +427,17 @@ dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now)
 
 	if (c->rec == NULL)
 		return;
-	if (c->active < 0) {		/* no path: nothing could come */
-		c->rec_progress_ms = now;
+	if (c->active < 0 || now < c->rec_heard_ms) {
+		c->rec_heard_ms = now;	/* no path: nothing could come */
 		return;
 	}
 	if (c->rec_stall_raised ||
-	    now - c->rec_progress_ms < DELIVERY_RECOVER_STALL_MS)
+	    now - c->rec_heard_ms < DELIVERY_RECOVER_STALL_MS)
 		return;
 	c->rec_stall_raised = true;
 	snprintf(what, sizeof what, "%s says (its signed receipt) that it "
 	    "holds this node's chain up to seq %llu, but this store holds "
-	    "it up to seq %llu and %s has sent none of the rest back for "
+	    "it up to seq %llu and %s has sent nothing of the rest back for "
 	    "%u s: nothing new is sent on this channel until it does (a "
 	    "node restored from a backup takes its messages back from the "
 	    "peer; if this node was not restored, the peer's claim is "
@@ -449,7 +452,8 @@ dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now)
  * when it says more than the last. */
 int
 dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
-    const uint8_t *b, size_t n, const char *what, uint64_t *seq)
+    const uint8_t *b, size_t n, const char *what, uint64_t *seq,
+    uint64_t *signed_ms)
 {
 	struct chain_receipt rc;
 	int r;
@@ -471,15 +475,19 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		/* the peer holds more of our chain than we do (restored from
 		 * a backup): take it back before anything new; its signed
 		 * claim is kept as the evidence of a stall */
-		if (n <= sizeof c->rec_claim) {
+		if (n <= sizeof c->rec_claim && (c->rec == NULL ||
+		    rc.time_ms >= c->rec_claim_ms)) {
 			memcpy(c->rec_claim, b, n);
 			c->rec_claim_len = n;
+			c->rec_claim_ms = rc.time_ms;
 		}
 		c->synced = false;	/* nothing new until then */
 		recover_start(d, c, path, rc.seq);
 		return ERR_AGAIN;
 	}
 	*seq = rc.seq;
+	if (signed_ms != NULL)
+		*signed_ms = rc.time_ms;
 	/* It must name our header at its seq, a repeat too: a receipt of
 	 * another message there means the chains have forked (not counted;
 	 * the alarm keeps the signed receipt as evidence). */
@@ -529,7 +537,7 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 {
 	struct dl_field f[3] = { { .kind = 'u' }, { .kind = 'b' },
 	    { .kind = 't' } };
-	uint64_t seq;
+	uint64_t seq, signed_ms = 0;
 	int r;
 
 	if ((r = dl_record_decode(b, n, f, 3)) != 0)
@@ -538,13 +546,21 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 		refuse(d, c, path, "SYNC", 0, ERR_VERSION);
 		r = ERR_VERSION;
 	} else
-		r = dl_take_receipt(d, c, path, f[1].p, f[1].n, "SYNC", &seq);
+		r = dl_take_receipt(d, c, path, f[1].p, f[1].n, "SYNC", &seq,
+		    &signed_ms);
 	if (r != 0)
 		return;
+	if (c->rec != NULL && signed_ms < c->rec_claim_ms) {
+		/* signed before its claim (a SYNC that came late on another
+		 * path): not its current word */
+		log_info("channel %s: a SYNC from %s signed before its claim "
+		    "on our chain: not taken", c->idhex, c->peer);
+		return;
+	}
 	if (c->rec != NULL) {
-		/* its current word: it holds no more of our chain than this
-		 * store (it too went back to a backup, or its claim was
-		 * false; the claim stays in the log) */
+		/* its current word, signed after its claim: it holds no more
+		 * of our chain than this store (it too went back to a backup,
+		 * or its claim was false; the claim stays in the log) */
 		log_info("channel %s: %s now holds our chain up to seq %llu, "
 		    "no further than this store: no longer taking it back",
 		    c->idhex, c->peer, (unsigned long long)seq);

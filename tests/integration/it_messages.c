@@ -986,8 +986,8 @@ test_false_claim_shown(void)
 	/* the real north's word ends it; the held message goes */
 	kill(pid_n, SIGCONT);
 	CHECK(wait_log(log_s, "north now holds our chain up to seq",
-	    "no longer taking it back", 20000));
-	CHECK(wait_settled(30000));
+	    "no longer taking it back", 15000));
+	CHECK(wait_settled(15000));
 	m = msgs(home_s);
 	CHECK(m != NULL && json_object_get(m, "recovering") == NULL);
 	json_decref(m);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "base/wire.h"
 #include "msg/alert.h"
@@ -1198,6 +1199,115 @@ test_recover(void)
 	engines_stop(false);
 }
 
+/* South's signed receipt of north's chain at seq (naming north's id
+ * there, when north holds it), signed at time t, as a RECEIPT (sync
+ * false) or SYNC record in b; its length. */
+static size_t
+south_receipt(uint64_t seq, uint64_t t, bool sync, uint8_t *b, size_t cap)
+{
+	struct chain_receipt rc;
+	size_t n = 0;
+
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.channel, chan, sizeof rc.channel);
+	rc.receiver = 1;
+	rc.seq = seq;
+	rc.time_ms = t;
+	{
+		uint8_t ids[1][32];
+		if (store_ids_range(na.s, chan, 0, seq - 1, 1, ids) == 0)
+			memcpy(rc.id, ids[0], sizeof rc.id);
+	}
+	CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+	if (sync)
+		CHECK_INT(delivery_sync_encode(&rc, false, b, cap, &n), 0);
+	else
+		CHECK_INT(chain_receipt_encode(&rc, b, cap, &n), 0);
+	return n;
+}
+
+/*
+ * South's RECEIPT claims north's chain up to seq 1000 while north holds 3
+ * (a false claim, or north restored from a backup): north is no longer
+ * synced and assigns nothing new (its chain cannot fork). The stall watch
+ * holds still while no path is up (five minutes: nothing), then raises
+ * recovery-stalled once after a minute with a path up, with the claim's
+ * signed bytes as evidence. A SYNC signed before the claim (come late)
+ * does not end it; one signed after it, within north's store, does: the
+ * queued message then takes seq 4.
+ */
+static void
+test_recover_watch(void)
+{
+	struct delivery_stats st;
+	uint8_t b[CHAIN_RECEIPT_MAX + 64];
+	char hex[2 * sizeof b + 1];
+	uint64_t claim_ms, alarms;
+	size_t n;
+
+	engines_start();
+	connect_both(true);
+	queue_n(&na, 3, ENVELOPE_ROUTINE, "north before");
+	run(100000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK(st.synced && st.assigned == 3 && st.receipted == 3);
+	connect_both(false);		/* the engines' links go quiet */
+	claim_ms = clock_ms;
+	n = south_receipt(1000, claim_ms, false, b, sizeof b);
+	hex_encode(hex, b, n);
+	delivery_path_change(na.d, chan, 0, true);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK(!st.synced);
+	CHECK_INT(st.recovering_to, 1000);
+	queue_n(&na, 1, ENVELOPE_ROUTINE, "north held");
+	delivery_pump(na.d);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.assigned, 3);
+	CHECK_INT(st.queued, 1);
+	/* no path: the watch holds still */
+	alarms = na.alarms;
+	delivery_path_change(na.d, chan, 0, false);
+	for (int i = 0; i < 5; i++) {
+		clock_ms += DELIVERY_RECOVER_STALL_MS;
+		delivery_tick(na.d);
+	}
+	CHECK_INT(na.alarms, alarms);
+	/* a path up, nothing comes back for a minute: raised once */
+	delivery_path_change(na.d, chan, 0, true);
+	delivery_tick(na.d);
+	clock_ms += DELIVERY_RECOVER_STALL_MS - 1;
+	delivery_tick(na.d);
+	CHECK_INT(na.alarms, alarms);
+	clock_ms += 1;
+	delivery_tick(na.d);
+	CHECK_INT(na.alarms, alarms + 1);
+	CHECK_CONTAINS(na.alarm, "recovery-stalled: south says (its signed "
+	    "receipt) that it holds this node's chain up to seq 1000, but "
+	    "this store holds it up to seq 3");
+	CHECK_CONTAINS(na.alarm, hex);
+	clock_ms += 2 * DELIVERY_RECOVER_STALL_MS;
+	delivery_tick(na.d);
+	CHECK_INT(na.alarms, alarms + 1);
+	/* a SYNC signed before the claim: not its current word */
+	n = south_receipt(3, claim_ms - 1, true, b, sizeof b);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_SYNC, b, n);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK(!st.synced && st.recovering_to == 1000);
+	/* one signed after it, within our store: the recovery ends */
+	n = south_receipt(3, clock_ms, true, b, sizeof b);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_SYNC, b, n);
+	CHECK(log_has("south now holds our chain up to seq 3, no further "
+	    "than this store: no longer taking it back"));
+	delivery_pump(na.d);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK(st.synced);
+	CHECK_INT(st.recovering_to, 0);
+	CHECK_INT(st.assigned, 4);
+	CHECK_INT(st.queued, 0);
+	engines_stop(false);
+}
+
 static int body_matches;
 static char doubt_body[] = "in doubt";
 
@@ -1948,6 +2058,7 @@ main(void)
 	RUN(test_refusals);
 	RUN(test_receipt_names_our_id);
 	RUN(test_recover);
+	RUN(test_recover_watch);
 	RUN(test_doubt_after_commit_failure);
 	RUN(test_record_failure_rolls_back);
 	RUN(test_flash_every_path);
