@@ -8,10 +8,10 @@
  *
  * With the store's settings, every commit the child reported survives
  * and the file passes PRAGMA integrity_check, whether the child is killed
- * by the parent at a random moment or kills itself at a point the VFS
- * names: a write of the database file inside a checkpoint, just before
- * the checkpoint's sync of it, at the WAL header's rewrite of a restart,
- * just before a commit's WAL sync. With the sync skipped (PRAGMA
+ * by the parent 0 to 2 ms after a random row or kills itself at a point
+ * the VFS names: a write of the database file inside a checkpoint, just
+ * before the checkpoint's sync of it, at the WAL header's rewrite of a
+ * restart, just before a commit's WAL sync. With the sync skipped (PRAGMA
  * synchronous = OFF on the child's connection) the rows committed since
  * are all gone: the harness can fail. The -shm file left by the child
  * still names those frames, and the reopened store does not see them:
@@ -42,7 +42,7 @@
 #define CKPT_EVERY 25			/* commits between checkpoints */
 #define BODY 1000			/* bytes per row */
 
-static char tmpdir[64], dbpath[128];
+static char tmpdir[256], dbpath[300];
 static uint8_t chan[32];
 static uint64_t now = 1700000000000ull;
 
@@ -114,7 +114,8 @@ checkpoint(struct store *s)
 
 /*
  * The child: opens the store (power-cut mode if pc), writes rows, and
- * after each commit writes its row number to fd. With sync_off > 0, that
+ * after each commit writes its row number to fd; when the parent is to
+ * kill it, it then waits for that. With sync_off > 0, that
  * many rows are then written with the sync off (their numbers with the
  * top bit set), the value 0 is written, and it waits to be killed.
  */
@@ -142,8 +143,11 @@ child(bool pc, struct hook_at *h, size_t sync_off, int fd)
 		if ((n - first) % CKPT_EVERY == 0)
 			checkpoint(s);
 	}
-	if (sync_off == 0)
+	if (sync_off == 0 && h->point != AT_PARENT)
 		_exit(0);	/* the hook's point never came */
+	if (sync_off == 0)	/* the parent's kill comes, however fast */
+		for (;;)	/* the disk (a tmpfs: all 400 in ~25 ms) */
+			pause();
 	checkpoint(s);		/* the WAL restarts at the next commit */
 	if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF", NULL, NULL,
 	    NULL) != SQLITE_OK)
@@ -208,7 +212,7 @@ intact(struct store *s)
 static long long
 shm_frames(void)
 {
-	char p[160];
+	char p[320];
 	uint32_t v;
 	int fd;
 	long long r = -1;
@@ -224,9 +228,10 @@ shm_frames(void)
 
 /* A child's life: its reports read until it dies; *durable is the last
  * row reported committed with the sync on, *unsynced the count reported
- * with it off. parent_kill: killed by us some ms after its first report
- * (or when it reports its sync-off rows done, *shm then read first).
- * Returns the wait status. */
+ * with it off. parent_kill: killed by us 0 to 2 ms after its h->k-th
+ * report (a count, not a time: the child is as fast as its disk), or when
+ * it reports its sync-off rows done (*shm then read first). Returns the
+ * wait status. */
 static int
 life(bool pc, struct hook_at *h, size_t sync_off, bool parent_kill,
     size_t *durable, size_t *unsynced, long long *shm)
@@ -235,7 +240,7 @@ life(bool pc, struct hook_at *h, size_t sync_off, bool parent_kill,
 	struct pollfd pfd;
 	uint64_t v;
 	pid_t pid;
-	bool first = true;
+	int reports = 0;
 
 	*unsynced = 0;
 	if (pipe(fds) != 0)
@@ -259,9 +264,8 @@ life(bool pc, struct hook_at *h, size_t sync_off, bool parent_kill,
 			(*unsynced)++;
 		else
 			*durable = (size_t)v;
-		if (first && parent_kill && sync_off == 0) {
-			first = false;
-			usleep(1000 + randombytes_uniform(60000));
+		if (parent_kill && sync_off == 0 && ++reports == h->k) {
+			usleep(randombytes_uniform(2000));
 			kill(pid, SIGKILL);
 		}
 	}
@@ -273,7 +277,7 @@ life(bool pc, struct hook_at *h, size_t sync_off, bool parent_kill,
 
 /*
  * Twelve lives, each ended by SIGKILL at a point of its own (the parent's
- * kill at a random moment, or the k-th database write, database sync, WAL
+ * kill 0-2 ms after a random row, or the k-th database write, database sync, WAL
  * restart or WAL sync): every row reported committed is there, in order,
  * once, and the file is intact.
  */
@@ -299,7 +303,8 @@ test_every_commit_survives(void)
 		case AT_WAL_SYNC:
 			h.k = 5 + rand() % 60;
 			break;
-		default:
+		default:		/* the parent kills after row k */
+			h.k = 1 + rand() % ROWS_MAX;
 			break;
 		}
 		status = life(true, &h, 0, h.point == AT_PARENT, &durable,
@@ -408,7 +413,10 @@ main(void)
 
 	if (sodium_init() < 0)
 		return 1;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/parley-powercut-XXXXXX");
+	/* $TMPDIR may name another disk (a tmpfs: /dev/shm) */
+	snprintf(tmpdir, sizeof tmpdir, "%s/parley-powercut-XXXXXX",
+	    getenv("TMPDIR") && *getenv("TMPDIR") && strlen(getenv("TMPDIR"))
+	    < 200 ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	snprintf(dbpath, sizeof dbpath, "%s/pc.db", tmpdir);
