@@ -60,7 +60,8 @@
  *    order, as one list per file name that every handle on that name
  *    shares (the page cache is the inode's), and reads and sizes see the
  *    file as if the held operations had been made. The file's xSync makes
- *    them, in order, on the real file, and only then syncs it. A process
+ *    them, in order, on the real file, and only then syncs it; a WAL's
+ *    sync work (NOTES 6) runs before that, as in x_sync. A process
  *    killed before that loses them all: a power cut that keeps nothing
  *    unsynced. The held list outlives a close (the page cache does) and
  *    goes with a delete of the name. Files opened while the mode is off
@@ -561,7 +562,9 @@ pc_truncate(sqlite3_file *p, sqlite3_int64 size)
 	return held_add(f, NULL, -1, size);
 }
 
-/* The held operations made on the real file, in order, then the sync. */
+/* The held operations made on the real file, in order, then the sync.
+ * A WAL's sync work runs first (after the hook: a kill there runs none),
+ * as x_sync runs it before the fdatasync: once, then forgotten. */
 static int
 pc_sync(sqlite3_file *p, int flags)
 {
@@ -570,6 +573,12 @@ pc_sync(sqlite3_file *p, int flags)
 	int rc = SQLITE_OK;
 
 	hook(f, STORE_VFS_SYNC, 0);
+	if (sync_work != NULL && f->wal) {
+		void (*fn)(void *) = sync_work;
+
+		sync_work = NULL;
+		fn(sync_work_arg);
+	}
 	for (const struct held_op *o = f->held->first; o != NULL &&
 	    rc == SQLITE_OK; o = o->next)
 		rc = o->n < 0 ? r->pMethods->xTruncate(r, o->off) :

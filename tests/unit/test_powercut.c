@@ -17,7 +17,8 @@
  * still names those frames, and the reopened store does not see them:
  * SQLite rebuilds the WAL index from the WAL file. The same kill without
  * the mode keeps them (a process crash keeps the page cache), which is
- * why kill -9 alone cannot find a missing sync.
+ * why kill -9 alone cannot find a missing sync. The sync work
+ * (store_during_sync) runs in the mode as in production.
  *
  * It reaches SQLite directly (store_int.h) only to turn the sync off and
  * to run integrity_check; the code under test is the store and its VFS.
@@ -387,6 +388,92 @@ test_unsynced_rows_lost(void)
 	CHECK_INT(n, durable + 30);
 }
 
+/* Sync work's witness in power-cut mode: the order of the VFS's WAL sync
+ * hook and the work, and the WAL file's bytes when the work ran. */
+struct order {
+	int step, hook_at, work_at;
+	unsigned char wal_at_work[crypto_generichash_BYTES];
+};
+
+static void
+wal_hash(unsigned char out[crypto_generichash_BYTES])
+{
+	crypto_generichash_state st;
+	unsigned char b[65536];
+	char p[320];
+	ssize_t k;
+	int fd;
+
+	snprintf(p, sizeof p, "%s/work.db-wal", tmpdir);
+	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
+	if ((fd = open(p, O_RDONLY)) >= 0) {
+		while ((k = read(fd, b, sizeof b)) > 0)
+			crypto_generichash_update(&st, b, (size_t)k);
+		close(fd);
+	}
+	crypto_generichash_final(&st, out, crypto_generichash_BYTES);
+}
+
+static void
+order_hook(void *arg, bool wal, enum store_vfs_event ev, int64_t off)
+{
+	struct order *o = arg;
+
+	(void)off;
+	if (wal && ev == STORE_VFS_SYNC && o->hook_at == 0)
+		o->hook_at = ++o->step;
+}
+
+static void
+order_work(void *arg)
+{
+	struct order *o = arg;
+
+	o->work_at = ++o->step;
+	wal_hash(o->wal_at_work);
+}
+
+/*
+ * The sync work (store_during_sync: the receiver's receipt, signed while
+ * the commit syncs) runs in power-cut mode too, as in production: once,
+ * at the commit's WAL sync, after the VFS's hook there (where a test may
+ * kill the process: then it never runs) and before the held writes reach
+ * the file (the WAL's bytes then are those from before the commit).
+ */
+static void
+test_sync_work_runs(void)
+{
+	struct order o = { 0, 0, 0, { 0 } };
+	unsigned char before[crypto_generichash_BYTES];
+	unsigned char after[crypto_generichash_BYTES];
+	struct store *s = NULL;
+	char p[320];
+	size_t n = 0;
+
+	snprintf(p, sizeof p, "%s/work.db", tmpdir);
+	store_vfs_powercut(true, order_hook, &o);
+	CHECK_INT(store_open(&s, p), 0);
+	if (s == NULL)
+		return;
+	CHECK_INT(put_row(s, 1), 0);
+	o.step = o.hook_at = 0;
+	wal_hash(before);
+	store_during_sync(order_work, &o);
+	CHECK_INT(put_row(s, 2), 0);
+	wal_hash(after);
+	CHECK_INT(o.hook_at, 1);
+	CHECK_INT(o.work_at, 2);
+	CHECK(memcmp(o.wal_at_work, before, sizeof before) == 0);
+	CHECK(memcmp(after, before, sizeof before) != 0);
+	CHECK_INT(put_row(s, 3), 0);
+	CHECK_INT(o.work_at, 2);	/* once */
+	store_during_sync(NULL, NULL);
+	CHECK_INT(store_queued_count(s, chan, &n), 0);
+	CHECK_INT(n, 3);
+	store_close(s);
+	store_vfs_powercut(false, NULL, NULL);
+}
+
 static void
 cleanup(void)
 {
@@ -424,6 +511,7 @@ main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	RUN(test_every_commit_survives);
 	RUN(test_unsynced_rows_lost);
+	RUN(test_sync_work_runs);
 	r = harness_summary();
 	cleanup();
 	return r;
