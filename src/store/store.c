@@ -708,6 +708,12 @@ store_fail_writes(unsigned n)
 	store_vfs_fail_writes(n);
 }
 
+void
+store_fail_syncs(unsigned n)
+{
+	store_vfs_fail_syncs(n);
+}
+
 int
 store_powercut(void)
 {

@@ -168,6 +168,10 @@ int store_schema_version(struct store *s, int *version) WUR;
  * n write-outs of a commit's WAL bytes in this process fail as a disk
  * error would (src/store/vfs.h). */
 void store_fail_writes(unsigned n);
+/* Tests only (unit tests; no control request): the next n syncs of a
+ * commit's WAL in this process fail as an fdatasync error would, after
+ * the work given to store_during_sync ran (src/store/vfs.h). */
+void store_fail_syncs(unsigned n);
 /* Tests only (parleyd's debug_powercut; docs/store.md, "Power-cut
  * mode"): the stores this process opens from now on hold every write to
  * the database file and its WAL in memory until that file's sync, so a

@@ -53,6 +53,8 @@
  *    and the commit may yet fail). Each WAL file has a read-only
  *    descriptor of its own for this; without one, or if the write-back
  *    cannot be started, the work is not run and the slot stays set.
+ *    store_vfs_fail_syncs fails the sync after the work ran, as an
+ *    fdatasync error would: the work then was for a commit that failed.
  * 7. Power-cut mode (tests only: store_vfs_powercut; docs/store.md,
  *    "Power-cut mode"). A database or WAL file opened while it is on
  *    gets pc_methods instead: no gathering (NOTES 1-5 do not apply to
@@ -101,6 +103,7 @@ struct shim_file {
 static sqlite3_vfs *real_vfs;
 static struct store_vfs_counts counts;
 static unsigned fail_writes;		/* store_vfs_fail_writes */
+static unsigned fail_syncs;		/* store_vfs_fail_syncs */
 static struct shim_file *wals;		/* every open WAL file */
 static void (*sync_work)(void *);	/* store_vfs_sync_work */
 static void *sync_work_arg;
@@ -265,6 +268,10 @@ x_sync(sqlite3_file *p, int flags)
 
 		sync_work = NULL;
 		fn(sync_work_arg);
+	}
+	if (f->wal && fail_syncs > 0) {
+		fail_syncs--;
+		return SQLITE_IOERR_FSYNC;
 	}
 	return f->real->pMethods->xSync(f->real, flags);
 }
@@ -586,6 +593,10 @@ pc_sync(sqlite3_file *p, int flags)
 	held_drop(f->held);
 	if (rc != SQLITE_OK)
 		return rc;
+	if (f->wal && fail_syncs > 0) {
+		fail_syncs--;
+		return SQLITE_IOERR_FSYNC;
+	}
 	return r->pMethods->xSync(r, flags);
 }
 
@@ -856,6 +867,12 @@ void
 store_vfs_fail_writes(unsigned n)
 {
 	fail_writes = n;
+}
+
+void
+store_vfs_fail_syncs(unsigned n)
+{
+	fail_syncs = n;
 }
 
 void

@@ -29,6 +29,10 @@ void store_vfs_sync_work(void (*fn)(void *), void *arg);
 /* Tests: the next n write-outs of gathered WAL bytes fail with
  * SQLITE_IOERR_WRITE (a disk error at the commit). */
 void store_vfs_fail_writes(unsigned n);
+/* Tests: the next n syncs of a WAL file fail with SQLITE_IOERR_FSYNC
+ * after the sync work ran and the bytes were written (an fdatasync
+ * error at the commit). */
+void store_vfs_fail_syncs(unsigned n);
 
 /*
  * Tests only: power-cut mode (docs/store.md, "Power-cut mode"). A
