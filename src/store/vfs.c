@@ -63,7 +63,9 @@
  *    shares (the page cache is the inode's), and reads and sizes see the
  *    file as if the held operations had been made. The file's xSync makes
  *    them, in order, on the real file, and only then syncs it; a WAL's
- *    sync work (NOTES 6) runs before that, as in x_sync. A process
+ *    sync work (NOTES 6) runs before that, as in x_sync, and
+ *    store_vfs_fail_writes fails a WAL's making of them (all dropped, as
+ *    a run is). A process
  *    killed before that loses them all: a power cut that keeps nothing
  *    unsynced. The held list outlives a close (the page cache does) and
  *    goes with a delete of the name. Files opened while the mode is off
@@ -585,6 +587,12 @@ pc_sync(sqlite3_file *p, int flags)
 
 		sync_work = NULL;
 		fn(sync_work_arg);
+	}
+	/* store_vfs_fail_writes: the write-out fails as on a disk error,
+	 * the held bytes dropped (as run_out drops a run) */
+	if (f->wal && fail_writes > 0 && f->held->first != NULL) {
+		fail_writes--;
+		rc = SQLITE_IOERR_WRITE;
 	}
 	for (const struct held_op *o = f->held->first; o != NULL &&
 	    rc == SQLITE_OK; o = o->next)

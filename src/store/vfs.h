@@ -26,8 +26,9 @@ void store_vfs_counts(struct store_vfs_counts *out);
  * forgets it. fn must only prepare: the commit is not durable yet and
  * may still fail. */
 void store_vfs_sync_work(void (*fn)(void *), void *arg);
-/* Tests: the next n write-outs of gathered WAL bytes fail with
- * SQLITE_IOERR_WRITE (a disk error at the commit). */
+/* Tests: the next n write-outs of gathered WAL bytes (in power-cut mode:
+ * of a WAL's held writes, at its sync) fail with SQLITE_IOERR_WRITE (a
+ * disk error at the commit). */
 void store_vfs_fail_writes(unsigned n);
 /* Tests: the next n syncs of a WAL file fail with SQLITE_IOERR_FSYNC
  * after the sync work ran and the bytes were written (an fdatasync

@@ -474,6 +474,43 @@ test_sync_work_runs(void)
 	store_vfs_powercut(false, NULL, NULL);
 }
 
+/*
+ * store_fail_writes (parleyd's store-fail) in power-cut mode: the commit's
+ * write-out at its sync fails as a disk error would, nothing of it is
+ * stored (for the process, and after a power cut), and the next commit
+ * works.
+ */
+static void
+test_fail_writes(void)
+{
+	struct store *s = NULL;
+	char p[320];
+	size_t n = 0;
+
+	snprintf(p, sizeof p, "%s/fail.db", tmpdir);
+	store_vfs_powercut(true, NULL, NULL);
+	CHECK_INT(store_open(&s, p), 0);
+	if (s == NULL)
+		return;
+	CHECK_INT(put_row(s, 1), 0);
+	store_fail_writes(1);
+	CHECK(put_row(s, 2) != 0);
+	store_fail_writes(0);
+	CHECK_INT(store_queued_count(s, chan, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(put_row(s, 2), 0);
+	CHECK_INT(put_row(s, 3), 0);
+	store_close(s);
+	store_vfs_powercut(false, NULL, NULL);
+	s = NULL;
+	CHECK_INT(store_open(&s, p), 0);
+	if (s == NULL)
+		return;
+	CHECK_INT(rows_in(s), 3);
+	CHECK(intact(s));
+	store_close(s);
+}
+
 static void
 cleanup(void)
 {
@@ -512,6 +549,7 @@ main(void)
 	RUN(test_every_commit_survives);
 	RUN(test_unsynced_rows_lost);
 	RUN(test_sync_work_runs);
+	RUN(test_fail_writes);
 	r = harness_summary();
 	cleanup();
 	return r;
