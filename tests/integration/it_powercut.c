@@ -120,12 +120,12 @@ conn_send(struct conn *c, int n, int *next)
 	return write(c->fd, req, len) == (ssize_t)len;
 }
 
-/* Reads answers until all are in, the connection ends or ms pass;
- * records what each says. */
+/* Reads answers until all are in, the connection ends, ms pass or (quiet
+ * > 0) nothing came for quiet ms; records what each says. */
 static void
-conn_read(struct conn *c, int ms)
+conn_read_quiet(struct conn *c, int ms, int quiet)
 {
-	uint64_t t0 = now_ms();
+	uint64_t t0 = now_ms(), last = t0;
 	struct pollfd pfd;
 	const char *state;
 	char *nl;
@@ -153,8 +153,11 @@ conn_read(struct conn *c, int ms)
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
 		left = ms - (int)(now_ms() - t0);
+		if (quiet > 0 && quiet - (int)(now_ms() - last) < left)
+			left = quiet - (int)(now_ms() - last);
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return;
+		last = now_ms();
 		if ((k = read(c->fd, c->buf + c->have, sizeof c->buf - 1 -
 		    c->have)) <= 0) {
 			close(c->fd);
@@ -163,6 +166,12 @@ conn_read(struct conn *c, int ms)
 		}
 		c->have += (size_t)k;
 	}
+}
+
+static void
+conn_read(struct conn *c, int ms)
+{
+	conn_read_quiet(c, ms, 0);
 }
 
 static void
@@ -266,9 +275,9 @@ test_power_cuts(void)
 		kills[v]++;
 		/* what the victim answered before it died; what the peer
 		 * answers without it (sends at the commit, and receipts that
-		 * came before the cut) */
+		 * came before the cut), until it has been quiet for 1 s */
 		conn_read(&c[v], 5000);
-		conn_read(&c[1 - v], 300);
+		conn_read_quiet(&c[1 - v], 10000, 1000);
 		missing += check_down(v);
 		CHECK(start(pids[v], homes[v], logs[v]));
 		/* the peer's sends that wait for receipts from the victim */
