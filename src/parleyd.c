@@ -49,6 +49,7 @@ static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
 static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
+static uint64_t conf_debug_kill_at;	/* with it: SIGKILL at this WAL sync */
 /* People in the loop (docs/operators.md). */
 static const char *conf_alert_argv[ALERT_ARGV_MAX + 1];
 static json_t *conf_alert_json;		/* holds conf_alert_argv's strings */
@@ -154,6 +155,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 		conf_debug_powercut = json_is_true(v);
 		return 0;
 	}
+	if (strcmp(key, "debug_powercut_kill_at") == 0)
+		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_at);
 	if (strcmp(key, "alert_command") == 0) {
 		/* An argv array, run without a shell; a string is argv[0]. */
 		json_t *a;
@@ -266,6 +269,12 @@ conf_load(const char *home, struct link_config *cfg)
 	json_decref(root);
 	if (r == 0 && cfg->backoff_max_ms < cfg->backoff_min_ms) {
 		log_error("%s: backoff_max_ms < backoff_min_ms", CONF_NAME);
+		r = ERR_INVALID;
+	}
+	if (r == 0 && conf_debug_kill_at != 0 && !conf_debug_powercut) {
+		log_error("%s: \"debug_powercut_kill_at\" is a test of "
+		    "power-cut mode: only with \"debug_powercut\": true",
+		    CONF_NAME);
 		r = ERR_INVALID;
 	}
 	return r;
@@ -488,13 +497,17 @@ messages_open(const char *home, const struct keys *k,
 		log_warn("store: the page cache's memory is not reserved (%s):"
 		    " each page it takes costs a page fault", err_str(r));
 	if (conf_debug_powercut) {
-		if ((r = store_powercut()) != 0) {
+		if ((r = store_powercut(conf_debug_kill_at)) != 0) {
 			log_error("debug_powercut: %s", err_str(r));
 			return r;
 		}
 		log_warn("debug_powercut: the store keeps every write in "
 		    "memory until its sync, for tests only (docs/store.md, "
 		    "\"Power-cut mode\")");
+		if (conf_debug_kill_at != 0)
+			log_warn("debug_powercut_kill_at: this process kills "
+			    "itself at its WAL sync %llu",
+			    (unsigned long long)conf_debug_kill_at);
 	}
 	if ((r = store_open_home(st, home)) != 0) {
 		log_error("cannot open the store %s/%s: %s", home, STORE_FILE,

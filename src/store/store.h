@@ -175,9 +175,13 @@ void store_fail_syncs(unsigned n);
 /* Tests only (parleyd's debug_powercut; docs/store.md, "Power-cut
  * mode"): the stores this process opens from now on hold every write to
  * the database file and its WAL in memory until that file's sync, so a
- * kill -9 loses what a power cut would. Not to be undone. ERR_IO when
- * the store's VFS cannot be registered (the mode would not apply). */
-int store_powercut(void) WUR;
+ * kill -9 loses what a power cut would. Not to be undone. With
+ * kill_at_wal_sync k > 0 (parleyd's debug_powercut_kill_at) the process
+ * sends itself SIGKILL just before its k-th sync of a WAL file from now
+ * on (before that sync's work and writes: a power cut at the sync),
+ * logged first. ERR_IO when the store's VFS cannot be registered (the
+ * mode would not apply). */
+int store_powercut(uint64_t kill_at_wal_sync) WUR;
 /* Tests only (unit tests; no control request): the next n calls of
  * store_ids_range (record.h) in this process fail with ERR_IO, as a
  * disk read error would, reading nothing. */
