@@ -451,6 +451,27 @@ people_open(const struct keys *k, const struct agreement *ags, size_t n,
 	return 0;
 }
 
+/* A test conf in production would lose every write not yet synced at
+ * each crash and hold every write in memory: an alert at each start, not
+ * only the log's warning. */
+static void
+powercut_alert(struct daemon *dm)
+{
+	struct timeval tv;
+	uint64_t now;
+	char key[64];
+
+	gettimeofday(&tv, NULL);
+	now = (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+	snprintf(key, sizeof key, "debug-powercut-%llu",
+	    (unsigned long long)now);
+	(void)alert_raise_text(dm->alerts, "debug-powercut", key, NULL,
+	    "parleyd runs in power-cut mode (parleyd.conf \"debug_powercut\":"
+	    " true), a test mode: the store keeps every write in memory "
+	    "until its sync, so a crash loses more than it must. Never in "
+	    "production: remove it from parleyd.conf and restart", now);
+}
+
 /* WAL checkpoints, off the commit path (docs/store.md, "WAL
  * checkpoints"). */
 static void
@@ -654,6 +675,8 @@ run(const char *home, enum log_level level, bool use_syslog)
 	    evsignal_add(sighup, NULL) != 0)
 		goto out;
 	checkpoint_set_alerter(dm.cps, dm.alerts);	/* alarms as alerts */
+	if (conf_debug_powercut)
+		powercut_alert(&dm);
 	dm.pump = event_new(base, -1, 0, on_pump, &dm);
 	dm.tick = event_new(base, -1, EV_PERSIST, on_tick, &dm);
 	if (dm.pump == NULL || dm.tick == NULL || evtimer_add(dm.tick, &tv))
@@ -673,6 +696,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	env.delivery = dm.dl;
 	env.checkpoints = dm.cps;
 	env.debug_inject = conf_debug_inject;
+	env.debug_powercut = conf_debug_powercut;
 	env.roles = roles;
 	env.alerts = dm.alerts;
 	env.deadlines = dm.dw;

@@ -401,6 +401,37 @@ test_kill_at_sync(void)
 	CHECK_INT(missing, 0);
 }
 
+/*
+ * The mode is loud: status says so (a JSON field, and a WARNING line from
+ * `parley status`), and each start raised a "debug-powercut" alert.
+ */
+static void
+test_mode_shown(void)
+{
+	json_t *r = call(home_n, json_pack("{s:s}", "cmd", "status")), *a;
+	char cmd[3000];
+	size_t i;
+	int n = 0;
+
+	CHECK(json_is_true(json_object_get(json_object_get(r, "result"),
+	    "debug_powercut")));
+	json_decref(r);
+	snprintf(cmd, sizeof cmd, "%s/parley status --home %s | grep -q "
+	    "'^WARNING: power-cut mode (debug_powercut, tests only)' 2>"
+	    "/dev/null", build, home_n);
+	CHECK_INT(system(cmd), 0);
+	r = call(home_s, json_pack("{s:s, s:b}", "cmd", "alerts", "all", 1));
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "alerts"), i, a)
+		n += strcmp(json_string_value(json_object_get(a, "kind")) ?
+		    json_string_value(json_object_get(a, "kind")) : "",
+		    "debug-powercut") == 0;
+	json_decref(r);
+	printf("  status shows the mode; south raised %d debug-powercut "
+	    "alerts (one per start)\n", n);
+	CHECK(n >= 2);
+}
+
 /* Settled, then both stopped: the chains agree and hold every
  * acknowledged send once, every receipted one at its receiver. */
 static void
@@ -474,6 +505,7 @@ main(void)
 	}
 	RUN(test_power_cuts);
 	RUN(test_kill_at_sync);
+	RUN(test_mode_shown);
 	RUN(test_chains_agree);
 	kill9(&pid_n);
 	kill9(&pid_s);
