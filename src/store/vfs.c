@@ -734,7 +734,8 @@ v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 	struct held *h;
 
 	(void)vfs;
-	if (powercut && (h = held_find(name)) != NULL) {
+	/* the lists, not the mode: a list held while it was on goes too */
+	if (helds != NULL && (h = held_find(name)) != NULL) {
 		if (h->refs == 0)
 			held_free(h);
 		else

@@ -511,6 +511,71 @@ test_fail_writes(void)
 	store_close(s);
 }
 
+/* Opens name through the store's VFS as a database file. */
+static sqlite3_file *
+vfs_open(sqlite3_vfs *v, const char *name)
+{
+	sqlite3_file *f = calloc(1, (size_t)v->szOsFile);
+	char *z = calloc(1, strlen(name) + 3);	/* two NULs after it */
+	int out = 0;
+
+	if (f == NULL || z == NULL)
+		abort();
+	memcpy(z, name, strlen(name));
+	if (v->xOpen(v, z, f, SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_READWRITE, &out) != SQLITE_OK) {
+		free(f);
+		f = NULL;
+	}
+	free(z);
+	return f;
+}
+
+/*
+ * A delete drops the name's held writes even when the mode was turned off
+ * meanwhile: a file written in the mode and closed unsynced, the mode
+ * off, the file deleted, the mode on again: the new file of that name is
+ * empty, not the old held bytes.
+ */
+static void
+test_delete_drops_held(void)
+{
+	sqlite3_vfs *v = NULL;
+	sqlite3_int64 size = -1;
+	sqlite3_file *f;
+	char p[320];
+
+	CHECK_INT(store_vfs_register(), SQLITE_OK);
+	v = sqlite3_vfs_find(STORE_VFS_NAME);
+	CHECK(v != NULL);
+	if (v == NULL)
+		return;
+	snprintf(p, sizeof p, "%s/del.db", tmpdir);
+	store_vfs_powercut(true, NULL, NULL);
+	if ((f = vfs_open(v, p)) == NULL) {
+		CHECK(f != NULL);
+		return;
+	}
+	CHECK_INT(f->pMethods->xWrite(f, "held", 4, 0), SQLITE_OK);
+	CHECK_INT(f->pMethods->xFileSize(f, &size), SQLITE_OK);
+	CHECK_INT(size, 4);
+	f->pMethods->xClose(f);		/* the held write stays */
+	free(f);
+	store_vfs_powercut(false, NULL, NULL);
+	CHECK_INT(v->xDelete(v, p, 0), SQLITE_OK);
+	store_vfs_powercut(true, NULL, NULL);
+	if ((f = vfs_open(v, p)) == NULL) {
+		CHECK(f != NULL);
+		return;
+	}
+	CHECK_INT(f->pMethods->xFileSize(f, &size), SQLITE_OK);
+	CHECK_INT(size, 0);
+	f->pMethods->xClose(f);
+	free(f);
+	store_vfs_powercut(false, NULL, NULL);
+	(void)v->xDelete(v, p, 0);
+}
+
 static void
 cleanup(void)
 {
@@ -550,6 +615,7 @@ main(void)
 	RUN(test_unsynced_rows_lost);
 	RUN(test_sync_work_runs);
 	RUN(test_fail_writes);
+	RUN(test_delete_drops_held);
 	r = harness_summary();
 	cleanup();
 	return r;
