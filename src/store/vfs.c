@@ -98,6 +98,7 @@ struct shim_file {
 	struct shim_file *next_wal;	/* open WAL files (wals) */
 	int wb_fd;			/* the WAL, read-only, to start its
 					 * write-back (sync work); -1: none */
+	int chunk;			/* pc_methods: SQLITE_FCNTL_CHUNK_SIZE */
 	size_t len, cap;
 	sqlite3_int64 off;		/* of run[0] in the file */
 };
@@ -562,12 +563,17 @@ pc_write(sqlite3_file *p, const void *buf, int n, sqlite3_int64 off)
 	return n > 0 ? held_add(f, buf, n, off) : SQLITE_OK;
 }
 
+/* The size held is the one the replay will make: the unix VFS rounds a
+ * truncate up to the handle's chunk size (the WAL's is set, store.c
+ * wal_presize), keeping the bytes below that. */
 static int
 pc_truncate(sqlite3_file *p, sqlite3_int64 size)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
 	hook(f, STORE_VFS_TRUNCATE, size);
+	if (f->chunk > 0)
+		size = (size + f->chunk - 1) / f->chunk * f->chunk;
 	return held_add(f, NULL, -1, size);
 }
 
@@ -628,6 +634,8 @@ pc_file_control(sqlite3_file *p, int op, void *arg)
 	 * held, whose sizes it would not see (a hint: nothing is lost). */
 	if (op == SQLITE_FCNTL_SIZE_HINT && f->held->first != NULL)
 		return SQLITE_OK;
+	if (op == SQLITE_FCNTL_CHUNK_SIZE)	/* pc_truncate rounds as the */
+		f->chunk = *(int *)arg;		/* unix VFS will */
 	return f->real->pMethods->xFileControl(f->real, op, arg);
 }
 

@@ -576,6 +576,50 @@ test_delete_drops_held(void)
 	(void)v->xDelete(v, p, 0);
 }
 
+/*
+ * A truncate held in the mode is seen as the one the sync will make: the
+ * unix VFS rounds it up to the chunk size (the store sets one on its WAL),
+ * keeping the bytes below. The size and bytes seen before the sync are
+ * those after it.
+ */
+static void
+test_truncate_as_synced(void)
+{
+	sqlite3_vfs *v = NULL;
+	sqlite3_int64 before = -1, after = -1;
+	unsigned char w[300], r1[300], r2[300];
+	int chunk = 256;
+	sqlite3_file *f;
+	char p[320];
+
+	CHECK_INT(store_vfs_register(), SQLITE_OK);
+	v = sqlite3_vfs_find(STORE_VFS_NAME);
+	snprintf(p, sizeof p, "%s/trunc.db", tmpdir);
+	store_vfs_powercut(true, NULL, NULL);
+	if (v == NULL || (f = vfs_open(v, p)) == NULL) {
+		CHECK(v != NULL);
+		return;
+	}
+	for (size_t i = 0; i < sizeof w; i++)
+		w[i] = (unsigned char)(i + 1);
+	CHECK_INT(f->pMethods->xFileControl(f, SQLITE_FCNTL_CHUNK_SIZE,
+	    &chunk), SQLITE_OK);
+	CHECK_INT(f->pMethods->xWrite(f, w, (int)sizeof w, 0), SQLITE_OK);
+	CHECK_INT(f->pMethods->xTruncate(f, 10), SQLITE_OK);
+	CHECK_INT(f->pMethods->xFileSize(f, &before), SQLITE_OK);
+	(void)f->pMethods->xRead(f, r1, (int)sizeof r1, 0);
+	CHECK_INT(f->pMethods->xSync(f, SQLITE_SYNC_NORMAL), SQLITE_OK);
+	CHECK_INT(f->pMethods->xFileSize(f, &after), SQLITE_OK);
+	(void)f->pMethods->xRead(f, r2, (int)sizeof r2, 0);
+	CHECK_INT(after, 256);
+	CHECK_INT(before, after);
+	CHECK(memcmp(r1, r2, sizeof r1) == 0);
+	f->pMethods->xClose(f);
+	free(f);
+	store_vfs_powercut(false, NULL, NULL);
+	(void)v->xDelete(v, p, 0);
+}
+
 static void
 cleanup(void)
 {
@@ -616,6 +660,7 @@ main(void)
 	RUN(test_sync_work_runs);
 	RUN(test_fail_writes);
 	RUN(test_delete_drops_held);
+	RUN(test_truncate_as_synced);
 	r = harness_summary();
 	cleanup();
 	return r;
