@@ -153,13 +153,17 @@ const char *store_errmsg(const struct store *s);
 uint64_t store_commits(const struct store *s);
 /* Work to overlap with the disk: the next WAL sync in this process (a
  * commit's, normally the very next commit) runs fn(arg) once, on this
- * thread, after the disk has started on the commit's frames and before
- * waiting for it (src/store/vfs.c NOTES 6). fn must only prepare what is
- * published after the commit returns: the commit is not durable yet and
- * may still fail. fn must not use the store. It may not run at all (a
- * store in memory has no WAL): the caller checks, and forgets the work
- * after the commit, whatever happened, with store_during_sync(NULL,
- * NULL). */
+ * thread, after the disk has started on what was written and before
+ * waiting for it (src/store/vfs.c NOTES 6). That is normally after the
+ * commit's frames; at a WAL restart it is the sync of the new header,
+ * before the frames are written. fn must only prepare what is published
+ * after the commit returns: the commit is not durable yet and may still
+ * fail. fn must not use the store. It may not run at all (a store in
+ * memory, a commit that wrote nothing, SQLite's own VFS as fallback, a
+ * WAL without its read-only descriptor, sync_file_range failing;
+ * docs/store.md "Work during the sync"): the caller checks, and forgets
+ * the work after the commit, whatever happened, with
+ * store_during_sync(NULL, NULL). */
 void store_during_sync(void (*fn)(void *), void *arg);
 /* The schema version of the open file. */
 int store_schema_version(struct store *s, int *version) WUR;

@@ -43,12 +43,14 @@
  *    have) while its connection still holds the write lock, never later
  *    over another connection's frames. The list of WAL files is the
  *    process's: the store is used from one thread.
- * 6. Sync work (store_vfs_sync_work): at a WAL file's xSync, after its run
- *    is written out, the write-back of the file's dirty pages is started
- *    (sync_file_range, SYNC_FILE_RANGE_WRITE: it starts the I/O and does
- *    not wait), the work runs on this thread while the disk writes, and
- *    only then does the unix VFS's xSync (fdatasync) wait for it and for
- *    the disk's cache. Durability is the same: the xSync is the same one.
+ * 6. Sync work (store_vfs_sync_work): at a WAL file's xSync (the
+ *    commit's, or at a WAL restart the one SQLite makes of the new header
+ *    before the frames), after its run is written out, the write-back of
+ *    the file's dirty pages is started (sync_file_range,
+ *    SYNC_FILE_RANGE_WRITE: it starts the I/O and does not wait), the
+ *    work runs on this thread while the disk writes, and only then does
+ *    the unix VFS's xSync (fdatasync) wait for it and for the disk's
+ *    cache. Durability is the same: the xSync is the same one.
  *    The work must only prepare (it runs before the commit is durable,
  *    and the commit may yet fail). Each WAL file has a read-only
  *    descriptor of its own for this; without one, or if the write-back
