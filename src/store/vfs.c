@@ -67,11 +67,16 @@
  *    them, in order, on the real file, and only then syncs it; a WAL's
  *    sync work (NOTES 6) runs before that, as in x_sync, and
  *    store_vfs_fail_writes fails a WAL's making of them (all dropped, as
- *    a run is). A process
- *    killed before that loses them all: a power cut that keeps nothing
+ *    a run is). A process killed before that loses them all (during it,
+ *    all but a prefix, in order): a power cut that keeps nothing
  *    unsynced. The held list outlives a close (the page cache does) and
  *    goes with a delete of the name. Files opened while the mode is off
- *    keep shim_methods; the normal path does not look at the mode.
+ *    keep shim_methods; the normal path does not look at the mode. One
+ *    writer process: a rolled-back transaction's spilled frames stay
+ *    held until the WAL's next sync, which would make them over frames
+ *    another process committed meanwhile (docs/store.md, "One writer
+ *    process": writing them at the lock's release would let commits
+ *    made with the sync off survive a kill).
  */
 #include "store/vfs.h"
 
