@@ -49,6 +49,7 @@ static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
 static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
+static uint64_t conf_debug_kill_at;	/* with it: SIGKILL at this WAL sync */
 /* People in the loop (docs/operators.md). */
 static const char *conf_alert_argv[ALERT_ARGV_MAX + 1];
 static json_t *conf_alert_json;		/* holds conf_alert_argv's strings */
@@ -154,6 +155,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 		conf_debug_powercut = json_is_true(v);
 		return 0;
 	}
+	if (strcmp(key, "debug_powercut_kill_at") == 0)
+		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_at);
 	if (strcmp(key, "alert_command") == 0) {
 		/* An argv array, run without a shell; a string is argv[0]. */
 		json_t *a;
@@ -266,6 +269,12 @@ conf_load(const char *home, struct link_config *cfg)
 	json_decref(root);
 	if (r == 0 && cfg->backoff_max_ms < cfg->backoff_min_ms) {
 		log_error("%s: backoff_max_ms < backoff_min_ms", CONF_NAME);
+		r = ERR_INVALID;
+	}
+	if (r == 0 && conf_debug_kill_at != 0 && !conf_debug_powercut) {
+		log_error("%s: \"debug_powercut_kill_at\" is a test of "
+		    "power-cut mode: only with \"debug_powercut\": true",
+		    CONF_NAME);
 		r = ERR_INVALID;
 	}
 	return r;
@@ -442,6 +451,27 @@ people_open(const struct keys *k, const struct agreement *ags, size_t n,
 	return 0;
 }
 
+/* A test conf in production would lose every write not yet synced at
+ * each crash and hold every write in memory: an alert at each start, not
+ * only the log's warning. */
+static void
+powercut_alert(struct daemon *dm)
+{
+	struct timeval tv;
+	uint64_t now;
+	char key[64];
+
+	gettimeofday(&tv, NULL);
+	now = (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+	snprintf(key, sizeof key, "debug-powercut-%llu",
+	    (unsigned long long)now);
+	(void)alert_raise_text(dm->alerts, "debug-powercut", key, NULL,
+	    "parleyd runs in power-cut mode (parleyd.conf \"debug_powercut\":"
+	    " true), a test mode: the store keeps every write in memory "
+	    "until its sync, so a crash loses more than it must. Never in "
+	    "production: remove it from parleyd.conf and restart", now);
+}
+
 /* WAL checkpoints, off the commit path (docs/store.md, "WAL
  * checkpoints"). */
 static void
@@ -488,13 +518,17 @@ messages_open(const char *home, const struct keys *k,
 		log_warn("store: the page cache's memory is not reserved (%s):"
 		    " each page it takes costs a page fault", err_str(r));
 	if (conf_debug_powercut) {
-		if ((r = store_powercut()) != 0) {
+		if ((r = store_powercut(conf_debug_kill_at)) != 0) {
 			log_error("debug_powercut: %s", err_str(r));
 			return r;
 		}
 		log_warn("debug_powercut: the store keeps every write in "
 		    "memory until its sync, for tests only (docs/store.md, "
 		    "\"Power-cut mode\")");
+		if (conf_debug_kill_at != 0)
+			log_warn("debug_powercut_kill_at: this process kills "
+			    "itself at its WAL sync %llu",
+			    (unsigned long long)conf_debug_kill_at);
 	}
 	if ((r = store_open_home(st, home)) != 0) {
 		log_error("cannot open the store %s/%s: %s", home, STORE_FILE,
@@ -641,6 +675,8 @@ run(const char *home, enum log_level level, bool use_syslog)
 	    evsignal_add(sighup, NULL) != 0)
 		goto out;
 	checkpoint_set_alerter(dm.cps, dm.alerts);	/* alarms as alerts */
+	if (conf_debug_powercut)
+		powercut_alert(&dm);
 	dm.pump = event_new(base, -1, 0, on_pump, &dm);
 	dm.tick = event_new(base, -1, EV_PERSIST, on_tick, &dm);
 	if (dm.pump == NULL || dm.tick == NULL || evtimer_add(dm.tick, &tv))
@@ -660,6 +696,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	env.delivery = dm.dl;
 	env.checkpoints = dm.cps;
 	env.debug_inject = conf_debug_inject;
+	env.debug_powercut = conf_debug_powercut;
 	env.roles = roles;
 	env.alerts = dm.alerts;
 	env.deadlines = dm.dw;

@@ -175,6 +175,9 @@ print_human(json_t *st, json_t *warnings)
 	printf("node %s  link key %s\n",
 	    jstr(st, "node"),
 	    jstr(st, "link_fingerprint"));
+	if (json_is_true(json_object_get(st, "debug_powercut")))
+		printf("WARNING: power-cut mode (debug_powercut, tests only): "
+		    "the store holds every write in memory until its sync\n");
 	if (json_array_size(chans) == 0)
 		printf("no channels installed\n");
 	json_array_foreach(chans, i, c) {

@@ -79,10 +79,11 @@ status_json(const struct ctl_env *env)
 			json_array_append_new(chans, c);
 		}
 	keys_fingerprint_link(id, fpr);
-	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "node", id->name,
-	    "link_fingerprint", fpr, "version", env->version,
+	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:o}", "node",
+	    id->name, "link_fingerprint", fpr, "version", env->version,
 	    "protocol", (json_int_t)CTL_PROTOCOL_VERSION,
-	    "now", (json_int_t)now, "channels", chans);
+	    "now", (json_int_t)now, "debug_powercut", env->debug_powercut,
+	    "channels", chans);
 	return o;
 }
 

@@ -58,6 +58,8 @@ struct ctl_env {
 	struct delivery *delivery;	/* messages (msg/delivery.h) */
 	struct checkpoint_set *checkpoints; /* msg/checkpoint.h; may be NULL */
 	bool debug_inject;		/* parleyd.conf: msg-inject allowed */
+	bool debug_powercut;		/* parleyd.conf: the store's power-cut
+					 * mode (tests only), shown by status */
 	/* People in the loop (docs/operators.md). */
 	struct roles *roles;		/* who may run what; NULL: the
 					 * daemon's uid only, every role */

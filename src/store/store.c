@@ -10,6 +10,7 @@
 #include "store/store.h"
 
 #include "base/err.h"
+#include "base/log.h"
 #include "store/schema.h"
 #include "store/store_int.h"
 #include "store/vfs.h"
@@ -18,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -708,11 +710,35 @@ store_fail_writes(unsigned n)
 	store_vfs_fail_writes(n);
 }
 
+void
+store_fail_syncs(unsigned n)
+{
+	store_vfs_fail_syncs(n);
+}
+
+/* store_powercut's kill: the process ends itself just before its k-th
+ * WAL sync (the VFS's hook, before the sync work and the held writes). */
+static uint64_t pc_kill_at, pc_wal_syncs;
+
+static void
+pc_kill(void *arg, bool wal, enum store_vfs_event ev, int64_t off)
+{
+	(void)arg;
+	(void)off;
+	if (!wal || ev != STORE_VFS_SYNC || ++pc_wal_syncs != pc_kill_at)
+		return;
+	log_warn("debug_powercut_kill_at: SIGKILL at WAL sync %llu",
+	    (unsigned long long)pc_wal_syncs);
+	(void)raise(SIGKILL);
+}
+
 int
-store_powercut(void)
+store_powercut(uint64_t kill_at_wal_sync)
 {
 	if (store_vfs_register() != SQLITE_OK)
 		return ERR_IO;
-	store_vfs_powercut(true, NULL, NULL);
+	pc_kill_at = kill_at_wal_sync;
+	pc_wal_syncs = 0;
+	store_vfs_powercut(true, kill_at_wal_sync ? pc_kill : NULL, NULL);
 	return 0;
 }

@@ -153,13 +153,17 @@ const char *store_errmsg(const struct store *s);
 uint64_t store_commits(const struct store *s);
 /* Work to overlap with the disk: the next WAL sync in this process (a
  * commit's, normally the very next commit) runs fn(arg) once, on this
- * thread, after the disk has started on the commit's frames and before
- * waiting for it (src/store/vfs.c NOTES 6). fn must only prepare what is
- * published after the commit returns: the commit is not durable yet and
- * may still fail. fn must not use the store. It may not run at all (a
- * store in memory has no WAL): the caller checks, and forgets the work
- * after the commit, whatever happened, with store_during_sync(NULL,
- * NULL). */
+ * thread, after the disk has started on what was written and before
+ * waiting for it (src/store/vfs.c NOTES 6). That is normally after the
+ * commit's frames; at a WAL restart it is the sync of the new header,
+ * before the frames are written. fn must only prepare what is published
+ * after the commit returns: the commit is not durable yet and may still
+ * fail. fn must not use the store. It may not run at all (a store in
+ * memory, a commit that wrote nothing, SQLite's own VFS as fallback, a
+ * WAL without its read-only descriptor, sync_file_range failing;
+ * docs/store.md "Work during the sync"): the caller checks, and forgets
+ * the work after the commit, whatever happened, with
+ * store_during_sync(NULL, NULL). */
 void store_during_sync(void (*fn)(void *), void *arg);
 /* The schema version of the open file. */
 int store_schema_version(struct store *s, int *version) WUR;
@@ -168,12 +172,20 @@ int store_schema_version(struct store *s, int *version) WUR;
  * n write-outs of a commit's WAL bytes in this process fail as a disk
  * error would (src/store/vfs.h). */
 void store_fail_writes(unsigned n);
+/* Tests only (unit tests; no control request): the next n syncs of a
+ * commit's WAL in this process fail as an fdatasync error would, after
+ * the work given to store_during_sync ran (src/store/vfs.h). */
+void store_fail_syncs(unsigned n);
 /* Tests only (parleyd's debug_powercut; docs/store.md, "Power-cut
  * mode"): the stores this process opens from now on hold every write to
  * the database file and its WAL in memory until that file's sync, so a
- * kill -9 loses what a power cut would. Not to be undone. ERR_IO when
- * the store's VFS cannot be registered (the mode would not apply). */
-int store_powercut(void) WUR;
+ * kill -9 loses what a power cut would. Not to be undone. With
+ * kill_at_wal_sync k > 0 (parleyd's debug_powercut_kill_at) the process
+ * sends itself SIGKILL just before its k-th sync of a WAL file from now
+ * on (before that sync's work and writes: a power cut at the sync),
+ * logged first. ERR_IO when the store's VFS cannot be registered (the
+ * mode would not apply). */
+int store_powercut(uint64_t kill_at_wal_sync) WUR;
 /* Tests only (unit tests; no control request): the next n calls of
  * store_ids_range (record.h) in this process fail with ERR_IO, as a
  * disk read error would, reading nothing. */

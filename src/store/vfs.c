@@ -43,16 +43,20 @@
  *    have) while its connection still holds the write lock, never later
  *    over another connection's frames. The list of WAL files is the
  *    process's: the store is used from one thread.
- * 6. Sync work (store_vfs_sync_work): at a WAL file's xSync, after its run
- *    is written out, the write-back of the file's dirty pages is started
- *    (sync_file_range, SYNC_FILE_RANGE_WRITE: it starts the I/O and does
- *    not wait), the work runs on this thread while the disk writes, and
- *    only then does the unix VFS's xSync (fdatasync) wait for it and for
- *    the disk's cache. Durability is the same: the xSync is the same one.
+ * 6. Sync work (store_vfs_sync_work): at a WAL file's xSync (the
+ *    commit's, or at a WAL restart the one SQLite makes of the new header
+ *    before the frames), after its run is written out, the write-back of
+ *    the file's dirty pages is started (sync_file_range,
+ *    SYNC_FILE_RANGE_WRITE: it starts the I/O and does not wait), the
+ *    work runs on this thread while the disk writes, and only then does
+ *    the unix VFS's xSync (fdatasync) wait for it and for the disk's
+ *    cache. Durability is the same: the xSync is the same one.
  *    The work must only prepare (it runs before the commit is durable,
  *    and the commit may yet fail). Each WAL file has a read-only
  *    descriptor of its own for this; without one, or if the write-back
  *    cannot be started, the work is not run and the slot stays set.
+ *    store_vfs_fail_syncs fails the sync after the work ran, as an
+ *    fdatasync error would: the work then was for a commit that failed.
  * 7. Power-cut mode (tests only: store_vfs_powercut; docs/store.md,
  *    "Power-cut mode"). A database or WAL file opened while it is on
  *    gets pc_methods instead: no gathering (NOTES 1-5 do not apply to
@@ -60,11 +64,19 @@
  *    order, as one list per file name that every handle on that name
  *    shares (the page cache is the inode's), and reads and sizes see the
  *    file as if the held operations had been made. The file's xSync makes
- *    them, in order, on the real file, and only then syncs it. A process
- *    killed before that loses them all: a power cut that keeps nothing
+ *    them, in order, on the real file, and only then syncs it; a WAL's
+ *    sync work (NOTES 6) runs before that, as in x_sync, and
+ *    store_vfs_fail_writes fails a WAL's making of them (all dropped, as
+ *    a run is). A process killed before that loses them all (during it,
+ *    all but a prefix, in order): a power cut that keeps nothing
  *    unsynced. The held list outlives a close (the page cache does) and
  *    goes with a delete of the name. Files opened while the mode is off
- *    keep shim_methods; the normal path does not look at the mode.
+ *    keep shim_methods; the normal path does not look at the mode. One
+ *    writer process: a rolled-back transaction's spilled frames stay
+ *    held until the WAL's next sync, which would make them over frames
+ *    another process committed meanwhile (docs/store.md, "One writer
+ *    process": writing them at the lock's release would let commits
+ *    made with the sync off survive a kill).
  */
 #include "store/vfs.h"
 
@@ -93,6 +105,7 @@ struct shim_file {
 	struct shim_file *next_wal;	/* open WAL files (wals) */
 	int wb_fd;			/* the WAL, read-only, to start its
 					 * write-back (sync work); -1: none */
+	int chunk;			/* pc_methods: SQLITE_FCNTL_CHUNK_SIZE */
 	size_t len, cap;
 	sqlite3_int64 off;		/* of run[0] in the file */
 };
@@ -100,6 +113,7 @@ struct shim_file {
 static sqlite3_vfs *real_vfs;
 static struct store_vfs_counts counts;
 static unsigned fail_writes;		/* store_vfs_fail_writes */
+static unsigned fail_syncs;		/* store_vfs_fail_syncs */
 static struct shim_file *wals;		/* every open WAL file */
 static void (*sync_work)(void *);	/* store_vfs_sync_work */
 static void *sync_work_arg;
@@ -264,6 +278,10 @@ x_sync(sqlite3_file *p, int flags)
 
 		sync_work = NULL;
 		fn(sync_work_arg);
+	}
+	if (f->wal && fail_syncs > 0) {
+		fail_syncs--;
+		return SQLITE_IOERR_FSYNC;
 	}
 	return f->real->pMethods->xSync(f->real, flags);
 }
@@ -552,16 +570,23 @@ pc_write(sqlite3_file *p, const void *buf, int n, sqlite3_int64 off)
 	return n > 0 ? held_add(f, buf, n, off) : SQLITE_OK;
 }
 
+/* The size held is the one the replay will make: the unix VFS rounds a
+ * truncate up to the handle's chunk size (the WAL's is set, store.c
+ * wal_presize), keeping the bytes below that. */
 static int
 pc_truncate(sqlite3_file *p, sqlite3_int64 size)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
 	hook(f, STORE_VFS_TRUNCATE, size);
+	if (f->chunk > 0)
+		size = (size + f->chunk - 1) / f->chunk * f->chunk;
 	return held_add(f, NULL, -1, size);
 }
 
-/* The held operations made on the real file, in order, then the sync. */
+/* The held operations made on the real file, in order, then the sync.
+ * A WAL's sync work runs first (after the hook: a kill there runs none),
+ * as x_sync runs it before the fdatasync: once, then forgotten. */
 static int
 pc_sync(sqlite3_file *p, int flags)
 {
@@ -570,6 +595,18 @@ pc_sync(sqlite3_file *p, int flags)
 	int rc = SQLITE_OK;
 
 	hook(f, STORE_VFS_SYNC, 0);
+	if (sync_work != NULL && f->wal) {
+		void (*fn)(void *) = sync_work;
+
+		sync_work = NULL;
+		fn(sync_work_arg);
+	}
+	/* store_vfs_fail_writes: the write-out fails as on a disk error,
+	 * the held bytes dropped (as run_out drops a run) */
+	if (f->wal && fail_writes > 0 && f->held->first != NULL) {
+		fail_writes--;
+		rc = SQLITE_IOERR_WRITE;
+	}
 	for (const struct held_op *o = f->held->first; o != NULL &&
 	    rc == SQLITE_OK; o = o->next)
 		rc = o->n < 0 ? r->pMethods->xTruncate(r, o->off) :
@@ -577,6 +614,10 @@ pc_sync(sqlite3_file *p, int flags)
 	held_drop(f->held);
 	if (rc != SQLITE_OK)
 		return rc;
+	if (f->wal && fail_syncs > 0) {
+		fail_syncs--;
+		return SQLITE_IOERR_FSYNC;
+	}
 	return r->pMethods->xSync(r, flags);
 }
 
@@ -600,6 +641,8 @@ pc_file_control(sqlite3_file *p, int op, void *arg)
 	 * held, whose sizes it would not see (a hint: nothing is lost). */
 	if (op == SQLITE_FCNTL_SIZE_HINT && f->held->first != NULL)
 		return SQLITE_OK;
+	if (op == SQLITE_FCNTL_CHUNK_SIZE)	/* pc_truncate rounds as the */
+		f->chunk = *(int *)arg;		/* unix VFS will */
 	return f->real->pMethods->xFileControl(f->real, op, arg);
 }
 
@@ -706,7 +749,8 @@ v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 	struct held *h;
 
 	(void)vfs;
-	if (powercut && (h = held_find(name)) != NULL) {
+	/* the lists, not the mode: a list held while it was on goes too */
+	if (helds != NULL && (h = held_find(name)) != NULL) {
 		if (h->refs == 0)
 			held_free(h);
 		else
@@ -847,6 +891,12 @@ void
 store_vfs_fail_writes(unsigned n)
 {
 	fail_writes = n;
+}
+
+void
+store_vfs_fail_syncs(unsigned n)
+{
+	fail_syncs = n;
 }
 
 void

@@ -22,13 +22,21 @@ struct store_vfs_counts {
 };
 void store_vfs_counts(struct store_vfs_counts *out);
 /* The next sync of a WAL file runs fn(arg) once, on this thread, while
- * the disk writes the commit's frames (vfs.c NOTES 6); fn(NULL, NULL)
- * forgets it. fn must only prepare: the commit is not durable yet and
- * may still fail. */
+ * the disk writes what was written before it (vfs.c NOTES 6): the
+ * commit's frames, or at a WAL restart the new header alone (the frames
+ * come after); in power-cut mode before the held writes are made. Not
+ * run (and kept) for a WAL without a read-only descriptor or when
+ * sync_file_range fails. fn(NULL, NULL) forgets it. fn must only
+ * prepare: the commit is not durable yet and may still fail. */
 void store_vfs_sync_work(void (*fn)(void *), void *arg);
-/* Tests: the next n write-outs of gathered WAL bytes fail with
- * SQLITE_IOERR_WRITE (a disk error at the commit). */
+/* Tests: the next n write-outs of gathered WAL bytes (in power-cut mode:
+ * of a WAL's held writes, at its sync) fail with SQLITE_IOERR_WRITE (a
+ * disk error at the commit). */
 void store_vfs_fail_writes(unsigned n);
+/* Tests: the next n syncs of a WAL file fail with SQLITE_IOERR_FSYNC
+ * after the sync work ran and the bytes were written (an fdatasync
+ * error at the commit). */
+void store_vfs_fail_syncs(unsigned n);
 
 /*
  * Tests only: power-cut mode (docs/store.md, "Power-cut mode"). A

@@ -307,6 +307,8 @@ test_bad_conf(void)
 		"{\"handshake_timeout_ms\": \"5s\"}", "[1]", "{",
 		"{\"listen\": [1]}",
 		"{\"backoff_min_ms\": 5000, \"backoff_max_ms\": 100}",
+		"{\"debug_powercut_kill_at\": 3}",
+		"{\"debug_powercut\": false, \"debug_powercut_kill_at\": 3}",
 	};
 	char path[1300], log2[1400];
 	int st;
@@ -325,6 +327,8 @@ test_bad_conf(void)
 	}
 	CHECK(file_has(log2, "unknown setting \"rekey_recrods\""));
 	CHECK(file_has(log2, "\"rekey_seconds\" must be 1..86400"));
+	CHECK(file_has(log2, "\"debug_powercut_kill_at\" is a test of "
+	    "power-cut mode: only with \"debug_powercut\": true"));
 	unlink(path);
 }
 

@@ -8,7 +8,8 @@
  * (fixed seed) one daemon is killed 0 to 15 ms (two rounds in three:
  * while the sends are being committed) or 0 to 150 ms after the round's
  * sends were written, its store is checked while it is down, and it is
- * restarted.
+ * restarted. Then 4 rounds in which south kills itself exactly at a WAL
+ * sync ("debug_powercut_kill_at") while north sends with "wait": true.
  *
  * While the victim is down, its store (opened read-only by this test: the
  * WAL index is rebuilt from what was synced) holds every send it answered ok and
@@ -44,7 +45,11 @@
 #define TIME_LIMIT_S 150
 #define ROUNDS 14
 #define BATCH_MAX 40			/* sends per daemon per round */
-#define N_MAX (ROUNDS * BATCH_MAX)	/* sends per direction */
+#define SYNC_ROUNDS 4			/* south killed at a WAL sync */
+#define SYNC_BATCH 10			/* north's sends per batch there */
+#define SYNC_SENDS 80			/* at most, per such round */
+#define CONN_MAX SYNC_SENDS		/* sends per connection */
+#define N_MAX (ROUNDS * BATCH_MAX + SYNC_ROUNDS * SYNC_SENDS)
 
 static char tmpdir[] = "/tmp/parley-it-pc-XXXXXX";
 
@@ -52,7 +57,14 @@ static const char *conf =
     "{\"handshake_timeout_ms\": 1000, \"backoff_min_ms\": 50,\n"
     " \"backoff_max_ms\": 500, \"debug_powercut\": true}\n";
 
+/* the same, and south kills itself at its k-th WAL sync since start */
+#define CONF_KILL_AT \
+    "{\"handshake_timeout_ms\": 1000, \"backoff_min_ms\": 50,\n" \
+    " \"backoff_max_ms\": 500, \"debug_powercut\": true,\n" \
+    " \"debug_powercut_kill_at\": %d}\n"
+
 static const char *prefix[2] = { "n2s", "s2n" };
+static int sends[2];			/* the next send's number, each way */
 static uint8_t acked[2][N_MAX], receipted[2][N_MAX];
 
 static void
@@ -75,7 +87,7 @@ on_alarm(int sig)
 struct conn {
 	int fd;
 	int from;			/* 0 north, 1 south */
-	int t[BATCH_MAX], n, answered;
+	int t[CONN_MAX], n, answered;
 	char buf[1 << 16];
 	size_t have;
 };
@@ -103,29 +115,32 @@ conn_open(struct conn *c, int from, const char *home)
 	return true;
 }
 
-/* Writes n sends from *next on, a quarter with "wait". */
+/* Writes n sends from *next on, a quarter with "wait" (all with
+ * all_wait). */
 static bool
-conn_send(struct conn *c, int n, int *next)
+conn_send(struct conn *c, int n, int *next, bool all_wait)
 {
 	static char req[BATCH_MAX * 128];
 	size_t len = 0;
 
+	if (n > BATCH_MAX || c->n + n > CONN_MAX)
+		return false;
 	for (int i = 0; i < n; i++) {
 		c->t[c->n++] = *next;
 		len += (size_t)snprintf(req + len, sizeof req - len,
 		    "{\"cmd\":\"send\",\"text\":\"%s %d\"%s}\n",
-		    prefix[c->from], (*next)++, rand() % 4 == 0 ?
+		    prefix[c->from], (*next)++, all_wait || rand() % 4 == 0 ?
 		    ",\"wait\":true" : "");
 	}
 	return write(c->fd, req, len) == (ssize_t)len;
 }
 
-/* Reads answers until all are in, the connection ends or ms pass;
- * records what each says. */
+/* Reads answers until all are in, the connection ends, ms pass or (quiet
+ * > 0) nothing came for quiet ms; records what each says. */
 static void
-conn_read(struct conn *c, int ms)
+conn_read_quiet(struct conn *c, int ms, int quiet)
 {
-	uint64_t t0 = now_ms();
+	uint64_t t0 = now_ms(), last = t0;
 	struct pollfd pfd;
 	const char *state;
 	char *nl;
@@ -153,8 +168,11 @@ conn_read(struct conn *c, int ms)
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
 		left = ms - (int)(now_ms() - t0);
+		if (quiet > 0 && quiet - (int)(now_ms() - last) < left)
+			left = quiet - (int)(now_ms() - last);
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return;
+		last = now_ms();
 		if ((k = read(c->fd, c->buf + c->have, sizeof c->buf - 1 -
 		    c->have)) <= 0) {
 			close(c->fd);
@@ -163,6 +181,12 @@ conn_read(struct conn *c, int ms)
 		}
 		c->have += (size_t)k;
 	}
+}
+
+static void
+conn_read(struct conn *c, int ms)
+{
+	conn_read_quiet(c, ms, 0);
 }
 
 static void
@@ -242,7 +266,7 @@ test_power_cuts(void)
 	const char *logs[2] = { log_n, log_s };
 	pid_t *pids[2] = { &pid_n, &pid_s };
 	struct conn c[2];
-	int next[2] = { 0, 0 }, kills[2] = { 0, 0 }, missing = 0;
+	int kills[2] = { 0, 0 }, missing = 0;
 	int unanswered = 0;
 	uint64_t t0 = now_ms();
 
@@ -257,7 +281,8 @@ test_power_cuts(void)
 		for (int i = 0; i < 2; i++) {
 			int n = 10 + rand() % (BATCH_MAX - 10);
 			CHECK(conn_open(&c[i], i, homes[i]));
-			CHECK(c[i].fd < 0 || conn_send(&c[i], n, &next[i]));
+			CHECK(c[i].fd < 0 || conn_send(&c[i], n, &sends[i],
+			    false));
 		}
 		usleep((useconds_t)delay * 1000);
 		kill(*pids[v], SIGKILL);
@@ -266,9 +291,9 @@ test_power_cuts(void)
 		kills[v]++;
 		/* what the victim answered before it died; what the peer
 		 * answers without it (sends at the commit, and receipts that
-		 * came before the cut) */
+		 * came before the cut), until it has been quiet for 1 s */
 		conn_read(&c[v], 5000);
-		conn_read(&c[1 - v], 300);
+		conn_read_quiet(&c[1 - v], 10000, 1000);
 		missing += check_down(v);
 		CHECK(start(pids[v], homes[v], logs[v]));
 		/* the peer's sends that wait for receipts from the victim */
@@ -281,10 +306,130 @@ test_power_cuts(void)
 	printf("  %d power cuts (%d north, %d south) in %.1f s; sent %d "
 	    "north->south, %d south->north; %d unanswered (their daemon "
 	    "died); %d missing after a cut\n", kills[0] + kills[1], kills[0],
-	    kills[1], (double)(now_ms() - t0) / 1000, next[0], next[1],
+	    kills[1], (double)(now_ms() - t0) / 1000, sends[0], sends[1],
 	    unanswered, missing);
 	CHECK(kills[0] >= 3 && kills[1] >= 3);
 	CHECK_INT(missing, 0);
+}
+
+#define KILL_LINE "debug_powercut_kill_at: SIGKILL at WAL sync"
+
+/* Lines of the log at path containing s. */
+static int
+log_count(const char *path, const char *s)
+{
+	char line[2048];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, s) != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * South restarted with "debug_powercut_kill_at": k (k from 4 to 8: its
+ * start makes 2 or 3 WAL syncs, the WAL's presize among them, and each
+ * batch north sends at least one more), and north sends batches with
+ * "wait": true until south kills itself just before its k-th WAL sync,
+ * a power cut exactly at a commit's sync (the random kills above almost
+ * never land in that ~0.5 ms). Every message north was told is receipted must be
+ * in south's store: a receipt sent before its commit returned is found
+ * here. South then restarts without the knob.
+ */
+static void
+test_kill_at_sync(void)
+{
+	int killed = 0, missing = 0, receipted_before = 0, st = 0;
+	char text[512];
+	struct conn c;
+
+	for (int round = 0; round < SYNC_ROUNDS; round++) {
+		int k = 4 + rand() % 5, rc0 = 0, rc1 = 0;
+		int kills0 = log_count(log_s, KILL_LINE);
+		bool dead = false;
+
+		stop(&pid_s);
+		snprintf(text, sizeof text, CONF_KILL_AT, k);
+		CHECK_INT(write_conf(home_s, text), 0);
+		CHECK(start(&pid_s, home_s, log_s));
+		CHECK(wait_synced(15000));
+		/* its start's syncs are past; the k-th comes with traffic */
+		CHECK(waitpid(pid_s, &st, WNOHANG) == 0);
+		CHECK(conn_open(&c, 0, home_n));
+		for (int t = 0; t < N_MAX; t++)
+			rc0 += receipted[0][t];
+		for (int b = 0; !dead && c.fd >= 0 && b < SYNC_SENDS /
+		    SYNC_BATCH; b++) {
+			CHECK(conn_send(&c, SYNC_BATCH, &sends[0], true));
+			/* answered at south's receipts, or south is dead */
+			for (int w = 0; !dead && w < 100 && c.answered < c.n;
+			    w++) {
+				conn_read(&c, 20);
+				dead = waitpid(pid_s, &st, WNOHANG) == pid_s;
+			}
+		}
+		if (!dead && (st = reap(pid_s, 5000)) != -1)
+			dead = true;
+		CHECK(dead);
+		if (!dead)
+			kill9(&pid_s);
+		pid_s = -1;
+		if (dead && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL &&
+		    log_count(log_s, KILL_LINE) == kills0 + 1)
+			killed++;
+		/* north's answers until quiet: south cannot receipt more */
+		conn_read_quiet(&c, 10000, 1000);
+		for (int t = 0; t < N_MAX; t++)
+			rc1 += receipted[0][t];
+		receipted_before += rc1 - rc0;
+		missing += check_down(1);
+		CHECK_INT(write_conf(home_s, conf), 0);
+		CHECK(start(&pid_s, home_s, log_s));
+		conn_read(&c, 30000);
+		conn_close(&c);
+	}
+	printf("  %d of %d rounds: south killed itself at a WAL sync while "
+	    "north sent with \"wait\"; %d receipts reported before the cuts;"
+	    " %d missing after a cut\n", killed, SYNC_ROUNDS,
+	    receipted_before, missing);
+	CHECK_INT(killed, SYNC_ROUNDS);
+	CHECK(receipted_before > 0);
+	CHECK_INT(missing, 0);
+}
+
+/*
+ * The mode is loud: status says so (a JSON field, and a WARNING line from
+ * `parley status`), and each start raised a "debug-powercut" alert.
+ */
+static void
+test_mode_shown(void)
+{
+	json_t *r = call(home_n, json_pack("{s:s}", "cmd", "status")), *a;
+	char cmd[3000];
+	size_t i;
+	int n = 0;
+
+	CHECK(json_is_true(json_object_get(json_object_get(r, "result"),
+	    "debug_powercut")));
+	json_decref(r);
+	snprintf(cmd, sizeof cmd, "%s/parley status --home %s | grep -q "
+	    "'^WARNING: power-cut mode (debug_powercut, tests only)' 2>"
+	    "/dev/null", build, home_n);
+	CHECK_INT(system(cmd), 0);
+	r = call(home_s, json_pack("{s:s, s:b}", "cmd", "alerts", "all", 1));
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "alerts"), i, a)
+		n += strcmp(json_string_value(json_object_get(a, "kind")) ?
+		    json_string_value(json_object_get(a, "kind")) : "",
+		    "debug-powercut") == 0;
+	json_decref(r);
+	printf("  status shows the mode; south raised %d debug-powercut "
+	    "alerts (one per start)\n", n);
+	CHECK(n >= 2);
 }
 
 /* Settled, then both stopped: the chains agree and hold every
@@ -359,6 +504,8 @@ main(void)
 		return 1;
 	}
 	RUN(test_power_cuts);
+	RUN(test_kill_at_sync);
+	RUN(test_mode_shown);
 	RUN(test_chains_agree);
 	kill9(&pid_n);
 	kill9(&pid_s);

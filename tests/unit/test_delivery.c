@@ -1394,6 +1394,66 @@ test_doubt_after_commit_failure(void)
 	}
 }
 
+/*
+ * South's store is a file (the sync work runs: its receipt is signed
+ * while the commit syncs) and the sync of the commit of north's message
+ * fails after that work ran, as an fdatasync error would. No RECEIPT
+ * leaves for that run (the signed one is dropped), nothing is stored,
+ * south's channel goes back to what its store holds; north's sender,
+ * waiting for the receipt, is not answered. Once the disk works again,
+ * the head north sends again (after a reconnection) is stored and
+ * receipted, and the sender answered, once.
+ */
+static void
+test_no_receipt_after_failed_sync(void)
+{
+	char path[] = "/tmp/parley-test-syncfail-XXXXXX";
+	struct answers a;
+	struct seen sn;
+	uint64_t rc0;
+	long mark;
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0)
+		abort();
+	close(fd);
+	unlink(path);
+	CHECK_INT(store_open(&nb.s, path), 0);
+	engines_start();
+	connect_both(true);
+	run(1000000);			/* SYNCs */
+	memset(&a, 0, sizeof a);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"synced?", 7, true, NULL, answer,
+	    &a), 0);
+	delivery_pump(na.d);
+	rc0 = pba.rc_on[0];
+	mark = log_mark();
+	store_fail_syncs(1);
+	run(1000000);
+	store_fail_syncs(0);
+	CHECK(log_since(mark, "cannot store 1 messages from north"));
+	CHECK_INT(pba.rc_on[0], rc0);	/* no receipt */
+	CHECK_INT(received(&nb, 0, &sn), 0);
+	CHECK_INT(a.n, 0);		/* the sender still waits */
+	/* a new session: north sends again from what south holds */
+	connect_both(false);
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &sn), 1);
+	CHECK_INT(sn.bad, 0);
+	CHECK(pba.rc_on[0] > rc0);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(a.r[0], 0);
+	engines_stop(false);
+	unlink(path);
+	for (int i = 0; i < 2; i++) {
+		char side[sizeof path + 8];
+		snprintf(side, sizeof side, "%s%s", path, i ? "-shm" : "-wal");
+		unlink(side);
+	}
+}
+
 /* --- FLASH on every live path (two paths) ----------------------------- */
 
 static void
@@ -2061,6 +2121,7 @@ main(void)
 	RUN(test_recover_watch);
 	RUN(test_doubt_after_commit_failure);
 	RUN(test_record_failure_rolls_back);
+	RUN(test_no_receipt_after_failed_sync);
 	RUN(test_flash_every_path);
 	RUN(test_flash_copies_burst_and_restore);
 	RUN(test_flash_copy_head_broken_run);

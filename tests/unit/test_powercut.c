@@ -8,16 +8,17 @@
  *
  * With the store's settings, every commit the child reported survives
  * and the file passes PRAGMA integrity_check, whether the child is killed
- * by the parent at a random moment or kills itself at a point the VFS
- * names: a write of the database file inside a checkpoint, just before
- * the checkpoint's sync of it, at the WAL header's rewrite of a restart,
- * just before a commit's WAL sync. With the sync skipped (PRAGMA
+ * by the parent 0 to 2 ms after a random row or kills itself at a point
+ * the VFS names: a write of the database file inside a checkpoint, just
+ * before the checkpoint's sync of it, at the WAL header's rewrite of a
+ * restart, just before a commit's WAL sync. With the sync skipped (PRAGMA
  * synchronous = OFF on the child's connection) the rows committed since
  * are all gone: the harness can fail. The -shm file left by the child
  * still names those frames, and the reopened store does not see them:
  * SQLite rebuilds the WAL index from the WAL file. The same kill without
  * the mode keeps them (a process crash keeps the page cache), which is
- * why kill -9 alone cannot find a missing sync.
+ * why kill -9 alone cannot find a missing sync. The sync work
+ * (store_during_sync) runs in the mode as in production.
  *
  * It reaches SQLite directly (store_int.h) only to turn the sync off and
  * to run integrity_check; the code under test is the store and its VFS.
@@ -42,7 +43,7 @@
 #define CKPT_EVERY 25			/* commits between checkpoints */
 #define BODY 1000			/* bytes per row */
 
-static char tmpdir[64], dbpath[128];
+static char tmpdir[256], dbpath[300];
 static uint8_t chan[32];
 static uint64_t now = 1700000000000ull;
 
@@ -114,7 +115,8 @@ checkpoint(struct store *s)
 
 /*
  * The child: opens the store (power-cut mode if pc), writes rows, and
- * after each commit writes its row number to fd. With sync_off > 0, that
+ * after each commit writes its row number to fd; when the parent is to
+ * kill it, it then waits for that. With sync_off > 0, that
  * many rows are then written with the sync off (their numbers with the
  * top bit set), the value 0 is written, and it waits to be killed.
  */
@@ -142,8 +144,11 @@ child(bool pc, struct hook_at *h, size_t sync_off, int fd)
 		if ((n - first) % CKPT_EVERY == 0)
 			checkpoint(s);
 	}
-	if (sync_off == 0)
+	if (sync_off == 0 && h->point != AT_PARENT)
 		_exit(0);	/* the hook's point never came */
+	if (sync_off == 0)	/* the parent's kill comes, however fast */
+		for (;;)	/* the disk (a tmpfs: all 400 in ~25 ms) */
+			pause();
 	checkpoint(s);		/* the WAL restarts at the next commit */
 	if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF", NULL, NULL,
 	    NULL) != SQLITE_OK)
@@ -208,7 +213,7 @@ intact(struct store *s)
 static long long
 shm_frames(void)
 {
-	char p[160];
+	char p[320];
 	uint32_t v;
 	int fd;
 	long long r = -1;
@@ -224,9 +229,10 @@ shm_frames(void)
 
 /* A child's life: its reports read until it dies; *durable is the last
  * row reported committed with the sync on, *unsynced the count reported
- * with it off. parent_kill: killed by us some ms after its first report
- * (or when it reports its sync-off rows done, *shm then read first).
- * Returns the wait status. */
+ * with it off. parent_kill: killed by us 0 to 2 ms after its h->k-th
+ * report (a count, not a time: the child is as fast as its disk), or when
+ * it reports its sync-off rows done (*shm then read first). Returns the
+ * wait status. */
 static int
 life(bool pc, struct hook_at *h, size_t sync_off, bool parent_kill,
     size_t *durable, size_t *unsynced, long long *shm)
@@ -235,7 +241,7 @@ life(bool pc, struct hook_at *h, size_t sync_off, bool parent_kill,
 	struct pollfd pfd;
 	uint64_t v;
 	pid_t pid;
-	bool first = true;
+	int reports = 0;
 
 	*unsynced = 0;
 	if (pipe(fds) != 0)
@@ -259,9 +265,8 @@ life(bool pc, struct hook_at *h, size_t sync_off, bool parent_kill,
 			(*unsynced)++;
 		else
 			*durable = (size_t)v;
-		if (first && parent_kill && sync_off == 0) {
-			first = false;
-			usleep(1000 + randombytes_uniform(60000));
+		if (parent_kill && sync_off == 0 && ++reports == h->k) {
+			usleep(randombytes_uniform(2000));
 			kill(pid, SIGKILL);
 		}
 	}
@@ -273,7 +278,7 @@ life(bool pc, struct hook_at *h, size_t sync_off, bool parent_kill,
 
 /*
  * Twelve lives, each ended by SIGKILL at a point of its own (the parent's
- * kill at a random moment, or the k-th database write, database sync, WAL
+ * kill 0-2 ms after a random row, or the k-th database write, database sync, WAL
  * restart or WAL sync): every row reported committed is there, in order,
  * once, and the file is intact.
  */
@@ -299,7 +304,8 @@ test_every_commit_survives(void)
 		case AT_WAL_SYNC:
 			h.k = 5 + rand() % 60;
 			break;
-		default:
+		default:		/* the parent kills after row k */
+			h.k = 1 + rand() % ROWS_MAX;
 			break;
 		}
 		status = life(true, &h, 0, h.point == AT_PARENT, &durable,
@@ -382,6 +388,238 @@ test_unsynced_rows_lost(void)
 	CHECK_INT(n, durable + 30);
 }
 
+/* Sync work's witness in power-cut mode: the order of the VFS's WAL sync
+ * hook and the work, and the WAL file's bytes when the work ran. */
+struct order {
+	int step, hook_at, work_at;
+	unsigned char wal_at_work[crypto_generichash_BYTES];
+};
+
+static void
+wal_hash(unsigned char out[crypto_generichash_BYTES])
+{
+	crypto_generichash_state st;
+	unsigned char b[65536];
+	char p[320];
+	ssize_t k;
+	int fd;
+
+	snprintf(p, sizeof p, "%s/work.db-wal", tmpdir);
+	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
+	if ((fd = open(p, O_RDONLY)) >= 0) {
+		while ((k = read(fd, b, sizeof b)) > 0)
+			crypto_generichash_update(&st, b, (size_t)k);
+		close(fd);
+	}
+	crypto_generichash_final(&st, out, crypto_generichash_BYTES);
+}
+
+static void
+order_hook(void *arg, bool wal, enum store_vfs_event ev, int64_t off)
+{
+	struct order *o = arg;
+
+	(void)off;
+	if (wal && ev == STORE_VFS_SYNC && o->hook_at == 0)
+		o->hook_at = ++o->step;
+}
+
+static void
+order_work(void *arg)
+{
+	struct order *o = arg;
+
+	o->work_at = ++o->step;
+	wal_hash(o->wal_at_work);
+}
+
+/*
+ * The sync work (store_during_sync: the receiver's receipt, signed while
+ * the commit syncs) runs in power-cut mode too, as in production: once,
+ * at the commit's WAL sync, after the VFS's hook there (where a test may
+ * kill the process: then it never runs) and before the held writes reach
+ * the file (the WAL's bytes then are those from before the commit).
+ */
+static void
+test_sync_work_runs(void)
+{
+	struct order o = { 0, 0, 0, { 0 } };
+	unsigned char before[crypto_generichash_BYTES];
+	unsigned char after[crypto_generichash_BYTES];
+	struct store *s = NULL;
+	char p[320];
+	size_t n = 0;
+
+	snprintf(p, sizeof p, "%s/work.db", tmpdir);
+	store_vfs_powercut(true, order_hook, &o);
+	CHECK_INT(store_open(&s, p), 0);
+	if (s == NULL)
+		return;
+	CHECK_INT(put_row(s, 1), 0);
+	o.step = o.hook_at = 0;
+	wal_hash(before);
+	store_during_sync(order_work, &o);
+	CHECK_INT(put_row(s, 2), 0);
+	wal_hash(after);
+	CHECK_INT(o.hook_at, 1);
+	CHECK_INT(o.work_at, 2);
+	CHECK(memcmp(o.wal_at_work, before, sizeof before) == 0);
+	CHECK(memcmp(after, before, sizeof before) != 0);
+	CHECK_INT(put_row(s, 3), 0);
+	CHECK_INT(o.work_at, 2);	/* once */
+	store_during_sync(NULL, NULL);
+	CHECK_INT(store_queued_count(s, chan, &n), 0);
+	CHECK_INT(n, 3);
+	store_close(s);
+	store_vfs_powercut(false, NULL, NULL);
+}
+
+/*
+ * store_fail_writes (parleyd's store-fail) in power-cut mode: the commit's
+ * write-out at its sync fails as a disk error would, nothing of it is
+ * stored (for the process, and after a power cut), and the next commit
+ * works.
+ */
+static void
+test_fail_writes(void)
+{
+	struct store *s = NULL;
+	char p[320];
+	size_t n = 0;
+
+	snprintf(p, sizeof p, "%s/fail.db", tmpdir);
+	store_vfs_powercut(true, NULL, NULL);
+	CHECK_INT(store_open(&s, p), 0);
+	if (s == NULL)
+		return;
+	CHECK_INT(put_row(s, 1), 0);
+	store_fail_writes(1);
+	CHECK(put_row(s, 2) != 0);
+	store_fail_writes(0);
+	CHECK_INT(store_queued_count(s, chan, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(put_row(s, 2), 0);
+	CHECK_INT(put_row(s, 3), 0);
+	store_close(s);
+	store_vfs_powercut(false, NULL, NULL);
+	s = NULL;
+	CHECK_INT(store_open(&s, p), 0);
+	if (s == NULL)
+		return;
+	CHECK_INT(rows_in(s), 3);
+	CHECK(intact(s));
+	store_close(s);
+}
+
+/* Opens name through the store's VFS as a database file. */
+static sqlite3_file *
+vfs_open(sqlite3_vfs *v, const char *name)
+{
+	sqlite3_file *f = calloc(1, (size_t)v->szOsFile);
+	char *z = calloc(1, strlen(name) + 3);	/* two NULs after it */
+	int out = 0;
+
+	if (f == NULL || z == NULL)
+		abort();
+	memcpy(z, name, strlen(name));
+	if (v->xOpen(v, z, f, SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_READWRITE, &out) != SQLITE_OK) {
+		free(f);
+		f = NULL;
+	}
+	free(z);
+	return f;
+}
+
+/*
+ * A delete drops the name's held writes even when the mode was turned off
+ * meanwhile: a file written in the mode and closed unsynced, the mode
+ * off, the file deleted, the mode on again: the new file of that name is
+ * empty, not the old held bytes.
+ */
+static void
+test_delete_drops_held(void)
+{
+	sqlite3_vfs *v = NULL;
+	sqlite3_int64 size = -1;
+	sqlite3_file *f;
+	char p[320];
+
+	CHECK_INT(store_vfs_register(), SQLITE_OK);
+	v = sqlite3_vfs_find(STORE_VFS_NAME);
+	CHECK(v != NULL);
+	if (v == NULL)
+		return;
+	snprintf(p, sizeof p, "%s/del.db", tmpdir);
+	store_vfs_powercut(true, NULL, NULL);
+	if ((f = vfs_open(v, p)) == NULL) {
+		CHECK(f != NULL);
+		return;
+	}
+	CHECK_INT(f->pMethods->xWrite(f, "held", 4, 0), SQLITE_OK);
+	CHECK_INT(f->pMethods->xFileSize(f, &size), SQLITE_OK);
+	CHECK_INT(size, 4);
+	f->pMethods->xClose(f);		/* the held write stays */
+	free(f);
+	store_vfs_powercut(false, NULL, NULL);
+	CHECK_INT(v->xDelete(v, p, 0), SQLITE_OK);
+	store_vfs_powercut(true, NULL, NULL);
+	if ((f = vfs_open(v, p)) == NULL) {
+		CHECK(f != NULL);
+		return;
+	}
+	CHECK_INT(f->pMethods->xFileSize(f, &size), SQLITE_OK);
+	CHECK_INT(size, 0);
+	f->pMethods->xClose(f);
+	free(f);
+	store_vfs_powercut(false, NULL, NULL);
+	(void)v->xDelete(v, p, 0);
+}
+
+/*
+ * A truncate held in the mode is seen as the one the sync will make: the
+ * unix VFS rounds it up to the chunk size (the store sets one on its WAL),
+ * keeping the bytes below. The size and bytes seen before the sync are
+ * those after it.
+ */
+static void
+test_truncate_as_synced(void)
+{
+	sqlite3_vfs *v = NULL;
+	sqlite3_int64 before = -1, after = -1;
+	unsigned char w[300], r1[300], r2[300];
+	int chunk = 256;
+	sqlite3_file *f;
+	char p[320];
+
+	CHECK_INT(store_vfs_register(), SQLITE_OK);
+	v = sqlite3_vfs_find(STORE_VFS_NAME);
+	snprintf(p, sizeof p, "%s/trunc.db", tmpdir);
+	store_vfs_powercut(true, NULL, NULL);
+	if (v == NULL || (f = vfs_open(v, p)) == NULL) {
+		CHECK(v != NULL);
+		return;
+	}
+	for (size_t i = 0; i < sizeof w; i++)
+		w[i] = (unsigned char)(i + 1);
+	CHECK_INT(f->pMethods->xFileControl(f, SQLITE_FCNTL_CHUNK_SIZE,
+	    &chunk), SQLITE_OK);
+	CHECK_INT(f->pMethods->xWrite(f, w, (int)sizeof w, 0), SQLITE_OK);
+	CHECK_INT(f->pMethods->xTruncate(f, 10), SQLITE_OK);
+	CHECK_INT(f->pMethods->xFileSize(f, &before), SQLITE_OK);
+	(void)f->pMethods->xRead(f, r1, (int)sizeof r1, 0);
+	CHECK_INT(f->pMethods->xSync(f, SQLITE_SYNC_NORMAL), SQLITE_OK);
+	CHECK_INT(f->pMethods->xFileSize(f, &after), SQLITE_OK);
+	(void)f->pMethods->xRead(f, r2, (int)sizeof r2, 0);
+	CHECK_INT(after, 256);
+	CHECK_INT(before, after);
+	CHECK(memcmp(r1, r2, sizeof r1) == 0);
+	f->pMethods->xClose(f);
+	free(f);
+	store_vfs_powercut(false, NULL, NULL);
+	(void)v->xDelete(v, p, 0);
+}
+
 static void
 cleanup(void)
 {
@@ -408,7 +646,10 @@ main(void)
 
 	if (sodium_init() < 0)
 		return 1;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/parley-powercut-XXXXXX");
+	/* $TMPDIR may name another disk (a tmpfs: /dev/shm) */
+	snprintf(tmpdir, sizeof tmpdir, "%s/parley-powercut-XXXXXX",
+	    getenv("TMPDIR") && *getenv("TMPDIR") && strlen(getenv("TMPDIR"))
+	    < 200 ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	snprintf(dbpath, sizeof dbpath, "%s/pc.db", tmpdir);
@@ -416,6 +657,10 @@ main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	RUN(test_every_commit_survives);
 	RUN(test_unsynced_rows_lost);
+	RUN(test_sync_work_runs);
+	RUN(test_fail_writes);
+	RUN(test_delete_drops_held);
+	RUN(test_truncate_as_synced);
 	r = harness_summary();
 	cleanup();
 	return r;

@@ -498,6 +498,40 @@ test_sync_work(void)
 	store_close(m);
 }
 
+/*
+ * A sync that fails after the sync work ran (an fdatasync error): the
+ * work ran once, for a commit that then failed; nothing of that commit is
+ * stored, the one before stays, and the next commits work.
+ */
+static void
+test_sync_work_then_sync_fails(void)
+{
+	struct store *s = open_name("syncfail.db");
+	struct sync_seen w = { "syncfail.db", 0, -1 };
+	int rows, ok;
+
+	store_wal_defer(s);
+	CHECK_INT(send_one(s, 1, 1024), 0);
+	store_during_sync(sync_seen_run, &w);
+	store_fail_syncs(1);
+	CHECK(send_one(s, 2, 1024) != 0);
+	store_fail_syncs(0);
+	store_during_sync(NULL, NULL);
+	CHECK_INT(w.runs, 1);
+	CHECK_INT(w.rows, 1);
+	plain_view("syncfail.db", &rows, &ok);
+	CHECK_INT(rows, 1);
+	CHECK(ok);
+	CHECK_INT(check_chain(s, 1024), 1);
+	CHECK_INT(send_one(s, 2, 1024), 0);
+	CHECK_INT(send_one(s, 3, 1024), 0);
+	CHECK_INT(check_chain(s, 1024), 3);
+	store_close(s);
+	plain_view("syncfail.db", &rows, &ok);
+	CHECK_INT(rows, 3);
+	CHECK(ok);
+}
+
 /* n messages of 3000 bytes from seq first in one transaction: the VFS's
  * writes for it. */
 static uint64_t
@@ -1400,6 +1434,7 @@ main(void)
 	RUN(test_gathered_write_error);
 	RUN(test_gathered_rollback_two_writers);
 	RUN(test_sync_work);
+	RUN(test_sync_work_then_sync_fails);
 	RUN(test_migration_drops_message_dir);
 	RUN(test_migration_keeps_heads);
 	RUN(test_migration_drops_id_index);
