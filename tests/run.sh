@@ -35,6 +35,8 @@ run() {
 	printf '%-28s %s\n' "$name" "$line"
 	if [ "$f" -ne 0 ]; then
 		failed_progs="$failed_progs $name"
+		# what failed first (a long log tail below can hide it)
+		grep -E '^FAIL |^  [^ ]+\.c:[0-9]+: ' "$out" | head -n 20 | sed 's/^/    ! /'
 		sed 's/^/    | /' "$out" | grep -v -E '^    \| (ok|PASS) ' | tail -n 60
 	fi
 }
