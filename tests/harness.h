@@ -8,10 +8,12 @@
 #ifndef PARLEY_TESTS_HARNESS_H
 #define PARLEY_TESTS_HARNESS_H
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int harness_passed, harness_failed, harness_test_failed;
 static const char *harness_current = "?";
@@ -89,6 +91,27 @@ harness_hex(const char *label, const void *p, size_t n)
 		printf("ok %s\n", #fn); \
 	} \
 } while (0)
+
+/* Removes a test's temporary directory and the files in it (one level:
+ * the tests make no subdirectories there). */
+static inline void
+harness_rmdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
 
 static inline int
 harness_summary(void)

@@ -5,8 +5,9 @@
  * and stopping it, the monotonic clock, one control-socket request, the
  * channel's "messages" status, waiting for a daemon to answer, writing
  * parleyd.conf. With DAEMON_PAIR defined, also the north/south pair on
- * one channel that it_messages and msg_bench set up alike (setup, start,
- * wait_synced and their globals).
+ * one channel that it_messages, it_powercut and msg_bench set up alike
+ * (setup, start, wait_synced and their globals; pair_begin, pair_logs_clean
+ * and pair_end for the test programs).
  *
  * The including file may define DAEMON_LOG_LEVEL (a string, default
  * "info") before the #include: the --log-level its daemons run with.
@@ -243,8 +244,11 @@ wait_log(const char *path, const char *a, const char *b, int ms)
  */
 #include <sodium.h>
 
+#include <stdlib.h>
+
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
+#include "ports.h"
 
 static int port_base;
 static char home_n[1200], home_s[1200], log_n[1300], log_s[1300];
@@ -328,6 +332,69 @@ wait_synced(int ms)
 		usleep(50000);
 	} while (now_ms() - t0 < (uint64_t)ms);
 	return false;
+}
+
+/*
+ * A pair test program's start (it_messages.c, it_powercut.c): $BUILD
+ * read, standard output line-buffered, SIGPIPE ignored, on_alarm armed
+ * for limit_s seconds, a free block of nports ports in [lo, hi) taken
+ * (port_base), dir made (a mkdtemp template) and the pair set up there
+ * with conf. False on failure, said with a failed summary line.
+ */
+static DU_UNUSED bool
+pair_begin(void (*on_alarm)(int), unsigned limit_s, int lo, int hi,
+    int nports, char *dir, const char *conf)
+{
+	const char *b = getenv("BUILD");
+
+	if (b && *b)
+		snprintf(build, sizeof build, "%s", b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm(limit_s);
+	if ((port_base = ports_pick(lo, hi, nports)) < 0) {
+		printf("no free block of ports\n0 passed, 1 failed\n");
+		return false;
+	}
+	if (mkdtemp(dir) == NULL) {
+		printf("cannot make a temporary directory\n0 passed, 1 failed\n");
+		return false;
+	}
+	if (!setup(dir, conf)) {
+		printf("setup failed\n0 passed, 1 failed\n");
+		return false;
+	}
+	return true;
+}
+
+/* Neither daemon's log holds a sanitizer's report (under make asan). */
+static DU_UNUSED bool
+pair_logs_clean(void)
+{
+	const char *logs[2] = { log_n, log_s };
+
+	for (int i = 0; i < 2; i++)
+		if (log_has(logs[i], "Sanitizer", NULL) ||
+		    log_has(logs[i], "runtime error", NULL))
+			return false;
+	return true;
+}
+
+/* A pair program's end: both daemons killed, the keys and agreement
+ * wiped, dir removed. */
+static DU_UNUSED void
+pair_end(const char *dir)
+{
+	char cmd[1300];
+
+	kill9(&pid_n);
+	kill9(&pid_s);
+	keys_fini(&k_n);
+	keys_fini(&k_s);
+	agreement_wipe(&ag);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	(void)!system(cmd);
 }
 #endif /* DAEMON_PAIR */
 

@@ -174,6 +174,30 @@ walk(struct checkpoint_walk *w)
 	return w;
 }
 
+/* s refuses (on) or takes again every checkpoint row: a full disk for
+ * that table alone. */
+static void
+refuse_checkpoints(struct store *s, bool on)
+{
+	CHECK_INT(store_kept_sql(s, on ? "CREATE TEMP TRIGGER no_cp BEFORE "
+	    "INSERT ON main.checkpoint BEGIN SELECT RAISE(ABORT, 'full'); END"
+	    : "DROP TRIGGER temp.no_cp"), 0);
+}
+
+/* The tick at now stores e's one held record in s: tried and not kept,
+ * none held, one stored, one co-signed. */
+static void
+tick_stores_held(struct checkpoint_engine *e, struct store *s, uint64_t now)
+{
+	struct checkpoint_walk w;
+
+	CHECK_INT(checkpoint_retry_held(e, now, walk(&w)), 0);
+	CHECK(w.tried && !w.kept);
+	CHECK_INT(e->nheld, 0);
+	CHECK_INT(count_stored(s), 1);
+	CHECK_INT(e->cosigned, 1);
+}
+
 static void
 test_cosigned(void)
 {
@@ -620,8 +644,7 @@ test_held_walk(void)
 	CHECK_INT(ea.hold, CHECKPOINT_HOLD_ALREADY);
 	/* south's 3, 4 come; the store refuses the checkpoint */
 	south_to_north(b, a, 2, SIZE_MAX);
-	CHECK_INT(store_kept_sql(a, "CREATE TEMP TRIGGER no_cp BEFORE INSERT "
-	    "ON main.checkpoint BEGIN SELECT RAISE(ABORT, 'full'); END"), 0);
+	refuse_checkpoints(a, true);
 	CHECK(checkpoint_retry_held(&ea, 8, walk(&w)) != 0);
 	CHECK(w.tried && w.kept && w.first);
 	CHECK_INT(ea.nheld, 1);
@@ -634,12 +657,8 @@ test_held_walk(void)
 	CHECK(checkpoint_retry_held(&ea, 9, walk(&w)) != 0);
 	CHECK(w.tried && w.kept && !w.first);
 	CHECK_INT(ea.alarms, 0);
-	CHECK_INT(store_kept_sql(a, "DROP TRIGGER temp.no_cp"), 0);
-	CHECK_INT(checkpoint_retry_held(&ea, 10, walk(&w)), 0);
-	CHECK(w.tried && !w.kept);
-	CHECK_INT(ea.nheld, 0);
-	CHECK_INT(count_stored(a), 1);
-	CHECK_INT(ea.cosigned, 1);
+	refuse_checkpoints(a, false);
+	tick_stores_held(&ea, a, 10);
 	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
@@ -662,8 +681,7 @@ test_held_store_error(void)
 	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	south_to_north(b, a, 2, SIZE_MAX);
-	CHECK_INT(store_kept_sql(a, "CREATE TEMP TRIGGER no_cp BEFORE INSERT "
-	    "ON main.checkpoint BEGIN SELECT RAISE(ABORT, 'full'); END"), 0);
+	refuse_checkpoints(a, true);
 	/* reached and verified, not written: held still */
 	r = checkpoint_retry_held(&ea, 8, walk(&w));
 	CHECK(r != 0 && r != ERR_AGAIN && r != ERR_CHAIN);
@@ -679,28 +697,19 @@ test_held_store_error(void)
 	CHECK_INT(ea.hold, CHECKPOINT_HOLD_ALREADY);
 	CHECK_INT(ea.nheld, 1);
 	CHECK_INT(ea.store_errors, 2);
-	CHECK_INT(store_kept_sql(a, "DROP TRIGGER temp.no_cp"), 0);
-	CHECK_INT(checkpoint_retry_held(&ea, 10, walk(&w)), 0);
-	CHECK(w.tried && !w.kept);
-	CHECK_INT(ea.nheld, 0);
-	CHECK_INT(count_stored(a), 1);
-	CHECK_INT(ea.cosigned, 1);
+	refuse_checkpoints(a, false);
+	tick_stores_held(&ea, a, 10);
 	/* south: the co-signed answer of its proposal not written: held,
 	 * written from the tick */
-	CHECK_INT(store_kept_sql(b, "CREATE TEMP TRIGGER no_cp BEFORE INSERT "
-	    "ON main.checkpoint BEGIN SELECT RAISE(ABORT, 'full'); END"), 0);
+	refuse_checkpoints(b, true);
 	r = checkpoint_on_record(&eb, buf, len, 11, ans, CHECKPOINT_REC_MAX,
 	    &alen);
 	CHECK(r != 0 && r != ERR_AGAIN);
 	CHECK_INT(eb.hold, CHECKPOINT_HOLD_NEW);
 	CHECK_INT(eb.nheld, 1);
 	CHECK_INT(eb.cosigned, 1);
-	CHECK_INT(store_kept_sql(b, "DROP TRIGGER temp.no_cp"), 0);
-	CHECK_INT(checkpoint_retry_held(&eb, 12, walk(&w)), 0);
-	CHECK(w.tried && !w.kept);
-	CHECK_INT(eb.nheld, 0);
-	CHECK_INT(count_stored(b), 1);
-	CHECK_INT(eb.cosigned, 1);
+	refuse_checkpoints(b, false);
+	tick_stores_held(&eb, b, 12);
 	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
@@ -739,12 +748,8 @@ test_held_bad_row(void)
 	CHECK_INT(count_stored(a), 0);
 	CHECK_INT(store_kept_sql(a, "UPDATE message SET id = substr(id, 1, "
 	    "32) WHERE sender = 1 AND seq = 3"), 0);
-	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
-	CHECK(w.tried && !w.kept);
-	CHECK_INT(ea.nheld, 0);
+	tick_stores_held(&ea, a, 9);
 	CHECK_INT(ea.alarms, 0);
-	CHECK_INT(count_stored(a), 1);
-	CHECK_INT(ea.cosigned, 1);
 	pair_end(a, b, &ea, &eb, buf, ans);
 }
 
@@ -776,12 +781,8 @@ test_held_read_error(void)
 	CHECK(w.tried && w.kept && w.first);
 	CHECK_INT(ea.nheld, 1);
 	CHECK_INT(count_stored(a), 0);
-	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
-	CHECK(w.tried && !w.kept);
-	CHECK_INT(ea.nheld, 0);
+	tick_stores_held(&ea, a, 9);
 	CHECK_INT(ea.alarms, 0);
-	CHECK_INT(count_stored(a), 1);
-	CHECK_INT(ea.cosigned, 1);
 	store_fail_reads(0);
 	pair_end(a, b, &ea, &eb, buf, ans);
 }

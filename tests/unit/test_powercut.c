@@ -24,7 +24,6 @@
  * to run integrity_check; the code under test is the store and its VFS.
  */
 #include <sodium.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -620,25 +619,6 @@ test_truncate_as_synced(void)
 	(void)v->xDelete(v, p, 0);
 }
 
-static void
-cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 int
 main(void)
 {
@@ -662,6 +642,6 @@ main(void)
 	RUN(test_delete_drops_held);
 	RUN(test_truncate_as_synced);
 	r = harness_summary();
-	cleanup();
+	harness_rmdir(tmpdir);
 	return r;
 }

@@ -9,7 +9,6 @@
  * delete); the code under test is store.h alone.
  */
 #include <sodium.h>
-#include <dirent.h>
 #include <poll.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -1064,25 +1063,6 @@ test_group_commit_counts(void)
 	store_close(s);
 }
 
-static void
-cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 /* The page cache's memory is reserved only before SQLite's first use:
  * refused once it is in use, and nothing changes. */
 static void
@@ -1127,6 +1107,6 @@ main(void)
 	RUN(test_kill9_during_writes);
 	RUN(test_cache_reserve_late);
 	r = harness_summary();
-	cleanup();
+	harness_rmdir(tmpdir);
 	return r;
 }

@@ -14,7 +14,6 @@
  * everything else goes through store.h, people.h and record.h.
  */
 #include <sodium.h>
-#include <dirent.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -442,25 +441,6 @@ test_table_has_room(void)
 	CHECK(used < STORE_STMTS);
 }
 
-static void
-cleanup(void)
-{
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (dir == NULL)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(dir);
-	rmdir(tmpdir);
-}
-
 int
 main(void)
 {
@@ -484,6 +464,6 @@ main(void)
 	RUN(test_table_has_room);
 	store_close(s);
 	r = harness_summary();
-	cleanup();
+	harness_rmdir(tmpdir);
 	return r;
 }

@@ -20,7 +20,6 @@
  * store.h.
  */
 #include <sodium.h>
-#include <dirent.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -498,6 +497,27 @@ test_sync_work(void)
 	store_close(m);
 }
 
+/* After the commit of message 2 into name's store s failed: the file
+ * holds message 1 alone, intact; messages 2 and 3 then commit; s is
+ * closed and a reader without the shim sees the three. */
+static void
+failed_commit_then_on(struct store *s, const char *name)
+{
+	int rows, ok;
+
+	plain_view(name, &rows, &ok);
+	CHECK_INT(rows, 1);
+	CHECK(ok);
+	CHECK_INT(check_chain(s, 1024), 1);
+	CHECK_INT(send_one(s, 2, 1024), 0);
+	CHECK_INT(send_one(s, 3, 1024), 0);
+	CHECK_INT(check_chain(s, 1024), 3);
+	store_close(s);
+	plain_view(name, &rows, &ok);
+	CHECK_INT(rows, 3);
+	CHECK(ok);
+}
+
 /*
  * A sync that fails after the sync work ran (an fdatasync error): the
  * work ran once, for a commit that then failed; nothing of that commit is
@@ -508,7 +528,6 @@ test_sync_work_then_sync_fails(void)
 {
 	struct store *s = open_name("syncfail.db");
 	struct sync_seen w = { "syncfail.db", 0, -1 };
-	int rows, ok;
 
 	store_wal_defer(s);
 	CHECK_INT(send_one(s, 1, 1024), 0);
@@ -519,17 +538,7 @@ test_sync_work_then_sync_fails(void)
 	store_during_sync(NULL, NULL);
 	CHECK_INT(w.runs, 1);
 	CHECK_INT(w.rows, 1);
-	plain_view("syncfail.db", &rows, &ok);
-	CHECK_INT(rows, 1);
-	CHECK(ok);
-	CHECK_INT(check_chain(s, 1024), 1);
-	CHECK_INT(send_one(s, 2, 1024), 0);
-	CHECK_INT(send_one(s, 3, 1024), 0);
-	CHECK_INT(check_chain(s, 1024), 3);
-	store_close(s);
-	plain_view("syncfail.db", &rows, &ok);
-	CHECK_INT(rows, 3);
-	CHECK(ok);
+	failed_commit_then_on(s, "syncfail.db");
 }
 
 /* n messages of 3000 bytes from seq first in one transaction: the VFS's
@@ -595,24 +604,13 @@ static void
 test_gathered_write_error(void)
 {
 	struct store *s = open_name("werr.db");
-	int rows, ok;
 
 	store_wal_defer(s);
 	CHECK_INT(send_one(s, 1, 1024), 0);
 	store_fail_writes(1);
 	CHECK(send_one(s, 2, 1024) != 0);
 	store_fail_writes(0);
-	plain_view("werr.db", &rows, &ok);
-	CHECK_INT(rows, 1);
-	CHECK(ok);
-	CHECK_INT(check_chain(s, 1024), 1);
-	CHECK_INT(send_one(s, 2, 1024), 0);
-	CHECK_INT(send_one(s, 3, 1024), 0);
-	CHECK_INT(check_chain(s, 1024), 3);
-	store_close(s);
-	plain_view("werr.db", &rows, &ok);
-	CHECK_INT(rows, 3);
-	CHECK(ok);
+	failed_commit_then_on(s, "werr.db");
 	s = open_name("werr.db");
 	CHECK_INT(check_chain(s, 1024), 3);
 	store_close(s);
@@ -1391,25 +1389,6 @@ test_pages_per_group(void)
 	store_close(b.s);
 }
 
-static void
-cleanup(void)
-{
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (dir == NULL)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(dir);
-	rmdir(tmpdir);
-}
-
 int
 main(void)
 {
@@ -1441,6 +1420,6 @@ main(void)
 	RUN(test_pages_per_message);
 	RUN(test_pages_per_group);
 	r = harness_summary();
-	cleanup();
+	harness_rmdir(tmpdir);
 	return r;
 }
