@@ -207,6 +207,14 @@ print_human(json_t *st, json_t *warnings)
 			    (long long)json_integer_value(json_object_get(p,
 			    "in_flight")), (long long)json_integer_value(
 			    json_object_get(p, "received")));
+		if (p != NULL && json_object_get(p, "held") != NULL)
+			printf("  HELD: our messages %lld..%lld were sent just "
+			    "before the store failed and wait to be stored at "
+			    "their seqs; nothing new is sent until they are\n",
+			    (long long)json_integer_value(json_object_get(
+			    json_object_get(p, "held"), "first")),
+			    (long long)json_integer_value(json_object_get(
+			    json_object_get(p, "held"), "last")));
 		if (p != NULL && json_object_get(p, "recovering") != NULL)
 			print_recovering(json_object_get(p, "recovering"),
 			    jstr(c, "peer"));

@@ -284,10 +284,11 @@ send_result(const struct ctl_env *env, size_t i, int r, int64_t qid,
 	}
 	if (r == ERR_DOUBT) {
 		snprintf(err, errcap, "outcome unknown: the message was sent "
-		    "to %s just before this node's store failed (%s); if %s "
-		    "stored it, it comes back into this node's log when the "
-		    "link is up again: check `parley log` before sending it "
-		    "again", delivery_channel_peer(env->delivery, i),
+		    "to %s just before this node's store failed (%s); it is "
+		    "kept and stored at its place in the chain once the store "
+		    "works (after a restart, from %s if it holds it): check "
+		    "`parley log` before sending it again",
+		    delivery_channel_peer(env->delivery, i),
 		    store_errmsg(delivery_store(env->delivery)),
 		    delivery_channel_peer(env->delivery, i));
 		return r;
@@ -332,7 +333,7 @@ send_done(void *arg, int r, int64_t qid)
 {
 	struct send_defer *sd = arg;
 	json_t *result = NULL;
-	char err[256] = "";
+	char err[512] = "";
 
 	if (r == ERR_CLOSED && qid > 0) {
 		/* Stored, then the daemon stopped before the receipt came:
@@ -583,6 +584,11 @@ ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 	    "synced", st.synced, "refused", (json_int_t)st.refused,
 	    "store_commits", (json_int_t)store_commits(delivery_store(
 	    env->delivery))));
+	if (st.held_first > 0)
+		json_object_set_new(json_object_get(chan, "messages"),
+		    "held", json_pack("{s:I, s:I}", "first",
+		    (json_int_t)st.held_first, "last",
+		    (json_int_t)st.held_last));
 	if (st.recovering_to > 0)
 		json_object_set_new(json_object_get(chan, "messages"),
 		    "recovering", json_pack("{s:I, s:I, s:I}", "peer_holds",

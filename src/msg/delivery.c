@@ -173,6 +173,7 @@ delivery_free(struct delivery *d)
 	delivery_flush(d);
 	for (size_t i = 0; i < d->nch; i++) {
 		dl_pend_drop(d->ch[i]);
+		dl_held_free(d->ch[i]);
 		recover_free(d->ch[i]->rec);
 		free(d->ch[i]);
 	}
@@ -350,6 +351,10 @@ delivery_stats(struct delivery *d, size_t i, struct delivery_stats *st)
 	st->synced = c->synced;
 	st->refused = c->refused;
 	st->resends = c->resends;
+	if (c->nheld != 0) {
+		st->held_first = c->held[0].seq;
+		st->held_last = c->held[c->nheld - 1].seq;
+	}
 	if (c->rec != NULL) {
 		st->recovering_to = recover_want(c->rec);
 		st->recovering_progress_ms = c->rec_progress_ms;
@@ -376,6 +381,9 @@ delivery_tick(struct delivery *d)
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
 		dl_recover_watch(d, c, now);
+		if (c->nheld != 0 && dl_held_commit(d, c, NULL) == 0 &&
+		    c->queued != 0 && d->io.wake)
+			d->io.wake(d->io.ctx);	/* what waited is assigned */
 		if (c->active < 0)
 			continue;
 		if (!c->synced && now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)

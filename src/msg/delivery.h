@@ -102,6 +102,10 @@ struct delivery_stats {
 	 * recovery started or last stored something. */
 	uint64_t recovering_to;
 	uint64_t recovering_progress_ms;
+	/* Our messages a group sent early before its commit failed, not in
+	 * the store yet (docs/delivery.md, "Early send"): seqs held_first ..
+	 * held_last; 0 when none. Nothing new is assigned meanwhile. */
+	uint64_t held_first, held_last;
 };
 
 struct delivery;

@@ -29,6 +29,16 @@ struct dl_pend {
 };
 
 enum { DL_ALARM_PEERS, DL_ALARM_OURS };
+/* A message of ours sent early by a group whose commit then failed, kept
+ * until it is committed again at its seq (dl_held_commit). */
+struct dl_held {
+	uint64_t seq;
+	uint8_t hdr[ENVELOPE_HEADER_MAX];
+	size_t hlen;
+	uint8_t *body;
+	size_t blen;
+};
+
 
 struct dl_channel {
 	uint8_t id[ENVELOPE_ID_LEN];
@@ -43,6 +53,13 @@ struct dl_channel {
 	bool synced;			/* the peer's SYNC came since active */
 	uint64_t assigned, receipted, sent;
 	uint64_t sent_early;		/* the group's last seq sent early */
+	/* What a failed group had sent early (seqs held[0].seq ..), not in
+	 * the store: the peer may hold it, so no other message may ever take
+	 * those seqs. Nothing new is assigned until dl_held_commit stores
+	 * them again; held_err: its last failure, logged once. */
+	struct dl_held *held;
+	size_t nheld;
+	int held_err;
 	/* The peer's receipt taken (verified, c->receipted), not yet in the
 	 * store: it goes in with the next group's transaction, or alone at
 	 * the next tick (rc_store). */
@@ -122,6 +139,8 @@ struct dl_sub {
 	uint64_t looked;		/* c->assigned when seq was read */
 	bool placed;			/* taken (or refused) by subs_direct */
 	bool direct;			/* taken: in the chain, head to sign */
+	bool again;			/* sent early, the group failed, stored
+					 * again by dl_held_commit: answered 0 */
 	uint8_t hdr[ENVELOPE_HEADER_MAX];	/* once placed by subs_direct */
 	size_t hlen;
 	size_t len;
@@ -185,6 +204,9 @@ void dl_send_receipt_on(struct delivery *d, struct dl_channel *c,
 void dl_waits_check_at(struct delivery *d, struct dl_channel *c,
     uint64_t receipted);
 void dl_sender_reload(struct delivery *d, struct dl_channel *c);
+int dl_held_commit(struct delivery *d, struct dl_channel *c,
+    struct dl_sub *group);
+void dl_held_free(struct dl_channel *c);
 void dl_subs_flush(struct delivery *d);
 void dl_subs_close(struct delivery *d);
 void dl_pump_channel(struct delivery *d, struct dl_channel *c);

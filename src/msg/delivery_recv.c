@@ -458,6 +458,9 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	struct chain_receipt rc;
 	int r;
 
+	/* what a failed group sent is stored again first: the receipt may
+	 * name it (then no recovery is needed) */
+	(void)dl_held_commit(d, c, NULL);
 	if ((r = chain_receipt_decode(&rc, b, n)) != 0) {
 		refuse(d, c, path, what, 0, r);
 		return r;

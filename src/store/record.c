@@ -575,9 +575,13 @@ store_checkpoints_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return r;
 }
 
-int
-store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms)
+/* store_own_recover (receipted: matched to a queued copy, else inserted
+ * as STORE_RECEIPTED) and store_own_sent (inserted as STORE_SENT, each
+ * row's qid in qids when not NULL). */
+static int
+own_append(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms,
+    bool receipted, int64_t *qids)
 {
 	sqlite3_stmt *ins = NULL, *upd = NULL;
 	uint8_t prev[STORE_ID_LEN];
@@ -594,12 +598,15 @@ store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	r = store_highest(s, channel, sender, &seq, prev);
 	if (r != 0)
 		goto fail;
-	rc = sqlite3_prepare_v2(s->db, "INSERT INTO message (channel, sender,"
-	    " dir, seq, id, header, precedence, marking, kind, body, state,"
-	    " time_ms, stored_ms, assigned_ms, receipted_ms) VALUES (?1, ?2,"
-	    " 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2, ?10, ?11, ?11, ?11)", -1, &ins,
-	    NULL);
-	if (rc == SQLITE_OK)
+	rc = sqlite3_prepare_v2(s->db, receipted ? "INSERT INTO message"
+	    " (channel, sender, dir, seq, id, header, precedence, marking, kind,"
+	    " body, state, time_ms, stored_ms, assigned_ms, receipted_ms)"
+	    " VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2, ?10, ?11, ?11,"
+	    " ?11)" : "INSERT INTO message (channel, sender, dir, seq, id,"
+	    " header, precedence, marking, kind, body, state, time_ms,"
+	    " stored_ms, assigned_ms) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7,"
+	    " ?8, ?9, 1, ?10, ?11, ?11)", -1, &ins, NULL);
+	if (rc == SQLITE_OK && receipted)
 		rc = sqlite3_prepare_v2(s->db, "UPDATE message SET seq = ?1,"
 		    " id = ?2, header = ?3, state = 2, assigned_ms = ?4,"
 		    " receipted_ms = ?4 WHERE qid = (SELECT qid FROM message"
@@ -629,10 +636,15 @@ store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
 			r = ERR_TOO_BIG;
 			goto fail;
 		}
-		if ((r = own_queued(s, upd, channel, sender, &in[i],
-		    now_ms)) < 0 || (r == 0 && (r = own_insert(s, ins,
-		    channel, sender, &in[i], now_ms)) != 0))
+		r = 0;
+		if (upd != NULL && (r = own_queued(s, upd, channel, sender,
+		    &in[i], now_ms)) < 0)
 			goto fail;
+		if (r == 0 && (r = own_insert(s, ins, channel, sender, &in[i],
+		    now_ms)) != 0)
+			goto fail;
+		if (qids != NULL)
+			qids[i] = (int64_t)sqlite3_last_insert_rowid(s->db);
 		seq = in[i].seq;
 		memcpy(prev, in[i].id, STORE_ID_LEN);
 	}
@@ -652,4 +664,19 @@ fail:
 		(void)sqlite3_exec(s->db, s->txn ? "ROLLBACK TO own; RELEASE own"
 		    : "ROLLBACK", NULL, NULL, NULL);
 	return r;
+}
+
+int
+store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms)
+{
+	return own_append(s, channel, sender, in, n, now_ms, true, NULL);
+}
+
+int
+store_own_sent(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms,
+    int64_t *qids)
+{
+	return own_append(s, channel, sender, in, n, now_ms, false, qids);
 }

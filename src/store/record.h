@@ -95,5 +95,14 @@ int store_restore(const char *file, const char *home, bool force,
 int store_own_recover(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms)
     WUR;
+/* A failed group commit's messages that had left before it failed,
+ * committed again (docs/delivery.md, "Early send"): appends our messages
+ * in[0..n) as store_own_recover does, but as STORE_SENT (the peer may not
+ * hold them yet) and always as new rows; qids (may be NULL) gets each
+ * row's qid. The same errors; a savepoint inside a caller's transaction
+ * too. */
+int store_own_sent(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const struct store_in *in, size_t n, uint64_t now_ms,
+    int64_t *qids) WUR;
 
 #endif

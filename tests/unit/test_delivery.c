@@ -154,24 +154,30 @@ node_make(struct node *x, struct node *peer, struct pipe *out)
 	x->out = out;
 }
 
+/* Opens x's store (when not open) and a new engine over it: x is north
+ * (self 0) or south. */
+static void
+engine_start(struct node *x)
+{
+	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
+	    NULL, NULL, io_alarm };
+	int self = x == &nb;
+
+	if (x->s == NULL && store_open(&x->s, ":memory:") != 0)
+		abort();
+	io.ctx = x;
+	if (delivery_new(x->s, &x->k, &io, &x->d) != 0 ||
+	    delivery_add_channel(x->d, chan, (uint8_t)self,
+	    x->peer->k.id.sign_pub, self ? "north" : "south", npaths) != 0)
+		abort();
+}
+
 /* Opens both stores and engines (a restart keeps nothing but the store). */
 static void
 engines_start(void)
 {
-	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
-	    NULL, NULL, io_alarm };
-	struct node *n[2] = { &na, &nb };
-
-	for (int i = 0; i < 2; i++) {
-		if (n[i]->s == NULL && store_open(&n[i]->s, ":memory:") != 0)
-			abort();
-		io.ctx = n[i];
-		if (delivery_new(n[i]->s, &n[i]->k, &io, &n[i]->d) != 0 ||
-		    delivery_add_channel(n[i]->d, chan, (uint8_t)i,
-		    n[i]->peer->k.id.sign_pub, i ? "north" : "south", npaths)
-		    != 0)
-			abort();
-	}
+	engine_start(&na);
+	engine_start(&nb);
 }
 
 static void
@@ -1016,8 +1022,10 @@ own_held(void)
  * synced the group is queued: the second record fails, so the whole group
  * is rolled back before anything leaves; every send is answered with the
  * error and none is in the store. Once synced, the group goes straight
- * into the chain and is sent early, before the records: a failure then
- * is answered ERR_DOUBT (the peer may hold it), as a failed commit is.
+ * into the chain and is sent early, before the records: after a failure
+ * then, what left is stored again at once at its seq with its record
+ * (the record's second try works), and answered as stored; were that to
+ * fail too it would be ERR_DOUBT (test_doubt_after_commit_failure).
  */
 static void
 test_record_failure_rolls_back(void)
@@ -1055,12 +1063,13 @@ test_record_failure_rolls_back(void)
 	    answer, &a), 0);
 	delivery_pump(na.d);
 	CHECK_INT(a.n, 1);
-	CHECK_INT(a.r[0], ERR_DOUBT);
-	CHECK_INT(own_held(), 0);	/* rolled back here */
+	CHECK_INT(a.r[0], 0);
+	CHECK_INT(a.in_txn, 2);
+	CHECK_INT(own_held(), 1);	/* stored again, with its record */
 	/* a record that works: stored and answered */
 	memset(&a, 0, sizeof a);
 	fail_at = 0;
-	run(1000000);			/* south's receipt: taken back */
+	run(1000000);
 	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
 	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, in_txn_failing,
 	    answer, &a), 0);
@@ -1324,17 +1333,21 @@ body_is(void *arg, struct store_msg *m)
 /*
  * The store fails at the commit of a send that already went out early
  * (a disk error while the commit's WAL bytes are written: injected in the
- * store's VFS, so north's store is a file here). The sender is answered
- * ERR_DOUBT, not a plain failure, and the channel's sessions are ended;
- * north's store holds nothing of it. South did get the records and
- * stored the message: its receipt names a seq past north's chain, so
- * north takes its own message back from south (recovery) before anything
- * new, and the next send follows it as seq 2. Nothing lost, nothing
- * twice, and the operator was told the outcome was unknown.
+ * store's VFS, so north's store is a file here) and keeps failing, so the
+ * message cannot be stored again at once either. The sender is answered
+ * ERR_DOUBT, not a plain failure, the channel's sessions are ended, and
+ * the message is held (stats); north's store holds nothing of it. Then
+ * north restarts (the held copy is lost with its memory). South did get
+ * the records and stored the message: its receipt names a seq past
+ * north's chain, so north takes its own message back from south
+ * (recovery) before anything new, and the next send follows it as seq 2.
+ * Nothing lost, nothing twice, and the operator was told the outcome was
+ * unknown.
  */
 static void
 test_doubt_after_commit_failure(void)
 {
+	struct delivery_stats st;
 	char path[] = "/tmp/parley-test-doubt-XXXXXX";
 	struct answers a;
 	struct store_msg m;
@@ -1355,15 +1368,28 @@ test_doubt_after_commit_failure(void)
 	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_FLASH, ENVELOPE_PRIVATE,
 	    ENVELOPE_TEXT, (const uint8_t *)"in doubt", 8, false, NULL,
 	    answer, &a), 0);
-	store_fail_writes(1);
+	store_fail_writes(100);
 	delivery_pump(na.d);
+	delivery_tick(na.d);		/* tries again: fails */
 	store_fail_writes(0);
 	CHECK_INT(a.n, 1);
 	CHECK_INT(a.r[0], ERR_DOUBT);
 	CHECK(na.drops > drops);	/* the sessions were ended */
 	CHECK_INT(own_held(), 0);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.held_first, 1);
+	CHECK_INT(st.held_last, 1);
+	CHECK(log_has("cannot store our messages 1..1, sent before a failed "
+	    "commit"));
 	CHECK(pab.tail > pab.head);	/* MSG and HEAD were on the wire */
-	/* they reach south; its receipt brings recovery */
+	/* north restarts: what it held is gone */
+	delivery_free(na.d);
+	engine_start(&na);
+	for (unsigned p = 0; p < npaths; p++)
+		delivery_path_change(na.d, chan, p, true);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.held_first, 0);
+	/* the records reach south; its receipt brings recovery */
 	run(1000000);
 	CHECK_INT(received(&nb, 0, &sn), 1);
 	CHECK(log_has("took back our messages 1..1 from south"));
@@ -1392,6 +1418,185 @@ test_doubt_after_commit_failure(void)
 		snprintf(side, sizeof side, "%s%s", path, i ? "-shm" : "-wal");
 		unlink(side);
 	}
+}
+
+/* The message of our chain at seq in x's store has body want. */
+static bool
+chain_body_at(struct node *x, uint8_t sender, uint64_t seq, const char *want)
+{
+	body_matches = 0;
+	return store_after(x->s, chan, sender, seq - 1, 1, body_is,
+	    (void *)(uintptr_t)want) == 0 && body_matches == 1;
+}
+
+static void
+unlink_store(const char *path)
+{
+	char side[256];
+
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
+/*
+ * The fork a failed commit after an early send could cause
+ * (docs/delivery.md, "Early send"). Two paths; north's commit fails after
+ * its message went out early on path 0, and the store keeps failing for a
+ * while: ERR_DOUBT, held. Path 0 is slow (a relay, a satellite link): its
+ * records are still on the way when the sessions end and path 1 comes
+ * back first, with south's SYNC saying it holds nothing of north's chain.
+ * The store works again by then: north stores the held message at seq 1
+ * before anything else, sends it again, and its next message takes seq 2
+ * (the old code gave seq 1 to the next message: two messages north signed
+ * at one seq). The late records then reach south as repeats: no
+ * chain-forked alarm, both stores hold the same chain, and the message
+ * answered "outcome unknown" is in both.
+ */
+static void
+test_doubt_late_on_slow_path(void)
+{
+	char path[] = "/tmp/parley-test-slow-XXXXXX";
+	struct rec slow[8];
+	size_t nslow = 0;
+	struct delivery_stats st;
+	struct answers a;
+	struct seen sn;
+	uint64_t alarms = na.alarms + nb.alarms;
+	long mark = log_mark();
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0)
+		abort();
+	close(fd);
+	unlink(path);
+	CHECK_INT(store_open(&na.s, path), 0);
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	run(1000000);			/* synced on path 0 */
+	memset(&a, 0, sizeof a);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
+	    false, NULL, answer, &a), 0);
+	store_fail_writes(100);
+	delivery_pump(na.d);
+	store_fail_writes(0);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(a.r[0], ERR_DOUBT);
+	CHECK_INT(own_held(), 0);
+	/* MSG and HEAD on path 0, slow: held back */
+	while (pab.head < pab.tail && nslow < 8)
+		slow[nslow++] = pab.q[pab.head++ % QCAP];
+	CHECK_INT((int)nslow, 2);
+	CHECK_INT(slow[0].type, DELIVERY_REC_MSG);
+	CHECK_INT(slow[0].path, 0);
+	/* the sessions ended; path 1 comes back first */
+	delivery_path_change(na.d, chan, 0, false);
+	delivery_path_change(nb.d, chan, 0, false);
+	delivery_path_change(na.d, chan, 1, true);
+	delivery_path_change(nb.d, chan, 1, true);
+	run(1000000);
+	CHECK(log_since(mark, "our messages 1..1, sent before a failed commit, "
+	    "are in the store at their seqs"));
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.held_first, 0);
+	CHECK(st.synced);
+	CHECK_INT(st.active_path, 1);
+	/* the next message */
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
+	    &a), 0);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(a.n, 2);
+	CHECK_INT(a.r[1], 0);
+	/* the slow path's records arrive at last */
+	for (size_t i = 0; i < nslow; i++) {
+		delivery_record(nb.d, chan, 1, slow[i].type, slow[i].b,
+		    slow[i].n);
+		free(slow[i].b);
+	}
+	run(1000000);
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	CHECK(!log_since(mark, "chain forks"));
+	CHECK(!log_since(mark, "refused"));
+	CHECK_INT(own_held(), 2);
+	CHECK_INT(received(&nb, 0, &sn), 2);
+	CHECK_INT(sn.bad, 0);
+	CHECK(chain_body_at(&na, 0, 1, doubt_body));
+	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
+	CHECK(chain_body_at(&na, 0, 2, "after"));
+	CHECK(chain_body_at(&nb, 0, 2, "after"));
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.receipted, 2);
+	engines_stop(false);
+	npaths = 1;
+	unlink_store(path);
+}
+
+/*
+ * A disk error at the commit of a send that went out early, and the store
+ * works at the next try: the message is stored again at once at its seq
+ * (with the caller's record, in_txn), so the sender is answered as for
+ * any send (no ERR_DOUBT), no session is ended, and it is not sent twice
+ * on the active path. A "wait" send of the same kind is answered at the
+ * receipt.
+ */
+static void
+test_commit_failure_stored_again(void)
+{
+	char path[] = "/tmp/parley-test-again-XXXXXX";
+	struct answers a;
+	struct seen sn;
+	uint64_t drops, msgs, alarms = na.alarms + nb.alarms;
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0)
+		abort();
+	close(fd);
+	unlink(path);
+	CHECK_INT(store_open(&na.s, path), 0);
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	drops = na.drops;
+	msgs = pab.msgs;
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
+	    false, in_txn, answer, &a), 0);
+	store_fail_writes(1);
+	delivery_pump(na.d);
+	store_fail_writes(0);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(a.r[0], 0);
+	CHECK_INT(a.in_txn, 2);		/* the rolled back one, then again */
+	CHECK(a.qid[0] > 0);
+	CHECK_INT(na.drops, drops);
+	CHECK_INT(own_held(), 1);
+	CHECK(chain_body_at(&na, 0, 1, doubt_body));
+	run(1000000);
+	CHECK_INT((int)(pab.msgs - msgs), 1);	/* sent once */
+	CHECK_INT(received(&nb, 0, &sn), 1);
+	/* one that waits for its receipt */
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"waits", 5, true, NULL, answer,
+	    &a), 0);
+	store_fail_writes(1);
+	delivery_pump(na.d);
+	store_fail_writes(0);
+	CHECK_INT(a.n, 1);		/* not before the receipt */
+	run(1000000);
+	CHECK_INT(a.n, 2);
+	CHECK_INT(a.r[1], 0);
+	CHECK_INT(received(&nb, 0, &sn), 2);
+	CHECK_INT(sn.bad, 0);
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	engines_stop(false);
+	unlink_store(path);
 }
 
 /*
@@ -2121,6 +2326,8 @@ main(void)
 	RUN(test_recover_watch);
 	RUN(test_doubt_after_commit_failure);
 	RUN(test_record_failure_rolls_back);
+	RUN(test_doubt_late_on_slow_path);
+	RUN(test_commit_failure_stored_again);
 	RUN(test_no_receipt_after_failed_sync);
 	RUN(test_flash_every_path);
 	RUN(test_flash_copies_burst_and_restore);
