@@ -172,6 +172,15 @@ delivery_free(struct delivery *d)
 	dl_subs_close(d);
 	delivery_flush(d);
 	for (size_t i = 0; i < d->nch; i++) {
+		struct dl_channel *c = d->ch[i];
+		c->active = -1;		/* nothing is sent at the stop */
+		if (c->nheld != 0 && dl_held_commit(d, c, NULL) != 0)
+			log_warn("channel %s: our messages %llu..%llu, sent "
+			    "before a failed commit, are lost with this stop; "
+			    "%s's receipt decides whether they were sent",
+			    c->idhex, (unsigned long long)c->held[0].seq,
+			    (unsigned long long)c->held[c->nheld - 1].seq,
+			    c->peer);
 		dl_pend_drop(d->ch[i]);
 		dl_held_free(d->ch[i]);
 		recover_free(d->ch[i]->rec);

@@ -53,6 +53,8 @@ struct dl_channel {
 	bool synced;			/* the peer's SYNC came since active */
 	uint64_t assigned, receipted, sent;
 	uint64_t sent_early;		/* the group's last seq sent early */
+	uint64_t head_early;		/* its head's seq, if that went on the
+					 * active path; 0: none */
 	/* What a failed group had sent early (seqs held[0].seq ..), not in
 	 * the store: the peer may hold it, so no other message may ever take
 	 * those seqs. Nothing new is assigned until dl_held_commit stores

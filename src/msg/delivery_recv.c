@@ -456,11 +456,10 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
     uint64_t *signed_ms)
 {
 	struct chain_receipt rc;
+	uint8_t held_id[ENVELOPE_ID_LEN];
+	bool held = false;
 	int r;
 
-	/* what a failed group sent is stored again first: the receipt may
-	 * name it (then no recovery is needed) */
-	(void)dl_held_commit(d, c, NULL);
 	if ((r = chain_receipt_decode(&rc, b, n)) != 0) {
 		refuse(d, c, path, what, 0, r);
 		return r;
@@ -474,7 +473,17 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		refuse(d, c, path, what, rc.seq, r);
 		return r;
 	}
-	if (rc.seq > c->assigned) {
+	/* what a failed group sent is stored again first: the receipt may
+	 * name it; while it cannot be, a receipt of it is checked against
+	 * the held copy and waits (no recovery: the store is what fails) */
+	(void)dl_held_commit(d, c, NULL);
+	if (rc.seq > c->assigned && c->nheld != 0 &&
+	    rc.seq >= c->held[0].seq && rc.seq <= c->held[c->nheld - 1].seq) {
+		const struct dl_held *m = &c->held[rc.seq - c->held[0].seq];
+		envelope_header_id(m->hdr, m->hlen, held_id);
+		held = true;
+	}
+	if (rc.seq > c->assigned && !held) {
 		/* the peer holds more of our chain than we do (restored from
 		 * a backup): take it back before anything new; its signed
 		 * claim is kept as the evidence of a stall */
@@ -496,7 +505,9 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	 * the alarm keeps the signed receipt as evidence). */
 	if (rc.seq > 0) {
 		uint8_t ours[1][ENVELOPE_ID_LEN];
-		if (rc.seq == c->head_seq)
+		if (held)
+			memcpy(ours[0], held_id, ENVELOPE_ID_LEN);
+		else if (rc.seq == c->head_seq)
 			memcpy(ours[0], c->head_id, ENVELOPE_ID_LEN);
 		else if ((r = store_ids_range(d->s, c->id, c->self,
 		    rc.seq - 1, 1, ours)) != 0) {
@@ -517,6 +528,11 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 			    "chain-forked", text, b, n);
 			return ERR_CHAIN;
 		}
+	}
+	if (held) {
+		/* ours once stored: the SYNC after that settles it */
+		c->synced = false;
+		return ERR_AGAIN;
 	}
 	if (rc.seq > c->peer_holds)
 		c->peer_holds = rc.seq;

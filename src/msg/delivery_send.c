@@ -658,6 +658,7 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 	for (size_t i = 0; i < d->nch; i++) {
 		early[i] = false;
 		d->ch[i]->sent_early = 0;
+		d->ch[i]->head_early = 0;
 	}
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
@@ -702,9 +703,10 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 				if (last[q] != NULL && last[q]->seq == h.seq)
 					copies |= 1u << q;
 			with_h = true;
-			if (send_head(d, c, &h, copies, false) == 0)
+			if (send_head(d, c, &h, copies, false) == 0) {
 				c->unsigned_n = c->unsigned_bytes = 0;
-			else	/* the last MSG and its stored head go again */
+				c->head_early = h.seq;
+			} else	/* the last MSG and its stored head go again */
 				c->sent = heads[i].seq - 1;
 		}
 		if ((r = copy_heads_early(d, c, last, &h, with_h)) != 0)
@@ -958,14 +960,17 @@ dl_held_commit(struct delivery *d, struct dl_channel *c, struct dl_sub *group)
 		goto fail;
 	if (top + 1 < first) {
 		/* cannot be: the group's run began right after the store's
-		 * chain, and a chain only grows */
-		log_error("channel %s: our chain ends at seq %llu in the "
-		    "store, before the messages %llu..%llu sent before a "
-		    "failed commit: not stored again", c->idhex,
-		    (unsigned long long)top, (unsigned long long)first,
-		    (unsigned long long)last);
-		dl_held_free(c);
-		return ERR_GAP;
+		 * chain, and a chain only grows; the seqs stay held */
+		r = ERR_GAP;
+		if (r != c->held_err)
+			log_error("channel %s: our chain ends at seq %llu in "
+			    "the store, before the messages %llu..%llu sent "
+			    "before a failed commit: they stay held, nothing "
+			    "new is sent until a restart", c->idhex,
+			    (unsigned long long)top, (unsigned long long)first,
+			    (unsigned long long)last);
+		c->held_err = r;
+		return r;
 	}
 	/* what recovery took back from the peer: the same messages */
 	for (; k < c->nheld && c->held[k].seq <= top; k++) {
@@ -975,12 +980,16 @@ dl_held_commit(struct delivery *d, struct dl_channel *c, struct dl_sub *group)
 		    c->held[k].seq - 1, 1, ours)) != 0)
 			goto fail;
 		if (sodium_memcmp(ours[0], id, sizeof id) != 0) {
-			log_error("channel %s: seq %llu of our chain in the "
-			    "store is not the message sent there before a "
-			    "failed commit", c->idhex,
-			    (unsigned long long)c->held[k].seq);
-			dl_held_free(c);
-			return ERR_CHAIN;
+			r = ERR_CHAIN;
+			if (r != c->held_err)
+				log_error("channel %s: seq %llu of our chain in "
+				    "the store is not the message sent there "
+				    "before a failed commit: the seqs stay "
+				    "held, nothing new is sent until a restart",
+				    c->idhex,
+				    (unsigned long long)c->held[k].seq);
+			c->held_err = r;
+			return r;
 		}
 	}
 	if (k < c->nheld) {
@@ -1013,8 +1022,9 @@ dl_held_commit(struct delivery *d, struct dl_channel *c, struct dl_sub *group)
 		/* the peer held no more of our chain than these */
 		recover_free(c->rec);
 		c->rec = NULL;
-		dl_send_sync(d, c, true);
 	}
+	if (!c->synced && c->rec == NULL && c->active >= 0)
+		dl_send_sync(d, c, true);	/* its SYNC: synced again */
 	return 0;
 fail:
 	free(qids);
@@ -1042,6 +1052,10 @@ dl_subs_flush(struct delivery *d)
 	d->subs = NULL;
 	d->subs_tail = &d->subs;
 	d->nsubs = 0;
+	/* a failed group's messages first, so this group may go straight
+	 * into the chain after them */
+	for (size_t i = 0; i < d->nch; i++)
+		(void)dl_held_commit(d, d->ch[i], NULL);
 	if ((r = subs_commit(d, list, touched, early)) != 0) {
 		log_warn("cannot queue %s: %s", list->next ? "messages" :
 		    "a message", r == ERR_FULL ? "store full" : err_str(r));
@@ -1064,13 +1078,19 @@ dl_subs_flush(struct delivery *d)
 			 * before anything new is assigned (dl_held_commit),
 			 * so no other message ever takes those seqs. */
 			if (held_take(d, i, list) != 0)
-				log_warn("channel %s: cannot keep the messages "
-				    "sent before the failed commit", c->idhex);
+				log_error("channel %s: cannot keep the messages "
+				    "sent before the failed commit (out of "
+				    "memory): their seqs may be given again",
+				    c->idhex);
 			else if (dl_held_commit(d, c, list) == 0) {
-				/* what the active path carried is not
-				 * sent again */
+				/* what the active path carried is not sent
+				 * again, but for the last when its head did
+				 * not go with it */
 				c->sent = sent < c->assigned ? sent :
 				    c->assigned;
+				if (c->sent == c->assigned &&
+				    c->head_early != c->assigned)
+					c->sent--;
 				continue;
 			}
 			/* Every session of the channel ends: the next

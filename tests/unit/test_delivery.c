@@ -1371,7 +1371,6 @@ test_doubt_after_commit_failure(void)
 	store_fail_writes(100);
 	delivery_pump(na.d);
 	delivery_tick(na.d);		/* tries again: fails */
-	store_fail_writes(0);
 	CHECK_INT(a.n, 1);
 	CHECK_INT(a.r[0], ERR_DOUBT);
 	CHECK(na.drops > drops);	/* the sessions were ended */
@@ -1382,8 +1381,12 @@ test_doubt_after_commit_failure(void)
 	CHECK(log_has("cannot store our messages 1..1, sent before a failed "
 	    "commit"));
 	CHECK(pab.tail > pab.head);	/* MSG and HEAD were on the wire */
-	/* north restarts: what it held is gone */
+	/* north restarts, its store still failing: what it held is gone */
 	delivery_free(na.d);
+	store_fail_writes(0);
+	CHECK(log_has("our messages 1..1, sent before a failed commit, are "
+	    "lost with this stop; south's receipt decides whether they were "
+	    "sent"));
 	engine_start(&na);
 	for (unsigned p = 0; p < npaths; p++)
 		delivery_path_change(na.d, chan, p, true);
@@ -1538,6 +1541,133 @@ test_doubt_late_on_slow_path(void)
 }
 
 /*
+ * While a failed group's message is held, nothing new takes its seq: the
+ * store fails for the held message's next try but works for the next
+ * group's commit, which queues its message instead of taking seq 1; the
+ * held message is stored at seq 1 at the pump's try, the new one follows
+ * as seq 2, and south, which got the first records, sees one chain.
+ */
+static void
+test_held_blocks_assignment(void)
+{
+	char path[] = "/tmp/parley-test-block-XXXXXX";
+	struct delivery_stats st;
+	struct answers a;
+	struct seen sn;
+	uint64_t alarms = na.alarms + nb.alarms;
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0)
+		abort();
+	close(fd);
+	unlink(path);
+	CHECK_INT(store_open(&na.s, path), 0);
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
+	    false, NULL, answer, &a), 0);
+	store_fail_writes(100);
+	delivery_pump(na.d);
+	store_fail_writes(0);
+	CHECK_INT(a.r[0], ERR_DOUBT);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.held_first, 1);
+	CHECK(st.synced);
+	/* the held message's try fails, the group's commit works */
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
+	    &a), 0);
+	store_fail_writes(1);
+	delivery_pump(na.d);
+	store_fail_writes(0);
+	CHECK_INT(a.n, 2);
+	CHECK_INT(a.r[1], 0);
+	run(1000000);
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	CHECK_INT(own_held(), 2);
+	CHECK_INT(received(&nb, 0, &sn), 2);
+	CHECK_INT(sn.bad, 0);
+	CHECK(chain_body_at(&na, 0, 1, doubt_body));
+	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
+	CHECK(chain_body_at(&na, 0, 2, "after"));
+	CHECK(chain_body_at(&nb, 0, 2, "after"));
+	engines_stop(false);
+	unlink_store(path);
+}
+
+/*
+ * South got the held message and receipts it while north's store still
+ * fails: the receipt names a seq past north's store, but it is the held
+ * message's (same id), so north waits for its own copy instead of asking
+ * south for it (no recovery, no recovery-stalled alert however long the
+ * disk fails); once the store works, the held message is stored, the
+ * channel syncs again and the next message takes seq 2.
+ */
+static void
+test_held_receipted_while_failing(void)
+{
+	char path[] = "/tmp/parley-test-heldrc-XXXXXX";
+	struct delivery_stats st;
+	struct answers a;
+	struct seen sn;
+	uint64_t alarms = na.alarms + nb.alarms;
+	long mark = log_mark();
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0)
+		abort();
+	close(fd);
+	unlink(path);
+	CHECK_INT(store_open(&na.s, path), 0);
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
+	    false, NULL, answer, &a), 0);
+	store_fail_writes(1000000);
+	delivery_pump(na.d);
+	CHECK_INT(a.r[0], ERR_DOUBT);
+	run(1000000);			/* south stores it and receipts it */
+	CHECK_INT(received(&nb, 0, &sn), 1);
+	for (int i = 0; i < 10; i++) {
+		clock_ms += DELIVERY_RECOVER_STALL_MS / 4;
+		delivery_tick(na.d);
+		run(1000000);
+	}
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.held_first, 1);
+	CHECK_INT(st.recovering_to, 0);
+	CHECK(!st.synced);
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	CHECK(!log_since(mark, "asking for ours back"));
+	store_fail_writes(0);
+	delivery_tick(na.d);		/* stored; its SYNC */
+	run(1000000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.held_first, 0);
+	CHECK(st.synced);
+	CHECK_INT(st.receipted, 1);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
+	    &a), 0);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(a.r[1], 0);
+	CHECK_INT(received(&nb, 0, &sn), 2);
+	CHECK_INT(sn.bad, 0);
+	CHECK(chain_body_at(&na, 0, 1, doubt_body));
+	CHECK(chain_body_at(&na, 0, 2, "after"));
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	engines_stop(false);
+	unlink_store(path);
+}
+
+/*
  * A disk error at the commit of a send that went out early, and the store
  * works at the next try: the message is stored again at once at its seq
  * (with the caller's record, in_txn), so the sender is answered as for
@@ -1552,6 +1682,7 @@ test_commit_failure_stored_again(void)
 	struct answers a;
 	struct seen sn;
 	uint64_t drops, msgs, alarms = na.alarms + nb.alarms;
+	long mark;
 	int fd;
 
 	if ((fd = mkstemp(path)) < 0)
@@ -1582,12 +1713,15 @@ test_commit_failure_stored_again(void)
 	CHECK_INT((int)(pab.msgs - msgs), 1);	/* sent once */
 	CHECK_INT(received(&nb, 0, &sn), 1);
 	/* one that waits for its receipt */
+	mark = log_mark();
 	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
 	    ENVELOPE_TEXT, (const uint8_t *)"waits", 5, true, NULL, answer,
 	    &a), 0);
 	store_fail_writes(1);
 	delivery_pump(na.d);
 	store_fail_writes(0);
+	CHECK(log_since(mark, "our messages 2..2, sent before a failed commit, "
+	    "are in the store at their seqs"));
 	CHECK_INT(a.n, 1);		/* not before the receipt */
 	run(1000000);
 	CHECK_INT(a.n, 2);
@@ -2328,6 +2462,8 @@ main(void)
 	RUN(test_record_failure_rolls_back);
 	RUN(test_doubt_late_on_slow_path);
 	RUN(test_commit_failure_stored_again);
+	RUN(test_held_blocks_assignment);
+	RUN(test_held_receipted_while_failing);
 	RUN(test_no_receipt_after_failed_sync);
 	RUN(test_flash_every_path);
 	RUN(test_flash_copies_burst_and_restore);
