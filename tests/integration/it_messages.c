@@ -17,7 +17,10 @@
  * tools/throttle, arrives before most of them; a FLASH sent while the
  * active path's relay is stopped (SIGSTOP: the connection stays open,
  * nothing passes) reaches south at once over the other path, before the
- * link notices (path 0 still up), and its repeat is harmless; a full
+ * link notices (path 0 still up), and its repeat is harmless; a send
+ * whose commit fails after it went early is kept and stored at its seq
+ * (at once, or later: "outcome unknown"), and reaches south once even
+ * when the records it first went in are stuck in a stopped relay; a full
  * store (store_max_pages) makes `parley send` fail with "store full" and
  * store nothing, and sending works again once the cap is lifted.
  *
@@ -989,6 +992,96 @@ test_store_fails_after_send(void)
 }
 
 /*
+ * The fork a failed commit after an early send could cause, between real
+ * daemons (docs/delivery.md, "Early send"). Path 0, the active one, goes
+ * through tools/throttle, stopped (SIGSTOP: its connections stay open,
+ * nothing passes), path 1 is direct; north dials both. North's disk
+ * fails at the commit of a ROUTINE message already sent early on path 0
+ * and at the try at once after it: the operator is told the outcome is
+ * unknown, north ends its sessions and keeps the message, stored at its
+ * seq at the next try. Path 1 comes back first; south's old path-0
+ * session dies of silence (the agreement's 1 s heartbeat), so the SYNC
+ * settles on path 1 while the first records are still in the stopped
+ * relay. The message then reaches south over path 1, once, and the next
+ * one follows it; no chain-forked alert on either side, and south got
+ * it although the records it was first sent in never arrived. (Before
+ * the held copy, its seq went to the next message and it was in
+ * neither store.)
+ */
+static void
+test_doubt_late_on_slow_path(void)
+{
+	char cn[256], cs[256], bin[1100], a[2][16], err[512] = "";
+	char text[64] = "";
+	const char *after = "after the doubt on a slow path";
+	int sent = 1, forks_s = alerts_of("chain-forked"), forks_n;
+	uint64_t t0;
+	json_t *r;
+
+	forks_n = count_in("alerts --json", home_n, "chain-forked");
+	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"debug_inject\": true, \"listen\": [\"127.0.0.1:%d\", "
+	    "\"127.0.0.1:%d\"]}\n", port_base + 10, port_base + 11);
+	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"debug_inject\": true, \"listen\": [\"127.0.0.1:%d\", "
+	    "\"127.0.0.1:%d\"]}\n", port_base + 12, port_base + 3);
+	stop_pair(cn, cs);
+	snprintf(a[0], sizeof a[0], "%d", port_base + 2);
+	snprintf(a[1], sizeof a[1], "%d", port_base + 12);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	if ((pid_relay = fork()) == 0) {
+		execl(bin, "throttle", "100000000", a[0], a[1], (char *)NULL);
+		_exit(127);
+	}
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	t0 = now_ms();
+	while ((path_up(home_n, NULL, 0) != 1 ||
+	    path_up(home_n, NULL, 1) != 1) && now_ms() - t0 < 15000)
+		usleep(50000);
+	CHECK_INT(msg_field(home_n, "active_path"), 0);
+	CHECK(wait_synced(15000));
+	CHECK(wait_settled(30000));
+
+	kill(pid_relay, SIGSTOP);
+	for (int i = 0; i < 5 && sent == 1; i++) {
+		usleep(300000);		/* north's tick stores the receipt */
+		r = call(home_n, json_pack("{s:s, s:i}", "cmd", "store-fail",
+		    "writes", 2));
+		CHECK(r != NULL && json_is_true(json_object_get(r, "ok")));
+		json_decref(r);
+		snprintf(text, sizeof text, "in doubt on a slow path, try %d",
+		    i + 1);
+		sent = send_text(home_n, text, "routine", err, sizeof err);
+		if (sent == 1)
+			printf("  the failures hit other commits: again\n");
+	}
+	CHECK_INT(sent, 0);
+	CHECK(strstr(err, "outcome unknown") != NULL);
+	CHECK_INT(send_text(home_n, after, "routine", NULL, 0), 1);
+	/* over path 1, while the relay still holds the first records */
+	t0 = now_ms();
+	while (inbox_has(after) == 0 && now_ms() - t0 < 30000)
+		usleep(100000);
+	CHECK_INT(inbox_has(after), 1);
+	CHECK_INT(inbox_has(text), 1);
+	printf("  '%s' and the next at south over path 1 %llu ms after the "
+	    "send\n", text, (unsigned long long)(now_ms() - t0));
+	kill(pid_relay, SIGCONT);
+	CHECK(wait_settled(60000));
+	CHECK_INT(inbox_has(text), 1);
+	CHECK_INT(inbox_has(after), 1);
+	CHECK_INT(count_in("log", home_n, text), 1);
+	CHECK_INT(alerts_of("chain-forked"), forks_s);
+	CHECK_INT(count_in("alerts --json", home_n, "chain-forked"), forks_n);
+	kill(pid_relay, SIGKILL);
+	reap(pid_relay, 2000);
+	pid_relay = -1;
+	restart_pair(conf, conf);
+	CHECK(wait_synced(15000));
+}
+
+/*
  * A peer whose signed receipt claims our chain far past our store (here a
  * SYNC "from north" whose receipt says it holds south's chain up to seq
  * 1,000,000, handed to south while the real north is stopped, SIGSTOP):
@@ -1091,6 +1184,7 @@ main(void)
 	RUN(test_flash_every_path);
 	RUN(test_full_disk);
 	RUN(test_store_fails_after_send);
+	RUN(test_doubt_late_on_slow_path);
 	RUN(test_false_claim_shown);
 	RUN(test_stores_agree);
 	kill9(&pid_n);		/* before the logs are read */
