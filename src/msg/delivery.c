@@ -397,9 +397,11 @@ delivery_tick(struct delivery *d)
 			continue;
 		if (!c->synced && now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)
 			dl_send_sync(d, c, true);
-		if (c->synced && c->receipted < c->sent &&
+		/* what the peer holds: after it went back to a backup it
+		 * is below c->receipted */
+		if (c->synced && c->peer_holds < c->sent &&
 		    now - c->progress_ms >= DELIVERY_STALL_MS) {
-			c->sent = c->receipted;
+			c->sent = c->peer_holds;
 			c->unsigned_n = c->unsigned_bytes = 0;
 			c->progress_ms = now;
 			c->resends++;

@@ -265,6 +265,8 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 	struct chain_head h;
 	struct store_head sh;
 	struct dl_receipt_ahead ahead;
+	uint8_t v_id[ENVELOPE_ID_LEN];
+	uint64_t v_seq = c->v.seq;
 	size_t acc = 0, added;
 	int r;
 
@@ -272,6 +274,7 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 		refuse(d, c, path, "HEAD", 0, r);
 		return;
 	}
+	memcpy(v_id, c->v.id, sizeof v_id);	/* where the store ends */
 	r = chain_accept_head(&c->v, &h, &acc);
 	if (r == ERR_REPLAY) {
 		if (head_repeat(d, c, path, &h, b, n) == 0)
@@ -301,6 +304,11 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 		log_warn("channel %s: cannot store %zu messages from %s: %s",
 		    c->idhex, acc, c->peer, r == ERR_FULL ? "store full" :
 		    err_str(r));
+		/* the verifier back where the store ends, even if the
+		 * reload cannot read it: a receipt never names the run */
+		dl_pend_drop(c);
+		chain_verifier_init(&c->v, c->id, (uint8_t)(1 - c->self),
+		    c->peer_pub, v_seq, v_id);
 		(void)dl_channel_reload(d, c);
 		return;
 	}
@@ -534,8 +542,12 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		c->synced = false;
 		return ERR_AGAIN;
 	}
-	if (rc.seq > c->peer_holds)
+	if (rc.seq > c->peer_holds) {
+		/* progress too after the peer went back to a backup (its
+		 * SYNC lowered peer_holds below c->receipted) */
 		c->peer_holds = rc.seq;
+		c->progress_ms = dl_now(d);
+	}
 	if (rc.seq <= c->receipted)
 		return 0;
 	/* Waiters are answered before our copy of the receipt is stored:

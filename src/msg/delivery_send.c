@@ -443,7 +443,8 @@ waits_check(struct delivery *d, struct dl_channel *c)
 	dl_waits_check_at(d, c, c->receipted);
 }
 
-/* Where a failed group left the sender's side of channel c. */
+/* The sender's side of channel c read back from the store (recovery
+ * stored some of our chain). A failed read leaves it as it was. */
 void
 dl_sender_reload(struct delivery *d, struct dl_channel *c)
 {
@@ -1044,6 +1045,8 @@ dl_subs_flush(struct delivery *d)
 {
 	bool touched[DELIVERY_MAX_CHANNELS] = { false };
 	bool early[DELIVERY_MAX_CHANNELS] = { false };
+	uint64_t assigned[DELIVERY_MAX_CHANNELS];
+	size_t queued[DELIVERY_MAX_CHANNELS], flash[DELIVERY_MAX_CHANNELS];
 	struct dl_sub *list = d->subs, *sb, *next;
 	int r;
 
@@ -1054,16 +1057,24 @@ dl_subs_flush(struct delivery *d)
 	d->nsubs = 0;
 	/* a failed group's messages first, so this group may go straight
 	 * into the chain after them */
-	for (size_t i = 0; i < d->nch; i++)
+	for (size_t i = 0; i < d->nch; i++) {
 		(void)dl_held_commit(d, d->ch[i], NULL);
+		/* what a rollback takes back (no read of the store) */
+		assigned[i] = d->ch[i]->assigned;
+		queued[i] = d->ch[i]->queued;
+		flash[i] = d->ch[i]->flash_queued;
+	}
 	if ((r = subs_commit(d, list, touched, early)) != 0) {
 		log_warn("cannot queue %s: %s", list->next ? "messages" :
 		    "a message", r == ERR_FULL ? "store full" : err_str(r));
 		for (size_t i = 0; i < d->nch; i++) {
 			struct dl_channel *c = d->ch[i];
 			uint64_t sent = c->sent;
-			if (touched[i])
-				dl_sender_reload(d, c);
+			if (touched[i]) {	/* as before the group */
+				c->assigned = assigned[i];
+				c->queued = queued[i];
+				c->flash_queued = flash[i];
+			}
 			if (c->sent > c->assigned)
 				c->sent = c->assigned;
 			/* seqs rolled back may be given again: no copy run

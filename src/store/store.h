@@ -176,6 +176,10 @@ void store_fail_writes(unsigned n);
  * commit's WAL in this process fail as an fdatasync error would, after
  * the work given to store_during_sync ran (src/store/vfs.h). */
 void store_fail_syncs(unsigned n);
+/* Tests only (unit tests): the k-th read of a chain's end from now
+ * (store_highest, and the assignments' own reads) fails with ERR_IO, as
+ * a read error would, its outputs left as they were; 0: none. */
+void store_fail_top_at(unsigned k);
 /* Tests only (parleyd's debug_powercut; docs/store.md, "Power-cut
  * mode"): the stores this process opens from now on hold every write to
  * the database file and its WAL in memory until that file's sync, so a

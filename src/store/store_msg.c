@@ -170,13 +170,19 @@ id_at(struct store *s, const uint8_t channel[STORE_ID_LEN], uint8_t sender,
  * rows only, or none).
  * dir may be NULL: the end alone (store_highest).
  */
+static unsigned fail_top_at;		/* store_fail_top_at */
+
 static int
 chain_top(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t *seq, uint8_t id[STORE_ID_LEN], int *dir)
 {
+	uint8_t top_id[STORE_ID_LEN] = { 0 };
 	sqlite3_stmt *st = NULL;
-	int r;
+	uint64_t top = 0;
+	int r, top_dir = 0;
 
+	if (fail_top_at > 0 && --fail_top_at == 0)
+		return ERR_IO;
 	if ((r = store_kept_prep(s, &st,
 	    "SELECT seq, id, dir FROM message WHERE channel = ?1"
 	    " AND sender = ?2 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"))
@@ -184,17 +190,26 @@ chain_top(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		return r;
 	bind_blob(st, 1, channel, STORE_ID_LEN);
 	sqlite3_bind_int(st, 2, sender);
-	*seq = 0;
-	memset(id, 0, STORE_ID_LEN);
 	if ((r = st_step(s, st)) == 1) {
-		*seq = col_u64(st, 0);
-		if (dir != NULL)
-			*dir = sqlite3_column_int(st, 2);
-		r = col_fixed(st, 1, id, STORE_ID_LEN);
+		top = col_u64(st, 0);
+		top_dir = sqlite3_column_int(st, 2);
+		r = col_fixed(st, 1, top_id, STORE_ID_LEN);
 	} else if (r == 0 && dir != NULL)
-		r = chain_dir(s, channel, sender, dir);
+		r = chain_dir(s, channel, sender, &top_dir);
 	store_kept_done(s, st);
-	return r;
+	if (r != 0)		/* the outputs only from a good read */
+		return r;
+	*seq = top;
+	memcpy(id, top_id, STORE_ID_LEN);
+	if (dir != NULL)
+		*dir = top_dir;
+	return 0;
+}
+
+void
+store_fail_top_at(unsigned k)
+{
+	fail_top_at = k;
 }
 
 int

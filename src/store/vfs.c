@@ -77,6 +77,24 @@
  *    another process committed meanwhile (docs/store.md, "One writer
  *    process": writing them at the lock's release would let commits
  *    made with the sync off survive a kill).
+ * 8. A failed WAL sync is made void. SQLite writes a commit's frames,
+ *    the last one marked as a commit, then syncs; when the sync fails it
+ *    rolls the transaction back in memory and answers the error, but the
+ *    frames are in the file (at least in the page cache), and a process
+ *    that opens the store after a kill rebuilds the WAL index from the
+ *    file and takes them as committed: a commit reported failed would
+ *    come back (a send answered "cannot queue" sent after a restart, or
+ *    a seq given again in between: two messages at one seq). So each WAL
+ *    handle keeps the range written since its last good sync, and when
+ *    a sync fails (or the write-out before it) the range is overwritten
+ *    with zeros (a zero frame ends the WAL's recovery: its salt is not
+ *    the header's; a zero header voids a WAL restarted by it, whose
+ *    content before was all checkpointed) and synced again, best effort:
+ *    a restart of the process then reads zeros. Only a power cut between
+ *    a failed sync and the zeros reaching the disk can keep the frames
+ *    (docs/store.md, "A failed sync"). SQLite writes the next frames
+ *    over them (the WAL index never named them). In power-cut mode
+ *    (NOTES 7) the range is the held writes made at the sync.
  */
 #include "store/vfs.h"
 
@@ -108,6 +126,9 @@ struct shim_file {
 	int chunk;			/* pc_methods: SQLITE_FCNTL_CHUNK_SIZE */
 	size_t len, cap;
 	sqlite3_int64 off;		/* of run[0] in the file */
+	/* A WAL's bytes written since its last good sync, [lo, hi); lo < 0:
+	 * none (NOTES 8). */
+	sqlite3_int64 unsynced_lo, unsynced_hi;
 };
 
 static sqlite3_vfs *real_vfs;
@@ -225,6 +246,44 @@ run_room(struct shim_file *f, size_t n)
 	return true;
 }
 
+/* NOTES 8: [off, off + n) written, not synced yet. */
+static void
+unsynced_add(struct shim_file *f, sqlite3_int64 off, sqlite3_int64 n)
+{
+	if (n <= 0)
+		return;
+	if (f->unsynced_lo < 0 || off < f->unsynced_lo)
+		f->unsynced_lo = off;
+	if (off + n > f->unsynced_hi)
+		f->unsynced_hi = off + n;
+}
+
+/* NOTES 8: the sync failed: zeros over what it was to make durable, and
+ * one more sync, best effort; returns rc. */
+static int
+unsynced_void(struct shim_file *f, int rc, int flags)
+{
+	static const unsigned char zeros[64u << 10];
+	sqlite3_file *r = f->real;
+	sqlite3_int64 at = f->unsynced_lo;
+
+	while (at >= 0 && at < f->unsynced_hi) {
+		sqlite3_int64 k = f->unsynced_hi - at;
+		if (k > (sqlite3_int64)sizeof zeros)
+			k = (sqlite3_int64)sizeof zeros;
+		if (r->pMethods->xWrite(r, zeros, (int)k, at) != SQLITE_OK)
+			break;
+		at += k;
+	}
+	if (f->unsynced_lo >= 0) {
+		counts.syncs_voided++;
+		(void)r->pMethods->xSync(r, flags);
+	}
+	f->unsynced_lo = -1;
+	f->unsynced_hi = 0;
+	return rc;
+}
+
 static int
 x_write(sqlite3_file *p, const void *buf, int n, sqlite3_int64 off)
 {
@@ -233,6 +292,7 @@ x_write(sqlite3_file *p, const void *buf, int n, sqlite3_int64 off)
 	if (!f->wal)
 		return f->real->pMethods->xWrite(f->real, buf, n, off);
 	counts.wal_writes_asked++;
+	unsynced_add(f, off, n);
 	if (n > 0 && f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
 	    run_room(f, (size_t)n)) {
 		memcpy(f->run + f->len, buf, (size_t)n);
@@ -263,7 +323,10 @@ static int
 x_sync(sqlite3_file *p, int flags)
 {
 	struct shim_file *f = (struct shim_file *)p;
+	int rc;
 
+	if (f->wal && (rc = report(f)) != SQLITE_OK)
+		return unsynced_void(f, rc, flags);
 	RUN_OUT_OR_FAIL(f);
 	if (f->cap > RUN_KEEP) {	/* a big transaction's buffer goes */
 		free(f->run);
@@ -281,9 +344,16 @@ x_sync(sqlite3_file *p, int flags)
 	}
 	if (f->wal && fail_syncs > 0) {
 		fail_syncs--;
-		return SQLITE_IOERR_FSYNC;
+		return unsynced_void(f, SQLITE_IOERR_FSYNC, flags);
 	}
-	return f->real->pMethods->xSync(f->real, flags);
+	rc = f->real->pMethods->xSync(f->real, flags);
+	if (f->wal && rc != SQLITE_OK)
+		return unsynced_void(f, rc, flags);
+	if (f->wal) {
+		f->unsynced_lo = -1;
+		f->unsynced_hi = 0;
+	}
+	return rc;
 }
 
 static int
@@ -608,17 +678,27 @@ pc_sync(sqlite3_file *p, int flags)
 		rc = SQLITE_IOERR_WRITE;
 	}
 	for (const struct held_op *o = f->held->first; o != NULL &&
-	    rc == SQLITE_OK; o = o->next)
+	    rc == SQLITE_OK; o = o->next) {
 		rc = o->n < 0 ? r->pMethods->xTruncate(r, o->off) :
 		    r->pMethods->xWrite(r, o->data, o->n, o->off);
+		if (f->wal && o->n > 0)
+			unsynced_add(f, o->off, o->n);
+	}
 	held_drop(f->held);
+	if (f->wal && rc != SQLITE_OK)
+		return unsynced_void(f, rc, flags);
 	if (rc != SQLITE_OK)
 		return rc;
 	if (f->wal && fail_syncs > 0) {
 		fail_syncs--;
-		return SQLITE_IOERR_FSYNC;
+		return unsynced_void(f, SQLITE_IOERR_FSYNC, flags);
 	}
-	return r->pMethods->xSync(r, flags);
+	rc = r->pMethods->xSync(r, flags);
+	if (f->wal && rc != SQLITE_OK)
+		return unsynced_void(f, rc, flags);
+	f->unsynced_lo = -1;
+	f->unsynced_hi = 0;
+	return rc;
 }
 
 static int
@@ -725,6 +805,7 @@ v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
 	}
 	f->wal = (flags & SQLITE_OPEN_WAL) != 0;
 	f->wb_fd = -1;
+	f->unsynced_lo = -1;
 	if (powercut && name != NULL && (flags & (SQLITE_OPEN_MAIN_DB |
 	    SQLITE_OPEN_WAL)) != 0) {
 		if ((rc = pc_attach(f, name)) != SQLITE_OK) {

@@ -19,6 +19,7 @@ int store_vfs_register(void);
 struct store_vfs_counts {
 	uint64_t wal_writes_asked;
 	uint64_t wal_writes_done;
+	uint64_t syncs_voided;		/* failed WAL syncs made void (NOTES 8) */
 };
 void store_vfs_counts(struct store_vfs_counts *out);
 /* The next sync of a WAL file runs fn(arg) once, on this thread, while
