@@ -94,7 +94,9 @@
  *    a failed sync and the zeros reaching the disk can keep the frames
  *    (docs/store.md, "A failed sync"). SQLite writes the next frames
  *    over them (the WAL index never named them). In power-cut mode
- *    (NOTES 7) the range is the held writes made at the sync.
+ *    (NOTES 7) the range is the held writes made at the sync. This
+ *    needs synchronous = FULL (store.c), where every commit syncs its
+ *    frames: with NORMAL a failed checkpoint sync would void commits.
  */
 #include "store/vfs.h"
 
