@@ -94,9 +94,13 @@
  *    a failed sync and the zeros reaching the disk can keep the frames
  *    (docs/store.md, "A failed sync"). SQLite writes the next frames
  *    over them (the WAL index never named them). In power-cut mode
- *    (NOTES 7) the range is the held writes made at the sync. This
- *    needs synchronous = FULL (store.c), where every commit syncs its
- *    frames: with NORMAL a failed checkpoint sync would void commits.
+ *    (NOTES 7) the range is the held writes made at the sync. The range
+ *    is cleared whenever the connection takes or gives back the WAL write
+ *    lock (x_shm_lock): it only ever holds what its current write
+ *    transaction wrote, never frames another connection committed over a
+ *    rolled-back spill, nor the tail of a padding frame SQLite writes
+ *    after a commit's sync when the file system lacks powersafe
+ *    overwrite, nor commits made with synchronous = NORMAL.
  */
 #include "store/vfs.h"
 
@@ -131,6 +135,8 @@ struct shim_file {
 	/* A WAL's bytes written since its last good sync, [lo, hi); lo < 0:
 	 * none (NOTES 8). */
 	sqlite3_int64 unsynced_lo, unsynced_hi;
+	const char *db;			/* its connection's database name: the
+					 * same pointer for its WAL (NOTES 8) */
 };
 
 static sqlite3_vfs *real_vfs;
@@ -435,8 +441,20 @@ x_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
+	int rc;
+
 	wals_out();
-	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	rc = f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	/* NOTES 8: the WAL write lock (offset 0) taken or given back: a
+	 * write transaction starts or has ended, and nothing written before
+	 * is this connection's to void */
+	if (rc == SQLITE_OK && offset == 0)
+		for (struct shim_file *w = wals; w != NULL; w = w->next_wal)
+			if (w->db != NULL && w->db == f->db) {
+				w->unsynced_lo = -1;
+				w->unsynced_hi = 0;
+			}
+	return rc;
 }
 
 static void
@@ -808,6 +826,8 @@ v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
 	f->wal = (flags & SQLITE_OPEN_WAL) != 0;
 	f->wb_fd = -1;
 	f->unsynced_lo = -1;
+	f->db = name == NULL ? NULL : f->wal ? sqlite3_filename_database(name) :
+	    name;
 	if (powercut && name != NULL && (flags & (SQLITE_OPEN_MAIN_DB |
 	    SQLITE_OPEN_WAL)) != 0) {
 		if ((rc = pc_attach(f, name)) != SQLITE_OK) {

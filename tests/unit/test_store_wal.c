@@ -409,6 +409,82 @@ failed_sync_stays_out(const char *name, bool powercut)
 	store_close(s);
 }
 
+/* A connection of the store's VFS to name, in WAL mode, no automatic
+ * checkpoint, a small page cache (a big transaction spills). */
+static sqlite3 *
+vfs_conn(const char *name)
+{
+	char p[128];
+	sqlite3 *db = NULL;
+
+	path_of(p, sizeof p, name);
+	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	    STORE_VFS_NAME) != SQLITE_OK || sqlite3_exec(db,
+	    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	    " PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = 10", NULL,
+	    NULL, NULL) != SQLITE_OK) {
+		printf("  %s: %s\n", name, db ? sqlite3_errmsg(db) : "no memory");
+		CHECK(false);
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static int
+conn_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * The voiding (vfs.c NOTES 8) never touches what another connection
+ * committed: A's big transaction spills frames and rolls back, B commits
+ * frames over the same offsets, then A's next commit fails at its sync:
+ * only A's own frames are voided, and B's 20 rows stay whole (before the
+ * range was cleared at the write lock, A zeroed B's frames: a malformed
+ * database).
+ */
+static void
+test_failed_sync_other_writer(void)
+{
+	sqlite3 *a = vfs_conn("voided-two.db"), *b = vfs_conn("voided-two.db");
+
+	if (a == NULL || b == NULL)
+		abort();
+	CHECK_INT(sqlite3_exec(a, "CREATE TABLE t (k INTEGER PRIMARY KEY,"
+	    " v BLOB)", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(a, "BEGIN; WITH RECURSIVE c(x) AS (SELECT 1"
+	    " UNION ALL SELECT x + 1 FROM c WHERE x < 200) INSERT INTO t (v)"
+	    " SELECT randomblob(3000) FROM c; ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	CHECK_INT(sqlite3_exec(b, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
+	    " SELECT x + 1 FROM c WHERE x < 20) INSERT INTO t (v) SELECT"
+	    " randomblob(3000) FROM c", NULL, NULL, NULL), SQLITE_OK);
+	store_fail_syncs(1);
+	CHECK(sqlite3_exec(a, "INSERT INTO t (v) VALUES (randomblob(100))",
+	    NULL, NULL, NULL) != SQLITE_OK);
+	store_fail_syncs(0);
+	CHECK_INT(conn_int(b, "SELECT count(*) FROM t"), 20);
+	CHECK_INT(conn_int(b, "SELECT count(*) FROM pragma_integrity_check"
+	    " WHERE integrity_check <> 'ok'"), 0);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	if ((b = vfs_conn("voided-two.db")) == NULL)	/* after a restart */
+		return;
+	CHECK_INT(conn_int(b, "SELECT count(*) FROM t"), 20);
+	CHECK_INT(conn_int(b, "SELECT count(*) FROM pragma_integrity_check"
+	    " WHERE integrity_check <> 'ok'"), 0);
+	sqlite3_close(b);
+}
+
 static void
 test_failed_sync_stays_out(void)
 {
@@ -1458,6 +1534,7 @@ main(void)
 	RUN(test_intact_after_reopen);
 	RUN(test_intact_after_crash);
 	RUN(test_failed_sync_stays_out);
+	RUN(test_failed_sync_other_writer);
 	RUN(test_gathered_wal_writes);
 	RUN(test_gathered_big_transaction);
 	RUN(test_gathered_write_error);
