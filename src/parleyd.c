@@ -50,6 +50,7 @@ static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
 static uint64_t conf_debug_kill_at;	/* with it: SIGKILL at this WAL sync */
+static uint64_t conf_debug_owed_ms;	/* owed read: 1 seq a slice, N ms */
 /* People in the loop (docs/operators.md). */
 static const char *conf_alert_argv[ALERT_ARGV_MAX + 1];
 static json_t *conf_alert_json;		/* holds conf_alert_argv's strings */
@@ -63,6 +64,7 @@ struct daemon {
 	struct link *link;
 	struct delivery *dl;
 	struct event *pump, *tick;
+	struct event *warm;		/* status's owed counts read in slices */
 	struct checkpoint_set *cps;	/* docs/transcript.md */
 	struct alerter *alerts;		/* people in the loop */
 	struct deadline_watch *dw;
@@ -157,6 +159,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 	}
 	if (strcmp(key, "debug_powercut_kill_at") == 0)
 		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_at);
+	if (strcmp(key, "debug_owed_slice_ms") == 0)
+		return conf_uint(v, key, 60000, &conf_debug_owed_ms);
 	if (strcmp(key, "alert_command") == 0) {
 		/* An argv array, run without a shell; a string is argv[0]. */
 		json_t *a;
@@ -445,10 +449,36 @@ people_open(const struct keys *k, const struct agreement *ags, size_t n,
 			    ags[i].party[1 - j].name, ags[i].ack_deadline_s))
 			    != 0)
 				return r;
-	/* status's owed counts: the record read once now, before any
-	 * link or client is served, not in the first status's request */
-	deadline_owed_warm(dm->dw);
+	/* status's owed counts: the record read from the loop, in slices
+	 * (on_warm), not before links and clients are served, nor in the
+	 * first status's request */
+	deadline_owed_warm_begin(dm->dw);
 	return 0;
+}
+
+/* A slice of the start's read of what is owed (deadline.h), then the loop
+ * serves what came meanwhile before the next (a zero timer: after the
+ * I/O that is ready); with debug_owed_slice_ms, one seq a slice and that
+ * long between two (tests). */
+static void
+on_warm(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *dm = arg;
+	uint64_t ms = conf_debug_owed_ms;
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000 * 1000) };
+
+	(void)fd;
+	(void)what;
+	if (ms != 0 ? deadline_owed_warm_step(dm->dw, 1, 0) :
+	    deadline_owed_warm_step(dm->dw, DEADLINE_WARM_SEQS,
+	    DEADLINE_WARM_US))
+		return;
+	if (evtimer_add(dm->warm, &tv) != 0) {
+		log_error("status: cannot schedule the read of what is owed; "
+		    "read whole now");
+		(void)deadline_owed_warm_step(dm->dw, UINT64_MAX, UINT64_MAX);
+	}
 }
 
 /* A test conf in production would lose every write not yet synced at
@@ -624,7 +654,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	struct daemon dm;
 	struct store *st = NULL;
 	struct link_upper up;
-	struct timeval tv = { 0, TICK_MS * 1000 };
+	struct timeval tv = { 0, TICK_MS * 1000 }, at_once = { 0, 0 };
 	char fpr[FINGERPRINT_STR_LEN];
 	size_t n = 0;
 	int r, rc = 1;
@@ -679,7 +709,9 @@ run(const char *home, enum log_level level, bool use_syslog)
 		powercut_alert(&dm);
 	dm.pump = event_new(base, -1, 0, on_pump, &dm);
 	dm.tick = event_new(base, -1, EV_PERSIST, on_tick, &dm);
-	if (dm.pump == NULL || dm.tick == NULL || evtimer_add(dm.tick, &tv))
+	dm.warm = evtimer_new(base, on_warm, &dm);
+	if (dm.pump == NULL || dm.tick == NULL || dm.warm == NULL ||
+	    evtimer_add(dm.tick, &tv) || evtimer_add(dm.warm, &at_once))
 		goto out;
 	up.deliver = dm_deliver;
 	up.path_change = dm_path_change;
@@ -721,6 +753,8 @@ out:
 		event_free(dm.pump);
 	if (dm.tick)
 		event_free(dm.tick);
+	if (dm.warm)
+		event_free(dm.warm);
 	checkpoint_set_free(dm.cps);
 	delivery_free(dm.dl);
 	deadline_watch_free(dm.dw);

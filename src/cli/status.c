@@ -105,6 +105,13 @@ print_acks(json_t *a, const char *peer)
 	json_t *po = json_object_get(a, "peer_overdue");
 	long long n;
 
+	if (json_is_true(json_object_get(a, "reading"))) {
+		printf("  acks: acknowledgments owed: reading the record "
+		    "(%lld of %lld messages; counted when whole)\n",
+		    (long long)json_integer_value(json_object_get(a, "read")),
+		    (long long)json_integer_value(json_object_get(a, "of")));
+		return;
+	}
 	if ((n = (long long)json_integer_value(json_object_get(w, "count"))))
 		printf("  acks: %lld waiting for our acknowledgment (%lld past "
 		    "the deadline; highest %s, oldest %.16s)\n", n,

@@ -719,6 +719,7 @@ void
 ctl_people_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 {
 	struct deadline_owed waiting, we, peer;
+	uint64_t read, of;
 	uint32_t dl[4];
 	size_t i;
 	const uint8_t *ch;
@@ -727,6 +728,14 @@ ctl_people_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 	    != 0)
 		return;
 	ch = delivery_channel_id(env->delivery, i);
+	/* the start's read is not through: its progress, not a count that
+	 * would read the rest in this request */
+	if (deadline_owed_reading(env->deadlines, ch, &read, &of)) {
+		json_object_set_new(chan, "acks", json_pack("{s:b, s:I, s:I}",
+		    "reading", 1, "read", (json_int_t)read, "of",
+		    (json_int_t)of));
+		return;
+	}
 	deadlines_of(env, ch, dl);
 	if (deadline_owed(env->deadlines, delivery_store(env->delivery), ch,
 	    delivery_channel_self(env->delivery, i), dl, now_ms(), &waiting,

@@ -37,7 +37,15 @@ struct wchan {
  *  2. so, as messages are never deleted or rewritten and an ACK never
  *     goes away, a query reads only the ACKs above ack_qid (dropping what
  *     they name from v) and the seqs above seq (adding what is owed);
- *  3. nothing is read into it inside a transaction (it may roll back).
+ *  3. nothing is read into it inside a transaction (it may roll back);
+ *  4. the start's read (deadline_owed_warm_step) is the same reading in
+ *     slices: seq may stay below the chain's top between two, and the
+ *     next slice applies first the ACKs that came meanwhile, then reads
+ *     on from seq. A text that came meanwhile has a seq above the top (a
+ *     chain gets its seqs in order), so above seq: read by a later slice
+ *     with the ACKs committed by then; an ACK of a text not read yet
+ *     drops nothing, and the text's own reading leaves it out. So 1
+ *     holds after each slice, as after a whole read.
  */
 struct owed_ent {
 	int64_t qid;
@@ -48,6 +56,7 @@ struct owed_ent {
 
 struct owed_list {
 	uint64_t seq;			/* seqs up to here are in v or acked */
+	uint64_t top;			/* the chain's highest seq, last seen */
 	struct owed_ent *v;
 	size_t n, cap;
 };
@@ -56,6 +65,7 @@ struct owed_chan {
 	uint8_t id[ENVELOPE_ID_LEN];
 	bool built;			/* false: read the record whole */
 	bool too_big;			/* over DEADLINE_OWED_MAX: recount */
+	bool warming;			/* the start's read is not through */
 	int64_t ack_qid;		/* ACKs up to here are applied */
 	struct owed_list who[2];
 };
@@ -71,6 +81,11 @@ struct deadline_watch {
 	size_t nowed;
 	size_t owed_total;	/* entries in every owed list */
 	bool over_cap;		/* owed_update stopped at DEADLINE_OWED_MAX */
+	/* the start's read (deadline_owed_warm_begin, _step) */
+	bool warming;		/* some channel's is not through */
+	struct timespec warm_t0;
+	uint64_t warm_ns, warm_max_ns;	/* in all, the longest step */
+	unsigned warm_steps;
 };
 
 /* A failed listing is logged when scans start failing (or fail
@@ -360,6 +375,7 @@ owed_drop(struct deadline_watch *w, struct owed_chan *c)
 		memset(&c->who[who], 0, sizeof c->who[who]);
 	}
 	c->built = false;
+	c->warming = false;
 	c->ack_qid = 0;
 }
 
@@ -478,18 +494,22 @@ owed_add_row(void *arg, struct store_msg *m)
 	return 0;
 }
 
-/* Brings c up to date with the store (invariant 1 of owed_chan):
- * ERR_STATE inside a transaction, with c as it was. */
+/* Brings c up to date with the store (invariant 1 of owed_chan), reading
+ * at most max seqs of the chains (invariant 4): *whole tells whether it
+ * read up to their tops. ERR_STATE inside a transaction, with c as it
+ * was. */
 static int
-owed_update(struct deadline_watch *w, struct owed_chan *c)
+owed_update(struct deadline_watch *w, struct owed_chan *c, uint64_t max,
+    bool *whole)
 {
 	struct owed_acks *oa = NULL;
 	struct owed_add ad = { w, NULL };
 	uint8_t id[ENVELOPE_ID_LEN];
-	uint64_t top;
+	uint64_t top, upto;
 	int64_t q;
 	int r;
 
+	*whole = false;
 	/* first how far the ACKs go: every row up to it is committed (a
 	 * row's qid is above every row before it), so the lists read after
 	 * see every ACK up to it; rows of other channels and other kinds
@@ -517,14 +537,19 @@ owed_update(struct deadline_watch *w, struct owed_chan *c)
 		if ((r = store_highest(w->s, c->id, (uint8_t)who, &top, id))
 		    != 0)
 			goto out;
-		if (top <= l->seq)
+		l->top = top;
+		if (top <= l->seq || max == 0)
 			continue;
+		upto = top - l->seq > max ? l->seq + max : top;
+		max -= upto - l->seq;
 		ad.l = l;
 		if ((r = store_owed_after_each(w->s, c->id, (uint8_t)who,
-		    l->seq, top, owed_add_row, &ad)) != 0)
+		    l->seq, upto, owed_add_row, &ad)) != 0)
 			goto out;
-		l->seq = top;
+		l->seq = upto;
 	}
+	*whole = c->who[0].seq >= c->who[0].top &&
+	    c->who[1].seq >= c->who[1].top;
 out:
 	free(oa);
 	return r;
@@ -572,6 +597,21 @@ owed_find(struct deadline_watch *w, const uint8_t channel[ENVELOPE_ID_LEN])
 	return c;
 }
 
+/* After owed_update failed with r on c (not ERR_STATE): c dropped, and
+ * past DEADLINE_OWED_MAX counted by the recount from now (0: recount);
+ * the store's error (a full disk too) otherwise. */
+static int
+owed_failed(struct deadline_watch *w, struct owed_chan *c, int r)
+{
+	owed_drop(w, c);
+	if (!w->over_cap)
+		return r;
+	log_warn("status: over %d messages owed; channel counted from the "
+	    "whole record at each status from now", DEADLINE_OWED_MAX);
+	c->too_big = true;
+	return 0;
+}
+
 int
 deadline_owed(struct deadline_watch *w, struct store *s,
     const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self,
@@ -582,24 +622,21 @@ deadline_owed(struct deadline_watch *w, struct store *s,
 	struct tally tw = { waiting, 0, 0 }, twe = { we_overdue, 0, 0 },
 	    tp = { peer_overdue, 0, 0 };
 	struct owed_chan *c;
+	bool whole;
 	int r;
 
 	if (w == NULL || w->s != s || (c = owed_find(w, channel)) == NULL ||
 	    c->too_big)
 		goto recount;
 	w->over_cap = false;
-	if ((r = owed_update(w, c)) != 0) {
+	if ((r = owed_update(w, c, UINT64_MAX, &whole)) != 0) {
 		if (r == ERR_STATE)	/* in a transaction: c as it was */
 			goto recount;
-		owed_drop(w, c);
-		if (!w->over_cap)	/* the store's error (a full disk too) */
+		if ((r = owed_failed(w, c, r)) != 0)
 			return r;
-		log_warn("status: over %d messages owed; channel counted "
-		    "from the whole record at each status from now",
-		    DEADLINE_OWED_MAX);
-		c->too_big = true;
 		goto recount;
 	}
+	c->warming = false;	/* read through here, if the start had not */
 	owed_init(waiting, we_overdue, peer_overdue);
 	for (unsigned who = 0; who < 2; who++) {
 		const struct owed_list *l = &c->who[who];
@@ -623,24 +660,118 @@ recount:
 	    waiting, we_overdue, peer_overdue);
 }
 
+static uint64_t
+ns_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)(t.tv_sec - t0->tv_sec) * 1000000000u +
+	    (uint64_t)t.tv_nsec - (uint64_t)t0->tv_nsec;
+}
+
+void
+deadline_owed_warm_begin(struct deadline_watch *w)
+{
+	uint8_t id[ENVELOPE_ID_LEN];
+	struct owed_chan *c;
+
+	clock_gettime(CLOCK_MONOTONIC, &w->warm_t0);
+	w->warm_ns = w->warm_max_ns = 0;
+	w->warm_steps = 0;
+	for (size_t i = 0; i < w->n; i++) {
+		if ((c = owed_find(w, w->ch[i].id)) == NULL || c->too_big ||
+		    c->built)
+			continue;	/* counted otherwise, or read already */
+		c->warming = w->warming = true;
+		/* the tops for status's progress (a failure: 0, the first
+		 * slice reads them again) */
+		for (unsigned who = 0; who < 2; who++)
+			if (store_highest(w->s, c->id, (uint8_t)who,
+			    &c->who[who].top, id) != 0)
+				c->who[who].top = 0;
+	}
+}
+
+bool
+deadline_owed_warm_step(struct deadline_watch *w, uint64_t seqs,
+    uint64_t budget_us)
+{
+	struct timespec t0;
+	uint64_t ns, budget_ns = budget_us > UINT64_MAX / 1000 ? UINT64_MAX :
+	    budget_us * 1000;
+	char hex[2 * ENVELOPE_ID_LEN + 1];
+	struct owed_chan *c;
+	bool whole;
+	int r;
+
+	if (!w->warming)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < w->nowed;) {
+		if (!(c = &w->owed[i])->warming) {
+			i++;
+			continue;
+		}
+		w->over_cap = false;
+		if ((r = owed_update(w, c, seqs, &whole)) == ERR_STATE)
+			break;		/* in a transaction: the next step */
+		if (r != 0 && owed_failed(w, c, r) != 0) {
+			hex_encode(hex, c->id, ENVELOPE_ID_LEN);
+			log_error("status: owed counts of channel %.16s: %s "
+			    "(read whole at its first status)", hex,
+			    err_str(r));
+		}
+		if (r == 0 && whole)
+			c->warming = false;
+		if (ns_since(&t0) >= budget_ns)
+			break;
+	}
+	ns = ns_since(&t0);
+	w->warm_ns += ns;
+	if (ns > w->warm_max_ns)
+		w->warm_max_ns = ns;
+	w->warm_steps++;
+	for (size_t i = 0; i < w->nowed; i++)
+		if (w->owed[i].warming)
+			return false;
+	w->warming = false;
+	log_info("status: acknowledgments owed read in %.1f ms (%u slice%s, "
+	    "the longest %.1f ms; through %.0f ms after the start; %zu owed)",
+	    (double)w->warm_ns / 1e6, w->warm_steps, w->warm_steps == 1 ? "" :
+	    "s", (double)w->warm_max_ns / 1e6,
+	    (double)ns_since(&w->warm_t0) / 1e6, w->owed_total);
+	return true;
+}
+
 void
 deadline_owed_warm(struct deadline_watch *w)
 {
-	struct deadline_owed a, b, c;
-	struct timespec t0, t1;
-	int r;
+	deadline_owed_warm_begin(w);
+	(void)deadline_owed_warm_step(w, UINT64_MAX, UINT64_MAX);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t i = 0; i < w->n; i++)
-		if ((r = deadline_owed(w, w->s, w->ch[i].id, w->ch[i].self,
-		    w->ch[i].deadline_s, 0, &a, &b, &c)) != 0)
-			log_error("status: owed counts of channel %zu: %s "
-			    "(read at its first status)", i, err_str(r));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	/* it holds the start: about 1 s per 100,000 messages here */
-	log_info("status: acknowledgments owed read in %lld ms (%zu owed)",
-	    (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000000, w->owed_total);
+bool
+deadline_owed_reading(const struct deadline_watch *w,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint64_t *read, uint64_t *of)
+{
+	const struct owed_chan *c;
+
+	*read = *of = 0;
+	for (size_t i = 0; w != NULL && w->warming && i < w->nowed; i++) {
+		c = &w->owed[i];
+		if (memcmp(c->id, channel, ENVELOPE_ID_LEN) != 0)
+			continue;
+		if (!c->warming)
+			return false;
+		for (unsigned who = 0; who < 2; who++) {
+			*read += c->who[who].seq;
+			*of += c->who[who].top > c->who[who].seq ?
+			    c->who[who].top : c->who[who].seq;
+		}
+		return true;
+	}
+	return false;
 }
 
 size_t

@@ -62,7 +62,8 @@ struct deadline_owed {
  * last call and how far it read the chain and the ACKs; a call reads only
  * the ACKs and the chain's seqs that came since (from any connection), so
  * its cost grows with what is owed and what is new, not with the record.
- * The first call for a channel reads the record whole (deadline_owed_warm).
+ * The first call for a channel reads the record whole, or what the
+ * start's read (deadline_owed_warm_begin) has not read yet.
  * Inside a transaction on s, or past DEADLINE_OWED_MAX owed messages, it
  * is the recount. s must be w's store.
  */
@@ -80,10 +81,33 @@ int deadline_owed_recount(struct store *s,
     const uint32_t deadline_s[4], uint64_t now_ms,
     struct deadline_owed *waiting, struct deadline_owed *we_overdue,
     struct deadline_owed *peer_overdue) WUR;
-/* Reads the record of every watched channel for deadline_owed now (at
- * the daemon's start), not at the first status; a failure is logged and
- * left to that status. */
+/*
+ * The start's read of the record for deadline_owed, in slices, so that a
+ * daemon serves links and clients meanwhile (docs/store.md, "What is
+ * owed"). deadline_owed_warm_begin marks every watched channel not read
+ * yet as being read; each deadline_owed_warm_step then reads on, one
+ * channel after the other, in reads of at most seqs seqs of the chains,
+ * until budget_us have passed (at least one read; 0: one only), and
+ * returns true once every channel is read through (then logs the time it
+ * took, once). What is written between two steps is counted as if the
+ * read had been whole (invariant 4 in deadline.c). Inside a transaction a
+ * step reads nothing (false: step again later); a store error is logged
+ * and leaves that channel to its first status (read whole there). A
+ * deadline_owed on a channel still being read reads the rest of it at
+ * once: check deadline_owed_reading first not to hold the loop.
+ * deadline_owed_warm: begin and read everything now (tests, benches).
+ */
+#define DEADLINE_WARM_SEQS 1024		/* seqs per read of a step */
+#define DEADLINE_WARM_US 10000		/* a step's time, the daemon's */
+void deadline_owed_warm_begin(struct deadline_watch *w);
+bool deadline_owed_warm_step(struct deadline_watch *w, uint64_t seqs,
+    uint64_t budget_us);
 void deadline_owed_warm(struct deadline_watch *w);
+/* Whether channel is still being read by the start's read: then read and
+ * of are how many of its chains' seqs (both senders') it read, of how
+ * many there are as far as it saw (for status). */
+bool deadline_owed_reading(const struct deadline_watch *w,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint64_t *read, uint64_t *of);
 /* The owed messages w keeps, in all channels (for tests). */
 size_t deadline_owed_kept(const struct deadline_watch *w);
 

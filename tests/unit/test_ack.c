@@ -723,27 +723,31 @@ owed_rand(struct owed_run *o, uint32_t n)
 }
 
 static void
-owed_check(struct owed_run *o)
+owed_check_one(struct owed_run *o, unsigned c)
 {
 	static const uint32_t dl[4] = { 2, 5, 9, 20 };
 	struct deadline_owed a[3], b[3];
 
-	for (unsigned c = 0; c < 2; c++)
-		for (uint8_t self = 0; self < 2; self++)
-			for (uint64_t dt = 0; dt <= 30000; dt += 2500) {
-				CHECK_INT(deadline_owed(o->w, o->s, o->ch[c],
-				    self, dl, o->t + dt, &a[0], &a[1], &a[2]),
-				    0);
-				CHECK_INT(deadline_owed_recount(o->s, o->ch[c],
-				    self, dl, o->t + dt, &b[0], &b[1], &b[2]),
-				    0);
-				for (int k = 0; k < 3; k++) {
-					CHECK_INT(a[k].count, b[k].count);
-					CHECK_INT(a[k].oldest_ms, b[k].oldest_ms);
-					CHECK_INT(a[k].top, b[k].top);
-					CHECK_STR(a[k].oldest_id, b[k].oldest_id);
-				}
+	for (uint8_t self = 0; self < 2; self++)
+		for (uint64_t dt = 0; dt <= 30000; dt += 2500) {
+			CHECK_INT(deadline_owed(o->w, o->s, o->ch[c], self, dl,
+			    o->t + dt, &a[0], &a[1], &a[2]), 0);
+			CHECK_INT(deadline_owed_recount(o->s, o->ch[c], self,
+			    dl, o->t + dt, &b[0], &b[1], &b[2]), 0);
+			for (int k = 0; k < 3; k++) {
+				CHECK_INT(a[k].count, b[k].count);
+				CHECK_INT(a[k].oldest_ms, b[k].oldest_ms);
+				CHECK_INT(a[k].top, b[k].top);
+				CHECK_STR(a[k].oldest_id, b[k].oldest_id);
 			}
+		}
+}
+
+static void
+owed_check(struct owed_run *o)
+{
+	for (unsigned c = 0; c < 2; c++)
+		owed_check_one(o, c);
 }
 
 /* The peer's message on channel c (sender 1), received at once. */
@@ -969,6 +973,119 @@ test_owed_matches_recount(void)
 	store_close(o.s);
 }
 
+/*
+ * The start's read in slices (deadline_owed_warm_step, of 4, 7 and 16
+ * seqs) while the record grows between them: at every third slice, a
+ * step of the random run (texts and ACKs both ways) and on each channel a
+ * new text of the peer (above the read's cursor), acknowledged by us
+ * three slices later, and an ACK of the peer's first text (read
+ * already). Meanwhile the channels read as being
+ * read, with a progress that only grows; once through, the counts are
+ * the recount's, on the first channel while the second is still read. A
+ * count of a channel not through reads the rest at once (the last run).
+ */
+static void
+test_owed_warm_in_slices(void)
+{
+	static const uint32_t dl[4] = { 2, 5, 9, 20 };
+	static const uint64_t slice[3] = { 4, 7, 16 };
+	uint8_t text[] = "sent while the record is read", fresh[2][32];
+	uint64_t read, of, last[2];
+	bool reading[2], was[2], have[2];
+	struct owed_run o;
+	char path[300];
+	int steps, mid;
+
+	memset(&o, 0, sizeof o);
+	o.t = 1700000000000ull;
+	o.rng = 11;
+	memset(o.ch[0], 0x41, ENVELOPE_ID_LEN);
+	memset(o.ch[1], 0x42, ENVELOPE_ID_LEN);
+	snprintf(path, sizeof path, "%s/owed-warm.db", dir);
+	CHECK_INT(store_open(&o.s, path), 0);
+	for (unsigned c = 0; c < 2; c++)	/* owed both ways, at least */
+		for (int i = 0; i < 4; i++) {
+			owed_peer(&o, c, ENVELOPE_TEXT, 1, text, 4, o.t - 40000);
+			owed_ours(&o, c, ENVELOPE_TEXT, 2, text, 4, o.t - 40000,
+			    true);
+		}
+	for (int i = 0; i < 120; i++)
+		owed_step(&o);
+	for (int k = 0; k < 3; k++) {
+		CHECK_INT(deadline_watch_new(o.s, NULL, &o.w), 0);
+		for (unsigned c = 0; c < 2; c++)
+			CHECK_INT(deadline_watch_add(o.w, o.ch[c], 0, "south",
+			    dl), 0);
+		deadline_owed_warm_begin(o.w);
+		CHECK(deadline_owed_reading(o.w, o.ch[1], &read, &of));
+		CHECK_INT(read, 0);
+		CHECK(of > 0);
+		memset(last, 0, sizeof last);
+		memset(was, 1, sizeof was);
+		memset(have, 0, sizeof have);
+		mid = 0;
+		for (steps = 0; !deadline_owed_warm_step(o.w, slice[k], 0) &&
+		    steps < 5000; steps++) {
+			for (unsigned c = 0; c < 2; c++) {
+				reading[c] = deadline_owed_reading(o.w,
+				    o.ch[c], &read, &of);
+				CHECK(was[c] || !reading[c]);	/* once */
+				if (reading[c]) {
+					CHECK(read >= last[c] && read <= of);
+					last[c] = read;
+				}
+				/* the first channel through, the second
+				 * not yet: counted as the recount does */
+				if (c == 0 && was[0] && !reading[0] &&
+				    reading[1]) {
+					owed_check_one(&o, 0);
+					mid++;
+				}
+				was[c] = reading[c];
+			}
+			CHECK(reading[0] || reading[1]);
+			if (steps % 3 != 0)	/* the read gains on them */
+				continue;
+			for (unsigned c = 0; c < 2; c++) {
+				if (have[c])	/* not read yet, likely */
+					owed_ack(&o, c, 0, fresh[c], o.t,
+					    true);
+				owed_peer(&o, c, ENVELOPE_TEXT, 0, text,
+				    sizeof text - 1, o.t);
+				memcpy(fresh[c], o.prev[c], sizeof fresh[c]);
+				have[c] = true;
+				if (o.nid[c][1] > 0)	/* read already */
+					owed_ack(&o, c, 0, o.ids[c][1][0],
+					    o.t, true);
+			}
+			owed_step(&o);
+			/* the last run: a count reads the rest at once */
+			if (k == 2 && steps == 3) {
+				CHECK(deadline_owed_reading(o.w, o.ch[1],
+				    &read, &of));
+				owed_check(&o);
+				CHECK(!deadline_owed_reading(o.w, o.ch[0],
+				    &read, &of));
+				CHECK(!deadline_owed_reading(o.w, o.ch[1],
+				    &read, &of));
+			}
+		}
+		CHECK(steps >= 4 && steps < 5000);
+		CHECK(k == 2 || mid == 1);
+		for (unsigned c = 0; c < 2; c++)
+			CHECK(!deadline_owed_reading(o.w, o.ch[c], &read,
+			    &of));
+		owed_check(&o);
+		CHECK(deadline_owed_kept(o.w) > 0);
+		for (int i = 0; i < 20; i++) {	/* and on as before */
+			owed_step(&o);
+			owed_check(&o);
+		}
+		deadline_watch_free(o.w);
+	}
+	store_close(o.s);
+}
+
 int
 main(void)
 {
@@ -989,6 +1106,7 @@ main(void)
 	RUN(test_deadline_arrival_scan);
 	RUN(test_deadline_retried_after_store_error);
 	RUN(test_owed_matches_recount);
+	RUN(test_owed_warm_in_slices);
 	rc = harness_summary();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
