@@ -560,6 +560,11 @@ messages_open(const char *home, const struct keys *k,
 			    "itself at its WAL sync %llu",
 			    (unsigned long long)conf_debug_kill_at);
 	}
+	if (conf_debug_owed_ms != 0)
+		log_warn("debug_owed_slice_ms: the acknowledgments owed are "
+		    "read one message every %llu ms, for tests only (status "
+		    "counts them only once through)",
+		    (unsigned long long)conf_debug_owed_ms);
 	if ((r = store_open_home(st, home)) != 0) {
 		log_error("cannot open the store %s/%s: %s", home, STORE_FILE,
 		    store_open_error());
@@ -747,6 +752,8 @@ run(const char *home, enum log_level level, bool use_syslog)
 out:
 	ctl_server_close(ctl);
 	dm.ctl = NULL;
+	if (dm.warm)		/* no slice while the link closes */
+		evtimer_del(dm.warm);
 	link_free(l);
 	dm.link = NULL;
 	if (dm.pump)
