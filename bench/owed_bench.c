@@ -19,8 +19,20 @@
  * flow). Prints the median and the fastest of several calls in ms, wall
  * and CPU of this process; judges nothing.
  *
+ * Then the deadline watch's first scan (deadline_watch_tick's, msg/
+ * deadline.h) over a copy of the record, SCAN_ROUNDS times each way,
+ * alternating: whole (one tick) and in the daemon's steps
+ * (deadline_watch_step with DEADLINE_SCAN_SEQS and DEADLINE_SCAN_US,
+ * nothing between them), each at a first start (no alert yet: it raises
+ * one per overdue text, a commit each) and at a restart (every alert
+ * raised already), on a connection with the daemon's WAL policy
+ * (store_wal_defer: no checkpoint inside a commit). Prints the total, the steps and the longest, which is
+ * the longest the daemon's loop waits. Built against a tree without
+ * deadline_watch_step, only the whole scan (the before).
+ *
  * Usage: owed_bench [N ...]   (default 10000 100000)
  *        OWED_BENCH_UNACKED=2 owed_bench 100000   (half owed)
+ *        OWED_BENCH_ONLY=scan (or owed) owed_bench 100000
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "msg/ack.h"
+#include "msg/alert.h"
 #include "msg/chain.h"
 #include "msg/deadline.h"
 #include "msg/envelope.h"
@@ -41,6 +55,7 @@
 #define CALLS_MS 3000.0			/* calls until this much time */
 #define ROUNDS 20			/* of new traffic, a status each */
 #define ROUND 20			/* texts in a round */
+#define SCAN_ROUNDS 3			/* deadline scans, each way */
 
 static const uint32_t deadline_s[4] = { 600, 1800, 10800, 21600 };
 
@@ -263,6 +278,130 @@ warm(struct store **s, const char *path, const uint8_t *ch, size_t n,
 	return dw;
 }
 
+/* Copies the database from to to (and its WAL, if any; to's removed). */
+static void
+copy_db(const char *from, const char *to)
+{
+	char a[96], b[96], buf[1 << 16];
+	FILE *in, *out;
+	size_t k;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(a, sizeof a, "%s%s", from, i == 0 ? "" : i == 1 ?
+		    "-wal" : "-shm");
+		snprintf(b, sizeof b, "%s%s", to, i == 0 ? "" : i == 1 ?
+		    "-wal" : "-shm");
+		unlink(b);
+		if (i == 2 || (in = fopen(a, "rb")) == NULL)
+			continue;
+		if ((out = fopen(b, "wb")) == NULL)
+			die("copy", ERR_IO);
+		while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+			if (fwrite(buf, 1, k, out) != k)
+				die("copy", ERR_IO);
+		fclose(in);
+		if (fclose(out) != 0)
+			die("copy", ERR_IO);
+	}
+}
+
+static int
+count_alert(void *arg, const struct store_alert *a)
+{
+	(void)a;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The deadline watch's first scan at now on a new connection to path, as
+ * a daemon starts: whole or in the daemon's steps. */
+static void
+scan(const char *path, const uint8_t *ch, size_t n, size_t unacked,
+    bool sliced, const char *when, uint64_t now)
+{
+	struct deadline_watch *dw = NULL;
+	struct alerter *a = NULL;
+	struct store *s = NULL;
+	double t0, c0, start, d, longest = 0;
+	unsigned steps = 0;
+	size_t alerts = 0;
+	int r;
+
+	if ((r = store_open(&s, path)) != 0 ||
+	    (r = store_cache_set(s, STORE_DAEMON_CACHE_MIB)) != 0 ||
+	    (r = alert_new(s, NULL, 0, &a)) != 0 ||
+	    (r = deadline_watch_new(s, a, &dw)) != 0 ||
+	    (r = deadline_watch_add(dw, ch, 0, "south", deadline_s)) != 0)
+		die("store_open", r);
+	store_wal_defer(s);	/* as the daemon: no copy inside a commit */
+	start = now_ms(CLOCK_MONOTONIC);
+	c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
+	if (!sliced) {
+		deadline_watch_tick(dw, now);
+		steps = 1;
+		longest = now_ms(CLOCK_MONOTONIC) - start;
+	} else {
+#ifdef DEADLINE_SCAN_SEQS
+		do {
+			t0 = now_ms(CLOCK_MONOTONIC);
+			r = deadline_watch_step(dw, now, DEADLINE_SCAN_SEQS,
+			    DEADLINE_SCAN_US);
+			if ((d = now_ms(CLOCK_MONOTONIC) - t0) > longest)
+				longest = d;
+			steps++;
+		} while (!r);
+#else
+		(void)t0;
+#endif
+	}
+	d = now_ms(CLOCK_MONOTONIC) - start;
+	c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	if ((r = store_alerts_each(s, true, count_alert, &alerts)) != 0)
+		die("store_alerts_each", r);
+	printf("%7zu msgs, 1 in %zu owed: deadline scan, %-11s %-6s %8.1f ms "
+	    "(cpu %.1f) in %5u step%s, the longest %6.1f ms; %zu alerts\n",
+	    n, unacked, when, sliced ? "steps" : "whole", d, c0, steps,
+	    steps == 1 ? " " : "s", longest, alerts);
+	deadline_watch_free(dw);
+	alert_free(a);
+	store_close(s);
+}
+
+/* The first scan SCAN_ROUNDS times each way over a copy of the record at
+ * path, at a first start and at a restart. */
+static void
+scans(const char *dir, const char *path, const uint8_t *ch, size_t n,
+    size_t unacked, uint64_t now)
+{
+	char fresh[64], at[64];
+	bool sliced;
+
+	snprintf(fresh, sizeof fresh, "%s/fresh.db", dir);
+	snprintf(at, sizeof at, "%s/scan.db", dir);
+	copy_db(path, fresh);
+	log_setup("owed_bench", LOG_LVL_ERROR, false);	/* an ALERT each */
+	for (int k = 0; k < 2 * SCAN_ROUNDS; k++) {
+		sliced = (k % 2 == 1) != (k / 2 % 2 == 1);
+#ifndef DEADLINE_SCAN_SEQS
+		if (sliced)
+			continue;
+#endif
+		copy_db(fresh, at);
+		scan(at, ch, n, unacked, sliced, "first start", now);
+		scan(at, ch, n, unacked, sliced, "restart", now);
+	}
+	log_setup("owed_bench", LOG_LVL_INFO, false);
+	for (int i = 0; i < 3; i++) {
+		const char *ext = i == 0 ? "" : i == 1 ? "-wal" : "-shm";
+		char p[80];
+
+		snprintf(p, sizeof p, "%s%s", fresh, ext);
+		unlink(p);
+		snprintf(p, sizeof p, "%s%s", at, ext);
+		unlink(p);
+	}
+}
+
 static void
 report(size_t n, size_t unacked, const char *name, double *wall,
     double *cpu, int calls, const struct deadline_owed *wait,
@@ -282,6 +421,7 @@ bench(size_t n, size_t unacked)
 {
 	static const char *const names[2] = { "deadline_owed_recount",
 	    "deadline_owed" };
+	const char *only = getenv("OWED_BENCH_ONLY");
 	struct deadline_watch *dw = NULL;
 	char dir[] = "/tmp/owed_bench.XXXXXX", path[64];
 	struct deadline_owed wait, we, peer;
@@ -319,6 +459,12 @@ bench(size_t n, size_t unacked)
 	fprintf(stderr, "owed_bench: %zu messages written in %.1f s\n", n,
 	    (now_ms(CLOCK_MONOTONIC) - start) / 1000);
 	now = T0 + n * 1000 + 1000;
+	if (only != NULL && strcmp(only, "scan") == 0) {
+		store_close(s);
+		s = NULL;
+		scans(dir, path, ch, n, unacked, now);
+		goto out;
+	}
 	/* as a daemon starts over the record: a new connection and watch,
 	 * whole and sliced in turn (the host's speed drifts) */
 	for (int k = 0; k < 4; k++, sliced = !sliced) {
@@ -366,6 +512,9 @@ bench(size_t n, size_t unacked)
 	check(dw, s, ch, now);
 	deadline_watch_free(dw);
 	store_close(s);
+	if (only == NULL || strcmp(only, "owed") != 0)
+		scans(dir, path, ch, n, unacked, now);
+out:
 	unlink(path);
 	snprintf(path, sizeof path, "%s/parley.db-wal", dir);
 	unlink(path);

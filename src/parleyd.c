@@ -65,6 +65,7 @@ struct daemon {
 	struct delivery *dl;
 	struct event *pump, *tick;
 	struct event *warm;		/* status's owed counts read in slices */
+	struct event *scan;		/* the deadline scan's next step */
 	struct checkpoint_set *cps;	/* docs/transcript.md */
 	struct alerter *alerts;		/* people in the loop */
 	struct deadline_watch *dw;
@@ -389,20 +390,53 @@ on_pump(evutil_socket_t fd, short what, void *arg)
 	ctl_uncork(dm->ctl);
 }
 
+static uint64_t
+wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* A step of the deadline scan (deadline.h), of at most about 10 ms; while
+ * it has more to list (the record at the start, a burst of arrivals),
+ * the next from the loop after the I/O that is ready (a zero timer), not
+ * a second later. */
+static void
+scan_step(struct daemon *dm)
+{
+	static const struct timeval at_once = { 0, 0 };
+
+	if (deadline_watch_step(dm->dw, wall_ms(), DEADLINE_SCAN_SEQS,
+	    DEADLINE_SCAN_US))
+		return;
+	if (evtimer_add(dm->scan, &at_once) != 0) {
+		log_error("deadline scan: cannot schedule its next step; "
+		    "scanned whole now");
+		deadline_watch_tick(dm->dw, wall_ms());
+	}
+}
+
+static void
+on_scan(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	scan_step(arg);
+}
+
 /* Once a second: deadlines that passed, alert commands that ended. */
 static void
 people_tick(struct daemon *dm)
 {
-	struct timeval tv;
-	uint64_t now;
+	uint64_t now = wall_ms();
 
-	gettimeofday(&tv, NULL);
-	now = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 	if (dm->alerts == NULL || now < dm->people_ms)
 		return;
 	dm->people_ms = now + PEOPLE_TICK_MS;
 	alert_tick(dm->alerts, now);
-	deadline_watch_tick(dm->dw, now);
+	scan_step(dm);
 }
 
 /* SIGHUP: reads HOME/roles.json again; a bad file keeps the old roles. */
@@ -715,7 +749,9 @@ run(const char *home, enum log_level level, bool use_syslog)
 	dm.pump = event_new(base, -1, 0, on_pump, &dm);
 	dm.tick = event_new(base, -1, EV_PERSIST, on_tick, &dm);
 	dm.warm = evtimer_new(base, on_warm, &dm);
+	dm.scan = evtimer_new(base, on_scan, &dm);
 	if (dm.pump == NULL || dm.tick == NULL || dm.warm == NULL ||
+	    dm.scan == NULL ||
 	    evtimer_add(dm.tick, &tv) || evtimer_add(dm.warm, &at_once))
 		goto out;
 	up.deliver = dm_deliver;
@@ -754,6 +790,8 @@ out:
 	dm.ctl = NULL;
 	if (dm.warm)		/* no slice while the link closes */
 		evtimer_del(dm.warm);
+	if (dm.scan)
+		evtimer_del(dm.scan);
 	link_free(l);
 	dm.link = NULL;
 	if (dm.pump)
@@ -762,6 +800,8 @@ out:
 		event_free(dm.tick);
 	if (dm.warm)
 		event_free(dm.warm);
+	if (dm.scan)
+		event_free(dm.scan);
 	checkpoint_set_free(dm.cps);
 	delivery_free(dm.dl);
 	deadline_watch_free(dm.dw);

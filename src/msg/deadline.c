@@ -30,6 +30,27 @@ struct wchan {
 };
 
 /*
+ * The watch's scan of a channel (scan_channel), at each step:
+ *  1. every text with a seq up to scanned_seq[sender] that was due by
+ *     scanned_ms with no ACK in time is alerted; scanned_ms is never 0
+ *     after the first step;
+ *  2. the first step sets scanned_ms to its now and lists no due times:
+ *     with scanned_seq at 0, every text in the chain is above it;
+ *  3. a step lists by the clock what fell due in (scanned_ms, now] (any
+ *     seq), then by seq from scanned_seq up to the top it read before,
+ *     at most seqs seqs a listing, what is due by now; a listing that
+ *     ends before its last row (the step's time is out) moves nothing,
+ *     the next step lists its range again (alerted rows are left out;
+ *     the step raised one alert at least, so the scan goes on).
+ *  So a text in the chain when a step reads the top is alerted by the
+ *  step whose seq listing reaches it, if due by then, or else by the
+ *  clock listing whose range holds its due time; one that gets into the
+ *  chain later has a seq above that top (a chain gets its seqs in order)
+ *  and is a later step's. No row is passed over for its time: the cursor
+ *  is the seq, unique per sender, and ties in time_ms do not move it.
+ */
+
+/*
  * status's owed counts, kept per channel and sender (deadline_owed):
  *  1. every text of the sender with seq <= seq, time above 0 and no ACK
  *     from the other party among those with qid <= ack_qid is in v, in
@@ -77,6 +98,12 @@ struct deadline_watch {
 	struct wchan ch[DEADLINE_MAX_CHANNELS];
 	int failing;		/* the last scan's first error, 0: none */
 	int failed_now;		/* this tick's first error */
+	/* the steps until every channel first read through (logged once) */
+	bool scan_through;
+	struct timespec scan_t0;
+	uint64_t scan_ns, scan_max_ns;
+	unsigned scan_steps;
+	uint64_t raised, again;	/* alerts stored new, and not new */
 	struct owed_chan owed[DEADLINE_MAX_CHANNELS];
 	size_t nowed;
 	size_t owed_total;	/* entries in every owed list */
@@ -176,7 +203,35 @@ struct scan {
 	struct wchan *c;
 	uint64_t now_ms;
 	int err;		/* an alert not raised in this listing */
+	struct budget *b;	/* NULL: the listing is not stopped */
+	bool stopped;		/* it was: the time is out */
 };
+
+/* A step's bound (deadline_watch_step). */
+struct budget {
+	struct timespec t0;
+	uint64_t seqs;		/* per seq listing */
+	uint64_t ns;		/* UINT64_MAX: none */
+	unsigned listings;	/* seq listings so far */
+	unsigned alerts;	/* alerts raised so far */
+	uint64_t alert_ns;	/* what the last one took */
+};
+
+static uint64_t ns_since(const struct timespec *t0);
+
+/* Whether a listing under b stops before (or after) raising an alert:
+ * one at least in the step, and the time out, or out before the next
+ * alert is through if it takes what the last took (a commit each). */
+static bool
+out_of_time(const struct budget *b, bool before)
+{
+	uint64_t ns;
+
+	if (b == NULL || b->ns == UINT64_MAX || b->alerts == 0)
+		return false;
+	ns = ns_since(&b->t0);
+	return ns >= b->ns || (before && b->ns - ns < b->alert_ns);
+}
 
 static int
 due_row(void *arg, struct store_msg *m)
@@ -187,11 +242,18 @@ due_row(void *arg, struct store_msg *m)
 	uint64_t d = ack_deadline_ms(sc->c->deadline_s, m->precedence);
 	uint64_t due_ms = m->time_ms + d;
 	const char *prec;
+	struct timespec t0;
+	bool fresh = false;
 	json_t *o;
 	int r;
 
 	if (sc->now_ms <= d)
 		return 0;	/* a deadline longer than the clock: none */
+	if (out_of_time(sc->b, true)) {
+		sc->stopped = true;
+		return ERR_AGAIN;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* The query left out what was acknowledged in time or alerted. */
 	hex_encode(id, m->id, ENVELOPE_ID_LEN);
 	utc(due_ms, due, sizeof due);
@@ -219,33 +281,50 @@ due_row(void *arg, struct store_msg *m)
 	/* A failure (the store refuses it: alert_raise announces it anyway)
 	 * does not stop the listing: every message due is announced; the
 	 * listing counts as failed and is tried again (scan_channel). */
-	if ((r = alert_raise(sc->w->a, o, sc->now_ms, NULL)) != 0 &&
+	if ((r = alert_raise(sc->w->a, o, sc->now_ms, &fresh)) != 0 &&
 	    sc->err == 0)
 		sc->err = r;
 	json_decref(o);
-	return r == ERR_NOMEM ? r : 0;
+	if (r == 0) {
+		sc->w->raised += fresh;
+		sc->w->again += !fresh;
+	}
+	if (r == ERR_NOMEM)
+		return r;
+	/* each alert is a commit: a step that raises many stops when its
+	 * time is out (after one at least) */
+	if (sc->b != NULL) {
+		sc->b->alerts++;
+		sc->b->alert_ns = ns_since(&t0);
+		if (out_of_time(sc->b, false)) {
+			sc->stopped = true;
+			return ERR_AGAIN;
+		}
+	}
+	return 0;
 }
 
-/* What fell due in (from, now] by the clock, and what got into the chain
- * here since the last scan (seqs above c->scanned_seq) already past due.
- * The first scan (from 0) covers everything by the clock. A sender's seqs
- * move on only when its listing worked, and the clock's only when every
- * due listing did (false: the caller keeps from_ms); a failed one is
- * tried again next time (alerted messages are left out, so nothing is
- * raised twice). The seqs are listed once for every precedence: each new
- * message is read once per scan, not once per precedence. */
+/* A step of channel c at now_ms (invariants above deadline_watch): what
+ * fell due since scanned_ms by the clock, then the seqs above
+ * c->scanned_seq, in listings of at most b->seqs seqs while b's time
+ * lasts (one listing at least). A sender's seqs move on only when its
+ * listing worked, and the clock's only when every due listing did; a
+ * failed one is tried again next time (alerted messages are left out,
+ * so nothing is raised twice). The seqs are listed once for every
+ * precedence: each new message is read once, not once per precedence.
+ * True when the seq listings are not through (the time is out). */
 static bool
-scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
-    uint64_t now_ms)
+scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t now_ms,
+    struct budget *b)
 {
-	struct scan sc = { w, c, now_ms, 0 };
-	uint64_t top[2], d, within[4];
+	struct scan sc = { w, c, now_ms, 0, NULL, false };
+	uint64_t top[2], d, within[4], from_ms = c->scanned_ms, upto;
 	uint8_t id[ENVELOPE_ID_LEN];
-	bool ok[2], due_ok = true;
+	bool ok[2], due_ok = true, more = false;
 	int r;
 
 	for (unsigned who = 0; who < 2; who++) {
-		/* read first: what comes after is the next scan's */
+		/* read first: what comes after is the next step's */
 		if ((r = store_highest(w->s, c->id, (uint8_t)who, &top[who],
 		    id)) != 0)
 			scan_failed(w, r);
@@ -253,7 +332,8 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 	}
 	for (unsigned p = 0; p < 4; p++) {
 		within[p] = d = ack_deadline_ms(c->deadline_s, p);
-		if (now_ms <= d)
+		/* the first step: every seq is above scanned_seq (0) */
+		if (from_ms == 0 || now_ms <= d)
 			continue;
 		for (unsigned who = 0; who < 2; who++) {
 			sc.err = 0;
@@ -266,37 +346,92 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t from_ms,
 			}
 		}
 	}
-	for (unsigned who = 0; who < 2; who++) {
-		if (from_ms == 0 || !ok[who] ||
-		    top[who] <= c->scanned_seq[who])
-			continue;
-		sc.err = 0;
-		r = store_unacked_after_each(w->s, c->id, (uint8_t)who,
-		    c->scanned_seq[who], top[who], within, now_ms,
-		    alert_key(c, who), due_row, &sc);
-		if ((r = r != 0 ? r : sc.err) != 0) {
-			scan_failed(w, r);
-			ok[who] = false;
+	if (due_ok && now_ms > 0)
+		c->scanned_ms = now_ms;
+	for (unsigned who = 0; who < 2 && !more; who++) {
+		while (ok[who] && c->scanned_seq[who] < top[who]) {
+			if (b->listings++ > 0 && ns_since(&b->t0) >= b->ns) {
+				more = true;
+				break;
+			}
+			upto = top[who] - c->scanned_seq[who] > b->seqs ?
+			    c->scanned_seq[who] + b->seqs : top[who];
+			sc.err = 0;
+			sc.b = b;
+			sc.stopped = false;
+			r = store_unacked_after_each(w->s, c->id,
+			    (uint8_t)who, c->scanned_seq[who], upto, within,
+			    now_ms, alert_key(c, who), due_row, &sc);
+			sc.b = NULL;
+			if (sc.stopped && r == ERR_AGAIN)
+				r = 0;
+			if ((r = r != 0 ? r : sc.err) != 0) {
+				scan_failed(w, r);
+				break;
+			}
+			if (sc.stopped) {	/* its range again next step */
+				more = true;
+				break;
+			}
+			c->scanned_seq[who] = upto;
 		}
 	}
-	for (unsigned who = 0; who < 2; who++)
-		if (ok[who])
-			c->scanned_seq[who] = top[who];
-	return due_ok;
+	return more;
+}
+
+bool
+deadline_watch_step(struct deadline_watch *w, uint64_t now_ms,
+    uint64_t seqs, uint64_t budget_us)
+{
+	struct budget b = { { 0, 0 }, seqs > 0 ? seqs : 1, budget_us >
+	    UINT64_MAX / 1000 ? UINT64_MAX : budget_us * 1000, 0, 0, 0 };
+	bool more = false;
+	uint64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &b.t0);
+	if (w->scan_steps == 0)
+		w->scan_t0 = b.t0;
+	w->failed_now = 0;
+	/* every channel's clock listing at each step; the seq listings
+	 * while the time lasts */
+	for (size_t i = 0; i < w->n; i++)
+		if (scan_channel(w, &w->ch[i], now_ms, &b))
+			more = true;
+	if (w->failing != 0 && w->failed_now == 0) {
+		log_info("deadline scan works again");
+		w->failing = 0;
+	}
+	if (w->scan_through)
+		return !more;
+	ns = ns_since(&b.t0);
+	w->scan_ns += ns;
+	if (ns > w->scan_max_ns)
+		w->scan_max_ns = ns;
+	w->scan_steps++;
+	if (more || w->failed_now != 0)
+		return !more;
+	w->scan_through = true;
+	log_info("deadline scan: the record read in %.1f ms (%u step%s, the "
+	    "longest %.1f ms; through %.0f ms after the first; %llu alert%s "
+	    "raised)", (double)w->scan_ns / 1e6, w->scan_steps,
+	    w->scan_steps == 1 ? "" : "s", (double)w->scan_max_ns / 1e6,
+	    (double)ns_since(&w->scan_t0) / 1e6,
+	    (unsigned long long)w->raised, w->raised == 1 ? "" : "s");
+	return true;
 }
 
 void
 deadline_watch_tick(struct deadline_watch *w, uint64_t now_ms)
 {
-	w->failed_now = 0;
-	for (size_t i = 0; i < w->n; i++) {
-		if (scan_channel(w, &w->ch[i], w->ch[i].scanned_ms, now_ms))
-			w->ch[i].scanned_ms = now_ms;
-	}
-	if (w->failing != 0 && w->failed_now == 0) {
-		log_info("deadline scan works again");
-		w->failing = 0;
-	}
+	(void)deadline_watch_step(w, now_ms, UINT64_MAX, UINT64_MAX);
+}
+
+void
+deadline_watch_counts(const struct deadline_watch *w, uint64_t *raised,
+    uint64_t *again)
+{
+	*raised = w->raised;
+	*again = w->again;
 }
 
 struct owed {

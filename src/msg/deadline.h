@@ -13,7 +13,9 @@
  * into the chain here since then already past due (received late, or ours
  * assigned late): the seqs above the highest it saw of that sender at its
  * last scan, kept in memory (index UNIQUE (channel, sender, seq); a chain
- * gets its places in seq order). The first scan covers everything.
+ * gets its places in seq order). The first scan is the seq listing from
+ * 0: everything in the chain, in steps of bounded time (deadline_watch_
+ * step), its clock listings from the first step's time on.
  * Alerts are keyed by side and message id, and the queries leave out what
  * is alerted, so nothing is raised twice.
  */
@@ -44,8 +46,29 @@ int deadline_watch_add(struct deadline_watch *w,
 /* The deadlines of channel: ERR_NOT_FOUND when it is not watched. */
 int deadline_watch_get(const struct deadline_watch *w,
     const uint8_t channel[ENVELOPE_ID_LEN], uint32_t deadline_s[4]) WUR;
-/* Scans what fell due up to now_ms and raises alerts. */
+/*
+ * A step of the scan at now_ms: on every channel what fell due since the
+ * last step by the clock, then the chain's seqs not listed yet, in
+ * listings of at most seqs seqs, until budget_us have passed (at least
+ * one listing; 0: one only); a listing that raises alerts (a commit
+ * each) stops when the time is out, or would be by the end of the next
+ * alert if it takes what the last took: after one alert at least (a
+ * stopped listing is listed again at the next step). Returns
+ * false while seqs are left to list: call again soon (the daemon: from
+ * the loop, after the I/O that is ready); true when nothing is left (a
+ * failed listing is logged and tried again at the next step). The first
+ * steps list the whole record; the step that gets through logs the time
+ * they took, once. deadline_watch_tick: a step without a bound.
+ */
+#define DEADLINE_SCAN_SEQS 256		/* seqs per listing of a step */
+#define DEADLINE_SCAN_US 10000		/* a step's time, the daemon's */
+bool deadline_watch_step(struct deadline_watch *w, uint64_t now_ms,
+    uint64_t seqs, uint64_t budget_us);
 void deadline_watch_tick(struct deadline_watch *w, uint64_t now_ms);
+/* Alerts the scans stored new, and raised again when they were stored
+ * already (the listings leave those out: 0; for tests). */
+void deadline_watch_counts(const struct deadline_watch *w, uint64_t *raised,
+    uint64_t *again);
 
 /* Per channel numbers for `parley status`. */
 struct deadline_owed {

@@ -1086,6 +1086,198 @@ test_owed_warm_in_slices(void)
 	store_close(o.s);
 }
 
+/* The keys of the ack-overdue alerts of a store, sorted, one a line. */
+struct keys_seen {
+	char *buf;
+	size_t n, cap;
+};
+
+static int
+key_row(void *arg, const struct store_alert *a)
+{
+	struct keys_seen *k = arg;
+	size_t len = strlen(a->key);
+
+	if (strncmp(a->key, "ack-overdue:", 12) != 0)
+		return 0;
+	if (k->n + len + 2 > k->cap) {
+		k->cap = 2 * (k->n + len + 2);
+		CHECK((k->buf = realloc(k->buf, k->cap)) != NULL);
+		if (k->buf == NULL)
+			return ERR_NOMEM;
+	}
+	memcpy(k->buf + k->n, a->key, len);
+	k->n += len;
+	k->buf[k->n++] = '\n';
+	k->buf[k->n] = '\0';
+	return 0;
+}
+
+static int
+str_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The overdue alerts' keys of s, sorted, in one string (free it); *n of
+ * them. */
+static char *
+overdue_keys(struct store *s, size_t *n)
+{
+	struct keys_seen k = { NULL, 0, 0 };
+	char **v = NULL, *out, *p;
+	size_t m = 0, at = 0;
+
+	CHECK_INT(store_alerts_each(s, true, key_row, &k), 0);
+	*n = 0;
+	if (k.buf == NULL)
+		return strdup("");
+	for (p = k.buf; *p != '\0'; p = strchr(p, '\n') + 1)
+		m++;
+	CHECK((v = calloc(m, sizeof *v)) != NULL);
+	for (p = strtok(k.buf, "\n"); p != NULL && at < m;
+	    p = strtok(NULL, "\n"))
+		v[at++] = p;
+	qsort(v, at, sizeof *v, str_cmp);
+	CHECK((out = calloc(1, k.n + 1)) != NULL);
+	for (size_t i = 0; i < at; i++) {
+		strcat(out, v[i]);
+		strcat(out, "\n");
+	}
+	*n = at;
+	free(v);
+	free(k.buf);
+	return out;
+}
+
+/* A record for the first scan, the same on every call (the same ids):
+ * on both channels, six texts each way at one time, every precedence,
+ * long overdue; then a random run (texts both ways, some of ours left
+ * queued, ACKs in time and late, equal times, time passing). */
+static void
+scan_record(struct owed_run *o, struct store *s)
+{
+	static const uint8_t text[] = "overdue at the start";
+
+	memset(o, 0, sizeof *o);
+	o->s = s;
+	o->t = 1700000000000ull;
+	o->rng = 23;
+	memset(o->ch[0], 0x51, ENVELOPE_ID_LEN);
+	memset(o->ch[1], 0x52, ENVELOPE_ID_LEN);
+	for (unsigned c = 0; c < 2; c++)
+		for (int i = 0; i < 6; i++) {
+			owed_peer(o, c, ENVELOPE_TEXT, (uint8_t)(i % 4), text,
+			    sizeof text - 1, o->t - 50000);
+			owed_ours(o, c, ENVELOPE_TEXT, (uint8_t)(3 - i % 4),
+			    text, sizeof text - 1, o->t - 50000, true);
+		}
+	for (int i = 0; i < 300; i++)
+		owed_step(o);
+}
+
+/* The watch of o's two channels on o->s, with alerter a. */
+static struct deadline_watch *
+scan_watch(struct owed_run *o, struct alerter **a)
+{
+	static const uint32_t dl[4] = { 2, 5, 9, 20 };
+	struct deadline_watch *w = NULL;
+
+	CHECK_INT(alert_new(o->s, NULL, 0, a), 0);
+	CHECK_INT(deadline_watch_new(o->s, *a, &w), 0);
+	for (unsigned c = 0; c < 2; c++)
+		CHECK_INT(deadline_watch_add(w, o->ch[c], 0, "south", dl), 0);
+	return w;
+}
+
+/*
+ * The first scan in steps (deadline_watch_step: listings of 1, 3 and 16
+ * seqs, no time, so that a listing stops after its first alert and lists
+ * its range again at the next step) raises the alerts of one whole scan
+ * of the same record at the same time, each once: texts of both sides,
+ * every precedence, many at one time_ms; what gets into the chains
+ * between two steps (old texts of the peer, overdue at once, and ours,
+ * falling due later) and what falls due by the clock while the steps go
+ * on are alerted too. The first step raises one alert at most; none is
+ * raised again (a listing that leaves out what is alerted).
+ */
+static void
+test_deadline_first_scan_in_steps(void)
+{
+	static const uint64_t seqs[3] = { 1, 3, 16 };
+	static const uint8_t late[] = "held up on the way";
+	struct owed_run ref, o;
+	struct alerter *ra = NULL, *a = NULL;
+	struct deadline_watch *rw, *w;
+	uint64_t t_end, now, raised, again, was;
+	char *want, *got;
+	size_t nwant, ngot;
+	int steps;
+	bool done;
+
+	/* the reference: the arrivals first, then one whole scan */
+	scan_record(&ref, mem_store());
+	t_end = ref.t + 30000;
+	for (int i = 0; i < 4; i++)
+		for (unsigned c = 0; c < 2; c++) {
+			owed_peer(&ref, c, ENVELOPE_TEXT, (uint8_t)i, late,
+			    sizeof late - 1, ref.t - 90000);
+			owed_ours(&ref, c, ENVELOPE_TEXT, (uint8_t)i, late,
+			    sizeof late - 1, ref.t + 1000, true);
+		}
+	rw = scan_watch(&ref, &ra);
+	deadline_watch_tick(rw, t_end);
+	want = overdue_keys(ref.s, &nwant);
+	deadline_watch_counts(rw, &raised, &again);
+	CHECK_INT(raised, nwant);
+	CHECK_INT(again, 0);
+	CHECK(nwant > 100);
+	for (int k = 0; k < 3; k++) {
+		scan_record(&o, mem_store());
+		w = scan_watch(&o, &a);
+		now = o.t;
+		CHECK(!deadline_watch_step(w, now, seqs[k], 0));
+		deadline_watch_counts(w, &raised, &again);
+		CHECK(raised <= 1);
+		for (steps = 1, done = false; steps < 100000; steps++) {
+			/* an arrival every 40 steps, the same as the
+			 * reference's */
+			if (steps % 40 == 0 && steps / 40 <= 4) {
+				for (unsigned c = 0; c < 2; c++) {
+					int i = steps / 40 - 1;
+
+					owed_peer(&o, c, ENVELOPE_TEXT,
+					    (uint8_t)i, late, sizeof late - 1,
+					    ref.t - 90000);
+					owed_ours(&o, c, ENVELOPE_TEXT,
+					    (uint8_t)i, late, sizeof late - 1,
+					    ref.t + 1000, true);
+				}
+			}
+			now = now + 20 < t_end ? now + 20 : t_end;
+			deadline_watch_counts(w, &was, &again);
+			done = deadline_watch_step(w, now, seqs[k], 0);
+			if (done && now == t_end && steps > 160)
+				break;
+		}
+		CHECK(done && steps < 100000);
+		got = overdue_keys(o.s, &ngot);
+		CHECK_INT(ngot, nwant);
+		CHECK_STR(got, want);
+		deadline_watch_counts(w, &raised, &again);
+		CHECK_INT(raised, ngot);
+		CHECK_INT(again, 0);
+		free(got);
+		deadline_watch_free(w);
+		alert_free(a);
+		store_close(o.s);
+	}
+	free(want);
+	deadline_watch_free(rw);
+	alert_free(ra);
+	store_close(ref.s);
+}
+
 int
 main(void)
 {
@@ -1105,6 +1297,7 @@ main(void)
 	RUN(test_alert_command_failures);
 	RUN(test_deadline_arrival_scan);
 	RUN(test_deadline_retried_after_store_error);
+	RUN(test_deadline_first_scan_in_steps);
 	RUN(test_owed_matches_recount);
 	RUN(test_owed_warm_in_slices);
 	rc = harness_summary();
