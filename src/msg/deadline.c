@@ -401,6 +401,11 @@ deadline_watch_step(struct deadline_watch *w, uint64_t now_ms,
 		log_info("deadline scan works again");
 		w->failing = 0;
 	}
+	/* a listing failed (the store refuses): tried again at the next
+	 * tick, not at once (a zero-delay retry would spin on the same
+	 * failing range for as long as the store fails) */
+	if (w->failed_now != 0)
+		more = false;
 	if (w->scan_through)
 		return !more;
 	ns = ns_since(&b.t0);

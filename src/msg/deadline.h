@@ -55,8 +55,9 @@ int deadline_watch_get(const struct deadline_watch *w,
  * alert if it takes what the last took: after one alert at least (a
  * stopped listing is listed again at the next step). Returns
  * false while seqs are left to list: call again soon (the daemon: from
- * the loop, after the I/O that is ready); true when nothing is left (a
- * failed listing is logged and tried again at the next step). The first
+ * the loop, after the I/O that is ready); true when nothing is left, or
+ * when a listing failed (logged, tried again at the next tick: not at
+ * once, which would spin while the store fails). The first
  * steps list the whole record; the step that gets through logs the time
  * they took, once. deadline_watch_tick: a step without a bound.
  */

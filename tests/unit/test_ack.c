@@ -1209,7 +1209,7 @@ test_deadline_first_scan_in_steps(void)
 	struct owed_run ref, o;
 	struct alerter *ra = NULL, *a = NULL;
 	struct deadline_watch *rw, *w;
-	uint64_t t_end, now, raised, again, was;
+	uint64_t t_end, now, raised, again;
 	char *want, *got;
 	size_t nwant, ngot;
 	int steps;
@@ -1255,7 +1255,6 @@ test_deadline_first_scan_in_steps(void)
 				}
 			}
 			now = now + 20 < t_end ? now + 20 : t_end;
-			deadline_watch_counts(w, &was, &again);
 			done = deadline_watch_step(w, now, seqs[k], 0);
 			if (done && now == t_end && steps > 160)
 				break;
@@ -1278,6 +1277,58 @@ test_deadline_first_scan_in_steps(void)
 	store_close(ref.s);
 }
 
+/*
+ * A first scan in steps while the store refuses the alerts: the failing
+ * step says it is done for now (the retry waits for the next tick: a
+ * zero-delay retry spun on the same failing range, logging the same
+ * alerts again, for as long as the store failed); once the store works,
+ * the steps go through and every overdue text is alerted once.
+ */
+static void
+test_deadline_steps_wait_after_store_error(void)
+{
+	char path[300];
+	struct store *s = NULL;
+	struct alerter *a = NULL;
+	struct deadline_watch *w = NULL;
+	uint8_t ch[2][ENVELOPE_ID_LEN];
+	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
+	uint64_t f, l, raised, again;
+	int64_t q;
+	int steps;
+	bool done = false;
+
+	snprintf(path, sizeof path, "%s/retry-steps.db", dir);
+	CHECK_INT(store_open(&s, path), 0);
+	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
+	CHECK_INT(deadline_watch_new(s, a, &w), 0);
+	for (int c = 0; c < 2; c++) {	/* two channels: the second's
+					 * listing finds the time out */
+		memset(ch[c], 7 + c, sizeof ch[c]);
+		CHECK_INT(deadline_watch_add(w, ch[c], 0, c ? "west" : "south",
+		    dl), 0);
+		for (int i = 0; i < 20; i++)
+			CHECK_INT(chain_queue(s, ch[c], 0, ENVELOPE_FLASH, 0,
+			    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, 1000,
+			    &q), 0);
+		CHECK_INT(store_assign_batch(s, ch[c], 0, 64, 1000,
+		    chain_store_build, NULL, &f, &l), 0);
+	}
+	store_fail_writes(1000000);
+	CHECK(deadline_watch_step(w, 5000, 4, 0));
+	store_fail_writes(0);
+	CHECK_INT(alerts_counted(s, count_overdue), 0);
+	for (steps = 0; steps < 1000 && !done; steps++)
+		done = deadline_watch_step(w, 6000, 4, 0);
+	CHECK(done);
+	CHECK_INT(alerts_counted(s, count_overdue), 40);
+	deadline_watch_counts(w, &raised, &again);
+	CHECK_INT(again, 0);
+	deadline_watch_free(w);
+	alert_free(a);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1298,6 +1349,7 @@ main(void)
 	RUN(test_deadline_arrival_scan);
 	RUN(test_deadline_retried_after_store_error);
 	RUN(test_deadline_first_scan_in_steps);
+	RUN(test_deadline_steps_wait_after_store_error);
 	RUN(test_owed_matches_recount);
 	RUN(test_owed_warm_in_slices);
 	rc = harness_summary();
