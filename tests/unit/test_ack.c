@@ -1329,6 +1329,57 @@ test_deadline_steps_wait_after_store_error(void)
 	store_close(s);
 }
 
+/*
+ * The clock steps back during a first scan in steps: the clock's mark
+ * follows it down, so a text whose range was listed while it was not due
+ * yet (by the stepped-back clock) is caught by a later step's listing by
+ * due time, though its due time lies below the mark before the step
+ * back. Texts at 1,000, 1,000 and 5,000 ms, FLASH (due 2 s later); steps
+ * of one seq and no time (a range that raises an alert is listed again
+ * at the next step): two at 8,000 ms (seq 1), three at 4,000 (the clock
+ * back: seq 2, and seq 3 not due yet), one at 9,000: all three alerted,
+ * once (had the mark stayed at 8,000, the third never was).
+ */
+static void
+test_deadline_steps_clock_back(void)
+{
+	struct store *s = mem_store();
+	struct alerter *a = NULL;
+	struct deadline_watch *w = NULL;
+	uint8_t ch[ENVELOPE_ID_LEN];
+	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
+	uint64_t f, l, raised, again;
+	const uint64_t at[3] = { 1000, 1000, 5000 };
+	int64_t q;
+
+	memset(ch, 9, sizeof ch);
+	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
+	CHECK_INT(deadline_watch_new(s, a, &w), 0);
+	CHECK_INT(deadline_watch_add(w, ch, 0, "south", dl), 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0,
+		    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, at[i], &q), 0);
+		CHECK_INT(store_assign_batch(s, ch, 0, 1, at[i],
+		    chain_store_build, NULL, &f, &l), 0);
+	}
+	CHECK(!deadline_watch_step(w, 8000, 1, 0));	/* seq 1 */
+	CHECK(!deadline_watch_step(w, 8000, 1, 0));	/* listed again */
+	CHECK_INT(alerts_counted(s, count_overdue), 1);
+	CHECK(!deadline_watch_step(w, 4000, 1, 0));	/* back; seq 2 */
+	CHECK(!deadline_watch_step(w, 4000, 1, 0));
+	CHECK_INT(alerts_counted(s, count_overdue), 2);
+	CHECK(deadline_watch_step(w, 4000, 1, 0));	/* seq 3: not due */
+	CHECK_INT(alerts_counted(s, count_overdue), 2);
+	CHECK(deadline_watch_step(w, 9000, 1, 0));	/* due by the clock */
+	CHECK_INT(alerts_counted(s, count_overdue), 3);
+	deadline_watch_counts(w, &raised, &again);
+	CHECK_INT(raised, 3);
+	CHECK_INT(again, 0);
+	deadline_watch_free(w);
+	alert_free(a);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1350,6 +1401,7 @@ main(void)
 	RUN(test_deadline_retried_after_store_error);
 	RUN(test_deadline_first_scan_in_steps);
 	RUN(test_deadline_steps_wait_after_store_error);
+	RUN(test_deadline_steps_clock_back);
 	RUN(test_owed_matches_recount);
 	RUN(test_owed_warm_in_slices);
 	rc = harness_summary();
