@@ -744,33 +744,25 @@ inbox_has(const char *text)
 }
 
 /*
- * Path 0 (the active one) goes through tools/throttle, path 1 is direct;
- * north dials both (north listens elsewhere, so south's dials fail). The
- * relay is stopped (SIGSTOP): its connections stay open and nothing
- * passes, so the link sees path 0 up until 2 heartbeat intervals of
- * silence (heartbeat_ms 15000 here: 30 s; the agreement's 1 s would
- * make it 2 s). A FLASH sent then is in south's inbox while north still
- * shows path 0 up: it came over path 1, before any failover. Once the
- * relay goes on, south gets the copy on path 0 again: taken as a repeat,
- * nothing refused, the FLASH in the inbox once.
+ * Both daemons restarted with path 0 (south's first address) through
+ * tools/throttle and path 1 direct; north dials both (north listens
+ * elsewhere, so south's dials fail). knob: more of parleyd.conf for both
+ * (a "key": value, pair and its comma). Returns once both paths are up
+ * at north, path 0 active, synced and settled. relayed_pair_end stops
+ * the relay and restarts the pair with the suite's conf.
  */
 static void
-test_flash_every_path(void)
+relayed_pair(const char *knob)
 {
 	char cn[256], cs[256], bin[1100], a[2][16];
-	const char *text = "FLASH: on every live path";
-	long long refused;
-	uint64_t t0, took = 0;
-	bool in = false;
+	uint64_t t0;
 
 	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"heartbeat_ms\": 15000, \"listen\": [\"127.0.0.1:%d\", "
-	    "\"127.0.0.1:%d\"]}\n", port_base + 10,
-	    port_base + 11);
+	    "500, %s\"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    knob, port_base + 10, port_base + 11);
 	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"heartbeat_ms\": 15000, \"listen\": [\"127.0.0.1:%d\", "
-	    "\"127.0.0.1:%d\"]}\n", port_base + 12,
-	    port_base + 3);
+	    "500, %s\"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    knob, port_base + 12, port_base + 3);
 	stop_pair(cn, cs);
 	/* south's path-0 address -> the relay -> where south listens */
 	snprintf(a[0], sizeof a[0], "%d", port_base + 2);
@@ -792,6 +784,39 @@ test_flash_every_path(void)
 	CHECK_INT(msg_field(home_n, "active_path"), 0);
 	CHECK(wait_synced(15000));	/* on path 0, if it came up last */
 	CHECK(wait_settled(30000));
+}
+
+static void
+relayed_pair_end(void)
+{
+	kill(pid_relay, SIGCONT);
+	kill(pid_relay, SIGKILL);
+	reap(pid_relay, 2000);
+	pid_relay = -1;
+	restart_pair(conf, conf);
+	CHECK(wait_synced(15000));
+}
+
+/*
+ * Path 0 (the active one) goes through tools/throttle, path 1 is direct;
+ * north dials both (north listens elsewhere, so south's dials fail). The
+ * relay is stopped (SIGSTOP): its connections stay open and nothing
+ * passes, so the link sees path 0 up until 2 heartbeat intervals of
+ * silence (heartbeat_ms 15000 here: 30 s; the agreement's 1 s would
+ * make it 2 s). A FLASH sent then is in south's inbox while north still
+ * shows path 0 up: it came over path 1, before any failover. Once the
+ * relay goes on, south gets the copy on path 0 again: taken as a repeat,
+ * nothing refused, the FLASH in the inbox once.
+ */
+static void
+test_flash_every_path(void)
+{
+	const char *text = "FLASH: on every live path";
+	long long refused;
+	uint64_t t0, took = 0;
+	bool in = false;
+
+	relayed_pair("\"heartbeat_ms\": 15000, ");
 	refused = msg_field(home_s, "refused");
 
 	kill(pid_relay, SIGSTOP);
@@ -820,11 +845,7 @@ test_flash_every_path(void)
 	CHECK(wait_settled(30000));
 	CHECK_INT(inbox_has(text), 1);
 	CHECK_INT(msg_field(home_s, "refused"), refused);
-	kill(pid_relay, SIGKILL);
-	reap(pid_relay, 2000);
-	pid_relay = -1;
-	restart_pair(conf, conf);
-	CHECK(wait_synced(15000));
+	relayed_pair_end();
 }
 
 /* --- full disk --------------------------------------------------------- */
@@ -1011,37 +1032,14 @@ test_store_fails_after_send(void)
 static void
 test_doubt_late_on_slow_path(void)
 {
-	char cn[256], cs[256], bin[1100], a[2][16], err[512] = "";
-	char text[64] = "";
+	char err[512] = "", text[64] = "";
 	const char *after = "after the doubt on a slow path";
 	int sent = 1, forks_s = alerts_of("chain-forked"), forks_n;
 	uint64_t t0;
 	json_t *r;
 
 	forks_n = count_in("alerts --json", home_n, "chain-forked");
-	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"debug_inject\": true, \"listen\": [\"127.0.0.1:%d\", "
-	    "\"127.0.0.1:%d\"]}\n", port_base + 10, port_base + 11);
-	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"debug_inject\": true, \"listen\": [\"127.0.0.1:%d\", "
-	    "\"127.0.0.1:%d\"]}\n", port_base + 12, port_base + 3);
-	stop_pair(cn, cs);
-	snprintf(a[0], sizeof a[0], "%d", port_base + 2);
-	snprintf(a[1], sizeof a[1], "%d", port_base + 12);
-	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
-	if ((pid_relay = fork()) == 0) {
-		execl(bin, "throttle", "100000000", a[0], a[1], (char *)NULL);
-		_exit(127);
-	}
-	CHECK(start(&pid_s, home_s, log_s));
-	CHECK(start(&pid_n, home_n, log_n));
-	t0 = now_ms();
-	while ((path_up(home_n, NULL, 0) != 1 ||
-	    path_up(home_n, NULL, 1) != 1) && now_ms() - t0 < 15000)
-		usleep(50000);
-	CHECK_INT(msg_field(home_n, "active_path"), 0);
-	CHECK(wait_synced(15000));
-	CHECK(wait_settled(30000));
+	relayed_pair("\"debug_inject\": true, ");
 
 	kill(pid_relay, SIGSTOP);
 	for (int i = 0; i < 5 && sent == 1; i++) {
@@ -1074,11 +1072,7 @@ test_doubt_late_on_slow_path(void)
 	CHECK_INT(count_in("log", home_n, text), 1);
 	CHECK_INT(alerts_of("chain-forked"), forks_s);
 	CHECK_INT(count_in("alerts --json", home_n, "chain-forked"), forks_n);
-	kill(pid_relay, SIGKILL);
-	reap(pid_relay, 2000);
-	pid_relay = -1;
-	restart_pair(conf, conf);
-	CHECK(wait_synced(15000));
+	relayed_pair_end();
 }
 
 /*

@@ -1433,6 +1433,32 @@ chain_body_at(struct node *x, uint8_t sender, uint64_t seq, const char *want)
 	    (void *)(uintptr_t)want) == 0 && body_matches == 1;
 }
 
+/* A store file for x at a new name made from path (a mkstemp
+ * template). */
+static void
+file_store(struct node *x, char *path)
+{
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0)
+		abort();
+	close(fd);
+	unlink(path);
+	CHECK_INT(store_open(&x->s, path), 0);
+}
+
+/* n ticks of both engines, 100 ms apart, the records moved after each. */
+static void
+ticks(int n)
+{
+	for (int k = 0; k < n; k++) {
+		clock_ms += 100;
+		delivery_tick(na.d);
+		delivery_tick(nb.d);
+		run(1000000);
+	}
+}
+
 static void
 unlink_store(const char *path)
 {
@@ -1470,13 +1496,8 @@ test_doubt_late_on_slow_path(void)
 	struct seen sn;
 	uint64_t alarms = na.alarms + nb.alarms;
 	long mark = log_mark();
-	int fd;
 
-	if ((fd = mkstemp(path)) < 0)
-		abort();
-	close(fd);
-	unlink(path);
-	CHECK_INT(store_open(&na.s, path), 0);
+	file_store(&na, path);
 	npaths = 2;
 	engines_start();
 	connect_both(true);
@@ -1556,13 +1577,8 @@ test_held_blocks_assignment(void)
 	struct answers a;
 	struct seen sn;
 	uint64_t alarms = na.alarms + nb.alarms;
-	int fd;
 
-	if ((fd = mkstemp(path)) < 0)
-		abort();
-	close(fd);
-	unlink(path);
-	CHECK_INT(store_open(&na.s, path), 0);
+	file_store(&na, path);
 	engines_start();
 	connect_both(true);
 	run(1000000);
@@ -1616,13 +1632,8 @@ test_held_receipted_while_failing(void)
 	struct seen sn;
 	uint64_t alarms = na.alarms + nb.alarms;
 	long mark = log_mark();
-	int fd;
 
-	if ((fd = mkstemp(path)) < 0)
-		abort();
-	close(fd);
-	unlink(path);
-	CHECK_INT(store_open(&na.s, path), 0);
+	file_store(&na, path);
 	engines_start();
 	connect_both(true);
 	run(1000000);
@@ -1684,13 +1695,8 @@ test_commit_failure_stored_again(void)
 	struct seen sn;
 	uint64_t drops, msgs, alarms = na.alarms + nb.alarms;
 	long mark;
-	int fd;
 
-	if ((fd = mkstemp(path)) < 0)
-		abort();
-	close(fd);
-	unlink(path);
-	CHECK_INT(store_open(&na.s, path), 0);
+	file_store(&na, path);
 	engines_start();
 	connect_both(true);
 	run(1000000);
@@ -2431,18 +2437,6 @@ test_active_session_swap(void)
 	npaths = 1;
 }
 
-static void
-file_store(struct node *x, char *path)
-{
-	int fd;
-
-	if ((fd = mkstemp(path)) < 0)
-		abort();
-	close(fd);
-	unlink(path);
-	CHECK_INT(store_open(&x->s, path), 0);
-}
-
 /*
  * A group fails at its commit while no path is up (nothing went early),
  * and the next read of the chain's end fails too: north's counters come
@@ -2484,12 +2478,7 @@ test_read_fails_after_failed_group(void)
 	run(1000000);
 	submit(ENVELOPE_ROUTINE, "after", &a);
 	delivery_pump(na.d);
-	for (int k = 0; k < 100; k++) {
-		clock_ms += 100;
-		delivery_tick(na.d);
-		delivery_tick(nb.d);
-		run(1000000);
-	}
+	ticks(100);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT(st.recovering_to, 0);
 	CHECK_INT(received(&nb, 0, &sn), 3);
@@ -2580,12 +2569,7 @@ test_restored_peer_tail_resent(void)
 	store_fail_syncs(1);
 	run(1000000);
 	store_fail_syncs(0);
-	for (int k = 0; k < 300; k++) {	/* 30 s */
-		clock_ms += 100;
-		delivery_tick(na.d);
-		delivery_tick(nb.d);
-		run(1000000);
-	}
+	ticks(300); /* 30 s */
 	CHECK_INT(received(&nb, 0, &sn), 5);
 	CHECK_INT(sn.bad, 0);
 	engines_stop(false);
@@ -2655,12 +2639,7 @@ test_failed_sync_not_resurrected(void)
 	alarms = na.alarms + nb.alarms;
 	engines_start();
 	connect_both(true);
-	for (int k = 0; k < 100; k++) {
-		clock_ms += 100;
-		delivery_tick(na.d);
-		delivery_tick(nb.d);
-		run(1000000);
-	}
+	ticks(100);
 	CHECK_INT(na.alarms + nb.alarms, alarms);
 	CHECK_INT(own_held(), 1);
 	CHECK(chain_body_at(&na, 0, 1, c_text));
