@@ -934,6 +934,27 @@ lines_in(const char *path, const char *needle)
 }
 
 /*
+ * North's next `writes` commits fail (store-fail), then it sends
+ * "LABEL, try N" at prec (the text in text): 1 sent, 0 refused (err
+ * says why). It waits first for north's tick to store the last receipt,
+ * whose commit would take the failure instead.
+ */
+static int
+send_failing(int writes, const char *label, int try, const char *prec,
+    char *text, size_t tcap, char *err, size_t ecap)
+{
+	json_t *r;
+
+	usleep(300000);
+	r = call(home_n, json_pack("{s:s, s:i}", "cmd", "store-fail",
+	    "writes", writes));
+	CHECK(r != NULL && json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	snprintf(text, tcap, "%s, try %d", label, try);
+	return send_text(home_n, text, prec, err, ecap);
+}
+
+/*
  * North's disk fails at the commit of a send that already went to south
  * (store-fail, a test request: the next n commits' WAL writes fail).
  * With one failing write, the message sent early is stored again at once
@@ -952,7 +973,6 @@ test_store_fails_after_send(void)
 {
 	static const char again[] = "sent before a failed commit, are in the "
 	    "store at their seqs";
-	json_t *r;
 	char err[512] = "", text[64] = "";
 	int sent = 0, before = 0, in_s, in_n;
 	bool hit = false;
@@ -960,14 +980,9 @@ test_store_fails_after_send(void)
 	CHECK(wait_settled(30000));
 	/* one failing write: stored again at once */
 	for (int i = 0; i < 5 && !hit; i++) {
-		usleep(300000);		/* north's tick stores the receipt */
 		before = lines_in(log_n, again);
-		r = call(home_n, json_pack("{s:s, s:i}", "cmd", "store-fail",
-		    "writes", 1));
-		CHECK(r != NULL && json_is_true(json_object_get(r, "ok")));
-		json_decref(r);
-		snprintf(text, sizeof text, "stored again, try %d", i + 1);
-		sent = send_text(home_n, text, "flash", err, sizeof err);
+		sent = send_failing(1, "stored again", i + 1, "flash", text,
+		    sizeof text, err, sizeof err);
 		hit = lines_in(log_n, again) > before;
 		if (!hit)
 			printf("  the failure hit another commit: again\n");
@@ -980,14 +995,9 @@ test_store_fails_after_send(void)
 	/* two: outcome unknown, held, stored later */
 	sent = 1;
 	for (int i = 0; i < 5 && sent == 1; i++) {
-		usleep(300000);
 		before = lines_in(log_n, again);
-		r = call(home_n, json_pack("{s:s, s:i}", "cmd", "store-fail",
-		    "writes", 2));
-		CHECK(r != NULL && json_is_true(json_object_get(r, "ok")));
-		json_decref(r);
-		snprintf(text, sizeof text, "sent in doubt, try %d", i + 1);
-		sent = send_text(home_n, text, "flash", err, sizeof err);
+		sent = send_failing(2, "sent in doubt", i + 1, "flash", text,
+		    sizeof text, err, sizeof err);
 		if (sent == 1)
 			printf("  the failures hit other commits: again\n");
 		else if (i > 0)
@@ -1036,21 +1046,14 @@ test_doubt_late_on_slow_path(void)
 	const char *after = "after the doubt on a slow path";
 	int sent = 1, forks_s = alerts_of("chain-forked"), forks_n;
 	uint64_t t0;
-	json_t *r;
 
 	forks_n = count_in("alerts --json", home_n, "chain-forked");
 	relayed_pair("\"debug_inject\": true, ");
 
 	kill(pid_relay, SIGSTOP);
 	for (int i = 0; i < 5 && sent == 1; i++) {
-		usleep(300000);		/* north's tick stores the receipt */
-		r = call(home_n, json_pack("{s:s, s:i}", "cmd", "store-fail",
-		    "writes", 2));
-		CHECK(r != NULL && json_is_true(json_object_get(r, "ok")));
-		json_decref(r);
-		snprintf(text, sizeof text, "in doubt on a slow path, try %d",
-		    i + 1);
-		sent = send_text(home_n, text, "routine", err, sizeof err);
+		sent = send_failing(2, "in doubt on a slow path", i + 1,
+		    "routine", text, sizeof text, err, sizeof err);
 		if (sent == 1)
 			printf("  the failures hit other commits: again\n");
 	}
