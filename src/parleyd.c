@@ -35,6 +35,7 @@
 #include "msg/delivery.h"
 #include "msg/alert.h"
 #include "msg/deadline.h"
+#include "store/ahead.h"
 #include "store/store.h"
 
 #define PARLEYD_VERSION "0.1"
@@ -51,6 +52,7 @@ static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
 static uint64_t conf_debug_kill_at;	/* with it: SIGKILL at this WAL sync */
 static uint64_t conf_debug_owed_ms;	/* owed read: 1 seq a slice, N ms */
+static uint64_t conf_debug_kill_early;	/* SIGKILL after this early send */
 /* People in the loop (docs/operators.md). */
 static const char *conf_alert_argv[ALERT_ARGV_MAX + 1];
 static json_t *conf_alert_json;		/* holds conf_alert_argv's strings */
@@ -74,6 +76,9 @@ struct daemon {
 	const char *home;
 	uint64_t people_ms;
 	int wal_err;			/* the last store_wal_tick's */
+	struct store_ahead *ahead;	/* the sent-ahead note */
+	bool noted;			/* a note since the last flush */
+	uint64_t early_sends;		/* debug_kill_after_early_send */
 };
 
 static void
@@ -162,6 +167,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_at);
 	if (strcmp(key, "debug_owed_slice_ms") == 0)
 		return conf_uint(v, key, 60000, &conf_debug_owed_ms);
+	if (strcmp(key, "debug_kill_after_early_send") == 0)
+		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_early);
 	if (strcmp(key, "alert_command") == 0) {
 		/* An argv array, run without a shell; a string is argv[0]. */
 		json_t *a;
@@ -341,7 +348,28 @@ dm_hold(void *ctx)
 static void
 dm_flush(void *ctx)
 {
-	link_flush(((struct daemon *)ctx)->link);
+	struct daemon *dm = ctx;
+
+	link_flush(dm->link);
+	if (dm->noted && conf_debug_kill_early != 0 &&
+	    ++dm->early_sends == conf_debug_kill_early)
+		raise(SIGKILL);	/* a crash between early send and commit */
+	dm->noted = false;
+}
+
+/* The sent-ahead note (store/ahead.h), before an early send. */
+static int
+dm_note_ahead(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint64_t seq)
+{
+	struct daemon *dm = ctx;
+	int r;
+
+	if (dm->ahead == NULL)
+		return ERR_CLOSED;
+	if ((r = store_ahead_put(dm->ahead, channel, seq)) == 0)
+		dm->noted = true;
+	return r;
 }
 
 static void
@@ -569,11 +597,12 @@ on_tick(evutil_socket_t fd, short what, void *arg)
  * agreement this node is a party of. */
 static int
 messages_open(const char *home, const struct keys *k,
-    const struct agreement *ags, size_t n, struct daemon *dm,
-    struct store **st)
+    const struct agreement *ags, size_t n, uint32_t heartbeat_ms,
+    struct daemon *dm, struct store **st)
 {
 	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm,
-	    dm_hold, dm_flush, dm_alarm };
+	    dm_hold, dm_flush, dm_alarm, dm_note_ahead };
+	bool damaged = false;
 	uint64_t eff;
 	int r;
 
@@ -594,6 +623,11 @@ messages_open(const char *home, const struct keys *k,
 			    "itself at its WAL sync %llu",
 			    (unsigned long long)conf_debug_kill_at);
 	}
+	if (conf_debug_kill_early != 0)
+		log_warn("debug_kill_after_early_send: this process kills "
+		    "itself after its early send %llu, before that group's "
+		    "commit, for tests only",
+		    (unsigned long long)conf_debug_kill_early);
 	if (conf_debug_owed_ms != 0)
 		log_warn("debug_owed_slice_ms: the acknowledgments owed are "
 		    "read one message every %llu ms, for tests only (status "
@@ -614,6 +648,15 @@ messages_open(const char *home, const struct keys *k,
 		    (unsigned long long)eff);
 	if (r != 0 || (r = delivery_new(*st, k, &io, &dm->dl)) != 0)
 		return r;
+	/* without it nothing is sent before its commit (a slower path, not
+	 * a failure: docs/delivery.md "After a crash") */
+	if ((r = store_ahead_open(home, &dm->ahead, &damaged)) != 0)
+		log_error("cannot open %s/%s: %s: messages leave only after "
+		    "their commit", home, STORE_AHEAD_FILE, strerror(errno));
+	else if (damaged)
+		log_warn("%s/%s is damaged: every channel it names waits as "
+		    "after a crash (docs/store.md, \"The sent-ahead note\")",
+		    home, STORE_AHEAD_FILE);
 	for (size_t i = 0; i < n; i++) {
 		int self = -1;
 		for (int j = 0; j < 2; j++)
@@ -628,6 +671,14 @@ messages_open(const char *home, const struct keys *k,
 			log_error("channel messages: %s", err_str(r));
 			return r;
 		}
+		/* the peer's link closes a session silent for
+		 * LINK_DEAD_INTERVALS intervals: one more for its timer and
+		 * a record on the way */
+		if (dm->ahead != NULL)
+			delivery_fence(dm->dl, delivery_channel_count(dm->dl) -
+			    1, store_ahead_get(dm->ahead, ags[i].id),
+			    (LINK_DEAD_INTERVALS + 1) * (uint64_t)(heartbeat_ms ?
+			    heartbeat_ms : ags[i].heartbeat_s * 1000u));
 	}
 	if ((r = checkpoint_set_new(dm->dl, k, ags, n, &io,
 	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps)) != 0)
@@ -737,7 +788,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	keys_fingerprint_link(&k.id, fpr);
 	log_info("node %s, link key fingerprint %s, %zu channel%s", k.id.name,
 	    fpr, n, n == 1 ? "" : "s");
-	if (messages_open(home, &k, ags, n, &dm, &st) != 0)
+	if (messages_open(home, &k, ags, n, cfg.heartbeat_ms, &dm, &st) != 0)
 		goto out;
 	if (people_open(&k, ags, n, &dm, st) != 0 ||
 	    (sighup = evsignal_new(base, SIGHUP, on_hup, &dm)) == NULL ||
@@ -804,6 +855,11 @@ out:
 		event_free(dm.scan);
 	checkpoint_set_free(dm.cps);
 	delivery_free(dm.dl);
+	dm.dl = NULL;
+	if (dm.ahead != NULL && store_ahead_sync(dm.ahead) != 0)
+		log_warn("cannot sync %s/%s: %s", home, STORE_AHEAD_FILE,
+		    strerror(errno));
+	store_ahead_close(dm.ahead);
 	deadline_watch_free(dm.dw);
 	alert_free(dm.alerts);
 	if (sighup)

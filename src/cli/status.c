@@ -172,6 +172,26 @@ print_recovering(json_t *r, const char *peer)
 }
 
 static void
+print_fence(json_t *f, const char *peer)
+{
+	time_t t = (time_t)(json_integer_value(json_object_get(f,
+	    "until_ms")) / 1000);
+	json_t *seq = json_object_get(f, "seq");
+	struct tm tm;
+	char when[32] = "?", upto[48] = "an unknown seq (the note is damaged)";
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+	if (json_is_integer(seq))
+		snprintf(upto, sizeof upto, "seq %lld",
+		    (long long)json_integer_value(seq));
+	printf("  FENCED: the last run may have sent our messages up to %s "
+	    "before it stored them (it stopped between a send and its "
+	    "commit); nothing new is sent until %s is heard to hold them or "
+	    "until %s\n", upto, peer, when);
+}
+
+static void
 print_human(json_t *st, json_t *warnings)
 {
 	json_t *chans = json_object_get(st, "channels"), *c, *p;
@@ -222,6 +242,9 @@ print_human(json_t *st, json_t *warnings)
 			    json_object_get(p, "held"), "first")),
 			    (long long)json_integer_value(json_object_get(
 			    json_object_get(p, "held"), "last")));
+		if (p != NULL && json_object_get(p, "fence") != NULL)
+			print_fence(json_object_get(p, "fence"),
+			    jstr(c, "peer"));
 		if (p != NULL && json_object_get(p, "recovering") != NULL)
 			print_recovering(json_object_get(p, "recovering"),
 			    jstr(c, "peer"));

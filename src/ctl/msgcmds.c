@@ -589,6 +589,12 @@ ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 		    "held", json_pack("{s:I, s:I}", "first",
 		    (json_int_t)st.held_first, "last",
 		    (json_int_t)st.held_last));
+	if (st.fence_seq > 0)
+		json_object_set_new(json_object_get(chan, "messages"),
+		    "fence", json_pack("{s:o, s:I}", "seq", st.fence_seq ==
+		    UINT64_MAX ? json_null() : json_integer((json_int_t)
+		    st.fence_seq), "until_ms",
+		    (json_int_t)st.fence_until_ms));
 	if (st.recovering_to > 0)
 		json_object_set_new(json_object_get(chan, "messages"),
 		    "recovering", json_pack("{s:I, s:I, s:I}", "peer_holds",

@@ -368,7 +368,72 @@ delivery_stats(struct delivery *d, size_t i, struct delivery_stats *st)
 		st->recovering_to = recover_want(c->rec);
 		st->recovering_progress_ms = c->rec_progress_ms;
 	}
+	if (c->fence_seq != 0) {
+		st->fence_seq = c->fence_seq;
+		st->fence_until_ms = c->fence_from_ms + c->fence_ms;
+	}
 	return 0;
+}
+
+/* --- after a crash (docs/delivery.md, "After a crash") --------------- */
+
+void
+delivery_fence(struct delivery *d, size_t i, uint64_t seq, uint64_t wait_ms)
+{
+	struct dl_channel *c = d->ch[i];
+	char upto[48];
+
+	if (seq == 0 || (seq != UINT64_MAX && seq <= c->assigned))
+		return;			/* all it may have sent is stored */
+	c->fence_seq = seq;
+	c->fence_from_ms = dl_now(d);
+	c->fence_ms = wait_ms;
+	if (seq != UINT64_MAX)
+		c->noted = seq;		/* the note holds it already */
+	if (seq == UINT64_MAX)
+		snprintf(upto, sizeof upto, "an unknown seq (the note is "
+		    "damaged)");
+	else
+		snprintf(upto, sizeof upto, "seq %llu",
+		    (unsigned long long)seq);
+	log_warn("channel %s: the last run may have sent our chain up to %s "
+	    "before storing it (this store ends at seq %llu; it stopped "
+	    "between an early send and its commit, or with messages held): "
+	    "nothing new is sent until %s is heard to hold them or for "
+	    "%llu s, so that no record of the last run still on its way "
+	    "meets a new message at its seq", c->idhex, upto,
+	    (unsigned long long)c->assigned, c->peer,
+	    (unsigned long long)(wait_ms + 999) / 1000);
+}
+
+void
+dl_fence_check(struct delivery *d, struct dl_channel *c, uint64_t now)
+{
+	if (c->fence_seq == 0)
+		return;
+	if (now < c->fence_from_ms)
+		c->fence_from_ms = now;		/* the clock stepped back */
+	if (c->fence_seq != UINT64_MAX && c->assigned >= c->fence_seq) {
+		log_info("channel %s: this store holds our chain up to seq "
+		    "%llu, all that the last run may have sent: the fence "
+		    "after the crash ends", c->idhex,
+		    (unsigned long long)c->assigned);
+		c->fence_seq = 0;
+		if (c->queued != 0 && d->io.wake)
+			d->io.wake(d->io.ctx);
+		return;
+	}
+	if (now - c->fence_from_ms < c->fence_ms)
+		return;
+	log_info("channel %s: no record of the last run can reach %s any "
+	    "more (its sessions have been silent past the limit): the fence "
+	    "after the crash ends; new messages go after %s's next SYNC",
+	    c->idhex, c->peer, c->peer);
+	c->fence_seq = 0;
+	/* a SYNC answered now tells all the peer took of the last run */
+	c->synced = false;
+	if (c->active >= 0 && c->rec == NULL)
+		dl_send_sync(d, c, true);
 }
 
 /* --- the pump and the tick ------------------------------------------- */
@@ -390,6 +455,7 @@ delivery_tick(struct delivery *d)
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
 		dl_recover_watch(d, c, now);
+		dl_fence_check(d, c, now);
 		if (c->nheld != 0 && dl_held_commit(d, c, NULL) == 0 &&
 		    c->queued != 0 && d->io.wake)
 			d->io.wake(d->io.ctx);	/* what waited is assigned */

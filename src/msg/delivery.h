@@ -85,6 +85,13 @@ struct delivery_io {
 	 * the next is logged with its evidence, the others counted). */
 	void (*alarm)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
 	    const char *kind, const char *text);
+	/* Optional: notes, before an early send, that our chain may leave
+	 * up to seq before it is stored (the daemon's sent-ahead note,
+	 * store/ahead.h), so that the next start knows (delivery_fence).
+	 * Nonzero: not noted; that group's messages then go only after
+	 * its commit. */
+	int (*note_ahead)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
+	    uint64_t seq);
 };
 
 /* Per channel numbers, for status and tests. */
@@ -106,6 +113,11 @@ struct delivery_stats {
 	 * the store yet (docs/delivery.md, "Early send"): seqs held_first ..
 	 * held_last; 0 when none. Nothing new is assigned meanwhile. */
 	uint64_t held_first, held_last;
+	/* After a crash (delivery_fence): the last run may have sent our
+	 * chain up to fence_seq (UINT64_MAX: unknown) past the store;
+	 * nothing new is assigned until the store holds it or until
+	 * fence_until_ms. 0 when none. */
+	uint64_t fence_seq, fence_until_ms;
 };
 
 struct delivery;
@@ -121,6 +133,22 @@ int delivery_add_channel(struct delivery *d,
     const uint8_t channel[ENVELOPE_ID_LEN], uint8_t self,
     const uint8_t peer_pub[KEYS_PUB_LEN], const char *peer_name,
     unsigned npaths) WUR;
+
+/*
+ * After a start: the last run noted (io.note_ahead) that our chain of
+ * channel i may have left up to seq; when that is past the store (a crash
+ * between an early send and its commit, or messages held at a stop), a
+ * record of it may still be on its way to the peer on a slow path, and a
+ * new message at its seq would fork the chain. So nothing new is
+ * assigned until the store holds seq (the peer's receipt names it and the
+ * recovery takes it back) or until wait_ms have passed (the peer's link
+ * has then closed every session of the last run: the caller passes more
+ * than its silence limit), after which the peer's SYNC is asked for again
+ * and must come first. seq STORE_AHEAD_UNKNOWN-like UINT64_MAX: the note
+ * was damaged (only the time lifts it). docs/delivery.md "After a crash".
+ */
+void delivery_fence(struct delivery *d, size_t i, uint64_t seq,
+    uint64_t wait_ms);
 
 /* Finds a channel by id prefix (hex, >= 4 digits) or peer name; NULL
  * name: the only channel. ERR_NOT_FOUND, ERR_AMBIGUOUS-like ERR_INVALID

@@ -62,6 +62,14 @@ struct dl_channel {
 	struct dl_held *held;
 	size_t nheld;
 	int held_err;
+	/* The sent-ahead note (io.note_ahead): the highest seq noted, and
+	 * whether the last note failed (logged once). */
+	uint64_t noted;
+	bool note_err;
+	/* After a crash (delivery_fence): nothing new is assigned until the
+	 * store holds fence_seq or fence_ms have passed since fence_from_ms
+	 * (moved down with a clock stepped back); 0: no fence. */
+	uint64_t fence_seq, fence_from_ms, fence_ms;
 	/* The peer's receipt taken (verified, c->receipted), not yet in the
 	 * store: it goes in with the next group's transaction, or alone at
 	 * the next tick (rc_store). */
@@ -175,8 +183,19 @@ struct dl_field {
 	uint64_t u;
 };
 
+/* Nothing new may be assigned: held messages wait to be stored again, or
+ * a fence after a crash stands (delivery_fence). */
+static inline bool
+dl_assign_blocked(const struct dl_channel *c)
+{
+	return c->nheld != 0 || c->fence_seq != 0;
+}
+
 /* delivery.c */
 uint64_t dl_now(const struct delivery *d);
+/* Lifts the fence once the store holds its seq, or once its time is out
+ * (then the peer's SYNC is asked for again and must come first). */
+void dl_fence_check(struct delivery *d, struct dl_channel *c, uint64_t now);
 int dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f,
     size_t n);
 void dl_pend_drop(struct dl_channel *c);

@@ -393,6 +393,7 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	c->rec_progress_ms = dl_now(d);
 	dl_sender_reload(d, c);
+	dl_fence_check(d, c, dl_now(d));	/* the store may hold it now */
 	log_info("channel %s: took back our messages %llu..%llu from %s",
 	    c->idhex, (unsigned long long)before + 1,
 	    (unsigned long long)top, c->peer);

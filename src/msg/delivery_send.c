@@ -469,7 +469,7 @@ assign_room(const struct dl_channel *c)
 {
 	size_t room;
 
-	if (c->active < 0 || !c->synced || c->nheld != 0 ||
+	if (c->active < 0 || !c->synced || dl_assign_blocked(c) ||
 	    c->assigned - c->receipted >= DELIVERY_WINDOW)
 		return 0;
 	room = DELIVERY_WINDOW - (size_t)(c->assigned - c->receipted);
@@ -635,6 +635,35 @@ copy_heads_early(struct delivery *d, struct dl_channel *c,
 }
 
 /*
+ * Before an early send: notes that our chain may leave up to seq before it
+ * is stored (io.note_ahead: the next start fences the channel while that
+ * is past its store, delivery_fence). false: not noted (logged once), so
+ * nothing of the group leaves before its commit.
+ */
+static bool
+note_ahead(struct delivery *d, struct dl_channel *c, uint64_t seq)
+{
+	int r;
+
+	if (d->io.note_ahead == NULL || seq <= c->noted)
+		return true;
+	if ((r = d->io.note_ahead(d->io.ctx, c->id, seq)) != 0) {
+		if (!c->note_err)
+			log_warn("channel %s: cannot note what is sent ahead "
+			    "of the store (%s): messages go only after their "
+			    "commit until it can", c->idhex, err_str(r));
+		c->note_err = true;
+		return false;
+	}
+	if (c->note_err)
+		log_info("channel %s: the sent-ahead note is written again; "
+		    "the early send goes on", c->idhex);
+	c->note_err = false;
+	c->noted = seq;
+	return true;
+}
+
+/*
  * The early send (docs/delivery.md, "Group commit"): what subs_direct put
  * in a channel's chain goes on the wire from memory, MSGs in seq order and
  * the head, before the rest of the transaction (the audit, the head's and
@@ -668,7 +697,9 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 		bool with_h = false;
 		if (!took[i])
 			continue;
-		for (uint8_t p = 0; p <= 3; p++)
+		/* nothing leaves before the commit unless it is noted */
+		for (uint8_t p = note_ahead(d, c, heads[i].seq) ? 0 : 4;
+		    p <= 3; p++)
 			for (sb = list; sb != NULL; sb = sb->next) {
 				if (sb->ch != i || !sb->direct ||
 				    sb->precedence != p || c->sent + 1 != sb->seq)
@@ -1248,7 +1279,7 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 			}
 		}
 		if (c->assigned - c->receipted >= DELIVERY_WINDOW ||
-		    c->nheld != 0)
+		    dl_assign_blocked(c))
 			return;
 		/* Nothing queued: no assignment to try (c->queued counts
 		 * every message queued through the engine, and is read back

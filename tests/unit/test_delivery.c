@@ -50,6 +50,8 @@ struct node {
 	uint64_t drops;
 	uint64_t alarms;		/* io.alarm calls */
 	char alarm[1024];		/* the last one's kind: text */
+	uint64_t noted;			/* io.note_ahead's last seq */
+	bool note_fails;		/* io.note_ahead refuses */
 };
 
 static uint8_t chan[32];
@@ -125,6 +127,19 @@ io_alarm(void *ctx, const uint8_t c[32], const char *kind, const char *text)
 	snprintf(x->alarm, sizeof x->alarm, "%s: %s", kind, text);
 }
 
+/* The sent-ahead note, kept in the node (the daemon's is a file). */
+static int
+io_note(void *ctx, const uint8_t c[32], uint64_t seq)
+{
+	struct node *x = ctx;
+
+	(void)c;
+	if (x->note_fails)
+		return ERR_IO;
+	x->noted = seq;
+	return 0;
+}
+
 static uint64_t
 io_now(void *ctx)
 {
@@ -161,7 +176,7 @@ static void
 engine_start(struct node *x)
 {
 	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
-	    NULL, NULL, io_alarm };
+	    NULL, NULL, io_alarm, io_note };
 	int self = x == &nb;
 
 	if (x->s == NULL && store_open(&x->s, ":memory:") != 0)
@@ -1563,6 +1578,208 @@ test_doubt_late_on_slow_path(void)
 }
 
 /*
+ * North "crashes" between an early send and its commit: the commit fails
+ * (injected) and the engine is freed with its store still failing, so
+ * the message is in neither store and the held copy is gone, as after a
+ * kill. The note (io.note_ahead) says seq 1 may have left. Two paths;
+ * path 0 was down, so the records went on path 1, which is slow: south's
+ * session there is still up with them on the way. After the restart path
+ * 0 comes up first and south's SYNC on it says it holds nothing. With the
+ * fence (delivery_fence) the next message is not given seq 1: it waits.
+ * Then (late) the old records reach south, which stores them and
+ * receipts seq 1: north takes its message back, the fence ends, and the
+ * next message goes as seq 2. Without the fence it took seq 1 and south,
+ * on the late records, found north's chain forked.
+ */
+static void
+test_fence_after_crash(void)
+{
+	char path[] = "/tmp/parley-test-fence-XXXXXX";
+	struct rec slow[8];
+	size_t nslow = 0;
+	struct delivery_stats st;
+	struct answers a;
+	struct seen sn;
+	uint64_t alarms = na.alarms + nb.alarms;
+	long mark = log_mark();
+
+	file_store(&na, path);
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	delivery_path_change(na.d, chan, 0, false);
+	delivery_path_change(nb.d, chan, 0, false);
+	run(1000000);			/* synced on path 1 */
+	memset(&a, 0, sizeof a);
+	na.noted = 0;
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
+	    false, NULL, answer, &a), 0);
+	store_fail_writes(100);
+	delivery_pump(na.d);
+	CHECK_INT((int)na.noted, 1);	/* noted before it left */
+	while (pab.head < pab.tail && nslow < 8)
+		slow[nslow++] = pab.q[pab.head++ % QCAP];
+	CHECK_INT((int)nslow, 2);	/* MSG and HEAD */
+	CHECK_INT(slow[0].type, DELIVERY_REC_MSG);
+	CHECK_INT(slow[0].path, 1);
+	delivery_free(na.d);		/* the crash: nothing stored */
+	na.d = NULL;
+	store_fail_writes(0);
+	CHECK_INT(own_held(), 0);
+	/* the restart: path 0 comes up; south's path 1 session (the old
+	 * one, its records on the way) is still up */
+	engine_start(&na);
+	delivery_fence(na.d, 0, na.noted, 3000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.fence_seq, 1);
+	CHECK(st.fence_until_ms == clock_ms + 3000);
+	CHECK(log_since(mark, "the last run may have sent our chain up to seq "
+	    "1 before storing it"));
+	delivery_path_change(na.d, chan, 0, true);
+	delivery_path_change(nb.d, chan, 0, true);
+	run(1000000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK(st.synced);		/* south's SYNC came: holds nothing */
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
+	    &a), 0);
+	delivery_pump(na.d);
+	run(1000000);
+	ticks(10);			/* 1 s of the 3 */
+	CHECK_INT(a.n, 2);
+	CHECK_INT(a.r[0], ERR_DOUBT);	/* the first, before the crash */
+	CHECK_INT(a.r[1], 0);		/* queued, not in the chain */
+	CHECK_INT(own_held(), 0);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.queued, 1);
+	CHECK_INT((int)st.fence_seq, 1);
+	/* the slow path's records arrive at last */
+	for (size_t i = 0; i < nslow; i++) {
+		delivery_record(nb.d, chan, 1, slow[i].type, slow[i].b,
+		    slow[i].n);
+		free(slow[i].b);
+	}
+	run(1000000);
+	ticks(3);
+	CHECK(log_since(mark, "took back our messages 1..1 from south"));
+	CHECK(log_since(mark, "all that the last run may have sent: the fence "
+	    "after the crash ends"));
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	CHECK(!log_since(mark, "chain forks"));
+	CHECK(!log_since(mark, "diverge"));
+	CHECK_INT(own_held(), 2);
+	CHECK_INT(received(&nb, 0, &sn), 2);
+	CHECK_INT(sn.bad, 0);
+	CHECK(chain_body_at(&na, 0, 1, doubt_body));
+	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
+	CHECK(chain_body_at(&na, 0, 2, "after"));
+	CHECK(chain_body_at(&nb, 0, 2, "after"));
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.fence_seq, 0);
+	CHECK_INT((int)st.receipted, 2);
+	engines_stop(false);
+	npaths = 1;
+	unlink_store(path);
+}
+
+/*
+ * The same crash, but the records never reach south (lost with the
+ * process): the fence holds the next message for its whole time, then
+ * north asks for south's SYNC again and the message takes seq 1. A
+ * fence at or below the store's end (a note the commit caught up with)
+ * holds nothing. And a note that cannot be written keeps the group off
+ * the wire until its commit: a failed commit then leaves nothing in
+ * doubt (a plain failure, nothing sent, nothing held).
+ */
+static void
+test_fence_times_out(void)
+{
+	char path[] = "/tmp/parley-test-fence2-XXXXXX";
+	struct delivery_stats st;
+	struct answers a;
+	struct seen sn;
+	long mark = log_mark();
+	uint64_t start;
+
+	file_store(&na, path);
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"lost", 4, false, NULL, answer,
+	    &a), 0);
+	store_fail_writes(100);
+	delivery_pump(na.d);
+	CHECK_INT((int)na.noted, 1);
+	delivery_free(na.d);
+	na.d = NULL;
+	store_fail_writes(0);
+	pipe_clear(&pab);		/* lost with the process */
+	pipe_clear(&pba);
+	engine_start(&na);
+	start = clock_ms;
+	delivery_fence(na.d, 0, na.noted, 3000);
+	delivery_path_change(na.d, chan, 0, true);
+	run(1000000);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"next", 4, false, NULL, answer,
+	    &a), 0);
+	delivery_pump(na.d);
+	run(1000000);
+	while (clock_ms + 100 < start + 3000)
+		ticks(1);
+	CHECK_INT(own_held(), 0);	/* nothing before the time */
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.fence_seq, 1);
+	ticks(3);
+	CHECK(log_since(mark, "no record of the last run can reach south any "
+	    "more"));
+	CHECK_INT(own_held(), 1);
+	CHECK(chain_body_at(&na, 0, 1, "next"));
+	CHECK_INT(received(&nb, 0, &sn), 1);
+	CHECK(chain_body_at(&nb, 0, 1, "next"));
+	/* a note the store caught up with: no fence */
+	delivery_free(na.d);
+	engine_start(&na);
+	delivery_fence(na.d, 0, 1, 3000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.fence_seq, 0);
+	delivery_path_change(na.d, chan, 0, true);
+	delivery_path_change(nb.d, chan, 0, true);	/* a new session */
+	run(1000000);
+	/* the note fails: nothing leaves before the commit */
+	na.note_fails = true;
+	memset(&a, 0, sizeof a);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"kept", 4, false, NULL, answer,
+	    &a), 0);
+	store_fail_writes(100);
+	delivery_pump(na.d);
+	store_fail_writes(0);
+	CHECK_INT(a.n, 1);
+	CHECK(a.r[0] != 0 && a.r[0] != ERR_DOUBT);
+	CHECK(pab.head == pab.tail);	/* nothing went */
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.held_first, 0);
+	CHECK(log_since(mark, "cannot note what is sent ahead of the store"));
+	/* and once it works, the early send goes again */
+	na.note_fails = false;
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"kept", 4, false, NULL, answer,
+	    &a), 0);
+	delivery_pump(na.d);
+	run(1000000);
+	CHECK_INT(a.n, 2);
+	CHECK_INT(a.r[1], 0);
+	CHECK_INT((int)na.noted, 2);
+	CHECK(chain_body_at(&nb, 0, 2, "kept"));
+	engines_stop(false);
+	unlink_store(path);
+}
+
+/*
  * While a failed group's message is held, nothing new takes its seq: the
  * store fails for the held message's next try but works for the next
  * group's commit, which queues its message instead of taking seq 1; the
@@ -2696,6 +2913,8 @@ main(void)
 	RUN(test_no_receipt_for_unstored_run);
 	RUN(test_restored_peer_tail_resent);
 	RUN(test_failed_sync_not_resurrected);
+	RUN(test_fence_after_crash);
+	RUN(test_fence_times_out);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);

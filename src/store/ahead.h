@@ -1,0 +1,54 @@
+/*
+ * ahead.h: the sent-ahead note (HOME/sent-ahead, docs/store.md "The
+ * sent-ahead note"): per channel, the highest seq of our chain that may
+ * have left this node before its commit (the group commit's early send,
+ * docs/delivery.md "Early send"). Written before each early send with one
+ * pwrite and no fsync: a killed process's page cache survives it, so the
+ * next start knows whether the last run may have sent past its store and
+ * fences the channel until that is settled (docs/delivery.md "After a
+ * crash"). A power cut may lose the latest writes (docs/store.md says
+ * what that leaves open); a graceful stop syncs the file.
+ *
+ * The file: a 16-byte magic ("parley-ahead v1\n") and up to
+ * STORE_AHEAD_SLOTS slots of 64 bytes: channel id (32), seq (8, big
+ * endian), BLAKE2b-128 of the 40 bytes before (16), zeros (8). An all-zero
+ * slot is free. Mode 0600.
+ */
+#ifndef PARLEY_STORE_AHEAD_H
+#define PARLEY_STORE_AHEAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+#define STORE_AHEAD_FILE "sent-ahead"	/* in the node home */
+#define STORE_AHEAD_SLOTS 256
+#define STORE_AHEAD_UNKNOWN UINT64_MAX	/* a slot or file that is damaged */
+
+struct store_ahead;
+
+/* Opens (creating, mode 0600) HOME/sent-ahead and reads it. A file of the
+ * wrong size or magic, or a slot whose check fails, is not an error: every
+ * channel (or that slot's) then reads as STORE_AHEAD_UNKNOWN, and *damaged
+ * (may be NULL) says so; the file is started afresh at the next write.
+ * ERR_IO (errno in the log line the caller writes), ERR_NOMEM. */
+int store_ahead_open(const char *home, struct store_ahead **out,
+    bool *damaged) WUR;
+void store_ahead_close(struct store_ahead *a);
+
+/* The seq noted for channel, 0 when none (never sent early, or a fresh
+ * file); STORE_AHEAD_UNKNOWN when the file or its slot was damaged. */
+uint64_t store_ahead_get(const struct store_ahead *a,
+    const uint8_t channel[STORE_ID_LEN]);
+
+/* Notes seq for channel: one pwrite of its slot, no fsync. ERR_FULL: no
+ * slot free (STORE_AHEAD_SLOTS channels noted); ERR_IO. */
+int store_ahead_put(struct store_ahead *a,
+    const uint8_t channel[STORE_ID_LEN], uint64_t seq) WUR;
+
+/* fdatasync of the file (a graceful stop). ERR_IO. */
+int store_ahead_sync(struct store_ahead *a) WUR;
+
+#endif
