@@ -603,7 +603,7 @@ messages_open(const char *home, const struct keys *k,
 	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm,
 	    dm_hold, dm_flush, dm_alarm, dm_note_ahead };
 	bool damaged = false;
-	uint64_t eff;
+	uint64_t eff, hb;
 	int r;
 
 	/* before SQLite's first use, which it must precede */
@@ -652,7 +652,9 @@ messages_open(const char *home, const struct keys *k,
 	 * a failure: docs/delivery.md "After a crash") */
 	if ((r = store_ahead_open(home, &dm->ahead, &damaged)) != 0)
 		log_error("cannot open %s/%s: %s: messages leave only after "
-		    "their commit", home, STORE_AHEAD_FILE, strerror(errno));
+		    "their commit, and every channel waits as after a crash "
+		    "(what the last run noted is unknown)", home,
+		    STORE_AHEAD_FILE, strerror(errno));
 	else if (damaged)
 		log_warn("%s/%s is damaged: every channel it names waits as "
 		    "after a crash (docs/store.md, \"The sent-ahead note\")",
@@ -672,13 +674,15 @@ messages_open(const char *home, const struct keys *k,
 			return r;
 		}
 		/* the peer's link closes a session silent for
-		 * LINK_DEAD_INTERVALS intervals: one more for its timer and
-		 * a record on the way */
-		if (dm->ahead != NULL)
-			delivery_fence(dm->dl, delivery_channel_count(dm->dl) -
-			    1, store_ahead_get(dm->ahead, ags[i].id),
-			    (LINK_DEAD_INTERVALS + 1) * (uint64_t)(heartbeat_ms ?
-			    heartbeat_ms : ags[i].heartbeat_s * 1000u));
+		 * LINK_DEAD_INTERVALS intervals, of the agreement's or of
+		 * its override (taken as ours at most): one more for its
+		 * timer and a record on the way */
+		hb = ags[i].heartbeat_s * 1000u;
+		if (heartbeat_ms > hb)
+			hb = heartbeat_ms;
+		delivery_fence(dm->dl, delivery_channel_count(dm->dl) - 1,
+		    dm->ahead != NULL ? store_ahead_get(dm->ahead, ags[i].id) :
+		    UINT64_MAX, (LINK_DEAD_INTERVALS + 1) * hb);
 	}
 	if ((r = checkpoint_set_new(dm->dl, k, ags, n, &io,
 	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps)) != 0)

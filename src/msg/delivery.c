@@ -370,7 +370,8 @@ delivery_stats(struct delivery *d, size_t i, struct delivery_stats *st)
 	}
 	if (c->fence_seq != 0) {
 		st->fence_seq = c->fence_seq;
-		st->fence_until_ms = c->fence_from_ms + c->fence_ms;
+		st->fence_until_ms = dl_now(d) + (c->fence_ms -
+		    c->fence_elapsed_ms);
 	}
 	return 0;
 }
@@ -386,7 +387,8 @@ delivery_fence(struct delivery *d, size_t i, uint64_t seq, uint64_t wait_ms)
 	if (seq == 0 || (seq != UINT64_MAX && seq <= c->assigned))
 		return;			/* all it may have sent is stored */
 	c->fence_seq = seq;
-	c->fence_from_ms = dl_now(d);
+	c->fence_seen_ms = dl_now(d);
+	c->fence_elapsed_ms = 0;
 	c->fence_ms = wait_ms;
 	if (seq != UINT64_MAX)
 		c->noted = seq;		/* the note holds it already */
@@ -398,8 +400,8 @@ delivery_fence(struct delivery *d, size_t i, uint64_t seq, uint64_t wait_ms)
 		    (unsigned long long)seq);
 	log_warn("channel %s: the last run may have sent our chain up to %s "
 	    "before storing it (this store ends at seq %llu; it stopped "
-	    "between an early send and its commit, or with messages held): "
-	    "nothing new is sent until %s is heard to hold them or for "
+	    "between an early send and its commit, or with messages held, or "
+	    "this store was restored from a backup): nothing new is sent until %s is heard to hold them or for "
 	    "%llu s, so that no record of the last run still on its way "
 	    "meets a new message at its seq", c->idhex, upto,
 	    (unsigned long long)c->assigned, c->peer,
@@ -411,8 +413,11 @@ dl_fence_check(struct delivery *d, struct dl_channel *c, uint64_t now)
 {
 	if (c->fence_seq == 0)
 		return;
-	if (now < c->fence_from_ms)
-		c->fence_from_ms = now;		/* the clock stepped back */
+	if (now > c->fence_seen_ms)
+		c->fence_elapsed_ms += now - c->fence_seen_ms <
+		    DL_FENCE_STEP_MS ? now - c->fence_seen_ms :
+		    DL_FENCE_STEP_MS;
+	c->fence_seen_ms = now;
 	if (c->fence_seq != UINT64_MAX && c->assigned >= c->fence_seq) {
 		log_info("channel %s: this store holds our chain up to seq "
 		    "%llu, all that the last run may have sent: the fence "
@@ -423,17 +428,26 @@ dl_fence_check(struct delivery *d, struct dl_channel *c, uint64_t now)
 			d->io.wake(d->io.ctx);
 		return;
 	}
-	if (now - c->fence_from_ms < c->fence_ms)
+	if (c->fence_elapsed_ms < c->fence_ms)
 		return;
 	log_info("channel %s: no record of the last run can reach %s any "
 	    "more (its sessions have been silent past the limit): the fence "
-	    "after the crash ends; new messages go after %s's next SYNC",
-	    c->idhex, c->peer, c->peer);
+	    "after the crash ends; the sessions start again, and new "
+	    "messages go after %s's SYNC on a new one", c->idhex, c->peer,
+	    c->peer);
 	c->fence_seq = 0;
-	/* a SYNC answered now tells all the peer took of the last run */
 	c->synced = false;
-	if (c->active >= 0 && c->rec == NULL)
-		dl_send_sync(d, c, true);
+	if (d->io.drop == NULL) {
+		if (c->active >= 0 && c->rec == NULL)
+			dl_send_sync(d, c, true);
+		return;
+	}
+	/* a SYNC the peer sent before now may still be on its way: it does
+	 * not say what it took of the last run since */
+	for (unsigned p = 0; p < c->npaths; p++)
+		if (c->up[p])
+			d->io.drop(d->io.ctx, c->id, p, "the fence after a "
+			    "crash ends: a fresh SYNC");
 }
 
 /* --- the pump and the tick ------------------------------------------- */

@@ -67,9 +67,12 @@ struct dl_channel {
 	uint64_t noted;
 	bool note_err;
 	/* After a crash (delivery_fence): nothing new is assigned until the
-	 * store holds fence_seq or fence_ms have passed since fence_from_ms
-	 * (moved down with a clock stepped back); 0: no fence. */
-	uint64_t fence_seq, fence_from_ms, fence_ms;
+	 * store holds fence_seq or fence_ms have passed; 0: no fence. The
+	 * time is counted from the clock's steps between two checks, each
+	 * taken as at most DL_FENCE_STEP_MS (the ticks come every 250 ms),
+	 * so a wall clock stepped forward or back neither ends it early nor
+	 * holds it for ever: fence_seen_ms is the last clock read. */
+	uint64_t fence_seq, fence_ms, fence_elapsed_ms, fence_seen_ms;
 	/* The peer's receipt taken (verified, c->receipted), not yet in the
 	 * store: it goes in with the next group's transaction, or alone at
 	 * the next tick (rc_store). */
@@ -193,8 +196,12 @@ dl_assign_blocked(const struct dl_channel *c)
 
 /* delivery.c */
 uint64_t dl_now(const struct delivery *d);
-/* Lifts the fence once the store holds its seq, or once its time is out
- * (then the peer's SYNC is asked for again and must come first). */
+#define DL_FENCE_STEP_MS 1000
+/* Lifts the fence once the store holds its seq, or once its time is out:
+ * then every session of the channel ends (io.drop), so that the SYNC
+ * that comes first is one the peer sent on a new session, after anything
+ * of the last run reached it (a SYNC it sent before, still on its way,
+ * must not count). */
 void dl_fence_check(struct delivery *d, struct dl_channel *c, uint64_t now);
 int dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f,
     size_t n);

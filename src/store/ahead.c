@@ -3,12 +3,15 @@
  *
  * NOTES
  * 1. The whole file is read once at open and kept in memory (at most
- *    16 + 256 * 64 bytes); each put writes its channel's slot alone, so a
+ *    64 + 256 * 64 bytes); each put writes its channel's slot alone, so a
  *    put costs one pwrite into the page cache.
- * 2. A slot is 64 bytes at offset 16 + 64 k: a pwrite of it never crosses
- *    a page, so a killed process leaves it whole; the check catches a slot
- *    torn by a power cut, which is then read as unknown (a fence by time,
- *    the safe side).
+ * 2. A slot is 64 bytes at offset 64 + 64 k: a pwrite of it never crosses
+ *    a page (nor a 512-byte sector), so a killed process leaves it whole;
+ *    the check catches a slot torn by a power cut, which is then read as
+ *    unknown (a fence by time, the safe side).
+ * 4. Whatever cannot be read for sure (a read error, a short or odd size,
+ *    another magic) is damaged, never "nothing noted": a note may be
+ *    lost only to a power cut (docs/store.md).
  * 3. A damaged file is written afresh (magic, then each slot as it is
  *    put) at the first put; until then its channels read as unknown.
  */
@@ -23,8 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "parley-ahead v1\n"
+#define MAGIC "parley-ahead v1\n"	/* then zeros to HEAD_LEN */
 #define MAGIC_LEN 16
+#define HEAD_LEN 64
 #define SLOT_LEN 64
 #define CHECK_LEN 16
 
@@ -77,22 +81,28 @@ slot_decode(const uint8_t in[SLOT_LEN], struct slot *s)
 static void
 read_all(struct store_ahead *a)
 {
-	uint8_t buf[MAGIC_LEN + STORE_AHEAD_SLOTS * SLOT_LEN + 1];
+	uint8_t buf[HEAD_LEN + STORE_AHEAD_SLOTS * SLOT_LEN + 1];
 	size_t got = 0;
-	ssize_t k;
+	ssize_t k = 0;
 
-	while (got < sizeof buf && (k = pread(a->fd, buf + got,
-	    sizeof buf - got, (off_t)got)) > 0)
-		got += (size_t)k;
+	while (got < sizeof buf && ((k = pread(a->fd, buf + got,
+	    sizeof buf - got, (off_t)got)) > 0 || (k < 0 && errno == EINTR)))
+		if (k > 0)
+			got += (size_t)k;
+	if (k < 0) {
+		a->damaged = true;	/* NOTES 4 */
+		return;
+	}
 	if (got == 0)
 		return;			/* a fresh file */
-	if (got < MAGIC_LEN || got > MAGIC_LEN + STORE_AHEAD_SLOTS *
-	    SLOT_LEN || (got - MAGIC_LEN) % SLOT_LEN != 0 ||
-	    memcmp(buf, MAGIC, MAGIC_LEN) != 0) {
+	if (got < HEAD_LEN || got > HEAD_LEN + STORE_AHEAD_SLOTS *
+	    SLOT_LEN || (got - HEAD_LEN) % SLOT_LEN != 0 ||
+	    memcmp(buf, MAGIC, MAGIC_LEN) != 0 ||
+	    !sodium_is_zero(buf + MAGIC_LEN, HEAD_LEN - MAGIC_LEN)) {
 		a->damaged = true;
 		return;
 	}
-	for (size_t off = MAGIC_LEN; off < got; off += SLOT_LEN) {
+	for (size_t off = HEAD_LEN; off < got; off += SLOT_LEN) {
 		struct slot s;
 		int r = slot_decode(buf + off, &s);
 		if (r == 0 && off + SLOT_LEN == got)
@@ -120,7 +130,9 @@ store_ahead_open(const char *home, struct store_ahead **out, bool *damaged)
 	snprintf(path, sizeof path, "%s/%s", home, STORE_AHEAD_FILE);
 	if ((a->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) < 0) {
+		int e = errno;
 		free(a);
+		errno = e;
 		return ERR_IO;
 	}
 	read_all(a);
@@ -191,9 +203,12 @@ store_ahead_put(struct store_ahead *a, const uint8_t channel[STORE_ID_LEN],
 		a->damaged = false;
 		a->n = 0;
 	}
-	if (a->n == 0 && (r = write_at(a->fd, (const uint8_t *)MAGIC,
-	    MAGIC_LEN, 0)) != 0)	/* a fresh file */
-		return r;
+	if (a->n == 0) {		/* a fresh file: its head */
+		uint8_t head[HEAD_LEN] = { 0 };
+		memcpy(head, MAGIC, MAGIC_LEN);
+		if ((r = write_at(a->fd, head, HEAD_LEN, 0)) != 0)
+			return r;
+	}
 	for (i = 0; i < a->n; i++)
 		if (!a->slot[i].unknown && memcmp(a->slot[i].channel, channel,
 		    STORE_ID_LEN) == 0)
@@ -206,7 +221,7 @@ store_ahead_put(struct store_ahead *a, const uint8_t channel[STORE_ID_LEN],
 			return ERR_FULL;
 	}
 	slot_encode(b, channel, seq);
-	if ((r = write_at(a->fd, b, SLOT_LEN, (off_t)(MAGIC_LEN +
+	if ((r = write_at(a->fd, b, SLOT_LEN, (off_t)(HEAD_LEN +
 	    i * SLOT_LEN))) != 0)
 		return r;
 	memcpy(a->slot[i].channel, channel, STORE_ID_LEN);

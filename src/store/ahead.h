@@ -9,10 +9,10 @@
  * crash"). A power cut may lose the latest writes (docs/store.md says
  * what that leaves open); a graceful stop syncs the file.
  *
- * The file: a 16-byte magic ("parley-ahead v1\n") and up to
- * STORE_AHEAD_SLOTS slots of 64 bytes: channel id (32), seq (8, big
- * endian), BLAKE2b-128 of the 40 bytes before (16), zeros (8). An all-zero
- * slot is free. Mode 0600.
+ * The file: a 64-byte head (the magic "parley-ahead v1\n", then zeros)
+ * and up to STORE_AHEAD_SLOTS slots of 64 bytes: channel id (32), seq (8,
+ * big endian), BLAKE2b-128 of the 40 bytes before (16), zeros (8). An
+ * all-zero slot is free. Mode 0600.
  */
 #ifndef PARLEY_STORE_AHEAD_H
 #define PARLEY_STORE_AHEAD_H
@@ -30,10 +30,11 @@
 struct store_ahead;
 
 /* Opens (creating, mode 0600) HOME/sent-ahead and reads it. A file of the
- * wrong size or magic, or a slot whose check fails, is not an error: every
- * channel (or that slot's) then reads as STORE_AHEAD_UNKNOWN, and *damaged
- * (may be NULL) says so; the file is started afresh at the next write.
- * ERR_IO (errno in the log line the caller writes), ERR_NOMEM. */
+ * wrong size or magic, a read error, or a slot whose check fails, is not
+ * an error: every channel (or every one without an intact slot) then
+ * reads as STORE_AHEAD_UNKNOWN, and *damaged (may be NULL) says so; the
+ * file is started afresh at the next write. ERR_IO (errno says why: the
+ * caller then knows nothing of what the last run noted), ERR_NOMEM. */
 int store_ahead_open(const char *home, struct store_ahead **out,
     bool *damaged) WUR;
 void store_ahead_close(struct store_ahead *a);

@@ -73,11 +73,13 @@ test_put_reopen_get(void)
 	CHECK(store_ahead_get(a, c2) == 1ull << 40);
 	/* the layout of docs/store.md: magic, then 64-byte slots */
 	CHECK_INT(stat(file, &st), 0);
-	CHECK_INT(st.st_size, 16 + 2 * 64);
+	CHECK_INT(st.st_size, 64 + 2 * 64);
 	fd = open(file, O_RDONLY);
 	CHECK_INT(pread(fd, b, 16, 0), 16);
 	CHECK_MEM(b, "parley-ahead v1\n", 16);
-	CHECK_INT(pread(fd, b, 8, 16 + 32), 8);
+	CHECK_INT(pread(fd, b, 16, 16), 16);
+	CHECK(sodium_is_zero(b, 16));
+	CHECK_INT(pread(fd, b, 8, 64 + 32), 8);
 	CHECK_MEM(b, "\0\0\0\0\0\0\0\x09", 8);
 	close(fd);
 	store_ahead_close(a);
@@ -101,7 +103,7 @@ test_damage_reads_unknown(void)
 	/* slot 1 torn (its seq's last byte): c2 and any channel without a
 	 * slot of its own read as unknown, c1 as noted */
 	store_ahead_close(a);
-	poke(16 + 64 + 39, &x, 1);
+	poke(64 + 64 + 39, &x, 1);
 	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
 	CHECK(damaged);
 	CHECK_INT(store_ahead_get(a, c1), 5);
@@ -125,9 +127,18 @@ test_damage_reads_unknown(void)
 	CHECK(!damaged);
 	CHECK_INT(store_ahead_get(a, c2), 8);
 	CHECK_INT(store_ahead_get(a, c1), 0);
+	/* a head that is not all magic and zeros */
+	store_ahead_close(a);
+	poke(40, "Y", 1);
+	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
+	CHECK(damaged);
+	CHECK(store_ahead_get(a, c2) == STORE_AHEAD_UNKNOWN);
+	CHECK_INT(store_ahead_put(a, c2, 8), 0);
+	a = reopen(a, &damaged);
+	CHECK(!damaged);
 	/* a size that is no whole number of slots */
 	store_ahead_close(a);
-	poke(16 + 64 + 5, "", 1);
+	poke(64 + 64 + 5, "", 1);
 	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
 	CHECK(damaged);
 	CHECK(store_ahead_get(a, c2) == STORE_AHEAD_UNKNOWN);

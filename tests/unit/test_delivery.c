@@ -1486,6 +1486,53 @@ unlink_store(const char *path)
 	unlink(side);
 }
 
+/* Drops what x's engine sent on path p (records into a session that is
+ * gone: the dead process's). */
+static void
+drop_path(struct pipe *q, unsigned p)
+{
+	struct rec *keep = malloc(QCAP * sizeof *keep);
+	size_t n = 0;
+
+	if (keep == NULL)
+		abort();
+	while (q->head < q->tail) {
+		struct rec r = q->q[q->head++ % QCAP];
+		if (r.path == p)
+			free(r.b);
+		else
+			keep[n++] = r;
+	}
+	for (size_t i = 0; i < n; i++)
+		q->q[q->tail++ % QCAP] = keep[i];
+	free(keep);
+}
+
+/* North ended its sessions (io.drop: the daemon's link closes them; the
+ * memory wire only counts) and a new one comes up on its active path:
+ * what was on the wire is lost, both sides see the path go down and up.
+ * South's other paths go down (silent past the link's limit). */
+static void
+sessions_renew(void)
+{
+	struct delivery_stats st;
+
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	pipe_clear(&pab);
+	pipe_clear(&pba);
+	for (unsigned p = 0; p < npaths; p++) {
+		delivery_path_change(na.d, chan, p, false);
+		delivery_path_change(nb.d, chan, p, false);
+	}
+	if (st.active_path >= 0) {
+		delivery_path_change(na.d, chan, (unsigned)st.active_path,
+		    true);
+		delivery_path_change(nb.d, chan, (unsigned)st.active_path,
+		    true);
+	}
+	run(1000000);
+}
+
 /*
  * The fork a failed commit after an early send could cause
  * (docs/delivery.md, "Early send"). Two paths; north's commit fails after
@@ -1600,7 +1647,7 @@ test_fence_after_crash(void)
 	struct delivery_stats st;
 	struct answers a;
 	struct seen sn;
-	uint64_t alarms = na.alarms + nb.alarms;
+	uint64_t alarms = na.alarms + nb.alarms, drops;
 	long mark = log_mark();
 
 	file_store(&na, path);
@@ -1654,17 +1701,27 @@ test_fence_after_crash(void)
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.queued, 1);
 	CHECK_INT((int)st.fence_seq, 1);
-	/* the slow path's records arrive at last */
+	/* the slow path's records arrive at last; south's receipt goes
+	 * back on that session, to the dead process */
 	for (size_t i = 0; i < nslow; i++) {
 		delivery_record(nb.d, chan, 1, slow[i].type, slow[i].b,
 		    slow[i].n);
 		free(slow[i].b);
 	}
+	drop_path(&pba, 1);
 	run(1000000);
+	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
+	CHECK_INT(own_held(), 0);	/* north does not know yet */
+	/* the fence's time: north ends its sessions; the new ones SYNC,
+	 * south's names seq 1, north takes it back */
+	drops = na.drops;
+	ticks(20);
+	CHECK(na.drops > drops);
+	CHECK(log_since(mark, "no record of the last run can reach south any "
+	    "more"));
+	sessions_renew();
 	ticks(3);
 	CHECK(log_since(mark, "took back our messages 1..1 from south"));
-	CHECK(log_since(mark, "all that the last run may have sent: the fence "
-	    "after the crash ends"));
 	CHECK_INT(na.alarms + nb.alarms, alarms);
 	CHECK(!log_since(mark, "chain forks"));
 	CHECK(!log_since(mark, "diverge"));
@@ -1700,7 +1757,7 @@ test_fence_times_out(void)
 	struct answers a;
 	struct seen sn;
 	long mark = log_mark();
-	uint64_t start;
+	uint64_t start, drops;
 
 	file_store(&na, path);
 	engines_start();
@@ -1733,9 +1790,12 @@ test_fence_times_out(void)
 	CHECK_INT(own_held(), 0);	/* nothing before the time */
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.fence_seq, 1);
+	drops = na.drops;
 	ticks(3);
 	CHECK(log_since(mark, "no record of the last run can reach south any "
 	    "more"));
+	CHECK(na.drops > drops);	/* the sessions end */
+	sessions_renew();
 	CHECK_INT(own_held(), 1);
 	CHECK(chain_body_at(&na, 0, 1, "next"));
 	CHECK_INT(received(&nb, 0, &sn), 1);
@@ -1777,6 +1837,142 @@ test_fence_times_out(void)
 	CHECK(chain_body_at(&nb, 0, 2, "kept"));
 	engines_stop(false);
 	unlink_store(path);
+}
+
+/*
+ * The fence's time runs out while a SYNC south sent before the last
+ * run's records reached it is still on its way (review finding): south's
+ * path 0 comes back at 2.9 s and its SYNC ("holds nothing") leaves; at
+ * 2.95 s the old records reach south on the old path-1 session (stored;
+ * its receipt goes to the dead process); at 3 s the fence's time is
+ * out. That SYNC must not count: north ends its sessions at the time-out
+ * (so it is lost with its session, as the daemon's link drops it), and
+ * the SYNC on the new session names seq 1, which north takes back. Had
+ * the old SYNC counted, north gave seq 1 to a new message: a fork.
+ */
+static void
+test_fence_stale_sync(void)
+{
+	char path[] = "/tmp/parley-test-fence3-XXXXXX";
+	struct rec slow[8], sy;
+	size_t nslow = 0;
+	struct answers a;
+	uint64_t alarms = na.alarms + nb.alarms, start, drops;
+	long mark = log_mark();
+
+	file_store(&na, path);
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	delivery_path_change(na.d, chan, 0, false);
+	delivery_path_change(nb.d, chan, 0, false);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
+	    false, NULL, answer, &a), 0);
+	store_fail_writes(100);
+	delivery_pump(na.d);
+	while (pab.head < pab.tail && nslow < 8)
+		slow[nslow++] = pab.q[pab.head++ % QCAP];
+	CHECK_INT((int)nslow, 2);
+	delivery_free(na.d);		/* the crash */
+	na.d = NULL;
+	store_fail_writes(0);
+	engine_start(&na);
+	start = clock_ms;
+	delivery_fence(na.d, 0, na.noted, 3000);
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
+	    &a), 0);
+	delivery_pump(na.d);
+	while (clock_ms + 100 <= start + 2900) {
+		clock_ms += 100;
+		delivery_tick(na.d);
+	}
+	/* 2.9 s: path 0 back on both sides; south's SYNC on its way */
+	delivery_path_change(na.d, chan, 0, true);
+	delivery_path_change(nb.d, chan, 0, true);
+	drop_path(&pba, 1);
+	CHECK_INT((int)(pba.tail - pba.head), 1);
+	sy = pba.q[pba.head++ % QCAP];
+	CHECK_INT(sy.type, DELIVERY_REC_SYNC);
+	while (pab.head < pab.tail) {	/* north's SYNC reaches south */
+		struct rec r = pab.q[pab.head++ % QCAP];
+		delivery_record(nb.d, chan, r.path, r.type, r.b, r.n);
+		free(r.b);
+	}
+	/* 2.95 s: the old records reach south on the old path-1 session */
+	clock_ms = start + 2950;
+	for (size_t i = 0; i < nslow; i++) {
+		delivery_record(nb.d, chan, 1, slow[i].type, slow[i].b,
+		    slow[i].n);
+		free(slow[i].b);
+	}
+	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
+	drop_path(&pba, 1);		/* its receipt: to the dead process */
+	/* 3 s: the fence's time is out */
+	clock_ms = start + 3000;
+	drops = na.drops;
+	delivery_tick(na.d);
+	clock_ms = start + 3100;
+	if (na.drops > drops) {		/* the session ended: sy with it */
+		free(sy.b);
+		sessions_renew();
+	} else {			/* it still arrives */
+		delivery_record(na.d, chan, 0, sy.type, sy.b, sy.n);
+		free(sy.b);
+		run(1000000);
+	}
+	ticks(30);
+	CHECK(na.drops > drops);
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	CHECK(!log_since(mark, "chain forks"));
+	CHECK(!log_since(mark, "diverge"));
+	CHECK(chain_body_at(&na, 0, 1, doubt_body));
+	CHECK(chain_body_at(&na, 0, 2, "after"));
+	CHECK(chain_body_at(&nb, 0, 2, "after"));
+	engines_stop(false);
+	npaths = 1;
+	unlink_store(path);
+}
+
+/*
+ * The fence's time is counted in the clock's steps between checks, each
+ * taken as at most DL_FENCE_STEP_MS: a wall clock stepped an hour
+ * forward (NTP) does not end a 30 s fence (the peer's link counts its
+ * silence on a monotonic clock), nor does one stepped back hold it: it
+ * ends after about 30 s of ticks either way.
+ */
+static void
+test_fence_clock_steps(void)
+{
+	struct delivery_stats st;
+	struct answers a;
+	int n = 0;
+
+	memset(&a, 0, sizeof a);
+	engines_start();
+	delivery_fence(na.d, 0, 5, 30000);
+	clock_ms += 100;
+	delivery_tick(na.d);
+	clock_ms += 3600u * 1000u;	/* the step forward */
+	delivery_tick(na.d);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.fence_seq, 5);
+	CHECK(st.fence_until_ms > clock_ms + 27000);
+	clock_ms -= 7200u * 1000u;	/* and back, past where it began */
+	delivery_tick(na.d);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.fence_seq, 5);
+	while (st.fence_seq != 0 && n++ < 400) {
+		clock_ms += 250;
+		delivery_tick(na.d);
+		CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	}
+	CHECK_INT((int)st.fence_seq, 0);
+	CHECK(n >= 110 && n <= 120);	/* 27.5 .. 30 s of ticks */
+	engines_stop(false);
 }
 
 /*
@@ -2915,6 +3111,8 @@ main(void)
 	RUN(test_failed_sync_not_resurrected);
 	RUN(test_fence_after_crash);
 	RUN(test_fence_times_out);
+	RUN(test_fence_stale_sync);
+	RUN(test_fence_clock_steps);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
