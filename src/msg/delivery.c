@@ -401,9 +401,10 @@ delivery_fence(struct delivery *d, size_t i, uint64_t seq, uint64_t wait_ms)
 	log_warn("channel %s: the last run may have sent our chain up to %s "
 	    "before storing it (this store ends at seq %llu; it stopped "
 	    "between an early send and its commit, or with messages held, or "
-	    "this store was restored from a backup): nothing new is sent until %s is heard to hold them or for "
-	    "%llu s, so that no record of the last run still on its way "
-	    "meets a new message at its seq", c->idhex, upto,
+	    "this store was restored from a backup): nothing new is sent "
+	    "until %s is heard to hold them or for %llu s, so that no record "
+	    "of the last run still on its way meets a new message at its "
+	    "seq", c->idhex, upto,
 	    (unsigned long long)c->assigned, c->peer,
 	    (unsigned long long)(wait_ms + 999) / 1000);
 }
