@@ -476,7 +476,11 @@ delivery_tick(struct delivery *d)
 			d->io.wake(d->io.ctx);	/* what waited is assigned */
 		if (c->active < 0)
 			continue;
-		if (!c->synced && now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)
+		/* while fenced too: the peer's receipt of the last run's
+		 * records went back to the dead process's session; its SYNC
+		 * names them (then taken back: the fence ends) */
+		if ((!c->synced || c->fence_seq != 0) &&
+		    now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)
 			dl_send_sync(d, c, true);
 		/* what the peer holds: after it went back to a backup it
 		 * is below c->receipted */

@@ -22,7 +22,11 @@
  * (at once, or later: "outcome unknown"), and reaches south once even
  * when the records it first went in are stuck in a stopped relay; a full
  * store (store_max_pages) makes `parley send` fail with "store full" and
- * store nothing, and sending works again once the cap is lifted.
+ * store nothing, and sending works again once the cap is lifted; north
+ * killed right after an early send (debug_kill_after_early_send) whose
+ * records sit in a stopped relay holds its next message back (the
+ * fence) until south has them and north took them back, so the next
+ * message takes the next seq and the chains do not fork.
  *
  * Ports: 127.0.0.1, 18000-18999, a free block of 14 (ports.h). Kills
  * only its own children; removes its temporary directory; bounded by an
@@ -64,6 +68,7 @@
 
 static char tmpdir[] = "/tmp/parley-it-msg-XXXXXX";
 static pid_t pid_relay = -1;		/* tools/throttle, while one runs */
+static pid_t pid_relay1 = -1;		/* a second one, on path 1 */
 
 static void
 on_alarm(int sig)
@@ -79,6 +84,10 @@ on_alarm(int sig)
 	if (pid_relay > 0) {
 		kill(pid_relay, SIGCONT);
 		kill(pid_relay, SIGKILL);
+	}
+	if (pid_relay1 > 0) {
+		kill(pid_relay1, SIGCONT);
+		kill(pid_relay1, SIGKILL);
 	}
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
@@ -743,35 +752,70 @@ inbox_has(const char *text)
 	return n;
 }
 
-/*
- * Both daemons restarted with path 0 (south's first address) through
- * tools/throttle and path 1 direct; north dials both (north listens
- * elsewhere, so south's dials fail). knob: more of parleyd.conf for both
- * (a "key": value, pair and its comma). Returns once both paths are up
- * at north, path 0 active, synced and settled. relayed_pair_end stops
- * the relay and restarts the pair with the suite's conf.
- */
-static void
-relayed_pair(const char *knob)
+/* tools/throttle relaying 127.0.0.1:port to 127.0.0.1:upstream at full
+ * speed: its pid. */
+static pid_t
+relay_start(int port, int upstream)
 {
-	char cn[256], cs[256], bin[1100], a[2][16];
-	uint64_t t0;
+	char bin[1100], a[2][16];
+	pid_t pid;
 
-	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, %s\"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
-	    knob, port_base + 10, port_base + 11);
-	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, %s\"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
-	    knob, port_base + 12, port_base + 3);
-	stop_pair(cn, cs);
-	/* south's path-0 address -> the relay -> where south listens */
-	snprintf(a[0], sizeof a[0], "%d", port_base + 2);
-	snprintf(a[1], sizeof a[1], "%d", port_base + 12);
+	snprintf(a[0], sizeof a[0], "%d", port);
+	snprintf(a[1], sizeof a[1], "%d", upstream);
 	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
-	if ((pid_relay = fork()) == 0) {
+	if ((pid = fork()) == 0) {
 		execl(bin, "throttle", "100000000", a[0], a[1], (char *)NULL);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* A relay of relay_start's (pid_relay, pid_relay1) stopped and reaped. */
+static void
+relay_stop(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGCONT);
+	kill(*pid, SIGKILL);
+	reap(*pid, 2000);
+	*pid = -1;
+}
+
+/* A parleyd.conf of relayed_pairs': knob (a "key": value, pair and its
+ * comma), listening on 127.0.0.1 ports l0 and l1. */
+static void
+relayed_conf(char *buf, size_t cap, const char *knob, int l0, int l1)
+{
+	snprintf(buf, cap, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, %s\"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    knob, l0, l1);
+}
+
+/*
+ * Both daemons restarted with path 0 (south's first address) through
+ * tools/throttle (pid_relay) and path 1 direct, or with both1 through a
+ * second relay too (pid_relay1); north dials both (north listens
+ * elsewhere, so south's dials fail). kn, ks: more of north's and south's
+ * parleyd.conf (a "key": value, pair and its comma each). Returns once
+ * both paths are up at north, path 0 active, synced and settled.
+ * relayed_pair_end stops the relays and restarts the pair with the
+ * suite's conf.
+ */
+static void
+relayed_pairs(const char *kn, const char *ks, bool both1)
+{
+	char cn[512], cs[512];
+	uint64_t t0;
+
+	relayed_conf(cn, sizeof cn, kn, port_base + 10, port_base + 11);
+	relayed_conf(cs, sizeof cs, ks, port_base + 12, port_base +
+	    (both1 ? 13 : 3));
+	stop_pair(cn, cs);
+	/* south's path-0 address -> the relay -> where south listens */
+	pid_relay = relay_start(port_base + 2, port_base + 12);
+	if (both1)
+		pid_relay1 = relay_start(port_base + 3, port_base + 13);
 	CHECK(start(&pid_s, home_s, log_s));
 	CHECK(start(&pid_n, home_n, log_n));
 	CHECK(wait_synced(15000));
@@ -786,13 +830,18 @@ relayed_pair(const char *knob)
 	CHECK(wait_settled(30000));
 }
 
+/* relayed_pairs with path 1 direct and knob in both confs. */
+static void
+relayed_pair(const char *knob)
+{
+	relayed_pairs(knob, knob, false);
+}
+
 static void
 relayed_pair_end(void)
 {
-	kill(pid_relay, SIGCONT);
-	kill(pid_relay, SIGKILL);
-	reap(pid_relay, 2000);
-	pid_relay = -1;
+	relay_stop(&pid_relay);
+	relay_stop(&pid_relay1);
 	restart_pair(conf, conf);
 	CHECK(wait_synced(15000));
 }
@@ -1078,6 +1127,187 @@ test_doubt_late_on_slow_path(void)
 	relayed_pair_end();
 }
 
+/* The seq of the message whose first line is text among south's newest
+ * 50 in its inbox: -1 when none, -2 when several. */
+static long long
+inbox_seq(const char *text)
+{
+	json_t *r = call(home_s, json_pack("{s:s, s:i}", "cmd", "inbox",
+	    "max", 50)), *m;
+	long long seq = -1;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "messages"), i, m)
+		if (json_string_value(json_object_get(m, "first_line")) &&
+		    strcmp(json_string_value(json_object_get(m, "first_line")),
+		    text) == 0)
+			seq = seq == -1 ? json_integer_value(json_object_get(m,
+			    "seq")) : -2;
+	json_decref(r);
+	return seq;
+}
+
+/* North's fence (status messages.fence): its seq, 0 when none, -1 when
+ * north does not answer. */
+static long long
+north_fence(void)
+{
+	json_t *m = msgs(home_n), *f;
+	long long seq;
+
+	if (m == NULL)
+		return -1;
+	f = json_object_get(m, "fence");
+	seq = f == NULL ? 0 : json_integer_value(json_object_get(f, "seq"));
+	json_decref(m);
+	return seq;
+}
+
+/*
+ * A crash between an early send and its commit (docs/delivery.md "After
+ * a crash"), between real daemons. Both paths go through relays
+ * (tools/throttle); heartbeat_ms 3000 at both sides (a silent session is
+ * closed after 6 s, the fence lasts 9). Path 0's relay is killed: path 1
+ * is active at both. North's receipt of a message from south is the last
+ * south hears on path 1; then path 1's relay is stopped (SIGSTOP: its
+ * connections stay open, nothing passes), and north sends one message and
+ * kills itself right after its early send (debug_kill_after_early_send
+ * 1), before the commit: the records, seq N of north's chain, sit in the
+ * stopped relay, and north's store ends at N-1. North restarts without
+ * the knob and path 0's relay comes back: path 0 is up at both, the
+ * lowest, so south's active path, and south's SYNC on it says it holds
+ * north's chain up to N-1. North is fenced (status FENCED,
+ * messages.fence at seq N): a message sent now stays queued. Path 1's
+ * relay goes on while south's old path-1 session is still up: south
+ * stores the old seq N. North's fence ends (by its time: south's receipt
+ * goes back on the old session, to the dead process, so north hears of
+ * seq N from the SYNC it asks for then), north takes seq N back from
+ * south and the queued message takes N+1. Both stores then hold the same
+ * chains, each message once (chain_check); nothing refused, no
+ * chain-forked alert at either side. Without the fence the queued
+ * message took seq N at once, and the old records met it at south:
+ * refused, and a chain-forked alert against north.
+ */
+static void
+test_crash_after_early_send(void)
+{
+	static const char hb[] = "\"heartbeat_ms\": 3000, ";
+	static const uint8_t acked_n[2] = { 1, 1 }, acked_s[1] = { 1 };
+	struct chain_want want[2] = {
+		{ "crash n2s", acked_n, NULL, 2, 0 },
+		{ "crash s2n", acked_s, NULL, 1, 1 },
+	};
+	const char *first = "crash n2s 0", *next = "crash n2s 1";
+	char kn[256], cn[512], out[8192], shown[128];
+	int forks_s = alerts_of("chain-forked"), forks_n, st, back, ended[2];
+	long long n, refused;
+	uint64_t t0, t_stop, t_start, t_cont, t_in = 0, t_end = 0;
+
+	forks_n = count_in("alerts --json", home_n, "chain-forked");
+	back = lines_in(log_n, "took back our messages");
+	ended[0] = lines_in(log_n, "all that the last run may have sent");
+	ended[1] = lines_in(log_n, "no record of the last run can reach");
+	snprintf(kn, sizeof kn, "%s\"debug_kill_after_early_send\": 1, ", hb);
+	relayed_pairs(kn, hb, true);
+	refused = msg_field(home_s, "refused");
+
+	/* path 0 down at both sides: its relay gone */
+	relay_stop(&pid_relay);
+	t0 = now_ms();
+	while ((msg_field(home_n, "active_path") != 1 ||
+	    msg_field(home_s, "active_path") != 1) && now_ms() - t0 < 15000)
+		usleep(50000);
+	CHECK_INT(msg_field(home_n, "active_path"), 1);
+	CHECK_INT(msg_field(home_s, "active_path"), 1);
+	CHECK(wait_synced(15000));
+	/* north's receipt of it: the last south hears on path 1 before its
+	 * relay stops (south's 6 s of silence count from there) */
+	CHECK_INT(send_text(home_s, "crash s2n 0", "routine", NULL, 0), 1);
+	CHECK(wait_settled(15000));
+	n = msg_field(home_n, "assigned") + 1;
+
+	/* north dies right after its early send of seq n, unanswered */
+	CHECK(pid_relay1 > 0);
+	if (pid_relay1 > 0)
+		kill(pid_relay1, SIGSTOP);
+	t_stop = now_ms();
+	CHECK_INT(send_text(home_n, first, "routine", NULL, 0), -1);
+	st = reap(pid_n, 10000);
+	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	if (st == -1)
+		kill9(&pid_n);		/* it did not kill itself */
+	pid_n = -1;
+
+	/* restarted without the knob; path 0 comes back, south's active */
+	relayed_conf(cn, sizeof cn, hb, port_base + 10, port_base + 11);
+	CHECK(write_conf(home_n, cn) == 0);
+	pid_relay = relay_start(port_base + 2, port_base + 12);
+	t_start = now_ms();
+	CHECK(start(&pid_n, home_n, log_n));
+	while ((msg_field(home_s, "active_path") != 0 ||
+	    msg_field(home_n, "active_path") != 0 || !wait_synced(0)) &&
+	    now_ms() - t_start < 15000)
+		usleep(20000);
+	CHECK_INT(msg_field(home_s, "active_path"), 0);
+	CHECK(wait_synced(0));
+	CHECK_INT(msg_field(home_n, "assigned"), n - 1);
+	CHECK_INT(north_fence(), n);
+	CHECK_INT(parley(out, sizeof out, "status --home %s", home_n), 0);
+	snprintf(shown, sizeof shown, "FENCED: the last run may have sent our "
+	    "messages up to seq %lld", n);
+	CHECK_CONTAINS(out, shown);
+	/* a message sent now waits: it would take seq n */
+	CHECK_INT(send_text(home_n, next, "routine", NULL, 0), 1);
+	usleep(500000);
+	CHECK_INT(msg_field(home_n, "queued"), 1);
+	CHECK_INT(msg_field(home_n, "assigned"), n - 1);
+	CHECK_INT(msg_field(home_s, "received"), n - 1);
+
+	/* the old records go on, to south's old path-1 session */
+	CHECK_INT(path_up(home_s, NULL, 1), 1);
+	if (pid_relay1 > 0)
+		kill(pid_relay1, SIGCONT);
+	t_cont = now_ms();
+	while ((t_in == 0 || t_end == 0) && now_ms() - t_cont < 30000) {
+		if (t_in == 0 && inbox_seq(first) != -1)
+			t_in = now_ms();
+		if (t_end == 0 && north_fence() == 0)
+			t_end = now_ms();
+		usleep(20000);
+	}
+	CHECK(t_in != 0 && t_end != 0);
+	CHECK(wait_settled(30000));
+	CHECK_INT(inbox_seq(first), n);
+	CHECK_INT(inbox_seq(next), n + 1);
+	CHECK_INT(msg_field(home_n, "assigned"), n + 1);
+	CHECK_INT(count_in("log", home_n, first), 1);
+	CHECK_INT(lines_in(log_n, "took back our messages"), back + 1);
+	CHECK_INT(alerts_of("chain-forked"), forks_s);
+	CHECK_INT(count_in("alerts --json", home_n, "chain-forked"), forks_n);
+	CHECK_INT(msg_field(home_s, "refused"), refused);
+	printf("  seq %lld sent early, then north killed; at south %lld ms "
+	    "after its relay went on (%lld ms after it stopped); north's "
+	    "fence ended %lld ms after its restart (%s); '%s' seq %lld; "
+	    "south refused %lld\n", n, t_in ? (long long)(t_in - t_cont) :
+	    -1, t_in ? (long long)(t_in - t_stop) : -1, t_end ? (long long)
+	    (t_end - t_start) : -1,
+	    lines_in(log_n, "all that the last run may have sent") >
+	    ended[0] ? "the store held it" : lines_in(log_n, "no record of "
+	    "the last run can reach") > ended[1] ? "time out" : "?", next,
+	    inbox_seq(next), msg_field(home_s, "refused") - refused);
+
+	/* both chains whole and the same at both sides */
+	relay_stop(&pid_relay);
+	relay_stop(&pid_relay1);
+	stop_pair(conf, conf);
+	want[0].min = (size_t)n + 1;
+	chain_check(home_n, home_s, ag.id, want);
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+}
+
 /*
  * A peer whose signed receipt claims our chain far past our store (here a
  * SYNC "from north" whose receipt says it holds south's chain up to seq
@@ -1182,6 +1412,7 @@ main(void)
 	RUN(test_full_disk);
 	RUN(test_store_fails_after_send);
 	RUN(test_doubt_late_on_slow_path);
+	RUN(test_crash_after_early_send);
 	RUN(test_false_claim_shown);
 	RUN(test_stores_agree);
 	kill9(&pid_n);		/* before the logs are read */
