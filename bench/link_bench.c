@@ -41,6 +41,7 @@
 #include "link/handshake.h"
 #include "link/link_int.h"
 #include "../tests/integration/ports.h"
+#include "../tests/integration/kill_pid.h"
 
 #define NCHAN 64		/* channels for the idle-session measurement */
 #define FLOOD 5000
@@ -101,7 +102,7 @@ static void
 stop_all(void)
 {
 	for (int i = 0; i < nkids; i++) {
-		kill(kids[i], SIGTERM);
+		kill_pid(kids[i], SIGTERM);
 		waitpid(kids[i], NULL, 0);
 	}
 	nkids = 0;

@@ -76,9 +76,9 @@ on_alarm(int sig)
 
 	(void)sig;
 	if (pid_n > 0)
-		kill(pid_n, SIGKILL);
+		kill_pid(pid_n, SIGKILL);
 	if (pid_s > 0)
-		kill(pid_s, SIGKILL);
+		kill_pid(pid_s, SIGKILL);
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
 }

@@ -178,7 +178,8 @@ print_fence(json_t *f, const char *peer)
 	    "until_ms")) / 1000);
 	json_t *seq = json_object_get(f, "seq");
 	struct tm tm;
-	char when[32] = "?", upto[48] = "an unknown seq (the note is damaged)";
+	char when[32] = "?", upto[64] = "an unknown seq (the note is damaged "
+	    "or unreadable)";
 
 	if (gmtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);

@@ -382,7 +382,7 @@ void
 delivery_fence(struct delivery *d, size_t i, uint64_t seq, uint64_t wait_ms)
 {
 	struct dl_channel *c = d->ch[i];
-	char upto[48];
+	char upto[64];
 
 	if (seq == 0 || (seq != UINT64_MAX && seq <= c->assigned))
 		return;			/* all it may have sent is stored */
@@ -394,7 +394,7 @@ delivery_fence(struct delivery *d, size_t i, uint64_t seq, uint64_t wait_ms)
 		c->noted = seq;		/* the note holds it already */
 	if (seq == UINT64_MAX)
 		snprintf(upto, sizeof upto, "an unknown seq (the note is "
-		    "damaged)");
+		    "damaged or unreadable)");
 	else
 		snprintf(upto, sizeof upto, "seq %llu",
 		    (unsigned long long)seq);
@@ -444,11 +444,19 @@ dl_fence_check(struct delivery *d, struct dl_channel *c, uint64_t now)
 		return;
 	}
 	/* a SYNC the peer sent before now may still be on its way: it does
-	 * not say what it took of the last run since */
-	for (unsigned p = 0; p < c->npaths; p++)
+	 * not say what it took of the last run since (the highest path
+	 * first: no SYNC on a path about to be dropped too) */
+	for (unsigned p = c->npaths; p-- > 0;)
 		if (c->up[p])
 			d->io.drop(d->io.ctx, c->id, p, "the fence after a "
 			    "crash ends: a fresh SYNC");
+}
+
+uint64_t
+dl_fence_ask_ms(const struct dl_channel *c)
+{
+	return c->fence_ms / 4 > DELIVERY_SYNC_RETRY_MS ? c->fence_ms / 4 :
+	    DELIVERY_SYNC_RETRY_MS;
 }
 
 /* --- the pump and the tick ------------------------------------------- */
@@ -476,11 +484,15 @@ delivery_tick(struct delivery *d)
 			d->io.wake(d->io.ctx);	/* what waited is assigned */
 		if (c->active < 0)
 			continue;
-		/* while fenced too: the peer's receipt of the last run's
-		 * records went back to the dead process's session; its SYNC
-		 * names them (then taken back: the fence ends) */
-		if ((!c->synced || c->fence_seq != 0) &&
-		    now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)
+		if (!c->synced && now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)
+			dl_send_sync(d, c, true);
+		/* while fenced, now and then: the peer's receipt of the last
+		 * run's late records went back to the dead process's
+		 * session; its SYNC names them (taken back: the fence ends).
+		 * Not every 2 s: each SYNC sends the peer back to what we
+		 * hold, so it sends its run in flight again. */
+		else if (c->fence_seq != 0 && now - c->sync_ms >=
+		    dl_fence_ask_ms(c))
 			dl_send_sync(d, c, true);
 		/* what the peer holds: after it went back to a backup it
 		 * is below c->receipted */

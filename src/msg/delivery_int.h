@@ -203,6 +203,9 @@ uint64_t dl_now(const struct delivery *d);
  * of the last run reached it (a SYNC it sent before, still on its way,
  * must not count). */
 void dl_fence_check(struct delivery *d, struct dl_channel *c, uint64_t now);
+/* How often a fenced channel asks for the peer's SYNC: a quarter of the
+ * fence's time, at least DELIVERY_SYNC_RETRY_MS. */
+uint64_t dl_fence_ask_ms(const struct dl_channel *c);
 int dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f,
     size_t n);
 void dl_pend_drop(struct dl_channel *c);

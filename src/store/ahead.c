@@ -9,11 +9,11 @@
  *    a page (nor a 512-byte sector), so a killed process leaves it whole;
  *    the check catches a slot torn by a power cut, which is then read as
  *    unknown (a fence by time, the safe side).
- * 4. Whatever cannot be read for sure (a read error, a short or odd size,
- *    another magic) is damaged, never "nothing noted": a note may be
- *    lost only to a power cut (docs/store.md).
- * 3. A damaged file is written afresh (magic, then each slot as it is
+ * 3. A damaged file is written afresh (its head, then each slot as it is
  *    put) at the first put; until then its channels read as unknown.
+ * 4. Whatever cannot be read for sure (a read error, a short or odd size,
+ *    another head, an all-zero slot: the writer never writes one, so it
+ *    is a write a power cut lost) is damaged, never "nothing noted".
  */
 #include "store/ahead.h"
 
@@ -57,7 +57,7 @@ slot_encode(uint8_t out[SLOT_LEN], const uint8_t channel[STORE_ID_LEN],
 	    STORE_ID_LEN + 8, NULL, 0);
 }
 
-/* 1: a good slot, 0: free (all zero), -1: damaged. */
+/* 1: a good slot, -1: damaged (an all-zero one too: NOTES 4). */
 static int
 slot_decode(const uint8_t in[SLOT_LEN], struct slot *s)
 {
@@ -65,7 +65,7 @@ slot_decode(const uint8_t in[SLOT_LEN], struct slot *s)
 
 	memset(s, 0, sizeof *s);
 	if (sodium_is_zero(in, SLOT_LEN))
-		return 0;
+		return -1;
 	memcpy(s->channel, in, STORE_ID_LEN);
 	crypto_generichash(check, CHECK_LEN, in, STORE_ID_LEN + 8, NULL, 0);
 	if (sodium_memcmp(check, in + STORE_ID_LEN + 8, CHECK_LEN) != 0 ||
@@ -104,15 +104,11 @@ read_all(struct store_ahead *a)
 	}
 	for (size_t off = HEAD_LEN; off < got; off += SLOT_LEN) {
 		struct slot s;
-		int r = slot_decode(buf + off, &s);
-		if (r == 0 && off + SLOT_LEN == got)
-			break;
-		/* a free slot inside, or a damaged one: the slot is kept
-		 * (its place), its channel unknown when the check failed */
+		/* a damaged slot keeps its place; its channel is unknown */
 		memset(&a->slot[a->n], 0, sizeof a->slot[a->n]);
-		if (r == 1)
+		if (slot_decode(buf + off, &s) == 1)
 			a->slot[a->n] = s;
-		else if (r < 0)
+		else
 			a->slot[a->n].unknown = true;
 		a->n++;
 	}

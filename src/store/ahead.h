@@ -11,8 +11,9 @@
  *
  * The file: a 64-byte head (the magic "parley-ahead v1\n", then zeros)
  * and up to STORE_AHEAD_SLOTS slots of 64 bytes: channel id (32), seq (8,
- * big endian), BLAKE2b-128 of the 40 bytes before (16), zeros (8). An
- * all-zero slot is free. Mode 0600.
+ * big endian), BLAKE2b-128 of the 40 bytes before (16), zeros (8). The
+ * file ends after its last slot (an all-zero slot is a lost write, read
+ * as damaged). Mode 0600.
  */
 #ifndef PARLEY_STORE_AHEAD_H
 #define PARLEY_STORE_AHEAD_H

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/hex.h"
+#include "kill_pid.h"
 #include "ctl/ctl.h"
 
 #ifndef DAEMON_LOG_LEVEL
@@ -83,7 +84,7 @@ static DU_UNUSED void
 kill9(pid_t *pid)
 {
 	if (*pid > 0) {
-		kill(*pid, SIGKILL);
+		kill_pid(*pid, SIGKILL);
 		reap(*pid, 5000);
 		*pid = -1;
 	}
@@ -94,9 +95,9 @@ static DU_UNUSED void
 stop(pid_t *pid)
 {
 	if (*pid > 0) {
-		kill(*pid, SIGTERM);
+		kill_pid(*pid, SIGTERM);
 		if (reap(*pid, 5000) == -1) {
-			kill(*pid, SIGKILL);
+			kill_pid(*pid, SIGKILL);
 			reap(*pid, 5000);
 		}
 		*pid = -1;

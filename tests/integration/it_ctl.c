@@ -276,7 +276,7 @@ test_second_daemon(void)
 	st = reap(p2, 5000);
 	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	if (st == -1) {
-		kill(p2, SIGKILL);
+		kill_pid(p2, SIGKILL);
 		reap(p2, 1000);
 	}
 	CHECK(file_has(log2, "another parleyd is running"));
@@ -291,7 +291,7 @@ test_stop(void)
 	struct stat sb;
 	int st;
 
-	kill(pid, SIGTERM);
+	kill_pid(pid, SIGTERM);
 	st = reap(pid, 5000);
 	pid = -1;
 	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -320,7 +320,7 @@ test_bad_conf(void)
 		pid_t p = spawn(home, log2);
 		st = reap(p, 5000);
 		if (st == -1) {
-			kill(p, SIGKILL);
+			kill_pid(p, SIGKILL);
 			reap(p, 1000);
 		}
 		CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
@@ -414,7 +414,7 @@ test_expiry(void)
 		json_decref(j);
 		pclose(p);
 	}
-	kill(pid, SIGTERM);
+	kill_pid(pid, SIGTERM);
 	reap(pid, 5000);
 	pid = -1;
 }
@@ -1031,7 +1031,7 @@ main(void)
 	RUN(test_raw_refused);
 	RUN(test_raw_held_and_large);
 	if (pid > 0) {
-		kill(pid, SIGKILL);
+		kill_pid(pid, SIGKILL);
 		reap(pid, 2000);
 	}
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -196,9 +196,9 @@ on_alarm(int sig)
 
 	(void)sig;
 	if (pid_n > 0)
-		kill(pid_n, SIGKILL);
+		kill_pid(pid_n, SIGKILL);
 	if (pid_s > 0)
-		kill(pid_s, SIGKILL);
+		kill_pid(pid_s, SIGKILL);
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
 }
@@ -415,7 +415,7 @@ test_sigterm_pending(void)
 
 	/* A new lookup has just started (its query seen). */
 	CHECK(wait_lookups(NAME_SLOW, n + 1, 25000));
-	kill(pid_n, SIGTERM);
+	kill_pid(pid_n, SIGTERM);
 	st = reap(pid_n, 10000);
 	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	if (st != -1)

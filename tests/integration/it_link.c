@@ -68,12 +68,12 @@ static void
 kill_all(void)
 {
 	if (pid_n > 0) {
-		kill(pid_n, SIGKILL);
+		kill_pid(pid_n, SIGKILL);
 		reap(pid_n, 2000);
 		pid_n = -1;
 	}
 	if (pid_s > 0) {
-		kill(pid_s, SIGKILL);
+		kill_pid(pid_s, SIGKILL);
 		reap(pid_s, 2000);
 		pid_s = -1;
 	}
@@ -87,9 +87,9 @@ on_alarm(int sig)
 
 	(void)sig;
 	if (pid_n > 0)
-		kill(pid_n, SIGKILL);
+		kill_pid(pid_n, SIGKILL);
 	if (pid_s > 0)
-		kill(pid_s, SIGKILL);
+		kill_pid(pid_s, SIGKILL);
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
 }
@@ -701,7 +701,7 @@ test_kill9(void)
 	uint64_t t0 = now_ms();
 	long long ms;
 
-	kill(pid_n, SIGKILL);
+	kill_pid(pid_n, SIGKILL);
 	reap(pid_n, 2000);
 	pid_n = -1;
 	ms = wait_up_since(home_s, 0, t0, 3 * HEARTBEAT_MS);
@@ -723,12 +723,12 @@ test_silent_peer(void)
 
 	/* timed from the stop: down within three intervals (the rule is
 	 * two intervals of silence, docs/link.md 4.1) */
-	kill(pid_n, SIGSTOP);
+	kill_pid(pid_n, SIGSTOP);
 	ms = wait_up_since(home_s, 0, t0, 3 * HEARTBEAT_MS);
 	CHECK(ms >= 0);
 	printf("  SIGSTOP: south saw both paths down after %lld ms\n", ms);
 	CHECK(log_has(log_s, "silent for", NULL));
-	kill(pid_n, SIGCONT);
+	kill_pid(pid_n, SIGCONT);
 	CHECK(wait_up(home_n, 2, 10000) >= 0);
 	CHECK(wait_up(home_s, 2, 10000) >= 0);
 }
@@ -740,7 +740,7 @@ stop_clean(pid_t *pid, const char *home)
 	struct stat sb;
 	int st;
 
-	kill(*pid, SIGTERM);
+	kill_pid(*pid, SIGTERM);
 	st = reap(*pid, 5000);
 	*pid = -1;
 	snprintf(sock, sizeof sock, "%s/%s", home, CTL_SOCKET_NAME);
@@ -933,7 +933,7 @@ test_duplicate_rule(void)
 	CHECK_INT(dup_bool(home_s, "up"), 1);
 	CHECK(stop_clean(&pid_n, home_n));
 	CHECK(stop_clean(&pid_s, home_s));
-	kill(gate, SIGKILL);
+	kill_pid(gate, SIGKILL);
 	reap(gate, 2000);
 	hex_encode(fullid, ag_dup.id, AGREEMENT_ID_LEN);
 	snprintf(path, sizeof path, "%s/channels/%s.agreement", home_n, fullid);

@@ -26,7 +26,9 @@
  * killed right after an early send (debug_kill_after_early_send) whose
  * records sit in a stopped relay holds its next message back (the
  * fence) until south has them and north took them back, so the next
- * message takes the next seq and the chains do not fork.
+ * message takes the next seq and the chains do not fork; when those
+ * records are lost instead, the fence runs its time, the sessions start
+ * again, and the next message takes the seq.
  *
  * Ports: 127.0.0.1, 18000-18999, a free block of 14 (ports.h). Kills
  * only its own children; removes its temporary directory; bounded by an
@@ -78,16 +80,16 @@ on_alarm(int sig)
 
 	(void)sig;
 	if (pid_n > 0)
-		kill(pid_n, SIGKILL);
+		kill_pid(pid_n, SIGKILL);
 	if (pid_s > 0)
-		kill(pid_s, SIGKILL);
+		kill_pid(pid_s, SIGKILL);
 	if (pid_relay > 0) {
-		kill(pid_relay, SIGCONT);
-		kill(pid_relay, SIGKILL);
+		kill_pid(pid_relay, SIGCONT);
+		kill_pid(pid_relay, SIGKILL);
 	}
 	if (pid_relay1 > 0) {
-		kill(pid_relay1, SIGCONT);
-		kill(pid_relay1, SIGKILL);
+		kill_pid(pid_relay1, SIGCONT);
+		kill_pid(pid_relay1, SIGKILL);
 	}
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
@@ -612,8 +614,8 @@ test_forged_checkpoints(void)
 static void
 stop_pair(const char *cn, const char *cs)
 {
-	kill(pid_n, SIGTERM);
-	kill(pid_s, SIGTERM);
+	kill_pid(pid_n, SIGTERM);
+	kill_pid(pid_s, SIGTERM);
 	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
 	pid_n = pid_s = -1;
 	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, cs) == 0);
@@ -640,13 +642,13 @@ test_flash_overtakes(void)
 	char text[64];
 
 	CHECK(wait_synced(15000));
-	kill(pid_s, SIGSTOP);
+	kill_pid(pid_s, SIGSTOP);
 	for (int k = 0; k < 1000; k++) {
 		snprintf(text, sizeof text, "routine %d", k);
 		ok += send_text(home_n, text, "routine", NULL, 0) == 1;
 	}
 	ok += send_text(home_n, "FLASH: sent last", "flash", NULL, 0) == 1;
-	kill(pid_s, SIGCONT);
+	kill_pid(pid_s, SIGCONT);
 	CHECK_INT(ok, 1001);
 	CHECK(wait_settled(60000));
 	r = call(home_n, json_pack("{s:s, s:i}", "cmd", "log", "max", 1100));
@@ -698,7 +700,7 @@ test_flash_slow_peer(void)
 	base = msg_field(home_n, "assigned");
 	/* Nothing passes while the backlog is queued (heartbeats are 10 s
 	 * apart here, so the link stays up); then 100 KB/s. */
-	kill(thr, SIGUSR1);
+	kill_pid(thr, SIGUSR1);
 	usleep(100000);
 	memset(text, '.', sizeof text - 1);
 	text[sizeof text - 1] = '\0';
@@ -711,7 +713,7 @@ test_flash_slow_peer(void)
 	    msg_field(home_n, "receipted") - base);
 	ok += send_text(home_n, "FLASH: sent last, slow peer", "flash", NULL,
 	    0) == 1;
-	kill(thr, SIGUSR1);
+	kill_pid(thr, SIGUSR1);
 	CHECK_INT(ok, 1001);
 	CHECK(wait_settled(60000));
 	r = call(home_s, json_pack("{s:s, s:i}", "cmd", "inbox", "max",
@@ -725,7 +727,7 @@ test_flash_slow_peer(void)
 	printf("  FLASH arrived as number %lld of 1001 at the slow peer\n",
 	    fseq - base);
 	CHECK(fseq > base && fseq - base < 500);
-	kill(thr, SIGKILL);
+	kill_pid(thr, SIGKILL);
 	reap(thr, 2000);
 	restart_pair(conf, conf);
 	CHECK(wait_synced(15000));
@@ -776,8 +778,8 @@ relay_stop(pid_t *pid)
 {
 	if (*pid <= 0)
 		return;
-	kill(*pid, SIGCONT);
-	kill(*pid, SIGKILL);
+	kill_pid(*pid, SIGCONT);
+	kill_pid(*pid, SIGKILL);
 	reap(*pid, 2000);
 	*pid = -1;
 }
@@ -868,7 +870,7 @@ test_flash_every_path(void)
 	relayed_pair("\"heartbeat_ms\": 15000, ");
 	refused = msg_field(home_s, "refused");
 
-	kill(pid_relay, SIGSTOP);
+	kill_pid(pid_relay, SIGSTOP);
 	t0 = now_ms();
 	CHECK_INT(send_text(home_n, text, "flash", NULL, 0), 1);
 	while (!(in = inbox_has(text) > 0) && now_ms() - t0 < 20000)
@@ -888,7 +890,7 @@ test_flash_every_path(void)
 	printf("  FLASH %s south's inbox %llu ms after the send; path 0 "
 	    "(stopped relay) up: %d\n", in ? "in" : "NOT in",
 	    (unsigned long long)took, path_up(home_n, NULL, 0));
-	kill(pid_relay, SIGCONT);
+	kill_pid(pid_relay, SIGCONT);
 
 	/* path 0 flows again: the repeat changes nothing */
 	CHECK(wait_settled(30000));
@@ -911,7 +913,7 @@ test_full_disk(void)
 	memset(big, 'f', 60000);
 	big[60000] = '\0';
 	CHECK(wait_settled(30000));
-	kill(pid_n, SIGTERM);
+	kill_pid(pid_n, SIGTERM);
 	CHECK(reap(pid_n, 10000) >= 0);
 	pid_n = -1;
 	snprintf(path, sizeof path, "%s/parley.db", home_n);
@@ -940,7 +942,7 @@ test_full_disk(void)
 	after = msg_field(home_n, "assigned") + msg_field(home_n, "queued");
 	CHECK_INT(after, before + fitted);
 	/* Room again: the cap lifted, a restart. */
-	kill(pid_n, SIGTERM);
+	kill_pid(pid_n, SIGTERM);
 	CHECK(reap(pid_n, 10000) >= 0);
 	pid_n = -1;
 	CHECK(write_conf(home_n, conf) == 0);
@@ -1099,7 +1101,7 @@ test_doubt_late_on_slow_path(void)
 	forks_n = count_in("alerts --json", home_n, "chain-forked");
 	relayed_pair("\"debug_inject\": true, ");
 
-	kill(pid_relay, SIGSTOP);
+	kill_pid(pid_relay, SIGSTOP);
 	for (int i = 0; i < 5 && sent == 1; i++) {
 		sent = send_failing(2, "in doubt on a slow path", i + 1,
 		    "routine", text, sizeof text, err, sizeof err);
@@ -1117,7 +1119,7 @@ test_doubt_late_on_slow_path(void)
 	CHECK_INT(inbox_has(text), 1);
 	printf("  '%s' and the next at south over path 1 %llu ms after the "
 	    "send\n", text, (unsigned long long)(now_ms() - t0));
-	kill(pid_relay, SIGCONT);
+	kill_pid(pid_relay, SIGCONT);
 	CHECK(wait_settled(60000));
 	CHECK_INT(inbox_has(text), 1);
 	CHECK_INT(inbox_has(after), 1);
@@ -1230,7 +1232,7 @@ test_crash_after_early_send(void)
 	/* north dies right after its early send of seq n, unanswered */
 	CHECK(pid_relay1 > 0);
 	if (pid_relay1 > 0)
-		kill(pid_relay1, SIGSTOP);
+		kill_pid(pid_relay1, SIGSTOP);
 	t_stop = now_ms();
 	CHECK_INT(send_text(home_n, first, "routine", NULL, 0), -1);
 	st = reap(pid_n, 10000);
@@ -1267,7 +1269,7 @@ test_crash_after_early_send(void)
 	/* the old records go on, to south's old path-1 session */
 	CHECK_INT(path_up(home_s, NULL, 1), 1);
 	if (pid_relay1 > 0)
-		kill(pid_relay1, SIGCONT);
+		kill_pid(pid_relay1, SIGCONT);
 	t_cont = now_ms();
 	while ((t_in == 0 || t_end == 0) && now_ms() - t_cont < 30000) {
 		if (t_in == 0 && inbox_seq(first) != -1)
@@ -1309,6 +1311,87 @@ test_crash_after_early_send(void)
 }
 
 /*
+ * The same crash, but the records of the last run are lost (path 1's
+ * relay killed with them while the new north comes up on path 0): south
+ * never holds seq n, so north's fence runs its whole time (3 heartbeat
+ * intervals: 9 s here), then north ends its sessions, and the SYNC on the
+ * new ones lets the queued message take seq n. Nothing forks, nothing is
+ * refused; the message north was killed sending (never answered) is in
+ * neither store.
+ */
+static void
+test_crash_records_lost(void)
+{
+	static const char hb[] = "\"heartbeat_ms\": 3000, ";
+	const char *first = "lost n2s 0", *next = "lost n2s 1";
+	char kn[256], cn[512];
+	int forks_s = alerts_of("chain-forked"), forks_n, st, ended;
+	long long n, refused;
+	uint64_t t0, t_start, t_end = 0, t_in = 0;
+
+	forks_n = count_in("alerts --json", home_n, "chain-forked");
+	ended = lines_in(log_n, "no record of the last run can reach");
+	snprintf(kn, sizeof kn, "%s\"debug_kill_after_early_send\": 1, ", hb);
+	relayed_pairs(kn, hb, true);
+	refused = msg_field(home_s, "refused");
+	relay_stop(&pid_relay);		/* path 0 down: path 1 active */
+	t0 = now_ms();
+	while ((msg_field(home_n, "active_path") != 1 ||
+	    msg_field(home_s, "active_path") != 1) && now_ms() - t0 < 15000)
+		usleep(50000);
+	CHECK(wait_synced(15000));
+	n = msg_field(home_n, "assigned") + 1;
+	/* north dies right after its early send of seq n into the stopped
+	 * relay, which is then killed with the records */
+	CHECK(pid_relay1 > 0);
+	kill_pid(pid_relay1, SIGSTOP);
+	CHECK_INT(send_text(home_n, first, "routine", NULL, 0), -1);
+	st = reap(pid_n, 10000);
+	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	if (st == -1)
+		kill9(&pid_n);
+	pid_n = -1;
+	relay_stop(&pid_relay1);
+	relayed_conf(cn, sizeof cn, hb, port_base + 10, port_base + 11);
+	CHECK(write_conf(home_n, cn) == 0);
+	pid_relay = relay_start(port_base + 2, port_base + 12);
+	t_start = now_ms();
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+	CHECK_INT(north_fence(), n);
+	CHECK_INT(send_text(home_n, next, "routine", NULL, 0), 1);
+	usleep(500000);
+	CHECK_INT(msg_field(home_n, "assigned"), n - 1);
+	while ((t_end == 0 || t_in == 0) && now_ms() - t_start < 40000) {
+		if (t_end == 0 && north_fence() == 0)
+			t_end = now_ms();
+		if (t_in == 0 && inbox_seq(next) != -1)
+			t_in = now_ms();
+		usleep(20000);
+	}
+	CHECK(t_end != 0 && t_in != 0);
+	CHECK(t_end - t_start >= 8000);	/* its whole time: 9 s */
+	CHECK(wait_settled(30000));
+	CHECK_INT(inbox_seq(first), -1);
+	CHECK_INT(inbox_seq(next), n);
+	CHECK_INT(count_in("log", home_n, first), 0);
+	CHECK_INT(lines_in(log_n, "no record of the last run can reach"),
+	    ended + 1);
+	CHECK_INT(alerts_of("chain-forked"), forks_s);
+	CHECK_INT(count_in("alerts --json", home_n, "chain-forked"), forks_n);
+	CHECK_INT(msg_field(home_s, "refused"), refused);
+	printf("  records of seq %lld lost with the relay: north's fence ended "
+	    "%lld ms after its restart (time out); '%s' at south as seq %lld "
+	    "%lld ms after the restart\n", n, (long long)(t_end - t_start),
+	    next, inbox_seq(next), (long long)(t_in - t_start));
+	relay_stop(&pid_relay);
+	stop_pair(conf, conf);
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+}
+
+/*
  * A peer whose signed receipt claims our chain far past our store (here a
  * SYNC "from north" whose receipt says it holds south's chain up to seq
  * 1,000,000, handed to south while the real north is stopped, SIGSTOP):
@@ -1337,7 +1420,7 @@ test_false_claim_shown(void)
 	rc.time_ms = now_ms();
 	CHECK_INT(chain_receipt_sign(&rc, &k_n), 0);
 	CHECK_INT(delivery_sync_encode(&rc, false, rec, sizeof rec, &n), 0);
-	kill(pid_n, SIGSTOP);
+	kill_pid(pid_n, SIGSTOP);
 	CHECK(inject(DELIVERY_REC_SYNC, rec, n));
 	CHECK(wait_log(log_s, "north holds our chain up to seq 1000000",
 	    "asking for ours back", 5000));
@@ -1362,7 +1445,7 @@ test_false_claim_shown(void)
 	usleep(500000);
 	CHECK_INT(msg_field(home_s, "queued"), 1);
 	/* the real north's word ends it; the held message goes */
-	kill(pid_n, SIGCONT);
+	kill_pid(pid_n, SIGCONT);
 	CHECK(wait_log(log_s, "north now holds our chain up to seq",
 	    "no longer taking it back", 15000));
 	CHECK(wait_settled(15000));
@@ -1383,8 +1466,8 @@ test_stores_agree(void)
 		{ "s2n", acked[1], NULL, N_EACH * 2, N_EACH },
 	};
 
-	kill(pid_n, SIGTERM);
-	kill(pid_s, SIGTERM);
+	kill_pid(pid_n, SIGTERM);
+	kill_pid(pid_s, SIGTERM);
 	CHECK(reap(pid_n, 10000) >= 0);
 	CHECK(reap(pid_s, 10000) >= 0);
 	pid_n = pid_s = -1;
@@ -1413,6 +1496,7 @@ main(void)
 	RUN(test_store_fails_after_send);
 	RUN(test_doubt_late_on_slow_path);
 	RUN(test_crash_after_early_send);
+	RUN(test_crash_records_lost);
 	RUN(test_false_claim_shown);
 	RUN(test_stores_agree);
 	kill9(&pid_n);		/* before the logs are read */

@@ -73,9 +73,9 @@ on_alarm(int sig)
 
 	(void)sig;
 	if (pid_n > 0)
-		kill(pid_n, SIGKILL);
+		kill_pid(pid_n, SIGKILL);
 	if (pid_s > 0)
-		kill(pid_s, SIGKILL);
+		kill_pid(pid_s, SIGKILL);
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
 }
@@ -461,7 +461,7 @@ test_start_and_socket_modes(void)
 	status = reap(pid, 10000);
 	CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0);
 	if (status == -1) {
-		kill(pid, SIGKILL);
+		kill_pid(pid, SIGKILL);
 		reap(pid, 2000);
 	}
 	CHECK(file_has(blog, "roles.json", 100));
@@ -544,14 +544,14 @@ test_sighup_reload(void)
 	json_t *r;
 
 	CHECK_INT(write_file(home_n, "roles.json", "{\"version\": 7}"), 0);
-	kill(pid_n, SIGHUP);
+	kill_pid(pid_n, SIGHUP);
 	CHECK(file_has(log_n, "SIGHUP: ", 5000));
 	r = ok_as(DUTY, home_n, json_pack("{s:s}", "cmd", "whoami"));
 	CHECK_STR(r ? json_string_value(json_object_get(r, "name")) : "",
 	    "Maj. Aster");
 	json_decref(r);
 	CHECK_INT(write_roles(home_n, "Maj. Aster (north duty)"), 0);
-	kill(pid_n, SIGHUP);
+	kill_pid(pid_n, SIGHUP);
 	CHECK(file_has(log_n, "roles reloaded", 5000));
 	r = ok_as(DUTY, home_n, json_pack("{s:s}", "cmd", "whoami"));
 	CHECK_STR(r ? json_string_value(json_object_get(r, "name")) : "",
@@ -993,7 +993,7 @@ test_clean_exit(void)
 
 	for (int i = 0; i < 2; i++) {
 		int st;
-		kill(*pids[i], SIGTERM);
+		kill_pid(*pids[i], SIGTERM);
 		st = reap(*pids[i], 10000);
 		CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		if (st == -1)

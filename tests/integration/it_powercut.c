@@ -76,9 +76,9 @@ on_alarm(int sig)
 
 	(void)sig;
 	if (pid_n > 0)
-		kill(pid_n, SIGKILL);
+		kill_pid(pid_n, SIGKILL);
 	if (pid_s > 0)
-		kill(pid_s, SIGKILL);
+		kill_pid(pid_s, SIGKILL);
 	(void)!write(1, msg, sizeof msg - 1);
 	_exit(1);
 }
@@ -286,7 +286,7 @@ test_power_cuts(void)
 			    false));
 		}
 		usleep((useconds_t)delay * 1000);
-		kill(*pids[v], SIGKILL);
+		kill_pid(*pids[v], SIGKILL);
 		CHECK(reap(*pids[v], 5000) >= 0);
 		*pids[v] = -1;
 		kills[v]++;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "kill_pid.h"
 
 static char build[1024] = "build";	/* where parley, parleyd are */
 static char out[1 << 20];		/* the last sh() output */
@@ -80,7 +81,7 @@ stop(int i, bool hard)
 
 	if (pids[i] <= 0)
 		return;
-	kill(pids[i], hard ? SIGKILL : SIGTERM);
+	kill_pid(pids[i], hard ? SIGKILL : SIGTERM);
 	for (int k = 0; k < 500; k++) {
 		if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
 			pids[i] = -1;
@@ -88,7 +89,7 @@ stop(int i, bool hard)
 		}
 		usleep(10000);
 	}
-	kill(pids[i], SIGKILL);
+	kill_pid(pids[i], SIGKILL);
 	waitpid(pids[i], &st, 0);
 	pids[i] = -1;
 }

@@ -146,6 +146,29 @@ test_damage_reads_unknown(void)
 	unlink(file);
 }
 
+/* An all-zero slot (the file grew, its write lost to a power cut) is no
+ * free slot: a channel without an intact slot of its own is unknown. */
+static void
+test_zero_slot_unknown(void)
+{
+	struct store_ahead *a = NULL;
+	uint8_t c1[STORE_ID_LEN], c2[STORE_ID_LEN], zero[64] = { 0 };
+	bool damaged = false;
+
+	channel(c1, 1);
+	channel(c2, 2);
+	CHECK_INT(store_ahead_open(home, &a, NULL), 0);
+	CHECK_INT(store_ahead_put(a, c1, 3), 0);
+	store_ahead_close(a);
+	poke(64 + 64, zero, sizeof zero);
+	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
+	CHECK(damaged);
+	CHECK_INT(store_ahead_get(a, c1), 3);
+	CHECK(store_ahead_get(a, c2) == STORE_AHEAD_UNKNOWN);
+	store_ahead_close(a);
+	unlink(file);
+}
+
 static void
 test_slots_full(void)
 {
@@ -179,6 +202,7 @@ main(void)
 	snprintf(file, sizeof file, "%s/%s", home, STORE_AHEAD_FILE);
 	RUN(test_put_reopen_get);
 	RUN(test_damage_reads_unknown);
+	RUN(test_zero_slot_unknown);
 	RUN(test_slots_full);
 	unlink(file);
 	rmdir(home);

@@ -1978,6 +1978,34 @@ test_fence_clock_steps(void)
 }
 
 /*
+ * A fenced channel asks for the peer's SYNC now and then (a quarter of
+ * the fence's time), not at every SYNC retry: each SYNC sends the peer
+ * back to what we hold, so it would send its run in flight again every
+ * 2 s. 20 s into a 30 s fence: 2 asks (7.5 s, 15 s), not 10.
+ */
+static void
+test_fence_asks_seldom(void)
+{
+	int asks = 0;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	delivery_fence(na.d, 0, 5, 30000);
+	for (int k = 0; k < 200; k++) {
+		clock_ms += 100;
+		delivery_tick(na.d);
+		delivery_tick(nb.d);
+		for (size_t i = pab.head; i < pab.tail; i++)
+			if (pab.q[i % QCAP].type == DELIVERY_REC_SYNC)
+				asks++;
+		run(1000000);
+	}
+	CHECK_INT(asks, 2);
+	engines_stop(false);
+}
+
+/*
  * While a failed group's message is held, nothing new takes its seq: the
  * store fails for the held message's next try but works for the next
  * group's commit, which queues its message instead of taking seq 1; the
@@ -3115,6 +3143,7 @@ main(void)
 	RUN(test_fence_times_out);
 	RUN(test_fence_stale_sync);
 	RUN(test_fence_clock_steps);
+	RUN(test_fence_asks_seldom);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 20", logpath);
