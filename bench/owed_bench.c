@@ -30,9 +30,20 @@
  * the longest the daemon's loop waits. Built against a tree without
  * deadline_watch_step, only the whole scan (the before).
  *
+ * Then texts falling due together after a clock jump (at most 10,000
+ * of the record's N; alone: OWED_BENCH_ONLY=burst owed_bench 10000): a
+ * store of N texts, half ours, half the peer's, none acknowledged, FLASH,
+ * all at one time_ms ("at once") or spread over an hour ("spread"); the
+ * watch's first scan goes through before they are due, then the clock
+ * jumps two hours on and the daemon's steps (deadline_watch_step with
+ * DEADLINE_SCAN_SEQS and DEADLINE_SCAN_US, nothing between them) raise
+ * the N alerts, a commit each (the daemon's WAL policy). Prints the
+ * total, the steps and the longest, which is the longest the daemon's
+ * loop waits: before the listing by due time was bounded, one step.
+ *
  * Usage: owed_bench [N ...]   (default 10000 100000)
  *        OWED_BENCH_UNACKED=2 owed_bench 100000   (half owed)
- *        OWED_BENCH_ONLY=scan (or owed) owed_bench 100000
+ *        OWED_BENCH_ONLY=scan (or owed, burst) owed_bench 100000
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,6 +413,107 @@ scans(const char *dir, const char *path, const uint8_t *ch, size_t n,
 	}
 }
 
+/* The steps of w at now until through: the total, the steps and the
+ * longest into *total, *steps, *longest. */
+static void
+steps_to_end(struct deadline_watch *dw, uint64_t now, double *total,
+    double *cpu, unsigned *steps, double *longest)
+{
+	double t0, c0, start, d;
+	bool r;
+
+	*steps = 0;
+	*longest = 0;
+	start = now_ms(CLOCK_MONOTONIC);
+	c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
+	do {
+		t0 = now_ms(CLOCK_MONOTONIC);
+		r = deadline_watch_step(dw, now, DEADLINE_SCAN_SEQS,
+		    DEADLINE_SCAN_US);
+		if ((d = now_ms(CLOCK_MONOTONIC) - t0) > *longest)
+			*longest = d;
+		(*steps)++;
+	} while (!r);
+	*total = now_ms(CLOCK_MONOTONIC) - start;
+	*cpu = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+}
+
+/* n texts falling due together after a clock jump (the head comment):
+ * at one time_ms, or spread over an hour. */
+static void
+burst(size_t n, bool spread)
+{
+	static struct item it[BATCH];
+	char dir[] = "/tmp/owed_bench.XXXXXX", path[64];
+	const uint64_t t1 = T0 + 86400000;
+	struct deadline_watch *dw = NULL;
+	struct alerter *a = NULL;
+	struct store *s = NULL;
+	struct side sd[2];
+	uint8_t ch[ENVELOPE_ID_LEN];
+	double total, cpu, longest;
+	unsigned steps;
+	size_t alerts = 0, m;
+	int r;
+
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp", ERR_IO);
+	snprintf(path, sizeof path, "%s/parley.db", dir);
+	if ((r = store_open(&s, path)) != 0)
+		die("store_open", r);
+	memset(ch, 0x43, sizeof ch);
+	memset(sd, 0, sizeof sd);
+	for (unsigned w = 0; w < 2; w++) {
+		sd[w].sender = (uint8_t)w;
+		if ((sd[w].ids = calloc(n + 1, ENVELOPE_ID_LEN)) == NULL)
+			die("calloc", ERR_NOMEM);
+	}
+	for (size_t k = 0; k < n; k += m) {
+		m = n - k < BATCH ? n - k : BATCH;
+		for (size_t i = 0; i < m; i++) {
+			it[i].kind = ENVELOPE_TEXT;
+			it[i].precedence = ENVELOPE_FLASH;
+			it[i].time_ms = spread ? t1 + (k + i) * 3600000 / n :
+			    t1;
+			it[i].body_len = (size_t)snprintf((char *)it[i].body,
+			    sizeof it[i].body, "falls due with many, %zu",
+			    k + i);
+		}
+		put(s, ch, &sd[k / BATCH % 2], it, m);
+	}
+	store_close(s);
+	/* as a daemon that runs on: a new connection, its first scan
+	 * through before any is due */
+	if ((r = store_open(&s, path)) != 0 ||
+	    (r = store_cache_set(s, STORE_DAEMON_CACHE_MIB)) != 0 ||
+	    (r = alert_new(s, NULL, 0, &a)) != 0 ||
+	    (r = deadline_watch_new(s, a, &dw)) != 0 ||
+	    (r = deadline_watch_add(dw, ch, 0, "south", deadline_s)) != 0)
+		die("store_open", r);
+	store_wal_defer(s);
+	log_setup("owed_bench", LOG_LVL_ERROR, false);	/* an ALERT each */
+	steps_to_end(dw, t1 - 1000, &total, &cpu, &steps, &longest);
+	steps_to_end(dw, t1 + 2 * 3600000, &total, &cpu, &steps, &longest);
+	log_setup("owed_bench", LOG_LVL_INFO, false);
+	if ((r = store_alerts_each(s, true, count_alert, &alerts)) != 0)
+		die("store_alerts_each", r);
+	printf("%7zu texts falling due %-9s after a clock jump: %8.1f ms "
+	    "(cpu %.1f) in %5u step%s, the longest %6.1f ms; %zu alerts\n",
+	    n, spread ? "(spread)" : "at once", total, cpu, steps,
+	    steps == 1 ? " " : "s", longest, alerts);
+	deadline_watch_free(dw);
+	alert_free(a);
+	store_close(s);
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/parley.db%s", dir, i == 0 ?
+		    "" : i == 1 ? "-wal" : "-shm");
+		unlink(path);
+	}
+	rmdir(dir);
+	for (unsigned w = 0; w < 2; w++)
+		free(sd[w].ids);
+}
+
 static void
 report(size_t n, size_t unacked, const char *name, double *wall,
     double *cpu, int calls, const struct deadline_owed *wait,
@@ -514,6 +626,10 @@ bench(size_t n, size_t unacked)
 	store_close(s);
 	if (only == NULL || strcmp(only, "owed") != 0)
 		scans(dir, path, ch, n, unacked, now);
+	if (only == NULL) {
+		burst(n < 10000 ? n : 10000, false);
+		burst(n < 10000 ? n : 10000, true);
+	}
 out:
 	unlink(path);
 	snprintf(path, sizeof path, "%s/parley.db-wal", dir);
@@ -532,11 +648,19 @@ int
 main(int argc, char **argv)
 {
 	const char *u = getenv("OWED_BENCH_UNACKED");
+	const char *only = getenv("OWED_BENCH_ONLY");
 	size_t unacked = u ? strtoul(u, NULL, 10) : 10;
 
 	if (unacked < 2)
 		unacked = 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (only != NULL && strcmp(only, "burst") == 0) {
+		for (int i = 1; i < argc; i++) {
+			burst(strtoul(argv[i], NULL, 10), false);
+			burst(strtoul(argv[i], NULL, 10), true);
+		}
+		return 0;
+	}
 	if (argc < 2) {
 		bench(10000, unacked);
 		bench(100000, unacked);

@@ -428,9 +428,10 @@ wall_ms(void)
 }
 
 /* A step of the deadline scan (deadline.h), of at most about 10 ms; while
- * it has more to list (the record at the start, a burst of arrivals),
- * the next from the loop after the I/O that is ready (a zero timer), not
- * a second later. */
+ * it has more to list (the record at the start, a burst of arrivals, many
+ * texts falling due at once or over a jump of the clock), the next from
+ * the loop after the I/O that is ready (a zero timer), not a second
+ * later. */
 static void
 scan_step(struct daemon *dm)
 {

@@ -20,34 +20,68 @@
 #define DEADLINE_KEY_PEER "ack-overdue:peer-owes:"
 #define DEADLINE_KEY_WE "ack-overdue:we-owe:"
 
+/* Where a listing by due time of one precedence and sender is: the
+ * message time and qid of the last row it went past (message_due's
+ * order). */
+struct due_at {
+	uint64_t time_ms;
+	int64_t qid;			/* INT64_MAX: every row at time_ms */
+};
+
 struct wchan {
 	uint8_t id[ENVELOPE_ID_LEN];
 	uint8_t self;
 	char peer[129];
 	uint32_t deadline_s[4];
 	uint64_t scanned_ms;		/* due times up to here are done */
+	uint64_t due_to_ms;		/* the listing by due time goes to */
+	struct due_at at[4][2];		/* per precedence and sender */
 	uint64_t scanned_seq[2];	/* per sender: seqs up to here too */
 };
 
 /*
- * The watch's scan of a channel (scan_channel), at each step:
- *  1. every text with a seq up to scanned_seq[sender] that was due by
- *     scanned_ms with no ACK in time is alerted; scanned_ms is never 0
- *     after the first step;
- *  2. the first step sets scanned_ms to its now and lists no due times:
- *     with scanned_seq at 0, every text in the chain is above it;
- *  3. a step lists by the clock what fell due in (scanned_ms, now] (any
- *     seq), then by seq from scanned_seq up to the top it read before,
- *     at most seqs seqs a listing, what is due by now; a listing that
- *     ends before its last row (the step's time is out) moves nothing,
- *     the next step lists its range again (alerted rows are left out;
- *     the step raised one alert at least, so the scan goes on).
- *  So a text in the chain when a step reads the top is alerted by the
- *  step whose seq listing reaches it, if due by then, or else by the
- *  clock listing whose range holds its due time; one that gets into the
- *  chain later has a seq above that top (a chain gets its seqs in order)
- *  and is a later step's. No row is passed over for its time: the cursor
- *  is the seq, unique per sender, and ties in time_ms do not move it.
+ * The watch's scan of a channel (scan_clock, scan_seqs), at each step:
+ *  1. the clock's part of precedence p (deadline d) and sender who is
+ *     the texts with (time_ms, qid) at or below at[p][who], in the order
+ *     of index message_due (time, then qid: unique, so a total order).
+ *     at[p][who].time_ms <= due_to_ms - d (0 when below) and scanned_ms
+ *     <= due_to_ms; every text due by scanned_ms is in every clock's
+ *     part (at[p][who] is at (scanned_ms - d, INT64_MAX) or past it).
+ *     Every text with a seq up to scanned_seq[who] in the clock's part
+ *     of its precedence, with no ACK in time, is alerted;
+ *  2. the first step sets scanned_ms and due_to_ms to its now, each
+ *     at[p][who] to (now - d, INT64_MAX), and lists no due times: with
+ *     scanned_seq at 0, every text in the chain is above it;
+ *  3. a step at now first brings due_to_ms to now: down if the clock
+ *     stepped back (scanned_ms and the cursors with it, so the clock's
+ *     part shrinks: 1 still holds), up otherwise; then lists by the
+ *     clock, for each p and who, the texts above at[p][who] up to
+ *     due_to_ms - d, in message_due's order, each moving at[p][who]
+ *     onto itself once alerted (or found alerted: the query leaves those
+ *     out); when the time is out the listing stops, its cursor on the
+ *     last row alerted (the step raised one alert at least, so the scan
+ *     goes on); a row whose alert failed holds the cursor before it
+ *     (listed again at the next tick). A listing that gets to the end
+ *     puts at[p][who] at (due_to_ms - d, INT64_MAX); when all eight of
+ *     a channel got there in the step, scanned_ms = due_to_ms;
+ *  4. then by seq, from scanned_seq up to the top it reads, at most seqs
+ *     seqs a listing, what is due by now; a listing that ends before its
+ *     last row (the step's time is out) moves nothing, the next step
+ *     lists its range again (alerted rows are left out).
+ *  So a cursor never goes past a row not alerted, and at a step's seq
+ *  listing every clock's part holds only texts due by that step's now:
+ *  a text its range finds not due yet lies above the cursor of its
+ *  precedence, and a later listing by due time reaches it (it goes on
+ *  from the cursor, with no gap: rows of equal time_ms are ordered by
+ *  qid, never split nor passed over). A text in the chain when a step
+ *  reads the top is alerted by the step whose seq listing reaches it, if
+ *  due by then, or else by the clock listing that passes it; one that
+ *  gets into the chain later has a seq above that top (a chain gets its
+ *  seqs in order) and is a later step's, even if the clock's part
+ *  passed its place before it came. The texts the listings by the clock
+ *  raise are FLASH first, of every channel (the first channel turns at
+ *  each step), so a burst of ROUTINE texts falling due does not hold a
+ *  FLASH one back.
  */
 
 /*
@@ -104,6 +138,7 @@ struct deadline_watch {
 	uint64_t scan_ns, scan_max_ns;
 	unsigned scan_steps;
 	uint64_t raised, again;	/* alerts stored new, and not new */
+	size_t turn;		/* the channel the clock listings start at */
 	struct owed_chan owed[DEADLINE_MAX_CHANNELS];
 	size_t nowed;
 	size_t owed_total;	/* entries in every owed list */
@@ -205,6 +240,7 @@ struct scan {
 	int err;		/* an alert not raised in this listing */
 	struct budget *b;	/* NULL: the listing is not stopped */
 	bool stopped;		/* it was: the time is out */
+	struct due_at *at;	/* a listing by due time: its cursor */
 };
 
 /* A step's bound (deadline_watch_step). */
@@ -280,7 +316,8 @@ due_row(void *arg, struct store_msg *m)
 	json_object_set_new(o, "channel", json_string(id));
 	/* A failure (the store refuses it: alert_raise announces it anyway)
 	 * does not stop the listing: every message due is announced; the
-	 * listing counts as failed and is tried again (scan_channel). */
+	 * listing counts as failed and is tried again (scan_clock,
+	 * scan_seqs). */
 	if ((r = alert_raise(sc->w->a, o, sc->now_ms, &fresh)) != 0 &&
 	    sc->err == 0)
 		sc->err = r;
@@ -291,12 +328,20 @@ due_row(void *arg, struct store_msg *m)
 	}
 	if (r == ERR_NOMEM)
 		return r;
+	/* the cursor passes what is alerted; not a row whose alert
+	 * failed, nor any after it: listed again */
+	if (sc->at != NULL && sc->err == 0) {
+		sc->at->time_ms = m->time_ms;
+		sc->at->qid = m->qid;
+	}
 	/* each alert is a commit: a step that raises many stops when its
-	 * time is out (after one at least) */
+	 * time is out (after one at least); a listing by due time at its
+	 * next row (none: it got to the end), a seq listing now (it lists
+	 * its range again) */
 	if (sc->b != NULL) {
 		sc->b->alerts++;
 		sc->b->alert_ns = ns_since(&t0);
-		if (out_of_time(sc->b, false)) {
+		if (sc->at == NULL && out_of_time(sc->b, false)) {
 			sc->stopped = true;
 			return ERR_AGAIN;
 		}
@@ -304,58 +349,139 @@ due_row(void *arg, struct store_msg *m)
 	return 0;
 }
 
-/* A step of channel c at now_ms (invariants above deadline_watch): what
- * fell due since scanned_ms by the clock, then the seqs above
- * c->scanned_seq, in listings of at most b->seqs seqs while b's time
- * lasts (one listing at least). A sender's seqs move on only when its
- * listing worked, and the clock's only when every due listing did; a
- * failed one is tried again next time (alerted messages are left out,
- * so nothing is raised twice). The seqs are listed once for every
- * precedence: each new message is read once, not once per precedence.
- * True when the seq listings are not through (the time is out). */
+/* Brings c's listings by due time to now_ms (invariants 2 and 3 above
+ * deadline_watch): false at c's first step (nothing to list by the clock
+ * then). */
 static bool
-scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t now_ms,
-    struct budget *b)
+clock_to(struct wchan *c, uint64_t now_ms)
 {
-	struct scan sc = { w, c, now_ms, 0, NULL, false };
-	uint64_t top[2], d, within[4], from_ms = c->scanned_ms, upto;
-	uint8_t id[ENVELOPE_ID_LEN];
-	bool ok[2], due_ok = true, more = false;
-	int r;
+	uint64_t d, to;
 
-	for (unsigned who = 0; who < 2; who++) {
-		/* read first: what comes after is the next step's */
-		if ((r = store_highest(w->s, c->id, (uint8_t)who, &top[who],
-		    id)) != 0)
-			scan_failed(w, r);
-		ok[who] = r == 0;
-	}
-	for (unsigned p = 0; p < 4; p++) {
-		within[p] = d = ack_deadline_ms(c->deadline_s, p);
-		/* the first step: every seq is above scanned_seq (0) */
-		if (from_ms == 0 || now_ms <= d)
-			continue;
-		for (unsigned who = 0; who < 2; who++) {
-			sc.err = 0;
-			r = store_unacked_each(w->s, c->id, (uint8_t)who,
-			    (uint8_t)p, from_ms > d ? from_ms - d : 0,
-			    now_ms - d, d, alert_key(c, who), due_row, &sc);
-			if ((r = r != 0 ? r : sc.err) != 0) {
-				scan_failed(w, r);
-				due_ok = false;
-			}
+	if (now_ms == 0)
+		return false;
+	if (c->scanned_ms == 0 || now_ms < c->due_to_ms) {
+		/* the first step, or the clock stepped back */
+		for (unsigned p = 0; p < 4; p++) {
+			d = ack_deadline_ms(c->deadline_s, p);
+			to = now_ms > d ? now_ms - d : 0;
+			for (unsigned who = 0; who < 2; who++)
+				if (c->scanned_ms == 0 ||
+				    c->at[p][who].time_ms > to) {
+					c->at[p][who].time_ms = to;
+					c->at[p][who].qid = INT64_MAX;
+				}
+		}
+		if (c->scanned_ms == 0 || now_ms < c->scanned_ms) {
+			bool first = c->scanned_ms == 0;
+
+			c->scanned_ms = c->due_to_ms = now_ms;
+			return !first;
 		}
 	}
-	if (due_ok && now_ms > 0)
-		c->scanned_ms = now_ms;
-	for (unsigned who = 0; who < 2 && !more; who++) {
-		while (ok[who] && c->scanned_seq[who] < top[who]) {
-			if (b->listings++ > 0 && ns_since(&b->t0) >= b->ns) {
-				more = true;
-				break;
+	c->due_to_ms = now_ms;
+	return true;
+}
+
+/* The listing by due time of c's precedence p and sender who at now_ms,
+ * from its cursor up to c->due_to_ms, under b. True when it got to the
+ * end (its cursor there); false when it stopped (the time is out) or
+ * failed (logged; *failed). */
+static bool
+clock_list(struct deadline_watch *w, struct wchan *c, unsigned p,
+    unsigned who, uint64_t now_ms, struct budget *b, bool *failed)
+{
+	struct due_at *at = &c->at[p][who];
+	struct scan sc = { w, c, now_ms, 0, b, false, at };
+	uint64_t d = ack_deadline_ms(c->deadline_s, p);
+	uint64_t to = c->due_to_ms > d ? c->due_to_ms - d : 0;
+	int r;
+
+	if (at->time_ms > to || (at->time_ms == to && at->qid == INT64_MAX))
+		return true;	/* nothing due since (a deadline longer
+				 * than the clock too) */
+	r = store_unacked_each(w->s, c->id, (uint8_t)who, (uint8_t)p,
+	    at->time_ms, at->qid, to, d, alert_key(c, who), due_row, &sc);
+	if (sc.stopped && r == ERR_AGAIN)
+		r = 0;
+	if ((r = r != 0 ? r : sc.err) != 0) {
+		scan_failed(w, r);
+		*failed = true;
+		return false;
+	}
+	if (sc.stopped)
+		return false;
+	at->time_ms = to;
+	at->qid = INT64_MAX;
+	return true;
+}
+
+/* The step's listings by due time (invariant 3 above deadline_watch), of
+ * every channel, FLASH first, the first channel turning at each step:
+ * true when one stopped for the time (more to list). */
+static bool
+scan_clock(struct deadline_watch *w, uint64_t now_ms, struct budget *b)
+{
+	bool listed[DEADLINE_MAX_CHANNELS], through[DEADLINE_MAX_CHANNELS];
+	bool failed = false, more = false;
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		listed[i] = clock_to(&w->ch[i], now_ms);
+		through[i] = true;
+	}
+	for (unsigned p = 0; p < 4; p++)
+		for (size_t k = 0; k < w->n; k++) {
+			i = (w->turn + k) % w->n;
+			for (unsigned who = 0; who < 2 && listed[i]; who++) {
+				failed = false;
+				if (clock_list(w, &w->ch[i], p, who, now_ms, b,
+				    &failed))
+					continue;
+				through[i] = false;
+				more = more || !failed;
 			}
-			upto = top[who] - c->scanned_seq[who] > b->seqs ?
-			    c->scanned_seq[who] + b->seqs : top[who];
+		}
+	for (i = 0; i < w->n; i++)
+		if (listed[i] && through[i])
+			w->ch[i].scanned_ms = w->ch[i].due_to_ms;
+	if (w->n > 0)
+		w->turn = (w->turn + 1) % w->n;
+	return more;
+}
+
+/* The step's seq listings of channel c at now_ms (invariant 4 above
+ * deadline_watch): the seqs above c->scanned_seq, in listings of at
+ * most b->seqs seqs while b's time lasts (one listing at least, unless
+ * the step raised an alert already). A sender's seqs move on only when
+ * its listing worked; a failed one is tried again next time (alerted
+ * messages are left out, so nothing is raised twice). The seqs are
+ * listed once for every precedence: each new message is read once, not
+ * once per precedence. True when they are not through (the time is
+ * out). */
+static bool
+scan_seqs(struct deadline_watch *w, struct wchan *c, uint64_t now_ms,
+    struct budget *b)
+{
+	struct scan sc = { w, c, now_ms, 0, NULL, false, NULL };
+	uint64_t top, within[4], upto;
+	uint8_t id[ENVELOPE_ID_LEN];
+	int r;
+
+	for (unsigned p = 0; p < 4; p++)
+		within[p] = ack_deadline_ms(c->deadline_s, p);
+	for (unsigned who = 0; who < 2; who++) {
+		/* what comes after the top is a later step's */
+		if ((r = store_highest(w->s, c->id, (uint8_t)who, &top,
+		    id)) != 0) {
+			scan_failed(w, r);
+			continue;
+		}
+		while (c->scanned_seq[who] < top) {
+			if ((b->listings++ > 0 || b->alerts > 0) &&
+			    ns_since(&b->t0) >= b->ns)
+				return true;
+			upto = top - c->scanned_seq[who] > b->seqs ?
+			    c->scanned_seq[who] + b->seqs : top;
 			sc.err = 0;
 			sc.b = b;
 			sc.stopped = false;
@@ -369,14 +495,12 @@ scan_channel(struct deadline_watch *w, struct wchan *c, uint64_t now_ms,
 				scan_failed(w, r);
 				break;
 			}
-			if (sc.stopped) {	/* its range again next step */
-				more = true;
-				break;
-			}
+			if (sc.stopped)	/* its range again next step */
+				return true;
 			c->scanned_seq[who] = upto;
 		}
 	}
-	return more;
+	return false;
 }
 
 bool
@@ -392,11 +516,12 @@ deadline_watch_step(struct deadline_watch *w, uint64_t now_ms,
 	if (w->scan_steps == 0)
 		w->scan_t0 = b.t0;
 	w->failed_now = 0;
-	/* every channel's clock listing at each step; the seq listings
-	 * while the time lasts */
-	for (size_t i = 0; i < w->n; i++)
-		if (scan_channel(w, &w->ch[i], now_ms, &b))
-			more = true;
+	/* the listings by due time first (each step, while the time
+	 * lasts: what falls due is not held back by the first scan), then
+	 * the seq listings while it lasts */
+	more = scan_clock(w, now_ms, &b);
+	for (size_t i = 0; i < w->n && !more; i++)
+		more = scan_seqs(w, &w->ch[i], now_ms, &b);
 	if (w->failing != 0 && w->failed_now == 0) {
 		log_info("deadline scan works again");
 		w->failing = 0;
@@ -498,8 +623,8 @@ deadline_owed_recount(struct store *s,
 	for (unsigned p = 0; p < 4; p++)
 		for (unsigned who = 0; who < 2; who++) {
 			int r = store_unacked_each(s, channel, (uint8_t)who,
-			    (uint8_t)p, 0, INT64_MAX, STORE_ACK_ANY, NULL,
-			    owed_row, &ow);
+			    (uint8_t)p, 0, INT64_MAX, INT64_MAX,
+			    STORE_ACK_ANY, NULL, owed_row, &ow);
 			if (r != 0)
 				return r;
 		}

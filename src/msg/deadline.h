@@ -9,13 +9,15 @@
  * alone (ack.h), so both sides agree on it.
  *
  * A watch scans, per channel, precedence and sender, the messages that
- * fell due since its last scan (index message_due) and those that got
- * into the chain here since then already past due (received late, or ours
+ * fell due since its last scan (index message_due, from a cursor: a
+ * listing cut short goes on where it stopped) and those that got into
+ * the chain here since then already past due (received late, or ours
  * assigned late): the seqs above the highest it saw of that sender at its
  * last scan, kept in memory (index UNIQUE (channel, sender, seq); a chain
  * gets its places in seq order). The first scan is the seq listing from
  * 0: everything in the chain, in steps of bounded time (deadline_watch_
- * step), its clock listings from the first step's time on.
+ * step), its clock listings from the first step's time on; the clock
+ * listings are in steps of bounded time too.
  * Alerts are keyed by side and message id, and the queries leave out what
  * is alerted, so nothing is raised twice.
  */
@@ -47,19 +49,22 @@ int deadline_watch_add(struct deadline_watch *w,
 int deadline_watch_get(const struct deadline_watch *w,
     const uint8_t channel[ENVELOPE_ID_LEN], uint32_t deadline_s[4]) WUR;
 /*
- * A step of the scan at now_ms: on every channel what fell due since the
- * last step by the clock, then the chain's seqs not listed yet, in
- * listings of at most seqs seqs, until budget_us have passed (at least
- * one listing; 0: one only); a listing that raises alerts (a commit
- * each) stops when the time is out, or would be by the end of the next
- * alert if it takes what the last took: after one alert at least (a
- * stopped listing is listed again at the next step). Returns
- * false while seqs are left to list: call again soon (the daemon: from
+ * A step of the scan at now_ms: on every channel, FLASH first, what fell
+ * due by the clock since the last step, from where the last step's
+ * listing of that precedence and sender stopped (a cursor: due time, then
+ * qid); then the chain's seqs not listed yet, in listings of at most seqs
+ * seqs, until budget_us have passed (at least one listing, unless an
+ * alert was raised; 0: one only). Raising an alert is a commit, so a
+ * listing stops when the time is out, or would be by the end of the next
+ * alert if it takes what the last took: after one alert at least in the
+ * step (a stopped listing by due time goes on from its cursor at the next
+ * step; a stopped seq listing lists its range again). Returns false while
+ * due times or seqs are left to list: call again soon (the daemon: from
  * the loop, after the I/O that is ready); true when nothing is left, or
  * when a listing failed (logged, tried again at the next tick: not at
- * once, which would spin while the store fails). The first
- * steps list the whole record; the step that gets through logs the time
- * they took, once. deadline_watch_tick: a step without a bound.
+ * once, which would spin while the store fails). The first steps list
+ * the whole record; the step that gets through logs the time they took,
+ * once. deadline_watch_tick: a step without a bound.
  */
 #define DEADLINE_SCAN_SEQS 256		/* seqs per listing of a step */
 #define DEADLINE_SCAN_US 10000		/* a step's time, the daemon's */

@@ -604,22 +604,41 @@ unacked_prep(struct store *s, sqlite3_stmt **st, const char *sql,
 
 int
 store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
-    uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
+    uint8_t sender, uint8_t precedence, uint64_t from_ms, int64_t from_qid,
+    uint64_t to_ms, uint64_t within_ms, const char *alert_prefix,
+    store_msg_fn fn, void *arg)
 {
 	const uint64_t within[4] = { within_ms, within_ms, within_ms,
 	    within_ms };
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	/* A due-time range of one precedence: index message_due. */
-	if (from_ms > INT64_MAX || to_ms > INT64_MAX)
+	/* A due-time range of one precedence, index message_due (channel,
+	 * precedence, time_ms, and the rowid qid at its end), in its order:
+	 * first the rest of from_ms's rows (a search of time_ms = and qid >,
+	 * not a scan of the rows at from_ms already listed), then the times
+	 * above it. One statement with the pair's row value would scan every
+	 * row at from_ms (SQLite 3.40 seeks on time_ms alone there). */
+	if (from_ms > INT64_MAX || to_ms > INT64_MAX || from_qid < 0)
 		return ERR_INVALID;
+	if (from_qid < INT64_MAX && from_ms <= to_ms) {
+		if ((r = unacked_prep(s, &st, "SELECT " STORE_MSG_COLS_NOBODY
+		    " FROM message m WHERE m.channel = ?1 AND m.precedence ="
+		    " ?2 AND m.time_ms = ?3 AND m.qid > ?4 AND ?8 >= 0"
+		    UNACKED_TAIL(UNACKED_WITHIN) " ORDER BY m.qid", channel,
+		    sender, within, 0, alert_prefix)) != 0)
+			return r;
+		sqlite3_bind_int(st, 2, precedence);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)from_ms);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)from_qid);
+		if ((r = msg_rows(s, st, fn, arg)) != 0)
+			return r;
+	}
 	if ((r = unacked_prep(s, &st, "SELECT " STORE_MSG_COLS_NOBODY " FROM"
 	    " message m WHERE m.channel = ?1 AND m.precedence = ?2 AND"
 	    " m.time_ms > ?3 AND m.time_ms <= ?4 AND ?8 >= 0"
-	    UNACKED_TAIL(UNACKED_WITHIN) " ORDER BY m.time_ms", channel,
-	    sender, within, 0, alert_prefix)) != 0)
+	    UNACKED_TAIL(UNACKED_WITHIN) " ORDER BY m.time_ms, m.qid",
+	    channel, sender, within, 0, alert_prefix)) != 0)
 		return r;
 	sqlite3_bind_int(st, 2, precedence);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)from_ms);

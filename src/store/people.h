@@ -120,13 +120,18 @@ int store_seen_get(struct store *s, const uint8_t id[STORE_ID_LEN],
 int store_acks_naming(struct store *s, const uint8_t channel[STORE_ID_LEN],
     const uint8_t id[STORE_ID_LEN], store_msg_fn fn, void *arg) WUR;
 /*
- * Calls fn, oldest first, for each text message (kind 1) of channel from
- * sender with precedence and a place in the chain, whose time_ms is in
- * (from, to], that has no ACK from the other party stamped at most
- * within_ms after it (STORE_ACK_ANY: no ACK at all), and, when
- * alert_prefix is not NULL, no alert keyed alert_prefix followed by its id
- * in lower-case hex. Bodies are not read (body_len 0). One query: the ACK
- * test is an index search (message_acked), not a decode.
+ * Calls fn, in (time_ms, qid) order, for each text message (kind 1) of
+ * channel from sender with precedence and a place in the chain, whose
+ * (time_ms, qid) is above (from_ms, from_qid) and time_ms at most to_ms
+ * (from_qid INT64_MAX: time_ms in (from_ms, to_ms]), that has no ACK from
+ * the other party stamped at most within_ms after it (STORE_ACK_ANY: no
+ * ACK at all), and, when alert_prefix is not NULL, no alert keyed
+ * alert_prefix followed by its id in lower-case hex. Bodies are not read
+ * (body_len 0). The pair is a cursor: a caller that stops after a row
+ * and passes that row's (time_ms, qid) next time goes on with the row
+ * after it, rows of equal time_ms included (qid is unique). Searches of
+ * index message_due; the ACK test is an index search (message_acked),
+ * not a decode.
  */
 #define STORE_ACK_ANY ((uint64_t)1 << 62)
 /* By place in the chain instead, every precedence in one pass: the same
@@ -142,9 +147,9 @@ int store_unacked_after_each(struct store *s,
     uint64_t upto_seq, const uint64_t within_ms[4], uint64_t due_by,
     const char *alert_prefix, store_msg_fn fn, void *arg) WUR;
 int store_unacked_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, uint8_t precedence, uint64_t from_ms, uint64_t to_ms,
-    uint64_t within_ms, const char *alert_prefix, store_msg_fn fn, void *arg)
-    WUR;
+    uint8_t sender, uint8_t precedence, uint64_t from_ms, int64_t from_qid,
+    uint64_t to_ms, uint64_t within_ms, const char *alert_prefix,
+    store_msg_fn fn, void *arg) WUR;
 
 /*
  * For a cache of what is owed (msg/deadline.h deadline_owed), kept up to

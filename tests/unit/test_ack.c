@@ -16,6 +16,7 @@
 
 #include "../harness.h"
 #include "base/file.h"
+#include "base/hex.h"
 #include "msg/ack.h"
 #include "msg/alert.h"
 #include "msg/chain.h"
@@ -1277,6 +1278,168 @@ test_deadline_first_scan_in_steps(void)
 	store_close(ref.s);
 }
 
+/* A record for the listings by due time, the same on every call: on
+ * channel 0 a burst at one time T (30 texts each way ROUTINE, 10 each way
+ * IMMEDIATE, a few acknowledged in time), then texts at T + 250 ms ..
+ * T + 5 s, three at each time, both sides, every precedence; on channel
+ * 1 five texts each way. Nothing is due at T + 1 s (FLASH's 2 s). */
+static void
+due_record(struct owed_run *o, struct store *s)
+{
+	static const uint8_t text[] = "falls due with many";
+
+	memset(o, 0, sizeof *o);
+	o->s = s;
+	o->t = 1700000000000ull;
+	o->rng = 7;
+	memset(o->ch[0], 0x61, ENVELOPE_ID_LEN);
+	memset(o->ch[1], 0x62, ENVELOPE_ID_LEN);
+	for (int i = 0; i < 40; i++) {
+		uint8_t p = i < 30 ? ENVELOPE_ROUTINE : ENVELOPE_IMMEDIATE;
+
+		owed_peer(o, 0, ENVELOPE_TEXT, p, text, sizeof text - 1, o->t);
+		owed_ours(o, 0, ENVELOPE_TEXT, p, text, sizeof text - 1, o->t,
+		    true);
+	}
+	for (int i = 0; i < 6; i++) {		/* in time: never alerted */
+		owed_ack(o, 0, 0, o->ids[0][1][5 * i], o->t + 1000, true);
+		owed_ack(o, 0, 1, o->ids[0][0][5 * i + 2], o->t + 1000, true);
+	}
+	for (int i = 1; i <= 20; i++)
+		for (int j = 0; j < 3; j++) {
+			uint8_t p = (uint8_t)((i + j) % 4);
+
+			if ((i + j) % 2 == 0)
+				owed_peer(o, 0, ENVELOPE_TEXT, p, text,
+				    sizeof text - 1, o->t + 250 * (uint64_t)i);
+			else
+				owed_ours(o, 0, ENVELOPE_TEXT, p, text,
+				    sizeof text - 1, o->t + 250 * (uint64_t)i,
+				    true);
+		}
+	for (int i = 0; i < 5; i++) {
+		owed_peer(o, 1, ENVELOPE_TEXT, (uint8_t)(i % 4), text,
+		    sizeof text - 1, o->t + 100 * (uint64_t)i);
+		owed_ours(o, 1, ENVELOPE_TEXT, (uint8_t)(3 - i % 4), text,
+		    sizeof text - 1, o->t + 100 * (uint64_t)i, true);
+	}
+}
+
+/* What comes between the steps of test_deadline_due_in_steps, before
+ * step k (the reference's, all at once: k < 0). */
+static void
+due_arrivals(struct owed_run *o, int k)
+{
+	static const uint8_t late[] = "came in the burst's wake";
+	uint64_t t = o->t;
+
+	if (k < 0 || k == 7) {	/* at the burst's own time: past due */
+		owed_peer(o, 0, ENVELOPE_TEXT, ENVELOPE_ROUTINE, late,
+		    sizeof late - 1, t);
+		owed_ours(o, 0, ENVELOPE_TEXT, ENVELOPE_ROUTINE, late,
+		    sizeof late - 1, t, true);
+	}
+	if (k < 0 || k == 20)	/* falling due while the steps go on */
+		for (int i = 0; i < 3; i++) {
+			owed_peer(o, 0, ENVELOPE_TEXT, ENVELOPE_FLASH, late,
+			    sizeof late - 1, t + 61000);
+			owed_ours(o, 0, ENVELOPE_TEXT, ENVELOPE_IMMEDIATE,
+			    late, sizeof late - 1, t + 61000, true);
+		}
+	if (k < 0 || k == 30)	/* the other channel's FLASH */
+		owed_peer(o, 1, ENVELOPE_TEXT, ENVELOPE_FLASH, late,
+		    sizeof late - 1, t + 61000);
+}
+
+/*
+ * The listings by due time in steps (deadline_watch_step with no time: a
+ * listing stops before its second alert of the step and goes on from its
+ * cursor, due time then qid, at the next step). The first scan is
+ * through at T + 1 s with nothing due; then the clock jumps to T + 60 s:
+ * a burst at one time_ms (both sides, two precedences) and texts due at
+ * many times are alerted one a step, each once, as one whole listing of
+ * the same record alerts them; so are texts that come between the steps
+ * (at the burst's own time, so among the rows of equal time_ms being
+ * listed; falling due later), and a FLASH text of the other channel
+ * falling due while the burst is listed is raised within two steps
+ * (FLASH first). A version that passed over the rest of a time_ms at a
+ * cursor, or moved a stopped listing's cursor to its end, misses some.
+ */
+static void
+test_deadline_due_in_steps(void)
+{
+	struct owed_run ref, o;
+	struct alerter *ra = NULL, *a = NULL;
+	struct deadline_watch *rw, *w;
+	uint64_t t_end, now, raised, again, before, flash_due = 0;
+	char key[96], *want, *got;
+	size_t nwant, ngot;
+	int steps, most = 0;
+	bool done;
+
+	due_record(&ref, mem_store());
+	t_end = ref.t + 70000;
+	due_arrivals(&ref, -1);
+	rw = scan_watch(&ref, &ra);
+	deadline_watch_tick(rw, t_end);
+	want = overdue_keys(ref.s, &nwant);
+	/* 80 at T but 12 in time, 60 later, 10 on channel 1; 9 came */
+	CHECK_INT(nwant, 80 - 12 + 60 + 10 + 9);
+
+	due_record(&o, mem_store());
+	w = scan_watch(&o, &a);
+	for (steps = 0; steps < 1000; steps++)
+		if (deadline_watch_step(w, o.t + 1000, 1, 0))
+			break;
+	deadline_watch_counts(w, &raised, &again);
+	CHECK_INT(raised, 0);
+	now = o.t + 60000;
+	for (steps = 0, done = false; steps < 100000; steps++) {
+		due_arrivals(&o, steps);
+		if (steps == 30)
+			flash_due = o.t + 61000 + 2000;
+		deadline_watch_counts(w, &before, &again);
+		done = deadline_watch_step(w, now, 1, 0);
+		deadline_watch_counts(w, &raised, &again);
+		CHECK(raised <= before + 1);	/* one a step */
+		if (raised > before + 1)
+			break;
+		if (!done)
+			most = steps + 1;
+		if (flash_due != 0 && now >= flash_due + 50) {
+			/* the other channel's FLASH, not behind the burst
+			 * nor behind channel 0's three of its time: raised
+			 * by the step at its due time or the next */
+			snprintf(key, sizeof key, "ack-overdue:we-owe:");
+			hex_encode(key + strlen(key), o.prev[1],
+			    ENVELOPE_ID_LEN);
+			got = overdue_keys(o.s, &ngot);
+			CHECK(strstr(got, key) != NULL);
+			free(got);
+			flash_due = 0;
+		}
+		now = now + 50 < t_end ? now + 50 : t_end;
+		if (done && now == t_end && steps > 40)
+			break;
+	}
+	CHECK(done && steps < 100000);
+	CHECK(most > 100);		/* the burst took many steps */
+	got = overdue_keys(o.s, &ngot);
+	CHECK_INT(ngot, nwant);
+	CHECK_STR(got, want);
+	deadline_watch_counts(w, &raised, &again);
+	CHECK_INT(raised, ngot);
+	CHECK_INT(again, 0);
+	free(got);
+	free(want);
+	deadline_watch_free(w);
+	alert_free(a);
+	store_close(o.s);
+	deadline_watch_free(rw);
+	alert_free(ra);
+	store_close(ref.s);
+}
+
 /*
  * A first scan in steps while the store refuses the alerts: the failing
  * step says it is done for now (the retry waits for the next tick: a
@@ -1323,6 +1486,32 @@ test_deadline_steps_wait_after_store_error(void)
 	CHECK(done);
 	CHECK_INT(alerts_counted(s, count_overdue), 40);
 	deadline_watch_counts(w, &raised, &again);
+	CHECK_INT(again, 0);
+	/* the same for the listings by due time: 20 more on each channel at
+	 * 6,000 (due at 8,000), listed by seq before they are due; the clock
+	 * jumps to 20,000 while the store refuses: that step is done for
+	 * now; then each is alerted once */
+	for (int c = 0; c < 2; c++) {
+		for (int i = 0; i < 20; i++)
+			CHECK_INT(chain_queue(s, ch[c], 0, ENVELOPE_FLASH, 0,
+			    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, 6000,
+			    &q), 0);
+		CHECK_INT(store_assign_batch(s, ch[c], 0, 64, 6000,
+		    chain_store_build, NULL, &f, &l), 0);
+	}
+	for (steps = 0, done = false; steps < 1000 && !done; steps++)
+		done = deadline_watch_step(w, 6500, 4, 0);
+	CHECK(done);
+	store_fail_writes(1000000);
+	CHECK(deadline_watch_step(w, 20000, 4, 0));
+	store_fail_writes(0);
+	CHECK_INT(alerts_counted(s, count_overdue), 40);
+	for (steps = 0, done = false; steps < 1000 && !done; steps++)
+		done = deadline_watch_step(w, 21000, 4, 0);
+	CHECK(done && steps > 20);	/* one alert a step */
+	CHECK_INT(alerts_counted(s, count_overdue), 80);
+	deadline_watch_counts(w, &raised, &again);
+	CHECK_INT(raised, 80);
 	CHECK_INT(again, 0);
 	deadline_watch_free(w);
 	alert_free(a);
@@ -1380,6 +1569,55 @@ test_deadline_steps_clock_back(void)
 	store_close(s);
 }
 
+/*
+ * The clock steps back while a listing by due time is cut short inside a
+ * run of equal time_ms: three FLASH texts at 1,000 ms (due at 3,000), the
+ * first scan through at 1,500 (none due); a step at 5,000 (no time)
+ * raises the first and stops; the clock goes back to 3,000, the run's
+ * own due time: its cursor stays inside the run, and the next steps
+ * raise the other two, once each (had the step back put the cursor past
+ * every row at 1,000, never).
+ */
+static void
+test_deadline_clock_back_mid_listing(void)
+{
+	struct store *s = mem_store();
+	struct alerter *a = NULL;
+	struct deadline_watch *w = NULL;
+	uint8_t ch[ENVELOPE_ID_LEN];
+	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
+	uint64_t f, l, raised, again;
+	int64_t q;
+	int steps;
+
+	memset(ch, 10, sizeof ch);
+	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
+	CHECK_INT(deadline_watch_new(s, a, &w), 0);
+	CHECK_INT(deadline_watch_add(w, ch, 0, "south", dl), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0,
+		    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, 1000, &q), 0);
+	CHECK_INT(store_assign_batch(s, ch, 0, 3, 1000, chain_store_build,
+	    NULL, &f, &l), 0);
+	for (steps = 0; steps < 10; steps++)
+		if (deadline_watch_step(w, 1500, 1, 0))
+			break;
+	CHECK_INT(alerts_counted(s, count_overdue), 0);
+	CHECK(!deadline_watch_step(w, 5000, 1, 0));	/* the first */
+	CHECK_INT(alerts_counted(s, count_overdue), 1);
+	for (steps = 0; steps < 10; steps++)		/* back */
+		if (deadline_watch_step(w, 3000, 1, 0))
+			break;
+	CHECK_INT(alerts_counted(s, count_overdue), 3);
+	CHECK(deadline_watch_step(w, 6000, 1, 0));
+	deadline_watch_counts(w, &raised, &again);
+	CHECK_INT(raised, 3);
+	CHECK_INT(again, 0);
+	deadline_watch_free(w);
+	alert_free(a);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1402,6 +1640,8 @@ main(void)
 	RUN(test_deadline_first_scan_in_steps);
 	RUN(test_deadline_steps_wait_after_store_error);
 	RUN(test_deadline_steps_clock_back);
+	RUN(test_deadline_due_in_steps);
+	RUN(test_deadline_clock_back_mid_listing);
 	RUN(test_owed_matches_recount);
 	RUN(test_owed_warm_in_slices);
 	rc = harness_summary();

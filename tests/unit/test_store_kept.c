@@ -94,8 +94,8 @@ scan(uint64_t from, uint64_t to, uint64_t after, uint64_t upto)
 	for (unsigned who = 0; who < 2; who++) {
 		for (unsigned p = 0; p < 4; p++)
 			CHECK_INT(store_unacked_each(s, chan, (uint8_t)who,
-			    (uint8_t)p, from, to, 1000, "ack-overdue:peer:",
-			    count_msg, &rows), 0);
+			    (uint8_t)p, from, INT64_MAX, to, 1000,
+			    "ack-overdue:peer:", count_msg, &rows), 0);
 		CHECK_INT(store_unacked_after_each(s, chan, (uint8_t)who,
 		    after, upto, within, to, "ack-overdue:peer:", count_msg,
 		    &rows), 0);
@@ -179,6 +179,100 @@ test_scan_seqs_every_precedence(void)
 	/* a deadline out of range is refused */
 	CHECK_INT(store_unacked_after_each(s, chan, 0, 40, 48, bad, t + 4100,
 	    NULL, note_seq, &l), ERR_INVALID);
+	memcpy(chan, keep, sizeof chan);
+}
+
+/* The listing by due time from a cursor (time_ms, qid), as the deadline
+ * watch resumes it: on a channel of its own, 12 IMMEDIATE texts at one
+ * time T, 4 at T + 1 .. T + 4 (and FLASH ones at T, of another
+ * precedence). Listings that stop after k rows (1, 3, 5, 16), each
+ * taken up from the last row's (time_ms, qid), list every row once, in
+ * (time_ms, qid) order, the same as one whole listing: the rows at T
+ * are not split wrongly nor passed over. A cursor at (T, INT64_MAX)
+ * lists from T + 1 on; the cursor's statement is kept too. */
+struct stop_after {
+	size_t k, n;			/* stop after k rows; rows seen */
+	uint64_t time[32];
+	int64_t qid[32];
+};
+
+static int
+stop_row(void *arg, struct store_msg *m)
+{
+	struct stop_after *x = arg;
+
+	if (x->n < 32) {
+		x->time[x->n] = m->time_ms;
+		x->qid[x->n] = m->qid;
+	}
+	return ++x->n % x->k == 0 ? ERR_AGAIN : 0;
+}
+
+static void
+test_scan_due_cursor(void)
+{
+	static const size_t ks[4] = { 1, 3, 5, 16 };
+	uint8_t keep[sizeof chan];
+	uint64_t t = now + 500000, at, before;
+	struct stop_after whole = { 1000, 0, { 0 }, { 0 } }, x;
+	int64_t q;
+	int r, calls;
+
+	memcpy(keep, chan, sizeof chan);
+	memset(chan, 0xc3, sizeof chan);
+	for (uint64_t i = 1; i <= 20; i++)
+		send_at(i, i % 5 == 0 ? ENVELOPE_FLASH : ENVELOPE_IMMEDIATE,
+		    i <= 15 ? t : t + i - 15);
+	CHECK_INT(store_unacked_each(s, chan, 0, ENVELOPE_IMMEDIATE, t - 1,
+	    INT64_MAX, t + 10, STORE_ACK_ANY, NULL, stop_row, &whole), 0);
+	CHECK_INT(whole.n, 16);
+	for (size_t i = 1; i < whole.n; i++)
+		CHECK(whole.time[i] > whole.time[i - 1] ||
+		    (whole.time[i] == whole.time[i - 1] &&
+		    whole.qid[i] > whole.qid[i - 1]));
+	CHECK_INT(whole.time[11], t);
+	CHECK_INT(whole.time[12], t + 1);
+	memset(&x, 0, sizeof x);	/* the statement of the rest at T */
+	x.k = 1000;
+	CHECK_INT(store_unacked_each(s, chan, 0, ENVELOPE_IMMEDIATE, t,
+	    whole.qid[10], t + 10, STORE_ACK_ANY, NULL, stop_row, &x), 0);
+	CHECK_INT(x.n, 5);
+	CHECK_INT(x.qid[0], whole.qid[11]);
+	before = compiled;
+	for (size_t j = 0; j < 4; j++) {
+		memset(&x, 0, sizeof x);
+		x.k = ks[j];
+		at = t - 1;
+		q = INT64_MAX;
+		for (calls = 0; calls < 100; calls++) {
+			size_t n0 = x.n;
+
+			r = store_unacked_each(s, chan, 0, ENVELOPE_IMMEDIATE,
+			    at, q, t + 10, STORE_ACK_ANY, NULL, stop_row, &x);
+			if (r == 0)
+				break;
+			CHECK_INT(r, ERR_AGAIN);
+			CHECK(x.n > n0 && x.n <= 32);
+			at = x.time[x.n - 1];
+			q = x.qid[x.n - 1];
+		}
+		CHECK(calls > 0 && calls < 100);
+		CHECK_INT(x.n, whole.n);
+		for (size_t i = 0; i < whole.n && i < x.n; i++) {
+			CHECK_INT(x.time[i], whole.time[i]);
+			CHECK_INT(x.qid[i], whole.qid[i]);
+		}
+	}
+	CHECK_INT(compiled, before);	/* kept: both statements */
+	/* past every row at T: from T + 1 */
+	memset(&x, 0, sizeof x);
+	x.k = 1000;
+	CHECK_INT(store_unacked_each(s, chan, 0, ENVELOPE_IMMEDIATE, t,
+	    INT64_MAX, t + 10, STORE_ACK_ANY, NULL, stop_row, &x), 0);
+	CHECK_INT(x.n, 4);
+	CHECK_INT(x.time[0], t + 1);
+	CHECK_INT(store_unacked_each(s, chan, 0, ENVELOPE_IMMEDIATE, t, -1,
+	    t + 10, STORE_ACK_ANY, NULL, stop_row, &x), ERR_INVALID);
 	memcpy(chan, keep, sizeof chan);
 }
 
@@ -329,8 +423,8 @@ nest_row(void *arg, struct store_msg *m)
 	}
 	x->outer++;
 	x->depth++;
-	r = store_unacked_each(s, chan, 0, m->precedence, 0, now + 100000,
-	    1000, NULL, nest_row, x);
+	r = store_unacked_each(s, chan, 0, m->precedence, 0, INT64_MAX,
+	    now + 100000, 1000, NULL, nest_row, x);
 	x->depth--;
 	if (r != 0)
 		return r;
@@ -349,21 +443,21 @@ test_nested_listing(void)
 
 	(void)scan(0, now + 100000, 0, 40);
 	before = compiled;
-	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, now + 100000, 1000,
-	    NULL, nest_row, &x), 0);
+	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, INT64_MAX,
+	    now + 100000, 1000, NULL, nest_row, &x), 0);
 	CHECK_INT(x.outer, 10);			/* precedence 1 of 40 */
 	CHECK_INT(x.inner, 10 * 10);
 	CHECK(compiled >= before + 10);		/* a fresh one per nesting */
 	before = compiled;
-	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, now + 100000, 1000,
-	    NULL, count_msg, &rows), 0);
+	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, INT64_MAX,
+	    now + 100000, 1000, NULL, count_msg, &rows), 0);
 	CHECK_INT(rows, 10);
 	CHECK_INT(compiled, before);
 	/* the alerts the callback stored, one per row keyed "nest:" and its
 	 * id, now hide those rows from a scan that asks */
 	rows = 0;
-	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, now + 100000, 1000,
-	    "nest:", count_msg, &rows), 0);
+	CHECK_INT(store_unacked_each(s, chan, 0, 1, 0, INT64_MAX,
+	    now + 100000, 1000, "nest:", count_msg, &rows), 0);
 	CHECK_INT(rows, 0);
 }
 
@@ -459,6 +553,7 @@ main(void)
 	sqlite3_set_authorizer(s->db, count_compiled, &compiled);
 	RUN(test_scan_prepared_once);
 	RUN(test_scan_seqs_every_precedence);
+	RUN(test_scan_due_cursor);
 	RUN(test_people_prepared_once);
 	RUN(test_nested_listing);
 	RUN(test_table_has_room);
