@@ -1625,6 +1625,49 @@ test_doubt_late_on_slow_path(void)
 }
 
 /*
+ * The crash of the fence tests: north (its store the file path, a
+ * mkstemp template), synced with south, on path 1 when the channel has
+ * two paths (path 0 down at both sides), sends body; its commit fails
+ * after the early send (injected) and its engine is freed with the store
+ * still failing, as a kill leaves it: neither store holds the message,
+ * and the note (io.note_ahead) says seq 1 may have left. The records that
+ * left (MSG, HEAD) are taken off the wire into slow[0..*nslow); north's
+ * engine is started again, with no path up yet.
+ */
+static void
+crash_after_early_send(char *path, const char *body, struct answers *a,
+    struct rec *slow, size_t cap, size_t *nslow)
+{
+	file_store(&na, path);
+	engines_start();
+	connect_both(true);
+	if (npaths > 1) {
+		delivery_path_change(na.d, chan, 0, false);
+		delivery_path_change(nb.d, chan, 0, false);
+	}
+	run(1000000);			/* synced */
+	memset(a, 0, sizeof *a);
+	na.noted = 0;
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)body, strlen(body), false, NULL,
+	    answer, a), 0);
+	store_fail_writes(100);
+	delivery_pump(na.d);
+	CHECK_INT((int)na.noted, 1);	/* noted before it left */
+	*nslow = 0;
+	while (pab.head < pab.tail && *nslow < cap)
+		slow[(*nslow)++] = pab.q[pab.head++ % QCAP];
+	CHECK_INT((int)*nslow, 2);	/* MSG and HEAD */
+	CHECK_INT(slow[0].type, DELIVERY_REC_MSG);
+	CHECK_INT(slow[0].path, npaths > 1 ? 1 : 0);
+	delivery_free(na.d);		/* the crash: nothing stored */
+	na.d = NULL;
+	store_fail_writes(0);
+	CHECK_INT(own_held(), 0);
+	engine_start(&na);
+}
+
+/*
  * North "crashes" between an early send and its commit: the commit fails
  * (injected) and the engine is freed with its store still failing, so
  * the message is in neither store and the held copy is gone, as after a
@@ -1652,33 +1695,10 @@ test_fence_after_crash(void)
 	uint64_t alarms = na.alarms + nb.alarms, drops;
 	long mark = log_mark();
 
-	file_store(&na, path);
 	npaths = 2;
-	engines_start();
-	connect_both(true);
-	delivery_path_change(na.d, chan, 0, false);
-	delivery_path_change(nb.d, chan, 0, false);
-	run(1000000);			/* synced on path 1 */
-	memset(&a, 0, sizeof a);
-	na.noted = 0;
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
-	    false, NULL, answer, &a), 0);
-	store_fail_writes(100);
-	delivery_pump(na.d);
-	CHECK_INT((int)na.noted, 1);	/* noted before it left */
-	while (pab.head < pab.tail && nslow < 8)
-		slow[nslow++] = pab.q[pab.head++ % QCAP];
-	CHECK_INT((int)nslow, 2);	/* MSG and HEAD */
-	CHECK_INT(slow[0].type, DELIVERY_REC_MSG);
-	CHECK_INT(slow[0].path, 1);
-	delivery_free(na.d);		/* the crash: nothing stored */
-	na.d = NULL;
-	store_fail_writes(0);
-	CHECK_INT(own_held(), 0);
+	crash_after_early_send(path, doubt_body, &a, slow, 8, &nslow);
 	/* the restart: path 0 comes up; south's path 1 session (the old
 	 * one, its records on the way) is still up */
-	engine_start(&na);
 	delivery_fence(na.d, 0, na.noted, 3000);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.fence_seq, 1);
@@ -1755,29 +1775,18 @@ static void
 test_fence_times_out(void)
 {
 	char path[] = "/tmp/parley-test-fence2-XXXXXX";
+	struct rec slow[8];
+	size_t nslow;
 	struct delivery_stats st;
 	struct answers a;
 	struct seen sn;
 	long mark = log_mark();
 	uint64_t start, drops;
 
-	file_store(&na, path);
-	engines_start();
-	connect_both(true);
-	run(1000000);
-	memset(&a, 0, sizeof a);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"lost", 4, false, NULL, answer,
-	    &a), 0);
-	store_fail_writes(100);
-	delivery_pump(na.d);
-	CHECK_INT((int)na.noted, 1);
-	delivery_free(na.d);
-	na.d = NULL;
-	store_fail_writes(0);
-	pipe_clear(&pab);		/* lost with the process */
+	crash_after_early_send(path, "lost", &a, slow, 8, &nslow);
+	for (size_t i = 0; i < nslow; i++)	/* lost with the process */
+		free(slow[i].b);
 	pipe_clear(&pba);
-	engine_start(&na);
 	start = clock_ms;
 	delivery_fence(na.d, 0, na.noted, 3000);
 	delivery_path_change(na.d, chan, 0, true);
@@ -1862,26 +1871,8 @@ test_fence_stale_sync(void)
 	uint64_t alarms = na.alarms + nb.alarms, start, drops;
 	long mark = log_mark();
 
-	file_store(&na, path);
 	npaths = 2;
-	engines_start();
-	connect_both(true);
-	delivery_path_change(na.d, chan, 0, false);
-	delivery_path_change(nb.d, chan, 0, false);
-	run(1000000);
-	memset(&a, 0, sizeof a);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
-	    false, NULL, answer, &a), 0);
-	store_fail_writes(100);
-	delivery_pump(na.d);
-	while (pab.head < pab.tail && nslow < 8)
-		slow[nslow++] = pab.q[pab.head++ % QCAP];
-	CHECK_INT((int)nslow, 2);
-	delivery_free(na.d);		/* the crash */
-	na.d = NULL;
-	store_fail_writes(0);
-	engine_start(&na);
+	crash_after_early_send(path, doubt_body, &a, slow, 8, &nslow);
 	start = clock_ms;
 	delivery_fence(na.d, 0, na.noted, 3000);
 	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
