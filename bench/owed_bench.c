@@ -438,11 +438,21 @@ steps_to_end(struct deadline_watch *dw, uint64_t now, double *total,
 	*cpu = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
 }
 
-/* n texts falling due together after a clock jump (the head comment):
- * at one time_ms, or spread over an hour. */
+/* The shapes of burst(). */
+enum burst_shape {
+	BURST_AT_ONCE,		/* n texts at one time_ms */
+	BURST_SPREAD,		/* over an hour */
+	BURST_ACKED,		/* spread, each acknowledged in time but 1
+				 * in 20 of ours and the peer's last: the
+				 * listings read many rows they leave out */
+};
+
+/* n texts falling due together after a clock jump (the head comment), in
+ * one of the shapes above. */
 static void
-burst(size_t n, bool spread)
+burst(size_t n, enum burst_shape shape)
 {
+	const bool spread = shape != BURST_AT_ONCE;
 	static struct item it[BATCH];
 	char dir[] = "/tmp/owed_bench.XXXXXX", path[64];
 	const uint64_t t1 = T0 + 86400000;
@@ -481,6 +491,37 @@ burst(size_t n, bool spread)
 		}
 		put(s, ch, &sd[k / BATCH % 2], it, m);
 	}
+	if (shape == BURST_ACKED) {	/* each acknowledged in time */
+		struct ack_body b;
+
+		memset(&b, 0, sizeof b);
+		snprintf(b.operator, sizeof b.operator, "Duty Officer");
+		for (unsigned w = 0; w < 2; w++) {
+			m = 0;
+			for (size_t i = 0; i < sd[1 - w].n; i++) {
+				/* ours (acknowledged by w 1): one in 20
+				 * left; the peer's: the last one left */
+				if (w == 1 && i % 20 == 0)
+					continue;
+				if (w == 0 && i == sd[1].n - 1)
+					continue;
+				memcpy(b.acked, sd[1 - w].ids[i],
+				    ENVELOPE_ID_LEN);
+				it[m].kind = ENVELOPE_ACK;
+				it[m].precedence = ENVELOPE_FLASH;
+				it[m].time_ms = t1;
+				if ((r = ack_body_encode(&b, it[m].body,
+				    sizeof it[m].body, &it[m].body_len)) != 0)
+					die("ack", r);
+				if (++m == BATCH) {
+					put(s, ch, &sd[w], it, m);
+					m = 0;
+				}
+			}
+			if (m > 0)
+				put(s, ch, &sd[w], it, m);
+		}
+	}
 	store_close(s);
 	/* as a daemon that runs on: a new connection, its first scan
 	 * through before any is due */
@@ -499,8 +540,9 @@ burst(size_t n, bool spread)
 		die("store_alerts_each", r);
 	printf("%7zu texts falling due %-9s after a clock jump: %8.1f ms "
 	    "(cpu %.1f) in %5u step%s, the longest %6.1f ms; %zu alerts\n",
-	    n, spread ? "(spread)" : "at once", total, cpu, steps,
-	    steps == 1 ? " " : "s", longest, alerts);
+	    n, shape == BURST_SPREAD ? "(spread)" : shape == BURST_ACKED ?
+	    "(acked)" : "at once", total, cpu, steps, steps == 1 ? " " : "s",
+	    longest, alerts);
 	deadline_watch_free(dw);
 	alert_free(a);
 	store_close(s);
@@ -627,8 +669,9 @@ bench(size_t n, size_t unacked)
 	if (only == NULL || strcmp(only, "owed") != 0)
 		scans(dir, path, ch, n, unacked, now);
 	if (only == NULL) {
-		burst(n < 10000 ? n : 10000, false);
-		burst(n < 10000 ? n : 10000, true);
+		burst(n < 10000 ? n : 10000, BURST_AT_ONCE);
+		burst(n < 10000 ? n : 10000, BURST_SPREAD);
+		burst(n < 100000 ? n : 100000, BURST_ACKED);
 	}
 out:
 	unlink(path);
@@ -656,8 +699,9 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (only != NULL && strcmp(only, "burst") == 0) {
 		for (int i = 1; i < argc; i++) {
-			burst(strtoul(argv[i], NULL, 10), false);
-			burst(strtoul(argv[i], NULL, 10), true);
+			burst(strtoul(argv[i], NULL, 10), BURST_AT_ONCE);
+			burst(strtoul(argv[i], NULL, 10), BURST_SPREAD);
+			burst(strtoul(argv[i], NULL, 10), BURST_ACKED);
 		}
 		return 0;
 	}

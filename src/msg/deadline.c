@@ -79,9 +79,13 @@ struct wchan {
  *  gets into the chain later has a seq above that top (a chain gets its
  *  seqs in order) and is a later step's, even if the clock's part
  *  passed its place before it came. The texts the listings by the clock
- *  raise are FLASH first, of every channel (the first channel turns at
- *  each step), so a burst of ROUTINE texts falling due does not hold a
- *  FLASH one back.
+ *  raise are FLASH first, of every channel (the first channel and the
+ *  first sender turn at each step), so a burst of ROUTINE texts falling
+ *  due does not hold a FLASH one back, nor one side's FLASH burst the
+ *  other side's. A listing stopped for time goes on from the row it
+ *  stopped at, not from its cursor: every row between was left out by
+ *  the query for good (not owed, or alerted; rows never change), so a
+ *  step does not read them again.
  */
 
 /*
@@ -139,6 +143,7 @@ struct deadline_watch {
 	unsigned scan_steps;
 	uint64_t raised, again;	/* alerts stored new, and not new */
 	size_t turn;		/* the channel the clock listings start at */
+	unsigned who_first;	/* and the sender (0 or 1): both turn */
 	struct owed_chan owed[DEADLINE_MAX_CHANNELS];
 	size_t nowed;
 	size_t owed_total;	/* entries in every owed list */
@@ -286,6 +291,13 @@ due_row(void *arg, struct store_msg *m)
 	if (sc->now_ms <= d)
 		return 0;	/* a deadline longer than the clock: none */
 	if (out_of_time(sc->b, true)) {
+		/* every row between the cursor and this one was left out
+		 * by the query (not owed here, or alerted): go on from
+		 * this row, not from the cursor */
+		if (sc->at != NULL && sc->err == 0 && m->qid > 0) {
+			sc->at->time_ms = m->time_ms;
+			sc->at->qid = m->qid - 1;
+		}
 		sc->stopped = true;
 		return ERR_AGAIN;
 	}
@@ -432,7 +444,8 @@ scan_clock(struct deadline_watch *w, uint64_t now_ms, struct budget *b)
 	for (unsigned p = 0; p < 4; p++)
 		for (size_t k = 0; k < w->n; k++) {
 			i = (w->turn + k) % w->n;
-			for (unsigned who = 0; who < 2 && listed[i]; who++) {
+			for (unsigned j = 0; j < 2 && listed[i]; j++) {
+				unsigned who = (w->who_first + j) % 2;
 				failed = false;
 				if (clock_list(w, &w->ch[i], p, who, now_ms, b,
 				    &failed))
@@ -446,6 +459,8 @@ scan_clock(struct deadline_watch *w, uint64_t now_ms, struct budget *b)
 			w->ch[i].scanned_ms = w->ch[i].due_to_ms;
 	if (w->n > 0)
 		w->turn = (w->turn + 1) % w->n;
+	w->who_first ^= 1;	/* one side's backlog does not hold the
+				 * other's FLASH back */
 	return more;
 }
 

@@ -1618,6 +1618,167 @@ test_deadline_clock_back_mid_listing(void)
 	store_close(s);
 }
 
+/* Counts the rows it is given. */
+static int
+count_row(void *arg, struct store_msg *m)
+{
+	(void)m;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The texts of o's two channels overdue at t, with or without an alert:
+ * every precedence and sender, from the start. */
+static size_t
+overdue_at(struct owed_run *o, const uint32_t dl[4], uint64_t t)
+{
+	size_t n = 0;
+
+	for (unsigned c = 0; c < 2; c++)
+		for (unsigned p = 0; p < 4; p++)
+			for (unsigned who = 0; who < 2; who++) {
+				uint64_t d = (uint64_t)dl[p] * 1000;
+
+				CHECK_INT(store_unacked_each(o->s, o->ch[c],
+				    (uint8_t)who, (uint8_t)p, 0, 0, t - d, d,
+				    NULL, count_row, &n), 0);
+			}
+	return n;
+}
+
+/*
+ * Random arrivals (times below, at and above the listings' cursors; peer
+ * clocks behind and ahead; ACKs in time and late), the clock moving on,
+ * jumping forward and stepping back, the store refusing a step's alerts
+ * now and then, steps of 1..16 seqs and no time (each listing stops after
+ * its first alert): at the end, every text overdue by the last clock is
+ * alerted, each once (12 seeds; review: 60 seeds, and it catches a
+ * stopped listing's cursor put at its end, the first search skipped, the
+ * cursors not lowered at a step back, a cursor moved past a failed
+ * alert).
+ */
+static void
+test_deadline_random_steps(void)
+{
+	static const uint32_t dl[4] = { 2, 5, 9, 20 };
+	static const uint8_t body[] = "random";
+	for (uint32_t seed = 1; seed <= 12; seed++) {
+		char path[300];
+		struct owed_run o;
+		struct alerter *a = NULL;
+		struct deadline_watch *w = NULL;
+		uint64_t now, t_end, raised, again, top = 0;
+		size_t want, got;
+		int steps;
+		bool done = false;
+
+		memset(&o, 0, sizeof o);
+		snprintf(path, sizeof path, "%s/random-%u.db", dir, seed);
+		CHECK_INT(store_open(&o.s, path), 0);
+		o.t = 1700000000000ull;
+		o.rng = seed * 7919;
+		memset(o.ch[0], 0x71, ENVELOPE_ID_LEN);
+		memset(o.ch[1], 0x72, ENVELOPE_ID_LEN);
+		for (int i = 0; i < 60; i++)
+			owed_step(&o);
+		w = scan_watch(&o, &a);
+		now = o.t;
+		for (steps = 0; steps < 3000; steps++) {
+			uint32_t r = owed_rand(&o, 100);
+			unsigned c = owed_rand(&o, 2);
+			uint8_t p = (uint8_t)owed_rand(&o, 4);
+			uint64_t t = now - 30000 + owed_rand(&o, 40) * 1000;
+
+			if (r < 8)	/* a text of the peer, any time */
+				owed_peer(&o, c, ENVELOPE_TEXT, p, body,
+				    sizeof body - 1, t);
+			else if (r < 14)
+				owed_ours(&o, c, ENVELOPE_TEXT, p, body,
+				    sizeof body - 1, t, owed_rand(&o, 4) != 0);
+			else if (r < 20) {
+				unsigned k = owed_rand(&o, 2);
+
+				if (o.nid[c][1 - k] > 0)
+					owed_ack(&o, c, k, o.ids[c][1 - k][
+					    owed_rand(&o, (uint32_t)o.nid[c][
+					    1 - k])], top + 1 + owed_rand(
+					    &o, 30) * 1000, true);
+			} else if (r < 22)
+				now += 60000;		/* a jump */
+			else if (r < 25)
+				now -= owed_rand(&o, 30) * 1000; /* back */
+			else
+				now += owed_rand(&o, 200);
+			if (now > top)
+				top = now;
+			if (r >= 97)
+				store_fail_writes(1000000);
+			(void)deadline_watch_step(w, now, 1 + owed_rand(&o, 16),
+			    0);
+			store_fail_writes(0);
+		}
+		t_end = top + 1;
+		for (steps = 0; steps < 100000 && !done; steps++)
+			done = deadline_watch_step(w, t_end, 16, 0);
+		CHECK(done);
+		for (steps = 0; steps < 10; steps++)	/* all through */
+			(void)deadline_watch_step(w, t_end, 16, 0);
+		want = overdue_at(&o, dl, t_end);
+		got = alerts_counted(o.s, count_overdue) +
+		    alerts_counted(o.s, count_we_owe);
+		deadline_watch_counts(w, &raised, &again);
+		CHECK_INT(got, want);
+		CHECK_INT(raised, want);
+		CHECK_INT(again, 0);
+		CHECK(want > 20);
+		deadline_watch_free(w);
+		alert_free(a);
+		store_close(o.s);
+	}
+}
+
+/* One side's FLASH burst does not hold back the other side's FLASH of
+ * the same channel: 40 of ours at T (the peer owes), one of the peer's at
+ * T (we owe), FLASH 2 s; the first scan through at T + 1 s; steps of no
+ * time (one alert each) at T + 10 s: the peer's is raised by the second
+ * step (was the 41st, after all of ours: the first sender turns now). */
+static void
+test_deadline_sender_turns(void)
+{
+	static const uint32_t dl[4] = { 2, 5, 9, 20 };
+	static const uint8_t body[] = "burst";
+	struct owed_run o;
+	struct alerter *a = NULL;
+	struct deadline_watch *w = NULL;
+	int steps;
+
+	memset(&o, 0, sizeof o);
+	o.s = mem_store();
+	o.t = 1700000000000ull;
+	memset(o.ch[0], 0x73, ENVELOPE_ID_LEN);
+	memset(o.ch[1], 0x74, ENVELOPE_ID_LEN);
+	for (int i = 0; i < 40; i++)
+		owed_ours(&o, 0, ENVELOPE_TEXT, ENVELOPE_FLASH, body,
+		    sizeof body - 1, o.t, true);
+	owed_peer(&o, 0, ENVELOPE_TEXT, ENVELOPE_FLASH, body, sizeof body - 1,
+	    o.t);
+	CHECK_INT(alert_new(o.s, NULL, 0, &a), 0);
+	CHECK_INT(deadline_watch_new(o.s, a, &w), 0);
+	CHECK_INT(deadline_watch_add(w, o.ch[0], 0, "south", dl), 0);
+	for (steps = 0; steps < 100; steps++)
+		if (deadline_watch_step(w, o.t + 1000, 16, 0))
+			break;
+	for (steps = 1; steps < 100; steps++) {
+		(void)deadline_watch_step(w, o.t + 10000, 16, 0);
+		if (alerts_counted(o.s, count_we_owe) > 0)
+			break;
+	}
+	CHECK(steps <= 2);
+	deadline_watch_free(w);
+	alert_free(a);
+	store_close(o.s);
+}
+
 int
 main(void)
 {
@@ -1642,6 +1803,8 @@ main(void)
 	RUN(test_deadline_steps_clock_back);
 	RUN(test_deadline_due_in_steps);
 	RUN(test_deadline_clock_back_mid_listing);
+	RUN(test_deadline_random_steps);
+	RUN(test_deadline_sender_turns);
 	RUN(test_owed_matches_recount);
 	RUN(test_owed_warm_in_slices);
 	rc = harness_summary();
