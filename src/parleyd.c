@@ -461,7 +461,11 @@ people_tick(struct daemon *dm)
 {
 	uint64_t now = wall_ms();
 
-	if (dm->alerts == NULL || now < dm->people_ms)
+	/* not yet due, unless the clock stepped back (the next tick is more
+	 * than a period ahead): the deadlines' steps and the alerts' retries
+	 * would otherwise stop for as long as it stepped */
+	if (dm->alerts == NULL || (now < dm->people_ms &&
+	    dm->people_ms - now <= PEOPLE_TICK_MS))
 		return;
 	dm->people_ms = now + PEOPLE_TICK_MS;
 	alert_tick(dm->alerts, now);
