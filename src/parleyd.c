@@ -25,6 +25,7 @@
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/period.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
@@ -461,13 +462,10 @@ people_tick(struct daemon *dm)
 {
 	uint64_t now = wall_ms();
 
-	/* not yet due, unless the clock stepped back (the next tick is more
-	 * than a period ahead): the deadlines' steps and the alerts' retries
-	 * would otherwise stop for as long as it stepped */
-	if (dm->alerts == NULL || (now < dm->people_ms &&
-	    dm->people_ms - now <= PEOPLE_TICK_MS))
+	/* due also when the clock stepped back (period.h) */
+	if (dm->alerts == NULL || !period_due(now, &dm->people_ms,
+	    PEOPLE_TICK_MS))
 		return;
-	dm->people_ms = now + PEOPLE_TICK_MS;
 	alert_tick(dm->alerts, now);
 	scan_step(dm);
 }

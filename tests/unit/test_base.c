@@ -13,6 +13,7 @@
 #include "../harness.h"
 #include "base/file.h"
 #include "base/hex.h"
+#include "base/period.h"
 #include "base/wire.h"
 #include "crypto/hash.h"
 
@@ -304,12 +305,35 @@ test_file_read_fifo_and_private(void)
 	rmtree(dir);
 }
 
+/* A job of period 1,000 ms: due at its time, not before; a clock stepped
+ * back an hour does not stop it (due at once, then every period from the
+ * new time); one stepped forward makes it due at once. */
+static void
+test_period_due(void)
+{
+	uint64_t next = 0, t = 1700000000000ull;
+
+	CHECK(period_due(t, &next, 1000));		/* the first */
+	CHECK(next == t + 1000);
+	CHECK(!period_due(t + 999, &next, 1000));
+	CHECK(period_due(t + 1000, &next, 1000));
+	CHECK(!period_due(t + 1500, &next, 1000));
+	t -= 3600000;					/* back an hour */
+	CHECK(period_due(t, &next, 1000));
+	CHECK(next == t + 1000);
+	CHECK(!period_due(t + 500, &next, 1000));
+	CHECK(period_due(t + 1000, &next, 1000));
+	CHECK(period_due(t + 7200000, &next, 1000));	/* forward */
+	CHECK(!period_due(t + 7200001, &next, 1000));
+}
+
 int
 main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
 	RUN(test_hex_round_trip);
+	RUN(test_period_due);
 	RUN(test_wire_shortest_integers);
 	RUN(test_wire_overflow_is_reported);
 	RUN(test_wire_load_refuses_outside_subset);
