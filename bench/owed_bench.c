@@ -475,10 +475,14 @@ burst(size_t n, enum burst_shape shape)
 	memset(sd, 0, sizeof sd);
 	for (unsigned w = 0; w < 2; w++) {
 		sd[w].sender = (uint8_t)w;
-		if ((sd[w].ids = calloc(n + 1, ENVELOPE_ID_LEN)) == NULL)
+		sd[w].ids = calloc(n + 1, ENVELOPE_ID_LEN);
+		sd[w].times = calloc(n + 1, sizeof *sd[w].times);
+		sd[w].prec = calloc(n + 1, 1);
+		if (!sd[w].ids || !sd[w].times || !sd[w].prec)
 			die("calloc", ERR_NOMEM);
 	}
 	for (size_t k = 0; k < n; k += m) {
+		struct side *o = &sd[k / BATCH % 2];
 		m = n - k < BATCH ? n - k : BATCH;
 		for (size_t i = 0; i < m; i++) {
 			it[i].kind = ENVELOPE_TEXT;
@@ -488,39 +492,16 @@ burst(size_t n, enum burst_shape shape)
 			it[i].body_len = (size_t)snprintf((char *)it[i].body,
 			    sizeof it[i].body, "falls due with many, %zu",
 			    k + i);
+			o->times[o->n + i] = it[i].time_ms;	/* for acks */
+			o->prec[o->n + i] = it[i].precedence;
 		}
-		put(s, ch, &sd[k / BATCH % 2], it, m);
+		put(s, ch, o, it, m);
 	}
-	if (shape == BURST_ACKED) {	/* each acknowledged in time */
-		struct ack_body b;
-
-		memset(&b, 0, sizeof b);
-		snprintf(b.operator, sizeof b.operator, "Duty Officer");
-		for (unsigned w = 0; w < 2; w++) {
-			m = 0;
-			for (size_t i = 0; i < sd[1 - w].n; i++) {
-				/* ours (acknowledged by w 1): one in 20
-				 * left; the peer's: the last one left */
-				if (w == 1 && i % 20 == 0)
-					continue;
-				if (w == 0 && i == sd[1].n - 1)
-					continue;
-				memcpy(b.acked, sd[1 - w].ids[i],
-				    ENVELOPE_ID_LEN);
-				it[m].kind = ENVELOPE_ACK;
-				it[m].precedence = ENVELOPE_FLASH;
-				it[m].time_ms = t1;
-				if ((r = ack_body_encode(&b, it[m].body,
-				    sizeof it[m].body, &it[m].body_len)) != 0)
-					die("ack", r);
-				if (++m == BATCH) {
-					put(s, ch, &sd[w], it, m);
-					m = 0;
-				}
-			}
-			if (m > 0)
-				put(s, ch, &sd[w], it, m);
-		}
+	/* each acknowledged in time (a minute after) but 1 in 20 of ours,
+	 * and the peer's last */
+	if (shape == BURST_ACKED) {
+		acks(s, ch, sd, 1, 0, sd[0].n, 20);
+		acks(s, ch, sd, 0, 0, sd[1].n, sd[1].n);
 	}
 	store_close(s);
 	/* as a daemon that runs on: a new connection, its first scan
@@ -552,8 +533,11 @@ burst(size_t n, enum burst_shape shape)
 		unlink(path);
 	}
 	rmdir(dir);
-	for (unsigned w = 0; w < 2; w++)
+	for (unsigned w = 0; w < 2; w++) {
 		free(sd[w].ids);
+		free(sd[w].times);
+		free(sd[w].prec);
+	}
 }
 
 static void

@@ -61,6 +61,7 @@
 #define DAEMON_PAIR
 #define DAEMON_LOG_LEVEL "info"
 #include "daemon_util.h"
+#include "store/ahead.h"
 #include "store/store.h"
 #include "chain_check.h"
 
@@ -1166,26 +1167,89 @@ north_fence(void)
 	return seq;
 }
 
+/* The heartbeat of the crash tests (both daemons): a silent session is
+ * closed after 6 s, the fence lasts 9. */
+static const char crash_hb[] = "\"heartbeat_ms\": 3000, ";
+
+/*
+ * The crash of the two tests below. Both paths through relays, north with
+ * debug_kill_after_early_send 1; path 0's relay killed (path 1 active at
+ * both sides, synced); south sends "PREFIX s2n 0" and it settles (north's
+ * receipt of it is the last south hears on path 1: its 6 s of silence
+ * count from there); path 1's relay stopped (SIGSTOP: its connections
+ * stay open, nothing passes); north sends first and kills itself right
+ * after its early send, unanswered, its records in the stopped relay.
+ * Returns the seq first took (n: north's store ends at n - 1); *t_stop:
+ * when the relay stopped.
+ */
+static long long
+north_killed_sending(const char *prefix, const char *first,
+    uint64_t *t_stop)
+{
+	char kn[256], text[64];
+	long long n;
+	uint64_t t0;
+	int st;
+
+	snprintf(kn, sizeof kn, "%s\"debug_kill_after_early_send\": 1, ",
+	    crash_hb);
+	relayed_pairs(kn, crash_hb, true);
+	relay_stop(&pid_relay);		/* path 0 down at both sides */
+	t0 = now_ms();
+	while ((msg_field(home_n, "active_path") != 1 ||
+	    msg_field(home_s, "active_path") != 1) && now_ms() - t0 < 15000)
+		usleep(50000);
+	CHECK_INT(msg_field(home_n, "active_path"), 1);
+	CHECK_INT(msg_field(home_s, "active_path"), 1);
+	CHECK(wait_synced(15000));
+	snprintf(text, sizeof text, "%s s2n 0", prefix);
+	CHECK_INT(send_text(home_s, text, "routine", NULL, 0), 1);
+	CHECK(wait_settled(15000));
+	n = msg_field(home_n, "assigned") + 1;
+	CHECK(pid_relay1 > 0);
+	kill_pid(pid_relay1, SIGSTOP);
+	*t_stop = now_ms();
+	CHECK_INT(send_text(home_n, first, "routine", NULL, 0), -1);
+	st = reap(pid_n, 10000);
+	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	if (st == -1)
+		kill9(&pid_n);		/* it did not kill itself */
+	pid_n = -1;
+	return n;
+}
+
+/* North restarted without the knob and path 0's relay back (path 0 is up
+ * at both sides, the lowest: south's active path). Returns when north
+ * was started. */
+static uint64_t
+north_restarted(void)
+{
+	char cn[512];
+	uint64_t t_start;
+
+	relayed_conf(cn, sizeof cn, crash_hb, port_base + 10,
+	    port_base + 11);
+	CHECK(write_conf(home_n, cn) == 0);
+	pid_relay = relay_start(port_base + 2, port_base + 12);
+	t_start = now_ms();
+	CHECK(start(&pid_n, home_n, log_n));
+	return t_start;
+}
+
 /*
  * A crash between an early send and its commit (docs/delivery.md "After
- * a crash"), between real daemons. Both paths go through relays
- * (tools/throttle); heartbeat_ms 3000 at both sides (a silent session is
- * closed after 6 s, the fence lasts 9). Path 0's relay is killed: path 1
- * is active at both. North's receipt of a message from south is the last
- * south hears on path 1; then path 1's relay is stopped (SIGSTOP: its
- * connections stay open, nothing passes), and north sends one message and
- * kills itself right after its early send (debug_kill_after_early_send
- * 1), before the commit: the records, seq N of north's chain, sit in the
- * stopped relay, and north's store ends at N-1. North restarts without
+ * a crash"), between real daemons (north_killed_sending): the records,
+ * seq N of north's chain, sit in the stopped relay of path 1, and north's
+ * store ends at N-1. North restarts without
  * the knob and path 0's relay comes back: path 0 is up at both, the
  * lowest, so south's active path, and south's SYNC on it says it holds
  * north's chain up to N-1. North is fenced (status FENCED,
  * messages.fence at seq N): a message sent now stays queued. Path 1's
  * relay goes on while south's old path-1 session is still up: south
- * stores the old seq N. North's fence ends (by its time: south's receipt
- * goes back on the old session, to the dead process, so north hears of
- * seq N from the SYNC it asks for then), north takes seq N back from
- * south and the queued message takes N+1. Both stores then hold the same
+ * stores the old seq N. South's receipt goes back on the old session, to
+ * the dead process, so north hears of seq N from the SYNC it asks for
+ * while fenced; it takes seq N back from south, its fence ends, and the
+ * queued message takes N+1. Both stores then hold the same
  * chains, each message once (chain_check); nothing refused, no
  * chain-forked alert at either side. Without the fence the queued
  * message took seq N at once, and the old records met it at south:
@@ -1194,59 +1258,26 @@ north_fence(void)
 static void
 test_crash_after_early_send(void)
 {
-	static const char hb[] = "\"heartbeat_ms\": 3000, ";
 	static const uint8_t acked_n[2] = { 1, 1 }, acked_s[1] = { 1 };
 	struct chain_want want[2] = {
 		{ "crash n2s", acked_n, NULL, 2, 0 },
 		{ "crash s2n", acked_s, NULL, 1, 1 },
 	};
 	const char *first = "crash n2s 0", *next = "crash n2s 1";
-	char kn[256], cn[512], out[8192], shown[128];
-	int forks_s = alerts_of("chain-forked"), forks_n, st, back, ended[2];
+	char out[8192], shown[128];
+	int forks_s = alerts_of("chain-forked"), forks_n, back, ended[2];
 	long long n, refused;
-	uint64_t t0, t_stop, t_start, t_cont, t_in = 0, t_end = 0;
+	uint64_t t_stop, t_start, t_cont, t_in = 0, t_end = 0;
 
 	forks_n = count_in("alerts --json", home_n, "chain-forked");
 	back = lines_in(log_n, "took back our messages");
 	ended[0] = lines_in(log_n, "all that the last run may have sent");
 	ended[1] = lines_in(log_n, "no record of the last run can reach");
-	snprintf(kn, sizeof kn, "%s\"debug_kill_after_early_send\": 1, ", hb);
-	relayed_pairs(kn, hb, true);
+	n = north_killed_sending("crash", first, &t_stop);
 	refused = msg_field(home_s, "refused");
 
-	/* path 0 down at both sides: its relay gone */
-	relay_stop(&pid_relay);
-	t0 = now_ms();
-	while ((msg_field(home_n, "active_path") != 1 ||
-	    msg_field(home_s, "active_path") != 1) && now_ms() - t0 < 15000)
-		usleep(50000);
-	CHECK_INT(msg_field(home_n, "active_path"), 1);
-	CHECK_INT(msg_field(home_s, "active_path"), 1);
-	CHECK(wait_synced(15000));
-	/* north's receipt of it: the last south hears on path 1 before its
-	 * relay stops (south's 6 s of silence count from there) */
-	CHECK_INT(send_text(home_s, "crash s2n 0", "routine", NULL, 0), 1);
-	CHECK(wait_settled(15000));
-	n = msg_field(home_n, "assigned") + 1;
-
-	/* north dies right after its early send of seq n, unanswered */
-	CHECK(pid_relay1 > 0);
-	if (pid_relay1 > 0)
-		kill_pid(pid_relay1, SIGSTOP);
-	t_stop = now_ms();
-	CHECK_INT(send_text(home_n, first, "routine", NULL, 0), -1);
-	st = reap(pid_n, 10000);
-	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	if (st == -1)
-		kill9(&pid_n);		/* it did not kill itself */
-	pid_n = -1;
-
 	/* restarted without the knob; path 0 comes back, south's active */
-	relayed_conf(cn, sizeof cn, hb, port_base + 10, port_base + 11);
-	CHECK(write_conf(home_n, cn) == 0);
-	pid_relay = relay_start(port_base + 2, port_base + 12);
-	t_start = now_ms();
-	CHECK(start(&pid_n, home_n, log_n));
+	t_start = north_restarted();
 	while ((msg_field(home_s, "active_path") != 0 ||
 	    msg_field(home_n, "active_path") != 0 || !wait_synced(0)) &&
 	    now_ms() - t_start < 15000)
@@ -1322,45 +1353,21 @@ test_crash_after_early_send(void)
 static void
 test_crash_records_lost(void)
 {
-	static const char hb[] = "\"heartbeat_ms\": 3000, ";
 	const char *first = "lost n2s 0", *next = "lost n2s 1";
-	char kn[256], cn[512];
-	int forks_s = alerts_of("chain-forked"), forks_n, st, ended;
+	int forks_s = alerts_of("chain-forked"), forks_n, ended;
 	long long n, refused;
-	uint64_t t0, t_start, t_end = 0, t_in = 0;
+	uint64_t t_stop, t_start, t_end = 0, t_in = 0;
 
 	forks_n = count_in("alerts --json", home_n, "chain-forked");
 	ended = lines_in(log_n, "no record of the last run can reach");
-	snprintf(kn, sizeof kn, "%s\"debug_kill_after_early_send\": 1, ", hb);
-	relayed_pairs(kn, hb, true);
+	n = north_killed_sending("lost", first, &t_stop);
 	refused = msg_field(home_s, "refused");
-	relay_stop(&pid_relay);		/* path 0 down: path 1 active */
-	t0 = now_ms();
-	while ((msg_field(home_n, "active_path") != 1 ||
-	    msg_field(home_s, "active_path") != 1) && now_ms() - t0 < 15000)
-		usleep(50000);
-	CHECK(wait_synced(15000));
-	n = msg_field(home_n, "assigned") + 1;
-	/* north dies right after its early send of seq n into the stopped
-	 * relay, which is then killed with the records */
-	CHECK(pid_relay1 > 0);
-	kill_pid(pid_relay1, SIGSTOP);
-	CHECK_INT(send_text(home_n, first, "routine", NULL, 0), -1);
-	st = reap(pid_n, 10000);
-	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	if (st == -1)
-		kill9(&pid_n);
-	pid_n = -1;
 	/* killed while stopped: it never runs again, the records die with
 	 * it (relay_stop lets it run first) */
 	kill_pid(pid_relay1, SIGKILL);
 	reap(pid_relay1, 2000);
 	pid_relay1 = -1;
-	relayed_conf(cn, sizeof cn, hb, port_base + 10, port_base + 11);
-	CHECK(write_conf(home_n, cn) == 0);
-	pid_relay = relay_start(port_base + 2, port_base + 12);
-	t_start = now_ms();
-	CHECK(start(&pid_n, home_n, log_n));
+	t_start = north_restarted();
 	CHECK(wait_synced(15000));
 	CHECK_INT(north_fence(), n);
 	CHECK_INT(send_text(home_n, next, "routine", NULL, 0), 1);
@@ -1392,6 +1399,46 @@ test_crash_records_lost(void)
 	stop_pair(conf, conf);
 	CHECK(start(&pid_s, home_s, log_s));
 	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+}
+
+/*
+ * A sent-ahead note that cannot be opened (a directory in its place):
+ * north logs it, turns the early send off and fences its channel for the
+ * whole time, as after a crash whose note is lost (status FENCED at an
+ * unknown seq, JSON seq null): the agreement's heartbeat of 1 s makes it
+ * 3 s. A message sent meanwhile goes once it is out, at the next seq.
+ */
+static void
+test_note_unreadable(void)
+{
+	const char *text = "note unreadable";
+	char path[sizeof home_n + 32], out[8192];
+	json_t *m, *f;
+	long long n;
+
+	stop_pair(conf, conf);
+	snprintf(path, sizeof path, "%s/%s", home_n, STORE_AHEAD_FILE);
+	unlink(path);
+	CHECK_INT(mkdir(path, 0700), 0);
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK_INT(parley(out, sizeof out, "status --home %s", home_n), 0);
+	CHECK_CONTAINS(out, "FENCED: the last run may have sent our messages "
+	    "up to an unknown seq (the note is damaged or unreadable)");
+	m = msgs(home_n);
+	f = m != NULL ? json_object_get(m, "fence") : NULL;
+	CHECK(f != NULL && json_is_null(json_object_get(f, "seq")));
+	json_decref(m);
+	CHECK(wait_log(log_n, "cannot open", "messages leave only after their "
+	    "commit", 5000));
+	n = msg_field(home_n, "assigned") + 1;
+	CHECK_INT(send_text(home_n, text, "routine", NULL, 0), 1);
+	CHECK(wait_settled(30000));
+	CHECK_INT(north_fence(), 0);
+	CHECK_INT(inbox_seq(text), n);
+	CHECK_INT(rmdir(path), 0);
+	restart_pair(conf, conf);
 	CHECK(wait_synced(15000));
 }
 
@@ -1501,6 +1548,7 @@ main(void)
 	RUN(test_doubt_late_on_slow_path);
 	RUN(test_crash_after_early_send);
 	RUN(test_crash_records_lost);
+	RUN(test_note_unreadable);
 	RUN(test_false_claim_shown);
 	RUN(test_stores_agree);
 	kill9(&pid_n);		/* before the logs are read */

@@ -409,6 +409,22 @@ watch_open(struct store *s, const uint8_t *ch, const uint32_t dl[4],
 	CHECK_INT(deadline_watch_add(*w, ch, 0, "south", dl), 0);
 }
 
+/* The end of a watch test: the watch raised want alerts, none twice;
+ * the watch, its alerter and the store closed. */
+static void
+watch_close(struct deadline_watch *w, struct alerter *a, struct store *s,
+    uint64_t want)
+{
+	uint64_t raised, again;
+
+	deadline_watch_counts(w, &raised, &again);
+	CHECK_INT(raised, want);
+	CHECK_INT(again, 0);
+	deadline_watch_free(w);
+	alert_free(a);
+	store_close(s);
+}
+
 /* The peer's message seq (prev: the id before, set to its own), of kind,
  * precedence, body and time t, received here at now. */
 static void
@@ -1510,12 +1526,7 @@ test_deadline_steps_wait_after_store_error(void)
 		done = deadline_watch_step(w, 21000, 4, 0);
 	CHECK(done && steps > 20);	/* one alert a step */
 	CHECK_INT(alerts_counted(s, count_overdue), 80);
-	deadline_watch_counts(w, &raised, &again);
-	CHECK_INT(raised, 80);
-	CHECK_INT(again, 0);
-	deadline_watch_free(w);
-	alert_free(a);
-	store_close(s);
+	watch_close(w, a, s, 80);
 }
 
 /*
@@ -1537,14 +1548,12 @@ test_deadline_steps_clock_back(void)
 	struct deadline_watch *w = NULL;
 	uint8_t ch[ENVELOPE_ID_LEN];
 	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
-	uint64_t f, l, raised, again;
+	uint64_t f, l;
 	const uint64_t at[3] = { 1000, 1000, 5000 };
 	int64_t q;
 
 	memset(ch, 9, sizeof ch);
-	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
-	CHECK_INT(deadline_watch_new(s, a, &w), 0);
-	CHECK_INT(deadline_watch_add(w, ch, 0, "south", dl), 0);
+	watch_open(s, ch, dl, &a, &w);
 	for (int i = 0; i < 3; i++) {
 		CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0,
 		    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, at[i], &q), 0);
@@ -1561,12 +1570,7 @@ test_deadline_steps_clock_back(void)
 	CHECK_INT(alerts_counted(s, count_overdue), 2);
 	CHECK(deadline_watch_step(w, 9000, 1, 0));	/* due by the clock */
 	CHECK_INT(alerts_counted(s, count_overdue), 3);
-	deadline_watch_counts(w, &raised, &again);
-	CHECK_INT(raised, 3);
-	CHECK_INT(again, 0);
-	deadline_watch_free(w);
-	alert_free(a);
-	store_close(s);
+	watch_close(w, a, s, 3);
 }
 
 /*
@@ -1586,14 +1590,12 @@ test_deadline_clock_back_mid_listing(void)
 	struct deadline_watch *w = NULL;
 	uint8_t ch[ENVELOPE_ID_LEN];
 	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
-	uint64_t f, l, raised, again;
+	uint64_t f, l;
 	int64_t q;
 	int steps;
 
 	memset(ch, 10, sizeof ch);
-	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
-	CHECK_INT(deadline_watch_new(s, a, &w), 0);
-	CHECK_INT(deadline_watch_add(w, ch, 0, "south", dl), 0);
+	watch_open(s, ch, dl, &a, &w);
 	for (int i = 0; i < 3; i++)
 		CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0,
 		    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, 1000, &q), 0);
@@ -1610,12 +1612,7 @@ test_deadline_clock_back_mid_listing(void)
 			break;
 	CHECK_INT(alerts_counted(s, count_overdue), 3);
 	CHECK(deadline_watch_step(w, 6000, 1, 0));
-	deadline_watch_counts(w, &raised, &again);
-	CHECK_INT(raised, 3);
-	CHECK_INT(again, 0);
-	deadline_watch_free(w);
-	alert_free(a);
-	store_close(s);
+	watch_close(w, a, s, 3);
 }
 
 /* Counts the rows it is given. */
@@ -1762,9 +1759,7 @@ test_deadline_sender_turns(void)
 		    sizeof body - 1, o.t, true);
 	owed_peer(&o, 0, ENVELOPE_TEXT, ENVELOPE_FLASH, body, sizeof body - 1,
 	    o.t);
-	CHECK_INT(alert_new(o.s, NULL, 0, &a), 0);
-	CHECK_INT(deadline_watch_new(o.s, a, &w), 0);
-	CHECK_INT(deadline_watch_add(w, o.ch[0], 0, "south", dl), 0);
+	watch_open(o.s, o.ch[0], dl, &a, &w);
 	for (steps = 0; steps < 100; steps++)
 		if (deadline_watch_step(w, o.t + 1000, 16, 0))
 			break;

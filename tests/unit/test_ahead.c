@@ -46,6 +46,21 @@ poke(off_t off, const void *b, size_t n)
 	close(fd);
 }
 
+/* Closes a, overwrites n bytes of the file at off, and opens it again:
+ * the open must say the file is damaged. */
+static struct store_ahead *
+damage(struct store_ahead *a, off_t off, const void *b, size_t n)
+{
+	bool damaged = false;
+
+	store_ahead_close(a);
+	poke(off, b, n);
+	a = NULL;
+	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
+	CHECK(damaged);
+	return a;
+}
+
 static void
 test_put_reopen_get(void)
 {
@@ -102,10 +117,7 @@ test_damage_reads_unknown(void)
 	CHECK_INT(store_ahead_put(a, c2, 6), 0);
 	/* slot 1 torn (its seq's last byte): c2 and any channel without a
 	 * slot of its own read as unknown, c1 as noted */
-	store_ahead_close(a);
-	poke(64 + 64 + 39, &x, 1);
-	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
-	CHECK(damaged);
+	a = damage(a, 64 + 64 + 39, &x, 1);
 	CHECK_INT(store_ahead_get(a, c1), 5);
 	CHECK(store_ahead_get(a, c2) == STORE_AHEAD_UNKNOWN);
 	CHECK(store_ahead_get(a, c3) == STORE_AHEAD_UNKNOWN);
@@ -117,10 +129,7 @@ test_damage_reads_unknown(void)
 	CHECK_INT(store_ahead_get(a, c2), 0);
 	CHECK_INT(store_ahead_get(a, c1), 5);
 	/* a wrong magic: the whole file is unknown, then written afresh */
-	store_ahead_close(a);
-	poke(0, "X", 1);
-	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
-	CHECK(damaged);
+	a = damage(a, 0, "X", 1);
 	CHECK(store_ahead_get(a, c1) == STORE_AHEAD_UNKNOWN);
 	CHECK_INT(store_ahead_put(a, c2, 8), 0);
 	a = reopen(a, &damaged);
@@ -128,19 +137,13 @@ test_damage_reads_unknown(void)
 	CHECK_INT(store_ahead_get(a, c2), 8);
 	CHECK_INT(store_ahead_get(a, c1), 0);
 	/* a head that is not all magic and zeros */
-	store_ahead_close(a);
-	poke(40, "Y", 1);
-	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
-	CHECK(damaged);
+	a = damage(a, 40, "Y", 1);
 	CHECK(store_ahead_get(a, c2) == STORE_AHEAD_UNKNOWN);
 	CHECK_INT(store_ahead_put(a, c2, 8), 0);
 	a = reopen(a, &damaged);
 	CHECK(!damaged);
 	/* a size that is no whole number of slots */
-	store_ahead_close(a);
-	poke(64 + 64 + 5, "", 1);
-	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
-	CHECK(damaged);
+	a = damage(a, 64 + 64 + 5, "", 1);
 	CHECK(store_ahead_get(a, c2) == STORE_AHEAD_UNKNOWN);
 	store_ahead_close(a);
 	unlink(file);
@@ -153,16 +156,12 @@ test_zero_slot_unknown(void)
 {
 	struct store_ahead *a = NULL;
 	uint8_t c1[STORE_ID_LEN], c2[STORE_ID_LEN], zero[64] = { 0 };
-	bool damaged = false;
 
 	channel(c1, 1);
 	channel(c2, 2);
 	CHECK_INT(store_ahead_open(home, &a, NULL), 0);
 	CHECK_INT(store_ahead_put(a, c1, 3), 0);
-	store_ahead_close(a);
-	poke(64 + 64, zero, sizeof zero);
-	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
-	CHECK(damaged);
+	a = damage(a, 64 + 64, zero, sizeof zero);
 	CHECK_INT(store_ahead_get(a, c1), 3);
 	CHECK(store_ahead_get(a, c2) == STORE_AHEAD_UNKNOWN);
 	store_ahead_close(a);
