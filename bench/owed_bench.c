@@ -289,6 +289,30 @@ warm(struct store **s, const char *path, const uint8_t *ch, size_t n,
 	return dw;
 }
 
+/* Removes the database at path with its WAL and shared memory. */
+static void
+db_remove(const char *path)
+{
+	char p[160];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof p, "%s%s", path, i == 0 ? "" : i == 1 ?
+		    "-wal" : "-shm");
+		unlink(p);
+	}
+}
+
+/* Frees what the two sides keep of their texts. */
+static void
+sides_free(struct side sd[2])
+{
+	for (unsigned w = 0; w < 2; w++) {
+		free(sd[w].ids);
+		free(sd[w].times);
+		free(sd[w].prec);
+	}
+}
+
 /* Copies the database from to to (and its WAL, if any; to's removed). */
 static void
 copy_db(const char *from, const char *to)
@@ -402,15 +426,8 @@ scans(const char *dir, const char *path, const uint8_t *ch, size_t n,
 		scan(at, ch, n, unacked, sliced, "restart", now);
 	}
 	log_setup("owed_bench", LOG_LVL_INFO, false);
-	for (int i = 0; i < 3; i++) {
-		const char *ext = i == 0 ? "" : i == 1 ? "-wal" : "-shm";
-		char p[80];
-
-		snprintf(p, sizeof p, "%s%s", fresh, ext);
-		unlink(p);
-		snprintf(p, sizeof p, "%s%s", at, ext);
-		unlink(p);
-	}
+	db_remove(fresh);
+	db_remove(at);
 }
 
 /* The steps of w at now until through: the total, the steps and the
@@ -527,17 +544,9 @@ burst(size_t n, enum burst_shape shape)
 	deadline_watch_free(dw);
 	alert_free(a);
 	store_close(s);
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof path, "%s/parley.db%s", dir, i == 0 ?
-		    "" : i == 1 ? "-wal" : "-shm");
-		unlink(path);
-	}
+	db_remove(path);
 	rmdir(dir);
-	for (unsigned w = 0; w < 2; w++) {
-		free(sd[w].ids);
-		free(sd[w].times);
-		free(sd[w].prec);
-	}
+	sides_free(sd);
 }
 
 static void
@@ -658,17 +667,9 @@ bench(size_t n, size_t unacked)
 		burst(n < 100000 ? n : 100000, BURST_ACKED);
 	}
 out:
-	unlink(path);
-	snprintf(path, sizeof path, "%s/parley.db-wal", dir);
-	unlink(path);
-	snprintf(path, sizeof path, "%s/parley.db-shm", dir);
-	unlink(path);
+	db_remove(path);
 	rmdir(dir);
-	for (unsigned w = 0; w < 2; w++) {
-		free(sd[w].ids);
-		free(sd[w].times);
-		free(sd[w].prec);
-	}
+	sides_free(sd);
 }
 
 int
