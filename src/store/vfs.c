@@ -101,6 +101,17 @@
  *    rolled-back spill, nor the tail of a padding frame SQLite writes
  *    after a commit's sync when the file system lacks powersafe
  *    overwrite, nor commits made with synchronous = NORMAL.
+ * 9. The WAL index covers a commit before its sync. SQLite appends a
+ *    commit's frames to the WAL index (the -shm file) after the WAL's
+ *    sync; an index that has to grow then (past 4,062 frames, then every
+ *    4,096) and cannot (a full disk) fails the commit, which SQLite
+ *    answers as failed while its frames are durable: a restart reads
+ *    them back (docs/store.md, "A failed sync"). So a WAL's xSync first
+ *    maps, growing it if need be, the index region that will name the
+ *    last frame written, through its connection's database file; if
+ *    that fails, the sync fails and is made void (NOTES 8). A region
+ *    once mapped stays until the connection closes, so the append after
+ *    the sync finds it. Not in power-cut mode (NOTES 7).
  */
 #include "store/vfs.h"
 
@@ -137,6 +148,10 @@ struct shim_file {
 	sqlite3_int64 unsynced_lo, unsynced_hi;
 	const char *db;			/* its connection's database name: the
 					 * same pointer for its WAL (NOTES 8) */
+	struct shim_file *next_db;	/* open database files (dbs) */
+	uint32_t wal_page;		/* a WAL's page size; 0: not read yet */
+	int shm_mapped;			/* a WAL: index regions 0..this known
+					 * mapped (NOTES 9); -1: none */
 };
 
 static sqlite3_vfs *real_vfs;
@@ -144,6 +159,8 @@ static struct store_vfs_counts counts;
 static unsigned fail_writes;		/* store_vfs_fail_writes */
 static unsigned fail_syncs;		/* store_vfs_fail_syncs */
 static struct shim_file *wals;		/* every open WAL file */
+static struct shim_file *dbs;		/* every open database file */
+static unsigned fail_shm_grows;		/* store_vfs_fail_shm_grows */
 static void (*sync_work)(void *);	/* store_vfs_sync_work */
 static void *sync_work_arg;
 
@@ -217,6 +234,11 @@ x_close(sqlite3_file *p)
 				*w = f->next_wal;
 				break;
 			}
+	for (struct shim_file **d = &dbs; *d != NULL; d = &(*d)->next_db)
+		if (*d == f) {
+			*d = f->next_db;
+			break;
+		}
 	rc2 = f->real->pMethods->xClose(f->real);
 	if (f->wb_fd >= 0)
 		(void)close(f->wb_fd);
@@ -327,6 +349,61 @@ x_truncate(sqlite3_file *p, sqlite3_int64 size)
 	return f->real->pMethods->xTruncate(f->real, size);
 }
 
+/* The WAL index's layout (SQLite's wal.c): a 32-byte WAL header, then
+ * frames of a 24-byte header and a page; the index in regions of 32 KiB,
+ * the first naming 4,062 frames (after the index's header), each other
+ * 4,096. */
+#define WAL_HDR 32
+#define WAL_FRAME_HDR 24
+#define INDEX_REGION 32768
+#define INDEX_FRAMES 4096
+#define INDEX_FRAMES_ONE 4062
+
+static int x_shm_map(sqlite3_file *, int, int, int, void volatile **);
+
+/* NOTES 9: the index region that will name the last frame written since
+ * the last sync is mapped (grown if need be) before the sync, or the
+ * sync fails with the map's code. */
+static int
+index_cover(struct shim_file *f)
+{
+	unsigned char b[4];
+	sqlite3_int64 frame_len, n;
+	void volatile *map = NULL;
+	struct shim_file *d;
+	int region, rc;
+	uint32_t pg;
+
+	if (f->unsynced_lo < 0 || f->unsynced_hi <= WAL_HDR)
+		return SQLITE_OK;
+	if (f->wal_page == 0) {
+		if ((rc = f->real->pMethods->xRead(f->real, b, 4, 8)) !=
+		    SQLITE_OK)
+			return rc;
+		pg = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+		    (uint32_t)b[2] << 8 | b[3];
+		if (pg == 1)
+			pg = 65536;
+		if (pg < 512 || pg > 65536 || (pg & (pg - 1)) != 0)
+			return SQLITE_OK;	/* not a WAL SQLite wrote */
+		f->wal_page = pg;
+	}
+	frame_len = WAL_FRAME_HDR + (sqlite3_int64)f->wal_page;
+	n = (f->unsynced_hi - WAL_HDR + frame_len - 1) / frame_len;
+	region = (int)((n + INDEX_FRAMES - INDEX_FRAMES_ONE - 1) /
+	    INDEX_FRAMES);
+	if (region <= f->shm_mapped)
+		return SQLITE_OK;
+	for (d = dbs; d != NULL && d->db != f->db; d = d->next_db)
+		;
+	if (d == NULL || f->db == NULL)
+		return SQLITE_OK;
+	rc = x_shm_map(&d->base, region, INDEX_REGION, 1, &map);
+	if (rc == SQLITE_OK && map != NULL)
+		f->shm_mapped = region;
+	return rc;
+}
+
 static int
 x_sync(sqlite3_file *p, int flags)
 {
@@ -341,6 +418,8 @@ x_sync(sqlite3_file *p, int flags)
 		f->run = NULL;
 		f->cap = 0;
 	}
+	if (f->wal && (rc = index_cover(f)) != SQLITE_OK)
+		return unsynced_void(f, rc, flags);
 	/* NOTES 6: the disk starts on the frames, the CPU work runs, then
 	 * the sync waits for both the write and the disk's cache. */
 	if (sync_work != NULL && f->wal && f->wb_fd >= 0 &&
@@ -432,7 +511,18 @@ static int
 x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend, void volatile **pp)
 {
 	struct shim_file *f = (struct shim_file *)p;
+	int rc;
 
+	if (extend && fail_shm_grows > 0) {
+		/* a region not there yet: the index would grow */
+		rc = f->real->pMethods->xShmMap(f->real, pg, pgsz, 0, pp);
+		if (rc != SQLITE_OK || *pp == NULL) {
+			fail_shm_grows--;
+			*pp = NULL;
+			return SQLITE_IOERR_SHMSIZE;
+		}
+		return rc;
+	}
 	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, pp);
 }
 
@@ -836,6 +926,11 @@ v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
 		}
 		return rc;
 	}
+	f->shm_mapped = -1;
+	if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+		f->next_db = dbs;
+		dbs = f;
+	}
 	if (f->wal) {
 		f->next_wal = wals;
 		wals = f;
@@ -1000,6 +1095,12 @@ void
 store_vfs_fail_syncs(unsigned n)
 {
 	fail_syncs = n;
+}
+
+void
+store_vfs_fail_shm_grows(unsigned n)
+{
+	fail_shm_grows = n;
 }
 
 void

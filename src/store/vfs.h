@@ -38,6 +38,9 @@ void store_vfs_fail_writes(unsigned n);
  * after the sync work ran and the bytes were written (an fdatasync
  * error at the commit). */
 void store_vfs_fail_syncs(unsigned n);
+/* Tests: the next n times the WAL index (the -shm file) would have to
+ * grow, it fails with SQLITE_IOERR_SHMSIZE instead (a full disk). */
+void store_vfs_fail_shm_grows(unsigned n);
 
 /*
  * Tests only: power-cut mode (docs/store.md, "Power-cut mode"). A

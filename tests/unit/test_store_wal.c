@@ -528,6 +528,77 @@ plain_view(const char *name, int *rows, int *ok)
 }
 
 /*
+ * A commit whose WAL index (the -shm file) cannot grow stays failed
+ * (vfs.c NOTES 9): a child fills the WAL to just below the 4,062 frames
+ * the index's first region names, then commits 200 rows while the
+ * index cannot grow (a full disk), and dies without closing. The commit
+ * was answered failed, and a reader without the shim, after the kill,
+ * sees the rows before it and not its own (before the fix the sync had
+ * made them durable and the failure came after it, at the index's
+ * append: the failed commit came back). Once the index can grow, the
+ * next commit goes past the region.
+ */
+static void
+test_index_growth_fails(void)
+{
+	const char *name = "index-grow.db";
+	sqlite3 *db;
+	pid_t pid;
+	int status = -1, rows = 0, ok = 0;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		if ((db = vfs_conn(name)) == NULL ||
+		    sqlite3_exec(db, "CREATE TABLE t (k INTEGER PRIMARY KEY,"
+		    " v BLOB)", NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		/* 3,500 rows of a page each in one commit, then 50 a
+		 * commit, up to ~100 frames below the first region's end */
+		if (sqlite3_exec(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION"
+		    " ALL SELECT x + 1 FROM c WHERE x < 3500) INSERT INTO t (v)"
+		    " SELECT randomblob(3000) FROM c", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			_exit(2);
+		while ((wal_bytes(name) - 32) / (4096 + 24) + 100 < 4062)
+			if (sqlite3_exec(db, "WITH RECURSIVE c(x) AS (SELECT 1"
+			    " UNION ALL SELECT x + 1 FROM c WHERE x < 50)"
+			    " INSERT INTO t (v) SELECT randomblob(3000) FROM c",
+			    NULL, NULL, NULL) != SQLITE_OK)
+				_exit(2);
+		/* the commit's pages all in the cache: written at the
+		 * commit, not spilled (a spill appends to the index at once,
+		 * before any commit frame) */
+		if (sqlite3_exec(db, "PRAGMA cache_size = 2000", NULL, NULL,
+		    NULL) != SQLITE_OK)
+			_exit(5);
+		store_vfs_fail_shm_grows(1);
+		if (sqlite3_exec(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION"
+		    " ALL SELECT x + 1 FROM c WHERE x < 199) INSERT INTO t (v)"
+		    " SELECT randomblob(3000) FROM c", NULL, NULL, NULL) ==
+		    SQLITE_OK)
+			_exit(3);		/* the failure did not come */
+		_exit(0);			/* as a kill: no close */
+	}
+	CHECK(pid > 0);
+	CHECK_INT(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	rows = plain_int(name, "SELECT count(*) FROM t", NULL);
+	ok = plain_int(name, "SELECT count(*) FROM pragma_integrity_check"
+	    " WHERE integrity_check <> 'ok'", NULL) == 0;
+	CHECK(rows > 3000);
+	CHECK_INT(rows % 50, 0);		/* not the failed 199 */
+	CHECK(ok);
+	if ((db = vfs_conn(name)) == NULL)
+		return;
+	CHECK_INT(sqlite3_exec(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
+	    " SELECT x + 1 FROM c WHERE x < 200) INSERT INTO t (v) SELECT"
+	    " randomblob(3000) FROM c", NULL, NULL, NULL), SQLITE_OK);
+	CHECK(wal_bytes(name) > 32 + 4062ull * (4096 + 24));
+	sqlite3_close(db);
+	CHECK_INT(plain_int(name, "SELECT count(*) FROM t", NULL), rows + 200);
+}
+
+/*
  * The store's VFS gathers a commit's WAL writes (docs/store.md, "Gathered
  * WAL writes"): a message alone reaches the WAL file in one write instead
  * of two per page, and what it committed is there for a reader that does
@@ -1535,6 +1606,7 @@ main(void)
 	RUN(test_intact_after_crash);
 	RUN(test_failed_sync_stays_out);
 	RUN(test_failed_sync_other_writer);
+	RUN(test_index_growth_fails);
 	RUN(test_gathered_wal_writes);
 	RUN(test_gathered_big_transaction);
 	RUN(test_gathered_write_error);
