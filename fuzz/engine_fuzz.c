@@ -94,6 +94,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	delivery_path_change(d, chan, 0, true);
 	delivery_path_change(d, chan, 1, true);
+	/* the peer's RUN, first on each session as a peer sends it */
+	if (delivery_run_encode(7, out, sizeof out, &olen) != 0)
+		abort();
+	delivery_record(d, chan, 0, DELIVERY_REC_RUN, out, olen);
+	delivery_record(d, chan, 1, DELIVERY_REC_RUN, out, olen);
 	checkpoint_init(&e, s, &k, chan, 0,
 	    (const uint8_t (*)[KEYS_PUB_LEN])pub, 0, 0, io_now(NULL));
 	while (size - off >= 4) {

@@ -687,7 +687,7 @@ op_receipt(void)
 		    DELIVERY_REC_RECEIPT, b, n);
 		return;
 	}
-	if (delivery_sync_encode(&rc, t & 2, s, sizeof s, &sn) != 0)
+	if (delivery_sync_encode(&rc, t & 2, 0, s, sizeof s, &sn) != 0)
 		return;
 	if (t & 4)	/* the version byte: {1: 1, ...} */
 		s[2] = u8();
@@ -934,6 +934,19 @@ init_once(void)
 /* The store at the start: the peer's first np messages received under
  * its head, our first na sent under our heads (one per batch), nq of
  * ours past them queued as the virtual chain has them. */
+/* A path's session up (the peer's RUN first on it, as a peer sends it)
+ * or down. */
+static void
+path_set(unsigned path, bool up)
+{
+	uint8_t b[32];
+	size_t n;
+
+	delivery_path_change(F.d, F.chan, path, up);
+	if (up && delivery_run_encode(7, b, sizeof b, &n) == 0)
+		delivery_record(F.d, F.chan, path, DELIVERY_REC_RUN, b, n);
+}
+
 static void
 setup(void)
 {
@@ -1038,9 +1051,9 @@ setup(void)
 	F.before.n = 0;
 	check_store();
 	if (flags & 4)
-		delivery_path_change(F.d, F.chan, 0, true);
+		path_set(0, true);
 	if (flags & 8)
-		delivery_path_change(F.d, F.chan, 1, true);
+		path_set(1, true);
 }
 
 int
@@ -1068,8 +1081,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 5: op_checkpoint(); break;
 		case 6: op_raw(); break;
 		case 7: op_tick(); break;
-		case 8: delivery_path_change(F.d, F.chan, (op >> 4) & 1,
-		    (op >> 5) & 1); break;
+		case 8: path_set((op >> 4) & 1, (op >> 5) & 1); break;
 		case 9: op_queue(); break;
 		case 10: op_ask(); break;
 		default:	/* the peer's head right after its message */

@@ -37,6 +37,7 @@
 #include "msg/alert.h"
 #include "msg/deadline.h"
 #include "store/ahead.h"
+#include "store/run.h"
 #include "store/store.h"
 
 #define PARLEYD_VERSION "0.1"
@@ -606,7 +607,7 @@ messages_open(const char *home, const struct keys *k,
 	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm,
 	    dm_hold, dm_flush, dm_alarm, dm_note_ahead };
 	bool damaged = false;
-	uint64_t eff, hb;
+	uint64_t eff, hb, run;
 	int r;
 
 	/* before SQLite's first use, which it must precede */
@@ -651,6 +652,20 @@ messages_open(const char *home, const struct keys *k,
 		    (unsigned long long)eff);
 	if (r != 0 || (r = delivery_new(*st, k, &io, &dm->dl)) != 0)
 		return r;
+	/* higher than every earlier start's: the peer ends its sessions of
+	 * the last run once it hears it (docs/delivery.md "After a crash") */
+	if ((r = store_run_next(home, wall_ms(), &run)) == ERR_PARSE)
+		log_warn("%s/%s is damaged: this run is numbered by the clock "
+		    "alone (%llu)", home, STORE_RUN_FILE,
+		    (unsigned long long)run);
+	else if (r != 0)
+		log_warn("cannot keep this run's number in %s/%s: %s: it is "
+		    "numbered by the clock alone (%llu)", home, STORE_RUN_FILE,
+		    strerror(errno), (unsigned long long)run);
+	else
+		log_info("this is run %llu of the node",
+		    (unsigned long long)run);
+	delivery_set_run(dm->dl, run);
 	/* without it nothing is sent before its commit (a slower path, not
 	 * a failure: docs/delivery.md "After a crash") */
 	if ((r = store_ahead_open(home, &dm->ahead, &damaged)) != 0)

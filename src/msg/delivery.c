@@ -87,8 +87,8 @@ delivery_part_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
 }
 
 int
-delivery_sync_encode(const struct chain_receipt *r, bool reply, uint8_t *out,
-    size_t cap, size_t *len)
+delivery_sync_encode(const struct chain_receipt *r, bool reply,
+    uint64_t peer_run, uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t rb[CHAIN_RECEIPT_MAX];
 	size_t rlen;
@@ -98,13 +98,29 @@ delivery_sync_encode(const struct chain_receipt *r, bool reply, uint8_t *out,
 	if ((e = chain_receipt_encode(r, rb, sizeof rb, &rlen)) != 0)
 		return e;
 	wire_writer_init(&w, out, cap);
-	wire_put_map(&w, 3);
+	wire_put_map(&w, 4);
 	wire_put_uint(&w, 1);
 	wire_put_uint(&w, DELIVERY_VERSION);
 	wire_put_uint(&w, 2);
 	wire_put_bytes(&w, rb, rlen);
 	wire_put_uint(&w, 3);
 	wire_put_bool(&w, reply);
+	wire_put_uint(&w, 4);
+	wire_put_uint(&w, peer_run);
+	return wire_writer_finish(&w, len);
+}
+
+int
+delivery_run_encode(uint64_t run, uint8_t *out, size_t cap, size_t *len)
+{
+	struct wire_writer w;
+
+	wire_writer_init(&w, out, cap);
+	wire_put_map(&w, 2);
+	wire_put_uint(&w, 1);
+	wire_put_uint(&w, DELIVERY_VERSION);
+	wire_put_uint(&w, 2);
+	wire_put_uint(&w, run);
 	return wire_writer_finish(&w, len);
 }
 
@@ -136,6 +152,8 @@ dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f, size_t n)
 
 /* --- channels ----------------------------------------------------------- */
 
+static uint64_t last_run;		/* the highest run of this process */
+
 int
 delivery_new(struct store *s, const struct keys *k,
     const struct delivery_io *io, struct delivery **out)
@@ -148,8 +166,57 @@ delivery_new(struct store *s, const struct keys *k,
 	d->k = k;
 	d->io = *io;
 	d->subs_tail = &d->subs;
+	/* without delivery_set_run: the clock, above this process's last
+	 * (two engines of one test, or a restart within a millisecond) */
+	d->run = dl_now(d) > last_run ? dl_now(d) : last_run + 1;
+	last_run = d->run;
 	*out = d;
 	return 0;
+}
+
+void
+delivery_set_run(struct delivery *d, uint64_t run)
+{
+	d->run = run;
+	if (run > last_run)
+		last_run = run;
+}
+
+uint64_t
+delivery_run(const struct delivery *d)
+{
+	return d->run;
+}
+
+/* Our RUN on path's session, if still owed: 0 once it went. */
+static int
+run_send(struct delivery *d, struct dl_channel *c, unsigned path)
+{
+	uint8_t b[32];
+	size_t n;
+	int r;
+
+	if (!c->run_owed[path])
+		return 0;
+	if ((r = delivery_run_encode(d->run, b, sizeof b, &n)) != 0 ||
+	    (r = d->io.send(d->io.ctx, c->id, path, DELIVERY_REC_RUN, b,
+	    n)) != 0)
+		return r;
+	c->run_owed[path] = false;
+	return 0;
+}
+
+int
+dl_io_send(struct delivery *d, struct dl_channel *c, unsigned path,
+    uint8_t type, const uint8_t *b, size_t n)
+{
+	int r;
+
+	if (path >= c->npaths)
+		return ERR_CLOSED;
+	if ((r = run_send(d, c, path)) != 0)
+		return r;
+	return d->io.send(d->io.ctx, c->id, path, type, b, n);
 }
 
 void
@@ -274,6 +341,7 @@ delivery_add_channel(struct delivery *d,
 	snprintf(c->peer, sizeof c->peer, "%s", peer_name);
 	c->npaths = npaths;
 	c->active = -1;
+	c->dead_ms = DELIVERY_DEAD_MS;
 	if ((r = dl_channel_reload(d, c)) != 0) {
 		free(c);
 		return r;
@@ -384,6 +452,7 @@ delivery_fence(struct delivery *d, size_t i, uint64_t seq, uint64_t wait_ms)
 	struct dl_channel *c = d->ch[i];
 	char upto[64];
 
+	c->dead_ms = wait_ms;		/* the peer's runs: delivery_set_run */
 	if (seq == 0 || (seq != UINT64_MAX && seq <= c->assigned))
 		return;			/* all it may have sent is stored */
 	c->fence_seq = seq;
@@ -533,6 +602,13 @@ delivery_path_change(struct delivery *d,
 	 * what was queued on the old one went with it (link.h) */
 	again = up && c->up[path];
 	c->up[path] = up;
+	/* a new session: the peer announces its run on it first, and so do
+	 * we (before anything else we send there: dl_io_send); none: nothing
+	 * is taken on the path */
+	c->path_run[path] = up ? 0 : UINT64_MAX;
+	c->run_owed[path] = up;
+	if (up)
+		(void)run_send(d, c, path);	/* else at the next send */
 	/* a new session holds no copies yet: after a down, or up again */
 	c->copied[path] = 0;
 	c->copy_mask &= ~(1u << path);
@@ -554,8 +630,10 @@ delivery_path_change(struct delivery *d,
 	c->sent = c->receipted;
 	c->unsigned_n = c->unsigned_bytes = 0;
 	dl_pend_drop(c);
+	/* fenced: the peer's answer, sent after our RUN reached it, names
+	 * this run and ends the fence (delivery_set_run) */
 	if (active >= 0)
-		dl_send_sync(d, c, false);
+		dl_send_sync(d, c, c->fence_seq != 0);
 }
 
 /* --- the peer's records ---------------------------------------------- */
@@ -568,6 +646,12 @@ delivery_record(struct delivery *d, const uint8_t channel[ENVELOPE_ID_LEN],
 	uint64_t seq;
 
 	if (c == NULL || path >= c->npaths)
+		return;
+	if (type == DELIVERY_REC_RUN) {
+		dl_on_run(d, c, path, body, len);
+		return;
+	}
+	if (!dl_run_current(d, c, path))
 		return;
 	switch (type) {
 	case DELIVERY_REC_SYNC:

@@ -30,7 +30,7 @@
 #include "msg/chain.h"
 #include "store/store.h"
 
-#define DELIVERY_VERSION 1		/* of the records below */
+#define DELIVERY_VERSION 2		/* of the records below */
 #define DELIVERY_MAX_CHANNELS 64
 #define DELIVERY_MAX_PATHS 8
 #define DELIVERY_WINDOW 256		/* assigned, not yet receipted */
@@ -46,6 +46,8 @@
 #define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
 #define DELIVERY_SUBMIT_MAX 8192	/* submitted, awaiting the next pump */
 #define DELIVERY_WAIT_MAX 65536		/* committed, awaiting their receipt */
+#define DELIVERY_DEAD_MS 30000		/* a channel's silence limit when
+					 * delivery_fence does not give it */
 
 /* Record types (link upper records). */
 enum delivery_rec {
@@ -54,6 +56,7 @@ enum delivery_rec {
 	DELIVERY_REC_PART = 0x12,
 	DELIVERY_REC_HEAD = 0x13,
 	DELIVERY_REC_RECEIPT = 0x14,
+	DELIVERY_REC_RUN = 0x19,	/* first on every session */
 };
 
 struct delivery_io {
@@ -150,6 +153,24 @@ int delivery_add_channel(struct delivery *d,
 void delivery_fence(struct delivery *d, size_t i, uint64_t seq,
     uint64_t wait_ms);
 
+/*
+ * This engine's run: a number each start of the node takes, higher than
+ * any earlier start's (the daemon keeps the last in HOME/run; without a
+ * call, the clock's milliseconds, and higher than this process's last).
+ * Call before any path comes up. Each side announces its run first on
+ * every session (RUN); a peer's session of an earlier run than one it
+ * has announced since is ended and nothing more of it is taken, so once
+ * the peer has heard this run, no record of our last run can reach it:
+ * its SYNC naming this run ends a fence at once (docs/delivery.md,
+ * "After a crash"). A peer's run lower than its last one is taken only
+ * when nothing of the last one was heard for the channel's silence limit
+ * (delivery_fence's wait_ms; DELIVERY_DEAD_MS when not given): a node
+ * whose clock and HOME/run both went back is shut out for that long, not
+ * for ever.
+ */
+void delivery_set_run(struct delivery *d, uint64_t run);
+uint64_t delivery_run(const struct delivery *d);
+
 /* Finds a channel by id prefix (hex, >= 4 digits) or peer name; NULL
  * name: the only channel. ERR_NOT_FOUND, ERR_AMBIGUOUS-like ERR_INVALID
  * when several match. *index names it for the calls below. */
@@ -232,7 +253,10 @@ int delivery_msg_encode(const uint8_t *hdr, size_t hlen, const uint8_t *body,
 int delivery_part_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
     const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap,
     size_t *len) WUR;
+/* peer_run: the receiver's run as the sender last heard it (0: none). */
 int delivery_sync_encode(const struct chain_receipt *r, bool reply,
-    uint8_t *out, size_t cap, size_t *len) WUR;
+    uint64_t peer_run, uint8_t *out, size_t cap, size_t *len) WUR;
+int delivery_run_encode(uint64_t run, uint8_t *out, size_t cap,
+    size_t *len) WUR;
 
 #endif

@@ -114,6 +114,15 @@ struct dl_channel {
 	 * without reading the store (a committed place never changes). */
 	uint64_t head_seq;
 	uint8_t head_id[ENVELOPE_ID_LEN];
+	/* Runs (delivery_set_run, docs/delivery.md "After a crash"): the
+	 * peer's newest announced (RUN), the one each path's session
+	 * announced (0: none yet), when a record of a session of the newest
+	 * last came, and the channel's silence limit (delivery_fence's
+	 * wait_ms). A session of another run is ended and its records are
+	 * ignored. Our own RUN is owed first on each new session. */
+	uint64_t peer_run, path_run[DELIVERY_MAX_PATHS];
+	uint64_t peer_run_heard_ms, dead_ms;
+	bool run_owed[DELIVERY_MAX_PATHS];
 	/* Receiver. */
 	struct chain_verifier v;
 	struct dl_pend pend[CHAIN_RUN_MAX];
@@ -170,6 +179,7 @@ struct delivery {
 	size_t nsubs;
 	struct dl_sub *waits;			/* committed, wait for receipts */
 	size_t nwaits;
+	uint64_t run;				/* delivery_set_run */
 };
 
 /*
@@ -196,6 +206,10 @@ dl_assign_blocked(const struct dl_channel *c)
 
 /* delivery.c */
 uint64_t dl_now(const struct delivery *d);
+/* io.send on a path of c, after our RUN when that is still owed on the
+ * path's session (the peer takes nothing before it): io.send's codes. */
+int dl_io_send(struct delivery *d, struct dl_channel *c, unsigned path,
+    uint8_t type, const uint8_t *b, size_t n);
 #define DL_FENCE_STEP_MS 1000
 /* Lifts the fence once the store holds its seq, or once its time is out:
  * then every session of the channel ends (io.drop), so that the SYNC
@@ -245,6 +259,12 @@ void dl_pump_channel(struct delivery *d, struct dl_channel *c);
 /* delivery_recv.c: the handlers of delivery_record */
 void dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n);
+void dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n);
+/* Whether a record (not RUN) on path may be taken: its session announced
+ * the peer's newest run. Else it is ignored: before the session's RUN,
+ * or on a session of an earlier run (being ended). */
+bool dl_run_current(struct delivery *d, struct dl_channel *c, unsigned path);
 void dl_on_msg(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n);
 void dl_on_part(struct delivery *d, struct dl_channel *c, unsigned path,

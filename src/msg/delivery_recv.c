@@ -332,7 +332,7 @@ rc_send(void *arg, uint8_t type, const uint8_t *b, size_t n)
 {
 	struct rc_path *x = arg;
 
-	return x->d->io.send(x->d->io.ctx, x->c->id, x->path, type, b, n);
+	return dl_io_send(x->d, x->c, x->path, type, b, n);
 }
 
 /* The peer holds our chain up to want, past our store: ask for it back.
@@ -563,16 +563,126 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	return 0;
 }
 
+/* --- the peer's runs (delivery_set_run) ------------------------------ */
+
+/* We end path's session: nothing more of it is taken (path_run
+ * UINT64_MAX until the path's next session). */
+static void
+end_session(struct delivery *d, struct dl_channel *c, unsigned path,
+    const char *why)
+{
+	c->path_run[path] = UINT64_MAX;
+	if (d->io.drop)
+		d->io.drop(d->io.ctx, c->id, path, why);
+}
+
+bool
+dl_run_current(struct delivery *d, struct dl_channel *c, unsigned path)
+{
+	if (c->path_run[path] == UINT64_MAX)
+		return false;		/* being ended */
+	if (c->path_run[path] == 0) {
+		/* a peer sends its RUN first on every session: this one's
+		 * is still to come (what a replaced session had in flight
+		 * went with it), and nothing is taken before it */
+		log_debug("channel %s path %u: a record from %s before its "
+		    "RUN ignored", c->idhex, path, c->peer);
+		return false;
+	}
+	if (c->path_run[path] != c->peer_run) {
+		log_debug("channel %s path %u: a record of %s's run %llu "
+		    "ignored (its newest is %llu)", c->idhex, path, c->peer,
+		    (unsigned long long)c->path_run[path],
+		    (unsigned long long)c->peer_run);
+		return false;
+	}
+	c->peer_run_heard_ms = dl_now(d);
+	return true;
+}
+
+/*
+ * RUN: the first record of every session, the peer's run. A run above
+ * its newest is a new start of the peer: its sessions of the earlier run
+ * end here and now, and what they brought without a head goes, so that
+ * nothing of the earlier run is taken after this point; every SYNC we
+ * send from now on names the new run, which tells the peer so. A run
+ * below its newest is a session of an earlier run (its records were on
+ * their way, on a slow path): ended, nothing of it taken; unless nothing
+ * of the newest came for the channel's silence limit (the peer's clock
+ * and HOME/run went back): then it is taken as the newest.
+ */
+void
+dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
+    const uint8_t *b, size_t n)
+{
+	struct dl_field f[2] = { { .kind = 'u' }, { .kind = 'u' } };
+	uint64_t now = dl_now(d), run, old = c->peer_run;
+	int r;
+
+	if (c->path_run[path] == UINT64_MAX)
+		return;			/* being ended */
+	if ((r = dl_record_decode(b, n, f, 2)) != 0 || f[1].u == 0 ||
+	    f[1].u == UINT64_MAX) {
+		refuse(d, c, path, "RUN", 0, r ? r : ERR_PARSE);
+		c->path_run[path] = UINT64_MAX;
+		return;
+	}
+	if (f[0].u != DELIVERY_VERSION) {
+		refuse(d, c, path, "RUN", 0, ERR_VERSION);
+		end_session(d, c, path, "unsupported records version");
+		return;
+	}
+	run = f[1].u;
+	if (c->path_run[path] != 0) {	/* a second RUN on one session */
+		if (run != c->path_run[path]) {
+			refuse(d, c, path, "a second RUN", 0, ERR_PARSE);
+			c->path_run[path] = UINT64_MAX;
+		}
+		return;
+	}
+	if (run < old && now - c->peer_run_heard_ms < c->dead_ms) {
+		log_info("channel %s path %u: a session of an earlier run of %s "
+		    "(%llu; its newest is %llu): ended, nothing of it taken",
+		    c->idhex, path, c->peer, (unsigned long long)run,
+		    (unsigned long long)old);
+		end_session(d, c, path, "a session of the peer's earlier run");
+		return;
+	}
+	c->path_run[path] = run;
+	c->peer_run_heard_ms = now;
+	if (run == old)
+		return;
+	if (run < old)
+		log_warn("channel %s: %s announces run %llu, below its last "
+		    "(%llu), of which nothing came for %llu s: taken as its "
+		    "newest (did its clock and HOME/run go back?)", c->idhex,
+		    c->peer, (unsigned long long)run, (unsigned long long)old,
+		    (unsigned long long)(c->dead_ms / 1000));
+	else if (old != 0)
+		log_info("channel %s: %s started again (run %llu): its sessions "
+		    "of the last run end, and nothing more of them is taken",
+		    c->idhex, c->peer, (unsigned long long)run);
+	c->peer_run = run;
+	if (old != 0)
+		dl_pend_drop(c);	/* what the last run sent unheaded */
+	/* the highest path first, as a drop may move the active path */
+	for (unsigned q = c->npaths; q-- > 0;)
+		if (q != path && c->up[q] && c->path_run[q] != 0 &&
+		    c->path_run[q] != UINT64_MAX && c->path_run[q] != run)
+			end_session(d, c, q, "a session of the peer's earlier "
+			    "run");
+}
+
 void
 dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
 {
-	struct dl_field f[3] = { { .kind = 'u' }, { .kind = 'b' },
-	    { .kind = 't' } };
+	struct dl_field f[4] = { { .kind = 'u' }, { .kind = 'b' },
+	    { .kind = 't' }, { .kind = 'u' } };
 	uint64_t seq, signed_ms = 0;
 	int r;
 
-	if ((r = dl_record_decode(b, n, f, 3)) != 0)
+	if ((r = dl_record_decode(b, n, f, 4)) != 0)
 		refuse(d, c, path, "SYNC", 0, r);
 	else if (f[0].u != DELIVERY_VERSION) {
 		refuse(d, c, path, "SYNC", 0, ERR_VERSION);
@@ -605,6 +715,17 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	dl_copy_runs_restart(c);	/* the resend copies again */
 	c->unsigned_n = c->unsigned_bytes = 0;
 	c->progress_ms = dl_now(d);
+	if (c->fence_seq != 0 && f[3].u == d->run) {
+		/* signed after the peer heard this run, so after it ended
+		 * every session of the last one: what it holds of the last
+		 * run is named here (taken back, if past our store), and
+		 * nothing more of it can reach it */
+		log_info("channel %s: %s has heard this run and holds our chain "
+		    "up to seq %llu: nothing more of the last run can reach it, "
+		    "so the fence after the crash ends", c->idhex,
+		    c->peer, (unsigned long long)seq);
+		c->fence_seq = 0;
+	}
 	if (f[2].u)
 		dl_send_sync(d, c, false);
 	dl_pump_channel(d, c);

@@ -53,7 +53,7 @@ send_rec(struct delivery *d, struct dl_channel *c, uint8_t type,
 {
 	if (c->active < 0)
 		return ERR_CLOSED;
-	return d->io.send(d->io.ctx, c->id, (unsigned)c->active, type, b, n);
+	return dl_io_send(d, c, (unsigned)c->active, type, b, n);
 }
 
 /*
@@ -128,7 +128,8 @@ dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply)
 	size_t n;
 
 	if (make_receipt(d, c, &rc) != 0 ||
-	    delivery_sync_encode(&rc, reply, b, sizeof b, &n) != 0)
+	    delivery_sync_encode(&rc, reply, c->peer_run, b, sizeof b,
+	    &n) != 0)
 		return;
 	if (send_rec(d, c, DELIVERY_REC_SYNC, b, n) == 0)
 		c->sync_ms = dl_now(d);
@@ -154,8 +155,7 @@ dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path,
 	if (chain_receipt_encode(&rc, b, sizeof b, &n) != 0)
 		return;
 	if (path < c->npaths && c->up[path] && (int)path != c->active &&
-	    d->io.send(d->io.ctx, c->id, path, DELIVERY_REC_RECEIPT, b,
-	    n) == 0)
+	    dl_io_send(d, c, path, DELIVERY_REC_RECEIPT, b, n) == 0)
 		return;
 	(void)send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
 }
@@ -178,8 +178,7 @@ send_head(struct delivery *d, struct dl_channel *c, const struct chain_head *h,
 		r = send_rec(d, c, DELIVERY_REC_HEAD, b, n);
 	for (unsigned p = 0; p < c->npaths; p++)
 		if (copies & (1u << p))
-			(void)d->io.send(d->io.ctx, c->id, p,
-			    DELIVERY_REC_HEAD, b, n);
+			(void)dl_io_send(d, c, p, DELIVERY_REC_HEAD, b, n);
 	return r;
 }
 
@@ -214,8 +213,8 @@ send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
 		for (unsigned p = 0; p < c->npaths; p++) {
 			if (!(copies & (1u << p)))
 				continue;
-			if (d->io.send(d->io.ctx, c->id, p, DELIVERY_REC_MSG,
-			    b, n) == 0) {
+			if (dl_io_send(d, c, p, DELIVERY_REC_MSG, b, n) ==
+			    0) {
 				c->copied[p] = m->seq;
 				*went |= 1u << p;
 			} else

@@ -1,7 +1,8 @@
 /* test_ahead.c: the sent-ahead note (store/ahead.h, docs/store.md "The
  * sent-ahead note"): what is put is read back after a reopen, the file's
  * layout and mode, a damaged file and a torn slot read as unknown (never
- * as "nothing sent"), and the slots' cap. */
+ * as "nothing sent"), and the slots' cap. And the node's run (store/run.h,
+ * HOME/run), kept beside it: each start's is above the last. */
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "../harness.h"
 #include "store/ahead.h"
+#include "store/run.h"
 
 static char home[] = "/tmp/parley-test-ahead-XXXXXX";
 static char file[sizeof home + 32];
@@ -59,6 +61,48 @@ damage(struct store_ahead *a, off_t off, const void *b, size_t n)
 	CHECK_INT(store_ahead_open(home, &a, &damaged), 0);
 	CHECK(damaged);
 	return a;
+}
+
+/*
+ * Each start's run is above the last, whatever the clock: the clock's
+ * milliseconds on a first start and when it went forward, the last run
+ * plus one when it stepped back. The file is the documented line, mode
+ * 0600. A damaged file is ERR_PARSE, the run the clock's, and the file
+ * is written afresh.
+ */
+static void
+test_run_next(void)
+{
+	char path[sizeof home + 8], got[64] = "";
+	uint64_t run = 0;
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", home, STORE_RUN_FILE);
+	CHECK_INT(store_run_next(home, 5000, &run), 0);
+	CHECK(run == 5000);
+	CHECK_INT(store_run_next(home, 9000, &run), 0);
+	CHECK(run == 9000);
+	CHECK_INT(store_run_next(home, 100, &run), 0);	/* stepped back */
+	CHECK(run == 9001);
+	CHECK_INT(store_run_next(home, 100, &run), 0);
+	CHECK(run == 9002);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0600);
+	if ((f = fopen(path, "r")) != NULL) {
+		CHECK(fgets(got, sizeof got, f) != NULL);
+		fclose(f);
+	}
+	CHECK_STR(got, "parley-run v1 9002\n");
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("parley-run v1 12x4\n", f);
+		fclose(f);
+	}
+	CHECK_INT(store_run_next(home, 200, &run), ERR_PARSE);
+	CHECK(run == 200);
+	CHECK_INT(store_run_next(home, 150, &run), 0);	/* written afresh */
+	CHECK(run == 201);
+	unlink(path);
 }
 
 static void
@@ -203,6 +247,7 @@ main(void)
 	RUN(test_damage_reads_unknown);
 	RUN(test_zero_slot_unknown);
 	RUN(test_slots_full);
+	RUN(test_run_next);
 	unlink(file);
 	rmdir(home);
 	return harness_summary();
