@@ -323,6 +323,15 @@ check_links(struct vstate *v, int i)
 	for (size_t j = 0; j < c->nheads; j++) {
 		const struct chain_head *h = &c->heads[j];
 		size_t s = (size_t)h->seq;
+		/* two signed heads at one seq must name one header */
+		if (v->from[i][s - 1] != 0) {
+			snprintf(what, sizeof what, "head of party %d (%s) at "
+			    "seq %zu", i, pname(v, i), s);
+			if ((r = same_id(v, ERR_CHAIN, v->want[i][s - 1],
+			    h->id, what, "id (another signed head at this seq"
+			    " names the first)")) != 0)
+				return r;
+		}
 		memcpy(v->want[i][s - 1], h->id, ENVELOPE_ID_LEN);
 		v->from[i][s - 1] = h->seq;
 		if (s > top)

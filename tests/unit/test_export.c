@@ -3,7 +3,8 @@
  * them, heads, receipts, a co-signed checkpoint): it verifies and gives
  * the transcript head; each kind of fault is named (header byte, body
  * byte, head and receipt signatures, a missing or reordered header, a
- * foreign channel, a peer_last that names nothing); the file round-trips
+ * foreign channel, a peer_last that names nothing, two signed heads at
+ * one seq that disagree, in either order); the file round-trips
  * byte for byte; every bit flip of a file is refused unless it only
  * touches the labels that are not signed (names, exporter, time); a
  * selective export proves the disclosed bodies and holds no byte of the
@@ -238,6 +239,53 @@ test_faults_named(void)
 	expect(&rec, ERR_SIGNATURE, "head of party 1 (south)", "signature");
 }
 
+/* Two heads of one party at one seq that name different headers: both
+ * are that party's signatures, so the record contradicts itself, whatever
+ * order the heads come in. */
+static void
+test_heads_disagree(void)
+{
+	struct export_record rec, back;
+	struct export_report rep;
+	struct chain_head h, t;
+	uint8_t *a;
+	size_t alen, n;
+
+	build(&rec);
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, 32);
+	h.sender = 0;
+	h.seq = 3;
+	memset(h.id, 0x5a, 32);			/* another header at seq 3 */
+	CHECK_INT(chain_head_sign(&h, &kp[0]), 0);
+	CHECK_INT(export_add_head(&rec, &h), 0);
+	/* after the genuine head (seq 3 first, then 5, then this one) */
+	CHECK_INT(export_verify(&rec, &rep), ERR_CHAIN);
+	CHECK(!rep.ok);
+	/* and before it: the bogus one first */
+	n = rec.chain[0].nheads;
+	t = rec.chain[0].heads[0];
+	rec.chain[0].heads[0] = rec.chain[0].heads[n - 1];
+	rec.chain[0].heads[n - 1] = t;
+	CHECK_INT(export_verify(&rec, &rep), ERR_CHAIN);
+	CHECK(!rep.ok);
+	CHECK_CONTAINS(rep.fault, "party 0 (north)");
+	CHECK_CONTAINS(rep.fault, "seq 3");
+	/* the same through a file */
+	CHECK_INT(export_encode(&rec, &a, &alen), 0);
+	export_record_init(&back);
+	CHECK_INT(export_decode(&back, a, alen), 0);
+	CHECK_INT(export_verify(&back, &rep), ERR_CHAIN);
+	export_record_fini(&back);
+	free(a);
+	/* the same head twice is no contradiction */
+	export_record_fini(&rec);
+	build(&rec);
+	CHECK_INT(export_add_head(&rec, &rec.chain[0].heads[0]), 0);
+	CHECK_INT(export_verify(&rec, &rep), 0);
+	export_record_fini(&rec);
+}
+
 static void
 test_file_roundtrip(void)
 {
@@ -374,6 +422,7 @@ main(void)
 	memset(channel, 0xc4, sizeof channel);
 	RUN(test_intact);
 	RUN(test_faults_named);
+	RUN(test_heads_disagree);
 	RUN(test_file_roundtrip);
 	RUN(test_file_every_flip);
 	RUN(test_selective);
