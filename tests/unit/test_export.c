@@ -8,10 +8,11 @@
  * byte for byte; every bit flip of a file is refused unless it only
  * touches the labels that are not signed (names, exporter, time); a
  * selective export proves the disclosed bodies and holds no byte of the
- * others.
+ * others; a file of millions of one-byte items costs no memory for them.
  */
 #include <sodium.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "../harness.h"
 #include "msg/export.h"
@@ -286,6 +287,74 @@ test_heads_disagree(void)
 	export_record_fini(&rec);
 }
 
+/* Appends the CBOR head of major type m with argument v to p at *n. */
+static void
+cbor_head(uint8_t *p, size_t *n, unsigned m, uint64_t v)
+{
+	int w = v < 24 ? 0 : v < 0x100 ? 1 : v < 0x10000 ? 2 :
+	    v < 0x100000000ull ? 4 : 8;
+
+	p[(*n)++] = (uint8_t)(m << 5 | (w == 0 ? v : w == 1 ? 24 : w == 2 ?
+	    25 : w == 4 ? 26 : 27));
+	for (int k = w - 1; k >= 0; k--)
+		p[(*n)++] = (uint8_t)(v >> (8 * k));
+}
+
+/* A file whose checkpoint list holds millions of one-byte items: it is
+ * refused, and reading it costs no memory in proportion to its items
+ * (a tree of decoded items cost some 100 bytes each: 400 MB here). */
+static void
+test_file_many_items(void)
+{
+	const size_t items = 4u << 20;
+	struct export_record back;
+	struct rusage ru0, ru1;
+	uint8_t *p = malloc(items + 512);
+	size_t n = 0;
+
+	if (p == NULL)
+		return;
+	cbor_head(p, &n, 5, 9);
+	cbor_head(p, &n, 0, 1);
+	cbor_head(p, &n, 0, 1);
+	cbor_head(p, &n, 0, 2);
+	cbor_head(p, &n, 2, 32);
+	memset(p + n, 0xc4, 32);
+	n += 32;
+	cbor_head(p, &n, 0, 3);
+	cbor_head(p, &n, 0, 0);
+	cbor_head(p, &n, 0, 4);
+	cbor_head(p, &n, 0, 0);
+	cbor_head(p, &n, 0, 5);
+	cbor_head(p, &n, 4, 2);
+	for (int i = 0; i < 2; i++) {
+		cbor_head(p, &n, 4, 2);
+		cbor_head(p, &n, 3, 5);
+		memcpy(p + n, i ? "south" : "north", 5);
+		n += 5;
+		cbor_head(p, &n, 2, 32);
+		memset(p + n, i + 1, 32);
+		n += 32;
+	}
+	for (unsigned key = 6; key <= 8; key++) {
+		cbor_head(p, &n, 0, key);
+		cbor_head(p, &n, 4, 2);
+		cbor_head(p, &n, 4, 0);
+		cbor_head(p, &n, 4, 0);
+	}
+	cbor_head(p, &n, 0, 9);
+	cbor_head(p, &n, 4, items);
+	memset(p + n, 0x40, items);		/* empty byte strings */
+	n += items;
+	getrusage(RUSAGE_SELF, &ru0);
+	export_record_init(&back);
+	CHECK(export_decode(&back, p, n) != 0);
+	export_record_fini(&back);
+	getrusage(RUSAGE_SELF, &ru1);
+	CHECK(ru1.ru_maxrss - ru0.ru_maxrss < 64 * 1024);	/* KiB */
+	free(p);
+}
+
 static void
 test_file_roundtrip(void)
 {
@@ -420,6 +489,7 @@ main(void)
 	keys_make(&kp[0]);
 	keys_make(&kp[1]);
 	memset(channel, 0xc4, sizeof channel);
+	RUN(test_file_many_items);
 	RUN(test_intact);
 	RUN(test_faults_named);
 	RUN(test_heads_disagree);
