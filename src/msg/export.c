@@ -807,13 +807,17 @@ read_all(struct export_record *rec, struct wire_reader *rd)
 	if ((r = wire_read_key(rd, X_PARTIES)) != 0 ||
 	    (r = read_pair(rd, 2)) != 0)
 		return r;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if ((r = read_pair(rd, 2)) != 0 ||
 		    (r = wire_read_text(rd, rec->party[i].name,
 		    sizeof rec->party[i].name)) != 0 ||
 		    (r = wire_read_bytes_exact(rd, rec->party[i].sign_pub,
 		    KEYS_PUB_LEN)) != 0)
 			return r;
+		/* names are printed: only what a node can be called */
+		if (!keys_name_is_valid(rec->party[i].name))
+			return ERR_PARSE;
+	}
 	if ((r = wire_read_key(rd, X_CHAINS)) != 0 ||
 	    (r = read_pair(rd, 2)) != 0)
 		return r;

@@ -382,6 +382,31 @@ test_file_roundtrip(void)
 	export_record_fini(&rec);
 }
 
+/* A party's name is a node name (1..32 of [a-z0-9-]): a file that puts
+ * anything else there, such as terminal control sequences that verify
+ * and show would print, is refused. */
+static void
+test_file_names(void)
+{
+	static const char *bad[] = {
+	    "south\x1b[8m", "south): intact\n", "", "South", "s\x7f" };
+	struct export_record rec, back;
+	uint8_t *a;
+	size_t alen;
+
+	for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+		build(&rec);
+		snprintf(rec.party[1].name, sizeof rec.party[1].name, "%s",
+		    bad[j]);
+		CHECK_INT(export_encode(&rec, &a, &alen), 0);
+		export_record_init(&back);
+		CHECK_INT(export_decode(&back, a, alen), ERR_PARSE);
+		export_record_fini(&back);
+		free(a);
+		export_record_fini(&rec);
+	}
+}
+
 /* A copy of rec's encoding with its unsigned labels set from ref's. */
 static void
 relabel(struct export_record *rec, const struct export_record *ref)
@@ -494,6 +519,7 @@ main(void)
 	RUN(test_faults_named);
 	RUN(test_heads_disagree);
 	RUN(test_file_roundtrip);
+	RUN(test_file_names);
 	RUN(test_file_every_flip);
 	RUN(test_selective);
 	keys_fini(&kp[0]);
