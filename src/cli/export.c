@@ -13,8 +13,10 @@
 
 #include "base/file.h"
 #include "base/hex.h"
+#include "base/text.h"
 #include "cli/cli.h"
 #include "crypto/agreement.h"
+#include "msg/ack.h"
 #include "msg/export.h"
 #include "store/record.h"
 
@@ -223,6 +225,30 @@ cmd_export(int argc, char **argv)
 	    any_marking);
 }
 
+/* An acknowledgment's body: what it acknowledges, who, the text. */
+static void
+print_ack(const uint8_t *body, size_t n)
+{
+	struct ack_body b;
+	char id[2 * ENVELOPE_ID_LEN + 1];
+
+	if (ack_body_decode(&b, body, n) != 0) {
+		printf("    (acknowledgment that does not decode: %zu bytes)\n",
+		    n);
+		return;
+	}
+	hex_encode(id, b.acked, sizeof b.acked);
+	printf("    acknowledges %.16s, by ", id);
+	text_print(stdout, (const uint8_t *)b.operator, strlen(b.operator),
+	    NULL);
+	if (b.text[0] != '\0') {
+		fputs(": ", stdout);
+		text_print(stdout, (const uint8_t *)b.text, strlen(b.text),
+		    "    ");
+	}
+	fputc('\n', stdout);
+}
+
 static void
 print_msg(const struct export_record *rec, int i, size_t k)
 {
@@ -243,9 +269,14 @@ print_msg(const struct export_record *rec, int i, size_t k)
 	    envelope_precedence_name(h.precedence),
 	    envelope_marking_name(h.marking), envelope_kind_name(h.kind),
 	    (unsigned long long)h.time_ms);
-	if (m->body != NULL)
-		printf("    %.*s\n", (int)m->blen, (const char *)m->body);
-	else {
+	if (m->body != NULL && h.kind == ENVELOPE_ACK)
+		print_ack(m->body, m->blen);
+	else if (m->body != NULL) {
+		/* the sender's text, never a control character */
+		fputs("    ", stdout);
+		text_print(stdout, m->body, m->blen, "    ");
+		fputc('\n', stdout);
+	} else {
 		hex_encode(bh, h.body_hash, sizeof h.body_hash);
 		printf("    (not disclosed: %u bytes, body hash %.16s...)\n",
 		    h.body_len, bh);
