@@ -137,6 +137,49 @@ test_body_escapes(void)
 	CHECK_CONTAINS(out, "verified: 2 heads");
 }
 
+/* A message past the last signed head (anyone could have appended it:
+ * only its link holds it) is marked so where a person reads it; and both
+ * outputs show the signing keys' fingerprints, which the reader compares
+ * with those the officers read aloud (parley id): a file made with other
+ * keys verifies, and only they tell it. */
+static void
+test_unsigned_and_keys(void)
+{
+	struct export_record rec;
+	struct node_identity id;
+	char fp[2][FINGERPRINT_STR_LEN];
+	const char *p;
+
+	for (int i = 0; i < 2; i++) {
+		memset(&id, 0, sizeof id);
+		memcpy(id.sign_pub, kp[i].id.sign_pub, 32);
+		keys_fingerprint_sign(&id, fp[i]);
+	}
+	base_record(&rec);
+	add(&rec, 0, "signed-one");
+	head(&rec, 0, 1);
+	add(&rec, 0, "appended-by-anyone");
+	add(&rec, 1, "signed-reply");
+	head(&rec, 1, 1);
+	write_file(&rec, "tail.px");
+	export_record_fini(&rec);
+	CHECK_INT(sh("%s/parley show --file %s/tail.px", build, tmpdir), 0);
+	CHECK_CONTAINS(out, fp[0]);
+	CHECK_CONTAINS(out, fp[1]);
+	p = strstr(out, "NOT SIGNED");
+	CHECK(p != NULL && strstr(p + 1, "NOT SIGNED") == NULL);
+	if (p != NULL) {
+		CHECK(strstr(out, "signed-one") < p);
+		CHECK(strstr(p, "appended-by-anyone") != NULL);
+		CHECK(strstr(p, "signed-reply") != NULL);
+		CHECK(strstr(out, "north #2") < p);
+	}
+	CHECK_INT(sh("%s/parley verify --file %s/tail.px", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "1 past the last signed head");
+	CHECK_CONTAINS(out, fp[0]);
+	CHECK_CONTAINS(out, fp[1]);
+}
+
 int
 main(void)
 {
@@ -156,6 +199,7 @@ main(void)
 	}
 	memset(channel, 0xc4, sizeof channel);
 	RUN(test_body_escapes);
+	RUN(test_unsigned_and_keys);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	if (harness_failed == 0 && sh("rm -rf %s", tmpdir) != 0)
