@@ -500,6 +500,13 @@ verify_all(struct vstate *v)
 {
 	int r;
 
+	/* two parties, two keys: else one holder signed both chains and
+	 * its checkpoints only look co-signed (agreements refuse it too) */
+	if (memcmp(v->rec->party[0].sign_pub, v->rec->party[1].sign_pub,
+	    KEYS_PUB_LEN) == 0)
+		return fault(v, ERR_INVALID, "party 1 (%s): signing key: the "
+		    "same as party 0's (%s): a channel's parties never share "
+		    "a key", pname(v, 1), pname(v, 0));
 	for (int i = 0; i < 2; i++)
 		if ((r = check_headers(v, i)) != 0)
 			return r;

@@ -234,9 +234,13 @@ test_faults_named(void)
 	build(&rec);
 	rec.channel[0] ^= 1;
 	expect(&rec, ERR_FOREIGN, "seq 1", "header.channel");
-	/* a signing key that is not the party's */
+	/* a signing key that is not the party's (nor the other's) */
 	build(&rec);
-	memcpy(rec.party[1].sign_pub, kp[0].id.sign_pub, 32);
+	{
+		uint8_t sk[crypto_sign_SECRETKEYBYTES];
+		crypto_sign_keypair(rec.party[1].sign_pub, sk);
+		sodium_memzero(sk, sizeof sk);
+	}
 	expect(&rec, ERR_SIGNATURE, "head of party 1 (south)", "signature");
 }
 
@@ -353,6 +357,22 @@ test_file_many_items(void)
 	getrusage(RUSAGE_SELF, &ru1);
 	CHECK(ru1.ru_maxrss - ru0.ru_maxrss < 64 * 1024);	/* KiB */
 	free(p);
+}
+
+/* One key for both parties: one key holder made both chains, and its
+ * checkpoints only look co-signed. No channel has that (agreement
+ * refuses it); a record that has it does not verify. */
+static void
+test_one_key_for_both(void)
+{
+	struct export_record rec;
+	struct keys k1 = kp[1];
+
+	kp[1] = kp[0];			/* build signs south's side with kp[0] */
+	build(&rec);
+	kp[1] = k1;
+	CHECK_MEM(rec.party[0].sign_pub, rec.party[1].sign_pub, 32);
+	expect(&rec, ERR_INVALID, "party 1 (south)", "signing key");
 }
 
 static void
@@ -518,6 +538,7 @@ main(void)
 	RUN(test_intact);
 	RUN(test_faults_named);
 	RUN(test_heads_disagree);
+	RUN(test_one_key_for_both);
 	RUN(test_file_roundtrip);
 	RUN(test_file_names);
 	RUN(test_file_every_flip);
