@@ -64,5 +64,10 @@ int cli_record_channels(const char *home, const char *spec, const char *cmd,
     struct agreement **out, int **self, size_t *n);
 int cli_record_load(struct store *s, const struct agreement *a, int self,
     struct export_record *rec);
+/* Prints each party's name and signing key fingerprint (as `parley id`
+ * prints it), one line each, the first after first, the second after
+ * rest: what a record's signatures rest on. */
+void cli_print_sign_keys(const struct export_record *rec, const char *first,
+    const char *rest);
 
 #endif

@@ -13,8 +13,10 @@
 
 #include "base/file.h"
 #include "base/hex.h"
+#include "base/text.h"
 #include "cli/cli.h"
 #include "crypto/agreement.h"
+#include "msg/ack.h"
 #include "msg/export.h"
 #include "store/record.h"
 
@@ -223,8 +225,33 @@ cmd_export(int argc, char **argv)
 	    any_marking);
 }
 
+/* An acknowledgment's body: what it acknowledges, who, the text. */
 static void
-print_msg(const struct export_record *rec, int i, size_t k)
+print_ack(const uint8_t *body, size_t n)
+{
+	struct ack_body b;
+	char id[2 * ENVELOPE_ID_LEN + 1];
+
+	if (ack_body_decode(&b, body, n) != 0) {
+		printf("    (acknowledgment that does not decode: %zu bytes)\n",
+		    n);
+		return;
+	}
+	hex_encode(id, b.acked, sizeof b.acked);
+	printf("    acknowledges %.16s, by ", id);
+	text_print(stdout, (const uint8_t *)b.operator, strlen(b.operator),
+	    NULL);
+	if (b.text[0] != '\0') {
+		fputs(": ", stdout);
+		text_print(stdout, (const uint8_t *)b.text, strlen(b.text),
+		    "    ");
+	}
+	fputc('\n', stdout);
+}
+
+/* unsigned_: no signed head covers the message (docs/export.md, step 3) */
+static void
+print_msg(const struct export_record *rec, int i, size_t k, bool unsigned_)
 {
 	const struct export_msg *m = &rec->chain[i].msg[k];
 	struct envelope_header h;
@@ -243,9 +270,18 @@ print_msg(const struct export_record *rec, int i, size_t k)
 	    envelope_precedence_name(h.precedence),
 	    envelope_marking_name(h.marking), envelope_kind_name(h.kind),
 	    (unsigned long long)h.time_ms);
-	if (m->body != NULL)
-		printf("    %.*s\n", (int)m->blen, (const char *)m->body);
-	else {
+	if (unsigned_)
+		printf("    NOT SIGNED: past the last head %s signed; only "
+		    "its link to the header before holds it\n",
+		    rec->party[i].name);
+	if (m->body != NULL && h.kind == ENVELOPE_ACK)
+		print_ack(m->body, m->blen);
+	else if (m->body != NULL) {
+		/* the sender's text, never a control character */
+		fputs("    ", stdout);
+		text_print(stdout, m->body, m->blen, "    ");
+		fputc('\n', stdout);
+	} else {
 		hex_encode(bh, h.body_hash, sizeof h.body_hash);
 		printf("    (not disclosed: %u bytes, body hash %.16s...)\n",
 		    h.body_len, bh);
@@ -278,15 +314,18 @@ cmd_export_show(int argc, char **argv)
 		rc = CLI_FAIL;
 		goto out;
 	}
+	r = export_verify(&rec, &rep);
 	hex_encode(ch, rec.channel, sizeof rec.channel);
-	printf("export of channel %s\nparties   %s (0), %s (1)\n"
-	    "exported  by %s at %llu\n\n", ch, rec.party[0].name,
-	    rec.party[1].name, rec.party[rec.exporter].name,
+	printf("export of channel %s\nparties   %s (0), %s (1)\n", ch,
+	    rec.party[0].name, rec.party[1].name);
+	cli_print_sign_keys(&rec, "keys      ", "          ");
+	printf("exported  by %s at %llu\n\n", rec.party[rec.exporter].name,
 	    (unsigned long long)rec.time_ms);
 	for (int i = 0; i < 2; i++)
 		for (size_t k = 0; k < rec.chain[i].nmsg; k++)
-			print_msg(&rec, i, k);
-	if (export_verify(&rec, &rep) != 0) {
+			print_msg(&rec, i, k, r == 0 && k >= rec.chain[i].nmsg -
+			    rep.unsigned_tail[i]);
+	if (r != 0) {
 		printf("\nFAULT: %s\n", rep.fault);
 		rc = CLI_FAIL;
 	} else {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "cli/cli.h"
 
 static void
@@ -41,14 +42,23 @@ print_people(json_t *res)
 	if (json_object_get(res, "ack_state"))
 		printf("%-13s %s\n", "ack_state", json_string_value(
 		    json_object_get(res, "ack_state")));
-	if (json_is_object(ack))
-		printf("%-13s by %s at %lld%s%s%s\n", "acknowledged",
-		    json_string_value(json_object_get(ack, "by")),
-		    (long long)json_integer_value(json_object_get(ack,
-		    "time_ms")), json_is_true(json_object_get(ack, "late")) ?
-		    " (LATE)" : "", *json_string_value(json_object_get(ack,
-		    "text")) ? ": " : "", json_string_value(json_object_get(
-		    ack, "text")));
+	if (json_is_object(ack)) {
+		/* the peer's operator and text: never a control character */
+		json_t *by = json_object_get(ack, "by");
+		json_t *text = json_object_get(ack, "text");
+		printf("%-13s by ", "acknowledged");
+		text_print(stdout, (const uint8_t *)json_string_value(by),
+		    json_string_length(by), NULL);
+		printf(" at %lld%s", (long long)json_integer_value(
+		    json_object_get(ack, "time_ms")), json_is_true(
+		    json_object_get(ack, "late")) ? " (LATE)" : "");
+		if (json_string_length(text) > 0) {
+			fputs(": ", stdout);
+			text_print(stdout, (const uint8_t *)json_string_value(
+			    text), json_string_length(text), NULL);
+		}
+		fputc('\n', stdout);
+	}
 	if (json_object_get(res, "ack_of"))
 		printf("%-13s %s by %s\n", "ack_of", json_string_value(
 		    json_object_get(res, "ack_of")), json_string_value(
@@ -114,8 +124,12 @@ cmd_msg_show(int argc, char **argv)
 				    (long long)json_integer_value(v));
 		}
 		print_people(res);		/* the four states */
-		printf("\n%s\n", json_string_value(json_object_get(res,
-		    "body")));
+		v = json_object_get(res, "body");
+		/* a peer's text, never a control character */
+		fputc('\n', stdout);
+		text_print(stdout, (const uint8_t *)json_string_value(v),
+		    json_string_length(v), NULL);
+		fputc('\n', stdout);
 	}
 	json_decref(res);
 	return CLI_OK;

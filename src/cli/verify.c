@@ -172,6 +172,22 @@ cli_record_load(struct store *s, const struct agreement *a, int self,
 	return load_channel(s, a, self, rec);
 }
 
+void
+cli_print_sign_keys(const struct export_record *rec, const char *first,
+    const char *rest)
+{
+	struct node_identity id;
+	char fp[FINGERPRINT_STR_LEN];
+
+	for (int i = 0; i < 2; i++) {
+		memset(&id, 0, sizeof id);
+		memcpy(id.sign_pub, rec->party[i].sign_pub, KEYS_PUB_LEN);
+		keys_fingerprint_sign(&id, fp);
+		printf("%s%-8s signing key fingerprint %s\n", i == 0 ? first :
+		    rest, rec->party[i].name, fp);
+	}
+}
+
 static void
 hex_short(char out[17], const uint8_t *id)
 {
@@ -203,6 +219,8 @@ report(const struct export_record *rec, const struct export_report *rep,
 		    "last signed head\n", rec->party[i].name,
 		    (unsigned long long)rep->seq[i], rep->disclosed[i],
 		    rep->unsigned_tail[i]);
+	/* what the signatures rest on: compare with parley id, channel show */
+	cli_print_sign_keys(rec, "  ", "  ");
 	printf("  %zu heads, %zu receipts, %zu checkpoints verified\n",
 	    rep->nheads, rep->nreceipts, rep->ncps);
 	printf("  transcript head %s\n", head);

@@ -323,6 +323,15 @@ check_links(struct vstate *v, int i)
 	for (size_t j = 0; j < c->nheads; j++) {
 		const struct chain_head *h = &c->heads[j];
 		size_t s = (size_t)h->seq;
+		/* two signed heads at one seq must name one header */
+		if (v->from[i][s - 1] != 0) {
+			snprintf(what, sizeof what, "head of party %d (%s) at "
+			    "seq %zu", i, pname(v, i), s);
+			if ((r = same_id(v, ERR_CHAIN, v->want[i][s - 1],
+			    h->id, what, "id (another signed head at this seq"
+			    " names the first)")) != 0)
+				return r;
+		}
 		memcpy(v->want[i][s - 1], h->id, ENVELOPE_ID_LEN);
 		v->from[i][s - 1] = h->seq;
 		if (s > top)
@@ -491,6 +500,13 @@ verify_all(struct vstate *v)
 {
 	int r;
 
+	/* two parties, two keys: else one holder signed both chains and
+	 * its checkpoints only look co-signed (agreements refuse it too) */
+	if (memcmp(v->rec->party[0].sign_pub, v->rec->party[1].sign_pub,
+	    KEYS_PUB_LEN) == 0)
+		return fault(v, ERR_INVALID, "party 1 (%s): signing key: the "
+		    "same as party 0's (%s): a channel's parties never share "
+		    "a key", pname(v, 1), pname(v, 0));
 	for (int i = 0; i < 2; i++)
 		if ((r = check_headers(v, i)) != 0)
 			return r;
@@ -675,39 +691,55 @@ export_encode(const struct export_record *rec, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/* An array of exactly n items, or any length when n is SIZE_MAX. */
-static int
-get_array(const cbor_item_t *it, size_t n, cbor_item_t ***items, size_t *len)
+/*
+ * Reading walks the bytes in place with base/wire.h's strict reader: no
+ * item tree (a tree of libcbor items costs some 100 bytes per item, and
+ * a file of one-byte items would have cost 100 times its size), only
+ * the deterministic encoding, every count capped before anything is
+ * allocated for it.
+ */
+
+/* True when the next item is null (a body not disclosed). */
+static bool
+next_is_null(const struct wire_reader *rd)
 {
-	if (it == NULL || !cbor_isa_array(it) || !cbor_array_is_definite(it))
-		return ERR_PARSE;
-	*len = cbor_array_size(it);
-	if (n != SIZE_MAX && *len != n)
-		return ERR_PARSE;
-	*items = cbor_array_handle(it);
-	return 0;
+	return rd->err == 0 && rd->pos < rd->n && rd->p[rd->pos] == 0xf6;
+}
+
+/* An array of exactly n items. */
+static int
+read_pair(struct wire_reader *rd, size_t n)
+{
+	size_t got;
+	int r;
+
+	if ((r = wire_read_array(rd, n, &got)) != 0)
+		return r;
+	return got == n ? 0 : ERR_PARSE;
 }
 
 static int
-read_chain(struct export_record *rec, uint8_t i, const cbor_item_t *it)
+read_chain(struct export_record *rec, uint8_t i, struct wire_reader *rd)
 {
-	cbor_item_t **msgs, **pair;
+	static const uint8_t empty[1];
 	const uint8_t *h, *b;
-	size_t n, two, hl, bl;
+	size_t n, hl, bl;
 	int r;
 
-	if ((r = get_array(it, SIZE_MAX, &msgs, &n)) != 0)
+	if ((r = wire_read_array(rd, EXPORT_MSG_MAX, &n)) != 0)
 		return r;
 	for (size_t k = 0; k < n; k++) {
-		if ((r = get_array(msgs[k], 2, &pair, &two)) != 0 ||
-		    (r = wire_get_bytes(pair[0], &h, &hl)) != 0)
+		if ((r = read_pair(rd, 2)) != 0 ||
+		    (r = wire_read_bytes(rd, &h, &hl)) != 0)
 			return r;
 		b = NULL;
 		bl = 0;
-		if (!cbor_is_null(pair[1]) &&
-		    (r = wire_get_bytes(pair[1], &b, &bl)) != 0)
-			return r;
-		if ((r = export_add_msg(rec, i, h, hl, b, bl)) != 0)
+		if (next_is_null(rd))
+			r = wire_read_null(rd);
+		else if ((r = wire_read_bytes(rd, &b, &bl)) == 0 && b == NULL)
+			b = empty;		/* disclosed, and empty */
+		if (r != 0 ||
+		    (r = export_add_msg(rec, i, h, hl, b, bl)) != 0)
 			return r;
 	}
 	return 0;
@@ -716,20 +748,20 @@ read_chain(struct export_record *rec, uint8_t i, const cbor_item_t *it)
 /* Reads one of the three lists of signed objects: kind 0 heads (of party
  * i), 1 receipts (by party i), 2 checkpoints. */
 static int
-read_signed(struct export_record *rec, int kind, int i, const cbor_item_t *it)
+read_signed(struct export_record *rec, int kind, int i,
+    struct wire_reader *rd)
 {
 	struct chain_head h;
 	struct chain_receipt rc;
 	struct transcript_checkpoint cp;
-	cbor_item_t **v;
 	const uint8_t *p;
 	size_t n, len;
 	int r;
 
-	if ((r = get_array(it, SIZE_MAX, &v, &n)) != 0)
+	if ((r = wire_read_array(rd, EXPORT_MSG_MAX, &n)) != 0)
 		return r;
 	for (size_t k = 0; k < n; k++) {
-		if ((r = wire_get_bytes(v[k], &p, &len)) != 0)
+		if ((r = wire_read_bytes(rd, &p, &len)) != 0)
 			return r;
 		if (kind == 0) {
 			if ((r = chain_head_decode(&h, p, len)) != 0)
@@ -756,68 +788,79 @@ read_signed(struct export_record *rec, int kind, int i, const cbor_item_t *it)
 }
 
 static int
-read_all(struct export_record *rec, const cbor_item_t *m)
+read_all(struct export_record *rec, struct wire_reader *rd)
 {
-	cbor_item_t **v, **pp;
 	uint64_t version, x, t;
-	size_t n;
 	int r;
 
-	if (!cbor_isa_map(m) || cbor_map_size(m) != 9)
-		return ERR_PARSE;
-	if ((r = wire_get_uint(wire_map_get(m, X_VERSION), &version)) != 0)
+	if ((r = wire_read_map(rd, 9)) != 0 ||
+	    (r = wire_read_key(rd, X_VERSION)) != 0 ||
+	    (r = wire_read_uint(rd, &version)) != 0)
 		return r;
 	if (version != EXPORT_VERSION)
 		return ERR_VERSION;
-	if ((r = wire_get_bytes_exact(wire_map_get(m, X_CHANNEL),
-	    rec->channel, sizeof rec->channel)) != 0 ||
-	    (r = wire_get_uint(wire_map_get(m, X_EXPORTER), &x)) != 0 ||
-	    (r = wire_get_uint(wire_map_get(m, X_TIME), &t)) != 0)
+	if ((r = wire_read_key(rd, X_CHANNEL)) != 0 ||
+	    (r = wire_read_bytes_exact(rd, rec->channel,
+	    sizeof rec->channel)) != 0 ||
+	    (r = wire_read_key(rd, X_EXPORTER)) != 0 ||
+	    (r = wire_read_uint(rd, &x)) != 0 ||
+	    (r = wire_read_key(rd, X_TIME)) != 0 ||
+	    (r = wire_read_uint(rd, &t)) != 0)
 		return r;
 	if (x > 1)
 		return ERR_PARSE;
 	rec->exporter = (uint8_t)x;
 	rec->time_ms = t;
-	if ((r = get_array(wire_map_get(m, X_PARTIES), 2, &v, &n)) != 0)
+	if ((r = wire_read_key(rd, X_PARTIES)) != 0 ||
+	    (r = read_pair(rd, 2)) != 0)
 		return r;
-	for (int i = 0; i < 2; i++)
-		if ((r = get_array(v[i], 2, &pp, &n)) != 0 ||
-		    (r = wire_get_text(pp[0], rec->party[i].name,
+	for (int i = 0; i < 2; i++) {
+		if ((r = read_pair(rd, 2)) != 0 ||
+		    (r = wire_read_text(rd, rec->party[i].name,
 		    sizeof rec->party[i].name)) != 0 ||
-		    (r = wire_get_bytes_exact(pp[1], rec->party[i].sign_pub,
+		    (r = wire_read_bytes_exact(rd, rec->party[i].sign_pub,
 		    KEYS_PUB_LEN)) != 0)
 			return r;
-	if ((r = get_array(wire_map_get(m, X_CHAINS), 2, &v, &n)) != 0)
+		/* names are printed: only what a node can be called */
+		if (!keys_name_is_valid(rec->party[i].name))
+			return ERR_PARSE;
+	}
+	if ((r = wire_read_key(rd, X_CHAINS)) != 0 ||
+	    (r = read_pair(rd, 2)) != 0)
 		return r;
 	for (uint8_t i = 0; i < 2; i++)
-		if ((r = read_chain(rec, i, v[i])) != 0)
+		if ((r = read_chain(rec, i, rd)) != 0)
 			return r;
-	if ((r = get_array(wire_map_get(m, X_HEADS), 2, &v, &n)) != 0)
+	if ((r = wire_read_key(rd, X_HEADS)) != 0 ||
+	    (r = read_pair(rd, 2)) != 0)
 		return r;
 	for (int i = 0; i < 2; i++)
-		if ((r = read_signed(rec, 0, i, v[i])) != 0)
+		if ((r = read_signed(rec, 0, i, rd)) != 0)
 			return r;
-	if ((r = get_array(wire_map_get(m, X_RECEIPTS), 2, &v, &n)) != 0)
+	if ((r = wire_read_key(rd, X_RECEIPTS)) != 0 ||
+	    (r = read_pair(rd, 2)) != 0)
 		return r;
 	for (int i = 0; i < 2; i++)
-		if ((r = read_signed(rec, 1, i, v[i])) != 0)
+		if ((r = read_signed(rec, 1, i, rd)) != 0)
 			return r;
-	return read_signed(rec, 2, 0, wire_map_get(m, X_CHECKPOINTS));
+	if ((r = wire_read_key(rd, X_CHECKPOINTS)) != 0 ||
+	    (r = read_signed(rec, 2, 0, rd)) != 0)
+		return r;
+	return wire_read_end(rd);
 }
 
 int
 export_decode(struct export_record *rec, const uint8_t *p, size_t n)
 {
-	cbor_item_t *item = NULL;
+	struct wire_reader rd;
 	uint8_t *again = NULL;
 	size_t len;
 	int r;
 
 	if (n > EXPORT_FILE_MAX)
 		return ERR_TOO_BIG;
-	if ((r = wire_load(p, n, &item)) != 0)
-		return r;
-	if ((r = read_all(rec, item)) != 0)
+	wire_reader_init(&rd, p, n);
+	if ((r = read_all(rec, &rd)) != 0)
 		goto out;
 	if ((r = export_encode(rec, &again, &len)) != 0)
 		goto out;
@@ -825,6 +868,5 @@ export_decode(struct export_record *rec, const uint8_t *p, size_t n)
 		r = ERR_NONCANONICAL;
 out:
 	free(again);
-	cbor_decref(&item);
 	return r;
 }

@@ -14,6 +14,7 @@
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/period.h"
+#include "base/text.h"
 #include "base/wire.h"
 #include "crypto/hash.h"
 
@@ -327,12 +328,55 @@ test_period_due(void)
 	CHECK(!period_due(t + 7200001, &next, 1000));
 }
 
+/* What text_print writes for p. */
+static void
+printed(const char *p, size_t n, const char *indent, char *out, size_t cap)
+{
+	FILE *f = fmemopen(out, cap, "w");
+
+	if (f == NULL) {
+		CHECK(f != NULL);
+		out[0] = '\0';
+		return;
+	}
+	text_print(f, (const uint8_t *)p, n, indent);
+	fclose(f);
+}
+
+/* No control character of a body reaches a terminal; text stays text. */
+#define PRINTED(lit, indent) \
+	printed(lit, sizeof lit - 1, indent, out, sizeof out)
+static void
+test_text_print(void)
+{
+	char out[256];
+
+	PRINTED("plain text, \xc3\xa9t\xc3\xa9 \xe2\x82\xac", NULL);
+	CHECK_STR(out, "plain text, \xc3\xa9t\xc3\xa9 \xe2\x82\xac");
+	PRINTED("red \x1b[31mX\x1b[0m\a\r\x7f", NULL);
+	CHECK_STR(out, "red \\x1b[31mX\\x1b[0m\\x07\\x0d\\x7f");
+	PRINTED("a\nb\tc", "    ");
+	CHECK_STR(out, "a\n    b\tc");
+	PRINTED("a\0b", NULL);				/* not cut at NUL */
+	CHECK_STR(out, "a\\x00b");
+	PRINTED("C:\\x41", NULL);			/* written, not ESC */
+	CHECK_STR(out, "C:\\\\x41");
+	PRINTED("a\xe2\x80\xae" "b", NULL);		/* U+202E */
+	CHECK_STR(out, "a\\u{202e}b");
+	PRINTED("\xc2\x9b" "31m", NULL);		/* U+009B, CSI */
+	CHECK_STR(out, "\\u{009b}31m");
+	PRINTED("\xff\xc3", NULL);			/* not UTF-8 */
+	CHECK_STR(out, "\\xff\\xc3");
+}
+#undef PRINTED
+
 int
 main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
 	RUN(test_hex_round_trip);
+	RUN(test_text_print);
 	RUN(test_period_due);
 	RUN(test_wire_shortest_integers);
 	RUN(test_wire_overflow_is_reported);

@@ -3,14 +3,16 @@
  * them, heads, receipts, a co-signed checkpoint): it verifies and gives
  * the transcript head; each kind of fault is named (header byte, body
  * byte, head and receipt signatures, a missing or reordered header, a
- * foreign channel, a peer_last that names nothing); the file round-trips
+ * foreign channel, a peer_last that names nothing, two signed heads at
+ * one seq that disagree, in either order); the file round-trips
  * byte for byte; every bit flip of a file is refused unless it only
  * touches the labels that are not signed (names, exporter, time); a
  * selective export proves the disclosed bodies and holds no byte of the
- * others.
+ * others; a file of millions of one-byte items costs no memory for them.
  */
 #include <sodium.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "../harness.h"
 #include "msg/export.h"
@@ -232,10 +234,145 @@ test_faults_named(void)
 	build(&rec);
 	rec.channel[0] ^= 1;
 	expect(&rec, ERR_FOREIGN, "seq 1", "header.channel");
-	/* a signing key that is not the party's */
+	/* a signing key that is not the party's (nor the other's) */
 	build(&rec);
-	memcpy(rec.party[1].sign_pub, kp[0].id.sign_pub, 32);
+	{
+		uint8_t sk[crypto_sign_SECRETKEYBYTES];
+		crypto_sign_keypair(rec.party[1].sign_pub, sk);
+		sodium_memzero(sk, sizeof sk);
+	}
 	expect(&rec, ERR_SIGNATURE, "head of party 1 (south)", "signature");
+}
+
+/* Two heads of one party at one seq that name different headers: both
+ * are that party's signatures, so the record contradicts itself, whatever
+ * order the heads come in. */
+static void
+test_heads_disagree(void)
+{
+	struct export_record rec, back;
+	struct export_report rep;
+	struct chain_head h, t;
+	uint8_t *a;
+	size_t alen, n;
+
+	build(&rec);
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, 32);
+	h.sender = 0;
+	h.seq = 3;
+	memset(h.id, 0x5a, 32);			/* another header at seq 3 */
+	CHECK_INT(chain_head_sign(&h, &kp[0]), 0);
+	CHECK_INT(export_add_head(&rec, &h), 0);
+	/* after the genuine head (seq 3 first, then 5, then this one) */
+	CHECK_INT(export_verify(&rec, &rep), ERR_CHAIN);
+	CHECK(!rep.ok);
+	/* and before it: the bogus one first */
+	n = rec.chain[0].nheads;
+	t = rec.chain[0].heads[0];
+	rec.chain[0].heads[0] = rec.chain[0].heads[n - 1];
+	rec.chain[0].heads[n - 1] = t;
+	CHECK_INT(export_verify(&rec, &rep), ERR_CHAIN);
+	CHECK(!rep.ok);
+	CHECK_CONTAINS(rep.fault, "party 0 (north)");
+	CHECK_CONTAINS(rep.fault, "seq 3");
+	/* the same through a file */
+	CHECK_INT(export_encode(&rec, &a, &alen), 0);
+	export_record_init(&back);
+	CHECK_INT(export_decode(&back, a, alen), 0);
+	CHECK_INT(export_verify(&back, &rep), ERR_CHAIN);
+	export_record_fini(&back);
+	free(a);
+	/* the same head twice is no contradiction */
+	export_record_fini(&rec);
+	build(&rec);
+	CHECK_INT(export_add_head(&rec, &rec.chain[0].heads[0]), 0);
+	CHECK_INT(export_verify(&rec, &rep), 0);
+	export_record_fini(&rec);
+}
+
+/* Appends the CBOR head of major type m with argument v to p at *n. */
+static void
+cbor_head(uint8_t *p, size_t *n, unsigned m, uint64_t v)
+{
+	int w = v < 24 ? 0 : v < 0x100 ? 1 : v < 0x10000 ? 2 :
+	    v < 0x100000000ull ? 4 : 8;
+
+	p[(*n)++] = (uint8_t)(m << 5 | (w == 0 ? v : w == 1 ? 24 : w == 2 ?
+	    25 : w == 4 ? 26 : 27));
+	for (int k = w - 1; k >= 0; k--)
+		p[(*n)++] = (uint8_t)(v >> (8 * k));
+}
+
+/* A file whose checkpoint list holds millions of one-byte items: it is
+ * refused, and reading it costs no memory in proportion to its items
+ * (a tree of decoded items cost some 100 bytes each: 400 MB here). */
+static void
+test_file_many_items(void)
+{
+	const size_t items = 4u << 20;
+	struct export_record back;
+	struct rusage ru0, ru1;
+	uint8_t *p = malloc(items + 512);
+	size_t n = 0;
+
+	if (p == NULL)
+		return;
+	cbor_head(p, &n, 5, 9);
+	cbor_head(p, &n, 0, 1);
+	cbor_head(p, &n, 0, 1);
+	cbor_head(p, &n, 0, 2);
+	cbor_head(p, &n, 2, 32);
+	memset(p + n, 0xc4, 32);
+	n += 32;
+	cbor_head(p, &n, 0, 3);
+	cbor_head(p, &n, 0, 0);
+	cbor_head(p, &n, 0, 4);
+	cbor_head(p, &n, 0, 0);
+	cbor_head(p, &n, 0, 5);
+	cbor_head(p, &n, 4, 2);
+	for (int i = 0; i < 2; i++) {
+		cbor_head(p, &n, 4, 2);
+		cbor_head(p, &n, 3, 5);
+		memcpy(p + n, i ? "south" : "north", 5);
+		n += 5;
+		cbor_head(p, &n, 2, 32);
+		memset(p + n, i + 1, 32);
+		n += 32;
+	}
+	for (unsigned key = 6; key <= 8; key++) {
+		cbor_head(p, &n, 0, key);
+		cbor_head(p, &n, 4, 2);
+		cbor_head(p, &n, 4, 0);
+		cbor_head(p, &n, 4, 0);
+	}
+	cbor_head(p, &n, 0, 9);
+	cbor_head(p, &n, 4, items);
+	memset(p + n, 0x40, items);		/* empty byte strings */
+	n += items;
+	getrusage(RUSAGE_SELF, &ru0);
+	export_record_init(&back);
+	CHECK(export_decode(&back, p, n) != 0);
+	export_record_fini(&back);
+	getrusage(RUSAGE_SELF, &ru1);
+	CHECK(ru1.ru_maxrss - ru0.ru_maxrss < 64 * 1024);	/* KiB */
+	free(p);
+}
+
+/* One key for both parties: one key holder made both chains, and its
+ * checkpoints only look co-signed. No channel has that (agreement
+ * refuses it); a record that has it does not verify. */
+static void
+test_one_key_for_both(void)
+{
+	struct export_record rec;
+	struct keys k1 = kp[1];
+
+	kp[1] = kp[0];			/* build signs south's side with kp[0] */
+	build(&rec);
+	kp[1] = k1;
+	CHECK_MEM(rec.party[0].sign_pub, rec.party[1].sign_pub, 32);
+	expect(&rec, ERR_INVALID, "party 1 (south)", "signing key");
 }
 
 static void
@@ -263,6 +400,31 @@ test_file_roundtrip(void)
 	free(a);
 	free(b);
 	export_record_fini(&rec);
+}
+
+/* A party's name is a node name (1..32 of [a-z0-9-]): a file that puts
+ * anything else there, such as terminal control sequences that verify
+ * and show would print, is refused. */
+static void
+test_file_names(void)
+{
+	static const char *bad[] = {
+	    "south\x1b[8m", "south): intact\n", "", "South", "s\x7f" };
+	struct export_record rec, back;
+	uint8_t *a;
+	size_t alen;
+
+	for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+		build(&rec);
+		snprintf(rec.party[1].name, sizeof rec.party[1].name, "%s",
+		    bad[j]);
+		CHECK_INT(export_encode(&rec, &a, &alen), 0);
+		export_record_init(&back);
+		CHECK_INT(export_decode(&back, a, alen), ERR_PARSE);
+		export_record_fini(&back);
+		free(a);
+		export_record_fini(&rec);
+	}
 }
 
 /* A copy of rec's encoding with its unsigned labels set from ref's. */
@@ -372,9 +534,13 @@ main(void)
 	keys_make(&kp[0]);
 	keys_make(&kp[1]);
 	memset(channel, 0xc4, sizeof channel);
+	RUN(test_file_many_items);
 	RUN(test_intact);
 	RUN(test_faults_named);
+	RUN(test_heads_disagree);
+	RUN(test_one_key_for_both);
 	RUN(test_file_roundtrip);
+	RUN(test_file_names);
 	RUN(test_file_every_flip);
 	RUN(test_selective);
 	keys_fini(&kp[0]);

@@ -1,0 +1,208 @@
+/*
+ * it_show.c: `parley show --file` and `parley verify --file` on export
+ * files made here (no daemon): what a person reads holds no control
+ * character from a body.
+ *
+ * Temporary directory under /tmp, removed at the end.
+ */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "../harness.h"
+#include "base/file.h"
+#include "msg/export.h"
+
+static char tmpdir[] = "/tmp/parley-it-show-XXXXXX";
+static char build[1024] = "build";
+static char out[1 << 16];
+static struct keys kp[2];
+static uint8_t channel[32];
+
+/* Runs a shell command (printf-style), its output in out; the exit
+ * status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	FILE *f;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+	fflush(NULL);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Appends to party i's chain of rec a text message with body text. */
+static void
+add(struct export_record *rec, uint8_t i, const char *text)
+{
+	struct export_chain *c = &rec->chain[i];
+	struct store_draft d;
+	uint8_t hdr[ENVELOPE_HEADER_MAX], id[32];
+	size_t hlen;
+
+	memset(&d, 0, sizeof d);
+	d.channel = channel;
+	d.sender = i;
+	d.seq = c->nmsg + 1;
+	if (c->nmsg > 0)
+		export_msg_id(&c->msg[c->nmsg - 1], d.prev);
+	d.time_ms = 1700000000000ull + d.seq;
+	d.precedence = ENVELOPE_ROUTINE;
+	d.marking = ENVELOPE_RELEASABLE;
+	d.kind = ENVELOPE_TEXT;
+	d.body = (const uint8_t *)text;
+	d.body_len = strlen(text);
+	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
+	CHECK_INT(export_add_msg(rec, i, hdr, hlen, d.body, d.body_len), 0);
+}
+
+/* A head of party i over its chain's message at seq. */
+static void
+head(struct export_record *rec, uint8_t i, uint64_t seq)
+{
+	struct chain_head h;
+
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, 32);
+	h.sender = i;
+	h.seq = seq;
+	export_msg_id(&rec->chain[i].msg[seq - 1], h.id);
+	CHECK_INT(chain_head_sign(&h, &kp[i]), 0);
+	CHECK_INT(export_add_head(rec, &h), 0);
+}
+
+/* Writes rec to tmpdir/name. */
+static void
+write_file(const struct export_record *rec, const char *name)
+{
+	char path[200];
+	uint8_t *buf;
+	size_t len;
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	CHECK_INT(export_encode(rec, &buf, &len), 0);
+	CHECK_INT(file_write(path, buf, len, 0600, 0), 0);
+	free(buf);
+}
+
+static void
+base_record(struct export_record *rec)
+{
+	export_record_init(rec);
+	memcpy(rec->channel, channel, 32);
+	snprintf(rec->party[0].name, sizeof rec->party[0].name, "north");
+	snprintf(rec->party[1].name, sizeof rec->party[1].name, "south");
+	for (int i = 0; i < 2; i++)
+		memcpy(rec->party[i].sign_pub, kp[i].id.sign_pub, 32);
+	rec->time_ms = 1700000010000ull;
+}
+
+/* A body with terminal control sequences (valid UTF-8: a sender can
+ * sign it): show --file prints them escaped, never as they are. */
+static void
+test_body_escapes(void)
+{
+	struct export_record rec;
+
+	base_record(&rec);
+	add(&rec, 0, "esc-\x1b[8m-hidden\x1b]0;title\x07-end");
+	add(&rec, 0, "line one\nline two \xc2\x9b" "2J");
+	head(&rec, 0, 2);
+	add(&rec, 1, "plain reply");
+	head(&rec, 1, 1);
+	write_file(&rec, "esc.px");
+	export_record_fini(&rec);
+	CHECK_INT(sh("%s/parley show --file %s/esc.px", build, tmpdir), 0);
+	CHECK(strchr(out, 0x1b) == NULL);
+	CHECK(strchr(out, 0x07) == NULL);
+	CHECK(strstr(out, "\xc2\x9b") == NULL);
+	CHECK_CONTAINS(out, "esc-\\x1b[8m-hidden\\x1b]0;title\\x07-end");
+	CHECK_CONTAINS(out, "line one\n    line two \\u{009b}2J");
+	CHECK_CONTAINS(out, "plain reply");
+	CHECK_CONTAINS(out, "verified: 2 heads");
+}
+
+/* A message past the last signed head (anyone could have appended it:
+ * only its link holds it) is marked so where a person reads it; and both
+ * outputs show the signing keys' fingerprints, which the reader compares
+ * with those the officers read aloud (parley id): a file made with other
+ * keys verifies, and only they tell it. */
+static void
+test_unsigned_and_keys(void)
+{
+	struct export_record rec;
+	struct node_identity id;
+	char fp[2][FINGERPRINT_STR_LEN];
+	const char *p;
+
+	for (int i = 0; i < 2; i++) {
+		memset(&id, 0, sizeof id);
+		memcpy(id.sign_pub, kp[i].id.sign_pub, 32);
+		keys_fingerprint_sign(&id, fp[i]);
+	}
+	base_record(&rec);
+	add(&rec, 0, "signed-one");
+	head(&rec, 0, 1);
+	add(&rec, 0, "appended-by-anyone");
+	add(&rec, 1, "signed-reply");
+	head(&rec, 1, 1);
+	write_file(&rec, "tail.px");
+	export_record_fini(&rec);
+	CHECK_INT(sh("%s/parley show --file %s/tail.px", build, tmpdir), 0);
+	CHECK_CONTAINS(out, fp[0]);
+	CHECK_CONTAINS(out, fp[1]);
+	p = strstr(out, "NOT SIGNED");
+	CHECK(p != NULL && strstr(p + 1, "NOT SIGNED") == NULL);
+	if (p != NULL) {
+		CHECK(strstr(out, "signed-one") < p);
+		CHECK(strstr(p, "appended-by-anyone") != NULL);
+		CHECK(strstr(p, "signed-reply") != NULL);
+		CHECK(strstr(out, "north #2") < p);
+	}
+	CHECK_INT(sh("%s/parley verify --file %s/tail.px", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "1 past the last signed head");
+	CHECK_CONTAINS(out, fp[0]);
+	CHECK_CONTAINS(out, fp[1]);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BUILD");
+
+	if (sodium_init() < 0)
+		return 1;
+	if (b != NULL)
+		snprintf(build, sizeof build, "%s", b);
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	for (int i = 0; i < 2; i++) {
+		kp[i].sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+		if (kp[i].sign_sk == NULL)
+			return 1;
+		crypto_sign_keypair(kp[i].id.sign_pub, kp[i].sign_sk);
+	}
+	memset(channel, 0xc4, sizeof channel);
+	RUN(test_body_escapes);
+	RUN(test_unsigned_and_keys);
+	keys_fini(&kp[0]);
+	keys_fini(&kp[1]);
+	if (harness_failed == 0 && sh("rm -rf %s", tmpdir) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return harness_summary();
+}
