@@ -574,8 +574,19 @@ test_approval_gate(void)
 	CHECK_STR(r ? json_string_value(json_object_get(r, "local_id")) : "",
 	    "h1");
 	json_decref(r);
+	/* A mistyped for_principal is refused: the message is neither
+	 * held nor sent past the principal. */
+	CHECK_INT(code_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd",
+	    "send", "text", "mistyped flag: must not leave", "for_principal",
+	    "yes"), err, sizeof err), ERR_USAGE);
+	CHECK_CONTAINS(err, "for_principal");
+	CHECK_INT(code_as(DUTY, home_n, json_pack("{s:s, s:s, s:i}", "cmd",
+	    "send", "text", "mistyped flag: must not leave", "for_principal",
+	    1), err, sizeof err), ERR_USAGE);
 	/* Held: not in the chain, not at south. */
 	usleep(1500000);
+	CHECK(!inbox_has(home_s, "mistyped flag"));
+	CHECK(!inbox_has(home_n, "mistyped flag"));
 	CHECK(!inbox_has(home_n, "cease-fire text v2"));
 	CHECK(!inbox_has(home_s, "cease-fire text v2"));
 	r = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd", "held"));
