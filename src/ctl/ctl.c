@@ -52,6 +52,7 @@ struct ctl_later {
 	struct ctl_later *next;
 	struct ctl_client *c;		/* NULL once the client is gone */
 	char *text;			/* the answer line, no newline */
+	size_t len;			/* its bytes in c->later_bytes */
 	bool ready;
 };
 
@@ -63,6 +64,7 @@ struct ctl_client {
 	bool push_due;			/* answers to push at ctl_uncork */
 	struct ctl_later *later, **later_tail;	/* answers held back */
 	size_t nlater;
+	size_t later_bytes;		/* of the given ones among them */
 	json_t *req;			/* BODY: the request waiting for */
 	const struct ctl_command *cmd;	/* its raw body of need bytes */
 	size_t need;
@@ -130,6 +132,7 @@ later_flush(struct ctl_client *c)
 		if (c->later == NULL)
 			c->later_tail = &c->later;
 		c->nlater--;
+		c->later_bytes -= l->len;
 		free(l->text);
 		free(l);
 	}
@@ -153,10 +156,12 @@ reply(struct ctl_client *c, json_t *resp)
 	}
 	l->c = c;
 	l->text = s;
+	l->len = s ? strlen(s) + 1 : 0;
 	l->ready = true;
 	*c->later_tail = l;
 	c->later_tail = &l->next;
 	c->nlater++;
+	c->later_bytes += l->len;
 }
 
 struct ctl_later *
@@ -210,6 +215,9 @@ answer_text(struct ctl_later *l, char *text)
 	l->text = text;
 	l->ready = true;
 	c = l->c;
+	/* held if an earlier answer is not given yet */
+	l->len = text ? strlen(text) + 1 : 0;
+	c->later_bytes += l->len;
 	later_flush(c);		/* frees l */
 	if (c->srv->corked)
 		c->push_due = true;
@@ -531,11 +539,13 @@ on_client_read(struct bufferevent *bev, void *arg)
 		read_more(c);
 	while (!c->closing) {
 		/* A client that does not read its answers is not read
-		 * either: its output stays under about CTL_RESPONSE_MAX
-		 * more than one answer, and at most CTL_LATER_MAX answers
-		 * are held back (resumed in on_client_write). */
-		if (evbuffer_get_length(bufferevent_get_output(bev)) >
-		    CTL_RESPONSE_MAX || c->nlater >= CTL_LATER_MAX) {
+		 * either: its output and the answers held back behind a
+		 * deferred one stay under about CTL_RESPONSE_MAX more than
+		 * one answer, and at most CTL_LATER_MAX answers are held
+		 * back (resumed in on_client_write). */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) +
+		    c->later_bytes > CTL_RESPONSE_MAX ||
+		    c->nlater >= CTL_LATER_MAX) {
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
