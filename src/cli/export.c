@@ -243,9 +243,11 @@ print_msg(const struct export_record *rec, int i, size_t k)
 	    envelope_precedence_name(h.precedence),
 	    envelope_marking_name(h.marking), envelope_kind_name(h.kind),
 	    (unsigned long long)h.time_ms);
-	if (m->body != NULL)
-		printf("    %.*s\n", (int)m->blen, (const char *)m->body);
-	else {
+	if (m->body != NULL) {	/* from a file: escapes shown */
+		printf("    ");
+		cli_put_safe(stdout, (const char *)m->body, m->blen, true);
+		putchar('\n');
+	} else {
 		hex_encode(bh, h.body_hash, sizeof h.body_hash);
 		printf("    (not disclosed: %u bytes, body hash %.16s...)\n",
 		    h.body_len, bh);

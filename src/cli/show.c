@@ -32,27 +32,40 @@ print_people(json_t *res)
 
 	if (json_is_string(seen))
 		printf("%-13s %s\n", "seen", json_string_value(seen));
-	else if (json_is_object(seen))
-		printf("%-13s by %s at %lld\n", "seen", json_string_value(
-		    json_object_get(seen, "by")), (long long)json_integer_value(
+	else if (json_is_object(seen)) {
+		printf("%-13s by ", "seen");
+		cli_put_str(stdout, json_string_value(json_object_get(seen,
+		    "by")));
+		printf(" at %lld\n", (long long)json_integer_value(
 		    json_object_get(seen, "time_ms")));
+	}
 	else if (seen)
 		printf("%-13s no\n", "seen");
 	if (json_object_get(res, "ack_state"))
 		printf("%-13s %s\n", "ack_state", json_string_value(
 		    json_object_get(res, "ack_state")));
-	if (json_is_object(ack))
-		printf("%-13s by %s at %lld%s%s%s\n", "acknowledged",
-		    json_string_value(json_object_get(ack, "by")),
-		    (long long)json_integer_value(json_object_get(ack,
-		    "time_ms")), json_is_true(json_object_get(ack, "late")) ?
-		    " (LATE)" : "", *json_string_value(json_object_get(ack,
-		    "text")) ? ": " : "", json_string_value(json_object_get(
-		    ack, "text")));
-	if (json_object_get(res, "ack_of"))
-		printf("%-13s %s by %s\n", "ack_of", json_string_value(
-		    json_object_get(res, "ack_of")), json_string_value(
-		    json_object_get(res, "ack_by")));
+	/* the operator's name and text come from the peer's ACK */
+	if (json_is_object(ack)) {
+		const char *text = json_string_value(json_object_get(ack,
+		    "text"));
+
+		printf("%-13s by ", "acknowledged");
+		cli_put_str(stdout, json_string_value(json_object_get(ack,
+		    "by")));
+		printf(" at %lld%s%s", (long long)json_integer_value(
+		    json_object_get(ack, "time_ms")), json_is_true(
+		    json_object_get(ack, "late")) ? " (LATE)" : "",
+		    text && *text ? ": " : "");
+		cli_put_str(stdout, text);
+		putchar('\n');
+	}
+	if (json_object_get(res, "ack_of")) {
+		printf("%-13s %s by ", "ack_of", json_string_value(
+		    json_object_get(res, "ack_of")));
+		cli_put_str(stdout, json_string_value(json_object_get(res,
+		    "ack_by")));
+		putchar('\n');
+	}
 }
 
 int
@@ -114,8 +127,12 @@ cmd_msg_show(int argc, char **argv)
 				    (long long)json_integer_value(v));
 		}
 		print_people(res);		/* the four states */
-		printf("\n%s\n", json_string_value(json_object_get(res,
-		    "body")));
+		/* the body as text, its lines kept, escapes shown */
+		v = json_object_get(res, "body");
+		putchar('\n');
+		cli_put_safe(stdout, json_string_value(v),
+		    json_string_length(v), true);
+		putchar('\n');
 	}
 	json_decref(res);
 	return CLI_OK;
