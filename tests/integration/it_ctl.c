@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -993,6 +994,98 @@ test_raw_held_and_large(void)
 	free(big);
 }
 
+/* Runs sql on the running daemon's store from a connection of ours: 0
+ * or the SQLite error code. */
+static int
+store_sql(const char *sql)
+{
+	char path[200];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/parley.db", home);
+	if ((rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL)) ==
+	    SQLITE_OK) {
+		sqlite3_busy_timeout(db, 5000);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The number of held messages (all states), or -1. */
+static long long
+held_count(void)
+{
+	json_t *r = call(home, json_pack("{s:s, s:b}", "cmd", "held", "all",
+	    1));
+	long long n = r ? (long long)json_array_size(json_object_get(
+	    json_object_get(r, "result"), "held")) : -1;
+
+	json_decref(r);
+	return n;
+}
+
+/*
+ * An action whose audit entry cannot be written is not taken: with the
+ * store refusing audit rows (a trigger of ours, as a full store would
+ * refuse the row), a held send, an approval and a send are each refused
+ * and store nothing; once the audit log works again the approval goes
+ * through.
+ */
+static void
+test_unaudited_refused(void)
+{
+	char line[256], err[256], h[32];
+	long long msgs, held;
+	json_t *a;
+	int fd;
+
+	CHECK((fd = connect_ctl()) >= 0);
+	if (fd < 0)
+		return;
+	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"for approval"
+	    "\",\"for_principal\":true}\n");
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), 0);
+	snprintf(h, sizeof h, "%s", local_of(a));
+	json_decref(a);
+	msgs = stored();
+	held = held_count();
+	CHECK_INT(store_sql("CREATE TRIGGER test_no_audit BEFORE INSERT ON "
+	    "audit BEGIN SELECT RAISE(ABORT, 'no audit'); END;"), SQLITE_OK);
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK(code_of(a, err, sizeof err) < 0);
+	CHECK_CONTAINS(err, "audit log");
+	json_decref(a);
+	snprintf(line, sizeof line, "{\"cmd\":\"approve\",\"id\":\"%s\"}\n",
+	    h);
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK(code_of(a, err, sizeof err) < 0);
+	CHECK_CONTAINS(err, "audit log");
+	json_decref(a);
+	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"plain\"}\n");
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK(code_of(a, err, sizeof err) < 0);
+	json_decref(a);
+	CHECK_INT(stored(), msgs);
+	CHECK_INT(held_count(), held);
+	CHECK_INT(store_sql("DROP TRIGGER test_no_audit;"), SQLITE_OK);
+	snprintf(line, sizeof line, "{\"cmd\":\"approve\",\"id\":\"%s\"}\n",
+	    h);
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), 0);
+	json_decref(a);
+	CHECK_INT(stored(), msgs + 1);
+	close(fd);
+	stop(&pid);
+}
+
 /* The daemon's peak resident memory in KiB (VmHWM), or -1. */
 static long
 peak_kib(pid_t p)
@@ -1084,7 +1177,6 @@ test_held_answers_capped(void)
 	}
 	free(reqs);
 	free(big);
-	stop(&pid);
 }
 
 int
@@ -1124,6 +1216,7 @@ main(void)
 	RUN(test_raw_refused);
 	RUN(test_raw_held_and_large);
 	RUN(test_held_answers_capped);
+	RUN(test_unaudited_refused);
 	if (pid > 0) {
 		kill_pid(pid, SIGKILL);
 		reap(pid, 2000);
