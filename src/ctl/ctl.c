@@ -335,9 +335,16 @@ ctl_request_parse(const char *line, size_t len, json_t **reqp,
 	*reqp = NULL;
 	*cmdp = NULL;
 	*body = CTL_BODY_NONE;
-	if ((req = json_loadb(line, len, 0, &jerr)) == NULL ||
-	    !json_is_object(req)) {
-		snprintf(err, errcap, "request is not a JSON object");
+	/* A key given twice is refused, not resolved to its last value:
+	 * another reader of the same line (a proxy, an audit tool) might
+	 * take the first ("for_principal": true, "for_principal": false). */
+	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL || !json_is_object(req)) {
+		if (req == NULL && strstr(jerr.text, "duplicate") != NULL)
+			snprintf(err, errcap, "request is not a JSON object: "
+			    "%.64s", jerr.text);
+		else
+			snprintf(err, errcap, "request is not a JSON object");
 		json_decref(req);
 		return ERR_PARSE;
 	}

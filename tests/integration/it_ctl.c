@@ -168,6 +168,12 @@ test_requests(void)
 	CHECK_INT(ask(fd, "{\"cmd\":\"launch\"}\n", resp, sizeof resp),
 	    ERR_USAGE);
 	CHECK_CONTAINS(resp, "unknown command");
+	/* a key twice: refused, whichever value a reader would take */
+	CHECK_INT(ask(fd, "{\"cmd\":\"launch\",\"cmd\":\"status\"}\n", resp,
+	    sizeof resp), ERR_PARSE);
+	CHECK_CONTAINS(resp, "duplicate");
+	CHECK_INT(ask(fd, "{\"cmd\":\"status\",\"x\":{\"a\":1,\"a\":2}}\n",
+	    resp, sizeof resp), ERR_PARSE);
 	CHECK_INT(ask(fd, "{\"cmd\":\"link-test\",\"channel\":\"00\"}\n", resp,
 	    sizeof resp), ERR_USAGE);
 	CHECK_INT(ask(fd, "{\"cmd\":\"status\"}\n", resp, sizeof resp), 0);
