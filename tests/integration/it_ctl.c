@@ -1033,6 +1033,39 @@ held_count(void)
 }
 
 /*
+ * A daemon that takes a send and does not answer (stopped here, as one
+ * stalled on a slow disk) is not reported as not running: parley send
+ * says the outcome is unknown (exit 1, not 3), and indeed the message is
+ * stored once the daemon goes on. An operator told "not running" would
+ * send it again.
+ */
+static void
+test_no_answer_is_doubt(void)
+{
+	char cmd[1400], out[2048];
+	long long before = stored();
+	size_t n;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "%s/parley send --home %s --to isle "
+	    "'sent while stalled' 2>&1", build, home);
+	CHECK_INT(kill_pid(pid, SIGSTOP), 0);
+	CHECK((p = popen(cmd, "r")) != NULL);
+	if (p != NULL) {
+		n = fread(out, 1, sizeof out - 1, p);
+		out[n] = '\0';
+		st = pclose(p);
+		CHECK_INT(WEXITSTATUS(st), 1);
+		CHECK_CONTAINS(out, "may have been carried out");
+	}
+	CHECK_INT(kill_pid(pid, SIGCONT), 0);
+	for (int i = 0; i < 100 && stored() == before; i++)
+		usleep(50000);
+	CHECK_INT(stored(), before + 1);
+}
+
+/*
  * An action whose audit entry cannot be written is not taken: with the
  * store refusing audit rows (a trigger of ours, as a full store would
  * refuse the row), a held send, an approval and a send are each refused
@@ -1222,6 +1255,7 @@ main(void)
 	RUN(test_raw_refused);
 	RUN(test_raw_held_and_large);
 	RUN(test_held_answers_capped);
+	RUN(test_no_answer_is_doubt);
 	RUN(test_unaudited_refused);
 	if (pid > 0) {
 		kill_pid(pid, SIGKILL);
