@@ -28,8 +28,10 @@ is_hidden(uint32_t cp)
 	    (cp >= 0x2066 && cp <= 0x2069);
 }
 
-void
-text_print(FILE *f, const uint8_t *p, size_t n, const char *indent)
+/* text_print; one_line: a newline and a tab escaped too */
+static void
+print_text(FILE *f, const uint8_t *p, size_t n, const char *indent,
+    bool one_line)
 {
 	size_t i = 0, len;
 	uint32_t cp;
@@ -37,7 +39,9 @@ text_print(FILE *f, const uint8_t *p, size_t n, const char *indent)
 	while (i < n) {
 		uint8_t c = p[i];
 		if (c < 0x80) {
-			if (c == '\n') {
+			if (one_line && (c == '\n' || c == '\t'))
+				fprintf(f, "\\x%02x", c);
+			else if (c == '\n') {
 				fputc('\n', f);
 				if (indent != NULL)
 					fputs(indent, f);
@@ -65,4 +69,16 @@ text_print(FILE *f, const uint8_t *p, size_t n, const char *indent)
 			fwrite(p + i, 1, len, f);
 		i += len;
 	}
+}
+
+void
+text_print(FILE *f, const uint8_t *p, size_t n, const char *indent)
+{
+	print_text(f, p, n, indent, false);
+}
+
+void
+text_print_line(FILE *f, const uint8_t *p, size_t n)
+{
+	print_text(f, p, n, NULL, true);
 }

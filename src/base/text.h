@@ -22,5 +22,9 @@
  * does not start valid UTF-8 as \xNN.
  */
 void text_print(FILE *f, const uint8_t *p, size_t n, const char *indent);
+/* text_print for a field shown on one line (a name, a first line): a
+ * newline and a tab are escaped too (\x0a, \x09), so the text cannot
+ * start a line of its own. */
+void text_print_line(FILE *f, const uint8_t *p, size_t n);
 
 #endif

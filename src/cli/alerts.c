@@ -42,10 +42,15 @@ print_alert(json_t *a)
 	    json_object_get(a, "n")), when, json_string_value(
 	    json_object_get(a, "text")) ? json_string_value(json_object_get(a,
 	    "text")) : json_string_value(json_object_get(a, "key")));
-	if (json_is_object(c))
-		printf("  [cleared by %s: %s]", json_string_value(
-		    json_object_get(c, "by")), json_string_value(
-		    json_object_get(c, "note")));
+	if (json_is_object(c)) {	/* an operator's free text */
+		printf("  [cleared by ");
+		cli_put_str(stdout, json_string_value(json_object_get(c,
+		    "by")));
+		printf(": ");
+		cli_put_str(stdout, json_string_value(json_object_get(c,
+		    "note")));
+		printf("]");
+	}
 	printf("\n");
 }
 

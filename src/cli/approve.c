@@ -116,14 +116,18 @@ cmd_held(int argc, char **argv)
 	if (json) {
 		json_dumpf(res, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
-	} else
-		json_array_foreach(json_object_get(res, "held"), i, h)
-			printf("%-6s  to %-12s  %-9s  %-17s  by %s\n",
+	} else {
+		json_array_foreach(json_object_get(res, "held"), i, h) {
+			printf("%-6s  to %-12s  %-9s  %-17s  by ",
 			    json_string_value(json_object_get(h, "local_id")),
 			    json_string_value(json_object_get(h, "to")),
 			    json_string_value(json_object_get(h, "precedence")),
-			    json_string_value(json_object_get(h, "state")),
-			    json_string_value(json_object_get(h, "by")));
+			    json_string_value(json_object_get(h, "state")));
+			cli_put_str(stdout, json_string_value(json_object_get(h,
+			    "by")));
+			putchar('\n');
+		}
+	}
 	json_decref(res);
 	return CLI_OK;
 }

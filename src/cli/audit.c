@@ -70,13 +70,21 @@ cmd_audit(int argc, char **argv)
 
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
-			printf("%-5lld %s  %-22s (uid %lld)  %-18s %s\n",
+			const char *op = json_string_value(
+			    json_object_get(e, "operator"));
+
+			/* names and details hold operators' free text */
+			printf("%-5lld %s  ", (long long)json_integer_value(
+			    json_object_get(e, "n")), when);
+			cli_put_str(stdout, op);
+			printf("%*s (uid %lld)  %-18s ", op && strlen(op) < 22 ?
+			    (int)(22 - strlen(op)) : 0, "",
 			    (long long)json_integer_value(json_object_get(e,
-			    "n")), when, json_string_value(json_object_get(e,
-			    "operator")), (long long)json_integer_value(
-			    json_object_get(e, "uid")), json_string_value(
-			    json_object_get(e, "action")), json_string_value(
-			    json_object_get(e, "detail")));
+			    "uid")), json_string_value(json_object_get(e,
+			    "action")));
+			cli_put_str(stdout, json_string_value(json_object_get(
+			    e, "detail")));
+			putchar('\n');
 		}
 		printf("%lld entries; hash chain: %s\n", (long long)
 		    json_integer_value(json_object_get(res, "count")),

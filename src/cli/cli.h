@@ -5,7 +5,9 @@
 #ifndef PARLEY_CLI_CLI_H
 #define PARLEY_CLI_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum cli_exit {
 	CLI_OK = 0,		/* done */
@@ -45,6 +47,14 @@ int cli_call(const char *home, const char *cmd, struct json_t *req,
 int cli_call_body(const char *home, const char *cmd, struct json_t *req,
     const void *body, size_t len, struct json_t **result);
 int cli_list(int argc, char **argv, const char *cmd);
+
+/* Prints n bytes of s, from outside (a peer, a file, another operator),
+ * to f with what a terminal would act on escaped (base/text.h: controls
+ * and bytes that are not UTF-8 as \xHH, C1 controls and bidi overrides
+ * as \u{NNNN}, a backslash as \\); lines keeps newlines and tabs
+ * (term.c). cli_put_str: a NUL-terminated string, one line (NULL: none). */
+void cli_put_safe(FILE *f, const char *s, size_t n, bool lines);
+void cli_put_str(FILE *f, const char *s);
 
 /* The node home: --home wins, then $PARLEY_HOME, then ~/.parley. */
 const char *cli_home(const char *opt_home);

@@ -239,8 +239,8 @@ print_ack(const uint8_t *body, size_t n)
 	}
 	hex_encode(id, b.acked, sizeof b.acked);
 	printf("    acknowledges %.16s, by ", id);
-	text_print(stdout, (const uint8_t *)b.operator, strlen(b.operator),
-	    NULL);
+	text_print_line(stdout, (const uint8_t *)b.operator,
+	    strlen(b.operator));
 	if (b.text[0] != '\0') {
 		fputs(": ", stdout);
 		text_print(stdout, (const uint8_t *)b.text, strlen(b.text),

@@ -67,7 +67,10 @@ print_row(json_t *m, bool with_state)
 	printf("%-12s  ", json_string_value(json_object_get(m, "ack_state")) ?
 	    json_string_value(json_object_get(m, "ack_state")) :
 	    json_object_get(m, "ack_of") ? "ACK" : "-");
-	printf("%s\n", json_string_value(json_object_get(m, "first_line")));
+	/* the peer's text: shown, never acted on by the terminal */
+	cli_put_str(stdout, json_string_value(json_object_get(m,
+	    "first_line")));
+	putchar('\n');
 }
 
 int

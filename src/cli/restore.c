@@ -13,6 +13,8 @@
  * checked against our own signatures and the installed agreement, before
  * the daemon starts (docs/store.md, "Backup and restore").
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -20,14 +22,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "base/file.h"
 #include "base/hex.h"
 #include "cli/cli.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
-#include "ctl/ctl.h"
 #include "msg/chain.h"
 #include "msg/export.h"
 #include "store/record.h"
@@ -266,18 +269,43 @@ out:
 	return rc;
 }
 
-static bool
-daemon_runs(const char *home)
+/*
+ * Takes HOME/parleyd.lock, the flock every parleyd holds for its life
+ * (src/parleyd.c): held by us, no daemon runs on the store while it is
+ * replaced, nor starts meanwhile. Asking the control socket is not
+ * enough: a daemon that is starting (no socket yet) or stalled (no
+ * answer in 10 s) looked stopped. The descriptor, or -1 with the reason
+ * printed (a daemon runs, or the lock cannot be opened).
+ */
+static int
+lock_home(const char *home)
 {
-	json_t *req = json_pack("{s:s}", "cmd", "status"), *resp = NULL;
-	int r;
+	char path[4096];
+	int fd;
 
-	if (req == NULL)
-		return true;
-	r = ctl_call(home, req, &resp);
-	json_decref(req);
-	json_decref(resp);
-	return r != ERR_CLOSED;
+	if ((size_t)snprintf(path, sizeof path, "%s/parleyd.lock", home) >=
+	    sizeof path) {
+		fprintf(stderr, "parley restore: %s: path too long\n", home);
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0) {
+		fprintf(stderr, "parley restore: %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			fprintf(stderr, "parley restore: parleyd is running for"
+			    " %s (parleyd.lock is held): stop it first\n",
+			    home);
+		else
+			fprintf(stderr, "parley restore: %s: %s\n", path,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int
@@ -293,7 +321,7 @@ cmd_restore(int argc, char **argv)
 	const char *home = NULL, *peer = NULL;
 	char why[512] = "";
 	bool force = false;
-	int ch, r;
+	int ch, r, rc, lock;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -314,22 +342,23 @@ cmd_restore(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	if (daemon_runs(home)) {
-		fprintf(stderr, "parley restore: parleyd is running for %s: stop"
-		    " it first\n", home);
+	if ((lock = lock_home(home)) < 0)
 		return CLI_FAIL;
-	}
+	rc = CLI_OK;
 	if (optind < argc) {
 		if ((r = store_restore(argv[optind], home, force, why,
 		    sizeof why)) != 0) {
 			fprintf(stderr, "parley restore: %s\n", why[0] ? why :
 			    err_str(r));
-			return CLI_FAIL;
+			rc = CLI_FAIL;
+			goto out;
 		}
 		printf("restored %s/%s from %s\n", home, STORE_FILE,
 		    argv[optind]);
 	}
 	if (peer != NULL)
-		return recover(home, peer);
-	return CLI_OK;
+		rc = recover(home, peer);
+out:
+	close(lock);		/* releases the lock */
+	return rc;
 }

@@ -35,6 +35,13 @@ cli_call_body(const char *home, const char *cmd, json_t *req,
 		    "answer on %s/%s)\n", cmd, home, home, CTL_SOCKET_NAME);
 		return CLI_NO_DAEMON;
 	}
+	if (r == ERR_DOUBT) {
+		fprintf(stderr, "parley %s: parleyd took the request but gave "
+		    "no answer (none in 10 s, or it closed the connection): "
+		    "it may have been carried out; check (parley log, held, "
+		    "audit) before repeating it\n", cmd);
+		return CLI_FAIL;
+	}
 	if (r != 0) {
 		fprintf(stderr, "parley %s: %s\n", cmd, err_str(r));
 		return CLI_FAIL;

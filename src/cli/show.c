@@ -33,10 +33,13 @@ print_people(json_t *res)
 
 	if (json_is_string(seen))
 		printf("%-13s %s\n", "seen", json_string_value(seen));
-	else if (json_is_object(seen))
-		printf("%-13s by %s at %lld\n", "seen", json_string_value(
-		    json_object_get(seen, "by")), (long long)json_integer_value(
+	else if (json_is_object(seen)) {
+		printf("%-13s by ", "seen");
+		cli_put_str(stdout, json_string_value(json_object_get(seen,
+		    "by")));
+		printf(" at %lld\n", (long long)json_integer_value(
 		    json_object_get(seen, "time_ms")));
+	}
 	else if (seen)
 		printf("%-13s no\n", "seen");
 	if (json_object_get(res, "ack_state"))
@@ -47,22 +50,25 @@ print_people(json_t *res)
 		json_t *by = json_object_get(ack, "by");
 		json_t *text = json_object_get(ack, "text");
 		printf("%-13s by ", "acknowledged");
-		text_print(stdout, (const uint8_t *)json_string_value(by),
-		    json_string_length(by), NULL);
+		cli_put_safe(stdout, json_string_value(by),
+		    json_string_length(by), false);
 		printf(" at %lld%s", (long long)json_integer_value(
 		    json_object_get(ack, "time_ms")), json_is_true(
 		    json_object_get(ack, "late")) ? " (LATE)" : "");
 		if (json_string_length(text) > 0) {
 			fputs(": ", stdout);
-			text_print(stdout, (const uint8_t *)json_string_value(
-			    text), json_string_length(text), NULL);
+			cli_put_safe(stdout, json_string_value(text),
+			    json_string_length(text), false);
 		}
 		fputc('\n', stdout);
 	}
-	if (json_object_get(res, "ack_of"))
-		printf("%-13s %s by %s\n", "ack_of", json_string_value(
-		    json_object_get(res, "ack_of")), json_string_value(
-		    json_object_get(res, "ack_by")));
+	if (json_object_get(res, "ack_of")) {
+		printf("%-13s %s by ", "ack_of", json_string_value(
+		    json_object_get(res, "ack_of")));
+		cli_put_str(stdout, json_string_value(json_object_get(res,
+		    "ack_by")));
+		putchar('\n');
+	}
 }
 
 int

@@ -308,6 +308,12 @@ cmd_status(int argc, char **argv)
 		    "(no answer on %s/%s)\n", home, home, CTL_SOCKET_NAME);
 		return CLI_NO_DAEMON;
 	}
+	if (r == ERR_DOUBT) {
+		fprintf(stderr, "parley status: parleyd of %s took the request "
+		    "but gave no answer (none in 10 s, or it closed the "
+		    "connection): it runs but is stalled or busy\n", home);
+		return CLI_FAIL;
+	}
 	if (r != 0) {
 		fprintf(stderr, "parley status: %s\n", err_str(r));
 		return CLI_FAIL;

@@ -81,6 +81,8 @@ ctl_call_body(const char *home, json_t *req, const void *body,
 	    (r = write_all(fd, "\n", 1)) != 0 ||
 	    (body != NULL && (r = write_all(fd, body, blen)) != 0))
 		goto out;
+	/* The request is with the daemon: from here a missing answer says
+	 * nothing of whether it was carried out. */
 	for (;;) {
 		if (len + 1 >= cap) {
 			char *nb;
@@ -98,14 +100,14 @@ ctl_call_body(const char *home, json_t *req, const void *body,
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, CALL_TIMEOUT_MS) <= 0) {
-			r = ERR_CLOSED;
+			r = ERR_DOUBT;
 			goto out;
 		}
 		got = read(fd, buf + len, cap - len - 1);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			r = ERR_CLOSED;
+			r = ERR_DOUBT;
 			goto out;
 		}
 		len += (size_t)got;

@@ -52,6 +52,7 @@ struct ctl_later {
 	struct ctl_later *next;
 	struct ctl_client *c;		/* NULL once the client is gone */
 	char *text;			/* the answer line, no newline */
+	size_t len;			/* its bytes in c->later_bytes */
 	bool ready;
 };
 
@@ -63,6 +64,7 @@ struct ctl_client {
 	bool push_due;			/* answers to push at ctl_uncork */
 	struct ctl_later *later, **later_tail;	/* answers held back */
 	size_t nlater;
+	size_t later_bytes;		/* of the given ones among them */
 	json_t *req;			/* BODY: the request waiting for */
 	const struct ctl_command *cmd;	/* its raw body of need bytes */
 	size_t need;
@@ -130,6 +132,7 @@ later_flush(struct ctl_client *c)
 		if (c->later == NULL)
 			c->later_tail = &c->later;
 		c->nlater--;
+		c->later_bytes -= l->len;
 		free(l->text);
 		free(l);
 	}
@@ -153,10 +156,12 @@ reply(struct ctl_client *c, json_t *resp)
 	}
 	l->c = c;
 	l->text = s;
+	l->len = s ? strlen(s) + 1 : 0;
 	l->ready = true;
 	*c->later_tail = l;
 	c->later_tail = &l->next;
 	c->nlater++;
+	c->later_bytes += l->len;
 }
 
 struct ctl_later *
@@ -210,6 +215,9 @@ answer_text(struct ctl_later *l, char *text)
 	l->text = text;
 	l->ready = true;
 	c = l->c;
+	/* held if an earlier answer is not given yet */
+	l->len = text ? strlen(text) + 1 : 0;
+	c->later_bytes += l->len;
 	later_flush(c);		/* frees l */
 	if (c->srv->corked)
 		c->push_due = true;
@@ -327,9 +335,16 @@ ctl_request_parse(const char *line, size_t len, json_t **reqp,
 	*reqp = NULL;
 	*cmdp = NULL;
 	*body = CTL_BODY_NONE;
-	if ((req = json_loadb(line, len, 0, &jerr)) == NULL ||
-	    !json_is_object(req)) {
-		snprintf(err, errcap, "request is not a JSON object");
+	/* A key given twice is refused, not resolved to its last value:
+	 * another reader of the same line (a proxy, an audit tool) might
+	 * take the first ("for_principal": true, "for_principal": false). */
+	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL || !json_is_object(req)) {
+		if (req == NULL && strstr(jerr.text, "duplicate") != NULL)
+			snprintf(err, errcap, "request is not a JSON object: "
+			    "%.64s", jerr.text);
+		else
+			snprintf(err, errcap, "request is not a JSON object");
 		json_decref(req);
 		return ERR_PARSE;
 	}
@@ -531,11 +546,13 @@ on_client_read(struct bufferevent *bev, void *arg)
 		read_more(c);
 	while (!c->closing) {
 		/* A client that does not read its answers is not read
-		 * either: its output stays under about CTL_RESPONSE_MAX
-		 * more than one answer, and at most CTL_LATER_MAX answers
-		 * are held back (resumed in on_client_write). */
-		if (evbuffer_get_length(bufferevent_get_output(bev)) >
-		    CTL_RESPONSE_MAX || c->nlater >= CTL_LATER_MAX) {
+		 * either: its output and the answers held back behind a
+		 * deferred one stay under about CTL_RESPONSE_MAX more than
+		 * one answer, and at most CTL_LATER_MAX answers are held
+		 * back (resumed in on_client_write). */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) +
+		    c->later_bytes > CTL_RESPONSE_MAX ||
+		    c->nlater >= CTL_LATER_MAX) {
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}

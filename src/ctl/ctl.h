@@ -149,8 +149,10 @@ void ctl_server_close(struct ctl_server *s);
 
 /*
  * Client side: sends req to the daemon of home and reads its one response
- * line into *resp (caller decrefs). ERR_CLOSED when no daemon answers,
- * ERR_PARSE when the answer is not JSON.
+ * line into *resp (caller decrefs). ERR_CLOSED when no daemon listens
+ * (nothing was sent); ERR_DOUBT when the request was sent but no whole
+ * answer came (none in 10 s, or the daemon closed the connection): it
+ * may have been carried out; ERR_PARSE when the answer is not JSON.
  */
 int ctl_call(const char *home, json_t *req, json_t **resp) WUR;
 /* ctl_call with a raw body of len (<= CTL_BODY_MAX) bytes after the line

@@ -187,6 +187,7 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
     json_t *req, json_t **result, char *err, size_t errcap)
 {
 	json_t *wait = json_object_get(req, "wait");
+	json_t *fp = json_object_get(req, "for_principal");
 	struct send_defer *sd;
 	const uint8_t *text;
 	json_t *prec = json_object_get(req, "precedence");
@@ -197,7 +198,14 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 
 	if (env->delivery == NULL)
 		return no_engine(err, errcap);
-	if (json_is_true(json_object_get(req, "for_principal")))
+	/* Checked first: a request meant to be held must never leave at
+	 * once because its flag was mistyped ("yes", 1). */
+	if (fp != NULL && !json_is_boolean(fp)) {
+		snprintf(err, errcap, "\"for_principal\" must be true or "
+		    "false: nothing sent");
+		return ERR_USAGE;
+	}
+	if (json_is_true(fp))
 		return ctl_cmd_send_held(env, who, req, result, err, errcap);
 	if ((r = ctl_send_text(who, req, &text, &len, err, errcap)) != 0)
 		return r;

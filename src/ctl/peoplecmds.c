@@ -74,6 +74,15 @@ audit(const struct ctl_env *env, const struct ctl_peer *who,
 	return r;
 }
 
+/* An action whose audit entry could not be written is rolled back with
+ * it: nobody acts unrecorded (as a send: msgcmds.c send_audit). */
+static void
+audit_refused(char *err, size_t errcap, const char *what, int r)
+{
+	snprintf(err, errcap, "the audit log cannot record it (%s): the %s "
+	    "was not stored", err_str(r), what);
+}
+
 int
 ctl_people_check(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, char *err, size_t errcap)
@@ -264,7 +273,11 @@ ctl_cmd_ack(const struct ctl_env *env, const struct ctl_peer *who,
 	}
 	snprintf(local, sizeof local, "q%lld", (long long)qid);
 	snprintf(detail, sizeof detail, "%s (as %s)", hex, local);
-	audit(env, who, "ack", detail);
+	if ((r = audit(env, who, "ack", detail)) != 0) {
+		store_txn_rollback(st);
+		audit_refused(err, errcap, "acknowledgment", r);
+		goto out;
+	}
 	if ((r = store_txn_commit(st)) != 0) {
 		snprintf(err, errcap, "cannot store the acknowledgment: %s "
 		    "(nothing stored)", err_str(r));
@@ -287,6 +300,7 @@ ctl_cmd_send_held(const struct ctl_env *env, const struct ctl_peer *who,
 	uint8_t p = ENVELOPE_ROUTINE, m = ENVELOPE_PRIVATE;
 	const uint8_t *text;
 	char nb[64], local[32], detail[256];
+	struct store *st = delivery_store(env->delivery);
 	size_t i, len;
 	int64_t hid;
 	int r;
@@ -309,10 +323,16 @@ ctl_cmd_send_held(const struct ctl_env *env, const struct ctl_peer *who,
 		    to ? json_string_value(to) : "");
 		return ERR_USAGE;
 	}
-	if ((r = store_held_put(delivery_store(env->delivery),
-	    delivery_channel_id(env->delivery, i), p, m, ENVELOPE_TEXT,
-	    text, len, (uint32_t)who->uid,
+	/* The held message and its audit entry in one transaction. */
+	if ((r = store_txn_begin(st)) != 0) {
+		snprintf(err, errcap, "cannot hold the message: %s",
+		    err_str(r));
+		return r;
+	}
+	if ((r = store_held_put(st, delivery_channel_id(env->delivery, i), p,
+	    m, ENVELOPE_TEXT, text, len, (uint32_t)who->uid,
 	    who_name(env, who, nb, sizeof nb), now_ms(), &hid)) != 0) {
+		store_txn_rollback(st);
 		snprintf(err, errcap, "cannot hold the message: %s",
 		    err_str(r));
 		return r;
@@ -321,7 +341,16 @@ ctl_cmd_send_held(const struct ctl_env *env, const struct ctl_peer *who,
 	snprintf(detail, sizeof detail, "%s to %.64s, %s, %zu bytes, awaiting "
 	    "approval", local, delivery_channel_peer(env->delivery, i),
 	    envelope_precedence_name(p), len);
-	audit(env, who, "send-for-principal", detail);
+	if ((r = audit(env, who, "send-for-principal", detail)) != 0) {
+		store_txn_rollback(st);
+		audit_refused(err, errcap, "held message", r);
+		return r;
+	}
+	if ((r = store_txn_commit(st)) != 0) {
+		snprintf(err, errcap, "cannot hold the message: %s (nothing "
+		    "stored)", err_str(r));
+		return r;
+	}
 	*result = json_pack("{s:s, s:I, s:s, s:s}", "local_id", local,
 	    "held_id", (json_int_t)hid, "to", delivery_channel_peer(
 	    env->delivery, i), "state", "awaiting-approval");
@@ -458,7 +487,11 @@ ctl_cmd_approve(const struct ctl_env *env, const struct ctl_peer *who,
 	snprintf(local, sizeof local, "q%lld", (long long)qid);
 	snprintf(detail, sizeof detail, "h%lld (asked by %s) queued as %s",
 	    hid, hc.copy.by, local);
-	audit(env, who, "approve", detail);
+	if ((r = audit(env, who, "approve", detail)) != 0) {
+		store_txn_rollback(delivery_store(env->delivery));
+		audit_refused(err, errcap, "approval", r);
+		goto out;
+	}
 	if ((r = store_txn_commit(delivery_store(env->delivery))) != 0) {
 		snprintf(err, errcap, "cannot store the approval of h%lld: %s "
 		    "(nothing changed)", hid, err_str(r));
@@ -561,7 +594,11 @@ ctl_cmd_alert_clear(const struct ctl_env *env, const struct ctl_peer *who,
 	}
 	snprintf(detail, sizeof detail, "alert %lld: %s",
 	    (long long)json_integer_value(idv), note);
-	audit(env, who, "alert-clear", detail);
+	if ((r = audit(env, who, "alert-clear", detail)) != 0) {
+		store_txn_rollback(delivery_store(env->delivery));
+		audit_refused(err, errcap, "clearing", r);
+		return r;
+	}
 	if ((r = store_txn_commit(delivery_store(env->delivery))) != 0) {
 		snprintf(err, errcap, "store: %s (not cleared)", err_str(r));
 		return r;

@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -167,6 +168,12 @@ test_requests(void)
 	CHECK_INT(ask(fd, "{\"cmd\":\"launch\"}\n", resp, sizeof resp),
 	    ERR_USAGE);
 	CHECK_CONTAINS(resp, "unknown command");
+	/* a key twice: refused, whichever value a reader would take */
+	CHECK_INT(ask(fd, "{\"cmd\":\"launch\",\"cmd\":\"status\"}\n", resp,
+	    sizeof resp), ERR_PARSE);
+	CHECK_CONTAINS(resp, "duplicate");
+	CHECK_INT(ask(fd, "{\"cmd\":\"status\",\"x\":{\"a\":1,\"a\":2}}\n",
+	    resp, sizeof resp), ERR_PARSE);
 	CHECK_INT(ask(fd, "{\"cmd\":\"link-test\",\"channel\":\"00\"}\n", resp,
 	    sizeof resp), ERR_USAGE);
 	CHECK_INT(ask(fd, "{\"cmd\":\"status\"}\n", resp, sizeof resp), 0);
@@ -991,7 +998,224 @@ test_raw_held_and_large(void)
 		json_decref(m);
 	}
 	free(big);
+}
+
+/* Runs sql on the running daemon's store from a connection of ours: 0
+ * or the SQLite error code. */
+static int
+store_sql(const char *sql)
+{
+	char path[200];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/parley.db", home);
+	if ((rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL)) ==
+	    SQLITE_OK) {
+		sqlite3_busy_timeout(db, 5000);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The number of held messages (all states), or -1. */
+static long long
+held_count(void)
+{
+	json_t *r = call(home, json_pack("{s:s, s:b}", "cmd", "held", "all",
+	    1));
+	long long n = r ? (long long)json_array_size(json_object_get(
+	    json_object_get(r, "result"), "held")) : -1;
+
+	json_decref(r);
+	return n;
+}
+
+/*
+ * A daemon that takes a send and does not answer (stopped here, as one
+ * stalled on a slow disk) is not reported as not running: parley send
+ * says the outcome is unknown (exit 1, not 3), and indeed the message is
+ * stored once the daemon goes on. An operator told "not running" would
+ * send it again.
+ */
+static void
+test_no_answer_is_doubt(void)
+{
+	char cmd[1400], out[2048];
+	long long before = stored();
+	size_t n;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "%s/parley send --home %s --to isle "
+	    "'sent while stalled' 2>&1", build, home);
+	CHECK_INT(kill_pid(pid, SIGSTOP), 0);
+	CHECK((p = popen(cmd, "r")) != NULL);
+	if (p != NULL) {
+		n = fread(out, 1, sizeof out - 1, p);
+		out[n] = '\0';
+		st = pclose(p);
+		CHECK_INT(WEXITSTATUS(st), 1);
+		CHECK_CONTAINS(out, "may have been carried out");
+	}
+	CHECK_INT(kill_pid(pid, SIGCONT), 0);
+	for (int i = 0; i < 100 && stored() == before; i++)
+		usleep(50000);
+	CHECK_INT(stored(), before + 1);
+}
+
+/*
+ * An action whose audit entry cannot be written is not taken: with the
+ * store refusing audit rows (a trigger of ours, as a full store would
+ * refuse the row), a held send, an approval and a send are each refused
+ * and store nothing; once the audit log works again the approval goes
+ * through.
+ */
+static void
+test_unaudited_refused(void)
+{
+	char line[256], err[256], h[32];
+	long long msgs, held;
+	json_t *a;
+	int fd;
+
+	CHECK((fd = connect_ctl()) >= 0);
+	if (fd < 0)
+		return;
+	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"for approval"
+	    "\",\"for_principal\":true}\n");
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), 0);
+	snprintf(h, sizeof h, "%s", local_of(a));
+	json_decref(a);
+	msgs = stored();
+	held = held_count();
+	CHECK_INT(store_sql("CREATE TRIGGER test_no_audit BEFORE INSERT ON "
+	    "audit BEGIN SELECT RAISE(ABORT, 'no audit'); END;"), SQLITE_OK);
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK(code_of(a, err, sizeof err) < 0);
+	CHECK_CONTAINS(err, "audit log");
+	json_decref(a);
+	snprintf(line, sizeof line, "{\"cmd\":\"approve\",\"id\":\"%s\"}\n",
+	    h);
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK(code_of(a, err, sizeof err) < 0);
+	CHECK_CONTAINS(err, "audit log");
+	json_decref(a);
+	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"plain\"}\n");
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK(code_of(a, err, sizeof err) < 0);
+	json_decref(a);
+	CHECK_INT(stored(), msgs);
+	CHECK_INT(held_count(), held);
+	CHECK_INT(store_sql("DROP TRIGGER test_no_audit;"), SQLITE_OK);
+	snprintf(line, sizeof line, "{\"cmd\":\"approve\",\"id\":\"%s\"}\n",
+	    h);
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), 0);
+	json_decref(a);
+	CHECK_INT(stored(), msgs + 1);
+	close(fd);
 	stop(&pid);
+}
+
+/* The daemon's peak resident memory in KiB (VmHWM), or -1. */
+static long
+peak_kib(pid_t p)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)p);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmHWM: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/*
+ * Answers that wait behind a deferred one (a send with "wait": its
+ * receipt never comes, isle is down) count toward the client's output
+ * cap: a client that asks for 256 shows of a 1 MiB message behind it is
+ * read only until about CTL_RESPONSE_MAX of answers wait, not all 256
+ * (a quarter of a GiB held for a client that may never get them).
+ */
+static void
+test_held_answers_capped(void)
+{
+	enum { BIG = CTL_BODY_MAX, NSHOW = 256 };
+	char *big = malloc(BIG), *reqs = NULL, err[256], q[32];
+	size_t n = 0, cap = NSHOW * 64;
+	json_t *a;
+	long before, after;
+	int fd, fd2;
+
+	CHECK(big != NULL && (reqs = malloc(cap)) != NULL);
+	CHECK((fd = connect_ctl()) >= 0);
+	if (big == NULL || reqs == NULL || fd < 0) {
+		free(big);
+		free(reqs);
+		return;
+	}
+	memset(big, 'b', BIG);
+	CHECK(put_raw(fd, SEND_ISLE, big, BIG) == 0);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), 0);
+	snprintf(q, sizeof q, "%s", local_of(a));
+	json_decref(a);
+	before = peak_kib(pid);
+	n = (size_t)snprintf(reqs, cap, "{\"cmd\":\"send\",\"to\":\"isle\","
+	    "\"text\":\"waits for ever\",\"wait\":true}\n");
+	for (int i = 0; i < NSHOW; i++)
+		n += (size_t)snprintf(reqs + n, cap - n, "{\"cmd\":\"show\","
+		    "\"id\":\"%s\"}\n", q);
+	CHECK(put(fd, reqs, n) == 0);
+	/* another client's answer comes once the loop is past them */
+	CHECK((fd2 = connect_ctl()) >= 0);
+	if (fd2 >= 0) {
+		CHECK_INT(ask(fd2, "{\"cmd\":\"whoami\"}\n", err, sizeof err),
+		    0);
+		close(fd2);
+	}
+	usleep(200000);
+	after = peak_kib(pid);
+	printf("  peak memory %ld KiB before, %ld KiB after\n", before, after);
+	CHECK(before > 0 && after > 0);
+	CHECK(after - before < 64 * 1024);
+	close(fd);
+	/* behind a send answered at its commit, the held answers are all
+	 * given once it is, and the client is read again for the rest */
+	CHECK((fd = connect_ctl()) >= 0);
+	if (fd >= 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long lines = 0;
+		ssize_t k;
+
+		n = (size_t)snprintf(reqs, cap, "{\"cmd\":\"send\",\"to\":"
+		    "\"isle\",\"text\":\"answered at its commit\"}\n");
+		for (int i = 0; i < 20; i++)
+			n += (size_t)snprintf(reqs + n, cap - n, "{\"cmd\":"
+			    "\"show\",\"id\":\"%s\"}\n", q);
+		CHECK(put(fd, reqs, n) == 0);
+		while (lines < 21 && poll(&pfd, 1, 10000) > 0 &&
+		    (k = read(fd, big, BIG)) > 0)
+			for (ssize_t i = 0; i < k; i++)
+				lines += big[i] == '\n';
+		CHECK_INT(lines, 21);
+		close(fd);
+	}
+	free(reqs);
+	free(big);
 }
 
 int
@@ -1030,6 +1254,9 @@ main(void)
 	RUN(test_raw_bad_length);
 	RUN(test_raw_refused);
 	RUN(test_raw_held_and_large);
+	RUN(test_held_answers_capped);
+	RUN(test_no_answer_is_doubt);
+	RUN(test_unaudited_refused);
 	if (pid > 0) {
 		kill_pid(pid, SIGKILL);
 		reap(pid, 2000);

@@ -574,8 +574,19 @@ test_approval_gate(void)
 	CHECK_STR(r ? json_string_value(json_object_get(r, "local_id")) : "",
 	    "h1");
 	json_decref(r);
+	/* A mistyped for_principal is refused: the message is neither
+	 * held nor sent past the principal. */
+	CHECK_INT(code_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd",
+	    "send", "text", "mistyped flag: must not leave", "for_principal",
+	    "yes"), err, sizeof err), ERR_USAGE);
+	CHECK_CONTAINS(err, "for_principal");
+	CHECK_INT(code_as(DUTY, home_n, json_pack("{s:s, s:s, s:i}", "cmd",
+	    "send", "text", "mistyped flag: must not leave", "for_principal",
+	    1), err, sizeof err), ERR_USAGE);
 	/* Held: not in the chain, not at south. */
 	usleep(1500000);
+	CHECK(!inbox_has(home_s, "mistyped flag"));
+	CHECK(!inbox_has(home_n, "mistyped flag"));
 	CHECK(!inbox_has(home_n, "cease-fire text v2"));
 	CHECK(!inbox_has(home_s, "cease-fire text v2"));
 	r = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd", "held"));
@@ -662,6 +673,52 @@ test_ack_round_trip(void)
 			    "seen")) : "", "not known to the sender");
 		json_decref(m);
 	}
+}
+
+/* Whether out holds a byte a terminal acts on: ESC, BEL, CR, C1 CSI. */
+static bool
+has_controls(const char *out)
+{
+	return strchr(out, '\x1b') || strchr(out, '\a') || strchr(out, '\r') ||
+	    strstr(out, "\xc2\x9b");
+}
+
+/*
+ * Text from the peer reaches an operator's terminal shown, not acted on:
+ * a message whose text holds escape sequences (a title change, a screen
+ * clear, a carriage return, a C1 CSI) lists and shows at south with them
+ * as \xHH, the body's newline kept; south's ACK text with one shows so
+ * at north.
+ */
+static void
+test_peer_text_escaped(void)
+{
+	static const char text[] = "hostile \x1b]0;owned\x07\x1b[2J\rline\n"
+	    "second \xc2\x9b" "31mred";
+	char out[8192], err[512], id[65] = "";
+	json_t *r;
+
+	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s}", "cmd", "send", "text",
+	    text));
+	CHECK(r != NULL);
+	if (r)
+		CHECK(id_of(home_n, json_string_value(json_object_get(r,
+		    "local_id")), id, 10000));
+	json_decref(r);
+	for (int i = 0; i < 200 && !inbox_has(home_s, id); i++)
+		usleep(50000);
+	CHECK_INT(parley(out, sizeof out, "inbox --home %s", home_s), 0);
+	CHECK(!has_controls(out));
+	CHECK_CONTAINS(out, "hostile \\x1b]0;owned\\x07\\x1b[2J\\x0dline");
+	CHECK_INT(parley(out, sizeof out, "show --home %s %s", home_s, id), 0);
+	CHECK(!has_controls(out));
+	CHECK_CONTAINS(out, "\\x0dline\nsecond \\u{009b}31mred");
+	CHECK_INT(code_as(DUTY, home_s, json_pack("{s:s, s:s, s:s}", "cmd",
+	    "ack", "id", id, "text", "ok \x1b[31mred"), err, sizeof err), 0);
+	CHECK(wait_field(home_n, id, "ack_state", "acknowledged", 10000));
+	CHECK_INT(parley(out, sizeof out, "show --home %s %s", home_n, id), 0);
+	CHECK(!has_controls(out));
+	CHECK_CONTAINS(out, "ok \\x1b[31mred");
 }
 
 static void
@@ -1037,6 +1094,7 @@ main(void)
 	RUN(test_sighup_reload);
 	RUN(test_approval_gate);
 	RUN(test_ack_round_trip);
+	RUN(test_peer_text_escaped);
 	RUN(test_deadline_alerts_late_ack);
 	RUN(test_past_due_on_arrival);
 	RUN(test_status_while_owed_read);

@@ -406,6 +406,13 @@ test_backup_restore(void)
 	CHECK_INT(sh("%s/parley restore --home %s/north --force "
 	    "%s/north.bak", build, tmpdir, tmpdir), 1);
 	CHECK_CONTAINS(out, "running");
+	/* a daemon that does not answer (stopped here, as one stalled on
+	 * its disk, or one still starting) runs all the same: refused */
+	CHECK_INT(kill_pid(pids[0], SIGSTOP), 0);
+	CHECK_INT(sh("%s/parley restore --home %s/north --force "
+	    "%s/north.bak", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "running");
+	CHECK_INT(kill_pid(pids[0], SIGCONT), 0);
 	stop(0, false);
 	CHECK_INT(sh("%s/parley restore --home %s/north %s/north.bak", build,
 	    tmpdir, tmpdir), 1);

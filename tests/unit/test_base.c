@@ -370,6 +370,24 @@ test_text_print(void)
 }
 #undef PRINTED
 
+/* On one line (a name, a first line), a newline or a tab cannot start a
+ * line of its own; the rest as text_print. */
+static void
+test_text_print_line(void)
+{
+	static const char in[] = "north\nsouth: ok\t\x1b[2J";
+	char out[256];
+	FILE *f = fmemopen(out, sizeof out, "w");
+
+	if (f == NULL) {
+		CHECK(f != NULL);
+		return;
+	}
+	text_print_line(f, (const uint8_t *)in, sizeof in - 1);
+	fclose(f);
+	CHECK_STR(out, "north\\x0asouth: ok\\x09\\x1b[2J");
+}
+
 int
 main(void)
 {
@@ -377,6 +395,7 @@ main(void)
 		return 1;
 	RUN(test_hex_round_trip);
 	RUN(test_text_print);
+	RUN(test_text_print_line);
 	RUN(test_period_due);
 	RUN(test_wire_shortest_integers);
 	RUN(test_wire_overflow_is_reported);
