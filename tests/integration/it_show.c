@@ -13,6 +13,7 @@
 #include "../harness.h"
 #include "base/file.h"
 #include "msg/export.h"
+#include "../export_build.h"
 
 static char tmpdir[] = "/tmp/parley-it-show-XXXXXX";
 static char build[1024] = "build";
@@ -50,40 +51,15 @@ sh(const char *fmt, ...)
 static void
 add(struct export_record *rec, uint8_t i, const char *text)
 {
-	struct export_chain *c = &rec->chain[i];
-	struct store_draft d;
-	uint8_t hdr[ENVELOPE_HEADER_MAX], id[32];
-	size_t hlen;
-
-	memset(&d, 0, sizeof d);
-	d.channel = channel;
-	d.sender = i;
-	d.seq = c->nmsg + 1;
-	if (c->nmsg > 0)
-		export_msg_id(&c->msg[c->nmsg - 1], d.prev);
-	d.time_ms = 1700000000000ull + d.seq;
-	d.precedence = ENVELOPE_ROUTINE;
-	d.marking = ENVELOPE_RELEASABLE;
-	d.kind = ENVELOPE_TEXT;
-	d.body = (const uint8_t *)text;
-	d.body_len = strlen(text);
-	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
-	CHECK_INT(export_add_msg(rec, i, hdr, hlen, d.body, d.body_len), 0);
+	export_build_msg(rec, channel, i, NULL, (const uint8_t *)text,
+	    strlen(text));
 }
 
 /* A head of party i over its chain's message at seq. */
 static void
 head(struct export_record *rec, uint8_t i, uint64_t seq)
 {
-	struct chain_head h;
-
-	memset(&h, 0, sizeof h);
-	memcpy(h.channel, channel, 32);
-	h.sender = i;
-	h.seq = seq;
-	export_msg_id(&rec->chain[i].msg[seq - 1], h.id);
-	CHECK_INT(chain_head_sign(&h, &kp[i]), 0);
-	CHECK_INT(export_add_head(rec, &h), 0);
+	export_build_head(rec, channel, &kp[i], i, seq);
 }
 
 /* Writes rec to tmpdir/name. */

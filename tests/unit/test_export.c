@@ -16,6 +16,7 @@
 
 #include "../harness.h"
 #include "msg/export.h"
+#include "../export_build.h"
 
 static const uint8_t zero32[32];
 static struct keys kp[2];
@@ -36,28 +37,12 @@ keys_make(struct keys *k)
 static void
 add(struct export_record *rec, uint8_t i, const uint8_t peer_last[32])
 {
-	struct export_chain *c = &rec->chain[i];
-	struct store_draft d;
-	uint8_t hdr[ENVELOPE_HEADER_MAX], id[32], body[64];
-	size_t hlen;
+	char body[64];
+	int n = snprintf(body, sizeof body, "secret-%c-%03llu report",
+	    i ? 's' : 'n', (unsigned long long)rec->chain[i].nmsg + 1);
 
-	memset(&d, 0, sizeof d);
-	d.channel = channel;
-	d.sender = i;
-	d.seq = c->nmsg + 1;
-	if (c->nmsg > 0)
-		export_msg_id(&c->msg[c->nmsg - 1], d.prev);
-	memcpy(d.peer_last, peer_last, 32);
-	d.time_ms = 1700000000000ull + d.seq;
-	d.precedence = ENVELOPE_ROUTINE;
-	d.marking = ENVELOPE_RELEASABLE;
-	d.kind = ENVELOPE_TEXT;
-	d.body = body;
-	d.body_len = (size_t)snprintf((char *)body, sizeof body,
-	    "secret-%c-%03llu report", i ? 's' : 'n',
-	    (unsigned long long)d.seq);
-	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
-	CHECK_INT(export_add_msg(rec, i, hdr, hlen, body, d.body_len), 0);
+	export_build_msg(rec, channel, i, peer_last, (const uint8_t *)body,
+	    (size_t)n);
 }
 
 static void
@@ -72,15 +57,7 @@ last_id(const struct export_record *rec, int i, uint8_t id[32])
 static void
 head(struct export_record *rec, uint8_t i)
 {
-	struct chain_head h;
-
-	memset(&h, 0, sizeof h);
-	memcpy(h.channel, channel, 32);
-	h.sender = i;
-	h.seq = rec->chain[i].nmsg;
-	last_id(rec, i, h.id);
-	CHECK_INT(chain_head_sign(&h, &kp[i]), 0);
-	CHECK_INT(export_add_head(rec, &h), 0);
+	export_build_head(rec, channel, &kp[i], i, rec->chain[i].nmsg);
 }
 
 static void

@@ -1,0 +1,62 @@
+/*
+ * export_build.h: an export record built by hand for the tests that read
+ * one (test_export.c, it_show.c): a text message of party i after its
+ * chain's last, and party i's signed head at seq. The including file
+ * includes harness.h first.
+ */
+#ifndef PARLEY_TESTS_EXPORT_BUILD_H
+#define PARLEY_TESTS_EXPORT_BUILD_H
+
+#include <string.h>
+
+#include "msg/chain.h"
+#include "msg/export.h"
+#include "store/store.h"
+
+/* Appends to party i's chain of rec a RELEASABLE text with body
+ * b[0..n), after the other chain's peer_last (NULL: none). */
+static inline void
+export_build_msg(struct export_record *rec, const uint8_t channel[32],
+    uint8_t i, const uint8_t *peer_last, const uint8_t *b, size_t n)
+{
+	struct export_chain *c = &rec->chain[i];
+	struct store_draft d;
+	uint8_t hdr[ENVELOPE_HEADER_MAX], id[32];
+	size_t hlen;
+
+	memset(&d, 0, sizeof d);
+	d.channel = channel;
+	d.sender = i;
+	d.seq = c->nmsg + 1;
+	if (c->nmsg > 0)
+		export_msg_id(&c->msg[c->nmsg - 1], d.prev);
+	if (peer_last != NULL)
+		memcpy(d.peer_last, peer_last, 32);
+	d.time_ms = 1700000000000ull + d.seq;
+	d.precedence = ENVELOPE_ROUTINE;
+	d.marking = ENVELOPE_RELEASABLE;
+	d.kind = ENVELOPE_TEXT;
+	d.body = b;
+	d.body_len = n;
+	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
+	CHECK_INT(export_add_msg(rec, i, hdr, hlen, b, n), 0);
+}
+
+/* Adds party i's head over its chain's message at seq, signed by k. */
+static inline void
+export_build_head(struct export_record *rec, const uint8_t channel[32],
+    const struct keys *k, uint8_t i, uint64_t seq)
+{
+	struct chain_head h;
+
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, 32);
+	h.sender = i;
+	h.seq = seq;
+	if (seq > 0)
+		export_msg_id(&rec->chain[i].msg[seq - 1], h.id);
+	CHECK_INT(chain_head_sign(&h, k), 0);
+	CHECK_INT(export_add_head(rec, &h), 0);
+}
+
+#endif
