@@ -1,7 +1,7 @@
 /*
  * export_build.h: an export record built by hand for the tests that read
- * one (test_export.c, it_show.c): a text message of party i after its
- * chain's last, and party i's signed head at seq. The including file
+ * one (test_export.c, it_show.c): a message (a text) of party i after
+ * its chain's last, and party i's signed head at seq. The including file
  * includes harness.h first.
  */
 #ifndef PARLEY_TESTS_EXPORT_BUILD_H
@@ -13,11 +13,12 @@
 #include "msg/export.h"
 #include "store/store.h"
 
-/* Appends to party i's chain of rec a RELEASABLE text with body
- * b[0..n), after the other chain's peer_last (NULL: none). */
+/* Appends to party i's chain of rec a RELEASABLE message of kind with
+ * body b[0..n), after the other chain's peer_last (NULL: none). */
 static inline void
-export_build_msg(struct export_record *rec, const uint8_t channel[32],
-    uint8_t i, const uint8_t *peer_last, const uint8_t *b, size_t n)
+export_build_kind(struct export_record *rec, const uint8_t channel[32],
+    uint8_t i, const uint8_t *peer_last, uint32_t kind, const uint8_t *b,
+    size_t n)
 {
 	struct export_chain *c = &rec->chain[i];
 	struct store_draft d;
@@ -35,11 +36,19 @@ export_build_msg(struct export_record *rec, const uint8_t channel[32],
 	d.time_ms = 1700000000000ull + d.seq;
 	d.precedence = ENVELOPE_ROUTINE;
 	d.marking = ENVELOPE_RELEASABLE;
-	d.kind = ENVELOPE_TEXT;
+	d.kind = kind;
 	d.body = b;
 	d.body_len = n;
 	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
 	CHECK_INT(export_add_msg(rec, i, hdr, hlen, b, n), 0);
+}
+
+/* export_build_kind of a text. */
+static inline void
+export_build_msg(struct export_record *rec, const uint8_t channel[32],
+    uint8_t i, const uint8_t *peer_last, const uint8_t *b, size_t n)
+{
+	export_build_kind(rec, channel, i, peer_last, ENVELOPE_TEXT, b, n);
 }
 
 /* Adds party i's head over its chain's message at seq, signed by k. */

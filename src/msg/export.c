@@ -18,6 +18,7 @@
 
 #include "base/hex.h"
 #include "base/wire.h"
+#include "msg/ack.h"
 
 enum {
 	X_VERSION = 1, X_CHANNEL, X_EXPORTER, X_TIME, X_PARTIES, X_CHAINS,
@@ -188,6 +189,11 @@ export_keep_only(struct export_record *rec,
 
 /* ---- verification ---- */
 
+struct id_at {
+	uint8_t id[ENVELOPE_ID_LEN];		/* first: cmp_id compares it */
+	size_t k;				/* seq k + 1 */
+};
+
 struct vstate {
 	const struct export_record *rec;
 	struct export_report *rep;
@@ -196,6 +202,9 @@ struct vstate {
 	uint8_t (*want[2])[ENVELOPE_ID_LEN];	/* as the signed heads say */
 	uint64_t *from[2];			/* the head that says so */
 	uint8_t (*sorted[2])[ENVELOPE_ID_LEN];
+	struct id_at *at[2];			/* ids with their seqs, sorted */
+	size_t *acked_at[2];			/* [k]: the seq of the other
+						 * chain's ACK of k + 1, or 0 */
 };
 
 static int fault(struct vstate *v, int code, const char *fmt, ...)
@@ -449,6 +458,55 @@ check_peer_last(struct vstate *v, int i)
 	return 0;
 }
 
+/*
+ * Each disclosed acknowledgment (docs/operators.md): its body decodes and
+ * names a message of the other chain in this record, not an ACK, which
+ * no other ACK of this chain names (once per side). A hidden body (a
+ * selective export) is not checked; its header is, as any other.
+ */
+static int
+check_acks(struct vstate *v, int i)
+{
+	const struct export_chain *c = &v->rec->chain[i];
+	size_t no = v->rec->chain[1 - i].nmsg;
+	char what[160], want[2 * ENVELOPE_ID_LEN + 1];
+	struct ack_body b;
+	struct id_at *at;
+	bool late;
+	int r;
+
+	for (size_t k = 0; k < c->nmsg; k++) {
+		const struct export_msg *m = &c->msg[k];
+		if (v->h[i][k].kind != ENVELOPE_ACK || m->body == NULL)
+			continue;
+		msg_what(v, i, k, what, sizeof what);
+		if ((r = ack_body_decode(&b, m->body, m->blen)) != 0)
+			return fault(v, r, "%s: body: not an acknowledgment's "
+			    "body (docs/operators.md ack-body)", what);
+		at = no > 0 ? bsearch(b.acked, v->at[1 - i], no,
+		    sizeof *v->at[1 - i], cmp_id) : NULL;
+		hex32(want, b.acked);
+		if (at == NULL)
+			return fault(v, ERR_NOT_FOUND, "%s: body.acked: %s is "
+			    "no message of %s's chain in this record", what,
+			    want, pname(v, 1 - i));
+		r = ack_verify(&v->h[i][k], m->body, m->blen,
+		    &v->h[1 - i][at->k], v->ids[1 - i][at->k], 0, &late, &b);
+		if (r != 0)
+			return fault(v, r, "%s: body.acked: %s's seq %zu, which "
+			    "%s", what, pname(v, 1 - i), at->k + 1,
+			    r == ERR_INVALID ? "is an acknowledgment itself, "
+			    "or not of this channel" : "it does not name");
+		if (v->acked_at[1 - i][at->k] != 0)
+			return fault(v, ERR_EXISTS, "%s: acknowledges %s's seq "
+			    "%zu a second time (first at seq %zu)", what,
+			    pname(v, 1 - i), at->k + 1,
+			    v->acked_at[1 - i][at->k]);
+		v->acked_at[1 - i][at->k] = k + 1;
+	}
+	return 0;
+}
+
 static int
 check_checkpoints(struct vstate *v)
 {
@@ -521,10 +579,17 @@ verify_all(struct vstate *v)
 			memcpy(v->sorted[i], v->ids[i], n * ENVELOPE_ID_LEN);
 			qsort(v->sorted[i], n, ENVELOPE_ID_LEN, cmp_id);
 		}
+		for (size_t k = 0; k < n; k++) {
+			memcpy(v->at[i][k].id, v->ids[i][k], ENVELOPE_ID_LEN);
+			v->at[i][k].k = k;
+		}
+		if (n > 0)
+			qsort(v->at[i], n, sizeof *v->at[i], cmp_id);
 	}
 	for (int i = 0; i < 2; i++)
 		if ((r = check_receipts(v, i)) != 0 ||
-		    (r = check_peer_last(v, i)) != 0)
+		    (r = check_peer_last(v, i)) != 0 ||
+		    (r = check_acks(v, i)) != 0)
 			return r;
 	return check_checkpoints(v);
 }
@@ -538,6 +603,8 @@ vstate_free(struct vstate *v)
 		free(v->want[i]);
 		free(v->from[i]);
 		free(v->sorted[i]);
+		free(v->at[i]);
+		free(v->acked_at[i]);
 	}
 }
 
@@ -556,8 +623,11 @@ export_verify(const struct export_record *rec, struct export_report *rep)
 		v.want[i] = calloc(n, ENVELOPE_ID_LEN);
 		v.from[i] = calloc(n, sizeof *v.from[i]);
 		v.sorted[i] = calloc(n, ENVELOPE_ID_LEN);
+		v.at[i] = calloc(n, sizeof *v.at[i]);
+		v.acked_at[i] = calloc(n, sizeof *v.acked_at[i]);
 		if (v.h[i] == NULL || v.ids[i] == NULL || v.want[i] == NULL ||
-		    v.from[i] == NULL || v.sorted[i] == NULL) {
+		    v.from[i] == NULL || v.sorted[i] == NULL ||
+		    v.at[i] == NULL || v.acked_at[i] == NULL) {
 			r = fault(&v, ERR_NOMEM, "out of memory");
 			goto out;
 		}
