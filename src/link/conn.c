@@ -363,9 +363,14 @@ become_up(struct link_conn *c, struct noise_cipher *send,
 		return;
 	}
 	/* Ticks at a quarter interval for pings (every interval) and rekey
-	 * deadlines; silence has its own exact timer. */
-	hb = hb / 4 < 50 ? 50 : hb / 4;
-	add_ms(c->hb, hb);
+	 * deadlines, but at least every quarter of rekey_seconds: an idle
+	 * session under a long heartbeat (up to 3600 s) still rekeys on time,
+	 * before the responder's guard (LINK_GUARD_MS) ends it. Silence has
+	 * its own exact timer. */
+	hb = hb / 4;
+	if (hb > l->cfg.rekey_seconds * 1000u / 4)
+		hb = l->cfg.rekey_seconds * 1000u / 4;
+	add_ms(c->hb, hb < 50 ? 50 : hb);
 	arm_silence(c);
 	if (!link_path_attach(c->path, c))
 		return;

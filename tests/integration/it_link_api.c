@@ -6,7 +6,9 @@
  * (the largest record too), and link_send's refusals; sides with
  * different rekey settings keep their session (the responder's guard uses
  * the protocol's maxima); a full output queue does not end the session at
- * a rekey, and sends alone bring a rekey; a flapping path (a fake peer
+ * a rekey, sends alone bring a rekey, and an idle session under a long
+ * heartbeat interval rekeys on time (at rekey_seconds, not at a heartbeat
+ * tick); a flapping path (a fake peer
  * child that answers and hangs up) is redialled with a growing backoff; a
  * record trickled over 3.6 s (the fake child again) is not silence; an
  * agreement that becomes valid while running brings its path up, and one
@@ -466,6 +468,37 @@ test_rekey_on_send(void)
 		CHECK_INT(link_send(ini->l, ag.id, 0, 0x20, rec, sizeof rec),
 		    0);
 	CHECK(run_until(ini_rekeyed, 2000));
+	CHECK_INT(north.downs + south.downs, 0);
+	stop_both();
+}
+
+/*
+ * An idle session rekeys on time even when the heartbeat interval is
+ * long: rekey_seconds 1, heartbeats every 40 s (a quarter: 10 s), no
+ * traffic after the first ping and pong. The rekey must come within a
+ * few seconds, not at the first heartbeat tick 10 s in. (With the
+ * agreement's longest heartbeat, 3600 s, ticks came every 900 s: the
+ * keys lived 900 s, over the protocol's 120 s, and the responder's
+ * guard, LINK_GUARD_MS = 270 s, closed each idle session as "peer did
+ * not rekey" before the initiator's tick came.)
+ */
+static void
+test_rekey_on_time_long_heartbeat(void)
+{
+	struct link_channel_status st;
+
+	opt_hb_ms = 40000;
+	opt_rekey_s = 1;
+	start_with(&north, &ag, 0);
+	start_with(&south, &ag, 0);
+	opt_hb_ms = 0;
+	opt_rekey_s = 0;
+	CHECK(run_until(both_up, 10000));
+	CHECK(run_until(settled, 10000));
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	ini = st.paths[0].we_initiated ? &north : &south;
+	ini_rk = rekeys(ini);
+	CHECK(run_until(ini_rekeyed, 7000));
 	CHECK_INT(north.downs + south.downs, 0);
 	stop_both();
 }
@@ -1130,6 +1163,7 @@ main(void)
 	RUN(test_rekey_with_full_queue);
 	RUN(test_flapping_backoff);
 	RUN(test_rekey_on_send);
+	RUN(test_rekey_on_time_long_heartbeat);
 	RUN(test_slow_record_not_silence);
 	RUN(test_validity_while_running);
 	RUN(test_records_with_response);
