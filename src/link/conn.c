@@ -543,17 +543,19 @@ link_conn_maybe_rekey(struct link_conn *c)
 		arm_read(c);
 }
 
+/* The times are the peer's to choose: impossible ones are ignored
+ * (link_pong_times), never computed with (signed overflow). */
 static void
 on_pong(struct link_conn *c, const uint8_t *b)
 {
-	int64_t t1 = (int64_t)link_get64(b), t2 = (int64_t)link_get64(b + 8);
-	int64_t t3 = (int64_t)link_get64(b + 16), t4 = (int64_t)link_unix_ns();
 	struct link_path *p = c->path;
+	int64_t rtt, offset;
 
-	p->rtt_ns = (t4 - t1) - (t3 - t2);
-	if (p->rtt_ns < 0)
-		p->rtt_ns = 0;
-	p->offset_ns = ((t2 - t1) + (t3 - t4)) / 2;
+	if (link_pong_times(link_get64(b), link_get64(b + 8),
+	    link_get64(b + 16), link_unix_ns(), &rtt, &offset) != 0)
+		return;
+	p->rtt_ns = rtt;
+	p->offset_ns = offset;
 	p->have_rtt = true;
 }
 

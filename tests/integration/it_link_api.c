@@ -18,7 +18,8 @@
  * (the leftover is processed with no new bytes on the socket); records
  * written a byte at a time, a read per byte, arrive whole; link_hold
  * keeps sends off the socket until link_flush, or until the loop's turn
- * ends; and a stranger's oversized length is refused without the bytes
+ * ends; a PONG with impossible times is ignored; and a stranger's
+ * oversized length is refused without the bytes
  * after it being read (the close resets the connection).
  *
  * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes
@@ -950,6 +951,62 @@ test_records_byte_by_byte(void)
 	CHECK_INT(north.downs, 0);
 }
 
+static int pong_want;
+static bool north_got_pong_want(void) { return north.nrec >= pong_want; }
+
+/* The fake sends a PONG with times t1..t3, then a record of type 0x22
+ * behind it, and waits until north has delivered that record: the PONG
+ * was handled. */
+static void
+fake_pong(uint64_t t1, uint64_t t2, uint64_t t3)
+{
+	uint8_t body[LINK_PONG_LEN], out[2 * (2 + LINK_DATA_LEN(
+	    LINK_PONG_LEN))];
+	size_t n;
+
+	link_put64(body, t1);
+	link_put64(body + 8, t2);
+	link_put64(body + 16, t3);
+	n = fake_seal(0x02, body, sizeof body, out);
+	n += fake_seal(0x22, body, 1, out + n);
+	pong_want = north.nrec + 1;
+	CHECK_INT(write(fk.fd, out, n), (ssize_t)n);
+	CHECK(run_until(north_got_pong_want, 3000));
+}
+
+/*
+ * A PONG's times are the peer's to choose. One that cannot be (t1 at
+ * 2^63, t3 at 2^64-1) is ignored: the path's RTT stays unknown (the fake
+ * answers none of north's pings). Before, north computed with them in
+ * int64: a signed overflow (an abort under the UBSan build) and an RTT
+ * of 0 shown as measured. A sane one still gives the RTT. The session of
+ * test_records_with_response.
+ */
+static void
+test_pong_times_checked(void)
+{
+	struct link_channel_status st;
+	struct timespec now;
+	uint64_t t;
+
+	if (!fk.up || north.l == NULL) {
+		CHECK(fk.up);
+		return;
+	}
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	CHECK(!st.paths[0].have_rtt);
+	fake_pong((uint64_t)1 << 63, 0, UINT64_MAX);
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	CHECK(!st.paths[0].have_rtt);
+	clock_gettime(CLOCK_REALTIME, &now);
+	t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	fake_pong(t - 50000000u, t - 30000000u, t - 30000000u);
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	CHECK(st.paths[0].have_rtt);
+	CHECK(st.paths[0].rtt_ms >= 49.0);
+	CHECK_INT(north.downs, 0);
+}
+
 /*
  * link_hold: three records sent, nothing on the socket (the loop does not
  * run in between), then link_flush writes them, in order. A hold not
@@ -1168,6 +1225,7 @@ main(void)
 	RUN(test_validity_while_running);
 	RUN(test_records_with_response);
 	RUN(test_records_byte_by_byte);
+	RUN(test_pong_times_checked);
 	RUN(test_hold_flush);
 	RUN(test_oversized_unread);
 	RUN(test_duplicate_swap_told);
