@@ -942,21 +942,26 @@ set_nonblock(int fd)
 	return 0;
 }
 
-/* At the global cap the oldest pending handshake makes room: strangers
- * cannot lock the real peer out by holding every slot. */
+/* At a cap the oldest pending handshake (of the newcomer's source src,
+ * or of any, src NULL) makes room: strangers cannot lock the real peer out
+ * by holding every slot, nor every slot of the peer's own source (a NAT,
+ * a shared /64); an honest initiation completes within one round trip. */
 static bool
-evict_oldest(struct link *l, const char *newcomer)
+evict_oldest(struct link *l, const char *newcomer, const char *src,
+    uint32_t pending)
 {
 	struct link_conn *o;
 
 	TAILQ_FOREACH(o, &l->conns, entry)
-		if (o->state == CONN_WAIT_INIT)
+		if (o->state == CONN_WAIT_INIT &&
+		    (src == NULL || strcmp(o->src, src) == 0))
 			break;
 	if (o == NULL)
 		return false;
 	link_conn_fail(o, LOG_LVL_WARN, "handshake from %s refused: evicted "
-	    "for %s (%u handshakes pending, global cap)", o->peer, newcomer,
-	    l->pending);
+	    "for %s (%u handshakes pending%s%s, %s cap)", o->peer, newcomer,
+	    pending, src ? " from " : "", src ? src : "",
+	    src ? "per-source" : "global");
 	link_conn_free(o);
 	return true;
 }
@@ -976,14 +981,11 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 	TAILQ_FOREACH(o, &l->conns, entry)
 		if (o->state == CONN_WAIT_INIT && strcmp(o->src, src) == 0)
 			same++;
-	if (same >= l->cfg.pending_per_source) {
-		link_log_refusal(l, "connection from %s refused: %u handshakes "
-		    "pending from %s (per-source cap)", peer, same, src);
-		close(fd);
-		return ERR_FULL;
-	}
+	for (; same >= l->cfg.pending_per_source; same--)
+		if (!evict_oldest(l, peer, src, same))
+			break;
 	while (l->pending >= l->cfg.pending_max)
-		if (!evict_oldest(l, peer))
+		if (!evict_oldest(l, peer, NULL, l->pending))
 			break;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (set_nonblock(fd) != 0 ||
