@@ -14,7 +14,9 @@
  *     with one log line.
  *  3. A pending handshake has an absolute deadline (handshake_timeout_ms),
  *     counted from the start of the dial or the accept.
- *  4. Only the session's initiator starts a rekey; one at a time.
+ *  4. Only the session's initiator starts a rekey; one at a time. A rekey
+ *     has no deadline of its own: keys used past the guard's limits end
+ *     the session, at either side (heartbeat()).
  *  5. A connection is freed only by its own event handlers (or by the
  *     duplicate rule, outside its handlers), after link_path_detach.
  *  6. An established session reads in chunks (up to FRAME_CHUNK_LEN bytes
@@ -140,9 +142,10 @@ arm_read(struct link_conn *c)
 	struct timeval tv;
 	uint64_t now = link_now_ms(), left;
 
-	if (c->state == CONN_UP && c->hs == NULL) {
-		/* No deadline: event_add(rev, NULL) would keep the old
-		 * timeout of a persistent event armed. */
+	if (c->state == CONN_UP) {
+		/* No deadline, not even for a rekey (heartbeat(): the
+		 * guard): event_add(rev, NULL) would keep the old timeout
+		 * of a persistent event armed. */
 		event_remove_timer(c->rev);
 		event_add(c->rev, NULL);
 		return;
@@ -277,10 +280,8 @@ start_initiation(struct link_conn *c)
 		c->hs = NULL;
 		return r;
 	}
-	/* A first handshake keeps the deadline set at the dial. */
-	if (c->state == CONN_UP)
-		c->deadline_ms = link_now_ms() +
-		    c->link->cfg.handshake_timeout_ms;
+	/* A first handshake keeps the deadline set at the dial; a rekey
+	 * has none of its own (heartbeat(): the guard). */
 	return send_frame(c, msg, sizeof msg, true);
 }
 
@@ -514,7 +515,6 @@ on_resp_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 		c->path->rekeys++;
 		log_debug("channel %s path %u: rekeyed (as initiator)",
 		    c->path->ch->idhex, c->path->index);
-		arm_read(c);
 		return;
 	}
 	if (c->path->dialing == c)
@@ -539,8 +539,6 @@ link_conn_maybe_rekey(struct link_conn *c)
 	if ((r = start_initiation(c)) != 0)
 		link_conn_fail(c, LOG_LVL_WARN, "rekey failed: %s",
 		    err_str(r));
-	else
-		arm_read(c);
 }
 
 /* The times are the peer's to choose: impossible ones are ignored
@@ -814,7 +812,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	struct link_conn *c = arg;
 
 	(void)fd;
-	if (c->state != CONN_UP || c->hs != NULL) {
+	if (c->state != CONN_UP) {
 		if ((what & EV_TIMEOUT) || link_now_ms() >= c->deadline_ms) {
 			if (c->state == CONN_WAIT_INIT)
 				link_conn_fail(c, LOG_LVL_WARN, "handshake from "
@@ -891,18 +889,21 @@ heartbeat(struct link_conn *c)
 
 	if (c->state != CONN_UP)
 		return;
-	if (c->hs != NULL && now >= c->deadline_ms) {
-		link_conn_fail(c, LOG_LVL_WARN, "rekey with %s timed out",
-		    c->peer);
-		return;
-	}
-	/* The responder's guard: a peer that never rekeys is dropped. It
-	 * uses the protocol's maxima, not our own (lower) knobs, which the
-	 * peer need not share (docs/link.md, "Rekeying"). */
-	if (!c->tr->initiator && link_transport_rekey_due(c->tr, now,
-	    LINK_GUARD_RECORDS, LINK_GUARD_MS)) {
-		link_conn_fail(c, LOG_LVL_WARN, "peer %s did not rekey",
-		    c->peer);
+	/* The guard: keys used past twice the protocol's maxima end the
+	 * session. At the responder the peer never rekeyed; at the
+	 * initiator its rekey was never answered. A rekey has no shorter
+	 * deadline: its initiation, and the response, may wait behind a
+	 * full queue on a slow path while the peer is live (a dead peer is
+	 * found by silence). Protocol constants, not our own (lower) knobs,
+	 * which the peer need not share (docs/link.md, "Rekeying"). */
+	if (link_transport_rekey_due(c->tr, now, LINK_GUARD_RECORDS,
+	    LINK_GUARD_MS)) {
+		if (c->tr->initiator)
+			link_conn_fail(c, LOG_LVL_WARN, "rekey with %s not "
+			    "answered", c->peer);
+		else
+			link_conn_fail(c, LOG_LVL_WARN, "peer %s did not "
+			    "rekey", c->peer);
 		return;
 	}
 	if (c->last_ping_ms != 0 && now - c->last_ping_ms < hb) {

@@ -54,10 +54,12 @@ enum link_record_type {
 #define LINK_REKEY_RECORDS ((uint64_t)1 << 20)
 #define LINK_REKEY_MS 120000u
 /*
- * The responder's guard: a session whose initiator has not rekeyed after
- * twice the protocol's maxima (plus a handshake's time) is closed. Local
- * settings may only lower the rekey point below LINK_REKEY_RECORDS and
- * LINK_REKEY_MS, so a conforming peer never meets the guard.
+ * The guard: a session whose keys were not replaced after twice the
+ * protocol's maxima (plus a handshake's time) is closed, by the responder
+ * (its initiator never rekeyed) and by the initiator (its rekey was never
+ * answered). Local settings may only lower the rekey point below
+ * LINK_REKEY_RECORDS and LINK_REKEY_MS, so a conforming peer never meets
+ * the guard.
  */
 #define LINK_GUARD_RECORDS (2 * LINK_REKEY_RECORDS)
 #define LINK_GUARD_MS (2 * (uint64_t)LINK_REKEY_MS + 30000u)

@@ -6,9 +6,10 @@
  * (the largest record too), and link_send's refusals; sides with
  * different rekey settings keep their session (the responder's guard uses
  * the protocol's maxima); a full output queue does not end the session at
- * a rekey, sends alone bring a rekey, and an idle session under a long
- * heartbeat interval rekeys on time (at rekey_seconds, not at a heartbeat
- * tick); a flapping path (a fake peer
+ * a rekey, nor a rekey whose initiation waits behind a slow path's queue
+ * longer than the handshake timeout; sends alone bring a rekey, and an
+ * idle session under a long heartbeat interval rekeys on time (at
+ * rekey_seconds, not at a heartbeat tick); a flapping path (a fake peer
  * child that answers and hangs up) is redialled with a growing backoff; a
  * record trickled over 3.6 s (the fake child again) is not silence; an
  * agreement that becomes valid while running brings its path up, and one
@@ -90,7 +91,7 @@ static struct event_base *base;
 static int base_port;
 /* Overrides for the next start_with (0: the default). */
 static size_t opt_out_max;
-static uint32_t opt_rekey_s, opt_hb_ms;
+static uint32_t opt_rekey_s, opt_hb_ms, opt_hs_ms;
 
 static void
 on_change(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path, bool up)
@@ -232,6 +233,8 @@ start_with(struct side *s, const struct agreement *a, uint64_t rekey_records)
 		cfg.rekey_seconds = opt_rekey_s;
 	if (opt_hb_ms)
 		cfg.heartbeat_ms = opt_hb_ms;
+	if (opt_hs_ms)
+		cfg.handshake_timeout_ms = opt_hs_ms;
 	s->ups = s->downs = s->nrec = 0;
 	s->seq_next = 0;
 	s->seq_bad = 0;
@@ -1057,6 +1060,88 @@ test_hold_flush(void)
 	fake_close();
 }
 
+/*
+ * A rekey on a slow path: north (the initiator, rekey every second,
+ * handshake timeout 300 ms) queues 160 KB of records that the fake south
+ * reads at about 40 KB/s, so north's rekey initiation, queued behind
+ * them, reaches south some 3 s after it was sent; south answers it at
+ * once. The session must survive and the rekey complete: the initiation
+ * waited in north's own queue, and the peer was live all along. Before,
+ * the rekey had the handshake timeout from its queueing: the session
+ * ended ("handshake ... timed out") at every rekey of a path slower than
+ * its queue (4 MiB in 5 s: about 7 Mbit/s).
+ */
+static void
+test_rekey_slow_path(void)
+{
+	static uint8_t rec[4000], buf[1 << 16];
+	uint8_t mk[32], ts[LINK_TS_LEN], resp[2 + LINK_RESP_LEN];
+	struct link_hs_params hp;
+	struct noise_handshake hs;
+	struct noise_cipher snd, rcv;
+	size_t inlen = 0, off, flen, total = 0;
+	long long rk;
+	int answered = 0;
+	ssize_t n;
+
+	CHECK(fake_open(base_port + 1));
+	fk.with_resp = 0;
+	opt_hb_ms = 20000;		/* no ping or silence in the way */
+	opt_rekey_s = 1;
+	opt_hs_ms = 300;
+	start_with(&north, &ag, 0);
+	opt_hb_ms = opt_rekey_s = opt_hs_ms = 0;
+	CHECK(run_until(fake_answered, 10000));
+	rk = rekeys(&north);
+	for (int i = 0; i < 40; i++)
+		CHECK_INT(link_send(north.l, ag.id, 0, 0x20, rec, sizeof rec),
+		    0);
+	link_mac1_key(mk, ag.psk);
+	memset(&hp, 0, sizeof hp);
+	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
+	hp.local_priv = south.k.link_priv;
+	hp.peer_pub = north.k.id.link_pub;
+	hp.psk = ag.psk;
+	hp.mac1_key = mk;
+	hp.random = fake_rand;
+	/* 4000 bytes a tenth of a second; the loop runs in between */
+	for (int k = 0; k < 150 && north.downs == 0 && rekeys(&north) == rk;
+	    k++) {
+		run_until(both_down, 100);
+		n = recv(fk.fd, buf + inlen, 4000, MSG_DONTWAIT);
+		if (n > 0)
+			inlen += (size_t)n, total += (size_t)n;
+		for (off = 0; inlen - off >= 2; off += 2 + flen) {
+			flen = (size_t)buf[off] << 8 | buf[off + 1];
+			if (inlen - off - 2 < flen)
+				break;
+			if (buf[off + 2] != LINK_TYPE_INIT)
+				continue;
+			if (link_hs_read_init(&hs, &hp, buf + off + 2, flen,
+			    ts) != 0 || link_hs_write_resp(&hs, &hp, resp + 2,
+			    &snd, &rcv) != 0)
+				continue;
+			link_transport_rekey(&fk.tr, &snd, &rcv, 0);
+			resp[0] = 0;
+			resp[1] = LINK_RESP_LEN;
+			CHECK_INT(write(fk.fd, resp, sizeof resp),
+			    (ssize_t)sizeof resp);
+			answered++;
+		}
+		memmove(buf, buf + off, inlen - off);
+		inlen -= off;
+	}
+	run_until(both_down, 300);
+	printf("  %zu bytes read at 40 KB/s, the rekey answered %d time(s)\n",
+	    total, answered);
+	CHECK_INT(answered, 1);
+	CHECK(rekeys(&north) > rk);
+	CHECK_INT(north.downs, 0);
+	link_free(north.l);
+	north.l = NULL;
+	fake_close();
+}
+
 static int stranger = -1;
 static int stranger_err;
 
@@ -1227,6 +1312,7 @@ main(void)
 	RUN(test_records_byte_by_byte);
 	RUN(test_pong_times_checked);
 	RUN(test_hold_flush);
+	RUN(test_rekey_slow_path);
 	RUN(test_oversized_unread);
 	RUN(test_duplicate_swap_told);
 	link_free(north.l);
