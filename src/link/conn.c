@@ -172,6 +172,8 @@ flush(struct link_conn *c)
 		}
 		if (n == 0)
 			break;
+		c->hs_out = (uint32_t)n >= c->hs_out ? 0 :
+		    c->hs_out - (uint32_t)n;
 	}
 	if (evbuffer_get_length(c->out) > 0) {
 		if (c->wev == NULL && (c->wev = event_new(c->link->base, c->fd,
@@ -189,7 +191,8 @@ flush(struct link_conn *c)
  * loop's turn, writes it with the rest. A handshake frame (hs) is written
  * at once (a hold never delays a handshake), and passes the out_max cap: a
  * full queue must not end the session at its next rekey; there is at most
- * one such frame pending.
+ * one such frame pending (on_init_frame ends a session whose initiator
+ * sends a rekey before our last response was written).
  */
 static int
 send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
@@ -206,6 +209,9 @@ send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
 	if (evbuffer_add(c->out, hdr, sizeof hdr) != 0 ||
 	    evbuffer_add(c->out, p, n) != 0)
 		return ERR_NOMEM;
+	if (hs)
+		c->hs_out = evbuffer_get_length(c->out) > UINT32_MAX ?
+		    UINT32_MAX : (uint32_t)evbuffer_get_length(c->out);
 	if (c->link->hold && !hs) {
 		c->held = true;
 		event_active(c->link->flushev, EV_TIMEOUT, 0);
@@ -473,6 +479,15 @@ on_init_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 {
 	struct noise_cipher send, recv;
 
+	/* One rekey at a time: the initiator cannot have read a response
+	 * we have not written yet. Otherwise each initiation would queue a
+	 * response over out_max (send_frame), without bound, from a peer
+	 * that does not read. */
+	if (c->state == CONN_UP && c->hs_out > 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "rekey from %s refused: the "
+		    "response to the last one is not yet sent", c->peer);
+		return;
+	}
 	if (answer_init(c, msg, len, &send, &recv) != 0)
 		return;
 	if (c->state == CONN_UP) {

@@ -19,9 +19,10 @@
  * (the leftover is processed with no new bytes on the socket); records
  * written a byte at a time, a read per byte, arrive whole; link_hold
  * keeps sends off the socket until link_flush, or until the loop's turn
- * ends; a PONG with impossible times is ignored; and a stranger's
- * oversized length is refused without the bytes
- * after it being read (the close resets the connection).
+ * ends; a PONG with impossible times is ignored; a stranger's oversized
+ * length is refused without the bytes after it being read (the close
+ * resets the connection); and a peer's second rekey initiation before
+ * north could write the first's response ends the session.
  *
  * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes
  * its temporary directory; the fake peer child exits by itself.
@@ -1189,6 +1190,7 @@ test_oversized_unread(void)
 }
 
 static int dial_fd = -1;
+static int dial_rcvbuf;		/* fake_dial's SO_RCVBUF; 0: the default */
 static bool dial_answered(void)
 {
 	return bytes_waiting(dial_fd) >= 2 + LINK_RESP_LEN;
@@ -1217,6 +1219,9 @@ fake_dial(int port)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		return -1;
+	if (dial_rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &dial_rcvbuf,
+		    sizeof dial_rcvbuf);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		close(fd);
 		return -1;
@@ -1283,6 +1288,78 @@ test_duplicate_swap_told(void)
 		close(b);
 }
 
+static bool north_down_1(void) { return north.downs >= 1; }
+
+/*
+ * One rekey at a time, enforced at the responder: the test (as south,
+ * the initiator) sends two rekey initiations back to back while north's
+ * queue is full (4 MiB, the test reads nothing; the kernel takes at most
+ * some 200 KB more when they arrive), so north's response to the first
+ * is still in its queue when the second arrives:
+ * the initiator cannot have read it. North answers the first and ends
+ * the session at the second. Before, north answered every one, each
+ * response queued over out_max: a peer sending initiations and reading
+ * nothing grew north's queue without bound (70 bytes and an fsync each).
+ */
+static void
+test_rekey_one_at_a_time(void)
+{
+	static uint8_t rec[4000];
+	uint8_t mk[32], ts[LINK_TS_LEN], two[2 * (2 + LINK_INIT_LEN)];
+	struct link_hs_params hp;
+	struct noise_handshake hs;
+	struct timespec now;
+	long long rk;
+	int a, r = 0, sent = 0;
+
+	opt_hb_ms = 20000;		/* the test answers no ping */
+	start_with(&north, &ag, 0);
+	opt_hb_ms = 0;
+	dial_rcvbuf = 4096;		/* the kernel holds little of it */
+	a = fake_dial(base_port);
+	dial_rcvbuf = 0;
+	CHECK(a >= 0);
+	CHECK(run_until(north_up_1, 5000));
+	/* north's queue full, and still full after the loop ran a while
+	 * (until then the kernel takes more of it: its buffers fill) */
+	for (int k = 0, more = 1; k < 50 && more > 0; k++) {
+		more = 0;
+		while (sent < 40000 && (r = link_send(north.l, ag.id, 0, 0x20,
+		    rec, sizeof rec)) == 0)
+			sent++, more++;
+		CHECK_INT(r, ERR_FULL);
+		run_until(north_down_1, 200);
+	}
+	rk = rekeys(&north);
+	link_mac1_key(mk, ag.psk);
+	memset(&hp, 0, sizeof hp);
+	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
+	hp.local_priv = south.k.link_priv;
+	hp.peer_pub = north.k.id.link_pub;
+	hp.psk = ag.psk;
+	hp.mac1_key = mk;
+	hp.random = fake_rand;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *m = two + i * (2 + LINK_INIT_LEN);
+		clock_gettime(CLOCK_REALTIME, &now);
+		link_ts_encode(ts, (uint64_t)now.tv_sec * 1000000000u +
+		    (uint64_t)now.tv_nsec + (uint64_t)i);
+		CHECK_INT(link_hs_write_init(&hs, &hp, ts, m + 2), 0);
+		noise_handshake_fini(&hs);
+		m[0] = 0;
+		m[1] = LINK_INIT_LEN;
+	}
+	if (a >= 0)
+		CHECK_INT(write(a, two, sizeof two), (ssize_t)sizeof two);
+	run_until(north_down_1, 3000);
+	CHECK_INT(rekeys(&north) - rk, 1);
+	CHECK_INT(north.downs, 1);
+	link_free(north.l);
+	north.l = NULL;
+	if (a >= 0)
+		close(a);
+}
+
 int
 main(void)
 {
@@ -1315,6 +1392,7 @@ main(void)
 	RUN(test_rekey_slow_path);
 	RUN(test_oversized_unread);
 	RUN(test_duplicate_swap_told);
+	RUN(test_rekey_one_at_a_time);
 	link_free(north.l);
 	link_free(south.l);
 	event_base_free(base);
