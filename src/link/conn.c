@@ -14,7 +14,9 @@
  *     with one log line.
  *  3. A pending handshake has an absolute deadline (handshake_timeout_ms),
  *     counted from the start of the dial or the accept.
- *  4. Only the session's initiator starts a rekey; one at a time.
+ *  4. Only the session's initiator starts a rekey; one at a time. A rekey
+ *     has no deadline of its own: keys used past the guard's limits end
+ *     the session, at either side (heartbeat()).
  *  5. A connection is freed only by its own event handlers (or by the
  *     duplicate rule, outside its handlers), after link_path_detach.
  *  6. An established session reads in chunks (up to FRAME_CHUNK_LEN bytes
@@ -140,9 +142,10 @@ arm_read(struct link_conn *c)
 	struct timeval tv;
 	uint64_t now = link_now_ms(), left;
 
-	if (c->state == CONN_UP && c->hs == NULL) {
-		/* No deadline: event_add(rev, NULL) would keep the old
-		 * timeout of a persistent event armed. */
+	if (c->state == CONN_UP) {
+		/* No deadline, not even for a rekey (heartbeat(): the
+		 * guard): event_add(rev, NULL) would keep the old timeout
+		 * of a persistent event armed. */
 		event_remove_timer(c->rev);
 		event_add(c->rev, NULL);
 		return;
@@ -169,6 +172,8 @@ flush(struct link_conn *c)
 		}
 		if (n == 0)
 			break;
+		c->hs_out = (uint32_t)n >= c->hs_out ? 0 :
+		    c->hs_out - (uint32_t)n;
 	}
 	if (evbuffer_get_length(c->out) > 0) {
 		if (c->wev == NULL && (c->wev = event_new(c->link->base, c->fd,
@@ -186,7 +191,8 @@ flush(struct link_conn *c)
  * loop's turn, writes it with the rest. A handshake frame (hs) is written
  * at once (a hold never delays a handshake), and passes the out_max cap: a
  * full queue must not end the session at its next rekey; there is at most
- * one such frame pending.
+ * one such frame pending (on_init_frame ends a session whose initiator
+ * sends a rekey before our last response was written).
  */
 static int
 send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
@@ -203,6 +209,9 @@ send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
 	if (evbuffer_add(c->out, hdr, sizeof hdr) != 0 ||
 	    evbuffer_add(c->out, p, n) != 0)
 		return ERR_NOMEM;
+	if (hs)
+		c->hs_out = evbuffer_get_length(c->out) > UINT32_MAX ?
+		    UINT32_MAX : (uint32_t)evbuffer_get_length(c->out);
 	if (c->link->hold && !hs) {
 		c->held = true;
 		event_active(c->link->flushev, EV_TIMEOUT, 0);
@@ -277,10 +286,8 @@ start_initiation(struct link_conn *c)
 		c->hs = NULL;
 		return r;
 	}
-	/* A first handshake keeps the deadline set at the dial. */
-	if (c->state == CONN_UP)
-		c->deadline_ms = link_now_ms() +
-		    c->link->cfg.handshake_timeout_ms;
+	/* A first handshake keeps the deadline set at the dial; a rekey
+	 * has none of its own (heartbeat(): the guard). */
 	return send_frame(c, msg, sizeof msg, true);
 }
 
@@ -363,9 +370,14 @@ become_up(struct link_conn *c, struct noise_cipher *send,
 		return;
 	}
 	/* Ticks at a quarter interval for pings (every interval) and rekey
-	 * deadlines; silence has its own exact timer. */
-	hb = hb / 4 < 50 ? 50 : hb / 4;
-	add_ms(c->hb, hb);
+	 * deadlines, but at least every quarter of rekey_seconds: an idle
+	 * session under a long heartbeat (up to 3600 s) still rekeys on time,
+	 * before the responder's guard (LINK_GUARD_MS) ends it. Silence has
+	 * its own exact timer. */
+	hb = hb / 4;
+	if (hb > l->cfg.rekey_seconds * 1000u / 4)
+		hb = l->cfg.rekey_seconds * 1000u / 4;
+	add_ms(c->hb, hb < 50 ? 50 : hb);
 	arm_silence(c);
 	if (!link_path_attach(c->path, c))
 		return;
@@ -467,6 +479,15 @@ on_init_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 {
 	struct noise_cipher send, recv;
 
+	/* One rekey at a time: the initiator cannot have read a response
+	 * we have not written yet. Otherwise each initiation would queue a
+	 * response over out_max (send_frame), without bound, from a peer
+	 * that does not read. */
+	if (c->state == CONN_UP && c->hs_out > 0) {
+		link_conn_fail(c, LOG_LVL_WARN, "rekey from %s refused: the "
+		    "response to the last one is not yet sent", c->peer);
+		return;
+	}
 	if (answer_init(c, msg, len, &send, &recv) != 0)
 		return;
 	if (c->state == CONN_UP) {
@@ -509,7 +530,6 @@ on_resp_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 		c->path->rekeys++;
 		log_debug("channel %s path %u: rekeyed (as initiator)",
 		    c->path->ch->idhex, c->path->index);
-		arm_read(c);
 		return;
 	}
 	if (c->path->dialing == c)
@@ -534,21 +554,21 @@ link_conn_maybe_rekey(struct link_conn *c)
 	if ((r = start_initiation(c)) != 0)
 		link_conn_fail(c, LOG_LVL_WARN, "rekey failed: %s",
 		    err_str(r));
-	else
-		arm_read(c);
 }
 
+/* The times are the peer's to choose: impossible ones are ignored
+ * (link_pong_times), never computed with (signed overflow). */
 static void
 on_pong(struct link_conn *c, const uint8_t *b)
 {
-	int64_t t1 = (int64_t)link_get64(b), t2 = (int64_t)link_get64(b + 8);
-	int64_t t3 = (int64_t)link_get64(b + 16), t4 = (int64_t)link_unix_ns();
 	struct link_path *p = c->path;
+	int64_t rtt, offset;
 
-	p->rtt_ns = (t4 - t1) - (t3 - t2);
-	if (p->rtt_ns < 0)
-		p->rtt_ns = 0;
-	p->offset_ns = ((t2 - t1) + (t3 - t4)) / 2;
+	if (link_pong_times(link_get64(b), link_get64(b + 8),
+	    link_get64(b + 16), link_unix_ns(), &rtt, &offset) != 0)
+		return;
+	p->rtt_ns = rtt;
+	p->offset_ns = offset;
 	p->have_rtt = true;
 }
 
@@ -807,7 +827,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	struct link_conn *c = arg;
 
 	(void)fd;
-	if (c->state != CONN_UP || c->hs != NULL) {
+	if (c->state != CONN_UP) {
 		if ((what & EV_TIMEOUT) || link_now_ms() >= c->deadline_ms) {
 			if (c->state == CONN_WAIT_INIT)
 				link_conn_fail(c, LOG_LVL_WARN, "handshake from "
@@ -884,18 +904,21 @@ heartbeat(struct link_conn *c)
 
 	if (c->state != CONN_UP)
 		return;
-	if (c->hs != NULL && now >= c->deadline_ms) {
-		link_conn_fail(c, LOG_LVL_WARN, "rekey with %s timed out",
-		    c->peer);
-		return;
-	}
-	/* The responder's guard: a peer that never rekeys is dropped. It
-	 * uses the protocol's maxima, not our own (lower) knobs, which the
-	 * peer need not share (docs/link.md, "Rekeying"). */
-	if (!c->tr->initiator && link_transport_rekey_due(c->tr, now,
-	    LINK_GUARD_RECORDS, LINK_GUARD_MS)) {
-		link_conn_fail(c, LOG_LVL_WARN, "peer %s did not rekey",
-		    c->peer);
+	/* The guard: keys used past twice the protocol's maxima end the
+	 * session. At the responder the peer never rekeyed; at the
+	 * initiator its rekey was never answered. A rekey has no shorter
+	 * deadline: its initiation, and the response, may wait behind a
+	 * full queue on a slow path while the peer is live (a dead peer is
+	 * found by silence). Protocol constants, not our own (lower) knobs,
+	 * which the peer need not share (docs/link.md, "Rekeying"). */
+	if (link_transport_rekey_due(c->tr, now, LINK_GUARD_RECORDS,
+	    LINK_GUARD_MS)) {
+		if (c->tr->initiator)
+			link_conn_fail(c, LOG_LVL_WARN, "rekey with %s not "
+			    "answered", c->peer);
+		else
+			link_conn_fail(c, LOG_LVL_WARN, "peer %s did not "
+			    "rekey", c->peer);
 		return;
 	}
 	if (c->last_ping_ms != 0 && now - c->last_ping_ms < hb) {
@@ -935,21 +958,26 @@ set_nonblock(int fd)
 	return 0;
 }
 
-/* At the global cap the oldest pending handshake makes room: strangers
- * cannot lock the real peer out by holding every slot. */
+/* At a cap the oldest pending handshake (of the newcomer's source src,
+ * or of any, src NULL) makes room: strangers cannot lock the real peer out
+ * by holding every slot, nor every slot of the peer's own source (a NAT,
+ * a shared /64); an honest initiation completes within one round trip. */
 static bool
-evict_oldest(struct link *l, const char *newcomer)
+evict_oldest(struct link *l, const char *newcomer, const char *src,
+    uint32_t pending)
 {
 	struct link_conn *o;
 
 	TAILQ_FOREACH(o, &l->conns, entry)
-		if (o->state == CONN_WAIT_INIT)
+		if (o->state == CONN_WAIT_INIT &&
+		    (src == NULL || strcmp(o->src, src) == 0))
 			break;
 	if (o == NULL)
 		return false;
 	link_conn_fail(o, LOG_LVL_WARN, "handshake from %s refused: evicted "
-	    "for %s (%u handshakes pending, global cap)", o->peer, newcomer,
-	    l->pending);
+	    "for %s (%u handshakes pending%s%s, %s cap)", o->peer, newcomer,
+	    pending, src ? " from " : "", src ? src : "",
+	    src ? "per-source" : "global");
 	link_conn_free(o);
 	return true;
 }
@@ -969,14 +997,11 @@ link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 	TAILQ_FOREACH(o, &l->conns, entry)
 		if (o->state == CONN_WAIT_INIT && strcmp(o->src, src) == 0)
 			same++;
-	if (same >= l->cfg.pending_per_source) {
-		link_log_refusal(l, "connection from %s refused: %u handshakes "
-		    "pending from %s (per-source cap)", peer, same, src);
-		close(fd);
-		return ERR_FULL;
-	}
+	for (; same >= l->cfg.pending_per_source; same--)
+		if (!evict_oldest(l, peer, src, same))
+			break;
 	while (l->pending >= l->cfg.pending_max)
-		if (!evict_oldest(l, peer))
+		if (!evict_oldest(l, peer, NULL, l->pending))
 			break;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (set_nonblock(fd) != 0 ||

@@ -82,6 +82,9 @@ struct link_conn {
 	enum conn_state state;
 	bool initiator;			/* we started the session's handshake */
 	bool held;			/* out has frames a hold kept */
+	uint32_t hs_out;		/* bytes of out up to the end of the
+					   last handshake frame queued: not
+					   yet written while > 0 */
 	struct event *rev;		/* read; handshake deadline as timeout */
 	struct event *wev;		/* write; created when first needed */
 	struct event *hb;		/* heartbeat timer, while up */

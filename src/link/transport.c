@@ -125,6 +125,24 @@ link_transport_rekey_due(const struct link_transport *t, uint64_t now_ms,
 	    now_ms - t->keyed_ms >= rekey_ms;
 }
 
+int
+link_pong_times(uint64_t t1, uint64_t t2, uint64_t t3, uint64_t t4,
+    int64_t *rtt_ns, int64_t *offset_ns)
+{
+	int64_t a, b;
+
+	if (t1 > INT64_MAX || t2 > INT64_MAX || t3 > INT64_MAX ||
+	    t4 > INT64_MAX || t4 < t1 || t3 < t2)
+		return ERR_PARSE;
+	*rtt_ns = t3 - t2 > t4 - t1 ? 0 : (int64_t)((t4 - t1) - (t3 - t2));
+	/* each difference fits (all four are in [0, 2^63)); their sum may
+	 * not: halve each first */
+	a = (int64_t)t2 - (int64_t)t1;
+	b = (int64_t)t3 - (int64_t)t4;
+	*offset_ns = a / 2 + b / 2 + (a % 2 + b % 2) / 2;
+	return 0;
+}
+
 void
 link_put64(uint8_t *p, uint64_t v)
 {

@@ -54,10 +54,12 @@ enum link_record_type {
 #define LINK_REKEY_RECORDS ((uint64_t)1 << 20)
 #define LINK_REKEY_MS 120000u
 /*
- * The responder's guard: a session whose initiator has not rekeyed after
- * twice the protocol's maxima (plus a handshake's time) is closed. Local
- * settings may only lower the rekey point below LINK_REKEY_RECORDS and
- * LINK_REKEY_MS, so a conforming peer never meets the guard.
+ * The guard: a session whose keys were not replaced after twice the
+ * protocol's maxima (plus a handshake's time) is closed, by the responder
+ * (its initiator never rekeyed) and by the initiator (its rekey was never
+ * answered). Local settings may only lower the rekey point below
+ * LINK_REKEY_RECORDS and LINK_REKEY_MS, so a conforming peer never meets
+ * the guard.
  */
 #define LINK_GUARD_RECORDS (2 * LINK_REKEY_RECORDS)
 #define LINK_GUARD_MS (2 * (uint64_t)LINK_REKEY_MS + 30000u)
@@ -102,6 +104,17 @@ int link_transport_open(struct link_transport *t, uint8_t *frame,
  * or rekey_ms since they were installed. */
 bool link_transport_rekey_due(const struct link_transport *t,
     uint64_t now_ms, uint64_t rekey_records, uint64_t rekey_ms);
+
+/*
+ * From a PONG received at t4 (docs/link.md 4.1; unix ns, t1 and t4 of our
+ * clock, t2 and t3 of the peer's): the round-trip time (t4 - t1) -
+ * (t3 - t2), 0 when the peer's hold time exceeds it, and the peer's clock
+ * offset ((t2 - t1) + (t3 - t4)) / 2. The times come from the peer (t1
+ * echoed): ERR_PARSE, nothing set, when they cannot be (t4 before t1, t3
+ * before t2, any time at or over 2^63), so no arithmetic overflows.
+ */
+int link_pong_times(uint64_t t1, uint64_t t2, uint64_t t3, uint64_t t4,
+    int64_t *rtt_ns, int64_t *offset_ns) WUR;
 
 /* Big-endian helpers for record bodies. */
 void link_put64(uint8_t *p, uint64_t v);

@@ -6,11 +6,12 @@
  * both paths come up with heartbeats on each side (and `parley status`
  * shows them); strangers and garbage (wrong static key, wrong PSK, another
  * channel's agreement, an unknown channel, a replayed initiation, a bad
- * MAC, a truncated frame, random bytes, an oversized length, silence, too
- * many pending handshakes from one address) each end with no session, no
- * answer and a clear log line at the listener, while the good peer stays
- * up; strangers filling the global pending cap from several addresses do
- * not lock the real peer out (the oldest pending one is evicted); kill -9 and SIGSTOP of one daemon show the link down within three
+ * MAC, a truncated frame, random bytes, an oversized length, silence)
+ * each end with no session, no answer and a clear log line at the
+ * listener, while the good peer stays up; strangers filling the pending
+ * cap of the peer's own address, or the global cap from several
+ * addresses, do not lock the real peer out (the oldest pending one is
+ * evicted); kill -9 and SIGSTOP of one daemon show the link down within three
  * heartbeat intervals and up again after; both sides dialling at once end
  * with one session per path (tools/gate makes both initiations arrive
  * together, so both sessions form and the duplicate rule decides); a rekey under traffic loses no record;
@@ -566,28 +567,60 @@ test_replay(void)
 	CHECK(wait_up(home_n, 2, 10000) >= 0);
 }
 
+/*
+ * A stranger that shares the real peer's source (a NAT, a shared IPv6
+ * /64; here 127.0.0.1, north's own) holds that source's 8 pending slots
+ * (the per-source cap) with idle connections. A newcomer from the source
+ * evicts the source's oldest pending handshake instead of being refused,
+ * so a valid initiation (north's key) from it is still answered; the
+ * oldest stranger is the one closed. Before, the newcomer was refused at
+ * accept: 8 idle connections, renewed every handshake timeout, kept the
+ * peer from ever starting a session from that address.
+ */
 static void
 test_per_source_cap(void)
 {
-	int fds[8], lp, fd;
-	char src[64];
+	uint8_t m[2 + LINK_INIT_LEN], resp[2 + LINK_RESP_LEN];
+	struct pollfd pfd;
+	int fds[8], lp, fd, got = 0;
+	char want[64];
+	ssize_t n;
 
+	usleep(1100000);	/* a fresh refusal-log window */
 	for (int i = 0; i < 8; i++)
-		fds[i] = raw_connect(port_base + 2, &lp);
+		fds[i] = raw_connect(port_base + 3, &lp);
 	usleep(200000);
-	fd = raw_connect(port_base + 2, &lp);
+	make_init(m, &ag_ns, 1, k_n.link_priv, ag_ns.party[1].link_pub,
+	    ag_ns.psk, unix_ns());
+	fd = raw_connect(port_base + 3, &lp);
 	CHECK(fd >= 0);
-	CHECK_INT(drain(fd, 500), 0);
-	snprintf(src, sizeof src, "connection from 127.0.0.1:%d refused", lp);
-	CHECK(wait_log(log_s, src, "per-source cap", 2000));
-	if (fd >= 0)
+	if (fd >= 0) {
+		CHECK_INT(write(fd, m, sizeof m), (long long)sizeof m);
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		while (got < (int)sizeof resp && poll(&pfd, 1, 5000) > 0) {
+			n = read(fd, resp + got, sizeof resp - (size_t)got);
+			if (n <= 0)
+				break;
+			got += (int)n;
+		}
+		CHECK_INT(got, (int)sizeof resp);
+		CHECK_INT(resp[2], LINK_TYPE_RESP);
 		close(fd);
+	}
+	snprintf(want, sizeof want, "evicted for 127.0.0.1:%d", lp);
+	CHECK(wait_log(log_s, want, "per-source cap", 3000));
+	/* the oldest stranger is the one that made room */
+	if (fds[0] >= 0)
+		CHECK_INT(drain(fds[0], 3000), 0);
 	for (int i = 0; i < 8; i++) {
 		CHECK(fds[i] >= 0);
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
-	CHECK_INT(paths_up(home_s), 2);
+	/* the real north is back on path 1 */
+	CHECK(wait_up(home_s, 2, 10000) >= 0);
+	CHECK(wait_up(home_n, 2, 10000) >= 0);
 }
 
 /* A connection to 127.0.0.1:port from the loopback address src. */

@@ -6,7 +6,10 @@
  * (the largest record too), and link_send's refusals; sides with
  * different rekey settings keep their session (the responder's guard uses
  * the protocol's maxima); a full output queue does not end the session at
- * a rekey, and sends alone bring a rekey; a flapping path (a fake peer
+ * a rekey, nor a rekey whose initiation waits behind a slow path's queue
+ * longer than the handshake timeout; sends alone bring a rekey, and an
+ * idle session under a long heartbeat interval rekeys on time (at
+ * rekey_seconds, not at a heartbeat tick); a flapping path (a fake peer
  * child that answers and hangs up) is redialled with a growing backoff; a
  * record trickled over 3.6 s (the fake child again) is not silence; an
  * agreement that becomes valid while running brings its path up, and one
@@ -16,8 +19,10 @@
  * (the leftover is processed with no new bytes on the socket); records
  * written a byte at a time, a read per byte, arrive whole; link_hold
  * keeps sends off the socket until link_flush, or until the loop's turn
- * ends; and a stranger's oversized length is refused without the bytes
- * after it being read (the close resets the connection).
+ * ends; a PONG with impossible times is ignored; a stranger's oversized
+ * length is refused without the bytes after it being read (the close
+ * resets the connection); and a peer's second rekey initiation before
+ * north could write the first's response ends the session.
  *
  * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes
  * its temporary directory; the fake peer child exits by itself.
@@ -87,7 +92,7 @@ static struct event_base *base;
 static int base_port;
 /* Overrides for the next start_with (0: the default). */
 static size_t opt_out_max;
-static uint32_t opt_rekey_s, opt_hb_ms;
+static uint32_t opt_rekey_s, opt_hb_ms, opt_hs_ms;
 
 static void
 on_change(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path, bool up)
@@ -229,6 +234,8 @@ start_with(struct side *s, const struct agreement *a, uint64_t rekey_records)
 		cfg.rekey_seconds = opt_rekey_s;
 	if (opt_hb_ms)
 		cfg.heartbeat_ms = opt_hb_ms;
+	if (opt_hs_ms)
+		cfg.handshake_timeout_ms = opt_hs_ms;
 	s->ups = s->downs = s->nrec = 0;
 	s->seq_next = 0;
 	s->seq_bad = 0;
@@ -466,6 +473,37 @@ test_rekey_on_send(void)
 		CHECK_INT(link_send(ini->l, ag.id, 0, 0x20, rec, sizeof rec),
 		    0);
 	CHECK(run_until(ini_rekeyed, 2000));
+	CHECK_INT(north.downs + south.downs, 0);
+	stop_both();
+}
+
+/*
+ * An idle session rekeys on time even when the heartbeat interval is
+ * long: rekey_seconds 1, heartbeats every 40 s (a quarter: 10 s), no
+ * traffic after the first ping and pong. The rekey must come within a
+ * few seconds, not at the first heartbeat tick 10 s in. (With the
+ * agreement's longest heartbeat, 3600 s, ticks came every 900 s: the
+ * keys lived 900 s, over the protocol's 120 s, and the responder's
+ * guard, LINK_GUARD_MS = 270 s, closed each idle session as "peer did
+ * not rekey" before the initiator's tick came.)
+ */
+static void
+test_rekey_on_time_long_heartbeat(void)
+{
+	struct link_channel_status st;
+
+	opt_hb_ms = 40000;
+	opt_rekey_s = 1;
+	start_with(&north, &ag, 0);
+	start_with(&south, &ag, 0);
+	opt_hb_ms = 0;
+	opt_rekey_s = 0;
+	CHECK(run_until(both_up, 10000));
+	CHECK(run_until(settled, 10000));
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	ini = st.paths[0].we_initiated ? &north : &south;
+	ini_rk = rekeys(ini);
+	CHECK(run_until(ini_rekeyed, 7000));
 	CHECK_INT(north.downs + south.downs, 0);
 	stop_both();
 }
@@ -917,6 +955,62 @@ test_records_byte_by_byte(void)
 	CHECK_INT(north.downs, 0);
 }
 
+static int pong_want;
+static bool north_got_pong_want(void) { return north.nrec >= pong_want; }
+
+/* The fake sends a PONG with times t1..t3, then a record of type 0x22
+ * behind it, and waits until north has delivered that record: the PONG
+ * was handled. */
+static void
+fake_pong(uint64_t t1, uint64_t t2, uint64_t t3)
+{
+	uint8_t body[LINK_PONG_LEN], out[2 * (2 + LINK_DATA_LEN(
+	    LINK_PONG_LEN))];
+	size_t n;
+
+	link_put64(body, t1);
+	link_put64(body + 8, t2);
+	link_put64(body + 16, t3);
+	n = fake_seal(0x02, body, sizeof body, out);
+	n += fake_seal(0x22, body, 1, out + n);
+	pong_want = north.nrec + 1;
+	CHECK_INT(write(fk.fd, out, n), (ssize_t)n);
+	CHECK(run_until(north_got_pong_want, 3000));
+}
+
+/*
+ * A PONG's times are the peer's to choose. One that cannot be (t1 at
+ * 2^63, t3 at 2^64-1) is ignored: the path's RTT stays unknown (the fake
+ * answers none of north's pings). Before, north computed with them in
+ * int64: a signed overflow (an abort under the UBSan build) and an RTT
+ * of 0 shown as measured. A sane one still gives the RTT. The session of
+ * test_records_with_response.
+ */
+static void
+test_pong_times_checked(void)
+{
+	struct link_channel_status st;
+	struct timespec now;
+	uint64_t t;
+
+	if (!fk.up || north.l == NULL) {
+		CHECK(fk.up);
+		return;
+	}
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	CHECK(!st.paths[0].have_rtt);
+	fake_pong((uint64_t)1 << 63, 0, UINT64_MAX);
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	CHECK(!st.paths[0].have_rtt);
+	clock_gettime(CLOCK_REALTIME, &now);
+	t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	fake_pong(t - 50000000u, t - 30000000u, t - 30000000u);
+	CHECK(link_channel_status(north.l, 0, &st) == 0);
+	CHECK(st.paths[0].have_rtt);
+	CHECK(st.paths[0].rtt_ms >= 49.0);
+	CHECK_INT(north.downs, 0);
+}
+
 /*
  * link_hold: three records sent, nothing on the socket (the loop does not
  * run in between), then link_flush writes them, in order. A hold not
@@ -961,6 +1055,88 @@ test_hold_flush(void)
 	CHECK_INT(fk.got, 4);
 	CHECK_INT(fk.last_len, len);
 	CHECK_MEM(fk.last, body, len);
+	CHECK_INT(north.downs, 0);
+	link_free(north.l);
+	north.l = NULL;
+	fake_close();
+}
+
+/*
+ * A rekey on a slow path: north (the initiator, rekey every second,
+ * handshake timeout 300 ms) queues 160 KB of records that the fake south
+ * reads at about 40 KB/s, so north's rekey initiation, queued behind
+ * them, reaches south some 3 s after it was sent; south answers it at
+ * once. The session must survive and the rekey complete: the initiation
+ * waited in north's own queue, and the peer was live all along. Before,
+ * the rekey had the handshake timeout from its queueing: the session
+ * ended ("handshake ... timed out") at every rekey of a path slower than
+ * its queue (4 MiB in 5 s: about 7 Mbit/s).
+ */
+static void
+test_rekey_slow_path(void)
+{
+	static uint8_t rec[4000], buf[1 << 16];
+	uint8_t mk[32], ts[LINK_TS_LEN], resp[2 + LINK_RESP_LEN];
+	struct link_hs_params hp;
+	struct noise_handshake hs;
+	struct noise_cipher snd, rcv;
+	size_t inlen = 0, off, flen, total = 0;
+	long long rk;
+	int answered = 0;
+	ssize_t n;
+
+	CHECK(fake_open(base_port + 1));
+	fk.with_resp = 0;
+	opt_hb_ms = 20000;		/* no ping or silence in the way */
+	opt_rekey_s = 1;
+	opt_hs_ms = 300;
+	start_with(&north, &ag, 0);
+	opt_hb_ms = opt_rekey_s = opt_hs_ms = 0;
+	CHECK(run_until(fake_answered, 10000));
+	rk = rekeys(&north);
+	for (int i = 0; i < 40; i++)
+		CHECK_INT(link_send(north.l, ag.id, 0, 0x20, rec, sizeof rec),
+		    0);
+	link_mac1_key(mk, ag.psk);
+	memset(&hp, 0, sizeof hp);
+	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
+	hp.local_priv = south.k.link_priv;
+	hp.peer_pub = north.k.id.link_pub;
+	hp.psk = ag.psk;
+	hp.mac1_key = mk;
+	hp.random = fake_rand;
+	/* 4000 bytes a tenth of a second; the loop runs in between */
+	for (int k = 0; k < 150 && north.downs == 0 && rekeys(&north) == rk;
+	    k++) {
+		run_until(both_down, 100);
+		n = recv(fk.fd, buf + inlen, 4000, MSG_DONTWAIT);
+		if (n > 0)
+			inlen += (size_t)n, total += (size_t)n;
+		for (off = 0; inlen - off >= 2; off += 2 + flen) {
+			flen = (size_t)buf[off] << 8 | buf[off + 1];
+			if (inlen - off - 2 < flen)
+				break;
+			if (buf[off + 2] != LINK_TYPE_INIT)
+				continue;
+			if (link_hs_read_init(&hs, &hp, buf + off + 2, flen,
+			    ts) != 0 || link_hs_write_resp(&hs, &hp, resp + 2,
+			    &snd, &rcv) != 0)
+				continue;
+			link_transport_rekey(&fk.tr, &snd, &rcv, 0);
+			resp[0] = 0;
+			resp[1] = LINK_RESP_LEN;
+			CHECK_INT(write(fk.fd, resp, sizeof resp),
+			    (ssize_t)sizeof resp);
+			answered++;
+		}
+		memmove(buf, buf + off, inlen - off);
+		inlen -= off;
+	}
+	run_until(both_down, 300);
+	printf("  %zu bytes read at 40 KB/s, the rekey answered %d time(s)\n",
+	    total, answered);
+	CHECK_INT(answered, 1);
+	CHECK(rekeys(&north) > rk);
 	CHECK_INT(north.downs, 0);
 	link_free(north.l);
 	north.l = NULL;
@@ -1014,6 +1190,7 @@ test_oversized_unread(void)
 }
 
 static int dial_fd = -1;
+static int dial_rcvbuf;		/* fake_dial's SO_RCVBUF; 0: the default */
 static bool dial_answered(void)
 {
 	return bytes_waiting(dial_fd) >= 2 + LINK_RESP_LEN;
@@ -1042,6 +1219,9 @@ fake_dial(int port)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		return -1;
+	if (dial_rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &dial_rcvbuf,
+		    sizeof dial_rcvbuf);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		close(fd);
 		return -1;
@@ -1108,6 +1288,78 @@ test_duplicate_swap_told(void)
 		close(b);
 }
 
+static bool north_down_1(void) { return north.downs >= 1; }
+
+/*
+ * One rekey at a time, enforced at the responder: the test (as south,
+ * the initiator) sends two rekey initiations back to back while north's
+ * queue is full (4 MiB, the test reads nothing; the kernel takes at most
+ * some 200 KB more when they arrive), so north's response to the first
+ * is still in its queue when the second arrives:
+ * the initiator cannot have read it. North answers the first and ends
+ * the session at the second. Before, north answered every one, each
+ * response queued over out_max: a peer sending initiations and reading
+ * nothing grew north's queue without bound (70 bytes and an fsync each).
+ */
+static void
+test_rekey_one_at_a_time(void)
+{
+	static uint8_t rec[4000];
+	uint8_t mk[32], ts[LINK_TS_LEN], two[2 * (2 + LINK_INIT_LEN)];
+	struct link_hs_params hp;
+	struct noise_handshake hs;
+	struct timespec now;
+	long long rk;
+	int a, r = 0, sent = 0;
+
+	opt_hb_ms = 20000;		/* the test answers no ping */
+	start_with(&north, &ag, 0);
+	opt_hb_ms = 0;
+	dial_rcvbuf = 4096;		/* the kernel holds little of it */
+	a = fake_dial(base_port);
+	dial_rcvbuf = 0;
+	CHECK(a >= 0);
+	CHECK(run_until(north_up_1, 5000));
+	/* north's queue full, and still full after the loop ran a while
+	 * (until then the kernel takes more of it: its buffers fill) */
+	for (int k = 0, more = 1; k < 50 && more > 0; k++) {
+		more = 0;
+		while (sent < 40000 && (r = link_send(north.l, ag.id, 0, 0x20,
+		    rec, sizeof rec)) == 0)
+			sent++, more++;
+		CHECK_INT(r, ERR_FULL);
+		run_until(north_down_1, 200);
+	}
+	rk = rekeys(&north);
+	link_mac1_key(mk, ag.psk);
+	memset(&hp, 0, sizeof hp);
+	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
+	hp.local_priv = south.k.link_priv;
+	hp.peer_pub = north.k.id.link_pub;
+	hp.psk = ag.psk;
+	hp.mac1_key = mk;
+	hp.random = fake_rand;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *m = two + i * (2 + LINK_INIT_LEN);
+		clock_gettime(CLOCK_REALTIME, &now);
+		link_ts_encode(ts, (uint64_t)now.tv_sec * 1000000000u +
+		    (uint64_t)now.tv_nsec + (uint64_t)i);
+		CHECK_INT(link_hs_write_init(&hs, &hp, ts, m + 2), 0);
+		noise_handshake_fini(&hs);
+		m[0] = 0;
+		m[1] = LINK_INIT_LEN;
+	}
+	if (a >= 0)
+		CHECK_INT(write(a, two, sizeof two), (ssize_t)sizeof two);
+	run_until(north_down_1, 3000);
+	CHECK_INT(rekeys(&north) - rk, 1);
+	CHECK_INT(north.downs, 1);
+	link_free(north.l);
+	north.l = NULL;
+	if (a >= 0)
+		close(a);
+}
+
 int
 main(void)
 {
@@ -1130,13 +1382,17 @@ main(void)
 	RUN(test_rekey_with_full_queue);
 	RUN(test_flapping_backoff);
 	RUN(test_rekey_on_send);
+	RUN(test_rekey_on_time_long_heartbeat);
 	RUN(test_slow_record_not_silence);
 	RUN(test_validity_while_running);
 	RUN(test_records_with_response);
 	RUN(test_records_byte_by_byte);
+	RUN(test_pong_times_checked);
 	RUN(test_hold_flush);
+	RUN(test_rekey_slow_path);
 	RUN(test_oversized_unread);
 	RUN(test_duplicate_swap_told);
+	RUN(test_rekey_one_at_a_time);
 	link_free(north.l);
 	link_free(south.l);
 	event_base_free(base);

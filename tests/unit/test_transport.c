@@ -2,7 +2,7 @@
  * joined through memory, records both ways, sizes, tampering ends the
  * session, rekeying with records in flight under the old keys, nonces
  * never reused, the rekey triggers; the per-source key of the pending
- * caps (IPv6 per /64). */
+ * caps (IPv6 per /64); a PONG's times, which the peer chooses. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -276,6 +276,44 @@ test_source_key(void)
 	CHECK_STR(a, "ffff:ffff:ffff:ffff::/64");
 }
 
+/* A PONG's times are the peer's: a sane one gives RTT and offset; times
+ * that cannot be (at or over 2^63, t4 before t1, t3 before t2) are
+ * refused before any arithmetic (in conn.c's int64 formula, 2^63 - t4
+ * and the like overflowed: undefined, an abort under UBSan). */
+static void
+test_pong_times(void)
+{
+	const uint64_t big = (uint64_t)1 << 63, now = 1800000000000000000u;
+	int64_t rtt = 7, off = 7;
+
+	/* 4 ms each way, held 1 ms by a peer whose clock is 5 s ahead */
+	CHECK_INT(link_pong_times(now, now + 5000000000u + 4000000u,
+	    now + 5000000000u + 5000000u, now + 9000000u, &rtt, &off), 0);
+	CHECK(rtt == 8000000);
+	CHECK(off == 5000000000);
+	/* the peer's hold time over the round trip: RTT 0 */
+	CHECK_INT(link_pong_times(now, now, now + 20, now + 10, &rtt, &off),
+	    0);
+	CHECK(rtt == 0);
+	CHECK(off == 5);
+	/* a peer far behind: the offset is negative, no overflow */
+	CHECK_INT(link_pong_times(now, 0, 0, now, &rtt, &off), 0);
+	CHECK(rtt == 0);
+	CHECK(off == -(int64_t)now);
+	rtt = off = 7;
+	CHECK_INT(link_pong_times(big, 0, UINT64_MAX, now, &rtt, &off),
+	    ERR_PARSE);
+	CHECK_INT(link_pong_times(now, big, big + 1, now + 1, &rtt, &off),
+	    ERR_PARSE);
+	CHECK_INT(link_pong_times(now, 0, UINT64_MAX, now + 1, &rtt, &off),
+	    ERR_PARSE);
+	CHECK_INT(link_pong_times(now + 1, now, now, now, &rtt, &off),
+	    ERR_PARSE);
+	CHECK_INT(link_pong_times(now, now + 2, now + 1, now + 5, &rtt, &off),
+	    ERR_PARSE);
+	CHECK(rtt == 7 && off == 7);
+}
+
 int
 main(void)
 {
@@ -287,5 +325,6 @@ main(void)
 	RUN(test_rekey_in_flight);
 	RUN(test_rekey_due);
 	RUN(test_source_key);
+	RUN(test_pong_times);
 	return harness_summary();
 }
