@@ -2026,12 +2026,22 @@ test_run_earlier_refused(void)
 	deliver_all(&pab, &nb);
 	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
 	CHECK_INT((int)st.received, 2);
-	/* north's sessions quiet for the limit: the lower run is taken */
+	/* quiet for the limit, but north's path-0 session is up (an idle
+	 * channel): still ended */
 	clock_ms += 5000;
 	delivery_path_change(nb.d, chan, 1, true);
 	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
+	CHECK(!log_since(mark, "below its last"));
+	CHECK_INT(nb.drops, drops + 2);
+	/* north's sessions closed (its newest run gone) and quiet for the
+	 * limit: the lower run is taken */
+	delivery_path_change(nb.d, chan, 0, false);
+	delivery_path_change(nb.d, chan, 1, true);
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
 	CHECK(log_since(mark, "below its last"));
-	CHECK_INT(nb.drops, drops + 2);	/* path 0's session of the other */
+	CHECK_INT(nb.drops, drops + 2);	/* this session kept */
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	CHECK_INT((int)st.active_path, 1);
 	engines_stop(false);
 	npaths = 1;
 }
