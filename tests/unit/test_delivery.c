@@ -2116,6 +2116,42 @@ test_fence_run_late_session(void)
 }
 
 /*
+ * A peer of records version 1 sends no RUN: everything it sends is
+ * ignored, so the channel never syncs. That is said once per session at
+ * WARN (not only at debug), naming the likely cause; nothing is refused
+ * and the session is not ended.
+ */
+static void
+test_record_before_run(void)
+{
+	static const uint8_t junk[4] = { 0xa3, 0x01, 0x01, 0x02 };
+	struct delivery_stats st;
+	uint64_t drops;
+	uint64_t refused;
+	long mark;
+
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	refused = st.refused;
+	drops = nb.drops;
+	delivery_path_change(nb.d, chan, 1, true);	/* a new session */
+	mark = log_mark();
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_SYNC, junk, sizeof junk);
+	CHECK(log_since(mark, "records version 1"));
+	mark = log_mark();
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_SYNC, junk, sizeof junk);
+	CHECK(!log_since(mark, "records version 1"));	/* once */
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	CHECK(st.refused == refused);
+	CHECK_INT(nb.drops, drops);
+	engines_stop(false);
+	npaths = 1;
+}
+
+/*
  * The fence's time is counted in the clock's steps between checks, each
  * taken as at most DL_FENCE_STEP_MS: a wall clock stepped an hour
  * forward (NTP) does not end a 30 s fence (the peer's link counts its
@@ -3326,6 +3362,7 @@ main(void)
 	RUN(test_fence_asks_seldom);
 	RUN(test_run_earlier_refused);
 	RUN(test_fence_run_late_session);
+	RUN(test_record_before_run);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 60", logpath);
