@@ -124,6 +124,8 @@ struct dl_channel {
 	 * RUN (0: none); a lower RUN on it is of an earlier run for sure. */
 	uint64_t peer_run, path_run[DELIVERY_MAX_PATHS];
 	uint64_t path_floor[DELIVERY_MAX_PATHS];
+	bool pre_run_said[DELIVERY_MAX_PATHS];	/* a record before the RUN:
+						 * said at WARN, once */
 	uint64_t peer_run_heard_ms, dead_ms;
 	bool run_owed[DELIVERY_MAX_PATHS];
 	/* Receiver. */

@@ -584,9 +584,18 @@ dl_run_current(struct delivery *d, struct dl_channel *c, unsigned path)
 	if (c->path_run[path] == 0) {
 		/* a peer sends its RUN first on every session: this one's
 		 * is still to come (what a replaced session had in flight
-		 * went with it), and nothing is taken before it */
-		log_debug("channel %s path %u: a record from %s before its "
-		    "RUN ignored", c->idhex, path, c->peer);
+		 * went with it), and nothing is taken before it; a node of
+		 * records version 1 sends none: said once per session */
+		if (!c->pre_run_said[path]) {
+			c->pre_run_said[path] = true;
+			log_warn("channel %s path %u: %s sends records before its "
+			    "RUN: ignored, nothing is taken on this session "
+			    "(does it run records version 1? both sides need "
+			    "version %d)", c->idhex, path, c->peer,
+			    DELIVERY_VERSION);
+		} else
+			log_debug("channel %s path %u: a record from %s before "
+			    "its RUN ignored", c->idhex, path, c->peer);
 		return false;
 	}
 	if (c->path_run[path] != c->peer_run) {

@@ -2100,6 +2100,7 @@ test_fence_run_late_session(void)
 		if (round == 1) {	/* the new run's session goes down */
 			delivery_path_change(na.d, chan, 0, false);
 			delivery_path_change(nb.d, chan, 0, false);
+			drop_path(&pba, 1);	/* to the dead process */
 		}
 		clock_ms += 31000;	/* idle for the silence limit */
 		slow_arrive(slow, nslow);
