@@ -606,6 +606,8 @@ delivery_path_change(struct delivery *d,
 	 * we (before anything else we send there: dl_io_send); none: nothing
 	 * is taken on the path */
 	c->path_run[path] = up ? 0 : UINT64_MAX;
+	c->path_floor[path] = 0;
+	c->pre_run_said[path] = false;
 	c->run_owed[path] = up;
 	if (up)
 		(void)run_send(d, c, path);	/* else at the next send */

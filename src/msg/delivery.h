@@ -164,9 +164,10 @@ void delivery_fence(struct delivery *d, size_t i, uint64_t seq,
  * its SYNC naming this run ends a fence at once (docs/delivery.md,
  * "After a crash"). A peer's run lower than its last one is taken only
  * when nothing of the last one was heard for the channel's silence limit
- * (delivery_fence's wait_ms; DELIVERY_DEAD_MS when not given): a node
- * whose clock and HOME/run both went back is shut out for that long, not
- * for ever.
+ * (delivery_fence's wait_ms; DELIVERY_DEAD_MS when not given) and no
+ * session of it is up, and never on a session that awaited its RUN when
+ * a higher run was heard: a node whose clock and HOME/run both went back
+ * is shut out for that long, not for ever.
  */
 void delivery_set_run(struct delivery *d, uint64_t run);
 uint64_t delivery_run(const struct delivery *d);

@@ -119,8 +119,13 @@ struct dl_channel {
 	 * announced (0: none yet), when a record of a session of the newest
 	 * last came, and the channel's silence limit (delivery_fence's
 	 * wait_ms). A session of another run is ended and its records are
-	 * ignored. Our own RUN is owed first on each new session. */
+	 * ignored. Our own RUN is owed first on each new session. path_floor:
+	 * the highest run heard while the path's session still awaited its
+	 * RUN (0: none); a lower RUN on it is of an earlier run for sure. */
 	uint64_t peer_run, path_run[DELIVERY_MAX_PATHS];
+	uint64_t path_floor[DELIVERY_MAX_PATHS];
+	bool pre_run_said[DELIVERY_MAX_PATHS];	/* a record before the RUN:
+						 * said at WARN, once */
 	uint64_t peer_run_heard_ms, dead_ms;
 	bool run_owed[DELIVERY_MAX_PATHS];
 	/* Receiver. */

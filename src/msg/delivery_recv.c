@@ -584,9 +584,18 @@ dl_run_current(struct delivery *d, struct dl_channel *c, unsigned path)
 	if (c->path_run[path] == 0) {
 		/* a peer sends its RUN first on every session: this one's
 		 * is still to come (what a replaced session had in flight
-		 * went with it), and nothing is taken before it */
-		log_debug("channel %s path %u: a record from %s before its "
-		    "RUN ignored", c->idhex, path, c->peer);
+		 * went with it), and nothing is taken before it; a node of
+		 * records version 1 sends none: said once per session */
+		if (!c->pre_run_said[path]) {
+			c->pre_run_said[path] = true;
+			log_warn("channel %s path %u: %s sends records before its "
+			    "RUN: ignored, nothing is taken on this session "
+			    "(does it run records version 1? both sides need "
+			    "version %d)", c->idhex, path, c->peer,
+			    DELIVERY_VERSION);
+		} else
+			log_debug("channel %s path %u: a record from %s before "
+			    "its RUN ignored", c->idhex, path, c->peer);
 		return false;
 	}
 	if (c->path_run[path] != c->peer_run) {
@@ -608,8 +617,10 @@ dl_run_current(struct delivery *d, struct dl_channel *c, unsigned path)
  * send from now on names the new run, which tells the peer so. A run
  * below its newest is a session of an earlier run (its records were on
  * their way, on a slow path): ended, nothing of it taken; unless nothing
- * of the newest came for the channel's silence limit (the peer's clock
- * and HOME/run went back): then it is taken as the newest.
+ * of the newest came for the channel's silence limit and none of its
+ * sessions is up (the peer's clock and HOME/run went back): then it is
+ * taken as the newest, except on a session that was up before a higher
+ * run was heard (path_floor).
  */
 void
 dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
@@ -617,6 +628,7 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 {
 	struct dl_field f[2] = { { .kind = 'u' }, { .kind = 'u' } };
 	uint64_t now = dl_now(d), run, old = c->peer_run;
+	bool newest_up = false;
 	int r;
 
 	if (c->path_run[path] == UINT64_MAX)
@@ -640,7 +652,15 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 		}
 		return;
 	}
-	if (run < old && now - c->peer_run_heard_ms < c->dead_ms) {
+	/* the silence limit is for a peer whose clock and HOME/run went
+	 * back, its newest run dead: not while a session of the newest is
+	 * up (an idle channel sends no record), nor on a session that was
+	 * up before a higher run was heard (the dead run's, its RUN slow) */
+	for (unsigned q = 0; q < c->npaths; q++)
+		if (q != path && c->up[q] && old != 0 && c->path_run[q] == old)
+			newest_up = true;
+	if (run < old && (now - c->peer_run_heard_ms < c->dead_ms ||
+	    newest_up || run < c->path_floor[path])) {
 		log_info("channel %s path %u: a session of an earlier run of %s "
 		    "(%llu; its newest is %llu): ended, nothing of it taken",
 		    c->idhex, path, c->peer, (unsigned long long)run,
@@ -665,6 +685,12 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 	c->peer_run = run;
 	if (old != 0)
 		dl_pend_drop(c);	/* what the last run sent unheaded */
+	/* a session still awaiting its RUN: of this run, or of an earlier
+	 * one (its RUN slow), then ended when it comes */
+	for (unsigned q = 0; q < c->npaths; q++)
+		if (q != path && c->up[q] && c->path_run[q] == 0 &&
+		    c->path_floor[q] < run)
+			c->path_floor[q] = run;
 	/* the highest path first, as a drop may move the active path */
 	for (unsigned q = c->npaths; q-- > 0;)
 		if (q != path && c->up[q] && c->path_run[q] != 0 &&
