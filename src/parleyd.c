@@ -661,7 +661,7 @@ messages_open(const char *home, const struct keys *k,
 	else if (r != 0)
 		log_warn("cannot keep this run's number in %s/%s: %s: it is "
 		    "numbered by the clock alone (%llu)", home, STORE_RUN_FILE,
-		    strerror(errno), (unsigned long long)run);
+		    err_str(r), (unsigned long long)run);
 	else
 		log_info("this is run %llu of the node",
 		    (unsigned long long)run);

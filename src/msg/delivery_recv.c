@@ -633,10 +633,17 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 
 	if (c->path_run[path] == UINT64_MAX)
 		return;			/* being ended */
-	if ((r = dl_record_decode(b, n, f, 2)) != 0 || f[1].u == 0 ||
-	    f[1].u == UINT64_MAX) {
-		refuse(d, c, path, "RUN", 0, r ? r : ERR_PARSE);
+	if ((r = dl_record_decode(b, n, f, 2)) != 0) {
+		refuse(d, c, path, "RUN", 0, r);	/* the session ends */
 		c->path_run[path] = UINT64_MAX;
+		return;
+	}
+	if (f[1].u == 0 || f[1].u == UINT64_MAX) {
+		c->refused++;
+		log_warn("channel %s path %u: refused RUN from %s: run %llu is "
+		    "out of range (1 .. 2^64 - 2): the session ends", c->idhex,
+		    path, c->peer, (unsigned long long)f[1].u);
+		end_session(d, c, path, "a RUN out of range");
 		return;
 	}
 	if (f[0].u != DELIVERY_VERSION) {
@@ -647,8 +654,13 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 	run = f[1].u;
 	if (c->path_run[path] != 0) {	/* a second RUN on one session */
 		if (run != c->path_run[path]) {
-			refuse(d, c, path, "a second RUN", 0, ERR_PARSE);
-			c->path_run[path] = UINT64_MAX;
+			c->refused++;
+			log_warn("channel %s path %u: refused a second RUN from "
+			    "%s naming another run (%llu, the session's is "
+			    "%llu): the session ends", c->idhex, path, c->peer,
+			    (unsigned long long)run,
+			    (unsigned long long)c->path_run[path]);
+			end_session(d, c, path, "a second RUN");
 		}
 		return;
 	}

@@ -26,9 +26,10 @@ run_parse(const uint8_t *b, size_t n, uint64_t *last)
 	    b[m] == '0')
 		return ERR_PARSE;
 	for (i = m; i < n - 1; i++) {
-		if (b[i] < '0' || b[i] > '9' || v > (RUN_MAX - 9) / 10)
+		uint64_t digit = (uint64_t)(b[i] - '0');
+		if (b[i] < '0' || b[i] > '9' || v > (RUN_MAX - digit) / 10)
 			return ERR_PARSE;
-		v = v * 10 + (uint64_t)(b[i] - '0');
+		v = v * 10 + digit;
 	}
 	*last = v;
 	return 0;
@@ -60,6 +61,8 @@ store_run_next(const char *home, uint64_t now_ms, uint64_t *run)
 	*run = now_ms > last ? now_ms : last + 1;
 	if (*run == 0)
 		*run = 1;
+	if (*run > RUN_MAX)		/* not with a real clock */
+		*run = RUN_MAX;
 	n = (size_t)snprintf(line, sizeof line, "%s%llu\n", RUN_MAGIC,
 	    (unsigned long long)*run);
 	w = file_write(path, (const uint8_t *)line, n, 0600, 1);

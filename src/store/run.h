@@ -23,8 +23,10 @@
  * last start's when that is higher (a clock stepped back), made durable in
  * HOME/run before it is returned. *run is always set, even when the call
  * fails: ERR_PARSE when the file is damaged (the last run is then taken
- * as none: only the clock keeps the order), ERR_IO when it cannot be read
- * or written (errno says why). The caller logs either and goes on.
+ * as none: only the clock keeps the order), ERR_IO (or file_write's
+ * codes) when it cannot be read or written. The caller logs either and
+ * goes on. A run never passes 2^63 - 1 (it stays there: no clock gets
+ * near it).
  */
 int store_run_next(const char *home, uint64_t now_ms, uint64_t *run) WUR;
 

@@ -102,6 +102,20 @@ test_run_next(void)
 	CHECK(run == 200);
 	CHECK_INT(store_run_next(home, 150, &run), 0);	/* written afresh */
 	CHECK(run == 201);
+	/* the top of the range reads back; one past it is damaged */
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("parley-run v1 9223372036854775806\n", f);
+		fclose(f);
+	}
+	CHECK_INT(store_run_next(home, 300, &run), 0);
+	CHECK(run == 9223372036854775807ull);
+	CHECK_INT(store_run_next(home, 300, &run), 0);
+	CHECK(run == 9223372036854775807ull);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("parley-run v1 9223372036854775808\n", f);
+		fclose(f);
+	}
+	CHECK_INT(store_run_next(home, 300, &run), ERR_PARSE);
 	unlink(path);
 }
 

@@ -2153,6 +2153,55 @@ test_record_before_run(void)
 }
 
 /*
+ * A bad RUN from the peer is named and ends that session only: a run of
+ * 0, a second RUN naming another run, a RUN of another version; records
+ * on the session are not taken after it; the other path goes on.
+ */
+static void
+test_run_bad(void)
+{
+	uint8_t b[32];
+	size_t n;
+	uint64_t drops;
+	long mark = log_mark();
+	struct delivery_stats st;
+
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	drops = nb.drops;
+	delivery_path_change(nb.d, chan, 1, true);	/* a new session */
+	CHECK_INT(delivery_run_encode(0, b, sizeof b, &n), 0);
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
+	CHECK_INT(nb.drops, drops + 1);
+	CHECK(log_since(mark, "refused RUN from north: run 0 is out of range"));
+	delivery_path_change(nb.d, chan, 1, true);	/* again */
+	fake_run(&nb, 1);
+	CHECK_INT(delivery_run_encode(delivery_run(na.d) + 1, b, sizeof b, &n),
+	    0);
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
+	CHECK_INT(nb.drops, drops + 2);
+	CHECK(log_since(mark, "refused a second RUN from north naming another "
+	    "run"));
+	/* nothing on that session is taken any more; path 0 goes on */
+	pipe_clear(&pab);
+	queue_n(&na, 1, ENVELOPE_ROUTINE, "north");
+	for (size_t i = pab.head; i < pab.tail; i++)
+		pab.q[i % QCAP].path = 1;
+	deliver_all(&pab, &nb);
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	CHECK_INT((int)st.received, 0);
+	delivery_path_change(na.d, chan, 0, true);
+	delivery_path_change(nb.d, chan, 0, true);
+	run(1000000);
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	CHECK_INT((int)st.received, 1);
+	engines_stop(false);
+	npaths = 1;
+}
+
+/*
  * The fence's time is counted in the clock's steps between checks, each
  * taken as at most DL_FENCE_STEP_MS: a wall clock stepped an hour
  * forward (NTP) does not end a 30 s fence (the peer's link counts its
@@ -3362,6 +3411,7 @@ main(void)
 	RUN(test_fence_clock_steps);
 	RUN(test_fence_asks_seldom);
 	RUN(test_run_earlier_refused);
+	RUN(test_run_bad);
 	RUN(test_fence_run_late_session);
 	RUN(test_record_before_run);
 	if (harness_failed) {
