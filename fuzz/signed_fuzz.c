@@ -94,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define VMAX 8			/* messages of each virtual chain */
 #define ROWS_MAX 1024		/* rows of a chain the checks read */
 #define SENT_MAX 64		/* our receipts re-checked at the end */
+#define PEER_RUN 7		/* the peer's run: its RUN on each session */
 #define STORE_INPUTS 1024	/* inputs (channels) per store */
 #define T0 1700000000000u
 
@@ -394,12 +395,29 @@ sent_sync(const uint8_t *b, size_t n)
 	bool reply;
 
 	wire_reader_init(&r, b, n);
-	CHECK(wire_read_map(&r, 3) == 0 && wire_read_key(&r, 1) == 0 &&
+	CHECK(wire_read_map(&r, 4) == 0 && wire_read_key(&r, 1) == 0 &&
 	    wire_read_uint(&r, &v) == 0 && v == DELIVERY_VERSION &&
 	    wire_read_key(&r, 2) == 0 && wire_read_bytes(&r, &p, &len) == 0 &&
 	    wire_read_key(&r, 3) == 0 && wire_read_bool(&r, &reply) == 0 &&
+	    wire_read_key(&r, 4) == 0 && wire_read_uint(&r, &v) == 0 &&
 	    wire_read_end(&r) == 0);
+	CHECK(v == 0 || v == PEER_RUN);	/* the peer's run, as announced */
 	sent_receipt(p, len);
+}
+
+/* A RUN we send: our version and the engine's run. */
+static void
+sent_run(const uint8_t *b, size_t n)
+{
+	struct wire_reader r;
+	uint64_t v, run;
+
+	wire_reader_init(&r, b, n);
+	CHECK(wire_read_map(&r, 2) == 0 && wire_read_key(&r, 1) == 0 &&
+	    wire_read_uint(&r, &v) == 0 && v == DELIVERY_VERSION &&
+	    wire_read_key(&r, 2) == 0 && wire_read_uint(&r, &run) == 0 &&
+	    wire_read_end(&r) == 0);
+	CHECK(F.d == NULL || run == delivery_run(F.d));
 }
 
 /* A head we send over our chain: ours, naming a stored message. */
@@ -427,6 +445,8 @@ io_send(void *ctx, const uint8_t c[ENVELOPE_ID_LEN], unsigned path,
 		sent_sync(b, n);
 	else if (type == DELIVERY_REC_HEAD)
 		sent_head(b, n);
+	else if (type == DELIVERY_REC_RUN)
+		sent_run(b, n);
 	return 0;
 }
 
@@ -943,7 +963,7 @@ path_set(unsigned path, bool up)
 	size_t n;
 
 	delivery_path_change(F.d, F.chan, path, up);
-	if (up && delivery_run_encode(7, b, sizeof b, &n) == 0)
+	if (up && delivery_run_encode(PEER_RUN, b, sizeof b, &n) == 0)
 		delivery_record(F.d, F.chan, path, DELIVERY_REC_RUN, b, n);
 }
 
