@@ -671,8 +671,10 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 	for (unsigned q = 0; q < c->npaths; q++)
 		if (q != path && c->up[q] && old != 0 && c->path_run[q] == old)
 			newest_up = true;
-	if (run < old && (now - c->peer_run_heard_ms < c->dead_ms ||
-	    newest_up || run < c->path_floor[path])) {
+	/* a clock stepped back counts as no silence at all */
+	if (run < old && (now < c->peer_run_heard_ms ||
+	    now - c->peer_run_heard_ms < c->dead_ms || newest_up ||
+	    run < c->path_floor[path])) {
 		log_info("channel %s path %u: a session of an earlier run of %s "
 		    "(%llu; its newest is %llu): ended, nothing of it taken",
 		    c->idhex, path, c->peer, (unsigned long long)run,

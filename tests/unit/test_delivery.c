@@ -2033,13 +2033,20 @@ test_run_earlier_refused(void)
 	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
 	CHECK(!log_since(mark, "below its last"));
 	CHECK_INT(nb.drops, drops + 2);
-	/* north's sessions closed (its newest run gone) and quiet for the
-	 * limit: the lower run is taken */
+	/* north's sessions closed (its newest run gone), but the clock
+	 * stepped back an hour: that is no silence, still ended */
 	delivery_path_change(nb.d, chan, 0, false);
+	clock_ms -= 3600000;
+	delivery_path_change(nb.d, chan, 1, true);
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
+	CHECK(!log_since(mark, "below its last"));
+	CHECK_INT(nb.drops, drops + 3);
+	clock_ms += 3600000;
+	/* and quiet for the limit: the lower run is taken */
 	delivery_path_change(nb.d, chan, 1, true);
 	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
 	CHECK(log_since(mark, "below its last"));
-	CHECK_INT(nb.drops, drops + 2);	/* this session kept */
+	CHECK_INT(nb.drops, drops + 3);	/* this session kept */
 	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
 	CHECK_INT((int)st.active_path, 1);
 	engines_stop(false);
