@@ -702,6 +702,18 @@ messages_open(const char *home, const struct keys *k,
 		    dm->ahead != NULL ? store_ahead_get(dm->ahead, ags[i].id) :
 		    UINT64_MAX, (LINK_DEAD_INTERVALS + 1) * hb);
 	}
+	/* the fences are read: channels no longer installed give their
+	 * slots of the note to new ones */
+	if (dm->ahead != NULL) {
+		uint8_t (*ids)[STORE_ID_LEN] = calloc(n ? n : 1, sizeof *ids);
+
+		for (size_t i = 0; ids != NULL && i < n; i++)
+			memcpy(ids[i], ags[i].id, STORE_ID_LEN);
+		if (ids != NULL)
+			store_ahead_release_others(dm->ahead,
+			    (const uint8_t (*)[STORE_ID_LEN])ids, n);
+		free(ids);
+	}
 	if ((r = checkpoint_set_new(dm->dl, k, ags, n, &io,
 	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps)) != 0)
 		return r;

@@ -36,6 +36,7 @@ struct slot {
 	uint8_t channel[STORE_ID_LEN];
 	uint64_t seq;
 	bool unknown;			/* its check failed */
+	bool released;			/* store_ahead_release_others */
 };
 
 struct store_ahead {
@@ -161,8 +162,8 @@ store_ahead_get(const struct store_ahead *a,
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->slot[i].unknown)
 			torn = true;
-		else if (memcmp(a->slot[i].channel, channel,
-		    STORE_ID_LEN) == 0)
+		else if (!a->slot[i].released && memcmp(a->slot[i].channel,
+		    channel, STORE_ID_LEN) == 0)
 			return a->slot[i].seq;
 	}
 	/* a torn slot may have been this channel's */
@@ -206,13 +207,17 @@ store_ahead_put(struct store_ahead *a, const uint8_t channel[STORE_ID_LEN],
 			return r;
 	}
 	for (i = 0; i < a->n; i++)
-		if (!a->slot[i].unknown && memcmp(a->slot[i].channel, channel,
-		    STORE_ID_LEN) == 0)
+		if (!a->slot[i].unknown && !a->slot[i].released &&
+		    memcmp(a->slot[i].channel, channel, STORE_ID_LEN) == 0)
 			break;
 	if (i == a->n) {
-		/* a new channel: a torn slot's place is taken first */
+		/* a new channel: a torn slot's place is taken first, then a
+		 * released one's */
 		for (i = 0; i < a->n && !a->slot[i].unknown; i++)
 			;
+		for (size_t j = 0; i == a->n && j < a->n; j++)
+			if (a->slot[j].released)
+				i = j;
 		if (i == a->n && a->n == STORE_AHEAD_SLOTS)
 			return ERR_FULL;
 	}
@@ -223,9 +228,24 @@ store_ahead_put(struct store_ahead *a, const uint8_t channel[STORE_ID_LEN],
 	memcpy(a->slot[i].channel, channel, STORE_ID_LEN);
 	a->slot[i].seq = seq;
 	a->slot[i].unknown = false;
+	a->slot[i].released = false;
 	if (i == a->n)
 		a->n++;
 	return 0;
+}
+
+void
+store_ahead_release_others(struct store_ahead *a,
+    const uint8_t (*keep)[STORE_ID_LEN], size_t n)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		bool kept = a->slot[i].unknown;
+
+		for (size_t j = 0; j < n && !kept; j++)
+			kept = memcmp(a->slot[i].channel, keep[j],
+			    STORE_ID_LEN) == 0;
+		a->slot[i].released = !kept;
+	}
 }
 
 int

@@ -50,6 +50,14 @@ uint64_t store_ahead_get(const struct store_ahead *a,
 int store_ahead_put(struct store_ahead *a,
     const uint8_t channel[STORE_ID_LEN], uint64_t seq) WUR;
 
+/* At a start, once the fences are read: the slots of channels not in
+ * keep[0..n) (no longer installed) may be taken by channels noted for the
+ * first time from now on, so the slots never run out while at most
+ * STORE_AHEAD_SLOTS channels are installed at once. Their notes are
+ * forgotten (store_ahead_get: 0). Damaged slots are not touched. */
+void store_ahead_release_others(struct store_ahead *a,
+    const uint8_t (*keep)[STORE_ID_LEN], size_t n);
+
 /* fdatasync of the file (a graceful stop). ERR_IO. */
 int store_ahead_sync(struct store_ahead *a) WUR;
 

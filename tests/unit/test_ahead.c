@@ -247,6 +247,31 @@ test_slots_full(void)
 	CHECK_INT(store_ahead_get(a, c), 100);
 	channel(c, STORE_AHEAD_SLOTS - 1);
 	CHECK_INT(store_ahead_get(a, c), STORE_AHEAD_SLOTS);
+	/* at a start with only channels 17 and 3 installed, the others'
+	 * slots are taken by new channels: the file never runs out while
+	 * at most 256 are installed at once */
+	{
+		uint8_t keep[2][STORE_ID_LEN];
+		channel(keep[0], 17);
+		channel(keep[1], 3);
+		store_ahead_release_others(a,
+		    (const uint8_t (*)[STORE_ID_LEN])keep, 2);
+		CHECK_INT(store_ahead_get(a, c), 0);	/* forgotten */
+		for (unsigned i = 0; i < STORE_AHEAD_SLOTS - 2; i++) {
+			channel(c, 1000 + i);
+			CHECK_INT(store_ahead_put(a, c, 5), 0);
+		}
+		channel(c, 5000);
+		CHECK_INT(store_ahead_put(a, c, 5), ERR_FULL);
+		a = reopen(a, &damaged);
+		CHECK(!damaged);
+		CHECK_INT(store_ahead_get(a, keep[0]), 100);
+		CHECK_INT(store_ahead_get(a, keep[1]), 4);
+		channel(c, 1000 + STORE_AHEAD_SLOTS - 3);
+		CHECK_INT(store_ahead_get(a, c), 5);
+		channel(c, 40);				/* taken over */
+		CHECK_INT(store_ahead_get(a, c), 0);
+	}
 	store_ahead_close(a);
 	unlink(file);
 }
