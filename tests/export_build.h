@@ -1,17 +1,33 @@
 /*
  * export_build.h: an export record built by hand for the tests that read
- * one (test_export.c, it_show.c): a message (a text) of party i after
- * its chain's last, and party i's signed head at seq. The including file
+ * one (test_export.c, it_show.c): its parties, a message (a text) of
+ * party i after its chain's last, and party i's signed head at seq. The including file
  * includes harness.h first.
  */
 #ifndef PARLEY_TESTS_EXPORT_BUILD_H
 #define PARLEY_TESTS_EXPORT_BUILD_H
 
+#include <stdio.h>
 #include <string.h>
 
 #include "msg/chain.h"
 #include "msg/export.h"
 #include "store/store.h"
+
+/* Starts rec: channel, parties north and south signing with kp[0] and
+ * kp[1], a fixed time. */
+static inline void
+export_build_start(struct export_record *rec, const uint8_t channel[32],
+    const struct keys kp[2])
+{
+	export_record_init(rec);
+	memcpy(rec->channel, channel, 32);
+	snprintf(rec->party[0].name, sizeof rec->party[0].name, "north");
+	snprintf(rec->party[1].name, sizeof rec->party[1].name, "south");
+	for (int i = 0; i < 2; i++)
+		memcpy(rec->party[i].sign_pub, kp[i].id.sign_pub, 32);
+	rec->time_ms = 1700000010000ull;
+}
 
 /* Appends to party i's chain of rec a RELEASABLE message of kind with
  * body b[0..n), after the other chain's peer_last (NULL: none). */

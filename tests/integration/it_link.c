@@ -527,38 +527,50 @@ test_strangers(void)
 	CHECK_INT(paths_up(home_n), 2);
 }
 
+/* Sends the initiation m (2 + LINK_INIT_LEN bytes) to south's path 1
+ * from a new connection (its local port in *lp) and checks that a whole
+ * response comes back within ms. */
+static void
+init_answered(const uint8_t *m, int ms, int *lp)
+{
+	uint8_t resp[2 + LINK_RESP_LEN];
+	struct pollfd pfd;
+	int fd, got = 0;
+	ssize_t n;
+
+	fd = raw_connect(port_base + 3, lp);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_INT(write(fd, m, 2 + LINK_INIT_LEN), 2 + LINK_INIT_LEN);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (got < (int)sizeof resp && poll(&pfd, 1, ms) > 0) {
+		n = read(fd, resp + got, sizeof resp - (size_t)got);
+		if (n <= 0)
+			break;
+		got += (int)n;
+	}
+	CHECK_INT(got, (int)sizeof resp);
+	CHECK_INT(resp[2], LINK_TYPE_RESP);
+	close(fd);
+}
+
 /* A valid initiation (made with north's key) is accepted once; the same
  * bytes again are a replay. The real north comes back after. */
 static void
 test_replay(void)
 {
-	uint8_t m[2 + LINK_INIT_LEN], resp[2 + LINK_RESP_LEN];
-	int lp, fd, got = 0;
-	ssize_t n;
+	uint8_t m[2 + LINK_INIT_LEN];
+	int lp;
 	long long hs;
-	struct pollfd pfd;
 
 	replay_ns = unix_ns();
 	make_init(m, &ag_ns, 1, k_n.link_priv, ag_ns.party[1].link_pub,
 	    ag_ns.psk, replay_ns);
 	memcpy(replay_msg, m, sizeof m);
 	hs = path_int(home_s, 1, "handshakes");
-	fd = raw_connect(port_base + 3, &lp);
-	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	CHECK_INT(write(fd, m, sizeof m), (long long)sizeof m);
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	while (got < (int)sizeof resp && poll(&pfd, 1, 3000) > 0) {
-		n = read(fd, resp + got, sizeof resp - (size_t)got);
-		if (n <= 0)
-			break;
-		got += (int)n;
-	}
-	CHECK_INT(got, (int)sizeof resp);	/* the first one is answered */
-	CHECK_INT(resp[2], LINK_TYPE_RESP);
-	close(fd);
+	init_answered(m, 3000, &lp);		/* the first one is answered */
 	CHECK(path_int(home_s, 1, "handshakes") > hs);
 	expect_refused(m, sizeof m, false, "replayed initiation",
 	    port_base + 3);
@@ -580,11 +592,9 @@ test_replay(void)
 static void
 test_per_source_cap(void)
 {
-	uint8_t m[2 + LINK_INIT_LEN], resp[2 + LINK_RESP_LEN];
-	struct pollfd pfd;
-	int fds[8], lp, fd, got = 0;
+	uint8_t m[2 + LINK_INIT_LEN];
+	int fds[8], lp;
 	char want[64];
-	ssize_t n;
 
 	usleep(1100000);	/* a fresh refusal-log window */
 	for (int i = 0; i < 8; i++)
@@ -592,22 +602,7 @@ test_per_source_cap(void)
 	usleep(200000);
 	make_init(m, &ag_ns, 1, k_n.link_priv, ag_ns.party[1].link_pub,
 	    ag_ns.psk, unix_ns());
-	fd = raw_connect(port_base + 3, &lp);
-	CHECK(fd >= 0);
-	if (fd >= 0) {
-		CHECK_INT(write(fd, m, sizeof m), (long long)sizeof m);
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		while (got < (int)sizeof resp && poll(&pfd, 1, 5000) > 0) {
-			n = read(fd, resp + got, sizeof resp - (size_t)got);
-			if (n <= 0)
-				break;
-			got += (int)n;
-		}
-		CHECK_INT(got, (int)sizeof resp);
-		CHECK_INT(resp[2], LINK_TYPE_RESP);
-		close(fd);
-	}
+	init_answered(m, 5000, &lp);
 	snprintf(want, sizeof want, "evicted for 127.0.0.1:%d", lp);
 	CHECK(wait_log(log_s, want, "per-source cap", 3000));
 	/* the oldest stranger is the one that made room */
@@ -659,11 +654,9 @@ static void
 test_global_cap(void)
 {
 	const char *srcs[2] = { "127.0.0.2", "127.0.0.3" };
-	uint8_t m[2 + LINK_INIT_LEN], resp[2 + LINK_RESP_LEN];
-	struct pollfd pfd;
+	uint8_t m[2 + LINK_INIT_LEN];
 	char want[64];
-	int fds[16], lp, fd, got = 0;
-	ssize_t n;
+	int fds[16], lp;
 
 	usleep(1100000);	/* a fresh refusal-log window */
 	for (int i = 0; i < 16; i++) {
@@ -672,22 +665,7 @@ test_global_cap(void)
 	}
 	make_init(m, &ag_ns, 1, k_n.link_priv, ag_ns.party[1].link_pub,
 	    ag_ns.psk, unix_ns());
-	fd = raw_connect(port_base + 3, &lp);
-	CHECK(fd >= 0);
-	if (fd >= 0) {
-		CHECK_INT(write(fd, m, sizeof m), (long long)sizeof m);
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		while (got < (int)sizeof resp && poll(&pfd, 1, 5000) > 0) {
-			n = read(fd, resp + got, sizeof resp - (size_t)got);
-			if (n <= 0)
-				break;
-			got += (int)n;
-		}
-		CHECK_INT(got, (int)sizeof resp);
-		CHECK_INT(resp[2], LINK_TYPE_RESP);
-		close(fd);
-	}
+	init_answered(m, 5000, &lp);
 	snprintf(want, sizeof want, "evicted for 127.0.0.1:%d", lp);
 	CHECK(wait_log(log_s, want, "global cap", 3000));
 	/* the oldest stranger is the one that made room */

@@ -515,6 +515,21 @@ fake_rand(void *ctx, uint8_t *buf, size_t len)
 	randombytes_buf(buf, len);
 }
 
+/* South's handshake parameters, for a test that plays south on the wire
+ * (mk: room for the mac1 key). */
+static void
+south_hs_params(struct link_hs_params *hp, uint8_t mk[32])
+{
+	link_mac1_key(mk, ag.psk);
+	memset(hp, 0, sizeof *hp);
+	memcpy(hp->channel_id, ag.id, LINK_ID_LEN);
+	hp->local_priv = south.k.link_priv;
+	hp->peer_pub = north.k.id.link_pub;
+	hp->psk = ag.psk;
+	hp->mac1_key = mk;
+	hp->random = fake_rand;
+}
+
 /* Reads exactly n bytes from fd within 2 s; 0 or -1. */
 static int
 read_n(int fd, uint8_t *p, size_t n)
@@ -594,14 +609,7 @@ fake_south(int port, int ms, int gap_ms)
 		close(lfd);
 		return pid;
 	}
-	link_mac1_key(mk, ag.psk);
-	memset(&hp, 0, sizeof hp);
-	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
-	hp.local_priv = south.k.link_priv;
-	hp.peer_pub = north.k.id.link_pub;
-	hp.psk = ag.psk;
-	hp.mac1_key = mk;
-	hp.random = fake_rand;
+	south_hs_params(&hp, mk);
 	pfd.fd = lfd;
 	pfd.events = POLLIN;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -832,14 +840,7 @@ fake_answered(void)
 			return false;
 		if (read(fk.fd, init, sizeof init) != (ssize_t)sizeof init)
 			return false;
-		link_mac1_key(mk, ag.psk);
-		memset(&hp, 0, sizeof hp);
-		memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
-		hp.local_priv = south.k.link_priv;
-		hp.peer_pub = north.k.id.link_pub;
-		hp.psk = ag.psk;
-		hp.mac1_key = mk;
-		hp.random = fake_rand;
+		south_hs_params(&hp, mk);
 		if (link_hs_read_init(&hs, &hp, init + 2, LINK_INIT_LEN,
 		    ts) != 0 ||
 		    link_hs_write_resp(&hs, &hp, out + 2, &snd, &rcv) != 0)
@@ -1097,14 +1098,7 @@ test_rekey_slow_path(void)
 	for (int i = 0; i < 40; i++)
 		CHECK_INT(link_send(north.l, ag.id, 0, 0x20, rec, sizeof rec),
 		    0);
-	link_mac1_key(mk, ag.psk);
-	memset(&hp, 0, sizeof hp);
-	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
-	hp.local_priv = south.k.link_priv;
-	hp.peer_pub = north.k.id.link_pub;
-	hp.psk = ag.psk;
-	hp.mac1_key = mk;
-	hp.random = fake_rand;
+	south_hs_params(&hp, mk);
 	/* 4000 bytes a tenth of a second; the loop runs in between */
 	for (int k = 0; k < 150 && north.downs == 0 && rekeys(&north) == rk;
 	    k++) {
@@ -1226,14 +1220,7 @@ fake_dial(int port)
 		close(fd);
 		return -1;
 	}
-	link_mac1_key(mk, ag.psk);
-	memset(&hp, 0, sizeof hp);
-	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
-	hp.local_priv = south.k.link_priv;
-	hp.peer_pub = north.k.id.link_pub;
-	hp.psk = ag.psk;
-	hp.mac1_key = mk;
-	hp.random = fake_rand;
+	south_hs_params(&hp, mk);
 	clock_gettime(CLOCK_REALTIME, &now);
 	link_ts_encode(ts, (uint64_t)now.tv_sec * 1000000000u +
 	    (uint64_t)now.tv_nsec);
@@ -1331,14 +1318,7 @@ test_rekey_one_at_a_time(void)
 		run_until(north_down_1, 200);
 	}
 	rk = rekeys(&north);
-	link_mac1_key(mk, ag.psk);
-	memset(&hp, 0, sizeof hp);
-	memcpy(hp.channel_id, ag.id, LINK_ID_LEN);
-	hp.local_priv = south.k.link_priv;
-	hp.peer_pub = north.k.id.link_pub;
-	hp.psk = ag.psk;
-	hp.mac1_key = mk;
-	hp.random = fake_rand;
+	south_hs_params(&hp, mk);
 	for (int i = 0; i < 2; i++) {
 		uint8_t *m = two + i * (2 + LINK_INIT_LEN);
 		clock_gettime(CLOCK_REALTIME, &now);

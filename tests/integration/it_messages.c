@@ -1268,6 +1268,25 @@ north_restarted(void)
 }
 
 /*
+ * The end of a crash test, once settled: the message north was killed
+ * sending (never answered) is in neither store, nor in north's log; the
+ * next one is south's seq n; no chain-forked alert at either side since
+ * the counts forks_s and forks_n, nothing refused at south since refused.
+ */
+static void
+crash_settled(const char *first, const char *next, long long n, int forks_s,
+    int forks_n, long long refused)
+{
+	CHECK(wait_settled(30000));
+	CHECK_INT(inbox_seq(first), -1);
+	CHECK_INT(inbox_seq(next), n);
+	CHECK_INT(count_in("log", home_n, first), 0);
+	CHECK_INT(alerts_of("chain-forked"), forks_s);
+	CHECK_INT(count_in("alerts --json", home_n, "chain-forked"), forks_n);
+	CHECK_INT(msg_field(home_s, "refused"), refused);
+}
+
+/*
  * A crash between an early send and its commit (docs/delivery.md "After
  * a crash"), between real daemons (north_killed_sending): the records,
  * seq N of north's chain, sit in the stopped relay of path 1, and north's
@@ -1327,14 +1346,8 @@ test_crash_after_early_send(void)
 	if (pid_relay1 > 0)
 		kill_pid(pid_relay1, SIGCONT);
 	usleep(1000000);
-	CHECK(wait_settled(30000));
-	CHECK_INT(inbox_seq(first), -1);
-	CHECK_INT(inbox_seq(next), n);
+	crash_settled(first, next, n, forks_s, forks_n, refused);
 	CHECK_INT(msg_field(home_n, "assigned"), n);
-	CHECK_INT(count_in("log", home_n, first), 0);
-	CHECK_INT(alerts_of("chain-forked"), forks_s);
-	CHECK_INT(count_in("alerts --json", home_n, "chain-forked"), forks_n);
-	CHECK_INT(msg_field(home_s, "refused"), refused);
 	printf("  seq %lld sent early, then north killed; north's fence ended "
 	    "%lld ms after its restart (south heard its run); '%s' seq %lld; "
 	    "the old records never reached south; south refused %lld\n", n,
@@ -1403,13 +1416,7 @@ test_crash_records_lost(void)
 		usleep(20000);
 	}
 	CHECK(t_in != 0);
-	CHECK(wait_settled(30000));
-	CHECK_INT(inbox_seq(first), -1);
-	CHECK_INT(inbox_seq(next), n);
-	CHECK_INT(count_in("log", home_n, first), 0);
-	CHECK_INT(alerts_of("chain-forked"), forks_s);
-	CHECK_INT(count_in("alerts --json", home_n, "chain-forked"), forks_n);
-	CHECK_INT(msg_field(home_s, "refused"), refused);
+	crash_settled(first, next, n, forks_s, forks_n, refused);
 	printf("  records of seq %lld lost with the relay, south out of reach: "
 	    "north's fence ended %lld ms after its restart (time out); '%s' "
 	    "at south as seq %lld %lld ms after the path came back\n", n,

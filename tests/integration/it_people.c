@@ -480,6 +480,21 @@ test_start_and_socket_modes(void)
 	CHECK_INT(st.st_gid, GROUP);
 }
 
+/* The duty officer at north sends text at prec; id: its message id (64
+ * hex digits and a NUL) once north has it. */
+static void
+duty_sends(const char *text, const char *prec, char *id)
+{
+	json_t *r = ok_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd",
+	    "send", "text", text, "precedence", prec));
+
+	CHECK(r != NULL);
+	if (r)
+		CHECK(id_of(home_n, json_string_value(json_object_get(r,
+		    "local_id")), id, 10000));
+	json_decref(r);
+}
+
 /* Every command x every operator through the socket. Each request is one
  * that fails on its own arguments (or harmlessly succeeds) once past the
  * roles check, so "allowed" shows as any code but ERR_DENIED. */
@@ -617,14 +632,8 @@ test_ack_round_trip(void)
 	char err[512], id[65] = "";
 	json_t *r, *m;
 
-	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd", "send",
-	    "text", "please acknowledge: exercise window opens 0600Z",
-	    "precedence", "immediate"));
-	CHECK(r != NULL);
-	if (r)
-		CHECK(id_of(home_n, json_string_value(json_object_get(r,
-		    "local_id")), id, 10000));
-	json_decref(r);
+	duty_sends("please acknowledge: exercise window opens 0600Z",
+	    "immediate", id);
 	/* Listings do not count as seen; the first show by a person does. */
 	for (int i = 0; i < 200 && !inbox_has(home_s, id); i++)
 		usleep(50000);
@@ -696,15 +705,8 @@ test_peer_text_escaped(void)
 	static const char text[] = "hostile \x1b]0;owned\x07\x1b[2J\rline\n"
 	    "second \xc2\x9b" "31mred";
 	char out[8192], err[512], id[65] = "";
-	json_t *r;
 
-	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s}", "cmd", "send", "text",
-	    text));
-	CHECK(r != NULL);
-	if (r)
-		CHECK(id_of(home_n, json_string_value(json_object_get(r,
-		    "local_id")), id, 10000));
-	json_decref(r);
+	duty_sends(text, "routine", id);
 	for (int i = 0; i < 200 && !inbox_has(home_s, id); i++)
 		usleep(50000);
 	CHECK_INT(parley(out, sizeof out, "inbox --home %s", home_s), 0);
@@ -728,14 +730,7 @@ test_deadline_alerts_late_ack(void)
 	json_t *r, *st, *ch;
 	char *s;
 
-	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd", "send",
-	    "text", "FLASH: confirm receipt of the revised map", "precedence",
-	    "flash"));
-	CHECK(r != NULL);
-	if (r)
-		CHECK(id_of(home_n, json_string_value(json_object_get(r,
-		    "local_id")), id, 10000));
-	json_decref(r);
+	duty_sends("FLASH: confirm receipt of the revised map", "flash", id);
 	CHECK(wait_field(home_s, id, "state", "received", 10000));
 	/* Nobody acknowledges: after 2 s, both sides raise the alert. */
 	snprintf(needle, sizeof needle, "\"message\":\"%s\"", id);

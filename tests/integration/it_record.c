@@ -477,22 +477,10 @@ cleanup(void)
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
-
 	if (sodium_init() < 0)
 		return 1;
-	if (b != NULL)
-		snprintf(build, sizeof build, "%s", b);
-	if (build[0] != '/') {
-		char cwd[256];
-		size_t c, n = strlen(build);
-		if (getcwd(cwd, sizeof cwd) == NULL ||
-		    (c = strlen(cwd)) + n + 2 > sizeof build)
-			return 1;
-		memmove(build + c + 1, build, n + 1);
-		memcpy(build, cwd, c);
-		build[c] = '/';
-	}
+	if (!build_from_env())
+		return 1;
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	if ((base = ports_pick(17000, 18000, 2)) < 0) {

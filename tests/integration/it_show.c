@@ -14,38 +14,11 @@
 #include "base/file.h"
 #include "msg/export.h"
 #include "../export_build.h"
+#include "sh_util.h"
 
 static char tmpdir[] = "/tmp/parley-it-show-XXXXXX";
-static char build[1024] = "build";
-static char out[1 << 16];
 static struct keys kp[2];
 static uint8_t channel[32];
-
-/* Runs a shell command (printf-style), its output in out; the exit
- * status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	FILE *f;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-	fflush(NULL);
-	if ((f = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, sizeof out - 1, f);
-	out[n] = '\0';
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Appends to party i's chain of rec a text message with body text. */
 static void
@@ -76,18 +49,6 @@ write_file(const struct export_record *rec, const char *name)
 	free(buf);
 }
 
-static void
-base_record(struct export_record *rec)
-{
-	export_record_init(rec);
-	memcpy(rec->channel, channel, 32);
-	snprintf(rec->party[0].name, sizeof rec->party[0].name, "north");
-	snprintf(rec->party[1].name, sizeof rec->party[1].name, "south");
-	for (int i = 0; i < 2; i++)
-		memcpy(rec->party[i].sign_pub, kp[i].id.sign_pub, 32);
-	rec->time_ms = 1700000010000ull;
-}
-
 /* A body with terminal control sequences (valid UTF-8: a sender can
  * sign it): show --file prints them escaped, never as they are. */
 static void
@@ -95,7 +56,7 @@ test_body_escapes(void)
 {
 	struct export_record rec;
 
-	base_record(&rec);
+	export_build_start(&rec, channel, kp);
 	add(&rec, 0, "esc-\x1b[8m-hidden\x1b]0;title\x07-end");
 	add(&rec, 0, "line one\nline two \xc2\x9b" "2J");
 	head(&rec, 0, 2);
@@ -131,7 +92,7 @@ test_unsigned_and_keys(void)
 		memcpy(id.sign_pub, kp[i].id.sign_pub, 32);
 		keys_fingerprint_sign(&id, fp[i]);
 	}
-	base_record(&rec);
+	export_build_start(&rec, channel, kp);
 	add(&rec, 0, "signed-one");
 	head(&rec, 0, 1);
 	add(&rec, 0, "appended-by-anyone");
@@ -159,12 +120,8 @@ test_unsigned_and_keys(void)
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
-
-	if (sodium_init() < 0)
+	if (sodium_init() < 0 || !build_from_env())
 		return 1;
-	if (b != NULL)
-		snprintf(build, sizeof build, "%s", b);
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	for (int i = 0; i < 2; i++) {

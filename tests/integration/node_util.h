@@ -19,37 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kill_pid.h"
+#include "sh_util.h"
 
-static char build[1024] = "build";	/* where parley, parleyd are */
-static char out[1 << 20];		/* the last sh() output */
 static pid_t pids[2] = { -1, -1 };
 static const char *names[2] = { "north", "south" };
-
-/* Runs a shell command (printf-style), its output in out; the exit
- * status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	FILE *f;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-	fflush(NULL);
-	if ((f = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, sizeof out - 1, f);
-	out[n] = '\0';
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Starts parleyd for node i (stderr to its log). */
 static void

@@ -1456,6 +1456,20 @@ test_deadline_due_in_steps(void)
 	store_close(ref.s);
 }
 
+/* n FLASH texts of ours at time t on ch, put in the chain together. */
+static void
+flash_sent(struct store *s, const uint8_t *ch, int n, uint64_t t)
+{
+	uint64_t f, l;
+	int64_t q;
+
+	for (int i = 0; i < n; i++)
+		CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0,
+		    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, t, &q), 0);
+	CHECK_INT(store_assign_batch(s, ch, 0, (uint64_t)n, t,
+	    chain_store_build, NULL, &f, &l), 0);
+}
+
 /*
  * A first scan in steps while the store refuses the alerts: the failing
  * step says it is done for now (the retry waits for the next tick: a
@@ -1472,8 +1486,7 @@ test_deadline_steps_wait_after_store_error(void)
 	struct deadline_watch *w = NULL;
 	uint8_t ch[2][ENVELOPE_ID_LEN];
 	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
-	uint64_t f, l, raised, again;
-	int64_t q;
+	uint64_t raised, again;
 	int steps;
 	bool done = false;
 
@@ -1486,12 +1499,7 @@ test_deadline_steps_wait_after_store_error(void)
 		memset(ch[c], 7 + c, sizeof ch[c]);
 		CHECK_INT(deadline_watch_add(w, ch[c], 0, c ? "west" : "south",
 		    dl), 0);
-		for (int i = 0; i < 20; i++)
-			CHECK_INT(chain_queue(s, ch[c], 0, ENVELOPE_FLASH, 0,
-			    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, 1000,
-			    &q), 0);
-		CHECK_INT(store_assign_batch(s, ch[c], 0, 64, 1000,
-		    chain_store_build, NULL, &f, &l), 0);
+		flash_sent(s, ch[c], 20, 1000);
 	}
 	store_fail_writes(1000000);
 	CHECK(deadline_watch_step(w, 5000, 4, 0));
@@ -1508,12 +1516,7 @@ test_deadline_steps_wait_after_store_error(void)
 	 * jumps to 20,000 while the store refuses: that step is done for
 	 * now; then each is alerted once */
 	for (int c = 0; c < 2; c++) {
-		for (int i = 0; i < 20; i++)
-			CHECK_INT(chain_queue(s, ch[c], 0, ENVELOPE_FLASH, 0,
-			    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, 6000,
-			    &q), 0);
-		CHECK_INT(store_assign_batch(s, ch[c], 0, 64, 6000,
-		    chain_store_build, NULL, &f, &l), 0);
+		flash_sent(s, ch[c], 20, 6000);
 	}
 	for (steps = 0, done = false; steps < 1000 && !done; steps++)
 		done = deadline_watch_step(w, 6500, 4, 0);
@@ -1590,17 +1593,11 @@ test_deadline_clock_back_mid_listing(void)
 	struct deadline_watch *w = NULL;
 	uint8_t ch[ENVELOPE_ID_LEN];
 	uint32_t dl[4] = { 2, 1800, 10800, 21600 };
-	uint64_t f, l;
-	int64_t q;
 	int steps;
 
 	memset(ch, 10, sizeof ch);
 	watch_open(s, ch, dl, &a, &w);
-	for (int i = 0; i < 3; i++)
-		CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0,
-		    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, 1000, &q), 0);
-	CHECK_INT(store_assign_batch(s, ch, 0, 3, 1000, chain_store_build,
-	    NULL, &f, &l), 0);
+	flash_sent(s, ch, 3, 1000);
 	for (steps = 0; steps < 10; steps++)
 		if (deadline_watch_step(w, 1500, 1, 0))
 			break;

@@ -356,6 +356,15 @@ answer(void *arg, int r, int64_t qid)
 	a->r[a->n++] = r;
 }
 
+/* North submits a PRIVATE text at prec, answered into a. */
+static void
+submit(uint8_t prec, const char *text, struct answers *a)
+{
+	CHECK_INT(delivery_submit(na.d, 0, prec, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)text, strlen(text), false, NULL,
+	    answer, a), 0);
+}
+
 static int
 in_txn(void *arg, int64_t qid)
 {
@@ -1444,9 +1453,7 @@ test_doubt_after_commit_failure(void)
 	CHECK_INT(body_matches, 1);
 	/* the next send goes on from there */
 	memset(&a, 0, sizeof a);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "after", &a);
 	delivery_pump(na.d);
 	run(1000000);
 	CHECK_INT(a.n, 1);
@@ -1578,9 +1585,7 @@ test_doubt_late_on_slow_path(void)
 	connect_both(true);
 	run(1000000);			/* synced on path 0 */
 	memset(&a, 0, sizeof a);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
-	    false, NULL, answer, &a), 0);
+	submit(ENVELOPE_ROUTINE, doubt_body, &a);
 	store_fail_writes(100);
 	delivery_pump(na.d);
 	store_fail_writes(0);
@@ -1606,9 +1611,7 @@ test_doubt_late_on_slow_path(void)
 	CHECK(st.synced);
 	CHECK_INT(st.active_path, 1);
 	/* the next message */
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "after", &a);
 	delivery_pump(na.d);
 	run(1000000);
 	CHECK_INT(a.n, 2);
@@ -1748,9 +1751,7 @@ test_fence_after_crash(void)
 	CHECK(st.fence_until_ms == clock_ms + 30000);
 	CHECK(log_since(mark, "the last run may have sent our chain up to seq "
 	    "1 before storing it"));
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "after", &a);
 	delivery_pump(na.d);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.queued, 1);	/* fenced: waits */
@@ -1815,9 +1816,7 @@ test_fence_records_first(void)
 	slow_arrive(slow, nslow);
 	drop_path(&pba, 1);		/* its receipt: to the dead process */
 	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "after", &a);
 	delivery_pump(na.d);
 	delivery_path_change(na.d, chan, 0, true);
 	delivery_path_change(nb.d, chan, 0, true);
@@ -1869,9 +1868,7 @@ test_fence_times_out(void)
 	delivery_path_change(nb.d, chan, 0, false);	/* out of reach */
 	start = clock_ms;
 	delivery_fence(na.d, 0, na.noted, 3000);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"next", 4, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "next", &a);
 	delivery_pump(na.d);
 	while (clock_ms + 100 < start + 3000)
 		ticks(1);
@@ -1901,9 +1898,7 @@ test_fence_times_out(void)
 	/* the note fails: nothing leaves before the commit */
 	na.note_fails = true;
 	memset(&a, 0, sizeof a);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"kept", 4, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "kept", &a);
 	store_fail_writes(100);
 	delivery_pump(na.d);
 	store_fail_writes(0);
@@ -1915,9 +1910,7 @@ test_fence_times_out(void)
 	CHECK(log_since(mark, "cannot note what is sent ahead of the store"));
 	/* and once it works, the early send goes again */
 	na.note_fails = false;
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"kept", 4, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "kept", &a);
 	delivery_pump(na.d);
 	run(1000000);
 	CHECK_INT(a.n, 2);
@@ -1952,9 +1945,7 @@ test_fence_stale_sync(void)
 	npaths = 2;
 	crash_after_early_send(path, doubt_body, &a, slow, 8, &nslow);
 	delivery_fence(na.d, 0, na.noted, 30000);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "after", &a);
 	delivery_pump(na.d);
 	delivery_path_change(na.d, chan, 0, true);
 	delivery_path_change(nb.d, chan, 0, true);
@@ -2298,9 +2289,7 @@ test_held_blocks_assignment(void)
 	connect_both(true);
 	run(1000000);
 	memset(&a, 0, sizeof a);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
-	    false, NULL, answer, &a), 0);
+	submit(ENVELOPE_ROUTINE, doubt_body, &a);
 	store_fail_writes(100);
 	delivery_pump(na.d);
 	store_fail_writes(0);
@@ -2309,9 +2298,7 @@ test_held_blocks_assignment(void)
 	CHECK_INT(st.held_first, 1);
 	CHECK(st.synced);
 	/* the held message's try fails, the group's commit works */
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "after", &a);
 	store_fail_writes(1);
 	delivery_pump(na.d);
 	store_fail_writes(0);
@@ -2353,9 +2340,7 @@ test_held_receipted_while_failing(void)
 	connect_both(true);
 	run(1000000);
 	memset(&a, 0, sizeof a);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)doubt_body, strlen(doubt_body),
-	    false, NULL, answer, &a), 0);
+	submit(ENVELOPE_ROUTINE, doubt_body, &a);
 	store_fail_writes(1000000);
 	delivery_pump(na.d);
 	CHECK_INT(a.r[0], ERR_DOUBT);
@@ -2379,9 +2364,7 @@ test_held_receipted_while_failing(void)
 	CHECK_INT(st.held_first, 0);
 	CHECK(st.synced);
 	CHECK_INT(st.receipted, 1);
-	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)"after", 5, false, NULL, answer,
-	    &a), 0);
+	submit(ENVELOPE_ROUTINE, "after", &a);
 	delivery_pump(na.d);
 	run(1000000);
 	CHECK_INT(a.r[1], 0);
@@ -2547,14 +2530,6 @@ deliver_path_first(unsigned first)
 			free(v[i].b);
 		}
 	free(v);
-}
-
-static void
-submit(uint8_t prec, const char *text, struct answers *a)
-{
-	CHECK_INT(delivery_submit(na.d, 0, prec, ENVELOPE_PRIVATE,
-	    ENVELOPE_TEXT, (const uint8_t *)text, strlen(text), false, NULL,
-	    answer, a), 0);
 }
 
 /*

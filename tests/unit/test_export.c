@@ -84,13 +84,7 @@ build(struct export_record *rec)
 	struct transcript_checkpoint cp;
 	uint8_t pl[32];
 
-	export_record_init(rec);
-	memcpy(rec->channel, channel, 32);
-	snprintf(rec->party[0].name, sizeof rec->party[0].name, "north");
-	snprintf(rec->party[1].name, sizeof rec->party[1].name, "south");
-	for (int i = 0; i < 2; i++)
-		memcpy(rec->party[i].sign_pub, kp[i].id.sign_pub, 32);
-	rec->time_ms = 1700000010000ull;
+	export_build_start(rec, channel, kp);
 	for (int k = 0; k < 3; k++)
 		add(rec, 0, zero32);
 	head(rec, 0);
