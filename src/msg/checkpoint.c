@@ -824,7 +824,7 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 			log_warn("checkpoint: %s", err_str(r));
 			continue;
 		}
-		if (len > 0 && cs->io.send(cs->io.ctx, e->channel,
+		if (len > 0 && delivery_send_other(cs->dl, e->channel,
 		    (unsigned)path, CHECKPOINT_REC, cs->buf, len) != 0)
 			e->pending = false;	/* try again next tick */
 	}
@@ -866,7 +866,7 @@ resend_one(void *arg, const uint8_t *p, size_t n)
 	c->kind = CHECKPOINT_COSIGNED;
 	if ((r = fill_ids_from(x->e, c, base)) == 0 &&
 	    (r = checkpoint_rec_encode(c, x->cs->buf, sizeof x->cs->buf,
-	    &len)) == 0 && (r = x->cs->io.send(x->cs->io.ctx, x->e->channel,
+	    &len)) == 0 && (r = delivery_send_other(x->cs->dl, x->e->channel,
 	    x->path, CHECKPOINT_REC, x->cs->buf, len)) == 0)
 		x->sent++;
 	free(c);
@@ -883,7 +883,7 @@ checkpoint_set_resend(struct checkpoint_set *cs,
 	uint64_t to;
 	int r;
 
-	if (e == NULL)
+	if (e == NULL || !delivery_record_current(cs->dl, channel, path))
 		return;
 	memset(&x, 0, sizeof x);
 	x.cs = cs;
@@ -971,7 +971,10 @@ checkpoint_set_record(struct checkpoint_set *cs,
 	char ch[17];
 	int r;
 
-	if (e == NULL)
+	/* only on a session of the peer's newest run, after its RUN
+	 * (docs/delivery.md "Paths"): a dead run's record on its way on a
+	 * slow path is not taken, as its messages are not */
+	if (e == NULL || !delivery_record_current(cs->dl, channel, path))
 		return;
 	if (now_ms == 0)
 		now_ms = wall_ms();
@@ -989,8 +992,8 @@ checkpoint_set_record(struct checkpoint_set *cs,
 		cs->io.drop(cs->io.ctx, channel, path, "forged checkpoint");
 		return;
 	}
-	if (len > 0 && cs->io.send(cs->io.ctx, channel, path, CHECKPOINT_REC,
-	    cs->buf, len) != 0)
+	if (len > 0 && delivery_send_other(cs->dl, channel, path,
+	    CHECKPOINT_REC, cs->buf, len) != 0)
 		log_warn("channel %s path %u: checkpoint answer not sent", ch,
 		    path);
 }

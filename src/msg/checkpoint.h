@@ -172,8 +172,10 @@ const char *checkpoint_alarm(const struct checkpoint_engine *e);
 
 /*
  * The daemon's glue: one engine per channel of the delivery engine dl,
- * sending through io (the delivery's own send, on the channel's active
- * path; answers on the path the record came on), logging co-signed
+ * sending through dl (delivery_send_other: on the channel's active path,
+ * answers on the path the record came on; our RUN first on a new
+ * session) and taking a record only on a session of the peer's newest
+ * run (delivery_record_current; io serves for drop), logging co-signed
  * checkpoints at INFO and alarms at ERROR, each kind of alarm raised as
  * an alert at most once per channel and ALERT_LIMIT_MS (a peer that
  * repeats a bad record fills neither the store nor the alert command's

@@ -640,6 +640,27 @@ delivery_path_change(struct delivery *d,
 
 /* --- the peer's records ---------------------------------------------- */
 
+bool
+delivery_record_current(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path)
+{
+	struct dl_channel *c = find_channel(d, channel);
+
+	return c != NULL && path < c->npaths && dl_run_current(d, c, path);
+}
+
+int
+delivery_send_other(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, uint8_t type,
+    const uint8_t *b, size_t n)
+{
+	struct dl_channel *c = find_channel(d, channel);
+
+	if (c == NULL)
+		return ERR_CLOSED;
+	return dl_io_send(d, c, path, type, b, n);
+}
+
 void
 delivery_record(struct delivery *d, const uint8_t channel[ENVELOPE_ID_LEN],
     unsigned path, uint8_t type, const uint8_t *body, size_t len)

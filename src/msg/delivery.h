@@ -234,6 +234,21 @@ void delivery_record(struct delivery *d,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, uint8_t type,
     const uint8_t *body, size_t len);
 
+/* For another layer's records on the channel's sessions (checkpoints,
+ * msg/checkpoint.h), so that they follow the runs as delivery's own do
+ * (docs/delivery.md "Paths"). delivery_record_current: whether a record
+ * that came on path's session may be taken: the session's RUN came and
+ * names the peer's newest run (false for an unknown channel or path; a
+ * record before the RUN is logged as delivery_record logs its own).
+ * delivery_send_other: sends one on path's session, our RUN first when
+ * that session has not had it yet; 0, or the link's error (ERR_CLOSED
+ * for an unknown channel or path). */
+bool delivery_record_current(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path);
+int delivery_send_other(struct delivery *d,
+    const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, uint8_t type,
+    const uint8_t *b, size_t n) WUR;
+
 /* Commits what was submitted (above), then assigns and sends what the
  * windows allow, on every channel. */
 void delivery_pump(struct delivery *d);

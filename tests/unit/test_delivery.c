@@ -2151,6 +2151,64 @@ test_record_before_run(void)
 }
 
 /*
+ * Another layer's records (checkpoints) follow the runs as delivery's
+ * own do: sent on a new session, our RUN goes first; taken only on a
+ * session whose RUN names the peer's newest run, so a dead run's record
+ * arriving late on its old session is not taken.
+ */
+static void
+test_other_records_follow_runs(void)
+{
+	static const uint8_t body[3] = { 0x01, 0x02, 0x03 };
+	uint8_t b[32];
+	size_t n;
+	struct rec *r;
+
+	npaths = 2;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	CHECK(delivery_record_current(nb.d, chan, 0));
+	CHECK(delivery_record_current(nb.d, chan, 1));
+	CHECK(!delivery_record_current(nb.d, chan, 2));	/* no such path */
+	/* a new session on path 1, north's RUN not sent yet (its output
+	 * was full): nothing taken there before it */
+	full_path = 1;
+	delivery_path_change(na.d, chan, 1, true);
+	full_path = -1;
+	delivery_path_change(nb.d, chan, 1, true);
+	CHECK(!delivery_record_current(nb.d, chan, 1));
+	pipe_clear(&pab);
+	CHECK_INT(delivery_send_other(na.d, chan, 1, 0x18, body, sizeof body),
+	    0);
+	CHECK_INT((int)(pab.tail - pab.head), 2);
+	r = &pab.q[pab.head % QCAP];
+	CHECK(r->type == DELIVERY_REC_RUN && r->path == 1);
+	r = &pab.q[(pab.head + 1) % QCAP];
+	CHECK(r->type == 0x18 && r->path == 1 && r->n == sizeof body);
+	deliver_all(&pab, &nb);
+	CHECK(delivery_record_current(nb.d, chan, 1));
+	/* once sent, no second RUN on that session */
+	CHECK_INT(delivery_send_other(na.d, chan, 1, 0x18, body, sizeof body),
+	    0);
+	CHECK_INT((int)(pab.tail - pab.head), 1);
+	pipe_clear(&pab);
+	/* north starts again (a higher run) on a new path-0 session: the
+	 * path-1 session of the last run is ended, and a record still on
+	 * its way there is not taken */
+	delivery_path_change(nb.d, chan, 0, true);
+	CHECK_INT(delivery_run_encode(delivery_run(na.d) + 1, b, sizeof b, &n),
+	    0);
+	delivery_record(nb.d, chan, 0, DELIVERY_REC_RUN, b, n);
+	CHECK(delivery_record_current(nb.d, chan, 0));
+	CHECK(!delivery_record_current(nb.d, chan, 1));
+	CHECK_INT(delivery_send_other(na.d, chan, 9, 0x18, body, sizeof body),
+	    ERR_CLOSED);
+	engines_stop(false);
+	npaths = 1;
+}
+
+/*
  * A bad RUN from the peer is named and ends that session only: a run of
  * 0, a second RUN naming another run, a RUN of another version; records
  * on the session are not taken after it; the other path goes on.
@@ -3396,6 +3454,7 @@ main(void)
 	RUN(test_run_bad);
 	RUN(test_fence_run_late_session);
 	RUN(test_record_before_run);
+	RUN(test_other_records_follow_runs);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 60", logpath);
