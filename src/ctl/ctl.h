@@ -21,6 +21,7 @@
 #define CTL_PROTOCOL_VERSION 2	/* bump with any change to docs/control.md */
 #define CTL_REQUEST_MAX 65536	/* bytes per request line */
 #define CTL_BODY_MAX (1u << 20)	/* bytes of a raw body: ENVELOPE_BODY_MAX */
+#define CTL_LIST_MAX 100000	/* inbox, log: the most "max" may ask */
 #define CTL_BODY_FIELD "body_bytes"	/* a request's raw body length */
 #define CTL_RESPONSE_MAX (4u << 20)
 #define CTL_MAX_CLIENTS 64

@@ -17,7 +17,6 @@
 #include "store/people.h"
 
 #define LIST_DEFAULT 50
-#define LIST_MAX 100000
 #define FIRST_LINE_MAX 72
 
 static const char *
@@ -395,8 +394,9 @@ list(const struct ctl_env *env, json_t *req, enum store_dir dir,
 	if (env->delivery == NULL)
 		return no_engine(err, errcap);
 	if (mx && (!json_is_integer(mx) || (max = json_integer_value(mx)) <
-	    1 || max > LIST_MAX)) {
-		snprintf(err, errcap, "\"max\" must be 1..%d", LIST_MAX);
+	    1 || max > CTL_LIST_MAX)) {
+		snprintf(err, errcap, "\"max\" must be an integer from 1 "
+		    "to %d", CTL_LIST_MAX);
 		return ERR_USAGE;
 	}
 	if (json_object_get(req, "channel")) {
