@@ -309,14 +309,14 @@ ctl_cmd_send_held(const struct ctl_env *env, const struct ctl_peer *who,
 
 	if ((r = ctl_send_text(who, req, &text, &len, err, errcap)) != 0)
 		return r;
-	if (envelope_body_check_kind(ENVELOPE_TEXT, text, len) != 0 ||
-	    (prec && (!json_is_string(prec) || envelope_precedence_parse(
+	if ((prec && (!json_is_string(prec) || envelope_precedence_parse(
 	    json_string_value(prec), &p) != 0)) || (mark &&
 	    (!json_is_string(mark) || envelope_marking_parse(
 	    json_string_value(mark), &m) != 0)) || (to && !json_is_string(to))) {
-		snprintf(err, errcap, "want \"text\" (UTF-8, 1..%u bytes), "
-		    "optional \"to\", \"precedence\", \"marking\"",
-		    ENVELOPE_BODY_MAX);
+		snprintf(err, errcap, "\"to\", \"precedence\" and \"marking\" "
+		    "are optional strings: a peer, flash, immediate, priority "
+		    "or routine, and private, contact-releasable or "
+		    "releasable");
 		return ERR_USAGE;
 	}
 	if ((r = delivery_find(env->delivery, to ? json_string_value(to) :

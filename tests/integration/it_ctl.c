@@ -1148,8 +1148,10 @@ test_no_answer_is_doubt(void)
  * An action whose audit entry cannot be written is not taken: with the
  * store refusing audit rows (a trigger of ours, as a full store would
  * refuse the row), a held send, an approval and a send are each refused
- * and store nothing; once the audit log works again the approval goes
- * through.
+ * and store nothing; a send is told it was its audit entry (before, "text
+ * refused" and exit 2), and one committed with it that the entry's
+ * failure rolled back; a send whose own row the store refuses is told
+ * so, alone. Once the audit log works again the approval goes through.
  */
 static void
 test_unaudited_refused(void)
@@ -1185,21 +1187,69 @@ test_unaudited_refused(void)
 	CHECK(code_of(a, err, sizeof err) < 0);
 	CHECK_CONTAINS(err, "audit log");
 	json_decref(a);
-	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"plain\"}\n");
+	/* a send is told what failed: its audit entry, not its text; two
+	 * sends in one write share a group commit: the second is told the
+	 * first's entry failed and rolled the group back */
+	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"plain\"}\n"
+	    "{" SEND_ISLE ",\"text\":\"plain too\"}\n");
 	CHECK(put(fd, line, strlen(line)) == 0);
 	a = answer(fd);
-	CHECK(code_of(a, err, sizeof err) < 0);
+	CHECK_INT(code_of(a, err, sizeof err), ERR_INVALID);
+	CHECK_STR(err, "not stored: the audit log cannot record this send "
+	    "(invalid value: no audit), and no send is stored without its "
+	    "entry; the sends committed with it were rolled back too");
 	json_decref(a);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), ERR_INVALID);
+	CHECK_STR(err, "not stored: it was committed together with another "
+	    "send whose audit entry could not be written (invalid value: no "
+	    "audit), and that commit was rolled back whole; send it again");
+	json_decref(a);
+	{	/* parley send: exit 1 (failed), not 2 (bad usage) */
+		char cmd[1400], got[1024];
+		size_t n;
+		FILE *p;
+
+		snprintf(cmd, sizeof cmd, "%s/parley send --home %s --to isle "
+		    "'plain' 2>&1", build, home);
+		CHECK((p = popen(cmd, "r")) != NULL);
+		if (p != NULL) {
+			n = fread(got, 1, sizeof got - 1, p);
+			got[n] = '\0';
+			CHECK_INT(WEXITSTATUS(pclose(p)), 1);
+			CHECK_CONTAINS(got, "the audit log cannot record this "
+			    "send (invalid value: no audit)");
+		}
+	}
 	CHECK_INT(stored(), msgs);
 	CHECK_INT(held_count(), held);
 	CHECK_INT(store_sql("DROP TRIGGER test_no_audit;"), SQLITE_OK);
+	/* the store refusing one send's own row (a trigger again): that send
+	 * is told the store refused it, not its text; the other send of its
+	 * group is stored */
+	CHECK_INT(store_sql("CREATE TRIGGER test_no_row BEFORE INSERT ON "
+	    "message WHEN NEW.body = CAST('refuse this' AS BLOB) BEGIN "
+	    "SELECT RAISE(ABORT, 'no row'); END;"), SQLITE_OK);
+	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"refuse this"
+	    "\"}\n{" SEND_ISLE ",\"text\":\"take this\"}\n");
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), ERR_INVALID);
+	CHECK_STR(err, "not stored: the store refused it (invalid value: no "
+	    "row)");
+	json_decref(a);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), 0);
+	json_decref(a);
+	CHECK_INT(stored(), msgs + 1);
+	CHECK_INT(store_sql("DROP TRIGGER test_no_row;"), SQLITE_OK);
 	snprintf(line, sizeof line, "{\"cmd\":\"approve\",\"id\":\"%s\"}\n",
 	    h);
 	CHECK(put(fd, line, strlen(line)) == 0);
 	a = answer(fd);
 	CHECK_INT(code_of(a, err, sizeof err), 0);
 	json_decref(a);
-	CHECK_INT(stored(), msgs + 1);
+	CHECK_INT(stored(), msgs + 2);
 	close(fd);
 	stop(&pid);
 }
