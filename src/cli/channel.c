@@ -116,7 +116,8 @@ parse_deadlines(const char *s, struct agreement *a)
 			mult = eq[n] == 'h' ? 3600 : eq[n] == 'm' ? 60 : 1;
 			eq[n] = '\0';
 		}
-		if (num_parse(eq + 1, 1, AGREEMENT_DEADLINE_MAX / mult, &v) != 0)
+		if (num_parse(eq + 1, 1, AGREEMENT_DEADLINE_MAX / mult,
+		    &v) != 0)
 			goto bad;
 		a->ack_deadline_s[i] = (uint32_t)(v * mult);
 	}
@@ -333,8 +334,8 @@ draft_parse(int argc, char **argv, struct draft_opts *o, struct agreement *a)
 		case 'l': o->language = optarg; break;
 		case 'L': o->peer_language = optarg; break;
 		case 'd':
-			rc = cli_num("channel draft", "--days", optarg, 1, 36500,
-			    &o->days);
+			rc = cli_num("channel draft", "--days", optarg, 1,
+			    36500, &o->days);
 			break;
 		case 's':
 			rc = cli_num("channel draft", "--start-days", optarg,
@@ -345,8 +346,9 @@ draft_parse(int argc, char **argv, struct draft_opts *o, struct agreement *a)
 			    AGREEMENT_HEARTBEAT_MAX, &o->heartbeat);
 			break;
 		case 't':
-			rc = cli_num("channel draft", "--test-interval", optarg, 1,
-			    AGREEMENT_TEST_INTERVAL_MAX, &o->test_interval);
+			rc = cli_num("channel draft", "--test-interval",
+			    optarg, 1, AGREEMENT_TEST_INTERVAL_MAX,
+			    &o->test_interval);
 			break;
 		case 'D':
 			if ((rc = parse_deadlines(optarg, a)) != CLI_OK)

@@ -80,6 +80,7 @@ ctl_find_message(struct store *st, const char *s, struct store_msg *out,
 	return 0;
 usage:
 	snprintf(err, errcap, "\"id\" must be a local id (q and a whole number "
-	    "from 1, as q123) or a message id or unique prefix of it (4..64 lower-case hex digits)");
+	    "from 1, as q123) or a message id or unique prefix of it "
+	    "(4..64 lower-case hex digits)");
 	return ERR_USAGE;
 }

@@ -337,8 +337,8 @@ send_result(const struct send_defer *sd, int r, char *err, size_t errcap)
 		    "again", err_str(group_audit.r), group_audit.why[0] ?
 		    ": " : "", group_audit.why);
 	} else if (r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG) {
-		snprintf(err, errcap, "not stored: the store refused it (%s%s%s)",
-		    err_str(r), store_why(env, r)[0] ? ": " : "",
+		snprintf(err, errcap, "not stored: the store refused it "
+		    "(%s%s%s)", err_str(r), store_why(env, r)[0] ? ": " : "",
 		    store_why(env, r));
 	} else
 		snprintf(err, errcap, "cannot queue: %s", err_str(r));

@@ -1,5 +1,6 @@
-/* test_base.c: hex, whole numbers from text, wire (deterministic CBOR subset), context hashes,
- * files (atomic no-replace writes, private reads, FIFOs). */
+/* test_base.c: hex, whole numbers from text, wire (deterministic CBOR
+ * subset), context hashes, files (atomic no-replace writes, private reads,
+ * FIFOs). */
 #include <dirent.h>
 #include <signal.h>
 #include <sodium.h>
