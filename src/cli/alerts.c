@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,6 @@ run(int argc, char **argv, bool clear)
 	json_t *req, *res = NULL, *a;
 	int json = 0, all = 0, ch, rc;
 	long long id = 0;
-	char *end = NULL;
 	size_t i;
 
 	optind = 1;
@@ -85,13 +85,15 @@ run(int argc, char **argv, bool clear)
 			return CLI_USAGE;
 		}
 	}
-	if (clear && argc - optind >= 1)
-		id = strtoll(argv[optind], &end, 10);
 	if ((!clear && argc != optind) || (clear && (argc - optind < 1 ||
-	    argc - optind > 2 || id <= 0 || *end != '\0' || all))) {
+	    argc - optind > 2 || all))) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
+	/* an alert's number: nothing is asked of parleyd when it is not one */
+	if (clear && (rc = cli_num("alert clear", "ID", argv[optind], 1,
+	    LLONG_MAX, &id)) != CLI_OK)
+		return rc;
 	home = cli_home(home);
 	req = clear ? json_pack("{s:s, s:I, s:s}", "cmd", cmd, "id",
 	    (json_int_t)id, "note", argc - optind == 2 ? argv[optind + 1] :

@@ -10,7 +10,6 @@
  * check failed. Bad command-line values exit 2 (CLI_USAGE); an agreement
  * refused for its content, or a node's state, exits 1 (CLI_FAIL).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -21,6 +20,7 @@
 #include <time.h>
 
 #include "base/hex.h"
+#include "base/num.h"
 #include "cli/cli.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
@@ -50,24 +50,6 @@ fmt_time(char out[32], uint64_t t)
 	if (gmtime_r(&tt, &tm) == NULL ||
 	    strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		snprintf(out, 32, "%llu", (unsigned long long)t);
-}
-
-/* Parses a decimal integer in [min, max]: digits with an optional leading
- * '-', nothing else (no spaces, no '+'). */
-static bool
-parse_int(const char *s, long long min, long long max, long long *v)
-{
-	const char *d;
-	char *end;
-
-	if (s == NULL)
-		return false;
-	d = *s == '-' ? s + 1 : s;
-	if (*d < '0' || *d > '9')
-		return false;
-	errno = 0;
-	*v = strtoll(s, &end, 10);
-	return errno == 0 && *end == '\0' && *v >= min && *v <= max;
 }
 
 /* Splits a comma-separated list of paths into p (at most 8, each valid). */
@@ -111,14 +93,15 @@ parse_paths(const char *opt, const char *s, char paths[][AGREEMENT_ADDR_MAX + 1]
 static int
 parse_deadlines(const char *s, struct agreement *a)
 {
-	char buf[256], *tok, *save, *eq, *end;
+	char buf[256], *tok, *save, *eq;
 
 	if (strlen(s) >= sizeof buf)
 		goto bad;
 	snprintf(buf, sizeof buf, "%s", s);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
-		unsigned long long v, mult = 1;
+		long long v, mult = 1;
+		size_t n;
 		int i;
 		if ((eq = strchr(tok, '=')) == NULL)
 			goto bad;
@@ -126,17 +109,15 @@ parse_deadlines(const char *s, struct agreement *a)
 		for (i = 0; i < AGREEMENT_NPRECEDENCE; i++)
 			if (strcasecmp(tok, prec_names[i]) == 0)
 				break;
-		if (i == AGREEMENT_NPRECEDENCE || eq[1] < '0' || eq[1] > '9')
+		if (i == AGREEMENT_NPRECEDENCE)
 			goto bad;
-		v = strtoull(eq + 1, &end, 10);
-		if (*end == 'm')
-			mult = 60;
-		else if (*end == 'h')
-			mult = 3600;
-		if (*end != '\0' && (end[1] != '\0' || (mult == 1 &&
-		    *end != 's')))
-			goto bad;
-		if (v < 1 || v > AGREEMENT_DEADLINE_MAX / mult)
+		/* a unit after the number: s (the default), m or h */
+		if ((n = strlen(eq + 1)) > 0 && strchr("smh", eq[n]) != NULL) {
+			mult = eq[n] == 'h' ? 3600 : eq[n] == 'm' ? 60 : 1;
+			eq[n] = '\0';
+		}
+		if (num_parse(eq + 1, 1, AGREEMENT_DEADLINE_MAX / mult,
+		    &v) != 0)
 			goto bad;
 		a->ack_deadline_s[i] = (uint32_t)(v * mult);
 	}
@@ -340,8 +321,7 @@ draft_parse(int argc, char **argv, struct draft_opts *o, struct agreement *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *what = NULL;
-	int c, rc;
+	int c, rc = CLI_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -354,22 +334,21 @@ draft_parse(int argc, char **argv, struct draft_opts *o, struct agreement *a)
 		case 'l': o->language = optarg; break;
 		case 'L': o->peer_language = optarg; break;
 		case 'd':
-			if (!parse_int(optarg, 1, 36500, &o->days))
-				what = "--days: want 1..36500";
+			rc = cli_num("channel draft", "--days", optarg, 1,
+			    36500, &o->days);
 			break;
 		case 's':
-			if (!parse_int(optarg, -36500, 36500, &o->start_days))
-				what = "--start-days: want -36500..36500";
+			rc = cli_num("channel draft", "--start-days", optarg,
+			    -36500, 36500, &o->start_days);
 			break;
 		case 'b':
-			if (!parse_int(optarg, 1, AGREEMENT_HEARTBEAT_MAX,
-			    &o->heartbeat))
-				what = "--heartbeat: want 1..3600 seconds";
+			rc = cli_num("channel draft", "--heartbeat", optarg, 1,
+			    AGREEMENT_HEARTBEAT_MAX, &o->heartbeat);
 			break;
 		case 't':
-			if (!parse_int(optarg, 1, AGREEMENT_TEST_INTERVAL_MAX,
-			    &o->test_interval))
-				what = "--test-interval: want 1..604800 seconds";
+			rc = cli_num("channel draft", "--test-interval",
+			    optarg, 1, AGREEMENT_TEST_INTERVAL_MAX,
+			    &o->test_interval);
 			break;
 		case 'D':
 			if ((rc = parse_deadlines(optarg, a)) != CLI_OK)
@@ -382,10 +361,8 @@ draft_parse(int argc, char **argv, struct draft_opts *o, struct agreement *a)
 			usage_draft(stderr);
 			return CLI_USAGE;
 		}
-		if (what != NULL) {
-			fprintf(stderr, "parley channel draft: bad %s\n", what);
-			return CLI_USAGE;
-		}
+		if (rc != CLI_OK)
+			return rc;
 	}
 	if (optind != argc || !o->peer || !o->paths || !o->peer_paths ||
 	    !o->out) {

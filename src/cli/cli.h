@@ -56,6 +56,14 @@ int cli_list(int argc, char **argv, const char *cmd);
 void cli_put_safe(FILE *f, const char *s, size_t n, bool lines);
 void cli_put_str(FILE *f, const char *s);
 
+/* Reads arg, the value of what ("--max", "ID") given to command cmd
+ * ("inbox", "alert clear"), as num_parse does (base/num.h: base 10, the
+ * whole string, from min to max). CLI_OK and *v set; else it prints
+ * `parley CMD: WHAT: "ARG" is not a whole number from MIN to MAX` (max
+ * LLONG_MAX: "of at least MIN") and returns CLI_USAGE (num.c). */
+int cli_num(const char *cmd, const char *what, const char *arg,
+    long long min, long long max, long long *v);
+
 /* The node home: --home wins, then $PARLEY_HOME, then ~/.parley. */
 const char *cli_home(const char *opt_home);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "ctl/ctl.h"
 
 static void
 usage(FILE *f, const char *cmd)
@@ -23,8 +24,9 @@ usage(FILE *f, const char *cmd)
 		    "[--json]\n\n"
 		    "Lists received messages, newest first: id prefix, time "
 		    "(UTC), sender,\nprecedence, marking, first line. "
-		    "--channel: peer name or id prefix.\n--max: at most N "
-		    "(default 50). Exit 3 when parleyd is not running.\n");
+		    "--channel: peer name or id prefix.\n--max: at most N, "
+		    "1..100000 (default 50). Exit 3 when parleyd is not "
+		    "running.\n");
 	else
 		fprintf(f,
 		    "usage: parley log [--home DIR] [--channel C] [--max N] "
@@ -33,8 +35,8 @@ usage(FILE *f, const char *cmd)
 		    "states: queued (stored,\nnot yet in the chain), sent "
 		    "(in the chain, no receipt yet), receipted (the\npeer "
 		    "signed that it holds it), received. --channel: peer name "
-		    "or id prefix.\n--max: at most N (default 50). Exit 3 "
-		    "when parleyd is not running.\n");
+		    "or id prefix.\n--max: at most N, 1..100000 (default 50). "
+		    "Exit 3 when parleyd is not running.\n");
 }
 
 static void
@@ -86,7 +88,6 @@ cli_list(int argc, char **argv, const char *cmd)
 	};
 	const char *home = NULL, *chan = NULL;
 	long long max = 50;
-	char *end;
 	json_t *req, *res = NULL, *m;
 	int json = 0, ch, rc;
 	size_t i;
@@ -97,12 +98,9 @@ cli_list(int argc, char **argv, const char *cmd)
 		case 'h': home = optarg; break;
 		case 'c': chan = optarg; break;
 		case 'm':
-			max = strtoll(optarg, &end, 10);
-			if (*end != '\0' || max < 1 || max > 100000) {
-				fprintf(stderr, "parley %s: --max is 1..100000"
-				    "\n", cmd);
-				return CLI_USAGE;
-			}
+			if ((rc = cli_num(cmd, "--max", optarg, 1,
+			    CTL_LIST_MAX, &max)) != CLI_OK)
+				return rc;
 			break;
 		case 'j': json = 1; break;
 		case 'H':

@@ -21,6 +21,7 @@
 #define CTL_PROTOCOL_VERSION 2	/* bump with any change to docs/control.md */
 #define CTL_REQUEST_MAX 65536	/* bytes per request line */
 #define CTL_BODY_MAX (1u << 20)	/* bytes of a raw body: ENVELOPE_BODY_MAX */
+#define CTL_LIST_MAX 100000	/* inbox, log: the most "max" may ask */
 #define CTL_BODY_FIELD "body_bytes"	/* a request's raw body length */
 #define CTL_RESPONSE_MAX (4u << 20)
 #define CTL_MAX_CLIENTS 64
@@ -166,8 +167,9 @@ ctl_command_fn ctl_cmd_send, ctl_cmd_inbox, ctl_cmd_show, ctl_cmd_log,
     ctl_cmd_msg_inject, ctl_cmd_store_fail;
 /*
  * A send's text: the "text" string of req or the raw body in who, not
- * both, of 1..ENVELOPE_BODY_MAX bytes (its UTF-8 is checked where it is
- * stored). *text is borrowed from req or who. 0, or ERR_USAGE with err.
+ * both, of 1..ENVELOPE_BODY_MAX bytes, UTF-8 without NUL (the check the
+ * store makes, made before the text is submitted). *text is borrowed
+ * from req or who. 0, or ERR_USAGE with err.
  */
 int ctl_send_text(const struct ctl_peer *who, json_t *req,
     const uint8_t **text, size_t *len, char *err, size_t errcap) WUR;

@@ -5,11 +5,12 @@
  */
 #include "ctl/ctl.h"
 
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/hex.h"
+#include "base/num.h"
 #include "store/store.h"
 
 #define FIND_SCAN_MAX 1000000	/* rows looked at for a prefix */
@@ -44,15 +45,13 @@ ctl_find_message(struct store *st, const char *s, struct store_msg *out,
     char *err, size_t errcap)
 {
 	struct find_ctx fc;
-	char *end;
 	long long q;
 	int r;
 
 	memset(&fc, 0, sizeof fc);
 	memset(out, 0, sizeof *out);
 	if (s[0] == 'q' && s[1] >= '0' && s[1] <= '9') {
-		q = strtoll(s + 1, &end, 10);
-		if (*end != '\0' || q <= 0)
+		if (num_parse(s + 1, 1, INT64_MAX, &q) != 0)
 			goto usage;
 		if ((r = store_get_local(st, q, out)) == ERR_NOT_FOUND)
 			snprintf(err, errcap, "no message \"%s\"", s);
@@ -80,7 +79,8 @@ ctl_find_message(struct store *st, const char *s, struct store_msg *out,
 	*out = fc.m;
 	return 0;
 usage:
-	snprintf(err, errcap, "\"id\" must be a local id (q123) or a message "
-	    "id or unique prefix of it (4..64 lower-case hex digits)");
+	snprintf(err, errcap, "\"id\" must be a local id (q and a whole number "
+	    "from 1, as q123) or a message id or unique prefix of it "
+	    "(4..64 lower-case hex digits)");
 	return ERR_USAGE;
 }

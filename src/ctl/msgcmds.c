@@ -17,7 +17,6 @@
 #include "store/people.h"
 
 #define LIST_DEFAULT 50
-#define LIST_MAX 100000
 #define FIRST_LINE_MAX 72
 
 static const char *
@@ -143,16 +142,28 @@ struct send_defer {
 	size_t i;
 	bool wait;
 	struct ctl_later *later;
+	int audit_r;			/* its audit entry failed: why */
 };
 
-static int send_result(const struct ctl_env *env, size_t i, int r,
-    int64_t qid, bool receipted, json_t **result, char *err, size_t errcap);
+/*
+ * Why the group commit being answered was rolled back, when a send's
+ * audit entry failed in it (send_audit): the other sends of the group are
+ * told that, not a failure of their own. One group's submissions all come
+ * before its commit, and its failed sends are all answered within it
+ * (delivery.h), so each submission clears the note.
+ */
+static struct {
+	int r;				/* 0: no audit entry failed */
+	char why[160];			/* the store's message */
+} group_audit;
+
 
 int
 ctl_send_text(const struct ctl_peer *who, json_t *req, const uint8_t **text,
     size_t *len, char *err, size_t errcap)
 {
 	json_t *t = json_object_get(req, "text");
+	int r;
 
 	if (t != NULL && who->body != NULL) {
 		snprintf(err, errcap, "the text comes as \"text\" or as a raw "
@@ -175,6 +186,13 @@ ctl_send_text(const struct ctl_peer *who, json_t *req, const uint8_t **text,
 		snprintf(err, errcap, "the text must be 1..%u bytes (%s has "
 		    "%zu)", ENVELOPE_BODY_MAX, who->body ? "the raw body" :
 		    "\"text\"", *len);
+		return ERR_USAGE;
+	}
+	/* checked here, before the group commit: a refusal that comes back
+	 * from the store is then never the text's (send_result) */
+	if ((r = envelope_body_check_kind(ENVELOPE_TEXT, *text, *len)) != 0) {
+		snprintf(err, errcap, "text refused: %s (it must be UTF-8 "
+		    "without NUL)", err_str(r));
 		return ERR_USAGE;
 	}
 	return 0;
@@ -240,6 +258,7 @@ ctl_cmd_send(const struct ctl_env *env, const struct ctl_peer *who,
 		sd->req = json_incref(req);
 		sd->i = i;
 		sd->wait = json_is_true(wait);
+		group_audit.r = 0;
 		r = delivery_submit(env->delivery, i, p, m, ENVELOPE_TEXT,
 		    text, len, sd->wait,
 		    send_audit, send_done, sd);
@@ -273,52 +292,63 @@ send_ok_text(const struct ctl_env *env, size_t i, int64_t qid,
 	    "receipted" : "queued");
 }
 
-/* The answer to send: the message's local id, or why it was refused. */
-static int
-send_result(const struct ctl_env *env, size_t i, int r, int64_t qid,
-    bool receipted, json_t **result, char *err, size_t errcap)
+/* The store's message after a failure r, where it is the store's own
+ * (an SQLite error it mapped); "" for the other codes. */
+static const char *
+store_why(const struct ctl_env *env, int r)
 {
-	char text[SEND_OK_MAX];
+	return r == ERR_INVALID || r == ERR_TOO_BIG || r == ERR_IO ||
+	    r == ERR_FULL ? store_errmsg(delivery_store(env->delivery)) : "";
+}
+
+/* Why send sd was not stored (r, nonzero: delivery_done_fn's code); the
+ * code to answer with. Its text was checked before it was submitted
+ * (ctl_send_text), so a refusal here (ERR_INVALID: a constraint of the
+ * store failed) is the store's, not the text's. */
+static int
+send_result(const struct send_defer *sd, int r, char *err, size_t errcap)
+{
+	const struct ctl_env *env = sd->env;
+	const char *peer = delivery_channel_peer(env->delivery, sd->i);
 
 	if (r == ERR_AGAIN) {
 		snprintf(err, errcap, "busy: too many messages waiting to be "
 		    "stored or receipted; try again");
-		return r;
-	}
-	if (r == ERR_FULL) {
+	} else if (r == ERR_FULL) {
 		snprintf(err, errcap, "store full: %s (nothing was stored)",
 		    store_errmsg(delivery_store(env->delivery)));
-		return r;
-	}
-	if (r == ERR_DOUBT) {
+	} else if (r == ERR_DOUBT) {
 		snprintf(err, errcap, "outcome unknown: the message was sent "
 		    "to %s just before this node's store failed (%s); it is "
 		    "kept and stored at its place in the chain once the store "
 		    "works (after a restart, from %s if it holds it): check "
-		    "`parley log` before sending it again",
-		    delivery_channel_peer(env->delivery, i),
-		    store_errmsg(delivery_store(env->delivery)),
-		    delivery_channel_peer(env->delivery, i));
-		return r;
-	}
-	if (r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG) {
-		snprintf(err, errcap, "text refused: %s (it must be UTF-8 "
-		    "without NUL)", err_str(r));
-		return ERR_USAGE;
-	}
-	if (r != 0) {
+		    "`parley log` before sending it again", peer,
+		    store_errmsg(delivery_store(env->delivery)), peer);
+	} else if (sd->audit_r != 0) {
+		snprintf(err, errcap, "not stored: the audit log cannot record "
+		    "this send (%s%s%s), and no send is stored without its "
+		    "entry; the sends committed with it were rolled back too",
+		    err_str(sd->audit_r), group_audit.why[0] ? ": " : "",
+		    group_audit.why);
+	} else if (group_audit.r != 0) {
+		snprintf(err, errcap, "not stored: it was committed together "
+		    "with another send whose audit entry could not be written "
+		    "(%s%s%s), and that commit was rolled back whole; send it "
+		    "again", err_str(group_audit.r), group_audit.why[0] ?
+		    ": " : "", group_audit.why);
+	} else if (r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG) {
+		snprintf(err, errcap, "not stored: the store refused it "
+		    "(%s%s%s)", err_str(r), store_why(env, r)[0] ? ": " : "",
+		    store_why(env, r));
+	} else
 		snprintf(err, errcap, "cannot queue: %s", err_str(r));
-		return r;
-	}
-	send_ok_text(env, i, qid, receipted, text, sizeof text);
-	*result = json_loads(text, 0, NULL);
-	return *result ? 0 : ERR_NOMEM;
+	return r;
 }
 
 /* Inside the group's transaction: the audit log's entry for this send
  * commits with the message (ctl_people_after leaves a deferred send to
  * this); if it cannot be written, the group is rolled back (no send
- * without its entry). */
+ * without its entry), and the note of why is kept for the answers. */
 static int
 send_audit(void *arg, int64_t qid)
 {
@@ -329,9 +359,17 @@ send_audit(void *arg, int64_t qid)
 
 	snprintf(local, sizeof local, "q%lld", (long long)qid);
 	if ((res = json_pack("{s:s}", "local_id", local)) == NULL)
-		return ERR_NOMEM;
-	r = ctl_people_after(sd->env, &sd->who, "send", sd->req, res, 0);
-	json_decref(res);
+		r = ERR_NOMEM;
+	else {
+		r = ctl_people_after(sd->env, &sd->who, "send", sd->req, res,
+		    0);
+		json_decref(res);
+	}
+	if ((sd->audit_r = r) != 0) {
+		group_audit.r = r;
+		snprintf(group_audit.why, sizeof group_audit.why, "%s",
+		    store_why(sd->env, r));
+	}
 	return r;
 }
 
@@ -340,7 +378,6 @@ static void
 send_done(void *arg, int r, int64_t qid)
 {
 	struct send_defer *sd = arg;
-	json_t *result = NULL;
 	char err[512] = "";
 
 	if (r == ERR_CLOSED && qid > 0) {
@@ -358,9 +395,8 @@ send_done(void *arg, int r, int64_t qid)
 		if (r == ERR_DOUBT)	/* logged if it fails */
 			(void)ctl_people_after(sd->env, &sd->who, "send",
 			    sd->req, NULL, r);
-		r = send_result(sd->env, sd->i, r, qid, sd->wait, &result,
-		    err, sizeof err);
-		ctl_answer(sd->later, r, result, err);
+		r = send_result(sd, r, err, sizeof err);
+		ctl_answer(sd->later, r, NULL, err);
 	}
 	json_decref(sd->req);
 	free(sd);
@@ -395,8 +431,9 @@ list(const struct ctl_env *env, json_t *req, enum store_dir dir,
 	if (env->delivery == NULL)
 		return no_engine(err, errcap);
 	if (mx && (!json_is_integer(mx) || (max = json_integer_value(mx)) <
-	    1 || max > LIST_MAX)) {
-		snprintf(err, errcap, "\"max\" must be 1..%d", LIST_MAX);
+	    1 || max > CTL_LIST_MAX)) {
+		snprintf(err, errcap, "\"max\" must be an integer from 1 "
+		    "to %d", CTL_LIST_MAX);
 		return ERR_USAGE;
 	}
 	if (json_object_get(req, "channel")) {

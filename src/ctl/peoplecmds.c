@@ -7,6 +7,7 @@
  */
 #include "ctl/ctl.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/num.h"
 #include "ctl/roles.h"
 #include "msg/ack.h"
 #include "msg/alert.h"
@@ -307,14 +309,14 @@ ctl_cmd_send_held(const struct ctl_env *env, const struct ctl_peer *who,
 
 	if ((r = ctl_send_text(who, req, &text, &len, err, errcap)) != 0)
 		return r;
-	if (envelope_body_check_kind(ENVELOPE_TEXT, text, len) != 0 ||
-	    (prec && (!json_is_string(prec) || envelope_precedence_parse(
+	if ((prec && (!json_is_string(prec) || envelope_precedence_parse(
 	    json_string_value(prec), &p) != 0)) || (mark &&
 	    (!json_is_string(mark) || envelope_marking_parse(
 	    json_string_value(mark), &m) != 0)) || (to && !json_is_string(to))) {
-		snprintf(err, errcap, "want \"text\" (UTF-8, 1..%u bytes), "
-		    "optional \"to\", \"precedence\", \"marking\"",
-		    ENVELOPE_BODY_MAX);
+		snprintf(err, errcap, "\"to\", \"precedence\" and \"marking\" "
+		    "are optional strings: a peer, flash, immediate, priority "
+		    "or routine, and private, contact-releasable or "
+		    "releasable");
 		return ERR_USAGE;
 	}
 	if ((r = delivery_find(env->delivery, to ? json_string_value(to) :
@@ -436,7 +438,6 @@ ctl_cmd_approve(const struct ctl_env *env, const struct ctl_peer *who,
 	char nb[64], local[32], detail[256];
 	const char *s;
 	long long hid = 0;
-	char *end = NULL;
 	size_t i;
 	int64_t qid;
 	int r;
@@ -444,12 +445,9 @@ ctl_cmd_approve(const struct ctl_env *env, const struct ctl_peer *who,
 	if (env->delivery == NULL)
 		return no_store(err, errcap);
 	s = json_is_string(idv) ? json_string_value(idv) : "";
-	if (*s == 'h')
-		s++;
-	if (*s >= '0' && *s <= '9')
-		hid = strtoll(s, &end, 10);
-	if (hid <= 0 || end == NULL || *end != '\0') {
-		snprintf(err, errcap, "\"id\" must name a held message (h12)");
+	if (num_parse(*s == 'h' ? s + 1 : s, 1, INT64_MAX, &hid) != 0) {
+		snprintf(err, errcap, "\"id\" must name a held message: h "
+		    "and a whole number from 1 (h12)");
 		return ERR_USAGE;
 	}
 	if ((r = store_held_get(delivery_store(env->delivery), hid, held_row,
@@ -564,11 +562,16 @@ ctl_cmd_alert_clear(const struct ctl_env *env, const struct ctl_peer *who,
 
 	if (env->delivery == NULL)
 		return no_store(err, errcap);
-	if (!json_is_integer(idv) || json_integer_value(idv) <= 0 || (nv &&
-	    (!json_is_string(nv) || json_string_length(nv) > STORE_NOTE_MAX ||
-	    strlen(json_string_value(nv)) != json_string_length(nv)))) {
-		snprintf(err, errcap, "want \"id\" (an alert number) and an "
-		    "optional \"note\" of at most %d bytes", STORE_NOTE_MAX);
+	if (!json_is_integer(idv) || json_integer_value(idv) <= 0) {
+		snprintf(err, errcap, "\"id\" must be an alert number: an "
+		    "integer from 1 (not a string or a fraction)");
+		return ERR_USAGE;
+	}
+	if (nv && (!json_is_string(nv) || json_string_length(nv) >
+	    STORE_NOTE_MAX || strlen(json_string_value(nv)) !=
+	    json_string_length(nv))) {
+		snprintf(err, errcap, "\"note\" must be a string of at most "
+		    "%d bytes, without NUL", STORE_NOTE_MAX);
 		return ERR_USAGE;
 	}
 	note = nv ? json_string_value(nv) : "";

@@ -187,26 +187,39 @@ expect draft_unequal_paths 2 "counts must match" "$P" channel draft --home "$N" 
 expect draft_bad_port 2 "'127.0.0.1:70000' is not HOST:PORT" "$P" channel draft \
     --home "$N" --peer "$T/south.id" --paths 127.0.0.1:70000 \
     --peer-paths 127.0.0.1:3 --out "$T/bad2"
-expect draft_bad_heartbeat 2 "bad --heartbeat" "$P" channel draft --home "$N" \
+expect draft_bad_heartbeat 2 '^parley channel draft: --heartbeat: "0" is not a whole number from 1 to 3600$' "$P" channel draft --home "$N" \
     --peer "$T/south.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
     --heartbeat 0 --out "$T/bad3"
 expect draft_bad_deadline 2 "bad --deadline" "$P" channel draft --home "$N" \
     --peer "$T/south.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
     --deadline flash=0 --out "$T/bad4"
-expect draft_days_plus 2 "bad --days" "$P" channel draft --home "$N" \
+expect draft_days_plus 2 '^parley channel draft: --days: "\+5" is not a whole number from 1 to 36500$' "$P" channel draft --home "$N" \
     --peer "$T/south.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
     --days +5 --out "$T/bad6"
-expect draft_days_space 2 "bad --days" "$P" channel draft --home "$N" \
+expect draft_days_space 2 '^parley channel draft: --days: " 5" is not a whole number from 1 to 36500$' "$P" channel draft --home "$N" \
     --peer "$T/south.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
     --days " 5" --out "$T/bad7"
-expect draft_heartbeat_huge 2 "bad --heartbeat" "$P" channel draft \
+expect draft_heartbeat_huge 2 '^parley channel draft: --heartbeat: "99999999999999999999" is not a whole number from 1 to 3600$' "$P" channel draft \
     --home "$N" --peer "$T/south.id" --paths 127.0.0.1:1 \
     --peer-paths 127.0.0.1:3 --heartbeat 99999999999999999999 \
     --out "$T/bad8"
+# every number of a draft: the whole string, base 10, in its range
+expect draft_days_trailing 2 '^parley channel draft: --days: "12x" is not a whole number from 1 to 36500$' \
+    "$P" channel draft --home "$N" --peer "$T/south.id" --paths 127.0.0.1:1 \
+    --peer-paths 127.0.0.1:3 --days 12x --out "$T/bad9"
+expect draft_days_empty 2 '^parley channel draft: --days: "" is not a whole number from 1 to 36500$' \
+    "$P" channel draft --home "$N" --peer "$T/south.id" --paths 127.0.0.1:1 \
+    --peer-paths 127.0.0.1:3 --days "" --out "$T/bad10"
+expect draft_start_days_range 2 '^parley channel draft: --start-days: "-36501" is not a whole number from -36500 to 36500$' \
+    "$P" channel draft --home "$N" --peer "$T/south.id" --paths 127.0.0.1:1 \
+    --peer-paths 127.0.0.1:3 --start-days -36501 --out "$T/bad11"
+expect draft_test_interval_hex 2 '^parley channel draft: --test-interval: "0x10" is not a whole number from 1 to 604800$' \
+    "$P" channel draft --home "$N" --peer "$T/south.id" --paths 127.0.0.1:1 \
+    --peer-paths 127.0.0.1:3 --test-interval 0x10 --out "$T/bad12"
 expect draft_self_as_peer 2 "needs two parties" "$P" channel draft --home "$N" \
     --peer "$T/north.id" --paths 127.0.0.1:1 --peer-paths 127.0.0.1:3 \
     --out "$T/bad5"
-for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8; do
+for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8 bad9 bad10 bad11 bad12; do
 	check "bad_draft_wrote_nothing_$f" [ ! -e "$T/$f" ]
 done
 expect channel_no_sub 2 "usage: parley channel" "$P" channel

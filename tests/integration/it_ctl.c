@@ -16,6 +16,7 @@
  * order (a refused request's body skipped, not run); a bad length answered
  * and the connection closed; "text" with a raw body, invalid UTF-8, an
  * empty body refused; a held send; the largest body; `parley send`.
+ * Numbers in command lines and requests: whole, in range, or refused.
  *
  * A node home with no channel, then two; ports 127.0.0.1, 29000-29999
  * (a free block of two, ports.h). Kills only its own children; removes
@@ -891,6 +892,84 @@ test_raw_refused(void)
 	CHECK_INT(stored(), before);
 }
 
+/* Line (a request) is refused as ERR_USAGE with exactly the error want. */
+static void
+refused_with(int fd, const char *line, const char *want)
+{
+	char resp[1024];
+	json_t *j;
+
+	CHECK_INT(ask(fd, line, resp, sizeof resp), ERR_USAGE);
+	j = json_loads(resp, 0, NULL);
+	CHECK_STR(j ? json_string_value(json_object_get(j, "error")) : NULL,
+	    want);
+	json_decref(j);
+}
+
+/*
+ * Numbers are whole strings in range, or refused, naming what is wrong:
+ * `parley log` and `parley inbox --max` (exit 2, nothing asked of the
+ * daemon); a request's "max" that is not an integer of 1..100000 (a
+ * string, a fraction, out of range); a local id "q..." or held id "h..."
+ * past what a number holds is not read as the largest one; an alert's
+ * "id" that is not an integer from 1.
+ */
+static void
+test_numbers_strict(void)
+{
+	static const char *bad[] = { "12x", "", " 5", "+5", "0", "-1",
+	    "100001", "99999999999999999999", "0x10" };
+	static const char *max_bad[] = { "\"5\"", "5.0", "0", "100001",
+	    "true" };
+	static const char *alert_bad[] = { "\"1\"", "1.0", "0", "-3" };
+	static const char want_max[] = "\"max\" must be an integer from 1 "
+	    "to 100000";
+	char cmd[1400], line[256], want[200], got[512];
+	size_t n;
+	FILE *p;
+	int fd;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *c = i % 2 ? "inbox" : "log";
+		snprintf(cmd, sizeof cmd, "%s/parley %s --home %s --max '%s' "
+		    "2>&1", build, c, home, bad[i]);
+		CHECK((p = popen(cmd, "r")) != NULL);
+		if (p == NULL)
+			continue;
+		n = fread(got, 1, sizeof got - 1, p);
+		got[n] = '\0';
+		CHECK_INT(WEXITSTATUS(pclose(p)), 2);
+		snprintf(want, sizeof want, "parley %s: --max: \"%s\" is not "
+		    "a whole number from 1 to 100000\n", c, bad[i]);
+		CHECK_STR(got, want);
+	}
+	CHECK((fd = connect_ctl()) >= 0);
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < sizeof max_bad / sizeof max_bad[0]; i++) {
+		snprintf(line, sizeof line, "{\"cmd\":\"log\",\"max\":%s}\n",
+		    max_bad[i]);
+		refused_with(fd, line, want_max);
+	}
+	refused_with(fd, "{\"cmd\":\"show\",\"id\":"
+	    "\"q99999999999999999999\"}\n", "\"id\" must be a local id (q "
+	    "and a whole number from 1, as q123) or a message id or unique "
+	    "prefix of it (4..64 lower-case hex digits)");
+	refused_with(fd, "{\"cmd\":\"approve\",\"id\":"
+	    "\"h99999999999999999999\"}\n", "\"id\" must name a held "
+	    "message: h and a whole number from 1 (h12)");
+	refused_with(fd, "{\"cmd\":\"approve\",\"id\":\"h+1\"}\n",
+	    "\"id\" must name a held message: h and a whole number from 1 "
+	    "(h12)");
+	for (size_t i = 0; i < sizeof alert_bad / sizeof alert_bad[0]; i++) {
+		snprintf(line, sizeof line, "{\"cmd\":\"alert-clear\",\"id\":"
+		    "%s}\n", alert_bad[i]);
+		refused_with(fd, line, "\"id\" must be an alert number: an "
+		    "integer from 1 (not a string or a fraction)");
+	}
+	close(fd);
+}
+
 /* A held send with a raw body holds the same text; a body of the
  * largest size, over the read-ahead and the line cap, is taken whole;
  * `parley send` sends a file over the old 64 KiB line limit. */
@@ -1069,8 +1148,10 @@ test_no_answer_is_doubt(void)
  * An action whose audit entry cannot be written is not taken: with the
  * store refusing audit rows (a trigger of ours, as a full store would
  * refuse the row), a held send, an approval and a send are each refused
- * and store nothing; once the audit log works again the approval goes
- * through.
+ * and store nothing; a send is told it was its audit entry (before, "text
+ * refused" and exit 2), and one committed with it that the entry's
+ * failure rolled back; a send whose own row the store refuses is told
+ * so, alone. Once the audit log works again the approval goes through.
  */
 static void
 test_unaudited_refused(void)
@@ -1106,21 +1187,69 @@ test_unaudited_refused(void)
 	CHECK(code_of(a, err, sizeof err) < 0);
 	CHECK_CONTAINS(err, "audit log");
 	json_decref(a);
-	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"plain\"}\n");
+	/* a send is told what failed: its audit entry, not its text; two
+	 * sends in one write share a group commit: the second is told the
+	 * first's entry failed and rolled the group back */
+	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"plain\"}\n"
+	    "{" SEND_ISLE ",\"text\":\"plain too\"}\n");
 	CHECK(put(fd, line, strlen(line)) == 0);
 	a = answer(fd);
-	CHECK(code_of(a, err, sizeof err) < 0);
+	CHECK_INT(code_of(a, err, sizeof err), ERR_INVALID);
+	CHECK_STR(err, "not stored: the audit log cannot record this send "
+	    "(invalid value: no audit), and no send is stored without its "
+	    "entry; the sends committed with it were rolled back too");
 	json_decref(a);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), ERR_INVALID);
+	CHECK_STR(err, "not stored: it was committed together with another "
+	    "send whose audit entry could not be written (invalid value: no "
+	    "audit), and that commit was rolled back whole; send it again");
+	json_decref(a);
+	{	/* parley send: exit 1 (failed), not 2 (bad usage) */
+		char cmd[1400], got[1024];
+		size_t n;
+		FILE *p;
+
+		snprintf(cmd, sizeof cmd, "%s/parley send --home %s --to isle "
+		    "'plain' 2>&1", build, home);
+		CHECK((p = popen(cmd, "r")) != NULL);
+		if (p != NULL) {
+			n = fread(got, 1, sizeof got - 1, p);
+			got[n] = '\0';
+			CHECK_INT(WEXITSTATUS(pclose(p)), 1);
+			CHECK_CONTAINS(got, "the audit log cannot record this "
+			    "send (invalid value: no audit)");
+		}
+	}
 	CHECK_INT(stored(), msgs);
 	CHECK_INT(held_count(), held);
 	CHECK_INT(store_sql("DROP TRIGGER test_no_audit;"), SQLITE_OK);
+	/* the store refusing one send's own row (a trigger again): that send
+	 * is told the store refused it, not its text; the other send of its
+	 * group is stored */
+	CHECK_INT(store_sql("CREATE TRIGGER test_no_row BEFORE INSERT ON "
+	    "message WHEN NEW.body = CAST('refuse this' AS BLOB) BEGIN "
+	    "SELECT RAISE(ABORT, 'no row'); END;"), SQLITE_OK);
+	snprintf(line, sizeof line, "{" SEND_ISLE ",\"text\":\"refuse this"
+	    "\"}\n{" SEND_ISLE ",\"text\":\"take this\"}\n");
+	CHECK(put(fd, line, strlen(line)) == 0);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), ERR_INVALID);
+	CHECK_STR(err, "not stored: the store refused it (invalid value: no "
+	    "row)");
+	json_decref(a);
+	a = answer(fd);
+	CHECK_INT(code_of(a, err, sizeof err), 0);
+	json_decref(a);
+	CHECK_INT(stored(), msgs + 1);
+	CHECK_INT(store_sql("DROP TRIGGER test_no_row;"), SQLITE_OK);
 	snprintf(line, sizeof line, "{\"cmd\":\"approve\",\"id\":\"%s\"}\n",
 	    h);
 	CHECK(put(fd, line, strlen(line)) == 0);
 	a = answer(fd);
 	CHECK_INT(code_of(a, err, sizeof err), 0);
 	json_decref(a);
-	CHECK_INT(stored(), msgs + 1);
+	CHECK_INT(stored(), msgs + 2);
 	close(fd);
 	stop(&pid);
 }
@@ -1253,6 +1382,7 @@ main(void)
 	RUN(test_raw_pipelined);
 	RUN(test_raw_bad_length);
 	RUN(test_raw_refused);
+	RUN(test_numbers_strict);
 	RUN(test_raw_held_and_large);
 	RUN(test_held_answers_capped);
 	RUN(test_no_answer_is_doubt);

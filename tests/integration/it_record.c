@@ -330,6 +330,34 @@ test_alarm_stored(void)
 	store_close(s);
 }
 
+/* `parley alert clear` with an ID that is not wholly a number from 1 is
+ * refused (exit 2) with a message naming it, and clears nothing: not the
+ * alarm's alert whose number it starts with or ends in. */
+static void
+alert_clear_bad_ids(void)
+{
+	char id[4][32], want[160];
+	const char *ids[] = { id[0], id[1], id[2], id[3], "",
+	    "99999999999999999999", "0", "-1" };
+
+	snprintf(id[0], sizeof id[0], "%lldx", (long long)alarm_n);
+	snprintf(id[1], sizeof id[1], " %lld", (long long)alarm_n);
+	snprintf(id[2], sizeof id[2], "+%lld", (long long)alarm_n);
+	snprintf(id[3], sizeof id[3], "%lld.0", (long long)alarm_n);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		CHECK_INT(sh("%s/parley alert clear --home %s/north -- '%s' "
+		    "'not this'", build, tmpdir, ids[i]), 2);
+		snprintf(want, sizeof want, "parley alert clear: ID: \"%s\" "
+		    "is not a whole number of at least 1\n", ids[i]);
+		CHECK_STR(out, want);
+	}
+	CHECK_INT(sh("%s/parley status --home %s/north --json", build,
+	    tmpdir), 0);
+	CHECK_CONTAINS(out, "\"alerts_open\": 1");
+	CHECK_INT(sh("%s/parley alerts --home %s/north", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "first differs at seq 3 (test)");
+}
+
 /* After the restart, status still names the alarm and counts the alert
  * until an operator clears it; the other side has none. */
 static void
@@ -347,6 +375,7 @@ test_alarm_kept(void)
 	    tmpdir), 0);
 	CHECK_CONTAINS(out, "\"alerts_open\": 0");
 	CHECK_CONTAINS(out, "\"alarm\": null");
+	alert_clear_bad_ids();
 	CHECK_INT(sh("%s/parley alert clear --home %s/north %lld 'seen, "
 	    "test'", build, tmpdir, (long long)alarm_n), 0);
 	CHECK_INT(sh("%s/parley status --home %s/north --json", build,

@@ -1,5 +1,6 @@
-/* test_base.c: hex, wire (deterministic CBOR subset), context hashes,
- * files (atomic no-replace writes, private reads, FIFOs). */
+/* test_base.c: hex, whole numbers from text, wire (deterministic CBOR
+ * subset), context hashes, files (atomic no-replace writes, private reads,
+ * FIFOs). */
 #include <dirent.h>
 #include <signal.h>
 #include <sodium.h>
@@ -13,6 +14,7 @@
 #include "../harness.h"
 #include "base/file.h"
 #include "base/hex.h"
+#include "base/num.h"
 #include "base/period.h"
 #include "base/text.h"
 #include "base/wire.h"
@@ -31,6 +33,39 @@ test_hex_round_trip(void)
 	CHECK_INT(hex_decode(out, 4, "007f80f"), ERR_PARSE);
 	CHECK_INT(hex_decode(out, 4, "007f80fg"), ERR_PARSE);
 	CHECK_INT(hex_decode(out, 3, "007f80ff"), ERR_PARSE);
+}
+
+/* A whole number is the whole string, base 10, in range: anything strtoll
+ * would take in part, skip, clamp or wrap is refused and *v untouched. */
+static void
+test_num_parse(void)
+{
+	static const char *bad[] = { "", "12x", "x12", " 5", "5 ", "+5",
+	    "-", "--5", "0x10", "1e3", "5.0", "9223372036854775808",
+	    "99999999999999999999", "-9223372036854775809", "0", "101",
+	    "-1" };
+	long long v = 0;
+
+	CHECK_INT(num_parse("1", 1, 100, &v), 0);
+	CHECK(v == 1);
+	CHECK_INT(num_parse("100", 1, 100, &v), 0);
+	CHECK(v == 100);
+	CHECK_INT(num_parse("007", 1, 100, &v), 0);
+	CHECK(v == 7);
+	CHECK_INT(num_parse("-36500", -36500, 36500, &v), 0);
+	CHECK(v == -36500);
+	CHECK_INT(num_parse("9223372036854775807", 1, INT64_MAX, &v), 0);
+	CHECK(v == INT64_MAX);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = 42;
+		if (num_parse(bad[i], 1, 100, &v) != ERR_INVALID || v != 42) {
+			printf("  \"%s\" taken as %lld\n", bad[i], v);
+			CHECK(false);
+		}
+	}
+	CHECK_INT(num_parse("9223372036854775808", 1, INT64_MAX, &v),
+	    ERR_INVALID);
+	CHECK_INT(num_parse(NULL, 1, 100, &v), ERR_INVALID);
 }
 
 static void
@@ -394,6 +429,7 @@ main(void)
 	if (sodium_init() < 0)
 		return 1;
 	RUN(test_hex_round_trip);
+	RUN(test_num_parse);
 	RUN(test_text_print);
 	RUN(test_text_print_line);
 	RUN(test_period_due);
