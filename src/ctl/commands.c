@@ -15,7 +15,7 @@ static json_t *
 path_json(const struct link_path_status *p)
 {
 	json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I, s:b, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I}",
+	    "s:I, s:I, s:I, s:I, s:I}",
 	    "index", (json_int_t)p->index, "local", p->local, "peer", p->peer,
 	    "up", p->up, "since_ms", (json_int_t)p->since_ms,
 	    "we_initiated", p->we_initiated,
@@ -23,6 +23,8 @@ path_json(const struct link_path_status *p)
 	    "records_rx", (json_int_t)p->records_rx,
 	    "rekeys", (json_int_t)p->rekeys,
 	    "handshakes", (json_int_t)p->handshakes,
+	    "init_dh", (json_int_t)p->init_dh,
+	    "init_refused_no_dh", (json_int_t)p->init_refused_no_dh,
 	    "test_rx", (json_int_t)p->test_rx,
 	    "test_gaps", (json_int_t)p->test_gaps);
 

@@ -9,12 +9,15 @@
  *     most the one frame size its state allows: it never buffers more than
  *     LINK_INIT_LEN bytes, whatever the peer sends.
  *  2. A listener answers nothing until an initiation has passed its header
- *     check, the channel lookup, mac1 (before any DH), the Noise read, the
- *     peer key check and the timestamp check. Any failure closes silently
- *     with one log line.
+ *     check, the channel lookup, mac1 (before any DH), the replay checks
+ *     (replay.c: seen before, the source's budget; before any DH), the
+ *     Noise read, the peer key check and the timestamp check. Any failure
+ *     closes silently with one log line.
  *  3. A pending handshake has an absolute deadline (handshake_timeout_ms),
  *     counted from the start of the dial or the accept.
- *  4. Only the session's initiator starts a rekey; one at a time. A rekey
+ *  4. Only the session's initiator starts a rekey; one at a time; none
+ *     sooner than LINK_REKEY_MIN_MS after the keys (the responder ends a
+ *     session whose rekey comes sooner than LINK_REKEY_REFUSE_MS). A rekey
  *     has no deadline of its own: keys used past the guard's limits end
  *     the session, at either side (heartbeat()).
  *  5. A connection is freed only by its own event handlers (or by the
@@ -99,6 +102,8 @@ link_conn_free(struct link_conn *c)
 		event_free(c->hb);
 	if (c->silence)
 		event_free(c->silence);
+	if (c->rekey_wait)
+		event_free(c->rekey_wait);
 	if (c->out)
 		evbuffer_free(c->out);
 	if (c->hs) {
@@ -186,13 +191,32 @@ flush(struct link_conn *c)
 }
 
 /*
+ * A write failed (flush): c is ended by its handlers, not here (no
+ * callback from here, and the frame is queued, as under a hold): the
+ * write handler tries again and, failing, ends it, even when the read
+ * handler sees only EAGAIN (ENOBUFS).
+ */
+static void
+write_failed(struct link_conn *c)
+{
+	if (c->wev == NULL)
+		c->wev = event_new(c->link->base, c->fd, EV_WRITE | EV_PERSIST,
+		    on_write, c);
+	if (c->wev != NULL)
+		event_active(c->wev, EV_WRITE, 0);
+	event_active(c->rev, EV_READ, 0);
+}
+
+/*
  * Queues one frame (length header added here) and tries to send it, unless
  * the link holds sends (link_hold): then link_flush, or the end of the
  * loop's turn, writes it with the rest. A handshake frame (hs) is written
  * at once (a hold never delays a handshake), and passes the out_max cap: a
  * full queue must not end the session at its next rekey; there is at most
  * one such frame pending (on_init_frame ends a session whose initiator
- * sends a rekey before our last response was written).
+ * sends a rekey before our last response was written). A frame queued is
+ * not refused when the write fails: c ends through its handlers
+ * (write_failed), as after link_flush; ERR_FULL, ERR_NOMEM, ERR_TOO_BIG.
  */
 static int
 send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
@@ -218,7 +242,9 @@ send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
 		return 0;
 	}
 	c->held = false;
-	return flush(c);
+	if ((r = flush(c)) != 0)
+		write_failed(c);
+	return 0;
 }
 
 void
@@ -227,17 +253,8 @@ link_conn_flush(struct link_conn *c)
 	if (!c->held)
 		return;
 	c->held = false;
-	if (c->state != CONN_DEAD && c->out != NULL && flush(c) != 0) {
-		/* Ended by the handlers, not here (no callback from here):
-		 * the write handler tries again and, failing, ends it, even
-		 * when the read handler sees only EAGAIN (ENOBUFS). */
-		if (c->wev == NULL)
-			c->wev = event_new(c->link->base, c->fd, EV_WRITE |
-			    EV_PERSIST, on_write, c);
-		if (c->wev != NULL)
-			event_active(c->wev, EV_WRITE, 0);
-		event_active(c->rev, EV_READ, 0);
-	}
+	if (c->state != CONN_DEAD && c->out != NULL && flush(c) != 0)
+		write_failed(c);
 }
 
 int
@@ -386,6 +403,41 @@ become_up(struct link_conn *c, struct noise_cipher *send,
 }
 
 /*
+ * After mac1, before any Diffie-Hellman (replay.c, docs/link.md 3.3): an
+ * initiation read with DH before on this path is refused at once, and so
+ * is one from a source that spent its budget of initiations refused after
+ * DH. Otherwise it is noted as read and 0 returned: the caller does DH.
+ */
+static int
+dh_allowed(struct link_conn *c, struct link_path *p, const uint8_t *msg,
+    size_t len, const char *idhex)
+{
+	uint8_t d[LINK_REPLAY_DIGEST_LEN];
+
+	link_init_digest(d, msg, len);
+	if (link_replay_seen(p, d)) {
+		p->init_refused_no_dh++;
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "replayed initiation (seen before) on channel %s path %u",
+		    c->peer, idhex, p->index);
+		return ERR_REPLAY;
+	}
+	if (!link_dh_budget_ok(c->link, c->src, link_now_ms())) {
+		p->init_refused_no_dh++;
+		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
+		    "too many initiations from %s refused after "
+		    "Diffie-Hellman (at most %d, then one every %u ms) on "
+		    "channel %s path %u", c->peer, c->src,
+		    LINK_DH_REFUSED_BURST, LINK_DH_REFUSED_MS, idhex,
+		    p->index);
+		return ERR_FULL;
+	}
+	p->init_dh++;
+	link_replay_note(p, d);
+	return 0;
+}
+
+/*
  * The listener's checks on an initiation, cheapest first (invariant 2).
  * On success the response is queued and the keys are in send/recv.
  */
@@ -436,8 +488,11 @@ answer_init(struct link_conn *c, const uint8_t *msg, size_t len,
 		    "bad mac1 for channel %s", c->peer, idhex);
 		return r;
 	}
+	if ((r = dh_allowed(c, p, msg, len, idhex)) != 0)
+		return r;
 	link_hs_params(p, &hp);
 	if ((r = link_hs_read_init(&hs, &hp, msg, len, ts)) != 0) {
+		link_dh_budget_charge(l, c->src, link_now_ms());
 		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
 		    "%s on channel %s path %u", c->peer, r == ERR_FOREIGN ?
 		    "unknown static key" : "Noise decryption failed (wrong "
@@ -446,6 +501,7 @@ answer_init(struct link_conn *c, const uint8_t *msg, size_t len,
 	}
 	if (link_ts_cmp(ts, p->ts_accepted) <= 0) {
 		noise_handshake_fini(&hs);
+		link_dh_budget_charge(l, c->src, link_now_ms());
 		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
 		    "replayed initiation (timestamp not newer) on channel %s "
 		    "path %u", c->peer, idhex, path);
@@ -478,6 +534,7 @@ static void
 on_init_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 {
 	struct noise_cipher send, recv;
+	uint64_t now = link_now_ms();
 
 	/* One rekey at a time: the initiator cannot have read a response
 	 * we have not written yet. Otherwise each initiation would queue a
@@ -488,10 +545,23 @@ on_init_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 		    "response to the last one is not yet sent", c->peer);
 		return;
 	}
+	/* Not too often: each rekey costs us DH and a durable write. A
+	 * conforming initiator waits LINK_REKEY_MIN_MS after its keys
+	 * (installed after ours: keyed_ms is taken before the response is
+	 * sent); the protocol's constant, not a local setting. */
+	if (c->state == CONN_UP && now - c->tr->keyed_ms <
+	    LINK_REKEY_REFUSE_MS) {
+		link_conn_fail(c, LOG_LVL_WARN, "rekey from %s refused: %llu "
+		    "ms after the last keys, under the protocol's minimum of "
+		    "%u ms (a rekey flood)", c->peer,
+		    (unsigned long long)(now - c->tr->keyed_ms),
+		    LINK_REKEY_REFUSE_MS);
+		return;
+	}
 	if (answer_init(c, msg, len, &send, &recv) != 0)
 		return;
 	if (c->state == CONN_UP) {
-		link_transport_rekey(c->tr, &send, &recv, link_now_ms());
+		link_transport_rekey(c->tr, &send, &recv, now);
 		c->path->rekeys++;
 		log_debug("channel %s path %u: rekeyed (as responder)",
 		    c->path->ch->idhex, c->path->index);
@@ -540,17 +610,43 @@ on_resp_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 	become_up(c, &send, &recv);
 }
 
+static void
+on_rekey_wait(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	link_conn_maybe_rekey(c);
+	finish(c);
+}
+
 void
 link_conn_maybe_rekey(struct link_conn *c)
 {
 	struct link_config *cfg = &c->link->cfg;
 	int r;
 
+	uint64_t now = link_now_ms();
+
 	if (c->state != CONN_UP || !c->tr->initiator || c->hs != NULL)
 		return;
-	if (!link_transport_rekey_due(c->tr, link_now_ms(), cfg->rekey_records,
+	if (!link_transport_rekey_due(c->tr, now, cfg->rekey_records,
 	    (uint64_t)cfg->rekey_seconds * 1000u))
 		return;
+	/* Due, but the responder refuses rekeys this soon (on_init_frame):
+	 * started by a timer at the minimum, not at the next tick. */
+	if (now - c->tr->keyed_ms < LINK_REKEY_MIN_MS) {
+		if (c->rekey_wait == NULL && (c->rekey_wait = evtimer_new(
+		    c->link->base, on_rekey_wait, c)) == NULL) {
+			link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
+			return;
+		}
+		if (!evtimer_pending(c->rekey_wait, NULL))
+			add_ms(c->rekey_wait, LINK_REKEY_MIN_MS -
+			    (now - c->tr->keyed_ms));
+		return;
+	}
 	if ((r = start_initiation(c)) != 0)
 		link_conn_fail(c, LOG_LVL_WARN, "rekey failed: %s",
 		    err_str(r));

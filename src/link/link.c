@@ -734,6 +734,8 @@ link_channel_status(const struct link *l, size_t i,
 		s->records_rx = p->records_rx;
 		s->rekeys = p->rekeys;
 		s->handshakes = p->handshakes;
+		s->init_dh = p->init_dh;
+		s->init_refused_no_dh = p->init_refused_no_dh;
 		s->test_rx = p->test_rx;
 		s->test_gaps = p->test_gaps;
 	}

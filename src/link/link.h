@@ -68,6 +68,11 @@ struct link_path_status {
 					   session may still replace this
 					   one (the duplicate rule) */
 	uint64_t records_tx, records_rx, rekeys, handshakes;
+	uint64_t init_dh;		/* initiations read with Diffie-Hellman
+					   (past mac1), as listener */
+	uint64_t init_refused_no_dh;	/* past mac1, refused before any DH:
+					   seen before, or the source over
+					   its budget (docs/link.md 3.3) */
 	uint64_t test_rx, test_gaps;
 };
 
@@ -115,7 +120,11 @@ void link_free(struct link *l);
 /*
  * Queues one record on a path's session. ERR_CLOSED when the path is down,
  * ERR_NOT_FOUND for an unknown channel or path, ERR_FULL when the session's
- * output queue is over its cap, ERR_TOO_BIG over LINK_RECORD_MAX.
+ * output queue is over its cap, ERR_TOO_BIG over LINK_RECORD_MAX,
+ * ERR_INVALID for a link record type (below LINK_REC_UPPER_MIN), ERR_NOMEM.
+ * 0 means queued, not delivered: when writing it to the socket fails, the
+ * record stays queued and the session ends through its handlers (path
+ * down, as after link_flush), never with an error here.
  */
 int link_send(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
     unsigned path, uint8_t type, const uint8_t *body, size_t len) WUR;

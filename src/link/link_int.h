@@ -23,6 +23,22 @@
 
 struct link_conn;
 struct link_channel;
+
+/* replay.c (docs/link.md 3.3 and 6): per path, a ring of the digests of
+ * the last LINK_REPLAY_SLOTS initiations read with Diffie-Hellman; per
+ * source, a budget of initiations refused after Diffie-Hellman (a burst,
+ * then one per interval), for LINK_DH_SOURCES sources. Protocol-visible
+ * numbers: change them with the page. */
+#define LINK_REPLAY_SLOTS 32
+#define LINK_REPLAY_DIGEST_LEN 16
+#define LINK_DH_SOURCES 256
+#define LINK_DH_REFUSED_BURST 8
+#define LINK_DH_REFUSED_MS 1000u
+
+struct link_dh_source {
+	char src[48];			/* link_source_key; "" free */
+	uint64_t due_ms;		/* monotonic: the GCRA's due time */
+};
 struct link_lookup;
 struct evdns_base;
 
@@ -53,6 +69,10 @@ struct link_path {
 	uint64_t test_rx, test_gaps, test_next;
 	uint8_t ts_sent[LINK_TS_LEN];	/* last initiation timestamp sent */
 	uint8_t ts_accepted[LINK_TS_LEN]; /* last one accepted from the peer */
+	/* replay.c: digests of the last initiations read with DH (a ring) */
+	uint8_t seen[LINK_REPLAY_SLOTS][LINK_REPLAY_DIGEST_LEN];
+	unsigned nseen, seen_next;
+	uint64_t init_dh, init_refused_no_dh;	/* for status */
 };
 
 struct link_channel {
@@ -89,6 +109,8 @@ struct link_conn {
 	struct event *wev;		/* write; created when first needed */
 	struct event *hb;		/* heartbeat timer, while up */
 	struct event *silence;		/* one-shot: peer silent too long */
+	struct event *rekey_wait;	/* one-shot: a rekey due sooner than
+					   LINK_REKEY_MIN_MS after the keys */
 	struct frame_reader fr;		/* before the session is up */
 	uint8_t hsbuf[LINK_INIT_LEN];	/* its frame */
 	struct frame_chunk in;		/* once up; a buffer only while
@@ -133,6 +155,7 @@ struct link {
 	char *dns_bad;			/* the bad nameserver value logged
 					   last (resolve.c), or NULL */
 	bool closing;			/* link_free: no new dial */
+	struct link_dh_source dhsrc[LINK_DH_SOURCES];	/* replay.c */
 	char fpr[FINGERPRINT_STR_LEN];
 };
 
@@ -226,6 +249,21 @@ int link_addr_parse(const char *addr, bool passive,
     struct sockaddr_storage *ss, socklen_t *len) WUR;
 int link_addr_numeric(const char *addr, struct sockaddr_storage *ss,
     socklen_t *len) WUR;
+
+/* replay.c: the digest of an initiation (BLAKE2b, 16 bytes of the whole
+ * message); whether p read one with that digest among its last
+ * LINK_REPLAY_SLOTS (with DH), and noting one read. */
+void link_init_digest(uint8_t d[LINK_REPLAY_DIGEST_LEN], const uint8_t *msg,
+    size_t len);
+bool link_replay_seen(const struct link_path *p,
+    const uint8_t d[LINK_REPLAY_DIGEST_LEN]);
+void link_replay_note(struct link_path *p,
+    const uint8_t d[LINK_REPLAY_DIGEST_LEN]);
+/* replay.c: whether source src (link_source_key) may still cost a DH on
+ * an initiation that may be refused; and charging it for one that was
+ * refused after its DH. */
+bool link_dh_budget_ok(struct link *l, const char *src, uint64_t now_ms);
+void link_dh_budget_charge(struct link *l, const char *src, uint64_t now_ms);
 
 /* state.c: HOME/link.state (docs/link.md, "State file"). */
 int link_state_load(struct link *l) WUR;

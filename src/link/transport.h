@@ -63,6 +63,16 @@ enum link_record_type {
  */
 #define LINK_GUARD_RECORDS (2 * LINK_REKEY_RECORDS)
 #define LINK_GUARD_MS (2 * (uint64_t)LINK_REKEY_MS + 30000u)
+/*
+ * Rekeys not too often (docs/link.md 5): an initiator starts none sooner
+ * than LINK_REKEY_MIN_MS after it installed the current keys; a responder
+ * ends the session on a rekey initiation that arrives sooner than
+ * LINK_REKEY_REFUSE_MS after it installed them (the difference is slack
+ * for clock granularity), so a peer makes it spend DH and a durable write
+ * at most 1000 / LINK_REKEY_REFUSE_MS times a second per session.
+ */
+#define LINK_REKEY_MIN_MS 100u
+#define LINK_REKEY_REFUSE_MS 50u
 /* A peer silent for this many heartbeat intervals is declared down. */
 #define LINK_DEAD_INTERVALS 2u
 

@@ -820,8 +820,9 @@ link_test(const char *home, unsigned path, int count)
 	return r;
 }
 
-/* rekey_records is 50: 4000 records each way on path 0, in bursts, go
- * through many rekeys with none lost and the session never replaced. The
+/* rekey_records is 50: 4000 records each way on path 0, in bursts over
+ * 2 s, go through many rekeys (at most one per LINK_REKEY_MIN_MS, 100 ms:
+ * docs/link.md 5) with none lost and the session never replaced. The
  * responder's guard is on protocol constants (2^21 records, 270 s), far
  * from anything here, so only a real fault replaces the session. */
 static void
@@ -837,7 +838,7 @@ test_rekey_under_traffic(void)
 	for (int i = 0; i < 40; i++) {
 		CHECK_INT(link_test(home_n, 0, 100), 0);
 		CHECK_INT(link_test(home_s, 0, 100), 0);
-		usleep(20000);
+		usleep(50000);
 	}
 	t0 = now_ms();
 	while (now_ms() - t0 < 5000 &&
@@ -848,7 +849,7 @@ test_rekey_under_traffic(void)
 	CHECK_INT(path_int(home_n, 0, "test_rx"), rx_n + 4000);
 	CHECK_INT(path_int(home_s, 0, "test_gaps"), 0);
 	CHECK_INT(path_int(home_n, 0, "test_gaps"), 0);
-	CHECK(path_int(home_n, 0, "rekeys") >= rk + 20);
+	CHECK(path_int(home_n, 0, "rekeys") >= rk + 10);
 	printf("  rekeys during the traffic: %lld\n",
 	    path_int(home_n, 0, "rekeys") - rk);
 	CHECK_INT(path_int(home_n, 0, "handshakes"), hs_n);

@@ -21,8 +21,10 @@
  * keeps sends off the socket until link_flush, or until the loop's turn
  * ends; a PONG with impossible times is ignored; a stranger's oversized
  * length is refused without the bytes after it being read (the close
- * resets the connection); and a peer's second rekey initiation before
- * north could write the first's response ends the session.
+ * resets the connection); a peer's second rekey initiation before
+ * north could write the first's response ends the session; and link_send
+ * on a socket the peer reset returns 0 (queued), the session ending
+ * through its handlers, not ERR_IO.
  *
  * Ports: 127.0.0.1, 28000-28999, a free block of four (ports.h). Removes
  * its temporary directory; the fake peer child exits by itself.
@@ -1278,6 +1280,39 @@ test_duplicate_swap_told(void)
 static bool north_down_1(void) { return north.downs >= 1; }
 
 /*
+ * link_send on a session whose socket is broken (the peer reset it) keeps
+ * its contract (link.h): 0, the record queued, and the session ends
+ * through its handlers (path down), as a write failing in link_flush
+ * does. Before, it returned ERR_IO, which the contract does not list.
+ */
+static void
+test_send_on_broken_socket(void)
+{
+	struct linger lg = { 1, 0 };
+	uint8_t rec[16] = { 0 };
+	int a, r = 0;
+
+	opt_hb_ms = 20000;		/* the test answers no ping */
+	start_with(&north, &ag, 0);
+	opt_hb_ms = 0;
+	a = fake_dial(base_port);
+	CHECK(a >= 0);
+	CHECK(run_until(north_up_1, 5000));
+	/* a reset: north's next write fails (EPIPE / ECONNRESET) */
+	if (a >= 0) {
+		setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		close(a);
+	}
+	usleep(50000);
+	for (int i = 0; i < 3 && r == 0; i++)
+		r = link_send(north.l, ag.id, 0, 0x20, rec, sizeof rec);
+	CHECK_INT(r, 0);
+	CHECK(run_until(north_down_1, 3000));
+	link_free(north.l);
+	north.l = NULL;
+}
+
+/*
  * One rekey at a time, enforced at the responder: the test (as south,
  * the initiator) sends two rekey initiations back to back while north's
  * queue is full (4 MiB, the test reads nothing; the kernel takes at most
@@ -1348,6 +1383,7 @@ main(void)
 	if (sodium_init() < 0)
 		return 1;
 	log_setup("it_link_api", LOG_LVL_ERROR, false);
+	signal(SIGPIPE, SIG_IGN);	/* as parleyd: a reset is EPIPE */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(120);
 	if ((base = event_base_new()) == NULL || !setup()) {
@@ -1373,6 +1409,7 @@ main(void)
 	RUN(test_oversized_unread);
 	RUN(test_duplicate_swap_told);
 	RUN(test_rekey_one_at_a_time);
+	RUN(test_send_on_broken_socket);
 	link_free(north.l);
 	link_free(south.l);
 	event_base_free(base);
