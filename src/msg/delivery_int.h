@@ -132,6 +132,11 @@ struct dl_channel {
 	struct chain_verifier v;
 	struct dl_pend pend[CHAIN_RUN_MAX];
 	size_t npend;
+	/* The peer's message not taken yet because what it names in our
+	 * chain is not in this store while ours is being taken back (0:
+	 * none): the messages and heads after it meet a gap that is no
+	 * refusal (the peer sends them again after it). */
+	uint64_t refs_wait;
 	/* A body arriving in parts. */
 	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
 	size_t asm_hlen, asm_len, asm_want;

@@ -165,6 +165,32 @@ store_fail_reads(unsigned n)
 }
 
 int
+store_id_find(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const uint8_t id[STORE_ID_LEN], uint64_t *seq,
+    uint32_t *kind)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	/* Kept: the receiver looks up each message's references here. */
+	if ((r = store_kept_prep(s, &st, "SELECT seq, kind FROM message WHERE"
+	    " id = ?1 AND channel = ?2 AND sender = ?3")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, sender);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		*kind = (uint32_t)sqlite3_column_int64(st, 1);
+		r = 0;
+	} else
+		r = rc == SQLITE_DONE ? ERR_NOT_FOUND : rfail(s, rc);
+	store_kept_done(s, st);
+	return r;
+}
+
+int
 store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
 {

@@ -18,6 +18,7 @@
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/wire.h"
+#include "msg/ack.h"
 #include "msg/alert.h"
 #include "msg/delivery.h"
 #include "msg/recover.h"
@@ -680,13 +681,13 @@ test_large_body(void)
 static uint64_t fseq;
 static uint8_t fprev[32];
 
+/* South's header at seq, its peer_last pl (our chain's id it names). */
 static size_t
-raw_header(uint8_t *out, const uint8_t channel[32], uint64_t seq,
-    const uint8_t prev[32], uint32_t kind, uint32_t blen,
-    const uint8_t bh[32])
+raw_header_pl(uint8_t *out, const uint8_t channel[32], uint64_t seq,
+    const uint8_t prev[32], const uint8_t pl[32], uint32_t kind,
+    uint32_t blen, const uint8_t bh[32])
 {
 	struct wire_writer w;
-	uint8_t z[32] = { 0 };
 	size_t n = 0;
 
 	wire_writer_init(&w, out, ENVELOPE_HEADER_MAX);
@@ -696,7 +697,7 @@ raw_header(uint8_t *out, const uint8_t channel[32], uint64_t seq,
 	wire_put_uint(&w, 3); wire_put_uint(&w, 1);
 	wire_put_uint(&w, 4); wire_put_uint(&w, seq);
 	wire_put_uint(&w, 5); wire_put_bytes(&w, prev, 32);
-	wire_put_uint(&w, 6); wire_put_bytes(&w, z, 32);
+	wire_put_uint(&w, 6); wire_put_bytes(&w, pl, 32);
 	wire_put_uint(&w, 7); wire_put_uint(&w, 1700000000000u);
 	wire_put_uint(&w, 8); wire_put_uint(&w, 3);
 	wire_put_uint(&w, 9); wire_put_uint(&w, 0);
@@ -706,6 +707,16 @@ raw_header(uint8_t *out, const uint8_t channel[32], uint64_t seq,
 	if (wire_writer_finish(&w, &n) != 0)
 		abort();
 	return n;
+}
+
+static size_t
+raw_header(uint8_t *out, const uint8_t channel[32], uint64_t seq,
+    const uint8_t prev[32], uint32_t kind, uint32_t blen,
+    const uint8_t bh[32])
+{
+	static const uint8_t z[32];
+
+	return raw_header_pl(out, channel, seq, prev, z, kind, blen, bh);
 }
 
 /* Sends one crafted message (and a head over it signed by key) to na. */
@@ -979,6 +990,181 @@ test_receipt_names_our_id(void)
 		CHECK(delivery_stats(na.d, 0, &st) == 0);
 		CHECK_INT(st.receipted, 2);
 	}
+	engines_stop(false);
+}
+
+/* South's message at seq after prev, naming pl (peer_last), fed to na
+ * with a head over it when with_head; its header id into id. */
+static void
+south_ref_msg(uint64_t seq, const uint8_t prev[32], const uint8_t pl[32],
+    uint32_t kind, const uint8_t *body, size_t blen, bool with_head,
+    uint8_t id[32])
+{
+	uint8_t hdr[ENVELOPE_HEADER_MAX], bh[32], rec[2048];
+	struct chain_head h;
+	size_t hl, n;
+
+	envelope_body_hash(body, blen, bh);
+	hl = raw_header_pl(hdr, chan, seq, prev, pl, kind, (uint32_t)blen, bh);
+	envelope_header_id(hdr, hl, id);
+	if (delivery_msg_encode(hdr, hl, body, blen, rec, sizeof rec, &n) != 0)
+		abort();
+	delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, rec, n);
+	if (!with_head)
+		return;
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, chan, 32);
+	h.sender = 1;
+	h.seq = seq;
+	memcpy(h.id, id, 32);
+	if (chain_head_sign(&h, &nb.k) != 0 ||
+	    chain_head_encode(&h, rec, sizeof rec, &n) != 0)
+		abort();
+	delivery_record(na.d, chan, 0, DELIVERY_REC_HEAD, rec, n);
+}
+
+/* An ACK body acknowledging acked, in out. */
+static size_t
+ack_of(const uint8_t acked[32], uint8_t *out)
+{
+	struct ack_body b;
+	size_t n;
+
+	memset(&b, 0, sizeof b);
+	memcpy(b.acked, acked, 32);
+	snprintf(b.operator, sizeof b.operator, "sam");
+	if (ack_body_encode(&b, out, ACK_BODY_MAX, &n) != 0)
+		abort();
+	return n;
+}
+
+static uint64_t
+refused_at_na(void)
+{
+	struct delivery_stats st;
+
+	CHECK(delivery_stats(na.d, 0, &st) == 0);
+	return st.refused;
+}
+
+/*
+ * What the peer's headers name in our chain (its peer_last, an ACK's
+ * acknowledged message) must be there: a peer_last or an ACK naming no
+ * message of ours, an ACK of an ACK, a second ACK of one message (stored
+ * or in the same unsigned run) are refused, named, and not stored (else
+ * `parley verify` would call our record faulty); while our chain is taken
+ * back, a reference we lack is not taken yet, not refused, and what
+ * follows it meets no refusal either.
+ */
+static void
+test_peer_references(void)
+{
+	uint8_t ours[3][32], z[32] = { 0 }, rnd[32], id[8][32], b[ACK_BODY_MAX];
+	uint64_t ref;
+	size_t n;
+	long mark;
+
+	engines_start();
+	connect_both(true);
+	run(1000);
+	queue_n(&na, 2, ENVELOPE_ROUTINE, "ours");
+	delivery_pump(na.d);
+	run(1000);		/* south holds and receipts them */
+	CHECK_INT(store_ids_range(na.s, chan, 0, 0, 2, ours), 0);
+	pipe_clear(&pab);
+	pipe_clear(&pba);
+	randombytes_buf(rnd, sizeof rnd);
+	/* peer_last naming nothing of ours (its head then meets a gap:
+	 * refused too, so each refusal below counts 2) */
+	ref = refused_at_na();
+	mark = log_mark();
+	south_ref_msg(1, z, rnd, ENVELOPE_TEXT, (const uint8_t *)"hi", 2, true,
+	    id[0]);
+	CHECK(log_since(mark, "refused message seq 1 from south: its "
+	    "peer_last names no message of our chain"));
+	CHECK_INT(refused_at_na(), ref + 2);
+	CHECK_INT(held(), 0);
+	/* the same message naming our seq 1: taken */
+	south_ref_msg(1, z, ours[0], ENVELOPE_TEXT, (const uint8_t *)"hi", 2,
+	    true, id[1]);
+	CHECK_INT(held(), 1);
+	/* ACKs of nothing of ours, of south's own message */
+	mark = log_mark();
+	n = ack_of(rnd, b);
+	south_ref_msg(2, id[1], ours[1], ENVELOPE_ACK, b, n, true, id[2]);
+	CHECK(log_since(mark, "refused message seq 2 from south: its "
+	    "acknowledgment names no message of our chain"));
+	n = ack_of(id[1], b);
+	south_ref_msg(2, id[1], ours[1], ENVELOPE_ACK, b, n, true, id[2]);
+	CHECK_INT(held(), 1);
+	CHECK_INT(refused_at_na(), ref + 6);
+	/* an ACK of our seq 1: taken; a second one: refused */
+	n = ack_of(ours[0], b);
+	south_ref_msg(2, id[1], ours[1], ENVELOPE_ACK, b, n, true, id[2]);
+	CHECK_INT(held(), 2);
+	mark = log_mark();
+	south_ref_msg(3, id[2], ours[1], ENVELOPE_ACK, b, n, true, id[3]);
+	CHECK(log_since(mark, "refused message seq 3 from south: it "
+	    "acknowledges our seq 1 a second time (first at its seq 2)"));
+	CHECK_INT(held(), 2);
+	/* two ACKs of our seq 2 in one unsigned run: the second refused */
+	n = ack_of(ours[1], b);
+	south_ref_msg(3, id[2], ours[1], ENVELOPE_ACK, b, n, false, id[3]);
+	mark = log_mark();
+	south_ref_msg(4, id[3], ours[1], ENVELOPE_ACK, b, n, true, id[4]);
+	CHECK(log_since(mark, "refused message seq 4 from south: it "
+	    "acknowledges our seq 2 a second time (first at its seq 3)"));
+	CHECK_INT(held(), 2);
+	south_ref_msg(3, id[2], ours[1], ENVELOPE_ACK, b, n, true, id[3]);
+	CHECK_INT(held(), 3);
+	/* an ACK of our ACK (ours at seq 3) */
+	n = ack_of(id[1], b);
+	CHECK_INT(delivery_queue(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_ACK, b, n, &(int64_t){ 0 }), 0);
+	delivery_pump(na.d);
+	CHECK_INT(store_ids_range(na.s, chan, 0, 2, 1, &ours[2]), 0);
+	CHECK(!sodium_is_zero(ours[2], 32));
+	pipe_clear(&pab);
+	mark = log_mark();
+	n = ack_of(ours[2], b);
+	south_ref_msg(4, id[3], ours[2], ENVELOPE_ACK, b, n, true, id[4]);
+	CHECK(log_since(mark, "refused message seq 4 from south: it "
+	    "acknowledges our seq 3, an acknowledgment itself"));
+	CHECK_INT(held(), 3);
+	CHECK_INT(refused_at_na(), ref + 12);
+	/* while our chain is taken back (south claims our seq 9): a
+	 * reference this store lacks may be one of ours lost, so not taken
+	 * yet, and not refused */
+	{
+		struct chain_receipt rc;
+		uint8_t rb[CHAIN_RECEIPT_MAX];
+		size_t rn;
+		memset(&rc, 0, sizeof rc);
+		memcpy(rc.channel, chan, 32);
+		rc.receiver = 1;
+		rc.seq = 9;
+		randombytes_buf(rc.id, sizeof rc.id);
+		rc.time_ms = clock_ms;
+		CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+		CHECK_INT(chain_receipt_encode(&rc, rb, sizeof rb, &rn), 0);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, rb, rn);
+	}
+	mark = log_mark();
+	south_ref_msg(4, id[3], rnd, ENVELOPE_TEXT, (const uint8_t *)"x", 1,
+	    true, id[4]);
+	CHECK(log_since(mark, "message seq 4 from south not taken yet: its "
+	    "peer_last names a message of our chain this store does not "
+	    "hold yet"));
+	/* what follows it meets a gap that is no refusal: the peer sends
+	 * it all again once our chain is whole (restore, it_restore) */
+	south_ref_msg(5, id[4], ours[2], ENVELOPE_TEXT, (const uint8_t *)"y", 1,
+	    true, id[5]);
+	CHECK_INT(refused_at_na(), ref + 12);
+	CHECK_INT(held(), 3);
+	/* and the next one after it meets no stale run */
+	south_ref_msg(4, id[3], ours[2], ENVELOPE_TEXT, (const uint8_t *)"x", 1,
+	    true, id[4]);
+	CHECK_INT(held(), 4);
 	engines_stop(false);
 }
 
@@ -3423,6 +3609,7 @@ main(void)
 	RUN(test_large_body);
 	RUN(test_refusals);
 	RUN(test_receipt_names_our_id);
+	RUN(test_peer_references);
 	RUN(test_recover);
 	RUN(test_recover_watch);
 	RUN(test_doubt_after_commit_failure);
