@@ -73,6 +73,13 @@ typedef int (*store_checkpoint_fn)(void *arg, const uint8_t *cp,
 int store_checkpoints_each(struct store *s,
     const uint8_t channel[STORE_ID_LEN], store_checkpoint_fn fn, void *arg)
     WUR;
+/* Calls fn, in seq order, for at most max stored checkpoints of channel
+ * whose seq of party's chain is at least from: one query that reads no
+ * other (checkpoint_set_resend answers each RECOVER of the peer with
+ * them). */
+int store_checkpoints_from(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], uint8_t party, uint64_t from,
+    size_t max, store_checkpoint_fn fn, void *arg) WUR;
 
 /* Copies the live store into a new file dest (mode 0600; ERR_EXISTS if it
  * exists) with SQLite's online backup in one step: one read transaction,
