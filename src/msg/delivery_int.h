@@ -147,6 +147,10 @@ struct dl_channel {
 	 * of it last came (held still while no path is up), whether its
 	 * stall was raised; the peer's newest signed receipt that claims
 	 * our chain past our store (the evidence) and its signed time. */
+	/* When our answer to the peer's RECOVER last met a full output
+	 * (0: never): the next ones wait DELIVERY_RECOVER_FULL_MS, as each
+	 * would read a message (up to 1 MiB) only to fail at its send. */
+	uint64_t recover_full_ms;
 	struct recover *rec;
 	uint64_t rec_progress_ms, rec_heard_ms, rec_claim_ms;
 	bool rec_stall_raised;

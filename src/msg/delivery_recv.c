@@ -546,13 +546,30 @@ dl_on_recover_ask(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
 {
 	struct rc_path x = { d, c, path };
+	uint64_t now = dl_now(d);
 	int r;
 
+	/* the last answer met a full output (a peer that does not read, or
+	 * asks faster than it reads): each answer now would read a message
+	 * only to fail at its send; an honest asker asks again after
+	 * RECOVER_RETRY_MS */
+	if (c->recover_full_ms != 0 && now >= c->recover_full_ms &&
+	    now - c->recover_full_ms < DELIVERY_RECOVER_FULL_MS) {
+		log_debug("channel %s: the RECOVER of %s not answered: the last "
+		    "answer met a full output", c->idhex, c->peer);
+		return;
+	}
 	r = recover_answer(d->s, c->id, (uint8_t)(1 - c->self), b, n,
 	    rc_send, &x);
+	c->recover_full_ms = r == ERR_FULL ? now : 0;
 	if (r == ERR_PARSE || r == ERR_NONCANONICAL || r == ERR_VERSION ||
 	    r == ERR_INVALID)
 		refuse(d, c, path, "RECOVER", 0, r);
+	else if (r == ERR_FULL)
+		log_warn("channel %s path %u: our answer to the RECOVER of %s "
+		    "stopped: the session's output is full (none answered for "
+		    "%u ms; it asks again)", c->idhex, path, c->peer,
+		    (unsigned)DELIVERY_RECOVER_FULL_MS);
 	else if (r != 0)
 		log_warn("channel %s: cannot answer the RECOVER of %s: %s",
 		    c->idhex, c->peer, err_str(r));

@@ -64,6 +64,7 @@ static int drop_type = -1;		/* the next record of this type is lost */
 static int fail_msg_path = -1;		/* on this path, MSG number */
 static int fail_msg_nth;		/* fail_msg_nth is refused (ERR_FULL) */
 static int full_path = -1;		/* north's output on it is full */
+static int full_path_s = -1;		/* south's output on it is full */
 static unsigned npaths = 1;		/* of the channel, at engines_start */
 static struct node na, nb;
 static struct pipe pab, pba;
@@ -81,7 +82,8 @@ io_send(void *ctx, const uint8_t c[32], unsigned path, uint8_t type,
 		return ERR_CLOSED;
 	if (x->out->tail - x->out->head >= QCAP)
 		return ERR_FULL;
-	if (x == &na && (int)path == full_path)
+	if ((x == &na && (int)path == full_path) ||
+	    (x == &nb && (int)path == full_path_s))
 		return ERR_FULL;	/* clogged: refuses every record */
 	if (type == DELIVERY_REC_MSG && (int)path == fail_msg_path &&
 	    --fail_msg_nth == 0)
@@ -790,6 +792,24 @@ log_since(long mark, const char *s)
 	return found;
 }
 
+/* How many lines containing s were written since mark. */
+static int
+log_count_since(long mark, const char *s)
+{
+	char line[2048];
+	int n = 0;
+	FILE *f;
+
+	fflush(stderr);
+	if ((f = fopen(logpath, "r")) == NULL)
+		return -1;
+	if (fseek(f, mark, SEEK_SET) == 0)
+		while (fgets(line, sizeof line, f))
+			n += strstr(line, s) != NULL;
+	fclose(f);
+	return n;
+}
+
 /* A line containing s anywhere in the log. */
 static bool
 log_has(const char *s)
@@ -1034,6 +1054,51 @@ test_repeat_reads_no_body(void)
 	CHECK_INT(st.refused, before + 2000);
 	CHECK(log_has("repeat with another id"));
 	CHECK_INT(held(), 1);
+	free(body);
+	engines_stop(false);
+}
+
+/*
+ * A RECOVER answered when the session's output is full reads a message
+ * (up to 1 MiB) only to fail at its send: after such an answer, none is
+ * answered for DELIVERY_RECOVER_FULL_MS (an honest asker asks again
+ * after RECOVER_RETRY_MS), so 1000 RECOVERs from a peer that does not
+ * read cost one read, not 1000 (one WARN, not 1000); then one is
+ * answered again.
+ */
+static void
+test_recover_ask_output_full(void)
+{
+	uint8_t *body = malloc(ENVELOPE_BODY_MAX), ask[64];
+	size_t an, own = 0;
+	int64_t qid;
+	long mark;
+
+	engines_start();
+	for (size_t i = 0; i < ENVELOPE_BODY_MAX; i++)
+		body[i] = (uint8_t)('a' + i % 26);
+	for (int k = 0; k < 2; k++)
+		CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+		    ENVELOPE_TEXT, body, ENVELOPE_BODY_MAX, &qid) == 0);
+	connect_both(true);
+	run(1000000);
+	pipe_clear(&pba);
+	CHECK_INT(recover_ask_encode(0, 2, ask, sizeof ask, &an), 0);
+	full_path_s = 0;
+	mark = log_mark();
+	for (int k = 0; k < 1000; k++)
+		delivery_record(nb.d, chan, 0, RECOVER_REC_ASK, ask, an);
+	CHECK_INT(log_count_since(mark, "RECOVER of north"), 1);
+	CHECK(log_since(mark, "our answer to the RECOVER of north stopped: "
+	    "the session's output is full"));
+	full_path_s = -1;
+	delivery_record(nb.d, chan, 0, RECOVER_REC_ASK, ask, an);
+	CHECK_INT((int)(pba.tail - pba.head), 0);	/* still held off */
+	clock_ms += DELIVERY_RECOVER_FULL_MS;
+	delivery_record(nb.d, chan, 0, RECOVER_REC_ASK, ask, an);
+	for (size_t i = pba.head; i < pba.tail; i++)
+		own += pba.q[i % QCAP].type == RECOVER_REC_OWN;
+	CHECK(own > 0);
 	free(body);
 	engines_stop(false);
 }
@@ -3755,6 +3820,7 @@ main(void)
 	RUN(test_receipt_names_our_id);
 	RUN(test_peer_references);
 	RUN(test_repeat_reads_no_body);
+	RUN(test_recover_ask_output_full);
 	RUN(test_recover_ask_checkpoints);
 	RUN(test_recover);
 	RUN(test_recover_watch);
