@@ -396,6 +396,15 @@ chain_verifier_drop(struct chain_verifier *v)
 	v->run_bytes = 0;
 }
 
+void
+chain_verifier_pop(struct chain_verifier *v)
+{
+	if (v->npending == 0)
+		return;
+	v->npending--;
+	v->run_bytes -= v->pending[v->npending].bytes;
+}
+
 int
 chain_queue(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
     uint8_t sender, uint8_t precedence, uint8_t marking, uint32_t kind,

@@ -134,6 +134,9 @@ int chain_accept_head(struct chain_verifier *v, const struct chain_head *head,
 
 /* Forgets the unsigned run (a session ended); accepted state stays. */
 void chain_verifier_drop(struct chain_verifier *v);
+/* Takes back the last header chain_accept_message took into the run (the
+ * caller refused its message on other grounds); nothing when none. */
+void chain_verifier_pop(struct chain_verifier *v);
 
 /* The sender's store_queue: checks the body against its kind
  * (envelope_body_check_kind: ERR_KIND, ERR_INVALID, ERR_TOO_BIG) before

@@ -858,11 +858,6 @@ resend_one(void *arg, const uint8_t *p, size_t n)
 	}
 	x->prev[0] = c->cp.seq[0];
 	x->prev[1] = c->cp.seq[1];
-	if (c->cp.seq[x->asker] < x->from ||
-	    x->sent >= CHECKPOINT_RESEND_MAX) {
-		free(c);
-		return 0;
-	}
 	c->kind = CHECKPOINT_COSIGNED;
 	if ((r = fill_ids_from(x->e, c, base)) == 0 &&
 	    (r = checkpoint_rec_encode(c, x->cs->buf, sizeof x->cs->buf,
@@ -892,7 +887,11 @@ checkpoint_set_resend(struct checkpoint_set *cs,
 	x.asker = (uint8_t)(1 - e->self);
 	if (recover_ask_decode(ask, n, &x.from, &to) != 0)
 		return;		/* the delivery engine refuses it */
-	r = store_checkpoints_each(e->s, e->channel, resend_one, &x);
+	/* those from the ask's from seq on, and no other read: a peer may
+	 * send RECOVER as often as it likes (the first one's ids start at
+	 * the chains' start, moved up to fit, as no earlier one is read) */
+	r = store_checkpoints_from(e->s, e->channel, x.asker, x.from,
+	    CHECKPOINT_RESEND_MAX, resend_one, &x);
 	if (r != 0)
 		log_warn("checkpoint: cannot give the peer its checkpoints "
 		    "back: %s", err_str(r));

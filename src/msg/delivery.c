@@ -225,6 +225,7 @@ dl_pend_drop(struct dl_channel *c)
 	for (size_t i = 0; i < c->npend; i++)
 		free(c->pend[i].body);
 	c->npend = 0;
+	c->refs_wait = 0;
 	chain_verifier_drop(&c->v);
 	free(c->asm_body);
 	c->asm_body = NULL;

@@ -132,6 +132,11 @@ struct dl_channel {
 	struct chain_verifier v;
 	struct dl_pend pend[CHAIN_RUN_MAX];
 	size_t npend;
+	/* The peer's message not taken yet because what it names in our
+	 * chain is not in this store while ours is being taken back (0:
+	 * none): the messages and heads after it meet a gap that is no
+	 * refusal (the peer sends them again after it). */
+	uint64_t refs_wait;
 	/* A body arriving in parts. */
 	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
 	size_t asm_hlen, asm_len, asm_want;
@@ -142,6 +147,10 @@ struct dl_channel {
 	 * of it last came (held still while no path is up), whether its
 	 * stall was raised; the peer's newest signed receipt that claims
 	 * our chain past our store (the evidence) and its signed time. */
+	/* When our answer to the peer's RECOVER last met a full output
+	 * (0: never): the next ones wait DELIVERY_RECOVER_FULL_MS, as each
+	 * would read a message (up to 1 MiB) only to fail at its send. */
+	uint64_t recover_full_ms;
 	struct recover *rec;
 	uint64_t rec_progress_ms, rec_heard_ms, rec_claim_ms;
 	bool rec_stall_raised;

@@ -14,6 +14,7 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "msg/ack.h"
 #include "msg/delivery_int.h"
 #include "msg/recover.h"
 #include "store/record.h"
@@ -111,14 +112,14 @@ head_repeat(struct delivery *d, struct dl_channel *c, unsigned path,
 }
 
 /* A repeat: the same message again (ignored) or another one at a seq we
- * hold (refused). */
+ * hold (refused). Only the stored id is read, never the body: a peer may
+ * send a small header naming a seq whose stored body is 1 MiB, as often
+ * as it likes. */
 static bool
 is_same_repeat(struct delivery *d, struct dl_channel *c,
     const struct envelope_header *h, const uint8_t *hdr, size_t hlen)
 {
-	uint8_t id[ENVELOPE_ID_LEN];
-	struct store_msg m;
-	bool same;
+	uint8_t id[ENVELOPE_ID_LEN], ours[1][ENVELOPE_ID_LEN];
 
 	envelope_header_id(hdr, hlen, id);
 	if (h->seq > c->v.seq) {
@@ -126,11 +127,12 @@ is_same_repeat(struct delivery *d, struct dl_channel *c,
 		return k < c->npend && sodium_memcmp(c->pend[k].id, id,
 		    sizeof id) == 0;
 	}
-	if (store_get_at(d->s, c->id, (uint8_t)(1 - c->self), h->seq, &m) != 0)
+	if (h->seq == c->v.seq)
+		return sodium_memcmp(c->v.id, id, sizeof id) == 0;
+	if (store_ids_range(d->s, c->id, (uint8_t)(1 - c->self), h->seq - 1,
+	    1, ours) != 0)
 		return false;
-	same = m.dir == STORE_IN && sodium_memcmp(m.id, id, sizeof id) == 0;
-	store_msg_fini(&m);
-	return same;
+	return sodium_memcmp(ours[0], id, sizeof id) == 0;
 }
 
 static void
@@ -142,6 +144,116 @@ ask_resend(struct delivery *d, struct dl_channel *c)
 		return;
 	c->gap_sync_ms = now;
 	dl_send_sync(d, c, false);
+}
+
+/*
+ * What a header of the peer names in our chain (docs/delivery.md,
+ * "Receiver" 1): its peer_last, and an ACK's acknowledged message. A
+ * reference this store does not hold is refused (what = the field);
+ * unless our own chain lacks messages the peer may hold (taken back
+ * after a restore, fenced after a crash, held after a failed commit):
+ * then the message is not taken yet, not refused (the peer sends it
+ * again). 0: found, *seq and *kind its place.
+ */
+static int
+ref_find(struct delivery *d, struct dl_channel *c, unsigned path,
+    const struct envelope_header *h, const char *what,
+    const uint8_t ref[ENVELOPE_ID_LEN], uint64_t *seq, uint32_t *kind)
+{
+	char hex[2 * ENVELOPE_ID_LEN + 1];
+	int r;
+
+	if ((r = store_id_find(d->s, c->id, c->self, ref, seq, kind)) == 0)
+		return 0;
+	hex_encode(hex, ref, ENVELOPE_ID_LEN);
+	if (r != ERR_NOT_FOUND)
+		log_warn("channel %s: cannot look up the message that %s's seq "
+		    "%llu names (%s %.16s): %s; not taken, it comes again",
+		    c->idhex, c->peer, (unsigned long long)h->seq, what, hex,
+		    store_errmsg(d->s));
+	else if (c->rec != NULL || c->fence_seq != 0 || c->nheld != 0) {
+		if (c->refs_wait == 0 || h->seq < c->refs_wait)
+			c->refs_wait = h->seq;
+		log_info("channel %s path %u: message seq %llu from %s not taken "
+		    "yet: its %s names a message of our chain this store does "
+		    "not hold yet (%.16s; ours is being taken back, fenced or "
+		    "held)", c->idhex, path, (unsigned long long)h->seq,
+		    c->peer, what, hex);
+	} else {
+		c->refused++;
+		log_warn("channel %s path %u: refused message seq %llu from %s: "
+		    "its %s names no message of our chain (%.16s)", c->idhex,
+		    path, (unsigned long long)h->seq, c->peer, what, hex);
+	}
+	return r;
+}
+
+/*
+ * The references of a message of the peer that the verifier took: its
+ * peer_last is zeros or one of our messages; an ACK acknowledges one of
+ * our messages, not an ACK, that no earlier message of the peer
+ * acknowledges (stored, or in the unsigned run). `parley verify` names
+ * anything else a fault of the record (docs/export.md 6), so it is not
+ * stored. 0: it may be taken.
+ */
+static int
+refs_check(struct delivery *d, struct dl_channel *c, unsigned path,
+    const struct envelope_header *h, const uint8_t *body, size_t blen)
+{
+	static const uint8_t zero[ENVELOPE_ID_LEN];
+	struct ack_body ack, other;
+	struct ack_info info;
+	uint64_t seq, first = 0;
+	uint32_t kind;
+	int r;
+
+	if (sodium_memcmp(h->peer_last, zero, sizeof zero) != 0 &&
+	    (r = ref_find(d, c, path, h, "peer_last", h->peer_last, &seq,
+	    &kind)) != 0)
+		return r;
+	if (h->kind != ENVELOPE_ACK)
+		return 0;
+	if ((r = ack_body_decode(&ack, body, blen)) != 0)
+		return r;		/* envelope_open checked it */
+	if ((r = ref_find(d, c, path, h, "acknowledgment", ack.acked, &seq,
+	    &kind)) != 0)
+		return r;
+	if (kind == ENVELOPE_ACK) {
+		c->refused++;
+		log_warn("channel %s path %u: refused message seq %llu from %s: "
+		    "it acknowledges our seq %llu, an acknowledgment itself",
+		    c->idhex, path, (unsigned long long)h->seq, c->peer,
+		    (unsigned long long)seq);
+		return ERR_INVALID;
+	}
+	for (size_t i = 0; i < c->npend && first == 0; i++)
+		if (c->pend[i].h.kind == ENVELOPE_ACK &&
+		    ack_body_decode(&other, c->pend[i].body,
+		    c->pend[i].blen) == 0 &&
+		    memcmp(other.acked, ack.acked, ENVELOPE_ID_LEN) == 0)
+			first = c->pend[i].h.seq;
+	if (first == 0) {
+		if ((r = ack_lookup(d->s, c->id, c->self, ack.acked, &info))
+		    != 0) {
+			log_warn("channel %s: cannot look up the acknowledgments "
+			    "of our seq %llu: %s; seq %llu of %s not taken, it "
+			    "comes again", c->idhex, (unsigned long long)seq,
+			    store_errmsg(d->s), (unsigned long long)h->seq,
+			    c->peer);
+			return r;
+		}
+		if (!info.found)
+			return 0;
+		if (store_id_find(d->s, c->id, (uint8_t)(1 - c->self), info.id,
+		    &first, &kind) != 0)
+			first = 0;
+	}
+	c->refused++;
+	log_warn("channel %s path %u: refused message seq %llu from %s: it "
+	    "acknowledges our seq %llu a second time (first at its seq %llu)",
+	    c->idhex, path, (unsigned long long)h->seq, c->peer,
+	    (unsigned long long)seq, (unsigned long long)first);
+	return ERR_EXISTS;
 }
 
 /* One whole message (header and body) from the peer. */
@@ -160,6 +272,13 @@ on_message(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	if (r == ERR_REPLAY)
 		r = ERR_EXISTS;
+	if (r == ERR_GAP && c->refs_wait != 0 && h.seq > c->refs_wait) {
+		log_debug("channel %s path %u: message seq %llu from %s not "
+		    "taken: it follows seq %llu, not taken yet", c->idhex, path,
+		    (unsigned long long)h.seq, c->peer,
+		    (unsigned long long)c->refs_wait);
+		return;
+	}
 	if (r != 0) {
 		refuse(d, c, path, "message", r == ERR_PARSE ||
 		    r == ERR_NONCANONICAL || r == ERR_TOO_BIG ||
@@ -168,6 +287,12 @@ on_message(struct delivery *d, struct dl_channel *c, unsigned path,
 			ask_resend(d, c);
 		return;
 	}
+	if (refs_check(d, c, path, &h, body, blen) != 0) {
+		chain_verifier_pop(&c->v);	/* not taken */
+		return;
+	}
+	if (h.seq >= c->refs_wait)
+		c->refs_wait = 0;		/* it came again and is taken */
 	p = &c->pend[c->npend];
 	memcpy(p->hdr, hdr, hlen);
 	p->hlen = hlen;
@@ -279,6 +404,13 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 	if (r == ERR_REPLAY) {
 		if (head_repeat(d, c, path, &h, b, n) == 0)
 			dl_send_receipt_on(d, c, path, NULL); /* again */
+		return;
+	}
+	if (r == ERR_GAP && c->refs_wait != 0 && h.seq >= c->refs_wait) {
+		log_debug("channel %s path %u: head seq %llu from %s not taken: "
+		    "seq %llu is not taken yet", c->idhex, path,
+		    (unsigned long long)h.seq, c->peer,
+		    (unsigned long long)c->refs_wait);
 		return;
 	}
 	if (r != 0) {
@@ -414,13 +546,30 @@ dl_on_recover_ask(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
 {
 	struct rc_path x = { d, c, path };
+	uint64_t now = dl_now(d);
 	int r;
 
+	/* the last answer met a full output (a peer that does not read, or
+	 * asks faster than it reads): each answer now would read a message
+	 * only to fail at its send; an honest asker asks again after
+	 * RECOVER_RETRY_MS */
+	if (c->recover_full_ms != 0 && now >= c->recover_full_ms &&
+	    now - c->recover_full_ms < DELIVERY_RECOVER_FULL_MS) {
+		log_debug("channel %s: the RECOVER of %s not answered: the last "
+		    "answer met a full output", c->idhex, c->peer);
+		return;
+	}
 	r = recover_answer(d->s, c->id, (uint8_t)(1 - c->self), b, n,
 	    rc_send, &x);
+	c->recover_full_ms = r == ERR_FULL ? now : 0;
 	if (r == ERR_PARSE || r == ERR_NONCANONICAL || r == ERR_VERSION ||
 	    r == ERR_INVALID)
 		refuse(d, c, path, "RECOVER", 0, r);
+	else if (r == ERR_FULL)
+		log_warn("channel %s path %u: our answer to the RECOVER of %s "
+		    "stopped: the session's output is full (none answered for "
+		    "%u ms; it asks again)", c->idhex, path, c->peer,
+		    (unsigned)DELIVERY_RECOVER_FULL_MS);
 	else if (r != 0)
 		log_warn("channel %s: cannot answer the RECOVER of %s: %s",
 		    c->idhex, c->peer, err_str(r));

@@ -165,6 +165,32 @@ store_fail_reads(unsigned n)
 }
 
 int
+store_id_find(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const uint8_t id[STORE_ID_LEN], uint64_t *seq,
+    uint32_t *kind)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	/* Kept: the receiver looks up each message's references here. */
+	if ((r = store_kept_prep(s, &st, "SELECT seq, kind FROM message WHERE"
+	    " id = ?1 AND channel = ?2 AND sender = ?3")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, sender);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		*kind = (uint32_t)sqlite3_column_int64(st, 1);
+		r = 0;
+	} else
+		r = rc == SQLITE_DONE ? ERR_NOT_FOUND : rfail(s, rc);
+	store_kept_done(s, st);
+	return r;
+}
+
+int
 store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
 {
@@ -559,6 +585,45 @@ store_checkpoints_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	if (rc != SQLITE_OK)
 		return rfail(s, rc);
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *p = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (p == NULL) {
+			r = ERR_PARSE;
+			break;
+		}
+		if ((r = fn(arg, p, n)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_checkpoints_from(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t party, uint64_t from, size_t max, store_checkpoint_fn fn,
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	if (max == 0 || from > INT64_MAX)
+		return 0;
+	/* party 0 by the primary key (channel, seq0, seq1); party 1 reads
+	 * the channel's rows in SQLite, but decodes none */
+	rc = sqlite3_prepare_v2(s->db, party == 0 ?
+	    "SELECT cp FROM checkpoint WHERE channel = ?1 AND seq0 >= ?2"
+	    " ORDER BY seq0, seq1 LIMIT ?3" :
+	    "SELECT cp FROM checkpoint WHERE channel = ?1 AND seq1 >= ?2"
+	    " ORDER BY seq0, seq1 LIMIT ?3", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)from);
+	sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX :
+	    (sqlite3_int64)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const uint8_t *p = sqlite3_column_blob(st, 0);
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);

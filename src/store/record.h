@@ -35,6 +35,14 @@ int store_ids_range(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t from, size_t n, uint8_t (*ids)[STORE_ID_LEN])
     WUR;
 
+/* The message of (channel, sender) whose header id is id: its seq and
+ * kind. ERR_NOT_FOUND when that chain holds none (a queued message has
+ * no id yet). For the receiver's check of what a peer's header names in
+ * our chain (docs/delivery.md, "Receiver"). */
+int store_id_find(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint8_t sender, const uint8_t id[STORE_ID_LEN], uint64_t *seq,
+    uint32_t *kind) WUR;
+
 /* Calls fn for each stored head of (channel, sender), in seq order. */
 typedef int (*store_head_fn)(void *arg, const struct store_head *h);
 int store_heads_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
@@ -65,6 +73,13 @@ typedef int (*store_checkpoint_fn)(void *arg, const uint8_t *cp,
 int store_checkpoints_each(struct store *s,
     const uint8_t channel[STORE_ID_LEN], store_checkpoint_fn fn, void *arg)
     WUR;
+/* Calls fn, in seq order, for at most max stored checkpoints of channel
+ * whose seq of party's chain is at least from: one query that reads no
+ * other (checkpoint_set_resend answers each RECOVER of the peer with
+ * them). */
+int store_checkpoints_from(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], uint8_t party, uint64_t from,
+    size_t max, store_checkpoint_fn fn, void *arg) WUR;
 
 /* Copies the live store into a new file dest (mode 0600; ERR_EXISTS if it
  * exists) with SQLite's online backup in one step: one read transaction,

@@ -375,6 +375,14 @@ people_round(int round, bool check, uint64_t *prepared)
 	CHECK_INT(store_ids_range(s, chan, 0, 0, 4, ids), 0);
 	CHECK_INT(store_ids_range(s, chan, 0, n - 1, 1, ids), 0);
 	CHECK_MEM(ids[0], id, 32);
+	{
+		uint64_t at;
+		uint32_t kind;
+		CHECK_INT(store_id_find(s, chan, 0, id, &at, &kind), 0);
+		CHECK_INT(at, n);
+		CHECK_INT(store_id_find(s, chan, 1, id, &at, &kind),
+		    ERR_NOT_FOUND);
+	}
 
 	if (check)
 		CHECK_INT(compiled, *prepared);
@@ -531,7 +539,7 @@ test_table_has_room(void)
 	while (used < STORE_STMTS && s->stmts[used].sql != NULL)
 		used++;
 	printf("  %zu kept statements of %d\n", used, STORE_STMTS);
-	CHECK(used >= 45);
+	CHECK(used >= 46);
 	CHECK(used < STORE_STMTS);
 }
 
