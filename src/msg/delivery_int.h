@@ -155,6 +155,7 @@ struct dl_channel {
 	uint64_t rec_progress_ms, rec_heard_ms, rec_claim_ms;
 	bool rec_stall_raised;
 	struct alert_limit rec_limit;
+	struct alert_limit rec_drop_limit;	/* recovery-abandoned */
 	uint8_t rec_claim[CHAIN_RECEIPT_MAX];
 	size_t rec_claim_len;
 };

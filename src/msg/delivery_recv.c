@@ -862,6 +862,39 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 			    "run");
 }
 
+/*
+ * The peer signed that it holds our chain up to the claim's seq, and
+ * later that it holds it only up to seq (within our store): the seqs past
+ * seq get new messages of ours, so the peer may hold two heads we signed
+ * at each. Expected only when it too went back to a backup; either way an
+ * ALARM, with both signed receipts (the claim, then rc: a CBOR sequence)
+ * as evidence, since its word alone decides it.
+ */
+static void
+recovery_abandoned(struct delivery *d, struct dl_channel *c, uint64_t seq,
+    const uint8_t *rc, size_t n)
+{
+	uint8_t ev[2 * CHAIN_RECEIPT_MAX];
+	size_t len = c->rec_claim_len;
+	char what[640];
+
+	memcpy(ev, c->rec_claim, len);
+	if (n <= sizeof ev - len) {
+		memcpy(ev + len, rc, n);
+		len += n;
+	}
+	snprintf(what, sizeof what, "%s signed that it holds this node's "
+	    "chain up to seq %llu, later up to seq %llu only: the recovery "
+	    "ends and seqs %llu to %llu get new messages, so %s may hold two "
+	    "heads of this node at each (expected only if it too went back "
+	    "to a backup; the claim, then the later receipt)", c->peer,
+	    (unsigned long long)recover_want(c->rec), (unsigned long long)seq,
+	    (unsigned long long)seq + 1,
+	    (unsigned long long)recover_want(c->rec), c->peer);
+	dl_alarm(d, c, &c->rec_drop_limit, "recovery-abandoned", what, ev,
+	    len);
+}
+
 void
 dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
@@ -891,10 +924,11 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	if (c->rec != NULL) {
 		/* its current word, signed after its claim: it holds no more
 		 * of our chain than this store (it too went back to a backup,
-		 * or its claim was false; the claim stays in the log) */
+		 * or its claim was false) */
 		log_info("channel %s: %s now holds our chain up to seq %llu, "
 		    "no further than this store: no longer taking it back",
 		    c->idhex, c->peer, (unsigned long long)seq);
+		recovery_abandoned(d, c, seq, f[1].p, f[1].n);
 		recover_free(c->rec);
 		c->rec = NULL;
 	}

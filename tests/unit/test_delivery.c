@@ -1743,11 +1743,22 @@ test_recover_watch(void)
 	delivery_record(na.d, chan, 0, DELIVERY_REC_SYNC, b, n);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK(!st.synced && st.recovering_to == 1000);
-	/* one signed after it, within our store: the recovery ends */
+	/* one signed after it, within our store: the recovery ends, an
+	 * ALARM with both of south's receipts (seqs 4 to 1000 get new
+	 * messages: south may hold two of our heads there) */
 	n = south_receipt(3, clock_ms, true, b, sizeof b);
 	delivery_record(na.d, chan, 0, DELIVERY_REC_SYNC, b, n);
 	CHECK(log_has("south now holds our chain up to seq 3, no further "
 	    "than this store: no longer taking it back"));
+	CHECK_INT(na.alarms, alarms + 2);
+	CHECK_CONTAINS(na.alarm, "recovery-abandoned: south signed that it "
+	    "holds this node's chain up to seq 1000, later up to seq 3 only: "
+	    "the recovery ends and seqs 4 to 1000 get new messages");
+	CHECK_CONTAINS(na.alarm, hex);	/* the claim */
+	/* the later receipt (the same bytes: Ed25519 is deterministic) */
+	n = south_receipt(3, clock_ms, false, b, sizeof b);
+	hex_encode(hex, b, n);
+	CHECK_CONTAINS(na.alarm, hex);
 	delivery_pump(na.d);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK(st.synced);
