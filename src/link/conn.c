@@ -422,7 +422,7 @@ dh_allowed(struct link_conn *c, struct link_path *p, const uint8_t *msg,
 		    c->peer, idhex, p->index);
 		return ERR_REPLAY;
 	}
-	if (!link_dh_budget_ok(c->link, c->src, link_now_ms())) {
+	if (!link_dh_budget_ok(c->link, p->ch->ag.id, c->src, link_now_ms())) {
 		p->init_refused_no_dh++;
 		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
 		    "too many initiations from %s refused after "
@@ -492,7 +492,7 @@ answer_init(struct link_conn *c, const uint8_t *msg, size_t len,
 		return r;
 	link_hs_params(p, &hp);
 	if ((r = link_hs_read_init(&hs, &hp, msg, len, ts)) != 0) {
-		link_dh_budget_charge(l, c->src, link_now_ms());
+		link_dh_budget_charge(l, p->ch->ag.id, c->src, link_now_ms());
 		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
 		    "%s on channel %s path %u", c->peer, r == ERR_FOREIGN ?
 		    "unknown static key" : "Noise decryption failed (wrong "
@@ -501,7 +501,7 @@ answer_init(struct link_conn *c, const uint8_t *msg, size_t len,
 	}
 	if (link_ts_cmp(ts, p->ts_accepted) <= 0) {
 		noise_handshake_fini(&hs);
-		link_dh_budget_charge(l, c->src, link_now_ms());
+		link_dh_budget_charge(l, p->ch->ag.id, c->src, link_now_ms());
 		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
 		    "replayed initiation (timestamp not newer) on channel %s "
 		    "path %u", c->peer, idhex, path);

@@ -36,6 +36,8 @@ struct link_channel;
 #define LINK_DH_REFUSED_MS 1000u
 
 struct link_dh_source {
+	uint8_t channel[LINK_ID_LEN];	/* a budget is a source's
+					   on one channel */
 	char src[48];			/* link_source_key; "" free */
 	uint64_t due_ms;		/* monotonic: the GCRA's due time */
 };
@@ -260,10 +262,13 @@ bool link_replay_seen(const struct link_path *p,
 void link_replay_note(struct link_path *p,
     const uint8_t d[LINK_REPLAY_DIGEST_LEN]);
 /* replay.c: whether source src (link_source_key) may still cost a DH on
- * an initiation that may be refused; and charging it for one that was
- * refused after its DH. */
-bool link_dh_budget_ok(struct link *l, const char *src, uint64_t now_ms);
-void link_dh_budget_charge(struct link *l, const char *src, uint64_t now_ms);
+ * an initiation for channel id that may be refused; and charging it for
+ * one that was refused after its DH. A source's budget is its own on each
+ * channel: who holds one channel's PSK spends no other channel's. */
+bool link_dh_budget_ok(struct link *l, const uint8_t id[LINK_ID_LEN],
+    const char *src, uint64_t now_ms);
+void link_dh_budget_charge(struct link *l, const uint8_t id[LINK_ID_LEN],
+    const char *src, uint64_t now_ms);
 
 /* state.c: HOME/link.state (docs/link.md, "State file"). */
 int link_state_load(struct link *l) WUR;

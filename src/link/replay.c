@@ -9,15 +9,17 @@
  *     read with Diffie-Hellman (accepted or refused), in a ring: one seen
  *     before is refused at once. A captured initiation replayed any number
  *     of times costs Diffie-Hellman at most once.
- *  2. Per source (link_source_key: the IPv4 address or the IPv6 /64), a
- *     budget of initiations refused after Diffie-Hellman: a burst of
+ *  2. Per source (link_source_key: the IPv4 address or the IPv6 /64) and
+ *     channel, a budget of initiations refused after Diffie-Hellman: a burst of
  *     LINK_DH_REFUSED_BURST, then one per LINK_DH_REFUSED_MS (a GCRA:
  *     each refusal moves the source's "due" time on by one interval; the
  *     budget is spent while due is more than the burst ahead of now). A
  *     source over it has its initiations refused without Diffie-Hellman
  *     until due comes near: cycling more captured initiations than the
  *     ring holds costs at most the budget. Initiations accepted charge
- *     nothing, so a real peer's sessions and rekeys never spend it.
+ *     nothing, so a real peer's sessions and rekeys never spend it; and
+ *     a party holding another channel's PSK, behind the peer's address
+ *     (a NAT, a /64), spends only that channel's.
  *     LINK_DH_SOURCES sources are remembered; a new one takes the slot
  *     with the least debt (the earliest due, whose budget is the fullest).
  */
@@ -52,21 +54,23 @@ link_replay_note(struct link_path *p, const uint8_t d[LINK_REPLAY_DIGEST_LEN])
 		p->nseen++;
 }
 
-/* src's slot, or NULL. */
+/* The slot of src on channel id, or NULL. */
 static struct link_dh_source *
-find_source(struct link *l, const char *src)
+find_source(struct link *l, const uint8_t id[LINK_ID_LEN], const char *src)
 {
 	for (unsigned i = 0; i < LINK_DH_SOURCES; i++)
 		if (l->dhsrc[i].src[0] != '\0' &&
-		    strcmp(l->dhsrc[i].src, src) == 0)
+		    strcmp(l->dhsrc[i].src, src) == 0 &&
+		    memcmp(l->dhsrc[i].channel, id, LINK_ID_LEN) == 0)
 			return &l->dhsrc[i];
 	return NULL;
 }
 
 bool
-link_dh_budget_ok(struct link *l, const char *src, uint64_t now_ms)
+link_dh_budget_ok(struct link *l, const uint8_t id[LINK_ID_LEN],
+    const char *src, uint64_t now_ms)
 {
-	const struct link_dh_source *s = find_source(l, src);
+	const struct link_dh_source *s = find_source(l, id, src);
 	uint64_t ahead = (uint64_t)(LINK_DH_REFUSED_BURST - 1) *
 	    LINK_DH_REFUSED_MS;
 
@@ -74,9 +78,10 @@ link_dh_budget_ok(struct link *l, const char *src, uint64_t now_ms)
 }
 
 void
-link_dh_budget_charge(struct link *l, const char *src, uint64_t now_ms)
+link_dh_budget_charge(struct link *l, const uint8_t id[LINK_ID_LEN],
+    const char *src, uint64_t now_ms)
 {
-	struct link_dh_source *s = find_source(l, src), *o;
+	struct link_dh_source *s = find_source(l, id, src), *o;
 
 	if (s == NULL) {
 		/* A free slot, or the one with the least debt. */
@@ -87,6 +92,7 @@ link_dh_budget_charge(struct link *l, const char *src, uint64_t now_ms)
 				s = o;
 		}
 		memset(s, 0, sizeof *s);
+		memcpy(s->channel, id, LINK_ID_LEN);
 		memcpy(s->src, src, strnlen(src, sizeof s->src - 1));
 	}
 	s->due_ms = (s->due_ms > now_ms ? s->due_ms : now_ms) +
