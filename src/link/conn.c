@@ -360,9 +360,11 @@ on_silence(evutil_socket_t fd, short what, void *arg)
 	arm_silence(c);
 }
 
+/* keyed_ms: when the keys count as installed (the responder's, taken
+ * before its response went: on_init_frame). */
 static void
 become_up(struct link_conn *c, struct noise_cipher *send,
-    struct noise_cipher *recv)
+    struct noise_cipher *recv, uint64_t keyed_ms)
 {
 	struct link *l = c->link;
 	uint32_t hb = heartbeat_ms(c);
@@ -373,7 +375,7 @@ become_up(struct link_conn *c, struct noise_cipher *send,
 		link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
 		return;
 	}
-	link_transport_init(c->tr, send, recv, c->initiator, link_now_ms());
+	link_transport_init(c->tr, send, recv, c->initiator, keyed_ms);
 	if (c->state == CONN_WAIT_INIT)
 		l->pending--;
 	c->state = CONN_UP;
@@ -570,7 +572,7 @@ on_init_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 	c->initiator = false;
 	log_info("channel %s path %u: session from %s established",
 	    c->path->ch->idhex, c->path->index, c->peer);
-	become_up(c, &send, &recv);
+	become_up(c, &send, &recv, now);
 }
 
 static void
@@ -607,7 +609,7 @@ on_resp_frame(struct link_conn *c, const uint8_t *msg, size_t len)
 	c->initiator = true;
 	log_info("channel %s path %u: session to %s established",
 	    c->path->ch->idhex, c->path->index, c->peer);
-	become_up(c, &send, &recv);
+	become_up(c, &send, &recv, link_now_ms());
 }
 
 static void
