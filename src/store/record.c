@@ -573,18 +573,14 @@ store_checkpoint_latest(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return r;
 }
 
-int
-store_checkpoints_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    store_checkpoint_fn fn, void *arg)
+/* Steps st (its parameters bound), each row's checkpoint to fn, and
+ * finalizes it. */
+static int
+checkpoints_walk(struct store *s, sqlite3_stmt *st, store_checkpoint_fn fn,
+    void *arg)
 {
-	sqlite3_stmt *st = NULL;
 	int rc, r = 0;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT cp FROM checkpoint WHERE"
-	    " channel = ?1 ORDER BY seq0, seq1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rfail(s, rc);
-	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const uint8_t *p = sqlite3_column_blob(st, 0);
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
@@ -602,12 +598,27 @@ store_checkpoints_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 }
 
 int
+store_checkpoints_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    store_checkpoint_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT cp FROM checkpoint WHERE"
+	    " channel = ?1 ORDER BY seq0, seq1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	return checkpoints_walk(s, st, fn, arg);
+}
+
+int
 store_checkpoints_from(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t party, uint64_t from, size_t max, store_checkpoint_fn fn,
     void *arg)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, r = 0;
+	int rc;
 
 	if (max == 0 || from > INT64_MAX)
 		return 0;
@@ -624,20 +635,7 @@ store_checkpoints_from(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)from);
 	sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX :
 	    (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const uint8_t *p = sqlite3_column_blob(st, 0);
-		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		if (p == NULL) {
-			r = ERR_PARSE;
-			break;
-		}
-		if ((r = fn(arg, p, n)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = rfail(s, rc);
-	sqlite3_finalize(st);
-	return r;
+	return checkpoints_walk(s, st, fn, arg);
 }
 
 /* store_own_recover (receipted: matched to a queued copy, else inserted
