@@ -549,6 +549,7 @@ delivery_tick(struct delivery *d)
 		struct dl_channel *c = d->ch[i];
 		dl_recover_watch(d, c, now);
 		dl_fence_check(d, c, now);
+		dl_recover_answer_tick(d, c);
 		if (c->nheld != 0 && dl_held_commit(d, c, NULL) == 0 &&
 		    c->queued != 0 && d->io.wake)
 			d->io.wake(d->io.ctx);	/* what waited is assigned */
@@ -603,6 +604,9 @@ delivery_path_change(struct delivery *d,
 	 * what was queued on the old one went with it (link.h) */
 	again = up && c->up[path];
 	c->up[path] = up;
+	/* what our answer to a RECOVER queued there went with the session */
+	if (!up || again)
+		dl_recover_answer_end(c, path);
 	/* a new session: the peer announces its run on it first, and so do
 	 * we (before anything else we send there: dl_io_send); none: nothing
 	 * is taken on the path */

@@ -44,8 +44,6 @@
 #define DELIVERY_SYNC_RETRY_MS 2000	/* no SYNC from the peer: ask again */
 #define DELIVERY_RECOVER_STALL_MS 60000	/* recovery without progress: alert */
 #define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
-#define DELIVERY_RECOVER_FULL_MS 500	/* no RECOVER answered this long
-					 * after an answer met a full output */
 #define DELIVERY_SUBMIT_MAX 8192	/* submitted, awaiting the next pump */
 #define DELIVERY_WAIT_MAX 65536		/* committed, awaiting their receipt */
 #define DELIVERY_DEAD_MS 30000		/* a channel's silence limit when

@@ -15,6 +15,7 @@
 
 #include "msg/alert.h"
 #include "msg/delivery.h"
+#include "msg/recover.h"
 
 struct recover;
 
@@ -147,10 +148,16 @@ struct dl_channel {
 	 * of it last came (held still while no path is up), whether its
 	 * stall was raised; the peer's newest signed receipt that claims
 	 * our chain past our store (the evidence) and its signed time. */
-	/* When our answer to the peer's RECOVER last met a full output
-	 * (0: never): the next ones wait DELIVERY_RECOVER_FULL_MS, as each
-	 * would read a message (up to 1 MiB) only to fail at its send. */
-	uint64_t recover_full_ms;
+	/* Our answer to the peer's RECOVER, on path ans_path, while open
+	 * (ans.next != 0): one that met a full output (ans_full) goes on
+	 * from where it stopped at the tick, at most one step per tick (a
+	 * step on a full output reads a message, up to 1 MiB, only to fail
+	 * at its send); a RECOVER meanwhile only moves where it goes on
+	 * from (ans_full stays until a step gets through: an empty ask
+	 * between two does not make the next one read). */
+	struct recover_answer ans;
+	unsigned ans_path;
+	bool ans_full;
 	struct recover *rec;
 	uint64_t rec_progress_ms, rec_heard_ms, rec_claim_ms;
 	bool rec_stall_raised;
@@ -292,6 +299,10 @@ int dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
     uint64_t *signed_ms);
 void dl_on_recover_ask(struct delivery *d, struct dl_channel *c,
     unsigned path, const uint8_t *b, size_t n);
+/* The tick: our answer to the peer's RECOVER goes on (one step); ended
+ * when its path is down or has a new session (dl_recover_answer_end). */
+void dl_recover_answer_tick(struct delivery *d, struct dl_channel *c);
+void dl_recover_answer_end(struct dl_channel *c, unsigned path);
 void dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
     uint8_t type, const uint8_t *b, size_t n);
 

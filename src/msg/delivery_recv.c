@@ -540,42 +540,85 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 	dl_send_sync(d, c, true); /* its SYNC brings the receipt: synced */
 }
 
-/* The peer asks for its own chain back: answered from the store. */
+/* One step of our answer to the peer's RECOVER: it goes until it is done
+ * or the session's output is full (then from there at the next tick). */
+static void
+answer_step(struct delivery *d, struct dl_channel *c)
+{
+	struct rc_path x = { d, c, c->ans_path };
+	bool was_full = c->ans_full;
+	int r;
+
+	if (c->ans.next == 0)
+		return;
+	r = recover_answer_step(d->s, c->id, (uint8_t)(1 - c->self), &c->ans,
+	    rc_send, &x);
+	c->ans_full = r == ERR_FULL;
+	if (r == ERR_FULL) {
+		if (!was_full)	/* once per fill, not per step or ask */
+			log_info("channel %s path %u: our answer to the "
+			    "RECOVER of %s waits at seq %llu: the session's "
+			    "output is full (it goes on from there as the "
+			    "output drains)", c->idhex, c->ans_path, c->peer,
+			    (unsigned long long)c->ans.next);
+	} else if (r != 0) {
+		log_warn("channel %s: cannot answer the RECOVER of %s: %s",
+		    c->idhex, c->peer, err_str(r));
+	} else {
+		log_debug("channel %s: answered the RECOVER of %s", c->idhex,
+		    c->peer);
+	}
+}
+
+/* The peer asks for its own chain back: answered from the store, from
+ * the asked seq (a new ask replaces an answer still open: the asker
+ * dropped what it held unsigned of it). */
 void
 dl_on_recover_ask(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
 {
-	struct rc_path x = { d, c, path };
-	uint64_t now = dl_now(d);
+	struct recover_answer a;
 	int r;
 
-	/* the last answer met a full output (a peer that does not read, or
-	 * asks faster than it reads): each answer now would read a message
-	 * only to fail at its send; an honest asker asks again after
-	 * RECOVER_RETRY_MS */
-	if (c->recover_full_ms != 0 && now >= c->recover_full_ms &&
-	    now - c->recover_full_ms < DELIVERY_RECOVER_FULL_MS) {
-		log_debug("channel %s: the RECOVER of %s not answered: the last "
-		    "answer met a full output", c->idhex, c->peer);
+	r = recover_answer_start(d->s, c->id, (uint8_t)(1 - c->self), b, n,
+	    &a);
+	if (r == ERR_PARSE || r == ERR_NONCANONICAL || r == ERR_VERSION ||
+	    r == ERR_INVALID) {
+		refuse(d, c, path, "RECOVER", 0, r);
 		return;
 	}
-	r = recover_answer(d->s, c->id, (uint8_t)(1 - c->self), b, n,
-	    rc_send, &x);
-	c->recover_full_ms = r == ERR_FULL ? now : 0;
-	if (r == ERR_PARSE || r == ERR_NONCANONICAL || r == ERR_VERSION ||
-	    r == ERR_INVALID)
-		refuse(d, c, path, "RECOVER", 0, r);
-	else if (r == ERR_FULL)
-		log_warn("channel %s path %u: our answer to the RECOVER of %s "
-		    "stopped: the session's output is full (none answered for "
-		    "%u ms; it asks again)", c->idhex, path, c->peer,
-		    (unsigned)DELIVERY_RECOVER_FULL_MS);
-	else if (r != 0)
+	if (r != 0) {
 		log_warn("channel %s: cannot answer the RECOVER of %s: %s",
 		    c->idhex, c->peer, err_str(r));
-	else
-		log_debug("channel %s: answered the RECOVER of %s", c->idhex,
-		    c->peer);
+		return;
+	}
+	c->ans = a;
+	c->ans_path = path;
+	if (c->ans_full) {
+		/* the output was full at the last step: the tick goes on
+		 * (a peer may send RECOVER as often as it likes, on any of
+		 * its paths) */
+		log_debug("channel %s: the RECOVER of %s is answered from the "
+		    "tick: the session's output was full", c->idhex, c->peer);
+		return;
+	}
+	answer_step(d, c);
+}
+
+void
+dl_recover_answer_tick(struct delivery *d, struct dl_channel *c)
+{
+	if (c->ans.next != 0)
+		answer_step(d, c);
+}
+
+void
+dl_recover_answer_end(struct dl_channel *c, unsigned path)
+{
+	if (path != c->ans_path)
+		return;
+	memset(&c->ans, 0, sizeof c->ans);
+	c->ans_full = false;
 }
 
 void

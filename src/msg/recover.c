@@ -433,62 +433,79 @@ recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
 
 struct answer {
 	struct store *s;
+	struct recover_answer *a;
 	recover_send_fn *send;
 	void *ctx;
-	size_t bytes;
-	int err;
+	int err;			/* send's or the store's: stopped */
 	uint8_t *buf;
 	size_t cap;
 };
 
+/* Message m of the answer: its parts from a->parts on, then its head (if
+ * one is stored at its seq). 1 stops (x->err set, or the batch is full at
+ * a head). */
 static int
 answer_one(void *arg, struct store_msg *m)
 {
-	struct answer *a = arg;
+	struct answer *x = arg;
+	struct recover_answer *a = x->a;
 	struct store_head sh;
 	struct chain_head h;
 	uint8_t hb[CHAIN_HEAD_MAX];
-	size_t off = 0, n;
+	uint64_t nparts = m->body_len == 0 ? 1 :
+	    (m->body_len + RECOVER_PART_MAX - 1) / RECOVER_PART_MAX;
+	bool head;
+	size_t n;
 	int e;
 
-	do {
+	if (m->seq != a->next) {	/* a hole in the store: done */
+		a->next = 0;
+		return 1;
+	}
+	for (; a->parts < nparts; a->parts++) {
+		size_t off = (size_t)a->parts * RECOVER_PART_MAX;
 		size_t k = m->body_len - off;
 		if (k > RECOVER_PART_MAX)
 			k = RECOVER_PART_MAX;
 		if ((e = recover_own_encode(m->header, m->header_len, off,
-		    m->body + off, k, a->buf, a->cap, &n)) != 0 ||
-		    (e = a->send(a->ctx, RECOVER_REC_OWN, a->buf, n)) != 0)
+		    m->body + off, k, x->buf, x->cap, &n)) != 0 ||
+		    (e = x->send(x->ctx, RECOVER_REC_OWN, x->buf, n)) != 0)
 			goto fail;
-		off += k;
-	} while (off < m->body_len);
+	}
+	e = store_head_covering(x->s, m->channel, m->sender, m->seq, &sh);
+	if (e != 0 && e != ERR_NOT_FOUND)
+		goto fail;
+	head = e == 0 && sh.seq == m->seq;
+	if (head) {
+		chain_head_from_store(&h, &sh);
+		if ((e = chain_head_encode(&h, hb, sizeof hb, &n)) != 0 ||
+		    (e = x->send(x->ctx, RECOVER_REC_HEAD, hb, n)) != 0)
+			goto fail;	/* only the head is owed */
+	}
 	a->bytes += m->header_len + m->body_len;
-	e = store_head_covering(a->s, m->channel, m->sender, m->seq, &sh);
-	if (e == ERR_NOT_FOUND || (e == 0 && sh.seq != m->seq))
-		return 0;
-	if (e != 0)
-		goto fail;
-	chain_head_from_store(&h, &sh);
-	if ((e = chain_head_encode(&h, hb, sizeof hb, &n)) != 0 ||
-	    (e = a->send(a->ctx, RECOVER_REC_HEAD, hb, n)) != 0)
-		goto fail;
+	a->next = m->seq + 1;
+	a->parts = 0;
 	/* enough for one answer: stop at a head, the asker asks again */
-	return a->bytes >= RECOVER_BATCH_BYTES ? 1 : 0;
+	if (a->next > a->end || (head && a->bytes >= RECOVER_BATCH_BYTES)) {
+		a->next = 0;
+		return 1;
+	}
+	return 0;
 fail:
-	a->err = e;
+	x->err = e;
 	return 1;
 }
 
 int
-recover_answer(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
-    uint8_t asker, const uint8_t *b, size_t n, recover_send_fn *send,
-    void *ctx)
+recover_answer_start(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t asker, const uint8_t *b, size_t n, struct recover_answer *a)
 {
 	struct store_head sh;
-	struct answer a;
 	uint8_t id[ENVELOPE_ID_LEN];
 	uint64_t from, to, top;
 	int e;
 
+	memset(a, 0, sizeof *a);
 	if ((e = recover_ask_decode(b, n, &from, &to)) != 0)
 		return e;
 	if ((e = store_highest(s, channel, asker, &top, id)) != 0)
@@ -502,17 +519,40 @@ recover_answer(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 	/* end at a head: every stored message is covered by one */
 	if ((e = store_head_covering(s, channel, asker, to, &sh)) != 0)
 		return e;
-	memset(&a, 0, sizeof a);
-	a.s = s;
-	a.send = send;
-	a.ctx = ctx;
-	a.cap = ENVELOPE_HEADER_MAX + RECOVER_PART_MAX + 64;
-	if ((a.buf = malloc(a.cap)) == NULL)
+	a->next = from + 1;
+	a->end = sh.seq;
+	return 0;
+}
+
+int
+recover_answer_step(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
+    uint8_t asker, struct recover_answer *a, recover_send_fn *send,
+    void *ctx)
+{
+	struct answer x;
+	int e;
+
+	if (a->next == 0)
+		return 0;
+	memset(&x, 0, sizeof x);
+	x.s = s;
+	x.a = a;
+	x.send = send;
+	x.ctx = ctx;
+	x.cap = ENVELOPE_HEADER_MAX + RECOVER_PART_MAX + 64;
+	if ((x.buf = malloc(x.cap)) == NULL) {
+		a->next = 0;
 		return ERR_NOMEM;
-	e = store_after(s, channel, asker, from, (size_t)(sh.seq - from),
-	    answer_one, &a);
-	free(a.buf);
-	if (a.err != 0)
-		return a.err;
-	return e == 1 ? 0 : e;
+	}
+	e = store_after(s, channel, asker, a->next - 1,
+	    (size_t)(a->end - a->next + 1), answer_one, &x);
+	free(x.buf);
+	if (x.err == ERR_FULL)
+		return ERR_FULL;	/* *a: where to go on from */
+	if (x.err == 0 && (e == 0 || e == 1))
+		e = 0;
+	else if (x.err != 0)
+		e = x.err;
+	a->next = 0;			/* done, or stopped for good */
+	return e;
 }

@@ -73,13 +73,39 @@ uint64_t recover_want(const struct recover *r);
 int recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
     size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq) WUR;
 
-/* The answering side: a RECOVER from the peer (asker's party index
- * asker) answered from store s with the asker's messages and heads, sent
- * through send. ERR_PARSE, ERR_NONCANONICAL, ERR_VERSION for a malformed
- * ask; store errors; send's error stops it. */
-int recover_answer(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
-    uint8_t asker, const uint8_t *b, size_t n, recover_send_fn *send,
-    void *ctx) WUR;
+/*
+ * The answering side: where our answer to the peer's RECOVER stands. One
+ * answer's first run (up to CHAIN_RUN_MAX messages and 8 MiB between two
+ * heads) may not fit the session's output queue at once (the link's
+ * out_max): an answer that meets a full output stops there and goes on
+ * later from where it stopped, the message and part after the last one
+ * that went, so nothing is sent twice. The caller keeps it (a few
+ * numbers, per channel; nothing of the store is held between steps).
+ */
+struct recover_answer {
+	uint64_t next;			/* the message to send; 0: none open */
+	uint64_t end;			/* the head the answer ends at */
+	uint64_t parts;			/* OWN records of next sent */
+	uint64_t bytes;			/* headers and bodies sent */
+};
+
+/* A RECOVER from the peer (asker's party index asker): *a is where its
+ * answer from store s starts (a->next 0: we hold nothing past its from).
+ * Nothing is read but two indexed rows, nothing sent. ERR_PARSE,
+ * ERR_NONCANONICAL, ERR_VERSION, ERR_INVALID for a malformed ask; store
+ * errors. */
+int recover_answer_start(struct store *s,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t asker, const uint8_t *b,
+    size_t n, struct recover_answer *a) WUR;
+/* Sends the asker's messages (OWN, in parts) and heads (OWN_HEAD) from
+ * where *a stands, in seq order, through send, up to a->end, stopping
+ * early at a head once RECOVER_BATCH_BYTES went. 0: the answer is done
+ * (a->next 0). ERR_FULL from send: stopped, *a says where to go on from
+ * (call again once the output drains). Another error (send's, the
+ * store's): stopped, a->next 0. */
+int recover_answer_step(struct store *s,
+    const uint8_t channel[ENVELOPE_ID_LEN], uint8_t asker,
+    struct recover_answer *a, recover_send_fn *send, void *ctx) WUR;
 
 /* Record parsers, pure (no store), deterministic CBOR only: a RECOVER
  * ask (ERR_PARSE, ERR_VERSION, ERR_NONCANONICAL, ERR_INVALID: to < from)
