@@ -46,7 +46,6 @@
 #include <unistd.h>
 
 #include "../harness.h"
-#include "ports.h"
 #include "base/log.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
@@ -54,21 +53,7 @@
 
 static char tmpdir[] = "/tmp/parley-it-link-api-XXXXXX";
 
-struct side {
-	const char *name;
-	char home[1200];
-	struct keys k;
-	struct link *l;
-	int ups, downs;
-	int nrec;
-	uint8_t last_type;
-	unsigned last_path;
-	uint8_t last_channel[LINK_ID_LEN];
-	size_t last_len;
-	uint8_t last_hash[32];
-	uint64_t seq_next;		/* SEQ_TYPE records: the next index */
-	int seq_bad;			/* ... not the one expected */
-};
+#include "link_sides.h"
 
 /* Records of this type carry seq_body(index): checked in order. */
 #define SEQ_TYPE 0x21
@@ -88,39 +73,12 @@ seq_body(uint8_t *b, uint64_t i)
 	return len;
 }
 
-static struct side north = { .name = "north" }, south = { .name = "south" };
-static struct agreement ag, ag_timed;
-static struct event_base *base;
-static int base_port;
-/* Overrides for the next start_with (0: the default). */
-static size_t opt_out_max;
-static uint32_t opt_rekey_s, opt_hb_ms, opt_hs_ms;
+static struct agreement ag_timed;
 
+/* on_record: SEQ_TYPE records checked in order. */
 static void
-on_change(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path, bool up)
+seq_check(struct side *s, uint8_t type, const uint8_t *body, size_t len)
 {
-	struct side *s = ctx;
-
-	(void)id;
-	(void)path;
-	if (up)
-		s->ups++;
-	else
-		s->downs++;
-}
-
-static void
-on_deliver(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path,
-    uint8_t type, const uint8_t *body, size_t len)
-{
-	struct side *s = ctx;
-
-	s->nrec++;
-	s->last_type = type;
-	s->last_path = path;
-	memcpy(s->last_channel, id, LINK_ID_LEN);
-	s->last_len = len;
-	crypto_generichash(s->last_hash, 32, body, len, NULL, 0);
 	if (type == SEQ_TYPE) {
 		uint8_t want[SEQ_BODY_MAX];
 		size_t n = seq_body(want, s->seq_next++);
@@ -129,27 +87,6 @@ on_deliver(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path,
 	}
 }
 
-/* Runs the loop until cond() or ms pass; returns cond(). */
-static bool
-run_until(bool (*cond)(void), int ms)
-{
-	struct timeval tv = { 0, 20000 };
-	struct timespec t0, t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (cond())
-			return true;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if ((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000 > ms)
-			return false;
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
-}
-
-static bool both_up(void) { return north.ups >= 1 && south.ups >= 1; }
 static bool south_got_1(void) { return south.nrec >= 1; }
 static bool south_got_2(void) { return south.nrec >= 2; }
 static bool north_got_1(void) { return north.nrec >= 1; }
@@ -186,83 +123,11 @@ settled(void)
 	return n >= 0 && s >= 0 && n != s;
 }
 
-static bool
-setup(void)
-{
-	struct side *sd[2] = { &north, &south };
-	if ((base_port = ports_pick(28000, 29000, 4)) < 0)
-		return false;
-
-	if (mkdtemp(tmpdir) == NULL)
-		return false;
-	agreement_defaults(&ag);
-	for (int i = 0; i < 2; i++) {
-		struct side *s = sd[i];
-		snprintf(s->home, sizeof s->home, "%s/%s", tmpdir, s->name);
-		if (keys_create(s->home, s->name) != 0 ||
-		    keys_load(&s->k, s->home) != 0)
-			return false;
-		snprintf(ag.party[i].name, sizeof ag.party[i].name, "%s",
-		    s->name);
-		memcpy(ag.party[i].link_pub, s->k.id.link_pub, 32);
-		memcpy(ag.party[i].sign_pub, s->k.id.sign_pub, 32);
-		snprintf(ag.party[i].paths[0], sizeof ag.party[i].paths[0],
-		    "127.0.0.1:%d", base_port + i);
-	}
-	ag.npaths = 1;
-	randombytes_buf(ag.psk, sizeof ag.psk);
-	ag.created = ag.not_before = (uint64_t)time(NULL) - 60;
-	ag.not_after = ag.created + 86400;
-	ag.heartbeat_s = 1;
-	return agreement_finalize(&ag) == 0 &&
-	    agreement_sign(&ag, &north.k) == 0 &&
-	    agreement_sign(&ag, &south.k) == 0;
-}
-
-static void
-start_with(struct side *s, const struct agreement *a, uint64_t rekey_records)
-{
-	struct link_config cfg;
-	struct link_upper up = { on_deliver, on_change, s };
-
-	link_config_defaults(&cfg);
-	cfg.backoff_min_ms = 50;
-	cfg.backoff_max_ms = 500;
-	if (rekey_records)
-		cfg.rekey_records = rekey_records;
-	if (opt_out_max)
-		cfg.out_max = opt_out_max;
-	if (opt_rekey_s)
-		cfg.rekey_seconds = opt_rekey_s;
-	if (opt_hb_ms)
-		cfg.heartbeat_ms = opt_hb_ms;
-	if (opt_hs_ms)
-		cfg.handshake_timeout_ms = opt_hs_ms;
-	s->ups = s->downs = s->nrec = 0;
-	s->seq_next = 0;
-	s->seq_bad = 0;
-	CHECK_INT(link_new(base, s->home, &s->k, a, 1, &cfg, &up, &s->l), 0);
-}
-
-static void
-start(struct side *s)
-{
-	start_with(s, &ag, 0);
-}
-
-static void
-stop_both(void)
-{
-	link_free(north.l);
-	link_free(south.l);
-	north.l = south.l = NULL;
-}
-
 static void
 test_up(void)
 {
-	start(&north);
-	start(&south);
+	side_start(&north, &ag, 1, 0);
+	side_start(&south, &ag, 1, 0);
 	CHECK(run_until(both_up, 10000));
 	CHECK(run_until(settled, 10000));
 	CHECK_INT(link_channel_count(north.l), 1);
@@ -316,13 +181,11 @@ test_refusals(void)
 static void
 test_down(void)
 {
-	link_free(north.l);
-	north.l = NULL;
+	stop(&north);
 	CHECK(run_until(south_down, 5000));
 	CHECK_INT(link_send(south.l, ag.id, 0, 0x20, (const uint8_t *)"x", 1),
 	    ERR_CLOSED);
-	link_free(south.l);
-	south.l = NULL;
+	stop(&south);
 }
 
 static long long
@@ -349,8 +212,8 @@ test_rekey_settings_differ(void)
 	    32) < 0;
 	uint8_t rec[64];
 
-	start_with(&north, &ag, north_lower ? 0 : 50);
-	start_with(&south, &ag, north_lower ? 50 : 0);
+	side_start(&north, &ag, 1, north_lower ? 0 : 50);
+	side_start(&south, &ag, 1, north_lower ? 50 : 0);
 	CHECK(run_until(both_up, 10000));
 	CHECK(run_until(settled, 10000));
 	north.downs = south.downs = 0;
@@ -414,8 +277,8 @@ test_rekey_with_full_queue(void)
 	opt_out_max = 65536;
 	opt_rekey_s = 1;
 	opt_hb_ms = 3000;
-	start_with(&north, &ag, 0);
-	start_with(&south, &ag, 0);
+	side_start(&north, &ag, 1, 0);
+	side_start(&south, &ag, 1, 0);
 	opt_out_max = 0;
 	opt_rekey_s = opt_hb_ms = 0;
 	CHECK(run_until(both_up, 10000));
@@ -463,8 +326,8 @@ test_rekey_on_send(void)
 	uint8_t rec[16] = { 0 };
 
 	opt_hb_ms = 20000;
-	start_with(&north, &ag, 50);
-	start_with(&south, &ag, 50);
+	side_start(&north, &ag, 1, 50);
+	side_start(&south, &ag, 1, 50);
 	opt_hb_ms = 0;
 	CHECK(run_until(both_up, 10000));
 	CHECK(run_until(settled, 10000));
@@ -496,8 +359,8 @@ test_rekey_on_time_long_heartbeat(void)
 
 	opt_hb_ms = 40000;
 	opt_rekey_s = 1;
-	start_with(&north, &ag, 0);
-	start_with(&south, &ag, 0);
+	side_start(&north, &ag, 1, 0);
+	side_start(&south, &ag, 1, 0);
 	opt_hb_ms = 0;
 	opt_rekey_s = 0;
 	CHECK(run_until(both_up, 10000));
@@ -508,28 +371,6 @@ test_rekey_on_time_long_heartbeat(void)
 	CHECK(run_until(ini_rekeyed, 7000));
 	CHECK_INT(north.downs + south.downs, 0);
 	stop_both();
-}
-
-static void
-fake_rand(void *ctx, uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	randombytes_buf(buf, len);
-}
-
-/* South's handshake parameters, for a test that plays south on the wire
- * (mk: room for the mac1 key). */
-static void
-south_hs_params(struct link_hs_params *hp, uint8_t mk[32])
-{
-	link_mac1_key(mk, ag.psk);
-	memset(hp, 0, sizeof *hp);
-	memcpy(hp->channel_id, ag.id, LINK_ID_LEN);
-	hp->local_priv = south.k.link_priv;
-	hp->peer_pub = north.k.id.link_pub;
-	hp->psk = ag.psk;
-	hp->mac1_key = mk;
-	hp->random = fake_rand;
 }
 
 /* Reads exactly n bytes from fd within 2 s; 0 or -1. */
@@ -598,10 +439,7 @@ fake_south(int port, int ms, int gap_ms)
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa = loopback(port);
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
 	    listen(lfd, 16) != 0) {
 		close(lfd);
@@ -658,14 +496,13 @@ test_flapping_backoff(void)
 	CHECK(fake > 0);
 	if (fake <= 0)
 		return;
-	start_with(&north, &ag, 0);
+	side_start(&north, &ag, 1, 0);
 	run_until(both_down, 3000);	/* never true: south is fake */
 	printf("  flapping path: %d sessions in 3 s\n", north.ups);
 	CHECK(north.ups >= 2);
 	CHECK(north.ups <= 25);
 	CHECK_INT(north.ups, north.downs);
-	link_free(north.l);
-	north.l = NULL;
+	stop(&north);
 	CHECK(waitpid(fake, &st, 0) == fake);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
@@ -691,13 +528,12 @@ test_slow_record_not_silence(void)
 	CHECK(fake > 0);
 	if (fake <= 0)
 		return;
-	start_with(&north, &ag, 0);
+	side_start(&north, &ag, 1, 0);
 	CHECK(run_until(north_got_1_or_down, 15000));
 	CHECK_INT(north.downs, 0);
 	CHECK_INT(north.nrec, 1);
 	CHECK_INT(north.last_len, 100);
-	link_free(north.l);
-	north.l = NULL;
+	stop(&north);
 	CHECK(waitpid(fake, &st, 0) == fake);
 }
 
@@ -724,8 +560,8 @@ test_validity_while_running(void)
 	CHECK_INT(agreement_finalize(&ag_timed), 0);
 	CHECK_INT(agreement_sign(&ag_timed, &north.k), 0);
 	CHECK_INT(agreement_sign(&ag_timed, &south.k), 0);
-	start_with(&north, &ag_timed, 0);
-	start_with(&south, &ag_timed, 0);
+	side_start(&north, &ag_timed, 1, 0);
+	side_start(&south, &ag_timed, 1, 0);
 	CHECK(link_channel_status(south.l, 0, &st) == 0 &&
 	    st.usable == ERR_NOT_YET_VALID);
 	run_until(both_up, 1000);
@@ -766,10 +602,7 @@ fake_open(int port)
 
 	fk.lfd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fk.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa = loopback(port);
 	if (fk.lfd < 0 ||
 	    bind(fk.lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
 	    listen(fk.lfd, 4) != 0 || fcntl(fk.lfd, F_SETFL, O_NONBLOCK) != 0)
@@ -915,7 +748,7 @@ test_records_with_response(void)
 	CHECK(fake_open(base_port + 1));
 	fk.with_resp = 100;
 	opt_hb_ms = 20000;		/* no silence limit in the way */
-	start_with(&north, &ag, 0);
+	side_start(&north, &ag, 1, 0);
 	opt_hb_ms = 0;
 	CHECK(run_until(fake_answered, 10000));
 	CHECK(run_until(north_got_100, 5000));
@@ -993,7 +826,6 @@ static void
 test_pong_times_checked(void)
 {
 	struct link_channel_status st;
-	struct timespec now;
 	uint64_t t;
 
 	if (!fk.up || north.l == NULL) {
@@ -1005,8 +837,7 @@ test_pong_times_checked(void)
 	fake_pong((uint64_t)1 << 63, 0, UINT64_MAX);
 	CHECK(link_channel_status(north.l, 0, &st) == 0);
 	CHECK(!st.paths[0].have_rtt);
-	clock_gettime(CLOCK_REALTIME, &now);
-	t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	t = unix_ns();
 	fake_pong(t - 50000000u, t - 30000000u, t - 30000000u);
 	CHECK(link_channel_status(north.l, 0, &st) == 0);
 	CHECK(st.paths[0].have_rtt);
@@ -1059,8 +890,7 @@ test_hold_flush(void)
 	CHECK_INT(fk.last_len, len);
 	CHECK_MEM(fk.last, body, len);
 	CHECK_INT(north.downs, 0);
-	link_free(north.l);
-	north.l = NULL;
+	stop(&north);
 	fake_close();
 }
 
@@ -1093,7 +923,7 @@ test_rekey_slow_path(void)
 	opt_hb_ms = 20000;		/* no ping or silence in the way */
 	opt_rekey_s = 1;
 	opt_hs_ms = 300;
-	start_with(&north, &ag, 0);
+	side_start(&north, &ag, 1, 0);
 	opt_hb_ms = opt_rekey_s = opt_hs_ms = 0;
 	CHECK(run_until(fake_answered, 10000));
 	rk = rekeys(&north);
@@ -1134,8 +964,7 @@ test_rekey_slow_path(void)
 	CHECK_INT(answered, 1);
 	CHECK(rekeys(&north) > rk);
 	CHECK_INT(north.downs, 0);
-	link_free(north.l);
-	north.l = NULL;
+	stop(&north);
 	fake_close();
 }
 
@@ -1167,13 +996,10 @@ test_oversized_unread(void)
 	static uint8_t junk[2 + 4000];
 	struct sockaddr_in sa;
 
-	start_with(&south, &ag, 0);
+	side_start(&south, &ag, 1, 0);
 	memset(junk, 0x41, sizeof junk);
 	junk[0] = junk[1] = 0xff;
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)(base_port + 1));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa = loopback(base_port + 1);
 	stranger = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK(stranger >= 0 &&
 	    connect(stranger, (struct sockaddr *)&sa, sizeof sa) == 0);
@@ -1181,51 +1007,41 @@ test_oversized_unread(void)
 	CHECK(run_until(stranger_closed, 5000));
 	CHECK_INT(stranger_err, ECONNRESET);
 	close(stranger);
-	link_free(south.l);
-	south.l = NULL;
+	stop(&south);
 }
 
 static int dial_fd = -1;
-static int dial_rcvbuf;		/* fake_dial's SO_RCVBUF; 0: the default */
 static bool dial_answered(void)
 {
 	return bytes_waiting(dial_fd) >= 2 + LINK_RESP_LEN;
 }
-static bool north_up_1(void) { return north.ups >= 1; }
-static bool north_up_2(void) { return north.ups >= 2; }
 
-/* The test, as south, dials north's path address and completes the
- * handshake as the initiator; the socket (kept open: the session stays
- * up at north), or -1. */
+/* The test, as south, dials north's path address (its socket's
+ * SO_RCVBUF rcvbuf; 0: the default) and completes the handshake as the
+ * initiator; the socket (kept open: the session stays up at north), or
+ * -1. */
 static int
-fake_dial(int port)
+fake_dial(int port, int rcvbuf)
 {
 	struct sockaddr_in sa;
 	struct link_hs_params hp;
 	struct noise_handshake hs;
 	struct noise_cipher snd, rcv;
-	struct timespec now;
 	uint8_t mk[32], ts[LINK_TS_LEN], init[2 + LINK_INIT_LEN];
 	uint8_t resp[2 + LINK_RESP_LEN];
 	int fd, ok = 0;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa = loopback(port);
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		return -1;
-	if (dial_rcvbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &dial_rcvbuf,
-		    sizeof dial_rcvbuf);
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		close(fd);
 		return -1;
 	}
 	south_hs_params(&hp, mk);
-	clock_gettime(CLOCK_REALTIME, &now);
-	link_ts_encode(ts, (uint64_t)now.tv_sec * 1000000000u +
-	    (uint64_t)now.tv_nsec);
+	link_ts_encode(ts, unix_ns());
 	if (link_hs_write_init(&hs, &hp, ts, init + 2) == 0) {
 		init[0] = 0;
 		init[1] = LINK_INIT_LEN;
@@ -1245,6 +1061,23 @@ fake_dial(int port)
 	return fd;
 }
 
+/* Starts north (heartbeats every 20 s: the test answers no ping) and
+ * dials it as south (fake_dial, SO_RCVBUF rcvbuf) until its path is up;
+ * the socket, or -1. */
+static int
+north_dialled(int rcvbuf)
+{
+	int a;
+
+	opt_hb_ms = 20000;
+	side_start(&north, &ag, 1, 0);
+	opt_hb_ms = 0;
+	a = fake_dial(base_port, rcvbuf);
+	CHECK(a >= 0);
+	CHECK(run_until(north_up_1, 5000));
+	return a;
+}
+
 /*
  * A second session on a path that is up replaces the first (both started
  * by south: the newer stays, invariant 3 of link.c): the path stays up,
@@ -1258,26 +1091,18 @@ test_duplicate_swap_told(void)
 {
 	int a, b;
 
-	opt_hb_ms = 20000;		/* the test answers no ping */
-	start_with(&north, &ag, 0);
-	opt_hb_ms = 0;
-	a = fake_dial(base_port);
-	CHECK(a >= 0);
-	CHECK(run_until(north_up_1, 5000));
-	b = fake_dial(base_port);
+	a = north_dialled(0);
+	b = fake_dial(base_port, 0);
 	CHECK(b >= 0);
 	run_until(north_up_2, 3000);
 	CHECK_INT(north.ups, 2);
 	CHECK_INT(north.downs, 0);
-	link_free(north.l);
-	north.l = NULL;
+	stop(&north);
 	if (a >= 0)
 		close(a);
 	if (b >= 0)
 		close(b);
 }
-
-static bool north_down_1(void) { return north.downs >= 1; }
 
 /*
  * link_send on a session whose socket is broken (the peer reset it) keeps
@@ -1292,12 +1117,7 @@ test_send_on_broken_socket(void)
 	uint8_t rec[16] = { 0 };
 	int a, r = 0;
 
-	opt_hb_ms = 20000;		/* the test answers no ping */
-	start_with(&north, &ag, 0);
-	opt_hb_ms = 0;
-	a = fake_dial(base_port);
-	CHECK(a >= 0);
-	CHECK(run_until(north_up_1, 5000));
+	a = north_dialled(0);
 	/* a reset: north's next write fails (EPIPE / ECONNRESET) */
 	if (a >= 0) {
 		setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -1308,8 +1128,7 @@ test_send_on_broken_socket(void)
 		r = link_send(north.l, ag.id, 0, 0x20, rec, sizeof rec);
 	CHECK_INT(r, 0);
 	CHECK(run_until(north_down_1, 3000));
-	link_free(north.l);
-	north.l = NULL;
+	stop(&north);
 }
 
 /*
@@ -1327,21 +1146,11 @@ static void
 test_rekey_one_at_a_time(void)
 {
 	static uint8_t rec[4000];
-	uint8_t mk[32], ts[LINK_TS_LEN], two[2 * (2 + LINK_INIT_LEN)];
-	struct link_hs_params hp;
-	struct noise_handshake hs;
-	struct timespec now;
+	uint8_t two[2 * (2 + LINK_INIT_LEN)];
 	long long rk;
 	int a, r = 0, sent = 0;
 
-	opt_hb_ms = 20000;		/* the test answers no ping */
-	start_with(&north, &ag, 0);
-	opt_hb_ms = 0;
-	dial_rcvbuf = 4096;		/* the kernel holds little of it */
-	a = fake_dial(base_port);
-	dial_rcvbuf = 0;
-	CHECK(a >= 0);
-	CHECK(run_until(north_up_1, 5000));
+	a = north_dialled(4096);	/* the kernel holds little of it */
 	/* north's queue full, and still full after the loop ran a while
 	 * (until then the kernel takes more of it: its buffers fill) */
 	for (int k = 0, more = 1; k < 50 && more > 0; k++) {
@@ -1353,24 +1162,15 @@ test_rekey_one_at_a_time(void)
 		run_until(north_down_1, 200);
 	}
 	rk = rekeys(&north);
-	south_hs_params(&hp, mk);
-	for (int i = 0; i < 2; i++) {
-		uint8_t *m = two + i * (2 + LINK_INIT_LEN);
-		clock_gettime(CLOCK_REALTIME, &now);
-		link_ts_encode(ts, (uint64_t)now.tv_sec * 1000000000u +
-		    (uint64_t)now.tv_nsec + (uint64_t)i);
-		CHECK_INT(link_hs_write_init(&hs, &hp, ts, m + 2), 0);
-		noise_handshake_fini(&hs);
-		m[0] = 0;
-		m[1] = LINK_INIT_LEN;
-	}
+	for (int i = 0; i < 2; i++)
+		make_init(two + i * (2 + LINK_INIT_LEN),
+		    unix_ns() + (uint64_t)i, NULL);
 	if (a >= 0)
 		CHECK_INT(write(a, two, sizeof two), (ssize_t)sizeof two);
 	run_until(north_down_1, 3000);
 	CHECK_INT(rekeys(&north) - rk, 1);
 	CHECK_INT(north.downs, 1);
-	link_free(north.l);
-	north.l = NULL;
+	stop(&north);
 	if (a >= 0)
 		close(a);
 }
@@ -1378,15 +1178,14 @@ test_rekey_one_at_a_time(void)
 int
 main(void)
 {
-	char cmd[200];
-
 	if (sodium_init() < 0)
 		return 1;
 	log_setup("it_link_api", LOG_LVL_ERROR, false);
 	signal(SIGPIPE, SIG_IGN);	/* as parleyd: a reset is EPIPE */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(120);
-	if ((base = event_base_new()) == NULL || !setup()) {
+	on_record = seq_check;
+	if ((base = event_base_new()) == NULL || !sides_setup(28000, 29000, 4)) {
 		printf("setup failed\n0 passed, 1 failed\n");
 		return 1;
 	}
@@ -1410,14 +1209,7 @@ main(void)
 	RUN(test_duplicate_swap_told);
 	RUN(test_rekey_one_at_a_time);
 	RUN(test_send_on_broken_socket);
-	link_free(north.l);
-	link_free(south.l);
-	event_base_free(base);
-	keys_fini(&north.k);
-	keys_fini(&south.k);
-	agreement_wipe(&ag);
 	agreement_wipe(&ag_timed);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	(void)!system(cmd);
+	sides_end();
 	return harness_summary();
 }

@@ -37,7 +37,6 @@
 #include <unistd.h>
 
 #include "../harness.h"
-#include "ports.h"
 #include "base/log.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
@@ -50,66 +49,10 @@
 
 static char tmpdir[] = "/tmp/parley-it-link-replay-XXXXXX";
 
-struct side {
-	const char *name;
-	char home[1200];
-	struct keys k;
-	struct link *l;
-	int ups, downs, nrec;
-};
+#include "link_sides.h"
 
-static struct side north = { .name = "north" }, south = { .name = "south" };
-static struct agreement ag, ag_carol;	/* north-south, north-carol */
+static struct agreement ag_carol;	/* north-carol */
 static struct keys carol;
-static struct event_base *base;
-static int base_port;
-
-static void
-on_change(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path, bool up)
-{
-	struct side *s = ctx;
-
-	(void)id;
-	(void)path;
-	if (up)
-		s->ups++;
-	else
-		s->downs++;
-}
-
-static void
-on_deliver(void *ctx, const uint8_t id[LINK_ID_LEN], unsigned path,
-    uint8_t type, const uint8_t *body, size_t len)
-{
-	struct side *s = ctx;
-
-	(void)id;
-	(void)path;
-	(void)type;
-	(void)body;
-	(void)len;
-	s->nrec++;
-}
-
-/* Runs the loop until cond() or ms pass; returns cond(). */
-static bool
-run_until(bool (*cond)(void), int ms)
-{
-	struct timeval tv = { 0, 10000 };
-	struct timespec t0, t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (cond())
-			return true;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if ((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000 > ms)
-			return false;
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
-}
 
 static bool never(void) { return false; }
 
@@ -122,45 +65,11 @@ mono_ms(void)
 	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
 }
 
-static uint64_t
-unix_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
+/* sides_setup, and north's second channel, with carol. */
 static bool
 setup(void)
 {
-	struct side *sd[2] = { &north, &south };
-
-	if ((base_port = ports_pick(14000, 15000, 2)) < 0 ||
-	    mkdtemp(tmpdir) == NULL)
-		return false;
-	agreement_defaults(&ag);
-	for (int i = 0; i < 2; i++) {
-		struct side *s = sd[i];
-		snprintf(s->home, sizeof s->home, "%s/%s", tmpdir, s->name);
-		if (keys_create(s->home, s->name) != 0 ||
-		    keys_load(&s->k, s->home) != 0)
-			return false;
-		snprintf(ag.party[i].name, sizeof ag.party[i].name, "%s",
-		    s->name);
-		memcpy(ag.party[i].link_pub, s->k.id.link_pub, 32);
-		memcpy(ag.party[i].sign_pub, s->k.id.sign_pub, 32);
-		snprintf(ag.party[i].paths[0], sizeof ag.party[i].paths[0],
-		    "127.0.0.1:%d", base_port + i);
-	}
-	ag.npaths = 1;
-	randombytes_buf(ag.psk, sizeof ag.psk);
-	ag.created = ag.not_before = (uint64_t)time(NULL) - 60;
-	ag.not_after = ag.created + 86400;
-	ag.heartbeat_s = 1;
-	if (agreement_finalize(&ag) != 0 ||
-	    agreement_sign(&ag, &north.k) != 0 ||
-	    agreement_sign(&ag, &south.k) != 0)
+	if (!sides_setup(14000, 15000, 2))
 		return false;
 	/* north's second channel, with carol (never started): its path at
 	 * north shares south's, and carol's address is never answered */
@@ -186,20 +95,12 @@ static void
 start_n(struct side *s, uint64_t rekey_records, uint32_t hb_ms, size_t nag)
 {
 	struct agreement ags[2];
-	struct link_config cfg;
-	struct link_upper up = { on_deliver, on_change, s };
 
-	link_config_defaults(&cfg);
-	cfg.backoff_min_ms = 50;
-	cfg.backoff_max_ms = 500;
-	if (rekey_records)
-		cfg.rekey_records = rekey_records;
-	cfg.heartbeat_ms = hb_ms;
-	s->ups = s->downs = s->nrec = 0;
 	ags[0] = ag;
 	ags[1] = ag_carol;
-	CHECK_INT(link_new(base, s->home, &s->k, ags, nag, &cfg, &up, &s->l),
-	    0);
+	opt_hb_ms = hb_ms;
+	side_start(s, ags, nag, rekey_records);
+	opt_hb_ms = 0;
 	agreement_wipe(&ags[0]);
 	agreement_wipe(&ags[1]);
 }
@@ -208,13 +109,6 @@ static void
 start(struct side *s, uint64_t rekey_records, uint32_t hb_ms)
 {
 	start_n(s, rekey_records, hb_ms, 1);
-}
-
-static void
-stop(struct side *s)
-{
-	link_free(s->l);
-	s->l = NULL;
 }
 
 static struct link_path_status
@@ -233,46 +127,6 @@ path0(struct side *s)
 	return path0_of(s, 0);
 }
 
-static void
-fake_rand(void *ctx, uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	randombytes_buf(buf, len);
-}
-
-/* South's handshake parameters (mk: room for the mac1 key). */
-static void
-south_hs_params(struct link_hs_params *hp, uint8_t mk[32])
-{
-	link_mac1_key(mk, ag.psk);
-	memset(hp, 0, sizeof *hp);
-	memcpy(hp->channel_id, ag.id, LINK_ID_LEN);
-	hp->local_priv = south.k.link_priv;
-	hp->peer_pub = north.k.id.link_pub;
-	hp->psk = ag.psk;
-	hp->mac1_key = mk;
-	hp->random = fake_rand;
-}
-
-/* South's initiation with timestamp ts_ns, with its length header, into
- * out; its handshake state into hs (may be NULL: discarded). */
-static void
-make_init(uint8_t out[2 + LINK_INIT_LEN], uint64_t ts_ns,
-    struct noise_handshake *hs)
-{
-	struct link_hs_params hp;
-	struct noise_handshake tmp;
-	uint8_t mk[32], ts[LINK_TS_LEN];
-
-	south_hs_params(&hp, mk);
-	link_ts_encode(ts, ts_ns);
-	CHECK_INT(link_hs_write_init(hs ? hs : &tmp, &hp, ts, out + 2), 0);
-	if (hs == NULL)
-		noise_handshake_fini(&tmp);
-	out[0] = 0;
-	out[1] = LINK_INIT_LEN;
-}
-
 /* A TCP connection from src (an address on lo) to north's path 0, or -1. */
 static int
 dial_from(const char *src)
@@ -283,10 +137,7 @@ dial_from(const char *src)
 	memset(&la, 0, sizeof la);
 	la.sin_family = AF_INET;
 	inet_pton(AF_INET, src, &la.sin_addr);
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)base_port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa = loopback(base_port);
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		return -1;
 	if (bind(fd, (struct sockaddr *)&la, sizeof la) != 0 ||
@@ -386,10 +237,6 @@ handshake_on(int fd, const uint8_t init[2 + LINK_INIT_LEN],
 	noise_cipher_fini(&rcv);
 	return 0;
 }
-
-static bool north_up_1(void) { return north.ups >= 1; }
-static bool north_up_2(void) { return north.ups >= 2; }
-static bool north_down_1(void) { return north.downs >= 1; }
 
 /*
  * An observer captured south's initiation and replays it, 20 times on 20
@@ -600,8 +447,6 @@ test_rekey_flood_ended(void)
 	stop(&north);
 }
 
-static bool both_up(void) { return north.ups >= 1 && south.ups >= 1; }
-
 /*
  * Two real links, rekey_records 1: every record makes a rekey due, and
  * the initiator keeps to the protocol's minimum interval, so 2 s of
@@ -647,13 +492,12 @@ test_rekey_often_kept(void)
 int
 main(void)
 {
-	char cmd[200];
-
 	if (sodium_init() < 0)
 		return 1;
 	log_setup("it_link_replay", LOG_LVL_ERROR, false);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(120);
+	run_slice_us = 10000;
 	if ((base = event_base_new()) == NULL || !setup()) {
 		printf("setup failed\n0 passed, 1 failed\n");
 		return 1;
@@ -663,13 +507,8 @@ main(void)
 	RUN(test_budget_per_channel);
 	RUN(test_rekey_flood_ended);
 	RUN(test_rekey_often_kept);
-	event_base_free(base);
-	keys_fini(&north.k);
-	keys_fini(&south.k);
 	keys_fini(&carol);
-	agreement_wipe(&ag);
 	agreement_wipe(&ag_carol);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	(void)!system(cmd);
+	sides_end();
 	return harness_summary();
 }
