@@ -482,11 +482,11 @@ answer_one(void *arg, struct store_msg *m)
 		    (e = x->send(x->ctx, RECOVER_REC_HEAD, hb, n)) != 0)
 			goto fail;	/* only the head is owed */
 	}
-	a->bytes += m->header_len + m->body_len;
 	a->next = m->seq + 1;
 	a->parts = 0;
-	/* enough for one answer: stop at a head, the asker asks again */
-	if (a->next > a->end || (head && a->bytes >= RECOVER_BATCH_BYTES)) {
+	/* the whole batch, however many bytes: the output paces it (a full
+	 * one stops the step, not the answer) */
+	if (a->next > a->end) {
 		a->next = 0;
 		return 1;
 	}

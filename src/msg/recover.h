@@ -35,8 +35,8 @@
 #define RECOVER_REC_OWN 0x16
 #define RECOVER_REC_HEAD 0x17
 #define RECOVER_VERSION 1
-#define RECOVER_BATCH 128		/* messages per answer, at least */
-#define RECOVER_BATCH_BYTES (4u << 20)	/* ... ending at the head after */
+#define RECOVER_BATCH 128		/* messages per answer, at least:
+					 * ending at the head after */
 #define RECOVER_RETRY_MS 2000		/* an unanswered ask again */
 #define RECOVER_PART_MAX 60000		/* body bytes per OWN record */
 
@@ -86,7 +86,6 @@ struct recover_answer {
 	uint64_t next;			/* the message to send; 0: none open */
 	uint64_t end;			/* the head the answer ends at */
 	uint64_t parts;			/* OWN records of next sent */
-	uint64_t bytes;			/* headers and bodies sent */
 };
 
 /* A RECOVER from the peer (asker's party index asker): *a is where its
@@ -98,8 +97,8 @@ int recover_answer_start(struct store *s,
     const uint8_t channel[ENVELOPE_ID_LEN], uint8_t asker, const uint8_t *b,
     size_t n, struct recover_answer *a) WUR;
 /* Sends the asker's messages (OWN, in parts) and heads (OWN_HEAD) from
- * where *a stands, in seq order, through send, up to a->end, stopping
- * early at a head once RECOVER_BATCH_BYTES went. 0: the answer is done
+ * where *a stands, in seq order, through send, up to a->end (the whole
+ * batch, however many bytes: a full output paces it). 0: the answer is done
  * (a->next 0). ERR_FULL from send: stopped, *a says where to go on from
  * (call again once the output drains). Another error (send's, the
  * store's): stopped, a->next 0. */

@@ -1814,6 +1814,49 @@ test_recover_slow_link(void)
 	engines_stop(false);
 }
 
+/*
+ * An answer covers its whole batch (up to RECOVER_BATCH messages, ending
+ * at a head) however many bytes that is: it is paced by the output
+ * (test_recover_slow_link), so it need not stop early. North sent ten
+ * messages of 1 MiB, each its own group (ten heads), and comes back with
+ * an empty store: one RECOVER brings all ten back at once, with no tick
+ * in between. (Before, the answer stopped at the first head past 4 MiB,
+ * and the rest waited for an ask after RECOVER_RETRY_MS, about 2 s per
+ * 4 MiB.)
+ */
+static void
+test_recover_batch_whole(void)
+{
+	struct answers a;
+	uint8_t *body = malloc(ENVELOPE_BODY_MAX);
+	long mark;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	for (int k = 0; k < 10; k++) {
+		memset(body, 'a' + k, ENVELOPE_BODY_MAX);
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, ENVELOPE_BODY_MAX,
+		    false, NULL, answer, &a), 0);
+		delivery_pump(na.d);
+		run(1000000);
+	}
+	CHECK_INT(a.n, 10);
+	engines_stop(true);
+	store_close(na.s);
+	na.s = NULL;
+	engines_start();
+	mark = log_mark();
+	connect_both(true);
+	run(1000000);			/* no tick: no second ask */
+	CHECK(log_since(mark, "our chain is whole again (seq 10)"));
+	CHECK_INT(own_held(), 10);
+	free(body);
+	engines_stop(false);
+}
+
 /* South's signed receipt of north's chain at seq (naming north's id
  * there, when north holds it), signed at time t, as a RECEIPT (sync
  * false) or SYNC record in b; its length. */
@@ -4007,6 +4050,7 @@ main(void)
 	RUN(test_recover);
 	RUN(test_recover_answer_resumes);
 	RUN(test_recover_slow_link);
+	RUN(test_recover_batch_whole);
 	RUN(test_recover_watch);
 	RUN(test_doubt_after_commit_failure);
 	RUN(test_record_failure_rolls_back);
