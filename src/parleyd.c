@@ -313,6 +313,14 @@ dm_send(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], unsigned path,
 	return link_send(dm->link, ch, path, type, b, n);
 }
 
+static size_t
+dm_queued(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], unsigned path)
+{
+	struct daemon *dm = ctx;
+
+	return dm->link != NULL ? link_queued(dm->link, ch, path) : 0;
+}
+
 static void
 dm_drop(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], unsigned path,
     const char *why)
@@ -605,7 +613,7 @@ messages_open(const char *home, const struct keys *k,
     struct daemon *dm, struct store **st)
 {
 	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm,
-	    dm_hold, dm_flush, dm_alarm, dm_note_ahead };
+	    dm_hold, dm_flush, dm_alarm, dm_note_ahead, dm_queued };
 	bool damaged = false;
 	uint64_t eff, hb, run;
 	int r;

@@ -619,7 +619,7 @@ ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 	    delivery_stats(env->delivery, i, &st) != 0)
 		return;
 	json_object_set_new(chan, "messages", json_pack("{s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:b, s:I, s:I}",
+	    "s:I, s:I, s:I, s:b, s:I, s:I, s:I}",
 	    "queued", (json_int_t)st.queued,
 	    "in_flight", (json_int_t)(st.assigned - st.receipted),
 	    "assigned", (json_int_t)st.assigned,
@@ -627,6 +627,7 @@ ctl_msg_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 	    "received", (json_int_t)st.received,
 	    "active_path", (json_int_t)st.active_path,
 	    "synced", st.synced, "refused", (json_int_t)st.refused,
+	    "resends", (json_int_t)st.resends,
 	    "store_commits", (json_int_t)store_commits(delivery_store(
 	    env->delivery))));
 	if (st.held_first > 0)

@@ -28,10 +28,12 @@
  */
 #include "link/link_int.h"
 
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <sys/ioctl.h>
 
 #include "base/hex.h"
 #include "base/log.h"
@@ -644,6 +646,22 @@ link_send(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
 	/* Sends count toward the rekey point too. */
 	link_conn_maybe_rekey(p->session);
 	return 0;
+}
+
+size_t
+link_queued(struct link *l, const uint8_t id[LINK_ID_LEN],
+    unsigned path)
+{
+	struct link_path *p;
+	size_t n;
+	int k = 0;
+
+	if (find_path(l, id, path, &p) != 0)
+		return 0;
+	n = p->session->out != NULL ? evbuffer_get_length(p->session->out) : 0;
+	if (ioctl(p->session->fd, SIOCOUTQ, &k) == 0 && k > 0)
+		n += (size_t)k;
+	return n;
 }
 
 int

@@ -140,6 +140,13 @@ int link_send(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
  */
 void link_hold(struct link *l);
 void link_flush(struct link *l);
+/* Bytes of a path's session still on their way: its output queue, and
+ * what the kernel holds in the socket not yet acknowledged by the peer's
+ * TCP (SIOCOUTQ; not counted where the kernel cannot tell). 0 when the
+ * path is down or unknown. The layer above tells a slow path from a
+ * stalled one by it. */
+size_t link_queued(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
+    unsigned path);
 /* Ends the session on a path (the layer above found a record it refuses);
  * the link dials again as after any failure. ERR_CLOSED, ERR_NOT_FOUND. */
 int link_drop(struct link *l, const uint8_t channel_id[LINK_ID_LEN],

@@ -565,6 +565,12 @@ delivery_tick(struct delivery *d)
 		else if (c->fence_seq != 0 && now - c->sync_ms >=
 		    dl_fence_ask_ms(c))
 			dl_send_sync(d, c, true);
+		/* still sending on a slow path: not a stall; resending
+		 * would only queue copies behind what is on its way */
+		if (c->synced && c->peer_holds < c->sent && c->active >= 0 &&
+		    d->io.queued != NULL && d->io.queued(d->io.ctx, c->id,
+		    (unsigned)c->active) > 0)
+			c->progress_ms = now;
 		/* what the peer holds: after it went back to a backup it
 		 * is below c->receipted */
 		if (c->synced && c->peer_holds < c->sent &&

@@ -40,7 +40,9 @@
 #define DELIVERY_RUN_SIGN 128		/* a fresh head after this many */
 #define DELIVERY_RUN_BYTES (4u << 20)	/* ... or this many bytes unsigned */
 #define DELIVERY_PART_MAX 60000		/* body bytes per MSG_PART */
-#define DELIVERY_STALL_MS 3000		/* no receipt: resend from the last */
+#define DELIVERY_STALL_MS 3000		/* no receipt (and nothing left to
+					 * send: io.queued): resend from the
+					 * last */
 #define DELIVERY_SYNC_RETRY_MS 2000	/* no SYNC from the peer: ask again */
 #define DELIVERY_RECOVER_STALL_MS 60000	/* recovery without progress: alert */
 #define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
@@ -95,6 +97,12 @@ struct delivery_io {
 	 * its commit. */
 	int (*note_ahead)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
 	    uint64_t seq);
+	/* Optional: bytes of a path's session not yet sent (the link's
+	 * queue and the socket's). While the active path has any, a wait
+	 * for a receipt is a slow path, not a stall: nothing is resent
+	 * (DELIVERY_STALL_MS counts from when it drained). */
+	size_t (*queued)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
+	    unsigned path);
 };
 
 /* Per channel numbers, for status and tests. */

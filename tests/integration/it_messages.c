@@ -767,6 +767,78 @@ test_flash_slow_peer(void)
 	CHECK(wait_synced(15000));
 }
 
+/*
+ * A slow path (tools/throttle, 200 KB/s from north): three messages of
+ * 800 KB, each longer on the wire than the sender's stall timer (3 s).
+ * North resends nothing while its session still has bytes to send
+ * (link_queued): copies would only queue behind what is on its way and
+ * delay what comes after (before: 3 resends, and a short message sent
+ * next took 24 s, behind 2.4 MB of copies; now about 0.1 s).
+ */
+static void
+test_slow_path_no_resend(void)
+{
+	char cn[256], cs[256], bin[1100], a[4][16], rate[] = "200000";
+	char *text = malloc(800001);
+	long long r0;
+	uint64_t t0;
+	pid_t thr;
+	int ok = 0;
+
+	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    port_base + 10, port_base + 11);
+	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    port_base + 12, port_base + 13);
+	stop_pair(cn, cs);
+	for (int k = 0; k < 4; k++)
+		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
+		    k / 2);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	if ((thr = fork()) == 0) {
+		execl(bin, "throttle", rate, a[0], a[1], a[2], a[3],
+		    (char *)NULL);
+		_exit(127);
+	}
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+	r0 = msg_field(home_n, "resends");
+	t0 = now_ms();
+	for (int k = 0; k < 3; k++) {
+		char f[1400], cmd[4000];
+		FILE *fp;
+
+		memset(text, 'a' + k, 800000);
+		snprintf(f, sizeof f, "%s/big.txt", home_n);
+		if ((fp = fopen(f, "w")) != NULL) {
+			fwrite(text, 1, 800000, fp);
+			fclose(fp);
+		}
+		snprintf(cmd, sizeof cmd, "%s/parley send --home %s --file %s "
+		    ">/dev/null", build, home_n, f);
+		ok += system(cmd) == 0;
+	}
+	CHECK_INT(ok, 3);
+	CHECK(wait_settled(120000));
+	printf("  3 x 800 KB at 200 KB/s: settled in %llu ms, %lld resends\n",
+	    (unsigned long long)(now_ms() - t0),
+	    msg_field(home_n, "resends") - r0);
+	CHECK_INT(msg_field(home_n, "resends") - r0, 0);
+	t0 = now_ms();
+	CHECK_INT(send_text(home_n, "a short one after them", "routine", NULL,
+	    0), 1);
+	CHECK(wait_settled(120000));
+	printf("  then a short one: settled in %llu ms\n",
+	    (unsigned long long)(now_ms() - t0));
+	free(text);
+	kill_pid(thr, SIGKILL);
+	reap(thr, 2000);
+	restart_pair(conf, conf);
+	CHECK(wait_synced(15000));
+}
+
 /* --- FLASH on every live path ------------------------------------------ */
 
 /* How many of south's newest 50 inbox messages have first line text. */
@@ -1579,6 +1651,7 @@ main(void)
 	RUN(test_forged_checkpoints);
 	RUN(test_flash_overtakes);
 	RUN(test_flash_slow_peer);
+	RUN(test_slow_path_no_resend);
 	RUN(test_flash_every_path);
 	RUN(test_full_disk);
 	RUN(test_store_fails_after_send);

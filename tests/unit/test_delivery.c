@@ -68,6 +68,7 @@ struct node {
 	char alarm[1024];		/* the last one's kind: text */
 	uint64_t noted;			/* io.note_ahead's last seq */
 	bool note_fails;		/* io.note_ahead refuses */
+	size_t queued;			/* io.queued's answer */
 };
 
 static uint8_t chan[32];
@@ -164,6 +165,15 @@ io_note(void *ctx, const uint8_t c[32], uint64_t seq)
 	return 0;
 }
 
+/* Bytes the session still has to send (a slow path): set by the test. */
+static size_t
+io_queued(void *ctx, const uint8_t c[32], unsigned path)
+{
+	(void)c;
+	(void)path;
+	return ((struct node *)ctx)->queued;
+}
+
 static uint64_t
 io_now(void *ctx)
 {
@@ -200,7 +210,7 @@ static void
 engine_start(struct node *x)
 {
 	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
-	    NULL, NULL, io_alarm, io_note };
+	    NULL, NULL, io_alarm, io_note, io_queued };
 	int self = x == &nb;
 
 	if (x->s == NULL && store_open(&x->s, ":memory:") != 0)
@@ -1329,7 +1339,7 @@ static void
 test_recover_ask_checkpoints(void)
 {
 	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
-	    NULL, NULL, io_alarm, io_note };
+	    NULL, NULL, io_alarm, io_note, io_queued };
 	struct transcript_checkpoint cp;
 	struct checkpoint_set *cs = NULL;
 	struct agreement ag;
@@ -2771,6 +2781,51 @@ test_record_before_run(void)
 }
 
 /*
+ * A slow path is not a stall: while the active path's session still has
+ * bytes to send (io.queued), no receipt for DELIVERY_STALL_MS resends
+ * nothing (the copies would only queue behind what is on its way, and
+ * delay what comes after: 24 s for a short message behind 2.4 MB at
+ * 200 KB/s, it_messages test_slow_path_resends); once it drained, the
+ * stall timer runs from then.
+ */
+static void
+test_slow_path_no_resend(void)
+{
+	struct delivery_stats st;
+	uint64_t resends;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	resends = st.resends;
+	queue_n(&na, 1, ENVELOPE_ROUTINE, "on a slow path");
+	delivery_pump(na.d);		/* sent; south gets nothing yet */
+	na.queued = 1000;
+	for (int k = 0; k < 100; k++) {	/* 10 s */
+		clock_ms += 100;
+		delivery_tick(na.d);
+	}
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)(st.resends - resends), 0);
+	na.queued = 0;			/* drained, still no receipt */
+	for (int k = 0; k < DELIVERY_STALL_MS / 100 - 1; k++) {
+		clock_ms += 100;
+		delivery_tick(na.d);
+	}
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)(st.resends - resends), 0);
+	clock_ms += 200;
+	delivery_tick(na.d);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)(st.resends - resends), 1);
+	run(1000000);			/* the path delivers at last */
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.receipted, (int)st.assigned);
+	engines_stop(false);
+}
+
+/*
  * Another layer's records (checkpoints) follow the runs as delivery's
  * own do: sent on a new session, our RUN goes first; taken only on a
  * session whose RUN names the peer's newest run, so a dead run's record
@@ -4082,6 +4137,7 @@ main(void)
 	RUN(test_fence_run_late_session);
 	RUN(test_record_before_run);
 	RUN(test_other_records_follow_runs);
+	RUN(test_slow_path_no_resend);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 60", logpath);
