@@ -697,20 +697,18 @@ test_flash_overtakes(void)
 	CHECK(fseq > base && fseq - base < 500);
 }
 
-/* The same through tools/throttle: south is slow (nothing passes while
- * the backlog is queued, then 100 KB/s from north) with its link up:
- * north dials south only through the relay (north listens elsewhere, so
- * south's dials fail). */
-static void
-test_flash_slow_peer(void)
+/*
+ * North and south with north's sends through tools/throttle at rate
+ * bytes a second (south's answers pass at once), their link up, and the
+ * relay's pid (SIGUSR1 pauses and resumes it): north dials south only
+ * through the relay (north listens elsewhere, so south's dials fail);
+ * heartbeats 10 s apart, so a paused relay keeps the link up.
+ */
+static pid_t
+start_throttled(const char *rate)
 {
-	char cn[256], cs[256], bin[1100], a[4][16], rate[] = "100000";
-	char text[400];
-	long long base, fseq = -1;
-	json_t *r, *m;
+	char cn[256], cs[256], bin[1100], a[4][16];
 	pid_t thr;
-	size_t i;
-	int ok = 0;
 
 	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
 	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
@@ -731,6 +729,33 @@ test_flash_slow_peer(void)
 	CHECK(start(&pid_s, home_s, log_s));
 	CHECK(start(&pid_n, home_n, log_n));
 	CHECK(wait_synced(15000));
+	return thr;
+}
+
+/* The relay stopped, the pair back on the common configuration. */
+static void
+stop_throttled(pid_t thr)
+{
+	kill_pid(thr, SIGKILL);
+	reap(thr, 2000);
+	restart_pair(conf, conf);
+	CHECK(wait_synced(15000));
+}
+
+/* The same through tools/throttle (start_throttled): south is slow
+ * (nothing passes while the backlog is queued, then 100 KB/s from north)
+ * with its link up. */
+static void
+test_flash_slow_peer(void)
+{
+	char text[400];
+	long long base, fseq = -1;
+	json_t *r, *m;
+	pid_t thr;
+	size_t i;
+	int ok = 0;
+
+	thr = start_throttled("100000");
 	base = msg_field(home_n, "assigned");
 	/* Nothing passes while the backlog is queued (heartbeats are 10 s
 	 * apart here, so the link stays up); then 100 KB/s. */
@@ -761,10 +786,7 @@ test_flash_slow_peer(void)
 	printf("  FLASH arrived as number %lld of 1001 at the slow peer\n",
 	    fseq - base);
 	CHECK(fseq > base && fseq - base < 500);
-	kill_pid(thr, SIGKILL);
-	reap(thr, 2000);
-	restart_pair(conf, conf);
-	CHECK(wait_synced(15000));
+	stop_throttled(thr);
 }
 
 /*
@@ -778,32 +800,13 @@ test_flash_slow_peer(void)
 static void
 test_slow_path_no_resend(void)
 {
-	char cn[256], cs[256], bin[1100], a[4][16], rate[] = "200000";
 	char *text = malloc(800001);
 	long long r0;
 	uint64_t t0;
 	pid_t thr;
 	int ok = 0;
 
-	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
-	    port_base + 10, port_base + 11);
-	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
-	    port_base + 12, port_base + 13);
-	stop_pair(cn, cs);
-	for (int k = 0; k < 4; k++)
-		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
-		    k / 2);
-	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
-	if ((thr = fork()) == 0) {
-		execl(bin, "throttle", rate, a[0], a[1], a[2], a[3],
-		    (char *)NULL);
-		_exit(127);
-	}
-	CHECK(start(&pid_s, home_s, log_s));
-	CHECK(start(&pid_n, home_n, log_n));
-	CHECK(wait_synced(15000));
+	thr = start_throttled("200000");
 	r0 = msg_field(home_n, "resends");
 	t0 = now_ms();
 	for (int k = 0; k < 3; k++) {
@@ -833,10 +836,7 @@ test_slow_path_no_resend(void)
 	printf("  then a short one: settled in %llu ms\n",
 	    (unsigned long long)(now_ms() - t0));
 	free(text);
-	kill_pid(thr, SIGKILL);
-	reap(thr, 2000);
-	restart_pair(conf, conf);
-	CHECK(wait_synced(15000));
+	stop_throttled(thr);
 }
 
 /* --- FLASH on every live path ------------------------------------------ */

@@ -2183,6 +2183,30 @@ slow_arrive(struct rec *slow, size_t nslow)
 	}
 }
 
+/* The end of a test on two paths and a store file: the engines stopped,
+ * one path again, the file gone. */
+static void
+fence_test_end(const char *path)
+{
+	engines_stop(false);
+	npaths = 1;
+	unlink_store(path);
+}
+
+/* North's chain is one at both sides, n long: no alarm since alarms, no
+ * fork logged since mark, nothing bad in what south holds. */
+static void
+one_chain(uint64_t alarms, long mark, int n)
+{
+	struct seen sn;
+
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	CHECK(!log_since(mark, "chain forks"));
+	CHECK_INT(own_held(), n);
+	CHECK_INT(received(&nb, 0, &sn), n);
+	CHECK_INT(sn.bad, 0);
+}
+
 /*
  * The fork a failed commit after an early send could cause
  * (docs/delivery.md, "Early send"). Two paths; north's commit fails after
@@ -2205,7 +2229,6 @@ test_doubt_late_on_slow_path(void)
 	size_t nslow = 0;
 	struct delivery_stats st;
 	struct answers a;
-	struct seen sn;
 	uint64_t alarms = na.alarms + nb.alarms;
 	long mark = log_mark();
 
@@ -2249,21 +2272,15 @@ test_doubt_late_on_slow_path(void)
 	/* the slow path's records arrive at last */
 	slow_arrive(slow, nslow);
 	run(1000000);
-	CHECK_INT(na.alarms + nb.alarms, alarms);
-	CHECK(!log_since(mark, "chain forks"));
+	one_chain(alarms, mark, 2);
 	CHECK(!log_since(mark, "refused"));
-	CHECK_INT(own_held(), 2);
-	CHECK_INT(received(&nb, 0, &sn), 2);
-	CHECK_INT(sn.bad, 0);
 	CHECK(chain_body_at(&na, 0, 1, doubt_body));
 	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
 	CHECK(chain_body_at(&na, 0, 2, "after"));
 	CHECK(chain_body_at(&nb, 0, 2, "after"));
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT(st.receipted, 2);
-	engines_stop(false);
-	npaths = 1;
-	unlink_store(path);
+	fence_test_end(path);
 }
 
 /*
@@ -2310,6 +2327,18 @@ crash_after_early_send(char *path, const char *body, struct answers *a,
 	store_fail_writes(0);
 	CHECK_INT(own_held(), 0);
 	engine_start(&na);
+}
+
+/* The fence tests' start: two paths, the crash (crash_after_early_send,
+ * body doubt_body) and north's new engine fenced at what its note says,
+ * for 30 s. */
+static void
+fenced_after_crash(char *path, struct answers *a, struct rec *slow,
+    size_t *nslow)
+{
+	npaths = 2;
+	crash_after_early_send(path, doubt_body, a, slow, 8, nslow);
+	delivery_fence(na.d, 0, na.noted, 30000);
 }
 
 /* Drops the records of type in q (lost on the way). */
@@ -2369,13 +2398,10 @@ test_fence_after_crash(void)
 	size_t nslow = 0;
 	struct delivery_stats st;
 	struct answers a;
-	struct seen sn;
 	uint64_t alarms = na.alarms + nb.alarms, drops = nb.drops;
 	long mark = log_mark();
 
-	npaths = 2;
-	crash_after_early_send(path, doubt_body, &a, slow, 8, &nslow);
-	delivery_fence(na.d, 0, na.noted, 30000);
+	fenced_after_crash(path, &a, slow, &nslow);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.fence_seq, 1);
 	CHECK(st.fence_until_ms == clock_ms + 30000);
@@ -2403,22 +2429,16 @@ test_fence_after_crash(void)
 	slow_arrive(slow, nslow);
 	run(1000000);
 	ticks(40);
-	CHECK_INT(na.alarms + nb.alarms, alarms);
-	CHECK(!log_since(mark, "chain forks"));
+	one_chain(alarms, mark, 1);
 	CHECK(!log_since(mark, "diverge"));
 	CHECK(!log_since(mark, "refused"));
-	CHECK_INT(own_held(), 1);
-	CHECK_INT(received(&nb, 0, &sn), 1);
-	CHECK_INT(sn.bad, 0);
 	CHECK(chain_body_at(&nb, 0, 1, "after"));
 	CHECK_INT(a.n, 2);
 	CHECK_INT(a.r[0], ERR_DOUBT);	/* the first, before the crash */
 	CHECK_INT(a.r[1], 0);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.receipted, 1);
-	engines_stop(false);
-	npaths = 1;
-	unlink_store(path);
+	fence_test_end(path);
 }
 
 /*
@@ -2436,13 +2456,10 @@ test_fence_records_first(void)
 	size_t nslow = 0;
 	struct delivery_stats st;
 	struct answers a;
-	struct seen sn;
 	uint64_t alarms = na.alarms + nb.alarms;
 	long mark = log_mark();
 
-	npaths = 2;
-	crash_after_early_send(path, doubt_body, &a, slow, 8, &nslow);
-	delivery_fence(na.d, 0, na.noted, 30000);
+	fenced_after_crash(path, &a, slow, &nslow);
 	slow_arrive(slow, nslow);
 	drop_path(&pba, 1);		/* its receipt: to the dead process */
 	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
@@ -2453,20 +2470,14 @@ test_fence_records_first(void)
 	run(1000000);
 	ticks(10);
 	CHECK(log_since(mark, "took back our messages 1..1 from south"));
-	CHECK_INT(na.alarms + nb.alarms, alarms);
-	CHECK(!log_since(mark, "chain forks"));
-	CHECK_INT(own_held(), 2);
-	CHECK_INT(received(&nb, 0, &sn), 2);
-	CHECK_INT(sn.bad, 0);
+	one_chain(alarms, mark, 2);
 	CHECK(chain_body_at(&na, 0, 1, doubt_body));
 	CHECK(chain_body_at(&na, 0, 2, "after"));
 	CHECK(chain_body_at(&nb, 0, 2, "after"));
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.fence_seq, 0);
 	CHECK_INT((int)st.receipted, 2);
-	engines_stop(false);
-	npaths = 1;
-	unlink_store(path);
+	fence_test_end(path);
 }
 
 /*
@@ -2572,9 +2583,7 @@ test_fence_stale_sync(void)
 	uint64_t alarms = na.alarms + nb.alarms;
 	long mark = log_mark();
 
-	npaths = 2;
-	crash_after_early_send(path, doubt_body, &a, slow, 8, &nslow);
-	delivery_fence(na.d, 0, na.noted, 30000);
+	fenced_after_crash(path, &a, slow, &nslow);
 	submit(ENVELOPE_ROUTINE, "after", &a);
 	delivery_pump(na.d);
 	delivery_path_change(na.d, chan, 0, true);
@@ -2601,9 +2610,7 @@ test_fence_stale_sync(void)
 	CHECK(chain_body_at(&na, 0, 1, doubt_body));
 	CHECK(chain_body_at(&na, 0, 2, "after"));
 	CHECK(chain_body_at(&nb, 0, 2, "after"));
-	engines_stop(false);
-	npaths = 1;
-	unlink_store(path);
+	fence_test_end(path);
 }
 
 /*
