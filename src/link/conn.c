@@ -233,6 +233,7 @@ send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
 	if (evbuffer_add(c->out, hdr, sizeof hdr) != 0 ||
 	    evbuffer_add(c->out, p, n) != 0)
 		return ERR_NOMEM;
+	c->tx_bytes += sizeof hdr + n;
 	if (hs)
 		c->hs_out = evbuffer_get_length(c->out) > UINT32_MAX ?
 		    UINT32_MAX : (uint32_t)evbuffer_get_length(c->out);
@@ -279,6 +280,8 @@ link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
 	free(buf);
 	if (r != 0)
 		return r;
+	if (type >= LINK_REC_UPPER_MIN)
+		c->upper_end = c->tx_bytes;
 	c->path->records_tx++;
 	return 0;
 }
@@ -654,6 +657,41 @@ link_conn_maybe_rekey(struct link_conn *c)
 		    err_str(r));
 }
 
+/* A PING queued: its t1 and where it ends in our stream, so that its
+ * PONG says how far the peer has read (link_queued). */
+static void
+ping_mark(struct link_conn *c, uint64_t t1)
+{
+	if (c->npings == LINK_PING_MARKS) {
+		memmove(c->pings, c->pings + 1, (LINK_PING_MARKS - 1) *
+		    sizeof c->pings[0]);
+		c->npings--;
+	}
+	c->pings[c->npings].t1 = t1;
+	c->pings[c->npings++].mark = c->tx_bytes;
+}
+
+/* A PONG echoing t1: the peer has read our stream up to that PING. */
+static void
+ping_answered(struct link_conn *c, uint64_t t1)
+{
+	for (unsigned i = 0; i < c->npings; i++) {
+		if (c->pings[i].t1 != t1)
+			continue;
+		c->read_mark = c->pings[i].mark;
+		memmove(c->pings, c->pings + i + 1, (c->npings - i - 1) *
+		    sizeof c->pings[0]);
+		c->npings -= i + 1;
+		return;
+	}
+}
+
+uint64_t
+link_conn_unread(const struct link_conn *c)
+{
+	return c->upper_end > c->read_mark ? c->upper_end - c->read_mark : 0;
+}
+
 /* The times are the peer's to choose: impossible ones are ignored
  * (link_pong_times), never computed with (signed overflow). */
 static void
@@ -662,6 +700,7 @@ on_pong(struct link_conn *c, const uint8_t *b)
 	struct link_path *p = c->path;
 	int64_t rtt, offset;
 
+	ping_answered(c, link_get64(b));
 	if (link_pong_times(link_get64(b), link_get64(b + 8),
 	    link_get64(b + 16), link_unix_ns(), &rtt, &offset) != 0)
 		return;
@@ -1031,6 +1070,8 @@ heartbeat(struct link_conn *c)
 		    err_str(r));
 		return;
 	}
+	if (r == 0)
+		ping_mark(c, link_get64(ping));
 	link_conn_maybe_rekey(c);
 }
 

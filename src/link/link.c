@@ -661,6 +661,11 @@ link_queued(struct link *l, const uint8_t id[LINK_ID_LEN],
 	n = p->session->out != NULL ? evbuffer_get_length(p->session->out) : 0;
 	if (ioctl(p->session->fd, SIOCOUTQ, &k) == 0 && k > 0)
 		n += (size_t)k;
+	/* what the peer has not read yet: past our socket, bytes may sit
+	 * in a relay or a proxy that acknowledged them (and the peer's
+	 * receive buffer) */
+	if (link_conn_unread(p->session) > n)
+		n = (size_t)link_conn_unread(p->session);
 	return n;
 }
 

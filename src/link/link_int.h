@@ -30,6 +30,7 @@ struct link_channel;
  * then one per interval), for LINK_DH_SOURCES sources. Protocol-visible
  * numbers: change them with the page. */
 #define LINK_REPLAY_SLOTS 32
+#define LINK_PING_MARKS 16	/* PINGs in flight remembered per session */
 #define LINK_REPLAY_DIGEST_LEN 16
 #define LINK_DH_SOURCES 256
 #define LINK_DH_REFUSED_BURST 8
@@ -123,6 +124,17 @@ struct link_conn {
 	uint64_t deadline_ms;		/* handshake deadline (monotonic) */
 	uint64_t last_rx_ms;
 	uint64_t last_ping_ms;		/* 0: none yet */
+	/* What the peer has read of our stream (docs/link.md 8,
+	 * link_queued): bytes of frames queued so far, the end of the last
+	 * record of the layer above among them, and how far the peer has
+	 * read: the position after the last PING whose PONG came back (a
+	 * TCP stream is read in order). The PINGs in flight, oldest first,
+	 * with their t1 and that position (the oldest dropped when full). */
+	uint64_t tx_bytes, upper_end, read_mark;
+	struct {
+		uint64_t t1, mark;
+	} pings[LINK_PING_MARKS];
+	unsigned npings;
 	uint64_t test_seq;
 	char peer[56];			/* "address:port" for logs */
 	char src[48];			/* address only, for per-source caps */
@@ -235,6 +247,10 @@ int link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
 void link_conn_flush(struct link_conn *c);
 /* Starts a rekey when this side initiated the session and one is due. */
 void link_conn_maybe_rekey(struct link_conn *c);
+/* Bytes of c's records of the layer above (and what came before them)
+ * that the peer has not shown it read: no PONG came for a PING queued
+ * after them. */
+uint64_t link_conn_unread(const struct link_conn *c);
 /* util.c: the per-source key for pending caps: src (as link_addr_str
  * left it) is kept for IPv4; for IPv6 it becomes the /64 ("P::/64"). */
 void link_source_key(const struct sockaddr *sa, char *src, size_t cap);

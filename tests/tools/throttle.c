@@ -1,14 +1,17 @@
 /*
  * throttle.c: a TCP relay for tests that makes a peer slow.
  *
- *   throttle BYTES_PER_SECOND PORT UPSTREAM [PORT UPSTREAM ...]
+ *   throttle BYTES_PER_SECOND[:BACK_BYTES_PER_SECOND] PORT UPSTREAM
+ *       [PORT UPSTREAM ...]
  *
  * Listens on 127.0.0.1:PORT and relays each accepted connection to
  * 127.0.0.1:UPSTREAM. What clients send is passed on at no more than
- * BYTES_PER_SECOND (all connections together, in 10 ms slices); answers
- * from upstream pass at once. A daemon dialled through it sees a slow
- * peer with a live link. SIGUSR1 pauses the client-to-upstream direction
- * (nothing passes) and resumes it, in turn. Runs until killed.
+ * BYTES_PER_SECOND per connection (each is a path of its own), in 10 ms
+ * slices; answers from upstream pass at once, or at no more than
+ * BACK_BYTES_PER_SECOND when given (a path slow both ways). A daemon
+ * dialled through it sees a slow peer with a live link. SIGUSR1 pauses
+ * the client-to-upstream direction (nothing passes) and resumes it, in
+ * turn. Runs until killed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +35,9 @@ struct relay {
 	int cfd, ufd;			/* client, upstream; -1: free */
 	uint8_t up[BUF];		/* client -> upstream, throttled */
 	size_t uplen;
+	uint8_t down[BUF];		/* upstream -> client, when throttled */
+	size_t downlen;
+	double budget, bbudget;		/* bytes each way it may pass now */
 };
 
 static struct relay rel[MAXC];
@@ -87,7 +93,7 @@ drop(struct relay *r)
 	close(r->cfd);
 	close(r->ufd);
 	r->cfd = r->ufd = -1;
-	r->uplen = 0;
+	r->uplen = r->downlen = 0;
 }
 
 static double
@@ -99,12 +105,33 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Writes up to *budget bytes of buf (*len held) to fd: -1 when the
+ * connection broke. */
+static int
+pass(int fd, uint8_t *buf, size_t *len, double *budget)
+{
+	size_t k = *len;
+	ssize_t w;
+
+	if (k == 0 || *budget < 1)
+		return 0;
+	if ((double)k > *budget)
+		k = (size_t)*budget;
+	if ((w = write(fd, buf, k)) <= 0)
+		return -1;
+	memmove(buf, buf + w, *len - (size_t)w);
+	*len -= (size_t)w;
+	*budget -= (double)w;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct pollfd p[MAXL + 2 * MAXC];
 	int idx[MAXL + 2 * MAXC];
-	double rate, budget = 0, last;
+	double rate, back = 0, last;
+	char *colon;
 	uint8_t buf[BUF];
 
 	if (argc < 4 || argc % 2 != 0 || (argc - 2) / 2 > MAXL) {
@@ -115,6 +142,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, on_usr1);
 	rate = atof(argv[1]);
+	if ((colon = strchr(argv[1], ':')) != NULL)
+		back = atof(colon + 1);	/* 0: answers pass at once */
 	for (int i = 2; i < argc; i += 2) {
 		lfd[nl] = listen_on(atoi(argv[i]));
 		upstream[nl++] = atoi(argv[i + 1]);
@@ -138,17 +167,23 @@ main(int argc, char **argv)
 			p[n].events = rel[i].uplen < BUF ? POLLIN : 0;
 			idx[n++] = i;
 			p[n].fd = rel[i].ufd;
-			p[n].events = POLLIN;
+			p[n].events = rel[i].downlen < BUF ? POLLIN : 0;
 			idx[n++] = MAXC + i;
 		}
 		if (poll(p, (nfds_t)n, 10) < 0 && errno != EINTR)
 			return 1;
 		t = now();
-		budget += (t - last) * rate;
-		if (budget > rate / 100)
-			budget = rate / 100;	/* no bursts beyond 10 ms */
-		if (paused)
-			budget = 0;
+		for (int i = 0; i < MAXC; i++) {
+			struct relay *r = &rel[i];
+
+			/* no bursts beyond 10 ms */
+			r->budget += (t - last) * rate;
+			if (r->budget > rate / 100 || paused)
+				r->budget = paused ? 0 : rate / 100;
+			r->bbudget += (t - last) * back;
+			if (r->bbudget > back / 100)
+				r->bbudget = back / 100;
+		}
 		last = t;
 		for (int k = 0; k < n; k++) {
 			struct relay *r;
@@ -176,6 +211,15 @@ main(int argc, char **argv)
 			r = &rel[idx[k] % MAXC];
 			if (r->cfd < 0)
 				continue;
+			if (idx[k] >= MAXC && back > 0) {	/* throttled */
+				got = read(r->ufd, r->down + r->downlen,
+				    BUF - r->downlen);
+				if (got <= 0)
+					drop(r);
+				else
+					r->downlen += (size_t)got;
+				continue;
+			}
 			if (idx[k] >= MAXC) {		/* upstream -> client */
 				got = read(r->ufd, buf, sizeof buf);
 				if (got <= 0 || write(r->cfd, buf, (size_t)got)
@@ -191,20 +235,11 @@ main(int argc, char **argv)
 		}
 		for (int i = 0; i < MAXC; i++) {
 			struct relay *r = &rel[i];
-			size_t k = r->uplen;
-			ssize_t w;
 
-			if (r->cfd < 0 || k == 0 || budget < 1)
-				continue;
-			if ((double)k > budget)
-				k = (size_t)budget;
-			if ((w = write(r->ufd, r->up, k)) <= 0) {
+			if (r->cfd >= 0 && (pass(r->ufd, r->up, &r->uplen,
+			    &r->budget) != 0 || pass(r->cfd, r->down,
+			    &r->downlen, &r->bbudget) != 0))
 				drop(r);
-				continue;
-			}
-			memmove(r->up, r->up + w, r->uplen - (size_t)w);
-			r->uplen -= (size_t)w;
-			budget -= (double)w;
 		}
 	}
 }

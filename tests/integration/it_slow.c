@@ -1,0 +1,299 @@
+/*
+ * it_slow.c: delivery between real parleyd processes on a slow path
+ * (tools/throttle, about 20 kB/s: a satellite link at 160 kbit/s),
+ * docs/delivery.md "Sender" 6.
+ *
+ * North dials south through tools/throttle only (both paths; north
+ * listens where south does not dial), heartbeats of the agreement (1 s,
+ * so the silence limit is 2 s while one 60,000-byte part takes 3 s on the
+ * wire). Each test asserts what a user relies on: every message is
+ * delivered exactly once (south's received count and inbox), nothing is
+ * sent again (north's `resends`), and no session ends (the paths'
+ * `handshakes` do not grow, no "silent" in the logs). Times are printed,
+ * never asserted.
+ *
+ * Ports: 127.0.0.1, 13000-13999, a free block of 14 (ports.h). Kills
+ * only its own children; removes its temporary directory; bounded by an
+ * alarm.
+ */
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "ports.h"
+
+#define DAEMON_PAIR
+#define DAEMON_LOG_LEVEL "info"
+#include "daemon_util.h"
+
+#define TIME_LIMIT_S 150
+#define RATE "20000"		/* bytes a second, north to south */
+
+static char tmpdir[] = "/tmp/parley-it-slow-XXXXXX";
+static pid_t pid_relay = -1;
+
+static const char *conf = "{}\n";
+
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "it_slow: time limit reached\n"
+	    "0 passed, 1 failed\n";
+
+	(void)sig;
+	if (pid_n > 0)
+		kill_pid(pid_n, SIGKILL);
+	if (pid_s > 0)
+		kill_pid(pid_s, SIGKILL);
+	if (pid_relay > 0)
+		kill_pid(pid_relay, SIGKILL);
+	(void)!write(1, msg, sizeof msg - 1);
+	_exit(1);
+}
+
+/* Sends a body of len bytes (fill, then its first line) from home at
+ * precedence prec: 1 when answered ok. */
+static int
+send_big(const char *home, const char *first, size_t len, char fill,
+    const char *prec)
+{
+	char *text = malloc(len + 1);
+	json_t *r;
+	int ok;
+
+	if (text == NULL)
+		return 0;
+	memset(text, fill, len);
+	text[len] = '\0';
+	memcpy(text, first, strlen(first) < len ? strlen(first) : len);
+	if (strlen(first) < len)
+		text[strlen(first)] = '\n';
+	r = NULL;
+	if (ctl_call_body(home, json_pack("{s:s, s:s}", "cmd", "send",
+	    "precedence", prec), text, len, &r) != 0)
+		r = NULL;
+	ok = r != NULL && json_is_true(json_object_get(r, "ok"));
+	json_decref(r);
+	free(text);
+	return ok;
+}
+
+/* Sessions established on the channel's paths at home so far. */
+static long long
+sessions(const char *home)
+{
+	json_t *r = call(home, json_pack("{s:s}", "cmd", "status")), *p;
+	long long n = 0;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_array_get(json_object_get(
+	    json_object_get(r, "result"), "channels"), 0), "paths"), i, p)
+		n += json_integer_value(json_object_get(p, "handshakes"));
+	json_decref(r);
+	return r ? n : -1;
+}
+
+/* Waits until south has received want of north's chain and north has
+ * its receipt, nothing queued. */
+static bool
+wait_delivered(long long want, int ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		if (msg_field(home_s, "received") >= want &&
+		    msg_field(home_n, "receipted") >= want &&
+		    msg_field(home_n, "queued") == 0)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* How many of south's inbox messages have first line text. */
+static int
+inbox_count(const char *text)
+{
+	json_t *r = call(home_s, json_pack("{s:s, s:i}", "cmd", "inbox",
+	    "max", 100)), *m;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "messages"), i, m)
+		if (json_string_value(json_object_get(m, "first_line")) &&
+		    strcmp(json_string_value(json_object_get(m, "first_line")),
+		    text) == 0)
+			n++;
+	json_decref(r);
+	return n;
+}
+
+/*
+ * North and south with north's sends through tools/throttle at rate (its
+ * argument: "N" or "N:BACK"), their link up: north dials south only
+ * through the relay (north listens elsewhere, so south's dials fail).
+ */
+static void
+start_slow(const char *rate)
+{
+	char cn[256], bin[1100], a[4][16];
+
+	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    port_base + 10, port_base + 11);
+	snprintf(bin, sizeof bin, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
+	    "500, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
+	    port_base + 12, port_base + 13);
+	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, bin) == 0);
+	for (int k = 0; k < 4; k++)
+		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
+		    k / 2);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	if ((pid_relay = fork()) == 0) {
+		execl(bin, "throttle", rate, a[0], a[1], a[2], a[3],
+		    (char *)NULL);
+		_exit(127);
+	}
+	CHECK(start(&pid_s, home_s, log_s));
+	CHECK(start(&pid_n, home_n, log_n));
+	CHECK(wait_synced(15000));
+}
+
+static void
+stop_slow(void)
+{
+	stop(&pid_n);
+	stop(&pid_s);
+	kill_pid(pid_relay, SIGKILL);
+	reap(pid_relay, 2000);
+	pid_relay = -1;
+}
+
+/* What a test starts from: north's resends, south's refusals and
+ * received count, the sessions of both. */
+struct before {
+	long long resends_n, resends_s, refused_s, received_s, received_n;
+	long long sessions_n, sessions_s;
+};
+
+static void
+before_take(struct before *b)
+{
+	b->resends_n = msg_field(home_n, "resends");
+	b->resends_s = msg_field(home_s, "resends");
+	b->refused_s = msg_field(home_s, "refused");
+	b->received_s = msg_field(home_s, "received");
+	b->received_n = msg_field(home_n, "received");
+	b->sessions_n = sessions(home_n);
+	b->sessions_s = sessions(home_s);
+}
+
+/* No session ended since b, on either side, and none found silent. */
+static void
+check_sessions(const struct before *b)
+{
+	CHECK_INT(sessions(home_n) - b->sessions_n, 0);
+	CHECK_INT(sessions(home_s) - b->sessions_s, 0);
+	CHECK(!log_has(log_n, "silent", NULL));
+	CHECK(!log_has(log_s, "silent", NULL));
+}
+
+/*
+ * Two messages of 100 KB, then a FLASH, at 20 kB/s (each part of 60,000
+ * bytes 3 s on the wire, the silence limit 2 s): each reaches south once,
+ * nothing is sent again, no session ends. The FLASH comes after them:
+ * they hold the seqs before it (docs/delivery.md "Slow paths").
+ */
+static void
+test_slow_exactly_once(void)
+{
+	struct before b;
+	uint64_t t0, tf;
+
+	start_slow(RATE);
+	before_take(&b);
+	t0 = now_ms();
+	CHECK(send_big(home_n, "big one", 100000, 'a', "routine"));
+	CHECK(send_big(home_n, "big two", 100000, 'b', "routine"));
+	tf = now_ms();
+	CHECK(send_big(home_n, "FLASH after them", 16, ' ', "flash"));
+	while (inbox_count("FLASH after them") == 0 && now_ms() - t0 < 90000)
+		usleep(100000);
+	printf("  the FLASH sent after 2 x 100 KB at %s B/s: in south's inbox "
+	    "after %llu ms\n", RATE, (unsigned long long)(now_ms() - tf));
+	CHECK(wait_delivered(b.received_s + 3, 90000));
+	printf("  all delivered in %llu ms, %lld resends\n",
+	    (unsigned long long)(now_ms() - t0),
+	    msg_field(home_n, "resends") - b.resends_n);
+	CHECK_INT(msg_field(home_s, "received") - b.received_s, 3);
+	CHECK_INT(inbox_count("big one"), 1);
+	CHECK_INT(inbox_count("big two"), 1);
+	CHECK_INT(inbox_count("FLASH after them"), 1);
+	CHECK_INT(msg_field(home_n, "resends") - b.resends_n, 0);
+	CHECK_INT(msg_field(home_s, "refused") - b.refused_s, 0);
+	check_sessions(&b);
+	stop_slow();
+}
+
+/*
+ * Slow both ways (20 kB/s each): north sends 60 KB while south sends
+ * 200 KB. South's receipt of north's message waits behind south's own
+ * message for seconds after north's socket has drained; north must not
+ * take that for a stall (before: 2 to 3 resends at north, each 60 KB
+ * again behind the last).
+ */
+static void
+test_receipt_behind_data(void)
+{
+	struct before b;
+	uint64_t t0, dl;
+
+	start_slow(RATE ":" RATE);
+	before_take(&b);
+	t0 = now_ms();
+	CHECK(send_big(home_s, "south big", 200000, 's', "routine"));
+	CHECK(send_big(home_n, "north small", 60000, 'n', "routine"));
+	dl = now_ms() + 90000;
+	while (now_ms() < dl && !(msg_field(home_s, "received") >=
+	    b.received_s + 1 && msg_field(home_n, "received") >=
+	    b.received_n + 1 && msg_field(home_n, "receipted") ==
+	    msg_field(home_n, "assigned") && msg_field(home_s, "receipted") ==
+	    msg_field(home_s, "assigned")))
+		usleep(100000);
+	printf("  60 KB north to south beside 200 KB back, %s B/s each way: "
+	    "%llu ms, resends north %lld south %lld\n", RATE,
+	    (unsigned long long)(now_ms() - t0),
+	    msg_field(home_n, "resends") - b.resends_n,
+	    msg_field(home_s, "resends") - b.resends_s);
+	CHECK_INT(msg_field(home_s, "received") - b.received_s, 1);
+	CHECK_INT(msg_field(home_n, "received") - b.received_n, 1);
+	CHECK_INT(msg_field(home_n, "resends") - b.resends_n, 0);
+	CHECK_INT(msg_field(home_s, "resends") - b.resends_s, 0);
+	check_sessions(&b);
+	stop_slow();
+}
+
+int
+main(void)
+{
+	char cmd[3000];
+
+	if (sodium_init() < 0 || !pair_begin(on_alarm, TIME_LIMIT_S,
+	    13000, 14000, 14, tmpdir, conf))
+		return 1;
+	RUN(test_slow_exactly_once);
+	RUN(test_receipt_behind_data);
+	if (harness_failed) {
+		snprintf(cmd, sizeof cmd, "echo '--- north.log (tail) ---'; "
+		    "tail -n 30 %s; echo '--- south.log (tail) ---'; "
+		    "tail -n 30 %s", log_n, log_s);
+		(void)!system(cmd);
+	}
+	pair_end(tmpdir);
+	return harness_summary();
+}
