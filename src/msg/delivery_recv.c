@@ -322,13 +322,50 @@ dl_on_msg(struct delivery *d, struct dl_channel *c, unsigned path,
 		on_message(d, c, path, f[0].p, f[0].n, f[1].p, f[1].n);
 }
 
+/*
+ * Whether a part is a repeat, dropped without a word: after the active
+ * path changed, or a resend, the same message may come on two paths at
+ * once (the old path's queue still carries it), its parts interleaved.
+ * A part of the body being assembled that is already in it, or of a
+ * message already taken (the same id at its seq), is one. A part of
+ * another message at a seq already taken is refused (ERR_EXISTS, as the
+ * whole message would be); *refused says so.
+ */
+static bool
+part_repeat(struct delivery *d, struct dl_channel *c, unsigned path,
+    const struct dl_field *f, bool *refused)
+{
+	struct envelope_header h;
+
+	*refused = false;
+	if (c->asm_body != NULL && f[0].n == c->asm_hlen &&
+	    memcmp(f[0].p, c->asm_hdr, f[0].n) == 0)
+		return f[1].u < c->asm_len;
+	if (envelope_header_decode(&h, f[0].p, f[0].n) != 0 ||
+	    h.seq > c->v.seq + c->npend)
+		return false;		/* not taken yet: part_take decides */
+	if (is_same_repeat(d, c, &h, f[0].p, f[0].n))
+		return true;
+	refuse(d, c, path, "MSG_PART", h.seq, ERR_EXISTS);
+	*refused = true;
+	return true;
+}
+
 static void
 part_take(struct delivery *d, struct dl_channel *c, unsigned path,
     const struct dl_field *f)
 {
 	struct envelope_header h;
+	bool refused;
 	int r;
 
+	if (part_repeat(d, c, path, f, &refused)) {
+		if (!refused)
+			log_debug("channel %s path %u: a part (offset %llu) "
+			    "from %s taken already: dropped", c->idhex, path,
+			    (unsigned long long)f[1].u, c->peer);
+		return;
+	}
 	if (f[1].u == 0) {
 		free(c->asm_body);
 		c->asm_body = NULL;

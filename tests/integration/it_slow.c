@@ -1,7 +1,7 @@
 /*
  * it_slow.c: delivery between real parleyd processes on a slow path
  * (tools/throttle, about 20 kB/s: a satellite link at 160 kbit/s),
- * docs/delivery.md "Sender" 6.
+ * docs/delivery.md "Sender" 6 and "Records" (parts).
  *
  * North dials south through tools/throttle only (both paths; north
  * listens where south does not dial), heartbeats of the agreement (1 s,
@@ -278,6 +278,36 @@ test_receipt_behind_data(void)
 	stop_slow();
 }
 
+/*
+ * Path 0 breaks 2 s into a 130 KB message and comes back at once: the
+ * message goes on path 1 meanwhile, then again on path 0, so its parts
+ * reach south on both paths, interleaved. The repeats are dropped, not
+ * refused (before: each part of the path behind refused at WARN as "out
+ * of order", 2 to 3 of them), and it is stored once.
+ */
+static void
+test_path_flap(void)
+{
+	struct before b;
+	uint64_t t0;
+
+	start_slow(RATE);
+	before_take(&b);
+	t0 = now_ms();
+	CHECK(send_big(home_n, "flap big", 130000, 'f', "routine"));
+	CHECK(send_big(home_n, "flap short", 10, ' ', "routine"));
+	usleep(2000000);
+	kill_pid(pid_relay, SIGUSR2);
+	CHECK(wait_delivered(b.received_s + 2, 90000));
+	printf("  path 0 cut 2 s into 130 KB: delivered in %llu ms, %lld "
+	    "refused at south\n", (unsigned long long)(now_ms() - t0),
+	    msg_field(home_s, "refused") - b.refused_s);
+	CHECK_INT(msg_field(home_s, "received") - b.received_s, 2);
+	CHECK_INT(inbox_count("flap big"), 1);
+	CHECK_INT(msg_field(home_s, "refused") - b.refused_s, 0);
+	stop_slow();
+}
+
 int
 main(void)
 {
@@ -288,6 +318,7 @@ main(void)
 		return 1;
 	RUN(test_slow_exactly_once);
 	RUN(test_receipt_behind_data);
+	RUN(test_path_flap);
 	if (harness_failed) {
 		snprintf(cmd, sizeof cmd, "echo '--- north.log (tail) ---'; "
 		    "tail -n 30 %s; echo '--- south.log (tail) ---'; "

@@ -11,7 +11,8 @@
  * BACK_BYTES_PER_SECOND when given (a path slow both ways). A daemon
  * dialled through it sees a slow peer with a live link. SIGUSR1 pauses
  * the client-to-upstream direction (nothing passes) and resumes it, in
- * turn. Runs until killed.
+ * turn; SIGUSR2 closes the connections of the first PORT (a path that
+ * breaks: what they held is lost). Runs until killed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,16 +39,24 @@ struct relay {
 	uint8_t down[BUF];		/* upstream -> client, when throttled */
 	size_t downlen;
 	double budget, bbudget;		/* bytes each way it may pass now */
+	int port;			/* its listener's index */
 };
 
 static struct relay rel[MAXC];
-static volatile sig_atomic_t paused;
+static volatile sig_atomic_t paused, cut_first;
 
 static void
 on_usr1(int sig)
 {
 	(void)sig;
 	paused = !paused;
+}
+
+static void
+on_usr2(int sig)
+{
+	(void)sig;
+	cut_first = 1;
 }
 static int lfd[MAXL], upstream[MAXL], nl;
 
@@ -141,6 +150,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
 	rate = atof(argv[1]);
 	if ((colon = strchr(argv[1], ':')) != NULL)
 		back = atof(colon + 1);	/* 0: answers pass at once */
@@ -173,6 +183,12 @@ main(int argc, char **argv)
 		if (poll(p, (nfds_t)n, 10) < 0 && errno != EINTR)
 			return 1;
 		t = now();
+		if (cut_first) {
+			cut_first = 0;
+			for (int i = 0; i < MAXC; i++)
+				if (rel[i].cfd >= 0 && rel[i].port == 0)
+					drop(&rel[i]);
+		}
 		for (int i = 0; i < MAXC; i++) {
 			struct relay *r = &rel[i];
 
@@ -206,6 +222,7 @@ main(int argc, char **argv)
 				}
 				rel[i].cfd = c;
 				rel[i].ufd = u;
+				rel[i].port = -1 - idx[k];
 				continue;
 			}
 			r = &rel[idx[k] % MAXC];
