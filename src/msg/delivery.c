@@ -313,6 +313,7 @@ dl_channel_reload(struct delivery *d, struct dl_channel *c)
 	else
 		c->receipted = rc.seq;
 	c->sent = c->receipted;
+	c->part_seq = 0;
 	c->peer_holds = c->receipted;
 	c->copy_mask = 0;
 	if ((r = store_queued_count(d->s, c->id, &c->queued)) != 0)
@@ -576,6 +577,7 @@ delivery_tick(struct delivery *d)
 		if (c->synced && c->peer_holds < c->sent &&
 		    now - c->progress_ms >= DELIVERY_STALL_MS) {
 			c->sent = c->peer_holds;
+			c->part_seq = 0;
 			c->unsigned_n = c->unsigned_bytes = 0;
 			c->progress_ms = now;
 			c->resends++;
@@ -641,6 +643,7 @@ delivery_path_change(struct delivery *d,
 	dl_copy_runs_restart(c);	/* the sender goes back */
 	c->synced = false;
 	c->sent = c->receipted;
+	c->part_seq = 0;
 	c->unsigned_n = c->unsigned_bytes = 0;
 	dl_pend_drop(c);
 	/* fenced: the peer's answer, sent after our RUN reached it, names

@@ -86,6 +86,13 @@ struct dl_channel {
 	size_t flash_queued;
 	int assign_err;			/* the last one logged */
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
+	/* A body in parts that met a full output on the active path: its
+	 * parts before part_off are on that session's way, so it goes on
+	 * from there (send_msg), not from its first part again. Valid while
+	 * part_seq is c->sent + 1; 0 after the sender goes back (a SYNC, a
+	 * stall, a path change, a reload). */
+	uint64_t part_seq;
+	size_t part_off;
 	uint64_t progress_ms, sync_ms, gap_sync_ms;
 	uint64_t refused, resends;
 	/* dl_alarm's alerts, per chain (DL_ALARM_PEERS: the peer signed a

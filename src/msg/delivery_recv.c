@@ -1014,6 +1014,7 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	c->synced = true;
 	c->sent = seq;
+	c->part_seq = 0;	/* all of it again, from its first part */
 	c->peer_holds = seq;	/* lower after the peer restored a backup */
 	dl_copy_runs_restart(c);	/* the resend copies again */
 	c->unsigned_n = c->unsigned_bytes = 0;

@@ -187,7 +187,9 @@ send_head(struct delivery *d, struct dl_channel *c, const struct chain_head *h,
  * active path (unless copy_only), and a copy on each path in copies
  * (copy_paths) whatever the active path's send did: a full active path
  * is what the copies are for. *went says where a copy went, and
- * c->copied follows. The active path's result (0 when copy_only).
+ * c->copied follows. The active path's result (0 when copy_only). A
+ * body in parts that meets a full output goes on from that part at the
+ * next call (c->part_seq): what went before it is on its way.
  */
 static int
 send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
@@ -224,6 +226,9 @@ send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
 		return r;
 	}
 	r = 0;
+	if (c->part_seq == m->seq && c->part_seq == c->sent + 1)
+		off = c->part_off;	/* the parts before are on their way */
+	c->part_seq = 0;
 	while (!copy_only && r == 0 && off < m->body_len) {
 		size_t k = m->body_len - off;
 		if (k > DELIVERY_PART_MAX)
@@ -232,6 +237,10 @@ send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
 		    m->body + off, k, b, cap, &n);
 		if (r == 0)
 			r = send_rec(d, c, DELIVERY_REC_PART, b, n);
+		if (r == ERR_FULL && m->seq == c->sent + 1) {
+			c->part_seq = m->seq;	/* goes on from this part */
+			c->part_off = off;
+		}
 		off += k;
 	}
 	free(b);

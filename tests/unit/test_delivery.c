@@ -2833,6 +2833,60 @@ test_slow_path_no_resend(void)
 }
 
 /*
+ * A body in parts that meets a full output (the wire holds 150 KB until
+ * read: a slow path, or the link pacing its bulk) goes on from the part
+ * that was refused, each time the output takes more: 300 KB goes as its
+ * 5 parts, once each. Before, each pump sent it again from its first
+ * part, behind the parts still on their way (at the receiver repeats;
+ * on the wire, duplicates queued behind duplicates).
+ */
+static void
+test_body_resumes_after_full(void)
+{
+	struct delivery_stats st;
+	struct seen seen;
+	uint8_t *body = malloc(300000);
+	uint64_t parts0;
+	int64_t qid;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	parts0 = pab.part_on[0];
+	memset(body, 'p', 300000);
+	wire_cap = 150000;
+	CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, body, 300000, &qid) == 0);
+	delivery_pump(na.d);
+	CHECK_INT((int)(pab.part_on[0] - parts0), 2);	/* 120 KB of it */
+	/* the path delivers one record at a time; north pumps after each */
+	for (int k = 0; k < 100 && pab.head < pab.tail; k++) {
+		struct rec r = pab.q[pab.head++ % QCAP];
+		delivery_record(nb.d, chan, r.path, r.type, r.b, r.n);
+		free(r.b);
+		while (pba.head < pba.tail) {	/* south's answers */
+			r = pba.q[pba.head++ % QCAP];
+			delivery_record(na.d, chan, r.path, r.type, r.b, r.n);
+			free(r.b);
+		}
+		delivery_pump(na.d);
+	}
+	wire_cap = 0;
+	run(1000000);
+	printf("  300 KB through a wire of 150 KB: %llu parts sent\n",
+	    (unsigned long long)(pab.part_on[0] - parts0));
+	CHECK_INT((int)(pab.part_on[0] - parts0), 5);
+	CHECK_INT(received(&nb, 0, &seen), 1);
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	CHECK_INT((int)st.refused, 0);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.receipted, 1);
+	free(body);
+	engines_stop(false);
+}
+
+/*
  * Another layer's records (checkpoints) follow the runs as delivery's
  * own do: sent on a new session, our RUN goes first; taken only on a
  * session whose RUN names the peer's newest run, so a dead run's record
@@ -4145,6 +4199,7 @@ main(void)
 	RUN(test_record_before_run);
 	RUN(test_other_records_follow_runs);
 	RUN(test_slow_path_no_resend);
+	RUN(test_body_resumes_after_full);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 60", logpath);
