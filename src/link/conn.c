@@ -161,6 +161,31 @@ arm_read(struct link_conn *c)
 	event_add(c->rev, &tv);
 }
 
+bool
+link_conn_bulk_full(struct link_conn *c, size_t in_socket, size_t n)
+{
+	uint64_t sec = link_now_ms() / 1000, acked, oldest, cap;
+	size_t queued = c->out != NULL ? evbuffer_get_length(c->out) : 0;
+	unsigned i = (unsigned)(sec % LINK_DRAIN_SECS);
+
+	/* what the peer's side has taken: written less what the socket
+	 * still holds; its first value in each second, for 20 s */
+	acked = c->written > in_socket ? c->written - in_socket : 0;
+	if (c->acked_sec[i] != sec) {
+		c->acked_sec[i] = sec;
+		c->acked_at[i] = acked;
+	}
+	oldest = acked;
+	for (i = 0; i < LINK_DRAIN_SECS; i++)
+		if (sec - c->acked_sec[i] < LINK_DRAIN_SECS &&
+		    c->acked_at[i] < oldest)
+			oldest = c->acked_at[i];
+	cap = acked - oldest;
+	if (cap < LINK_BULK_FLOOR)
+		cap = LINK_BULK_FLOOR;
+	return queued + in_socket > 0 && queued + in_socket + n > cap;
+}
+
 static int
 flush(struct link_conn *c)
 {
@@ -177,6 +202,7 @@ flush(struct link_conn *c)
 		}
 		if (n == 0)
 			break;
+		c->written += (uint64_t)n;
 		c->hs_out = (uint32_t)n >= c->hs_out ? 0 :
 		    c->hs_out - (uint32_t)n;
 	}

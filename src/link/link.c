@@ -648,6 +648,29 @@ link_send(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
 	return 0;
 }
 
+int
+link_send_bulk(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
+    uint8_t type, const uint8_t *body, size_t len)
+{
+	struct link_path *p;
+	int r, k = 0;
+
+	if (type < LINK_REC_UPPER_MIN)
+		return ERR_INVALID;
+	if ((r = find_path(l, id, path, &p)) != 0)
+		return r;
+	/* a short record goes as any (the check costs a system call; the
+	 * delivery window bounds how many of them are in flight) */
+	if (len >= LINK_BULK_MIN) {
+		if (ioctl(p->session->fd, SIOCOUTQ, &k) != 0 || k < 0)
+			k = 0;
+		if (link_conn_bulk_full(p->session, (size_t)k,
+		    LINK_DATA_LEN(len)))
+			return ERR_FULL;
+	}
+	return link_send(l, id, path, type, body, len);
+}
+
 size_t
 link_queued(struct link *l, const uint8_t id[LINK_ID_LEN],
     unsigned path)

@@ -31,6 +31,11 @@ struct link_channel;
  * numbers: change them with the page. */
 #define LINK_REPLAY_SLOTS 32
 #define LINK_PING_MARKS 16	/* PINGs in flight remembered per session */
+/* Bulk (link_send_bulk): the output holds at most what the peer's side
+ * took in the last LINK_DRAIN_SECS seconds, and at least LINK_BULK_FLOOR. */
+#define LINK_DRAIN_SECS 20
+#define LINK_BULK_FLOOR (256u << 10)
+#define LINK_BULK_MIN 4096	/* shorter bulk records are not paced */
 #define LINK_REPLAY_DIGEST_LEN 16
 #define LINK_DH_SOURCES 256
 #define LINK_DH_REFUSED_BURST 8
@@ -135,6 +140,11 @@ struct link_conn {
 		uint64_t t1, mark;
 	} pings[LINK_PING_MARKS];
 	unsigned npings;
+	/* Bytes the socket took, ever; and for link_send_bulk, by second
+	 * (a ring of the last LINK_DRAIN_SECS), how many of them the peer's
+	 * side had taken (written less what the socket held). */
+	uint64_t written;
+	uint64_t acked_at[LINK_DRAIN_SECS], acked_sec[LINK_DRAIN_SECS];
 	uint64_t test_seq;
 	char peer[56];			/* "address:port" for logs */
 	char src[48];			/* address only, for per-source caps */
@@ -251,6 +261,11 @@ void link_conn_maybe_rekey(struct link_conn *c);
  * that the peer has not shown it read: no PONG came for a PING queued
  * after them. */
 uint64_t link_conn_unread(const struct link_conn *c);
+/* Whether a bulk record of n bytes waits (link_send_bulk): c's output,
+ * queued and in the socket (in_socket: SIOCOUTQ), would hold more than
+ * the peer's side took in the last LINK_DRAIN_SECS seconds (at least
+ * LINK_BULK_FLOOR). */
+bool link_conn_bulk_full(struct link_conn *c, size_t in_socket, size_t n);
 /* util.c: the per-source key for pending caps: src (as link_addr_str
  * left it) is kept for IPv4; for IPv6 it becomes the /64 ("P::/64"). */
 void link_source_key(const struct sockaddr *sa, char *src, size_t cap);

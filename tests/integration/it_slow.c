@@ -1,16 +1,18 @@
 /*
  * it_slow.c: delivery between real parleyd processes on a slow path
  * (tools/throttle, about 20 kB/s: a satellite link at 160 kbit/s),
- * docs/delivery.md "Sender" 6 and "Records" (parts).
+ * docs/delivery.md "Slow paths".
  *
  * North dials south through tools/throttle only (both paths; north
  * listens where south does not dial), heartbeats of the agreement (1 s,
  * so the silence limit is 2 s while one 60,000-byte part takes 3 s on the
  * wire). Each test asserts what a user relies on: every message is
  * delivered exactly once (south's received count and inbox), nothing is
- * sent again (north's `resends`), and no session ends (the paths'
- * `handshakes` do not grow, no "silent" in the logs). Times are printed,
- * never asserted.
+ * sent again (`resends`), nothing refused, and no session ends (the
+ * paths' `handshakes` do not grow, no "silent" in the logs): two bodies
+ * and a FLASH at 20 kB/s; a receipt behind the peer's own records on a
+ * path slow both ways; path 0 cut and back while a body is on it; a
+ * rekey during a long transfer. Times are printed, never asserted.
  *
  * Ports: 127.0.0.1, 13000-13999, a free block of 14 (ports.h). Kills
  * only its own children; removes its temporary directory; bounded by an
@@ -97,6 +99,19 @@ sessions(const char *home)
 	return r ? n : -1;
 }
 
+/* Rekeys completed on path 0 at home. */
+static long long
+rekeys0(const char *home)
+{
+	json_t *r = call(home, json_pack("{s:s}", "cmd", "status"));
+	long long n = json_integer_value(json_object_get(json_array_get(
+	    json_object_get(json_array_get(json_object_get(json_object_get(r,
+	    "result"), "channels"), 0), "paths"), 0), "rekeys"));
+
+	json_decref(r);
+	return r ? n : -1;
+}
+
 /* Waits until south has received want of north's chain and north has
  * its receipt, nothing queued. */
 static bool
@@ -137,18 +152,19 @@ inbox_count(const char *text)
  * North and south with north's sends through tools/throttle at rate (its
  * argument: "N" or "N:BACK"), their link up: north dials south only
  * through the relay (north listens elsewhere, so south's dials fail).
+ * more: further settings of both parleyd.conf ("" or "\"key\": value, ").
  */
 static void
-start_slow(const char *rate)
+start_slow_with(const char *rate, const char *more)
 {
-	char cn[256], bin[1100], a[4][16];
+	char cn[512], bin[1100], a[4][16];
 
-	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
-	    port_base + 10, port_base + 11);
-	snprintf(bin, sizeof bin, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
-	    port_base + 12, port_base + 13);
+	snprintf(cn, sizeof cn, "{%s\"backoff_min_ms\": 50, "
+	    "\"backoff_max_ms\": 500, \"listen\": [\"127.0.0.1:%d\", "
+	    "\"127.0.0.1:%d\"]}\n", more, port_base + 10, port_base + 11);
+	snprintf(bin, sizeof bin, "{%s\"backoff_min_ms\": 50, "
+	    "\"backoff_max_ms\": 500, \"listen\": [\"127.0.0.1:%d\", "
+	    "\"127.0.0.1:%d\"]}\n", more, port_base + 12, port_base + 13);
 	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, bin) == 0);
 	for (int k = 0; k < 4; k++)
 		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
@@ -162,6 +178,12 @@ start_slow(const char *rate)
 	CHECK(start(&pid_s, home_s, log_s));
 	CHECK(start(&pid_n, home_n, log_n));
 	CHECK(wait_synced(15000));
+}
+
+static void
+start_slow(const char *rate)
+{
+	start_slow_with(rate, "");
 }
 
 static void
@@ -204,7 +226,7 @@ check_sessions(const struct before *b)
 }
 
 /*
- * Two messages of 100 KB, then a FLASH, at 20 kB/s (each part of 60,000
+ * Two messages of 80 KB, then a FLASH, at 20 kB/s (each part of 60,000
  * bytes 3 s on the wire, the silence limit 2 s): each reaches south once,
  * nothing is sent again, no session ends. The FLASH comes after them:
  * they hold the seqs before it (docs/delivery.md "Slow paths").
@@ -218,13 +240,13 @@ test_slow_exactly_once(void)
 	start_slow(RATE);
 	before_take(&b);
 	t0 = now_ms();
-	CHECK(send_big(home_n, "big one", 100000, 'a', "routine"));
-	CHECK(send_big(home_n, "big two", 100000, 'b', "routine"));
+	CHECK(send_big(home_n, "big one", 80000, 'a', "routine"));
+	CHECK(send_big(home_n, "big two", 80000, 'b', "routine"));
 	tf = now_ms();
 	CHECK(send_big(home_n, "FLASH after them", 16, ' ', "flash"));
 	while (inbox_count("FLASH after them") == 0 && now_ms() - t0 < 90000)
 		usleep(100000);
-	printf("  the FLASH sent after 2 x 100 KB at %s B/s: in south's inbox "
+	printf("  the FLASH sent after 2 x 80 KB at %s B/s: in south's inbox "
 	    "after %llu ms\n", RATE, (unsigned long long)(now_ms() - tf));
 	CHECK(wait_delivered(b.received_s + 3, 90000));
 	printf("  all delivered in %llu ms, %lld resends\n",
@@ -242,7 +264,7 @@ test_slow_exactly_once(void)
 
 /*
  * Slow both ways (20 kB/s each): north sends 60 KB while south sends
- * 200 KB. South's receipt of north's message waits behind south's own
+ * 150 KB. South's receipt of north's message waits behind south's own
  * message for seconds after north's socket has drained; north must not
  * take that for a stall (before: 2 to 3 resends at north, each 60 KB
  * again behind the last).
@@ -256,7 +278,7 @@ test_receipt_behind_data(void)
 	start_slow(RATE ":" RATE);
 	before_take(&b);
 	t0 = now_ms();
-	CHECK(send_big(home_s, "south big", 200000, 's', "routine"));
+	CHECK(send_big(home_s, "south big", 150000, 's', "routine"));
 	CHECK(send_big(home_n, "north small", 60000, 'n', "routine"));
 	dl = now_ms() + 90000;
 	while (now_ms() < dl && !(msg_field(home_s, "received") >=
@@ -265,7 +287,7 @@ test_receipt_behind_data(void)
 	    msg_field(home_n, "assigned") && msg_field(home_s, "receipted") ==
 	    msg_field(home_s, "assigned")))
 		usleep(100000);
-	printf("  60 KB north to south beside 200 KB back, %s B/s each way: "
+	printf("  60 KB north to south beside 150 KB back, %s B/s each way: "
 	    "%llu ms, resends north %lld south %lld\n", RATE,
 	    (unsigned long long)(now_ms() - t0),
 	    msg_field(home_n, "resends") - b.resends_n,
@@ -308,6 +330,47 @@ test_path_flap(void)
 	stop_slow();
 }
 
+/*
+ * A rekey during a long transfer (rekey_seconds 2; north, the dialler,
+ * rekeys): its initiation is queued behind what north has queued of a
+ * 600 KB message at 40 kB/s. The bodies are paced (link_send_bulk), so
+ * it waits seconds, not the whole message: a rekey completes while the
+ * message is still on its way (before: only after it; with out_max's 4
+ * MiB queued at 20 kB/s the initiation waited 210 s, and the guard ended
+ * the session at 270 s: docs/link.md 5).
+ */
+static void
+test_rekey_during_transfer(void)
+{
+	struct before b;
+	long long rk0, rk = 0, got = 0;
+	uint64_t t0, dl;
+
+	start_slow_with("40000", "\"rekey_seconds\": 2, ");
+	before_take(&b);
+	rk0 = rekeys0(home_n);
+	t0 = now_ms();
+	CHECK(send_big(home_n, "rekeyed under me", 600000, 'k', "routine"));
+	dl = now_ms() + 90000;
+	while (now_ms() < dl) {
+		rk = rekeys0(home_n) - rk0;
+		got = msg_field(home_s, "received") - b.received_s;
+		if (rk > 0 || got > 0)
+			break;
+		usleep(100000);
+	}
+	printf("  600 KB at 40 kB/s, rekey due after 2 s: a rekey %s after "
+	    "%llu ms\n", rk > 0 && got == 0 ? "completed" : "had not come",
+	    (unsigned long long)(now_ms() - t0));
+	CHECK(rk > 0);
+	CHECK_INT(got, 0);	/* the message was still on its way */
+	CHECK(wait_delivered(b.received_s + 1, 90000));
+	CHECK_INT(msg_field(home_s, "received") - b.received_s, 1);
+	CHECK_INT(msg_field(home_n, "resends") - b.resends_n, 0);
+	check_sessions(&b);
+	stop_slow();
+}
+
 int
 main(void)
 {
@@ -319,6 +382,7 @@ main(void)
 	RUN(test_slow_exactly_once);
 	RUN(test_receipt_behind_data);
 	RUN(test_path_flap);
+	RUN(test_rekey_during_transfer);
 	if (harness_failed) {
 		snprintf(cmd, sizeof cmd, "echo '--- north.log (tail) ---'; "
 		    "tail -n 30 %s; echo '--- south.log (tail) ---'; "

@@ -8,8 +8,10 @@
  * 127.0.0.1:UPSTREAM. What clients send is passed on at no more than
  * BYTES_PER_SECOND per connection (each is a path of its own), in 10 ms
  * slices; answers from upstream pass at once, or at no more than
- * BACK_BYTES_PER_SECOND when given (a path slow both ways). A daemon
- * dialled through it sees a slow peer with a live link. SIGUSR1 pauses
+ * BACK_BYTES_PER_SECOND when given (a path slow both ways); its socket
+ * buffers are 64 KiB, so what it cannot pass waits at the sender, as on
+ * a real slow path. A daemon dialled through it sees a slow peer with a
+ * live link. SIGUSR1 pauses
  * the client-to-upstream direction (nothing passes) and resumes it, in
  * turn; SIGUSR2 closes the connections of the first PORT (a path that
  * breaks: what they held is lost). Runs until killed.
@@ -64,13 +66,17 @@ static int
 listen_on(int port)
 {
 	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, rcv = BUF;
 
 	memset(&a, 0, sizeof a);
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* a relay's buffers are bounded: what it cannot take stays unsent
+	 * at the sender (SIOCOUTQ), not acknowledged into megabytes of
+	 * loopback buffer; the accepted sockets inherit it */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
 	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
 	    listen(fd, 16) != 0) {
 		perror("throttle: listen");
@@ -83,12 +89,13 @@ static int
 dial(int port)
 {
 	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), rcv = BUF;
 
 	memset(&a, 0, sizeof a);
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
 		close(fd);
 		return -1;
