@@ -11,10 +11,10 @@
  * BACK_BYTES_PER_SECOND when given (a path slow both ways); its socket
  * buffers are 64 KiB, so what it cannot pass waits at the sender, as on
  * a real slow path. A daemon dialled through it sees a slow peer with a
- * live link. SIGUSR1 pauses
- * the client-to-upstream direction (nothing passes) and resumes it, in
- * turn; SIGUSR2 closes the connections of the first PORT (a path that
- * breaks: what they held is lost). Runs until killed.
+ * live link. SIGUSR1 pauses the client-to-upstream direction (nothing
+ * passes) and resumes it, in turn; SIGUSR2 closes the connections of the
+ * first PORT (a path that breaks: what they held is lost). Runs until
+ * killed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
