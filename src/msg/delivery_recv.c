@@ -938,6 +938,25 @@ recovery_abandoned(struct delivery *d, struct dl_channel *c, uint64_t seq,
 	    len);
 }
 
+/*
+ * A SYNC of the peer naming this run (heard_run) was signed after it
+ * heard this run, so after it ended every session of the last one: what
+ * it holds of the last run is named in it (seq; taken back when past our
+ * store, Recovery), and nothing more of it can reach the peer: the fence
+ * after a crash ends, whether or not a recovery follows.
+ */
+static void
+fence_heard(struct dl_channel *c, bool heard_run, uint64_t seq)
+{
+	if (c->fence_seq == 0 || !heard_run)
+		return;
+	log_info("channel %s: %s has heard this run and holds our chain up "
+	    "to seq %llu: nothing more of the last run can reach it, so the "
+	    "fence after the crash ends", c->idhex, c->peer,
+	    (unsigned long long)seq);
+	c->fence_seq = 0;
+}
+
 void
 dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
@@ -955,6 +974,9 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	} else
 		r = dl_take_receipt(d, c, path, f[1].p, f[1].n, "SYNC", &seq,
 		    &signed_ms);
+	if (r == ERR_AGAIN && c->rec != NULL)	/* past our store: asked
+						 * back, nothing new meanwhile */
+		fence_heard(c, f[3].u == d->run, recover_want(c->rec));
 	if (r != 0)
 		return;
 	if (c->rec != NULL && signed_ms < c->rec_claim_ms) {
@@ -981,17 +1003,7 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	dl_copy_runs_restart(c);	/* the resend copies again */
 	c->unsigned_n = c->unsigned_bytes = 0;
 	c->progress_ms = dl_now(d);
-	if (c->fence_seq != 0 && f[3].u == d->run) {
-		/* signed after the peer heard this run, so after it ended
-		 * every session of the last one: what it holds of the last
-		 * run is named here (taken back, if past our store), and
-		 * nothing more of it can reach it */
-		log_info("channel %s: %s has heard this run and holds our chain "
-		    "up to seq %llu: nothing more of the last run can reach it, "
-		    "so the fence after the crash ends", c->idhex,
-		    c->peer, (unsigned long long)seq);
-		c->fence_seq = 0;
-	}
+	fence_heard(c, f[3].u == d->run, seq);
 	if (f[2].u)
 		dl_send_sync(d, c, false);
 	dl_pump_channel(d, c);

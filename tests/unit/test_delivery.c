@@ -83,6 +83,10 @@ static size_t wire_cap;			/* bytes outstanding per direction
 					 * (a slow link; 0: any) */
 static struct node na, nb;
 static struct pipe pab, pba;
+static bool hold_answer;		/* south's OWN and OWN_HEAD are kept
+					 * in answer_held (a slow path) */
+static struct rec answer_held[64];
+static size_t nanswer_held;
 static char logpath[] = "/tmp/parley-test-delivery-XXXXXX";
 
 static int
@@ -281,6 +285,15 @@ run(size_t max)
 			}
 			if (p->head < p->tail && moved < max) {
 				struct rec r = p->q[p->head++ % QCAP];
+				if (x == &nb && hold_answer &&
+				    (r.type == RECOVER_REC_OWN ||
+				    r.type == RECOVER_REC_HEAD) &&
+				    nanswer_held < 64) {
+					answer_held[nanswer_held++] = r;
+					moved++;
+					any = true;
+					continue;
+				}
 				delivery_record(x->peer->d, chan, r.path,
 				    r.type, r.b, r.n);
 				free(r.b);
@@ -2481,6 +2494,66 @@ test_fence_records_first(void)
 }
 
 /*
+ * The same, with south's answer slow: the records of the last run reached
+ * south, and its answer to north's RECOVER (OWN, OWN_HEAD) is still on
+ * the way after the fence's whole time (a slow path). South's SYNC naming
+ * the new run ends the fence at once, recovery or not: nothing more of
+ * the last run can reach south, and what it holds is being taken back.
+ * No session is ended for a fresh SYNC (the old code waited for the store
+ * to hold the noted seq, then for the fence's time, and ended the session
+ * that was carrying the answer). Once the answer arrives, the message is
+ * back at seq 1 and the next takes seq 2.
+ */
+static void
+test_fence_ends_while_recovering(void)
+{
+	char path[] = "/tmp/parley-test-fence3-XXXXXX";
+	struct rec slow[8];
+	size_t nslow = 0;
+	struct delivery_stats st;
+	struct answers a;
+	uint64_t alarms = na.alarms + nb.alarms, drops;
+	long mark = log_mark();
+
+	fenced_after_crash(path, &a, slow, &nslow);
+	slow_arrive(slow, nslow);
+	drop_path(&pba, 1);		/* its receipt: to the dead process */
+	submit(ENVELOPE_ROUTINE, "after", &a);
+	delivery_pump(na.d);
+	drops = na.drops;
+	hold_answer = true;
+	nanswer_held = 0;
+	delivery_path_change(na.d, chan, 0, true);
+	delivery_path_change(nb.d, chan, 0, true);
+	run(1000000);
+	CHECK(log_since(mark, "has heard this run and holds our chain up to "
+	    "seq 1"));
+	ticks(400);			/* 40 s: past the fence's 30 */
+	CHECK(nanswer_held > 0);
+	CHECK_INT((int)(na.drops - drops), 0);
+	CHECK(!log_since(mark, "the fence after the crash ends; the sessions "
+	    "start again"));
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.fence_seq, 0);
+	CHECK_INT(own_held(), 0);	/* still coming */
+	hold_answer = false;
+	for (size_t i = 0; i < nanswer_held; i++) {
+		delivery_record(na.d, chan, answer_held[i].path,
+		    answer_held[i].type, answer_held[i].b, answer_held[i].n);
+		free(answer_held[i].b);
+	}
+	nanswer_held = 0;
+	run(1000000);
+	ticks(30);
+	CHECK(log_since(mark, "took back our messages 1..1 from south"));
+	one_chain(alarms, mark, 2);
+	CHECK(chain_body_at(&na, 0, 1, doubt_body));
+	CHECK(chain_body_at(&na, 0, 2, "after"));
+	CHECK(chain_body_at(&nb, 0, 2, "after"));
+	fence_test_end(path);
+}
+
+/*
  * The same crash, the records lost with the process, and south out of
  * reach for the fence's whole time: the fence ends when its time is out
  * (every session of the last run is closed at south by then), and the
@@ -2602,8 +2675,9 @@ test_fence_stale_sync(void)
 	run(1000000);
 	ticks(10);
 	CHECK(log_since(mark, "took back our messages 1..1 from south"));
-	CHECK(log_since(mark, "all that the last run may have sent: the fence "
-	    "after the crash ends"));
+	/* ended by the SYNC naming the new run, which names seq 1 */
+	CHECK(log_since(mark, "has heard this run and holds our chain up to "
+	    "seq 1"));
 	CHECK_INT(na.alarms + nb.alarms, alarms);
 	CHECK(!log_since(mark, "chain forks"));
 	CHECK(!log_since(mark, "diverge"));
@@ -4135,6 +4209,7 @@ main(void)
 	RUN(test_failed_sync_not_resurrected);
 	RUN(test_fence_after_crash);
 	RUN(test_fence_records_first);
+	RUN(test_fence_ends_while_recovering);
 	RUN(test_fence_times_out);
 	RUN(test_fence_stale_sync);
 	RUN(test_fence_clock_steps);
