@@ -512,6 +512,16 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	}
 	r = recover_on_record(c->rec, type, b, n, dl_now(d), &top, &seq);
+	if (r == ERR_GAP) {
+		/* of an answer no longer waited for (another path's, or
+		 * one whose run our new ask dropped): late, not wrong, and
+		 * not a sign that the answer is coming */
+		log_debug("channel %s path %u: recovered %s seq %llu from %s "
+		    "does not follow what we hold: late, not taken",
+		    c->idhex, path, type == RECOVER_REC_OWN ? "message" :
+		    "head", (unsigned long long)seq, c->peer);
+		return;
+	}
 	if (r == 0) {			/* it is coming: no stall */
 		c->rec_heard_ms = dl_now(d);
 		c->rec_stall_raised = false;
