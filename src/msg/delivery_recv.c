@@ -464,6 +464,8 @@ rc_send(void *arg, uint8_t type, const uint8_t *b, size_t n)
 {
 	struct rc_path *x = arg;
 
+	if (type == RECOVER_REC_ASK)
+		x->c->rec_path = x->path;
 	return dl_io_send(x->d, x->c, x->path, type, b, n);
 }
 
@@ -623,8 +625,10 @@ dl_recover_answer_tick(struct delivery *d, struct dl_channel *c)
 }
 
 void
-dl_recover_answer_end(struct dl_channel *c, unsigned path)
+dl_recover_path_end(struct dl_channel *c, unsigned path)
 {
+	if (c->rec != NULL && path == c->rec_path)
+		recover_ask_lost(c->rec);
 	if (path != c->ans_path)
 		return;
 	memset(&c->ans, 0, sizeof c->ans);

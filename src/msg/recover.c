@@ -234,6 +234,12 @@ recover_free(struct recover *r)
 	free(r);
 }
 
+void
+recover_ask_lost(struct recover *r)
+{
+	r->asked_ms = 0;
+}
+
 uint64_t
 recover_want(const struct recover *r)
 {

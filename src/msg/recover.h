@@ -58,6 +58,9 @@ void recover_free(struct recover *r);
  * the same ask is younger than RECOVER_RETRY_MS. */
 int recover_ask(struct recover *r, uint64_t want, uint64_t now_ms,
     recover_send_fn *send, void *ctx) WUR;
+/* The session that carried the last ask is gone, and its answer with it:
+ * the next recover_ask asks again at once (not after RECOVER_RETRY_MS). */
+void recover_ask_lost(struct recover *r);
 /* What the peer holds of our chain (the want of the last ask). */
 uint64_t recover_want(const struct recover *r);
 

@@ -4526,8 +4526,11 @@ test_recover_path_ends_mid_answer(void)
 	for (k = 0; k < 600 && !log_since(mark, "our chain is whole again");
 	    k++)
 		ticks(1);			/* up to a minute */
-	printf("  whole again after %d ticks (asked again on path 1 after "
-	    "RECOVER_RETRY_MS)\n", k);
+	printf("  whole again after %d ticks (asked again on path 1 at "
+	    "once)\n", k);
+	/* the ask that went with path 0 is not waited for (waiting for
+	 * RECOVER_RETRY_MS took 20 ticks) */
+	CHECK(k < 10);
 	rc_whole(12, mark);
 	rc_sent_once(1, 5, 12, 12);
 	engines_stop(false);
@@ -4566,13 +4569,19 @@ test_recover_answer_ends_with_session(void)
 	delivery_path_change(na.d, chan, 0, true);
 	memset(pba.own_at, 0, sizeof pba.own_at);
 	own_bytes = pba.own_bytes;
-	ticks(5);
-	CHECK_INT(pba.own_bytes, own_bytes);	/* nothing stale */
+	for (k = 0; k < 5; k++) {	/* south's ticks alone: nothing stale */
+		clock_ms += 100;
+		delivery_tick(nb.d);
+	}
+	CHECK_INT(pba.own_bytes, own_bytes);
 	for (k = 0; k < 600 && !log_since(mark, "our chain is whole again");
 	    k++)
 		ticks(1);			/* up to a minute */
 	printf("  whole again after %d ticks (asked again on the new "
-	    "session after RECOVER_RETRY_MS)\n", k + 5);
+	    "session at once)\n", k);
+	/* the ask that went with the old session is not waited for
+	 * (waiting for RECOVER_RETRY_MS took 17 more ticks) */
+	CHECK(k < 10);
 	wire_cap = 0;
 	rc_whole(12, mark);
 	rc_sent_once(0, 5, 12, 12);
