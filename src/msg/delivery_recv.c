@@ -702,14 +702,21 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		/* the peer holds more of our chain than we do (restored from
 		 * a backup): take it back before anything new; its signed
 		 * claim is kept as the evidence of a stall */
-		if (n <= sizeof c->rec_claim && (c->rec == NULL ||
-		    rc.time_ms >= c->rec_claim_ms)) {
+		bool newest = c->rec == NULL || rc.time_ms >= c->rec_claim_ms;
+		uint64_t want = rc.seq;
+		if (n <= sizeof c->rec_claim && newest) {
 			memcpy(c->rec_claim, b, n);
 			c->rec_claim_len = n;
 			c->rec_claim_ms = rc.time_ms;
 		}
+		/* one signed before the claim we work to (come late on
+		 * another path) never lowers it: the peer took more of our
+		 * chain since (a dead run's records), and stopping short
+		 * would give those seqs to new messages */
+		if (!newest && recover_want(c->rec) > want)
+			want = recover_want(c->rec);
 		c->synced = false;	/* nothing new until then */
-		recover_start(d, c, path, rc.seq);
+		recover_start(d, c, path, want);
 		return ERR_AGAIN;
 	}
 	*seq = rc.seq;

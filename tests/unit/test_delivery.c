@@ -4588,6 +4588,106 @@ test_recover_answer_ends_with_session(void)
 	engines_stop(false);
 }
 
+/* South's SYNC of north's chain up to seq, signed at t, naming north's
+ * run (0: a run south heard before north's new one), the id south holds
+ * at seq; into b, its length. */
+static size_t
+south_sync_named(uint64_t seq, uint64_t t, uint64_t run, uint8_t *b,
+    size_t cap)
+{
+	struct chain_receipt rc;
+	uint8_t ids[1][32];
+	size_t n = 0;
+
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.channel, chan, sizeof rc.channel);
+	rc.receiver = 1;
+	rc.seq = seq;
+	rc.time_ms = t;
+	CHECK_INT(store_ids_range(nb.s, chan, 0, seq - 1, 1, ids), 0);
+	memcpy(rc.id, ids[0], sizeof rc.id);
+	CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+	CHECK_INT(delivery_sync_encode(&rc, false, run, b, cap, &n), 0);
+	return n;
+}
+
+/*
+ * A claim signed before the one recovery works to does not lower it.
+ * North is restored (empty) and fenced at 4 (its last run may have sent
+ * up to 4); south holds north's 1..4, heads at 2 and 4. South's SYNCs
+ * at t1 and t1 + 1 (holding 2, naming north's last run: signed before
+ * south heard the new one) are slow on path 1; its SYNC at t1 + 2 naming
+ * the new run and seq 4 comes first, on path 0: the fence ends, north
+ * asks for 1..4 there, and that answer is slow. Then the stale SYNCs
+ * arrive, an answer on path 1 between them. North must take back all of
+ * 1..4 before anything new: its queued message takes seq 5, one chain at
+ * both sides. (Before, the first stale SYNC lowered the recovery to 2,
+ * north was whole at 2, the second stale SYNC, within its store and with
+ * no recovery left to check its time, synced it, and the message took
+ * seq 3, which south holds another of: a fork.)
+ */
+static void
+test_recover_stale_claim_lower(void)
+{
+	struct rec *held = malloc(QCAP * sizeof *held);
+	uint8_t b1[CHAIN_RECEIPT_MAX + 64], b2[CHAIN_RECEIPT_MAX + 64];
+	uint8_t b[CHAIN_RECEIPT_MAX + 64];
+	size_t n1, n2, n, nheld = 0;
+	uint64_t t1, alarms = na.alarms + nb.alarms;
+	struct delivery_stats st;
+	struct answers a;
+	struct seen sn;
+	long mark;
+
+	npaths = 2;
+	north_restored(4, 2);
+	mark = log_mark();
+	delivery_fence(na.d, 0, 4, 30000);
+	memset(&a, 0, sizeof a);
+	submit(ENVELOPE_ROUTINE, "after", &a);
+	delivery_pump(na.d);
+	connect_both(true);
+	/* the engines' SYNCs are left out: the test plays south's */
+	drop_of_type(&pab, DELIVERY_REC_SYNC);
+	drop_of_type(&pba, DELIVERY_REC_SYNC);
+	run(1000000);
+	t1 = clock_ms;
+	n1 = south_sync_named(2, t1, 0, b1, sizeof b1);
+	n2 = south_sync_named(2, t1 + 1, 0, b2, sizeof b2);
+	clock_ms += 2;
+	n = south_sync_named(4, clock_ms, delivery_run(na.d), b, sizeof b);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_SYNC, b, n);
+	CHECK(log_since(mark, "has heard this run"));
+	rc_asked(0, 0, 4);
+	delivery_record(na.d, chan, 1, DELIVERY_REC_SYNC, b1, n1);
+	deliver_all(&pab, &nb);			/* north's asks */
+	hold_path(&pba, 0, held, &nheld);	/* path 0 is slow */
+	deliver_all(&pba, &na);			/* path 1's answer, if any */
+	delivery_record(na.d, chan, 1, DELIVERY_REC_SYNC, b2, n2);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.queued, 1);		/* nothing new yet */
+	for (size_t i = 0; i < nheld; i++) {
+		delivery_record(na.d, chan, held[i].path, held[i].type,
+		    held[i].b, held[i].n);
+		free(held[i].b);
+	}
+	run(1000000);
+	ticks(30);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(a.r[0], 0);
+	CHECK_INT(na.alarms + nb.alarms, alarms);
+	CHECK(!log_since(mark, "chain forks"));
+	CHECK(!log_since(mark, "diverge"));
+	CHECK_INT(own_held(), 5);
+	CHECK_INT(received(&nb, 0, &sn), 5);
+	CHECK_INT(sn.bad, 0);
+	CHECK(chain_body_at(&na, 0, 5, "after"));
+	CHECK(chain_body_at(&nb, 0, 5, "after"));
+	free(held);
+	engines_stop(false);
+	npaths = 1;
+}
+
 int
 main(void)
 {
@@ -4659,6 +4759,7 @@ main(void)
 	RUN(test_recover_two_paths_same_want);
 	RUN(test_recover_path_ends_mid_answer);
 	RUN(test_recover_answer_ends_with_session);
+	RUN(test_recover_stale_claim_lower);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 60", logpath);
