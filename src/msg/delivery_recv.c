@@ -663,6 +663,9 @@ dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now)
 	    c->rec_claim_len);
 }
 
+static void recovery_abandoned(struct delivery *d, struct dl_channel *c,
+    uint64_t seq, const uint8_t *rc, size_t n);
+
 /* A receipt of our chain (RECEIPT, or inside a SYNC): verified, stored
  * when it says more than the last. */
 int
@@ -704,17 +707,21 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		 * claim is kept as the evidence of a stall */
 		bool newest = c->rec == NULL || rc.time_ms >= c->rec_claim_ms;
 		uint64_t want = rc.seq;
+		/* one signed before the claim we work to (come late on
+		 * another path) never lowers it: the peer took more of our
+		 * chain since (a dead run's records), and stopping short
+		 * would give those seqs to new messages; one signed after it
+		 * that holds less is the peer's word, as one within our
+		 * store is (dl_on_sync), and an ALARM like it */
+		if (!newest && recover_want(c->rec) > want)
+			want = recover_want(c->rec);
+		if (newest && c->rec != NULL && want < recover_want(c->rec))
+			recovery_abandoned(d, c, want, b, n);
 		if (n <= sizeof c->rec_claim && newest) {
 			memcpy(c->rec_claim, b, n);
 			c->rec_claim_len = n;
 			c->rec_claim_ms = rc.time_ms;
 		}
-		/* one signed before the claim we work to (come late on
-		 * another path) never lowers it: the peer took more of our
-		 * chain since (a dead run's records), and stopping short
-		 * would give those seqs to new messages */
-		if (!newest && recover_want(c->rec) > want)
-			want = recover_want(c->rec);
 		c->synced = false;	/* nothing new until then */
 		recover_start(d, c, path, want);
 		return ERR_AGAIN;
@@ -928,11 +935,12 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 
 /*
  * The peer signed that it holds our chain up to the claim's seq, and
- * later that it holds it only up to seq (within our store): the seqs past
- * seq get new messages of ours, so the peer may hold two heads we signed
- * at each. Expected only when it too went back to a backup; either way an
- * ALARM, with both signed receipts (the claim, then rc: a CBOR sequence)
- * as evidence, since its word alone decides it.
+ * later that it holds it only up to seq (within our store: the recovery
+ * ends; or a later claim short of the first: it stops there): the seqs
+ * past seq get new messages of ours, so the peer may hold two heads we
+ * signed at each. Expected only when it too went back to a backup; either
+ * way an ALARM, with both signed receipts (the claim, then rc: a CBOR
+ * sequence) as evidence, since its word alone decides it.
  */
 static void
 recovery_abandoned(struct delivery *d, struct dl_channel *c, uint64_t seq,
@@ -949,10 +957,11 @@ recovery_abandoned(struct delivery *d, struct dl_channel *c, uint64_t seq,
 	}
 	snprintf(what, sizeof what, "%s signed that it holds this node's "
 	    "chain up to seq %llu, later up to seq %llu only: the recovery "
-	    "ends and seqs %llu to %llu get new messages, so %s may hold two "
+	    "%s and seqs %llu to %llu get new messages, so %s may hold two "
 	    "heads of this node at each (expected only if it too went back "
 	    "to a backup; the claim, then the later receipt)", c->peer,
 	    (unsigned long long)recover_want(c->rec), (unsigned long long)seq,
+	    seq > c->assigned ? "stops there" : "ends",
 	    (unsigned long long)seq + 1,
 	    (unsigned long long)recover_want(c->rec), c->peer);
 	dl_alarm(d, c, &c->rec_drop_limit, "recovery-abandoned", what, ev,

@@ -4688,6 +4688,61 @@ test_recover_stale_claim_lower(void)
 	npaths = 1;
 }
 
+/*
+ * What a claim past north's store does to the recovery, by when south
+ * signed it. North holds 3; south claims 1000 (a RECEIPT). A claim of
+ * 500 signed before it (come late on another path) leaves the recovery
+ * at 1000, no alarm. One of 500 signed after it is south's word: the
+ * recovery stops at 500, and seqs 501 to 1000 will get new messages that
+ * south may hold two of our heads at, so recovery-abandoned is raised
+ * with both receipts, as for a later SYNC within the store. (Before, the
+ * earlier claim lowered the recovery to 500, and the later one did so
+ * without a word.)
+ */
+static void
+test_recover_claim_lower(void)
+{
+	struct delivery_stats st;
+	uint8_t b[CHAIN_RECEIPT_MAX + 64];
+	char hex[2 * sizeof b + 1];
+	uint64_t claim_ms, alarms;
+	size_t n;
+
+	engines_start();
+	connect_both(true);
+	queue_n(&na, 3, ENVELOPE_ROUTINE, "north before");
+	run(100000);
+	connect_both(false);		/* the test plays south */
+	delivery_path_change(na.d, chan, 0, true);
+	fake_run(&na, 0);
+	alarms = na.alarms;
+	claim_ms = clock_ms;
+	n = south_receipt(1000, claim_ms, false, b, sizeof b);
+	hex_encode(hex, b, n);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.recovering_to, 1000);
+	n = south_receipt(500, claim_ms - 1, false, b, sizeof b);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.recovering_to, 1000);
+	CHECK_INT(na.alarms, alarms);
+	n = south_receipt(500, claim_ms + 1, false, b, sizeof b);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.recovering_to, 500);
+	CHECK(!st.synced);
+	CHECK_INT(na.alarms, alarms + 1);
+	CHECK_CONTAINS(na.alarm, "recovery-abandoned: south signed that it "
+	    "holds this node's chain up to seq 1000, later up to seq 500 "
+	    "only: the recovery stops there and seqs 501 to 1000 get new "
+	    "messages");
+	CHECK_CONTAINS(na.alarm, hex);	/* the claim */
+	hex_encode(hex, b, n);
+	CHECK_CONTAINS(na.alarm, hex);	/* the later receipt */
+	engines_stop(false);
+}
+
 int
 main(void)
 {
@@ -4760,6 +4815,7 @@ main(void)
 	RUN(test_recover_path_ends_mid_answer);
 	RUN(test_recover_answer_ends_with_session);
 	RUN(test_recover_stale_claim_lower);
+	RUN(test_recover_claim_lower);
 	if (harness_failed) {
 		char cmd[200];
 		snprintf(cmd, sizeof cmd, "grep -v \"gap in\" %s | tail -n 60", logpath);
