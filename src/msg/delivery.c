@@ -614,7 +614,7 @@ delivery_path_change(struct delivery *d,
 	c->up[path] = up;
 	/* what our answer to a RECOVER queued there went with the session */
 	if (!up || again)
-		dl_recover_answer_end(c, path);
+		dl_recover_path_end(c, path);
 	/* a new session: the peer announces its run on it first, and so do
 	 * we (before anything else we send there: dl_io_send); none: nothing
 	 * is taken on the path */

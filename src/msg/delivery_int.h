@@ -166,6 +166,7 @@ struct dl_channel {
 	unsigned ans_path;
 	bool ans_full;
 	struct recover *rec;
+	unsigned rec_path;		/* where our last RECOVER went */
 	uint64_t rec_progress_ms, rec_heard_ms, rec_claim_ms;
 	bool rec_stall_raised;
 	struct alert_limit rec_limit;
@@ -307,9 +308,12 @@ int dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 void dl_on_recover_ask(struct delivery *d, struct dl_channel *c,
     unsigned path, const uint8_t *b, size_t n);
 /* The tick: our answer to the peer's RECOVER goes on (one step); ended
- * when its path is down or has a new session (dl_recover_answer_end). */
+ * when its path is down or has a new session (dl_recover_path_end). */
 void dl_recover_answer_tick(struct delivery *d, struct dl_channel *c);
-void dl_recover_answer_end(struct dl_channel *c, unsigned path);
+/* A path's session is gone (down, or replaced): our answer on it ends,
+ * and our own RECOVER sent on it is no longer waited for (the next SYNC
+ * or RECEIPT with the peer's claim asks again at once). */
+void dl_recover_path_end(struct dl_channel *c, unsigned path);
 void dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
     uint8_t type, const uint8_t *b, size_t n);
 

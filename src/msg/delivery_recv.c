@@ -501,6 +501,8 @@ rc_send(void *arg, uint8_t type, const uint8_t *b, size_t n)
 {
 	struct rc_path *x = arg;
 
+	if (type == RECOVER_REC_ASK)
+		x->c->rec_path = x->path;
 	return dl_io_send(x->d, x->c, x->path, type, b, n);
 }
 
@@ -549,6 +551,16 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	}
 	r = recover_on_record(c->rec, type, b, n, dl_now(d), &top, &seq);
+	if (r == ERR_GAP) {
+		/* of an answer no longer waited for (another path's, or
+		 * one whose run our new ask dropped): late, not wrong, and
+		 * not a sign that the answer is coming */
+		log_debug("channel %s path %u: recovered %s seq %llu from %s "
+		    "does not follow what we hold: late, not taken",
+		    c->idhex, path, type == RECOVER_REC_OWN ? "message" :
+		    "head", (unsigned long long)seq, c->peer);
+		return;
+	}
 	if (r == 0) {			/* it is coming: no stall */
 		c->rec_heard_ms = dl_now(d);
 		c->rec_stall_raised = false;
@@ -650,8 +662,10 @@ dl_recover_answer_tick(struct delivery *d, struct dl_channel *c)
 }
 
 void
-dl_recover_answer_end(struct dl_channel *c, unsigned path)
+dl_recover_path_end(struct dl_channel *c, unsigned path)
 {
+	if (c->rec != NULL && path == c->rec_path)
+		recover_ask_lost(c->rec);
 	if (path != c->ans_path)
 		return;
 	memset(&c->ans, 0, sizeof c->ans);
@@ -685,6 +699,9 @@ dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now)
 	dl_alarm(d, c, &c->rec_limit, "recovery-stalled", what, c->rec_claim,
 	    c->rec_claim_len);
 }
+
+static void recovery_abandoned(struct delivery *d, struct dl_channel *c,
+    uint64_t seq, const uint8_t *rc, size_t n);
 
 /* A receipt of our chain (RECEIPT, or inside a SYNC): verified, stored
  * when it says more than the last. */
@@ -725,14 +742,25 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		/* the peer holds more of our chain than we do (restored from
 		 * a backup): take it back before anything new; its signed
 		 * claim is kept as the evidence of a stall */
-		if (n <= sizeof c->rec_claim && (c->rec == NULL ||
-		    rc.time_ms >= c->rec_claim_ms)) {
+		bool newest = c->rec == NULL || rc.time_ms >= c->rec_claim_ms;
+		uint64_t want = rc.seq;
+		/* one signed before the claim we work to (come late on
+		 * another path) never lowers it: the peer took more of our
+		 * chain since (a dead run's records), and stopping short
+		 * would give those seqs to new messages; one signed after it
+		 * that holds less is the peer's word, as one within our
+		 * store is (dl_on_sync), and an ALARM like it */
+		if (!newest && recover_want(c->rec) > want)
+			want = recover_want(c->rec);
+		if (newest && c->rec != NULL && want < recover_want(c->rec))
+			recovery_abandoned(d, c, want, b, n);
+		if (n <= sizeof c->rec_claim && newest) {
 			memcpy(c->rec_claim, b, n);
 			c->rec_claim_len = n;
 			c->rec_claim_ms = rc.time_ms;
 		}
 		c->synced = false;	/* nothing new until then */
-		recover_start(d, c, path, rc.seq);
+		recover_start(d, c, path, want);
 		return ERR_AGAIN;
 	}
 	*seq = rc.seq;
@@ -944,11 +972,12 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 
 /*
  * The peer signed that it holds our chain up to the claim's seq, and
- * later that it holds it only up to seq (within our store): the seqs past
- * seq get new messages of ours, so the peer may hold two heads we signed
- * at each. Expected only when it too went back to a backup; either way an
- * ALARM, with both signed receipts (the claim, then rc: a CBOR sequence)
- * as evidence, since its word alone decides it.
+ * later that it holds it only up to seq (within our store: the recovery
+ * ends; or a later claim short of the first: it stops there): the seqs
+ * past seq get new messages of ours, so the peer may hold two heads we
+ * signed at each. Expected only when it too went back to a backup; either
+ * way an ALARM, with both signed receipts (the claim, then rc: a CBOR
+ * sequence) as evidence, since its word alone decides it.
  */
 static void
 recovery_abandoned(struct delivery *d, struct dl_channel *c, uint64_t seq,
@@ -965,14 +994,34 @@ recovery_abandoned(struct delivery *d, struct dl_channel *c, uint64_t seq,
 	}
 	snprintf(what, sizeof what, "%s signed that it holds this node's "
 	    "chain up to seq %llu, later up to seq %llu only: the recovery "
-	    "ends and seqs %llu to %llu get new messages, so %s may hold two "
+	    "%s and seqs %llu to %llu get new messages, so %s may hold two "
 	    "heads of this node at each (expected only if it too went back "
 	    "to a backup; the claim, then the later receipt)", c->peer,
 	    (unsigned long long)recover_want(c->rec), (unsigned long long)seq,
+	    seq > c->assigned ? "stops there" : "ends",
 	    (unsigned long long)seq + 1,
 	    (unsigned long long)recover_want(c->rec), c->peer);
 	dl_alarm(d, c, &c->rec_drop_limit, "recovery-abandoned", what, ev,
 	    len);
+}
+
+/*
+ * A SYNC of the peer naming this run (heard_run) was signed after it
+ * heard this run, so after it ended every session of the last one: what
+ * it holds of the last run is named in it (seq; taken back when past our
+ * store, Recovery), and nothing more of it can reach the peer: the fence
+ * after a crash ends, whether or not a recovery follows.
+ */
+static void
+fence_heard(struct dl_channel *c, bool heard_run, uint64_t seq)
+{
+	if (c->fence_seq == 0 || !heard_run)
+		return;
+	log_info("channel %s: %s has heard this run and holds our chain up "
+	    "to seq %llu: nothing more of the last run can reach it, so the "
+	    "fence after the crash ends", c->idhex, c->peer,
+	    (unsigned long long)seq);
+	c->fence_seq = 0;
 }
 
 void
@@ -992,6 +1041,9 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	} else
 		r = dl_take_receipt(d, c, path, f[1].p, f[1].n, "SYNC", &seq,
 		    &signed_ms);
+	if (r == ERR_AGAIN && c->rec != NULL)	/* past our store: asked
+						 * back, nothing new meanwhile */
+		fence_heard(c, f[3].u == d->run, recover_want(c->rec));
 	if (r != 0)
 		return;
 	if (c->rec != NULL && signed_ms < c->rec_claim_ms) {
@@ -1019,17 +1071,7 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	dl_copy_runs_restart(c);	/* the resend copies again */
 	c->unsigned_n = c->unsigned_bytes = 0;
 	c->progress_ms = dl_now(d);
-	if (c->fence_seq != 0 && f[3].u == d->run) {
-		/* signed after the peer heard this run, so after it ended
-		 * every session of the last one: what it holds of the last
-		 * run is named here (taken back, if past our store), and
-		 * nothing more of it can reach it */
-		log_info("channel %s: %s has heard this run and holds our chain "
-		    "up to seq %llu: nothing more of the last run can reach it, "
-		    "so the fence after the crash ends", c->idhex,
-		    c->peer, (unsigned long long)seq);
-		c->fence_seq = 0;
-	}
+	fence_heard(c, f[3].u == d->run, seq);
 	if (f[2].u)
 		dl_send_sync(d, c, false);
 	dl_pump_channel(d, c);

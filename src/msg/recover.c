@@ -234,6 +234,12 @@ recover_free(struct recover *r)
 	free(r);
 }
 
+void
+recover_ask_lost(struct recover *r)
+{
+	r->asked_ms = 0;
+}
+
 uint64_t
 recover_want(const struct recover *r)
 {
@@ -311,6 +317,7 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 {
 	struct recover_own o;
 	struct envelope_header h;
+	uint64_t next;
 	int e;
 
 	if ((e = recover_own_decode(b, n, &o)) != 0)
@@ -327,6 +334,26 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 		}
 		if (o.clen == h.body_len) {	/* whole */
 			e = take_message(r, o.hdr, o.hlen, o.chunk, o.clen, seq);
+			goto out;
+		}
+		/* only the run's next message starts a body in parts: a
+		 * repeat (of what the run holds, or of the body being put
+		 * together, whose parts so far are kept) is ignored, and one
+		 * past the next is late (an earlier answer's) */
+		next = r->v.seq + r->v.npending + 1;
+		if (memcmp(h.channel, r->channel, sizeof r->channel) != 0 ||
+		    h.sender != r->self) {
+			e = ERR_FOREIGN;
+			goto out;
+		}
+		if (h.seq < next || (r->asm_body != NULL &&
+		    o.hlen == r->asm_hlen &&
+		    memcmp(o.hdr, r->asm_hdr, o.hlen) == 0)) {
+			e = 0;
+			goto out;
+		}
+		if (h.seq > next) {
+			e = ERR_GAP;
 			goto out;
 		}
 		free(r->asm_body);
@@ -419,6 +446,8 @@ recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
 		e = on_head(r, b, n, now_ms, seq);
 	else
 		e = ERR_INVALID;
+	if (e == ERR_GAP)
+		return e;		/* late: the run is kept */
 	if (e != 0) {
 		/* nothing of the run is kept: the next ask starts again */
 		(void)restart(r, &dummy);

@@ -58,17 +58,24 @@ void recover_free(struct recover *r);
  * the same ask is younger than RECOVER_RETRY_MS. */
 int recover_ask(struct recover *r, uint64_t want, uint64_t now_ms,
     recover_send_fn *send, void *ctx) WUR;
+/* The session that carried the last ask is gone, and its answer with it:
+ * the next recover_ask asks again at once (not after RECOVER_RETRY_MS). */
+void recover_ask_lost(struct recover *r);
 /* What the peer holds of our chain (the want of the last ask). */
 uint64_t recover_want(const struct recover *r);
 
 /*
  * An OWN or OWN_HEAD record from the peer. 0: taken (or a repeat of what
  * is held: ignored); *top is our chain's highest seq in the store after
- * it (a verified run is stored at its head). Refusals, nothing stored and
- * the run dropped: ERR_SIGNATURE (a head not signed by us), ERR_CHAIN (a
- * prev or head id that does not link), ERR_FOREIGN, ERR_GAP, ERR_BODY,
- * ERR_PARSE, ERR_NONCANONICAL, ...; store errors (ERR_FULL). *seq names
- * the message or head at fault (0 when unknown).
+ * it (a verified run is stored at its head). ERR_GAP: late, not taken, and
+ * nothing else changes (the run held is kept): a message, part or head
+ * that does not follow what is held, a record of an answer no longer
+ * waited for (one on another path, or one whose run a new ask dropped:
+ * recover_ask). Refusals, nothing stored and the run dropped:
+ * ERR_SIGNATURE (a head not signed by us), ERR_CHAIN (a prev or head id
+ * that does not link), ERR_FOREIGN, ERR_BODY, ERR_PARSE,
+ * ERR_NONCANONICAL, ...; store errors (ERR_FULL). *seq names the message
+ * or head (0 when unknown).
  */
 int recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
     size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq) WUR;
