@@ -1084,7 +1084,13 @@ heartbeat(struct link_conn *c)
 			    "rekey", c->peer);
 		return;
 	}
-	if (c->last_ping_ms != 0 && now - c->last_ping_ms < hb) {
+	/* Between the interval's pings, one when the peer has not shown it
+	 * read our last records and no PING is in flight to show it: else
+	 * link_queued counts them until the next interval's PONG (up to
+	 * 3600 s), and a true stall waits that long for its resend. At most
+	 * one such PING in flight; none to a peer that answers none. */
+	if (c->last_ping_ms != 0 && now - c->last_ping_ms < hb &&
+	    (c->npings != 0 || link_conn_unread(c) == 0)) {
 		link_conn_maybe_rekey(c);
 		return;
 	}
