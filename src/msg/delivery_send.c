@@ -1117,8 +1117,10 @@ dl_subs_flush(struct delivery *d)
 			if (c->sent > c->assigned)
 				c->sent = c->assigned;
 			/* seqs rolled back may be given again: no copy run
-			 * goes on from them */
+			 * goes on from them, nor a body in parts from where
+			 * an early send of another stopped (c->part_seq) */
 			dl_copy_runs_restart(c);
+			c->part_seq = 0;
 			if (!early[i])
 				continue;
 			/* Sent early, then not committed: the peer may

@@ -2970,6 +2970,63 @@ test_body_resumes_after_full(void)
 }
 
 /*
+ * A body in parts sent early (the group commit) stops at a full output
+ * (120 KB of 300 KB on a wire holding 150 KB), then its commit fails:
+ * nothing of it was taken by south, its seq is given back and the next
+ * body in parts gets it. That one goes from its first part, not from
+ * where the rolled-back one stopped (c->part_seq): south takes it whole
+ * and refuses nothing. Before, it went from offset 120000: south refused
+ * that part as out of order, and the message waited for a stall.
+ */
+static void
+test_body_resume_after_rollback(void)
+{
+	struct delivery_stats st;
+	struct answers a;
+	struct seen seen;
+	char path[] = "/tmp/parley-test-rollback-XXXXXX";
+	uint8_t *body = malloc(300000);
+	uint64_t parts0;
+	int64_t qid;
+
+	file_store(&na, path);		/* its writes can be made to fail */
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	memset(&a, 0, sizeof a);
+	memset(body, 'a', 300000);
+	parts0 = pab.part_on[0];
+	wire_cap = 150000;
+	CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, body, 300000, false, NULL, answer, &a), 0);
+	store_fail_writes(100);
+	delivery_pump(na.d);
+	store_fail_writes(0);
+	CHECK_INT(a.n, 1);
+	CHECK(a.r[0] != 0);		/* not queued */
+	CHECK_INT((int)(pab.part_on[0] - parts0), 2);	/* early: 120 KB */
+	wire_cap = 0;
+	memset(body, 'b', 300000);
+	CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, body, 300000, &qid) == 0);
+	delivery_pump(na.d);
+	run(1000000);
+	printf("  parts sent: %llu\n",
+	    (unsigned long long)(pab.part_on[0] - parts0));
+	CHECK_INT((int)(pab.part_on[0] - parts0), 7);	/* 2, then 5 */
+	CHECK_INT(received(&nb, 0, &seen), 1);
+	CHECK_INT(seen.bad, 0);
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	CHECK_INT((int)st.refused, 0);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.receipted, 1);
+	CHECK_INT((int)st.resends, 0);
+	free(body);
+	engines_stop(false);
+	unlink_store(path);
+}
+
+/*
  * Another layer's records (checkpoints) follow the runs as delivery's
  * own do: sent on a new session, our RUN goes first; taken only on a
  * session whose RUN names the peer's newest run, so a dead run's record
@@ -4865,6 +4922,7 @@ main(void)
 	RUN(test_other_records_follow_runs);
 	RUN(test_slow_path_no_resend);
 	RUN(test_body_resumes_after_full);
+	RUN(test_body_resume_after_rollback);
 	RUN(test_recover_two_paths_higher_want);
 	RUN(test_recover_two_paths_same_want);
 	RUN(test_recover_path_ends_mid_answer);
