@@ -474,9 +474,8 @@ alert_open_passes(const struct alerter *a)
 bool
 alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text)
 {
-	uint64_t period = now_ms / ALERT_LIMIT_MS + 1;
-
-	if (l->period == period) {
+	if (l->raised && now_ms >= l->raised_ms &&
+	    now_ms - l->raised_ms < ALERT_LIMIT_MS) {
 		if (l->quiet++ == 0)
 			log_error("ALARM %s (again within %d s: not raised as a "
 			    "new alert; the next ones in this period are "
@@ -489,7 +488,8 @@ alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text)
 		    (unsigned long long)l->quiet - 1);
 	else
 		log_error("ALARM %s", text);
-	l->period = period;
+	l->raised = true;
+	l->raised_ms = now_ms;
 	l->quiet = 0;
 	return true;
 }

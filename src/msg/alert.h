@@ -53,7 +53,9 @@ int alert_raise_text(struct alerter *a, const char *kind, const char *key,
 /*
  * An alarm that a peer can repeat at will (a forged or forked record) is
  * raised as an alert at most once per ALERT_LIMIT_MS for each limit l (a
- * zeroed struct: none yet), so that it fills neither the store with
+ * zeroed struct: none yet; the period starts at the one raised, so two
+ * are never raised closer than that, whatever the clock's minute; a
+ * clock stepped back before the last one raised starts a period), so that it fills neither the store with
  * alerts nor the alert command's queue. alert_limit logs one more alarm
  * at now_ms ("ALARM " text, at ERROR) and says whether to raise it: true
  * for the first of a period (the number held back in the period before
@@ -62,7 +64,8 @@ int alert_raise_text(struct alerter *a, const char *kind, const char *key,
  */
 #define ALERT_LIMIT_MS 60000
 struct alert_limit {
-	uint64_t period;	/* of the last one raised, + 1; 0: none */
+	uint64_t raised_ms;	/* when the last one was raised */
+	bool raised;		/* false: none yet */
 	uint64_t quiet;		/* held back since */
 };
 bool alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text);

@@ -275,12 +275,15 @@ test_alerts_once_and_cleared_once(void)
 }
 
 /* The limit on alarms a peer can repeat: the first of a period raised,
- * the others held back (counted), the next period's first raised. */
+ * the others held back (counted), the next period's first raised. A
+ * period is ALERT_LIMIT_MS from the one raised, not the clock's minute:
+ * alarms 2 ms apart across a minute's end raise one alert (it_messages
+ * test_forged_checkpoints saw two when they did). */
 static void
 test_alert_limit(void)
 {
 	struct alert_limit l = { 0 };
-	uint64_t t = 5 * ALERT_LIMIT_MS + 10;
+	uint64_t t = 5 * ALERT_LIMIT_MS + 10, m = 7 * ALERT_LIMIT_MS;
 
 	CHECK(alert_limit(&l, t, "channel x: test"));
 	for (int i = 0; i < 4; i++)
@@ -290,6 +293,14 @@ test_alert_limit(void)
 	CHECK_INT(l.quiet, 0);
 	CHECK(!alert_limit(&l, t + ALERT_LIMIT_MS + 1, "channel x: test"));
 	CHECK(alert_limit(&l, t + 3 * ALERT_LIMIT_MS, "channel x: test"));
+	/* across the clock's minute */
+	memset(&l, 0, sizeof l);
+	CHECK(alert_limit(&l, m - 1, "channel x: test"));
+	CHECK(!alert_limit(&l, m + 1, "channel x: test"));
+	CHECK(!alert_limit(&l, m + ALERT_LIMIT_MS - 2, "channel x: test"));
+	CHECK(alert_limit(&l, m + ALERT_LIMIT_MS - 1, "channel x: test"));
+	/* a clock stepped back before the last one raised: a new period */
+	CHECK(alert_limit(&l, m - 5000, "channel x: test"));
 }
 
 static void
