@@ -64,7 +64,7 @@ send_big(const char *home, const char *first, size_t len, char fill,
     const char *prec)
 {
 	char *text = malloc(len + 1);
-	json_t *r;
+	json_t *r, *req;
 	int ok;
 
 	if (text == NULL)
@@ -75,9 +75,10 @@ send_big(const char *home, const char *first, size_t len, char fill,
 	if (strlen(first) < len)
 		text[strlen(first)] = '\n';
 	r = NULL;
-	if (ctl_call_body(home, json_pack("{s:s, s:s}", "cmd", "send",
-	    "precedence", prec), text, len, &r) != 0)
+	req = json_pack("{s:s, s:s}", "cmd", "send", "precedence", prec);
+	if (req == NULL || ctl_call_body(home, req, text, len, &r) != 0)
 		r = NULL;
+	json_decref(req);		/* not taken by ctl_call_body */
 	ok = r != NULL && json_is_true(json_object_get(r, "ok"));
 	json_decref(r);
 	free(text);
