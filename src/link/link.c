@@ -630,6 +630,20 @@ find_path(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
 	return 0;
 }
 
+/* One record of the layer above on p's session (link_send). */
+static int
+send_upper(struct link_path *p, uint8_t type, const uint8_t *body,
+    size_t len)
+{
+	int r;
+
+	if ((r = link_conn_send(p->session, type, body, len)) != 0)
+		return r;
+	/* Sends count toward the rekey point too. */
+	link_conn_maybe_rekey(p->session);
+	return 0;
+}
+
 int
 link_send(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
     uint8_t type, const uint8_t *body, size_t len)
@@ -641,11 +655,7 @@ link_send(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
 		return ERR_INVALID;
 	if ((r = find_path(l, id, path, &p)) != 0)
 		return r;
-	if ((r = link_conn_send(p->session, type, body, len)) != 0)
-		return r;
-	/* Sends count toward the rekey point too. */
-	link_conn_maybe_rekey(p->session);
-	return 0;
+	return send_upper(p, type, body, len);
 }
 
 int
@@ -668,7 +678,7 @@ link_send_bulk(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
 		    LINK_DATA_LEN(len)))
 			return ERR_FULL;
 	}
-	return link_send(l, id, path, type, body, len);
+	return send_upper(p, type, body, len);
 }
 
 size_t

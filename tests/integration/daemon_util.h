@@ -149,6 +149,26 @@ msg_field(const char *home, const char *f)
 	return v;
 }
 
+/* How many of the newest max messages of home's inbox have first line
+ * text (0 also without an answer). */
+static DU_UNUSED int
+inbox_count(const char *home, const char *text, int max)
+{
+	json_t *r = call(home, json_pack("{s:s, s:i}", "cmd", "inbox",
+	    "max", max)), *m;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "messages"), i, m)
+		if (json_string_value(json_object_get(m, "first_line")) &&
+		    strcmp(json_string_value(json_object_get(m, "first_line")),
+		    text) == 0)
+			n++;
+	json_decref(r);
+	return n;
+}
+
 /* Path idx of a channel at home (chan: its 32-byte id; NULL: the first
  * channel) by status: 1 up, 0 down, -1 no answer or no such path. */
 static DU_UNUSED int

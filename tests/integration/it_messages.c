@@ -841,25 +841,6 @@ test_slow_path_no_resend(void)
 
 /* --- FLASH on every live path ------------------------------------------ */
 
-/* How many of south's newest 50 inbox messages have first line text. */
-static int
-inbox_has(const char *text)
-{
-	json_t *r = call(home_s, json_pack("{s:s, s:i}", "cmd", "inbox",
-	    "max", 50)), *m;
-	size_t i;
-	int n = 0;
-
-	json_array_foreach(json_object_get(json_object_get(r, "result"),
-	    "messages"), i, m)
-		if (json_string_value(json_object_get(m, "first_line")) &&
-		    strcmp(json_string_value(json_object_get(m, "first_line")),
-		    text) == 0)
-			n++;
-	json_decref(r);
-	return n;
-}
-
 /* tools/throttle relaying 127.0.0.1:port to 127.0.0.1:upstream at full
  * speed: its pid. */
 static pid_t
@@ -979,7 +960,8 @@ test_flash_every_path(void)
 	kill_pid(pid_relay, SIGSTOP);
 	t0 = now_ms();
 	CHECK_INT(send_text(home_n, text, "flash", NULL, 0), 1);
-	while (!(in = inbox_has(text) > 0) && now_ms() - t0 < 20000)
+	while (!(in = inbox_count(home_s, text, 50) > 0) &&
+	    now_ms() - t0 < 20000)
 		usleep(20000);
 	took = now_ms() - t0;
 	CHECK(in);
@@ -1000,7 +982,7 @@ test_flash_every_path(void)
 
 	/* path 0 flows again: the repeat changes nothing */
 	CHECK(wait_settled(30000));
-	CHECK_INT(inbox_has(text), 1);
+	CHECK_INT(inbox_count(home_s, text, 50), 1);
 	CHECK_INT(msg_field(home_s, "refused"), refused);
 	relayed_pair_end();
 }
@@ -1219,16 +1201,16 @@ test_doubt_late_on_slow_path(void)
 	CHECK_INT(send_text(home_n, after, "routine", NULL, 0), 1);
 	/* over path 1, while the relay still holds the first records */
 	t0 = now_ms();
-	while (inbox_has(after) == 0 && now_ms() - t0 < 30000)
+	while (inbox_count(home_s, after, 50) == 0 && now_ms() - t0 < 30000)
 		usleep(100000);
-	CHECK_INT(inbox_has(after), 1);
-	CHECK_INT(inbox_has(text), 1);
+	CHECK_INT(inbox_count(home_s, after, 50), 1);
+	CHECK_INT(inbox_count(home_s, text, 50), 1);
 	printf("  '%s' and the next at south over path 1 %llu ms after the "
 	    "send\n", text, (unsigned long long)(now_ms() - t0));
 	kill_pid(pid_relay, SIGCONT);
 	CHECK(wait_settled(60000));
-	CHECK_INT(inbox_has(text), 1);
-	CHECK_INT(inbox_has(after), 1);
+	CHECK_INT(inbox_count(home_s, text, 50), 1);
+	CHECK_INT(inbox_count(home_s, after, 50), 1);
 	CHECK_INT(count_in("log", home_n, text), 1);
 	CHECK_INT(alerts_of("chain-forked"), forks_s);
 	CHECK_INT(count_in("alerts --json", home_n, "chain-forked"), forks_n);

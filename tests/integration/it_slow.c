@@ -130,25 +130,6 @@ wait_delivered(long long want, int ms)
 	return false;
 }
 
-/* How many of south's inbox messages have first line text. */
-static int
-inbox_count(const char *text)
-{
-	json_t *r = call(home_s, json_pack("{s:s, s:i}", "cmd", "inbox",
-	    "max", 100)), *m;
-	size_t i;
-	int n = 0;
-
-	json_array_foreach(json_object_get(json_object_get(r, "result"),
-	    "messages"), i, m)
-		if (json_string_value(json_object_get(m, "first_line")) &&
-		    strcmp(json_string_value(json_object_get(m, "first_line")),
-		    text) == 0)
-			n++;
-	json_decref(r);
-	return n;
-}
-
 /*
  * North and south with north's sends through tools/throttle at rate (its
  * argument: "N" or "N:BACK"), their link up: north dials south only
@@ -245,7 +226,8 @@ test_slow_exactly_once(void)
 	CHECK(send_big(home_n, "big two", 80000, 'b', "routine"));
 	tf = now_ms();
 	CHECK(send_big(home_n, "FLASH after them", 16, ' ', "flash"));
-	while (inbox_count("FLASH after them") == 0 && now_ms() - t0 < 90000)
+	while (inbox_count(home_s, "FLASH after them", 100) == 0 &&
+	    now_ms() - t0 < 90000)
 		usleep(100000);
 	printf("  the FLASH sent after 2 x 80 KB at %s B/s: in south's inbox "
 	    "after %llu ms\n", RATE, (unsigned long long)(now_ms() - tf));
@@ -254,9 +236,9 @@ test_slow_exactly_once(void)
 	    (unsigned long long)(now_ms() - t0),
 	    msg_field(home_n, "resends") - b.resends_n);
 	CHECK_INT(msg_field(home_s, "received") - b.received_s, 3);
-	CHECK_INT(inbox_count("big one"), 1);
-	CHECK_INT(inbox_count("big two"), 1);
-	CHECK_INT(inbox_count("FLASH after them"), 1);
+	CHECK_INT(inbox_count(home_s, "big one", 100), 1);
+	CHECK_INT(inbox_count(home_s, "big two", 100), 1);
+	CHECK_INT(inbox_count(home_s, "FLASH after them", 100), 1);
 	CHECK_INT(msg_field(home_n, "resends") - b.resends_n, 0);
 	CHECK_INT(msg_field(home_s, "refused") - b.refused_s, 0);
 	check_sessions(&b);
@@ -326,7 +308,7 @@ test_path_flap(void)
 	    "refused at south\n", (unsigned long long)(now_ms() - t0),
 	    msg_field(home_s, "refused") - b.refused_s);
 	CHECK_INT(msg_field(home_s, "received") - b.received_s, 2);
-	CHECK_INT(inbox_count("flap big"), 1);
+	CHECK_INT(inbox_count(home_s, "flap big", 100), 1);
 	CHECK_INT(msg_field(home_s, "refused") - b.refused_s, 0);
 	stop_slow();
 }

@@ -2463,6 +2463,37 @@ test_fence_after_crash(void)
 	fence_test_end(path);
 }
 
+/* The start of the records-first tests: the crash (fenced_after_crash),
+ * the last run's records reach south on its old path-1 session (seq 1
+ * stored there, its receipt to the dead process), and "after" is
+ * submitted at north, fenced. */
+static void
+records_first_start(char *path, struct answers *a)
+{
+	struct rec slow[8];
+	size_t nslow = 0;
+
+	fenced_after_crash(path, a, slow, &nslow);
+	slow_arrive(slow, nslow);
+	drop_path(&pba, 1);
+	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
+	submit(ENVELOPE_ROUTINE, "after", a);
+	delivery_pump(na.d);
+}
+
+/* Their end: north took seq 1 back and "after" went as seq 2, one chain
+ * at both sides (no alarm since alarms, no fork since mark). */
+static void
+records_first_end(const char *path, uint64_t alarms, long mark)
+{
+	CHECK(log_since(mark, "took back our messages 1..1 from south"));
+	one_chain(alarms, mark, 2);
+	CHECK(chain_body_at(&na, 0, 1, doubt_body));
+	CHECK(chain_body_at(&na, 0, 2, "after"));
+	CHECK(chain_body_at(&nb, 0, 2, "after"));
+	fence_test_end(path);
+}
+
 /*
  * The same crash, but the last run's records reach south (on the old
  * path-1 session) before north's new session is up: south stores seq 1.
@@ -2474,32 +2505,20 @@ static void
 test_fence_records_first(void)
 {
 	char path[] = "/tmp/parley-test-fence1-XXXXXX";
-	struct rec slow[8];
-	size_t nslow = 0;
 	struct delivery_stats st;
 	struct answers a;
 	uint64_t alarms = na.alarms + nb.alarms;
 	long mark = log_mark();
 
-	fenced_after_crash(path, &a, slow, &nslow);
-	slow_arrive(slow, nslow);
-	drop_path(&pba, 1);		/* its receipt: to the dead process */
-	CHECK(chain_body_at(&nb, 0, 1, doubt_body));
-	submit(ENVELOPE_ROUTINE, "after", &a);
-	delivery_pump(na.d);
+	records_first_start(path, &a);
 	delivery_path_change(na.d, chan, 0, true);
 	delivery_path_change(nb.d, chan, 0, true);
 	run(1000000);
 	ticks(10);
-	CHECK(log_since(mark, "took back our messages 1..1 from south"));
-	one_chain(alarms, mark, 2);
-	CHECK(chain_body_at(&na, 0, 1, doubt_body));
-	CHECK(chain_body_at(&na, 0, 2, "after"));
-	CHECK(chain_body_at(&nb, 0, 2, "after"));
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.fence_seq, 0);
 	CHECK_INT((int)st.receipted, 2);
-	fence_test_end(path);
+	records_first_end(path, alarms, mark);
 }
 
 /*
@@ -2517,18 +2536,12 @@ static void
 test_fence_ends_while_recovering(void)
 {
 	char path[] = "/tmp/parley-test-fence3-XXXXXX";
-	struct rec slow[8];
-	size_t nslow = 0;
 	struct delivery_stats st;
 	struct answers a;
 	uint64_t alarms = na.alarms + nb.alarms, drops;
 	long mark = log_mark();
 
-	fenced_after_crash(path, &a, slow, &nslow);
-	slow_arrive(slow, nslow);
-	drop_path(&pba, 1);		/* its receipt: to the dead process */
-	submit(ENVELOPE_ROUTINE, "after", &a);
-	delivery_pump(na.d);
+	records_first_start(path, &a);
 	drops = na.drops;
 	hold_answer = true;
 	nanswer_held = 0;
@@ -2554,12 +2567,7 @@ test_fence_ends_while_recovering(void)
 	nanswer_held = 0;
 	run(1000000);
 	ticks(30);
-	CHECK(log_since(mark, "took back our messages 1..1 from south"));
-	one_chain(alarms, mark, 2);
-	CHECK(chain_body_at(&na, 0, 1, doubt_body));
-	CHECK(chain_body_at(&na, 0, 2, "after"));
-	CHECK(chain_body_at(&nb, 0, 2, "after"));
-	fence_test_end(path);
+	records_first_end(path, alarms, mark);
 }
 
 /*
