@@ -1028,8 +1028,8 @@ setup(void)
 	for (size_t k = 0; k < na; k += (flags & 2) ? 2 : 1) {
 		uint64_t first, last;
 		if (store_assign_signed(F.s, F.chan, F.self, (flags & 2) ? 2 : 1,
-		    F.now, chain_store_build, NULL, sign_ours, NULL, &first,
-		    &last) != 0)
+		    0, F.now, chain_store_build, NULL, sign_ours, NULL, &first,
+		    &last, NULL) != 0)
 			abort();
 	}
 	for (size_t k = 0; k < na; k++) {

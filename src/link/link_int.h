@@ -33,8 +33,8 @@ struct link_channel;
 #define LINK_PING_MARKS 16	/* PINGs in flight remembered per session */
 /* Bulk (link_send_bulk): the output holds at most what the peer's side
  * took in the last LINK_DRAIN_SECS seconds, and at least LINK_BULK_FLOOR. */
-#define LINK_DRAIN_SECS 20
-#define LINK_BULK_FLOOR (256u << 10)
+#define LINK_DRAIN_SECS 5
+#define LINK_BULK_FLOOR (128u << 10)
 #define LINK_BULK_MIN 4096	/* shorter bulk records are not paced */
 #define LINK_REPLAY_DIGEST_LEN 16
 #define LINK_DH_SOURCES 256

@@ -37,6 +37,12 @@
 #define DELIVERY_BATCH_MAX 128		/* assigned per head at once */
 #define DELIVERY_BATCH_MIN 32		/* queued: a batch goes out even
 					 * while another is unreceipted */
+/* Bodies assigned at once (the batch ends with the one that reaches it),
+ * and assigned while the active path has not taken all assigned before:
+ * what a FLASH queued next waits behind, beside the link's own bulk cap
+ * (docs/delivery.md "Slow paths"). */
+#define DELIVERY_BATCH_BYTES (128u << 10)
+#define DELIVERY_BULK_MIN 4096		/* a body the link paces (link.h) */
 #define DELIVERY_RUN_SIGN 128		/* a fresh head after this many */
 #define DELIVERY_RUN_BYTES (4u << 20)	/* ... or this many bytes unsigned */
 #define DELIVERY_PART_MAX 60000		/* body bytes per MSG_PART */

@@ -84,6 +84,10 @@ struct dl_channel {
 	 * read back as queued at a reload): while any, the pump assigns at
 	 * once instead of waiting for the last batch's receipt. */
 	size_t flash_queued;
+	/* The last assignment stopped at DELIVERY_BATCH_BYTES: the next is
+	 * made once the active path took it all, without waiting for its
+	 * receipt (the queue holds bodies, not a group to gather). */
+	bool assign_cut;
 	int assign_err;			/* the last one logged */
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	/* A body in parts that met a full output on the active path: its

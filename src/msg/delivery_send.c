@@ -367,11 +367,17 @@ static int
 assign(struct delivery *d, struct dl_channel *c, size_t max)
 {
 	uint64_t first, last;
+	bool cut = false;
 	int r;
 
-	if ((r = store_assign_signed(d->s, c->id, c->self, max, dl_now(d),
-	    chain_store_build, NULL, sign_head, d, &first, &last)) != 0)
+	if ((r = store_assign_signed(d->s, c->id, c->self, max,
+	    DELIVERY_BATCH_BYTES, dl_now(d), chain_store_build, NULL,
+	    sign_head, d, &first, &last, &cut)) != 0) {
+		if (r == ERR_NOT_FOUND)
+			c->assign_cut = false;
 		return r;
+	}
+	c->assign_cut = cut;
 	c->assigned = last;
 	c->queued -= c->queued < last - first + 1 ? c->queued :
 	    (size_t)(last - first + 1);
@@ -560,8 +566,27 @@ run_direct(struct delivery *d, size_t i, struct dl_sub **v, size_t n,
 }
 
 /*
+ * Whether channel c may assign n bodies of bytes in all at once, now
+ * (bulk: one of them of DELIVERY_BULK_MIN or more, which the link paces;
+ * mixed: of more than one precedence). Bulk goes into the chain only when
+ * the active path has taken all assigned before it (c->sent), and, unless
+ * alone, at most DELIVERY_BATCH_BYTES of it of one precedence (as assign()
+ * does): a FLASH queued next then waits behind that and the link's bulk
+ * cap, not behind a window of bodies, and a FLASH's head does not wait
+ * behind bodies of its group (docs/delivery.md "Slow paths").
+ */
+static bool
+bodies_may_go(const struct dl_channel *c, size_t n, size_t bytes, bool bulk,
+    bool mixed)
+{
+	return !bulk || (c->sent >= c->assigned &&
+	    (n == 1 || (bytes <= DELIVERY_BATCH_BYTES && !mixed)));
+}
+
+/*
  * A channel with nothing queued and room in its window for all of this
- * group's submissions takes them straight into its chain (run_direct).
+ * group's submissions takes them straight into its chain (run_direct),
+ * when its bodies may go now (bodies_may_go).
  * The others, and any left (ERR_STATE), are queued by the caller.
  */
 static int
@@ -570,15 +595,25 @@ subs_direct(struct delivery *d, struct dl_sub *list, bool *touched,
 {
 	struct dl_sub *v[DELIVERY_BATCH_MAX];
 	size_t cnt[DELIVERY_MAX_CHANNELS] = { 0 };
+	size_t bytes[DELIVERY_MAX_CHANNELS] = { 0 };
+	bool bulk[DELIVERY_MAX_CHANNELS] = { false };
+	int prec[DELIVERY_MAX_CHANNELS];	/* one, or -1: mixed */
 	struct dl_sub *sb;
 	int r;
 
-	for (sb = list; sb != NULL; sb = sb->next)
+	for (sb = list; sb != NULL; sb = sb->next) {
+		prec[sb->ch] = cnt[sb->ch] == 0 || prec[sb->ch] ==
+		    sb->precedence ? sb->precedence : -1;
 		cnt[sb->ch]++;
+		bytes[sb->ch] += sb->len;
+		bulk[sb->ch] |= sb->len >= DELIVERY_BULK_MIN;
+	}
 	for (size_t i = 0; i < d->nch; i++) {
 		size_t n = 0;
 		if (cnt[i] == 0 || d->ch[i]->queued != 0 ||
-		    cnt[i] > assign_room(d->ch[i]))
+		    cnt[i] > assign_room(d->ch[i]) ||
+		    !bodies_may_go(d->ch[i], cnt[i], bytes[i], bulk[i],
+		    prec[i] < 0))
 			continue;
 		for (uint8_t p = 0; p <= 3; p++)
 			for (sb = list; sb != NULL; sb = sb->next)
@@ -764,6 +799,7 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
     bool *early)
 {
 	bool rc_in[DELIVERY_MAX_CHANNELS], took[DELIVERY_MAX_CHANNELS];
+	bool bulk[DELIVERY_MAX_CHANNELS] = { false };	/* queued here */
 	struct store_head heads[DELIVERY_MAX_CHANNELS];
 	struct dl_sub *sb;
 	size_t newly;
@@ -788,6 +824,7 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		    &sb->qid);
 		if (sb->r == 0) {
 			c->queued++;
+			bulk[sb->ch] |= sb->len >= DELIVERY_BULK_MIN;
 			if (sb->precedence == ENVELOPE_FLASH)
 				c->flash_queued++;
 			touched[sb->ch] = true;
@@ -801,9 +838,12 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		}
 	}
 	for (size_t i = 0; i < d->nch; i++) {
-		size_t room = assign_room(d->ch[i]);
-		if (!touched[i] || took[i] || room == 0 ||
-		    d->ch[i]->queued == 0)
+		struct dl_channel *c = d->ch[i];
+		size_t room = assign_room(c);
+		/* bodies behind bodies the path has not taken: the pump
+		 * assigns them once it has (bodies_may_go) */
+		if (!touched[i] || took[i] || room == 0 || c->queued == 0 ||
+		    ((bulk[i] || c->assign_cut) && c->sent < c->assigned))
 			continue;
 		if ((r = assign(d, d->ch[i], room)) != 0 && r != ERR_NOT_FOUND)
 			goto out;
@@ -1301,7 +1341,8 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 		 * holds a FLASH: that goes at once, and its copies with it,
 		 * docs/delivery.md "FLASH on every live path"). */
 		if (c->assigned > c->receipted &&
-		    c->queued < DELIVERY_BATCH_MIN && c->flash_queued == 0)
+		    c->queued < DELIVERY_BATCH_MIN && c->flash_queued == 0 &&
+		    !c->assign_cut)
 			return;
 		r = assign(d, c, DELIVERY_WINDOW - (size_t)(c->assigned -
 		    c->receipted) < DELIVERY_BATCH_MAX ? DELIVERY_WINDOW -

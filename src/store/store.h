@@ -284,11 +284,16 @@ typedef int (*store_sign_fn)(void *arg, const uint8_t *channel,
     struct store_head *out);
 /* store_assign_batch that also stores sign()'s head over the last message
  * assigned, in the same transaction (one commit for the batch and its
- * head). */
+ * head). max_bytes (0: none) also bounds the batch by its bodies: the
+ * message whose body brings their sum to max_bytes or more is the last
+ * (so at least one is taken), and the batch holds one precedence (the
+ * head over a FLASH does not wait for the bodies queued behind it); *cut
+ * (may be NULL) then says either stopped it, not max or the end of the
+ * queue (the queue may hold more). */
 int store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
-    void *arg, store_sign_fn sign, void *sign_arg, uint64_t *first,
-    uint64_t *last) WUR;
+    uint8_t sender, size_t max, size_t max_bytes, uint64_t now_ms,
+    store_header_fn build, void *arg, store_sign_fn sign, void *sign_arg,
+    uint64_t *first, uint64_t *last, bool *cut) WUR;
 /* store_assign_batch of one, returned in out (store_msg_fini it). */
 int store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t now_ms, store_header_fn build, void *arg,

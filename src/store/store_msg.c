@@ -266,8 +266,8 @@ store_assign_batch(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
     void *arg, uint64_t *first, uint64_t *last)
 {
-	return store_assign_signed(s, channel, sender, max, now_ms, build, arg,
-	    NULL, NULL, first, last);
+	return store_assign_signed(s, channel, sender, max, 0, now_ms, build,
+	    arg, NULL, NULL, first, last, NULL);
 }
 
 static int head_insert(struct store *s, const struct store_head *h,
@@ -275,16 +275,17 @@ static int head_insert(struct store *s, const struct store_head *h,
 
 int
 store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint8_t sender, size_t max, uint64_t now_ms, store_header_fn build,
-    void *arg, store_sign_fn sign, void *sign_arg, uint64_t *first,
-    uint64_t *last)
+    uint8_t sender, size_t max, size_t max_bytes, uint64_t now_ms,
+    store_header_fn build, void *arg, store_sign_fn sign, void *sign_arg,
+    uint64_t *first, uint64_t *last, bool *cut)
 {
 	struct store_head h;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	struct store_draft d;
 	uint64_t top, pseq;
-	size_t n = 0;
-	int r;
+	size_t n = 0, bytes = 0;
+	bool by_bytes = false;
+	int r, first_prec = 0;
 
 	if (sender > 1 || max == 0 || max > STORE_BATCH_MAX ||
 	    now_ms > INT64_MAX)
@@ -314,9 +315,22 @@ store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
 			goto out;
 		if (r == 0)
 			break;
+		if (max_bytes != 0 && n > 0 &&
+		    sqlite3_column_int(sel, 1) != first_prec) {
+			sqlite3_reset(sel);	/* one precedence a batch */
+			by_bytes = true;
+			break;
+		}
+		first_prec = n == 0 ? sqlite3_column_int(sel, 1) : first_prec;
 		d.seq = top + n + 1;
 		if ((r = assign_one(s, sel, upd, &d, now_ms, build, arg)) != 0)
 			goto out;
+		bytes += d.body_len;
+		if (max_bytes != 0 && bytes >= max_bytes && n + 1 < max) {
+			n++;		/* the bodies' bound: this one is the last */
+			by_bytes = true;
+			break;
+		}
 	}
 	if (n == 0) {
 		r = ERR_NOT_FOUND;
@@ -333,6 +347,8 @@ store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		goto out;
 	*first = top + 1;
 	*last = top + n;
+	if (cut != NULL)
+		*cut = by_bytes;
 out:
 	store_kept_done(s, sel);
 	store_kept_done(s, upd);

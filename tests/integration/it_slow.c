@@ -12,7 +12,8 @@
  * paths' `handshakes` do not grow, no "silent" in the logs): two bodies
  * and a FLASH at 20 kB/s; a receipt behind the peer's own records on a
  * path slow both ways; path 0 cut and back while a body is on it; a
- * rekey during a long transfer. Times are printed, never asserted.
+ * rekey during a long transfer; a FLASH behind a backlog of bodies.
+ * Times are printed, never asserted.
  *
  * Ports: 127.0.0.1, 13000-13999, a free block of 14 (ports.h). Kills
  * only its own children; removes its temporary directory; bounded by an
@@ -83,6 +84,26 @@ send_big(const char *home, const char *first, size_t len, char fill,
 	json_decref(r);
 	free(text);
 	return ok;
+}
+
+/* The seq of the first message in home's inbox whose first line is
+ * text; -1 when none. */
+static long long
+inbox_seq(const char *home, const char *text)
+{
+	json_t *r = call(home, json_pack("{s:s, s:i}", "cmd", "inbox",
+	    "max", 100)), *m;
+	long long seq = -1;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(r, "result"),
+	    "messages"), i, m)
+		if (seq < 0 && json_string_value(json_object_get(m,
+		    "first_line")) && strcmp(json_string_value(
+		    json_object_get(m, "first_line")), text) == 0)
+			seq = json_integer_value(json_object_get(m, "seq"));
+	json_decref(r);
+	return seq;
 }
 
 /* Sessions established on the channel's paths at home so far. */
@@ -354,6 +375,55 @@ test_rekey_during_transfer(void)
 	stop_slow();
 }
 
+/*
+ * A FLASH behind a backlog of bodies (eight of 100 KB at 40 kB/s, sent
+ * one after another, then the FLASH): it reaches south ahead of some of
+ * them. Before, every body was in the chain ahead of it (each send was
+ * assigned at once), so all eight came first, 20 s of the path; now a
+ * body goes into the chain only once the path has taken those before it,
+ * and the FLASH waits behind what the path holds: the link's bulk cap
+ * (5 s of the path, at least 128 KiB) and what the relay's buffers took
+ * (about 190 KiB here), so 4 to 6 of them (docs/delivery.md "Slow
+ * paths"; test_delivery test_flash_behind_submitted_bodies bounds the
+ * engine's share exactly). All nine reach south once, nothing is sent
+ * again, no session ends.
+ */
+static void
+test_flash_behind_bodies(void)
+{
+	struct before b;
+	long long seq = -1, bodies_first;
+	uint64_t t0, tf, dl;
+
+	start_slow("40000");
+	before_take(&b);
+	t0 = now_ms();
+	for (int i = 0; i < 8; i++)
+		CHECK(send_big(home_n, "bulk ahead", 100000, (char)('a' + i),
+		    "routine"));
+	tf = now_ms();
+	CHECK(send_big(home_n, "FLASH past the bulk", 20, ' ', "flash"));
+	dl = now_ms() + 90000;
+	while (now_ms() < dl && (seq = inbox_seq(home_s,
+	    "FLASH past the bulk")) < 0)
+		usleep(50000);
+	/* north's chain held b.received_s before the bodies */
+	bodies_first = seq - b.received_s - 1;
+	printf("  FLASH after 8 x 100 KB at 40 kB/s: in south's inbox after "
+	    "%llu ms, behind %lld of them\n",
+	    (unsigned long long)(now_ms() - tf), bodies_first);
+	CHECK(seq > 0 && bodies_first < 8);
+	CHECK(wait_delivered(b.received_s + 9, 90000));
+	printf("  all delivered in %llu ms\n",
+	    (unsigned long long)(now_ms() - t0));
+	CHECK_INT(msg_field(home_s, "received") - b.received_s, 9);
+	CHECK_INT(inbox_count(home_s, "bulk ahead", 100), 8);
+	CHECK_INT(msg_field(home_n, "resends") - b.resends_n, 0);
+	CHECK_INT(msg_field(home_s, "refused") - b.refused_s, 0);
+	check_sessions(&b);
+	stop_slow();
+}
+
 int
 main(void)
 {
@@ -366,6 +436,7 @@ main(void)
 	RUN(test_receipt_behind_data);
 	RUN(test_path_flap);
 	RUN(test_rekey_during_transfer);
+	RUN(test_flash_behind_bodies);
 	if (harness_failed) {
 		snprintf(cmd, sizeof cmd, "echo '--- north.log (tail) ---'; "
 		    "tail -n 30 %s; echo '--- south.log (tail) ---'; "
