@@ -311,8 +311,10 @@ dm_send(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], unsigned path,
 	if (dm->link == NULL)
 		return ERR_CLOSED;
 	/* the bodies are paced by the path, so that what follows them
-	 * (receipts, a rekey) does not wait minutes behind them */
-	if (type == DELIVERY_REC_MSG || type == DELIVERY_REC_PART)
+	 * (receipts, a rekey, a FLASH) does not wait minutes behind them:
+	 * ours and those of our answer to the peer's RECOVER */
+	if (type == DELIVERY_REC_MSG || type == DELIVERY_REC_PART ||
+	    type == RECOVER_REC_OWN)
 		return link_send_bulk(dm->link, ch, path, type, b, n);
 	return link_send(dm->link, ch, path, type, b, n);
 }

@@ -28,6 +28,9 @@ path_json(const struct link_path_status *p)
 	    "test_rx", (json_int_t)p->test_rx,
 	    "test_gaps", (json_int_t)p->test_gaps);
 
+	if (o)
+		json_object_set_new(o, "unread_bytes",
+		    json_integer((json_int_t)p->unread));
 	if (o && p->have_rtt) {
 		json_object_set_new(o, "rtt_ms", json_real(p->rtt_ms));
 		json_object_set_new(o, "offset_ms", json_real(p->offset_ms));

@@ -681,16 +681,13 @@ link_send_bulk(struct link *l, const uint8_t id[LINK_ID_LEN], unsigned path,
 	return send_upper(p, type, body, len);
 }
 
-size_t
-link_queued(struct link *l, const uint8_t id[LINK_ID_LEN],
-    unsigned path)
+/* link_queued of an established path p. */
+static size_t
+path_queued(const struct link_path *p)
 {
-	struct link_path *p;
 	size_t n;
 	int k = 0;
 
-	if (find_path(l, id, path, &p) != 0)
-		return 0;
 	n = p->session->out != NULL ? evbuffer_get_length(p->session->out) : 0;
 	if (ioctl(p->session->fd, SIOCOUTQ, &k) == 0 && k > 0)
 		n += (size_t)k;
@@ -700,6 +697,17 @@ link_queued(struct link *l, const uint8_t id[LINK_ID_LEN],
 	if (link_conn_unread(p->session) > n)
 		n = (size_t)link_conn_unread(p->session);
 	return n;
+}
+
+size_t
+link_queued(struct link *l, const uint8_t id[LINK_ID_LEN],
+    unsigned path)
+{
+	struct link_path *p;
+
+	if (find_path(l, id, path, &p) != 0)
+		return 0;
+	return path_queued(p);
 }
 
 int
@@ -794,6 +802,8 @@ link_channel_status(const struct link *l, size_t i,
 		s->init_refused_no_dh = p->init_refused_no_dh;
 		s->test_rx = p->test_rx;
 		s->test_gaps = p->test_gaps;
+		s->unread = p->session != NULL && p->session->state ==
+		    CONN_UP ? path_queued(p) : 0;
 	}
 	return 0;
 }

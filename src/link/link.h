@@ -74,6 +74,7 @@ struct link_path_status {
 					   seen before, or the source over
 					   its budget (docs/link.md 3.3) */
 	uint64_t test_rx, test_gaps;
+	uint64_t unread;		/* link_queued: bytes on their way */
 };
 
 struct link_channel_status {

@@ -290,6 +290,89 @@ test_restore_slow_path(void)
 	CHECK_STR(out, "0\n");
 }
 
+/* The most any path of node i shows on its way (status unread_bytes), or
+ * -1 when the status cannot be read. */
+static long
+unread_of(int i)
+{
+	long most = -1;
+	char *p;
+
+	if (sh("%s/parley status --home %s/%s --json", build, tmpdir,
+	    names[i]) != 0)
+		return -1;
+	for (p = out; (p = strstr(p, "\"unread_bytes\": ")) != NULL; p++)
+		if (strtol(p + 16, NULL, 10) > most)
+			most = strtol(p + 16, NULL, 10);
+	return most;
+}
+
+/*
+ * Our answer to a RECOVER is paced as bodies are (link_send_bulk): north
+ * restored again, twelve messages of 100 KB to take back through a path
+ * of 25 kB/s. What south has on its way on the path (status
+ * `unread_bytes`: its queue, its socket, and what the relay holds) stays
+ * near the link's bulk cap (5 s of the path, at least 128 KiB) plus the
+ * relay's buffers (about 190 KiB). Before, the answer queued its whole
+ * batch at once (1.2 MB here, up to the session's 4 MiB), and whatever
+ * south sent after it (a receipt, a FLASH, a rekey) waited behind all of
+ * it: 48 s on this path. The test watches the first 5 s, then stops.
+ */
+static void
+test_restore_answer_paced(void)
+{
+	char bin[1100], rate[16], a0[16], a1[16];
+	long most = 0, u;
+	pid_t thr;
+
+	stop(0, false);
+	stop(1, false);
+	write_conf(0, 0);
+	write_conf(1, 0);
+	spawn(0);
+	spawn(1);
+	CHECK(wait_daemon(0, true));
+	CHECK(wait_daemon(1, true));
+	CHECK_INT(sh("%s/parley backup --home %s/north %s/north3.bak", build,
+	    tmpdir, tmpdir), 0);
+	for (int k = 39; k <= 50; k++)
+		CHECK_INT(sh("(printf 'north-body-%03d\\n'; head -c 100000 "
+		    "/dev/zero | tr '\\0' y) > %s/big.txt && %s/parley send "
+		    "--home %s/north --file %s/big.txt", k, tmpdir, build,
+		    tmpdir, tmpdir), 0);
+	CHECK(wait_equal(50, 38));
+	stop(0, true);
+	stop(1, false);
+	CHECK_INT(sh("%s/parley restore --home %s/north --force "
+	    "%s/north3.bak", build, tmpdir, tmpdir), 0);
+	write_conf(0, base + 2);
+	write_conf(1, base + 3);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	snprintf(rate, sizeof rate, "%d", 25000);
+	snprintf(a0, sizeof a0, "%d", base);
+	snprintf(a1, sizeof a1, "%d", base + 2);
+	fflush(NULL);
+	if ((thr = fork()) == 0) {
+		execl(bin, "throttle", rate, a0, a1, (char *)NULL);
+		_exit(127);
+	}
+	spawn(1);
+	spawn(0);
+	for (int k = 0; k < 50; k++) {		/* 5 s */
+		if ((u = unread_of(1)) > most)
+			most = u;
+		usleep(100000);
+	}
+	printf("  the answer to a RECOVER of 1.2 MB at 25 kB/s: at most %ld "
+	    "bytes on their way at south\n", most);
+	CHECK(sh("grep -c 'waits at seq' %s/south.log", tmpdir) == 0);
+	CHECK(most > 0 && most < 700000);
+	kill_pid(thr, SIGKILL);
+	waitpid(thr, NULL, 0);
+	stop(0, false);
+	stop(1, false);
+}
+
 static void
 cleanup(void)
 {
@@ -317,6 +400,7 @@ main(void)
 	RUN(test_setup);
 	RUN(test_restore_resync);
 	RUN(test_restore_slow_path);
+	RUN(test_restore_answer_paced);
 	cleanup();
 	return harness_summary();
 }
