@@ -93,6 +93,10 @@ print_path(json_t *p)
 	if (up && rtt && off)
 		printf("  rtt %.3f ms  offset %+.3f ms", json_real_value(rtt),
 		    json_real_value(off));
+	/* what a slow path still carries of ours (docs/control.md) */
+	if (up && json_integer_value(json_object_get(p, "unread_bytes")) > 0)
+		printf("  %lld bytes on their way", (long long)
+		    json_integer_value(json_object_get(p, "unread_bytes")));
 	printf("\n");
 }
 
