@@ -316,7 +316,8 @@ unread_of(int i)
  * relay's buffers (about 190 KiB). Before, the answer queued its whole
  * batch at once (1.2 MB here, up to the session's 4 MiB), and whatever
  * south sent after it (a receipt, a FLASH, a rekey) waited behind all of
- * it: 48 s on this path. The test watches the first 5 s, then stops.
+ * it: 48 s on this path. `parley status` shows it ("N bytes on their
+ * way"). The test watches the first 5 s, then stops.
  */
 static void
 test_restore_answer_paced(void)
@@ -367,6 +368,9 @@ test_restore_answer_paced(void)
 	    "bytes on their way at south\n", most);
 	CHECK(sh("grep -c 'waits at seq' %s/south.log", tmpdir) == 0);
 	CHECK(most > 0 && most < 700000);
+	/* and an operator sees it (the answer is 48 s of this path) */
+	CHECK_INT(sh("%s/parley status --home %s/south", build, tmpdir), 0);
+	CHECK(strstr(out, " bytes on their way") != NULL);
 	kill_pid(thr, SIGKILL);
 	waitpid(thr, NULL, 0);
 	stop(0, false);
