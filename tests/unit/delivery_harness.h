@@ -314,6 +314,17 @@ run(size_t max)
 	return moved;
 }
 
+/* Both engines started on n paths and connected, their first records
+ * (RUN, SYNC) moved. */
+static DH_UNUSED void
+start_on_paths(unsigned n)
+{
+	npaths = n;
+	engines_start();
+	connect_both(true);
+	run(1000000);
+}
+
 static DH_UNUSED void
 queue_n(struct node *x, int n, uint8_t prec, const char *fmt)
 {
@@ -572,10 +583,10 @@ unlink_store(const char *path)
 	unlink(side);
 }
 
-/* Drops what x's engine sent on path p (records into a session that is
- * gone: the dead process's). */
+/* Takes the records in q on path (any path: -1) of type (any type: -1)
+ * off the wire, the others kept in their order. */
 static DH_UNUSED void
-drop_path(struct pipe *q, unsigned p)
+drop_records(struct pipe *q, int path, int type)
 {
 	struct rec *keep = malloc(QCAP * sizeof *keep);
 	size_t n = 0;
@@ -584,7 +595,8 @@ drop_path(struct pipe *q, unsigned p)
 		abort();
 	while (q->head < q->tail) {
 		struct rec r = q->q[q->head++ % QCAP];
-		if (r.path == p)
+		if ((path < 0 || (int)r.path == path) &&
+		    (type < 0 || (int)r.type == type))
 			free(r.b);
 		else
 			keep[n++] = r;
@@ -592,6 +604,14 @@ drop_path(struct pipe *q, unsigned p)
 	for (size_t i = 0; i < n; i++)
 		q->q[q->tail++ % QCAP] = keep[i];
 	free(keep);
+}
+
+/* Drops what x's engine sent on path p (records into a session that is
+ * gone: the dead process's). */
+static DH_UNUSED void
+drop_path(struct pipe *q, unsigned p)
+{
+	drop_records(q, (int)p, -1);
 }
 
 /* The slow path's records (taken off the wire) reach south on path 1. */
@@ -633,21 +653,7 @@ one_chain(uint64_t alarms, long mark, int n)
 static DH_UNUSED void
 drop_of_type(struct pipe *q, uint8_t type)
 {
-	struct rec *keep = malloc(QCAP * sizeof *keep);
-	size_t n = 0;
-
-	if (keep == NULL)
-		abort();
-	while (q->head < q->tail) {
-		struct rec r = q->q[q->head++ % QCAP];
-		if (r.type == type)
-			free(r.b);
-		else
-			keep[n++] = r;
-	}
-	for (size_t i = 0; i < n; i++)
-		q->q[q->tail++ % QCAP] = keep[i];
-	free(keep);
+	drop_records(q, -1, type);
 }
 
 /* Moves every record in q to its receiver (no answers moved). */

@@ -109,13 +109,8 @@ test_doubt_after_commit_failure(void)
 	struct store_msg m;
 	struct seen sn;
 	uint64_t drops;
-	int fd;
 
-	if ((fd = mkstemp(path)) < 0)
-		abort();
-	close(fd);
-	unlink(path);
-	CHECK_INT(store_open(&na.s, path), 0);
+	file_store(&na, path);
 	engines_start();
 	connect_both(true);
 	run(1000000);			/* SYNCs: the window is open */
@@ -179,12 +174,7 @@ test_doubt_after_commit_failure(void)
 	CHECK_INT(m.seq, 2);
 	store_msg_fini(&m);
 	engines_stop(false);
-	unlink(path);
-	for (int i = 0; i < 2; i++) {
-		char side[sizeof path + 8];
-		snprintf(side, sizeof side, "%s%s", path, i ? "-shm" : "-wal");
-		unlink(side);
-	}
+	unlink_store(path);
 }
 
 /*
@@ -451,13 +441,8 @@ test_no_receipt_after_failed_sync(void)
 	struct seen sn;
 	uint64_t rc0;
 	long mark;
-	int fd;
 
-	if ((fd = mkstemp(path)) < 0)
-		abort();
-	close(fd);
-	unlink(path);
-	CHECK_INT(store_open(&nb.s, path), 0);
+	file_store(&nb, path);
 	engines_start();
 	connect_both(true);
 	run(1000000);			/* SYNCs */
@@ -485,12 +470,7 @@ test_no_receipt_after_failed_sync(void)
 	CHECK_INT(a.n, 1);
 	CHECK_INT(a.r[0], 0);
 	engines_stop(false);
-	unlink(path);
-	for (int i = 0; i < 2; i++) {
-		char side[sizeof path + 8];
-		snprintf(side, sizeof side, "%s%s", path, i ? "-shm" : "-wal");
-		unlink(side);
-	}
+	unlink_store(path);
 }
 
 /*

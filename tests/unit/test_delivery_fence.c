@@ -529,10 +529,7 @@ test_record_before_run(void)
 	uint64_t refused;
 	long mark;
 
-	npaths = 2;
-	engines_start();
-	connect_both(true);
-	run(1000000);
+	start_on_paths(2);
 	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
 	refused = st.refused;
 	drops = nb.drops;
@@ -564,10 +561,7 @@ test_other_records_follow_runs(void)
 	size_t n;
 	struct rec *r;
 
-	npaths = 2;
-	engines_start();
-	connect_both(true);
-	run(1000000);
+	start_on_paths(2);
 	CHECK(delivery_record_current(nb.d, chan, 0));
 	CHECK(delivery_record_current(nb.d, chan, 1));
 	CHECK(!delivery_record_current(nb.d, chan, 2));	/* no such path */
@@ -622,10 +616,7 @@ test_run_bad(void)
 	long mark = log_mark();
 	struct delivery_stats st;
 
-	npaths = 2;
-	engines_start();
-	connect_both(true);
-	run(1000000);
+	start_on_paths(2);
 	drops = nb.drops;
 	delivery_path_change(nb.d, chan, 1, true);	/* a new session */
 	CHECK_INT(delivery_run_encode(0, b, sizeof b, &n), 0);

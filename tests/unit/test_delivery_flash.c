@@ -7,6 +7,24 @@
  */
 #include "delivery_harness.h"
 
+/* The end of a test on more paths than one: south holds north's chain
+ * 1..n, each once and in order, has refused nothing, and nothing was
+ * logged at WARN since mark; the engines stopped, one path again. */
+static void
+flash_test_end(long mark, uint64_t n)
+{
+	struct delivery_stats st;
+	struct seen s;
+
+	CHECK_INT(received(&nb, 0, &s), n);
+	CHECK_INT(s.bad, 0);
+	CHECK(delivery_stats(nb.d, 0, &st) == 0);
+	CHECK_INT(st.refused, 0);
+	CHECK(!log_since(mark, " WARN: "));
+	engines_stop(false);
+	npaths = 1;
+}
+
 static void
 counts_reset(void)
 {
@@ -58,10 +76,7 @@ test_flash_every_path(void)
 	int64_t qid;
 	long mark;
 
-	npaths = 2;
-	engines_start();
-	connect_both(true);
-	run(1000000);
+	start_on_paths(2);
 	CHECK(delivery_stats(na.d, 0, &st) == 0);
 	CHECK(st.synced);
 	CHECK_INT(st.active_path, 0);
@@ -277,14 +292,9 @@ test_flash_copies_burst_and_restore(void)
 static void
 test_flash_copy_head_broken_run(void)
 {
-	struct delivery_stats st;
-	struct seen s;
 	long mark;
 
-	npaths = 3;
-	engines_start();
-	connect_both(true);
-	run(1000000);
+	start_on_paths(3);
 	mark = log_mark();
 	queue_n(&na, 3, ENVELOPE_FLASH, "flash");
 	queue_n(&na, 1, ENVELOPE_ROUTINE, "routine");
@@ -300,13 +310,7 @@ test_flash_copy_head_broken_run(void)
 	CHECK_INT(pab.head_on[1], 1);
 	deliver_path_first(2);
 	run(1000000);
-	CHECK_INT(received(&nb, 0, &s), 4);
-	CHECK_INT(s.bad, 0);
-	CHECK(delivery_stats(nb.d, 0, &st) == 0);
-	CHECK_INT(st.refused, 0);
-	CHECK(!log_since(mark, " WARN: "));
-	engines_stop(false);
-	npaths = 1;
+	flash_test_end(mark, 4);
 }
 
 /*
@@ -329,10 +333,7 @@ test_flash_active_full(void)
 	uint64_t drops = na.drops + nb.drops;
 	long mark;
 
-	npaths = 2;
-	engines_start();
-	connect_both(true);
-	run(1000000);
+	start_on_paths(2);
 	memset(&a, 0, sizeof a);
 	memset(&w, 0, sizeof w);
 	submit(ENVELOPE_ROUTINE, "before", &a);
@@ -530,26 +531,6 @@ test_flash_queued_not_batched(void)
 	engines_stop(false);
 }
 
-/* Drops what is in flight on path p of pipe x (its session replaced). */
-static void
-pipe_drop_path(struct pipe *x, unsigned p)
-{
-	size_t n = x->tail - x->head, k = 0;
-	struct rec *v = malloc((n ? n : 1) * sizeof *v);
-
-	for (size_t i = 0; i < n; i++) {
-		struct rec r = x->q[(x->head + i) % QCAP];
-		if (r.path == p)
-			free(r.b);
-		else
-			v[k++] = r;
-	}
-	x->head = x->tail = 0;
-	for (size_t i = 0; i < k; i++)
-		x->q[x->tail++] = v[i];
-	free(v);
-}
-
 /*
  * A duplicate session replaces path 1's while path 1 stays up (the link
  * says "up" again, link.h): the FLASH copied on the old session went with
@@ -562,23 +543,18 @@ pipe_drop_path(struct pipe *x, unsigned p)
 static void
 test_flash_copy_run_swap(void)
 {
-	struct delivery_stats st;
 	struct answers a;
-	struct seen s;
 	long mark;
 
-	npaths = 2;
-	engines_start();
-	connect_both(true);
-	run(1000000);
+	start_on_paths(2);
 	mark = log_mark();
 	memset(&a, 0, sizeof a);
 	counts_reset();
 	submit(ENVELOPE_FLASH, "flash on the old session", &a);
 	delivery_pump(na.d);
 	CHECK_INT(pab.msg_on[1], 1);
-	pipe_drop_path(&pab, 1);	/* path 1's session replaced */
-	pipe_drop_path(&pba, 1);
+	drop_path(&pab, 1);	/* path 1's session replaced */
+	drop_path(&pba, 1);
 	delivery_path_change(na.d, chan, 1, true);
 	delivery_path_change(nb.d, chan, 1, true);
 	counts_reset();
@@ -589,13 +565,7 @@ test_flash_copy_run_swap(void)
 	CHECK_INT(pab.head_on[1], 0);
 	deliver_path_first(1);
 	run(1000000);
-	CHECK_INT(received(&nb, 0, &s), 2);
-	CHECK_INT(s.bad, 0);
-	CHECK(delivery_stats(nb.d, 0, &st) == 0);
-	CHECK_INT(st.refused, 0);
-	CHECK(!log_since(mark, " WARN: "));
-	engines_stop(false);
-	npaths = 1;
+	flash_test_end(mark, 2);
 }
 
 /* The same on the active path: its session replaced while up, what was
@@ -605,33 +575,22 @@ test_flash_copy_run_swap(void)
 static void
 test_active_session_swap(void)
 {
-	struct delivery_stats st;
 	struct answers a;
-	struct seen s;
 	long mark;
 
-	npaths = 2;
-	engines_start();
-	connect_both(true);
-	run(1000000);
+	start_on_paths(2);
 	mark = log_mark();
 	memset(&a, 0, sizeof a);
 	submit(ENVELOPE_ROUTINE, "routine on the old session", &a);
 	delivery_pump(na.d);
-	pipe_drop_path(&pab, 0);	/* path 0's session replaced */
-	pipe_drop_path(&pba, 0);
+	drop_path(&pab, 0);	/* path 0's session replaced */
+	drop_path(&pba, 0);
 	delivery_path_change(na.d, chan, 0, true);
 	delivery_path_change(nb.d, chan, 0, true);
 	submit(ENVELOPE_ROUTINE, "routine on the new session", &a);
 	delivery_pump(na.d);
 	run(1000000);
-	CHECK_INT(received(&nb, 0, &s), 2);
-	CHECK_INT(s.bad, 0);
-	CHECK(delivery_stats(nb.d, 0, &st) == 0);
-	CHECK_INT(st.refused, 0);
-	CHECK(!log_since(mark, " WARN: "));
-	engines_stop(false);
-	npaths = 1;
+	flash_test_end(mark, 2);
 }
 
 int
