@@ -2,12 +2,14 @@
  * daemon_util.h: helpers shared by the test programs that run real
  * parleyd processes by home directory (it_messages.c, it_people.c,
  * it_link.c, it_ctl.c, bench/msg_bench.c): starting a daemon, reaping
- * and stopping it, the monotonic clock, one control-socket request, the
- * channel's "messages" status, waiting for a daemon to answer, writing
+ * and stopping it, the time limit (time_limit_arm, time_limit_kills),
+ * the monotonic clock, one control-socket request, the channel's
+ * "messages" status, waiting for a daemon to answer, writing
  * parleyd.conf. With DAEMON_PAIR defined, also the north/south pair on
- * one channel that it_messages, it_powercut and msg_bench set up alike
- * (setup, start, wait_synced and their globals; pair_begin, pair_logs_clean
- * and pair_end for the test programs).
+ * one channel that it_messages, it_powercut, it_slow and msg_bench set up
+ * alike (setup, start, wait_synced and their globals; pair_start_relayed
+ * through tools/throttle; pair_begin, pair_logs_clean and pair_end for the
+ * test programs).
  *
  * The including file may define DAEMON_LOG_LEVEL (a string, default
  * "info") before the #include: the --log-level its daemons run with.
@@ -38,6 +40,53 @@
 #define DU_UNUSED __attribute__((unused))
 
 static char build[1024] = "build";	/* where parleyd is */
+
+/*
+ * The time limit of a test program: after limit_s seconds,
+ * time_limit_reached (SIGALRM) kills the processes whose pids it was
+ * given (by address: read when it fires; SIGCONT first, for one a test
+ * stopped), prints the program's failed summary line and exits 1.
+ */
+#define DU_KILL_MAX 4
+static pid_t *du_kill[DU_KILL_MAX];
+static size_t du_nkill;
+static char du_limit_msg[128];
+static size_t du_limit_len;
+
+static DU_UNUSED void
+time_limit_reached(int sig)
+{
+	(void)sig;
+	for (size_t i = 0; i < du_nkill; i++)
+		if (*du_kill[i] > 0) {
+			kill_pid(*du_kill[i], SIGCONT);
+			kill_pid(*du_kill[i], SIGKILL);
+		}
+	(void)!write(1, du_limit_msg, du_limit_len);
+	_exit(1);
+}
+
+/* Adds *pid to what time_limit_reached kills (a program's global: -1
+ * while no process runs). */
+static DU_UNUSED void
+time_limit_kills(pid_t *pid)
+{
+	if (du_nkill < DU_KILL_MAX)
+		du_kill[du_nkill++] = pid;
+}
+
+/* Arms time_limit_reached for limit_s seconds; prog names the program. */
+static DU_UNUSED void
+time_limit_arm(const char *prog, unsigned limit_s)
+{
+	int n = snprintf(du_limit_msg, sizeof du_limit_msg,
+	    "%s: time limit reached\n0 passed, 1 failed\n", prog);
+
+	du_limit_len = n > 0 && (size_t)n < sizeof du_limit_msg ?
+	    (size_t)n : 0;
+	signal(SIGALRM, time_limit_reached);
+	alarm(limit_s);
+}
 
 /* Starts parleyd --home home (stderr appended to logpath, stdin and
  * stdout /dev/null); the child's pid (-1 if fork failed). */
@@ -356,14 +405,68 @@ wait_synced(int ms)
 }
 
 /*
- * A pair test program's start (it_messages.c, it_powercut.c): $BUILD
- * read, standard output line-buffered, SIGPIPE ignored, on_alarm armed
- * for limit_s seconds, a free block of nports ports in [lo, hi) taken
- * (port_base), dir made (a mkdtemp template) and the pair set up there
- * with conf. False on failure, said with a failed summary line.
+ * The pair (stopped) started again with north's sends through
+ * tools/throttle at rate (its argument: "N" or "N:BACK"), their link up:
+ * north dials south only through the relay, which listens on south's
+ * addresses in the agreement (port_base+2, +3) and relays to where south
+ * listens (+12, +13); north listens on +10 and +11, so south's dials
+ * fail. Both parleyd.conf: more (further settings, "" or "\"key\":
+ * value, "), backoff 50..500 ms, those listen addresses. *relay: the
+ * relay's pid (SIGUSR1 pauses and resumes it).
+ * South then north started, synced within 15 s: true; else false, said.
  */
 static DU_UNUSED bool
-pair_begin(void (*on_alarm)(int), unsigned limit_s, int lo, int hi,
+pair_start_relayed(const char *rate, const char *more, pid_t *relay)
+{
+	char conf[2][512], bin[1100], a[4][16];
+	const char *homes[2] = { home_n, home_s };
+	bool ok = true;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(conf[i], sizeof conf[i], "{%s\"backoff_min_ms\": 50, "
+		    "\"backoff_max_ms\": 500, \"listen\": [\"127.0.0.1:%d\", "
+		    "\"127.0.0.1:%d\"]}\n", more, port_base + 10 + 2 * i,
+		    port_base + 11 + 2 * i);
+		if (write_conf(homes[i], conf[i]) != 0) {
+			printf("  cannot write %s/parleyd.conf\n", homes[i]);
+			ok = false;
+		}
+	}
+	for (int k = 0; k < 4; k++)
+		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
+		    k / 2);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	if ((*relay = fork()) == 0) {
+		execl(bin, "throttle", rate, a[0], a[1], a[2], a[3],
+		    (char *)NULL);
+		_exit(127);
+	}
+	if (!start(&pid_s, home_s, log_s)) {
+		printf("  south did not start\n");
+		ok = false;
+	}
+	if (!start(&pid_n, home_n, log_n)) {
+		printf("  north did not start\n");
+		ok = false;
+	}
+	if (!wait_synced(15000)) {
+		printf("  north and south not synced through the relay\n");
+		ok = false;
+	}
+	return ok;
+}
+
+/*
+ * A pair test program's start (it_messages.c, it_powercut.c, it_slow.c):
+ * $BUILD read, standard output line-buffered, SIGPIPE ignored, the time
+ * limit armed for limit_s seconds (it kills both daemons and what the
+ * program added with time_limit_kills), a free block of nports ports in
+ * [lo, hi) taken (port_base), dir made (a mkdtemp template) and the pair
+ * set up there with conf. False on failure, said with a failed summary
+ * line.
+ */
+static DU_UNUSED bool
+pair_begin(const char *prog, unsigned limit_s, int lo, int hi,
     int nports, char *dir, const char *conf)
 {
 	const char *b = getenv("BUILD");
@@ -372,8 +475,9 @@ pair_begin(void (*on_alarm)(int), unsigned limit_s, int lo, int hi,
 		snprintf(build, sizeof build, "%s", b);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(limit_s);
+	time_limit_kills(&pid_n);
+	time_limit_kills(&pid_s);
+	time_limit_arm(prog, limit_s);
 	if ((port_base = ports_pick(lo, hi, nports)) < 0) {
 		printf("no free block of ports\n0 passed, 1 failed\n");
 		return false;
