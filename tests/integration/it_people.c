@@ -63,23 +63,6 @@ static pid_t pid_n = -1, pid_s = -1;
 static struct agreement ag;
 static struct keys k_n, k_s;
 
-/* --- processes ----------------------------------------------------------- */
-
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "it_people: time limit reached\n"
-	    "0 passed, 1 failed\n";
-
-	(void)sig;
-	if (pid_n > 0)
-		kill_pid(pid_n, SIGKILL);
-	if (pid_s > 0)
-		kill_pid(pid_s, SIGKILL);
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
-
 /* --- operators ------------------------------------------------------------ */
 
 /*
@@ -1068,8 +1051,9 @@ main(void)
 		snprintf(build, sizeof build, "%s", b);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(TIME_LIMIT_S);
+	time_limit_kills(&pid_n);
+	time_limit_kills(&pid_s);
+	time_limit_arm("it_people", TIME_LIMIT_S);
 	if (geteuid() != 0) {
 		printf("it_people must run as root (it acts as test uids)\n"
 		    "0 passed, 1 failed\n");
