@@ -490,19 +490,6 @@ test_backup_restore(void)
 	CHECK(wait_equal(13, 30));
 }
 
-static void
-cleanup(void)
-{
-	stop(0, false);
-	stop(1, false);
-	if (harness_failed > 0) {
-		fprintf(stderr, "kept %s for a look\n", tmpdir);
-		return;
-	}
-	if (sh("rm -rf %s", tmpdir) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
 int
 main(void)
 {

@@ -290,19 +290,6 @@ test_restore_slow_path(void)
 	CHECK_STR(out, "0\n");
 }
 
-static void
-cleanup(void)
-{
-	stop(0, false);
-	stop(1, false);
-	if (harness_failed > 0) {
-		fprintf(stderr, "kept %s for a look\n", tmpdir);
-		return;
-	}
-	if (sh("rm -rf %s", tmpdir) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
 int
 main(void)
 {

@@ -1,8 +1,9 @@
 /*
  * node_util.h: helpers shared by the integration tests that run two real
  * parleyd (north, south) in a temporary directory (it_record.c,
- * it_restore.c): a shell runner, starting and stopping the daemons, and
- * waits on `parley verify` and on a daemon's log.
+ * it_restore.c): a shell runner, starting and stopping the daemons,
+ * waits on `parley verify` and on a daemon's log, and the program's end
+ * (cleanup). The including file includes ../harness.h first.
  *
  * The including file defines, before the #include, its temporary
  * directory: static char tmpdir[] = "/tmp/parley-it-NAME-XXXXXX";
@@ -112,6 +113,21 @@ wait_log(int i, const char *s)
 		usleep(50000);
 	}
 	return false;
+}
+
+/* A program's end: both daemons stopped; tmpdir removed, or kept (and
+ * named on stderr) when a test failed. */
+static void
+cleanup(void)
+{
+	stop(0, false);
+	stop(1, false);
+	if (harness_failed > 0) {
+		fprintf(stderr, "kept %s for a look\n", tmpdir);
+		return;
+	}
+	if (sh("rm -rf %s", tmpdir) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
 #endif
