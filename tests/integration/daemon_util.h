@@ -1,15 +1,16 @@
 /*
  * daemon_util.h: helpers shared by the test programs that run real
  * parleyd processes by home directory (it_messages.c, it_people.c,
- * it_link.c, it_ctl.c, bench/msg_bench.c): starting a daemon, reaping
- * and stopping it, the time limit (time_limit_arm, time_limit_kills),
- * the monotonic clock, one control-socket request, the channel's
- * "messages" status, waiting for a daemon to answer, writing
- * parleyd.conf. With DAEMON_PAIR defined, also the north/south pair on
- * one channel that it_messages, it_powercut, it_slow and msg_bench set up
- * alike (setup, start, wait_synced and their globals; pair_start_relayed
- * through tools/throttle; pair_begin, pair_logs_clean and pair_end for the
- * test programs).
+ * it_link.c, it_dns.c, it_ctl.c, bench/msg_bench.c): starting a daemon,
+ * reaping and stopping it, a program's start and time limit
+ * (program_begin, time_limit_kills), the monotonic clock, one
+ * control-socket request, the channel's "messages" status, waiting for a
+ * daemon to answer, writing parleyd.conf, a parley command line. With
+ * DAEMON_PAIR defined, also the north/south pair on one channel that
+ * it_messages, it_powercut, it_slow, it_people and msg_bench set up alike
+ * (pair_agreement, setup, start, wait_synced and their globals;
+ * pair_start_relayed through tools/throttle; pair_begin, pair_logs_clean
+ * and pair_end for the test programs).
  *
  * The including file may define DAEMON_LOG_LEVEL (a string, default
  * "info") before the #include: the --log-level its daemons run with.
@@ -21,9 +22,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,6 +89,23 @@ time_limit_arm(const char *prog, unsigned limit_s)
 	    (size_t)n : 0;
 	signal(SIGALRM, time_limit_reached);
 	alarm(limit_s);
+}
+
+/*
+ * A test program's start: $BUILD read (where parleyd is), standard output
+ * line-buffered, SIGPIPE ignored, the time limit armed for limit_s
+ * seconds (for what the program gave time_limit_kills).
+ */
+static DU_UNUSED void
+program_begin(const char *prog, unsigned limit_s)
+{
+	const char *b = getenv("BUILD");
+
+	if (b && *b)
+		snprintf(build, sizeof build, "%s", b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	time_limit_arm(prog, limit_s);
 }
 
 /* Starts parleyd --home home (stderr appended to logpath, stdin and
@@ -274,6 +294,32 @@ write_conf(const char *home, const char *text)
 	return fclose(f);
 }
 
+/* Runs a parley command line (build/parley with the arguments fmt
+ * makes); its standard output and error in out; the exit code, or -1. */
+static int parley(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static DU_UNUSED int
+parley(char *out, size_t cap, const char *fmt, ...)
+{
+	char cmd[4096], args[3000];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "%s/parley %s 2>&1", build, args);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* True when the log at path has a line containing a (and b, if given). */
 static DU_UNUSED bool
 log_has(const char *path, const char *a, const char *b)
@@ -328,12 +374,13 @@ static struct keys k_n, k_s;
 static char chhex[2 * AGREEMENT_ID_LEN + 1];	/* the channel id, hex */
 
 /*
- * Makes north and south homes under dir with keys, one signed two-path
- * channel (ports port_base..port_base+3, heartbeat 1 s) installed in
- * both, conf as both parleyd.conf; log_n, log_s named. False on failure.
+ * Makes north and south homes under dir with keys, and one signed
+ * two-path channel between them (ports port_base..port_base+3, heartbeat
+ * 1 s; a FLASH's acknowledgment due in flash_ack_s seconds, 0: the
+ * agreement's default) installed in both. False on failure.
  */
 static DU_UNUSED bool
-setup(const char *dir, const char *conf)
+pair_agreement(const char *dir, uint32_t flash_ack_s)
 {
 	struct keys *ks[2] = { &k_n, &k_s };
 	char *homes[2] = { home_n, home_s };
@@ -361,10 +408,23 @@ setup(const char *dir, const char *conf)
 	ag.not_before = ag.created;
 	ag.not_after = (uint64_t)time(NULL) + 86400u * 30;
 	ag.heartbeat_s = 1;
-	if (agreement_finalize(&ag) != 0 || agreement_sign(&ag, &k_n) != 0 ||
-	    agreement_sign(&ag, &k_s) != 0 ||
-	    agreement_install(home_n, &ag) != 0 ||
-	    agreement_install(home_s, &ag) != 0)
+	if (flash_ack_s != 0)
+		ag.ack_deadline_s[AGREEMENT_FLASH] = flash_ack_s;
+	return agreement_finalize(&ag) == 0 &&
+	    agreement_sign(&ag, &k_n) == 0 &&
+	    agreement_sign(&ag, &k_s) == 0 &&
+	    agreement_install(home_n, &ag) == 0 &&
+	    agreement_install(home_s, &ag) == 0;
+}
+
+/*
+ * pair_agreement(dir, 0), conf as both parleyd.conf; log_n, log_s named.
+ * False on failure.
+ */
+static DU_UNUSED bool
+setup(const char *dir, const char *conf)
+{
+	if (!pair_agreement(dir, 0))
 		return false;
 	hex_encode(chhex, ag.id, AGREEMENT_ID_LEN);
 	if (write_conf(home_n, conf) != 0 || write_conf(home_s, conf) != 0)
@@ -458,9 +518,8 @@ pair_start_relayed(const char *rate, const char *more, pid_t *relay)
 
 /*
  * A pair test program's start (it_messages.c, it_powercut.c, it_slow.c):
- * $BUILD read, standard output line-buffered, SIGPIPE ignored, the time
- * limit armed for limit_s seconds (it kills both daemons and what the
- * program added with time_limit_kills), a free block of nports ports in
+ * program_begin (the time limit kills both daemons and what the program
+ * added with time_limit_kills), a free block of nports ports in
  * [lo, hi) taken (port_base), dir made (a mkdtemp template) and the pair
  * set up there with conf. False on failure, said with a failed summary
  * line.
@@ -469,15 +528,9 @@ static DU_UNUSED bool
 pair_begin(const char *prog, unsigned limit_s, int lo, int hi,
     int nports, char *dir, const char *conf)
 {
-	const char *b = getenv("BUILD");
-
-	if (b && *b)
-		snprintf(build, sizeof build, "%s", b);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
 	time_limit_kills(&pid_n);
 	time_limit_kills(&pid_s);
-	time_limit_arm(prog, limit_s);
+	program_begin(prog, limit_s);
 	if ((port_base = ports_pick(lo, hi, nports)) < 0) {
 		printf("no free block of ports\n0 passed, 1 failed\n");
 		return false;

@@ -436,19 +436,14 @@ test_bad_nameserver_logged_once(void)
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
 	char cmd[3000], ns[64];
 	pthread_t th;
 
 	if (sodium_init() < 0)
 		return 1;
-	if (b && *b)
-		snprintf(build, sizeof build, "%s", b);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
 	time_limit_kills(&pid_n);
 	time_limit_kills(&pid_s);
-	time_limit_arm("it_dns", TIME_LIMIT_S);
+	program_begin("it_dns", TIME_LIMIT_S);
 	if ((port_base = ports_pick(30000, 31000, 8)) < 0 ||
 	    !dns_open(dns_port = port_base + 7)) {
 		printf("no free block of ports\n0 passed, 1 failed\n");

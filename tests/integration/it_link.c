@@ -1043,18 +1043,13 @@ test_sigterm(void)
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
 	char cmd[3000];
 
 	if (sodium_init() < 0)
 		return 1;
-	if (b && *b)
-		snprintf(build, sizeof build, "%s", b);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
 	time_limit_kills(&pid_n);
 	time_limit_kills(&pid_s);
-	time_limit_arm("it_link", TIME_LIMIT_S);
+	program_begin("it_link", TIME_LIMIT_S);
 	if ((port_base = ports_pick(20000, 28000, 20)) < 0) {
 		printf("no free block of ports\n0 passed, 1 failed\n");
 		return 1;

@@ -122,31 +122,6 @@ wait_settled(int ms)
 	return false;
 }
 
-/* Runs a parley command line; its standard output in out. */
-static int parley(char *out, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-parley(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[4096], args[3000];
-	va_list ap;
-	FILE *p;
-	size_t n = 0;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "%s/parley %s 2>&1", build, args);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* --- setup --------------------------------------------------------------- */
 
 static const char *conf =
