@@ -1,12 +1,15 @@
 /*
  * daemon_util.h: helpers shared by the test programs that run real
  * parleyd processes by home directory (it_messages.c, it_people.c,
- * it_link.c, it_ctl.c, bench/msg_bench.c): starting a daemon, reaping
- * and stopping it, the monotonic clock, one control-socket request, the
- * channel's "messages" status, waiting for a daemon to answer, writing
- * parleyd.conf. With DAEMON_PAIR defined, also the north/south pair on
- * one channel that it_messages, it_powercut and msg_bench set up alike
- * (setup, start, wait_synced and their globals; pair_begin, pair_logs_clean
+ * it_link.c, it_dns.c, it_ctl.c, bench/msg_bench.c): starting a daemon,
+ * reaping and stopping it, a program's start and time limit
+ * (program_begin, time_limit_kills), the monotonic clock, one
+ * control-socket request, the channel's "messages" status, waiting for a
+ * daemon to answer, writing parleyd.conf, a parley command line. With
+ * DAEMON_PAIR defined, also the north/south pair on one channel that
+ * it_messages, it_powercut, it_slow, it_people and msg_bench set up alike
+ * (pair_agreement, setup, start, wait_synced and their globals;
+ * pair_start_relayed through tools/throttle; pair_begin, pair_logs_clean
  * and pair_end for the test programs).
  *
  * The including file may define DAEMON_LOG_LEVEL (a string, default
@@ -19,9 +22,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +43,70 @@
 #define DU_UNUSED __attribute__((unused))
 
 static char build[1024] = "build";	/* where parleyd is */
+
+/*
+ * The time limit of a test program: after limit_s seconds,
+ * time_limit_reached (SIGALRM) kills the processes whose pids it was
+ * given (by address: read when it fires; SIGCONT first, for one a test
+ * stopped), prints the program's failed summary line and exits 1.
+ */
+#define DU_KILL_MAX 4
+static pid_t *du_kill[DU_KILL_MAX];
+static size_t du_nkill;
+static char du_limit_msg[128];
+static size_t du_limit_len;
+
+static DU_UNUSED void
+time_limit_reached(int sig)
+{
+	(void)sig;
+	for (size_t i = 0; i < du_nkill; i++)
+		if (*du_kill[i] > 0) {
+			kill_pid(*du_kill[i], SIGCONT);
+			kill_pid(*du_kill[i], SIGKILL);
+		}
+	(void)!write(1, du_limit_msg, du_limit_len);
+	_exit(1);
+}
+
+/* Adds *pid to what time_limit_reached kills (a program's global: -1
+ * while no process runs). */
+static DU_UNUSED void
+time_limit_kills(pid_t *pid)
+{
+	if (du_nkill < DU_KILL_MAX)
+		du_kill[du_nkill++] = pid;
+}
+
+/* Arms time_limit_reached for limit_s seconds; prog names the program. */
+static DU_UNUSED void
+time_limit_arm(const char *prog, unsigned limit_s)
+{
+	int n = snprintf(du_limit_msg, sizeof du_limit_msg,
+	    "%s: time limit reached\n0 passed, 1 failed\n", prog);
+
+	du_limit_len = n > 0 && (size_t)n < sizeof du_limit_msg ?
+	    (size_t)n : 0;
+	signal(SIGALRM, time_limit_reached);
+	alarm(limit_s);
+}
+
+/*
+ * A test program's start: $BUILD read (where parleyd is), standard output
+ * line-buffered, SIGPIPE ignored, the time limit armed for limit_s
+ * seconds (for what the program gave time_limit_kills).
+ */
+static DU_UNUSED void
+program_begin(const char *prog, unsigned limit_s)
+{
+	const char *b = getenv("BUILD");
+
+	if (b && *b)
+		snprintf(build, sizeof build, "%s", b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	time_limit_arm(prog, limit_s);
+}
 
 /* Starts parleyd --home home (stderr appended to logpath, stdin and
  * stdout /dev/null); the child's pid (-1 if fork failed). */
@@ -225,6 +294,32 @@ write_conf(const char *home, const char *text)
 	return fclose(f);
 }
 
+/* Runs a parley command line (build/parley with the arguments fmt
+ * makes); its standard output and error in out; the exit code, or -1. */
+static int parley(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static DU_UNUSED int
+parley(char *out, size_t cap, const char *fmt, ...)
+{
+	char cmd[4096], args[3000];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "%s/parley %s 2>&1", build, args);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* True when the log at path has a line containing a (and b, if given). */
 static DU_UNUSED bool
 log_has(const char *path, const char *a, const char *b)
@@ -279,12 +374,13 @@ static struct keys k_n, k_s;
 static char chhex[2 * AGREEMENT_ID_LEN + 1];	/* the channel id, hex */
 
 /*
- * Makes north and south homes under dir with keys, one signed two-path
- * channel (ports port_base..port_base+3, heartbeat 1 s) installed in
- * both, conf as both parleyd.conf; log_n, log_s named. False on failure.
+ * Makes north and south homes under dir with keys, and one signed
+ * two-path channel between them (ports port_base..port_base+3, heartbeat
+ * 1 s; a FLASH's acknowledgment due in flash_ack_s seconds, 0: the
+ * agreement's default) installed in both. False on failure.
  */
 static DU_UNUSED bool
-setup(const char *dir, const char *conf)
+pair_agreement(const char *dir, uint32_t flash_ack_s)
 {
 	struct keys *ks[2] = { &k_n, &k_s };
 	char *homes[2] = { home_n, home_s };
@@ -312,10 +408,23 @@ setup(const char *dir, const char *conf)
 	ag.not_before = ag.created;
 	ag.not_after = (uint64_t)time(NULL) + 86400u * 30;
 	ag.heartbeat_s = 1;
-	if (agreement_finalize(&ag) != 0 || agreement_sign(&ag, &k_n) != 0 ||
-	    agreement_sign(&ag, &k_s) != 0 ||
-	    agreement_install(home_n, &ag) != 0 ||
-	    agreement_install(home_s, &ag) != 0)
+	if (flash_ack_s != 0)
+		ag.ack_deadline_s[AGREEMENT_FLASH] = flash_ack_s;
+	return agreement_finalize(&ag) == 0 &&
+	    agreement_sign(&ag, &k_n) == 0 &&
+	    agreement_sign(&ag, &k_s) == 0 &&
+	    agreement_install(home_n, &ag) == 0 &&
+	    agreement_install(home_s, &ag) == 0;
+}
+
+/*
+ * pair_agreement(dir, 0), conf as both parleyd.conf; log_n, log_s named.
+ * False on failure.
+ */
+static DU_UNUSED bool
+setup(const char *dir, const char *conf)
+{
+	if (!pair_agreement(dir, 0))
 		return false;
 	hex_encode(chhex, ag.id, AGREEMENT_ID_LEN);
 	if (write_conf(home_n, conf) != 0 || write_conf(home_s, conf) != 0)
@@ -356,24 +465,72 @@ wait_synced(int ms)
 }
 
 /*
- * A pair test program's start (it_messages.c, it_powercut.c): $BUILD
- * read, standard output line-buffered, SIGPIPE ignored, on_alarm armed
- * for limit_s seconds, a free block of nports ports in [lo, hi) taken
- * (port_base), dir made (a mkdtemp template) and the pair set up there
- * with conf. False on failure, said with a failed summary line.
+ * The pair (stopped) started again with north's sends through
+ * tools/throttle at rate (its argument: "N" or "N:BACK"), their link up:
+ * north dials south only through the relay, which listens on south's
+ * addresses in the agreement (port_base+2, +3) and relays to where south
+ * listens (+12, +13); north listens on +10 and +11, so south's dials
+ * fail. Both parleyd.conf: more (further settings, "" or "\"key\":
+ * value, "), backoff 50..500 ms, those listen addresses. *relay: the
+ * relay's pid (SIGUSR1 pauses and resumes it).
+ * South then north started, synced within 15 s: true; else false, said.
  */
 static DU_UNUSED bool
-pair_begin(void (*on_alarm)(int), unsigned limit_s, int lo, int hi,
+pair_start_relayed(const char *rate, const char *more, pid_t *relay)
+{
+	char conf[2][512], bin[1100], a[4][16];
+	const char *homes[2] = { home_n, home_s };
+	bool ok = true;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(conf[i], sizeof conf[i], "{%s\"backoff_min_ms\": 50, "
+		    "\"backoff_max_ms\": 500, \"listen\": [\"127.0.0.1:%d\", "
+		    "\"127.0.0.1:%d\"]}\n", more, port_base + 10 + 2 * i,
+		    port_base + 11 + 2 * i);
+		if (write_conf(homes[i], conf[i]) != 0) {
+			printf("  cannot write %s/parleyd.conf\n", homes[i]);
+			ok = false;
+		}
+	}
+	for (int k = 0; k < 4; k++)
+		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
+		    k / 2);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	if ((*relay = fork()) == 0) {
+		execl(bin, "throttle", rate, a[0], a[1], a[2], a[3],
+		    (char *)NULL);
+		_exit(127);
+	}
+	if (!start(&pid_s, home_s, log_s)) {
+		printf("  south did not start\n");
+		ok = false;
+	}
+	if (!start(&pid_n, home_n, log_n)) {
+		printf("  north did not start\n");
+		ok = false;
+	}
+	if (!wait_synced(15000)) {
+		printf("  north and south not synced through the relay\n");
+		ok = false;
+	}
+	return ok;
+}
+
+/*
+ * A pair test program's start (it_messages.c, it_powercut.c, it_slow.c):
+ * program_begin (the time limit kills both daemons and what the program
+ * added with time_limit_kills), a free block of nports ports in
+ * [lo, hi) taken (port_base), dir made (a mkdtemp template) and the pair
+ * set up there with conf. False on failure, said with a failed summary
+ * line.
+ */
+static DU_UNUSED bool
+pair_begin(const char *prog, unsigned limit_s, int lo, int hi,
     int nports, char *dir, const char *conf)
 {
-	const char *b = getenv("BUILD");
-
-	if (b && *b)
-		snprintf(build, sizeof build, "%s", b);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(limit_s);
+	time_limit_kills(&pid_n);
+	time_limit_kills(&pid_s);
+	program_begin(prog, limit_s);
 	if ((port_base = ports_pick(lo, hi, nports)) < 0) {
 		printf("no free block of ports\n0 passed, 1 failed\n");
 		return false;

@@ -188,21 +188,6 @@ dns_open(int port)
 
 /* --- processes and status ---------------------------------------------- */
 
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "it_dns: time limit reached\n"
-	    "0 passed, 1 failed\n";
-
-	(void)sig;
-	if (pid_n > 0)
-		kill_pid(pid_n, SIGKILL);
-	if (pid_s > 0)
-		kill_pid(pid_s, SIGKILL);
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
-
 /* Lines of the log at path holding a and b. */
 static int
 log_count(const char *path, const char *a, const char *b)
@@ -451,18 +436,14 @@ test_bad_nameserver_logged_once(void)
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
 	char cmd[3000], ns[64];
 	pthread_t th;
 
 	if (sodium_init() < 0)
 		return 1;
-	if (b && *b)
-		snprintf(build, sizeof build, "%s", b);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(TIME_LIMIT_S);
+	time_limit_kills(&pid_n);
+	time_limit_kills(&pid_s);
+	program_begin("it_dns", TIME_LIMIT_S);
 	if ((port_base = ports_pick(30000, 31000, 8)) < 0 ||
 	    !dns_open(dns_port = port_base + 7)) {
 		printf("no free block of ports\n0 passed, 1 failed\n");

@@ -80,21 +80,6 @@ kill_all(void)
 	}
 }
 
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "it_link: time limit reached\n"
-	    "0 passed, 1 failed\n";
-
-	(void)sig;
-	if (pid_n > 0)
-		kill_pid(pid_n, SIGKILL);
-	if (pid_s > 0)
-		kill_pid(pid_s, SIGKILL);
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
-
 /* --- control socket -------------------------------------------------- */
 
 static json_t *
@@ -1058,17 +1043,13 @@ test_sigterm(void)
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
 	char cmd[3000];
 
 	if (sodium_init() < 0)
 		return 1;
-	if (b && *b)
-		snprintf(build, sizeof build, "%s", b);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(TIME_LIMIT_S);
+	time_limit_kills(&pid_n);
+	time_limit_kills(&pid_s);
+	program_begin("it_link", TIME_LIMIT_S);
 	if ((port_base = ports_pick(20000, 28000, 20)) < 0) {
 		printf("no free block of ports\n0 passed, 1 failed\n");
 		return 1;

@@ -73,29 +73,6 @@ static char tmpdir[] = "/tmp/parley-it-msg-XXXXXX";
 static pid_t pid_relay = -1;		/* tools/throttle, while one runs */
 static pid_t pid_relay1 = -1;		/* a second one, on path 1 */
 
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "it_messages: time limit reached\n"
-	    "0 passed, 1 failed\n";
-
-	(void)sig;
-	if (pid_n > 0)
-		kill_pid(pid_n, SIGKILL);
-	if (pid_s > 0)
-		kill_pid(pid_s, SIGKILL);
-	if (pid_relay > 0) {
-		kill_pid(pid_relay, SIGCONT);
-		kill_pid(pid_relay, SIGKILL);
-	}
-	if (pid_relay1 > 0) {
-		kill_pid(pid_relay1, SIGCONT);
-		kill_pid(pid_relay1, SIGKILL);
-	}
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
-
 /* --- control socket ---------------------------------------------------- */
 
 /* Sends text from home: 1 when answered ok, 0 refused, -1 no answer.
@@ -143,31 +120,6 @@ wait_settled(int ms)
 		usleep(50000);
 	}
 	return false;
-}
-
-/* Runs a parley command line; its standard output in out. */
-static int parley(char *out, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-parley(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[4096], args[3000];
-	va_list ap;
-	FILE *p;
-	size_t n = 0;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "%s/parley %s 2>&1", build, args);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* --- setup --------------------------------------------------------------- */
@@ -644,7 +596,8 @@ test_forged_checkpoints(void)
 }
 
 /* Both daemons stopped (SIGTERM, reaped), their parleyd.conf now cn and
- * cs; started again by restart_pair or by the caller. */
+ * cs (unless cn is NULL); started again by restart_pair or by the
+ * caller. */
 static void
 stop_pair(const char *cn, const char *cs)
 {
@@ -652,7 +605,9 @@ stop_pair(const char *cn, const char *cs)
 	kill_pid(pid_s, SIGTERM);
 	CHECK(reap(pid_n, 10000) >= 0 && reap(pid_s, 10000) >= 0);
 	pid_n = pid_s = -1;
-	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, cs) == 0);
+	if (cn != NULL)
+		CHECK(write_conf(home_n, cn) == 0 &&
+		    write_conf(home_s, cs) == 0);
 }
 
 /* stop_pair, then both started again (south first), answering. */
@@ -698,37 +653,19 @@ test_flash_overtakes(void)
 }
 
 /*
- * North and south with north's sends through tools/throttle at rate
- * bytes a second (south's answers pass at once), their link up, and the
- * relay's pid (SIGUSR1 pauses and resumes it): north dials south only
- * through the relay (north listens elsewhere, so south's dials fail);
- * heartbeats 10 s apart, so a paused relay keeps the link up.
+ * North and south (stopped first) with north's sends through
+ * tools/throttle at rate bytes a second (south's answers pass at once),
+ * their link up (pair_start_relayed), and the relay's pid (SIGUSR1 pauses
+ * and resumes it); heartbeats 10 s apart, so a paused relay keeps the
+ * link up.
  */
 static pid_t
 start_throttled(const char *rate)
 {
-	char cn[256], cs[256], bin[1100], a[4][16];
-	pid_t thr;
+	pid_t thr = -1;
 
-	snprintf(cn, sizeof cn, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
-	    port_base + 10, port_base + 11);
-	snprintf(cs, sizeof cs, "{\"backoff_min_ms\": 50, \"backoff_max_ms\": "
-	    "500, \"heartbeat_ms\": 10000, \"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]}\n",
-	    port_base + 12, port_base + 13);
-	stop_pair(cn, cs);
-	for (int k = 0; k < 4; k++)
-		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
-		    k / 2);
-	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
-	if ((thr = fork()) == 0) {
-		execl(bin, "throttle", rate, a[0], a[1], a[2], a[3],
-		    (char *)NULL);
-		_exit(127);
-	}
-	CHECK(start(&pid_s, home_s, log_s));
-	CHECK(start(&pid_n, home_n, log_n));
-	CHECK(wait_synced(15000));
+	stop_pair(NULL, NULL);
+	CHECK(pair_start_relayed(rate, "\"heartbeat_ms\": 10000, ", &thr));
 	return thr;
 }
 
@@ -1623,7 +1560,9 @@ main(void)
 {
 	char cmd[3000];
 
-	if (sodium_init() < 0 || !pair_begin(on_alarm, TIME_LIMIT_S,
+	time_limit_kills(&pid_relay);
+	time_limit_kills(&pid_relay1);
+	if (sodium_init() < 0 || !pair_begin("it_messages", TIME_LIMIT_S,
 	    18000, 19000, 14, tmpdir, conf))
 		return 1;
 	RUN(test_round_trip);

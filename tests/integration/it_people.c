@@ -44,6 +44,7 @@
 #include "ctl/ctl.h"
 #include "ports.h"
 
+#define DAEMON_PAIR
 #define DAEMON_LOG_LEVEL "debug"
 #include "daemon_util.h"
 
@@ -56,29 +57,7 @@
 #define NOBODY 60099
 
 static char tmpdir[] = "/tmp/parley-it-people-XXXXXX";
-static int port_base;
-static char home_n[1200], home_s[1200], log_n[1300], log_s[1300];
 static char alerts_n[1300], alerts_s[1300];
-static pid_t pid_n = -1, pid_s = -1;
-static struct agreement ag;
-static struct keys k_n, k_s;
-
-/* --- processes ----------------------------------------------------------- */
-
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "it_people: time limit reached\n"
-	    "0 passed, 1 failed\n";
-
-	(void)sig;
-	if (pid_n > 0)
-		kill_pid(pid_n, SIGKILL);
-	if (pid_s > 0)
-		kill_pid(pid_s, SIGKILL);
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
 
 /* --- operators ------------------------------------------------------------ */
 
@@ -307,31 +286,8 @@ inbox_has(const char *home, const char *needle)
 	return has;
 }
 
-/* Runs a parley command line as root (the harness: communications officer
- * and auditor); its standard output and error in out; the exit code. */
-static int parley(char *out, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-parley(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[4096], args[3000];
-	va_list ap;
-	FILE *p;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "%s/parley %s 2>&1", build, args);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* parley() (daemon_util.h) runs as root here: the harness, communications
+ * officer and auditor in roles.json. */
 
 /* --- setup ---------------------------------------------------------------- */
 
@@ -367,42 +323,18 @@ write_roles(const char *home, const char *duty_name)
 	return write_file(home, "roles.json", text);
 }
 
+/* The pair's homes and agreement (daemon_util.h, a FLASH's ACK due in
+ * 2 s: --deadline flash=2), each side's parleyd.conf (alert_command
+ * appending to an alerts file), roles.json. */
 static bool
-setup(void)
+people_setup(void)
 {
-	struct keys *ks[2] = { &k_n, &k_s };
 	char *homes[2] = { home_n, home_s }, *files[2] = { alerts_n, alerts_s };
 	const char *names[2] = { "north", "south" };
 	const char *duty[2] = { "Maj. Aster", "Capt. Lark" };
 	char conf[2048];
 
-	for (int i = 0; i < 2; i++) {
-		snprintf(homes[i], sizeof home_n, "%s/%s", tmpdir, names[i]);
-		if (keys_create(homes[i], names[i]) != 0 ||
-		    keys_load(ks[i], homes[i]) != 0)
-			return false;
-	}
-	agreement_defaults(&ag);
-	for (int i = 0; i < 2; i++) {
-		struct agreement_party *p = &ag.party[i];
-		snprintf(p->name, sizeof p->name, "%s", ks[i]->id.name);
-		memcpy(p->link_pub, ks[i]->id.link_pub, KEYS_PUB_LEN);
-		memcpy(p->sign_pub, ks[i]->id.sign_pub, KEYS_PUB_LEN);
-		for (int j = 0; j < 2; j++)
-			snprintf(p->paths[j], sizeof p->paths[j],
-			    "127.0.0.1:%d", port_base + 2 * i + j);
-	}
-	ag.npaths = 2;
-	randombytes_buf(ag.psk, sizeof ag.psk);
-	ag.created = (uint64_t)time(NULL) - 60;
-	ag.not_before = ag.created;
-	ag.not_after = (uint64_t)time(NULL) + 86400u * 30;
-	ag.heartbeat_s = 1;
-	ag.ack_deadline_s[AGREEMENT_FLASH] = 2;	/* --deadline flash=2 */
-	if (agreement_finalize(&ag) != 0 || agreement_sign(&ag, &k_n) != 0 ||
-	    agreement_sign(&ag, &k_s) != 0 ||
-	    agreement_install(home_n, &ag) != 0 ||
-	    agreement_install(home_s, &ag) != 0)
+	if (!pair_agreement(tmpdir, 2))
 		return false;
 	for (int i = 0; i < 2; i++) {
 		snprintf(files[i], sizeof alerts_n, "%s/%s-alerts.json", tmpdir,
@@ -1059,17 +991,13 @@ test_clean_exit(void)
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
 	char cmd[3000];
 
 	if (sodium_init() < 0)
 		return 1;
-	if (b && *b)
-		snprintf(build, sizeof build, "%s", b);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(TIME_LIMIT_S);
+	time_limit_kills(&pid_n);
+	time_limit_kills(&pid_s);
+	program_begin("it_people", TIME_LIMIT_S);
 	if (geteuid() != 0) {
 		printf("it_people must run as root (it acts as test uids)\n"
 		    "0 passed, 1 failed\n");
@@ -1080,7 +1008,7 @@ main(void)
 		printf("cannot set up\n0 passed, 1 failed\n");
 		return 1;
 	}
-	if (!setup()) {
+	if (!people_setup()) {
 		printf("setup failed\n0 passed, 1 failed\n");
 		return 1;
 	}

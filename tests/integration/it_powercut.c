@@ -68,21 +68,6 @@ static const char *prefix[2] = { "n2s", "s2n" };
 static int sends[2];			/* the next send's number, each way */
 static uint8_t acked[2][N_MAX], receipted[2][N_MAX];
 
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "it_powercut: time limit reached\n"
-	    "0 passed, 1 failed\n";
-
-	(void)sig;
-	if (pid_n > 0)
-		kill_pid(pid_n, SIGKILL);
-	if (pid_s > 0)
-		kill_pid(pid_s, SIGKILL);
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
-
 /* One pipelined control connection and the sends it carries, in order:
  * their numbers (the N of "PREFIX N") and how many are answered. */
 struct conn {
@@ -480,7 +465,7 @@ main(void)
 {
 	char cmd[3000];
 
-	if (sodium_init() < 0 || !pair_begin(on_alarm, TIME_LIMIT_S,
+	if (sodium_init() < 0 || !pair_begin("it_powercut", TIME_LIMIT_S,
 	    15000, 16000, 4, tmpdir, conf))
 		return 1;
 	RUN(test_power_cuts);

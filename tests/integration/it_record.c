@@ -68,16 +68,7 @@ wait_up(void)
 static void
 test_setup(void)
 {
-	CHECK_INT(sh("P=%s/parley; D=%s; set -e; $P init --home $D/north "
-	    "--name north; $P init --home $D/south --name south; $P id --home"
-	    " $D/south --export $D/south.id; $P channel draft --home $D/north"
-	    " --peer $D/south.id --paths 127.0.0.1:%d --peer-paths "
-	    "127.0.0.1:%d --language en --peer-language fr --heartbeat 1 "
-	    "--out $D/a.agreement; $P channel sign --home $D/north "
-	    "$D/a.agreement; $P channel sign --home $D/south $D/a.agreement; "
-	    "$P channel add --home $D/north $D/a.agreement; $P channel add "
-	    "--home $D/south $D/a.agreement", build, tmpdir, base, base + 1),
-	    0);
+	CHECK_INT(nodes_channel(base), 0);
 	/* checkpoints every 5 messages or 1 s (docs/parleyd.8.md) */
 	CHECK_INT(sh("umask 077; for n in north south; do echo "
 	    "'{\"checkpoint_every\": 5, \"checkpoint_interval_ms\": 1000}' "
@@ -488,19 +479,6 @@ test_backup_restore(void)
 	/* and the chain goes on */
 	send_text(0, 13);
 	CHECK(wait_equal(13, 30));
-}
-
-static void
-cleanup(void)
-{
-	stop(0, false);
-	stop(1, false);
-	if (harness_failed > 0) {
-		fprintf(stderr, "kept %s for a look\n", tmpdir);
-		return;
-	}
-	if (sh("rm -rf %s", tmpdir) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
 int

@@ -65,16 +65,7 @@ write_conf(int i, int listen)
 static void
 test_setup(void)
 {
-	CHECK_INT(sh("P=%s/parley; D=%s; set -e; $P init --home $D/north "
-	    "--name north; $P init --home $D/south --name south; $P id --home"
-	    " $D/south --export $D/south.id; $P channel draft --home $D/north"
-	    " --peer $D/south.id --paths 127.0.0.1:%d --peer-paths "
-	    "127.0.0.1:%d --language en --peer-language fr --heartbeat 1 "
-	    "--out $D/a.agreement; $P channel sign --home $D/north "
-	    "$D/a.agreement; $P channel sign --home $D/south $D/a.agreement; "
-	    "$P channel add --home $D/north $D/a.agreement; $P channel add "
-	    "--home $D/south $D/a.agreement", build, tmpdir, base, base + 1),
-	    0);
+	CHECK_INT(nodes_channel(base), 0);
 	write_conf(0, 0);
 	write_conf(1, 0);
 	spawn(0);
@@ -375,19 +366,6 @@ test_restore_answer_paced(void)
 	waitpid(thr, NULL, 0);
 	stop(0, false);
 	stop(1, false);
-}
-
-static void
-cleanup(void)
-{
-	stop(0, false);
-	stop(1, false);
-	if (harness_failed > 0) {
-		fprintf(stderr, "kept %s for a look\n", tmpdir);
-		return;
-	}
-	if (sh("rm -rf %s", tmpdir) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
 int

@@ -41,23 +41,6 @@ static pid_t pid_relay = -1;
 
 static const char *conf = "{}\n";
 
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "it_slow: time limit reached\n"
-	    "0 passed, 1 failed\n";
-
-	(void)sig;
-	if (pid_n > 0)
-		kill_pid(pid_n, SIGKILL);
-	if (pid_s > 0)
-		kill_pid(pid_s, SIGKILL);
-	if (pid_relay > 0)
-		kill_pid(pid_relay, SIGKILL);
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
-
 /* Sends a body of len bytes (fill, then its first line) from home at
  * precedence prec: 1 when answered ok. */
 static int
@@ -151,36 +134,12 @@ wait_delivered(long long want, int ms)
 	return false;
 }
 
-/*
- * North and south with north's sends through tools/throttle at rate (its
- * argument: "N" or "N:BACK"), their link up: north dials south only
- * through the relay (north listens elsewhere, so south's dials fail).
- * more: further settings of both parleyd.conf ("" or "\"key\": value, ").
- */
+/* The pair through tools/throttle at rate, with more in both
+ * parleyd.conf (pair_start_relayed). */
 static void
 start_slow_with(const char *rate, const char *more)
 {
-	char cn[512], bin[1100], a[4][16];
-
-	snprintf(cn, sizeof cn, "{%s\"backoff_min_ms\": 50, "
-	    "\"backoff_max_ms\": 500, \"listen\": [\"127.0.0.1:%d\", "
-	    "\"127.0.0.1:%d\"]}\n", more, port_base + 10, port_base + 11);
-	snprintf(bin, sizeof bin, "{%s\"backoff_min_ms\": 50, "
-	    "\"backoff_max_ms\": 500, \"listen\": [\"127.0.0.1:%d\", "
-	    "\"127.0.0.1:%d\"]}\n", more, port_base + 12, port_base + 13);
-	CHECK(write_conf(home_n, cn) == 0 && write_conf(home_s, bin) == 0);
-	for (int k = 0; k < 4; k++)
-		snprintf(a[k], sizeof a[k], "%d", port_base + (k % 2 ? 12 : 2) +
-		    k / 2);
-	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
-	if ((pid_relay = fork()) == 0) {
-		execl(bin, "throttle", rate, a[0], a[1], a[2], a[3],
-		    (char *)NULL);
-		_exit(127);
-	}
-	CHECK(start(&pid_s, home_s, log_s));
-	CHECK(start(&pid_n, home_n, log_n));
-	CHECK(wait_synced(15000));
+	CHECK(pair_start_relayed(rate, more, &pid_relay));
 }
 
 static void
@@ -384,7 +343,7 @@ test_rekey_during_transfer(void)
  * and the FLASH waits behind what the path holds: the link's bulk cap
  * (5 s of the path, at least 128 KiB) and what the relay's buffers took
  * (about 190 KiB here), so 4 to 6 of them (docs/delivery.md "Slow
- * paths"; test_delivery test_flash_behind_submitted_bodies bounds the
+ * paths"; test_delivery_slow test_flash_behind_submitted_bodies bounds the
  * engine's share exactly). All nine reach south once, nothing is sent
  * again, no session ends.
  */
@@ -429,7 +388,8 @@ main(void)
 {
 	char cmd[3000];
 
-	if (sodium_init() < 0 || !pair_begin(on_alarm, TIME_LIMIT_S,
+	time_limit_kills(&pid_relay);
+	if (sodium_init() < 0 || !pair_begin("it_slow", TIME_LIMIT_S,
 	    13000, 14000, 14, tmpdir, conf))
 		return 1;
 	RUN(test_slow_exactly_once);

@@ -1,8 +1,10 @@
 /*
  * node_util.h: helpers shared by the integration tests that run two real
  * parleyd (north, south) in a temporary directory (it_record.c,
- * it_restore.c): a shell runner, starting and stopping the daemons, and
- * waits on `parley verify` and on a daemon's log.
+ * it_restore.c): a shell runner, the two nodes and their channel made
+ * (nodes_channel), starting and stopping the daemons, waits on `parley
+ * verify` and on a daemon's log, and the program's end (cleanup). The
+ * including file includes ../harness.h first.
  *
  * The including file defines, before the #include, its temporary
  * directory: static char tmpdir[] = "/tmp/parley-it-NAME-XXXXXX";
@@ -23,6 +25,24 @@
 
 static pid_t pids[2] = { -1, -1 };
 static const char *names[2] = { "north", "south" };
+
+/* North and south made with parley init in tmpdir, and one channel
+ * between them (north on 127.0.0.1:port, south on port + 1, heartbeat
+ * 1 s, languages en and fr) drafted, signed by both and added at both,
+ * by the parley command line: sh's exit code. */
+static int
+nodes_channel(int port)
+{
+	return sh("P=%s/parley; D=%s; set -e; $P init --home $D/north "
+	    "--name north; $P init --home $D/south --name south; $P id --home"
+	    " $D/south --export $D/south.id; $P channel draft --home $D/north"
+	    " --peer $D/south.id --paths 127.0.0.1:%d --peer-paths "
+	    "127.0.0.1:%d --language en --peer-language fr --heartbeat 1 "
+	    "--out $D/a.agreement; $P channel sign --home $D/north "
+	    "$D/a.agreement; $P channel sign --home $D/south $D/a.agreement; "
+	    "$P channel add --home $D/north $D/a.agreement; $P channel add "
+	    "--home $D/south $D/a.agreement", build, tmpdir, port, port + 1);
+}
 
 /* Starts parleyd for node i (stderr to its log). */
 static void
@@ -112,6 +132,21 @@ wait_log(int i, const char *s)
 		usleep(50000);
 	}
 	return false;
+}
+
+/* A program's end: both daemons stopped; tmpdir removed, or kept (and
+ * named on stderr) when a test failed. */
+static void
+cleanup(void)
+{
+	stop(0, false);
+	stop(1, false);
+	if (harness_failed > 0) {
+		fprintf(stderr, "kept %s for a look\n", tmpdir);
+		return;
+	}
+	if (sh("rm -rf %s", tmpdir) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
 #endif

@@ -128,6 +128,54 @@ pair_end(struct store *a, struct store *b, struct checkpoint_engine *ea,
 	free(ans);
 }
 
+/* North's engine ea over a, south's eb over b (keys kp[0], kp[1]): a
+ * checkpoint every message, 60 s apart at most, no base. */
+static void
+engines_init(struct checkpoint_engine *ea, struct store *a,
+    struct checkpoint_engine *eb, struct store *b)
+{
+	checkpoint_init(ea, a, &kp[0], channel, 0,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	checkpoint_init(eb, b, &kp[1], channel, 1,
+	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+}
+
+/* North's chain forked: *b holds north's chain as north sent it (*a);
+ * *c is a north whose chain differs from seq 4 on (its store was
+ * altered), holding south's messages, receipted as if by south. */
+static void
+open_forked(struct store **a, struct store **b, struct store **c)
+{
+	open2(a, b);
+	CHECK_INT(store_open(c, ":memory:"), 0);
+	send_n(*a, *b, 0, 3, "north");
+	send_n(*c, NULL, 0, 3, "north");
+	send_n(*a, *b, 0, 4, "north");
+	send_n(*c, NULL, 0, 4, "north, otherwise");
+	send_n(*b, *c, 1, 2, "south");
+	receipt(*c, *c, 1);		/* as if south had receipted c's */
+}
+
+/* South's chain in *b; *c: the same 1..2, a different 3, 4 (north's
+ * chain, *a's, copied into it); *b receipted as if north had its chain
+ * (lost since). */
+static void
+open_held_diverged(struct store **a, struct store **b, struct store **c)
+{
+	open2(a, b);
+	CHECK_INT(store_open(c, ":memory:"), 0);
+	send_n(*a, *b, 0, 2, "north");
+	{
+		struct copy cp = { *c, &kp[0], 0 };
+		CHECK_INT(store_after(*a, channel, 0, 0, SIZE_MAX, copy_one,
+		    &cp), 0);
+	}
+	send_n(*b, *a, 1, 2, "south");
+	send_n(*c, NULL, 1, 2, "south");
+	send_n(*b, NULL, 1, 2, "south, later");
+	receipt(*b, *b, 0);		/* north had them (lost since) */
+}
+
 /* north sends n0, south n1, both receipted. */
 static void
 traffic(struct store *a, struct store *b, int n0, int n1)
@@ -353,19 +401,9 @@ test_diverged(void)
 
 	/* b holds north's chain as north sent it; c is a north whose
 	 * chain differs from seq 4 on (its store was altered) */
-	open2(&a, &b);
-	CHECK_INT(store_open(&c, ":memory:"), 0);
-	send_n(a, b, 0, 3, "north");
-	send_n(c, NULL, 0, 3, "north");
-	send_n(a, b, 0, 4, "north");
-	send_n(c, NULL, 0, 4, "north, otherwise");
-	send_n(b, c, 1, 2, "south");
-	receipt(c, c, 1);		/* as if south had receipted c's */
+	open_forked(&a, &b, &c);
 	receipt(c, b, 0);
-	checkpoint_init(&ec, c, &kp[0], channel, 0,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
-	checkpoint_init(&eb, b, &kp[1], channel, 1,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	engines_init(&ec, c, &eb, b);
 	CHECK_INT(checkpoint_tick(&ec, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
 	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
@@ -402,10 +440,7 @@ test_behind(void)
 	send_n(b, a, 1, 1, "south");
 	receipt(b, a, 1);
 	/* north proposes with its chain up to south's receipt (3): fine */
-	checkpoint_init(&ea, a, &kp[0], channel, 0,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
-	checkpoint_init(&eb, b, &kp[1], channel, 1,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	engines_init(&ea, a, &eb, b);
 	/* south proposes naming north's 3; then a forged receipt makes
 	 * north claim 5 to south, who does not hold 4, 5 */
 	ea.every = 1;
@@ -482,10 +517,7 @@ test_held(void)
 	traffic(a, b, 3, 2);
 	send_n(b, NULL, 1, 2, "south");	/* south's 3, 4: not at north */
 	receipt(b, b, 0);		/* north had them (lost since) */
-	checkpoint_init(&ea, a, &kp[0], channel, 0,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
-	checkpoint_init(&eb, b, &kp[1], channel, 1,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	engines_init(&ea, a, &eb, b);
 	/* a forged one (not north's signature) is refused, not held */
 	len = cosigned_by(&eb, &mallory, buf);
 	CHECK_INT(checkpoint_on_record(&ea, buf, len, 6, ans,
@@ -551,22 +583,8 @@ test_held_diverged(void)
 	struct checkpoint_walk w;
 
 	/* south's chain in b; c: the same 1..2, a different 3, 4 */
-	open2(&a, &b);
-	CHECK_INT(store_open(&c, ":memory:"), 0);
-	send_n(a, b, 0, 2, "north");
-	{
-		struct copy cp = { c, &kp[0], 0 };
-		CHECK_INT(store_after(a, channel, 0, 0, SIZE_MAX, copy_one,
-		    &cp), 0);
-	}
-	send_n(b, a, 1, 2, "south");
-	send_n(c, NULL, 1, 2, "south");
-	send_n(b, NULL, 1, 2, "south, later");
-	receipt(b, b, 0);		/* north had them (lost since) */
-	checkpoint_init(&ea, a, &kp[0], channel, 0,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
-	checkpoint_init(&eb, b, &kp[1], channel, 1,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	open_held_diverged(&a, &b, &c);
+	engines_init(&ea, a, &eb, b);
 	len = cosigned_by(&eb, &kp[0], buf);
 	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
@@ -825,22 +843,8 @@ test_held_same_again(void)
 
 	/* the divergence alarm the normal way (test_held_diverged's
 	 * chains) */
-	open2(&a, &b);
-	CHECK_INT(store_open(&c, ":memory:"), 0);
-	send_n(a, b, 0, 2, "north");
-	{
-		struct copy cp = { c, &kp[0], 0 };
-		CHECK_INT(store_after(a, channel, 0, 0, SIZE_MAX, copy_one,
-		    &cp), 0);
-	}
-	send_n(b, a, 1, 2, "south");
-	send_n(c, NULL, 1, 2, "south");
-	send_n(b, NULL, 1, 2, "south, later");
-	receipt(b, b, 0);
-	checkpoint_init(&ea, a, &kp[0], channel, 0,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
-	checkpoint_init(&eb, b, &kp[1], channel, 1,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	open_held_diverged(&a, &b, &c);
+	engines_init(&ea, a, &eb, b);
 	len = cosigned_by(&eb, &kp[0], buf);
 	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
@@ -970,10 +974,7 @@ test_behind_and_diverged(void)
 	send_n(b, NULL, 1, 2, "south");
 	send_n(c, a, 1, 2, "fork");	/* north holds another south 1, 2 */
 	receipt(a, a, 1);		/* south "has" north's 3 */
-	checkpoint_init(&ea, a, &kp[0], channel, 0,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
-	checkpoint_init(&eb, b, &kp[1], channel, 1,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	engines_init(&ea, a, &eb, b);
 	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
 	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
@@ -1015,10 +1016,7 @@ test_head_checked(void)
 
 	open2(&a, &b);
 	traffic(a, b, 4, 3);
-	checkpoint_init(&ea, a, &kp[0], channel, 0,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
-	checkpoint_init(&eb, b, &kp[1], channel, 1,
-	    (const uint8_t (*)[32])pub, 1, 60000, 0);
+	engines_init(&ea, a, &eb, b);
 	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
 	/* the list right, the head's id of north's chain another */
@@ -1084,21 +1082,11 @@ test_dispute_names_head(void)
 
 	/* b holds north's chain as sent (a); c is a north whose chain
 	 * differs from seq 4 to its top, 7 */
-	open2(&a, &b);
-	CHECK_INT(store_open(&c, ":memory:"), 0);
-	send_n(a, b, 0, 3, "north");
-	send_n(c, NULL, 0, 3, "north");
-	send_n(a, b, 0, 4, "north");
-	send_n(c, NULL, 0, 4, "north, otherwise");
-	send_n(b, c, 1, 2, "south");
-	receipt(c, c, 1);		/* as if south had receipted c's */
+	open_forked(&a, &b, &c);
 	for (int k = 0; k < 2; k++) {
 		/* k 0: both at 7 in north's chain (an empty list there);
 		 * k 1: the proposer from 0 (its list names 1..7) */
-		checkpoint_init(&ec, c, &kp[0], channel, 0,
-		    (const uint8_t (*)[32])pub, 1, 60000, 0);
-		checkpoint_init(&eb, b, &kp[1], channel, 1,
-		    (const uint8_t (*)[32])pub, 1, 60000, 0);
+		engines_init(&ec, c, &eb, b);
 		ec.base[0] = k == 0 ? 7 : 0;
 		eb.base[0] = 7;
 		CHECK_INT(checkpoint_tick(&ec, 1, buf, CHECKPOINT_REC_MAX,
