@@ -16,11 +16,12 @@
  *    messages' bodies go), so each PONG waits 8 s or more behind them
  *    (40 PINGs or more at a heartbeat of 200 ms; the RTT north measures
  *    is checked to be past 16 PINGs).
- *    North sends records for 4 s (a mark for every PING), then stops:
- *    once south has read them all, link_queued at north falls to 0 while
- *    the PONGs still come that late (it stayed above 0 for as long as
- *    they did when the oldest mark was dropped: every PONG then met a
- *    PING no longer remembered).
+ *    North sends records for 15 s (a mark for every PING): by their end
+ *    link_queued at north shows some of them read (less than all it
+ *    sent); then it stops: once south has read them all, link_queued at
+ *    north falls to 0 while the PONGs still come that late. When the
+ *    oldest mark was dropped, every PONG met a PING no longer
+ *    remembered: nothing was shown read for as long as they came late.
  *
  * Ports: 127.0.0.1, 12000-12999, a free block of four (ports.h). Starts
  * tools/throttle (from $BUILD, default build) and kills only it, by its
@@ -100,7 +101,9 @@ test_read_known_within_a_tick(void)
 /* --- PONGs later than the marks ---------------------------------------- */
 
 #define LATE_HB_MS 200		/* 16 PINGs: 3.2 s */
-#define LATE_BACK "40000"	/* bytes a second, south to north */
+#define LATE_BACK "80000"	/* bytes a second, south to north */
+#define LATE_REC_LEN 1000	/* north's records */
+#define LATE_RECS 150		/* one every 100 ms: 15 s */
 
 static pid_t pid_relay = -1;
 static struct agreement ag_relay;	/* south's address: the relay */
@@ -175,7 +178,7 @@ filled_a_while(void)
 static bool
 north_sent_all(void)
 {
-	static uint8_t rec[1000];
+	static uint8_t rec[LATE_REC_LEN];
 	static uint64_t last;
 
 	south_fill();
@@ -221,6 +224,7 @@ test_read_shown_when_pongs_late(void)
 {
 	char north_listen[32], south_listen[32], relay_addr[32];
 	uint64_t t0;
+	size_t queued;
 
 	/* south's address is the relay's (south listens behind it); north
 	 * listens where south does not dial, so the one session is
@@ -248,9 +252,15 @@ test_read_shown_when_pongs_late(void)
 	CHECK(run_until(both_up, 20000));
 	late_t0 = mono_ms();
 	(void)run_until(filled_a_while, 5000);
-	north_sends_left = 40;
+	north_sends_left = LATE_RECS;
 	north_sent = 0;
 	CHECK(run_until(north_sent_all, 60000));
+	/* what south has read shows while north still sends: less than
+	 * all it sent since the PONGs came late */
+	queued = link_queued(north.l, ag_relay.id, 0);
+	printf("  north sent %d bytes of records in 15 s; %zu not shown "
+	    "read at its last\n", north_sent * LATE_REC_LEN, queued);
+	CHECK(queued < (size_t)north_sent * LATE_REC_LEN);
 	CHECK(run_until(south_read_all, 30000));
 	t0 = mono_ms();
 	CHECK(run_until(north_shown_read, 60000));
