@@ -683,16 +683,25 @@ link_conn_maybe_rekey(struct link_conn *c)
 		    err_str(r));
 }
 
-/* A PING queued: its t1 and where it ends in our stream, so that its
- * PONG says how far the peer has read (link_queued). */
+/*
+ * A PING queued: its t1 and where it ends in our stream, so that its
+ * PONG says how far the peer has read (link_queued, docs/link.md 4.1).
+ * None when the newest PING in flight already ends after our last record
+ * of the layer above: its PONG shows all of them read, and a mark for
+ * this one would show no more. When all LINK_PING_MARKS are taken, this
+ * PING takes the newest's place: the older ones stay, so the PONGs, which
+ * come in order, go on matching them however late they come (dropping
+ * the oldest instead, PONGs later than LINK_PING_MARKS PINGs would each
+ * match a mark already dropped, and the peer would never be shown to
+ * have read anything while it keeps answering late).
+ */
 static void
 ping_mark(struct link_conn *c, uint64_t t1)
 {
-	if (c->npings == LINK_PING_MARKS) {
-		memmove(c->pings, c->pings + 1, (LINK_PING_MARKS - 1) *
-		    sizeof c->pings[0]);
+	if (c->npings != 0 && c->pings[c->npings - 1].mark >= c->upper_end)
+		return;
+	if (c->npings == LINK_PING_MARKS)
 		c->npings--;
-	}
 	c->pings[c->npings].t1 = t1;
 	c->pings[c->npings++].mark = c->tx_bytes;
 }

@@ -133,8 +133,10 @@ struct link_conn {
 	 * link_queued): bytes of frames queued so far, the end of the last
 	 * record of the layer above among them, and how far the peer has
 	 * read: the position after the last PING whose PONG came back (a
-	 * TCP stream is read in order). The PINGs in flight, oldest first,
-	 * with their t1 and that position (the oldest dropped when full). */
+	 * TCP stream is read in order). PINGs in flight, oldest first,
+	 * with their t1 and that position: when full, the newest is
+	 * replaced, and none is added while the newest covers upper_end
+	 * (conn.c ping_mark). */
 	uint64_t tx_bytes, upper_end, read_mark;
 	struct {
 		uint64_t t1, mark;

@@ -556,6 +556,10 @@ delivery_tick(struct delivery *d)
 			d->io.wake(d->io.ctx);	/* what waited is assigned */
 		if (c->active < 0)
 			continue;
+		/* what a full output refused, once it takes it: without
+		 * this, the peer's receipt waited for its stall resend
+		 * (seconds to minutes on a slow path) */
+		dl_owed_send(d, c);
 		if (!c->synced && now - c->sync_ms >= DELIVERY_SYNC_RETRY_MS)
 			dl_send_sync(d, c, true);
 		/* while fenced, now and then: the peer's receipt of the last

@@ -98,6 +98,14 @@ struct dl_channel {
 	uint64_t part_seq;
 	size_t part_off;
 	uint64_t progress_ms, sync_ms, gap_sync_ms;
+	/* Records a full output refused (ERR_FULL), sent again at the tick
+	 * until one gets through (docs/delivery.md, Receiver 5): our
+	 * receipt (the newest then, on rc_owed_path if it is up, else on
+	 * the active path) and a SYNC that asked for no reply (a gap's,
+	 * or our answer to the peer's); a SYNC that asks for one is asked
+	 * again by its own retry. */
+	bool rc_owed, sync_owed;
+	unsigned rc_owed_path;
 	uint64_t refused, resends;
 	/* dl_alarm's alerts, per chain (DL_ALARM_PEERS: the peer signed a
 	 * fork of its own chain; DL_ALARM_OURS: a receipt names another
@@ -277,9 +285,14 @@ struct dl_receipt_ahead {
 };
 void dl_receipt_ahead(void *ahead);
 /* ahead: NULL, or one made for this channel; used when it names what the
- * verifier holds now, else a receipt is signed here. */
+ * verifier holds now, else a receipt is signed here. A full output
+ * (ERR_FULL) leaves it owed (c->rc_owed). */
 void dl_send_receipt_on(struct delivery *d, struct dl_channel *c,
     unsigned path, const struct dl_receipt_ahead *ahead);
+/* At the tick: the receipt and the SYNC a full output refused (c->rc_owed,
+ * c->sync_owed), the receipt as the newest now; owed still if refused
+ * again. */
+void dl_owed_send(struct delivery *d, struct dl_channel *c);
 void dl_waits_check_at(struct delivery *d, struct dl_channel *c,
     uint64_t receipted);
 void dl_sender_reload(struct delivery *d, struct dl_channel *c);

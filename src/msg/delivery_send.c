@@ -126,18 +126,25 @@ dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply)
 	struct chain_receipt rc;
 	uint8_t b[CHAIN_RECEIPT_MAX + 32];
 	size_t n;
+	int r;
 
 	if (make_receipt(d, c, &rc) != 0 ||
 	    delivery_sync_encode(&rc, reply, c->peer_run, b, sizeof b,
 	    &n) != 0)
 		return;
-	if (send_rec(d, c, DELIVERY_REC_SYNC, b, n) == 0)
+	r = send_rec(d, c, DELIVERY_REC_SYNC, b, n);
+	if (r == 0) {
 		c->sync_ms = dl_now(d);
+		c->sync_owed = false;
+	} else if (r == ERR_FULL && !reply) {
+		c->sync_owed = true;	/* the tick sends it */
+	}
 }
 
 /* Our receipt, on path when it is up (the one its head came on: a FLASH
  * copy's receipt goes back where the copy got through, docs/delivery.md),
- * else on the active path. */
+ * else on the active path. Refused by a full output, it is owed: the
+ * tick sends the newest then (dl_owed_send). */
 void
 dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path,
     const struct dl_receipt_ahead *ahead)
@@ -145,6 +152,7 @@ dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path,
 	struct chain_receipt rc;
 	uint8_t b[CHAIN_RECEIPT_MAX];
 	size_t n;
+	int r;
 
 	if (ahead != NULL && ahead->made && ahead->c == c &&
 	    ahead->rc.seq == c->v.seq &&
@@ -156,8 +164,24 @@ dl_send_receipt_on(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	if (path < c->npaths && c->up[path] && (int)path != c->active &&
 	    dl_io_send(d, c, path, DELIVERY_REC_RECEIPT, b, n) == 0)
-		return;
-	(void)send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
+		r = 0;
+	else
+		r = send_rec(d, c, DELIVERY_REC_RECEIPT, b, n);
+	if (r == 0) {
+		c->rc_owed = false;
+	} else if (r == ERR_FULL) {
+		c->rc_owed = true;
+		c->rc_owed_path = path;
+	}
+}
+
+void
+dl_owed_send(struct delivery *d, struct dl_channel *c)
+{
+	if (c->sync_owed)
+		dl_send_sync(d, c, false);
+	if (c->rc_owed)
+		dl_send_receipt_on(d, c, c->rc_owed_path, NULL);
 }
 
 /* Sends a head on the active path (unless copy_only), and as a copy on

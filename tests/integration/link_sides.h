@@ -59,6 +59,8 @@ static LS_UNUSED int base_port;		/* north's path 0; south's + 1 */
 /* Overrides for the next side_start (0: the default). */
 static LS_UNUSED size_t opt_out_max;
 static LS_UNUSED uint32_t opt_rekey_s, opt_hb_ms, opt_hs_ms;
+static LS_UNUSED const char *opt_listen;	/* the one address to listen
+						   on, for the agreement's */
 /* How long run_until runs the loop between looks at its condition. */
 static LS_UNUSED long run_slice_us = 20000;
 /* When set, on_deliver calls it for each record, after its counts. */
@@ -181,6 +183,11 @@ side_start(struct side *s, const struct agreement *ags, size_t nag,
 		cfg.heartbeat_ms = opt_hb_ms;
 	if (opt_hs_ms)
 		cfg.handshake_timeout_ms = opt_hs_ms;
+	if (opt_listen) {
+		cfg.nlisten = 1;
+		snprintf(cfg.listen[0], sizeof cfg.listen[0], "%s",
+		    opt_listen);
+	}
 	s->ups = s->downs = s->nrec = 0;
 	s->seq_next = 0;
 	s->seq_bad = 0;

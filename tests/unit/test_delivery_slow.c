@@ -3,7 +3,8 @@
  * wired through memory (delivery_harness.h): nothing resent that is only
  * slow, a body in parts resumed after a full output and after a rolled-back
  * group commit; a FLASH behind bodies on a slow path waits behind what the
- * path holds and one batch, not a window of bodies.
+ * path holds and one batch, not a window of bodies; a receipt or SYNC
+ * refused by a full output is sent at the next tick.
  */
 #include "delivery_harness.h"
 
@@ -327,6 +328,66 @@ test_flash_with_body_in_group(void)
 	engines_stop(false);
 }
 
+/* --- owed after a full output (docs/delivery.md, Receiver 5) --------- */
+
+/*
+ * South's output refuses everything (full) while north's messages come:
+ * south stores them but its receipt, or the SYNC a gap makes it send, is
+ * refused. Once the output takes records again, south's next tick (here
+ * 250 ms later, far below the stall timer) sends it: north sees the five
+ * receipted with no resend of their head; after a MSG lost inside the
+ * session, the gap's SYNC sends north back and south gets the five
+ * others. Before, both waited for north's stall resend (DELIVERY_STALL_MS
+ * of silence, counted only once the path has nothing on its way: on a
+ * slow path seconds to minutes).
+ */
+static void
+test_owed_after_full(void)
+{
+	struct delivery_stats st;
+	struct seen seen;
+	uint64_t heads;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	/* the receipt */
+	full_path_s = 0;
+	queue_n(&na, 5, ENVELOPE_ROUTINE, "receipt owed");
+	run(1000000);
+	full_path_s = -1;
+	CHECK_INT(received(&nb, 0, &seen), 5);
+	CHECK_INT(seen.bad, 0);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.receipted, 0);
+	heads = pab.head_on[0];
+	clock_ms += 250;
+	delivery_tick(na.d);
+	delivery_tick(nb.d);
+	run(1000000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.receipted, 5);
+	CHECK_INT((int)st.resends, 0);
+	CHECK_INT((int)(pab.head_on[0] - heads), 0);
+	/* the gap's SYNC */
+	drop_type = DELIVERY_REC_MSG;	/* north's first of these is lost */
+	full_path_s = 0;
+	queue_n(&na, 5, ENVELOPE_ROUTINE, "sync owed");
+	run(1000000);
+	full_path_s = -1;
+	drop_type = -1;
+	CHECK_INT(received(&nb, 0, &seen), 5);
+	clock_ms += 250;
+	delivery_tick(na.d);
+	delivery_tick(nb.d);
+	run(1000000);
+	CHECK_INT(received(&nb, 0, &seen), 10);
+	CHECK_INT(seen.bad, 0);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT((int)st.receipted, 10);
+	engines_stop(false);
+}
+
 int
 main(void)
 {
@@ -338,6 +399,7 @@ main(void)
 	RUN(test_flash_behind_queued_bodies);
 	RUN(test_flash_behind_submitted_bodies);
 	RUN(test_flash_with_body_in_group);
+	RUN(test_owed_after_full);
 	delivery_harness_close();
 	return harness_summary();
 }
