@@ -205,6 +205,37 @@ test_restore_resync(void)
 }
 
 /*
+ * North killed (-9) and south stopped; north's home restored from
+ * TMPDIR/bak; both started again with south's sends to north through
+ * tools/throttle at 25 kB/s (north listens only behind the relay, south
+ * where north's dials fail): the relay's pid.
+ */
+static pid_t
+restart_restored_slow(const char *bak)
+{
+	char bin[1100], a0[16], a1[16];
+	pid_t thr;
+
+	stop(0, true);
+	stop(1, false);
+	CHECK_INT(sh("%s/parley restore --home %s/north --force %s/%s",
+	    build, tmpdir, tmpdir, bak), 0);
+	write_conf(0, base + 2);
+	write_conf(1, base + 3);
+	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
+	snprintf(a0, sizeof a0, "%d", base);
+	snprintf(a1, sizeof a1, "%d", base + 2);
+	fflush(NULL);
+	if ((thr = fork()) == 0) {
+		execl(bin, "throttle", "25000", a0, a1, (char *)NULL);
+		_exit(127);
+	}
+	spawn(1);
+	spawn(0);
+	return thr;
+}
+
+/*
  * A restored node takes its chain back over a slow path: south's sends
  * reach north through tools/throttle at 25 KB/s (north's pass at once;
  * north listens behind the relay and cannot dial south), so each
@@ -217,7 +248,6 @@ test_restore_resync(void)
 static void
 test_restore_slow_path(void)
 {
-	char bin[1100], rate[16], a0[16], a1[16];
 	struct timespec t0, t1;
 	int distinct, msgs;
 	pid_t thr;
@@ -232,24 +262,8 @@ test_restore_slow_path(void)
 		CHECK_INT(send_one(1, k), 0);
 	}
 	CHECK(wait_equal(38, 38));
-	stop(0, true);
-	stop(1, false);
-	CHECK_INT(sh("%s/parley restore --home %s/north --force "
-	    "%s/north2.bak", build, tmpdir, tmpdir), 0);
-	write_conf(0, base + 2);
-	write_conf(1, base + 3);
-	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
-	snprintf(rate, sizeof rate, "%d", 25000);
-	snprintf(a0, sizeof a0, "%d", base);
-	snprintf(a1, sizeof a1, "%d", base + 2);
-	fflush(NULL);
-	if ((thr = fork()) == 0) {
-		execl(bin, "throttle", rate, a0, a1, (char *)NULL);
-		_exit(127);
-	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	spawn(1);
-	spawn(0);
+	thr = restart_restored_slow("north2.bak");
 	for (int k = 0; k < 600; k++) {		/* up to a minute */
 		if (sh("grep -c 'our chain is whole again (seq 38)' "
 		    "%s/north.log", tmpdir) == 0)
@@ -313,7 +327,6 @@ unread_of(int i)
 static void
 test_restore_answer_paced(void)
 {
-	char bin[1100], rate[16], a0[16], a1[16];
 	long most = 0, u;
 	pid_t thr;
 
@@ -333,23 +346,7 @@ test_restore_answer_paced(void)
 		    "--home %s/north --file %s/big.txt", k, tmpdir, build,
 		    tmpdir, tmpdir), 0);
 	CHECK(wait_equal(50, 38));
-	stop(0, true);
-	stop(1, false);
-	CHECK_INT(sh("%s/parley restore --home %s/north --force "
-	    "%s/north3.bak", build, tmpdir, tmpdir), 0);
-	write_conf(0, base + 2);
-	write_conf(1, base + 3);
-	snprintf(bin, sizeof bin, "%s/tools/throttle", build);
-	snprintf(rate, sizeof rate, "%d", 25000);
-	snprintf(a0, sizeof a0, "%d", base);
-	snprintf(a1, sizeof a1, "%d", base + 2);
-	fflush(NULL);
-	if ((thr = fork()) == 0) {
-		execl(bin, "throttle", rate, a0, a1, (char *)NULL);
-		_exit(127);
-	}
-	spawn(1);
-	spawn(0);
+	thr = restart_restored_slow("north3.bak");
 	for (int k = 0; k < 50; k++) {		/* 5 s */
 		if ((u = unread_of(1)) > most)
 			most = u;
