@@ -40,6 +40,8 @@ delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
 		c->queued++;
 		if (precedence == ENVELOPE_FLASH)
 			c->flash_queued++;
+		if (len >= DELIVERY_BULK_MIN)
+			c->bulk_queued = true;
 		wake(d);
 	}
 	return r;
@@ -374,13 +376,15 @@ assign(struct delivery *d, struct dl_channel *c, size_t max)
 	    DELIVERY_BATCH_BYTES, dl_now(d), chain_store_build, NULL,
 	    sign_head, d, &first, &last, &cut)) != 0) {
 		if (r == ERR_NOT_FOUND)
-			c->assign_cut = false;
+			c->assign_cut = c->bulk_queued = false;
 		return r;
 	}
 	c->assign_cut = cut;
 	c->assigned = last;
 	c->queued -= c->queued < last - first + 1 ? c->queued :
 	    (size_t)(last - first + 1);
+	if (c->queued == 0)
+		c->bulk_queued = false;
 	c->flash_queued -= c->flash_queued < last - first + 1 ?
 	    c->flash_queued : (size_t)(last - first + 1);
 	return 0;
@@ -469,6 +473,7 @@ dl_sender_reload(struct delivery *d, struct dl_channel *c)
 		log_warn("channel %s: cannot read the store: %s", c->idhex,
 		    store_errmsg(d->s));
 	c->flash_queued = c->queued;	/* at most (delivery_int.h) */
+	c->bulk_queued = c->queued != 0;
 }
 
 static bool
@@ -799,7 +804,6 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
     bool *early)
 {
 	bool rc_in[DELIVERY_MAX_CHANNELS], took[DELIVERY_MAX_CHANNELS];
-	bool bulk[DELIVERY_MAX_CHANNELS] = { false };	/* queued here */
 	struct store_head heads[DELIVERY_MAX_CHANNELS];
 	struct dl_sub *sb;
 	size_t newly;
@@ -824,7 +828,8 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		    &sb->qid);
 		if (sb->r == 0) {
 			c->queued++;
-			bulk[sb->ch] |= sb->len >= DELIVERY_BULK_MIN;
+			if (sb->len >= DELIVERY_BULK_MIN)
+				c->bulk_queued = true;
 			if (sb->precedence == ENVELOPE_FLASH)
 				c->flash_queued++;
 			touched[sb->ch] = true;
@@ -841,9 +846,12 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		struct dl_channel *c = d->ch[i];
 		size_t room = assign_room(c);
 		/* bodies behind bodies the path has not taken: the pump
-		 * assigns them once it has (bodies_may_go) */
+		 * assigns them once it has (bodies_may_go); short messages
+		 * too while bodies are queued before them, else each such
+		 * group would take a batch of bodies ahead of a FLASH */
 		if (!touched[i] || took[i] || room == 0 || c->queued == 0 ||
-		    ((bulk[i] || c->assign_cut) && c->sent < c->assigned))
+		    ((c->bulk_queued || c->assign_cut) &&
+		    c->sent < c->assigned))
 			continue;
 		if ((r = assign(d, d->ch[i], room)) != 0 && r != ERR_NOT_FOUND)
 			goto out;
@@ -1126,6 +1134,7 @@ dl_subs_flush(struct delivery *d)
 	bool early[DELIVERY_MAX_CHANNELS] = { false };
 	uint64_t assigned[DELIVERY_MAX_CHANNELS];
 	size_t queued[DELIVERY_MAX_CHANNELS], flash[DELIVERY_MAX_CHANNELS];
+	bool bulk[DELIVERY_MAX_CHANNELS];
 	struct dl_sub *list = d->subs, *sb, *next;
 	int r;
 
@@ -1142,6 +1151,7 @@ dl_subs_flush(struct delivery *d)
 		assigned[i] = d->ch[i]->assigned;
 		queued[i] = d->ch[i]->queued;
 		flash[i] = d->ch[i]->flash_queued;
+		bulk[i] = d->ch[i]->bulk_queued;
 	}
 	if ((r = subs_commit(d, list, touched, early)) != 0) {
 		log_warn("cannot queue %s: %s", list->next ? "messages" :
@@ -1153,6 +1163,7 @@ dl_subs_flush(struct delivery *d)
 				c->assigned = assigned[i];
 				c->queued = queued[i];
 				c->flash_queued = flash[i];
+				c->bulk_queued = bulk[i];
 			}
 			if (c->sent > c->assigned)
 				c->sent = c->assigned;

@@ -327,6 +327,52 @@ test_flash_with_body_in_group(void)
 	engines_stop(false);
 }
 
+/*
+ * As test_flash_behind_submitted_bodies, but each body of 50 KB is
+ * followed, in the next turn, by a short note (a group with no body of
+ * its own): the note must not take the bodies queued before it into the
+ * chain while the path has not taken what was assigned before them, else
+ * every note adds a batch ahead of the FLASH. The FLASH is at seq 14 at
+ * the latest (what the path holds and one batch, with the notes between
+ * them); before the fix, each note assigned the bodies queued behind the
+ * full path, and the FLASH came after all 40.
+ */
+static void
+test_flash_behind_bodies_and_notes(void)
+{
+	uint8_t *body = malloc(50000);
+	struct answers a = { 0 };
+	uint64_t with_flash;
+	struct seen s;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	wire_cap = 150000;
+	for (int i = 0; i < 20; i++) {
+		memset(body, 'a' + i, 50000);
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, false, NULL,
+		    answer, &a), 0);
+		delivery_pump(na.d);
+		submit(ENVELOPE_ROUTINE, "a short note", &a);
+		delivery_pump(na.d);
+	}
+	with_flash = slow_path_drain(1, true, &a);
+	CHECK_INT(a.n, 41);
+	for (int i = 0; i < a.n; i++)
+		CHECK_INT(a.r[i], 0);
+	CHECK_INT(received(&nb, 0, &s), 41);
+	CHECK_INT(s.bad, 0);
+	printf("  FLASH submitted behind 20 x (50 KB, a note): seq %llu, "
+	    "stored when south held %llu\n", (unsigned long long)s.flash_seq,
+	    (unsigned long long)with_flash);
+	CHECK(s.flash_seq >= 2 && s.flash_seq <= 14);
+	CHECK_INT((int)with_flash, (int)s.flash_seq);
+	free(body);
+	engines_stop(false);
+}
+
 int
 main(void)
 {
@@ -338,6 +384,7 @@ main(void)
 	RUN(test_flash_behind_queued_bodies);
 	RUN(test_flash_behind_submitted_bodies);
 	RUN(test_flash_with_body_in_group);
+	RUN(test_flash_behind_bodies_and_notes);
 	delivery_harness_close();
 	return harness_summary();
 }
