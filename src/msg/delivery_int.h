@@ -92,7 +92,8 @@ struct dl_channel {
 	 * last empty (at most: read back as set at a reload while anything
 	 * is queued). While set, nothing is assigned before the active path
 	 * took all assigned (c->sent), by a group of short messages either,
-	 * since the batch would take the bodies queued before them. */
+	 * since the batch would take the bodies queued before them; and the
+	 * pump assigns once it has, without waiting for a receipt. */
 	bool bulk_queued;
 	int assign_err;			/* the last one logged */
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */

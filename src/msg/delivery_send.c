@@ -1350,10 +1350,11 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 		/* Group commit: while a batch waits for its receipt, the
 		 * queue gathers the next one (unless it is already big, or
 		 * holds a FLASH: that goes at once, and its copies with it,
-		 * docs/delivery.md "FLASH on every live path"). */
+		 * docs/delivery.md "FLASH on every live path"; or bodies,
+		 * which wait for the path, not for a group: "Slow paths"). */
 		if (c->assigned > c->receipted &&
 		    c->queued < DELIVERY_BATCH_MIN && c->flash_queued == 0 &&
-		    !c->assign_cut)
+		    !c->assign_cut && !c->bulk_queued)
 			return;
 		r = assign(d, c, DELIVERY_WINDOW - (size_t)(c->assigned -
 		    c->receipted) < DELIVERY_BATCH_MAX ? DELIVERY_WINDOW -

@@ -373,6 +373,55 @@ test_flash_behind_bodies_and_notes(void)
 	engines_stop(false);
 }
 
+/*
+ * Bodies queued behind a full slow path go into the chain once the path
+ * has taken all assigned before them, not after the peer's receipt: six
+ * sends of 50 KB, one per turn, on a wire that holds 150 KB; south's
+ * answers (its receipts) are held back while north's records drain. All
+ * six reach south before any receipt comes back. Before, the pump waited
+ * for the receipt of all assigned (the group commit's gate) once the
+ * bodies sent straight into the chain had left the queue, so the path
+ * went idle for a round trip and the peer's commit with bodies waiting:
+ * south held 4.
+ */
+static void
+test_bodies_follow_without_receipt(void)
+{
+	uint8_t *body = malloc(50000);
+	struct answers a = { 0 };
+	struct seen s;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	wire_cap = 150000;
+	for (int i = 0; i < 6; i++) {
+		memset(body, 'a' + i, 50000);
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, false, NULL,
+		    answer, &a), 0);
+		delivery_pump(na.d);
+	}
+	for (int k = 0; k < 1000 && pab.head < pab.tail; k++) {
+		struct rec r = pab.q[pab.head++ % QCAP];
+		delivery_record(nb.d, chan, r.path, r.type, r.b, r.n);
+		free(r.b);
+		delivery_pump(na.d);	/* south's answers stay in pba */
+	}
+	received(&nb, 0, &s);
+	printf("  6 x 50 KB behind a full path, no receipt back: south "
+	    "holds %llu\n", (unsigned long long)(s.next - 1));
+	CHECK_INT((int)(s.next - 1), 6);
+	CHECK_INT(s.bad, 0);
+	wire_cap = 0;
+	run(1000000);
+	CHECK_INT(a.n, 6);
+	CHECK_INT(received(&nb, 0, &s), 6);
+	CHECK_INT(s.bad, 0);
+	free(body);
+	engines_stop(false);
+}
+
 int
 main(void)
 {
@@ -385,6 +434,7 @@ main(void)
 	RUN(test_flash_behind_submitted_bodies);
 	RUN(test_flash_with_body_in_group);
 	RUN(test_flash_behind_bodies_and_notes);
+	RUN(test_bodies_follow_without_receipt);
 	delivery_harness_close();
 	return harness_summary();
 }
