@@ -364,17 +364,21 @@ sign_head(void *arg, const uint8_t *channel, uint8_t sender, uint64_t seq,
 
 /* Gives queued messages their place in the chain, FLASH first, and signs
  * a head over the batch: one commit. ERR_NOT_FOUND when nothing is
- * queued. */
+ * queued. A batch that does not begin with a FLASH says that none is
+ * queued (c->flash_queued, an upper bound read back at a reload, is 0:
+ * else the pump would take each batch of bodies for a FLASH to assign
+ * past a full path, flash_past_full). */
 static int
 assign(struct delivery *d, struct dl_channel *c, size_t max)
 {
 	uint64_t first, last;
 	bool cut = false;
+	uint8_t prec = ENVELOPE_FLASH;
 	int r;
 
 	if ((r = store_assign_signed(d->s, c->id, c->self, max,
 	    DELIVERY_BATCH_BYTES, dl_now(d), chain_store_build, NULL,
-	    sign_head, d, &first, &last, &cut)) != 0) {
+	    sign_head, d, &first, &last, &cut, &prec)) != 0) {
 		if (r == ERR_NOT_FOUND)
 			c->assign_cut = c->bulk_queued = false;
 		return r;
@@ -387,6 +391,8 @@ assign(struct delivery *d, struct dl_channel *c, size_t max)
 		c->bulk_queued = false;
 	c->flash_queued -= c->flash_queued < last - first + 1 ?
 	    c->flash_queued : (size_t)(last - first + 1);
+	if (prec != ENVELOPE_FLASH)
+		c->flash_queued = 0;
 	return 0;
 }
 

@@ -422,6 +422,50 @@ test_bodies_follow_without_receipt(void)
 	engines_stop(false);
 }
 
+/*
+ * test_flash_behind_queued_bodies after a restart: the twenty bodies of
+ * 50 KB were queued before it, so the engine read them back as queued and
+ * counted each as a possible FLASH (c->flash_queued, "at most"). While
+ * the full path takes nothing, the pump assigns a queued FLASH past it
+ * (flash_past_full); a batch of ROUTINE bodies is no FLASH, and says that
+ * none is queued (FLASH goes first). The FLASH queued after the restart
+ * (at the sixth record through the path) is at seq 7 at the latest;
+ * before the fix each pump met the full path and assigned one more batch
+ * of bodies, and the FLASH came after all 20 (seq 21).
+ */
+static void
+test_flash_behind_bodies_after_restart(void)
+{
+	uint8_t *body = malloc(50000);
+	uint64_t with_flash;
+	struct seen s;
+	int64_t qid;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	for (int i = 0; i < 20; i++) {
+		memset(body, 'a' + i, 50000);
+		CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, &qid) == 0);
+	}
+	engines_stop(true);		/* before any pump: all 20 queued */
+	engines_start();
+	connect_both(true);
+	wire_cap = 150000;
+	run(0);
+	delivery_pump(na.d);
+	with_flash = slow_path_drain(6, false, NULL);
+	CHECK_INT(received(&nb, 0, &s), 21);
+	CHECK_INT(s.bad, 0);
+	printf("  FLASH queued behind 20 x 50 KB read back at a restart: "
+	    "seq %llu, stored when south held %llu\n",
+	    (unsigned long long)s.flash_seq, (unsigned long long)with_flash);
+	CHECK(s.flash_seq >= 2 && s.flash_seq <= 7);
+	free(body);
+	engines_stop(false);
+}
+
 int
 main(void)
 {
@@ -435,6 +479,7 @@ main(void)
 	RUN(test_flash_with_body_in_group);
 	RUN(test_flash_behind_bodies_and_notes);
 	RUN(test_bodies_follow_without_receipt);
+	RUN(test_flash_behind_bodies_after_restart);
 	delivery_harness_close();
 	return harness_summary();
 }
