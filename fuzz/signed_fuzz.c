@@ -1029,7 +1029,7 @@ setup(void)
 		uint64_t first, last;
 		if (store_assign_signed(F.s, F.chan, F.self, (flags & 2) ? 2 : 1,
 		    0, F.now, chain_store_build, NULL, sign_ours, NULL, &first,
-		    &last, NULL) != 0)
+		    &last, NULL, NULL) != 0)
 			abort();
 	}
 	for (size_t k = 0; k < na; k++) {

@@ -169,7 +169,7 @@ link_conn_bulk_full(struct link_conn *c, size_t in_socket, size_t n)
 	unsigned i = (unsigned)(sec % LINK_DRAIN_SECS);
 
 	/* what the peer's side has taken: written less what the socket
-	 * still holds; its first value in each second, for 20 s */
+	 * still holds; its first value in each second, for LINK_DRAIN_SECS */
 	acked = c->written > in_socket ? c->written - in_socket : 0;
 	if (c->acked_sec[i] != sec) {
 		c->acked_sec[i] = sec;

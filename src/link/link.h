@@ -132,10 +132,11 @@ int link_send(struct link *l, const uint8_t channel_id[LINK_ID_LEN],
 /*
  * link_send for bulk (the messages' bodies), paced by the path: also
  * ERR_FULL while the session's output, its queue and its socket, would
- * hold more than the peer's side took from the socket in the last 20 s
- * (at least 256 KiB). So on a slow path what is queued after it (a
- * receipt, a rekey's initiation) waits about 20 s, not behind the 4 MiB
- * of out_max (210 s at 20 kB/s, past the rekey guard: docs/link.md 5);
+ * hold more than the peer's side took from the socket in the last 5 s
+ * (at least 128 KiB). So on a slow path what is queued after it (a
+ * receipt, a rekey's initiation, a FLASH) waits about 5 s, or 128 KiB's
+ * time, not behind the 4 MiB of out_max (210 s at 20 kB/s, past the
+ * rekey guard: docs/link.md 5);
  * on a fast one the peer takes it at once. Records under 4 KiB go as
  * with link_send.
  */

@@ -319,6 +319,7 @@ dl_channel_reload(struct delivery *d, struct dl_channel *c)
 	if ((r = store_queued_count(d->s, c->id, &c->queued)) != 0)
 		return r;
 	c->flash_queued = c->queued;	/* at most: none waits to batch */
+	c->bulk_queued = c->queued != 0;	/* at most */
 	return 0;
 }
 

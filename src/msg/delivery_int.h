@@ -88,6 +88,13 @@ struct dl_channel {
 	 * made once the active path took it all, without waiting for its
 	 * receipt (the queue holds bodies, not a group to gather). */
 	bool assign_cut;
+	/* A body of DELIVERY_BULK_MIN or more was queued since the queue was
+	 * last empty (at most: read back as set at a reload while anything
+	 * is queued). While set, nothing is assigned before the active path
+	 * took all assigned (c->sent), by a group of short messages either,
+	 * since the batch would take the bodies queued before them; and the
+	 * pump assigns once it has, without waiting for a receipt. */
+	bool bulk_queued;
 	int assign_err;			/* the last one logged */
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	/* A body in parts that met a full output on the active path: its

@@ -40,6 +40,8 @@ delivery_queue(struct delivery *d, size_t i, uint8_t precedence,
 		c->queued++;
 		if (precedence == ENVELOPE_FLASH)
 			c->flash_queued++;
+		if (len >= DELIVERY_BULK_MIN)
+			c->bulk_queued = true;
 		wake(d);
 	}
 	return r;
@@ -386,27 +388,35 @@ sign_head(void *arg, const uint8_t *channel, uint8_t sender, uint64_t seq,
 
 /* Gives queued messages their place in the chain, FLASH first, and signs
  * a head over the batch: one commit. ERR_NOT_FOUND when nothing is
- * queued. */
+ * queued. A batch that does not begin with a FLASH says that none is
+ * queued (c->flash_queued, an upper bound read back at a reload, is 0:
+ * else the pump would take each batch of bodies for a FLASH to assign
+ * past a full path, flash_past_full). */
 static int
 assign(struct delivery *d, struct dl_channel *c, size_t max)
 {
 	uint64_t first, last;
 	bool cut = false;
+	uint8_t prec = ENVELOPE_FLASH;
 	int r;
 
 	if ((r = store_assign_signed(d->s, c->id, c->self, max,
 	    DELIVERY_BATCH_BYTES, dl_now(d), chain_store_build, NULL,
-	    sign_head, d, &first, &last, &cut)) != 0) {
+	    sign_head, d, &first, &last, &cut, &prec)) != 0) {
 		if (r == ERR_NOT_FOUND)
-			c->assign_cut = false;
+			c->assign_cut = c->bulk_queued = false;
 		return r;
 	}
 	c->assign_cut = cut;
 	c->assigned = last;
 	c->queued -= c->queued < last - first + 1 ? c->queued :
 	    (size_t)(last - first + 1);
+	if (c->queued == 0)
+		c->bulk_queued = false;
 	c->flash_queued -= c->flash_queued < last - first + 1 ?
 	    c->flash_queued : (size_t)(last - first + 1);
+	if (prec != ENVELOPE_FLASH)
+		c->flash_queued = 0;
 	return 0;
 }
 
@@ -493,6 +503,7 @@ dl_sender_reload(struct delivery *d, struct dl_channel *c)
 		log_warn("channel %s: cannot read the store: %s", c->idhex,
 		    store_errmsg(d->s));
 	c->flash_queued = c->queued;	/* at most (delivery_int.h) */
+	c->bulk_queued = c->queued != 0;
 }
 
 static bool
@@ -823,7 +834,6 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
     bool *early)
 {
 	bool rc_in[DELIVERY_MAX_CHANNELS], took[DELIVERY_MAX_CHANNELS];
-	bool bulk[DELIVERY_MAX_CHANNELS] = { false };	/* queued here */
 	struct store_head heads[DELIVERY_MAX_CHANNELS];
 	struct dl_sub *sb;
 	size_t newly;
@@ -848,7 +858,8 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		    &sb->qid);
 		if (sb->r == 0) {
 			c->queued++;
-			bulk[sb->ch] |= sb->len >= DELIVERY_BULK_MIN;
+			if (sb->len >= DELIVERY_BULK_MIN)
+				c->bulk_queued = true;
 			if (sb->precedence == ENVELOPE_FLASH)
 				c->flash_queued++;
 			touched[sb->ch] = true;
@@ -865,9 +876,12 @@ subs_commit(struct delivery *d, struct dl_sub *list, bool *touched,
 		struct dl_channel *c = d->ch[i];
 		size_t room = assign_room(c);
 		/* bodies behind bodies the path has not taken: the pump
-		 * assigns them once it has (bodies_may_go) */
+		 * assigns them once it has (bodies_may_go); short messages
+		 * too while bodies are queued before them, else each such
+		 * group would take a batch of bodies ahead of a FLASH */
 		if (!touched[i] || took[i] || room == 0 || c->queued == 0 ||
-		    ((bulk[i] || c->assign_cut) && c->sent < c->assigned))
+		    ((c->bulk_queued || c->assign_cut) &&
+		    c->sent < c->assigned))
 			continue;
 		if ((r = assign(d, d->ch[i], room)) != 0 && r != ERR_NOT_FOUND)
 			goto out;
@@ -1150,6 +1164,7 @@ dl_subs_flush(struct delivery *d)
 	bool early[DELIVERY_MAX_CHANNELS] = { false };
 	uint64_t assigned[DELIVERY_MAX_CHANNELS];
 	size_t queued[DELIVERY_MAX_CHANNELS], flash[DELIVERY_MAX_CHANNELS];
+	bool bulk[DELIVERY_MAX_CHANNELS];
 	struct dl_sub *list = d->subs, *sb, *next;
 	int r;
 
@@ -1166,6 +1181,7 @@ dl_subs_flush(struct delivery *d)
 		assigned[i] = d->ch[i]->assigned;
 		queued[i] = d->ch[i]->queued;
 		flash[i] = d->ch[i]->flash_queued;
+		bulk[i] = d->ch[i]->bulk_queued;
 	}
 	if ((r = subs_commit(d, list, touched, early)) != 0) {
 		log_warn("cannot queue %s: %s", list->next ? "messages" :
@@ -1177,6 +1193,7 @@ dl_subs_flush(struct delivery *d)
 				c->assigned = assigned[i];
 				c->queued = queued[i];
 				c->flash_queued = flash[i];
+				c->bulk_queued = bulk[i];
 			}
 			if (c->sent > c->assigned)
 				c->sent = c->assigned;
@@ -1363,10 +1380,11 @@ dl_pump_channel(struct delivery *d, struct dl_channel *c)
 		/* Group commit: while a batch waits for its receipt, the
 		 * queue gathers the next one (unless it is already big, or
 		 * holds a FLASH: that goes at once, and its copies with it,
-		 * docs/delivery.md "FLASH on every live path"). */
+		 * docs/delivery.md "FLASH on every live path"; or bodies,
+		 * which wait for the path, not for a group: "Slow paths"). */
 		if (c->assigned > c->receipted &&
 		    c->queued < DELIVERY_BATCH_MIN && c->flash_queued == 0 &&
-		    !c->assign_cut)
+		    !c->assign_cut && !c->bulk_queued)
 			return;
 		r = assign(d, c, DELIVERY_WINDOW - (size_t)(c->assigned -
 		    c->receipted) < DELIVERY_BATCH_MAX ? DELIVERY_WINDOW -

@@ -289,11 +289,13 @@ typedef int (*store_sign_fn)(void *arg, const uint8_t *channel,
  * (so at least one is taken), and the batch holds one precedence (the
  * head over a FLASH does not wait for the bodies queued behind it); *cut
  * (may be NULL) then says either stopped it, not max or the end of the
- * queue (the queue may hold more). */
+ * queue (the queue may hold more). *prec (may be NULL): the precedence of
+ * the batch's first message, the lowest queued (so no FLASH is queued
+ * when it is not ENVELOPE_FLASH's 0). */
 int store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, size_t max, size_t max_bytes, uint64_t now_ms,
     store_header_fn build, void *arg, store_sign_fn sign, void *sign_arg,
-    uint64_t *first, uint64_t *last, bool *cut) WUR;
+    uint64_t *first, uint64_t *last, bool *cut, uint8_t *prec) WUR;
 /* store_assign_batch of one, returned in out (store_msg_fini it). */
 int store_assign_next(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, uint64_t now_ms, store_header_fn build, void *arg,

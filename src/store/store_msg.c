@@ -267,7 +267,7 @@ store_assign_batch(struct store *s, const uint8_t channel[STORE_ID_LEN],
     void *arg, uint64_t *first, uint64_t *last)
 {
 	return store_assign_signed(s, channel, sender, max, 0, now_ms, build,
-	    arg, NULL, NULL, first, last, NULL);
+	    arg, NULL, NULL, first, last, NULL, NULL);
 }
 
 static int head_insert(struct store *s, const struct store_head *h,
@@ -277,7 +277,7 @@ int
 store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t sender, size_t max, size_t max_bytes, uint64_t now_ms,
     store_header_fn build, void *arg, store_sign_fn sign, void *sign_arg,
-    uint64_t *first, uint64_t *last, bool *cut)
+    uint64_t *first, uint64_t *last, bool *cut, uint8_t *prec)
 {
 	struct store_head h;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
@@ -349,6 +349,8 @@ store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	*last = top + n;
 	if (cut != NULL)
 		*cut = by_bytes;
+	if (prec != NULL)
+		*prec = (uint8_t)first_prec;
 out:
 	store_kept_done(s, sel);
 	store_kept_done(s, upd);

@@ -487,8 +487,8 @@ test_recover_slow_link(void)
 		    &qid), 0);
 	}
 	CHECK_INT(store_assign_signed(na.s, chan, 0, 6, 0, clock_ms,
-	    chain_store_build, NULL, north_signs, NULL, &first, &last, NULL),
-	    0);
+	    chain_store_build, NULL, north_signs, NULL, &first, &last, NULL,
+	    NULL), 0);
 	CHECK_INT((int)last, 6);
 	engines_stop(true);		/* north's engine reads it back */
 	engines_start();

@@ -328,6 +328,145 @@ test_flash_with_body_in_group(void)
 	engines_stop(false);
 }
 
+/*
+ * As test_flash_behind_submitted_bodies, but each body of 50 KB is
+ * followed, in the next turn, by a short note (a group with no body of
+ * its own): the note must not take the bodies queued before it into the
+ * chain while the path has not taken what was assigned before them, else
+ * every note adds a batch ahead of the FLASH. The FLASH is at seq 14 at
+ * the latest (what the path holds and one batch, with the notes between
+ * them); before the fix, each note assigned the bodies queued behind the
+ * full path, and the FLASH came after all 40.
+ */
+static void
+test_flash_behind_bodies_and_notes(void)
+{
+	uint8_t *body = malloc(50000);
+	struct answers a = { 0 };
+	uint64_t with_flash;
+	struct seen s;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	wire_cap = 150000;
+	for (int i = 0; i < 20; i++) {
+		memset(body, 'a' + i, 50000);
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, false, NULL,
+		    answer, &a), 0);
+		delivery_pump(na.d);
+		submit(ENVELOPE_ROUTINE, "a short note", &a);
+		delivery_pump(na.d);
+	}
+	with_flash = slow_path_drain(1, true, &a);
+	CHECK_INT(a.n, 41);
+	for (int i = 0; i < a.n; i++)
+		CHECK_INT(a.r[i], 0);
+	CHECK_INT(received(&nb, 0, &s), 41);
+	CHECK_INT(s.bad, 0);
+	printf("  FLASH submitted behind 20 x (50 KB, a note): seq %llu, "
+	    "stored when south held %llu\n", (unsigned long long)s.flash_seq,
+	    (unsigned long long)with_flash);
+	CHECK(s.flash_seq >= 2 && s.flash_seq <= 14);
+	CHECK_INT((int)with_flash, (int)s.flash_seq);
+	free(body);
+	engines_stop(false);
+}
+
+/*
+ * Bodies queued behind a full slow path go into the chain once the path
+ * has taken all assigned before them, not after the peer's receipt: six
+ * sends of 50 KB, one per turn, on a wire that holds 150 KB; south's
+ * answers (its receipts) are held back while north's records drain. All
+ * six reach south before any receipt comes back. Before, the pump waited
+ * for the receipt of all assigned (the group commit's gate) once the
+ * bodies sent straight into the chain had left the queue, so the path
+ * went idle for a round trip and the peer's commit with bodies waiting:
+ * south held 4.
+ */
+static void
+test_bodies_follow_without_receipt(void)
+{
+	uint8_t *body = malloc(50000);
+	struct answers a = { 0 };
+	struct seen s;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	wire_cap = 150000;
+	for (int i = 0; i < 6; i++) {
+		memset(body, 'a' + i, 50000);
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, false, NULL,
+		    answer, &a), 0);
+		delivery_pump(na.d);
+	}
+	for (int k = 0; k < 1000 && pab.head < pab.tail; k++) {
+		struct rec r = pab.q[pab.head++ % QCAP];
+		delivery_record(nb.d, chan, r.path, r.type, r.b, r.n);
+		free(r.b);
+		delivery_pump(na.d);	/* south's answers stay in pba */
+	}
+	received(&nb, 0, &s);
+	printf("  6 x 50 KB behind a full path, no receipt back: south "
+	    "holds %llu\n", (unsigned long long)(s.next - 1));
+	CHECK_INT((int)(s.next - 1), 6);
+	CHECK_INT(s.bad, 0);
+	wire_cap = 0;
+	run(1000000);
+	CHECK_INT(a.n, 6);
+	CHECK_INT(received(&nb, 0, &s), 6);
+	CHECK_INT(s.bad, 0);
+	free(body);
+	engines_stop(false);
+}
+
+/*
+ * test_flash_behind_queued_bodies after a restart: the twenty bodies of
+ * 50 KB were queued before it, so the engine read them back as queued and
+ * counted each as a possible FLASH (c->flash_queued, "at most"). While
+ * the full path takes nothing, the pump assigns a queued FLASH past it
+ * (flash_past_full); a batch of ROUTINE bodies is no FLASH, and says that
+ * none is queued (FLASH goes first). The FLASH queued after the restart
+ * (at the sixth record through the path) is at seq 7 at the latest;
+ * before the fix each pump met the full path and assigned one more batch
+ * of bodies, and the FLASH came after all 20 (seq 21).
+ */
+static void
+test_flash_behind_bodies_after_restart(void)
+{
+	uint8_t *body = malloc(50000);
+	uint64_t with_flash;
+	struct seen s;
+	int64_t qid;
+
+	engines_start();
+	connect_both(true);
+	run(1000000);
+	for (int i = 0; i < 20; i++) {
+		memset(body, 'a' + i, 50000);
+		CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, &qid) == 0);
+	}
+	engines_stop(true);		/* before any pump: all 20 queued */
+	engines_start();
+	connect_both(true);
+	wire_cap = 150000;
+	run(0);
+	delivery_pump(na.d);
+	with_flash = slow_path_drain(6, false, NULL);
+	CHECK_INT(received(&nb, 0, &s), 21);
+	CHECK_INT(s.bad, 0);
+	printf("  FLASH queued behind 20 x 50 KB read back at a restart: "
+	    "seq %llu, stored when south held %llu\n",
+	    (unsigned long long)s.flash_seq, (unsigned long long)with_flash);
+	CHECK(s.flash_seq >= 2 && s.flash_seq <= 7);
+	free(body);
+	engines_stop(false);
+}
+
 /* --- owed after a full output (docs/delivery.md, Receiver 5) --------- */
 
 /*
@@ -399,6 +538,9 @@ main(void)
 	RUN(test_flash_behind_queued_bodies);
 	RUN(test_flash_behind_submitted_bodies);
 	RUN(test_flash_with_body_in_group);
+	RUN(test_flash_behind_bodies_and_notes);
+	RUN(test_bodies_follow_without_receipt);
+	RUN(test_flash_behind_bodies_after_restart);
 	RUN(test_owed_after_full);
 	delivery_harness_close();
 	return harness_summary();
