@@ -561,7 +561,10 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		    "head", (unsigned long long)seq, c->peer);
 		return;
 	}
-	if (r == 0) {			/* it is coming: no stall */
+	if (r == 0 && (recover_last_moved(c->rec) || top > before)) {
+		/* it is coming: no stall (a repeat is not: a peer sending
+		 * the same records again would hold the watch off for
+		 * ever) */
 		c->rec_heard_ms = dl_now(d);
 		c->rec_stall_raised = false;
 	}

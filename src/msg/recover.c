@@ -33,7 +33,15 @@ struct recover {
 	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
 	size_t asm_hlen, asm_len, asm_want;
 	uint8_t *asm_body;
+	/* How far the answer has ever reached: (seq << 21) | bytes of its
+	 * body held (RECOVER_REACH_WHOLE: all of it), and whether the last
+	 * record took it further (recover_last_moved). A repeat, or the same
+	 * records again after the run was dropped, do not. */
+	uint64_t reach;
+	bool moved;
 };
+
+#define RECOVER_REACH_WHOLE 0x1FFFFFu	/* > ENVELOPE_BODY_MAX */
 
 /* --- records ------------------------------------------------------------ */
 
@@ -221,6 +229,7 @@ recover_new(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 		free(r);
 		return e;
 	}
+	r->reach = top << 21 | RECOVER_REACH_WHOLE;	/* what the store holds */
 	*out = r;
 	return 0;
 }
@@ -431,6 +440,22 @@ on_head(struct recover *r, const uint8_t *b, size_t n, uint64_t now_ms,
 	return 0;
 }
 
+/* r->moved: whether what is stored (top) and held of the run now reaches
+ * further than ever before. */
+static void
+reach_update(struct recover *r, uint64_t top)
+{
+	uint64_t held = r->v.seq + r->v.npending, reach;
+
+	if (held < top)
+		held = top;
+	reach = r->asm_body != NULL ? (held + 1) << 21 | r->asm_len :
+	    held << 21 | RECOVER_REACH_WHOLE;
+	r->moved = reach > r->reach;
+	if (r->moved)
+		r->reach = reach;
+}
+
 int
 recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
     size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq)
@@ -440,6 +465,7 @@ recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
 	int e;
 
 	*seq = 0;
+	r->moved = false;
 	if (type == RECOVER_REC_OWN)
 		e = on_own(r, b, n, seq);
 	else if (type == RECOVER_REC_HEAD)
@@ -455,7 +481,15 @@ recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
 		return e;
 	}
 	r->asked_ms = now_ms;		/* the answer is coming */
-	return store_highest(r->s, r->channel, r->self, top, id);
+	e = store_highest(r->s, r->channel, r->self, top, id);
+	reach_update(r, e == 0 ? *top : 0);
+	return e;
+}
+
+bool
+recover_last_moved(const struct recover *r)
+{
+	return r->moved;
 }
 
 /* --- answering ---------------------------------------------------------- */

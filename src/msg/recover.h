@@ -77,6 +77,11 @@ uint64_t recover_want(const struct recover *r);
  * ERR_NONCANONICAL, ...; store errors (ERR_FULL). *seq names the message
  * or head (0 when unknown).
  */
+/* Whether the last recover_on_record took the answer further than it ever
+ * was (a message or part held, or a run stored, past all before): not a
+ * repeat, nor the same records again after a dropped run. What the stall
+ * watch counts as the answer coming (docs/delivery.md "Recovery"). */
+bool recover_last_moved(const struct recover *r);
 int recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
     size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq) WUR;
 

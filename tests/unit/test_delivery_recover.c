@@ -665,6 +665,53 @@ test_recover_watch(void)
 	engines_stop(false);
 }
 
+/*
+ * As test_recover_watch, but south answers the ask with nothing but the
+ * same record again and again: north's own seq 2, which north holds, every
+ * 20 s. A repeat is not the answer coming: recovery-stalled is raised a
+ * minute after the ask all the same (before, each repeat held the watch
+ * off, for as long as south liked).
+ */
+static void
+test_recover_watch_repeats(void)
+{
+	struct delivery_stats st;
+	struct store_msg m;
+	uint8_t b[CHAIN_RECEIPT_MAX + 64], own[4096];
+	uint64_t alarms;
+	size_t n, on;
+
+	engines_start();
+	connect_both(true);
+	queue_n(&na, 3, ENVELOPE_ROUTINE, "north before");
+	run(100000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK(st.synced && st.assigned == 3 && st.receipted == 3);
+	CHECK_INT(store_get_at(na.s, chan, 0, 2, &m), 0);
+	CHECK_INT(recover_own_encode(m.header, m.header_len, 0, m.body,
+	    m.body_len, own, sizeof own, &on), 0);
+	store_msg_fini(&m);
+	connect_both(false);
+	n = south_receipt(1000, clock_ms, false, b, sizeof b);
+	delivery_path_change(na.d, chan, 0, true);
+	fake_run(&na, 0);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.recovering_to, 1000);
+	alarms = na.alarms;
+	for (int k = 0; k < 4; k++) {		/* 80 s */
+		clock_ms += 20000;
+		delivery_record(na.d, chan, 0, RECOVER_REC_OWN, own, on);
+		delivery_tick(na.d);
+	}
+	CHECK_INT(na.alarms, alarms + 1);
+	CHECK_CONTAINS(na.alarm, "recovery-stalled: south says (its signed "
+	    "receipt) that it holds this node's chain up to seq 1000");
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.assigned, 3);
+	engines_stop(false);
+}
+
 int
 main(void)
 {
@@ -677,6 +724,7 @@ main(void)
 	RUN(test_recover_slow_link);
 	RUN(test_recover_batch_whole);
 	RUN(test_recover_watch);
+	RUN(test_recover_watch_repeats);
 	delivery_harness_close();
 	return harness_summary();
 }
