@@ -205,6 +205,43 @@ slow_path_drain(int flash_at, bool submitted, struct answers *a)
 	return with_flash;
 }
 
+/* North sends n bodies of 50 KB, one per turn of the loop (the daemon's
+ * control requests), each followed in the next turn by a short note when
+ * notes; answered into a. */
+static void
+submit_bodies(int n, bool notes, struct answers *a)
+{
+	uint8_t *body = malloc(50000);
+
+	for (int i = 0; i < n; i++) {
+		memset(body, 'a' + i, 50000);
+		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, false, NULL,
+		    answer, a), 0);
+		delivery_pump(na.d);
+		if (notes) {
+			submit(ENVELOPE_ROUTINE, "a short note", a);
+			delivery_pump(na.d);
+		}
+	}
+	free(body);
+}
+
+/* North queues n bodies of 50 KB (delivery_queue: not yet assigned). */
+static void
+queue_bodies(int n)
+{
+	uint8_t *body = malloc(50000);
+	int64_t qid;
+
+	for (int i = 0; i < n; i++) {
+		memset(body, 'a' + i, 50000);
+		CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE,
+		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, &qid) == 0);
+	}
+	free(body);
+}
+
 /*
  * Twenty bodies of 50 KB queued on a slow path (the wire holds 150 KB:
  * the link's bulk cap), then a FLASH: it is assigned behind what the
@@ -218,21 +255,15 @@ slow_path_drain(int flash_at, bool submitted, struct answers *a)
 static void
 test_flash_behind_queued_bodies(void)
 {
-	uint8_t *body = malloc(50000);
 	struct delivery_stats st;
 	uint64_t with_flash;
 	struct seen s;
-	int64_t qid;
 
 	engines_start();
 	connect_both(true);
 	run(1000000);
 	wire_cap = 150000;
-	for (int i = 0; i < 20; i++) {
-		memset(body, 'a' + i, 50000);
-		CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE,
-		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, &qid) == 0);
-	}
+	queue_bodies(20);
 	delivery_pump(na.d);
 	with_flash = slow_path_drain(1, false, NULL);
 	CHECK_INT(received(&nb, 0, &s), 21);
@@ -246,7 +277,28 @@ test_flash_behind_queued_bodies(void)
 	CHECK_INT((int)st.refused, 0);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.receipted, 21);
-	free(body);
+	engines_stop(false);
+}
+
+/* The end of a FLASH submitted behind bodies (what: printed): all n
+ * sends answered ok, south holds north's 1..n in order, the FLASH at
+ * max_seq at the latest and stored as soon as it came (with_flash). */
+static void
+flash_submitted_end(const struct answers *a, int n, uint64_t with_flash,
+    uint64_t max_seq, const char *what)
+{
+	struct seen s;
+
+	CHECK_INT(a->n, n);
+	for (int i = 0; i < a->n; i++)
+		CHECK_INT(a->r[i], 0);
+	CHECK_INT(received(&nb, 0, &s), n);
+	CHECK_INT(s.bad, 0);
+	printf("  FLASH submitted behind %s: seq %llu, stored when south "
+	    "held %llu\n", what, (unsigned long long)s.flash_seq,
+	    (unsigned long long)with_flash);
+	CHECK(s.flash_seq >= 2 && s.flash_seq <= max_seq);
+	CHECK_INT((int)with_flash, (int)s.flash_seq);
 	engines_stop(false);
 }
 
@@ -256,41 +308,20 @@ test_flash_behind_queued_bodies(void)
  * chain only while the path has taken all assigned before it, so the
  * sends that come while it has not are queued, and the FLASH submitted
  * after them is assigned ahead of them (seq 7 at the latest, as above;
- * 21 before). Each
- * send is answered ok, the FLASH too.
+ * 21 before). Each send is answered ok, the FLASH too.
  */
 static void
 test_flash_behind_submitted_bodies(void)
 {
-	uint8_t *body = malloc(50000);
 	struct answers a = { 0 };
-	uint64_t with_flash;
-	struct seen s;
 
 	engines_start();
 	connect_both(true);
 	run(1000000);
 	wire_cap = 150000;
-	for (int i = 0; i < 20; i++) {
-		memset(body, 'a' + i, 50000);
-		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
-		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, false, NULL,
-		    answer, &a), 0);
-		delivery_pump(na.d);
-	}
-	with_flash = slow_path_drain(1, true, &a);
-	CHECK_INT(a.n, 21);
-	for (int i = 0; i < a.n; i++)
-		CHECK_INT(a.r[i], 0);
-	CHECK_INT(received(&nb, 0, &s), 21);
-	CHECK_INT(s.bad, 0);
-	printf("  FLASH submitted behind 20 x 50 KB: seq %llu, stored when "
-	    "south held %llu\n", (unsigned long long)s.flash_seq,
-	    (unsigned long long)with_flash);
-	CHECK(s.flash_seq >= 2 && s.flash_seq <= 7);
-	CHECK_INT((int)with_flash, (int)s.flash_seq);
-	free(body);
-	engines_stop(false);
+	submit_bodies(20, false, &a);
+	flash_submitted_end(&a, 21, slow_path_drain(1, true, &a), 7,
+	    "20 x 50 KB");
 }
 
 /*
@@ -341,37 +372,15 @@ test_flash_with_body_in_group(void)
 static void
 test_flash_behind_bodies_and_notes(void)
 {
-	uint8_t *body = malloc(50000);
 	struct answers a = { 0 };
-	uint64_t with_flash;
-	struct seen s;
 
 	engines_start();
 	connect_both(true);
 	run(1000000);
 	wire_cap = 150000;
-	for (int i = 0; i < 20; i++) {
-		memset(body, 'a' + i, 50000);
-		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
-		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, false, NULL,
-		    answer, &a), 0);
-		delivery_pump(na.d);
-		submit(ENVELOPE_ROUTINE, "a short note", &a);
-		delivery_pump(na.d);
-	}
-	with_flash = slow_path_drain(1, true, &a);
-	CHECK_INT(a.n, 41);
-	for (int i = 0; i < a.n; i++)
-		CHECK_INT(a.r[i], 0);
-	CHECK_INT(received(&nb, 0, &s), 41);
-	CHECK_INT(s.bad, 0);
-	printf("  FLASH submitted behind 20 x (50 KB, a note): seq %llu, "
-	    "stored when south held %llu\n", (unsigned long long)s.flash_seq,
-	    (unsigned long long)with_flash);
-	CHECK(s.flash_seq >= 2 && s.flash_seq <= 14);
-	CHECK_INT((int)with_flash, (int)s.flash_seq);
-	free(body);
-	engines_stop(false);
+	submit_bodies(20, true, &a);
+	flash_submitted_end(&a, 41, slow_path_drain(1, true, &a), 14,
+	    "20 x (50 KB, a note)");
 }
 
 /*
@@ -388,7 +397,6 @@ test_flash_behind_bodies_and_notes(void)
 static void
 test_bodies_follow_without_receipt(void)
 {
-	uint8_t *body = malloc(50000);
 	struct answers a = { 0 };
 	struct seen s;
 
@@ -396,13 +404,7 @@ test_bodies_follow_without_receipt(void)
 	connect_both(true);
 	run(1000000);
 	wire_cap = 150000;
-	for (int i = 0; i < 6; i++) {
-		memset(body, 'a' + i, 50000);
-		CHECK_INT(delivery_submit(na.d, 0, ENVELOPE_ROUTINE,
-		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, false, NULL,
-		    answer, &a), 0);
-		delivery_pump(na.d);
-	}
+	submit_bodies(6, false, &a);
 	for (int k = 0; k < 1000 && pab.head < pab.tail; k++) {
 		struct rec r = pab.q[pab.head++ % QCAP];
 		delivery_record(nb.d, chan, r.path, r.type, r.b, r.n);
@@ -419,7 +421,6 @@ test_bodies_follow_without_receipt(void)
 	CHECK_INT(a.n, 6);
 	CHECK_INT(received(&nb, 0, &s), 6);
 	CHECK_INT(s.bad, 0);
-	free(body);
 	engines_stop(false);
 }
 
@@ -437,19 +438,13 @@ test_bodies_follow_without_receipt(void)
 static void
 test_flash_behind_bodies_after_restart(void)
 {
-	uint8_t *body = malloc(50000);
 	uint64_t with_flash;
 	struct seen s;
-	int64_t qid;
 
 	engines_start();
 	connect_both(true);
 	run(1000000);
-	for (int i = 0; i < 20; i++) {
-		memset(body, 'a' + i, 50000);
-		CHECK(delivery_queue(na.d, 0, ENVELOPE_ROUTINE,
-		    ENVELOPE_PRIVATE, ENVELOPE_TEXT, body, 50000, &qid) == 0);
-	}
+	queue_bodies(20);
 	engines_stop(true);		/* before any pump: all 20 queued */
 	engines_start();
 	connect_both(true);
@@ -463,7 +458,6 @@ test_flash_behind_bodies_after_restart(void)
 	    "seq %llu, stored when south held %llu\n",
 	    (unsigned long long)s.flash_seq, (unsigned long long)with_flash);
 	CHECK(s.flash_seq >= 2 && s.flash_seq <= 7);
-	free(body);
 	engines_stop(false);
 }
 
