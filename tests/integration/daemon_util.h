@@ -466,7 +466,8 @@ wait_synced(int ms)
 
 /*
  * The pair (stopped) started again with north's sends through
- * tools/throttle at rate (its argument: "N" or "N:BACK"), their link up:
+ * tools/throttle at rate (its argument: "N", "N:BACK", either with
+ * "@DELAY_MS" after it), their link up:
  * north dials south only through the relay, which listens on south's
  * addresses in the agreement (port_base+2, +3) and relays to where south
  * listens (+12, +13); north listens on +10 and +11, so south's dials
