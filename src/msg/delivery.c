@@ -3,7 +3,8 @@
  * docs/delivery.md): its life, the channels and their lookup, the stats,
  * path changes, the tick and the pump, the records' encoding and decoding
  * and the dispatcher of the peer's records (delivery_record). The sending
- * side and the group commit are in delivery_send.c, the receiving side
+ * side is in delivery_send.c, the group commit in delivery_group.c (what
+ * a failed group had sent in delivery_held.c), the receiving side
  * and the recovery of our own chain in delivery_recv.c; what they share
  * is in delivery_int.h.
  */
@@ -595,7 +596,7 @@ delivery_tick(struct delivery *d)
 /* --- paths -------------------------------------------------------------- */
 
 /* Every FLASH copy run starts again (c->copied): the sender goes back to
- * what the peer holds, so its copies go again where copy_paths allows. */
+ * what the peer holds, so its copies go again where dl_copy_paths allows. */
 void
 dl_copy_runs_restart(struct dl_channel *c)
 {

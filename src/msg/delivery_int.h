@@ -2,8 +2,9 @@
  * delivery_int.h: the delivery engine's private parts, shared by
  * delivery.c (the engine's life, channels, stats, paths, the tick and the
  * pump, the records' codec and dispatcher), delivery_send.c (the sending
- * side and the group commit) and delivery_recv.c (the receiving side and
- * the recovery glue). Not for use outside these files: the engine's
+ * side), delivery_group.c (the group commit), delivery_held.c (what a
+ * failed group had sent) and delivery_recv.c (the receiving side and the
+ * recovery glue). Not for use outside these files: the engine's
  * contract is delivery.h. Each function is described where it is defined.
  */
 #ifndef PARLEY_MSG_DELIVERY_INT_H
@@ -99,7 +100,7 @@ struct dl_channel {
 	size_t unsigned_n, unsigned_bytes;	/* sent since the last head */
 	/* A body in parts that met a full output on the active path: its
 	 * parts before part_off are on that session's way, so it goes on
-	 * from there (send_msg), not from its first part again. Valid while
+	 * from there (dl_send_msg), not from its first part again. Valid while
 	 * part_seq is c->sent + 1; 0 after the sender goes back (a SYNC, a
 	 * stall, a path change, a reload). */
 	uint64_t part_seq;
@@ -118,7 +119,7 @@ struct dl_channel {
 	 * fork of its own chain; DL_ALARM_OURS: a receipt names another
 	 * message in ours): alert_limit's. */
 	struct alert_limit alarm_limit[2];
-	/* FLASH copies on the other live paths (delivery_send.c copy_paths):
+	/* FLASH copies on the other live paths (delivery_send.c dl_copy_paths):
 	 * per path, the seq of the last MSG copied there in an unbroken run
 	 * after what the peer holds; 0: none since the run restarted
 	 * (dl_copy_runs_restart). */
@@ -134,7 +135,7 @@ struct dl_channel {
 	/* The highest seq of our chain the peer says it holds: set by its
 	 * SYNC (lower than c->receipted after it restored a backup), raised
 	 * by its receipts. A copy goes only where the peer holds everything
-	 * before it (copy_paths). */
+	 * before it (dl_copy_paths). */
 	uint64_t peer_holds;
 	/* Our chain's last head that a group committed (subs_commit), seq 0
 	 * when none yet: a receipt at its seq is checked against its id
@@ -276,6 +277,15 @@ void dl_copy_runs_restart(struct dl_channel *c);
 int dl_channel_reload(struct delivery *d, struct dl_channel *c);
 
 /* delivery_send.c */
+void dl_wake(struct delivery *d);
+unsigned dl_copy_paths(const struct dl_channel *c, uint8_t precedence,
+    size_t body_len, uint64_t seq);
+int dl_send_head(struct delivery *d, struct dl_channel *c,
+    const struct chain_head *h, unsigned copies, bool copy_only);
+int dl_send_msg(struct delivery *d, struct dl_channel *c,
+    const struct store_msg *m, unsigned copies, bool copy_only,
+    unsigned *went);
+int dl_assign(struct delivery *d, struct dl_channel *c, size_t max);
 void dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply);
 /* delivery_recv.c: a recovery with nothing stored for
  * DELIVERY_RECOVER_STALL_MS while a path is up is raised once as an alert
@@ -300,15 +310,20 @@ void dl_send_receipt_on(struct delivery *d, struct dl_channel *c,
  * c->sync_owed), the receipt as the newest now; owed still if refused
  * again. */
 void dl_owed_send(struct delivery *d, struct dl_channel *c);
+void dl_pump_channel(struct delivery *d, struct dl_channel *c);
+
+/* delivery_group.c */
 void dl_waits_check_at(struct delivery *d, struct dl_channel *c,
     uint64_t receipted);
 void dl_sender_reload(struct delivery *d, struct dl_channel *c);
+void dl_subs_flush(struct delivery *d);
+void dl_subs_close(struct delivery *d);
+
+/* delivery_held.c */
+int dl_held_take(struct delivery *d, size_t i, struct dl_sub *list);
 int dl_held_commit(struct delivery *d, struct dl_channel *c,
     struct dl_sub *group);
 void dl_held_free(struct dl_channel *c);
-void dl_subs_flush(struct delivery *d);
-void dl_subs_close(struct delivery *d);
-void dl_pump_channel(struct delivery *d, struct dl_channel *c);
 
 /* delivery_recv.c: the handlers of delivery_record */
 void dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
