@@ -1,8 +1,11 @@
 /*
  * conn.c: one TCP connection of the link layer, from accept or connect to
- * close: the handshake, then records, heartbeats and rekeying
- * (docs/link.md). The protocol itself is in the pure engines
- * (frame.c, handshake.c, transport.c); this file moves bytes.
+ * close: its life (accept, dial, connect, failure, free), its reads and
+ * frames, its writes and the bulk cap (docs/link.md). The handshake and
+ * rekeying are in conn_handshake.c, heartbeats and the silence timer in
+ * conn_health.c (link_int.h declares what the three share). The protocol
+ * itself is in the pure engines (frame.c, handshake.c, transport.c); these
+ * files move bytes. The invariants below hold for all three.
  *
  * Invariants:
  *  1. Before the session is up a connection reads into hsbuf only, and at
@@ -19,7 +22,7 @@
  *     sooner than LINK_REKEY_MIN_MS after the keys (the responder ends a
  *     session whose rekey comes sooner than LINK_REKEY_REFUSE_MS). A rekey
  *     has no deadline of its own: keys used past the guard's limits end
- *     the session, at either side (heartbeat()).
+ *     the session, at either side (heartbeat(), conn_health.c).
  *  5. A connection is freed only by its own event handlers (or by the
  *     duplicate rule, outside its handlers), after link_path_detach.
  *  6. An established session reads in chunks (up to FRAME_CHUNK_LEN bytes
@@ -51,17 +54,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/hex.h"
 #include "base/log.h"
 
 #define FRAMES_PER_READ 64	/* then yield to other connections */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
-static void on_heartbeat(evutil_socket_t fd, short what, void *arg);
-static void heartbeat(struct link_conn *c);
-static void on_silence(evutil_socket_t fd, short what, void *arg);
-static void finish(struct link_conn *c);
 
 void
 link_conn_fail(struct link_conn *c, int lvl, const char *fmt, ...)
@@ -244,8 +242,8 @@ write_failed(struct link_conn *c)
  * not refused when the write fails: c ends through its handlers
  * (write_failed), as after link_flush; ERR_FULL, ERR_NOMEM, ERR_TOO_BIG.
  */
-static int
-send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
+int
+link_conn_send_frame(struct link_conn *c, const uint8_t *p, size_t n, bool hs)
 {
 	uint8_t hdr[FRAME_HDR_LEN];
 	int r;
@@ -302,7 +300,7 @@ link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
 		return ERR_NOMEM;
 	r = link_transport_seal(c->tr, type, body, len, buf, cap, &n);
 	if (r == 0)
-		r = send_frame(c, buf, n, false);
+		r = link_conn_send_frame(c, buf, n, false);
 	free(buf);
 	if (r != 0)
 		return r;
@@ -310,438 +308,6 @@ link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
 		c->upper_end = c->tx_bytes;
 	c->path->records_tx++;
 	return 0;
-}
-
-/* Starts a handshake as initiator on c's path: first or rekey. */
-static int
-start_initiation(struct link_conn *c)
-{
-	struct link_path *p = c->path;
-	struct link_hs_params hp;
-	uint8_t msg[LINK_INIT_LEN];
-	int r;
-
-	if ((c->hs = malloc(sizeof *c->hs)) == NULL)
-		return ERR_NOMEM;
-	link_ts_next(p->ts_sent, p->ts_sent, link_unix_ns());
-	link_hs_params(p, &hp);
-	/* Durable before it is used: a restart never sends an older one. */
-	if ((r = link_state_save(c->link)) != 0 ||
-	    (r = link_hs_write_init(c->hs, &hp, p->ts_sent, msg)) != 0) {
-		free(c->hs);
-		c->hs = NULL;
-		return r;
-	}
-	/* A first handshake keeps the deadline set at the dial; a rekey
-	 * has none of its own (heartbeat(): the guard). */
-	return send_frame(c, msg, sizeof msg, true);
-}
-
-static uint32_t
-heartbeat_ms(const struct link_conn *c)
-{
-	return c->link->cfg.heartbeat_ms ? c->link->cfg.heartbeat_ms :
-	    c->path->ch->ag.heartbeat_s * 1000u;
-}
-
-static void
-add_ms(struct event *ev, uint64_t ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
-	event_add(ev, &tv);
-}
-
-/*
- * The silence timer: one-shot, due at last_rx_ms + LINK_DEAD_INTERVALS
- * heartbeat intervals. Reads only move last_rx_ms; when the timer fires
- * early (bytes arrived since it was armed) it is armed again for the rest,
- * so the peer is declared down exactly when the silence is long enough.
- */
-static void
-arm_silence(struct link_conn *c)
-{
-	uint64_t dead = LINK_DEAD_INTERVALS * (uint64_t)heartbeat_ms(c);
-	uint64_t now = link_now_ms(), due = c->last_rx_ms + dead;
-
-	add_ms(c->silence, due > now ? due - now : 0);
-}
-
-static void
-on_silence(evutil_socket_t fd, short what, void *arg)
-{
-	struct link_conn *c = arg;
-	uint64_t dead, now = link_now_ms();
-
-	(void)fd;
-	(void)what;
-	if (c->state != CONN_UP)
-		return;
-	dead = LINK_DEAD_INTERVALS * (uint64_t)heartbeat_ms(c);
-	if (now - c->last_rx_ms >= dead) {
-		link_conn_fail(c, LOG_LVL_WARN, "peer %s silent for %llu ms",
-		    c->peer, (unsigned long long)(now - c->last_rx_ms));
-		finish(c);
-		return;
-	}
-	arm_silence(c);
-}
-
-/* keyed_ms: when the keys count as installed (the responder's, taken
- * before its response went: on_init_frame). */
-static void
-become_up(struct link_conn *c, struct noise_cipher *send,
-    struct noise_cipher *recv, uint64_t keyed_ms)
-{
-	struct link *l = c->link;
-	uint32_t hb = heartbeat_ms(c);
-
-	if ((c->tr = calloc(1, sizeof *c->tr)) == NULL) {
-		noise_cipher_fini(send);
-		noise_cipher_fini(recv);
-		link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
-		return;
-	}
-	link_transport_init(c->tr, send, recv, c->initiator, keyed_ms);
-	if (c->state == CONN_WAIT_INIT)
-		l->pending--;
-	c->state = CONN_UP;
-	c->last_rx_ms = link_now_ms();
-	c->path->handshakes++;
-	frame_chunk_init(&c->in, FRAME_MAX);
-	c->hb = event_new(l->base, -1, EV_PERSIST, on_heartbeat, c);
-	c->silence = evtimer_new(l->base, on_silence, c);
-	if (c->hb == NULL || c->silence == NULL) {
-		link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
-		return;
-	}
-	/* Ticks at a quarter interval for pings (every interval) and rekey
-	 * deadlines, but at least every quarter of rekey_seconds: an idle
-	 * session under a long heartbeat (up to 3600 s) still rekeys on time,
-	 * before the responder's guard (LINK_GUARD_MS) ends it. Silence has
-	 * its own exact timer. */
-	hb = hb / 4;
-	if (hb > l->cfg.rekey_seconds * 1000u / 4)
-		hb = l->cfg.rekey_seconds * 1000u / 4;
-	add_ms(c->hb, hb < 50 ? 50 : hb);
-	arm_silence(c);
-	if (!link_path_attach(c->path, c))
-		return;
-	/* First heartbeat at once, so RTT and offset are known early. */
-	heartbeat(c);
-}
-
-/*
- * After mac1, before any Diffie-Hellman (replay.c, docs/link.md 3.3): an
- * initiation read with DH before on this path is refused at once, and so
- * is one from a source that spent its budget of initiations refused after
- * DH. Otherwise it is noted as read and 0 returned: the caller does DH.
- */
-static int
-dh_allowed(struct link_conn *c, struct link_path *p, const uint8_t *msg,
-    size_t len, const char *idhex)
-{
-	uint8_t d[LINK_REPLAY_DIGEST_LEN];
-
-	link_init_digest(d, msg, len);
-	if (link_replay_seen(p, d)) {
-		p->init_refused_no_dh++;
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "replayed initiation (seen before) on channel %s path %u",
-		    c->peer, idhex, p->index);
-		return ERR_REPLAY;
-	}
-	if (!link_dh_budget_ok(c->link, p->ch->ag.id, c->src, link_now_ms())) {
-		p->init_refused_no_dh++;
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "too many initiations from %s refused after "
-		    "Diffie-Hellman (at most %d, then one every %u ms) on "
-		    "channel %s path %u", c->peer, c->src,
-		    LINK_DH_REFUSED_BURST, LINK_DH_REFUSED_MS, idhex,
-		    p->index);
-		return ERR_FULL;
-	}
-	p->init_dh++;
-	link_replay_note(p, d);
-	return 0;
-}
-
-/*
- * The listener's checks on an initiation, cheapest first (invariant 2).
- * On success the response is queued and the keys are in send/recv.
- */
-static int
-answer_init(struct link_conn *c, const uint8_t *msg, size_t len,
-    struct noise_cipher *send, struct noise_cipher *recv)
-{
-	struct link *l = c->link;
-	struct noise_handshake hs;
-	struct link_hs_params hp;
-	struct link_channel *ch;
-	struct link_path *p;
-	uint8_t id[LINK_ID_LEN], path, ts[LINK_TS_LEN], resp[LINK_RESP_LEN];
-	char idhex[2 * LINK_ID_LEN + 1];
-	int r;
-
-	if ((r = link_init_peek(msg, len, id, &path)) != 0) {
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "%s", c->peer, r == ERR_VERSION ? "unsupported version" :
-		    "not an initiation");
-		return r;
-	}
-	hex_encode(idhex, id, 4);
-	if ((ch = link_find_channel(l, id)) == NULL) {
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "unknown channel %s", c->peer, idhex);
-		return ERR_NOT_FOUND;
-	}
-	if (link_channel_recheck(ch, c) != 0) {
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "channel %s agreement %s", c->peer, idhex,
-		    err_str(ch->usable));
-		return ch->usable;
-	}
-	if (path >= ch->ag.npaths) {
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "no path %u on channel %s", c->peer, path, idhex);
-		return ERR_INVALID;
-	}
-	p = &ch->paths[path];
-	if (c->path != NULL && c->path != p) {
-		link_conn_fail(c, LOG_LVL_WARN, "rekey from %s refused: "
-		    "another channel or path", c->peer);
-		return ERR_INVALID;
-	}
-	if ((r = link_mac1_check(msg, len, ch->mac1_key)) != 0) {
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "bad mac1 for channel %s", c->peer, idhex);
-		return r;
-	}
-	if ((r = dh_allowed(c, p, msg, len, idhex)) != 0)
-		return r;
-	link_hs_params(p, &hp);
-	if ((r = link_hs_read_init(&hs, &hp, msg, len, ts)) != 0) {
-		link_dh_budget_charge(l, p->ch->ag.id, c->src, link_now_ms());
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "%s on channel %s path %u", c->peer, r == ERR_FOREIGN ?
-		    "unknown static key" : "Noise decryption failed (wrong "
-		    "keys)", idhex, path);
-		return r;
-	}
-	if (link_ts_cmp(ts, p->ts_accepted) <= 0) {
-		noise_handshake_fini(&hs);
-		link_dh_budget_charge(l, p->ch->ag.id, c->src, link_now_ms());
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s refused: "
-		    "replayed initiation (timestamp not newer) on channel %s "
-		    "path %u", c->peer, idhex, path);
-		return ERR_REPLAY;
-	}
-	memcpy(p->ts_accepted, ts, LINK_TS_LEN);
-	if ((r = link_state_save(l)) != 0) {
-		noise_handshake_fini(&hs);
-		link_conn_fail(c, LOG_LVL_ERROR, "cannot save %s: %s",
-		    LINK_STATE_FILE, err_str(r));
-		return r;
-	}
-	if ((r = link_hs_write_resp(&hs, &hp, resp, send, recv)) != 0) {
-		link_conn_fail(c, LOG_LVL_WARN, "handshake from %s failed: %s",
-		    c->peer, err_str(r));
-		return r;
-	}
-	c->path = p;
-	if ((r = send_frame(c, resp, sizeof resp, true)) != 0) {
-		noise_cipher_fini(send);
-		noise_cipher_fini(recv);
-		link_conn_fail(c, LOG_LVL_INFO, "handshake with %s: cannot "
-		    "send response: %s", c->peer, err_str(r));
-		return r;
-	}
-	return 0;
-}
-
-static void
-on_init_frame(struct link_conn *c, const uint8_t *msg, size_t len)
-{
-	struct noise_cipher send, recv;
-	uint64_t now = link_now_ms();
-
-	/* One rekey at a time: the initiator cannot have read a response
-	 * we have not written yet. Otherwise each initiation would queue a
-	 * response over out_max (send_frame), without bound, from a peer
-	 * that does not read. */
-	if (c->state == CONN_UP && c->hs_out > 0) {
-		link_conn_fail(c, LOG_LVL_WARN, "rekey from %s refused: the "
-		    "response to the last one is not yet sent", c->peer);
-		return;
-	}
-	/* Not too often: each rekey costs us DH and a durable write. A
-	 * conforming initiator waits LINK_REKEY_MIN_MS after its keys
-	 * (installed after ours: keyed_ms is taken before the response is
-	 * sent); the protocol's constant, not a local setting. */
-	if (c->state == CONN_UP && now - c->tr->keyed_ms <
-	    LINK_REKEY_REFUSE_MS) {
-		link_conn_fail(c, LOG_LVL_WARN, "rekey from %s refused: %llu "
-		    "ms after the last keys, under the protocol's minimum of "
-		    "%u ms (a rekey flood)", c->peer,
-		    (unsigned long long)(now - c->tr->keyed_ms),
-		    LINK_REKEY_REFUSE_MS);
-		return;
-	}
-	if (answer_init(c, msg, len, &send, &recv) != 0)
-		return;
-	if (c->state == CONN_UP) {
-		link_transport_rekey(c->tr, &send, &recv, now);
-		c->path->rekeys++;
-		log_debug("channel %s path %u: rekeyed (as responder)",
-		    c->path->ch->idhex, c->path->index);
-		return;
-	}
-	c->initiator = false;
-	log_info("channel %s path %u: session from %s established",
-	    c->path->ch->idhex, c->path->index, c->peer);
-	become_up(c, &send, &recv, now);
-}
-
-static void
-on_resp_frame(struct link_conn *c, const uint8_t *msg, size_t len)
-{
-	struct noise_cipher send, recv;
-	struct link_hs_params hp;
-	int r;
-
-	if (c->hs == NULL) {
-		link_conn_fail(c, LOG_LVL_WARN, "%s: unexpected handshake "
-		    "response", c->peer);
-		return;
-	}
-	link_hs_params(c->path, &hp);
-	r = link_hs_read_resp(c->hs, &hp, msg, len, &send, &recv);
-	free(c->hs);
-	c->hs = NULL;
-	if (r != 0) {
-		link_conn_fail(c, LOG_LVL_WARN, "handshake with %s failed: "
-		    "response refused (%s) on channel %s path %u", c->peer,
-		    err_str(r), c->path->ch->idhex, c->path->index);
-		return;
-	}
-	if (c->state == CONN_UP) {
-		link_transport_rekey(c->tr, &send, &recv, link_now_ms());
-		c->path->rekeys++;
-		log_debug("channel %s path %u: rekeyed (as initiator)",
-		    c->path->ch->idhex, c->path->index);
-		return;
-	}
-	if (c->path->dialing == c)
-		c->path->dialing = NULL;
-	c->initiator = true;
-	log_info("channel %s path %u: session to %s established",
-	    c->path->ch->idhex, c->path->index, c->peer);
-	become_up(c, &send, &recv, link_now_ms());
-}
-
-static void
-on_rekey_wait(evutil_socket_t fd, short what, void *arg)
-{
-	struct link_conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	link_conn_maybe_rekey(c);
-	finish(c);
-}
-
-void
-link_conn_maybe_rekey(struct link_conn *c)
-{
-	struct link_config *cfg = &c->link->cfg;
-	int r;
-
-	uint64_t now = link_now_ms();
-
-	if (c->state != CONN_UP || !c->tr->initiator || c->hs != NULL)
-		return;
-	if (!link_transport_rekey_due(c->tr, now, cfg->rekey_records,
-	    (uint64_t)cfg->rekey_seconds * 1000u))
-		return;
-	/* Due, but the responder refuses rekeys this soon (on_init_frame):
-	 * started by a timer at the minimum, not at the next tick. */
-	if (now - c->tr->keyed_ms < LINK_REKEY_MIN_MS) {
-		if (c->rekey_wait == NULL && (c->rekey_wait = evtimer_new(
-		    c->link->base, on_rekey_wait, c)) == NULL) {
-			link_conn_fail(c, LOG_LVL_ERROR, "out of memory");
-			return;
-		}
-		if (!evtimer_pending(c->rekey_wait, NULL))
-			add_ms(c->rekey_wait, LINK_REKEY_MIN_MS -
-			    (now - c->tr->keyed_ms));
-		return;
-	}
-	if ((r = start_initiation(c)) != 0)
-		link_conn_fail(c, LOG_LVL_WARN, "rekey failed: %s",
-		    err_str(r));
-}
-
-/*
- * A PING queued: its t1 and where it ends in our stream, so that its
- * PONG says how far the peer has read (link_queued, docs/link.md 4.1).
- * None when the newest PING in flight already ends after our last record
- * of the layer above: its PONG shows all of them read, and a mark for
- * this one would show no more. When all LINK_PING_MARKS are taken, this
- * PING takes the newest's place: the older ones stay, so the PONGs, which
- * come in order, go on matching them however late they come (dropping
- * the oldest instead, PONGs later than LINK_PING_MARKS PINGs would each
- * match a mark already dropped, and the peer would never be shown to
- * have read anything while it keeps answering late).
- */
-static void
-ping_mark(struct link_conn *c, uint64_t t1)
-{
-	if (c->npings != 0 && c->pings[c->npings - 1].mark >= c->upper_end)
-		return;
-	if (c->npings == LINK_PING_MARKS)
-		c->npings--;
-	c->pings[c->npings].t1 = t1;
-	c->pings[c->npings++].mark = c->tx_bytes;
-}
-
-/* A PONG echoing t1: the peer has read our stream up to that PING. */
-static void
-ping_answered(struct link_conn *c, uint64_t t1)
-{
-	for (unsigned i = 0; i < c->npings; i++) {
-		if (c->pings[i].t1 != t1)
-			continue;
-		c->read_mark = c->pings[i].mark;
-		memmove(c->pings, c->pings + i + 1, (c->npings - i - 1) *
-		    sizeof c->pings[0]);
-		c->npings -= i + 1;
-		return;
-	}
-}
-
-uint64_t
-link_conn_unread(const struct link_conn *c)
-{
-	return c->upper_end > c->read_mark ? c->upper_end - c->read_mark : 0;
-}
-
-/* The times are the peer's to choose: impossible ones are ignored
- * (link_pong_times), never computed with (signed overflow). */
-static void
-on_pong(struct link_conn *c, const uint8_t *b)
-{
-	struct link_path *p = c->path;
-	int64_t rtt, offset;
-
-	ping_answered(c, link_get64(b));
-	if (link_pong_times(link_get64(b), link_get64(b + 8),
-	    link_get64(b + 16), link_unix_ns(), &rtt, &offset) != 0)
-		return;
-	p->rtt_ns = rtt;
-	p->offset_ns = offset;
-	p->have_rtt = true;
 }
 
 static void
@@ -767,7 +333,7 @@ on_record(struct link_conn *c, uint8_t type, const uint8_t *b, size_t n)
 		break;
 	case LINK_REC_PONG:
 		if (n == LINK_PONG_LEN)
-			on_pong(c, b);
+			link_conn_on_pong(c, b);
 		break;
 	case LINK_REC_TEST:
 		if (n != LINK_TEST_LEN)
@@ -797,10 +363,10 @@ on_frame(struct link_conn *c, uint8_t *f, size_t n)
 
 	switch (c->state) {
 	case CONN_WAIT_INIT:
-		on_init_frame(c, f, n);
+		link_conn_on_init_frame(c, f, n);
 		return;
 	case CONN_WAIT_RESP:
-		on_resp_frame(c, f, n);
+		link_conn_on_resp_frame(c, f, n);
 		return;
 	case CONN_UP:
 		break;
@@ -809,11 +375,11 @@ on_frame(struct link_conn *c, uint8_t *f, size_t n)
 	}
 	c->last_rx_ms = link_now_ms();
 	if (f[0] == LINK_TYPE_INIT && !c->tr->initiator) {
-		on_init_frame(c, f, n);
+		link_conn_on_init_frame(c, f, n);
 		return;
 	}
 	if (f[0] == LINK_TYPE_RESP) {
-		on_resp_frame(c, f, n);
+		link_conn_on_resp_frame(c, f, n);
 		return;
 	}
 	if ((r = link_transport_open(c->tr, f, n, &type, &body, &blen)) != 0) {
@@ -986,8 +552,8 @@ read_some(struct link_conn *c)
 		read_records(c);
 }
 
-static void
-finish(struct link_conn *c)
+void
+link_conn_finish(struct link_conn *c)
 {
 	if (c->state == CONN_DEAD)
 		link_conn_free(c);
@@ -1010,14 +576,14 @@ on_read(evutil_socket_t fd, short what, void *arg)
 				link_conn_fail(c, LOG_LVL_WARN, "handshake with "
 				    "%s timed out after %u ms", c->peer,
 				    c->link->cfg.handshake_timeout_ms);
-			finish(c);
+			link_conn_finish(c);
 			return;
 		}
 	}
 	read_some(c);
 	if (c->state != CONN_DEAD)
 		arm_read(c);
-	finish(c);
+	link_conn_finish(c);
 }
 
 static void
@@ -1037,7 +603,7 @@ on_connected(struct link_conn *c)
 	event_del(c->wev);
 	c->state = CONN_WAIT_RESP;
 	frame_reader_init(&c->fr, c->hsbuf, sizeof c->hsbuf, LINK_RESP_LEN);
-	if ((r = start_initiation(c)) != 0) {
+	if ((r = link_conn_start_initiation(c)) != 0) {
 		link_conn_fail(c, LOG_LVL_WARN, "channel %s path %u: cannot "
 		    "start handshake: %s", c->path->ch->idhex, c->path->index,
 		    err_str(r));
@@ -1062,69 +628,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
 	} else if (c->out && flush(c) != 0)
 		link_conn_fail(c, LOG_LVL_INFO, "%s: write failed: %s",
 		    c->peer, strerror(errno));
-	finish(c);
-}
-
-/* Liveness, rekey deadlines, and a ping; may fail c. */
-static void
-heartbeat(struct link_conn *c)
-{
-	uint64_t now = link_now_ms();
-	uint32_t hb = heartbeat_ms(c);
-	uint8_t ping[LINK_PING_LEN];
-	int r;
-
-	if (c->state != CONN_UP)
-		return;
-	/* The guard: keys used past twice the protocol's maxima end the
-	 * session. At the responder the peer never rekeyed; at the
-	 * initiator its rekey was never answered. A rekey has no shorter
-	 * deadline: its initiation, and the response, may wait behind a
-	 * full queue on a slow path while the peer is live (a dead peer is
-	 * found by silence). Protocol constants, not our own (lower) knobs,
-	 * which the peer need not share (docs/link.md, "Rekeying"). */
-	if (link_transport_rekey_due(c->tr, now, LINK_GUARD_RECORDS,
-	    LINK_GUARD_MS)) {
-		if (c->tr->initiator)
-			link_conn_fail(c, LOG_LVL_WARN, "rekey with %s not "
-			    "answered", c->peer);
-		else
-			link_conn_fail(c, LOG_LVL_WARN, "peer %s did not "
-			    "rekey", c->peer);
-		return;
-	}
-	/* Between the interval's pings, one when the peer has not shown it
-	 * read our last records and no PING is in flight to show it: else
-	 * link_queued counts them until the next interval's PONG (up to
-	 * 3600 s), and a true stall waits that long for its resend. At most
-	 * one such PING in flight; none to a peer that answers none. */
-	if (c->last_ping_ms != 0 && now - c->last_ping_ms < hb &&
-	    (c->npings != 0 || link_conn_unread(c) == 0)) {
-		link_conn_maybe_rekey(c);
-		return;
-	}
-	c->last_ping_ms = now;
-	link_put64(ping, link_unix_ns());
-	if ((r = link_conn_send(c, LINK_REC_PING, ping, sizeof ping)) != 0 &&
-	    r != ERR_FULL) {
-		link_conn_fail(c, LOG_LVL_INFO, "send failed: %s",
-		    err_str(r));
-		return;
-	}
-	if (r == 0)
-		ping_mark(c, link_get64(ping));
-	link_conn_maybe_rekey(c);
-}
-
-static void
-on_heartbeat(evutil_socket_t fd, short what, void *arg)
-{
-	struct link_conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	heartbeat(c);
-	finish(c);
+	link_conn_finish(c);
 }
 
 static int

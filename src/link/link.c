@@ -2,7 +2,7 @@
  * link.c: the node's channels and paths: listeners, dialling with
  * exponential backoff and jitter, the duplicate-session rule, path up and
  * down, and status (link.h, docs/link.md). Connections themselves are in
- * conn.c.
+ * conn.c, conn_handshake.c and conn_health.c.
  *
  * Invariants:
  *  1. A path has at most one established session (path->session).

@@ -1,10 +1,11 @@
 /*
  * link_int.h: the link layer's private structures, shared by link.c
  * (channels, paths, listeners, dialling, the duplicate rule, status),
- * conn.c (one TCP connection: handshake, records, heartbeats, rekeying),
- * state.c (the timestamp file), resolve.c (asynchronous name lookups for
- * dials) and util.c (clocks, addresses, the refusal log). Not for use
- * outside src/link/.
+ * conn.c (one TCP connection: its life, reads, frames and writes),
+ * conn_handshake.c (its handshakes and rekeying), conn_health.c
+ * (heartbeats, silence, PONGs), state.c (the timestamp file), resolve.c
+ * (asynchronous name lookups for dials) and util.c (clocks, addresses,
+ * the refusal log). Not for use outside src/link/.
  */
 #ifndef PARLEY_LINK_LINK_INT_H
 #define PARLEY_LINK_LINK_INT_H
@@ -136,7 +137,7 @@ struct link_conn {
 	 * TCP stream is read in order). PINGs in flight, oldest first,
 	 * with their t1 and that position: when full, the newest is
 	 * replaced, and none is added while the newest covers upper_end
-	 * (conn.c ping_mark). */
+	 * (conn_health.c ping_mark). */
 	uint64_t tx_bytes, upper_end, read_mark;
 	struct {
 		uint64_t t1, mark;
@@ -221,6 +222,36 @@ int link_conn_accept(struct link *l, int fd, const struct sockaddr *sa,
 /* Starts p's dial (a connection in CONN_CONNECTING) to the address sa. */
 int link_conn_dial(struct link_path *p, const struct sockaddr *sa,
     socklen_t salen);
+/* Queues frame p (n bytes) on c and writes it; hs: a handshake frame. */
+int link_conn_send_frame(struct link_conn *c, const uint8_t *p, size_t n,
+    bool hs) WUR;
+/* Last in c's event handlers: frees c when it is dead (CONN_DEAD). */
+void link_conn_finish(struct link_conn *c);
+
+/* conn_handshake.c: sends an initiation on c's path (first or rekey). */
+int link_conn_start_initiation(struct link_conn *c) WUR;
+/* An initiation frame came on c: answered (up, or rekeyed), or c fails. */
+void link_conn_on_init_frame(struct link_conn *c, const uint8_t *msg,
+    size_t len);
+/* A response frame came on c: its keys installed (up, or rekeyed), or c
+ * fails. */
+void link_conn_on_resp_frame(struct link_conn *c, const uint8_t *msg,
+    size_t len);
+/* Starts a rekey when this side initiated the session and one is due. */
+void link_conn_maybe_rekey(struct link_conn *c);
+
+/* conn_health.c: c's handshake is done: takes the keys, arms the timers,
+ * attaches c to its path (may fail c). */
+void link_conn_become_up(struct link_conn *c, struct noise_cipher *send,
+    struct noise_cipher *recv, uint64_t keyed_ms);
+/* Arms the timer ev to fire ms milliseconds from now. */
+void link_conn_add_ms(struct event *ev, uint64_t ms);
+/* A PONG record (LINK_PONG_LEN bytes at b) came on c. */
+void link_conn_on_pong(struct link_conn *c, const uint8_t *b);
+/* Bytes of c's records of the layer above (and what came before them)
+ * that the peer has not shown it read: no PONG came for a PING queued
+ * after them. */
+uint64_t link_conn_unread(const struct link_conn *c);
 
 /* resolve.c: dials to host names (docs/link.md, section 1). Lookups are
  * bounded to about LINK_RESOLVE_TIMEOUT_S * LINK_RESOLVE_ATTEMPTS
@@ -257,12 +288,6 @@ int link_conn_send(struct link_conn *c, uint8_t type, const uint8_t *body,
 /* Writes what a hold kept back in c->out (c->held). A write error is left
  * to c's read handler, which finds the socket broken and ends c. */
 void link_conn_flush(struct link_conn *c);
-/* Starts a rekey when this side initiated the session and one is due. */
-void link_conn_maybe_rekey(struct link_conn *c);
-/* Bytes of c's records of the layer above (and what came before them)
- * that the peer has not shown it read: no PONG came for a PING queued
- * after them. */
-uint64_t link_conn_unread(const struct link_conn *c);
 /* Whether a bulk record of n bytes waits (link_send_bulk): c's output,
  * queued and in the socket (in_socket: SIOCOUTQ), would hold more than
  * the peer's side took in the last LINK_DRAIN_SECS seconds (at least
