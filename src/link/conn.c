@@ -42,10 +42,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
