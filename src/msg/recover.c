@@ -492,6 +492,12 @@ recover_last_moved(const struct recover *r)
 	return r->moved;
 }
 
+size_t
+recover_unsigned_bytes(const struct recover *r)
+{
+	return r->v.run_bytes + (r->asm_body != NULL ? r->asm_len : 0);
+}
+
 /* --- answering ---------------------------------------------------------- */
 
 struct answer {

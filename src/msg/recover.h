@@ -77,13 +77,21 @@ uint64_t recover_want(const struct recover *r);
  * ERR_NONCANONICAL, ...; store errors (ERR_FULL). *seq names the message
  * or head (0 when unknown).
  */
+int recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
+    size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq) WUR;
 /* Whether the last recover_on_record took the answer further than it ever
  * was (a message or part held, or a run stored, past all before): not a
  * repeat, nor the same records again after a dropped run. What the stall
- * watch counts as the answer coming (docs/delivery.md "Recovery"). */
+ * watch counts as the answer coming (docs/delivery.md "Recovery" 1; a
+ * record that stored nothing only within the unsigned run's time bound:
+ * recover_unsigned_bytes). */
 bool recover_last_moved(const struct recover *r);
-int recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
-    size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq) WUR;
+/* Bytes held of the run not signed yet (none stored): its whole messages,
+ * headers and bodies as the verifier counts them (at most
+ * CHAIN_RUN_BYTES_MAX), and the parts held of a body being put together.
+ * What the stall watch grants a run time for, at the slowest path
+ * (DELIVERY_RECOVER_RATE_MIN). */
+size_t recover_unsigned_bytes(const struct recover *r);
 
 /*
  * The answering side: where our answer to the peer's RECOVER stands. One
