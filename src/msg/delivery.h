@@ -55,7 +55,8 @@
  * delivery.md "Slow paths": 10 to 40 kB/s). Records of our chain coming
  * back unsigned (no head of ours over them yet, nothing stored) count as
  * progress only while their run is younger than DELIVERY_RECOVER_STALL_MS
- * plus its bytes at this rate: an honest run of the cap's 8 MiB at 10 kB/s
+ * plus its bytes at this rate (those of runs dropped since one was stored
+ * too, at most RECOVER_RUN_BYTES_MAX: recover_run_bytes): an honest run of the cap's 8 MiB at 10 kB/s
  * (839 s) keeps the watch quiet, and a peer feeding messages that never
  * get that head holds the alarm off for that long at most, not a minute
  * per message (docs/delivery.md "Recovery" 1). */

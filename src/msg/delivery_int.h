@@ -175,11 +175,12 @@ struct dl_channel {
 	 * stall was raised; the peer's newest signed receipt that claims
 	 * our chain past our store (the evidence) and its signed time.
 	 * The run held unsigned (rec_run_open): when it began (its first
-	 * record past all before since a run was last stored; not again
-	 * after a dropped run; held still with the watch, rec_tick_ms the
-	 * watch's last look), and whether a record of it came too late to
-	 * count (rec_run_over: past DELIVERY_RECOVER_STALL_MS plus its bytes
-	 * at DELIVERY_RECOVER_RATE_MIN, the alert says so). */
+	 * record that counted since a run was last stored; not again after
+	 * a dropped run; held still with the watch, rec_tick_ms the watch's
+	 * last look), and whether a record of it came too late to count
+	 * (rec_run_over: past DELIVERY_RECOVER_STALL_MS plus its bytes and
+	 * those dropped, recover_run_bytes, at DELIVERY_RECOVER_RATE_MIN; the
+	 * alert says so). */
 	/* Our answer to the peer's RECOVER, on path ans_path, while open
 	 * (ans.next != 0): one that met a full output (ans_full) goes on
 	 * from where it stopped at the tick, at most one step per tick (a

@@ -542,10 +542,19 @@ recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
  * nothing only while the run it adds to, held unsigned, is younger than
  * DELIVERY_RECOVER_STALL_MS plus the run's bytes at
  * DELIVERY_RECOVER_RATE_MIN (the run begins at its first such record since
- * a run was last stored; a dropped run does not start it again). Else a
- * peer feeding messages that link to our chain but never the head that
- * would let them be stored held the alarm off a minute per message, up to
- * the run's cap (256 messages or 8 MiB) and for hours. */
+ * a run was last stored; a dropped run does not start it again, and its
+ * bytes stay granted: recover_run_bytes). Else a peer feeding messages
+ * that link to our chain but never the head that would let them be stored
+ * held the alarm off a minute per message, up to the run's cap (256
+ * messages or 8 MiB) and for hours.
+ * Records sending a dropped run again count (an honest peer resends it
+ * after a new ask), and cycling drops, asks or repeats buys a peer no more
+ * than one run: the time does not restart, the bytes granted are at most
+ * RECOVER_RUN_BYTES_MAX whatever was dropped, and a repeat of what is held
+ * or stored takes nothing further. Until a run is stored, the last record
+ * that counts comes at most DELIVERY_RECOVER_STALL_MS plus
+ * RECOVER_RUN_BYTES_MAX at the rate (944 s) after the run's first, and
+ * the alarm a minute after it. */
 static void
 recover_heard(struct delivery *d, struct dl_channel *c, bool stored)
 {
@@ -560,7 +569,7 @@ recover_heard(struct delivery *d, struct dl_channel *c, bool stored)
 			c->rec_run_ms = now;
 		}
 		bound = DELIVERY_RECOVER_STALL_MS +
-		    (uint64_t)recover_unsigned_bytes(c->rec) * 1000 /
+		    (uint64_t)recover_run_bytes(c->rec) * 1000 /
 		    DELIVERY_RECOVER_RATE_MIN;
 		if (now - c->rec_run_ms >= bound) {
 			c->rec_run_over = true;
@@ -599,8 +608,8 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	}
 	if (r == 0 && (recover_last_moved(c->rec) || top > before))
-		/* it is coming: no stall (a repeat is not: a peer sending
-		 * the same records again would hold the watch off for
+		/* it is coming: no stall (a repeat of what is held is not:
+		 * a peer sending it again would hold the watch off for
 		 * ever) */
 		recover_heard(d, c, top > before);
 	if (r != 0) {

@@ -938,28 +938,28 @@ test_recover_watch_slow_run(void)
 }
 
 /*
- * The unsigned run's time holds still while no path is up, as the watch
- * does: an honest run of 2 MiB at DELIVERY_RECOVER_RATE_MIN, its path down
- * for ten minutes 30 s into it; the new session's claim makes north ask
- * again (the run held is dropped) and the answer comes again from its
- * start. Its first 30 s are repeats, which do not count; the records past
- * them do (the run's time: 30 s before the outage and what came since,
- * not the ten minutes): no recovery-stalled. (Counting the outage, the
- * watch stopped at the first record past the repeats and raised it.)
+ * An honest run of 2 MiB coming back at DELIVERY_RECOVER_RATE_MIN, its
+ * path down after the records before rec (their bytes' time into the
+ * run) for down_s; the new session's claim makes north ask again (the run
+ * held is dropped) and the answer comes again from its start, at the same
+ * rate: no recovery-stalled, and north is whole again at its head.
  */
 static void
-test_recover_watch_outage(void)
+outage_run(size_t rec, int down_s)
 {
 	struct answer_copy ans;
 	uint8_t b[CHAIN_RECEIPT_MAX + 64];
-	uint64_t alarms;
+	uint64_t alarms, t0;
 	size_t n, asks = 0;
 
 	slow_run_start(2, &ans, b, sizeof b, &n);
 	alarms = na.alarms;
-	slow_run_feed(&ans, 0, 5);		/* 30 s */
+	t0 = clock_ms;
+	slow_run_feed(&ans, 0, rec);
+	printf("  path down %llu s into the run for %d s\n",
+	    (unsigned long long)(clock_ms - t0) / 1000, down_s);
 	delivery_path_change(na.d, chan, 0, false);
-	for (int i = 0; i < 60; i++) {
+	for (int i = 0; i < down_s / 10; i++) {
 		clock_ms += 10000;
 		delivery_tick(na.d);
 	}
@@ -974,6 +974,33 @@ test_recover_watch_outage(void)
 	CHECK_INT(own_held(), 2);
 	answer_copy_free(&ans);
 	engines_stop(false);
+}
+
+/*
+ * The unsigned run's time holds still while no path is up, as the watch
+ * does: the path down for ten minutes 30 s into the run. (Counting the
+ * outage, the watch stopped at the first record past the repeats and
+ * raised it.)
+ */
+static void
+test_recover_watch_outage(void)
+{
+	outage_run(5, 600);
+}
+
+/*
+ * The session ends 90 s into the run (more than DELIVERY_RECOVER_STALL_MS),
+ * back 10 s later. The records sent again rebuild the dropped run: each
+ * takes the run held now further, and the run's time (not restarted by
+ * the drop) is granted the dropped bytes too. (Until 2026-12-06 they were
+ * repeats of what had been reached, which did not count, and the bytes
+ * dropped bought no time: recovery-stalled a minute after the drop,
+ * though south was honest.)
+ */
+static void
+test_recover_watch_reconnect_late(void)
+{
+	outage_run(15, 10);
 }
 
 int
@@ -992,6 +1019,7 @@ main(void)
 	RUN(test_recover_watch_unsigned);
 	RUN(test_recover_watch_slow_run);
 	RUN(test_recover_watch_outage);
+	RUN(test_recover_watch_reconnect_late);
 	delivery_harness_close();
 	return harness_summary();
 }
