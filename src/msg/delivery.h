@@ -51,6 +51,16 @@
 					 * last */
 #define DELIVERY_SYNC_RETRY_MS 2000	/* no SYNC from the peer: ask again */
 #define DELIVERY_RECOVER_STALL_MS 60000	/* recovery without progress: alert */
+/* Bytes per second of the slowest path delivery is built for (docs/
+ * delivery.md "Slow paths": 10 to 40 kB/s). Records of our chain coming
+ * back unsigned (no head of ours over them yet, nothing stored) count as
+ * progress only while their run is younger than DELIVERY_RECOVER_STALL_MS
+ * plus its bytes at this rate (those of runs dropped since one was stored
+ * too, at most RECOVER_RUN_BYTES_MAX: recover_run_bytes): an honest run of the cap's 8 MiB at 10 kB/s
+ * (839 s) keeps the watch quiet, and a peer feeding messages that never
+ * get that head holds the alarm off for that long at most, not a minute
+ * per message (docs/delivery.md "Recovery" 1). */
+#define DELIVERY_RECOVER_RATE_MIN 10000
 #define DELIVERY_GAP_SYNC_MS 500	/* at most one gap SYNC this often */
 #define DELIVERY_SUBMIT_MAX 8192	/* submitted, awaiting the next pump */
 #define DELIVERY_WAIT_MAX 65536		/* committed, awaiting their receipt */
@@ -90,7 +100,9 @@ struct delivery_io {
 	 * another message at a seq of its chain that we hold, or a receipt
 	 * naming another message at a seq of ours; "recovery-stalled": the
 	 * peer's receipt claims our chain past our store and it sends none
-	 * of it back for DELIVERY_RECOVER_STALL_MS) to raise as an alert;
+	 * of it back for DELIVERY_RECOVER_STALL_MS, or only messages without
+	 * our head for longer than their bytes take at
+	 * DELIVERY_RECOVER_RATE_MIN plus that) to raise as an alert;
 	 * text names it and carries the signed record as evidence (hex).
 	 * At most one per channel, chain and ALERT_LIMIT_MS (msg/alert.h;
 	 * the next is logged with its evidence, the others counted). */

@@ -174,7 +174,14 @@ struct dl_channel {
 	 * something (status); its watch (dl_recover_watch): when a record
 	 * of it last came (held still while no path is up), whether its
 	 * stall was raised; the peer's newest signed receipt that claims
-	 * our chain past our store (the evidence) and its signed time. */
+	 * our chain past our store (the evidence) and its signed time.
+	 * The run held unsigned (rec_run_open): when it began (its first
+	 * record that counted since a run was last stored; not again after
+	 * a dropped run; held still with the watch, rec_tick_ms the watch's
+	 * last look), and whether a record of it came too late to count
+	 * (rec_run_over: past DELIVERY_RECOVER_STALL_MS plus its bytes and
+	 * those dropped, recover_run_bytes, at DELIVERY_RECOVER_RATE_MIN; the
+	 * alert says so). */
 	/* Our answer to the peer's RECOVER, on path ans_path, while open
 	 * (ans.next != 0): one that met a full output (ans_full) goes on
 	 * from where it stopped at the tick, at most one step per tick (a
@@ -189,6 +196,8 @@ struct dl_channel {
 	unsigned rec_path;		/* where our last RECOVER went */
 	uint64_t rec_progress_ms, rec_heard_ms, rec_claim_ms;
 	bool rec_stall_raised;
+	uint64_t rec_run_ms, rec_tick_ms;
+	bool rec_run_open, rec_run_over;
 	struct alert_limit rec_limit;
 	struct alert_limit rec_drop_limit;	/* recovery-abandoned */
 	uint8_t rec_claim[CHAIN_RECEIPT_MAX];
@@ -287,9 +296,10 @@ int dl_send_msg(struct delivery *d, struct dl_channel *c,
     unsigned *went);
 int dl_assign(struct delivery *d, struct dl_channel *c, size_t max);
 void dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply);
-/* delivery_recv.c: a recovery with nothing stored for
- * DELIVERY_RECOVER_STALL_MS while a path is up is raised once as an alert
- * of kind recovery-stalled (docs/delivery.md, "Recovery"). */
+/* delivery_recv.c: a recovery that nothing takes further for
+ * DELIVERY_RECOVER_STALL_MS while a path is up (unsigned records only
+ * within their run's time bound, dl_on_recovered) is raised once as an
+ * alert of kind recovery-stalled (docs/delivery.md, "Recovery" 1). */
 void dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now);
 /* Our receipt signed ahead, while the commit of what it covers waits on
  * the disk (dl_receipt_ahead run by store_during_sync); sent only after

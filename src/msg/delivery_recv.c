@@ -523,7 +523,9 @@ recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
 			return;
 		}
 		c->rec_progress_ms = c->rec_heard_ms = dl_now(d);
+		c->rec_tick_ms = dl_now(d);
 		c->rec_stall_raised = false;
+		c->rec_run_open = c->rec_run_over = false;
 	}
 	if (recover_want(c->rec) != want)
 		log_info("channel %s: %s holds our chain up to seq %llu, this "
@@ -533,6 +535,50 @@ recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
 	if ((r = recover_ask(c->rec, want, dl_now(d), rc_send, &x)) != 0)
 		log_warn("channel %s: cannot ask for our chain back: %s",
 		    c->idhex, err_str(r));
+}
+
+/* A record that took the recovery further (recover_last_moved, or stored
+ * a run) came: the watch starts again, but for a record that stored
+ * nothing only while the run it adds to, held unsigned, is younger than
+ * DELIVERY_RECOVER_STALL_MS plus the run's bytes at
+ * DELIVERY_RECOVER_RATE_MIN (the run begins at its first such record since
+ * a run was last stored; a dropped run does not start it again, and its
+ * bytes stay granted: recover_run_bytes). Else a peer feeding messages
+ * that link to our chain but never the head that would let them be stored
+ * held the alarm off a minute per message, up to the run's cap (256
+ * messages or 8 MiB) and for hours.
+ * Records sending a dropped run again count (an honest peer resends it
+ * after a new ask), and cycling drops, asks or repeats buys a peer no more
+ * than one run: the time does not restart, the bytes granted are at most
+ * RECOVER_RUN_BYTES_MAX whatever was dropped, and a repeat of what is held
+ * or stored takes nothing further. Until a run is stored, the last record
+ * that counts comes at most DELIVERY_RECOVER_STALL_MS plus
+ * RECOVER_RUN_BYTES_MAX at the rate (944 s) after the run's first, and
+ * the alarm a minute after it. */
+static void
+recover_heard(struct delivery *d, struct dl_channel *c, bool stored)
+{
+	uint64_t now = dl_now(d), bound;
+
+	if (stored) {		/* verified and committed: a new run here */
+		c->rec_run_open = recover_unsigned_bytes(c->rec) != 0;
+		c->rec_run_ms = now;
+	} else {
+		if (!c->rec_run_open || now < c->rec_run_ms) {
+			c->rec_run_open = true;
+			c->rec_run_ms = now;
+		}
+		bound = DELIVERY_RECOVER_STALL_MS +
+		    (uint64_t)recover_run_bytes(c->rec) * 1000 /
+		    DELIVERY_RECOVER_RATE_MIN;
+		if (now - c->rec_run_ms >= bound) {
+			c->rec_run_over = true;
+			return;
+		}
+	}
+	c->rec_heard_ms = now;
+	c->rec_stall_raised = false;
+	c->rec_run_over = false;
 }
 
 /* OWN / OWN_HEAD: our own messages coming back, stored at each head. */
@@ -561,13 +607,11 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		    "head", (unsigned long long)seq, c->peer);
 		return;
 	}
-	if (r == 0 && (recover_last_moved(c->rec) || top > before)) {
-		/* it is coming: no stall (a repeat is not: a peer sending
-		 * the same records again would hold the watch off for
+	if (r == 0 && (recover_last_moved(c->rec) || top > before))
+		/* it is coming: no stall (a repeat of what is held is not:
+		 * a peer sending it again would hold the watch off for
 		 * ever) */
-		c->rec_heard_ms = dl_now(d);
-		c->rec_stall_raised = false;
-	}
+		recover_heard(d, c, top > before);
 	if (r != 0) {
 		refuse(d, c, path, type == RECOVER_REC_OWN ?
 		    "recovered message" : "recovered head", seq, r);
@@ -678,27 +722,43 @@ dl_recover_path_end(struct dl_channel *c, unsigned path)
 void
 dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now)
 {
-	char what[512];
+	char what[768], stall[256];
 
 	if (c->rec == NULL)
 		return;
 	if (c->active < 0 || now < c->rec_heard_ms) {
-		c->rec_heard_ms = now;	/* no path: nothing could come */
+		/* no path: nothing could come; the unsigned run's time
+		 * holds still too */
+		if (c->rec_run_open && now > c->rec_tick_ms)
+			c->rec_run_ms += now - c->rec_tick_ms;
+		c->rec_heard_ms = c->rec_tick_ms = now;
 		return;
 	}
+	c->rec_tick_ms = now;
 	if (c->rec_stall_raised ||
 	    now - c->rec_heard_ms < DELIVERY_RECOVER_STALL_MS)
 		return;
 	c->rec_stall_raised = true;
+	if (c->rec_run_over)	/* records came, none that could be stored */
+		snprintf(stall, sizeof stall, "for %llu s %s has sent back "
+		    "only messages of it without the head signed by this "
+		    "node that would let them be stored (longer than %u s "
+		    "plus what their bytes take at %u kB/s)",
+		    (unsigned long long)(now - c->rec_run_ms) / 1000, c->peer,
+		    (unsigned)(DELIVERY_RECOVER_STALL_MS / 1000),
+		    (unsigned)(DELIVERY_RECOVER_RATE_MIN / 1000));
+	else
+		snprintf(stall, sizeof stall, "%s has sent nothing of the "
+		    "rest back for %u s", c->peer,
+		    (unsigned)(DELIVERY_RECOVER_STALL_MS / 1000));
 	snprintf(what, sizeof what, "%s says (its signed receipt) that it "
 	    "holds this node's chain up to seq %llu, but this store holds "
-	    "it up to seq %llu and %s has sent nothing of the rest back for "
-	    "%u s: nothing new is sent on this channel until it does (a "
-	    "node restored from a backup takes its messages back from the "
-	    "peer; if this node was not restored, the peer's claim is "
-	    "false)", c->peer, (unsigned long long)recover_want(c->rec),
-	    (unsigned long long)c->assigned, c->peer,
-	    (unsigned)(DELIVERY_RECOVER_STALL_MS / 1000));
+	    "it up to seq %llu and %s: nothing new is sent on this channel "
+	    "until the rest is back (a node restored from a backup takes its "
+	    "messages back from the peer; if this node was not restored, "
+	    "the peer's claim is false)", c->peer,
+	    (unsigned long long)recover_want(c->rec),
+	    (unsigned long long)c->assigned, stall);
 	dl_alarm(d, c, &c->rec_limit, "recovery-stalled", what, c->rec_claim,
 	    c->rec_claim_len);
 }

@@ -33,12 +33,16 @@ struct recover {
 	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
 	size_t asm_hlen, asm_len, asm_want;
 	uint8_t *asm_body;
-	/* How far the answer has ever reached: (seq << 21) | bytes of its
-	 * body held (RECOVER_REACH_WHOLE: all of it), and whether the last
-	 * record took it further (recover_last_moved). A repeat, or the same
-	 * records again after the run was dropped, do not. */
+	/* How far the run held now reaches: (seq << 21) | bytes of its body
+	 * held (RECOVER_REACH_WHOLE: all of it), from what is stored when
+	 * the run was last dropped (restart), and whether the last record
+	 * took it further (recover_last_moved). A repeat of what is held or
+	 * stored does not; the same records again after a drop do, up to
+	 * where the dropped run reached and past it. The bytes dropped since
+	 * a run was last stored (recover_run_bytes). */
 	uint64_t reach;
 	bool moved;
+	size_t dropped;
 };
 
 #define RECOVER_REACH_WHOLE 0x1FFFFFu	/* > ENVELOPE_BODY_MAX */
@@ -197,17 +201,22 @@ run_drop(struct recover *r)
 	r->asm_len = 0;
 }
 
-/* A fresh verifier from what the store holds of our chain. */
+/* A fresh verifier from what the store holds of our chain (the bytes of
+ * the run dropped kept in r->dropped). */
 static int
 restart(struct recover *r, uint64_t *top)
 {
 	uint8_t id[ENVELOPE_ID_LEN];
 	int e;
 
+	r->dropped += recover_unsigned_bytes(r);
+	if (r->dropped > RECOVER_RUN_BYTES_MAX)
+		r->dropped = RECOVER_RUN_BYTES_MAX;
 	run_drop(r);
 	if ((e = store_highest(r->s, r->channel, r->self, top, id)) != 0)
 		return e;
 	chain_verifier_init(&r->v, r->channel, r->self, r->pub, *top, id);
+	r->reach = *top << 21 | RECOVER_REACH_WHOLE;	/* what is stored */
 	return 0;
 }
 
@@ -229,7 +238,6 @@ recover_new(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 		free(r);
 		return e;
 	}
-	r->reach = top << 21 | RECOVER_REACH_WHOLE;	/* what the store holds */
 	*out = r;
 	return 0;
 }
@@ -435,13 +443,14 @@ on_head(struct recover *r, const uint8_t *b, size_t n, uint64_t now_ms,
 	}
 	for (size_t i = 0; i < acc; i++)
 		free(r->pend[i].body);
+	r->dropped = 0;			/* a run stored: the next one's time */
 	memmove(r->pend, r->pend + acc, (r->npend - acc) * sizeof r->pend[0]);
 	r->npend -= acc;
 	return 0;
 }
 
 /* r->moved: whether what is stored (top) and held of the run now reaches
- * further than ever before. */
+ * further than the run held before this record did. */
 static void
 reach_update(struct recover *r, uint64_t top)
 {
@@ -490,6 +499,20 @@ bool
 recover_last_moved(const struct recover *r)
 {
 	return r->moved;
+}
+
+size_t
+recover_unsigned_bytes(const struct recover *r)
+{
+	return r->v.run_bytes + (r->asm_body != NULL ? r->asm_len : 0);
+}
+
+size_t
+recover_run_bytes(const struct recover *r)
+{
+	size_t n = r->dropped + recover_unsigned_bytes(r);
+
+	return n < RECOVER_RUN_BYTES_MAX ? n : RECOVER_RUN_BYTES_MAX;
 }
 
 /* --- answering ---------------------------------------------------------- */

@@ -39,6 +39,9 @@
 					 * ending at the head after */
 #define RECOVER_RETRY_MS 2000		/* an unanswered ask again */
 #define RECOVER_PART_MAX 60000		/* body bytes per OWN record */
+/* The most a run held unsigned can be: its messages and a body in parts
+ * (recover_unsigned_bytes), and what recover_run_bytes grants at most. */
+#define RECOVER_RUN_BYTES_MAX (CHAIN_RUN_BYTES_MAX + ENVELOPE_BODY_MAX)
 
 /* Sends one record (type, body) to the peer; 0 or an error (stop). */
 typedef int recover_send_fn(void *ctx, uint8_t type, const uint8_t *b,
@@ -77,13 +80,26 @@ uint64_t recover_want(const struct recover *r);
  * ERR_NONCANONICAL, ...; store errors (ERR_FULL). *seq names the message
  * or head (0 when unknown).
  */
-/* Whether the last recover_on_record took the answer further than it ever
- * was (a message or part held, or a run stored, past all before): not a
- * repeat, nor the same records again after a dropped run. What the stall
- * watch counts as the answer coming (docs/delivery.md "Recovery"). */
-bool recover_last_moved(const struct recover *r);
 int recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
     size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq) WUR;
+/* Whether the last recover_on_record took the run held now further (a
+ * message or part held, or a run stored, past what it held before the
+ * record): not a repeat of what is held or stored. After a dropped run
+ * (a new ask, a refusal) the run starts from what is stored, so the same
+ * records sent again take it further. What the stall watch counts as the
+ * answer coming (docs/delivery.md "Recovery" 1; a record that stored
+ * nothing only within the unsigned run's time bound: recover_run_bytes). */
+bool recover_last_moved(const struct recover *r);
+/* Bytes held of the run not signed yet (none stored): its whole messages,
+ * headers and bodies as the verifier counts them (at most
+ * CHAIN_RUN_BYTES_MAX), and the parts held of a body being put together.
+ * Zero: no run open (the stall watch's). */
+size_t recover_unsigned_bytes(const struct recover *r);
+/* recover_unsigned_bytes plus what runs dropped since a run was last
+ * stored held (what was sent of them: an honest peer sends it again after
+ * a new ask), at most RECOVER_RUN_BYTES_MAX: what the stall watch grants
+ * the run time for, at the slowest path (DELIVERY_RECOVER_RATE_MIN). */
+size_t recover_run_bytes(const struct recover *r);
 
 /*
  * The answering side: where our answer to the peer's RECOVER stands. One
