@@ -5,7 +5,7 @@
  * and the dispatcher of the peer's records (delivery_record). The sending
  * side is in delivery_send.c, the group commit in delivery_group.c (what
  * a failed group had sent in delivery_held.c), the receiving side
- * and the recovery of our own chain in delivery_recv.c; what they share
+ * and the recovery of our own chain in delivery_recover.c; what they share
  * is in delivery_int.h.
  */
 #include "msg/delivery.h"

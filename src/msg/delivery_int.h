@@ -3,8 +3,8 @@
  * delivery.c (the engine's life, channels, stats, paths, the tick and the
  * pump, the records' codec and dispatcher), delivery_send.c (the sending
  * side), delivery_group.c (the group commit), delivery_held.c (what a
- * failed group had sent) and delivery_recv.c (the receiving side and the
- * recovery glue). Not for use outside these files: the engine's
+ * failed group had sent), delivery_recv.c (the receiving side) and
+ * delivery_recover.c (the recovery of our own chain). Not for use outside these files: the engine's
  * contract is delivery.h. Each function is described where it is defined.
  */
 #ifndef PARLEY_MSG_DELIVERY_INT_H
@@ -296,11 +296,6 @@ int dl_send_msg(struct delivery *d, struct dl_channel *c,
     unsigned *went);
 int dl_assign(struct delivery *d, struct dl_channel *c, size_t max);
 void dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply);
-/* delivery_recv.c: a recovery that nothing takes further for
- * DELIVERY_RECOVER_STALL_MS while a path is up (unsigned records only
- * within their run's time bound, dl_on_recovered) is raised once as an
- * alert of kind recovery-stalled (docs/delivery.md, "Recovery" 1). */
-void dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now);
 /* Our receipt signed ahead, while the commit of what it covers waits on
  * the disk (dl_receipt_ahead run by store_during_sync); sent only after
  * that commit returned. made: it was signed. */
@@ -354,6 +349,24 @@ void dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 int dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n, const char *what, uint64_t *seq,
     uint64_t *signed_ms);
+/* A record refused: counted, logged at WARN naming what and why; a bad
+ * signature or encoding also ends the session (io.drop). */
+void dl_refuse(struct delivery *d, struct dl_channel *c, unsigned path,
+    const char *what, uint64_t seq, int code);
+void dl_alarm(struct delivery *d, struct dl_channel *c,
+    struct alert_limit *lim, const char *kind, const char *what,
+    const uint8_t *evidence, size_t n);
+
+/* delivery_recover.c: the recovery of our own chain */
+void dl_recover_start(struct delivery *d, struct dl_channel *c,
+    unsigned path, uint64_t want);
+void dl_recovery_abandoned(struct delivery *d, struct dl_channel *c,
+    uint64_t seq, const uint8_t *rc, size_t n);
+/* A recovery that nothing takes further for DELIVERY_RECOVER_STALL_MS
+ * while a path is up (unsigned records only within their run's time
+ * bound, dl_on_recovered) is raised once as an alert of kind
+ * recovery-stalled (docs/delivery.md, "Recovery" 1). */
+void dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now);
 void dl_on_recover_ask(struct delivery *d, struct dl_channel *c,
     unsigned path, const uint8_t *b, size_t n);
 /* The tick: our answer to the peer's RECOVER goes on (one step); ended
