@@ -4,9 +4,9 @@
  * path changes, the tick and the pump, the records' encoding and decoding
  * and the dispatcher of the peer's records (delivery_record). The sending
  * side is in delivery_send.c, the group commit in delivery_group.c (what
- * a failed group had sent in delivery_held.c), the receiving side
- * and the recovery of our own chain in delivery_recover.c; what they share
- * is in delivery_int.h.
+ * a failed group had sent in delivery_held.c), the receiving side in
+ * delivery_recv.c and the recovery of our own chain in delivery_recover.c;
+ * what they share is in delivery_int.h.
  */
 #include "msg/delivery.h"
 
