@@ -254,11 +254,19 @@ dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now)
 	if (c->rec == NULL)
 		return;
 	if (c->active < 0 || now < c->rec_heard_ms) {
-		/* no path: nothing could come; the unsigned run's time
-		 * holds still too */
-		if (c->rec_run_open && now > c->rec_tick_ms)
-			c->rec_run_ms += now - c->rec_tick_ms;
-		c->rec_heard_ms = c->rec_tick_ms = now;
+		/* no path: nothing could come; the watch and the unsigned
+		 * run's time hold still, what passed with a path up before
+		 * still counts (starting the minute again let a peer whose
+		 * sessions end every 59 s hold the alarm off for ever) */
+		if (now > c->rec_tick_ms) {
+			c->rec_heard_ms += now - c->rec_tick_ms;
+			if (c->rec_run_open)
+				c->rec_run_ms += now - c->rec_tick_ms;
+		}
+		if (now < c->rec_heard_ms)	/* and over a clock stepped
+						 * back */
+			c->rec_heard_ms = now;
+		c->rec_tick_ms = now;
 		return;
 	}
 	c->rec_tick_ms = now;

@@ -3,7 +3,8 @@
  * delivery_recover.c, docs/delivery.md "Recovery" 1) between two delivery
  * engines wired through memory (delivery_harness.h): the peer's claim
  * watched while no path is up, repeats, unsigned records that never get
- * our head, an honest slow run, an outage, a reconnect late in a run.
+ * our head, an honest slow run, an outage, a reconnect late in a run,
+ * sessions that end every 55 s.
  */
 #include "delivery_harness.h"
 
@@ -440,6 +441,61 @@ test_recover_watch_reconnect_late(void)
 	outage_run(15, 10);
 }
 
+/*
+ * South claims north's chain up to seq 1000 and sends none of it back;
+ * instead its session ends every 55 s and a new one comes 1 s later (the
+ * claim again, north asks again). The watch holds still while no path is
+ * up, so the silence with a path up adds up: recovery-stalled once the
+ * minute is reached, in the second session. (Until 2026-12-06 each
+ * moment without a path started the minute again: no alarm in 20
+ * sessions, 20 minutes, nor ever.)
+ */
+static void
+test_recover_watch_flaps(void)
+{
+	struct delivery_stats st;
+	uint8_t b[CHAIN_RECEIPT_MAX + 64];
+	uint64_t alarms;
+	size_t n;
+	int raised = 0;
+
+	engines_start();
+	connect_both(true);
+	queue_n(&na, 3, ENVELOPE_ROUTINE, "north before");
+	run(100000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK(st.synced && st.assigned == 3 && st.receipted == 3);
+	connect_both(false);
+	n = south_receipt(1000, clock_ms, false, b, sizeof b);
+	alarms = na.alarms;
+	for (int k = 1; k <= 20 && raised == 0; k++) {
+		delivery_path_change(na.d, chan, 0, true);
+		fake_run(&na, 0);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+		delivery_tick(na.d);
+		for (int s = 0; s < 55; s += 5) {
+			clock_ms += 5000;
+			delivery_tick(na.d);
+		}
+		if (na.alarms != alarms)
+			raised = k;
+		delivery_path_change(na.d, chan, 0, false);
+		clock_ms += 1000;
+		delivery_tick(na.d);
+	}
+	printf("  a new session every 56 s, nothing sent back: "
+	    "recovery-stalled in session %d\n", raised);
+	CHECK_INT(raised, 2);
+	CHECK_INT(na.alarms, alarms + 1);
+	CHECK_CONTAINS(na.alarm, "recovery-stalled: south says (its signed "
+	    "receipt) that it holds this node's chain up to seq 1000, but "
+	    "this store holds it up to seq 3 and south has sent nothing of "
+	    "the rest back for 60 s");
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.assigned, 3);
+	engines_stop(false);
+}
+
 int
 main(void)
 {
@@ -451,6 +507,7 @@ main(void)
 	RUN(test_recover_watch_slow_run);
 	RUN(test_recover_watch_outage);
 	RUN(test_recover_watch_reconnect_late);
+	RUN(test_recover_watch_flaps);
 	delivery_harness_close();
 	return harness_summary();
 }
