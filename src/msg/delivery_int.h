@@ -177,8 +177,9 @@ struct dl_channel {
 	 * our chain past our store (the evidence) and its signed time.
 	 * The run held unsigned (rec_run_open): when it began (its first
 	 * record that counted since a run was last stored; not again after
-	 * a dropped run; held still with the watch, rec_tick_ms the watch's
-	 * last look), and whether a record of it came too late to count
+	 * a dropped run; held still with the watch and gone back with a
+	 * clock stepped back, rec_tick_ms the watch's last look at the
+	 * clock, a tick's or a record's), and whether a record of it came too late to count
 	 * (rec_run_over: past DELIVERY_RECOVER_STALL_MS plus its bytes and
 	 * those dropped, recover_run_bytes, at DELIVERY_RECOVER_RATE_MIN; the
 	 * alert says so). */

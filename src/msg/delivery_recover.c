@@ -64,6 +64,32 @@ dl_recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
 		    c->idhex, err_str(r));
 }
 
+/* The stall watch's times (when a record last counted, when the unsigned
+ * run began) at now, seen last at rec_tick_ms: while no path is up they
+ * hold still; over a clock stepped back they go back with it, so what had
+ * passed still counts (else a step back started the run's time again and
+ * bought a peer another run's). Never past now. */
+static void
+watch_clock(struct dl_channel *c, uint64_t now)
+{
+	uint64_t back;
+
+	if (now < c->rec_tick_ms) {
+		back = c->rec_tick_ms - now;
+		c->rec_heard_ms -= c->rec_heard_ms < back ? c->rec_heard_ms :
+		    back;
+		c->rec_run_ms -= c->rec_run_ms < back ? c->rec_run_ms : back;
+	} else if (c->active < 0) {	/* nothing could come */
+		c->rec_heard_ms += now - c->rec_tick_ms;
+		c->rec_run_ms += now - c->rec_tick_ms;
+	}
+	if (c->rec_heard_ms > now)
+		c->rec_heard_ms = now;
+	if (c->rec_run_ms > now)
+		c->rec_run_ms = now;
+	c->rec_tick_ms = now;
+}
+
 /* A record that took the recovery further (recover_last_moved, or stored
  * a run) came: the watch starts again, but for a record that stored
  * nothing only while the run it adds to, held unsigned, is younger than
@@ -87,11 +113,12 @@ recover_heard(struct delivery *d, struct dl_channel *c, bool stored)
 {
 	uint64_t now = dl_now(d), bound;
 
+	watch_clock(c, now);
 	if (stored) {		/* verified and committed: a new run here */
 		c->rec_run_open = recover_unsigned_bytes(c->rec) != 0;
 		c->rec_run_ms = now;
 	} else {
-		if (!c->rec_run_open || now < c->rec_run_ms) {
+		if (!c->rec_run_open) {
 			c->rec_run_open = true;
 			c->rec_run_ms = now;
 		}
@@ -253,24 +280,11 @@ dl_recover_watch(struct delivery *d, struct dl_channel *c, uint64_t now)
 
 	if (c->rec == NULL)
 		return;
-	if (c->active < 0 || now < c->rec_heard_ms) {
-		/* no path: nothing could come; the watch and the unsigned
-		 * run's time hold still, what passed with a path up before
-		 * still counts (starting the minute again let a peer whose
-		 * sessions end every 59 s hold the alarm off for ever) */
-		if (now > c->rec_tick_ms) {
-			c->rec_heard_ms += now - c->rec_tick_ms;
-			if (c->rec_run_open)
-				c->rec_run_ms += now - c->rec_tick_ms;
-		}
-		if (now < c->rec_heard_ms)	/* and over a clock stepped
-						 * back */
-			c->rec_heard_ms = now;
-		c->rec_tick_ms = now;
-		return;
-	}
-	c->rec_tick_ms = now;
-	if (c->rec_stall_raised ||
+	/* no path: the watch holds still, what passed with a path up
+	 * before still counts (starting the minute again let a peer whose
+	 * sessions end every 59 s hold the alarm off for ever) */
+	watch_clock(c, now);
+	if (c->active < 0 || c->rec_stall_raised ||
 	    now - c->rec_heard_ms < DELIVERY_RECOVER_STALL_MS)
 		return;
 	c->rec_stall_raised = true;

@@ -186,7 +186,7 @@ forged_own(const struct envelope_header *like, uint64_t seq,
  * up to the run's cap of 256: four hours; none in these five minutes.
  */
 static void
-test_recover_watch_unsigned(void)
+unsigned_feed(uint64_t back_at_s, uint64_t back_ms, uint64_t alarm_s)
 {
 	struct delivery_stats st;
 	struct envelope_header like;
@@ -218,7 +218,7 @@ test_recover_watch_unsigned(void)
 	mark = log_mark();
 	t0 = clock_ms;
 	for (uint64_t s = 10; s <= 300; s += 10) {	/* five minutes */
-		clock_ms = t0 + s * 1000;
+		clock_ms = t0 + s * 1000 - (s >= back_at_s ? back_ms : 0);
 		if (s % 50 == 0) {
 			snprintf(body, sizeof body, "forged %llu",
 			    (unsigned long long)s / 50);
@@ -239,9 +239,31 @@ test_recover_watch_unsigned(void)
 	    "this store holds it up to seq 3 and for 110 s south has sent "
 	    "back only messages of it without the head signed by this node "
 	    "that would let them be stored");
+	CHECK_INT(raised, alarm_s);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT(st.assigned, 3);
 	engines_stop(false);
+}
+
+static void
+test_recover_watch_unsigned(void)
+{
+	unsigned_feed(UINT64_MAX, 0, 160);
+}
+
+/*
+ * As test_recover_watch_unsigned, but the clock is stepped back an hour
+ * just before the third message (150 s after the ask, before a tick sees
+ * it). What had passed of the run and of the watch still counts: the
+ * alarm at 170 s, "for 110 s" (the 10 s from the watch's last look to the
+ * step are not known: a tick, 100 ms in parleyd). (Until 2026-12-06 the
+ * record after the step started the run's time again: the alarm at
+ * 260 s; each step back bought another run's time.)
+ */
+static void
+test_recover_watch_clock_back(void)
+{
+	unsigned_feed(150, 3600000, 170);
 }
 
 /* What recover_answer_step sends, kept (test_recover_watch_slow_run). */
@@ -508,6 +530,7 @@ main(void)
 	RUN(test_recover_watch_outage);
 	RUN(test_recover_watch_reconnect_late);
 	RUN(test_recover_watch_flaps);
+	RUN(test_recover_watch_clock_back);
 	delivery_harness_close();
 	return harness_summary();
 }
