@@ -372,7 +372,7 @@ verify_store(const char *home, const char *spec, bool json)
 
 	if ((rc = cli_record_channels(home, spec, "verify", &as, &self,
 	    &n)) != CLI_OK)
-		return rc;
+		goto out;	/* the JSON objects are freed there */
 	if ((r = store_open_home_readonly(&s, home)) != 0) {
 		fprintf(stderr, "parley verify: cannot open the store of %s: "
 		    "%s%s%s\n", home, err_str(r), s ? ": " : "",

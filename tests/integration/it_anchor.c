@@ -7,7 +7,8 @@
  * log rewritten consistently, as an attacker with the file would (the
  * append-only triggers dropped, one entry changed, every hash after it
  * recomputed): the hash chain still verifies, but `parley verify` fails
- * naming the entry and what south signed.
+ * naming the entry and what south signed. Last, `parley verify --json`
+ * of a home without a node fails naming it and leaks nothing (ASan).
  *
  * Ports 127.0.0.1 11000-11999, a free block of two (ports.h). Temporary
  * directory under /tmp, removed at the end. Kills only the daemons it
@@ -254,6 +255,18 @@ test_rewrite_found(void)
 	CHECK_INT(sh("%s/parley verify --home %s/south", build, tmpdir), 0);
 }
 
+/* verify --json of a home without a node: the error, and (under ASan)
+ * no leak of the JSON built before the channels are read. */
+static void
+test_verify_no_node(void)
+{
+	CHECK_INT(sh("mkdir -p %s/empty && %s/parley verify --home %s/empty "
+	    "--json 2>&1", tmpdir, build, tmpdir), 1);
+	CHECK_CONTAINS(out, "parley verify: no usable node in");
+	/* LeakSanitizer's report (its exit code is not the one seen) */
+	CHECK(strstr(out, "detected memory leaks") == NULL);
+}
+
 int
 main(void)
 {
@@ -270,6 +283,7 @@ main(void)
 	RUN(test_setup);
 	RUN(test_both_anchored);
 	RUN(test_rewrite_found);
+	RUN(test_verify_no_node);
 	cleanup();
 	return harness_summary();
 }
