@@ -52,6 +52,7 @@ static uint64_t conf_checkpoint_every;	/* 0: CHECKPOINT_EVERY */
 static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
 static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
 static uint64_t conf_anchor_ms;		/* 0: ANCHOR_INTERVAL_MS */
+static uint64_t conf_debug_anchor_ms;	/* tests: anchor_pace */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
 static uint64_t conf_debug_kill_at;	/* with it: SIGKILL at this WAL sync */
@@ -172,6 +173,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 	}
 	if (strcmp(key, "debug_powercut_kill_at") == 0)
 		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_at);
+	if (strcmp(key, "debug_audit_anchor_ms") == 0)
+		return conf_uint(v, key, 60000, &conf_debug_anchor_ms);
 	if (strcmp(key, "debug_owed_slice_ms") == 0)
 		return conf_uint(v, key, 60000, &conf_debug_owed_ms);
 	if (strcmp(key, "debug_kill_after_early_send") == 0)
@@ -427,8 +430,6 @@ dm_path_change(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
     bool up)
 {
 	delivery_path_change(((struct daemon *)ctx)->dl, ch, path, up);
-	if (up)
-		anchor_set_path_up(((struct daemon *)ctx)->anchors, ch);
 }
 
 static void
@@ -742,8 +743,8 @@ messages_open(const char *home, const struct keys *k,
 	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps)) != 0)
 		return r;
 	checkpoint_set_watch_disk(dm->cps, home, conf_disk_min_mb << 20);
-	return anchor_set_new(dm->dl, k, ags, n, conf_anchor_ms, 0,
-	    &dm->anchors);
+	return anchor_set_new(dm->dl, k, ags, n, conf_anchor_ms,
+	    conf_debug_anchor_ms, 0, &dm->anchors);
 }
 
 static const char *

@@ -3,8 +3,9 @@
  * anchors"):
  *   { 1: version, 2: kind, 3: anchor (bstr 32), 4: time_ms
  *     [, 5: sig (bstr 64), the answer only] }
- * It does not judge the asker's time (the peer signs what it is shown;
- * the time is the asker's claim, kept beside the anchor).
+ * The answerer signs only a time near its own clock (ANCHOR_CLOCK_SKEW_MS)
+ * and later than the last it signed: the time is the asker's claim, but
+ * one the peer vouches for to within that skew.
  */
 #include "msg/anchor.h"
 
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "base/hex.h"
 #include "base/log.h"
@@ -122,10 +125,15 @@ anchor_rec_decode(struct anchor_rec *a, const uint8_t *p, size_t n)
 
 void
 anchor_compute(const uint8_t channel[ANCHOR_CHANNEL_LEN],
-    const uint8_t head[AUDIT_HASH_LEN], uint8_t anchor[ANCHOR_LEN])
+    const uint8_t head[AUDIT_HASH_LEN], const uint8_t salt[ANCHOR_SALT_LEN],
+    uint8_t anchor[ANCHOR_LEN])
 {
-	hash_ctx2(anchor, ANCHOR_LEN, ANCHOR_CTX, channel, ANCHOR_CHANNEL_LEN,
-	    head, AUDIT_HASH_LEN);
+	uint8_t m[ANCHOR_CHANNEL_LEN + AUDIT_HASH_LEN + ANCHOR_SALT_LEN];
+
+	memcpy(m, channel, ANCHOR_CHANNEL_LEN);
+	memcpy(m + ANCHOR_CHANNEL_LEN, head, AUDIT_HASH_LEN);
+	memcpy(m + ANCHOR_CHANNEL_LEN + AUDIT_HASH_LEN, salt, ANCHOR_SALT_LEN);
+	hash_ctx(anchor, ANCHOR_LEN, ANCHOR_CTX, m, sizeof m);
 }
 
 static void
@@ -182,10 +190,12 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 	e->interval_ms = interval_ms ? interval_ms : ANCHOR_INTERVAL_MS;
 	if (e->interval_ms < ANCHOR_INTERVAL_MIN_MS)
 		e->interval_ms = ANCHOR_INTERVAL_MIN_MS;
-	e->retry_ms = e->interval_ms < ANCHOR_RETRY_MS ? e->interval_ms :
-	    ANCHOR_RETRY_MS;
+	e->retry_ms = ANCHOR_RETRY_MS;
 	e->wait_ms = e->retry_ms;
-	e->asked_ms = now_ms;
+	e->next_ms = now_ms;
+	e->refill_ms = ANCHOR_ANSWER_REFILL_MS;
+	e->tokens = ANCHOR_ANSWER_BURST;
+	e->bucket_ms = now_ms;
 	if ((r = store_anchor_last(s, channel, &e->last_n)) != 0) {
 		log_warn("audit anchor: cannot read the last stored one: %s",
 		    err_str(r));
@@ -194,58 +204,77 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 }
 
 void
-anchor_session_up(struct anchor_engine *e)
+anchor_pace(struct anchor_engine *e, uint64_t pace_ms)
 {
-	e->soon = true;
+	if (pace_ms == 0)
+		return;
+	e->interval_ms = e->refill_ms = pace_ms;
+	e->retry_ms = pace_ms < ANCHOR_RETRY_MS ? pace_ms : ANCHOR_RETRY_MS;
+	e->wait_ms = e->retry_ms;
+}
+
+/* A new ask over the log's head as it is now, with a fresh salt; the one
+ * in flight, if any, becomes prev (still taken if answered late). */
+static int
+new_ask(struct anchor_engine *e, uint64_t now_ms)
+{
+	uint8_t head[AUDIT_HASH_LEN];
+	uint64_t n;
+	int r;
+
+	if ((r = store_audit_last(e->s, &n, head)) != 0)
+		return r;
+	if (n == 0)		/* an empty log: answered, never stored */
+		memset(head, 0, sizeof head);
+	if (e->pending) {
+		e->has_prev = true;
+		e->prev = e->ask;
+		e->prev_n = e->ask_n;
+		memcpy(e->prev_salt, e->ask_salt, ANCHOR_SALT_LEN);
+	}
+	randombytes_buf(e->ask_salt, ANCHOR_SALT_LEN);
+	memset(&e->ask, 0, sizeof e->ask);
+	e->ask.kind = ANCHOR_ASK;
+	anchor_compute(e->channel, head, e->ask_salt, e->ask.anchor);
+	e->ask.time_ms = now_ms & INT64_MAX;
+	e->ask_n = n;
+	e->pending = true;
+	e->wait_ms = e->retry_ms;
+	return 0;
 }
 
 int
 anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
     size_t cap, size_t *len)
 {
-	uint8_t head[AUDIT_HASH_LEN];
-	uint64_t n;
+	bool fresh = now_ms >= e->next_ms;
 	int r;
 
 	*len = 0;
-	if (now_ms - e->asked_ms < (e->pending ? e->wait_ms : e->soon ?
-	    ANCHOR_INTERVAL_MIN_MS : e->interval_ms))
+	if (!fresh && !(e->pending && now_ms - e->sent_ms >= e->wait_ms))
 		return 0;
-	/* a head inside an open transaction may yet roll back */
-	if (!store_settled(e->s))
-		return 0;
-	if ((r = store_audit_last(e->s, &n, head)) != 0)
-		return r;
-	if (n <= e->last_n) {
-		e->soon = false;
-		return 0;
-	}
-	/* asked again over the same head: the same ask, so that an answer
-	 * to the first, late, still matches; over a grown log, a new one,
-	 * and the one it replaces is still taken if answered late */
-	if (!e->pending || n != e->ask_n) {
-		if (e->pending) {
-			e->prev = e->ask;
-			e->prev_n = e->ask_n;
+	if (fresh) {
+		/* a head inside an open transaction may yet roll back */
+		if (!store_settled(e->s))
+			return 0;
+		if ((r = new_ask(e, now_ms)) != 0) {
+			/* put off, so that a failing store is not asked (and
+			 * logged) at every tick */
+			e->next_ms = now_ms + e->retry_ms;
+			return r;
 		}
-		memset(&e->ask, 0, sizeof e->ask);
-		e->ask.kind = ANCHOR_ASK;
-		anchor_compute(e->channel, head, e->ask.anchor);
-		e->ask.time_ms = now_ms & INT64_MAX;
+		e->next_ms = now_ms + e->interval_ms;
+	} else if (e->wait_ms < e->interval_ms) {
+		/* asked again: the peer may be one that never answers (an
+		 * older node): twice as long each time, up to the interval */
+		e->wait_ms = e->wait_ms > e->interval_ms / 2 ? e->interval_ms :
+		    2 * e->wait_ms;
 	}
 	if ((r = anchor_rec_encode(&e->ask, out, cap, len)) != 0) {
 		*len = 0;
 		return r;
 	}
-	/* asked again: the peer may be one that never answers (an older
-	 * node): twice as long each time, up to the interval */
-	if (e->pending && e->wait_ms < e->interval_ms)
-		e->wait_ms = e->wait_ms > e->interval_ms / 2 ? e->interval_ms :
-		    2 * e->wait_ms;
-	e->ask_n = n;
-	e->pending = true;
-	e->asked_ms = now_ms;
-	e->soon = false;
+	e->sent_ms = now_ms;
 	return 0;
 }
 
@@ -265,34 +294,101 @@ refuse(struct anchor_engine *e, int code, const char *fmt, ...)
 	return code;
 }
 
-/* The peer's ask: our evidence stored first, then signed and answered. */
+static bool
+same_ask(const struct anchor_rec *a, const struct anchor_rec *b)
+{
+	return memcmp(a->anchor, b->anchor, ANCHOR_LEN) == 0 &&
+	    a->time_ms == b->time_ms;
+}
+
+/* The answering side's token bucket: one token per refill_ms, at most
+ * ANCHOR_ANSWER_BURST. */
+static void
+refill(struct anchor_engine *e, uint64_t now_ms)
+{
+	uint64_t k;
+
+	if (now_ms < e->bucket_ms) {	/* the clock stepped back */
+		e->bucket_ms = now_ms;
+		return;
+	}
+	k = (now_ms - e->bucket_ms) / e->refill_ms;
+	if (e->tokens + k >= ANCHOR_ANSWER_BURST) {
+		e->tokens = ANCHOR_ANSWER_BURST;
+		e->bucket_ms = now_ms;
+	} else {
+		e->tokens += k;
+		e->bucket_ms += k * e->refill_ms;
+	}
+}
+
+/* Whether we sign a new ask of the peer's (invariant 4); refuses. */
+static int
+ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
+    uint64_t now_ms)
+{
+	uint64_t off = ask->time_ms > now_ms ? ask->time_ms - now_ms :
+	    now_ms - ask->time_ms;
+	char when[32];
+
+	if (off > ANCHOR_CLOCK_SKEW_MS) {
+		anchor_time_str(when, ask->time_ms);
+		return refuse(e, ERR_INVALID, "an ask dated %s, %llu ms %s our "
+		    "clock (at most %d ms): not answered", when,
+		    (unsigned long long)off, ask->time_ms > now_ms ?
+		    "ahead of" : "behind", ANCHOR_CLOCK_SKEW_MS);
+	}
+	if (e->signed_.time_ms != 0 && ask->time_ms <= e->signed_.time_ms)
+		return refuse(e, ERR_REPLAY, "an ask dated %llu, not later "
+		    "than the last one we signed (%llu): not answered",
+		    (unsigned long long)ask->time_ms,
+		    (unsigned long long)e->signed_.time_ms);
+	refill(e, now_ms);
+	if (e->tokens == 0)
+		return refuse(e, ERR_FULL, "more asks than one per %llu ms "
+		    "(after %d): not answered",
+		    (unsigned long long)e->refill_ms, ANCHOR_ANSWER_BURST);
+	return 0;
+}
+
+/* The peer's ask: our evidence stored first, then signed and answered.
+ * The last ask signed, sent again, is answered again as it was. */
 static int
 answer(struct anchor_engine *e, const struct anchor_rec *ask,
     uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
 {
 	struct anchor_rec ans = *ask;
 	struct store_anchor given;
+	bool again = e->signed_.time_ms != 0 && same_ask(ask, &e->signed_);
 	int r;
 
-	if (e->answered_ms != 0 && now_ms - e->answered_ms <
-	    ANCHOR_ANSWER_GAP_MS)
-		return refuse(e, ERR_FULL, "an ask %llu ms after the last one "
-		    "answered (at most one per %d ms): not answered",
+	if (again && now_ms - e->answered_ms < ANCHOR_ANSWER_GAP_MS)
+		return refuse(e, ERR_FULL, "the same ask %llu ms after we "
+		    "answered it (at most one per %d ms): not answered",
 		    (unsigned long long)(now_ms - e->answered_ms),
 		    ANCHOR_ANSWER_GAP_MS);
-	ans.kind = ANCHOR_SIGNED;
-	if ((r = anchor_sign(e->k, e->channel, ask->anchor, ask->time_ms,
-	    ans.sig)) != 0)
-		return refuse(e, r, "cannot sign the peer's ask: %s",
-		    err_str(r));
-	memset(&given, 0, sizeof given);
-	memcpy(given.anchor, ask->anchor, ANCHOR_LEN);
-	given.time_ms = ask->time_ms;
-	memcpy(given.sig, ans.sig, KEYS_SIG_LEN);
-	if ((r = store_anchor_given_put(e->s, e->channel, &given, now_ms))
-	    != 0)
-		return refuse(e, r, "cannot store what we would sign (%s): "
-		    "the peer's ask is not answered", err_str(r));
+	if (again) {
+		ans = e->signed_;
+	} else {
+		if ((r = ask_acceptable(e, ask, now_ms)) != 0)
+			return r;
+		ans.kind = ANCHOR_SIGNED;
+		if ((r = anchor_sign(e->k, e->channel, ask->anchor,
+		    ask->time_ms, ans.sig)) != 0)
+			return refuse(e, r, "cannot sign the peer's ask: %s",
+			    err_str(r));
+		memset(&given, 0, sizeof given);
+		memcpy(given.anchor, ask->anchor, ANCHOR_LEN);
+		given.time_ms = ask->time_ms;
+		memcpy(given.sig, ans.sig, KEYS_SIG_LEN);
+		if ((r = store_anchor_given_put(e->s, e->channel, &given,
+		    now_ms)) != 0)
+			return refuse(e, r, "cannot store what we would sign "
+			    "(%s): the peer's ask is not answered",
+			    err_str(r));
+		e->tokens--;
+		e->signed_ = ans;
+	}
 	if ((r = anchor_rec_encode(&ans, out, cap, len)) != 0) {
 		*len = 0;
 		return refuse(e, r, "cannot build the answer: %s",
@@ -303,14 +399,9 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 	return 0;
 }
 
-static bool
-same_ask(const struct anchor_rec *a, const struct anchor_rec *b)
-{
-	return memcmp(a->anchor, b->anchor, ANCHOR_LEN) == 0 &&
-	    a->time_ms == b->time_ms;
-}
-
-/* The peer's answer to our pending ask, or to the one it replaced. */
+/* The peer's answer to our pending ask, or to the one it replaced. Stored
+ * only above the highest n anchored (an anchor of the same head, made
+ * again with another salt, adds nothing). */
 static int
 take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 {
@@ -318,11 +409,11 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 	bool late;
 	int r;
 
-	if (!e->pending)
+	if (!e->pending && !e->has_prev)
 		return refuse(e, ERR_STATE, "a signed anchor that answers no "
 		    "ask of ours (none in flight): ignored");
-	late = !same_ask(ans, &e->ask);
-	if (late && (e->prev_n <= e->last_n || !same_ask(ans, &e->prev)))
+	late = !e->pending || !same_ask(ans, &e->ask);
+	if (late && (!e->has_prev || !same_ask(ans, &e->prev)))
 		return refuse(e, ERR_STATE, "a signed anchor for another "
 		    "anchor or time than our ask in flight: ignored");
 	if (anchor_check(e->peer_pub, e->channel, ans->anchor, ans->time_ms,
@@ -333,17 +424,22 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 	memset(&a, 0, sizeof a);
 	a.n = late ? e->prev_n : e->ask_n;
 	memcpy(a.anchor, ans->anchor, ANCHOR_LEN);
+	memcpy(a.salt, late ? e->prev_salt : e->ask_salt, ANCHOR_SALT_LEN);
 	a.time_ms = ans->time_ms;
 	memcpy(a.sig, ans->sig, KEYS_SIG_LEN);
-	r = store_anchor_put(e->s, e->channel, &a, now_ms);
-	if (r != 0 && r != ERR_EXISTS)
-		return refuse(e, r, "cannot store the signed anchor (%s): "
-		    "asked again later", err_str(r));
-	e->last_n = a.n;
-	e->last_time_ms = a.time_ms;
-	e->anchored++;
-	if (late)		/* the ask in flight waits for its own */
+	if (a.n > e->last_n) {
+		r = store_anchor_put(e->s, e->channel, &a, now_ms);
+		if (r != 0 && r != ERR_EXISTS)
+			return refuse(e, r, "cannot store the signed anchor "
+			    "(%s): asked again later", err_str(r));
+		e->last_n = a.n;
+		e->took = a;
+		e->anchored++;
+	}
+	if (late) {		/* the ask in flight waits for its own */
+		e->has_prev = false;
 		return 0;
+	}
 	e->pending = false;
 	e->wait_ms = e->retry_ms;
 	return 0;
@@ -391,6 +487,29 @@ anchor_verify_one(const uint8_t (*heads)[AUDIT_HASH_LEN], size_t count,
 
 	anchor_time_str(when, a->time_ms);
 	v->bad_n = a->n;
+	if (anchor_check(pub, channel, a->anchor, a->time_ms, a->sig) != 0) {
+		snprintf(v->fault, sizeof v->fault, "the audit anchor at entry "
+		    "%llu (%s) is not signed by %s: the anchor row was altered"
+		    " or forged", (unsigned long long)a->n, when, peer);
+		return ERR_SIGNATURE;
+	}
+	if (a->n >= 1 && a->n <= count) {
+		anchor_compute(channel, heads[a->n - 1], a->salt, anchor);
+		if (memcmp(anchor, a->anchor, ANCHOR_LEN) == 0) {
+			v->bad_n = 0;
+			return 0;
+		}
+	}
+	for (size_t m = 1; m <= count; m++) {
+		anchor_compute(channel, heads[m - 1], a->salt, anchor);
+		if (memcmp(anchor, a->anchor, ANCHOR_LEN) != 0)
+			continue;
+		snprintf(v->fault, sizeof v->fault, "the audit anchor row of "
+		    "entry %llu is what %s signed at %s for entry %zu: the "
+		    "anchor row's n was altered", (unsigned long long)a->n,
+		    peer, when, m);
+		return ERR_INVALID;
+	}
 	if (a->n == 0 || a->n > count) {
 		snprintf(v->fault, sizeof v->fault, "the audit log has %zu "
 		    "entries, but %s signed it up to entry %llu at %s: the log"
@@ -398,22 +517,10 @@ anchor_verify_one(const uint8_t (*heads)[AUDIT_HASH_LEN], size_t count,
 		    (unsigned long long)a->n, when);
 		return ERR_GAP;
 	}
-	anchor_compute(channel, heads[a->n - 1], anchor);
-	if (anchor_check(pub, channel, anchor, a->time_ms, a->sig) == 0) {
-		v->bad_n = 0;
-		return 0;
-	}
-	if (memcmp(anchor, a->anchor, ANCHOR_LEN) != 0 &&
-	    anchor_check(pub, channel, a->anchor, a->time_ms, a->sig) == 0) {
-		snprintf(v->fault, sizeof v->fault, "audit log entry <= %llu "
-		    "does not match what %s signed at %s: the log was "
-		    "rewritten", (unsigned long long)a->n, peer, when);
-		return ERR_CHAIN;
-	}
-	snprintf(v->fault, sizeof v->fault, "the audit anchor at entry %llu "
-	    "(%s) is not signed by %s: the anchor row was altered or forged",
-	    (unsigned long long)a->n, when, peer);
-	return ERR_SIGNATURE;
+	snprintf(v->fault, sizeof v->fault, "audit log entry <= %llu "
+	    "does not match what %s signed at %s: the log was "
+	    "rewritten", (unsigned long long)a->n, peer, when);
+	return ERR_CHAIN;
 }
 
 struct heads {
@@ -499,7 +606,7 @@ struct anchor_set {
 int
 anchor_set_new(struct delivery *dl, const struct keys *k,
     const struct agreement *ags, size_t n, uint64_t interval_ms,
-    uint64_t now_ms, struct anchor_set **out)
+    uint64_t pace_ms, uint64_t now_ms, struct anchor_set **out)
 {
 	struct anchor_set *as;
 
@@ -519,8 +626,9 @@ anchor_set_new(struct delivery *dl, const struct keys *k,
 			continue;
 		snprintf(as->peer[as->n], sizeof as->peer[as->n], "%s",
 		    ags[i].party[1 - self].name);
-		anchor_init(&as->e[as->n++], delivery_store(dl), k, ags[i].id,
+		anchor_init(&as->e[as->n], delivery_store(dl), k, ags[i].id,
 		    ags[i].party[1 - self].sign_pub, interval_ms, now_ms);
+		anchor_pace(&as->e[as->n++], pace_ms);
 	}
 	*out = as;
 	return 0;
@@ -561,16 +669,6 @@ active_path(struct anchor_set *as, const uint8_t *ch)
 			return delivery_stats(as->dl, i, &st) == 0 ?
 			    st.active_path : -1;
 	return -1;
-}
-
-void
-anchor_set_path_up(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN])
-{
-	ssize_t i = index_of(as, channel);
-
-	if (i >= 0)
-		anchor_session_up(&as->e[i]);
 }
 
 void
@@ -645,9 +743,10 @@ anchor_set_record(struct anchor_set *as,
 	}
 	if (e->anchored != before) {
 		char when[32];
-		anchor_time_str(when, e->last_time_ms);
+		/* the row stored: a late answer's, not the ask in flight's */
+		anchor_time_str(when, e->took.time_ms);
 		log_info("channel %s: audit log anchored by %s up to entry "
-		    "%llu at %s", ch, as->peer[i], (unsigned long long)e->last_n,
+		    "%llu at %s", ch, as->peer[i], (unsigned long long)e->took.n,
 		    when);
 	}
 	if (len > 0 && delivery_send_other(as->dl, channel, path, ANCHOR_REC,

@@ -6,35 +6,45 @@
  * value bound to the log's head, and `parley verify` recomputes every
  * stored anchor from the log and checks the peer's signature over it:
  *
- *   anchor = hash_ctx(32, "parley audit anchor v1", channel || hash(n))
+ *   anchor = hash_ctx(32, "parley audit anchor v1",
+ *                     channel || hash(n) || salt)
  *   sig    = keys_sign(peer, "parley audit anchor signature v1",
  *                      channel || anchor || time_ms (8 bytes, big-endian))
  *
- * Per channel, so that two peers never see the same value; neither n nor
- * an entry is disclosed (the peer learns nothing of other channels). The
+ * salt is 32 fresh random bytes per ask, kept with the anchor and never
+ * sent. The peer sees an anchor that is unlinkable to any other (even of
+ * the same n, or of another channel) and asks that come on a fixed
+ * schedule whether or not the log grew, so it learns nothing of the log:
+ * not n, not an entry, not when entries are added by any channel. The
  * peer keeps what it signed (table audit_anchor_given, its evidence); we
- * keep (n, anchor, time_ms, sig) (table audit_anchor). n is local only.
+ * keep (n, anchor, salt, time_ms, sig) (table audit_anchor).
  *
  * NOTES, invariants of one channel's engine:
  *  1. At most one ask in flight (pending). An answer is taken only if it
  *     names the pending ask's anchor and time (or those of the ask it
- *     replaced over a grown log, answered late: prev, above last_n) and
- *     carries the peer's signature over them; anything else is refused
- *     and changes nothing (e->why says what was wrong).
- *  2. An ask names a committed head (store_settled) above last_n, the
- *     highest n anchored; a stored answer moves last_n up to the ask's n.
- *  3. An unanswered ask is made again wait_ms after it went (the same
- *     ask, or a new one at the log's head if it grew): retry_ms, doubled
- *     at each ask made again, at most interval_ms (back to retry_ms once
- *     one is answered); a new one interval_ms after the last, or at the
- *     first tick after a session came up (anchor_session_up) but not
- *     within ANCHOR_INTERVAL_MIN_MS of the last, if the log grew.
- *  4. We sign a peer's ask only once its evidence is stored, and answer at
- *     most one ask per ANCHOR_ANSWER_GAP_MS (a peer cannot fill the store).
+ *     replaced, answered late: prev) and carries the peer's signature
+ *     over them; anything else is refused and changes nothing (e->why
+ *     says what was wrong). An answer is stored only above last_n.
+ *  2. An ask names a committed head (store_settled); with an empty log,
+ *     an all-zero head (answered, never stored). The log is read only
+ *     when a new ask is due: nothing of when or whether it grew changes
+ *     what is sent or when.
+ *  3. A new ask at the first tick, then interval_ms after the last new
+ *     one (ANCHOR_INTERVAL_MIN_MS at least), whether or not the log
+ *     grew. An unanswered ask is sent again, the same bytes, wait_ms
+ *     after it last went: retry_ms, doubled at each, at most interval_ms.
+ *     A store error at a due ask puts it off by retry_ms.
+ *  4. We sign a peer's ask only once its evidence is stored; only an ask
+ *     whose time is within ANCHOR_CLOCK_SKEW_MS of our clock and later
+ *     than the last we signed; at most ANCHOR_ANSWER_BURST, then one per
+ *     ANCHOR_ANSWER_REFILL_MS (a token bucket: a peer cannot fill the
+ *     store). The last ask signed, sent again, is answered again from
+ *     memory (nothing stored; one per ANCHOR_ANSWER_GAP_MS).
  *
- *      idle --(log grew; interval passed or session up)--> pending
+ *      idle --(interval passed)--> pending
  *      pending --(answer verified and stored)--> idle
- *      pending --(wait_ms, no answer)--> pending (asked again)
+ *      pending --(wait_ms, no answer)--> pending (the same ask again)
+ *      pending --(interval passed)--> pending (a new ask; the old one prev)
  *
  * Like the checkpoint engine, it does no I/O: the caller sends the bytes
  * it returns as a link record (ANCHOR_REC). It reads and writes the store
@@ -62,13 +72,18 @@
 #define ANCHOR_REC_MAX 128		/* the longest record is 117 bytes */
 #define ANCHOR_INTERVAL_MS 600000	/* ten minutes */
 #define ANCHOR_RETRY_MS 10000		/* an unanswered ask again */
-#define ANCHOR_INTERVAL_MIN_MS 1000	/* asks made, at most one per */
-#define ANCHOR_ANSWER_GAP_MS 500	/* asks answered, at most one per */
+#define ANCHOR_INTERVAL_MIN_MS 60000	/* new asks, at most one per */
+#define ANCHOR_ANSWER_REFILL_MS 60000	/* asks answered: one per, */
+#define ANCHOR_ANSWER_BURST 4		/* ... after a burst of this many */
+#define ANCHOR_ANSWER_GAP_MS 500	/* the last ask answered again */
+#define ANCHOR_CLOCK_SKEW_MS 300000	/* an ask's time off our clock */
+#define ANCHOR_SALT_LEN 32
 #define ANCHOR_WHY_MAX 200
 #define ANCHOR_FAULT_MAX 320
 
 _Static_assert(ANCHOR_LEN == AUDIT_HASH_LEN, "an anchor is a hash's size");
 _Static_assert(ANCHOR_LEN == STORE_ID_LEN, "anchors fit the store");
+_Static_assert(ANCHOR_SALT_LEN == STORE_ID_LEN, "salts fit the store");
 _Static_assert(KEYS_SIG_LEN == STORE_SIG_LEN, "signatures fit the store");
 
 enum anchor_kind {
@@ -95,9 +110,10 @@ int anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
 int anchor_rec_decode(struct anchor_rec *a, const uint8_t *p, size_t n)
     WUR;
 
-/* anchor = hash_ctx(32, ANCHOR_CTX, channel || head). */
+/* anchor = hash_ctx(32, ANCHOR_CTX, channel || head || salt). */
 void anchor_compute(const uint8_t channel[ANCHOR_CHANNEL_LEN],
-    const uint8_t head[AUDIT_HASH_LEN], uint8_t anchor[ANCHOR_LEN]);
+    const uint8_t head[AUDIT_HASH_LEN], const uint8_t salt[ANCHOR_SALT_LEN],
+    uint8_t anchor[ANCHOR_LEN]);
 /* The peer's signature over channel || anchor || time_ms. */
 int anchor_sign(const struct keys *k,
     const uint8_t channel[ANCHOR_CHANNEL_LEN],
@@ -117,30 +133,38 @@ struct anchor_engine {
 	uint64_t interval_ms, retry_ms;
 	uint64_t wait_ms;			/* for the answer: retry_ms, x2 */
 	uint64_t last_n;			/* highest n anchored */
-	uint64_t last_time_ms;			/* ... its time (0: not here) */
-	uint64_t asked_ms;			/* the last ask went then */
-	bool soon;				/* a session came up */
+	uint64_t next_ms;			/* a new ask is due then */
+	uint64_t sent_ms;			/* the ask in flight last went */
 	bool pending;				/* our ask unanswered */
 	struct anchor_rec ask;			/* ... which is this */
 	uint64_t ask_n;				/* ... at entry ask_n */
-	struct anchor_rec prev;			/* the ask it replaced */
-	uint64_t prev_n;			/* ... at entry prev_n */
-	uint64_t answered_ms;			/* the peer's last ask answered */
+	uint8_t ask_salt[ANCHOR_SALT_LEN];	/* ... with this salt */
+	bool has_prev;				/* the ask it replaced: */
+	struct anchor_rec prev;
+	uint64_t prev_n;
+	uint8_t prev_salt[ANCHOR_SALT_LEN];
+	struct store_anchor took;		/* the last answer stored */
+	/* the answering side */
+	uint64_t refill_ms;			/* ANCHOR_ANSWER_REFILL_MS */
+	uint64_t tokens, bucket_ms;		/* the token bucket */
+	struct anchor_rec signed_;		/* the last ask answered */
+	uint64_t answered_ms;			/* ... when */
 	uint64_t anchored, answered, refused;	/* counts */
 	char why[ANCHOR_WHY_MAX];		/* the last refusal, "" none */
 };
 
-/* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS (and at
- * least ANCHOR_INTERVAL_MIN_MS); retry_ms is ANCHOR_RETRY_MS, or the
- * interval if shorter. Goes on from the highest
- * stored anchor of the channel (none, or unreadable: from 0). */
+/* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS, and at
+ * least ANCHOR_INTERVAL_MIN_MS; retry_ms is ANCHOR_RETRY_MS. The first
+ * ask is due at the first tick. Goes on from the highest stored anchor of
+ * the channel (none, or unreadable: from 0). */
 void anchor_init(struct anchor_engine *e, struct store *s,
     const struct keys *k, const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
     uint64_t now_ms);
-/* A session of the channel came up: ask at the next tick if the log grew
- * since the last anchor (and no ask is in flight). */
-void anchor_session_up(struct anchor_engine *e);
+/* Tests only (parleyd's debug_audit_anchor_ms): asks every pace_ms and
+ * answers one ask per pace_ms after the burst, below the minimums; the
+ * retry is ANCHOR_RETRY_MS or pace_ms if shorter. 0: no change. */
+void anchor_pace(struct anchor_engine *e, uint64_t pace_ms);
 /* When an ask is due (invariant 3), writes it into out (cap bytes,
  * ANCHOR_REC_MAX suffices) and sets *len (0: none due). Store errors. */
 int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
@@ -150,8 +174,11 @@ int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
  * against our pending ask and the peer's key, and stored. Refusals (e->why
  * names what is wrong; nothing changed, e->refused counts): the decoder's
  * codes; ERR_STATE (an answer to no ask in flight, or to another ask);
- * ERR_SIGNATURE (not the peer's signature); ERR_FULL (an ask within
- * ANCHOR_ANSWER_GAP_MS of the last answered); a store error. */
+ * ERR_REPLAY (an ask not later than the last one signed); ERR_SIGNATURE (not the peer's
+ * signature); ERR_INVALID (an ask's time more than ANCHOR_CLOCK_SKEW_MS
+ * off our clock); ERR_FULL (no token left in the bucket, or the last ask
+ * again within ANCHOR_ANSWER_GAP_MS); a store error. A stored answer sets
+ * e->took (and e->anchored counts it). */
 int anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
     uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
 
@@ -167,11 +194,13 @@ struct anchor_verdict {
 };
 /* Checks anchor a of channel against the log's hashes (heads[i] is
  * hash(i + 1), count of them) and the peer's key pub (named peer in the
- * fault). 0; ERR_GAP (the log is shorter than a->n), ERR_CHAIN (the
- * peer's signature is over another log up to a->n: the log was
- * rewritten), ERR_SIGNATURE (the row's signature is not the peer's over
- * its own anchor: the row was altered or forged); v->fault says which
- * and v->bad_n is a->n. Pure. */
+ * fault). The row's signature first: ERR_SIGNATURE when it is not the
+ * peer's over the row's own anchor and time (the row was altered or
+ * forged). Then the anchor recomputed with the row's salt: 0 when it is
+ * hash(a->n)'s; ERR_INVALID when it is another entry's (the row's n was
+ * altered); ERR_GAP (the log is shorter than a->n: cut); ERR_CHAIN (the
+ * peer signed another log up to a->n: the log was rewritten). v->fault
+ * says which and v->bad_n is a->n. Pure. */
 int anchor_verify_one(const uint8_t (*heads)[AUDIT_HASH_LEN], size_t count,
     const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t pub[KEYS_PUB_LEN], const char *peer,
@@ -191,12 +220,13 @@ void anchor_time_str(char out[32], uint64_t time_ms);
  * this node is a party of, sending through dl (delivery_send_other: asks
  * on the channel's active path, answers on the path the ask came on) and
  * taking a record only on a session of the peer's newest run
- * (delivery_record_current). Anchors stored are logged at INFO, refusals
+ * (delivery_record_current). A path coming up asks nothing (it would tell
+ * a peer that flaps its session when our log grew). Anchors stored are logged at INFO, refusals
  * at WARN naming what is wrong (at most one line per channel and
- * ANCHOR_LOG_MS, then a count of those not logged). parleyd calls
- * anchor_set_record for records of type ANCHOR_REC, anchor_set_path_up
- * when a path comes up and anchor_set_tick from its tick. now_ms 0: the
- * system clock.
+ * ANCHOR_LOG_MS, then a count of those not logged; store errors of the
+ * tick too). parleyd calls anchor_set_record for records of type
+ * ANCHOR_REC and anchor_set_tick from its tick. pace_ms: anchor_pace's
+ * (tests only; 0 off). now_ms 0: the system clock.
  */
 #define ANCHOR_LOG_MS 10000
 struct agreement;
@@ -205,11 +235,9 @@ struct anchor_set;
 
 int anchor_set_new(struct delivery *dl, const struct keys *k,
     const struct agreement *ags, size_t n, uint64_t interval_ms,
-    uint64_t now_ms, struct anchor_set **out) WUR;
+    uint64_t pace_ms, uint64_t now_ms, struct anchor_set **out) WUR;
 void anchor_set_free(struct anchor_set *as);
 void anchor_set_tick(struct anchor_set *as, uint64_t now_ms);
-void anchor_set_path_up(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN]);
 void anchor_set_record(struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
     const uint8_t *p, size_t n, uint64_t now_ms);

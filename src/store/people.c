@@ -263,11 +263,12 @@ store_anchor_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	if (r == 1)
 		return ERR_EXISTS;
 	if ((r = pprep(s, &st, "INSERT INTO audit_anchor (channel, anchor,"
-	    " time_ms, sig, stored_ms, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"))
-	    != 0)
+	    " time_ms, sig, stored_ms, n, salt) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7)")) != 0)
 		return r;
 	if ((r = anchor_write(s, st, channel, a, now_ms)) != 0)
 		return r;
+	sqlite3_bind_blob(st, 7, a->salt, STORE_ID_LEN, SQLITE_STATIC);
 	r = write1(s, st);
 	pdone(s, st);
 	return r;
@@ -301,8 +302,8 @@ store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = pprep(s, &st, "SELECT n, anchor, time_ms, sig, stored_ms"
-	    " FROM audit_anchor WHERE channel = ?1 ORDER BY n")) != 0)
+	if ((r = pprep(s, &st, "SELECT n, anchor, time_ms, sig, stored_ms,"
+	    " salt FROM audit_anchor WHERE channel = ?1 ORDER BY n")) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	while ((r = pstep(s, st)) == 1) {
@@ -316,6 +317,9 @@ store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 			memcpy(a.sig, sqlite3_column_blob(st, 3),
 			    STORE_SIG_LEN);
 		a.stored_ms = u64(st, 4);
+		if (sqlite3_column_bytes(st, 5) == STORE_ID_LEN)
+			memcpy(a.salt, sqlite3_column_blob(st, 5),
+			    STORE_ID_LEN);
 		if ((r = fn(arg, &a)) != 0)
 			break;
 	}

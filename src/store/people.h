@@ -43,11 +43,12 @@ bool store_settled(struct store *s);
 
 /* --- audit anchors (schema 8, msg/anchor.h) --------------------------------
  * One row per anchor the peer of channel signed over our log up to entry
- * n (anchor: 32 bytes, sig: 64). ERR_EXISTS when one for (channel, n) is
+ * n (anchor: 32 bytes, its salt: 32, never sent, sig: 64). ERR_EXISTS when one for (channel, n) is
  * stored already (nothing changed). */
 struct store_anchor {
 	uint64_t n;
 	uint8_t anchor[STORE_ID_LEN];
+	uint8_t salt[STORE_ID_LEN];	/* ours only (audit_anchor) */
 	uint64_t time_ms;
 	uint8_t sig[STORE_SIG_LEN];
 	uint64_t stored_ms;
@@ -62,8 +63,8 @@ int store_anchor_last(struct store *s, const uint8_t channel[STORE_ID_LEN],
 typedef int (*store_anchor_fn)(void *arg, const struct store_anchor *a);
 int store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     store_anchor_fn fn, void *arg) WUR;
-/* What we signed over the peer's anchor (our evidence: a.n is unused and
- * 0). Stored again with the same anchor and time: nothing changes, 0. */
+/* What we signed over the peer's anchor (our evidence: a.n and a.salt
+ * are unused and 0). Stored again with the same anchor and time: nothing changes, 0. */
 int store_anchor_given_put(struct store *s,
     const uint8_t channel[STORE_ID_LEN], const struct store_anchor *a,
     uint64_t now_ms) WUR;

@@ -268,6 +268,7 @@ static const char *const migrations[] = {
 	"\tchannel BLOB NOT NULL CHECK (length(channel) = 32),\n"
 	"\tn INTEGER NOT NULL CHECK (n >= 1),\n"
 	"\tanchor BLOB NOT NULL CHECK (length(anchor) = 32),\n"
+	"\tsalt BLOB NOT NULL CHECK (length(salt) = 32),\n"
 	"\ttime_ms INTEGER NOT NULL CHECK (time_ms >= 0),\n"
 	"\tsig BLOB NOT NULL CHECK (length(sig) = 64),\n"
 	"\tstored_ms INTEGER NOT NULL,\n"

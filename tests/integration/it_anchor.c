@@ -85,7 +85,7 @@ test_setup(void)
 {
 	CHECK_INT(nodes_channel(base), 0);
 	CHECK_INT(sh("umask 077; for n in north south; do echo "
-	    "'{\"audit_anchor_interval_ms\": 1000}' > %s/$n/parleyd.conf; "
+	    "'{\"debug_audit_anchor_ms\": 1000}' > %s/$n/parleyd.conf; "
 	    "done", tmpdir), 0);
 	spawn(0);
 	spawn(1);

@@ -2,12 +2,14 @@
  * test_anchor.c: audit anchors (src/msg/anchor.h) between two engines over
  * two stores in memory: the record's encoding (a fixed vector of the
  * ask), refusals of truncated, trailing, non-canonical, wrong-sized and
- * unknown records; an ask when the log grew and the interval passed (or a
- * session came up), none otherwise, one in flight at most and asked again
- * after retry; the peer's answer verified and stored, the peer's evidence
- * stored; a bad signature, another channel's signature, an answer to
- * nothing asked, and a repeated ask refused and changing nothing; the
- * verifier names a rewritten log, a cut log and an altered row.
+ * unknown records; asks on a fixed schedule whether or not the log grew
+ * (the same times and count; a fresh anchor each, even of the same n),
+ * one in flight at most and sent again after retry; the peer's answer
+ * verified and stored, the peer's evidence stored; a bad signature,
+ * another channel's signature, an answer to nothing asked refused and
+ * changing nothing; the answerer's limits (a token bucket, its clock, a
+ * replayed time); the verifier names a rewritten log, a cut log, an
+ * altered row and an altered n.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "../harness.h"
 #include "base/hex.h"
 #include "msg/anchor.h"
+#include "store/store_int.h"
 
 static uint8_t channel[32], other[32];
 static struct keys kp[2], mallory;
@@ -146,123 +149,201 @@ test_encoding(void)
 	    ERR_TOO_BIG);
 }
 
-/* The ask goes when due; the peer signs it and keeps it; our side checks
- * and stores it. */
+/* An ask at the first tick, answered, verified and stored; one in flight,
+ * sent again unchanged; a new one each interval; a late answer taken. */
 static void
 test_anchored(void)
 {
 	struct pair p;
 	uint8_t head[AUDIT_HASH_LEN], want[ANCHOR_LEN], old[ANCHOR_REC_MAX];
 	struct anchor_verdict v;
-	uint64_t n;
+	uint64_t n, t;
 	size_t olen;
 
-	pair_open(&p, 5000);
-	/* nothing logged: nothing asked, even after a session came up */
-	anchor_session_up(&p.e[0]);
-	CHECK_INT(anchor_tick(&p.e[0], 1100, p.buf, sizeof p.buf, &p.len), 0);
-	CHECK_INT(p.len, 0);
+	pair_open(&p, 60000);
 	log_n(p.s[0], 3);
-	/* logged, but the interval has not passed and no session came up */
-	CHECK_INT(anchor_tick(&p.e[0], 1200, p.buf, sizeof p.buf, &p.len), 0);
-	CHECK_INT(p.len, 0);
-	CHECK_INT(anchor_tick(&p.e[0], 6000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1000, p.buf, sizeof p.buf, &p.len), 0);
 	CHECK(p.len > 0);
 	CHECK(p.e[0].pending);
 	CHECK_INT(p.e[0].ask_n, 3);
 	CHECK_INT(store_audit_last(p.s[0], &n, head), 0);
-	anchor_compute(channel, head, want);
+	anchor_compute(channel, head, p.e[0].ask_salt, want);
 	CHECK_MEM(p.e[0].ask.anchor, want, ANCHOR_LEN);
-	/* one in flight: no second ask before retry */
+	/* one in flight: no second ask before the retry */
 	log_n(p.s[0], 1);
-	CHECK_INT(anchor_tick(&p.e[0], 6100, p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1100, p.ans, sizeof p.ans, &p.alen), 0);
 	CHECK_INT(p.alen, 0);
 	/* the peer answers and keeps its evidence */
-	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 6200, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 1200, p.ans,
 	    sizeof p.ans, &p.alen), 0);
 	CHECK(p.alen > 0);
 	CHECK_INT(given(p.s[1]), 1);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 6300, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 1300, p.buf,
 	    sizeof p.buf, &p.len), 0);
 	CHECK_INT(p.len, 0);
 	CHECK(!p.e[0].pending);
 	CHECK_INT(p.e[0].anchored, 1);
+	CHECK_INT(p.e[0].took.n, 3);
+	CHECK_INT(p.e[0].took.time_ms, 1000);
 	CHECK_INT(last(p.s[0]), 3);
 	CHECK_INT(anchor_verify_store(p.s[0], channel, kp[1].id.sign_pub,
 	    "south", &v), 0);
 	CHECK_INT(v.count, 1);
 	CHECK_INT(v.newest_n, 3);
-	CHECK_INT(v.newest_time_ms, 6000);
-	/* the log grew (entry 4): a session up asks at the next tick, but
-	 * not within ANCHOR_INTERVAL_MIN_MS of the last ask */
-	anchor_session_up(&p.e[0]);
-	CHECK_INT(anchor_tick(&p.e[0], 6000 + ANCHOR_INTERVAL_MIN_MS - 1,
-	    p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(v.newest_time_ms, 1000);
+	/* the next ask an interval after the last, not before */
+	CHECK_INT(anchor_tick(&p.e[0], 1000 + 60000 - 1, p.buf, sizeof p.buf,
+	    &p.len), 0);
 	CHECK_INT(p.len, 0);
-	CHECK_INT(anchor_tick(&p.e[0], 7000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000, p.buf, sizeof p.buf, &p.len), 0);
 	CHECK(p.len > 0);
 	CHECK_INT(p.e[0].ask_n, 4);
 	memcpy(old, p.buf, p.len);
 	olen = p.len;
-	/* unanswered: asked again after the retry, not before; the same ask
-	 * while the log has not grown */
-	CHECK_INT(anchor_tick(&p.e[0], 7100, p.buf, sizeof p.buf, &p.len), 0);
-	CHECK_INT(p.len, 0);
-	CHECK_INT(anchor_tick(&p.e[0], 7000 + 5000, p.buf, sizeof p.buf,
-	    &p.len), 0);
-	CHECK(p.len == olen && memcmp(p.buf, old, olen) == 0);
-	/* the log grew again: the next ask is at entry 5; an answer to the
-	 * one at 4, late, is still taken, and the ask at 5 stays in flight */
+	/* unanswered: sent again after the retry, not before, unchanged
+	 * even though the log grew */
 	log_n(p.s[0], 1);
-	CHECK_INT(anchor_tick(&p.e[0], 7000 + 5000 + 10000, p.buf,
+	CHECK_INT(anchor_tick(&p.e[0], 61000 + ANCHOR_RETRY_MS - 1, p.buf,
 	    sizeof p.buf, &p.len), 0);
-	CHECK(p.len > 0);
+	CHECK_INT(p.len, 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000 + ANCHOR_RETRY_MS, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK(p.len == olen && memcmp(p.buf, old, olen) == 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000 + 3 * ANCHOR_RETRY_MS - 1,
+	    p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.len, 0);	/* twice as long now */
+	CHECK_INT(anchor_tick(&p.e[0], 61000 + 3 * ANCHOR_RETRY_MS, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK(p.len == olen && memcmp(p.buf, old, olen) == 0);
+	/* the interval passed: a new ask at entry 5; an answer to the one at
+	 * 4, late, is still taken, and the ask at 5 stays in flight */
+	CHECK_INT(anchor_tick(&p.e[0], 121000, p.buf, sizeof p.buf, &p.len),
+	    0);
+	CHECK(p.len > 0 && (p.len != olen || memcmp(p.buf, old, olen) != 0));
 	CHECK_INT(p.e[0].ask_n, 5);
-	CHECK_INT(anchor_on_record(&p.e[1], old, olen, 22100, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], old, olen, 121100, p.ans,
 	    sizeof p.ans, &p.alen), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 22200, old,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121200, old,
 	    sizeof old, &olen), 0);
 	CHECK_INT(last(p.s[0]), 4);
+	CHECK_INT(p.e[0].took.n, 4);		/* the late one's row */
+	CHECK_INT(p.e[0].took.time_ms, 61000);
 	CHECK(p.e[0].pending);
 	/* ... and again: refused now (nothing changes) */
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 22300, old,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121300, old,
 	    sizeof old, &olen), ERR_STATE);
-	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 22700, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 121700, p.ans,
 	    sizeof p.ans, &p.alen), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 22800, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121800, p.buf,
 	    sizeof p.buf, &p.len), 0);
 	CHECK_INT(last(p.s[0]), 5);
+	CHECK_INT(p.e[0].took.time_ms, 121000);
 	CHECK(!p.e[0].pending);
-	/* a peer that never answers: asked again after 1, 2, 4, 8, 8 s with
-	 * an interval of 8 s */
-	{
-		struct anchor_engine q;
-		uint64_t t = 30000, waits[] = { 1000, 2000, 4000, 8000, 8000 };
-		anchor_init(&q, p.s[0], &kp[0], other, kp[1].id.sign_pub,
-		    8000, t);
-		t += 8000;
-		CHECK_INT(anchor_tick(&q, t, p.buf, sizeof p.buf, &p.len), 0);
-		CHECK(p.len > 0);
-		CHECK_INT(q.ask.time_ms, t);
-		q.retry_ms = q.wait_ms = 1000;
-		for (size_t k = 0; k < 5; k++) {
-			CHECK_INT(anchor_tick(&q, t + waits[k] - 1, p.buf,
-			    sizeof p.buf, &p.len), 0);
-			CHECK_INT(p.len, 0);
-			t += waits[k];
-			CHECK_INT(anchor_tick(&q, t, p.buf, sizeof p.buf,
-			    &p.len), 0);
-			CHECK(p.len > 0);
-			CHECK_INT(q.ask.time_ms, 38000);	/* the same */
-		}
-	}
+	CHECK_INT(anchor_verify_store(p.s[0], channel, kp[1].id.sign_pub,
+	    "south", &v), 0);
+	CHECK_INT(v.count, 3);
+	/* the log unchanged: the next interval asks anyway, an anchor of
+	 * the same n, answered but not stored again */
+	t = 181000;
+	CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.len > 0);
+	CHECK_INT(p.e[0].ask_n, 5);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t + 100, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t + 200, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK(!p.e[0].pending);
+	CHECK_INT(p.e[0].anchored, 3);
 	/* a restarted engine goes on from the stored anchor */
 	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
-	    5000, 25000);
+	    60000, 250000);
 	CHECK_INT(p.e[0].last_n, 5);
-	anchor_session_up(&p.e[0]);
-	CHECK_INT(anchor_tick(&p.e[0], 30000, p.buf, sizeof p.buf, &p.len), 0);
+	pair_close(&p);
+}
+
+/* One run of 2 x 30 simulated minutes, a tick every 100 ms: the peer
+ * answers in the first half, not in the second; the log grows every 7 s
+ * or never. The times of the asks sent go into at[] (*count). */
+static void
+schedule_run(bool grow, uint64_t *at, size_t max, size_t *count,
+    size_t *fresh, bool *all_differ)
+{
+	uint8_t seen[64][ANCHOR_LEN];
+	uint64_t t0 = 1764990000000, t;
+	struct pair p;
+
+	*count = *fresh = 0;
+	*all_differ = true;
+	pair_open(&p, 60000);
+	p.e[0].next_ms = p.e[0].bucket_ms = p.e[1].bucket_ms = t0;
+	log_n(p.s[0], 1);
+	for (t = t0; t < t0 + 3600000; t += 100) {
+		if (grow && (t - t0) % 7000 == 0)
+			log_n(p.s[0], 1);
+		CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf, &p.len),
+		    0);
+		if (p.len == 0)
+			continue;
+		if (*count < max)
+			at[(*count)++] = t - t0;
+		if (p.e[0].ask.time_ms == t && *fresh < 64) {
+			for (size_t k = 0; k < *fresh; k++)
+				if (memcmp(seen[k], p.e[0].ask.anchor,
+				    ANCHOR_LEN) == 0)
+					*all_differ = false;
+			memcpy(seen[(*fresh)++], p.e[0].ask.anchor, ANCHOR_LEN);
+		}
+		if (t - t0 >= 1800000)
+			continue;
+		CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t, p.ans,
+		    sizeof p.ans, &p.alen), 0);
+		CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t, p.buf,
+		    sizeof p.buf, &p.len), 0);
+	}
+	pair_close(&p);
+}
+
+/* What the peer sees does not depend on our log: with it growing or
+ * not, the asks go at the same times, as many, each with a new anchor
+ * (of the same n too). */
+static void
+test_schedule(void)
+{
+	uint64_t a[200], b[200];
+	size_t na, nb, fa, fb;
+	bool da, db;
+
+	schedule_run(true, a, 200, &na, &fa, &da);
+	schedule_run(false, b, 200, &nb, &fb, &db);
+	printf("asks in an hour: %zu (%zu new) with the log growing, %zu "
+	    "(%zu new) without\n", na, fa, nb, fb);
+	CHECK_INT(na, nb);
+	CHECK_INT(fa, fb);
+	CHECK_INT(fa, 60);
+	CHECK(na > fa);		/* sent again while unanswered */
+	CHECK(memcmp(a, b, na * sizeof a[0]) == 0);
+	CHECK(da);
+	CHECK(db);		/* an unchanged log: a new anchor each */
+}
+
+/* The store failing at an ask due: one error, put off by the retry, not
+ * one at every tick. */
+static void
+test_store_error(void)
+{
+	struct pair p;
+
+	pair_open(&p, 60000);
+	CHECK_INT(sqlite3_exec(p.s[0]->db, "DROP TABLE audit", NULL, NULL,
+	    NULL), SQLITE_OK);
+	CHECK(anchor_tick(&p.e[0], 1000, p.buf, sizeof p.buf, &p.len) != 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1100, p.buf, sizeof p.buf, &p.len), 0);
 	CHECK_INT(p.len, 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1000 + ANCHOR_RETRY_MS - 1, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK(anchor_tick(&p.e[0], 1000 + ANCHOR_RETRY_MS, p.buf,
+	    sizeof p.buf, &p.len) != 0);
+	CHECK(!p.e[0].pending);
 	pair_close(&p);
 }
 
@@ -276,7 +357,7 @@ test_bad_answers(void)
 	uint8_t out[ANCHOR_REC_MAX];
 	size_t len;
 
-	pair_open(&p, 1000);
+	pair_open(&p, 60000);
 	log_n(p.s[0], 2);
 	/* an answer with nothing asked */
 	memset(&a, 0, sizeof a);
@@ -341,32 +422,99 @@ test_bad_answers(void)
 	pair_close(&p);
 }
 
-/* The answering side: asks too close together are not answered. */
+/* An ask of the peer's, dated t, with an anchor of its own (k). */
 static void
-test_answer_gap(void)
+ask_make(uint8_t *out, size_t *len, uint64_t t, int k)
 {
-	struct pair p;
 	struct anchor_rec a;
-	uint8_t out[ANCHOR_REC_MAX];
-	size_t len;
 
-	pair_open(&p, 1000);
 	memset(&a, 0, sizeof a);
 	a.kind = ANCHOR_ASK;
-	a.time_ms = 7;
-	CHECK_INT(anchor_rec_encode(&a, out, sizeof out, &len), 0);
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, 5000, p.ans,
+	memcpy(a.anchor, &k, sizeof k);
+	a.time_ms = t;
+	CHECK_INT(anchor_rec_encode(&a, out, ANCHOR_REC_MAX, len), 0);
+}
+
+/* The answering side: a hostile peer asking 1000 times in an hour gets
+ * at most the token bucket's worth stored (and answered). */
+static void
+test_answer_bucket(void)
+{
+	uint64_t t0 = 1764990000000, t = t0;
+	uint8_t out[ANCHOR_REC_MAX];
+	size_t len, ok = 0, full = 0;
+	struct pair p;
+	int r;
+
+	pair_open(&p, 60000);
+	p.e[1].bucket_ms = t0;
+	for (int k = 0; k < 1000; k++, t += 3600) {
+		ask_make(out, &len, t, k);
+		r = anchor_on_record(&p.e[1], out, len, t, p.ans, sizeof p.ans,
+		    &p.alen);
+		if (r == 0)
+			ok++;
+		else if (r == ERR_FULL && p.alen == 0)
+			full++;
+	}
+	printf("1000 asks in an hour: %zu answered, %zu refused, %llu "
+	    "stored\n", ok, full, (unsigned long long)given(p.s[1]));
+	CHECK_INT(ok + full, 1000);
+	CHECK(ok <= ANCHOR_ANSWER_BURST + 3600000 / ANCHOR_ANSWER_REFILL_MS);
+	CHECK(ok >= 3600000 / ANCHOR_ANSWER_REFILL_MS);
+	CHECK_INT(given(p.s[1]), ok);
+	CHECK_CONTAINS(p.e[1].why, "more asks than one per 60000 ms");
+	pair_close(&p);
+}
+
+/* The answering side: an ask dated far from its clock, or not later than
+ * the last it signed, is refused (nothing stored); the last ask sent
+ * again is answered again, not stored again, at most one per gap. */
+static void
+test_answer_time(void)
+{
+	uint64_t now = 1764990000000;
+	uint8_t out[ANCHOR_REC_MAX], first[ANCHOR_REC_MAX];
+	size_t len, flen;
+	struct pair p;
+
+	pair_open(&p, 60000);
+	p.e[1].bucket_ms = now;
+	ask_make(out, &len, now - ANCHOR_CLOCK_SKEW_MS - 1, 1);
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, p.ans,
+	    sizeof p.ans, &p.alen), ERR_INVALID);
+	CHECK_CONTAINS(p.e[1].why, "behind our clock");
+	ask_make(out, &len, now + ANCHOR_CLOCK_SKEW_MS + 1, 2);
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, p.ans,
+	    sizeof p.ans, &p.alen), ERR_INVALID);
+	CHECK_CONTAINS(p.e[1].why, "ahead of our clock");
+	ask_make(out, &len, 0, 3);		/* 1970 */
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, p.ans,
+	    sizeof p.ans, &p.alen), ERR_INVALID);
+	CHECK_CONTAINS(p.e[1].why, "an ask dated 1970-01-01 00:00:00Z");
+	CHECK_INT(p.alen, 0);
+	CHECK_INT(given(p.s[1]), 0);
+	/* at the edge: answered */
+	ask_make(first, &flen, now - ANCHOR_CLOCK_SKEW_MS, 4);
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now, p.ans,
 	    sizeof p.ans, &p.alen), 0);
 	CHECK(p.alen > 0);
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, 5000 +
+	CHECK_INT(given(p.s[1]), 1);
+	/* not later than it: refused */
+	ask_make(out, &len, now - ANCHOR_CLOCK_SKEW_MS, 5);
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, p.ans,
+	    sizeof p.ans, &p.alen), ERR_REPLAY);
+	CHECK_CONTAINS(p.e[1].why, "not later than the last one we signed");
+	/* the same ask again: within the gap refused, then answered as
+	 * before; one row */
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now +
 	    ANCHOR_ANSWER_GAP_MS - 1, p.ans, sizeof p.ans, &p.alen), ERR_FULL);
 	CHECK_INT(p.alen, 0);
-	CHECK_INT(given(p.s[1]), 1);
-	/* the same ask later: answered; its evidence row is the same one */
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, 5000 +
-	    ANCHOR_ANSWER_GAP_MS, p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now + 2000, p.ans,
+	    sizeof p.ans, &p.alen), 0);
 	CHECK(p.alen > 0);
 	CHECK_INT(given(p.s[1]), 1);
+	CHECK_INT(p.e[1].answered, 2);
 	pair_close(&p);
 }
 
@@ -384,7 +532,8 @@ test_verify(void)
 	memset(&v, 0, sizeof v);
 	a.n = 2;
 	a.time_ms = 1764990000000;
-	anchor_compute(channel, heads[1], anchor);
+	memset(a.salt, 0x33, sizeof a.salt);
+	anchor_compute(channel, heads[1], a.salt, anchor);
 	memcpy(a.anchor, anchor, ANCHOR_LEN);
 	CHECK_INT(anchor_sign(&kp[1], channel, anchor, a.time_ms, a.sig), 0);
 	CHECK_INT(anchor_verify_one((const uint8_t (*)[AUDIT_HASH_LEN])heads,
@@ -401,6 +550,19 @@ test_verify(void)
 	    1, channel, kp[1].id.sign_pub, "south", &a, &v), ERR_GAP);
 	CHECK_CONTAINS(v.fault, "the audit log has 1 entries, but south "
 	    "signed it up to entry 2");
+	/* the row's n altered (to 3, or past the log's end): the peer's
+	 * signature holds, over entry 2 */
+	a.n = 3;
+	CHECK_INT(anchor_verify_one((const uint8_t (*)[AUDIT_HASH_LEN])heads,
+	    3, channel, kp[1].id.sign_pub, "south", &a, &v), ERR_INVALID);
+	CHECK_STR(v.fault, "the audit anchor row of entry 3 is what south "
+	    "signed at 2025-12-06 03:00:00Z for entry 2: the anchor row's n "
+	    "was altered");
+	a.n = 9;
+	CHECK_INT(anchor_verify_one((const uint8_t (*)[AUDIT_HASH_LEN])heads,
+	    3, channel, kp[1].id.sign_pub, "south", &a, &v), ERR_INVALID);
+	CHECK_CONTAINS(v.fault, "the anchor row's n was altered");
+	a.n = 2;
 	/* the row's signature altered; or the row's anchor and the log
 	 * rewritten together (the signature is then over neither) */
 	a.sig[3] ^= 1;
@@ -421,12 +583,18 @@ static void
 test_per_channel(void)
 {
 	uint8_t head[AUDIT_HASH_LEN], x[ANCHOR_LEN], y[ANCHOR_LEN];
+	uint8_t salt[ANCHOR_SALT_LEN], z[ANCHOR_LEN];
 
 	memset(head, 0x77, sizeof head);
-	anchor_compute(channel, head, x);
-	anchor_compute(other, head, y);
+	memset(salt, 0x01, sizeof salt);
+	anchor_compute(channel, head, salt, x);
+	anchor_compute(other, head, salt, y);
 	CHECK(memcmp(x, y, ANCHOR_LEN) != 0);
 	CHECK(memcmp(x, head, ANCHOR_LEN) != 0);
+	/* the same head with another salt: another anchor */
+	salt[0] ^= 1;
+	anchor_compute(channel, head, salt, z);
+	CHECK(memcmp(x, z, ANCHOR_LEN) != 0);
 }
 
 int
@@ -441,8 +609,11 @@ main(void)
 	memset(other, 0x6d, sizeof other);
 	RUN(test_encoding);
 	RUN(test_anchored);
+	RUN(test_schedule);
+	RUN(test_store_error);
 	RUN(test_bad_answers);
-	RUN(test_answer_gap);
+	RUN(test_answer_bucket);
+	RUN(test_answer_time);
 	RUN(test_verify);
 	RUN(test_per_channel);
 	keys_fini(&kp[0]);
