@@ -31,6 +31,7 @@
 #include "ctl/ctl.h"
 #include "ctl/roles.h"
 #include "link/link.h"
+#include "msg/anchor.h"
 #include "msg/checkpoint.h"
 #include "msg/recover.h"
 #include "msg/delivery.h"
@@ -50,6 +51,8 @@ static uint64_t conf_store_max_pages;	/* 0: no cap (test/tuning knob) */
 static uint64_t conf_checkpoint_every;	/* 0: CHECKPOINT_EVERY */
 static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
 static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
+static uint64_t conf_anchor_ms;		/* 0: ANCHOR_INTERVAL_MS */
+static uint64_t conf_debug_anchor_ms;	/* tests: anchor_pace */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
 static uint64_t conf_debug_kill_at;	/* with it: SIGKILL at this WAL sync */
@@ -71,6 +74,7 @@ struct daemon {
 	struct event *warm;		/* status's owed counts read in slices */
 	struct event *scan;		/* the deadline scan's next step */
 	struct checkpoint_set *cps;	/* docs/transcript.md */
+	struct anchor_set *anchors;	/* audit anchors, msg/anchor.h */
 	struct alerter *alerts;		/* people in the loop */
 	struct deadline_watch *dw;
 	struct roles *roles;
@@ -145,6 +149,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 		return conf_uint(v, key, 1000000, &conf_checkpoint_every);
 	if (strcmp(key, "checkpoint_interval_ms") == 0)
 		return conf_uint(v, key, 86400000, &conf_checkpoint_ms);
+	if (strcmp(key, "audit_anchor_interval_ms") == 0)
+		return conf_uint(v, key, 86400000, &conf_anchor_ms);
 	if (strcmp(key, "disk_free_min_mb") == 0)
 		return conf_uint(v, key, (uint64_t)1 << 30, &conf_disk_min_mb);
 	if (strcmp(key, "debug_inject") == 0) {
@@ -167,6 +173,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 	}
 	if (strcmp(key, "debug_powercut_kill_at") == 0)
 		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_at);
+	if (strcmp(key, "debug_audit_anchor_ms") == 0)
+		return conf_uint(v, key, 60000, &conf_debug_anchor_ms);
 	if (strcmp(key, "debug_owed_slice_ms") == 0)
 		return conf_uint(v, key, 60000, &conf_debug_owed_ms);
 	if (strcmp(key, "debug_kill_after_early_send") == 0)
@@ -407,7 +415,9 @@ dm_deliver(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
 	if (type == CHECKPOINT_REC) {
 		delivery_flush(dm->dl);		/* receipts */
 		checkpoint_set_record(dm->cps, ch, path, b, n, 0);
-	} else {
+	} else if (type == ANCHOR_REC)
+		anchor_set_record(dm->anchors, ch, path, b, n, 0);
+	else {
 		delivery_record(dm->dl, ch, path, type, b, n);
 		if (type == RECOVER_REC_ASK)	/* after our chain's answer */
 			checkpoint_set_resend(dm->cps, ch, path, b, n);
@@ -607,6 +617,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	delivery_pump(dm->dl);
 	ctl_uncork(dm->ctl);
 	checkpoint_set_tick(dm->cps, 0);
+	anchor_set_tick(dm->anchors, 0);
 	people_tick(dm);
 	wal_tick(dm);
 }
@@ -732,7 +743,8 @@ messages_open(const char *home, const struct keys *k,
 	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps)) != 0)
 		return r;
 	checkpoint_set_watch_disk(dm->cps, home, conf_disk_min_mb << 20);
-	return 0;
+	return anchor_set_new(dm->dl, k, ags, n, conf_anchor_ms,
+	    conf_debug_anchor_ms, 0, &dm->anchors);
 }
 
 static const char *
@@ -902,6 +914,7 @@ out:
 	if (dm.scan)
 		event_free(dm.scan);
 	checkpoint_set_free(dm.cps);
+	anchor_set_free(dm.anchors);
 	delivery_free(dm.dl);
 	dm.dl = NULL;
 	if (dm.ahead != NULL && store_ahead_sync(dm.ahead) != 0)

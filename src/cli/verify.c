@@ -3,10 +3,13 @@
  * store (read-only: it runs beside parleyd), `parley verify --file FILE`
  * an export file, without a daemon or a store. Both load the record into
  * an export_record (msg/export.h) and run the same verifier, which names
- * the first fault. Also the record loader shared with `parley export`
+ * the first fault. The store's check also recomputes every audit anchor
+ * (msg/anchor.h) from the audit log and checks the peer's signature. With
+ * --json, one JSON object instead of the text. Also the record loader shared with `parley export`
  * and the printer of `parley show --file`.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include "cli/cli.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
+#include "msg/anchor.h"
 #include "msg/audit.h"
 #include "msg/export.h"
 #include "store/record.h"
@@ -198,6 +202,28 @@ hex_short(char out[17], const uint8_t *id)
 	out[16] = '\0';
 }
 
+/* Adds the outcome of one verification to out (a JSON array); returns
+ * the exit code. */
+static int
+report_json(json_t *out, const struct export_record *rec,
+    const struct export_report *rep, int r)
+{
+	char ch[2 * ENVELOPE_ID_LEN + 1], head[2 * ENVELOPE_ID_LEN + 1];
+
+	hex_encode(ch, rec->channel, ENVELOPE_ID_LEN);
+	hex_encode(head, rep->head, sizeof rep->head);
+	if (json_array_append_new(out, json_pack("{s:s, s:[s,s], s:b, s:s?, "
+	    "s:[I,I], s:s?}", "channel", ch, "parties", rec->party[0].name,
+	    rec->party[1].name, "intact", r == 0, "fault", r != 0 ?
+	    rep->fault : NULL, "seq", (json_int_t)rep->seq[0],
+	    (json_int_t)rep->seq[1], "transcript_head", r == 0 ? head :
+	    NULL)) != 0) {
+		fprintf(stderr, "parley verify: out of memory\n");
+		return CLI_FAIL;
+	}
+	return r == 0 ? CLI_OK : CLI_FAIL;
+}
+
 /* Prints the outcome of one verification; returns the exit code. */
 static int
 report(const struct export_record *rec, const struct export_report *rep,
@@ -257,31 +283,96 @@ out:
 
 /* The audit log (docs/operators.md): its hash chain, entry by entry. */
 static int
-verify_audit(struct store *s)
+verify_audit(struct store *s, json_t *js)
 {
 	size_t count = 0, bad = 0;
 	int r = audit_verify_store(s, &count, &bad);
+	char fault[128];
 
-	if (r != 0) {
-		printf("audit log: FAULT: entry %zu: %s (the hash chain breaks "
-		    "there)\n", bad + 1, err_str(r));
-		return CLI_FAIL;
+	snprintf(fault, sizeof fault, "entry %zu: %s (the hash chain breaks "
+	    "there)", bad + 1, err_str(r));
+	if (js != NULL) {
+		json_object_set_new(js, "entries", json_integer(
+		    (json_int_t)count));
+		json_object_set_new(js, "intact", json_boolean(r == 0));
+		json_object_set_new(js, "fault", r != 0 ? json_string(fault) :
+		    json_null());
+	} else if (r != 0)
+		printf("audit log: FAULT: %s\n", fault);
+	else
+		printf("audit log: %zu entries, hash chain intact\n", count);
+	return r == 0 ? CLI_OK : CLI_FAIL;
+}
+
+/* The audit anchors the peer of channel a signed (docs/operators.md,
+ * "Audit anchors"): each recomputed from the log, its signature checked.
+ * js: a JSON array to add to, or NULL for text. */
+static int
+verify_anchors(struct store *s, const struct agreement *a, int self,
+    json_t *js)
+{
+	const char *peer = a->party[1 - self].name;
+	struct anchor_verdict v;
+	char ch[2 * ENVELOPE_ID_LEN + 1], when[32], fault[400];
+	int r;
+
+	hex_encode(ch, a->id, sizeof a->id);
+	r = anchor_verify_store(s, a->id, a->party[1 - self].sign_pub, peer,
+	    &v);
+	if (r != 0 && v.fault[0] == '\0')
+		snprintf(v.fault, sizeof v.fault, "the store could not be read"
+		    ": %s (%s)", err_str(r), store_errmsg(s));
+	snprintf(fault, sizeof fault, "audit anchor: %s", v.fault);
+	anchor_time_str(when, v.newest_time_ms);
+	if (js != NULL) {
+		if (json_array_append_new(js, json_pack("{s:s, s:s, s:b, s:s?,"
+		    " s:I, s:o?, s:o?}", "channel", ch, "peer", peer, "intact",
+		    r == 0, "fault", r != 0 ? fault : NULL, "anchors",
+		    (json_int_t)v.count, "newest_n", v.count ?
+		    json_integer((json_int_t)v.newest_n) : NULL,
+		    "newest_time_ms", v.count ?
+		    json_integer((json_int_t)v.newest_time_ms) : NULL)) != 0) {
+			fprintf(stderr, "parley verify: out of memory\n");
+			return CLI_FAIL;
+		}
+		return r == 0 ? CLI_OK : CLI_FAIL;
 	}
-	printf("audit log: %zu entries, hash chain intact\n", count);
-	return CLI_OK;
+	ch[16] = '\0';
+	if (r != 0)
+		printf("audit log (channel %s): FAULT: %s\n", ch, fault);
+	else if (v.count == 0)
+		printf("audit log not anchored by %s yet (channel %s)\n", peer,
+		    ch);
+	else
+		printf("audit log anchored by %s up to entry %llu at %s "
+		    "(channel %s, %zu anchors verified)\n", peer,
+		    (unsigned long long)v.newest_n, when, ch, v.count);
+	return r == 0 ? CLI_OK : CLI_FAIL;
 }
 
 static int
-verify_store(const char *home, const char *spec)
+verify_store(const char *home, const char *spec, bool json)
 {
+	json_t *js = json ? json_object() : NULL, *jch = NULL, *jaudit = NULL,
+	    *janch = NULL;
 	struct agreement *as = NULL;
 	struct store *s = NULL;
 	int *self = NULL, r, rc;
 	size_t n;
 
+	if (json && (js == NULL || (jch = json_array()) == NULL ||
+	    (jaudit = json_object()) == NULL ||
+	    (janch = json_array()) == NULL)) {
+		json_decref(js);
+		json_decref(jch);
+		json_decref(jaudit);
+		json_decref(janch);
+		return CLI_FAIL;
+	}
+
 	if ((rc = cli_record_channels(home, spec, "verify", &as, &self,
 	    &n)) != CLI_OK)
-		return rc;
+		goto out;	/* the JSON objects are freed there */
 	if ((r = store_open_home_readonly(&s, home)) != 0) {
 		fprintf(stderr, "parley verify: cannot open the store of %s: "
 		    "%s%s%s\n", home, err_str(r), s ? ": " : "",
@@ -295,17 +386,41 @@ verify_store(const char *home, const char *spec)
 		export_record_init(&rec);
 		r = load_channel(s, &as[i], self[i], &rec);
 		if (r != 0) {
-			printf("channel: FAULT: the store could not be read: "
-			    "%s (%s)\n", err_str(r), store_errmsg(s));
+			memset(&rep, 0, sizeof rep);
+			snprintf(rep.fault, sizeof rep.fault, "the store could "
+			    "not be read: %s (%s)", err_str(r),
+			    store_errmsg(s));
+			if (!json)
+				printf("channel: FAULT: %s\n", rep.fault);
+			else
+				(void)report_json(jch, &rec, &rep, r);
 			rc = CLI_FAIL;
-		} else if (report(&rec, &rep, export_verify(&rec, &rep),
-		    "channel") != CLI_OK)
-			rc = CLI_FAIL;
+		} else {
+			r = export_verify(&rec, &rep);
+			if ((json ? report_json(jch, &rec, &rep, r) :
+			    report(&rec, &rep, r, "channel")) != CLI_OK)
+				rc = CLI_FAIL;
+		}
 		export_record_fini(&rec);
 	}
-	if (verify_audit(s) != CLI_OK)
+	if (verify_audit(s, jaudit) != CLI_OK)
 		rc = CLI_FAIL;
+	for (size_t i = 0; i < n; i++)
+		if (verify_anchors(s, &as[i], self[i], janch) != CLI_OK)
+			rc = CLI_FAIL;
+	if (json) {
+		json_object_set(js, "channels", jch);
+		json_object_set(jaudit, "anchors", janch);
+		json_object_set(js, "audit_log", jaudit);
+		json_object_set_new(js, "intact", json_boolean(rc == CLI_OK));
+		json_dumpf(js, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+	}
 out:
+	json_decref(js);
+	json_decref(jch);
+	json_decref(jaudit);
+	json_decref(janch);
 	store_close(s);
 	free(as);
 	free(self);
@@ -316,14 +431,16 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: parley verify [--home DIR] [--channel C]\n"
+	    "usage: parley verify [--home DIR] [--channel C] [--json]\n"
 	    "       parley verify --file FILE\n\n"
 	    "Checks every header, chain link, body, signed head, receipt and\n"
 	    "checkpoint of the node's record (its store, read-only: parleyd\n"
 	    "may run) or of an export file, names the first fault (message,\n"
 	    "field, expected, found) and prints each channel's transcript\n"
-	    "head. C: peer name or channel id prefix. Exit 0 intact, 1 a fault"
-	    "\nwas found, 2 bad usage.\n");
+	    "head; then the audit log's hash chain and, per channel, the audit\n"
+	    "anchors the peer signed over it. C: peer name or channel id\n"
+	    "prefix. --json: one JSON object. Exit 0 intact, 1 a fault was\n"
+	    "found, 2 bad usage.\n");
 }
 
 int
@@ -333,10 +450,12 @@ cmd_verify(int argc, char **argv)
 		{ "home", required_argument, NULL, 'h' },
 		{ "channel", required_argument, NULL, 'c' },
 		{ "file", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *home = NULL, *spec = NULL, *file = NULL;
+	bool json = false;
 	int ch;
 
 	optind = 1;
@@ -345,6 +464,7 @@ cmd_verify(int argc, char **argv)
 		case 'h': home = optarg; break;
 		case 'c': spec = optarg; break;
 		case 'f': file = optarg; break;
+		case 'j': json = true; break;
 		case 'H':
 			usage(stdout);
 			return CLI_OK;
@@ -354,11 +474,11 @@ cmd_verify(int argc, char **argv)
 		}
 	}
 	if (optind != argc || (file != NULL && (spec != NULL ||
-	    home != NULL))) {
+	    home != NULL || json))) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
 	if (file != NULL)
 		return verify_file(file);
-	return verify_store(cli_home(home), spec);
+	return verify_store(cli_home(home), spec, json);
 }

@@ -218,6 +218,154 @@ store_audit_each(struct store *s, store_audit_fn fn, void *arg)
 	return r;
 }
 
+bool
+store_settled(struct store *s)
+{
+	return sqlite3_get_autocommit(s->db) != 0;
+}
+
+static int
+anchor_write(struct store *s, sqlite3_stmt *st,
+    const uint8_t channel[STORE_ID_LEN], const struct store_anchor *a,
+    uint64_t now_ms)
+{
+	if (a->time_ms > INT64_MAX || a->n > INT64_MAX || now_ms > INT64_MAX) {
+		pdone(s, st);
+		return ERR_INVALID;
+	}
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, a->anchor, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)a->time_ms);
+	sqlite3_bind_blob(st, 4, a->sig, STORE_SIG_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)a->n);
+	return 0;
+}
+
+int
+store_anchor_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    const struct store_anchor *a, uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (a->n == 0)
+		return ERR_INVALID;
+	if ((r = pprep(s, &st, "SELECT 1 FROM audit_anchor WHERE channel = ?1"
+	    " AND n = ?2")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)(a->n & INT64_MAX));
+	r = pstep(s, st);
+	pdone(s, st);
+	if (r < 0)
+		return r;
+	if (r == 1)
+		return ERR_EXISTS;
+	if ((r = pprep(s, &st, "INSERT INTO audit_anchor (channel, anchor,"
+	    " time_ms, sig, stored_ms, n, salt) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7)")) != 0)
+		return r;
+	if ((r = anchor_write(s, st, channel, a, now_ms)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 7, a->salt, STORE_ID_LEN, SQLITE_STATIC);
+	r = write1(s, st);
+	pdone(s, st);
+	return r;
+}
+
+int
+store_anchor_last(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*n = 0;
+	if ((r = pprep(s, &st, "SELECT max(n) FROM audit_anchor WHERE"
+	    " channel = ?1")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	if ((r = pstep(s, st)) == 1) {
+		*n = u64(st, 0);
+		r = 0;
+	}
+	pdone(s, st);
+	return r;
+}
+
+int
+store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    store_anchor_fn fn, void *arg)
+{
+	struct store_anchor a;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = pprep(s, &st, "SELECT n, anchor, time_ms, sig, stored_ms,"
+	    " salt FROM audit_anchor WHERE channel = ?1 ORDER BY n")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	while ((r = pstep(s, st)) == 1) {
+		memset(&a, 0, sizeof a);
+		a.n = u64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == STORE_ID_LEN)
+			memcpy(a.anchor, sqlite3_column_blob(st, 1),
+			    STORE_ID_LEN);
+		a.time_ms = u64(st, 2);
+		if (sqlite3_column_bytes(st, 3) == STORE_SIG_LEN)
+			memcpy(a.sig, sqlite3_column_blob(st, 3),
+			    STORE_SIG_LEN);
+		a.stored_ms = u64(st, 4);
+		if (sqlite3_column_bytes(st, 5) == STORE_ID_LEN)
+			memcpy(a.salt, sqlite3_column_blob(st, 5),
+			    STORE_ID_LEN);
+		if ((r = fn(arg, &a)) != 0)
+			break;
+	}
+	pdone(s, st);
+	return r;
+}
+
+int
+store_anchor_given_put(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], const struct store_anchor *a,
+    uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = pprep(s, &st, "INSERT OR IGNORE INTO audit_anchor_given"
+	    " (channel, anchor, time_ms, sig, stored_ms) VALUES"
+	    " (?1, ?2, ?3, ?4, ?5)")) != 0)
+		return r;
+	if ((r = anchor_write(s, st, channel, a, now_ms)) != 0)
+		return r;
+	r = write1(s, st);
+	pdone(s, st);
+	return r;
+}
+
+int
+store_anchor_given_count(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], uint64_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*count = 0;
+	if ((r = pprep(s, &st, "SELECT count(*) FROM audit_anchor_given"
+	    " WHERE channel = ?1")) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	if ((r = pstep(s, st)) == 1) {
+		*count = u64(st, 0);
+		r = 0;
+	}
+	pdone(s, st);
+	return r;
+}
+
 /* The alerts may have changed: a new version, unique in the process. */
 static void
 alerts_changed(struct store *s)

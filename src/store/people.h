@@ -36,6 +36,41 @@ int store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
 typedef int (*store_audit_fn)(void *arg, uint64_t n, const uint8_t *entry,
     size_t len, const uint8_t hash[STORE_ID_LEN]);
 int store_audit_each(struct store *s, store_audit_fn fn, void *arg) WUR;
+/* True when no transaction is open on s: what store_audit_last reads then
+ * is committed and cannot roll back (an audit anchor is asked only for
+ * such a head, msg/anchor.h). */
+bool store_settled(struct store *s);
+
+/* --- audit anchors (schema 8, msg/anchor.h) --------------------------------
+ * One row per anchor the peer of channel signed over our log up to entry
+ * n (anchor: 32 bytes, its salt: 32, never sent, sig: 64). ERR_EXISTS when one for (channel, n) is
+ * stored already (nothing changed). */
+struct store_anchor {
+	uint64_t n;
+	uint8_t anchor[STORE_ID_LEN];
+	uint8_t salt[STORE_ID_LEN];	/* ours only (audit_anchor) */
+	uint64_t time_ms;
+	uint8_t sig[STORE_SIG_LEN];
+	uint64_t stored_ms;
+};
+int store_anchor_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    const struct store_anchor *a, uint64_t now_ms) WUR;
+/* The highest n anchored on channel (0: none). */
+int store_anchor_last(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint64_t *n) WUR;
+/* Calls fn per anchor of channel, by n; a non-zero return stops and is
+ * returned. */
+typedef int (*store_anchor_fn)(void *arg, const struct store_anchor *a);
+int store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    store_anchor_fn fn, void *arg) WUR;
+/* What we signed over the peer's anchor (our evidence: a.n and a.salt
+ * are unused and 0). Stored again with the same anchor and time: nothing changes, 0. */
+int store_anchor_given_put(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], const struct store_anchor *a,
+    uint64_t now_ms) WUR;
+/* How many anchors of the peer of channel we signed. */
+int store_anchor_given_count(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], uint64_t *count) WUR;
 
 /* --- alerts -------------------------------------------------------------- */
 struct store_alert {

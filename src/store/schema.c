@@ -261,6 +261,39 @@ static const char *const migrations[] = {
 	"\tAND sender = NEW.sender AND seq = NEW.seq AND id = NEW.id)\n"
 	"BEGIN SELECT RAISE(ABORT, 'a head names a message in the chain');"
 	" END;\n",
+	/* 7 -> 8: audit anchors (docs/operators.md "Audit anchors"): the
+	 * peer's signatures over our audit log's head, and what we signed
+	 * over the peer's */
+	"CREATE TABLE audit_anchor (\n"
+	"\tchannel BLOB NOT NULL CHECK (length(channel) = 32),\n"
+	"\tn INTEGER NOT NULL CHECK (n >= 1),\n"
+	"\tanchor BLOB NOT NULL CHECK (length(anchor) = 32),\n"
+	"\tsalt BLOB NOT NULL CHECK (length(salt) = 32),\n"
+	"\ttime_ms INTEGER NOT NULL CHECK (time_ms >= 0),\n"
+	"\tsig BLOB NOT NULL CHECK (length(sig) = 64),\n"
+	"\tstored_ms INTEGER NOT NULL,\n"
+	"\tPRIMARY KEY (channel, n)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE TABLE audit_anchor_given (\n"
+	"\tchannel BLOB NOT NULL CHECK (length(channel) = 32),\n"
+	"\tanchor BLOB NOT NULL CHECK (length(anchor) = 32),\n"
+	"\ttime_ms INTEGER NOT NULL CHECK (time_ms >= 0),\n"
+	"\tsig BLOB NOT NULL CHECK (length(sig) = 64),\n"
+	"\tstored_ms INTEGER NOT NULL,\n"
+	"\tPRIMARY KEY (channel, anchor, time_ms)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE TRIGGER audit_anchor_keep BEFORE DELETE ON audit_anchor\n"
+	"BEGIN SELECT RAISE(ABORT, 'audit anchors are kept'); END;\n"
+	"CREATE TRIGGER audit_anchor_fixed BEFORE UPDATE ON audit_anchor\n"
+	"BEGIN SELECT RAISE(ABORT, 'audit anchors are never rewritten');"
+	" END;\n"
+	"CREATE TRIGGER audit_anchor_given_keep BEFORE DELETE ON"
+	" audit_anchor_given\n"
+	"BEGIN SELECT RAISE(ABORT, 'audit anchors are kept'); END;\n"
+	"CREATE TRIGGER audit_anchor_given_fixed BEFORE UPDATE ON"
+	" audit_anchor_given\n"
+	"BEGIN SELECT RAISE(ABORT, 'audit anchors are never rewritten');"
+	" END;\n",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -1,0 +1,756 @@
+/*
+ * anchor.c: see anchor.h. The record (docs/operators.md, "Audit
+ * anchors"):
+ *   { 1: version, 2: kind, 3: anchor (bstr 32), 4: time_ms
+ *     [, 5: sig (bstr 64), the answer only] }
+ * The answerer signs only a time near its own clock (ANCHOR_CLOCK_SKEW_MS)
+ * and later than the last it signed: the time is the asker's claim, but
+ * one the peer vouches for to within that skew.
+ */
+#include "msg/anchor.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "base/hex.h"
+#include "base/log.h"
+#include "base/wire.h"
+#include "crypto/agreement.h"
+#include "crypto/hash.h"
+#include "msg/delivery.h"
+
+enum { K_VERSION = 1, K_KIND, K_ANCHOR, K_TIME, K_SIG };
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The first 16 hex digits of a channel id, as the logs name it. */
+static void
+hex_short(char out[17], const uint8_t *id)
+{
+	char full[2 * ANCHOR_CHANNEL_LEN + 1];
+
+	hex_encode(full, id, ANCHOR_CHANNEL_LEN);
+	memcpy(out, full, 16);
+	out[16] = '\0';
+}
+
+int
+anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
+    size_t *len)
+{
+	struct wire_writer w;
+	bool signed_ = a->kind == ANCHOR_SIGNED;
+
+	if ((a->kind != ANCHOR_ASK && !signed_) || a->time_ms > INT64_MAX)
+		return ERR_INVALID;
+	wire_writer_init(&w, out, cap);
+	wire_put_map(&w, signed_ ? 5 : 4);
+	wire_put_uint(&w, K_VERSION);
+	wire_put_uint(&w, ANCHOR_VERSION);
+	wire_put_uint(&w, K_KIND);
+	wire_put_uint(&w, a->kind);
+	wire_put_uint(&w, K_ANCHOR);
+	wire_put_bytes(&w, a->anchor, ANCHOR_LEN);
+	wire_put_uint(&w, K_TIME);
+	wire_put_uint(&w, a->time_ms);
+	if (signed_) {
+		wire_put_uint(&w, K_SIG);
+		wire_put_bytes(&w, a->sig, KEYS_SIG_LEN);
+	}
+	if (wire_writer_finish(&w, len) != 0)
+		return ERR_SHORT;
+	return 0;
+}
+
+int
+anchor_rec_decode(struct anchor_rec *a, const uint8_t *p, size_t n)
+{
+	uint8_t again[ANCHOR_REC_MAX];
+	struct wire_reader r;
+	uint64_t version, kind;
+	size_t fields, len;
+	int e;
+
+	memset(a, 0, sizeof *a);
+	if (n > ANCHOR_REC_MAX)
+		return ERR_TOO_BIG;
+	/* an answer is the one map of five pairs; a non-shortest head is
+	 * refused by the reader whichever count is read */
+	fields = n > 0 && p[0] == 0xa5 ? 5 : 4;
+	wire_reader_init(&r, p, n);
+	if ((e = wire_read_map(&r, fields)) != 0 ||
+	    (e = wire_read_key(&r, K_VERSION)) != 0 ||
+	    (e = wire_read_uint(&r, &version)) != 0)
+		return e;
+	if (version != ANCHOR_VERSION)
+		return ERR_VERSION;
+	if ((e = wire_read_key(&r, K_KIND)) != 0 ||
+	    (e = wire_read_uint(&r, &kind)) != 0)
+		return e;
+	if (kind != (fields == 5 ? ANCHOR_SIGNED : ANCHOR_ASK))
+		return kind == ANCHOR_ASK || kind == ANCHOR_SIGNED ? ERR_PARSE :
+		    ERR_INVALID;
+	a->kind = (uint8_t)kind;
+	if ((e = wire_read_key(&r, K_ANCHOR)) != 0 ||
+	    (e = wire_read_bytes_exact(&r, a->anchor, ANCHOR_LEN)) != 0 ||
+	    (e = wire_read_key(&r, K_TIME)) != 0 ||
+	    (e = wire_read_uint(&r, &a->time_ms)) != 0)
+		return e;
+	if (fields == 5 && ((e = wire_read_key(&r, K_SIG)) != 0 ||
+	    (e = wire_read_bytes_exact(&r, a->sig, KEYS_SIG_LEN)) != 0))
+		return e;
+	if ((e = wire_read_end(&r)) != 0)
+		return e;
+	if (a->time_ms > INT64_MAX)
+		return ERR_INVALID;
+	/* the reader passes only the deterministic encoding; the builder
+	 * must agree with it byte for byte */
+	if ((e = anchor_rec_encode(a, again, sizeof again, &len)) != 0)
+		return e;
+	return wire_same(p, n, again, len) ? 0 : ERR_NONCANONICAL;
+}
+
+void
+anchor_compute(const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t head[AUDIT_HASH_LEN], const uint8_t salt[ANCHOR_SALT_LEN],
+    uint8_t anchor[ANCHOR_LEN])
+{
+	uint8_t m[ANCHOR_CHANNEL_LEN + AUDIT_HASH_LEN + ANCHOR_SALT_LEN];
+
+	memcpy(m, channel, ANCHOR_CHANNEL_LEN);
+	memcpy(m + ANCHOR_CHANNEL_LEN, head, AUDIT_HASH_LEN);
+	memcpy(m + ANCHOR_CHANNEL_LEN + AUDIT_HASH_LEN, salt, ANCHOR_SALT_LEN);
+	hash_ctx(anchor, ANCHOR_LEN, ANCHOR_CTX, m, sizeof m);
+}
+
+static void
+signed_bytes(uint8_t out[ANCHOR_SIGNED_LEN],
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t anchor[ANCHOR_LEN], uint64_t time_ms)
+{
+	memcpy(out, channel, ANCHOR_CHANNEL_LEN);
+	memcpy(out + ANCHOR_CHANNEL_LEN, anchor, ANCHOR_LEN);
+	for (int i = 0; i < 8; i++)
+		out[ANCHOR_CHANNEL_LEN + ANCHOR_LEN + i] =
+		    (uint8_t)(time_ms >> (56 - 8 * i));
+}
+
+int
+anchor_sign(const struct keys *k, const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t anchor[ANCHOR_LEN], uint64_t time_ms,
+    uint8_t sig[KEYS_SIG_LEN])
+{
+	uint8_t m[ANCHOR_SIGNED_LEN];
+
+	signed_bytes(m, channel, anchor, time_ms);
+	return keys_sign(k, ANCHOR_SIGN_CTX, m, sizeof m, sig);
+}
+
+int
+anchor_check(const uint8_t pub[KEYS_PUB_LEN],
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t anchor[ANCHOR_LEN], uint64_t time_ms,
+    const uint8_t sig[KEYS_SIG_LEN])
+{
+	uint8_t m[ANCHOR_SIGNED_LEN];
+
+	signed_bytes(m, channel, anchor, time_ms);
+	return keys_verify(pub, ANCHOR_SIGN_CTX, m, sizeof m, sig) == 0 ? 0 :
+	    ERR_SIGNATURE;
+}
+
+/* ---- the engine ---- */
+
+void
+anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
+    uint64_t now_ms)
+{
+	int r;
+
+	memset(e, 0, sizeof *e);
+	e->s = s;
+	e->k = k;
+	memcpy(e->channel, channel, ANCHOR_CHANNEL_LEN);
+	memcpy(e->peer_pub, peer_pub, KEYS_PUB_LEN);
+	e->interval_ms = interval_ms ? interval_ms : ANCHOR_INTERVAL_MS;
+	if (e->interval_ms < ANCHOR_INTERVAL_MIN_MS)
+		e->interval_ms = ANCHOR_INTERVAL_MIN_MS;
+	e->retry_ms = ANCHOR_RETRY_MS;
+	e->wait_ms = e->retry_ms;
+	e->next_ms = now_ms;
+	e->refill_ms = ANCHOR_ANSWER_REFILL_MS;
+	e->tokens = ANCHOR_ANSWER_BURST;
+	e->bucket_ms = now_ms;
+	if ((r = store_anchor_last(s, channel, &e->last_n)) != 0) {
+		log_warn("audit anchor: cannot read the last stored one: %s",
+		    err_str(r));
+		e->last_n = 0;
+	}
+}
+
+void
+anchor_pace(struct anchor_engine *e, uint64_t pace_ms)
+{
+	if (pace_ms == 0)
+		return;
+	e->interval_ms = e->refill_ms = pace_ms;
+	e->retry_ms = pace_ms < ANCHOR_RETRY_MS ? pace_ms : ANCHOR_RETRY_MS;
+	e->wait_ms = e->retry_ms;
+}
+
+/* A new ask over the log's head as it is now, with a fresh salt; the one
+ * in flight, if any, becomes prev (still taken if answered late). */
+static int
+new_ask(struct anchor_engine *e, uint64_t now_ms)
+{
+	uint8_t head[AUDIT_HASH_LEN];
+	uint64_t n;
+	int r;
+
+	if ((r = store_audit_last(e->s, &n, head)) != 0)
+		return r;
+	if (n == 0)		/* an empty log: answered, never stored */
+		memset(head, 0, sizeof head);
+	if (e->pending) {
+		e->has_prev = true;
+		e->prev = e->ask;
+		e->prev_n = e->ask_n;
+		memcpy(e->prev_salt, e->ask_salt, ANCHOR_SALT_LEN);
+	}
+	randombytes_buf(e->ask_salt, ANCHOR_SALT_LEN);
+	memset(&e->ask, 0, sizeof e->ask);
+	e->ask.kind = ANCHOR_ASK;
+	anchor_compute(e->channel, head, e->ask_salt, e->ask.anchor);
+	e->ask.time_ms = now_ms & INT64_MAX;
+	e->ask_n = n;
+	e->pending = true;
+	e->wait_ms = e->retry_ms;
+	return 0;
+}
+
+int
+anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
+    size_t cap, size_t *len)
+{
+	bool fresh = now_ms >= e->next_ms;
+	int r;
+
+	*len = 0;
+	if (!fresh && !(e->pending && now_ms - e->sent_ms >= e->wait_ms))
+		return 0;
+	if (fresh) {
+		/* a head inside an open transaction may yet roll back */
+		if (!store_settled(e->s))
+			return 0;
+		if ((r = new_ask(e, now_ms)) != 0) {
+			/* put off, so that a failing store is not asked (and
+			 * logged) at every tick */
+			e->next_ms = now_ms + e->retry_ms;
+			return r;
+		}
+		e->next_ms = now_ms + e->interval_ms;
+	} else if (e->wait_ms < e->interval_ms) {
+		/* asked again: the peer may be one that never answers (an
+		 * older node): twice as long each time, up to the interval */
+		e->wait_ms = e->wait_ms > e->interval_ms / 2 ? e->interval_ms :
+		    2 * e->wait_ms;
+	}
+	if ((r = anchor_rec_encode(&e->ask, out, cap, len)) != 0) {
+		*len = 0;
+		return r;
+	}
+	e->sent_ms = now_ms;
+	return 0;
+}
+
+static int
+refuse(struct anchor_engine *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+refuse(struct anchor_engine *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->why, sizeof e->why, fmt, ap);
+	va_end(ap);
+	e->refused++;
+	return code;
+}
+
+static bool
+same_ask(const struct anchor_rec *a, const struct anchor_rec *b)
+{
+	return memcmp(a->anchor, b->anchor, ANCHOR_LEN) == 0 &&
+	    a->time_ms == b->time_ms;
+}
+
+/* The answering side's token bucket: one token per refill_ms, at most
+ * ANCHOR_ANSWER_BURST. */
+static void
+refill(struct anchor_engine *e, uint64_t now_ms)
+{
+	uint64_t k;
+
+	if (now_ms < e->bucket_ms) {	/* the clock stepped back */
+		e->bucket_ms = now_ms;
+		return;
+	}
+	k = (now_ms - e->bucket_ms) / e->refill_ms;
+	if (e->tokens + k >= ANCHOR_ANSWER_BURST) {
+		e->tokens = ANCHOR_ANSWER_BURST;
+		e->bucket_ms = now_ms;
+	} else {
+		e->tokens += k;
+		e->bucket_ms += k * e->refill_ms;
+	}
+}
+
+/* Whether we sign a new ask of the peer's (invariant 4); refuses. */
+static int
+ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
+    uint64_t now_ms)
+{
+	uint64_t off = ask->time_ms > now_ms ? ask->time_ms - now_ms :
+	    now_ms - ask->time_ms;
+	char when[32];
+
+	if (off > ANCHOR_CLOCK_SKEW_MS) {
+		anchor_time_str(when, ask->time_ms);
+		return refuse(e, ERR_INVALID, "an ask dated %s, %llu ms %s our "
+		    "clock (at most %d ms): not answered", when,
+		    (unsigned long long)off, ask->time_ms > now_ms ?
+		    "ahead of" : "behind", ANCHOR_CLOCK_SKEW_MS);
+	}
+	if (e->signed_.time_ms != 0 && ask->time_ms <= e->signed_.time_ms)
+		return refuse(e, ERR_REPLAY, "an ask dated %llu, not later "
+		    "than the last one we signed (%llu): not answered",
+		    (unsigned long long)ask->time_ms,
+		    (unsigned long long)e->signed_.time_ms);
+	refill(e, now_ms);
+	if (e->tokens == 0)
+		return refuse(e, ERR_FULL, "more asks than one per %llu ms "
+		    "(after %d): not answered",
+		    (unsigned long long)e->refill_ms, ANCHOR_ANSWER_BURST);
+	return 0;
+}
+
+/* The peer's ask: our evidence stored first, then signed and answered.
+ * The last ask signed, sent again, is answered again as it was. */
+static int
+answer(struct anchor_engine *e, const struct anchor_rec *ask,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+{
+	struct anchor_rec ans = *ask;
+	struct store_anchor given;
+	bool again = e->signed_.time_ms != 0 && same_ask(ask, &e->signed_);
+	int r;
+
+	if (again && now_ms - e->answered_ms < ANCHOR_ANSWER_GAP_MS)
+		return refuse(e, ERR_FULL, "the same ask %llu ms after we "
+		    "answered it (at most one per %d ms): not answered",
+		    (unsigned long long)(now_ms - e->answered_ms),
+		    ANCHOR_ANSWER_GAP_MS);
+	if (again) {
+		ans = e->signed_;
+	} else {
+		if ((r = ask_acceptable(e, ask, now_ms)) != 0)
+			return r;
+		ans.kind = ANCHOR_SIGNED;
+		if ((r = anchor_sign(e->k, e->channel, ask->anchor,
+		    ask->time_ms, ans.sig)) != 0)
+			return refuse(e, r, "cannot sign the peer's ask: %s",
+			    err_str(r));
+		memset(&given, 0, sizeof given);
+		memcpy(given.anchor, ask->anchor, ANCHOR_LEN);
+		given.time_ms = ask->time_ms;
+		memcpy(given.sig, ans.sig, KEYS_SIG_LEN);
+		if ((r = store_anchor_given_put(e->s, e->channel, &given,
+		    now_ms)) != 0)
+			return refuse(e, r, "cannot store what we would sign "
+			    "(%s): the peer's ask is not answered",
+			    err_str(r));
+		e->tokens--;
+		e->signed_ = ans;
+	}
+	if ((r = anchor_rec_encode(&ans, out, cap, len)) != 0) {
+		*len = 0;
+		return refuse(e, r, "cannot build the answer: %s",
+		    err_str(r));
+	}
+	e->answered_ms = now_ms;
+	e->answered++;
+	return 0;
+}
+
+/* The peer's answer to our pending ask, or to the one it replaced. Stored
+ * only above the highest n anchored (an anchor of the same head, made
+ * again with another salt, adds nothing). */
+static int
+take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
+{
+	struct store_anchor a;
+	bool late;
+	int r;
+
+	if (!e->pending && !e->has_prev)
+		return refuse(e, ERR_STATE, "a signed anchor that answers no "
+		    "ask of ours (none in flight): ignored");
+	late = !e->pending || !same_ask(ans, &e->ask);
+	if (late && (!e->has_prev || !same_ask(ans, &e->prev)))
+		return refuse(e, ERR_STATE, "a signed anchor for another "
+		    "anchor or time than our ask in flight: ignored");
+	if (anchor_check(e->peer_pub, e->channel, ans->anchor, ans->time_ms,
+	    ans->sig) != 0)
+		return refuse(e, ERR_SIGNATURE, "the signed anchor's signature "
+		    "is not the peer's signing key's (of the agreement): "
+		    "ignored, asked again later");
+	memset(&a, 0, sizeof a);
+	a.n = late ? e->prev_n : e->ask_n;
+	memcpy(a.anchor, ans->anchor, ANCHOR_LEN);
+	memcpy(a.salt, late ? e->prev_salt : e->ask_salt, ANCHOR_SALT_LEN);
+	a.time_ms = ans->time_ms;
+	memcpy(a.sig, ans->sig, KEYS_SIG_LEN);
+	if (a.n > e->last_n) {
+		r = store_anchor_put(e->s, e->channel, &a, now_ms);
+		if (r != 0 && r != ERR_EXISTS)
+			return refuse(e, r, "cannot store the signed anchor "
+			    "(%s): asked again later", err_str(r));
+		e->last_n = a.n;
+		e->took = a;
+		e->anchored++;
+	}
+	if (late) {		/* the ask in flight waits for its own */
+		e->has_prev = false;
+		return 0;
+	}
+	e->pending = false;
+	e->wait_ms = e->retry_ms;
+	return 0;
+}
+
+int
+anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+{
+	struct anchor_rec a;
+	int r;
+
+	*len = 0;
+	e->why[0] = '\0';
+	if ((r = anchor_rec_decode(&a, p, n)) != 0)
+		return refuse(e, r, "not a well-formed audit anchor record of "
+		    "version %d (%zu bytes): %s", ANCHOR_VERSION, n,
+		    err_str(r));
+	if (a.kind == ANCHOR_ASK)
+		return answer(e, &a, now_ms, out, cap, len);
+	return take(e, &a, now_ms);
+}
+
+/* ---- parley verify ---- */
+
+void
+anchor_time_str(char out[32], uint64_t time_ms)
+{
+	time_t t = (time_t)(time_ms / 1000u);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%llu ms", (unsigned long long)time_ms);
+}
+
+int
+anchor_verify_one(const uint8_t (*heads)[AUDIT_HASH_LEN], size_t count,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t pub[KEYS_PUB_LEN], const char *peer,
+    const struct store_anchor *a, struct anchor_verdict *v)
+{
+	uint8_t anchor[ANCHOR_LEN];
+	char when[32];
+
+	anchor_time_str(when, a->time_ms);
+	v->bad_n = a->n;
+	if (anchor_check(pub, channel, a->anchor, a->time_ms, a->sig) != 0) {
+		snprintf(v->fault, sizeof v->fault, "the audit anchor at entry "
+		    "%llu (%s) is not signed by %s: the anchor row was altered"
+		    " or forged", (unsigned long long)a->n, when, peer);
+		return ERR_SIGNATURE;
+	}
+	if (a->n >= 1 && a->n <= count) {
+		anchor_compute(channel, heads[a->n - 1], a->salt, anchor);
+		if (memcmp(anchor, a->anchor, ANCHOR_LEN) == 0) {
+			v->bad_n = 0;
+			return 0;
+		}
+	}
+	for (size_t m = 1; m <= count; m++) {
+		anchor_compute(channel, heads[m - 1], a->salt, anchor);
+		if (memcmp(anchor, a->anchor, ANCHOR_LEN) != 0)
+			continue;
+		snprintf(v->fault, sizeof v->fault, "the audit anchor row of "
+		    "entry %llu is what %s signed at %s for entry %zu: the "
+		    "anchor row's n was altered", (unsigned long long)a->n,
+		    peer, when, m);
+		return ERR_INVALID;
+	}
+	if (a->n == 0 || a->n > count) {
+		snprintf(v->fault, sizeof v->fault, "the audit log has %zu "
+		    "entries, but %s signed it up to entry %llu at %s: the log"
+		    " was cut or rewritten", count, peer,
+		    (unsigned long long)a->n, when);
+		return ERR_GAP;
+	}
+	snprintf(v->fault, sizeof v->fault, "audit log entry <= %llu "
+	    "does not match what %s signed at %s: the log was "
+	    "rewritten", (unsigned long long)a->n, peer, when);
+	return ERR_CHAIN;
+}
+
+struct heads {
+	uint8_t (*v)[AUDIT_HASH_LEN];
+	size_t n, cap;
+};
+
+static int
+grab_head(void *arg, uint64_t n, const uint8_t *entry, size_t len,
+    const uint8_t hash[STORE_ID_LEN])
+{
+	struct heads *h = arg;
+	uint8_t (*v)[AUDIT_HASH_LEN];
+
+	(void)entry;
+	(void)len;
+	if (n != h->n + 1)	/* audit_verify names a gap: stop here */
+		return 0;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 256;
+		if ((v = realloc(h->v, cap * sizeof *v)) == NULL)
+			return ERR_NOMEM;
+		h->v = v;
+		h->cap = cap;
+	}
+	memcpy(h->v[h->n++], hash, AUDIT_HASH_LEN);
+	return 0;
+}
+
+struct walk {
+	const struct heads *h;
+	const uint8_t *channel, *pub;
+	const char *peer;
+	struct anchor_verdict *v;
+};
+
+static int
+check_row(void *arg, const struct store_anchor *a)
+{
+	struct walk *w = arg;
+	int r;
+
+	if ((r = anchor_verify_one((const uint8_t (*)[AUDIT_HASH_LEN])w->h->v,
+	    w->h->n, w->channel, w->pub, w->peer, a, w->v)) != 0)
+		return r;
+	w->v->count++;
+	if (a->n >= w->v->newest_n) {
+		w->v->newest_n = a->n;
+		w->v->newest_time_ms = a->time_ms;
+	}
+	return 0;
+}
+
+int
+anchor_verify_store(struct store *s,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t pub[KEYS_PUB_LEN], const char *peer,
+    struct anchor_verdict *v)
+{
+	struct heads h = { NULL, 0, 0 };
+	struct walk w = { &h, channel, pub, peer, v };
+	int r;
+
+	memset(v, 0, sizeof *v);
+	if ((r = store_audit_each(s, grab_head, &h)) == 0)
+		r = store_anchors_each(s, channel, check_row, &w);
+	free(h.v);
+	return r;
+}
+
+/* ---- the daemon's glue ---- */
+
+struct anchor_set {
+	struct delivery *dl;
+	size_t n;
+	struct anchor_engine e[DELIVERY_MAX_CHANNELS];
+	char peer[DELIVERY_MAX_CHANNELS][KEYS_NAME_MAX + 1];
+	uint64_t log_ms[DELIVERY_MAX_CHANNELS];	/* last refusal logged */
+	uint64_t unlogged[DELIVERY_MAX_CHANNELS];	/* refusals since */
+	uint8_t buf[ANCHOR_REC_MAX];
+};
+
+int
+anchor_set_new(struct delivery *dl, const struct keys *k,
+    const struct agreement *ags, size_t n, uint64_t interval_ms,
+    uint64_t pace_ms, uint64_t now_ms, struct anchor_set **out)
+{
+	struct anchor_set *as;
+
+	*out = NULL;
+	if ((as = calloc(1, sizeof *as)) == NULL)
+		return ERR_NOMEM;
+	as->dl = dl;
+	if (now_ms == 0)
+		now_ms = wall_ms();
+	for (size_t i = 0; i < n && as->n < DELIVERY_MAX_CHANNELS; i++) {
+		int self = -1;
+		for (int j = 0; j < 2; j++)
+			if (memcmp(ags[i].party[j].sign_pub, k->id.sign_pub,
+			    KEYS_PUB_LEN) == 0)
+				self = j;
+		if (self < 0)
+			continue;
+		snprintf(as->peer[as->n], sizeof as->peer[as->n], "%s",
+		    ags[i].party[1 - self].name);
+		anchor_init(&as->e[as->n], delivery_store(dl), k, ags[i].id,
+		    ags[i].party[1 - self].sign_pub, interval_ms, now_ms);
+		anchor_pace(&as->e[as->n++], pace_ms);
+	}
+	*out = as;
+	return 0;
+}
+
+void
+anchor_set_free(struct anchor_set *as)
+{
+	free(as);
+}
+
+static ssize_t
+index_of(const struct anchor_set *as, const uint8_t *ch)
+{
+	for (size_t i = 0; as != NULL && i < as->n; i++)
+		if (memcmp(as->e[i].channel, ch, ANCHOR_CHANNEL_LEN) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+const struct anchor_engine *
+anchor_set_engine(const struct anchor_set *as,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN])
+{
+	ssize_t i = index_of(as, channel);
+
+	return i < 0 ? NULL : &as->e[i];
+}
+
+static int
+active_path(struct anchor_set *as, const uint8_t *ch)
+{
+	struct delivery_stats st;
+
+	for (size_t i = 0; i < delivery_channel_count(as->dl); i++)
+		if (memcmp(delivery_channel_id(as->dl, i), ch,
+		    ANCHOR_CHANNEL_LEN) == 0)
+			return delivery_stats(as->dl, i, &st) == 0 ?
+			    st.active_path : -1;
+	return -1;
+}
+
+void
+anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
+{
+	size_t len;
+	int path, r;
+
+	if (as == NULL)
+		return;
+	if (now_ms == 0)
+		now_ms = wall_ms();
+	for (size_t i = 0; i < as->n; i++) {
+		struct anchor_engine *e = &as->e[i];
+		char ch[17];
+
+		if ((path = active_path(as, e->channel)) < 0)
+			continue;
+		hex_short(ch, e->channel);
+		if ((r = anchor_tick(e, now_ms, as->buf, sizeof as->buf,
+		    &len)) != 0) {
+			log_warn("channel %s: audit anchor: %s", ch,
+			    err_str(r));
+			continue;
+		}
+		if (len == 0)
+			continue;
+		/* not sent: as if lost on the way, asked again after the
+		 * wait */
+		if (delivery_send_other(as->dl, e->channel, (unsigned)path,
+		    ANCHOR_REC, as->buf, len) == 0)
+			log_debug("channel %s: audit log up to entry %llu "
+			    "shown to %s to sign", ch,
+			    (unsigned long long)e->ask_n, as->peer[i]);
+	}
+}
+
+void
+anchor_set_record(struct anchor_set *as,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
+    const uint8_t *p, size_t n, uint64_t now_ms)
+{
+	ssize_t i = index_of(as, channel);
+	struct anchor_engine *e;
+	uint64_t before;
+	size_t len = 0;
+	char ch[17];
+	int r;
+
+	/* only on a session of the peer's newest run, as checkpoints */
+	if (i < 0 || !delivery_record_current(as->dl, channel, path))
+		return;
+	if (now_ms == 0)
+		now_ms = wall_ms();
+	e = &as->e[i];
+	hex_short(ch, channel);
+	before = e->anchored;
+	r = anchor_on_record(e, p, n, now_ms, as->buf, sizeof as->buf, &len);
+	if (r != 0) {
+		if (as->log_ms[i] != 0 && now_ms - as->log_ms[i] <
+		    ANCHOR_LOG_MS) {
+			as->unlogged[i]++;
+			return;
+		}
+		log_warn("channel %s path %u: refused an audit anchor record "
+		    "from %s: %s (%s)%s", ch, path, as->peer[i], e->why,
+		    err_str(r), as->unlogged[i] ? "; and others not logged" :
+		    "");
+		as->log_ms[i] = now_ms;
+		as->unlogged[i] = 0;
+		return;
+	}
+	if (e->anchored != before) {
+		char when[32];
+		/* the row stored: a late answer's, not the ask in flight's */
+		anchor_time_str(when, e->took.time_ms);
+		log_info("channel %s: audit log anchored by %s up to entry "
+		    "%llu at %s", ch, as->peer[i], (unsigned long long)e->took.n,
+		    when);
+	}
+	if (len > 0 && delivery_send_other(as->dl, channel, path, ANCHOR_REC,
+	    as->buf, len) != 0)
+		log_warn("channel %s path %u: audit anchor answer not sent", ch,
+		    path);
+}

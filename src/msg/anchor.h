@@ -1,0 +1,248 @@
+/*
+ * anchor.h: audit anchors (docs/operators.md "Audit anchors"; the record
+ * in CDDL there). The audit log (msg/audit.h) is node-wide and only
+ * hash-chained: whoever can write the store file can rewrite it whole,
+ * every hash recomputed. So now and then the peer of each channel signs a
+ * value bound to the log's head, and `parley verify` recomputes every
+ * stored anchor from the log and checks the peer's signature over it:
+ *
+ *   anchor = hash_ctx(32, "parley audit anchor v1",
+ *                     channel || hash(n) || salt)
+ *   sig    = keys_sign(peer, "parley audit anchor signature v1",
+ *                      channel || anchor || time_ms (8 bytes, big-endian))
+ *
+ * salt is 32 fresh random bytes per ask, kept with the anchor and never
+ * sent. The peer sees an anchor that is unlinkable to any other (even of
+ * the same n, or of another channel) and asks that come on a fixed
+ * schedule whether or not the log grew, so it learns nothing of the log:
+ * not n, not an entry, not when entries are added by any channel. The
+ * peer keeps what it signed (table audit_anchor_given, its evidence); we
+ * keep (n, anchor, salt, time_ms, sig) (table audit_anchor).
+ *
+ * NOTES, invariants of one channel's engine:
+ *  1. At most one ask in flight (pending). An answer is taken only if it
+ *     names the pending ask's anchor and time (or those of the ask it
+ *     replaced, answered late: prev) and carries the peer's signature
+ *     over them; anything else is refused and changes nothing (e->why
+ *     says what was wrong). An answer is stored only above last_n.
+ *  2. An ask names a committed head (store_settled); with an empty log,
+ *     an all-zero head (answered, never stored). The log is read only
+ *     when a new ask is due: nothing of when or whether it grew changes
+ *     what is sent or when.
+ *  3. A new ask at the first tick, then interval_ms after the last new
+ *     one (ANCHOR_INTERVAL_MIN_MS at least), whether or not the log
+ *     grew. An unanswered ask is sent again, the same bytes, wait_ms
+ *     after it last went: retry_ms, doubled at each, at most interval_ms.
+ *     A store error at a due ask puts it off by retry_ms.
+ *  4. We sign a peer's ask only once its evidence is stored; only an ask
+ *     whose time is within ANCHOR_CLOCK_SKEW_MS of our clock and later
+ *     than the last we signed; at most ANCHOR_ANSWER_BURST, then one per
+ *     ANCHOR_ANSWER_REFILL_MS (a token bucket: a peer cannot fill the
+ *     store). The last ask signed, sent again, is answered again from
+ *     memory (nothing stored; one per ANCHOR_ANSWER_GAP_MS).
+ *
+ *      idle --(interval passed)--> pending
+ *      pending --(answer verified and stored)--> idle
+ *      pending --(wait_ms, no answer)--> pending (the same ask again)
+ *      pending --(interval passed)--> pending (a new ask; the old one prev)
+ *
+ * Like the checkpoint engine, it does no I/O: the caller sends the bytes
+ * it returns as a link record (ANCHOR_REC). It reads and writes the store
+ * and signs with k.
+ */
+#ifndef PARLEY_MSG_ANCHOR_H
+#define PARLEY_MSG_ANCHOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/keys.h"
+#include "msg/audit.h"
+#include "store/people.h"
+
+#define ANCHOR_REC 0x1a			/* link upper record type */
+#define ANCHOR_VERSION 1		/* the record's field 1; bump me */
+#define ANCHOR_CTX "parley audit anchor v1"
+#define ANCHOR_SIGN_CTX "parley audit anchor signature v1"
+#define ANCHOR_LEN 32
+#define ANCHOR_CHANNEL_LEN 32
+#define ANCHOR_SIGNED_LEN (ANCHOR_CHANNEL_LEN + ANCHOR_LEN + 8)
+#define ANCHOR_REC_MAX 128		/* the longest record is 117 bytes */
+#define ANCHOR_INTERVAL_MS 600000	/* ten minutes */
+#define ANCHOR_RETRY_MS 10000		/* an unanswered ask again */
+#define ANCHOR_INTERVAL_MIN_MS 60000	/* new asks, at most one per */
+#define ANCHOR_ANSWER_REFILL_MS 60000	/* asks answered: one per, */
+#define ANCHOR_ANSWER_BURST 4		/* ... after a burst of this many */
+#define ANCHOR_ANSWER_GAP_MS 500	/* the last ask answered again */
+#define ANCHOR_CLOCK_SKEW_MS 300000	/* an ask's time off our clock */
+#define ANCHOR_SALT_LEN 32
+#define ANCHOR_WHY_MAX 200
+#define ANCHOR_FAULT_MAX 320
+
+_Static_assert(ANCHOR_LEN == AUDIT_HASH_LEN, "an anchor is a hash's size");
+_Static_assert(ANCHOR_LEN == STORE_ID_LEN, "anchors fit the store");
+_Static_assert(ANCHOR_SALT_LEN == STORE_ID_LEN, "salts fit the store");
+_Static_assert(KEYS_SIG_LEN == STORE_SIG_LEN, "signatures fit the store");
+
+enum anchor_kind {
+	ANCHOR_ASK = 1,		/* ours: "sign this" */
+	ANCHOR_SIGNED = 2,	/* the peer's answer, with its signature */
+};
+
+/* One ANCHOR_REC record. */
+struct anchor_rec {
+	uint8_t kind;			/* enum anchor_kind */
+	uint8_t anchor[ANCHOR_LEN];
+	uint64_t time_ms;		/* the asker's clock */
+	uint8_t sig[KEYS_SIG_LEN];	/* ANCHOR_SIGNED only */
+};
+
+/* Its builder (ANCHOR_REC_MAX bytes suffice): ERR_INVALID for a kind out
+ * of range or a time over INT64_MAX, ERR_SHORT for a small buffer. */
+int anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
+    size_t *len) WUR;
+/* Its parser, pure: deterministic CBOR only, every byte read.
+ * ERR_TOO_BIG, ERR_PARSE (truncated, trailing bytes, a field missing, of
+ * another type or size), ERR_NONCANONICAL, ERR_VERSION, ERR_INVALID (an
+ * unknown kind, a time over INT64_MAX). */
+int anchor_rec_decode(struct anchor_rec *a, const uint8_t *p, size_t n)
+    WUR;
+
+/* anchor = hash_ctx(32, ANCHOR_CTX, channel || head || salt). */
+void anchor_compute(const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t head[AUDIT_HASH_LEN], const uint8_t salt[ANCHOR_SALT_LEN],
+    uint8_t anchor[ANCHOR_LEN]);
+/* The peer's signature over channel || anchor || time_ms. */
+int anchor_sign(const struct keys *k,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t anchor[ANCHOR_LEN], uint64_t time_ms,
+    uint8_t sig[KEYS_SIG_LEN]) WUR;
+/* 0, or ERR_SIGNATURE when sig is not pub's over them. */
+int anchor_check(const uint8_t pub[KEYS_PUB_LEN],
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t anchor[ANCHOR_LEN], uint64_t time_ms,
+    const uint8_t sig[KEYS_SIG_LEN]) WUR;
+
+struct anchor_engine {
+	struct store *s;			/* borrowed */
+	const struct keys *k;			/* borrowed */
+	uint8_t channel[ANCHOR_CHANNEL_LEN];
+	uint8_t peer_pub[KEYS_PUB_LEN];		/* the peer's signing key */
+	uint64_t interval_ms, retry_ms;
+	uint64_t wait_ms;			/* for the answer: retry_ms, x2 */
+	uint64_t last_n;			/* highest n anchored */
+	uint64_t next_ms;			/* a new ask is due then */
+	uint64_t sent_ms;			/* the ask in flight last went */
+	bool pending;				/* our ask unanswered */
+	struct anchor_rec ask;			/* ... which is this */
+	uint64_t ask_n;				/* ... at entry ask_n */
+	uint8_t ask_salt[ANCHOR_SALT_LEN];	/* ... with this salt */
+	bool has_prev;				/* the ask it replaced: */
+	struct anchor_rec prev;
+	uint64_t prev_n;
+	uint8_t prev_salt[ANCHOR_SALT_LEN];
+	struct store_anchor took;		/* the last answer stored */
+	/* the answering side */
+	uint64_t refill_ms;			/* ANCHOR_ANSWER_REFILL_MS */
+	uint64_t tokens, bucket_ms;		/* the token bucket */
+	struct anchor_rec signed_;		/* the last ask answered */
+	uint64_t answered_ms;			/* ... when */
+	uint64_t anchored, answered, refused;	/* counts */
+	char why[ANCHOR_WHY_MAX];		/* the last refusal, "" none */
+};
+
+/* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS, and at
+ * least ANCHOR_INTERVAL_MIN_MS; retry_ms is ANCHOR_RETRY_MS. The first
+ * ask is due at the first tick. Goes on from the highest stored anchor of
+ * the channel (none, or unreadable: from 0). */
+void anchor_init(struct anchor_engine *e, struct store *s,
+    const struct keys *k, const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
+    uint64_t now_ms);
+/* Tests only (parleyd's debug_audit_anchor_ms): asks every pace_ms and
+ * answers one ask per pace_ms after the burst, below the minimums; the
+ * retry is ANCHOR_RETRY_MS or pace_ms if shorter. 0: no change. */
+void anchor_pace(struct anchor_engine *e, uint64_t pace_ms);
+/* When an ask is due (invariant 3), writes it into out (cap bytes,
+ * ANCHOR_REC_MAX suffices) and sets *len (0: none due). Store errors. */
+int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
+    size_t cap, size_t *len) WUR;
+/* Handles an ANCHOR_REC from the peer. An ask: signed, our evidence
+ * stored, the answer written into out (*len; 0 none). An answer: checked
+ * against our pending ask and the peer's key, and stored. Refusals (e->why
+ * names what is wrong; nothing changed, e->refused counts): the decoder's
+ * codes; ERR_STATE (an answer to no ask in flight, or to another ask);
+ * ERR_REPLAY (an ask not later than the last one signed); ERR_SIGNATURE (not the peer's
+ * signature); ERR_INVALID (an ask's time more than ANCHOR_CLOCK_SKEW_MS
+ * off our clock); ERR_FULL (no token left in the bucket, or the last ask
+ * again within ANCHOR_ANSWER_GAP_MS); a store error. A stored answer sets
+ * e->took (and e->anchored counts it). */
+int anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
+
+/*
+ * For `parley verify`: the stored anchors of a channel against the log.
+ */
+struct anchor_verdict {
+	size_t count;			/* anchors checked */
+	uint64_t newest_n;		/* the highest anchored (0: none) */
+	uint64_t newest_time_ms;
+	uint64_t bad_n;			/* the first fault's anchor */
+	char fault[ANCHOR_FAULT_MAX];	/* "" none */
+};
+/* Checks anchor a of channel against the log's hashes (heads[i] is
+ * hash(i + 1), count of them) and the peer's key pub (named peer in the
+ * fault). The row's signature first: ERR_SIGNATURE when it is not the
+ * peer's over the row's own anchor and time (the row was altered or
+ * forged). Then the anchor recomputed with the row's salt: 0 when it is
+ * hash(a->n)'s; ERR_INVALID when it is another entry's (the row's n was
+ * altered); ERR_GAP (the log is shorter than a->n: cut); ERR_CHAIN (the
+ * peer signed another log up to a->n: the log was rewritten). v->fault
+ * says which and v->bad_n is a->n. Pure. */
+int anchor_verify_one(const uint8_t (*heads)[AUDIT_HASH_LEN], size_t count,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t pub[KEYS_PUB_LEN], const char *peer,
+    const struct store_anchor *a, struct anchor_verdict *v) WUR;
+/* Reads the log and every stored anchor of channel and checks each as
+ * anchor_verify_one does, up to the first fault (returned); v counts them
+ * and names the newest. Store errors. */
+int anchor_verify_store(struct store *s,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN],
+    const uint8_t pub[KEYS_PUB_LEN], const char *peer,
+    struct anchor_verdict *v) WUR;
+/* "2026-12-06 03:40:18Z" (UTC) into out. */
+void anchor_time_str(char out[32], uint64_t time_ms);
+
+/*
+ * The daemon's glue: one engine per channel of the delivery engine dl
+ * this node is a party of, sending through dl (delivery_send_other: asks
+ * on the channel's active path, answers on the path the ask came on) and
+ * taking a record only on a session of the peer's newest run
+ * (delivery_record_current). A path coming up asks nothing (it would tell
+ * a peer that flaps its session when our log grew). Anchors stored are logged at INFO, refusals
+ * at WARN naming what is wrong (at most one line per channel and
+ * ANCHOR_LOG_MS, then a count of those not logged; store errors of the
+ * tick too). parleyd calls anchor_set_record for records of type
+ * ANCHOR_REC and anchor_set_tick from its tick. pace_ms: anchor_pace's
+ * (tests only; 0 off). now_ms 0: the system clock.
+ */
+#define ANCHOR_LOG_MS 10000
+struct agreement;
+struct delivery;
+struct anchor_set;
+
+int anchor_set_new(struct delivery *dl, const struct keys *k,
+    const struct agreement *ags, size_t n, uint64_t interval_ms,
+    uint64_t pace_ms, uint64_t now_ms, struct anchor_set **out) WUR;
+void anchor_set_free(struct anchor_set *as);
+void anchor_set_tick(struct anchor_set *as, uint64_t now_ms);
+void anchor_set_record(struct anchor_set *as,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
+    const uint8_t *p, size_t n, uint64_t now_ms);
+/* For status and tests: the engine of a channel, or NULL. */
+const struct anchor_engine *anchor_set_engine(const struct anchor_set *as,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN]);
+
+#endif
