@@ -658,19 +658,6 @@ anchor_set_engine(const struct anchor_set *as,
 	return i < 0 ? NULL : &as->e[i];
 }
 
-static int
-active_path(struct anchor_set *as, const uint8_t *ch)
-{
-	struct delivery_stats st;
-
-	for (size_t i = 0; i < delivery_channel_count(as->dl); i++)
-		if (memcmp(delivery_channel_id(as->dl, i), ch,
-		    ANCHOR_CHANNEL_LEN) == 0)
-			return delivery_stats(as->dl, i, &st) == 0 ?
-			    st.active_path : -1;
-	return -1;
-}
-
 void
 anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
 {
@@ -685,7 +672,7 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
 		struct anchor_engine *e = &as->e[i];
 		char ch[17];
 
-		if ((path = active_path(as, e->channel)) < 0)
+		if ((path = delivery_active_path(as->dl, e->channel)) < 0)
 			continue;
 		hex_short(ch, e->channel);
 		if ((r = anchor_tick(e, now_ms, as->buf, sizeof as->buf,

@@ -712,19 +712,6 @@ checkpoint_set_engine(const struct checkpoint_set *cs,
 	return NULL;
 }
 
-static int
-active_path(struct checkpoint_set *cs, const uint8_t *ch)
-{
-	struct delivery_stats st;
-
-	for (size_t i = 0; i < delivery_channel_count(cs->dl); i++)
-		if (memcmp(delivery_channel_id(cs->dl, i), ch,
-		    ENVELOPE_ID_LEN) == 0)
-			return delivery_stats(cs->dl, i, &st) == 0 ?
-			    st.active_path : -1;
-	return -1;
-}
-
 void
 checkpoint_set_alerter(struct checkpoint_set *cs, struct alerter *a)
 {
@@ -817,7 +804,7 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 				    "", st ? store_errmsg(e->s) : "");
 			}
 		}
-		if ((path = active_path(cs, e->channel)) < 0)
+		if ((path = delivery_active_path(cs->dl, e->channel)) < 0)
 			continue;
 		if ((r = checkpoint_tick(e, now_ms, cs->buf, sizeof cs->buf,
 		    &len)) != 0) {

@@ -398,6 +398,16 @@ delivery_channel_id(const struct delivery *d, size_t i)
 	return d->ch[i]->id;
 }
 
+int
+delivery_active_path(const struct delivery *d,
+    const uint8_t id[ENVELOPE_ID_LEN])
+{
+	for (size_t i = 0; i < d->nch; i++)
+		if (memcmp(d->ch[i]->id, id, ENVELOPE_ID_LEN) == 0)
+			return d->ch[i]->active;
+	return -1;
+}
+
 const char *
 delivery_channel_peer(const struct delivery *d, size_t i)
 {

@@ -205,6 +205,12 @@ int delivery_find(const struct delivery *d, const char *name,
     size_t *index) WUR;
 size_t delivery_channel_count(const struct delivery *d);
 const uint8_t *delivery_channel_id(const struct delivery *d, size_t i);
+/* The active path of the channel with this id, -1 when none is up or no
+ * such channel: what delivery_stats gives as active_path, without its
+ * read of the store (the checkpoint and anchor engines ask at every
+ * tick). */
+int delivery_active_path(const struct delivery *d,
+    const uint8_t id[ENVELOPE_ID_LEN]);
 const char *delivery_channel_peer(const struct delivery *d, size_t i);
 uint8_t delivery_channel_self(const struct delivery *d, size_t i);
 int delivery_stats(struct delivery *d, size_t i, struct delivery_stats *st)
