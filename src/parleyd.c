@@ -703,11 +703,7 @@ messages_open(const char *home, const struct keys *k,
 		    "after a crash (docs/store.md, \"The sent-ahead note\")",
 		    home, STORE_AHEAD_FILE);
 	for (size_t i = 0; i < n; i++) {
-		int self = -1;
-		for (int j = 0; j < 2; j++)
-			if (memcmp(ags[i].party[j].sign_pub, k->id.sign_pub,
-			    KEYS_PUB_LEN) == 0)
-				self = j;
+		int self = agreement_party_of(&ags[i], k->id.sign_pub);
 		if (self < 0)
 			continue;
 		if ((r = delivery_add_channel(dm->dl, ags[i].id,

@@ -192,16 +192,6 @@ cli_print_sign_keys(const struct export_record *rec, const char *first,
 	}
 }
 
-static void
-hex_short(char out[17], const uint8_t *id)
-{
-	char full[2 * ENVELOPE_ID_LEN + 1];
-
-	hex_encode(full, id, ENVELOPE_ID_LEN);
-	memcpy(out, full, 16);
-	out[16] = '\0';
-}
-
 /* Adds the outcome of one verification to out (a JSON array); returns
  * the exit code. */
 static int
@@ -231,7 +221,7 @@ report(const struct export_record *rec, const struct export_report *rep,
 {
 	char ch[17], head[2 * ENVELOPE_ID_LEN + 1];
 
-	hex_short(ch, rec->channel);
+	hex_encode(ch, rec->channel, 8);	/* as the logs name it */
 	if (r != 0) {
 		printf("%s %s (%s, %s): FAULT: %s\n", label, ch,
 		    rec->party[0].name, rec->party[1].name, rep->fault);

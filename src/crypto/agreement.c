@@ -781,6 +781,16 @@ agreement_load_all(const char *home, struct agreement *out, size_t cap,
 	return r;
 }
 
+int
+agreement_party_of(const struct agreement *a,
+    const uint8_t sign_pub[KEYS_PUB_LEN])
+{
+	for (int j = 0; j < 2; j++)
+		if (memcmp(a->party[j].sign_pub, sign_pub, KEYS_PUB_LEN) == 0)
+			return j;
+	return -1;
+}
+
 void
 agreement_fingerprint(const struct agreement *a,
     char out[FINGERPRINT_STR_LEN])

@@ -144,6 +144,11 @@ int agreement_load_all(const char *home, struct agreement *out, size_t cap,
 void agreement_fingerprint(const struct agreement *a,
     char out[FINGERPRINT_STR_LEN]);
 
+/* Which party of a signs with sign_pub: 0 or 1, -1 when neither (a node
+ * that is not a party of this channel). */
+int agreement_party_of(const struct agreement *a,
+    const uint8_t sign_pub[KEYS_PUB_LEN]);
+
 /* Wipes the PSK. */
 void agreement_wipe(struct agreement *a);
 

@@ -36,17 +36,6 @@ wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* The first 16 hex digits of a channel id, as the logs name it. */
-static void
-hex_short(char out[17], const uint8_t *id)
-{
-	char full[2 * ANCHOR_CHANNEL_LEN + 1];
-
-	hex_encode(full, id, ANCHOR_CHANNEL_LEN);
-	memcpy(out, full, 16);
-	out[16] = '\0';
-}
-
 int
 anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
     size_t *len)
@@ -617,11 +606,7 @@ anchor_set_new(struct delivery *dl, const struct keys *k,
 	if (now_ms == 0)
 		now_ms = wall_ms();
 	for (size_t i = 0; i < n && as->n < DELIVERY_MAX_CHANNELS; i++) {
-		int self = -1;
-		for (int j = 0; j < 2; j++)
-			if (memcmp(ags[i].party[j].sign_pub, k->id.sign_pub,
-			    KEYS_PUB_LEN) == 0)
-				self = j;
+		int self = agreement_party_of(&ags[i], k->id.sign_pub);
 		if (self < 0)
 			continue;
 		snprintf(as->peer[as->n], sizeof as->peer[as->n], "%s",
@@ -674,7 +659,7 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
 
 		if ((path = delivery_active_path(as->dl, e->channel)) < 0)
 			continue;
-		hex_short(ch, e->channel);
+		hex_encode(ch, e->channel, 8);	/* as the logs name it */
 		if ((r = anchor_tick(e, now_ms, as->buf, sizeof as->buf,
 		    &len)) != 0) {
 			log_warn("channel %s: audit anchor: %s", ch,
@@ -711,7 +696,7 @@ anchor_set_record(struct anchor_set *as,
 	if (now_ms == 0)
 		now_ms = wall_ms();
 	e = &as->e[i];
-	hex_short(ch, channel);
+	hex_encode(ch, channel, 8);	/* as the logs name it */
 	before = e->anchored;
 	r = anchor_on_record(e, p, n, now_ms, as->buf, sizeof as->buf, &len);
 	if (r != 0) {

@@ -274,24 +274,32 @@ store_anchor_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return r;
 }
 
-int
-store_anchor_last(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    uint64_t *n)
+/* One number of channel's rows: sql selects it with the channel as ?1. */
+static int
+channel_number(struct store *s, const char *sql,
+    const uint8_t channel[STORE_ID_LEN], uint64_t *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	*n = 0;
-	if ((r = pprep(s, &st, "SELECT max(n) FROM audit_anchor WHERE"
-	    " channel = ?1")) != 0)
+	*out = 0;
+	if ((r = pprep(s, &st, sql)) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	if ((r = pstep(s, st)) == 1) {
-		*n = u64(st, 0);
+		*out = u64(st, 0);
 		r = 0;
 	}
 	pdone(s, st);
 	return r;
+}
+
+int
+store_anchor_last(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint64_t *n)
+{
+	return channel_number(s, "SELECT max(n) FROM audit_anchor WHERE"
+	    " channel = ?1", channel, n);
 }
 
 int
@@ -350,20 +358,8 @@ int
 store_anchor_given_count(struct store *s,
     const uint8_t channel[STORE_ID_LEN], uint64_t *count)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	*count = 0;
-	if ((r = pprep(s, &st, "SELECT count(*) FROM audit_anchor_given"
-	    " WHERE channel = ?1")) != 0)
-		return r;
-	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
-	if ((r = pstep(s, st)) == 1) {
-		*count = u64(st, 0);
-		r = 0;
-	}
-	pdone(s, st);
-	return r;
+	return channel_number(s, "SELECT count(*) FROM audit_anchor_given"
+	    " WHERE channel = ?1", channel, count);
 }
 
 /* The alerts may have changed: a new version, unique in the process. */
