@@ -92,6 +92,28 @@ harness_hex(const char *label, const void *p, size_t n)
 	} \
 } while (0)
 
+/* Fails the current test when out (what a child program printed) holds a
+ * sanitizer's report, naming the command: under make asan a leak or an
+ * error in a child `parley` must fail the test even where the child's exit
+ * code is one the test expects (LeakSanitizer's 23 passes for "failed"). */
+static inline void
+harness_no_sanitizer_report(const char *out, const char *cmd)
+{
+	static const char *const reports[] = {
+		"ERROR: LeakSanitizer", "ERROR: AddressSanitizer",
+		": runtime error: ",
+	};
+
+	for (size_t i = 0; i < sizeof reports / sizeof reports[0]; i++)
+		if (strstr(out, reports[i]) != NULL) {
+			harness_fail_head(__FILE__, __LINE__);
+			printf("a sanitizer's report (\"%s\") from: %s\n",
+			    reports[i], cmd);
+			printf("%s\n", out);
+			return;
+		}
+}
+
 /* Removes a test's temporary directory and the files in it (one level:
  * the tests make no subdirectories there). */
 static inline void

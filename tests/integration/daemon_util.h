@@ -35,6 +35,7 @@
 #include "base/hex.h"
 #include "kill_pid.h"
 #include "ctl/ctl.h"
+#include "../harness.h"
 
 #ifndef DAEMON_LOG_LEVEL
 #define DAEMON_LOG_LEVEL "info"
@@ -317,6 +318,7 @@ parley(char *out, size_t cap, const char *fmt, ...)
 	n = fread(out, 1, cap - 1, p);
 	out[n] = '\0';
 	st = pclose(p);
+	harness_no_sanitizer_report(out, cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
