@@ -32,7 +32,8 @@ Q = @
 endif
 
 LIB_SRC  = $(wildcard src/base/*.c src/crypto/*.c src/store/*.c src/link/*.c \
-                      src/msg/*.c src/nego/*.c src/ctl/*.c src/cli/*.c)
+                      src/msg/*.c src/nego/*.c src/ctl/*.c src/cli/*.c \
+                      src/daemon/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      = $(BUILD)/libparley.a
 PROGS    = $(BUILD)/parley $(BUILD)/parleyd $(BUILD)/noise-vectors

@@ -9,11 +9,8 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +19,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "base/file.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/period.h"
@@ -30,6 +26,7 @@
 #include "crypto/keys.h"
 #include "ctl/ctl.h"
 #include "ctl/roles.h"
+#include "daemon/conf.h"
 #include "link/link.h"
 #include "msg/anchor.h"
 #include "msg/checkpoint.h"
@@ -42,28 +39,9 @@
 #include "store/store.h"
 
 #define PARLEYD_VERSION "0.1"
-#define CONF_NAME "parleyd.conf"
-#define CONF_MAX 65536
 #define TICK_MS 100
 
-/* Knobs of the message layer (docs/parleyd.8.md). */
-static uint64_t conf_store_max_pages;	/* 0: no cap (test/tuning knob) */
-static uint64_t conf_checkpoint_every;	/* 0: CHECKPOINT_EVERY */
-static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
-static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
-static uint64_t conf_anchor_ms;		/* 0: ANCHOR_INTERVAL_MS */
-static uint64_t conf_debug_anchor_ms;	/* tests: anchor_pace */
-static bool conf_debug_inject;		/* msg-inject allowed (tests) */
-static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
-static uint64_t conf_debug_kill_at;	/* with it: SIGKILL at this WAL sync */
-static uint64_t conf_debug_owed_ms;	/* owed read: 1 seq a slice, N ms */
-static uint64_t conf_debug_kill_early;	/* SIGKILL after this early send */
-/* People in the loop (docs/operators.md). */
-static const char *conf_alert_argv[ALERT_ARGV_MAX + 1];
-static json_t *conf_alert_json;		/* holds conf_alert_argv's strings */
-static uint64_t conf_alert_timeout_ms;	/* 0: ALERT_COMMAND_MS */
-static bool conf_group_set;		/* control_group */
-static gid_t conf_group;
+static struct parleyd_conf conf;	/* HOME/parleyd.conf */
 #define PEOPLE_TICK_MS 1000		/* deadlines and alert commands */
 
 /* What the link and delivery callbacks share. */
@@ -94,212 +72,6 @@ usage(FILE *f)
 	    "error|warn|info|debug] [--syslog] [--foreground]\n"
 	    "  The node home: --home, else $PARLEY_HOME, else ~/.parley.\n"
 	    "  Tuning knobs: HOME/%s (docs/parleyd.8.md).\n", CONF_NAME);
-}
-
-static int
-conf_uint(json_t *v, const char *key, uint64_t max, uint64_t *out)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    (uint64_t)json_integer_value(v) > max) {
-		log_error("%s: \"%s\" must be an integer 0..%llu", CONF_NAME,
-		    key, (unsigned long long)max);
-		return ERR_INVALID;
-	}
-	*out = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-/* One knob; ERR_INVALID for an unknown key or a bad value. */
-static int
-conf_knob(struct link_config *cfg, const char *key, json_t *v)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-		uint64_t min, max;
-	} u32[] = {
-		{ "rekey_seconds", offsetof(struct link_config, rekey_seconds),
-		    1, 86400 },
-		{ "handshake_timeout_ms", offsetof(struct link_config,
-		    handshake_timeout_ms), 100, 60000 },
-		{ "pending_max", offsetof(struct link_config, pending_max), 1,
-		    65536 },
-		{ "pending_per_source", offsetof(struct link_config,
-		    pending_per_source), 1, 65536 },
-		{ "backoff_min_ms", offsetof(struct link_config,
-		    backoff_min_ms), 10, 600000 },
-		{ "backoff_max_ms", offsetof(struct link_config,
-		    backoff_max_ms), 10, 3600000 },
-		{ "heartbeat_ms", offsetof(struct link_config, heartbeat_ms),
-		    0, 3600000 },
-	};
-	uint64_t x;
-	size_t i;
-
-	if (strcmp(key, "rekey_records") == 0) {
-		if (conf_uint(v, key, (uint64_t)1 << 62, &x) != 0 || x < 1)
-			return ERR_INVALID;
-		cfg->rekey_records = x;
-		return 0;
-	}
-	if (strcmp(key, "store_max_pages") == 0)
-		return conf_uint(v, key, (uint64_t)1 << 40,
-		    &conf_store_max_pages);
-	if (strcmp(key, "checkpoint_every") == 0)
-		return conf_uint(v, key, 1000000, &conf_checkpoint_every);
-	if (strcmp(key, "checkpoint_interval_ms") == 0)
-		return conf_uint(v, key, 86400000, &conf_checkpoint_ms);
-	if (strcmp(key, "audit_anchor_interval_ms") == 0)
-		return conf_uint(v, key, 86400000, &conf_anchor_ms);
-	if (strcmp(key, "disk_free_min_mb") == 0)
-		return conf_uint(v, key, (uint64_t)1 << 30, &conf_disk_min_mb);
-	if (strcmp(key, "debug_inject") == 0) {
-		if (!json_is_boolean(v)) {
-			log_error("%s: \"debug_inject\" must be true or false",
-			    CONF_NAME);
-			return ERR_INVALID;
-		}
-		conf_debug_inject = json_is_true(v);
-		return 0;
-	}
-	if (strcmp(key, "debug_powercut") == 0) {
-		if (!json_is_boolean(v)) {
-			log_error("%s: \"debug_powercut\" must be true or "
-			    "false", CONF_NAME);
-			return ERR_INVALID;
-		}
-		conf_debug_powercut = json_is_true(v);
-		return 0;
-	}
-	if (strcmp(key, "debug_powercut_kill_at") == 0)
-		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_at);
-	if (strcmp(key, "debug_audit_anchor_ms") == 0)
-		return conf_uint(v, key, 60000, &conf_debug_anchor_ms);
-	if (strcmp(key, "debug_owed_slice_ms") == 0)
-		return conf_uint(v, key, 60000, &conf_debug_owed_ms);
-	if (strcmp(key, "debug_kill_after_early_send") == 0)
-		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_early);
-	if (strcmp(key, "alert_command") == 0) {
-		/* An argv array, run without a shell; a string is argv[0]. */
-		json_t *a;
-		if (json_is_string(v))
-			v = json_pack("[O]", v);
-		else
-			json_incref(v);
-		if (!json_is_array(v) || json_array_size(v) == 0 ||
-		    json_array_size(v) > ALERT_ARGV_MAX) {
-			json_decref(v);
-			goto bad_people;
-		}
-		json_array_foreach(v, i, a) {
-			if (!json_is_string(a) || !*json_string_value(a)) {
-				json_decref(v);
-				goto bad_people;
-			}
-			conf_alert_argv[i] = json_string_value(a);
-		}
-		json_decref(conf_alert_json);
-		conf_alert_json = v;
-		return 0;
-	}
-	if (strcmp(key, "alert_timeout_ms") == 0)
-		return conf_uint(v, key, 3600000, &conf_alert_timeout_ms);
-	if (strcmp(key, "control_group") == 0) {
-		struct group *gr;
-		if (json_is_integer(v) && json_integer_value(v) >= 0 &&
-		    json_integer_value(v) < (json_int_t)UINT32_MAX)
-			conf_group = (gid_t)json_integer_value(v);
-		else if (json_is_string(v) && (gr = getgrnam(
-		    json_string_value(v))) != NULL)
-			conf_group = gr->gr_gid;
-		else
-			goto bad_people;
-		conf_group_set = true;
-		return 0;
-	}
-	if (strcmp(key, "listen") == 0) {
-		json_t *a;
-		if (!json_is_array(v) || json_array_size(v) > LINK_MAX_LISTEN)
-			goto bad;
-		json_array_foreach(v, i, a) {
-			if (!json_is_string(a) || strlen(json_string_value(a)) >
-			    AGREEMENT_ADDR_MAX)
-				goto bad;
-			snprintf(cfg->listen[i], sizeof cfg->listen[i], "%s",
-			    json_string_value(a));
-		}
-		cfg->nlisten = json_array_size(v);
-		return 0;
-	}
-	for (i = 0; i < sizeof u32 / sizeof u32[0]; i++) {
-		if (strcmp(key, u32[i].name) != 0)
-			continue;
-		if (conf_uint(v, key, u32[i].max, &x) != 0 || x < u32[i].min) {
-			log_error("%s: \"%s\" must be %llu..%llu", CONF_NAME,
-			    key, (unsigned long long)u32[i].min,
-			    (unsigned long long)u32[i].max);
-			return ERR_INVALID;
-		}
-		*(uint32_t *)(void *)((char *)cfg + u32[i].off) = (uint32_t)x;
-		return 0;
-	}
-	log_error("%s: unknown setting \"%s\"", CONF_NAME, key);
-	return ERR_INVALID;
-bad:
-	log_error("%s: \"listen\" must be a list of at most %d addresses",
-	    CONF_NAME, LINK_MAX_LISTEN);
-	return ERR_INVALID;
-bad_people:
-	log_error("%s: \"%s\": alert_command is an argv array of 1..%d "
-	    "non-empty strings; control_group a gid or a group name",
-	    CONF_NAME, key, ALERT_ARGV_MAX);
-	return ERR_INVALID;
-}
-
-/* Reads HOME/parleyd.conf if present (a JSON object of knobs). */
-static int
-conf_load(const char *home, struct link_config *cfg)
-{
-	char path[KEYS_PATH_MAX];
-	uint8_t *buf = NULL;
-	size_t len;
-	json_t *root, *v;
-	json_error_t jerr;
-	const char *key;
-	int r;
-
-	snprintf(path, sizeof path, "%s/%s", home, CONF_NAME);
-	r = file_read(path, CONF_MAX, &buf, &len);
-	if (r == ERR_NOT_FOUND)
-		return 0;
-	if (r != 0) {
-		log_error("%s: %s", path, err_str(r));
-		return r;
-	}
-	root = json_loadb((const char *)buf, len, 0, &jerr);
-	free(buf);
-	if (root == NULL || !json_is_object(root)) {
-		log_error("%s: not a JSON object (line %d: %s)", path,
-		    jerr.line, jerr.text);
-		json_decref(root);
-		return ERR_PARSE;
-	}
-	r = 0;
-	json_object_foreach(root, key, v)
-		if ((r = conf_knob(cfg, key, v)) != 0)
-			break;
-	json_decref(root);
-	if (r == 0 && cfg->backoff_max_ms < cfg->backoff_min_ms) {
-		log_error("%s: backoff_max_ms < backoff_min_ms", CONF_NAME);
-		r = ERR_INVALID;
-	}
-	if (r == 0 && conf_debug_kill_at != 0 && !conf_debug_powercut) {
-		log_error("%s: \"debug_powercut_kill_at\" is a test of "
-		    "power-cut mode: only with \"debug_powercut\": true",
-		    CONF_NAME);
-		r = ERR_INVALID;
-	}
-	return r;
 }
 
 static void
@@ -375,8 +147,8 @@ dm_flush(void *ctx)
 	struct daemon *dm = ctx;
 
 	link_flush(dm->link);
-	if (dm->noted && conf_debug_kill_early != 0 &&
-	    ++dm->early_sends == conf_debug_kill_early)
+	if (dm->noted && conf.debug_kill_early != 0 &&
+	    ++dm->early_sends == conf.debug_kill_early)
 		raise(SIGKILL);	/* a crash between early send and commit */
 	dm->noted = false;
 }
@@ -527,8 +299,8 @@ people_open(const struct keys *k, const struct agreement *ags, size_t n,
 {
 	int r;
 
-	if ((r = alert_new(st, conf_alert_argv[0] ? conf_alert_argv : NULL,
-	    conf_alert_timeout_ms, &dm->alerts)) != 0 ||
+	if ((r = alert_new(st, conf.alert_argv[0] ? conf.alert_argv : NULL,
+	    conf.alert_timeout_ms, &dm->alerts)) != 0 ||
 	    (r = deadline_watch_new(st, dm->alerts, &dm->dw)) != 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
@@ -554,7 +326,7 @@ static void
 on_warm(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *dm = arg;
-	uint64_t ms = conf_debug_owed_ms;
+	uint64_t ms = conf.debug_owed_ms;
 	struct timeval tv = { (time_t)(ms / 1000),
 	    (suseconds_t)(ms % 1000 * 1000) };
 
@@ -639,29 +411,29 @@ messages_open(const char *home, const struct keys *k,
 	if ((r = store_cache_reserve(STORE_DAEMON_CACHE_MIB)) != 0)
 		log_warn("store: the page cache's memory is not reserved (%s):"
 		    " each page it takes costs a page fault", err_str(r));
-	if (conf_debug_powercut) {
-		if ((r = store_powercut(conf_debug_kill_at)) != 0) {
+	if (conf.debug_powercut) {
+		if ((r = store_powercut(conf.debug_kill_at)) != 0) {
 			log_error("debug_powercut: %s", err_str(r));
 			return r;
 		}
 		log_warn("debug_powercut: the store keeps every write in "
 		    "memory until its sync, for tests only (docs/store.md, "
 		    "\"Power-cut mode\")");
-		if (conf_debug_kill_at != 0)
+		if (conf.debug_kill_at != 0)
 			log_warn("debug_powercut_kill_at: this process kills "
 			    "itself at its WAL sync %llu",
-			    (unsigned long long)conf_debug_kill_at);
+			    (unsigned long long)conf.debug_kill_at);
 	}
-	if (conf_debug_kill_early != 0)
+	if (conf.debug_kill_early != 0)
 		log_warn("debug_kill_after_early_send: this process kills "
 		    "itself after its early send %llu, before that group's "
 		    "commit, for tests only",
-		    (unsigned long long)conf_debug_kill_early);
-	if (conf_debug_owed_ms != 0)
+		    (unsigned long long)conf.debug_kill_early);
+	if (conf.debug_owed_ms != 0)
 		log_warn("debug_owed_slice_ms: the acknowledgments owed are "
 		    "read one message every %llu ms, for tests only (status "
 		    "counts them only once through)",
-		    (unsigned long long)conf_debug_owed_ms);
+		    (unsigned long long)conf.debug_owed_ms);
 	if ((r = store_open_home(st, home)) != 0) {
 		log_error("cannot open the store %s/%s: %s", home, STORE_FILE,
 		    store_open_error());
@@ -671,8 +443,8 @@ messages_open(const char *home, const struct keys *k,
 	if (store_cache_set(*st, STORE_DAEMON_CACHE_MIB) != 0)
 		log_warn("store: page cache left at SQLite's default: %s",
 		    store_errmsg(*st));
-	if (conf_store_max_pages != 0 && (r = store_set_max_pages(*st,
-	    conf_store_max_pages, &eff)) == 0)
+	if (conf.store_max_pages != 0 && (r = store_set_max_pages(*st,
+	    conf.store_max_pages, &eff)) == 0)
 		log_info("store capped at %llu pages (store_max_pages)",
 		    (unsigned long long)eff);
 	if (r != 0 || (r = delivery_new(*st, k, &io, &dm->dl)) != 0)
@@ -736,11 +508,11 @@ messages_open(const char *home, const struct keys *k,
 		free(ids);
 	}
 	if ((r = checkpoint_set_new(dm->dl, k, ags, n, &io,
-	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps)) != 0)
+	    conf.checkpoint_every, conf.checkpoint_ms, &dm->cps)) != 0)
 		return r;
-	checkpoint_set_watch_disk(dm->cps, home, conf_disk_min_mb << 20);
-	return anchor_set_new(dm->dl, k, ags, n, conf_anchor_ms,
-	    conf_debug_anchor_ms, 0, &dm->anchors);
+	checkpoint_set_watch_disk(dm->cps, home, conf.disk_min_mb << 20);
+	return anchor_set_new(dm->dl, k, ags, n, conf.anchor_ms,
+	    conf.debug_anchor_ms, 0, &dm->anchors);
 }
 
 static const char *
@@ -824,7 +596,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 		    err_str(r));
 		goto out;
 	}
-	if (conf_load(home, &cfg) != 0)
+	if (parleyd_conf_load(home, &cfg, &conf) != 0)
 		goto out;
 	if ((roles = malloc(sizeof *roles)) == NULL)
 		goto out;
@@ -851,7 +623,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	    evsignal_add(sighup, NULL) != 0)
 		goto out;
 	checkpoint_set_alerter(dm.cps, dm.alerts);	/* alarms as alerts */
-	if (conf_debug_powercut)
+	if (conf.debug_powercut)
 		powercut_alert(&dm);
 	dm.pump = event_new(base, -1, 0, on_pump, &dm);
 	dm.tick = event_new(base, -1, EV_PERSIST, on_tick, &dm);
@@ -875,13 +647,13 @@ run(const char *home, enum log_level level, bool use_syslog)
 	env.base = base;
 	env.delivery = dm.dl;
 	env.checkpoints = dm.cps;
-	env.debug_inject = conf_debug_inject;
-	env.debug_powercut = conf_debug_powercut;
+	env.debug_inject = conf.debug_inject;
+	env.debug_powercut = conf.debug_powercut;
 	env.roles = roles;
 	env.alerts = dm.alerts;
 	env.deadlines = dm.dw;
-	env.control_group_set = conf_group_set;
-	env.control_gid = conf_group;
+	env.control_group_set = conf.group_set;
+	env.control_gid = conf.group;
 	if ((r = ctl_server_open(base, home, &env, &ctl)) != 0 ||
 	    (dm.ctl = ctl) == NULL) {
 		log_error("cannot serve %s/%s: %s", home, CTL_SOCKET_NAME,
@@ -922,7 +694,7 @@ out:
 	if (sighup)
 		event_free(sighup);
 	free(roles);
-	json_decref(conf_alert_json);
+	parleyd_conf_free(&conf);
 	store_close(st);
 	if (sigterm)
 		event_free(sigterm);
