@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/wire.h"
@@ -24,12 +24,9 @@
 uint64_t
 dl_now(const struct delivery *d)
 {
-	struct timeval tv;
-
 	if (d->io.now_ms)
 		return d->io.now_ms(d->io.ctx);
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+	return clock_wall_ms();
 }
 
 const char *
