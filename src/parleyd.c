@@ -618,7 +618,7 @@ messages_open(const char *home, const struct keys *k,
     struct daemon *dm, struct store **st)
 {
 	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm,
-	    dm_hold, dm_flush, dm_alarm, dm_note_ahead, dm_queued };
+	    dm_hold, dm_flush, dm_alarm, dm_note_ahead, dm_queued, NULL };
 	bool damaged = false;
 	uint64_t eff, hb, run;
 	int r;
