@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		RECOVER_REC_OWN, RECOVER_REC_HEAD, CHECKPOINT_REC,
 	};
 	static const struct delivery_io io = { io_send, NULL, NULL, io_now,
-	    NULL, NULL, NULL, NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL, NULL, io_now };
 	static uint8_t chan[ENVELOPE_ID_LEN], peer_pub[KEYS_PUB_LEN];
 	static uint8_t pub[2][KEYS_PUB_LEN], out[CHECKPOINT_REC_MAX];
 	static struct keys k;

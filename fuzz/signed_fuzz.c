@@ -1059,7 +1059,8 @@ setup(void)
 			abort();
 	}
 	if (delivery_new(F.s, &F.key[0], &(const struct delivery_io){ io_send,
-	    NULL, NULL, io_now, NULL, NULL, NULL, NULL, NULL, NULL }, &F.d) != 0 ||
+	    NULL, NULL, io_now, NULL, NULL, NULL, NULL, NULL, NULL, io_now },
+	    &F.d) != 0 ||
 	    delivery_add_channel(F.d, F.chan, F.self, F.pub[F.peer], "peer",
 	    2) != 0)
 		abort();

@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/period.h"
@@ -124,11 +125,9 @@ dm_alarm(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], const char *kind,
 {
 	struct daemon *dm = ctx;
 	char full[2 * ENVELOPE_ID_LEN + 1], key[96];
-	struct timeval tv;
 	uint64_t now;
 
-	gettimeofday(&tv, NULL);
-	now = (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+	now = clock_wall_ms();
 	hex_encode(full, ch, ENVELOPE_ID_LEN);
 	snprintf(key, sizeof key, "%s-%.16s-%llu", kind, full,
 	    (unsigned long long)now);
@@ -216,15 +215,6 @@ on_pump(evutil_socket_t fd, short what, void *arg)
 	ctl_uncork(dm->ctl);
 }
 
-static uint64_t
-wall_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 /* A step of the deadline scan (deadline.h), of at most about 10 ms; while
  * it has more to list (the record at the start, a burst of arrivals, many
  * texts falling due at once or over a jump of the clock), the next from
@@ -235,13 +225,13 @@ scan_step(struct daemon *dm)
 {
 	static const struct timeval at_once = { 0, 0 };
 
-	if (deadline_watch_step(dm->dw, wall_ms(), DEADLINE_SCAN_SEQS,
+	if (deadline_watch_step(dm->dw, clock_wall_ms(), DEADLINE_SCAN_SEQS,
 	    DEADLINE_SCAN_US))
 		return;
 	if (evtimer_add(dm->scan, &at_once) != 0) {
 		log_error("deadline scan: cannot schedule its next step; "
 		    "scanned whole now");
-		deadline_watch_tick(dm->dw, wall_ms());
+		deadline_watch_tick(dm->dw, clock_wall_ms());
 	}
 }
 
@@ -257,7 +247,7 @@ on_scan(evutil_socket_t fd, short what, void *arg)
 static void
 people_tick(struct daemon *dm)
 {
-	uint64_t now = wall_ms();
+	uint64_t now = clock_wall_ms();
 
 	/* due also when the clock stepped back (period.h) */
 	if (dm->alerts == NULL || !period_due(now, &dm->people_ms,
@@ -349,12 +339,10 @@ on_warm(evutil_socket_t fd, short what, void *arg)
 static void
 powercut_alert(struct daemon *dm)
 {
-	struct timeval tv;
 	uint64_t now;
 	char key[64];
 
-	gettimeofday(&tv, NULL);
-	now = (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+	now = clock_wall_ms();
 	snprintf(key, sizeof key, "debug-powercut-%llu",
 	    (unsigned long long)now);
 	(void)alert_raise_text(dm->alerts, "debug-powercut", key, NULL,
@@ -402,7 +390,7 @@ messages_open(const char *home, const struct keys *k,
     struct daemon *dm, struct store **st)
 {
 	struct delivery_io io = { dm_send, dm_drop, dm_wake, NULL, dm,
-	    dm_hold, dm_flush, dm_alarm, dm_note_ahead, dm_queued };
+	    dm_hold, dm_flush, dm_alarm, dm_note_ahead, dm_queued, NULL };
 	bool damaged = false;
 	uint64_t eff, hb, run;
 	int r;
@@ -451,7 +439,7 @@ messages_open(const char *home, const struct keys *k,
 		return r;
 	/* higher than every earlier start's: the peer ends its sessions of
 	 * the last run once it hears it (docs/delivery.md "After a crash") */
-	if ((r = store_run_next(home, wall_ms(), &run)) == ERR_PARSE)
+	if ((r = store_run_next(home, clock_wall_ms(), &run)) == ERR_PARSE)
 		log_warn("%s/%s is damaged: this run is numbered by the clock "
 		    "alone (%llu)", home, STORE_RUN_FILE,
 		    (unsigned long long)run);

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/num.h"
 #include "cli/cli.h"
@@ -32,14 +33,6 @@
 static const char *prec_names[AGREEMENT_NPRECEDENCE] = {
 	"flash", "immediate", "priority", "routine"
 };
-
-static uint64_t
-now_s(void)
-{
-	time_t t = time(NULL);
-
-	return t < 0 ? 0 : (uint64_t)t;
-}
 
 static void
 fmt_time(char out[32], uint64_t t)
@@ -424,7 +417,7 @@ draft_fill(struct agreement *a, const struct draft_opts *o,
 	snprintf(a->party[1].language, sizeof a->party[1].language, "%s",
 	    o->peer_language);
 	randombytes_buf(a->psk, sizeof a->psk);
-	a->created = now_s();
+	a->created = clock_wall_s();
 	start = (long long)a->created + o->start_days * DAY;
 	if (start < 0)
 		start = 0;
@@ -592,7 +585,7 @@ cmd_sign(int argc, char **argv)
 		goto out_wipe;
 	if ((rc = cli_keys_load(&k, cli_home(home), "channel sign")) != CLI_OK)
 		goto out_wipe;
-	if (agreement_check(&a, &k.id, now_s(), &i) == ERR_FOREIGN) {
+	if (agreement_check(&a, &k.id, clock_wall_s(), &i) == ERR_FOREIGN) {
 		rc = refuse_check("sign", ERR_FOREIGN, &a, &k.id);
 		goto out;
 	}
@@ -616,7 +609,7 @@ cmd_sign(int argc, char **argv)
 	else
 		printf("both parties have signed: parley channel add %s\n",
 		    path);
-	if (now_s() > a.not_after)
+	if (clock_wall_s() > a.not_after)
 		fprintf(stderr, "warning: this agreement has already "
 		    "expired\n");
 out:
@@ -659,7 +652,7 @@ cmd_add(int argc, char **argv)
 		return refuse_read("add", path, r, &a, &why);
 	if ((rc = cli_keys_load(&k, cli_home(home), "channel add")) != CLI_OK)
 		goto out_wipe;
-	if ((r = agreement_check(&a, &k.id, now_s(), &i)) != 0) {
+	if ((r = agreement_check(&a, &k.id, clock_wall_s(), &i)) != 0) {
 		rc = refuse_check("add", r, &a, &k.id);
 		goto out;
 	}
@@ -774,7 +767,7 @@ cmd_list(int argc, char **argv)
 	struct node_identity self;
 	struct agreement *as;
 	int self_idx[LIST_MAX];
-	uint64_t now = now_s();
+	uint64_t now = clock_wall_s();
 	size_t n = 0;
 	int json = 0, r, rc;
 
@@ -861,7 +854,7 @@ cmd_show(int argc, char **argv)
 	const char *home = NULL, *path;
 	struct agreement_why why;
 	struct agreement a;
-	uint64_t now = now_s();
+	uint64_t now = clock_wall_s();
 	char t[32], wbuf[48];
 	const char *w;
 	int r, rc;

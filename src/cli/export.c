@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/text.h"
@@ -22,15 +22,6 @@
 
 #define EXPORT_ONLY_MAX 256
 #define EXPORT_PREFIX_MIN 8		/* hex digits of an --only id */
-
-static uint64_t
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
 
 /* Resolves one --only item (a header id or a unique prefix of at least
  * EXPORT_PREFIX_MIN hex digits) among rec's messages. */
@@ -132,7 +123,7 @@ do_export(const char *home, const char *spec, const char *path, char *only,
 		rc = CLI_FAIL;
 		goto out;
 	}
-	rec.time_ms = now_ms();
+	rec.time_ms = clock_wall_ms();
 	/* Never export a record that does not verify here. */
 	if (export_verify(&rec, &rep) != 0) {
 		fprintf(stderr, "parley export: the record does not verify, "

@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "cli/cli.h"
@@ -48,15 +48,6 @@ usage(FILE *f)
 	    "then takes back our own messages the peer holds beyond the store,\n"
 	    "checked against our signatures. Exit 0 done, 1 refused or failed,\n"
 	    "2 bad usage.\n", STORE_SCHEMA_VERSION);
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
 }
 
 /* The installed agreement of rec's channel must name the same keys. */
@@ -116,7 +107,7 @@ take_own(struct store *s, const struct export_record *rec, uint8_t self,
 			    m->blen, id);
 		}
 		if ((r = store_own_recover(s, rec->channel, self, in, n,
-		    now_ms())) != 0)
+		    clock_wall_ms())) != 0)
 			return r;
 		*taken += n;
 	}
@@ -155,7 +146,7 @@ take_peer(struct store *s, const struct export_record *rec, uint8_t peer,
 			    m->blen, id);
 		}
 		if ((r = store_received_put(s, rec->channel, peer, in, n, NULL,
-		    now_ms(), &added)) != 0)
+		    clock_wall_ms(), &added)) != 0)
 			return r;
 		*taken += added;
 	}
@@ -163,7 +154,7 @@ take_peer(struct store *s, const struct export_record *rec, uint8_t peer,
 		if (c->heads[j].seq <= from)
 			continue;
 		chain_head_to_store(&sh, &c->heads[j]);
-		if ((r = store_head_put(s, &sh, now_ms())) != 0)
+		if ((r = store_head_put(s, &sh, clock_wall_ms())) != 0)
 			return r;
 	}
 	return 0;
@@ -186,7 +177,7 @@ take_signed(struct store *s, const struct export_record *rec, uint8_t self,
 		if (c->heads[j].seq <= from)
 			continue;
 		chain_head_to_store(&sh, &c->heads[j]);
-		if ((r = store_head_put(s, &sh, now_ms())) != 0)
+		if ((r = store_head_put(s, &sh, clock_wall_ms())) != 0)
 			return r;
 	}
 	if (store_receipt_latest(s, rec->channel, (uint8_t)(1 - self),
@@ -196,7 +187,8 @@ take_signed(struct store *s, const struct export_record *rec, uint8_t self,
 		if (p->receipts[j].seq <= have)
 			continue;
 		chain_receipt_to_store(&sr, &p->receipts[j]);
-		if ((r = store_receipt_put(s, &sr, now_ms(), &newly)) != 0)
+		if ((r = store_receipt_put(s, &sr, clock_wall_ms(),
+		    &newly)) != 0)
 			return r;
 		have = p->receipts[j].seq;
 	}

@@ -6,8 +6,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "link/link.h"
 
@@ -68,7 +68,7 @@ status_json(const struct ctl_env *env)
 	const struct node_identity *id = link_identity(env->link);
 	struct link_channel_status cs;
 	char fpr[FINGERPRINT_STR_LEN];
-	uint64_t now = (uint64_t)time(NULL);
+	uint64_t now = clock_wall_s();
 	json_t *o, *chans;
 
 	if ((chans = json_array()) == NULL)

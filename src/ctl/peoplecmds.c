@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/num.h"
@@ -26,15 +26,6 @@
 #include "store/people.h"
 
 #define AUDIT_LIST_DEFAULT 200
-
-static uint64_t
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 /* The roles in force: the daemon's, or the single-operator default. */
 static const struct roles *
@@ -70,7 +61,7 @@ audit(const struct ctl_env *env, const struct ctl_peer *who,
 		return 0;
 	if ((r = audit_append(delivery_store(env->delivery),
 	    (uint32_t)who->uid, who_name(env, who, nb, sizeof nb), action,
-	    detail, now_ms())) != 0)
+	    detail, clock_wall_ms())) != 0)
 		log_error("audit log: cannot record %s by uid %u: %s", action,
 		    (unsigned)who->uid, err_str(r));
 	return r;
@@ -157,7 +148,7 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 		if (id && strlen(id) == 2 * STORE_ID_LEN && hex_decode(bid,
 		    sizeof bid, id) == 0 && json_is_false(json_object_get(
 		    result, "seen"))) {
-			uint64_t t = now_ms();
+			uint64_t t = clock_wall_ms();
 			if (store_seen_put(delivery_store(env->delivery), bid,
 			    (uint32_t)who->uid, who_name(env, who, nb,
 			    sizeof nb), t) != 0)
@@ -333,7 +324,7 @@ ctl_cmd_send_held(const struct ctl_env *env, const struct ctl_peer *who,
 	}
 	if ((r = store_held_put(st, delivery_channel_id(env->delivery, i), p,
 	    m, ENVELOPE_TEXT, text, len, (uint32_t)who->uid,
-	    who_name(env, who, nb, sizeof nb), now_ms(), &hid)) != 0) {
+	    who_name(env, who, nb, sizeof nb), clock_wall_ms(), &hid)) != 0) {
 		store_txn_rollback(st);
 		snprintf(err, errcap, "cannot hold the message: %s",
 		    err_str(r));
@@ -476,7 +467,7 @@ ctl_cmd_approve(const struct ctl_env *env, const struct ctl_peer *who,
 	    hc.copy.marking, hc.copy.kind, hc.copy.body, hc.copy.body_len,
 	    &qid)) != 0 || (r = store_held_release(delivery_store(
 	    env->delivery), hid, qid, (uint32_t)who->uid, who_name(env, who,
-	    nb, sizeof nb), now_ms())) != 0) {
+	    nb, sizeof nb), clock_wall_ms())) != 0) {
 		store_txn_rollback(delivery_store(env->delivery));
 		snprintf(err, errcap, "cannot queue h%lld: %s (nothing "
 		    "changed)", hid, err_str(r));
@@ -582,7 +573,7 @@ ctl_cmd_alert_clear(const struct ctl_env *env, const struct ctl_peer *who,
 	}
 	r = store_alert_clear(delivery_store(env->delivery),
 	    json_integer_value(idv), (uint32_t)who->uid, who_name(env, who, nb,
-	    sizeof nb), note, now_ms());
+	    sizeof nb), note, clock_wall_ms());
 	if (r != 0)
 		store_txn_rollback(delivery_store(env->delivery));
 	if (r == ERR_NOT_FOUND || r == ERR_STATE) {
@@ -741,8 +732,9 @@ ctl_people_msg(const struct ctl_env *env, const struct store_msg *m,
 		    "acknowledged"));
 	} else {
 		json_object_set_new(o, "acknowledged", json_false());
-		json_object_set_new(o, "ack_state", json_string(now_ms() > due ?
-		    "overdue" : "awaiting"));
+		json_object_set_new(o, "ack_state",
+		    json_string(clock_wall_ms() > due ? "overdue" :
+		    "awaiting"));
 	}
 }
 
@@ -778,8 +770,8 @@ ctl_people_status(const struct ctl_env *env, const char *idhex, json_t *chan)
 	}
 	deadlines_of(env, ch, dl);
 	if (deadline_owed(env->deadlines, delivery_store(env->delivery), ch,
-	    delivery_channel_self(env->delivery, i), dl, now_ms(), &waiting,
-	    &we, &peer) != 0)
+	    delivery_channel_self(env->delivery, i), dl, clock_wall_ms(),
+	    &waiting, &we, &peer) != 0)
 		return;
 	json_object_set_new(chan, "acks", json_pack("{s:o, s:o, s:o}",
 	    "waiting_for_us", owed_json(&waiting), "we_overdue",

@@ -60,7 +60,8 @@ int alert_raise_text(struct alerter *a, const char *kind, const char *key,
  * at now_ms ("ALARM " text, at ERROR) and says whether to raise it: true
  * for the first of a period (the number held back in the period before
  * logged with it); false for the others, the first of them logged
- * ("again within 60 s"), the rest only counted (l->quiet).
+ * ("again within 60 s"), the rest only counted (l->quiet). now_ms may be
+ * of any clock, the same for one l (the delivery engine's: monotonic).
  */
 #define ALERT_LIMIT_MS 60000
 struct alert_limit {

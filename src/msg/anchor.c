@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/wire.h"
@@ -26,15 +27,6 @@
 #include "msg/delivery.h"
 
 enum { K_VERSION = 1, K_KIND, K_ANCHOR, K_TIME, K_SIG };
-
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 int
 anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
@@ -604,7 +596,7 @@ anchor_set_new(struct delivery *dl, const struct keys *k,
 		return ERR_NOMEM;
 	as->dl = dl;
 	if (now_ms == 0)
-		now_ms = wall_ms();
+		now_ms = clock_wall_ms();
 	for (size_t i = 0; i < n && as->n < DELIVERY_MAX_CHANNELS; i++) {
 		int self = agreement_party_of(&ags[i], k->id.sign_pub);
 		if (self < 0)
@@ -652,7 +644,7 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
 	if (as == NULL)
 		return;
 	if (now_ms == 0)
-		now_ms = wall_ms();
+		now_ms = clock_wall_ms();
 	for (size_t i = 0; i < as->n; i++) {
 		struct anchor_engine *e = &as->e[i];
 		char ch[17];
@@ -694,7 +686,7 @@ anchor_set_record(struct anchor_set *as,
 	if (i < 0 || !delivery_record_current(as->dl, channel, path))
 		return;
 	if (now_ms == 0)
-		now_ms = wall_ms();
+		now_ms = clock_wall_ms();
 	e = &as->e[i];
 	hex_encode(ch, channel, 8);	/* as the logs name it */
 	before = e->anchored;

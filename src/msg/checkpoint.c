@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/wire.h"
@@ -26,15 +26,6 @@
 enum { K_KIND = 1, K_CP, K_BASE0, K_IDS0, K_BASE1, K_IDS1 };
 
 static const uint8_t zero_id[ENVELOPE_ID_LEN];
-
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* A restarted daemon goes on from the last co-signed checkpoint it stored
  * (a missing or unreadable one: from the start, as before). */
@@ -664,7 +655,7 @@ checkpoint_set_new(struct delivery *dl, const struct keys *k,
 		return ERR_NOMEM;
 	cs->dl = dl;
 	cs->io = *io;
-	now = io->now_ms != NULL ? io->now_ms(io->ctx) : wall_ms();
+	now = io->now_ms != NULL ? io->now_ms(io->ctx) : clock_wall_ms();
 	for (size_t i = 0; i < n && cs->n < DELIVERY_MAX_CHANNELS; i++) {
 		int self = -1;
 		for (int j = 0; j < 2; j++) {
@@ -777,7 +768,7 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 	if (cs == NULL)
 		return;
 	if (now_ms == 0)
-		now_ms = wall_ms();
+		now_ms = clock_wall_ms();
 	watch_disk(cs, now_ms);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
@@ -963,7 +954,7 @@ checkpoint_set_record(struct checkpoint_set *cs,
 	if (e == NULL || !delivery_record_current(cs->dl, channel, path))
 		return;
 	if (now_ms == 0)
-		now_ms = wall_ms();
+		now_ms = clock_wall_ms();
 	before = e->cosigned;
 	r = checkpoint_on_record(e, p, n, now_ms, cs->buf, sizeof cs->buf,
 	    &len);

@@ -117,7 +117,7 @@ struct scan {
 
 /* A step's bound (deadline_watch_step). */
 struct budget {
-	struct timespec t0;
+	uint64_t t0;
 	uint64_t seqs;		/* per seq listing */
 	uint64_t ns;		/* UINT64_MAX: none */
 	unsigned listings;	/* seq listings so far */
@@ -136,7 +136,7 @@ out_of_time(const struct budget *b, bool before)
 
 	if (b == NULL || b->ns == UINT64_MAX || b->alerts == 0)
 		return false;
-	ns = ns_since(&b->t0);
+	ns = ns_since(b->t0);
 	return ns >= b->ns || (before && b->ns - ns < b->alert_ns);
 }
 
@@ -149,7 +149,7 @@ due_row(void *arg, struct store_msg *m)
 	uint64_t d = ack_deadline_ms(sc->c->deadline_s, m->precedence);
 	uint64_t due_ms = m->time_ms + d;
 	const char *prec;
-	struct timespec t0;
+	uint64_t t0;
 	bool fresh = false;
 	json_t *o;
 	int r;
@@ -167,7 +167,7 @@ due_row(void *arg, struct store_msg *m)
 		sc->stopped = true;
 		return ERR_AGAIN;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_mono_ns();
 	/* The query left out what was acknowledged in time or alerted. */
 	hex_encode(id, m->id, ENVELOPE_ID_LEN);
 	utc(due_ms, due, sizeof due);
@@ -218,7 +218,7 @@ due_row(void *arg, struct store_msg *m)
 	 * its range again) */
 	if (sc->b != NULL) {
 		sc->b->alerts++;
-		sc->b->alert_ns = ns_since(&t0);
+		sc->b->alert_ns = ns_since(t0);
 		if (sc->at == NULL && out_of_time(sc->b, false)) {
 			sc->stopped = true;
 			return ERR_AGAIN;
@@ -359,7 +359,7 @@ scan_seqs(struct deadline_watch *w, struct wchan *c, uint64_t now_ms,
 		}
 		while (c->scanned_seq[who] < top) {
 			if ((b->listings++ > 0 || b->alerts > 0) &&
-			    ns_since(&b->t0) >= b->ns)
+			    ns_since(b->t0) >= b->ns)
 				return true;
 			upto = top - c->scanned_seq[who] > b->seqs ?
 			    c->scanned_seq[who] + b->seqs : top;
@@ -388,12 +388,12 @@ bool
 deadline_watch_step(struct deadline_watch *w, uint64_t now_ms,
     uint64_t seqs, uint64_t budget_us)
 {
-	struct budget b = { { 0, 0 }, seqs > 0 ? seqs : 1, budget_us >
+	struct budget b = { 0, seqs > 0 ? seqs : 1, budget_us >
 	    UINT64_MAX / 1000 ? UINT64_MAX : budget_us * 1000, 0, 0, 0 };
 	bool more = false;
 	uint64_t ns;
 
-	clock_gettime(CLOCK_MONOTONIC, &b.t0);
+	b.t0 = clock_mono_ns();
 	if (w->scan_steps == 0)
 		w->scan_t0 = b.t0;
 	w->failed_now = 0;
@@ -414,7 +414,7 @@ deadline_watch_step(struct deadline_watch *w, uint64_t now_ms,
 		more = false;
 	if (w->scan_through)
 		return !more;
-	ns = ns_since(&b.t0);
+	ns = ns_since(b.t0);
 	w->scan_ns += ns;
 	if (ns > w->scan_max_ns)
 		w->scan_max_ns = ns;
@@ -426,7 +426,7 @@ deadline_watch_step(struct deadline_watch *w, uint64_t now_ms,
 	    "longest %.1f ms; through %.0f ms after the first; %llu alert%s "
 	    "raised)", (double)w->scan_ns / 1e6, w->scan_steps,
 	    w->scan_steps == 1 ? "" : "s", (double)w->scan_max_ns / 1e6,
-	    (double)ns_since(&w->scan_t0) / 1e6,
+	    (double)ns_since(w->scan_t0) / 1e6,
 	    (unsigned long long)w->raised, w->raised == 1 ? "" : "s");
 	return true;
 }

@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "msg/deadline.h"
 
 
@@ -131,7 +131,7 @@ struct deadline_watch {
 	int failed_now;		/* this tick's first error */
 	/* the steps until every channel first read through (logged once) */
 	bool scan_through;
-	struct timespec scan_t0;
+	uint64_t scan_t0;	/* clock_mono_ns at the first step */
 	uint64_t scan_ns, scan_max_ns;
 	unsigned scan_steps;
 	uint64_t raised, again;	/* alerts stored new, and not new */
@@ -143,20 +143,16 @@ struct deadline_watch {
 	bool over_cap;		/* owed_update stopped at DEADLINE_OWED_MAX */
 	/* the start's read (deadline_owed_warm_begin, _step) */
 	bool warming;		/* some channel's is not through */
-	struct timespec warm_t0;
+	uint64_t warm_t0;	/* clock_mono_ns at its begin */
 	uint64_t warm_ns, warm_max_ns;	/* in all, the longest step */
 	unsigned warm_steps;
 };
 
-/* Nanoseconds since t0 (CLOCK_MONOTONIC). */
+/* Nanoseconds since t0 (clock_mono_ns). */
 static inline uint64_t
-ns_since(const struct timespec *t0)
+ns_since(uint64_t t0)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)(t.tv_sec - t0->tv_sec) * 1000000000u +
-	    (uint64_t)t.tv_nsec - (uint64_t)t0->tv_nsec;
+	return clock_mono_ns() - t0;
 }
 
 #endif

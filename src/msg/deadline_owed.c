@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/hex.h"
 #include "base/log.h"
@@ -383,7 +382,7 @@ deadline_owed_warm_begin(struct deadline_watch *w)
 	uint8_t id[ENVELOPE_ID_LEN];
 	struct owed_chan *c;
 
-	clock_gettime(CLOCK_MONOTONIC, &w->warm_t0);
+	w->warm_t0 = clock_mono_ns();
 	w->warm_ns = w->warm_max_ns = 0;
 	w->warm_steps = 0;
 	for (size_t i = 0; i < w->n; i++) {
@@ -404,7 +403,7 @@ bool
 deadline_owed_warm_step(struct deadline_watch *w, uint64_t seqs,
     uint64_t budget_us)
 {
-	struct timespec t0;
+	uint64_t t0;
 	uint64_t ns, budget_ns = budget_us > UINT64_MAX / 1000 ? UINT64_MAX :
 	    budget_us * 1000;
 	char hex[2 * ENVELOPE_ID_LEN + 1];
@@ -414,7 +413,7 @@ deadline_owed_warm_step(struct deadline_watch *w, uint64_t seqs,
 
 	if (!w->warming)
 		return true;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_mono_ns();
 	for (size_t i = 0; i < w->nowed;) {
 		if (!(c = &w->owed[i])->warming) {
 			i++;
@@ -431,10 +430,10 @@ deadline_owed_warm_step(struct deadline_watch *w, uint64_t seqs,
 		}
 		if (r == 0 && whole)
 			c->warming = false;
-		if (ns_since(&t0) >= budget_ns)
+		if (ns_since(t0) >= budget_ns)
 			break;
 	}
-	ns = ns_since(&t0);
+	ns = ns_since(t0);
 	w->warm_ns += ns;
 	if (ns > w->warm_max_ns)
 		w->warm_max_ns = ns;
@@ -447,7 +446,7 @@ deadline_owed_warm_step(struct deadline_watch *w, uint64_t seqs,
 	    "the longest %.1f ms; through %.0f ms after the start; %zu owed)",
 	    (double)w->warm_ns / 1e6, w->warm_steps, w->warm_steps == 1 ? "" :
 	    "s", (double)w->warm_max_ns / 1e6,
-	    (double)ns_since(&w->warm_t0) / 1e6, w->owed_total);
+	    (double)ns_since(w->warm_t0) / 1e6, w->owed_total);
 	return true;
 }
 

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/wire.h"
@@ -24,12 +24,17 @@
 uint64_t
 dl_now(const struct delivery *d)
 {
-	struct timeval tv;
-
 	if (d->io.now_ms)
 		return d->io.now_ms(d->io.ctx);
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+	return clock_wall_ms();
+}
+
+uint64_t
+dl_mono(const struct delivery *d)
+{
+	if (d->io.mono_ms)
+		return d->io.mono_ms(d->io.ctx);
+	return clock_mono_ms();
 }
 
 const char *
@@ -470,7 +475,7 @@ delivery_fence(struct delivery *d, size_t i, uint64_t seq, uint64_t wait_ms)
 	if (seq == 0 || (seq != UINT64_MAX && seq <= c->assigned))
 		return;			/* all it may have sent is stored */
 	c->fence_seq = seq;
-	c->fence_seen_ms = dl_now(d);
+	c->fence_seen_ms = dl_mono(d);
 	c->fence_elapsed_ms = 0;
 	c->fence_ms = wait_ms;
 	if (seq != UINT64_MAX)
@@ -555,7 +560,7 @@ delivery_pump(struct delivery *d)
 void
 delivery_tick(struct delivery *d)
 {
-	uint64_t now = dl_now(d);
+	uint64_t now = dl_mono(d);	/* for durations only */
 
 	delivery_flush(d);
 	for (size_t i = 0; i < d->nch; i++) {

@@ -87,7 +87,8 @@ struct delivery_io {
 	    unsigned path, const char *why);
 	/* Asks for a delivery_pump call soon; may be NULL. */
 	void (*wake)(void *ctx);
-	/* Unix milliseconds; NULL: the system clock. */
+	/* Unix milliseconds (the wall clock: times shown, stored or
+	 * signed; durations use mono_ms below); NULL: clock_wall_ms. */
 	uint64_t (*now_ms)(void *ctx);
 	void *ctx;
 	/* Optional (NULL: each send is written at once): sends between
@@ -121,6 +122,11 @@ struct delivery_io {
 	 * (DELIVERY_STALL_MS counts from when it drained). */
 	size_t (*queued)(void *ctx, const uint8_t channel[ENVELOPE_ID_LEN],
 	    unsigned path);
+	/* Milliseconds of a clock that never goes back nor is stepped, for
+	 * the durations the engine watches (stalls, retries, the fence, the
+	 * recovery's stall watch); NULL: clock_mono_ms (base/clock.h).
+	 * now_ms gives only the times that are shown, stored or signed. */
+	uint64_t (*mono_ms)(void *ctx);
 };
 
 /* Per channel numbers, for status and tests. */

@@ -69,11 +69,12 @@ struct dl_channel {
 	uint64_t noted;
 	bool note_err;
 	/* After a crash (delivery_fence): nothing new is assigned until the
-	 * store holds fence_seq or fence_ms have passed; 0: no fence. The
-	 * time is counted from the clock's steps between two checks, each
-	 * taken as at most DL_FENCE_STEP_MS (the ticks come every 250 ms),
-	 * so a wall clock stepped forward or back neither ends it early nor
-	 * holds it for ever: fence_seen_ms is the last clock read. */
+	 * store holds fence_seq or fence_ms have passed; 0: no fence.
+	 * The time is counted on the monotonic clock (dl_mono, which a wall
+	 * clock stepped either way does not reach) from its steps between
+	 * two checks, each taken as at most DL_FENCE_STEP_MS (the ticks come
+	 * every 250 ms; a loop held up longer counts a second):
+	 * fence_seen_ms is the last clock read. */
 	uint64_t fence_seq, fence_ms, fence_elapsed_ms, fence_seen_ms;
 	/* The peer's receipt taken (verified, c->receipted), not yet in the
 	 * store: it goes in with the next group's transaction, or alone at
@@ -105,7 +106,7 @@ struct dl_channel {
 	 * stall, a path change, a reload). */
 	uint64_t part_seq;
 	size_t part_off;
-	uint64_t progress_ms, sync_ms, gap_sync_ms;
+	uint64_t progress_ms, sync_ms, gap_sync_ms;	/* dl_mono's */
 	/* Records a full output refused (ERR_FULL), sent again at the tick
 	 * until one gets through (docs/delivery.md, Receiver 5): our
 	 * receipt (the newest then, on rc_owed_path if it is up, else on
@@ -145,9 +146,10 @@ struct dl_channel {
 	/* Runs (delivery_set_run, docs/delivery.md "After a crash"): the
 	 * peer's newest announced (RUN), the one each path's session
 	 * announced (0: none yet), when a record of a session of the newest
-	 * last came, and the channel's silence limit (delivery_fence's
-	 * wait_ms). A session of another run is ended and its records are
-	 * ignored. Our own RUN is owed first on each new session. path_floor:
+	 * last came (dl_mono), and the channel's silence limit
+	 * (delivery_fence's wait_ms). A session of another run is ended
+	 * and its records are ignored. Our own RUN is owed first on each
+	 * new session. path_floor:
 	 * the highest run heard while the path's session still awaited its
 	 * RUN (0: none); a lower RUN on it is of an earlier run for sure. */
 	uint64_t peer_run, path_run[DELIVERY_MAX_PATHS];
@@ -171,18 +173,19 @@ struct dl_channel {
 	uint8_t *asm_body;
 	/* Recovery of our own chain after a restore (msg/recover.h): while
 	 * set, nothing new is assigned. When it started or last stored
-	 * something (status); its watch (dl_recover_watch): when a record
-	 * of it last came (held still while no path is up), whether its
-	 * stall was raised; the peer's newest signed receipt that claims
+	 * something (status: the wall clock, dl_now); its watch
+	 * (dl_recover_watch), on the monotonic clock (dl_mono): when a
+	 * record of it last came (held still while no path is up), whether
+	 * its stall was raised; the peer's newest signed receipt that claims
 	 * our chain past our store (the evidence) and its signed time.
 	 * The run held unsigned (rec_run_open): when it began (its first
 	 * record that counted since a run was last stored; not again after
-	 * a dropped run; held still with the watch and gone back with a
-	 * clock stepped back, rec_tick_ms the watch's last look at the
-	 * clock, a tick's or a record's), and whether a record of it came too late to count
-	 * (rec_run_over: past DELIVERY_RECOVER_STALL_MS plus its bytes and
-	 * those dropped, recover_run_bytes, at DELIVERY_RECOVER_RATE_MIN; the
-	 * alert says so). */
+	 * a dropped run; held still with the watch, rec_tick_ms the watch's
+	 * last look at the clock, a tick's or a record's), and whether a
+	 * record of it came too late to count (rec_run_over: past
+	 * DELIVERY_RECOVER_STALL_MS plus its bytes and those dropped,
+	 * recover_run_bytes, at DELIVERY_RECOVER_RATE_MIN; the alert says
+	 * so). */
 	/* Our answer to the peer's RECOVER, on path ans_path, while open
 	 * (ans.next != 0): one that met a full output (ans_full) goes on
 	 * from where it stopped at the tick, at most one step per tick (a
@@ -265,7 +268,13 @@ dl_assign_blocked(const struct dl_channel *c)
 }
 
 /* delivery.c */
+/* The wall clock (io.now_ms): times shown, stored, signed or sent. */
 uint64_t dl_now(const struct delivery *d);
+/* The monotonic clock (io.mono_ms): every duration the engine waits for
+ * or watches (stalls, retries, the fence, the peer's silence, alarm
+ * periods), so that a wall clock stepped either way neither ends a wait
+ * early nor holds it. */
+uint64_t dl_mono(const struct delivery *d);
 /* io.send on a path of c, after our RUN when that is still owed on the
  * path's session (the peer takes nothing before it): io.send's codes. */
 int dl_io_send(struct delivery *d, struct dl_channel *c, unsigned path,

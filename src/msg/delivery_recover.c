@@ -49,8 +49,8 @@ dl_recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
 			    c->idhex, err_str(r));
 			return;
 		}
-		c->rec_progress_ms = c->rec_heard_ms = dl_now(d);
-		c->rec_tick_ms = dl_now(d);
+		c->rec_progress_ms = dl_now(d);
+		c->rec_heard_ms = c->rec_tick_ms = dl_mono(d);
 		c->rec_stall_raised = false;
 		c->rec_run_open = c->rec_run_over = false;
 	}
@@ -59,34 +59,23 @@ dl_recover_start(struct delivery *d, struct dl_channel *c, unsigned path,
 		    "store up to %llu: asking for ours back", c->idhex,
 		    c->peer, (unsigned long long)want,
 		    (unsigned long long)c->assigned);
-	if ((r = recover_ask(c->rec, want, dl_now(d), rc_send, &x)) != 0)
+	if ((r = recover_ask(c->rec, want, dl_mono(d), rc_send, &x)) != 0)
 		log_warn("channel %s: cannot ask for our chain back: %s",
 		    c->idhex, err_str(r));
 }
 
 /* The stall watch's times (when a record last counted, when the unsigned
- * run began) at now, seen last at rec_tick_ms: while no path is up they
- * hold still; over a clock stepped back they go back with it, so what had
- * passed still counts (else a step back started the run's time again and
- * bought a peer another run's). Never past now. */
+ * run began) at now, seen last at rec_tick_ms, all on the monotonic clock
+ * (dl_mono): while no path is up they hold still. A wall clock stepped
+ * forward (else the watch saw the step as silence: a false alarm at once)
+ * or back (else what had passed no longer counted) does not reach them. */
 static void
 watch_clock(struct dl_channel *c, uint64_t now)
 {
-	uint64_t back;
-
-	if (now < c->rec_tick_ms) {
-		back = c->rec_tick_ms - now;
-		c->rec_heard_ms -= c->rec_heard_ms < back ? c->rec_heard_ms :
-		    back;
-		c->rec_run_ms -= c->rec_run_ms < back ? c->rec_run_ms : back;
-	} else if (c->active < 0) {	/* nothing could come */
+	if (c->active < 0) {	/* nothing could come */
 		c->rec_heard_ms += now - c->rec_tick_ms;
 		c->rec_run_ms += now - c->rec_tick_ms;
 	}
-	if (c->rec_heard_ms > now)
-		c->rec_heard_ms = now;
-	if (c->rec_run_ms > now)
-		c->rec_run_ms = now;
 	c->rec_tick_ms = now;
 }
 
@@ -111,7 +100,7 @@ watch_clock(struct dl_channel *c, uint64_t now)
 static void
 recover_heard(struct delivery *d, struct dl_channel *c, bool stored)
 {
-	uint64_t now = dl_now(d), bound;
+	uint64_t now = dl_mono(d), bound;
 
 	watch_clock(c, now);
 	if (stored) {		/* verified and committed: a new run here */
@@ -150,7 +139,8 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		    "asked for, ignored", c->idhex, path, type);
 		return;
 	}
-	r = recover_on_record(c->rec, type, b, n, dl_now(d), &top, &seq);
+	r = recover_on_record(c->rec, type, b, n, dl_now(d), dl_mono(d), &top,
+	    &seq);
 	if (r == ERR_GAP) {
 		/* of an answer no longer waited for (another path's, or
 		 * one whose run our new ask dropped): late, not wrong, and
@@ -175,7 +165,7 @@ dl_on_recovered(struct delivery *d, struct dl_channel *c, unsigned path,
 		return;
 	c->rec_progress_ms = dl_now(d);
 	dl_sender_reload(d, c);
-	dl_fence_check(d, c, dl_now(d));	/* the store may hold it now */
+	dl_fence_check(d, c, dl_mono(d));	/* the store may hold it now */
 	log_info("channel %s: took back our messages %llu..%llu from %s",
 	    c->idhex, (unsigned long long)before + 1,
 	    (unsigned long long)top, c->peer);

@@ -57,7 +57,7 @@ dl_alarm(struct delivery *d, struct dl_channel *c, struct alert_limit *lim,
 	    hex != NULL ? hex : "(no memory to show it)");
 	free(hex);
 	snprintf(line, sizeof line, "channel %s: %s", c->idhex, text);
-	if (!alert_limit(lim, dl_now(d), line))
+	if (!alert_limit(lim, dl_mono(d), line))
 		return;
 	if (d->io.alarm != NULL)
 		d->io.alarm(d->io.ctx, c->id, kind, text);
@@ -139,7 +139,7 @@ is_same_repeat(struct delivery *d, struct dl_channel *c,
 static void
 ask_resend(struct delivery *d, struct dl_channel *c)
 {
-	uint64_t now = dl_now(d);
+	uint64_t now = dl_mono(d);
 
 	if (now - c->gap_sync_ms < DELIVERY_GAP_SYNC_MS)
 		return;
@@ -590,7 +590,7 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 		/* progress too after the peer went back to a backup (its
 		 * SYNC lowered peer_holds below c->receipted) */
 		c->peer_holds = rc.seq;
-		c->progress_ms = dl_now(d);
+		c->progress_ms = dl_mono(d);
 	}
 	if (rc.seq <= c->receipted)
 		return 0;
@@ -602,7 +602,7 @@ dl_take_receipt(struct delivery *d, struct dl_channel *c, unsigned path,
 	chain_receipt_to_store(&c->rc_pend, &rc);
 	c->rc_pending = true;
 	c->receipted = rc.seq;
-	c->progress_ms = dl_now(d);
+	c->progress_ms = dl_mono(d);
 	return 0;
 }
 
@@ -648,7 +648,7 @@ dl_run_current(struct delivery *d, struct dl_channel *c, unsigned path)
 		    (unsigned long long)c->peer_run);
 		return false;
 	}
-	c->peer_run_heard_ms = dl_now(d);
+	c->peer_run_heard_ms = dl_mono(d);
 	return true;
 }
 
@@ -670,7 +670,7 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
 {
 	struct dl_field f[2] = { { .kind = 'u' }, { .kind = 'u' } };
-	uint64_t now = dl_now(d), run, old = c->peer_run;
+	uint64_t now = dl_mono(d), run, old = c->peer_run;
 	bool newest_up = false;
 	int r;
 
@@ -714,9 +714,10 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 	for (unsigned q = 0; q < c->npaths; q++)
 		if (q != path && c->up[q] && old != 0 && c->path_run[q] == old)
 			newest_up = true;
-	/* a clock stepped back counts as no silence at all */
-	if (run < old && (now < c->peer_run_heard_ms ||
-	    now - c->peer_run_heard_ms < c->dead_ms || newest_up ||
+	/* the silence on the monotonic clock: a wall clock stepped either
+	 * way makes none */
+	if (run < old && (now - c->peer_run_heard_ms < c->dead_ms ||
+	    newest_up ||
 	    run < c->path_floor[path])) {
 		log_info("channel %s path %u: a session of an earlier run of %s "
 		    "(%llu; its newest is %llu): ended, nothing of it taken",
@@ -821,7 +822,7 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 	c->peer_holds = seq;	/* lower after the peer restored a backup */
 	dl_copy_runs_restart(c);	/* the resend copies again */
 	c->unsigned_n = c->unsigned_bytes = 0;
-	c->progress_ms = dl_now(d);
+	c->progress_ms = dl_mono(d);
 	fence_heard(c, f[3].u == d->run, seq);
 	if (f[2].u)
 		dl_send_sync(d, c, false);

@@ -133,7 +133,7 @@ dl_send_sync(struct delivery *d, struct dl_channel *c, bool reply)
 		return;
 	r = send_rec(d, c, DELIVERY_REC_SYNC, b, n);
 	if (r == 0) {
-		c->sync_ms = dl_now(d);
+		c->sync_ms = dl_mono(d);
 		c->sync_owed = false;
 	} else if (r == ERR_FULL && !reply) {
 		c->sync_owed = true;	/* the tick sends it */

@@ -264,7 +264,7 @@ recover_want(const struct recover *r)
 }
 
 int
-recover_ask(struct recover *r, uint64_t want, uint64_t now_ms,
+recover_ask(struct recover *r, uint64_t want, uint64_t mono_ms,
     recover_send_fn *send, void *ctx)
 {
 	uint8_t b[64];
@@ -280,7 +280,7 @@ recover_ask(struct recover *r, uint64_t want, uint64_t now_ms,
 	 * RECOVER_RETRY_MS ago, and the answer's first RECOVER_BATCH are not
 	 * all stored yet): asking again would only send it twice */
 	if (want == r->want && r->asked_ms != 0 &&
-	    now_ms - r->asked_ms < RECOVER_RETRY_MS &&
+	    mono_ms - r->asked_ms < RECOVER_RETRY_MS &&
 	    top < r->asked_top + RECOVER_BATCH)
 		return 0;
 	if ((e = restart(r, &top)) != 0)
@@ -290,7 +290,7 @@ recover_ask(struct recover *r, uint64_t want, uint64_t now_ms,
 		return 0;
 	if ((e = recover_ask_encode(top, want, b, sizeof b, &n)) != 0)
 		return e;
-	r->asked_ms = now_ms;
+	r->asked_ms = mono_ms;
 	r->asked_top = top;
 	return send(ctx, RECOVER_REC_ASK, b, n);
 }
@@ -467,7 +467,8 @@ reach_update(struct recover *r, uint64_t top)
 
 int
 recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
-    size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq)
+    size_t n, uint64_t now_ms, uint64_t mono_ms, uint64_t *top,
+    uint64_t *seq)
 {
 	uint8_t id[ENVELOPE_ID_LEN];
 	uint64_t dummy;
@@ -489,7 +490,7 @@ recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
 		r->asked_ms = 0;
 		return e;
 	}
-	r->asked_ms = now_ms;		/* the answer is coming */
+	r->asked_ms = mono_ms;		/* the answer is coming */
 	e = store_highest(r->s, r->channel, r->self, top, id);
 	reach_update(r, e == 0 ? *top : 0);
 	return e;

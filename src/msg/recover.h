@@ -58,8 +58,10 @@ void recover_free(struct recover *r);
 
 /* Asks for our chain after the store's highest seq up to want (the peer's
  * receipt): starts a fresh run from the store. Does nothing (0) while
- * the same ask is younger than RECOVER_RETRY_MS. */
-int recover_ask(struct recover *r, uint64_t want, uint64_t now_ms,
+ * the same ask is younger than RECOVER_RETRY_MS. mono_ms: a clock that
+ * never goes back nor is stepped (the delivery engine's dl_mono), the
+ * one recover_on_record is given too. */
+int recover_ask(struct recover *r, uint64_t want, uint64_t mono_ms,
     recover_send_fn *send, void *ctx) WUR;
 /* The session that carried the last ask is gone, and its answer with it:
  * the next recover_ask asks again at once (not after RECOVER_RETRY_MS). */
@@ -78,10 +80,12 @@ uint64_t recover_want(const struct recover *r);
  * ERR_SIGNATURE (a head not signed by us), ERR_CHAIN (a prev or head id
  * that does not link), ERR_FOREIGN, ERR_BODY, ERR_PARSE,
  * ERR_NONCANONICAL, ...; store errors (ERR_FULL). *seq names the message
- * or head (0 when unknown).
+ * or head (0 when unknown). now_ms: unix time, stored with what is taken;
+ * mono_ms: recover_ask's clock (an answer coming puts off its retry).
  */
 int recover_on_record(struct recover *r, uint8_t type, const uint8_t *b,
-    size_t n, uint64_t now_ms, uint64_t *top, uint64_t *seq) WUR;
+    size_t n, uint64_t now_ms, uint64_t mono_ms, uint64_t *top,
+    uint64_t *seq) WUR;
 /* Whether the last recover_on_record took the run held now further (a
  * message or part held, or a run stored, past what it held before the
  * record): not a repeat of what is held or stored. After a dropped run

@@ -84,7 +84,10 @@ struct node {
 };
 
 static uint8_t chan[32];
+/* The engines' wall clock (io.now_ms): moving it on is time passing,
+ * on both clocks; wall_step moves the wall clock alone. */
 static uint64_t clock_ms = 1700000000000u;
+static uint64_t wall_stepped;		/* the steps' sum, mod 2^64 */
 static int drop_type = -1;		/* the next record of this type is lost */
 static int fail_msg_path = -1;		/* on this path, MSG number */
 static int fail_msg_nth;		/* fail_msg_nth is refused (ERR_FULL) */
@@ -204,6 +207,24 @@ io_now(void *ctx)
 	return clock_ms;
 }
 
+/* The engines' monotonic clock (io.mono_ms): clock_ms without the wall
+ * clock's steps. */
+static DH_UNUSED uint64_t
+io_mono(void *ctx)
+{
+	(void)ctx;
+	return clock_ms - wall_stepped;
+}
+
+/* The wall clock stepped by ms (forward, or back when negative), as an
+ * operator or NTP does; no time passes. */
+static DH_UNUSED void
+wall_step(int64_t ms)
+{
+	clock_ms += (uint64_t)ms;
+	wall_stepped += (uint64_t)ms;
+}
+
 static DH_UNUSED void
 io_wake(void *ctx)
 {
@@ -223,7 +244,7 @@ static DH_UNUSED void
 engine_start(struct node *x)
 {
 	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
-	    NULL, NULL, io_alarm, io_note, io_queued };
+	    NULL, NULL, io_alarm, io_note, io_queued, io_mono };
 	int self = x == &nb;
 
 	if (x->s == NULL && store_open(&x->s, ":memory:") != 0)

@@ -424,20 +424,14 @@ test_run_earlier_refused(void)
 	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
 	CHECK(!log_since(mark, "below its last"));
 	CHECK_INT(nb.drops, drops + 2);
-	/* north's sessions closed (its newest run gone), but the clock
-	 * stepped back an hour: that is no silence, still ended */
+	/* north's sessions closed (its newest run gone), and quiet for the
+	 * limit: the lower run is taken (the wall clock's steps change
+	 * nothing: test_run_silence_wall_steps) */
 	delivery_path_change(nb.d, chan, 0, false);
-	clock_ms -= 3600000;
-	delivery_path_change(nb.d, chan, 1, true);
-	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
-	CHECK(!log_since(mark, "below its last"));
-	CHECK_INT(nb.drops, drops + 3);
-	clock_ms += 3600000;
-	/* and quiet for the limit: the lower run is taken */
 	delivery_path_change(nb.d, chan, 1, true);
 	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
 	CHECK(log_since(mark, "below its last"));
-	CHECK_INT(nb.drops, drops + 3);	/* this session kept */
+	CHECK_INT(nb.drops, drops + 2);	/* this session kept */
 	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
 	CHECK_INT((int)st.active_path, 1);
 	engines_stop(false);
@@ -649,11 +643,58 @@ test_run_bad(void)
 }
 
 /*
- * The fence's time is counted in the clock's steps between checks, each
- * taken as at most DL_FENCE_STEP_MS: a wall clock stepped an hour
- * forward (NTP) does not end a 30 s fence (the peer's link counts its
- * silence on a monotonic clock), nor does one stepped back hold it: it
- * ends after about 30 s of ticks either way.
+ * The silence limit is measured on the monotonic clock: north's newest
+ * run heard, its sessions closed, then the wall clock stepped an hour
+ * forward is no silence (a session of an earlier run is still ended;
+ * before 2026-12-06, on the wall clock, it was taken as the newest), nor
+ * is one stepped back two hours; the limit that really passes is.
+ */
+static void
+test_run_silence_wall_steps(void)
+{
+	uint8_t b[32];
+	size_t n;
+	uint64_t drops;
+	long mark = log_mark();
+	struct delivery_stats st;
+
+	npaths = 2;
+	engines_start();
+	delivery_fence(nb.d, 0, 0, 5000);	/* south's silence limit */
+	connect_both(true);
+	run(1000000);
+	queue_n(&na, 2, ENVELOPE_ROUTINE, "north");
+	run(1000000);
+	CHECK_INT(delivery_stats(nb.d, 0, &st), 0);
+	CHECK_INT((int)st.received, 2);
+	CHECK_INT(delivery_run_encode(delivery_run(na.d) - 10, b, sizeof b,
+	    &n), 0);
+	drops = nb.drops;
+	delivery_path_change(nb.d, chan, 0, false);
+	wall_step(3600000);
+	delivery_path_change(nb.d, chan, 1, true);
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
+	CHECK(!log_since(mark, "below its last"));
+	CHECK_INT(nb.drops, drops + 1);
+	wall_step(-7200000);
+	delivery_path_change(nb.d, chan, 1, true);
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
+	CHECK(!log_since(mark, "below its last"));
+	CHECK_INT(nb.drops, drops + 2);
+	clock_ms += 5000;			/* the limit, in silence */
+	delivery_path_change(nb.d, chan, 1, true);
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
+	CHECK(log_since(mark, "below its last"));
+	CHECK_INT(nb.drops, drops + 2);	/* this session kept */
+	engines_stop(false);
+	npaths = 1;
+}
+
+/*
+ * The fence's time is counted on the monotonic clock: a wall clock
+ * stepped an hour forward (NTP) does not end a 30 s fence (the peer's
+ * link counts its silence on a monotonic clock), nor does one stepped
+ * back hold it: it ends after about 30 s of ticks either way.
  */
 static void
 test_fence_clock_steps(void)
@@ -667,12 +708,12 @@ test_fence_clock_steps(void)
 	delivery_fence(na.d, 0, 5, 30000);
 	clock_ms += 100;
 	delivery_tick(na.d);
-	clock_ms += 3600u * 1000u;	/* the step forward */
+	wall_step(3600000);		/* the step forward */
 	delivery_tick(na.d);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.fence_seq, 5);
 	CHECK(st.fence_until_ms > clock_ms + 27000);
-	clock_ms -= 7200u * 1000u;	/* and back, past where it began */
+	wall_step(-7200000);		/* and back, past where it began */
 	delivery_tick(na.d);
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK_INT((int)st.fence_seq, 5);
@@ -728,6 +769,7 @@ main(void)
 	RUN(test_fence_times_out);
 	RUN(test_fence_stale_sync);
 	RUN(test_fence_clock_steps);
+	RUN(test_run_silence_wall_steps);
 	RUN(test_fence_asks_seldom);
 	RUN(test_run_earlier_refused);
 	RUN(test_run_bad);

@@ -94,7 +94,7 @@ static void
 test_recover_ask_checkpoints(void)
 {
 	struct delivery_io io = { io_send, io_drop, io_wake, io_now, NULL,
-	    NULL, NULL, io_alarm, io_note, io_queued };
+	    NULL, NULL, io_alarm, io_note, io_queued, io_mono };
 	struct transcript_checkpoint cp;
 	struct checkpoint_set *cs = NULL;
 	struct agreement ag;

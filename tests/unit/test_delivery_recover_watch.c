@@ -4,7 +4,7 @@
  * engines wired through memory (delivery_harness.h): the peer's claim
  * watched while no path is up, repeats, unsigned records that never get
  * our head, an honest slow run, an outage, a reconnect late in a run,
- * sessions that end every 55 s.
+ * sessions that end every 55 s, the wall clock stepped back or forward.
  */
 #include "delivery_harness.h"
 
@@ -186,14 +186,14 @@ forged_own(const struct envelope_header *like, uint64_t seq,
  * up to the run's cap of 256: four hours; none in these five minutes.
  */
 static void
-unsigned_feed(uint64_t back_at_s, uint64_t back_ms, uint64_t alarm_s)
+unsigned_feed(uint64_t step_at_s, int64_t step_ms, uint64_t alarm_s)
 {
 	struct delivery_stats st;
 	struct envelope_header like;
 	struct store_msg m;
 	uint8_t b[CHAIN_RECEIPT_MAX + 64], rec[1024], prev[ENVELOPE_ID_LEN];
 	char body[32];
-	uint64_t alarms, t0, raised = 0;
+	uint64_t alarms, raised = 0;
 	size_t n;
 	long mark;
 
@@ -216,9 +216,10 @@ unsigned_feed(uint64_t back_at_s, uint64_t back_ms, uint64_t alarm_s)
 	CHECK_INT(st.recovering_to, 1000);
 	alarms = na.alarms;
 	mark = log_mark();
-	t0 = clock_ms;
 	for (uint64_t s = 10; s <= 300; s += 10) {	/* five minutes */
-		clock_ms = t0 + s * 1000 - (s >= back_at_s ? back_ms : 0);
+		clock_ms += 10000;
+		if (s == step_at_s)
+			wall_step(step_ms);
 		if (s % 50 == 0) {
 			snprintf(body, sizeof body, "forged %llu",
 			    (unsigned long long)s / 50);
@@ -252,18 +253,89 @@ test_recover_watch_unsigned(void)
 }
 
 /*
- * As test_recover_watch_unsigned, but the clock is stepped back an hour
- * just before the third message (150 s after the ask, before a tick sees
- * it). What had passed of the run and of the watch still counts: the
- * alarm at 170 s, "for 110 s" (the 10 s from the watch's last look to the
- * step are not known: a tick, 100 ms in parleyd). (Until 2026-12-06 the
- * record after the step started the run's time again: the alarm at
- * 260 s; each step back bought another run's time.)
+ * As test_recover_watch_unsigned, but the wall clock is stepped back an
+ * hour just before the third message (150 s after the ask, before a tick
+ * sees it). The watch runs on the monotonic clock, which the step does
+ * not reach: the alarm at 160 s, "for 110 s", as without the step. (Until
+ * 2026-12-06 the record after the step started the run's time again: the
+ * alarm at 260 s; each step back bought another run's time. Then, with
+ * the watch on the wall clock gone back with the step, at 170 s: the
+ * 10 s from its last look to the step were lost.)
  */
 static void
 test_recover_watch_clock_back(void)
 {
-	unsigned_feed(150, 3600000, 170);
+	unsigned_feed(150, -3600000, 160);
+}
+
+/*
+ * South claims north's chain up to seq 1000 (north holds 3) and sends
+ * nothing back. 30 s into the recovery the wall clock is stepped forward
+ * two minutes (an operator, NTP): not two minutes of silence, no alarm.
+ * The silence that really passes still raises recovery-stalled, once it
+ * reaches a minute on the monotonic clock (not 30 s after the step, nor
+ * earlier). (Until 2026-12-06 the watch ran on the wall clock: the step
+ * raised a false recovery-stalled at the next tick.)
+ */
+static void
+test_recover_watch_clock_forward(void)
+{
+	struct delivery_stats st;
+	uint8_t b[CHAIN_RECEIPT_MAX + 64];
+	uint64_t alarms;
+	size_t n;
+	int raised = 0;
+
+	engines_start();
+	connect_both(true);
+	queue_n(&na, 3, ENVELOPE_ROUTINE, "north before");
+	run(100000);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK(st.synced && st.assigned == 3 && st.receipted == 3);
+	connect_both(false);
+	n = south_receipt(1000, clock_ms, false, b, sizeof b);
+	delivery_path_change(na.d, chan, 0, true);
+	fake_run(&na, 0);
+	delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.recovering_to, 1000);
+	alarms = na.alarms;
+	for (int s = 1; s <= 30; s++) {
+		clock_ms += 1000;
+		delivery_tick(na.d);
+	}
+	wall_step(2 * DELIVERY_RECOVER_STALL_MS);
+	delivery_tick(na.d);
+	CHECK_INT(na.alarms, alarms);
+	/* the silence goes on: raised once a minute of it has passed */
+	for (int s = 31; s <= 120 && raised == 0; s++) {
+		clock_ms += 1000;
+		delivery_tick(na.d);
+		if (na.alarms != alarms)
+			raised = s;
+	}
+	printf("  the wall clock 2 min forward 30 s into the recovery: "
+	    "recovery-stalled %d s into it\n", raised);
+	CHECK_INT(raised, DELIVERY_RECOVER_STALL_MS / 1000);
+	CHECK_INT(na.alarms, alarms + 1);
+	CHECK_CONTAINS(na.alarm, "recovery-stalled: south says (its signed "
+	    "receipt) that it holds this node's chain up to seq 1000, but "
+	    "this store holds it up to seq 3 and south has sent nothing of "
+	    "the rest back for 60 s");
+	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
+	CHECK_INT(st.assigned, 3);
+	engines_stop(false);
+}
+
+/*
+ * As test_recover_watch_unsigned, with the wall clock stepped forward two
+ * minutes just before the third message: the alarm at 160 s all the
+ * same. (Until 2026-12-06: at 150 s, the step taken for silence.)
+ */
+static void
+test_recover_watch_clock_forward_unsigned(void)
+{
+	unsigned_feed(150, 2 * DELIVERY_RECOVER_STALL_MS, 160);
 }
 
 /* What recover_answer_step sends, kept (test_recover_watch_slow_run). */
@@ -437,6 +509,46 @@ outage_run(size_t rec, int down_s)
 }
 
 /*
+ * South's answer is coming (an honest run of 2 MiB at
+ * DELIVERY_RECOVER_RATE_MIN) when the wall clock is stepped a minute
+ * forward, then two back, and south's claim comes again after each (its
+ * next SYNC or receipt): the same ask, younger than RECOVER_RETRY_MS on
+ * the monotonic clock, is not sent again, so the run held is kept (until
+ * 2026-12-06 each step made north ask again, dropping the run held, and
+ * south sent it again from its start). North is whole again at the head,
+ * no recovery-stalled.
+ */
+static void
+test_recover_ask_wall_steps(void)
+{
+	struct answer_copy ans;
+	uint8_t b[CHAIN_RECEIPT_MAX + 64];
+	uint64_t alarms;
+	size_t n, asks = 0;
+	long mark;
+
+	slow_run_start(2, &ans, b, sizeof b, &n);
+	alarms = na.alarms;
+	mark = log_mark();
+	slow_run_feed(&ans, 0, 5);
+	for (int k = 0; k < 2; k++) {
+		wall_step(k == 0 ? 60000 : -120000);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+		for (size_t i = pab.head; i < pab.tail; i++)
+			asks += pab.q[i % QCAP].type == RECOVER_REC_ASK;
+		pipe_clear(&pab);
+	}
+	CHECK_INT(asks, 0);
+	slow_run_feed(&ans, 5, ans.n);
+	CHECK(!log_since(mark, "refused recovered"));
+	CHECK(!log_since(mark, "late, not taken"));
+	CHECK_INT(na.alarms, alarms);
+	CHECK_INT(own_held(), 2);
+	answer_copy_free(&ans);
+	engines_stop(false);
+}
+
+/*
  * The unsigned run's time holds still while no path is up, as the watch
  * does: the path down for ten minutes 30 s into the run. (Counting the
  * outage, the watch stopped at the first record past the repeats and
@@ -531,6 +643,9 @@ main(void)
 	RUN(test_recover_watch_reconnect_late);
 	RUN(test_recover_watch_flaps);
 	RUN(test_recover_watch_clock_back);
+	RUN(test_recover_watch_clock_forward);
+	RUN(test_recover_watch_clock_forward_unsigned);
+	RUN(test_recover_ask_wall_steps);
 	delivery_harness_close();
 	return harness_summary();
 }
