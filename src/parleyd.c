@@ -875,6 +875,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	env.base = base;
 	env.delivery = dm.dl;
 	env.checkpoints = dm.cps;
+	env.anchors = dm.anchors;
 	env.debug_inject = conf_debug_inject;
 	env.debug_powercut = conf_debug_powercut;
 	env.roles = roles;
