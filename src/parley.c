@@ -31,6 +31,7 @@ static const struct command commands[] = {
 	{ "alerts", cmd_alerts, "list alerts (overdue acknowledgments, ...)" },
 	{ "alert", cmd_alert, "alert clear ID [NOTE]: clear an alert" },
 	{ "audit", cmd_audit, "the audit log: who did what; verifies it" },
+	{ "anchor", cmd_anchor, "have each peer sign our audit log's head now" },
 	{ "verify", cmd_verify, "check the record (store or export file), name the first fault" },
 	{ "export", cmd_export, "write a channel's record as one self-verifying file" },
 	{ "backup", cmd_backup, "copy the live store (online backup)" },

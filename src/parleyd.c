@@ -635,6 +635,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	env.base = base;
 	env.delivery = dm.dl;
 	env.checkpoints = dm.cps;
+	env.anchors = dm.anchors;
 	env.debug_inject = conf.debug_inject;
 	env.debug_powercut = conf.debug_powercut;
 	env.roles = roles;

@@ -37,6 +37,7 @@ int cmd_held(int argc, char **argv);		/* approve.c */
 int cmd_alerts(int argc, char **argv);		/* alerts.c */
 int cmd_alert(int argc, char **argv);		/* alerts.c */
 int cmd_audit(int argc, char **argv);		/* audit.c */
+int cmd_anchor(int argc, char **argv);		/* anchor.c */
 
 /* Message commands' helpers (send.c, inbox.c): one control request; prints
  * why not and returns a cli_exit code; *result is the daemon's result. */

@@ -2,7 +2,8 @@
  * status.c: `parley status`: asks the running parleyd (control socket,
  * docs/control.md) for each channel and each of its paths: up or down,
  * since when, round-trip time, the peer's clock offset; warns when an
- * agreement expires within 30 days or has expired. --json prints the
+ * agreement expires within 30 days or has expired; messages, acks, the
+ * last checkpoint and audit anchor of each channel. --json prints the
  * daemon's answer with a "warnings" list added.
  */
 #include <getopt.h>
@@ -156,6 +157,30 @@ print_checkpoint(json_t *p)
 		printf("  ALARM: %s\n", alarm);
 }
 
+/* The newest audit anchor the peer signed, and what we answered and
+ * refused of its (docs/operators.md, "Audit anchors"). */
+static void
+print_anchor(json_t *a, const char *peer)
+{
+	json_t *last = json_object_get(a, "last");
+	char when[32];
+
+	if (json_is_object(last)) {
+		fmt_time(when, sizeof when, json_integer_value(json_object_get(
+		    last, "time_ms")));
+		printf("  audit anchor: our audit log anchored by %s up to "
+		    "entry %lld at %s", peer, (long long)json_integer_value(
+		    json_object_get(last, "n")), when);
+	} else
+		printf("  audit anchor: our audit log not anchored by %s yet",
+		    peer);
+	printf("%s; %lld answers given to %s, %lld of its records refused "
+	    "since the start\n", json_is_true(json_object_get(a, "pending")) ?
+	    " (an ask pending)" : "", (long long)json_integer_value(
+	    json_object_get(a, "given")), peer, (long long)json_integer_value(
+	    json_object_get(a, "refused")));
+}
+
 /* Our chain taken back from the peer (docs/delivery.md, "Recovery"):
  * nothing new is sent meanwhile, so the operator is told why. */
 static void
@@ -257,6 +282,8 @@ print_human(json_t *st, json_t *warnings)
 			print_acks(p, jstr(c, "peer"));
 		if ((p = json_object_get(c, "checkpoint")) != NULL)
 			print_checkpoint(p);
+		if ((p = json_object_get(c, "anchor")) != NULL)
+			print_anchor(p, jstr(c, "peer"));
 		if (json_integer_value(json_object_get(c, "alerts_open")) > 0)
 			printf("  ALERTS: %lld not cleared (parley alerts "
 			    "lists them)\n", (long long)json_integer_value(

@@ -79,8 +79,10 @@ status_json(const struct ctl_env *env)
 			char idhex[2 * LINK_ID_LEN + 1];
 
 			hex_encode(idhex, cs.id, LINK_ID_LEN);
-			if (c)
+			if (c) {
 				ctl_msg_status(env, idhex, c);
+				ctl_anchor_status(env, cs.id, c);
+			}
 			json_array_append_new(chans, c);
 		}
 	keys_fingerprint_link(id, fpr);
@@ -167,5 +169,7 @@ const struct ctl_command ctl_commands[] = {
 	    "the audit log and whether it verifies" },
 	{ "whoami", ctl_cmd_whoami, false,
 	    "your uid, operator name and roles" },
+	{ "anchor", ctl_cmd_anchor, false,
+	    "an audit anchor asked of each channel's peer now" },
 };
 const size_t ctl_ncommands = sizeof ctl_commands / sizeof ctl_commands[0];

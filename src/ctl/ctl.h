@@ -18,7 +18,7 @@
 #include "base/err.h"
 
 #define CTL_SOCKET_NAME "parleyd.sock"
-#define CTL_PROTOCOL_VERSION 2	/* bump with any change to docs/control.md */
+#define CTL_PROTOCOL_VERSION 3	/* bump with any change to docs/control.md */
 #define CTL_REQUEST_MAX 65536	/* bytes per request line */
 #define CTL_BODY_MAX (1u << 20)	/* bytes of a raw body: ENVELOPE_BODY_MAX */
 #define CTL_LIST_MAX 100000	/* inbox, log: the most "max" may ask */
@@ -32,6 +32,7 @@
 struct link;
 struct delivery;
 struct checkpoint_set;
+struct anchor_set;
 struct store;
 struct store_msg;
 struct ctl_client;
@@ -58,6 +59,7 @@ struct ctl_env {
 	struct event_base *base;
 	struct delivery *delivery;	/* messages (msg/delivery.h) */
 	struct checkpoint_set *checkpoints; /* msg/checkpoint.h; may be NULL */
+	struct anchor_set *anchors;	/* msg/anchor.h; may be NULL */
 	bool debug_inject;		/* parleyd.conf: msg-inject allowed */
 	bool debug_powercut;		/* parleyd.conf: the store's power-cut
 					 * mode (tests only), shown by status */
@@ -161,6 +163,13 @@ int ctl_call(const char *home, json_t *req, json_t **resp) WUR;
  * NULL: ctl_call. ERR_TOO_BIG when len is over the cap. */
 int ctl_call_body(const char *home, json_t *req, const void *body,
     size_t len, json_t **resp) WUR;
+
+/* Audit anchors (anchorcmd.c): the anchor command (an operator's ask);
+ * "anchor" {last, pending, given, refused, ...} added to a channel's
+ * status object (id: the channel's 32 bytes) when it has an engine. */
+ctl_command_fn ctl_cmd_anchor;
+void ctl_anchor_status(const struct ctl_env *env, const uint8_t *id,
+    json_t *chan);
 
 /* The message commands (msgcmds.c, docs/control.md). */
 ctl_command_fn ctl_cmd_send, ctl_cmd_inbox, ctl_cmd_show, ctl_cmd_log,

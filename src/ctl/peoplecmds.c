@@ -107,6 +107,24 @@ send_detail(json_t *req, const char *tail, char *out, size_t cap)
 	    prec ? prec : "routine", text_len(req), tail);
 }
 
+/* An anchor command's audit detail: "asked of south, west" (the peers
+ * asked; none: "asked of nobody: no path up"). */
+static void
+anchor_detail(json_t *result, char *out, size_t cap)
+{
+	size_t used = 0, i;
+	json_t *c;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(result, "channels"), i, c)
+		if (json_object_get(c, "ticket") != NULL && used < cap)
+			used += (size_t)snprintf(out + used, cap - used,
+			    "%s%.64s", used ? ", " : "asked of ",
+			    json_string_value(json_object_get(c, "peer")));
+	if (used == 0)
+		snprintf(out, cap, "asked of nobody: no path up");
+}
+
 int
 ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, json_t *req, json_t *result, int r)
@@ -162,6 +180,9 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 				    (json_int_t)t));
 		}
 		return r;
+	} else if (strcmp(cmd, "anchor") == 0) {
+		anchor_detail(result, detail, sizeof detail);
+		return audit(env, who, cmd, detail);
 	} else if (strcmp(cmd, "msg-inject") == 0 ||
 	    strcmp(cmd, "link-test") == 0) {
 		/* (store-fail is not recorded: its own entry would take the

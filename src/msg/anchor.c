@@ -155,6 +155,30 @@ anchor_check(const uint8_t pub[KEYS_PUB_LEN],
 
 /* ---- the engine ---- */
 
+/* The last ask we signed, also in an earlier run (invariant 4): our
+ * evidence. Unreadable: nothing that run may have signed is signed again
+ * (its times were within the skew of a clock before now_ms). */
+static void
+load_signed(struct anchor_engine *e, uint64_t now_ms)
+{
+	struct store_anchor given;
+	int r;
+
+	if ((r = store_anchor_given_newest(e->s, e->channel, &given)) != 0) {
+		log_warn("audit anchor: cannot read what we signed last (%s): "
+		    "asks dated before %d ms from now are not answered",
+		    err_str(r), ANCHOR_CLOCK_SKEW_MS);
+		e->signed_.time_ms = (now_ms + ANCHOR_CLOCK_SKEW_MS) & INT64_MAX;
+		return;
+	}
+	if (given.time_ms == 0)
+		return;
+	e->signed_.kind = ANCHOR_SIGNED;
+	memcpy(e->signed_.anchor, given.anchor, ANCHOR_LEN);
+	e->signed_.time_ms = given.time_ms;
+	memcpy(e->signed_.sig, given.sig, KEYS_SIG_LEN);
+}
+
 void
 anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
     const uint8_t channel[ANCHOR_CHANNEL_LEN],
@@ -177,11 +201,13 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 	e->refill_ms = ANCHOR_ANSWER_REFILL_MS;
 	e->tokens = ANCHOR_ANSWER_BURST;
 	e->bucket_ms = now_ms;
-	if ((r = store_anchor_last(s, channel, &e->last_n)) != 0) {
+	if ((r = store_anchor_newest(s, channel, &e->took)) != 0) {
 		log_warn("audit anchor: cannot read the last stored one: %s",
 		    err_str(r));
-		e->last_n = 0;
+		memset(&e->took, 0, sizeof e->took);
 	}
+	e->last_n = e->took.n;
+	load_signed(e, now_ms);
 }
 
 void
@@ -211,8 +237,10 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 		e->has_prev = true;
 		e->prev = e->ask;
 		e->prev_n = e->ask_n;
+		e->prev_op = e->ask_op;
 		memcpy(e->prev_salt, e->ask_salt, ANCHOR_SALT_LEN);
 	}
+	e->ask_op = e->op_asked;
 	randombytes_buf(e->ask_salt, ANCHOR_SALT_LEN);
 	memset(&e->ask, 0, sizeof e->ask);
 	e->ask.kind = ANCHOR_ASK;
@@ -224,27 +252,37 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 	return 0;
 }
 
+uint64_t
+anchor_ask_now(struct anchor_engine *e)
+{
+	return ++e->op_asked;
+}
+
 int
 anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
     size_t cap, size_t *len)
 {
-	bool fresh = now_ms >= e->next_ms;
+	bool due = now_ms >= e->next_ms, op = e->op_asked > e->op_tried;
 	int r;
 
 	*len = 0;
-	if (!fresh && !(e->pending && now_ms - e->sent_ms >= e->wait_ms))
+	if (!due && !op && !(e->pending && now_ms - e->sent_ms >= e->wait_ms))
 		return 0;
-	if (fresh) {
+	if (due || op) {
 		/* a head inside an open transaction may yet roll back */
 		if (!store_settled(e->s))
 			return 0;
+		e->op_tried = e->op_asked;
 		if ((r = new_ask(e, now_ms)) != 0) {
 			/* put off, so that a failing store is not asked (and
-			 * logged) at every tick */
-			e->next_ms = now_ms + e->retry_ms;
+			 * logged) at every tick; an operator's ask is not
+			 * made again */
+			if (due)
+				e->next_ms = now_ms + e->retry_ms;
 			return r;
 		}
-		e->next_ms = now_ms + e->interval_ms;
+		if (due)	/* an operator's ask leaves the schedule */
+			e->next_ms = now_ms + e->interval_ms;
 	} else if (e->wait_ms < e->interval_ms) {
 		/* asked again: the peer may be one that never answers (an
 		 * older node): twice as long each time, up to the interval */
@@ -340,7 +378,8 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 {
 	struct anchor_rec ans = *ask;
 	struct store_anchor given;
-	bool again = e->signed_.time_ms != 0 && same_ask(ask, &e->signed_);
+	bool again = e->signed_.kind == ANCHOR_SIGNED &&
+	    same_ask(ask, &e->signed_);
 	int r;
 
 	if (again && now_ms - e->answered_ms < ANCHOR_ANSWER_GAP_MS)
@@ -417,6 +456,8 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 		e->took = a;
 		e->anchored++;
 	}
+	if ((late ? e->prev_op : e->ask_op) > e->op_answered)
+		e->op_answered = late ? e->prev_op : e->ask_op;
 	if (late) {		/* the ask in flight waits for its own */
 		e->has_prev = false;
 		return 0;
@@ -633,6 +674,21 @@ anchor_set_engine(const struct anchor_set *as,
 	ssize_t i = index_of(as, channel);
 
 	return i < 0 ? NULL : &as->e[i];
+}
+
+int
+anchor_set_ask_now(struct anchor_set *as,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t *ticket)
+{
+	ssize_t i = index_of(as, channel);
+
+	*ticket = 0;
+	if (i < 0)
+		return ERR_NOT_FOUND;
+	if (delivery_active_path(as->dl, channel) < 0)
+		return ERR_CLOSED;
+	*ticket = anchor_ask_now(&as->e[i]);
+	return 0;
 }
 
 void

@@ -36,15 +36,21 @@
  *     A store error at a due ask puts it off by retry_ms.
  *  4. We sign a peer's ask only once its evidence is stored; only an ask
  *     whose time is within ANCHOR_CLOCK_SKEW_MS of our clock and later
- *     than the last we signed; at most ANCHOR_ANSWER_BURST, then one per
+ *     than the last we signed (also before a restart: read back from
+ *     the evidence); at most ANCHOR_ANSWER_BURST, then one per
  *     ANCHOR_ANSWER_REFILL_MS (a token bucket: a peer cannot fill the
  *     store). The last ask signed, sent again, is answered again from
  *     memory (nothing stored; one per ANCHOR_ANSWER_GAP_MS).
+ *  5. An operator's ask (anchor_ask_now) is a new ask at the next tick,
+ *     as in 3 (the one in flight becomes prev), that leaves next_ms as
+ *     it was: the schedule does not depend on what operators do. The
+ *     peer answers it within its token bucket as any other.
  *
  *      idle --(interval passed)--> pending
  *      pending --(answer verified and stored)--> idle
  *      pending --(wait_ms, no answer)--> pending (the same ask again)
  *      pending --(interval passed)--> pending (a new ask; the old one prev)
+ *      idle, pending --(an operator asks)--> pending (as the interval)
  *
  * Like the checkpoint engine, it does no I/O: the caller sends the bytes
  * it returns as a link record (ANCHOR_REC). It reads and writes the store
@@ -143,11 +149,16 @@ struct anchor_engine {
 	struct anchor_rec prev;
 	uint64_t prev_n;
 	uint8_t prev_salt[ANCHOR_SALT_LEN];
-	struct store_anchor took;		/* the last answer stored */
+	struct store_anchor took;		/* the newest anchor stored */
+	/* operators' asks (invariant 5) */
+	uint64_t op_asked;			/* asked for, counted */
+	uint64_t op_tried;			/* op_asked at the last try */
+	uint64_t ask_op, prev_op;		/* op_asked when made */
+	uint64_t op_answered;			/* the highest answered */
 	/* the answering side */
 	uint64_t refill_ms;			/* ANCHOR_ANSWER_REFILL_MS */
 	uint64_t tokens, bucket_ms;		/* the token bucket */
-	struct anchor_rec signed_;		/* the last ask answered */
+	struct anchor_rec signed_;		/* the last ask signed */
 	uint64_t answered_ms;			/* ... when */
 	uint64_t anchored, answered, refused;	/* counts */
 	char why[ANCHOR_WHY_MAX];		/* the last refusal, "" none */
@@ -156,7 +167,9 @@ struct anchor_engine {
 /* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS, and at
  * least ANCHOR_INTERVAL_MIN_MS; retry_ms is ANCHOR_RETRY_MS. The first
  * ask is due at the first tick. Goes on from the highest stored anchor of
- * the channel (none, or unreadable: from 0). */
+ * the channel (e->took; none, or unreadable: from 0), and answers only
+ * asks later than the last one signed (audit_anchor_given; unreadable:
+ * none dated before now_ms + ANCHOR_CLOCK_SKEW_MS). */
 void anchor_init(struct anchor_engine *e, struct store *s,
     const struct keys *k, const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
@@ -165,7 +178,11 @@ void anchor_init(struct anchor_engine *e, struct store *s,
  * answers one ask per pace_ms after the burst, below the minimums; the
  * retry is ANCHOR_RETRY_MS or pace_ms if shorter. 0: no change. */
 void anchor_pace(struct anchor_engine *e, uint64_t pace_ms);
-/* When an ask is due (invariant 3), writes it into out (cap bytes,
+/* An operator's ask (invariant 5): a new ask at the next anchor_tick,
+ * without moving the schedule. Returns its ticket: the ask is answered
+ * once e->op_answered reaches it. Asks before that tick make one ask. */
+uint64_t anchor_ask_now(struct anchor_engine *e);
+/* When an ask is due (invariants 3 and 5), writes it into out (cap bytes,
  * ANCHOR_REC_MAX suffices) and sets *len (0: none due). Store errors. */
 int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
     size_t cap, size_t *len) WUR;
@@ -244,5 +261,10 @@ void anchor_set_record(struct anchor_set *as,
 /* For status and tests: the engine of a channel, or NULL. */
 const struct anchor_engine *anchor_set_engine(const struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN]);
+/* An operator's ask on channel (anchor_ask_now; `parley anchor`): its
+ * ticket in *ticket. ERR_NOT_FOUND (no engine for it), ERR_CLOSED (no
+ * path of it up: nothing asked). */
+int anchor_set_ask_now(struct anchor_set *as,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t *ticket) WUR;
 
 #endif

@@ -302,6 +302,22 @@ store_anchor_last(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	    " channel = ?1", channel, n);
 }
 
+/* An anchor row selected as (n, anchor, time_ms, sig, stored_ms, salt). */
+static void
+anchor_read(sqlite3_stmt *st, struct store_anchor *a)
+{
+	memset(a, 0, sizeof *a);
+	a->n = u64(st, 0);
+	if (sqlite3_column_bytes(st, 1) == STORE_ID_LEN)
+		memcpy(a->anchor, sqlite3_column_blob(st, 1), STORE_ID_LEN);
+	a->time_ms = u64(st, 2);
+	if (sqlite3_column_bytes(st, 3) == STORE_SIG_LEN)
+		memcpy(a->sig, sqlite3_column_blob(st, 3), STORE_SIG_LEN);
+	a->stored_ms = u64(st, 4);
+	if (sqlite3_column_bytes(st, 5) == STORE_ID_LEN)
+		memcpy(a->salt, sqlite3_column_blob(st, 5), STORE_ID_LEN);
+}
+
 int
 store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     store_anchor_fn fn, void *arg)
@@ -315,24 +331,50 @@ store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		return r;
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	while ((r = pstep(s, st)) == 1) {
-		memset(&a, 0, sizeof a);
-		a.n = u64(st, 0);
-		if (sqlite3_column_bytes(st, 1) == STORE_ID_LEN)
-			memcpy(a.anchor, sqlite3_column_blob(st, 1),
-			    STORE_ID_LEN);
-		a.time_ms = u64(st, 2);
-		if (sqlite3_column_bytes(st, 3) == STORE_SIG_LEN)
-			memcpy(a.sig, sqlite3_column_blob(st, 3),
-			    STORE_SIG_LEN);
-		a.stored_ms = u64(st, 4);
-		if (sqlite3_column_bytes(st, 5) == STORE_ID_LEN)
-			memcpy(a.salt, sqlite3_column_blob(st, 5),
-			    STORE_ID_LEN);
+		anchor_read(st, &a);
 		if ((r = fn(arg, &a)) != 0)
 			break;
 	}
 	pdone(s, st);
 	return r;
+}
+
+/* The one row sql selects (as anchor_read reads it) of channel (?1). */
+static int
+anchor_one(struct store *s, const char *sql,
+    const uint8_t channel[STORE_ID_LEN], struct store_anchor *a)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	memset(a, 0, sizeof *a);
+	if ((r = pprep(s, &st, sql)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
+	if ((r = pstep(s, st)) == 1) {
+		anchor_read(st, a);
+		r = 0;
+	}
+	pdone(s, st);
+	return r;
+}
+
+int
+store_anchor_newest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    struct store_anchor *a)
+{
+	return anchor_one(s, "SELECT n, anchor, time_ms, sig, stored_ms, salt"
+	    " FROM audit_anchor WHERE channel = ?1 ORDER BY n DESC LIMIT 1",
+	    channel, a);
+}
+
+int
+store_anchor_given_newest(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], struct store_anchor *a)
+{
+	return anchor_one(s, "SELECT 0, anchor, time_ms, sig, stored_ms, NULL"
+	    " FROM audit_anchor_given WHERE channel = ?1 ORDER BY time_ms DESC"
+	    " LIMIT 1", channel, a);
 }
 
 int

@@ -58,6 +58,9 @@ int store_anchor_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 /* The highest n anchored on channel (0: none). */
 int store_anchor_last(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint64_t *n) WUR;
+/* The anchor of channel with the highest n into *a (all 0: none). */
+int store_anchor_newest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    struct store_anchor *a) WUR;
 /* Calls fn per anchor of channel, by n; a non-zero return stops and is
  * returned. */
 typedef int (*store_anchor_fn)(void *arg, const struct store_anchor *a);
@@ -68,6 +71,10 @@ int store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 int store_anchor_given_put(struct store *s,
     const uint8_t channel[STORE_ID_LEN], const struct store_anchor *a,
     uint64_t now_ms) WUR;
+/* What we signed last for the peer of channel (the latest time_ms) into
+ * *a (all 0: nothing yet). */
+int store_anchor_given_newest(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], struct store_anchor *a) WUR;
 /* How many anchors of the peer of channel we signed. */
 int store_anchor_given_count(struct store *s,
     const uint8_t channel[STORE_ID_LEN], uint64_t *count) WUR;

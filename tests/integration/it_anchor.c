@@ -9,6 +9,12 @@
  * recomputed): the hash chain still verifies, but `parley verify` fails
  * naming the entry and what south signed. Last, `parley verify --json`
  * of a home without a node fails naming it and leaks nothing (ASan).
+ * Before the rewrite: `parley status` (text and --json) shows each
+ * side's newest anchor and what it signed for the other; restarted with
+ * an hour between scheduled asks, `parley anchor` on each side has the
+ * log anchored up to its last entry at once; with the peer stopped
+ * (SIGSTOP) it says the ask stays pending, and with no path up that
+ * nothing was asked.
  *
  * Ports 127.0.0.1 11000-11999, a free block of two (ports.h). Temporary
  * directory under /tmp, removed at the end. Kills only the daemons it
@@ -155,6 +161,134 @@ test_both_anchored(void)
 	CHECK_INT(sh("grep -c 'refused an audit anchor' %s/*.log", tmpdir), 1);
 }
 
+/* parley status shows the newest anchor by the other side, what each
+ * signed for the other and the refusals; --json the same as "anchor". */
+static void
+test_status_anchors(void)
+{
+	char want[120], *p;
+
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(sh("%s/parley status --home %s/%s", build, tmpdir,
+		    names[i]), 0);
+		snprintf(want, sizeof want, "  audit anchor: our audit log "
+		    "anchored by %s up to entry ", names[1 - i]);
+		CHECK_CONTAINS(out, want);
+		snprintf(want, sizeof want, " answers given to %s, ",
+		    names[1 - i]);
+		CHECK_CONTAINS(out, want);
+		CHECK_CONTAINS(out, "of its records refused since the start");
+		if ((p = strstr(out, "  audit anchor:")) != NULL)
+			printf("%s status: %.*s\n", names[i],
+			    (int)strcspn(p, "\n"), p);
+		CHECK_INT(sh("%s/parley status --home %s/%s --json", build,
+		    tmpdir, names[i]), 0);
+		CHECK_CONTAINS(out, "\"anchor\": {");
+		CHECK_CONTAINS(out, "\"last\": {");
+		CHECK_CONTAINS(out, "\"time_ms\": ");
+		CHECK(strstr(out, "\"given\": 0,") == NULL);
+		CHECK_CONTAINS(out, "\"given\": ");
+		CHECK_CONTAINS(out, "\"refused\": ");
+		CHECK_CONTAINS(out, "\"operator_asks\": 0");
+	}
+}
+
+/* Waits (up to 60 s) until node i's status shows no ask of its pending
+ * and an anchor held. */
+static bool
+wait_settled(int i)
+{
+	for (int k = 0; k < 600; k++) {
+		if (sh("%s/parley status --home %s/%s --json", build, tmpdir,
+		    names[i]) == 0 && strstr(out, "\"pending\": false") &&
+		    strstr(out, "\"last\": {"))
+			return true;
+		usleep(100000);
+	}
+	fprintf(stderr, "%s: an anchor ask still pending:\n%s", names[i], out);
+	return false;
+}
+
+/* Waits (up to 60 s) until node i's status shows no path up. */
+static bool
+wait_down(int i)
+{
+	for (int k = 0; k < 600; k++) {
+		if (sh("%s/parley status --home %s/%s --json", build, tmpdir,
+		    names[i]) == 0 && strstr(out, "\"up\": true") == NULL)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* An hour between scheduled asks: after the first ones (at the start)
+ * the log grows unanchored; parley anchor has it anchored up to its last
+ * entry (its own: the command is in the audit log) on each side. */
+static void
+test_anchor_command(void)
+{
+	char want[160], said[512], *p;
+	long n;
+
+	stop(0, false);
+	stop(1, false);
+	CHECK_INT(sh("umask 077; for n in north south; do echo "
+	    "'{\"audit_anchor_interval_ms\": 3600000}' > %s/$n/parleyd.conf; "
+	    "done", tmpdir), 0);
+	spawn(0);
+	spawn(1);
+	CHECK(wait_up());
+	CHECK(wait_settled(0));
+	CHECK(wait_settled(1));
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(sh("%s/parley send --home %s/%s '%s-again'", build,
+		    tmpdir, names[i], names[i]), 0);
+	CHECK(wait_equal(4, 4));
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(sh("%s/parley anchor --home %s/%s", build, tmpdir,
+		    names[i]), 0);
+		snprintf(said, sizeof said, "%.511s", out);
+		printf("%s: %s", names[i], said);
+		n = entries(i);
+		CHECK(n > 0);
+		snprintf(want, sizeof want, "audit log anchored by %s up to "
+		    "entry %ld at ", names[1 - i], n);
+		CHECK_CONTAINS(said, want);
+		CHECK_CONTAINS(out, want);	/* verify's */
+		CHECK_INT(sh("%s/parley audit --home %s/%s", build, tmpdir,
+		    names[i]), 0);
+		CHECK_CONTAINS(out, "anchor");
+		CHECK_CONTAINS(out, "asked of ");
+		CHECK_INT(sh("%s/parley status --home %s/%s --json", build,
+		    tmpdir, names[i]), 0);
+		CHECK_CONTAINS(out, "\"operator_asks\": 1");
+		CHECK_CONTAINS(out, "\"operator_answered\": 1");
+	}
+	CHECK_INT(sh("%s/parley anchor --home %s/north --channel nobody",
+	    build, tmpdir), 2);
+	CHECK_CONTAINS(out, "no channel with peer or id prefix \"nobody\"");
+	CHECK_INT(sh("%s/parley anchor --home %s/north --wait 9999", build,
+	    tmpdir), 2);
+	CHECK_CONTAINS(out, "--wait");
+	/* south does not answer: the ask stays pending */
+	CHECK_INT(kill_pid(pids[1], SIGSTOP), 0);
+	CHECK_INT(sh("%s/parley anchor --home %s/north --channel south "
+	    "--wait 1", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "parley anchor: south did not answer within 1 s");
+	CHECK_CONTAINS(out, "the ask stays pending and is sent again");
+	if ((p = strstr(out, "parley anchor:")) != NULL)
+		printf("north, south stopped: %.*s\n", (int)strcspn(p, "\n"),
+		    p);
+	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
+	/* no path up: nothing asked */
+	stop(1, false);
+	CHECK(wait_down(0));
+	CHECK_INT(sh("%s/parley anchor --home %s/north", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "no path to south is up: nothing asked");
+	printf("north, south gone: %s", out);
+}
+
 /* Rewrites the audit log of the store at path consistently: entry 1's
  * detail changed, every hash from it on recomputed, the append-only
  * triggers dropped first. 0 when done. */
@@ -282,6 +416,8 @@ main(void)
 	}
 	RUN(test_setup);
 	RUN(test_both_anchored);
+	RUN(test_status_anchors);
+	RUN(test_anchor_command);
 	RUN(test_rewrite_found);
 	RUN(test_verify_no_node);
 	cleanup();

@@ -8,7 +8,9 @@
  * verified and stored, the peer's evidence stored; a bad signature,
  * another channel's signature, an answer to nothing asked refused and
  * changing nothing; the answerer's limits (a token bucket, its clock, a
- * replayed time); the verifier names a rewritten log, a cut log, an
+ * replayed time, also after a restart); operators' asks (off the
+ * schedule, which they leave as it was; within the peer's bucket); the
+ * verifier names a rewritten log, a cut log, an
  * altered row and an altered n.
  */
 #include <sodium.h>
@@ -254,10 +256,13 @@ test_anchored(void)
 	    sizeof p.buf, &p.len), 0);
 	CHECK(!p.e[0].pending);
 	CHECK_INT(p.e[0].anchored, 3);
-	/* a restarted engine goes on from the stored anchor */
+	/* a restarted engine goes on from the stored anchor, and holds it
+	 * (what status shows) */
 	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
 	    60000, 250000);
 	CHECK_INT(p.e[0].last_n, 5);
+	CHECK_INT(p.e[0].took.n, 5);
+	CHECK_INT(p.e[0].took.time_ms, 121000);
 	pair_close(&p);
 }
 
@@ -518,6 +523,151 @@ test_answer_time(void)
 	pair_close(&p);
 }
 
+/* The answering side restarted (its engine set up again over the same
+ * store): an ask dated before the last one it signed in the earlier run,
+ * or at its time, is still refused; that last ask sent again is answered
+ * as before (the same bytes, nothing stored again); a later one is
+ * signed. With its evidence unreadable it signs nothing dated within the
+ * skew of its start. */
+static void
+test_answer_restart(void)
+{
+	uint64_t now = 1764990000000, later = now + 10000;
+	uint8_t first[ANCHOR_REC_MAX], out[ANCHOR_REC_MAX], ans1[ANCHOR_REC_MAX];
+	size_t flen, len, a1len;
+	struct pair p;
+
+	pair_open(&p, 60000);
+	p.e[1].bucket_ms = now;
+	ask_make(first, &flen, now, 1);
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now, ans1,
+	    sizeof ans1, &a1len), 0);
+	CHECK(a1len > 0);
+	CHECK_INT(given(p.s[1]), 1);
+	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
+	    60000, later);
+	ask_make(out, &len, now - 1000, 2);	/* within the skew, older */
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, p.ans,
+	    sizeof p.ans, &p.alen), ERR_REPLAY);
+	CHECK_CONTAINS(p.e[1].why, "not later than the last one we signed");
+	ask_make(out, &len, now, 3);		/* the same time, another */
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, p.ans,
+	    sizeof p.ans, &p.alen), ERR_REPLAY);
+	CHECK_INT(p.alen, 0);
+	CHECK_INT(given(p.s[1]), 1);
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, later, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK(p.alen == a1len && memcmp(p.ans, ans1, a1len) == 0);
+	CHECK_INT(given(p.s[1]), 1);
+	ask_make(out, &len, now + 1, 4);
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(given(p.s[1]), 2);
+	/* the evidence unreadable at the start */
+	CHECK_INT(sqlite3_exec(p.s[1]->db, "DROP TABLE audit_anchor_given",
+	    NULL, NULL, NULL), SQLITE_OK);
+	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
+	    60000, later);
+	ask_make(out, &len, later + ANCHOR_CLOCK_SKEW_MS - 1, 5);
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, p.ans,
+	    sizeof p.ans, &p.alen), ERR_REPLAY);
+	CHECK_INT(p.alen, 0);
+	pair_close(&p);
+}
+
+/* An operator's ask: a new ask at the next tick (two asked before it:
+ * one), the one in flight kept as prev; the schedule's next ask stays
+ * where it was; only the answer to an ask made after the operator's
+ * request answers it. */
+static void
+test_ask_now(void)
+{
+	uint8_t sched[ANCHOR_REC_MAX], op[ANCHOR_REC_MAX];
+	size_t slen, oplen;
+	uint64_t ticket;
+	struct pair p;
+
+	pair_open(&p, 60000);
+	log_n(p.s[0], 1);
+	CHECK_INT(anchor_tick(&p.e[0], 1000, sched, sizeof sched, &slen), 0);
+	CHECK(slen > 0);
+	CHECK_INT(p.e[0].next_ms, 61000);
+	log_n(p.s[0], 2);
+	CHECK_INT(anchor_ask_now(&p.e[0]), 1);
+	ticket = anchor_ask_now(&p.e[0]);
+	CHECK_INT(ticket, 2);
+	CHECK_INT(anchor_tick(&p.e[0], 5000, op, sizeof op, &oplen), 0);
+	CHECK(oplen > 0 && (oplen != slen || memcmp(op, sched, slen) != 0));
+	CHECK_INT(p.e[0].ask_n, 3);
+	CHECK(p.e[0].pending && p.e[0].has_prev);
+	CHECK_INT(p.e[0].next_ms, 61000);
+	CHECK_INT(anchor_tick(&p.e[0], 5100, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.len, 0);
+	/* the scheduled ask, answered late: stored, not the operator's */
+	CHECK_INT(anchor_on_record(&p.e[1], sched, slen, 5200, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 5300, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.e[0].took.n, 1);
+	CHECK_INT(p.e[0].op_answered, 0);
+	CHECK(p.e[0].pending);
+	CHECK_INT(anchor_on_record(&p.e[1], op, oplen, 5400, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 5500, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.e[0].took.n, 3);
+	CHECK_INT(p.e[0].op_answered, ticket);
+	CHECK(!p.e[0].pending);
+	/* the schedule as if nobody had asked */
+	CHECK_INT(anchor_tick(&p.e[0], 60999, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.len, 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.len > 0);
+	CHECK_INT(p.e[0].next_ms, 121000);
+	pair_close(&p);
+}
+
+/* Operators asking every 100 ms get the peer's token bucket's worth
+ * answered, as any asker: the rest refused, each answered ticket in
+ * order. */
+static void
+test_ask_now_bucket(void)
+{
+	size_t ok = 0, full = 0;
+	struct pair p;
+	int r;
+
+	pair_open(&p, 60000);
+	log_n(p.s[0], 1);
+	for (uint64_t t = 2000; t < 3000; t += 100) {
+		uint64_t ticket = anchor_ask_now(&p.e[0]);
+		CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf,
+		    &p.len), 0);
+		CHECK(p.len > 0);
+		r = anchor_on_record(&p.e[1], p.buf, p.len, t, p.ans,
+		    sizeof p.ans, &p.alen);
+		if (r == ERR_FULL) {
+			full++;
+			continue;
+		}
+		CHECK_INT(r, 0);
+		ok++;
+		CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t, p.buf,
+		    sizeof p.buf, &p.len), 0);
+		CHECK_INT(p.e[0].op_answered, ticket);
+	}
+	printf("10 operators' asks in a second: %zu answered, %zu refused\n",
+	    ok, full);
+	CHECK_INT(ok, ANCHOR_ANSWER_BURST);
+	CHECK_INT(full, 10 - ANCHOR_ANSWER_BURST);
+	CHECK_INT(given(p.s[1]), ANCHOR_ANSWER_BURST);
+	CHECK_INT(p.e[0].op_answered, ANCHOR_ANSWER_BURST);
+	/* the schedule's first ask was due at 2000: the next an interval
+	 * later, whatever the operators did */
+	CHECK_INT(p.e[0].next_ms, 62000);
+	pair_close(&p);
+}
+
 /* The verifier over a log rewritten, cut, and an altered anchor row. */
 static void
 test_verify(void)
@@ -614,6 +764,9 @@ main(void)
 	RUN(test_bad_answers);
 	RUN(test_answer_bucket);
 	RUN(test_answer_time);
+	RUN(test_answer_restart);
+	RUN(test_ask_now);
+	RUN(test_ask_now_bucket);
 	RUN(test_verify);
 	RUN(test_per_channel);
 	keys_fini(&kp[0]);

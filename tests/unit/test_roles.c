@@ -36,6 +36,7 @@ static const struct {
 	{ "alerts", "DPCA" },
 	{ "alert-clear", "DP" },
 	{ "audit", "DPCA" },
+	{ "anchor", "DPCA" },	/* as status: harmless */
 };
 
 static const char roles_json[] =

@@ -1,0 +1,203 @@
+/*
+ * anchor.c: `parley anchor [--channel C] [--wait SECONDS]`: asks the
+ * peer of each channel (or of the one C names) for an audit anchor now
+ * (request "anchor", docs/control.md), then reads the status until each
+ * peer's answer is stored or SECONDS pass (docs/operators.md, "Audit
+ * anchors"). The ask itself is the daemon's; this only waits and tells.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "ctl/ctl.h"
+#include "msg/anchor.h"
+
+#define WAIT_DEFAULT_S 10
+#define WAIT_MAX_S 3600
+#define POLL_US 100000
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: parley anchor [--home DIR] [--channel C] [--wait SECONDS]\n"
+	    "\n"
+	    "Asks the peer of each channel (--channel: of the one C names, a\n"
+	    "peer name or channel id prefix) to sign our audit log's head now,\n"
+	    "off the fixed schedule, and waits up to SECONDS (default %d, 0:\n"
+	    "not at all) until each answer is stored. An ask not answered in\n"
+	    "time stays pending and is sent again until the peer answers.\n"
+	    "Exit 0 all anchored (or asked, --wait 0), 1 a channel was not,\n"
+	    "2 bad usage, 3 parleyd not running.\n", WAIT_DEFAULT_S);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The "anchor" object of channel id in a status result, or NULL. */
+static json_t *
+anchor_of(json_t *st, const char *id)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "channels"), i, c) {
+		const char *cid = json_string_value(json_object_get(c, "id"));
+		if (cid != NULL && strcmp(cid, id) == 0)
+			return json_object_get(c, "anchor");
+	}
+	return NULL;
+}
+
+/* Prints what a channel's answered ask anchored. */
+static void
+print_anchored(json_t *a, const char *peer, const char *id)
+{
+	json_t *last = json_object_get(a, "last");
+	char when[32];
+
+	if (!json_is_object(last)) {	/* an empty log: nothing stored */
+		printf("%s signed our empty audit log: nothing to anchor yet "
+		    "(channel %.16s)\n", peer, id);
+		return;
+	}
+	anchor_time_str(when, (uint64_t)json_integer_value(json_object_get(
+	    last, "time_ms")));
+	printf("audit log anchored by %s up to entry %lld at %s (channel "
+	    "%.16s)\n", peer, (long long)json_integer_value(json_object_get(
+	    last, "n")), when, id);
+}
+
+/* Reads the status until each asked row (with a "ticket") is answered
+ * or wait_s pass; prints each; CLI_OK when all were. */
+static int
+wait_answers(const char *home, json_t *rows, long long wait_s)
+{
+	uint64_t until = mono_ms() + (uint64_t)wait_s * 1000u;
+	size_t i, left = 0;
+	json_t *row, *st = NULL, *a;
+	int rc;
+
+	json_array_foreach(rows, i, row)
+		left += json_object_get(row, "ticket") != NULL;
+	while (left > 0) {
+		json_t *req = json_pack("{s:s}", "cmd", "status");
+		if (req == NULL)
+			return CLI_FAIL;
+		rc = cli_call(home, "anchor", req, &st);
+		json_decref(req);
+		if (rc != CLI_OK)
+			return rc;
+		json_array_foreach(rows, i, row) {
+			json_int_t t = json_integer_value(json_object_get(row,
+			    "ticket"));
+			const char *id = json_string_value(json_object_get(row,
+			    "id"));
+			if (t == 0 || id == NULL ||
+			    (a = anchor_of(st, id)) == NULL ||
+			    json_integer_value(json_object_get(a,
+			    "operator_answered")) < t)
+				continue;
+			print_anchored(a, json_string_value(json_object_get(row,
+			    "peer")), id);
+			json_object_del(row, "ticket");
+			left--;
+		}
+		json_decref(st);
+		if (left == 0 || mono_ms() >= until)
+			break;
+		usleep(POLL_US);
+	}
+	json_array_foreach(rows, i, row)
+		if (json_object_get(row, "ticket") != NULL)
+			fprintf(stderr, "parley anchor: %s did not answer within "
+			    "%lld s (channel %.16s): the ask stays pending and is "
+			    "sent again until %s answers (a peer answers at most "
+			    "%d asks at once, then one a minute; its log names "
+			    "any refusal)\n", json_string_value(json_object_get(
+			    row, "peer")), wait_s, json_string_value(
+			    json_object_get(row, "id")), json_string_value(
+			    json_object_get(row, "peer")), ANCHOR_ANSWER_BURST);
+	return left == 0 ? CLI_OK : CLI_FAIL;
+}
+
+int
+cmd_anchor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "home", required_argument, NULL, 'h' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *home = NULL, *channel = NULL, *wait_arg = NULL;
+	long long wait_s = WAIT_DEFAULT_S;
+	json_t *req, *res = NULL, *rows, *row;
+	int ch, rc, failed = 0;
+	size_t i;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': home = optarg; break;
+		case 'c': channel = optarg; break;
+		case 'w': wait_arg = optarg; break;
+		case 'H':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (wait_arg != NULL && (rc = cli_num("anchor", "--wait", wait_arg, 0,
+	    WAIT_MAX_S, &wait_s)) != CLI_OK)
+		return rc;
+	home = cli_home(home);
+	req = channel ? json_pack("{s:s, s:s}", "cmd", "anchor", "channel",
+	    channel) : json_pack("{s:s}", "cmd", "anchor");
+	if (req == NULL)
+		return CLI_FAIL;
+	rc = cli_call(home, "anchor", req, &res);
+	json_decref(req);
+	if (rc != CLI_OK)
+		return rc;
+	rows = json_object_get(res, "channels");
+	if (json_array_size(rows) == 0) {
+		fprintf(stderr, "parley anchor: no channel is installed: "
+		    "nothing to anchor\n");
+		json_decref(res);
+		return CLI_FAIL;
+	}
+	json_array_foreach(rows, i, row)
+		if (json_object_get(row, "error") != NULL) {
+			fprintf(stderr, "parley anchor: channel %.16s with %s: "
+			    "%s\n", json_string_value(json_object_get(row,
+			    "id")), json_string_value(json_object_get(row,
+			    "peer")), json_string_value(json_object_get(row,
+			    "error")));
+			failed = 1;
+		} else if (wait_s == 0)
+			printf("audit anchor asked of %s (channel %.16s); not "
+			    "waiting for the answer\n", json_string_value(
+			    json_object_get(row, "peer")), json_string_value(
+			    json_object_get(row, "id")));
+	rc = wait_s > 0 ? wait_answers(home, rows, wait_s) : CLI_OK;
+	json_decref(res);
+	return failed && rc == CLI_OK ? CLI_FAIL : rc;
+}
