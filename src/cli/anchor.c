@@ -9,9 +9,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "ctl/ctl.h"
 #include "msg/anchor.h"
@@ -33,15 +33,6 @@ usage(FILE *f)
 	    "time stays pending and is sent again until the peer answers.\n"
 	    "Exit 0 all anchored (or asked, --wait 0), 1 a channel was not,\n"
 	    "2 bad usage, 3 parleyd not running.\n", WAIT_DEFAULT_S);
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* The "anchor" object of channel id in a status result, or NULL. */
@@ -83,7 +74,7 @@ print_anchored(json_t *a, const char *peer, const char *id)
 static int
 wait_answers(const char *home, json_t *rows, long long wait_s)
 {
-	uint64_t until = mono_ms() + (uint64_t)wait_s * 1000u;
+	uint64_t until = clock_mono_ms() + (uint64_t)wait_s * 1000u;
 	size_t i, left = 0;
 	json_t *row, *st = NULL, *a;
 	int rc;
@@ -114,7 +105,7 @@ wait_answers(const char *home, json_t *rows, long long wait_s)
 			left--;
 		}
 		json_decref(st);
-		if (left == 0 || mono_ms() >= until)
+		if (left == 0 || clock_mono_ms() >= until)
 			break;
 		usleep(POLL_US);
 	}
