@@ -163,6 +163,7 @@ static void
 print_anchor(json_t *a, const char *peer)
 {
 	json_t *last = json_object_get(a, "last");
+	json_int_t given, refused;
 	char when[32];
 
 	if (json_is_object(last)) {
@@ -174,11 +175,12 @@ print_anchor(json_t *a, const char *peer)
 	} else
 		printf("  audit anchor: our audit log not anchored by %s yet",
 		    peer);
-	printf("%s; %lld answers given to %s, %lld of its records refused "
+	given = json_integer_value(json_object_get(a, "given"));
+	refused = json_integer_value(json_object_get(a, "refused"));
+	printf("%s; %lld answer%s given to %s, %lld of its records refused "
 	    "since the start\n", json_is_true(json_object_get(a, "pending")) ?
-	    " (an ask pending)" : "", (long long)json_integer_value(
-	    json_object_get(a, "given")), peer, (long long)json_integer_value(
-	    json_object_get(a, "refused")));
+	    " (an ask pending)" : "", (long long)given, given == 1 ? "" : "s",
+	    peer, (long long)refused);
 }
 
 /* Our chain taken back from the peer (docs/delivery.md, "Recovery"):

@@ -174,7 +174,7 @@ test_status_anchors(void)
 		snprintf(want, sizeof want, "  audit anchor: our audit log "
 		    "anchored by %s up to entry ", names[1 - i]);
 		CHECK_CONTAINS(out, want);
-		snprintf(want, sizeof want, " answers given to %s, ",
+		snprintf(want, sizeof want, " given to %s, ",
 		    names[1 - i]);
 		CHECK_CONTAINS(out, want);
 		CHECK_CONTAINS(out, "of its records refused since the start");
