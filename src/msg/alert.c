@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "store/people.h"
 
@@ -25,7 +26,7 @@ struct child {
 	pid_t pid;			/* 0: free slot */
 	int out;			/* read end of stdout/stderr */
 	int64_t alert;
-	uint64_t started_ms;
+	uint64_t started_ms;		/* clock_mono_ms: its time limit */
 	bool killed;
 	size_t logged;
 };
@@ -185,7 +186,7 @@ start(struct alerter *a, int64_t n, const char *json, uint64_t now_ms)
 	c->pid = pid;
 	c->out = out[0];
 	c->alert = n;
-	c->started_ms = now_ms;
+	c->started_ms = clock_mono_ms();	/* not now_ms: a duration */
 	a->started++;
 	log_debug("alert %lld: started %s (pid %d)", (long long)n, a->argv[0],
 	    (int)pid);
@@ -349,7 +350,10 @@ alert_tick(struct alerter *a, uint64_t now_ms)
 			failed(a, c->alert, why, now_ms);
 			continue;
 		}
-		if (!c->killed && now_ms - c->started_ms > a->timeout_ms) {
+		/* on the monotonic clock: a wall clock stepped back (now_ms
+		 * below started) or forward killed a command at once */
+		if (!c->killed && clock_mono_ms() - c->started_ms >
+		    a->timeout_ms) {
 			kill(c->pid, SIGKILL);
 			c->killed = true;
 		}

@@ -72,7 +72,9 @@ struct alert_limit {
 bool alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text);
 
 /* Reaps finished commands, kills late ones, logs output; failures raise
- * alerts. Call about once a second. */
+ * alerts (stored at now_ms, the wall clock). Call about once a second.
+ * A command's time limit is counted on the monotonic clock (base/clock.h),
+ * not on now_ms: a wall clock stepped either way kills none early. */
 void alert_tick(struct alerter *a, uint64_t now_ms);
 /* Commands started and failed since alert_new. */
 void alert_counts(const struct alerter *a, uint64_t *started,

@@ -5,7 +5,7 @@
  * deadline's edge); alerts stored once per key, cleared once by a named
  * operator; the alert command gets the alert on standard input, and a
  * command that fails, cannot run or runs too long raises an alert of its
- * own that runs nothing.
+ * own that runs nothing; a wall clock stepped either way kills none.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -376,6 +376,42 @@ test_alert_command_failures(void)
 		CHECK_INT(sn.n, 2);
 		CHECK_INT(sn.failed, 1);
 		CHECK_CONTAINS(sn.last_text, cases[i].why);
+		alert_free(a);
+		store_close(s);
+	}
+}
+
+/* The command's time limit is a duration: a wall clock stepped back a
+ * minute or forward an hour while it runs (an operator, NTP) kills no
+ * command that is within it (until 2026-12-06 it was counted on the
+ * wall clock the ticks pass: killed at the next tick either way). */
+static void
+test_alert_command_clock_steps(void)
+{
+	static const int64_t steps[] = { -60000, 3600000 };
+
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		struct store *s = mem_store();
+		struct alerter *a = NULL;
+		char out[256], script[512];
+		const char *argv[] = { "/bin/sh", "-c", script, NULL };
+		uint64_t started, failed, t = now_ms();
+		json_t *o;
+
+		snprintf(out, sizeof out, "%s/alert-step%zu.json", dir, i);
+		snprintf(script, sizeof script, "sleep 0.3; cat >> %s", out);
+		CHECK_INT(alert_new(s, argv, 30000, &a), 0);
+		o = alert_of("owed:step");
+		CHECK_INT(alert_raise(a, o, t, NULL), 0);
+		json_decref(o);
+		/* every tick sees the stepped clock, until the command has
+		 * written its line and been reaped (at most 10 s) */
+		CHECK_INT(lines_at(a, t + (uint64_t)steps[i], out, 1, 10000),
+		    1);
+		settle_failed(a, 1, 200);
+		alert_counts(a, &started, &failed);
+		CHECK_INT(started, 1);
+		CHECK_INT(failed, 0);
 		alert_free(a);
 		store_close(s);
 	}
@@ -1799,6 +1835,7 @@ main(void)
 	RUN(test_alert_limit);
 	RUN(test_alert_command);
 	RUN(test_alert_command_failures);
+	RUN(test_alert_command_clock_steps);
 	RUN(test_deadline_arrival_scan);
 	RUN(test_deadline_retried_after_store_error);
 	RUN(test_deadline_first_scan_in_steps);
