@@ -53,6 +53,7 @@ static uint64_t conf_checkpoint_ms;	/* 0: CHECKPOINT_INTERVAL_MS */
 static uint64_t conf_disk_min_mb;	/* 0: CHECKPOINT_DISK_MIN */
 static uint64_t conf_anchor_ms;		/* 0: ANCHOR_INTERVAL_MS */
 static uint64_t conf_debug_anchor_ms;	/* tests: anchor_pace */
+static uint64_t conf_debug_anchor_drop;	/* tests: answers dropped */
 static bool conf_debug_inject;		/* msg-inject allowed (tests) */
 static bool conf_debug_powercut;	/* store: power-cut mode (tests) */
 static uint64_t conf_debug_kill_at;	/* with it: SIGKILL at this WAL sync */
@@ -175,6 +176,8 @@ conf_knob(struct link_config *cfg, const char *key, json_t *v)
 		return conf_uint(v, key, UINT32_MAX, &conf_debug_kill_at);
 	if (strcmp(key, "debug_audit_anchor_ms") == 0)
 		return conf_uint(v, key, 60000, &conf_debug_anchor_ms);
+	if (strcmp(key, "debug_audit_anchor_drop") == 0)
+		return conf_uint(v, key, 1000, &conf_debug_anchor_drop);
 	if (strcmp(key, "debug_owed_slice_ms") == 0)
 		return conf_uint(v, key, 60000, &conf_debug_owed_ms);
 	if (strcmp(key, "debug_kill_after_early_send") == 0)
@@ -739,8 +742,11 @@ messages_open(const char *home, const struct keys *k,
 	    conf_checkpoint_every, conf_checkpoint_ms, &dm->cps)) != 0)
 		return r;
 	checkpoint_set_watch_disk(dm->cps, home, conf_disk_min_mb << 20);
-	return anchor_set_new(dm->dl, k, ags, n, conf_anchor_ms,
-	    conf_debug_anchor_ms, 0, &dm->anchors);
+	if ((r = anchor_set_new(dm->dl, k, ags, n, conf_anchor_ms,
+	    conf_debug_anchor_ms, 0, &dm->anchors)) != 0)
+		return r;
+	anchor_set_drop_answers(dm->anchors, conf_debug_anchor_drop);
+	return 0;
 }
 
 static const char *
@@ -851,6 +857,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	    evsignal_add(sighup, NULL) != 0)
 		goto out;
 	checkpoint_set_alerter(dm.cps, dm.alerts);	/* alarms as alerts */
+	anchor_set_alerter(dm.anchors, dm.alerts);
 	if (conf_debug_powercut)
 		powercut_alert(&dm);
 	dm.pump = event_new(base, -1, 0, on_pump, &dm);
