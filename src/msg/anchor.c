@@ -521,9 +521,6 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 		return refuse(e, ERR_SIGNATURE, "the signed anchor's signature "
 		    "is not the peer's signing key's (of the agreement): "
 		    "ignored, asked again later");
-	held = late ? &e->prev : &e->ask;
-	went_back(e, true, ans->claimed_ms, held->has_held ?
-	    held->held_time_ms : 0, now_ms);
 	memset(&a, 0, sizeof a);
 	a.n = late ? e->prev_n : e->ask_n;
 	memcpy(a.anchor, ans->anchor, ANCHOR_LEN);
@@ -541,6 +538,12 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 		e->took = a;
 		e->anchored++;
 	}
+	/* only once the answer is taken: a regression stored as seen by
+	 * an answer then refused would never be raised (the daemon raises
+	 * alarms of records taken only) */
+	held = late ? &e->prev : &e->ask;
+	went_back(e, true, ans->claimed_ms, held->has_held ?
+	    held->held_time_ms : 0, now_ms);
 	if (late) {		/* the ask in flight waits for its own */
 		e->has_prev = false;
 		return 0;

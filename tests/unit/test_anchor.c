@@ -13,7 +13,8 @@
  * ask's held checked with the answerer's own key (a forged claim refused,
  * nothing stored); the asker's rows deleted with its log's tail seen by
  * both sides at the next ask, once, across the answerer's restart; lost
- * answers raise nothing; a version-8 store migrated with its rows.
+ * answers raise nothing; a store error as the answer is taken loses no
+ * alarm; a version-8 store migrated with its rows.
  */
 #include <sodium.h>
 #include <sqlite3.h>
@@ -811,6 +812,42 @@ test_went_back(void)
 	pair_close(&p);
 }
 
+/* The asker's store fails as it takes the answer that shows its anchors
+ * went back: refused, and the alarm is raised when the same answer (sent
+ * again, or over the other path) is taken, not lost for good because the
+ * regression was stored as seen before the answer was. */
+static void
+test_went_back_store_fails(void)
+{
+	struct pair p;
+
+	pair_open(&p, 60000);
+	log_n(p.s[0], 2);
+	CHECK_INT(round_at(&p, 1000, false), 0);
+	CHECK_INT(round_at(&p, 61000, false), 0);
+	CHECK_INT(round_at(&p, 121000, false), 0);
+	raw_exec(p.s[0], "DROP TRIGGER audit_anchor_keep; DELETE FROM "
+	    "audit_anchor WHERE time_ms > 1000; CREATE TRIGGER disk_full "
+	    "BEFORE INSERT ON audit_anchor BEGIN SELECT RAISE(ABORT, "
+	    "'database or disk is full'); END");
+	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
+	    60000, 181000);
+	CHECK_INT(round_at(&p, 181000, true), 0);
+	CHECK(p.e[1].back);
+	CHECK(anchor_on_record(&p.e[0], p.ans, p.alen, 181200, p.buf,
+	    sizeof p.buf, &p.len) != 0);
+	CHECK(p.e[0].pending);
+	raw_exec(p.s[0], "DROP TRIGGER disk_full");
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 181300, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK(p.e[0].back);
+	CHECK(p.e[0].back_ours);
+	CHECK_INT(p.e[0].back_from_ms, 61000);
+	CHECK_INT(p.e[0].back_to_ms, 1000);
+	CHECK_INT(backs_stored(p.s[0]), 1);
+	pair_close(&p);
+}
+
 /* A held the answerer did not sign (altered, another channel's, another
  * key's): refused, nothing stored, no answer. */
 static void
@@ -960,6 +997,7 @@ main(void)
 	RUN(test_encoding);
 	RUN(test_anchored);
 	RUN(test_went_back);
+	RUN(test_went_back_store_fails);
 	RUN(test_forged_claim);
 	RUN(test_lost_answer_quiet);
 	RUN(test_migration_8_to_9);
