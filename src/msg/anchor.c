@@ -277,7 +277,16 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 	e->ask.kind = ANCHOR_ASK;
 	anchor_compute(e->channel, head, e->ask_salt, e->ask.anchor);
 	e->ask.time_ms = now_ms & INT64_MAX;
-	if (found && held.time_ms != 0) {	/* invariant 5 */
+	/* invariant 5: a row whose signature is not the peer's (altered)
+	 * is not shown: held none, which the peer sees as going back */
+	if (found && held.time_ms != 0 && anchor_check(e->peer_pub,
+	    e->channel, held.anchor, held.time_ms, held.sig) != 0) {
+		log_warn("audit anchor: the newest stored (entry %llu) is not "
+		    "signed by the peer: the row was altered; asking as if "
+		    "holding none", (unsigned long long)held.n);
+		found = false;
+	}
+	if (found && held.time_ms != 0) {
 		e->ask.has_held = true;
 		memcpy(e->ask.held_anchor, held.anchor, ANCHOR_LEN);
 		e->ask.held_time_ms = held.time_ms;
@@ -397,21 +406,16 @@ ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
 	return 0;
 }
 
-/* An ask's held (invariant 5) must be our own signature over this
+/* Whether an ask's held (invariant 5) is our own signature over this
  * channel: checked with our key, not against our evidence table (which
- * may have been restored from an older backup). */
-static int
-claim_genuine(struct anchor_engine *e, const struct anchor_rec *ask)
+ * may have been restored from an older backup). One that is not (altered,
+ * another channel's or key's) is taken as holding none: refusing it would
+ * let whoever altered the asker's store silence the alarm. */
+static bool
+held_genuine(const struct anchor_engine *e, const struct anchor_rec *ask)
 {
-	char when[32];
-
-	if (!ask->has_held || anchor_check(e->k->id.sign_pub, e->channel,
-	    ask->held_anchor, ask->held_time_ms, ask->held_sig) == 0)
-		return 0;
-	anchor_time_str(when, ask->held_time_ms);
-	return refuse(e, ERR_SIGNATURE, "an ask that claims to hold an anchor "
-	    "dated %s signed by us, but the signature is not ours over this "
-	    "channel (a forged claim): not answered", when);
+	return !ask->has_held || anchor_check(e->k->id.sign_pub, e->channel,
+	    ask->held_anchor, ask->held_time_ms, ask->held_sig) == 0;
 }
 
 /* A regression (invariant 5) from from_ms back to to_ms, if to_ms is
@@ -460,9 +464,11 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 	if (again) {
 		ans = e->signed_;
 	} else {
-		if ((r = claim_genuine(e, ask)) != 0 ||
-		    (r = ask_acceptable(e, ask, now_ms)) != 0)
+		/* the cheap limits first: a signature checked only for an
+		 * ask we would sign */
+		if ((r = ask_acceptable(e, ask, now_ms)) != 0)
 			return r;
+		e->forged_held = !held_genuine(e, ask);
 		if ((r = store_anchor_claimed(e->s, e->channel, ask->time_ms,
 		    &ans.claimed_ms)) != 0)
 			return refuse(e, r, "cannot read what the peer held "
@@ -478,7 +484,8 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 		memcpy(given.anchor, ask->anchor, ANCHOR_LEN);
 		given.time_ms = ask->time_ms;
 		memcpy(given.sig, ans.sig, KEYS_SIG_LEN);
-		given.held_ms = ask->has_held ? ask->held_time_ms : 0;
+		given.held_ms = ask->has_held && !e->forged_held ?
+		    ask->held_time_ms : 0;
 		if ((r = store_anchor_given_put(e->s, e->channel, &given,
 		    now_ms)) != 0)
 			return refuse(e, r, "cannot store what we would sign "
@@ -563,6 +570,7 @@ anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
 	*len = 0;
 	e->why[0] = '\0';
 	e->back = false;
+	e->forged_held = false;
 	if ((r = anchor_rec_decode(&a, p, n)) != 0)
 		return refuse(e, r, "not a well-formed audit anchor record of "
 		    "version %d (%zu bytes): %s", ANCHOR_VERSION, n,
@@ -896,6 +904,11 @@ anchor_set_record(struct anchor_set *as,
 		as->unlogged[i] = 0;
 		return;
 	}
+	if (e->forged_held)
+		log_warn("channel %s path %u: %s's audit anchor ask holds an "
+		    "anchor that we did not sign (not our signature over this "
+		    "channel: its store was altered): taken as holding none",
+		    ch, path, as->peer[i]);
 	if (e->back)
 		alarm_back(as, (size_t)i, now_ms);
 	if (e->anchored != before) {

@@ -46,8 +46,9 @@
  *  5. The asker states what it holds, the answerer remembers. A new ask
  *     carries held: the newest anchor stored, by time (its anchor,
  *     time, the answerer's signature; none while none is stored). The
- *     answerer signs an ask only if held is its own signature over this
- *     channel (ERR_SIGNATURE: a forged claim, nothing stored), stores held's
+ *     answerer takes held only if it is its own signature over this
+ *     channel (else as none: e->forged_held; refusing the ask would let
+ *     whoever altered the asker's store silence the alarm), stores held's
  *     time with its evidence, and answers with claimed: the newest held
  *     time of the asks it signed dated before this one. held older than
  *     claimed means the asker's store lost anchors it had held (restored
@@ -183,6 +184,9 @@ struct anchor_engine {
 	bool back, back_ours;
 	uint64_t back_from_ms, back_to_ms;
 	uint64_t backs;
+	/* the last record was an ask whose held is not our signature over
+	 * this channel (invariant 5): answered as holding none */
+	bool forged_held;
 };
 
 /* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS, and at
@@ -207,12 +211,12 @@ int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
  * names what is wrong; nothing changed, e->refused counts): the decoder's
  * codes; ERR_STATE (an answer to no ask in flight, or to another ask);
  * ERR_REPLAY (an ask not later than the last one signed); ERR_SIGNATURE
- * (not the peer's signature; an ask whose held is not our signature over
- * this channel); ERR_INVALID (an ask's time more than ANCHOR_CLOCK_SKEW_MS
+ * (not the peer's signature); ERR_INVALID (an ask's time more than ANCHOR_CLOCK_SKEW_MS
  * off our clock); ERR_FULL (no token left in the bucket, or the last ask
  * again within ANCHOR_ANSWER_GAP_MS); a store error. A stored answer sets
  * e->took (and e->anchored counts it). A regression seen for the first
- * time sets e->back (invariant 5). */
+ * time sets e->back, an ask whose held is not our signature e->forged_held
+ * (invariant 5). */
 int anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
     uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
 
