@@ -321,7 +321,7 @@ print_back(void *arg, bool ours, uint64_t from_ms, uint64_t to_ms,
 	anchor_time_str(noted, stored_ms);
 	printf("audit log (channel %s): ALARM noted %s: %s's audit anchors "
 	    "went back from %s to %s (%s)\n", b->ch, noted, ours ? b->self :
-	    b->peer, from, to, ours ? "as the peer saw: this store was "
+	    b->peer, from, to, ours ? "as the peer says: this store was "
 	    "restored from a backup or rewritten" : "as seen here");
 	return 0;
 }

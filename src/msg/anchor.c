@@ -787,7 +787,8 @@ anchor_back_text(char *out, size_t cap, const struct anchor_engine *e,
 	    "store was restored from a backup or rewritten%s%s%s",
 	    e->back_ours ? self : peer, from, to, e->back_ours ?
 	    " (as " : "", e->back_ours ? peer : "", e->back_ours ?
-	    " saw, which keeps what it signed)" : "");
+	    " says: it keeps what it signed, and its word is not signed)" :
+	    "");
 }
 
 /* The alarm of a regression the last record showed (anchor.h). */

@@ -331,7 +331,7 @@ test_went_back_seen(void)
 	CHECK_INT(sh("%s/parley verify --home %s/north", build, tmpdir), 0);
 	CHECK_CONTAINS(out, "): ALARM noted ");
 	snprintf(want, sizeof want, "north's audit anchors went back from %s "
-	    "to %s (as the peer saw: this store was restored from a backup or "
+	    "to %s (as the peer says: this store was restored from a backup or "
 	    "rewritten)", from_s, to_s);
 	CHECK_CONTAINS(out, want);
 	CHECK_INT(sh("%s/parley verify --home %s/north --json", build,

@@ -778,7 +778,8 @@ test_went_back(void)
 	CHECK_INT(p.e[0].back_to_ms, 1000);
 	anchor_back_text(text, sizeof text, &p.e[0], "north", "south");
 	CHECK_CONTAINS(text, "north's audit anchors went back from ");
-	CHECK_CONTAINS(text, "(as south saw, which keeps what it signed)");
+	CHECK_CONTAINS(text, "(as south says: it keeps what it signed, and its "
+	    "word is not signed)");
 	CHECK_INT(backs_stored(p.s[0]), 1);
 	CHECK_INT(backs_stored(p.s[1]), 1);
 	/* once: an answer lost, the next ask holds the same again; after
