@@ -45,7 +45,8 @@
  *     memory (nothing stored; one per ANCHOR_ANSWER_GAP_MS).
  *  5. The asker states what it holds, the answerer remembers. A new ask
  *     carries held: the newest anchor stored, by time (its anchor,
- *     time, the answerer's signature; none while none is stored). The
+ *     time, the answerer's signature; none while none is stored, or
+ *     when that row's signature is not the peer's: altered). The
  *     answerer takes held only if it is its own signature over this
  *     channel (else as none: e->forged_held; refusing the ask would let
  *     whoever altered the asker's store silence the alarm), stores held's
@@ -211,9 +212,10 @@ int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
  * names what is wrong; nothing changed, e->refused counts): the decoder's
  * codes; ERR_STATE (an answer to no ask in flight, or to another ask);
  * ERR_REPLAY (an ask not later than the last one signed); ERR_SIGNATURE
- * (not the peer's signature); ERR_INVALID (an ask's time more than ANCHOR_CLOCK_SKEW_MS
- * off our clock); ERR_FULL (no token left in the bucket, or the last ask
- * again within ANCHOR_ANSWER_GAP_MS); a store error. A stored answer sets
+ * (not the peer's signature); ERR_INVALID (an ask's time more than
+ * ANCHOR_CLOCK_SKEW_MS off our clock); ERR_FULL (no token left in the
+ * bucket, or the last ask again within ANCHOR_ANSWER_GAP_MS); a store
+ * error. A stored answer sets
  * e->took (and e->anchored counts it). A regression seen for the first
  * time sets e->back, an ask whose held is not our signature e->forged_held
  * (invariant 5). */
