@@ -4,11 +4,14 @@
  * re-encode to exactly itself, then anchor_on_record on an engine over a
  * store in memory that has an ask in flight (so that an answer is checked
  * against it and the peer's key, and an ask is signed and its evidence
- * stored). Nothing may crash; a refusal must leave the ask in flight and
- * store no anchor.
+ * stored, after its held is checked against our own key). Nothing may
+ * crash; a refusal must leave the ask in flight and store no anchor and
+ * no evidence.
  *
- *   make fuzz (seeds: fuzz/corpus/anchor_fuzz/: an ask, the answer to the
- *   ask in flight signed by the peer's key below, a non-canonical ask)
+ *   make fuzz (seeds: fuzz/corpus/anchor_fuzz/, version 2: an ask; an ask
+ *   holding an anchor signed by our key below, and one whose signature is
+ *   altered; the answer to the ask in flight signed by the peer's key
+ *   below, with claimed 0 and 900; a non-canonical ask)
  */
 #include <sodium.h>
 #include <stdint.h>
@@ -55,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct anchor_rec a;
 	uint8_t out[ANCHOR_REC_MAX];
 	size_t len;
-	uint64_t stored = 0;
+	uint64_t stored = 0, given = 0, given_after = 0;
 	int r;
 
 	if (!ready) {
@@ -72,11 +75,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(e.ask.anchor, 0x33, ANCHOR_LEN);
 	e.ask.time_ms = 1000;
 	e.ask_n = e.last_n + 1;
+	if (store_anchor_given_count(s, channel, &given) != 0)
+		abort();
 	r = anchor_on_record(&e, data, size, now, out, sizeof out, &len);
-	if (store_anchor_last(s, channel, &stored) != 0)
+	if (store_anchor_last(s, channel, &stored) != 0 ||
+	    store_anchor_given_count(s, channel, &given_after) != 0)
 		abort();
 	if (r != 0 && (!e.pending || stored != e.last_n || len != 0 ||
-	    e.why[0] == '\0'))
+	    e.why[0] == '\0' || given_after != given))
 		abort();
 	if (r == 0 && len > 0 && anchor_rec_decode(&a, out, len) != 0)
 		abort();

@@ -499,8 +499,11 @@ messages_open(const char *home, const struct keys *k,
 	    conf.checkpoint_every, conf.checkpoint_ms, &dm->cps)) != 0)
 		return r;
 	checkpoint_set_watch_disk(dm->cps, home, conf.disk_min_mb << 20);
-	return anchor_set_new(dm->dl, k, ags, n, conf.anchor_ms,
-	    conf.debug_anchor_ms, 0, &dm->anchors);
+	if ((r = anchor_set_new(dm->dl, k, ags, n, conf.anchor_ms,
+	    conf.debug_anchor_ms, 0, &dm->anchors)) != 0)
+		return r;
+	anchor_set_drop_answers(dm->anchors, conf.debug_anchor_drop);
+	return 0;
 }
 
 static const char *
@@ -611,6 +614,7 @@ run(const char *home, enum log_level level, bool use_syslog)
 	    evsignal_add(sighup, NULL) != 0)
 		goto out;
 	checkpoint_set_alerter(dm.cps, dm.alerts);	/* alarms as alerts */
+	anchor_set_alerter(dm.anchors, dm.alerts);
 	if (conf.debug_powercut)
 		powercut_alert(&dm);
 	dm.pump = event_new(base, -1, 0, on_pump, &dm);

@@ -294,6 +294,38 @@ verify_audit(struct store *s, json_t *js)
 	return r == 0 ? CLI_OK : CLI_FAIL;
 }
 
+/* The regressions of anchors the store keeps (audit_anchor_back):
+ * printed, or added to a JSON array. */
+struct backs {
+	const char *self, *peer, *ch;
+	json_t *js;
+};
+
+static int
+print_back(void *arg, bool ours, uint64_t from_ms, uint64_t to_ms,
+    uint64_t stored_ms)
+{
+	struct backs *b = arg;
+	char from[32], to[32], noted[32];
+
+	if (b->js != NULL)
+		return json_array_append_new(b->js, json_pack("{s:b, s:I, s:I, "
+		    "s:I}", "ours", ours, "from_ms", (json_int_t)from_ms,
+		    "to_ms", (json_int_t)to_ms, "noted_ms",
+		    (json_int_t)stored_ms)) == 0 ? 0 : ERR_NOMEM;
+	anchor_time_str(from, from_ms);
+	if (to_ms == 0)
+		snprintf(to, sizeof to, "none");
+	else
+		anchor_time_str(to, to_ms);
+	anchor_time_str(noted, stored_ms);
+	printf("audit log (channel %s): ALARM noted %s: %s's audit anchors "
+	    "went back from %s to %s (%s)\n", b->ch, noted, ours ? b->self :
+	    b->peer, from, to, ours ? "as the peer says: this store was "
+	    "restored from a backup or rewritten" : "as seen here");
+	return 0;
+}
+
 /* The audit anchors the peer of channel a signed (docs/operators.md,
  * "Audit anchors"): each recomputed from the log, its signature checked.
  * js: a JSON array to add to, or NULL for text. */
@@ -315,14 +347,24 @@ verify_anchors(struct store *s, const struct agreement *a, int self,
 	snprintf(fault, sizeof fault, "audit anchor: %s", v.fault);
 	anchor_time_str(when, v.newest_time_ms);
 	if (js != NULL) {
-		if (json_array_append_new(js, json_pack("{s:s, s:s, s:b, s:s?,"
-		    " s:I, s:o?, s:o?}", "channel", ch, "peer", peer, "intact",
-		    r == 0, "fault", r != 0 ? fault : NULL, "anchors",
-		    (json_int_t)v.count, "newest_n", v.count ?
-		    json_integer((json_int_t)v.newest_n) : NULL,
-		    "newest_time_ms", v.count ?
-		    json_integer((json_int_t)v.newest_time_ms) : NULL)) != 0) {
-			fprintf(stderr, "parley verify: out of memory\n");
+		struct backs b = { NULL, NULL, NULL, json_array() };
+		/* a regression the store keeps: listed, not a fault (the
+		 * record here verifies; the alert was raised) */
+		if (b.js != NULL && store_anchor_back_each(s, a->id,
+		    print_back, &b) != 0) {
+			json_decref(b.js);
+			b.js = NULL;
+		}
+		if (b.js == NULL || json_array_append_new(js,
+		    json_pack("{s:s, s:s, s:b, s:s?, s:I, s:o?, s:o?, s:o}",
+		    "channel", ch, "peer", peer, "intact", r == 0, "fault",
+		    r != 0 ? fault : NULL, "anchors", (json_int_t)v.count,
+		    "newest_n", v.count ? json_integer((json_int_t)v.newest_n) :
+		    NULL, "newest_time_ms", v.count ?
+		    json_integer((json_int_t)v.newest_time_ms) : NULL,
+		    "went_back", b.js)) != 0) {
+			fprintf(stderr, "parley verify: out of memory, or the "
+			    "store could not be read\n");
 			return CLI_FAIL;
 		}
 		return r == 0 ? CLI_OK : CLI_FAIL;
@@ -337,6 +379,12 @@ verify_anchors(struct store *s, const struct agreement *a, int self,
 		printf("audit log anchored by %s up to entry %llu at %s "
 		    "(channel %s, %zu anchors verified)\n", peer,
 		    (unsigned long long)v.newest_n, when, ch, v.count);
+	{
+		struct backs b = { a->party[self].name, peer, ch, NULL };
+		if (store_anchor_back_each(s, a->id, print_back, &b) != 0)
+			printf("audit log (channel %s): the anchors gone back "
+			    "could not be read: %s\n", ch, store_errmsg(s));
+	}
 	return r == 0 ? CLI_OK : CLI_FAIL;
 }
 

@@ -95,6 +95,8 @@ conf_knob(struct link_config *cfg, struct parleyd_conf *c,
 		return conf_uint(v, key, UINT32_MAX, &c->debug_kill_at);
 	if (strcmp(key, "debug_audit_anchor_ms") == 0)
 		return conf_uint(v, key, 60000, &c->debug_anchor_ms);
+	if (strcmp(key, "debug_audit_anchor_drop") == 0)
+		return conf_uint(v, key, 1000, &c->debug_anchor_drop);
 	if (strcmp(key, "debug_owed_slice_ms") == 0)
 		return conf_uint(v, key, 60000, &c->debug_owed_ms);
 	if (strcmp(key, "debug_kill_after_early_send") == 0)

@@ -29,6 +29,7 @@ struct parleyd_conf {
 	uint64_t anchor_ms;		/* 0: ANCHOR_INTERVAL_MS */
 	/* tests only */
 	uint64_t debug_anchor_ms;	/* anchor_pace */
+	uint64_t debug_anchor_drop;	/* answers dropped as if lost */
 	bool debug_inject;		/* msg-inject allowed */
 	bool debug_powercut;		/* store: power-cut mode */
 	uint64_t debug_kill_at;		/* with it: SIGKILL at this WAL sync */

@@ -1,8 +1,10 @@
 /*
  * anchor.c: see anchor.h. The record (docs/operators.md, "Audit
  * anchors"):
- *   { 1: version, 2: kind, 3: anchor (bstr 32), 4: time_ms
- *     [, 5: sig (bstr 64), the answer only] }
+ *   ask:    { 1: version, 2: kind, 3: anchor (bstr 32), 4: time_ms
+ *             [, 6: held [anchor (bstr 32), time_ms, sig (bstr 64)]] }
+ *   answer: { 1: version, 2: kind, 3: anchor, 4: time_ms,
+ *             5: sig (bstr 64), 7: claimed_ms }
  * The answerer signs only a time near its own clock (ANCHOR_CLOCK_SKEW_MS)
  * and later than the last it signed: the time is the asker's claim, but
  * one the peer vouches for to within that skew.
@@ -24,9 +26,15 @@
 #include "base/wire.h"
 #include "crypto/agreement.h"
 #include "crypto/hash.h"
+#include "msg/alert.h"
 #include "msg/delivery.h"
 
-enum { K_VERSION = 1, K_KIND, K_ANCHOR, K_TIME, K_SIG };
+enum { K_VERSION = 1, K_KIND, K_ANCHOR, K_TIME, K_SIG, K_HELD, K_CLAIMED };
+
+/* The map's pairs: an answer 6, an ask with held 5, without 4. */
+#define FIELDS_SIGNED 6
+#define FIELDS_HELD 5
+#define FIELDS_ASK 4
 
 int
 anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
@@ -35,10 +43,13 @@ anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
 	struct wire_writer w;
 	bool signed_ = a->kind == ANCHOR_SIGNED;
 
-	if ((a->kind != ANCHOR_ASK && !signed_) || a->time_ms > INT64_MAX)
+	if ((a->kind != ANCHOR_ASK && !signed_) || a->time_ms > INT64_MAX ||
+	    a->claimed_ms > INT64_MAX || a->held_time_ms > INT64_MAX ||
+	    (!signed_ && a->has_held && a->held_time_ms == 0))
 		return ERR_INVALID;
 	wire_writer_init(&w, out, cap);
-	wire_put_map(&w, signed_ ? 5 : 4);
+	wire_put_map(&w, signed_ ? FIELDS_SIGNED : a->has_held ? FIELDS_HELD :
+	    FIELDS_ASK);
 	wire_put_uint(&w, K_VERSION);
 	wire_put_uint(&w, ANCHOR_VERSION);
 	wire_put_uint(&w, K_KIND);
@@ -50,9 +61,37 @@ anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
 	if (signed_) {
 		wire_put_uint(&w, K_SIG);
 		wire_put_bytes(&w, a->sig, KEYS_SIG_LEN);
+		wire_put_uint(&w, K_CLAIMED);
+		wire_put_uint(&w, a->claimed_ms);
+	} else if (a->has_held) {
+		wire_put_uint(&w, K_HELD);
+		wire_put_array(&w, 3);
+		wire_put_bytes(&w, a->held_anchor, ANCHOR_LEN);
+		wire_put_uint(&w, a->held_time_ms);
+		wire_put_bytes(&w, a->held_sig, KEYS_SIG_LEN);
 	}
 	if (wire_writer_finish(&w, len) != 0)
 		return ERR_SHORT;
+	return 0;
+}
+
+/* An ask's held: [anchor, time_ms, sig]. */
+static int
+read_held(struct wire_reader *r, struct anchor_rec *a)
+{
+	size_t items;
+	int e;
+
+	if ((e = wire_read_key(r, K_HELD)) != 0 ||
+	    (e = wire_read_array(r, 3, &items)) != 0)
+		return e;
+	if (items != 3)
+		return ERR_PARSE;
+	if ((e = wire_read_bytes_exact(r, a->held_anchor, ANCHOR_LEN)) != 0 ||
+	    (e = wire_read_uint(r, &a->held_time_ms)) != 0 ||
+	    (e = wire_read_bytes_exact(r, a->held_sig, KEYS_SIG_LEN)) != 0)
+		return e;
+	a->has_held = true;
 	return 0;
 }
 
@@ -68,9 +107,12 @@ anchor_rec_decode(struct anchor_rec *a, const uint8_t *p, size_t n)
 	memset(a, 0, sizeof *a);
 	if (n > ANCHOR_REC_MAX)
 		return ERR_TOO_BIG;
-	/* an answer is the one map of five pairs; a non-shortest head is
-	 * refused by the reader whichever count is read */
-	fields = n > 0 && p[0] == 0xa5 ? 5 : 4;
+	/* the map's count names the shape (an answer, an ask with held or
+	 * without); a non-shortest head is refused by the reader whichever
+	 * count is read */
+	fields = n == 0 ? FIELDS_ASK : p[0] == 0xa0 + FIELDS_SIGNED ?
+	    FIELDS_SIGNED : p[0] == 0xa0 + FIELDS_HELD ? FIELDS_HELD :
+	    FIELDS_ASK;
 	wire_reader_init(&r, p, n);
 	if ((e = wire_read_map(&r, fields)) != 0 ||
 	    (e = wire_read_key(&r, K_VERSION)) != 0 ||
@@ -81,7 +123,7 @@ anchor_rec_decode(struct anchor_rec *a, const uint8_t *p, size_t n)
 	if ((e = wire_read_key(&r, K_KIND)) != 0 ||
 	    (e = wire_read_uint(&r, &kind)) != 0)
 		return e;
-	if (kind != (fields == 5 ? ANCHOR_SIGNED : ANCHOR_ASK))
+	if (kind != (fields == FIELDS_SIGNED ? ANCHOR_SIGNED : ANCHOR_ASK))
 		return kind == ANCHOR_ASK || kind == ANCHOR_SIGNED ? ERR_PARSE :
 		    ERR_INVALID;
 	a->kind = (uint8_t)kind;
@@ -90,12 +132,18 @@ anchor_rec_decode(struct anchor_rec *a, const uint8_t *p, size_t n)
 	    (e = wire_read_key(&r, K_TIME)) != 0 ||
 	    (e = wire_read_uint(&r, &a->time_ms)) != 0)
 		return e;
-	if (fields == 5 && ((e = wire_read_key(&r, K_SIG)) != 0 ||
-	    (e = wire_read_bytes_exact(&r, a->sig, KEYS_SIG_LEN)) != 0))
+	if (fields == FIELDS_SIGNED && ((e = wire_read_key(&r, K_SIG)) != 0 ||
+	    (e = wire_read_bytes_exact(&r, a->sig, KEYS_SIG_LEN)) != 0 ||
+	    (e = wire_read_key(&r, K_CLAIMED)) != 0 ||
+	    (e = wire_read_uint(&r, &a->claimed_ms)) != 0))
+		return e;
+	if (fields == FIELDS_HELD && (e = read_held(&r, a)) != 0)
 		return e;
 	if ((e = wire_read_end(&r)) != 0)
 		return e;
-	if (a->time_ms > INT64_MAX)
+	if (a->time_ms > INT64_MAX || a->claimed_ms > INT64_MAX ||
+	    a->held_time_ms > INT64_MAX || (a->has_held &&
+	    a->held_time_ms == 0))
 		return ERR_INVALID;
 	/* the reader passes only the deterministic encoding; the builder
 	 * must agree with it byte for byte */
@@ -185,6 +233,7 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
     const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
     uint64_t now_ms)
 {
+	bool found;
 	int r;
 
 	memset(e, 0, sizeof *e);
@@ -201,7 +250,7 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 	e->refill_ms = ANCHOR_ANSWER_REFILL_MS;
 	e->tokens = ANCHOR_ANSWER_BURST;
 	e->bucket_ms = now_ms;
-	if ((r = store_anchor_newest(s, channel, &e->took)) != 0) {
+	if ((r = store_anchor_newest(s, channel, &e->took, &found)) != 0) {
 		log_warn("audit anchor: cannot read the last stored one: %s",
 		    err_str(r));
 		memset(&e->took, 0, sizeof e->took);
@@ -226,10 +275,13 @@ static int
 new_ask(struct anchor_engine *e, uint64_t now_ms)
 {
 	uint8_t head[AUDIT_HASH_LEN];
+	struct store_anchor held;
+	bool found;
 	uint64_t n;
 	int r;
 
-	if ((r = store_audit_last(e->s, &n, head)) != 0)
+	if ((r = store_audit_last(e->s, &n, head)) != 0 ||
+	    (r = store_anchor_newest(e->s, e->channel, &held, &found)) != 0)
 		return r;
 	if (n == 0)		/* an empty log: answered, never stored */
 		memset(head, 0, sizeof head);
@@ -246,6 +298,21 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 	e->ask.kind = ANCHOR_ASK;
 	anchor_compute(e->channel, head, e->ask_salt, e->ask.anchor);
 	e->ask.time_ms = now_ms & INT64_MAX;
+	/* invariant 6: a row whose signature is not the peer's (altered)
+	 * is not shown: held none, which the peer sees as going back */
+	if (found && held.time_ms != 0 && anchor_check(e->peer_pub,
+	    e->channel, held.anchor, held.time_ms, held.sig) != 0) {
+		log_warn("audit anchor: the newest stored (entry %llu) is not "
+		    "signed by the peer: the row was altered; asking as if "
+		    "holding none", (unsigned long long)held.n);
+		found = false;
+	}
+	if (found && held.time_ms != 0) {
+		e->ask.has_held = true;
+		memcpy(e->ask.held_anchor, held.anchor, ANCHOR_LEN);
+		e->ask.held_time_ms = held.time_ms;
+		memcpy(e->ask.held_sig, held.sig, KEYS_SIG_LEN);
+	}
 	e->ask_n = n;
 	e->pending = true;
 	e->wait_ms = e->retry_ms;
@@ -370,6 +437,45 @@ ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
 	return 0;
 }
 
+/* Whether an ask's held (invariant 6) is our own signature over this
+ * channel: checked with our key, not against our evidence table (which
+ * may have been restored from an older backup). One that is not (altered,
+ * another channel's or key's) is taken as holding none: refusing it would
+ * let whoever altered the asker's store silence the alarm. */
+static bool
+held_genuine(const struct anchor_engine *e, const struct anchor_rec *ask)
+{
+	return !ask->has_held || anchor_check(e->k->id.sign_pub, e->channel,
+	    ask->held_anchor, ask->held_time_ms, ask->held_sig) == 0;
+}
+
+/* A regression (invariant 6) from from_ms back to to_ms, if to_ms is
+ * older: stored once; the first time, e->back says so. A store error
+ * reports it too (raised again, at worst, while the store fails). */
+static void
+went_back(struct anchor_engine *e, bool ours, uint64_t from_ms,
+    uint64_t to_ms, uint64_t now_ms)
+{
+	bool fresh = false;
+	int r;
+
+	if (from_ms == 0 || to_ms >= from_ms)
+		return;
+	if ((r = store_anchor_back_put(e->s, e->channel, ours, from_ms, to_ms,
+	    now_ms, &fresh)) != 0) {
+		log_warn("audit anchor: cannot store that anchors went back: "
+		    "%s", err_str(r));
+		fresh = true;
+	}
+	if (!fresh)
+		return;
+	e->back = true;
+	e->back_ours = ours;
+	e->back_from_ms = from_ms;
+	e->back_to_ms = to_ms;
+	e->backs++;
+}
+
 /* The peer's ask: our evidence stored first, then signed and answered.
  * The last ask signed, sent again, is answered again as it was. */
 static int
@@ -390,9 +496,18 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 	if (again) {
 		ans = e->signed_;
 	} else {
+		/* the cheap limits first: a signature checked only for an
+		 * ask we would sign */
 		if ((r = ask_acceptable(e, ask, now_ms)) != 0)
 			return r;
+		e->forged_held = !held_genuine(e, ask);
+		if ((r = store_anchor_claimed(e->s, e->channel, ask->time_ms,
+		    &ans.claimed_ms)) != 0)
+			return refuse(e, r, "cannot read what the peer held "
+			    "before (%s): the peer's ask is not answered",
+			    err_str(r));
 		ans.kind = ANCHOR_SIGNED;
+		ans.has_held = false;
 		if ((r = anchor_sign(e->k, e->channel, ask->anchor,
 		    ask->time_ms, ans.sig)) != 0)
 			return refuse(e, r, "cannot sign the peer's ask: %s",
@@ -401,6 +516,8 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 		memcpy(given.anchor, ask->anchor, ANCHOR_LEN);
 		given.time_ms = ask->time_ms;
 		memcpy(given.sig, ans.sig, KEYS_SIG_LEN);
+		given.held_ms = ask->has_held && !e->forged_held ?
+		    ask->held_time_ms : 0;
 		if ((r = store_anchor_given_put(e->s, e->channel, &given,
 		    now_ms)) != 0)
 			return refuse(e, r, "cannot store what we would sign "
@@ -408,6 +525,7 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 			    err_str(r));
 		e->tokens--;
 		e->signed_ = ans;
+		went_back(e, false, ans.claimed_ms, given.held_ms, now_ms);
 	}
 	if ((r = anchor_rec_encode(&ans, out, cap, len)) != 0) {
 		*len = 0;
@@ -425,6 +543,7 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 static int
 take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 {
+	const struct anchor_rec *held;
 	struct store_anchor a;
 	bool late;
 	int r;
@@ -447,7 +566,9 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 	memcpy(a.salt, late ? e->prev_salt : e->ask_salt, ANCHOR_SALT_LEN);
 	a.time_ms = ans->time_ms;
 	memcpy(a.sig, ans->sig, KEYS_SIG_LEN);
-	if (a.n > e->last_n) {
+	/* every answer (invariant 1), so that held moves whether or not
+	 * the log grew */
+	if (a.n >= 1 && a.n >= e->last_n) {
 		r = store_anchor_put(e->s, e->channel, &a, now_ms);
 		if (r != 0 && r != ERR_EXISTS)
 			return refuse(e, r, "cannot store the signed anchor "
@@ -458,6 +579,12 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 	}
 	if ((late ? e->prev_op : e->ask_op) > e->op_answered)
 		e->op_answered = late ? e->prev_op : e->ask_op;
+	/* only once the answer is taken: a regression stored as seen by
+	 * an answer then refused would never be raised (the daemon raises
+	 * alarms of records taken only) */
+	held = late ? &e->prev : &e->ask;
+	went_back(e, true, ans->claimed_ms, held->has_held ?
+	    held->held_time_ms : 0, now_ms);
 	if (late) {		/* the ask in flight waits for its own */
 		e->has_prev = false;
 		return 0;
@@ -476,6 +603,8 @@ anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
 
 	*len = 0;
 	e->why[0] = '\0';
+	e->back = false;
+	e->forged_held = false;
 	if ((r = anchor_rec_decode(&a, p, n)) != 0)
 		return refuse(e, r, "not a well-formed audit anchor record of "
 		    "version %d (%zu bytes): %s", ANCHOR_VERSION, n,
@@ -617,12 +746,15 @@ anchor_verify_store(struct store *s,
 
 struct anchor_set {
 	struct delivery *dl;
+	struct alerter *alerts;		/* borrowed; NULL: logged only */
 	size_t n;
+	char self[KEYS_NAME_MAX + 1];
 	struct anchor_engine e[DELIVERY_MAX_CHANNELS];
 	char peer[DELIVERY_MAX_CHANNELS][KEYS_NAME_MAX + 1];
 	uint64_t log_ms[DELIVERY_MAX_CHANNELS];	/* last refusal logged */
 	uint64_t unlogged[DELIVERY_MAX_CHANNELS];	/* refusals since */
 	uint8_t buf[ANCHOR_REC_MAX];
+	uint64_t drop;			/* answers to drop (tests only) */
 };
 
 int
@@ -644,6 +776,8 @@ anchor_set_new(struct delivery *dl, const struct keys *k,
 			continue;
 		snprintf(as->peer[as->n], sizeof as->peer[as->n], "%s",
 		    ags[i].party[1 - self].name);
+		snprintf(as->self, sizeof as->self, "%s",
+		    ags[i].party[self].name);
 		anchor_init(&as->e[as->n], delivery_store(dl), k, ags[i].id,
 		    ags[i].party[1 - self].sign_pub, interval_ms, now_ms);
 		anchor_pace(&as->e[as->n++], pace_ms);
@@ -656,6 +790,57 @@ void
 anchor_set_free(struct anchor_set *as)
 {
 	free(as);
+}
+
+void
+anchor_set_drop_answers(struct anchor_set *as, uint64_t n)
+{
+	if (as != NULL)
+		as->drop = n;
+}
+
+void
+anchor_set_alerter(struct anchor_set *as, struct alerter *a)
+{
+	if (as != NULL)
+		as->alerts = a;
+}
+
+void
+anchor_back_text(char *out, size_t cap, const struct anchor_engine *e,
+    const char *self, const char *peer)
+{
+	char from[32], to[32];
+
+	anchor_time_str(from, e->back_from_ms);
+	if (e->back_to_ms == 0)
+		snprintf(to, sizeof to, "none");
+	else
+		anchor_time_str(to, e->back_to_ms);
+	snprintf(out, cap, "%s's audit anchors went back from %s to %s: its "
+	    "store was restored from a backup or rewritten%s%s%s",
+	    e->back_ours ? self : peer, from, to, e->back_ours ?
+	    " (as " : "", e->back_ours ? peer : "", e->back_ours ?
+	    " says: it keeps what it signed, and its word is not signed)" :
+	    "");
+}
+
+/* The alarm of a regression the last record showed (anchor.h). */
+static void
+alarm_back(struct anchor_set *as, size_t i, uint64_t now_ms)
+{
+	const struct anchor_engine *e = &as->e[i];
+	char text[400], key[160], full[2 * ANCHOR_CHANNEL_LEN + 1];
+
+	anchor_back_text(text, sizeof text, e, as->self, as->peer[i]);
+	log_error("ALARM %s", text);
+	hex_encode(full, e->channel, ANCHOR_CHANNEL_LEN);
+	snprintf(key, sizeof key, "anchor-went-back-%.16s-%s-%llu-%llu", full,
+	    e->back_ours ? "ours" : "peer",
+	    (unsigned long long)e->back_from_ms,
+	    (unsigned long long)e->back_to_ms);
+	(void)alert_raise_text(as->alerts, "anchor-went-back", key, full, text,
+	    now_ms);
 }
 
 static ssize_t
@@ -733,6 +918,7 @@ anchor_set_record(struct anchor_set *as,
 {
 	ssize_t i = index_of(as, channel);
 	struct anchor_engine *e;
+	struct anchor_rec a;
 	uint64_t before;
 	size_t len = 0;
 	char ch[17];
@@ -745,6 +931,13 @@ anchor_set_record(struct anchor_set *as,
 		now_ms = clock_wall_ms();
 	e = &as->e[i];
 	hex_encode(ch, channel, 8);	/* as the logs name it */
+	if (as->drop > 0 && anchor_rec_decode(&a, p, n) == 0 &&
+	    a.kind == ANCHOR_SIGNED) {
+		as->drop--;
+		log_info("channel %s: an audit anchor answer dropped (debug: "
+		    "%llu more)", ch, (unsigned long long)as->drop);
+		return;
+	}
 	before = e->anchored;
 	r = anchor_on_record(e, p, n, now_ms, as->buf, sizeof as->buf, &len);
 	if (r != 0) {
@@ -761,6 +954,13 @@ anchor_set_record(struct anchor_set *as,
 		as->unlogged[i] = 0;
 		return;
 	}
+	if (e->forged_held)
+		log_warn("channel %s path %u: %s's audit anchor ask holds an "
+		    "anchor that we did not sign (not our signature over this "
+		    "channel: its store was altered): taken as holding none",
+		    ch, path, as->peer[i]);
+	if (e->back)
+		alarm_back(as, (size_t)i, now_ms);
 	if (e->anchored != before) {
 		char when[32];
 		/* the row stored: a late answer's, not the ask in flight's */

@@ -17,14 +17,17 @@
  * schedule whether or not the log grew, so it learns nothing of the log:
  * not n, not an entry, not when entries are added by any channel. The
  * peer keeps what it signed (table audit_anchor_given, its evidence); we
- * keep (n, anchor, salt, time_ms, sig) (table audit_anchor).
+ * keep (n, anchor, salt, time_ms, sig) (table audit_anchor), of every
+ * answer.
  *
  * NOTES, invariants of one channel's engine:
  *  1. At most one ask in flight (pending). An answer is taken only if it
  *     names the pending ask's anchor and time (or those of the ask it
  *     replaced, answered late: prev) and carries the peer's signature
  *     over them; anything else is refused and changes nothing (e->why
- *     says what was wrong). An answer is stored only above last_n.
+ *     says what was wrong). An answer is stored unless its n is 0 (an
+ *     empty log) or below last_n: every answer, so that the newest one
+ *     held (5) moves at each answer, whether or not the log grew.
  *  2. An ask names a committed head (store_settled); with an empty log,
  *     an all-zero head (answered, never stored). The log is read only
  *     when a new ask is due: nothing of when or whether it grew changes
@@ -45,6 +48,21 @@
  *     as in 3 (the one in flight becomes prev), that leaves next_ms as
  *     it was: the schedule does not depend on what operators do. The
  *     peer answers it within its token bucket as any other.
+ *  6. The asker states what it holds, the answerer remembers. A new ask
+ *     carries held: the newest anchor stored, by time (its anchor,
+ *     time, the answerer's signature; none while none is stored, or
+ *     when that row's signature is not the peer's: altered). The
+ *     answerer takes held only if it is its own signature over this
+ *     channel (else as none: e->forged_held; refusing the ask would let
+ *     whoever altered the asker's store silence the alarm), stores held's
+ *     time with its evidence, and answers with claimed: the newest held
+ *     time of the asks it signed dated before this one. held older than
+ *     claimed means the asker's store lost anchors it had held (restored
+ *     from a backup, or rows deleted with the log's tail): both sides
+ *     see it (the answerer at the ask, the asker at the answer), store
+ *     it once in audit_anchor_back and set e->back for that record only
+ *     (the daemon raises an alert); still answered. A lost answer is
+ *     never held, so it is never claimed: no false alarm.
  *
  *      idle --(interval passed)--> pending
  *      pending --(answer verified and stored)--> idle
@@ -69,13 +87,13 @@
 #include "store/people.h"
 
 #define ANCHOR_REC 0x1a			/* link upper record type */
-#define ANCHOR_VERSION 1		/* the record's field 1; bump me */
+#define ANCHOR_VERSION 2		/* the record's field 1; bump me */
 #define ANCHOR_CTX "parley audit anchor v1"
 #define ANCHOR_SIGN_CTX "parley audit anchor signature v1"
 #define ANCHOR_LEN 32
 #define ANCHOR_CHANNEL_LEN 32
 #define ANCHOR_SIGNED_LEN (ANCHOR_CHANNEL_LEN + ANCHOR_LEN + 8)
-#define ANCHOR_REC_MAX 128		/* the longest record is 117 bytes */
+#define ANCHOR_REC_MAX 192		/* the longest record is 161 bytes */
 #define ANCHOR_INTERVAL_MS 600000	/* ten minutes */
 #define ANCHOR_RETRY_MS 10000		/* an unanswered ask again */
 #define ANCHOR_INTERVAL_MIN_MS 60000	/* new asks, at most one per */
@@ -103,16 +121,24 @@ struct anchor_rec {
 	uint8_t anchor[ANCHOR_LEN];
 	uint64_t time_ms;		/* the asker's clock */
 	uint8_t sig[KEYS_SIG_LEN];	/* ANCHOR_SIGNED only */
+	uint64_t claimed_ms;		/* ANCHOR_SIGNED only: the newest
+					 * held time the asker claimed in an
+					 * earlier ask (0: none) */
+	bool has_held;			/* ANCHOR_ASK only: the asker's */
+	uint8_t held_anchor[ANCHOR_LEN];	/* newest anchor stored, */
+	uint64_t held_time_ms;		/* ... its time (>= 1) */
+	uint8_t held_sig[KEYS_SIG_LEN];	/* ... the answerer's signature */
 };
 
 /* Its builder (ANCHOR_REC_MAX bytes suffice): ERR_INVALID for a kind out
- * of range or a time over INT64_MAX, ERR_SHORT for a small buffer. */
+ * of range, a time over INT64_MAX or a held time of 0, ERR_SHORT for a
+ * small buffer. */
 int anchor_rec_encode(const struct anchor_rec *a, uint8_t *out, size_t cap,
     size_t *len) WUR;
 /* Its parser, pure: deterministic CBOR only, every byte read.
  * ERR_TOO_BIG, ERR_PARSE (truncated, trailing bytes, a field missing, of
  * another type or size), ERR_NONCANONICAL, ERR_VERSION, ERR_INVALID (an
- * unknown kind, a time over INT64_MAX). */
+ * unknown kind, a time over INT64_MAX, a held time of 0). */
 int anchor_rec_decode(struct anchor_rec *a, const uint8_t *p, size_t n)
     WUR;
 
@@ -162,6 +188,17 @@ struct anchor_engine {
 	uint64_t answered_ms;			/* ... when */
 	uint64_t anchored, answered, refused;	/* counts */
 	char why[ANCHOR_WHY_MAX];		/* the last refusal, "" none */
+	/* a regression (invariant 6) that the last record showed for the
+	 * first time (stored in audit_anchor_back): back true, ours true
+	 * when our store went back (the peer's answer says so), false when
+	 * the peer's did (its ask says so); from the newest time claimed
+	 * before to the one held now (0: none); backs counts them */
+	bool back, back_ours;
+	uint64_t back_from_ms, back_to_ms;
+	uint64_t backs;
+	/* the last record was an ask whose held is not our signature over
+	 * this channel (invariant 6): answered as holding none */
+	bool forged_held;
 };
 
 /* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS, and at
@@ -191,11 +228,14 @@ int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
  * against our pending ask and the peer's key, and stored. Refusals (e->why
  * names what is wrong; nothing changed, e->refused counts): the decoder's
  * codes; ERR_STATE (an answer to no ask in flight, or to another ask);
- * ERR_REPLAY (an ask not later than the last one signed); ERR_SIGNATURE (not the peer's
- * signature); ERR_INVALID (an ask's time more than ANCHOR_CLOCK_SKEW_MS
- * off our clock); ERR_FULL (no token left in the bucket, or the last ask
- * again within ANCHOR_ANSWER_GAP_MS); a store error. A stored answer sets
- * e->took (and e->anchored counts it). */
+ * ERR_REPLAY (an ask not later than the last one signed); ERR_SIGNATURE
+ * (not the peer's signature); ERR_INVALID (an ask's time more than
+ * ANCHOR_CLOCK_SKEW_MS off our clock); ERR_FULL (no token left in the
+ * bucket, or the last ask again within ANCHOR_ANSWER_GAP_MS); a store
+ * error. A stored answer sets
+ * e->took (and e->anchored counts it). A regression seen for the first
+ * time sets e->back, an ask whose held is not our signature e->forged_held
+ * (invariant 6). */
 int anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
     uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
 
@@ -243,7 +283,10 @@ void anchor_time_str(char out[32], uint64_t time_ms);
  * ANCHOR_LOG_MS, then a count of those not logged; store errors of the
  * tick too). parleyd calls anchor_set_record for records of type
  * ANCHOR_REC and anchor_set_tick from its tick. pace_ms: anchor_pace's
- * (tests only; 0 off). now_ms 0: the system clock.
+ * (tests only; 0 off). now_ms 0: the system clock. A regression
+ * (invariant 6) is logged at ERROR ("ALARM ...") and raised as an alert
+ * of kind "anchor-went-back" through the alerter of anchor_set_alerter
+ * (once per regression: its key names both times).
  */
 #define ANCHOR_LOG_MS 10000
 struct agreement;
@@ -258,6 +301,17 @@ void anchor_set_tick(struct anchor_set *as, uint64_t now_ms);
 void anchor_set_record(struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
     const uint8_t *p, size_t n, uint64_t now_ms);
+/* Tests only (parleyd's debug_audit_anchor_drop): the next n answers to
+ * our asks are dropped as if lost on the way (logged at INFO). */
+void anchor_set_drop_answers(struct anchor_set *as, uint64_t n);
+/* Alarms become alerts through a (borrowed; NULL: logged only). */
+struct alerter;
+void anchor_set_alerter(struct anchor_set *as, struct alerter *a);
+/* The alarm's text of e's last regression into out: "north's audit
+ * anchors went back from <time> to <time>: its store was restored from a
+ * backup or rewritten" (self: this node's name, peer: the other's). */
+void anchor_back_text(char *out, size_t cap, const struct anchor_engine *e,
+    const char *self, const char *peer);
 /* For status and tests: the engine of a channel, or NULL. */
 const struct anchor_engine *anchor_set_engine(const struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN]);

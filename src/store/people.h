@@ -41,10 +41,11 @@ int store_audit_each(struct store *s, store_audit_fn fn, void *arg) WUR;
  * such a head, msg/anchor.h). */
 bool store_settled(struct store *s);
 
-/* --- audit anchors (schema 8, msg/anchor.h) --------------------------------
+/* --- audit anchors (schema 8 and 9, msg/anchor.h) -------------------------
  * One row per anchor the peer of channel signed over our log up to entry
- * n (anchor: 32 bytes, its salt: 32, never sent, sig: 64). ERR_EXISTS when one for (channel, n) is
- * stored already (nothing changed). */
+ * n (anchor: 32 bytes, its salt: 32, never sent, sig: 64); since schema
+ * 9 every answer, several of one n. ERR_EXISTS when one for (channel, n,
+ * time_ms) is stored already (nothing changed). */
 struct store_anchor {
 	uint64_t n;
 	uint8_t anchor[STORE_ID_LEN];
@@ -52,17 +53,16 @@ struct store_anchor {
 	uint64_t time_ms;
 	uint8_t sig[STORE_SIG_LEN];
 	uint64_t stored_ms;
+	uint64_t held_ms;	/* audit_anchor_given only (schema 9): the
+				 * asker's newest anchor's time, 0 none */
 };
 int store_anchor_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
     const struct store_anchor *a, uint64_t now_ms) WUR;
 /* The highest n anchored on channel (0: none). */
 int store_anchor_last(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint64_t *n) WUR;
-/* The anchor of channel with the highest n into *a (all 0: none). */
-int store_anchor_newest(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    struct store_anchor *a) WUR;
-/* Calls fn per anchor of channel, by n; a non-zero return stops and is
- * returned. */
+/* Calls fn per anchor of channel, by n then time; a non-zero return
+ * stops and is returned. */
 typedef int (*store_anchor_fn)(void *arg, const struct store_anchor *a);
 int store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     store_anchor_fn fn, void *arg) WUR;
@@ -78,6 +78,27 @@ int store_anchor_given_newest(struct store *s,
 /* How many anchors of the peer of channel we signed. */
 int store_anchor_given_count(struct store *s,
     const uint8_t channel[STORE_ID_LEN], uint64_t *count) WUR;
+/* The newest anchor of channel (highest time_ms) into *a (*found false,
+ * *a zeroed: none). */
+int store_anchor_newest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    struct store_anchor *a, bool *found) WUR;
+/* The newest held_ms of the asks of channel's peer we signed dated before
+ * before_ms (0: none). */
+int store_anchor_claimed(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    uint64_t before_ms, uint64_t *held_ms) WUR;
+/* A regression of channel's anchors (ours: our store's, as the peer saw
+ * it; else the peer's, as we saw it) from from_ms (>= 1) back to to_ms
+ * (0: none held): stored once, *fresh true only the first time. */
+int store_anchor_back_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    bool ours, uint64_t from_ms, uint64_t to_ms, uint64_t now_ms,
+    bool *fresh) WUR;
+/* Calls fn per regression stored of channel, oldest stored first; a
+ * non-zero return stops and is returned. */
+typedef int (*store_anchor_back_fn)(void *arg, bool ours, uint64_t from_ms,
+    uint64_t to_ms, uint64_t stored_ms);
+int store_anchor_back_each(struct store *s,
+    const uint8_t channel[STORE_ID_LEN], store_anchor_back_fn fn, void *arg)
+    WUR;
 
 /* --- alerts -------------------------------------------------------------- */
 struct store_alert {

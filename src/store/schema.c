@@ -294,6 +294,52 @@ static const char *const migrations[] = {
 	" audit_anchor_given\n"
 	"BEGIN SELECT RAISE(ABORT, 'audit anchors are never rewritten');"
 	" END;\n",
+	/* 8 -> 9: anchors that go back (docs/operators.md "Audit
+	 * anchors"): every answer kept, not only one per n (the newest one
+	 * held is shown to the peer at each ask and must not tell it when
+	 * the log grew); the newest anchor the asker held when it asked; the
+	 * regressions seen, each once */
+	"CREATE TABLE audit_anchor_new (\n"
+	"\tchannel BLOB NOT NULL CHECK (length(channel) = 32),\n"
+	"\tn INTEGER NOT NULL CHECK (n >= 1),\n"
+	"\tanchor BLOB NOT NULL CHECK (length(anchor) = 32),\n"
+	"\tsalt BLOB NOT NULL CHECK (length(salt) = 32),\n"
+	"\ttime_ms INTEGER NOT NULL CHECK (time_ms >= 0),\n"
+	"\tsig BLOB NOT NULL CHECK (length(sig) = 64),\n"
+	"\tstored_ms INTEGER NOT NULL,\n"
+	"\tPRIMARY KEY (channel, n, time_ms)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"INSERT INTO audit_anchor_new (channel, n, anchor, salt, time_ms, sig,"
+	" stored_ms)\n"
+	"\tSELECT channel, n, anchor, salt, time_ms, sig, stored_ms FROM"
+	" audit_anchor;\n"
+	"DROP TABLE audit_anchor;\n"
+	"ALTER TABLE audit_anchor_new RENAME TO audit_anchor;\n"
+	"CREATE TRIGGER audit_anchor_keep BEFORE DELETE ON audit_anchor\n"
+	"BEGIN SELECT RAISE(ABORT, 'audit anchors are kept'); END;\n"
+	"CREATE TRIGGER audit_anchor_fixed BEFORE UPDATE ON audit_anchor\n"
+	"BEGIN SELECT RAISE(ABORT, 'audit anchors are never rewritten');"
+	" END;\n"
+	"CREATE INDEX audit_anchor_time ON audit_anchor (channel, time_ms);\n"
+	"ALTER TABLE audit_anchor_given ADD COLUMN held_ms INTEGER NOT NULL\n"
+	"\tDEFAULT 0 CHECK (held_ms >= 0);\n"
+	"CREATE INDEX audit_anchor_given_held ON audit_anchor_given (channel,"
+	" held_ms);\n"
+	"CREATE TABLE audit_anchor_back (\n"
+	"\tchannel BLOB NOT NULL CHECK (length(channel) = 32),\n"
+	"\tours INTEGER NOT NULL CHECK (ours IN (0, 1)),\n"
+	"\tfrom_ms INTEGER NOT NULL CHECK (from_ms >= 1),\n"
+	"\tto_ms INTEGER NOT NULL CHECK (to_ms >= 0),\n"
+	"\tstored_ms INTEGER NOT NULL,\n"
+	"\tPRIMARY KEY (channel, ours, from_ms, to_ms)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE TRIGGER audit_anchor_back_keep BEFORE DELETE ON"
+	" audit_anchor_back\n"
+	"BEGIN SELECT RAISE(ABORT, 'audit anchors are kept'); END;\n"
+	"CREATE TRIGGER audit_anchor_back_fixed BEFORE UPDATE ON"
+	" audit_anchor_back\n"
+	"BEGIN SELECT RAISE(ABORT, 'audit anchors are never rewritten');"
+	" END;\n",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -25,7 +25,7 @@
 #include "base/err.h"
 
 #define STORE_FILE "parley.db"		/* in the node home */
-#define STORE_SCHEMA_VERSION 8		/* PRAGMA user_version; docs/store.md */
+#define STORE_SCHEMA_VERSION 9		/* PRAGMA user_version; docs/store.md */
 #define STORE_APPLICATION_ID 0x70726c79	/* "prly", PRAGMA application_id */
 #define STORE_ID_LEN 32
 #define STORE_SIG_LEN 64

@@ -3,18 +3,24 @@
  * loopback (docs/operators.md "Audit anchors"): after sends both ways each
  * node holds an anchor of its audit log signed by the other, and what it
  * signed for the other; `parley verify` passes on both and names the
- * newest anchor (text and --json). Then north is stopped and its audit
- * log rewritten consistently, as an attacker with the file would (the
- * append-only triggers dropped, one entry changed, every hash after it
- * recomputed): the hash chain still verifies, but `parley verify` fails
- * naming the entry and what south signed. Last, `parley verify --json`
- * of a home without a node fails naming it and leaks nothing (ASan).
- * Before the rewrite: `parley status` (text and --json) shows each
- * side's newest anchor and what it signed for the other; restarted with
- * an hour between scheduled asks, `parley anchor` on each side has the
- * log anchored up to its last entry at once; with the peer stopped
- * (SIGSTOP) it says the ask stays pending, and with no path up that
- * nothing was asked.
+ * newest anchor (text and --json). North then drops its next 3 answers
+ * (debug_audit_anchor_drop, as if lost): no alarm anywhere. North's
+ * anchor rows after a point are deleted and its audit log cut to match
+ * while it is stopped: its verify passes, but its next ask holds an older
+ * anchor than it showed south, and both raise the alarm (`parley alerts`,
+ * once, naming both times; north's verify lists it). Then north is
+ * stopped and its audit log rewritten consistently, as an attacker with
+ * the file would (the append-only triggers dropped, one entry changed,
+ * every hash after it recomputed): the hash chain still verifies, but
+ * `parley verify` fails naming the entry and what south signed. Last,
+ * `parley verify --json` of a home without a node fails naming it and
+ * leaks nothing (ASan).
+ * Between the two, after the regression: `parley status` (text and
+ * --json) shows each side's newest anchor and what it signed for the
+ * other; restarted with an hour between scheduled asks, `parley anchor`
+ * on each side has the log anchored up to its last entry at once; with
+ * the peer stopped (SIGSTOP) it says the ask stays pending, and with no
+ * path up that nothing was asked.
  *
  * Ports 127.0.0.1 11000-11999, a free block of two (ports.h). Temporary
  * directory under /tmp, removed at the end. Kills only the daemons it
@@ -244,7 +250,7 @@ test_anchor_command(void)
 	for (int i = 0; i < 2; i++)
 		CHECK_INT(sh("%s/parley send --home %s/%s '%s-again'", build,
 		    tmpdir, names[i], names[i]), 0);
-	CHECK(wait_equal(4, 4));
+	CHECK(wait_equal(6, 4));
 	for (int i = 0; i < 2; i++) {
 		CHECK_INT(sh("%s/parley anchor --home %s/%s", build, tmpdir,
 		    names[i]), 0);
@@ -287,6 +293,189 @@ test_anchor_command(void)
 	CHECK_INT(sh("%s/parley anchor --home %s/north", build, tmpdir), 1);
 	CHECK_CONTAINS(out, "no path to south is up: nothing asked");
 	printf("north, south gone: %s", out);
+}
+
+/* One number read from the store at path (read-only; 0 when none). */
+static uint64_t
+db_number(const char *path, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	uint64_t n = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Runs sql on the store at path: 0, or -1. */
+static int
+db_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		rc = 0;
+	sqlite3_close(db);
+	return rc;
+}
+
+static uint64_t
+node_number(int i, const char *sql)
+{
+	char path[300];
+
+	snprintf(path, sizeof path, "%s/%s/parley.db", tmpdir, names[i]);
+	return db_number(path, sql);
+}
+
+/* Waits (up to 60 s) until node i's log holds s (a grep pattern). */
+static bool
+wait_log_long(int i, const char *s)
+{
+	for (int k = 0; k < 600; k++) {
+		if (sh("grep -c '%s' %s/%s.log", s, tmpdir, names[i]) == 0)
+			return true;
+		usleep(100000);
+	}
+	fprintf(stderr, "%s: '%s' never logged\n", names[i], s);
+	return false;
+}
+
+/* How many alerts of anchors gone back node i lists. */
+static int
+went_back_alerts(int i)
+{
+	int c = 0;
+	char *p;
+
+	if (sh("%s/parley alerts --home %s/%s", build, tmpdir, names[i]) != 0)
+		return -1;
+	for (p = out; (p = strstr(p, "audit anchors went back")) != NULL;
+	    p++)
+		c++;
+	return c;
+}
+
+/* Answers lost on the way (north drops the next 3 it gets, as if lost):
+ * south signed them, north never held them, so they are never claimed:
+ * no alarm on either side, and once north holds a new one and shows it,
+ * still none. */
+static void
+test_lost_answers_quiet(void)
+{
+	uint64_t t0;
+
+	stop(0, false);
+	CHECK_INT(sh("umask 077; echo '{\"debug_audit_anchor_ms\": 1000, "
+	    "\"debug_audit_anchor_drop\": 3}' > %s/north/parleyd.conf",
+	    tmpdir), 0);
+	spawn(0);
+	CHECK(wait_up());
+	CHECK(wait_log_long(0, "an audit anchor answer dropped (debug: 0 "
+	    "more)"));
+	/* a newer anchor held by north after the drops, shown to south */
+	t0 = node_number(0, "SELECT max(time_ms) FROM audit_anchor");
+	for (int k = 0; k < 600; k++) {
+		if (node_number(1, "SELECT max(held_ms) FROM "
+		    "audit_anchor_given") > t0)
+			break;
+		usleep(100000);
+	}
+	CHECK(node_number(1, "SELECT max(held_ms) FROM audit_anchor_given")
+	    > t0);
+	CHECK_INT(went_back_alerts(0), 0);
+	CHECK_INT(went_back_alerts(1), 0);
+	CHECK(sh("grep -c 'went back' %s/*.log", tmpdir) != 0);
+	CHECK_INT(node_number(1, "SELECT count(*) FROM audit_anchor_back"), 0);
+}
+
+/* North's anchor rows deleted and its audit log cut to match, as an
+ * attacker with the file would: `parley verify` on north passes (nothing
+ * local shows it), but north's next ask holds an older anchor than it
+ * showed south before: both raise the alarm, naming both times. */
+static void
+test_went_back_seen(void)
+{
+	char path[300], sql[600], from_s[32], to_s[32], want[200];
+	uint64_t keep_n, keep_t, from;
+
+	CHECK(wait_anchored(0));
+	keep_n = (uint64_t)entries(0);
+	keep_t = node_number(0, "SELECT max(time_ms) FROM audit_anchor");
+	CHECK(keep_n >= 1 && keep_t >= 1);
+	/* the log grows; an anchor over it, shown to south in a later ask */
+	for (int k = 4; k <= 5; k++)
+		CHECK_INT(sh("%s/parley send --home %s/north 'north-says-%d'",
+		    build, tmpdir, k), 0);
+	CHECK(wait_equal(5, 3));
+	CHECK(wait_anchored(0));
+	CHECK((uint64_t)entries(0) > keep_n);
+	snprintf(sql, sizeof sql, "SELECT min(time_ms) FROM audit_anchor "
+	    "WHERE n > %llu", (unsigned long long)keep_n);
+	for (int k = 0; k < 600; k++) {
+		if (node_number(1, "SELECT max(held_ms) FROM "
+		    "audit_anchor_given") >= node_number(0, sql))
+			break;
+		usleep(100000);
+	}
+	stop(0, false);
+	from = node_number(1, "SELECT max(held_ms) FROM audit_anchor_given");
+	CHECK(from > keep_t);
+	snprintf(path, sizeof path, "%s/north/parley.db", tmpdir);
+	snprintf(sql, sizeof sql, "DROP TRIGGER audit_anchor_keep; DROP "
+	    "TRIGGER audit_keep; DELETE FROM audit_anchor WHERE time_ms > "
+	    "%llu; DELETE FROM audit WHERE n > %llu; CREATE TRIGGER "
+	    "audit_anchor_keep BEFORE DELETE ON audit_anchor BEGIN SELECT "
+	    "RAISE(ABORT, 'audit anchors are kept'); END; CREATE TRIGGER "
+	    "audit_keep BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, "
+	    "'the audit log is append-only'); END;",
+	    (unsigned long long)keep_t, (unsigned long long)keep_n);
+	CHECK_INT(db_exec(path, sql), 0);
+	/* nothing local shows it */
+	CHECK_INT(sh("%s/parley verify --home %s/north", build, tmpdir), 0);
+	snprintf(want, sizeof want, "audit log anchored by south up to entry "
+	    "%llu at ", (unsigned long long)keep_n);
+	CHECK_CONTAINS(out, want);
+	CHECK_INT(went_back_alerts(1), 0);
+	spawn(0);
+	CHECK(wait_log_long(1, "ALARM north.s audit anchors went back"));
+	CHECK(wait_log_long(0, "ALARM north.s audit anchors went back"));
+	anchor_time_str(from_s, from);
+	anchor_time_str(to_s, keep_t);
+	snprintf(want, sizeof want, "north's audit anchors went back from %s "
+	    "to %s: its store was restored from a backup or rewritten",
+	    from_s, to_s);
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(went_back_alerts(i), 1);
+		CHECK_CONTAINS(out, want);
+		printf("%s: %.*s\n", names[i], (int)strcspn(strstr(out,
+		    "north's audit") ? strstr(out, "north's audit") : out,
+		    "\n"), strstr(out, "north's audit") ? strstr(out,
+		    "north's audit") : out);
+	}
+	/* verify on north lists it (what the store holds still verifies) */
+	CHECK_INT(sh("%s/parley verify --home %s/north", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "): ALARM noted ");
+	snprintf(want, sizeof want, "north's audit anchors went back from %s "
+	    "to %s (as the peer says: this store was restored from a backup or "
+	    "rewritten)", from_s, to_s);
+	CHECK_CONTAINS(out, want);
+	CHECK_INT(sh("%s/parley verify --home %s/north --json", build,
+	    tmpdir), 0);
+	CHECK_CONTAINS(out, "\"went_back\": [");
+	CHECK_CONTAINS(out, "\"ours\": true");
+	/* once: later asks (north holds new anchors now) raise no more */
+	CHECK(wait_anchored(0));
+	sleep(3);
+	CHECK_INT(went_back_alerts(0), 1);
+	CHECK_INT(went_back_alerts(1), 1);
 }
 
 /* Rewrites the audit log of the store at path consistently: entry 1's
@@ -416,6 +605,8 @@ main(void)
 	}
 	RUN(test_setup);
 	RUN(test_both_anchored);
+	RUN(test_lost_answers_quiet);
+	RUN(test_went_back_seen);
 	RUN(test_status_anchors);
 	RUN(test_anchor_command);
 	RUN(test_rewrite_found);

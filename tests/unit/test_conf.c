@@ -102,7 +102,8 @@ test_knobs_land(void)
 	    " \"disk_free_min_mb\": 64,"
 	    " \"alert_command\": [\"/bin/echo\", \"alarm\"],"
 	    " \"alert_timeout_ms\": 2500, \"control_group\": 1234,"
-	    " \"debug_powercut\": true, \"debug_powercut_kill_at\": 3}",
+	    " \"debug_powercut\": true, \"debug_powercut_kill_at\": 3,"
+	    " \"debug_audit_anchor_drop\": 2}",
 	    &cfg, &c), 0);
 	CHECK_INT(cfg.rekey_seconds, 60);
 	CHECK_INT(cfg.heartbeat_ms, 0);
@@ -122,6 +123,7 @@ test_knobs_land(void)
 	CHECK_INT(c.group, 1234);
 	CHECK(c.debug_powercut);
 	CHECK_INT(c.debug_kill_at, 3);
+	CHECK_INT(c.debug_anchor_drop, 2);
 	parleyd_conf_free(&c);
 	CHECK(c.alert_json == NULL);
 }
