@@ -50,18 +50,23 @@ ask_one(const struct ctl_env *env, size_t i)
 {
 	const uint8_t *id = delivery_channel_id(env->delivery, i);
 	const char *peer = delivery_channel_peer(env->delivery, i);
-	char hex[2 * STORE_ID_LEN + 1], why[160];
-	uint64_t ticket;
+	char hex[2 * STORE_ID_LEN + 1], why[256];
+	uint64_t ticket, retry_ms;
 	int r;
 
 	hex_encode(hex, id, STORE_ID_LEN);
-	r = anchor_set_ask_now(env->anchors, id, &ticket);
+	r = anchor_set_ask_now(env->anchors, id, 0, &ticket, &retry_ms);
 	if (r == 0)
 		return json_pack("{s:s, s:s, s:I}", "id", hex, "peer", peer,
 		    "ticket", (json_int_t)ticket);
 	if (r == ERR_CLOSED)
 		snprintf(why, sizeof why, "no path to %s is up: nothing asked",
 		    peer);
+	else if (r == ERR_FULL)
+		snprintf(why, sizeof why, "operators asked %s too often (%d "
+		    "asks, then one per %d s): nothing asked; try again in "
+		    "%llu s", peer, ANCHOR_OP_BURST, ANCHOR_OP_REFILL_MS / 1000,
+		    (unsigned long long)(retry_ms + 999) / 1000);
 	else
 		snprintf(why, sizeof why, "this node is not a party of the "
 		    "channel: no anchors");

@@ -250,6 +250,9 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 	e->refill_ms = ANCHOR_ANSWER_REFILL_MS;
 	e->tokens = ANCHOR_ANSWER_BURST;
 	e->bucket_ms = now_ms;
+	e->op_refill_ms = ANCHOR_OP_REFILL_MS;
+	e->op_tokens = ANCHOR_OP_BURST;
+	e->op_bucket_ms = now_ms;
 	if ((r = store_anchor_newest(s, channel, &e->took, &found)) != 0) {
 		log_warn("audit anchor: cannot read the last stored one: %s",
 		    err_str(r));
@@ -265,6 +268,7 @@ anchor_pace(struct anchor_engine *e, uint64_t pace_ms)
 	if (pace_ms == 0)
 		return;
 	e->interval_ms = e->refill_ms = pace_ms;
+	e->op_refill_ms = 2 * pace_ms;
 	e->retry_ms = pace_ms < ANCHOR_RETRY_MS ? pace_ms : ANCHOR_RETRY_MS;
 	e->wait_ms = e->retry_ms;
 }
@@ -319,10 +323,54 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 	return 0;
 }
 
-uint64_t
-anchor_ask_now(struct anchor_engine *e)
+/* A token bucket: one token per every_ms, at most burst. */
+static void
+bucket_refill(uint64_t *tokens, uint64_t *at_ms, uint64_t burst,
+    uint64_t every_ms, uint64_t now_ms)
 {
-	return ++e->op_asked;
+	uint64_t k;
+
+	if (now_ms < *at_ms) {	/* the clock stepped back */
+		*at_ms = now_ms;
+		return;
+	}
+	k = (now_ms - *at_ms) / every_ms;
+	if (*tokens + k >= burst) {
+		*tokens = burst;
+		*at_ms = now_ms;
+	} else {
+		*tokens += k;
+		*at_ms += k * every_ms;
+	}
+}
+
+/* The answering side's token bucket: one token per refill_ms, at most
+ * ANCHOR_ANSWER_BURST. */
+static void
+refill(struct anchor_engine *e, uint64_t now_ms)
+{
+	bucket_refill(&e->tokens, &e->bucket_ms, ANCHOR_ANSWER_BURST,
+	    e->refill_ms, now_ms);
+}
+
+int
+anchor_ask_now(struct anchor_engine *e, uint64_t now_ms, uint64_t *ticket,
+    uint64_t *retry_ms)
+{
+	*ticket = *retry_ms = 0;
+	if (e->op_asked > e->op_tried) {	/* one not made yet: the same */
+		*ticket = e->op_asked;
+		return 0;
+	}
+	bucket_refill(&e->op_tokens, &e->op_bucket_ms, ANCHOR_OP_BURST,
+	    e->op_refill_ms, now_ms);
+	if (e->op_tokens == 0) {
+		*retry_ms = e->op_bucket_ms + e->op_refill_ms - now_ms;
+		return ERR_FULL;
+	}
+	e->op_tokens--;
+	*ticket = ++e->op_asked;
+	return 0;
 }
 
 int
@@ -385,27 +433,6 @@ same_ask(const struct anchor_rec *a, const struct anchor_rec *b)
 {
 	return memcmp(a->anchor, b->anchor, ANCHOR_LEN) == 0 &&
 	    a->time_ms == b->time_ms;
-}
-
-/* The answering side's token bucket: one token per refill_ms, at most
- * ANCHOR_ANSWER_BURST. */
-static void
-refill(struct anchor_engine *e, uint64_t now_ms)
-{
-	uint64_t k;
-
-	if (now_ms < e->bucket_ms) {	/* the clock stepped back */
-		e->bucket_ms = now_ms;
-		return;
-	}
-	k = (now_ms - e->bucket_ms) / e->refill_ms;
-	if (e->tokens + k >= ANCHOR_ANSWER_BURST) {
-		e->tokens = ANCHOR_ANSWER_BURST;
-		e->bucket_ms = now_ms;
-	} else {
-		e->tokens += k;
-		e->bucket_ms += k * e->refill_ms;
-	}
 }
 
 /* Whether we sign a new ask of the peer's (invariant 4); refuses. */
@@ -863,17 +890,18 @@ anchor_set_engine(const struct anchor_set *as,
 
 int
 anchor_set_ask_now(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t *ticket)
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t now_ms,
+    uint64_t *ticket, uint64_t *retry_ms)
 {
 	ssize_t i = index_of(as, channel);
 
-	*ticket = 0;
+	*ticket = *retry_ms = 0;
 	if (i < 0)
 		return ERR_NOT_FOUND;
 	if (delivery_active_path(as->dl, channel) < 0)
 		return ERR_CLOSED;
-	*ticket = anchor_ask_now(&as->e[i]);
-	return 0;
+	return anchor_ask_now(&as->e[i], now_ms ? now_ms : clock_wall_ms(),
+	    ticket, retry_ms);
 }
 
 void

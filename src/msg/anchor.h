@@ -47,7 +47,12 @@
  *  5. An operator's ask (anchor_ask_now) is a new ask at the next tick,
  *     as in 3 (the one in flight becomes prev), that leaves next_ms as
  *     it was: the schedule does not depend on what operators do. The
- *     peer answers it within its token bucket as any other.
+ *     peer answers it within its token bucket as any other. Operators'
+ *     asks have a bucket of their own, below the peer's (ANCHOR_OP_BURST,
+ *     then one per ANCHOR_OP_REFILL_MS): an operator asking in a loop
+ *     neither drains the peer's (the schedule's asks stay answered) nor
+ *     replaces asks faster than answers come back (an answer arriving
+ *     after two newer asks fits neither ask nor prev: lost).
  *  6. The asker states what it holds, the answerer remembers. A new ask
  *     carries held: the newest anchor stored, by time (its anchor,
  *     time, the answerer's signature; none while none is stored, or
@@ -100,6 +105,8 @@
 #define ANCHOR_ANSWER_REFILL_MS 60000	/* asks answered: one per, */
 #define ANCHOR_ANSWER_BURST 4		/* ... after a burst of this many */
 #define ANCHOR_ANSWER_GAP_MS 500	/* the last ask answered again */
+#define ANCHOR_OP_BURST (ANCHOR_ANSWER_BURST - 1)	/* operators' asks: */
+#define ANCHOR_OP_REFILL_MS (2 * ANCHOR_ANSWER_REFILL_MS)	/* one per */
 #define ANCHOR_CLOCK_SKEW_MS 300000	/* an ask's time off our clock */
 #define ANCHOR_SALT_LEN 32
 #define ANCHOR_WHY_MAX 200
@@ -181,6 +188,8 @@ struct anchor_engine {
 	uint64_t op_tried;			/* op_asked at the last try */
 	uint64_t ask_op, prev_op;		/* op_asked when made */
 	uint64_t op_answered;			/* the highest answered */
+	uint64_t op_tokens, op_bucket_ms;	/* their token bucket */
+	uint64_t op_refill_ms;			/* ANCHOR_OP_REFILL_MS */
 	/* the answering side */
 	uint64_t refill_ms;			/* ANCHOR_ANSWER_REFILL_MS */
 	uint64_t tokens, bucket_ms;		/* the token bucket */
@@ -216,9 +225,13 @@ void anchor_init(struct anchor_engine *e, struct store *s,
  * retry is ANCHOR_RETRY_MS or pace_ms if shorter. 0: no change. */
 void anchor_pace(struct anchor_engine *e, uint64_t pace_ms);
 /* An operator's ask (invariant 5): a new ask at the next anchor_tick,
- * without moving the schedule. Returns its ticket: the ask is answered
- * once e->op_answered reaches it. Asks before that tick make one ask. */
-uint64_t anchor_ask_now(struct anchor_engine *e);
+ * without moving the schedule. Its ticket in *ticket: the ask is answered
+ * once e->op_answered reaches it. Asks before that tick make one ask.
+ * ERR_FULL (nothing asked; *ticket 0, *retry_ms when a token comes) when
+ * operators asked ANCHOR_OP_BURST times, then more than once per
+ * ANCHOR_OP_REFILL_MS. */
+int anchor_ask_now(struct anchor_engine *e, uint64_t now_ms,
+    uint64_t *ticket, uint64_t *retry_ms) WUR;
 /* When an ask is due (invariants 3 and 5), writes it into out (cap bytes,
  * ANCHOR_REC_MAX suffices) and sets *len (0: none due). Store errors. */
 int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
@@ -317,8 +330,11 @@ const struct anchor_engine *anchor_set_engine(const struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN]);
 /* An operator's ask on channel (anchor_ask_now; `parley anchor`): its
  * ticket in *ticket. ERR_NOT_FOUND (no engine for it), ERR_CLOSED (no
- * path of it up: nothing asked). */
+ * path of it up: nothing asked), ERR_FULL (operators asked too often:
+ * nothing asked; a token comes in *retry_ms). now_ms 0: the system
+ * clock. */
 int anchor_set_ask_now(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t *ticket) WUR;
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t now_ms,
+    uint64_t *ticket, uint64_t *retry_ms) WUR;
 
 #endif

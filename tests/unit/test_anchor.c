@@ -9,7 +9,9 @@
  * another channel's signature, an answer to nothing asked refused and
  * changing nothing; the answerer's limits (a token bucket, its clock, a
  * replayed time, also after a restart); operators' asks (off the
- * schedule, which they leave as it was; within the peer's bucket); the
+ * schedule, which they leave as it was; within a bucket of their own,
+ * below the peer's: one asking in a loop over a slow link still has
+ * answers taken); the
  * verifier names a rewritten log, a cut log, an altered row and an
  * altered n. Anchors that go back (invariant 6): an
  * ask's held checked with the answerer's own key (a forged claim taken as
@@ -669,7 +671,7 @@ test_ask_now(void)
 {
 	uint8_t sched[ANCHOR_REC_MAX], op[ANCHOR_REC_MAX];
 	size_t slen, oplen;
-	uint64_t ticket;
+	uint64_t ticket, retry;
 	struct pair p;
 
 	pair_open(&p, 60000);
@@ -678,9 +680,11 @@ test_ask_now(void)
 	CHECK(slen > 0);
 	CHECK_INT(p.e[0].next_ms, 61000);
 	log_n(p.s[0], 2);
-	CHECK_INT(anchor_ask_now(&p.e[0]), 1);
-	ticket = anchor_ask_now(&p.e[0]);
-	CHECK_INT(ticket, 2);
+	CHECK_INT(anchor_ask_now(&p.e[0], 4000, &ticket, &retry), 0);
+	CHECK_INT(ticket, 1);
+	/* asked again before the tick: the same ask, the same ticket */
+	CHECK_INT(anchor_ask_now(&p.e[0], 4500, &ticket, &retry), 0);
+	CHECK_INT(ticket, 1);
 	CHECK_INT(anchor_tick(&p.e[0], 5000, op, sizeof op, &oplen), 0);
 	CHECK(oplen > 0 && (oplen != slen || memcmp(op, sched, slen) != 0));
 	CHECK_INT(p.e[0].ask_n, 3);
@@ -712,44 +716,126 @@ test_ask_now(void)
 	pair_close(&p);
 }
 
-/* Operators asking every 100 ms get the peer's token bucket's worth
- * answered, as any asker: the rest refused, each answered ticket in
- * order. */
+/* Operators asking every 100 ms get their own bucket's worth asked
+ * (ANCHOR_OP_BURST), the rest refused here with when to try again: the
+ * peer's bucket keeps a token for the schedule's ask. */
 static void
 test_ask_now_bucket(void)
 {
 	size_t ok = 0, full = 0;
+	uint64_t ticket, retry;
 	struct pair p;
 	int r;
 
 	pair_open(&p, 60000);
 	log_n(p.s[0], 1);
+	CHECK_INT(anchor_tick(&p.e[0], 1000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.len > 0);	/* the schedule's first, unanswered */
 	for (uint64_t t = 2000; t < 3000; t += 100) {
-		uint64_t ticket = anchor_ask_now(&p.e[0]);
-		CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf,
-		    &p.len), 0);
-		CHECK(p.len > 0);
-		r = anchor_on_record(&p.e[1], p.buf, p.len, t, p.ans,
-		    sizeof p.ans, &p.alen);
+		r = anchor_ask_now(&p.e[0], t, &ticket, &retry);
 		if (r == ERR_FULL) {
+			CHECK_INT(ticket, 0);
+			CHECK(retry > 0 && retry <= ANCHOR_OP_REFILL_MS);
 			full++;
 			continue;
 		}
 		CHECK_INT(r, 0);
+		CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf,
+		    &p.len), 0);
+		CHECK(p.len > 0);
+		CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t, p.ans,
+		    sizeof p.ans, &p.alen), 0);
 		ok++;
 		CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t, p.buf,
 		    sizeof p.buf, &p.len), 0);
 		CHECK_INT(p.e[0].op_answered, ticket);
 	}
-	printf("10 operators' asks in a second: %zu answered, %zu refused\n",
+	printf("10 operators' asks in a second: %zu asked, %zu refused\n",
 	    ok, full);
-	CHECK_INT(ok, ANCHOR_ANSWER_BURST);
-	CHECK_INT(full, 10 - ANCHOR_ANSWER_BURST);
-	CHECK_INT(given(p.s[1]), ANCHOR_ANSWER_BURST);
-	CHECK_INT(p.e[0].op_answered, ANCHOR_ANSWER_BURST);
-	/* the schedule's first ask was due at 2000: the next an interval
+	CHECK_INT(ok, ANCHOR_OP_BURST);
+	CHECK_INT(full, 10 - ANCHOR_OP_BURST);
+	CHECK_INT(given(p.s[1]), ANCHOR_OP_BURST);
+	CHECK_INT(p.e[0].op_answered, ANCHOR_OP_BURST);
+	/* a token again after ANCHOR_OP_REFILL_MS */
+	CHECK_INT(anchor_ask_now(&p.e[0], 2000 + ANCHOR_OP_REFILL_MS - 1,
+	    &ticket, &retry), ERR_FULL);
+	CHECK_INT(retry, 1);
+	CHECK_INT(anchor_ask_now(&p.e[0], 2000 + ANCHOR_OP_REFILL_MS, &ticket,
+	    &retry), 0);
+	CHECK_INT(ticket, ANCHOR_OP_BURST + 1);
+	/* the schedule's first ask was due at 1000: the next an interval
 	 * later, whatever the operators did */
-	CHECK_INT(p.e[0].next_ms, 62000);
+	CHECK_INT(p.e[0].next_ms, 61000);
+	pair_close(&p);
+}
+
+/* An operator asking in a loop (every tick, 100 ms) over a link with
+ * 150 ms each way: each answer used to come back after two newer asks
+ * had replaced its ask (neither ask nor prev: refused), and the peer's
+ * bucket was drained by asks whose answers were thrown away: nothing
+ * anchored at all, the schedule's asks included. Within the operators'
+ * own bucket, answers are taken. */
+#define FLIGHT_MAX 64
+struct flight {
+	uint64_t at;
+	int to;
+	size_t len;
+	uint8_t b[ANCHOR_REC_MAX];
+};
+
+static void
+fly(struct flight *f, size_t *nf, int to, uint64_t at, const uint8_t *b,
+    size_t len)
+{
+	CHECK(*nf < FLIGHT_MAX);
+	if (*nf >= FLIGHT_MAX)
+		return;
+	f[*nf].at = at;
+	f[*nf].to = to;
+	f[*nf].len = len;
+	memcpy(f[*nf].b, b, len);
+	(*nf)++;
+}
+
+static void
+test_ask_now_flood(void)
+{
+	static struct flight f[FLIGHT_MAX];
+	uint64_t ticket, retry, asked = 0, refused = 0;
+	size_t nf = 0;
+	struct pair p;
+
+	pair_open(&p, 600000);
+	log_n(p.s[0], 1);
+	for (uint64_t t = 1000; t < 1000 + 20 * 60000; t += 100) {
+		if (anchor_ask_now(&p.e[0], t, &ticket, &retry) == 0)
+			asked++;
+		CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf,
+		    &p.len), 0);
+		if (p.len > 0)
+			fly(f, &nf, 1, t + 150, p.buf, p.len);
+		for (size_t i = 0; i < nf;) {
+			struct flight g = f[i];
+			if (g.at > t) {
+				i++;
+				continue;
+			}
+			f[i] = f[--nf];
+			if (anchor_on_record(&p.e[g.to], g.b, g.len, t, p.ans,
+			    sizeof p.ans, &p.alen) != 0)
+				refused++;
+			if (p.alen > 0)
+				fly(f, &nf, 1 - g.to, t + 150, p.ans, p.alen);
+		}
+	}
+	printf("an operator asking every 100 ms for 20 minutes, 150 ms "
+	    "each way: %llu asks made, %llu anchored, %llu signed, %llu "
+	    "refused\n", (unsigned long long)asked,
+	    (unsigned long long)p.e[0].anchored,
+	    (unsigned long long)given(p.s[1]), (unsigned long long)refused);
+	/* the schedule's two asks, and the operators' burst and refills */
+	CHECK(p.e[0].anchored >= 2 + ANCHOR_OP_BURST);
+	CHECK(p.e[0].op_answered > 0);
 	pair_close(&p);
 }
 
@@ -1205,6 +1291,7 @@ main(void)
 	RUN(test_answer_restart);
 	RUN(test_ask_now);
 	RUN(test_ask_now_bucket);
+	RUN(test_ask_now_flood);
 	RUN(test_verify);
 	RUN(test_per_channel);
 	keys_fini(&kp[0]);
