@@ -775,8 +775,10 @@ struct anchor_set {
 	struct delivery *dl;
 	struct alerter *alerts;		/* borrowed; NULL: logged only */
 	size_t n;
-	char self[KEYS_NAME_MAX + 1];
 	struct anchor_engine e[DELIVERY_MAX_CHANNELS];
+	/* our name in each channel's agreement (a node may be named
+	 * differently in two), the peer's */
+	char self[DELIVERY_MAX_CHANNELS][KEYS_NAME_MAX + 1];
 	char peer[DELIVERY_MAX_CHANNELS][KEYS_NAME_MAX + 1];
 	uint64_t log_ms[DELIVERY_MAX_CHANNELS];	/* last refusal logged */
 	uint64_t unlogged[DELIVERY_MAX_CHANNELS];	/* refusals since */
@@ -803,7 +805,7 @@ anchor_set_new(struct delivery *dl, const struct keys *k,
 			continue;
 		snprintf(as->peer[as->n], sizeof as->peer[as->n], "%s",
 		    ags[i].party[1 - self].name);
-		snprintf(as->self, sizeof as->self, "%s",
+		snprintf(as->self[as->n], sizeof as->self[as->n], "%s",
 		    ags[i].party[self].name);
 		anchor_init(&as->e[as->n], delivery_store(dl), k, ags[i].id,
 		    ags[i].party[1 - self].sign_pub, interval_ms, now_ms);
@@ -859,7 +861,7 @@ alarm_back(struct anchor_set *as, size_t i, uint64_t now_ms)
 	const struct anchor_engine *e = &as->e[i];
 	char text[400], key[160], full[2 * ANCHOR_CHANNEL_LEN + 1];
 
-	anchor_back_text(text, sizeof text, e, as->self, as->peer[i]);
+	anchor_back_text(text, sizeof text, e, as->self[i], as->peer[i]);
 	log_error("ALARM %s", text);
 	hex_encode(full, e->channel, ANCHOR_CHANNEL_LEN);
 	snprintf(key, sizeof key, "anchor-went-back-%.16s-%s-%llu-%llu", full,
@@ -886,6 +888,15 @@ anchor_set_engine(const struct anchor_set *as,
 	ssize_t i = index_of(as, channel);
 
 	return i < 0 ? NULL : &as->e[i];
+}
+
+const char *
+anchor_set_self(const struct anchor_set *as,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN])
+{
+	ssize_t i = index_of(as, channel);
+
+	return i < 0 ? NULL : as->self[i];
 }
 
 int

@@ -328,6 +328,10 @@ void anchor_back_text(char *out, size_t cap, const struct anchor_engine *e,
 /* For status and tests: the engine of a channel, or NULL. */
 const struct anchor_engine *anchor_set_engine(const struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN]);
+/* Our own name in channel's agreement (the alarm's text names us so), or
+ * NULL (no engine for it). */
+const char *anchor_set_self(const struct anchor_set *as,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN]);
 /* An operator's ask on channel (anchor_ask_now; `parley anchor`): its
  * ticket in *ticket. ERR_NOT_FOUND (no engine for it), ERR_CLOSED (no
  * path of it up: nothing asked), ERR_FULL (operators asked too often:

@@ -27,7 +27,9 @@
 
 #include "../harness.h"
 #include "base/hex.h"
+#include "crypto/agreement.h"
 #include "msg/anchor.h"
+#include "msg/delivery.h"
 #include "store/schema.h"
 #include "store/store_int.h"
 
@@ -1265,6 +1267,41 @@ test_migration_8_to_9(void)
 	CHECK_INT(rmdir(dir), 0);
 }
 
+/* Our node named differently in two agreements: each channel's alarm
+ * names us as that channel's agreement does (it named us as the last
+ * agreement read did, on every channel). */
+static void
+test_set_self_per_channel(void)
+{
+	static struct agreement ags[2];
+	struct delivery_io io;
+	struct delivery *dl;
+	struct anchor_set *as;
+	struct store *s;
+
+	memset(ags, 0, sizeof ags);
+	memset(&io, 0, sizeof io);
+	memcpy(ags[0].id, channel, sizeof channel);
+	snprintf(ags[0].party[0].name, sizeof ags[0].party[0].name, "north");
+	memcpy(ags[0].party[0].sign_pub, kp[0].id.sign_pub, KEYS_PUB_LEN);
+	snprintf(ags[0].party[1].name, sizeof ags[0].party[1].name, "south");
+	memcpy(ags[0].party[1].sign_pub, kp[1].id.sign_pub, KEYS_PUB_LEN);
+	memcpy(ags[1].id, other, sizeof other);
+	snprintf(ags[1].party[0].name, sizeof ags[1].party[0].name, "west");
+	memcpy(ags[1].party[0].sign_pub, mallory.id.sign_pub, KEYS_PUB_LEN);
+	snprintf(ags[1].party[1].name, sizeof ags[1].party[1].name,
+	    "north-relay");
+	memcpy(ags[1].party[1].sign_pub, kp[0].id.sign_pub, KEYS_PUB_LEN);
+	CHECK_INT(store_open(&s, ":memory:"), 0);
+	CHECK_INT(delivery_new(s, &kp[0], &io, &dl), 0);
+	CHECK_INT(anchor_set_new(dl, &kp[0], ags, 2, 0, 0, 1000, &as), 0);
+	CHECK_STR(anchor_set_self(as, channel), "north");
+	CHECK_STR(anchor_set_self(as, other), "north-relay");
+	anchor_set_free(as);
+	delivery_free(dl);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1292,6 +1329,7 @@ main(void)
 	RUN(test_ask_now);
 	RUN(test_ask_now_bucket);
 	RUN(test_ask_now_flood);
+	RUN(test_set_self_per_channel);
 	RUN(test_verify);
 	RUN(test_per_channel);
 	keys_fini(&kp[0]);
