@@ -108,21 +108,27 @@ send_detail(json_t *req, const char *tail, char *out, size_t cap)
 }
 
 /* An anchor command's audit detail: "asked of south, west" (the peers
- * asked; none: "asked of nobody: no path up"). */
+ * asked; none: "asked of nobody: " and why not on the first channel, as
+ * its row says: no path up, or operators asked too often). */
 static void
 anchor_detail(json_t *result, char *out, size_t cap)
 {
+	const char *why = NULL;
 	size_t used = 0, i;
 	json_t *c;
 
 	out[0] = '\0';
-	json_array_foreach(json_object_get(result, "channels"), i, c)
+	json_array_foreach(json_object_get(result, "channels"), i, c) {
+		if (why == NULL)
+			why = json_string_value(json_object_get(c, "error"));
 		if (json_object_get(c, "ticket") != NULL && used < cap)
 			used += (size_t)snprintf(out + used, cap - used,
 			    "%s%.64s", used ? ", " : "asked of ",
 			    json_string_value(json_object_get(c, "peer")));
+	}
 	if (used == 0)
-		snprintf(out, cap, "asked of nobody: no path up");
+		snprintf(out, cap, "asked of nobody: %.200s", why ? why :
+		    "no channel");
 }
 
 int

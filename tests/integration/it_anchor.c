@@ -287,12 +287,30 @@ test_anchor_command(void)
 		printf("north, south stopped: %.*s\n", (int)strcspn(p, "\n"),
 		    p);
 	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
+	/* operators' asks beyond their bucket (the third here is the
+	 * last; asks before the daemon's next tick share it): refused at
+	 * once, nothing asked, audited as such */
+	CHECK_INT(sh("%s/parley anchor --home %s/north --wait 0", build,
+	    tmpdir), 0);
+	CHECK_CONTAINS(out, "audit anchor asked of south");
+	CHECK_INT(sh("for i in $(seq 50); do %s/parley anchor --home %s/north "
+	    "--wait 0 >/dev/null 2>&1 || break; sleep 0.1; done; "
+	    "%s/parley anchor --home %s/north --wait 0", build, tmpdir, build,
+	    tmpdir), 1);
+	CHECK_CONTAINS(out, "operators asked south too often (3 asks, then "
+	    "one per 120 s): nothing asked; try again in ");
+	printf("north, asked too often: %s", out);
+	CHECK_INT(sh("%s/parley audit --home %s/north", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "asked of nobody: operators asked south too "
+	    "often");
 	/* no path up: nothing asked */
 	stop(1, false);
 	CHECK(wait_down(0));
 	CHECK_INT(sh("%s/parley anchor --home %s/north", build, tmpdir), 1);
 	CHECK_CONTAINS(out, "no path to south is up: nothing asked");
 	printf("north, south gone: %s", out);
+	CHECK_INT(sh("%s/parley audit --home %s/north", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "asked of nobody: no path to south is up");
 }
 
 /* One number read from the store at path (read-only; 0 when none). */
