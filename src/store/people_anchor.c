@@ -11,12 +11,15 @@
 #include <sqlite3.h>
 #include <string.h>
 
+/* Binds what both anchor tables hold, ?1..?5 (channel, anchor, time_ms,
+ * sig, stored_ms); the caller binds the rest. ERR_INVALID (st given back)
+ * for a time over INT64_MAX. */
 static int
 anchor_write(struct store *s, sqlite3_stmt *st,
     const uint8_t channel[STORE_ID_LEN], const struct store_anchor *a,
     uint64_t now_ms)
 {
-	if (a->time_ms > INT64_MAX || a->n > INT64_MAX || now_ms > INT64_MAX) {
+	if (a->time_ms > INT64_MAX || now_ms > INT64_MAX) {
 		pdone(s, st);
 		return ERR_INVALID;
 	}
@@ -25,7 +28,6 @@ anchor_write(struct store *s, sqlite3_stmt *st,
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)a->time_ms);
 	sqlite3_bind_blob(st, 4, a->sig, STORE_SIG_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)a->n);
 	return 0;
 }
 
@@ -36,13 +38,13 @@ store_anchor_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (a->n == 0)
+	if (a->n == 0 || a->n > INT64_MAX)
 		return ERR_INVALID;
 	if ((r = pprep(s, &st, "SELECT 1 FROM audit_anchor WHERE channel = ?1"
 	    " AND n = ?2 AND time_ms = ?3")) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)(a->n & INT64_MAX));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)a->n);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)(a->time_ms & INT64_MAX));
 	r = pstep(s, st);
 	pdone(s, st);
@@ -56,6 +58,7 @@ store_anchor_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		return r;
 	if ((r = anchor_write(s, st, channel, a, now_ms)) != 0)
 		return r;
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)a->n);
 	sqlite3_bind_blob(st, 7, a->salt, STORE_ID_LEN, SQLITE_STATIC);
 	r = write1(s, st);
 	pdone(s, st);
