@@ -68,6 +68,17 @@ pipe_bytes(const struct pipe *p)
 	return n;
 }
 
+/* Records of type waiting in p (sent and not yet taken off it). */
+static DH_UNUSED size_t
+pipe_count(const struct pipe *p, unsigned type)
+{
+	size_t n = 0;
+
+	for (size_t i = p->head; i < p->tail; i++)
+		n += p->q[i % QCAP].type == type;
+	return n;
+}
+
 struct node {
 	struct keys k;
 	struct store *s;

@@ -736,7 +736,7 @@ test_fence_clock_steps(void)
 static void
 test_fence_asks_seldom(void)
 {
-	int asks = 0;
+	size_t asks = 0;
 
 	engines_start();
 	connect_both(true);
@@ -746,9 +746,7 @@ test_fence_asks_seldom(void)
 		clock_ms += 100;
 		delivery_tick(na.d);
 		delivery_tick(nb.d);
-		for (size_t i = pab.head; i < pab.tail; i++)
-			if (pab.q[i % QCAP].type == DELIVERY_REC_SYNC)
-				asks++;
+		asks += pipe_count(&pab, DELIVERY_REC_SYNC);
 		/* south's answers are lost: the fence stands */
 		deliver_all(&pab, &nb);
 		drop_of_type(&pba, DELIVERY_REC_SYNC);

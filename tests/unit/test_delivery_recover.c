@@ -63,8 +63,7 @@ test_recover_ask_output_full(void)
 	delivery_record(nb.d, chan, 0, RECOVER_REC_ASK, ask, an);
 	CHECK_INT((int)(pba.tail - pba.head), 0);	/* for the tick */
 	delivery_tick(nb.d);
-	for (size_t i = pba.head; i < pba.tail; i++)
-		own += pba.q[i % QCAP].type == RECOVER_REC_OWN;
+	own = pipe_count(&pba, RECOVER_REC_OWN);
 	CHECK(own > 0);
 	free(body);
 	engines_stop(false);

@@ -498,8 +498,7 @@ outage_run(size_t rec, int down_s)
 	delivery_path_change(na.d, chan, 0, true);
 	fake_run(&na, 0);
 	delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
-	for (size_t i = pab.head; i < pab.tail; i++)
-		asks += pab.q[i % QCAP].type == RECOVER_REC_ASK;
+	asks = pipe_count(&pab, RECOVER_REC_ASK);
 	CHECK_INT(asks, 1);			/* asked again: dropped */
 	slow_run_feed(&ans, 0, ans.n);
 	CHECK_INT(na.alarms, alarms);
@@ -534,8 +533,7 @@ test_recover_ask_wall_steps(void)
 	for (int k = 0; k < 2; k++) {
 		wall_step(k == 0 ? 60000 : -120000);
 		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
-		for (size_t i = pab.head; i < pab.tail; i++)
-			asks += pab.q[i % QCAP].type == RECOVER_REC_ASK;
+		asks += pipe_count(&pab, RECOVER_REC_ASK);
 		pipe_clear(&pab);
 	}
 	CHECK_INT(asks, 0);
