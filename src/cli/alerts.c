@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 
 static void
@@ -32,13 +32,10 @@ static void
 print_alert(json_t *a)
 {
 	json_int_t ms = json_integer_value(json_object_get(a, "raised_ms"));
-	time_t t = (time_t)(ms / 1000);
 	json_t *c = json_object_get(a, "clearing");
-	char when[32];
-	struct tm tm;
+	char when[CLOCK_UTC_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+	clock_utc_str(when, (uint64_t)ms);
 	printf("%-4lld  %s  %s", (long long)json_integer_value(
 	    json_object_get(a, "n")), when, json_string_value(
 	    json_object_get(a, "text")) ? json_string_value(json_object_get(a,

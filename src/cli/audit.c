@@ -7,8 +7,8 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 
 static void
@@ -63,13 +63,10 @@ cmd_audit(int argc, char **argv)
 		printf("\n");
 	} else {
 		json_array_foreach(json_object_get(res, "entries"), i, e) {
-			time_t t = (time_t)(json_integer_value(json_object_get(
-			    e, "time_ms")) / 1000);
-			char when[32];
-			struct tm tm;
+			char when[CLOCK_UTC_LEN];
 
-			gmtime_r(&t, &tm);
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+			clock_utc_str(when, (uint64_t)json_integer_value(
+			    json_object_get(e, "time_ms")));
 			const char *op = json_string_value(
 			    json_object_get(e, "operator"));
 

@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/hex.h"
 #include "base/num.h"
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
@@ -34,15 +35,14 @@ static const char *prec_names[AGREEMENT_NPRECEDENCE] = {
 	"flash", "immediate", "priority", "routine"
 };
 
+/* An agreement's time (unix seconds) as clock_utc_str shows times. */
 static void
-fmt_time(char out[32], uint64_t t)
+fmt_time(char out[CLOCK_UTC_LEN], uint64_t t)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, 32, "%llu", (unsigned long long)t);
+	if (t > UINT64_MAX / 1000u)
+		snprintf(out, CLOCK_UTC_LEN, "%llu s", (unsigned long long)t);
+	else
+		clock_utc_str(out, t * 1000u);
 }
 
 /* Splits a comma-separated list of paths into p (at most 8, each valid). */

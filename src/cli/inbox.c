@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "ctl/ctl.h"
 
@@ -45,12 +45,9 @@ print_row(json_t *m, bool with_state)
 	const char *id = json_string_value(json_object_get(m, "id"));
 	const char *dir = json_string_value(json_object_get(m, "dir"));
 	json_int_t ms = json_integer_value(json_object_get(m, "time_ms"));
-	time_t t = (time_t)(ms / 1000);
-	char when[32], who[80];
-	struct tm tm;
+	char when[CLOCK_UTC_LEN], who[80];
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+	clock_utc_str(when, (uint64_t)ms);
 	if (strcmp(dir, "out") == 0)
 		snprintf(who, sizeof who, "to %s", json_string_value(
 		    json_object_get(m, "to")));

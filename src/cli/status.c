@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "ctl/ctl.h"
 
@@ -39,18 +40,15 @@ jstr(json_t *o, const char *k)
 	return v ? v : "?";
 }
 
-static void
-fmt_time(char *out, size_t cap, json_int_t ms)
+/* A time in ms, or "start" for none (0). */
+static const char *
+fmt_time(char out[CLOCK_UTC_LEN], json_int_t ms)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
 	if (ms <= 0) {
-		snprintf(out, cap, "start");
-		return;
+		snprintf(out, CLOCK_UTC_LEN, "start");
+		return out;
 	}
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M:%SZ", &tm);
+	return clock_utc_str(out, (uint64_t)ms);
 }
 
 /* Adds to warnings (and returns) the warning for channel c, if any. */
@@ -79,13 +77,12 @@ expiry_warning(json_t *c, json_t *warnings, char *buf, size_t cap)
 static void
 print_path(json_t *p)
 {
-	char since[32];
+	char since[CLOCK_UTC_LEN];
 	json_t *rtt = json_object_get(p, "rtt_ms");
 	json_t *off = json_object_get(p, "offset_ms");
 	int up = json_is_true(json_object_get(p, "up"));
 
-	fmt_time(since, sizeof since,
-	    json_integer_value(json_object_get(p, "since_ms")));
+	fmt_time(since, json_integer_value(json_object_get(p, "since_ms")));
 	printf("  path %lld  %s -> %s  %-4s since %s",
 	    (long long)json_integer_value(json_object_get(p, "index")),
 	    jstr(p, "local"),
@@ -138,15 +135,12 @@ print_checkpoint(json_t *p)
 {
 	json_t *last = json_object_get(p, "last"), *seq;
 	const char *alarm = json_string_value(json_object_get(p, "alarm"));
-	char when[32] = "?";
+	char when[CLOCK_UTC_LEN];
 
 	if (json_is_object(last)) {
-		time_t t = (time_t)(json_integer_value(json_object_get(last,
-		    "time_ms")) / 1000);
-		struct tm tm;
 		seq = json_object_get(last, "seq");
-		if (gmtime_r(&t, &tm) != NULL)
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+		clock_utc_str(when, (uint64_t)json_integer_value(
+		    json_object_get(last, "time_ms")));
 		printf("  checkpoint: last co-signed at seqs %lld/%lld, %s\n",
 		    (long long)json_integer_value(json_array_get(seq, 0)),
 		    (long long)json_integer_value(json_array_get(seq, 1)),
@@ -164,11 +158,11 @@ print_anchor(json_t *a, const char *peer)
 {
 	json_t *last = json_object_get(a, "last");
 	json_int_t given, refused;
-	char when[32];
+	char when[CLOCK_UTC_LEN];
 
 	if (json_is_object(last)) {
-		fmt_time(when, sizeof when, json_integer_value(json_object_get(
-		    last, "time_ms")));
+		fmt_time(when, json_integer_value(json_object_get(last,
+		    "time_ms")));
 		printf("  audit anchor: our audit log anchored by %s up to "
 		    "entry %lld at %s", peer, (long long)json_integer_value(
 		    json_object_get(last, "n")), when);
@@ -188,13 +182,10 @@ print_anchor(json_t *a, const char *peer)
 static void
 print_recovering(json_t *r, const char *peer)
 {
-	time_t t = (time_t)(json_integer_value(json_object_get(r,
-	    "progress_ms")) / 1000);
-	struct tm tm;
-	char when[32] = "?";
+	char when[CLOCK_UTC_LEN];
 
-	if (gmtime_r(&t, &tm) != NULL)
-		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+	clock_utc_str(when, (uint64_t)json_integer_value(json_object_get(r,
+	    "progress_ms")));
 	printf("  RECOVERING our chain: %s holds it up to seq %lld, this "
 	    "store up to %lld; nothing new is sent until it is whole (last "
 	    "progress %s)\n", peer, (long long)json_integer_value(
@@ -205,15 +196,12 @@ print_recovering(json_t *r, const char *peer)
 static void
 print_fence(json_t *f, const char *peer)
 {
-	time_t t = (time_t)(json_integer_value(json_object_get(f,
-	    "until_ms")) / 1000);
 	json_t *seq = json_object_get(f, "seq");
-	struct tm tm;
-	char when[32] = "?", upto[64] = "an unknown seq (the note is damaged "
+	char when[CLOCK_UTC_LEN], upto[64] = "an unknown seq (the note is damaged "
 	    "or unreadable)";
 
-	if (gmtime_r(&t, &tm) != NULL)
-		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+	clock_utc_str(when, (uint64_t)json_integer_value(json_object_get(f,
+	    "until_ms")));
 	if (json_is_integer(seq))
 		snprintf(upto, sizeof upto, "seq %lld",
 		    (long long)json_integer_value(seq));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/num.h"
@@ -405,6 +406,22 @@ test_text_print(void)
 }
 #undef PRINTED
 
+/* The monotonic readings start a day in: a pacing field left 0 ("never")
+ * lies that far back even in a process started just after boot. Times as
+ * the CLI shows them, in UTC, whole seconds. */
+static void
+test_clock_origin_and_format(void)
+{
+	uint64_t ms = clock_mono_ms(), ns = clock_mono_ns();
+	char out[CLOCK_UTC_LEN];
+
+	CHECK(ms >= CLOCK_MONO_ORIGIN_MS);
+	CHECK(ns / 1000000u >= ms);
+	CHECK(ns / 1000000u <= clock_mono_ms());
+	CHECK_STR(clock_utc_str(out, 0), "1970-01-01 00:00:00Z");
+	CHECK_STR(clock_utc_str(out, 1796000000999u), "2026-11-30 00:53:20Z");
+}
+
 /* On one line (a name, a first line), a newline or a tab cannot start a
  * line of its own; the rest as text_print. */
 static void
@@ -432,6 +449,7 @@ main(void)
 	RUN(test_num_parse);
 	RUN(test_text_print);
 	RUN(test_text_print_line);
+	RUN(test_clock_origin_and_format);
 	RUN(test_period_due);
 	RUN(test_wire_shortest_integers);
 	RUN(test_wire_overflow_is_reported);
