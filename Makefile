@@ -50,7 +50,7 @@ BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps check test asan demo bench fuzz fuzz-build clean
 .SECONDARY:
-all: $(PROGS) $(TESTS)
+all: $(PROGS) $(TESTS) $(BENCHES)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -100,9 +100,10 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(LIB)
 deps:
 	@scripts/deps.sh
 
-# The suite: unit tests, the Noise vectors, integration scripts. The runner
+# The suite: unit tests, the Noise vectors, integration scripts (the
+# benchmarks are built too, so that they keep compiling). The runner
 # prints one line per program and the total "N passed, N failed".
-test: $(PROGS) $(TESTS)
+test: $(PROGS) $(TESTS) $(BENCHES)
 	@BUILD=$(BUILD) tests/run.sh
 
 check: deps

@@ -29,6 +29,12 @@
  * within a minute, so a floor taken once at the start can be far from
  * the one the messages met.
  *
+ * Then what the record these runs left costs an operator: `parley
+ * verify` of north's store (every signature, chain link and receipt of
+ * both chains, the audit log), `parley export` of the channel and
+ * `parley verify --file` of that file, and `parley backup`, each run once
+ * with the daemons up, its wall time and the messages it covered.
+ *
  * Usage: msg_bench [messages per run at 64 in flight, default 20000]
  * MSG_BENCH_RUNS=digits runs only those rows (0-3, in table order), for
  * profiling one case (no summary lines then).
@@ -331,6 +337,68 @@ interleaved(void)
 	    bench_stat_of(ratio, BLOCKS).median);
 }
 
+/* One parley command line (args), timed into *s; false if it failed. */
+static bool
+timed_parley(const char *what, double *s, const char *args)
+{
+	static char out[1 << 16];
+	double t0 = bench_now_us();
+	int rc = parley(out, sizeof out, "%s", args);
+
+	*s = (bench_now_us() - t0) / 1e6;
+	if (rc != 0)
+		printf("  %s failed (exit %d): %.300s\n", what, rc, out);
+	return rc == 0;
+}
+
+static double
+mib_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (double)sb.st_size / 1048576.0 : -1.0;
+}
+
+/* What the record left by the runs costs to check, export and back up. */
+static void
+record_costs(void)
+{
+	char file[1500], copy[1500], store[1500], args[5000];
+	long long ours = msg_field(home_n, "assigned");
+	long long all = ours + msg_field(home_n, "received");
+	double t;
+
+	snprintf(file, sizeof file, "%s/north.export", tmpdir);
+	snprintf(copy, sizeof copy, "%s/north.backup", tmpdir);
+	snprintf(store, sizeof store, "%s/%s", home_n, STORE_FILE);
+	printf("\nthe record these runs left at north: %lld messages (%lld "
+	    "sent), store %.1f MiB; one run each, the daemons up:\n", all,
+	    ours, mib_of(store));
+	if (all <= 0)
+		return;
+	snprintf(args, sizeof args, "verify --home %s", home_n);
+	if (!timed_parley("parley verify", &t, args))
+		return;
+	printf("  parley verify (the whole store)  %7.2f s, %6.1f us per "
+	    "message\n", t, t * 1e6 / (double)all);
+	snprintf(args, sizeof args, "export --home %s --channel %s %s",
+	    home_n, chhex, file);
+	if (!timed_parley("parley export", &t, args))
+		return;
+	printf("  parley export (the channel)      %7.2f s, file %.1f MiB\n",
+	    t, mib_of(file));
+	snprintf(args, sizeof args, "verify --file %s", file);
+	if (!timed_parley("parley verify --file", &t, args))
+		return;
+	printf("  parley verify --file (no store)  %7.2f s, %6.1f us per "
+	    "message\n", t, t * 1e6 / (double)all);
+	snprintf(args, sizeof args, "backup --home %s %s", home_n, copy);
+	if (!timed_parley("parley backup", &t, args))
+		return;
+	printf("  parley backup (online)           %7.2f s, copy %.1f MiB\n",
+	    t, mib_of(copy));
+}
+
 static bool
 measure(struct run *ru)
 {
@@ -518,6 +586,7 @@ main(int argc, char **argv)
 	    "stored and receipted msgs/s\n", runs[2].stored,
 	    runs[2].delivered, runs[2].receipted, runs[3].receipted);
 	interleaved();
+	record_costs();
 out:
 	store_close(st_n);
 	store_close(st_s);
