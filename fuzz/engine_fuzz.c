@@ -110,7 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = size - off;
 		if (type == CHECKPOINT_REC)
 			(void)checkpoint_on_record(&e, data + off, len,
-			    io_now(NULL), out, sizeof out, &olen);
+			    io_now(NULL), io_now(NULL), out, sizeof out, &olen);
 		else
 			delivery_record(d, chan, path, type, data + off, len);
 		off += len;

@@ -730,7 +730,8 @@ cp_feed(const uint8_t *b, size_t n)
 	static uint8_t out[CHECKPOINT_REC_MAX];
 	size_t len = 0;
 
-	(void)checkpoint_on_record(&F.e, b, n, F.now, out, sizeof out, &len);
+	(void)checkpoint_on_record(&F.e, b, n, F.now, F.now, out, sizeof out,
+	    &len);
 	if (len == 0)
 		return;
 	CHECK(checkpoint_rec_decode(&cans, out, len) == 0);
@@ -855,7 +856,7 @@ op_tick(void)
 	F.now += (uint64_t)u8() * 250;
 	delivery_tick(F.d);
 	delivery_pump(F.d);
-	if (checkpoint_tick(&F.e, F.now, out, sizeof out, &len) == 0 &&
+	if (checkpoint_tick(&F.e, F.now, F.now, out, sizeof out, &len) == 0 &&
 	    len > 0) {
 		CHECK(checkpoint_rec_decode(&crec, out, len) == 0);
 		CHECK(crec.kind == CHECKPOINT_PROPOSE);
@@ -866,7 +867,7 @@ op_tick(void)
 	}
 	memset(&w, 0, sizeof w);
 	do {
-		int r = checkpoint_retry_held(&F.e, F.now, &w);
+		int r = checkpoint_retry_held(&F.e, F.now, F.now, &w);
 		(void)r;	/* stored, alarmed or held: the store says */
 	} while (w.tried);
 }

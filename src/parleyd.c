@@ -59,7 +59,7 @@ struct daemon {
 	struct roles *roles;
 	struct ctl_server *ctl;		/* answers corked per event */
 	const char *home;
-	uint64_t people_ms;
+	uint64_t people_ms;		/* people_tick's next (monotonic) */
 	int wal_err;			/* the last store_wal_tick's */
 	struct store_ahead *ahead;	/* the sent-ahead note */
 	bool noted;			/* a note since the last flush */
@@ -243,17 +243,16 @@ on_scan(evutil_socket_t fd, short what, void *arg)
 	scan_step(arg);
 }
 
-/* Once a second: deadlines that passed, alert commands that ended. */
+/* Once a second of the monotonic clock (a wall clock stepped neither
+ * holds nor hurries it): deadlines that passed, alert commands that
+ * ended; the deadlines and the alerts' times are the wall clock's. */
 static void
 people_tick(struct daemon *dm)
 {
-	uint64_t now = clock_wall_ms();
-
-	/* due also when the clock stepped back (period.h) */
-	if (dm->alerts == NULL || !period_due(now, &dm->people_ms,
-	    PEOPLE_TICK_MS))
+	if (dm->alerts == NULL || !period_due(clock_mono_ms(),
+	    &dm->people_ms, PEOPLE_TICK_MS))
 		return;
-	alert_tick(dm->alerts, now);
+	alert_tick(dm->alerts, clock_wall_ms());
 	scan_step(dm);
 }
 

@@ -1,8 +1,9 @@
 /*
- * period.h: a job run every period on the wall clock (parleyd's deadline
- * steps and alert retries, once a second), kept going when the clock
- * steps back: waiting for the clock to come back up to the next time
- * would stop the job for as long as the clock stepped.
+ * period.h: a job run every period (parleyd's deadline steps and alert
+ * retries, once a second: on the monotonic clock since 2026-12-06, on
+ * the wall clock before), kept going when the clock it is given steps
+ * back: waiting for the clock to come back up to the next time would
+ * stop the job for as long as the clock stepped.
  */
 #ifndef PARLEY_BASE_PERIOD_H
 #define PARLEY_BASE_PERIOD_H

@@ -57,7 +57,7 @@ void
 checkpoint_init(struct checkpoint_engine *e, struct store *s,
     const struct keys *k, const uint8_t channel[ENVELOPE_ID_LEN],
     uint8_t self, const uint8_t pub[2][KEYS_PUB_LEN], uint64_t every,
-    uint64_t interval_ms, uint64_t now_ms)
+    uint64_t interval_ms, uint64_t mono_ms)
 {
 	memset(e, 0, sizeof *e);
 	e->s = s;
@@ -67,7 +67,7 @@ checkpoint_init(struct checkpoint_engine *e, struct store *s,
 	memcpy(e->pub, pub, sizeof e->pub);
 	e->every = every ? every : CHECKPOINT_EVERY;
 	e->interval_ms = interval_ms ? interval_ms : CHECKPOINT_INTERVAL_MS;
-	e->last_ms = now_ms;
+	e->last_ms = mono_ms;
 	resume(e);
 }
 
@@ -239,8 +239,8 @@ out:
 }
 
 int
-checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms, uint8_t *out,
-    size_t cap, size_t *len)
+checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms,
+    uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len)
 {
 	struct checkpoint_rec *c;
 	uint64_t seq[2], fresh;
@@ -248,14 +248,14 @@ checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms, uint8_t *out,
 	int r;
 
 	*len = 0;
-	if (e->pending && now_ms - e->last_ms < CHECKPOINT_RETRY_MS)
+	if (e->pending && mono_ms - e->last_ms < CHECKPOINT_RETRY_MS)
 		return 0;
 	if ((r = current(e, seq, id)) != 0)
 		return r;
 	fresh = (seq[0] > e->base[0] ? seq[0] - e->base[0] : 0) +
 	    (seq[1] > e->base[1] ? seq[1] - e->base[1] : 0);
 	if (fresh == 0 || (fresh < e->every &&
-	    now_ms - e->last_ms < e->interval_ms))
+	    mono_ms - e->last_ms < e->interval_ms))
 		return 0;
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return ERR_NOMEM;
@@ -272,7 +272,7 @@ checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms, uint8_t *out,
 		goto out;
 	e->proposed = c->cp;
 	e->pending = true;
-	e->last_ms = now_ms;
+	e->last_ms = mono_ms;
 out:
 	free(c);
 	return r;
@@ -389,7 +389,7 @@ compare(struct checkpoint_engine *e, const struct checkpoint_rec *c)
  * seqs of the last, or older, counts no more. */
 static int
 cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
-    uint64_t now_ms)
+    uint64_t now_ms, uint64_t mono_ms)
 {
 	uint8_t b[TRANSCRIPT_CHECKPOINT_MAX];
 	size_t n;
@@ -413,7 +413,7 @@ cosigned(struct checkpoint_engine *e, const struct transcript_checkpoint *cp,
 	    cp->seq[1] == e->base[1])))
 		return r;
 	e->cosigned++;
-	e->last_ms = now_ms;
+	e->last_ms = mono_ms;
 	e->last = *cp;
 	e->have_last = true;
 	e->base[0] = cp->seq[0];
@@ -479,18 +479,19 @@ drop_held(struct checkpoint_engine *e, const uint64_t seq[2])
 
 static int
 on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len, bool may_hold);
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len,
+    bool may_hold);
 
 int
 checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len)
 {
-	return on_record(e, p, n, now_ms, out, cap, len, true);
+	return on_record(e, p, n, now_ms, mono_ms, out, cap, len, true);
 }
 
 int
 checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
-    struct checkpoint_walk *w)
+    uint64_t mono_ms, struct checkpoint_walk *w)
 {
 	struct checkpoint_held h;
 	uint64_t top[2];
@@ -515,7 +516,8 @@ checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
 	h = e->held[i];
 	memmove(&e->held[i], &e->held[i + 1], (e->nheld - i - 1) * sizeof h);
 	e->nheld--;
-	r = on_record(e, h.rec, h.n, now_ms, none, sizeof none, &len, false);
+	r = on_record(e, h.rec, h.n, now_ms, mono_ms, none, sizeof none, &len,
+	    false);
 	if (r == 0 || r == ERR_CHAIN || r == ERR_SIGNATURE || r == ERR_PARSE ||
 	    r == ERR_NONCANONICAL || r == ERR_FOREIGN) {
 		free(h.rec);
@@ -535,7 +537,8 @@ checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
 
 static int
 on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len, bool may_hold)
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len,
+    bool may_hold)
 {
 	uint8_t peer = (uint8_t)(1 - e->self);
 	struct checkpoint_rec *c;
@@ -605,11 +608,11 @@ on_record(struct checkpoint_engine *e, const uint8_t *p, size_t n,
 		if ((r = checkpoint_rec_encode(c, out, cap, len)) != 0)
 			goto out;
 		/* not stored: the co-signed record (the answer) is held */
-		if ((r = cosigned(e, &c->cp, now_ms)) != 0 && may_hold)
+		if ((r = cosigned(e, &c->cp, now_ms, mono_ms)) != 0 && may_hold)
 			hold(e, c, out, *len);
 		break;
 	case CHECKPOINT_COSIGNED:
-		if ((r = cosigned(e, &c->cp, now_ms)) != 0 && may_hold)
+		if ((r = cosigned(e, &c->cp, now_ms, mono_ms)) != 0 && may_hold)
 			hold(e, c, p, n);
 		if (e->pending && e->proposed.seq[0] == c->cp.seq[0] &&
 		    e->proposed.seq[1] == c->cp.seq[1])
@@ -633,7 +636,9 @@ out:
 struct checkpoint_set {
 	struct alerter *alerts;			/* borrowed; NULL: log only */
 	const char *home;			/* disk watch; NULL: off */
-	uint64_t disk_min, disk_free, disk_ms;
+	uint64_t disk_min, disk_free;
+	uint64_t disk_ms;			/* last checked (monotonic) */
+	bool disk_checked;			/* ... once at least */
 	bool disk_low;
 	struct delivery *dl;
 	struct delivery_io io;
@@ -642,6 +647,14 @@ struct checkpoint_set {
 	uint8_t buf[CHECKPOINT_REC_MAX];
 };
 
+/* The set's monotonic clock: io's, or the system's. */
+static uint64_t
+set_mono(const struct checkpoint_set *cs)
+{
+	return cs->io.mono_ms != NULL ? cs->io.mono_ms(cs->io.ctx) :
+	    clock_mono_ms();
+}
+
 int
 checkpoint_set_new(struct delivery *dl, const struct keys *k,
     const struct agreement *ags, size_t n, const struct delivery_io *io,
@@ -649,13 +662,13 @@ checkpoint_set_new(struct delivery *dl, const struct keys *k,
 {
 	struct checkpoint_set *cs;
 	uint8_t pub[2][KEYS_PUB_LEN];
-	uint64_t now;
+	uint64_t mono;
 
 	if ((cs = calloc(1, sizeof *cs)) == NULL)
 		return ERR_NOMEM;
 	cs->dl = dl;
 	cs->io = *io;
-	now = io->now_ms != NULL ? io->now_ms(io->ctx) : clock_wall_ms();
+	mono = set_mono(cs);
 	for (size_t i = 0; i < n && cs->n < DELIVERY_MAX_CHANNELS; i++) {
 		int self = -1;
 		for (int j = 0; j < 2; j++) {
@@ -668,7 +681,7 @@ checkpoint_set_new(struct delivery *dl, const struct keys *k,
 		checkpoint_init(&cs->e[cs->n++], delivery_store(dl), k,
 		    ags[i].id, (uint8_t)self,
 		    (const uint8_t (*)[KEYS_PUB_LEN])pub, every, interval_ms,
-		    now);
+		    mono);
 	}
 	*out = cs;
 	return 0;
@@ -718,19 +731,22 @@ checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,
 		return;
 	cs->home = home;
 	cs->disk_min = min_bytes ? min_bytes : CHECKPOINT_DISK_MIN;
-	cs->disk_ms = 0;
+	cs->disk_checked = false;
 }
 
+/* Paced on the monotonic clock (mono_ms); the alert is raised at now_ms
+ * (the wall clock). */
 static void
-watch_disk(struct checkpoint_set *cs, uint64_t now_ms)
+watch_disk(struct checkpoint_set *cs, uint64_t now_ms, uint64_t mono_ms)
 {
 	struct statvfs sv;
 	bool low;
 
-	if (cs->home == NULL || (cs->disk_ms != 0 &&
-	    now_ms - cs->disk_ms < CHECKPOINT_DISK_CHECK_MS))
+	if (cs->home == NULL || (cs->disk_checked &&
+	    mono_ms - cs->disk_ms < CHECKPOINT_DISK_CHECK_MS))
 		return;
-	cs->disk_ms = now_ms;
+	cs->disk_ms = mono_ms;
+	cs->disk_checked = true;
 	if (statvfs(cs->home, &sv) != 0)
 		return;
 	cs->disk_free = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
@@ -757,11 +773,13 @@ watch_disk(struct checkpoint_set *cs, uint64_t now_ms)
 }
 
 static void report(struct checkpoint_set *cs, struct checkpoint_engine *e,
-    unsigned path, int r, uint64_t before, bool again, uint64_t now_ms);
+    unsigned path, int r, uint64_t before, bool again, uint64_t now_ms,
+    uint64_t mono_ms);
 
 void
 checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 {
+	uint64_t mono_ms;
 	size_t len;
 	int path, r;
 
@@ -769,7 +787,8 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 		return;
 	if (now_ms == 0)
 		now_ms = clock_wall_ms();
-	watch_disk(cs, now_ms);
+	mono_ms = set_mono(cs);
+	watch_disk(cs, now_ms, mono_ms);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
 		/* the held co-signed ones the chains now reach: each at most
@@ -777,14 +796,15 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 		struct checkpoint_walk w = { 0 };
 		for (;;) {
 			uint64_t before = e->cosigned;
-			r = checkpoint_retry_held(e, now_ms, &w);
+			r = checkpoint_retry_held(e, now_ms, mono_ms, &w);
 			if (!w.tried) {
 				if (r != 0)
 					log_warn("checkpoint: %s", err_str(r));
 				break;
 			}
 			if (!w.kept)
-				report(cs, e, 0, r, before, true, now_ms);
+				report(cs, e, 0, r, before, true, now_ms,
+				    mono_ms);
 			else if (w.first) {
 				char ch[17];
 				bool st = r != ERR_AGAIN;  /* a store error */
@@ -797,8 +817,8 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 		}
 		if ((path = delivery_active_path(cs->dl, e->channel)) < 0)
 			continue;
-		if ((r = checkpoint_tick(e, now_ms, cs->buf, sizeof cs->buf,
-		    &len)) != 0) {
+		if ((r = checkpoint_tick(e, now_ms, mono_ms, cs->buf,
+		    sizeof cs->buf, &len)) != 0) {
 			log_warn("checkpoint: %s", err_str(r));
 			continue;
 		}
@@ -878,10 +898,11 @@ checkpoint_set_resend(struct checkpoint_set *cs,
 		    "the peer (restored from a backup)", x.sent);
 }
 
-/* Logs (and alerts) what handling a record, or a held one again, did. */
+/* Logs (and alerts) what handling a record, or a held one again, did: an
+ * alert at now_ms (the wall clock), limited on mono_ms (monotonic). */
 static void
 report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
-    int r, uint64_t before, bool again, uint64_t now_ms)
+    int r, uint64_t before, bool again, uint64_t now_ms, uint64_t mono_ms)
 {
 	char ch[17];
 
@@ -889,7 +910,7 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 	if (r == ERR_CHAIN || r == ERR_SIGNATURE) {
 		char key[96], full[2 * ENVELOPE_ID_LEN + 1];
 		unsigned kind = r == ERR_CHAIN ? 0 : 1;
-		if (!alert_limit(&e->alert_limit[kind], now_ms,
+		if (!alert_limit(&e->alert_limit[kind], mono_ms,
 		    checkpoint_alarm(e)))
 			return;
 		hex_encode(full, e->channel, ENVELOPE_ID_LEN);
@@ -943,7 +964,7 @@ checkpoint_set_record(struct checkpoint_set *cs,
     size_t n, uint64_t now_ms)
 {
 	struct checkpoint_engine *e = cs ? engine_of(cs, channel) : NULL;
-	uint64_t before;
+	uint64_t before, mono_ms;
 	size_t len = 0;
 	char ch[17];
 	int r;
@@ -955,10 +976,11 @@ checkpoint_set_record(struct checkpoint_set *cs,
 		return;
 	if (now_ms == 0)
 		now_ms = clock_wall_ms();
+	mono_ms = set_mono(cs);
 	before = e->cosigned;
-	r = checkpoint_on_record(e, p, n, now_ms, cs->buf, sizeof cs->buf,
-	    &len);
-	report(cs, e, path, r, before, false, now_ms);
+	r = checkpoint_on_record(e, p, n, now_ms, mono_ms, cs->buf,
+	    sizeof cs->buf, &len);
+	report(cs, e, path, r, before, false, now_ms, mono_ms);
 	short_hex(ch, channel);
 	/* Forged: no honest peer sends it. Its session ends (as the
 	 * delivery engine ends one for a forged message), so a repeat costs

@@ -17,6 +17,12 @@
  * Like the delivery engine, it does no I/O: the caller sends the bytes it
  * returns as a link record (CHECKPOINT_REC) and logs the alarm
  * (checkpoint_alarm) at ERROR. It reads the store and signs with k.
+ *
+ * Two clocks (base/clock.h), both given by the caller: now_ms, the wall
+ * clock (unix ms), for what is signed or stored (a proposal's time, a
+ * checkpoint's stored time); mono_ms, the monotonic clock, for every
+ * duration (the interval, the retry of a proposal), so that a wall clock
+ * stepped back or forward neither stops checkpoints nor makes them early.
  */
 #ifndef PARLEY_MSG_CHECKPOINT_H
 #define PARLEY_MSG_CHECKPOINT_H
@@ -94,7 +100,7 @@ struct checkpoint_engine {
 	uint8_t pub[2][KEYS_PUB_LEN];		/* signing keys */
 	uint64_t every, interval_ms;
 	uint64_t base[2];			/* seqs of the last co-signed */
-	uint64_t last_ms;			/* last proposal or co-sign */
+	uint64_t last_ms;	/* last proposal or co-sign (monotonic) */
 	bool pending;				/* our proposal unanswered */
 	struct transcript_checkpoint proposed;	/* ... which is this */
 	bool have_last;
@@ -111,39 +117,45 @@ struct checkpoint_engine {
 	struct alert_limit alert_limit[2];
 };
 
-/* Sets e up for a channel; every and interval_ms 0: the defaults.
+/* Sets e up for a channel; every and interval_ms 0: the defaults;
+ * mono_ms, the monotonic clock now (the first interval counts from it).
  * checkpoint_fini frees what it holds (the held checkpoints). */
 void checkpoint_init(struct checkpoint_engine *e, struct store *s,
     const struct keys *k, const uint8_t channel[ENVELOPE_ID_LEN],
     uint8_t self, const uint8_t pub[2][KEYS_PUB_LEN], uint64_t every,
-    uint64_t interval_ms, uint64_t now_ms);
+    uint64_t interval_ms, uint64_t mono_ms);
 void checkpoint_fini(struct checkpoint_engine *e);
 
-/* When a checkpoint is due, writes a proposal into out (cap bytes,
- * CHECKPOINT_REC_MAX suffices) and sets *len; *len is 0 when none is due.
- * Store and signing errors. */
+/* When a checkpoint is due (mono_ms, the monotonic clock, against the
+ * interval and the retry), writes a proposal signed with the time now_ms
+ * (the wall clock) into out (cap bytes, CHECKPOINT_REC_MAX suffices) and
+ * sets *len; *len is 0 when none is due. Store and signing errors. */
 int checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms,
-    uint8_t *out, size_t cap, size_t *len) WUR;
+    uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len) WUR;
 
-/* Handles a CHECKPOINT_REC from the peer; writes the answer, if any, into
- * out and sets *len (0: none). ERR_CHAIN (an id held here differs from
- * the peer's, in either chain, even if the other names a message not
- * held yet) or ERR_SIGNATURE (a signature is not the party's): the alarm
- * is raised (checkpoint_alarm says what and where). ERR_AGAIN: it names a
- * message not held here yet (behind, not diverged): no answer, no alarm;
- * a proposal is dropped (its proposer makes it again), a co-signed one
+/* Handles a CHECKPOINT_REC from the peer; writes the answer, if any,
+ * into out and sets *len (0: none). A checkpoint co-signed is stored at
+ * now_ms (the wall clock); the next interval counts from mono_ms
+ * (monotonic). ERR_CHAIN (an id held here differs from the peer's, in
+ * either chain, even if the other names a message not held yet) or
+ * ERR_SIGNATURE (a signature is not the party's): the alarm is raised
+ * (checkpoint_alarm says what and where). ERR_AGAIN: it names a message
+ * not held here yet (behind, not diverged): no answer, no alarm; a
+ * proposal is dropped (its proposer makes it again), a co-signed one
  * (both signatures checked) is held, once per seqs and at most
  * CHECKPOINT_HELD_MAX (past that it is dropped and counted in
  * held_dropped), for checkpoint_retry_held; e->hold says which. A store
- * error writing a co-signed checkpoint (ERR_FULL, ERR_IO, ERR_BUSY, ...)
- * is returned; the checkpoint is still the last co-signed in memory (a
- * proposal's answer is still written) and its co-signed record is held
- * as above, so that it is stored later. A checkpoint stored, or the
- * divergence alarm raised, drops a held one with the same seqs. Each
- * checkpoint counts once in cosigned. ERR_PARSE, ERR_NONCANONICAL,
- * ERR_FOREIGN for a malformed or foreign record (no alarm: drop it). */
+ * error writing a co-signed checkpoint (ERR_FULL, ERR_IO, ERR_BUSY,
+ * ...) is returned; the checkpoint is still the last co-signed in
+ * memory (a proposal's answer is still written) and its co-signed
+ * record is held as above, so that it is stored later. A checkpoint
+ * stored, or the divergence alarm raised, drops a held one with the
+ * same seqs. Each checkpoint counts once in cosigned. ERR_PARSE,
+ * ERR_NONCANONICAL, ERR_FOREIGN for a malformed or foreign record (no
+ * alarm: drop it). */
 int checkpoint_on_record(struct checkpoint_engine *e, const uint8_t *p,
-    size_t n, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
+    size_t n, uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap,
+    size_t *len) WUR;
 
 /* A walk over the held ones (zero it to start one, once per tick). */
 struct checkpoint_walk {
@@ -163,9 +175,10 @@ struct checkpoint_walk {
  * held one past the walk's place is reached, or the walk has tried
  * CHECKPOINT_HELD_PER_TICK already: a walk tries each held one at most
  * once, and at most CHECKPOINT_HELD_PER_TICK in all (each stored is an
- * fsync; the others wait for the next walk). */
+ * fsync; the others wait for the next walk). now_ms and mono_ms as for
+ * checkpoint_on_record. */
 int checkpoint_retry_held(struct checkpoint_engine *e, uint64_t now_ms,
-    struct checkpoint_walk *w) WUR;
+    uint64_t mono_ms, struct checkpoint_walk *w) WUR;
 
 /* The last alarm's text ("" when none was raised). */
 const char *checkpoint_alarm(const struct checkpoint_engine *e);
@@ -181,7 +194,11 @@ const char *checkpoint_alarm(const struct checkpoint_engine *e);
  * repeats a bad record fills neither the store nor the alert command's
  * queue); a forged record also ends the session it came on. parleyd
  * calls checkpoint_set_record for records of type CHECKPOINT_REC and
- * checkpoint_set_tick from its tick. now_ms 0: the system clock.
+ * checkpoint_set_tick from its tick. now_ms is the wall clock (0: the
+ * system's, clock_wall_ms), for what is signed, stored or alerted; every
+ * duration (the engines' interval and retry, the disk watch's pace, the
+ * alerts' limit) is on io's monotonic clock (io->mono_ms, NULL:
+ * clock_mono_ms), read at each call.
  */
 struct agreement;
 struct delivery;
@@ -213,9 +230,9 @@ void checkpoint_set_record(struct checkpoint_set *cs,
     const uint8_t channel[ENVELOPE_ID_LEN], unsigned path, const uint8_t *p,
     size_t n, uint64_t now_ms);
 /* The record's other watch: free space on the filesystem of home, checked
- * every CHECKPOINT_DISK_CHECK_MS from checkpoint_set_tick; below min_bytes
- * (0: CHECKPOINT_DISK_MIN) it logs one WARN (and INFO once it is back).
- * home is borrowed. */
+ * every CHECKPOINT_DISK_CHECK_MS (monotonic) from checkpoint_set_tick;
+ * below min_bytes (0: CHECKPOINT_DISK_MIN) it logs one WARN (and INFO
+ * once it is back). home is borrowed. */
 #define CHECKPOINT_DISK_MIN (256ull << 20)	/* 256 MiB */
 #define CHECKPOINT_DISK_CHECK_MS 10000
 void checkpoint_set_watch_disk(struct checkpoint_set *cs, const char *home,

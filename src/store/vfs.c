@@ -58,25 +58,25 @@
  *    store_vfs_fail_syncs fails the sync after the work ran, as an
  *    fdatasync error would: the work then was for a commit that failed.
  * 7. Power-cut mode (tests only: store_vfs_powercut; docs/store.md,
- *    "Power-cut mode"). A database or WAL file opened while it is on
- *    gets pc_methods instead: no gathering (NOTES 1-5 do not apply to
- *    it); every write and truncate is held in this process's memory, in
- *    order, as one list per file name that every handle on that name
- *    shares (the page cache is the inode's), and reads and sizes see the
- *    file as if the held operations had been made. The file's xSync makes
- *    them, in order, on the real file, and only then syncs it; a WAL's
- *    sync work (NOTES 6) runs before that, as in x_sync, and
- *    store_vfs_fail_writes fails a WAL's making of them (all dropped, as
- *    a run is). A process killed before that loses them all (during it,
- *    all but a prefix, in order): a power cut that keeps nothing
- *    unsynced. The held list outlives a close (the page cache does) and
- *    goes with a delete of the name. Files opened while the mode is off
- *    keep shim_methods; the normal path does not look at the mode. One
- *    writer process: a rolled-back transaction's spilled frames stay
- *    held until the WAL's next sync, which would make them over frames
- *    another process committed meanwhile (docs/store.md, "One writer
- *    process": writing them at the lock's release would let commits
- *    made with the sync off survive a kill).
+ *    "Power-cut mode"; its code in vfs_powercut.c). A database or WAL
+ *    file opened while it is on gets pc_methods instead: no gathering
+ *    (NOTES 1-5 do not apply to it); every write and truncate is held in
+ *    this process's memory, in order, as one list per file name that
+ *    every handle on that name shares (the page cache is the inode's),
+ *    and reads and sizes see the file as if the held operations had been
+ *    made. The file's xSync makes them, in order, on the real file, and
+ *    only then syncs it; a WAL's sync work (NOTES 6) runs before that, as
+ *    in x_sync, and store_vfs_fail_writes fails a WAL's making of them
+ *    (all dropped, as a run is). A process killed before that loses them
+ *    all (during it, all but a prefix, in order): a power cut that keeps
+ *    nothing unsynced. The held list outlives a close (the page cache
+ *    does) and goes with a delete of the name. Files opened while the
+ *    mode is off keep shim_methods; the normal path does not look at the
+ *    mode. One writer process: a rolled-back transaction's spilled frames
+ *    stay held until the WAL's next sync, which would make them over
+ *    frames another process committed meanwhile (docs/store.md, "One
+ *    writer process": writing them at the lock's release would let
+ *    commits made with the sync off survive a kill).
  * 8. A failed WAL sync is made void. SQLite writes a commit's frames,
  *    the last one marked as a commit, then syncs; when the sync fails it
  *    rolls the transaction back in memory and answers the error, but the
@@ -114,6 +114,7 @@
  *    the sync finds it. Not in power-cut mode (NOTES 7).
  */
 #include "store/vfs.h"
+#include "store/vfs_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,41 +129,15 @@
 #define WRITE_MAX (120u << 10)		/* bytes per write of a run */
 #define RUN_KEEP (1u << 20)		/* kept between commits (a group's) */
 
-struct held;
-
-struct shim_file {
-	sqlite3_file base;		/* pMethods: shim_methods, pc_methods */
-	sqlite3_file *real;		/* the unix VFS's file, after this */
-	struct held *held;		/* pc_methods: its name's held writes */
-	bool wal;			/* a WAL file: writes gathered */
-	int failed;			/* a write-out's failure not yet reported */
-	unsigned char *run;		/* gathered writes */
-	struct shim_file *next_wal;	/* open WAL files (wals) */
-	int wb_fd;			/* the WAL, read-only, to start its
-					 * write-back (sync work); -1: none */
-	int chunk;			/* pc_methods: SQLITE_FCNTL_CHUNK_SIZE */
-	size_t len, cap;
-	sqlite3_int64 off;		/* of run[0] in the file */
-	/* A WAL's bytes written since its last good sync, [lo, hi); lo < 0:
-	 * none (NOTES 8). */
-	sqlite3_int64 unsynced_lo, unsynced_hi;
-	const char *db;			/* its connection's database name: the
-					 * same pointer for its WAL (NOTES 8) */
-	struct shim_file *next_db;	/* open database files (dbs) */
-	uint32_t wal_page;		/* a WAL's page size; 0: not read yet */
-	int shm_mapped;			/* a WAL: index regions 0..this known
-					 * mapped (NOTES 9); -1: none */
-};
-
 static sqlite3_vfs *real_vfs;
 static struct store_vfs_counts counts;
-static unsigned fail_writes;		/* store_vfs_fail_writes */
-static unsigned fail_syncs;		/* store_vfs_fail_syncs */
+unsigned fail_writes;			/* store_vfs_fail_writes */
+unsigned fail_syncs;			/* store_vfs_fail_syncs */
 static struct shim_file *wals;		/* every open WAL file */
 static struct shim_file *dbs;		/* every open database file */
 static unsigned fail_shm_grows;		/* store_vfs_fail_shm_grows */
-static void (*sync_work)(void *);	/* store_vfs_sync_work */
-static void *sync_work_arg;
+void (*sync_work)(void *);		/* store_vfs_sync_work */
+void *sync_work_arg;
 
 static int
 run_out(struct shim_file *f)
@@ -277,7 +252,7 @@ run_room(struct shim_file *f, size_t n)
 }
 
 /* NOTES 8: [off, off + n) written, not synced yet. */
-static void
+void
 unsynced_add(struct shim_file *f, sqlite3_int64 off, sqlite3_int64 n)
 {
 	if (n <= 0)
@@ -290,7 +265,7 @@ unsynced_add(struct shim_file *f, sqlite3_int64 off, sqlite3_int64 n)
 
 /* NOTES 8: the sync failed: zeros over what it was to make durable, and
  * one more sync, best effort; returns rc. */
-static int
+int
 unsynced_void(struct shim_file *f, int rc, int flags)
 {
 	static const unsigned char zeros[64u << 10];
@@ -358,8 +333,6 @@ x_truncate(sqlite3_file *p, sqlite3_int64 size)
 #define INDEX_REGION 32768
 #define INDEX_FRAMES 4096
 #define INDEX_FRAMES_ONE 4062
-
-static int x_shm_map(sqlite3_file *, int, int, int, void volatile **);
 
 /* NOTES 9: the index region that will name the last frame written since
  * the last sync is mapped (grown if need be) before the sync, or the
@@ -452,7 +425,7 @@ x_file_size(sqlite3_file *p, sqlite3_int64 *size)
 	return f->real->pMethods->xFileSize(f->real, size);
 }
 
-static int
+int
 x_lock(sqlite3_file *p, int lock)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -461,7 +434,7 @@ x_lock(sqlite3_file *p, int lock)
 	return f->real->pMethods->xLock(f->real, lock);
 }
 
-static int
+int
 x_unlock(sqlite3_file *p, int lock)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -470,7 +443,7 @@ x_unlock(sqlite3_file *p, int lock)
 	return f->real->pMethods->xUnlock(f->real, lock);
 }
 
-static int
+int
 x_check_reserved(sqlite3_file *p, int *out)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -491,7 +464,7 @@ x_file_control(sqlite3_file *p, int op, void *arg)
 	return f->real->pMethods->xFileControl(f->real, op, arg);
 }
 
-static int
+int
 x_sector_size(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -499,7 +472,7 @@ x_sector_size(sqlite3_file *p)
 	return f->real->pMethods->xSectorSize(f->real);
 }
 
-static int
+int
 x_device_characteristics(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -507,7 +480,7 @@ x_device_characteristics(sqlite3_file *p)
 	return f->real->pMethods->xDeviceCharacteristics(f->real);
 }
 
-static int
+int
 x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend, void volatile **pp)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -526,7 +499,7 @@ x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend, void volatile **pp)
 	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, pp);
 }
 
-static int
+int
 x_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -547,7 +520,7 @@ x_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 	return rc;
 }
 
-static void
+void
 x_shm_barrier(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -556,7 +529,7 @@ x_shm_barrier(sqlite3_file *p)
 	f->real->pMethods->xShmBarrier(f->real);
 }
 
-static int
+int
 x_shm_unmap(sqlite3_file *p, int del)
 {
 	struct shim_file *f = (struct shim_file *)p;
@@ -587,303 +560,6 @@ static const sqlite3_io_methods shim_methods = {
 	x_device_characteristics, x_shm_map, x_shm_lock, x_shm_barrier,
 	x_shm_unmap, x_fetch, x_unfetch,
 };
-
-/* --- power-cut mode (NOTES 7) ------------------------------------------- */
-
-#define HELD_MAX ((size_t)1 << 30)	/* bytes held in the process */
-
-struct held_op {
-	struct held_op *next;
-	sqlite3_int64 off;		/* a write's offset, a truncate's size */
-	int n;				/* a write's bytes; -1: a truncate */
-	unsigned char data[];
-};
-
-/* One file name's writes not yet synced. */
-struct held {
-	struct held *next;		/* helds */
-	struct held_op *first, *last;
-	sqlite3_int64 size;		/* the file's size seen, while first */
-	unsigned refs;			/* open handles */
-	char name[];
-};
-
-static bool powercut;			/* store_vfs_powercut */
-static store_vfs_powercut_fn pc_hook;
-static void *pc_hook_arg;
-static struct held *helds;		/* every name held */
-static size_t held_bytes;
-
-static void
-held_drop(struct held *h)
-{
-	struct held_op *o, *next;
-
-	for (o = h->first; o != NULL; o = next) {
-		next = o->next;
-		if (o->n > 0)
-			held_bytes -= (size_t)o->n;
-		free(o);
-	}
-	h->first = h->last = NULL;
-}
-
-static struct held *
-held_find(const char *name)
-{
-	for (struct held *h = helds; h != NULL; h = h->next)
-		if (strcmp(h->name, name) == 0)
-			return h;
-	return NULL;
-}
-
-static void
-held_free(struct held *h)
-{
-	for (struct held **p = &helds; *p != NULL; p = &(*p)->next)
-		if (*p == h) {
-			*p = h->next;
-			break;
-		}
-	held_drop(h);
-	free(h);
-}
-
-static void
-hook(const struct shim_file *f, enum store_vfs_event ev, sqlite3_int64 off)
-{
-	if (pc_hook != NULL)
-		pc_hook(pc_hook_arg, f->wal, ev, (int64_t)off);
-}
-
-/* Appends an operation; the size seen follows it. */
-static int
-held_add(struct shim_file *f, const void *buf, int n, sqlite3_int64 off)
-{
-	struct held *h = f->held;
-	struct held_op *o;
-	sqlite3_int64 size;
-	int rc;
-
-	if (h->first == NULL) {
-		if ((rc = f->real->pMethods->xFileSize(f->real, &size)) !=
-		    SQLITE_OK)
-			return rc;
-		h->size = size;
-	}
-	if (n > 0 && held_bytes + (size_t)n > HELD_MAX)
-		return SQLITE_IOERR_WRITE;
-	if ((o = malloc(sizeof *o + (n > 0 ? (size_t)n : 0))) == NULL)
-		return SQLITE_IOERR_NOMEM;
-	o->next = NULL;
-	o->off = off;
-	o->n = n;
-	if (n > 0) {
-		memcpy(o->data, buf, (size_t)n);
-		held_bytes += (size_t)n;
-		if (off + n > h->size)
-			h->size = off + n;
-	} else {
-		h->size = off;
-	}
-	if (h->last != NULL)
-		h->last->next = o;
-	else
-		h->first = o;
-	h->last = o;
-	return SQLITE_OK;
-}
-
-static int
-pc_close(sqlite3_file *p)
-{
-	struct shim_file *f = (struct shim_file *)p;
-
-	/* the held writes stay for the next open (the page cache's) */
-	if (--f->held->refs == 0 && f->held->first == NULL)
-		held_free(f->held);
-	f->held = NULL;
-	return f->real->pMethods->xClose(f->real);
-}
-
-static int
-pc_read(sqlite3_file *p, void *buf, int n, sqlite3_int64 off)
-{
-	struct shim_file *f = (struct shim_file *)p;
-	struct held *h = f->held;
-	unsigned char *b = buf;
-	sqlite3_int64 end = off + n, lo, hi;
-	int rc;
-
-	rc = f->real->pMethods->xRead(f->real, buf, n, off);
-	if (h->first == NULL ||
-	    (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ))
-		return rc;
-	/* the real file's bytes (zeros past its end), then each held
-	 * operation over them in order */
-	for (const struct held_op *o = h->first; o != NULL; o = o->next) {
-		if (o->n < 0) {
-			lo = o->off > off ? o->off : off;
-			if (lo < end)
-				memset(b + (lo - off), 0, (size_t)(end - lo));
-			continue;
-		}
-		lo = o->off > off ? o->off : off;
-		hi = o->off + o->n < end ? o->off + o->n : end;
-		if (lo < hi)
-			memcpy(b + (lo - off), o->data + (lo - o->off),
-			    (size_t)(hi - lo));
-	}
-	if (h->size >= end)
-		return SQLITE_OK;
-	lo = h->size > off ? h->size : off;
-	memset(b + (lo - off), 0, (size_t)(end - lo));
-	return SQLITE_IOERR_SHORT_READ;
-}
-
-static int
-pc_write(sqlite3_file *p, const void *buf, int n, sqlite3_int64 off)
-{
-	struct shim_file *f = (struct shim_file *)p;
-
-	hook(f, STORE_VFS_WRITE, off);
-	return n > 0 ? held_add(f, buf, n, off) : SQLITE_OK;
-}
-
-/* The size held is the one the replay will make: the unix VFS rounds a
- * truncate up to the handle's chunk size (the WAL's is set, store.c
- * wal_presize), keeping the bytes below that. */
-static int
-pc_truncate(sqlite3_file *p, sqlite3_int64 size)
-{
-	struct shim_file *f = (struct shim_file *)p;
-
-	hook(f, STORE_VFS_TRUNCATE, size);
-	if (f->chunk > 0)
-		size = (size + f->chunk - 1) / f->chunk * f->chunk;
-	return held_add(f, NULL, -1, size);
-}
-
-/* The held operations made on the real file, in order, then the sync.
- * A WAL's sync work runs first (after the hook: a kill there runs none),
- * as x_sync runs it before the fdatasync: once, then forgotten. */
-static int
-pc_sync(sqlite3_file *p, int flags)
-{
-	struct shim_file *f = (struct shim_file *)p;
-	sqlite3_file *r = f->real;
-	int rc = SQLITE_OK;
-
-	hook(f, STORE_VFS_SYNC, 0);
-	if (sync_work != NULL && f->wal) {
-		void (*fn)(void *) = sync_work;
-
-		sync_work = NULL;
-		fn(sync_work_arg);
-	}
-	/* store_vfs_fail_writes: the write-out fails as on a disk error,
-	 * the held bytes dropped (as run_out drops a run) */
-	if (f->wal && fail_writes > 0 && f->held->first != NULL) {
-		fail_writes--;
-		rc = SQLITE_IOERR_WRITE;
-	}
-	for (const struct held_op *o = f->held->first; o != NULL &&
-	    rc == SQLITE_OK; o = o->next) {
-		rc = o->n < 0 ? r->pMethods->xTruncate(r, o->off) :
-		    r->pMethods->xWrite(r, o->data, o->n, o->off);
-		if (f->wal && o->n > 0)
-			unsynced_add(f, o->off, o->n);
-	}
-	held_drop(f->held);
-	if (f->wal && rc != SQLITE_OK)
-		return unsynced_void(f, rc, flags);
-	if (rc != SQLITE_OK)
-		return rc;
-	if (f->wal && fail_syncs > 0) {
-		fail_syncs--;
-		return unsynced_void(f, SQLITE_IOERR_FSYNC, flags);
-	}
-	rc = r->pMethods->xSync(r, flags);
-	if (f->wal && rc != SQLITE_OK)
-		return unsynced_void(f, rc, flags);
-	f->unsynced_lo = -1;
-	f->unsynced_hi = 0;
-	return rc;
-}
-
-static int
-pc_file_size(sqlite3_file *p, sqlite3_int64 *size)
-{
-	struct shim_file *f = (struct shim_file *)p;
-
-	if (f->held->first == NULL)
-		return f->real->pMethods->xFileSize(f->real, size);
-	*size = f->held->size;
-	return SQLITE_OK;
-}
-
-static int
-pc_file_control(sqlite3_file *p, int op, void *arg)
-{
-	struct shim_file *f = (struct shim_file *)p;
-
-	/* A size hint extends the real file at once: not while writes are
-	 * held, whose sizes it would not see (a hint: nothing is lost). */
-	if (op == SQLITE_FCNTL_SIZE_HINT && f->held->first != NULL)
-		return SQLITE_OK;
-	if (op == SQLITE_FCNTL_CHUNK_SIZE)	/* pc_truncate rounds as the */
-		f->chunk = *(int *)arg;		/* unix VFS will */
-	return f->real->pMethods->xFileControl(f->real, op, arg);
-}
-
-/* No memory map: every read goes through pc_read. */
-static int
-pc_fetch(sqlite3_file *p, sqlite3_int64 off, int n, void **pp)
-{
-	(void)p;
-	(void)off;
-	(void)n;
-	*pp = NULL;
-	return SQLITE_OK;
-}
-
-static int
-pc_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
-{
-	(void)p;
-	(void)off;
-	(void)page;
-	return SQLITE_OK;
-}
-
-/* Locks, sector size, characteristics and the shared memory as the
- * gathering shim's: with nothing gathered (len 0) they go straight on. */
-static const sqlite3_io_methods pc_methods = {
-	3, pc_close, pc_read, pc_write, pc_truncate, pc_sync, pc_file_size,
-	x_lock, x_unlock, x_check_reserved, pc_file_control, x_sector_size,
-	x_device_characteristics, x_shm_map, x_shm_lock, x_shm_barrier,
-	x_shm_unmap, pc_fetch, pc_unfetch,
-};
-
-/* Attaches f to its name's held writes (made if new). */
-static int
-pc_attach(struct shim_file *f, const char *name)
-{
-	struct held *h = held_find(name);
-	size_t len = strlen(name);
-
-	if (h == NULL) {
-		if ((h = calloc(1, sizeof *h + len + 1)) == NULL)
-			return SQLITE_NOMEM;
-		memcpy(h->name, name, len + 1);
-		h->next = helds;
-		helds = h;
-	}
-	h->refs++;
-	f->held = h;
-	f->base.pMethods = &pc_methods;
-	return SQLITE_OK;
-}
 
 static int
 v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
@@ -1101,12 +777,4 @@ void
 store_vfs_fail_shm_grows(unsigned n)
 {
 	fail_shm_grows = n;
-}
-
-void
-store_vfs_powercut(bool on, store_vfs_powercut_fn fn, void *arg)
-{
-	powercut = on;
-	pc_hook = on ? fn : NULL;
-	pc_hook_arg = on ? arg : NULL;
 }

@@ -239,7 +239,7 @@ tick_stores_held(struct checkpoint_engine *e, struct store *s, uint64_t now)
 {
 	struct checkpoint_walk w;
 
-	CHECK_INT(checkpoint_retry_held(e, now, walk(&w)), 0);
+	CHECK_INT(checkpoint_retry_held(e, now, now, walk(&w)), 0);
 	CHECK(w.tried && !w.kept);
 	CHECK_INT(e->nheld, 0);
 	CHECK_INT(count_stored(s), 1);
@@ -262,22 +262,22 @@ test_cosigned(void)
 	checkpoint_init(&eb, b, &kp[1], channel, 1,
 	    (const uint8_t (*)[32])pub, 10, 60000, 0);
 	/* not due: nothing, then fewer than 10 */
-	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ea, 1, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK_INT(len, 0);
 	traffic(a, b, 4, 3);
-	CHECK_INT(checkpoint_tick(&ea, 2, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ea, 2, 2, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK_INT(len, 0);
 	/* ten messages: due */
 	traffic(a, b, 2, 1);
-	CHECK_INT(checkpoint_tick(&ea, 3, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ea, 3, 3, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
 	CHECK(ea.pending);
 	/* south checks, co-signs and answers */
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 4, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 4, 4, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK(alen > 0);
 	CHECK_INT(eb.cosigned, 1);
-	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 5, buf,
+	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 5, 5, buf,
 	    CHECKPOINT_REC_MAX, &len), 0);
 	CHECK_INT(len, 0);
 	CHECK_INT(ea.cosigned, 1);
@@ -292,28 +292,28 @@ test_cosigned(void)
 	CHECK_INT(ea.last.seq[0], 6);
 	CHECK_INT(ea.last.seq[1], 4);
 	/* nothing new: not due, even after the interval */
-	CHECK_INT(checkpoint_tick(&ea, 70000, buf, CHECKPOINT_REC_MAX, &len),
-	    0);
+	CHECK_INT(checkpoint_tick(&ea, 70000, 70000, buf, CHECKPOINT_REC_MAX,
+	    &len), 0);
 	CHECK_INT(len, 0);
 	/* one new message: due once the interval has passed */
 	traffic(a, b, 1, 0);
-	CHECK_INT(checkpoint_tick(&ea, 6000, buf, CHECKPOINT_REC_MAX, &len),
-	    0);
+	CHECK_INT(checkpoint_tick(&ea, 6000, 6000, buf, CHECKPOINT_REC_MAX,
+	    &len), 0);
 	CHECK_INT(len, 0);
-	CHECK_INT(checkpoint_tick(&ea, 70000, buf, CHECKPOINT_REC_MAX, &len),
-	    0);
+	CHECK_INT(checkpoint_tick(&ea, 70000, 70000, buf, CHECKPOINT_REC_MAX,
+	    &len), 0);
 	CHECK(len > 0);
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 70001, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 70001, 70001, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK_INT(eb.cosigned, 2);
-	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 70002, buf,
+	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 70002, 70002, buf,
 	    CHECKPOINT_REC_MAX, &len), 0);
 	/* stored on both sides: two each, the same bytes */
 	CHECK_INT(count_stored(a), 2);
 	CHECK_INT(count_stored(b), 2);
 	/* the first given again (a peer giving checkpoints back after a
 	 * restore): checked and taken, stored once, nothing moves back */
-	CHECK_INT(checkpoint_on_record(&ea, first, flen, 70003, buf,
+	CHECK_INT(checkpoint_on_record(&ea, first, flen, 70003, 70003, buf,
 	    CHECKPOINT_REC_MAX, &len), 0);
 	CHECK_INT(len, 0);
 	CHECK_INT(count_stored(a), 2);
@@ -341,7 +341,7 @@ test_cosigned(void)
 		CHECK_INT(e2.base[0], 7);
 		CHECK_INT(e2.base[1], 4);
 		CHECK_MEM(e2.last.head, ea.last.head, 32);
-		CHECK_INT(checkpoint_tick(&e2, 200000, buf,
+		CHECK_INT(checkpoint_tick(&e2, 200000, 200000, buf,
 		    CHECKPOINT_REC_MAX, &len), 0);
 		CHECK_INT(len, 0);
 	}
@@ -371,9 +371,9 @@ test_forged(void)
 	    (const uint8_t (*)[32])pub, 1, 60000, 0);
 	checkpoint_init(&eb, b, &kp[1], channel, 1,
 	    (const uint8_t (*)[32])pub, 1, 60000, 0);
-	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ea, 1, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, 2, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_SIGNATURE);
 	CHECK_INT(alen, 0);
 	CHECK_INT(eb.alarms, 1);
@@ -381,7 +381,7 @@ test_forged(void)
 	CHECK_CONTAINS(checkpoint_alarm(&eb), "forged or altered");
 	CHECK_CONTAINS(checkpoint_alarm(&eb), "party 0");
 	/* malformed and foreign records: refused, no alarm */
-	CHECK(checkpoint_on_record(&eb, buf, len - 1, 3, ans,
+	CHECK(checkpoint_on_record(&eb, buf, len - 1, 3, 3, ans,
 	    CHECKPOINT_REC_MAX, &alen) != 0);
 	CHECK_INT(eb.alarms, 1);
 	store_close(a);
@@ -404,14 +404,14 @@ test_diverged(void)
 	open_forked(&a, &b, &c);
 	receipt(c, b, 0);
 	engines_init(&ec, c, &eb, b);
-	CHECK_INT(checkpoint_tick(&ec, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ec, 1, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, 2, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
 	CHECK_CONTAINS(checkpoint_alarm(&eb), "party 0's chain first "
 	    "differs at seq 4");
 	CHECK(alen > 0);		/* south's ids go back */
-	CHECK_INT(checkpoint_on_record(&ec, ans, alen, 3, buf,
+	CHECK_INT(checkpoint_on_record(&ec, ans, alen, 3, 3, buf,
 	    CHECKPOINT_REC_MAX, &len), ERR_CHAIN);
 	CHECK_CONTAINS(checkpoint_alarm(&ec), "party 0's chain first "
 	    "differs at seq 4");
@@ -444,9 +444,9 @@ test_behind(void)
 	/* south proposes naming north's 3; then a forged receipt makes
 	 * north claim 5 to south, who does not hold 4, 5 */
 	ea.every = 1;
-	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ea, 1, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, 2, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK_INT(eb.cosigned, 1);
 	{
@@ -463,9 +463,9 @@ test_behind(void)
 		CHECK_INT(store_receipt_put(a, &sr, 3000, &newly), 0);
 	}
 	ea.pending = false;
-	CHECK_INT(checkpoint_tick(&ea, 2, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ea, 2, 2, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 3, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 3, 3, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	CHECK_INT(alen, 0);
 	CHECK_INT(eb.alarms, 0);
@@ -489,7 +489,7 @@ cosigned_by(struct checkpoint_engine *eb, const struct keys *signer,
 
 	CHECK(c != NULL);
 	eb->pending = false;
-	CHECK_INT(checkpoint_tick(eb, 5, out, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(eb, 5, 5, out, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
 	CHECK_INT(checkpoint_rec_decode(c, out, len), 0);
 	CHECK_INT(transcript_checkpoint_sign(&c->cp, 0, signer), 0);
@@ -520,7 +520,7 @@ test_held(void)
 	engines_init(&ea, a, &eb, b);
 	/* a forged one (not north's signature) is refused, not held */
 	len = cosigned_by(&eb, &mallory, buf);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 6, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 6, 6, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_SIGNATURE);
 	CHECK_INT(ea.nheld, 0);
 	ea.alarms = 0;
@@ -528,7 +528,7 @@ test_held(void)
 	/* the real one: behind, held; given again, held once */
 	len = cosigned_by(&eb, &kp[0], buf);
 	for (int k = 0; k < 2; k++) {
-		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 		    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 		CHECK_INT(alen, 0);
 	}
@@ -536,7 +536,7 @@ test_held(void)
 	CHECK_INT(ea.alarms, 0);
 	CHECK_INT(count_stored(a), 0);
 	/* not reached yet: nothing tried, still held */
-	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, 8, walk(&w)), 0);
 	CHECK(!w.tried);
 	CHECK_INT(ea.nheld, 1);
 	/* south's 3 comes: still behind (4 is missing) */
@@ -544,7 +544,7 @@ test_held(void)
 		struct copy c = { a, &kp[1], 0 };
 		CHECK_INT(store_after(b, channel, 1, 2, 1, copy_one, &c), 0);
 	}
-	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, 9, walk(&w)), 0);
 	CHECK(!w.tried);
 	/* and 4: verified against the store and stored */
 	{
@@ -552,7 +552,7 @@ test_held(void)
 		CHECK_INT(store_after(b, channel, 1, 3, SIZE_MAX, copy_one,
 		    &c), 0);
 	}
-	CHECK_INT(checkpoint_retry_held(&ea, 10, walk(&w)), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 10, 10, walk(&w)), 0);
 	CHECK(w.tried);
 	CHECK_INT(ea.nheld, 0);
 	CHECK_INT(ea.alarms, 0);
@@ -560,10 +560,10 @@ test_held(void)
 	CHECK_INT(ea.cosigned, 1);
 	CHECK_INT(ea.last.seq[0], 3);
 	CHECK_INT(ea.last.seq[1], 4);
-	CHECK_INT(checkpoint_retry_held(&ea, 11, walk(&w)), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 11, 11, walk(&w)), 0);
 	CHECK(!w.tried);
 	/* south stores it too (the co-signed answer of its proposal) */
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 12, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 12, 12, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK_INT(count_stored(b), 1);
 	CHECK(memcmp(ea.last.head, eb.last.head, sizeof ea.last.head) == 0);
@@ -586,7 +586,7 @@ test_held_diverged(void)
 	open_held_diverged(&a, &b, &c);
 	engines_init(&ea, a, &eb, b);
 	len = cosigned_by(&eb, &kp[0], buf);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	CHECK_INT(ea.nheld, 1);
 	/* c's 3, 4 reach north instead; party 0's chain cannot be read at
@@ -594,7 +594,7 @@ test_held_diverged(void)
 	 * all the same */
 	send_n(c, a, 1, 2, "fork");
 	store_fail_reads(1);
-	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), ERR_CHAIN);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, 8, walk(&w)), ERR_CHAIN);
 	store_fail_reads(0);
 	CHECK(w.tried);
 	CHECK_INT(ea.nheld, 0);
@@ -652,27 +652,27 @@ test_held_walk(void)
 
 	held_setup(&a, &b, &ea, &eb);
 	len = cosigned_by(&eb, &kp[0], buf);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	CHECK_INT(ea.nheld, 1);
 	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NEW);
 	/* given again: held already, said so */
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	CHECK_INT(ea.hold, CHECKPOINT_HOLD_ALREADY);
 	/* south's 3, 4 come; the store refuses the checkpoint */
 	south_to_north(b, a, 2, SIZE_MAX);
 	refuse_checkpoints(a, true);
-	CHECK(checkpoint_retry_held(&ea, 8, walk(&w)) != 0);
+	CHECK(checkpoint_retry_held(&ea, 8, 8, walk(&w)) != 0);
 	CHECK(w.tried && w.kept && w.first);
 	CHECK_INT(ea.nheld, 1);
 	/* the same walk does not try it again */
 	for (int k = 0; k < 3; k++) {
-		CHECK_INT(checkpoint_retry_held(&ea, 8, &w), 0);
+		CHECK_INT(checkpoint_retry_held(&ea, 8, 8, &w), 0);
 		CHECK(!w.tried);
 	}
 	/* the next tick does, and does not report it again */
-	CHECK(checkpoint_retry_held(&ea, 9, walk(&w)) != 0);
+	CHECK(checkpoint_retry_held(&ea, 9, 9, walk(&w)) != 0);
 	CHECK(w.tried && w.kept && !w.first);
 	CHECK_INT(ea.alarms, 0);
 	refuse_checkpoints(a, false);
@@ -696,12 +696,12 @@ test_held_store_error(void)
 
 	held_setup(&a, &b, &ea, &eb);
 	len = cosigned_by(&eb, &kp[0], buf);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	south_to_north(b, a, 2, SIZE_MAX);
 	refuse_checkpoints(a, true);
 	/* reached and verified, not written: held still */
-	r = checkpoint_retry_held(&ea, 8, walk(&w));
+	r = checkpoint_retry_held(&ea, 8, 8, walk(&w));
 	CHECK(r != 0 && r != ERR_AGAIN && r != ERR_CHAIN);
 	CHECK(w.tried && w.kept && w.first);
 	CHECK_INT(ea.nheld, 1);
@@ -709,7 +709,7 @@ test_held_store_error(void)
 	CHECK_INT(count_stored(a), 0);
 	CHECK_INT(ea.cosigned, 1);	/* the last one in memory */
 	/* the same record comes again now: not written, held once */
-	r = checkpoint_on_record(&ea, buf, len, 9, ans, CHECKPOINT_REC_MAX,
+	r = checkpoint_on_record(&ea, buf, len, 9, 9, ans, CHECKPOINT_REC_MAX,
 	    &alen);
 	CHECK(r != 0 && r != ERR_AGAIN && r != ERR_CHAIN);
 	CHECK_INT(ea.hold, CHECKPOINT_HOLD_ALREADY);
@@ -720,7 +720,7 @@ test_held_store_error(void)
 	/* south: the co-signed answer of its proposal not written: held,
 	 * written from the tick */
 	refuse_checkpoints(b, true);
-	r = checkpoint_on_record(&eb, buf, len, 11, ans, CHECKPOINT_REC_MAX,
+	r = checkpoint_on_record(&eb, buf, len, 11, 11, ans, CHECKPOINT_REC_MAX,
 	    &alen);
 	CHECK(r != 0 && r != ERR_AGAIN);
 	CHECK_INT(eb.hold, CHECKPOINT_HOLD_NEW);
@@ -754,12 +754,12 @@ test_held_bad_row(void)
 	    "DROP TRIGGER main.message_assign_once; "
 	    "UPDATE message SET id = CAST(id || x'00' AS BLOB) "
 	    "WHERE sender = 1 AND seq = 3"), 0);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_IO);
 	CHECK_CONTAINS(store_errmsg(a), "sender 1 at seq 3");
 	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NEW);
 	CHECK_INT(ea.nheld, 1);
-	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), ERR_IO);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, 8, walk(&w)), ERR_IO);
 	CHECK(w.tried && w.kept);
 	CHECK_INT(ea.nheld, 1);
 	CHECK_INT(ea.alarms, 0);
@@ -788,14 +788,14 @@ test_held_read_error(void)
 	len = cosigned_by(&eb, &kp[0], buf);
 	south_to_north(b, a, 2, SIZE_MAX);	/* north holds them all */
 	store_fail_reads(1);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_IO);
 	CHECK_INT(alen, 0);
 	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NEW);
 	CHECK_INT(ea.nheld, 1);
 	CHECK_INT(ea.cosigned, 0);
 	store_fail_reads(1);
-	CHECK_INT(checkpoint_retry_held(&ea, 8, walk(&w)), ERR_IO);
+	CHECK_INT(checkpoint_retry_held(&ea, 8, 8, walk(&w)), ERR_IO);
 	CHECK(w.tried && w.kept && w.first);
 	CHECK_INT(ea.nheld, 1);
 	CHECK_INT(count_stored(a), 0);
@@ -820,19 +820,19 @@ test_held_same_again(void)
 	/* stored the normal way */
 	held_setup(&a, &b, &ea, &eb);
 	len = cosigned_by(&eb, &kp[0], buf);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	CHECK_INT(ea.nheld, 1);
 	south_to_north(b, a, 2, SIZE_MAX);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 8, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 8, 8, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK_INT(ea.nheld, 0);
 	CHECK_INT(ea.cosigned, 1);
-	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, 9, walk(&w)), 0);
 	CHECK(!w.tried);
 	CHECK_INT(ea.cosigned, 1);
 	/* the same again is stored but not counted again */
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 10, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 10, 10, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK_INT(ea.cosigned, 1);
 	CHECK_INT(count_stored(a), 1);
@@ -846,15 +846,15 @@ test_held_same_again(void)
 	open_held_diverged(&a, &b, &c);
 	engines_init(&ea, a, &eb, b);
 	len = cosigned_by(&eb, &kp[0], buf);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	CHECK_INT(ea.nheld, 1);
 	send_n(c, a, 1, 2, "fork");
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 8, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 8, 8, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
 	CHECK_INT(ea.alarms, 1);
 	CHECK_INT(ea.nheld, 0);
-	CHECK_INT(checkpoint_retry_held(&ea, 9, walk(&w)), 0);
+	CHECK_INT(checkpoint_retry_held(&ea, 9, 9, walk(&w)), 0);
 	CHECK(!w.tried);
 	CHECK_INT(ea.alarms, 1);
 	checkpoint_fini(&ea);
@@ -879,9 +879,9 @@ test_held_cap(void)
 
 	held_setup(&a, &b, &ea, &eb);
 	/* south's own proposal, behind at north: not held */
-	CHECK_INT(checkpoint_tick(&eb, 5, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&eb, 5, 5, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
-	CHECK_INT(checkpoint_on_record(&ea, buf, len, 6, ans,
+	CHECK_INT(checkpoint_on_record(&ea, buf, len, 6, 6, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	CHECK_INT(alen, 0);
 	CHECK_INT(ea.hold, CHECKPOINT_HOLD_NONE);
@@ -891,7 +891,7 @@ test_held_cap(void)
 		send_n(b, NULL, 1, 1, "south, more");
 		receipt(b, b, 0);
 		len = cosigned_by(&eb, &kp[0], buf);
-		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 		    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	}
 	CHECK_INT(ea.nheld, CHECKPOINT_HELD_MAX);
@@ -928,14 +928,14 @@ test_held_per_tick(void)
 		send_n(b, NULL, 1, 1, "south, more");
 		receipt(b, b, 0);
 		len = cosigned_by(&eb, &kp[0], buf);
-		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, ans,
+		CHECK_INT(checkpoint_on_record(&ea, buf, len, 7, 7, ans,
 		    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	}
 	CHECK_INT(ea.nheld, N);
 	south_to_north(b, a, 2, SIZE_MAX);	/* all reached now */
 	walk(&w);
 	for (tried = 0; tried <= N; tried++) {
-		CHECK_INT(checkpoint_retry_held(&ea, 8, &w), 0);
+		CHECK_INT(checkpoint_retry_held(&ea, 8, 8, &w), 0);
 		if (!w.tried)
 			break;
 	}
@@ -944,7 +944,7 @@ test_held_per_tick(void)
 	CHECK_INT(ea.nheld, N - CHECKPOINT_HELD_PER_TICK);
 	walk(&w);
 	for (tried = 0; tried <= N; tried++) {
-		CHECK_INT(checkpoint_retry_held(&ea, 9, &w), 0);
+		CHECK_INT(checkpoint_retry_held(&ea, 9, 9, &w), 0);
 		if (!w.tried)
 			break;
 	}
@@ -975,9 +975,9 @@ test_behind_and_diverged(void)
 	send_n(c, a, 1, 2, "fork");	/* north holds another south 1, 2 */
 	receipt(a, a, 1);		/* south "has" north's 3 */
 	engines_init(&ea, a, &eb, b);
-	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ea, 1, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, 2, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
 	CHECK_INT(eb.alarms, 1);
 	CHECK_CONTAINS(checkpoint_alarm(&eb), "party 1's chain first differs "
@@ -985,7 +985,7 @@ test_behind_and_diverged(void)
 	CHECK(alen > 0);		/* the dispute, with south's ids */
 	/* north, handed the dispute (zeros where south lacks north's 3),
 	 * names the same seq, not the one south lacks */
-	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 3, buf,
+	CHECK_INT(checkpoint_on_record(&ea, ans, alen, 3, 3, buf,
 	    CHECKPOINT_REC_MAX, &len), ERR_CHAIN);
 	CHECK_CONTAINS(checkpoint_alarm(&ea), "party 1's chain first differs "
 	    "at seq 1");
@@ -1017,7 +1017,7 @@ test_head_checked(void)
 	open2(&a, &b);
 	traffic(a, b, 4, 3);
 	engines_init(&ea, a, &eb, b);
-	CHECK_INT(checkpoint_tick(&ea, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
+	CHECK_INT(checkpoint_tick(&ea, 1, 1, buf, CHECKPOINT_REC_MAX, &len), 0);
 	CHECK(len > 0);
 	/* the list right, the head's id of north's chain another */
 	CHECK_INT(checkpoint_rec_decode(rec, buf, len), 0);
@@ -1027,7 +1027,7 @@ test_head_checked(void)
 	CHECK_INT(transcript_checkpoint_sign(&rec->cp, 0, &kp[0]), 0);
 	CHECK_INT(checkpoint_rec_encode(rec, forged, CHECKPOINT_REC_MAX,
 	    &flen), 0);
-	CHECK_INT(checkpoint_on_record(&eb, forged, flen, 2, ans,
+	CHECK_INT(checkpoint_on_record(&eb, forged, flen, 2, 2, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
 	CHECK_CONTAINS(checkpoint_alarm(&eb), "head names another message at "
 	    "party 0's seq 4");
@@ -1045,14 +1045,14 @@ test_head_checked(void)
 	CHECK_INT(transcript_checkpoint_sign(&rec->cp, 0, &kp[0]), 0);
 	CHECK_INT(checkpoint_rec_encode(rec, forged, CHECKPOINT_REC_MAX,
 	    &flen), 0);
-	CHECK_INT(checkpoint_on_record(&eb, forged, flen, 3, ans,
+	CHECK_INT(checkpoint_on_record(&eb, forged, flen, 3, 3, ans,
 	    CHECKPOINT_REC_MAX, &alen), ERR_AGAIN);
 	CHECK_INT(alen, 0);
 	CHECK_INT(eb.cosigned, 0);
 	CHECK_INT(eb.base[0], 0);
 	CHECK_INT(count_stored(b), 0);
 	/* the true one is still co-signed */
-	CHECK_INT(checkpoint_on_record(&eb, buf, len, 4, ans,
+	CHECK_INT(checkpoint_on_record(&eb, buf, len, 4, 4, ans,
 	    CHECKPOINT_REC_MAX, &alen), 0);
 	CHECK_INT(eb.cosigned, 1);
 	checkpoint_fini(&ea);
@@ -1089,16 +1089,16 @@ test_dispute_names_head(void)
 		engines_init(&ec, c, &eb, b);
 		ec.base[0] = k == 0 ? 7 : 0;
 		eb.base[0] = 7;
-		CHECK_INT(checkpoint_tick(&ec, 1, buf, CHECKPOINT_REC_MAX,
+		CHECK_INT(checkpoint_tick(&ec, 1, 1, buf, CHECKPOINT_REC_MAX,
 		    &len), 0);
 		CHECK(len > 0);
-		CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, ans,
+		CHECK_INT(checkpoint_on_record(&eb, buf, len, 2, 2, ans,
 		    CHECKPOINT_REC_MAX, &alen), ERR_CHAIN);
 		CHECK_CONTAINS(checkpoint_alarm(&eb), k == 0 ? "head names "
 		    "another message at party 0's seq 7" : "party 0's chain "
 		    "first differs at seq 4");
 		CHECK(alen > 0);
-		CHECK_INT(checkpoint_on_record(&ec, ans, alen, 3, buf,
+		CHECK_INT(checkpoint_on_record(&ec, ans, alen, 3, 3, buf,
 		    CHECKPOINT_REC_MAX, &len), ERR_CHAIN);
 		CHECK_CONTAINS(checkpoint_alarm(&ec), k == 0 ? "party 0's "
 		    "chain first differs at seq 7" : "party 0's chain first "
