@@ -231,7 +231,7 @@ void
 anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
     const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
-    uint64_t now_ms)
+    uint64_t now_ms, uint64_t mono_ms)
 {
 	bool found;
 	int r;
@@ -246,13 +246,13 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 		e->interval_ms = ANCHOR_INTERVAL_MIN_MS;
 	e->retry_ms = ANCHOR_RETRY_MS;
 	e->wait_ms = e->retry_ms;
-	e->next_ms = now_ms;
+	e->next_ms = mono_ms;
 	e->refill_ms = ANCHOR_ANSWER_REFILL_MS;
 	e->tokens = ANCHOR_ANSWER_BURST;
-	e->bucket_ms = now_ms;
+	e->bucket_ms = mono_ms;
 	e->op_refill_ms = ANCHOR_OP_REFILL_MS;
 	e->op_tokens = ANCHOR_OP_BURST;
-	e->op_bucket_ms = now_ms;
+	e->op_bucket_ms = mono_ms;
 	if ((r = store_anchor_newest(s, channel, &e->took, &found)) != 0) {
 		log_warn("audit anchor: cannot read the last stored one: %s",
 		    err_str(r));
@@ -323,21 +323,22 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 	return 0;
 }
 
-/* A token bucket: one token per every_ms, at most burst. */
+/* A token bucket: one token per every_ms, at most burst; mono_ms of the
+ * monotonic clock (a step of the wall clock neither drains nor fills it). */
 static void
 bucket_refill(uint64_t *tokens, uint64_t *at_ms, uint64_t burst,
-    uint64_t every_ms, uint64_t now_ms)
+    uint64_t every_ms, uint64_t mono_ms)
 {
 	uint64_t k;
 
-	if (now_ms < *at_ms) {	/* the clock stepped back */
-		*at_ms = now_ms;
+	if (mono_ms < *at_ms) {	/* never, but a caller's mistake must */
+		*at_ms = mono_ms;	/* not make tokens of it */
 		return;
 	}
-	k = (now_ms - *at_ms) / every_ms;
+	k = (mono_ms - *at_ms) / every_ms;
 	if (*tokens + k >= burst) {
 		*tokens = burst;
-		*at_ms = now_ms;
+		*at_ms = mono_ms;
 	} else {
 		*tokens += k;
 		*at_ms += k * every_ms;
@@ -347,14 +348,14 @@ bucket_refill(uint64_t *tokens, uint64_t *at_ms, uint64_t burst,
 /* The answering side's token bucket: one token per refill_ms, at most
  * ANCHOR_ANSWER_BURST. */
 static void
-refill(struct anchor_engine *e, uint64_t now_ms)
+refill(struct anchor_engine *e, uint64_t mono_ms)
 {
 	bucket_refill(&e->tokens, &e->bucket_ms, ANCHOR_ANSWER_BURST,
-	    e->refill_ms, now_ms);
+	    e->refill_ms, mono_ms);
 }
 
 int
-anchor_ask_now(struct anchor_engine *e, uint64_t now_ms, uint64_t *ticket,
+anchor_ask_now(struct anchor_engine *e, uint64_t mono_ms, uint64_t *ticket,
     uint64_t *retry_ms)
 {
 	*ticket = *retry_ms = 0;
@@ -363,9 +364,9 @@ anchor_ask_now(struct anchor_engine *e, uint64_t now_ms, uint64_t *ticket,
 		return 0;
 	}
 	bucket_refill(&e->op_tokens, &e->op_bucket_ms, ANCHOR_OP_BURST,
-	    e->op_refill_ms, now_ms);
+	    e->op_refill_ms, mono_ms);
 	if (e->op_tokens == 0) {
-		*retry_ms = e->op_bucket_ms + e->op_refill_ms - now_ms;
+		*retry_ms = e->op_bucket_ms + e->op_refill_ms - mono_ms;
 		return ERR_FULL;
 	}
 	e->op_tokens--;
@@ -374,14 +375,14 @@ anchor_ask_now(struct anchor_engine *e, uint64_t now_ms, uint64_t *ticket,
 }
 
 int
-anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
-    size_t cap, size_t *len)
+anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint64_t mono_ms,
+    uint8_t *out, size_t cap, size_t *len)
 {
-	bool due = now_ms >= e->next_ms, op = e->op_asked > e->op_tried;
+	bool due = mono_ms >= e->next_ms, op = e->op_asked > e->op_tried;
 	int r;
 
 	*len = 0;
-	if (!due && !op && !(e->pending && now_ms - e->sent_ms >= e->wait_ms))
+	if (!due && !op && !(e->pending && mono_ms - e->sent_ms >= e->wait_ms))
 		return 0;
 	if (due || op) {
 		/* a head inside an open transaction may yet roll back */
@@ -393,11 +394,11 @@ anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
 			 * logged) at every tick; an operator's ask is not
 			 * made again */
 			if (due)
-				e->next_ms = now_ms + e->retry_ms;
+				e->next_ms = mono_ms + e->retry_ms;
 			return r;
 		}
 		if (due)	/* an operator's ask leaves the schedule */
-			e->next_ms = now_ms + e->interval_ms;
+			e->next_ms = mono_ms + e->interval_ms;
 	} else if (e->wait_ms < e->interval_ms) {
 		/* asked again: the peer may be one that never answers (an
 		 * older node): twice as long each time, up to the interval */
@@ -408,7 +409,7 @@ anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
 		*len = 0;
 		return r;
 	}
-	e->sent_ms = now_ms;
+	e->sent_ms = mono_ms;
 	return 0;
 }
 
@@ -438,7 +439,7 @@ same_ask(const struct anchor_rec *a, const struct anchor_rec *b)
 /* Whether we sign a new ask of the peer's (invariant 4); refuses. */
 static int
 ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
-    uint64_t now_ms)
+    uint64_t now_ms, uint64_t mono_ms)
 {
 	uint64_t off = ask->time_ms > now_ms ? ask->time_ms - now_ms :
 	    now_ms - ask->time_ms;
@@ -456,7 +457,7 @@ ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
 		    "than the last one we signed (%llu): not answered",
 		    (unsigned long long)ask->time_ms,
 		    (unsigned long long)e->signed_.time_ms);
-	refill(e, now_ms);
+	refill(e, mono_ms);
 	if (e->tokens == 0)
 		return refuse(e, ERR_FULL, "more asks than one per %llu ms "
 		    "(after %d): not answered",
@@ -507,7 +508,7 @@ went_back(struct anchor_engine *e, bool ours, uint64_t from_ms,
  * The last ask signed, sent again, is answered again as it was. */
 static int
 answer(struct anchor_engine *e, const struct anchor_rec *ask,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len)
 {
 	struct anchor_rec ans = *ask;
 	struct store_anchor given;
@@ -515,17 +516,17 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 	    same_ask(ask, &e->signed_);
 	int r;
 
-	if (again && now_ms - e->answered_ms < ANCHOR_ANSWER_GAP_MS)
+	if (again && mono_ms - e->answered_ms < ANCHOR_ANSWER_GAP_MS)
 		return refuse(e, ERR_FULL, "the same ask %llu ms after we "
 		    "answered it (at most one per %d ms): not answered",
-		    (unsigned long long)(now_ms - e->answered_ms),
+		    (unsigned long long)(mono_ms - e->answered_ms),
 		    ANCHOR_ANSWER_GAP_MS);
 	if (again) {
 		ans = e->signed_;
 	} else {
 		/* the cheap limits first: a signature checked only for an
 		 * ask we would sign */
-		if ((r = ask_acceptable(e, ask, now_ms)) != 0)
+		if ((r = ask_acceptable(e, ask, now_ms, mono_ms)) != 0)
 			return r;
 		e->forged_held = !held_genuine(e, ask);
 		if ((r = store_anchor_claimed(e->s, e->channel, ask->time_ms,
@@ -559,7 +560,7 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 		return refuse(e, r, "cannot build the answer: %s",
 		    err_str(r));
 	}
-	e->answered_ms = now_ms;
+	e->answered_ms = mono_ms;
 	e->answered++;
 	return 0;
 }
@@ -623,7 +624,7 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 
 int
 anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len)
 {
 	struct anchor_rec a;
 	int r;
@@ -637,7 +638,7 @@ anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
 		    "version %d (%zu bytes): %s", ANCHOR_VERSION, n,
 		    err_str(r));
 	if (a.kind == ANCHOR_ASK)
-		return answer(e, &a, now_ms, out, cap, len);
+		return answer(e, &a, now_ms, mono_ms, out, cap, len);
 	return take(e, &a, now_ms);
 }
 
@@ -780,7 +781,8 @@ struct anchor_set {
 	 * differently in two), the peer's */
 	char self[DELIVERY_MAX_CHANNELS][KEYS_NAME_MAX + 1];
 	char peer[DELIVERY_MAX_CHANNELS][KEYS_NAME_MAX + 1];
-	uint64_t log_ms[DELIVERY_MAX_CHANNELS];	/* last refusal logged */
+	uint64_t log_ms[DELIVERY_MAX_CHANNELS];	/* last refusal logged
+							 * (monotonic) */
 	uint64_t unlogged[DELIVERY_MAX_CHANNELS];	/* refusals since */
 	uint8_t buf[ANCHOR_REC_MAX];
 	uint64_t drop;			/* answers to drop (tests only) */
@@ -789,7 +791,8 @@ struct anchor_set {
 int
 anchor_set_new(struct delivery *dl, const struct keys *k,
     const struct agreement *ags, size_t n, uint64_t interval_ms,
-    uint64_t pace_ms, uint64_t now_ms, struct anchor_set **out)
+    uint64_t pace_ms, uint64_t now_ms, uint64_t mono_ms,
+    struct anchor_set **out)
 {
 	struct anchor_set *as;
 
@@ -799,6 +802,8 @@ anchor_set_new(struct delivery *dl, const struct keys *k,
 	as->dl = dl;
 	if (now_ms == 0)
 		now_ms = clock_wall_ms();
+	if (mono_ms == 0)
+		mono_ms = clock_mono_ms();
 	for (size_t i = 0; i < n && as->n < DELIVERY_MAX_CHANNELS; i++) {
 		int self = agreement_party_of(&ags[i], k->id.sign_pub);
 		if (self < 0)
@@ -808,7 +813,8 @@ anchor_set_new(struct delivery *dl, const struct keys *k,
 		snprintf(as->self[as->n], sizeof as->self[as->n], "%s",
 		    ags[i].party[self].name);
 		anchor_init(&as->e[as->n], delivery_store(dl), k, ags[i].id,
-		    ags[i].party[1 - self].sign_pub, interval_ms, now_ms);
+		    ags[i].party[1 - self].sign_pub, interval_ms, now_ms,
+		    mono_ms);
 		anchor_pace(&as->e[as->n++], pace_ms);
 	}
 	*out = as;
@@ -901,7 +907,7 @@ anchor_set_self(const struct anchor_set *as,
 
 int
 anchor_set_ask_now(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t now_ms,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t mono_ms,
     uint64_t *ticket, uint64_t *retry_ms)
 {
 	ssize_t i = index_of(as, channel);
@@ -911,12 +917,12 @@ anchor_set_ask_now(struct anchor_set *as,
 		return ERR_NOT_FOUND;
 	if (delivery_active_path(as->dl, channel) < 0)
 		return ERR_CLOSED;
-	return anchor_ask_now(&as->e[i], now_ms ? now_ms : clock_wall_ms(),
+	return anchor_ask_now(&as->e[i], mono_ms ? mono_ms : clock_mono_ms(),
 	    ticket, retry_ms);
 }
 
 void
-anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
+anchor_set_tick(struct anchor_set *as, uint64_t now_ms, uint64_t mono_ms)
 {
 	size_t len;
 	int path, r;
@@ -925,6 +931,8 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
 		return;
 	if (now_ms == 0)
 		now_ms = clock_wall_ms();
+	if (mono_ms == 0)
+		mono_ms = clock_mono_ms();
 	for (size_t i = 0; i < as->n; i++) {
 		struct anchor_engine *e = &as->e[i];
 		char ch[17];
@@ -932,8 +940,8 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
 		if ((path = delivery_active_path(as->dl, e->channel)) < 0)
 			continue;
 		hex_encode(ch, e->channel, 8);	/* as the logs name it */
-		if ((r = anchor_tick(e, now_ms, as->buf, sizeof as->buf,
-		    &len)) != 0) {
+		if ((r = anchor_tick(e, now_ms, mono_ms, as->buf,
+		    sizeof as->buf, &len)) != 0) {
 			log_warn("channel %s: audit anchor: %s", ch,
 			    err_str(r));
 			continue;
@@ -953,7 +961,7 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
 void
 anchor_set_record(struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
-    const uint8_t *p, size_t n, uint64_t now_ms)
+    const uint8_t *p, size_t n, uint64_t now_ms, uint64_t mono_ms)
 {
 	ssize_t i = index_of(as, channel);
 	struct anchor_engine *e;
@@ -968,6 +976,8 @@ anchor_set_record(struct anchor_set *as,
 		return;
 	if (now_ms == 0)
 		now_ms = clock_wall_ms();
+	if (mono_ms == 0)
+		mono_ms = clock_mono_ms();
 	e = &as->e[i];
 	hex_encode(ch, channel, 8);	/* as the logs name it */
 	if (as->drop > 0 && anchor_rec_decode(&a, p, n) == 0 &&
@@ -978,9 +988,10 @@ anchor_set_record(struct anchor_set *as,
 		return;
 	}
 	before = e->anchored;
-	r = anchor_on_record(e, p, n, now_ms, as->buf, sizeof as->buf, &len);
+	r = anchor_on_record(e, p, n, now_ms, mono_ms, as->buf,
+	    sizeof as->buf, &len);
 	if (r != 0) {
-		if (as->log_ms[i] != 0 && now_ms - as->log_ms[i] <
+		if (as->log_ms[i] != 0 && mono_ms - as->log_ms[i] <
 		    ANCHOR_LOG_MS) {
 			as->unlogged[i]++;
 			return;
@@ -989,7 +1000,7 @@ anchor_set_record(struct anchor_set *as,
 		    "from %s: %s (%s)%s", ch, path, as->peer[i], e->why,
 		    err_str(r), as->unlogged[i] ? "; and others not logged" :
 		    "");
-		as->log_ms[i] = now_ms;
+		as->log_ms[i] = mono_ms;
 		as->unlogged[i] = 0;
 		return;
 	}

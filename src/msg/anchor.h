@@ -78,6 +78,14 @@
  * Like the checkpoint engine, it does no I/O: the caller sends the bytes
  * it returns as a link record (ANCHOR_REC). It reads and writes the store
  * and signs with k.
+ *
+ * Two clocks (base/clock.h), both the caller's: now_ms, the wall clock,
+ * gives what is signed, stored or held against the peer's clock (an
+ * ask's time, held and claimed times, ANCHOR_CLOCK_SKEW_MS, "later than
+ * the last signed"); mono_ms, a monotonic clock, measures every duration
+ * (the interval, the wait for an answer, both token buckets,
+ * ANCHOR_ANSWER_GAP_MS), so that a step of the wall clock, back or
+ * forward, neither stops nor hastens asks nor drains nor fills a bucket.
  */
 #ifndef PARLEY_MSG_ANCHOR_H
 #define PARLEY_MSG_ANCHOR_H
@@ -172,6 +180,8 @@ struct anchor_engine {
 	uint64_t interval_ms, retry_ms;
 	uint64_t wait_ms;			/* for the answer: retry_ms, x2 */
 	uint64_t last_n;			/* highest n anchored */
+	/* the fields named *_ms below are of the monotonic clock, but
+	 * times of records (ask, prev, took, signed_, back_*) */
 	uint64_t next_ms;			/* a new ask is due then */
 	uint64_t sent_ms;			/* the ask in flight last went */
 	bool pending;				/* our ask unanswered */
@@ -219,7 +229,7 @@ struct anchor_engine {
 void anchor_init(struct anchor_engine *e, struct store *s,
     const struct keys *k, const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
-    uint64_t now_ms);
+    uint64_t now_ms, uint64_t mono_ms);
 /* Tests only (parleyd's debug_audit_anchor_ms): asks every pace_ms and
  * answers one ask per pace_ms after the burst, below the minimums; the
  * retry is ANCHOR_RETRY_MS or pace_ms if shorter. 0: no change. */
@@ -230,12 +240,12 @@ void anchor_pace(struct anchor_engine *e, uint64_t pace_ms);
  * ERR_FULL (nothing asked; *ticket 0, *retry_ms when a token comes) when
  * operators asked ANCHOR_OP_BURST times, then more than once per
  * ANCHOR_OP_REFILL_MS. */
-int anchor_ask_now(struct anchor_engine *e, uint64_t now_ms,
+int anchor_ask_now(struct anchor_engine *e, uint64_t mono_ms,
     uint64_t *ticket, uint64_t *retry_ms) WUR;
 /* When an ask is due (invariants 3 and 5), writes it into out (cap bytes,
  * ANCHOR_REC_MAX suffices) and sets *len (0: none due). Store errors. */
-int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
-    size_t cap, size_t *len) WUR;
+int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint64_t mono_ms,
+    uint8_t *out, size_t cap, size_t *len) WUR;
 /* Handles an ANCHOR_REC from the peer. An ask: signed, our evidence
  * stored, the answer written into out (*len; 0 none). An answer: checked
  * against our pending ask and the peer's key, and stored. Refusals (e->why
@@ -250,7 +260,8 @@ int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
  * time sets e->back, an ask whose held is not our signature e->forged_held
  * (invariant 6). */
 int anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap,
+    size_t *len) WUR;
 
 /*
  * For `parley verify`: the stored anchors of a channel against the log.
@@ -296,7 +307,8 @@ void anchor_time_str(char out[32], uint64_t time_ms);
  * ANCHOR_LOG_MS, then a count of those not logged; store errors of the
  * tick too). parleyd calls anchor_set_record for records of type
  * ANCHOR_REC and anchor_set_tick from its tick. pace_ms: anchor_pace's
- * (tests only; 0 off). now_ms 0: the system clock. A regression
+ * (tests only; 0 off). now_ms 0: the system's wall clock; mono_ms 0:
+ * its monotonic clock (base/clock.h). A regression
  * (invariant 6) is logged at ERROR ("ALARM ...") and raised as an alert
  * of kind "anchor-went-back" through the alerter of anchor_set_alerter
  * (once per regression: its key names both times).
@@ -308,12 +320,14 @@ struct anchor_set;
 
 int anchor_set_new(struct delivery *dl, const struct keys *k,
     const struct agreement *ags, size_t n, uint64_t interval_ms,
-    uint64_t pace_ms, uint64_t now_ms, struct anchor_set **out) WUR;
+    uint64_t pace_ms, uint64_t now_ms, uint64_t mono_ms,
+    struct anchor_set **out) WUR;
 void anchor_set_free(struct anchor_set *as);
-void anchor_set_tick(struct anchor_set *as, uint64_t now_ms);
+void anchor_set_tick(struct anchor_set *as, uint64_t now_ms,
+    uint64_t mono_ms);
 void anchor_set_record(struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
-    const uint8_t *p, size_t n, uint64_t now_ms);
+    const uint8_t *p, size_t n, uint64_t now_ms, uint64_t mono_ms);
 /* Tests only (parleyd's debug_audit_anchor_drop): the next n answers to
  * our asks are dropped as if lost on the way (logged at INFO). */
 void anchor_set_drop_answers(struct anchor_set *as, uint64_t n);
@@ -335,10 +349,10 @@ const char *anchor_set_self(const struct anchor_set *as,
 /* An operator's ask on channel (anchor_ask_now; `parley anchor`): its
  * ticket in *ticket. ERR_NOT_FOUND (no engine for it), ERR_CLOSED (no
  * path of it up: nothing asked), ERR_FULL (operators asked too often:
- * nothing asked; a token comes in *retry_ms). now_ms 0: the system
- * clock. */
+ * nothing asked; a token comes in *retry_ms). mono_ms 0: the system's
+ * monotonic clock. */
 int anchor_set_ask_now(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t now_ms,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t mono_ms,
     uint64_t *ticket, uint64_t *retry_ms) WUR;
 
 #endif
