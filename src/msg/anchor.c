@@ -786,6 +786,7 @@ struct anchor_set {
 	uint64_t unlogged[DELIVERY_MAX_CHANNELS];	/* refusals since */
 	uint8_t buf[ANCHOR_REC_MAX];
 	uint64_t drop;			/* answers to drop (tests only) */
+	uint64_t instance;		/* random, this run's (tickets') */
 };
 
 int
@@ -800,6 +801,8 @@ anchor_set_new(struct delivery *dl, const struct keys *k,
 	if ((as = calloc(1, sizeof *as)) == NULL)
 		return ERR_NOMEM;
 	as->dl = dl;
+	while (as->instance == 0)
+		randombytes_buf(&as->instance, sizeof as->instance);
 	if (now_ms == 0)
 		now_ms = clock_wall_ms();
 	if (mono_ms == 0)
@@ -825,6 +828,12 @@ void
 anchor_set_free(struct anchor_set *as)
 {
 	free(as);
+}
+
+uint64_t
+anchor_set_instance(const struct anchor_set *as)
+{
+	return as != NULL ? as->instance : 0;
 }
 
 void

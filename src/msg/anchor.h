@@ -328,6 +328,11 @@ void anchor_set_tick(struct anchor_set *as, uint64_t now_ms,
 void anchor_set_record(struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
     const uint8_t *p, size_t n, uint64_t now_ms, uint64_t mono_ms);
+/* This set's instance: random, not 0, drawn at anchor_set_new (0 for
+ * NULL). Operators' tickets live in memory and mean something only to
+ * the instance that gave them: a client that sees another instance knows
+ * the daemon restarted and its ask was lost with it. */
+uint64_t anchor_set_instance(const struct anchor_set *as);
 /* Tests only (parleyd's debug_audit_anchor_drop): the next n answers to
  * our asks are dropped as if lost on the way (logged at INFO). */
 void anchor_set_drop_answers(struct anchor_set *as, uint64_t n);
