@@ -378,7 +378,8 @@ int
 anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint64_t mono_ms,
     uint8_t *out, size_t cap, size_t *len)
 {
-	bool due = mono_ms >= e->next_ms, op = e->op_asked > e->op_tried;
+	bool due = mono_ms >= e->next_ms, op = e->op_asked > e->op_tried &&
+	    mono_ms >= e->op_after_ms;
 	int r;
 
 	*len = 0;
@@ -388,15 +389,17 @@ anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint64_t mono_ms,
 		/* a head inside an open transaction may yet roll back */
 		if (!store_settled(e->s))
 			return 0;
-		e->op_tried = e->op_asked;
 		if ((r = new_ask(e, now_ms)) != 0) {
 			/* put off, so that a failing store is not asked (and
-			 * logged) at every tick; an operator's ask is not
-			 * made again */
+			 * logged) at every tick; an operator's ask is kept,
+			 * made at a tick after the retry (its ticket stays) */
 			if (due)
 				e->next_ms = mono_ms + e->retry_ms;
+			if (e->op_asked > e->op_tried)
+				e->op_after_ms = mono_ms + e->retry_ms;
 			return r;
 		}
+		e->op_tried = e->op_asked;	/* made: new_ask's ask_op */
 		if (due)	/* an operator's ask leaves the schedule */
 			e->next_ms = mono_ms + e->interval_ms;
 	} else if (e->wait_ms < e->interval_ms) {

@@ -36,7 +36,8 @@
  *     one (ANCHOR_INTERVAL_MIN_MS at least), whether or not the log
  *     grew. An unanswered ask is sent again, the same bytes, wait_ms
  *     after it last went: retry_ms, doubled at each, at most interval_ms.
- *     A store error at a due ask puts it off by retry_ms.
+ *     A store error at a due ask puts it off by retry_ms; an operator's
+ *     ask (5) too, kept: made at a tick retry_ms later, its ticket kept.
  *  4. We sign a peer's ask only once its evidence is stored; only an ask
  *     whose time is within ANCHOR_CLOCK_SKEW_MS of our clock and later
  *     than the last we signed (also before a restart: read back from
@@ -195,7 +196,9 @@ struct anchor_engine {
 	struct store_anchor took;		/* the newest anchor stored */
 	/* operators' asks (invariant 5) */
 	uint64_t op_asked;			/* asked for, counted */
-	uint64_t op_tried;			/* op_asked at the last try */
+	uint64_t op_tried;			/* op_asked at the last ask made */
+	uint64_t op_after_ms;			/* not made before (a store
+						 * error put it off) */
 	uint64_t ask_op, prev_op;		/* op_asked when made */
 	uint64_t op_answered;			/* the highest answered */
 	uint64_t op_tokens, op_bucket_ms;	/* their token bucket */

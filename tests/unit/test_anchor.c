@@ -364,6 +364,52 @@ test_store_error(void)
 	pair_close(&p);
 }
 
+/* The store failing at an operator's ask: the ask is kept (asked again,
+ * the same ticket, no token used), made a retry later, and its answer
+ * answers the ticket. */
+static void
+test_ask_now_store_error(void)
+{
+	uint64_t ticket, again, retry;
+	struct pair p;
+
+	pair_open(&p, 60000);
+	log_n(p.s[0], 1);
+	CHECK_INT(anchor_tick(&p.e[0], 1000, 1000, p.buf, sizeof p.buf,
+	    &p.len), 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 1100, 1100, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 1200, 1200, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK(!p.e[0].pending);
+	CHECK_INT(anchor_ask_now(&p.e[0], 1500, &ticket, &retry), 0);
+	CHECK_INT(sqlite3_exec(p.s[0]->db, "ALTER TABLE audit RENAME TO gone",
+	    NULL, NULL, NULL), SQLITE_OK);
+	CHECK(anchor_tick(&p.e[0], 2000, 2000, p.buf, sizeof p.buf, &p.len)
+	    != 0);
+	CHECK_INT(p.len, 0);
+	CHECK_INT(anchor_ask_now(&p.e[0], 2050, &again, &retry), 0);
+	CHECK_INT(again, ticket);
+	CHECK_INT(p.e[0].op_tokens, ANCHOR_OP_BURST - 1);
+	CHECK_INT(anchor_tick(&p.e[0], 2100, 2100, p.buf, sizeof p.buf,
+	    &p.len), 0);
+	CHECK_INT(p.len, 0);
+	CHECK_INT(sqlite3_exec(p.s[0]->db, "ALTER TABLE gone RENAME TO audit",
+	    NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(anchor_tick(&p.e[0], 2000 + ANCHOR_RETRY_MS - 1,
+	    2000 + ANCHOR_RETRY_MS - 1, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.len, 0);
+	CHECK_INT(anchor_tick(&p.e[0], 2000 + ANCHOR_RETRY_MS,
+	    2000 + ANCHOR_RETRY_MS, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.len > 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 13000, 13000, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 13100, 13100, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.e[0].op_answered, ticket);
+	pair_close(&p);
+}
+
 /* Answers that are refused and change nothing. */
 static void
 test_bad_answers(void)
@@ -897,6 +943,7 @@ main(void)
 	RUN(test_anchored);
 	RUN(test_schedule);
 	RUN(test_store_error);
+	RUN(test_ask_now_store_error);
 	RUN(test_bad_answers);
 	RUN(test_answer_bucket);
 	RUN(test_answer_time);
