@@ -204,7 +204,7 @@ anchor_check(const uint8_t pub[KEYS_PUB_LEN],
 /* ---- the engine ---- */
 
 /* The last ask we signed, also in an earlier run (invariant 4): our
- * evidence. Unreadable: nothing that run may have signed is signed again
+ * evidence, and the claim its answer carried. Unreadable: nothing that run may have signed is signed again
  * (its times were within the skew of a clock before now_ms). */
 static void
 load_signed(struct anchor_engine *e, uint64_t now_ms)
@@ -225,6 +225,15 @@ load_signed(struct anchor_engine *e, uint64_t now_ms)
 	memcpy(e->signed_.anchor, given.anchor, ANCHOR_LEN);
 	e->signed_.time_ms = given.time_ms;
 	memcpy(e->signed_.sig, given.sig, KEYS_SIG_LEN);
+	/* the claim it carried (invariant 6), as answer() computed it: an
+	 * answer lost and asked again after a restart says it again */
+	if ((r = store_anchor_claimed(e->s, e->channel, given.time_ms,
+	    &e->signed_.claimed_ms)) != 0) {
+		log_warn("audit anchor: cannot read what the peer held before "
+		    "(%s): the last answer, if asked again, claims none",
+		    err_str(r));
+		e->signed_.claimed_ms = 0;
+	}
 }
 
 void

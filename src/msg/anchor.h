@@ -44,7 +44,8 @@
  *     the evidence); at most ANCHOR_ANSWER_BURST, then one per
  *     ANCHOR_ANSWER_REFILL_MS (a token bucket: a peer cannot fill the
  *     store). The last ask signed, sent again, is answered again from
- *     memory (nothing stored; one per ANCHOR_ANSWER_GAP_MS).
+ *     memory (nothing stored; one per ANCHOR_ANSWER_GAP_MS), after a
+ *     restart from the evidence: its signature and its claimed (6).
  *  5. An operator's ask (anchor_ask_now) is a new ask at the next tick,
  *     as in 3 (the one in flight becomes prev), that leaves next_ms as
  *     it was: the schedule does not depend on what operators do. The

@@ -357,6 +357,49 @@ test_migration_8_to_9(void)
 	CHECK_INT(rmdir(dir), 0);
 }
 
+/* NOTES 6 across the answerer's restart: its answer to the last ask it
+ * signed, lost and asked again (the same bytes) after the restart, is
+ * given from the store with the claim it first carried, so the asker sees
+ * its own regression at that answer, not one ask later. */
+static void
+test_resent_answer_claims(void)
+{
+	struct anchor_rec ans;
+	struct pair p;
+
+	pair_open(&p, 60000);
+	log_n(p.s[0], 2);
+	CHECK_INT(round_at(&p, 1000, false), 0);
+	CHECK_INT(round_at(&p, 61000, false), 0);
+	CHECK_INT(round_at(&p, 121000, false), 0);
+	raw_exec(p.s[0], "DROP TRIGGER audit_anchor_keep; DELETE FROM "
+	    "audit_anchor WHERE time_ms > 1000");
+	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
+	    60000, 181000, 181000);
+	CHECK_INT(round_at(&p, 181000, true), 0);	/* the answer lost */
+	CHECK(p.e[1].back);
+	CHECK_INT(anchor_rec_decode(&ans, p.ans, p.alen), 0);
+	CHECK_INT(ans.claimed_ms, 61000);
+	/* the answerer restarts; the asker sends its ask again */
+	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
+	    60000, 185000, 185000);
+	CHECK_INT(anchor_tick(&p.e[0], 181000 + ANCHOR_RETRY_MS,
+	    181000 + ANCHOR_RETRY_MS, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.len > 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 191100, 191100,
+	    p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(given(p.s[1]), 4);		/* answered again, not stored */
+	CHECK_INT(anchor_rec_decode(&ans, p.ans, p.alen), 0);
+	CHECK_INT(ans.claimed_ms, 61000);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 191200, 191200,
+	    p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.e[0].back);
+	CHECK(p.e[0].back_ours);
+	CHECK_INT(p.e[0].back_from_ms, 61000);
+	CHECK_INT(p.e[0].back_to_ms, 1000);
+	pair_close(&p);
+}
+
 int
 main(void)
 {
@@ -369,6 +412,7 @@ main(void)
 	RUN(test_forged_claim_went_back);
 	RUN(test_lost_answer_quiet);
 	RUN(test_migration_8_to_9);
+	RUN(test_resent_answer_claims);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
