@@ -40,8 +40,12 @@ ctl_anchor_status(const struct ctl_env *env, const uint8_t *id,
 	if (e->took.n > 0)
 		last = json_pack("{s:I, s:I}", "n", (json_int_t)e->took.n,
 		    "time_ms", (json_int_t)e->took.time_ms);
-	/* what we signed for the peer: in all, not only in this run */
-	if (store_anchor_given_count(delivery_store(env->delivery), id,
+	/* what we signed for the peer: in all, not only in this run; the
+	 * engine counts it (counted again here only if it could not at
+	 * its start) */
+	if (e->given_known)
+		given = e->given;
+	else if (store_anchor_given_count(delivery_store(env->delivery), id,
 	    &given) != 0)
 		given = e->answered;
 	instance_hex(env, inst);

@@ -269,6 +269,11 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 	}
 	e->last_n = e->took.n;
 	load_signed(e, now_ms);
+	/* counted here once, then as stored (status reads it often) */
+	if ((r = store_anchor_given_count(s, channel, &e->given)) != 0)
+		log_warn("audit anchor: cannot count what we signed: %s",
+		    err_str(r));
+	e->given_known = r == 0;
 }
 
 void
@@ -564,6 +569,7 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 			    "(%s): the peer's ask is not answered",
 			    err_str(r));
 		e->tokens--;
+		e->given++;
 		e->signed_ = ans;
 		went_back(e, false, ans.claimed_ms, given.held_ms, now_ms);
 	}

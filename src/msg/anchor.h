@@ -210,6 +210,10 @@ struct anchor_engine {
 	struct anchor_rec signed_;		/* the last ask signed */
 	uint64_t answered_ms;			/* ... when */
 	uint64_t anchored, answered, refused;	/* counts */
+	uint64_t given;				/* evidence rows of the
+						 * channel: read at init,
+						 * then counted as stored */
+	bool given_known;			/* ... read at init */
 	char why[ANCHOR_WHY_MAX];		/* the last refusal, "" none */
 	/* a regression (invariant 6) that the last record showed for the
 	 * first time (stored in audit_anchor_back): back true, ours true
@@ -227,7 +231,8 @@ struct anchor_engine {
 /* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS, and at
  * least ANCHOR_INTERVAL_MIN_MS; retry_ms is ANCHOR_RETRY_MS. The first
  * ask is due at the first tick. Goes on from the highest stored anchor of
- * the channel (e->took; none, or unreadable: from 0), and answers only
+ * the channel (e->took; none, or unreadable: from 0), counts the evidence
+ * rows (e->given; unreadable: e->given_known false), and answers only
  * asks later than the last one signed (audit_anchor_given; unreadable:
  * none dated before now_ms + ANCHOR_CLOCK_SKEW_MS). */
 void anchor_init(struct anchor_engine *e, struct store *s,
