@@ -306,7 +306,7 @@ int anchor_verify_store(struct store *s,
 void anchor_time_str(char out[32], uint64_t time_ms);
 
 /*
- * The daemon's glue: one engine per channel of the delivery engine dl
+ * The daemon's glue (anchor_set.c): one engine per channel of the delivery engine dl
  * this node is a party of, sending through dl (delivery_send_other: asks
  * on the channel's active path, answers on the path the ask came on) and
  * taking a record only on a session of the peer's newest run
