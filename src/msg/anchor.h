@@ -197,7 +197,7 @@ struct anchor_engine {
 	struct store_anchor took;		/* the newest anchor stored */
 	/* operators' asks (invariant 5) */
 	uint64_t op_asked;			/* asked for, counted */
-	uint64_t op_tried;			/* op_asked at the last ask made */
+	uint64_t op_tried;			/* op_asked, last ask made */
 	uint64_t op_after_ms;			/* not made before (a store
 						 * error put it off) */
 	uint64_t ask_op, prev_op;		/* op_asked when made */
@@ -306,21 +306,21 @@ int anchor_verify_store(struct store *s,
 void anchor_time_str(char out[32], uint64_t time_ms);
 
 /*
- * The daemon's glue (anchor_set.c): one engine per channel of the delivery engine dl
- * this node is a party of, sending through dl (delivery_send_other: asks
- * on the channel's active path, answers on the path the ask came on) and
- * taking a record only on a session of the peer's newest run
- * (delivery_record_current). A path coming up asks nothing (it would tell
- * a peer that flaps its session when our log grew). Anchors stored are logged at INFO, refusals
- * at WARN naming what is wrong (at most one line per channel and
- * ANCHOR_LOG_MS, then a count of those not logged; store errors of the
- * tick too). parleyd calls anchor_set_record for records of type
- * ANCHOR_REC and anchor_set_tick from its tick. pace_ms: anchor_pace's
- * (tests only; 0 off). now_ms 0: the system's wall clock; mono_ms 0:
- * its monotonic clock (base/clock.h). A regression
- * (invariant 6) is logged at ERROR ("ALARM ...") and raised as an alert
- * of kind "anchor-went-back" through the alerter of anchor_set_alerter
- * (once per regression: its key names both times).
+ * The daemon's glue (anchor_set.c): one engine per channel of the
+ * delivery engine dl this node is a party of, sending through dl
+ * (delivery_send_other: asks on the channel's active path, answers on the
+ * path the ask came on) and taking a record only on a session of the
+ * peer's newest run (delivery_record_current). A path coming up asks
+ * nothing (it would tell a peer that flaps its session when our log
+ * grew). Anchors stored are logged at INFO, refusals at WARN naming what
+ * is wrong (at most one line per channel and ANCHOR_LOG_MS, then a count
+ * of those not logged; store errors of the tick too). parleyd calls
+ * anchor_set_record for records of type ANCHOR_REC and anchor_set_tick
+ * from its tick. pace_ms: anchor_pace's (tests only; 0 off). now_ms 0:
+ * the system's wall clock; mono_ms 0: its monotonic clock (base/clock.h).
+ * A regression (invariant 6) is logged at ERROR ("ALARM ...") and raised
+ * as an alert of kind "anchor-went-back" through the alerter of
+ * anchor_set_alerter (once per regression: its key names both times).
  */
 #define ANCHOR_LOG_MS 10000
 struct agreement;
