@@ -69,7 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (anchor_rec_encode(&a, out, sizeof out, &len) != 0 ||
 	    len != size || memcmp(out, data, size) != 0))
 		abort();
-	anchor_init(&e, s, &ours, channel, peer_pub, 1000, now);
+	anchor_init(&e, s, &ours, channel, peer_pub, 1000, now, now);
 	e.pending = true;
 	e.ask.kind = ANCHOR_ASK;
 	memset(e.ask.anchor, 0x33, ANCHOR_LEN);
@@ -77,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e.ask_n = e.last_n + 1;
 	if (store_anchor_given_count(s, channel, &given) != 0)
 		abort();
-	r = anchor_on_record(&e, data, size, now, out, sizeof out, &len);
+	r = anchor_on_record(&e, data, size, now, now, out, sizeof out, &len);
 	if (store_anchor_last(s, channel, &stored) != 0 ||
 	    store_anchor_given_count(s, channel, &given_after) != 0)
 		abort();

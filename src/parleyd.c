@@ -187,7 +187,7 @@ dm_deliver(void *ctx, const uint8_t ch[LINK_ID_LEN], unsigned path,
 		delivery_flush(dm->dl);		/* receipts */
 		checkpoint_set_record(dm->cps, ch, path, b, n, 0);
 	} else if (type == ANCHOR_REC)
-		anchor_set_record(dm->anchors, ch, path, b, n, 0);
+		anchor_set_record(dm->anchors, ch, path, b, n, 0, 0);
 	else {
 		delivery_record(dm->dl, ch, path, type, b, n);
 		if (type == RECOVER_REC_ASK)	/* after our chain's answer */
@@ -376,7 +376,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	delivery_pump(dm->dl);
 	ctl_uncork(dm->ctl);
 	checkpoint_set_tick(dm->cps, 0);
-	anchor_set_tick(dm->anchors, 0);
+	anchor_set_tick(dm->anchors, 0, 0);
 	people_tick(dm);
 	wal_tick(dm);
 }
@@ -499,7 +499,7 @@ messages_open(const char *home, const struct keys *k,
 		return r;
 	checkpoint_set_watch_disk(dm->cps, home, conf.disk_min_mb << 20);
 	if ((r = anchor_set_new(dm->dl, k, ags, n, conf.anchor_ms,
-	    conf.debug_anchor_ms, 0, &dm->anchors)) != 0)
+	    conf.debug_anchor_ms, 0, 0, &dm->anchors)) != 0)
 		return r;
 	anchor_set_drop_answers(dm->anchors, conf.debug_anchor_drop);
 	return 0;

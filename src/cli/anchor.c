@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,9 +31,12 @@ usage(FILE *f)
 	    "peer name or channel id prefix) to sign our audit log's head now,\n"
 	    "off the fixed schedule, and waits up to SECONDS (default %d, 0:\n"
 	    "not at all) until each answer is stored. An ask not answered in\n"
-	    "time stays pending and is sent again until the peer answers.\n"
+	    "time stays pending and is sent again until the peer answers;\n"
+	    "one made before parleyd restarts is lost with it.\n"
 	    "Exit 0 all anchored (or asked, --wait 0), 1 a channel was not,\n"
-	    "2 bad usage, 3 parleyd not running.\n", WAIT_DEFAULT_S);
+	    "2 bad usage, 3 parleyd not running (or stopped while waiting),\n"
+	    "4 parleyd restarted while waiting and the ask was lost.\n",
+	    WAIT_DEFAULT_S);
 }
 
 /* The "anchor" object of channel id in a status result, or NULL. */
@@ -69,35 +73,119 @@ print_anchored(json_t *a, const char *peer, const char *id)
 	    last, "n")), when, id);
 }
 
-/* Reads the status until each asked row (with a "ticket") is answered
- * or wait_s pass; prints each; CLI_OK when all were. */
+/* What the waiting knows: the instance that gave the tickets (NULL: an
+ * older daemon, not compared) and the wall clock before the ask. */
+struct waiting {
+	const char *home, *instance;
+	uint64_t asked_ms;
+	bool gone, restarted;		/* at the last poll, at any poll */
+};
+
+/* One status, quietly when parleyd is not running (it may be
+ * restarting): CLI_OK and *st, CLI_NO_DAEMON, or another code printed. */
 static int
-wait_answers(const char *home, json_t *rows, long long wait_s)
+status_read(struct waiting *w, json_t **st)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "status"), *resp = NULL;
+	int r;
+
+	*st = NULL;
+	if (req == NULL)
+		return CLI_FAIL;
+	r = ctl_call(w->home, req, &resp);
+	json_decref(req);
+	if (r == ERR_CLOSED) {
+		w->gone = true;
+		return CLI_NO_DAEMON;
+	}
+	w->gone = false;
+	if (r == 0 && json_is_true(json_object_get(resp, "ok"))) {
+		*st = json_incref(json_object_get(resp, "result"));
+		json_decref(resp);
+		return CLI_OK;
+	}
+	fprintf(stderr, "parley anchor: status: %s\n", r != 0 ? err_str(r) :
+	    json_string_value(json_object_get(resp, "error")) ?
+	    json_string_value(json_object_get(resp, "error")) : "refused");
+	json_decref(resp);
+	return CLI_FAIL;
+}
+
+/* Whether a's channel answered ticket t: by the ticket on the instance
+ * that gave it; on another (parleyd restarted: the ticket was lost with
+ * the old one), by an anchor stored of an ask made after ours. */
+static bool
+answered(struct waiting *w, json_t *a, json_int_t t)
+{
+	const char *inst = json_string_value(json_object_get(a, "instance"));
+	json_t *last = json_object_get(a, "last");
+
+	if (w->instance == NULL || inst == NULL ||
+	    strcmp(inst, w->instance) == 0)
+		return json_integer_value(json_object_get(a,
+		    "operator_answered")) >= t;
+	w->restarted = true;
+	return json_is_object(last) && (uint64_t)json_integer_value(
+	    json_object_get(last, "time_ms")) >= w->asked_ms;
+}
+
+/* Why row's ask was not answered, on stderr; its exit code. */
+static int
+not_answered(const struct waiting *w, json_t *row, long long wait_s)
+{
+	const char *peer = json_string_value(json_object_get(row, "peer"));
+	const char *id = json_string_value(json_object_get(row, "id"));
+
+	if (w->gone) {
+		fprintf(stderr, "parley anchor: parleyd stopped while waiting "
+		    "for %s's answer (channel %.16s): the ask was lost with it "
+		    "(asks live in the daemon's memory); start parleyd, which "
+		    "asks at its first tick, or run parley anchor again\n",
+		    peer, id);
+		return CLI_NO_DAEMON;
+	}
+	if (w->restarted) {
+		fprintf(stderr, "parley anchor: parleyd restarted while waiting "
+		    "for %s's answer (channel %.16s): the ask was lost with it "
+		    "(asks live in the daemon's memory), and no anchor asked "
+		    "since came within %lld s; the new parleyd asks on its own "
+		    "schedule (parley status shows the newest anchor), or run "
+		    "parley anchor again\n", peer, id, wait_s);
+		return CLI_RESTARTED;
+	}
+	fprintf(stderr, "parley anchor: %s did not answer within %lld s "
+	    "(channel %.16s): the ask stays pending and is sent again until "
+	    "%s answers (a peer answers at most %d asks at once, then one a "
+	    "minute; its log names any refusal)\n", peer, wait_s, id, peer,
+	    ANCHOR_ANSWER_BURST);
+	return CLI_FAIL;
+}
+
+/* Reads the status until each asked row (with a "ticket") is answered
+ * or wait_s pass; prints each; CLI_OK when all were, else the worst of
+ * not_answered's codes. */
+static int
+wait_answers(struct waiting *w, json_t *rows, long long wait_s)
 {
 	uint64_t until = clock_mono_ms() + (uint64_t)wait_s * 1000u;
 	size_t i, left = 0;
 	json_t *row, *st = NULL, *a;
-	int rc;
+	int rc, worst = CLI_OK;
 
 	json_array_foreach(rows, i, row)
 		left += json_object_get(row, "ticket") != NULL;
 	while (left > 0) {
-		json_t *req = json_pack("{s:s}", "cmd", "status");
-		if (req == NULL)
-			return CLI_FAIL;
-		rc = cli_call(home, "anchor", req, &st);
-		json_decref(req);
-		if (rc != CLI_OK)
+		rc = status_read(w, &st);
+		if (rc != CLI_OK && rc != CLI_NO_DAEMON)
 			return rc;
 		json_array_foreach(rows, i, row) {
 			json_int_t t = json_integer_value(json_object_get(row,
 			    "ticket"));
 			const char *id = json_string_value(json_object_get(row,
 			    "id"));
-			if (t == 0 || id == NULL ||
+			if (st == NULL || t == 0 || id == NULL ||
 			    (a = anchor_of(st, id)) == NULL ||
-			    json_integer_value(json_object_get(a,
-			    "operator_answered")) < t)
+			    !answered(w, a, t))
 				continue;
 			print_anchored(a, json_string_value(json_object_get(row,
 			    "peer")), id);
@@ -105,21 +193,19 @@ wait_answers(const char *home, json_t *rows, long long wait_s)
 			left--;
 		}
 		json_decref(st);
+		st = NULL;
 		if (left == 0 || clock_mono_ms() >= until)
 			break;
 		usleep(POLL_US);
 	}
 	json_array_foreach(rows, i, row)
-		if (json_object_get(row, "ticket") != NULL)
-			fprintf(stderr, "parley anchor: %s did not answer within "
-			    "%lld s (channel %.16s): the ask stays pending and is "
-			    "sent again until %s answers (a peer answers at most "
-			    "%d asks at once, then one a minute; its log names "
-			    "any refusal)\n", json_string_value(json_object_get(
-			    row, "peer")), wait_s, json_string_value(
-			    json_object_get(row, "id")), json_string_value(
-			    json_object_get(row, "peer")), ANCHOR_ANSWER_BURST);
-	return left == 0 ? CLI_OK : CLI_FAIL;
+		if (json_object_get(row, "ticket") != NULL) {
+			rc = not_answered(w, row, wait_s);
+			if (worst == CLI_OK || rc == CLI_RESTARTED ||
+			    (rc == CLI_NO_DAEMON && worst != CLI_RESTARTED))
+				worst = rc;
+		}
+	return worst;
 }
 
 int
@@ -135,6 +221,7 @@ cmd_anchor(int argc, char **argv)
 	const char *home = NULL, *channel = NULL, *wait_arg = NULL;
 	long long wait_s = WAIT_DEFAULT_S;
 	json_t *req, *res = NULL, *rows, *row;
+	struct waiting w;
 	int ch, rc, failed = 0;
 	size_t i;
 
@@ -164,6 +251,9 @@ cmd_anchor(int argc, char **argv)
 	    channel) : json_pack("{s:s}", "cmd", "anchor");
 	if (req == NULL)
 		return CLI_FAIL;
+	memset(&w, 0, sizeof w);
+	w.home = home;
+	w.asked_ms = clock_wall_ms();
 	rc = cli_call(home, "anchor", req, &res);
 	json_decref(req);
 	if (rc != CLI_OK)
@@ -188,7 +278,8 @@ cmd_anchor(int argc, char **argv)
 			    "waiting for the answer\n", json_string_value(
 			    json_object_get(row, "peer")), json_string_value(
 			    json_object_get(row, "id")));
-	rc = wait_s > 0 ? wait_answers(home, rows, wait_s) : CLI_OK;
+	w.instance = json_string_value(json_object_get(res, "instance"));
+	rc = wait_s > 0 ? wait_answers(&w, rows, wait_s) : CLI_OK;
 	json_decref(res);
 	return failed && rc == CLI_OK ? CLI_FAIL : rc;
 }

@@ -14,6 +14,8 @@ enum cli_exit {
 	CLI_FAIL = 1,		/* refused or failed; the message says why */
 	CLI_USAGE = 2,		/* bad usage or bad input; nothing changed */
 	CLI_NO_DAEMON = 3,	/* parleyd is not running for this home */
+	CLI_RESTARTED = 4,	/* parleyd restarted during a wait: what it
+				 * was waited for was lost (anchor.c) */
 };
 
 /* argv[0] is the subcommand's name. Each prints its own --help. */

@@ -16,6 +16,15 @@
 #include "msg/delivery.h"
 #include "store/people.h"
 
+/* The anchor set's instance as 16 hex digits (what clients compare). */
+static void
+instance_hex(const struct ctl_env *env, char out[17])
+{
+	uint64_t v = anchor_set_instance(env->anchors);
+
+	snprintf(out, 17, "%016llx", (unsigned long long)v);
+}
+
 void
 ctl_anchor_status(const struct ctl_env *env, const uint8_t *id,
     json_t *chan)
@@ -23,6 +32,7 @@ ctl_anchor_status(const struct ctl_env *env, const uint8_t *id,
 	const struct anchor_engine *e;
 	json_t *last = json_null(), *o;
 	uint64_t given = 0;
+	char inst[17];
 
 	if (env->anchors == NULL || env->delivery == NULL ||
 	    (e = anchor_set_engine(env->anchors, id)) == NULL)
@@ -30,16 +40,21 @@ ctl_anchor_status(const struct ctl_env *env, const uint8_t *id,
 	if (e->took.n > 0)
 		last = json_pack("{s:I, s:I}", "n", (json_int_t)e->took.n,
 		    "time_ms", (json_int_t)e->took.time_ms);
-	/* what we signed for the peer: in all, not only in this run */
-	if (store_anchor_given_count(delivery_store(env->delivery), id,
+	/* what we signed for the peer: in all, not only in this run; the
+	 * engine counts it (counted again here only if it could not at
+	 * its start) */
+	if (e->given_known)
+		given = e->given;
+	else if (store_anchor_given_count(delivery_store(env->delivery), id,
 	    &given) != 0)
 		given = e->answered;
-	o = json_pack("{s:o*, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "last",
+	instance_hex(env, inst);
+	o = json_pack("{s:o*, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "last",
 	    last, "pending", e->pending, "anchored", (json_int_t)e->anchored,
 	    "given", (json_int_t)given, "answered", (json_int_t)e->answered,
 	    "refused", (json_int_t)e->refused,
 	    "operator_asks", (json_int_t)e->op_asked,
-	    "operator_answered", (json_int_t)e->op_answered);
+	    "operator_answered", (json_int_t)e->op_answered, "instance", inst);
 	if (o != NULL)
 		json_object_set_new(chan, "anchor", o);
 }
@@ -82,6 +97,7 @@ ctl_cmd_anchor(const struct ctl_env *env, const struct ctl_peer *who,
 {
 	json_t *v = json_object_get(req, "channel"), *rows;
 	const char *name = NULL;
+	char inst[17];
 	size_t i, n;
 	int r;
 
@@ -110,7 +126,9 @@ ctl_cmd_anchor(const struct ctl_env *env, const struct ctl_peer *who,
 	n = delivery_channel_count(env->delivery);
 	for (size_t k = name ? i : 0; k < (name ? i + 1 : n); k++)
 		json_array_append_new(rows, ask_one(env, k));
-	if ((*result = json_pack("{s:o}", "channels", rows)) == NULL)
+	instance_hex(env, inst);
+	if ((*result = json_pack("{s:o, s:s}", "channels", rows, "instance",
+	    inst)) == NULL)
 		return ERR_NOMEM;
 	return 0;
 }

@@ -7,7 +7,8 @@
  *             5: sig (bstr 64), 7: claimed_ms }
  * The answerer signs only a time near its own clock (ANCHOR_CLOCK_SKEW_MS)
  * and later than the last it signed: the time is the asker's claim, but
- * one the peer vouches for to within that skew.
+ * one the peer vouches for to within that skew. The daemon's glue (the
+ * set of engines) is anchor_set.c.
  */
 #include "msg/anchor.h"
 
@@ -15,19 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include <time.h>
 
 #include <sodium.h>
 
-#include "base/clock.h"
-#include "base/hex.h"
 #include "base/log.h"
 #include "base/wire.h"
-#include "crypto/agreement.h"
 #include "crypto/hash.h"
-#include "msg/alert.h"
-#include "msg/delivery.h"
 
 enum { K_VERSION = 1, K_KIND, K_ANCHOR, K_TIME, K_SIG, K_HELD, K_CLAIMED };
 
@@ -204,7 +199,7 @@ anchor_check(const uint8_t pub[KEYS_PUB_LEN],
 /* ---- the engine ---- */
 
 /* The last ask we signed, also in an earlier run (invariant 4): our
- * evidence. Unreadable: nothing that run may have signed is signed again
+ * evidence, and the claim its answer carried. Unreadable: nothing that run may have signed is signed again
  * (its times were within the skew of a clock before now_ms). */
 static void
 load_signed(struct anchor_engine *e, uint64_t now_ms)
@@ -225,13 +220,22 @@ load_signed(struct anchor_engine *e, uint64_t now_ms)
 	memcpy(e->signed_.anchor, given.anchor, ANCHOR_LEN);
 	e->signed_.time_ms = given.time_ms;
 	memcpy(e->signed_.sig, given.sig, KEYS_SIG_LEN);
+	/* the claim it carried (invariant 6), as answer() computed it: an
+	 * answer lost and asked again after a restart says it again */
+	if ((r = store_anchor_claimed(e->s, e->channel, given.time_ms,
+	    &e->signed_.claimed_ms)) != 0) {
+		log_warn("audit anchor: cannot read what the peer held before "
+		    "(%s): the last answer, if asked again, claims none",
+		    err_str(r));
+		e->signed_.claimed_ms = 0;
+	}
 }
 
 void
 anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
     const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
-    uint64_t now_ms)
+    uint64_t now_ms, uint64_t mono_ms)
 {
 	bool found;
 	int r;
@@ -246,13 +250,13 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 		e->interval_ms = ANCHOR_INTERVAL_MIN_MS;
 	e->retry_ms = ANCHOR_RETRY_MS;
 	e->wait_ms = e->retry_ms;
-	e->next_ms = now_ms;
+	e->next_ms = mono_ms;
 	e->refill_ms = ANCHOR_ANSWER_REFILL_MS;
 	e->tokens = ANCHOR_ANSWER_BURST;
-	e->bucket_ms = now_ms;
+	e->bucket_ms = mono_ms;
 	e->op_refill_ms = ANCHOR_OP_REFILL_MS;
 	e->op_tokens = ANCHOR_OP_BURST;
-	e->op_bucket_ms = now_ms;
+	e->op_bucket_ms = mono_ms;
 	if ((r = store_anchor_newest(s, channel, &e->took, &found)) != 0) {
 		log_warn("audit anchor: cannot read the last stored one: %s",
 		    err_str(r));
@@ -260,6 +264,11 @@ anchor_init(struct anchor_engine *e, struct store *s, const struct keys *k,
 	}
 	e->last_n = e->took.n;
 	load_signed(e, now_ms);
+	/* counted here once, then as stored (status reads it often) */
+	if ((r = store_anchor_given_count(s, channel, &e->given)) != 0)
+		log_warn("audit anchor: cannot count what we signed: %s",
+		    err_str(r));
+	e->given_known = r == 0;
 }
 
 void
@@ -323,21 +332,22 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 	return 0;
 }
 
-/* A token bucket: one token per every_ms, at most burst. */
+/* A token bucket: one token per every_ms, at most burst; mono_ms of the
+ * monotonic clock (a step of the wall clock neither drains nor fills it). */
 static void
 bucket_refill(uint64_t *tokens, uint64_t *at_ms, uint64_t burst,
-    uint64_t every_ms, uint64_t now_ms)
+    uint64_t every_ms, uint64_t mono_ms)
 {
 	uint64_t k;
 
-	if (now_ms < *at_ms) {	/* the clock stepped back */
-		*at_ms = now_ms;
+	if (mono_ms < *at_ms) {	/* never, but a caller's mistake must */
+		*at_ms = mono_ms;	/* not make tokens of it */
 		return;
 	}
-	k = (now_ms - *at_ms) / every_ms;
+	k = (mono_ms - *at_ms) / every_ms;
 	if (*tokens + k >= burst) {
 		*tokens = burst;
-		*at_ms = now_ms;
+		*at_ms = mono_ms;
 	} else {
 		*tokens += k;
 		*at_ms += k * every_ms;
@@ -347,14 +357,14 @@ bucket_refill(uint64_t *tokens, uint64_t *at_ms, uint64_t burst,
 /* The answering side's token bucket: one token per refill_ms, at most
  * ANCHOR_ANSWER_BURST. */
 static void
-refill(struct anchor_engine *e, uint64_t now_ms)
+refill(struct anchor_engine *e, uint64_t mono_ms)
 {
 	bucket_refill(&e->tokens, &e->bucket_ms, ANCHOR_ANSWER_BURST,
-	    e->refill_ms, now_ms);
+	    e->refill_ms, mono_ms);
 }
 
 int
-anchor_ask_now(struct anchor_engine *e, uint64_t now_ms, uint64_t *ticket,
+anchor_ask_now(struct anchor_engine *e, uint64_t mono_ms, uint64_t *ticket,
     uint64_t *retry_ms)
 {
 	*ticket = *retry_ms = 0;
@@ -363,9 +373,9 @@ anchor_ask_now(struct anchor_engine *e, uint64_t now_ms, uint64_t *ticket,
 		return 0;
 	}
 	bucket_refill(&e->op_tokens, &e->op_bucket_ms, ANCHOR_OP_BURST,
-	    e->op_refill_ms, now_ms);
+	    e->op_refill_ms, mono_ms);
 	if (e->op_tokens == 0) {
-		*retry_ms = e->op_bucket_ms + e->op_refill_ms - now_ms;
+		*retry_ms = e->op_bucket_ms + e->op_refill_ms - mono_ms;
 		return ERR_FULL;
 	}
 	e->op_tokens--;
@@ -374,30 +384,33 @@ anchor_ask_now(struct anchor_engine *e, uint64_t now_ms, uint64_t *ticket,
 }
 
 int
-anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
-    size_t cap, size_t *len)
+anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint64_t mono_ms,
+    uint8_t *out, size_t cap, size_t *len)
 {
-	bool due = now_ms >= e->next_ms, op = e->op_asked > e->op_tried;
+	bool due = mono_ms >= e->next_ms, op = e->op_asked > e->op_tried &&
+	    mono_ms >= e->op_after_ms;
 	int r;
 
 	*len = 0;
-	if (!due && !op && !(e->pending && now_ms - e->sent_ms >= e->wait_ms))
+	if (!due && !op && !(e->pending && mono_ms - e->sent_ms >= e->wait_ms))
 		return 0;
 	if (due || op) {
 		/* a head inside an open transaction may yet roll back */
 		if (!store_settled(e->s))
 			return 0;
-		e->op_tried = e->op_asked;
 		if ((r = new_ask(e, now_ms)) != 0) {
 			/* put off, so that a failing store is not asked (and
-			 * logged) at every tick; an operator's ask is not
-			 * made again */
+			 * logged) at every tick; an operator's ask is kept,
+			 * made at a tick after the retry (its ticket stays) */
 			if (due)
-				e->next_ms = now_ms + e->retry_ms;
+				e->next_ms = mono_ms + e->retry_ms;
+			if (e->op_asked > e->op_tried)
+				e->op_after_ms = mono_ms + e->retry_ms;
 			return r;
 		}
+		e->op_tried = e->op_asked;	/* made: new_ask's ask_op */
 		if (due)	/* an operator's ask leaves the schedule */
-			e->next_ms = now_ms + e->interval_ms;
+			e->next_ms = mono_ms + e->interval_ms;
 	} else if (e->wait_ms < e->interval_ms) {
 		/* asked again: the peer may be one that never answers (an
 		 * older node): twice as long each time, up to the interval */
@@ -408,7 +421,7 @@ anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
 		*len = 0;
 		return r;
 	}
-	e->sent_ms = now_ms;
+	e->sent_ms = mono_ms;
 	return 0;
 }
 
@@ -438,7 +451,7 @@ same_ask(const struct anchor_rec *a, const struct anchor_rec *b)
 /* Whether we sign a new ask of the peer's (invariant 4); refuses. */
 static int
 ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
-    uint64_t now_ms)
+    uint64_t now_ms, uint64_t mono_ms)
 {
 	uint64_t off = ask->time_ms > now_ms ? ask->time_ms - now_ms :
 	    now_ms - ask->time_ms;
@@ -456,7 +469,7 @@ ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
 		    "than the last one we signed (%llu): not answered",
 		    (unsigned long long)ask->time_ms,
 		    (unsigned long long)e->signed_.time_ms);
-	refill(e, now_ms);
+	refill(e, mono_ms);
 	if (e->tokens == 0)
 		return refuse(e, ERR_FULL, "more asks than one per %llu ms "
 		    "(after %d): not answered",
@@ -507,7 +520,7 @@ went_back(struct anchor_engine *e, bool ours, uint64_t from_ms,
  * The last ask signed, sent again, is answered again as it was. */
 static int
 answer(struct anchor_engine *e, const struct anchor_rec *ask,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len)
 {
 	struct anchor_rec ans = *ask;
 	struct store_anchor given;
@@ -515,17 +528,17 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 	    same_ask(ask, &e->signed_);
 	int r;
 
-	if (again && now_ms - e->answered_ms < ANCHOR_ANSWER_GAP_MS)
+	if (again && mono_ms - e->answered_ms < ANCHOR_ANSWER_GAP_MS)
 		return refuse(e, ERR_FULL, "the same ask %llu ms after we "
 		    "answered it (at most one per %d ms): not answered",
-		    (unsigned long long)(now_ms - e->answered_ms),
+		    (unsigned long long)(mono_ms - e->answered_ms),
 		    ANCHOR_ANSWER_GAP_MS);
 	if (again) {
 		ans = e->signed_;
 	} else {
 		/* the cheap limits first: a signature checked only for an
 		 * ask we would sign */
-		if ((r = ask_acceptable(e, ask, now_ms)) != 0)
+		if ((r = ask_acceptable(e, ask, now_ms, mono_ms)) != 0)
 			return r;
 		e->forged_held = !held_genuine(e, ask);
 		if ((r = store_anchor_claimed(e->s, e->channel, ask->time_ms,
@@ -551,6 +564,7 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 			    "(%s): the peer's ask is not answered",
 			    err_str(r));
 		e->tokens--;
+		e->given++;
 		e->signed_ = ans;
 		went_back(e, false, ans.claimed_ms, given.held_ms, now_ms);
 	}
@@ -559,7 +573,7 @@ answer(struct anchor_engine *e, const struct anchor_rec *ask,
 		return refuse(e, r, "cannot build the answer: %s",
 		    err_str(r));
 	}
-	e->answered_ms = now_ms;
+	e->answered_ms = mono_ms;
 	e->answered++;
 	return 0;
 }
@@ -623,7 +637,7 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 
 int
 anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len)
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap, size_t *len)
 {
 	struct anchor_rec a;
 	int r;
@@ -637,7 +651,7 @@ anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
 		    "version %d (%zu bytes): %s", ANCHOR_VERSION, n,
 		    err_str(r));
 	if (a.kind == ANCHOR_ASK)
-		return answer(e, &a, now_ms, out, cap, len);
+		return answer(e, &a, now_ms, mono_ms, out, cap, len);
 	return take(e, &a, now_ms);
 }
 
@@ -767,249 +781,4 @@ anchor_verify_store(struct store *s,
 		r = store_anchors_each(s, channel, check_row, &w);
 	free(h.v);
 	return r;
-}
-
-/* ---- the daemon's glue ---- */
-
-struct anchor_set {
-	struct delivery *dl;
-	struct alerter *alerts;		/* borrowed; NULL: logged only */
-	size_t n;
-	struct anchor_engine e[DELIVERY_MAX_CHANNELS];
-	/* our name in each channel's agreement (a node may be named
-	 * differently in two), the peer's */
-	char self[DELIVERY_MAX_CHANNELS][KEYS_NAME_MAX + 1];
-	char peer[DELIVERY_MAX_CHANNELS][KEYS_NAME_MAX + 1];
-	uint64_t log_ms[DELIVERY_MAX_CHANNELS];	/* last refusal logged */
-	uint64_t unlogged[DELIVERY_MAX_CHANNELS];	/* refusals since */
-	uint8_t buf[ANCHOR_REC_MAX];
-	uint64_t drop;			/* answers to drop (tests only) */
-};
-
-int
-anchor_set_new(struct delivery *dl, const struct keys *k,
-    const struct agreement *ags, size_t n, uint64_t interval_ms,
-    uint64_t pace_ms, uint64_t now_ms, struct anchor_set **out)
-{
-	struct anchor_set *as;
-
-	*out = NULL;
-	if ((as = calloc(1, sizeof *as)) == NULL)
-		return ERR_NOMEM;
-	as->dl = dl;
-	if (now_ms == 0)
-		now_ms = clock_wall_ms();
-	for (size_t i = 0; i < n && as->n < DELIVERY_MAX_CHANNELS; i++) {
-		int self = agreement_party_of(&ags[i], k->id.sign_pub);
-		if (self < 0)
-			continue;
-		snprintf(as->peer[as->n], sizeof as->peer[as->n], "%s",
-		    ags[i].party[1 - self].name);
-		snprintf(as->self[as->n], sizeof as->self[as->n], "%s",
-		    ags[i].party[self].name);
-		anchor_init(&as->e[as->n], delivery_store(dl), k, ags[i].id,
-		    ags[i].party[1 - self].sign_pub, interval_ms, now_ms);
-		anchor_pace(&as->e[as->n++], pace_ms);
-	}
-	*out = as;
-	return 0;
-}
-
-void
-anchor_set_free(struct anchor_set *as)
-{
-	free(as);
-}
-
-void
-anchor_set_drop_answers(struct anchor_set *as, uint64_t n)
-{
-	if (as != NULL)
-		as->drop = n;
-}
-
-void
-anchor_set_alerter(struct anchor_set *as, struct alerter *a)
-{
-	if (as != NULL)
-		as->alerts = a;
-}
-
-void
-anchor_back_text(char *out, size_t cap, const struct anchor_engine *e,
-    const char *self, const char *peer)
-{
-	char from[32], to[32];
-
-	anchor_time_str(from, e->back_from_ms);
-	if (e->back_to_ms == 0)
-		snprintf(to, sizeof to, "none");
-	else
-		anchor_time_str(to, e->back_to_ms);
-	snprintf(out, cap, "%s's audit anchors went back from %s to %s: its "
-	    "store was restored from a backup or rewritten%s%s%s",
-	    e->back_ours ? self : peer, from, to, e->back_ours ?
-	    " (as " : "", e->back_ours ? peer : "", e->back_ours ?
-	    " says: it keeps what it signed, and its word is not signed)" :
-	    "");
-}
-
-/* The alarm of a regression the last record showed (anchor.h). */
-static void
-alarm_back(struct anchor_set *as, size_t i, uint64_t now_ms)
-{
-	const struct anchor_engine *e = &as->e[i];
-	char text[400], key[160], full[2 * ANCHOR_CHANNEL_LEN + 1];
-
-	anchor_back_text(text, sizeof text, e, as->self[i], as->peer[i]);
-	log_error("ALARM %s", text);
-	hex_encode(full, e->channel, ANCHOR_CHANNEL_LEN);
-	snprintf(key, sizeof key, "anchor-went-back-%.16s-%s-%llu-%llu", full,
-	    e->back_ours ? "ours" : "peer",
-	    (unsigned long long)e->back_from_ms,
-	    (unsigned long long)e->back_to_ms);
-	(void)alert_raise_text(as->alerts, "anchor-went-back", key, full, text,
-	    now_ms);
-}
-
-static ssize_t
-index_of(const struct anchor_set *as, const uint8_t *ch)
-{
-	for (size_t i = 0; as != NULL && i < as->n; i++)
-		if (memcmp(as->e[i].channel, ch, ANCHOR_CHANNEL_LEN) == 0)
-			return (ssize_t)i;
-	return -1;
-}
-
-const struct anchor_engine *
-anchor_set_engine(const struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN])
-{
-	ssize_t i = index_of(as, channel);
-
-	return i < 0 ? NULL : &as->e[i];
-}
-
-const char *
-anchor_set_self(const struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN])
-{
-	ssize_t i = index_of(as, channel);
-
-	return i < 0 ? NULL : as->self[i];
-}
-
-int
-anchor_set_ask_now(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t now_ms,
-    uint64_t *ticket, uint64_t *retry_ms)
-{
-	ssize_t i = index_of(as, channel);
-
-	*ticket = *retry_ms = 0;
-	if (i < 0)
-		return ERR_NOT_FOUND;
-	if (delivery_active_path(as->dl, channel) < 0)
-		return ERR_CLOSED;
-	return anchor_ask_now(&as->e[i], now_ms ? now_ms : clock_wall_ms(),
-	    ticket, retry_ms);
-}
-
-void
-anchor_set_tick(struct anchor_set *as, uint64_t now_ms)
-{
-	size_t len;
-	int path, r;
-
-	if (as == NULL)
-		return;
-	if (now_ms == 0)
-		now_ms = clock_wall_ms();
-	for (size_t i = 0; i < as->n; i++) {
-		struct anchor_engine *e = &as->e[i];
-		char ch[17];
-
-		if ((path = delivery_active_path(as->dl, e->channel)) < 0)
-			continue;
-		hex_encode(ch, e->channel, 8);	/* as the logs name it */
-		if ((r = anchor_tick(e, now_ms, as->buf, sizeof as->buf,
-		    &len)) != 0) {
-			log_warn("channel %s: audit anchor: %s", ch,
-			    err_str(r));
-			continue;
-		}
-		if (len == 0)
-			continue;
-		/* not sent: as if lost on the way, asked again after the
-		 * wait */
-		if (delivery_send_other(as->dl, e->channel, (unsigned)path,
-		    ANCHOR_REC, as->buf, len) == 0)
-			log_debug("channel %s: audit log up to entry %llu "
-			    "shown to %s to sign", ch,
-			    (unsigned long long)e->ask_n, as->peer[i]);
-	}
-}
-
-void
-anchor_set_record(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
-    const uint8_t *p, size_t n, uint64_t now_ms)
-{
-	ssize_t i = index_of(as, channel);
-	struct anchor_engine *e;
-	struct anchor_rec a;
-	uint64_t before;
-	size_t len = 0;
-	char ch[17];
-	int r;
-
-	/* only on a session of the peer's newest run, as checkpoints */
-	if (i < 0 || !delivery_record_current(as->dl, channel, path))
-		return;
-	if (now_ms == 0)
-		now_ms = clock_wall_ms();
-	e = &as->e[i];
-	hex_encode(ch, channel, 8);	/* as the logs name it */
-	if (as->drop > 0 && anchor_rec_decode(&a, p, n) == 0 &&
-	    a.kind == ANCHOR_SIGNED) {
-		as->drop--;
-		log_info("channel %s: an audit anchor answer dropped (debug: "
-		    "%llu more)", ch, (unsigned long long)as->drop);
-		return;
-	}
-	before = e->anchored;
-	r = anchor_on_record(e, p, n, now_ms, as->buf, sizeof as->buf, &len);
-	if (r != 0) {
-		if (as->log_ms[i] != 0 && now_ms - as->log_ms[i] <
-		    ANCHOR_LOG_MS) {
-			as->unlogged[i]++;
-			return;
-		}
-		log_warn("channel %s path %u: refused an audit anchor record "
-		    "from %s: %s (%s)%s", ch, path, as->peer[i], e->why,
-		    err_str(r), as->unlogged[i] ? "; and others not logged" :
-		    "");
-		as->log_ms[i] = now_ms;
-		as->unlogged[i] = 0;
-		return;
-	}
-	if (e->forged_held)
-		log_warn("channel %s path %u: %s's audit anchor ask holds an "
-		    "anchor that we did not sign (not our signature over this "
-		    "channel: its store was altered): taken as holding none",
-		    ch, path, as->peer[i]);
-	if (e->back)
-		alarm_back(as, (size_t)i, now_ms);
-	if (e->anchored != before) {
-		char when[32];
-		/* the row stored: a late answer's, not the ask in flight's */
-		anchor_time_str(when, e->took.time_ms);
-		log_info("channel %s: audit log anchored by %s up to entry "
-		    "%llu at %s", ch, as->peer[i], (unsigned long long)e->took.n,
-		    when);
-	}
-	if (len > 0 && delivery_send_other(as->dl, channel, path, ANCHOR_REC,
-	    as->buf, len) != 0)
-		log_warn("channel %s path %u: audit anchor answer not sent", ch,
-		    path);
 }

@@ -36,14 +36,16 @@
  *     one (ANCHOR_INTERVAL_MIN_MS at least), whether or not the log
  *     grew. An unanswered ask is sent again, the same bytes, wait_ms
  *     after it last went: retry_ms, doubled at each, at most interval_ms.
- *     A store error at a due ask puts it off by retry_ms.
+ *     A store error at a due ask puts it off by retry_ms; an operator's
+ *     ask (5) too, kept: made at a tick retry_ms later, its ticket kept.
  *  4. We sign a peer's ask only once its evidence is stored; only an ask
  *     whose time is within ANCHOR_CLOCK_SKEW_MS of our clock and later
  *     than the last we signed (also before a restart: read back from
  *     the evidence); at most ANCHOR_ANSWER_BURST, then one per
  *     ANCHOR_ANSWER_REFILL_MS (a token bucket: a peer cannot fill the
  *     store). The last ask signed, sent again, is answered again from
- *     memory (nothing stored; one per ANCHOR_ANSWER_GAP_MS).
+ *     memory (nothing stored; one per ANCHOR_ANSWER_GAP_MS), after a
+ *     restart from the evidence: its signature and its claimed (6).
  *  5. An operator's ask (anchor_ask_now) is a new ask at the next tick,
  *     as in 3 (the one in flight becomes prev), that leaves next_ms as
  *     it was: the schedule does not depend on what operators do. The
@@ -78,6 +80,14 @@
  * Like the checkpoint engine, it does no I/O: the caller sends the bytes
  * it returns as a link record (ANCHOR_REC). It reads and writes the store
  * and signs with k.
+ *
+ * Two clocks (base/clock.h), both the caller's: now_ms, the wall clock,
+ * gives what is signed, stored or held against the peer's clock (an
+ * ask's time, held and claimed times, ANCHOR_CLOCK_SKEW_MS, "later than
+ * the last signed"); mono_ms, a monotonic clock, measures every duration
+ * (the interval, the wait for an answer, both token buckets,
+ * ANCHOR_ANSWER_GAP_MS), so that a step of the wall clock, back or
+ * forward, neither stops nor hastens asks nor drains nor fills a bucket.
  */
 #ifndef PARLEY_MSG_ANCHOR_H
 #define PARLEY_MSG_ANCHOR_H
@@ -172,6 +182,8 @@ struct anchor_engine {
 	uint64_t interval_ms, retry_ms;
 	uint64_t wait_ms;			/* for the answer: retry_ms, x2 */
 	uint64_t last_n;			/* highest n anchored */
+	/* the fields named *_ms below are of the monotonic clock, but
+	 * times of records (ask, prev, took, signed_, back_*) */
 	uint64_t next_ms;			/* a new ask is due then */
 	uint64_t sent_ms;			/* the ask in flight last went */
 	bool pending;				/* our ask unanswered */
@@ -185,7 +197,9 @@ struct anchor_engine {
 	struct store_anchor took;		/* the newest anchor stored */
 	/* operators' asks (invariant 5) */
 	uint64_t op_asked;			/* asked for, counted */
-	uint64_t op_tried;			/* op_asked at the last try */
+	uint64_t op_tried;			/* op_asked, last ask made */
+	uint64_t op_after_ms;			/* not made before (a store
+						 * error put it off) */
 	uint64_t ask_op, prev_op;		/* op_asked when made */
 	uint64_t op_answered;			/* the highest answered */
 	uint64_t op_tokens, op_bucket_ms;	/* their token bucket */
@@ -196,6 +210,10 @@ struct anchor_engine {
 	struct anchor_rec signed_;		/* the last ask signed */
 	uint64_t answered_ms;			/* ... when */
 	uint64_t anchored, answered, refused;	/* counts */
+	uint64_t given;				/* evidence rows of the
+						 * channel: read at init,
+						 * then counted as stored */
+	bool given_known;			/* ... read at init */
 	char why[ANCHOR_WHY_MAX];		/* the last refusal, "" none */
 	/* a regression (invariant 6) that the last record showed for the
 	 * first time (stored in audit_anchor_back): back true, ours true
@@ -213,13 +231,14 @@ struct anchor_engine {
 /* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS, and at
  * least ANCHOR_INTERVAL_MIN_MS; retry_ms is ANCHOR_RETRY_MS. The first
  * ask is due at the first tick. Goes on from the highest stored anchor of
- * the channel (e->took; none, or unreadable: from 0), and answers only
+ * the channel (e->took; none, or unreadable: from 0), counts the evidence
+ * rows (e->given; unreadable: e->given_known false), and answers only
  * asks later than the last one signed (audit_anchor_given; unreadable:
  * none dated before now_ms + ANCHOR_CLOCK_SKEW_MS). */
 void anchor_init(struct anchor_engine *e, struct store *s,
     const struct keys *k, const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t peer_pub[KEYS_PUB_LEN], uint64_t interval_ms,
-    uint64_t now_ms);
+    uint64_t now_ms, uint64_t mono_ms);
 /* Tests only (parleyd's debug_audit_anchor_ms): asks every pace_ms and
  * answers one ask per pace_ms after the burst, below the minimums; the
  * retry is ANCHOR_RETRY_MS or pace_ms if shorter. 0: no change. */
@@ -230,12 +249,12 @@ void anchor_pace(struct anchor_engine *e, uint64_t pace_ms);
  * ERR_FULL (nothing asked; *ticket 0, *retry_ms when a token comes) when
  * operators asked ANCHOR_OP_BURST times, then more than once per
  * ANCHOR_OP_REFILL_MS. */
-int anchor_ask_now(struct anchor_engine *e, uint64_t now_ms,
+int anchor_ask_now(struct anchor_engine *e, uint64_t mono_ms,
     uint64_t *ticket, uint64_t *retry_ms) WUR;
 /* When an ask is due (invariants 3 and 5), writes it into out (cap bytes,
  * ANCHOR_REC_MAX suffices) and sets *len (0: none due). Store errors. */
-int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
-    size_t cap, size_t *len) WUR;
+int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint64_t mono_ms,
+    uint8_t *out, size_t cap, size_t *len) WUR;
 /* Handles an ANCHOR_REC from the peer. An ask: signed, our evidence
  * stored, the answer written into out (*len; 0 none). An answer: checked
  * against our pending ask and the peer's key, and stored. Refusals (e->why
@@ -250,7 +269,8 @@ int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint8_t *out,
  * time sets e->back, an ask whose held is not our signature e->forged_held
  * (invariant 6). */
 int anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len) WUR;
+    uint64_t now_ms, uint64_t mono_ms, uint8_t *out, size_t cap,
+    size_t *len) WUR;
 
 /*
  * For `parley verify`: the stored anchors of a channel against the log.
@@ -286,20 +306,21 @@ int anchor_verify_store(struct store *s,
 void anchor_time_str(char out[32], uint64_t time_ms);
 
 /*
- * The daemon's glue: one engine per channel of the delivery engine dl
- * this node is a party of, sending through dl (delivery_send_other: asks
- * on the channel's active path, answers on the path the ask came on) and
- * taking a record only on a session of the peer's newest run
- * (delivery_record_current). A path coming up asks nothing (it would tell
- * a peer that flaps its session when our log grew). Anchors stored are logged at INFO, refusals
- * at WARN naming what is wrong (at most one line per channel and
- * ANCHOR_LOG_MS, then a count of those not logged; store errors of the
- * tick too). parleyd calls anchor_set_record for records of type
- * ANCHOR_REC and anchor_set_tick from its tick. pace_ms: anchor_pace's
- * (tests only; 0 off). now_ms 0: the system clock. A regression
- * (invariant 6) is logged at ERROR ("ALARM ...") and raised as an alert
- * of kind "anchor-went-back" through the alerter of anchor_set_alerter
- * (once per regression: its key names both times).
+ * The daemon's glue (anchor_set.c): one engine per channel of the
+ * delivery engine dl this node is a party of, sending through dl
+ * (delivery_send_other: asks on the channel's active path, answers on the
+ * path the ask came on) and taking a record only on a session of the
+ * peer's newest run (delivery_record_current). A path coming up asks
+ * nothing (it would tell a peer that flaps its session when our log
+ * grew). Anchors stored are logged at INFO, refusals at WARN naming what
+ * is wrong (at most one line per channel and ANCHOR_LOG_MS, then a count
+ * of those not logged; store errors of the tick too). parleyd calls
+ * anchor_set_record for records of type ANCHOR_REC and anchor_set_tick
+ * from its tick. pace_ms: anchor_pace's (tests only; 0 off). now_ms 0:
+ * the system's wall clock; mono_ms 0: its monotonic clock (base/clock.h).
+ * A regression (invariant 6) is logged at ERROR ("ALARM ...") and raised
+ * as an alert of kind "anchor-went-back" through the alerter of
+ * anchor_set_alerter (once per regression: its key names both times).
  */
 #define ANCHOR_LOG_MS 10000
 struct agreement;
@@ -308,12 +329,19 @@ struct anchor_set;
 
 int anchor_set_new(struct delivery *dl, const struct keys *k,
     const struct agreement *ags, size_t n, uint64_t interval_ms,
-    uint64_t pace_ms, uint64_t now_ms, struct anchor_set **out) WUR;
+    uint64_t pace_ms, uint64_t now_ms, uint64_t mono_ms,
+    struct anchor_set **out) WUR;
 void anchor_set_free(struct anchor_set *as);
-void anchor_set_tick(struct anchor_set *as, uint64_t now_ms);
+void anchor_set_tick(struct anchor_set *as, uint64_t now_ms,
+    uint64_t mono_ms);
 void anchor_set_record(struct anchor_set *as,
     const uint8_t channel[ANCHOR_CHANNEL_LEN], unsigned path,
-    const uint8_t *p, size_t n, uint64_t now_ms);
+    const uint8_t *p, size_t n, uint64_t now_ms, uint64_t mono_ms);
+/* This set's instance: random, not 0, drawn at anchor_set_new (0 for
+ * NULL). Operators' tickets live in memory and mean something only to
+ * the instance that gave them: a client that sees another instance knows
+ * the daemon restarted and its ask was lost with it. */
+uint64_t anchor_set_instance(const struct anchor_set *as);
 /* Tests only (parleyd's debug_audit_anchor_drop): the next n answers to
  * our asks are dropped as if lost on the way (logged at INFO). */
 void anchor_set_drop_answers(struct anchor_set *as, uint64_t n);
@@ -335,10 +363,10 @@ const char *anchor_set_self(const struct anchor_set *as,
 /* An operator's ask on channel (anchor_ask_now; `parley anchor`): its
  * ticket in *ticket. ERR_NOT_FOUND (no engine for it), ERR_CLOSED (no
  * path of it up: nothing asked), ERR_FULL (operators asked too often:
- * nothing asked; a token comes in *retry_ms). now_ms 0: the system
- * clock. */
+ * nothing asked; a token comes in *retry_ms). mono_ms 0: the system's
+ * monotonic clock. */
 int anchor_set_ask_now(struct anchor_set *as,
-    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t now_ms,
+    const uint8_t channel[ANCHOR_CHANNEL_LEN], uint64_t mono_ms,
     uint64_t *ticket, uint64_t *retry_ms) WUR;
 
 #endif

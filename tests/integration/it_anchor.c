@@ -20,7 +20,9 @@
  * other; restarted with an hour between scheduled asks, `parley anchor`
  * on each side has the log anchored up to its last entry at once; with
  * the peer stopped (SIGSTOP) it says the ask stays pending, and with no
- * path up that nothing was asked.
+ * path up that nothing was asked. parleyd restarted while `parley
+ * anchor` waits: the ask lost said so (exit 4), or the new daemon's
+ * first ask answered taken (exit 0); stopped: said so (exit 3).
  *
  * Ports 127.0.0.1 11000-11999, a free block of two (ports.h). Temporary
  * directory under /tmp, removed at the end. Kills only the daemons it
@@ -311,6 +313,104 @@ test_anchor_command(void)
 	printf("north, south gone: %s", out);
 	CHECK_INT(sh("%s/parley audit --home %s/north", build, tmpdir), 0);
 	CHECK_CONTAINS(out, "asked of nobody: no path to south is up");
+}
+
+/* Node i's operators' asks since its daemon started (status), or -1. */
+static long
+op_asks(int i)
+{
+	char *p;
+
+	if (sh("%s/parley status --home %s/%s --json", build, tmpdir,
+	    names[i]) != 0 || (p = strstr(out, "\"operator_asks\": ")) == NULL)
+		return -1;
+	return strtol(p + 17, NULL, 10);
+}
+
+/* Starts `parley anchor --home north --channel south --wait wait_s` in
+ * the background (its output and exit code into tmpdir/anchor.out and
+ * anchor.rc) and waits (up to 60 s) until north made its ask. */
+static bool
+anchor_behind(int wait_s)
+{
+	long before = -1;
+
+	for (int k = 0; k < 600 && (before = op_asks(0)) < 0; k++)
+		usleep(100000);	/* a daemon just started */
+	(void)sh("rm -f %s/anchor.rc; (%s/parley anchor --home %s/north "
+	    "--channel south --wait %d > %s/anchor.out 2>&1; echo $? > "
+	    "%s/anchor.rc) > /dev/null 2>&1 &", tmpdir, build, tmpdir, wait_s,
+	    tmpdir, tmpdir);
+	for (int k = 0; k < 600; k++) {
+		if (op_asks(0) > before)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* Waits (up to 120 s) for the background parley anchor: its exit code
+ * (-1: none), its output in out. */
+static int
+anchor_rc(void)
+{
+	int rc = -1;
+
+	for (int k = 0; k < 1200; k++) {
+		if (sh("cat %s/anchor.rc", tmpdir) == 0 && out[0] != '\0') {
+			rc = atoi(out);
+			break;
+		}
+		usleep(100000);
+	}
+	(void)sh("cat %s/anchor.out", tmpdir);
+	return rc;
+}
+
+/* parleyd restarts while parley anchor waits: its ask was lost with it
+ * (tickets live in the daemon's memory). South stopped: nothing anchored
+ * since, so it says the ask was lost (exit 4), not that it is sent
+ * again. South back: the new daemon's first ask answered counts (exit
+ * 0). North stopped and not started again: it says so (exit 3). */
+static void
+test_anchor_restart(void)
+{
+	stop(0, false);		/* its operators' asks used up */
+	spawn(0);
+	spawn(1);
+	CHECK(wait_up());
+	CHECK(wait_settled(0));
+	CHECK_INT(kill_pid(pids[1], SIGSTOP), 0);
+	CHECK(anchor_behind(10));
+	stop(0, false);
+	spawn(0);
+	CHECK_INT(anchor_rc(), 4);
+	CHECK_CONTAINS(out, "parley anchor: parleyd restarted while waiting "
+	    "for south's answer");
+	CHECK_CONTAINS(out, "the ask was lost with it");
+	CHECK(strstr(out, "sent again") == NULL);
+	printf("north restarted, south stopped: %s", out);
+	/* south answers the new daemon's first ask */
+	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
+	CHECK(wait_up());
+	CHECK_INT(kill_pid(pids[1], SIGSTOP), 0);
+	CHECK(anchor_behind(60));
+	stop(0, false);
+	spawn(0);
+	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
+	CHECK_INT(anchor_rc(), 0);
+	CHECK_CONTAINS(out, "audit log anchored by south up to entry ");
+	printf("north restarted, south back: %s", out);
+	/* north stopped for good */
+	CHECK(wait_up());
+	CHECK_INT(kill_pid(pids[1], SIGSTOP), 0);
+	CHECK(anchor_behind(4));
+	stop(0, false);
+	CHECK_INT(anchor_rc(), 3);
+	CHECK_CONTAINS(out, "parley anchor: parleyd stopped while waiting for "
+	    "south's answer");
+	printf("north stopped: %s", out);
+	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
 }
 
 /* One number read from the store at path (read-only; 0 when none). */
@@ -627,6 +727,7 @@ main(void)
 	RUN(test_went_back_seen);
 	RUN(test_status_anchors);
 	RUN(test_anchor_command);
+	RUN(test_anchor_restart);
 	RUN(test_rewrite_found);
 	RUN(test_verify_no_node);
 	cleanup();

@@ -47,9 +47,9 @@ pair_open(struct pair *p, uint64_t interval_ms)
 	CHECK_INT(store_open(&p->s[0], ":memory:"), 0);
 	CHECK_INT(store_open(&p->s[1], ":memory:"), 0);
 	anchor_init(&p->e[0], p->s[0], &kp[0], channel, kp[1].id.sign_pub,
-	    interval_ms, 1000);
+	    interval_ms, 1000, 1000);
 	anchor_init(&p->e[1], p->s[1], &kp[1], channel, kp[0].id.sign_pub,
-	    interval_ms, 1000);
+	    interval_ms, 1000, 1000);
 }
 
 static inline void

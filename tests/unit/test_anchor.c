@@ -161,7 +161,8 @@ test_anchored(void)
 
 	pair_open(&p, 60000);
 	log_n(p.s[0], 3);
-	CHECK_INT(anchor_tick(&p.e[0], 1000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1000, 1000, p.buf, sizeof p.buf, &p.len),
+	    0);
 	CHECK(p.len > 0);
 	CHECK(p.e[0].pending);
 	CHECK_INT(p.e[0].ask_n, 3);
@@ -170,14 +171,15 @@ test_anchored(void)
 	CHECK_MEM(p.e[0].ask.anchor, want, ANCHOR_LEN);
 	/* one in flight: no second ask before the retry */
 	log_n(p.s[0], 1);
-	CHECK_INT(anchor_tick(&p.e[0], 1100, p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1100, 1100, p.ans, sizeof p.ans,
+	    &p.alen), 0);
 	CHECK_INT(p.alen, 0);
 	/* the peer answers and keeps its evidence */
-	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 1200, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 1200, 1200, p.ans,
 	    sizeof p.ans, &p.alen), 0);
 	CHECK(p.alen > 0);
 	CHECK_INT(given(p.s[1]), 1);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 1300, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 1300, 1300, p.buf,
 	    sizeof p.buf, &p.len), 0);
 	CHECK_INT(p.len, 0);
 	CHECK(!p.e[0].pending);
@@ -191,10 +193,11 @@ test_anchored(void)
 	CHECK_INT(v.newest_n, 3);
 	CHECK_INT(v.newest_time_ms, 1000);
 	/* the next ask an interval after the last, not before */
-	CHECK_INT(anchor_tick(&p.e[0], 1000 + 60000 - 1, p.buf, sizeof p.buf,
-	    &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1000 + 60000 - 1, 1000 + 60000 - 1,
+	    p.buf, sizeof p.buf, &p.len), 0);
 	CHECK_INT(p.len, 0);
-	CHECK_INT(anchor_tick(&p.e[0], 61000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000, 61000, p.buf, sizeof p.buf,
+	    &p.len), 0);
 	CHECK(p.len > 0);
 	CHECK_INT(p.e[0].ask_n, 4);
 	memcpy(old, p.buf, p.len);
@@ -202,39 +205,39 @@ test_anchored(void)
 	/* unanswered: sent again after the retry, not before, unchanged
 	 * even though the log grew */
 	log_n(p.s[0], 1);
-	CHECK_INT(anchor_tick(&p.e[0], 61000 + ANCHOR_RETRY_MS - 1, p.buf,
-	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000 + ANCHOR_RETRY_MS - 1,
+	    61000 + ANCHOR_RETRY_MS - 1, p.buf, sizeof p.buf, &p.len), 0);
 	CHECK_INT(p.len, 0);
-	CHECK_INT(anchor_tick(&p.e[0], 61000 + ANCHOR_RETRY_MS, p.buf,
-	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000 + ANCHOR_RETRY_MS,
+	    61000 + ANCHOR_RETRY_MS, p.buf, sizeof p.buf, &p.len), 0);
 	CHECK(p.len == olen && memcmp(p.buf, old, olen) == 0);
 	CHECK_INT(anchor_tick(&p.e[0], 61000 + 3 * ANCHOR_RETRY_MS - 1,
-	    p.buf, sizeof p.buf, &p.len), 0);
+	    61000 + 3 * ANCHOR_RETRY_MS - 1, p.buf, sizeof p.buf, &p.len), 0);
 	CHECK_INT(p.len, 0);	/* twice as long now */
-	CHECK_INT(anchor_tick(&p.e[0], 61000 + 3 * ANCHOR_RETRY_MS, p.buf,
-	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000 + 3 * ANCHOR_RETRY_MS,
+	    61000 + 3 * ANCHOR_RETRY_MS, p.buf, sizeof p.buf, &p.len), 0);
 	CHECK(p.len == olen && memcmp(p.buf, old, olen) == 0);
 	/* the interval passed: a new ask at entry 5; an answer to the one at
 	 * 4, late, is still taken, and the ask at 5 stays in flight */
-	CHECK_INT(anchor_tick(&p.e[0], 121000, p.buf, sizeof p.buf, &p.len),
-	    0);
+	CHECK_INT(anchor_tick(&p.e[0], 121000, 121000, p.buf, sizeof p.buf,
+	    &p.len), 0);
 	CHECK(p.len > 0 && (p.len != olen || memcmp(p.buf, old, olen) != 0));
 	CHECK_INT(p.e[0].ask_n, 5);
-	CHECK_INT(anchor_on_record(&p.e[1], old, olen, 121100, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], old, olen, 121100, 121100, p.ans,
 	    sizeof p.ans, &p.alen), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121200, old,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121200, 121200, old,
 	    sizeof old, &olen), 0);
 	CHECK_INT(last(p.s[0]), 4);
 	CHECK_INT(p.e[0].took.n, 4);		/* the late one's row */
 	CHECK_INT(p.e[0].took.time_ms, 61000);
 	CHECK(p.e[0].pending);
 	/* ... and again: refused now (nothing changes) */
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121300, old,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121300, 121300, old,
 	    sizeof old, &olen), ERR_STATE);
-	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 121700, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 121700, 121700, p.ans,
 	    sizeof p.ans, &p.alen), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121800, p.buf,
-	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 121800, 121800,
+	    p.buf, sizeof p.buf, &p.len), 0);
 	CHECK_INT(last(p.s[0]), 5);
 	CHECK_INT(p.e[0].took.time_ms, 121000);
 	CHECK(!p.e[0].pending);
@@ -245,13 +248,13 @@ test_anchored(void)
 	 * the same n, answered and stored too (a second row of n 5, so that
 	 * the next ask's held moves: it must not tell when the log grew) */
 	t = 181000;
-	CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], t, t, p.buf, sizeof p.buf, &p.len), 0);
 	CHECK(p.len > 0);
 	CHECK_INT(p.e[0].ask_n, 5);
-	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t + 100, p.ans,
-	    sizeof p.ans, &p.alen), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t + 200, p.buf,
-	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t + 100, t + 100,
+	    p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t + 200, t + 200,
+	    p.buf, sizeof p.buf, &p.len), 0);
 	CHECK(!p.e[0].pending);
 	CHECK_INT(p.e[0].anchored, 4);
 	CHECK_INT(anchor_verify_store(p.s[0], channel, kp[1].id.sign_pub,
@@ -259,14 +262,14 @@ test_anchored(void)
 	CHECK_INT(v.count, 4);
 	CHECK_INT(v.newest_n, 5);
 	CHECK_INT(v.newest_time_ms, t);
-	CHECK_INT(anchor_tick(&p.e[0], t + 60000, p.buf, sizeof p.buf,
-	    &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], t + 60000, t + 60000, p.buf,
+	    sizeof p.buf, &p.len), 0);
 	CHECK(p.e[0].ask.has_held);
 	CHECK_INT(p.e[0].ask.held_time_ms, t);
 	/* a restarted engine goes on from the stored anchor, and holds the
 	 * newest (what status shows) */
 	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
-	    60000, 250000);
+	    60000, 250000, 250000);
 	CHECK_INT(p.e[0].last_n, 5);
 	CHECK_INT(p.e[0].took.n, 5);
 	CHECK_INT(p.e[0].took.time_ms, t);
@@ -292,8 +295,8 @@ schedule_run(bool grow, uint64_t *at, size_t max, size_t *count,
 	for (t = t0; t < t0 + 3600000; t += 100) {
 		if (grow && (t - t0) % 7000 == 0)
 			log_n(p.s[0], 1);
-		CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf, &p.len),
-		    0);
+		CHECK_INT(anchor_tick(&p.e[0], t, t, p.buf, sizeof p.buf,
+		    &p.len), 0);
 		if (p.len == 0)
 			continue;
 		if (*count < max)
@@ -307,9 +310,9 @@ schedule_run(bool grow, uint64_t *at, size_t max, size_t *count,
 		}
 		if (t - t0 >= 1800000)
 			continue;
-		CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t, p.ans,
+		CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t, t, p.ans,
 		    sizeof p.ans, &p.alen), 0);
-		CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t, p.buf,
+		CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t, t, p.buf,
 		    sizeof p.buf, &p.len), 0);
 	}
 	pair_close(&p);
@@ -348,14 +351,62 @@ test_store_error(void)
 	pair_open(&p, 60000);
 	CHECK_INT(sqlite3_exec(p.s[0]->db, "DROP TABLE audit", NULL, NULL,
 	    NULL), SQLITE_OK);
-	CHECK(anchor_tick(&p.e[0], 1000, p.buf, sizeof p.buf, &p.len) != 0);
-	CHECK_INT(anchor_tick(&p.e[0], 1100, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(anchor_tick(&p.e[0], 1000, 1000, p.buf, sizeof p.buf,
+	    &p.len) != 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1100, 1100, p.buf, sizeof p.buf, &p.len),
+	    0);
 	CHECK_INT(p.len, 0);
-	CHECK_INT(anchor_tick(&p.e[0], 1000 + ANCHOR_RETRY_MS - 1, p.buf,
-	    sizeof p.buf, &p.len), 0);
-	CHECK(anchor_tick(&p.e[0], 1000 + ANCHOR_RETRY_MS, p.buf,
-	    sizeof p.buf, &p.len) != 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1000 + ANCHOR_RETRY_MS - 1,
+	    1000 + ANCHOR_RETRY_MS - 1, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(anchor_tick(&p.e[0], 1000 + ANCHOR_RETRY_MS,
+	    1000 + ANCHOR_RETRY_MS, p.buf, sizeof p.buf, &p.len) != 0);
 	CHECK(!p.e[0].pending);
+	pair_close(&p);
+}
+
+/* The store failing at an operator's ask: the ask is kept (asked again,
+ * the same ticket, no token used), made a retry later, and its answer
+ * answers the ticket. */
+static void
+test_ask_now_store_error(void)
+{
+	uint64_t ticket, again, retry;
+	struct pair p;
+
+	pair_open(&p, 60000);
+	log_n(p.s[0], 1);
+	CHECK_INT(anchor_tick(&p.e[0], 1000, 1000, p.buf, sizeof p.buf,
+	    &p.len), 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 1100, 1100, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 1200, 1200, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK(!p.e[0].pending);
+	CHECK_INT(anchor_ask_now(&p.e[0], 1500, &ticket, &retry), 0);
+	CHECK_INT(sqlite3_exec(p.s[0]->db, "ALTER TABLE audit RENAME TO gone",
+	    NULL, NULL, NULL), SQLITE_OK);
+	CHECK(anchor_tick(&p.e[0], 2000, 2000, p.buf, sizeof p.buf, &p.len)
+	    != 0);
+	CHECK_INT(p.len, 0);
+	CHECK_INT(anchor_ask_now(&p.e[0], 2050, &again, &retry), 0);
+	CHECK_INT(again, ticket);
+	CHECK_INT(p.e[0].op_tokens, ANCHOR_OP_BURST - 1);
+	CHECK_INT(anchor_tick(&p.e[0], 2100, 2100, p.buf, sizeof p.buf,
+	    &p.len), 0);
+	CHECK_INT(p.len, 0);
+	CHECK_INT(sqlite3_exec(p.s[0]->db, "ALTER TABLE gone RENAME TO audit",
+	    NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(anchor_tick(&p.e[0], 2000 + ANCHOR_RETRY_MS - 1,
+	    2000 + ANCHOR_RETRY_MS - 1, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.len, 0);
+	CHECK_INT(anchor_tick(&p.e[0], 2000 + ANCHOR_RETRY_MS,
+	    2000 + ANCHOR_RETRY_MS, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.len > 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 13000, 13000, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 13100, 13100, p.buf,
+	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.e[0].op_answered, ticket);
 	pair_close(&p);
 }
 
@@ -377,11 +428,12 @@ test_bad_answers(void)
 	a.time_ms = 5;
 	CHECK_INT(anchor_sign(&kp[1], channel, a.anchor, a.time_ms, a.sig), 0);
 	CHECK_INT(anchor_rec_encode(&a, out, sizeof out, &len), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], out, len, 1500, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], out, len, 1500, 1500, p.buf,
 	    sizeof p.buf, &p.len), ERR_STATE);
 	CHECK_CONTAINS(p.e[0].why, "answers no ask of ours");
 	CHECK_INT(last(p.s[0]), 0);
-	CHECK_INT(anchor_tick(&p.e[0], 2000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 2000, 2000, p.buf, sizeof p.buf, &p.len),
+	    0);
 	CHECK(p.len > 0);
 	a = p.e[0].ask;
 	a.kind = ANCHOR_SIGNED;
@@ -389,23 +441,23 @@ test_bad_answers(void)
 	CHECK_INT(anchor_sign(&mallory, channel, a.anchor, a.time_ms, a.sig),
 	    0);
 	CHECK_INT(anchor_rec_encode(&a, out, sizeof out, &len), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2100, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2100, 2100, p.buf,
 	    sizeof p.buf, &p.len), ERR_SIGNATURE);
 	CHECK_CONTAINS(p.e[0].why, "is not the peer's signing key's");
 	/* the peer's key, but over another channel */
 	CHECK_INT(anchor_sign(&kp[1], other, a.anchor, a.time_ms, a.sig), 0);
 	CHECK_INT(anchor_rec_encode(&a, out, sizeof out, &len), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2200, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2200, 2200, p.buf,
 	    sizeof p.buf, &p.len), ERR_SIGNATURE);
 	/* the peer's key over another time than asked */
 	a.time_ms++;
 	CHECK_INT(anchor_sign(&kp[1], channel, a.anchor, a.time_ms, a.sig), 0);
 	CHECK_INT(anchor_rec_encode(&a, out, sizeof out, &len), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2300, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2300, 2300, p.buf,
 	    sizeof p.buf, &p.len), ERR_STATE);
 	CHECK_CONTAINS(p.e[0].why, "another anchor or time");
 	/* a truncated record */
-	CHECK_INT(anchor_on_record(&p.e[0], out, len - 1, 2400, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], out, len - 1, 2400, 2400, p.buf,
 	    sizeof p.buf, &p.len), ERR_PARSE);
 	CHECK_CONTAINS(p.e[0].why, "not a well-formed audit anchor record");
 	/* nothing changed: still in flight, nothing stored */
@@ -417,19 +469,19 @@ test_bad_answers(void)
 	a.time_ms--;
 	CHECK_INT(anchor_sign(&kp[1], channel, a.anchor, a.time_ms, a.sig), 0);
 	CHECK_INT(anchor_rec_encode(&a, out, sizeof out, &len), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2500, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2500, 2500, p.buf,
 	    sizeof p.buf, &p.len), 0);
 	CHECK_INT(last(p.s[0]), 2);
 	/* the same answer again: no ask in flight now */
-	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2600, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], out, len, 2600, 2600, p.buf,
 	    sizeof p.buf, &p.len), ERR_STATE);
 	/* an engine of another channel does not take our peer's answer to
 	 * this one's ask */
 	anchor_init(&wrong, p.s[0], &kp[0], other, kp[1].id.sign_pub, 1000,
-	    1000);
+	    1000, 1000);
 	wrong.pending = true;
 	wrong.ask = p.e[0].ask;
-	CHECK_INT(anchor_on_record(&wrong, out, len, 2700, p.buf,
+	CHECK_INT(anchor_on_record(&wrong, out, len, 2700, 2700, p.buf,
 	    sizeof p.buf, &p.len), ERR_SIGNATURE);
 	pair_close(&p);
 }
@@ -462,8 +514,8 @@ test_answer_bucket(void)
 	p.e[1].bucket_ms = t0;
 	for (int k = 0; k < 1000; k++, t += 3600) {
 		ask_make(out, &len, t, k);
-		r = anchor_on_record(&p.e[1], out, len, t, p.ans, sizeof p.ans,
-		    &p.alen);
+		r = anchor_on_record(&p.e[1], out, len, t, t, p.ans,
+		    sizeof p.ans, &p.alen);
 		if (r == 0)
 			ok++;
 		else if (r == ERR_FULL && p.alen == 0)
@@ -493,37 +545,38 @@ test_answer_time(void)
 	pair_open(&p, 60000);
 	p.e[1].bucket_ms = now;
 	ask_make(out, &len, now - ANCHOR_CLOCK_SKEW_MS - 1, 1);
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, now, p.ans,
 	    sizeof p.ans, &p.alen), ERR_INVALID);
 	CHECK_CONTAINS(p.e[1].why, "behind our clock");
 	ask_make(out, &len, now + ANCHOR_CLOCK_SKEW_MS + 1, 2);
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, now, p.ans,
 	    sizeof p.ans, &p.alen), ERR_INVALID);
 	CHECK_CONTAINS(p.e[1].why, "ahead of our clock");
 	ask_make(out, &len, 0, 3);		/* 1970 */
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, now, p.ans,
 	    sizeof p.ans, &p.alen), ERR_INVALID);
 	CHECK_CONTAINS(p.e[1].why, "an ask dated 1970-01-01 00:00:00Z");
 	CHECK_INT(p.alen, 0);
 	CHECK_INT(given(p.s[1]), 0);
 	/* at the edge: answered */
 	ask_make(first, &flen, now - ANCHOR_CLOCK_SKEW_MS, 4);
-	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now, now, p.ans,
 	    sizeof p.ans, &p.alen), 0);
 	CHECK(p.alen > 0);
 	CHECK_INT(given(p.s[1]), 1);
 	/* not later than it: refused */
 	ask_make(out, &len, now - ANCHOR_CLOCK_SKEW_MS, 5);
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, now, now, p.ans,
 	    sizeof p.ans, &p.alen), ERR_REPLAY);
 	CHECK_CONTAINS(p.e[1].why, "not later than the last one we signed");
 	/* the same ask again: within the gap refused, then answered as
 	 * before; one row */
 	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now +
-	    ANCHOR_ANSWER_GAP_MS - 1, p.ans, sizeof p.ans, &p.alen), ERR_FULL);
+	    ANCHOR_ANSWER_GAP_MS - 1, now + ANCHOR_ANSWER_GAP_MS - 1, p.ans,
+	    sizeof p.ans, &p.alen), ERR_FULL);
 	CHECK_INT(p.alen, 0);
-	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now + 2000, p.ans,
-	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now + 2000, now + 2000,
+	    p.ans, sizeof p.ans, &p.alen), 0);
 	CHECK(p.alen > 0);
 	CHECK_INT(given(p.s[1]), 1);
 	CHECK_INT(p.e[1].answered, 2);
@@ -540,43 +593,44 @@ static void
 test_answer_restart(void)
 {
 	uint64_t now = 1764990000000, later = now + 10000;
-	uint8_t first[ANCHOR_REC_MAX], out[ANCHOR_REC_MAX], ans1[ANCHOR_REC_MAX];
+	uint8_t first[ANCHOR_REC_MAX], out[ANCHOR_REC_MAX],
+	    ans1[ANCHOR_REC_MAX];
 	size_t flen, len, a1len;
 	struct pair p;
 
 	pair_open(&p, 60000);
 	p.e[1].bucket_ms = now;
 	ask_make(first, &flen, now, 1);
-	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now, ans1,
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, now, now, ans1,
 	    sizeof ans1, &a1len), 0);
 	CHECK(a1len > 0);
 	CHECK_INT(given(p.s[1]), 1);
 	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
-	    60000, later);
+	    60000, later, later);
 	ask_make(out, &len, now - 1000, 2);	/* within the skew, older */
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, later, p.ans,
 	    sizeof p.ans, &p.alen), ERR_REPLAY);
 	CHECK_CONTAINS(p.e[1].why, "not later than the last one we signed");
 	ask_make(out, &len, now, 3);		/* the same time, another */
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, later, p.ans,
 	    sizeof p.ans, &p.alen), ERR_REPLAY);
 	CHECK_INT(p.alen, 0);
 	CHECK_INT(given(p.s[1]), 1);
-	CHECK_INT(anchor_on_record(&p.e[1], first, flen, later, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], first, flen, later, later, p.ans,
 	    sizeof p.ans, &p.alen), 0);
 	CHECK(p.alen == a1len && memcmp(p.ans, ans1, a1len) == 0);
 	CHECK_INT(given(p.s[1]), 1);
 	ask_make(out, &len, now + 1, 4);
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, later, p.ans,
 	    sizeof p.ans, &p.alen), 0);
 	CHECK_INT(given(p.s[1]), 2);
 	/* the evidence unreadable at the start */
 	CHECK_INT(sqlite3_exec(p.s[1]->db, "DROP TABLE audit_anchor_given",
 	    NULL, NULL, NULL), SQLITE_OK);
 	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
-	    60000, later);
+	    60000, later, later);
 	ask_make(out, &len, later + ANCHOR_CLOCK_SKEW_MS - 1, 5);
-	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, later, later, p.ans,
 	    sizeof p.ans, &p.alen), ERR_REPLAY);
 	CHECK_INT(p.alen, 0);
 	pair_close(&p);
@@ -596,7 +650,8 @@ test_ask_now(void)
 
 	pair_open(&p, 60000);
 	log_n(p.s[0], 1);
-	CHECK_INT(anchor_tick(&p.e[0], 1000, sched, sizeof sched, &slen), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1000, 1000, sched, sizeof sched, &slen),
+	    0);
 	CHECK(slen > 0);
 	CHECK_INT(p.e[0].next_ms, 61000);
 	log_n(p.s[0], 2);
@@ -605,32 +660,35 @@ test_ask_now(void)
 	/* asked again before the tick: the same ask, the same ticket */
 	CHECK_INT(anchor_ask_now(&p.e[0], 4500, &ticket, &retry), 0);
 	CHECK_INT(ticket, 1);
-	CHECK_INT(anchor_tick(&p.e[0], 5000, op, sizeof op, &oplen), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 5000, 5000, op, sizeof op, &oplen), 0);
 	CHECK(oplen > 0 && (oplen != slen || memcmp(op, sched, slen) != 0));
 	CHECK_INT(p.e[0].ask_n, 3);
 	CHECK(p.e[0].pending && p.e[0].has_prev);
 	CHECK_INT(p.e[0].next_ms, 61000);
-	CHECK_INT(anchor_tick(&p.e[0], 5100, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 5100, 5100, p.buf, sizeof p.buf, &p.len),
+	    0);
 	CHECK_INT(p.len, 0);
 	/* the scheduled ask, answered late: stored, not the operator's */
-	CHECK_INT(anchor_on_record(&p.e[1], sched, slen, 5200, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], sched, slen, 5200, 5200, p.ans,
 	    sizeof p.ans, &p.alen), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 5300, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 5300, 5300, p.buf,
 	    sizeof p.buf, &p.len), 0);
 	CHECK_INT(p.e[0].took.n, 1);
 	CHECK_INT(p.e[0].op_answered, 0);
 	CHECK(p.e[0].pending);
-	CHECK_INT(anchor_on_record(&p.e[1], op, oplen, 5400, p.ans,
+	CHECK_INT(anchor_on_record(&p.e[1], op, oplen, 5400, 5400, p.ans,
 	    sizeof p.ans, &p.alen), 0);
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 5500, p.buf,
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 5500, 5500, p.buf,
 	    sizeof p.buf, &p.len), 0);
 	CHECK_INT(p.e[0].took.n, 3);
 	CHECK_INT(p.e[0].op_answered, ticket);
 	CHECK(!p.e[0].pending);
 	/* the schedule as if nobody had asked */
-	CHECK_INT(anchor_tick(&p.e[0], 60999, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 60999, 60999, p.buf, sizeof p.buf,
+	    &p.len), 0);
 	CHECK_INT(p.len, 0);
-	CHECK_INT(anchor_tick(&p.e[0], 61000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 61000, 61000, p.buf, sizeof p.buf,
+	    &p.len), 0);
 	CHECK(p.len > 0);
 	CHECK_INT(p.e[0].next_ms, 121000);
 	pair_close(&p);
@@ -649,7 +707,8 @@ test_ask_now_bucket(void)
 
 	pair_open(&p, 60000);
 	log_n(p.s[0], 1);
-	CHECK_INT(anchor_tick(&p.e[0], 1000, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_tick(&p.e[0], 1000, 1000, p.buf, sizeof p.buf, &p.len),
+	    0);
 	CHECK(p.len > 0);	/* the schedule's first, unanswered */
 	for (uint64_t t = 2000; t < 3000; t += 100) {
 		r = anchor_ask_now(&p.e[0], t, &ticket, &retry);
@@ -660,13 +719,13 @@ test_ask_now_bucket(void)
 			continue;
 		}
 		CHECK_INT(r, 0);
-		CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf,
+		CHECK_INT(anchor_tick(&p.e[0], t, t, p.buf, sizeof p.buf,
 		    &p.len), 0);
 		CHECK(p.len > 0);
-		CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t, p.ans,
+		CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, t, t, p.ans,
 		    sizeof p.ans, &p.alen), 0);
 		ok++;
-		CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t, p.buf,
+		CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, t, t, p.buf,
 		    sizeof p.buf, &p.len), 0);
 		CHECK_INT(p.e[0].op_answered, ticket);
 	}
@@ -730,7 +789,7 @@ test_ask_now_flood(void)
 	for (uint64_t t = 1000; t < 1000 + 20 * 60000; t += 100) {
 		if (anchor_ask_now(&p.e[0], t, &ticket, &retry) == 0)
 			asked++;
-		CHECK_INT(anchor_tick(&p.e[0], t, p.buf, sizeof p.buf,
+		CHECK_INT(anchor_tick(&p.e[0], t, t, p.buf, sizeof p.buf,
 		    &p.len), 0);
 		if (p.len > 0)
 			fly(f, &nf, 1, t + 150, p.buf, p.len);
@@ -741,8 +800,8 @@ test_ask_now_flood(void)
 				continue;
 			}
 			f[i] = f[--nf];
-			if (anchor_on_record(&p.e[g.to], g.b, g.len, t, p.ans,
-			    sizeof p.ans, &p.alen) != 0)
+			if (anchor_on_record(&p.e[g.to], g.b, g.len, t, t,
+			    p.ans, sizeof p.ans, &p.alen) != 0)
 				refused++;
 			if (p.alen > 0)
 				fly(f, &nf, 1 - g.to, t + 150, p.ans, p.alen);
@@ -866,7 +925,7 @@ test_set_self_per_channel(void)
 	memcpy(ags[1].party[1].sign_pub, kp[0].id.sign_pub, KEYS_PUB_LEN);
 	CHECK_INT(store_open(&s, ":memory:"), 0);
 	CHECK_INT(delivery_new(s, &kp[0], &io, &dl), 0);
-	CHECK_INT(anchor_set_new(dl, &kp[0], ags, 2, 0, 0, 1000, &as), 0);
+	CHECK_INT(anchor_set_new(dl, &kp[0], ags, 2, 0, 0, 1000, 1000, &as), 0);
 	CHECK_STR(anchor_set_self(as, channel), "north");
 	CHECK_STR(anchor_set_self(as, other), "north-relay");
 	anchor_set_free(as);
@@ -884,6 +943,7 @@ main(void)
 	RUN(test_anchored);
 	RUN(test_schedule);
 	RUN(test_store_error);
+	RUN(test_ask_now_store_error);
 	RUN(test_bad_answers);
 	RUN(test_answer_bucket);
 	RUN(test_answer_time);

@@ -17,16 +17,16 @@ round_at(struct pair *p, uint64_t t, bool lose)
 {
 	int r;
 
-	if ((r = anchor_tick(&p->e[0], t, p->buf, sizeof p->buf, &p->len))
+	if ((r = anchor_tick(&p->e[0], t, t, p->buf, sizeof p->buf, &p->len))
 	    != 0 || p->len == 0)
 		return r ? r : ERR_STATE;
-	if ((r = anchor_on_record(&p->e[1], p->buf, p->len, t + 100, p->ans,
-	    sizeof p->ans, &p->alen)) != 0)
+	if ((r = anchor_on_record(&p->e[1], p->buf, p->len, t + 100, t + 100,
+	    p->ans, sizeof p->ans, &p->alen)) != 0)
 		return r;
 	if (lose)
 		return 0;
-	return anchor_on_record(&p->e[0], p->ans, p->alen, t + 200, p->buf,
-	    sizeof p->buf, &p->len);
+	return anchor_on_record(&p->e[0], p->ans, p->alen, t + 200, t + 200,
+	    p->buf, sizeof p->buf, &p->len);
 }
 
 /* Rows deleted as an attacker with the store file would: the triggers
@@ -74,7 +74,7 @@ test_went_back(void)
 	CHECK_INT(p.e[1].backs + p.e[0].backs, 0);
 	/* the answerer restarts: what the asker claimed is in its store */
 	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
-	    60000, 150000);
+	    60000, 150000, 150000);
 	/* the asker's anchors after 1000 deleted, its log cut to entry 2
 	 * (verify passes: nothing local shows it), and it restarts */
 	raw_exec(p.s[0], "DROP TRIGGER audit_anchor_keep; DROP TRIGGER "
@@ -82,7 +82,7 @@ test_went_back(void)
 	    "DELETE FROM audit WHERE n > 2");
 	CHECK_INT(last(p.s[0]), 2);
 	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
-	    60000, 181000);
+	    60000, 181000, 181000);
 	CHECK_INT(round_at(&p, 181000, true), 0);
 	CHECK_INT(p.e[0].ask.held_time_ms, 1000);
 	/* still answered; the answerer saw it: from the newest held it was
@@ -97,8 +97,8 @@ test_went_back(void)
 	    "1970-01-01 00:01:01Z to 1970-01-01 00:00:01Z: its store was "
 	    "restored from a backup or rewritten");
 	/* ... and its answer says so to the asker */
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 181200, p.buf,
-	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 181200, 181200,
+	    p.buf, sizeof p.buf, &p.len), 0);
 	CHECK(p.e[0].back);
 	CHECK(p.e[0].back_ours);
 	CHECK_INT(p.e[0].back_from_ms, 61000);
@@ -113,9 +113,9 @@ test_went_back(void)
 	 * the answerer's restart too, nothing new on either side */
 	raw_exec(p.s[0], "DELETE FROM audit_anchor WHERE time_ms > 1000");
 	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
-	    60000, 241000);
+	    60000, 241000, 241000);
 	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
-	    60000, 241000);
+	    60000, 241000, 241000);
 	CHECK_INT(round_at(&p, 241000, false), 0);
 	CHECK_INT(p.e[0].ask.held_time_ms, 1000);
 	CHECK(!p.e[1].back);
@@ -129,7 +129,7 @@ test_went_back(void)
 	/* all of them deleted: none held after some, a new regression */
 	raw_exec(p.s[0], "DELETE FROM audit_anchor");
 	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
-	    60000, 361000);
+	    60000, 361000, 361000);
 	CHECK_INT(round_at(&p, 361000, false), 0);
 	CHECK(!p.e[0].ask.has_held);
 	CHECK(p.e[1].back && p.e[0].back);
@@ -160,15 +160,15 @@ test_went_back_store_fails(void)
 	    "BEFORE INSERT ON audit_anchor BEGIN SELECT RAISE(ABORT, "
 	    "'database or disk is full'); END");
 	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
-	    60000, 181000);
+	    60000, 181000, 181000);
 	CHECK_INT(round_at(&p, 181000, true), 0);
 	CHECK(p.e[1].back);
-	CHECK(anchor_on_record(&p.e[0], p.ans, p.alen, 181200, p.buf,
+	CHECK(anchor_on_record(&p.e[0], p.ans, p.alen, 181200, 181200, p.buf,
 	    sizeof p.buf, &p.len) != 0);
 	CHECK(p.e[0].pending);
 	raw_exec(p.s[0], "DROP TRIGGER disk_full");
-	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 181300, p.buf,
-	    sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 181300, 181300,
+	    p.buf, sizeof p.buf, &p.len), 0);
 	CHECK(p.e[0].back);
 	CHECK(p.e[0].back_ours);
 	CHECK_INT(p.e[0].back_from_ms, 61000);
@@ -195,8 +195,8 @@ test_forged_claim(void)
 		pair_open(&p, 60000);
 		log_n(p.s[0], 2);
 		CHECK_INT(round_at(&p, 1000, false), 0);
-		CHECK_INT(anchor_tick(&p.e[0], 61000, p.buf, sizeof p.buf,
-		    &p.len), 0);
+		CHECK_INT(anchor_tick(&p.e[0], 61000, 61000, p.buf,
+		    sizeof p.buf, &p.len), 0);
 		CHECK(p.e[0].ask.has_held);
 		CHECK_INT(given(p.s[1]), 1);
 		ask = p.e[0].ask;
@@ -212,8 +212,8 @@ test_forged_claim(void)
 			    ask.held_anchor, ask.held_time_ms, ask.held_sig),
 			    0);
 		CHECK_INT(anchor_rec_encode(&ask, out, sizeof out, &len), 0);
-		CHECK_INT(anchor_on_record(&p.e[1], out, len, 61100, p.ans,
-		    sizeof p.ans, &p.alen), 0);
+		CHECK_INT(anchor_on_record(&p.e[1], out, len, 61100, 61100,
+		    p.ans, sizeof p.ans, &p.alen), 0);
 		CHECK(p.alen > 0);
 		CHECK_INT(given(p.s[1]), 2);
 		CHECK(p.e[1].forged_held == (k < 4));	/* k 4: genuine */
@@ -248,7 +248,7 @@ test_forged_claim_went_back(void)
 	    "audit_anchor WHERE time_ms > 1000; DELETE FROM audit WHERE "
 	    "n > 2; UPDATE audit_anchor SET time_ms = 170000");
 	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
-	    60000, 181000);
+	    60000, 181000, 181000);
 	CHECK_INT(round_at(&p, 181000, false), 0);
 	CHECK(!p.e[0].ask.has_held);
 	CHECK(p.alen > 0);
@@ -276,7 +276,8 @@ test_lost_answer_quiet(void)
 
 	pair_open(&p, 60000);
 	log_n(p.s[0], 2);
-	CHECK_INT(round_at(&p, t, true), 0);		/* lost: none held */
+	CHECK_INT(round_at(&p, t, true),
+	    0);		/* lost: none held */
 	for (int k = 0; k < 6; k++) {
 		t += 60000;
 		log_n(p.s[0], 1);
@@ -286,7 +287,7 @@ test_lost_answer_quiet(void)
 	}
 	/* the answerer restarts in between: the same */
 	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
-	    60000, t + 30000);
+	    60000, t + 30000, t + 30000);
 	for (int k = 0; k < 3; k++) {
 		t += 60000;
 		CHECK_INT(round_at(&p, t, k == 0), 0);
@@ -356,6 +357,49 @@ test_migration_8_to_9(void)
 	CHECK_INT(rmdir(dir), 0);
 }
 
+/* NOTES 6 across the answerer's restart: its answer to the last ask it
+ * signed, lost and asked again (the same bytes) after the restart, is
+ * given from the store with the claim it first carried, so the asker sees
+ * its own regression at that answer, not one ask later. */
+static void
+test_resent_answer_claims(void)
+{
+	struct anchor_rec ans;
+	struct pair p;
+
+	pair_open(&p, 60000);
+	log_n(p.s[0], 2);
+	CHECK_INT(round_at(&p, 1000, false), 0);
+	CHECK_INT(round_at(&p, 61000, false), 0);
+	CHECK_INT(round_at(&p, 121000, false), 0);
+	raw_exec(p.s[0], "DROP TRIGGER audit_anchor_keep; DELETE FROM "
+	    "audit_anchor WHERE time_ms > 1000");
+	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
+	    60000, 181000, 181000);
+	CHECK_INT(round_at(&p, 181000, true), 0);	/* the answer lost */
+	CHECK(p.e[1].back);
+	CHECK_INT(anchor_rec_decode(&ans, p.ans, p.alen), 0);
+	CHECK_INT(ans.claimed_ms, 61000);
+	/* the answerer restarts; the asker sends its ask again */
+	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
+	    60000, 185000, 185000);
+	CHECK_INT(anchor_tick(&p.e[0], 181000 + ANCHOR_RETRY_MS,
+	    181000 + ANCHOR_RETRY_MS, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.len > 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 191100, 191100,
+	    p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(given(p.s[1]), 4);		/* answered again, not stored */
+	CHECK_INT(anchor_rec_decode(&ans, p.ans, p.alen), 0);
+	CHECK_INT(ans.claimed_ms, 61000);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 191200, 191200,
+	    p.buf, sizeof p.buf, &p.len), 0);
+	CHECK(p.e[0].back);
+	CHECK(p.e[0].back_ours);
+	CHECK_INT(p.e[0].back_from_ms, 61000);
+	CHECK_INT(p.e[0].back_to_ms, 1000);
+	pair_close(&p);
+}
+
 int
 main(void)
 {
@@ -368,6 +412,7 @@ main(void)
 	RUN(test_forged_claim_went_back);
 	RUN(test_lost_answer_quiet);
 	RUN(test_migration_8_to_9);
+	RUN(test_resent_answer_claims);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);

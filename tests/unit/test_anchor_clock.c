@@ -1,0 +1,170 @@
+/*
+ * test_anchor_clock.c: audit anchors under a wall clock that steps
+ * (src/msg/anchor.h, "Two clocks"): the schedule, the wait for an answer
+ * and the answering side's token bucket run on the monotonic clock, so a
+ * step of the wall clock back or forward by an hour neither stops asks,
+ * nor hastens them, nor refills the bucket; the times sent and signed
+ * stay the wall clock's.
+ */
+#include "anchor_pair.h"
+
+#define WALL0 1764990000000ull	/* 2025-12-06, the wall clock at start */
+#define MONO0 5000ull		/* the monotonic clock at start */
+#define HOUR_MS 3600000ull
+
+/* A pair whose engines start at WALL0 on the wall clock, MONO0 on the
+ * monotonic one. */
+static void
+pair_open_at(struct pair *p, uint64_t interval_ms)
+{
+	pair_open(p, interval_ms);
+	anchor_init(&p->e[0], p->s[0], &kp[0], channel, kp[1].id.sign_pub,
+	    interval_ms, WALL0, MONO0);
+	anchor_init(&p->e[1], p->s[1], &kp[1], channel, kp[0].id.sign_pub,
+	    interval_ms, WALL0, MONO0);
+}
+
+/* e[0] ticks at (wall, mono): the bytes sent, if any, in p->buf. */
+static size_t
+tick_at(struct pair *p, uint64_t wall, uint64_t mono)
+{
+	CHECK_INT(anchor_tick(&p->e[0], wall, mono, p->buf, sizeof p->buf,
+	    &p->len), 0);
+	return p->len;
+}
+
+/* e[1] answers p->buf and e[0] takes the answer, at (wall, mono). */
+static void
+answer_at(struct pair *p, uint64_t wall, uint64_t mono)
+{
+	CHECK_INT(anchor_on_record(&p->e[1], p->buf, p->len, wall, mono,
+	    p->ans, sizeof p->ans, &p->alen), 0);
+	CHECK(p->alen > 0);
+	CHECK_INT(anchor_on_record(&p->e[0], p->ans, p->alen, wall, mono,
+	    p->buf, sizeof p->buf, &p->len), 0);
+	CHECK(!p->e[0].pending);
+}
+
+/* The wall clock steps back an hour: the next ask still comes an
+ * interval after the last (not an hour later), dated by the wall clock. */
+static void
+test_step_back_keeps_schedule(void)
+{
+	uint64_t back = WALL0 - HOUR_MS;
+	struct pair p;
+
+	pair_open_at(&p, 60000);
+	log_n(p.s[0], 2);
+	CHECK(tick_at(&p, WALL0, MONO0) > 0);
+	answer_at(&p, WALL0 + 100, MONO0 + 100);
+	CHECK_INT(last(p.s[0]), 2);
+	/* stepped back: nothing before the interval, then the ask */
+	CHECK_INT(tick_at(&p, back + 59000, MONO0 + 59999), 0);
+	CHECK(tick_at(&p, back + 60000, MONO0 + 60000) > 0);
+	CHECK(p.e[0].pending);
+	CHECK_INT(p.e[0].ask.time_ms, back + 60000);
+	/* and the one after, an interval later again */
+	CHECK_INT(tick_at(&p, back + 61000, MONO0 + 61000), 0);
+	pair_close(&p);
+}
+
+/* The wall clock steps forward an hour: no ask before the interval has
+ * passed on the monotonic clock. */
+static void
+test_step_forward_no_early_ask(void)
+{
+	uint64_t fwd = WALL0 + HOUR_MS;
+	struct pair p;
+
+	pair_open_at(&p, 60000);
+	log_n(p.s[0], 1);
+	CHECK(tick_at(&p, WALL0, MONO0) > 0);
+	answer_at(&p, WALL0 + 100, MONO0 + 100);
+	CHECK_INT(tick_at(&p, fwd, MONO0 + 1000), 0);
+	CHECK_INT(tick_at(&p, fwd + 58999, MONO0 + 59999), 0);
+	CHECK(!p.e[0].pending);
+	CHECK(tick_at(&p, fwd + 59000, MONO0 + 60000) > 0);
+	CHECK_INT(p.e[0].ask.time_ms, fwd + 59000);
+	pair_close(&p);
+}
+
+/* An unanswered ask is sent again after the wait on the monotonic clock:
+ * a step back does not send it at every tick, a step forward does not
+ * send it early; the bytes are the same. */
+static void
+test_resend_wait(void)
+{
+	uint8_t first[ANCHOR_REC_MAX];
+	size_t flen;
+	struct pair p;
+
+	pair_open_at(&p, 600000);
+	log_n(p.s[0], 1);
+	CHECK((flen = tick_at(&p, WALL0, MONO0)) > 0);
+	memcpy(first, p.buf, flen);
+	CHECK_INT(tick_at(&p, WALL0 - HOUR_MS, MONO0 + 1), 0);
+	CHECK_INT(tick_at(&p, WALL0 + HOUR_MS, MONO0 + 2), 0);
+	CHECK_INT(tick_at(&p, WALL0 - HOUR_MS, MONO0 + ANCHOR_RETRY_MS - 1),
+	    0);
+	CHECK_INT(tick_at(&p, WALL0 - HOUR_MS, MONO0 + ANCHOR_RETRY_MS),
+	    flen);
+	CHECK_MEM(p.buf, first, flen);
+	/* the wait doubled, on the monotonic clock again */
+	CHECK_INT(tick_at(&p, WALL0 + HOUR_MS, MONO0 + 3 * ANCHOR_RETRY_MS -
+	    1), 0);
+	CHECK_INT(tick_at(&p, WALL0 + HOUR_MS, MONO0 + 3 * ANCHOR_RETRY_MS),
+	    flen);
+	pair_close(&p);
+}
+
+/* Our answers: the token bucket drained, a step forward of the wall
+ * clock by an hour (the asks dated by it) refills nothing; a token comes
+ * ANCHOR_ANSWER_REFILL_MS later on the monotonic clock. */
+static void
+test_answer_bucket_forward(void)
+{
+	uint8_t out[ANCHOR_REC_MAX];
+	struct anchor_rec a;
+	uint64_t fwd = WALL0 + HOUR_MS;
+	size_t len;
+	struct pair p;
+	int k;
+
+	pair_open_at(&p, 60000);
+	memset(&a, 0, sizeof a);
+	a.kind = ANCHOR_ASK;
+	for (k = 0; k < ANCHOR_ANSWER_BURST; k++) {
+		a.time_ms = WALL0 + (unsigned)k;
+		memset(a.anchor, k + 1, ANCHOR_LEN);
+		CHECK_INT(anchor_rec_encode(&a, out, sizeof out, &len), 0);
+		CHECK_INT(anchor_on_record(&p.e[1], out, len, WALL0 + 10,
+		    MONO0 + 10, p.ans, sizeof p.ans, &p.alen), 0);
+	}
+	a.time_ms = fwd;
+	memset(a.anchor, 0x77, ANCHOR_LEN);
+	CHECK_INT(anchor_rec_encode(&a, out, sizeof out, &len), 0);
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, fwd, MONO0 + 1000,
+	    p.ans, sizeof p.ans, &p.alen), ERR_FULL);
+	CHECK_INT(p.alen, 0);
+	CHECK_INT(given(p.s[1]), (uint64_t)ANCHOR_ANSWER_BURST);
+	CHECK_INT(anchor_on_record(&p.e[1], out, len, fwd, MONO0 + 10 +
+	    ANCHOR_ANSWER_REFILL_MS, p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(given(p.s[1]), (uint64_t)ANCHOR_ANSWER_BURST + 1);
+	pair_close(&p);
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	anchor_pair_setup();
+	RUN(test_step_back_keeps_schedule);
+	RUN(test_step_forward_no_early_ask);
+	RUN(test_resend_wait);
+	RUN(test_answer_bucket_forward);
+	keys_fini(&kp[0]);
+	keys_fini(&kp[1]);
+	keys_fini(&mallory);
+	return harness_summary();
+}
