@@ -657,6 +657,50 @@ anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,
 
 /* ---- parley verify ---- */
 
+int
+anchor_check_log(struct anchor_engine *e, uint64_t mono_ms)
+{
+	struct store_anchor row;
+	uint8_t hash[AUDIT_HASH_LEN], anchor[ANCHOR_LEN];
+	bool found;
+	char when[32];
+	int r;
+
+	if (e->log_checked && mono_ms - e->log_check_ms < e->interval_ms)
+		return 0;
+	e->log_checked = true;
+	e->log_check_ms = mono_ms;
+	e->log_bad = false;
+	if ((r = store_anchor_newest(e->s, e->channel, &row, &found)) != 0 ||
+	    !found || row.n == 0)
+		return r;
+	if ((r = store_audit_hash(e->s, row.n, hash, &found)) != 0)
+		return r;
+	anchor_time_str(when, row.time_ms);
+	if (anchor_check(e->peer_pub, e->channel, row.anchor, row.time_ms,
+	    row.sig) != 0)
+		snprintf(e->log_fault, sizeof e->log_fault, "the audit anchor "
+		    "at entry %llu (%s) is not signed by the peer: the anchor "
+		    "row was altered or forged", (unsigned long long)row.n,
+		    when);
+	else if (!found)
+		snprintf(e->log_fault, sizeof e->log_fault, "the audit log has "
+		    "no entry %llu, but the peer signed it up to there at %s: "
+		    "the log was cut or rewritten", (unsigned long long)row.n,
+		    when);
+	else {
+		anchor_compute(e->channel, hash, row.salt, anchor);
+		if (sodium_memcmp(anchor, row.anchor, ANCHOR_LEN) == 0)
+			return 0;
+		snprintf(e->log_fault, sizeof e->log_fault, "audit log entry "
+		    "<= %llu does not match what the peer signed at %s: the "
+		    "log was rewritten", (unsigned long long)row.n, when);
+	}
+	e->log_bad = true;
+	e->log_row = row;
+	return 0;
+}
+
 void
 anchor_time_str(char out[32], uint64_t time_ms)
 {

@@ -70,6 +70,10 @@
  *     it once in audit_anchor_back and set e->back for that record only
  *     (the daemon raises an alert); still answered. A lost answer is
  *     never held, so it is never claimed: no false alarm.
+ *  7. The asker checks its own log too: every interval, with or without
+ *     a path up, the newest anchor stored against the log's entry at its
+ *     n (anchor_check_log): a log rewritten or cut below it is raised
+ *     locally, without waiting for parley verify or the peer.
  *
  *      idle --(interval passed)--> pending
  *      pending --(answer verified and stored)--> idle
@@ -226,7 +230,29 @@ struct anchor_engine {
 	/* the last record was an ask whose held is not our signature over
 	 * this channel (invariant 6): answered as holding none */
 	bool forged_held;
+	/* our log against the newest anchor stored (anchor_check_log) */
+	uint64_t log_check_ms;			/* checked last (monotonic) */
+	bool log_checked;			/* ... ever */
+	bool log_bad;				/* the last check failed: */
+	struct store_anchor log_row;		/* ... against this row */
+	char log_fault[ANCHOR_FAULT_MAX];	/* ... so (verify's words) */
 };
+
+/*
+ * Our log against the newest anchor stored, while the daemon runs (parley
+ * verify checks them all, but only when someone runs it): at the first
+ * call and then every interval_ms of mono_ms, reads the newest anchor row
+ * of the channel (by time) and our log's entry at its n. e->log_bad is
+ * set, and e->log_fault says what parley verify would, when the row is
+ * not the peer's signature (altered), or when entry n is gone or no longer
+ * gives the anchor with the row's salt: the log was cut or rewritten,
+ * every hash recomputed, since the peer signed it. The daemon raises an
+ * alert of kind "audit-log-rewritten". Entries after that n are not
+ * covered (the blind spot, docs/operators.md). 0 also when not due, or
+ * when no anchor is stored; a store error's code (checked again an
+ * interval later).
+ */
+int anchor_check_log(struct anchor_engine *e, uint64_t mono_ms) WUR;
 
 /* Sets e up for a channel; interval_ms 0: ANCHOR_INTERVAL_MS, and at
  * least ANCHOR_INTERVAL_MIN_MS; retry_ms is ANCHOR_RETRY_MS. The first

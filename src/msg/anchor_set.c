@@ -135,6 +135,27 @@ alarm_back(struct anchor_set *as, size_t i, uint64_t now_ms)
 	    now_ms);
 }
 
+/* The alarm of our log no longer matching the newest anchor stored
+ * (anchor_check_log): logged at each check that finds it, stored once per
+ * anchor row (the key). */
+static void
+alarm_log(struct anchor_set *as, size_t i, uint64_t now_ms)
+{
+	const struct anchor_engine *e = &as->e[i];
+	char text[600], key[160], full[2 * ANCHOR_CHANNEL_LEN + 1];
+
+	snprintf(text, sizeof text, "%s's audit log does not match the "
+	    "anchor %s signed: %s (its store was rewritten; run parley "
+	    "verify)", as->self[i], as->peer[i], e->log_fault);
+	log_error("ALARM %s", text);
+	hex_encode(full, e->channel, ANCHOR_CHANNEL_LEN);
+	snprintf(key, sizeof key, "audit-log-rewritten-%.16s-%llu-%llu", full,
+	    (unsigned long long)e->log_row.n,
+	    (unsigned long long)e->log_row.time_ms);
+	(void)alert_raise_text(as->alerts, "audit-log-rewritten", key, full,
+	    text, now_ms);
+}
+
 static ssize_t
 index_of(const struct anchor_set *as, const uint8_t *ch)
 {
@@ -194,9 +215,15 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms, uint64_t mono_ms)
 		struct anchor_engine *e = &as->e[i];
 		char ch[17];
 
+		hex_encode(ch, e->channel, 8);	/* as the logs name it */
+		/* with or without a path up: it is our own store */
+		if ((r = anchor_check_log(e, mono_ms)) != 0)
+			log_warn("channel %s: audit anchor: our log not checked "
+			    "against the newest anchor: %s", ch, err_str(r));
+		else if (e->log_bad)
+			alarm_log(as, i, now_ms);
 		if ((path = delivery_active_path(as->dl, e->channel)) < 0)
 			continue;
-		hex_encode(ch, e->channel, 8);	/* as the logs name it */
 		if ((r = anchor_tick(e, now_ms, mono_ms, as->buf,
 		    sizeof as->buf, &len)) != 0) {
 			log_warn("channel %s: audit anchor: %s", ch,

@@ -49,6 +49,31 @@ store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
 }
 
 int
+store_audit_hash(struct store *s, uint64_t n, uint8_t hash[STORE_ID_LEN],
+    bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*found = false;
+	memset(hash, 0, STORE_ID_LEN);
+	if (n > INT64_MAX)	/* no such entry */
+		return 0;
+	if ((r = store_kept_prep(s, &st, "SELECT hash FROM audit WHERE n = ?1"))
+	    != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+	if ((r = pstep(s, st)) == 1) {
+		*found = sqlite3_column_bytes(st, 0) == STORE_ID_LEN;
+		if (*found)
+			memcpy(hash, sqlite3_column_blob(st, 0), STORE_ID_LEN);
+		r = 0;
+	}
+	store_kept_done(s, st);
+	return r;
+}
+
+int
 store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,
     size_t len, const uint8_t hash[STORE_ID_LEN])
 {

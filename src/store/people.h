@@ -28,6 +28,9 @@
  * The last entry's number and hash: 0 and zeros for an empty log. */
 int store_audit_last(struct store *s, uint64_t *n, uint8_t hash[STORE_ID_LEN])
     WUR;
+/* Entry n's stored hash: *found false (and zeros) when there is none. */
+int store_audit_hash(struct store *s, uint64_t n, uint8_t hash[STORE_ID_LEN],
+    bool *found) WUR;
 /* Appends entry n with its hash in one transaction: ERR_CHAIN unless n is
  * the last number plus one (nothing stored). */
 int store_audit_put(struct store *s, uint64_t n, const uint8_t *entry,

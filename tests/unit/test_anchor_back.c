@@ -6,7 +6,8 @@
  * sides at the next ask, once, across the answerer's restart, also when
  * the newest row left was altered (shown as none); lost answers raise
  * nothing; a store error as the answer is taken loses no alarm; a
- * version-8 store migrated with its rows.
+ * version-8 store migrated with its rows; our log checked against the
+ * newest anchor stored (a rewrite, a cut, an altered row).
  */
 #include "anchor_pair.h"
 
@@ -400,6 +401,51 @@ test_resent_answer_claims(void)
 	pair_close(&p);
 }
 
+/* anchor_check_log: our log against the newest anchor stored, paced by
+ * the interval, with no peer involved: a consistent rewrite of an entry up
+ * to it, a cut log and an altered row are each named; a sound log is not. */
+static void
+test_check_log(void)
+{
+	struct pair p;
+
+	pair_open(&p, 60000);
+	CHECK_INT(anchor_check_log(&p.e[0], 500), 0);	/* none stored */
+	CHECK(!p.e[0].log_bad);
+	log_n(p.s[0], 3);
+	CHECK_INT(round_at(&p, 1000, false), 0);
+	CHECK_INT(last(p.s[0]), 3);
+	log_n(p.s[0], 2);		/* entries after it: not covered */
+	CHECK_INT(anchor_check_log(&p.e[0], 60500), 0);
+	CHECK(!p.e[0].log_bad);
+	/* entry 2 rewritten and every hash after it recomputed, as one who
+	 * holds the store file would: entry 3's hash is no longer the one
+	 * the peer signed an anchor of */
+	raw_exec(p.s[0], "DROP TRIGGER audit_fixed; DROP TRIGGER audit_keep;"
+	    " UPDATE audit SET hash = randomblob(32) WHERE n >= 2");
+	CHECK_INT(anchor_check_log(&p.e[0], 61000), 0);	/* not due */
+	CHECK(!p.e[0].log_bad);
+	CHECK_INT(anchor_check_log(&p.e[0], 120500), 0);
+	CHECK(p.e[0].log_bad);
+	CHECK_INT(p.e[0].log_row.n, 3);
+	CHECK_INT(p.e[0].log_row.time_ms, 1000);
+	CHECK_CONTAINS(p.e[0].log_fault, "audit log entry <= 3 does not match "
+	    "what the peer signed at 1970-01-01 00:00:01Z: the log was "
+	    "rewritten");
+	/* the log cut below the anchor */
+	raw_exec(p.s[0], "DELETE FROM audit WHERE n >= 3");
+	CHECK_INT(anchor_check_log(&p.e[0], 180500), 0);
+	CHECK(p.e[0].log_bad);
+	CHECK_CONTAINS(p.e[0].log_fault, "the audit log has no entry 3");
+	/* the row itself altered */
+	raw_exec(p.s[0], "DROP TRIGGER audit_anchor_fixed; UPDATE audit_anchor"
+	    " SET sig = randomblob(64)");
+	CHECK_INT(anchor_check_log(&p.e[0], 240500), 0);
+	CHECK(p.e[0].log_bad);
+	CHECK_CONTAINS(p.e[0].log_fault, "is not signed by the peer");
+	pair_close(&p);
+}
+
 int
 main(void)
 {
@@ -413,6 +459,7 @@ main(void)
 	RUN(test_lost_answer_quiet);
 	RUN(test_migration_8_to_9);
 	RUN(test_resent_answer_claims);
+	RUN(test_check_log);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
