@@ -14,7 +14,9 @@
  *   it_powercut  15000-15999
  *   it_people    16000-16999
  *   it_record    17000-17999
- *   it_messages  18000-18999
+ *   it_messages  18000-18399
+ *   it_flash     18400-18699
+ *   it_early_send 18700-18999
  *   it_restore   19000-19999
  *   it_link      20000-27999
  *   it_link_api  28000-28999
