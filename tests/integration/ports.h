@@ -7,6 +7,8 @@
  * rarely collide; a port taken between the probe and the daemon's bind
  * still can. Every integration test picks its ports here, each in its own
  * range, so no two ranges overlap:
+ *   it_ctl_raw   10000-10499
+ *   it_ctl_held  10500-10999
  *   it_anchor    11000-11999
  *   it_link_read 12000-12999
  *   it_slow      13000-13999
