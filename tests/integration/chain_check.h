@@ -1,11 +1,12 @@
 /*
  * chain_check.h: the end check of the integration tests that kill
  * daemons while messages flow (it_messages.c's faults test,
- * it_powercut.c). With both daemons stopped, it opens north's and south's
- * stores and, for each sender's chain: gapless on both sides, the same
- * ids on both; every send the test was answered ok for there once on both
- * sides; every send it was told is receipted in the receiver's store; no
- * test message twice. The test's messages are "PREFIX N", N from 0.
+ * it_early_send.c's crash tests, it_powercut.c). With both daemons
+ * stopped, it opens north's and south's stores and, for each sender's
+ * chain: gapless on both sides, the same ids on both; every send the
+ * test was answered ok for there once on both sides; every send it was
+ * told is receipted in the receiver's store; no test message twice. The
+ * test's messages are "PREFIX N", N from 0.
  *
  * The including file includes harness.h and store/store.h first.
  */

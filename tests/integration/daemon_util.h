@@ -1,16 +1,17 @@
 /*
  * daemon_util.h: helpers shared by the test programs that run real
- * parleyd processes by home directory (it_messages.c, it_people.c,
- * it_link.c, it_dns.c, it_ctl.c, bench/msg_bench.c): starting a daemon,
+ * parleyd processes by home directory (it_messages.c, it_flash.c,
+ * it_early_send.c, it_people.c, it_link.c, it_dns.c, it_ctl.c,
+ * it_ctl_raw.c, it_ctl_held.c, bench/msg_bench.c): starting a daemon,
  * reaping and stopping it, a program's start and time limit
  * (program_begin, time_limit_kills), the monotonic clock, one
  * control-socket request, the channel's "messages" status, waiting for a
  * daemon to answer, writing parleyd.conf, a parley command line. With
  * DAEMON_PAIR defined, also the north/south pair on one channel that
- * it_messages, it_powercut, it_slow, it_people and msg_bench set up alike
- * (pair_agreement, setup, start, wait_synced and their globals;
- * pair_start_relayed through tools/throttle; pair_begin, pair_logs_clean
- * and pair_end for the test programs).
+ * it_messages, it_flash, it_early_send, it_powercut, it_slow, it_people
+ * and msg_bench set up alike (pair_agreement, setup, start, wait_synced
+ * and their globals; pair_start_relayed through tools/throttle;
+ * pair_begin, pair_logs_clean and pair_end for the test programs).
  *
  * The including file may define DAEMON_LOG_LEVEL (a string, default
  * "info") before the #include: the --log-level its daemons run with.
@@ -520,9 +521,10 @@ pair_start_relayed(const char *rate, const char *more, pid_t *relay)
 }
 
 /*
- * A pair test program's start (it_messages.c, it_powercut.c, it_slow.c):
- * program_begin (the time limit kills both daemons and what the program
- * added with time_limit_kills), a free block of nports ports in
+ * A pair test program's start (it_messages.c, it_flash.c,
+ * it_early_send.c, it_powercut.c, it_slow.c): program_begin (the time
+ * limit kills both daemons and what the program added with
+ * time_limit_kills), a free block of nports ports in
  * [lo, hi) taken (port_base), dir made (a mkdtemp template) and the pair
  * set up there with conf. False on failure, said with a failed summary
  * line.

@@ -7,6 +7,8 @@
  * rarely collide; a port taken between the probe and the daemon's bind
  * still can. Every integration test picks its ports here, each in its own
  * range, so no two ranges overlap:
+ *   it_ctl_raw   10000-10499
+ *   it_ctl_held  10500-10999
  *   it_anchor    11000-11999
  *   it_link_read 12000-12999
  *   it_slow      13000-13999
@@ -14,7 +16,9 @@
  *   it_powercut  15000-15999
  *   it_people    16000-16999
  *   it_record    17000-17999
- *   it_messages  18000-18999
+ *   it_messages  18000-18399
+ *   it_flash     18400-18699
+ *   it_early_send 18700-18999
  *   it_restore   19000-19999
  *   it_link      20000-27999
  *   it_link_api  28000-28999

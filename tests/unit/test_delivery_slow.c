@@ -13,7 +13,7 @@
  * bytes to send (io.queued), no receipt for DELIVERY_STALL_MS resends
  * nothing (the copies would only queue behind what is on its way, and
  * delay what comes after: 24 s for a short message behind 2.4 MB at
- * 200 KB/s, it_messages test_slow_path_resends); once it drained, the
+ * 200 KB/s, it_flash test_slow_path_no_resend); once it drained, the
  * stall timer runs from then.
  */
 static void
