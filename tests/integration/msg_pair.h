@@ -334,7 +334,9 @@ msg_pair_begin(const char *prog, int lo, int hi, bool start_both)
 	return true;
 }
 
-/* A program's end: both daemons killed, the tails of their logs shown
+/* A program's end: both daemons killed, their logs checked for a
+ * sanitizer's report (it_flash and it_early_send have no test of their
+ * own for it), the tails of their logs shown
  * when a test failed, the pair's directory removed; the exit code. */
 static inline int
 msg_pair_end(void)
@@ -343,6 +345,11 @@ msg_pair_end(void)
 
 	kill9(&pid_n);		/* before the logs are read */
 	kill9(&pid_s);
+	/* under make asan: a report in a daemon's log fails the program */
+	if (!pair_logs_clean()) {
+		printf("FAIL the daemons' logs hold a sanitizer's report\n");
+		harness_failed++;
+	}
 	if (harness_failed) {
 		printf("--- north.log (tail) ---\n");
 		snprintf(cmd, sizeof cmd, "grep -v 'refused message seq' %s | "
