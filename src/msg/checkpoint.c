@@ -815,6 +815,7 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 				    "", st ? store_errmsg(e->s) : "");
 			}
 		}
+		uint64_t last_ms = e->last_ms;
 		if ((path = delivery_active_path(cs->dl, e->channel)) < 0)
 			continue;
 		if ((r = checkpoint_tick(e, now_ms, mono_ms, cs->buf,
@@ -822,9 +823,13 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 			log_warn("checkpoint: %s", err_str(r));
 			continue;
 		}
+		/* not sent: made again at the next tick, so the interval
+		 * counts from before it (checkpoint_tick moved it on) */
 		if (len > 0 && delivery_send_other(cs->dl, e->channel,
-		    (unsigned)path, CHECKPOINT_REC, cs->buf, len) != 0)
-			e->pending = false;	/* try again next tick */
+		    (unsigned)path, CHECKPOINT_REC, cs->buf, len) != 0) {
+			e->pending = false;
+			e->last_ms = last_ms;
+		}
 	}
 }
 

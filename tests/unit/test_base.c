@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../harness.h"
@@ -406,16 +407,34 @@ test_text_print(void)
 }
 #undef PRINTED
 
+/* The system's CLOCK_MONOTONIC in ns, as it reads without the origin. */
+static uint64_t
+raw_mono_ns(void)
+{
+	struct timespec ts;
+
+	CHECK_INT(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The monotonic readings start a day in: a pacing field left 0 ("never")
- * lies that far back even in a process started just after boot. Times as
- * the CLI shows them, in UTC, whole seconds. */
+ * lies that far back even in a process started just after boot. Each is
+ * the system's reading plus CLOCK_MONO_ORIGIN_MS (read between two of
+ * them), so the origin shows also on a machine up for more than a day.
+ * Times as the CLI shows them, in UTC, whole seconds. */
 static void
 test_clock_origin_and_format(void)
 {
-	uint64_t ms = clock_mono_ms(), ns = clock_mono_ns();
+	uint64_t origin_ns = CLOCK_MONO_ORIGIN_MS * 1000000ull;
+	uint64_t before = raw_mono_ns(), ms = clock_mono_ms();
+	uint64_t ns = clock_mono_ns(), after = raw_mono_ns();
 	char out[CLOCK_UTC_LEN];
 
 	CHECK(ms >= CLOCK_MONO_ORIGIN_MS);
+	CHECK(ms - CLOCK_MONO_ORIGIN_MS >= before / 1000000u);
+	CHECK(ms - CLOCK_MONO_ORIGIN_MS <= after / 1000000u);
+	CHECK(ns >= origin_ns);
+	CHECK(ns - origin_ns >= before && ns - origin_ns <= after);
 	CHECK(ns / 1000000u >= ms);
 	CHECK(ns / 1000000u <= clock_mono_ms());
 	CHECK_STR(clock_utc_str(out, 0), "1970-01-01 00:00:00Z");

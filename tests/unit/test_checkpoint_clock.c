@@ -8,7 +8,8 @@
  * early; an unanswered proposal is made again after CHECKPOINT_RETRY_MS,
  * not at the step; the disk watch checks every CHECKPOINT_DISK_CHECK_MS;
  * a forged record raises one alert per ALERT_LIMIT_MS. The proposal's
- * signed time and the alerts' stored times are the wall clock's.
+ * signed time and the alerts' stored times are the wall clock's. A
+ * proposal the link refuses is made again at the next tick.
  */
 #include "delivery_harness.h"
 
@@ -292,6 +293,31 @@ test_disk_watch_wall_steps(void)
 	sets_stop();
 }
 
+/*
+ * A proposal due by the interval alone (fewer than `every` new) that the
+ * link refuses (its queue full, a session going down) is made again at
+ * the next tick, as checkpoint_set_tick promises: not an interval later,
+ * as if it had been sent.
+ */
+static void
+test_refused_proposal_next_tick(void)
+{
+	int path;
+
+	sets_start(1000);
+	one_message();
+	clock_ms += INTERVAL_MS;
+	path = delivery_active_path(na.d, chan);
+	CHECK(path >= 0);
+	full_path = path;			/* north's output refused */
+	CHECK_INT(tick_north(), 0);
+	full_path = -1;
+	clock_ms += 1000;			/* parleyd's next tick */
+	CHECK_INT(tick_north(), 1);
+	CHECK_INT(cosigned_north(), 1);
+	sets_stop();
+}
+
 /* A forged proposal from north (a byte of its signature flipped) handed
  * to south's set, as if it came on path 0. */
 static void
@@ -388,6 +414,7 @@ main(void)
 	RUN(test_retry_wall_steps);
 	RUN(test_disk_watch_wall_steps);
 	RUN(test_alert_limit_wall_steps);
+	RUN(test_refused_proposal_next_tick);
 	delivery_harness_close();
 	return harness_summary();
 }
