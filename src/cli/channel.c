@@ -22,7 +22,6 @@
 #include "base/clock.h"
 #include "base/hex.h"
 #include "base/num.h"
-#include "base/clock.h"
 #include "cli/cli.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
