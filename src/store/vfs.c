@@ -96,7 +96,7 @@
  *    over them (the WAL index never named them). In power-cut mode
  *    (NOTES 7) the range is the held writes made at the sync. The range
  *    is cleared whenever the connection takes or gives back the WAL write
- *    lock (x_shm_lock): it only ever holds what its current write
+ *    lock (vfs_x_shm_lock): it only ever holds what its current write
  *    transaction wrote, never frames another connection committed over a
  *    rolled-back spill, nor the tail of a padding frame SQLite writes
  *    after a commit's sync when the file system lacks powersafe
@@ -131,13 +131,13 @@
 
 static sqlite3_vfs *real_vfs;
 static struct store_vfs_counts counts;
-unsigned fail_writes;			/* store_vfs_fail_writes */
-unsigned fail_syncs;			/* store_vfs_fail_syncs */
+unsigned vfs_fail_writes;			/* store_vfs_fail_writes */
+unsigned vfs_fail_syncs;			/* store_vfs_fail_syncs */
 static struct shim_file *wals;		/* every open WAL file */
 static struct shim_file *dbs;		/* every open database file */
 static unsigned fail_shm_grows;		/* store_vfs_fail_shm_grows */
-void (*sync_work)(void *);		/* store_vfs_sync_work */
-void *sync_work_arg;
+void (*vfs_sync_work)(void *);		/* store_vfs_sync_work */
+void *vfs_sync_work_arg;
 
 static int
 run_out(struct shim_file *f)
@@ -151,8 +151,8 @@ run_out(struct shim_file *f)
 	 * write of exactly 128 KiB for a full disk: chunks below that. */
 	while (rc == SQLITE_OK && done < f->len) {
 		k = f->len - done < WRITE_MAX ? f->len - done : WRITE_MAX;
-		if (fail_writes > 0) {
-			fail_writes--;
+		if (vfs_fail_writes > 0) {
+			vfs_fail_writes--;
 			rc = SQLITE_IOERR_WRITE;
 			break;
 		}
@@ -253,7 +253,7 @@ run_room(struct shim_file *f, size_t n)
 
 /* NOTES 8: [off, off + n) written, not synced yet. */
 void
-unsynced_add(struct shim_file *f, sqlite3_int64 off, sqlite3_int64 n)
+vfs_unsynced_add(struct shim_file *f, sqlite3_int64 off, sqlite3_int64 n)
 {
 	if (n <= 0)
 		return;
@@ -266,7 +266,7 @@ unsynced_add(struct shim_file *f, sqlite3_int64 off, sqlite3_int64 n)
 /* NOTES 8: the sync failed: zeros over what it was to make durable, and
  * one more sync, best effort; returns rc. */
 int
-unsynced_void(struct shim_file *f, int rc, int flags)
+vfs_unsynced_void(struct shim_file *f, int rc, int flags)
 {
 	static const unsigned char zeros[64u << 10];
 	sqlite3_file *r = f->real;
@@ -297,7 +297,7 @@ x_write(sqlite3_file *p, const void *buf, int n, sqlite3_int64 off)
 	if (!f->wal)
 		return f->real->pMethods->xWrite(f->real, buf, n, off);
 	counts.wal_writes_asked++;
-	unsynced_add(f, off, n);
+	vfs_unsynced_add(f, off, n);
 	if (n > 0 && f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
 	    run_room(f, (size_t)n)) {
 		memcpy(f->run + f->len, buf, (size_t)n);
@@ -371,7 +371,7 @@ index_cover(struct shim_file *f)
 		;
 	if (d == NULL || f->db == NULL)
 		return SQLITE_OK;
-	rc = x_shm_map(&d->base, region, INDEX_REGION, 1, &map);
+	rc = vfs_x_shm_map(&d->base, region, INDEX_REGION, 1, &map);
 	if (rc == SQLITE_OK && map != NULL)
 		f->shm_mapped = region;
 	return rc;
@@ -384,7 +384,7 @@ x_sync(sqlite3_file *p, int flags)
 	int rc;
 
 	if (f->wal && (rc = report(f)) != SQLITE_OK)
-		return unsynced_void(f, rc, flags);
+		return vfs_unsynced_void(f, rc, flags);
 	RUN_OUT_OR_FAIL(f);
 	if (f->cap > RUN_KEEP) {	/* a big transaction's buffer goes */
 		free(f->run);
@@ -392,23 +392,23 @@ x_sync(sqlite3_file *p, int flags)
 		f->cap = 0;
 	}
 	if (f->wal && (rc = index_cover(f)) != SQLITE_OK)
-		return unsynced_void(f, rc, flags);
+		return vfs_unsynced_void(f, rc, flags);
 	/* NOTES 6: the disk starts on the frames, the CPU work runs, then
 	 * the sync waits for both the write and the disk's cache. */
-	if (sync_work != NULL && f->wal && f->wb_fd >= 0 &&
+	if (vfs_sync_work != NULL && f->wal && f->wb_fd >= 0 &&
 	    sync_file_range(f->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0) {
-		void (*fn)(void *) = sync_work;
+		void (*fn)(void *) = vfs_sync_work;
 
-		sync_work = NULL;
-		fn(sync_work_arg);
+		vfs_sync_work = NULL;
+		fn(vfs_sync_work_arg);
 	}
-	if (f->wal && fail_syncs > 0) {
-		fail_syncs--;
-		return unsynced_void(f, SQLITE_IOERR_FSYNC, flags);
+	if (f->wal && vfs_fail_syncs > 0) {
+		vfs_fail_syncs--;
+		return vfs_unsynced_void(f, SQLITE_IOERR_FSYNC, flags);
 	}
 	rc = f->real->pMethods->xSync(f->real, flags);
 	if (f->wal && rc != SQLITE_OK)
-		return unsynced_void(f, rc, flags);
+		return vfs_unsynced_void(f, rc, flags);
 	if (f->wal) {
 		f->unsynced_lo = -1;
 		f->unsynced_hi = 0;
@@ -426,7 +426,7 @@ x_file_size(sqlite3_file *p, sqlite3_int64 *size)
 }
 
 int
-x_lock(sqlite3_file *p, int lock)
+vfs_x_lock(sqlite3_file *p, int lock)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
@@ -435,7 +435,7 @@ x_lock(sqlite3_file *p, int lock)
 }
 
 int
-x_unlock(sqlite3_file *p, int lock)
+vfs_x_unlock(sqlite3_file *p, int lock)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
@@ -444,7 +444,7 @@ x_unlock(sqlite3_file *p, int lock)
 }
 
 int
-x_check_reserved(sqlite3_file *p, int *out)
+vfs_x_check_reserved(sqlite3_file *p, int *out)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
@@ -465,7 +465,7 @@ x_file_control(sqlite3_file *p, int op, void *arg)
 }
 
 int
-x_sector_size(sqlite3_file *p)
+vfs_x_sector_size(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
@@ -473,7 +473,7 @@ x_sector_size(sqlite3_file *p)
 }
 
 int
-x_device_characteristics(sqlite3_file *p)
+vfs_x_device_characteristics(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
@@ -481,7 +481,7 @@ x_device_characteristics(sqlite3_file *p)
 }
 
 int
-x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend, void volatile **pp)
+vfs_x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend, void volatile **pp)
 {
 	struct shim_file *f = (struct shim_file *)p;
 	int rc;
@@ -500,7 +500,7 @@ x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend, void volatile **pp)
 }
 
 int
-x_shm_lock(sqlite3_file *p, int offset, int n, int flags)
+vfs_x_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
@@ -521,7 +521,7 @@ x_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 }
 
 void
-x_shm_barrier(sqlite3_file *p)
+vfs_x_shm_barrier(sqlite3_file *p)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
@@ -530,7 +530,7 @@ x_shm_barrier(sqlite3_file *p)
 }
 
 int
-x_shm_unmap(sqlite3_file *p, int del)
+vfs_x_shm_unmap(sqlite3_file *p, int del)
 {
 	struct shim_file *f = (struct shim_file *)p;
 
@@ -555,10 +555,10 @@ x_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
 }
 
 static const sqlite3_io_methods shim_methods = {
-	3, x_close, x_read, x_write, x_truncate, x_sync, x_file_size, x_lock,
-	x_unlock, x_check_reserved, x_file_control, x_sector_size,
-	x_device_characteristics, x_shm_map, x_shm_lock, x_shm_barrier,
-	x_shm_unmap, x_fetch, x_unfetch,
+	3, x_close, x_read, x_write, x_truncate, x_sync, x_file_size, vfs_x_lock,
+	vfs_x_unlock, vfs_x_check_reserved, x_file_control, vfs_x_sector_size,
+	vfs_x_device_characteristics, vfs_x_shm_map, vfs_x_shm_lock, vfs_x_shm_barrier,
+	vfs_x_shm_unmap, x_fetch, x_unfetch,
 };
 
 static int
@@ -594,9 +594,9 @@ v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
 	f->unsynced_lo = -1;
 	f->db = name == NULL ? NULL : f->wal ? sqlite3_filename_database(name) :
 	    name;
-	if (powercut && name != NULL && (flags & (SQLITE_OPEN_MAIN_DB |
+	if (vfs_powercut && name != NULL && (flags & (SQLITE_OPEN_MAIN_DB |
 	    SQLITE_OPEN_WAL)) != 0) {
-		if ((rc = pc_attach(f, name)) != SQLITE_OK) {
+		if ((rc = vfs_pc_attach(f, name)) != SQLITE_OK) {
 			f->real->pMethods->xClose(f->real);
 			f->base.pMethods = NULL;
 		}
@@ -624,11 +624,11 @@ v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 
 	(void)vfs;
 	/* the lists, not the mode: a list held while it was on goes too */
-	if (helds != NULL && (h = held_find(name)) != NULL) {
+	if (vfs_helds != NULL && (h = vfs_held_find(name)) != NULL) {
 		if (h->refs == 0)
-			held_free(h);
+			vfs_held_free(h);
 		else
-			held_drop(h);
+			vfs_held_drop(h);
 	}
 	return real_vfs->xDelete(real_vfs, name, sync_dir);
 }
@@ -757,20 +757,20 @@ store_vfs_counts(struct store_vfs_counts *out)
 void
 store_vfs_sync_work(void (*fn)(void *), void *arg)
 {
-	sync_work = fn;
-	sync_work_arg = arg;
+	vfs_sync_work = fn;
+	vfs_sync_work_arg = arg;
 }
 
 void
 store_vfs_fail_writes(unsigned n)
 {
-	fail_writes = n;
+	vfs_fail_writes = n;
 }
 
 void
 store_vfs_fail_syncs(unsigned n)
 {
-	fail_syncs = n;
+	vfs_fail_syncs = n;
 }
 
 void

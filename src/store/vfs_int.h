@@ -45,28 +45,28 @@ struct shim_file {
 /* vfs.c: the gathering shim's methods that pc_methods shares (with
  * nothing gathered they go straight on), its range of a WAL's unsynced
  * bytes (NOTES 8), and the tests' failures and the sync work (vfs.h). */
-int x_lock(sqlite3_file *p, int lock);
-int x_unlock(sqlite3_file *p, int lock);
-int x_check_reserved(sqlite3_file *p, int *out);
-int x_sector_size(sqlite3_file *p);
-int x_device_characteristics(sqlite3_file *p);
-int x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend,
+int vfs_x_lock(sqlite3_file *p, int lock);
+int vfs_x_unlock(sqlite3_file *p, int lock);
+int vfs_x_check_reserved(sqlite3_file *p, int *out);
+int vfs_x_sector_size(sqlite3_file *p);
+int vfs_x_device_characteristics(sqlite3_file *p);
+int vfs_x_shm_map(sqlite3_file *p, int pg, int pgsz, int extend,
     void volatile **pp);
-int x_shm_lock(sqlite3_file *p, int offset, int n, int flags);
-void x_shm_barrier(sqlite3_file *p);
-int x_shm_unmap(sqlite3_file *p, int del);
-void unsynced_add(struct shim_file *f, sqlite3_int64 off, sqlite3_int64 n);
-int unsynced_void(struct shim_file *f, int rc, int flags);
-extern unsigned fail_writes;		/* store_vfs_fail_writes */
-extern unsigned fail_syncs;		/* store_vfs_fail_syncs */
-extern void (*sync_work)(void *);	/* store_vfs_sync_work */
-extern void *sync_work_arg;
+int vfs_x_shm_lock(sqlite3_file *p, int offset, int n, int flags);
+void vfs_x_shm_barrier(sqlite3_file *p);
+int vfs_x_shm_unmap(sqlite3_file *p, int del);
+void vfs_unsynced_add(struct shim_file *f, sqlite3_int64 off, sqlite3_int64 n);
+int vfs_unsynced_void(struct shim_file *f, int rc, int flags);
+extern unsigned vfs_fail_writes;		/* store_vfs_fail_writes */
+extern unsigned vfs_fail_syncs;		/* store_vfs_fail_syncs */
+extern void (*vfs_sync_work)(void *);	/* store_vfs_sync_work */
+extern void *vfs_sync_work_arg;
 
 struct held_op;
 
 /* One file name's writes not yet synced. */
 struct held {
-	struct held *next;		/* helds */
+	struct held *next;		/* vfs_helds */
 	struct held_op *first, *last;
 	sqlite3_int64 size;		/* the file's size seen, while first */
 	unsigned refs;			/* open handles */
@@ -75,11 +75,11 @@ struct held {
 
 /* vfs_powercut.c: the mode (store_vfs_powercut), every file name's held
  * writes, and a handle attached to its name's (pc_methods). */
-extern bool powercut;
-extern struct held *helds;
-int pc_attach(struct shim_file *f, const char *name);
-struct held *held_find(const char *name);
-void held_free(struct held *h);
-void held_drop(struct held *h);
+extern bool vfs_powercut;
+extern struct held *vfs_helds;
+int vfs_pc_attach(struct shim_file *f, const char *name);
+struct held *vfs_held_find(const char *name);
+void vfs_held_free(struct held *h);
+void vfs_held_drop(struct held *h);
 
 #endif

@@ -24,14 +24,14 @@ struct held_op {
 	unsigned char data[];
 };
 
-bool powercut;				/* store_vfs_powercut */
+bool vfs_powercut;				/* store_vfs_powercut */
 static store_vfs_powercut_fn pc_hook;
 static void *pc_hook_arg;
-struct held *helds;			/* every name held */
+struct held *vfs_helds;			/* every name held */
 static size_t held_bytes;
 
 void
-held_drop(struct held *h)
+vfs_held_drop(struct held *h)
 {
 	struct held_op *o, *next;
 
@@ -45,23 +45,23 @@ held_drop(struct held *h)
 }
 
 struct held *
-held_find(const char *name)
+vfs_held_find(const char *name)
 {
-	for (struct held *h = helds; h != NULL; h = h->next)
+	for (struct held *h = vfs_helds; h != NULL; h = h->next)
 		if (strcmp(h->name, name) == 0)
 			return h;
 	return NULL;
 }
 
 void
-held_free(struct held *h)
+vfs_held_free(struct held *h)
 {
-	for (struct held **p = &helds; *p != NULL; p = &(*p)->next)
+	for (struct held **p = &vfs_helds; *p != NULL; p = &(*p)->next)
 		if (*p == h) {
 			*p = h->next;
 			break;
 		}
-	held_drop(h);
+	vfs_held_drop(h);
 	free(h);
 }
 
@@ -117,7 +117,7 @@ pc_close(sqlite3_file *p)
 
 	/* the held writes stay for the next open (the page cache's) */
 	if (--f->held->refs == 0 && f->held->first == NULL)
-		held_free(f->held);
+		vfs_held_free(f->held);
 	f->held = NULL;
 	return f->real->pMethods->xClose(f->real);
 }
@@ -191,16 +191,16 @@ pc_sync(sqlite3_file *p, int flags)
 	int rc = SQLITE_OK;
 
 	hook(f, STORE_VFS_SYNC, 0);
-	if (sync_work != NULL && f->wal) {
-		void (*fn)(void *) = sync_work;
+	if (vfs_sync_work != NULL && f->wal) {
+		void (*fn)(void *) = vfs_sync_work;
 
-		sync_work = NULL;
-		fn(sync_work_arg);
+		vfs_sync_work = NULL;
+		fn(vfs_sync_work_arg);
 	}
 	/* store_vfs_fail_writes: the write-out fails as on a disk error,
 	 * the held bytes dropped (as run_out drops a run) */
-	if (f->wal && fail_writes > 0 && f->held->first != NULL) {
-		fail_writes--;
+	if (f->wal && vfs_fail_writes > 0 && f->held->first != NULL) {
+		vfs_fail_writes--;
 		rc = SQLITE_IOERR_WRITE;
 	}
 	for (const struct held_op *o = f->held->first; o != NULL &&
@@ -208,20 +208,20 @@ pc_sync(sqlite3_file *p, int flags)
 		rc = o->n < 0 ? r->pMethods->xTruncate(r, o->off) :
 		    r->pMethods->xWrite(r, o->data, o->n, o->off);
 		if (f->wal && o->n > 0)
-			unsynced_add(f, o->off, o->n);
+			vfs_unsynced_add(f, o->off, o->n);
 	}
-	held_drop(f->held);
+	vfs_held_drop(f->held);
 	if (f->wal && rc != SQLITE_OK)
-		return unsynced_void(f, rc, flags);
+		return vfs_unsynced_void(f, rc, flags);
 	if (rc != SQLITE_OK)
 		return rc;
-	if (f->wal && fail_syncs > 0) {
-		fail_syncs--;
-		return unsynced_void(f, SQLITE_IOERR_FSYNC, flags);
+	if (f->wal && vfs_fail_syncs > 0) {
+		vfs_fail_syncs--;
+		return vfs_unsynced_void(f, SQLITE_IOERR_FSYNC, flags);
 	}
 	rc = r->pMethods->xSync(r, flags);
 	if (f->wal && rc != SQLITE_OK)
-		return unsynced_void(f, rc, flags);
+		return vfs_unsynced_void(f, rc, flags);
 	f->unsynced_lo = -1;
 	f->unsynced_hi = 0;
 	return rc;
@@ -276,24 +276,24 @@ pc_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
  * gathering shim's: with nothing gathered (len 0) they go straight on. */
 static const sqlite3_io_methods pc_methods = {
 	3, pc_close, pc_read, pc_write, pc_truncate, pc_sync, pc_file_size,
-	x_lock, x_unlock, x_check_reserved, pc_file_control, x_sector_size,
-	x_device_characteristics, x_shm_map, x_shm_lock, x_shm_barrier,
-	x_shm_unmap, pc_fetch, pc_unfetch,
+	vfs_x_lock, vfs_x_unlock, vfs_x_check_reserved, pc_file_control, vfs_x_sector_size,
+	vfs_x_device_characteristics, vfs_x_shm_map, vfs_x_shm_lock, vfs_x_shm_barrier,
+	vfs_x_shm_unmap, pc_fetch, pc_unfetch,
 };
 
 /* Attaches f to its name's held writes (made if new). */
 int
-pc_attach(struct shim_file *f, const char *name)
+vfs_pc_attach(struct shim_file *f, const char *name)
 {
-	struct held *h = held_find(name);
+	struct held *h = vfs_held_find(name);
 	size_t len = strlen(name);
 
 	if (h == NULL) {
 		if ((h = calloc(1, sizeof *h + len + 1)) == NULL)
 			return SQLITE_NOMEM;
 		memcpy(h->name, name, len + 1);
-		h->next = helds;
-		helds = h;
+		h->next = vfs_helds;
+		vfs_helds = h;
 	}
 	h->refs++;
 	f->held = h;
@@ -304,7 +304,7 @@ pc_attach(struct shim_file *f, const char *name)
 void
 store_vfs_powercut(bool on, store_vfs_powercut_fn fn, void *arg)
 {
-	powercut = on;
+	vfs_powercut = on;
 	pc_hook = on ? fn : NULL;
 	pc_hook_arg = on ? arg : NULL;
 }
