@@ -74,10 +74,11 @@ print_anchored(json_t *a, const char *peer, const char *id)
 }
 
 /* What the waiting knows: the instance that gave the tickets (NULL: an
- * older daemon, not compared) and the wall clock before the ask. */
+ * older daemon, not compared), the ask's own audit entry (0: not told)
+ * and the wall clock before the ask. */
 struct waiting {
 	const char *home, *instance;
-	uint64_t asked_ms;
+	uint64_t entry, asked_ms;
 	bool gone, restarted;		/* at the last poll, at any poll */
 };
 
@@ -113,7 +114,12 @@ status_read(struct waiting *w, json_t **st)
 
 /* Whether a's channel answered ticket t: by the ticket on the instance
  * that gave it; on another (parleyd restarted: the ticket was lost with
- * the old one), by an anchor stored of an ask made after ours. */
+ * the old one), by an anchor stored of the log up to our ask's own audit
+ * entry or beyond. Not by the anchor's time: an ask made before ours
+ * (in the moment between our clock read and the daemon's handling, or
+ * before the wall clock was stepped back) may be dated after it and
+ * still not cover our entry. Only a daemon that does not tell the entry
+ * is judged by the time. */
 static bool
 answered(struct waiting *w, json_t *a, json_int_t t)
 {
@@ -125,8 +131,13 @@ answered(struct waiting *w, json_t *a, json_int_t t)
 		return json_integer_value(json_object_get(a,
 		    "operator_answered")) >= t;
 	w->restarted = true;
-	return json_is_object(last) && (uint64_t)json_integer_value(
-	    json_object_get(last, "time_ms")) >= w->asked_ms;
+	if (!json_is_object(last))
+		return false;
+	if (w->entry > 0)
+		return (uint64_t)json_integer_value(json_object_get(last,
+		    "n")) >= w->entry;
+	return (uint64_t)json_integer_value(json_object_get(last,
+	    "time_ms")) >= w->asked_ms;
 }
 
 /* Why row's ask was not answered, on stderr; its exit code. */
@@ -279,6 +290,9 @@ cmd_anchor(int argc, char **argv)
 			    json_object_get(row, "peer")), json_string_value(
 			    json_object_get(row, "id")));
 	w.instance = json_string_value(json_object_get(res, "instance"));
+	if (json_integer_value(json_object_get(res, "entry")) > 0)
+		w.entry = (uint64_t)json_integer_value(json_object_get(res,
+		    "entry"));
 	rc = wait_s > 0 ? wait_answers(&w, rows, wait_s) : CLI_OK;
 	json_decref(res);
 	return failed && rc == CLI_OK ? CLI_FAIL : rc;
