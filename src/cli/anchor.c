@@ -83,7 +83,11 @@ struct waiting {
 };
 
 /* One status, quietly when parleyd is not running (it may be
- * restarting): CLI_OK and *st, CLI_NO_DAEMON, or another code printed. */
+ * restarting): CLI_OK and *st, CLI_NO_DAEMON, or another code printed.
+ * A call that got no answer (ERR_DOUBT: connected, then closed or
+ * silent; ERR_IO: closed before the request was written) is a daemon on
+ * its way out: as not running (status changes nothing, so asking again
+ * is safe). */
 static int
 status_read(struct waiting *w, json_t **st)
 {
@@ -95,7 +99,7 @@ status_read(struct waiting *w, json_t **st)
 		return CLI_FAIL;
 	r = ctl_call(w->home, req, &resp);
 	json_decref(req);
-	if (r == ERR_CLOSED) {
+	if (r == ERR_CLOSED || r == ERR_DOUBT || r == ERR_IO) {
 		w->gone = true;
 		return CLI_NO_DAEMON;
 	}

@@ -24,7 +24,9 @@
  * anchor` waits: the ask lost said so (exit 4), or the new daemon's
  * first ask answered taken (exit 0); stopped: said so (exit 3); an
  * older anchor dated after the ask (stored before a step back of the
- * wall clock) is not taken for its answer (exit 4).
+ * wall clock) is not taken for its answer (exit 4); a status call that
+ * meets a daemon on its way out (no answer) is the restart's gap, not an
+ * error (exit 4).
  *
  * Ports 127.0.0.1 11000-11999, a free block of two (ports.h). Temporary
  * directory under /tmp, removed at the end. Kills only the daemons it
@@ -33,9 +35,12 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "../harness.h"
 #include "ports.h"
+#include "ctl/ctl.h"
 #include "msg/anchor.h"
 #include "msg/audit.h"
 #include "store/record.h"
@@ -499,6 +504,42 @@ test_anchor_restart_older(void)
 	CHECK(wait_up());
 }
 
+/* parleyd restarts while parley anchor waits, and one of its status
+ * reads meets a daemon on the way out: connected, then closed with no
+ * answer (here a listener at north's socket that answers nothing and
+ * closes). That is the restart's gap too: the wait goes on, and ends as
+ * the restart says (south stopped: the ask lost, exit 4), not at once
+ * on a status error. */
+static void
+test_anchor_restart_gap(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	CHECK_INT(kill_pid(pids[1], SIGSTOP), 0);
+	CHECK(anchor_behind(10));
+	stop(0, false);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/north/%s", tmpdir,
+	    CTL_SOCKET_NAME);
+	(void)unlink(sun.sun_path);
+	CHECK((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	CHECK_INT(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	CHECK_INT(listen(fd, 8), 0);
+	usleep(500000);		/* parley anchor polls every 100 ms */
+	close(fd);		/* its call: reset, no answer */
+	(void)unlink(sun.sun_path);
+	spawn(0);
+	CHECK_INT(anchor_rc(), 4);
+	CHECK_CONTAINS(out, "parley anchor: parleyd restarted while waiting "
+	    "for south's answer");
+	CHECK(strstr(out, "status:") == NULL);
+	printf("north restarted, a status call unanswered: %s", out);
+	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
+	CHECK(wait_up());
+}
+
 /* One number read from the store at path (read-only; 0 when none). */
 static uint64_t
 db_number(const char *path, const char *sql)
@@ -827,6 +868,7 @@ main(void)
 	RUN(test_anchor_command);
 	RUN(test_anchor_restart);
 	RUN(test_anchor_restart_older);
+	RUN(test_anchor_restart_gap);
 	RUN(test_rewrite_found);
 	RUN(test_verify_no_node);
 	cleanup();
