@@ -74,15 +74,20 @@ print_anchored(json_t *a, const char *peer, const char *id)
 }
 
 /* What the waiting knows: the instance that gave the tickets (NULL: an
- * older daemon, not compared) and the wall clock before the ask. */
+ * older daemon, not compared), the ask's own audit entry (0: not told)
+ * and the wall clock before the ask. */
 struct waiting {
 	const char *home, *instance;
-	uint64_t asked_ms;
+	uint64_t entry, asked_ms;
 	bool gone, restarted;		/* at the last poll, at any poll */
 };
 
 /* One status, quietly when parleyd is not running (it may be
- * restarting): CLI_OK and *st, CLI_NO_DAEMON, or another code printed. */
+ * restarting): CLI_OK and *st, CLI_NO_DAEMON, or another code printed.
+ * A call that got no answer (ERR_DOUBT: connected, then closed or
+ * silent; ERR_IO: closed before the request was written) is a daemon on
+ * its way out: as not running (status changes nothing, so asking again
+ * is safe). */
 static int
 status_read(struct waiting *w, json_t **st)
 {
@@ -94,7 +99,7 @@ status_read(struct waiting *w, json_t **st)
 		return CLI_FAIL;
 	r = ctl_call(w->home, req, &resp);
 	json_decref(req);
-	if (r == ERR_CLOSED) {
+	if (r == ERR_CLOSED || r == ERR_DOUBT || r == ERR_IO) {
 		w->gone = true;
 		return CLI_NO_DAEMON;
 	}
@@ -113,7 +118,12 @@ status_read(struct waiting *w, json_t **st)
 
 /* Whether a's channel answered ticket t: by the ticket on the instance
  * that gave it; on another (parleyd restarted: the ticket was lost with
- * the old one), by an anchor stored of an ask made after ours. */
+ * the old one), by an anchor stored of the log up to our ask's own audit
+ * entry or beyond. Not by the anchor's time: an ask made before ours
+ * (in the moment between our clock read and the daemon's handling, or
+ * before the wall clock was stepped back) may be dated after it and
+ * still not cover our entry. Only a daemon that does not tell the entry
+ * is judged by the time. */
 static bool
 answered(struct waiting *w, json_t *a, json_int_t t)
 {
@@ -125,8 +135,13 @@ answered(struct waiting *w, json_t *a, json_int_t t)
 		return json_integer_value(json_object_get(a,
 		    "operator_answered")) >= t;
 	w->restarted = true;
-	return json_is_object(last) && (uint64_t)json_integer_value(
-	    json_object_get(last, "time_ms")) >= w->asked_ms;
+	if (!json_is_object(last))
+		return false;
+	if (w->entry > 0)
+		return (uint64_t)json_integer_value(json_object_get(last,
+		    "n")) >= w->entry;
+	return (uint64_t)json_integer_value(json_object_get(last,
+	    "time_ms")) >= w->asked_ms;
 }
 
 /* Why row's ask was not answered, on stderr; its exit code. */
@@ -279,6 +294,9 @@ cmd_anchor(int argc, char **argv)
 			    json_object_get(row, "peer")), json_string_value(
 			    json_object_get(row, "id")));
 	w.instance = json_string_value(json_object_get(res, "instance"));
+	if (json_integer_value(json_object_get(res, "entry")) > 0)
+		w.entry = (uint64_t)json_integer_value(json_object_get(res,
+		    "entry"));
 	rc = wait_s > 0 ? wait_answers(&w, rows, wait_s) : CLI_OK;
 	json_decref(res);
 	return failed && rc == CLI_OK ? CLI_FAIL : rc;

@@ -131,6 +131,21 @@ anchor_detail(json_t *result, char *out, size_t cap)
 		    "no channel");
 }
 
+/* The anchor command's own audit entry, just appended, into its result
+ * ("entry"): an anchor of the log up to it or beyond covers the ask
+ * (what `parley anchor` checks when parleyd restarted during its wait). */
+static void
+anchor_entry(const struct ctl_env *env, json_t *result)
+{
+	uint8_t head[STORE_ID_LEN];
+	uint64_t n;
+
+	if (result != NULL && store_audit_last(delivery_store(env->delivery),
+	    &n, head) == 0 && n > 0)
+		json_object_set_new(result, "entry", json_integer(
+		    (json_int_t)n));
+}
+
 int
 ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
     const char *cmd, json_t *req, json_t *result, int r)
@@ -188,7 +203,9 @@ ctl_people_after(const struct ctl_env *env, const struct ctl_peer *who,
 		return r;
 	} else if (strcmp(cmd, "anchor") == 0) {
 		anchor_detail(result, detail, sizeof detail);
-		return audit(env, who, cmd, detail);
+		if ((r = audit(env, who, cmd, detail)) == 0)
+			anchor_entry(env, result);
+		return r;
 	} else if (strcmp(cmd, "msg-inject") == 0 ||
 	    strcmp(cmd, "link-test") == 0) {
 		/* (store-fail is not recorded: its own entry would take the

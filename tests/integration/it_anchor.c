@@ -22,7 +22,11 @@
  * the peer stopped (SIGSTOP) it says the ask stays pending, and with no
  * path up that nothing was asked. parleyd restarted while `parley
  * anchor` waits: the ask lost said so (exit 4), or the new daemon's
- * first ask answered taken (exit 0); stopped: said so (exit 3).
+ * first ask answered taken (exit 0); stopped: said so (exit 3); an
+ * older anchor dated after the ask (stored before a step back of the
+ * wall clock) is not taken for its answer (exit 4); a status call that
+ * meets a daemon on its way out (no answer) is the restart's gap, not an
+ * error (exit 4).
  *
  * Ports 127.0.0.1 11000-11999, a free block of two (ports.h). Temporary
  * directory under /tmp, removed at the end. Kills only the daemons it
@@ -31,9 +35,12 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "../harness.h"
 #include "ports.h"
+#include "ctl/ctl.h"
 #include "msg/anchor.h"
 #include "msg/audit.h"
 #include "store/record.h"
@@ -413,6 +420,126 @@ test_anchor_restart(void)
 	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
 }
 
+/* Stores in north's audit_anchor (north stopped) a genuine anchor that
+ * south signed over north's log up to entry 1, dated an hour ahead: as
+ * anchors stored before the wall clock was stepped back an hour are. 0
+ * when done. */
+static int
+anchor_ahead(void)
+{
+	char path[300], home[300], hex[65];
+	struct store_anchor a;
+	uint8_t ch[32], head[AUDIT_HASH_LEN];
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	sqlite3 *db = NULL;
+	struct keys k;
+	int rc = -1;
+
+	memset(&k, 0, sizeof k);
+	memset(&a, 0, sizeof a);
+	if (sh("ls %s/north/channels | head -1 | cut -c1-64", tmpdir) != 0)
+		return -1;
+	snprintf(hex, sizeof hex, "%.64s", out);
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		ch[i] = (uint8_t)v;
+	}
+	snprintf(home, sizeof home, "%s/south", tmpdir);
+	snprintf(path, sizeof path, "%s/north/parley.db", tmpdir);
+	if (keys_load(&k, home) != 0 || sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT hash FROM audit WHERE n = 1", -1,
+	    &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW ||
+	    sqlite3_column_bytes(st, 0) != AUDIT_HASH_LEN)
+		goto out;
+	memcpy(head, sqlite3_column_blob(st, 0), AUDIT_HASH_LEN);
+	a.n = 1;
+	randombytes_buf(a.salt, sizeof a.salt);
+	anchor_compute(ch, head, a.salt, a.anchor);
+	a.time_ms = (uint64_t)time(NULL) * 1000u + 3600000u;
+	if (anchor_sign(&k, ch, a.anchor, a.time_ms, a.sig) != 0 ||
+	    sqlite3_prepare_v2(db, "INSERT INTO audit_anchor (channel, n, "
+	    "anchor, salt, time_ms, sig, stored_ms) VALUES (?1, 1, ?2, ?3, "
+	    "?4, ?5, ?4)", -1, &ins, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(ins, 1, ch, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(ins, 2, a.anchor, ANCHOR_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(ins, 3, a.salt, ANCHOR_SALT_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 4, (sqlite3_int64)a.time_ms);
+	sqlite3_bind_blob(ins, 5, a.sig, KEYS_SIG_LEN, SQLITE_STATIC);
+	if (sqlite3_step(ins) == SQLITE_DONE)
+		rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	sqlite3_close(db);
+	keys_fini(&k);
+	return rc;
+}
+
+/* parleyd restarts while parley anchor waits, and the newest anchor
+ * stored is dated after the ask but covers only entry 1 (stored before
+ * the wall clock was stepped back an hour): it does not cover the ask's
+ * own audit entry, so the ask was lost (exit 4), not "anchored up to
+ * entry 1". */
+static void
+test_anchor_restart_older(void)
+{
+	CHECK_INT(anchor_ahead(), 0);	/* north is stopped */
+	spawn(0);
+	CHECK(wait_up());
+	/* (south's bucket may be empty after the restarts above: north's
+	 * own ask need not be answered here) */
+	CHECK_INT(kill_pid(pids[1], SIGSTOP), 0);
+	CHECK(anchor_behind(4));
+	stop(0, false);
+	spawn(0);
+	CHECK_INT(anchor_rc(), 4);
+	CHECK_CONTAINS(out, "parley anchor: parleyd restarted while waiting "
+	    "for south's answer");
+	CHECK(strstr(out, "anchored by south up to entry 1 ") == NULL);
+	printf("north restarted, an older anchor dated ahead: %s", out);
+	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
+	CHECK(wait_up());
+}
+
+/* parleyd restarts while parley anchor waits, and one of its status
+ * reads meets a daemon on the way out: connected, then closed with no
+ * answer (here a listener at north's socket that answers nothing and
+ * closes). That is the restart's gap too: the wait goes on, and ends as
+ * the restart says (south stopped: the ask lost, exit 4), not at once
+ * on a status error. */
+static void
+test_anchor_restart_gap(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	CHECK_INT(kill_pid(pids[1], SIGSTOP), 0);
+	CHECK(anchor_behind(10));
+	stop(0, false);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/north/%s", tmpdir,
+	    CTL_SOCKET_NAME);
+	(void)unlink(sun.sun_path);
+	CHECK((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	CHECK_INT(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	CHECK_INT(listen(fd, 8), 0);
+	usleep(500000);		/* parley anchor polls every 100 ms */
+	close(fd);		/* its call: reset, no answer */
+	(void)unlink(sun.sun_path);
+	spawn(0);
+	CHECK_INT(anchor_rc(), 4);
+	CHECK_CONTAINS(out, "parley anchor: parleyd restarted while waiting "
+	    "for south's answer");
+	CHECK(strstr(out, "status:") == NULL);
+	printf("north restarted, a status call unanswered: %s", out);
+	CHECK_INT(kill_pid(pids[1], SIGCONT), 0);
+	CHECK(wait_up());
+}
+
 /* One number read from the store at path (read-only; 0 when none). */
 static uint64_t
 db_number(const char *path, const char *sql)
@@ -740,6 +867,8 @@ main(void)
 	RUN(test_status_anchors);
 	RUN(test_anchor_command);
 	RUN(test_anchor_restart);
+	RUN(test_anchor_restart_older);
+	RUN(test_anchor_restart_gap);
 	RUN(test_rewrite_found);
 	RUN(test_verify_no_node);
 	cleanup();
