@@ -254,7 +254,9 @@ checkpoint_tick(struct checkpoint_engine *e, uint64_t now_ms,
 		return r;
 	fresh = (seq[0] > e->base[0] ? seq[0] - e->base[0] : 0) +
 	    (seq[1] > e->base[1] ? seq[1] - e->base[1] : 0);
-	if (fresh == 0 || (fresh < e->every &&
+	/* a proposal unanswered for CHECKPOINT_RETRY_MS is made again
+	 * (at the seqs of now), whichever made it due */
+	if (fresh == 0 || (!e->pending && fresh < e->every &&
 	    mono_ms - e->last_ms < e->interval_ms))
 		return 0;
 	if ((c = calloc(1, sizeof *c)) == NULL)

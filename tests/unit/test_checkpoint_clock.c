@@ -241,6 +241,31 @@ test_retry_wall_steps(void)
 }
 
 /*
+ * A proposal due by the interval alone (fewer than `every` messages new)
+ * and lost is made again CHECKPOINT_RETRY_MS later, as one due by count:
+ * not a whole interval later (it waited INTERVAL_MS before).
+ */
+static void
+test_interval_proposal_retried(void)
+{
+	sets_start(1000);
+	one_message();
+	CHECK_INT(tick_north(), 0);		/* 1 of 1000: not due */
+	clock_ms += INTERVAL_MS;
+	lose_checkpoints = true;
+	CHECK_INT(tick_north(), 1);		/* due by the interval: lost */
+	clock_ms += CHECKPOINT_RETRY_MS - 1;
+	CHECK_INT(tick_north(), 0);
+	lose_checkpoints = false;
+	clock_ms += 1;
+	CHECK_INT(tick_north(), 1);		/* again, 10 s after */
+	CHECK_INT(cosigned_north(), 1);
+	clock_ms += CHECKPOINT_RETRY_MS;
+	CHECK_INT(tick_north(), 0);		/* co-signed: nothing new */
+	sets_stop();
+}
+
+/*
  * The free-space watch checks every CHECKPOINT_DISK_CHECK_MS of the
  * monotonic clock: a wall clock stepped back or forward makes no check
  * early, and a step back stops none. Its home is switched between /proc
@@ -412,6 +437,7 @@ main(void)
 		return 1;
 	RUN(test_interval_wall_steps);
 	RUN(test_retry_wall_steps);
+	RUN(test_interval_proposal_retried);
 	RUN(test_disk_watch_wall_steps);
 	RUN(test_alert_limit_wall_steps);
 	RUN(test_refused_proposal_next_tick);
