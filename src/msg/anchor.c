@@ -670,6 +670,7 @@ anchor_check_log(struct anchor_engine *e, uint64_t mono_ms)
 		return 0;
 	e->log_checked = true;
 	e->log_check_ms = mono_ms;
+	e->log_checks++;
 	e->log_bad = false;
 	if ((r = store_anchor_newest(e->s, e->channel, &row, &found)) != 0 ||
 	    !found || row.n == 0)

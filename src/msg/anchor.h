@@ -233,6 +233,7 @@ struct anchor_engine {
 	/* our log against the newest anchor stored (anchor_check_log) */
 	uint64_t log_check_ms;			/* checked last (monotonic) */
 	bool log_checked;			/* ... ever */
+	uint64_t log_checks;			/* checks made, counted */
 	bool log_bad;				/* the last check failed: */
 	struct store_anchor log_row;		/* ... against this row */
 	char log_fault[ANCHOR_FAULT_MAX];	/* ... so (verify's words) */

@@ -213,14 +213,18 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms, uint64_t mono_ms)
 		mono_ms = clock_mono_ms();
 	for (size_t i = 0; i < as->n; i++) {
 		struct anchor_engine *e = &as->e[i];
+		uint64_t checks;
 		char ch[17];
 
 		hex_encode(ch, e->channel, 8);	/* as the logs name it */
-		/* with or without a path up: it is our own store */
+		/* with or without a path up: it is our own store; the alarm
+		 * at a check that finds it, not at every tick in between
+		 * (log_bad stays set until the next check) */
+		checks = e->log_checks;
 		if ((r = anchor_check_log(e, mono_ms)) != 0)
 			log_warn("channel %s: audit anchor: our log not checked "
 			    "against the newest anchor: %s", ch, err_str(r));
-		else if (e->log_bad)
+		else if (e->log_bad && e->log_checks != checks)
 			alarm_log(as, i, now_ms);
 		if ((path = delivery_active_path(as->dl, e->channel)) < 0)
 			continue;
