@@ -666,10 +666,16 @@ anchor_check_log(struct anchor_engine *e, uint64_t mono_ms)
 	char when[32];
 	int r;
 
-	if (e->log_checked && mono_ms - e->log_check_ms < e->interval_ms)
+	/* due at the interval, and at a new ask: the head it showed is the
+	 * log as it is now, rewritten or not, and its answer, once stored,
+	 * is the newest row and matches it */
+	if (e->log_checked && mono_ms - e->log_check_ms < e->interval_ms &&
+	    memcmp(e->log_ask, e->ask.anchor, ANCHOR_LEN) == 0)
 		return 0;
 	e->log_checked = true;
 	e->log_check_ms = mono_ms;
+	e->log_checks++;
+	memcpy(e->log_ask, e->ask.anchor, ANCHOR_LEN);
 	e->log_bad = false;
 	if ((r = store_anchor_newest(e->s, e->channel, &row, &found)) != 0 ||
 	    !found || row.n == 0)

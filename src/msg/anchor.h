@@ -71,8 +71,9 @@
  *     (the daemon raises an alert); still answered. A lost answer is
  *     never held, so it is never claimed: no false alarm.
  *  7. The asker checks its own log too: every interval, with or without
- *     a path up, the newest anchor stored against the log's entry at its
- *     n (anchor_check_log): a log rewritten or cut below it is raised
+ *     a path up, and at each new ask (before its answer is stored), the
+ *     newest anchor stored against the log's entry at its n
+ *     (anchor_check_log): a log rewritten or cut below it is raised
  *     locally, without waiting for parley verify or the peer.
  *
  *      idle --(interval passed)--> pending
@@ -233,6 +234,8 @@ struct anchor_engine {
 	/* our log against the newest anchor stored (anchor_check_log) */
 	uint64_t log_check_ms;			/* checked last (monotonic) */
 	bool log_checked;			/* ... ever */
+	uint64_t log_checks;			/* checks made, counted */
+	uint8_t log_ask[ANCHOR_LEN];		/* ask.anchor then */
 	bool log_bad;				/* the last check failed: */
 	struct store_anchor log_row;		/* ... against this row */
 	char log_fault[ANCHOR_FAULT_MAX];	/* ... so (verify's words) */
@@ -241,7 +244,9 @@ struct anchor_engine {
 /*
  * Our log against the newest anchor stored, while the daemon runs (parley
  * verify checks them all, but only when someone runs it): at the first
- * call and then every interval_ms of mono_ms, reads the newest anchor row
+ * call, then every interval_ms of mono_ms and at a call after a new ask
+ * was made (before its answer: that ask showed the head of the log as it
+ * is now, and its answer will match it), reads the newest anchor row
  * of the channel (by time) and our log's entry at its n. e->log_bad is
  * set, and e->log_fault says what parley verify would, when the row is
  * not the peer's signature (altered), or when entry n is gone or no longer

@@ -156,6 +156,24 @@ alarm_log(struct anchor_set *as, size_t i, uint64_t now_ms)
 	    text, now_ms);
 }
 
+/* Our log against the newest anchor, when due (anchor_check_log): the
+ * alarm at a check that finds it, not at every tick in between (log_bad
+ * stays set until the next check). */
+static void
+check_log(struct anchor_set *as, size_t i, const char *ch, uint64_t now_ms,
+    uint64_t mono_ms)
+{
+	struct anchor_engine *e = &as->e[i];
+	uint64_t checks = e->log_checks;
+	int r;
+
+	if ((r = anchor_check_log(e, mono_ms)) != 0)
+		log_warn("channel %s: audit anchor: our log not checked "
+		    "against the newest anchor: %s", ch, err_str(r));
+	else if (e->log_bad && e->log_checks != checks)
+		alarm_log(as, i, now_ms);
+}
+
 static ssize_t
 index_of(const struct anchor_set *as, const uint8_t *ch)
 {
@@ -216,16 +234,16 @@ anchor_set_tick(struct anchor_set *as, uint64_t now_ms, uint64_t mono_ms)
 		char ch[17];
 
 		hex_encode(ch, e->channel, 8);	/* as the logs name it */
-		/* with or without a path up: it is our own store */
-		if ((r = anchor_check_log(e, mono_ms)) != 0)
-			log_warn("channel %s: audit anchor: our log not checked "
-			    "against the newest anchor: %s", ch, err_str(r));
-		else if (e->log_bad)
-			alarm_log(as, i, now_ms);
-		if ((path = delivery_active_path(as->dl, e->channel)) < 0)
+		/* our log, with or without a path up (it is our own store);
+		 * with one, after the tick: also due at a new ask made */
+		if ((path = delivery_active_path(as->dl, e->channel)) < 0) {
+			check_log(as, i, ch, now_ms, mono_ms);
 			continue;
-		if ((r = anchor_tick(e, now_ms, mono_ms, as->buf,
-		    sizeof as->buf, &len)) != 0) {
+		}
+		r = anchor_tick(e, now_ms, mono_ms, as->buf, sizeof as->buf,
+		    &len);
+		check_log(as, i, ch, now_ms, mono_ms);
+		if (r != 0) {
 			log_warn("channel %s: audit anchor: %s", ch,
 			    err_str(r));
 			continue;

@@ -446,6 +446,42 @@ test_check_log(void)
 	pair_close(&p);
 }
 
+/* anchor_check_log: a new ask made after the last check (its schedule
+ * drifts from the check's: the first ask waits for a path, an outage
+ * delays one) reads the head of a log rewritten meanwhile; once its answer
+ * is stored, the newest row matches the rewritten log. So the log is
+ * checked against the newest row before that answer: at the new ask. */
+static void
+test_check_log_at_ask(void)
+{
+	struct pair p;
+
+	pair_open(&p, 60000);
+	log_n(p.s[0], 3);
+	CHECK_INT(anchor_check_log(&p.e[0], 500), 0);	/* none stored */
+	CHECK_INT(round_at(&p, 1000, false), 0);
+	CHECK_INT(anchor_check_log(&p.e[0], 60500), 0);
+	CHECK(!p.e[0].log_bad);
+	raw_exec(p.s[0], "DROP TRIGGER audit_fixed; UPDATE audit SET hash ="
+	    " randomblob(32) WHERE n >= 2");
+	/* the scheduled ask, after the check, shows the rewritten head */
+	CHECK_INT(anchor_tick(&p.e[0], 61000, 61000, p.buf, sizeof p.buf,
+	    &p.len), 0);
+	CHECK(p.len > 0);
+	CHECK_INT(anchor_check_log(&p.e[0], 61000), 0);
+	CHECK(p.e[0].log_bad);
+	CHECK_INT(p.e[0].log_row.time_ms, 1000);
+	CHECK_CONTAINS(p.e[0].log_fault, "audit log entry <= 3 does not match");
+	/* its answer stored: the newest row now matches the rewritten log */
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, 61100, 61100, p.ans,
+	    sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, 61200, 61200,
+	    p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_check_log(&p.e[0], 121000), 0);
+	CHECK(!p.e[0].log_bad);
+	pair_close(&p);
+}
+
 int
 main(void)
 {
@@ -460,6 +496,7 @@ main(void)
 	RUN(test_migration_8_to_9);
 	RUN(test_resent_answer_claims);
 	RUN(test_check_log);
+	RUN(test_check_log_at_ask);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);

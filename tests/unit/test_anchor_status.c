@@ -9,8 +9,10 @@
 
 #include "anchor_pair.h"
 #include "ctl/ctl.h"
+#include "msg/alert.h"
 
 static int given_queries;	/* statements reading audit_anchor_given */
+static int alert_stmts;		/* statements on the alert table */
 
 static int
 trace_stmt(unsigned type, void *ctx, void *p, void *x)
@@ -22,6 +24,8 @@ trace_stmt(unsigned type, void *ctx, void *p, void *x)
 	(void)x;
 	if (sql != NULL && strstr(sql, "audit_anchor_given") != NULL)
 		given_queries++;
+	if (sql != NULL && strstr(sql, "alert") != NULL)
+		alert_stmts++;
 	return 0;
 }
 
@@ -118,6 +122,76 @@ test_given_counted(void)
 	store_close(ps);
 }
 
+/* The daemon's check of its own log (anchor_check_log) finds a rewrite:
+ * the alarm is raised (and logged) at the check, every interval, not at
+ * every tick of the daemon in between (10 a second: a log line and an
+ * alert written each time). */
+static void
+test_rewrite_alarm_paced(void)
+{
+	static struct agreement ag;
+	uint8_t ask[ANCHOR_REC_MAX], ans[ANCHOR_REC_MAX];
+	struct anchor_engine peer, me;
+	struct anchor_set *as;
+	struct alerter *al;
+	struct delivery_io io;
+	struct delivery *dl;
+	struct store *s, *ps;
+	size_t len, alen;
+	int64_t open_n = 0;
+	char hex[2 * sizeof channel + 1], alarm[8];
+
+	agreement_make(&ag);
+	hex_encode(hex, channel, sizeof channel);
+	memset(&io, 0, sizeof io);
+	CHECK_INT(store_open(&s, ":memory:"), 0);
+	CHECK_INT(store_open(&ps, ":memory:"), 0);
+	log_n(s, 3);
+	anchor_init(&peer, ps, &kp[1], channel, kp[0].id.sign_pub, 60000,
+	    1000, 1000);
+	anchor_init(&me, s, &kp[0], channel, kp[1].id.sign_pub, 60000, 1000,
+	    1000);
+	CHECK_INT(anchor_tick(&me, 1000, 1000, ask, sizeof ask, &len), 0);
+	CHECK_INT(anchor_on_record(&peer, ask, len, 1100, 1100, ans,
+	    sizeof ans, &alen), 0);
+	CHECK_INT(anchor_on_record(&me, ans, alen, 1200, 1200, ask,
+	    sizeof ask, &len), 0);
+	CHECK_INT(last(s), 3);
+	/* entries 2 and 3 rewritten, as one holding the store file would */
+	CHECK_INT(sqlite3_exec(s->db, "DROP TRIGGER audit_fixed; UPDATE audit"
+	    " SET hash = randomblob(32) WHERE n >= 2", NULL, NULL, NULL),
+	    SQLITE_OK);
+	CHECK_INT(delivery_new(s, &kp[0], &io, &dl), 0);
+	CHECK_INT(alert_new(s, NULL, 0, &al), 0);
+	CHECK_INT(anchor_set_new(dl, &kp[0], &ag, 1, 0, 0, 130000, 130000,
+	    &as), 0);
+	anchor_set_alerter(as, al);
+	CHECK_INT(sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, trace_stmt, NULL),
+	    SQLITE_OK);
+	alert_stmts = 0;
+	anchor_set_tick(as, 130000, 130000);	/* the first check finds it */
+	CHECK(alert_stmts > 0);
+	CHECK_INT(alert_open(al, hex, &open_n, alarm, sizeof alarm), 0);
+	CHECK_INT(open_n, 1);
+	/* the daemon's ticks until the next check: nothing raised again */
+	alert_stmts = 0;
+	for (uint64_t t = 130100; t < 130000 + ANCHOR_INTERVAL_MS; t += 5000)
+		anchor_set_tick(as, t, t);
+	CHECK_INT(alert_stmts, 0);
+	/* the next check finds it again: raised again (one alert, its key) */
+	anchor_set_tick(as, 130000 + ANCHOR_INTERVAL_MS,
+	    130000 + ANCHOR_INTERVAL_MS);
+	CHECK(alert_stmts > 0);
+	CHECK_INT(sqlite3_trace_v2(s->db, 0, NULL, NULL), SQLITE_OK);
+	CHECK_INT(alert_open(al, hex, &open_n, alarm, sizeof alarm), 0);
+	CHECK_INT(open_n, 1);
+	anchor_set_free(as);
+	alert_free(al);
+	delivery_free(dl);
+	store_close(s);
+	store_close(ps);
+}
+
 int
 main(void)
 {
@@ -125,6 +199,7 @@ main(void)
 		return 1;
 	anchor_pair_setup();
 	RUN(test_given_counted);
+	RUN(test_rewrite_alarm_paced);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
