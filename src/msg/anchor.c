@@ -692,7 +692,7 @@ anchor_check_log(struct anchor_engine *e, uint64_t mono_ms)
 	else if (!found)
 		snprintf(e->log_fault, sizeof e->log_fault, "the audit log has "
 		    "no entry %llu, but the peer signed it up to there at %s: "
-		    "the log was cut or rewritten", (unsigned long long)row.n,
+		    "the log was cut or rewritten, or the row's n altered", (unsigned long long)row.n,
 		    when);
 	else {
 		anchor_compute(e->channel, hash, row.salt, anchor);
@@ -700,7 +700,7 @@ anchor_check_log(struct anchor_engine *e, uint64_t mono_ms)
 			return 0;
 		snprintf(e->log_fault, sizeof e->log_fault, "audit log entry "
 		    "<= %llu does not match what the peer signed at %s: the "
-		    "log was rewritten", (unsigned long long)row.n, when);
+		    "log was rewritten, or the row's n altered", (unsigned long long)row.n, when);
 	}
 	e->log_bad = true;
 	e->log_row = row;

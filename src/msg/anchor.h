@@ -238,7 +238,7 @@ struct anchor_engine {
 	uint8_t log_ask[ANCHOR_LEN];		/* ask.anchor then */
 	bool log_bad;				/* the last check failed: */
 	struct store_anchor log_row;		/* ... against this row */
-	char log_fault[ANCHOR_FAULT_MAX];	/* ... so (verify's words) */
+	char log_fault[ANCHOR_FAULT_MAX];	/* ... what is wrong */
 };
 
 /*
@@ -248,10 +248,11 @@ struct anchor_engine {
  * was made (before its answer: that ask showed the head of the log as it
  * is now, and its answer will match it), reads the newest anchor row
  * of the channel (by time) and our log's entry at its n. e->log_bad is
- * set, and e->log_fault says what parley verify would, when the row is
- * not the peer's signature (altered), or when entry n is gone or no longer
- * gives the anchor with the row's salt: the log was cut or rewritten,
- * every hash recomputed, since the peer signed it. The daemon raises an
+ * set, and e->log_fault says what is wrong, when the row is not the
+ * peer's signature (altered), or when entry n is gone or no longer gives
+ * the anchor with the row's salt: the log was cut or rewritten, every hash
+ * recomputed, since the peer signed it, or the row's n was altered
+ * (parley verify, which reads every row, tells which). The daemon raises an
  * alert of kind "audit-log-rewritten". Entries after that n are not
  * covered (the blind spot, docs/operators.md). 0 also when not due, or
  * when no anchor is stored; a store error's code (checked again an
@@ -351,7 +352,10 @@ void anchor_time_str(char out[32], uint64_t time_ms);
  * the system's wall clock; mono_ms 0: its monotonic clock (base/clock.h).
  * A regression (invariant 6) is logged at ERROR ("ALARM ...") and raised
  * as an alert of kind "anchor-went-back" through the alerter of
- * anchor_set_alerter (once per regression: its key names both times).
+ * anchor_set_alerter (once per regression: its key names both times); a
+ * log that no longer matches the newest anchor (anchor_check_log) so too,
+ * at each check that finds it, as an alert of kind "audit-log-rewritten"
+ * (once per anchor row).
  */
 #define ANCHOR_LOG_MS 10000
 struct agreement;

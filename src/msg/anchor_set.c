@@ -144,9 +144,9 @@ alarm_log(struct anchor_set *as, size_t i, uint64_t now_ms)
 	const struct anchor_engine *e = &as->e[i];
 	char text[600], key[160], full[2 * ANCHOR_CHANNEL_LEN + 1];
 
-	snprintf(text, sizeof text, "%s's audit log does not match the "
-	    "anchor %s signed: %s (its store was rewritten; run parley "
-	    "verify)", as->self[i], as->peer[i], e->log_fault);
+	snprintf(text, sizeof text, "%s's audit log no longer matches its "
+	    "newest audit anchor from %s: %s; run parley verify",
+	    as->self[i], as->peer[i], e->log_fault);
 	log_error("ALARM %s", text);
 	hex_encode(full, e->channel, ANCHOR_CHANNEL_LEN);
 	snprintf(key, sizeof key, "audit-log-rewritten-%.16s-%llu-%llu", full,
