@@ -18,7 +18,7 @@
 #include "base/err.h"
 
 #define CTL_SOCKET_NAME "parleyd.sock"
-#define CTL_PROTOCOL_VERSION 3	/* bump with any change to docs/control.md */
+#define CTL_PROTOCOL_VERSION 4	/* bump with any change to docs/control.md */
 #define CTL_REQUEST_MAX 65536	/* bytes per request line */
 #define CTL_BODY_MAX (1u << 20)	/* bytes of a raw body: ENVELOPE_BODY_MAX */
 #define CTL_LIST_MAX 100000	/* inbox, log: the most "max" may ask */

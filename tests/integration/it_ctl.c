@@ -71,7 +71,7 @@ test_requests(void)
 	CHECK_INT(ask(fd, "{\"cmd\":\"status\"}\n", resp, sizeof resp), 0);
 	CHECK_CONTAINS(resp, "\"node\":\"north\"");
 	CHECK_CONTAINS(resp, "\"channels\":[]");
-	CHECK_CONTAINS(resp, "\"protocol\":3");
+	CHECK_CONTAINS(resp, "\"protocol\":4");
 	/* several requests on one connection, errors do not close it */
 	CHECK_INT(ask(fd, "not json\n", resp, sizeof resp), ERR_PARSE);
 	CHECK_INT(ask(fd, "[1,2]\n", resp, sizeof resp), ERR_PARSE);
