@@ -31,7 +31,8 @@ usage(FILE *f)
 	    "peer name or channel id prefix) to sign our audit log's head now,\n"
 	    "off the fixed schedule, and waits up to SECONDS (default %d, 0:\n"
 	    "not at all) until each answer is stored. An ask not answered in\n"
-	    "time stays pending and is sent again until the peer answers;\n"
+	    "time stays pending: sent again until the peer answers, or until\n"
+	    "the next scheduled ask replaces it (whose answer covers it too);\n"
 	    "one made before parleyd restarts is lost with it.\n"
 	    "Exit 0 all anchored (or asked, --wait 0), 1 a channel was not,\n"
 	    "2 bad usage, 3 parleyd not running (or stopped while waiting),\n"
@@ -170,7 +171,8 @@ not_answered(const struct waiting *w, json_t *row, long long wait_s)
 	}
 	fprintf(stderr, "parley anchor: %s did not answer within %lld s "
 	    "(channel %.16s): the ask stays pending and is sent again until "
-	    "%s answers (a peer answers at most %d asks at once, then one a "
+	    "%s answers, or until the next scheduled ask, whose answer covers "
+	    "it too, replaces it (a peer answers at most %d asks at once, then one a "
 	    "minute; its log names any refusal)\n", peer, wait_s, id, peer,
 	    ANCHOR_ANSWER_BURST);
 	return CLI_FAIL;
