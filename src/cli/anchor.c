@@ -67,7 +67,7 @@ print_anchored(json_t *a, const char *peer, const char *id)
 		    "(channel %.16s)\n", peer, id);
 		return;
 	}
-	anchor_time_str(when, (uint64_t)json_integer_value(json_object_get(
+	clock_utc_str(when, (uint64_t)json_integer_value(json_object_get(
 	    last, "time_ms")));
 	printf("audit log anchored by %s up to entry %lld at %s (channel "
 	    "%.16s)\n", peer, (long long)json_integer_value(json_object_get(

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "cli/cli.h"
@@ -313,12 +314,12 @@ print_back(void *arg, bool ours, uint64_t from_ms, uint64_t to_ms,
 		    "s:I}", "ours", ours, "from_ms", (json_int_t)from_ms,
 		    "to_ms", (json_int_t)to_ms, "noted_ms",
 		    (json_int_t)stored_ms)) == 0 ? 0 : ERR_NOMEM;
-	anchor_time_str(from, from_ms);
+	clock_utc_str(from, from_ms);
 	if (to_ms == 0)
 		snprintf(to, sizeof to, "none");
 	else
-		anchor_time_str(to, to_ms);
-	anchor_time_str(noted, stored_ms);
+		clock_utc_str(to, to_ms);
+	clock_utc_str(noted, stored_ms);
 	printf("audit log (channel %s): ALARM noted %s: %s's audit anchors "
 	    "went back from %s to %s (%s)\n", b->ch, noted, ours ? b->self :
 	    b->peer, from, to, ours ? "as the peer says: this store was "
@@ -345,7 +346,7 @@ verify_anchors(struct store *s, const struct agreement *a, int self,
 		snprintf(v.fault, sizeof v.fault, "the store could not be read"
 		    ": %s (%s)", err_str(r), store_errmsg(s));
 	snprintf(fault, sizeof fault, "audit anchor: %s", v.fault);
-	anchor_time_str(when, v.newest_time_ms);
+	clock_utc_str(when, v.newest_time_ms);
 	if (js != NULL) {
 		struct backs b = { NULL, NULL, NULL, json_array() };
 		/* a regression the store keeps: listed, not a fault (the

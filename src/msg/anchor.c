@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/wire.h"
 #include "crypto/hash.h"
@@ -458,7 +458,7 @@ ask_acceptable(struct anchor_engine *e, const struct anchor_rec *ask,
 	char when[32];
 
 	if (off > ANCHOR_CLOCK_SKEW_MS) {
-		anchor_time_str(when, ask->time_ms);
+		clock_utc_str(when, ask->time_ms);
 		return refuse(e, ERR_INVALID, "an ask dated %s, %llu ms %s our "
 		    "clock (at most %d ms): not answered", when,
 		    (unsigned long long)off, ask->time_ms > now_ms ?
@@ -682,7 +682,7 @@ anchor_check_log(struct anchor_engine *e, uint64_t mono_ms)
 		return r;
 	if ((r = store_audit_hash(e->s, row.n, hash, &found)) != 0)
 		return r;
-	anchor_time_str(when, row.time_ms);
+	clock_utc_str(when, row.time_ms);
 	if (anchor_check(e->peer_pub, e->channel, row.anchor, row.time_ms,
 	    row.sig) != 0)
 		snprintf(e->log_fault, sizeof e->log_fault, "the audit anchor "
@@ -707,17 +707,6 @@ anchor_check_log(struct anchor_engine *e, uint64_t mono_ms)
 	return 0;
 }
 
-void
-anchor_time_str(char out[32], uint64_t time_ms)
-{
-	time_t t = (time_t)(time_ms / 1000u);
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "%llu ms", (unsigned long long)time_ms);
-}
-
 int
 anchor_verify_one(const uint8_t (*heads)[AUDIT_HASH_LEN], size_t count,
     const uint8_t channel[ANCHOR_CHANNEL_LEN],
@@ -727,7 +716,7 @@ anchor_verify_one(const uint8_t (*heads)[AUDIT_HASH_LEN], size_t count,
 	uint8_t anchor[ANCHOR_LEN];
 	char when[32];
 
-	anchor_time_str(when, a->time_ms);
+	clock_utc_str(when, a->time_ms);
 	v->bad_n = a->n;
 	if (anchor_check(pub, channel, a->anchor, a->time_ms, a->sig) != 0) {
 		snprintf(v->fault, sizeof v->fault, "the audit anchor at entry "

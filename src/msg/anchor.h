@@ -334,8 +334,6 @@ int anchor_verify_store(struct store *s,
     const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t pub[KEYS_PUB_LEN], const char *peer,
     struct anchor_verdict *v) WUR;
-/* "2026-12-06 03:40:18Z" (UTC) into out. */
-void anchor_time_str(char out[32], uint64_t time_ms);
 
 /*
  * The daemon's glue (anchor_set.c): one engine per channel of the

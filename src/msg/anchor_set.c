@@ -104,11 +104,11 @@ anchor_back_text(char *out, size_t cap, const struct anchor_engine *e,
 {
 	char from[32], to[32];
 
-	anchor_time_str(from, e->back_from_ms);
+	clock_utc_str(from, e->back_from_ms);
 	if (e->back_to_ms == 0)
 		snprintf(to, sizeof to, "none");
 	else
-		anchor_time_str(to, e->back_to_ms);
+		clock_utc_str(to, e->back_to_ms);
 	snprintf(out, cap, "%s's audit anchors went back from %s to %s: its "
 	    "store was restored from a backup or rewritten%s%s%s",
 	    e->back_ours ? self : peer, from, to, e->back_ours ?
@@ -316,7 +316,7 @@ anchor_set_record(struct anchor_set *as,
 	if (e->anchored != before) {
 		char when[32];
 		/* the row stored: a late answer's, not the ask in flight's */
-		anchor_time_str(when, e->took.time_ms);
+		clock_utc_str(when, e->took.time_ms);
 		log_info("channel %s: audit log anchored by %s up to entry "
 		    "%llu at %s", ch, as->peer[i], (unsigned long long)e->took.n,
 		    when);

@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "base/clock.h"
 #include "../harness.h"
 #include "ports.h"
 #include "ctl/ctl.h"
@@ -692,8 +693,8 @@ test_went_back_seen(void)
 	spawn(0);
 	CHECK(wait_log_long(1, "ALARM north.s audit anchors went back"));
 	CHECK(wait_log_long(0, "ALARM north.s audit anchors went back"));
-	anchor_time_str(from_s, from);
-	anchor_time_str(to_s, keep_t);
+	clock_utc_str(from_s, from);
+	clock_utc_str(to_s, keep_t);
 	snprintf(want, sizeof want, "north's audit anchors went back from %s "
 	    "to %s: its store was restored from a backup or rewritten",
 	    from_s, to_s);
