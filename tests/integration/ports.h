@@ -21,7 +21,8 @@
  *   it_early_send 18700-18999
  *   it_restore   19000-19999
  *   it_link      20000-27999
- *   it_link_api  28000-28999
+ *   it_link_api  28000-28499
+ *   it_link_api_fake 28500-28999
  *   it_ctl       29000-29999
  *   it_dns       30000-30999 (its fake DNS server's UDP port too)
  *   msg_bench    31000-31499 (make bench)
