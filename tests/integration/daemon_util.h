@@ -1,8 +1,9 @@
 /*
  * daemon_util.h: helpers shared by the test programs that run real
  * parleyd processes by home directory (it_messages.c, it_flash.c,
- * it_early_send.c, it_people.c, it_link.c, it_dns.c, it_ctl.c,
- * it_ctl_raw.c, it_ctl_held.c, bench/msg_bench.c): starting a daemon,
+ * it_early_send.c, it_people.c, it_link.c, it_link_strangers.c, it_dns.c,
+ * it_ctl.c, it_ctl_raw.c, it_ctl_held.c, bench/msg_bench.c): starting a
+ * daemon,
  * reaping and stopping it, a program's start and time limit
  * (program_begin, time_limit_kills), the monotonic clock, one
  * control-socket request, the channel's "messages" status, waiting for a

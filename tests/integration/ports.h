@@ -20,7 +20,8 @@
  *   it_flash     18400-18699
  *   it_early_send 18700-18999
  *   it_restore   19000-19999
- *   it_link      20000-27999
+ *   it_link      20000-23999
+ *   it_link_strangers 24000-27999
  *   it_link_api  28000-28499
  *   it_link_api_fake 28500-28999
  *   it_ctl       29000-29999
