@@ -14,7 +14,8 @@
  *   it_slow      13000-13999
  *   it_link_replay 14000-14999
  *   it_powercut  15000-15999
- *   it_people    16000-16999
+ *   it_people    16000-16499
+ *   it_people_owed 16500-16999
  *   it_record    17000-17999
  *   it_messages  18000-18399
  *   it_flash     18400-18699
