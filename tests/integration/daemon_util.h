@@ -1,17 +1,18 @@
 /*
  * daemon_util.h: helpers shared by the test programs that run real
  * parleyd processes by home directory (it_messages.c, it_flash.c,
- * it_early_send.c, it_people.c, it_link.c, it_dns.c, it_ctl.c,
- * it_ctl_raw.c, it_ctl_held.c, bench/msg_bench.c): starting a daemon,
- * reaping and stopping it, a program's start and time limit
- * (program_begin, time_limit_kills), the monotonic clock, one
- * control-socket request, the channel's "messages" status, waiting for a
- * daemon to answer, writing parleyd.conf, a parley command line. With
- * DAEMON_PAIR defined, also the north/south pair on one channel that
- * it_messages, it_flash, it_early_send, it_powercut, it_slow, it_people
- * and msg_bench set up alike (pair_agreement, setup, start, wait_synced
- * and their globals; pair_start_relayed through tools/throttle;
- * pair_begin, pair_logs_clean and pair_end for the test programs).
+ * it_early_send.c, it_people.c, it_people_owed.c, it_link.c,
+ * it_link_strangers.c, it_dns.c, it_ctl.c, it_ctl_raw.c, it_ctl_held.c,
+ * bench/msg_bench.c): starting a daemon, reaping and stopping it, a
+ * program's start and time limit (program_begin, time_limit_kills), the
+ * monotonic clock, one control-socket request, the channel's "messages"
+ * status, waiting for a daemon to answer, writing parleyd.conf, a parley
+ * command line. With DAEMON_PAIR defined, also the north/south pair on
+ * one channel that it_messages, it_flash, it_early_send, it_powercut,
+ * it_slow, it_people, it_people_owed and msg_bench set up alike
+ * (pair_agreement, setup, start, wait_synced and their globals;
+ * pair_start_relayed through tools/throttle; pair_begin, pair_logs_clean
+ * and pair_end for the test programs).
  *
  * The including file may define DAEMON_LOG_LEVEL (a string, default
  * "info") before the #include: the --log-level its daemons run with.

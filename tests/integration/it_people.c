@@ -4,7 +4,7 @@
  * that drops to a test uid (60001 duty officer, 60002 auditor, 60003
  * principal, 60004 communications officer; 60099 nobody) and the control
  * group 60100 before it calls the daemon, so the kernel's SO_PEERCRED says
- * who it is.
+ * who it is (people_pair.h).
  *
  * Checks: every command x every role through the socket (a refusal is
  * ERR_DENIED and names the missing role; an allowed command gets past the
@@ -16,109 +16,15 @@
  * operator's name; a FLASH deadline shortened to 2 s in the agreement
  * passes and raises the alert on both sides, runs alert_command on both
  * (it appends its stdin to a file), shows in status, and the late ACK is
- * marked late on both sides; after a restart, while the daemon still
- * reads the record for the owed counts (slowed by debug_owed_slice_ms),
- * status says so and the link carries a message, and the counts come
- * right once it is through; an alert is cleared by a named duty officer,
- * not by an auditor; the audit log names every actor and verifies.
+ * marked late on both sides; an alert is cleared by a named duty officer,
+ * not by an auditor; the audit log names every actor and verifies. What
+ * is owed after an arrival past due and across a restart:
+ * it_people_owed.c.
  *
- * Ports: 127.0.0.1, 16000-16999, a block of 4 from the pid. Kills only
+ * Ports: 127.0.0.1, 16000-16499, a block of 4 from the pid. Kills only
  * its own children; removes its temporary directory; bounded by an alarm.
  */
-#include <fcntl.h>
-#include <grp.h>
-#include <signal.h>
-#include <sodium.h>
-#include <stdarg.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "../harness.h"
-#include "base/hex.h"
-#include "crypto/agreement.h"
-#include "crypto/keys.h"
-#include "ctl/ctl.h"
-#include "ports.h"
-
-#define DAEMON_PAIR
-#define DAEMON_LOG_LEVEL "debug"
-#include "daemon_util.h"
-
-#define TIME_LIMIT_S 150
-#define GROUP 60100
-#define DUTY 60001
-#define AUDITOR 60002
-#define PRINCIPAL 60003
-#define COMMS 60004
-#define NOBODY 60099
-
-static char tmpdir[] = "/tmp/parley-it-people-XXXXXX";
-static char alerts_n[1300], alerts_s[1300];
-
-/* --- operators ------------------------------------------------------------ */
-
-/*
- * One request (stolen) as uid: a child drops to uid and the control group
- * and calls the daemon; its whole response (caller decrefs), or NULL.
- */
-static json_t *
-call_as(uid_t uid, const char *home, json_t *req)
-{
-	char buf[1 << 16];
-	size_t n = 0;
-	ssize_t k;
-	int p[2];
-	pid_t pid;
-
-	if (req == NULL || pipe(p) != 0) {
-		json_decref(req);
-		return NULL;
-	}
-	if ((pid = fork()) == 0) {
-		gid_t g = GROUP;
-		json_t *resp = NULL;
-		char *s;
-
-		close(p[0]);
-		if (uid != 0 && (setgroups(1, &g) != 0 || setgid(g) != 0 ||
-		    setuid(uid) != 0))
-			_exit(2);
-		if (ctl_call(home, req, &resp) != 0 ||
-		    (s = json_dumps(resp, JSON_COMPACT)) == NULL)
-			_exit(3);
-		(void)!write(p[1], s, strlen(s));
-		_exit(0);
-	}
-	close(p[1]);
-	json_decref(req);
-	while (pid > 0 && n < sizeof buf - 1 && (k = read(p[0], buf + n,
-	    sizeof buf - 1 - n)) > 0)
-		n += (size_t)k;
-	close(p[0]);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	buf[n] = '\0';
-	return n ? json_loads(buf, 0, NULL) : NULL;
-}
-
-/* The result of a request that must succeed (new reference), or NULL. */
-static json_t *
-ok_as(uid_t uid, const char *home, json_t *req)
-{
-	json_t *r = call_as(uid, home, req), *res = NULL;
-
-	if (r && json_is_true(json_object_get(r, "ok")))
-		res = json_incref(json_object_get(r, "result"));
-	else
-		printf("  refused or failed: %s\n", r ? json_string_value(
-		    json_object_get(r, "error")) : "(no answer)");
-	json_decref(r);
-	return res;
-}
+#include "people_pair.h"
 
 /* The error code of a request (0 when it succeeded), error text in err. */
 static int
@@ -136,61 +42,6 @@ code_as(uid_t uid, const char *home, json_t *req, char *err, size_t cap)
 		    (int)json_integer_value(json_object_get(r, "code"));
 	json_decref(r);
 	return code;
-}
-
-/* A message's "show" result by id or local id, or NULL. */
-static json_t *
-show(const char *home, const char *id)
-{
-	json_t *r = call_as(0, home, json_pack("{s:s, s:s}", "cmd", "show",
-	    "id", id)), *res = NULL;
-
-	if (r && json_is_true(json_object_get(r, "ok")))
-		res = json_incref(json_object_get(r, "result"));
-	json_decref(r);
-	return res;
-}
-
-/* The message id of a local id at home, waiting for its place (or ""). */
-static bool
-id_of(const char *home, const char *local, char out[65], int ms)
-{
-	uint64_t t0 = now_ms();
-
-	do {
-		json_t *m = show(home, local);
-		const char *id = m ? json_string_value(json_object_get(m,
-		    "id")) : NULL;
-		bool got = id && strlen(id) == 64;
-		if (got)
-			memcpy(out, id, 65);
-		json_decref(m);
-		if (got)
-			return true;
-		usleep(50000);
-	} while (now_ms() - t0 < (uint64_t)ms);
-	return false;
-}
-
-/* Waits until home's show of id has field == value (string). */
-static bool
-wait_field(const char *home, const char *id, const char *field,
-    const char *value, int ms)
-{
-	uint64_t t0 = now_ms();
-
-	do {
-		json_t *m = show(home, id);
-		const char *v = m ? json_string_value(json_object_get(m,
-		    field)) : NULL;
-		bool ok = v && strcmp(v, value) == 0;
-		json_decref(m);
-		if (ok)
-			return true;
-		usleep(50000);
-	} while (now_ms() - t0 < (uint64_t)ms);
-	printf("  %s: %s never became %s\n", home, field, value);
-	return false;
 }
 
 /* Waits until show's boolean field is true (our copy of a receipt is
@@ -212,68 +63,6 @@ wait_true(const char *home, const char *id, const char *field, int ms)
 	return false;
 }
 
-/* The alerts (all) of home as one JSON text (caller frees), or NULL. */
-static char *
-alerts_text(const char *home)
-{
-	json_t *r = ok_as(AUDITOR, home, json_pack("{s:s, s:b}", "cmd",
-	    "alerts", "all", 1));
-	char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
-
-	json_decref(r);
-	return s;
-}
-
-static bool
-wait_alert(const char *home, const char *needle, int ms)
-{
-	uint64_t t0 = now_ms();
-
-	do {
-		char *s = alerts_text(home);
-		bool ok = s && strstr(s, needle);
-		free(s);
-		if (ok)
-			return true;
-		usleep(100000);
-	} while (now_ms() - t0 < (uint64_t)ms);
-	printf("  %s: no alert with %s\n", home, needle);
-	return false;
-}
-
-/* True when the file at path holds needle, waiting up to ms (0: look
- * once, quietly). Reads the whole file. */
-static bool
-file_has(const char *path, const char *needle, int ms)
-{
-	uint64_t t0 = now_ms();
-
-	do {
-		FILE *f = fopen(path, "r");
-		char *buf = NULL;
-		long len;
-		bool found = false;
-
-		if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
-		    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len +
-		    1)) != NULL) {
-			size_t n = fread(buf, 1, (size_t)len, f);
-			buf[n] = '\0';
-			found = strstr(buf, needle) != NULL;
-		}
-		free(buf);
-		if (f)
-			fclose(f);
-		if (found)
-			return true;
-		if (ms > 0)
-			usleep(100000);
-	} while (now_ms() - t0 < (uint64_t)ms);
-	if (ms > 0)
-		printf("  %s has no %s\n", path, needle);
-	return false;
-}
-
 static bool
 inbox_has(const char *home, const char *needle)
 {
@@ -284,92 +73,6 @@ inbox_has(const char *home, const char *needle)
 	free(s);
 	json_decref(r);
 	return has;
-}
-
-/* parley() (daemon_util.h) runs as root here: the harness, communications
- * officer and auditor in roles.json. */
-
-/* --- setup ---------------------------------------------------------------- */
-
-static int
-write_file(const char *home, const char *name, const char *text)
-{
-	char path[1300];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/%s", home, name);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
-static int
-write_roles(const char *home, const char *duty_name)
-{
-	char text[1024];
-
-	snprintf(text, sizeof text, "{\"version\": 1, \"operators\": [\n"
-	    " {\"uid\": 0, \"name\": \"Test Harness\", \"roles\": "
-	    "[\"communications-officer\", \"auditor\"]},\n"
-	    " {\"uid\": %d, \"name\": \"%s\", \"roles\": [\"duty-officer\"]},\n"
-	    " {\"uid\": %d, \"name\": \"Sgt. Example\", \"roles\": "
-	    "[\"auditor\"]},\n"
-	    " {\"uid\": %d, \"name\": \"Col. Birch\", \"roles\": "
-	    "[\"principal\"]},\n"
-	    " {\"uid\": %d, \"name\": \"Lt. Reed\", \"roles\": "
-	    "[\"communications-officer\"]}]}\n", DUTY, duty_name, AUDITOR,
-	    PRINCIPAL, COMMS);
-	return write_file(home, "roles.json", text);
-}
-
-/* The pair's homes and agreement (daemon_util.h, a FLASH's ACK due in
- * 2 s: --deadline flash=2), each side's parleyd.conf (alert_command
- * appending to an alerts file), roles.json. */
-static bool
-people_setup(void)
-{
-	char *homes[2] = { home_n, home_s }, *files[2] = { alerts_n, alerts_s };
-	const char *names[2] = { "north", "south" };
-	const char *duty[2] = { "Maj. Aster", "Capt. Lark" };
-	char conf[2048];
-
-	if (!pair_agreement(tmpdir, 2))
-		return false;
-	for (int i = 0; i < 2; i++) {
-		snprintf(files[i], sizeof alerts_n, "%s/%s-alerts.json", tmpdir,
-		    names[i]);
-		snprintf(conf, sizeof conf, "{\"handshake_timeout_ms\": 1000, "
-		    "\"backoff_min_ms\": 50, \"backoff_max_ms\": 500, "
-		    "\"debug_inject\": true, \"control_group\": %d, "
-		    "\"alert_command\": [\"/bin/sh\", \"-c\", \"cat >> %s\"]}\n",
-		    GROUP, files[i]);
-		if (write_file(homes[i], "parleyd.conf", conf) != 0 ||
-		    write_roles(homes[i], duty[i]) != 0)
-			return false;
-	}
-	snprintf(log_n, sizeof log_n, "%s/north.log", tmpdir);
-	snprintf(log_s, sizeof log_s, "%s/south.log", tmpdir);
-	return true;
-}
-
-static bool
-wait_up(const char *home, int ms)
-{
-	uint64_t t0 = now_ms();
-
-	do {
-		json_t *r = call_as(0, home, json_pack("{s:s}", "cmd",
-		    "status"));
-		json_t *m = json_object_get(json_array_get(json_object_get(
-		    json_object_get(r, "result"), "channels"), 0), "messages");
-		bool ok = json_is_true(json_object_get(m, "synced"));
-		json_decref(r);
-		if (ok)
-			return true;
-		usleep(50000);
-	} while (now_ms() - t0 < (uint64_t)ms);
-	return false;
 }
 
 /* --- tests ------------------------------------------------------------------ */
@@ -746,176 +449,6 @@ test_deadline_alerts_late_ack(void)
 	free(s);
 }
 
-/* A FLASH that reaches south only after its deadline (south was down):
- * south raises "we owe" when it arrives (the arrival scan), north when its
- * clock passes the due time. */
-static void
-test_past_due_on_arrival(void)
-{
-	char id[65] = "", needle[96], local[32] = "";
-	json_t *r;
-
-	stop(&pid_s);
-	r = ok_as(DUTY, home_n, json_pack("{s:s, s:s, s:s}", "cmd", "send",
-	    "text", "FLASH while south is down", "precedence", "flash"));
-	CHECK(r != NULL);
-	if (r)
-		snprintf(local, sizeof local, "%s", json_string_value(
-		    json_object_get(r, "local_id")));
-	json_decref(r);
-	usleep(3000000);		/* past the 2 s deadline */
-	pid_s = spawn(home_s, log_s);
-	CHECK(wait_up(home_s, 15000));
-	CHECK(id_of(home_n, local, id, 15000));
-	snprintf(needle, sizeof needle, "\"message\":\"%s\"", id);
-	CHECK(wait_alert(home_n, needle, 10000));
-	CHECK(wait_alert(home_s, needle, 10000));
-	CHECK(wait_field(home_s, id, "ack_state", "overdue", 100));
-}
-
-/* North's channel in a status result: its "acks" and "messages". */
-static json_t *
-chan_of(json_t *st, const char *what)
-{
-	return json_object_get(json_array_get(json_object_get(st, "channels"),
-	    0), what);
-}
-
-static long long
-owed_count(json_t *acks, const char *which)
-{
-	return (long long)json_integer_value(json_object_get(json_object_get(
-	    acks, which), "count"));
-}
-
-/* The status's acks of north, waiting until they are counted (not
- * "reading"); NULL after ms. */
-static json_t *
-wait_counted(int ms)
-{
-	uint64_t t0 = now_ms();
-
-	do {
-		json_t *st = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd",
-		    "status")), *a = chan_of(st, "acks");
-		if (a && !json_object_get(a, "reading")) {
-			json_incref(a);
-			json_decref(st);
-			return a;
-		}
-		json_decref(st);
-		usleep(100000);
-	} while (now_ms() - t0 < (uint64_t)ms);
-	printf("  north's acks never counted\n");
-	return NULL;
-}
-
-/* The number of slices in the last "acknowledgments owed read in" line
- * of north's log, -1 when there is none. */
-static long
-owed_read_slices(void)
-{
-	FILE *f = fopen(log_n, "r");
-	char line[1024];
-	const char *p;
-	long n = -1;
-
-	while (f && fgets(line, sizeof line, f) != NULL)
-		if ((p = strstr(line, "acknowledgments owed read in")) &&
-		    (p = strchr(p, '(')) != NULL)
-			n = strtol(p + 1, NULL, 10);
-	if (f)
-		fclose(f);
-	return n;
-}
-
-/*
- * A restart of north whose read of what is owed is slow (parleyd.conf
- * "debug_owed_slice_ms": one seq a slice, slices ms apart, about 25 s in
- * all, room for a slow ASan run): status answers at once and says it is reading (JSON and the
- * command line), the link syncs and a text from south is received
- * meanwhile; once through, the counts are those before the restart plus
- * that text, and the log has the read's time and its slices, a seq each.
- */
-static void
-test_status_while_owed_read(void)
-{
-	char conf[2048], out[16384], local[32] = "", id[65] = "";
-	long long waiting, peer, n;
-	json_t *st, *a, *r;
-	bool reading = false, answered = false;
-	uint64_t t0, ms;
-
-	a = wait_counted(10000);
-	st = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd", "status"));
-	waiting = owed_count(a, "waiting_for_us");
-	peer = owed_count(a, "peer_overdue");
-	n = (long long)json_integer_value(json_object_get(chan_of(st,
-	    "messages"), "assigned")) + (long long)json_integer_value(
-	    json_object_get(chan_of(st, "messages"), "received"));
-	json_decref(a);
-	json_decref(st);
-	CHECK(n >= 3);			/* a first slice at once, then more */
-	ms = n > 0 ? 25000 / (uint64_t)n : 0;
-	ms = ms < 200 ? 200 : ms > 10000 ? 10000 : ms;
-	stop(&pid_n);
-	snprintf(conf, sizeof conf, "{\"handshake_timeout_ms\": 1000, "
-	    "\"backoff_min_ms\": 50, \"backoff_max_ms\": 500, "
-	    "\"debug_inject\": true, \"control_group\": %d, "
-	    "\"alert_command\": [\"/bin/sh\", \"-c\", \"cat >> %s\"], "
-	    "\"debug_owed_slice_ms\": %llu}\n", GROUP, alerts_n,
-	    (unsigned long long)ms);
-	CHECK_INT(write_file(home_n, "parleyd.conf", conf), 0);
-	pid_n = spawn(home_n, log_n);
-	/* the first status that answers */
-	t0 = now_ms();
-	do {
-		r = call_as(0, home_n, json_pack("{s:s}", "cmd", "status"));
-		st = json_object_get(r, "result");
-		if ((a = chan_of(st, "acks")) != NULL) {
-			answered = true;
-			reading = json_is_true(json_object_get(a, "reading"));
-			CHECK(json_integer_value(json_object_get(a, "read")) <
-			    json_integer_value(json_object_get(a, "of")));
-			CHECK(json_integer_value(json_object_get(a, "of")) >=
-			    n);
-			CHECK(json_object_get(a, "waiting_for_us") == NULL);
-		}
-		json_decref(r);
-		if (!answered)
-			usleep(50000);
-	} while (!answered && now_ms() - t0 < 15000);
-	CHECK(reading);
-	CHECK_INT(parley(out, sizeof out, "status --home %s", home_n), 0);
-	CHECK_CONTAINS(out, "acks: acknowledgments owed: reading the record "
-	    "(");
-	/* links and deliveries meanwhile */
-	r = ok_as(DUTY, home_s, json_pack("{s:s, s:s, s:s}", "cmd", "send",
-	    "text", "sent while north reads what is owed", "precedence",
-	    "routine"));
-	if (r)
-		snprintf(local, sizeof local, "%s", json_string_value(
-		    json_object_get(r, "local_id")));
-	json_decref(r);
-	CHECK(id_of(home_s, local, id, 10000));
-	CHECK(wait_field(home_n, id, "state", "received", 10000));
-	st = ok_as(AUDITOR, home_n, json_pack("{s:s}", "cmd", "status"));
-	CHECK(json_is_true(json_object_get(chan_of(st, "acks"), "reading")));
-	json_decref(st);
-	/* through: as before, plus that text */
-	a = wait_counted(60000);
-	CHECK(a != NULL);
-	CHECK_INT(owed_count(a, "waiting_for_us"), waiting + 1);
-	CHECK_INT(owed_count(a, "peer_overdue"), peer);
-	json_decref(a);
-	CHECK_INT(parley(out, sizeof out, "status --home %s", home_n), 0);
-	CHECK(strstr(out, "reading the record") == NULL);
-	snprintf(conf, sizeof conf, "acks: %lld waiting for our "
-	    "acknowledgment (", waiting + 1);
-	CHECK_CONTAINS(out, conf);
-	CHECK(owed_read_slices() > n);	/* the seqs and south's text */
-}
-
 static void
 test_audit_names_every_actor(void)
 {
@@ -991,27 +524,8 @@ test_clean_exit(void)
 int
 main(void)
 {
-	char cmd[3000];
-
-	if (sodium_init() < 0)
+	if (!people_begin("it_people", 16000, 16500))
 		return 1;
-	time_limit_kills(&pid_n);
-	time_limit_kills(&pid_s);
-	program_begin("it_people", TIME_LIMIT_S);
-	if (geteuid() != 0) {
-		printf("it_people must run as root (it acts as test uids)\n"
-		    "0 passed, 1 failed\n");
-		return 1;
-	}
-	if ((port_base = ports_pick(16000, 17000, 4)) < 0 ||
-	    mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0711) != 0) {
-		printf("cannot set up\n0 passed, 1 failed\n");
-		return 1;
-	}
-	if (!people_setup()) {
-		printf("setup failed\n0 passed, 1 failed\n");
-		return 1;
-	}
 	RUN(test_start_and_socket_modes);
 	RUN(test_every_command_every_role);
 	RUN(test_sighup_reload);
@@ -1019,20 +533,7 @@ main(void)
 	RUN(test_ack_round_trip);
 	RUN(test_peer_text_escaped);
 	RUN(test_deadline_alerts_late_ack);
-	RUN(test_past_due_on_arrival);
-	RUN(test_status_while_owed_read);
 	RUN(test_audit_names_every_actor);
 	RUN(test_clean_exit);
-	if (harness_failed) {
-		snprintf(cmd, sizeof cmd, "echo '--- north.log ---'; tail -n 30 "
-		    "%s; echo '--- south.log ---'; tail -n 30 %s", log_n,
-		    log_s);
-		(void)!system(cmd);
-	}
-	keys_fini(&k_n);
-	keys_fini(&k_s);
-	agreement_wipe(&ag);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	(void)!system(cmd);
-	return harness_summary();
+	return people_end();
 }

@@ -1,12 +1,13 @@
 /*
  * link_sides.h: helpers shared by the integration tests that run the link
- * layer in-process (it_link_api.c, it_link_replay.c): two struct link,
- * north and south, on one libevent loop (base), with their keys in homes
- * under tmpdir and one signed north-south agreement (ag) on 127.0.0.1
- * ports from base_port; their link_upper handlers (counts per side);
- * starting and stopping a side; running the loop until a condition; for
- * a test that plays south on the wire, south's handshake parameters and
- * initiations (make_init); and the end of main (sides_end).
+ * layer in-process (it_link_api.c, it_link_api_fake.c, it_link_replay.c):
+ * two struct link, north and south, on one libevent loop (base), with
+ * their keys in homes under tmpdir and one signed north-south agreement
+ * (ag) on 127.0.0.1 ports from base_port; their link_upper handlers
+ * (counts per side); starting and stopping a side; running the loop until
+ * a condition; for a test that plays south on the wire, south's handshake
+ * parameters and initiations (make_init); and the end of main
+ * (sides_end).
  *
  * The including file defines, before the #include, its temporary
  * directory: static char tmpdir[] = "/tmp/parley-it-NAME-XXXXXX";

@@ -14,14 +14,17 @@
  *   it_slow      13000-13999
  *   it_link_replay 14000-14999
  *   it_powercut  15000-15999
- *   it_people    16000-16999
+ *   it_people    16000-16499
+ *   it_people_owed 16500-16999
  *   it_record    17000-17999
  *   it_messages  18000-18399
  *   it_flash     18400-18699
  *   it_early_send 18700-18999
  *   it_restore   19000-19999
- *   it_link      20000-27999
- *   it_link_api  28000-28999
+ *   it_link      20000-23999
+ *   it_link_strangers 24000-27999
+ *   it_link_api  28000-28499
+ *   it_link_api_fake 28500-28999
  *   it_ctl       29000-29999
  *   it_dns       30000-30999 (its fake DNS server's UDP port too)
  *   msg_bench    31000-31499 (make bench)

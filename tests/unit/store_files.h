@@ -1,10 +1,10 @@
 /*
  * store_files.h: what the store's file tests share (test_store_wal.c,
- * test_store_vfs.c, test_store_migrate.c): a temporary directory and the
- * paths in it, a store opened by name, the WAL's size and the frames it
- * holds (from struct store, store_int.h), messages sent and chains
- * walked; a program's start and end. Every function is static inline:
- * a program that uses only some of them builds without
+ * test_store_vfs.c, test_store_migrate.c): with store_dir.h (a temporary
+ * directory and the paths in it, a store opened by name, a program's start
+ * and end), the WAL's size and the frames it holds (from struct store,
+ * store_int.h), messages sent and chains walked. Every function is static
+ * inline: a program that uses only some of them builds without
  * -Wunused-function.
  */
 #ifndef PARLEY_TESTS_STORE_FILES_H
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "store_dir.h"
 #include "msg/chain.h"
 #include "msg/envelope.h"
 #include "store/people.h"
@@ -25,29 +26,6 @@
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/vfs.h"
-
-static char tmpdir[64];
-static uint8_t chan[32];
-static uint64_t now = 1700000000000ull;
-
-static inline void
-path_of(char *out, size_t cap, const char *name)
-{
-	snprintf(out, cap, "%s/%s", tmpdir, name);
-}
-
-static inline struct store *
-open_name(const char *name)
-{
-	char p[128];
-	struct store *s = NULL;
-
-	path_of(p, sizeof p, name);
-	CHECK_INT(store_open(&s, p), 0);
-	if (s == NULL)
-		abort();
-	return s;
-}
 
 /* The size of name's WAL file, 0 when there is none. */
 static inline uint64_t
@@ -156,30 +134,6 @@ plain_int(const char *name, const char *sql, const char *arg)
 	}
 	sqlite3_close(db);
 	return v;
-}
-
-/* A test program's start: libsodium, tmpdir made from template (for
- * mkdtemp), the channel id set. False on failure. */
-static inline bool
-store_files_begin(const char *template)
-{
-	if (sodium_init() < 0)
-		return false;
-	snprintf(tmpdir, sizeof tmpdir, "%s", template);
-	if (mkdtemp(tmpdir) == NULL)
-		return false;
-	memset(chan, 0xc1, sizeof chan);
-	return true;
-}
-
-/* A test program's end: the summary, tmpdir removed; its exit code. */
-static inline int
-store_files_end(void)
-{
-	int r = harness_summary();
-
-	harness_rmdir(tmpdir);
-	return r;
 }
 
 #endif

@@ -1,116 +1,15 @@
 /*
- * test_noise.c: HMAC-BLAKE2b and HKDF against values computed
- * independently, and the Noise engine driven through memory buffers:
- * round trips, wrong keys, tampering, state violations, names, sizes,
- * nonces and wiping. The public test vectors run in tests/noise_vectors.c.
+ * test_noise.c: the Noise engine driven through memory buffers, with
+ * IKpsk2 (parley's pattern): a round trip with transport, a deterministic
+ * run, wrong PSK and wrong remote static, tampered bytes, bad lengths,
+ * state violations (out of turn, missing keys), handshake sizes, random
+ * input and wiping. Names, PSK placement, nonces, one-way and every
+ * pattern: test_noise_patterns.c; HMAC and HKDF: test_hmac.c. The public
+ * test vectors run in tests/noise_vectors.c.
  */
-#include <sodium.h>
-
-#include "../harness.h"
-#include "base/hex.h"
-#include "crypto/hmac.h"
-#include "crypto/noise.h"
+#include "noise_util.h"
 
 #define IKPSK2 "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b"
-
-static void
-unhex(uint8_t *out, size_t n, const char *s)
-{
-	if (hex_decode(out, n, s) != 0) {
-		printf("bad hex in test: %s\n", s);
-		CHECK(0);
-	}
-}
-
-/*
- * Expected values computed with Python's hmac module, which implements
- * RFC 2104 independently of this code:
- *   python3 -c "import hmac,hashlib; print(hmac.new(KEY, MSG,
- *       hashlib.blake2b).hexdigest())"
- */
-static void
-test_hmac_python(void)
-{
-	static const struct {
-		size_t klen;	/* key: bytes 0, 1, 2, ... (or "key") */
-		const char *msg, *want;
-	} cases[] = {
-	    { 0, "", "198cd2006f66ff83fbbd913f78aca2251caf4f19fe9475aade8cf2091b99a684"
-		"66775177424f58286886cbae8229644cec747237d4b721735485e17372fdf59c" },
-	    { 3, "The quick brown fox jumps over the lazy dog",
-		"92294f92c0dfb9b00ec9ae8bd94d7e7d8a036b885a499f149dfe2fd2199394aa"
-		"af6b8894a1730cccb2cd050f9bcf5062a38b51b0dab33207f8ef35ae2c9df51b" },
-	    /* key exactly one block: used as is */
-	    { 128, "north", "77a254f45b81c9946bcee8b79dca8ce50fc654fd3f5261e383b881c554e2dbaf"
-		"86bd3d0d6b35f0d833a703cf62fb6c74558898cc456e79cef5812ee8cc79b52c" },
-	    /* key longer than a block: hashed first */
-	    { 200, "south", "0418843fed9a6e18d9636c2de7d2b6b0c4185e6a04e6c09316999c2dccf069bf"
-		"04d4289844c6a6df4137277da640e9fcbe07de41318c55aca4bedf0021626d7c" },
-	};
-	uint8_t key[200], got[HMAC_LEN], want[HMAC_LEN];
-
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		if (cases[i].klen == 3)
-			memcpy(key, "key", 3);
-		else
-			for (size_t j = 0; j < cases[i].klen; j++)
-				key[j] = (uint8_t)j;
-		hmac_blake2b(got, key, cases[i].klen,
-		    (const uint8_t *)cases[i].msg, strlen(cases[i].msg));
-		unhex(want, sizeof want, cases[i].want);
-		CHECK_MEM(got, want, HMAC_LEN);
-	}
-}
-
-/* HMAC is not libsodium's keyed BLAKE2b. */
-static void
-test_hmac_not_keyed_blake2b(void)
-{
-	uint8_t a[HMAC_LEN], b[HMAC_LEN];
-	const uint8_t key[3] = { 'k', 'e', 'y' };
-
-	hmac_blake2b(a, key, sizeof key, NULL, 0);
-	crypto_generichash(b, sizeof b, NULL, 0, key, sizeof key);
-	CHECK(memcmp(a, b, sizeof a) != 0);
-}
-
-/*
- * Noise's HKDF with ck = bytes 0..63 and ikm = bytes 100..131; expected
- * values from Python's hmac module:
- *   t = hmac(ck, ikm); o1 = hmac(t, b'\x01'); o2 = hmac(t, o1 + b'\x02');
- *   o3 = hmac(t, o2 + b'\x03')   (hmac = hmac.new(k, m, hashlib.blake2b))
- */
-static void
-test_hkdf_python(void)
-{
-	uint8_t ck[HMAC_LEN], ikm[32], o1[HMAC_LEN], o2[HMAC_LEN], o3[HMAC_LEN];
-	uint8_t w1[HMAC_LEN], w2[HMAC_LEN], w3[HMAC_LEN], p1[HMAC_LEN],
-	    p2[HMAC_LEN];
-
-	for (int i = 0; i < HMAC_LEN; i++)
-		ck[i] = (uint8_t)i;
-	for (int i = 0; i < 32; i++)
-		ikm[i] = (uint8_t)(100 + i);
-	unhex(w1, HMAC_LEN, "2262ed5f40c3324574d00a1e0849a7cc67fb5b6a80211c3c"
-	    "59404bb8e47512b1cb95e73840718c5d68ca345f934f39a52f1f31e8f6d3ed52"
-	    "1f0664f46feddae4");
-	unhex(w2, HMAC_LEN, "f6a6559fa2aaab64d3d2666b83fe3f4fed6fae1959537fed"
-	    "d6a39b6f8d411e6132593234cc2a750244335da5021c27bf7eacbb65cfa60845"
-	    "7de6ecc144b90077");
-	unhex(w3, HMAC_LEN, "07c82c1301c70e885f4662f1f3f7b7bb9e04d81c94a6e188"
-	    "2f812c02ffb69580c93095bb599ad2fced3d3cf38c9c17df4fb3c0029f231247"
-	    "fca69b040e16449e");
-	hkdf_blake2b(ck, ikm, sizeof ikm, o1, o2, o3);
-	CHECK_MEM(o1, w1, HMAC_LEN);
-	CHECK_MEM(o2, w2, HMAC_LEN);
-	CHECK_MEM(o3, w3, HMAC_LEN);
-	hkdf_blake2b(ck, ikm, sizeof ikm, p1, p2, NULL);
-	CHECK_MEM(p1, w1, HMAC_LEN);
-	CHECK_MEM(p2, w2, HMAC_LEN);
-	/* the first output may alias ck, as MixKey uses it */
-	hkdf_blake2b(ck, ikm, sizeof ikm, ck, p2, NULL);
-	CHECK_MEM(ck, w1, HMAC_LEN);
-}
 
 /* --- engine helpers -------------------------------------------------- */
 
@@ -120,13 +19,6 @@ struct pair {
 	uint8_t rs_priv[NOISE_KEY_LEN], rs_pub[NOISE_KEY_LEN];
 	uint8_t psk[NOISE_KEY_LEN];
 };
-
-static void
-rnd(void *ctx, uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	randombytes_buf(buf, len);
-}
 
 /* Deterministic "random": a counter byte pattern. */
 static void
@@ -578,173 +470,6 @@ test_missing_keys(void)
 	noise_handshake_fini(&hs);
 }
 
-static void
-test_names(void)
-{
-	static const char *bad[] = {
-	    "", "Noise", "Noise_", "Noise__25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XX_25519_AESGCM_BLAKE2b", "Noise_XX_25519_ChaChaPoly_SHA256",
-	    "Noise_XX_448_ChaChaPoly_BLAKE2b", "Noise_XX_25519_ChaChaPoly_BLAKE2s",
-	    "Noise_X1K_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_NK1_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_ZZ_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXfallback_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXpsk4_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_NNpsk3_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_Npsk2_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXpsk0+psk0_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXpsk0+_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXpsk_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXpsk10_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXhfs_25519_ChaChaPoly_BLAKE2b",
-	    "NoisePSK_XX_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_xx_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XX_25519_ChaChaPoly_BLAKE2b_",
-	    "noise_XX_25519_ChaChaPoly_BLAKE2b",
-	};
-	static const char *good[] = {
-	    "Noise_N_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_IX_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_NNpsk2_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_Npsk1_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXpsk3+psk0_25519_ChaChaPoly_BLAKE2b",
-	    "Noise_XXpsk0+psk1+psk2+psk3_25519_ChaChaPoly_BLAKE2b",
-	};
-	struct noise_handshake hs;
-
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		int r = noise_handshake_init(&hs, bad[i], NOISE_INITIATOR, NULL,
-		    0, rnd, NULL);
-		if (r != ERR_INVALID)
-			printf("  accepted or wrong error: \"%s\"\n", bad[i]);
-		CHECK_INT(r, ERR_INVALID);
-		CHECK_INT(noise_handshake_action(&hs), NOISE_ACTION_FAILED);
-		CHECK_INT(noise_handshake_start(&hs), ERR_STATE);
-		noise_handshake_fini(&hs);
-	}
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		int r = noise_handshake_init(&hs, good[i], NOISE_RESPONDER,
-		    NULL, 0, rnd, NULL);
-		if (r != 0)
-			printf("  refused: \"%s\"\n", good[i]);
-		CHECK_INT(r, 0);
-		noise_handshake_fini(&hs);
-	}
-	CHECK_INT(noise_handshake_init(&hs, "Noise_NN_25519_ChaChaPoly_BLAKE2b",
-	    (enum noise_role)7, NULL, 0, rnd, NULL), ERR_INVALID);
-	CHECK_INT(noise_handshake_init(&hs, "Noise_NN_25519_ChaChaPoly_BLAKE2b",
-	    NOISE_INITIATOR, NULL, 3, rnd, NULL), ERR_INVALID);
-}
-
-/* The PSK tokens land where section 9 puts them. */
-static void
-test_psk_placement(void)
-{
-	struct noise_handshake hs;
-	const struct noise_pattern *p = &hs.pattern;
-
-	CHECK_INT(noise_handshake_init(&hs,
-	    "Noise_XXpsk0+psk3_25519_ChaChaPoly_BLAKE2b", NOISE_INITIATOR,
-	    NULL, 0, rnd, NULL), 0);
-	CHECK_INT(p->npsks, 2);
-	CHECK_INT(p->nmessages, 3);
-	CHECK_INT(p->tokens[0][0], NOISE_TOK_PSK);
-	CHECK_INT(p->tokens[0][1], NOISE_TOK_E);
-	CHECK_INT(p->ntokens[0], 2);
-	CHECK_INT(p->ntokens[1], 4);
-	CHECK_INT(p->ntokens[2], 3);
-	CHECK_INT(p->tokens[2][2], NOISE_TOK_PSK);
-	noise_handshake_fini(&hs);
-
-	CHECK_INT(noise_handshake_init(&hs,
-	    "Noise_Kpsk0+psk1_25519_ChaChaPoly_BLAKE2b", NOISE_INITIATOR, NULL,
-	    0, rnd, NULL), 0);
-	CHECK(p->one_way);
-	CHECK(p->pre_initiator_s && p->pre_responder_s);
-	CHECK_INT(p->ntokens[0], 5);	/* psk e es ss psk */
-	CHECK_INT(p->tokens[0][0], NOISE_TOK_PSK);
-	CHECK_INT(p->tokens[0][4], NOISE_TOK_PSK);
-	noise_handshake_fini(&hs);
-}
-
-/* A failed transport decryption leaves the nonce where it was, so the
- * genuine record still opens; ERR_SHORT and ERR_TOO_BIG change nothing. */
-static void
-test_transport_failure_keeps_nonce(void)
-{
-	struct noise_cipher tx, rx;
-	uint8_t ct[64], pt[64];
-	size_t clen, plen;
-	static uint8_t big[NOISE_MAX_MSG + 16];
-
-	memset(&tx, 0, sizeof tx);
-	memset(tx.k, 0x42, sizeof tx.k);
-	tx.has_key = true;
-	rx = tx;
-	CHECK_INT(noise_cipher_encrypt(&tx, NULL, 0, (const uint8_t *)"abc", 3,
-	    ct, sizeof ct, &clen), 0);
-	ct[0] ^= 1;
-	CHECK_INT(noise_cipher_decrypt(&rx, NULL, 0, ct, clen, pt, sizeof pt,
-	    &plen), ERR_CRYPTO);
-	CHECK_INT(rx.n, 0);
-	ct[0] ^= 1;
-	CHECK_INT(noise_cipher_decrypt(&rx, NULL, 0, ct, clen, pt, 2, &plen),
-	    ERR_SHORT);
-	CHECK_INT(rx.n, 0);
-	CHECK_INT(noise_cipher_decrypt(&rx, NULL, 0, ct, 15, pt, sizeof pt,
-	    &plen), ERR_CRYPTO);
-	CHECK_INT(noise_cipher_decrypt(&rx, NULL, 0, ct, clen, pt, sizeof pt,
-	    &plen), 0);
-	CHECK_INT(plen, 3);
-	CHECK_MEM(pt, "abc", 3);
-	CHECK_INT(rx.n, 1);
-	/* replaying the same record fails: its nonce is past */
-	CHECK_INT(noise_cipher_decrypt(&rx, NULL, 0, ct, clen, pt, sizeof pt,
-	    &plen), ERR_CRYPTO);
-	CHECK_INT(rx.n, 1);
-
-	CHECK_INT(noise_cipher_encrypt(&tx, NULL, 0, pt, 3, ct, 18, &clen),
-	    ERR_SHORT);
-	CHECK_INT(noise_cipher_encrypt(&tx, NULL, 0, big, NOISE_MAX_MSG - 15,
-	    big, sizeof big, &clen), ERR_TOO_BIG);
-	CHECK_INT(noise_cipher_encrypt(&tx, NULL, 0, big, NOISE_MAX_MSG - 16,
-	    big, sizeof big, &clen), 0);
-	CHECK_INT(clen, NOISE_MAX_MSG);
-	CHECK_INT(tx.n, 2);
-	CHECK_INT(noise_cipher_decrypt(&rx, NULL, 0, big, NOISE_MAX_MSG + 1,
-	    big, sizeof big, &plen), ERR_TOO_BIG);
-}
-
-/* n = 2^64-1 is never used: the state refuses to work. */
-static void
-test_nonce_limit(void)
-{
-	struct noise_cipher tx, rx;
-	uint8_t ct[64], pt[64];
-	size_t clen, plen;
-
-	memset(&tx, 0, sizeof tx);
-	memset(tx.k, 0x17, sizeof tx.k);
-	tx.has_key = true;
-	tx.n = UINT64_MAX - 1;
-	rx = tx;
-	CHECK_INT(noise_cipher_encrypt(&tx, NULL, 0, pt, 8, ct, sizeof ct,
-	    &clen), 0);
-	CHECK_INT(noise_cipher_decrypt(&rx, NULL, 0, ct, clen, pt, sizeof pt,
-	    &plen), 0);
-	CHECK(tx.n == UINT64_MAX);
-	CHECK_INT(noise_cipher_encrypt(&tx, NULL, 0, pt, 8, ct, sizeof ct,
-	    &clen), ERR_STATE);
-	CHECK_INT(clen, 0);
-	CHECK_INT(noise_cipher_decrypt(&rx, NULL, 0, ct, 24, pt, sizeof pt,
-	    &plen), ERR_STATE);
-	/* no key: no transport */
-	memset(&tx, 0, sizeof tx);
-	CHECK_INT(noise_cipher_encrypt(&tx, NULL, 0, pt, 8, ct, sizeof ct,
-	    &clen), ERR_STATE);
-}
-
 /* Buffer-size errors during the handshake change nothing. */
 static void
 test_handshake_sizes(void)
@@ -771,154 +496,6 @@ test_handshake_sizes(void)
 	    &plen), 0);
 	CHECK_INT(plen, NOISE_MAX_MSG - over);
 	pair_fini(&p);
-}
-
-/* One-way pattern: only the initiator can send transport messages. */
-static void
-test_one_way(void)
-{
-	struct noise_handshake a, b;
-	struct noise_cipher as, ar, bs, br;
-	uint8_t rs_priv[32], rs_pub[32], m[128], pt[128];
-	size_t len, plen;
-	const char *name = "Noise_Npsk0_25519_ChaChaPoly_BLAKE2b";
-
-	memset(rs_priv, 0x61, sizeof rs_priv);
-	crypto_scalarmult_base(rs_pub, rs_priv);
-	CHECK_INT(noise_handshake_init(&a, name, NOISE_INITIATOR, NULL, 0, rnd,
-	    NULL), 0);
-	CHECK_INT(noise_handshake_set_remote_static(&a, rs_pub), 0);
-	CHECK_INT(noise_handshake_set_psk(&a, rs_pub), 0);
-	CHECK_INT(noise_handshake_start(&a), 0);
-	CHECK_INT(noise_handshake_init(&b, name, NOISE_RESPONDER, NULL, 0, rnd,
-	    NULL), 0);
-	CHECK_INT(noise_handshake_set_static(&b, rs_priv), 0);
-	CHECK_INT(noise_handshake_set_psk(&b, rs_pub), 0);
-	CHECK_INT(noise_handshake_start(&b), 0);
-	CHECK_INT(noise_handshake_write(&a, (const uint8_t *)"isle", 4, m,
-	    sizeof m, &len), 0);
-	CHECK_INT(noise_handshake_read(&b, m, len, pt, sizeof pt, &plen), 0);
-	CHECK_INT(noise_handshake_split(&a, &as, &ar), 0);
-	CHECK_INT(noise_handshake_split(&b, &bs, &br), 0);
-	CHECK(as.has_key && br.has_key && !ar.has_key && !bs.has_key);
-	CHECK_INT(noise_cipher_encrypt(&bs, NULL, 0, pt, 4, m, sizeof m, &len),
-	    ERR_STATE);
-	CHECK_INT(noise_cipher_encrypt(&as, NULL, 0, pt, 4, m, sizeof m, &len),
-	    0);
-	CHECK_INT(noise_cipher_decrypt(&br, NULL, 0, m, len, pt, sizeof pt,
-	    &plen), 0);
-	noise_handshake_fini(&a);
-	noise_handshake_fini(&b);
-}
-
-/* Runs one handshake of name to the end through memory; both sides hold a
- * static key (unused ones are ignored), remote statics only where the
- * pattern has them as pre-messages. Returns false on any difference. */
-static bool
-round_trip(const char *name)
-{
-	struct noise_handshake hs[2];
-	struct noise_cipher cs[2][2];
-	uint8_t priv[2][32], pub[2][32], psk[32], m[512], pt[512];
-	size_t len, plen;
-	bool ok = true;
-	int steps = 0;
-
-	for (int i = 0; i < 32; i++) {
-		priv[0][i] = (uint8_t)(3 * i + 1);
-		priv[1][i] = (uint8_t)(5 * i + 2);
-		psk[i] = (uint8_t)(7 * i);
-	}
-	crypto_scalarmult_base(pub[0], priv[0]);
-	crypto_scalarmult_base(pub[1], priv[1]);
-	for (int side = 0; side < 2; side++) {
-		const struct noise_pattern *p = &hs[side].pattern;
-		bool peer_pre;
-
-		if (noise_handshake_init(&hs[side], name, side == 0 ?
-		    NOISE_INITIATOR : NOISE_RESPONDER, (const uint8_t *)"pr", 2,
-		    rnd, NULL) != 0 ||
-		    noise_handshake_set_static(&hs[side], priv[side]) != 0)
-			return false;
-		peer_pre = side == 0 ? p->pre_responder_s : p->pre_initiator_s;
-		if (peer_pre && noise_handshake_set_remote_static(&hs[side],
-		    pub[1 - side]) != 0)
-			return false;
-		for (int k = 0; k < p->npsks; k++)
-			if (noise_handshake_set_psk(&hs[side], psk) != 0)
-				return false;
-		if (noise_handshake_start(&hs[side]) != 0)
-			return false;
-	}
-	while (ok && noise_handshake_action(&hs[0]) != NOISE_ACTION_SPLIT) {
-		int w = noise_handshake_action(&hs[0]) == NOISE_ACTION_WRITE ?
-		    0 : 1;
-		ok = noise_handshake_write(&hs[w], (const uint8_t *)"payload",
-		    7, m, sizeof m, &len) == 0 &&
-		    noise_handshake_read(&hs[1 - w], m, len, pt, sizeof pt,
-		    &plen) == 0 && plen == 7 && memcmp(pt, "payload", 7) == 0;
-		steps++;
-	}
-	ok = ok && steps == hs[0].pattern.nmessages &&
-	    noise_handshake_action(&hs[1]) == NOISE_ACTION_SPLIT &&
-	    noise_handshake_split(&hs[0], &cs[0][0], &cs[0][1]) == 0 &&
-	    noise_handshake_split(&hs[1], &cs[1][0], &cs[1][1]) == 0 &&
-	    memcmp(noise_handshake_hash(&hs[0]), noise_handshake_hash(&hs[1]),
-	    NOISE_HASH_LEN) == 0;
-	/* each side learned (or knew) the other's static where it has one */
-	for (int side = 0; ok && side < 2; side++) {
-		const uint8_t *rs = noise_handshake_remote_static(&hs[side]);
-		if (rs != NULL && memcmp(rs, pub[1 - side], 32) != 0)
-			ok = false;
-	}
-	if (ok) {
-		ok = noise_cipher_encrypt(&cs[0][0], NULL, 0, m, 10, pt,
-		    sizeof pt, &len) == 0 && noise_cipher_decrypt(&cs[1][1],
-		    NULL, 0, pt, len, m, sizeof m, &plen) == 0;
-		if (!hs[0].pattern.one_way)
-			ok = ok && noise_cipher_encrypt(&cs[1][0], NULL, 0, m,
-			    10, pt, sizeof pt, &len) == 0 &&
-			    noise_cipher_decrypt(&cs[0][1], NULL, 0, pt, len,
-			    m, sizeof m, &plen) == 0;
-		for (int i = 0; i < 4; i++)
-			noise_cipher_fini(&cs[i / 2][i % 2]);
-	}
-	noise_handshake_fini(&hs[0]);
-	noise_handshake_fini(&hs[1]);
-	return ok;
-}
-
-/* Every fundamental pattern with every combination of psk modifiers the
- * pattern allows runs to the end between two engines. */
-static void
-test_all_patterns_and_psks(void)
-{
-	static const char *pats[] = { "N", "K", "X", "NN", "NK", "NX", "XN",
-	    "XK", "XX", "KN", "KK", "KX", "IN", "IK", "IX" };
-	static const int nmsg[] = { 1, 1, 1, 2, 2, 2, 3, 3, 3, 2, 2, 2, 2, 2,
-	    2 };
-	int runs = 0;
-
-	for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
-		for (unsigned mask = 0; mask < 1u << (nmsg[i] + 1); mask++) {
-			char name[128], mods[64] = "";
-			size_t o = 0;
-
-			for (int k = 0; k <= nmsg[i]; k++)
-				if (mask & 1u << k)
-					o += (size_t)snprintf(mods + o,
-					    sizeof mods - o, "%spsk%d",
-					    o ? "+" : "", k);
-			snprintf(name, sizeof name,
-			    "Noise_%s%s_25519_ChaChaPoly_BLAKE2b", pats[i], mods);
-			if (!round_trip(name)) {
-				printf("  %s: round trip failed\n", name);
-				CHECK(0);
-			}
-			runs++;
-		}
-	}
-	CHECK_INT(runs, 3 * 4 + 9 * 8 + 3 * 16);
 }
 
 /* Random bytes of every length up to 200 never pass as message 1 or 2,
@@ -979,9 +556,6 @@ main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
-	RUN(test_hmac_python);
-	RUN(test_hmac_not_keyed_blake2b);
-	RUN(test_hkdf_python);
 	RUN(test_ikpsk2_round_trip);
 	RUN(test_deterministic);
 	RUN(test_wrong_psk);
@@ -990,13 +564,7 @@ main(void)
 	RUN(test_bad_lengths);
 	RUN(test_out_of_turn);
 	RUN(test_missing_keys);
-	RUN(test_names);
-	RUN(test_psk_placement);
-	RUN(test_transport_failure_keeps_nonce);
-	RUN(test_nonce_limit);
 	RUN(test_handshake_sizes);
-	RUN(test_one_way);
-	RUN(test_all_patterns_and_psks);
 	RUN(test_random_input);
 	RUN(test_fini_wipes);
 	return harness_summary();
