@@ -137,12 +137,15 @@ spawn(const char *home, const char *logpath)
 	_exit(127);
 }
 
-/* Waits up to ms for pid to exit: its wait status, or -1. */
+/* Waits up to ms for pid to exit: its wait status, or -1 (also for a pid
+ * <= 0, which waitpid would take as "any child" or a group). */
 static DU_UNUSED int
 reap(pid_t pid, int ms)
 {
 	int st;
 
+	if (pid <= 0)
+		return -1;
 	for (int i = 0; i < ms / 10; i++) {
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			return st;
