@@ -294,7 +294,7 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 	int r;
 
 	if ((r = store_audit_last(e->s, &n, head)) != 0 ||
-	    (r = store_anchor_newest(e->s, e->channel, &held, &found)) != 0)
+	    (r = store_anchor_held(e->s, e->channel, &held, &found)) != 0)
 		return r;
 	if (n == 0)		/* an empty log: answered, never stored */
 		memset(head, 0, sizeof head);
