@@ -777,6 +777,9 @@ watch_disk(struct checkpoint_set *cs, uint64_t now_ms, uint64_t mono_ms)
 static void report(struct checkpoint_set *cs, struct checkpoint_engine *e,
     unsigned path, int r, uint64_t before, bool again, uint64_t now_ms,
     uint64_t mono_ms);
+static void raise_alarm(struct checkpoint_set *cs,
+    struct checkpoint_engine *e, unsigned kind, const char *text,
+    uint64_t now_ms);
 
 void
 checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
@@ -793,6 +796,10 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 	watch_disk(cs, now_ms, mono_ms);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
+		/* alarms held back in a period now ended: their count */
+		for (unsigned kind = 0; kind < 2; kind++)
+			if (alert_limit_due(&e->alert_limit[kind], mono_ms))
+				raise_alarm(cs, e, kind, NULL, now_ms);
 		/* the held co-signed ones the chains now reach: each at most
 		 * once, CHECKPOINT_HELD_PER_TICK at most (the walk's limit) */
 		struct checkpoint_walk w = { 0 };
@@ -905,6 +912,25 @@ checkpoint_set_resend(struct checkpoint_set *cs,
 		    "the peer (restored from a backup)", x.sent);
 }
 
+/* The alert of an alarm of e that alert_limit let through (kind 0: the
+ * chains diverge, 1: forged), or of those it held back (text NULL,
+ * alert_limit_due), at now_ms (the wall clock). */
+static void
+raise_alarm(struct checkpoint_set *cs, struct checkpoint_engine *e,
+    unsigned kind, const char *text, uint64_t now_ms)
+{
+	char key[96], ch[17], full[2 * ENVELOPE_ID_LEN + 1];
+	char out[ALERT_LIMIT_OUT];
+
+	short_hex(ch, e->channel);
+	hex_encode(full, e->channel, ENVELOPE_ID_LEN);
+	snprintf(key, sizeof key, "checkpoint-%s-%s-%llu", kind ? "forged" :
+	    "diverged", ch, (unsigned long long)now_ms);
+	alert_limit_text(&e->alert_limit[kind], text, out, sizeof out);
+	(void)alert_raise_text(cs->alerts, kind ? "checkpoint-forged" :
+	    "checkpoint-diverged", key, full, out, now_ms);
+}
+
 /* Logs (and alerts) what handling a record, or a held one again, did: an
  * alert at now_ms (the wall clock), limited on mono_ms (monotonic). */
 static void
@@ -915,18 +941,10 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 
 	short_hex(ch, e->channel);
 	if (r == ERR_CHAIN || r == ERR_SIGNATURE) {
-		char key[96], full[2 * ENVELOPE_ID_LEN + 1];
 		unsigned kind = r == ERR_CHAIN ? 0 : 1;
-		if (!alert_limit(&e->alert_limit[kind], mono_ms,
+		if (alert_limit(&e->alert_limit[kind], mono_ms,
 		    checkpoint_alarm(e)))
-			return;
-		hex_encode(full, e->channel, ENVELOPE_ID_LEN);
-		snprintf(key, sizeof key, "checkpoint-%s-%s-%llu",
-		    kind ? "forged" : "diverged", ch,
-		    (unsigned long long)now_ms);
-		(void)alert_raise_text(cs->alerts, kind ? "checkpoint-forged" :
-		    "checkpoint-diverged", key, full, checkpoint_alarm(e),
-		    now_ms);
+			raise_alarm(cs, e, kind, checkpoint_alarm(e), now_ms);
 	}
 	else if (e->hold == CHECKPOINT_HOLD_FULL)
 		log_warn("channel %s: a co-signed checkpoint %s and %d are held "

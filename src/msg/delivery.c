@@ -565,6 +565,7 @@ delivery_tick(struct delivery *d)
 	delivery_flush(d);
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
+		dl_alarm_due(d, c, now);
 		dl_recover_watch(d, c, now);
 		dl_fence_check(d, c, now);
 		dl_recover_answer_tick(d, c);
