@@ -68,7 +68,9 @@ int alert_raise_text(struct alerter *a, const char *kind, const char *key,
  * first alarm after a period, when it comes before that tick, carries the
  * count instead (its alert's text is alert_limit_text(l, its text)). So
  * an alarm repeated without end raises one alert per period, each saying
- * how many it stands for. now_ms may be of any clock, the same for one l
+ * how many it stands for; at the owner's end (its free) it calls
+ * alert_limit_due(l, ALERT_LIMIT_END), so none are lost with a stop.
+ * now_ms may be of any clock, the same for one l
  * (the delivery engine's and the checkpoint set's: monotonic).
  */
 #define ALERT_LIMIT_MS 60000
@@ -87,6 +89,10 @@ bool alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text);
  * the caller now raises (alert_limit_text(l, NULL)) were an alarm of its
  * own; l->more says how many. False otherwise, and changes nothing. */
 bool alert_limit_due(struct alert_limit *l, uint64_t now_ms);
+/* now_ms for alert_limit_due at the owner's end (its free): every period
+ * has ended, so those held back are raised at the stop, not lost with it
+ * (a new process starts with no period anyway). */
+#define ALERT_LIMIT_END UINT64_MAX
 /* The alert's text of what l raised last, into out (cap bytes, cut to
  * fit): text (the alarm alert_limit raised), with the number held back in
  * the period before when there were any; text NULL: the alert of

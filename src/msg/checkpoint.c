@@ -689,13 +689,24 @@ checkpoint_set_new(struct delivery *dl, const struct keys *k,
 	return 0;
 }
 
+static void raise_alarm(struct checkpoint_set *cs,
+    struct checkpoint_engine *e, unsigned kind, const char *text,
+    uint64_t now_ms);
+
 void
 checkpoint_set_free(struct checkpoint_set *cs)
 {
 	if (cs == NULL)
 		return;
-	for (size_t i = 0; i < cs->n; i++)
+	for (size_t i = 0; i < cs->n; i++) {
+		/* alarms held back: raised now, not lost with the stop */
+		for (unsigned kind = 0; kind < 2; kind++)
+			if (alert_limit_due(&cs->e[i].alert_limit[kind],
+			    ALERT_LIMIT_END))
+				raise_alarm(cs, &cs->e[i], kind, NULL,
+				    clock_wall_ms());
 		checkpoint_fini(&cs->e[i]);
+	}
 	free(cs);
 }
 
@@ -777,9 +788,6 @@ watch_disk(struct checkpoint_set *cs, uint64_t now_ms, uint64_t mono_ms)
 static void report(struct checkpoint_set *cs, struct checkpoint_engine *e,
     unsigned path, int r, uint64_t before, bool again, uint64_t now_ms,
     uint64_t mono_ms);
-static void raise_alarm(struct checkpoint_set *cs,
-    struct checkpoint_engine *e, unsigned kind, const char *text,
-    uint64_t now_ms);
 
 void
 checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)

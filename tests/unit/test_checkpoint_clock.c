@@ -426,7 +426,8 @@ test_alert_limit_wall_steps(void)
 	CHECK_INT(last_ms, (int64_t)clock_ms);
 out:
 	free(rec);
-	checkpoint_set_alerter(cs_b, NULL);
+	if (cs_b != NULL)
+		checkpoint_set_alerter(cs_b, NULL);
 	alert_free(al);
 	sets_stop();
 }
@@ -519,6 +520,17 @@ test_alert_limit_count(void)
 	clock_ms += ALERT_LIMIT_MS;
 	checkpoint_set_tick(cs_b, clock_ms);
 	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 3);
+	/* one raised, one held back, then the set stops: the count is
+	 * raised at the stop, not lost with it */
+	forged_to_south(rec, n, at);
+	forged_to_south(rec, n, at);
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 4);
+	checkpoint_set_free(cs_b);
+	cs_b = NULL;
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 5);
+	newest_text(nb.s, "checkpoint-forged", text, sizeof text);
+	CHECK_CONTAINS(text, "1 more alarm like the last alert came in the "
+	    "60 s after it");
 out:
 	free(rec);
 	checkpoint_set_alerter(cs_b, NULL);

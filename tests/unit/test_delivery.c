@@ -656,7 +656,20 @@ test_receipt_names_our_id(void)
 		delivery_tick(na.d);
 		CHECK_INT(na.alarms, alarms + 1);
 	}
-	engines_stop(false);
+	/* One more within that period, then the engine stops: the count is
+	 * raised at the stop, not lost with it. */
+	{
+		uint64_t alarms = na.alarms;
+		randombytes_buf(rc.id, sizeof rc.id);
+		CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+		CHECK_INT(chain_receipt_encode(&rc, b, sizeof b, &n), 0);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+		CHECK_INT(na.alarms, alarms);
+		engines_stop(false);
+		CHECK_INT(na.alarms, alarms + 1);
+		CHECK_CONTAINS(na.alarm, "chain-forked: 1 more alarm like the "
+		    "last alert came in the 60 s after it");
+	}
 }
 
 /*
