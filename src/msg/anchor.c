@@ -614,8 +614,11 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 		if (r != 0 && r != ERR_EXISTS)
 			return refuse(e, r, "cannot store the signed anchor "
 			    "(%s): asked again later", err_str(r));
+		/* the newest: the highest n, of its rows the latest time
+		 * (store_anchor_newest), not a late answer of the same n */
+		if (a.n > e->took.n || a.time_ms > e->took.time_ms)
+			e->took = a;
 		e->last_n = a.n;
-		e->took = a;
 		e->anchored++;
 	}
 	if ((late ? e->prev_op : e->ask_op) > e->op_answered)

@@ -301,7 +301,8 @@ int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint64_t mono_ms,
  * ANCHOR_CLOCK_SKEW_MS off our clock); ERR_FULL (no token left in the
  * bucket, or the last ask again within ANCHOR_ANSWER_GAP_MS); a store
  * error. A stored answer sets
- * e->took (and e->anchored counts it). A regression seen for the first
+ * e->took when it is the newest (the highest n, of its rows the latest
+ * time: a late answer of the same n leaves it) and e->anchored counts it. A regression seen for the first
  * time sets e->back, an ask whose held is not our signature e->forged_held
  * (invariant 6). */
 int anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,

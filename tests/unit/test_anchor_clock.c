@@ -213,6 +213,46 @@ test_ahead_row_not_newest(void)
 	pair_close(&p);
 }
 
+/* Two asks over the same entry (the log did not grow), the first
+ * replaced unanswered by the second; the peer signs both in turn, but
+ * the answers arrive the other way round (two paths). Both are stored;
+ * the newest anchor, what status shows (e->took) and what a restarted
+ * engine reads back (store_anchor_newest), is the later one of entry 3,
+ * not the late answer taken last. */
+static void
+test_late_answer_not_newest(void)
+{
+	uint8_t ask1[ANCHOR_REC_MAX], ans1[ANCHOR_REC_MAX];
+	size_t len1, alen1;
+	struct store_anchor row;
+	struct pair p;
+	bool found;
+
+	pair_open_at(&p, 60000);
+	log_n(p.s[0], 3);
+	CHECK(tick_at(&p, WALL0, MONO0) > 0);
+	memcpy(ask1, p.buf, p.len);
+	len1 = p.len;
+	CHECK(tick_at(&p, WALL0 + 60000, MONO0 + 60000) > 0);	/* replaced */
+	CHECK(p.e[0].has_prev);
+	CHECK_INT(anchor_on_record(&p.e[1], ask1, len1, WALL0 + 60100,
+	    MONO0 + 60100, ans1, sizeof ans1, &alen1), 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, WALL0 + 60200,
+	    MONO0 + 60200, p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, WALL0 + 60300,
+	    MONO0 + 60300, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], ans1, alen1, WALL0 + 60400,
+	    MONO0 + 60400, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.e[0].anchored, 2);
+	CHECK_INT(store_anchor_newest(p.s[0], channel, &row, &found), 0);
+	CHECK(found);
+	CHECK_INT(row.n, 3);
+	CHECK_INT(row.time_ms, WALL0 + 60000);
+	CHECK_INT(p.e[0].took.n, 3);
+	CHECK_INT(p.e[0].took.time_ms, WALL0 + 60000);
+	pair_close(&p);
+}
+
 int
 main(void)
 {
@@ -224,6 +264,7 @@ main(void)
 	RUN(test_resend_wait);
 	RUN(test_answer_bucket_forward);
 	RUN(test_ahead_row_not_newest);
+	RUN(test_late_answer_not_newest);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);
