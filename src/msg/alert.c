@@ -475,15 +475,25 @@ alert_open_passes(const struct alerter *a)
 	return a->open_passes;
 }
 
+/* Whether now_ms is within the period of the last one raised. */
+static bool
+within(const struct alert_limit *l, uint64_t now_ms)
+{
+	return l->raised && now_ms >= l->raised_ms &&
+	    now_ms - l->raised_ms < ALERT_LIMIT_MS;
+}
+
 bool
 alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text)
 {
-	if (l->raised && now_ms >= l->raised_ms &&
-	    now_ms - l->raised_ms < ALERT_LIMIT_MS) {
+	if (within(l, now_ms)) {
 		if (l->quiet++ == 0)
 			log_error("ALARM %s (again within %d s: not raised as a "
 			    "new alert; the next ones in this period are "
-			    "counted, not logged)", text, ALERT_LIMIT_MS / 1000);
+			    "counted, not logged, and their number raised as "
+			    "an alert when it ends)", text,
+			    ALERT_LIMIT_MS / 1000);
+		snprintf(l->last, sizeof l->last, "%s", text);
 		return false;
 	}
 	if (l->quiet > 1)	/* the first of them was logged */
@@ -494,8 +504,40 @@ alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text)
 		log_error("ALARM %s", text);
 	l->raised = true;
 	l->raised_ms = now_ms;
+	l->more = l->quiet;
 	l->quiet = 0;
 	return true;
+}
+
+bool
+alert_limit_due(struct alert_limit *l, uint64_t now_ms)
+{
+	if (l->quiet == 0 || within(l, now_ms))
+		return false;
+	log_error("ALARM %llu more like the last alert came in the %d s after "
+	    "it, raised as one alert now; the last of them: %s",
+	    (unsigned long long)l->quiet, ALERT_LIMIT_MS / 1000, l->last);
+	l->raised_ms = now_ms;
+	l->more = l->quiet;
+	l->quiet = 0;
+	return true;
+}
+
+void
+alert_limit_text(const struct alert_limit *l, const char *text, char *out,
+    size_t cap)
+{
+	if (text == NULL)
+		snprintf(out, cap, "%llu more alarm%s like the last alert "
+		    "came in the %d s after it (not raised as alerts); the "
+		    "last of them: %s", (unsigned long long)l->more,
+		    l->more == 1 ? "" : "s", ALERT_LIMIT_MS / 1000, l->last);
+	else if (l->more > 0)
+		snprintf(out, cap, "%s (and %llu more like it came in the %d s "
+		    "after the alert before, not raised as alerts)", text,
+		    (unsigned long long)l->more, ALERT_LIMIT_MS / 1000);
+	else
+		snprintf(out, cap, "%s", text);
 }
 
 int

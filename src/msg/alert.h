@@ -55,21 +55,52 @@ int alert_raise_text(struct alerter *a, const char *kind, const char *key,
  * raised as an alert at most once per ALERT_LIMIT_MS for each limit l (a
  * zeroed struct: none yet; the period starts at the one raised, so two
  * are never raised closer than that, whatever the clock's minute; a
- * clock stepped back before the last one raised starts a period), so that it fills neither the store with
- * alerts nor the alert command's queue. alert_limit logs one more alarm
- * at now_ms ("ALARM " text, at ERROR) and says whether to raise it: true
- * for the first of a period (the number held back in the period before
- * logged with it); false for the others, the first of them logged
- * ("again within 60 s"), the rest only counted (l->quiet). now_ms may be
- * of any clock, the same for one l (the delivery engine's: monotonic).
+ * clock stepped back before the last one raised starts a period), so that
+ * it fills neither the store with alerts nor the alert command's queue.
+ * alert_limit logs one more alarm at now_ms ("ALARM " text, at ERROR) and
+ * says whether to raise it: true for the first of a period; false for the
+ * others, the first of them logged ("again within 60 s"), the rest only
+ * counted (l->quiet), the last one's text kept (l->last, cut to
+ * ALERT_LIMIT_TEXT - 1 bytes). Those held back reach the operator's alerts
+ * all the same, as a count: the owner calls alert_limit_due from its tick
+ * (parleyd's: every 100 ms) and, when it says so, raises one alert of
+ * alert_limit_text(l, NULL): how many came and the last one's text; the
+ * first alarm after a period, when it comes before that tick, carries the
+ * count instead (its alert's text is alert_limit_text(l, its text)). So
+ * an alarm repeated without end raises one alert per period, each saying
+ * how many it stands for; at the owner's end (its free) it calls
+ * alert_limit_due(l, ALERT_LIMIT_END), so none are lost with a stop.
+ * now_ms may be of any clock, the same for one l
+ * (the delivery engine's and the checkpoint set's: monotonic).
  */
 #define ALERT_LIMIT_MS 60000
+#define ALERT_LIMIT_TEXT 1100		/* a delivery alarm's line fits */
 struct alert_limit {
 	uint64_t raised_ms;	/* when the last one was raised */
 	bool raised;		/* false: none yet */
 	uint64_t quiet;		/* held back since */
+	uint64_t more;		/* held back in the period before the one
+				 * raised last: its alert says so */
+	char last[ALERT_LIMIT_TEXT];	/* the last one held back */
 };
 bool alert_limit(struct alert_limit *l, uint64_t now_ms, const char *text);
+/* True (once) when the period of the last one raised has ended with some
+ * held back: logged, and a new period starts at now_ms, as if the alert
+ * the caller now raises (alert_limit_text(l, NULL)) were an alarm of its
+ * own; l->more says how many. False otherwise, and changes nothing. */
+bool alert_limit_due(struct alert_limit *l, uint64_t now_ms);
+/* now_ms for alert_limit_due at the owner's end (its free): every period
+ * has ended, so those held back are raised at the stop, not lost with it
+ * (a new process starts with no period anyway). */
+#define ALERT_LIMIT_END UINT64_MAX
+/* The alert's text of what l raised last, into out (cap bytes, cut to
+ * fit): text (the alarm alert_limit raised), with the number held back in
+ * the period before when there were any; text NULL: the alert of
+ * alert_limit_due, "N more alarm(s) like the last alert came in the 60
+ * s after it (not raised as alerts); the last of them: " l->last. */
+#define ALERT_LIMIT_OUT (ALERT_LIMIT_TEXT + 160)	/* out suffices */
+void alert_limit_text(const struct alert_limit *l, const char *text,
+    char *out, size_t cap);
 
 /* Reaps finished commands, kills late ones, logs output; failures raise
  * alerts (stored at now_ms, the wall clock). Call about once a second.

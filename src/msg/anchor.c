@@ -294,7 +294,7 @@ new_ask(struct anchor_engine *e, uint64_t now_ms)
 	int r;
 
 	if ((r = store_audit_last(e->s, &n, head)) != 0 ||
-	    (r = store_anchor_newest(e->s, e->channel, &held, &found)) != 0)
+	    (r = store_anchor_held(e->s, e->channel, &held, &found)) != 0)
 		return r;
 	if (n == 0)		/* an empty log: answered, never stored */
 		memset(head, 0, sizeof head);
@@ -614,8 +614,11 @@ take(struct anchor_engine *e, const struct anchor_rec *ans, uint64_t now_ms)
 		if (r != 0 && r != ERR_EXISTS)
 			return refuse(e, r, "cannot store the signed anchor "
 			    "(%s): asked again later", err_str(r));
+		/* the newest: the highest n, of its rows the latest time
+		 * (store_anchor_newest), not a late answer of the same n */
+		if (a.n > e->took.n || a.time_ms > e->took.time_ms)
+			e->took = a;
 		e->last_n = a.n;
-		e->took = a;
 		e->anchored++;
 	}
 	if ((late ? e->prev_op : e->ask_op) > e->op_answered)

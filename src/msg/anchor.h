@@ -58,7 +58,8 @@
  *  6. The asker states what it holds, the answerer remembers. A new ask
  *     carries held: the newest anchor stored, by time (its anchor,
  *     time, the answerer's signature; none while none is stored, or
- *     when that row's signature is not the peer's: altered). The
+ *     when that row's signature is not the peer's: altered; by time,
+ *     as claimed is, not by n as in 7: store_anchor_held). The
  *     answerer takes held only if it is its own signature over this
  *     channel (else as none: e->forged_held; refusing the ask would let
  *     whoever altered the asker's store silence the alarm), stores held's
@@ -72,7 +73,9 @@
  *     never held, so it is never claimed: no false alarm.
  *  7. The asker checks its own log too: every interval, with or without
  *     a path up, and at each new ask (before its answer is stored), the
- *     newest anchor stored against the log's entry at its n
+ *     newest anchor stored, the highest n (store_anchor_newest: not the
+ *     latest time, which a row dated by a clock that was ahead keeps
+ *     after the clock steps back), against the log's entry at its n
  *     (anchor_check_log): a log rewritten or cut below it is raised
  *     locally, without waiting for parley verify or the peer.
  *
@@ -247,7 +250,8 @@ struct anchor_engine {
  * call, then every interval_ms of mono_ms and at a call after a new ask
  * was made (before its answer: that ask showed the head of the log as it
  * is now, and its answer will match it), reads the newest anchor row
- * of the channel (by time) and our log's entry at its n. e->log_bad is
+ * of the channel (the highest n; of its rows, the latest time) and our
+ * log's entry at its n. e->log_bad is
  * set, and e->log_fault says what is wrong, when the row is not the
  * peer's signature (altered), or when entry n is gone or no longer gives
  * the anchor with the row's salt: the log was cut or rewritten, every hash
@@ -297,7 +301,8 @@ int anchor_tick(struct anchor_engine *e, uint64_t now_ms, uint64_t mono_ms,
  * ANCHOR_CLOCK_SKEW_MS off our clock); ERR_FULL (no token left in the
  * bucket, or the last ask again within ANCHOR_ANSWER_GAP_MS); a store
  * error. A stored answer sets
- * e->took (and e->anchored counts it). A regression seen for the first
+ * e->took when it is the newest (the highest n, of its rows the latest
+ * time: a late answer of the same n leaves it) and e->anchored counts it. A regression seen for the first
  * time sets e->back, an ask whose held is not our signature e->forged_held
  * (invariant 6). */
 int anchor_on_record(struct anchor_engine *e, const uint8_t *p, size_t n,

@@ -78,13 +78,24 @@ checkpoint_set_new(struct delivery *dl, const struct keys *k,
 	return 0;
 }
 
+static void raise_alarm(struct checkpoint_set *cs,
+    struct checkpoint_engine *e, unsigned kind, const char *text,
+    uint64_t now_ms);
+
 void
 checkpoint_set_free(struct checkpoint_set *cs)
 {
 	if (cs == NULL)
 		return;
-	for (size_t i = 0; i < cs->n; i++)
+	for (size_t i = 0; i < cs->n; i++) {
+		/* alarms held back: raised now, not lost with the stop */
+		for (unsigned kind = 0; kind < 2; kind++)
+			if (alert_limit_due(&cs->e[i].alert_limit[kind],
+			    ALERT_LIMIT_END))
+				raise_alarm(cs, &cs->e[i], kind, NULL,
+				    clock_wall_ms());
 		checkpoint_fini(&cs->e[i]);
+	}
 	free(cs);
 }
 
@@ -182,6 +193,10 @@ checkpoint_set_tick(struct checkpoint_set *cs, uint64_t now_ms)
 	watch_disk(cs, now_ms, mono_ms);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct checkpoint_engine *e = &cs->e[i];
+		/* alarms held back in a period now ended: their count */
+		for (unsigned kind = 0; kind < 2; kind++)
+			if (alert_limit_due(&e->alert_limit[kind], mono_ms))
+				raise_alarm(cs, e, kind, NULL, now_ms);
 		/* the held co-signed ones the chains now reach: each at most
 		 * once, CHECKPOINT_HELD_PER_TICK at most (the walk's limit) */
 		struct checkpoint_walk w = { 0 };
@@ -294,6 +309,25 @@ checkpoint_set_resend(struct checkpoint_set *cs,
 		    "the peer (restored from a backup)", x.sent);
 }
 
+/* The alert of an alarm of e that alert_limit let through (kind 0: the
+ * chains diverge, 1: forged), or of those it held back (text NULL,
+ * alert_limit_due), at now_ms (the wall clock). */
+static void
+raise_alarm(struct checkpoint_set *cs, struct checkpoint_engine *e,
+    unsigned kind, const char *text, uint64_t now_ms)
+{
+	char key[96], ch[17], full[2 * ENVELOPE_ID_LEN + 1];
+	char out[ALERT_LIMIT_OUT];
+
+	short_hex(ch, e->channel);
+	hex_encode(full, e->channel, ENVELOPE_ID_LEN);
+	snprintf(key, sizeof key, "checkpoint-%s-%s-%llu", kind ? "forged" :
+	    "diverged", ch, (unsigned long long)now_ms);
+	alert_limit_text(&e->alert_limit[kind], text, out, sizeof out);
+	(void)alert_raise_text(cs->alerts, kind ? "checkpoint-forged" :
+	    "checkpoint-diverged", key, full, out, now_ms);
+}
+
 /* Logs (and alerts) what handling a record, or a held one again, did: an
  * alert at now_ms (the wall clock), limited on mono_ms (monotonic). */
 static void
@@ -304,18 +338,10 @@ report(struct checkpoint_set *cs, struct checkpoint_engine *e, unsigned path,
 
 	checkpoint_short_hex(ch, e->channel);
 	if (r == ERR_CHAIN || r == ERR_SIGNATURE) {
-		char key[96], full[2 * ENVELOPE_ID_LEN + 1];
 		unsigned kind = r == ERR_CHAIN ? 0 : 1;
-		if (!alert_limit(&e->alert_limit[kind], mono_ms,
+		if (alert_limit(&e->alert_limit[kind], mono_ms,
 		    checkpoint_alarm(e)))
-			return;
-		hex_encode(full, e->channel, ENVELOPE_ID_LEN);
-		snprintf(key, sizeof key, "checkpoint-%s-%s-%llu",
-		    kind ? "forged" : "diverged", ch,
-		    (unsigned long long)now_ms);
-		(void)alert_raise_text(cs->alerts, kind ? "checkpoint-forged" :
-		    "checkpoint-diverged", key, full, checkpoint_alarm(e),
-		    now_ms);
+			raise_alarm(cs, e, kind, checkpoint_alarm(e), now_ms);
 	}
 	else if (e->hold == CHECKPOINT_HOLD_FULL)
 		log_warn("channel %s: a co-signed checkpoint %s and %d are held "

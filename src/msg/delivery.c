@@ -248,6 +248,8 @@ delivery_free(struct delivery *d)
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
 		c->active = -1;		/* nothing is sent at the stop */
+		/* alarms held back: raised now, not lost with the stop */
+		dl_alarm_due(d, c, ALERT_LIMIT_END);
 		if (c->nheld != 0 && dl_held_commit(d, c, NULL) != 0)
 			log_warn("channel %s: our messages %llu..%llu, sent "
 			    "before a failed commit, are lost with this stop; "
@@ -565,6 +567,7 @@ delivery_tick(struct delivery *d)
 	delivery_flush(d);
 	for (size_t i = 0; i < d->nch; i++) {
 		struct dl_channel *c = d->ch[i];
+		dl_alarm_due(d, c, now);
 		dl_recover_watch(d, c, now);
 		dl_fence_check(d, c, now);
 		dl_recover_answer_tick(d, c);

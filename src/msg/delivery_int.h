@@ -366,6 +366,10 @@ void dl_refuse(struct delivery *d, struct dl_channel *c, unsigned path,
 void dl_alarm(struct delivery *d, struct dl_channel *c,
     struct alert_limit *lim, const char *kind, const char *what,
     const uint8_t *evidence, size_t n);
+/* From the tick (mono_ms, dl_mono's): one alert per limit of c whose
+ * period ended with alarms held back, saying how many (alert_limit_due). */
+void dl_alarm_due(struct delivery *d, struct dl_channel *c,
+    uint64_t mono_ms);
 
 /* delivery_recover.c: the recovery of our own chain */
 void dl_recover_start(struct delivery *d, struct dl_channel *c,

@@ -39,11 +39,27 @@ dl_refuse(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 }
 
+/* The alert (io.alarm) of kind on c that lim let through: text, with
+ * the number lim held back before (alert_limit_text; NULL: the alert of
+ * those held back, alert_limit_due). */
+static void
+raise_limited(struct delivery *d, struct dl_channel *c,
+    const struct alert_limit *lim, const char *kind, const char *text)
+{
+	char out[ALERT_LIMIT_OUT];
+
+	if (d->io.alarm == NULL)
+		return;
+	alert_limit_text(lim, text, out, sizeof out);
+	d->io.alarm(d->io.ctx, c->id, kind, out);
+}
+
 /* An ALARM of kind about channel c: logged, and raised as an alert
  * (io.alarm) at most once per ALERT_LIMIT_MS and limit lim (alert_limit:
  * one per chain for a fork, one for recovery); the next one in that
- * period is logged too, the rest counted. evidence: the signed record,
- * in hex. */
+ * period is logged too, the rest counted, and their number raised when
+ * the period ends (dl_alarm_due, from the tick) or with the next one.
+ * evidence: the signed record, in hex. */
 void
 dl_alarm(struct delivery *d, struct dl_channel *c, struct alert_limit *lim,
     const char *kind, const char *what, const uint8_t *evidence, size_t n)
@@ -59,8 +75,21 @@ dl_alarm(struct delivery *d, struct dl_channel *c, struct alert_limit *lim,
 	snprintf(line, sizeof line, "channel %s: %s", c->idhex, text);
 	if (!alert_limit(lim, dl_mono(d), line))
 		return;
-	if (d->io.alarm != NULL)
-		d->io.alarm(d->io.ctx, c->id, kind, text);
+	raise_limited(d, c, lim, kind, text);
+}
+
+void
+dl_alarm_due(struct delivery *d, struct dl_channel *c, uint64_t mono_ms)
+{
+	struct alert_limit *lims[] = { &c->alarm_limit[DL_ALARM_PEERS],
+	    &c->alarm_limit[DL_ALARM_OURS], &c->rec_limit,
+	    &c->rec_drop_limit };
+	const char *kinds[] = { "chain-forked", "chain-forked",
+	    "recovery-stalled", "recovery-abandoned" };
+
+	for (size_t i = 0; i < sizeof lims / sizeof lims[0]; i++)
+		if (alert_limit_due(lims[i], mono_ms))
+			raise_limited(d, c, lims[i], kinds[i], NULL);
 }
 
 /*

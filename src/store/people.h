@@ -74,16 +74,28 @@ int store_anchors_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 int store_anchor_given_put(struct store *s,
     const uint8_t channel[STORE_ID_LEN], const struct store_anchor *a,
     uint64_t now_ms) WUR;
-/* What we signed last for the peer of channel (the latest time_ms) into
- * *a (all 0: nothing yet). */
+/* What we signed last for the peer of channel (the latest time_ms: the
+ * answerer signs only asks later than it, msg/anchor.h invariant 4; the
+ * table has no n) into *a (all 0: nothing yet). */
 int store_anchor_given_newest(struct store *s,
     const uint8_t channel[STORE_ID_LEN], struct store_anchor *a) WUR;
 /* How many anchors of the peer of channel we signed. */
 int store_anchor_given_count(struct store *s,
     const uint8_t channel[STORE_ID_LEN], uint64_t *count) WUR;
-/* The newest anchor of channel (highest time_ms) into *a (*found false,
- * *a zeroed: none). */
+/* The newest anchor of channel: the highest n, of its rows the latest
+ * time_ms (what the engine goes on from, status shows and the daemon
+ * checks its log against), into *a (*found false, *a zeroed: none). Not
+ * the latest time_ms of all: a row dated by a wall clock that was ahead
+ * would stay that after the clock stepped back, however far the log and
+ * its anchors went on. */
 int store_anchor_newest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    struct store_anchor *a, bool *found) WUR;
+/* The anchor of channel a new ask holds (msg/anchor.h invariant 6): the
+ * latest time_ms, whatever its n (the answerer claims the latest time
+ * held before: held by n, a row dated ahead would be claimed and then
+ * held no more, a regression seen where none is), into *a as
+ * store_anchor_newest. */
+int store_anchor_held(struct store *s, const uint8_t channel[STORE_ID_LEN],
     struct store_anchor *a, bool *found) WUR;
 /* The newest held_ms of the asks of channel's peer we signed dated before
  * before_ms (0: none). */

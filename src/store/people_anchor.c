@@ -190,18 +190,18 @@ store_anchor_given_count(struct store *s,
 	    " WHERE channel = ?1", channel, count);
 }
 
-int
-store_anchor_newest(struct store *s, const uint8_t channel[STORE_ID_LEN],
-    struct store_anchor *a, bool *found)
+/* The one row of channel (?1) sql selects as anchor_read reads it, all of
+ * its blobs of their sizes (*found false, *a zeroed: none). */
+static int
+anchor_found(struct store *s, const char *sql,
+    const uint8_t channel[STORE_ID_LEN], struct store_anchor *a, bool *found)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	memset(a, 0, sizeof *a);
 	*found = false;
-	if ((r = pprep(s, &st, "SELECT n, anchor, time_ms, sig, stored_ms,"
-	    " salt FROM audit_anchor WHERE channel = ?1 ORDER BY time_ms DESC"
-	    " LIMIT 1")) != 0)
+	if ((r = pprep(s, &st, sql)) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, channel, STORE_ID_LEN, SQLITE_STATIC);
 	if ((r = pstep(s, st)) == 1 &&
@@ -218,6 +218,28 @@ store_anchor_newest(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	}
 	pdone(s, st);
 	return r < 0 ? r : 0;
+}
+
+int
+store_anchor_newest(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    struct store_anchor *a, bool *found)
+{
+	/* by n, not by time: a row dated by a clock that was ahead stays
+	 * the latest by time after the clock steps back (by the primary
+	 * key, from the top down) */
+	return anchor_found(s, "SELECT n, anchor, time_ms, sig, stored_ms,"
+	    " salt FROM audit_anchor WHERE channel = ?1 ORDER BY n DESC,"
+	    " time_ms DESC LIMIT 1", channel, a, found);
+}
+
+int
+store_anchor_held(struct store *s, const uint8_t channel[STORE_ID_LEN],
+    struct store_anchor *a, bool *found)
+{
+	/* by index audit_anchor_time, from the top down */
+	return anchor_found(s, "SELECT n, anchor, time_ms, sig, stored_ms,"
+	    " salt FROM audit_anchor WHERE channel = ?1 ORDER BY time_ms DESC"
+	    " LIMIT 1", channel, a, found);
 }
 
 int

@@ -256,6 +256,54 @@ test_alert_limit(void)
 	CHECK(alert_limit(&l, m - 5000, "channel x: test"));
 }
 
+/* What the limit held back reaches the alerts as a count: when the
+ * period ends, alert_limit_due says so once (a new period starts there,
+ * so a flood raises one alert per period), its text how many and the
+ * last one's; an alarm after the period that comes before it carries the
+ * count in its own text; none held back, nothing due, the text as is. */
+static void
+test_alert_limit_count(void)
+{
+	struct alert_limit l = { 0 };
+	uint64_t t = 5 * ALERT_LIMIT_MS;
+	char out[ALERT_LIMIT_OUT];
+
+	CHECK(alert_limit(&l, t, "channel x: forged 0"));
+	CHECK(!alert_limit_due(&l, t + ALERT_LIMIT_MS));	/* none held */
+	alert_limit_text(&l, "forged 0", out, sizeof out);
+	CHECK_STR(out, "forged 0");
+	for (int i = 1; i <= 4; i++) {
+		char text[32];
+		snprintf(text, sizeof text, "channel x: forged %d", i);
+		CHECK(!alert_limit(&l, t + 10 + (uint64_t)i, text));
+	}
+	CHECK(!alert_limit_due(&l, t + ALERT_LIMIT_MS - 1));
+	CHECK(alert_limit_due(&l, t + ALERT_LIMIT_MS + 500));
+	CHECK_INT(l.more, 4);
+	alert_limit_text(&l, NULL, out, sizeof out);
+	CHECK_STR(out, "4 more alarms like the last alert came in the 60 s "
+	    "after it (not raised as alerts); the last of them: channel x: "
+	    "forged 4");
+	CHECK(!alert_limit_due(&l, t + ALERT_LIMIT_MS + 1500));	/* once */
+	/* the flood goes on: held back within the new period */
+	CHECK(!alert_limit(&l, t + ALERT_LIMIT_MS + 600, "channel x: forged 5"));
+	CHECK(!alert_limit_due(&l, t + 2 * ALERT_LIMIT_MS + 499));
+	/* the next alarm before the tick: raised, carrying the count */
+	CHECK(alert_limit(&l, t + 2 * ALERT_LIMIT_MS + 500,
+	    "channel x: forged 6"));
+	CHECK_INT(l.more, 1);
+	alert_limit_text(&l, "forged 6", out, sizeof out);
+	CHECK_STR(out, "forged 6 (and 1 more like it came in the 60 s after "
+	    "the alert before, not raised as alerts)");
+	CHECK(!alert_limit_due(&l, t + 4 * ALERT_LIMIT_MS));
+	/* a single one held back: said in the singular */
+	CHECK(!alert_limit(&l, t + 2 * ALERT_LIMIT_MS + 501, "channel x: 7"));
+	CHECK(alert_limit_due(&l, t + 4 * ALERT_LIMIT_MS));
+	alert_limit_text(&l, NULL, out, sizeof out);
+	CHECK_CONTAINS(out, "1 more alarm like the last alert");
+	CHECK_CONTAINS(out, "the last of them: channel x: 7");
+}
+
 static void
 test_alert_command(void)
 {
@@ -509,6 +557,7 @@ main(void)
 	RUN(test_alerts_once_and_cleared_once);
 	RUN(test_alert_open);
 	RUN(test_alert_limit);
+	RUN(test_alert_limit_count);
 	RUN(test_alert_command);
 	RUN(test_alert_command_failures);
 	RUN(test_alert_command_clock_steps);

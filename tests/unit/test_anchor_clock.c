@@ -4,7 +4,8 @@
  * and the answering side's token bucket run on the monotonic clock, so a
  * step of the wall clock back or forward by an hour neither stops asks,
  * nor hastens them, nor refills the bucket; the times sent and signed
- * stay the wall clock's.
+ * stay the wall clock's; and a row dated by a clock that was ahead is
+ * not the newest anchor.
  */
 #include "anchor_pair.h"
 
@@ -153,6 +154,105 @@ test_answer_bucket_forward(void)
 	pair_close(&p);
 }
 
+/* The wall clock a day ahead when an anchor of entry 2 was signed (the
+ * peer's too, or it would not have signed), then set right; the peer's
+ * store restored from a backup taken before (it no longer holds that
+ * ask), so it signs asks dated earlier again, and entry 5 is anchored.
+ * The newest anchor is entry 5's, not the one latest by time: the
+ * daemon's check of its own log finds entries 3 to 5 rewritten, and a
+ * restarted engine goes on from entry 5. A new ask still holds the row
+ * latest by time, as the peer's claims are by time (invariant 6). */
+static void
+test_ahead_row_not_newest(void)
+{
+	uint64_t fut = WALL0 + 24 * HOUR_MS;
+	struct store_anchor held;
+	struct pair p;
+	bool found;
+
+	pair_open_at(&p, 60000);
+	log_n(p.s[0], 2);
+	CHECK(tick_at(&p, fut, MONO0) > 0);
+	answer_at(&p, fut + 100, MONO0 + 100);
+	store_close(p.s[1]);
+	CHECK_INT(store_open(&p.s[1], ":memory:"), 0);
+	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
+	    60000, WALL0 + 1000, MONO0 + 1000);
+	log_n(p.s[0], 3);
+	CHECK(tick_at(&p, WALL0 + 60000, MONO0 + 60000) > 0);
+	CHECK(p.e[0].ask.has_held);
+	CHECK_INT(p.e[0].ask.held_time_ms, fut);
+	answer_at(&p, WALL0 + 60100, MONO0 + 60100);
+	CHECK_INT(last(p.s[0]), 5);
+	CHECK_INT(anchor_check_log(&p.e[0], MONO0 + 60200), 0);
+	CHECK(!p.e[0].log_bad);
+	/* entries 3 to 5 rewritten, every hash from 3 on recomputed: entry
+	 * 2, anchored at fut, still matches */
+	CHECK_INT(sqlite3_exec(p.s[0]->db, "DROP TRIGGER audit_fixed; UPDATE "
+	    "audit SET hash = randomblob(32) WHERE n >= 3", NULL, NULL, NULL),
+	    SQLITE_OK);
+	CHECK_INT(anchor_check_log(&p.e[0], MONO0 + 120200), 0);
+	CHECK(p.e[0].log_bad);
+	CHECK_INT(p.e[0].log_row.n, 5);
+	CHECK_INT(p.e[0].log_row.time_ms, WALL0 + 60000);
+	CHECK_CONTAINS(p.e[0].log_fault, "audit log entry <= 5 does not match");
+	/* restarted: goes on from entry 5 (what status shows) */
+	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
+	    60000, WALL0 + 130000, MONO0 + 130000);
+	CHECK_INT(p.e[0].took.n, 5);
+	CHECK_INT(p.e[0].last_n, 5);
+	CHECK_INT(p.e[0].took.time_ms, WALL0 + 60000);
+	/* held: the row latest by time, in the store and in the next ask */
+	CHECK_INT(store_anchor_held(p.s[0], channel, &held, &found), 0);
+	CHECK(found);
+	CHECK_INT(held.n, 2);
+	CHECK_INT(held.time_ms, fut);
+	CHECK(tick_at(&p, WALL0 + 130000, MONO0 + 130000) > 0);
+	CHECK(p.e[0].ask.has_held);
+	CHECK_INT(p.e[0].ask.held_time_ms, fut);
+	pair_close(&p);
+}
+
+/* Two asks over the same entry (the log did not grow), the first
+ * replaced unanswered by the second; the peer signs both in turn, but
+ * the answers arrive the other way round (two paths). Both are stored;
+ * the newest anchor, what status shows (e->took) and what a restarted
+ * engine reads back (store_anchor_newest), is the later one of entry 3,
+ * not the late answer taken last. */
+static void
+test_late_answer_not_newest(void)
+{
+	uint8_t ask1[ANCHOR_REC_MAX], ans1[ANCHOR_REC_MAX];
+	size_t len1, alen1;
+	struct store_anchor row;
+	struct pair p;
+	bool found;
+
+	pair_open_at(&p, 60000);
+	log_n(p.s[0], 3);
+	CHECK(tick_at(&p, WALL0, MONO0) > 0);
+	memcpy(ask1, p.buf, p.len);
+	len1 = p.len;
+	CHECK(tick_at(&p, WALL0 + 60000, MONO0 + 60000) > 0);	/* replaced */
+	CHECK(p.e[0].has_prev);
+	CHECK_INT(anchor_on_record(&p.e[1], ask1, len1, WALL0 + 60100,
+	    MONO0 + 60100, ans1, sizeof ans1, &alen1), 0);
+	CHECK_INT(anchor_on_record(&p.e[1], p.buf, p.len, WALL0 + 60200,
+	    MONO0 + 60200, p.ans, sizeof p.ans, &p.alen), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], p.ans, p.alen, WALL0 + 60300,
+	    MONO0 + 60300, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(anchor_on_record(&p.e[0], ans1, alen1, WALL0 + 60400,
+	    MONO0 + 60400, p.buf, sizeof p.buf, &p.len), 0);
+	CHECK_INT(p.e[0].anchored, 2);
+	CHECK_INT(store_anchor_newest(p.s[0], channel, &row, &found), 0);
+	CHECK(found);
+	CHECK_INT(row.n, 3);
+	CHECK_INT(row.time_ms, WALL0 + 60000);
+	CHECK_INT(p.e[0].took.n, 3);
+	CHECK_INT(p.e[0].took.time_ms, WALL0 + 60000);
+	pair_close(&p);
+}
+
 int
 main(void)
 {
@@ -163,6 +263,8 @@ main(void)
 	RUN(test_step_forward_no_early_ask);
 	RUN(test_resend_wait);
 	RUN(test_answer_bucket_forward);
+	RUN(test_ahead_row_not_newest);
+	RUN(test_late_answer_not_newest);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);

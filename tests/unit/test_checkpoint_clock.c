@@ -7,7 +7,8 @@
  * monotonic one runs on: checkpoints still come every interval and none
  * early; an unanswered proposal is made again after CHECKPOINT_RETRY_MS,
  * not at the step; the disk watch checks every CHECKPOINT_DISK_CHECK_MS;
- * a forged record raises one alert per ALERT_LIMIT_MS. The proposal's
+ * a forged record raises one alert per ALERT_LIMIT_MS, and those held
+ * back are counted in the next alert. The proposal's
  * signed time and the alerts' stored times are the wall clock's. A
  * proposal the link refuses is made again at the next tick.
  */
@@ -425,6 +426,113 @@ test_alert_limit_wall_steps(void)
 	CHECK_INT(last_ms, (int64_t)clock_ms);
 out:
 	free(rec);
+	if (cs_b != NULL)
+		checkpoint_set_alerter(cs_b, NULL);
+	alert_free(al);
+	sets_stop();
+}
+
+/* The newest alert of kind stored in s: its text into out. */
+static void
+newest_text(struct store *s, const char *kind, char *out, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+
+	out[0] = '\0';
+	CHECK_INT(sqlite3_prepare_v2(s->db, "SELECT json_extract(json, "
+	    "'$.text') FROM alert WHERE json_extract(json, '$.kind') = ?1 "
+	    "ORDER BY n DESC LIMIT 1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st,
+		    0));
+	sqlite3_finalize(st);
+}
+
+/*
+ * The forged records held back within a period reach the operator's
+ * alerts: five forged proposals raise one alert; once the period has
+ * ended, south's tick raises one more saying that 4 more came (the alert
+ * a following record would have carried the count in); a forged record
+ * within the period after that one is held back, and the next after it
+ * carries the count of 1 in its own alert.
+ */
+static void
+test_alert_limit_count(void)
+{
+	struct alerter *al = NULL;
+	uint8_t *rec = NULL;
+	char text[2048];
+	int64_t last_ms;
+	size_t n = 0, at;
+
+	sets_start(1000);
+	CHECK_INT(alert_new(nb.s, NULL, 0, &al), 0);
+	checkpoint_set_alerter(cs_b, al);
+	one_message();
+	clock_ms += INTERVAL_MS;
+	lose_checkpoints = true;		/* kept here instead */
+	checkpoint_set_tick(cs_a, clock_ms);
+	for (size_t i = pab.head; i < pab.tail; i++)
+		if (pab.q[i % QCAP].type == CHECKPOINT_REC &&
+		    (rec = malloc(pab.q[i % QCAP].n)) != NULL) {
+			n = pab.q[i % QCAP].n;
+			memcpy(rec, pab.q[i % QCAP].b, n);
+		}
+	move();
+	CHECK(rec != NULL);
+	if (rec == NULL)
+		goto out;
+	at = signature_at(rec, n);
+	for (int i = 0; i < 5; i++) {
+		forged_to_south(rec, n, at);
+		clock_ms += 1000;
+		checkpoint_set_tick(cs_b, clock_ms);
+	}
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 1);
+	newest_text(nb.s, "checkpoint-forged", text, sizeof text);
+	CHECK(strstr(text, "more") == NULL);
+	clock_ms += ALERT_LIMIT_MS - 5000 - 1;
+	checkpoint_set_tick(cs_b, clock_ms);	/* the period not ended */
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 1);
+	clock_ms += 1;
+	checkpoint_set_tick(cs_b, clock_ms);
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 2);
+	CHECK_INT(last_ms, (int64_t)clock_ms);
+	newest_text(nb.s, "checkpoint-forged", text, sizeof text);
+	CHECK_CONTAINS(text, "4 more alarms like the last alert came in the "
+	    "60 s after it (not raised as alerts); the last of them: ");
+	CHECK_CONTAINS(text, "forged or altered");
+	clock_ms += 1000;
+	checkpoint_set_tick(cs_b, clock_ms);		/* said once */
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 2);
+	/* within the period that alert started: held back */
+	forged_to_south(rec, n, at);
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 2);
+	/* the next after it, before a tick: carries the count */
+	clock_ms += ALERT_LIMIT_MS;
+	forged_to_south(rec, n, at);
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 3);
+	newest_text(nb.s, "checkpoint-forged", text, sizeof text);
+	CHECK_CONTAINS(text, "forged or altered");
+	CHECK_CONTAINS(text, "(and 1 more like it came in the 60 s after the "
+	    "alert before, not raised as alerts)");
+	clock_ms += ALERT_LIMIT_MS;
+	checkpoint_set_tick(cs_b, clock_ms);
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 3);
+	/* one raised, one held back, then the set stops: the count is
+	 * raised at the stop, not lost with it */
+	forged_to_south(rec, n, at);
+	forged_to_south(rec, n, at);
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 4);
+	checkpoint_set_free(cs_b);
+	cs_b = NULL;
+	CHECK_INT(alerts_of(nb.s, "checkpoint-forged", &last_ms), 5);
+	newest_text(nb.s, "checkpoint-forged", text, sizeof text);
+	CHECK_CONTAINS(text, "1 more alarm like the last alert came in the "
+	    "60 s after it");
+out:
+	free(rec);
 	checkpoint_set_alerter(cs_b, NULL);
 	alert_free(al);
 	sets_stop();
@@ -440,6 +548,7 @@ main(void)
 	RUN(test_interval_proposal_retried);
 	RUN(test_disk_watch_wall_steps);
 	RUN(test_alert_limit_wall_steps);
+	RUN(test_alert_limit_count);
 	RUN(test_refused_proposal_next_tick);
 	delivery_harness_close();
 	return harness_summary();

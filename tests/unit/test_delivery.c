@@ -630,10 +630,46 @@ test_receipt_names_our_id(void)
 		CHECK(log_since(mark, "the chains diverge"));
 		CHECK_INT(na.alarms, alarms + 1);
 		CHECK_CONTAINS(na.alarm, "the signed record: ");
+		/* the group commit's one, held back, counted in it */
+		CHECK_CONTAINS(na.alarm, "(and 1 more like it came in the 60 s "
+		    "after the alert before, not raised as alerts)");
 		CHECK(delivery_stats(na.d, 0, &st) == 0);
 		CHECK_INT(st.receipted, 2);
 	}
-	engines_stop(false);
+	/* One more within that period: held back, and raised as a count by
+	 * the tick once the period ends. */
+	{
+		uint64_t alarms = na.alarms;
+		randombytes_buf(rc.id, sizeof rc.id);
+		CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+		CHECK_INT(chain_receipt_encode(&rc, b, sizeof b, &n), 0);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+		CHECK_INT(na.alarms, alarms);
+		delivery_tick(na.d);
+		CHECK_INT(na.alarms, alarms);
+		clock_ms += ALERT_LIMIT_MS;
+		delivery_tick(na.d);
+		CHECK_INT(na.alarms, alarms + 1);
+		CHECK_CONTAINS(na.alarm, "chain-forked: 1 more alarm like the "
+		    "last alert came in the 60 s after it");
+		CHECK_CONTAINS(na.alarm, "the chains diverge");
+		delivery_tick(na.d);
+		CHECK_INT(na.alarms, alarms + 1);
+	}
+	/* One more within that period, then the engine stops: the count is
+	 * raised at the stop, not lost with it. */
+	{
+		uint64_t alarms = na.alarms;
+		randombytes_buf(rc.id, sizeof rc.id);
+		CHECK_INT(chain_receipt_sign(&rc, &nb.k), 0);
+		CHECK_INT(chain_receipt_encode(&rc, b, sizeof b, &n), 0);
+		delivery_record(na.d, chan, 0, DELIVERY_REC_RECEIPT, b, n);
+		CHECK_INT(na.alarms, alarms);
+		engines_stop(false);
+		CHECK_INT(na.alarms, alarms + 1);
+		CHECK_CONTAINS(na.alarm, "chain-forked: 1 more alarm like the "
+		    "last alert came in the 60 s after it");
+	}
 }
 
 /*
