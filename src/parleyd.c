@@ -129,8 +129,7 @@ dm_alarm(void *ctx, const uint8_t ch[ENVELOPE_ID_LEN], const char *kind,
 
 	now = clock_wall_ms();
 	hex_encode(full, ch, ENVELOPE_ID_LEN);
-	snprintf(key, sizeof key, "%s-%.16s-%llu", kind, full,
-	    (unsigned long long)now);
+	alert_key_once(dm->alerts, key, sizeof key, kind, full, now);
 	(void)alert_raise_text(dm->alerts, kind, key, full, text, now);
 }
 

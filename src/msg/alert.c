@@ -56,6 +56,7 @@ struct alerter {
 	uint64_t timeout_ms;
 	struct child kids[ALERT_CHILDREN_MAX];
 	uint64_t started, failed;
+	uint64_t keys_once;		/* alert_key_once's N */
 	char *unstored[ALERT_UNSTORED_MAX];
 	size_t unstored_next;		/* the slot a new key takes */
 	/* alert_open: valid while open_version is the store's
@@ -538,6 +539,15 @@ alert_limit_text(const struct alert_limit *l, const char *text, char *out,
 		    (unsigned long long)l->more, ALERT_LIMIT_MS / 1000);
 	else
 		snprintf(out, cap, "%s", text);
+}
+
+void
+alert_key_once(struct alerter *a, char *key, size_t cap, const char *kind,
+    const char *channel_hex, uint64_t now_ms)
+{
+	snprintf(key, cap, "%s-%.16s-%llu-%llu", kind, channel_hex,
+	    (unsigned long long)now_ms,
+	    (unsigned long long)(a != NULL ? ++a->keys_once : 0));
 }
 
 int

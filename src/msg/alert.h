@@ -49,6 +49,13 @@ int alert_raise(struct alerter *a, json_t *alert, uint64_t now_ms,
  * returned. a NULL does nothing. */
 int alert_raise_text(struct alerter *a, const char *kind, const char *key,
     const char *channel, const char *text, uint64_t now_ms);
+/* The key of an alarm raised once, never the same alert again:
+ * "KIND-CH16-NOW_MS-N", CH16 the first 16 hex digits of channel_hex, N a
+ * number a's calls count up, so two alarms of one kind and channel in
+ * one ms (the two chains' chain-forked counts, due at one tick) are two
+ * alerts, not one taken as a repeat of the other. a may be NULL. */
+void alert_key_once(struct alerter *a, char *key, size_t cap,
+    const char *kind, const char *channel_hex, uint64_t now_ms);
 
 /*
  * An alarm that a peer can repeat at will (a forged or forked record) is

@@ -319,7 +319,7 @@ raise_alarm(struct checkpoint_set *cs, struct checkpoint_engine *e,
 	char key[96], ch[17], full[2 * ENVELOPE_ID_LEN + 1];
 	char out[ALERT_LIMIT_OUT];
 
-	short_hex(ch, e->channel);
+	checkpoint_short_hex(ch, e->channel);
 	hex_encode(full, e->channel, ENVELOPE_ID_LEN);
 	snprintf(key, sizeof key, "checkpoint-%s-%s-%llu", kind ? "forged" :
 	    "diverged", ch, (unsigned long long)now_ms);

@@ -304,6 +304,34 @@ test_alert_limit_count(void)
 	CHECK_CONTAINS(out, "the last of them: channel x: 7");
 }
 
+/* Two alarms of one kind on one channel in the same ms (parleyd's
+ * chain-forked counts for the peer's chain and ours, due at one tick)
+ * are two alerts: their keys differ (alert_key_once), so the store does
+ * not take the second as a repeat of the first and drop it. */
+static void
+test_alert_key_once(void)
+{
+	const char *ch = "00112233445566778899aabbccddeeff";
+	struct store *s = mem_store();
+	struct alerter *a = NULL;
+	char k1[96], k2[96];
+	struct seen sn;
+
+	CHECK_INT(alert_new(s, NULL, 0, &a), 0);
+	alert_key_once(a, k1, sizeof k1, "chain-forked", ch, 5000);
+	alert_key_once(a, k2, sizeof k2, "chain-forked", ch, 5000);
+	CHECK(strncmp(k1, "chain-forked-0011223344556677-5000-", 35) == 0);
+	CHECK_INT(alert_raise_text(a, "chain-forked", k1, ch, "ours", 5000),
+	    0);
+	CHECK_INT(alert_raise_text(a, "chain-forked", k2, ch, "theirs",
+	    5000), 0);
+	memset(&sn, 0, sizeof sn);
+	CHECK_INT(store_alerts_each(s, false, count_alert, &sn), 0);
+	CHECK_INT(sn.n, 2);
+	alert_free(a);
+	store_close(s);
+}
+
 static void
 test_alert_command(void)
 {
@@ -558,6 +586,7 @@ main(void)
 	RUN(test_alert_open);
 	RUN(test_alert_limit);
 	RUN(test_alert_limit_count);
+	RUN(test_alert_key_once);
 	RUN(test_alert_command);
 	RUN(test_alert_command_failures);
 	RUN(test_alert_command_clock_steps);
