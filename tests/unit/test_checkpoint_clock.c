@@ -378,6 +378,32 @@ signature_at(const uint8_t *rec, size_t n)
 	return at < n ? at : 0;
 }
 
+/* Both sets started, south's with an alerter (*al), one message sent and
+ * north's proposal at the interval kept from the wire: a copy of that
+ * CHECKPOINT record (its size in *n; NULL when none went), for the
+ * caller to forge. */
+static uint8_t *
+alerts_and_proposal(struct alerter **al, size_t *n)
+{
+	uint8_t *rec = NULL;
+
+	sets_start(1000);
+	CHECK_INT(alert_new(nb.s, NULL, 0, al), 0);
+	checkpoint_set_alerter(cs_b, *al);
+	one_message();
+	clock_ms += INTERVAL_MS;
+	lose_checkpoints = true;		/* kept here instead */
+	checkpoint_set_tick(cs_a, clock_ms);
+	for (size_t i = pab.head; i < pab.tail; i++)
+		if (pab.q[i % QCAP].type == CHECKPOINT_REC &&
+		    (rec = malloc(pab.q[i % QCAP].n)) != NULL) {
+			*n = pab.q[i % QCAP].n;
+			memcpy(rec, pab.q[i % QCAP].b, *n);
+		}
+	move();
+	return rec;
+}
+
 /*
  * A forged record raises at most one alert per ALERT_LIMIT_MS of the
  * monotonic clock: one after the wall clock stepped back an hour is
@@ -393,20 +419,7 @@ test_alert_limit_wall_steps(void)
 	size_t n = 0, at;
 	long mark;
 
-	sets_start(1000);
-	CHECK_INT(alert_new(nb.s, NULL, 0, &al), 0);
-	checkpoint_set_alerter(cs_b, al);
-	one_message();
-	clock_ms += INTERVAL_MS;
-	lose_checkpoints = true;		/* kept here instead */
-	checkpoint_set_tick(cs_a, clock_ms);
-	for (size_t i = pab.head; i < pab.tail; i++)
-		if (pab.q[i % QCAP].type == CHECKPOINT_REC &&
-		    (rec = malloc(pab.q[i % QCAP].n)) != NULL) {
-			n = pab.q[i % QCAP].n;
-			memcpy(rec, pab.q[i % QCAP].b, n);
-		}
-	move();
+	rec = alerts_and_proposal(&al, &n);
 	CHECK(rec != NULL);
 	if (rec == NULL)
 		goto out;
@@ -466,20 +479,7 @@ test_alert_limit_count(void)
 	int64_t last_ms;
 	size_t n = 0, at;
 
-	sets_start(1000);
-	CHECK_INT(alert_new(nb.s, NULL, 0, &al), 0);
-	checkpoint_set_alerter(cs_b, al);
-	one_message();
-	clock_ms += INTERVAL_MS;
-	lose_checkpoints = true;		/* kept here instead */
-	checkpoint_set_tick(cs_a, clock_ms);
-	for (size_t i = pab.head; i < pab.tail; i++)
-		if (pab.q[i % QCAP].type == CHECKPOINT_REC &&
-		    (rec = malloc(pab.q[i % QCAP].n)) != NULL) {
-			n = pab.q[i % QCAP].n;
-			memcpy(rec, pab.q[i % QCAP].b, n);
-		}
-	move();
+	rec = alerts_and_proposal(&al, &n);
 	CHECK(rec != NULL);
 	if (rec == NULL)
 		goto out;
