@@ -1,8 +1,9 @@
 /*
  * restore.c: `parley restore FILE --home DIR [--force]` brings a node's
- * store back from a backup: the file must be a parley store of this
- * build's schema version; an existing store is replaced only with
- * --force, and never while parleyd runs for DIR. When the daemon starts
+ * store back from a backup: the file must be a parley store of schema
+ * version 1 up to this build's (parleyd migrates an older one); an
+ * existing store is replaced only with --force, and never while parleyd
+ * runs for DIR. When the daemon starts
  * again it resynchronises with its peer (SYNC, docs/delivery.md): what
  * the peer holds beyond the backup is sent again, nothing twice.
  *
@@ -10,7 +11,8 @@
  * daemon takes them back over the link (RECOVER, msg/recover.h); offline,
  * with --peer-export (the peer's full export of the channel, `parley
  * export` on the peer's node) they are taken back into the store,
- * checked against our own signatures and the installed agreement, before
+ * checked against our own signatures (only messages under a head we
+ * signed) and the installed agreement, before
  * the daemon starts (docs/store.md, "Backup and restore").
  */
 #include <errno.h>
@@ -42,7 +44,7 @@ usage(FILE *f)
 	    "usage: parley restore --home DIR [--force] [--peer-export X] "
 	    "[FILE]\n\n"
 	    "Restores DIR/parley.db from the backup FILE (parley backup). Refuses"
-	    "\na file that is not a parley store of schema version %d, an\n"
+	    "\na file that is not a parley store of schema version 1..%d, an\n"
 	    "existing store unless --force, and a running parleyd. With\n"
 	    "--peer-export X (the peer's full `parley export` of the channel),\n"
 	    "then takes back our own messages the peer holds beyond the store,\n"
@@ -239,6 +241,18 @@ recover(const char *home, const char *path)
 			goto out;
 		}
 	}
+	/* The peer holds our messages only under heads we signed (it stores
+	 * a run with its head): one past our last head is held by its prev
+	 * link alone, which whoever wrote the file could have made. */
+	if (high < rec.chain[self].nmsg && rep.unsigned_tail[self] > 0) {
+		fprintf(stderr, "parley restore: %s: our chain's seq %zu: past "
+		    "the last head %s signed (%zu such, up to seq %zu): not "
+		    "provably ours, nothing taken\n", path,
+		    rec.chain[self].nmsg - rep.unsigned_tail[self] + 1,
+		    rec.party[self].name, rep.unsigned_tail[self],
+		    rec.chain[self].nmsg);
+		goto out;
+	}
 	if (high < rec.chain[self].nmsg) {
 		if ((r = take_peer(s, &rec, (uint8_t)(1 - self),
 		    &peer_taken)) != 0 ||
@@ -249,10 +263,15 @@ recover(const char *home, const char *path)
 			goto out;
 		}
 	}
-	printf("took back %zu of our own messages (seq %llu..%zu) and %zu of "
-	    "the peer's from the peer's export %s\n", taken,
-	    (unsigned long long)high + 1, rec.chain[self].nmsg, peer_taken,
-	    path);
+	if (high >= rec.chain[self].nmsg)
+		printf("nothing to take back: the store holds our chain up to "
+		    "seq %llu, the peer's export %s up to seq %zu\n",
+		    (unsigned long long)high, path, rec.chain[self].nmsg);
+	else
+		printf("took back %zu of our own messages (seq %llu..%zu) and "
+		    "%zu of the peer's from the peer's export %s\n", taken,
+		    (unsigned long long)high + 1, rec.chain[self].nmsg,
+		    peer_taken, path);
 	rc = CLI_OK;
 out:
 	store_close(s);
