@@ -92,9 +92,11 @@ int store_backup(struct store *s, const char *dest, uint64_t *pages) WUR;
 /* Restores a backup file into HOME/parley.db: checks it as
  * store_open_readonly does (but an older schema version is accepted:
  * parleyd migrates the restored store when it opens it), refuses an
- * existing store (ERR_EXISTS) unless
- * force, and writes the copy beside it before renaming it into place (an
- * interrupted restore leaves the old store or none, never half of one).
+ * existing store (ERR_EXISTS) unless force, and writes the copy beside it
+ * before renaming it into place (an interrupted restore leaves the old
+ * store or none, never half of one). A copy that fails PRAGMA quick_check
+ * (a file damaged at rest) is ERR_PARSE, why naming the file and the first
+ * problem, and the store in place is untouched.
  * The daemon must not be running (the caller checks). */
 int store_restore(const char *file, const char *home, bool force,
     char *why, size_t whycap) WUR;

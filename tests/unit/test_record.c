@@ -1,7 +1,8 @@
 /*
  * test_record.c: the store read as a record and copied (store/record.h):
  * online backup (never overwrites), restore (refuses an existing store
- * without force, a file that is not a store), the read-only open, the
+ * without force, a file that is not a store, a backup with a broken
+ * page, leaving the store in place whole), the read-only open, the
  * range of ids, and the recovery of a restored node's own chain: appended
  * in order, a gap or a broken link refused with nothing stored, and a
  * message still queued in the backup takes its place instead of being
@@ -138,6 +139,82 @@ test_backup_restore_recover(void)
 	store_close(s);
 }
 
+/* Sets the type byte of the b-tree page of file path that holds needle
+ * to a value no page has; true when found. */
+static bool
+break_page(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r+b");
+	uint8_t page[4096], bad = 0x07;
+	size_t n = strlen(needle);
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	for (long pg = 1; !found && fread(page, 1, sizeof page, f) ==
+	    sizeof page; pg++)
+		for (size_t i = 0; i + n <= sizeof page && !found; i++)
+			if (memcmp(page + i, needle, n) == 0)
+				found = fseek(f, (pg - 1) * 4096L, SEEK_SET) ==
+				    0 && fwrite(&bad, 1, 1, f) == 1;
+	fclose(f);
+	return found;
+}
+
+/* A backup damaged at rest (a page of messages broken, the header and
+ * schema whole): restore refuses it, naming the damage, and the store
+ * it would have replaced stays as it was. */
+static void
+test_restore_corrupt(void)
+{
+	char a[128], bk[128], bad[128], home[128], why[512], body[1500];
+	struct store *s, *r;
+	uint64_t first, last, pages, seq;
+	uint8_t id[32];
+	int64_t qid;
+	size_t n = 0;
+
+	snprintf(a, sizeof a, "%s/c.db", dir);
+	snprintf(bk, sizeof bk, "%s/c.bak", dir);
+	snprintf(bad, sizeof bad, "%s/c-bad.bak", dir);
+	snprintf(home, sizeof home, "%s/home-c", dir);
+	CHECK_INT(mkdir(home, 0700), 0);
+	CHECK_INT(store_open(&s, a), 0);
+	for (int k = 1; k <= 40; k++) {
+		char tag[16];
+		snprintf(tag, sizeof tag, "message %03d ", k);
+		memset(body, 'x', sizeof body);
+		memcpy(body, tag, strlen(tag));
+		CHECK_INT(chain_queue(s, channel, 0, 3, 2, ENVELOPE_TEXT,
+		    (const uint8_t *)body, sizeof body, 1000 + (uint64_t)k,
+		    &qid), 0);
+	}
+	for (int k = 0; k < 40 && store_assign_batch(s, channel, 0, 40,
+	    2000, chain_store_build, NULL, &first, &last) == 0; k++)
+		;
+	CHECK_INT(last, 40);
+	CHECK_INT(store_backup(s, bk, &pages), 0);
+	store_close(s);
+	CHECK_INT(store_restore(bk, home, false, why, sizeof why), 0);
+	/* a copy of the backup with the page of message 20 broken */
+	snprintf(why, sizeof why, "cp %s %s", bk, bad);
+	CHECK_INT(system(why), 0);
+	CHECK(break_page(bad, "message 020 "));
+	memset(why, 0, sizeof why);
+	CHECK_INT(store_restore(bad, home, true, why, sizeof why), ERR_PARSE);
+	CHECK_CONTAINS(why, bad);
+	CHECK_CONTAINS(why, "damaged");
+	/* the store in place is the whole one, and no copy is left over */
+	CHECK_INT(store_open_home_readonly(&r, home), 0);
+	CHECK_INT(store_highest(r, channel, 0, &seq, id), 0);
+	CHECK_INT(seq, 40);
+	CHECK_INT(store_after(r, channel, 0, 0, 100, count_out, &n), 0);
+	CHECK_INT(n, 40);
+	store_close(r);
+	snprintf(why, sizeof why, "ls %s | grep -q restore-", home);
+	CHECK_INT(system(why), 256);		/* grep: no line */
+}
+
 static void
 test_readonly_refusals(void)
 {
@@ -158,6 +235,7 @@ main(void)
 		return 1;
 	memset(channel, 0x3c, sizeof channel);
 	RUN(test_backup_restore_recover);
+	RUN(test_restore_corrupt);
 	RUN(test_readonly_refusals);
 	char cmd[160];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
