@@ -389,6 +389,41 @@ verify_anchors(struct store *s, const struct agreement *a, int self,
 	return r == 0 ? CLI_OK : CLI_FAIL;
 }
 
+/* Channels the store holds messages of and no installed agreement names
+ * (channels/ not restored with the store, an agreement removed): their
+ * record cannot be checked, and saying nothing would read as intact. */
+struct unknown {
+	const char *home;
+	const struct agreement *as;
+	size_t n;
+	json_t *js;			/* the channels array, or NULL: text */
+	size_t found;
+};
+
+static int
+unknown_channel(void *arg, const uint8_t channel[STORE_ID_LEN],
+    uint64_t messages)
+{
+	struct unknown *u = arg;
+	char ch[2 * ENVELOPE_ID_LEN + 1], fault[256];
+
+	for (size_t i = 0; i < u->n; i++)
+		if (memcmp(u->as[i].id, channel, ENVELOPE_ID_LEN) == 0)
+			return 0;
+	u->found++;
+	hex_encode(ch, channel, ENVELOPE_ID_LEN);
+	snprintf(fault, sizeof fault, "the store holds %llu messages of this"
+	    " channel, but %s/channels has no agreement for it: not "
+	    "verified", (unsigned long long)messages, u->home);
+	if (u->js != NULL)
+		return json_array_append_new(u->js, json_pack("{s:s, s:b, "
+		    "s:s}", "channel", ch, "intact", 0, "fault", fault)) == 0 ?
+		    0 : ERR_NOMEM;
+	ch[16] = '\0';			/* as the logs name it */
+	printf("channel %s: FAULT: %s\n", ch, fault);
+	return 0;
+}
+
 static int
 verify_store(const char *home, const char *spec, bool json)
 {
@@ -441,6 +476,17 @@ verify_store(const char *home, const char *spec, bool json)
 				rc = CLI_FAIL;
 		}
 		export_record_fini(&rec);
+	}
+	if (spec == NULL) {
+		struct unknown u = { home, as, n, jch, 0 };
+		if ((r = store_chain_channels_each(s, unknown_channel,
+		    &u)) != 0) {
+			printf("channels: FAULT: the store could not be read: "
+			    "%s (%s)\n", err_str(r), store_errmsg(s));
+			rc = CLI_FAIL;
+		}
+		if (u.found > 0)
+			rc = CLI_FAIL;
 	}
 	if (verify_audit(s, jaudit) != CLI_OK)
 		rc = CLI_FAIL;

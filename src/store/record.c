@@ -310,6 +310,28 @@ store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return r;
 }
 
+int
+store_chain_channels_each(struct store *s, store_channel_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t channel[STORE_ID_LEN];
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT channel, count(*) FROM message"
+	    " WHERE seq IS NOT NULL GROUP BY channel ORDER BY channel", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = blob32(st, 0, channel, sizeof channel)) != 0 ||
+		    (r = fn(arg, channel, u64(st, 1))) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* Copies src into the open, empty database dst, step by step. */
 static int
 copy(struct store *s, sqlite3 *src, sqlite3 *dst, uint64_t *pages)

@@ -54,6 +54,14 @@ typedef int (*store_receipt_fn)(void *arg, const struct store_receipt *r);
 int store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t receiver, store_receipt_fn fn, void *arg) WUR;
 
+/* Calls fn for each channel id that messages with a place in a chain (a
+ * seq) name, in id order, with their count: what `parley verify` must
+ * find an agreement for. */
+typedef int (*store_channel_fn)(void *arg,
+    const uint8_t channel[STORE_ID_LEN], uint64_t messages);
+int store_chain_channels_each(struct store *s, store_channel_fn fn,
+    void *arg) WUR;
+
 /* Co-signed checkpoints (schema 4): cp[0..len) is the checkpoint's
  * encoding (msg/transcript.h) at seqs seq0/seq1 of channel. Stored once:
  * a second put at the same seqs is ignored (*added false). One statement:

@@ -336,6 +336,19 @@ test_flipped_store(void)
 	}
 	export_record_fini(&rec);
 	free(buf);
+	/* a store whose agreement is not installed (channels/ not restored
+	 * with it): its 14 messages are not checked, and verify says so */
+	copy_home(0, "bad5");
+	CHECK_INT(sh("rm -f %s/bad5/channels/*", tmpdir), 0);
+	CHECK_INT(sh("%s/parley verify --home %s/bad5", build, tmpdir), 1);
+	CHECK_CONTAINS(out, ": FAULT: the store holds 14 messages of this "
+	    "channel, but ");
+	CHECK_CONTAINS(out, "/bad5/channels has no agreement for it: not "
+	    "verified");
+	CHECK_INT(sh("%s/parley verify --home %s/bad5 --json", build, tmpdir),
+	    1);
+	CHECK_CONTAINS(out, "has no agreement for it");
+	CHECK_CONTAINS(out, "\"intact\": false");
 }
 
 /* A checkpoint alarm raised before a restart (stored as an alert, as
