@@ -181,7 +181,7 @@ test_restore_corrupt(void)
 	CHECK_INT(mkdir(home, 0700), 0);
 	CHECK_INT(store_open(&s, a), 0);
 	for (int k = 1; k <= 40; k++) {
-		char tag[16];
+		char tag[24];
 		snprintf(tag, sizeof tag, "message %03d ", k);
 		memset(body, 'x', sizeof body);
 		memcpy(body, tag, strlen(tag));
