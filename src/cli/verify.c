@@ -73,10 +73,9 @@ load_checkpoint(void *arg, const uint8_t *p, size_t n)
 	return export_add_checkpoint(arg, &cp);
 }
 
-/* Fills rec with channel a's record from the store s; self is our party
- * index. */
+/* The reads of load_channel. */
 static int
-load_channel(struct store *s, const struct agreement *a, int self,
+load_reads(struct store *s, const struct agreement *a, int self,
     struct export_record *rec)
 {
 	int r;
@@ -97,6 +96,22 @@ load_channel(struct store *s, const struct agreement *a, int self,
 		    rec)) != 0)
 			return r;
 	return store_checkpoints_each(s, a->id, load_checkpoint, rec);
+}
+
+/* Fills rec with channel a's record from the store s, as of one moment
+ * (store_read_begin: parleyd may commit meanwhile); self is our party
+ * index. */
+static int
+load_channel(struct store *s, const struct agreement *a, int self,
+    struct export_record *rec)
+{
+	int r;
+
+	if ((r = store_read_begin(s)) != 0)
+		return r;
+	r = load_reads(s, a, self, rec);
+	store_read_end(s);
+	return r;
 }
 
 /* True when spec names agreement a: its id in hex or a prefix of it, or

@@ -145,6 +145,24 @@ store_open_home_readonly(struct store **sp, const char *home)
 	return store_open_readonly(sp, path);
 }
 
+int
+store_read_begin(struct store *s)
+{
+	int rc;
+
+	if (!sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
+	rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : rfail(s, rc);
+}
+
+void
+store_read_end(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
 static int
 blob32(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
 {

@@ -26,6 +26,16 @@ int store_open_readonly(struct store **sp, const char *path) WUR;
 /* store_open_readonly on HOME/parley.db. */
 int store_open_home_readonly(struct store **sp, const char *home) WUR;
 
+/* One read transaction over the reads until store_read_end: they all see
+ * the store as of the first of them (WAL: parleyd goes on committing
+ * meanwhile). A record is read in several queries (messages, heads,
+ * receipts, checkpoints); each in its own transaction would see the
+ * daemon's commits between them, e.g. a head or receipt naming a seq the
+ * messages read before did not reach: a fault in a sound store.
+ * ERR_STATE inside a transaction already. */
+int store_read_begin(struct store *s) WUR;
+void store_read_end(struct store *s);
+
 /* The header ids at seqs from + 1 .. from + n of (channel, sender) into
  * ids[0..n), in one query; a seq the store does not hold gets zeros.
  * A row or file that cannot be read (a bad id, a corrupt page) is ERR_IO,

@@ -6,16 +6,23 @@
  * range of ids, and the recovery of a restored node's own chain: appended
  * in order, a gap or a broken link refused with nothing stored, and a
  * message still queued in the backup takes its place instead of being
- * stored twice.
+ * stored twice; a record read while a writer commits is the store as of
+ * one moment.
  */
 #include <sodium.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "../harness.h"
+#include "cli/cli.h"
+#include "crypto/agreement.h"
 #include "msg/chain.h"
+#include "msg/export.h"
 #include "store/record.h"
+#include "store/store_int.h"		/* the reader's sqlite3 handle */
 
 static char dir[] = "/tmp/parley-test-record-XXXXXX";
 static uint8_t channel[32];
@@ -215,6 +222,94 @@ test_restore_corrupt(void)
 	CHECK_INT(system(why), 256);		/* grep: no line */
 }
 
+/* The writer that commits while the record is read (parleyd's part). */
+static struct store *writer;
+static int commits_between;
+
+/* Sends one more message of party 0 and its head, once. */
+static void
+commit_more(void)
+{
+	struct store_head h;
+	uint64_t first, last;
+	int64_t qid;
+
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, channel, sizeof channel);
+	memset(h.sig, 0x5a, sizeof h.sig);
+	CHECK_INT(chain_queue(writer, channel, 0, 3, 2, ENVELOPE_TEXT,
+	    (const uint8_t *)"north 4", 7, 4000, &qid), 0);
+	CHECK_INT(store_assign_batch(writer, channel, 0, 1, 4000,
+	    chain_store_build, NULL, &first, &last), 0);
+	CHECK_INT(store_highest(writer, channel, 0, &h.seq, h.id), 0);
+	CHECK_INT(store_head_put(writer, &h, 4000), 0);
+	commits_between++;
+}
+
+/* As the reader's query of heads starts (the messages are read). */
+static int
+on_stmt(unsigned type, void *ctx, void *p, void *x)
+{
+	const char *sql = sqlite3_sql(p);
+
+	(void)type;
+	(void)ctx;
+	(void)x;
+	if (commits_between == 0 && sql != NULL &&
+	    strncmp(sql, "SELECT seq, id, sig FROM head", 29) == 0)
+		commit_more();
+	return 0;
+}
+
+/* A record read while parleyd commits is the store as of one moment: a
+ * message and its head committed between the read of the messages and
+ * that of the heads are in neither. */
+static void
+test_record_one_moment(void)
+{
+	struct agreement a;
+	struct export_record rec;
+	struct export_report rep;
+	struct store *r = NULL;
+	char path[128];
+	uint64_t first, last;
+
+	snprintf(path, sizeof path, "%s/m.db", dir);
+	CHECK_INT(store_open(&writer, path), 0);
+	for (int k = 1; k <= 3; k++)
+		queue(writer, k);
+	for (int k = 0; k < 3 && store_assign_batch(writer, channel, 0, 3,
+	    2000, chain_store_build, NULL, &first, &last) == 0; k++)
+		;
+	CHECK_INT(last, 3);
+	memset(&a, 0, sizeof a);
+	memcpy(a.id, channel, sizeof a.id);
+	snprintf(a.party[0].name, sizeof a.party[0].name, "north");
+	snprintf(a.party[1].name, sizeof a.party[1].name, "south");
+	memset(a.party[0].sign_pub, 1, sizeof a.party[0].sign_pub);
+	memset(a.party[1].sign_pub, 2, sizeof a.party[1].sign_pub);
+	CHECK_INT(store_open_readonly(&r, path), 0);
+	if (r == NULL)
+		return;
+	sqlite3_trace_v2(r->db, SQLITE_TRACE_STMT, on_stmt, NULL);
+	export_record_init(&rec);
+	CHECK_INT(cli_record_load(r, &a, 0, &rec), 0);
+	CHECK_INT(commits_between, 1);
+	CHECK_INT(rec.chain[0].nmsg, 3);
+	CHECK_INT(rec.chain[0].nheads, 0);
+	CHECK_INT(export_verify(&rec, &rep), 0);
+	CHECK_STR(rep.fault, "");
+	export_record_fini(&rec);
+	/* the next read sees it */
+	export_record_init(&rec);
+	CHECK_INT(cli_record_load(r, &a, 0, &rec), 0);
+	CHECK_INT(rec.chain[0].nmsg, 4);
+	CHECK_INT(rec.chain[0].nheads, 1);
+	export_record_fini(&rec);
+	store_close(r);
+	store_close(writer);
+}
+
 static void
 test_readonly_refusals(void)
 {
@@ -236,6 +331,7 @@ main(void)
 	memset(channel, 0x3c, sizeof channel);
 	RUN(test_backup_restore_recover);
 	RUN(test_restore_corrupt);
+	RUN(test_record_one_moment);
 	RUN(test_readonly_refusals);
 	char cmd[160];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
