@@ -133,16 +133,29 @@ open_ro_why(struct store **sp, const char *path, char *why, size_t cap)
 	return r;
 }
 
-int
-store_open_home_readonly(struct store **sp, const char *home)
+static int
+open_home(struct store **sp, const char *home, bool older_ok)
 {
 	char path[4096];
 	int n;
 
+	*sp = NULL;
 	n = snprintf(path, sizeof path, "%s/%s", home, STORE_FILE);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return ERR_TOO_BIG;
-	return store_open_readonly(sp, path);
+	return open_ro(sp, path, older_ok);
+}
+
+int
+store_open_home_readonly(struct store **sp, const char *home)
+{
+	return open_home(sp, home, false);
+}
+
+int
+store_open_home_backup(struct store **sp, const char *home)
+{
+	return open_home(sp, home, true);
 }
 
 int

@@ -25,6 +25,10 @@
 int store_open_readonly(struct store **sp, const char *path) WUR;
 /* store_open_readonly on HOME/parley.db. */
 int store_open_home_readonly(struct store **sp, const char *home) WUR;
+/* The same for store_backup, which copies pages and reads no record: an
+ * older schema version is accepted too (a store not yet migrated by a
+ * newer parleyd: the backup to take before it starts). */
+int store_open_home_backup(struct store **sp, const char *home) WUR;
 
 /* One read transaction over the reads until store_read_end: they all see
  * the store as of the first of them (WAL: parleyd goes on committing

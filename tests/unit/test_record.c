@@ -7,7 +7,7 @@
  * in order, a gap or a broken link refused with nothing stored, and a
  * message still queued in the backup takes its place instead of being
  * stored twice; a record read while a writer commits is the store as of
- * one moment.
+ * one moment; a store of an older schema version is backed up.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@
 #include "msg/chain.h"
 #include "msg/export.h"
 #include "store/record.h"
+#include "store/schema.h"
 #include "store/store_int.h"		/* the reader's sqlite3 handle */
 
 static char dir[] = "/tmp/parley-test-record-XXXXXX";
@@ -310,6 +311,45 @@ test_record_one_moment(void)
 	store_close(writer);
 }
 
+/* A store of an older schema version (a newer parley installed, parleyd
+ * not yet started on it to migrate it): `parley backup` copies it as it
+ * is, the backup to take before the migration. */
+static void
+test_backup_older(void)
+{
+	char home[128], db[160], dest[160], sql[128];
+	char cmd[] = "backup", opt[] = "--home";
+	char *argv[] = { cmd, opt, home, dest, NULL };
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+
+	snprintf(home, sizeof home, "%s/home-v8", dir);
+	snprintf(db, sizeof db, "%s/parley.db", home);
+	snprintf(dest, sizeof dest, "%s/v8.bak", dir);
+	CHECK_INT(mkdir(home, 0700), 0);
+	CHECK_INT(sqlite3_open(db, &h), SQLITE_OK);
+	for (int k = 0; k < 8; k++)
+		CHECK_INT(sqlite3_exec(h, store_migration_sql(k), NULL, NULL,
+		    NULL), SQLITE_OK);
+	snprintf(sql, sizeof sql, "PRAGMA user_version = 8;"
+	    " PRAGMA application_id = %d;", STORE_APPLICATION_ID);
+	CHECK_INT(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	CHECK_INT(cmd_backup(4, argv), CLI_OK);
+	CHECK_INT(stat(dest, &sb), 0);
+	CHECK_INT(sb.st_mode & 0777, 0600);
+	h = NULL;
+	CHECK_INT(sqlite3_open_v2(dest, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL),
+	    SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(st, 0), 8);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
 static void
 test_readonly_refusals(void)
 {
@@ -332,6 +372,7 @@ main(void)
 	RUN(test_backup_restore_recover);
 	RUN(test_restore_corrupt);
 	RUN(test_record_one_moment);
+	RUN(test_backup_older);
 	RUN(test_readonly_refusals);
 	char cmd[160];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
