@@ -12,7 +12,8 @@
  * with --peer-export (the peer's full export of the channel, `parley
  * export` on the peer's node) they are taken back into the store,
  * checked against our own signatures (only messages under a head we
- * signed) and the installed agreement, before
+ * signed; the peer's taken with them, only under a head it signed) and
+ * the installed agreement, before
  * the daemon starts (docs/store.md, "Backup and restore").
  */
 #include <errno.h>
@@ -197,6 +198,27 @@ take_signed(struct store *s, const struct export_record *rec, uint8_t self,
 	return 0;
 }
 
+/* True, and says so, when the export holds a message of party i's past
+ * the store's highest seq have and past the last head i signed. A node
+ * stores the peer's runs only with their heads and signs a head over its
+ * own in the commit that places them: such a message is held by its prev
+ * link alone, which whoever wrote the file could have made. whose names
+ * the chain. */
+static bool
+past_head(const struct export_record *rec, const struct export_report *rep,
+    int i, uint64_t have, const char *path, const char *whose)
+{
+	size_t n = rec->chain[i].nmsg, tail = rep->unsigned_tail[i];
+
+	if (tail == 0 || have >= n)
+		return false;
+	fprintf(stderr, "parley restore: %s: %s seq %zu: past the last head "
+	    "%s signed (%zu such, up to seq %zu): not provably %s's, nothing "
+	    "taken\n", path, whose, n - tail + 1, rec->party[i].name, tail,
+	    n, rec->party[i].name);
+	return true;
+}
+
 /* --peer-export: takes our own chain back from the peer's export. */
 static int
 recover(const char *home, const char *path)
@@ -205,7 +227,7 @@ recover(const char *home, const char *path)
 	struct export_report rep;
 	struct store *s = NULL;
 	uint8_t *buf = NULL, id[ENVELOPE_ID_LEN], eid[ENVELOPE_ID_LEN];
-	uint64_t high = 0;
+	uint64_t high = 0, peer_high = 0;
 	size_t len, taken = 0, peer_taken = 0;
 	int self = -1, r, rc = CLI_FAIL;
 
@@ -241,18 +263,18 @@ recover(const char *home, const char *path)
 			goto out;
 		}
 	}
-	/* The peer holds our messages only under heads we signed (it stores
-	 * a run with its head): one past our last head is held by its prev
-	 * link alone, which whoever wrote the file could have made. */
-	if (high < rec.chain[self].nmsg && rep.unsigned_tail[self] > 0) {
-		fprintf(stderr, "parley restore: %s: our chain's seq %zu: past "
-		    "the last head %s signed (%zu such, up to seq %zu): not "
-		    "provably ours, nothing taken\n", path,
-		    rec.chain[self].nmsg - rep.unsigned_tail[self] + 1,
-		    rec.party[self].name, rep.unsigned_tail[self],
-		    rec.chain[self].nmsg);
+	if (high < rec.chain[self].nmsg &&
+	    (r = store_highest(s, rec.channel, (uint8_t)(1 - self),
+	    &peer_high, id)) != 0) {
+		fprintf(stderr, "parley restore: the store of %s: %s (%s)\n",
+		    home, err_str(r), store_errmsg(s));
 		goto out;
 	}
+	if (high < rec.chain[self].nmsg &&
+	    (past_head(&rec, &rep, self, high, path, "our chain's") ||
+	    past_head(&rec, &rep, 1 - self, peer_high, path,
+	    "the peer's chain's")))
+		goto out;
 	if (high < rec.chain[self].nmsg) {
 		if ((r = take_peer(s, &rec, (uint8_t)(1 - self),
 		    &peer_taken)) != 0 ||

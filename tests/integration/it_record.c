@@ -220,12 +220,13 @@ test_flipped_export(void)
 	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 4: body");
 }
 
-/* The peer's export at from, with one message of north's appended to
- * north's chain past its last head (as the peer could append any: no
- * head of north's covers it, only its prev link holds it), written to
- * to. True when written. */
+/* The peer's export at from, with one message of party's appended to
+ * party's chain past its last head (as whoever wrote the file could
+ * append any: no head of party's covers it, only its prev link holds
+ * it), written to to. True when written. */
 static bool
-forge_own_tail(const char *from, const char *to, const char *text)
+forge_tail(const char *from, const char *to, const char *party,
+    const char *text)
 {
 	struct export_record rec;
 	struct envelope_header h;
@@ -238,7 +239,7 @@ forge_own_tail(const char *from, const char *to, const char *text)
 	if (file_read(from, EXPORT_FILE_MAX, &buf, &len) != 0 ||
 	    export_decode(&rec, buf, len) != 0)
 		goto out;
-	me = strcmp(rec.party[0].name, "north") == 0 ? 0 : 1;
+	me = strcmp(rec.party[0].name, party) == 0 ? 0 : 1;
 	if (rec.chain[me].nmsg == 0)
 		goto out;
 	{
@@ -518,7 +519,7 @@ test_backup_restore(void)
 	 * nothing taken */
 	snprintf(h1, sizeof h1, "%s/south-full.px", tmpdir);
 	snprintf(h0, sizeof h0, "%s/forged.px", tmpdir);
-	CHECK(forge_own_tail(h1, h0, "north-forged-by-south"));
+	CHECK(forge_tail(h1, h0, "north", "north-forged-by-south"));
 	CHECK_INT(sh("%s/parley verify --file %s", build, h0), 0);
 	CHECK_CONTAINS(out, "north    chain seq 13, 13 bodies held, 1 past "
 	    "the last signed head");
@@ -529,6 +530,19 @@ test_backup_restore(void)
 	CHECK_CONTAINS(out, "north    chain seq 8,");
 	CHECK_CONTAINS(out, "south    chain seq ");
 	CHECK(strstr(out, "south    chain seq 30,") == NULL);
+	/* likewise one of the peer's past its last signed head (whoever
+	 * wrote the file made it, not south): refused, nothing taken */
+	snprintf(h0, sizeof h0, "%s/forged-peer.px", tmpdir);
+	CHECK(forge_tail(h1, h0, "south", "south-forged-by-writer"));
+	CHECK_INT(sh("%s/parley verify --file %s", build, h0), 0);
+	CHECK_CONTAINS(out, "1 past the last signed head");
+	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export %s",
+	    build, tmpdir, h0), 1);
+	CHECK_CONTAINS(out, "the peer's chain's seq 31: past the last head "
+	    "south signed");
+	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
+	CHECK_CONTAINS(out, "north    chain seq 8,");
+	CHECK(strstr(out, "south    chain seq 31,") == NULL);
 	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export "
 	    "%s/south-full.px", build, tmpdir, tmpdir), 0);
 	CHECK_CONTAINS(out, "took back 4 of our own messages (seq 9..12)");
