@@ -496,8 +496,15 @@ verify_store(const char *home, const char *spec, bool json)
 		struct unknown u = { home, as, n, jch, 0 };
 		if ((r = store_chain_channels_each(s, unknown_channel,
 		    &u)) != 0) {
-			printf("channels: FAULT: the store could not be read: "
-			    "%s (%s)\n", err_str(r), store_errmsg(s));
+			char fault[EXPORT_FAULT_MAX];
+			snprintf(fault, sizeof fault, "the store could not be "
+			    "read: %s (%s)", err_str(r), store_errmsg(s));
+			if (!json)
+				printf("channels: FAULT: %s\n", fault);
+			else if (json_array_append_new(jch, json_pack("{s:b, "
+			    "s:s}", "intact", 0, "fault", fault)) != 0)
+				fprintf(stderr, "parley verify: out of "
+				    "memory\n");
 			rc = CLI_FAIL;
 		}
 		if (u.found > 0)

@@ -14,6 +14,7 @@
  * under /tmp, removed at the end. Kills only the daemons it started.
  */
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include "../harness.h"
@@ -265,6 +266,21 @@ out:
 	return ok;
 }
 
+/* Renames table from of the database at path to to. True when done. */
+static bool
+rename_table(const char *path, const char *from, const char *to)
+{
+	char sql[160];
+	sqlite3 *db = NULL;
+	bool ok;
+
+	snprintf(sql, sizeof sql, "ALTER TABLE %s RENAME TO %s", from, to);
+	ok = sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	return ok;
+}
+
 /* A copy of node i's home to break, after the daemons stopped. */
 static void
 copy_home(int i, const char *to)
@@ -350,6 +366,19 @@ test_flipped_store(void)
 	    1);
 	CHECK_CONTAINS(out, "has no agreement for it");
 	CHECK_CONTAINS(out, "\"intact\": false");
+	/* the same, with the store's list of channels unreadable: --json
+	 * still prints one JSON object (the fault in it), no text line */
+	copy_home(0, "bad6");
+	CHECK_INT(sh("rm -f %s/bad6/channels/*", tmpdir), 0);
+	snprintf(path, sizeof path, "%s/bad6/parley.db", tmpdir);
+	CHECK(rename_table(path, "message", "message_gone"));
+	CHECK_INT(sh("%s/parley verify --home %s/bad6 --json 2>/dev/null",
+	    build, tmpdir), 1);
+	CHECK(out[0] == '{');
+	CHECK(strstr(out, "channels: FAULT") == NULL);
+	CHECK_CONTAINS(out, "\"fault\": \"the store could not be read: ");
+	CHECK_INT(sh("%s/parley verify --home %s/bad6", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "channels: FAULT: the store could not be read: ");
 }
 
 /* A checkpoint alarm raised before a restart (stored as an alert, as
