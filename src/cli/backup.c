@@ -50,9 +50,15 @@ cmd_backup(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	home = cli_home(home);
-	if ((r = store_open_home_readonly(&s, home)) != 0) {
-		fprintf(stderr, "parley backup: cannot open the store of %s: "
-		    "%s\n", home, err_str(r));
+	if ((r = store_open_home_backup(&s, home)) != 0) {
+		if (r == ERR_VERSION)
+			fprintf(stderr, "parley backup: %s/%s: not a parley "
+			    "store, or of a schema version newer than this "
+			    "build's (%d)\n", home, STORE_FILE,
+			    STORE_SCHEMA_VERSION);
+		else
+			fprintf(stderr, "parley backup: cannot open the store "
+			    "of %s: %s\n", home, err_str(r));
 		return r == ERR_NOT_FOUND ? CLI_USAGE : CLI_FAIL;
 	}
 	r = store_backup(s, argv[optind], &pages);

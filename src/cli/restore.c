@@ -1,8 +1,9 @@
 /*
  * restore.c: `parley restore FILE --home DIR [--force]` brings a node's
- * store back from a backup: the file must be a parley store of this
- * build's schema version; an existing store is replaced only with
- * --force, and never while parleyd runs for DIR. When the daemon starts
+ * store back from a backup: the file must be a parley store of schema
+ * version 1 up to this build's (parleyd migrates an older one); an
+ * existing store is replaced only with --force, and never while parleyd
+ * runs for DIR. When the daemon starts
  * again it resynchronises with its peer (SYNC, docs/delivery.md): what
  * the peer holds beyond the backup is sent again, nothing twice.
  *
@@ -10,7 +11,9 @@
  * daemon takes them back over the link (RECOVER, msg/recover.h); offline,
  * with --peer-export (the peer's full export of the channel, `parley
  * export` on the peer's node) they are taken back into the store,
- * checked against our own signatures and the installed agreement, before
+ * checked against our own signatures (only messages under a head we
+ * signed; the peer's taken with them, only under a head it signed) and
+ * the installed agreement, before
  * the daemon starts (docs/store.md, "Backup and restore").
  */
 #include <errno.h>
@@ -42,7 +45,7 @@ usage(FILE *f)
 	    "usage: parley restore --home DIR [--force] [--peer-export X] "
 	    "[FILE]\n\n"
 	    "Restores DIR/parley.db from the backup FILE (parley backup). Refuses"
-	    "\na file that is not a parley store of schema version %d, an\n"
+	    "\na file that is not a parley store of schema version 1..%d, an\n"
 	    "existing store unless --force, and a running parleyd. With\n"
 	    "--peer-export X (the peer's full `parley export` of the channel),\n"
 	    "then takes back our own messages the peer holds beyond the store,\n"
@@ -195,6 +198,27 @@ take_signed(struct store *s, const struct export_record *rec, uint8_t self,
 	return 0;
 }
 
+/* True, and says so, when the export holds a message of party i's past
+ * the store's highest seq have and past the last head i signed. A node
+ * stores the peer's runs only with their heads and signs a head over its
+ * own in the commit that places them: such a message is held by its prev
+ * link alone, which whoever wrote the file could have made. whose names
+ * the chain. */
+static bool
+past_head(const struct export_record *rec, const struct export_report *rep,
+    int i, uint64_t have, const char *path, const char *whose)
+{
+	size_t n = rec->chain[i].nmsg, tail = rep->unsigned_tail[i];
+
+	if (tail == 0 || have >= n)
+		return false;
+	fprintf(stderr, "parley restore: %s: %s seq %zu: past the last head "
+	    "%s signed (%zu such, up to seq %zu): not provably %s's, nothing "
+	    "taken\n", path, whose, n - tail + 1, rec->party[i].name, tail,
+	    n, rec->party[i].name);
+	return true;
+}
+
 /* --peer-export: takes our own chain back from the peer's export. */
 static int
 recover(const char *home, const char *path)
@@ -203,7 +227,7 @@ recover(const char *home, const char *path)
 	struct export_report rep;
 	struct store *s = NULL;
 	uint8_t *buf = NULL, id[ENVELOPE_ID_LEN], eid[ENVELOPE_ID_LEN];
-	uint64_t high = 0;
+	uint64_t high = 0, peer_high = 0;
 	size_t len, taken = 0, peer_taken = 0;
 	int self = -1, r, rc = CLI_FAIL;
 
@@ -239,6 +263,18 @@ recover(const char *home, const char *path)
 			goto out;
 		}
 	}
+	if (high < rec.chain[self].nmsg &&
+	    (r = store_highest(s, rec.channel, (uint8_t)(1 - self),
+	    &peer_high, id)) != 0) {
+		fprintf(stderr, "parley restore: the store of %s: %s (%s)\n",
+		    home, err_str(r), store_errmsg(s));
+		goto out;
+	}
+	if (high < rec.chain[self].nmsg &&
+	    (past_head(&rec, &rep, self, high, path, "our chain's") ||
+	    past_head(&rec, &rep, 1 - self, peer_high, path,
+	    "the peer's chain's")))
+		goto out;
 	if (high < rec.chain[self].nmsg) {
 		if ((r = take_peer(s, &rec, (uint8_t)(1 - self),
 		    &peer_taken)) != 0 ||
@@ -249,10 +285,15 @@ recover(const char *home, const char *path)
 			goto out;
 		}
 	}
-	printf("took back %zu of our own messages (seq %llu..%zu) and %zu of "
-	    "the peer's from the peer's export %s\n", taken,
-	    (unsigned long long)high + 1, rec.chain[self].nmsg, peer_taken,
-	    path);
+	if (high >= rec.chain[self].nmsg)
+		printf("nothing to take back: the store holds our chain up to "
+		    "seq %llu, the peer's export %s up to seq %zu\n",
+		    (unsigned long long)high, path, rec.chain[self].nmsg);
+	else
+		printf("took back %zu of our own messages (seq %llu..%zu) and "
+		    "%zu of the peer's from the peer's export %s\n", taken,
+		    (unsigned long long)high + 1, rec.chain[self].nmsg,
+		    peer_taken, path);
 	rc = CLI_OK;
 out:
 	store_close(s);

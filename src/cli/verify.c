@@ -73,10 +73,9 @@ load_checkpoint(void *arg, const uint8_t *p, size_t n)
 	return export_add_checkpoint(arg, &cp);
 }
 
-/* Fills rec with channel a's record from the store s; self is our party
- * index. */
+/* The reads of load_channel. */
 static int
-load_channel(struct store *s, const struct agreement *a, int self,
+load_reads(struct store *s, const struct agreement *a, int self,
     struct export_record *rec)
 {
 	int r;
@@ -97,6 +96,22 @@ load_channel(struct store *s, const struct agreement *a, int self,
 		    rec)) != 0)
 			return r;
 	return store_checkpoints_each(s, a->id, load_checkpoint, rec);
+}
+
+/* Fills rec with channel a's record from the store s, as of one moment
+ * (store_read_begin: parleyd may commit meanwhile); self is our party
+ * index. */
+static int
+load_channel(struct store *s, const struct agreement *a, int self,
+    struct export_record *rec)
+{
+	int r;
+
+	if ((r = store_read_begin(s)) != 0)
+		return r;
+	r = load_reads(s, a, self, rec);
+	store_read_end(s);
+	return r;
 }
 
 /* True when spec names agreement a: its id in hex or a prefix of it, or
@@ -389,6 +404,41 @@ verify_anchors(struct store *s, const struct agreement *a, int self,
 	return r == 0 ? CLI_OK : CLI_FAIL;
 }
 
+/* Channels the store holds messages of and no installed agreement names
+ * (channels/ not restored with the store, an agreement removed): their
+ * record cannot be checked, and saying nothing would read as intact. */
+struct unknown {
+	const char *home;
+	const struct agreement *as;
+	size_t n;
+	json_t *js;			/* the channels array, or NULL: text */
+	size_t found;
+};
+
+static int
+unknown_channel(void *arg, const uint8_t channel[STORE_ID_LEN],
+    uint64_t messages)
+{
+	struct unknown *u = arg;
+	char ch[2 * ENVELOPE_ID_LEN + 1], fault[256];
+
+	for (size_t i = 0; i < u->n; i++)
+		if (memcmp(u->as[i].id, channel, ENVELOPE_ID_LEN) == 0)
+			return 0;
+	u->found++;
+	hex_encode(ch, channel, ENVELOPE_ID_LEN);
+	snprintf(fault, sizeof fault, "the store holds %llu messages of this"
+	    " channel, but %s/channels has no agreement for it: not "
+	    "verified", (unsigned long long)messages, u->home);
+	if (u->js != NULL)
+		return json_array_append_new(u->js, json_pack("{s:s, s:b, "
+		    "s:s}", "channel", ch, "intact", 0, "fault", fault)) == 0 ?
+		    0 : ERR_NOMEM;
+	ch[16] = '\0';			/* as the logs name it */
+	printf("channel %s: FAULT: %s\n", ch, fault);
+	return 0;
+}
+
 static int
 verify_store(const char *home, const char *spec, bool json)
 {
@@ -441,6 +491,24 @@ verify_store(const char *home, const char *spec, bool json)
 				rc = CLI_FAIL;
 		}
 		export_record_fini(&rec);
+	}
+	if (spec == NULL) {
+		struct unknown u = { home, as, n, jch, 0 };
+		if ((r = store_chain_channels_each(s, unknown_channel,
+		    &u)) != 0) {
+			char fault[EXPORT_FAULT_MAX];
+			snprintf(fault, sizeof fault, "the store could not be "
+			    "read: %s (%s)", err_str(r), store_errmsg(s));
+			if (!json)
+				printf("channels: FAULT: %s\n", fault);
+			else if (json_array_append_new(jch, json_pack("{s:b, "
+			    "s:s}", "intact", 0, "fault", fault)) != 0)
+				fprintf(stderr, "parley verify: out of "
+				    "memory\n");
+			rc = CLI_FAIL;
+		}
+		if (u.found > 0)
+			rc = CLI_FAIL;
 	}
 	if (verify_audit(s, jaudit) != CLI_OK)
 		rc = CLI_FAIL;

@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/wire.h"
 #include "crypto/hash.h"
+#include "store/record.h"
 
 enum { K_VERSION = 1, K_KIND, K_ANCHOR, K_TIME, K_SIG, K_HELD, K_CLAIMED };
 
@@ -816,11 +817,20 @@ anchor_verify_store(struct store *s,
 {
 	struct heads h = { NULL, 0, 0 };
 	struct walk w = { &h, channel, pub, peer, v };
+	bool txn;
 	int r;
 
 	memset(v, 0, sizeof *v);
+	/* the log and the anchors as of one commit: else an entry and its
+	 * anchor committed between the two reads look like a cut log
+	 * (inside a caller's transaction, that one) */
+	if ((r = store_read_begin(s)) != 0 && r != ERR_STATE)
+		return r;
+	txn = r == 0;
 	if ((r = store_audit_each(s, grab_head, &h)) == 0)
 		r = store_anchors_each(s, channel, check_row, &w);
+	if (txn)
+		store_read_end(s);
 	free(h.v);
 	return r;
 }

@@ -332,7 +332,8 @@ int anchor_verify_one(const uint8_t (*heads)[AUDIT_HASH_LEN], size_t count,
     const uint8_t channel[ANCHOR_CHANNEL_LEN],
     const uint8_t pub[KEYS_PUB_LEN], const char *peer,
     const struct store_anchor *a, struct anchor_verdict *v) WUR;
-/* Reads the log and every stored anchor of channel and checks each as
+/* Reads the log and every stored anchor of channel, as of one commit (one
+ * read transaction: parleyd may commit meanwhile), and checks each as
  * anchor_verify_one does, up to the first fault (returned); v counts them
  * and names the newest. Store errors. */
 int anchor_verify_store(struct store *s,

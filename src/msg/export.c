@@ -802,6 +802,8 @@ read_chain(struct export_record *rec, uint8_t i, struct wire_reader *rd)
 		if ((r = read_pair(rd, 2)) != 0 ||
 		    (r = wire_read_bytes(rd, &h, &hl)) != 0)
 			return r;
+		if (hl < EXPORT_HEADER_MIN)	/* no header: not kept */
+			return ERR_PARSE;
 		b = NULL;
 		bl = 0;
 		if (next_is_null(rd))

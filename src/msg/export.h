@@ -32,6 +32,10 @@
 #define EXPORT_FILE_MAX (256u << 20)	/* 256 MiB */
 #define EXPORT_MSG_MAX (1u << 20)	/* headers per chain */
 #define EXPORT_FAULT_MAX 512
+/* A header holds four ids (channel, prev, peer_last, body_hash): a file's
+ * shorter one is refused as it is read, so that a file's entries cost
+ * memory only in proportion to their bytes. */
+#define EXPORT_HEADER_MIN (4 * ENVELOPE_ID_LEN)
 
 struct export_party {
 	char name[KEYS_NAME_MAX + 1];

@@ -133,16 +133,47 @@ open_ro_why(struct store **sp, const char *path, char *why, size_t cap)
 	return r;
 }
 
-int
-store_open_home_readonly(struct store **sp, const char *home)
+static int
+open_home(struct store **sp, const char *home, bool older_ok)
 {
 	char path[4096];
 	int n;
 
+	*sp = NULL;
 	n = snprintf(path, sizeof path, "%s/%s", home, STORE_FILE);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return ERR_TOO_BIG;
-	return store_open_readonly(sp, path);
+	return open_ro(sp, path, older_ok);
+}
+
+int
+store_open_home_readonly(struct store **sp, const char *home)
+{
+	return open_home(sp, home, false);
+}
+
+int
+store_open_home_backup(struct store **sp, const char *home)
+{
+	return open_home(sp, home, true);
+}
+
+int
+store_read_begin(struct store *s)
+{
+	int rc;
+
+	if (!sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
+	rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : rfail(s, rc);
+}
+
+void
+store_read_end(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 }
 
 static int
@@ -310,6 +341,28 @@ store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	return r;
 }
 
+int
+store_chain_channels_each(struct store *s, store_channel_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t channel[STORE_ID_LEN];
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT channel, count(*) FROM message"
+	    " WHERE seq IS NOT NULL GROUP BY channel ORDER BY channel", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = blob32(st, 0, channel, sizeof channel)) != 0 ||
+		    (r = fn(arg, channel, u64(st, 1))) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* Copies src into the open, empty database dst, step by step. */
 static int
 copy(struct store *s, sqlite3 *src, sqlite3 *dst, uint64_t *pages)
@@ -369,10 +422,42 @@ create_new(struct store *s, const char *dest, sqlite3 **db)
 /* Leaves the copy in rollback-journal mode off WAL: a single file, as a
  * backup should be; the daemon turns WAL back on when it opens it. */
 static int
-finish_copy(sqlite3 *db)
+finish_copy(struct store *s, sqlite3 *db)
 {
-	return sqlite3_exec(db, "PRAGMA journal_mode = DELETE", NULL, NULL,
-	    NULL) == SQLITE_OK ? 0 : ERR_IO;
+	int rc = sqlite3_exec(db, "PRAGMA journal_mode = DELETE", NULL, NULL,
+	    NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	snprintf(s->errmsg, sizeof s->errmsg, "%s", sqlite3_errmsg(db));
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB ?
+	    ERR_PARSE : ERR_IO;
+}
+
+/* The copy's b-trees are whole (PRAGMA quick_check: every page of every
+ * table and index reachable once, well formed): the backup API copies
+ * pages as they are, and a file damaged at rest must not replace a
+ * store. ERR_PARSE with the first problem in s->errmsg. */
+static int
+check_copy(struct store *s, sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	const char *res;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
+	    NULL;
+	if (rc != SQLITE_ROW || res == NULL || strcmp(res, "ok") != 0) {
+		snprintf(s->errmsg, sizeof s->errmsg, "%s", res != NULL ? res :
+		    sqlite3_errmsg(db));
+		r = rc == SQLITE_ROW || (rc & 0xff) == SQLITE_CORRUPT ||
+		    (rc & 0xff) == SQLITE_NOTADB ? ERR_PARSE : ERR_IO;
+	}
+	sqlite3_finalize(st);
+	return r;
 }
 
 int
@@ -384,7 +469,7 @@ store_backup(struct store *s, const char *dest, uint64_t *pages)
 	if ((r = create_new(s, dest, &db)) != 0)
 		return r;
 	if ((r = copy(s, s->db, db, pages)) != 0 ||
-	    (r = finish_copy(db)) != 0) {
+	    (r = finish_copy(s, db)) != 0) {
 		sqlite3_close(db);
 		unlink(dest);
 		return r;
@@ -424,9 +509,15 @@ store_restore(const char *file, const char *home, bool force, char *why,
 		goto out;
 	}
 	made = true;
-	if ((r = copy(&tmp_s, src->db, db, NULL)) != 0 ||
-	    (r = finish_copy(db)) != 0) {
+	if ((r = copy(&tmp_s, src->db, db, NULL)) != 0) {
 		snprintf(why, whycap, "copy: %s", tmp_s.errmsg);
+		goto out;
+	}
+	if ((r = check_copy(&tmp_s, db)) != 0 ||
+	    (r = finish_copy(&tmp_s, db)) != 0) {
+		snprintf(why, whycap, r == ERR_PARSE ? "%s: damaged, not "
+		    "restored (SQLite: %s)" : "%s: copy: %s", file,
+		    tmp_s.errmsg);
 		goto out;
 	}
 	sqlite3_close(db);

@@ -25,6 +25,20 @@
 int store_open_readonly(struct store **sp, const char *path) WUR;
 /* store_open_readonly on HOME/parley.db. */
 int store_open_home_readonly(struct store **sp, const char *home) WUR;
+/* The same for store_backup, which copies pages and reads no record: an
+ * older schema version is accepted too (a store not yet migrated by a
+ * newer parleyd: the backup to take before it starts). */
+int store_open_home_backup(struct store **sp, const char *home) WUR;
+
+/* One read transaction over the reads until store_read_end: they all see
+ * the store as of the first of them (WAL: parleyd goes on committing
+ * meanwhile). A record is read in several queries (messages, heads,
+ * receipts, checkpoints); each in its own transaction would see the
+ * daemon's commits between them, e.g. a head or receipt naming a seq the
+ * messages read before did not reach: a fault in a sound store.
+ * ERR_STATE inside a transaction already. */
+int store_read_begin(struct store *s) WUR;
+void store_read_end(struct store *s);
 
 /* The header ids at seqs from + 1 .. from + n of (channel, sender) into
  * ids[0..n), in one query; a seq the store does not hold gets zeros.
@@ -53,6 +67,14 @@ int store_heads_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
 typedef int (*store_receipt_fn)(void *arg, const struct store_receipt *r);
 int store_receipts_each(struct store *s, const uint8_t channel[STORE_ID_LEN],
     uint8_t receiver, store_receipt_fn fn, void *arg) WUR;
+
+/* Calls fn for each channel id that messages with a place in a chain (a
+ * seq) name, in id order, with their count: what `parley verify` must
+ * find an agreement for. */
+typedef int (*store_channel_fn)(void *arg,
+    const uint8_t channel[STORE_ID_LEN], uint64_t messages);
+int store_chain_channels_each(struct store *s, store_channel_fn fn,
+    void *arg) WUR;
 
 /* Co-signed checkpoints (schema 4): cp[0..len) is the checkpoint's
  * encoding (msg/transcript.h) at seqs seq0/seq1 of channel. Stored once:
@@ -92,9 +114,11 @@ int store_backup(struct store *s, const char *dest, uint64_t *pages) WUR;
 /* Restores a backup file into HOME/parley.db: checks it as
  * store_open_readonly does (but an older schema version is accepted:
  * parleyd migrates the restored store when it opens it), refuses an
- * existing store (ERR_EXISTS) unless
- * force, and writes the copy beside it before renaming it into place (an
- * interrupted restore leaves the old store or none, never half of one).
+ * existing store (ERR_EXISTS) unless force, and writes the copy beside it
+ * before renaming it into place (an interrupted restore leaves the old
+ * store or none, never half of one). A copy that fails PRAGMA quick_check
+ * (a file damaged at rest) is ERR_PARSE, why naming the file and the first
+ * problem, and the store in place is untouched.
  * The daemon must not be running (the caller checks). */
 int store_restore(const char *file, const char *home, bool force,
     char *why, size_t whycap) WUR;

@@ -14,6 +14,7 @@
  * under /tmp, removed at the end. Kills only the daemons it started.
  */
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include "../harness.h"
@@ -220,6 +221,66 @@ test_flipped_export(void)
 	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 4: body");
 }
 
+/* The peer's export at from, with one message of party's appended to
+ * party's chain past its last head (as whoever wrote the file could
+ * append any: no head of party's covers it, only its prev link holds
+ * it), written to to. True when written. */
+static bool
+forge_tail(const char *from, const char *to, const char *party,
+    const char *text)
+{
+	struct export_record rec;
+	struct envelope_header h;
+	uint8_t *buf = NULL, *enc = NULL, hdr[ENVELOPE_HEADER_MAX];
+	size_t len, hlen, elen;
+	bool ok = false;
+	int me;
+
+	export_record_init(&rec);
+	if (file_read(from, EXPORT_FILE_MAX, &buf, &len) != 0 ||
+	    export_decode(&rec, buf, len) != 0)
+		goto out;
+	me = strcmp(rec.party[0].name, party) == 0 ? 0 : 1;
+	if (rec.chain[me].nmsg == 0)
+		goto out;
+	{
+		const struct export_msg *m =
+		    &rec.chain[me].msg[rec.chain[me].nmsg - 1];
+		if (envelope_header_decode(&h, m->hdr, m->hlen) != 0)
+			goto out;
+		export_msg_id(m, h.prev);
+	}
+	h.seq++;
+	h.time_ms++;
+	h.body_len = (uint32_t)strlen(text);
+	envelope_body_hash((const uint8_t *)text, strlen(text), h.body_hash);
+	ok = envelope_header_encode(&h, hdr, sizeof hdr, &hlen) == 0 &&
+	    export_add_msg(&rec, (uint8_t)me, hdr, hlen,
+	    (const uint8_t *)text, strlen(text)) == 0 &&
+	    export_encode(&rec, &enc, &elen) == 0 &&
+	    file_write(to, enc, elen, 0600, 0) == 0;
+out:
+	export_record_fini(&rec);
+	free(buf);
+	free(enc);
+	return ok;
+}
+
+/* Renames table from of the database at path to to. True when done. */
+static bool
+rename_table(const char *path, const char *from, const char *to)
+{
+	char sql[160];
+	sqlite3 *db = NULL;
+	bool ok;
+
+	snprintf(sql, sizeof sql, "ALTER TABLE %s RENAME TO %s", from, to);
+	ok = sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	return ok;
+}
+
 /* A copy of node i's home to break, after the daemons stopped. */
 static void
 copy_home(int i, const char *to)
@@ -292,6 +353,32 @@ test_flipped_store(void)
 	}
 	export_record_fini(&rec);
 	free(buf);
+	/* a store whose agreement is not installed (channels/ not restored
+	 * with it): its 14 messages are not checked, and verify says so */
+	copy_home(0, "bad5");
+	CHECK_INT(sh("rm -f %s/bad5/channels/*", tmpdir), 0);
+	CHECK_INT(sh("%s/parley verify --home %s/bad5", build, tmpdir), 1);
+	CHECK_CONTAINS(out, ": FAULT: the store holds 14 messages of this "
+	    "channel, but ");
+	CHECK_CONTAINS(out, "/bad5/channels has no agreement for it: not "
+	    "verified");
+	CHECK_INT(sh("%s/parley verify --home %s/bad5 --json", build, tmpdir),
+	    1);
+	CHECK_CONTAINS(out, "has no agreement for it");
+	CHECK_CONTAINS(out, "\"intact\": false");
+	/* the same, with the store's list of channels unreadable: --json
+	 * still prints one JSON object (the fault in it), no text line */
+	copy_home(0, "bad6");
+	CHECK_INT(sh("rm -f %s/bad6/channels/*", tmpdir), 0);
+	snprintf(path, sizeof path, "%s/bad6/parley.db", tmpdir);
+	CHECK(rename_table(path, "message", "message_gone"));
+	CHECK_INT(sh("%s/parley verify --home %s/bad6 --json 2>/dev/null",
+	    build, tmpdir), 1);
+	CHECK(out[0] == '{');
+	CHECK(strstr(out, "channels: FAULT") == NULL);
+	CHECK_CONTAINS(out, "\"fault\": \"the store could not be read: ");
+	CHECK_INT(sh("%s/parley verify --home %s/bad6", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "channels: FAULT: the store could not be read: ");
 }
 
 /* A checkpoint alarm raised before a restart (stored as an alert, as
@@ -456,11 +543,45 @@ test_backup_restore(void)
 	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export "
 	    "%s/bad.px", build, tmpdir, tmpdir), 1);
 	CHECK_CONTAINS(out, "does not verify");
+	/* a message of ours the peer appended past our last signed head:
+	 * it verifies (held by its link alone) but is not ours: refused,
+	 * nothing taken */
+	snprintf(h1, sizeof h1, "%s/south-full.px", tmpdir);
+	snprintf(h0, sizeof h0, "%s/forged.px", tmpdir);
+	CHECK(forge_tail(h1, h0, "north", "north-forged-by-south"));
+	CHECK_INT(sh("%s/parley verify --file %s", build, h0), 0);
+	CHECK_CONTAINS(out, "north    chain seq 13, 13 bodies held, 1 past "
+	    "the last signed head");
+	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export %s",
+	    build, tmpdir, h0), 1);
+	CHECK_CONTAINS(out, "seq 13: past the last head north signed");
+	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
+	CHECK_CONTAINS(out, "north    chain seq 8,");
+	CHECK_CONTAINS(out, "south    chain seq ");
+	CHECK(strstr(out, "south    chain seq 30,") == NULL);
+	/* likewise one of the peer's past its last signed head (whoever
+	 * wrote the file made it, not south): refused, nothing taken */
+	snprintf(h0, sizeof h0, "%s/forged-peer.px", tmpdir);
+	CHECK(forge_tail(h1, h0, "south", "south-forged-by-writer"));
+	CHECK_INT(sh("%s/parley verify --file %s", build, h0), 0);
+	CHECK_CONTAINS(out, "1 past the last signed head");
+	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export %s",
+	    build, tmpdir, h0), 1);
+	CHECK_CONTAINS(out, "the peer's chain's seq 31: past the last head "
+	    "south signed");
+	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
+	CHECK_CONTAINS(out, "north    chain seq 8,");
+	CHECK(strstr(out, "south    chain seq 31,") == NULL);
 	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export "
 	    "%s/south-full.px", build, tmpdir, tmpdir), 0);
 	CHECK_CONTAINS(out, "took back 4 of our own messages (seq 9..12)");
 	CHECK_INT(verify_node(0, h0, sizeof h0), 0);
 	CHECK_CONTAINS(out, "north    chain seq 12,");
+	/* again: nothing left to take, and said so (not "seq 13..12") */
+	CHECK_INT(sh("%s/parley restore --home %s/north --peer-export "
+	    "%s/south-full.px", build, tmpdir, tmpdir), 0);
+	CHECK_CONTAINS(out, "nothing to take back: the store holds our chain "
+	    "up to seq 12");
 	/* back up: the peer sends the rest again; nothing twice (the peer's
 	 * export gave north south's chain too, so the stores may agree before
 	 * north answers: wait for it) */

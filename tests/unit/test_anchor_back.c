@@ -7,9 +7,11 @@
  * the newest row left was altered (shown as none); lost answers raise
  * nothing; a store error as the answer is taken loses no alarm; a
  * version-8 store migrated with its rows; our log checked against the
- * newest anchor stored (a rewrite, a cut, an altered row).
+ * newest anchor stored (a rewrite, a cut, an altered row); the log and
+ * its anchors read by verify as of one moment beside a writer.
  */
 #include "anchor_pair.h"
+#include "store/record.h"
 
 /* One round at t: e[0] asks (a new ask due), e[1] answers at t + 100,
  * e[0] takes the answer at t + 200 unless lose. 0, or the first error. */
@@ -482,6 +484,82 @@ test_check_log_at_ask(void)
 	pair_close(&p);
 }
 
+/* The engines as parleyd runs them while anchor_verify_store reads:
+ * one more log entry and its anchor, once, as the anchors are read. */
+static struct pair *busy;
+static int rounds_between;
+
+static int
+on_stmt(unsigned type, void *ctx, void *stmt, void *x)
+{
+	const char *sql = sqlite3_sql(stmt);
+
+	(void)type;
+	(void)ctx;
+	(void)x;
+	if (rounds_between == 0 && sql != NULL &&
+	    strstr(sql, "FROM audit_anchor WHERE channel = ?1 ORDER BY n,") !=
+	    NULL) {
+		rounds_between++;
+		log_n(busy->s[0], 1);
+		CHECK_INT(round_at(busy, 70000, false), 0);
+	}
+	return 0;
+}
+
+/* `parley verify` reads the log, then the anchors, beside a running
+ * daemon: an entry and the anchor over it committed between the two
+ * reads are in neither (one read transaction), not an anchor past the
+ * log read ("the log was cut or rewritten"). */
+static void
+test_verify_one_moment(void)
+{
+	char dir[] = "/tmp/parley-test-anchor-XXXXXX", path[64], side[80];
+	struct anchor_verdict v;
+	struct store *r = NULL;
+	struct pair p;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/a.db", dir);
+	memset(&p, 0, sizeof p);
+	CHECK_INT(store_open(&p.s[0], path), 0);
+	CHECK_INT(store_open(&p.s[1], ":memory:"), 0);
+	if (p.s[0] == NULL || p.s[1] == NULL)
+		return;
+	anchor_init(&p.e[0], p.s[0], &kp[0], channel, kp[1].id.sign_pub,
+	    60000, 1000, 1000);
+	anchor_init(&p.e[1], p.s[1], &kp[1], channel, kp[0].id.sign_pub,
+	    60000, 1000, 1000);
+	log_n(p.s[0], 3);
+	CHECK_INT(round_at(&p, 1000, false), 0);
+	CHECK_INT(last(p.s[0]), 3);
+	CHECK_INT(store_open_readonly(&r, path), 0);
+	if (r == NULL)
+		return;
+	busy = &p;
+	sqlite3_trace_v2(r->db, SQLITE_TRACE_STMT, on_stmt, NULL);
+	CHECK_INT(anchor_verify_store(r, channel, kp[1].id.sign_pub, "south",
+	    &v), 0);
+	CHECK_STR(v.fault, "");
+	CHECK_INT(rounds_between, 1);
+	CHECK_INT(v.count, 1);
+	CHECK_INT(v.newest_n, 3);
+	/* the next verify sees both */
+	CHECK_INT(last(p.s[0]), 4);
+	CHECK_INT(anchor_verify_store(r, channel, kp[1].id.sign_pub, "south",
+	    &v), 0);
+	CHECK_INT(v.count, 2);
+	CHECK_INT(v.newest_n, 4);
+	store_close(r);
+	pair_close(&p);
+	(void)unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	(void)unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	(void)unlink(side);
+	CHECK_INT(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -497,6 +575,7 @@ main(void)
 	RUN(test_resent_answer_claims);
 	RUN(test_check_log);
 	RUN(test_check_log_at_ask);
+	RUN(test_verify_one_moment);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	keys_fini(&mallory);

@@ -331,6 +331,72 @@ test_file_many_items(void)
 	free(p);
 }
 
+/* A file whose chains hold the most entries a list may (EXPORT_MSG_MAX
+ * each), every header empty: 3 bytes an entry, 6 MiB in all. It is
+ * refused as it is read, and costs no memory in proportion to its
+ * entries (each kept as a message cost some 70 bytes: 146 MB of memory
+ * for `parley verify --file` before it named the first header). */
+static void
+test_file_many_headers(void)
+{
+	const size_t entries = EXPORT_MSG_MAX;
+	struct export_record back;
+	struct rusage ru0, ru1;
+	uint8_t *p = malloc(6 * entries + 512);
+	size_t n = 0;
+
+	if (p == NULL)
+		return;
+	cbor_head(p, &n, 5, 9);
+	cbor_head(p, &n, 0, 1);
+	cbor_head(p, &n, 0, 1);
+	cbor_head(p, &n, 0, 2);
+	cbor_head(p, &n, 2, 32);
+	memset(p + n, 0xc4, 32);
+	n += 32;
+	cbor_head(p, &n, 0, 3);
+	cbor_head(p, &n, 0, 0);
+	cbor_head(p, &n, 0, 4);
+	cbor_head(p, &n, 0, 0);
+	cbor_head(p, &n, 0, 5);
+	cbor_head(p, &n, 4, 2);
+	for (int i = 0; i < 2; i++) {
+		cbor_head(p, &n, 4, 2);
+		cbor_head(p, &n, 3, 5);
+		memcpy(p + n, i ? "south" : "north", 5);
+		n += 5;
+		cbor_head(p, &n, 2, 32);
+		memset(p + n, i + 1, 32);
+		n += 32;
+	}
+	cbor_head(p, &n, 0, 6);
+	cbor_head(p, &n, 4, 2);
+	for (int i = 0; i < 2; i++) {
+		cbor_head(p, &n, 4, entries);
+		for (size_t k = 0; k < entries; k++) {
+			p[n++] = 0x82;		/* [h'', null] */
+			p[n++] = 0x40;
+			p[n++] = 0xf6;
+		}
+	}
+	for (unsigned key = 7; key <= 8; key++) {
+		cbor_head(p, &n, 0, key);
+		cbor_head(p, &n, 4, 2);
+		cbor_head(p, &n, 4, 0);
+		cbor_head(p, &n, 4, 0);
+	}
+	cbor_head(p, &n, 0, 9);
+	cbor_head(p, &n, 4, 0);
+	getrusage(RUSAGE_SELF, &ru0);
+	export_record_init(&back);
+	CHECK_INT(export_decode(&back, p, n), ERR_PARSE);
+	CHECK_INT(back.chain[0].nmsg, 0);
+	export_record_fini(&back);
+	getrusage(RUSAGE_SELF, &ru1);
+	CHECK(ru1.ru_maxrss - ru0.ru_maxrss < 16 * 1024);	/* KiB */
+	free(p);
+}
+
 /* One key for both parties: one key holder made both chains, and its
  * checkpoints only look co-signed. No channel has that (agreement
  * refuses it); a record that has it does not verify. */
@@ -573,6 +639,7 @@ main(void)
 	keys_make(&kp[1]);
 	memset(channel, 0xc4, sizeof channel);
 	RUN(test_file_many_items);
+	RUN(test_file_many_headers);
 	RUN(test_intact);
 	RUN(test_faults_named);
 	RUN(test_heads_disagree);
