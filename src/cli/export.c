@@ -173,7 +173,8 @@ usage(FILE *f)
 	    "signing keys, and the bodies: all, or with --only just those of\n"
 	    "the messages named (ids or prefixes of at least 8 hex digits); the\n"
 	    "others appear only as the hashes in their headers. --only discloses\n"
-	    "only messages marked releasable unless --any-marking. Never the PSK.\n"
+	    "only messages marked releasable unless --any-marking (only with\n"
+	    "--only). Never the PSK.\n"
 	    "Never overwrites FILE. Exit 0 written, 1 failed, 2 bad usage.\n");
 }
 
@@ -210,6 +211,14 @@ cmd_export(int argc, char **argv)
 	}
 	if (argc - optind != 1 || spec == NULL) {
 		usage(stderr);
+		return CLI_USAGE;
+	}
+	/* without --only every body goes out, whatever its marking: the
+	 * operator who named --any-marking meant to choose (--only lost) */
+	if (any_marking && only == NULL) {
+		fprintf(stderr, "parley export: --any-marking applies only with "
+		    "--only (without it every body is exported, whatever its "
+		    "marking): nothing written\n");
 		return CLI_USAGE;
 	}
 	return do_export(cli_home(home), spec, argv[optind], only,

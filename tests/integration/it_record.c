@@ -155,6 +155,13 @@ test_selective_export(void)
 	    "--only %s %s/private.px", build, tmpdir, id, tmpdir), 1);
 	CHECK_CONTAINS(out, "marked private, not releasable");
 	CHECK_INT(sh("test -e %s/private.px", tmpdir), 1);
+	/* --any-marking without --only would change nothing: refused */
+	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
+	    "--any-marking %s/private.px", build, tmpdir, tmpdir), 2);
+	CHECK_STR(out, "parley export: --any-marking applies only with --only"
+	    " (without it every body is exported, whatever its marking): "
+	    "nothing written\n");
+	CHECK_INT(sh("test -e %s/private.px", tmpdir), 1);
 	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
 	    "--only %s --any-marking %s/private.px", build, tmpdir, id,
 	    tmpdir), 0);
