@@ -307,8 +307,11 @@ cmd_export_show(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	export_record_init(&rec);
-	if ((r = file_read(path, EXPORT_FILE_MAX, &buf, &len)) != 0 ||
-	    (r = export_decode(&rec, buf, len)) != 0) {
+	if (cli_export_read("show", path, &buf, &len) != 0) {
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if ((r = export_decode(&rec, buf, len)) != 0) {
 		fprintf(stderr, "parley show: %s: not a readable export file "
 		    "(%s)\n", path, err_str(r));
 		rc = CLI_FAIL;

@@ -213,8 +213,9 @@ recover(const char *home, const char *path)
 	int self = -1, r, rc = CLI_FAIL;
 
 	export_record_init(&rec);
-	if ((r = file_read(path, EXPORT_FILE_MAX, &buf, &len)) != 0 ||
-	    (r = export_decode(&rec, buf, len)) != 0) {
+	if (cli_export_read("restore", path, &buf, &len) != 0)
+		goto out;
+	if ((r = export_decode(&rec, buf, len)) != 0) {
 		fprintf(stderr, "parley restore: %s: not a readable export file"
 		    " (%s)\n", path, err_str(r));
 		goto out;

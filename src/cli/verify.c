@@ -8,12 +8,16 @@
  * --json, one JSON object instead of the text. Also the record loader shared with `parley export`
  * and the printer of `parley show --file`.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/file.h"
@@ -259,6 +263,49 @@ report(const struct export_record *rec, const struct export_report *rep,
 	return CLI_OK;
 }
 
+int
+cli_export_read(const char *cmd, const char *path, uint8_t **buf,
+    size_t *len)
+{
+	struct stat st;
+	int r, fd;
+
+	if ((r = file_read(path, EXPORT_FILE_MAX, buf, len)) == 0 &&
+	    *len > 0)
+		return 0;
+	if (r == 0) {
+		free(*buf);
+		*buf = NULL;
+		fprintf(stderr, "parley %s: %s is empty (0 bytes), not an "
+		    "export file\n", cmd, path);
+		return ERR_PARSE;
+	}
+	/* file_read says only ERR_IO for each of these: name which */
+	if (r == ERR_NOT_FOUND)
+		fprintf(stderr, "parley %s: %s: no such file\n", cmd, path);
+	else if (r == ERR_TOO_BIG)
+		fprintf(stderr, "parley %s: %s is larger than an export file "
+		    "can be (%u bytes)\n", cmd, path, EXPORT_FILE_MAX);
+	else if (stat(path, &st) != 0)
+		fprintf(stderr, "parley %s: %s: %s\n", cmd, path,
+		    strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		fprintf(stderr, "parley %s: %s is a directory, not an export "
+		    "file\n", cmd, path);
+	else if (!S_ISREG(st.st_mode))
+		fprintf(stderr, "parley %s: %s is not a regular file (a FIFO, "
+		    "device or socket), not an export file\n", cmd, path);
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		fprintf(stderr, "parley %s: %s: cannot read it: %s\n", cmd,
+		    path, strerror(errno));
+	else {
+		close(fd);
+		fprintf(stderr, "parley %s: %s: cannot read it: %s\n", cmd,
+		    path, err_str(r));
+	}
+	return r;
+}
+
 static int
 verify_file(const char *path)
 {
@@ -269,10 +316,8 @@ verify_file(const char *path)
 	int r, rc;
 
 	export_record_init(&rec);
-	if ((r = file_read(path, EXPORT_FILE_MAX, &buf, &len)) != 0) {
-		fprintf(stderr, "parley verify: %s: %s\n", path, err_str(r));
+	if (cli_export_read("verify", path, &buf, &len) != 0)
 		return CLI_USAGE;
-	}
 	if ((r = export_decode(&rec, buf, len)) != 0) {
 		printf("file %s: FAULT: not a parley export file of version %d"
 		    " (%s)\n", path, EXPORT_VERSION, err_str(r));
