@@ -116,8 +116,11 @@ do_export(const char *home, const char *spec, const char *path, char *only,
 		rc = CLI_USAGE;
 		goto out;
 	}
-	if ((r = store_open_home_readonly(&s, home)) != 0 ||
-	    (r = cli_record_load(s, &as[0], self[0], &rec)) != 0) {
+	if (cli_store_open("export", home, &s) != 0) {
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if ((r = cli_record_load(s, &as[0], self[0], &rec)) != 0) {
 		fprintf(stderr, "parley export: cannot read the store of %s: "
 		    "%s\n", home, err_str(r));
 		rc = CLI_FAIL;

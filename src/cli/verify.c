@@ -264,6 +264,38 @@ report(const struct export_record *rec, const struct export_report *rep,
 }
 
 int
+cli_store_open(const char *cmd, const char *home, struct store **s)
+{
+	int64_t v = 0;
+	int r, rv;
+
+	if ((r = store_open_home_readonly(s, home)) == 0)
+		return 0;
+	rv = r == ERR_VERSION ? store_home_version(home, &v) : r;
+	if (r == ERR_NOT_FOUND)
+		fprintf(stderr, "parley %s: no store in %s (%s: no such file)"
+		    "\n", cmd, home, STORE_FILE);
+	else if (rv == ERR_VERSION)
+		fprintf(stderr, "parley %s: %s/%s is not a parley store\n",
+		    cmd, home, STORE_FILE);
+	else if (rv == 0 && v >= 1 && v < STORE_SCHEMA_VERSION)
+		fprintf(stderr, "parley %s: the store of %s is of schema "
+		    "version %lld, this build reads %d: starting parleyd for "
+		    "%s migrates it (parley backup first keeps a copy of the "
+		    "old one), then %s again\n", cmd, home, (long long)v,
+		    STORE_SCHEMA_VERSION, home, cmd);
+	else if (rv == 0 && v > STORE_SCHEMA_VERSION)
+		fprintf(stderr, "parley %s: the store of %s is of schema "
+		    "version %lld, newer than this build's %d: use the parley "
+		    "that wrote it, or a newer one\n", cmd, home, (long long)v,
+		    STORE_SCHEMA_VERSION);
+	else
+		fprintf(stderr, "parley %s: cannot open the store of %s: %s"
+		    "\n", cmd, home, err_str(r));
+	return r;
+}
+
+int
 cli_export_read(const char *cmd, const char *path, uint8_t **buf,
     size_t *len)
 {
@@ -507,10 +539,7 @@ verify_store(const char *home, const char *spec, bool json)
 	if ((rc = cli_record_channels(home, spec, "verify", &as, &self,
 	    &n)) != CLI_OK)
 		goto out;	/* the JSON objects are freed there */
-	if ((r = store_open_home_readonly(&s, home)) != 0) {
-		fprintf(stderr, "parley verify: cannot open the store of %s: "
-		    "%s%s%s\n", home, err_str(r), s ? ": " : "",
-		    s ? store_errmsg(s) : "");
+	if ((r = cli_store_open("verify", home, &s)) != 0) {
 		rc = r == ERR_NOT_FOUND ? CLI_USAGE : CLI_FAIL;
 		goto out;
 	}

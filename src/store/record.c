@@ -165,6 +165,34 @@ store_open_home_backup(struct store **sp, const char *home)
 }
 
 int
+store_home_version(const char *home, int64_t *version)
+{
+	struct store s;
+	char path[4096];
+	sqlite3_int64 app = 0, v = 0;
+	int n, rc, r;
+
+	memset(&s, 0, sizeof s);
+	n = snprintf(path, sizeof path, "%s/%s", home, STORE_FILE);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return ERR_TOO_BIG;
+	if (access(path, F_OK) != 0)
+		return ERR_NOT_FOUND;
+	rc = sqlite3_open_v2(path, &s.db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK)
+		r = s.db != NULL ? rfail(&s, rc) : ERR_NOMEM;
+	else if ((r = qint(&s, "PRAGMA application_id", &app)) == 0 &&
+	    (r = qint(&s, "PRAGMA user_version", &v)) == 0 &&
+	    app != STORE_APPLICATION_ID)
+		r = ERR_VERSION;
+	sqlite3_close(s.db);
+	if (r == 0)
+		*version = v;
+	return r;
+}
+
+int
 store_read_begin(struct store *s)
 {
 	int rc;

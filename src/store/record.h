@@ -30,6 +30,11 @@ int store_open_home_readonly(struct store **sp, const char *home) WUR;
  * newer parleyd: the backup to take before it starts). */
 int store_open_home_backup(struct store **sp, const char *home) WUR;
 
+/* The schema version (user_version) of HOME/parley.db, read-only, for
+ * telling the operator why a read-only open refused it: ERR_VERSION when
+ * it is not parley's, ERR_NOT_FOUND, ERR_PARSE, ERR_IO. */
+int store_home_version(const char *home, int64_t *version) WUR;
+
 /* store_open_readonly of a backup file for restore's checks: an older
  * schema version (1 up) is accepted too. */
 int store_open_backup_file(struct store **sp, const char *path) WUR;

@@ -8,7 +8,8 @@
  * verifies, and a node restored from a backup resynchronises with its
  * peer (what the peer sent after the backup arrives again, once);
  * restore refuses another node's store (north's backup into south's
- * home, also of schema 8) and takes the node's own. With
+ * home, also of schema 8) and takes the node's own; verify and export
+ * on a store of schema 8 say what it is and what to do. With
  * parleyd.conf knobs: checkpoints co-signed by both sides, no alarm; a
  * free-space threshold above the disk warns once.
  *
@@ -664,6 +665,35 @@ test_restore_owner(void)
 	CHECK_CONTAINS(out, "holds both parties' chains of channel ");
 }
 
+/* verify and export on a store of schema 8 (north2's, restored above)
+ * say which version it is, which this build reads, and what to do. */
+static void
+test_older_store_read(void)
+{
+	char want[400];
+
+	snprintf(want, sizeof want, "the store of %s/north2 is of schema "
+	    "version 8, this build reads %d: starting parleyd for %s/north2 "
+	    "migrates it (parley backup first keeps a copy of the old one), "
+	    "then ", tmpdir, STORE_SCHEMA_VERSION, tmpdir);
+	CHECK_INT(sh("%s/parley verify --home %s/north2", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "parley verify: ");
+	CHECK_CONTAINS(out, want);
+	CHECK_CONTAINS(out, "then verify again\n");
+	CHECK_INT(sh("%s/parley export --home %s/north2 --channel south "
+	    "%s/v8.px", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "parley export: ");
+	CHECK_CONTAINS(out, want);
+	CHECK_CONTAINS(out, "then export again\n");
+	CHECK_INT(sh("test -e %s/v8.px", tmpdir), 1);
+	/* no store at all */
+	keys_home(0, "north3");
+	CHECK_INT(sh("%s/parley verify --home %s/north3", build, tmpdir), 2);
+	snprintf(want, sizeof want, "parley verify: no store in %s/north3 "
+	    "(parley.db: no such file)\n", tmpdir);
+	CHECK_STR(out, want);
+}
+
 int
 main(void)
 {
@@ -693,6 +723,7 @@ main(void)
 	RUN(test_alarm_kept);
 	RUN(test_backup_restore);
 	RUN(test_restore_owner);
+	RUN(test_older_store_read);
 	cleanup();
 	return harness_summary();
 }
