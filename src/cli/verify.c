@@ -30,7 +30,11 @@
 #include "msg/export.h"
 #include "store/record.h"
 
-#define VERIFY_CHANNELS_MAX 64
+/* The installed channels the record commands read: room for 64 at
+ * first, twice as much while the home holds more, up to this (parleyd
+ * runs at most LINK_MAX_CHANNELS, but a home may hold more). */
+#define RECORD_CHANNELS_FIRST 64
+#define RECORD_CHANNELS_MAX 4096
 
 struct load {
 	struct export_record *rec;
@@ -134,6 +138,36 @@ matches(const struct agreement *a, int self, const char *spec)
 	return n >= 4 && n <= sizeof hex - 1 && strncmp(hex, spec, n) == 0;
 }
 
+/* Every installed agreement of home into *as (and room for as many
+ * party indexes in *idx), both malloc'd; ERR_FULL past
+ * RECORD_CHANNELS_MAX. */
+static int
+load_channels(const char *home, struct agreement **as, int **idx,
+    size_t *n)
+{
+	size_t cap = RECORD_CHANNELS_FIRST;
+	int r;
+
+	for (;;) {
+		*as = calloc(cap, sizeof **as);
+		*idx = calloc(cap, sizeof **idx);
+		if (*as == NULL || *idx == NULL)
+			r = ERR_NOMEM;
+		else
+			r = agreement_load_all(home, *as, cap, n);
+		if (r == 0)
+			return 0;
+		/* agreement_load_all wiped what it read */
+		free(*as);
+		free(*idx);
+		*as = NULL;
+		*idx = NULL;
+		if (r != ERR_FULL || cap >= RECORD_CHANNELS_MAX)
+			return r;
+		cap *= 2;
+	}
+}
+
 int
 cli_record_channels(const char *home, const char *spec, const char *cmd,
     struct agreement **out, int **self, size_t *n)
@@ -151,14 +185,14 @@ cli_record_channels(const char *home, const char *spec, const char *cmd,
 		    cmd, home, path, err_str(r));
 		return CLI_FAIL;
 	}
-	as = calloc(VERIFY_CHANNELS_MAX, sizeof *as);
-	idx = calloc(VERIFY_CHANNELS_MAX, sizeof *idx);
-	if (as == NULL || idx == NULL ||
-	    (r = agreement_load_all(home, as, VERIFY_CHANNELS_MAX, &all)) != 0) {
-		fprintf(stderr, "parley %s: cannot read the channels of %s\n",
-		    cmd, home);
-		free(as);
-		free(idx);
+	if ((r = load_channels(home, &as, &idx, &all)) != 0) {
+		if (r == ERR_FULL)
+			fprintf(stderr, "parley %s: %s/%s holds more than %d "
+			    "agreements, more than %s reads\n", cmd, home,
+			    KEYS_CHANNELS_DIR, RECORD_CHANNELS_MAX, cmd);
+		else
+			fprintf(stderr, "parley %s: cannot read the channels "
+			    "of %s: %s\n", cmd, home, err_str(r));
 		return CLI_FAIL;
 	}
 	for (size_t i = 0; i < all; i++) {

@@ -9,7 +9,8 @@
  * peer (what the peer sent after the backup arrives again, once);
  * restore refuses another node's store (north's backup into south's
  * home, also of schema 8) and takes the node's own; verify and export
- * on a store of schema 8 say what it is and what to do. With
+ * on a store of schema 8 say what it is and what to do; verify, export
+ * and restore read a home of 71 channels. With
  * parleyd.conf knobs: checkpoints co-signed by both sides, no alarm; a
  * free-space threshold above the disk warns once.
  *
@@ -694,6 +695,44 @@ test_older_store_read(void)
 	CHECK_STR(out, want);
 }
 
+/* verify, export and restore with more channels than the 64 the record
+ * commands once read (they said "cannot read the channels"): north3, a
+ * copy of north restored from its backup, with 70 more agreements. */
+static void
+test_many_channels(void)
+{
+	char hex[20];
+
+	CHECK_INT(sh("%s/parley restore --home %s/north3 %s/north.bak", build,
+	    tmpdir, tmpdir), 0);
+	CHECK_INT(sh("P=%s/parley; D=%s; set -e; for i in $(seq 70); do "
+	    "$P channel draft --home $D/north3 --peer $D/south.id --paths "
+	    "127.0.0.1:1 --peer-paths 127.0.0.1:2 --out $D/m.agreement "
+	    ">/dev/null; $P channel sign --home $D/north3 $D/m.agreement "
+	    ">/dev/null; $P channel sign --home $D/south $D/m.agreement "
+	    ">/dev/null; $P channel add --home $D/north3 $D/m.agreement "
+	    ">/dev/null; rm $D/m.agreement; done; ls $D/north3/channels | "
+	    "wc -l", build, tmpdir), 0);
+	CHECK_STR(out, "71\n");
+	CHECK_INT(sh("%s/parley verify --home %s/north3 | grep -c ': intact'",
+	    build, tmpdir), 0);
+	CHECK_STR(out, "71\n");
+	CHECK_INT(sh("%s/parley verify --home %s/north3", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "north    chain seq 8,");
+	CHECK_INT(sh("ls %s/north/channels | head -1 | cut -c1-16", tmpdir),
+	    0);
+	snprintf(hex, sizeof hex, "%.16s", out);
+	CHECK_INT(sh("%s/parley export --home %s/north3 --channel %s "
+	    "%s/many.px && %s/parley verify --file %s/many.px", build, tmpdir,
+	    hex, tmpdir, build, tmpdir), 0);
+	CHECK_CONTAINS(out, "north    chain seq 8,");
+	CHECK_INT(sh("%s/parley restore --home %s/north3 --force "
+	    "%s/north.bak", build, tmpdir, tmpdir), 0);
+	CHECK_INT(sh("%s/parley restore --home %s/north3 --force "
+	    "%s/south.bak", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "is south's store");
+}
+
 int
 main(void)
 {
@@ -724,6 +763,7 @@ main(void)
 	RUN(test_backup_restore);
 	RUN(test_restore_owner);
 	RUN(test_older_store_read);
+	RUN(test_many_channels);
 	cleanup();
 	return harness_summary();
 }
