@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum cli_exit {
@@ -85,6 +86,17 @@ int cli_record_channels(const char *home, const char *spec, const char *cmd,
     struct agreement **out, int **self, size_t *n);
 int cli_record_load(struct store *s, const struct agreement *a, int self,
     struct export_record *rec);
+/* Opens HOME's store read-only for command cmd ("verify", "export");
+ * else prints why: no store, not parley's, an older schema version (what
+ * this build reads, and that starting parleyd migrates it), a newer one;
+ * returns the error (verify.c). */
+int cli_store_open(const char *cmd, const char *home, struct store **s);
+/* Reads the export file path for command cmd ("verify", "show") into
+ * *buf (malloc'd, *len > 0 bytes); else prints why, naming the file and
+ * the problem (no such file, a directory, not a regular file, unreadable,
+ * too large, empty), and returns the error (verify.c). */
+int cli_export_read(const char *cmd, const char *path, uint8_t **buf,
+    size_t *len);
 /* Prints each party's name and signing key fingerprint (as `parley id`
  * prints it), one line each, the first after first, the second after
  * rest: what a record's signatures rest on. */

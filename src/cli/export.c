@@ -116,8 +116,11 @@ do_export(const char *home, const char *spec, const char *path, char *only,
 		rc = CLI_USAGE;
 		goto out;
 	}
-	if ((r = store_open_home_readonly(&s, home)) != 0 ||
-	    (r = cli_record_load(s, &as[0], self[0], &rec)) != 0) {
+	if (cli_store_open("export", home, &s) != 0) {
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if ((r = cli_record_load(s, &as[0], self[0], &rec)) != 0) {
 		fprintf(stderr, "parley export: cannot read the store of %s: "
 		    "%s\n", home, err_str(r));
 		rc = CLI_FAIL;
@@ -173,7 +176,8 @@ usage(FILE *f)
 	    "signing keys, and the bodies: all, or with --only just those of\n"
 	    "the messages named (ids or prefixes of at least 8 hex digits); the\n"
 	    "others appear only as the hashes in their headers. --only discloses\n"
-	    "only messages marked releasable unless --any-marking. Never the PSK.\n"
+	    "only messages marked releasable unless --any-marking (only with\n"
+	    "--only). Never the PSK.\n"
 	    "Never overwrites FILE. Exit 0 written, 1 failed, 2 bad usage.\n");
 }
 
@@ -210,6 +214,14 @@ cmd_export(int argc, char **argv)
 	}
 	if (argc - optind != 1 || spec == NULL) {
 		usage(stderr);
+		return CLI_USAGE;
+	}
+	/* without --only every body goes out, whatever its marking: the
+	 * operator who named --any-marking meant to choose (--only lost) */
+	if (any_marking && only == NULL) {
+		fprintf(stderr, "parley export: --any-marking applies only with "
+		    "--only (without it every body is exported, whatever its "
+		    "marking): nothing written\n");
 		return CLI_USAGE;
 	}
 	return do_export(cli_home(home), spec, argv[optind], only,
@@ -298,8 +310,11 @@ cmd_export_show(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	export_record_init(&rec);
-	if ((r = file_read(path, EXPORT_FILE_MAX, &buf, &len)) != 0 ||
-	    (r = export_decode(&rec, buf, len)) != 0) {
+	if (cli_export_read("show", path, &buf, &len) != 0) {
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if ((r = export_decode(&rec, buf, len)) != 0) {
 		fprintf(stderr, "parley show: %s: not a readable export file "
 		    "(%s)\n", path, err_str(r));
 		rc = CLI_FAIL;

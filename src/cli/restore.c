@@ -1,9 +1,11 @@
 /*
  * restore.c: `parley restore FILE --home DIR [--force]` brings a node's
  * store back from a backup: the file must be a parley store of schema
- * version 1 up to this build's (parleyd migrates an older one); an
- * existing store is replaced only with --force, and never while parleyd
- * runs for DIR. When the daemon starts
+ * version 1 up to this build's (parleyd migrates an older one) and this
+ * node's own (owner_check: the home's agreements name this node at the
+ * party index of the store's own chain of each channel); an existing
+ * store is replaced only with --force, and never while parleyd runs for
+ * DIR. When the daemon starts
  * again it resynchronises with its peer (SYNC, docs/delivery.md): what
  * the peer holds beyond the backup is sent again, nothing twice.
  *
@@ -45,7 +47,8 @@ usage(FILE *f)
 	    "usage: parley restore --home DIR [--force] [--peer-export X] "
 	    "[FILE]\n\n"
 	    "Restores DIR/parley.db from the backup FILE (parley backup). Refuses"
-	    "\na file that is not a parley store of schema version 1..%d, an\n"
+	    "\na file that is not a parley store of schema version 1..%d or\n"
+	    "not this node's (DIR's keys and channels/ come back first), an\n"
 	    "existing store unless --force, and a running parleyd. With\n"
 	    "--peer-export X (the peer's full `parley export` of the channel),\n"
 	    "then takes back our own messages the peer holds beyond the store,\n"
@@ -232,8 +235,9 @@ recover(const char *home, const char *path)
 	int self = -1, r, rc = CLI_FAIL;
 
 	export_record_init(&rec);
-	if ((r = file_read(path, EXPORT_FILE_MAX, &buf, &len)) != 0 ||
-	    (r = export_decode(&rec, buf, len)) != 0) {
+	if (cli_export_read("restore", path, &buf, &len) != 0)
+		goto out;
+	if ((r = export_decode(&rec, buf, len)) != 0) {
 		fprintf(stderr, "parley restore: %s: not a readable export file"
 		    " (%s)\n", path, err_str(r));
 		goto out;
@@ -299,6 +303,115 @@ out:
 	store_close(s);
 	export_record_fini(&rec);
 	free(buf);
+	return rc;
+}
+
+/* What the home's node is, for owner_check's callback. */
+struct owner {
+	const char *home, *file, *me;	/* me: the home's node name */
+	const struct agreement *as;
+	const int *idx;			/* our party index in as[i] */
+	size_t n;
+	uint8_t last[ENVELOPE_ID_LEN];	/* the channel seen before */
+	bool seen;
+	bool refused;			/* the reason printed */
+};
+
+/* One (channel, own party index) of the backup: the home must hold the
+ * channel's agreement and be its party at that index. */
+static int
+owner_party(void *arg, const uint8_t channel[STORE_ID_LEN], uint8_t self,
+    uint64_t messages)
+{
+	struct owner *o = arg;
+	char ch[2 * ENVELOPE_ID_LEN + 1];
+	size_t i;
+
+	hex_encode(ch, channel, ENVELOPE_ID_LEN);
+	ch[16] = '\0';			/* as the logs name it */
+	if (o->seen && memcmp(o->last, channel, sizeof o->last) == 0) {
+		fprintf(stderr, "parley restore: %s holds both parties' "
+		    "chains of channel %s as its own: not the store of one "
+		    "node, refused\n", o->file, ch);
+		o->refused = true;
+		return ERR_INVALID;
+	}
+	memcpy(o->last, channel, sizeof o->last);
+	o->seen = true;
+	for (i = 0; i < o->n; i++)
+		if (memcmp(o->as[i].id, channel, ENVELOPE_ID_LEN) == 0)
+			break;
+	if (i == o->n) {
+		fprintf(stderr, "parley restore: %s holds %llu messages of "
+		    "channel %s, which %s (%s) has no agreement for: not %s's "
+		    "backup, or %s/channels not restored (restore it first); "
+		    "refused\n", o->file, (unsigned long long)messages, ch,
+		    o->home, o->me, o->me, o->home);
+		o->refused = true;
+		return ERR_INVALID;
+	}
+	if (self != o->idx[i]) {
+		fprintf(stderr, "parley restore: %s is %s's store (its own "
+		    "chain of channel %s is party %u's), but %s is the home "
+		    "of %s (party %d): refused\n", o->file,
+		    o->as[i].party[self].name, ch, self, o->home, o->me,
+		    o->idx[i]);
+		o->refused = true;
+		return ERR_INVALID;
+	}
+	return 0;
+}
+
+/*
+ * The backup FILE must be this node's store: for every channel it holds
+ * messages of, the home's agreement of that channel names this node's
+ * key at the party index whose chain the store holds as its own. The
+ * store names no node (no key, no name): this is what ties it to one.
+ * A store with no message identifies no one and is accepted.
+ */
+static int
+owner_check(const char *home, const char *file)
+{
+	struct node_identity id;
+	struct agreement *as = NULL;
+	struct store *s = NULL;
+	struct owner o;
+	char path[4200];
+	int *idx = NULL, r, rc;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/%s", home, KEYS_ID_FILE);
+	if ((r = keys_identity_read(path, &id)) != 0) {
+		fprintf(stderr, "parley restore: no usable node in %s (%s: %s):"
+		    " restore its keys and channels/ first\n", home, path,
+		    err_str(r));
+		return CLI_FAIL;
+	}
+	if ((rc = cli_record_channels(home, NULL, "restore", &as, &idx,
+	    &n)) != CLI_OK)
+		return rc;
+	if ((r = store_open_backup_file(&s, file)) != 0) {
+		/* store_restore names why (not a store, no such file) */
+		rc = CLI_OK;
+		goto out;
+	}
+	memset(&o, 0, sizeof o);
+	o.home = home;
+	o.file = file;
+	o.me = id.name;
+	o.as = as;
+	o.idx = idx;
+	o.n = n;
+	if ((r = store_own_parties_each(s, owner_party, &o)) != 0) {
+		if (!o.refused)
+			fprintf(stderr, "parley restore: %s: %s (%s)\n", file,
+			    err_str(r), store_errmsg(s));
+		rc = CLI_FAIL;
+	}
+out:
+	store_close(s);
+	free(as);
+	free(idx);
 	return rc;
 }
 
@@ -379,6 +492,8 @@ cmd_restore(int argc, char **argv)
 		return CLI_FAIL;
 	rc = CLI_OK;
 	if (optind < argc) {
+		if ((rc = owner_check(home, argv[optind])) != CLI_OK)
+			goto out;
 		if ((r = store_restore(argv[optind], home, force, why,
 		    sizeof why)) != 0) {
 			fprintf(stderr, "parley restore: %s\n", why[0] ? why :

@@ -8,12 +8,16 @@
  * --json, one JSON object instead of the text. Also the record loader shared with `parley export`
  * and the printer of `parley show --file`.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/file.h"
@@ -26,7 +30,11 @@
 #include "msg/export.h"
 #include "store/record.h"
 
-#define VERIFY_CHANNELS_MAX 64
+/* The installed channels the record commands read: room for 64 at
+ * first, twice as much while the home holds more, up to this (parleyd
+ * runs at most LINK_MAX_CHANNELS, but a home may hold more). */
+#define RECORD_CHANNELS_FIRST 64
+#define RECORD_CHANNELS_MAX 4096
 
 struct load {
 	struct export_record *rec;
@@ -130,6 +138,36 @@ matches(const struct agreement *a, int self, const char *spec)
 	return n >= 4 && n <= sizeof hex - 1 && strncmp(hex, spec, n) == 0;
 }
 
+/* Every installed agreement of home into *as (and room for as many
+ * party indexes in *idx), both malloc'd; ERR_FULL past
+ * RECORD_CHANNELS_MAX. */
+static int
+load_channels(const char *home, struct agreement **as, int **idx,
+    size_t *n)
+{
+	size_t cap = RECORD_CHANNELS_FIRST;
+	int r;
+
+	for (;;) {
+		*as = calloc(cap, sizeof **as);
+		*idx = calloc(cap, sizeof **idx);
+		if (*as == NULL || *idx == NULL)
+			r = ERR_NOMEM;
+		else
+			r = agreement_load_all(home, *as, cap, n);
+		if (r == 0)
+			return 0;
+		/* agreement_load_all wiped what it read */
+		free(*as);
+		free(*idx);
+		*as = NULL;
+		*idx = NULL;
+		if (r != ERR_FULL || cap >= RECORD_CHANNELS_MAX)
+			return r;
+		cap *= 2;
+	}
+}
+
 int
 cli_record_channels(const char *home, const char *spec, const char *cmd,
     struct agreement **out, int **self, size_t *n)
@@ -147,14 +185,14 @@ cli_record_channels(const char *home, const char *spec, const char *cmd,
 		    cmd, home, path, err_str(r));
 		return CLI_FAIL;
 	}
-	as = calloc(VERIFY_CHANNELS_MAX, sizeof *as);
-	idx = calloc(VERIFY_CHANNELS_MAX, sizeof *idx);
-	if (as == NULL || idx == NULL ||
-	    (r = agreement_load_all(home, as, VERIFY_CHANNELS_MAX, &all)) != 0) {
-		fprintf(stderr, "parley %s: cannot read the channels of %s\n",
-		    cmd, home);
-		free(as);
-		free(idx);
+	if ((r = load_channels(home, &as, &idx, &all)) != 0) {
+		if (r == ERR_FULL)
+			fprintf(stderr, "parley %s: %s/%s holds more than %d "
+			    "agreements, more than %s reads\n", cmd, home,
+			    KEYS_CHANNELS_DIR, RECORD_CHANNELS_MAX, cmd);
+		else
+			fprintf(stderr, "parley %s: cannot read the channels "
+			    "of %s: %s\n", cmd, home, err_str(r));
 		return CLI_FAIL;
 	}
 	for (size_t i = 0; i < all; i++) {
@@ -259,6 +297,81 @@ report(const struct export_record *rec, const struct export_report *rep,
 	return CLI_OK;
 }
 
+int
+cli_store_open(const char *cmd, const char *home, struct store **s)
+{
+	int64_t v = 0;
+	int r, rv;
+
+	if ((r = store_open_home_readonly(s, home)) == 0)
+		return 0;
+	rv = r == ERR_VERSION ? store_home_version(home, &v) : r;
+	if (r == ERR_NOT_FOUND)
+		fprintf(stderr, "parley %s: no store in %s (%s: no such file)"
+		    "\n", cmd, home, STORE_FILE);
+	else if (rv == ERR_VERSION)
+		fprintf(stderr, "parley %s: %s/%s is not a parley store\n",
+		    cmd, home, STORE_FILE);
+	else if (rv == 0 && v >= 1 && v < STORE_SCHEMA_VERSION)
+		fprintf(stderr, "parley %s: the store of %s is of schema "
+		    "version %lld, this build reads %d: starting parleyd for "
+		    "%s migrates it (parley backup first keeps a copy of the "
+		    "old one), then %s again\n", cmd, home, (long long)v,
+		    STORE_SCHEMA_VERSION, home, cmd);
+	else if (rv == 0 && v > STORE_SCHEMA_VERSION)
+		fprintf(stderr, "parley %s: the store of %s is of schema "
+		    "version %lld, newer than this build's %d: use the parley "
+		    "that wrote it, or a newer one\n", cmd, home, (long long)v,
+		    STORE_SCHEMA_VERSION);
+	else
+		fprintf(stderr, "parley %s: cannot open the store of %s: %s"
+		    "\n", cmd, home, err_str(r));
+	return r;
+}
+
+int
+cli_export_read(const char *cmd, const char *path, uint8_t **buf,
+    size_t *len)
+{
+	struct stat st;
+	int r, fd;
+
+	if ((r = file_read(path, EXPORT_FILE_MAX, buf, len)) == 0 &&
+	    *len > 0)
+		return 0;
+	if (r == 0) {
+		free(*buf);
+		*buf = NULL;
+		fprintf(stderr, "parley %s: %s is empty (0 bytes), not an "
+		    "export file\n", cmd, path);
+		return ERR_PARSE;
+	}
+	/* file_read says only ERR_IO for each of these: name which */
+	if (r == ERR_NOT_FOUND)
+		fprintf(stderr, "parley %s: %s: no such file\n", cmd, path);
+	else if (r == ERR_TOO_BIG)
+		fprintf(stderr, "parley %s: %s is larger than an export file "
+		    "can be (%u bytes)\n", cmd, path, EXPORT_FILE_MAX);
+	else if (stat(path, &st) != 0)
+		fprintf(stderr, "parley %s: %s: %s\n", cmd, path,
+		    strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		fprintf(stderr, "parley %s: %s is a directory, not an export "
+		    "file\n", cmd, path);
+	else if (!S_ISREG(st.st_mode))
+		fprintf(stderr, "parley %s: %s is not a regular file (a FIFO, "
+		    "device or socket), not an export file\n", cmd, path);
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		fprintf(stderr, "parley %s: %s: cannot read it: %s\n", cmd,
+		    path, strerror(errno));
+	else {
+		close(fd);
+		fprintf(stderr, "parley %s: %s: cannot read it: %s\n", cmd,
+		    path, err_str(r));
+	}
+	return r;
+}
+
 static int
 verify_file(const char *path)
 {
@@ -269,10 +382,8 @@ verify_file(const char *path)
 	int r, rc;
 
 	export_record_init(&rec);
-	if ((r = file_read(path, EXPORT_FILE_MAX, &buf, &len)) != 0) {
-		fprintf(stderr, "parley verify: %s: %s\n", path, err_str(r));
+	if (cli_export_read("verify", path, &buf, &len) != 0)
 		return CLI_USAGE;
-	}
 	if ((r = export_decode(&rec, buf, len)) != 0) {
 		printf("file %s: FAULT: not a parley export file of version %d"
 		    " (%s)\n", path, EXPORT_VERSION, err_str(r));
@@ -462,10 +573,7 @@ verify_store(const char *home, const char *spec, bool json)
 	if ((rc = cli_record_channels(home, spec, "verify", &as, &self,
 	    &n)) != CLI_OK)
 		goto out;	/* the JSON objects are freed there */
-	if ((r = store_open_home_readonly(&s, home)) != 0) {
-		fprintf(stderr, "parley verify: cannot open the store of %s: "
-		    "%s%s%s\n", home, err_str(r), s ? ": " : "",
-		    s ? store_errmsg(s) : "");
+	if ((r = cli_store_open("verify", home, &s)) != 0) {
 		rc = r == ERR_NOT_FOUND ? CLI_USAGE : CLI_FAIL;
 		goto out;
 	}

@@ -118,6 +118,12 @@ store_open_readonly(struct store **sp, const char *path)
 	return open_ro(sp, path, false);
 }
 
+int
+store_open_backup_file(struct store **sp, const char *path)
+{
+	return open_ro(sp, path, true);
+}
+
 /* Like store_open_readonly (an older schema is fine: parleyd migrates it
  * when it opens the restored store), but keeps the handle's message on failure in
  * why. */
@@ -156,6 +162,34 @@ int
 store_open_home_backup(struct store **sp, const char *home)
 {
 	return open_home(sp, home, true);
+}
+
+int
+store_home_version(const char *home, int64_t *version)
+{
+	struct store s;
+	char path[4096];
+	sqlite3_int64 app = 0, v = 0;
+	int n, rc, r;
+
+	memset(&s, 0, sizeof s);
+	n = snprintf(path, sizeof path, "%s/%s", home, STORE_FILE);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return ERR_TOO_BIG;
+	if (access(path, F_OK) != 0)
+		return ERR_NOT_FOUND;
+	rc = sqlite3_open_v2(path, &s.db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK)
+		r = s.db != NULL ? rfail(&s, rc) : ERR_NOMEM;
+	else if ((r = qint(&s, "PRAGMA application_id", &app)) == 0 &&
+	    (r = qint(&s, "PRAGMA user_version", &v)) == 0 &&
+	    app != STORE_APPLICATION_ID)
+		r = ERR_VERSION;
+	sqlite3_close(s.db);
+	if (r == 0)
+		*version = v;
+	return r;
 }
 
 int
@@ -356,6 +390,30 @@ store_chain_channels_each(struct store *s, store_channel_fn fn, void *arg)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((r = blob32(st, 0, channel, sizeof channel)) != 0 ||
 		    (r = fn(arg, channel, u64(st, 1))) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_own_parties_each(struct store *s, store_party_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t channel[STORE_ID_LEN];
+	int rc, r = 0;
+
+	/* dir 1 (ours) and dir 2 (the peer's) exist since schema 1 */
+	rc = sqlite3_prepare_v2(s->db, "SELECT channel, CASE dir WHEN 1 THEN "
+	    "sender ELSE 1 - sender END AS self, count(*) FROM message GROUP "
+	    "BY channel, self ORDER BY channel, self", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = blob32(st, 0, channel, sizeof channel)) != 0 ||
+		    (r = fn(arg, channel, (uint8_t)sqlite3_column_int(st, 1),
+		    u64(st, 2))) != 0)
 			break;
 	if (r == 0 && rc != SQLITE_DONE)
 		r = rfail(s, rc);

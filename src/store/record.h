@@ -30,6 +30,27 @@ int store_open_home_readonly(struct store **sp, const char *home) WUR;
  * newer parleyd: the backup to take before it starts). */
 int store_open_home_backup(struct store **sp, const char *home) WUR;
 
+/* The schema version (user_version) of HOME/parley.db, read-only, for
+ * telling the operator why a read-only open refused it: ERR_VERSION when
+ * it is not parley's, ERR_NOT_FOUND, ERR_PARSE, ERR_IO. */
+int store_home_version(const char *home, int64_t *version) WUR;
+
+/* store_open_readonly of a backup file for restore's checks: an older
+ * schema version (1 up) is accepted too. */
+int store_open_backup_file(struct store **sp, const char *path) WUR;
+
+/* Calls fn for each channel the store holds messages of (queued, sent or
+ * received), with the party index whose chain is this store's own there
+ * (dir 1: the sender; dir 2: the other party) and the count of messages
+ * that say so, in channel then index order: what tells whose store it is
+ * (`parley restore` checks it against the home's agreements). Reads only
+ * what schema 1 had: any version store_open_backup_file accepts. A
+ * channel listed with both indexes is a store no single node wrote. */
+typedef int (*store_party_fn)(void *arg,
+    const uint8_t channel[STORE_ID_LEN], uint8_t self, uint64_t messages);
+int store_own_parties_each(struct store *s, store_party_fn fn, void *arg)
+    WUR;
+
 /* One read transaction over the reads until store_read_end: they all see
  * the store as of the first of them (WAL: parleyd goes on committing
  * meanwhile). A record is read in several queries (messages, heads,

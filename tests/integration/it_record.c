@@ -6,7 +6,11 @@
  * body, in a stored header and in a stored head signature is named by
  * verify; a backup taken under traffic restores into a node that
  * verifies, and a node restored from a backup resynchronises with its
- * peer (what the peer sent after the backup arrives again, once). With
+ * peer (what the peer sent after the backup arrives again, once);
+ * restore refuses another node's store (north's backup into south's
+ * home, also of schema 8) and takes the node's own; verify and export
+ * on a store of schema 8 say what it is and what to do; verify, export
+ * and restore read a home of 71 channels. With
  * parleyd.conf knobs: checkpoints co-signed by both sides, no alarm; a
  * free-space threshold above the disk warns once.
  *
@@ -22,6 +26,7 @@
 #include "base/file.h"
 #include "msg/export.h"
 #include "store/people.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 static char tmpdir[] = "/tmp/parley-it-record-XXXXXX";
@@ -151,6 +156,13 @@ test_selective_export(void)
 	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
 	    "--only %s %s/private.px", build, tmpdir, id, tmpdir), 1);
 	CHECK_CONTAINS(out, "marked private, not releasable");
+	CHECK_INT(sh("test -e %s/private.px", tmpdir), 1);
+	/* --any-marking without --only would change nothing: refused */
+	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
+	    "--any-marking %s/private.px", build, tmpdir, tmpdir), 2);
+	CHECK_STR(out, "parley export: --any-marking applies only with --only"
+	    " (without it every body is exported, whatever its marking): "
+	    "nothing written\n");
 	CHECK_INT(sh("test -e %s/private.px", tmpdir), 1);
 	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
 	    "--only %s --any-marking %s/private.px", build, tmpdir, id,
@@ -602,6 +614,167 @@ test_backup_restore(void)
 	CHECK(wait_equal(13, 30));
 }
 
+/* A home with node i's keys and agreements and no store, at to. */
+static void
+keys_home(int i, const char *to)
+{
+	CHECK_INT(sh("rm -rf %s/%s && mkdir -m 700 %s/%s && cp -a "
+	    "%s/%s/identity.json %s/%s/link.key %s/%s/sign.key %s/%s/channels"
+	    " %s/%s/", tmpdir, to, tmpdir, to, tmpdir, names[i], tmpdir,
+	    names[i], tmpdir, names[i], tmpdir, names[i], tmpdir, to), 0);
+}
+
+/* A store of schema version 8 at path holding one queued message of
+ * channel hex (64 digits) from party sender (and with both, one from the
+ * other party too): what a node of an older parley left. */
+static bool
+older_store(const char *path, const char *hex, int sender, bool both)
+{
+	char sql[800];
+	sqlite3 *h = NULL;
+	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
+
+	for (int k = 0; ok && k < 8; k++)
+		ok = sqlite3_exec(h, store_migration_sql(k), NULL, NULL,
+		    NULL) == SQLITE_OK;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = 8; PRAGMA "
+	    "application_id = %d; INSERT INTO message (channel, sender, dir, "
+	    "precedence, marking, kind, body, state, time_ms, stored_ms) "
+	    "VALUES (x'%s', %d, 1, 3, 2, 1, x'6869', 0, 1, 1), (x'%s', %d, 1, "
+	    "3, 2, 1, x'6869', 0, 1, 1);", STORE_APPLICATION_ID, hex, sender,
+	    hex, both ? 1 - sender : sender);
+	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(h);
+	return ok;
+}
+
+/* Restore takes only this node's own store: north's backup into south's
+ * home is refused, naming both, and changes nothing; south's own backup,
+ * and an older schema's, are taken. */
+static void
+test_restore_owner(void)
+{
+	char hex[65], path[200], first;
+
+	keys_home(1, "south2");
+	CHECK_INT(sh("%s/parley restore --home %s/south2 %s/north.bak", build,
+	    tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "/north.bak is north's store (its own chain of "
+	    "channel ");
+	CHECK_CONTAINS(out, " is party 0's), but ");
+	CHECK_CONTAINS(out, "/south2 is the home of south (party 1): "
+	    "refused");
+	CHECK_INT(sh("test -e %s/south2/parley.db", tmpdir), 1);
+	/* south's own backup is taken */
+	CHECK_INT(sh("%s/parley backup --home %s/south %s/south.bak", build,
+	    tmpdir, tmpdir), 0);
+	CHECK_INT(sh("%s/parley restore --home %s/south2 %s/south.bak", build,
+	    tmpdir, tmpdir), 0);
+	CHECK_INT(sh("cp %s/south2/parley.db %s/south2.db", tmpdir, tmpdir),
+	    0);
+	CHECK_INT(sh("%s/parley restore --home %s/south2 --force "
+	    "%s/north.bak", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "is north's store");
+	CHECK_INT(sh("cmp %s/south2/parley.db %s/south2.db", tmpdir, tmpdir),
+	    0);
+	/* a store of schema 8: checked too, and north's own is taken */
+	CHECK_INT(sh("ls %s/north/channels | head -1 | cut -c1-64", tmpdir),
+	    0);
+	snprintf(hex, sizeof hex, "%.64s", out);
+	snprintf(path, sizeof path, "%s/north-v8.bak", tmpdir);
+	CHECK(older_store(path, hex, 0, false));
+	CHECK_INT(sh("%s/parley restore --home %s/south2 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, "is north's store");
+	keys_home(0, "north2");
+	CHECK_INT(sh("%s/parley restore --home %s/north2 %s", build, tmpdir,
+	    path), 0);
+	/* a channel the home has no agreement for */
+	first = hex[0];
+	hex[0] = first == 'a' ? 'b' : 'a';
+	snprintf(path, sizeof path, "%s/other-v8.bak", tmpdir);
+	CHECK(older_store(path, hex, 0, false));
+	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, "holds 2 messages of channel ");
+	CHECK_CONTAINS(out, "/north2 (north) has no agreement for: not "
+	    "north's backup, or ");
+	/* one that holds both parties' chains as its own */
+	hex[0] = first;
+	snprintf(path, sizeof path, "%s/both-v8.bak", tmpdir);
+	CHECK(older_store(path, hex, 0, true));
+	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, "holds both parties' chains of channel ");
+}
+
+/* verify and export on a store of schema 8 (north2's, restored above)
+ * say which version it is, which this build reads, and what to do. */
+static void
+test_older_store_read(void)
+{
+	char want[400];
+
+	snprintf(want, sizeof want, "the store of %s/north2 is of schema "
+	    "version 8, this build reads %d: starting parleyd for %s/north2 "
+	    "migrates it (parley backup first keeps a copy of the old one), "
+	    "then ", tmpdir, STORE_SCHEMA_VERSION, tmpdir);
+	CHECK_INT(sh("%s/parley verify --home %s/north2", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "parley verify: ");
+	CHECK_CONTAINS(out, want);
+	CHECK_CONTAINS(out, "then verify again\n");
+	CHECK_INT(sh("%s/parley export --home %s/north2 --channel south "
+	    "%s/v8.px", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "parley export: ");
+	CHECK_CONTAINS(out, want);
+	CHECK_CONTAINS(out, "then export again\n");
+	CHECK_INT(sh("test -e %s/v8.px", tmpdir), 1);
+	/* no store at all */
+	keys_home(0, "north3");
+	CHECK_INT(sh("%s/parley verify --home %s/north3", build, tmpdir), 2);
+	snprintf(want, sizeof want, "parley verify: no store in %s/north3 "
+	    "(parley.db: no such file)\n", tmpdir);
+	CHECK_STR(out, want);
+}
+
+/* verify, export and restore with more channels than the 64 the record
+ * commands once read (they said "cannot read the channels"): north3, a
+ * copy of north restored from its backup, with 70 more agreements. */
+static void
+test_many_channels(void)
+{
+	char hex[20];
+
+	CHECK_INT(sh("%s/parley restore --home %s/north3 %s/north.bak", build,
+	    tmpdir, tmpdir), 0);
+	CHECK_INT(sh("P=%s/parley; D=%s; set -e; for i in $(seq 70); do "
+	    "$P channel draft --home $D/north3 --peer $D/south.id --paths "
+	    "127.0.0.1:1 --peer-paths 127.0.0.1:2 --out $D/m.agreement "
+	    ">/dev/null; $P channel sign --home $D/north3 $D/m.agreement "
+	    ">/dev/null; $P channel sign --home $D/south $D/m.agreement "
+	    ">/dev/null; $P channel add --home $D/north3 $D/m.agreement "
+	    ">/dev/null; rm $D/m.agreement; done; ls $D/north3/channels | "
+	    "wc -l", build, tmpdir), 0);
+	CHECK_STR(out, "71\n");
+	CHECK_INT(sh("%s/parley verify --home %s/north3 | grep -c ': intact'",
+	    build, tmpdir), 0);
+	CHECK_STR(out, "71\n");
+	CHECK_INT(sh("%s/parley verify --home %s/north3", build, tmpdir), 0);
+	CHECK_CONTAINS(out, "north    chain seq 8,");
+	CHECK_INT(sh("ls %s/north/channels | head -1 | cut -c1-16", tmpdir),
+	    0);
+	snprintf(hex, sizeof hex, "%.16s", out);
+	CHECK_INT(sh("%s/parley export --home %s/north3 --channel %s "
+	    "%s/many.px && %s/parley verify --file %s/many.px", build, tmpdir,
+	    hex, tmpdir, build, tmpdir), 0);
+	CHECK_CONTAINS(out, "north    chain seq 8,");
+	CHECK_INT(sh("%s/parley restore --home %s/north3 --force "
+	    "%s/north.bak", build, tmpdir, tmpdir), 0);
+	CHECK_INT(sh("%s/parley restore --home %s/north3 --force "
+	    "%s/south.bak", build, tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "is south's store");
+}
+
 int
 main(void)
 {
@@ -630,6 +803,9 @@ main(void)
 	RUN(test_checkpoint_resumed);
 	RUN(test_alarm_kept);
 	RUN(test_backup_restore);
+	RUN(test_restore_owner);
+	RUN(test_older_store_read);
+	RUN(test_many_channels);
 	cleanup();
 	return harness_summary();
 }

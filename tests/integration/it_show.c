@@ -1,7 +1,8 @@
 /*
  * it_show.c: `parley show --file` and `parley verify --file` on export
  * files made here (no daemon): what a person reads holds no control
- * character from a body.
+ * character from a body; a file that cannot be one (a directory, none,
+ * empty, a FIFO) is named with what is wrong.
  *
  * Temporary directory under /tmp, removed at the end.
  */
@@ -117,6 +118,38 @@ test_unsigned_and_keys(void)
 	CHECK_CONTAINS(out, fp[1]);
 }
 
+/* A file that cannot be an export (a directory, none, an empty one, a
+ * FIFO) is named with what is wrong, never as "input/output error". */
+static void
+test_file_errors(void)
+{
+	char want[300];
+
+	CHECK_INT(sh("mkdir %s/dir.px && : > %s/empty.px && mkfifo "
+	    "%s/fifo.px", tmpdir, tmpdir, tmpdir), 0);
+	CHECK_INT(sh("%s/parley verify --file %s/dir.px", build, tmpdir), 2);
+	snprintf(want, sizeof want, "parley verify: %s/dir.px is a directory,"
+	    " not an export file\n", tmpdir);
+	CHECK_STR(out, want);
+	CHECK_INT(sh("%s/parley show --file %s/dir.px", build, tmpdir), 1);
+	snprintf(want, sizeof want, "parley show: %s/dir.px is a directory, "
+	    "not an export file\n", tmpdir);
+	CHECK_STR(out, want);
+	CHECK_INT(sh("%s/parley verify --file %s/none.px", build, tmpdir), 2);
+	snprintf(want, sizeof want, "parley verify: %s/none.px: no such "
+	    "file\n", tmpdir);
+	CHECK_STR(out, want);
+	CHECK_INT(sh("%s/parley verify --file %s/empty.px", build, tmpdir), 2);
+	snprintf(want, sizeof want, "parley verify: %s/empty.px is empty (0 "
+	    "bytes), not an export file\n", tmpdir);
+	CHECK_STR(out, want);
+	CHECK_INT(sh("%s/parley verify --file %s/fifo.px", build, tmpdir), 2);
+	snprintf(want, sizeof want, "parley verify: %s/fifo.px is not a "
+	    "regular file (a FIFO, device or socket), not an export file\n",
+	    tmpdir);
+	CHECK_STR(out, want);
+}
+
 int
 main(void)
 {
@@ -133,6 +166,7 @@ main(void)
 	memset(channel, 0xc4, sizeof channel);
 	RUN(test_body_escapes);
 	RUN(test_unsigned_and_keys);
+	RUN(test_file_errors);
 	keys_fini(&kp[0]);
 	keys_fini(&kp[1]);
 	if (harness_failed == 0 && sh("rm -rf %s", tmpdir) != 0)
