@@ -309,8 +309,8 @@ out:
 /* What the home's node is, for owner_check's callback. */
 struct owner {
 	const char *home, *file, *me;	/* me: the home's node name */
+	const uint8_t *me_pub;		/* the home's node's signing key */
 	const struct agreement *as;
-	const int *idx;			/* our party index in as[i] */
 	size_t n;
 	uint8_t last[ENVELOPE_ID_LEN];	/* the channel seen before */
 	bool seen;
@@ -326,6 +326,7 @@ owner_party(void *arg, const uint8_t channel[STORE_ID_LEN], uint8_t self,
 	struct owner *o = arg;
 	char ch[2 * ENVELOPE_ID_LEN + 1];
 	size_t i;
+	int mine;
 
 	hex_encode(ch, channel, ENVELOPE_ID_LEN);
 	ch[16] = '\0';			/* as the logs name it */
@@ -350,12 +351,25 @@ owner_party(void *arg, const uint8_t channel[STORE_ID_LEN], uint8_t self,
 		o->refused = true;
 		return ERR_INVALID;
 	}
-	if (self != o->idx[i]) {
+	/* by key: a home whose key is neither party's (a new node given
+	 * another's channels/) is no party of the channel at all */
+	mine = agreement_party_of(&o->as[i], o->me_pub);
+	if (mine < 0) {
+		fprintf(stderr, "parley restore: %s is %s's store (its own "
+		    "chain of channel %s is party %u's), but %s is the home "
+		    "of %s, no party of it (its parties are %s and %s): "
+		    "refused\n", o->file, o->as[i].party[self].name, ch, self,
+		    o->home, o->me, o->as[i].party[0].name,
+		    o->as[i].party[1].name);
+		o->refused = true;
+		return ERR_INVALID;
+	}
+	if (self != mine) {
 		fprintf(stderr, "parley restore: %s is %s's store (its own "
 		    "chain of channel %s is party %u's), but %s is the home "
 		    "of %s (party %d): refused\n", o->file,
 		    o->as[i].party[self].name, ch, self, o->home, o->me,
-		    o->idx[i]);
+		    mine);
 		o->refused = true;
 		return ERR_INVALID;
 	}
@@ -399,8 +413,8 @@ owner_check(const char *home, const char *file)
 	o.home = home;
 	o.file = file;
 	o.me = id.name;
+	o.me_pub = id.sign_pub;
 	o.as = as;
-	o.idx = idx;
 	o.n = n;
 	if ((r = store_own_parties_each(s, owner_party, &o)) != 0) {
 		if (!o.refused)

@@ -5,6 +5,8 @@
 #include "store/record.h"
 #include "store/store_int.h"
 
+#include "base/hex.h"
+
 #include <sqlite3.h>
 
 #include <errno.h>
@@ -402,19 +404,38 @@ store_own_parties_each(struct store *s, store_party_fn fn, void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t channel[STORE_ID_LEN];
-	int rc, r = 0;
+	char hex[2 * 8 + 1];
+	int rc, self, r = 0;
 
-	/* dir 1 (ours) and dir 2 (the peer's) exist since schema 1 */
-	rc = sqlite3_prepare_v2(s->db, "SELECT channel, CASE dir WHEN 1 THEN "
-	    "sender ELSE 1 - sender END AS self, count(*) FROM message GROUP "
-	    "BY channel, self ORDER BY channel, self", -1, &st, NULL);
+	/* dir 1 (ours) and dir 2 (the peer's) exist since schema 1; the
+	 * values are checked here, not trusted to the file's CHECKs (a
+	 * backup file's schema is whatever its writer made it): a row of
+	 * neither is self -1, its dir and sender those of one such row */
+	rc = sqlite3_prepare_v2(s->db, "SELECT channel, CASE WHEN sender IN "
+	    "(0, 1) AND dir = 1 THEN sender WHEN sender IN (0, 1) AND dir = 2 "
+	    "THEN 1 - sender ELSE -1 END AS self, count(*), dir, sender FROM "
+	    "message GROUP BY channel, self ORDER BY channel, self", -1, &st,
+	    NULL);
 	if (rc != SQLITE_OK)
 		return rfail(s, rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((r = blob32(st, 0, channel, sizeof channel)) != 0 ||
-		    (r = fn(arg, channel, (uint8_t)sqlite3_column_int(st, 1),
-		    u64(st, 2))) != 0)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = blob32(st, 0, channel, sizeof channel)) != 0)
 			break;
+		if ((self = sqlite3_column_int(st, 1)) != 0 && self != 1) {
+			const unsigned char *sender = sqlite3_column_text(st, 4);
+			const unsigned char *dir = sqlite3_column_text(st, 3);
+
+			hex_encode(hex, channel, 8);
+			snprintf(s->errmsg, sizeof s->errmsg, "a message row of "
+			    "channel %s is neither party's (sender %s, dir %s)",
+			    hex, sender ? (const char *)sender : "NULL",
+			    dir ? (const char *)dir : "NULL");
+			r = ERR_PARSE;
+			break;
+		}
+		if ((r = fn(arg, channel, (uint8_t)self, u64(st, 2))) != 0)
+			break;
+	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = rfail(s, rc);
 	sqlite3_finalize(st);

@@ -45,7 +45,10 @@ int store_open_backup_file(struct store **sp, const char *path) WUR;
  * that say so, in channel then index order: what tells whose store it is
  * (`parley restore` checks it against the home's agreements). Reads only
  * what schema 1 had: any version store_open_backup_file accepts. A
- * channel listed with both indexes is a store no single node wrote. */
+ * channel listed with both indexes is a store no single node wrote. A
+ * row whose dir is not 1 or 2, or sender not 0 or 1 (a file made
+ * without parley's CHECKs), is ERR_PARSE, named in store_errmsg; fn is
+ * only ever given self 0 or 1. */
 typedef int (*store_party_fn)(void *arg,
     const uint8_t channel[STORE_ID_LEN], uint8_t self, uint64_t messages);
 int store_own_parties_each(struct store *s, store_party_fn fn, void *arg)

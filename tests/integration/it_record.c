@@ -648,6 +648,26 @@ older_store(const char *path, const char *hex, int sender, bool both)
 	return ok;
 }
 
+/* A file at path that passes for a parley store of this schema version
+ * (its application_id and user_version) with one message row of channel
+ * hex, of sender and dir as given, in a table without parley's CHECKs. */
+static bool
+crafted_store(const char *path, const char *hex, int sender, int dir)
+{
+	char sql[600];
+	sqlite3 *h = NULL;
+	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
+
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
+	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
+	    "INTEGER, dir INTEGER); INSERT INTO message VALUES (x'%s', %d, "
+	    "%d);", STORE_SCHEMA_VERSION, STORE_APPLICATION_ID, hex, sender,
+	    dir);
+	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(h);
+	return ok;
+}
+
 /* Restore takes only this node's own store: north's backup into south's
  * home is refused, naming both, and changes nothing; south's own backup,
  * and an older schema's, are taken. */
@@ -706,6 +726,38 @@ test_restore_owner(void)
 	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
 	    tmpdir, path), 1);
 	CHECK_CONTAINS(out, "holds both parties' chains of channel ");
+	/* a home whose key is neither party's (a new node, `parley init`,
+	 * given south's channels/ but not south's keys): south's backup
+	 * is not its own, and north's is refused naming what is wrong */
+	CHECK_INT(sh("rm -rf %s/west && %s/parley init --name west --home "
+	    "%s/west && cp -a %s/south/channels %s/west/", tmpdir, build,
+	    tmpdir, tmpdir, tmpdir), 0);
+	CHECK_INT(sh("%s/parley restore --home %s/west %s/south.bak", build,
+	    tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "/south.bak is south's store (its own chain of "
+	    "channel ");
+	CHECK_CONTAINS(out, "/west is the home of west, no party of it (its "
+	    "parties are north and south): refused");
+	CHECK_INT(sh("test -e %s/west/parley.db", tmpdir), 1);
+	CHECK_INT(sh("%s/parley restore --home %s/west %s/north.bak", build,
+	    tmpdir, tmpdir), 1);
+	CHECK_CONTAINS(out, "/west is the home of west, no party of it");
+	CHECK_INT(sh("test -e %s/west/parley.db", tmpdir), 1);
+	/* a file made to look like a store, whose rows name a party index
+	 * that no channel has (no CHECK in its schema): refused as not a
+	 * store, and never used to index the agreement's parties */
+	snprintf(path, sizeof path, "%s/crafted.bak", tmpdir);
+	CHECK(crafted_store(path, hex, 200, 1));
+	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, "crafted.bak: ");
+	CHECK_CONTAINS(out, "a message row of channel ");
+	CHECK_CONTAINS(out, " is neither party's (sender 200, dir 1)");
+	snprintf(path, sizeof path, "%s/crafted2.bak", tmpdir);
+	CHECK(crafted_store(path, hex, 0, 7));
+	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, " is neither party's (sender 0, dir 7)");
 }
 
 /* verify and export on a store of schema 8 (north2's, restored above)
