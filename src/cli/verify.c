@@ -361,7 +361,8 @@ cli_export_read(const char *cmd, const char *path, uint8_t **buf,
 	else if (!S_ISREG(st.st_mode))
 		fprintf(stderr, "parley %s: %s is not a regular file (a FIFO, "
 		    "device or socket), not an export file\n", cmd, path);
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY)) < 0)	/* a FIFO put there since must not hang us */
 		fprintf(stderr, "parley %s: %s: cannot read it: %s\n", cmd,
 		    path, strerror(errno));
 	else {
