@@ -353,8 +353,8 @@ cli_export_read(const char *cmd, const char *path, uint8_t **buf,
 		fprintf(stderr, "parley %s: %s is larger than an export file "
 		    "can be (%u bytes)\n", cmd, path, EXPORT_FILE_MAX);
 	else if (stat(path, &st) != 0)
-		fprintf(stderr, "parley %s: %s: %s\n", cmd, path,
-		    strerror(errno));
+		fprintf(stderr, "parley %s: %s: cannot read it: %s\n", cmd,
+		    path, strerror(errno));
 	else if (S_ISDIR(st.st_mode))
 		fprintf(stderr, "parley %s: %s is a directory, not an export "
 		    "file\n", cmd, path);

@@ -6,9 +6,11 @@
  *
  * Temporary directory under /tmp, removed at the end.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "../harness.h"
@@ -147,6 +149,13 @@ test_file_errors(void)
 	snprintf(want, sizeof want, "parley verify: %s/fifo.px is not a "
 	    "regular file (a FIFO, device or socket), not an export file\n",
 	    tmpdir);
+	CHECK_STR(out, want);
+	/* what stat cannot say either (a symlink loop): as documented,
+	 * "FILE: cannot read it: REASON" */
+	CHECK_INT(sh("ln -s loop.px %s/loop.px", tmpdir), 0);
+	CHECK_INT(sh("%s/parley verify --file %s/loop.px", build, tmpdir), 2);
+	snprintf(want, sizeof want, "parley verify: %s/loop.px: cannot read "
+	    "it: %s\n", tmpdir, strerror(ELOOP));
 	CHECK_STR(out, want);
 }
 
