@@ -316,7 +316,8 @@ cmd_export_show(int argc, char **argv)
 	}
 	if ((r = export_decode(&rec, buf, len)) != 0) {
 		fprintf(stderr, "parley show: %s: not a readable export file "
-		    "(%s)\n", path, err_str(r));
+		    "(%s)\n", path, rec.decode_fault[0] != '\0' ?
+		    rec.decode_fault : err_str(r));
 		rc = CLI_FAIL;
 		goto out;
 	}

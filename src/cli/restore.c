@@ -238,8 +238,9 @@ recover(const char *home, const char *path)
 	if (cli_export_read("restore", path, &buf, &len) != 0)
 		goto out;
 	if ((r = export_decode(&rec, buf, len)) != 0) {
-		fprintf(stderr, "parley restore: %s: not a readable export file"
-		    " (%s)\n", path, err_str(r));
+		fprintf(stderr, "parley restore: %s: not a readable export file "
+		    "(%s)\n", path, rec.decode_fault[0] != '\0' ?
+		    rec.decode_fault : err_str(r));
 		goto out;
 	}
 	if (export_verify(&rec, &rep) != 0) {

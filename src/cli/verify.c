@@ -386,8 +386,12 @@ verify_file(const char *path)
 	if (cli_export_read("verify", path, &buf, &len) != 0)
 		return CLI_USAGE;
 	if ((r = export_decode(&rec, buf, len)) != 0) {
-		printf("file %s: FAULT: not a parley export file of version %d"
-		    " (%s)\n", path, EXPORT_VERSION, err_str(r));
+		if (rec.decode_fault[0] != '\0')
+			printf("file %s: FAULT: %s\n", path, rec.decode_fault);
+		else
+			printf("file %s: FAULT: not a parley export file of "
+			    "version %d (%s)\n", path, EXPORT_VERSION,
+			    err_str(r));
 		rc = CLI_FAIL;
 		goto out;
 	}

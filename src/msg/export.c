@@ -802,8 +802,14 @@ read_chain(struct export_record *rec, uint8_t i, struct wire_reader *rd)
 		if ((r = read_pair(rd, 2)) != 0 ||
 		    (r = wire_read_bytes(rd, &h, &hl)) != 0)
 			return r;
-		if (hl < EXPORT_HEADER_MIN)	/* no header: not kept */
+		if (hl < EXPORT_HEADER_MIN) {	/* no header: not kept */
+			snprintf(rec->decode_fault, sizeof rec->decode_fault,
+			    "chain of party %u (%s), seq %zu: header: does not"
+			    " decode (%zu bytes; a header holds four ids of %d"
+			    " bytes)", i, rec->party[i].name, k + 1, hl,
+			    ENVELOPE_ID_LEN);
 			return ERR_PARSE;
+		}
 		b = NULL;
 		bl = 0;
 		if (next_is_null(rd))

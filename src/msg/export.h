@@ -66,6 +66,9 @@ struct export_record {
 	size_t ncps, capcps;
 	uint8_t exporter;		/* party index of the exporting node */
 	uint64_t time_ms;		/* when exported */
+	/* export_decode's refusal, when it can name the place (a header
+	 * too short to be one: whose chain, which seq), else "" */
+	char decode_fault[EXPORT_FAULT_MAX];
 };
 
 /* What export_verify found. */
@@ -111,7 +114,8 @@ int export_encode(const struct export_record *rec, uint8_t **out,
     size_t *len) WUR;
 /* ERR_TOO_BIG, ERR_PARSE, ERR_NONCANONICAL, ERR_VERSION, ERR_NOMEM.
  * rec must be freshly initialised; on error it holds what was read (fini
- * it). Signatures are not checked here (export_verify does). */
+ * it), and rec->decode_fault names the place when it can. Signatures are
+ * not checked here (export_verify does). */
 int export_decode(struct export_record *rec, const uint8_t *p, size_t n)
     WUR;
 

@@ -440,6 +440,29 @@ test_file_roundtrip(void)
 	export_record_fini(&rec);
 }
 
+/* A file whose one header is too short to be one is refused as it is
+ * read, and the refusal names whose chain and which seq, as verify names
+ * a header that does not decode (docs/export.md). */
+static void
+test_file_short_header(void)
+{
+	struct export_record rec, back;
+	uint8_t *a;
+	size_t alen;
+
+	build(&rec);
+	CHECK(rec.chain[0].nmsg >= 2);
+	rec.chain[0].msg[1].hlen = EXPORT_HEADER_MIN - 1;
+	CHECK_INT(export_encode(&rec, &a, &alen), 0);
+	export_record_init(&back);
+	CHECK_INT(export_decode(&back, a, alen), ERR_PARSE);
+	CHECK(strstr(back.decode_fault, "chain of party 0 (north), seq 2: "
+	    "header: does not decode (127 bytes") != NULL);
+	export_record_fini(&back);
+	free(a);
+	export_record_fini(&rec);
+}
+
 /* A party's name is a node name (1..32 of [a-z0-9-]): a file that puts
  * anything else there, such as terminal control sequences that verify
  * and show would print, is refused. */
@@ -646,6 +669,7 @@ main(void)
 	RUN(test_one_key_for_both);
 	RUN(test_file_roundtrip);
 	RUN(test_file_names);
+	RUN(test_file_short_header);
 	RUN(test_file_every_flip);
 	RUN(test_selective);
 	RUN(test_acks);
