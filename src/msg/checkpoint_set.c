@@ -99,23 +99,33 @@ checkpoint_set_free(struct checkpoint_set *cs)
 	free(cs);
 }
 
+/* The index of channel's engine in cs->e, cs->n when none. */
+static size_t
+engine_index(const struct checkpoint_set *cs, const uint8_t *ch)
+{
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		if (memcmp(cs->e[i].channel, ch, ENVELOPE_ID_LEN) == 0)
+			break;
+	return i;
+}
+
 static struct checkpoint_engine *
 engine_of(struct checkpoint_set *cs, const uint8_t *ch)
 {
-	for (size_t i = 0; i < cs->n; i++)
-		if (memcmp(cs->e[i].channel, ch, ENVELOPE_ID_LEN) == 0)
-			return &cs->e[i];
-	return NULL;
+	size_t i = engine_index(cs, ch);
+
+	return i < cs->n ? &cs->e[i] : NULL;
 }
 
 const struct checkpoint_engine *
 checkpoint_set_engine(const struct checkpoint_set *cs,
     const uint8_t channel[ENVELOPE_ID_LEN])
 {
-	for (size_t i = 0; i < cs->n; i++)
-		if (memcmp(cs->e[i].channel, channel, ENVELOPE_ID_LEN) == 0)
-			return &cs->e[i];
-	return NULL;
+	size_t i = engine_index(cs, channel);
+
+	return i < cs->n ? &cs->e[i] : NULL;
 }
 
 void
