@@ -399,6 +399,25 @@ store_chain_channels_each(struct store *s, store_channel_fn fn, void *arg)
 	return r;
 }
 
+/* Column i of a row from a file of any schema, as text fit to print: its
+ * integer, NULL, or "not an integer" (never the file's own text, which
+ * could hold terminal control bytes). */
+static void
+int_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		snprintf(out, cap, "%lld",
+		    (long long)sqlite3_column_int64(st, i));
+		break;
+	case SQLITE_NULL:
+		snprintf(out, cap, "NULL");
+		break;
+	default:
+		snprintf(out, cap, "not an integer");
+	}
+}
+
 int
 store_own_parties_each(struct store *s, store_party_fn fn, void *arg)
 {
@@ -422,14 +441,14 @@ store_own_parties_each(struct store *s, store_party_fn fn, void *arg)
 		if ((r = blob32(st, 0, channel, sizeof channel)) != 0)
 			break;
 		if ((self = sqlite3_column_int(st, 1)) != 0 && self != 1) {
-			const unsigned char *sender = sqlite3_column_text(st, 4);
-			const unsigned char *dir = sqlite3_column_text(st, 3);
+			char sender[24], dir[24];
 
 			hex_encode(hex, channel, 8);
+			int_text(st, 4, sender, sizeof sender);
+			int_text(st, 3, dir, sizeof dir);
 			snprintf(s->errmsg, sizeof s->errmsg, "a message row of "
 			    "channel %s is neither party's (sender %s, dir %s)",
-			    hex, sender ? (const char *)sender : "NULL",
-			    dir ? (const char *)dir : "NULL");
+			    hex, sender, dir);
 			r = ERR_PARSE;
 			break;
 		}

@@ -668,6 +668,25 @@ crafted_store(const char *path, const char *hex, int sender, int dir)
 	return ok;
 }
 
+/* A crafted store whose one message row's sender is text holding an
+ * escape sequence (its column without parley's STRICT typing). */
+static bool
+crafted_text_store(const char *path, const char *hex)
+{
+	char sql[600];
+	sqlite3 *h = NULL;
+	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
+
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
+	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
+	    "INTEGER, dir INTEGER); INSERT INTO message VALUES (x'%s', "
+	    "char(27) || '[2J', 1);", STORE_SCHEMA_VERSION,
+	    STORE_APPLICATION_ID, hex);
+	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(h);
+	return ok;
+}
+
 /* Restore takes only this node's own store: north's backup into south's
  * home is refused, naming both, and changes nothing; south's own backup,
  * and an older schema's, are taken. */
@@ -758,6 +777,14 @@ test_restore_owner(void)
 	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
 	    tmpdir, path), 1);
 	CHECK_CONTAINS(out, " is neither party's (sender 0, dir 7)");
+	/* the file's own text is not printed: it could hold control bytes */
+	snprintf(path, sizeof path, "%s/crafted3.bak", tmpdir);
+	CHECK(crafted_text_store(path, hex));
+	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, " is neither party's (sender not an integer, dir "
+	    "1)");
+	CHECK(strchr(out, 27) == NULL);
 }
 
 /* verify and export on a store of schema 8 (north2's, restored above)
