@@ -648,11 +648,13 @@ older_store(const char *path, const char *hex, int sender, bool both)
 	return ok;
 }
 
-/* A file at path that passes for a parley store of this schema version
- * (its application_id and user_version) with one message row of channel
- * hex, of sender and dir as given, in a table without parley's CHECKs. */
+/* A store that passes for parley's of this build's schema version (its
+ * application_id and user_version) with one message row of channel hex,
+ * its sender and dir the SQL expressions given, in a table without
+ * parley's CHECKs. */
 static bool
-crafted_store(const char *path, const char *hex, int sender, int dir)
+crafted_store(const char *path, const char *hex, const char *sender,
+    const char *dir)
 {
 	char sql[600];
 	sqlite3 *h = NULL;
@@ -660,28 +662,9 @@ crafted_store(const char *path, const char *hex, int sender, int dir)
 
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
 	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
-	    "INTEGER, dir INTEGER); INSERT INTO message VALUES (x'%s', %d, "
-	    "%d);", STORE_SCHEMA_VERSION, STORE_APPLICATION_ID, hex, sender,
+	    "INTEGER, dir INTEGER); INSERT INTO message VALUES (x'%s', %s, "
+	    "%s);", STORE_SCHEMA_VERSION, STORE_APPLICATION_ID, hex, sender,
 	    dir);
-	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
-	sqlite3_close(h);
-	return ok;
-}
-
-/* A crafted store whose one message row's sender is text holding an
- * escape sequence (its column without parley's STRICT typing). */
-static bool
-crafted_text_store(const char *path, const char *hex)
-{
-	char sql[600];
-	sqlite3 *h = NULL;
-	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
-
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
-	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
-	    "INTEGER, dir INTEGER); INSERT INTO message VALUES (x'%s', "
-	    "char(27) || '[2J', 1);", STORE_SCHEMA_VERSION,
-	    STORE_APPLICATION_ID, hex);
 	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
 	sqlite3_close(h);
 	return ok;
@@ -766,20 +749,20 @@ test_restore_owner(void)
 	 * that no channel has (no CHECK in its schema): refused as not a
 	 * store, and never used to index the agreement's parties */
 	snprintf(path, sizeof path, "%s/crafted.bak", tmpdir);
-	CHECK(crafted_store(path, hex, 200, 1));
+	CHECK(crafted_store(path, hex, "200", "1"));
 	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
 	    tmpdir, path), 1);
 	CHECK_CONTAINS(out, "crafted.bak: ");
 	CHECK_CONTAINS(out, "a message row of channel ");
 	CHECK_CONTAINS(out, " is neither party's (sender 200, dir 1)");
 	snprintf(path, sizeof path, "%s/crafted2.bak", tmpdir);
-	CHECK(crafted_store(path, hex, 0, 7));
+	CHECK(crafted_store(path, hex, "0", "7"));
 	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
 	    tmpdir, path), 1);
 	CHECK_CONTAINS(out, " is neither party's (sender 0, dir 7)");
 	/* the file's own text is not printed: it could hold control bytes */
 	snprintf(path, sizeof path, "%s/crafted3.bak", tmpdir);
-	CHECK(crafted_text_store(path, hex));
+	CHECK(crafted_store(path, hex, "char(27) || '[2J'", "1"));
 	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
 	    tmpdir, path), 1);
 	CHECK_CONTAINS(out, " is neither party's (sender not an integer, dir "
