@@ -208,12 +208,7 @@ anchor_found(struct store *s, const char *sql,
 	    sqlite3_column_bytes(st, 1) == STORE_ID_LEN &&
 	    sqlite3_column_bytes(st, 3) == STORE_SIG_LEN &&
 	    sqlite3_column_bytes(st, 5) == STORE_ID_LEN) {
-		a->n = u64(st, 0);
-		memcpy(a->anchor, sqlite3_column_blob(st, 1), STORE_ID_LEN);
-		a->time_ms = u64(st, 2);
-		memcpy(a->sig, sqlite3_column_blob(st, 3), STORE_SIG_LEN);
-		a->stored_ms = u64(st, 4);
-		memcpy(a->salt, sqlite3_column_blob(st, 5), STORE_ID_LEN);
+		anchor_read(st, a);
 		*found = true;
 	}
 	pdone(s, st);

@@ -120,43 +120,44 @@ test_unsigned_and_keys(void)
 	CHECK_CONTAINS(out, fp[1]);
 }
 
+/* `parley CMD --file TMP/FILE` exits rc and says exactly
+ * "parley CMD: TMP/FILE" then rest. */
+static void
+file_refused(const char *cmd, const char *file, int rc, const char *rest)
+{
+	char want[300];
+
+	CHECK_INT(sh("%s/parley %s --file %s/%s", build, cmd, tmpdir, file),
+	    rc);
+	snprintf(want, sizeof want, "parley %s: %s/%s%s", cmd, tmpdir, file,
+	    rest);
+	CHECK_STR(out, want);
+}
+
 /* A file that cannot be an export (a directory, none, an empty one, a
  * FIFO) is named with what is wrong, never as "input/output error". */
 static void
 test_file_errors(void)
 {
-	char want[300];
+	char loop[200];
 
 	CHECK_INT(sh("mkdir %s/dir.px && : > %s/empty.px && mkfifo "
 	    "%s/fifo.px", tmpdir, tmpdir, tmpdir), 0);
-	CHECK_INT(sh("%s/parley verify --file %s/dir.px", build, tmpdir), 2);
-	snprintf(want, sizeof want, "parley verify: %s/dir.px is a directory,"
-	    " not an export file\n", tmpdir);
-	CHECK_STR(out, want);
-	CHECK_INT(sh("%s/parley show --file %s/dir.px", build, tmpdir), 1);
-	snprintf(want, sizeof want, "parley show: %s/dir.px is a directory, "
-	    "not an export file\n", tmpdir);
-	CHECK_STR(out, want);
-	CHECK_INT(sh("%s/parley verify --file %s/none.px", build, tmpdir), 2);
-	snprintf(want, sizeof want, "parley verify: %s/none.px: no such "
-	    "file\n", tmpdir);
-	CHECK_STR(out, want);
-	CHECK_INT(sh("%s/parley verify --file %s/empty.px", build, tmpdir), 2);
-	snprintf(want, sizeof want, "parley verify: %s/empty.px is empty (0 "
-	    "bytes), not an export file\n", tmpdir);
-	CHECK_STR(out, want);
-	CHECK_INT(sh("%s/parley verify --file %s/fifo.px", build, tmpdir), 2);
-	snprintf(want, sizeof want, "parley verify: %s/fifo.px is not a "
-	    "regular file (a FIFO, device or socket), not an export file\n",
-	    tmpdir);
-	CHECK_STR(out, want);
+	file_refused("verify", "dir.px", 2, " is a directory, not an export "
+	    "file\n");
+	file_refused("show", "dir.px", 1, " is a directory, not an export "
+	    "file\n");
+	file_refused("verify", "none.px", 2, ": no such file\n");
+	file_refused("verify", "empty.px", 2, " is empty (0 bytes), not an "
+	    "export file\n");
+	file_refused("verify", "fifo.px", 2, " is not a regular file (a FIFO,"
+	    " device or socket), not an export file\n");
 	/* what stat cannot say either (a symlink loop): as documented,
 	 * "FILE: cannot read it: REASON" */
 	CHECK_INT(sh("ln -s loop.px %s/loop.px", tmpdir), 0);
-	CHECK_INT(sh("%s/parley verify --file %s/loop.px", build, tmpdir), 2);
-	snprintf(want, sizeof want, "parley verify: %s/loop.px: cannot read "
-	    "it: %s\n", tmpdir, strerror(ELOOP));
-	CHECK_STR(out, want);
+	snprintf(loop, sizeof loop, ": cannot read it: %s\n",
+	    strerror(ELOOP));
+	file_refused("verify", "loop.px", 2, loop);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "../harness.h"
+#include "sign_keys.h"
 #include "base/hex.h"
 #include "crypto/agreement.h"
 #include "msg/anchor.h"
@@ -21,16 +22,6 @@
 
 static uint8_t channel[32], other[32];
 static struct keys kp[2], mallory;
-
-static inline void
-keys_make(struct keys *k)
-{
-	memset(k, 0, sizeof *k);
-	k->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (k->sign_sk == NULL)
-		abort();
-	crypto_sign_keypair(k->id.sign_pub, k->sign_sk);
-}
 
 /* Two nodes: engine a (ours) asks, engine b (the peer) answers. */
 struct pair {

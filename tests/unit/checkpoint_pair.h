@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "../harness.h"
+#include "sign_keys.h"
 #include "msg/chain.h"
 #include "msg/checkpoint.h"
 #include "store/record.h"
@@ -21,16 +22,6 @@
 static uint8_t channel[32];
 static struct keys kp[2], mallory;
 static uint8_t pub[2][32];
-
-static inline void
-keys_make(struct keys *k)
-{
-	memset(k, 0, sizeof *k);
-	k->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (k->sign_sk == NULL)
-		abort();
-	crypto_sign_keypair(k->id.sign_pub, k->sign_sk);
-}
 
 struct copy {
 	struct store *to;

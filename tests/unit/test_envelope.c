@@ -7,23 +7,13 @@
 #include <stdlib.h>
 
 #include "../harness.h"
+#include "sign_keys.h"
 #include "base/wire.h"
 #include "msg/chain.h"
 #include "msg/envelope.h"
 
 static const uint8_t zero32[32];
 static uint8_t channel_a[32], channel_b[32];
-
-/* A node's signing keys made in memory (no home). */
-static void
-keys_make(struct keys *k)
-{
-	memset(k, 0, sizeof *k);
-	k->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (k->sign_sk == NULL)
-		abort();
-	crypto_sign_keypair(k->id.sign_pub, k->sign_sk);
-}
 
 /* One message as a sender makes it, through the store's header builder. */
 struct msg {

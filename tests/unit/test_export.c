@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "../harness.h"
+#include "sign_keys.h"
 #include "msg/ack.h"
 #include "msg/export.h"
 #include "../export_build.h"
@@ -22,16 +23,6 @@
 static const uint8_t zero32[32];
 static struct keys kp[2];
 static uint8_t channel[32];
-
-static void
-keys_make(struct keys *k)
-{
-	memset(k, 0, sizeof *k);
-	k->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (k->sign_sk == NULL)
-		abort();
-	crypto_sign_keypair(k->id.sign_pub, k->sign_sk);
-}
 
 /* Adds seq to party i's chain of rec, with a body naming (i, seq), after
  * the other chain's last id. */

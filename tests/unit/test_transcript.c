@@ -8,19 +8,10 @@
 #include <stdlib.h>
 
 #include "../harness.h"
+#include "sign_keys.h"
 #include "base/wire.h"
 #include "crypto/hash.h"
 #include "msg/transcript.h"
-
-static void
-keys_make(struct keys *k)
-{
-	memset(k, 0, sizeof *k);
-	k->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (k->sign_sk == NULL)
-		abort();
-	crypto_sign_keypair(k->id.sign_pub, k->sign_sk);
-}
 
 static void
 cp_make(struct transcript_checkpoint *c)
