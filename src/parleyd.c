@@ -681,6 +681,7 @@ out:
 		    strerror(errno));
 	store_ahead_close(dm.ahead);
 	deadline_watch_free(dm.dw);
+	alert_stop(dm.alerts, ALERT_STOP_GRACE_MS);
 	alert_free(dm.alerts);
 	if (sighup)
 		event_free(sighup);

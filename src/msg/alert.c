@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -358,6 +359,51 @@ alert_tick(struct alerter *a, uint64_t now_ms)
 			kill(c->pid, SIGKILL);
 			c->killed = true;
 		}
+	}
+}
+
+static size_t
+running(const struct alerter *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ALERT_CHILDREN_MAX; i++)
+		n += a->kids[i].pid > 0;
+	return n;
+}
+
+void
+alert_stop(struct alerter *a, uint64_t grace_ms)
+{
+	const struct timespec step = { 0, 10 * 1000 * 1000 };
+	uint64_t t0 = clock_mono_ms();
+	char why[96];
+	int st;
+
+	if (a == NULL)
+		return;
+	alert_tick(a, clock_wall_ms());
+	while (running(a) > 0 && clock_mono_ms() - t0 < grace_ms) {
+		(void)nanosleep(&step, NULL);
+		alert_tick(a, clock_wall_ms());
+	}
+	snprintf(why, sizeof why, "killed at parleyd's stop, still running "
+	    "%llu ms after it", (unsigned long long)grace_ms);
+	for (size_t i = 0; i < ALERT_CHILDREN_MAX; i++) {
+		struct child *c = &a->kids[i];
+
+		if (c->pid <= 0)
+			continue;
+		kill(c->pid, SIGKILL);
+		st = 0;
+		(void)waitpid(c->pid, &st, 0);
+		drain(c);
+		if (c->out >= 0)
+			close(c->out);
+		c->out = -1;
+		c->pid = 0;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) /* not done first */
+			failed(a, c->alert, why, clock_wall_ms());
 	}
 }
 

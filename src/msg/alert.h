@@ -34,6 +34,14 @@ int alert_new(struct store *s, const char *const *argv, uint64_t timeout_ms,
     struct alerter **out) WUR;
 /* Kills and reaps running commands; NULL does nothing. */
 void alert_free(struct alerter *a);
+/* At the daemon's stop, before alert_free (the store still open): waits
+ * up to grace_ms (ALERT_STOP_GRACE_MS from parleyd) for the commands
+ * still running, among them those of the alerts raised at the stop
+ * itself, reaping them as alert_tick does (a failure raises its alert);
+ * then kills those left, each an "alert-command-failed" ("killed at
+ * parleyd's stop"). Returns at once when none runs; NULL does nothing. */
+#define ALERT_STOP_GRACE_MS 3000
+void alert_stop(struct alerter *a, uint64_t grace_ms);
 
 /* Stores alert (its "key" member must be a string; "n" and "raised_ms" are
  * set here) unless its key exists; a new one is logged and its command

@@ -446,6 +446,70 @@ test_alert_command_clock_steps(void)
 	}
 }
 
+/* An alert raised just before the daemon stops (a held-back count is
+ * raised at the stop itself) reaches the operator's command: the stop
+ * waits for it instead of killing it at once. */
+static void
+test_alert_stop_lets_command_finish(void)
+{
+	struct store *s = mem_store();
+	struct alerter *a = NULL;
+	char out[256], script[512];
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	uint64_t started, failed;
+	uint8_t *got = NULL;
+	size_t n = 0;
+	json_t *o;
+
+	snprintf(out, sizeof out, "%s/alert-stop.json", dir);
+	snprintf(script, sizeof script, "sleep 0.3; cat >> %s", out);
+	CHECK_INT(alert_new(s, argv, 30000, &a), 0);
+	o = alert_of("count:at-stop");
+	CHECK_INT(alert_raise(a, o, now_ms(), NULL), 0);
+	json_decref(o);
+	alert_stop(a, 20000);
+	alert_counts(a, &started, &failed);
+	CHECK_INT(started, 1);
+	CHECK_INT(failed, 0);
+	CHECK_INT(file_read(out, 1 << 16, &got, &n), 0);
+	if (got) {
+		char *t = strndup((const char *)got, n);
+		CHECK_CONTAINS(t, "count:at-stop");
+		free(t);
+	}
+	free(got);
+	alert_free(a);
+	store_close(s);
+}
+
+/* A command still running when the stop's grace ends is killed, and that
+ * is stored as a failure for a person to see, naming the stop. */
+static void
+test_alert_stop_kills_after_grace(void)
+{
+	struct store *s = mem_store();
+	struct alerter *a = NULL;
+	const char *argv[] = { "/bin/sh", "-c", "sleep 30", NULL };
+	uint64_t started, failed;
+	struct seen sn;
+	json_t *o;
+
+	CHECK_INT(alert_new(s, argv, 60000, &a), 0);
+	o = alert_of("hung:at-stop");
+	CHECK_INT(alert_raise(a, o, now_ms(), NULL), 0);
+	json_decref(o);
+	alert_stop(a, 200);
+	alert_counts(a, &started, &failed);
+	CHECK_INT(started, 1);
+	CHECK_INT(failed, 1);
+	memset(&sn, 0, sizeof sn);
+	CHECK_INT(store_alerts_each(s, true, count_alert, &sn), 0);
+	CHECK_INT(sn.failed, 1);
+	CHECK_CONTAINS(sn.last_text, "killed at parleyd's stop");
+	alert_free(a);
+	store_close(s);
+}
+
 /* An alert of channel ch (NULL: none) as the daemon stores them; its n. */
 static int64_t
 put_alert(struct store *s, const char *key, const char *ch, const char *kind,
@@ -590,5 +654,7 @@ main(void)
 	RUN(test_alert_command);
 	RUN(test_alert_command_failures);
 	RUN(test_alert_command_clock_steps);
+	RUN(test_alert_stop_lets_command_finish);
+	RUN(test_alert_stop_kills_after_grace);
 	return ack_tests_end(dir);
 }
