@@ -36,6 +36,7 @@
 #include "cli/cli.h"
 #include "crypto/agreement.h"
 #include "crypto/keys.h"
+#include "msg/anchor.h"
 #include "msg/chain.h"
 #include "msg/export.h"
 #include "store/record.h"
@@ -318,6 +319,57 @@ struct owner {
 	bool refused;			/* the reason printed */
 };
 
+/* The home must hold channel's agreement and be its party self, as the
+ * backup's evidence says (held: "holds 3 messages", "holds audit
+ * anchors"; why: "its own chain of channel C is party 0's"): 0, or
+ * ERR_INVALID with the reason printed. *a: the agreement, when found. */
+static int
+owner_is_home(struct owner *o, const uint8_t channel[STORE_ID_LEN],
+    const char *held, const char *why, int self,
+    const struct agreement **a)
+{
+	char ch[2 * ENVELOPE_ID_LEN + 1];
+	size_t i;
+	int mine;
+
+	hex_encode(ch, channel, ENVELOPE_ID_LEN);
+	ch[16] = '\0';			/* as the logs name it */
+	for (i = 0; i < o->n; i++)
+		if (memcmp(o->as[i].id, channel, ENVELOPE_ID_LEN) == 0)
+			break;
+	if (i == o->n) {
+		fprintf(stderr, "parley restore: %s %s of channel %s, which %s "
+		    "(%s) has no agreement for: not %s's backup, or %s/channels "
+		    "not restored (restore it first); refused\n", o->file,
+		    held, ch, o->home, o->me, o->me, o->home);
+		o->refused = true;
+		return ERR_INVALID;
+	}
+	*a = &o->as[i];
+	if (self < 0)			/* the caller decides from *a */
+		return 0;
+	/* by key: a home whose key is neither party's (a new node given
+	 * another's channels/) is no party of the channel at all */
+	mine = agreement_party_of(&o->as[i], o->me_pub);
+	if (mine < 0) {
+		fprintf(stderr, "parley restore: %s is %s's store (%s), but %s "
+		    "is the home of %s, no party of it (its parties are %s and "
+		    "%s): refused\n", o->file, o->as[i].party[self].name, why,
+		    o->home, o->me, o->as[i].party[0].name,
+		    o->as[i].party[1].name);
+		o->refused = true;
+		return ERR_INVALID;
+	}
+	if (self != mine) {
+		fprintf(stderr, "parley restore: %s is %s's store (%s), but %s "
+		    "is the home of %s (party %d): refused\n", o->file,
+		    o->as[i].party[self].name, why, o->home, o->me, mine);
+		o->refused = true;
+		return ERR_INVALID;
+	}
+	return 0;
+}
+
 /* One (channel, own party index) of the backup: the home must hold the
  * channel's agreement and be its party at that index. */
 static int
@@ -325,12 +377,11 @@ owner_party(void *arg, const uint8_t channel[STORE_ID_LEN], uint8_t self,
     uint64_t messages)
 {
 	struct owner *o = arg;
-	char ch[2 * ENVELOPE_ID_LEN + 1];
-	size_t i;
-	int mine;
+	const struct agreement *a = NULL;
+	char ch[2 * ENVELOPE_ID_LEN + 1], held[64], why[128];
 
 	hex_encode(ch, channel, ENVELOPE_ID_LEN);
-	ch[16] = '\0';			/* as the logs name it */
+	ch[16] = '\0';
 	if (o->seen && memcmp(o->last, channel, sizeof o->last) == 0) {
 		fprintf(stderr, "parley restore: %s holds both parties' "
 		    "chains of channel %s as its own: not the store of one "
@@ -340,49 +391,55 @@ owner_party(void *arg, const uint8_t channel[STORE_ID_LEN], uint8_t self,
 	}
 	memcpy(o->last, channel, sizeof o->last);
 	o->seen = true;
-	for (i = 0; i < o->n; i++)
-		if (memcmp(o->as[i].id, channel, ENVELOPE_ID_LEN) == 0)
-			break;
-	if (i == o->n) {
-		fprintf(stderr, "parley restore: %s holds %llu messages of "
-		    "channel %s, which %s (%s) has no agreement for: not %s's "
-		    "backup, or %s/channels not restored (restore it first); "
-		    "refused\n", o->file, (unsigned long long)messages, ch,
-		    o->home, o->me, o->me, o->home);
-		o->refused = true;
-		return ERR_INVALID;
-	}
-	/* by key: a home whose key is neither party's (a new node given
-	 * another's channels/) is no party of the channel at all */
-	mine = agreement_party_of(&o->as[i], o->me_pub);
-	if (mine < 0) {
-		fprintf(stderr, "parley restore: %s is %s's store (its own "
-		    "chain of channel %s is party %u's), but %s is the home "
-		    "of %s, no party of it (its parties are %s and %s): "
-		    "refused\n", o->file, o->as[i].party[self].name, ch, self,
-		    o->home, o->me, o->as[i].party[0].name,
-		    o->as[i].party[1].name);
-		o->refused = true;
-		return ERR_INVALID;
-	}
-	if (self != mine) {
-		fprintf(stderr, "parley restore: %s is %s's store (its own "
-		    "chain of channel %s is party %u's), but %s is the home "
-		    "of %s (party %d): refused\n", o->file,
-		    o->as[i].party[self].name, ch, self, o->home, o->me,
-		    mine);
-		o->refused = true;
-		return ERR_INVALID;
-	}
-	return 0;
+	snprintf(held, sizeof held, "holds %llu messages",
+	    (unsigned long long)messages);
+	snprintf(why, sizeof why, "its own chain of channel %s is party %u's",
+	    ch, self);
+	return owner_is_home(o, channel, held, why, self, &a);
+}
+
+/* One audit-anchor signature of the backup: its signer, found among the
+ * agreement's two keys, tells whose store it is (the peer signs the
+ * anchors over our log, audit_anchor; we sign the peer's,
+ * audit_anchor_given). A signature by neither is no evidence (`parley
+ * verify` names it); a store with no message rows is still tied to one
+ * node by its anchors. */
+static int
+owner_anchor(void *arg, const uint8_t channel[STORE_ID_LEN], bool given,
+    const uint8_t anchor[STORE_ID_LEN], uint64_t time_ms,
+    const uint8_t sig[STORE_SIG_LEN])
+{
+	struct owner *o = arg;
+	const struct agreement *a = NULL;
+	char ch[2 * ENVELOPE_ID_LEN + 1], why[160];
+	int r, signer = -1, self;
+
+	if ((r = owner_is_home(o, channel, "holds audit anchors", "", -1, &a))
+	    != 0)
+		return r;
+	for (int p = 0; p < 2 && signer < 0; p++)
+		if (anchor_check(a->party[p].sign_pub, channel, anchor,
+		    time_ms, sig) == 0)
+			signer = p;
+	if (signer < 0)
+		return 0;
+	self = given ? signer : 1 - signer;
+	hex_encode(ch, channel, ENVELOPE_ID_LEN);
+	ch[16] = '\0';
+	snprintf(why, sizeof why, "its audit anchors of channel %s are signed "
+	    "by party %d, %s", ch, signer, given ? "as its own evidence" :
+	    "its peer");
+	return owner_is_home(o, channel, "holds audit anchors", why, self, &a);
 }
 
 /*
  * The backup FILE must be this node's store: for every channel it holds
  * messages of, the home's agreement of that channel names this node's
- * key at the party index whose chain the store holds as its own. The
- * store names no node (no key, no name): this is what ties it to one.
- * A store with no message identifies no one and is accepted.
+ * key at the party index whose chain the store holds as its own; and
+ * every audit anchor it holds signed by one of the channel's parties
+ * says the same (owner_anchor). The store names no node (no key, no
+ * name): this is what ties it to one. A store with neither identifies
+ * no one and is accepted.
  */
 static int
 owner_check(const char *home, const char *file)
@@ -417,7 +474,8 @@ owner_check(const char *home, const char *file)
 	o.me_pub = id.sign_pub;
 	o.as = as;
 	o.n = n;
-	if ((r = store_own_parties_each(s, owner_party, &o)) != 0) {
+	if ((r = store_own_parties_each(s, owner_party, &o)) != 0 ||
+	    (r = store_anchor_sigs_each(s, owner_anchor, &o)) != 0) {
 		if (!o.refused)
 			fprintf(stderr, "parley restore: %s: %s (%s)\n", file,
 			    err_str(r), store_errmsg(s));

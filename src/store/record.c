@@ -461,6 +461,60 @@ store_own_parties_each(struct store *s, store_party_fn fn, void *arg)
 	return r;
 }
 
+int
+store_anchor_sigs_each(struct store *s, store_anchor_sig_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t channel[STORE_ID_LEN], anchor[STORE_ID_LEN];
+	uint8_t sig[STORE_SIG_LEN];
+	char hex[2 * 8 + 1];
+	int rc, r = 0;
+
+	/* both tables came with schema 8 */
+	rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE "
+	    "type = 'table' AND name = 'audit_anchor_given'", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return rfail(s, rc);
+	rc = sqlite3_prepare_v2(s->db, "SELECT channel, 0, anchor, time_ms, "
+	    "sig FROM audit_anchor UNION ALL SELECT channel, 1, anchor, "
+	    "time_ms, sig FROM audit_anchor_given ORDER BY 1, 2", -1, &st,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return rfail(s, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		bool given = sqlite3_column_int(st, 1) != 0;
+
+		if (blob32(st, 0, channel, sizeof channel) != 0 ||
+		    blob32(st, 2, anchor, sizeof anchor) != 0 ||
+		    blob32(st, 4, sig, sizeof sig) != 0 ||
+		    sqlite3_column_type(st, 3) != SQLITE_INTEGER ||
+		    sqlite3_column_int64(st, 3) < 0) {
+			if (blob32(st, 0, channel, sizeof channel) == 0)
+				hex_encode(hex, channel, 8);
+			else
+				snprintf(hex, sizeof hex, "(no id)");
+			snprintf(s->errmsg, sizeof s->errmsg, "a row of %s of "
+			    "channel %s is malformed (a blob of the wrong "
+			    "length, or its time no integer >= 0)", given ?
+			    "audit_anchor_given" : "audit_anchor", hex);
+			r = ERR_PARSE;
+			break;
+		}
+		if ((r = fn(arg, channel, given, anchor, u64(st, 3), sig)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rfail(s, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* Copies src into the open, empty database dst, step by step. */
 static int
 copy(struct store *s, sqlite3 *src, sqlite3 *dst, uint64_t *pages)

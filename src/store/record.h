@@ -54,6 +54,22 @@ typedef int (*store_party_fn)(void *arg,
 int store_own_parties_each(struct store *s, store_party_fn fn, void *arg)
     WUR;
 
+/* For `parley restore`'s owner check, like store_own_parties_each: calls
+ * fn per audit-anchor signature of the store (schema 8 on; none before):
+ * given false for a row of audit_anchor (the peer's signature over our
+ * log's anchor: its signer is the store's node's peer), true for one of
+ * audit_anchor_given (ours over the peer's: its signer is the store's
+ * node). Values checked here, not trusted to the file's CHECKs: a row
+ * with a blob of the wrong length or a time that is no integer >= 0 is
+ * ERR_PARSE, named in store_errmsg. A non-zero return of fn stops and is
+ * returned. */
+typedef int (*store_anchor_sig_fn)(void *arg,
+    const uint8_t channel[STORE_ID_LEN], bool given,
+    const uint8_t anchor[STORE_ID_LEN], uint64_t time_ms,
+    const uint8_t sig[STORE_SIG_LEN]);
+int store_anchor_sigs_each(struct store *s, store_anchor_sig_fn fn,
+    void *arg) WUR;
+
 /* One read transaction over the reads until store_read_end: they all see
  * the store as of the first of them (WAL: parleyd goes on committing
  * meanwhile). A record is read in several queries (messages, heads,

@@ -770,6 +770,94 @@ test_restore_owner(void)
 	CHECK(strchr(out, 27) == NULL);
 }
 
+/* A copy of the store at src without any message row (its triggers
+ * dropped to delete them): what is left holding audit anchors; false
+ * when it holds none (nothing to test). */
+static bool
+anchors_only_store(const char *src, const char *path)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	char drop[200][120];
+	int n = 0, anchors = 0;
+	bool ok;
+
+	if (sh("cp %s %s", src, path) != 0 ||
+	    sqlite3_open(path, &h) != SQLITE_OK)
+		return false;
+	ok = sqlite3_prepare_v2(h, "SELECT name FROM sqlite_master WHERE type "
+	    "= 'trigger'", -1, &st, NULL) == SQLITE_OK;
+	while (ok && sqlite3_step(st) == SQLITE_ROW && n < 200)
+		snprintf(drop[n++], sizeof drop[0], "DROP TRIGGER \"%s\"",
+		    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	for (int i = 0; ok && i < n; i++)
+		ok = sqlite3_exec(h, drop[i], NULL, NULL, NULL) == SQLITE_OK;
+	ok = ok && sqlite3_exec(h, "DELETE FROM message", NULL, NULL, NULL) ==
+	    SQLITE_OK;
+	ok = ok && sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM "
+	    "audit_anchor) + (SELECT count(*) FROM audit_anchor_given)", -1,
+	    &st, NULL) == SQLITE_OK;
+	if (ok && sqlite3_step(st) == SQLITE_ROW)
+		anchors = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return ok && anchors > 0;
+}
+
+/* A store that passes for parley's (as crafted_store) whose one
+ * audit_anchor_given row has a 3-byte signature. */
+static bool
+crafted_anchor_store(const char *path)
+{
+	char sql[900];
+	sqlite3 *h = NULL;
+	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
+
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
+	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
+	    "INTEGER, dir INTEGER); CREATE TABLE audit_anchor (channel BLOB, "
+	    "anchor BLOB, time_ms INTEGER, sig BLOB); CREATE TABLE "
+	    "audit_anchor_given (channel BLOB, anchor BLOB, time_ms INTEGER, "
+	    "sig BLOB); INSERT INTO audit_anchor_given VALUES (x'%s', "
+	    "zeroblob(32), 5, x'010203');", STORE_SCHEMA_VERSION,
+	    STORE_APPLICATION_ID,
+	    "0707070707070707070707070707070707070707070707070707070707070707");
+	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(h);
+	return ok;
+}
+
+/* A store with no message left still names its node by its audit
+ * anchors' signatures: north's is refused by south's home, taken by
+ * north's (a home of north's keys with its channels/). */
+static void
+test_restore_owner_by_anchors(void)
+{
+	char src[200], path[200];
+
+	snprintf(src, sizeof src, "%s/north.bak", tmpdir);
+	snprintf(path, sizeof path, "%s/north-anchors.bak", tmpdir);
+	CHECK(anchors_only_store(src, path));
+	CHECK_INT(sh("%s/parley restore --home %s/south2 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, "/north-anchors.bak is north's store (its audit "
+	    "anchors of channel ");
+	CHECK_CONTAINS(out, "/south2 is the home of south (party 1): "
+	    "refused");
+	keys_home(0, "north3");
+	CHECK_INT(sh("%s/parley restore --home %s/north3 %s", build, tmpdir,
+	    path), 0);
+	/* a row made without parley's CHECKs (a 3-byte signature): named,
+	 * refused, not read past */
+	snprintf(path, sizeof path, "%s/crafted-anchor.bak", tmpdir);
+	CHECK(crafted_anchor_store(path));
+	CHECK_INT(sh("%s/parley restore --home %s/north3 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, "a row of audit_anchor_given of channel "
+	    "0707070707070707 is malformed");
+}
+
 /* verify and export on a store of schema 8 (north2's, restored above)
  * say which version it is, which this build reads, and what to do. */
 static void
@@ -866,6 +954,7 @@ main(void)
 	RUN(test_alarm_kept);
 	RUN(test_backup_restore);
 	RUN(test_restore_owner);
+	RUN(test_restore_owner_by_anchors);
 	RUN(test_older_store_read);
 	RUN(test_many_channels);
 	cleanup();
