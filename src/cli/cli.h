@@ -78,12 +78,15 @@ int cli_keys_load(struct keys *k, const char *home, const char *cmd);
 
 /* The record commands' helpers (verify.c): the installed channels that
  * spec names (all for NULL), with our party index in each (*out, *self
- * malloc'd; PSKs wiped); then one channel's record from the store. */
+ * malloc'd; PSKs wiped); then one channel's record from the store. An
+ * agreement that does not name the home's key is left out, as parleyd
+ * leaves it out, with a line on stderr saying so; with strays, it is
+ * kept, its index -1 (restore's owner check names it). */
 struct agreement;
 struct store;
 struct export_record;
 int cli_record_channels(const char *home, const char *spec, const char *cmd,
-    struct agreement **out, int **self, size_t *n);
+    bool strays, struct agreement **out, int **self, size_t *n);
 int cli_record_load(struct store *s, const struct agreement *a, int self,
     struct export_record *rec);
 /* Opens HOME's store read-only for command cmd ("verify", "export");

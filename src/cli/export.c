@@ -107,8 +107,8 @@ do_export(const char *home, const char *spec, const char *path, char *only,
 	size_t n, len;
 
 	export_record_init(&rec);
-	if ((rc = cli_record_channels(home, spec, "export", &as, &self,
-	    &n)) != CLI_OK)
+	if ((rc = cli_record_channels(home, spec, "export", false, &as,
+	    &self, &n)) != CLI_OK)
 		return rc;
 	if (n != 1) {
 		fprintf(stderr, "parley export: '%s' names %zu channels\n",

@@ -67,8 +67,8 @@ same_parties(const char *home, const struct export_record *rec, int *self)
 	size_t n;
 
 	hex_encode(hex, rec->channel, sizeof rec->channel);
-	if ((rc = cli_record_channels(home, hex, "restore", &as, &idx,
-	    &n)) != CLI_OK)
+	if ((rc = cli_record_channels(home, hex, "restore", false, &as,
+	    &idx, &n)) != CLI_OK)
 		return rc;
 	rc = CLI_OK;
 	if (n != 1 || memcmp(as[0].party[0].sign_pub, rec->party[0].sign_pub,
@@ -459,8 +459,8 @@ owner_check(const char *home, const char *file)
 		    err_str(r));
 		return CLI_FAIL;
 	}
-	if ((rc = cli_record_channels(home, NULL, "restore", &as, &idx,
-	    &n)) != CLI_OK)
+	if ((rc = cli_record_channels(home, NULL, "restore", true, &as,
+	    &idx, &n)) != CLI_OK)
 		return rc;
 	if ((r = store_open_backup_file(&s, file)) != 0) {
 		/* store_restore names why (not a store, no such file) */

@@ -123,7 +123,7 @@ load_channel(struct store *s, const struct agreement *a, int self,
 }
 
 /* True when spec names agreement a: its id in hex or a prefix of it, or
- * the name of the party that is not self. */
+ * the name of the party that is not self (self -1: by id only). */
 static bool
 matches(const struct agreement *a, int self, const char *spec)
 {
@@ -132,7 +132,7 @@ matches(const struct agreement *a, int self, const char *spec)
 
 	if (spec[0] == '\0')
 		return false;
-	if (strcmp(a->party[1 - self].name, spec) == 0)
+	if (self >= 0 && strcmp(a->party[1 - self].name, spec) == 0)
 		return true;
 	hex_encode(hex, a->id, sizeof a->id);
 	return n >= 4 && n <= sizeof hex - 1 && strncmp(hex, spec, n) == 0;
@@ -170,13 +170,14 @@ load_channels(const char *home, struct agreement **as, int **idx,
 
 int
 cli_record_channels(const char *home, const char *spec, const char *cmd,
-    struct agreement **out, int **self, size_t *n)
+    bool strays, struct agreement **out, int **self, size_t *n)
 {
 	struct node_identity id;
 	struct agreement *as;
 	char path[4200];
 	size_t all = 0;
 	int *idx, r;
+	bool stray = false;	/* spec names only agreements not ours */
 
 	*n = 0;
 	snprintf(path, sizeof path, "%s/%s", home, KEYS_ID_FILE);
@@ -196,9 +197,26 @@ cli_record_channels(const char *home, const char *spec, const char *cmd,
 		return CLI_FAIL;
 	}
 	for (size_t i = 0; i < all; i++) {
-		int me = memcmp(as[i].party[0].sign_pub, id.sign_pub,
-		    KEYS_PUB_LEN) == 0 ? 0 : 1;
+		/* by key, as parleyd takes a channel: an agreement that does
+		 * not name this node is none of its channels (its messages
+		 * in the store, if any, are then named by verify as of no
+		 * installed agreement) */
+		int me = agreement_party_of(&as[i], id.sign_pub);
 		if (spec != NULL && !matches(&as[i], me, spec)) {
+			agreement_wipe(&as[i]);
+			continue;
+		}
+		if (me < 0 && !strays) {
+			char hex[2 * AGREEMENT_ID_LEN + 1];
+
+			hex_encode(hex, as[i].id, sizeof as[i].id);
+			fprintf(stderr, "parley %s: the agreement of channel "
+			    "%.16s in %s/%s names %s and %s, not this node "
+			    "(%s): left out, as parleyd leaves it out\n", cmd,
+			    hex, home, KEYS_CHANNELS_DIR, as[i].party[0].name,
+			    as[i].party[1].name, id.name);
+			if (spec != NULL)
+				stray = true;
 			agreement_wipe(&as[i]);
 			continue;
 		}
@@ -211,9 +229,10 @@ cli_record_channels(const char *home, const char *spec, const char *cmd,
 	for (size_t i = 0; i < all; i++)
 		agreement_wipe(&as[i]);
 	if (spec != NULL && *n == 0) {
-		fprintf(stderr, "parley %s: no channel '%s' in %s (peer name "
-		    "or channel id prefix of at least 4 hex digits)\n", cmd,
-		    spec, home);
+		if (!stray)
+			fprintf(stderr, "parley %s: no channel '%s' in %s (peer "
+			    "name or channel id prefix of at least 4 hex "
+			    "digits)\n", cmd, spec, home);
 		free(as);
 		free(idx);
 		return CLI_USAGE;
@@ -575,8 +594,8 @@ verify_store(const char *home, const char *spec, bool json)
 		return CLI_FAIL;
 	}
 
-	if ((rc = cli_record_channels(home, spec, "verify", &as, &self,
-	    &n)) != CLI_OK)
+	if ((rc = cli_record_channels(home, spec, "verify", false, &as,
+	    &self, &n)) != CLI_OK)
 		goto out;	/* the JSON objects are freed there */
 	if ((r = cli_store_open("verify", home, &s)) != 0) {
 		rc = r == ERR_NOT_FOUND ? CLI_USAGE : CLI_FAIL;

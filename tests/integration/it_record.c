@@ -805,6 +805,31 @@ anchors_only_store(const char *src, const char *path)
 	return ok && anchors > 0;
 }
 
+/* An agreement in a home's channels/ that does not name the home's key
+ * (west, a node given south's channels/, test_restore_owner) is none of
+ * its channels, as parleyd takes it: verify and export say so and leave
+ * it out; before, it was taken as the home's channel as party 1 (south),
+ * and verify went on to read west's (absent) record of it. */
+static void
+test_record_stray_agreement(void)
+{
+	char hex[65];
+
+	CHECK_INT(sh("ls %s/south/channels | head -1 | cut -c1-64", tmpdir),
+	    0);
+	snprintf(hex, sizeof hex, "%.64s", out);
+	CHECK_INT(sh("%s/parley verify --home %s/west --channel %.16s", build,
+	    tmpdir, hex), 2);
+	CHECK_CONTAINS(out, "parley verify: the agreement of channel ");
+	CHECK_CONTAINS(out, "/west/channels names north and south, not this "
+	    "node (west): left out, as parleyd leaves it out");
+	CHECK(strstr(out, "no store") == NULL);
+	CHECK_INT(sh("%s/parley export --home %s/west --channel south "
+	    "%s/west.export", build, tmpdir, tmpdir), 2);
+	CHECK_CONTAINS(out, "no channel 'south' in ");
+	CHECK_INT(sh("test -e %s/west.export", tmpdir), 1);
+}
+
 /* A store that passes for parley's (as crafted_store) whose one
  * audit_anchor_given row has a 3-byte signature. */
 static bool
@@ -955,6 +980,7 @@ main(void)
 	RUN(test_backup_restore);
 	RUN(test_restore_owner);
 	RUN(test_restore_owner_by_anchors);
+	RUN(test_record_stray_agreement);
 	RUN(test_older_store_read);
 	RUN(test_many_channels);
 	cleanup();
