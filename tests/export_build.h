@@ -38,8 +38,9 @@ export_build_kind(struct export_record *rec, const uint8_t channel[32],
 {
 	struct export_chain *c = &rec->chain[i];
 	struct store_draft d;
-	uint8_t hdr[ENVELOPE_HEADER_MAX], id[32];
+	uint8_t hdr[ENVELOPE_HEADER_MAX], id[32], salt[ENVELOPE_SALT_LEN];
 	size_t hlen;
+	bool salted;
 
 	memset(&d, 0, sizeof d);
 	d.channel = channel;
@@ -55,8 +56,9 @@ export_build_kind(struct export_record *rec, const uint8_t channel[32],
 	d.kind = kind;
 	d.body = b;
 	d.body_len = n;
-	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
-	CHECK_INT(export_add_msg(rec, i, hdr, hlen, b, n), 0);
+	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id, salt,
+	    &salted), 0);
+	CHECK_INT(export_add_msg(rec, i, hdr, hlen, salt, b, n), 0);
 }
 
 /* export_build_kind of a text. */
