@@ -434,6 +434,23 @@ chain_head_over(struct chain_head *h, const struct store_msg *m,
 	return chain_head_sign(h, k);
 }
 
+void
+chain_draft_header(struct envelope_header *h, const struct store_draft *d)
+{
+	memset(h, 0, sizeof *h);
+	h->version = ENVELOPE_VERSION;
+	memcpy(h->channel, d->channel, sizeof h->channel);
+	h->sender = d->sender;
+	h->seq = d->seq;
+	memcpy(h->prev, d->prev, sizeof h->prev);
+	memcpy(h->peer_last, d->peer_last, sizeof h->peer_last);
+	h->time_ms = d->time_ms;
+	h->precedence = d->precedence;
+	h->marking = d->marking;
+	h->kind = d->kind;
+	h->body_len = (uint32_t)d->body_len;
+}
+
 int
 chain_header_build(const struct store_draft *d,
     const uint8_t salt[ENVELOPE_SALT_LEN], uint8_t *hdr, size_t cap,
@@ -447,18 +464,7 @@ chain_header_build(const struct store_draft *d,
 	if ((r = envelope_body_check_kind(d->kind, d->body, d->body_len))
 	    != 0)
 		return r;
-	memset(&h, 0, sizeof h);
-	h.version = ENVELOPE_VERSION;
-	memcpy(h.channel, d->channel, sizeof h.channel);
-	h.sender = d->sender;
-	h.seq = d->seq;
-	memcpy(h.prev, d->prev, sizeof h.prev);
-	memcpy(h.peer_last, d->peer_last, sizeof h.peer_last);
-	h.time_ms = d->time_ms;
-	h.precedence = d->precedence;
-	h.marking = d->marking;
-	h.kind = d->kind;
-	h.body_len = (uint32_t)d->body_len;
+	chain_draft_header(&h, d);
 	envelope_body_hash_salted(salt, d->body, d->body_len, h.body_hash);
 	if ((r = envelope_header_encode(&h, hdr, cap, len)) != 0)
 		return r;

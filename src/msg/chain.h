@@ -153,6 +153,11 @@ int chain_queue(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 int chain_head_over(struct chain_head *h, const struct store_msg *m,
     const struct keys *k) WUR;
 
+/* h as d's header: its fields from d, version ENVELOPE_VERSION, the body
+ * hash left zero (the caller's: envelope_body_hash_salted). */
+void chain_draft_header(struct envelope_header *h,
+    const struct store_draft *d);
+
 /* The version 2 header of d with the body's salt given, its bytes and
  * id: ERR_TOO_BIG, envelope_body_check_kind's and envelope_header_encode's
  * codes. Pure (chain_store_build draws the salt). */

@@ -324,7 +324,7 @@ test_flipped_export(void)
 	CHECK(flip_salt(1, 3, "salt.px", NULL));
 	snprintf(path, sizeof path, "%s/salt.px", tmpdir);
 	CHECK_INT(sh("%s/parley verify --file %s", build, path), 1);
-	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 3: "
+	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 4: "
 	    "body_salt and body (their hash; expected: header.body_hash)");
 }
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
-#include "../fixed_salt.h"
+#include "../header_builders.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "msg/ack.h"

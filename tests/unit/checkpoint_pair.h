@@ -14,7 +14,7 @@
 
 #include "../harness.h"
 #include "sign_keys.h"
-#include "../fixed_salt.h"
+#include "../header_builders.h"
 #include "msg/chain.h"
 #include "msg/checkpoint.h"
 #include "store/record.h"

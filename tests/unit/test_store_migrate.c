@@ -10,7 +10,7 @@
  * nothing; the code under test is store.h.
  */
 #include "store_files.h"
-#include "../v1_build.h"
+#include "../header_builders.h"
 
 /* A version-4 file with a message in it becomes the current version:
  * message_dir gone, the message kept, the listings still answering. */

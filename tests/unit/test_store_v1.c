@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #include "../harness.h"
-#include "../v1_build.h"
+#include "../header_builders.h"
 #include "sign_keys.h"
 #include "store_dir.h"
 #include "store/record.h"
@@ -80,21 +80,16 @@ verify_store(struct store *s, struct export_report *rep)
 	return r;
 }
 
-/* Takes the file back to schema 9: no body_salt, the trigger as it was. */
+/* Runs sql on the file name by SQLite alone (the store closed). */
 static void
-to_schema_9(const char *name)
+exec_on(const char *name, const char *sql)
 {
 	char p[128];
 	sqlite3 *db = NULL;
 
 	path_of(p, sizeof p, name);
 	CHECK_INT(sqlite3_open(p, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TRIGGER message_assign_once;"
-	    " ALTER TABLE message DROP COLUMN body_salt;"
-	    " CREATE TRIGGER message_assign_once BEFORE UPDATE OF seq, id,"
-	    " header ON message WHEN OLD.seq IS NOT NULL BEGIN SELECT"
-	    " RAISE(ABORT, 'a place in the chain is fixed once'); END;"
-	    " PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 }
 
@@ -127,7 +122,13 @@ test_v1_store_goes_on(void)
 	CHECK_INT(verify_store(s, &rep), 0);
 	memcpy(head, rep.head, 32);
 	store_close(s);
-	to_schema_9("v1.db");
+	/* back to schema 9: no body_salt, the trigger as it was */
+	exec_on("v1.db", "DROP TRIGGER message_assign_once;"
+	    " ALTER TABLE message DROP COLUMN body_salt;"
+	    " CREATE TRIGGER message_assign_once BEFORE UPDATE OF seq, id,"
+	    " header ON message WHEN OLD.seq IS NOT NULL BEGIN SELECT"
+	    " RAISE(ABORT, 'a place in the chain is fixed once'); END;"
+	    " PRAGMA user_version = 9;");
 
 	s = open_name("v1.db");		/* migrated: 9 -> 10 */
 	CHECK_INT(store_schema_version(s, &v), 0);
@@ -153,20 +154,11 @@ test_v1_store_goes_on(void)
 	store_close(s);
 
 	/* a salt byte flipped in the file: that message's salt is named */
-	{
-		char p[128];
-		sqlite3 *db = NULL;
-
-		path_of(p, sizeof p, "v1.db");
-		CHECK_INT(sqlite3_open(p, &db), SQLITE_OK);
-		CHECK_INT(sqlite3_exec(db, "DROP TRIGGER message_assign_once;"
-		    " UPDATE message SET body_salt = CAST(substr(body_salt, 1,"
-		    " 7) || CASE WHEN substr(body_salt, 8, 1) = x'00' THEN"
-		    " x'01' ELSE x'00' END || substr(body_salt, 9) AS BLOB)"
-		    " WHERE sender = 1 AND seq = 4;", NULL, NULL, NULL),
-		    SQLITE_OK);
-		sqlite3_close(db);
-	}
+	exec_on("v1.db", "DROP TRIGGER message_assign_once;"
+	    " UPDATE message SET body_salt = CAST(substr(body_salt, 1, 7) ||"
+	    " CASE WHEN substr(body_salt, 8, 1) = x'00' THEN x'01' ELSE x'00'"
+	    " END || substr(body_salt, 9) AS BLOB) WHERE sender = 1 AND"
+	    " seq = 4;");
 	s = open_name("v1.db");
 	CHECK_INT(verify_store(s, &rep), ERR_BODY);
 	CHECK_CONTAINS(rep.fault, "chain of party 1 (south), seq 4: "
