@@ -234,17 +234,17 @@ test_selective_salted(void)
 		const uint8_t *salt = sqlite3_column_blob(st, 1);
 		size_t bl = (size_t)sqlite3_column_bytes(st, 0);
 		CHECK_INT(sqlite3_column_bytes(st, 1), 32);
-		if (salt == NULL || b == NULL)
+		if (b == NULL)
 			continue;
 		if (bl == 14 && memcmp(b, "north-body-002", 14) == 0) {
-			CHECK(mem_has(buf, len, salt, 32));
+			CHECK(salt != NULL && mem_has(buf, len, salt, 32));
 			shown++;
 			continue;
 		}
 		envelope_body_hash(b, bl, h1);
 		hash_ctx(h2, sizeof h2, "parley body v2", b, bl);
 		CHECK(!mem_has(buf, len, b, bl));
-		CHECK(!mem_has(buf, len, salt, 32));
+		CHECK(salt == NULL || !mem_has(buf, len, salt, 32));
 		CHECK(!mem_has(buf, len, h1, sizeof h1));
 		CHECK(!mem_has(buf, len, h2, sizeof h2));
 		hidden++;
