@@ -322,10 +322,12 @@ envelope_body_check(const struct envelope_header *h,
 
 	if (n > ENVELOPE_BODY_MAX)
 		return ERR_TOO_BIG;
-	if ((r = envelope_body_hash_of(h->version, salt, body, n, hash)) != 0)
-		return r;
+	if ((h->version == 2) != (salt != NULL))
+		return ERR_SALT;		/* before any hashing */
 	if (n != h->body_len)
 		return ERR_BODY;
+	if ((r = envelope_body_hash_of(h->version, salt, body, n, hash)) != 0)
+		return r;
 	if (memcmp(hash, h->body_hash, sizeof hash) != 0)
 		return ERR_BODY;
 	return envelope_body_check_kind(h->kind, body, n);
