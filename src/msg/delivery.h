@@ -31,7 +31,6 @@
 #include "store/store.h"
 
 #define DELIVERY_VERSION 3		/* of the records below */
-#define DELIVERY_VERSION_MIN 2		/* still taken: records without salts */
 #define DELIVERY_MAX_CHANNELS 64
 #define DELIVERY_MAX_PATHS 8
 #define DELIVERY_WINDOW 256		/* assigned, not yet receipted */

@@ -739,7 +739,7 @@ dl_on_run(struct delivery *d, struct dl_channel *c, unsigned path,
 		end_session(d, c, path, "a RUN out of range");
 		return;
 	}
-	if (f[0].u < DELIVERY_VERSION_MIN || f[0].u > DELIVERY_VERSION) {
+	if (f[0].u != DELIVERY_VERSION) {
 		dl_refuse(d, c, path, "RUN", 0, ERR_VERSION);
 		end_session(d, c, path, "unsupported records version");
 		return;
@@ -837,7 +837,7 @@ dl_on_sync(struct delivery *d, struct dl_channel *c, unsigned path,
 
 	if ((r = dl_record_decode(b, n, f, 4)) != 0)
 		dl_refuse(d, c, path, "SYNC", 0, r);
-	else if (f[0].u < DELIVERY_VERSION_MIN || f[0].u > DELIVERY_VERSION) {
+	else if (f[0].u != DELIVERY_VERSION) {
 		dl_refuse(d, c, path, "SYNC", 0, ERR_VERSION);
 		r = ERR_VERSION;
 	} else
