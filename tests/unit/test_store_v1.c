@@ -3,7 +3,8 @@
  * version 1 headers, unsalted bodies) is migrated to schema 10 and its
  * record verifies unchanged (the same rows, ids and transcript head, every
  * body checked with no salt); the chain then goes on with version 2
- * headers, salted, and the mixed record verifies. A flipped salt byte of
+ * headers, salted (a row queued before the upgrade first: its salt is
+ * drawn at its assignment), and the mixed record verifies. A flipped salt byte of
  * a stored version 2 body is named (docs/export.md, "What verify checks"
  * 4). The version 1 store is made as those builds made it (headers of
  * tests/v1_build.h, heads signed), then its column and user_version taken
@@ -98,6 +99,8 @@ count_salted(void *arg, struct store_msg *m)
 {
 	struct envelope_header h;
 
+	if (m->header_len == 0)		/* queued: no salt yet */
+		return m->salted ? ERR_INVALID : 0;
 	if (envelope_header_decode(&h, m->header, m->header_len) != 0 ||
 	    m->salted != (h.version == 2))
 		return ERR_INVALID;
@@ -110,7 +113,11 @@ test_v1_store_goes_on(void)
 {
 	struct store *s;
 	struct export_report rep;
+	struct store_msg m;
+	struct chain_head h;
+	struct store_head sh;
 	uint8_t head[32];
+	int64_t qid;
 	int salted = 0;
 	int v;
 
@@ -119,6 +126,10 @@ test_v1_store_goes_on(void)
 		party_sends(s, 0, "north, version 1", v1_store_build);
 		party_sends(s, 1, "south, version 1", v1_store_build);
 	}
+	/* one more of north's, queued before the upgrade: no header yet */
+	CHECK_INT(chain_queue(s, chan, 0, ENVELOPE_ROUTINE, ENVELOPE_PRIVATE,
+	    ENVELOPE_TEXT, (const uint8_t *)"queued before",
+	    strlen("queued before"), now, &qid), 0);
 	CHECK_INT(verify_store(s, &rep), 0);
 	memcpy(head, rep.head, 32);
 	store_close(s);
@@ -141,16 +152,25 @@ test_v1_store_goes_on(void)
 	    0);
 	CHECK_INT(salted, 0);
 
+	/* the row queued before the upgrade: salted at its assignment */
+	CHECK_INT(store_assign_next(s, chan, 0, now, chain_store_build, NULL,
+	    &m), 0);
+	CHECK(m.salted && m.body_len == strlen("queued before") &&
+	    memcmp(m.body, "queued before", m.body_len) == 0);
+	CHECK_INT(chain_head_over(&h, &m, &kp[0]), 0);
+	chain_head_to_store(&sh, &h);
+	CHECK_INT(store_head_put(s, &sh, now), 0);
+	store_msg_fini(&m);
 	/* the builder every sender uses now: version 2, salted */
 	party_sends(s, 0, "north, version 2", chain_store_build);
 	party_sends(s, 1, "south, version 2", chain_store_build);
 	CHECK_INT(store_list(s, chan, STORE_BOTH, 100, count_salted, &salted),
 	    0);
-	CHECK_INT(salted, 2);
+	CHECK_INT(salted, 3);
 	CHECK_INT(verify_store(s, &rep), 0);
-	CHECK_INT(rep.seq[0], 4);
+	CHECK_INT(rep.seq[0], 5);
 	CHECK_INT(rep.seq[1], 4);
-	CHECK_INT(rep.disclosed[0] + rep.disclosed[1], 8);
+	CHECK_INT(rep.disclosed[0] + rep.disclosed[1], 9);
 	store_close(s);
 
 	/* a salt byte flipped in the file: that message's salt is named */
