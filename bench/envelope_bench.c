@@ -27,6 +27,7 @@ struct sample {
 	uint8_t hdr[ENVELOPE_HEADER_MAX], bad[ENVELOPE_HEADER_MAX + 8];
 	size_t hlen, badlen;
 	uint8_t body[BODY_LEN];
+	uint8_t salt[ENVELOPE_SALT_LEN];
 	uint8_t head[CHAIN_HEAD_MAX], receipt[CHAIN_RECEIPT_MAX];
 	size_t head_len, receipt_len;
 };
@@ -80,7 +81,8 @@ sample_make(struct sample *s)
 	h.marking = ENVELOPE_PRIVATE;
 	h.kind = ENVELOPE_TEXT;
 	h.body_len = BODY_LEN;
-	envelope_body_hash(s->body, BODY_LEN, h.body_hash);
+	randombytes_buf(s->salt, sizeof s->salt);
+	envelope_body_hash_salted(s->salt, s->body, BODY_LEN, h.body_hash);
 	if (envelope_header_encode(&h, s->hdr, sizeof s->hdr, &s->hlen) != 0)
 		die("header encode");
 
@@ -134,7 +136,8 @@ once(const struct sample *s, int c)
 		r = envelope_header_decode(&h, s->hdr, s->hlen);
 		break;
 	case OPEN:
-		r = envelope_open(s->hdr, s->hlen, s->body, BODY_LEN, &h, id);
+		r = envelope_open(s->hdr, s->hlen, s->salt, s->body, BODY_LEN,
+		    &h, id);
 		break;
 	case HEAD:
 		r = chain_head_decode(&hd, s->head, s->head_len);

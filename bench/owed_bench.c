@@ -123,7 +123,9 @@ put(struct store *s, const uint8_t *ch, struct side *sd,
 	static struct store_draft d[BATCH];
 	static struct store_assigned out[BATCH];
 	static struct store_in in[BATCH];
+	static uint8_t salt[BATCH][ENVELOPE_SALT_LEN];
 	struct envelope_header h;
+	bool salted;
 	size_t hlen, added;
 	int r;
 
@@ -141,12 +143,13 @@ put(struct store *s, const uint8_t *ch, struct side *sd,
 		d[i].body_len = it[i].body_len;
 		if (sd->sender == 1) {
 			if ((r = chain_store_build(NULL, &d[i], hdr[i],
-			    sizeof hdr[i], &hlen, sd->prev)) != 0 ||
+			    sizeof hdr[i], &hlen, sd->prev, salt[i],
+			    &salted)) != 0 ||
 			    (r = envelope_header_decode(&h, hdr[i], hlen))
 			    != 0)
 				die("build", r);
-			chain_store_in(&in[i], &h, hdr[i], hlen, d[i].body,
-			    d[i].body_len, sd->prev);
+			chain_store_in(&in[i], &h, hdr[i], hlen, salt[i],
+			    d[i].body, d[i].body_len, sd->prev);
 		}
 	}
 	if (sd->sender == 1) {

@@ -88,12 +88,13 @@ own(const uint8_t *p, size_t n)
 		return;
 	if (o.hlen > ENVELOPE_HEADER_MAX || o.clen > RECOVER_PART_MAX ||
 	    o.hdr < p || o.hdr + o.hlen > p + n || o.chunk < p ||
-	    o.chunk + o.clen > p + n)
+	    o.chunk + o.clen > p + n || (o.salt != NULL && (o.salt < p ||
+	    o.salt + ENVELOPE_SALT_LEN > p + n)))
 		abort();	/* parts must lie inside the record */
 	if ((out = malloc(n)) == NULL)
 		return;
-	if (recover_own_encode(o.hdr, o.hlen, o.offset, o.chunk, o.clen, out,
-	    n, &len) != 0)
+	if (recover_own_encode(o.hdr, o.hlen, o.salt, o.offset, o.chunk,
+	    o.clen, out, n, &len) != 0)
 		abort();
 	same(out, len, p, n);
 	free(out);

@@ -60,8 +60,9 @@ receipt(const uint8_t *data, size_t size)
 		abort();
 }
 
-/* data[0] is the header's length; the rest after the header is the body.
- * A fresh verifier for the header's own channel and sender takes it. */
+/* data[0] is the header's length; after the header, for a version 2
+ * header, its body's salt (32 bytes), then the body. A fresh verifier for
+ * the header's own channel and sender takes it. */
 static void
 message(const uint8_t *data, size_t size)
 {
@@ -69,15 +70,29 @@ message(const uint8_t *data, size_t size)
 	static const uint8_t zero[ENVELOPE_ID_LEN], pub[KEYS_PUB_LEN];
 	struct envelope_header h;
 	uint8_t id[ENVELOPE_ID_LEN];
-	size_t hlen;
+	const uint8_t *salt = NULL, *body;
+	size_t hlen, blen;
 
 	if (size < 1 || (hlen = data[0]) > size - 1)
 		return;
 	if (envelope_header_decode(&h, data + 1, hlen) != 0)
 		return;
+	body = data + 1 + hlen;
+	blen = size - 1 - hlen;
+	if (h.version == 2) {
+		if (blen < ENVELOPE_SALT_LEN)
+			return;
+		salt = body;
+		body += ENVELOPE_SALT_LEN;
+		blen -= ENVELOPE_SALT_LEN;
+	}
 	chain_verifier_init(&v, h.channel, h.sender, pub, 0, zero);
-	if (chain_accept_message(&v, data + 1, hlen, data + 1 + hlen,
-	    size - 1 - hlen, &h, id) == 0 && (h.seq != 1 || v.npending != 1))
+	/* the salt is required exactly for a version 2 header */
+	if (chain_accept_message(&v, data + 1, hlen, salt != NULL ? NULL :
+	    zero, body, blen, &h, id) != ERR_SALT || v.npending != 0)
+		abort();
+	if (chain_accept_message(&v, data + 1, hlen, salt, body, blen, &h,
+	    id) == 0 && (h.seq != 1 || v.npending != 1))
 		abort();	/* only seq 1 can start a chain */
 }
 

@@ -107,6 +107,8 @@ struct vmsg {
 	uint8_t id[ENVELOPE_ID_LEN];
 	uint8_t body[ENVELOPE_HEADER_MAX];
 	size_t blen;
+	bool salted;			/* salt goes with the body */
+	uint8_t salt[ENVELOPE_SALT_LEN];
 };
 
 struct rows {
@@ -233,7 +235,10 @@ vmsg_make(struct vmsg *m, uint8_t party, size_t k, const uint8_t prev[32])
 	m->h.marking = ENVELOPE_PRIVATE;
 	m->h.kind = ENVELOPE_TEXT;
 	m->h.body_len = (uint32_t)m->blen;
-	envelope_body_hash(m->body, m->blen, m->h.body_hash);
+	for (size_t i = 0; i < sizeof m->salt; i++)	/* as drawn */
+		m->salt[i] = (uint8_t)(0x5au ^ ((size_t)party << 7) ^ (k * 31) ^ i);
+	m->salted = true;
+	envelope_body_hash_salted(m->salt, m->body, m->blen, m->h.body_hash);
 	hdr_encode(m);
 }
 
@@ -248,6 +253,12 @@ msg_build(uint8_t party)
 
 	*m = F.v[party][u8() % VMAX];
 	switch (u8() % 16) {
+	case 0:		/* the salt: a byte changed, or left out */
+		if (u8() & 1)
+			m->salt[u8() % ENVELOPE_SALT_LEN] ^= 1;
+		else
+			m->salted = false;
+		break;
 	case 1: m->h.seq = u64(); break;
 	case 2: m->h.seq += (uint64_t)(int8_t)u8(); break;
 	case 3: memcpy(m->h.prev, F.v[party][u8() % VMAX].id, 32); break;
@@ -262,7 +273,8 @@ msg_build(uint8_t party)
 		memcpy(m->body, b, n);
 		m->blen = n;
 		m->h.body_len = (uint32_t)n;
-		envelope_body_hash(m->body, n, m->h.body_hash);
+		envelope_body_hash_salted(m->salt, m->body, n,
+		    m->h.body_hash);
 		break;
 	case 11:	/* another body under the same header */
 		b = take(sizeof m->body, &n);
@@ -481,7 +493,9 @@ row_check(void *arg, struct store_msg *m)
 	envelope_header_id(m->header, m->header_len, id);
 	CHECK(memcmp(id, m->id, 32) == 0);
 	CHECK(memcmp(h.prev, k ? w->rows->id[k - 1] : zero, 32) == 0);
-	CHECK(envelope_body_check(&h, m->body, m->body_len) == 0);
+	CHECK(envelope_body_check(&h, m->salted ? m->body_salt : NULL,
+	    m->body, m->body_len) == 0);
+	CHECK(m->salted == (h.version == 2));
 	CHECK(h.time_ms == m->time_ms && h.kind == m->kind &&
 	    h.precedence == m->precedence && h.marking == m->marking);
 	if (w->party == F.self)
@@ -609,17 +623,18 @@ check_store(void)
 static void
 send_msg(uint8_t type_whole, const struct vmsg *m)
 {
-	static uint8_t rec[2 * ENVELOPE_HEADER_MAX + 64];
+	static uint8_t rec[2 * ENVELOPE_HEADER_MAX + ENVELOPE_SALT_LEN + 64];
+	const uint8_t *salt = m->salted ? m->salt : NULL;
 	uint8_t how = u8();
 	size_t n, off = 0;
 	int r;
 
 	if (how % 4 != 1) {		/* whole */
 		r = type_whole == DELIVERY_REC_MSG ?
-		    delivery_msg_encode(m->hdr, m->hlen, m->body, m->blen, rec,
-		    sizeof rec, &n) :
-		    recover_own_encode(m->hdr, m->hlen, 0, m->body, m->blen,
-		    rec, sizeof rec, &n);
+		    delivery_msg_encode(m->hdr, m->hlen, salt, m->body, m->blen,
+		    rec, sizeof rec, &n) :
+		    recover_own_encode(m->hdr, m->hlen, salt, 0, m->body,
+		    m->blen, rec, sizeof rec, &n);
 		if (r == 0)
 			delivery_record(F.d, F.chan, how % 3 == 2 ? 1 : 0,
 			    type_whole, rec, n);
@@ -634,10 +649,10 @@ send_msg(uint8_t type_whole, const struct vmsg *m)
 		if (u8() == 0xff)
 			at += 1;
 		r = type_whole == DELIVERY_REC_MSG ?
-		    delivery_part_encode(m->hdr, m->hlen, at, m->body + off, k,
-		    rec, sizeof rec, &n) :
-		    recover_own_encode(m->hdr, m->hlen, at, m->body + off, k,
-		    rec, sizeof rec, &n);
+		    delivery_part_encode(m->hdr, m->hlen, salt, at,
+		    m->body + off, k, rec, sizeof rec, &n) :
+		    recover_own_encode(m->hdr, m->hlen, salt, at,
+		    m->body + off, k, rec, sizeof rec, &n);
 		if (r != 0)
 			return;
 		delivery_record(F.d, F.chan, 0, type_whole ==
@@ -1001,8 +1016,9 @@ setup(void)
 		    k ? F.v[F.peer][k - 1].id : zero);
 	for (size_t k = 0; k < np; k++)
 		chain_store_in(&in[k], &F.v[F.peer][k].h, F.v[F.peer][k].hdr,
-		    F.v[F.peer][k].hlen, F.v[F.peer][k].body,
-		    F.v[F.peer][k].blen, F.v[F.peer][k].id);
+		    F.v[F.peer][k].hlen, F.v[F.peer][k].salt,
+		    F.v[F.peer][k].body, F.v[F.peer][k].blen,
+		    F.v[F.peer][k].id);
 	if (np > 0) {
 		memset(&h, 0, sizeof h);
 		memcpy(h.channel, F.chan, 32);
@@ -1044,6 +1060,8 @@ setup(void)
 		memcpy(v->id, m.id, 32);
 		memcpy(v->body, m.body, m.body_len);
 		v->blen = m.body_len;
+		v->salted = m.salted;
+		memcpy(v->salt, m.body_salt, sizeof v->salt);
 		if (envelope_header_decode(&v->h, v->hdr, v->hlen) != 0)
 			abort();
 		store_msg_fini(&m);

@@ -30,16 +30,18 @@ export_build_start(struct export_record *rec, const uint8_t channel[32],
 }
 
 /* Appends to party i's chain of rec a RELEASABLE message of kind with
- * body b[0..n), after the other chain's peer_last (NULL: none). */
+ * body b[0..n), after the other chain's peer_last (NULL: none), its
+ * header made by build (chain_store_build: version 2, salted). */
 static inline void
-export_build_kind(struct export_record *rec, const uint8_t channel[32],
+export_build_with(struct export_record *rec, const uint8_t channel[32],
     uint8_t i, const uint8_t *peer_last, uint32_t kind, const uint8_t *b,
-    size_t n)
+    size_t n, store_header_fn build)
 {
 	struct export_chain *c = &rec->chain[i];
 	struct store_draft d;
-	uint8_t hdr[ENVELOPE_HEADER_MAX], id[32];
+	uint8_t hdr[ENVELOPE_HEADER_MAX], id[32], salt[ENVELOPE_SALT_LEN];
 	size_t hlen;
+	bool salted;
 
 	memset(&d, 0, sizeof d);
 	d.channel = channel;
@@ -55,8 +57,20 @@ export_build_kind(struct export_record *rec, const uint8_t channel[32],
 	d.kind = kind;
 	d.body = b;
 	d.body_len = n;
-	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
-	CHECK_INT(export_add_msg(rec, i, hdr, hlen, b, n), 0);
+	CHECK_INT(build(NULL, &d, hdr, sizeof hdr, &hlen, id, salt, &salted),
+	    0);
+	CHECK_INT(export_add_msg(rec, i, hdr, hlen, salted ? salt : NULL, b,
+	    n), 0);
+}
+
+/* export_build_with of the senders' builder. */
+static inline void
+export_build_kind(struct export_record *rec, const uint8_t channel[32],
+    uint8_t i, const uint8_t *peer_last, uint32_t kind, const uint8_t *b,
+    size_t n)
+{
+	export_build_with(rec, channel, i, peer_last, kind, b, n,
+	    chain_store_build);
 }
 
 /* export_build_kind of a text. */

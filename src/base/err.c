@@ -36,6 +36,7 @@ err_str(int code)
 	case ERR_BODY: return "body does not match its header";
 	case ERR_KIND: return "unknown message kind";
 	case ERR_DOUBT: return "sent, then not stored: outcome unknown";
+	case ERR_SALT: return "body salt missing or not expected";
 	default: return "unknown error";
 	}
 }

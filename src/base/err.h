@@ -41,6 +41,7 @@ enum err {
 	ERR_BODY = -28,		/* a body does not match its header's length or hash */
 	ERR_KIND = -29,		/* an unknown message kind */
 	ERR_DOUBT = -30,	/* sent, then not stored: outcome unknown */
+	ERR_SALT = -31,		/* a body's salt missing (header v2) or not expected (v1) */
 };
 
 /* A short lower-case phrase naming code; never NULL. */

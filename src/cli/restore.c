@@ -110,8 +110,8 @@ take_own(struct store *s, const struct export_record *rec, uint8_t self,
 			    m->hlen)) != 0)
 				return r;
 			export_msg_id(m, id);
-			chain_store_in(&in[n], &h, m->hdr, m->hlen, m->body,
-			    m->blen, id);
+			chain_store_in(&in[n], &h, m->hdr, m->hlen,
+			    m->salted ? m->salt : NULL, m->body, m->blen, id);
 		}
 		if ((r = store_own_recover(s, rec->channel, self, in, n,
 		    clock_wall_ms())) != 0)
@@ -149,8 +149,8 @@ take_peer(struct store *s, const struct export_record *rec, uint8_t peer,
 			    m->hlen)) != 0)
 				return r;
 			export_msg_id(m, id);
-			chain_store_in(&in[n], &h, m->hdr, m->hlen, m->body,
-			    m->blen, id);
+			chain_store_in(&in[n], &h, m->hdr, m->hlen,
+			    m->salted ? m->salt : NULL, m->body, m->blen, id);
 		}
 		if ((r = store_received_put(s, rec->channel, peer, in, n, NULL,
 		    clock_wall_ms(), &added)) != 0)

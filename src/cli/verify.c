@@ -47,7 +47,7 @@ load_msg(void *arg, struct store_msg *m)
 	struct export_record *rec = arg;
 
 	return export_add_msg(rec, m->sender, m->header, m->header_len,
-	    m->body, m->body_len);
+	    m->salted ? m->body_salt : NULL, m->body, m->body_len);
 }
 
 static int

@@ -7,6 +7,7 @@
  */
 #include "msg/chain.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "base/wire.h"
@@ -17,6 +18,7 @@ enum { R_CHANNEL = 1, R_RECEIVER, R_SEQ, R_ID, R_TIME, R_SIG };
 _Static_assert(STORE_ID_LEN == ENVELOPE_ID_LEN, "one id size");
 _Static_assert(STORE_SIG_LEN == KEYS_SIG_LEN, "one signature size");
 _Static_assert(ENVELOPE_HEADER_MAX <= STORE_HEADER_MAX, "headers fit");
+_Static_assert(STORE_SALT_LEN == ENVELOPE_SALT_LEN, "one salt size");
 _Static_assert(ENVELOPE_BODY_MAX == STORE_BODY_MAX, "one body cap");
 _Static_assert(CHAIN_RUN_BYTES_MAX >= ENVELOPE_BODY_MAX +
     ENVELOPE_HEADER_MAX, "one largest message fits a run");
@@ -348,12 +350,12 @@ chain_accept_header(struct chain_verifier *v, const struct envelope_header *h,
 
 int
 chain_accept_message(struct chain_verifier *v, const uint8_t *hdr,
-    size_t hlen, const uint8_t *body, size_t blen, struct envelope_header *h,
-    uint8_t id[ENVELOPE_ID_LEN])
+    size_t hlen, const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body,
+    size_t blen, struct envelope_header *h, uint8_t id[ENVELOPE_ID_LEN])
 {
 	int r;
 
-	if ((r = envelope_open(hdr, hlen, body, blen, h, id)) != 0)
+	if ((r = envelope_open(hdr, hlen, salt, body, blen, h, id)) != 0)
 		return r;
 	return chain_accept_header(v, h, id, hlen + blen);
 }
@@ -432,46 +434,68 @@ chain_head_over(struct chain_head *h, const struct store_msg *m,
 	return chain_head_sign(h, k);
 }
 
+void
+chain_draft_header(struct envelope_header *h, const struct store_draft *d)
+{
+	memset(h, 0, sizeof *h);
+	h->version = ENVELOPE_VERSION;
+	memcpy(h->channel, d->channel, sizeof h->channel);
+	h->sender = d->sender;
+	h->seq = d->seq;
+	memcpy(h->prev, d->prev, sizeof h->prev);
+	memcpy(h->peer_last, d->peer_last, sizeof h->peer_last);
+	h->time_ms = d->time_ms;
+	h->precedence = d->precedence;
+	h->marking = d->marking;
+	h->kind = d->kind;
+	h->body_len = (uint32_t)d->body_len;
+}
+
 int
-chain_store_build(void *arg, const struct store_draft *d, uint8_t *hdr,
-    size_t cap, size_t *len, uint8_t id[STORE_ID_LEN])
+chain_header_build(const struct store_draft *d,
+    const uint8_t salt[ENVELOPE_SALT_LEN], uint8_t *hdr, size_t cap,
+    size_t *len, uint8_t id[STORE_ID_LEN])
 {
 	struct envelope_header h;
 	int r;
 
-	(void)arg;
 	if (d->body_len > ENVELOPE_BODY_MAX)
 		return ERR_TOO_BIG;
 	if ((r = envelope_body_check_kind(d->kind, d->body, d->body_len))
 	    != 0)
 		return r;
-	memset(&h, 0, sizeof h);
-	h.version = ENVELOPE_VERSION;
-	memcpy(h.channel, d->channel, sizeof h.channel);
-	h.sender = d->sender;
-	h.seq = d->seq;
-	memcpy(h.prev, d->prev, sizeof h.prev);
-	memcpy(h.peer_last, d->peer_last, sizeof h.peer_last);
-	h.time_ms = d->time_ms;
-	h.precedence = d->precedence;
-	h.marking = d->marking;
-	h.kind = d->kind;
-	h.body_len = (uint32_t)d->body_len;
-	envelope_body_hash(d->body, d->body_len, h.body_hash);
+	chain_draft_header(&h, d);
+	envelope_body_hash_salted(salt, d->body, d->body_len, h.body_hash);
 	if ((r = envelope_header_encode(&h, hdr, cap, len)) != 0)
 		return r;
 	envelope_header_id(hdr, *len, id);
 	return 0;
 }
 
+int
+chain_store_build(void *arg, const struct store_draft *d, uint8_t *hdr,
+    size_t cap, size_t *len, uint8_t id[STORE_ID_LEN],
+    uint8_t salt[STORE_SALT_LEN], bool *salted)
+{
+	int r;
+
+	(void)arg;
+	randombytes_buf(salt, STORE_SALT_LEN);
+	if ((r = chain_header_build(d, salt, hdr, cap, len, id)) != 0)
+		return r;
+	*salted = true;
+	return 0;
+}
+
 void
 chain_store_in(struct store_in *in, const struct envelope_header *h,
-    const uint8_t *hdr, size_t hlen, const uint8_t *body, size_t blen,
-    const uint8_t id[ENVELOPE_ID_LEN])
+    const uint8_t *hdr, size_t hlen, const uint8_t *salt,
+    const uint8_t *body, size_t blen, const uint8_t id[ENVELOPE_ID_LEN])
 {
 	memset(in, 0, sizeof *in);
 	in->header = hdr;
 	in->header_len = hlen;
+	in->body_salt = salt;
 	in->body = body;
 	in->body_len = blen;
 	memcpy(in->id, id, sizeof in->id);

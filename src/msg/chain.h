@@ -117,11 +117,12 @@ int chain_accept_header(struct chain_verifier *v,
     const struct envelope_header *h, const uint8_t id[ENVELOPE_ID_LEN],
     size_t bytes) WUR;
 
-/* envelope_open (decode, id, body check), then chain_accept_header: every
- * refusal of either, each its own code. h and id are filled on success. */
+/* envelope_open (decode, id, body check with its salt, NULL: none), then
+ * chain_accept_header: every refusal of either, each its own code. h and
+ * id are filled on success. */
 int chain_accept_message(struct chain_verifier *v, const uint8_t *hdr,
-    size_t hlen, const uint8_t *body, size_t blen, struct envelope_header *h,
-    uint8_t id[ENVELOPE_ID_LEN]) WUR;
+    size_t hlen, const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body,
+    size_t blen, struct envelope_header *h, uint8_t id[ENVELOPE_ID_LEN]) WUR;
 
 /* Verifies a head over the pending run: ERR_FOREIGN, ERR_REPLAY (seq
  * already accepted), ERR_GAP (past the run), ERR_CHAIN (id is not the
@@ -152,15 +153,29 @@ int chain_queue(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 int chain_head_over(struct chain_head *h, const struct store_msg *m,
     const struct keys *k) WUR;
 
-/* The store's header builder (store_header_fn) for store_assign_*: makes
- * the version-1 header of d, its bytes and id. arg is unused. */
+/* h as d's header: its fields from d, version ENVELOPE_VERSION, the body
+ * hash left zero (the caller's: envelope_body_hash_salted). */
+void chain_draft_header(struct envelope_header *h,
+    const struct store_draft *d);
+
+/* The version 2 header of d with the body's salt given, its bytes and
+ * id: ERR_TOO_BIG, envelope_body_check_kind's and envelope_header_encode's
+ * codes. Pure (chain_store_build draws the salt). */
+int chain_header_build(const struct store_draft *d,
+    const uint8_t salt[ENVELOPE_SALT_LEN], uint8_t *hdr, size_t cap,
+    size_t *len, uint8_t id[STORE_ID_LEN]) WUR;
+
+/* The store's header builder (store_header_fn) for store_assign_*: draws
+ * the body's salt (randombytes_buf) and makes the version 2 header of d,
+ * its bytes and id (chain_header_build). arg is unused. */
 int chain_store_build(void *arg, const struct store_draft *d, uint8_t *hdr,
-    size_t cap, size_t *len, uint8_t id[STORE_ID_LEN]) WUR;
+    size_t cap, size_t *len, uint8_t id[STORE_ID_LEN],
+    uint8_t salt[STORE_SALT_LEN], bool *salted) WUR;
 
 /* Conversions to and from the store's rows (borrowed pointers in in). */
 void chain_store_in(struct store_in *in, const struct envelope_header *h,
-    const uint8_t *hdr, size_t hlen, const uint8_t *body, size_t blen,
-    const uint8_t id[ENVELOPE_ID_LEN]);
+    const uint8_t *hdr, size_t hlen, const uint8_t *salt,
+    const uint8_t *body, size_t blen, const uint8_t id[ENVELOPE_ID_LEN]);
 void chain_head_to_store(struct store_head *out, const struct chain_head *h);
 void chain_head_from_store(struct chain_head *out,
     const struct store_head *h);

@@ -61,34 +61,44 @@ delivery_refusal_name(int code)
 /* --- records ---------------------------------------------------------- */
 
 int
-delivery_msg_encode(const uint8_t *hdr, size_t hlen, const uint8_t *body,
-    size_t blen, uint8_t *out, size_t cap, size_t *len)
+delivery_msg_encode(const uint8_t *hdr, size_t hlen,
+    const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body, size_t blen,
+    uint8_t *out, size_t cap, size_t *len)
 {
 	struct wire_writer w;
 
 	wire_writer_init(&w, out, cap);
-	wire_put_map(&w, 2);
+	wire_put_map(&w, salt != NULL ? 3 : 2);
 	wire_put_uint(&w, 1);
 	wire_put_bytes(&w, hdr, hlen);
 	wire_put_uint(&w, 2);
 	wire_put_bytes(&w, body, blen);
+	if (salt != NULL) {
+		wire_put_uint(&w, 3);
+		wire_put_bytes(&w, salt, ENVELOPE_SALT_LEN);
+	}
 	return wire_writer_finish(&w, len);
 }
 
 int
-delivery_part_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
+delivery_part_encode(const uint8_t *hdr, size_t hlen,
+    const uint8_t salt[ENVELOPE_SALT_LEN], uint64_t offset,
     const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap, size_t *len)
 {
 	struct wire_writer w;
 
 	wire_writer_init(&w, out, cap);
-	wire_put_map(&w, 3);
+	wire_put_map(&w, salt != NULL ? 4 : 3);
 	wire_put_uint(&w, 1);
 	wire_put_bytes(&w, hdr, hlen);
 	wire_put_uint(&w, 2);
 	wire_put_uint(&w, offset);
 	wire_put_uint(&w, 3);
 	wire_put_bytes(&w, chunk, clen);
+	if (salt != NULL) {
+		wire_put_uint(&w, 4);
+		wire_put_bytes(&w, salt, ENVELOPE_SALT_LEN);
+	}
 	return wire_writer_finish(&w, len);
 }
 
@@ -130,16 +140,16 @@ delivery_run_encode(uint64_t run, uint8_t *out, size_t cap, size_t *len)
 	return wire_writer_finish(&w, len);
 }
 
-/* Decodes a record map (struct dl_field, delivery_int.h). */
-int
-dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f, size_t n)
+static int
+record_decode(const uint8_t *b, size_t len, struct dl_field *f, size_t n,
+    size_t keys)
 {
 	struct wire_reader r;
 	bool t;
 	int e;
 
 	wire_reader_init(&r, b, len);
-	if ((e = wire_read_map(&r, n)) != 0)
+	if ((e = wire_read_map(&r, keys)) != 0)
 		return e;
 	for (size_t i = 0; i < n; i++) {
 		if ((e = wire_read_key(&r, i + 1)) != 0)
@@ -154,6 +164,34 @@ dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f, size_t n)
 			return e;
 	}
 	return wire_read_end(&r);
+}
+
+/* Decodes a record map (struct dl_field, delivery_int.h). */
+int
+dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f, size_t n)
+{
+	return record_decode(b, len, f, n, n);
+}
+
+int
+dl_record_decode_salted(const uint8_t *b, size_t len, struct dl_field *f,
+    size_t n, const uint8_t **salt)
+{
+	struct dl_field g[8];
+
+	*salt = NULL;
+	if (n >= sizeof g / sizeof g[0])
+		return ERR_INVALID;
+	memcpy(g, f, n * sizeof *f);
+	g[n] = (struct dl_field){ .kind = 'b' };
+	if (record_decode(b, len, g, n + 1, n + 1) == 0) {
+		if (g[n].n != ENVELOPE_SALT_LEN)
+			return ERR_PARSE;
+		memcpy(f, g, n * sizeof *f);
+		*salt = g[n].p;
+		return 0;
+	}
+	return record_decode(b, len, f, n, n);
 }
 
 /* --- channels ----------------------------------------------------------- */

@@ -30,7 +30,7 @@
 #include "msg/chain.h"
 #include "store/store.h"
 
-#define DELIVERY_VERSION 2		/* of the records below */
+#define DELIVERY_VERSION 3		/* of the records below */
 #define DELIVERY_MAX_CHANNELS 64
 #define DELIVERY_MAX_PATHS 8
 #define DELIVERY_WINDOW 256		/* assigned, not yet receipted */
@@ -301,10 +301,13 @@ void delivery_flush(struct delivery *d);
 /* Name of a refusal code as the log says it ("bad signature", ...). */
 const char *delivery_refusal_name(int code);
 
-/* Record builders, also used by tests that play a peer. */
-int delivery_msg_encode(const uint8_t *hdr, size_t hlen, const uint8_t *body,
-    size_t blen, uint8_t *out, size_t cap, size_t *len) WUR;
-int delivery_part_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
+/* Record builders, also used by tests that play a peer. salt: the body's
+ * (ENVELOPE_SALT_LEN bytes; a version 2 header), or NULL (version 1). */
+int delivery_msg_encode(const uint8_t *hdr, size_t hlen,
+    const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body, size_t blen,
+    uint8_t *out, size_t cap, size_t *len) WUR;
+int delivery_part_encode(const uint8_t *hdr, size_t hlen,
+    const uint8_t salt[ENVELOPE_SALT_LEN], uint64_t offset,
     const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap,
     size_t *len) WUR;
 /* peer_run: the receiver's run as the sender last heard it (0: none). */

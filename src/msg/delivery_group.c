@@ -123,18 +123,22 @@ assign_room(const struct dl_channel *c)
  * tag) for the early send (subs_send). */
 static int
 sub_build(void *arg, const struct store_draft *dr, uint8_t *hdr, size_t cap,
-    size_t *len, uint8_t id[STORE_ID_LEN])
+    size_t *len, uint8_t id[STORE_ID_LEN], uint8_t salt[STORE_SALT_LEN],
+    bool *salted)
 {
 	struct dl_sub *sb = dr->tag;
 	int r;
 
 	(void)arg;
-	if ((r = chain_store_build(NULL, dr, hdr, cap, len, id)) != 0)
+	if ((r = chain_store_build(NULL, dr, hdr, cap, len, id, salt,
+	    salted)) != 0)
 		return r;
 	if (*len > sizeof sb->hdr)
 		return ERR_TOO_BIG;
 	memcpy(sb->hdr, hdr, *len);
 	sb->hlen = *len;
+	sb->salted = *salted;
+	memcpy(sb->salt, salt, sizeof sb->salt);
 	return 0;
 }
 
@@ -380,6 +384,8 @@ subs_send(struct delivery *d, struct dl_sub *list, const bool *took,
 				m.seq = sb->seq;
 				memcpy(m.header, sb->hdr, sb->hlen);
 				m.header_len = sb->hlen;
+				m.salted = sb->salted;
+				memcpy(m.body_salt, sb->salt, sizeof m.body_salt);
 				m.body = sb->body;
 				m.body_len = sb->len;
 				r = dl_send_msg(d, c, &m, dl_copy_paths(c,

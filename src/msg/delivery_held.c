@@ -62,6 +62,8 @@ dl_held_take(struct delivery *d, size_t i, struct dl_sub *list)
 		h->seq = sb->seq;
 		memcpy(h->hdr, sb->hdr, sb->hlen);
 		h->hlen = sb->hlen;
+		h->salted = sb->salted;
+		memcpy(h->salt, sb->salt, sizeof h->salt);
 		h->blen = sb->len;
 		if ((h->body = malloc(sb->len ? sb->len : 1)) == NULL) {
 			dl_held_free(c);
@@ -110,8 +112,8 @@ held_write(struct delivery *d, struct dl_channel *c, size_t k,
 			return r;
 		}
 		envelope_header_id(m->hdr, m->hlen, id);
-		chain_store_in(&in[j], &h, m->hdr, m->hlen, m->body, m->blen,
-		    id);
+		chain_store_in(&in[j], &h, m->hdr, m->hlen,
+		    m->salted ? m->salt : NULL, m->body, m->blen, id);
 	}
 	memset(&head, 0, sizeof head);
 	memcpy(head.channel, c->id, sizeof head.channel);

@@ -24,6 +24,8 @@ struct recover;
 struct dl_pend {
 	uint8_t hdr[ENVELOPE_HEADER_MAX];
 	size_t hlen;
+	bool salted;			/* salt travelled with the body */
+	uint8_t salt[ENVELOPE_SALT_LEN];
 	uint8_t *body;
 	size_t blen;
 	struct envelope_header h;
@@ -37,6 +39,8 @@ struct dl_held {
 	uint64_t seq;
 	uint8_t hdr[ENVELOPE_HEADER_MAX];
 	size_t hlen;
+	bool salted;
+	uint8_t salt[ENVELOPE_SALT_LEN];
 	uint8_t *body;
 	size_t blen;
 };
@@ -169,6 +173,8 @@ struct dl_channel {
 	uint64_t refs_wait;
 	/* A body arriving in parts. */
 	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
+	bool asm_salted;		/* its parts carry asm_salt */
+	uint8_t asm_salt[ENVELOPE_SALT_LEN];
 	size_t asm_hlen, asm_len, asm_want;
 	uint8_t *asm_body;
 	/* Recovery of our own chain after a restore (msg/recover.h): while
@@ -228,6 +234,8 @@ struct dl_sub {
 					 * again by dl_held_commit: answered 0 */
 	uint8_t hdr[ENVELOPE_HEADER_MAX];	/* once placed by subs_direct */
 	size_t hlen;
+	bool salted;				/* ... with the body's salt */
+	uint8_t salt[ENVELOPE_SALT_LEN];
 	size_t len;
 	uint8_t body[];
 };
@@ -291,6 +299,11 @@ void dl_fence_check(struct delivery *d, struct dl_channel *c, uint64_t now);
 uint64_t dl_fence_ask_ms(const struct dl_channel *c);
 int dl_record_decode(const uint8_t *b, size_t len, struct dl_field *f,
     size_t n);
+/* dl_record_decode of keys 1..n and an optional key n + 1, the body's
+ * salt (ENVELOPE_SALT_LEN bytes, else ERR_PARSE): *salt points into b,
+ * or NULL without it. */
+int dl_record_decode_salted(const uint8_t *b, size_t len, struct dl_field *f,
+    size_t n, const uint8_t **salt);
 void dl_pend_drop(struct dl_channel *c);
 void dl_copy_runs_restart(struct dl_channel *c);
 int dl_channel_reload(struct delivery *d, struct dl_channel *c);

@@ -31,7 +31,7 @@ dl_refuse(struct delivery *d, struct dl_channel *c, unsigned path,
 	    c->idhex, path, what, (unsigned long long)seq, c->peer,
 	    delivery_refusal_name(code));
 	if (code == ERR_SIGNATURE || code == ERR_PARSE ||
-	    code == ERR_NONCANONICAL) {
+	    code == ERR_NONCANONICAL || code == ERR_SALT) {
 		dl_pend_drop(c);
 		if (d->io.drop)
 			d->io.drop(d->io.ctx, c->id, path,
@@ -289,7 +289,8 @@ refs_check(struct delivery *d, struct dl_channel *c, unsigned path,
 /* One whole message (header and body) from the peer. */
 static void
 on_message(struct delivery *d, struct dl_channel *c, unsigned path,
-    const uint8_t *hdr, size_t hlen, const uint8_t *body, size_t blen)
+    const uint8_t *hdr, size_t hlen, const uint8_t *salt, const uint8_t *body,
+    size_t blen)
 {
 	struct envelope_header h;
 	uint8_t id[ENVELOPE_ID_LEN];
@@ -297,7 +298,7 @@ on_message(struct delivery *d, struct dl_channel *c, unsigned path,
 	int r;
 
 	memset(&h, 0, sizeof h);	/* seq 0 when the header gives none */
-	r = chain_accept_message(&c->v, hdr, hlen, body, blen, &h, id);
+	r = chain_accept_message(&c->v, hdr, hlen, salt, body, blen, &h, id);
 	if (r == ERR_REPLAY && is_same_repeat(d, c, &h, hdr, hlen))
 		return;
 	if (r == ERR_REPLAY)
@@ -326,6 +327,9 @@ on_message(struct delivery *d, struct dl_channel *c, unsigned path,
 	p = &c->pend[c->npend];
 	memcpy(p->hdr, hdr, hlen);
 	p->hlen = hlen;
+	p->salted = salt != NULL;
+	if (salt != NULL)
+		memcpy(p->salt, salt, sizeof p->salt);
 	p->h = h;
 	memcpy(p->id, id, sizeof id);
 	p->blen = blen;
@@ -343,13 +347,24 @@ dl_on_msg(struct delivery *d, struct dl_channel *c, unsigned path,
     const uint8_t *b, size_t n)
 {
 	struct dl_field f[2] = { { .kind = 'b' }, { .kind = 'b' } };
+	const uint8_t *salt;
 	int r;
 
-	if ((r = dl_record_decode(b, n, f, 2)) != 0 || f[0].n >
-	    ENVELOPE_HEADER_MAX)
+	if ((r = dl_record_decode_salted(b, n, f, 2, &salt)) != 0 ||
+	    f[0].n > ENVELOPE_HEADER_MAX)
 		dl_refuse(d, c, path, "MSG", 0, r ? r : ERR_PARSE);
 	else
-		on_message(d, c, path, f[0].p, f[0].n, f[1].p, f[1].n);
+		on_message(d, c, path, f[0].p, f[0].n, salt, f[1].p, f[1].n);
+}
+
+/* Whether a part's salt (NULL: none) is the one of the body being
+ * assembled: every part of a body carries the same, as the same header. */
+static bool
+same_salt(const struct dl_channel *c, const uint8_t *salt)
+{
+	if (salt == NULL || !c->asm_salted)
+		return salt == NULL && !c->asm_salted;
+	return memcmp(salt, c->asm_salt, sizeof c->asm_salt) == 0;
 }
 
 /*
@@ -363,13 +378,13 @@ dl_on_msg(struct delivery *d, struct dl_channel *c, unsigned path,
  */
 static bool
 part_repeat(struct delivery *d, struct dl_channel *c, unsigned path,
-    const struct dl_field *f, bool *refused)
+    const struct dl_field *f, const uint8_t *salt, bool *refused)
 {
 	struct envelope_header h;
 
 	*refused = false;
 	if (c->asm_body != NULL && f[0].n == c->asm_hlen &&
-	    memcmp(f[0].p, c->asm_hdr, f[0].n) == 0)
+	    memcmp(f[0].p, c->asm_hdr, f[0].n) == 0 && same_salt(c, salt))
 		return f[1].u < c->asm_len;
 	if (envelope_header_decode(&h, f[0].p, f[0].n) != 0 ||
 	    h.seq > c->v.seq + c->npend)
@@ -383,13 +398,13 @@ part_repeat(struct delivery *d, struct dl_channel *c, unsigned path,
 
 static void
 part_take(struct delivery *d, struct dl_channel *c, unsigned path,
-    const struct dl_field *f)
+    const struct dl_field *f, const uint8_t *salt)
 {
 	struct envelope_header h;
 	bool refused;
 	int r;
 
-	if (part_repeat(d, c, path, f, &refused)) {
+	if (part_repeat(d, c, path, f, salt, &refused)) {
 		if (!refused)
 			log_debug("channel %s path %u: a part (offset %llu) "
 			    "from %s taken already: dropped", c->idhex, path,
@@ -410,8 +425,12 @@ part_take(struct delivery *d, struct dl_channel *c, unsigned path,
 		memcpy(c->asm_hdr, f[0].p, f[0].n);
 		c->asm_hlen = f[0].n;
 		c->asm_want = h.body_len;
+		c->asm_salted = salt != NULL;
+		if (salt != NULL)
+			memcpy(c->asm_salt, salt, sizeof c->asm_salt);
 	} else if (c->asm_body == NULL || f[1].u != c->asm_len ||
-	    f[0].n != c->asm_hlen || memcmp(f[0].p, c->asm_hdr, f[0].n) != 0) {
+	    f[0].n != c->asm_hlen || memcmp(f[0].p, c->asm_hdr, f[0].n) != 0 ||
+	    !same_salt(c, salt)) {
 		/* A part out of place: the sender starts the body again. */
 		dl_refuse(d, c, path, "MSG_PART out of order", 0, ERR_GAP);
 		return;
@@ -425,7 +444,8 @@ part_take(struct delivery *d, struct dl_channel *c, unsigned path,
 	memcpy(c->asm_body + c->asm_len, f[2].p, f[2].n);
 	c->asm_len += f[2].n;
 	if (c->asm_len == c->asm_want) {
-		on_message(d, c, path, c->asm_hdr, c->asm_hlen, c->asm_body,
+		on_message(d, c, path, c->asm_hdr, c->asm_hlen,
+		    c->asm_salted ? c->asm_salt : NULL, c->asm_body,
 		    c->asm_len);
 		free(c->asm_body);
 		c->asm_body = NULL;
@@ -439,13 +459,14 @@ dl_on_part(struct delivery *d, struct dl_channel *c, unsigned path,
 {
 	struct dl_field f[3] = { { .kind = 'b' }, { .kind = 'u' },
 	    { .kind = 'b' } };
+	const uint8_t *salt;
 	int r;
 
-	if ((r = dl_record_decode(b, n, f, 3)) != 0 || f[0].n >
-	    ENVELOPE_HEADER_MAX)
+	if ((r = dl_record_decode_salted(b, n, f, 3, &salt)) != 0 ||
+	    f[0].n > ENVELOPE_HEADER_MAX)
 		dl_refuse(d, c, path, "MSG_PART", 0, r ? r : ERR_PARSE);
 	else
-		part_take(d, c, path, f);
+		part_take(d, c, path, f, salt);
 }
 
 /* A head: the covered run is stored in one transaction, then receipted. */
@@ -486,8 +507,8 @@ dl_on_head(struct delivery *d, struct dl_channel *c, unsigned path,
 	}
 	for (size_t i = 0; i < acc; i++)
 		chain_store_in(&in[i], &c->pend[i].h, c->pend[i].hdr,
-		    c->pend[i].hlen, c->pend[i].body, c->pend[i].blen,
-		    c->pend[i].id);
+		    c->pend[i].hlen, c->pend[i].salted ? c->pend[i].salt :
+		    NULL, c->pend[i].body, c->pend[i].blen, c->pend[i].id);
 	chain_head_to_store(&sh, &h);
 	/* Our receipt is signed while the disk takes the run (the verifier
 	 * already holds its end); it leaves only once the run is stored. */

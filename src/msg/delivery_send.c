@@ -220,15 +220,16 @@ dl_send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
 {
 	uint8_t *b;
 	size_t cap = m->header_len + (m->body_len < DELIVERY_PART_MAX ?
-	    m->body_len : DELIVERY_PART_MAX) + 64, n, off = 0;
+	    m->body_len : DELIVERY_PART_MAX) + 64 + STORE_SALT_LEN, n, off = 0;
+	const uint8_t *salt = m->salted ? m->body_salt : NULL;
 	int r;
 
 	*went = 0;
 	if ((b = malloc(cap)) == NULL)
 		return ERR_NOMEM;
 	if (m->body_len <= DELIVERY_PART_MAX) {
-		r = delivery_msg_encode(m->header, m->header_len, m->body,
-		    m->body_len, b, cap, &n);
+		r = delivery_msg_encode(m->header, m->header_len, salt,
+		    m->body, m->body_len, b, cap, &n);
 		if (r != 0) {
 			free(b);
 			return r;
@@ -256,7 +257,7 @@ dl_send_msg(struct delivery *d, struct dl_channel *c, const struct store_msg *m,
 		size_t k = m->body_len - off;
 		if (k > DELIVERY_PART_MAX)
 			k = DELIVERY_PART_MAX;
-		r = delivery_part_encode(m->header, m->header_len, off,
+		r = delivery_part_encode(m->header, m->header_len, salt, off,
 		    m->body + off, k, b, cap, &n);
 		if (r == 0)
 			r = send_rec(d, c, DELIVERY_REC_PART, b, n);

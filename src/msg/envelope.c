@@ -45,7 +45,7 @@ envelope_kind_is_known(uint32_t kind)
 int
 envelope_header_check(const struct envelope_header *h)
 {
-	if (h->version != ENVELOPE_VERSION)
+	if (h->version < ENVELOPE_VERSION_MIN || h->version > ENVELOPE_VERSION)
 		return ERR_VERSION;
 	if (!envelope_kind_is_known(h->kind))
 		return ERR_KIND;
@@ -111,7 +111,8 @@ in_range(unsigned key, uint64_t v)
 {
 	switch (key) {
 	case K_VERSION:
-		return v == ENVELOPE_VERSION ? 0 : ERR_VERSION;
+		return v >= ENVELOPE_VERSION_MIN && v <= ENVELOPE_VERSION ? 0 :
+		    ERR_VERSION;
 	case K_KIND:
 		return v <= UINT32_MAX && envelope_kind_is_known((uint32_t)v) ?
 		    0 : ERR_KIND;
@@ -290,31 +291,58 @@ envelope_body_check_kind(uint32_t kind, const uint8_t *body, size_t n)
 	}
 }
 
+void
+envelope_body_hash_salted(const uint8_t salt[ENVELOPE_SALT_LEN],
+    const uint8_t *body, size_t n, uint8_t out[ENVELOPE_ID_LEN])
+{
+	hash_ctx2(out, ENVELOPE_ID_LEN, ENVELOPE_CTX_BODY_SALTED, salt,
+	    ENVELOPE_SALT_LEN, body, n);
+}
+
 int
-envelope_body_check(const struct envelope_header *h, const uint8_t *body,
-    size_t n)
+envelope_body_hash_of(uint32_t version,
+    const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body, size_t n,
+    uint8_t out[ENVELOPE_ID_LEN])
+{
+	if (version == 1 && salt == NULL)
+		envelope_body_hash(body, n, out);
+	else if (version == 2 && salt != NULL)
+		envelope_body_hash_salted(salt, body, n, out);
+	else
+		return version == 1 || version == 2 ? ERR_SALT : ERR_VERSION;
+	return 0;
+}
+
+int
+envelope_body_check(const struct envelope_header *h,
+    const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body, size_t n)
 {
 	uint8_t hash[ENVELOPE_ID_LEN];
+	int r;
 
 	if (n > ENVELOPE_BODY_MAX)
 		return ERR_TOO_BIG;
+	if ((h->version == 2) != (salt != NULL))
+		return ERR_SALT;		/* before any hashing */
 	if (n != h->body_len)
 		return ERR_BODY;
-	envelope_body_hash(body, n, hash);
+	if ((r = envelope_body_hash_of(h->version, salt, body, n, hash)) != 0)
+		return r;
 	if (memcmp(hash, h->body_hash, sizeof hash) != 0)
 		return ERR_BODY;
 	return envelope_body_check_kind(h->kind, body, n);
 }
 
 int
-envelope_open(const uint8_t *hdr, size_t hlen, const uint8_t *body,
-    size_t blen, struct envelope_header *h, uint8_t id[ENVELOPE_ID_LEN])
+envelope_open(const uint8_t *hdr, size_t hlen,
+    const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body, size_t blen,
+    struct envelope_header *h, uint8_t id[ENVELOPE_ID_LEN])
 {
 	int r;
 
 	if ((r = envelope_header_decode(h, hdr, hlen)) != 0)
 		return r;
-	if ((r = envelope_body_check(h, body, blen)) != 0)
+	if ((r = envelope_body_check(h, salt, body, blen)) != 0)
 		return r;
 	envelope_header_id(hdr, hlen, id);
 	return 0;

@@ -22,7 +22,9 @@
 #include "base/err.h"
 #include "crypto/hash.h"
 
-#define ENVELOPE_VERSION 1
+#define ENVELOPE_VERSION 2		/* what a sender writes */
+#define ENVELOPE_VERSION_MIN 1		/* still read: unsalted bodies */
+#define ENVELOPE_SALT_LEN 32		/* a version 2 body's salt */
 #define ENVELOPE_ID_LEN 32		/* header ids, body hashes, channel */
 #define ENVELOPE_HEADER_MAX 256		/* encoded header; today at most 181 */
 #define ENVELOPE_BODY_MAX (1u << 20)	/* 1 MiB */
@@ -30,7 +32,8 @@
 #define ENVELOPE_TIME_MAX INT64_MAX	/* unix milliseconds */
 
 #define ENVELOPE_CTX_HEADER "parley header v1"
-#define ENVELOPE_CTX_BODY "parley body v1"
+#define ENVELOPE_CTX_BODY "parley body v1"	/* version 1 headers */
+#define ENVELOPE_CTX_BODY_SALTED "parley body v2" /* version 2: salt || body */
 
 /* Order of service: lower goes first. Same values as agreement.h's. */
 enum envelope_precedence {
@@ -57,7 +60,7 @@ enum envelope_kind {
 };
 
 struct envelope_header {
-	uint32_t version;			/* ENVELOPE_VERSION */
+	uint32_t version;			/* 1 or ENVELOPE_VERSION */
 	uint8_t channel[ENVELOPE_ID_LEN];	/* agreement id */
 	uint8_t sender;				/* party index 0 or 1 */
 	uint64_t seq;				/* 1, 2, ... per sender */
@@ -68,7 +71,7 @@ struct envelope_header {
 	uint8_t marking;			/* enum envelope_marking */
 	uint32_t kind;				/* enum envelope_kind */
 	uint32_t body_len;			/* <= ENVELOPE_BODY_MAX */
-	uint8_t body_hash[ENVELOPE_ID_LEN];	/* "parley body v1" */
+	uint8_t body_hash[ENVELOPE_ID_LEN];	/* envelope_body_hash_of */
 };
 
 /* True for the kinds this build understands. */
@@ -96,24 +99,41 @@ int envelope_header_decode(struct envelope_header *h, const uint8_t *p,
 void envelope_header_id(const uint8_t *hdr, size_t n,
     uint8_t id[ENVELOPE_ID_LEN]);
 
-/* out = hash_ctx(32, "parley body v1", body). */
+/* out = hash_ctx(32, "parley body v1", body): a version 1 header's. */
 void envelope_body_hash(const uint8_t *body, size_t n,
     uint8_t out[ENVELOPE_ID_LEN]);
+
+/* out = hash_ctx(32, "parley body v2", salt || body): a version 2
+ * header's. The salt is 32 random bytes the sender draws per message; it
+ * travels and is kept beside the body, never inside it. */
+void envelope_body_hash_salted(const uint8_t salt[ENVELOPE_SALT_LEN],
+    const uint8_t *body, size_t n, uint8_t out[ENVELOPE_ID_LEN]);
+
+/* The body hash a header of version (1 or 2) gives body: salt must be
+ * NULL for 1 and 32 bytes for 2, else ERR_SALT. */
+int envelope_body_hash_of(uint32_t version,
+    const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body, size_t n,
+    uint8_t out[ENVELOPE_ID_LEN]) WUR;
 
 /* Checks a body against its kind alone: ERR_TOO_BIG, ERR_KIND, ERR_INVALID
  * (TEXT: empty, not valid UTF-8, or holding a NUL). */
 int envelope_body_check_kind(uint32_t kind, const uint8_t *body, size_t n)
     WUR;
 
-/* Checks a body against its decoded header: ERR_TOO_BIG (over the maximum),
- * ERR_BODY (length or hash differ), then envelope_body_check_kind. */
-int envelope_body_check(const struct envelope_header *h, const uint8_t *body,
-    size_t n) WUR;
+/* Checks a body and its salt (NULL: none) against its decoded header:
+ * ERR_TOO_BIG (over the maximum), ERR_SALT (a version 2 header without a
+ * salt, or a version 1 header with one), ERR_BODY (length or hash
+ * differ), then envelope_body_check_kind. */
+int envelope_body_check(const struct envelope_header *h,
+    const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body, size_t n)
+    WUR;
 
 /* A received message: decodes the header, computes its id and checks the
- * body. Any code of envelope_header_decode or envelope_body_check. */
-int envelope_open(const uint8_t *hdr, size_t hlen, const uint8_t *body,
-    size_t blen, struct envelope_header *h, uint8_t id[ENVELOPE_ID_LEN]) WUR;
+ * body with its salt (NULL: none). Any code of envelope_header_decode or
+ * envelope_body_check. */
+int envelope_open(const uint8_t *hdr, size_t hlen,
+    const uint8_t salt[ENVELOPE_SALT_LEN], const uint8_t *body, size_t blen,
+    struct envelope_header *h, uint8_t id[ENVELOPE_ID_LEN]) WUR;
 
 /* True when p holds well-formed UTF-8 (no overlong forms, no surrogates,
  * nothing above U+10FFFF). */

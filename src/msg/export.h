@@ -28,7 +28,8 @@
 #include "msg/envelope.h"
 #include "msg/transcript.h"
 
-#define EXPORT_VERSION 1
+#define EXPORT_VERSION 2		/* written; 1 is still read */
+#define EXPORT_VERSION_MIN 1
 #define EXPORT_FILE_MAX (256u << 20)	/* 256 MiB */
 #define EXPORT_MSG_MAX (1u << 20)	/* headers per chain */
 #define EXPORT_FAULT_MAX 512
@@ -47,6 +48,8 @@ struct export_msg {
 	size_t hlen;
 	uint8_t *body;			/* owned; NULL when not disclosed */
 	size_t blen;
+	bool salted;			/* salt is the disclosed body's */
+	uint8_t salt[ENVELOPE_SALT_LEN];	/* (header version 2) */
 };
 
 struct export_chain {
@@ -65,6 +68,7 @@ struct export_record {
 	struct transcript_checkpoint *cps;
 	size_t ncps, capcps;
 	uint8_t exporter;		/* party index of the exporting node */
+	uint32_t version;		/* of the file read; 0: EXPORT_VERSION */
 	uint64_t time_ms;		/* when exported */
 	/* export_decode's refusal, when it can name the place (a header
 	 * too short to be one: whose chain, which seq), else "" */
@@ -87,11 +91,12 @@ void export_record_init(struct export_record *rec);
 void export_record_fini(struct export_record *rec);
 
 /* Appends to party sender's chain copies of hdr and (if body is not
- * NULL) body. The chain's next seq must be the header's: the caller adds
- * in seq order (the verifier checks the header says so). ERR_NOMEM,
- * ERR_TOO_BIG. */
+ * NULL) body and its salt (NULL: none; ignored without a body). The
+ * chain's next seq must be the header's: the caller adds in seq order
+ * (the verifier checks the header says so). ERR_NOMEM, ERR_TOO_BIG. */
 int export_add_msg(struct export_record *rec, uint8_t sender,
-    const uint8_t *hdr, size_t hlen, const uint8_t *body, size_t blen) WUR;
+    const uint8_t *hdr, size_t hlen, const uint8_t salt[ENVELOPE_SALT_LEN],
+    const uint8_t *body, size_t blen) WUR;
 int export_add_head(struct export_record *rec, const struct chain_head *h)
     WUR;
 int export_add_receipt(struct export_record *rec,
@@ -99,7 +104,8 @@ int export_add_receipt(struct export_record *rec,
 int export_add_checkpoint(struct export_record *rec,
     const struct transcript_checkpoint *c) WUR;
 
-/* Drops the body of every message whose header id is not in keep[0..n). */
+/* Drops the body and its salt of every message whose header id is not in
+ * keep[0..n): the file then holds nothing to test a guess against. */
 void export_keep_only(struct export_record *rec,
     const uint8_t (*keep)[ENVELOPE_ID_LEN], size_t n);
 

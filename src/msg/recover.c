@@ -14,6 +14,8 @@
 struct rc_pend {
 	uint8_t hdr[ENVELOPE_HEADER_MAX];
 	size_t hlen;
+	bool salted;
+	uint8_t salt[ENVELOPE_SALT_LEN];
 	uint8_t *body;
 	size_t blen;
 	struct envelope_header h;
@@ -31,6 +33,8 @@ struct recover {
 	size_t npend;
 	/* a body in parts */
 	uint8_t asm_hdr[ENVELOPE_HEADER_MAX];
+	bool asm_salted;			/* its parts carry asm_salt */
+	uint8_t asm_salt[ENVELOPE_SALT_LEN];
 	size_t asm_hlen, asm_len, asm_want;
 	uint8_t *asm_body;
 	/* How far the run held now reaches: (seq << 21) | bytes of its body
@@ -67,33 +71,52 @@ recover_ask_encode(uint64_t from, uint64_t to, uint8_t *out, size_t cap,
 }
 
 int
-recover_own_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
+recover_own_encode(const uint8_t *hdr, size_t hlen,
+    const uint8_t salt[ENVELOPE_SALT_LEN], uint64_t offset,
     const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap, size_t *len)
 {
 	struct wire_writer w;
 
 	wire_writer_init(&w, out, cap);
-	wire_put_map(&w, 3);
+	wire_put_map(&w, salt != NULL ? 4 : 3);
 	wire_put_uint(&w, 1);
 	wire_put_bytes(&w, hdr, hlen);
 	wire_put_uint(&w, 2);
 	wire_put_uint(&w, offset);
 	wire_put_uint(&w, 3);
 	wire_put_bytes(&w, chunk, clen);
+	if (salt != NULL) {
+		wire_put_uint(&w, 4);
+		wire_put_bytes(&w, salt, ENVELOPE_SALT_LEN);
+	}
 	return wire_writer_finish(&w, len);
 }
 
 /* Decodes a map of the 3 keys 1..3, of kinds 'u' (uint) or 'b' (bytes,
- * pointing into *root: the caller frees it). The caller re-encodes and
- * compares (deterministic CBOR only). */
+ * pointing into *root: the caller frees it), and when salt is not NULL
+ * an optional key 4 of ENVELOPE_SALT_LEN bytes (*salt NULL without it).
+ * The caller re-encodes and compares (deterministic CBOR only). */
 static int
 decode3(const uint8_t *b, size_t n, const char kinds[3], uint64_t u[3],
-    const uint8_t *p[3], size_t pn[3], cbor_item_t **root)
+    const uint8_t *p[3], size_t pn[3], const uint8_t **salt,
+    cbor_item_t **root)
 {
+	size_t keys;
+
 	*root = NULL;
-	if (wire_load(b, n, root) != 0 || !cbor_isa_map(*root) ||
-	    cbor_map_size(*root) != 3)
+	if (wire_load(b, n, root) != 0 || !cbor_isa_map(*root))
 		return ERR_PARSE;
+	keys = cbor_map_size(*root);
+	if (keys != 3 && (salt == NULL || keys != 4))
+		return ERR_PARSE;
+	if (keys == 4) {
+		cbor_item_t *it = wire_map_get(*root, 4);
+		size_t sn;
+		if (it == NULL || wire_get_bytes(it, salt, &sn) != 0 ||
+		    sn != ENVELOPE_SALT_LEN)
+			return ERR_PARSE;
+	} else if (salt != NULL)
+		*salt = NULL;
 	for (int i = 0; i < 3; i++) {
 		cbor_item_t *it = wire_map_get(*root, (uint64_t)i + 1);
 		if (it == NULL)
@@ -116,7 +139,7 @@ recover_ask_decode(const uint8_t *b, size_t n, uint64_t *from, uint64_t *to)
 	cbor_item_t *root;
 	int r;
 
-	if ((r = decode3(b, n, "uuu", u, p, pn, &root)) == 0) {
+	if ((r = decode3(b, n, "uuu", u, p, pn, NULL, &root)) == 0) {
 		if (u[0] != RECOVER_VERSION)
 			r = ERR_VERSION;
 		else if (recover_ask_encode(u[1], u[2], again, sizeof again,
@@ -145,13 +168,14 @@ recover_own_decode(const uint8_t *b, size_t n, struct recover_own *o)
 {
 	uint64_t u[3] = { 0 };
 	const uint8_t *p[3] = { NULL };
-	size_t pn[3] = { 0 }, len, at;
+	size_t pn[3] = { 0 }, len, at, tail;
+	const uint8_t *salt = NULL;
 	cbor_item_t *root;
 	uint8_t *again = NULL;
 	int e;
 
 	memset(o, 0, sizeof *o);
-	if ((e = decode3(b, n, "bub", u, p, pn, &root)) != 0)
+	if ((e = decode3(b, n, "bub", u, p, pn, &salt, &root)) != 0)
 		goto out;
 	if (pn[0] > ENVELOPE_HEADER_MAX || pn[2] > RECOVER_PART_MAX) {
 		e = ERR_TOO_BIG;
@@ -161,26 +185,32 @@ recover_own_decode(const uint8_t *b, size_t n, struct recover_own *o)
 		e = ERR_NOMEM;
 		goto out;
 	}
-	if (recover_own_encode(p[0], pn[0], u[1], p[2], pn[2], again, n,
-	    &len) != 0 || !wire_same(b, n, again, len)) {
+	if (recover_own_encode(p[0], pn[0], salt, u[1], p[2], pn[2], again,
+	    n, &len) != 0 || !wire_same(b, n, again, len)) {
 		e = ERR_NONCANONICAL;
 		goto out;
 	}
-	/* b is {1: hdr, 2: offset, 3: chunk} in the one canonical form:
-	 * map head, key 1, the header's byte string head, the header ...
-	 * and the chunk last. */
+	/* b is {1: hdr, 2: offset, 3: chunk[, 4: salt]} in the one
+	 * canonical form: map head, key 1, the header's byte string head,
+	 * the header ... the chunk, then key 4 and the salt (1 + 2 + 32
+	 * bytes) when it is there. */
 	at = 2 + bytes_head_len(pn[0]);
-	if (at + pn[0] > n || pn[2] > n - at - pn[0] || (pn[0] > 0 &&
+	tail = salt != NULL ? 3 + ENVELOPE_SALT_LEN : 0;
+	if (n < tail || at + pn[0] > n - tail ||
+	    pn[2] > n - tail - at - pn[0] || (pn[0] > 0 &&
 	    memcmp(b + at, p[0], pn[0]) != 0) || (pn[2] > 0 &&
-	    memcmp(b + n - pn[2], p[2], pn[2]) != 0)) {
+	    memcmp(b + n - tail - pn[2], p[2], pn[2]) != 0) ||
+	    (salt != NULL && memcmp(b + n - ENVELOPE_SALT_LEN, salt,
+	    ENVELOPE_SALT_LEN) != 0)) {
 		e = ERR_NONCANONICAL;
 		goto out;
 	}
 	o->hdr = b + at;
 	o->hlen = pn[0];
 	o->offset = u[1];
-	o->chunk = b + n - pn[2];
+	o->chunk = b + n - tail - pn[2];
 	o->clen = pn[2];
+	o->salt = salt != NULL ? b + n - ENVELOPE_SALT_LEN : NULL;
 out:
 	free(again);
 	if (root != NULL)
@@ -298,7 +328,7 @@ recover_ask(struct recover *r, uint64_t want, uint64_t mono_ms,
 /* A whole message of ours: verified into the run. */
 static int
 take_message(struct recover *r, const uint8_t *hdr, size_t hlen,
-    const uint8_t *body, size_t blen, uint64_t *seq)
+    const uint8_t *salt, const uint8_t *body, size_t blen, uint64_t *seq)
 {
 	struct envelope_header h;
 	uint8_t id[ENVELOPE_ID_LEN];
@@ -306,7 +336,7 @@ take_message(struct recover *r, const uint8_t *hdr, size_t hlen,
 	int e;
 
 	memset(&h, 0, sizeof h);
-	e = chain_accept_message(&r->v, hdr, hlen, body, blen, &h, id);
+	e = chain_accept_message(&r->v, hdr, hlen, salt, body, blen, &h, id);
 	if (h.seq != 0)
 		*seq = h.seq;
 	if (e == ERR_REPLAY)
@@ -321,12 +351,24 @@ take_message(struct recover *r, const uint8_t *hdr, size_t hlen,
 	}
 	memcpy(p->hdr, hdr, hlen);
 	p->hlen = hlen;
+	p->salted = salt != NULL;
+	if (salt != NULL)
+		memcpy(p->salt, salt, sizeof p->salt);
 	p->h = h;
 	memcpy(p->id, id, sizeof id);
 	memcpy(p->body, body, blen);
 	p->blen = blen;
 	r->npend++;
 	return 0;
+}
+
+/* Whether a part's salt (NULL: none) is the body being assembled's. */
+static bool
+same_salt(const struct recover *r, const uint8_t *salt)
+{
+	if (salt == NULL || !r->asm_salted)
+		return salt == NULL && !r->asm_salted;
+	return memcmp(salt, r->asm_salt, sizeof r->asm_salt) == 0;
 }
 
 static int
@@ -350,7 +392,8 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 			goto out;
 		}
 		if (o.clen == h.body_len) {	/* whole */
-			e = take_message(r, o.hdr, o.hlen, o.chunk, o.clen, seq);
+			e = take_message(r, o.hdr, o.hlen, o.salt, o.chunk,
+			    o.clen, seq);
 			goto out;
 		}
 		/* only the run's next message starts a body in parts: a
@@ -365,7 +408,8 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 		}
 		if (h.seq < next || (r->asm_body != NULL &&
 		    o.hlen == r->asm_hlen &&
-		    memcmp(o.hdr, r->asm_hdr, o.hlen) == 0)) {
+		    memcmp(o.hdr, r->asm_hdr, o.hlen) == 0 &&
+		    same_salt(r, o.salt))) {
 			e = 0;
 			goto out;
 		}
@@ -383,8 +427,12 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 		r->asm_hlen = o.hlen;
 		r->asm_want = h.body_len;
 		r->asm_len = 0;
+		r->asm_salted = o.salt != NULL;
+		if (o.salt != NULL)
+			memcpy(r->asm_salt, o.salt, sizeof r->asm_salt);
 	} else if (r->asm_body == NULL || o.offset != r->asm_len ||
-	    o.hlen != r->asm_hlen || memcmp(o.hdr, r->asm_hdr, o.hlen) != 0) {
+	    o.hlen != r->asm_hlen || memcmp(o.hdr, r->asm_hdr, o.hlen) != 0 ||
+	    !same_salt(r, o.salt)) {
 		e = ERR_GAP;		/* a part out of place */
 		goto out;
 	}
@@ -399,7 +447,8 @@ on_own(struct recover *r, const uint8_t *b, size_t n, uint64_t *seq)
 	memcpy(r->asm_body + r->asm_len, o.chunk, o.clen);
 	r->asm_len += o.clen;
 	if (r->asm_len == r->asm_want) {
-		e = take_message(r, r->asm_hdr, r->asm_hlen, r->asm_body,
+		e = take_message(r, r->asm_hdr, r->asm_hlen,
+		    r->asm_salted ? r->asm_salt : NULL, r->asm_body,
 		    r->asm_len, seq);
 		free(r->asm_body);
 		r->asm_body = NULL;
@@ -430,8 +479,8 @@ on_head(struct recover *r, const uint8_t *b, size_t n, uint64_t now_ms,
 		return e;
 	for (size_t i = 0; i < acc; i++)
 		chain_store_in(&in[i], &r->pend[i].h, r->pend[i].hdr,
-		    r->pend[i].hlen, r->pend[i].body, r->pend[i].blen,
-		    r->pend[i].id);
+		    r->pend[i].hlen, r->pend[i].salted ? r->pend[i].salt :
+		    NULL, r->pend[i].body, r->pend[i].blen, r->pend[i].id);
 	chain_head_to_store(&sh, &h);
 	if ((e = store_txn_begin(r->s)) != 0)
 		return e;
@@ -554,8 +603,9 @@ answer_one(void *arg, struct store_msg *m)
 		size_t k = m->body_len - off;
 		if (k > RECOVER_PART_MAX)
 			k = RECOVER_PART_MAX;
-		if ((e = recover_own_encode(m->header, m->header_len, off,
-		    m->body + off, k, x->buf, x->cap, &n)) != 0 ||
+		if ((e = recover_own_encode(m->header, m->header_len,
+		    m->salted ? m->body_salt : NULL, off, m->body + off, k,
+		    x->buf, x->cap, &n)) != 0 ||
 		    (e = x->send(x->ctx, RECOVER_REC_OWN, x->buf, n)) != 0)
 			goto fail;
 	}
@@ -626,7 +676,7 @@ recover_answer_step(struct store *s, const uint8_t channel[ENVELOPE_ID_LEN],
 	x.a = a;
 	x.send = send;
 	x.ctx = ctx;
-	x.cap = ENVELOPE_HEADER_MAX + RECOVER_PART_MAX + 64;
+	x.cap = ENVELOPE_HEADER_MAX + RECOVER_PART_MAX + ENVELOPE_SALT_LEN + 64;
 	if ((x.buf = malloc(x.cap)) == NULL) {
 		a->next = 0;
 		return ERR_NOMEM;

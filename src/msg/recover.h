@@ -150,6 +150,7 @@ struct recover_own {
 	uint64_t offset;		/* of chunk in the body */
 	const uint8_t *chunk;
 	size_t clen;
+	const uint8_t *salt;		/* ENVELOPE_SALT_LEN, or NULL: none */
 };
 int recover_own_decode(const uint8_t *b, size_t n, struct recover_own *o)
     WUR;
@@ -157,7 +158,9 @@ int recover_own_decode(const uint8_t *b, size_t n, struct recover_own *o)
 /* Record builders (also for tests that play the peer). */
 int recover_ask_encode(uint64_t from, uint64_t to, uint8_t *out, size_t cap,
     size_t *len) WUR;
-int recover_own_encode(const uint8_t *hdr, size_t hlen, uint64_t offset,
+/* salt: the body's (ENVELOPE_SALT_LEN bytes, in every part) or NULL. */
+int recover_own_encode(const uint8_t *hdr, size_t hlen,
+    const uint8_t salt[ENVELOPE_SALT_LEN], uint64_t offset,
     const uint8_t *chunk, size_t clen, uint8_t *out, size_t cap,
     size_t *len) WUR;
 

@@ -724,6 +724,7 @@ own_queued(struct store *s, sqlite3_stmt *upd, const uint8_t *channel,
 	sqlite3_bind_int(upd, 9, m->precedence);
 	sqlite3_bind_int(upd, 10, m->marking);
 	sqlite3_bind_blob(upd, 11, m->body, (int)m->body_len, SQLITE_STATIC);
+	st_bind_salt(upd, 12, m->body_salt);
 	if ((rc = sqlite3_step(upd)) != SQLITE_DONE)
 		return rfail(s, rc);
 	return sqlite3_changes(s->db) > 0 ? 1 : 0;
@@ -748,6 +749,7 @@ own_insert(struct store *s, sqlite3_stmt *ins, const uint8_t *channel,
 	sqlite3_bind_blob(ins, 9, m->body, (int)m->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(ins, 10, (sqlite3_int64)m->time_ms);
 	sqlite3_bind_int64(ins, 11, (sqlite3_int64)now_ms);
+	st_bind_salt(ins, 12, m->body_salt);
 	rc = sqlite3_step(ins);
 	return rc == SQLITE_DONE ? 0 : rfail(s, rc);
 }
@@ -906,16 +908,17 @@ own_append(struct store *s, const uint8_t channel[STORE_ID_LEN],
 		goto fail;
 	rc = sqlite3_prepare_v2(s->db, receipted ? "INSERT INTO message"
 	    " (channel, sender, dir, seq, id, header, precedence, marking, kind,"
-	    " body, state, time_ms, stored_ms, assigned_ms, receipted_ms)"
-	    " VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2, ?10, ?11, ?11,"
-	    " ?11)" : "INSERT INTO message (channel, sender, dir, seq, id,"
-	    " header, precedence, marking, kind, body, state, time_ms,"
-	    " stored_ms, assigned_ms) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7,"
-	    " ?8, ?9, 1, ?10, ?11, ?11)", -1, &ins, NULL);
+	    " body, state, time_ms, stored_ms, assigned_ms, receipted_ms,"
+	    " body_salt) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2,"
+	    " ?10, ?11, ?11, ?11, ?12)" : "INSERT INTO message (channel,"
+	    " sender, dir, seq, id, header, precedence, marking, kind, body,"
+	    " state, time_ms, stored_ms, assigned_ms, body_salt) VALUES (?1,"
+	    " ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?11, ?12)", -1,
+	    &ins, NULL);
 	if (rc == SQLITE_OK && receipted)
 		rc = sqlite3_prepare_v2(s->db, "UPDATE message SET seq = ?1,"
 		    " id = ?2, header = ?3, state = 2, assigned_ms = ?4,"
-		    " receipted_ms = ?4 WHERE qid = (SELECT qid FROM message"
+		    " receipted_ms = ?4, body_salt = ?12 WHERE qid = (SELECT qid FROM message"
 		    " WHERE channel = ?5 AND sender = ?6 AND state = 0 AND"
 		    " time_ms = ?7 AND kind = ?8 AND precedence = ?9 AND"
 		    " marking = ?10 AND body = ?11 ORDER BY qid LIMIT 1)", -1,

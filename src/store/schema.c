@@ -340,6 +340,18 @@ static const char *const migrations[] = {
 	" audit_anchor_back\n"
 	"BEGIN SELECT RAISE(ABORT, 'audit anchors are never rewritten');"
 	" END;\n",
+	/* 9 -> 10: salted body hashes (docs/envelope.md, header version
+	 * 2): the body's salt beside it, NULL for the version 1 rows from
+	 * before and for queued rows; fixed once with the place in the
+	 * chain */
+	"ALTER TABLE message ADD COLUMN body_salt BLOB\n"
+	"\tCHECK (body_salt IS NULL OR length(body_salt) = 32);\n"
+	"DROP TRIGGER message_assign_once;\n"
+	"CREATE TRIGGER message_assign_once BEFORE UPDATE OF seq, id, header,"
+	" body_salt\n"
+	"\tON message WHEN OLD.seq IS NOT NULL\n"
+	"BEGIN SELECT RAISE(ABORT, 'a place in the chain is fixed once');"
+	" END;\n",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -25,9 +25,10 @@
 #include "base/err.h"
 
 #define STORE_FILE "parley.db"		/* in the node home */
-#define STORE_SCHEMA_VERSION 9		/* PRAGMA user_version; docs/store.md */
+#define STORE_SCHEMA_VERSION 10	/* PRAGMA user_version; docs/store.md */
 #define STORE_APPLICATION_ID 0x70726c79	/* "prly", PRAGMA application_id */
 #define STORE_ID_LEN 32
+#define STORE_SALT_LEN 32		/* a body's salt (header version 2) */
 #define STORE_SIG_LEN 64
 #define STORE_HEADER_MAX 512		/* encoded header bytes */
 #define STORE_BODY_MAX (1u << 20)	/* body bytes */
@@ -70,6 +71,8 @@ struct store_msg {
 	size_t header_len;		/* 0 while queued */
 	uint8_t *body;
 	size_t body_len;
+	bool salted;			/* body_salt holds the body's salt */
+	uint8_t body_salt[STORE_SALT_LEN]; /* else zeros (version 1, queued) */
 };
 
 /* What store_assign_next fixes for one queued message, handed to the
@@ -88,10 +91,13 @@ struct store_draft {
 	void *tag;			/* the caller's, for build */
 };
 
-/* Builds the header for d into hdr (cap bytes): sets *len and id. Any
- * error aborts the assignment (rolled back). chain.h has the real one. */
+/* Builds the header for d into hdr (cap bytes): sets *len and id, and
+ * *salted with the body's salt in salt (stored beside the body) or false
+ * (an unsalted version 1 header). Any error aborts the assignment (rolled
+ * back). chain.h has the real one. */
 typedef int (*store_header_fn)(void *arg, const struct store_draft *d,
-    uint8_t *hdr, size_t cap, size_t *len, uint8_t id[STORE_ID_LEN]);
+    uint8_t *hdr, size_t cap, size_t *len, uint8_t id[STORE_ID_LEN],
+    uint8_t salt[STORE_SALT_LEN], bool *salted);
 
 /* One received message for store_received_put; the caller has decoded and
  * verified it (chain.h). Borrowed pointers. */
@@ -100,6 +106,7 @@ struct store_in {
 	size_t header_len;
 	const uint8_t *body;
 	size_t body_len;
+	const uint8_t *body_salt;	/* STORE_SALT_LEN, or NULL: none */
 	uint8_t id[STORE_ID_LEN];
 	uint64_t seq;
 	uint8_t prev[STORE_ID_LEN];

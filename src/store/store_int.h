@@ -67,7 +67,7 @@ struct store {
 #define STORE_MSG_HEAD "m.qid, m.channel, m.sender, m.dir, m.seq, m.id," \
 	" m.header, m.precedence, m.marking, m.kind, "
 #define STORE_MSG_TAIL ", " STORE_MSG_STATE ", m.time_ms, m.stored_ms," \
-	" m.assigned_ms, " STORE_MSG_RECEIPTED_MS
+	" m.assigned_ms, " STORE_MSG_RECEIPTED_MS ", m.body_salt"
 #define STORE_MSG_COLS STORE_MSG_HEAD "m.body" STORE_MSG_TAIL
 #define STORE_MSG_COLS_NOBODY STORE_MSG_HEAD "zeroblob(0)" STORE_MSG_TAIL
 /* Reads a row of STORE_MSG_COLS (or _NOBODY) into m, the body copied
@@ -93,6 +93,8 @@ int store_kept_run(struct store *s, const char *sql);
  * code. st_begin .. st_commit (or st_rollback) is one write's own
  * transaction, a savepoint inside a caller's (store_txn_begin). */
 int st_step(struct store *s, sqlite3_stmt *st);
+/* Binds a body's salt at i, or NULL (none: a version 1 header). */
+void st_bind_salt(sqlite3_stmt *st, int i, const uint8_t *salt);
 int st_begin(struct store *s);
 void st_rollback(struct store *s);
 int st_commit(struct store *s);

@@ -38,6 +38,15 @@ bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
 		sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
 }
 
+void
+st_bind_salt(sqlite3_stmt *st, int i, const uint8_t *salt)
+{
+	if (salt == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_blob(st, i, salt, STORE_SALT_LEN, SQLITE_STATIC);
+}
+
 static void
 bind_u64(sqlite3_stmt *st, int i, uint64_t v)
 {
@@ -229,9 +238,10 @@ assign_one(struct store *s, sqlite3_stmt *sel, sqlite3_stmt *upd,
     struct store_draft *d, uint64_t now_ms, store_header_fn build,
     void *arg)
 {
-	uint8_t hdr[STORE_HEADER_MAX], id[STORE_ID_LEN];
+	uint8_t hdr[STORE_HEADER_MAX], id[STORE_ID_LEN], salt[STORE_SALT_LEN];
 	sqlite3_int64 qid = sqlite3_column_int64(sel, 0);
 	size_t len = 0;
+	bool salted = false;
 	int r;
 
 	d->precedence = (uint8_t)sqlite3_column_int(sel, 1);
@@ -240,7 +250,7 @@ assign_one(struct store *s, sqlite3_stmt *sel, sqlite3_stmt *upd,
 	d->body = sqlite3_column_blob(sel, 4);
 	d->body_len = (size_t)sqlite3_column_bytes(sel, 4);
 	d->time_ms = col_u64(sel, 5);
-	r = build(arg, d, hdr, sizeof hdr, &len, id);
+	r = build(arg, d, hdr, sizeof hdr, &len, id, salt, &salted);
 	sqlite3_reset(sel);
 	d->body = NULL;
 	if (r != 0)
@@ -253,6 +263,7 @@ assign_one(struct store *s, sqlite3_stmt *sel, sqlite3_stmt *upd,
 	bind_blob(upd, 3, hdr, len);
 	bind_u64(upd, 4, now_ms);
 	sqlite3_bind_int64(upd, 5, qid);
+	st_bind_salt(upd, 6, salted ? salt : NULL);
 	if ((r = st_step(s, upd)) != 0)
 		return r;
 	if (sqlite3_changes(s->db) != 1)
@@ -305,7 +316,7 @@ store_assign_signed(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	    " AND state = 0 ORDER BY precedence, qid LIMIT 1")) != 0 ||
 	    (r = store_kept_prep(s, &upd,
 	    "UPDATE message SET seq = ?1, id = ?2,"
-	    " header = ?3, state = 1, assigned_ms = ?4"
+	    " header = ?3, state = 1, assigned_ms = ?4, body_salt = ?6"
 	    " WHERE qid = ?5 AND state = 0")) != 0)
 		goto out;
 	bind_blob(sel, 1, channel, STORE_ID_LEN);
@@ -389,10 +400,11 @@ store_queue_assigned_run(struct store *s, const struct store_draft *in,
     struct store_assigned *out)
 {
 	uint8_t hdr[STORE_HEADER_MAX], prev[STORE_ID_LEN];
-	uint8_t peer_last[STORE_ID_LEN];
+	uint8_t peer_last[STORE_ID_LEN], salt[STORE_SALT_LEN];
 	sqlite3_stmt *st = NULL;
 	uint64_t seq, pseq;
 	size_t len = 0;
+	bool salted = false;
 	int r, dir;
 
 	if (n == 0)
@@ -436,15 +448,16 @@ store_queue_assigned_run(struct store *s, const struct store_draft *in,
 	if ((r = store_kept_prep(s, &st,
 	    "INSERT INTO message (channel, sender, dir,"
 	    " seq, id, header, precedence, marking, kind, body, state,"
-	    " time_ms, stored_ms, assigned_ms) VALUES (?1, ?2, 1, ?3, ?4, ?5,"
-	    " ?6, ?7, ?8, ?9, 1, ?10, ?11, ?11)")) != 0)
+	    " time_ms, stored_ms, assigned_ms, body_salt) VALUES (?1, ?2, 1,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?11, ?12)")) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct store_draft d = in[i];
 		d.seq = seq + 1;
 		memcpy(d.prev, prev, STORE_ID_LEN);
 		memcpy(d.peer_last, peer_last, STORE_ID_LEN);
-		r = build(arg, &d, hdr, sizeof hdr, &len, out[i].id);
+		r = build(arg, &d, hdr, sizeof hdr, &len, out[i].id, salt,
+		    &salted);
 		if (r == ERR_INVALID || r == ERR_KIND || r == ERR_TOO_BIG) {
 			out[i].r = r;	/* refused: nothing written for it */
 			continue;
@@ -465,6 +478,7 @@ store_queue_assigned_run(struct store *s, const struct store_draft *in,
 		bind_blob(st, 9, d.body, d.body_len);
 		bind_u64(st, 10, d.time_ms);
 		bind_u64(st, 11, now_ms);
+		st_bind_salt(st, 12, salted ? salt : NULL);
 		if ((r = st_step(s, st)) != 0)
 			goto out;
 		out[i].qid = sqlite3_last_insert_rowid(s->db);
@@ -613,6 +627,7 @@ received_one(struct store *s, sqlite3_stmt *ins,
 	sqlite3_bind_int64(ins, 8, m->kind);
 	bind_blob(ins, 9, m->body, m->body_len);
 	bind_u64(ins, 10, m->time_ms);
+	st_bind_salt(ins, 12, m->body_salt);
 	if ((r = st_step(s, ins)) != 0)
 		return r;
 	*top = m->seq;
@@ -645,8 +660,8 @@ store_received_put(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	if ((r = store_kept_prep(s, &ins,
 	    "INSERT INTO message (channel, sender, dir,"
 	    " seq, id, header, precedence, marking, kind, body, state,"
-	    " time_ms, stored_ms) VALUES (?1, ?2, 2, ?3, ?4, ?5, ?6, ?7, ?8,"
-	    " ?9, 3, ?10, ?11)")) != 0)
+	    " time_ms, stored_ms, body_salt) VALUES (?1, ?2, 2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, 3, ?10, ?11, ?12)")) != 0)
 		goto out;
 	bind_blob(ins, 1, channel, STORE_ID_LEN);
 	sqlite3_bind_int(ins, 2, sender);
@@ -813,7 +828,10 @@ st_read_msg(sqlite3_stmt *st, struct store_msg *m)
 	m->stored_ms = col_u64(st, 13);
 	m->assigned_ms = col_u64(st, 14);
 	m->receipted_ms = col_u64(st, 15);
-	return 0;
+	if (sqlite3_column_type(st, 16) == SQLITE_NULL)
+		return 0;
+	m->salted = true;
+	return col_fixed(st, 16, m->body_salt, STORE_SALT_LEN);
 }
 
 /* Runs a prepared listing, calling fn per row. */

@@ -12,7 +12,9 @@
  * stores hold every acknowledged message once, in order, in gapless
  * chains, with the same ids on both sides); each refusal, fed to south
  * through the test-only msg-inject request (parleyd.conf debug_inject),
- * named in south's log with nothing stored; a peer repeating a forged
+ * named in south's log with nothing stored; a version 2 header without
+ * its body's salt (and a version 1 header with one), signed by north's
+ * key, refused, the session ended, nothing stored; a peer repeating a forged
  * checkpoint raises one alert; a full store (store_max_pages) makes
  * `parley send` fail with "store full" and store nothing, and sending
  * works again once the cap is lifted. FLASH and slow paths: it_flash.c;
@@ -263,7 +265,7 @@ fake(const uint8_t channel[32], uint64_t seq, const uint8_t prev[32],
 	hl = raw_header(hdr, channel, seq, prev, kind,
 	    (uint32_t)strlen(claimed), bh);
 	n = 0;
-	CHECK_INT(delivery_msg_encode(hdr, hl, (const uint8_t *)body,
+	CHECK_INT(delivery_msg_encode(hdr, hl, NULL, (const uint8_t *)body,
 	    strlen(body), rec, sizeof rec, &n), 0);
 	CHECK(n > 0 && inject(DELIVERY_REC_MSG, rec, n));
 	if (key == NULL)
@@ -332,8 +334,8 @@ test_refusals(void)
 	envelope_body_hash((const uint8_t *)"r", 1, bh);
 	for (uint64_t q = seq + 1; q <= seq + CHAIN_RUN_MAX + 1; q++) {
 		hl = raw_header(hdr, ag.id, q, prev, ENVELOPE_TEXT, 1, bh);
-		if (delivery_msg_encode(hdr, hl, (const uint8_t *)"r", 1, rec,
-		    sizeof rec, &n) == 0 && !inject(DELIVERY_REC_MSG, rec, n))
+		if (delivery_msg_encode(hdr, hl, NULL, (const uint8_t *)"r", 1,
+		    rec, sizeof rec, &n) == 0 && !inject(DELIVERY_REC_MSG, rec, n))
 			CHECK(0);
 		envelope_header_id(hdr, hl, prev);
 	}
@@ -354,8 +356,8 @@ test_refusals(void)
 	fake(ag.id, seq + 1, id, 77, "x", "x", &k_n);
 	hl = raw_header(hdr, ag.id, seq + 1, id, ENVELOPE_TEXT,
 	    ENVELOPE_BODY_MAX + 1, bh);
-	if (delivery_part_encode(hdr, hl, 0, (const uint8_t *)"abc", 3, rec,
-	    sizeof rec, &n) == 0)
+	if (delivery_part_encode(hdr, hl, NULL, 0, (const uint8_t *)"abc", 3,
+	    rec, sizeof rec, &n) == 0)
 		CHECK(inject(DELIVERY_REC_PART, rec, n));
 	CHECK(inject(DELIVERY_REC_MSG, bad, sizeof bad));
 	CHECK(inject_north_run());
@@ -371,6 +373,123 @@ test_refusals(void)
 	/* The real north goes on as before. */
 	CHECK_INT(send_text(home_n, "after the refusals", "routine", NULL, 0),
 	    1);
+	CHECK(wait_settled(30000));
+	CHECK_INT(msg_field(home_s, "received"), held + 1);
+}
+
+/* North's header (version 1 or 2) at seq after prev for body; a version 2
+ * one's hash is salted with salt. */
+static size_t
+north_header(uint8_t *out, uint32_t version, uint64_t seq,
+    const uint8_t prev[32], const char *body, const uint8_t salt[32])
+{
+	struct envelope_header h;
+	size_t n = 0;
+
+	memset(&h, 0, sizeof h);
+	h.version = version;
+	memcpy(h.channel, ag.id, 32);
+	h.sender = 0;
+	h.seq = seq;
+	memcpy(h.prev, prev, 32);
+	h.time_ms = now_ms();
+	h.precedence = ENVELOPE_ROUTINE;
+	h.marking = ENVELOPE_PRIVATE;
+	h.kind = ENVELOPE_TEXT;
+	h.body_len = (uint32_t)strlen(body);
+	if (version == 2)
+		envelope_body_hash_salted(salt, (const uint8_t *)body,
+		    h.body_len, h.body_hash);
+	else
+		envelope_body_hash((const uint8_t *)body, h.body_len,
+		    h.body_hash);
+	CHECK_INT(envelope_header_encode(&h, out, ENVELOPE_HEADER_MAX, &n), 0);
+	return n;
+}
+
+/* MSG of hdr and body with salt (NULL: none) and north's head over it,
+ * on a session of north's run. */
+static void
+inject_signed(const uint8_t *hdr, size_t hl, const uint8_t *salt,
+    const char *body, uint64_t seq)
+{
+	uint8_t rec[1024];
+	struct chain_head h;
+	size_t n = 0;
+
+	CHECK(inject_north_run());
+	CHECK_INT(delivery_msg_encode(hdr, hl, salt, (const uint8_t *)body,
+	    strlen(body), rec, sizeof rec, &n), 0);
+	CHECK(n > 0 && inject(DELIVERY_REC_MSG, rec, n));
+	memset(&h, 0, sizeof h);
+	memcpy(h.channel, ag.id, 32);
+	h.seq = seq;
+	envelope_header_id(hdr, hl, h.id);
+	n = 0;
+	CHECK_INT(chain_head_sign(&h, &k_n), 0);
+	CHECK_INT(chain_head_encode(&h, rec, sizeof rec, &n), 0);
+	CHECK(n > 0 && inject(DELIVERY_REC_HEAD, rec, n));
+}
+
+/* Lines of the log at path that hold needle. */
+static int
+log_lines(const char *path, const char *needle)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Waits up to ms for the log at path to hold n lines with needle. */
+static bool
+wait_lines(const char *path, const char *needle, int n, int ms)
+{
+	for (int t = 0; t < ms && log_lines(path, needle) < n; t += 20)
+		usleep(20000);
+	return log_lines(path, needle) >= n;
+}
+
+/*
+ * The salt is required exactly for a version 2 header (docs/envelope.md
+ * "Salted body hashes"): north's next message, well formed and signed
+ * with north's own key, but sent without its salt, is refused, the
+ * session ends, and nothing is stored; so is a version 1 header that
+ * comes with a salt. The real north goes on.
+ */
+static void
+test_salt_refusals(void)
+{
+	static const char refusal[] = "from north: body salt missing or not "
+	    "expected";
+	uint8_t id[32], salt[32], hdr[ENVELOPE_HEADER_MAX];
+	uint64_t seq = 0;
+	long long held;
+	int before = log_lines(log_s, refusal);
+	size_t hl;
+
+	CHECK(wait_settled(30000));
+	CHECK(north_last(&seq, id));
+	held = msg_field(home_s, "received");
+	randombytes_buf(salt, sizeof salt);
+	hl = north_header(hdr, 2, seq + 1, id, "Agreed.", salt);
+	inject_signed(hdr, hl, NULL, "Agreed.", seq + 1);
+	CHECK(wait_lines(log_s, refusal, before + 1, 5000));
+	CHECK(wait_log(log_s, "session ended", "body salt missing", 5000));
+	CHECK_INT(msg_field(home_s, "received"), held);
+	hl = north_header(hdr, 1, seq + 1, id, "Agreed.", NULL);
+	inject_signed(hdr, hl, salt, "Agreed.", seq + 1);
+	CHECK(wait_lines(log_s, refusal, before + 2, 5000));
+	CHECK_INT(count_in("log --json", home_s, "Agreed."), 0);
+	CHECK_INT(msg_field(home_s, "received"), held);
+	CHECK_INT(send_text(home_n, "after the salt refusals", "routine",
+	    NULL, 0), 1);
 	CHECK(wait_settled(30000));
 	CHECK_INT(msg_field(home_s, "received"), held + 1);
 }
@@ -498,6 +617,7 @@ main(void)
 	RUN(test_pipelined);
 	RUN(test_exactly_once_under_faults);
 	RUN(test_refusals);
+	RUN(test_salt_refusals);
 	RUN(test_forged_checkpoints);
 	RUN(test_full_disk);
 	RUN(test_stores_agree);

@@ -2,9 +2,9 @@
  * it_record.c: the record of two real parleyd (north, south) on loopback:
  * after traffic both ways `parley verify` on both sides prints the same
  * transcript head; a selective export proves the disclosed body and holds
- * no byte of the others; a flipped byte in an exported file, in a stored
- * body, in a stored header and in a stored head signature is named by
- * verify; a backup taken under traffic restores into a node that
+ * no byte of the others, nor their salts or unsalted hashes; a flipped
+ * byte in an exported file (a body, a salt), in a stored body or salt, in
+ * a stored header and in a stored head signature is named by verify; a backup taken under traffic restores into a node that
  * verifies, and a node restored from a backup resynchronises with its
  * peer (what the peer sent after the backup arrives again, once);
  * restore refuses another node's store (north's backup into south's
@@ -24,6 +24,7 @@
 #include "../harness.h"
 #include "ports.h"
 #include "base/file.h"
+#include "crypto/hash.h"
 #include "msg/export.h"
 #include "store/people.h"
 #include "store/schema.h"
@@ -194,6 +195,67 @@ test_selective_export(void)
 	    "%s/one.px", build, tmpdir, tmpdir), 1);
 }
 
+static bool
+mem_has(const uint8_t *p, size_t n, const uint8_t *needle, size_t k)
+{
+	for (size_t i = 0; k > 0 && i + k <= n; i++)
+		if (memcmp(p + i, needle, k) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The selective export one.px (test_selective_export: north's message 2
+ * disclosed) against every message north's store holds (read beside the
+ * running daemon): each was sent salted (docs/envelope.md, version 2);
+ * for each hidden one the file holds neither its body, nor its salt, nor
+ * its hash unsalted under either context, so no guess can be tested
+ * against it; the disclosed one comes with its salt.
+ */
+static void
+test_selective_salted(void)
+{
+	char path[200];
+	uint8_t *buf = NULL, h1[32], h2[32];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t len;
+	int hidden = 0, shown = 0;
+
+	snprintf(path, sizeof path, "%s/one.px", tmpdir);
+	CHECK_INT(file_read(path, EXPORT_FILE_MAX, &buf, &len), 0);
+	snprintf(path, sizeof path, "%s/north/parley.db", tmpdir);
+	CHECK_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT body, body_salt FROM message"
+	    " WHERE seq IS NOT NULL", -1, &st, NULL), SQLITE_OK);
+	while (buf != NULL && st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		const uint8_t *b = sqlite3_column_blob(st, 0);
+		const uint8_t *salt = sqlite3_column_blob(st, 1);
+		size_t bl = (size_t)sqlite3_column_bytes(st, 0);
+		CHECK_INT(sqlite3_column_bytes(st, 1), 32);
+		if (b == NULL)
+			continue;
+		if (bl == 14 && memcmp(b, "north-body-002", 14) == 0) {
+			CHECK(salt != NULL && mem_has(buf, len, salt, 32));
+			shown++;
+			continue;
+		}
+		envelope_body_hash(b, bl, h1);
+		hash_ctx(h2, sizeof h2, "parley body v2", b, bl);
+		CHECK(!mem_has(buf, len, b, bl));
+		CHECK(salt == NULL || !mem_has(buf, len, salt, 32));
+		CHECK(!mem_has(buf, len, h1, sizeof h1));
+		CHECK(!mem_has(buf, len, h2, sizeof h2));
+		hidden++;
+	}
+	CHECK_INT(shown, 1);
+	CHECK_INT(hidden, 13);			/* 7 of north's, 6 of south's */
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(buf);
+}
+
 /* Flips one byte of file path at the first occurrence of needle (+off);
  * true when found. */
 static bool
@@ -220,6 +282,33 @@ flip(const char *path, const uint8_t *needle, size_t n, size_t off)
 	return found;
 }
 
+/* Flips a byte of the salt of party i's message k + 1, as south's full
+ * export holds it, in a new export tmpdir/name; or, db not NULL, in that
+ * store file. True when flipped. */
+static bool
+flip_salt(int i, size_t k, const char *name, const char *db)
+{
+	struct export_record rec;
+	char path[200];
+	uint8_t *buf = NULL;
+	size_t len;
+	bool ok = false;
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	if (sh("rm -f %s && %s/parley export --home %s/south --channel north"
+	    " %s", path, build, tmpdir, path) != 0)
+		return false;
+	export_record_init(&rec);
+	if (file_read(path, EXPORT_FILE_MAX, &buf, &len) == 0 &&
+	    export_decode(&rec, buf, len) == 0 && rec.chain[i].nmsg > k &&
+	    rec.chain[i].msg[k].salted)
+		ok = flip(db != NULL ? db : path, rec.chain[i].msg[k].salt, 32,
+		    7);
+	export_record_fini(&rec);
+	free(buf);
+	return ok;
+}
+
 static void
 test_flipped_export(void)
 {
@@ -231,6 +320,12 @@ test_flipped_export(void)
 	CHECK(flip(path, (const uint8_t *)"south-body-004", 14, 3));
 	CHECK_INT(sh("%s/parley verify --file %s", build, path), 1);
 	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 4: body");
+	/* a salt byte: named as the salt of that message */
+	CHECK(flip_salt(1, 3, "salt.px", NULL));
+	snprintf(path, sizeof path, "%s/salt.px", tmpdir);
+	CHECK_INT(sh("%s/parley verify --file %s", build, path), 1);
+	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 4: "
+	    "body_salt and body (their hash; expected: header.body_hash)");
 }
 
 /* The peer's export at from, with one message of party's appended to
@@ -244,6 +339,7 @@ forge_tail(const char *from, const char *to, const char *party,
 	struct export_record rec;
 	struct envelope_header h;
 	uint8_t *buf = NULL, *enc = NULL, hdr[ENVELOPE_HEADER_MAX];
+	uint8_t salt[ENVELOPE_SALT_LEN];
 	size_t len, hlen, elen;
 	bool ok = false;
 	int me;
@@ -265,9 +361,12 @@ forge_tail(const char *from, const char *to, const char *party,
 	h.seq++;
 	h.time_ms++;
 	h.body_len = (uint32_t)strlen(text);
-	envelope_body_hash((const uint8_t *)text, strlen(text), h.body_hash);
+	randombytes_buf(salt, sizeof salt);
+	h.version = ENVELOPE_VERSION;
+	envelope_body_hash_salted(salt, (const uint8_t *)text, strlen(text),
+	    h.body_hash);
 	ok = envelope_header_encode(&h, hdr, sizeof hdr, &hlen) == 0 &&
-	    export_add_msg(&rec, (uint8_t)me, hdr, hlen,
+	    export_add_msg(&rec, (uint8_t)me, hdr, hlen, salt,
 	    (const uint8_t *)text, strlen(text)) == 0 &&
 	    export_encode(&rec, &enc, &elen) == 0 &&
 	    file_write(to, enc, elen, 0600, 0) == 0;
@@ -315,6 +414,13 @@ test_flipped_store(void)
 	CHECK(flip(path, (const uint8_t *)"south-body-005", 14, 2));
 	CHECK_INT(sh("%s/parley verify --home %s/bad1", build, tmpdir), 1);
 	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 5: body");
+	/* a salt byte in the store: named as that message's salt */
+	copy_home(0, "bad0");
+	snprintf(path, sizeof path, "%s/bad0/parley.db", tmpdir);
+	CHECK(flip_salt(1, 4, "salt0.px", path));
+	CHECK_INT(sh("%s/parley verify --home %s/bad0", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "FAULT: chain of party 1 (south), seq 5: "
+	    "body_salt and body (their hash; expected: header.body_hash)");
 	/* a head's signature: found through the export of the intact one */
 	snprintf(path, sizeof path, "%s/all.px", tmpdir);
 	CHECK_INT(sh("rm -f %s && %s/parley export --home %s/north --channel"
@@ -966,6 +1072,7 @@ main(void)
 	RUN(test_setup);
 	RUN(test_equal_heads);
 	RUN(test_selective_export);
+	RUN(test_selective_salted);
 	RUN(test_flipped_export);
 	stop(0, false);
 	stop(1, false);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "../header_builders.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "msg/ack.h"
@@ -113,6 +114,8 @@ peer_put(struct store *s, const uint8_t *ch, uint64_t seq,
 	struct store_draft d;
 	struct store_in in;
 	size_t hlen, added = 0;
+	uint8_t salt[ENVELOPE_SALT_LEN];
+	bool salted;
 
 	memset(&d, 0, sizeof d);
 	d.channel = ch;
@@ -124,9 +127,10 @@ peer_put(struct store *s, const uint8_t *ch, uint64_t seq,
 	d.kind = kind;
 	d.body = body;
 	d.body_len = len;
-	CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id), 0);
+	CHECK_INT(fixed_salt_build(NULL, &d, hdr, sizeof hdr, &hlen, id, salt,
+	    &salted), 0);
 	CHECK_INT(envelope_header_decode(&h, hdr, hlen), 0);
-	chain_store_in(&in, &h, hdr, hlen, body, len, id);
+	chain_store_in(&in, &h, hdr, hlen, salt, body, len, id);
 	CHECK_INT(store_received_put(s, ch, 1, &in, 1, NULL, now, &added), 0);
 	CHECK_INT(added, 1);
 	memcpy(prev, id, ENVELOPE_ID_LEN);
@@ -189,7 +193,7 @@ owed_ours(struct owed_run *o, unsigned c, uint32_t kind, uint8_t prec,
 	if (!assign)
 		return;
 	CHECK_INT(store_assign_batch(o->s, o->ch[c], 0, 64, t,
-	    chain_store_build, NULL, &f, &l), 0);
+	    fixed_salt_build, NULL, &f, &l), 0);
 	for (uint64_t k = f; k <= l; k++) {
 		CHECK_INT(store_get_at(o->s, o->ch[c], 0, k, &m), 0);
 		if (m.kind == ENVELOPE_TEXT && o->nid[c][0] < 64)

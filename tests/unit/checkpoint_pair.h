@@ -14,6 +14,7 @@
 
 #include "../harness.h"
 #include "sign_keys.h"
+#include "../header_builders.h"
 #include "msg/chain.h"
 #include "msg/checkpoint.h"
 #include "store/record.h"
@@ -43,8 +44,8 @@ copy_one(void *arg, struct store_msg *m)
 	if ((c->r = envelope_header_decode(&h, m->header,
 	    m->header_len)) != 0)
 		return c->r;
-	chain_store_in(&in, &h, m->header, m->header_len, m->body,
-	    m->body_len, m->id);
+	chain_store_in(&in, &h, m->header, m->header_len,
+	    m->salted ? m->body_salt : NULL, m->body, m->body_len, m->id);
 	if ((c->r = chain_head_over(&head, m, c->k)) != 0)
 		return c->r;
 	chain_head_to_store(&sh, &head);
@@ -72,8 +73,10 @@ send_n(struct store *own, struct store *peer, uint8_t i, int n,
 		CHECK_INT(chain_queue(own, channel, i, 3, 0, ENVELOPE_TEXT,
 		    (const uint8_t *)body, (size_t)len, 1000, &qid), 0);
 	}
+	/* salts by place: two stores sending the same text at the same
+	 * place hold the same message (open_forked's common start) */
 	CHECK_INT(store_assign_batch(own, channel, i, (size_t)n, 1000,
-	    chain_store_build, NULL, &first, &last), 0);
+	    fixed_salt_build, NULL, &first, &last), 0);
 	if (peer != NULL) {
 		struct copy c = { peer, &kp[i], 0 };
 		CHECK_INT(store_after(own, channel, i, seq, SIZE_MAX, copy_one,

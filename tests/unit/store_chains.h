@@ -44,6 +44,7 @@ struct pmsg {
 	uint8_t hdr[ENVELOPE_HEADER_MAX];
 	size_t hlen;
 	uint8_t id[32];
+	uint8_t salt[ENVELOPE_SALT_LEN];
 	uint8_t *body;
 	size_t blen;
 };
@@ -72,8 +73,9 @@ peer_run(size_t n, size_t body_len)
 		d.kind = ENVELOPE_TEXT;
 		d.body = m[i].body;
 		d.body_len = body_len;
+		bool salted;
 		if (chain_store_build(NULL, &d, m[i].hdr, sizeof m[i].hdr,
-		    &m[i].hlen, m[i].id) != 0 ||
+		    &m[i].hlen, m[i].id, m[i].salt, &salted) != 0 ||
 		    envelope_header_decode(&m[i].h, m[i].hdr, m[i].hlen) != 0)
 			abort();
 	}
@@ -101,7 +103,7 @@ put_run(struct store *s, const struct pmsg *m, size_t from, size_t to,
 		abort();
 	for (size_t i = from; i < to; i++)
 		chain_store_in(&in[i - from], &m[i].h, m[i].hdr, m[i].hlen,
-		    m[i].body, m[i].blen, m[i].id);
+		    m[i].salt, m[i].body, m[i].blen, m[i].id);
 	memset(&hd, 0, sizeof hd);
 	memcpy(hd.channel, chan, 32);
 	hd.sender = 1;
@@ -128,8 +130,8 @@ walk_one(void *arg, struct store_msg *m)
 	uint8_t id[32];
 
 	if (m->seq != w->next ||
-	    envelope_open(m->header, m->header_len, m->body, m->body_len, &h,
-	    id) != 0 || memcmp(id, m->id, 32) != 0 ||
+	    envelope_open(m->header, m->header_len, m->salted ? m->body_salt :
+	    NULL, m->body, m->body_len, &h, id) != 0 || memcmp(id, m->id, 32) != 0 ||
 	    memcmp(h.prev, w->prev, 32) != 0 || h.seq != m->seq ||
 	    h.precedence != m->precedence)
 		w->bad++;

@@ -393,7 +393,7 @@ flash_sent(struct store *s, const uint8_t *ch, int n, uint64_t t)
 		CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0,
 		    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, t, &q), 0);
 	CHECK_INT(store_assign_batch(s, ch, 0, (uint64_t)n, t,
-	    chain_store_build, NULL, &f, &l), 0);
+	    fixed_salt_build, NULL, &f, &l), 0);
 }
 
 /*
@@ -487,7 +487,7 @@ test_deadline_steps_clock_back(void)
 		CHECK_INT(chain_queue(s, ch, 0, ENVELOPE_FLASH, 0,
 		    ENVELOPE_TEXT, (const uint8_t *)"FLASH", 5, at[i], &q), 0);
 		CHECK_INT(store_assign_batch(s, ch, 0, 1, at[i],
-		    chain_store_build, NULL, &f, &l), 0);
+		    fixed_salt_build, NULL, &f, &l), 0);
 	}
 	CHECK(!deadline_watch_step(w, 8000, 1, 0));	/* seq 1 */
 	CHECK(!deadline_watch_step(w, 8000, 1, 0));	/* listed again */

@@ -441,8 +441,8 @@ fake_msg(const uint8_t channel[32], uint64_t seq, const uint8_t prev[32],
 	envelope_body_hash((const uint8_t *)claimed, strlen(claimed), bh);
 	hl = raw_header(hdr, channel, seq, prev, kind,
 	    (uint32_t)strlen(claimed), bh);
-	if (delivery_msg_encode(hdr, hl, (const uint8_t *)body, strlen(body),
-	    rec, sizeof rec, &n) != 0)
+	if (delivery_msg_encode(hdr, hl, NULL, (const uint8_t *)body,
+	    strlen(body), rec, sizeof rec, &n) != 0)
 		abort();
 	delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, rec, n);
 	if (!with_head)
@@ -520,13 +520,13 @@ test_refusals(void)
 		size_t hl, n;
 		envelope_body_hash((const uint8_t *)"ab", 2, bh);
 		hl = raw_header(hdr, chan, 2, fprev, ENVELOPE_TEXT, 2, bh);
-		CHECK(delivery_part_encode(hdr, hl, 0,
+		CHECK(delivery_part_encode(hdr, hl, NULL, 0,
 		    (const uint8_t *)"abcdef", 6, rec, sizeof rec, &n) == 0);
 		delivery_record(na.d, chan, 0, DELIVERY_REC_PART, rec, n);
 		CHECK(log_has("oversized body"));
 		hl = raw_header(hdr, chan, 2, fprev, ENVELOPE_TEXT,
 		    ENVELOPE_BODY_MAX + 1, bh);
-		CHECK(delivery_part_encode(hdr, hl, 0,
+		CHECK(delivery_part_encode(hdr, hl, NULL, 0,
 		    (const uint8_t *)"abcdef", 6, rec, sizeof rec, &n) == 0);
 		before = 0;
 		CHECK(delivery_stats(na.d, 0, &st) == 0);
@@ -545,7 +545,7 @@ test_refusals(void)
 			envelope_body_hash((const uint8_t *)"r", 1, bh);
 			hl = raw_header(hdr, chan, q, prev, ENVELOPE_TEXT, 1,
 			    bh);
-			CHECK(delivery_msg_encode(hdr, hl,
+			CHECK(delivery_msg_encode(hdr, hl, NULL,
 			    (const uint8_t *)"r", 1, rec, sizeof rec, &n) == 0);
 			delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, rec,
 			    n);
@@ -726,7 +726,8 @@ south_ref_msg(uint64_t seq, const uint8_t prev[32], const uint8_t pl[32],
 	envelope_body_hash(body, blen, bh);
 	hl = raw_header_pl(hdr, chan, seq, prev, pl, kind, (uint32_t)blen, bh);
 	envelope_header_id(hdr, hl, id);
-	if (delivery_msg_encode(hdr, hl, body, blen, rec, sizeof rec, &n) != 0)
+	if (delivery_msg_encode(hdr, hl, NULL, body, blen, rec, sizeof rec,
+	    &n) != 0)
 		abort();
 	delivery_record(na.d, chan, 0, DELIVERY_REC_MSG, rec, n);
 	if (!with_head)

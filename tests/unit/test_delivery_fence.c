@@ -625,6 +625,17 @@ test_run_bad(void)
 	CHECK_INT(nb.drops, drops + 2);
 	CHECK(log_since(mark, "refused a second RUN from north naming another "
 	    "run"));
+	/* a RUN of records version 2 (a build before salted bodies): that
+	 * node ends every session at our RUN of version 3, so taking its RUN
+	 * would only hide why nothing moves: refused, named, ended here too */
+	delivery_path_change(nb.d, chan, 1, true);	/* again */
+	CHECK_INT(delivery_run_encode(delivery_run(na.d) + 1, b, sizeof b, &n),
+	    0);
+	CHECK(b[0] == 0xa2 && b[1] == 0x01 && b[2] == DELIVERY_VERSION);
+	b[2] = 2;		/* {1: 2, 2: run}: still canonical */
+	delivery_record(nb.d, chan, 1, DELIVERY_REC_RUN, b, n);
+	CHECK_INT(nb.drops, drops + 3);
+	CHECK(log_since(mark, "refused RUN seq 0 from north: unknown version"));
 	/* nothing on that session is taken any more; path 0 goes on */
 	pipe_clear(&pab);
 	queue_n(&na, 1, ENVELOPE_ROUTINE, "north");

@@ -168,6 +168,7 @@ struct own_copy {
 	size_t hlen[5];
 	char body[5][64];
 	size_t blen[5];
+	uint8_t salt[5][ENVELOPE_SALT_LEN];
 	size_t n;
 };
 
@@ -182,6 +183,8 @@ own_take(void *arg, struct store_msg *m)
 	o->hlen[o->n] = m->header_len;
 	memcpy(o->body[o->n], m->body, m->body_len);
 	o->blen[o->n] = m->body_len;
+	CHECK(m->salted);			/* headers of version 2 */
+	memcpy(o->salt[o->n], m->body_salt, sizeof o->salt[0]);
 	o->n++;
 	return 0;
 }
@@ -210,7 +213,7 @@ fake_answer(const struct own_copy *o, int bad_i, const char *bad_body,
 	for (size_t i = 0; i < o->n; i++) {
 		const char *b = (int)i == bad_i ? bad_body : o->body[i];
 		size_t bl = (int)i == bad_i ? strlen(bad_body) : o->blen[i];
-		CHECK_INT(recover_own_encode(o->hdr[i], o->hlen[i], 0,
+		CHECK_INT(recover_own_encode(o->hdr[i], o->hlen[i], o->salt[i], 0,
 		    (const uint8_t *)b, bl, rec, sizeof rec, &n), 0);
 		delivery_record(na.d, chan, 0, RECOVER_REC_OWN, rec, n);
 	}

@@ -127,8 +127,8 @@ test_recover_watch_repeats(void)
 	CHECK_INT(delivery_stats(na.d, 0, &st), 0);
 	CHECK(st.synced && st.assigned == 3 && st.receipted == 3);
 	CHECK_INT(store_get_at(na.s, chan, 0, 2, &m), 0);
-	CHECK_INT(recover_own_encode(m.header, m.header_len, 0, m.body,
-	    m.body_len, own, sizeof own, &on), 0);
+	CHECK_INT(recover_own_encode(m.header, m.header_len, m.body_salt, 0,
+	    m.body, m.body_len, own, sizeof own, &on), 0);
 	store_msg_fini(&m);
 	connect_both(false);
 	n = south_receipt(1000, clock_ms, false, b, sizeof b);
@@ -159,16 +159,18 @@ forged_own(const struct envelope_header *like, uint64_t seq,
     uint8_t prev[ENVELOPE_ID_LEN], const char *body, uint8_t *rec, size_t cap)
 {
 	struct envelope_header h = *like;
-	uint8_t hdr[ENVELOPE_HEADER_MAX];
+	uint8_t hdr[ENVELOPE_HEADER_MAX], salt[ENVELOPE_SALT_LEN];
 	size_t hl = 0, n = 0;
 
 	h.seq = seq;
 	memcpy(h.prev, prev, ENVELOPE_ID_LEN);
 	h.body_len = (uint32_t)strlen(body);
-	envelope_body_hash((const uint8_t *)body, h.body_len, h.body_hash);
+	randombytes_buf(salt, sizeof salt);
+	envelope_body_hash_salted(salt, (const uint8_t *)body, h.body_len,
+	    h.body_hash);
 	CHECK_INT(envelope_header_encode(&h, hdr, sizeof hdr, &hl), 0);
 	envelope_header_id(hdr, hl, prev);
-	CHECK_INT(recover_own_encode(hdr, hl, 0, (const uint8_t *)body,
+	CHECK_INT(recover_own_encode(hdr, hl, salt, 0, (const uint8_t *)body,
 	    h.body_len, rec, cap, &n), 0);
 	return n;
 }

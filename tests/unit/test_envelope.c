@@ -9,6 +9,7 @@
 #include "../harness.h"
 #include "sign_keys.h"
 #include "base/wire.h"
+#include "crypto/hash.h"
 #include "msg/chain.h"
 #include "msg/envelope.h"
 
@@ -21,6 +22,7 @@ struct msg {
 	uint8_t hdr[ENVELOPE_HEADER_MAX];
 	size_t hlen;
 	uint8_t id[32];
+	uint8_t salt[ENVELOPE_SALT_LEN];
 	uint8_t body[64];
 	size_t blen;
 };
@@ -30,6 +32,7 @@ make_msg(struct msg *m, const uint8_t channel[32], uint8_t sender,
     uint64_t seq, const uint8_t prev[32])
 {
 	struct store_draft d;
+	bool salted;
 
 	memset(m, 0, sizeof *m);
 	m->blen = (size_t)snprintf((char *)m->body, sizeof m->body,
@@ -46,7 +49,7 @@ make_msg(struct msg *m, const uint8_t channel[32], uint8_t sender,
 	d.body = m->body;
 	d.body_len = m->blen;
 	CHECK_INT(chain_store_build(NULL, &d, m->hdr, sizeof m->hdr, &m->hlen,
-	    m->id), 0);
+	    m->id, m->salt, &salted), 0);
 	CHECK_INT(envelope_header_decode(&m->h, m->hdr, m->hlen), 0);
 }
 
@@ -80,8 +83,8 @@ feed(struct chain_verifier *v, const struct msg *m)
 	struct envelope_header h;
 	uint8_t id[32];
 
-	return chain_accept_message(v, m->hdr, m->hlen, m->body, m->blen, &h,
-	    id);
+	return chain_accept_message(v, m->hdr, m->hlen, m->salt, m->body,
+	    m->blen, &h, id);
 }
 
 /* A header as a list of (key, encoded value) entries, so that tests can
@@ -210,7 +213,7 @@ test_header_exact_bytes(void)
 	/* Written out by hand from RFC 8949: map(12), keys 1..12 in order,
 	 * shortest heads. */
 	want[o++] = 0xac;
-	want[o++] = 0x01; want[o++] = 0x01;
+	want[o++] = 0x01; want[o++] = 0x02;		/* version 2 */
 	want[o++] = 0x02; want[o++] = 0x58; want[o++] = 0x20;
 	memset(want + o, 0x11, 32); o += 32;
 	want[o++] = 0x03; want[o++] = 0x01;
@@ -266,7 +269,11 @@ test_header_field_refusals(void)
 	CHECK_INT(raw_decode(&r), 0);
 
 	raw_from(&r, &h);
-	r.e[raw_find(&r, 1)].val[0] = 0x02;		/* version 2 */
+	r.e[raw_find(&r, 1)].val[0] = 0x01;		/* version 1 */
+	CHECK_INT(raw_decode(&r), 0);			/* still read */
+	r.e[raw_find(&r, 1)].val[0] = 0x03;		/* version 3 */
+	CHECK_INT(raw_decode(&r), ERR_VERSION);
+	r.e[raw_find(&r, 1)].val[0] = 0x00;		/* version 0 */
 	CHECK_INT(raw_decode(&r), ERR_VERSION);
 
 	raw_from(&r, &h);
@@ -433,19 +440,20 @@ test_body_checks(void)
 	uint8_t *huge;
 
 	sample_header(&h);
+	h.version = 1;				/* unsalted: as before v2 */
 	h.body_len = (uint32_t)n;
 	envelope_body_hash(body, n, h.body_hash);
-	CHECK_INT(envelope_body_check(&h, body, n), 0);
+	CHECK_INT(envelope_body_check(&h, NULL, body, n), 0);
 
 	body[0] ^= 1;					/* hash mismatch */
-	CHECK_INT(envelope_body_check(&h, body, n), ERR_BODY);
+	CHECK_INT(envelope_body_check(&h, NULL, body, n), ERR_BODY);
 	body[0] ^= 1;
-	CHECK_INT(envelope_body_check(&h, body, n - 1), ERR_BODY);
+	CHECK_INT(envelope_body_check(&h, NULL, body, n - 1), ERR_BODY);
 
 	huge = calloc(1, ENVELOPE_BODY_MAX + 1);
 	CHECK(huge != NULL);
 	memset(huge, 'a', ENVELOPE_BODY_MAX + 1);
-	CHECK_INT(envelope_body_check(&h, huge, ENVELOPE_BODY_MAX + 1),
+	CHECK_INT(envelope_body_check(&h, NULL, huge, ENVELOPE_BODY_MAX + 1),
 	    ERR_TOO_BIG);
 	CHECK_INT(envelope_body_check_kind(ENVELOPE_TEXT, huge,
 	    ENVELOPE_BODY_MAX), 0);
@@ -461,8 +469,76 @@ test_body_checks(void)
 		static const uint8_t bad[] = { 'o', 'k', 0xc0, 0x80 };
 		h.body_len = sizeof bad;
 		envelope_body_hash(bad, sizeof bad, h.body_hash);
-		CHECK_INT(envelope_body_check(&h, bad, sizeof bad),
+		CHECK_INT(envelope_body_check(&h, NULL, bad, sizeof bad),
 		    ERR_INVALID);
+	}
+}
+
+/*
+ * Version 2: body_hash = H("parley body v2", salt || body). The salt is
+ * required for a version 2 header and refused for a version 1 one
+ * (ERR_SALT); another salt, or the body without one, is another hash, so
+ * the unsalted hashes of a body (v1 or v2 context) never match it.
+ */
+static void
+test_body_salted(void)
+{
+	struct envelope_header h;
+	const uint8_t body[] = "Agreed.";
+	size_t n = sizeof body - 1;
+	uint8_t salt[ENVELOPE_SALT_LEN], other[ENVELOPE_SALT_LEN];
+	uint8_t want[ENVELOPE_ID_LEN], v1[ENVELOPE_ID_LEN];
+	uint8_t buf[ENVELOPE_SALT_LEN + sizeof body], plain[ENVELOPE_ID_LEN];
+
+	for (size_t i = 0; i < sizeof salt; i++)
+		salt[i] = (uint8_t)(0xa0 + i);
+	memcpy(other, salt, sizeof other);
+	other[31] ^= 0x01;
+	/* the definition, spelled out: ctx, 0x00, salt, body */
+	memcpy(buf, salt, sizeof salt);
+	memcpy(buf + sizeof salt, body, n);
+	hash_ctx(want, sizeof want, "parley body v2", buf, sizeof salt + n);
+
+	sample_header(&h);
+	CHECK_INT(h.version, 2);		/* what a sender writes */
+	h.body_len = (uint32_t)n;
+	envelope_body_hash_salted(salt, body, n, h.body_hash);
+	CHECK_MEM(h.body_hash, want, sizeof want);
+	CHECK_INT(envelope_body_check(&h, salt, body, n), 0);
+	CHECK_INT(envelope_body_check(&h, NULL, body, n), ERR_SALT);
+	CHECK_INT(envelope_body_check(&h, other, body, n), ERR_BODY);
+	/* no unsalted hash of the body is the header's */
+	envelope_body_hash(body, n, v1);
+	hash_ctx(plain, sizeof plain, "parley body v2", body, n);
+	CHECK(memcmp(v1, h.body_hash, sizeof v1) != 0);
+	CHECK(memcmp(plain, h.body_hash, sizeof plain) != 0);
+
+	/* a version 1 header with a salt: refused, whatever its hash */
+	h.version = 1;
+	CHECK_INT(envelope_body_check(&h, salt, body, n), ERR_SALT);
+	memcpy(h.body_hash, v1, sizeof v1);
+	CHECK_INT(envelope_body_check(&h, NULL, body, n), 0);
+	CHECK_INT(envelope_body_check(&h, salt, body, n), ERR_SALT);
+
+	/* both versions decode; 3 is refused */
+	{
+		uint8_t hdr[ENVELOPE_HEADER_MAX];
+		struct envelope_header back;
+		uint8_t id[ENVELOPE_ID_LEN];
+		size_t hl;
+
+		h.version = 2;
+		envelope_body_hash_salted(salt, body, n, h.body_hash);
+		CHECK_INT(envelope_header_encode(&h, hdr, sizeof hdr, &hl), 0);
+		CHECK_INT(envelope_open(hdr, hl, salt, body, n, &back, id), 0);
+		CHECK_INT(back.version, 2);
+		CHECK_INT(envelope_open(hdr, hl, NULL, body, n, &back, id),
+		    ERR_SALT);
+		CHECK_INT(envelope_open(hdr, hl, other, body, n, &back, id),
+		    ERR_BODY);
+		h.version = 3;
+		CHECK_INT(envelope_header_encode(&h, hdr, sizeof hdr, &hl),
+		    ERR_VERSION);
 	}
 }
 
@@ -836,6 +912,7 @@ main(void)
 	RUN(test_header_noncanonical);
 	RUN(test_header_malformed);
 	RUN(test_body_checks);
+	RUN(test_body_salted);
 	RUN(test_utf8);
 	RUN(test_names);
 	RUN(test_head_round_trip);

@@ -151,7 +151,7 @@ fields(const cbor_item_t *map, struct envelope_header *h)
 		return ERR_PARSE;
 	if ((r = wire_get_uint(wire_map_get(map, K_VERSION), &v)) != 0)
 		return r;
-	if (v != ENVELOPE_VERSION)
+	if (v < ENVELOPE_VERSION_MIN || v > ENVELOPE_VERSION)
 		return ERR_VERSION;
 	h->version = (uint32_t)v;
 	if ((r = keys_are_known(map)) != 0)

@@ -64,7 +64,8 @@ grab_one(void *arg, struct store_msg *m)
 	if (envelope_header_decode(&g->h, g->m.header, g->m.header_len) != 0)
 		return ERR_PARSE;
 	chain_store_in(&g->in, &g->h, g->m.header, g->m.header_len,
-	    g->m.body, g->m.body_len, g->m.id);
+	    g->m.salted ? g->m.body_salt : NULL, g->m.body, g->m.body_len,
+	    g->m.id);
 	return 0;
 }
 

@@ -287,8 +287,8 @@ writer(const char *path, const struct pmsg *pm, size_t npm, int fd)
 		hi[0] = last;
 		for (size_t i = 0; i < 5 && hi[1] + i < npm; i++) {
 			const struct pmsg *m = &pm[hi[1] + i];
-			chain_store_in(&in[i], &m->h, m->hdr, m->hlen, m->body,
-			    m->blen, m->id);
+			chain_store_in(&in[i], &m->h, m->hdr, m->hlen, m->salt,
+			    m->body, m->blen, m->id);
 		}
 		if (hi[1] + 5 <= npm) {
 			if (store_received_put(s, chan, 1, in, 5, NULL, now,

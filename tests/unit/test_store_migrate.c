@@ -10,6 +10,7 @@
  * nothing; the code under test is store.h.
  */
 #include "store_files.h"
+#include "../header_builders.h"
 
 /* A version-4 file with a message in it becomes the current version:
  * message_dir gone, the message kept, the listings still answering. */
@@ -121,8 +122,12 @@ build_msg(struct built *b, uint8_t sender, uint64_t seq,
 	d.kind = ENVELOPE_TEXT;
 	d.body = b->body;
 	d.body_len = sizeof b->body;
-	if (chain_store_build(NULL, &d, b->hdr, sizeof b->hdr, &b->hlen,
-	    b->id) != 0 || envelope_header_decode(&b->h, b->hdr, b->hlen) != 0)
+	uint8_t salt[STORE_SALT_LEN];
+	bool salted;
+
+	if (v1_store_build(NULL, &d, b->hdr, sizeof b->hdr, &b->hlen,
+	    b->id, salt, &salted) != 0 ||
+	    envelope_header_decode(&b->h, b->hdr, b->hlen) != 0)
 		abort();
 }
 
@@ -256,7 +261,7 @@ chains_kept_and_used(struct store *s, const struct built p[3],
 	check_head(s, 0, 2, o[1].id, 0x21);	/* ours: over 1 and 2 */
 	CHECK_INT(store_list(s, chan, STORE_BOTH, 10, count_row, &rows), 0);
 	CHECK_INT(rows, 4);
-	chain_store_in(&in, &p[2].h, p[2].hdr, p[2].hlen, p[2].body,
+	chain_store_in(&in, &p[2].h, p[2].hdr, p[2].hlen, NULL, p[2].body,
 	    sizeof p[2].body, p[2].id);
 	memset(&h, 0, sizeof h);
 	memcpy(h.channel, chan, 32);

@@ -285,8 +285,8 @@ test_peer_last_and_direction(void)
 	    (const uint8_t *)"x", 1, now, &qid), ERR_INVALID);
 	{
 		struct store_in in;
-		chain_store_in(&in, &p[0].h, p[0].hdr, p[0].hlen, p[0].body,
-		    p[0].blen, p[0].id);
+		chain_store_in(&in, &p[0].h, p[0].hdr, p[0].hlen, p[0].salt,
+		    p[0].body, p[0].blen, p[0].id);
 		CHECK_INT(store_received_put(s, chan, 0, &in, 1, NULL, now,
 		    &added), ERR_INVALID);
 	}
@@ -333,7 +333,7 @@ test_received_batches(void)
 	{	/* a head naming another id than its run's last message */
 		struct store_in in;
 		chain_store_in(&in, &p[25].h, p[25].hdr, p[25].hlen,
-		    p[25].body, p[25].blen, p[25].id);
+		    p[25].salt, p[25].body, p[25].blen, p[25].id);
 		memset(&hd, 0, sizeof hd);
 		memcpy(hd.channel, chan, 32);
 		hd.sender = 1;

@@ -318,7 +318,8 @@ test_pages_per_message(void)
 	struct side b = { open_name("pb.db"), "pb.db", 0 };
 	const uint64_t warm = 500, n = 200;
 	uint8_t hdr[ENVELOPE_HEADER_MAX], body[1024], id[32], prev[32];
-	uint8_t entry[150], hash[32];
+	uint8_t entry[150], hash[32], salt[STORE_SALT_LEN];
+	bool salted;
 	struct envelope_header eh;
 	struct store_receipt rc;
 	struct store_head h;
@@ -376,10 +377,12 @@ test_pages_per_message(void)
 		d.kind = ENVELOPE_TEXT;
 		d.body = body;
 		d.body_len = sizeof body;
-		if (chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id) !=
-		    0 || envelope_header_decode(&eh, hdr, hlen) != 0)
+		if (chain_store_build(NULL, &d, hdr, sizeof hdr, &hlen, id,
+		    salt, &salted) != 0 ||
+		    envelope_header_decode(&eh, hdr, hlen) != 0)
 			abort();
-		chain_store_in(&in, &eh, hdr, hlen, body, sizeof body, id);
+		chain_store_in(&in, &eh, hdr, hlen, salt, body, sizeof body,
+		    id);
 		memcpy(h.channel, chan, 32);
 		h.sender = 1;
 		h.seq = i;
@@ -423,7 +426,9 @@ test_pages_per_group(void)
 	enum { GROUP = 64, WARM = 80, MEASURED = 20 };
 	struct side b = { open_name("pg.db"), "pg.db", 0 };
 	static uint8_t hdr[GROUP][ENVELOPE_HEADER_MAX], body[GROUP][1024];
+	static uint8_t salt[GROUP][STORE_SALT_LEN];
 	static struct store_in in[GROUP];
+	bool salted;
 	struct envelope_header eh;
 	struct store_draft d;
 	struct store_head h;
@@ -454,11 +459,11 @@ test_pages_per_group(void)
 			d.body = body[k];
 			d.body_len = sizeof body[k];
 			if (chain_store_build(NULL, &d, hdr[k], sizeof hdr[k],
-			    &hlen, id) != 0 || envelope_header_decode(&eh,
-			    hdr[k], hlen) != 0)
+			    &hlen, id, salt[k], &salted) != 0 ||
+			    envelope_header_decode(&eh, hdr[k], hlen) != 0)
 				abort();
-			chain_store_in(&in[k], &eh, hdr[k], hlen, body[k],
-			    sizeof body[k], id);
+			chain_store_in(&in[k], &eh, hdr[k], hlen, salt[k],
+			    body[k], sizeof body[k], id);
 			memcpy(prev, id, 32);
 		}
 		memset(&h, 0, sizeof h);
