@@ -480,6 +480,46 @@ test_body_checks(void)
  * (ERR_SALT); another salt, or the body without one, is another hash, so
  * the unsalted hashes of a body (v1 or v2 context) never match it.
  */
+/* The sender's salts, drawn from a pool (chain_store_build): every one
+ * fresh across several refills, none zero, and the header built with it
+ * checks. Two equal salts would let one body's guess confirm the
+ * other's. */
+static void
+test_salts_fresh(void)
+{
+	enum { N = 100 };
+	static uint8_t salts[N][ENVELOPE_SALT_LEN];
+	const uint8_t zero[ENVELOPE_SALT_LEN] = { 0 }, body[] = "Agreed.";
+	uint8_t ch[ENVELOPE_ID_LEN], hdr[ENVELOPE_HEADER_MAX];
+	uint8_t id[ENVELOPE_ID_LEN], id2[ENVELOPE_ID_LEN];
+	struct envelope_header h;
+	struct store_draft d;
+	size_t len = 0;
+	bool salted;
+
+	memset(ch, 3, sizeof ch);
+	memset(&d, 0, sizeof d);
+	d.channel = ch;
+	d.seq = 1;
+	d.time_ms = 1000;
+	d.precedence = ENVELOPE_ROUTINE;
+	d.kind = ENVELOPE_TEXT;
+	d.body = body;
+	d.body_len = sizeof body - 1;
+	for (int i = 0; i < N; i++) {
+		salted = false;
+		CHECK_INT(chain_store_build(NULL, &d, hdr, sizeof hdr, &len,
+		    id, salts[i], &salted), 0);
+		CHECK(salted);
+		CHECK(memcmp(salts[i], zero, sizeof zero) != 0);
+		CHECK_INT(envelope_open(hdr, len, salts[i], body, d.body_len,
+		    &h, id2), 0);
+		CHECK_INT(h.version, 2);
+		for (int j = 0; j < i; j++)
+			CHECK(memcmp(salts[i], salts[j], sizeof salts[i]) != 0);
+	}
+}
+
 static void
 test_body_salted(void)
 {
@@ -913,6 +953,7 @@ main(void)
 	RUN(test_header_malformed);
 	RUN(test_body_checks);
 	RUN(test_body_salted);
+	RUN(test_salts_fresh);
 	RUN(test_utf8);
 	RUN(test_names);
 	RUN(test_head_round_trip);
