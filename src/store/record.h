@@ -55,7 +55,8 @@ int store_own_parties_each(struct store *s, store_party_fn fn, void *arg)
     WUR;
 
 /* For `parley restore`'s owner check, like store_own_parties_each: calls
- * fn per audit-anchor signature of the store (schema 8 on; none before):
+ * fn per audit-anchor signature of the store (schema 8 on; none before),
+ * in (channel, given) order, each channel's rows of a table together:
  * given false for a row of audit_anchor (the peer's signature over our
  * log's anchor: its signer is the store's node's peer), true for one of
  * audit_anchor_given (ours over the peer's: its signer is the store's
