@@ -467,7 +467,7 @@ owner_check(const char *home, const char *file)
 	struct agreement *as = NULL;
 	struct store *s = NULL;
 	struct owner o;
-	char path[4200];
+	char path[4200], why[256];
 	int *idx = NULL, r, rc;
 	size_t n;
 
@@ -495,9 +495,16 @@ owner_check(const char *home, const char *file)
 	o.n = n;
 	if ((r = store_own_parties_each(s, owner_party, &o)) != 0 ||
 	    (r = store_anchor_sigs_each(s, owner_anchor, &o)) != 0) {
-		if (!o.refused)
+		if (!o.refused) {
+			/* SQLite's message can name the file's own tables and
+			 * views: its control bytes are not for the terminal */
+			snprintf(why, sizeof why, "%s", store_errmsg(s));
+			for (char *p = why; *p != '\0'; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					*p = '?';
 			fprintf(stderr, "parley restore: %s: %s (%s)\n", file,
-			    err_str(r), store_errmsg(s));
+			    err_str(r), why);
+		}
 		rc = CLI_FAIL;
 	}
 out:

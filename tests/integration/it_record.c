@@ -959,6 +959,27 @@ crafted_anchor_store(const char *path)
 	return ok;
 }
 
+/* A store that passes for parley's (as crafted_store) whose audit_anchor
+ * is a view of a table the file does not hold, named with control bytes
+ * (ESC [2J clears a terminal): SQLite's error names it. */
+static bool
+crafted_view_store(const char *path)
+{
+	char sql[600];
+	sqlite3 *h = NULL;
+	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
+
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
+	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
+	    "INTEGER, dir INTEGER); CREATE TABLE audit_anchor_given (channel "
+	    "BLOB, anchor BLOB, time_ms INTEGER, sig BLOB); CREATE VIEW "
+	    "audit_anchor AS SELECT * FROM \"\033[2Jgone\";",
+	    STORE_SCHEMA_VERSION, STORE_APPLICATION_ID);
+	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(h);
+	return ok;
+}
+
 /* A store with no message left still names its node by its audit
  * anchors' signatures: north's is refused by south's home, taken by
  * north's (a home of north's keys with its channels/). */
@@ -987,6 +1008,15 @@ test_restore_owner_by_anchors(void)
 	    tmpdir, path), 1);
 	CHECK_CONTAINS(out, "a row of audit_anchor_given of channel "
 	    "0707070707070707 is malformed");
+	/* SQLite's message names the file's own objects: printed without
+	 * its control bytes, the refusal still said */
+	snprintf(path, sizeof path, "%s/crafted-view.bak", tmpdir);
+	CHECK(crafted_view_store(path));
+	CHECK_INT(sh("%s/parley restore --home %s/north3 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, "/crafted-view.bak: ");
+	CHECK_CONTAINS(out, "[2Jgone");
+	CHECK(strchr(out, 27) == NULL);
 }
 
 /* verify and export on a store of schema 8 (north2's, restored above)
