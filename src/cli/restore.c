@@ -451,6 +451,16 @@ owner_anchor(void *arg, const uint8_t channel[STORE_ID_LEN], bool given,
 	return 0;
 }
 
+/* SQLite's messages about a backup can name the file's own tables,
+ * views and indexes: their control bytes are not for the terminal. */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /*
  * The backup FILE must be this node's store: for every channel it holds
  * messages of, the home's agreement of that channel names this node's
@@ -499,9 +509,7 @@ owner_check(const char *home, const char *file)
 			/* SQLite's message can name the file's own tables and
 			 * views: its control bytes are not for the terminal */
 			snprintf(why, sizeof why, "%s", store_errmsg(s));
-			for (char *p = why; *p != '\0'; p++)
-				if ((unsigned char)*p < 0x20 || *p == 0x7f)
-					*p = '?';
+			printable(why);
 			fprintf(stderr, "parley restore: %s: %s (%s)\n", file,
 			    err_str(r), why);
 		}
@@ -595,6 +603,8 @@ cmd_restore(int argc, char **argv)
 			goto out;
 		if ((r = store_restore(argv[optind], home, force, why,
 		    sizeof why)) != 0) {
+			printable(why);	/* quick_check names the file's own
+					 * indexes */
 			fprintf(stderr, "parley restore: %s\n", why[0] ? why :
 			    err_str(r));
 			rc = CLI_FAIL;
