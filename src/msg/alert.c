@@ -317,10 +317,40 @@ drain(struct child *c)
 	}
 }
 
+/* c has ended with status st: its output logged, its slot freed, a
+ * failure raised (stored at now_ms). stop_ms: not 0 when alert_stop
+ * killed it after that grace (its SIGKILL is then the stop's). */
+static void
+ended(struct alerter *a, struct child *c, int st, uint64_t now_ms,
+    uint64_t stop_ms)
+{
+	char why[96];
+
+	drain(c);
+	if (c->out >= 0)
+		close(c->out);
+	c->out = -1;
+	c->pid = 0;
+	if (c->killed)
+		snprintf(why, sizeof why, "killed after %llu ms",
+		    (unsigned long long)a->timeout_ms);
+	else if (stop_ms != 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+		snprintf(why, sizeof why, "killed at parleyd's stop, still "
+		    "running %llu ms after it", (unsigned long long)stop_ms);
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		snprintf(why, sizeof why, "cannot run %s", a->argv[0]);
+	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		snprintf(why, sizeof why, "exit %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(why, sizeof why, "signal %d", WTERMSIG(st));
+	else
+		return;			/* success */
+	failed(a, c->alert, why, now_ms);
+}
+
 void
 alert_tick(struct alerter *a, uint64_t now_ms)
 {
-	char why[96];
 	int st;
 
 	for (size_t i = 0; i < ALERT_CHILDREN_MAX; i++) {
@@ -330,26 +360,7 @@ alert_tick(struct alerter *a, uint64_t now_ms)
 			continue;
 		drain(c);
 		if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
-			drain(c);
-			if (c->out >= 0)
-				close(c->out);
-			c->out = -1;
-			c->pid = 0;
-			if (c->killed)
-				snprintf(why, sizeof why, "killed after %llu ms",
-				    (unsigned long long)a->timeout_ms);
-			else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-				snprintf(why, sizeof why, "cannot run %s",
-				    a->argv[0]);
-			else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
-				snprintf(why, sizeof why, "exit %d",
-				    WEXITSTATUS(st));
-			else if (WIFSIGNALED(st))
-				snprintf(why, sizeof why, "signal %d",
-				    WTERMSIG(st));
-			else
-				continue;	/* success */
-			failed(a, c->alert, why, now_ms);
+			ended(a, c, st, now_ms, 0);
 			continue;
 		}
 		/* on the monotonic clock: a wall clock stepped back (now_ms
@@ -377,7 +388,6 @@ alert_stop(struct alerter *a, uint64_t grace_ms)
 {
 	const struct timespec step = { 0, 10 * 1000 * 1000 };
 	uint64_t t0 = clock_mono_ms();
-	char why[96];
 	int st;
 
 	if (a == NULL)
@@ -387,8 +397,6 @@ alert_stop(struct alerter *a, uint64_t grace_ms)
 		(void)nanosleep(&step, NULL);
 		alert_tick(a, clock_wall_ms());
 	}
-	snprintf(why, sizeof why, "killed at parleyd's stop, still running "
-	    "%llu ms after it", (unsigned long long)grace_ms);
 	for (size_t i = 0; i < ALERT_CHILDREN_MAX; i++) {
 		struct child *c = &a->kids[i];
 
@@ -396,14 +404,9 @@ alert_stop(struct alerter *a, uint64_t grace_ms)
 			continue;
 		kill(c->pid, SIGKILL);
 		st = 0;
-		(void)waitpid(c->pid, &st, 0);
-		drain(c);
-		if (c->out >= 0)
-			close(c->out);
-		c->out = -1;
-		c->pid = 0;
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) /* not done first */
-			failed(a, c->alert, why, clock_wall_ms());
+		if (waitpid(c->pid, &st, 0) != c->pid)
+			st = SIGKILL;	/* as killed: not reaped is no success */
+		ended(a, c, st, clock_wall_ms(), grace_ms ? grace_ms : 1);
 	}
 }
 
