@@ -4,18 +4,17 @@
  * transcript head; a selective export proves the disclosed body and holds
  * no byte of the others, nor their salts or unsalted hashes; a flipped
  * byte in an exported file (a body, a salt), in a stored body or salt, in
- * a stored header and in a stored head signature is named by verify; a backup taken under traffic restores into a node that
- * verifies, and a node restored from a backup resynchronises with its
- * peer (what the peer sent after the backup arrives again, once);
- * restore refuses another node's store (north's backup into south's
- * home, also of schema 8) and takes the node's own; verify and export
- * on a store of schema 8 say what it is and what to do; verify, export
- * and restore read a home of 71 channels. With
- * parleyd.conf knobs: checkpoints co-signed by both sides, no alarm; a
- * free-space threshold above the disk warns once.
+ * a stored header and in a stored head signature is named by verify; a
+ * backup taken under traffic restores into a node that verifies, and a
+ * node restored from a backup resynchronises with its peer (what the
+ * peer sent after the backup arrives again, once). With parleyd.conf
+ * knobs: checkpoints co-signed by both sides, no alarm; a free-space
+ * threshold above the disk warns once. Whose store restore takes, stores
+ * of schema 8 and homes of 71 channels: it_record_owner.c.
  *
- * Ports 127.0.0.1 17000-17999, a free block of two (ports.h). Temporary directory
- * under /tmp, removed at the end. Kills only the daemons it started.
+ * Ports 127.0.0.1 17000-17499, a free block of two (ports.h). Temporary
+ * directory under /tmp, removed at the end. Kills only the daemons it
+ * started.
  */
 #include <sodium.h>
 #include <sqlite3.h>
@@ -34,60 +33,7 @@ static char tmpdir[] = "/tmp/parley-it-record-XXXXXX";
 static int base;
 
 #include "node_util.h"
-
-static void
-send_text(int i, int k)
-{
-	CHECK_INT(sh("%s/parley send --home %s/%s --marking %s "
-	    "'%s-body-%03d'", build, tmpdir, names[i], k == 2 ? "releasable" :
-	    "private", names[i], k), 0);
-}
-
-/* Waits until each node's daemon answers with its path up. */
-static bool
-wait_up(void)
-{
-	int up = 0;
-
-	for (int k = 0; k < 100 && up < 2; k++) {
-		usleep(100000);
-		/* a daemon that died at start (e.g. its binary was being
-		 * rebuilt by a parallel make) is started again */
-		for (int i = 0; i < 2; i++) {
-			int st;
-			if (pids[i] > 0 && waitpid(pids[i], &st, WNOHANG) ==
-			    pids[i]) {
-				fprintf(stderr, "%s exited at start; again\n",
-				    names[i]);
-				spawn(i);
-			}
-		}
-		up = 0;
-		for (int i = 0; i < 2; i++)
-			if (sh("%s/parley status --home %s/%s --json", build,
-			    tmpdir, names[i]) == 0 &&
-			    strstr(out, "\"up\": true") != NULL)
-				up++;
-	}
-	return up == 2;
-}
-
-static void
-test_setup(void)
-{
-	CHECK_INT(nodes_channel(base), 0);
-	/* checkpoints every 5 messages or 1 s (docs/parleyd.8.md) */
-	CHECK_INT(sh("umask 077; for n in north south; do echo "
-	    "'{\"checkpoint_every\": 5, \"checkpoint_interval_ms\": 1000}' "
-	    "> %s/$n/parleyd.conf; done", tmpdir), 0);
-	/* north's threshold above any disk: it warns once; south does not */
-	CHECK_INT(sh("umask 077; echo '{\"checkpoint_every\": 5, "
-	    "\"checkpoint_interval_ms\": 1000, \"disk_free_min_mb\": "
-	    "1073741824}' > %s/north/parleyd.conf", tmpdir), 0);
-	spawn(0);
-	spawn(1);
-	CHECK(wait_up());
-}
+#include "record_pair.h"
 
 static void
 test_equal_heads(void)
@@ -720,355 +666,12 @@ test_backup_restore(void)
 	CHECK(wait_equal(13, 30));
 }
 
-/* A home with node i's keys and agreements and no store, at to. */
-static void
-keys_home(int i, const char *to)
-{
-	CHECK_INT(sh("rm -rf %s/%s && mkdir -m 700 %s/%s && cp -a "
-	    "%s/%s/identity.json %s/%s/link.key %s/%s/sign.key %s/%s/channels"
-	    " %s/%s/", tmpdir, to, tmpdir, to, tmpdir, names[i], tmpdir,
-	    names[i], tmpdir, names[i], tmpdir, names[i], tmpdir, to), 0);
-}
-
-/* A store of schema version 8 at path holding one queued message of
- * channel hex (64 digits) from party sender (and with both, one from the
- * other party too): what a node of an older parley left. */
-static bool
-older_store(const char *path, const char *hex, int sender, bool both)
-{
-	char sql[800];
-	sqlite3 *h = NULL;
-	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
-
-	for (int k = 0; ok && k < 8; k++)
-		ok = sqlite3_exec(h, store_migration_sql(k), NULL, NULL,
-		    NULL) == SQLITE_OK;
-	snprintf(sql, sizeof sql, "PRAGMA user_version = 8; PRAGMA "
-	    "application_id = %d; INSERT INTO message (channel, sender, dir, "
-	    "precedence, marking, kind, body, state, time_ms, stored_ms) "
-	    "VALUES (x'%s', %d, 1, 3, 2, 1, x'6869', 0, 1, 1), (x'%s', %d, 1, "
-	    "3, 2, 1, x'6869', 0, 1, 1);", STORE_APPLICATION_ID, hex, sender,
-	    hex, both ? 1 - sender : sender);
-	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
-	sqlite3_close(h);
-	return ok;
-}
-
-/* A store that passes for parley's of this build's schema version (its
- * application_id and user_version) with one message row of channel hex,
- * its sender and dir the SQL expressions given, in a table without
- * parley's CHECKs. */
-static bool
-crafted_store(const char *path, const char *hex, const char *sender,
-    const char *dir)
-{
-	char sql[600];
-	sqlite3 *h = NULL;
-	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
-
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
-	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
-	    "INTEGER, dir INTEGER); INSERT INTO message VALUES (x'%s', %s, "
-	    "%s);", STORE_SCHEMA_VERSION, STORE_APPLICATION_ID, hex, sender,
-	    dir);
-	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
-	sqlite3_close(h);
-	return ok;
-}
-
-/* Restore takes only this node's own store: north's backup into south's
- * home is refused, naming both, and changes nothing; south's own backup,
- * and an older schema's, are taken. */
-static void
-test_restore_owner(void)
-{
-	char hex[65], path[200], first;
-
-	keys_home(1, "south2");
-	CHECK_INT(sh("%s/parley restore --home %s/south2 %s/north.bak", build,
-	    tmpdir, tmpdir), 1);
-	CHECK_CONTAINS(out, "/north.bak is north's store (its own chain of "
-	    "channel ");
-	CHECK_CONTAINS(out, " is party 0's), but ");
-	CHECK_CONTAINS(out, "/south2 is the home of south (party 1): "
-	    "refused");
-	CHECK_INT(sh("test -e %s/south2/parley.db", tmpdir), 1);
-	/* south's own backup is taken */
-	CHECK_INT(sh("%s/parley backup --home %s/south %s/south.bak", build,
-	    tmpdir, tmpdir), 0);
-	CHECK_INT(sh("%s/parley restore --home %s/south2 %s/south.bak", build,
-	    tmpdir, tmpdir), 0);
-	CHECK_INT(sh("cp %s/south2/parley.db %s/south2.db", tmpdir, tmpdir),
-	    0);
-	CHECK_INT(sh("%s/parley restore --home %s/south2 --force "
-	    "%s/north.bak", build, tmpdir, tmpdir), 1);
-	CHECK_CONTAINS(out, "is north's store");
-	CHECK_INT(sh("cmp %s/south2/parley.db %s/south2.db", tmpdir, tmpdir),
-	    0);
-	/* a store of schema 8: checked too, and north's own is taken */
-	CHECK_INT(sh("ls %s/north/channels | head -1 | cut -c1-64", tmpdir),
-	    0);
-	snprintf(hex, sizeof hex, "%.64s", out);
-	snprintf(path, sizeof path, "%s/north-v8.bak", tmpdir);
-	CHECK(older_store(path, hex, 0, false));
-	CHECK_INT(sh("%s/parley restore --home %s/south2 --force %s", build,
-	    tmpdir, path), 1);
-	CHECK_CONTAINS(out, "is north's store");
-	keys_home(0, "north2");
-	CHECK_INT(sh("%s/parley restore --home %s/north2 %s", build, tmpdir,
-	    path), 0);
-	/* a channel the home has no agreement for */
-	first = hex[0];
-	hex[0] = first == 'a' ? 'b' : 'a';
-	snprintf(path, sizeof path, "%s/other-v8.bak", tmpdir);
-	CHECK(older_store(path, hex, 0, false));
-	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
-	    tmpdir, path), 1);
-	CHECK_CONTAINS(out, "holds 2 messages of channel ");
-	CHECK_CONTAINS(out, "/north2 (north) has no agreement for: not "
-	    "north's backup, or ");
-	/* one that holds both parties' chains as its own */
-	hex[0] = first;
-	snprintf(path, sizeof path, "%s/both-v8.bak", tmpdir);
-	CHECK(older_store(path, hex, 0, true));
-	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
-	    tmpdir, path), 1);
-	CHECK_CONTAINS(out, "holds both parties' chains of channel ");
-	/* a home whose key is neither party's (a new node, `parley init`,
-	 * given south's channels/ but not south's keys): south's backup
-	 * is not its own, and north's is refused naming what is wrong */
-	CHECK_INT(sh("rm -rf %s/west && %s/parley init --name west --home "
-	    "%s/west && cp -a %s/south/channels %s/west/", tmpdir, build,
-	    tmpdir, tmpdir, tmpdir), 0);
-	CHECK_INT(sh("%s/parley restore --home %s/west %s/south.bak", build,
-	    tmpdir, tmpdir), 1);
-	CHECK_CONTAINS(out, "/south.bak is south's store (its own chain of "
-	    "channel ");
-	CHECK_CONTAINS(out, "/west is the home of west, no party of it (its "
-	    "parties are north and south): refused");
-	CHECK_INT(sh("test -e %s/west/parley.db", tmpdir), 1);
-	CHECK_INT(sh("%s/parley restore --home %s/west %s/north.bak", build,
-	    tmpdir, tmpdir), 1);
-	CHECK_CONTAINS(out, "/west is the home of west, no party of it");
-	CHECK_INT(sh("test -e %s/west/parley.db", tmpdir), 1);
-	/* a file made to look like a store, whose rows name a party index
-	 * that no channel has (no CHECK in its schema): refused as not a
-	 * store, and never used to index the agreement's parties */
-	snprintf(path, sizeof path, "%s/crafted.bak", tmpdir);
-	CHECK(crafted_store(path, hex, "200", "1"));
-	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
-	    tmpdir, path), 1);
-	CHECK_CONTAINS(out, "crafted.bak: ");
-	CHECK_CONTAINS(out, "a message row of channel ");
-	CHECK_CONTAINS(out, " is neither party's (sender 200, dir 1)");
-	snprintf(path, sizeof path, "%s/crafted2.bak", tmpdir);
-	CHECK(crafted_store(path, hex, "0", "7"));
-	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
-	    tmpdir, path), 1);
-	CHECK_CONTAINS(out, " is neither party's (sender 0, dir 7)");
-	/* the file's own text is not printed: it could hold control bytes */
-	snprintf(path, sizeof path, "%s/crafted3.bak", tmpdir);
-	CHECK(crafted_store(path, hex, "char(27) || '[2J'", "1"));
-	CHECK_INT(sh("%s/parley restore --home %s/north2 --force %s", build,
-	    tmpdir, path), 1);
-	CHECK_CONTAINS(out, " is neither party's (sender not an integer, dir "
-	    "1)");
-	CHECK(strchr(out, 27) == NULL);
-}
-
-/* A copy of the store at src without any message row (its triggers
- * dropped to delete them): what is left holding audit anchors; false
- * when it holds none (nothing to test). */
-static bool
-anchors_only_store(const char *src, const char *path)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	char drop[200][120];
-	int n = 0, anchors = 0;
-	bool ok;
-
-	if (sh("cp %s %s", src, path) != 0 ||
-	    sqlite3_open(path, &h) != SQLITE_OK)
-		return false;
-	ok = sqlite3_prepare_v2(h, "SELECT name FROM sqlite_master WHERE type "
-	    "= 'trigger'", -1, &st, NULL) == SQLITE_OK;
-	while (ok && sqlite3_step(st) == SQLITE_ROW && n < 200)
-		snprintf(drop[n++], sizeof drop[0], "DROP TRIGGER \"%s\"",
-		    (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	for (int i = 0; ok && i < n; i++)
-		ok = sqlite3_exec(h, drop[i], NULL, NULL, NULL) == SQLITE_OK;
-	ok = ok && sqlite3_exec(h, "DELETE FROM message", NULL, NULL, NULL) ==
-	    SQLITE_OK;
-	ok = ok && sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM "
-	    "audit_anchor) + (SELECT count(*) FROM audit_anchor_given)", -1,
-	    &st, NULL) == SQLITE_OK;
-	if (ok && sqlite3_step(st) == SQLITE_ROW)
-		anchors = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return ok && anchors > 0;
-}
-
-/* An agreement in a home's channels/ that does not name the home's key
- * (west, a node given south's channels/, test_restore_owner) is none of
- * its channels, as parleyd takes it: verify and export say so and leave
- * it out; before, it was taken as the home's channel as party 1 (south),
- * and verify went on to read west's (absent) record of it. */
-static void
-test_record_stray_agreement(void)
-{
-	char hex[65];
-
-	CHECK_INT(sh("ls %s/south/channels | head -1 | cut -c1-64", tmpdir),
-	    0);
-	snprintf(hex, sizeof hex, "%.64s", out);
-	CHECK_INT(sh("%s/parley verify --home %s/west --channel %.16s", build,
-	    tmpdir, hex), 2);
-	CHECK_CONTAINS(out, "parley verify: the agreement of channel ");
-	CHECK_CONTAINS(out, "/west/channels names north and south, not this "
-	    "node (west): left out, as parleyd leaves it out");
-	CHECK(strstr(out, "no store") == NULL);
-	CHECK_INT(sh("%s/parley export --home %s/west --channel south "
-	    "%s/west.export", build, tmpdir, tmpdir), 2);
-	CHECK_CONTAINS(out, "no channel 'south' in ");
-	CHECK_INT(sh("test -e %s/west.export", tmpdir), 1);
-}
-
-/* A store that passes for parley's (as crafted_store) whose one
- * audit_anchor_given row has a 3-byte signature. */
-static bool
-crafted_anchor_store(const char *path)
-{
-	char sql[900];
-	sqlite3 *h = NULL;
-	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
-
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
-	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
-	    "INTEGER, dir INTEGER); CREATE TABLE audit_anchor (channel BLOB, "
-	    "anchor BLOB, time_ms INTEGER, sig BLOB); CREATE TABLE "
-	    "audit_anchor_given (channel BLOB, anchor BLOB, time_ms INTEGER, "
-	    "sig BLOB); INSERT INTO audit_anchor_given VALUES (x'%s', "
-	    "zeroblob(32), 5, x'010203');", STORE_SCHEMA_VERSION,
-	    STORE_APPLICATION_ID,
-	    "0707070707070707070707070707070707070707070707070707070707070707");
-	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
-	sqlite3_close(h);
-	return ok;
-}
-
-/* A store with no message left still names its node by its audit
- * anchors' signatures: north's is refused by south's home, taken by
- * north's (a home of north's keys with its channels/). */
-static void
-test_restore_owner_by_anchors(void)
-{
-	char src[200], path[200];
-
-	snprintf(src, sizeof src, "%s/north.bak", tmpdir);
-	snprintf(path, sizeof path, "%s/north-anchors.bak", tmpdir);
-	CHECK(anchors_only_store(src, path));
-	CHECK_INT(sh("%s/parley restore --home %s/south2 --force %s", build,
-	    tmpdir, path), 1);
-	CHECK_CONTAINS(out, "/north-anchors.bak is north's store (its audit "
-	    "anchors of channel ");
-	CHECK_CONTAINS(out, "/south2 is the home of south (party 1): "
-	    "refused");
-	keys_home(0, "north3");
-	CHECK_INT(sh("%s/parley restore --home %s/north3 %s", build, tmpdir,
-	    path), 0);
-	/* a row made without parley's CHECKs (a 3-byte signature): named,
-	 * refused, not read past */
-	snprintf(path, sizeof path, "%s/crafted-anchor.bak", tmpdir);
-	CHECK(crafted_anchor_store(path));
-	CHECK_INT(sh("%s/parley restore --home %s/north3 --force %s", build,
-	    tmpdir, path), 1);
-	CHECK_CONTAINS(out, "a row of audit_anchor_given of channel "
-	    "0707070707070707 is malformed");
-}
-
-/* verify and export on a store of schema 8 (north2's, restored above)
- * say which version it is, which this build reads, and what to do. */
-static void
-test_older_store_read(void)
-{
-	char want[400];
-
-	snprintf(want, sizeof want, "the store of %s/north2 is of schema "
-	    "version 8, this build reads %d: starting parleyd for %s/north2 "
-	    "migrates it (parley backup first keeps a copy of the old one), "
-	    "then ", tmpdir, STORE_SCHEMA_VERSION, tmpdir);
-	CHECK_INT(sh("%s/parley verify --home %s/north2", build, tmpdir), 1);
-	CHECK_CONTAINS(out, "parley verify: ");
-	CHECK_CONTAINS(out, want);
-	CHECK_CONTAINS(out, "then verify again\n");
-	CHECK_INT(sh("%s/parley export --home %s/north2 --channel south "
-	    "%s/v8.px", build, tmpdir, tmpdir), 1);
-	CHECK_CONTAINS(out, "parley export: ");
-	CHECK_CONTAINS(out, want);
-	CHECK_CONTAINS(out, "then export again\n");
-	CHECK_INT(sh("test -e %s/v8.px", tmpdir), 1);
-	/* no store at all */
-	keys_home(0, "north3");
-	CHECK_INT(sh("%s/parley verify --home %s/north3", build, tmpdir), 2);
-	snprintf(want, sizeof want, "parley verify: no store in %s/north3 "
-	    "(parley.db: no such file)\n", tmpdir);
-	CHECK_STR(out, want);
-}
-
-/* verify, export and restore with more channels than the 64 the record
- * commands once read (they said "cannot read the channels"): north3, a
- * copy of north restored from its backup, with 70 more agreements. */
-static void
-test_many_channels(void)
-{
-	char hex[20];
-
-	CHECK_INT(sh("%s/parley restore --home %s/north3 %s/north.bak", build,
-	    tmpdir, tmpdir), 0);
-	CHECK_INT(sh("P=%s/parley; D=%s; set -e; for i in $(seq 70); do "
-	    "$P channel draft --home $D/north3 --peer $D/south.id --paths "
-	    "127.0.0.1:1 --peer-paths 127.0.0.1:2 --out $D/m.agreement "
-	    ">/dev/null; $P channel sign --home $D/north3 $D/m.agreement "
-	    ">/dev/null; $P channel sign --home $D/south $D/m.agreement "
-	    ">/dev/null; $P channel add --home $D/north3 $D/m.agreement "
-	    ">/dev/null; rm $D/m.agreement; done; ls $D/north3/channels | "
-	    "wc -l", build, tmpdir), 0);
-	CHECK_STR(out, "71\n");
-	CHECK_INT(sh("%s/parley verify --home %s/north3 | grep -c ': intact'",
-	    build, tmpdir), 0);
-	CHECK_STR(out, "71\n");
-	CHECK_INT(sh("%s/parley verify --home %s/north3", build, tmpdir), 0);
-	CHECK_CONTAINS(out, "north    chain seq 8,");
-	CHECK_INT(sh("ls %s/north/channels | head -1 | cut -c1-16", tmpdir),
-	    0);
-	snprintf(hex, sizeof hex, "%.16s", out);
-	CHECK_INT(sh("%s/parley export --home %s/north3 --channel %s "
-	    "%s/many.px && %s/parley verify --file %s/many.px", build, tmpdir,
-	    hex, tmpdir, build, tmpdir), 0);
-	CHECK_CONTAINS(out, "north    chain seq 8,");
-	CHECK_INT(sh("%s/parley restore --home %s/north3 --force "
-	    "%s/north.bak", build, tmpdir, tmpdir), 0);
-	CHECK_INT(sh("%s/parley restore --home %s/north3 --force "
-	    "%s/south.bak", build, tmpdir, tmpdir), 1);
-	CHECK_CONTAINS(out, "is south's store");
-}
 
 int
 main(void)
 {
-	if (sodium_init() < 0)
+	if ((base = node_begin(17000, 17500, 2)) < 0)
 		return 1;
-	if (!build_from_env())
-		return 1;
-	if (mkdtemp(tmpdir) == NULL)
-		return 1;
-	if ((base = ports_pick(17000, 18000, 2)) < 0) {
-		printf("no free block of ports\n0 passed, 1 failed\n");
-		return 1;
-	}
 	RUN(test_setup);
 	RUN(test_equal_heads);
 	RUN(test_selective_export);
@@ -1085,11 +688,6 @@ main(void)
 	RUN(test_checkpoint_resumed);
 	RUN(test_alarm_kept);
 	RUN(test_backup_restore);
-	RUN(test_restore_owner);
-	RUN(test_restore_owner_by_anchors);
-	RUN(test_record_stray_agreement);
-	RUN(test_older_store_read);
-	RUN(test_many_channels);
 	cleanup();
 	return harness_summary();
 }
