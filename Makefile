@@ -92,10 +92,17 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+# (the objects before the library, a target's own other files too)
 $(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $(filter-out $(LIB),$^) \
+	    $(LIB) $(PKG_LIBS) -lm
+
+# A fuzz target's own other files (fuzz/NAME.c, not *_fuzz.c: no target of
+# their own), linked into it.
+FUZZ_PARTS = fuzz/signed_check.c
+$(BUILD)/fuzz/signed_fuzz: $(BUILD)/obj/fuzz/signed_check.o
 
 deps:
 	@scripts/deps.sh
@@ -152,4 +159,5 @@ clean:
          $(TEST_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) \
          $(IT_SRC:tests/integration/%.c=$(BUILD)/obj/tests/integration/%.d) \
          $(BENCH_SRC:bench/%.c=$(BUILD)/obj/bench/%.d) \
-         $(FUZZ_SRC:fuzz/%.c=$(BUILD)/obj/fuzz/%.d)
+         $(FUZZ_SRC:fuzz/%.c=$(BUILD)/obj/fuzz/%.d) \
+         $(FUZZ_PARTS:fuzz/%.c=$(BUILD)/obj/fuzz/%.d)

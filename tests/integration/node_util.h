@@ -1,10 +1,11 @@
 /*
  * node_util.h: helpers shared by the integration tests that run two real
  * parleyd (north, south) in a temporary directory (it_record.c,
- * it_restore.c): a shell runner, the two nodes and their channel made
- * (nodes_channel), starting and stopping the daemons, waits on `parley
- * verify` and on a daemon's log, and the program's end (cleanup). The
- * including file includes ../harness.h first.
+ * it_record_owner.c, it_restore.c, it_anchor.c): a shell runner, the two
+ * nodes and their channel made (nodes_channel), starting and stopping the
+ * daemons, waits on `parley verify` and on a daemon's log, and a
+ * program's start (node_begin) and end (cleanup). The including file
+ * includes ../harness.h first.
  *
  * The including file defines, before the #include, its temporary
  * directory: static char tmpdir[] = "/tmp/parley-it-NAME-XXXXXX";
@@ -14,13 +15,16 @@
 #define PARLEY_TESTS_NODE_UTIL_H
 
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kill_pid.h"
+#include "ports.h"
 #include "sh_util.h"
 
 static pid_t pids[2] = { -1, -1 };
@@ -122,8 +126,9 @@ wait_equal(int n0, int n1)
 	return false;
 }
 
-/* Waits up to 10 s for s (a grep pattern) in node i's log. */
-static bool
+/* Waits up to 10 s for s (a grep pattern) in node i's log (inline: not
+ * every including program uses it). */
+static inline bool
 wait_log(int i, const char *s)
 {
 	for (int k = 0; k < 200; k++) {
@@ -132,6 +137,21 @@ wait_log(int i, const char *s)
 		usleep(50000);
 	}
 	return false;
+}
+
+/* A program's start: libsodium, build (build_from_env), tmpdir made, and
+ * the first port of a free block of n in [lo, hi) (ports.h), or -1 (a
+ * missing block said on stdout as a failure). */
+static inline int
+node_begin(int lo, int hi, int n)
+{
+	int first;
+
+	if (sodium_init() < 0 || !build_from_env() || mkdtemp(tmpdir) == NULL)
+		return -1;
+	if ((first = ports_pick(lo, hi, n)) < 0)
+		printf("no free block of ports\n0 passed, 1 failed\n");
+	return first;
 }
 
 /* A program's end: both daemons stopped; tmpdir removed, or kept (and

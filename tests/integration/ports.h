@@ -16,7 +16,8 @@
  *   it_powercut  15000-15999
  *   it_people    16000-16499
  *   it_people_owed 16500-16999
- *   it_record    17000-17999
+ *   it_record    17000-17499
+ *   it_record_owner 17500-17999
  *   it_messages  18000-18399
  *   it_flash     18400-18699
  *   it_early_send 18700-18999
