@@ -128,26 +128,36 @@ older_store(const char *path, const char *hex, int sender, bool both)
 	return ok;
 }
 
-/* A store that passes for parley's of this build's schema version (its
- * application_id and user_version) with one message row of channel hex,
- * its sender and dir the SQL expressions given, in a table without
- * parley's CHECKs. */
+/* A file that passes for parley's store of this build's schema version
+ * (its application_id and user_version), made by the SQL rest, in tables
+ * without parley's CHECKs. */
 static bool
-crafted_store(const char *path, const char *hex, const char *sender,
-    const char *dir)
+crafted_file(const char *path, const char *rest)
 {
-	char sql[600];
+	char sql[1000];
 	sqlite3 *h = NULL;
 	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
 
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
 	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
-	    "INTEGER, dir INTEGER); INSERT INTO message VALUES (x'%s', %s, "
-	    "%s);", STORE_SCHEMA_VERSION, STORE_APPLICATION_ID, hex, sender,
-	    dir);
+	    "INTEGER, dir INTEGER); %s", STORE_SCHEMA_VERSION,
+	    STORE_APPLICATION_ID, rest);
 	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
 	sqlite3_close(h);
 	return ok;
+}
+
+/* A crafted_file with one message row of channel hex, its sender and dir
+ * the SQL expressions given. */
+static bool
+crafted_store(const char *path, const char *hex, const char *sender,
+    const char *dir)
+{
+	char sql[600];
+
+	snprintf(sql, sizeof sql, "INSERT INTO message VALUES (x'%s', %s, "
+	    "%s);", hex, sender, dir);
+	return crafted_file(path, sql);
 }
 
 /* Restore takes only this node's own store: north's backup into south's
@@ -310,48 +320,28 @@ test_record_stray_agreement(void)
 	CHECK_INT(sh("test -e %s/west.export", tmpdir), 1);
 }
 
-/* A store that passes for parley's (as crafted_store) whose one
- * audit_anchor_given row has a 3-byte signature. */
+/* A crafted_file whose one audit_anchor_given row has a 3-byte
+ * signature. */
 static bool
 crafted_anchor_store(const char *path)
 {
-	char sql[900];
-	sqlite3 *h = NULL;
-	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
-
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
-	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
-	    "INTEGER, dir INTEGER); CREATE TABLE audit_anchor (channel BLOB, "
+	return crafted_file(path, "CREATE TABLE audit_anchor (channel BLOB, "
 	    "anchor BLOB, time_ms INTEGER, sig BLOB); CREATE TABLE "
 	    "audit_anchor_given (channel BLOB, anchor BLOB, time_ms INTEGER, "
-	    "sig BLOB); INSERT INTO audit_anchor_given VALUES (x'%s', "
-	    "zeroblob(32), 5, x'010203');", STORE_SCHEMA_VERSION,
-	    STORE_APPLICATION_ID,
-	    "0707070707070707070707070707070707070707070707070707070707070707");
-	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
-	sqlite3_close(h);
-	return ok;
+	    "sig BLOB); INSERT INTO audit_anchor_given VALUES (x'"
+	    "0707070707070707070707070707070707070707070707070707070707070707"
+	    "', zeroblob(32), 5, x'010203');");
 }
 
-/* A store that passes for parley's (as crafted_store) whose audit_anchor
- * is a view of a table the file does not hold, named with control bytes
- * (ESC [2J clears a terminal): SQLite's error names it. */
+/* A crafted_file whose audit_anchor is a view of a table the file does
+ * not hold, named with control bytes (ESC [2J clears a terminal):
+ * SQLite's error names it. */
 static bool
 crafted_view_store(const char *path)
 {
-	char sql[600];
-	sqlite3 *h = NULL;
-	bool ok = sqlite3_open(path, &h) == SQLITE_OK;
-
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA "
-	    "application_id = %d; CREATE TABLE message (channel BLOB, sender "
-	    "INTEGER, dir INTEGER); CREATE TABLE audit_anchor_given (channel "
+	return crafted_file(path, "CREATE TABLE audit_anchor_given (channel "
 	    "BLOB, anchor BLOB, time_ms INTEGER, sig BLOB); CREATE VIEW "
-	    "audit_anchor AS SELECT * FROM \"\033[2Jgone\";",
-	    STORE_SCHEMA_VERSION, STORE_APPLICATION_ID);
-	ok = ok && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
-	sqlite3_close(h);
-	return ok;
+	    "audit_anchor AS SELECT * FROM \"\033[2Jgone\";");
 }
 
 /* A store with no message left still names its node by its audit

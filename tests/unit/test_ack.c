@@ -332,6 +332,23 @@ test_alert_key_once(void)
 	store_close(s);
 }
 
+/* The text of the file at path (NULL, a failure counted, when it cannot
+ * be read); the caller frees it. */
+static char *
+file_text(const char *path)
+{
+	uint8_t *got = NULL;
+	size_t n = 0;
+	char *t;
+
+	CHECK_INT(file_read(path, 1 << 16, &got, &n), 0);
+	if (got == NULL)
+		return NULL;
+	t = strndup((const char *)got, n);
+	free(got);
+	return t;
+}
+
 static void
 test_alert_command(void)
 {
@@ -339,9 +356,8 @@ test_alert_command(void)
 	struct alerter *a = NULL;
 	char out[256], script[512];
 	const char *argv[] = { "/bin/sh", "-c", script, NULL };
-	uint8_t *got = NULL;
-	size_t n = 0;
 	uint64_t started, failed;
+	char *t;
 	json_t *o;
 
 	snprintf(out, sizeof out, "%s/alert.json", dir);
@@ -360,15 +376,12 @@ test_alert_command(void)
 	alert_counts(a, &started, &failed);
 	CHECK_INT(started, 1);
 	CHECK_INT(failed, 0);
-	CHECK_INT(file_read(out, 1 << 16, &got, &n), 0);
-	if (got) {
-		char *t = strndup((const char *)got, n);
+	if ((t = file_text(out)) != NULL) {
 		CHECK_CONTAINS(t, "\"key\":\"owed:abc\"");
 		CHECK_CONTAINS(t, "south owes an acknowledgment");
-		CHECK(strchr(t, '\n') == t + n - 1);	/* one line */
+		CHECK(strchr(t, '\n') == t + strlen(t) - 1);	/* one line */
 		free(t);
 	}
-	free(got);
 	alert_free(a);
 	store_close(s);
 }
@@ -457,8 +470,7 @@ test_alert_stop_lets_command_finish(void)
 	char out[256], script[512];
 	const char *argv[] = { "/bin/sh", "-c", script, NULL };
 	uint64_t started, failed;
-	uint8_t *got = NULL;
-	size_t n = 0;
+	char *t;
 	json_t *o;
 
 	snprintf(out, sizeof out, "%s/alert-stop.json", dir);
@@ -471,13 +483,10 @@ test_alert_stop_lets_command_finish(void)
 	alert_counts(a, &started, &failed);
 	CHECK_INT(started, 1);
 	CHECK_INT(failed, 0);
-	CHECK_INT(file_read(out, 1 << 16, &got, &n), 0);
-	if (got) {
-		char *t = strndup((const char *)got, n);
+	if ((t = file_text(out)) != NULL) {
 		CHECK_CONTAINS(t, "count:at-stop");
 		free(t);
 	}
-	free(got);
 	alert_free(a);
 	store_close(s);
 }
