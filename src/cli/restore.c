@@ -466,9 +466,9 @@ printable(char *s)
  * messages of, the home's agreement of that channel names this node's
  * key at the party index whose chain the store holds as its own; and
  * its audit anchors signed by one of the channel's parties say the same
- * (owner_anchor: the first such of each channel's table). The store names no node (no key, no
- * name): this is what ties it to one. A store with neither identifies
- * no one and is accepted.
+ * (owner_anchor: the first such of each channel's table). The store
+ * names no node (no key, no name): this is what ties it to one. A store
+ * with neither identifies no one and is accepted.
  */
 static int
 owner_check(const char *home, const char *file)
@@ -603,8 +603,8 @@ cmd_restore(int argc, char **argv)
 			goto out;
 		if ((r = store_restore(argv[optind], home, force, why,
 		    sizeof why)) != 0) {
-			printable(why);	/* quick_check names the file's own
-					 * indexes */
+			/* quick_check can name the file's own indexes */
+			printable(why);
 			fprintf(stderr, "parley restore: %s\n", why[0] ? why :
 			    err_str(r));
 			rc = CLI_FAIL;

@@ -404,8 +404,9 @@ alert_stop(struct alerter *a, uint64_t grace_ms)
 			continue;
 		kill(c->pid, SIGKILL);
 		st = 0;
+		/* not reaped: taken as killed, never as a success */
 		if (waitpid(c->pid, &st, 0) != c->pid)
-			st = SIGKILL;	/* as killed: not reaped is no success */
+			st = SIGKILL;
 		ended(a, c, st, clock_wall_ms(), grace_ms ? grace_ms : 1);
 	}
 }

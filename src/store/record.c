@@ -918,7 +918,8 @@ own_append(struct store *s, const uint8_t channel[STORE_ID_LEN],
 	if (rc == SQLITE_OK && receipted)
 		rc = sqlite3_prepare_v2(s->db, "UPDATE message SET seq = ?1,"
 		    " id = ?2, header = ?3, state = 2, assigned_ms = ?4,"
-		    " receipted_ms = ?4, body_salt = ?12 WHERE qid = (SELECT qid FROM message"
+		    " receipted_ms = ?4, body_salt = ?12 WHERE qid = (SELECT qid"
+		    " FROM message"
 		    " WHERE channel = ?5 AND sender = ?6 AND state = 0 AND"
 		    " time_ms = ?7 AND kind = ?8 AND precedence = ?9 AND"
 		    " marking = ?10 AND body = ?11 ORDER BY qid LIMIT 1)", -1,

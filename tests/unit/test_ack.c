@@ -379,7 +379,7 @@ test_alert_command(void)
 	if ((t = file_text(out)) != NULL) {
 		CHECK_CONTAINS(t, "\"key\":\"owed:abc\"");
 		CHECK_CONTAINS(t, "south owes an acknowledgment");
-		CHECK(strchr(t, '\n') == t + strlen(t) - 1);	/* one line */
+		CHECK(strchr(t, '\n') == t + strlen(t) - 1); /* one line */
 		free(t);
 	}
 	alert_free(a);
