@@ -155,6 +155,14 @@ do_export(const char *home, const char *spec, const char *path, char *only,
 	    (unsigned long long)rep.seq[0], rec.party[1].name,
 	    (unsigned long long)rep.seq[1], rep.disclosed[0],
 	    rep.disclosed[1], len, path);
+	if (rep.guessable[0] + rep.guessable[1] > 0)
+		fprintf(stderr, "parley export: note: %zu hidden bodies (%s "
+		    "%zu, %s %zu) are of version 1 headers, from a build "
+		    "before salted bodies: their body hashes are unsalted, "
+		    "and whoever holds the file can confirm a guess of them "
+		    "(docs/export.md, \"Hidden\")\n", rep.guessable[0] +
+		    rep.guessable[1], rec.party[0].name, rep.guessable[0],
+		    rec.party[1].name, rep.guessable[1]);
 out:
 	free(buf);
 	export_record_fini(&rec);
@@ -286,8 +294,13 @@ print_msg(const struct export_record *rec, int i, size_t k, bool unsigned_)
 		fputc('\n', stdout);
 	} else {
 		hex_encode(bh, h.body_hash, sizeof h.body_hash);
-		printf("    (not disclosed: %u bytes, body hash %.16s...)\n",
-		    h.body_len, bh);
+		if (h.version == 1)	/* docs/export.md, "Hidden" */
+			printf("    (not disclosed: %u bytes, unsalted body "
+			    "hash %.16s...: a guess of the body can be "
+			    "confirmed against it)\n", h.body_len, bh);
+		else
+			printf("    (not disclosed: %u bytes, body hash "
+			    "%.16s...)\n", h.body_len, bh);
 	}
 }
 

@@ -603,7 +603,7 @@ cmd_restore(int argc, char **argv)
 			goto out;
 		if ((r = store_restore(argv[optind], home, force, why,
 		    sizeof why)) != 0) {
-			/* quick_check can name the file's own indexes */
+			/* quick_check's answer names the file's own tables */
 			printable(why);
 			fprintf(stderr, "parley restore: %s\n", why[0] ? why :
 			    err_str(r));

@@ -303,11 +303,17 @@ report(const struct export_record *rec, const struct export_report *rep,
 	hex_encode(head, rep->head, sizeof rep->head);
 	printf("%s %s (%s, %s): intact\n", label, ch, rec->party[0].name,
 	    rec->party[1].name);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		printf("  %-8s chain seq %llu, %zu bodies held, %zu past the "
 		    "last signed head\n", rec->party[i].name,
 		    (unsigned long long)rep->seq[i], rep->disclosed[i],
 		    rep->unsigned_tail[i]);
+		if (rep->guessable[i] > 0)	/* docs/export.md, "Hidden" */
+			printf("  %-8s %zu hidden bodies behind unsalted hashes"
+			    " (version 1 headers): a guess of them can be "
+			    "confirmed\n", rec->party[i].name,
+			    rep->guessable[i]);
+	}
 	/* what the signatures rest on: compare with parley id, channel show */
 	cli_print_sign_keys(rec, "  ", "  ");
 	printf("  %zu heads, %zu receipts, %zu checkpoints verified\n",
@@ -563,8 +569,8 @@ unknown_channel(void *arg, const uint8_t channel[STORE_ID_LEN],
 	u->found++;
 	hex_encode(ch, channel, ENVELOPE_ID_LEN);
 	snprintf(fault, sizeof fault, "the store holds %llu messages of this"
-	    " channel, but %s/channels has no agreement for it: not "
-	    "verified", (unsigned long long)messages, u->home);
+	    " channel, but %s/channels has no agreement for it that names "
+	    "this node: not verified", (unsigned long long)messages, u->home);
 	if (u->js != NULL)
 		return json_array_append_new(u->js, json_pack("{s:s, s:b, "
 		    "s:s}", "channel", ch, "intact", 0, "fault", fault)) == 0 ?

@@ -386,8 +386,11 @@ check_bodies(struct vstate *v, int i)
 
 	for (size_t k = 0; k < c->nmsg; k++) {
 		const struct export_msg *m = &c->msg[k];
-		if (m->body == NULL)
+		if (m->body == NULL) {
+			if (v->h[i][k].version == 1)
+				v->rep->guessable[i]++;
 			continue;
+		}
 		msg_what(v, i, k, what, sizeof what);
 		v->rep->disclosed[i]++;
 		if (m->blen != v->h[i][k].body_len)

@@ -84,6 +84,9 @@ struct export_report {
 	uint8_t head[ENVELOPE_ID_LEN];	/* transcript head over the above */
 	size_t disclosed[2];		/* bodies present, per chain */
 	size_t unsigned_tail[2];	/* headers past the last head */
+	/* hidden bodies under version 1 headers: their body hash is
+	 * unsalted, so a guess of the body can be confirmed against it */
+	size_t guessable[2];
 	size_t nheads, nreceipts, ncps;
 };
 

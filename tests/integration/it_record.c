@@ -118,13 +118,17 @@ test_selective_export(void)
 	CHECK(id_of("north-body-002", id));
 	CHECK_INT(sh("%s/parley export --home %s/north --channel south "
 	    "--only %s %s/one.px", build, tmpdir, id, tmpdir), 0);
+	/* salted hashes (version 2 headers): no note of guessable bodies */
+	CHECK(strstr(out, "unsalted") == NULL);
 	CHECK_INT(sh("%s/parley verify --file %s/one.px", build, tmpdir), 0);
 	CHECK_CONTAINS(out, "intact");
 	CHECK_CONTAINS(out, "north    chain seq 8, 1 bodies held");
 	CHECK_CONTAINS(out, "south    chain seq 6, 0 bodies held");
+	CHECK(strstr(out, "unsalted") == NULL);
 	CHECK_INT(sh("%s/parley show --file %s/one.px", build, tmpdir), 0);
 	CHECK_CONTAINS(out, "north-body-002");
-	CHECK_CONTAINS(out, "(not disclosed");
+	CHECK_CONTAINS(out, "(not disclosed: ");
+	CHECK(strstr(out, "unsalted") == NULL);
 	/* no byte of the others: not even the common part of their text */
 	snprintf(id, sizeof id, "%s/one.px", tmpdir);
 	CHECK_INT(file_read(id, EXPORT_FILE_MAX, &buf, &len), 0);
@@ -424,12 +428,26 @@ test_flipped_store(void)
 	CHECK_INT(sh("%s/parley verify --home %s/bad5", build, tmpdir), 1);
 	CHECK_CONTAINS(out, ": FAULT: the store holds 14 messages of this "
 	    "channel, but ");
-	CHECK_CONTAINS(out, "/bad5/channels has no agreement for it: not "
-	    "verified");
+	CHECK_CONTAINS(out, "/bad5/channels has no agreement for it that "
+	    "names this node: not verified");
 	CHECK_INT(sh("%s/parley verify --home %s/bad5 --json", build, tmpdir),
 	    1);
-	CHECK_CONTAINS(out, "has no agreement for it");
+	CHECK_CONTAINS(out, "has no agreement for it that names this node");
 	CHECK_CONTAINS(out, "\"intact\": false");
+	/* the same when the agreement is there but names other nodes (a home
+	 * of west's keys given north's store and channels/): left out, as
+	 * parleyd leaves it out, and its messages named as not verified */
+	copy_home(0, "bad8");
+	CHECK_INT(sh("%s/parley init --home %s/west6 --name west", build,
+	    tmpdir), 0);
+	CHECK_INT(sh("cp %s/west6/identity.json %s/bad8/", tmpdir, tmpdir), 0);
+	CHECK_INT(sh("%s/parley verify --home %s/bad8", build, tmpdir), 1);
+	CHECK_CONTAINS(out, "/bad8/channels names north and south, not this "
+	    "node (west): left out");
+	CHECK_CONTAINS(out, ": FAULT: the store holds 14 messages of this "
+	    "channel, but ");
+	CHECK_CONTAINS(out, "/bad8/channels has no agreement for it that "
+	    "names this node: not verified");
 	/* the same, with the store's list of channels unreadable: --json
 	 * still prints one JSON object (the fault in it), no text line */
 	copy_home(0, "bad6");

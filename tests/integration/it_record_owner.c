@@ -344,6 +344,18 @@ crafted_view_store(const char *path)
 	    "audit_anchor AS SELECT * FROM \"\033[2Jgone\";");
 }
 
+/* A crafted_file that SQLite's quick_check finds damaged, naming the
+ * table (with control bytes in its name) whose NOT NULL column holds a
+ * NULL: the constraint was added after the row, through the schema. */
+static bool
+crafted_null_store(const char *path)
+{
+	return crafted_file(path, "CREATE TABLE \"\033[2Jt\" (a); INSERT "
+	    "INTO \"\033[2Jt\" VALUES (NULL); PRAGMA writable_schema = ON; "
+	    "UPDATE sqlite_master SET sql = 'CREATE TABLE \"\033[2Jt\" (a "
+	    "NOT NULL)' WHERE name = '\033[2Jt';");
+}
+
 /* A store with no message left still names its node by its audit
  * anchors' signatures: north's is refused by south's home, taken by
  * north's (a home of north's keys with its channels/). */
@@ -380,6 +392,14 @@ test_restore_owner_by_anchors(void)
 	    tmpdir, path), 1);
 	CHECK_CONTAINS(out, "/crafted-view.bak: ");
 	CHECK_CONTAINS(out, "[2Jgone");
+	CHECK(strchr(out, 27) == NULL);
+	/* the same for quick_check's answer on the copy (store_restore) */
+	snprintf(path, sizeof path, "%s/crafted-null.bak", tmpdir);
+	CHECK(crafted_null_store(path));
+	CHECK_INT(sh("%s/parley restore --home %s/north3 --force %s", build,
+	    tmpdir, path), 1);
+	CHECK_CONTAINS(out, "/crafted-null.bak: damaged, not restored "
+	    "(SQLite: NULL value in ?[2Jt.a)");
 	CHECK(strchr(out, 27) == NULL);
 }
 

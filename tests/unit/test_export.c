@@ -10,12 +10,15 @@
  * selective export proves the disclosed bodies and holds no byte of the
  * others; a file of millions of one-byte items costs no memory for them.
  */
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include "../harness.h"
 #include "sign_keys.h"
+#include "cli/cli.h"
 #include "msg/ack.h"
 #include "msg/export.h"
 #include "../export_build.h"
@@ -439,6 +442,51 @@ reread(const struct export_record *rec)
 	return r;
 }
 
+/* `parley CMD --file F` (verify or show, called in this process) on the
+ * file bytes a: its exit code 0 and its output holding want. */
+static void
+cli_says(const uint8_t *a, size_t alen, const char *cmd, const char *want)
+{
+	char dir[] = "/tmp/parley-test-export-XXXXXX", path[64], out[64];
+	char name[16], opt[] = "--file", buf[8192];
+	char *argv[] = { name, opt, path, NULL };
+	FILE *f;
+	size_t n;
+	int fd, saved, rc;
+	bool made = mkdtemp(dir) != NULL;
+
+	CHECK(made);
+	if (!made)
+		return;
+	snprintf(name, sizeof name, "%s", cmd);
+	snprintf(path, sizeof path, "%s/v1.export", dir);
+	snprintf(out, sizeof out, "%s/out", dir);
+	f = fopen(path, "wb");
+	CHECK(f != NULL && fwrite(a, 1, alen, f) == alen);
+	if (f != NULL)
+		fclose(f);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(saved >= 0 && fd >= 0 && dup2(fd, STDOUT_FILENO) >= 0);
+	rc = strcmp(cmd, "verify") == 0 ? cmd_verify(3, argv) :
+	    cmd_export_show(3, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(fd);
+	CHECK_INT(rc, CLI_OK);
+	f = fopen(out, "r");
+	n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	buf[n] = '\0';
+	if (f != NULL)
+		fclose(f);
+	CHECK_CONTAINS(buf, want);
+	unlink(path);
+	unlink(out);
+	rmdir(dir);
+}
+
 /*
  * A file of version 1 (written before salted bodies: version 1 headers,
  * bodies as bare byte strings) is still read, verified and re-encoded as
@@ -471,9 +519,24 @@ test_file_version1(void)
 	CHECK_INT(export_verify(&back, &rep), 0);
 	CHECK(rep.ok);
 	CHECK_INT(rep.disclosed[0] + rep.disclosed[1], 2);
+	CHECK_INT(rep.guessable[0] + rep.guessable[1], 0);
 	CHECK_INT(export_encode(&back, &b, &blen), 0);
 	CHECK_INT(blen, alen);
 	CHECK_MEM(a, b, alen);
+	free(b);
+	/* south's body hidden: its hash is unsalted, and verify --file and
+	 * show --file say so (docs/export.md, "Hidden") */
+	export_keep_only(&back, (const uint8_t (*)[32])&pl, 1);
+	CHECK_INT(export_verify(&back, &rep), 0);
+	CHECK_INT(rep.disclosed[0], 1);
+	CHECK_INT(rep.guessable[0], 0);
+	CHECK_INT(rep.guessable[1], 1);
+	CHECK_INT(export_encode(&back, &b, &blen), 0);
+	cli_says(b, blen, "verify", "  south    1 hidden bodies behind "
+	    "unsalted hashes (version 1 headers): a guess of them can be "
+	    "confirmed\n");
+	cli_says(b, blen, "show", "    (not disclosed: 6 bytes, unsalted body "
+	    "hash ");
 	export_record_fini(&back);
 	free(a);
 	free(b);
@@ -680,6 +743,8 @@ test_selective(void)
 	CHECK_INT(export_verify(&back, &rep), 0);
 	CHECK_INT(rep.disclosed[0], 0);
 	CHECK_INT(rep.disclosed[1], 1);
+	/* salted (version 2 headers): none of the hidden is guessable */
+	CHECK_INT(rep.guessable[0] + rep.guessable[1], 0);
 	CHECK(back.chain[1].msg[1].body != NULL);
 	CHECK_INT(back.chain[1].nmsg, 3);
 	CHECK_INT(back.chain[0].nmsg, 5);
