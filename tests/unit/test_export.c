@@ -453,7 +453,7 @@ cli_says(const uint8_t *a, size_t alen, const char *cmd, const char *want)
 	FILE *f;
 	size_t n;
 	int fd, saved, rc;
-	bool made = mkdtemp(dir) != NULL;
+	bool redirected, made = mkdtemp(dir) != NULL;
 
 	CHECK(made);
 	if (!made)
@@ -468,13 +468,17 @@ cli_says(const uint8_t *a, size_t alen, const char *cmd, const char *want)
 	fflush(stdout);
 	saved = dup(STDOUT_FILENO);
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	CHECK(saved >= 0 && fd >= 0 && dup2(fd, STDOUT_FILENO) >= 0);
-	rc = strcmp(cmd, "verify") == 0 ? cmd_verify(3, argv) :
-	    cmd_export_show(3, argv);
+	redirected = saved >= 0 && fd >= 0 && dup2(fd, STDOUT_FILENO) >= 0;
+	CHECK(redirected);
+	rc = !redirected ? CLI_FAIL : strcmp(cmd, "verify") == 0 ?
+	    cmd_verify(3, argv) : cmd_export_show(3, argv);
 	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	close(fd);
+	if (saved >= 0) {
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
+	if (fd >= 0)
+		close(fd);
 	CHECK_INT(rc, CLI_OK);
 	f = fopen(out, "r");
 	n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
