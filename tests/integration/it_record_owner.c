@@ -356,6 +356,19 @@ crafted_null_store(const char *path)
 	    "NOT NULL)' WHERE name = '\033[2Jt';");
 }
 
+/* Crafts tmpdir/name with craft; restore --force of it into north3 is
+ * refused (exit 1): out holds what it said. */
+static void
+restore_crafted(const char *name, bool (*craft)(const char *))
+{
+	char path[200];
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	CHECK(craft(path));
+	CHECK_INT(sh("%s/parley restore --home %s/north3 --force %s", build,
+	    tmpdir, path), 1);
+}
+
 /* A store with no message left still names its node by its audit
  * anchors' signatures: north's is refused by south's home, taken by
  * north's (a home of north's keys with its channels/). */
@@ -378,26 +391,17 @@ test_restore_owner_by_anchors(void)
 	    path), 0);
 	/* a row made without parley's CHECKs (a 3-byte signature): named,
 	 * refused, not read past */
-	snprintf(path, sizeof path, "%s/crafted-anchor.bak", tmpdir);
-	CHECK(crafted_anchor_store(path));
-	CHECK_INT(sh("%s/parley restore --home %s/north3 --force %s", build,
-	    tmpdir, path), 1);
+	restore_crafted("crafted-anchor.bak", crafted_anchor_store);
 	CHECK_CONTAINS(out, "a row of audit_anchor_given of channel "
 	    "0707070707070707 is malformed");
 	/* SQLite's message names the file's own objects: printed without
 	 * its control bytes, the refusal still said */
-	snprintf(path, sizeof path, "%s/crafted-view.bak", tmpdir);
-	CHECK(crafted_view_store(path));
-	CHECK_INT(sh("%s/parley restore --home %s/north3 --force %s", build,
-	    tmpdir, path), 1);
+	restore_crafted("crafted-view.bak", crafted_view_store);
 	CHECK_CONTAINS(out, "/crafted-view.bak: ");
 	CHECK_CONTAINS(out, "[2Jgone");
 	CHECK(strchr(out, 27) == NULL);
 	/* the same for quick_check's answer on the copy (store_restore) */
-	snprintf(path, sizeof path, "%s/crafted-null.bak", tmpdir);
-	CHECK(crafted_null_store(path));
-	CHECK_INT(sh("%s/parley restore --home %s/north3 --force %s", build,
-	    tmpdir, path), 1);
+	restore_crafted("crafted-null.bak", crafted_null_store);
 	CHECK_CONTAINS(out, "/crafted-null.bak: damaged, not restored "
 	    "(SQLite: NULL value in ?[2Jt.a)");
 	CHECK(strchr(out, 27) == NULL);
